@@ -1,0 +1,38 @@
+/*
+ * eglimits.h: every size limit of edigate, in one place.
+ *
+ * Input from partners is hostile until proven otherwise.  Each parser checks
+ * these caps and rejects oversize input with a diagnostic; nothing grows
+ * without a bound named here.
+ */
+#ifndef EGLIMITS_H
+#define EGLIMITS_H
+
+#define EG_MAX_DOC_SIZE		(2048ULL * 1024 * 1024)	/* one input file */
+#define EG_MAX_SET_SIZE		(64U * 1024 * 1024)	/* one transaction set */
+#define EG_MAX_SET_SEGMENTS	1000000U	/* segments in one set */
+#define EG_MAX_SEGMENT_LEN	(64U * 1024)	/* bytes in one segment */
+#define EG_MAX_SEG_VALUES	1024U		/* non-empty values in one segment */
+#define EG_MAX_ELEMENTS		99U		/* element positions per segment */
+#define EG_MAX_REPEATS		99U		/* repetitions of one element */
+#define EG_MAX_COMPONENTS	99U		/* components of one composite */
+#define EG_MAX_TAG_LEN		3U		/* X12 and EDIFACT tags */
+#define EG_MAX_LOOP_DEPTH	32U		/* nested loops in a structure */
+#define EG_MAX_HL_DEPTH		64U		/* hierarchy (HL/CPS) depth */
+#define EG_MAX_DIAGS_PER_SET	1000U		/* then one "too many" diag */
+#define EG_MAX_DIAG_MSG		512U		/* bytes of one diagnostic text */
+
+#define EG_MAX_MAP_SIZE		(4U * 1024 * 1024)	/* one .map or .struct */
+#define EG_MAX_MAP_LINE		4096U		/* one logical map line */
+#define EG_MAX_MAP_DEPTH	32U		/* nested group/within blocks */
+#define EG_MAX_EXPR_DEPTH	64U		/* expression nesting */
+#define EG_MAX_LOOKUP_ROWS	100000U		/* rows in one lookup table */
+#define EG_MAX_EXTENDS_DEPTH	8U		/* map/structure `extends` chain */
+#define EG_MAX_MAPS		4096U		/* maps in one catalogue */
+#define EG_MAX_EVENT_SIZE	(32U * 1024 * 1024)	/* one serialized event */
+#define EG_MAX_ARRAY_ITEMS	1000000U	/* elements in one event array */
+#define EG_MAX_VALUE_LEN	(64U * 1024)	/* one event string value */
+
+#define EG_MAX_PATH		4096U		/* filesystem paths */
+
+#endif /* EGLIMITS_H */

@@ -1,0 +1,83 @@
+/*
+ * log.c: stderr logging (journald picks stderr up under systemd).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const char	*log_prog = "edigate";
+static int		 log_debugging;
+
+void
+log_init(const char *progname, int debug)
+{
+	log_prog = progname;
+	log_debugging = debug;
+}
+
+static void
+vlog(const char *level, int with_errno, const char *fmt, va_list ap)
+{
+	int	 saved = errno;
+
+	fprintf(stderr, "%s: %s", log_prog, level);
+	vfprintf(stderr, fmt, ap);
+	if (with_errno)
+		fprintf(stderr, ": %s", strerror(saved));
+	fputc('\n', stderr);
+	errno = saved;
+}
+
+#define LOGFN(name, level, errnoflag)				\
+void								\
+name(const char *fmt, ...)					\
+{								\
+	va_list	 ap;						\
+	va_start(ap, fmt);					\
+	vlog(level, errnoflag, fmt, ap);			\
+	va_end(ap);						\
+}
+
+LOGFN(log_warn, "", 1)
+LOGFN(log_warnx, "", 0)
+LOGFN(log_info, "", 0)
+
+void
+log_debug(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (!log_debugging)
+		return;
+	va_start(ap, fmt);
+	vlog("debug: ", 0, fmt, ap);
+	va_end(ap);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog("fatal: ", 1, fmt, ap);
+	va_end(ap);
+	exit(70);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vlog("fatal: ", 0, fmt, ap);
+	va_end(ap);
+	exit(70);
+}

@@ -1,0 +1,64 @@
+/*
+ * unit_util.c: capped buffers, arenas and slices.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "err.h"
+#include "slice.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	struct buf	 b;
+	struct arena	 a;
+	char		*p, *q;
+	size_t		 len;
+	int		 i;
+
+	buf_init(&b, 10);
+	is_int(buf_adds(&b, "hello"), 0, "buf: add within cap");
+	is_int(buf_adds(&b, "world"), 0, "buf: add up to cap");
+	is_int(buf_addc(&b, '!'), EG_ERR_LIMIT, "buf: past cap is EG_ERR_LIMIT");
+	is_str(b.p, "helloworld", "buf: contents unchanged after refusal");
+	buf_reset(&b);
+	is_int(buf_printf(&b, "%d-%s", 42, "x"), 0, "buf: printf");
+	is_str(b.p, "42-x", "buf: printf contents");
+	is_int(buf_printf(&b, "%s", "0123456789"), EG_ERR_LIMIT,
+	    "buf: printf past cap refused");
+	p = buf_release(&b, &len);
+	is_str(p, "42-x", "buf: release hands over contents");
+	is_int(len, 4, "buf: release length");
+	free(p);
+	ok(b.p == NULL && b.len == 0, "buf: empty after release");
+	buf_free(&b);
+
+	arena_init(&a, 1024 * 1024);
+	p = arena_alloc(&a, 10);
+	ok(p != NULL && ((uintptr_t)p & 15) == 0, "arena: aligned allocation");
+	q = arena_strndup(&a, "abcdef", 3);
+	is_str(q, "abc", "arena: strndup");
+	for (i = 0; i < 100; i++)
+		if (arena_alloc(&a, 100000) == NULL)
+			break;
+	ok(i > 5 && i < 100, "arena: cap stops allocation (%d chunks)", i);
+	arena_reset(&a);
+	is_int(a.used, 0, "arena: reset");
+	ok(arena_alloc(&a, 1000) != NULL, "arena: usable after reset");
+	ok(arena_allocarray(&a, SIZE_MAX / 2, 4) == NULL,
+	    "arena: overflowing array refused");
+	arena_free(&a);
+
+	ok(slice_eqs(slice_trim(SLICE_LIT("  ZZ  ")), "ZZ"), "slice: trim");
+	ok(slice_eqs(slice_trim(SLICE_LIT("   ")), ""), "slice: trim all");
+	ok(slice_prefix(SLICE_LIT("004010VICS"), "0040"), "slice: prefix");
+	ok(!slice_prefix(SLICE_LIT("00"), "0040"), "slice: short prefix");
+	is_str(eg_strerror(EG_ERR_LIMIT), "size limit exceeded", "strerror");
+	return done_testing();
+}

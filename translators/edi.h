@@ -1,0 +1,120 @@
+/*
+ * edi.h: the syntax-neutral model of one transaction set (X12 ST..SE,
+ * EDIFACT UNH..UNT) as the parsers hand it over and the map engine reads it.
+ *
+ * Ownership: everything reachable from a struct edi_set lives in the set's
+ * arena or in the input bytes, and is valid only during the callback that
+ * delivers the set.  The map engine must copy what an event keeps.
+ *
+ * Positions are 1-based everywhere: element 1 is the first after the tag,
+ * component 1 is the element itself for a simple element, repetition 1 is
+ * the first occurrence.
+ */
+#ifndef EDI_H
+#define EDI_H
+
+#include <stdint.h>
+
+#include "slice.h"
+
+struct arena;
+struct diag_sink;
+struct structure;
+struct struct_loop;
+
+enum edi_syntax {
+	EDI_X12 = 1,
+	EDI_EDIFACT,
+};
+
+/* One non-empty value: element el, repetition rep, component comp. */
+struct edi_val {
+	struct slice	 s;		/* unescaped bytes (EDIFACT release removed) */
+	uint16_t	 el;
+	uint16_t	 rep;
+	uint16_t	 comp;
+};
+
+struct edi_loop;
+
+struct edi_seg {
+	char		 tag[4];	/* NUL-terminated */
+	uint32_t	 filepos;	/* position in the file, envelopes included */
+	uint32_t	 setpos;	/* from ST/UNH = 1; 0 for envelope segments */
+	uint16_t	 nel;		/* element positions present, empty included */
+	uint16_t	 nval;
+	struct edi_val	*val;		/* non-empty values, in (el, rep, comp) order */
+	struct slice	 raw;		/* the segment text, without terminator */
+	struct edi_loop	*loop;		/* innermost loop instance (tree built) */
+};
+
+/*
+ * A loop instance is a contiguous run of the set's segments: its trigger
+ * segment seg[first] and everything placed after it up to seg[last],
+ * including the segments of nested loop instances (kids).
+ */
+struct edi_loop {
+	const struct struct_loop *decl;	/* NULL for the set's root */
+	uint32_t	 first, last;	/* indexes into set->seg */
+	struct edi_loop	*parent;	/* enclosing instance; NULL for root */
+	struct edi_loop	**kid;		/* nested instances, in order */
+	uint32_t	 nkid;
+	/* Hierarchy (HL, CPS): set when the structure declares one. */
+	struct edi_loop	*hparent;	/* NULL: a root of the hierarchy */
+	struct slice	 hid;		/* HL01 / CPS01 */
+};
+
+struct edi_delims {
+	char		 element;	/* X12 ISA byte 3; EDIFACT + */
+	char		 component;	/* ISA16; EDIFACT : */
+	char		 repetition;	/* ISA11 from 00402; EDIFACT *; 0 none */
+	char		 segment;	/* after ISA16; EDIFACT ' */
+	char		 release;	/* EDIFACT ?; 0 none */
+	char		 decimal;	/* EDIFACT . or ,; X12 . */
+};
+
+/* The envelope a set arrived in.  Segments are parser-owned copies. */
+struct edi_env {
+	enum edi_syntax	 syntax;
+	const struct edi_seg *interchange;	/* ISA / UNB */
+	const struct edi_seg *group;		/* GS / UNG; may be NULL (EDIFACT) */
+	struct edi_delims delims;
+	uint32_t	 interchange_index;	/* 1-based in file */
+	uint32_t	 group_index;		/* 1-based in file */
+};
+
+struct edi_set {
+	const char	*filename;	/* for diagnostics; may be NULL */
+	struct edi_env	 env;
+	struct slice	 doctype;	/* ST01 / UNH 0065 */
+	struct slice	 version;	/* GS08 / UNH 0052+0054 ("D96A") */
+	struct slice	 control;	/* ST02 / UNH 0062 */
+	struct edi_seg	*seg;		/* header (ST/UNH) .. trailer, in order */
+	uint32_t	 nseg;
+	struct slice	 raw;		/* the set's bytes in the input */
+	struct edi_loop	*root;		/* set by edi_tree_build() */
+	struct arena	*arena;
+	int		 rejected;	/* syntax errors found: AK5 R */
+};
+
+/*
+ * The value at (el, comp, rep), or NULL when absent or empty.
+ * A simple element is its own component 1 (MAPS.md: BGM02 == BGM02-01).
+ */
+const struct slice *edi_value(const struct edi_seg *, int el, int comp,
+		    int rep);
+/* Number of repetitions of element el present (0 when absent). */
+int		 edi_nrep(const struct edi_seg *, int el);
+
+/*
+ * Build the loop tree of set from its structure (MAPS.md §2 placement) and
+ * validate segments and elements against it: requirement, repeat counts,
+ * element types and lengths, codes, syntax notes, hierarchy links and the
+ * hierarchy count.  Problems go to ds with AK304/AK403 codes; the tree is
+ * always built (undeclared segments stay in the current loop with a
+ * warning).  Sets set->rejected on any error.  Returns 0 or EG_ERR_LIMIT.
+ */
+int		 edi_tree_build(struct edi_set *, const struct structure *,
+		    struct diag_sink *);
+
+#endif /* EDI_H */

@@ -1,0 +1,91 @@
+/*
+ * map.h: the map engine (MAPS.md).  A map file is compiled once into an
+ * immutable plan, which is then evaluated against transaction sets to
+ * produce the `data.document` of an event.  A plan is never modified after
+ * map_load() returns, so it may be shared by threads and swapped atomically
+ * on reload.
+ *
+ * The engine never touches the network, LMDB or (after loading) the
+ * filesystem.
+ */
+#ifndef MAP_H
+#define MAP_H
+
+#include <jansson.h>
+
+#include "edi.h"
+#include "slice.h"
+
+struct buf;
+struct diag_sink;
+struct structure;
+
+struct map;
+
+enum map_direction {
+	MAP_DIR_IN = 1,
+	MAP_DIR_OUT,
+	MAP_DIR_BOTH,
+};
+
+/* What a map may read besides the document (env.partner.*, timezone). */
+struct map_env {
+	const char	*partner_id;		/* env.partner.id */
+	/* env.partner.NAME for other names; may be NULL. */
+	const char	*(*partner_value)(void *arg, const char *name);
+	void		*partner_arg;
+	const char	*timezone;		/* `timezone partner`; NULL = UTC */
+	/*
+	 * --trace: called once per rule evaluated, with a line such as
+	 * `x12/850-order-created.map:122 lines[0].quantity.unitCode <- PO103
+	 * "CA" (seg 20) | lookup uom -> "CS"`.  May be NULL.
+	 */
+	void		(*trace)(void *arg, const char *line);
+	void		*trace_arg;
+};
+
+/*
+ * Compile the map at path.  Relative paths inside it (structure, lookup
+ * files, extends) resolve from the map file's folder, then from maps_root
+ * (may be NULL).  Compile errors are appended to errors, one per line, as
+ * "file:line:col: message"; the return is then EG_ERR_SYNTAX.  Warnings
+ * (lint) are appended as "file:line:col: warning: message" and do not fail.
+ */
+int	map_load(const char *path, const char *maps_root, struct map **out,
+	    struct buf *errors);
+void	map_free(struct map *);
+
+const char	*map_id(const struct map *);
+int		 map_version(const struct map *);
+const char	*map_sha256(const struct map *);	/* hex, of the file text */
+const char	*map_path(const struct map *);
+/* Path relative to maps_root when under it ("x12/850-order-created.map"). */
+const char	*map_name(const struct map *);
+const char	*map_event_type(const struct map *);
+int		 map_event_version(const struct map *);
+enum map_direction map_direction(const struct map *);
+const char	*map_partner(const struct map *);	/* NULL: any */
+const char	*map_timezone(const struct map *);	/* NULL: partner */
+/* The `structure` the map names (base; select a variant per document). */
+const struct structure *map_structure(const struct map *);
+
+/*
+ * 1 when the map's `source` accepts a document: syntax, document type
+ * (ST01, UNH 0065) and version (GS08, UNH 0052+0054).
+ */
+int	map_source_match(const struct map *, enum edi_syntax,
+	    struct slice doctype, struct slice version);
+/* Length of the longest version pattern that matched (for "most specific"). */
+int	map_source_specificity(const struct map *, struct slice version);
+
+/*
+ * Evaluate the map on a set whose tree is built (edi_tree_build with
+ * structure_select(map_structure(map), ...)).  On success returns 0 and
+ * the document object in *doc (new reference).  When a rule or check emits
+ * an error diagnostic, returns EG_ERR_REJECTED and *doc is NULL.  Every
+ * diagnostic goes to ds with rule, field, source, filepos and setpos set.
+ */
+int	map_eval(const struct map *, const struct edi_set *,
+	    const struct map_env *, json_t **doc, struct diag_sink *ds);
+
+#endif /* MAP_H */

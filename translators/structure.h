@@ -1,0 +1,153 @@
+/*
+ * structure.h: structure ("grammar") files, MAPS.md §2.  A structure tells
+ * the parser where loops start and end, how a hierarchy is linked, where
+ * qualifier/value pairs sit and what each element may hold.  Data, not code:
+ * a new transaction set needs a .struct file, never a code change.
+ *
+ * A loaded structure is immutable and may be shared by many maps and
+ * threads.  Variants (`extends`) are loaded with their base and chosen per
+ * document by structure_select().
+ */
+#ifndef STRUCTURE_H
+#define STRUCTURE_H
+
+#include <stddef.h>
+
+#include "edi.h"
+#include "slice.h"
+
+enum struct_type {
+	ST_AN = 1,	/* X12 AN, EDIFACT an */
+	ST_A,		/* EDIFACT a */
+	ST_N,		/* EDIFACT n: numeric, explicit decimal mark */
+	ST_ID,		/* X12 ID: code value */
+	ST_NN,		/* X12 N0..N9: implied decimals in ->decimals */
+	ST_R,		/* X12 R: explicit decimal */
+	ST_DT,		/* X12 DT: CCYYMMDD or YYMMDD */
+	ST_TM,		/* X12 TM: HHMM[SS[d..]] */
+	ST_COMPOSITE,	/* X12/EDIFACT composite: components follow */
+};
+
+enum struct_req {
+	SR_OPTIONAL = 0,	/* O */
+	SR_MANDATORY,		/* M */
+	SR_CONDITIONAL,		/* X: governed by a syntax note */
+};
+
+struct struct_elem {
+	char		 tag[4];
+	int		 el;		/* 1.. */
+	int		 comp;		/* 0 for the element itself, else 1.. */
+	enum struct_type type;
+	int		 decimals;	/* N0..N9 */
+	unsigned	 min, max;	/* lengths; composites 0 */
+	enum struct_req	 req;
+	unsigned	 rep;		/* allowed repetitions, 1 by default */
+	char		**codes;	/* NULL: any value */
+	size_t		 ncodes;
+	int		 line;		/* in the file, for diagnostics */
+};
+
+struct struct_loop;
+
+struct struct_entry {
+	int		 is_loop;
+	char		 tag[4];	/* segment tag, or the loop's trigger */
+	unsigned	 min, max;	/* max 0: unbounded ("*") */
+	struct struct_loop *loop;	/* is_loop */
+};
+
+struct struct_hier;
+
+struct struct_loop {
+	char		 tag[4];	/* trigger segment; "" for the root */
+	unsigned	 min, max;
+	struct struct_entry *ent;	/* in standard order; ent[0] is the trigger */
+	size_t		 nent;
+	struct struct_loop *parent;
+	const struct struct_hier *hier;	/* non-NULL for hierarchical loops */
+	int		 line;
+};
+
+/* `pairs TAG FROM..TO qualifier=first|second` or `value=-01 qualifier=-02` */
+struct struct_pairs {
+	char		 tag[4];
+	int		 from, to;	/* element positions */
+	int		 qualifier_first; /* simple-element pairs */
+	int		 value_comp;	/* composite form: component of value, else 0 */
+	int		 qualifier_comp;
+};
+
+/* `hierarchy TAG id=NN parent=NN [level=NN] [children=NN] [count=ELEM]` */
+struct struct_hier {
+	char		 tag[4];
+	int		 id, parent, level, children;	/* element positions, 0 none */
+	char		 count_tag[4];			/* "CTT"; "" none */
+	int		 count_el;
+};
+
+/* `syntax TAG P0506 R0203 ...` one relational condition */
+struct struct_syntax {
+	char		 tag[4];
+	char		 kind;		/* P R E C L */
+	int		 el[16];
+	int		 nel;
+	int		 line;
+};
+
+struct structure {
+	char		*path;
+	enum edi_syntax	 syntax;
+	char		 doctype[8];	/* "850", "ORDERS" */
+	char		**versions;	/* patterns: "004*", "D96A"; none = any */
+	size_t		 nversions;
+	char		*partner;	/* NULL: any partner */
+	struct struct_loop root;	/* the set's segment table */
+	struct struct_elem *elem;
+	size_t		 nelem;
+	struct struct_pairs *pairs;
+	size_t		 npairs;
+	struct struct_hier *hier;
+	size_t		 nhier;
+	struct struct_syntax *syn;
+	size_t		 nsyn;
+	struct structure **variant;	/* files that extend this one */
+	size_t		 nvariant;
+	const struct structure *base;	/* for a variant */
+};
+
+/*
+ * Load path and every file in the same folder that `extends` it (by file
+ * name).  On error returns a negative EG_ERR_* and writes "file:line:col:
+ * message" to err.
+ */
+int	structure_load(const char *path, struct structure **out,
+	    char *err, size_t errlen);
+void	structure_free(struct structure *);
+
+/*
+ * The most specific of base and its variants for a document version (the
+ * longest matching pattern) and partner (NULL: none).  Never NULL.
+ */
+const struct structure *structure_select(const struct structure *base,
+	    struct slice version, const char *partner);
+
+/* 1 when version matches one of the patterns (a pattern ending in '*' is a
+ * prefix; no patterns matches everything). */
+int	structure_version_match(char *const *patterns, size_t n,
+	    struct slice version);
+
+/* Element definition, comp 0 for the element itself; NULL if undeclared. */
+const struct struct_elem *structure_elem(const struct structure *,
+	    const char *tag, int el, int comp);
+/* 1 when the segment tag appears anywhere in the segment table. */
+int	structure_has_segment(const struct structure *, const char *tag);
+/* The loop declaration triggered by tag (first found, depth-first). */
+const struct struct_loop *structure_loop(const struct structure *,
+	    const char *tag);
+const struct struct_pairs *structure_pairs(const struct structure *,
+	    const char *tag);
+const struct struct_hier *structure_hier(const struct structure *,
+	    const char *tag);
+
+#endif /* STRUCTURE_H */
