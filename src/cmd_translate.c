@@ -1,3 +1,192 @@
-/* placeholder: being written */
+/*
+ * cmd_translate.c: `edigate translate`, the CLI contract of translation.
+ *
+ * stdout: one CloudEvent per line.  stderr: one diagnostic per line,
+ * "FILE: segment N (TAG), element NN: error|warning CODE: message".
+ * Exit 0 when every document translated, 65 when any was rejected (the
+ * others are still printed), 66 for an unreadable file, 64 for usage.
+ */
 #include "config.h"
-extern int eg_placeholder_cmd_translate;
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "catalog.h"
+#include "cmd.h"
+#include "conf.h"
+#include "diag.h"
+#include "err.h"
+#include "translate.h"
+
+struct out {
+	const char	*file;
+	int		 failed;	/* stdout write failed */
+};
+
+static int
+print_event(void *arg, json_t *ev)
+{
+	struct out	*o = arg;
+
+	if (json_dumpf(ev, stdout, JSON_COMPACT) != 0 ||
+	    putchar('\n') == EOF) {
+		o->failed = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+print_diag(void *arg, const struct diag *d)
+{
+	struct out	*o = arg;
+
+	diag_print(stderr, d, o->file);
+}
+
+static void
+print_trace(void *arg, const char *line)
+{
+	fprintf(stderr, "trace: %s\n", line);
+}
+
+/*
+ * Shared by translate and `map run`: translate each file with the
+ * catalogue (or one forced map), print, and fold exit codes.
+ */
+int
+cmd_translate_files(const struct catalog *cat, const struct conf *cf,
+    const struct map *force,
+    const char *partner, int trace, int nfile, char **files)
+{
+	struct translate_opts	 o;
+	struct translate_stats	 st;
+	struct mapped_file	 mf;
+	struct out		 out;
+	int			 i, r, ex = 0;
+
+	for (i = 0; i < nfile; i++) {
+		if (mapped_open(files[i], &mf) == -1) {
+			fprintf(stderr, "%s: %s\n", files[i], strerror(errno));
+			ex = EX_NOINPUT;
+			continue;
+		}
+		memset(&o, 0, sizeof(o));
+		memset(&out, 0, sizeof(out));
+		out.file = files[i];
+		o.cat = cat;
+		o.conf = cf;
+		o.force_map = force;
+		o.partner = partner;
+		o.filename = files[i];
+		o.protocol = "FILE";
+		clock_gettime(CLOCK_REALTIME, &o.received);
+		o.drop_behind = 1;
+		o.on_event = print_event;
+		o.on_diag = print_diag;
+		o.trace = trace ? print_trace : NULL;
+		o.arg = &out;
+		r = translate_bytes(mf.data, &o, &st);
+		mapped_close(&mf);
+		if (out.failed) {
+			fprintf(stderr, "edigate: stdout: %s\n",
+			    strerror(errno));
+			return EX_IOERR;
+		}
+		if (r == EG_ERR_REJECTED) {
+			if (ex == 0)
+				ex = EX_DATAERR;
+		} else if (r != 0) {
+			fprintf(stderr, "%s: %s\n", files[i], eg_strerror(r));
+			if (ex == 0)
+				ex = EX_DATAERR;
+		}
+	}
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "edigate: stdout: %s\n", strerror(errno));
+		return EX_IOERR;
+	}
+	return ex;
+}
+
+int
+cmd_translate(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct catalog	*cat = NULL;
+	struct conf	*cf = NULL;
+	struct buf	 errs;
+	const char	*partner = NULL, *mapfile = NULL, *mapsdir = NULL;
+	const char	*config = NULL;
+	int		 ch, ex;
+
+	while ((ch = getopt_long(argc, argv, "c:hm:M:p:", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'm':
+			mapfile = optarg;
+			break;
+		case 'M':
+			mapsdir = optarg;
+			break;
+		case 'p':
+			partner = optarg;
+			break;
+		case 'h':
+			return cmd_usage("translate", stdout);
+		default:
+			return cmd_usage("translate", stderr);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		return cmd_usage("translate", stderr);
+
+	if (config != NULL) {
+		buf_init(&errs, 1 << 20);
+		if (conf_load(config, &cf, &errs) != 0) {
+			fputs(errs.p ? errs.p : "", stderr);
+			buf_free(&errs);
+			return EX_CONFIG;
+		}
+		buf_free(&errs);
+		if (mapsdir == NULL)
+			mapsdir = cf->maps_dir;
+	}
+	buf_init(&errs, 1 << 20);
+	if (mapfile != NULL) {
+		cat = catalog_new(cmd_maps_root(mapsdir));
+		if (catalog_add(cat, mapfile, &errs) != 0) {
+			fputs(errs.p ? errs.p : "", stderr);
+			ex = EX_CONFIG;
+			goto out;
+		}
+	} else if (catalog_load(cmd_maps_root(mapsdir), &cat, &errs) != 0) {
+		fputs(errs.p ? errs.p : "", stderr);
+		ex = EX_CONFIG;
+		goto out;
+	}
+	if (errs.len)
+		fputs(errs.p, stderr);	/* lint warnings */
+	ex = cmd_translate_files(cat, cf, mapfile ? cat->map[0] : NULL,
+	    partner, 0, argc, argv);
+out:
+	buf_free(&errs);
+	catalog_free(cat);
+	conf_free(cf);
+	return ex;
+}

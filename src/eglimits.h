@@ -21,6 +21,11 @@
 #define EG_MAX_HL_DEPTH		64U		/* hierarchy (HL/CPS) depth */
 #define EG_MAX_DIAGS_PER_SET	1000U		/* then one "too many" diag */
 #define EG_MAX_DIAG_MSG		512U		/* bytes of one diagnostic text */
+#define EG_MAX_ISA_LEN		512U		/* bytes of an ISA (106 nominal) */
+#define EG_MAX_SET_ARENA	(256U * 1024 * 1024)	/* per-set parse memory */
+#define EG_MAX_ENV_ARENA	(1U * 1024 * 1024)	/* one ISA or GS copy */
+#define EG_MAX_CONTROL_TRACK	100000U	/* control numbers kept for dup checks */
+#define EG_MAX_STRUCT_LINES	100000U	/* statements in one .struct */
 
 #define EG_MAX_MAP_SIZE		(4U * 1024 * 1024)	/* one .map or .struct */
 #define EG_MAX_MAP_LINE		4096U		/* one logical map line */

@@ -1,2 +1,161 @@
+/*
+ * main.c: the edigate program.  Dispatches git-style subcommands from a
+ * const table; each command lives in its own cmd_*.c file.
+ */
 #include "config.h"
-int main(void) { return 0; }
+
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "eglimits.h"
+#include "log.h"
+#include "xmalloc.h"
+
+static const struct cmd cmds[] = {
+	{ "translate", "[-p partner] [-m map] [-M mapsdir] file ...",
+	  "translate EDI files into CloudEvents, one JSON event per line",
+	  cmd_translate },
+	{ "map", "check map ... | run [--trace] map file | test dir",
+	  "compile, run and test maps", cmd_map },
+};
+
+int
+cmd_usage(const char *name, FILE *fp)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, name) == 0) {
+			fprintf(fp, "usage: edigate %s %s\n", cmds[i].name,
+			    cmds[i].usage);
+			if (fp == stdout)
+				fprintf(stdout, "\n%s.\nSee edigate(1).\n",
+				    cmds[i].summary);
+			return fp == stdout ? 0 : EX_USAGE;
+		}
+	return EX_USAGE;
+}
+
+static int
+usage(FILE *fp)
+{
+	size_t	 i;
+
+	fprintf(fp, "usage: edigate command [args]\n\ncommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(fp, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	fprintf(fp, "\n'edigate COMMAND --help' for a command's options; "
+	    "edigate(1) for everything.\n");
+	return fp == stdout ? 0 : EX_USAGE;
+}
+
+static int
+isdir(const char *p)
+{
+	struct stat	 st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *
+cmd_maps_root(const char *opt)
+{
+	static char	 self[EG_MAX_PATH], beside[EG_MAX_PATH + 8];
+	const char	*env;
+	ssize_t		 n;
+
+	if (opt != NULL)
+		return opt;
+	if ((env = getenv("EDIGATE_MAPS")) != NULL && *env != '\0')
+		return env;
+	/* A program run from its build tree uses the tree's maps. */
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(beside, sizeof(beside), "%s/maps", dirname(self));
+		if (isdir(beside))
+			return beside;
+	}
+	return EG_MAPS_DIR;
+}
+
+int
+mapped_open(const char *path, struct mapped_file *mf)
+{
+	struct stat	 st;
+	int		 fd;
+
+	memset(mf, 0, sizeof(*mf));
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+		return -1;
+	}
+	if ((unsigned long long)st.st_size > EG_MAX_DOC_SIZE) {
+		close(fd);
+		errno = EFBIG;
+		return -1;
+	}
+	if (st.st_size > 0) {
+		mf->addr = mmap(NULL, (size_t)st.st_size, PROT_READ,
+		    MAP_PRIVATE, fd, 0);
+		if (mf->addr == MAP_FAILED) {
+			close(fd);
+			mf->addr = NULL;
+			return -1;
+		}
+		mf->maplen = (size_t)st.st_size;
+		madvise(mf->addr, mf->maplen, MADV_SEQUENTIAL);
+	}
+	close(fd);
+	mf->data.p = mf->addr ? mf->addr : "";
+	mf->data.len = mf->maplen;
+	return 0;
+}
+
+void
+mapped_close(struct mapped_file *mf)
+{
+	if (mf->addr != NULL)
+		munmap(mf->addr, mf->maplen);
+	memset(mf, 0, sizeof(*mf));
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t	 i;
+
+	log_init("edigate", getenv("EDIGATE_DEBUG") != NULL);
+	if (argc < 2)
+		return usage(stderr);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0)
+		return usage(stdout);
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("edigate %s\n", PACKAGE_VERSION);
+		return 0;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmds[i].name, argv[1]) == 0)
+			return cmds[i].exec(argc - 1, argv + 1);
+	fprintf(stderr, "edigate: unknown command '%s'\n", argv[1]);
+	return usage(stderr);
+}

@@ -1,0 +1,56 @@
+/*
+ * translate.h: the translation pipeline for one input: sniff the syntax,
+ * parse, choose a map per transaction set, build the loop tree, map, wrap
+ * in a CloudEvent.  Used by `edigate translate`, `map run`, `map test` and
+ * (later) the daemon's translate workers.  No I/O of its own: events and
+ * diagnostics go to callbacks.
+ */
+#ifndef TRANSLATE_H
+#define TRANSLATE_H
+
+#include <time.h>
+
+#include <jansson.h>
+
+#include "slice.h"
+
+struct catalog;
+struct conf;
+struct diag;
+struct map;
+
+struct translate_opts {
+	const struct catalog *cat;
+	const struct conf *conf;	/* partners; may be NULL */
+	const struct map *force_map;	/* -m: every set uses this map */
+	const char	*partner;	/* -p: partner id; NULL: from envelope */
+	const char	*filename;	/* as given, for diagnostics */
+	const char	*protocol;	/* data.source.channel.protocol */
+	const char	*doc_id;
+	struct timespec	 received;
+	int		 drop_behind;	/* input is a file mapping: madvise */
+	/* Borrowed event; return non-zero to stop. */
+	int		(*on_event)(void *arg, json_t *event);
+	void		(*on_diag)(void *arg, const struct diag *);
+	void		(*trace)(void *arg, const char *line);
+	void		*arg;
+};
+
+struct translate_stats {
+	unsigned	 sets;		/* transaction sets seen */
+	unsigned	 translated;	/* events produced */
+	unsigned	 rejected;	/* sets rejected (syntax, map, no map) */
+	unsigned	 envelope_errors; /* groups/interchanges rejected */
+	unsigned	 errors;	/* error diagnostics in all */
+	int		 not_edi;	/* no syntax recognised */
+};
+
+/*
+ * Returns 0 when every document translated, EG_ERR_REJECTED when anything
+ * was rejected (the others were still delivered), another negative
+ * EG_ERR_* when parsing stopped early.
+ */
+int	translate_bytes(struct slice input, const struct translate_opts *,
+	    struct translate_stats *);
+
+#endif /* TRANSLATE_H */

@@ -1,0 +1,341 @@
+/*
+ * conf.c: declarative configuration over iniparser.
+ *
+ * iniparser lowercases keys, cuts unquoted values at ';' and '#', and has no
+ * line numbers: the table below is the only place a key exists, and
+ * conf_line() finds a key's line for error messages.  Never
+ * iniparser_getint/getboolean (octal, loose truthiness).
+ */
+#include "config.h"
+
+#include <iniparser/iniparser.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <libgen.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "err.h"
+#include "xmalloc.h"
+
+enum ctype { CT_STRING, CT_PATH, CT_ENUM };
+
+struct ckey {
+	const char	*section;
+	const char	*key;
+	enum ctype	 type;
+	const char	*def;
+	const char	*choices;	/* CT_ENUM: "|"-separated */
+	size_t		 off;		/* in struct conf or struct partner */
+	const char	*help;
+};
+
+#define C(f)	offsetof(struct conf, f)
+#define P(f)	offsetof(struct partner, f)
+
+static const struct ckey gateway_keys[] = {
+	{ "gateway", "state_dir", CT_PATH, "/var/lib/edigate", NULL,
+	  C(state_dir), "LMDB environment and work files" },
+	{ "gateway", "partners_dir", CT_PATH, "partners.d", NULL,
+	  C(partners_dir), "one NAME.ini per trading partner" },
+	{ "gateway", "maps_dir", CT_PATH, NULL, NULL, C(maps_dir),
+	  "maps folder (default: the installed maps)" },
+	{ "identity", "x12_id", CT_STRING, NULL, NULL, C(x12_id),
+	  "our ISA qualifier:id" },
+	{ "identity", "edifact_id", CT_STRING, NULL, NULL, C(edifact_id),
+	  "our UNB id:qualifier" },
+};
+
+static const struct ckey partner_keys[] = {
+	{ "partner", "id", CT_STRING, NULL, NULL, P(id),
+	  "partner id (default: the file name)" },
+	{ "partner", "name", CT_STRING, NULL, NULL, P(name), "display name" },
+	{ "partner", "x12_id", CT_STRING, NULL, NULL, P(x12_id),
+	  "ISA05:ISA06 of the partner" },
+	{ "partner", "edifact_id", CT_STRING, NULL, NULL, P(edifact_id),
+	  "UNB S002 id:qualifier of the partner" },
+	{ "partner", "ack", CT_ENUM, "997", "997|999|none", P(ack),
+	  "functional acknowledgement to return" },
+	{ "partner", "timezone", CT_STRING, "UTC", NULL, P(timezone),
+	  "zone of business timestamps" },
+};
+
+/* Line of "key =" in section of file, for messages; 0 when not found. */
+static int
+conf_line(const char *file, const char *section, const char *key)
+{
+	FILE	*fp;
+	char	 line[1024], *p, *e;
+	int	 n = 0, insec = 0;
+	size_t	 kl = strlen(key);
+
+	if ((fp = fopen(file, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		n++;
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p == '[') {
+			e = strchr(p, ']');
+			insec = e && (size_t)(e - p - 1) == strlen(section) &&
+			    strncasecmp(p + 1, section, strlen(section)) == 0;
+			continue;
+		}
+		if ((insec || key[0] == '\0') && strncasecmp(p, key, kl) == 0 &&
+		    (p[kl] == ' ' || p[kl] == '\t' || p[kl] == '=')) {
+			fclose(fp);
+			return n;
+		}
+	}
+	fclose(fp);
+	return 0;
+}
+
+static char *
+resolve(const char *file, const char *val)
+{
+	char	*dup, *dir, *out;
+
+	if (val[0] == '/')
+		return xstrdup(val);
+	dup = xstrdup(file);
+	dir = dirname(dup);
+	xasprintf(&out, "%s/%s", dir, val);
+	free(dup);
+	return out;
+}
+
+static int
+choice_ok(const char *choices, const char *v)
+{
+	const char	*p = choices, *e;
+	size_t		 n = strlen(v);
+
+	for (;;) {
+		e = strchr(p, '|');
+		if ((e ? (size_t)(e - p) : strlen(p)) == n &&
+		    strncmp(p, v, n) == 0)
+			return 1;
+		if (e == NULL)
+			return 0;
+		p = e + 1;
+	}
+}
+
+/*
+ * Apply table to the dictionary of file into obj; report unknown sections
+ * and keys.  Returns the number of errors.
+ */
+static int
+conf_apply(const char *file, dictionary *d, const struct ckey *tab,
+    size_t ntab, void *obj, struct buf *errs)
+{
+	const char	**keys, *sec, *v;
+	char		 full[256];
+	int		 nsec, i, j, nk, nerr = 0;
+	size_t		 t;
+	char		**slot;
+
+	for (t = 0; t < ntab; t++) {
+		slot = (char **)(void *)((char *)obj + tab[t].off);
+		snprintf(full, sizeof(full), "%s:%s", tab[t].section,
+		    tab[t].key);
+		v = iniparser_getstring(d, full, NULL);
+		if (v == NULL)
+			v = tab[t].def;
+		if (v == NULL)
+			continue;
+		if (tab[t].type == CT_ENUM && !choice_ok(tab[t].choices, v)) {
+			buf_printf(errs, "%s:%d: [%s] %s: '%s' is not one of "
+			    "%s\n", file, conf_line(file, tab[t].section,
+			    tab[t].key), tab[t].section, tab[t].key, v,
+			    tab[t].choices);
+			nerr++;
+			continue;
+		}
+		free(*slot);
+		*slot = tab[t].type == CT_PATH ? resolve(file, v) : xstrdup(v);
+	}
+
+	nsec = iniparser_getnsec(d);
+	for (i = 0; i < nsec; i++) {
+		sec = iniparser_getsecname(d, i);
+		for (t = 0; t < ntab; t++)
+			if (strcmp(tab[t].section, sec) == 0)
+				break;
+		if (t == ntab) {
+			buf_printf(errs, "%s:%d: unknown section [%s]\n", file,
+			    conf_line(file, "", "["), sec);
+			nerr++;
+			continue;
+		}
+		nk = iniparser_getsecnkeys(d, sec);
+		if (nk <= 0)
+			continue;
+		keys = xcalloc((size_t)nk, sizeof(*keys));
+		iniparser_getseckeys(d, sec, keys);
+		for (j = 0; j < nk; j++) {
+			const char *k = strchr(keys[j], ':');
+
+			k = k ? k + 1 : keys[j];
+			for (t = 0; t < ntab; t++)
+				if (strcmp(tab[t].section, sec) == 0 &&
+				    strcmp(tab[t].key, k) == 0)
+					break;
+			if (t == ntab) {
+				buf_printf(errs, "%s:%d: [%s] unknown key "
+				    "'%s'\n", file, conf_line(file, sec, k),
+				    sec, k);
+				nerr++;
+			}
+		}
+		free(keys);
+	}
+	return nerr;
+}
+
+static void
+partner_free(struct partner *p)
+{
+	free(p->id);
+	free(p->name);
+	free(p->x12_id);
+	free(p->edifact_id);
+	free(p->ack);
+	free(p->timezone);
+	free(p->file);
+}
+
+static int
+namecmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+conf_partners(struct conf *c, struct buf *errs)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	dictionary	*d;
+	char		**names = NULL, *path;
+	size_t		 n = 0, i, len;
+	int		 nerr = 0;
+	struct partner	*p;
+
+	if ((dir = opendir(c->partners_dir)) == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		buf_printf(errs, "%s: %s\n", c->partners_dir, strerror(errno));
+		return 1;
+	}
+	while ((de = readdir(dir)) != NULL) {
+		len = strlen(de->d_name);
+		if (de->d_name[0] == '.' || len < 5 ||
+		    strcmp(de->d_name + len - 4, ".ini") != 0)
+			continue;
+		names = xreallocarray(names, n + 1, sizeof(*names));
+		names[n++] = xstrdup(de->d_name);
+	}
+	closedir(dir);
+	qsort(names, n, sizeof(*names), namecmp);
+	for (i = 0; i < n; i++) {
+		xasprintf(&path, "%s/%s", c->partners_dir, names[i]);
+		if ((d = iniparser_load(path)) == NULL) {
+			buf_printf(errs, "%s: cannot be read or parsed\n", path);
+			nerr++;
+			free(path);
+			free(names[i]);
+			continue;
+		}
+		c->partner = xreallocarray(c->partner, c->npartner + 1,
+		    sizeof(*c->partner));
+		p = &c->partner[c->npartner++];
+		memset(p, 0, sizeof(*p));
+		p->file = path;
+		nerr += conf_apply(path, d, partner_keys,
+		    sizeof(partner_keys) / sizeof(partner_keys[0]), p, errs);
+		if (p->id == NULL)
+			p->id = xstrndup(names[i], strlen(names[i]) - 4);
+		iniparser_freedict(d);
+		free(names[i]);
+	}
+	free(names);
+	return nerr;
+}
+
+int
+conf_load(const char *path, struct conf **out, struct buf *errs)
+{
+	struct conf	*c;
+	dictionary	*d;
+	int		 nerr;
+
+	*out = NULL;
+	if ((d = iniparser_load(path)) == NULL) {
+		buf_printf(errs, "%s: cannot be read or parsed\n", path);
+		return EG_ERR_INVAL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(path);
+	nerr = conf_apply(path, d, gateway_keys,
+	    sizeof(gateway_keys) / sizeof(gateway_keys[0]), c, errs);
+	iniparser_freedict(d);
+	nerr += conf_partners(c, errs);
+	if (nerr) {
+		conf_free(c);
+		return EG_ERR_INVAL;
+	}
+	*out = c;
+	return 0;
+}
+
+void
+conf_free(struct conf *c)
+{
+	size_t	 i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->npartner; i++)
+		partner_free(&c->partner[i]);
+	free(c->partner);
+	free(c->path);
+	free(c->state_dir);
+	free(c->maps_dir);
+	free(c->partners_dir);
+	free(c->x12_id);
+	free(c->edifact_id);
+	free(c);
+}
+
+const struct partner *
+conf_partner_x12(const struct conf *c, const char *qual, const char *id)
+{
+	size_t	 i, ql = strlen(qual);
+	const char *x;
+
+	for (i = 0; c != NULL && i < c->npartner; i++) {
+		x = c->partner[i].x12_id;
+		if (x != NULL && strncmp(x, qual, ql) == 0 && x[ql] == ':' &&
+		    strcmp(x + ql + 1, id) == 0)
+			return &c->partner[i];
+	}
+	return NULL;
+}
+
+const struct partner *
+conf_partner(const struct conf *c, const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; c != NULL && i < c->npartner; i++)
+		if (strcmp(c->partner[i].id, id) == 0)
+			return &c->partner[i];
+	return NULL;
+}

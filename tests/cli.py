@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""cli.py: the `edigate translate` / `edigate map` contract (TAP).
+
+Exit codes, stdout one JSON event per line, stderr diagnostics in the
+"FILE: segment N (TAG), element NN: error|warning CODE: message" form,
+configuration-driven partner ids, --help everywhere, and the data-driven
+engine: an 810 map and structure that edigate does not ship, added at test
+time, translate a real 810 with no code change.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+edigate = os.environ.get("EDIGATE", "./edigate")
+top = os.environ.get("top_srcdir", ".")
+shared = os.environ.get("EDIGATE_SHARED", os.path.join(top, "..", "shared"))
+x12 = os.path.join(shared, "corpus", "public", "x12")
+demo = os.path.join(top, "etc", "demo")
+
+n = 0
+failed = 0
+DIAG = re.compile(r"^[^:]+: (segment \d+ \([A-Z0-9]+\)(, element \d\d(-\d\d)?)?: )?"
+                  r"(error|warning) [A-Z0-9-]+: .+$")
+
+
+def ok(cond, name, *info):
+    global n, failed
+    n += 1
+    if not cond:
+        failed += 1
+    print("%sok %d - %s" % ("" if cond else "not ", n, name))
+    if not cond:
+        for i in info:
+            for l in str(i).splitlines()[:15]:
+                print("#   " + l)
+    return cond
+
+
+def run(*args):
+    p = subprocess.run([edigate] + list(args), capture_output=True)
+    return (p.returncode, p.stdout.decode("utf-8", "replace"),
+            p.stderr.decode("utf-8", "replace"))
+
+
+def events(out):
+    return [json.loads(l) for l in out.splitlines() if l.strip()]
+
+
+# usage and help
+rc, out, err = run()
+ok(rc == 64 and "usage" in err, "no command: usage, exit 64", rc, err)
+rc, out, err = run("--help")
+ok(rc == 0 and "translate" in out and "map" in out, "--help lists commands", rc)
+for sub in (["translate"], ["map"]):
+    rc, out, err = run(*(sub + ["--help"]))
+    ok(rc == 0 and out.startswith("usage: edigate " + sub[0]),
+       "%s --help: usage on stdout, exit 0" % sub[0], rc, out, err)
+rc, out, err = run("translate")
+ok(rc == 64 and "usage" in err, "translate without files: exit 64", rc, err)
+rc, out, err = run("translate", "-Q", "x")
+ok(rc == 64, "translate with an unknown option: exit 64", rc, err)
+rc, out, err = run("frobnicate")
+ok(rc == 64 and "unknown command" in err, "unknown command: exit 64", rc, err)
+
+# unreadable input
+rc, out, err = run("translate", "/nonexistent/file.edi")
+ok(rc == 66 and "/nonexistent/file.edi" in err, "missing file: exit 66", rc, err)
+rc, out, err = run("translate", top)
+ok(rc == 66, "a directory: exit 66", rc, err)
+
+# not EDI at all
+rc, out, err = run("translate", os.path.join(x12, "not-edi_garbage.edi"))
+ok(rc == 65 and out == "" and "error NOT-EDI" in err,
+   "garbage: NOT-EDI error, nothing printed, exit 65", rc, out, err)
+with tempfile.NamedTemporaryFile(suffix=".edi") as f:
+    rc, out, err = run("translate", f.name)
+    ok(rc == 65 and out == "" and " error " in err,
+       "empty file: rejected with a diagnostic", rc, out, err)
+
+# the demo: configured partners name the events
+rc, out, err = run("translate", "-c", os.path.join(demo, "edigate.ini"),
+                   os.path.join(demo, "acme-850.edi"),
+                   os.path.join(demo, "bolt-856.edi"))
+evs = events(out) if rc == 0 else []
+ok(rc == 0 and len(evs) == 2, "demo: two events, exit 0", rc, out, err)
+if len(evs) == 2:
+    a, b = evs
+    ok(a["type"] == "order.created" and a["partner"] == "acme-retail"
+       and a["source"] == "/edigate/partners/acme-retail"
+       and a["subject"] == "4500012345"
+       and a["businesskey"] == "order:acme-retail:4500012345",
+       "demo 850: partner from x12_id, subject and business key", json.dumps(a))
+    ok(a["idempotencykey"] ==
+       "x12:acme-retail:ZZ/ACMERETAIL:ZZ/WIDGETCO:000000905:905:0001",
+       "demo 850: idempotency key from the envelope", a["idempotencykey"])
+    doc = a["data"]["document"]
+    ok([l["quantity"]["value"] for l in doc.get("lines", [])] == ["24", "10"]
+       and doc["lines"][0]["price"]["amount"] == "36.50",
+       "demo 850: decimals as canonical strings", json.dumps(doc))
+    ok(b["type"] == "shipment.noticed" and b["partner"] == "bolt-supply"
+       and b["subject"] == "SH240311-01",
+       "demo 856: shipment.noticed from bolt-supply", json.dumps(b)[:400])
+    ok(re.match(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
+                a["id"]) is not None and a["id"] != b["id"],
+       "event ids are distinct UUIDv7", a["id"], b["id"])
+
+# -p forces the partner id
+rc, out, err = run("translate", "-p", "someone",
+                   os.path.join(demo, "acme-850.edi"))
+evs = events(out)
+ok(rc == 0 and evs and evs[0]["partner"] == "someone", "-p sets the partner",
+   rc, err)
+
+# no configuration: partner is ISA05-ISA06
+rc, out, err = run("translate", os.path.join(demo, "acme-850.edi"))
+evs = events(out)
+ok(rc == 0 and evs and evs[0]["partner"] == "ZZ-ACMERETAIL",
+   "no configuration: partner from ISA05-ISA06", rc, err)
+
+# a transaction set without a shipped map
+rc, out, err = run("translate", os.path.join(x12, "810_4010_two-invoices.edi"))
+ok(rc == 65 and out == "" and "no map for X12 810" in err,
+   "810: 'no map for X12 810', exit 65", rc, out, err)
+
+# diagnostics format, on a malformed file
+rc, out, err = run("translate",
+                   os.path.join(x12, "940_envelope-control-number-mismatch.edi"))
+lines = [l for l in err.splitlines() if l]
+ok(rc == 65 and lines and all(DIAG.match(l) for l in lines),
+   "every stderr line is a diagnostic in the contract's form", rc, err)
+ok(any(re.search(r"segment \d+ \(IEA\), element 02: error", l) for l in lines),
+   "IEA02 mismatch names segment, tag and element", err)
+
+# mixed: one bad file does not stop the others
+rc, out, err = run("translate", os.path.join(demo, "acme-850.edi"),
+                   os.path.join(x12, "not-edi_garbage.edi"))
+ok(rc == 65 and len(events(out)) == 1, "good + bad files: good one printed, exit 65",
+   rc, err)
+
+# data-driven: an 810 map + structure added at test time
+d810 = os.path.join(top, "tests", "data", "x12-810")
+mapf = os.path.join(d810, "810-invoice-received.map")
+if os.path.exists(mapf):
+    rc, out, err = run("translate", "-m", mapf,
+                       os.path.join(x12, "810_4010_two-invoices.edi"))
+    evs = events(out)
+    ok(rc == 0 and [e["type"] for e in evs] == ["invoice.received"] * 2,
+       "810 with a test-time map: two invoice.received events", rc, err)
+    if len(evs) == 2:
+        ok([len(e["data"]["document"].get("lines", [])) for e in evs] == [7, 2]
+           and [e["subject"] for e in evs] == ["00001", "00001"],
+           "810: subjects and line counts from the real file",
+           [e["data"]["document"] for e in evs])
+        ok([e["data"]["document"].get("orderReference", {}).get("id") for e in evs]
+           == ["A99999-01", "A99999-04"], "810: PO numbers (BIG04)",
+           [e["data"]["document"].get("orderReference") for e in evs])
+else:
+    ok(False, "tests/data/x12-810 map present")
+
+# map check: compile errors carry file:line:col
+with tempfile.NamedTemporaryFile("w", suffix=".map", delete=False) as f:
+    f.write("map bad\nversion 1\nsource x12 850\nevent order.created 1\n"
+            "structure structures/x12-850.struct\n"
+            "id = BEG03 | nosuchtransform\n")
+    bad = f.name
+rc, out, err = run("map", "check", bad)
+os.unlink(bad)
+ok(rc == 65 and re.search(re.escape(bad) + r":6:\d+: ", err),
+   "map check: error at file:line:col, exit 65", rc, err)
+rc, out, err = run("map", "check",
+                   os.path.join(top, "maps", "x12", "850-order-created.map"))
+ok(rc == 0, "map check: the shipped 850 map compiles", rc, err)
+
+print("1..%d" % n)
+sys.exit(1 if failed else 0)
