@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "conf.h"
@@ -86,8 +87,33 @@ conf_line(const char *file, const char *section, const char *key)
 			    strncasecmp(p + 1, section, strlen(section)) == 0;
 			continue;
 		}
-		if ((insec || key[0] == '\0') && strncasecmp(p, key, kl) == 0 &&
+		if (insec && strncasecmp(p, key, kl) == 0 &&
 		    (p[kl] == ' ' || p[kl] == '\t' || p[kl] == '=')) {
+			fclose(fp);
+			return n;
+		}
+	}
+	fclose(fp);
+	return 0;
+}
+
+/* Line of "[section]" in file; 0 when not found. */
+static int
+conf_secline(const char *file, const char *section)
+{
+	FILE	*fp;
+	char	 line[1024], *p;
+	int	 n = 0;
+	size_t	 sl = strlen(section);
+
+	if ((fp = fopen(file, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		n++;
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		if (*p == '[' && strncasecmp(p + 1, section, sl) == 0 &&
+		    p[sl + 1] == ']') {
 			fclose(fp);
 			return n;
 		}
@@ -170,7 +196,7 @@ conf_apply(const char *file, dictionary *d, const struct ckey *tab,
 				break;
 		if (t == ntab) {
 			buf_printf(errs, "%s:%d: unknown section [%s]\n", file,
-			    conf_line(file, "", "["), sec);
+			    conf_secline(file, sec), sec);
 			nerr++;
 			continue;
 		}

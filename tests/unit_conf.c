@@ -1,0 +1,68 @@
+/*
+ * unit_conf.c: configuration table, partner files, errors with file:line.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "err.h"
+#include "tap.h"
+
+int
+main(void)
+{
+	const char		*top = getenv("top_srcdir");
+	const struct partner	*p;
+	struct conf		*c;
+	struct buf		 errs;
+	char			 path[1024];
+
+	if (top == NULL)
+		top = ".";
+	buf_init(&errs, 1 << 16);
+	snprintf(path, sizeof(path), "%s/tests/data/conf/good/edigate.ini", top);
+	is_int(conf_load(path, &c, &errs), 0, "good configuration loads");
+	if (errs.len)
+		printf("# %s", errs.p);
+	if (c == NULL)
+		return done_testing();
+	ok(strstr(c->state_dir, "/tests/data/conf/good/state") != NULL,
+	    "relative state_dir resolves from the file's folder (%s)",
+	    c->state_dir);
+	is_str(c->maps_dir, "/usr/share/edigate/maps", "absolute path kept");
+	is_str(c->edifact_id, "5098765432109:14", "quoted value");
+	is_int(c->npartner, 2, "two partner files");
+	p = conf_partner_x12(c, "ZZ", "ACMERETAIL");
+	ok(p != NULL, "partner found by ISA05:ISA06");
+	if (p != NULL) {
+		is_str(p->id, "acme-retail", "id defaults to the file name");
+		is_str(p->name, "ACME Retail; Inc.", "quoted ';' kept");
+		is_str(p->ack, "999", "enum value");
+		is_str(p->timezone, "UTC", "default applied");
+	}
+	p = conf_partner_x12(c, "01", "123456789");
+	ok(p != NULL && strcmp(p->id, "zeta-foods") == 0, "explicit id");
+	ok(conf_partner_x12(c, "ZZ", "ACMERETAI") == NULL, "no prefix match");
+	ok(conf_partner_x12(c, "Z", "Z:ACMERETAIL") == NULL,
+	    "qualifier boundary respected");
+	ok(conf_partner(c, "zeta-foods") != NULL, "partner by id");
+	conf_free(c);
+
+	buf_reset(&errs);
+	snprintf(path, sizeof(path), "%s/tests/data/conf/bad/edigate.ini", top);
+	is_int(conf_load(path, &c, &errs), EG_ERR_INVAL, "bad configuration");
+	ok(c == NULL, "nothing returned on error");
+	ok(errs.p && strstr(errs.p, "edigate.ini:3: [gateway] unknown key "
+	    "'colour'"), "unknown key named with file and line");
+	ok(errs.p && strstr(errs.p, "edigate.ini:5: unknown section [nosuch]"),
+	    "unknown section named");
+	ok(errs.p && strstr(errs.p, "p.ini:4: [partner] ack: '998' is not one "
+	    "of 997|999|none"), "bad enum in a partner file, with line");
+	printf("# %s", errs.p ? errs.p : "");
+	buf_free(&errs);
+	return done_testing();
+}
