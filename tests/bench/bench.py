@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""bench.py: `make bench`.  Measures edigate against the npm peers on the
+same generated inputs in the same run, and prints ratios.
+
+  X12: 850 files of 10 MB and 100 MB and one of 1 GB (gen_x12.py)
+       - tokenizer alone (bench_tokenize): MB/s
+       - edigate translate (parse + validate + map + JSON): MB/s, docs/s,
+         peak RSS
+       - node-x12 parse() (../shared/bench/node_x12_parse.js): MB/s
+Environment: EDIGATE_PEERS_WORK (default /tmp/edigate-peers) holds inputs
+and the npm install; BENCH_SIZES (default "10,100,1000") in MB;
+BENCH_RUNS (default 3); BENCH_NODE_MAX_MB (default 100): node-x12 parse()
+is skipped above this size (it needs > 4 GB of heap).
+"""
+import json
+import os
+import subprocess
+import sys
+import time
+
+top = os.environ.get("top_srcdir", ".")
+build = os.environ.get("top_builddir", ".")
+shared = os.environ.get("EDIGATE_SHARED", os.path.join(top, "..", "shared"))
+bench = os.path.join(shared, "bench")
+work = os.environ.get("EDIGATE_PEERS_WORK", "/tmp/edigate-peers")
+data = os.path.join(work, "bench")
+edigate = os.path.join(build, "edigate")
+tokenize = os.path.join(build, "tests", "bench", "bench_tokenize")
+sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10,100,1000").split(",")]
+runs = int(os.environ.get("BENCH_RUNS", "3"))
+node_max = int(os.environ.get("BENCH_NODE_MAX_MB", "100"))
+os.makedirs(data, exist_ok=True)
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+def gen(mb):
+    path = os.path.join(data, "x12_850_%dmb.x12" % mb)
+    if not os.path.exists(path):
+        log("generating", path)
+        subprocess.run([sys.executable, os.path.join(bench, "gen_x12.py"),
+                        "--target-mb", str(mb), "-o", path], check=True)
+    return path
+
+
+def run_edigate(path):
+    """Best of runs: wall time, events, peak RSS of the child."""
+    best = None
+    for _ in range(runs):
+        t0 = time.monotonic()
+        p = subprocess.Popen([edigate, "translate", path],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        events = 0
+        while True:
+            chunk = p.stdout.read(1 << 20)
+            if not chunk:
+                break
+            events += chunk.count(b"\n")
+        _, status, ru = os.wait4(p.pid, 0)
+        dt = time.monotonic() - t0
+        rc = os.waitstatus_to_exitcode(status)
+        r = (dt, events, ru.ru_maxrss / 1024.0, rc)
+        if best is None or dt < best[0]:
+            best = r
+    return best
+
+
+def node_modules():
+    try:
+        out = subprocess.run(["sh", os.path.join(bench, "npm-install.sh"),
+                              os.path.join(work, "npm")],
+                             capture_output=True, text=True, timeout=900)
+        if out.returncode == 0:
+            return out.stdout.strip().splitlines()[-1]
+        log("npm-install.sh failed:", out.stderr[-500:])
+    except (OSError, subprocess.TimeoutExpired) as e:
+        log("npm-install.sh:", e)
+    return None
+
+
+def run_node(path, nm):
+    env = dict(os.environ, EDIGATE_NODE_MODULES=nm)
+    best = None
+    for _ in range(runs):
+        p = subprocess.run(["node", "--max-old-space-size=16384",
+                            os.path.join(bench, "node_x12_parse.js"), path],
+                           capture_output=True, text=True, env=env)
+        if p.returncode != 0:
+            log("node-x12 failed:", p.stderr[-300:])
+            return None
+        r = json.loads(p.stdout.strip().splitlines()[-1])
+        if best is None or r["mb_s"] > best["mb_s"]:
+            best = r
+    return best
+
+
+nm = node_modules()
+rows = []
+for mb in sizes:
+    path = gen(mb)
+    size = os.path.getsize(path)
+    tok = json.loads(subprocess.run([tokenize, path], capture_output=True,
+                                    text=True, check=True).stdout)
+    dt, events, rss, rc = run_edigate(path)
+    tr_mbs = size / 1e6 / dt
+    row = {"file": os.path.basename(path), "mb": round(size / 1e6, 1),
+           "tokenize_mb_s": tok["mb_s"], "translate_mb_s": round(tr_mbs, 1),
+           "docs_s": round(events / dt), "events": events,
+           "peak_rss_mb": round(rss, 1), "exit": rc}
+    if nm and mb <= node_max:
+        nr = run_node(path, nm)
+        if nr:
+            row["node_x12_parse_mb_s"] = nr["mb_s"]
+            row["node_x12_rss_mb"] = nr["max_rss_mb"]
+            row["ratio_vs_node_x12"] = round(tr_mbs / nr["mb_s"], 1)
+    rows.append(row)
+    log(json.dumps(row))
+
+print("| file | MB | tokenize MB/s | translate MB/s | docs/s | peak RSS MB |"
+      " node-x12 parse() MB/s | ratio |")
+print("|---|---|---|---|---|---|---|---|")
+for r in rows:
+    print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        r["file"], r["mb"], r["tokenize_mb_s"], r["translate_mb_s"],
+        r["docs_s"], r["peak_rss_mb"], r.get("node_x12_parse_mb_s", "-"),
+        ("%s×" % r["ratio_vs_node_x12"]) if "ratio_vs_node_x12" in r else "-"))
+with open(os.path.join(data, "edigate_bench.json"), "w") as f:
+    json.dump(rows, f, indent=1)
