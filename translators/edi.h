@@ -98,6 +98,23 @@ struct edi_set {
 };
 
 /*
+ * Repetitions (added by the X12 parser work, see x12.c): the X12 tokenizer
+ * does NOT split elements at the repetition separator.  Real partners send
+ * ISA11 characters such as '-' that also occur in data (N403 31139-0020),
+ * so an eager split corrupts values.  Until edi_tree_build() runs, every
+ * element is repetition 1 holding its whole text (components split).
+ * edi_tree_build() re-splits, at the repetition separator, exactly the
+ * elements its structure declares `rep N` with N > 1, and reports a
+ * repetition separator found in any other declared element (error, AK403
+ * 12, unless the separator is a character that plausibly is data, then a
+ * warning) while leaving its text whole.  EDIFACT parsers split
+ * repetitions themselves (the release character makes it unambiguous).
+ *
+ * X12 TA1: a TA1 directly inside an interchange is delivered as a
+ * pseudo-set with doctype "TA1", control TA101, version ISA12, seg[] = just
+ * the TA1 (setpos 1) and env.group NULL, so a map can turn it into
+ * ack.received.  It does not count as a functional group (IEA01).
+ *
  * The value at (el, comp, rep), or NULL when absent or empty.
  * A simple element is its own component 1 (MAPS.md: BGM02 == BGM02-01).
  */
@@ -105,6 +122,14 @@ const struct slice *edi_value(const struct edi_seg *, int el, int comp,
 		    int rep);
 /* Number of repetitions of element el present (0 when absent). */
 int		 edi_nrep(const struct edi_seg *, int el);
+
+/*
+ * Date and time checks shared by the parsers, the tree validator and maps
+ * (added): 1 when s is a valid CCYYMMDD or YYMMDD date (YYMMDD only when
+ * short is set), resp. HHMM[SS[d..d]] time; 0 otherwise.
+ */
+int		 edi_valid_date(struct slice s, int allow_short);
+int		 edi_valid_time(struct slice s);
 
 /*
  * Build the loop tree of set from its structure (MAPS.md §2 placement) and

@@ -1,3 +1,1304 @@
-/* placeholder: being written */
+/*
+ * structure.c: loading structure files (MAPS.md §2) and choosing a variant
+ * per document.  Owns the parsed, immutable struct structure and its
+ * variants; never touches partner data.  Errors are "file:line:col:
+ * message", written to the caller's buffer.
+ *
+ * Decisions beyond MAPS.md:
+ *  - elem[] is kept sorted by (tag, el, comp) so that lookups (and the tree
+ *    validator, which walks one segment's range) can binary-search it.
+ *  - A loop whose first line is not `segment TRIGGER ...` gets an implicit
+ *    trigger entry `segment TRIGGER 1` (the 856 example's `loop HL`).
+ *  - A bare `*` as a count means 0..unbounded; `MAX` 0 is refused.
+ *  - In a variant, a loop block replaces the base's loop with that trigger
+ *    wherever it is nested; top-level `segment` lines in a variant replace
+ *    the base's whole segment table.  `element` replaces by (tag, el,
+ *    comp); `syntax`, `pairs` and `hierarchy` replace every base line of
+ *    the same segment tag.  Variants extend the base only (no chains).
+ *  - Element types: X12 AN ID N0..N9 R DT TM, EDIFACT AN A N; `N` in an X12
+ *    structure means N0; `C` is a composite.  Requirement M, O, X; EDIFACT
+ *    C (conditional) is read as O.
+ */
 #include "config.h"
-extern int eg_placeholder_structure;
+
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "eglimits.h"
+#include "err.h"
+#include "structure.h"
+#include "xmalloc.h"
+
+#define MAXWORDS	64
+
+struct sword {
+	const char	*p;
+	size_t		 len;
+	int		 col;
+};
+
+struct sparse {
+	const char	*file;
+	int		 line;
+	char		*err;
+	size_t		 errlen;
+	struct structure *st;
+	struct struct_loop *cur;
+	int		 depth;
+	char		*extends;
+	int		 has_toplevel_segment;
+	int		 seen_structure;
+	size_t		 elemcap, pairscap, hiercap, syncap, vercap;
+};
+
+static int __attribute__((format(printf, 3, 4)))
+serr(struct sparse *sp, int col, const char *fmt, ...)
+{
+	char	 msg[512];
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (sp->err && sp->errlen)
+		snprintf(sp->err, sp->errlen, "%s:%d:%d: %s", sp->file,
+		    sp->line, col, msg);
+	return EG_ERR_SYNTAX;
+}
+
+static int
+weq(const struct sword *w, const char *s)
+{
+	return w->len == strlen(s) && memcmp(w->p, s, w->len) == 0;
+}
+
+/* Unsigned decimal, at most 9 digits. */
+static int
+wnum(const struct sword *w, unsigned *out)
+{
+	unsigned v = 0;
+	size_t	 i;
+
+	if (w->len == 0 || w->len > 9)
+		return -1;
+	for (i = 0; i < w->len; i++) {
+		if (w->p[i] < '0' || w->p[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(w->p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+valid_tag(const char *p, size_t len)
+{
+	size_t	 i;
+
+	if (len < 2 || len > EG_MAX_TAG_LEN)
+		return 0;
+	if (!(p[0] >= 'A' && p[0] <= 'Z'))
+		return 0;
+	for (i = 1; i < len; i++)
+		if (!((p[i] >= 'A' && p[i] <= 'Z') || (p[i] >= '0' && p[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+static int
+wtag(struct sparse *sp, const struct sword *w, char tag[4])
+{
+	if (!valid_tag(w->p, w->len))
+		return serr(sp, w->col, "\"%.*s\" is not a segment tag "
+		    "(2-3 uppercase letters or digits)", (int)w->len, w->p);
+	memcpy(tag, w->p, w->len);
+	tag[w->len] = '\0';
+	return 0;
+}
+
+/* "MIN..MAX", "N", "MIN..*", "*" */
+static int
+wrange(struct sparse *sp, const struct sword *w, unsigned *min, unsigned *max)
+{
+	const char *dots;
+	struct sword a, b;
+
+	if (weq(w, "*")) {
+		*min = 0;
+		*max = 0;
+		return 0;
+	}
+	dots = memchr(w->p, '.', w->len);
+	if (dots == NULL) {
+		if (wnum(w, min) != 0 || *min == 0)
+			return serr(sp, w->col, "bad count \"%.*s\" (MIN..MAX, "
+			    "N or *)", (int)w->len, w->p);
+		*max = *min;
+		return 0;
+	}
+	a.p = w->p;
+	a.len = (size_t)(dots - w->p);
+	a.col = w->col;
+	if ((size_t)(dots - w->p) + 2 > w->len || dots[1] != '.')
+		return serr(sp, w->col, "bad count \"%.*s\" (MIN..MAX)",
+		    (int)w->len, w->p);
+	b.p = dots + 2;
+	b.len = w->len - a.len - 2;
+	b.col = w->col + (int)a.len + 2;
+	if (wnum(&a, min) != 0)
+		return serr(sp, a.col, "bad minimum \"%.*s\"", (int)a.len, a.p);
+	if (weq(&b, "*")) {
+		*max = 0;
+		return 0;
+	}
+	if (wnum(&b, max) != 0)
+		return serr(sp, b.col, "bad maximum \"%.*s\"", (int)b.len, b.p);
+	if (*max == 0)
+		return serr(sp, b.col, "maximum must be at least 1 (use * for "
+		    "unbounded)");
+	if (*max < *min)
+		return serr(sp, w->col, "maximum %u is below minimum %u", *max,
+		    *min);
+	return 0;
+}
+
+/* "TAGnn" or "TAGnn-cc" */
+static int
+welemid(struct sparse *sp, const struct sword *w, char tag[4], int *el,
+    int *comp)
+{
+	const char *dash = memchr(w->p, '-', w->len);
+	size_t	 base = dash ? (size_t)(dash - w->p) : w->len;
+	size_t	 i;
+
+	*comp = 0;
+	if (base < 4 || base > EG_MAX_TAG_LEN + 2)
+		goto bad;
+	for (i = base - 2; i < base; i++)
+		if (w->p[i] < '0' || w->p[i] > '9')
+			goto bad;
+	if (!valid_tag(w->p, base - 2))
+		goto bad;
+	memcpy(tag, w->p, base - 2);
+	tag[base - 2] = '\0';
+	*el = (w->p[base - 2] - '0') * 10 + (w->p[base - 1] - '0');
+	if (*el == 0)
+		goto bad;
+	if (dash) {
+		if (w->len - base != 3 || dash[1] < '0' || dash[1] > '9' ||
+		    dash[2] < '0' || dash[2] > '9')
+			goto bad;
+		*comp = (dash[1] - '0') * 10 + (dash[2] - '0');
+		if (*comp == 0)
+			goto bad;
+	}
+	return 0;
+ bad:
+	return serr(sp, w->col, "\"%.*s\" is not an element id (TAGnn or "
+	    "TAGnn-cc)", (int)w->len, w->p);
+}
+
+static struct struct_entry *
+loop_add(struct struct_loop *l)
+{
+	l->ent = xreallocarray(l->ent, l->nent + 1, sizeof(*l->ent));
+	memset(&l->ent[l->nent], 0, sizeof(*l->ent));
+	return &l->ent[l->nent++];
+}
+
+static void
+loop_free(struct struct_loop *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->nent; i++)
+		if (l->ent[i].is_loop && l->ent[i].loop) {
+			loop_free(l->ent[i].loop);
+			free(l->ent[i].loop);
+		}
+	free(l->ent);
+	l->ent = NULL;
+	l->nent = 0;
+}
+
+static int
+st_segment(struct sparse *sp, struct sword *w, int nw)
+{
+	struct struct_entry *e;
+	char	 tag[4];
+	unsigned min, max;
+
+	if (nw != 3)
+		return serr(sp, w[0].col, "usage: segment TAG MIN..MAX");
+	if (wtag(sp, &w[1], tag) || wrange(sp, &w[2], &min, &max))
+		return EG_ERR_SYNTAX;
+	if (sp->cur == &sp->st->root)
+		sp->has_toplevel_segment = 1;
+	if (sp->cur != &sp->st->root && sp->cur->nent == 0 &&
+	    strcmp(tag, sp->cur->tag) != 0) {
+		/* implicit trigger entry */
+		e = loop_add(sp->cur);
+		memcpy(e->tag, sp->cur->tag, sizeof(e->tag));
+		e->min = e->max = 1;
+	}
+	e = loop_add(sp->cur);
+	memcpy(e->tag, tag, sizeof(tag));
+	e->min = min;
+	e->max = max;
+	return 0;
+}
+
+static int
+st_loop(struct sparse *sp, struct sword *w, int nw)
+{
+	struct struct_entry *e;
+	struct struct_loop *l;
+	char	 tag[4];
+	unsigned min, max;
+
+	if (nw != 3)
+		return serr(sp, w[0].col, "usage: loop TAG MIN..MAX");
+	if (wtag(sp, &w[1], tag) || wrange(sp, &w[2], &min, &max))
+		return EG_ERR_SYNTAX;
+	if (sp->depth + 1 >= (int)EG_MAX_LOOP_DEPTH)
+		return serr(sp, w[0].col, "loops nested deeper than %u",
+		    EG_MAX_LOOP_DEPTH);
+	if (sp->cur != &sp->st->root && sp->cur->nent == 0) {
+		e = loop_add(sp->cur);
+		memcpy(e->tag, sp->cur->tag, sizeof(e->tag));
+		e->min = e->max = 1;
+	}
+	l = xcalloc(1, sizeof(*l));
+	memcpy(l->tag, tag, sizeof(tag));
+	l->min = min;
+	l->max = max;
+	l->parent = sp->cur;
+	l->line = sp->line;
+	e = loop_add(sp->cur);
+	e->is_loop = 1;
+	memcpy(e->tag, tag, sizeof(tag));
+	e->min = min;
+	e->max = max;
+	e->loop = l;
+	sp->cur = l;
+	sp->depth++;
+	return 0;
+}
+
+static int
+st_end(struct sparse *sp, struct sword *w, int nw)
+{
+	if (nw != 1)
+		return serr(sp, w[1].col, "unexpected \"%.*s\" after end",
+		    (int)w[1].len, w[1].p);
+	if (sp->cur == &sp->st->root)
+		return serr(sp, w[0].col, "end without loop");
+	if (sp->cur->nent == 0) {
+		struct struct_entry *e = loop_add(sp->cur);
+		memcpy(e->tag, sp->cur->tag, sizeof(e->tag));
+		e->min = e->max = 1;
+	}
+	sp->cur = sp->cur->parent;
+	sp->depth--;
+	return 0;
+}
+
+static int
+parse_type(struct sparse *sp, const struct sword *w, struct struct_elem *e)
+{
+	int	 edifact = sp->st->syntax == EDI_EDIFACT;
+
+	e->decimals = 0;
+	if (weq(w, "AN"))
+		e->type = ST_AN;
+	else if (weq(w, "A") && edifact)
+		e->type = ST_A;
+	else if (weq(w, "N") && edifact)
+		e->type = ST_N;
+	else if (weq(w, "N") || (w->len == 2 && w->p[0] == 'N' &&
+	    w->p[1] >= '0' && w->p[1] <= '9')) {
+		e->type = ST_NN;
+		e->decimals = w->len == 2 ? w->p[1] - '0' : 0;
+	} else if (weq(w, "ID"))
+		e->type = ST_ID;
+	else if (weq(w, "R"))
+		e->type = ST_R;
+	else if (weq(w, "DT"))
+		e->type = ST_DT;
+	else if (weq(w, "TM"))
+		e->type = ST_TM;
+	else if (weq(w, "C"))
+		e->type = ST_COMPOSITE;
+	else
+		return serr(sp, w->col, "unknown element type \"%.*s\"",
+		    (int)w->len, w->p);
+	return 0;
+}
+
+static int
+parse_req(struct sparse *sp, const struct sword *w, enum struct_req *r)
+{
+	if (weq(w, "M"))
+		*r = SR_MANDATORY;
+	else if (weq(w, "O") || weq(w, "C"))
+		*r = SR_OPTIONAL;
+	else if (weq(w, "X"))
+		*r = SR_CONDITIONAL;
+	else
+		return serr(sp, w->col, "requirement must be M, O or X, not "
+		    "\"%.*s\"", (int)w->len, w->p);
+	return 0;
+}
+
+static int
+elem_cmp(const void *a, const void *b)
+{
+	const struct struct_elem *x = a, *y = b;
+	int	 c;
+
+	if ((c = strcmp(x->tag, y->tag)) != 0)
+		return c;
+	if (x->el != y->el)
+		return x->el < y->el ? -1 : 1;
+	if (x->comp != y->comp)
+		return x->comp < y->comp ? -1 : 1;
+	return 0;
+}
+
+static int
+st_element(struct sparse *sp, struct sword *w, int nw)
+{
+	struct struct_elem e, *dup;
+	int	 i, k;
+	size_t	 j;
+
+	memset(&e, 0, sizeof(e));
+	if (nw < 3)
+		return serr(sp, w[0].col, "usage: element ID TYPE MIN MAX M|O|X "
+		    "[rep N] [codes C...]");
+	if (welemid(sp, &w[1], e.tag, &e.el, &e.comp) ||
+	    parse_type(sp, &w[2], &e))
+		return EG_ERR_SYNTAX;
+	if (e.type == ST_COMPOSITE) {
+		if (e.comp != 0)
+			return serr(sp, w[1].col, "a component cannot be a "
+			    "composite");
+		if (nw < 4)
+			return serr(sp, w[0].col, "usage: element ID C M|O|X "
+			    "[rep N]");
+		if (parse_req(sp, &w[3], &e.req))
+			return EG_ERR_SYNTAX;
+		k = 4;
+	} else {
+		if (nw < 6)
+			return serr(sp, nw > 3 ? w[nw - 1].col + (int)w[nw - 1].len
+			    : w[2].col, "usage: element ID TYPE MIN MAX M|O|X");
+		if (wnum(&w[3], &e.min) != 0)
+			return serr(sp, w[3].col, "bad minimum length \"%.*s\"",
+			    (int)w[3].len, w[3].p);
+		if (wnum(&w[4], &e.max) != 0 || e.max == 0)
+			return serr(sp, w[4].col, "bad maximum length \"%.*s\"",
+			    (int)w[4].len, w[4].p);
+		if (e.max < e.min)
+			return serr(sp, w[4].col, "maximum length %u is below "
+			    "minimum %u", e.max, e.min);
+		if (parse_req(sp, &w[5], &e.req))
+			return EG_ERR_SYNTAX;
+		k = 6;
+	}
+	e.rep = 1;
+	e.line = sp->line;
+	while (k < nw) {
+		if (weq(&w[k], "rep")) {
+			if (k + 1 >= nw)
+				return serr(sp, w[k].col, "rep needs a number");
+			if (weq(&w[k + 1], "*"))
+				e.rep = EG_MAX_REPEATS;
+			else if (wnum(&w[k + 1], &e.rep) != 0 || e.rep == 0)
+				return serr(sp, w[k + 1].col, "bad repeat "
+				    "count \"%.*s\"", (int)w[k + 1].len,
+				    w[k + 1].p);
+			k += 2;
+		} else if (weq(&w[k], "codes")) {
+			if (e.type == ST_COMPOSITE)
+				return serr(sp, w[k].col, "a composite has no "
+				    "codes");
+			if (k + 1 >= nw)
+				return serr(sp, w[k].col, "codes needs values");
+			e.ncodes = (size_t)(nw - k - 1);
+			e.codes = xcalloc(e.ncodes, sizeof(*e.codes));
+			for (i = k + 1; i < nw; i++)
+				e.codes[i - k - 1] = xstrndup(w[i].p, w[i].len);
+			k = nw;
+		} else
+			return serr(sp, w[k].col, "unexpected \"%.*s\" (rep N "
+			    "or codes ...)", (int)w[k].len, w[k].p);
+	}
+	for (j = 0; j < sp->st->nelem; j++) {
+		dup = &sp->st->elem[j];
+		if (elem_cmp(dup, &e) == 0) {
+			for (j = 0; j < e.ncodes; j++)
+				free(e.codes[j]);
+			free(e.codes);
+			return serr(sp, w[1].col, "element %.*s already "
+			    "defined at line %d", (int)w[1].len, w[1].p,
+			    dup->line);
+		}
+	}
+	if (sp->st->nelem == sp->elemcap) {
+		sp->elemcap = sp->elemcap ? sp->elemcap * 2 : 64;
+		sp->st->elem = xreallocarray(sp->st->elem, sp->elemcap,
+		    sizeof(e));
+	}
+	sp->st->elem[sp->st->nelem++] = e;
+	return 0;
+}
+
+static int
+st_syntax(struct sparse *sp, struct sword *w, int nw)
+{
+	struct struct_syntax s;
+	char	 tag[4];
+	int	 i;
+	size_t	 k;
+
+	if (nw < 3)
+		return serr(sp, w[0].col, "usage: syntax TAG NOTE...");
+	if (wtag(sp, &w[1], tag))
+		return EG_ERR_SYNTAX;
+	for (i = 2; i < nw; i++) {
+		memset(&s, 0, sizeof(s));
+		memcpy(s.tag, tag, sizeof(tag));
+		s.line = sp->line;
+		s.kind = w[i].p[0];
+		if (strchr("PRECL", s.kind) == NULL || w[i].len < 5 ||
+		    (w[i].len - 1) % 2 != 0 ||
+		    (w[i].len - 1) / 2 > sizeof(s.el) / sizeof(s.el[0]))
+			return serr(sp, w[i].col, "bad syntax note \"%.*s\" "
+			    "(P, R, E, C or L and two or more 2-digit "
+			    "positions)", (int)w[i].len, w[i].p);
+		for (k = 1; k < w[i].len; k += 2) {
+			if (w[i].p[k] < '0' || w[i].p[k] > '9' ||
+			    w[i].p[k + 1] < '0' || w[i].p[k + 1] > '9')
+				return serr(sp, w[i].col + (int)k, "bad position "
+				    "in syntax note \"%.*s\"", (int)w[i].len,
+				    w[i].p);
+			s.el[s.nel] = (w[i].p[k] - '0') * 10 +
+			    (w[i].p[k + 1] - '0');
+			if (s.el[s.nel] == 0)
+				return serr(sp, w[i].col + (int)k, "position 00 "
+				    "in syntax note");
+			s.nel++;
+		}
+		if (s.kind == 'L' && s.nel < 3)
+			return serr(sp, w[i].col, "an L note needs at least "
+			    "three positions");
+		if (sp->st->nsyn == sp->syncap) {
+			sp->syncap = sp->syncap ? sp->syncap * 2 : 32;
+			sp->st->syn = xreallocarray(sp->st->syn, sp->syncap,
+			    sizeof(s));
+		}
+		sp->st->syn[sp->st->nsyn++] = s;
+	}
+	return 0;
+}
+
+/* "NN" or "-NN" two-digit position */
+static int
+wpos(const char *p, size_t len, int *out)
+{
+	if (len != 2 || p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
+		return -1;
+	*out = (p[0] - '0') * 10 + (p[1] - '0');
+	return *out ? 0 : -1;
+}
+
+static int
+st_pairs(struct sparse *sp, struct sword *w, int nw)
+{
+	struct struct_pairs pr;
+	const char *dots;
+	size_t	 j;
+	int	 i;
+
+	memset(&pr, 0, sizeof(pr));
+	if (nw < 4)
+		return serr(sp, w[0].col, "usage: pairs TAG FROM..TO "
+		    "qualifier=first|second | value=-NN qualifier=-NN");
+	if (wtag(sp, &w[1], pr.tag))
+		return EG_ERR_SYNTAX;
+	dots = memchr(w[2].p, '.', w[2].len);
+	if (dots == NULL || wpos(w[2].p, (size_t)(dots - w[2].p), &pr.from) ||
+	    (size_t)(dots - w[2].p) + 2 > w[2].len || dots[1] != '.' ||
+	    wpos(dots + 2, w[2].len - (size_t)(dots - w[2].p) - 2, &pr.to) ||
+	    pr.to < pr.from)
+		return serr(sp, w[2].col, "bad position range \"%.*s\" (NN..NN)",
+		    (int)w[2].len, w[2].p);
+	for (i = 3; i < nw; i++) {
+		if (weq(&w[i], "qualifier=first"))
+			pr.qualifier_first = 1;
+		else if (weq(&w[i], "qualifier=second"))
+			pr.qualifier_first = 0;
+		else if (w[i].len == 13 && memcmp(w[i].p, "qualifier=-", 11) == 0) {
+			if (wpos(w[i].p + 11, 2, &pr.qualifier_comp))
+				goto bad;
+		} else if (w[i].len == 9 && memcmp(w[i].p, "value=-", 7) == 0) {
+			if (wpos(w[i].p + 7, 2, &pr.value_comp))
+				goto bad;
+		} else
+			goto bad;
+		continue;
+ bad:
+		return serr(sp, w[i].col, "bad pairs option \"%.*s\"",
+		    (int)w[i].len, w[i].p);
+	}
+	if ((pr.value_comp == 0) != (pr.qualifier_comp == 0))
+		return serr(sp, w[3].col, "value=-NN and qualifier=-NN go "
+		    "together");
+	for (j = 0; j < sp->st->npairs; j++)
+		if (strcmp(sp->st->pairs[j].tag, pr.tag) == 0)
+			return serr(sp, w[1].col, "pairs for %s already "
+			    "declared", pr.tag);
+	if (sp->st->npairs == sp->pairscap) {
+		sp->pairscap = sp->pairscap ? sp->pairscap * 2 : 8;
+		sp->st->pairs = xreallocarray(sp->st->pairs, sp->pairscap,
+		    sizeof(pr));
+	}
+	sp->st->pairs[sp->st->npairs++] = pr;
+	return 0;
+}
+
+static int
+st_hierarchy(struct sparse *sp, struct sword *w, int nw)
+{
+	struct struct_hier h;
+	struct sword v;
+	int	 i, *dst, comp;
+	size_t	 j;
+	char	 tag[4];
+
+	memset(&h, 0, sizeof(h));
+	if (nw < 4)
+		return serr(sp, w[0].col, "usage: hierarchy TAG id=NN "
+		    "parent=NN [level=NN] [children=NN] [count=ELEM]");
+	if (wtag(sp, &w[1], h.tag))
+		return EG_ERR_SYNTAX;
+	for (i = 2; i < nw; i++) {
+		const char *eq = memchr(w[i].p, '=', w[i].len);
+		size_t	 klen = eq ? (size_t)(eq - w[i].p) : 0;
+
+		if (eq == NULL)
+			goto bad;
+		v.p = eq + 1;
+		v.len = w[i].len - klen - 1;
+		v.col = w[i].col + (int)klen + 1;
+		dst = NULL;
+		if (klen == 2 && memcmp(w[i].p, "id", 2) == 0)
+			dst = &h.id;
+		else if (klen == 6 && memcmp(w[i].p, "parent", 6) == 0)
+			dst = &h.parent;
+		else if (klen == 5 && memcmp(w[i].p, "level", 5) == 0)
+			dst = &h.level;
+		else if (klen == 8 && memcmp(w[i].p, "children", 8) == 0)
+			dst = &h.children;
+		else if (klen == 5 && memcmp(w[i].p, "count", 5) == 0) {
+			if (welemid(sp, &v, tag, &h.count_el, &comp))
+				return EG_ERR_SYNTAX;
+			memcpy(h.count_tag, tag, sizeof(tag));
+			continue;
+		} else
+			goto bad;
+		if (wpos(v.p, v.len, dst))
+			return serr(sp, v.col, "bad position \"%.*s\" (NN)",
+			    (int)v.len, v.p);
+		continue;
+ bad:
+		return serr(sp, w[i].col, "bad hierarchy option \"%.*s\"",
+		    (int)w[i].len, w[i].p);
+	}
+	if (h.id == 0 || h.parent == 0)
+		return serr(sp, w[0].col, "hierarchy needs id=NN and parent=NN");
+	for (j = 0; j < sp->st->nhier; j++)
+		if (strcmp(sp->st->hier[j].tag, h.tag) == 0)
+			return serr(sp, w[1].col, "hierarchy for %s already "
+			    "declared", h.tag);
+	if (sp->st->nhier == sp->hiercap) {
+		sp->hiercap = sp->hiercap ? sp->hiercap * 2 : 4;
+		sp->st->hier = xreallocarray(sp->st->hier, sp->hiercap,
+		    sizeof(h));
+	}
+	sp->st->hier[sp->st->nhier++] = h;
+	return 0;
+}
+
+static int
+st_line(struct sparse *sp, struct sword *w, int nw)
+{
+	int	 i;
+
+	if (weq(&w[0], "structure")) {
+		if (sp->seen_structure)
+			return serr(sp, w[0].col, "second structure line");
+		if (nw != 3)
+			return serr(sp, w[0].col, "usage: structure x12|edifact "
+			    "DOCTYPE");
+		if (weq(&w[1], "x12"))
+			sp->st->syntax = EDI_X12;
+		else if (weq(&w[1], "edifact"))
+			sp->st->syntax = EDI_EDIFACT;
+		else
+			return serr(sp, w[1].col, "unknown syntax \"%.*s\" "
+			    "(x12 or edifact)", (int)w[1].len, w[1].p);
+		if (w[2].len == 0 || w[2].len >= sizeof(sp->st->doctype))
+			return serr(sp, w[2].col, "bad document type");
+		memcpy(sp->st->doctype, w[2].p, w[2].len);
+		sp->st->doctype[w[2].len] = '\0';
+		sp->seen_structure = 1;
+		return 0;
+	}
+	if (!sp->seen_structure)
+		return serr(sp, w[0].col, "the first statement must be "
+		    "`structure x12|edifact DOCTYPE`");
+	if (weq(&w[0], "version")) {
+		if (nw < 2)
+			return serr(sp, w[0].col, "version needs patterns");
+		for (i = 1; i < nw; i++) {
+			if (sp->st->nversions == sp->vercap) {
+				sp->vercap = sp->vercap ? sp->vercap * 2 : 8;
+				sp->st->versions = xreallocarray(sp->st->versions,
+				    sp->vercap, sizeof(char *));
+			}
+			sp->st->versions[sp->st->nversions++] =
+			    xstrndup(w[i].p, w[i].len);
+		}
+		return 0;
+	}
+	if (weq(&w[0], "extends")) {
+		if (nw != 2)
+			return serr(sp, w[0].col, "usage: extends FILE");
+		if (sp->extends)
+			return serr(sp, w[0].col, "second extends line");
+		sp->extends = xstrndup(w[1].p, w[1].len);
+		return 0;
+	}
+	if (weq(&w[0], "partner")) {
+		if (nw != 2)
+			return serr(sp, w[0].col, "usage: partner ID");
+		if (sp->st->partner)
+			return serr(sp, w[0].col, "second partner line");
+		sp->st->partner = xstrndup(w[1].p, w[1].len);
+		return 0;
+	}
+	if (weq(&w[0], "segment"))
+		return st_segment(sp, w, nw);
+	if (weq(&w[0], "loop"))
+		return st_loop(sp, w, nw);
+	if (weq(&w[0], "end"))
+		return st_end(sp, w, nw);
+	if (weq(&w[0], "element"))
+		return st_element(sp, w, nw);
+	if (weq(&w[0], "syntax"))
+		return st_syntax(sp, w, nw);
+	if (weq(&w[0], "pairs"))
+		return st_pairs(sp, w, nw);
+	if (weq(&w[0], "hierarchy"))
+		return st_hierarchy(sp, w, nw);
+	return serr(sp, w[0].col, "unknown statement \"%.*s\"", (int)w[0].len,
+	    w[0].p);
+}
+
+static void
+link_hier(struct struct_loop *l, const struct structure *st)
+{
+	size_t	 i, j;
+
+	l->hier = NULL;
+	for (j = 0; j < st->nhier; j++)
+		if (l->tag[0] && strcmp(st->hier[j].tag, l->tag) == 0)
+			l->hier = &st->hier[j];
+	for (i = 0; i < l->nent; i++)
+		if (l->ent[i].is_loop) {
+			l->ent[i].loop->parent = l;
+			link_hier(l->ent[i].loop, st);
+		}
+}
+
+static int
+parse_text(struct sparse *sp, const char *text, size_t len)
+{
+	struct sword w[MAXWORDS];
+	const char *p = text, *e = text + len, *nl, *q, *le;
+	int	 nw, rc;
+
+	sp->cur = &sp->st->root;
+	sp->line = 0;
+	while (p < e) {
+		sp->line++;
+		nl = memchr(p, '\n', (size_t)(e - p));
+		le = nl ? nl : e;
+		if ((size_t)(le - p) > EG_MAX_MAP_LINE)
+			return serr(sp, 1, "line longer than %u bytes",
+			    EG_MAX_MAP_LINE);
+		if (sp->line > (int)EG_MAX_STRUCT_LINES)
+			return serr(sp, 1, "more than %u lines",
+			    EG_MAX_STRUCT_LINES);
+		if (le > p && le[-1] == '\r')
+			le--;
+		nw = 0;
+		for (q = p; q < le;) {
+			if (*q == ' ' || *q == '\t') {
+				q++;
+				continue;
+			}
+			if (*q == '#')
+				break;
+			if (nw == MAXWORDS)
+				return serr(sp, (int)(q - p) + 1, "more than %d "
+				    "words", MAXWORDS);
+			w[nw].p = q;
+			w[nw].col = (int)(q - p) + 1;
+			while (q < le && *q != ' ' && *q != '\t')
+				q++;
+			w[nw].len = (size_t)(q - w[nw].p);
+			nw++;
+		}
+		if (nw > 0 && (rc = st_line(sp, w, nw)) != 0)
+			return rc;
+		p = nl ? nl + 1 : e;
+	}
+	if (sp->cur != &sp->st->root) {
+		sp->line = sp->cur->line;
+		return serr(sp, 1, "loop %s is not closed with end",
+		    sp->cur->tag);
+	}
+	if (!sp->seen_structure) {
+		sp->line = 1;
+		return serr(sp, 1, "no `structure` statement");
+	}
+	if (sp->st->nelem > 1)
+		qsort(sp->st->elem, sp->st->nelem, sizeof(*sp->st->elem),
+		    elem_cmp);
+	link_hier(&sp->st->root, sp->st);
+	return 0;
+}
+
+static int
+read_file(const char *path, char **out, size_t *lenp, char *err, size_t errlen)
+{
+	FILE	*fp;
+	struct stat sb;
+	char	*buf;
+	size_t	 n;
+
+	if ((fp = fopen(path, "rb")) == NULL) {
+		snprintf(err, errlen, "%s:0:0: %s", path, strerror(errno));
+		return errno == ENOENT ? EG_ERR_NOTFOUND : EG_ERR_IO;
+	}
+	if (fstat(fileno(fp), &sb) != 0 || sb.st_size < 0) {
+		snprintf(err, errlen, "%s:0:0: %s", path, strerror(errno));
+		fclose(fp);
+		return EG_ERR_IO;
+	}
+	if ((unsigned long long)sb.st_size > EG_MAX_MAP_SIZE) {
+		snprintf(err, errlen, "%s:0:0: file larger than %u bytes", path,
+		    EG_MAX_MAP_SIZE);
+		fclose(fp);
+		return EG_ERR_LIMIT;
+	}
+	buf = xmalloc((size_t)sb.st_size + 1);
+	n = fread(buf, 1, (size_t)sb.st_size, fp);
+	if (ferror(fp)) {
+		snprintf(err, errlen, "%s:0:0: read error", path);
+		free(buf);
+		fclose(fp);
+		return EG_ERR_IO;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	*out = buf;
+	*lenp = n;
+	return 0;
+}
+
+static void
+struct_free_one(struct structure *st)
+{
+	size_t	 i, j;
+
+	if (st == NULL)
+		return;
+	free(st->path);
+	for (i = 0; i < st->nversions; i++)
+		free(st->versions[i]);
+	free(st->versions);
+	free(st->partner);
+	loop_free(&st->root);
+	for (i = 0; i < st->nelem; i++) {
+		for (j = 0; j < st->elem[i].ncodes; j++)
+			free(st->elem[i].codes[j]);
+		free(st->elem[i].codes);
+	}
+	free(st->elem);
+	free(st->pairs);
+	free(st->hier);
+	free(st->syn);
+	free(st->variant);
+	free(st);
+}
+
+static int
+load_one(const char *path, struct structure **out, char **extends,
+    int *toplevel, char *err, size_t errlen)
+{
+	struct sparse sp;
+	char	*text;
+	size_t	 len;
+	int	 rc;
+
+	if ((rc = read_file(path, &text, &len, err, errlen)) != 0)
+		return rc;
+	memset(&sp, 0, sizeof(sp));
+	sp.file = path;
+	sp.err = err;
+	sp.errlen = errlen;
+	sp.st = xcalloc(1, sizeof(*sp.st));
+	sp.st->path = xstrdup(path);
+	rc = parse_text(&sp, text, len);
+	free(text);
+	if (rc != 0) {
+		free(sp.extends);
+		struct_free_one(sp.st);
+		return rc;
+	}
+	*out = sp.st;
+	if (extends)
+		*extends = sp.extends;
+	else
+		free(sp.extends);
+	if (toplevel)
+		*toplevel = sp.has_toplevel_segment;
+	return 0;
+}
+
+/* -- variants ----------------------------------------------------------- */
+
+static struct struct_loop *
+loop_copy(const struct struct_loop *src, struct struct_loop *dst)
+{
+	size_t	 i;
+
+	*dst = *src;
+	dst->ent = NULL;
+	if (src->nent) {
+		dst->ent = xcalloc(src->nent, sizeof(*dst->ent));
+		for (i = 0; i < src->nent; i++) {
+			dst->ent[i] = src->ent[i];
+			if (src->ent[i].is_loop) {
+				dst->ent[i].loop = xcalloc(1,
+				    sizeof(*dst->ent[i].loop));
+				loop_copy(src->ent[i].loop, dst->ent[i].loop);
+			}
+		}
+	}
+	return dst;
+}
+
+static const struct struct_loop *
+find_loop(const struct struct_loop *l, const char *tag)
+{
+	const struct struct_loop *r;
+	size_t	 i;
+
+	for (i = 0; i < l->nent; i++) {
+		if (!l->ent[i].is_loop)
+			continue;
+		if (strcmp(l->ent[i].loop->tag, tag) == 0)
+			return l->ent[i].loop;
+		if ((r = find_loop(l->ent[i].loop, tag)) != NULL)
+			return r;
+	}
+	return NULL;
+}
+
+/* Replace, in the copy rooted at l, loops that v declares by trigger. */
+static void
+replace_loops(struct struct_loop *l, const struct struct_loop *vroot)
+{
+	const struct struct_loop *vl;
+	size_t	 i;
+
+	for (i = 0; i < l->nent; i++) {
+		if (!l->ent[i].is_loop)
+			continue;
+		if ((vl = find_loop(vroot, l->ent[i].loop->tag)) != NULL) {
+			loop_free(l->ent[i].loop);
+			loop_copy(vl, l->ent[i].loop);
+			l->ent[i].min = vl->min;
+			l->ent[i].max = vl->max;
+		} else
+			replace_loops(l->ent[i].loop, vroot);
+	}
+}
+
+static int
+tag_in(const char *tag, const void *arr, size_t n, size_t stride)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp((const char *)arr + i * stride, tag) == 0)
+			return 1;
+	return 0;
+}
+
+/* Turn v (parsed variant) into base + v. */
+static void
+merge_variant(const struct structure *base, struct structure *v,
+    int toplevel)
+{
+	struct struct_loop root;
+	struct struct_elem *el;
+	struct struct_syntax *syn;
+	struct struct_pairs *pr;
+	struct struct_hier *hi;
+	size_t	 i, j, n;
+
+	if (!toplevel) {
+		loop_copy(&base->root, &root);
+		replace_loops(&root, &v->root);
+		loop_free(&v->root);
+		v->root = root;
+	}
+
+	el = xcalloc(base->nelem + v->nelem + 1, sizeof(*el));
+	n = 0;
+	for (i = 0; i < base->nelem; i++) {
+		if (bsearch(&base->elem[i], v->elem, v->nelem, sizeof(*el),
+		    elem_cmp) != NULL)
+			continue;
+		el[n] = base->elem[i];
+		el[n].codes = NULL;
+		if (base->elem[i].ncodes) {
+			el[n].codes = xcalloc(base->elem[i].ncodes,
+			    sizeof(char *));
+			for (j = 0; j < base->elem[i].ncodes; j++)
+				el[n].codes[j] = xstrdup(base->elem[i].codes[j]);
+		}
+		n++;
+	}
+	for (i = 0; i < v->nelem; i++)
+		el[n++] = v->elem[i];
+	free(v->elem);
+	v->elem = el;
+	v->nelem = n;
+	qsort(v->elem, v->nelem, sizeof(*el), elem_cmp);
+
+	syn = xcalloc(base->nsyn + v->nsyn + 1, sizeof(*syn));
+	n = 0;
+	for (i = 0; i < base->nsyn; i++)
+		if (!tag_in(base->syn[i].tag, v->syn, v->nsyn, sizeof(*syn)))
+			syn[n++] = base->syn[i];
+	for (i = 0; i < v->nsyn; i++)
+		syn[n++] = v->syn[i];
+	free(v->syn);
+	v->syn = syn;
+	v->nsyn = n;
+
+	pr = xcalloc(base->npairs + v->npairs + 1, sizeof(*pr));
+	n = 0;
+	for (i = 0; i < base->npairs; i++)
+		if (!tag_in(base->pairs[i].tag, v->pairs, v->npairs,
+		    sizeof(*pr)))
+			pr[n++] = base->pairs[i];
+	for (i = 0; i < v->npairs; i++)
+		pr[n++] = v->pairs[i];
+	free(v->pairs);
+	v->pairs = pr;
+	v->npairs = n;
+
+	hi = xcalloc(base->nhier + v->nhier + 1, sizeof(*hi));
+	n = 0;
+	for (i = 0; i < base->nhier; i++)
+		if (!tag_in(base->hier[i].tag, v->hier, v->nhier, sizeof(*hi)))
+			hi[n++] = base->hier[i];
+	for (i = 0; i < v->nhier; i++)
+		hi[n++] = v->hier[i];
+	free(v->hier);
+	v->hier = hi;
+	v->nhier = n;
+	link_hier(&v->root, v);
+	v->base = base;
+}
+
+static const char *
+base_name(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+/* Cheap test: does text contain a line "extends NAME"? */
+static int
+mentions_extends(const char *text, const char *name)
+{
+	const char *p = text, *q;
+	size_t	 n = strlen(name);
+
+	while ((p = strstr(p, "extends")) != NULL) {
+		if (p == text || p[-1] == '\n' || p[-1] == ' ' || p[-1] == '\t') {
+			q = p + 7;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			if (strncmp(q, name, n) == 0 &&
+			    (q[n] == '\0' || q[n] == ' ' || q[n] == '\t' ||
+			    q[n] == '\r' || q[n] == '\n' || q[n] == '#'))
+				return 1;
+		}
+		p += 7;
+	}
+	return 0;
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+structure_load(const char *path, struct structure **out, char *err,
+    size_t errlen)
+{
+	struct structure *st, *v;
+	DIR	*dir;
+	struct dirent *de;
+	char	 dirpath[EG_MAX_PATH], vpath[EG_MAX_PATH], dummy[8];
+	char	**names = NULL, *text, *ext;
+	const char *bn, *slash;
+	size_t	 nnames = 0, i, len, dl;
+	int	 rc, toplevel = 0;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = '\0';
+	if (err == NULL) {
+		err = dummy;
+		errlen = sizeof(dummy);
+	}
+	if ((rc = load_one(path, &st, NULL, NULL, err, errlen)) != 0)
+		return rc;
+	bn = base_name(path);
+	slash = strrchr(path, '/');
+	dl = slash ? (size_t)(slash - path) : 1;
+	if (dl >= sizeof(dirpath))
+		dl = sizeof(dirpath) - 1;
+	memcpy(dirpath, slash ? path : ".", dl);
+	dirpath[dl] = '\0';
+	if (slash == path)
+		memcpy(dirpath, "/", 2);
+
+	if ((dir = opendir(dirpath)) != NULL) {
+		while ((de = readdir(dir)) != NULL) {
+			len = strlen(de->d_name);
+			if (len < 8 || strcmp(de->d_name + len - 7, ".struct") ||
+			    strcmp(de->d_name, bn) == 0)
+				continue;
+			names = xreallocarray(names, nnames + 1, sizeof(*names));
+			names[nnames++] = xstrdup(de->d_name);
+		}
+		closedir(dir);
+	}
+	if (nnames > 1)
+		qsort(names, nnames, sizeof(*names), name_cmp);
+	for (i = 0; i < nnames; i++) {
+		if ((size_t)snprintf(vpath, sizeof(vpath), "%s/%s", dirpath,
+		    names[i]) >= sizeof(vpath))
+			continue;
+		if (read_file(vpath, &text, &len, err, errlen) != 0)
+			continue;
+		rc = mentions_extends(text, bn);
+		free(text);
+		if (!rc)
+			continue;
+		ext = NULL;
+		if ((rc = load_one(vpath, &v, &ext, &toplevel, err,
+		    errlen)) != 0)
+			goto fail;
+		if (ext == NULL || strcmp(base_name(ext), bn) != 0) {
+			free(ext);
+			struct_free_one(v);
+			continue;
+		}
+		free(ext);
+		if (v->syntax != st->syntax || strcmp(v->doctype,
+		    st->doctype) != 0) {
+			snprintf(err, errlen, "%s:1:1: variant describes %s %s "
+			    "but extends %s (%s %s)", vpath,
+			    v->syntax == EDI_X12 ? "x12" : "edifact",
+			    v->doctype, bn,
+			    st->syntax == EDI_X12 ? "x12" : "edifact",
+			    st->doctype);
+			struct_free_one(v);
+			rc = EG_ERR_SYNTAX;
+			goto fail;
+		}
+		merge_variant(st, v, toplevel);
+		st->variant = xreallocarray(st->variant, st->nvariant + 1,
+		    sizeof(*st->variant));
+		st->variant[st->nvariant++] = v;
+	}
+	for (i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	if (err != dummy && errlen)
+		err[0] = '\0';
+	*out = st;
+	return 0;
+ fail:
+	for (i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	structure_free(st);
+	return rc;
+}
+
+void
+structure_free(struct structure *st)
+{
+	size_t	 i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < st->nvariant; i++)
+		struct_free_one(st->variant[i]);
+	struct_free_one(st);
+}
+
+/* Score of the best pattern matching version: 0 none, else > 0. */
+static int
+version_score(char *const *pat, size_t n, struct slice version)
+{
+	size_t	 i, len;
+	int	 best = 0, s;
+
+	if (n == 0)
+		return 1;
+	for (i = 0; i < n; i++) {
+		len = strlen(pat[i]);
+		if (len && pat[i][len - 1] == '*') {
+			if (version.len >= len - 1 &&
+			    memcmp(version.p, pat[i], len - 1) == 0)
+				s = 2 + 2 * (int)(len - 1);
+			else
+				continue;
+		} else if (slice_eqs(version, pat[i]))
+			s = 3 + 2 * (int)len;
+		else
+			continue;
+		if (s > best)
+			best = s;
+	}
+	return best;
+}
+
+int
+structure_version_match(char *const *patterns, size_t n, struct slice version)
+{
+	return version_score(patterns, n, version) > 0;
+}
+
+const struct structure *
+structure_select(const struct structure *base, struct slice version,
+    const char *partner)
+{
+	const struct structure *best = base, *v;
+	int	 bscore = -1, s;
+	size_t	 i;
+
+	for (i = 0; i < base->nvariant; i++) {
+		v = base->variant[i];
+		if (v->partner != NULL && (partner == NULL ||
+		    strcmp(v->partner, partner) != 0))
+			continue;
+		if ((s = version_score(v->versions, v->nversions, version)) == 0)
+			continue;
+		s = s * 2 + (v->partner != NULL);
+		if (s > bscore) {
+			bscore = s;
+			best = v;
+		}
+	}
+	return best;
+}
+
+const struct struct_elem *
+structure_elem(const struct structure *st, const char *tag, int el, int comp)
+{
+	struct struct_elem key;
+
+	if (st == NULL || tag == NULL || strlen(tag) >= sizeof(key.tag))
+		return NULL;
+	memset(&key, 0, sizeof(key));
+	memcpy(key.tag, tag, strlen(tag) + 1);
+	key.el = el;
+	key.comp = comp;
+	return bsearch(&key, st->elem, st->nelem, sizeof(key), elem_cmp);
+}
+
+static int
+has_segment(const struct struct_loop *l, const char *tag)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->nent; i++) {
+		if (!l->ent[i].is_loop && strcmp(l->ent[i].tag, tag) == 0)
+			return 1;
+		if (l->ent[i].is_loop && has_segment(l->ent[i].loop, tag))
+			return 1;
+	}
+	return 0;
+}
+
+int
+structure_has_segment(const struct structure *st, const char *tag)
+{
+	return st != NULL && tag != NULL && has_segment(&st->root, tag);
+}
+
+const struct struct_loop *
+structure_loop(const struct structure *st, const char *tag)
+{
+	if (st == NULL || tag == NULL)
+		return NULL;
+	return find_loop(&st->root, tag);
+}
+
+const struct struct_pairs *
+structure_pairs(const struct structure *st, const char *tag)
+{
+	size_t	 i;
+
+	for (i = 0; st != NULL && i < st->npairs; i++)
+		if (strcmp(st->pairs[i].tag, tag) == 0)
+			return &st->pairs[i];
+	return NULL;
+}
+
+const struct struct_hier *
+structure_hier(const struct structure *st, const char *tag)
+{
+	size_t	 i;
+
+	for (i = 0; st != NULL && i < st->nhier; i++)
+		if (strcmp(st->hier[i].tag, tag) == 0)
+			return &st->hier[i];
+	return NULL;
+}

@@ -1,3 +1,41 @@
-/* placeholder: being written */
+/*
+ * translator.c: the const table of syntax modules (STYLE.md §10) and the
+ * lookups over it.  Adding a syntax means one line here.
+ */
 #include "config.h"
-extern int eg_placeholder_translator;
+
+#include <stddef.h>
+#include <string.h>
+
+#include "translator.h"
+
+static const struct translator *const translators[] = {
+	&translator_x12,
+};
+
+#define NTRANSLATORS	(sizeof(translators) / sizeof(translators[0]))
+
+const struct translator *
+translator_sniff(struct slice input)
+{
+	size_t	 i;
+
+	for (i = 0; i < NTRANSLATORS; i++)
+		if (translators[i]->sniff != NULL &&
+		    translators[i]->sniff(input))
+			return translators[i];
+	return NULL;
+}
+
+const struct translator *
+translator_find(const char *name)
+{
+	size_t	 i;
+
+	if (name == NULL)
+		return NULL;
+	for (i = 0; i < NTRANSLATORS; i++)
+		if (strcmp(translators[i]->name, name) == 0)
+			return translators[i];
+	return NULL;
+}

@@ -1,0 +1,551 @@
+/*
+ * unit_tree.c: loop placement (MAPS.md §2), segment/element/syntax-note
+ * validation with AK304/AK403 codes, repetitions, hierarchy links, and the
+ * real corpus against maps/structures.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "diag.h"
+#include "edi.h"
+#include "err.h"
+#include "structure.h"
+#include "tap.h"
+#include "translator.h"
+#include "xmalloc.h"
+
+#define MAXD	64
+
+struct run;
+typedef void (*check_fn)(struct run *, struct edi_set *);
+
+struct run {
+	const struct structure *st;
+	struct diag	 d[MAXD];
+	int		 nd;
+	int		 nerr;		/* SET-scope errors from the tree */
+	int		 nsets;
+	int		 in_tree;
+	check_fn	 check;
+	struct diag_sink ds;
+};
+
+static void
+collect(void *arg, const struct diag *d)
+{
+	struct run *r = arg;
+
+	if (r->nd < MAXD)
+		r->d[r->nd++] = *d;
+	if (r->in_tree && d->sev == DIAG_ERROR)
+		r->nerr++;
+}
+
+static int
+on_set(void *arg, struct edi_set *s)
+{
+	struct run *r = arg;
+	const struct structure *st = r->st;
+
+	r->nsets++;
+	if (st)
+		st = structure_select(st, s->version, NULL);
+	r->in_tree = 1;
+	is_int(edi_tree_build(s, st, &r->ds), 0, "tree built");
+	r->in_tree = 0;
+	if (r->check)
+		r->check(r, s);
+	return 0;
+}
+
+#define ISA5	"ISA*00*          *00*          *ZZ*SENDER         " \
+		"*ZZ*RECEIVER       *240101*1200*^*00501*000000001*0*P*:~" \
+		"GS*PO*SND*RCV*20240101*1200*1*X*004010~"
+#define ISA6	"ISA*00*          *00*          *ZZ*SENDER         " \
+		"*ZZ*RECEIVER       *240101*1200*-*00406*000000001*0*P*:~" \
+		"GS*PO*SND*RCV*20240101*1200*1*X*004060~"
+#define ISASH	"ISA*00*          *00*          *ZZ*SENDER         " \
+		"*ZZ*RECEIVER       *240101*1200*^*00501*000000001*0*P*:~" \
+		"GS*SH*SND*RCV*20240101*1200*1*X*004010~"
+#define END	"GE*1*1~IEA*1*000000001~"
+
+static void
+run(struct run *r, const struct structure *st, const char *text,
+    check_fn check)
+{
+	struct edi_handler h = { on_set, NULL, NULL, NULL };
+
+	memset(r, 0, sizeof(*r));
+	r->st = st;
+	r->check = check;
+	r->ds.emit = collect;
+	r->ds.arg = r;
+	h.diags = &r->ds;
+	translator_x12.parse(slice_make(text, strlen(text)), "t.edi", &h, r);
+}
+
+static const struct diag *
+find(const struct run *r, const char *code, const char *tag, int el)
+{
+	int	 i;
+
+	for (i = 0; i < r->nd; i++)
+		if (strcmp(r->d[i].code, code) == 0 &&
+		    (tag == NULL || strcmp(r->d[i].tag, tag) == 0) &&
+		    (el < 0 || r->d[i].el == el))
+			return &r->d[i];
+	return NULL;
+}
+
+/* -- placement ---------------------------------------------------------- */
+
+static void
+check_placement(struct run *r, struct edi_set *s)
+{
+	const struct edi_loop *root = s->root, *po1a, *po1b;
+
+	ok(root && root->decl == NULL && root->first == 0 &&
+	    root->last == s->nseg - 1, "root spans the set");
+	ok(strcmp(s->seg[3].tag, "CUR") == 0 && s->seg[3].loop->decl &&
+	    strcmp(s->seg[3].loop->decl->tag, "SAC") == 0,
+	    "CUR after SAC belongs to the SAC loop");
+	ok(strcmp(s->seg[5].tag, "MSG") == 0 &&
+	    strcmp(s->seg[5].loop->decl->tag, "N9") == 0 &&
+	    s->seg[5].loop->parent == root, "header MSG in the header N9 loop");
+	is_int(root->nkid, 4, "root has SAC, N9, PO1, PO1");
+	if (root->nkid != 4)
+		return;
+	po1a = root->kid[2];
+	po1b = root->kid[3];
+	ok(strcmp(po1a->decl->tag, "PO1") == 0 && strcmp(po1b->decl->tag,
+	    "PO1") == 0 && po1a->first == 6 && po1a->last == 9 &&
+	    po1b->first == 10, "second PO1 is a sibling; ranges [6..9] [10..]");
+	ok(s->seg[8].loop->parent == po1a && strcmp(s->seg[8].loop->decl->tag,
+	    "N9") == 0 && po1a->nkid == 1,
+	    "MSG after N9 inside PO1 belongs to that N9 loop");
+	ok(s->seg[9].loop == po1a->kid[0], "second MSG stays in the N9 loop");
+	ok(s->seg[11].loop == root, "CTT back in the root");
+	is_int(r->nd, 0, "placement: no diagnostics");
+}
+
+static void
+test_placement(const struct structure *st)
+{
+	struct run r;
+
+	run(&r, st, ISA5 "ST*850*0001~BEG*00*SA*PO1**20240101~SAC*A*B~"
+	    "CUR*BY*USD~N9*L1*X~MSG*hello~PO1*1*1*EA*1**VN*A~N9*L1*Y~"
+	    "MSG*line~MSG*line2~PO1*2*1*EA*1**VN*B~CTT*2~SE*13*0001~" END,
+	    check_placement);
+	is_int(r.nsets, 1, "placement: one set");
+}
+
+static void
+check_unexpected(struct run *r, struct edi_set *s)
+{
+	ok(s->seg[3].loop && s->seg[3].loop->decl &&
+	    strcmp(s->seg[3].loop->decl->tag, "N1") == 0,
+	    "out-of-order DTM stays in the current (N1) loop");
+	ok(s->seg[4].loop == s->seg[3].loop,
+	    "undeclared ZZZ stays in the current loop");
+}
+
+static void
+test_unexpected(const struct structure *st)
+{
+	struct run r;
+	const struct diag *d;
+
+	run(&r, st, ISA5 "ST*850*0001~BEG*00*SA*PO1**20240101~N1*ST*X~"
+	    "DTM*002*20240101~ZZZ*1~PO1*1*1*EA*1**VN*A~SE*7*0001~" END,
+	    check_unexpected);
+	d = find(&r, "SEG-UNEXPECTED", "DTM", -1);
+	ok(d && d->sev == DIAG_WARNING && d->ack_seg == 2 && d->filepos == 6 &&
+	    d->setpos == 4 && strcmp(d->loop, "N1") == 0,
+	    "out-of-order segment: warning, AK304 2, positions, loop id");
+	d = find(&r, "SEG-UNEXPECTED", "ZZZ", -1);
+	ok(d && d->sev == DIAG_WARNING && d->ack_seg == 1,
+	    "undeclared segment: warning, AK304 1");
+	is_int(r.nerr, 0, "unexpected segments are not errors");
+}
+
+/* -- counts ------------------------------------------------------------- */
+
+static const struct {
+	const char	*name;
+	const char	*body;		/* between ISA5 and END */
+	const char	*code;
+	const char	*tag;
+	int		 el, comp;
+	int		 ack_seg, ack_el;
+	enum diag_sev	 sev;
+} cases[] = {
+	{ "mandatory segment", "ST*850*0001~PO1*1~SE*3*0001~", "SEG-MISSING",
+	    "BEG", 0, 0, 3, 0, DIAG_ERROR },
+	{ "mandatory loop", "ST*850*0001~BEG*00*SA*PO1**20240101~SE*3*0001~",
+	    "LOOP-MISSING", "PO1", 0, 0, 3, 0, DIAG_ERROR },
+	{ "segment max use", "ST*850*0001~BEG*00*SA*PO1**20240101~CUR*BY*USD~"
+	    "CUR*BY*USD~PO1*1~SE*6*0001~", "SEG-MAXUSE", "CUR", 0, 0, 5, 0,
+	    DIAG_ERROR },
+	{ "loop max use", "ST*850*0001~BEG*00*SA*PO1**20240101~N1*ST*A~N1*ST*A~"
+	    "N1*ST*A~N1*ST*A~N1*ST*A~N1*ST*A~PO1*1~SE*10*0001~", "LOOP-MAXUSE",
+	    "N1", 0, 0, 4, 0, DIAG_ERROR },
+	{ "element missing", "ST*850*0001~BEG*00*SA***20240101~PO1*1~"
+	    "SE*4*0001~", "ELEM-MISSING", "BEG", 3, 0, 8, 1, DIAG_ERROR },
+	{ "component missing", "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    "REF*DP*1**VN~PO1*1~SE*5*0001~", "ELEM-MISSING", "REF", 4, 2, 8, 1,
+	    DIAG_ERROR },
+	{ "too short", "ST*850*0001~BEG*00*SA*PO1**20240101~CUR*BY*US~PO1*1~"
+	    "SE*5*0001~", "ELEM-SHORT", "CUR", 2, 0, 8, 4, DIAG_ERROR },
+	{ "too long", "ST*850*0001~BEG*00*SA*PO1**20240101~PO1*1~"
+	    "CTT*1234567~SE*5*0001~", "ELEM-LONG", "CTT", 1, 0, 8, 5,
+	    DIAG_ERROR },
+	{ "invalid character", "ST*850*0001~BEG*00*SA*PO1**20240101~PO1*1*1x~"
+	    "SE*4*0001~", "ELEM-CHAR", "PO1", 2, 0, 8, 6, DIAG_ERROR },
+	{ "code", "ST*850*0001~BEG*99*SA*PO1**20240101~PO1*1~SE*4*0001~",
+	    "ELEM-CODE", "BEG", 1, 0, 8, 7, DIAG_ERROR },
+	{ "date", "ST*850*0001~BEG*00*SA*PO1**20241301~PO1*1~SE*4*0001~",
+	    "ELEM-DATE", "BEG", 5, 0, 8, 8, DIAG_ERROR },
+	{ "time", "ST*850*0001~BEG*00*SA*PO1**20240101~DTM*002*20240101*2599~"
+	    "PO1*1~SE*5*0001~", "ELEM-TIME", "DTM", 3, 0, 8, 9, DIAG_ERROR },
+	{ "component in simple element", "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    "N1*ST*A:B~PO1*1~SE*5*0001~", "ELEM-COMPONENT", "N1", 2, 2, 8, 13,
+	    DIAG_ERROR },
+	{ "syntax P", "ST*850*0001~BEG*00*SA*PO1**20240101~PO1*1*1*EA*1**VN~"
+	    "SE*4*0001~", "SYNTAX-NOTE", "PO1", 7, 0, 8, 2, DIAG_ERROR },
+	{ "syntax R", "ST*850*0001~BEG*00*SA*PO1**20240101~REF*DP~PO1*1~"
+	    "SE*5*0001~", "SYNTAX-NOTE", "REF", 2, 0, 8, 2, DIAG_ERROR },
+	{ "syntax E", "ST*850*0001~BEG*00*SA*PO1**20240101~PO1*1~"
+	    "PID*F***A*B~SE*5*0001~", "SYNTAX-NOTE", "PID", 5, 0, 8, 10,
+	    DIAG_ERROR },
+	{ "syntax C", "ST*850*0001~BEG*00*SA*PO1**20240101~DTM*002*20240101**ET~"
+	    "PO1*1~SE*5*0001~", "SYNTAX-NOTE", "DTM", 3, 0, 8, 2, DIAG_ERROR },
+	{ "syntax L", "ST*850*0001~BEG*00*SA*PO1**20240101~SAC*A~PO1*1~"
+	    "SE*5*0001~", "SYNTAX-NOTE", "SAC", 2, 0, 8, 2, DIAG_ERROR },
+	{ "repetition of non-repeatable", "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    "REF*DP*A^B~PO1*1~SE*5*0001~", "ELEM-REPEAT", "REF", 2, 0, 8, 12,
+	    DIAG_ERROR },
+	{ "too many repetitions", "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    "N1*ST*X~N4*C*S*1^2^3^4~PO1*1~SE*6*0001~", "ELEM-REPEAT", "N4", 3, 0,
+	    8, 12, DIAG_ERROR },
+};
+
+static void
+test_cases(const struct structure *st)
+{
+	struct run r;
+	const struct diag *d;
+	char	 text[1024];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "%s%s%s", ISA5, cases[i].body, END);
+		run(&r, st, text, NULL);
+		d = find(&r, cases[i].code, cases[i].tag, cases[i].el);
+		ok(d && d->sev == cases[i].sev && d->comp == cases[i].comp &&
+		    d->ack_seg == cases[i].ack_seg &&
+		    d->ack_el == cases[i].ack_el && d->scope == DIAG_SCOPE_SET &&
+		    d->filepos > 0 && d->setpos > 0,
+		    "%s: %s %s%02d ack %d/%d", cases[i].name, cases[i].code,
+		    cases[i].tag, cases[i].el, cases[i].ack_seg,
+		    cases[i].ack_el);
+		if (d == NULL && r.nd)
+			printf("#   first: %s %s %s\n", r.d[0].code, r.d[0].tag,
+			    r.d[0].msg);
+		else if (d && d->ack_el != cases[i].ack_el)
+			printf("#   %s\n", d->msg);
+	}
+	/* The valid set: nothing at all. */
+	run(&r, st, ISA5 "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    "REF*DP*1*X*VN:AB^ZZ:CD~DTM*002*20240101*1200~N1*ST*X*92*12~"
+	    "N4*C*S*123^456^789~PO1*1*2*EA*1.5**VN*A~PID*F****X~CTT*1~SE*10*0001~" END,
+	    NULL);
+	ok(r.nd == 0, "valid set: no diagnostics (%d, first %s %s)", r.nd,
+	    r.nd ? r.d[0].code : "", r.nd ? r.d[0].msg : "");
+	for (i = 0; (int)i < r.nd; i++)
+		printf("#   %s %s\n", r.d[i].code, r.d[i].msg);
+}
+
+/* -- repetitions -------------------------------------------------------- */
+
+static void
+check_reps(struct run *r, struct edi_set *s)
+{
+	const struct slice *v;
+	const struct edi_seg *n4 = &s->seg[4], *ref = &s->seg[2];
+
+	is_int(edi_nrep(n4, 3), 3, "N403 declared rep 3: split in three");
+	v = edi_value(n4, 3, 1, 2);
+	ok(v && slice_eqs(*v, "456"), "N403#2");
+	is_int(edi_nrep(ref, 4), 2, "REF04 composite rep 2");
+	v = edi_value(ref, 4, 2, 2);
+	ok(v && slice_eqs(*v, "CD"), "REF04-02#2");
+}
+
+static void
+check_dash(struct run *r, struct edi_set *s)
+{
+	const struct slice *v = edi_value(&s->seg[4], 3, 1, 1);
+	const struct slice *w = edi_value(&s->seg[2], 2, 1, 1);
+
+	ok(w && slice_eqs(*w, "999999-001"),
+	    "'-' repetition separator: REF02 kept whole");
+	ok(v && slice_eqs(*v, "31139-0020") == 0 && edi_nrep(&s->seg[4], 3) == 2,
+	    "'-' separator splits only the declared repeatable N403");
+}
+
+static void
+test_repetitions(const struct structure *st)
+{
+	struct run r;
+	const struct diag *d;
+
+	run(&r, st, ISA5 "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    "REF*DP*1**VN:AB^ZZ:CD~N1*ST*X~N4*C*S*123^456^789~PO1*1~"
+	    "SE*7*0001~" END, check_reps);
+	is_int(r.nd, 0, "declared repetitions: no diagnostics");
+	run(&r, st, ISA6 "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    "REF*DP*999999-001~N1*ST*X~N4*C*S*31139-0020~PO1*1~SE*7*0001~" END,
+	    check_dash);
+	d = find(&r, "ELEM-REPEAT", "REF", 2);
+	ok(d && d->sev == DIAG_WARNING && r.nerr == 0,
+	    "'-' in a non-repeatable element: warning only");
+}
+
+/* -- hierarchy ---------------------------------------------------------- */
+
+static void
+check_hl(struct run *r, struct edi_set *s)
+{
+	const struct edi_loop *root = s->root, *hl[6];
+	uint32_t i;
+
+	is_int(root->nkid, 6, "six HL loops are siblings in the stream");
+	if (root->nkid != 6)
+		return;
+	for (i = 0; i < 6; i++)
+		hl[i] = root->kid[i];
+	ok(hl[0]->hparent == NULL && slice_eqs(hl[0]->hid, "1"),
+	    "HL 1 is a root");
+	ok(hl[1]->hparent == hl[0] && hl[2]->hparent == hl[1] &&
+	    hl[3]->hparent == hl[1], "HL02 links to the HL whose HL01 matches");
+	ok(hl[4]->hparent == NULL, "unknown parent: no link");
+	ok(hl[2]->nkid == 1 && strcmp(hl[2]->kid[0]->decl->tag, "N1") == 0,
+	    "N1 nested in the item HL");
+}
+
+static void
+test_hierarchy(const struct structure *st)
+{
+	struct run r;
+	const struct diag *d;
+
+	run(&r, st, ISASH "ST*856*0001~BSN*00*123~HL*1**S~HL*2*1*O~PRF*PO1~"
+	    "HL*3*2*I~LIN*1*VP*X~SN1**1*EA~N1*ST*X~HL*4*2*I~HL*5*9*I~HL*5*1*I~"
+	    "CTT*5~SE*15*0001~" END, check_hl);
+	d = find(&r, "HL-PARENT", "HL", 2);
+	ok(d && d->sev == DIAG_ERROR && d->filepos == 13,
+	    "HL-PARENT on the unknown parent");
+	d = find(&r, "HL-DUP", "HL", 1);
+	ok(d && d->sev == DIAG_ERROR, "HL-DUP on a repeated id");
+	d = find(&r, "HL-COUNT", "CTT", 1);
+	ok(d && d->sev == DIAG_WARNING, "HL-COUNT: CTT01 5 but 6 HL");
+	run(&r, st, ISASH "ST*856*0001~BSN*00*123~HL*1**S~HL*2*1*I~"
+	    "CTT*2~SE*6*0001~" END, NULL);
+	ok(r.nd == 0, "valid hierarchy: no diagnostics (%s)",
+	    r.nd ? r.d[0].msg : "");
+}
+
+/* -- real corpus -------------------------------------------------------- */
+
+static const struct {
+	const char	*file;
+	const char	*todo;		/* known structure issue, or NULL */
+} valid[] = {
+	{ "850_4010_newline-terminator_SLN-composite.edi", NULL },
+	{ "850_4010_pipe-terminator_tilde-component_CRLF-indented.edi", NULL },
+	{ "850_4010vics_newline-terminated_no-tilde.edi", NULL },
+	{ "850_4010vics_node-x12_six-lines.edi", NULL },
+	{ "850_4010_no-line-number_CTT-zero-padded.edi", NULL },
+	{ "850_005010_GS01-OW-mismatch.edi", NULL },
+	{ "850_two-interchanges_duplicate-ICN.edi", NULL },
+	{ "855_4010_ACK-lines.edi", NULL },
+	{ "855_4010_brace-component.edi", NULL },
+	{ "855_4010_newline-terminator_BOM.edi", NULL },
+	{ "855_4010_two-ST_CRLF-indented.edi", NULL },
+	{ "855_4010_two-transactions.edi", NULL },
+	{ "856_4010_tilde-element_star-terminator_backtick-component.edi",
+	    NULL },
+	{ "856_4010vics_SOPI_pack-level.edi", NULL },
+	{ "856_00406_dash-repetition-separator_SOI.edi", NULL },
+	{ "856_002001_two-ST_SHTIP-levels_bang-terminator.edi", NULL },
+	{ "997_005010_rejected-837.edi", NULL },
+	{ "997_ISB-ISE-optional-interchange-segments.edi", NULL },
+	{ "999_005010X231_accepted_bang-repetition.edi", NULL },
+	{ "999_005010X231_partial-accept_CTX.edi", NULL },
+	{ "999_005010X231_BOM_CRLF-indented.edi", "AK202 \"002\" and CTX06-01 "
+	    "\"C023\" break x12-999.struct (AN 4 9, N0)" },
+};
+
+static char *
+slurp(const char *path, size_t *lenp)
+{
+	FILE	*fp;
+	char	*p;
+	long	 n;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	p = xmalloc((size_t)n + 1);
+	*lenp = fread(p, 1, (size_t)n, fp);
+	p[*lenp] = '\0';
+	fclose(fp);
+	return p;
+}
+
+static struct structure *
+load_product(const char *top, const char *doctype)
+{
+	struct structure *st = NULL;
+	char	 path[1200], err[512];
+
+	snprintf(path, sizeof(path), "%s/maps/structures/x12-%s.struct", top,
+	    doctype);
+	if (structure_load(path, &st, err, sizeof(err)) != 0) {
+		printf("# %s\n", err);
+		return NULL;
+	}
+	return st;
+}
+
+static struct structure *corpus_st[5];
+static int todo_fail;	/* TAP "# TODO" failures do not fail the run */
+
+static int
+corpus_set(void *arg, struct edi_set *s)
+{
+	static const char *types[] = { "850", "855", "856", "997", "999" };
+	struct run *r = arg;
+	size_t	 i;
+
+	r->nsets++;
+	for (i = 0; i < 5; i++)
+		if (corpus_st[i] && slice_eqs(s->doctype, types[i])) {
+			r->in_tree = 1;
+			edi_tree_build(s, structure_select(corpus_st[i],
+			    s->version, NULL), &r->ds);
+			r->in_tree = 0;
+		}
+	return 0;
+}
+
+static void
+corpus_run(struct run *r, const char *dir, const char *file, int *found)
+{
+	struct edi_handler h = { corpus_set, NULL, NULL, NULL };
+	char	 path[1200], *p;
+	size_t	 len;
+
+	memset(r, 0, sizeof(*r));
+	r->ds.emit = collect;
+	r->ds.arg = r;
+	h.diags = &r->ds;
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	*found = 0;
+	if ((p = slurp(path, &len)) == NULL)
+		return;
+	*found = 1;
+	translator_x12.parse(slice_make(p, len), file, &h, r);
+	free(p);
+}
+
+static void
+test_corpus(void)
+{
+	static const char *types[] = { "850", "855", "856", "997", "999" };
+	const char *top = getenv("top_srcdir"), *sh = getenv("EDIGATE_SHARED");
+	char	 dir[1024];
+	struct run *r = xcalloc(1, sizeof(*r));
+	size_t	 i;
+	int	 found, k, have = 0;
+
+	if (top == NULL)
+		top = ".";
+	if (sh && *sh)
+		snprintf(dir, sizeof(dir), "%s/corpus/public/x12", sh);
+	else
+		snprintf(dir, sizeof(dir), "%s/../shared/corpus/public/x12", top);
+	for (i = 0; i < 5; i++)
+		if ((corpus_st[i] = load_product(top, types[i])) != NULL)
+			have++;
+	is_int(have, 5, "product structures load");
+	for (i = 0; i < sizeof(valid) / sizeof(valid[0]); i++) {
+		corpus_run(r, dir, valid[i].file, &found);
+		if (!found) {
+			ok(1, "# SKIP %s not found", valid[i].file);
+			continue;
+		}
+		if (!ok(r->nsets > 0 && r->nerr == 0, "VALID %s: %d sets, no tree "
+		    "error%s%s", valid[i].file, r->nsets,
+		    valid[i].todo ? " # TODO " : "",
+		    valid[i].todo ? valid[i].todo : "") && valid[i].todo)
+			todo_fail++;
+		for (k = 0; k < r->nd && r->nerr; k++)
+			if (r->d[k].sev == DIAG_ERROR)
+				printf("#   %s %s%02d %s\n", r->d[k].code,
+				    r->d[k].tag, r->d[k].el, r->d[k].msg);
+	}
+	corpus_run(r, dir, "850_4010_syntax-note-violations.edi", &found);
+	if (found) {
+		const struct diag *a = find(r, "SYNTAX-NOTE", "PO1", 7);
+		const struct diag *b = find(r, "SYNTAX-NOTE", "PO4", 6);
+
+		ok(a && a->filepos == 15 && a->ack_el == 2,
+		    "syntax-note file: PO1 P0607 (PO107 missing)");
+		ok(b && b->filepos == 32 && b->ack_el == 2,
+		    "syntax-note file: PO4 PO406 missing");
+	}
+	for (i = 0; i < 5; i++)
+		structure_free(corpus_st[i]);
+	free(r);
+}
+
+int
+main(void)
+{
+	const char *top = getenv("top_srcdir");
+	struct structure *t850 = NULL, *t856 = NULL;
+	char	 path[1200], err[512];
+
+	if (top == NULL)
+		top = ".";
+	snprintf(path, sizeof(path), "%s/tests/data/structures/t850.struct",
+	    top);
+	if (structure_load(path, &t850, err, sizeof(err)) != 0)
+		printf("# %s\n", err);
+	snprintf(path, sizeof(path), "%s/tests/data/structures/t856.struct",
+	    top);
+	if (structure_load(path, &t856, err, sizeof(err)) != 0)
+		printf("# %s\n", err);
+	ok(t850 && t856, "fixtures load");
+	if (t850 && t856) {
+		test_placement(t850);
+		test_unexpected(t850);
+		test_cases(t850);
+		test_repetitions(t850);
+		test_hierarchy(t856);
+	}
+	test_corpus();
+	structure_free(t850);
+	structure_free(t856);
+	done_testing();
+	return tap_fail > todo_fail ? 1 : 0;
+}

@@ -1,0 +1,597 @@
+/*
+ * unit_x12.c: X12 tokenizer and envelope state machine: delimiters of the
+ * real corpus flavours, every envelope diagnostic on a crafted input (and
+ * none on the valid one), TA1 and ISB/ISE, streaming memory, limits.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "diag.h"
+#include "edi.h"
+#include "eglimits.h"
+#include "err.h"
+#include "tap.h"
+#include "translator.h"
+#include "x12.h"
+#include "xmalloc.h"
+
+#define MAXD	64
+
+struct run {
+	struct diag	 d[MAXD];
+	int		 nd;
+	int		 nsets;
+	int		 nrejected;
+	int		 groups_ok, groups_bad;
+	int		 ics_ok, ics_bad;
+	size_t		 arena_peak;
+	uint32_t	 segs;
+	char		 doctypes[256];
+	char		 firstvals[256];
+	int		 stop_after;
+	uint32_t	 ta1_nseg;
+	int		 ta1_group_null;
+	uint32_t	 last_filepos[4];
+	uint32_t	 last_setpos[4];
+	struct diag_sink ds;
+};
+
+static void
+collect(void *arg, const struct diag *d)
+{
+	struct run *r = arg;
+
+	if (r->nd < MAXD)
+		r->d[r->nd++] = *d;
+}
+
+static int
+on_set(void *arg, struct edi_set *s)
+{
+	struct run *r = arg;
+	size_t	 n = strlen(r->doctypes);
+
+	r->nsets++;
+	r->nrejected += s->rejected;
+	r->segs += s->nseg;
+	if (s->arena->used > r->arena_peak)
+		r->arena_peak = s->arena->used;
+	if (n + s->doctype.len + 2 < sizeof(r->doctypes))
+		snprintf(r->doctypes + n, sizeof(r->doctypes) - n, "%s%.*s",
+		    n ? "," : "", (int)s->doctype.len, s->doctype.p);
+	if (slice_eqs(s->doctype, "TA1")) {
+		r->ta1_nseg = s->nseg;
+		r->ta1_group_null = s->env.group == NULL;
+	}
+	if (s->nseg >= 2) {
+		r->last_filepos[0] = s->seg[0].filepos;
+		r->last_setpos[0] = s->seg[0].setpos;
+		r->last_filepos[1] = s->seg[1].filepos;
+		r->last_setpos[1] = s->seg[1].setpos;
+	}
+	if (r->stop_after && r->nsets >= r->stop_after)
+		return EG_ERR_REJECTED;
+	return 0;
+}
+
+static int
+on_group(void *arg, const struct edi_env *env, int ok)
+{
+	struct run *r = arg;
+
+	if (ok)
+		r->groups_ok++;
+	else
+		r->groups_bad++;
+	return 0;
+}
+
+static int
+on_ic(void *arg, const struct edi_env *env, int ok)
+{
+	struct run *r = arg;
+
+	if (ok)
+		r->ics_ok++;
+	else
+		r->ics_bad++;
+	return 0;
+}
+
+static int
+run(struct run *r, const char *p, size_t len)
+{
+	struct edi_handler h;
+
+	memset(r, 0, sizeof(*r));
+	r->ds.emit = collect;
+	r->ds.arg = r;
+	h.set = on_set;
+	h.group_end = on_group;
+	h.interchange_end = on_ic;
+	h.diags = &r->ds;
+	return translator_x12.parse(slice_make(p, len), "t.edi", &h, r);
+}
+
+static const struct diag *
+has(const struct run *r, const char *code)
+{
+	int	 i;
+
+	for (i = 0; i < r->nd; i++)
+		if (strcmp(r->d[i].code, code) == 0)
+			return &r->d[i];
+	return NULL;
+}
+
+static char *
+read_file(const char *path, size_t *lenp)
+{
+	FILE	*fp;
+	char	*p;
+	long	 n;
+
+	if ((fp = fopen(path, "rb")) == NULL)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	p = xmalloc((size_t)n + 1);
+	*lenp = fread(p, 1, (size_t)n, fp);
+	fclose(fp);
+	return p;
+}
+
+static const char *
+corpus_dir(char *buf, size_t len)
+{
+	const char *sh = getenv("EDIGATE_SHARED");
+	const char *top = getenv("top_srcdir");
+
+	if (sh && *sh)
+		snprintf(buf, len, "%s/corpus/public/x12", sh);
+	else
+		snprintf(buf, len, "%s/../shared/corpus/public/x12",
+		    top ? top : ".");
+	return buf;
+}
+
+/* -- corpus delimiters ------------------------------------------------- */
+
+static const struct {
+	const char	*file;
+	char		 es, cs, rs, term;
+	int		 nsets;
+	long		 nseg;
+} flavours[] = {
+	{ "850_4010_BOM_NBSP-in-ISA_IEA-mismatch.edi", '*', '>', 0, '~', 1, 15 },
+	{ "850_003010_bang-terminator_at-component.edi", '*', '@', 0, '!', 1, 31 },
+	{ "856_002001_two-ST_SHTIP-levels_bang-terminator.edi", '*', '@', 0,
+	    '!', 2, 70 },
+	{ "856_4010_dollar-terminator_mixed-tilde.edi", '*', '{', 0, '$', 1, 26 },
+	{ "850_4010_pipe-terminator_tilde-component_CRLF-indented.edi", '*',
+	    '~', 0, '|', 1, 40 },
+	{ "856_4010_tilde-element_star-terminator_backtick-component.edi", '~',
+	    '`', 0, '*', 1, 29 },
+	{ "850_4010vics_newline-terminated_no-tilde.edi", '*', '>', 0, '\n', 1,
+	    37 },
+	{ "855_4010_newline-terminator_BOM.edi", '*', '>', 0, '\r', 1, 47 },
+	{ "856_00406_dash-repetition-separator_SOI.edi", '*', '>', '-', '~', 1,
+	    35 },
+	{ "999_005010X231_accepted_bang-repetition.edi", '*', ':', '!', '~', 1,
+	    10 },
+	{ "810_00403_two-invoices_caret-repetition.edi", '*', ':', '^', '~', 2,
+	    50 },
+	{ "850_005010_GS01-OW-mismatch.edi", '*', '>', 0, '~', 1, 20 },
+	{ "855_4010_brace-component.edi", '*', '{', 0, '~', 1, 11 },
+	{ "997_ISB-ISE-optional-interchange-segments.edi", '*', '>', 0, '~', 1,
+	    10 },
+	{ "850_4010_slash-slash-comments.edi", '*', '>', 0, '~', 1, 12 },
+	{ "TA1_interchange-ack-only.edi", '*', ':', '^', '~', 1, 3 },
+};
+
+static void
+test_corpus(void)
+{
+	char	 dir[1024], path[1200];
+	struct edi_delims d;
+	struct run *r = xcalloc(1, sizeof(*r));
+	size_t	 i, len;
+	char	*p;
+	long	 off;
+
+	corpus_dir(dir, sizeof(dir));
+	for (i = 0; i < sizeof(flavours) / sizeof(flavours[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, flavours[i].file);
+		if ((p = read_file(path, &len)) == NULL) {
+			ok(1, "# SKIP %s not found", path);
+			continue;
+		}
+		off = x12_delims(slice_make(p, len), &d);
+		ok(off >= 0 && d.element == flavours[i].es &&
+		    d.component == flavours[i].cs &&
+		    d.repetition == flavours[i].rs &&
+		    d.segment == flavours[i].term,
+		    "delims %s: el '%c' comp '%c' rep '%c' seg 0x%02x",
+		    flavours[i].file, d.element, d.component,
+		    d.repetition ? d.repetition : '0', (unsigned char)d.segment);
+		is_int(x12_count_segments(slice_make(p, len)),
+		    flavours[i].nseg, "segment count %s", flavours[i].file);
+		is_int(run(r, p, len), 0, "parse %s", flavours[i].file);
+		is_int(r->nsets, flavours[i].nsets, "sets in %s",
+		    flavours[i].file);
+		free(p);
+	}
+	/* A few files in detail. */
+	snprintf(path, sizeof(path), "%s/%s", dir,
+	    "850_4010_BOM_NBSP-in-ISA_IEA-mismatch.edi");
+	if ((p = read_file(path, &len)) != NULL) {
+		const struct diag *dg;
+
+		run(r, p, len);
+		dg = has(r, "X12-IEA-CONTROL");
+		ok(dg && strcmp(dg->ack_ta1, "001") == 0 && dg->filepos == 15,
+		    "NBSP file: IEA02 mismatch, TA105 001, segment 15");
+		dg = has(r, "X12-ISA-FIELD");
+		ok(dg && dg->el == 2 && strstr(dg->msg, "non-ASCII"),
+		    "NBSP file: ISA02 padding reported");
+		is_int(r->ics_bad, 1, "NBSP file: interchange rejected");
+		is_int(r->nrejected, 0, "NBSP file: the set itself is fine");
+		free(p);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir,
+	    "940_two-interchanges-four-groups_unpadded-IEA02.edi");
+	if ((p = read_file(path, &len)) != NULL) {
+		const struct diag *dg;
+
+		run(r, p, len);
+		dg = has(r, "X12-IEA-CONTROL");
+		ok(dg && strstr(dg->msg, "numerically equal") != NULL,
+		    "unpadded IEA02: error says numerically equal");
+		is_int(r->nsets, 6, "940 file: 6 sets");
+		is_int(r->groups_ok, 4, "940 file: 4 groups");
+		is_int(r->ics_bad, 2, "940 file: both interchanges rejected");
+		free(p);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, "TA1_interchange-ack-only.edi");
+	if ((p = read_file(path, &len)) != NULL) {
+		run(r, p, len);
+		is_str(r->doctypes, "TA1", "TA1 delivered as a pseudo-set");
+		ok(r->ta1_nseg == 1 && r->ta1_group_null,
+		    "TA1 pseudo-set: one segment, no group");
+		ok(has(r, "X12-IEA-COUNT") != NULL, "TA1 file: IEA01=1 with no "
+		    "groups reported");
+		free(p);
+	}
+	snprintf(path, sizeof(path), "%s/%s", dir, "not-edi_garbage.edi");
+	if ((p = read_file(path, &len)) != NULL) {
+		is_int(run(r, p, len), EG_ERR_SYNTAX, "garbage: EG_ERR_SYNTAX");
+		ok(has(r, "X12-NOT-EDI") && r->d[0].scope == DIAG_SCOPE_FILE,
+		    "garbage: X12-NOT-EDI, file scope");
+		ok(translator_sniff(slice_make(p, len)) == NULL,
+		    "garbage: no translator sniffs it");
+		free(p);
+	}
+	free(r);
+}
+
+/* -- crafted envelopes -------------------------------------------------- */
+
+#define ISA_OK	"ISA*00*          *00*          *ZZ*SENDER         " \
+		"*ZZ*RECEIVER       *240101*1200*^*00501*000000001*0*P*:~"
+#define GS_OK	"GS*PO*SND*RCV*20240101*1200*1*X*005010~"
+#define SET_OK	"ST*850*0001~BEG*00*SA*PO1**20240101~SE*3*0001~"
+#define TAIL_OK	"GE*1*1~IEA*1*000000001~"
+
+static const struct {
+	const char	*name;
+	const char	*text;
+	const char	*code;		/* NULL: no diagnostic at all */
+	enum diag_scope	 scope;
+	int		 ack_seg;
+	const char	*ta1;
+} env_cases[] = {
+	{ "valid", ISA_OK GS_OK SET_OK TAIL_OK, NULL, 0, 0, NULL },
+	{ "valid newline terminator",
+	    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
+	    "       *240101*1200*U*00401*000000001*0*P*>\r\n"
+	    "GS*PO*SND*RCV*20240101*1200*1*X*004010\r\nST*850*0001\r\n"
+	    "BEG*00*SA*PO1**20240101\r\nSE*3*0001\r\nGE*1*1\r\n"
+	    "IEA*1*000000001\r\n", NULL, 0, 0, NULL },
+	{ "valid BOM + indentation", "\xEF\xBB\xBF" ISA_OK "\n  " GS_OK "\n    "
+	    SET_OK "\n" TAIL_OK "\n", NULL, 0, 0, NULL },
+	{ "ISB/ISE accepted", ISA_OK "ISB*1~ISE*200601*0515*04~" GS_OK SET_OK
+	    TAIL_OK, NULL, 0, 0, NULL },
+	{ "IEA01 count", ISA_OK GS_OK SET_OK "GE*1*1~IEA*2*000000001~",
+	    "X12-IEA-COUNT", DIAG_SCOPE_INTERCHANGE, 0, "021" },
+	{ "IEA02 control", ISA_OK GS_OK SET_OK "GE*1*1~IEA*1*000000002~",
+	    "X12-IEA-CONTROL", DIAG_SCOPE_INTERCHANGE, 0, "001" },
+	{ "IEA missing", ISA_OK GS_OK SET_OK "GE*1*1~", "X12-IEA-MISSING",
+	    DIAG_SCOPE_INTERCHANGE, 0, "023" },
+	{ "GE01 count", ISA_OK GS_OK SET_OK "GE*2*1~IEA*1*000000001~",
+	    "X12-GE-COUNT", DIAG_SCOPE_GROUP, 5, "024" },
+	{ "GE02 control", ISA_OK GS_OK SET_OK "GE*1*7~IEA*1*000000001~",
+	    "X12-GE-CONTROL", DIAG_SCOPE_GROUP, 4, "024" },
+	{ "GE missing", ISA_OK GS_OK SET_OK "IEA*1*000000001~",
+	    "X12-GE-MISSING", DIAG_SCOPE_GROUP, 3, "023" },
+	{ "SE01 count", ISA_OK GS_OK "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    "SE*4*0001~" TAIL_OK, "X12-SE-COUNT", DIAG_SCOPE_SET, 4, NULL },
+	{ "SE02 control", ISA_OK GS_OK "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    "SE*3*0002~" TAIL_OK, "X12-SE-CONTROL", DIAG_SCOPE_SET, 3, NULL },
+	{ "SE missing", ISA_OK GS_OK "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    TAIL_OK, "X12-SE-MISSING", DIAG_SCOPE_SET, 2, NULL },
+	{ "ST02 duplicate", ISA_OK GS_OK SET_OK SET_OK "GE*2*1~"
+	    "IEA*1*000000001~", "X12-ST-DUP", DIAG_SCOPE_SET, 23, NULL },
+	{ "ST01 invalid", ISA_OK GS_OK "ST*85*0001~SE*2*0001~" TAIL_OK,
+	    "X12-ST-FIELD", DIAG_SCOPE_SET, 6, NULL },
+	{ "GS01/ST01 mismatch", ISA_OK "GS*SH*SND*RCV*20240101*1200*1*X*005010~"
+	    SET_OK TAIL_OK, "X12-GS-ID", DIAG_SCOPE_GROUP, 0, NULL },
+	{ "GS04 date", ISA_OK "GS*PO*SND*RCV*20241301*1200*1*X*005010~"
+	    SET_OK TAIL_OK, "X12-GS-DATE", DIAG_SCOPE_GROUP, 0, "024" },
+	{ "GS05 time", ISA_OK "GS*PO*SND*RCV*20240101*2561*1*X*005010~"
+	    SET_OK TAIL_OK, "X12-GS-TIME", DIAG_SCOPE_GROUP, 0, "024" },
+	{ "GS02 blank", ISA_OK "GS*PO*  *RCV*20240101*1200*1*X*005010~"
+	    SET_OK TAIL_OK, "X12-GS-FIELD", DIAG_SCOPE_GROUP, 0, "024" },
+	{ "ISA13 not 9 digits",
+	    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
+	    "       *240101*1200*^*00501*00000001X*0*P*:~" GS_OK SET_OK
+	    "GE*1*1~IEA*1*00000001X~", "X12-ISA-FIELD", DIAG_SCOPE_INTERCHANGE,
+	    0, "018" },
+	{ "ISA14 value",
+	    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
+	    "       *240101*1200*^*00501*000000001*2*P*:~" GS_OK SET_OK TAIL_OK,
+	    "X12-ISA-FIELD", DIAG_SCOPE_INTERCHANGE, 0, "019" },
+	{ "ISA15 value",
+	    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
+	    "       *240101*1200*^*00501*000000001*0*X*:~" GS_OK SET_OK TAIL_OK,
+	    "X12-ISA-FIELD", DIAG_SCOPE_INTERCHANGE, 0, "020" },
+	{ "ISA09 date",
+	    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
+	    "       *240231*1200*^*00501*000000001*0*P*:~" GS_OK SET_OK TAIL_OK,
+	    "X12-ISA-DATE", DIAG_SCOPE_INTERCHANGE, 0, "014" },
+	{ "ISA10 time",
+	    "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER"
+	    "       *240101*2400*^*00501*000000001*0*P*:~" GS_OK SET_OK TAIL_OK,
+	    "X12-ISA-TIME", DIAG_SCOPE_INTERCHANGE, 0, "015" },
+	{ "ISA06 unpadded",
+	    "ISA*00*          *00*          *ZZ*SENDER*ZZ*RECEIVER"
+	    "       *240101*1200*^*00501*000000001*0*P*:~" GS_OK SET_OK TAIL_OK,
+	    "X12-ISA-FIELD", DIAG_SCOPE_INTERCHANGE, 0, "006" },
+	{ "segment between groups", ISA_OK "ZZZ*1~" GS_OK SET_OK TAIL_OK,
+	    "X12-UNEXPECTED", DIAG_SCOPE_INTERCHANGE, 0, "024" },
+	{ "segment between sets", ISA_OK GS_OK "ZZZ*1~" SET_OK TAIL_OK,
+	    "X12-UNEXPECTED", DIAG_SCOPE_GROUP, 0, "024" },
+	{ "segment after IEA", ISA_OK GS_OK SET_OK TAIL_OK "ZZZ*1~",
+	    "X12-OUTSIDE", DIAG_SCOPE_FILE, 0, NULL },
+	{ "ST without GS", ISA_OK SET_OK "IEA*0*000000001~", "X12-NO-GROUP",
+	    DIAG_SCOPE_INTERCHANGE, 18, "024" },
+	{ "comment line", ISA_OK "\n// hello\n" GS_OK SET_OK TAIL_OK,
+	    "X12-COMMENT", DIAG_SCOPE_INTERCHANGE, 0, NULL },
+	{ "bad tag", ISA_OK GS_OK "ST*850*0001~b@d*1~SE*3*0001~" TAIL_OK,
+	    "X12-SEG-TAG", DIAG_SCOPE_SET, 1, NULL },
+	{ "duplicate ISA13", ISA_OK GS_OK SET_OK TAIL_OK ISA_OK GS_OK SET_OK
+	    TAIL_OK, "X12-ISA-DUP", DIAG_SCOPE_INTERCHANGE, 0, "025" },
+	{ "ISA with 15 separators", "ISA*00*          *00*          *ZZ*SENDER"
+	    "         *ZZ*RECEIVER       *240101*1200*^*00501*000000001*0*P:~",
+	    "X12-ISA", DIAG_SCOPE_FILE, 0, "022" },
+	{ "empty", "", "X12-EMPTY", DIAG_SCOPE_FILE, 0, NULL },
+};
+
+static void
+test_envelopes(void)
+{
+	struct run *r = xcalloc(1, sizeof(*r));
+	const struct diag *d;
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < sizeof(env_cases) / sizeof(env_cases[0]); i++) {
+		rc = run(r, env_cases[i].text, strlen(env_cases[i].text));
+		if (env_cases[i].code == NULL) {
+			ok(rc == 0 && r->nd == 0 && r->nsets >= 1,
+			    "%s: no diagnostic (rc %d, %d diags%s%s)",
+			    env_cases[i].name, rc, r->nd, r->nd ? ", first " :
+			    "", r->nd ? r->d[0].code : "");
+			continue;
+		}
+		d = has(r, env_cases[i].code);
+		ok(d != NULL, "%s: %s", env_cases[i].name, env_cases[i].code);
+		if (d == NULL) {
+			if (r->nd)
+				printf("#   first diag: %s %s\n", r->d[0].code,
+				    r->d[0].msg);
+			continue;
+		}
+		ok(d->scope == env_cases[i].scope &&
+		    d->ack_seg == env_cases[i].ack_seg &&
+		    strcmp(d->ack_ta1, env_cases[i].ta1 ? env_cases[i].ta1 : "")
+		    == 0, "%s: scope %d ack_seg %d ta1 \"%s\"",
+		    env_cases[i].name, d->scope, d->ack_seg, d->ack_ta1);
+	}
+
+	/* Rejection scopes. */
+	run(r, ISA_OK GS_OK "ST*850*0009~SE*9*0009~" SET_OK
+	    "GE*2*1~IEA*1*000000001~", strlen(ISA_OK GS_OK
+	    "ST*850*0009~SE*9*0009~" SET_OK "GE*2*1~IEA*1*000000001~"));
+	ok(r->nsets == 2 && r->nrejected == 1 && r->groups_ok == 1 &&
+	    r->ics_ok == 1, "a set error rejects only that set");
+	run(r, ISA_OK GS_OK SET_OK "GE*1*9~IEA*1*000000001~",
+	    strlen(ISA_OK GS_OK SET_OK "GE*1*9~IEA*1*000000001~"));
+	ok(r->groups_bad == 1 && r->ics_ok == 1 && r->nrejected == 0,
+	    "a group error rejects the group, not the interchange");
+
+	/* Positions: ISA = 1, ST = setpos 1. */
+	run(r, ISA_OK GS_OK SET_OK TAIL_OK, strlen(ISA_OK GS_OK SET_OK TAIL_OK));
+	ok(r->last_filepos[0] == 3 && r->last_setpos[0] == 1 &&
+	    r->last_filepos[1] == 4 && r->last_setpos[1] == 2,
+	    "filepos counts from ISA, setpos from ST");
+
+	/* Handler stop. */
+	memset(r, 0, sizeof(*r));
+	{
+		struct edi_handler h = { on_set, on_group, on_ic, NULL };
+		const char *t = ISA_OK GS_OK SET_OK
+		    "ST*850*0002~BEG*00*SA*PO2**20240101~SE*3*0002~"
+		    "GE*2*1~IEA*1*000000001~";
+		r->stop_after = 1;
+		rc = translator_x12.parse(slice_make(t, strlen(t)), NULL, &h, r);
+		ok(rc == EG_ERR_REJECTED && r->nsets == 1,
+		    "a handler's negative return stops the parse");
+	}
+	free(r);
+}
+
+/* -- values ------------------------------------------------------------- */
+
+static int
+values_set(void *arg, struct edi_set *s)
+{
+	const struct edi_seg *seg = &s->seg[1];
+	const struct slice *v;
+	int	*n = arg;
+
+	(*n)++;
+	is_str(seg->tag, "PO1", "values: tag");
+	is_int(seg->nel, 7, "values: nel counts trailing empty element");
+	v = edi_value(seg, 2, 0, 0);
+	ok(v && slice_eqs(*v, "10"), "values: PO102 == PO102-01");
+	ok(edi_value(seg, 3, 1, 1) == NULL, "values: empty PO103 is absent");
+	v = edi_value(seg, 4, 2, 1);
+	ok(v && slice_eqs(*v, "B"), "values: composite component 2");
+	v = edi_value(seg, 5, 1, 1);
+	ok(v && slice_eqs(*v, "X^Y"), "values: repetition kept whole before "
+	    "tree build");
+	is_int(edi_nrep(seg, 5), 1, "values: nrep 1 without structure");
+	is_int(edi_nrep(seg, 9), 0, "values: nrep of absent element");
+	ok(slice_eqs(seg->raw, "PO1*1*10**A:B*X^Y*Z*"), "values: raw slice");
+	return 0;
+}
+
+static void
+test_values(void)
+{
+	const char *t = ISA_OK GS_OK "ST*850*0001~PO1*1*10**A:B*X^Y*Z*~"
+	    "SE*3*0001~" TAIL_OK;
+	struct diag_sink ds = { NULL, NULL, 0, 0 };
+	struct edi_handler h = { values_set, NULL, NULL, &ds };
+	int	 n = 0;
+
+	is_int(translator_x12.parse(slice_make(t, strlen(t)), NULL, &h, &n), 0,
+	    "values: parse");
+	is_int(n, 1, "values: one set");
+	ok(edi_valid_date(SLICE_LIT("20240229"), 0) &&
+	    !edi_valid_date(SLICE_LIT("20230229"), 0) &&
+	    edi_valid_date(SLICE_LIT("240101"), 1) &&
+	    !edi_valid_date(SLICE_LIT("240101"), 0), "dates");
+	ok(edi_valid_time(SLICE_LIT("2359")) &&
+	    edi_valid_time(SLICE_LIT("235959")) &&
+	    edi_valid_time(SLICE_LIT("23595912")) &&
+	    !edi_valid_time(SLICE_LIT("2460")) &&
+	    !edi_valid_time(SLICE_LIT("12")), "times");
+	ok(translator_find("x12") == &translator_x12 &&
+	    translator_find("nope") == NULL, "translator_find");
+	ok(translator_sniff(SLICE_LIT(ISA_OK)) == &translator_x12,
+	    "translator_sniff");
+}
+
+/* -- streaming and limits ----------------------------------------------- */
+
+static void
+test_streaming(void)
+{
+	struct run *r = xcalloc(1, sizeof(*r));
+	struct buf b;
+	int	 i, rc;
+	const int nsets = 100000;
+
+	buf_init(&b, 64U * 1024 * 1024);
+	buf_adds(&b, ISA_OK GS_OK);
+	for (i = 1; i <= nsets; i++)
+		buf_printf(&b, "ST*850*%06d~BEG*00*SA*PO%d**20240101~"
+		    "PO1*1*10*EA*1.5**VN*ABC~PO1*2*10*EA*1.5**VN*DEF~CTT*2~"
+		    "SE*6*%06d~", i, i, i);
+	buf_printf(&b, "GE*%d*1~IEA*1*000000001~", nsets);
+	rc = run(r, b.p, b.len);
+	is_int(rc, 0, "streaming: parse %zu bytes", b.len);
+	is_int(r->nsets, nsets, "streaming: %d sets", nsets);
+	is_int(r->nd, 0, "streaming: no diagnostics");
+	ok(r->arena_peak > 0 && r->arena_peak < 4096,
+	    "streaming: per-set arena peak %zu bytes (reset after each set)",
+	    r->arena_peak);
+	is_int(x12_count_segments(slice_make(b.p, b.len)), 4 + nsets * 6,
+	    "streaming: x12_count_segments");
+	buf_free(&b);
+	free(r);
+}
+
+static void
+test_limits(void)
+{
+	struct run *r = xcalloc(1, sizeof(*r));
+	struct buf b;
+	size_t	 i;
+	int	 rc;
+
+	buf_init(&b, 1024 * 1024);
+	buf_adds(&b, ISA_OK GS_OK "ST*850*0001~MSG*");
+	for (i = 0; i < EG_MAX_SEGMENT_LEN + 10; i++)
+		buf_addc(&b, 'x');
+	buf_adds(&b, "~SE*3*0001~" TAIL_OK);
+	rc = run(r, b.p, b.len);
+	ok(rc == 0 && has(r, "X12-SEG-LONG") && r->nsets == 1 &&
+	    r->nrejected == 1, "oversize segment: diagnostic, set rejected");
+
+	buf_reset(&b);
+	buf_adds(&b, ISA_OK GS_OK "ST*850*0001~MSG");
+	for (i = 0; i < 200; i++)
+		buf_adds(&b, "*x");
+	buf_adds(&b, "~SE*3*0001~" TAIL_OK);
+	run(r, b.p, b.len);
+	ok(has(r, "X12-SEG-VALUES") && r->nrejected == 1,
+	    "too many elements: diagnostic, set rejected");
+
+	buf_reset(&b);
+	buf_adds(&b, ISA_OK GS_OK "ST*850*0001~MSG*");
+	for (i = 0; i < EG_MAX_SEG_VALUES + 5; i++)
+		buf_adds(&b, "a:");
+	buf_adds(&b, "~SE*3*0001~" TAIL_OK);
+	run(r, b.p, b.len);
+	ok(has(r, "X12-SEG-VALUES") != NULL, "too many values: diagnostic");
+
+	/* Truncated inputs never crash. */
+	{
+		const char *t = ISA_OK GS_OK SET_OK TAIL_OK;
+		size_t	 n = strlen(t), cut;
+		int	 crashed = 0;
+
+		for (cut = 0; cut < n; cut++) {
+			char *p = xmalloc(cut ? cut : 1);
+			memcpy(p, t, cut);
+			rc = run(r, p, cut);
+			if (rc != 0 && rc != EG_ERR_SYNTAX)
+				crashed = 1;
+			free(p);
+		}
+		ok(!crashed, "every truncation of a valid interchange parses "
+		    "or is refused cleanly");
+	}
+	buf_free(&b);
+	free(r);
+}
+
+int
+main(void)
+{
+	test_values();
+	test_envelopes();
+	test_limits();
+	test_streaming();
+	test_corpus();
+	return done_testing();
+}
