@@ -26,6 +26,9 @@ static const struct cmd cmds[] = {
 	{ "translate", "[-p partner] [-m map] [-M mapsdir] file ...",
 	  "translate EDI files into CloudEvents, one JSON event per line",
 	  cmd_translate },
+	{ "ack", "[-c config] [-p partner] [-M mapsdir] file ...",
+	  "print the functional acknowledgements edigate would return",
+	  cmd_ack },
 	{ "map", "check map ... | run [--trace] map file | test dir",
 	  "compile, run and test maps", cmd_map },
 };

@@ -29,6 +29,7 @@
 #include "structure.h"
 #include "translate.h"
 #include "translator.h"
+#include "x12_ack.h"
 #include "xmalloc.h"
 
 struct tctx {
@@ -40,6 +41,7 @@ struct tctx {
 	unsigned	 parse_set_errors; /* set-scope parser errors pending */
 	size_t		 dropped;	/* bytes released with madvise */
 	int		 stop;
+	int		 in_tree;	/* diagnostics are syntax, for acks */
 };
 
 static json_t *
@@ -76,6 +78,8 @@ parse_diag(void *arg, const struct diag *d)
 		if (d->scope == DIAG_SCOPE_SET)
 			t->parse_set_errors++;
 	}
+	if (t->o->ack)
+		x12_ack_diag(t->o->ack, d);
 	if (t->o->on_diag)
 		t->o->on_diag(t->o->arg, d);
 }
@@ -90,6 +94,8 @@ set_diag(void *arg, const struct diag *d)
 		t->st->errors++;
 	if (t->setdiags)
 		json_array_append_new(t->setdiags, diag_json(d));
+	if (t->o->ack && t->in_tree)
+		x12_ack_diag(t->o->ack, d);
 	if (t->o->on_diag)
 		t->o->on_diag(t->o->arg, d);
 }
@@ -199,6 +205,8 @@ on_set(void *arg, struct edi_set *set)
 		m = catalog_select(o->cat, set->env.syntax, set->doctype,
 		    set->version, partner);
 	if (m == NULL) {
+		if (o->ack)	/* no structure: envelope checks only */
+			x12_ack_set(o->ack, set);
 		dt = slice_strdup(set->doctype);
 		ver = slice_strdup(set->version);
 		if (o->force_map != NULL)
@@ -213,8 +221,12 @@ on_set(void *arg, struct edi_set *set)
 		goto reject;
 	}
 	stc = structure_select(map_structure(m), set->version, partner);
+	t->in_tree = 1;
 	if ((r = edi_tree_build(set, stc, &ds)) != 0 || set->rejected)
 		rejected = 1;
+	t->in_tree = 0;
+	if (o->ack)
+		x12_ack_set(o->ack, set);
 	if (rejected)
 		goto reject;	/* AK5 R: syntax errors are not mapped */
 
@@ -253,12 +265,26 @@ reject:
 }
 
 static int
-on_envelope_end(void *arg, const struct edi_env *env, int ok)
+on_group_end(void *arg, const struct edi_env *env, int ok)
 {
 	struct tctx	*t = arg;
 
 	if (!ok)
 		t->st->envelope_errors++;
+	if (t->o->ack && env->syntax == EDI_X12)
+		x12_ack_group_end(t->o->ack, env, ok);
+	return 0;
+}
+
+static int
+on_interchange_end(void *arg, const struct edi_env *env, int ok)
+{
+	struct tctx	*t = arg;
+
+	if (!ok)
+		t->st->envelope_errors++;
+	if (t->o->ack && env->syntax == EDI_X12)
+		x12_ack_interchange_end(t->o->ack, env, ok);
 	return 0;
 }
 
@@ -307,8 +333,8 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	ds.nerror = ds.nwarning = 0;
 	memset(&h, 0, sizeof(h));
 	h.set = on_set;
-	h.group_end = on_envelope_end;
-	h.interchange_end = on_envelope_end;
+	h.group_end = on_group_end;
+	h.interchange_end = on_interchange_end;
 	h.diags = &ds;
 	r = tr->parse(input, o->filename, &h, &t);
 	if (r != 0 && !t.stop && r != EG_ERR_REJECTED && r != EG_ERR_SYNTAX &&
