@@ -21,7 +21,7 @@ log_init(const char *progname, int debug)
 	log_debugging = debug;
 }
 
-static void
+static void __attribute__((format(printf, 3, 0)))
 vlog(const char *level, int with_errno, const char *fmt, va_list ap)
 {
 	int	 saved = errno;
