@@ -41,6 +41,24 @@ struct x12_ack_opts {
 	struct timespec	 now;		/* ISA09/10, GS04/05 (UTC) */
 };
 
+/*
+ * Added with the implementation.  Caps on what one acknowledged set
+ * reports (X12 allows up to 999999 AK3 loops; nobody reads past the
+ * first few): at most X12_ACK_MAX_AK3 AK3/IK3 loops per set, each with
+ * at most X12_ACK_MAX_AK4 AK4/IK4 (the 997 AK4 maximum use).  Problems
+ * past the caps still make AK5 R (or E); they are just not itemised.
+ */
+#define X12_ACK_MAX_AK3		999
+#define X12_ACK_MAX_AK4		99
+#define X12_ACK_MAX_ERRS	2048	/* problems kept per set */
+
+/*
+ * diag.ack_seg / ack_el values from X12_ACK_ICODE(n) up are the 005010
+ * implementation codes "In" (IK304 I4..I9, IK403 I6..I13, IK502 I5/I6):
+ * written as such in a 999, mapped to the nearest standard code in a 997.
+ */
+#define X12_ACK_ICODE(n)	(100 + (n))
+
 struct x12_ack	*x12_ack_new(const struct x12_ack_opts *);
 void		 x12_ack_free(struct x12_ack *);
 
