@@ -1,3 +1,2496 @@
-/* placeholder: being written */
+/*
+ * map_eval.c: the inbound evaluator of compiled maps (MAPS.md §3).  It
+ * walks the plan over the loop tree of one transaction set and builds the
+ * `data.document` JSON: rules in file order, groups per loop instance,
+ * checks after the rules of their block, diagnostics with the rule, field,
+ * source and segment position of every problem.
+ *
+ * Scratch memory comes from the set's arena; the only heap allocations
+ * are the JSON values the document keeps.  The plan is read-only here, so
+ * one plan serves any number of threads.  Nothing a partner sends may
+ * crash it: every walk is bounded by the set's segment count and the
+ * hierarchy depth limit.
+ */
 #include "config.h"
-extern int eg_placeholder_map_eval;
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "diag.h"
+#include "edi.h"
+#include "eglimits.h"
+#include "err.h"
+#include "map.h"
+#include "map_int.h"
+#include "structure.h"
+
+/*
+ * The default text of every map diagnostic, used when a rule gives none.
+ * Placeholders: {field} the event field, {source} the document path,
+ * {value} the value read, {why} what is wrong with it, {table} the lookup,
+ * {default} the value applied, {n} a count, {first} and {others} segment
+ * positions.
+ */
+const char *const map_default_msg[MD_NMSG] = {
+	[MD_REQ] = "{field} is required but {source} is absent",
+	[MD_REQ_GROUP] = "{field} is required but no {source} was found",
+	[MD_TYPE] = "'{value}' in {source} is {why}",
+	[MD_TYPE_WARN] = "'{value}' in {source} {why}; passed unchanged",
+	[MD_LOOKUP] = "unknown code '{value}' in {source} (table {table})",
+	[MD_LOOKUP_BANG] = "code '{value}' in {source} is marked unusable (!) "
+	    "in table {table}",
+	[MD_MULTI] = "{source} matched {n} segments; the first (segment "
+	    "{first}) is used, others at segment {others}",
+	[MD_MULTI_UNIQUE] = "{source} must match once but matched {n} "
+	    "segments (segments {first}, {others})",
+	[MD_DEFAULT] = "{source} is empty: default {default} used for {field}",
+	[MD_DEFAULT_OR] = "{source} is empty: default {default} ({why}) used "
+	    "for {field}",
+	[MD_DEFAULT_LOOKUP] = "unknown code '{value}' in {source} (table "
+	    "{table}): default {default} used",
+	[MD_TRUNC] = "'{value}' in {source} truncated to {n} characters",
+	[MD_HCOUNT] = "{source} says {value} but the set has {n}",
+};
+
+enum { C_FALSE = 0, C_TRUE = 1, C_UNKNOWN = 2 };
+
+/* One nesting level: a group element, a within scope, or the root. */
+struct frame {
+	const struct frame *up;
+	const struct edi_loop *loop;	/* scope: loop instance, or */
+	int32_t		 segi;		/* >= 0: this one segment */
+	json_t		*obj;		/* output object; NULL for within */
+	int		 seq;
+	const struct map_target *tgt;	/* for the field path */
+	int		 index;		/* array element index, -1 */
+};
+
+struct apos {			/* document order of array elements */
+	json_t		*arr;
+	uint32_t	*pos;
+	size_t		 n, cap;
+};
+
+struct ev {
+	const struct map *m;
+	const struct edi_set *set;
+	const struct map_env *env;
+	struct diag_sink *ds;
+	struct arena	*a;
+	json_t		*root;
+	unsigned	 nerr;
+	unsigned	 ndiag;
+	int		 limit;
+	const struct edi_seg *lastseg;	/* last segment a path read */
+	const char	*lastsrc;	/* and its path */
+	/* Hierarchy index, built on first use. */
+	int		 hbuilt;
+	const struct edi_loop **h;
+	uint32_t	 nh;
+	uint32_t	*hkoff;		/* CSR children: hk[hkoff[i]..hkoff[i+1]) */
+	uint32_t	*hk;
+	struct apos	*ap;
+	size_t		 nap, capap;
+	int		 dirty;		/* an empty object may be left */
+};
+
+/* Context for MAP-MULTI and other diagnostics of one rule. */
+struct rctx {
+	const struct map_stmt *s;
+	const struct frame *fr;
+	const struct map_target *tgt;
+	const char	*source;
+	int		 listidx;	/* list rules: element index, -1 */
+};
+
+/* ---- small helpers ----------------------------------------------------- */
+
+static char *
+ev_strndup(struct ev *ev, const char *p, size_t n)
+{
+	char	*s = arena_strndup(ev->a, p ? p : "", p ? n : 0);
+
+	if (s == NULL)
+		ev->limit = 1;
+	return s;
+}
+
+static const struct edi_seg *
+frame_trigger(const struct ev *ev, const struct frame *fr)
+{
+	uint32_t i;
+
+	if (fr->segi >= 0)
+		i = (uint32_t)fr->segi;
+	else if (fr->loop != NULL)
+		i = fr->loop->first;
+	else
+		i = 0;
+	if (ev->set->nseg == 0)
+		return NULL;
+	if (i >= ev->set->nseg)
+		i = 0;
+	return &ev->set->seg[i];
+}
+
+static const struct frame *
+obj_frame(const struct frame *fr)
+{
+	while (fr != NULL && fr->obj == NULL)
+		fr = fr->up;
+	return fr;
+}
+
+/* ---- field paths for diagnostics ---------------------------------------- */
+
+static void
+add_names(struct buf *b, const struct map_target *t, int index)
+{
+	int	 i;
+
+	for (i = 0; i < t->nname; i++)
+		buf_printf(b, ".%s", t->name[i]);
+	if (index >= 0)
+		buf_printf(b, "[%d]", index);
+}
+
+static void
+field_path(const struct frame *fr, const struct map_target *tgt, int index,
+    struct buf *b)
+{
+	const struct frame *chain[EG_MAX_MAP_DEPTH + 4];
+	int	 n = 0, i;
+
+	buf_adds(b, "document");
+	if (tgt == NULL || !tgt->rooted) {
+		for (fr = obj_frame(fr); fr != NULL && fr->tgt != NULL &&
+		    n < (int)EG_MAX_MAP_DEPTH + 2; fr = obj_frame(fr->up)) {
+			chain[n++] = fr;
+			if (fr->tgt->rooted)
+				break;
+		}
+		for (i = n - 1; i >= 0; i--)
+			add_names(b, chain[i]->tgt, chain[i]->index);
+	}
+	if (tgt != NULL)
+		add_names(b, tgt, index);
+}
+
+/* ---- diagnostics ------------------------------------------------------- */
+
+struct margs {
+	const char	*value;
+	size_t		 vlen;
+	const char	*source;
+	const char	*field;
+	const char	*why;
+	const char	*table;
+	const char	*dflt;
+	size_t		 dlen;
+	long		 n;
+	const char	*first;
+	const char	*others;
+	int		 seq;
+};
+
+static void
+render_default(const char *tpl, const struct margs *ma, struct buf *b)
+{
+	const char *p = tpl, *e;
+
+	while (*p) {
+		if (*p != '{' || (e = strchr(p, '}')) == NULL) {
+			buf_addc(b, *p++);
+			continue;
+		}
+		if (strncmp(p, "{value}", 7) == 0)
+			buf_add(b, ma->value ? ma->value : "", ma->value ?
+			    ma->vlen : 0);
+		else if (strncmp(p, "{source}", 8) == 0)
+			buf_adds(b, ma->source ? ma->source : "");
+		else if (strncmp(p, "{field}", 7) == 0)
+			buf_adds(b, ma->field ? ma->field : "");
+		else if (strncmp(p, "{why}", 5) == 0)
+			buf_adds(b, ma->why ? ma->why : "not valid");
+		else if (strncmp(p, "{table}", 7) == 0)
+			buf_adds(b, ma->table ? ma->table : "");
+		else if (strncmp(p, "{default}", 9) == 0)
+			buf_add(b, ma->dflt ? ma->dflt : "", ma->dflt ?
+			    ma->dlen : 0);
+		else if (strncmp(p, "{n}", 3) == 0)
+			buf_printf(b, "%ld", ma->n);
+		else if (strncmp(p, "{first}", 7) == 0)
+			buf_adds(b, ma->first ? ma->first : "");
+		else if (strncmp(p, "{others}", 8) == 0)
+			buf_adds(b, ma->others ? ma->others : "");
+		else {
+			buf_addc(b, *p++);
+			continue;
+		}
+		p = e + 1;
+	}
+}
+
+static int eval_expr(struct ev *, const struct frame *, const struct map_expr *,
+		    struct map_val *, const struct rctx *);
+
+static void
+val_text(struct ev *ev, const struct map_val *v, struct buf *b)
+{
+	if (v->kind == MV_INT)
+		buf_printf(b, "%lld", (long long)v->i);
+	else if (v->kind != MV_NONE)
+		buf_add(b, v->p, v->len);
+}
+
+/* A map's own message: text and {…} placeholders. */
+static void
+render_msg(struct ev *ev, const struct frame *fr, const struct map_msg *m,
+    const struct margs *ma, struct buf *b)
+{
+	struct map_val	 v;
+	int		 i;
+
+	for (i = 0; i < m->nparts; i++) {
+		switch (m->part[i].kind) {
+		case MM_TEXT:
+			buf_add(b, m->part[i].s.p, m->part[i].s.len);
+			break;
+		case MM_VALUE:
+			buf_add(b, ma->value ? ma->value : "", ma->value ?
+			    ma->vlen : 0);
+			break;
+		case MM_SOURCE:
+			buf_adds(b, ma->source ? ma->source : "");
+			break;
+		case MM_FIELD:
+			buf_adds(b, ma->field ? ma->field : "");
+			break;
+		case MM_SEQ:
+			buf_printf(b, "%d", fr != NULL ? fr->seq : 0);
+			break;
+		case MM_EXPR:
+			if (eval_expr(ev, fr, m->part[i].e, &v, NULL))
+				val_text(ev, &v, b);
+			break;
+		}
+	}
+}
+
+static void
+diag_emitv(struct ev *ev, struct diag *d)
+{
+	if (d->sev == DIAG_ERROR)
+		ev->nerr++;
+	if (ev->ndiag == EG_MAX_DIAGS_PER_SET) {
+		struct diag t;
+
+		ev->ndiag++;
+		diag_init(&t, DIAG_WARNING, "MAP-LIMIT");
+		diag_msg(&t, "more than %u map diagnostics; the rest are "
+		    "not reported", EG_MAX_DIAGS_PER_SET);
+		if (d->sev == DIAG_ERROR && ev->ds != NULL)
+			ev->ds->nerror++;
+		diag_emit(ev->ds, &t);
+		return;
+	}
+	if (ev->ndiag > EG_MAX_DIAGS_PER_SET) {
+		if (d->sev == DIAG_ERROR && ev->ds != NULL)
+			ev->ds->nerror++;
+		return;
+	}
+	ev->ndiag++;
+	diag_emit(ev->ds, d);
+}
+
+/*
+ * Emit one map diagnostic.  seg/el/comp: where the value came from (NULL:
+ * the frame's trigger segment, no element).
+ */
+static void
+emit(struct ev *ev, enum diag_sev sev, const char *code,
+    const struct map_stmt *s, const struct frame *fr,
+    const struct map_target *tgt, int listidx, const char *source,
+    const struct edi_seg *seg, int el, int comp, const struct map_msg *msg,
+    enum map_dmsg dm, struct margs *ma)
+{
+	struct diag	 d;
+	struct buf	 fb, mb;
+	struct margs	 dflt;
+
+	if (ma == NULL) {
+		memset(&dflt, 0, sizeof(dflt));
+		ma = &dflt;
+	}
+	diag_init(&d, sev, code);
+	buf_init(&fb, sizeof(d.field) * 4);
+	if (s == NULL || s->kind != MS_CHECK) {
+		field_path(fr, tgt, listidx, &fb);
+		snprintf(d.field, sizeof(d.field), "%s", fb.p ? fb.p : "");
+	}
+	if (s != NULL)
+		snprintf(d.rule, sizeof(d.rule), "%s", s->rule);
+	if (source != NULL)
+		snprintf(d.source, sizeof(d.source), "%s", source);
+	if (seg == NULL) {
+		seg = frame_trigger(ev, fr);
+		el = comp = 0;
+	}
+	if (seg != NULL) {
+		d.filepos = seg->filepos;
+		d.setpos = seg->setpos;
+		snprintf(d.tag, sizeof(d.tag), "%s", seg->tag);
+		d.el = el;
+		d.comp = comp > 1 ? comp : 0;
+	}
+	ma->field = fb.p ? fb.p : "";
+	if (ma->source == NULL)
+		ma->source = source;
+	buf_init(&mb, EG_MAX_DIAG_MSG * 2);
+	if (msg != NULL)
+		render_msg(ev, fr, msg, ma, &mb);
+	else
+		render_default(map_default_msg[dm], ma, &mb);
+	snprintf(d.msg, sizeof(d.msg), "%s", mb.p ? mb.p : "");
+	buf_free(&mb);
+	buf_free(&fb);
+	diag_emitv(ev, &d);
+}
+
+/* ---- scope iteration ------------------------------------------------------ */
+
+/*
+ * "In scope": the segments of the loop instance, and the trigger segments
+ * of the loops directly inside it (kid != NULL for those).
+ */
+struct sit {
+	const struct edi_set *set;
+	const struct edi_loop *L;
+	uint32_t	 i, end, k;
+	int		 single, done;
+};
+
+static void
+sit_init(struct sit *it, const struct edi_set *set, const struct edi_loop *L,
+    int32_t segi)
+{
+	memset(it, 0, sizeof(*it));
+	it->set = set;
+	it->L = L;
+	if (segi >= 0 || L == NULL) {
+		it->single = 1;
+		it->i = segi >= 0 ? (uint32_t)segi : 0;
+		it->done = segi < 0 || (uint32_t)segi >= set->nseg;
+		return;
+	}
+	it->i = L->first;
+	it->end = L->last < set->nseg ? L->last : set->nseg - 1;
+	it->done = set->nseg == 0 || L->first > it->end;
+}
+
+static int
+sit_next(struct sit *it, uint32_t *segi, const struct edi_loop **kid)
+{
+	const struct edi_loop *L = it->L, *k;
+
+	if (it->done)
+		return 0;
+	if (it->single) {
+		*segi = it->i;
+		*kid = NULL;
+		it->done = 1;
+		return 1;
+	}
+	if (it->i > it->end)
+		return 0;
+	while (it->k < L->nkid && L->kid[it->k]->first < it->i)
+		it->k++;
+	*segi = it->i;
+	if (it->k < L->nkid && L->kid[it->k]->first == it->i) {
+		k = L->kid[it->k++];
+		*kid = k;
+		it->i = k->last >= it->i ? k->last + 1 : it->i + 1;
+	} else {
+		*kid = NULL;
+		it->i++;
+	}
+	if (it->i == 0)		/* wrapped */
+		it->done = 1;
+	return 1;
+}
+
+/* ---- filters ------------------------------------------------------------- */
+
+/* Index of the first code matched by atom a (or 0 for a passing !=), -1. */
+static int
+atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
+{
+	const struct edi_val *v, *e;
+	unsigned	 comp = a->comp ? a->comp : 1;
+	int		 best = -1, c;
+
+	for (v = s->val, e = s->val + s->nval; v < e; v++) {
+		if (v->el < a->el)
+			continue;
+		if (v->el > a->el)
+			break;
+		if ((v->comp ? v->comp : 1u) != comp)
+			continue;
+		if (onlyrep && (v->rep ? v->rep : 1u) != onlyrep)
+			continue;
+		for (c = 0; c < a->ncode; c++)
+			if (slice_eq(v->s, a->code[c])) {
+				if (best < 0 || c < best)
+					best = c;
+				break;
+			}
+	}
+	if (a->neg)
+		return best >= 0 ? -1 : 0;
+	return best;
+}
+
+/* Rank of s under f (0 when f has no alternatives), -1 when no match. */
+static int
+filter_rank(const struct edi_seg *s, const struct map_filter *f,
+    unsigned repel, unsigned rep)
+{
+	int	 i, r, rank = 0;
+
+	for (i = 0; i < f->natom; i++) {
+		const struct map_atom *a = &f->atom[i];
+
+		r = atom_rank(s, a, a->el == repel ? rep : 0);
+		if (r < 0)
+			return -1;
+		if (i == f->rank)
+			rank = r;
+	}
+	return rank;
+}
+
+static int
+step_match(const struct edi_seg *s, const struct map_step *st)
+{
+	if (map_tagkey(s->tag) != st->key)
+		return -1;
+	return filter_rank(s, &st->f, 0, 0);
+}
+
+/* ---- path matching ------------------------------------------------------- */
+
+enum { PM_FIRST = 0, PM_ALL };
+
+struct pm {
+	int		 mode;
+	uint64_t	 best;
+	long		 nbest;
+	struct map_val	 v;
+	uint32_t	 others[MAP_MAX_MULTI_LIST];
+	int		 nothers;
+	void		(*fn)(struct ev *, void *, const struct map_val *);
+	void		*arg;
+};
+
+#define RANK_BITS	6
+
+static void
+pm_visit(struct ev *ev, struct pm *pm, const struct map_val *v, uint64_t rank)
+{
+	if (pm->mode == PM_ALL) {
+		pm->nbest++;
+		pm->fn(ev, pm->arg, v);
+		return;
+	}
+	if (pm->nbest == 0 || rank < pm->best) {
+		pm->best = rank;
+		pm->v = *v;
+		pm->nbest = 1;
+		pm->nothers = 0;
+	} else if (rank == pm->best) {
+		pm->nbest++;
+		if (pm->nothers < MAP_MAX_MULTI_LIST && v->seg != NULL)
+			pm->others[pm->nothers++] = v->seg->filepos;
+	}
+}
+
+static unsigned
+nrep_of(const struct edi_seg *s, unsigned el)
+{
+	const struct edi_val *v, *e;
+	unsigned	 n = 0;
+
+	for (v = s->val, e = s->val + s->nval; v < e; v++) {
+		if (v->el < el)
+			continue;
+		if (v->el > el)
+			break;
+		if ((v->rep ? v->rep : 1u) > n)
+			n = v->rep ? v->rep : 1u;
+	}
+	return n;
+}
+
+static void
+set_val(struct map_val *mv, const struct edi_seg *s, const struct edi_val *v,
+    unsigned comp)
+{
+	memset(mv, 0, sizeof(*mv));
+	mv->p = v->s.p;
+	mv->len = v->s.len;
+	mv->kind = MV_STR;
+	mv->seg = s;
+	mv->el = v->el;
+	mv->comp = (uint16_t)comp;
+}
+
+/* The pair value for the best qualifier of p in s; rank in *pr. */
+static const struct edi_val *
+pair_value(const struct map_path *p, const struct edi_seg *s, int *pr,
+    unsigned *vcomp)
+{
+	const struct edi_val *q, *v, *best = NULL;
+	unsigned	 e, from, to, nrep, r;
+	int		 c, bestc = -1;
+
+	*vcomp = 1;
+	if (p->pfrom > 0 && p->pvcomp > 0) {
+		/* Composite pairs: value and qualifier are components. */
+		*vcomp = (unsigned)p->pvcomp;
+		for (e = (unsigned)p->pfrom; e <= (unsigned)p->pto; e++) {
+			nrep = nrep_of(s, e);
+			for (r = 1; r <= nrep; r++) {
+				q = map_segval(s, e, (unsigned)p->pqcomp, r);
+				if (q == NULL)
+					continue;
+				for (c = 0; c < p->npair; c++)
+					if (slice_eq(q->s, p->pair[c]))
+						break;
+				if (c == p->npair || (bestc >= 0 && c >= bestc))
+					continue;
+				v = map_segval(s, e, (unsigned)p->pvcomp, r);
+				if (v != NULL) {
+					best = v;
+					bestc = c;
+				}
+			}
+		}
+		*pr = bestc;
+		return best;
+	}
+	if (p->pfrom > 0) {
+		from = (unsigned)p->pfrom;
+		to = (unsigned)p->pto;
+	} else {
+		from = 1;
+		to = s->nel;
+	}
+	for (e = from; e + 1 <= to; e += p->pfrom > 0 ? 2 : 1) {
+		unsigned qe = p->pfrom > 0 && !p->pqfirst ? e + 1 : e;
+		unsigned ve = qe == e ? e + 1 : e;
+
+		q = map_segval(s, qe, 1, 1);
+		if (q == NULL)
+			continue;
+		for (c = 0; c < p->npair; c++)
+			if (slice_eq(q->s, p->pair[c]))
+				break;
+		if (c == p->npair || (bestc >= 0 && c >= bestc))
+			continue;
+		if ((v = map_segval(s, ve, 1, 1)) != NULL) {
+			best = v;
+			bestc = c;
+			if (c == 0)
+				break;
+		}
+	}
+	*pr = bestc;
+	return best;
+}
+
+/* Candidates of the final segment step in one scope. */
+static void
+match_seg(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
+    uint64_t rank, struct pm *pm)
+{
+	const struct edi_val *v;
+	struct map_val	 mv;
+	unsigned	 comp = p->comp ? p->comp : 1, nrep, r;
+	int		 fr, pr;
+
+	if (map_tagkey(s->tag) != p->seg.key)
+		return;
+	if (p->segonly) {
+		if ((fr = filter_rank(s, &p->seg.f, 0, 0)) < 0)
+			return;
+		memset(&mv, 0, sizeof(mv));
+		mv.p = s->tag;
+		mv.len = strlen(s->tag);
+		mv.kind = MV_STR;
+		mv.seg = s;
+		pm_visit(ev, pm, &mv, rank << RANK_BITS | (uint64_t)fr);
+		return;
+	}
+	if (p->npair) {
+		if ((fr = filter_rank(s, &p->seg.f, 0, 0)) < 0)
+			return;
+		if ((v = pair_value(p, s, &pr, &comp)) == NULL)
+			return;
+		set_val(&mv, s, v, comp);
+		pm_visit(ev, pm, &mv, ((rank << RANK_BITS | (uint64_t)fr) <<
+		    RANK_BITS) | (uint64_t)pr);
+		return;
+	}
+	if (p->repatom >= 0 && p->rep == 0) {
+		/* The filter on the element picks among its repetitions. */
+		nrep = nrep_of(s, p->el);
+		for (r = 1; r <= nrep; r++) {
+			if ((fr = filter_rank(s, &p->seg.f, p->el, r)) < 0)
+				continue;
+			if ((v = map_segval(s, p->el, comp, r)) == NULL ||
+			    v->s.len == 0)
+				continue;
+			set_val(&mv, s, v, comp);
+			pm_visit(ev, pm, &mv, rank << RANK_BITS | (uint64_t)fr);
+		}
+		return;
+	}
+	if ((fr = filter_rank(s, &p->seg.f, 0, 0)) < 0)
+		return;
+	if ((v = map_segval(s, p->el, comp, p->rep ? p->rep : 1)) == NULL ||
+	    v->s.len == 0)
+		return;
+	set_val(&mv, s, v, comp);
+	pm_visit(ev, pm, &mv, rank << RANK_BITS | (uint64_t)fr);
+}
+
+static void
+walk(struct ev *ev, const struct edi_loop *L, int32_t segi,
+    const struct map_path *p, int stepi, uint64_t rank, struct pm *pm)
+{
+	struct sit	 it;
+	uint32_t	 i;
+	const struct edi_loop *kid;
+	const struct edi_seg *s;
+	int		 r;
+
+	sit_init(&it, ev->set, L, segi);
+	if (stepi < p->nloop) {
+		const struct map_step *st = &p->loop[stepi];
+
+		while (sit_next(&it, &i, &kid)) {
+			s = &ev->set->seg[i];
+			if ((r = step_match(s, st)) < 0)
+				continue;
+			if (kid != NULL)
+				walk(ev, kid, -1, p, stepi + 1, rank <<
+				    RANK_BITS | (uint64_t)r, pm);
+			else
+				walk(ev, NULL, (int32_t)i, p, stepi + 1, rank <<
+				    RANK_BITS | (uint64_t)r, pm);
+		}
+		return;
+	}
+	while (sit_next(&it, &i, &kid))
+		match_seg(ev, p, &ev->set->seg[i], rank, pm);
+}
+
+static int
+is_hier(const struct edi_loop *l)
+{
+	return l != NULL && l->decl != NULL && l->decl->hier != NULL;
+}
+
+/* The scope a path starts from. */
+static int
+path_start(struct ev *ev, const struct frame *fr, const struct map_path *p,
+    const struct edi_loop **L, int32_t *segi)
+{
+	const struct edi_loop *c, *h;
+	unsigned	 depth;
+	int		 i;
+
+	*L = fr->loop;
+	*segi = fr->segi;
+	switch (p->anchor) {
+	case MA_REL:
+		return 0;
+	case MA_ABS:
+		*L = ev->set->root;
+		*segi = -1;
+		return *L != NULL ? 0 : -1;
+	case MA_UP:
+		for (i = 0; i < p->up && fr != NULL; i++)
+			fr = fr->up;
+		if (fr == NULL) {
+			*L = ev->set->root;
+			*segi = -1;
+		} else {
+			*L = fr->loop;
+			*segi = fr->segi;
+		}
+		return 0;
+	case MA_HIER:
+		c = fr->segi >= 0 ? ev->set->seg[fr->segi].loop : fr->loop;
+		for (h = c, depth = 0; h != NULL && !is_hier(h) &&
+		    depth < EG_MAX_LOOP_DEPTH + 2; h = h->parent, depth++)
+			;
+		if (h == NULL)
+			return -1;
+		/* Ancestors only: from an HL instance, its parent. */
+		c = h == c ? h->hparent : h;
+		for (depth = 0; c != NULL && depth < EG_MAX_HL_DEPTH;
+		    c = c->hparent, depth++) {
+			if (c->first < ev->set->nseg &&
+			    step_match(&ev->set->seg[c->first], &p->hstep) >= 0) {
+				*L = c;
+				*segi = -1;
+				return 0;
+			}
+		}
+		return -1;
+	}
+	return -1;
+}
+
+/* First match of p; *n is the number of matches in the winning rank. */
+static int
+path_first(struct ev *ev, const struct frame *fr, const struct map_path *p,
+    struct pm *pm)
+{
+	const struct edi_loop *L;
+	int32_t		 segi;
+
+	memset(pm, 0, sizeof(*pm));
+	pm->mode = PM_FIRST;
+	if (path_start(ev, fr, p, &L, &segi) != 0)
+		return 0;
+	walk(ev, L, segi, p, 0, 0, pm);
+	if (pm->nbest > 0)
+		ev->lastseg = pm->v.seg;
+	return pm->nbest > 0;
+}
+
+static long
+path_all(struct ev *ev, const struct frame *fr, const struct map_path *p,
+    void (*fn)(struct ev *, void *, const struct map_val *), void *arg)
+{
+	const struct edi_loop *L;
+	int32_t		 segi;
+	struct pm	 pm;
+
+	memset(&pm, 0, sizeof(pm));
+	pm.mode = PM_ALL;
+	pm.fn = fn;
+	pm.arg = arg;
+	if (path_start(ev, fr, p, &L, &segi) != 0)
+		return 0;
+	walk(ev, L, segi, p, 0, 0, &pm);
+	return pm.nbest;
+}
+
+/* ---- the hierarchy index ----------------------------------------------- */
+
+static void
+h_collect(struct ev *ev, const struct edi_loop *l, unsigned depth,
+    uint32_t *cap)
+{
+	uint32_t i;
+
+	if (depth > EG_MAX_LOOP_DEPTH + 2 || ev->limit)
+		return;
+	if (is_hier(l)) {
+		if (ev->nh == *cap) {
+			uint32_t nc = *cap ? *cap * 2 : 64;
+			const struct edi_loop **nh = arena_allocarray(ev->a, nc,
+			    sizeof(*nh));
+
+			if (nh == NULL) {
+				ev->limit = 1;
+				return;
+			}
+			if (ev->nh)
+				memcpy(nh, ev->h, ev->nh * sizeof(*nh));
+			ev->h = nh;
+			*cap = nc;
+		}
+		ev->h[ev->nh++] = l;
+	}
+	for (i = 0; i < l->nkid; i++)
+		h_collect(ev, l->kid[i], depth + 1, cap);
+}
+
+static long
+h_index(const struct ev *ev, const struct edi_loop *l)
+{
+	uint32_t lo = 0, hi = ev->nh, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ev->h[mid]->first < l->first)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < ev->nh && ev->h[lo]->first == l->first; lo++)
+		if (ev->h[lo] == l)
+			return lo;
+	return -1;
+}
+
+static void
+h_build(struct ev *ev)
+{
+	uint32_t cap = 0, i, *fill;
+	long	 pi;
+
+	ev->hbuilt = 1;
+	if (ev->set->root == NULL)
+		return;
+	h_collect(ev, ev->set->root, 0, &cap);
+	ev->hkoff = arena_allocarray(ev->a, ev->nh + 1, sizeof(uint32_t));
+	ev->hk = arena_allocarray(ev->a, ev->nh + 1, sizeof(uint32_t));
+	fill = arena_allocarray(ev->a, ev->nh + 1, sizeof(uint32_t));
+	if (ev->hkoff == NULL || ev->hk == NULL || fill == NULL) {
+		ev->limit = 1;
+		ev->nh = 0;
+		return;
+	}
+	for (i = 0; i < ev->nh; i++)
+		if (ev->h[i]->hparent != NULL &&
+		    (pi = h_index(ev, ev->h[i]->hparent)) >= 0)
+			ev->hkoff[pi + 1]++;
+	for (i = 0; i < ev->nh; i++)
+		ev->hkoff[i + 1] += ev->hkoff[i];
+	for (i = 0; i < ev->nh; i++)
+		if (ev->h[i]->hparent != NULL &&
+		    (pi = h_index(ev, ev->h[i]->hparent)) >= 0)
+			ev->hk[ev->hkoff[pi] + fill[pi]++] = i;
+}
+
+/* ---- selectors (group instances) ------------------------------------------ */
+
+struct inst {
+	const struct edi_loop *loop;
+	int32_t		 segi;
+	uint64_t	 rank;
+	uint32_t	 first;		/* document order */
+};
+
+struct ilist {
+	struct inst	*v;
+	size_t		 n, cap;
+};
+
+static void
+il_add(struct ev *ev, struct ilist *il, const struct edi_loop *l,
+    int32_t segi, uint64_t rank)
+{
+	struct inst	*nv;
+
+	if (il->n == il->cap) {
+		size_t nc = il->cap ? il->cap * 2 : 16;
+
+		if ((nv = arena_allocarray(ev->a, nc, sizeof(*nv))) == NULL) {
+			ev->limit = 1;
+			return;
+		}
+		if (il->n)
+			memcpy(nv, il->v, il->n * sizeof(*nv));
+		il->v = nv;
+		il->cap = nc;
+	}
+	il->v[il->n].loop = l;
+	il->v[il->n].segi = segi;
+	il->v[il->n].rank = rank;
+	il->v[il->n].first = l != NULL ? l->first : (uint32_t)segi;
+	il->n++;
+}
+
+static int
+inst_cmp(const void *a, const void *b)
+{
+	const struct inst *x = a, *y = b;
+
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Hierarchical instances below base (NULL: top level) matching st. */
+static void
+sel_hier(struct ev *ev, const struct edi_loop *scope, const struct map_step *st,
+    enum map_axis axis, uint64_t rank, struct ilist *il)
+{
+	const struct edi_loop *base;
+	uint32_t	 i, k, *stack, nst = 0, *seen;
+	long		 bi;
+	int		 r;
+	size_t		 start = il->n;
+
+	if (!ev->hbuilt)
+		h_build(ev);
+	for (base = scope; base != NULL && !is_hier(base); base = base->parent)
+		;
+	if (base == NULL) {
+		for (i = 0; i < ev->nh; i++) {
+			const struct edi_loop *l = ev->h[i];
+
+			if (axis == MX_AXIS_CHILD && l->hparent != NULL)
+				continue;
+			if (l->first >= ev->set->nseg ||
+			    (r = step_match(&ev->set->seg[l->first], st)) < 0)
+				continue;
+			il_add(ev, il, l, -1, rank << RANK_BITS | (uint64_t)r);
+		}
+		return;
+	}
+	if ((bi = h_index(ev, base)) < 0)
+		return;
+	stack = arena_allocarray(ev->a, ev->nh + 1, sizeof(*stack));
+	seen = arena_allocarray(ev->a, ev->nh / 32 + 1, sizeof(*seen));
+	if (stack == NULL || seen == NULL) {
+		ev->limit = 1;
+		return;
+	}
+	seen[bi / 32] |= 1u << (bi % 32);
+	stack[nst++] = (uint32_t)bi;
+	while (nst > 0) {
+		i = stack[--nst];
+		for (k = ev->hkoff[i]; k < ev->hkoff[i + 1]; k++) {
+			uint32_t c = ev->hk[k];
+			const struct edi_loop *l = ev->h[c];
+
+			if (seen[c / 32] & (1u << (c % 32)))
+				continue;
+			seen[c / 32] |= 1u << (c % 32);
+			if (l->first < ev->set->nseg &&
+			    (r = step_match(&ev->set->seg[l->first], st)) >= 0)
+				il_add(ev, il, l, -1, rank << RANK_BITS |
+				    (uint64_t)r);
+			if (axis == MX_AXIS_DESCENDANT && nst < ev->nh)
+				stack[nst++] = c;
+		}
+	}
+	if (axis == MX_AXIS_DESCENDANT && il->n - start > 1)
+		qsort(il->v + start, il->n - start, sizeof(*il->v), inst_cmp);
+}
+
+static void
+sel_step(struct ev *ev, const struct edi_loop *L, int32_t segi,
+    const struct map_step *st, enum map_axis axis, uint64_t rank,
+    struct ilist *il)
+{
+	struct sit	 it;
+	uint32_t	 i;
+	const struct edi_loop *kid;
+	int		 r;
+
+	if (st->hier) {
+		sel_hier(ev, segi >= 0 ? ev->set->seg[segi].loop : L, st, axis,
+		    rank, il);
+		return;
+	}
+	sit_init(&it, ev->set, L, segi);
+	while (sit_next(&it, &i, &kid)) {
+		if ((r = step_match(&ev->set->seg[i], st)) < 0)
+			continue;
+		il_add(ev, il, kid, kid != NULL ? -1 : (int32_t)i,
+		    rank << RANK_BITS | (uint64_t)r);
+	}
+}
+
+static void
+select_inst(struct ev *ev, const struct frame *fr, const struct map_block *b,
+    struct ilist *il)
+{
+	const struct map_path *p = b->sel;
+	struct ilist	 cur, nxt;
+	const struct edi_loop *L = fr->loop;
+	int32_t		 segi = fr->segi;
+	size_t		 j;
+	int		 k;
+
+	memset(il, 0, sizeof(*il));
+	if (p == NULL)
+		return;
+	if (p->anchor == MA_ABS) {
+		L = ev->set->root;
+		segi = -1;
+	}
+	if (L == NULL && segi < 0)
+		return;
+	memset(&cur, 0, sizeof(cur));
+	il_add(ev, &cur, L, segi, 0);
+	for (k = 0; k <= p->nloop && !ev->limit; k++) {
+		const struct map_step *st = k < p->nloop ? &p->loop[k] :
+		    &p->seg;
+
+		memset(&nxt, 0, sizeof(nxt));
+		for (j = 0; j < cur.n; j++)
+			sel_step(ev, cur.v[j].loop, cur.v[j].loop != NULL ? -1 :
+			    cur.v[j].segi, st, b->axis, cur.v[j].rank, &nxt);
+		cur = nxt;
+	}
+	*il = cur;
+}
+
+/* ---- event fields ------------------------------------------------------- */
+
+struct fwalk {
+	void		(*fn)(struct ev *, void *, json_t *);
+	void		*arg;
+	long		 n;
+};
+
+static void
+field_each_at(struct ev *ev, json_t *j, const char **name, int nname,
+    struct fwalk *fw, int depth)
+{
+	size_t	 i;
+
+	if (j == NULL || depth > MAP_MAX_TARGET_DEPTH + 2)
+		return;
+	if (json_is_array(j) && nname > 0) {
+		for (i = 0; i < json_array_size(j); i++)
+			field_each_at(ev, json_array_get(j, i), name, nname,
+			    fw, depth + 1);
+		return;
+	}
+	if (nname == 0) {
+		fw->n++;
+		fw->fn(ev, fw->arg, j);
+		return;
+	}
+	if (!json_is_object(j))
+		return;
+	field_each_at(ev, json_object_get(j, name[0]), name + 1, nname - 1, fw,
+	    depth + 1);
+}
+
+static json_t *
+field_base(struct ev *ev, const struct frame *fr, const struct map_field *f)
+{
+	int	 i;
+
+	if (f->abs)
+		return ev->root;
+	fr = obj_frame(fr);
+	for (i = 0; i < f->up && fr != NULL; i++)
+		fr = obj_frame(fr->up);
+	return fr != NULL ? fr->obj : NULL;
+}
+
+static long
+field_each(struct ev *ev, const struct frame *fr, const struct map_field *f,
+    void (*fn)(struct ev *, void *, json_t *), void *arg)
+{
+	struct fwalk fw = { fn, arg, 0 };
+
+	field_each_at(ev, field_base(ev, fr, f), f->name, f->nname, &fw, 0);
+	return fw.n;
+}
+
+/* A JSON value as a map value (strings, integers; others: present). */
+static int
+json_val(struct ev *ev, json_t *j, struct map_val *v)
+{
+	memset(v, 0, sizeof(*v));
+	if (j == NULL || json_is_null(j))
+		return 0;
+	if (json_is_string(j)) {
+		v->p = json_string_value(j);
+		v->len = json_string_length(j);
+		v->kind = MV_STR;
+		return v->len > 0;
+	}
+	if (json_is_integer(j)) {
+		v->i = json_integer_value(j);
+		v->kind = MV_INT;
+		return 1;
+	}
+	if (json_is_true(j) || json_is_false(j)) {
+		v->p = json_is_true(j) ? "true" : "false";
+		v->len = strlen(v->p);
+		v->kind = MV_STR;
+		return 1;
+	}
+	if (json_is_array(j))
+		return json_array_size(j) > 0;
+	if (json_is_object(j))
+		return json_object_size(j) > 0;
+	(void)ev;
+	return 0;
+}
+
+struct first_json {
+	json_t	*j;
+};
+
+static void
+cb_first_json(struct ev *ev, void *arg, json_t *j)
+{
+	struct first_json *fj = arg;
+	struct map_val v;
+
+	if (fj->j == NULL && json_val(ev, j, &v))
+		fj->j = j;
+}
+
+static void
+cb_count(struct ev *ev, void *arg, json_t *j)
+{
+	long	*n = arg;
+
+	(void)ev;
+	if (json_is_array(j))
+		*n += (long)json_array_size(j);
+	else if (j != NULL && !json_is_null(j))
+		(*n)++;
+}
+
+/* ---- expressions --------------------------------------------------------- */
+
+/* Integer or decimal text of a value (for sums and comparisons). */
+static struct slice
+val_slice(struct ev *ev, const struct map_val *v, char *nb, size_t nblen)
+{
+	int	 n;
+
+	if (v->kind == MV_INT) {
+		n = snprintf(nb, nblen, "%lld", (long long)v->i);
+		return slice_make(nb, n > 0 ? (size_t)n : 0);
+	}
+	(void)ev;
+	return slice_make(v->p, v->len);
+}
+
+struct sumacc {
+	char	 acc[MAP_MAX_DEC_DIGITS + 8];
+	char	 tmp[MAP_MAX_DEC_DIGITS + 8];
+	int	 bad;
+};
+
+static void
+sum_add(struct sumacc *sa, struct slice s)
+{
+	if (map_dec_add(sa->acc, strlen(sa->acc), s.p, s.len, sa->tmp,
+	    sizeof(sa->tmp)) != 0) {
+		sa->bad = 1;
+		return;
+	}
+	memcpy(sa->acc, sa->tmp, sizeof(sa->acc));
+}
+
+static void
+cb_sum_json(struct ev *ev, void *arg, json_t *j)
+{
+	struct map_val	 v;
+	char		 nb[32];
+
+	if (json_val(ev, j, &v) && v.kind != MV_NONE)
+		sum_add(arg, val_slice(ev, &v, nb, sizeof(nb)));
+}
+
+static void
+cb_sum_val(struct ev *ev, void *arg, const struct map_val *v)
+{
+	char	 nb[32];
+
+	sum_add(arg, val_slice(ev, v, nb, sizeof(nb)));
+}
+
+struct joinacc {
+	struct buf	 b;
+	struct slice	 sep;
+	int		 n;
+};
+
+static void
+join_add(struct joinacc *ja, const char *p, size_t len)
+{
+	if (len == 0)
+		return;
+	if (ja->n++ > 0)
+		buf_add(&ja->b, ja->sep.p, ja->sep.len);
+	buf_add(&ja->b, p, len);
+}
+
+static void
+cb_join_val(struct ev *ev, void *arg, const struct map_val *v)
+{
+	char	 nb[32];
+	struct slice s = val_slice(ev, v, nb, sizeof(nb));
+
+	join_add(arg, s.p, s.len);
+}
+
+static int eval_expr_all(struct ev *, const struct frame *,
+		    const struct map_expr *,
+		    void (*)(struct ev *, void *, const struct map_val *), void *);
+static void cb_noop(struct ev *, void *, const struct map_val *);
+
+static const struct edi_seg *
+env_seg(struct ev *ev, enum map_envkind k)
+{
+	switch (k) {
+	case ME_ISA:
+		return ev->set->env.interchange;
+	case ME_GS:
+		return ev->set->env.group;
+	case ME_ST:
+		return ev->set->nseg ? &ev->set->seg[0] : NULL;
+	default:
+		return NULL;
+	}
+}
+
+static void
+multi_diag(struct ev *ev, const struct rctx *rc, const struct map_expr *e,
+    const struct pm *pm)
+{
+	char	 first[16], others[80];
+	struct margs ma;
+	size_t	 o = 0;
+	int	 i;
+
+	if (rc == NULL || pm->nbest < 2)
+		return;
+	snprintf(first, sizeof(first), "%u", pm->v.seg ? pm->v.seg->filepos :
+	    0);
+	others[0] = '\0';
+	for (i = 0; i < pm->nothers && o < sizeof(others) - 16; i++)
+		o += (size_t)snprintf(others + o, sizeof(others) - o, "%s%u",
+		    i ? ", " : "", pm->others[i]);
+	if (pm->nbest - 1 > pm->nothers && o < sizeof(others) - 8)
+		snprintf(others + o, sizeof(others) - o, ", ...");
+	memset(&ma, 0, sizeof(ma));
+	ma.n = pm->nbest;
+	ma.first = first;
+	ma.others = others;
+	emit(ev, DIAG_WARNING, "MAP-MULTI", rc->s, rc->fr, rc->tgt,
+	    rc->listidx, e->text, pm->v.seg, pm->v.el, pm->v.comp, NULL,
+	    MD_MULTI, &ma);
+}
+
+static int eval_expr1(struct ev *, const struct frame *,
+		    const struct map_expr *, struct map_val *,
+		    const struct rctx *);
+
+/* One value of e (first non-empty); 0 when absent. */
+static int
+eval_expr(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    struct map_val *v, const struct rctx *rc)
+{
+	if (!eval_expr1(ev, fr, e, v, rc))
+		return 0;
+	if (v->from == NULL)
+		v->from = e;
+	return 1;
+}
+
+static int
+eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    struct map_val *v, const struct rctx *rc)
+{
+	struct pm	 pm;
+	const struct edi_seg *s;
+	const struct edi_val *ev_;
+	const char	*pv;
+	char		 nb[32];
+	int		 i, n;
+
+	memset(v, 0, sizeof(*v));
+	switch (e->kind) {
+	case MT_LIT:
+		v->p = e->lit.p;
+		v->len = e->lit.len;
+		v->kind = MV_STR;
+		return v->len > 0;
+	case MT_SEQ:
+		n = snprintf(nb, sizeof(nb), "%d", fr ? fr->seq : 0);
+		if ((v->p = ev_strndup(ev, nb, (size_t)n)) == NULL)
+			return 0;
+		v->len = (size_t)n;
+		v->kind = MV_STR;
+		return 1;
+	case MT_PATH:
+		if (!path_first(ev, fr, e->path, &pm))
+			return 0;
+		*v = pm.v;
+		ev->lastsrc = e->text;
+		multi_diag(ev, rc, e, &pm);
+		return 1;
+	case MT_XPATH:
+		return 0;
+	case MT_FIELD: {
+		struct first_json fj = { NULL };
+
+		field_each(ev, fr, e->field, cb_first_json, &fj);
+		return json_val(ev, fj.j, v);
+	}
+	case MT_ENV:
+		if (e->envkind == ME_PARTNER_ID) {
+			pv = ev->env ? ev->env->partner_id : NULL;
+		} else if (e->envkind == ME_PARTNER) {
+			pv = ev->env && ev->env->partner_value ?
+			    ev->env->partner_value(ev->env->partner_arg,
+			    e->envname) : NULL;
+		} else {
+			if ((s = env_seg(ev, e->envkind)) == NULL)
+				return 0;
+			ev_ = map_segval(s, e->envel, e->envcomp ? e->envcomp :
+			    1, 1);
+			if (ev_ == NULL)
+				return 0;
+			set_val(v, s, ev_, e->envcomp ? e->envcomp : 1);
+			if (e->envkind == ME_ISA) {
+				struct slice t = slice_trim(ev_->s);
+
+				v->p = t.p;
+				v->len = t.len;
+			}
+			return v->len > 0;
+		}
+		if (pv == NULL || *pv == '\0')
+			return 0;
+		v->p = pv;
+		v->len = strlen(pv);
+		v->kind = MV_STR;
+		return 1;
+	case MT_COUNT: {
+		long	 cnt = 0;
+
+		if (e->field != NULL)
+			field_each(ev, fr, e->field, cb_count, &cnt);
+		else if (e->path != NULL)
+			cnt = path_all(ev, fr, e->path, cb_noop, NULL);
+		else
+			return 0;
+		v->i = cnt;
+		v->kind = MV_INT;
+		return 1;
+	}
+	case MT_SUM: {
+		struct sumacc *sa = arena_alloc(ev->a, sizeof(*sa));
+
+		if (sa == NULL) {
+			ev->limit = 1;
+			return 0;
+		}
+		sa->acc[0] = '0';
+		if (e->field != NULL)
+			field_each(ev, fr, e->field, cb_sum_json, sa);
+		else if (e->nsub > 0)
+			eval_expr_all(ev, fr, e->sub[0], cb_sum_val, sa);
+		if (sa->bad)
+			return 0;
+		v->p = sa->acc;
+		v->len = strlen(sa->acc);
+		v->kind = MV_DEC;
+		return 1;
+	}
+	case MT_JOIN: {
+		struct joinacc ja;
+
+		memset(&ja, 0, sizeof(ja));
+		buf_init(&ja.b, EG_MAX_VALUE_LEN);
+		ja.sep = e->lit;
+		for (i = 0; i < e->nsub; i++)
+			eval_expr_all(ev, fr, e->sub[i], cb_join_val, &ja);
+		if (ja.n == 0 || ja.b.len == 0) {
+			buf_free(&ja.b);
+			return 0;
+		}
+		v->p = ev_strndup(ev, ja.b.p, ja.b.len);
+		v->len = ja.b.len;
+		v->kind = MV_STR;
+		buf_free(&ja.b);
+		return v->p != NULL;
+	}
+	case MT_OR:
+		for (i = 0; i < e->nsub; i++) {
+			if (eval_expr(ev, fr, e->sub[i], v, rc)) {
+				if (i > 0 && (e->sub[i]->kind == MT_SEQ ||
+				    e->sub[i]->kind == MT_LIT))
+					v->fallback = 1;
+				return 1;
+			}
+		}
+		return 0;
+	}
+	return 0;
+}
+
+static void
+cb_noop(struct ev *ev, void *arg, const struct map_val *v)
+{
+	(void)ev;
+	(void)arg;
+	(void)v;
+}
+
+struct jcb {
+	void		(*fn)(struct ev *, void *, const struct map_val *);
+	void		*arg;
+};
+
+static void
+cb_json_to_val(struct ev *ev, void *arg, json_t *j)
+{
+	struct jcb	*c = arg;
+	struct map_val	 v;
+
+	if (json_val(ev, j, &v) && (v.kind == MV_STR || v.kind == MV_INT))
+		c->fn(ev, c->arg, &v);
+}
+
+/* Every value of e in document order; returns how many. */
+static int
+eval_expr_all(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    void (*fn)(struct ev *, void *, const struct map_val *), void *arg)
+{
+	struct map_val	 v;
+	struct jcb	 c;
+	int		 i, n;
+
+	switch (e->kind) {
+	case MT_PATH:
+		return (int)path_all(ev, fr, e->path, fn, arg);
+	case MT_FIELD:
+		c.fn = fn;
+		c.arg = arg;
+		return (int)field_each(ev, fr, e->field, cb_json_to_val, &c);
+	case MT_OR:
+		for (i = 0; i < e->nsub; i++)
+			if ((n = eval_expr_all(ev, fr, e->sub[i], fn, arg)) > 0)
+				return n;
+		return 0;
+	default:
+		if (!eval_expr(ev, fr, e, &v, NULL))
+			return 0;
+		fn(ev, arg, &v);
+		return 1;
+	}
+}
+
+/* ---- conditions ---------------------------------------------------------- */
+
+static int
+val_cmp(struct ev *ev, const struct map_val *a, const struct map_val *b,
+    int *res)
+{
+	char	 na[32], nb[32];
+	struct slice sa = val_slice(ev, a, na, sizeof(na));
+	struct slice sb = val_slice(ev, b, nb, sizeof(nb));
+	size_t	 n;
+	int	 c;
+
+	if (map_dec_cmp(sa, sb, res) == 0)
+		return 0;
+	n = sa.len < sb.len ? sa.len : sb.len;
+	c = n ? memcmp(sa.p, sb.p, n) : 0;
+	if (c == 0)
+		c = sa.len < sb.len ? -1 : sa.len > sb.len;
+	*res = c < 0 ? -1 : c > 0;
+	return 0;
+}
+
+static int
+exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
+{
+	struct map_val	 v;
+	struct pm	 pm;
+
+	if (e->kind == MT_PATH)
+		return path_first(ev, fr, e->path, &pm);
+	return eval_expr(ev, fr, e, &v, NULL);
+}
+
+static int
+eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
+    int depth)
+{
+	struct map_val	 a, b;
+	int		 l, r, res, i;
+
+	if (c == NULL)
+		return C_TRUE;
+	if (depth > (int)EG_MAX_EXPR_DEPTH * 2)
+		return C_UNKNOWN;
+	switch (c->op) {
+	case MC_AND:
+		if ((l = eval_cond(ev, fr, c->l, depth + 1)) == C_FALSE)
+			return C_FALSE;
+		if ((r = eval_cond(ev, fr, c->r, depth + 1)) == C_FALSE)
+			return C_FALSE;
+		return l == C_TRUE && r == C_TRUE ? C_TRUE : C_UNKNOWN;
+	case MC_OR:
+		if ((l = eval_cond(ev, fr, c->l, depth + 1)) == C_TRUE)
+			return C_TRUE;
+		if ((r = eval_cond(ev, fr, c->r, depth + 1)) == C_TRUE)
+			return C_TRUE;
+		return l == C_FALSE && r == C_FALSE ? C_FALSE : C_UNKNOWN;
+	case MC_NOT:
+		l = eval_cond(ev, fr, c->l, depth + 1);
+		return l == C_UNKNOWN ? l : !l;
+	case MC_EXISTS:
+		return exists(ev, fr, c->a) ? C_TRUE : C_FALSE;
+	case MC_IN:
+		if (!eval_expr(ev, fr, c->a, &a, NULL))
+			return C_UNKNOWN;
+		for (i = 0; i < c->nlist; i++) {
+			memset(&b, 0, sizeof(b));
+			b.p = c->list[i].p;
+			b.len = c->list[i].len;
+			b.kind = MV_STR;
+			if (val_cmp(ev, &a, &b, &res) == 0 && res == 0)
+				return C_TRUE;
+		}
+		return C_FALSE;
+	case MC_CMP:
+		if (!eval_expr(ev, fr, c->a, &a, NULL) ||
+		    !eval_expr(ev, fr, c->b, &b, NULL))
+			return C_UNKNOWN;
+		if (val_cmp(ev, &a, &b, &res) != 0)
+			return C_UNKNOWN;
+		switch (c->cmp) {
+		case MCMP_EQ:
+			return res == 0;
+		case MCMP_NE:
+			return res != 0;
+		case MCMP_LT:
+			return res < 0;
+		case MCMP_GT:
+			return res > 0;
+		case MCMP_LE:
+			return res <= 0;
+		case MCMP_GE:
+			return res >= 0;
+		}
+	}
+	return C_UNKNOWN;
+}
+
+/* ---- writing the document ------------------------------------------------ */
+
+/* Valid UTF-8 string (bad bytes become U+FFFD). */
+static json_t *
+json_text(struct ev *ev, const char *p, size_t len)
+{
+	json_t	*j, *t;
+	char	*o;
+	size_t	 i, n = 0, k, need;
+	unsigned char c;
+	int	 ok;
+
+	/* Plain ASCII (most EDI text) needs no UTF-8 check. */
+	for (i = 0; i < len; i++)
+		if ((unsigned char)p[i] >= 0x80 || p[i] == '\0')
+			break;
+	if (i == len)
+		return json_stringn_nocheck(p, len);
+	if ((j = json_stringn(p, len)) != NULL)
+		return j;
+	if ((o = arena_alloc(ev->a, len * 3 + 1)) == NULL) {
+		ev->limit = 1;
+		return NULL;
+	}
+	for (i = 0; i < len;) {
+		c = (unsigned char)p[i];
+		if (c != 0 && c < 0x80) {
+			o[n++] = (char)c;
+			i++;
+			continue;
+		}
+		need = (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
+		    (c & 0xf8) == 0xf0 ? 3 : 0;
+		ok = need > 0 && i + need < len;
+		for (k = 1; ok && k <= need; k++)
+			if (((unsigned char)p[i + k] & 0xc0) != 0x80)
+				ok = 0;
+		if (ok && (t = json_stringn(p + i, need + 1)) != NULL) {
+			json_decref(t);
+			memcpy(o + n, p + i, need + 1);
+			n += need + 1;
+			i += need + 1;
+			continue;
+		}
+		memcpy(o + n, "\xef\xbf\xbd", 3);
+		n += 3;
+		i++;
+	}
+	return json_stringn(o, n);
+}
+
+static json_t *
+val_json(struct ev *ev, const struct map_val *v)
+{
+	if (v->kind == MV_INT)
+		return json_integer(v->i);
+	return json_text(ev, v->p, v->len);
+}
+
+/* The object a target's last name lives in (created as needed). */
+static json_t *
+target_parent(struct ev *ev, const struct frame *fr,
+    const struct map_target *t)
+{
+	const struct frame *of;
+	json_t	*o, *k;
+	int	 i;
+
+	if (t->rooted)
+		o = ev->root;
+	else {
+		of = obj_frame(fr);
+		o = of != NULL ? of->obj : ev->root;
+	}
+	for (i = 0; i < t->nname - 1 && o != NULL; i++) {
+		k = json_object_get(o, t->name[i]);
+		if (k == NULL) {
+			k = json_object();
+			if (json_object_set_new_nocheck(o, t->name[i], k) != 0)
+				return NULL;
+		} else if (!json_is_object(k))
+			return NULL;
+		o = k;
+	}
+	return o;
+}
+
+static struct apos *
+apos_of(struct ev *ev, json_t *arr)
+{
+	size_t	 i;
+	struct apos *na;
+
+	for (i = 0; i < ev->nap; i++)
+		if (ev->ap[i].arr == arr)
+			return &ev->ap[i];
+	if (ev->nap == ev->capap) {
+		size_t nc = ev->capap ? ev->capap * 2 : 8;
+
+		if ((na = arena_allocarray(ev->a, nc, sizeof(*na))) == NULL) {
+			ev->limit = 1;
+			return NULL;
+		}
+		if (ev->nap)
+			memcpy(na, ev->ap, ev->nap * sizeof(*na));
+		ev->ap = na;
+		ev->capap = nc;
+	}
+	na = &ev->ap[ev->nap++];
+	memset(na, 0, sizeof(*na));
+	na->arr = arr;
+	return na;
+}
+
+/*
+ * Append j to arr keeping document order by pos (the source position):
+ * several groups may fill one array.  Returns the index, -1 on error.
+ */
+static int
+array_put(struct ev *ev, json_t *arr, json_t *j, uint32_t pos)
+{
+	struct apos	*ap = apos_of(ev, arr);
+	size_t		 at, n;
+	uint32_t	*np;
+
+	if (json_array_size(arr) >= EG_MAX_ARRAY_ITEMS) {
+		json_decref(j);
+		return -1;
+	}
+	if (ap == NULL || ap->n != json_array_size(arr)) {
+		json_array_append_new(arr, j);
+		return (int)json_array_size(arr) - 1;
+	}
+	if (ap->n == ap->cap) {
+		size_t nc = ap->cap ? ap->cap * 2 : 16;
+
+		if ((np = arena_allocarray(ev->a, nc, sizeof(*np))) == NULL) {
+			ev->limit = 1;
+			json_array_append_new(arr, j);
+			return (int)json_array_size(arr) - 1;
+		}
+		if (ap->n)
+			memcpy(np, ap->pos, ap->n * sizeof(*np));
+		ap->pos = np;
+		ap->cap = nc;
+	}
+	n = ap->n;
+	for (at = n; at > 0 && ap->pos[at - 1] > pos; at--)
+		;
+	if (at == n)
+		json_array_append_new(arr, j);
+	else {
+		json_array_insert_new(arr, at, j);
+		memmove(ap->pos + at + 1, ap->pos + at, (n - at) *
+		    sizeof(*ap->pos));
+	}
+	ap->pos[at] = pos;
+	ap->n++;
+	return (int)at;
+}
+
+static json_t *
+target_array(struct ev *ev, const struct frame *fr, const struct map_target *t)
+{
+	json_t	*o, *arr;
+
+	if ((o = target_parent(ev, fr, t)) == NULL)
+		return NULL;
+	arr = json_object_get(o, t->name[t->nname - 1]);
+	if (arr == NULL) {
+		arr = json_array();
+		if (json_object_set_new_nocheck(o, t->name[t->nname - 1], arr) != 0)
+			return NULL;
+	} else if (!json_is_array(arr))
+		return NULL;
+	return arr;
+}
+
+/* ---- rules --------------------------------------------------------------- */
+
+struct tr {			/* --trace */
+	struct buf	 b;
+	int		 on;
+};
+
+static void
+trace_val(struct buf *b, const struct map_val *v)
+{
+	if (v->kind == MV_INT)
+		buf_printf(b, "%lld", (long long)v->i);
+	else {
+		buf_addc(b, '"');
+		buf_add(b, v->p, v->len > 200 ? 200 : v->len);
+		buf_addc(b, '"');
+	}
+}
+
+static void
+trace_start(struct ev *ev, struct tr *tr, const struct map_stmt *s,
+    const struct frame *fr, const struct map_target *t, int idx)
+{
+	tr->on = ev->env != NULL && ev->env->trace != NULL;
+	if (!tr->on)
+		return;
+	buf_init(&tr->b, 4096);
+	buf_printf(&tr->b, "%s ", s->rule);
+	{
+		struct buf fb;
+
+		buf_init(&fb, 1024);
+		field_path(fr, t, idx, &fb);
+		buf_adds(&tr->b, fb.p && strncmp(fb.p, "document.", 9) == 0 ?
+		    fb.p + 9 : fb.p ? fb.p : "");
+		buf_free(&fb);
+	}
+}
+
+static void
+trace_end(struct ev *ev, struct tr *tr)
+{
+	if (!tr->on)
+		return;
+	ev->env->trace(ev->env->trace_arg, tr->b.p ? tr->b.p : "");
+	buf_free(&tr->b);
+	tr->on = 0;
+}
+
+enum { VR_OK = 0, VR_ABSENT, VR_DROPPED };
+
+/*
+ * Run the transforms of r over v.  Returns VR_OK (v holds the result),
+ * VR_ABSENT (became empty), or VR_DROPPED (an error was reported).
+ */
+static int
+run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
+    struct map_val *v, struct tr *tr)
+{
+	const struct map_rule *r = &s->u.r;
+	const struct map_xform *x;
+	struct map_val	 raw = *v;
+	struct margs	 ma;
+	const char	*why;
+	int		 i, res;
+
+	for (i = 0; i < r->nxf; i++) {
+		x = &r->xf[i];
+		res = map_xform_apply(x, ev->a, ev->set, v, &why);
+		if (tr->on)
+			buf_printf(&tr->b, " | %s", x->text);
+		memset(&ma, 0, sizeof(ma));
+		ma.value = raw.kind == MV_INT ? "" : raw.p;
+		ma.vlen = raw.kind == MV_INT ? 0 : raw.len;
+		ma.why = why;
+		ma.table = x->lk != NULL ? x->lk->name : x->lkname;
+		switch (res) {
+		case MXR_OK:
+			break;
+		case MXR_ABSENT:
+			v->kind = MV_NONE;
+			return VR_ABSENT;
+		case MXR_TYPE:
+			emit(ev, DIAG_ERROR, "MAP-TYPE", s, rc->fr, rc->tgt,
+			    rc->listidx, rc->source, raw.seg, raw.el, raw.comp,
+			    NULL, MD_TYPE, &ma);
+			if (tr->on)
+				buf_adds(&tr->b, " -> MAP-TYPE");
+			return VR_DROPPED;
+		case MXR_TYPEWARN:
+			emit(ev, DIAG_WARNING, "MAP-TYPE", s, rc->fr, rc->tgt,
+			    rc->listidx, rc->source, raw.seg, raw.el, raw.comp,
+			    NULL, MD_TYPE_WARN, &ma);
+			break;
+		case MXR_TRUNC:
+			ma.n = x->n;
+			emit(ev, DIAG_WARNING, "MAP-TRUNC", s, rc->fr, rc->tgt,
+			    rc->listidx, rc->source, raw.seg, raw.el, raw.comp,
+			    NULL, MD_TRUNC, &ma);
+			break;
+		case MXR_MISS:
+			ma.value = v->p;
+			ma.vlen = v->len;
+			switch (x->lk ? x->lk->policy : MP_WARN) {
+			case MP_PASS:
+				break;
+			case MP_WARN:
+				emit(ev, DIAG_WARNING, "MAP-LOOKUP", s, rc->fr,
+				    rc->tgt, rc->listidx, rc->source, raw.seg,
+				    raw.el, raw.comp, x->lk ? x->lk->msg : NULL,
+				    MD_LOOKUP, &ma);
+				break;
+			case MP_ERROR:
+				emit(ev, DIAG_ERROR, "MAP-LOOKUP", s, rc->fr,
+				    rc->tgt, rc->listidx, rc->source, raw.seg,
+				    raw.el, raw.comp, x->lk->msg, MD_LOOKUP,
+				    &ma);
+				if (tr->on)
+					buf_adds(&tr->b, " -> MAP-LOOKUP");
+				return VR_DROPPED;
+			case MP_DEFAULT:
+				ma.dflt = x->lk->defval.p;
+				ma.dlen = x->lk->defval.len;
+				emit(ev, DIAG_WARNING, "MAP-DEFAULT", s, rc->fr,
+				    rc->tgt, rc->listidx, rc->source, raw.seg,
+				    raw.el, raw.comp, x->lk->msg,
+				    MD_DEFAULT_LOOKUP, &ma);
+				v->p = x->lk->defval.p;
+				v->len = x->lk->defval.len;
+				v->kind = MV_STR;
+				break;
+			}
+			break;
+		case MXR_BANG:
+			ma.value = v->p;
+			ma.vlen = v->len;
+			emit(ev, DIAG_ERROR, "MAP-LOOKUP", s, rc->fr, rc->tgt,
+			    rc->listidx, rc->source, raw.seg, raw.el, raw.comp,
+			    NULL, MD_LOOKUP_BANG, &ma);
+			if (tr->on)
+				buf_adds(&tr->b, " -> MAP-LOOKUP");
+			return VR_DROPPED;
+		case MXR_LIMIT:
+		default:
+			ev->limit = 1;
+			return VR_DROPPED;
+		}
+	}
+	return VR_OK;
+}
+
+/* The first term of an expression (the canonical alternative). */
+static const struct map_expr *
+primary(const struct map_expr *e)
+{
+	int	 n = 0;
+
+	while (e != NULL && e->kind == MT_OR && e->nsub > 0 && n++ < 64)
+		e = e->sub[0];
+	return e;
+}
+
+/*
+ * Where an absent value would have been: the first segment of the
+ * primary path's kind in scope (the element is empty there), else the
+ * frame's trigger segment (with the element when the path names it).
+ */
+static const struct edi_seg *
+absent_pos(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    int *el, int *comp)
+{
+	const struct map_expr *p = primary(e);
+	const struct edi_seg *t = frame_trigger(ev, fr);
+	struct map_path	 tmp;
+	struct pm	 pm;
+
+	*el = *comp = 0;
+	if (p == NULL || p->kind != MT_PATH || p->path->segonly)
+		return t;
+	tmp = *p->path;
+	tmp.segonly = 1;
+	tmp.npair = 0;
+	if (path_first(ev, fr, &tmp, &pm) && pm.v.seg != NULL) {
+		*el = p->path->el;
+		*comp = p->path->comp;
+		return pm.v.seg;
+	}
+	if (t != NULL && p->path->anchor == MA_REL && p->path->nloop == 0 &&
+	    map_tagkey(t->tag) == p->path->seg.key) {
+		*el = p->path->el;
+		*comp = p->path->comp;
+	}
+	return t;
+}
+
+/* The event value of a `default` literal, typed like the rule's output. */
+static void
+default_val(const struct map_rule *r, struct map_val *v)
+{
+	int	 i;
+
+	memset(v, 0, sizeof(*v));
+	v->p = r->defval.p;
+	v->len = r->defval.len;
+	v->kind = MV_STR;
+	for (i = r->nxf - 1; i >= 0; i--) {
+		if (r->xf[i].kind == MX_INT && r->defnum &&
+		    map_int_parse(r->defval, &v->i) == 0) {
+			v->kind = MV_INT;
+			return;
+		}
+		if (r->xf[i].kind == MX_DECIMAL || r->xf[i].kind == MX_IMPLIED) {
+			v->kind = MV_DEC;
+			return;
+		}
+		if (r->xf[i].kind == MX_LOOKUP)
+			return;
+	}
+}
+
+/* Absent value: default, or required. */
+static int
+absent(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
+    struct map_val *v)
+{
+	const struct map_rule *r = &s->u.r;
+	const struct edi_seg *seg;
+	struct margs	 ma;
+	int		 el, comp;
+
+	memset(&ma, 0, sizeof(ma));
+	if (!r->hasdef && r->req == MQ_NONE)
+		return 0;
+	seg = absent_pos(ev, rc->fr, r->expr[0], &el, &comp);
+	if (r->hasdef) {
+		default_val(r, v);
+		ma.dflt = r->defval.p;
+		ma.dlen = r->defval.len;
+		emit(ev, DIAG_WARNING, "MAP-DEFAULT", s, rc->fr, rc->tgt,
+		    rc->listidx, rc->source, seg, el, comp, NULL, MD_DEFAULT,
+		    &ma);
+		return 1;
+	}
+	emit(ev, r->req == MQ_ERROR ? DIAG_ERROR : DIAG_WARNING, "MAP-REQ", s,
+	    rc->fr, rc->tgt, rc->listidx, rc->source, seg, el, comp,
+	    r->reqmsg, MD_REQ, &ma);
+	return 0;
+}
+
+static void
+write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
+    const struct map_val *v)
+{
+	json_t	*o, *j;
+
+	if ((o = target_parent(ev, fr, t)) == NULL) {
+		ev->dirty = 1;
+		return;
+	}
+	if ((j = val_json(ev, v)) == NULL) {
+		ev->dirty = 1;
+		return;
+	}
+	json_object_set_new_nocheck(o, t->name[t->nname - 1], j);
+}
+
+struct lvals {
+	struct lv {
+		struct map_val	 v;
+		uint32_t	 segi;
+		uint32_t	 ord;
+	}		*v;
+	size_t		 n, cap;
+	uint32_t	 ord;
+};
+
+static void
+cb_list(struct ev *ev, void *arg, const struct map_val *v)
+{
+	struct lvals	*lv = arg;
+	struct lv	*nv;
+
+	if (lv->n == lv->cap) {
+		size_t nc = lv->cap ? lv->cap * 2 : 16;
+
+		if (nc > EG_MAX_ARRAY_ITEMS ||
+		    (nv = arena_allocarray(ev->a, nc, sizeof(*nv))) == NULL) {
+			ev->limit = 1;
+			return;
+		}
+		if (lv->n)
+			memcpy(nv, lv->v, lv->n * sizeof(*nv));
+		lv->v = nv;
+		lv->cap = nc;
+	}
+	lv->v[lv->n].v = *v;
+	lv->v[lv->n].segi = v->seg != NULL && v->seg >= ev->set->seg &&
+	    v->seg < ev->set->seg + ev->set->nseg ?
+	    (uint32_t)(v->seg - ev->set->seg) : 0;
+	lv->v[lv->n].ord = lv->ord;
+	lv->n++;
+}
+
+static int
+lv_cmp(const void *a, const void *b)
+{
+	const struct lv *x = a, *y = b;
+
+	if (x->segi != y->segi)
+		return x->segi < y->segi ? -1 : 1;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+/* address.lines[] = N301, N302: every value, by segment then list order. */
+static void
+run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	const struct map_rule *r = &s->u.r;
+	struct lvals	 lv;
+	struct rctx	 rc;
+	struct tr	 tr;
+	json_t		*arr = NULL, *j;
+	struct map_val	 v;
+	size_t		 i;
+	int		 k, added = 0;
+
+	memset(&lv, 0, sizeof(lv));
+	for (k = 0; k < r->nexpr; k++) {
+		lv.ord = (uint32_t)k;
+		eval_expr_all(ev, fr, r->expr[k], cb_list, &lv);
+	}
+	if (lv.n > 1)
+		qsort(lv.v, lv.n, sizeof(*lv.v), lv_cmp);
+	for (i = 0; i < lv.n; i++) {
+		v = lv.v[i].v;
+		rc.s = s;
+		rc.fr = fr;
+		rc.tgt = &r->tgt;
+		rc.listidx = arr != NULL ? (int)json_array_size(arr) : 0;
+		rc.source = r->expr[lv.v[i].ord]->text;
+		trace_start(ev, &tr, s, fr, &r->tgt, rc.listidx);
+		if (tr.on) {
+			buf_printf(&tr.b, " <- %s ", rc.source);
+			trace_val(&tr.b, &v);
+			if (v.seg)
+				buf_printf(&tr.b, " (seg %u)", v.seg->filepos);
+		}
+		if (run_xforms(ev, s, &rc, &v, &tr) != VR_OK) {
+			trace_end(ev, &tr);
+			continue;
+		}
+		if (tr.on && r->nxf) {
+			buf_adds(&tr.b, " -> ");
+			trace_val(&tr.b, &v);
+		}
+		trace_end(ev, &tr);
+		if (arr == NULL && (arr = target_array(ev, fr, &r->tgt)) ==
+		    NULL)
+			return;
+		if ((j = val_json(ev, &v)) == NULL) {
+			ev->dirty = 1;
+			continue;
+		}
+		if (json_array_size(arr) < EG_MAX_ARRAY_ITEMS)
+			json_array_append_new(arr, j);
+		else
+			json_decref(j);
+		added++;
+	}
+	if (added == 0) {
+		rc.s = s;
+		rc.fr = fr;
+		rc.tgt = &r->tgt;
+		rc.listidx = -1;
+		rc.source = r->srctext;
+		if (absent(ev, s, &rc, &v) &&
+		    (arr = target_array(ev, fr, &r->tgt)) != NULL &&
+		    (j = val_json(ev, &v)) != NULL)
+			json_array_append_new(arr, j);
+	}
+}
+
+static void
+run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	const struct map_rule *r = &s->u.r;
+	struct rctx	 rc;
+	struct tr	 tr;
+	struct map_val	 v;
+	struct margs	 ma;
+	int		 found, vr;
+
+	if (r->when != NULL && eval_cond(ev, fr, r->when, 0) != C_TRUE) {
+		trace_start(ev, &tr, s, fr, &r->tgt, -1);
+		if (tr.on)
+			buf_adds(&tr.b, " (when: false)");
+		trace_end(ev, &tr);
+		return;
+	}
+	if (r->tgt.array) {
+		run_list_rule(ev, fr, s);
+		return;
+	}
+	rc.s = s;
+	rc.fr = fr;
+	rc.tgt = &r->tgt;
+	rc.listidx = -1;
+	rc.source = primary(r->expr[0])->text;
+	trace_start(ev, &tr, s, fr, &r->tgt, -1);
+	found = eval_expr(ev, fr, r->expr[0], &v, &rc);
+	if (tr.on) {
+		buf_printf(&tr.b, " <- %s", r->srctext);
+		if (found) {
+			buf_addc(&tr.b, ' ');
+			trace_val(&tr.b, &v);
+			if (v.seg)
+				buf_printf(&tr.b, " (seg %u)", v.seg->filepos);
+		} else
+			buf_adds(&tr.b, " (absent)");
+	}
+	if (found && v.fallback) {
+		const struct edi_seg *seg;
+		int el, comp;
+
+		memset(&ma, 0, sizeof(ma));
+		ma.dflt = v.p;
+		ma.dlen = v.len;
+		ma.why = v.from != NULL && v.from->kind == MT_SEQ ? "seq" :
+		    "literal";
+		seg = absent_pos(ev, fr, r->expr[0], &el, &comp);
+		emit(ev, DIAG_WARNING, "MAP-DEFAULT", s, fr, &r->tgt, -1,
+		    rc.source, seg, el, comp, NULL, MD_DEFAULT_OR, &ma);
+	}
+	if (found && v.from != NULL && !v.fallback)
+		rc.source = v.from->text;
+	vr = found ? run_xforms(ev, s, &rc, &v, &tr) : VR_ABSENT;
+	if (vr == VR_ABSENT) {
+		if (!absent(ev, s, &rc, &v)) {
+			trace_end(ev, &tr);
+			return;
+		}
+		if (tr.on) {
+			buf_adds(&tr.b, " default ");
+			trace_val(&tr.b, &v);
+		}
+	} else if (vr == VR_DROPPED) {
+		trace_end(ev, &tr);
+		return;
+	} else if (tr.on && r->nxf) {
+		buf_adds(&tr.b, " -> ");
+		trace_val(&tr.b, &v);
+	}
+	trace_end(ev, &tr);
+	write_scalar(ev, fr, &r->tgt, &v);
+}
+
+static void
+run_check(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	struct margs	 ma;
+	const struct edi_seg *seg;
+	struct tr	 tr;
+	int		 res;
+
+	ev->lastseg = NULL;
+	ev->lastsrc = NULL;
+	res = eval_cond(ev, fr, s->u.c.cond, 0);
+	seg = ev->lastseg;
+	trace_start(ev, &tr, s, fr, NULL, -1);
+	if (tr.on)
+		buf_printf(&tr.b, " check %s", res == C_TRUE ? "passed" :
+		    res == C_FALSE ? "FAILED" : "skipped (absent operand)");
+	trace_end(ev, &tr);
+	if (res != C_FALSE)
+		return;
+	memset(&ma, 0, sizeof(ma));
+	emit(ev, s->u.c.error ? DIAG_ERROR : DIAG_WARNING, "MAP-CHECK", s, fr,
+	    NULL, -1, seg != NULL ? ev->lastsrc : NULL, seg, 0, 0, s->u.c.msg,
+	    MD_REQ, &ma);
+}
+
+/* ---- blocks ---------------------------------------------------------------- */
+
+static void run_block(struct ev *, struct frame *, const struct map_block *,
+		    int);
+
+static int
+apply_where(struct ev *ev, struct frame *nf, const struct map_block *b)
+{
+	struct map_val	 v;
+	struct map_target t;
+	int		 i, n = 0;
+
+	for (i = 0; i < b->nwhere; i++) {
+		const struct map_where *w = &b->where[i];
+
+		if (w->e == NULL)
+			continue;
+		if (!eval_expr(ev, nf, w->e, &v, NULL))
+			continue;
+		memset(&t, 0, sizeof(t));
+		t.name = w->name;
+		t.nname = w->f->nname;
+		write_scalar(ev, nf, &t, &v);
+		n++;
+	}
+	return n;
+}
+
+/* Number of members a where-assignment left in obj (they don't count). */
+static int
+obj_nonempty(json_t *obj, int nwhere)
+{
+	return json_object_size(obj) > (size_t)nwhere;
+}
+
+static void
+run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
+    int depth)
+{
+	const struct map_block *b = &s->u.b;
+	struct ilist	 il;
+	struct frame	 nf;
+	struct margs	 ma;
+	size_t		 i, best;
+	long		 nbest;
+	json_t		*obj, *parent, *arr, *old;
+	int		 nw, idx, k;
+
+	if (b->when != NULL && eval_cond(ev, fr, b->when, 0) != C_TRUE)
+		return;
+	if (b->sel == NULL)		/* XML source: not evaluated here */
+		return;
+	select_inst(ev, fr, b, &il);
+	if (il.n == 0) {
+		if (b->req != MQ_NONE) {
+			memset(&ma, 0, sizeof(ma));
+			emit(ev, b->req == MQ_ERROR ? DIAG_ERROR : DIAG_WARNING,
+			    "MAP-REQ", s, fr, b->within ? NULL : &b->tgt, -1,
+			    b->seltext, NULL, 0, 0, b->reqmsg, MD_REQ_GROUP,
+			    &ma);
+		}
+		return;
+	}
+	memset(&nf, 0, sizeof(nf));
+	nf.up = fr;
+	nf.tgt = b->within ? NULL : &b->tgt;
+	nf.index = -1;
+	if (b->within || !b->tgt.array) {
+		/* One instance: the first of the best rank. */
+		for (best = 0, i = 1; i < il.n; i++)
+			if (il.v[i].rank < il.v[best].rank)
+				best = i;
+		for (nbest = 0, i = 0; i < il.n; i++)
+			if (il.v[i].rank == il.v[best].rank)
+				nbest++;
+		if (nbest > 1) {
+			char first[16], others[80];
+			size_t o = 0;
+			int shown = 0;
+
+			snprintf(first, sizeof(first), "%u",
+			    il.v[best].first < ev->set->nseg ?
+			    ev->set->seg[il.v[best].first].filepos : 0);
+			others[0] = '\0';
+			for (i = 0; i < il.n && shown < MAP_MAX_MULTI_LIST &&
+			    o < sizeof(others) - 16; i++) {
+				if (i == best || il.v[i].rank != il.v[best].rank ||
+				    il.v[i].first >= ev->set->nseg)
+					continue;
+				o += (size_t)snprintf(others + o,
+				    sizeof(others) - o, "%s%u", shown ? ", " : "",
+				    ev->set->seg[il.v[i].first].filepos);
+				shown++;
+			}
+			memset(&ma, 0, sizeof(ma));
+			ma.n = nbest;
+			ma.first = first;
+			ma.others = others;
+			emit(ev, b->unique ? DIAG_ERROR : DIAG_WARNING,
+			    "MAP-MULTI", s, fr, b->within ? NULL : &b->tgt,
+			    -1, b->seltext, il.v[best].first < ev->set->nseg ?
+			    &ev->set->seg[il.v[best].first] : NULL, 0, 0, NULL,
+			    b->unique ? MD_MULTI_UNIQUE : MD_MULTI, &ma);
+		}
+		nf.loop = il.v[best].loop;
+		nf.segi = il.v[best].loop != NULL ? -1 : il.v[best].segi;
+		nf.seq = fr->seq;
+		if (b->within) {
+			nf.obj = NULL;
+			run_block(ev, &nf, b, depth + 1);
+			return;
+		}
+		obj = json_object();
+		nf.obj = obj;
+		nw = apply_where(ev, &nf, b);
+		run_block(ev, &nf, b, depth + 1);
+		if (obj_nonempty(obj, nw) &&
+		    (parent = target_parent(ev, fr, &b->tgt)) != NULL) {
+			old = json_object_get(parent,
+			    b->tgt.name[b->tgt.nname - 1]);
+			if (old != NULL && json_is_object(old))
+				json_object_update(old, obj);
+			else
+				json_object_set_nocheck(parent,
+				    b->tgt.name[b->tgt.nname - 1], obj);
+		}
+		json_decref(obj);
+		return;
+	}
+	/* Array group: every instance in document order. */
+	for (i = 0; i < il.n && !ev->limit; i++) {
+		arr = target_array(ev, fr, &b->tgt);
+		if (arr == NULL)
+			return;
+		obj = json_object();
+		nf.loop = il.v[i].loop;
+		nf.segi = il.v[i].loop != NULL ? -1 : il.v[i].segi;
+		nf.obj = obj;
+		nf.index = (int)json_array_size(arr);
+		nf.seq = nf.index + 1;
+		nw = apply_where(ev, &nf, b);
+		run_block(ev, &nf, b, depth + 1);
+		if (obj_nonempty(obj, nw)) {
+			k = 0;
+			idx = array_put(ev, arr, obj, il.v[i].first);
+			(void)idx;
+			(void)k;
+		} else
+			json_decref(obj);
+	}
+	/* An array left empty by every instance is not kept. */
+	if ((parent = target_parent(ev, fr, &b->tgt)) != NULL &&
+	    (arr = json_object_get(parent, b->tgt.name[b->tgt.nname - 1]))
+	    != NULL && json_is_array(arr) && json_array_size(arr) == 0) {
+		json_object_del(parent, b->tgt.name[b->tgt.nname - 1]);
+		ev->dirty = 1;	/* its parents may be empty now */
+	}
+}
+
+static void
+run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
+    int depth)
+{
+	int	 i;
+
+	if (depth > (int)EG_MAX_MAP_DEPTH + 2)
+		return;
+	for (i = 0; i < b->nbody && !ev->limit; i++) {
+		const struct map_stmt *s = b->body[i];
+
+		switch (s->kind) {
+		case MS_RULE:
+			run_rule(ev, fr, s);
+			break;
+		case MS_GROUP:
+		case MS_WITHIN:
+			run_group(ev, fr, s, depth);
+			break;
+		default:
+			break;
+		}
+	}
+	/* Checks run after the rules of their block. */
+	for (i = 0; i < b->nbody && !ev->limit; i++)
+		if (b->body[i]->kind == MS_CHECK)
+			run_check(ev, fr, b->body[i]);
+}
+
+/* Remove empty objects and arrays left by intermediate targets. */
+static int
+prune(json_t *j, int depth)
+{
+	const char *k;
+	json_t	*v;
+	void	*tmp;
+	size_t	 i;
+
+	if (depth > MAP_MAX_TARGET_DEPTH * 4)
+		return 0;
+	if (json_is_object(j)) {
+		json_object_foreach_safe(j, tmp, k, v)
+			if (prune(v, depth + 1))
+				json_object_del(j, k);
+		return json_object_size(j) == 0;
+	}
+	if (json_is_array(j)) {
+		for (i = json_array_size(j); i-- > 0;)
+			if (prune(json_array_get(j, i), depth + 1))
+				json_array_remove(j, i);
+		return json_array_size(j) == 0;
+	}
+	if (json_is_string(j))
+		return json_string_length(j) == 0;
+	return 0;
+}
+
+int
+map_eval(const struct map *m, const struct edi_set *set,
+    const struct map_env *env, json_t **doc, struct diag_sink *ds)
+{
+	struct ev	 ev;
+	struct frame	 top;
+
+	*doc = NULL;
+	if (m == NULL || set == NULL)
+		return EG_ERR_INVAL;
+	if (m->xml || m->dir == MAP_DIR_OUT)
+		return EG_ERR_UNSUPPORTED;
+	if (set->nseg == 0 || set->root == NULL)
+		return EG_ERR_INVAL;
+	memset(&ev, 0, sizeof(ev));
+	ev.m = m;
+	ev.set = set;
+	ev.env = env;
+	ev.ds = ds;
+	ev.a = set->arena;
+	ev.root = json_object();
+	if (ev.a == NULL) {
+		json_decref(ev.root);
+		return EG_ERR_INVAL;
+	}
+	memset(&top, 0, sizeof(top));
+	top.loop = set->root;
+	top.segi = -1;
+	top.obj = ev.root;
+	top.seq = 1;
+	top.index = -1;
+	run_block(&ev, &top, &m->root, 0);
+	if (ev.limit) {
+		json_decref(ev.root);
+		return EG_ERR_LIMIT;
+	}
+	if (ev.dirty)
+		prune(ev.root, 0);
+	if (ev.nerr > 0) {
+		json_decref(ev.root);
+		return EG_ERR_REJECTED;
+	}
+	*doc = ev.root;
+	return 0;
+}

@@ -1,0 +1,504 @@
+/*
+ * map_int.h: the compiled plan of a map (MAPS.md §3), shared by the
+ * compiler (map_compile.c), the evaluator (map_eval.c), the transforms
+ * (map_xform.c) and the code tables (map_lookup.c).  Nothing outside the
+ * map engine includes this header.
+ *
+ * A plan is built once by map_load() and never modified afterwards: every
+ * node lives in the map's arena, paths are resolved to tags and integer
+ * positions, lookups are hashed, templates are inlined (statements shared
+ * by pointer) and every rule knows the file and line it came from.  The
+ * plan keeps what the reverse direction will need (targets as name
+ * vectors, filters as constants, transforms with their parameters, `out`
+ * expressions, `oneway`), so outbound can walk the same structures.
+ */
+#ifndef MAP_INT_H
+#define MAP_INT_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "arena.h"
+#include "edi.h"
+#include "map.h"
+#include "slice.h"
+
+struct buf;
+struct diag;
+struct struct_pairs;
+struct overflow;
+
+/* Limits of the compiler (the shared ones are in eglimits.h). */
+#define MAP_MAX_STEPS		8	/* loop steps in one path */
+#define MAP_MAX_ALTS		64	/* alternatives in one filter atom */
+#define MAP_MAX_ATOMS		16	/* atoms in one filter */
+#define MAP_MAX_TERMS		64	/* `or` terms, list items, args */
+#define MAP_MAX_XFORMS		16	/* transforms in one rule */
+#define MAP_MAX_TARGET_DEPTH	16	/* names in one target */
+#define MAP_MAX_STMTS		100000	/* statements in one map */
+#define MAP_MAX_MULTI_LIST	5	/* positions named by MAP-MULTI */
+#define MAP_MAX_DEC_DIGITS	200	/* digits of a decimal (sum, compare) */
+
+/* Tags as 32-bit keys: up to 3 characters, NUL padded. */
+static inline uint32_t
+map_tagkey(const char *t)
+{
+	uint32_t k = (unsigned char)t[0];
+
+	if (t[0] != '\0') {
+		k |= (uint32_t)(unsigned char)t[1] << 8;
+		if (t[1] != '\0')
+			k |= (uint32_t)(unsigned char)t[2] << 16;
+	}
+	return k;
+}
+
+/*
+ * The value at (el, comp, rep) of a segment, or NULL.  Values are kept in
+ * (el, rep, comp) order; a simple element is its own component 1.
+ */
+static inline const struct edi_val *
+map_segval(const struct edi_seg *s, unsigned el, unsigned comp, unsigned rep)
+{
+	const struct edi_val *v = s->val, *e = s->val + s->nval;
+
+	for (; v < e; v++) {
+		if (v->el < el)
+			continue;
+		if (v->el > el)
+			break;
+		if ((v->rep ? v->rep : 1u) == rep &&
+		    (v->comp ? v->comp : 1u) == comp)
+			return v;
+	}
+	return NULL;
+}
+
+/* ---- document paths ------------------------------------------------ */
+
+/* One filter condition: [TAG]EL[-COMP] (=|!=) CODE|CODE... */
+struct map_atom {
+	uint8_t		 el, comp;	/* comp 0: the element (== comp 1) */
+	uint8_t		 neg;		/* != */
+	uint16_t	 ncode;
+	struct slice	*code;
+};
+
+struct map_filter {
+	struct map_atom	*atom;
+	uint16_t	 natom;
+	int16_t		 rank;		/* atom whose alternatives rank; -1 */
+};
+
+struct map_step {
+	char		 tag[4];
+	uint32_t	 key;
+	uint8_t		 hier;		/* the structure declares a hierarchy */
+	struct map_filter f;
+};
+
+enum map_anchor {
+	MA_REL = 0,	/* current scope */
+	MA_ABS,		/* /BEG03: transaction root */
+	MA_UP,		/* ../PRF01: enclosing group instance */
+	MA_HIER,	/* ^HL[...]/: nearest hierarchy ancestor */
+};
+
+struct map_path {
+	enum map_anchor	 anchor;
+	int		 up;		/* MA_UP: levels */
+	struct map_step	 hstep;		/* MA_HIER */
+	struct map_step	*loop;		/* loop steps */
+	int		 nloop;
+	struct map_step	 seg;		/* the segment (last step) */
+	int		 segonly;	/* selector / count(): no element */
+	uint8_t		 el, comp, rep;	/* rep 0: first (or filtered) */
+	int8_t		 repatom;	/* atom on el itself: picks a repetition */
+	struct slice	*pair;		/* {VN|VP}: qualifier codes */
+	int		 npair;
+	/* From the structure: pair positions (pfrom 0: scan all pairs). */
+	int		 pfrom, pto, pqfirst, pvcomp, pqcomp;
+	/* Where it was written, for compile-time checks. */
+	const char	*file;
+	int		 line, col;
+	const char	*text;
+};
+
+/* ---- expressions --------------------------------------------------- */
+
+enum map_term {
+	MT_LIT = 1,	/* "text", 12.5 */
+	MT_SEQ,		/* seq */
+	MT_PATH,	/* EDI path */
+	MT_XPATH,	/* XML source path, kept as text for the XML engine */
+	MT_FIELD,	/* event field */
+	MT_ENV,		/* env.ISA06, env.partner.id */
+	MT_COUNT,	/* count(field|selector) */
+	MT_SUM,		/* sum(field|path) */
+	MT_JOIN,	/* join("sep", expr, ...) */
+	MT_OR,		/* a or b ...: first non-empty */
+};
+
+enum map_envkind {
+	ME_ISA = 1,	/* interchange header: ISA, UNB */
+	ME_GS,		/* group header: GS, UNG */
+	ME_ST,		/* set header: ST, UNH */
+	ME_PARTNER_ID,
+	ME_PARTNER,	/* env.partner.NAME */
+};
+
+struct map_field {
+	int		 up;		/* ../ count */
+	int		 abs;		/* /name */
+	const char	**name;
+	int		 nname;
+};
+
+struct map_expr {
+	enum map_term	 kind;
+	const char	*text;		/* as written, for diagnostics */
+	int		 line, col;
+	struct slice	 lit;		/* MT_LIT; MT_JOIN separator */
+	int		 litnum;	/* the literal was an unquoted number */
+	struct map_path	*path;		/* MT_PATH; MT_COUNT over a selector */
+	struct map_field *field;	/* MT_FIELD; MT_COUNT/SUM over a field */
+	enum map_envkind envkind;	/* MT_ENV */
+	uint8_t		 envel, envcomp;
+	const char	*envname;
+	struct map_expr	**sub;		/* MT_OR terms; MT_JOIN/SUM args */
+	int		 nsub;
+};
+
+enum map_condop {
+	MC_AND = 1, MC_OR, MC_NOT, MC_CMP, MC_IN, MC_EXISTS,
+};
+
+enum map_cmp {
+	MCMP_EQ = 1, MCMP_NE, MCMP_LT, MCMP_GT, MCMP_LE, MCMP_GE,
+};
+
+struct map_cond {
+	enum map_condop	 op;
+	struct map_cond	*l, *r;		/* AND, OR; NOT uses l */
+	struct map_expr	*a, *b;		/* CMP; IN and EXISTS use a */
+	enum map_cmp	 cmp;
+	struct slice	*list;		/* IN */
+	int		 nlist;
+};
+
+/* A message with {…} placeholders, split at compile time. */
+enum map_msgpart {
+	MM_TEXT = 1, MM_VALUE, MM_SOURCE, MM_SEQ, MM_FIELD, MM_EXPR,
+};
+
+struct map_msg {
+	const char	*text;		/* as written */
+	int		 nparts;
+	struct {
+		enum map_msgpart kind;
+		struct slice	 s;	/* MM_TEXT */
+		struct map_expr	*e;	/* MM_EXPR */
+	}		*part;
+};
+
+/* ---- transforms and lookups ------------------------------------------ */
+
+enum map_xkind {
+	MX_DATE_X12 = 1, MX_DATE_CCYYMMDD, MX_DATE_YYMMDD, MX_DATE_102,
+	MX_DATE_CODE, MX_DATE_ISO, MX_TIME_X12, MX_TIME_ISO,
+	MX_DECIMAL, MX_IMPLIED, MX_INT,
+	MX_TRIM, MX_UPPER, MX_LOWER, MX_COLLAPSE, MX_MAX, MX_PAD,
+	MX_GTIN14, MX_SSCC, MX_LOOKUP,
+};
+
+struct map_lookup;
+
+struct map_xform {
+	enum map_xkind	 kind;
+	int		 n;		/* decimal n (-1 none), implied, max, pad */
+	int		 ai;		/* sscc ai */
+	struct slice	 s;		/* pad string */
+	uint8_t		 codeel, codecomp;	/* date code ELEM */
+	const char	*lkname;
+	struct map_lookup *lk;
+	const char	*text;		/* "lookup uom", for traces */
+	int		 line, col;
+};
+
+enum map_policy {
+	MP_WARN = 0, MP_ERROR, MP_PASS, MP_DEFAULT,
+};
+
+enum map_rowdir {
+	MR_BOTH = 1,	/* <-> */
+	MR_IN,		/* -> */
+	MR_OUT,		/* <- */
+};
+
+struct map_row {
+	struct slice	 left, right;	/* right "!" with bang */
+	enum map_rowdir	 dir;
+	int		 bang;		/* -> ! */
+};
+
+struct map_hash {
+	uint32_t	*slot;		/* row index + 1; 0 empty */
+	uint32_t	 mask;		/* nslot - 1 */
+};
+
+struct map_lookup {
+	const char	*name;
+	const char	*file;		/* map name it was declared in */
+	int		 line, col;
+	const char	*csv;		/* `file "..."`: resolved path */
+	enum map_policy	 policy;
+	struct slice	 defval;	/* MP_DEFAULT */
+	struct map_msg	*msg;		/* on-miss message; NULL: default */
+	int		 add;		/* `lookup X add` (override) */
+	struct map_row	*row;
+	uint32_t	 nrow, caprow;
+	struct map_hash	 in;		/* left -> row (MR_BOTH, MR_IN) */
+	struct map_hash	 out;		/* right -> row (MR_BOTH, MR_OUT) */
+	int		 used;
+	/* Compile-time only. */
+	const char	*path;		/* file as opened */
+	int		 csvcol;
+	int		 policy_set;
+	int		 loaded;
+	struct map_lookup *replaced;	/* by a child map's table */
+};
+
+/* ---- statements ---------------------------------------------------- */
+
+struct map_target {
+	int		 rooted;	/* /target: from the event root */
+	const char	**name;
+	int		 nname;
+	int		 array;		/* name[] */
+	const char	*text;
+};
+
+enum map_req {
+	MQ_NONE = 0, MQ_WARN, MQ_ERROR,
+};
+
+struct map_rule {
+	struct map_target tgt;
+	struct map_expr	**expr;		/* one, or the list of a [] rule */
+	int		 nexpr;
+	struct map_xform *xf;
+	int		 nxf;
+	enum map_req	 req;
+	struct map_msg	*reqmsg;
+	int		 hasdef;
+	struct slice	 defval;
+	int		 defnum;
+	struct map_cond	*when;
+	struct map_expr	*out;
+	int		 oneway;
+	const char	*srctext;	/* right side as written */
+};
+
+struct map_check {
+	struct map_cond	*cond;
+	int		 error;		/* else warn */
+	struct map_msg	*msg;
+};
+
+enum map_axis {
+	MX_AXIS_CHILD = 0, MX_AXIS_DESCENDANT,
+};
+
+struct map_where {
+	struct map_field *f;		/* field of the element produced */
+	const char	**name;		/* == f->name */
+	struct map_expr	*e;		/* NULL: none */
+};
+
+struct map_stmt;
+
+struct map_block {
+	int		 within;	/* within: no JSON object */
+	struct map_target tgt;		/* group */
+	struct map_path	*sel;		/* EDI selector (segonly) */
+	const char	*xsel;		/* XML selector */
+	const char	*seltext;
+	enum map_axis	 axis;
+	struct map_where *where;
+	int		 nwhere;
+	struct map_cond	*when;
+	enum map_req	 req;
+	struct map_msg	*reqmsg;
+	int		 unique;
+	struct map_stmt	**body;
+	int		 nbody;
+	/* Compile-time only. */
+	int		 capbody;
+	int		 expanded;	/* templates inlined */
+};
+
+enum map_skind {
+	MS_RULE = 1, MS_CHECK, MS_GROUP, MS_WITHIN, MS_APPLY, MS_DROP,
+};
+
+struct map_stmt {
+	enum map_skind	 kind;
+	const char	*file;		/* map name ("x12/850-order-created.map") */
+	const char	*path;		/* file as opened, for compile errors */
+	int		 line, col;
+	int		 linked;	/* compile-time */
+	char		 rule[160];	/* "file:line" for diagnostics */
+	union {
+		struct map_rule	 r;
+		struct map_check c;
+		struct map_block b;
+		struct {
+			const char *name;
+		}		 apply;
+		struct map_field *drop;
+	} u;
+};
+
+struct map_template {
+	const char	*name;
+	const char	*file;
+	const char	*path;
+	int		 line, col;
+	struct map_block blk;
+	int		 used;
+	int		 expanding;	/* recursion guard */
+};
+
+struct map_ns {
+	const char	*prefix;
+	const char	*uri;
+};
+
+struct map {
+	struct arena	 arena;		/* every node below */
+	char		*path;
+	char		*name;		/* relative to maps_root */
+	char		 sha256[65];
+	const char	*id;
+	int		 version;
+	enum edi_syntax	 syntax;	/* 0: XML source */
+	int		 xml;
+	const char	*doctype;	/* "850", "ORDERS", "cXML" */
+	const char	*doctype2;	/* XML: element under Request */
+	char		**versions;
+	int		 nversions;
+	const char	*structpath;
+	struct structure *structure;
+	const char	*event_type;
+	int		 event_version;
+	enum map_direction dir;
+	const char	*extends;
+	const char	*partner;
+	const char	*timezone;	/* NULL: partner */
+	const char	*scope;
+	struct map_ns	*ns;
+	int		 nns;
+	struct map_lookup **lookup;
+	int		 nlookup;
+	struct map_template **tpl;
+	int		 ntpl;
+	struct map_block root;		/* top-level statements */
+	/* Compile-time bookkeeping. */
+	struct map	*owner;		/* owns the arena (extends parents) */
+	int		 has_version, has_source, has_timezone;
+	int		 structline;	/* packed line/column */
+	const char	*structsrc, *structdir;
+	int		 capns, caplookup, captpl;
+	int		 owns_structure;
+	const struct structure *extstructure;	/* opts->structure */
+	struct overflow	*overflow;	/* nodes past the arena cap */
+	int		 overflowed;
+};
+
+/* ---- values during evaluation ------------------------------------------ */
+
+enum map_vkind {
+	MV_NONE = 0, MV_STR, MV_DEC, MV_INT,
+};
+
+struct map_val {
+	const char	*p;
+	size_t		 len;
+	enum map_vkind	 kind;
+	json_int_t	 i;		/* MV_INT */
+	const struct edi_seg *seg;	/* where it came from, or NULL */
+	uint16_t	 el, comp;
+	int		 fallback;	/* seq or literal chosen by `or` */
+	const struct map_expr *from;	/* the term that produced it */
+};
+
+/* Transform outcome (map_xform_apply). */
+enum map_xres {
+	MXR_OK = 0,
+	MXR_ABSENT,	/* became empty */
+	MXR_TYPE,	/* MAP-TYPE error: cannot be represented */
+	MXR_TYPEWARN,	/* MAP-TYPE warning, value unchanged (gtin14, sscc) */
+	MXR_TRUNC,	/* MAP-TRUNC warning, value truncated */
+	MXR_MISS,	/* lookup miss: policy decides */
+	MXR_BANG,	/* lookup `-> !` row */
+	MXR_LIMIT,	/* scratch arena exhausted */
+};
+
+/* map_xform.c */
+int	map_xform_apply(const struct map_xform *, struct arena *,
+	    const struct edi_set *, struct map_val *, const char **why);
+int	map_dec_canon(struct slice in, char decmark, struct arena *,
+	    struct slice *out);
+int	map_dec_parse(struct slice s, int *neg, struct slice *ip,
+	    struct slice *fp);
+int	map_dec_cmp(struct slice a, struct slice b, int *res);
+int	map_dec_add(const char *a, size_t alen, const char *b, size_t blen,
+	    char *out, size_t outlen);
+int	map_int_parse(struct slice s, json_int_t *out);
+int	map_date_valid(int y, int m, int d);
+int	map_gtin_check(const char *digits, size_t n);
+
+/* map_lookup.c */
+struct map_lookup *map_lookup_new(struct arena *, const char *name);
+int	map_lookup_addrow(struct map_lookup *, struct arena *, struct slice left,
+	    struct slice right, enum map_rowdir, int bang, int replace);
+int	map_lookup_csv(struct map_lookup *, struct arena *, const char *path,
+	    char *err, size_t errlen);
+int	map_lookup_build(struct map_lookup *, struct arena *);
+const struct map_row *map_lookup_in(const struct map_lookup *, struct slice);
+const struct map_row *map_lookup_out(const struct map_lookup *,
+	    struct slice);
+
+/* map_compile.c */
+struct map_compile_opts {
+	const char	*maps_root;
+	/* Use this structure instead of loading `structure` (tests); not owned. */
+	const struct structure *structure;
+};
+int	map_compile_text(const char *path, const char *name, const char *text,
+	    size_t len, const struct map_compile_opts *, struct map **out,
+	    struct buf *errors);
+struct map_expr *map_parse_expr_text(struct map *, const char *text,
+	    struct buf *errors);
+
+/* map_eval.c: the default texts of map diagnostics, one table. */
+enum map_dmsg {
+	MD_REQ = 0,	/* required value absent */
+	MD_REQ_GROUP,	/* required group matched nothing */
+	MD_TYPE,	/* transform could not convert */
+	MD_TYPE_WARN,	/* gtin14/sscc pass-through */
+	MD_LOOKUP,	/* table miss */
+	MD_LOOKUP_BANG,	/* `-> !` row */
+	MD_MULTI,	/* several matches, first taken */
+	MD_MULTI_UNIQUE, /* several matches for a `unique` group */
+	MD_DEFAULT,	/* `default` applied */
+	MD_DEFAULT_OR,	/* `or` fell back to seq or a literal */
+	MD_DEFAULT_LOOKUP, /* on-miss default */
+	MD_TRUNC,	/* `max n` truncated */
+	MD_HCOUNT,	/* hierarchy count= differs */
+	MD_NMSG,
+};
+extern const char *const map_default_msg[MD_NMSG];
+
+#endif /* MAP_INT_H */

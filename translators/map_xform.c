@@ -1,3 +1,854 @@
-/* placeholder: being written */
+/*
+ * map_xform.c: the inbound side of the transforms of the map language
+ * (MAPS.md §3.6) and the exact decimal arithmetic the engine needs
+ * (canonical text, comparison, sums).  Decimals never pass through a
+ * binary float: they are digit strings from end to end.
+ *
+ * A transform reads one value and writes its result into scratch memory
+ * from the set's arena; it never allocates from the heap and never emits
+ * diagnostics itself (it reports an outcome; the evaluator words it).
+ */
 #include "config.h"
-extern int eg_placeholder_map_xform;
+
+#include <stdint.h>
+#include <string.h>
+
+#include "arena.h"
+#include "edi.h"
+#include "eglimits.h"
+#include "err.h"
+#include "map_int.h"
+
+static int
+isdig(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+alldigits(const char *p, size_t n)
+{
+	size_t	 i;
+
+	if (n == 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isdig((unsigned char)p[i]))
+			return 0;
+	return 1;
+}
+
+static int
+num2(const char *p)
+{
+	return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
+static int
+num4(const char *p)
+{
+	return num2(p) * 100 + num2(p + 2);
+}
+
+/* ---- decimals ------------------------------------------------------ */
+
+/*
+ * Split a decimal "[+-]digits[.digits]" into sign, integer and fraction
+ * digits.  decmark ',' also accepts a decimal comma.  At least one digit.
+ */
+static int
+dec_split(struct slice s, char decmark, int *neg, struct slice *ip,
+    struct slice *fp)
+{
+	size_t	 i = 0, j;
+
+	*neg = 0;
+	if (s.len == 0 || s.len > MAP_MAX_DEC_DIGITS + 2)
+		return -1;
+	if (s.p[0] == '-' || s.p[0] == '+') {
+		*neg = s.p[0] == '-';
+		i++;
+	}
+	j = i;
+	while (i < s.len && isdig((unsigned char)s.p[i]))
+		i++;
+	*ip = slice_make(s.p + j, i - j);
+	*fp = slice_make(s.p + i, 0);
+	if (i < s.len && (s.p[i] == '.' || (decmark == ',' && s.p[i] == ','))) {
+		j = ++i;
+		while (i < s.len && isdig((unsigned char)s.p[i]))
+			i++;
+		*fp = slice_make(s.p + j, i - j);
+	}
+	if (i != s.len || ip->len + fp->len == 0)
+		return -1;
+	return 0;
+}
+
+int
+map_dec_parse(struct slice s, int *neg, struct slice *ip, struct slice *fp)
+{
+	return dec_split(s, ',', neg, ip, fp);
+}
+
+/*
+ * Canonical decimal text: sign only when not zero, leading zeros of the
+ * integer part dropped (one kept), fraction kept as sent.
+ */
+int
+map_dec_canon(struct slice in, char decmark, struct arena *a,
+    struct slice *out)
+{
+	struct slice	 ip, fp;
+	int		 neg, nz = 0;
+	size_t		 i, n = 0;
+	char		*o;
+
+	if (dec_split(in, decmark, &neg, &ip, &fp) != 0)
+		return MXR_TYPE;
+	while (ip.len > 1 && ip.p[0] == '0') {
+		ip.p++;
+		ip.len--;
+	}
+	for (i = 0; i < ip.len; i++)
+		nz |= ip.p[i] != '0';
+	for (i = 0; i < fp.len; i++)
+		nz |= fp.p[i] != '0';
+	if ((o = arena_alloc(a, ip.len + fp.len + 4)) == NULL)
+		return MXR_LIMIT;
+	if (neg && nz)
+		o[n++] = '-';
+	if (ip.len == 0)
+		o[n++] = '0';
+	else {
+		memcpy(o + n, ip.p, ip.len);
+		n += ip.len;
+	}
+	if (fp.len) {
+		o[n++] = '.';
+		memcpy(o + n, fp.p, fp.len);
+		n += fp.len;
+	}
+	*out = slice_make(o, n);
+	return MXR_OK;
+}
+
+/* Compare two decimals exactly; -1 when either is not a number. */
+int
+map_dec_cmp(struct slice a, struct slice b, int *res)
+{
+	struct slice	 ai, af, bi, bf;
+	int		 an, bn, az = 1, bz = 1, c = 0, sign;
+	size_t		 i, n;
+
+	if (dec_split(a, ',', &an, &ai, &af) != 0 ||
+	    dec_split(b, ',', &bn, &bi, &bf) != 0)
+		return -1;
+	while (ai.len && ai.p[0] == '0') {
+		ai.p++;
+		ai.len--;
+	}
+	while (bi.len && bi.p[0] == '0') {
+		bi.p++;
+		bi.len--;
+	}
+	while (af.len && af.p[af.len - 1] == '0')
+		af.len--;
+	while (bf.len && bf.p[bf.len - 1] == '0')
+		bf.len--;
+	if (ai.len || af.len)
+		az = 0;
+	if (bi.len || bf.len)
+		bz = 0;
+	if (az)
+		an = 0;
+	if (bz)
+		bn = 0;
+	if (an != bn) {
+		*res = an ? -1 : 1;
+		return 0;
+	}
+	sign = an ? -1 : 1;
+	if (ai.len != bi.len)
+		c = ai.len < bi.len ? -1 : 1;
+	else if ((c = ai.len ? memcmp(ai.p, bi.p, ai.len) : 0) == 0) {
+		n = af.len < bf.len ? af.len : bf.len;
+		for (i = 0; i < n && c == 0; i++)
+			c = af.p[i] - bf.p[i];
+		if (c == 0 && af.len != bf.len)
+			c = af.len < bf.len ? -1 : 1;
+	}
+	c = c < 0 ? -1 : c > 0 ? 1 : 0;
+	*res = c * sign;
+	return 0;
+}
+
+/* Digits of a decimal scaled to `scale` fraction digits, right aligned. */
+static int
+dec_digits(struct slice ip, struct slice fp, size_t scale, uint8_t *d,
+    size_t nd)
+{
+	size_t	 i, k;
+
+	memset(d, 0, nd);
+	if (fp.len > scale || ip.len + scale > nd)
+		return -1;
+	k = nd - scale;
+	for (i = 0; i < fp.len; i++)
+		d[k + i] = fp.p[i] - '0';
+	for (i = 0; i < ip.len; i++)
+		d[k - ip.len + i] = ip.p[i] - '0';
+	return 0;
+}
+
+/*
+ * out = a + b, exactly, as canonical decimal text (the larger scale of
+ * the two).  Returns 0, or -1 when an operand is not a number or the
+ * result does not fit.
+ */
+int
+map_dec_add(const char *a, size_t alen, const char *b, size_t blen,
+    char *out, size_t outlen)
+{
+	struct slice	 ai, af, bi, bf;
+	int		 an, bn, neg, c, borrow, carry;
+	uint8_t		 da[MAP_MAX_DEC_DIGITS + 2], db[MAP_MAX_DEC_DIGITS + 2];
+	uint8_t		 r[MAP_MAX_DEC_DIGITS + 2];
+	const uint8_t	*x, *y;
+	size_t		 nd, scale, i, n, start;
+
+	if (dec_split(slice_make(a, alen), ',', &an, &ai, &af) != 0 ||
+	    dec_split(slice_make(b, blen), ',', &bn, &bi, &bf) != 0)
+		return -1;
+	scale = af.len > bf.len ? af.len : bf.len;
+	/* Only as many digits as the operands need (plus a carry). */
+	nd = (ai.len > bi.len ? ai.len : bi.len) + scale + 2;
+	if (nd > sizeof(da))
+		return -1;
+	if (dec_digits(ai, af, scale, da, nd) != 0 ||
+	    dec_digits(bi, bf, scale, db, nd) != 0)
+		return -1;
+	if (an == bn) {
+		carry = 0;
+		for (i = nd; i-- > 0;) {
+			c = da[i] + db[i] + carry;
+			r[i] = c % 10;
+			carry = c / 10;
+		}
+		if (carry)
+			return -1;
+		neg = an;
+	} else {
+		c = memcmp(da, db, nd);
+		x = c >= 0 ? da : db;
+		y = c >= 0 ? db : da;
+		neg = c >= 0 ? an : bn;
+		borrow = 0;
+		for (i = nd; i-- > 0;) {
+			c = x[i] - y[i] - borrow;
+			borrow = c < 0;
+			r[i] = c < 0 ? c + 10 : c;
+		}
+	}
+	for (start = 0; start < nd - scale - 1 && r[start] == 0; start++)
+		;
+	c = 0;
+	for (i = start; i < nd; i++)
+		c |= r[i];
+	if (c == 0)
+		neg = 0;
+	n = 0;
+	if (outlen < nd - start + 3)
+		return -1;
+	if (neg)
+		out[n++] = '-';
+	for (i = start; i < nd - scale; i++)
+		out[n++] = '0' + r[i];
+	if (scale) {
+		out[n++] = '.';
+		for (i = nd - scale; i < nd; i++)
+			out[n++] = '0' + r[i];
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+/* Integer text (sign, digits, leading zeros) to a JSON integer. */
+int
+map_int_parse(struct slice s, json_int_t *out)
+{
+	size_t		 i = 0;
+	int		 neg = 0;
+	uint64_t	 v = 0, lim;
+
+	if (s.len && (s.p[0] == '-' || s.p[0] == '+')) {
+		neg = s.p[0] == '-';
+		i++;
+	}
+	if (i == s.len)
+		return -1;
+	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; i < s.len; i++) {
+		if (!isdig((unsigned char)s.p[i]))
+			return -1;
+		if (v > (lim - (uint64_t)(s.p[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s.p[i] - '0');
+	}
+	if (neg)
+		*out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN :
+		    -(json_int_t)v;
+	else
+		*out = (json_int_t)v;
+	return 0;
+}
+
+/* ---- dates and times ------------------------------------------------ */
+
+int
+map_date_valid(int y, int m, int d)
+{
+	static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+	int	 n;
+
+	if (y < 1 || y > 9999 || m < 1 || m > 12 || d < 1)
+		return 0;
+	n = mdays[m - 1];
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		n = 29;
+	return d <= n;
+}
+
+static int
+put_date(struct arena *a, int y, int m, int d, struct map_val *v)
+{
+	char	*o;
+
+	if (!map_date_valid(y, m, d))
+		return MXR_TYPE;
+	if ((o = arena_alloc(a, 11)) == NULL)
+		return MXR_LIMIT;
+	o[0] = '0' + y / 1000;
+	o[1] = '0' + y / 100 % 10;
+	o[2] = '0' + y / 10 % 10;
+	o[3] = '0' + y % 10;
+	o[4] = '-';
+	o[5] = '0' + m / 10;
+	o[6] = '0' + m % 10;
+	o[7] = '-';
+	o[8] = '0' + d / 10;
+	o[9] = '0' + d % 10;
+	v->p = o;
+	v->len = 10;
+	v->kind = MV_STR;
+	return MXR_OK;
+}
+
+/* YYMMDD with the pivot year 50: 00-49 are 20xx, 50-99 19xx. */
+static int
+date_yymmdd(struct arena *a, const char *p, struct map_val *v)
+{
+	int	 yy = num2(p);
+
+	return put_date(a, yy < 50 ? 2000 + yy : 1900 + yy, num2(p + 2),
+	    num2(p + 4), v);
+}
+
+static int
+date_ccyymmdd(struct arena *a, const char *p, struct map_val *v)
+{
+	return put_date(a, num4(p), num2(p + 4), num2(p + 6), v);
+}
+
+static int
+date_bylen(struct arena *a, struct map_val *v)
+{
+	if (!alldigits(v->p, v->len))
+		return MXR_TYPE;
+	if (v->len == 6)
+		return date_yymmdd(a, v->p, v);
+	if (v->len == 8)
+		return date_ccyymmdd(a, v->p, v);
+	return MXR_TYPE;
+}
+
+/* EDIFACT 2379 codes: 101 YYMMDD, 102 CCYYMMDD, 203 +HHMM, 204 +HHMMSS,
+ * 718 CCYYMMDD-CCYYMMDD (the start is taken). */
+static int
+date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
+    const char **why)
+{
+	const struct edi_val *cv = NULL;
+	const struct slice *code;
+	size_t	 want;
+
+	if (v->seg != NULL)
+		cv = map_segval(v->seg, xf->codeel, xf->codecomp ?
+		    xf->codecomp : 1, 1);
+	if (cv == NULL)
+		return date_bylen(a, v);
+	code = &cv->s;
+	if (!alldigits(v->p, v->len >= 8 ? 8 : v->len)) {
+		*why = "not a date";
+		return MXR_TYPE;
+	}
+	if (slice_eqs(*code, "101")) {
+		if (v->len != 6 || !alldigits(v->p, 6))
+			return MXR_TYPE;
+		return date_yymmdd(a, v->p, v);
+	}
+	if (slice_eqs(*code, "102"))
+		want = 8;
+	else if (slice_eqs(*code, "203"))
+		want = 12;
+	else if (slice_eqs(*code, "204"))
+		want = 14;
+	else if (slice_eqs(*code, "718")) {
+		if (v->len != 17 || v->p[8] != '-' || !alldigits(v->p, 8) ||
+		    !alldigits(v->p + 9, 8))
+			return MXR_TYPE;
+		return date_ccyymmdd(a, v->p, v);
+	} else {
+		*why = "unsupported date format code";
+		return date_bylen(a, v);
+	}
+	if (v->len != want || !alldigits(v->p, want))
+		return MXR_TYPE;
+	if (want >= 12 && (num2(v->p + 8) > 23 || num2(v->p + 10) > 59 ||
+	    (want == 14 && num2(v->p + 12) > 59)))
+		return MXR_TYPE;
+	return date_ccyymmdd(a, v->p, v);
+}
+
+static int
+date_iso(struct arena *a, struct map_val *v)
+{
+	const char *p = v->p;
+
+	if (v->len < 10 || !alldigits(p, 4) || p[4] != '-' ||
+	    !alldigits(p + 5, 2) || p[7] != '-' || !alldigits(p + 8, 2))
+		return MXR_TYPE;
+	if (v->len > 10 && p[10] != 'T' && p[10] != 't' && p[10] != ' ')
+		return MXR_TYPE;
+	return put_date(a, num4(p), num2(p + 5), num2(p + 8), v);
+}
+
+/* The time part of an ISO 8601 timestamp, as written, without offset. */
+static int
+time_iso(struct map_val *v)
+{
+	const char *p = v->p, *e = v->p + v->len;
+	size_t	 n;
+
+	while (p < e && *p != 'T' && *p != 't' && *p != ' ')
+		p++;
+	if (p < e)
+		p++;
+	else
+		p = v->p;
+	if (e - p < 5 || !alldigits(p, 2) || p[2] != ':' ||
+	    !alldigits(p + 3, 2) || num2(p) > 23 || num2(p + 3) > 59)
+		return MXR_TYPE;
+	n = 5;
+	if (e - p >= 8 && p[5] == ':') {
+		if (!alldigits(p + 6, 2) || num2(p + 6) > 60)
+			return MXR_TYPE;
+		n = 8;
+		if (p + n < e && (p[n] == '.' || p[n] == ',')) {
+			n++;
+			while (p + n < e && isdig((unsigned char)p[n]))
+				n++;
+		}
+	}
+	if (p + n < e && p[n] != 'Z' && p[n] != 'z' && p[n] != '+' &&
+	    p[n] != '-')
+		return MXR_TYPE;
+	v->p = p;
+	v->len = n;
+	v->kind = MV_STR;
+	return MXR_OK;
+}
+
+/* HHMM / HHMMSS / HHMMSSd... -> HH:MM[:SS] */
+static int
+time_x12(struct arena *a, struct map_val *v)
+{
+	char	*o;
+	size_t	 n;
+
+	if (v->len < 4 || v->len == 5 || !alldigits(v->p, v->len) ||
+	    num2(v->p) > 23 || num2(v->p + 2) > 59 ||
+	    (v->len >= 6 && num2(v->p + 4) > 59))
+		return MXR_TYPE;
+	n = v->len >= 6 ? 8 : 5;
+	if ((o = arena_alloc(a, n + 1)) == NULL)
+		return MXR_LIMIT;
+	o[0] = v->p[0];
+	o[1] = v->p[1];
+	o[2] = ':';
+	o[3] = v->p[2];
+	o[4] = v->p[3];
+	if (n == 8) {
+		o[5] = ':';
+		o[6] = v->p[4];
+		o[7] = v->p[5];
+	}
+	v->p = o;
+	v->len = n;
+	v->kind = MV_STR;
+	return MXR_OK;
+}
+
+/* ---- numbers -------------------------------------------------------- */
+
+static int
+x_decimal(const struct map_xform *xf, struct arena *a,
+    const struct edi_set *set, struct map_val *v)
+{
+	struct slice	 out, ip, fp;
+	char		 mark = '.';
+	char		*o;
+	int		 rv, neg;
+
+	if (set != NULL && set->env.syntax == EDI_EDIFACT)
+		mark = ',';
+	if ((rv = map_dec_canon(slice_make(v->p, v->len), mark, a,
+	    &out)) != MXR_OK)
+		return rv;
+	/* `decimal n`: at least n fraction digits (more are kept as sent:
+	 * inbound never loses precision; outbound refuses them). */
+	if (xf->n > 0) {
+		dec_split(out, '.', &neg, &ip, &fp);
+		if (fp.len < (size_t)xf->n) {
+			if ((o = arena_alloc(a, out.len + xf->n + 2)) == NULL)
+				return MXR_LIMIT;
+			memcpy(o, out.p, out.len);
+			if (fp.len == 0)
+				o[out.len++] = '.';
+			memset(o + out.len, '0', xf->n - fp.len);
+			out = slice_make(o, out.len + xf->n - fp.len);
+		}
+	}
+	v->p = out.p;
+	v->len = out.len;
+	v->kind = MV_DEC;
+	return MXR_OK;
+}
+
+/* X12 Nn: "45120" with 2 implied decimals is "451.20". */
+static int
+x_implied(const struct map_xform *xf, struct arena *a,
+    const struct edi_set *set, struct map_val *v)
+{
+	size_t	 i = 0, nd, n = 0, k;
+	int	 neg = 0, nz = 0;
+	char	*o;
+	const char *d;
+
+	if (memchr(v->p, '.', v->len) != NULL) {
+		/* Already explicit (not X12 Nn, but harmless): as sent. */
+		struct map_xform dx = *xf;
+
+		dx.n = -1;
+		return x_decimal(&dx, a, set, v);
+	}
+	if (v->len && (v->p[0] == '-' || v->p[0] == '+')) {
+		neg = v->p[0] == '-';
+		i = 1;
+	}
+	d = v->p + i;
+	nd = v->len - i;
+	if (!alldigits(d, nd) || nd > MAP_MAX_DEC_DIGITS)
+		return MXR_TYPE;
+	while (nd > (size_t)xf->n + 1 && d[0] == '0') {
+		d++;
+		nd--;
+	}
+	for (k = 0; k < nd; k++)
+		nz |= d[k] != '0';
+	if ((o = arena_alloc(a, nd + xf->n + 4)) == NULL)
+		return MXR_LIMIT;
+	if (neg && nz)
+		o[n++] = '-';
+	if (nd <= (size_t)xf->n) {
+		o[n++] = '0';
+		if (xf->n > 0)
+			o[n++] = '.';
+		for (k = nd; k < (size_t)xf->n; k++)
+			o[n++] = '0';
+		memcpy(o + n, d, nd);
+		n += nd;
+	} else {
+		memcpy(o + n, d, nd - xf->n);
+		n += nd - xf->n;
+		if (xf->n > 0) {
+			o[n++] = '.';
+			memcpy(o + n, d + nd - xf->n, xf->n);
+			n += xf->n;
+		}
+	}
+	v->p = o;
+	v->len = n;
+	v->kind = MV_DEC;
+	return MXR_OK;
+}
+
+static int
+x_int(struct map_val *v)
+{
+	json_int_t i;
+
+	if (map_int_parse(slice_make(v->p, v->len), &i) != 0)
+		return MXR_TYPE;
+	v->i = i;
+	v->kind = MV_INT;
+	return MXR_OK;
+}
+
+/* ---- strings -------------------------------------------------------- */
+
+static int
+isspc(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
+	    c == '\f';
+}
+
+static int
+x_case(struct arena *a, struct map_val *v, int upper)
+{
+	char	*o;
+	size_t	 i;
+
+	if ((o = arena_alloc(a, v->len + 1)) == NULL)
+		return MXR_LIMIT;
+	for (i = 0; i < v->len; i++) {
+		char c = v->p[i];
+
+		if (upper && c >= 'a' && c <= 'z')
+			c -= 'a' - 'A';
+		else if (!upper && c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		o[i] = c;
+	}
+	v->p = o;
+	v->kind = MV_STR;
+	return MXR_OK;
+}
+
+static int
+x_collapse(struct arena *a, struct map_val *v)
+{
+	char	*o;
+	size_t	 i, n = 0;
+	int	 sp = 0;
+
+	if ((o = arena_alloc(a, v->len + 1)) == NULL)
+		return MXR_LIMIT;
+	for (i = 0; i < v->len; i++) {
+		if (isspc((unsigned char)v->p[i])) {
+			sp = n > 0;
+			continue;
+		}
+		if (sp)
+			o[n++] = ' ';
+		sp = 0;
+		o[n++] = v->p[i];
+	}
+	v->p = o;
+	v->len = n;
+	v->kind = MV_STR;
+	return n ? MXR_OK : MXR_ABSENT;
+}
+
+/* Truncate to n characters (UTF-8 sequences are not split). */
+static int
+x_max(const struct map_xform *xf, struct map_val *v)
+{
+	size_t	 i = 0, nch = 0;
+
+	while (i < v->len) {
+		if (nch == (size_t)xf->n) {
+			v->len = i;
+			return MXR_TRUNC;
+		}
+		i++;
+		while (i < v->len && ((unsigned char)v->p[i] & 0xc0) == 0x80)
+			i++;
+		nch++;
+	}
+	return MXR_OK;
+}
+
+/* ---- GS1 identifiers ------------------------------------------------- */
+
+/* 1 when the last digit is the GS1 mod-10 check digit of the others. */
+int
+map_gtin_check(const char *d, size_t n)
+{
+	size_t	 i;
+	int	 sum = 0, w = 3;
+
+	if (n < 2 || !alldigits(d, n))
+		return 0;
+	for (i = n - 1; i-- > 0;) {
+		sum += (d[i] - '0') * w;
+		w = w == 3 ? 1 : 3;
+	}
+	return (10 - sum % 10) % 10 == d[n - 1] - '0';
+}
+
+static int
+x_gtin14(struct arena *a, struct map_val *v, const char **why)
+{
+	char	*o;
+
+	if (!alldigits(v->p, v->len) || (v->len != 8 && v->len != 12 &&
+	    v->len != 13 && v->len != 14)) {
+		*why = "is not a GTIN (8, 12, 13 or 14 digits)";
+		return MXR_TYPEWARN;
+	}
+	if (!map_gtin_check(v->p, v->len)) {
+		*why = "has a bad GTIN check digit";
+		return MXR_TYPEWARN;
+	}
+	if (v->len == 14)
+		return MXR_OK;
+	if ((o = arena_alloc(a, 15)) == NULL)
+		return MXR_LIMIT;
+	memset(o, '0', 14 - v->len);
+	memcpy(o + 14 - v->len, v->p, v->len);
+	v->p = o;
+	v->len = 14;
+	v->kind = MV_STR;
+	return MXR_OK;
+}
+
+static int
+x_sscc(struct map_val *v, const char **why)
+{
+	const char *p = v->p;
+	size_t	 n = v->len;
+
+	if (n == 20 && p[0] == '0' && p[1] == '0') {
+		p += 2;
+		n -= 2;
+	}
+	if (n != 18 || !alldigits(p, n)) {
+		*why = "is not an SSCC (18 digits, or 20 with AI 00)";
+		return MXR_TYPEWARN;
+	}
+	if (!map_gtin_check(p, n)) {
+		*why = "has a bad SSCC check digit";
+		return MXR_TYPEWARN;
+	}
+	v->p = p;
+	v->len = n;
+	v->kind = MV_STR;
+	return MXR_OK;
+}
+
+/*
+ * Apply one transform to v in place.  Returns an enum map_xres; on
+ * MXR_TYPE/MXR_TYPEWARN *why may name the problem.  On MXR_MISS and
+ * MXR_BANG the value is unchanged (the caller applies the policy).
+ */
+int
+map_xform_apply(const struct map_xform *xf, struct arena *a,
+    const struct edi_set *set, struct map_val *v, const char **why)
+{
+	const struct map_row *row;
+	char	 nb[32];
+	int	 n;
+
+	*why = NULL;
+	if (v->kind == MV_NONE)
+		return MXR_ABSENT;
+	if (v->kind == MV_INT && xf->kind != MX_INT) {
+		/* Back to text for string transforms. */
+		char *o;
+
+		n = snprintf(nb, sizeof(nb), "%lld", (long long)v->i);
+		if ((o = arena_strndup(a, nb, (size_t)n)) == NULL)
+			return MXR_LIMIT;
+		v->p = o;
+		v->len = (size_t)n;
+		v->kind = MV_STR;
+	}
+	switch (xf->kind) {
+	case MX_DATE_X12:
+		*why = "not a date (YYMMDD or CCYYMMDD)";
+		return date_bylen(a, v);
+	case MX_DATE_CCYYMMDD:
+	case MX_DATE_102:
+		*why = "not a date (CCYYMMDD)";
+		if (v->len != 8 || !alldigits(v->p, 8))
+			return MXR_TYPE;
+		return date_ccyymmdd(a, v->p, v);
+	case MX_DATE_YYMMDD:
+		*why = "not a date (YYMMDD)";
+		if (v->len != 6 || !alldigits(v->p, 6))
+			return MXR_TYPE;
+		return date_yymmdd(a, v->p, v);
+	case MX_DATE_CODE:
+		*why = "not a date in the format its code names";
+		return date_code(xf, a, v, why);
+	case MX_DATE_ISO:
+		*why = "not an ISO 8601 date";
+		return date_iso(a, v);
+	case MX_TIME_ISO:
+		*why = "not an ISO 8601 time";
+		return time_iso(v);
+	case MX_TIME_X12:
+		*why = "not a time (HHMM or HHMMSS)";
+		return time_x12(a, v);
+	case MX_DECIMAL:
+		*why = "not a number";
+		return x_decimal(xf, a, set, v);
+	case MX_IMPLIED:
+		*why = "not a number";
+		return x_implied(xf, a, set, v);
+	case MX_INT:
+		*why = "not an integer";
+		if (v->kind == MV_INT)
+			return MXR_OK;
+		return x_int(v);
+	case MX_TRIM:
+		while (v->len && isspc((unsigned char)v->p[0])) {
+			v->p++;
+			v->len--;
+		}
+		while (v->len && isspc((unsigned char)v->p[v->len - 1]))
+			v->len--;
+		v->kind = MV_STR;
+		return v->len ? MXR_OK : MXR_ABSENT;
+	case MX_UPPER:
+		return x_case(a, v, 1);
+	case MX_LOWER:
+		return x_case(a, v, 0);
+	case MX_COLLAPSE:
+		return x_collapse(a, v);
+	case MX_MAX:
+		return x_max(xf, v);
+	case MX_PAD:
+		return MXR_OK;
+	case MX_GTIN14:
+		return x_gtin14(a, v, why);
+	case MX_SSCC:
+		return x_sscc(v, why);
+	case MX_LOOKUP:
+		if (xf->lk == NULL)
+			return MXR_MISS;
+		row = map_lookup_in(xf->lk, slice_make(v->p, v->len));
+		if (row == NULL)
+			return MXR_MISS;
+		if (row->bang)
+			return MXR_BANG;
+		v->p = row->right.p;
+		v->len = row->right.len;
+		v->kind = MV_STR;
+		return v->len ? MXR_OK : MXR_ABSENT;
+	}
+	return MXR_OK;
+}

@@ -1,0 +1,1444 @@
+/*
+ * unit_map.c: the map compiler and evaluator (MAPS.md §3): compile errors
+ * with exact file:line:col, every document path form, groups, templates,
+ * hierarchy, checks, diagnostics, partner overrides, the maps quoted in
+ * MAPS.md and the shipped maps, and a short mutation run over the
+ * compiler.  Sets are built by hand from segment text and given a loop
+ * tree by edi_tree_build(); one case goes through the X12 parser.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "arena.h"
+#include "buf.h"
+#include "diag.h"
+#include "edi.h"
+#include "err.h"
+#include "map.h"
+#include "map_int.h"
+#include "structure.h"
+#include "tap.h"
+#include "translator.h"
+
+static char datadir[4096];
+static char mapsdir[4096];
+static char shareddir[4096];
+
+/* ---- compiling ------------------------------------------------------------ */
+
+static const char *hdr850 =
+    "map t\nversion 1\nsource x12 850 004*\n"
+    "structure structures/x12-850.struct\nevent order.created 1\n";
+
+/* Compile text as <datadir>/t.map; errors without the directory. */
+static struct map *
+compile(const char *text, char *errs, size_t errlen)
+{
+	struct map_compile_opts opts;
+	struct map	*m = NULL;
+	struct buf	 b;
+	char		 path[8192], *p, *q;
+	size_t		 dl;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.maps_root = datadir;
+	snprintf(path, sizeof(path), "%s/t.map", datadir);
+	buf_init(&b, 1 << 20);
+	map_compile_text(path, "t.map", text, strlen(text), &opts, &m, &b);
+	/* Strip "<datadir>/" from every line. */
+	dl = strlen(datadir) + 1;
+	errs[0] = '\0';
+	for (p = b.p; p != NULL && *p != '\0'; p = q) {
+		size_t	 n, o = strlen(errs);
+
+		q = strchr(p, '\n');
+		q = q ? q + 1 : p + strlen(p);
+		if ((size_t)(q - p) > dl && strncmp(p, datadir, dl - 1) == 0)
+			p += dl;
+		n = (size_t)(q - p);
+		if (o + n + 1 < errlen) {
+			memcpy(errs + o, p, n);
+			errs[o + n] = '\0';
+		}
+	}
+	buf_free(&b);
+	return m;
+}
+
+/* ---- hand-built sets --------------------------------------------------- */
+
+struct tset {
+	struct arena	 a;
+	struct edi_set	 set;
+	struct edi_seg	 isa, gs;
+};
+
+/* Split "TAG*a*b:c^d" into a segment (elements *, components :, reps ^). */
+static void
+mkseg(struct arena *a, const char *text, struct edi_seg *s)
+{
+	struct edi_val	*v = arena_allocarray(a, 256, sizeof(*v));
+	const char	*p = text, *e;
+	int		 el = 0, rep = 1, comp = 1;
+	uint16_t	 n = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->raw = slice_cstr(text);
+	e = strchr(p, '*');
+	if (e == NULL)
+		e = p + strlen(p);
+	snprintf(s->tag, sizeof(s->tag), "%.*s", (int)(e - p), p);
+	if (*e == '\0') {
+		s->val = v;
+		return;
+	}
+	p = e + 1;
+	el = 1;
+	for (;;) {
+		const char *t = p;
+
+		while (*t && *t != '*' && *t != ':' && *t != '^')
+			t++;
+		if (t > p && n < 256) {
+			v[n].s = slice_make(p, (size_t)(t - p));
+			v[n].el = (uint16_t)el;
+			v[n].rep = (uint16_t)rep;
+			v[n].comp = (uint16_t)comp;
+			n++;
+		}
+		if (*t == '\0')
+			break;
+		if (*t == '*') {
+			el++;
+			rep = comp = 1;
+		} else if (*t == ':')
+			comp++;
+		else {
+			rep++;
+			comp = 1;
+		}
+		p = t + 1;
+	}
+	s->nel = (uint16_t)el;
+	s->nval = n;
+	s->val = v;
+}
+
+/*
+ * A set from '~'-separated segment text between ST and SE (both added).
+ * Positions: ISA 1, GS 2, ST 3, ...
+ */
+static struct edi_set *
+mkset(struct tset *t, const char *doctype, const char *version,
+    const char *body, const struct structure *st)
+{
+	const char	*segs[4096];
+	char		*copy, *p, *e, se[64];
+	int		 n = 0, i;
+	struct diag_sink ds = { NULL, NULL, 0, 0 };
+
+	memset(t, 0, sizeof(*t));
+	arena_init(&t->a, 64 << 20);
+	copy = arena_strndup(&t->a, body, strlen(body));
+	segs[n] = arena_alloc(&t->a, 64);
+	snprintf((char *)segs[n], 64, "ST*%s*0001", doctype);
+	n++;
+	for (p = copy; *p != '\0' && n < 4090; p = e) {
+		while (*p == '\n' || *p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		e = strchr(p, '~');
+		if (e == NULL)
+			e = p + strlen(p);
+		else
+			*e++ = '\0';
+		segs[n++] = p;
+	}
+	snprintf(se, sizeof(se), "SE*%d*0001", n + 1);
+	segs[n++] = arena_strndup(&t->a, se, strlen(se));
+	t->set.seg = arena_allocarray(&t->a, (size_t)n, sizeof(struct edi_seg));
+	t->set.nseg = (uint32_t)n;
+	for (i = 0; i < n; i++) {
+		mkseg(&t->a, segs[i], &t->set.seg[i]);
+		t->set.seg[i].filepos = (uint32_t)i + 3;
+		t->set.seg[i].setpos = (uint32_t)i + 1;
+	}
+	mkseg(&t->a, "ISA*00*          *00*          *ZZ*ACMERETAIL     "
+	    "*ZZ*WIDGETCO       *240301*1200*U*00401*000000905*0*P*>", &t->isa);
+	t->isa.filepos = 1;
+	mkseg(&t->a, "GS*PO*ACMERETAIL*WIDGETCO*20240302*1200*905*X*004010",
+	    &t->gs);
+	t->gs.filepos = 2;
+	t->set.filename = "t.edi";
+	t->set.env.syntax = strlen(doctype) > 3 ? EDI_EDIFACT : EDI_X12;
+	t->set.env.interchange = &t->isa;
+	t->set.env.group = &t->gs;
+	t->set.env.delims.element = '*';
+	t->set.env.delims.component = ':';
+	t->set.env.delims.repetition = '^';
+	t->set.env.delims.segment = '~';
+	t->set.env.delims.decimal = '.';
+	t->set.doctype = slice_cstr(doctype);
+	t->set.version = slice_cstr(version);
+	t->set.control = SLICE_LIT("0001");
+	t->set.arena = &t->a;
+	edi_tree_build(&t->set, st, &ds);
+	return &t->set;
+}
+
+/* ---- running ------------------------------------------------------------ */
+
+struct run {
+	struct buf	 diags;		/* "SEV CODE field|source|pos: msg" */
+	struct buf	 lines;		/* diag_format lines */
+	struct buf	 trace;
+	json_t		*doc;
+	int		 rv;
+};
+
+static void
+on_diag(void *arg, const struct diag *d)
+{
+	struct run *r = arg;
+
+	buf_printf(&r->diags, "%s %s %s|%s|%u/%s/%d: %s\n",
+	    d->sev == DIAG_ERROR ? "E" : "W", d->code, d->field, d->source,
+	    d->filepos, d->tag, d->el, d->msg);
+	diag_format(d, "t.edi", &r->lines);
+	buf_addc(&r->lines, '\n');
+}
+
+static void
+on_trace(void *arg, const char *line)
+{
+	struct run *r = arg;
+
+	buf_printf(&r->trace, "%s\n", line);
+}
+
+static const char *
+pvalue(void *arg, const char *name)
+{
+	(void)arg;
+	if (strcmp(name, "name") == 0)
+		return "Acme Retail";
+	return NULL;
+}
+
+static void
+run_init(struct run *r)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->diags, 1 << 20);
+	buf_init(&r->lines, 1 << 20);
+	buf_init(&r->trace, 1 << 20);
+}
+
+static void
+run_free(struct run *r)
+{
+	buf_free(&r->diags);
+	buf_free(&r->lines);
+	buf_free(&r->trace);
+	json_decref(r->doc);
+}
+
+static void
+eval(const struct map *m, struct edi_set *set, struct run *r, int trace)
+{
+	struct map_env	 env;
+	struct diag_sink ds = { on_diag, r, 0, 0 };
+
+	memset(&env, 0, sizeof(env));
+	env.partner_id = "acme-retail";
+	env.partner_value = pvalue;
+	if (trace) {
+		env.trace = on_trace;
+		env.trace_arg = r;
+	}
+	r->rv = map_eval(m, set, &env, &r->doc, &ds);
+}
+
+/* Compile, build, run: the document (or NULL) and diagnostics in r. */
+static int
+run_text(const char *maptext, const char *doctype, const char *body,
+    struct run *r, int trace)
+{
+	char		 errs[8192];
+	struct map	*m;
+	struct tset	 t;
+
+	run_init(r);
+	m = compile(maptext, errs, sizeof(errs));
+	if (m == NULL) {
+		printf("# compile failed:\n%s", errs);
+		r->rv = -100;
+		return -1;
+	}
+	mkset(&t, doctype, "004010", body, map_structure(m));
+	eval(m, &t.set, r, trace);
+	if (r->rv != 0)
+		printf("# map_eval %d; diagnostics:\n%s", r->rv,
+		    r->diags.p ? r->diags.p : "");
+	arena_free(&t.a);
+	map_free(m);
+	return 0;
+}
+
+static void
+is_json(json_t *got, const char *want, const char *name)
+{
+	json_error_t	 je;
+	json_t		*w = json_loads(want, 0, &je);
+	char		*g = got ? json_dumps(got, JSON_COMPACT | JSON_SORT_KEYS) :
+			    NULL;
+	char		*ws = w ? json_dumps(w, JSON_COMPACT | JSON_SORT_KEYS) :
+			    NULL;
+
+	if (w == NULL)
+		printf("# bad expected JSON in test: %s\n", je.text);
+	is_str(g, ws, "%s", name);
+	free(g);
+	free(ws);
+	json_decref(w);
+}
+
+static int
+no_line(const struct buf *b, const char *text)
+{
+	if (b->p == NULL || strstr(b->p, text) == NULL)
+		return 1;
+	printf("# unexpected: %s\n# in:\n%s", text, b->p);
+	return 0;
+}
+
+static int
+has_line(const struct buf *b, const char *want)
+{
+	if (b->p != NULL && strstr(b->p, want) != NULL)
+		return 1;
+	printf("# no line: %s\n# in:\n%s", want, b->p ? b->p : "");
+	return 0;
+}
+
+/* ---- compile errors ----------------------------------------------------- */
+
+struct ecase {
+	const char	*name;
+	const char	*text;		/* after hdr850 unless it starts with '!' */
+	const char	*err;		/* expected line (first), NULL: compiles */
+};
+
+static const struct ecase ecases[] = {
+	{ "end closes nothing", "id = BEG03\nend\n",
+	    "t.map:7:1: `end` closes nothing" },
+	{ "unclosed group", "id = BEG03\ngroup lines[] from PO1\n"
+	    "  id = PO101\n",
+	    "t.map:7:1: group opened at line 7 never closed" },
+	{ "unclosed lookup", "lookup x\n  A <-> B\n",
+	    "t.map:6:1: lookup opened at line 6 never closed" },
+	{ "unknown lookup", "id = BEG03 | lookup nope\n",
+	    "t.map:6:14: unknown lookup 'nope'" },
+	{ "unknown template", "group lines[] from PO1\n  apply nope\nend\n",
+	    "t.map:7:9: unknown template 'nope'" },
+	{ "unknown segment", "id = ZZZ01\n",
+	    "t.map:6:6: unknown segment ZZZ in structure "
+	    "structures/x12-850.struct" },
+	{ "unknown element", "id = BEG12\n",
+	    "t.map:6:6: unknown element BEG12 in structure "
+	    "structures/x12-850.struct" },
+	{ "unknown element in a filter", "id = BEG03[BEG15=X]\n",
+	    "t.map:6:6: unknown element BEG15 in structure "
+	    "structures/x12-850.struct" },
+	{ "simple element has no component", "id = BEG03-02\n",
+	    "t.map:6:6: BEG03 is not a composite: no component 02" },
+	{ "array and object", "refs[] = REF02\nrefs.first = REF02\n",
+	    "t.map:7:1: target 'refs.first' uses 'refs' as an object, but "
+	    "t.map:6 uses it as an array" },
+	{ "value and object", "id = BEG03\nid.value = BEG03\n",
+	    "t.map:7:1: target 'id.value' uses 'id' as an object, but "
+	    "t.map:6 uses it as a value" },
+	{ "two rules, one scalar", "id = BEG03\nid = BEG02\n",
+	    "t.map:7:1: 'id' is already written by the rule at t.map:6; "
+	    "mark one of them or merge them with `or`" },
+	{ "two rules in a group", "group lines[] from PO1\n  id = PO101\n"
+	    "  id = PO102\nend\n",
+	    "t.map:8:3: 'id' is already written by the rule at t.map:7; "
+	    "mark one of them or merge them with `or`" },
+	{ "bad transform", "id = BEG03 | frobnicate\n",
+	    "t.map:6:14: unknown transform 'frobnicate'" },
+	{ "bad date format", "d = BEG05 | date julian\n",
+	    "t.map:6:18: bad date format: expected x12, CCYYMMDD, YYMMDD, 102, "
+	    "code ELEM or iso8601" },
+	{ "implied needs n", "a = SAC05 | implied\n",
+	    "t.map:6:20: expected a number of implied decimals (0-9), found end "
+	    "of line" },
+	{ "missing value", "id =\n", "t.map:6:5: expected a value, found end "
+	    "of line" },
+	{ "missing =", "id BEG03\n", "t.map:6:4: expected '=', found 'BEG03'" },
+	{ "bad target", "Id = BEG03\n", "t.map:6:1: bad target 'Id': event "
+	    "fields are lowerCamelCase names joined by '.'" },
+	{ "filter names another segment", "id = REF02[N101=DP]\n",
+	    "t.map:6:12: filter names N1 but the segment is REF" },
+	{ "empty filter code", "id = REF02[01=]\n",
+	    "t.map:6:15: expected a code" },
+	{ "unclosed bracket", "id = REF02[01=DP\n",
+	    "t.map:6:6: unbalanced bracket" },
+	{ "unterminated string", "id = \"abc\n",
+	    "t.map:6:6: unterminated string" },
+	{ "bad option", "id = BEG03 requird\n",
+	    "t.map:6:12: unexpected 'requird' (options are required, default, "
+	    "when, out, oneway)" },
+	{ "list needs array", "a = N301, N302\n",
+	    "t.map:6:9: a list of values needs an array target such as a[]" },
+	{ "header in a block", "group lines[] from PO1\n  version 2\nend\n",
+	    "t.map:7:3: `version` belongs at the top of the map" },
+	{ "duplicate header", "version 3\n", "t.map:6:1: duplicate `version`" },
+	{ "bad direction", "!map t\nsource x12 850\nstructure structures/"
+	    "x12-850.struct\nevent e 1\ndirection sideways\n",
+	    "t.map:5:11: expected in, out or both, found 'sideways'" },
+	{ "missing source", "!map t\nevent e 1\n", "t.map:1:1: missing `source`" },
+	{ "element where a loop is needed", "group lines[] from PO101\nend\n",
+	    "t.map:6:20: expected a loop or segment, not an element" },
+	{ "join not reversible", "direction both\nt = join(\" \", MSG01)\n",
+	    "t.map:7:1: 't' cannot be reversed (join/sum/count on the right "
+	    "side): mark it `oneway` or give it an `out` expression" },
+	{ "join oneway is fine", "direction both\n"
+	    "t = join(\" \", MSG01) oneway\n", NULL },
+	{ "continuation lines", "id = BEG03 \\\n   | lookup \\\n   nope\n",
+	    "t.map:7:6: unknown lookup 'nope'" },
+	{ "# in a token is not a comment", "id = N104#2  # 2nd repetition\n",
+	    NULL },
+	{ "comment after text", "id = BEG03 # the PO number\n", NULL },
+	{ "drop outside", "group lines[] from PO1\n  drop x\nend\n",
+	    "t.map:7:3: `drop` belongs at the top level" },
+	{ "lookup row syntax", "lookup x\n  A => B\nend\n",
+	    "t.map:7:5: expected <->, -> or <-, found '='" },
+	{ "bang needs ->", "lookup x\n  A <-> !\nend\n",
+	    "t.map:7:9: `!` marks an inbound code: CODE -> !" },
+	{ "template applies itself", "template a\n  apply a\nend\n"
+	    "group lines[] from PO1\n  apply a\nend\n",
+	    "t.map:7:9: template 'a' applies itself" },
+	{ "unknown env", "x = env.ZZ01\n",
+	    "t.map:6:9: env. reads ISA, GS, ST, UNB, UNG or UNH" },
+	{ "unknown name", "x = foo bar\n",
+	    "t.map:6:9: unexpected 'bar' (options are required, default, "
+	    "when, out, oneway)" },
+	{ "selector ../", "group a from ../N1\nend\n",
+	    "t.map:6:14: a selector starts in the current scope or at the "
+	    "root (/)" },
+	{ "unique on array", "group a[] from N1 unique\nend\n",
+	    "t.map:6:1: `unique` is for single-object groups" },
+	{ "where needs ==", "group a[] from N1 where id = N101\nend\n",
+	    "t.map:6:28: expected '==', found '='" },
+	{ "lookup csv missing", "lookup u file \"lookups/none.csv\"\n"
+	    "u = BEG01 | lookup u\n",
+	    "t.map:6:8: lookup 'u': " },
+	{ "^ needs a hierarchy", "x = ^N1[N101=ST]/N102\n",
+	    "t.map:6:5: ^N1: the structure declares no hierarchy for N1" },
+};
+
+static void
+test_compile_errors(void)
+{
+	char	 text[8192], errs[8192];
+	size_t	 i;
+	struct map *m;
+
+	for (i = 0; i < sizeof(ecases) / sizeof(ecases[0]); i++) {
+		const struct ecase *c = &ecases[i];
+
+		if (c->text[0] == '!')
+			snprintf(text, sizeof(text), "%s", c->text + 1);
+		else
+			snprintf(text, sizeof(text), "%s%s", hdr850, c->text);
+		m = compile(text, errs, sizeof(errs));
+		if (c->err == NULL) {
+			ok(m != NULL, "compiles: %s", c->name);
+			if (m == NULL)
+				printf("# %s", errs);
+		} else {
+			ok(m == NULL, "refused: %s", c->name);
+			if (strncmp(errs, c->err, strlen(c->err)) != 0)
+				is_str(errs, c->err, "error text: %s", c->name);
+			else
+				ok(1, "error text: %s", c->name);
+		}
+		map_free(m);
+	}
+}
+
+static void
+test_lint(void)
+{
+	char	 text[8192], errs[8192];
+	struct map *m;
+
+	snprintf(text, sizeof(text), "%slookup unused\n  A <-> B\nend\n"
+	    "template t\n  x = N101\nend\nid = BEG03\n", hdr850);
+	m = compile(text, errs, sizeof(errs));
+	ok(m != NULL, "lint: warnings do not fail");
+	ok(strstr(errs, "t.map:6:8: warning: lookup 'unused' is never used") !=
+	    NULL, "lint: unused lookup");
+	ok(strstr(errs, "t.map:9:10: warning: template 't' is never applied")
+	    != NULL, "lint: unused template");
+	map_free(m);
+
+	snprintf(text, sizeof(text), "%sid = BEG03 default \"X\" required\n",
+	    hdr850);
+	m = compile(text, errs, sizeof(errs));
+	ok(m != NULL && strstr(errs, "warning: `required` never fires") != NULL,
+	    "lint: required with default");
+	map_free(m);
+}
+
+/* ---- headers and accessors ------------------------------------------------ */
+
+static void
+test_headers(void)
+{
+	char	 errs[8192];
+	struct map *m;
+
+	m = compile("map x12-850-order-created\nversion 3\n"
+	    "source x12 850 003* 004* 005010\n"
+	    "structure structures/x12-850.struct\nevent order.created 1\n"
+	    "direction both\npartner acme-retail\ntimezone America/New_York\n"
+	    "id = BEG03 required\n", errs, sizeof(errs));
+	ok(m != NULL, "headers compile");
+	if (m == NULL) {
+		printf("# %s", errs);
+		return;
+	}
+	is_str(map_id(m), "x12-850-order-created", "map id");
+	is_int(map_version(m), 3, "map version");
+	is_str(map_event_type(m), "order.created", "event type");
+	is_int(map_event_version(m), 1, "event version");
+	is_int(map_direction(m), MAP_DIR_BOTH, "direction both recorded");
+	is_str(map_partner(m), "acme-retail", "partner");
+	is_str(map_timezone(m), "America/New_York", "timezone");
+	is_str(map_name(m), "t.map", "map name");
+	is_int(strlen(map_sha256(m)), 64, "sha256 hex");
+	ok(map_structure(m) != NULL, "structure loaded");
+	ok(map_source_match(m, EDI_X12, SLICE_LIT("850"),
+	    SLICE_LIT("004010VICS")), "source: 004* accepts 004010VICS");
+	ok(map_source_match(m, EDI_X12, SLICE_LIT("850"), SLICE_LIT("005010")),
+	    "source: exact 005010");
+	ok(!map_source_match(m, EDI_X12, SLICE_LIT("850"),
+	    SLICE_LIT("005020")), "source: 005020 refused");
+	ok(!map_source_match(m, EDI_X12, SLICE_LIT("855"), SLICE_LIT("004010")),
+	    "source: other document refused");
+	ok(!map_source_match(m, EDI_EDIFACT, SLICE_LIT("850"),
+	    SLICE_LIT("004010")), "source: other syntax refused");
+	ok(map_source_specificity(m, SLICE_LIT("005010")) >
+	    map_source_specificity(m, SLICE_LIT("004010")),
+	    "specificity: exact beats prefix");
+	map_free(m);
+
+	m = compile("map t\nsource x12 850\nstructure structures/x12-850.struct\n"
+	    "event e 1\nid = BEG03\n", errs, sizeof(errs));
+	ok(m != NULL && map_source_match(m, EDI_X12, SLICE_LIT("850"),
+	    SLICE_LIT("002001")), "source without versions accepts all");
+	ok(m != NULL && map_direction(m) == MAP_DIR_IN, "direction default in");
+	ok(m != NULL && map_timezone(m) == NULL, "timezone default partner");
+	map_free(m);
+
+	m = compile("map t\nsource xml cXML OrderRequest 1.*\nevent e 1\n"
+	    "scope /cXML/Request/OrderRequest\nnamespace cbc \"urn:x\"\n"
+	    "id = OrderRequestHeader/@orderID\n"
+	    "t = text() | trim\n", errs, sizeof(errs));
+	ok(m != NULL, "XML map compiles (paths kept for XPath)");
+	map_free(m);
+}
+
+/* ---- path forms ------------------------------------------------------------ */
+
+static const char *doc850 =
+    "BEG*00*SA*PO-1**20240301~"
+    "CUR*BY*USD~"
+    "REF*DP*DEPT1~"
+    "REF*IA*V123~"
+    "PER*BD*JOHN*TE*555-1234*EM*j@x.com~"
+    "PER*OC*MARY*EM*m@x.com*TE*555-9999~"
+    "DTM*002*20240310~"
+    "DTM*010*20240305~"
+    "N9*ZZ*NOTE1~"
+    "MSG*HELLO~"
+    "MSG*WORLD~"
+    "N1*BT*BILL CO*92*B1~"
+    "N3*1 BILL ST*SUITE 5~"
+    "N4*TOWN*ST*12345*US~"
+    "N1*ST*SHIP CO*UL*0614141000036~"
+    "N3*10 SHIP RD~"
+    "N3*DOCK 4~"
+    "N4*CITY*CA*90001*US~"
+    "PO1*1*0008*CA*36.50**VN*V1*UP*012345678905*IN*B1~"
+    "PID*F****BLUE WIDGET~"
+    "PID*F*08***SECOND~"
+    "PO1**5*EA*1.5**BP*B2*EN*4006381333931~"
+    "PID*S****NOT F~"
+    "CTT*2*13~";
+
+static void
+test_paths(void)
+{
+	char	 text[16384];
+	struct run r;
+
+	snprintf(text, sizeof(text), "%s"
+	    "beg03   = BEG03\n"
+	    "d002    = DTM02[DTM01=002] | date x12\n"
+	    "d010    = DTM02[01=010]\n"
+	    "alt     = REF02[REF01=ZZ|IA|DP]\n"
+	    "neg     = REF02[REF01!=DP]\n"
+	    "andf    = PER02[PER01=OC, 03=EM]\n"
+	    "andk    = PER02[PER01=OC and 05=TE]\n"
+	    "pairTe  = PER[PER01=BD|OC]{TE}\n"
+	    "pairOc  = PER[PER01=OC]{TE}\n"
+	    "pairAlt = PER[PER01=OC]{FX|TE}\n"
+	    "shipCity = N1[N101=ST]/N401\n"
+	    "firstZip = N1/N403\n"
+	    "desc    = PO1/PID/PID05[PID01=F]\n"
+	    "cur     = CUR02[CUR01=SE] or CUR02\n"
+	    "lit     = BEG07 or \"X\"\n"
+	    "isa06   = env.ISA06\n"
+	    "gs04    = env.GS04 | date x12\n"
+	    "st02    = env.ST02\n"
+	    "pid     = env.partner.id\n"
+	    "pname   = env.partner.name\n"
+	    "pnone   = env.partner.nothing\n"
+	    "npo1    = count(PO1)\n"
+	    "nref    = count(REF[REF01=DP])\n"
+	    "note    = join(\" \", N9/MSG01)\n"
+	    "qsum    = sum(PO102)\n"
+	    "absent  = BEG04\n"
+	    "ctt     = CTT01 | int\n"
+	    "abs     = /BEG03\n"
+	    "num     = 12.5\n"
+	    "noPair  = PER{ZZ}\n",
+	    hdr850);
+	run_text(text, "850", doc850, &r, 0);
+	is_int(r.rv, 0, "paths: evaluates");
+	is_json(r.doc, "{\"beg03\":\"PO-1\",\"d002\":\"2024-03-10\","
+	    "\"d010\":\"20240305\",\"alt\":\"V123\",\"neg\":\"V123\","
+	    "\"andf\":\"MARY\",\"andk\":\"MARY\",\"pairTe\":\"555-1234\","
+	    "\"pairOc\":\"555-9999\",\"pairAlt\":\"555-9999\","
+	    "\"shipCity\":\"CITY\",\"firstZip\":\"12345\","
+	    "\"desc\":\"BLUE WIDGET\",\"cur\":\"USD\",\"lit\":\"X\","
+	    "\"isa06\":\"ACMERETAIL\",\"gs04\":\"2024-03-02\","
+	    "\"st02\":\"0001\",\"pid\":\"acme-retail\","
+	    "\"pname\":\"Acme Retail\",\"npo1\":2,\"nref\":1,"
+	    "\"note\":\"HELLO WORLD\",\"qsum\":\"13\",\"ctt\":2,"
+	    "\"abs\":\"PO-1\",\"num\":\"12.5\"}", "paths: every form");
+	ok(has_line(&r.diags, "W MAP-MULTI document.firstZip|N1/N403|"
+	    "17/N4/3: N1/N403 matched 2 segments; the first (segment 17) is "
+	    "used, others at segment 21"), "paths: MAP-MULTI names the others");
+	ok(has_line(&r.diags, "W MAP-MULTI document.desc|PO1/PID/PID05[PID01=F]"
+	    "|23/PID/5"), "paths: loop steps search every loop (MAP-MULTI)");
+	ok(has_line(&r.diags, "W MAP-DEFAULT document.lit|BEG07|4/BEG/7: "
+	    "BEG07 is empty: default X (literal) used for document.lit"),
+	    "paths: or with a literal is MAP-DEFAULT");
+	ok(no_line(&r.diags, "document.cur"), "paths: or with a path is "
+	    "silent");
+	run_free(&r);
+}
+
+/* Repetitions, composites, component filters (hand-split values). */
+static void
+test_components(void)
+{
+	char	 text[8192];
+	struct run r;
+
+	snprintf(text, sizeof(text), "map t\nsource edifact ORDERS D*\n"
+	    "structure structures/edifact-orders.struct\nevent e 1\n"
+	    "id      = BGM02\n"
+	    "id2     = BGM02-01\n"
+	    "type    = BGM01-01\n"
+	    "issue   = DTM01-02[DTM01-01=137|4] | date code DTM01-03\n"
+	    "deliv   = DTM01-02[DTM01-01=2] | date code DTM01-03\n"
+	    "phone   = NAD/CTA/COM01-01[COM01-02=TE]\n"
+	    "email   = NAD/CTA/COM01-01[COM01-02=EM]\n"
+	    "rep2    = FTX04-01#2\n"
+	    "rep1    = FTX04-01\n"
+	    "cux     = CUX01-02[CUX01-01=2]\n"
+	    "nlin    = CNT01-02[CNT01-01=2] | int\n"
+	    "group lines[] from LIN\n"
+	    "  id = LIN01 or seq\n"
+	    "  gtin = LIN03-01[LIN03-02=SRV|EN]\n"
+	    "  seller = PIA{SA} or LIN03-01[LIN03-02=SA]\n"
+	    "  buyer = PIA{IN|BP}\n"
+	    "  qty = QTY01-02[QTY01-01=21|1] | decimal\n"
+	    "end\n");
+	run_text(text, "ORDERS",
+	    "BGM*220*PO99*9~"
+	    "DTM*137:20051107:102~"
+	    "DTM*2:051110:101~"
+	    "FTX*AAI***first^second~"
+	    "NAD*BY*5412345000176::9~"
+	    "CTA*IC*:BUYER~"
+	    "COM*0123^x@y.com:EM^555:TE~"
+	    "CUX*2:EUR:9~"
+	    "LIN*1*1*0764569104:IB~"
+	    "PIA*5*6001001:IN::92*1001:SA~"
+	    "QTY*1:25,5~"
+	    "LIN***4006381333931:EN~"
+	    "QTY*21:3~"
+	    "UNS*S~"
+	    "CNT*2:2~", &r, 0);
+	is_int(r.rv, 0, "components: evaluates");
+	is_json(r.doc, "{\"id\":\"PO99\",\"id2\":\"PO99\",\"type\":\"220\","
+	    "\"issue\":\"2005-11-07\",\"deliv\":\"2005-11-10\","
+	    "\"phone\":\"555\",\"email\":\"x@y.com\",\"rep2\":\"second\","
+	    "\"rep1\":\"first\",\"cux\":\"EUR\",\"nlin\":2,"
+	    "\"lines\":[{\"id\":\"1\",\"seller\":\"1001\",\"buyer\":\"6001001\","
+	    "\"qty\":\"25.5\"},{\"id\":\"2\",\"gtin\":\"4006381333931\","
+	    "\"qty\":\"3\"}]}", "components: BGM02 == BGM02-01, COM "
+	    "repetitions, #2, PIA composite pairs, date code");
+	run_free(&r);
+}
+
+/* ---- groups ------------------------------------------------------------- */
+
+static void
+test_groups(void)
+{
+	char	 text[16384];
+	struct run r;
+
+	snprintf(text, sizeof(text), "%s"
+	    "lookup idScheme on-miss warn\n  92 <-> buyerAssigned\n"
+	    "  UL <-> GLN\nend\n"
+	    "template party\n"
+	    "  name = N102\n"
+	    "  id.value = N104\n"
+	    "  id.schemeId = N103 | lookup idScheme when exists(id.value)\n"
+	    "  address.lines[] = N301, N302\n"
+	    "  address.city = N401\n"
+	    "end\n"
+	    "id = BEG03 required\n"
+	    "group references[] from REF\n"
+	    "  type = REF01\n"
+	    "  value = REF02\n"
+	    "end\n"
+	    "group notes[] from N9\n"
+	    "  type = N901\n"
+	    "  text = join(\" \", MSG01) or N903 oneway\n"
+	    "end\n"
+	    "group parties.shipTo from N1[N101=ST]\n  apply party\nend\n"
+	    "group parties.billTo from N1[N101=BT]\n  apply party\nend\n"
+	    "group parties.seller from N1[N101=SE|SU|VN] required warn "
+	    "\"no seller\"\n  apply party\nend\n"
+	    "group parties.any from N1[N101=BT|ST]\n  name = N102\nend\n"
+	    	    "within PO1[PO101=1]\n  firstQty = PO102 | decimal\nend\n"
+	    "group lines[] from PO1 required warn\n"
+	    "  id = PO101 or seq\n"
+	    "  quantity.value = PO102 | decimal required warn\n"
+	    "  item.sellersItemId = PO1{VN|VP|VC}\n"
+	    "  item.buyersItemId = PO1{BP|IN|CB}\n"
+	    "  item.gtin = PO1{UP|EN|UK} | gtin14\n"
+	    "  item.description = PID/PID05[PID01=F]\n"
+	    "  orderId = /BEG03\n"
+	    "  orderId2 = ../BEG03\n"
+	    "  group descs[] from PID\n"
+	    "    text = PID05\n"
+	    "    line = ../id\n"
+	    "  end\n"
+	    "  check quantity.value > 6 warn \"line {id}: {quantity.value} "
+	    "too small\"\n"
+	    "end\n"
+	    "group /flat[] from PO1\n  n = PO102 | int\nend\n"
+	    "group empty[] from PO1\n  x = PO199\nend\n"
+	    "totals.lineCount = CTT01 | int out count(lines)\n"
+	    "check count(lines) = CTT01 warn \"CTT01 says {CTT01} lines but "
+	    "{count(lines)} PO1 loops arrived\"\n"
+	    "check sum(lines.quantity.value) = CTT02 warn \"hash {CTT02} != "
+	    "{sum(lines.quantity.value)}\"\n"
+	    "check count(lines) = 3 warn \"three {count(lines)}\"\n",
+	    hdr850);
+	run_text(text, "850", doc850, &r, 0);
+	is_int(r.rv, 0, "groups: evaluates");
+	is_json(r.doc, "{\"id\":\"PO-1\","
+	    "\"references\":[{\"type\":\"DP\",\"value\":\"DEPT1\"},"
+	    "{\"type\":\"IA\",\"value\":\"V123\"}],"
+	    "\"notes\":[{\"type\":\"ZZ\",\"text\":\"HELLO WORLD\"}],"
+	    "\"parties\":{"
+	    "\"shipTo\":{\"name\":\"SHIP CO\",\"id\":{\"value\":\"0614141000036\","
+	    "\"schemeId\":\"GLN\"},\"address\":{\"lines\":[\"10 SHIP RD\","
+	    "\"DOCK 4\"],\"city\":\"CITY\"}},"
+	    "\"billTo\":{\"name\":\"BILL CO\",\"id\":{\"value\":\"B1\","
+	    "\"schemeId\":\"buyerAssigned\"},\"address\":{\"lines\":"
+	    "[\"1 BILL ST\",\"SUITE 5\"],\"city\":\"TOWN\"}},"
+	    "\"any\":{\"name\":\"BILL CO\"}},"
+	    "\"firstQty\":\"8\","
+	    "\"lines\":[{\"id\":\"1\",\"quantity\":{\"value\":\"8\"},"
+	    "\"item\":{\"sellersItemId\":\"V1\",\"buyersItemId\":\"B1\","
+	    "\"gtin\":\"00012345678905\",\"description\":\"BLUE WIDGET\"},"
+	    "\"orderId\":\"PO-1\",\"orderId2\":\"PO-1\","
+	    "\"descs\":[{\"text\":\"BLUE WIDGET\",\"line\":\"1\"},"
+	    "{\"text\":\"SECOND\",\"line\":\"1\"}]},"
+	    "{\"id\":\"2\",\"quantity\":{\"value\":\"5\"},"
+	    "\"item\":{\"buyersItemId\":\"B2\",\"gtin\":\"04006381333931\"},"
+	    "\"orderId\":\"PO-1\",\"orderId2\":\"PO-1\","
+	    "\"descs\":[{\"text\":\"NOT F\",\"line\":\"2\"}]}],"
+	    "\"flat\":[{\"n\":8},{\"n\":5}],"
+	    "\"totals\":{\"lineCount\":2}}", "groups: arrays, objects, "
+	    "templates, within, nested, /, ../, checks");
+	ok(has_line(&r.diags, "W MAP-REQ document.parties.seller|"
+	    "N1[N101=SE|SU|VN]|3/ST/0: no seller"),
+	    "groups: required warn group names the ST trigger");
+	ok(no_line(&r.diags, "W MAP-MULTI document.parties.any|"),
+	    "groups: alternatives rank, no MAP-MULTI");
+	ok(has_line(&r.diags, "W MAP-DEFAULT document.lines[1].id|PO101|25/PO1/"
+	    "1: PO101 is empty: default 2 (seq) used for document.lines[1].id"),
+	    "groups: or seq on an empty PO101");
+	ok(has_line(&r.diags, "W MAP-CHECK ||25/PO1/0: line 2: 5 too small"),
+	    "groups: check in a group, message placeholders");
+	ok(has_line(&r.diags, "W MAP-CHECK ||3/ST/0: three 2"),
+	    "groups: top-level check after the groups");
+	ok(no_line(&r.diags, "CTT01 says"), "groups: count check passes");
+	ok(no_line(&r.diags, "hash"), "groups: exact sum check passes");
+	ok(r.doc != NULL && json_object_get(r.doc, "empty") == NULL,
+	    "groups: empty elements and arrays omitted");
+	run_free(&r);
+}
+
+static void
+test_unique(void)
+{
+	char	 text[4096];
+	struct run r;
+
+	snprintf(text, sizeof(text), "%sgroup parties.one from N1 unique\n"
+	    "  name = N102\nend\n", hdr850);
+	run_text(text, "850", doc850, &r, 0);
+	is_int(r.rv, EG_ERR_REJECTED, "unique: two matches reject");
+	ok(has_line(&r.diags, "E MAP-MULTI document.parties.one|N1|15/N1/0: N1 "
+	    "must match once but matched 2 segments (segments 15, 18)"),
+	    "unique: MAP-MULTI error names both");
+	run_free(&r);
+	run_text(text, "850", "BEG*00*SA*P**20240101~N1*ST*ONE~", &r, 0);
+	is_int(r.rv, 0, "unique: one match is fine");
+	is_json(r.doc, "{\"parties\":{\"one\":{\"name\":\"ONE\"}}}",
+	    "unique: the object");
+	run_free(&r);
+}
+
+/* ---- required, default, when, lookups -------------------------------------- */
+
+static void
+test_rules(void)
+{
+	char	 text[16384];
+	struct run r;
+
+	snprintf(text, sizeof(text), "%s"
+	    "lookup purpose on-miss error \"Unknown BEG01 purpose code "
+	    "'{value}'\"\n  00 <-> original\n  01 <-> cancellation\nend\n"
+	    "lookup poType on-miss warn\n  NE -> standard\nend\n"
+	    "lookup uom on-miss warn \"Unknown unit '{value}' at {source}\"\n"
+	    "  EA <-> EA\n  CA <-> CS\n  CS -> !\nend\n"
+	    "lookup pass on-miss pass\n  A -> B\nend\n"
+	    "lookup dflt on-miss default \"other\"\n  A -> B\nend\n"
+	    "id = BEG03 required \"Purchase order number (BEG03) is missing\"\n"
+	    "purpose = BEG01 | lookup purpose\n"
+	    "orderType = BEG02 | lookup poType\n"
+	    "rel = BEG04 default \"none\"\n"
+	    "relWarn = BEG04 required warn\n"
+	    "d = BEG05 | date x12 required warn\n"
+	    "u1 = PO103 | lookup uom\n"
+	    "p = BEG02 | lookup pass\n"
+	    "dd = BEG02 | lookup dflt\n"
+	    "w1 = BEG02 when BEG01 = 00\n"
+	    "w2 = BEG02 when BEG01 in (05, 06)\n"
+	    "w3 = BEG02 when exists(d)\n"
+	    "w4 = BEG02 when not exists(nothing) and (BEG07 or BEG02) = ZZ\n"
+	    "w5 = BEG02 when BEG04 = X\n"
+	    "w6 = BEG02 when CTT01 >= 1.0 or BEG04 = X\n"
+	    "n = CTT02 | decimal 2\n"
+	    "i = CTT01 | int default 0\n"
+	    "t = REF02[REF01=DP] | lower | max 3\n"
+	    "check CTT01 < 2 error \"too many lines\"\n", hdr850);
+	run_text(text, "850",
+	    "BEG*00*ZZ*PO-9**2024031~"
+	    "REF*DP*DEPARTMENT~"
+	    "PO1*1*1*CS~PO1*2*1*ZZ~"
+	    "CTT*2*2~", &r, 0);
+	is_int(r.rv, EG_ERR_REJECTED, "rules: rejected (lookup !, date, check)");
+	ok(r.doc == NULL, "rules: no document on error");
+	ok(has_line(&r.diags, "W MAP-LOOKUP document.orderType|BEG02|4/BEG/2: "
+	    "unknown code 'ZZ' in BEG02 (table poType)"),
+	    "rules: on-miss warn default message");
+	ok(has_line(&r.diags, "W MAP-DEFAULT document.rel|BEG04|4/BEG/4: BEG04 "
+	    "is empty: default none used for document.rel"), "rules: default");
+	ok(has_line(&r.diags, "W MAP-REQ document.relWarn|BEG04|4/BEG/4: "
+	    "document.relWarn is required but BEG04 is absent"),
+	    "rules: required warn, element position on the segment");
+	ok(has_line(&r.diags, "E MAP-TYPE document.d|BEG05|4/BEG/5: '2024031' "
+	    "in BEG05 is not a date (YYMMDD or CCYYMMDD)"),
+	    "rules: bad date is MAP-TYPE error");
+	ok(no_line(&r.diags, "MAP-REQ document.d|"),
+	    "rules: no MAP-REQ after MAP-TYPE");
+	ok(has_line(&r.diags, "E MAP-LOOKUP document.u1|PO103|6/PO1/3: code "
+	    "'CS' in PO103 is marked unusable (!) in table uom"),
+	    "rules: -> ! row is an error");
+	ok(has_line(&r.diags, "W MAP-DEFAULT document.dd|BEG02|4/BEG/2: unknown "
+	    "code 'ZZ' in BEG02 (table dflt): default other used"),
+	    "rules: on-miss default");
+	ok(has_line(&r.diags, "E MAP-CHECK |CTT01|8/CTT/0: too many lines"),
+	    "rules: check error");
+	ok(has_line(&r.diags, "W MAP-TRUNC document.t|REF02[REF01=DP]|5/REF/2: "
+	    "'DEPARTMENT' in REF02[REF01=DP] truncated to 3 characters"),
+	    "rules: max n truncates with MAP-TRUNC");
+	run_free(&r);
+
+	/* The same map on a clean document: the values. */
+	run_text(text, "850",
+	    "BEG*01*NE*PO-9*R1*20240301~"
+	    "REF*DP*DEPT~"
+	    "PO1*1*1*CA~"
+	    "CTT*1*7.5~", &r, 0);
+	is_int(r.rv, 0, "rules: clean document");
+	is_json(r.doc, "{\"id\":\"PO-9\",\"purpose\":\"cancellation\","
+	    "\"orderType\":\"standard\",\"rel\":\"R1\",\"relWarn\":\"R1\","
+	    "\"d\":\"2024-03-01\",\"u1\":\"CS\",\"p\":\"NE\",\"dd\":\"other\","
+	    "\"w3\":\"NE\",\"w6\":\"NE\",\"n\":\"7.50\",\"i\":1,"
+	    "\"t\":\"dep\"}", "rules: lookups, when, default, typed values");
+	run_free(&r);
+
+	/* A missing business key rejects; MAP-REQ names the segment. */
+	run_text(text, "850", "BEG*00*SA**20240301~", &r, 0);
+	is_int(r.rv, EG_ERR_REJECTED, "rules: missing key rejects");
+	ok(has_line(&r.lines, "t.edi: segment 4 (BEG), element 03: error "
+	    "MAP-REQ: Purchase order number (BEG03) is missing [t.map:24]"),
+	    "rules: MAP-REQ line format");
+	ok(has_line(&r.diags, "W MAP-DEFAULT document.i|"),
+	    "rules: int default when CTT01 absent");
+	run_free(&r);
+}
+
+/* ---- hierarchy: the MAPS.md 856 map on the §6 sample ----------------------- */
+
+static const char *sample856 =
+    "BSN*00*SH240311-01*20240311*1630*0001~"
+    "HL*1**S~TD1*CTN25*2****G*42.5*LB~TD5**2*UPSN*M~"
+    "REF*BM*1Z999AA10123456784~"
+    "DTM*011*20240311~DTM*017*20240315~N1*ST*ACME DC 7*UL*0614141000036~"
+    "N1*SF*WIDGET CO*1*123456789~"
+    "HL*2*1*O~PRF*4500012345***20240301~"
+    "HL*3*2*P~MAN*GM*00006141411234567890~"
+    "HL*4*3*I~LIN*1*VN*WC-1001*UP*012345678905~SN1**24*CA~"
+    "HL*5*2*P~MAN*GM*00006141411234567906~"
+    "HL*6*5*I~LIN*2*VN*WC-2002*UP*012345678912~SN1**10*EA~"
+    "CTT*6~";
+
+static struct map *
+load_fixture(const char *name, char *errs, size_t errlen)
+{
+	char	 path[8192];
+	struct map *m = NULL;
+	struct buf b;
+
+	snprintf(path, sizeof(path), "%s/%s", datadir, name);
+	buf_init(&b, 1 << 20);
+	map_load(path, datadir, &m, &b);
+	snprintf(errs, errlen, "%s", b.p ? b.p : "");
+	buf_free(&b);
+	return m;
+}
+
+static void
+test_856(void)
+{
+	char		 errs[8192];
+	struct map	*m;
+	struct tset	 t;
+	struct run	 r;
+
+	m = load_fixture("mapsmd_x12_856-shipment-noticed.map", errs,
+	    sizeof(errs));
+	ok(m != NULL, "856: MAPS.md map compiles");
+	if (m == NULL) {
+		printf("# %s", errs);
+		return;
+	}
+	run_init(&r);
+	mkset(&t, "856", "004010", sample856, map_structure(m));
+	eval(m, &t.set, &r, 1);
+	is_int(r.rv, 0, "856: evaluates");
+	is_json(r.doc, "{\"id\":\"SH240311-01\",\"purpose\":\"original\","
+	    "\"issueDate\":\"2024-03-11\",\"issueTime\":\"16:30\","
+	    "\"hierarchyCode\":\"0001\","
+	    "\"despatchDate\":\"2024-03-11\","
+	    "\"estimatedDeliveryDate\":\"2024-03-15\","
+	    "\"carrier\":{\"scac\":\"UPSN\",\"transportMode\":\"motor\"},"
+	    "\"billOfLading\":\"1Z999AA10123456784\","
+	    "\"totals\":{\"packageCount\":2,\"grossWeight\":{\"value\":\"42.5\","
+	    "\"unitCode\":\"LBR\"}},"
+	    "\"parties\":{\"shipTo\":{\"name\":\"ACME DC 7\",\"id\":{\"value\":"
+	    "\"0614141000036\",\"schemeId\":\"GLN\"}},\"shipFrom\":{\"name\":"
+	    "\"WIDGET CO\",\"id\":{\"value\":\"123456789\",\"schemeId\":"
+	    "\"DUNS\"}}},"
+	    "\"orders\":[{\"orderReference\":{\"id\":\"4500012345\","
+	    "\"issueDate\":\"2024-03-01\"}}],"
+	    "\"packages\":[{\"id\":\"3\",\"orderRef\":\"4500012345\","
+	    "\"sscc\":\"006141411234567890\"},{\"id\":\"5\",\"orderRef\":"
+	    "\"4500012345\",\"sscc\":\"006141411234567906\"}],"
+	    "\"lines\":[{\"id\":\"4\",\"orderReference\":{\"id\":\"4500012345\","
+	    "\"lineId\":\"1\"},\"packageRef\":\"3\",\"item\":{\"sellersItemId\":"
+	    "\"WC-1001\",\"standardItemId\":{\"value\":\"00012345678905\","
+	    "\"schemeId\":\"GTIN\"}},\"despatchedQuantity\":{\"value\":\"24\","
+	    "\"unitCode\":\"CS\"}},"
+	    "{\"id\":\"6\",\"orderReference\":{\"id\":\"4500012345\","
+	    "\"lineId\":\"2\"},\"packageRef\":\"5\",\"item\":{\"sellersItemId\":"
+	    "\"WC-2002\",\"standardItemId\":{\"value\":\"00012345678912\","
+	    "\"schemeId\":\"GTIN\"}},\"despatchedQuantity\":{\"value\":\"10\","
+	    "\"unitCode\":\"EA\"}}]}",
+	    "856: SOPI hierarchy into flat orders/packages/lines");
+	is_str(r.diags.p ? r.diags.p : "", "", "856: no diagnostics");
+	ok(has_line(&r.trace, "mapsmd_x12_856-shipment-noticed.map:48 "
+	    "lines[0].despatchedQuantity.unitCode <- SN103 \"CA\" (seg 19) | "
+	    "lookup uom -> \"CS\""), "856: trace line format");
+	arena_free(&t.a);
+	run_free(&r);
+
+	/* S/T/I/P without an order level; DTM before the first HL. */
+	run_init(&r);
+	mkset(&t, "856", "002001",
+	    "BSN*00*SHIP2*20240311*1630~DTM*011*20240310~"
+	    "HL*1**S~TD1*CTN*3~"
+	    "HL*2*1*T~MAN*GM*00106141412345678908~"
+	    "HL*3*2*I~LIN**BP*B-1*ON*RG61372~SN1**5*EA~"
+	    "HL*4*3*P~MAN*GM*106141412345678908~"
+	    "HL*5*2*I~LIN**BP*B-2*ON*RG61373~SN1**7*EA~"
+	    "CTT*5~", map_structure(m));
+	eval(m, &t.set, &r, 0);
+	is_int(r.rv, 0, "856 STIP: evaluates");
+	is_json(r.doc, "{\"id\":\"SHIP2\",\"purpose\":\"original\","
+	    "\"issueDate\":\"2024-03-11\",\"issueTime\":\"16:30\","
+	    "\"despatchDate\":\"2024-03-10\",\"totals\":{\"packageCount\":3},"
+	    "\"packages\":[{\"id\":\"2\",\"sscc\":\"106141412345678908\"},"
+	    "{\"id\":\"4\",\"parentId\":\"2\",\"sscc\":\"106141412345678908\"}],"
+	    "\"lines\":[{\"id\":\"3\",\"item\":{\"buyersItemId\":\"B-1\"},"
+	    "\"despatchedQuantity\":{\"value\":\"5\",\"unitCode\":\"EA\"},"
+	    "\"orderReference\":{\"id\":\"RG61372\"},\"packageRef\":\"2\"},"
+	    "{\"id\":\"5\",\"item\":{\"buyersItemId\":\"B-2\"},"
+	    "\"despatchedQuantity\":{\"value\":\"7\",\"unitCode\":\"EA\"},"
+	    "\"orderReference\":{\"id\":\"RG61373\"},\"packageRef\":\"2\"}]}",
+	    "856 STIP: descendant groups, ^HL parents");
+	arena_free(&t.a);
+	run_free(&r);
+
+	/* No shipment level at all: within required warn. */
+	run_init(&r);
+	mkset(&t, "856", "004010", "BSN*00*S3*20240311*1630~"
+	    "HL*1**O~PRF*PO-X~CTT*1~", map_structure(m));
+	eval(m, &t.set, &r, 0);
+	is_int(r.rv, 0, "856 no S level: evaluates");
+	ok(has_line(&r.diags, "W MAP-REQ document|HL[HL03=S]|3/ST/0: No "
+	    "shipment-level HL (HL03=S)"), "856: within required warn");
+	arena_free(&t.a);
+	run_free(&r);
+	map_free(m);
+}
+
+/* child vs descendant, and roots at the top level. */
+static void
+test_hierarchy_axes(void)
+{
+	char	 text[8192];
+	struct run r;
+
+	snprintf(text, sizeof(text), "map t\nsource x12 856\n"
+	    "structure structures/x12-856.struct\nevent e 1\n"
+	    "group roots[] from HL\n  id = HL01\nend\n"
+	    "group all[] from HL descendant\n  id = HL01\nend\n"
+	    "within HL[HL03=S]\n"
+	    "  group kids[] from HL child\n    id = HL01\n"
+	    "    group grand[] from HL\n      id = HL01\n"
+	    "      up = ^HL[HL03=S]/HL01\n    end\n  end\n"
+	    "  group below[] from HL[HL03=I] descendant\n    id = HL01\n"
+	    "    parent = ^HL/HL01\n    pack = ^HL[HL03=P|T]/HL01\n  end\n"
+	    "end\n");
+	run_text(text, "856", "BSN*00*X*20240101~"
+	    "HL*1**S~HL*2*1*O~HL*3*2*P~HL*4*3*I~HL*5*2*I~HL*6*1*O~"
+	    "HL*7**S~HL*8*7*I~HL*9*99*I~CTT*9~", &r, 0);
+	is_int(r.rv, 0, "axes: evaluates");
+	is_json(r.doc, "{\"roots\":[{\"id\":\"1\"},{\"id\":\"7\"},{\"id\":\"9\"}],"
+	    "\"all\":[{\"id\":\"1\"},{\"id\":\"2\"},{\"id\":\"3\"},{\"id\":\"4\"},"
+	    "{\"id\":\"5\"},{\"id\":\"6\"},{\"id\":\"7\"},{\"id\":\"8\"},"
+	    "{\"id\":\"9\"}],"
+	    "\"kids\":[{\"id\":\"2\",\"grand\":[{\"id\":\"3\",\"up\":\"1\"},"
+	    "{\"id\":\"5\",\"up\":\"1\"}]},{\"id\":\"6\"}],"
+	    "\"below\":[{\"id\":\"4\",\"parent\":\"3\",\"pack\":\"3\"},"
+	    "{\"id\":\"5\",\"parent\":\"2\"}]}",
+	    "axes: roots, descendant, child, ^HL");
+	ok(has_line(&r.diags, "W MAP-MULTI document|HL[HL03=S]|"),
+	    "axes: within with two matches warns");
+	run_free(&r);
+}
+
+/* ---- the MAPS.md maps and the shipped maps compile --------------------------- */
+
+static void
+test_mapsmd(void)
+{
+	static const char *const names[] = {
+		"mapsmd_x12_850-order-created.map",
+		"mapsmd_x12_855-order-acknowledged.map",
+		"mapsmd_x12_856-shipment-noticed.map",
+		"mapsmd_edifact_orders-order-created.map",
+		"mapsmd_cxml_orderrequest-order-created.map",
+		"desadv-outline-filled.map",
+		"partners/acme/850.map",
+	};
+	char	 errs[8192];
+	size_t	 i;
+	struct map *m;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		m = load_fixture(names[i], errs, sizeof(errs));
+		ok(m != NULL, "MAPS.md map compiles: %s", names[i]);
+		if (m == NULL)
+			printf("# %s", errs);
+		map_free(m);
+	}
+	m = load_fixture("mapsmd_edifact_desadv-shipment-noticed.map", errs,
+	    sizeof(errs));
+	ok(m == NULL && strstr(errs, "mapsmd_edifact_desadv-shipment-noticed."
+	    "map:13:14: expected end of line, found '...'") != NULL,
+	    "the DESADV outline (template nad ... end) is refused precisely");
+	map_free(m);
+}
+
+static void
+test_shipped(void)
+{
+	char		 dir[8192], path[8192 + 300];
+	struct dirent	*de;
+	DIR		*d;
+	struct map	*m;
+	struct buf	 b;
+	int		 n = 0;
+
+	snprintf(dir, sizeof(dir), "%s/x12", mapsdir);
+	if ((d = opendir(dir)) == NULL) {
+		ok(1, "no shipped maps yet");
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+
+		if (l < 5 || strcmp(de->d_name + l - 4, ".map") != 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		buf_init(&b, 1 << 20);
+		m = NULL;
+		map_load(path, mapsdir, &m, &b);
+		ok(m != NULL, "shipped map compiles: x12/%s", de->d_name);
+		if (m == NULL)
+			printf("# %s", b.p ? b.p : "");
+		else {
+			char want[300];
+
+			snprintf(want, sizeof(want), "x12/%s", de->d_name);
+			is_str(map_name(m), want, "map name relative to maps_root");
+		}
+		map_free(m);
+		buf_free(&b);
+		n++;
+	}
+	closedir(d);
+	if (n == 0)
+		ok(1, "no shipped maps yet");
+}
+
+/* ---- partner override ------------------------------------------------------ */
+
+static void
+test_extends(void)
+{
+	char		 errs[8192];
+	struct map	*m;
+	struct tset	 t;
+	struct run	 r;
+
+	m = load_fixture("partners/acme/850.map", errs, sizeof(errs));
+	ok(m != NULL, "extends: partner map compiles");
+	if (m == NULL) {
+		printf("# %s", errs);
+		return;
+	}
+	is_str(map_id(m), "acme-850-order-created", "extends: own id");
+	is_int(map_version(m), 2, "extends: own version");
+	is_str(map_partner(m), "acme-retail", "extends: partner");
+	is_str(map_event_type(m), "order.created", "extends: inherits event");
+	is_int(map_direction(m), MAP_DIR_BOTH, "extends: inherits direction");
+	run_init(&r);
+	mkset(&t, "850", "004010", "BEG*00*SA*PO-7**20240301~"
+	    "ITD*01*3*2**30**45~REF*19*D42~"
+	    "N1*DP*DOCK 9~PO1*1*2*CS*3~CTT*1*2~", map_structure(m));
+	eval(m, &t.set, &r, 0);
+	is_int(r.rv, 0, "extends: CS passes (add row replaces `CS -> !`)");
+	is_json(json_object_get(r.doc ? r.doc : json_null(), "lines"),
+	    "[{\"id\":\"1\",\"quantity\":{\"value\":\"2\",\"unitCode\":\"CS\"},"
+	    "\"price\":{\"amount\":\"3\"}}]", "extends: lines from the base");
+	ok(r.doc != NULL && json_object_get(r.doc, "paymentTerms") == NULL,
+	    "extends: drop removes the subtree");
+	is_json(json_object_get(r.doc ? r.doc : json_null(), "references"),
+	    "[{\"type\":\"department\",\"value\":\"D42\"}]",
+	    "extends: lookup add");
+	is_json(json_object_get(r.doc ? r.doc : json_null(), "parties"),
+	    "{\"shipTo\":{\"name\":\"DOCK 9\"}}",
+	    "extends: the group with the same target replaces the base's");
+	ok(no_line(&r.diags, "No ship-to"),
+	    "extends: replaced group has no required warn");
+	arena_free(&t.a);
+	run_free(&r);
+	map_free(m);
+}
+
+/* ---- one real file through the X12 parser ----------------------------------- */
+
+struct xrun {
+	const struct map *m;
+	struct run	*r;
+	int		 nset;
+};
+
+static int
+x_on_set(void *arg, struct edi_set *set)
+{
+	struct xrun	*x = arg;
+	struct diag_sink ds = { NULL, NULL, 0, 0 };
+	const struct structure *st;
+
+	st = structure_select(map_structure(x->m), set->version, NULL);
+	edi_tree_build(set, st, &ds);
+	if (x->nset++ == 0)
+		eval(x->m, set, x->r, 0);
+	return 0;
+}
+
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE	*fp = fopen(path, "rb");
+	char	*p;
+	long	 n;
+
+	if (fp == NULL)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	p = malloc((size_t)n + 1);
+	if (p == NULL || fread(p, 1, (size_t)n, fp) != (size_t)n) {
+		fclose(fp);
+		free(p);
+		return NULL;
+	}
+	fclose(fp);
+	p[n] = '\0';
+	*len = (size_t)n;
+	return p;
+}
+
+static void
+test_corpus(void)
+{
+	char		 errs[8192], path[8192];
+	struct map	*m;
+	struct run	 r;
+	struct xrun	 x;
+	struct edi_handler h;
+	struct diag_sink ds = { NULL, NULL, 0, 0 };
+	char		*text;
+	size_t		 len;
+
+	snprintf(path, sizeof(path), "%s/corpus/public/x12/"
+	    "850_005010_GS01-OW-mismatch.edi", shareddir);
+	if ((text = slurp(path, &len)) == NULL) {
+		ok(1, "corpus not available: skipped");
+		return;
+	}
+	m = load_fixture("mapsmd_x12_850-order-created.map", errs,
+	    sizeof(errs));
+	if (m == NULL) {
+		ok(0, "850 map: %s", errs);
+		free(text);
+		return;
+	}
+	run_init(&r);
+	memset(&x, 0, sizeof(x));
+	x.m = m;
+	x.r = &r;
+	memset(&h, 0, sizeof(h));
+	h.set = x_on_set;
+	h.diags = &ds;
+	translator_x12.parse(slice_make(text, len), "f.edi", &h, &x);
+	ok(x.nset >= 1, "corpus: the X12 parser hands over a set");
+	is_json(json_array_get(json_object_get(r.doc ? r.doc : json_null(),
+	    "lines"), 0), "{\"id\":\"item-1\",\"quantity\":{\"value\":\"8\","
+	    "\"unitCode\":\"EA\"},\"price\":{\"amount\":\"400\"},\"item\":"
+	    "{\"sellersItemId\":\"VND1234567\",\"description\":"
+	    "\"400 pound anvil\"}}", "corpus: MAPS.md §4 line of "
+	    "850_005010_GS01-OW-mismatch.edi");
+	run_free(&r);
+	map_free(m);
+	free(text);
+}
+
+/* ---- robustness ------------------------------------------------------------- */
+
+static uint32_t rng = 2463534242u;
+
+static uint32_t
+xorshift(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 17;
+	rng ^= rng << 5;
+	return rng;
+}
+
+static void
+test_mutations(void)
+{
+	static const char *const names[] = {
+		"mapsmd_x12_850-order-created.map",
+		"mapsmd_x12_856-shipment-noticed.map",
+		"mapsmd_edifact_orders-order-created.map",
+	};
+	static const char junk[] = "[]{}()|,=!<>-#\"\\^/.*:0aZ \n\t";
+	char		 path[8192], *orig, *mut;
+	size_t		 len, i, k;
+	int		 n, compiled = 0, runs = 0;
+	struct map	*m;
+	struct buf	 b;
+	struct map_compile_opts opts;
+	struct tset	 t;
+	struct run	 r;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.maps_root = datadir;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", datadir, names[i]);
+		if ((orig = slurp(path, &len)) == NULL)
+			continue;
+		mut = malloc(len + 64);
+		for (n = 0; n < 300; n++) {
+			memcpy(mut, orig, len);
+			for (k = 0; k < 1 + xorshift() % 6; k++) {
+				size_t at = xorshift() % len;
+
+				switch (xorshift() % 3) {
+				case 0:
+					mut[at] = junk[xorshift() %
+					    (sizeof(junk) - 1)];
+					break;
+				case 1:
+					mut[at] = (char)(xorshift() & 0xff);
+					break;
+				default:
+					memmove(mut + at, mut + at + 1,
+					    len - at - 1);
+					mut[len - 1] = ' ';
+					break;
+				}
+			}
+			buf_init(&b, 1 << 20);
+			m = NULL;
+			map_compile_text(path, names[i], mut, len, &opts, &m,
+			    &b);
+			if (m != NULL) {
+				compiled++;
+				if (strstr(names[i], "850") != NULL) {
+					run_init(&r);
+					mkset(&t, "850", "004010", doc850,
+					    map_structure(m));
+					eval(m, &t.set, &r, n % 7 == 0);
+					arena_free(&t.a);
+					run_free(&r);
+					runs++;
+				}
+			}
+			map_free(m);
+			buf_free(&b);
+		}
+		free(mut);
+		free(orig);
+	}
+	ok(1, "mutations: 900 mutated maps compiled or refused without a "
+	    "crash (%d compiled, %d evaluated)", compiled, runs);
+
+	/* Pathological inputs. */
+	{
+		char *big = malloc(EG_MAX_MAP_LINE * 2 + 200);
+		char errs[8192];
+
+		snprintf(big, 200, "%s", hdr850);
+		k = strlen(big);
+		memcpy(big + k, "x = ", 4);
+		memset(big + k + 4, '(', 500);
+		big[k + 4 + 500] = '\0';
+		m = compile(big, errs, sizeof(errs));
+		ok(m == NULL && strstr(errs, "nested too deeply") != NULL,
+		    "deep parentheses refused");
+		map_free(m);
+		memset(big + k, 'a', EG_MAX_MAP_LINE + 10);
+		big[k + EG_MAX_MAP_LINE + 10] = '\0';
+		m = compile(big, errs, sizeof(errs));
+		ok(m == NULL && strstr(errs, "longer than") != NULL,
+		    "over-long line refused");
+		map_free(m);
+		snprintf(big, 200, "%s", hdr850);
+		k = strlen(big);
+		for (n = 0; n < 40; n++)
+			k += (size_t)snprintf(big + k, 40, "within N1\n");
+		m = compile(big, errs, sizeof(errs));
+		ok(m == NULL && strstr(errs, "nested more than") != NULL,
+		    "deep blocks refused");
+		map_free(m);
+		free(big);
+	}
+}
+
+int
+main(void)
+{
+	const char *top = getenv("top_srcdir");
+	const char *sh = getenv("EDIGATE_SHARED");
+
+	snprintf(datadir, sizeof(datadir), "%s/tests/data/map", top ? top :
+	    ".");
+	snprintf(mapsdir, sizeof(mapsdir), "%s/maps", top ? top : ".");
+	snprintf(shareddir, sizeof(shareddir), "%s", sh ? sh : top ?
+	    "../shared" : "../shared");
+	if (sh == NULL && top != NULL)
+		snprintf(shareddir, sizeof(shareddir), "%s/../shared", top);
+	test_compile_errors();
+	test_lint();
+	test_headers();
+	test_paths();
+	test_components();
+	test_groups();
+	test_unique();
+	test_rules();
+	test_856();
+	test_hierarchy_axes();
+	test_mapsmd();
+	test_shipped();
+	test_extends();
+	test_corpus();
+	test_mutations();
+	return done_testing();
+}

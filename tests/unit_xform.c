@@ -1,0 +1,432 @@
+/*
+ * unit_xform.c: the transforms of the map language (MAPS.md §3.6), the
+ * exact decimal helpers and the code tables (§3.7), table-driven.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "edi.h"
+#include "err.h"
+#include "map_int.h"
+#include "tap.h"
+
+struct xcase {
+	enum map_xkind	 kind;
+	int		 n;		/* decimal n, implied n, max n */
+	int		 ai;
+	const char	*in;
+	int		 res;		/* enum map_xres */
+	const char	*out;		/* NULL: unchanged / not checked */
+	int		 edifact;	/* decimal comma allowed */
+};
+
+static const struct xcase xcases[] = {
+	/* date x12: 6 digits (pivot 50) or 8 */
+	{ MX_DATE_X12, 0, 0, "20240301", MXR_OK, "2024-03-01", 0 },
+	{ MX_DATE_X12, 0, 0, "240301", MXR_OK, "2024-03-01", 0 },
+	{ MX_DATE_X12, 0, 0, "491231", MXR_OK, "2049-12-31", 0 },
+	{ MX_DATE_X12, 0, 0, "500101", MXR_OK, "1950-01-01", 0 },
+	{ MX_DATE_X12, 0, 0, "991231", MXR_OK, "1999-12-31", 0 },
+	{ MX_DATE_X12, 0, 0, "20240229", MXR_OK, "2024-02-29", 0 },
+	{ MX_DATE_X12, 0, 0, "20230229", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "19000229", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "20000229", MXR_OK, "2000-02-29", 0 },
+	{ MX_DATE_X12, 0, 0, "20241301", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "20240431", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "20240300", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "2024031", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "2024-03-01", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "ABCDEFGH", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_CCYYMMDD, 0, 0, "20051107", MXR_OK, "2005-11-07", 0 },
+	{ MX_DATE_CCYYMMDD, 0, 0, "051107", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_YYMMDD, 0, 0, "051107", MXR_OK, "2005-11-07", 0 },
+	{ MX_DATE_YYMMDD, 0, 0, "20051107", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_102, 0, 0, "20051107", MXR_OK, "2005-11-07", 0 },
+	{ MX_DATE_ISO, 0, 0, "2024-03-01T14:22:00-05:00", MXR_OK,
+	    "2024-03-01", 0 },
+	{ MX_DATE_ISO, 0, 0, "2024-03-01", MXR_OK, "2024-03-01", 0 },
+	{ MX_DATE_ISO, 0, 0, "2024-02-30", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_ISO, 0, 0, "20240301", MXR_TYPE, NULL, 0 },
+	{ MX_TIME_ISO, 0, 0, "2024-03-01T14:22:00-05:00", MXR_OK,
+	    "14:22:00", 0 },
+	{ MX_TIME_ISO, 0, 0, "2024-03-01T14:22:00.250Z", MXR_OK,
+	    "14:22:00.250", 0 },
+	{ MX_TIME_ISO, 0, 0, "2024-03-01T14:22", MXR_OK, "14:22", 0 },
+	{ MX_TIME_ISO, 0, 0, "2024-03-01T25:22:00", MXR_TYPE, NULL, 0 },
+	/* time x12 */
+	{ MX_TIME_X12, 0, 0, "1630", MXR_OK, "16:30", 0 },
+	{ MX_TIME_X12, 0, 0, "163005", MXR_OK, "16:30:05", 0 },
+	{ MX_TIME_X12, 0, 0, "16300512", MXR_OK, "16:30:05", 0 },
+	{ MX_TIME_X12, 0, 0, "2430", MXR_TYPE, NULL, 0 },
+	{ MX_TIME_X12, 0, 0, "1660", MXR_TYPE, NULL, 0 },
+	{ MX_TIME_X12, 0, 0, "16305", MXR_TYPE, NULL, 0 },
+	{ MX_TIME_X12, 0, 0, "16:30", MXR_TYPE, NULL, 0 },
+	/* decimal: canonical text, scale kept, never a double */
+	{ MX_DECIMAL, -1, 0, "0008", MXR_OK, "8", 0 },
+	{ MX_DECIMAL, -1, 0, "36.50", MXR_OK, "36.50", 0 },
+	{ MX_DECIMAL, -1, 0, "-.5", MXR_OK, "-0.5", 0 },
+	{ MX_DECIMAL, -1, 0, ".5", MXR_OK, "0.5", 0 },
+	{ MX_DECIMAL, -1, 0, "+12", MXR_OK, "12", 0 },
+	{ MX_DECIMAL, -1, 0, "-0", MXR_OK, "0", 0 },
+	{ MX_DECIMAL, -1, 0, "-0.00", MXR_OK, "0.00", 0 },
+	{ MX_DECIMAL, -1, 0, "000.250", MXR_OK, "0.250", 0 },
+	{ MX_DECIMAL, -1, 0, "5.", MXR_OK, "5", 0 },
+	{ MX_DECIMAL, -1, 0, "0", MXR_OK, "0", 0 },
+	{ MX_DECIMAL, -1, 0,
+	    "123456789012345678901234567890.123456789012345678901234567890",
+	    MXR_OK,
+	    "123456789012345678901234567890.123456789012345678901234567890",
+	    0 },
+	{ MX_DECIMAL, -1, 0, "1,5", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, "1,5", MXR_OK, "1.5", 1 },
+	{ MX_DECIMAL, -1, 0, "12A", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, "1E3", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, "-", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, ".", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, "1.2.3", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, " 12", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, 2, 0, "36.5", MXR_OK, "36.50", 0 },
+	{ MX_DECIMAL, 2, 0, "36", MXR_OK, "36.00", 0 },
+	{ MX_DECIMAL, 2, 0, "36.123", MXR_OK, "36.123", 0 },
+	/* implied n (X12 Nn) */
+	{ MX_IMPLIED, 2, 0, "45120", MXR_OK, "451.20", 0 },
+	{ MX_IMPLIED, 2, 0, "0045120", MXR_OK, "451.20", 0 },
+	{ MX_IMPLIED, 2, 0, "5", MXR_OK, "0.05", 0 },
+	{ MX_IMPLIED, 2, 0, "-5", MXR_OK, "-0.05", 0 },
+	{ MX_IMPLIED, 2, 0, "00", MXR_OK, "0.00", 0 },
+	{ MX_IMPLIED, 0, 0, "0042", MXR_OK, "42", 0 },
+	{ MX_IMPLIED, 3, 0, "1234", MXR_OK, "1.234", 0 },
+	{ MX_IMPLIED, 2, 0, "451.2", MXR_OK, "451.2", 0 },
+	{ MX_IMPLIED, 2, 0, "4x5", MXR_TYPE, NULL, 0 },
+	{ MX_IMPLIED, 2, 0, "-", MXR_TYPE, NULL, 0 },
+	/* int */
+	{ MX_INT, 0, 0, "000001", MXR_OK, "1", 0 },
+	{ MX_INT, 0, 0, "-12", MXR_OK, "-12", 0 },
+	{ MX_INT, 0, 0, "9223372036854775807", MXR_OK,
+	    "9223372036854775807", 0 },
+	{ MX_INT, 0, 0, "9223372036854775808", MXR_TYPE, NULL, 0 },
+	{ MX_INT, 0, 0, "1.0", MXR_TYPE, NULL, 0 },
+	{ MX_INT, 0, 0, "ten", MXR_TYPE, NULL, 0 },
+	/* string hygiene */
+	{ MX_TRIM, 0, 0, "  ACME DC 7 \t", MXR_OK, "ACME DC 7", 0 },
+	{ MX_TRIM, 0, 0, "   ", MXR_ABSENT, NULL, 0 },
+	{ MX_UPPER, 0, 0, "ea-x1", MXR_OK, "EA-X1", 0 },
+	{ MX_LOWER, 0, 0, "EA-X1", MXR_OK, "ea-x1", 0 },
+	{ MX_COLLAPSE, 0, 0, "  400   pound\t anvil ", MXR_OK,
+	    "400 pound anvil", 0 },
+	{ MX_MAX, 5, 0, "ABCDEFG", MXR_TRUNC, "ABCDE", 0 },
+	{ MX_MAX, 5, 0, "ABCDE", MXR_OK, "ABCDE", 0 },
+	{ MX_MAX, 2, 0, "\xc3\xa9\xc3\xa9\xc3\xa9", MXR_TRUNC,
+	    "\xc3\xa9\xc3\xa9", 0 },
+	{ MX_PAD, 0, 0, "12", MXR_OK, "12", 0 },
+	/* gtin14: check digit verified, padded to 14 */
+	{ MX_GTIN14, 0, 0, "012345678905", MXR_OK, "00012345678905", 0 },
+	{ MX_GTIN14, 0, 0, "4006381333931", MXR_OK, "04006381333931", 0 },
+	{ MX_GTIN14, 0, 0, "96385074", MXR_OK, "00000096385074", 0 },
+	{ MX_GTIN14, 0, 0, "10012345678902", MXR_OK, "10012345678902", 0 },
+	{ MX_GTIN14, 0, 0, "012345678906", MXR_TYPEWARN, "012345678906", 0 },
+	{ MX_GTIN14, 0, 0, "0123456789", MXR_TYPEWARN, "0123456789", 0 },
+	{ MX_GTIN14, 0, 0, "01234567890X", MXR_TYPEWARN, "01234567890X", 0 },
+	/* sscc: 20 digits with AI 00 lose it; check digit verified */
+	{ MX_SSCC, 0, 1, "00106141412345678908", MXR_OK, "106141412345678908",
+	    0 },
+	{ MX_SSCC, 0, 0, "106141412345678908", MXR_OK, "106141412345678908",
+	    0 },
+	{ MX_SSCC, 0, 1, "00106141412345678909", MXR_TYPEWARN,
+	    "00106141412345678909", 0 },
+	{ MX_SSCC, 0, 0, "1061414123456789", MXR_TYPEWARN, "1061414123456789",
+	    0 },
+	{ MX_SSCC, 0, 0, "11106141412345678908", MXR_TYPEWARN,
+	    "11106141412345678908", 0 },
+};
+
+static const char *const xname[] = {
+	"", "date x12", "date CCYYMMDD", "date YYMMDD", "date 102",
+	"date code", "date iso8601", "time x12", "time iso8601", "decimal",
+	"implied", "int", "trim", "upper", "lower", "collapse", "max", "pad",
+	"gtin14", "sscc", "lookup",
+};
+
+static void
+test_table(void)
+{
+	struct arena	 a;
+	struct edi_set	 set;
+	size_t		 i;
+
+	arena_init(&a, 1 << 20);
+	for (i = 0; i < sizeof(xcases) / sizeof(xcases[0]); i++) {
+		const struct xcase *c = &xcases[i];
+		struct map_xform x;
+		struct map_val	 v;
+		const char	*why;
+		char		 got[256];
+		int		 res;
+
+		memset(&x, 0, sizeof(x));
+		memset(&v, 0, sizeof(v));
+		memset(&set, 0, sizeof(set));
+		set.env.syntax = c->edifact ? EDI_EDIFACT : EDI_X12;
+		x.kind = c->kind;
+		x.n = c->n;
+		x.ai = c->ai;
+		v.p = c->in;
+		v.len = strlen(c->in);
+		v.kind = MV_STR;
+		res = map_xform_apply(&x, &a, &set, &v, &why);
+		if (v.kind == MV_INT)
+			snprintf(got, sizeof(got), "%lld", (long long)v.i);
+		else
+			snprintf(got, sizeof(got), "%.*s", (int)v.len, v.p);
+		is_int(res, c->res, "%s %d: \"%s\" outcome", xname[c->kind],
+		    c->n, c->in);
+		if (c->out != NULL && (res == MXR_OK || res == MXR_TRUNC ||
+		    res == MXR_TYPEWARN))
+			is_str(got, c->out, "%s %d: \"%s\" -> \"%s\"",
+			    xname[c->kind], c->n, c->in, c->out);
+		if (res == MXR_OK && c->kind == MX_INT)
+			ok(v.kind == MV_INT, "int gives a JSON integer");
+		if (res == MXR_OK && (c->kind == MX_DECIMAL ||
+		    c->kind == MX_IMPLIED))
+			ok(v.kind == MV_DEC, "decimal kind for %s", c->in);
+	}
+	arena_free(&a);
+}
+
+/* date code ELEM reads the format code from the same segment. */
+static void
+test_date_code(void)
+{
+	static const struct {
+		const char	*code;	/* NULL: no code element */
+		const char	*in;
+		int		 res;
+		const char	*out;
+	} dc[] = {
+		{ "102", "20051107", MXR_OK, "2005-11-07" },
+		{ "101", "051107", MXR_OK, "2005-11-07" },
+		{ "203", "200511071230", MXR_OK, "2005-11-07" },
+		{ "204", "20051107123059", MXR_OK, "2005-11-07" },
+		{ "718", "20051107-20051114", MXR_OK, "2005-11-07" },
+		{ "102", "051107", MXR_TYPE, NULL },
+		{ "203", "200511072530", MXR_TYPE, NULL },
+		{ NULL, "051107", MXR_OK, "2005-11-07" },
+		{ NULL, "20051107", MXR_OK, "2005-11-07" },
+		{ NULL, "2005110", MXR_TYPE, NULL },
+	};
+	struct arena	 a;
+	struct edi_seg	 seg;
+	struct edi_val	 vals[3];
+	size_t		 i;
+
+	arena_init(&a, 1 << 16);
+	for (i = 0; i < sizeof(dc) / sizeof(dc[0]); i++) {
+		struct map_xform x;
+		struct map_val	 v;
+		const char	*why;
+		int		 res;
+
+		memset(&seg, 0, sizeof(seg));
+		memset(vals, 0, sizeof(vals));
+		memcpy(seg.tag, "DTM", 4);
+		vals[0].s = slice_cstr("137");
+		vals[0].el = 1;
+		vals[0].comp = 1;
+		vals[0].rep = 1;
+		vals[1].s = slice_cstr(dc[i].in);
+		vals[1].el = 1;
+		vals[1].comp = 2;
+		vals[1].rep = 1;
+		vals[2].s = slice_cstr(dc[i].code ? dc[i].code : "");
+		vals[2].el = 1;
+		vals[2].comp = 3;
+		vals[2].rep = 1;
+		seg.val = vals;
+		seg.nval = dc[i].code ? 3 : 2;
+		seg.nel = 1;
+		memset(&x, 0, sizeof(x));
+		x.kind = MX_DATE_CODE;
+		x.codeel = 1;
+		x.codecomp = 3;
+		memset(&v, 0, sizeof(v));
+		v.p = dc[i].in;
+		v.len = strlen(dc[i].in);
+		v.kind = MV_STR;
+		v.seg = &seg;
+		res = map_xform_apply(&x, &a, NULL, &v, &why);
+		is_int(res, dc[i].res, "date code %s: %s", dc[i].code ?
+		    dc[i].code : "(none)", dc[i].in);
+		if (dc[i].out != NULL)
+			ok(v.len == strlen(dc[i].out) &&
+			    memcmp(v.p, dc[i].out, v.len) == 0,
+			    "date code %s: %s -> %s", dc[i].code ? dc[i].code :
+			    "(none)", dc[i].in, dc[i].out);
+	}
+	arena_free(&a);
+}
+
+static void
+test_decimals(void)
+{
+	static const struct {
+		const char *a, *b;
+		int	 cmp;
+	} cmps[] = {
+		{ "1", "000001", 0 }, { "36.50", "36.5", 0 }, { "-0", "0", 0 },
+		{ "0.00", "-0.0", 0 }, { "2", "10", -1 }, { "10", "2", 1 },
+		{ "-2", "1", -1 }, { "-2", "-10", 1 }, { "1.05", "1.5", -1 },
+		{ ".5", "0.50", 0 }, { "99999999999999999999999", "1e3", 9 },
+		{ "A", "1", 9 },
+	};
+	static const struct {
+		const char *a, *b, *sum;
+	} sums[] = {
+		{ "0", "20", "20" }, { "20", "4.5", "24.5" },
+		{ "0.10", "0.2", "0.30" }, { "-5", "3", "-2" },
+		{ "3", "-5", "-2" }, { "5", "-5", "0" }, { "-1.5", "-1.5", "-3.0" },
+		{ "99999999999999999999", "1", "100000000000000000000" },
+		{ "0", "000.5", "0.5" },
+	};
+	char	 out[256];
+	size_t	 i;
+	int	 res, rv;
+
+	for (i = 0; i < sizeof(cmps) / sizeof(cmps[0]); i++) {
+		rv = map_dec_cmp(slice_cstr(cmps[i].a), slice_cstr(cmps[i].b),
+		    &res);
+		if (cmps[i].cmp == 9)
+			is_int(rv, -1, "dec_cmp %s vs %s: not numbers",
+			    cmps[i].a, cmps[i].b);
+		else
+			ok(rv == 0 && res == cmps[i].cmp, "dec_cmp %s vs %s = %d",
+			    cmps[i].a, cmps[i].b, cmps[i].cmp);
+	}
+	for (i = 0; i < sizeof(sums) / sizeof(sums[0]); i++) {
+		rv = map_dec_add(sums[i].a, strlen(sums[i].a), sums[i].b,
+		    strlen(sums[i].b), out, sizeof(out));
+		ok(rv == 0 && strcmp(out, sums[i].sum) == 0, "dec_add %s + %s "
+		    "= %s (got %s)", sums[i].a, sums[i].b, sums[i].sum,
+		    rv == 0 ? out : "error");
+	}
+	is_int(map_dec_add("1", 1, "x", 1, out, sizeof(out)), -1,
+	    "dec_add refuses a non-number");
+	ok(map_gtin_check("012345678905", 12), "GS1 check digit ok");
+	ok(!map_gtin_check("012345678904", 12), "GS1 check digit bad");
+}
+
+static void
+test_lookup(void)
+{
+	struct arena	 a;
+	struct map_lookup *lk;
+	const struct map_row *r;
+	char		 err[256], path[1024];
+	const char	*top = getenv("top_srcdir");
+	int		 rv;
+
+	arena_init(&a, 1 << 24);
+	lk = map_lookup_new(&a, "uom");
+	map_lookup_addrow(lk, &a, SLICE_LIT("EA"), SLICE_LIT("EA"), MR_BOTH, 0,
+	    0);
+	map_lookup_addrow(lk, &a, SLICE_LIT("CA"), SLICE_LIT("CS"), MR_BOTH, 0,
+	    0);
+	map_lookup_addrow(lk, &a, SLICE_LIT("DZ"), SLICE_LIT("DZN"), MR_IN, 0,
+	    0);
+	map_lookup_addrow(lk, &a, SLICE_LIT("D2"), SLICE_LIT("DZN"), MR_OUT,
+	    0, 0);
+	map_lookup_addrow(lk, &a, SLICE_LIT("CS"), SLICE_LIT("!"), MR_IN, 1,
+	    0);
+	map_lookup_build(lk, &a);
+	r = map_lookup_in(lk, SLICE_LIT("CA"));
+	ok(r != NULL && slice_eqs(r->right, "CS"), "lookup: CA -> CS");
+	r = map_lookup_in(lk, SLICE_LIT("DZ"));
+	ok(r != NULL && slice_eqs(r->right, "DZN"), "lookup: -> row inbound");
+	ok(map_lookup_in(lk, SLICE_LIT("D2")) == NULL,
+	    "lookup: <- row not inbound");
+	r = map_lookup_out(lk, SLICE_LIT("DZN"));
+	ok(r != NULL && slice_eqs(r->left, "D2"), "lookup: <- row outbound");
+	r = map_lookup_out(lk, SLICE_LIT("CS"));
+	ok(r != NULL && slice_eqs(r->left, "CA"), "lookup: <-> outbound");
+	r = map_lookup_in(lk, SLICE_LIT("CS"));
+	ok(r != NULL && r->bang, "lookup: -> ! row");
+	ok(map_lookup_in(lk, SLICE_LIT("ZZ")) == NULL, "lookup: miss");
+	ok(map_lookup_in(lk, SLICE_LIT("")) == NULL, "lookup: empty miss");
+
+	/* `add` rows replace the same code and direction. */
+	map_lookup_addrow(lk, &a, SLICE_LIT("CS"), SLICE_LIT("CS"), MR_IN, 0,
+	    1);
+	map_lookup_addrow(lk, &a, SLICE_LIT("CT"), SLICE_LIT("CS"), MR_OUT, 0,
+	    1);
+	map_lookup_build(lk, &a);
+	r = map_lookup_in(lk, SLICE_LIT("CS"));
+	ok(r != NULL && !r->bang && slice_eqs(r->right, "CS"),
+	    "lookup add: CS -> CS replaces CS -> !");
+	r = map_lookup_in(lk, SLICE_LIT("CA"));
+	ok(r != NULL && slice_eqs(r->right, "CS"),
+	    "lookup add: CA -> CS still inbound");
+	r = map_lookup_out(lk, SLICE_LIT("CS"));
+	ok(r != NULL && slice_eqs(r->left, "CT"),
+	    "lookup add: outbound CS now written as CT");
+
+	/* Many rows: hashing scales. */
+	lk = map_lookup_new(&a, "big");
+	for (rv = 0; rv < 5000; rv++) {
+		char	*k = arena_alloc(&a, 16), *v = arena_alloc(&a, 16);
+
+		snprintf(k, 16, "K%d", rv);
+		snprintf(v, 16, "V%d", rv);
+		map_lookup_addrow(lk, &a, slice_cstr(k), slice_cstr(v), MR_BOTH,
+		    0, 0);
+	}
+	map_lookup_build(lk, &a);
+	r = map_lookup_in(lk, SLICE_LIT("K4321"));
+	ok(r != NULL && slice_eqs(r->right, "V4321"), "lookup: 5000 rows");
+	r = map_lookup_out(lk, SLICE_LIT("V17"));
+	ok(r != NULL && slice_eqs(r->left, "K17"), "lookup: 5000 rows out");
+
+	/* CSV: header, comments, quotes, directions, `!`. */
+	snprintf(path, sizeof(path), "%s/tests/data/map/lookups/"
+	    "edifact-7143-item.csv", top ? top : ".");
+	lk = map_lookup_new(&a, "item");
+	rv = map_lookup_csv(lk, &a, path, err, sizeof(err));
+	is_int(rv, 0, "csv: loads (%s)", rv ? err : "ok");
+	map_lookup_build(lk, &a);
+	r = map_lookup_in(lk, SLICE_LIT("EN"));
+	ok(r != NULL && slice_eqs(r->right, "GTIN"), "csv: EN -> GTIN");
+	r = map_lookup_out(lk, SLICE_LIT("GTIN"));
+	ok(r != NULL && slice_eqs(r->left, "SRV"), "csv: GTIN <- SRV only");
+	r = map_lookup_in(lk, SLICE_LIT("SA"));
+	ok(r != NULL && slice_eqs(r->right, "sellersItemId"),
+	    "csv: quoted fields");
+	snprintf(path, sizeof(path), "%s/tests/data/map/lookups/"
+	    "edifact-1225-purpose.csv", top ? top : ".");
+	lk = map_lookup_new(&a, "purpose");
+	rv = map_lookup_csv(lk, &a, path, err, sizeof(err));
+	is_int(rv, 0, "csv: header line skipped");
+	is_int(lk->nrow, 5, "csv: five rows");
+	snprintf(path, sizeof(path), "%s/tests/data/map/lookups/bad.csv",
+	    top ? top : ".");
+	lk = map_lookup_new(&a, "bad");
+	rv = map_lookup_csv(lk, &a, path, err, sizeof(err));
+	is_int(rv, EG_ERR_SYNTAX, "csv: bad direction refused");
+	ok(strstr(err, "bad.csv:3:1:") != NULL, "csv: error names line 3 (%s)",
+	    err);
+	lk = map_lookup_new(&a, "none");
+	rv = map_lookup_csv(lk, &a, "/nonexistent/x.csv", err, sizeof(err));
+	is_int(rv, EG_ERR_NOTFOUND, "csv: missing file");
+	arena_free(&a);
+}
+
+int
+main(void)
+{
+	test_table();
+	test_date_code();
+	test_decimals();
+	test_lookup();
+	return done_testing();
+}
