@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 #include "buf.h"
@@ -24,7 +25,7 @@
 #include "err.h"
 #include "xmalloc.h"
 
-enum ctype { CT_STRING, CT_PATH, CT_ENUM };
+enum ctype { CT_STRING, CT_PATH, CT_ENUM, CT_ZONE };
 
 struct ckey {
 	const char	*section;
@@ -62,7 +63,7 @@ static const struct ckey partner_keys[] = {
 	  "UNB S002 id:qualifier of the partner" },
 	{ "partner", "ack", CT_ENUM, "997", "997|999|none", P(ack),
 	  "functional acknowledgement to return" },
-	{ "partner", "timezone", CT_STRING, "UTC", NULL, P(timezone),
+	{ "partner", "timezone", CT_ZONE, "UTC", NULL, P(timezone),
 	  "zone of business timestamps" },
 };
 
@@ -136,6 +137,20 @@ resolve(const char *file, const char *val)
 	return out;
 }
 
+/* An IANA zone the system knows (tzdata), or UTC. */
+static int
+zone_ok(const char *z)
+{
+	char	 path[512];
+
+	if (strcmp(z, "UTC") == 0)
+		return 1;
+	if (*z == '\0' || *z == '/' || strstr(z, "..") != NULL)
+		return 0;
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", z);
+	return access(path, R_OK) == 0;
+}
+
 static int
 choice_ok(const char *choices, const char *v)
 {
@@ -181,6 +196,14 @@ conf_apply(const char *file, dictionary *d, const struct ckey *tab,
 			    "%s\n", file, conf_line(file, tab[t].section,
 			    tab[t].key), tab[t].section, tab[t].key, v,
 			    tab[t].choices);
+			nerr++;
+			continue;
+		}
+		if (tab[t].type == CT_ZONE && !zone_ok(v)) {
+			buf_printf(errs, "%s:%d: [%s] %s: unknown time zone "
+			    "'%s' (an IANA name such as America/New_York)\n",
+			    file, conf_line(file, tab[t].section, tab[t].key),
+			    tab[t].section, tab[t].key, v);
 			nerr++;
 			continue;
 		}

@@ -9,11 +9,13 @@
 
 #include <openssl/rand.h>
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "edi.h"
@@ -224,11 +226,72 @@ orderrefs(const char *type, json_t *doc)
 }
 
 /*
+ * The process-wide TZ is the only portable way to reach the system's zone
+ * database from C; it is switched under a lock and restored, and nothing
+ * else in edigate reads local time.
+ */
+static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
+
+char *
+event_rfc3339(const char *date, const char *time, const char *zone)
+{
+	struct tm	 tm;
+	time_t		 t;
+	char		*old = NULL, *out = NULL, path[512];
+	const char	*o;
+	long		 off;
+	int		 y, mo, d, h, mi, s;
+
+	if (sscanf(date, "%4d-%2d-%2d", &y, &mo, &d) != 3 ||
+	    sscanf(time, "%2d:%2d:%2d", &h, &mi, &s) != 3)
+		return NULL;
+	if (zone == NULL || *zone == '\0' || strcmp(zone, "UTC") == 0 ||
+	    strcmp(zone, "Etc/UTC") == 0) {
+		xasprintf(&out, "%sT%sZ", date, time);
+		return out;
+	}
+	/* An unknown zone would silently become UTC: refuse it instead. */
+	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+	if (strstr(zone, "..") != NULL || access(path, R_OK) != 0)
+		return NULL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = s;
+	tm.tm_isdst = -1;
+	pthread_mutex_lock(&tz_lock);
+	if ((o = getenv("TZ")) != NULL)
+		old = xstrdup(o);
+	setenv("TZ", zone, 1);
+	tzset();
+	t = mktime(&tm);
+	off = tm.tm_gmtoff;
+	if (old != NULL)
+		setenv("TZ", old, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	pthread_mutex_unlock(&tz_lock);
+	free(old);
+	if (t == (time_t)-1)
+		return NULL;
+	if (off == 0)
+		xasprintf(&out, "%sT%sZ", date, time);
+	else
+		xasprintf(&out, "%sT%s%c%02ld:%02ld", date, time,
+		    off < 0 ? '-' : '+', labs(off) / 3600, labs(off) % 3600 / 60);
+	return out;
+}
+
+/*
  * occurredAt: the document's own date and time, else the group's
- * (GS04/GS05).  UTC until partner time zones arrive with configuration.
+ * (GS04/GS05), in the partner's (or the map's) time zone.
  */
 static char *
-occurred_at(const struct edi_set *set, json_t *doc)
+occurred_at(const struct edi_set *set, json_t *doc, const char *zone)
 {
 	const char	*d, *t;
 	char		*date = NULL, *time = NULL, *out = NULL, *gd, *gt;
@@ -250,7 +313,7 @@ occurred_at(const struct edi_set *set, json_t *doc)
 		free(gt);
 	}
 	if (date != NULL)
-		xasprintf(&out, "%sT%sZ", date, time ? time : "00:00:00");
+		out = event_rfc3339(date, time ? time : "00:00:00", zone);
 	free(date);
 	free(time);
 	return out;
@@ -418,7 +481,7 @@ event_build(const struct map *m, const struct edi_set *set, json_t *doc,
 	    json_integer(map_event_version(m)));
 
 	data = json_object();
-	s = occurred_at(set, doc);
+	s = occurred_at(set, doc, o->timezone);
 	json_object_set_new(data, "document", doc);
 	setstr(data, "occurredAt", s);
 	free(s);

@@ -19,6 +19,7 @@ struct event_origin {
 	const char	*filename;	/* as received; NULL none */
 	const char	*sha256;	/* hex of the raw input */
 	const char	*doc_id;	/* stored document; NULL in the CLI */
+	const char	*timezone;	/* IANA zone of business times; NULL UTC */
 	struct timespec	 received;
 };
 
@@ -31,6 +32,12 @@ json_t	*event_build(const struct map *, const struct edi_set *, json_t *doc,
 
 /* A UUIDv7 (RFC 9562) for time t, as 36 characters plus NUL. */
 void	 event_uuid7(const struct timespec *t, char out[37]);
+
+/*
+ * RFC 3339 for a local date (YYYY-MM-DD) and time (HH:MM:SS) in an IANA
+ * zone (NULL or "UTC": Z).  NULL when the zone is unknown.
+ */
+char	*event_rfc3339(const char *date, const char *time, const char *zone);
 
 /* The partner id for a sender without configuration: ISA05-ISA06. */
 char	*event_default_partner(const struct edi_set *);

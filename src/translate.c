@@ -247,6 +247,9 @@ on_set(void *arg, struct edi_set *set)
 	origin.sha256 = t->sha256;
 	origin.doc_id = o->doc_id;
 	origin.received = o->received;
+	/* `timezone partner` (the default) takes the partner's zone. */
+	origin.timezone = map_timezone(m) != NULL &&
+	    strcmp(map_timezone(m), "partner") != 0 ? map_timezone(m) : tz;
 	ev = event_build(m, set, doc, t->setdiags, &origin);
 	t->setdiags = NULL;
 	t->st->translated++;

@@ -107,6 +107,30 @@ if len(evs) == 2:
                 a["id"]) is not None and a["id"] != b["id"],
        "event ids are distinct UUIDv7", a["id"], b["id"])
 
+# partner time zone: occurredAt carries the zone's offset
+with tempfile.TemporaryDirectory() as d:
+    os.mkdir(os.path.join(d, "partners.d"))
+    with open(os.path.join(d, "edigate.ini"), "w") as f:
+        f.write("[gateway]\npartners_dir = partners.d\n")
+    with open(os.path.join(d, "partners.d", "acme.ini"), "w") as f:
+        f.write("[partner]\nx12_id = ZZ:ACMERETAIL\ntimezone = America/New_York\n")
+    rc, out, err = run("translate", "-c", os.path.join(d, "edigate.ini"),
+                       os.path.join(demo, "acme-850.edi"),
+                       os.path.join(demo, "bolt-856.edi"))
+    evs = events(out)
+    ok(rc == 0 and len(evs) == 2
+       and evs[0]["data"]["occurredAt"] == "2024-03-01T00:00:00-05:00"
+       and evs[1]["data"]["occurredAt"] == "2024-03-11T16:30:00Z",
+       "occurredAt in the partner's zone (EST in March), UTC for others",
+       rc, err, [e["data"].get("occurredAt") for e in evs])
+    with open(os.path.join(d, "partners.d", "acme.ini"), "a") as f:
+        f.write("colour = blue\n")
+    rc, out, err = run("translate", "-c", os.path.join(d, "edigate.ini"),
+                       os.path.join(demo, "acme-850.edi"))
+    ok(rc == 78 and "acme.ini:4: [partner] unknown key 'colour'" in err
+       and out == "", "bad configuration: exit 78 naming file, line and key",
+       rc, err)
+
 # -p forces the partner id
 rc, out, err = run("translate", "-p", "someone",
                    os.path.join(demo, "acme-850.edi"))
