@@ -492,6 +492,60 @@ test_lint(void)
 	    != NULL, "lint: unused template");
 	map_free(m);
 
+	snprintf(text, sizeof(text), "%sx = N301\ngroup a[] from N1\n"
+	    "  y = PO102\n  z = N1/N301\n  w = N301\nend\n"
+	    "group b[] from REF\n  v = REF02\n  u = N901\nend\n", hdr850);
+	m = compile(text, errs, sizeof(errs));
+	ok(m != NULL, "lint: never-in-scope is a warning");
+	ok(strstr(errs, "t.map:6:5: warning: N3 is never in scope here (the "
+	    "structure does not place it in the top level): 'N301' can never "
+	    "match") != NULL, "lint: N301 at the top level");
+	ok(strstr(errs, "t.map:8:7: warning: PO1 is never in scope here (the "
+	    "structure does not place it in the loop N1): 'PO102' can never "
+	    "match") != NULL, "lint: PO102 in an N1 group");
+	ok(strstr(errs, "t.map:9:7: warning: N3 is never in scope here (the "
+	    "structure does not place it in the segment N1)") !=
+	    NULL, "lint: loop step that is not there");
+	ok(strstr(errs, "t.map:10:") == NULL, "lint: N301 in N1 is fine");
+	ok(strstr(errs, "t.map:14:7: warning: N9 is never in scope here (the "
+	    "structure does not place it in the segment REF)") != NULL,
+	    "lint: a segment group's scope is its segment");
+	map_free(m);
+
+	snprintf(text, sizeof(text), "%sdirection both\nid = BEG03\n"
+	    "po = BEG03\nd = DTM02[DTM01=002]\ne = DTM02[DTM01=010]\n"
+	    "f = BEG03 oneway\ng = BEG02 when BEG01 = 00\n"
+	    "h = BEG01 when exists(id)\n", hdr850);
+	m = compile(text, errs, sizeof(errs));
+	ok(m == NULL, "both: refused");
+	ok(strstr(errs, "t.map:8:1: 'po' and 'id' (t.map:7) write the same "
+	    "document element outbound: mark all but one `oneway`") != NULL,
+	    "both: two rules, one element");
+	ok(strstr(errs, "t.map:9:") == NULL && strstr(errs, "t.map:10:") ==
+	    NULL && strstr(errs, "t.map:11:") == NULL,
+	    "both: other filter constants and oneway are fine");
+	ok(strstr(errs, "t.map:12:16: `when` in a `direction both` map tests "
+	    "event fields or env values, not the document (BEG01)") != NULL,
+	    "both: when on the document refused");
+	ok(strstr(errs, "t.map:13:") == NULL, "both: when on a field is fine");
+	map_free(m);
+
+	snprintf(text, sizeof(text), "map t\nsource x12 855\nstructure "
+	    "structures/x12-855.struct\nevent e 1\ndirection both\n"
+	    "group lines[] from PO1\n  status = ACK01\n"
+	    "  ship = ACK05[ACK04=068] | date x12\n"
+	    "  deliver = ACK05[ACK04=067] | date x12\nend\n"
+	    "group refs[] from PO1\n  a = REF02[REF01=DP]\n"
+	    "  b = REF02[REF01=IA]\nend\n");
+	m = compile(text, errs, sizeof(errs));
+	ok(m == NULL && strstr(errs, "t.map:9:3: 'deliver' (ACK04=067) and "
+	    "'ship' (t.map:8, ACK04=068) write conflicting constants into one "
+	    "ACK segment; mark one `oneway`") != NULL,
+	    "both: conflicting constants in one segment instance");
+	ok(strstr(errs, "t.map:12:") == NULL,
+	    "both: filtered repeats (REF DP, REF IA) are fine");
+	map_free(m);
+
 	snprintf(text, sizeof(text), "%sid = BEG03 default \"X\" required\n",
 	    hdr850);
 	m = compile(text, errs, sizeof(errs));
@@ -1043,7 +1097,7 @@ test_856(void)
 	    "HL*1**O~PRF*PO-X~CTT*1~", map_structure(m));
 	eval(m, &t.set, &r, 0);
 	is_int(r.rv, 0, "856 no S level: evaluates");
-	ok(has_line(&r.diags, "W MAP-REQ document|HL[HL03=S]|3/ST/0: No "
+	ok(has_line(&r.diags, "W MAP-REQ |HL[HL03=S]|3/ST/0: No "
 	    "shipment-level HL (HL03=S)"), "856: within required warn");
 	arena_free(&t.a);
 	run_free(&r);
@@ -1081,7 +1135,7 @@ test_hierarchy_axes(void)
 	    "\"below\":[{\"id\":\"4\",\"parent\":\"3\",\"pack\":\"3\"},"
 	    "{\"id\":\"5\",\"parent\":\"2\"}]}",
 	    "axes: roots, descendant, child, ^HL");
-	ok(has_line(&r.diags, "W MAP-MULTI document|HL[HL03=S]|"),
+	ok(has_line(&r.diags, "W MAP-MULTI |HL[HL03=S]|"),
 	    "axes: within with two matches warns");
 	run_free(&r);
 }
@@ -1379,6 +1433,54 @@ test_mutations(void)
 	}
 	ok(1, "mutations: 900 mutated maps compiled or refused without a "
 	    "crash (%d compiled, %d evaluated)", compiled, runs);
+
+	/* Random documents through the 850 and 856 maps. */
+	{
+		static const char *const tags[] = { "BEG", "CUR", "REF", "PER",
+		    "DTM", "N9", "MSG", "N1", "N3", "N4", "PO1", "PID", "SAC",
+		    "CTT", "BSN", "HL", "TD1", "TD5", "PRF", "MAN", "LIN", "SN1",
+		    "ITD", "FOB", "ZZZ" };
+		static const char *const vals[] = { "", "S", "O", "P", "I", "T",
+		    "1", "2", "01", "002", "GM", "ST", "VN", "UP", "0008",
+		    "-.5", "12345678901234567890", "20240230", "\xff\xfe",
+		    "A:B", "X^Y", "99999999999999999999999999" };
+		char	 errs[8192], body[8192];
+		struct map *m850, *m856;
+		int	 ok850 = 0;
+
+		m850 = load_fixture("mapsmd_x12_850-order-created.map", errs,
+		    sizeof(errs));
+		m856 = load_fixture("mapsmd_x12_856-shipment-noticed.map", errs,
+		    sizeof(errs));
+		for (n = 0; n < 400 && m850 != NULL && m856 != NULL; n++) {
+			size_t o = 0;
+			int nseg = 1 + (int)(xorshift() % 40), j, e;
+
+			for (j = 0; j < nseg && o < sizeof(body) - 300; j++) {
+				o += (size_t)snprintf(body + o, sizeof(body) - o,
+				    "%s", tags[xorshift() % (sizeof(tags) /
+				    sizeof(tags[0]))]);
+				for (e = (int)(xorshift() % 8); e > 0; e--)
+					o += (size_t)snprintf(body + o,
+					    sizeof(body) - o, "*%s",
+					    vals[xorshift() % (sizeof(vals) /
+					    sizeof(vals[0]))]);
+				body[o++] = '~';
+				body[o] = '\0';
+			}
+			run_init(&r);
+			mkset(&t, n % 2 ? "856" : "850", "004010", body,
+			    map_structure(n % 2 ? m856 : m850));
+			eval(n % 2 ? m856 : m850, &t.set, &r, n % 5 == 0);
+			ok850 += r.rv == 0 || r.rv == EG_ERR_REJECTED;
+			arena_free(&t.a);
+			run_free(&r);
+		}
+		is_int(ok850, 400, "random documents: every one evaluated or "
+		    "rejected");
+		map_free(m850);
+		map_free(m856);
+	}
 
 	/* Pathological inputs. */
 	{

@@ -1601,7 +1601,7 @@ static int
 parse_xform(struct cp *cp, struct map_xform *x)
 {
 	struct tok	*t = next(cp), *u;
-	int		 from = cp->pos - 1, v;
+	int		 from = cp->pos - 1;
 
 	x->line = lineof(cp, t->col);
 	x->col = colof(cp, t->col);
@@ -1716,7 +1716,6 @@ parse_xform(struct cp *cp, struct map_xform *x)
 		    tokdesc(t, tb, sizeof(tb)));
 		return -1;
 	}
-	(void)v;
 	x->text = spantext(cp, from, cp->pos - 1);
 	return 0;
 }
@@ -2111,7 +2110,6 @@ parse_lookup(struct cp *cp, const struct tok *kw)
 	struct map_lookup *lk;
 	struct tok	*t = next(cp);
 	char		 path[EG_MAX_PATH];
-	int		 cap;
 
 	if (t->k != TK_WORD) {
 		expected(cp, t, "a lookup name");
@@ -2154,10 +2152,8 @@ parse_lookup(struct cp *cp, const struct tok *kw)
 				perr(cp, kw->col + 7, "lookup '%s': %s",
 				    lk->name, err);
 		}
-		cap = cp->m->nlookup;
 		cp->m->lookup = cp_grow(cp, cp->m->lookup, cp->m->nlookup,
 		    &cp->m->caplookup, sizeof(lk));
-		(void)cap;
 		cp->m->lookup[cp->m->nlookup++] = lk;
 		return;
 	}
@@ -3529,6 +3525,368 @@ check_reversible(struct lk *L, struct map_block *b, int depth)
 	}
 }
 
+/* ---- lint: paths that can never match ---------------------------------- */
+
+/* What a block's document scope is, per the structure. */
+struct lscope {
+	const struct struct_loop *loop;	/* a loop instance, or */
+	char		 seg[4];	/* one segment (group from a segment) */
+	const struct lscope *up;
+	const char	*name;		/* for messages */
+};
+
+static const struct struct_entry *
+lsc_entry(const struct lscope *sc, const char *tag)
+{
+	size_t	 i;
+
+	if (sc->loop == NULL)
+		return NULL;
+	for (i = 0; i < sc->loop->nent; i++)
+		if (strcmp(sc->loop->ent[i].tag, tag) == 0)
+			return &sc->loop->ent[i];
+	return NULL;
+}
+
+/* The scope a step into tag leads to; 0 when tag is never in sc. */
+static int
+lsc_step(const struct lscope *sc, const char *tag, struct lscope *out)
+{
+	const struct struct_entry *e;
+
+	memset(out, 0, sizeof(*out));
+	out->up = sc;
+	out->name = tag;
+	if (sc->seg[0] != '\0') {
+		if (strcmp(sc->seg, tag) != 0)
+			return 0;
+		snprintf(out->seg, sizeof(out->seg), "%s", tag);
+		return 1;
+	}
+	if ((e = lsc_entry(sc, tag)) == NULL)
+		return 0;
+	if (e->is_loop && e->loop != NULL)
+		out->loop = e->loop;
+	else
+		snprintf(out->seg, sizeof(out->seg), "%s", tag);
+	return 1;
+}
+
+static void
+lint_warn(struct lk *L, const struct map_path *p, const struct lscope *sc,
+    const char *tag)
+{
+	lwarn(L, p->file, p->line, p->col, "%s is never in scope here (the "
+	    "structure does not place it in %s%s): '%s' can never match",
+	    tag, sc->seg[0] ? "the segment " : sc->loop && sc->loop->tag[0] ?
+	    "the loop " : "the top level", sc->seg[0] ? sc->seg :
+	    sc->loop && sc->loop->tag[0] ? sc->loop->tag : "", p->text);
+}
+
+/* Returns 1 and the final scope when p's steps are all reachable. */
+static int
+lint_path(struct lk *L, const struct map_path *p, const struct lscope *sc,
+    const struct lscope *root, struct lscope *steps, int selector)
+{
+	const struct lscope *cur = sc;
+	int	 i;
+
+	switch (p->anchor) {
+	case MA_ABS:
+		cur = root;
+		break;
+	case MA_UP:
+		for (i = 0; i < p->up && cur->up != NULL; i++)
+			cur = cur->up;
+		break;
+	case MA_HIER:
+		return 0;	/* any level of the hierarchy */
+	default:
+		break;
+	}
+	for (i = 0; i < p->nloop; i++) {
+		if (!lsc_step(cur, p->loop[i].tag, &steps[i])) {
+			lint_warn(L, p, cur, p->loop[i].tag);
+			return 0;
+		}
+		cur = &steps[i];
+	}
+	if (p->seg.hier && selector)
+		return lsc_step(root, p->seg.tag, &steps[i]) ||
+		    (cur->loop != NULL && lsc_step(cur, p->seg.tag, &steps[i]));
+	if (!lsc_step(cur, p->seg.tag, &steps[i])) {
+		lint_warn(L, p, cur, p->seg.tag);
+		return 0;
+	}
+	return 1;
+}
+
+static void
+lint_expr(struct lk *L, const struct map_expr *e, const struct lscope *sc,
+    const struct lscope *root)
+{
+	struct lscope	 steps[MAP_MAX_STEPS + 2];
+	int		 i;
+
+	if (e == NULL)
+		return;
+	if ((e->kind == MT_PATH || e->kind == MT_COUNT || e->kind == MT_SUM) &&
+	    e->path != NULL)
+		lint_path(L, e->path, sc, root, steps, 0);
+	if (e->kind == MT_COUNT || e->kind == MT_SUM)
+		return;
+	for (i = 0; i < e->nsub; i++)
+		lint_expr(L, e->sub[i], sc, root);
+}
+
+static void
+lint_cond(struct lk *L, const struct map_cond *c, const struct lscope *sc,
+    const struct lscope *root, int depth)
+{
+	if (c == NULL || depth > (int)EG_MAX_EXPR_DEPTH * 2)
+		return;
+	lint_cond(L, c->l, sc, root, depth + 1);
+	lint_cond(L, c->r, sc, root, depth + 1);
+	lint_expr(L, c->a, sc, root);
+	lint_expr(L, c->b, sc, root);
+}
+
+static void
+lint_block(struct lk *L, const struct map_block *b, const struct lscope *sc,
+    const struct lscope *root, int depth)
+{
+	struct lscope	 steps[MAP_MAX_STEPS + 2];
+	int		 i, k;
+
+	if (depth > (int)EG_MAX_MAP_DEPTH + 2)
+		return;
+	for (i = 0; i < b->nbody; i++) {
+		struct map_stmt *s = b->body[i];
+
+		switch (s->kind) {
+		case MS_RULE:
+			if (s->linted)
+				break;
+			s->linted = 1;
+			for (k = 0; k < s->u.r.nexpr; k++)
+				lint_expr(L, s->u.r.expr[k], sc, root);
+			lint_cond(L, s->u.r.when, sc, root, 0);
+			break;
+		case MS_CHECK:
+			if (!s->linted)
+				lint_cond(L, s->u.c.cond, sc, root, 0);
+			s->linted = 1;
+			break;
+		case MS_GROUP:
+		case MS_WITHIN:
+			if (s->u.b.sel == NULL)
+				break;
+			lint_cond(L, s->u.b.when, sc, root, 0);
+			if (!lint_path(L, s->u.b.sel, sc, root, steps, 1))
+				break;
+			steps[s->u.b.sel->nloop].up = sc;
+			lint_block(L, &s->u.b, &steps[s->u.b.sel->nloop], root,
+			    depth + 1);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* ---- direction both --------------------------------------------------------- */
+
+/* The document element a rule writes outbound (its first term). */
+static int
+write_key(const struct map_rule *r, char *key, size_t keylen)
+{
+	const struct map_expr *e = r->expr[0];
+	const struct map_path *p;
+	struct buf	 b;
+	int		 i, k, n = 0;
+
+	while (e != NULL && e->kind == MT_OR && e->nsub > 0 && n++ < 64)
+		e = e->sub[0];
+	if (e == NULL || e->kind != MT_PATH || e->path == NULL)
+		return 0;
+	p = e->path;
+	buf_init(&b, keylen > 0 ? keylen - 1 : 0);
+	if (p->anchor == MA_ABS)
+		buf_addc(&b, '/');
+	for (i = 0; i < p->up; i++)
+		buf_adds(&b, "../");
+	for (i = 0; i <= p->nloop; i++) {
+		const struct map_step *st = i < p->nloop ? &p->loop[i] : &p->seg;
+
+		buf_adds(&b, st->tag);
+		for (k = 0; k < st->f.natom; k++)
+			buf_printf(&b, "[%d-%d%s%.*s]", st->f.atom[k].el,
+			    st->f.atom[k].comp, st->f.atom[k].neg ? "!=" : "=",
+			    (int)st->f.atom[k].code[0].len,
+			    st->f.atom[k].code[0].p);
+		if (i < p->nloop)
+			buf_addc(&b, '/');
+	}
+	buf_printf(&b, ".%d-%d#%d", p->el, p->comp ? p->comp : 1,
+	    p->rep ? p->rep : 1);
+	if (p->npair)
+		buf_printf(&b, "{%.*s}", (int)p->pair[0].len, p->pair[0].p);
+	snprintf(key, keylen, "%s", b.p ? b.p : "");
+	buf_free(&b);
+	return 1;
+}
+
+/* Does a condition read the document (not allowed in direction both)? */
+static const struct map_expr *
+cond_docref(const struct map_cond *c, int depth)
+{
+	const struct map_expr *e;
+
+	if (c == NULL || depth > (int)EG_MAX_EXPR_DEPTH * 2)
+		return NULL;
+	if ((e = cond_docref(c->l, depth + 1)) != NULL ||
+	    (e = cond_docref(c->r, depth + 1)) != NULL)
+		return e;
+	if (c->a != NULL && (c->a->kind == MT_PATH || c->a->kind == MT_XPATH))
+		return c->a;
+	if (c->b != NULL && (c->b->kind == MT_PATH || c->b->kind == MT_XPATH))
+		return c->b;
+	return NULL;
+}
+
+/* The segment a rule's first term writes, without filters ("N1/REF"). */
+static const struct map_path *
+write_seg(const struct map_rule *r, char *key, size_t keylen)
+{
+	const struct map_expr *e = r->expr[0];
+	size_t	 o = 0;
+	int	 i, n = 0;
+
+	while (e != NULL && e->kind == MT_OR && e->nsub > 0 && n++ < 64)
+		e = e->sub[0];
+	if (e == NULL || e->kind != MT_PATH || e->path == NULL ||
+	    e->path->anchor != MA_REL)
+		return NULL;
+	key[0] = '\0';
+	for (i = 0; i < e->path->nloop && o + 8 < keylen; i++)
+		o += (size_t)snprintf(key + o, keylen - o, "%s/",
+		    e->path->loop[i].tag);
+	snprintf(key + o, keylen - o, "%s", e->path->seg.tag);
+	return e->path;
+}
+
+/*
+ * Outbound, rules that read a segment without a filter tie it to one
+ * instance; two rules whose filters put different constants into the
+ * same element of that instance cannot both be written (ACK05[ACK04=068]
+ * and ACK05[ACK04=067] next to ACK01).
+ */
+static void
+check_constants(struct lk *L, const struct map_block *b)
+{
+	const struct map_path *p, *q;
+	char	 kp[64], kq[64], ku[64];
+	int	 i, j, u, a, c, tied;
+
+	for (i = 0; i < b->nbody; i++) {
+		const struct map_stmt *s = b->body[i];
+
+		if (s->kind != MS_RULE || s->u.r.oneway ||
+		    (p = write_seg(&s->u.r, kp, sizeof(kp))) == NULL ||
+		    p->seg.f.natom == 0)
+			continue;
+		for (tied = 0, u = 0; u < b->nbody && !tied; u++) {
+			const struct map_stmt *t = b->body[u];
+
+			tied = t->kind == MS_RULE && !t->u.r.oneway &&
+			    (q = write_seg(&t->u.r, ku, sizeof(ku))) != NULL &&
+			    q->seg.f.natom == 0 && q->npair == 0 &&
+			    strcmp(ku, kp) == 0;
+		}
+		if (!tied)
+			continue;
+		for (j = 0; j < i; j++) {
+			const struct map_stmt *t = b->body[j];
+
+			if (t->kind != MS_RULE || t->u.r.oneway ||
+			    (q = write_seg(&t->u.r, kq, sizeof(kq))) == NULL ||
+			    strcmp(kp, kq) != 0)
+				continue;
+			for (a = 0; a < p->seg.f.natom; a++)
+				for (c = 0; c < q->seg.f.natom; c++) {
+					const struct map_atom *x =
+					    &p->seg.f.atom[a], *y =
+					    &q->seg.f.atom[c];
+
+					if (x->neg || y->neg || x->el != y->el ||
+					    x->comp != y->comp ||
+					    slice_eq(x->code[0], y->code[0]))
+						continue;
+					lerr(L, s->path, s->line, s->col, "'%s' "
+					    "(%s%02d=%.*s) and '%s' (%s:%d, "
+					    "%s%02d=%.*s) write conflicting "
+					    "constants into one %s segment; "
+					    "mark one `oneway`",
+					    s->u.r.tgt.text, p->seg.tag, x->el,
+					    (int)x->code[0].len, x->code[0].p,
+					    t->u.r.tgt.text, t->file, t->line,
+					    q->seg.tag, y->el,
+					    (int)y->code[0].len, y->code[0].p,
+					    p->seg.tag);
+					return;
+				}
+		}
+	}
+}
+
+static void
+check_both(struct lk *L, const struct map_block *b, int depth)
+{
+	struct {
+		char	 key[256];
+		const struct map_stmt *s;
+	}		*w;
+	const struct map_expr *e;
+	int		 i, j, nw = 0;
+
+	if (depth > (int)EG_MAX_MAP_DEPTH + 2)
+		return;
+	w = xcalloc((size_t)b->nbody + 1, sizeof(*w));
+	for (i = 0; i < b->nbody; i++) {
+		const struct map_stmt *s = b->body[i];
+		const struct map_cond *c = s->kind == MS_RULE ? s->u.r.when :
+		    (s->kind == MS_GROUP || s->kind == MS_WITHIN) ?
+		    s->u.b.when : NULL;
+
+		if ((e = cond_docref(c, 0)) != NULL && (s->kind != MS_RULE ||
+		    !s->u.r.oneway))
+			lerr(L, s->path, e->line, e->col, "`when` in a "
+			    "`direction both` map tests event fields or env "
+			    "values, not the document (%s)", e->text);
+		if (s->kind == MS_GROUP || s->kind == MS_WITHIN) {
+			check_both(L, &s->u.b, depth + 1);
+			continue;
+		}
+		if (s->kind != MS_RULE || s->u.r.oneway ||
+		    !write_key(&s->u.r, w[nw].key, sizeof(w[nw].key)))
+			continue;
+		for (j = 0; j < nw; j++)
+			if (strcmp(w[j].key, w[nw].key) == 0)
+				break;
+		if (j < nw) {
+			lerr(L, s->path, s->line, s->col, "'%s' and '%s' "
+			    "(%s:%d) write the same document element outbound: "
+			    "mark all but one `oneway`", s->u.r.tgt.text,
+			    w[j].s->u.r.tgt.text, w[j].s->file,
+			    w[j].s->line);
+			continue;
+		}
+		w[nw++].s = s;
+	}
+	free(w);
+	check_constants(L, b);
+}
+
 static int
 link_map(struct map *m, const struct map_compile_opts *opts,
     struct buf *errors, int *nerr, const char *path)
@@ -3600,8 +3958,17 @@ link_map(struct map *m, const struct map_compile_opts *opts,
 	memset(&root, 0, sizeof(root));
 	root.kind = TN_OBJECT;
 	check_targets(&L, &m->root, &root, &root, 0);
-	if (m->dir == MAP_DIR_BOTH)
+	if (m->dir == MAP_DIR_BOTH) {
 		check_reversible(&L, &m->root, 0);
+		check_both(&L, &m->root, 0);
+	}
+	if (L.st != NULL && !m->xml) {
+		struct lscope rs;
+
+		memset(&rs, 0, sizeof(rs));
+		rs.loop = &L.st->root;
+		lint_block(&L, &m->root, &rs, &rs, 0);
+	}
 
 	/* Lint. */
 	for (i = 0; i < m->nlookup; i++)

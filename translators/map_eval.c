@@ -53,7 +53,6 @@ const char *const map_default_msg[MD_NMSG] = {
 	[MD_DEFAULT_LOOKUP] = "unknown code '{value}' in {source} (table "
 	    "{table}): default {default} used",
 	[MD_TRUNC] = "'{value}' in {source} truncated to {n} characters",
-	[MD_HCOUNT] = "{source} says {value} but the set has {n}",
 };
 
 enum { C_FALSE = 0, C_TRUE = 1, C_UNKNOWN = 2 };
@@ -93,9 +92,15 @@ struct ev {
 	uint32_t	 nh;
 	uint32_t	*hkoff;		/* CSR children: hk[hkoff[i]..hkoff[i+1]) */
 	uint32_t	*hk;
+	uint32_t	*hstack;	/* traversal scratch, nh entries */
+	uint32_t	*hgen;		/* visited mark: == hcur */
+	uint32_t	 hcur;
 	struct apos	*ap;
 	size_t		 nap, capap;
 	int		 dirty;		/* an empty object may be left */
+	/* Per loop instance: its in-scope items by tag, built on first use. */
+	struct sidx	**stab;
+	uint32_t	 smask, sn;
 };
 
 /* Context for MAP-MULTI and other diagnostics of one rule. */
@@ -328,7 +333,7 @@ emit(struct ev *ev, enum diag_sev sev, const char *code,
 	}
 	diag_init(&d, sev, code);
 	buf_init(&fb, sizeof(d.field) * 4);
-	if (s == NULL || s->kind != MS_CHECK) {
+	if (s == NULL || (s->kind != MS_CHECK && s->kind != MS_WITHIN)) {
 		field_path(fr, tgt, listidx, &fb);
 		snprintf(d.field, sizeof(d.field), "%s", fb.p ? fb.p : "");
 	}
@@ -668,8 +673,172 @@ match_seg(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 	pm_visit(ev, pm, &mv, rank << RANK_BITS | (uint64_t)fr);
 }
 
+static void walk_scan(struct ev *, const struct edi_loop *, int32_t,
+		    const struct map_path *, int, uint64_t, struct pm *);
+
+/*
+ * The in-scope items of one loop instance, chained by tag, so that a path
+ * step looks only at the segments with its tag.  Built once per instance
+ * and set (in the set's arena); rules then cost what they match.
+ */
+struct sidx {
+	const struct edi_loop *L;
+	uint32_t	 n;
+	uint32_t	*seg;		/* item -> segment index */
+	const struct edi_loop **kid;	/* item -> loop it triggers, or NULL */
+	uint32_t	*next;		/* next item with the same tag */
+	uint32_t	 mask;
+	uint32_t	*hkey, *hfirst;	/* tag key -> first item */
+};
+
+#define SIDX_END	UINT32_MAX
+
+static uint32_t
+ptrhash(const void *p)
+{
+	uintptr_t v = (uintptr_t)p;
+
+	v ^= v >> 17;
+	v *= 0x9e3779b1u;
+	return (uint32_t)(v ^ (v >> 15));
+}
+
+static struct sidx *
+sidx_build(struct ev *ev, const struct edi_loop *L)
+{
+	struct sidx	*x;
+	struct sit	 it;
+	uint32_t	 i, n = 0, k, key, *last;
+	const struct edi_loop *kid;
+
+	sit_init(&it, ev->set, L, -1);
+	while (sit_next(&it, &i, &kid))
+		n++;
+	if ((x = arena_alloc(ev->a, sizeof(*x))) == NULL)
+		return NULL;
+	x->L = L;
+	x->n = n;
+	for (x->mask = 7; x->mask < n * 2; x->mask = x->mask * 2 + 1)
+		;
+	x->seg = arena_allocarray(ev->a, n + 1, sizeof(*x->seg));
+	x->kid = arena_allocarray(ev->a, n + 1, sizeof(*x->kid));
+	x->next = arena_allocarray(ev->a, n + 1, sizeof(*x->next));
+	x->hkey = arena_allocarray(ev->a, x->mask + 1, sizeof(*x->hkey));
+	x->hfirst = arena_allocarray(ev->a, x->mask + 1, sizeof(*x->hfirst));
+	last = arena_allocarray(ev->a, x->mask + 1, sizeof(*last));
+	if (x->seg == NULL || x->kid == NULL || x->next == NULL ||
+	    x->hkey == NULL || x->hfirst == NULL || last == NULL)
+		return NULL;
+	sit_init(&it, ev->set, L, -1);
+	for (n = 0; sit_next(&it, &i, &kid); n++) {
+		x->seg[n] = i;
+		x->kid[n] = kid;
+		x->next[n] = SIDX_END;
+		key = map_tagkey(ev->set->seg[i].tag);
+		for (k = key * 2654435761u & x->mask; x->hkey[k] != 0 &&
+		    x->hkey[k] != key; k = (k + 1) & x->mask)
+			;
+		if (x->hkey[k] == 0) {
+			x->hkey[k] = key;
+			x->hfirst[k] = n;
+		} else
+			x->next[last[k]] = n;
+		last[k] = n;
+	}
+	return x;
+}
+
+static struct sidx *
+sidx_get(struct ev *ev, const struct edi_loop *L)
+{
+	struct sidx	**ns, *x;
+	uint32_t	 k, i, nm;
+
+	if (ev->stab != NULL)
+		for (k = ptrhash(L) & ev->smask; ev->stab[k] != NULL;
+		    k = (k + 1) & ev->smask)
+			if (ev->stab[k]->L == L)
+				return ev->stab[k];
+	if ((x = sidx_build(ev, L)) == NULL) {
+		ev->limit = 1;
+		return NULL;
+	}
+	if (ev->stab == NULL || (ev->sn + 1) * 2 > ev->smask) {
+		nm = ev->stab == NULL ? 63 : ev->smask * 2 + 1;
+		if ((ns = arena_allocarray(ev->a, nm + 1, sizeof(*ns))) ==
+		    NULL) {
+			ev->limit = 1;
+			return NULL;
+		}
+		for (i = 0; ev->stab != NULL && i <= ev->smask; i++) {
+			if (ev->stab[i] == NULL)
+				continue;
+			for (k = ptrhash(ev->stab[i]->L) & nm; ns[k] != NULL;
+			    k = (k + 1) & nm)
+				;
+			ns[k] = ev->stab[i];
+		}
+		ev->stab = ns;
+		ev->smask = nm;
+	}
+	for (k = ptrhash(L) & ev->smask; ev->stab[k] != NULL;
+	    k = (k + 1) & ev->smask)
+		;
+	ev->stab[k] = x;
+	ev->sn++;
+	return x;
+}
+
+/* First item of x with tag key, or SIDX_END. */
+static uint32_t
+sidx_first(const struct sidx *x, uint32_t key)
+{
+	uint32_t k;
+
+	for (k = key * 2654435761u & x->mask; x->hkey[k] != 0;
+	    k = (k + 1) & x->mask)
+		if (x->hkey[k] == key)
+			return x->hfirst[k];
+	return SIDX_END;
+}
+
 static void
 walk(struct ev *ev, const struct edi_loop *L, int32_t segi,
+    const struct map_path *p, int stepi, uint64_t rank, struct pm *pm)
+{
+	const struct map_step *st = stepi < p->nloop ? &p->loop[stepi] :
+	    &p->seg;
+	const struct edi_seg *s;
+	struct sidx	*x;
+	uint32_t	 it;
+	int		 r;
+
+	if (segi < 0 && L != NULL) {
+		if ((x = sidx_get(ev, L)) == NULL)
+			return;
+		for (it = sidx_first(x, st->key); it != SIDX_END;
+		    it = x->next[it]) {
+			s = &ev->set->seg[x->seg[it]];
+			if (stepi == p->nloop) {
+				match_seg(ev, p, s, rank, pm);
+				continue;
+			}
+			if ((r = filter_rank(s, &st->f, 0, 0)) < 0)
+				continue;
+			if (x->kid[it] != NULL)
+				walk(ev, x->kid[it], -1, p, stepi + 1, rank <<
+				    RANK_BITS | (uint64_t)r, pm);
+			else
+				walk(ev, NULL, (int32_t)x->seg[it], p, stepi + 1,
+				    rank << RANK_BITS | (uint64_t)r, pm);
+		}
+		return;
+	}
+	walk_scan(ev, L, segi, p, stepi, rank, pm);
+}
+
+static void
+walk_scan(struct ev *ev, const struct edi_loop *L, int32_t segi,
     const struct map_path *p, int stepi, uint64_t rank, struct pm *pm)
 {
 	struct sit	 it;
@@ -949,13 +1118,21 @@ sel_hier(struct ev *ev, const struct edi_loop *scope, const struct map_step *st,
 	}
 	if ((bi = h_index(ev, base)) < 0)
 		return;
-	stack = arena_allocarray(ev->a, ev->nh + 1, sizeof(*stack));
-	seen = arena_allocarray(ev->a, ev->nh / 32 + 1, sizeof(*seen));
-	if (stack == NULL || seen == NULL) {
-		ev->limit = 1;
-		return;
+	if (ev->hstack == NULL) {
+		/* Once per set: traversals reuse them (generation marks). */
+		ev->hstack = arena_allocarray(ev->a, ev->nh + 1,
+		    sizeof(*ev->hstack));
+		ev->hgen = arena_allocarray(ev->a, ev->nh + 1,
+		    sizeof(*ev->hgen));
+		if (ev->hstack == NULL || ev->hgen == NULL) {
+			ev->limit = 1;
+			return;
+		}
 	}
-	seen[bi / 32] |= 1u << (bi % 32);
+	stack = ev->hstack;
+	seen = ev->hgen;
+	ev->hcur++;
+	seen[bi] = ev->hcur;
 	stack[nst++] = (uint32_t)bi;
 	while (nst > 0) {
 		i = stack[--nst];
@@ -963,9 +1140,9 @@ sel_hier(struct ev *ev, const struct edi_loop *scope, const struct map_step *st,
 			uint32_t c = ev->hk[k];
 			const struct edi_loop *l = ev->h[c];
 
-			if (seen[c / 32] & (1u << (c % 32)))
+			if (seen[c] == ev->hcur)
 				continue;
-			seen[c / 32] |= 1u << (c % 32);
+			seen[c] = ev->hcur;
 			if (l->first < ev->set->nseg &&
 			    (r = step_match(&ev->set->seg[l->first], st)) >= 0)
 				il_add(ev, il, l, -1, rank << RANK_BITS |
@@ -2279,7 +2456,7 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	size_t		 i, best;
 	long		 nbest;
 	json_t		*obj, *parent, *arr, *old;
-	int		 nw, idx, k;
+	int		 nw;
 
 	if (b->when != NULL && eval_cond(ev, fr, b->when, 0) != C_TRUE)
 		return;
@@ -2375,12 +2552,9 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		nf.seq = nf.index + 1;
 		nw = apply_where(ev, &nf, b);
 		run_block(ev, &nf, b, depth + 1);
-		if (obj_nonempty(obj, nw)) {
-			k = 0;
-			idx = array_put(ev, arr, obj, il.v[i].first);
-			(void)idx;
-			(void)k;
-		} else
+		if (obj_nonempty(obj, nw))
+			array_put(ev, arr, obj, il.v[i].first);
+		else
 			json_decref(obj);
 	}
 	/* An array left empty by every instance is not kept. */

@@ -348,6 +348,7 @@ struct map_stmt {
 	const char	*path;		/* file as opened, for compile errors */
 	int		 line, col;
 	int		 linked;	/* compile-time */
+	int		 linted;
 	char		 rule[160];	/* "file:line" for diagnostics */
 	union {
 		struct map_rule	 r;
@@ -479,8 +480,6 @@ struct map_compile_opts {
 int	map_compile_text(const char *path, const char *name, const char *text,
 	    size_t len, const struct map_compile_opts *, struct map **out,
 	    struct buf *errors);
-struct map_expr *map_parse_expr_text(struct map *, const char *text,
-	    struct buf *errors);
 
 /* map_eval.c: the default texts of map diagnostics, one table. */
 enum map_dmsg {
@@ -496,7 +495,6 @@ enum map_dmsg {
 	MD_DEFAULT_OR,	/* `or` fell back to seq or a literal */
 	MD_DEFAULT_LOOKUP, /* on-miss default */
 	MD_TRUNC,	/* `max n` truncated */
-	MD_HCOUNT,	/* hierarchy count= differs */
 	MD_NMSG,
 };
 extern const char *const map_default_msg[MD_NMSG];
