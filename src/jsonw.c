@@ -1,0 +1,170 @@
+/*
+ * jsonw.c: fast compact JSON writer for jansson values (see jsonw.h).
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "err.h"
+#include "jsonw.h"
+
+/* Bytes that need an escape: controls, '"' and '\\'. */
+static const unsigned char needs_escape[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
+	[0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
+	[0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
+	[0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
+	[0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
+};
+
+static int
+put_string(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";	/* as jansson */
+	size_t		 i, start = 0;
+	unsigned char	 c;
+	char		 esc[6];
+	int		 r = 0;
+
+	r |= buf_addc(b, '"');
+	for (i = 0; i < n; i++) {
+		c = (unsigned char)s[i];
+		if (!needs_escape[c])
+			continue;
+		r |= buf_add(b, s + start, i - start);
+		start = i + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"':  r |= buf_add(b, "\\\"", 2); break;
+		case '\\': r |= buf_add(b, "\\\\", 2); break;
+		case '\b': r |= buf_add(b, "\\b", 2); break;
+		case '\f': r |= buf_add(b, "\\f", 2); break;
+		case '\n': r |= buf_add(b, "\\n", 2); break;
+		case '\r': r |= buf_add(b, "\\r", 2); break;
+		case '\t': r |= buf_add(b, "\\t", 2); break;
+		default:
+			esc[1] = 'u';
+			esc[2] = '0';
+			esc[3] = '0';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			r |= buf_add(b, esc, 6);
+		}
+	}
+	r |= buf_add(b, s + start, n - start);
+	r |= buf_addc(b, '"');
+	return r;
+}
+
+static int
+put_integer(struct buf *b, json_int_t v)
+{
+	char		 tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t	 u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* jansson's form of a %.17g number: ".0" added, exponent without '+'
+ * and leading zeros. */
+static int
+put_real(struct buf *b, const char *num)
+{
+	const char	*e = strpbrk(num, "eE"), *p;
+	int		 r = 0;
+
+	if (e == NULL) {
+		r |= buf_adds(b, num);
+		if (strchr(num, '.') == NULL)
+			r |= buf_add(b, ".0", 2);
+		return r;
+	}
+	r |= buf_add(b, num, (size_t)(e - num + 1));
+	p = e + 1;
+	if (*p == '+')
+		p++;
+	else if (*p == '-')
+		r |= buf_addc(b, *p++);
+	while (*p == '0' && p[1] != '\0')
+		p++;
+	r |= buf_adds(b, p);
+	return r;
+}
+
+static int
+dump(const json_t *v, struct buf *b, int depth)
+{
+	const char	*key;
+	json_t		*x;
+	void		*it;
+	size_t		 i, n;
+	char		 num[64];
+	int		 r = 0, first = 1;
+
+	if (depth > 2048)
+		return EG_ERR_LIMIT;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		r |= buf_addc(b, '{');
+		for (it = json_object_iter((json_t *)v); it != NULL;
+		    it = json_object_iter_next((json_t *)v, it)) {
+			key = json_object_iter_key(it);
+			if (!first)
+				r |= buf_addc(b, ',');
+			first = 0;
+			r |= put_string(b, key, strlen(key));
+			r |= buf_addc(b, ':');
+			r |= dump(json_object_iter_value(it), b, depth + 1);
+		}
+		r |= buf_addc(b, '}');
+		break;
+	case JSON_ARRAY:
+		r |= buf_addc(b, '[');
+		n = json_array_size(v);
+		for (i = 0; i < n; i++) {
+			if (i > 0)
+				r |= buf_addc(b, ',');
+			x = json_array_get(v, i);
+			r |= dump(x, b, depth + 1);
+		}
+		r |= buf_addc(b, ']');
+		break;
+	case JSON_STRING:
+		r |= put_string(b, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		r |= put_integer(b, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		/* Not used by events (decimals are strings); as jansson. */
+		snprintf(num, sizeof(num), "%.17g", json_real_value(v));
+		r |= put_real(b, num);
+		break;
+	case JSON_TRUE:
+		r |= buf_add(b, "true", 4);
+		break;
+	case JSON_FALSE:
+		r |= buf_add(b, "false", 5);
+		break;
+	case JSON_NULL:
+		r |= buf_add(b, "null", 4);
+		break;
+	}
+	return r ? EG_ERR_LIMIT : 0;
+}
+
+int
+jsonw_dump(const json_t *v, struct buf *b)
+{
+	return dump(v, b, 0);
+}

@@ -1,0 +1,65 @@
+/*
+ * unit_jsonw.c: jsonw_dump writes exactly what json_dumps(JSON_COMPACT)
+ * writes, and respects its buffer's cap.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "buf.h"
+#include "err.h"
+#include "jsonw.h"
+#include "tap.h"
+
+static void
+same(json_t *v, const char *name)
+{
+	struct buf	 b;
+	char		*want;
+
+	buf_init(&b, 1 << 20);
+	want = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	is_int(jsonw_dump(v, &b), 0, "%s: dumped", name);
+	is_str(b.p, want, "%s: same bytes as jansson", name);
+	free(want);
+	buf_free(&b);
+	json_decref(v);
+}
+
+int
+main(void)
+{
+	struct buf	 b;
+	json_t		*v;
+	const char	*texts[] = {
+		"{}", "[]", "[1,-2,0,9223372036854775807,-9223372036854775807]",
+		"{\"a\":\"x\",\"b\":[true,false,null],\"c\":{\"d\":\"\"}}",
+		"{\"s\":\"quote \\\" backslash \\\\ slash / tab \\t nl \\n\"}",
+		"{\"c\":\"\\u0001\\u001f\\b\\f\\r\"}",
+		"{\"u\":\"caf\\u00e9 \\u20ac \\ud83d\\ude00 \\u2028\"}",
+		"{\"z\":1,\"a\":2,\"m\":3}",
+		"[1.5,0.1,1e300]",
+	};
+	size_t		 i;
+	char		 name[32];
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		v = json_loads(texts[i], JSON_DECODE_ANY, NULL);
+		snprintf(name, sizeof(name), "case %zu", i);
+		if (!ok(v != NULL, "%s parses", name))
+			continue;
+		same(v, name);
+	}
+	v = json_stringn("nul\0inside", 10);
+	same(v, "embedded NUL");
+
+	buf_init(&b, 8);
+	v = json_loads("{\"long\":\"0123456789\"}", 0, NULL);
+	is_int(jsonw_dump(v, &b), EG_ERR_LIMIT, "cap reached: EG_ERR_LIMIT");
+	json_decref(v);
+	buf_free(&b);
+	return done_testing();
+}
