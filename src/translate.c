@@ -25,12 +25,15 @@
 #include "edi.h"
 #include "err.h"
 #include "event.h"
+#include "log.h"
 #include "map.h"
 #include "structure.h"
 #include "translate.h"
 #include "translator.h"
 #include "x12_ack.h"
 #include "xmalloc.h"
+
+#define DROP_STEP	(8U << 20)	/* release consumed input every 8 MB */
 
 struct tctx {
 	const struct translate_opts *o;
@@ -134,12 +137,13 @@ drop_behind(struct tctx *t, const char *upto)
 	if (!t->o->drop_behind || pg <= 0 || upto < t->input.p)
 		return;
 	off = (size_t)(upto - t->input.p);
-	/* Release consumed pages of a large mapping in 64 MB steps. */
-	if (off < t->dropped + (64U << 20))
+	/* Release consumed pages of a large mapping in steps. */
+	if (off < t->dropped + DROP_STEP)
 		return;
 	end = off & ~((size_t)pg - 1);
 	/* The mapping starts page-aligned (mmap). */
-	madvise((void *)(uintptr_t)t->input.p, end, MADV_DONTNEED);
+	madvise((void *)(uintptr_t)(t->input.p + t->dropped), end - t->dropped,
+	    MADV_DONTNEED);
 	t->dropped = end;
 }
 
@@ -291,13 +295,31 @@ on_interchange_end(void *arg, const struct edi_env *env, int ok)
 	return 0;
 }
 
+/*
+ * rawRef.sha256 names the whole input, so it is computed before the first
+ * event; in chunks, releasing each chunk of a file mapping once hashed so
+ * that the peak RSS does not depend on the file's size.
+ */
 static void
-sha256_hex(struct slice in, char out[65])
+sha256_hex(struct slice in, int drop, char out[65])
 {
+	EVP_MD_CTX	*ctx;
 	unsigned char	 md[32];
 	unsigned int	 n = 0, i;
+	size_t		 off, len;
 
-	EVP_Digest(in.p, in.len, md, &n, EVP_sha256(), NULL);
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		fatalx("sha256: cannot initialise");
+	for (off = 0; off < in.len; off += len) {
+		len = in.len - off < DROP_STEP ? in.len - off : DROP_STEP;
+		EVP_DigestUpdate(ctx, in.p + off, len);
+		if (drop && len == DROP_STEP)
+			madvise((void *)(uintptr_t)(in.p + off), len,
+			    MADV_DONTNEED);
+	}
+	EVP_DigestFinal_ex(ctx, md, &n);
+	EVP_MD_CTX_free(ctx);
 	for (i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
@@ -318,7 +340,7 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	t.o = o;
 	t.st = st;
 	t.input = input;
-	sha256_hex(input, t.sha256);
+	sha256_hex(input, o->drop_behind, t.sha256);
 
 	if ((tr = translator_sniff(input)) == NULL) {
 		st->not_edi = 1;
