@@ -69,7 +69,7 @@ def run_edigate(path):
 
 def node_modules():
     try:
-        out = subprocess.run(["sh", os.path.join(bench, "npm-install.sh"),
+        out = subprocess.run(["bash", os.path.join(bench, "npm-install.sh"),
                               os.path.join(work, "npm")],
                              capture_output=True, text=True, timeout=900)
         if out.returncode == 0:
