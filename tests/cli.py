@@ -131,6 +131,56 @@ with tempfile.TemporaryDirectory() as d:
        and out == "", "bad configuration: exit 78 naming file, line and key",
        rc, err)
 
+# partner override: a map that `extends` the base, chosen by configuration
+import shutil
+with tempfile.TemporaryDirectory() as d:
+    maps = os.path.join(d, "maps")
+    shutil.copytree(os.path.join(top, "maps"), maps,
+                    ignore=shutil.ignore_patterns("tests"))
+    os.makedirs(os.path.join(maps, "partners", "acme-retail"))
+    with open(os.path.join(maps, "partners", "acme-retail",
+                           "850-order-created.map"), "w") as f:
+        f.write("map      acme-850-order-created\n"
+                "extends  ../../x12/850-order-created.map\n"
+                "partner  acme-retail\n"
+                "version  4\n"
+                "group parties.shipTo from N1[N101=ST|DP]\n"
+                "  apply party\n"
+                "end\n"
+                "lookup refType add\n"
+                "  19  -> department\n"
+                "end\n")
+    os.mkdir(os.path.join(d, "partners.d"))
+    with open(os.path.join(d, "edigate.ini"), "w") as f:
+        f.write("[gateway]\npartners_dir = partners.d\n")
+    with open(os.path.join(d, "partners.d", "acme-retail.ini"), "w") as f:
+        f.write("[partner]\nx12_id = ZZ:ACMERETAIL\n")
+    src = open(os.path.join(demo, "acme-850.edi")).read()
+    src = src.replace("N1*ST*ACME DC 7", "N1*DP*ACME DC 7").replace(
+        "REF*DP*038", "REF*19*038")
+    po = os.path.join(d, "po.edi")
+    with open(po, "w") as f:
+        f.write(src)
+    rc, out, err = run("translate", "-M", maps, "-c",
+                       os.path.join(d, "edigate.ini"), po)
+    evs = events(out)
+    doc = evs[0]["data"]["document"] if evs else {}
+    ok(rc == 0 and evs and evs[0]["data"]["map"]["id"] == "acme-850-order-created"
+       and evs[0]["data"]["map"]["version"] == 4
+       and doc.get("parties", {}).get("shipTo", {}).get("name") == "ACME DC 7"
+       and doc.get("references") == [{"type": "department", "value": "038"}]
+       and "warning" not in err,
+       "partner override: configured partner gets its map (N1*DP ship-to, "
+       "REF*19 department)", rc, err, json.dumps(doc)[:300])
+    rc, out, err = run("translate", "-M", maps, "-p", "someone-else", po)
+    evs = events(out)
+    doc = evs[0]["data"]["document"] if evs else {}
+    ok(rc == 0 and evs and evs[0]["data"]["map"]["id"] == "x12-850-order-created"
+       and "shipTo" not in doc.get("parties", {})
+       and "warning MAP-REQ" in err and "warning MAP-LOOKUP" in err,
+       "other partners keep the base map (no ship-to, REF*19 unknown)",
+       rc, err)
+
 # -p forces the partner id
 rc, out, err = run("translate", "-p", "someone",
                    os.path.join(demo, "acme-850.edi"))
