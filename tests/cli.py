@@ -248,5 +248,29 @@ rc, out, err = run("map", "check",
                    os.path.join(top, "maps", "x12", "850-order-created.map"))
 ok(rc == 0, "map check: the shipped 850 map compiles", rc, err)
 
+# map run --trace: where every value came from
+rc, out, err = run("map", "run", "--trace",
+                   os.path.join(top, "maps", "x12", "850-order-created.map"),
+                   os.path.join(demo, "acme-850.edi"))
+ok(rc == 0 and len(events(out)) == 1 and re.search(
+    r'^trace: x12/850-order-created\.map:\d+ lines\[0\]\.quantity\.unitCode '
+    r'<- PO103 "CA" \(seg 11\) \| lookup uom -> "CS"$', err, re.M),
+   "map run --trace: rule, field, element, segment and each transform", rc,
+   err[:2000])
+
+# map check: lint warnings and structure errors with file:line:col
+with tempfile.NamedTemporaryFile("w", suffix=".map", delete=False) as f:
+    f.write("map t\nversion 1\nsource x12 850\n"
+            "structure structures/x12-850.struct\nevent order.created 1\n"
+            "lookup unused on-miss warn\n  A -> b\nend\n"
+            "id = BEG03 required\nnotes[] = ZZZ01\n")
+    lint = f.name
+rc, out, err = run("map", "check", lint)
+os.unlink(lint)
+ok(rc == 65 and re.search(re.escape(lint) + r":10:\d+: unknown segment ZZZ", err)
+   and re.search(re.escape(lint) + r":6:\d+: warning: lookup 'unused' is never used",
+                 err), "map check: unknown segment error, unused lookup warning",
+   rc, err)
+
 print("1..%d" % n)
 sys.exit(1 if failed else 0)
