@@ -30,6 +30,7 @@
 #include "structure.h"
 #include "translate.h"
 #include "translator.h"
+#include "edifact_ack.h"
 #include "x12_ack.h"
 #include "xmalloc.h"
 
@@ -70,6 +71,25 @@ diag_json(const struct diag *d)
 	return o;
 }
 
+/* The acknowledgement collectors see syntax diagnostics only. */
+static void
+ack_diag(const struct translate_opts *o, const struct diag *d)
+{
+	if (o->ack)
+		x12_ack_diag(o->ack, d);
+	if (o->contrl)
+		edifact_ack_diag(o->contrl, d);
+}
+
+static void
+ack_set(const struct translate_opts *o, const struct edi_set *set)
+{
+	if (o->ack && set->env.syntax == EDI_X12)
+		x12_ack_set(o->ack, set);
+	if (o->contrl && set->env.syntax == EDI_EDIFACT)
+		edifact_ack_set(o->contrl, set);
+}
+
 /* Parser diagnostics: straight through, counting set-scope errors. */
 static void
 parse_diag(void *arg, const struct diag *d)
@@ -81,8 +101,7 @@ parse_diag(void *arg, const struct diag *d)
 		if (d->scope == DIAG_SCOPE_SET)
 			t->parse_set_errors++;
 	}
-	if (t->o->ack)
-		x12_ack_diag(t->o->ack, d);
+	ack_diag(t->o, d);
 	if (t->o->on_diag)
 		t->o->on_diag(t->o->arg, d);
 }
@@ -97,8 +116,8 @@ set_diag(void *arg, const struct diag *d)
 		t->st->errors++;
 	if (t->setdiags)
 		json_array_append_new(t->setdiags, diag_json(d));
-	if (t->o->ack && t->in_tree)
-		x12_ack_diag(t->o->ack, d);
+	if (t->in_tree)
+		ack_diag(t->o, d);
 	if (t->o->on_diag)
 		t->o->on_diag(t->o->arg, d);
 }
@@ -209,8 +228,7 @@ on_set(void *arg, struct edi_set *set)
 		m = catalog_select(o->cat, set->env.syntax, set->doctype,
 		    set->version, partner);
 	if (m == NULL) {
-		if (o->ack)	/* no structure: envelope checks only */
-			x12_ack_set(o->ack, set);
+		ack_set(o, set);	/* no structure: envelope checks only */
 		dt = slice_strdup(set->doctype);
 		ver = slice_strdup(set->version);
 		if (o->force_map != NULL)
@@ -229,8 +247,7 @@ on_set(void *arg, struct edi_set *set)
 	if ((r = edi_tree_build(set, stc, &ds)) != 0 || set->rejected)
 		rejected = 1;
 	t->in_tree = 0;
-	if (o->ack)
-		x12_ack_set(o->ack, set);
+	ack_set(o, set);
 	if (rejected)
 		goto reject;	/* AK5 R: syntax errors are not mapped */
 
@@ -280,6 +297,8 @@ on_group_end(void *arg, const struct edi_env *env, int ok)
 		t->st->envelope_errors++;
 	if (t->o->ack && env->syntax == EDI_X12)
 		x12_ack_group_end(t->o->ack, env, ok);
+	if (t->o->contrl && env->syntax == EDI_EDIFACT)
+		edifact_ack_group_end(t->o->contrl, env, ok);
 	return 0;
 }
 
@@ -292,6 +311,8 @@ on_interchange_end(void *arg, const struct edi_env *env, int ok)
 		t->st->envelope_errors++;
 	if (t->o->ack && env->syntax == EDI_X12)
 		x12_ack_interchange_end(t->o->ack, env, ok);
+	if (t->o->contrl && env->syntax == EDI_EDIFACT)
+		edifact_ack_interchange_end(t->o->contrl, env, ok);
 	return 0;
 }
 

@@ -19,6 +19,7 @@ struct conf;
 struct diag;
 struct map;
 struct x12_ack;
+struct edifact_ack;
 
 struct translate_opts {
 	const struct catalog *cat;
@@ -30,7 +31,8 @@ struct translate_opts {
 	const char	*doc_id;
 	struct timespec	 received;
 	int		 drop_behind;	/* input is a file mapping: madvise */
-	struct x12_ack	*ack;		/* observes the parse; may be NULL */
+	struct x12_ack	*ack;		/* observes X12 parses; may be NULL */
+	struct edifact_ack *contrl;	/* observes EDIFACT parses; may be NULL */
 	/* Borrowed event; return non-zero to stop. */
 	int		(*on_event)(void *arg, json_t *event);
 	void		(*on_diag)(void *arg, const struct diag *);
