@@ -143,7 +143,9 @@ event_default_partner(const struct edi_set *set)
 		const struct slice *v;
 
 		v = edi_value(set->env.interchange, 2, 1, 1);
-		id = v ? slice_strdup(slice_trim(*v)) : xstrdup("");
+		if (v == NULL)		/* a message without UNB */
+			return xstrdup("unknown");
+		id = slice_strdup(slice_trim(*v));
 		v = edi_value(set->env.interchange, 2, 2, 1);
 		q = v ? slice_strdup(slice_trim(*v)) : xstrdup("");
 		if (*q != '\0') {
@@ -311,6 +313,18 @@ occurred_at(const struct edi_set *set, json_t *doc, const char *zone)
 		time = isotime(gt, 1);
 		free(gd);
 		free(gt);
+	} else if (set->env.syntax == EDI_EDIFACT &&
+	    set->env.interchange != NULL) {
+		const struct slice *ut;
+
+		gd = envval(set->env.interchange, 4);	/* S004 0017 */
+		date = isodate(gd);
+		free(gd);
+		if ((ut = edi_value(set->env.interchange, 4, 2, 1)) != NULL) {
+			gt = slice_strdup(*ut);
+			time = isotime(gt, 1);
+			free(gt);
+		}
 	}
 	if (date != NULL)
 		out = event_rfc3339(date, time ? time : "00:00:00", zone);
@@ -398,6 +412,128 @@ x12_source(const struct edi_set *set, const struct event_origin *o)
 	return src;
 }
 
+/* "id:qualifier" of a UNB party composite (S002, S003); "" when absent. */
+static char *
+unb_party(const struct edi_seg *unb, int el)
+{
+	const struct slice *id = edi_value(unb, el, 1, 1);
+	const struct slice *q = edi_value(unb, el, 2, 1);
+	char	*out;
+
+	if (id == NULL)
+		return xstrdup("");
+	if (q == NULL)
+		return slice_strdup(*id);
+	xasprintf(&out, "%.*s:%.*s", (int)id->len, id->p, (int)q->len, q->p);
+	return out;
+}
+
+static json_t *
+edifact_source(const struct edi_set *set, const struct event_origin *o)
+{
+	const struct edi_seg *unb = set->env.interchange, *ung = set->env.group;
+	const struct edi_seg *unh = &set->seg[0];
+	const struct slice *a, *b;
+	json_t	*src, *ch, *ic, *gr, *tr, *raw, *segs;
+	char	*v, *d;
+
+	src = json_object();
+	ch = json_object();
+	setstr(ch, "protocol", o->protocol ? o->protocol : "FILE");
+	setstr(ch, "filename", o->filename);
+	json_object_set_new(src, "channel", ch);
+	json_object_set_new(src, "standard", json_string("EDIFACT"));
+	setslice(src, "version", &set->version);
+	setslice(src, "documentType", &set->doctype);
+
+	if (unb != NULL) {
+		ic = json_object();
+		setslice(ic, "controlNumber", edi_value(unb, 5, 1, 1));
+		setslice(ic, "senderQualifier", edi_value(unb, 2, 2, 1));
+		setslice(ic, "senderId", edi_value(unb, 2, 1, 1));
+		setslice(ic, "receiverQualifier", edi_value(unb, 3, 2, 1));
+		setslice(ic, "receiverId", edi_value(unb, 3, 1, 1));
+		v = envval(unb, 4);	/* S004 0017: YYMMDD or CCYYMMDD */
+		if ((d = isodate(v)) != NULL)
+			json_object_set_new(ic, "date", json_string(d));
+		free(d);
+		free(v);
+		if ((a = edi_value(unb, 4, 2, 1)) != NULL) {
+			v = slice_strdup(*a);
+			if ((d = isotime(v, 0)) != NULL)
+				json_object_set_new(ic, "time", json_string(d));
+			free(d);
+			free(v);
+		}
+		a = edi_value(unb, 1, 1, 1);
+		b = edi_value(unb, 1, 2, 1);
+		if (a != NULL) {
+			xasprintf(&v, "%.*s%s%.*s", (int)a->len, a->p,
+			    b ? ":" : "", b ? (int)b->len : 0, b ? b->p : "");
+			json_object_set_new(ic, "version", json_string(v));
+			free(v);
+		}
+		a = edi_value(unb, 11, 1, 1);	/* 0035 test indicator */
+		setstr(ic, "usage", a != NULL && slice_eqs(*a, "1") ?
+		    "test" : "production");
+		json_object_set_new(src, "interchange", ic);
+	}
+	if (ung != NULL) {
+		gr = json_object();
+		setslice(gr, "controlNumber", edi_value(ung, 5, 1, 1));
+		setslice(gr, "functionalId", edi_value(ung, 1, 1, 1));
+		setslice(gr, "senderCode", edi_value(ung, 2, 1, 1));
+		setslice(gr, "receiverCode", edi_value(ung, 3, 1, 1));
+		a = edi_value(ung, 7, 1, 1);
+		b = edi_value(ung, 7, 2, 1);
+		if (a != NULL && b != NULL) {
+			xasprintf(&v, "%.*s%.*s", (int)a->len, a->p,
+			    (int)b->len, b->p);
+			json_object_set_new(gr, "version", json_string(v));
+			free(v);
+		}
+		json_object_set_new(src, "group", gr);
+	}
+
+	tr = json_object();
+	setslice(tr, "controlNumber", &set->control);
+	setslice(tr, "setId", &set->doctype);
+	setslice(tr, "implementationRef", edi_value(unh, 2, 5, 1));
+	json_object_set_new(tr, "segmentCount", json_integer(set->nseg));
+	json_object_set_new(src, "transaction", tr);
+
+	raw = json_object();
+	setstr(raw, "docId", o->doc_id);
+	setstr(raw, "sha256", o->sha256);
+	if (set->nseg > 0) {
+		segs = json_array();
+		json_array_append_new(segs, json_integer(set->seg[0].filepos));
+		json_array_append_new(segs,
+		    json_integer(set->seg[set->nseg - 1].filepos));
+		json_object_set_new(raw, "segments", segs);
+	}
+	json_object_set_new(src, "rawRef", raw);
+	return src;
+}
+
+static char *
+edifact_idempotency_key(const struct edi_set *set, const char *partner)
+{
+	const struct edi_seg *unb = set->env.interchange;
+	char	*k, *from, *to, *icref, *ref;
+
+	from = unb_party(unb, 2);
+	to = unb_party(unb, 3);
+	icref = envval(unb, 5);
+	ref = slice_strdup(set->control);
+	xasprintf(&k, "edifact:%s:%s:%s:%s:%s", partner, from, to, icref, ref);
+	free(from);
+	free(to);
+	free(icref);
+	free(ref);
+	return k;
+}
+
 static char *
 idempotency_key(const struct edi_set *set, const char *partner)
 {
@@ -470,11 +606,10 @@ event_build(const struct map *m, const struct edi_set *set, json_t *doc,
 	    json_string("application/json"));
 	json_object_set_new(ev, "partner", json_string(o->partner));
 	json_object_set_new(ev, "direction", json_string("inbound"));
-	if (set->env.syntax == EDI_X12) {
-		s = idempotency_key(set, o->partner);
-		json_object_set_new(ev, "idempotencykey", json_string(s));
-		free(s);
-	}
+	s = set->env.syntax == EDI_X12 ? idempotency_key(set, o->partner) :
+	    edifact_idempotency_key(set, o->partner);
+	json_object_set_new(ev, "idempotencykey", json_string(s));
+	free(s);
 	setstr(ev, "businesskey", bkey);
 	free(bkey);
 	json_object_set_new(ev, "eventversion",
@@ -485,8 +620,8 @@ event_build(const struct map *m, const struct edi_set *set, json_t *doc,
 	json_object_set_new(data, "document", doc);
 	setstr(data, "occurredAt", s);
 	free(s);
-	if (set->env.syntax == EDI_X12)
-		json_object_set_new(data, "source", x12_source(set, o));
+	json_object_set_new(data, "source", set->env.syntax == EDI_X12 ?
+	    x12_source(set, o) : edifact_source(set, o));
 	mp = json_object();
 	json_object_set_new(mp, "id", json_string(map_id(m)));
 	json_object_set_new(mp, "version", json_integer(map_version(m)));
