@@ -388,3 +388,21 @@ conf_partner(const struct conf *c, const char *id)
 			return &c->partner[i];
 	return NULL;
 }
+
+const struct partner *
+conf_partner_edifact(const struct conf *c, const char *id, const char *qual)
+{
+	size_t		 i, il = strlen(id);
+	const char	*x;
+
+	for (i = 0; c != NULL && i < c->npartner; i++) {
+		x = c->partner[i].edifact_id;
+		if (x == NULL || strncmp(x, id, il) != 0)
+			continue;
+		/* "id:qualifier", or "id" alone when UNB carries none */
+		if ((x[il] == ':' && strcmp(x + il + 1, qual) == 0) ||
+		    (x[il] == '\0' && *qual == '\0'))
+			return &c->partner[i];
+	}
+	return NULL;
+}

@@ -39,6 +39,9 @@ void	conf_free(struct conf *);
 /* Partner by X12 sender (ISA05, ISA06 trimmed), or NULL. */
 const struct partner *conf_partner_x12(const struct conf *,
 	    const char *qual, const char *id);
+/* Partner by EDIFACT sender (UNB S002 0004 and 0007; qual may be ""). */
+const struct partner *conf_partner_edifact(const struct conf *,
+	    const char *id, const char *qual);
 const struct partner *conf_partner(const struct conf *, const char *id);
 
 #endif /* CONF_H */

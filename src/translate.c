@@ -167,8 +167,9 @@ drop_behind(struct tctx *t, const char *upto)
 }
 
 /*
- * -p wins; else the configured partner whose x12_id is ISA05:ISA06; else
- * the sender's envelope identity (EVENTS.md §1).
+ * -p wins; else the configured partner whose x12_id is ISA05:ISA06 or
+ * whose edifact_id is UNB S002; else the sender's envelope identity
+ * (EVENTS.md §1).
  */
 static char *
 resolve_partner(const struct translate_opts *o, const struct edi_set *set,
@@ -189,6 +190,14 @@ resolve_partner(const struct translate_opts *o, const struct edi_set *set,
 		qs = q ? slice_strdup(slice_trim(*q)) : xstrdup("");
 		ids = id ? slice_strdup(slice_trim(*id)) : xstrdup("");
 		p = conf_partner_x12(o->conf, qs, ids);
+		free(qs);
+		free(ids);
+	} else if (o->conf != NULL && set->env.syntax == EDI_EDIFACT) {
+		id = edi_value(set->env.interchange, 2, 1, 1);	/* S002 */
+		q = edi_value(set->env.interchange, 2, 2, 1);
+		ids = id ? slice_strdup(*id) : xstrdup("");
+		qs = q ? slice_strdup(*q) : xstrdup("");
+		p = conf_partner_edifact(o->conf, ids, qs);
 		free(qs);
 		free(ids);
 	}

@@ -50,6 +50,11 @@ main(void)
 	ok(conf_partner_x12(c, "Z", "Z:ACMERETAIL") == NULL,
 	    "qualifier boundary respected");
 	ok(conf_partner(c, "zeta-foods") != NULL, "partner by id");
+	p = conf_partner_edifact(c, "5012345678900", "14");
+	ok(p != NULL && strcmp(p->id, "acme-retail") == 0,
+	    "partner found by UNB S002 id:qualifier");
+	ok(conf_partner_edifact(c, "5012345678900", "") == NULL,
+	    "EDIFACT qualifier must match");
 	conf_free(c);
 
 	buf_reset(&errs);
