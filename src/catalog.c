@@ -90,7 +90,8 @@ catalog_walk(struct catalog *c, const char *dir, int depth,
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), namecmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), namecmp);
 	for (i = 0; i < n; i++) {
 		xasprintf(&path, "%s/%s", dir, names[i]);
 		len = strlen(names[i]);

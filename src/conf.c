@@ -292,7 +292,8 @@ conf_partners(struct conf *c, struct buf *errs)
 		names[n++] = xstrdup(de->d_name);
 	}
 	closedir(dir);
-	qsort(names, n, sizeof(*names), namecmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), namecmp);
 	for (i = 0; i < n; i++) {
 		xasprintf(&path, "%s/%s", c->partners_dir, names[i]);
 		if ((d = iniparser_load(path)) == NULL) {

@@ -208,6 +208,29 @@ resolve_partner(const struct translate_opts *o, const struct edi_set *set,
 	return event_default_partner(set);
 }
 
+/* env.partner.NAME in maps: the partner's configuration keys. */
+static const char *
+partner_value(void *arg, const char *name)
+{
+	const struct partner	*p = arg;
+
+	if (p == NULL)
+		return NULL;
+	if (strcmp(name, "id") == 0)
+		return p->id;
+	if (strcmp(name, "name") == 0)
+		return p->name;
+	if (strcmp(name, "x12_id") == 0)
+		return p->x12_id;
+	if (strcmp(name, "edifact_id") == 0)
+		return p->edifact_id;
+	if (strcmp(name, "ack") == 0)
+		return p->ack;
+	if (strcmp(name, "timezone") == 0)
+		return p->timezone;
+	return NULL;
+}
+
 static int
 on_set(void *arg, struct edi_set *set)
 {
@@ -262,6 +285,8 @@ on_set(void *arg, struct edi_set *set)
 
 	memset(&menv, 0, sizeof(menv));
 	menv.partner_id = partner;
+	menv.partner_value = partner_value;
+	menv.partner_arg = (void *)(uintptr_t)conf_partner(o->conf, partner);
 	menv.timezone = tz;
 	menv.trace = o->trace;
 	menv.trace_arg = o->arg;

@@ -248,6 +248,23 @@ rc, out, err = run("map", "check",
                    os.path.join(top, "maps", "x12", "850-order-created.map"))
 ok(rc == 0, "map check: the shipped 850 map compiles", rc, err)
 
+# env.partner.NAME reads the partner's configuration
+with tempfile.TemporaryDirectory() as d:
+    mp = os.path.join(d, "t.map")
+    with open(mp, "w") as f:
+        f.write("map t\nversion 1\nsource x12 850\n"
+                "structure structures/x12-850.struct\nevent order.created 1\n"
+                "id = BEG03 required\nparties.buyer.name = env.partner.name\n"
+                "parties.buyer.id.value = env.partner.id\n")
+    rc, out, err = run("translate", "-m", mp, "-c",
+                       os.path.join(demo, "edigate.ini"),
+                       os.path.join(demo, "acme-850.edi"))
+    evs = events(out)
+    ok(rc == 0 and evs and evs[0]["data"]["document"].get("parties") ==
+       {"buyer": {"name": "ACME Retail Inc.", "id": {"value": "acme-retail"}}},
+       "env.partner.name and env.partner.id from the configuration", rc, err,
+       out[:300])
+
 # map run --trace: where every value came from
 rc, out, err = run("map", "run", "--trace",
                    os.path.join(top, "maps", "x12", "850-order-created.map"),

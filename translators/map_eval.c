@@ -66,6 +66,7 @@ struct frame {
 	int		 seq;
 	const struct map_target *tgt;	/* for the field path */
 	int		 index;		/* array element index, -1 */
+	struct sidx	*sx;		/* index of loop, once known */
 };
 
 struct apos {			/* document order of array elements */
@@ -430,6 +431,22 @@ sit_next(struct sit *it, uint32_t *segi, const struct edi_loop **kid)
 
 /* ---- filters ------------------------------------------------------------- */
 
+/* slice_eq for the short codes of filters and pairs: no call for them. */
+static inline int
+code_eq(struct slice a, struct slice b)
+{
+	size_t	 i;
+
+	if (a.len != b.len)
+		return 0;
+	if (a.len > 8)
+		return memcmp(a.p, b.p, a.len) == 0;
+	for (i = 0; i < a.len; i++)
+		if (a.p[i] != b.p[i])
+			return 0;
+	return 1;
+}
+
 /* Index of the first code matched by atom a (or 0 for a passing !=), -1. */
 static int
 atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
@@ -448,7 +465,7 @@ atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
 		if (onlyrep && (v->rep ? v->rep : 1u) != onlyrep)
 			continue;
 		for (c = 0; c < a->ncode; c++)
-			if (slice_eq(v->s, a->code[c])) {
+			if (code_eq(v->s, a->code[c])) {
 				if (best < 0 || c < best)
 					best = c;
 				break;
@@ -553,12 +570,28 @@ set_val(struct map_val *mv, const struct edi_seg *s, const struct edi_val *v,
 	mv->comp = (uint16_t)comp;
 }
 
+/* map_segval(s, el, 1, 1) for el at or after the value v. */
+static inline const struct edi_val *
+segval_from(const struct edi_val *v, const struct edi_val *e, unsigned el)
+{
+	for (; v < e; v++) {
+		if (v->el < el)
+			continue;
+		if (v->el > el)
+			break;
+		if ((v->rep ? v->rep : 1u) == 1 &&
+		    (v->comp ? v->comp : 1u) == 1)
+			return v;
+	}
+	return NULL;
+}
+
 /* The pair value for the best qualifier of p in s; rank in *pr. */
 static const struct edi_val *
 pair_value(const struct map_path *p, const struct edi_seg *s, int *pr,
     unsigned *vcomp)
 {
-	const struct edi_val *q, *v, *best = NULL;
+	const struct edi_val *q, *v, *best = NULL, *cur, *end;
 	unsigned	 e, from, to, nrep, r;
 	int		 c, bestc = -1;
 
@@ -573,7 +606,7 @@ pair_value(const struct map_path *p, const struct edi_seg *s, int *pr,
 				if (q == NULL)
 					continue;
 				for (c = 0; c < p->npair; c++)
-					if (slice_eq(q->s, p->pair[c]))
+					if (code_eq(q->s, p->pair[c]))
 						break;
 				if (c == p->npair || (bestc >= 0 && c >= bestc))
 					continue;
@@ -594,19 +627,28 @@ pair_value(const struct map_path *p, const struct edi_seg *s, int *pr,
 		from = 1;
 		to = s->nel;
 	}
+	/*
+	 * Values are in element order: one cursor at element e serves the
+	 * lookups of e and e + 1, so the scan is linear in the values.
+	 */
+	cur = s->val;
+	end = s->val + s->nval;
 	for (e = from; e + 1 <= to; e += p->pfrom > 0 ? 2 : 1) {
 		unsigned qe = p->pfrom > 0 && !p->pqfirst ? e + 1 : e;
 		unsigned ve = qe == e ? e + 1 : e;
 
-		q = map_segval(s, qe, 1, 1);
-		if (q == NULL)
+		while (cur < end && cur->el < e)
+			cur++;
+		if (cur == end)
+			break;
+		if ((q = segval_from(cur, end, qe)) == NULL)
 			continue;
 		for (c = 0; c < p->npair; c++)
-			if (slice_eq(q->s, p->pair[c]))
+			if (code_eq(q->s, p->pair[c]))
 				break;
 		if (c == p->npair || (bestc >= 0 && c >= bestc))
 			continue;
-		if ((v = map_segval(s, ve, 1, 1)) != NULL) {
+		if ((v = segval_from(cur, end, ve)) != NULL) {
 			best = v;
 			bestc = c;
 			if (c == 0)
@@ -679,16 +721,23 @@ static void walk_scan(struct ev *, const struct edi_loop *, int32_t,
 /*
  * The in-scope items of one loop instance, chained by tag, so that a path
  * step looks only at the segments with its tag.  Built once per instance
- * and set (in the set's arena); rules then cost what they match.
+ * and set (in the set's arena); rules then cost what they match.  Frames
+ * and the items that trigger a loop keep the index of their loop, so the
+ * table by loop pointer is consulted only for scopes reached otherwise.
  */
+struct sitem {
+	uint32_t	 seg;		/* segment index */
+	uint32_t	 next;		/* next item with the same tag */
+	const struct edi_loop *kid;	/* loop the item triggers, or NULL */
+	struct sidx	*ksx;		/* kid's index, once known */
+};
+
 struct sidx {
 	const struct edi_loop *L;
-	uint32_t	 n;
-	uint32_t	*seg;		/* item -> segment index */
-	const struct edi_loop **kid;	/* item -> loop it triggers, or NULL */
-	uint32_t	*next;		/* next item with the same tag */
-	uint32_t	 mask;
-	uint32_t	*hkey, *hfirst;	/* tag key -> first item */
+	uint32_t	 n, nd;
+	struct sitem	*it;
+	uint32_t	*dkey;		/* the nd distinct tag keys ... */
+	uint32_t	*dfirst;	/* ... and the first item of each */
 };
 
 #define SIDX_END	UINT32_MAX
@@ -706,45 +755,60 @@ ptrhash(const void *p)
 static struct sidx *
 sidx_build(struct ev *ev, const struct edi_loop *L)
 {
+	const struct edi_seg *seg = ev->set->seg;
 	struct sidx	*x;
 	struct sit	 it;
-	uint32_t	 i, n = 0, k, key, *last;
+	uint32_t	 i, n, k, key, capd, *nk, *nf, *nl, *last, end;
 	const struct edi_loop *kid;
 
-	sit_init(&it, ev->set, L, -1);
-	while (sit_next(&it, &i, &kid))
-		n++;
-	if ((x = arena_alloc(ev->a, sizeof(*x))) == NULL)
+	/* Items are at most the segments of the instance. */
+	n = 0;
+	if (ev->set->nseg > 0 && L->first < ev->set->nseg) {
+		end = L->last < ev->set->nseg ? L->last : ev->set->nseg - 1;
+		if (end >= L->first)
+			n = end - L->first + 1;
+	}
+	capd = n < 32 ? n + 1 : 32;
+	if ((x = arena_alloc(ev->a, sizeof(*x))) == NULL ||
+	    (x->it = arena_allocarray(ev->a, n + 1, sizeof(*x->it))) == NULL ||
+	    (x->dkey = arena_allocarray(ev->a, capd, sizeof(*nk))) == NULL ||
+	    (x->dfirst = arena_allocarray(ev->a, capd, sizeof(*nk))) == NULL ||
+	    (last = arena_allocarray(ev->a, capd, sizeof(*nk))) == NULL)
 		return NULL;
 	x->L = L;
-	x->n = n;
-	for (x->mask = 7; x->mask < n * 2; x->mask = x->mask * 2 + 1)
-		;
-	x->seg = arena_allocarray(ev->a, n + 1, sizeof(*x->seg));
-	x->kid = arena_allocarray(ev->a, n + 1, sizeof(*x->kid));
-	x->next = arena_allocarray(ev->a, n + 1, sizeof(*x->next));
-	x->hkey = arena_allocarray(ev->a, x->mask + 1, sizeof(*x->hkey));
-	x->hfirst = arena_allocarray(ev->a, x->mask + 1, sizeof(*x->hfirst));
-	last = arena_allocarray(ev->a, x->mask + 1, sizeof(*last));
-	if (x->seg == NULL || x->kid == NULL || x->next == NULL ||
-	    x->hkey == NULL || x->hfirst == NULL || last == NULL)
-		return NULL;
 	sit_init(&it, ev->set, L, -1);
 	for (n = 0; sit_next(&it, &i, &kid); n++) {
-		x->seg[n] = i;
-		x->kid[n] = kid;
-		x->next[n] = SIDX_END;
-		key = map_tagkey(ev->set->seg[i].tag);
-		for (k = key * 2654435761u & x->mask; x->hkey[k] != 0 &&
-		    x->hkey[k] != key; k = (k + 1) & x->mask)
+		x->it[n].seg = i;
+		x->it[n].next = SIDX_END;
+		x->it[n].kid = kid;
+		key = map_tagkey(seg[i].tag);
+		for (k = 0; k < x->nd && x->dkey[k] != key; k++)
 			;
-		if (x->hkey[k] == 0) {
-			x->hkey[k] = key;
-			x->hfirst[k] = n;
-		} else
-			x->next[last[k]] = n;
-		last[k] = n;
+		if (k < x->nd) {
+			x->it[last[k]].next = n;
+			last[k] = n;
+			continue;
+		}
+		if (x->nd == capd) {
+			/* Many distinct tags: grow (rare). */
+			nk = arena_allocarray(ev->a, capd * 2, sizeof(*nk));
+			nf = arena_allocarray(ev->a, capd * 2, sizeof(*nf));
+			nl = arena_allocarray(ev->a, capd * 2, sizeof(*nl));
+			if (nk == NULL || nf == NULL || nl == NULL)
+				return NULL;
+			memcpy(nk, x->dkey, capd * sizeof(*nk));
+			memcpy(nf, x->dfirst, capd * sizeof(*nf));
+			memcpy(nl, last, capd * sizeof(*nl));
+			x->dkey = nk;
+			x->dfirst = nf;
+			last = nl;
+			capd *= 2;
+		}
+		x->dkey[x->nd] = key;
+		x->dfirst[x->nd] = n;
+		last[x->nd++] = n;
 	}
+	x->n = n;
 	return x;
 }
 
@@ -789,48 +853,68 @@ sidx_get(struct ev *ev, const struct edi_loop *L)
 	return x;
 }
 
+/* The index of the loop item it of x triggers. */
+static struct sidx *
+sidx_kid(struct ev *ev, struct sidx *x, uint32_t it)
+{
+	if (x->it[it].ksx == NULL)
+		x->it[it].ksx = sidx_get(ev, x->it[it].kid);
+	return x->it[it].ksx;
+}
+
 /* First item of x with tag key, or SIDX_END. */
-static uint32_t
+static inline uint32_t
 sidx_first(const struct sidx *x, uint32_t key)
 {
 	uint32_t k;
 
-	for (k = key * 2654435761u & x->mask; x->hkey[k] != 0;
-	    k = (k + 1) & x->mask)
-		if (x->hkey[k] == key)
-			return x->hfirst[k];
+	for (k = 0; k < x->nd; k++)
+		if (x->dkey[k] == key)
+			return x->dfirst[k];
 	return SIDX_END;
 }
 
+/* The index of a frame's loop instance (kept in the frame). */
+static struct sidx *
+frame_sidx(struct ev *ev, const struct frame *fr)
+{
+	struct frame *f = (struct frame *)fr;	/* never a const object */
+
+	if (f->sx == NULL || f->sx->L != f->loop)
+		f->sx = sidx_get(ev, f->loop);
+	return f->sx;
+}
+
 static void
-walk(struct ev *ev, const struct edi_loop *L, int32_t segi,
+walk(struct ev *ev, const struct edi_loop *L, struct sidx *x, int32_t segi,
     const struct map_path *p, int stepi, uint64_t rank, struct pm *pm)
 {
 	const struct map_step *st = stepi < p->nloop ? &p->loop[stepi] :
 	    &p->seg;
 	const struct edi_seg *s;
-	struct sidx	*x;
 	uint32_t	 it;
 	int		 r;
 
 	if (segi < 0 && L != NULL) {
-		if ((x = sidx_get(ev, L)) == NULL)
+		if (x == NULL && (x = sidx_get(ev, L)) == NULL)
 			return;
 		for (it = sidx_first(x, st->key); it != SIDX_END;
-		    it = x->next[it]) {
-			s = &ev->set->seg[x->seg[it]];
+		    it = x->it[it].next) {
+			s = &ev->set->seg[x->it[it].seg];
 			if (stepi == p->nloop) {
 				match_seg(ev, p, s, rank, pm);
 				continue;
 			}
 			if ((r = filter_rank(s, &st->f, 0, 0)) < 0)
 				continue;
-			if (x->kid[it] != NULL)
-				walk(ev, x->kid[it], -1, p, stepi + 1, rank <<
-				    RANK_BITS | (uint64_t)r, pm);
+			if (x->it[it].kid != NULL)
+				walk(ev, x->it[it].kid, sidx_kid(ev, x, it), -1,
+				    p, stepi + 1, rank << RANK_BITS |
+				    (uint64_t)r, pm);
 			else
-				walk(ev, NULL, (int32_t)x->seg[it], p, stepi + 1,
-				    rank << RANK_BITS | (uint64_t)r, pm);
+				walk(ev, NULL, NULL, (int32_t)x->it[it].seg, p,
+				    stepi + 1, rank << RANK_BITS | (uint64_t)r,
+				    pm);
 		}
 		return;
 	}
@@ -856,11 +940,11 @@ walk_scan(struct ev *ev, const struct edi_loop *L, int32_t segi,
 			if ((r = step_match(s, st)) < 0)
 				continue;
 			if (kid != NULL)
-				walk(ev, kid, -1, p, stepi + 1, rank <<
+				walk(ev, kid, NULL, -1, p, stepi + 1, rank <<
 				    RANK_BITS | (uint64_t)r, pm);
 			else
-				walk(ev, NULL, (int32_t)i, p, stepi + 1, rank <<
-				    RANK_BITS | (uint64_t)r, pm);
+				walk(ev, NULL, NULL, (int32_t)i, p, stepi + 1,
+				    rank << RANK_BITS | (uint64_t)r, pm);
 		}
 		return;
 	}
@@ -877,7 +961,7 @@ is_hier(const struct edi_loop *l)
 /* The scope a path starts from. */
 static int
 path_start(struct ev *ev, const struct frame *fr, const struct map_path *p,
-    const struct edi_loop **L, int32_t *segi)
+    const struct edi_loop **L, struct sidx **x, int32_t *segi)
 {
 	const struct edi_loop *c, *h;
 	unsigned	 depth;
@@ -885,8 +969,11 @@ path_start(struct ev *ev, const struct frame *fr, const struct map_path *p,
 
 	*L = fr->loop;
 	*segi = fr->segi;
+	*x = NULL;
 	switch (p->anchor) {
 	case MA_REL:
+		if (fr->segi < 0 && fr->loop != NULL)
+			*x = frame_sidx(ev, fr);
 		return 0;
 	case MA_ABS:
 		*L = ev->set->root;
@@ -901,6 +988,8 @@ path_start(struct ev *ev, const struct frame *fr, const struct map_path *p,
 		} else {
 			*L = fr->loop;
 			*segi = fr->segi;
+			if (fr->segi < 0 && fr->loop != NULL)
+				*x = frame_sidx(ev, fr);
 		}
 		return 0;
 	case MA_HIER:
@@ -932,13 +1021,16 @@ path_first(struct ev *ev, const struct frame *fr, const struct map_path *p,
     struct pm *pm)
 {
 	const struct edi_loop *L;
+	struct sidx	*x;
 	int32_t		 segi;
 
-	memset(pm, 0, sizeof(*pm));
 	pm->mode = PM_FIRST;
-	if (path_start(ev, fr, p, &L, &segi) != 0)
+	pm->nbest = 0;
+	pm->nothers = 0;
+	pm->v.seg = NULL;
+	if (path_start(ev, fr, p, &L, &x, &segi) != 0)
 		return 0;
-	walk(ev, L, segi, p, 0, 0, pm);
+	walk(ev, L, x, segi, p, 0, 0, pm);
 	if (pm->nbest > 0)
 		ev->lastseg = pm->v.seg;
 	return pm->nbest > 0;
@@ -949,6 +1041,7 @@ path_all(struct ev *ev, const struct frame *fr, const struct map_path *p,
     void (*fn)(struct ev *, void *, const struct map_val *), void *arg)
 {
 	const struct edi_loop *L;
+	struct sidx	*x;
 	int32_t		 segi;
 	struct pm	 pm;
 
@@ -956,9 +1049,9 @@ path_all(struct ev *ev, const struct frame *fr, const struct map_path *p,
 	pm.mode = PM_ALL;
 	pm.fn = fn;
 	pm.arg = arg;
-	if (path_start(ev, fr, p, &L, &segi) != 0)
+	if (path_start(ev, fr, p, &L, &x, &segi) != 0)
 		return 0;
-	walk(ev, L, segi, p, 0, 0, &pm);
+	walk(ev, L, x, segi, p, 0, 0, &pm);
 	return pm.nbest;
 }
 
@@ -1048,6 +1141,8 @@ struct inst {
 	int32_t		 segi;
 	uint64_t	 rank;
 	uint32_t	 first;		/* document order */
+	struct sitem	*si;		/* item triggering loop, or NULL */
+	struct sidx	*sx;		/* loop's index if known, or NULL */
 };
 
 struct ilist {
@@ -1077,6 +1172,8 @@ il_add(struct ev *ev, struct ilist *il, const struct edi_loop *l,
 	il->v[il->n].segi = segi;
 	il->v[il->n].rank = rank;
 	il->v[il->n].first = l != NULL ? l->first : (uint32_t)segi;
+	il->v[il->n].si = NULL;
+	il->v[il->n].sx = NULL;
 	il->n++;
 }
 
@@ -1155,19 +1252,54 @@ sel_hier(struct ev *ev, const struct edi_loop *scope, const struct map_step *st,
 		qsort(il->v + start, il->n - start, sizeof(*il->v), inst_cmp);
 }
 
-static void
-sel_step(struct ev *ev, const struct edi_loop *L, int32_t segi,
-    const struct map_step *st, enum map_axis axis, uint64_t rank,
-    struct ilist *il)
+/* The index of an instance's loop: the one its trigger item keeps. */
+static struct sidx *
+inst_sidx(struct ev *ev, const struct inst *in)
 {
+	if (in->loop == NULL)
+		return NULL;
+	if (in->sx != NULL)
+		return in->sx;
+	if (in->si == NULL)
+		return sidx_get(ev, in->loop);
+	if (in->si->ksx == NULL)
+		in->si->ksx = sidx_get(ev, in->si->kid);
+	return in->si->ksx;
+}
+
+static void
+sel_step(struct ev *ev, const struct inst *in, const struct map_step *st,
+    enum map_axis axis, uint64_t rank, struct ilist *il)
+{
+	const struct edi_loop *L = in->loop;
+	int32_t		 segi = L != NULL ? -1 : in->segi;
 	struct sit	 it;
-	uint32_t	 i;
+	struct sidx	*x;
+	uint32_t	 i, k;
 	const struct edi_loop *kid;
 	int		 r;
 
 	if (st->hier) {
 		sel_hier(ev, segi >= 0 ? ev->set->seg[segi].loop : L, st, axis,
 		    rank, il);
+		return;
+	}
+	if (L != NULL) {
+		if ((x = inst_sidx(ev, in)) == NULL)
+			return;
+		for (k = sidx_first(x, st->key); k != SIDX_END;
+		    k = x->it[k].next) {
+			i = x->it[k].seg;
+			if ((r = filter_rank(&ev->set->seg[i], &st->f, 0, 0)) <
+			    0)
+				continue;
+			kid = x->it[k].kid;
+			il_add(ev, il, kid, kid != NULL ? -1 : (int32_t)i,
+			    rank << RANK_BITS | (uint64_t)r);
+			if (kid != NULL && il->n > 0 &&
+			    il->v[il->n - 1].loop == kid)
+				il->v[il->n - 1].si = &x->it[k];
+		}
 		return;
 	}
 	sit_init(&it, ev->set, L, segi);
@@ -1201,14 +1333,16 @@ select_inst(struct ev *ev, const struct frame *fr, const struct map_block *b,
 		return;
 	memset(&cur, 0, sizeof(cur));
 	il_add(ev, &cur, L, segi, 0);
+	if (cur.n == 1 && L != NULL && L == fr->loop && fr->segi < 0)
+		cur.v[0].sx = frame_sidx(ev, fr);
 	for (k = 0; k <= p->nloop && !ev->limit; k++) {
 		const struct map_step *st = k < p->nloop ? &p->loop[k] :
 		    &p->seg;
 
 		memset(&nxt, 0, sizeof(nxt));
 		for (j = 0; j < cur.n; j++)
-			sel_step(ev, cur.v[j].loop, cur.v[j].loop != NULL ? -1 :
-			    cur.v[j].segi, st, b->axis, cur.v[j].rank, &nxt);
+			sel_step(ev, &cur.v[j], st, b->axis, cur.v[j].rank,
+			    &nxt);
 		cur = nxt;
 	}
 	*il = cur;
@@ -2516,6 +2650,7 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		}
 		nf.loop = il.v[best].loop;
 		nf.segi = il.v[best].loop != NULL ? -1 : il.v[best].segi;
+		nf.sx = inst_sidx(ev, &il.v[best]);
 		nf.seq = fr->seq;
 		if (b->within) {
 			nf.obj = NULL;
@@ -2547,6 +2682,7 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		obj = json_object();
 		nf.loop = il.v[i].loop;
 		nf.segi = il.v[i].loop != NULL ? -1 : il.v[i].segi;
+		nf.sx = inst_sidx(ev, &il.v[i]);
 		nf.obj = obj;
 		nf.index = (int)json_array_size(arr);
 		nf.seq = nf.index + 1;

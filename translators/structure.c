@@ -224,8 +224,12 @@ loop_free(struct struct_loop *l)
 			free(l->ent[i].loop);
 		}
 	free(l->ent);
+	free(l->entkey);
+	free(l->minent);
 	l->ent = NULL;
-	l->nent = 0;
+	l->entkey = NULL;
+	l->minent = NULL;
+	l->nent = l->nminent = 0;
 }
 
 static int
@@ -850,6 +854,7 @@ struct_free_one(struct structure *st)
 	free(st->hier);
 	free(st->syn);
 	free(st->variant);
+	structure_index_free(st->idx);
 	free(st);
 }
 
@@ -896,6 +901,9 @@ loop_copy(const struct struct_loop *src, struct struct_loop *dst)
 
 	*dst = *src;
 	dst->ent = NULL;
+	dst->entkey = NULL;
+	dst->minent = NULL;
+	dst->nminent = 0;
 	if (src->nent) {
 		dst->ent = xcalloc(src->nent, sizeof(*dst->ent));
 		for (i = 0; i < src->nent; i++) {
@@ -1037,6 +1045,198 @@ merge_variant(const struct structure *base, struct structure *v,
 	v->base = base;
 }
 
+/* -- index by tag ------------------------------------------------------ */
+
+/*
+ * The index is derived data: built once the tables are final (after every
+ * variant is merged), it only points into them.  Lookups then cost a hash
+ * probe and an array access instead of string comparisons per segment.
+ */
+
+static void
+loop_keys(struct struct_loop *l)
+{
+	size_t	 i;
+
+	free(l->entkey);
+	free(l->minent);
+	l->entkey = l->minent = NULL;
+	l->nminent = 0;
+	if (l->nent == 0)
+		return;
+	l->entkey = xcalloc(l->nent, sizeof(*l->entkey));
+	l->minent = xcalloc(l->nent, sizeof(*l->minent));
+	for (i = 0; i < l->nent; i++) {
+		l->entkey[i] = structure_tagkey(l->ent[i].tag);
+		if (l->ent[i].min > 0)
+			l->minent[l->nminent++] = (uint32_t)i;
+		if (l->ent[i].is_loop)
+			loop_keys(l->ent[i].loop);
+	}
+}
+
+static struct struct_segdef *
+ix_find(struct struct_index *ix, const char *tag)
+{
+	return (struct struct_segdef *)structure_segdef(ix,
+	    structure_tagkey(tag));
+}
+
+/* The entry for tag, added when missing; the table has room for it. */
+static struct struct_segdef *
+ix_add(struct struct_index *ix, const char *tag)
+{
+	struct struct_segdef *sd;
+	uint32_t key = structure_tagkey(tag), mask = (1U << ix->bits) - 1, j;
+
+	if ((sd = ix_find(ix, tag)) != NULL)
+		return sd;
+	sd = &ix->seg[ix->nseg++];
+	sd->key = key;
+	snprintf(sd->tag, sizeof(sd->tag), "%s", tag);
+	j = (key * 0x9E3779B1U) >> (32 - ix->bits);
+	while (ix->slot[j] != 0)
+		j = (j + 1) & mask;
+	ix->slot[j] = (uint16_t)ix->nseg;
+	return sd;
+}
+
+static void
+ix_table(struct struct_index *ix, const struct struct_loop *l)
+{
+	size_t	 i;
+
+	for (i = 0; i < l->nent; i++) {
+		if (l->ent[i].is_loop)
+			ix_table(ix, l->ent[i].loop);
+		else
+			ix_add(ix, l->ent[i].tag)->in_table = 1;
+	}
+}
+
+static size_t
+count_entries(const struct struct_loop *l)
+{
+	size_t	 i, n = l->nent;
+
+	for (i = 0; i < l->nent; i++)
+		if (l->ent[i].is_loop)
+			n += count_entries(l->ent[i].loop);
+	return n;
+}
+
+static void
+syn_mask(const struct struct_syntax *n, struct struct_synmask *m)
+{
+	int	 j;
+
+	/* positions are 01..99 (st_syntax) */
+	for (j = 0; j < n->nel; j++) {
+		m->all[n->el[j] / 64] |= (uint64_t)1 << (n->el[j] % 64);
+		if (j > 0)
+			m->rest[n->el[j] / 64] |= (uint64_t)1 <<
+			    (n->el[j] % 64);
+	}
+}
+
+struct struct_index *
+structure_index_new(const struct structure *st)
+{
+	struct struct_index *ix;
+	struct struct_segdef *sd;
+	const struct struct_elem *e;
+	size_t	 n, i, j, k;
+
+	ix = xcalloc(1, sizeof(*ix));
+	n = count_entries(&st->root) + st->nelem + st->nsyn + st->npairs +
+	    st->nhier;
+	/* valid_tag() allows fewer tags than this: slots fit uint16_t. */
+	if (n > 26 * 36 * 37)
+		n = 26 * 36 * 37;
+	ix->bits = 4;
+	while ((1UL << ix->bits) < 2 * n + 2)
+		ix->bits++;
+	ix->slot = xcalloc((size_t)1 << ix->bits, sizeof(*ix->slot));
+	ix->seg = xcalloc(n + 1, sizeof(*ix->seg));
+
+	ix_table(ix, &st->root);
+	for (i = 0; i < st->nelem; i = j) {
+		sd = ix_add(ix, st->elem[i].tag);
+		for (j = i; j < st->nelem && strcmp(st->elem[j].tag,
+		    st->elem[i].tag) == 0; j++)
+			;
+		sd->elem = &st->elem[i];
+		sd->nelem = j - i;
+		for (k = sd->nelem; k-- > 0;) {
+			e = &sd->elem[k];
+			if (e->el <= 0 || e->el >= STRUCT_MAXPOS)
+				continue;
+			sd->elfirst[e->el] = (uint16_t)(k + 1);
+			if (e->req == SR_MANDATORY && e->comp != 0)
+				sd->mandcomp = 1;
+			if (e->comp != 0)
+				continue;
+			if (e->req == SR_MANDATORY)
+				sd->mand[e->el / 64] |= (uint64_t)1 <<
+				    (e->el % 64);
+			if ((e->type == ST_AN || e->type == ST_ID) &&
+			    e->codes == NULL && e->rep <= 1) {
+				sd->plainmin[e->el] = e->min;
+				sd->plainmax[e->el] = e->max;
+			}
+			sd->decl[e->el / 8] |=
+			    (unsigned char)(1U << (e->el % 8));
+			if (e->rep > 1) {
+				sd->repel[e->el / 8] |=
+				    (unsigned char)(1U << (e->el % 8));
+				sd->anyrep = 1;
+			}
+		}
+	}
+	for (i = st->npairs; i-- > 0;)
+		ix_add(ix, st->pairs[i].tag)->pairs = &st->pairs[i];
+	for (i = st->nhier; i-- > 0;)
+		ix_add(ix, st->hier[i].tag)->hier = &st->hier[i];
+	/* Syntax notes grouped by tag, each group in file order. */
+	ix->syn = xcalloc(st->nsyn + 1, sizeof(*ix->syn));
+	ix->synmask = xcalloc(st->nsyn + 1, sizeof(*ix->synmask));
+	for (i = 0; i < st->nsyn; i++)
+		ix_add(ix, st->syn[i].tag)->nsyn++;
+	for (i = 0, k = 0; i < ix->nseg; i++) {
+		ix->seg[i].syn = &ix->syn[k];
+		ix->seg[i].synmask = &ix->synmask[k];
+		k += ix->seg[i].nsyn;
+		ix->seg[i].nsyn = 0;
+	}
+	for (i = 0; i < st->nsyn; i++) {
+		sd = ix_find(ix, st->syn[i].tag);
+		k = (size_t)(sd->syn - ix->syn) + sd->nsyn++;
+		ix->syn[k] = &st->syn[i];
+		syn_mask(&st->syn[i], &ix->synmask[k]);
+	}
+	return ix;
+}
+
+void
+structure_index_free(struct struct_index *ix)
+{
+	if (ix == NULL)
+		return;
+	free(ix->slot);
+	free(ix->seg);
+	free(ix->syn);
+	free(ix->synmask);
+	free(ix);
+}
+
+static void
+index_structure(struct structure *st)
+{
+	loop_keys(&st->root);
+	structure_index_free(st->idx);
+	st->idx = structure_index_new(st);
+}
+
 static const char *
 base_name(const char *path)
 {
@@ -1158,6 +1358,9 @@ structure_load(const char *path, struct structure **out, char *err,
 	for (i = 0; i < nnames; i++)
 		free(names[i]);
 	free(names);
+	index_structure(st);
+	for (i = 0; i < st->nvariant; i++)
+		index_structure(st->variant[i]);
 	if (err != dummy && errlen)
 		err[0] = '\0';
 	*out = st;
@@ -1242,10 +1445,23 @@ structure_select(const struct structure *base, struct slice version,
 const struct struct_elem *
 structure_elem(const struct structure *st, const char *tag, int el, int comp)
 {
+	const struct struct_segdef *sd;
 	struct struct_elem key;
+	size_t	 k;
 
 	if (st == NULL || tag == NULL || strlen(tag) >= sizeof(key.tag))
 		return NULL;
+	if (st->idx != NULL) {
+		if (el <= 0 || el >= STRUCT_MAXPOS || (sd = structure_segdef(
+		    st->idx, structure_tagkey(tag))) == NULL ||
+		    sd->elfirst[el] == 0)
+			return NULL;
+		for (k = sd->elfirst[el] - 1u; k < sd->nelem &&
+		    sd->elem[k].el == el; k++)
+			if (sd->elem[k].comp == comp)
+				return &sd->elem[k];
+		return NULL;
+	}
 	memset(&key, 0, sizeof(key));
 	memcpy(key.tag, tag, strlen(tag) + 1);
 	key.el = el;
@@ -1270,7 +1486,14 @@ has_segment(const struct struct_loop *l, const char *tag)
 int
 structure_has_segment(const struct structure *st, const char *tag)
 {
-	return st != NULL && tag != NULL && has_segment(&st->root, tag);
+	const struct struct_segdef *sd;
+
+	if (st == NULL || tag == NULL)
+		return 0;
+	if (st->idx != NULL && strlen(tag) < sizeof(st->root.tag))
+		return (sd = structure_segdef(st->idx,
+		    structure_tagkey(tag))) != NULL && sd->in_table;
+	return has_segment(&st->root, tag);
 }
 
 const struct struct_loop *

@@ -12,6 +12,7 @@
 #define STRUCTURE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "edi.h"
 #include "slice.h"
@@ -58,6 +59,7 @@ struct struct_entry {
 };
 
 struct struct_hier;
+struct struct_index;
 
 struct struct_loop {
 	char		 tag[4];	/* trigger segment; "" for the root */
@@ -67,6 +69,14 @@ struct struct_loop {
 	struct struct_loop *parent;
 	const struct struct_hier *hier;	/* non-NULL for hierarchical loops */
 	int		 line;
+	/*
+	 * Added, set by structure_load (NULL before, or when nent is 0):
+	 * structure_tagkey() of each ent[].tag, and the indexes of the
+	 * entries with min > 0, in order.
+	 */
+	uint32_t	*entkey;
+	uint32_t	*minent;
+	size_t		 nminent;
 };
 
 /* `pairs TAG FROM..TO qualifier=first|second` or `value=-01 qualifier=-02` */
@@ -114,7 +124,99 @@ struct structure {
 	struct structure **variant;	/* files that extend this one */
 	size_t		 nvariant;
 	const struct structure *base;	/* for a variant */
+	struct struct_index *idx;	/* added: by tag, see below */
 };
+
+/*
+ * A segment tag packed into an integer: up to three bytes, the first in the
+ * low byte, zero past the end.  Distinct for distinct tags of 0..3 bytes.
+ */
+static inline uint32_t
+structure_tagkey(const char *tag)
+{
+	uint32_t k;
+
+	if (tag[0] == '\0')
+		return 0;
+	k = (unsigned char)tag[0];
+	if (tag[1] == '\0')
+		return k;
+	k |= (uint32_t)(unsigned char)tag[1] << 8;
+	if (tag[2] == '\0')
+		return k;
+	return k | (uint32_t)(unsigned char)tag[2] << 16;
+}
+
+/*
+ * Everything a structure says about one segment tag, found by
+ * structure_segdef() in constant time (added for the tree validator; the
+ * tables above stay the source of truth and this only points into them).
+ * Element positions are two digits, so elfirst[] covers them all.
+ */
+#define STRUCT_MAXPOS	100
+
+struct struct_segdef {
+	uint32_t	 key;		/* structure_tagkey(tag) */
+	char		 tag[4];
+	int		 in_table;	/* has an entry in the segment table */
+	const struct struct_elem *elem;	/* the tag's run of elem[], sorted */
+	size_t		 nelem;
+	/* 1 + index into elem of the first entry of element el; 0 none */
+	uint16_t	 elfirst[STRUCT_MAXPOS];
+	unsigned char	 decl[16];	/* bit el: element el (comp 0) known */
+	unsigned char	 repel[16];	/* bit el: declared with rep > 1 */
+	int		 anyrep;	/* some bit of repel is set */
+	uint64_t	 mand[2];	/* bit el: element el mandatory (M) */
+	/*
+	 * Element el is a simple AN or ID element, no code list, rep 1: a
+	 * value of length plainmin..plainmax is valid (plainmax 0: not so).
+	 */
+	unsigned	 plainmin[STRUCT_MAXPOS];
+	unsigned	 plainmax[STRUCT_MAXPOS];
+	int		 mandcomp;	/* some component is mandatory */
+	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
+	const struct struct_synmask *synmask;	/* syn[i]'s positions */
+	size_t		 nsyn;
+	const struct struct_pairs *pairs;	/* first `pairs`, or NULL */
+	const struct struct_hier *hier;		/* first `hierarchy`, or NULL */
+};
+
+/* The positions of a syntax note as bits: all of them, and el[1..]. */
+struct struct_synmask {
+	uint64_t	 all[2];
+	uint64_t	 rest[2];
+};
+
+struct struct_index {
+	struct struct_segdef *seg;
+	size_t		 nseg;
+	uint16_t	*slot;		/* open addressing: 1 + seg index */
+	unsigned	 bits;		/* 1 << bits slots */
+	const struct struct_syntax **syn;	/* grouped by tag, file order */
+	struct struct_synmask *synmask;		/* parallel to syn */
+};
+
+/*
+ * Index of st (structure_load builds one for every structure it returns;
+ * structure_free frees it).  The index points into st, which must outlive
+ * it.  Never NULL.
+ */
+struct struct_index *structure_index_new(const struct structure *st);
+void	structure_index_free(struct struct_index *);
+
+static inline const struct struct_segdef *
+structure_segdef(const struct struct_index *ix, uint32_t key)
+{
+	uint32_t mask = (1U << ix->bits) - 1, j;
+
+	j = (key * 0x9E3779B1U) >> (32 - ix->bits);
+	while (ix->slot[j] != 0) {
+		if (ix->seg[ix->slot[j] - 1].key == key)
+			return &ix->seg[ix->slot[j] - 1];
+		j = (j + 1) & mask;
+	}
+	return NULL;
+}
 
 /*
  * Load path and every file in the same folder that `extends` it (by file

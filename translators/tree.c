@@ -42,6 +42,7 @@
 #include "config.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,17 +57,28 @@
 #include "x12.h"
 #include "xmalloc.h"
 
+/*
+ * Scratch memory is sized for common sets and lives in struct tb on the
+ * stack; only unusual sets (very wide loops, many loop instances, X12
+ * repetitions to split) allocate, so a set costs no malloc.
+ */
+#define TB_CNTPOOL	512	/* entry counters of all open frames */
+#define TB_INSTBUF	64	/* loop instances before the heap is used */
+
 struct frame {
 	struct edi_loop	*inst;
 	const struct struct_loop *decl;
 	long		 pos;		/* entry of the last placement; -1 */
 	unsigned	*cnt;		/* per entry, in this instance */
-	size_t		 cntcap;
+	size_t		 cntend;	/* cntpool used up to this frame */
+	unsigned	*heap;		/* cnt when cntpool is full */
+	size_t		 heapcap;
 };
 
 struct tb {
 	struct edi_set	*set;
 	const struct structure *st;
+	const struct struct_index *ix;
 	struct diag_sink *ds;
 	unsigned	 ndiag;
 	int		 oom;
@@ -75,7 +87,14 @@ struct tb {
 	struct edi_loop	**inst;		/* every instance, in order */
 	size_t		 ninst;
 	size_t		 instcap;
+	struct edi_val	*scratch;	/* x12_repetitions, when needed */
+	/* not cleared per set: */
+	struct edi_loop	*instbuf[TB_INSTBUF];
+	unsigned	 cntpool[TB_CNTPOOL];
 };
+
+#define TAGKEY2(a, b)		((uint32_t)(a) | (uint32_t)(b) << 8)
+#define TAGKEY3(a, b, c)	(TAGKEY2(a, b) | (uint32_t)(c) << 16)
 
 struct tdiag {
 	enum diag_sev	 sev;
@@ -168,8 +187,14 @@ new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
 	l->first = l->last = first;
 	l->parent = parent;
 	if (t->ninst == t->instcap) {
-		t->instcap = t->instcap ? t->instcap * 2 : 64;
-		t->inst = xreallocarray(t->inst, t->instcap, sizeof(*t->inst));
+		t->instcap *= 2;
+		if (t->inst == t->instbuf) {
+			t->inst = xreallocarray(NULL, t->instcap,
+			    sizeof(*t->inst));
+			memcpy(t->inst, t->instbuf, sizeof(t->instbuf));
+		} else
+			t->inst = xreallocarray(t->inst, t->instcap,
+			    sizeof(*t->inst));
 	}
 	t->inst[t->ninst++] = l;
 	return l;
@@ -178,24 +203,47 @@ new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
 static void
 push(struct tb *t, struct edi_loop *inst, const struct struct_loop *decl)
 {
+	size_t	 base = t->nfr > 0 ? t->fr[t->nfr - 1].cntend : 0;
 	struct frame *f = &t->fr[t->nfr++];
 
 	f->inst = inst;
 	f->decl = decl;
 	f->pos = -1;
-	if (f->cntcap < decl->nent) {
-		free(f->cnt);
-		f->cntcap = decl->nent;
-		f->cnt = xcalloc(f->cntcap, sizeof(*f->cnt));
-	} else if (decl->nent)
+	if (decl->nent <= TB_CNTPOOL - base) {
+		f->cnt = t->cntpool + base;
+		f->cntend = base + decl->nent;
+	} else {
+		if (f->heapcap < decl->nent) {
+			free(f->heap);
+			f->heapcap = decl->nent;
+			f->heap = xcalloc(f->heapcap, sizeof(*f->heap));
+		}
+		f->cnt = f->heap;
+		f->cntend = base;
+	}
+	if (decl->nent)
 		memset(f->cnt, 0, decl->nent * sizeof(*f->cnt));
 }
 
 static int
-envelope_tag(const char *tag)
+envelope_key(uint32_t key)
 {
-	return strcmp(tag, "ST") == 0 || strcmp(tag, "SE") == 0 ||
-	    strcmp(tag, "UNH") == 0 || strcmp(tag, "UNT") == 0;
+	return key == TAGKEY2('S', 'T') || key == TAGKEY2('S', 'E') ||
+	    key == TAGKEY3('U', 'N', 'H') || key == TAGKEY3('U', 'N', 'T');
+}
+
+static uint32_t
+entry_key(const struct struct_loop *l, size_t j)
+{
+	return l->entkey != NULL ? l->entkey[j] :
+	    structure_tagkey(l->ent[j].tag);
+}
+
+/* The index entry of a tag; NULL when the structure never names it. */
+static const struct struct_segdef *
+segdef(const struct tb *t, const char *tag)
+{
+	return structure_segdef(t->ix, structure_tagkey(tag));
 }
 
 /* Close the innermost frame: check its minimum counts. */
@@ -203,12 +251,16 @@ static void
 pop(struct tb *t, uint32_t at)
 {
 	struct frame *f = &t->fr[t->nfr - 1];
+	const struct struct_loop *d = f->decl;
 	const struct struct_entry *e;
-	size_t	 j;
+	size_t	 j, m, n;
 
-	for (j = 0; j < f->decl->nent; j++) {
-		e = &f->decl->ent[j];
-		if (f->cnt[j] >= e->min || envelope_tag(e->tag))
+	/* Only entries with a minimum can be missing. */
+	n = d->entkey != NULL ? d->nminent : d->nent;
+	for (m = 0; m < n; m++) {
+		j = d->entkey != NULL ? d->minent[m] : m;
+		e = &d->ent[j];
+		if (f->cnt[j] >= e->min || envelope_key(entry_key(d, j)))
 			continue;
 		if (e->is_loop)
 			tdiag(t, TD(DIAG_ERROR, "LOOP-MISSING", .segi = at,
@@ -226,15 +278,23 @@ pop(struct tb *t, uint32_t at)
 	t->nfr--;
 }
 
+/* Tags of at most three bytes are equal exactly when their keys are. */
 static long
-frame_find(const struct frame *f, const char *tag)
+frame_find(const struct frame *f, uint32_t key)
 {
+	const struct struct_loop *d = f->decl;
 	size_t	 j = f->pos < 0 ? 0 : (size_t)f->pos;
 
-	if (f->decl->tag[0] != '\0' && j == 0)
+	if (d->tag[0] != '\0' && j == 0)
 		j = 1;		/* the trigger repeats as a sibling */
-	for (; j < f->decl->nent; j++)
-		if (strcmp(f->decl->ent[j].tag, tag) == 0)
+	if (d->entkey == NULL) {
+		for (; j < d->nent; j++)
+			if (structure_tagkey(d->ent[j].tag) == key)
+				return (long)j;
+		return -1;
+	}
+	for (; j < d->nent; j++)
+		if (d->entkey[j] == key)
 			return (long)j;
 	return -1;
 }
@@ -244,23 +304,26 @@ place(struct tb *t, uint32_t i)
 {
 	struct edi_seg *s = &t->set->seg[i];
 	const struct struct_entry *e;
+	const struct struct_segdef *sd;
 	struct frame *f;
 	struct edi_loop *l;
+	uint32_t key = structure_tagkey(s->tag);
 	long	 j = -1;
-	int	 k;
+	int	 k, declared;
 
 	for (k = t->nfr - 1; k >= 0; k--)
-		if ((j = frame_find(&t->fr[k], s->tag)) >= 0)
+		if ((j = frame_find(&t->fr[k], key)) >= 0)
 			break;
 	if (k < 0) {
 		f = &t->fr[t->nfr - 1];
 		s->loop = f->inst;
 		for (k = 0; k < t->nfr; k++)
 			t->fr[k].inst->last = i;
-		if (envelope_tag(s->tag) && !structure_has_segment(t->st,
-		    s->tag))
+		declared = (sd = structure_segdef(t->ix, key)) != NULL &&
+		    sd->in_table;
+		if (envelope_key(key) && !declared)
 			return;
-		if (structure_has_segment(t->st, s->tag))
+		if (declared)
 			tdiag(t, TD(DIAG_WARNING, "SEG-UNEXPECTED", .segi = i,
 			    .ack_seg = 2), "segment %s is not expected here%s%s;"
 			    " kept in the current loop", s->tag,
@@ -312,66 +375,52 @@ basic_special(int c)
 	return c != 0 && strchr("-./ ,&'()+#%:;?=!\"", c) != NULL;
 }
 
-/* Range of declared elements of tag in st->elem (sorted). */
-static size_t
-elem_range(const struct structure *st, const char *tag, size_t *endp)
+/* 1 when bit n (< 128) of a 16-byte set is on. */
+static int
+bit_on(const unsigned char *set, unsigned n)
 {
-	size_t	 lo = 0, hi = st->nelem, mid;
+	return n < 128 && (set[n / 8] & (1U << (n % 8))) != 0;
+}
 
-	while (lo < hi) {
-		mid = (lo + hi) / 2;
-		if (strcmp(st->elem[mid].tag, tag) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (hi = lo; hi < st->nelem && strcmp(st->elem[hi].tag, tag) == 0;
-	    hi++)
-		;
-	*endp = hi;
-	return lo;
+/* 1 when s lies inside the bytes of within (compared as addresses). */
+static int
+slice_inside(struct slice s, struct slice within)
+{
+	uintptr_t p = (uintptr_t)s.p, w = (uintptr_t)within.p;
+
+	return within.len > 0 && p >= w && s.len <= within.len &&
+	    p - w <= within.len - s.len;
 }
 
 static void
-x12_repetitions(struct tb *t, struct edi_val *scratch)
+x12_repetitions(struct tb *t)
 {
 	struct edi_set *set = t->set;
-	const struct structure *st = t->st;
-	const struct struct_elem *d;
-	unsigned char repel[16];
+	const struct struct_segdef *sd;
 	struct edi_seg *s;
 	struct edi_val *nv;
 	char	 rs = set->env.delims.repetition, tag[4], b[48];
-	size_t	 lo, hi, k;
 	uint32_t i;
 	uint16_t nel, nval, v;
-	int	 any;
+	int	 clean;
 
+	/* One scan of the set's text usually clears every segment. */
+	clean = set->raw.len > 0 && memchr(set->raw.p, rs, set->raw.len) ==
+	    NULL;
 	for (i = 0; i < set->nseg; i++) {
 		s = &set->seg[i];
-		if (s->raw.len == 0 || memchr(s->raw.p, rs, s->raw.len) == NULL)
+		if (s->raw.len == 0 || (clean && slice_inside(s->raw,
+		    set->raw)) || memchr(s->raw.p, rs, s->raw.len) == NULL)
 			continue;
-		lo = elem_range(st, s->tag, &hi);
-		if (lo == hi)
+		if ((sd = segdef(t, s->tag)) == NULL || sd->nelem == 0)
 			continue;
-		memset(repel, 0, sizeof(repel));
-		any = 0;
-		for (k = lo; k < hi; k++)
-			if (st->elem[k].comp == 0 && st->elem[k].rep > 1 &&
-			    st->elem[k].el < 128) {
-				repel[st->elem[k].el / 8] |=
-				    (unsigned char)(1U << (st->elem[k].el % 8));
-				any = 1;
-			}
 		/* Separator inside a non-repeatable declared element. */
 		for (v = 0; v < s->nval; v++) {
-			if (s->val[v].el < 128 && (repel[s->val[v].el / 8] &
-			    (1U << (s->val[v].el % 8))))
+			if (bit_on(sd->repel, s->val[v].el))
 				continue;
 			if (memchr(s->val[v].s.p, rs, s->val[v].s.len) == NULL)
 				continue;
-			if ((d = structure_elem(st, s->tag, s->val[v].el, 0))
-			    == NULL)
+			if (!bit_on(sd->decl, s->val[v].el))
 				continue;
 			tdiag(t, TD(basic_special((unsigned char)rs) ?
 			    DIAG_WARNING : DIAG_ERROR, "ELEM-REPEAT", .segi = i,
@@ -384,10 +433,14 @@ x12_repetitions(struct tb *t, struct edi_val *scratch)
 			    s->val[v].el)
 				v++;
 		}
-		if (!any)
+		if (!sd->anyrep)
 			continue;
-		if (x12_split(s->raw, &set->env.delims, repel, 0, scratch,
-		    EG_MAX_SEG_VALUES, tag, &nel, &nval) == EG_ERR_LIMIT)
+		if (t->scratch == NULL)
+			t->scratch = xcalloc(EG_MAX_SEG_VALUES,
+			    sizeof(*t->scratch));
+		if (x12_split(s->raw, &set->env.delims, sd->repel, 0,
+		    t->scratch, EG_MAX_SEG_VALUES, tag, &nel, &nval) ==
+		    EG_ERR_LIMIT)
 			tdiag(t, TD(DIAG_ERROR, "ELEM-REPEAT", .segi = i,
 			    .ack_el = 12), "too many repetitions (limit %u or "
 			    "%u values)", EG_MAX_REPEATS, EG_MAX_SEG_VALUES);
@@ -400,7 +453,7 @@ x12_repetitions(struct tb *t, struct edi_val *scratch)
 			t->oom = 1;
 			return;
 		}
-		memcpy(nv, scratch, nval * sizeof(*nv));
+		memcpy(nv, t->scratch, nval * sizeof(*nv));
 		s->val = nv;
 		s->nval = nval;
 	}
@@ -448,6 +501,19 @@ check_chars(const struct struct_elem *d, struct slice v, size_t *lenp)
 	}
 }
 
+/* BEG05 or SLN05-01: for messages only, so built only for them. */
+static const char *
+elem_id(const char *tag, const struct struct_elem *d, char *buf, size_t len)
+{
+	if (d->comp)
+		snprintf(buf, len, "%s%02d-%02d", tag, d->el, d->comp);
+	else
+		snprintf(buf, len, "%s%02d", tag, d->el);
+	return buf;
+}
+
+#define ID	elem_id(s->tag, d, id, sizeof(id))
+
 static void
 check_value(struct tb *t, uint32_t si, const struct struct_elem *d,
     const struct edi_val *v)
@@ -456,23 +522,19 @@ check_value(struct tb *t, uint32_t si, const struct struct_elem *d,
 	char	 id[16], b[48];
 	size_t	 len, k;
 
-	if (d->comp)
-		snprintf(id, sizeof(id), "%s%02d-%02d", s->tag, d->el, d->comp);
-	else
-		snprintf(id, sizeof(id), "%s%02d", s->tag, d->el);
 	if (d->type == ST_DT) {
 		if (!edi_valid_date(v->s, d->min <= 6))
 			tdiag(t, TD(DIAG_ERROR, "ELEM-DATE", .segi = si,
 			    .el = v->el, .comp = d->comp, .rep = v->rep,
 			    .ack_el = 8, .bad = &v->s),
-			    "%s \"%s\" is not a valid date", id,
+			    "%s \"%s\" is not a valid date", ID,
 			    show(v->s, b, sizeof(b)));
 		else if (v->s.len < d->min || v->s.len > d->max)
 			tdiag(t, TD(DIAG_ERROR, v->s.len < d->min ?
 			    "ELEM-SHORT" : "ELEM-LONG", .segi = si,
 			    .el = v->el, .comp = d->comp, .rep = v->rep,
 			    .ack_el = v->s.len < d->min ? 4 : 5, .bad = &v->s),
-			    "%s date \"%s\" must have %u to %u digits", id,
+			    "%s date \"%s\" must have %u to %u digits", ID,
 			    show(v->s, b, sizeof(b)), d->min, d->max);
 		return;
 	}
@@ -481,21 +543,21 @@ check_value(struct tb *t, uint32_t si, const struct struct_elem *d,
 			tdiag(t, TD(DIAG_ERROR, "ELEM-TIME", .segi = si,
 			    .el = v->el, .comp = d->comp, .rep = v->rep,
 			    .ack_el = 9, .bad = &v->s),
-			    "%s \"%s\" is not a valid time", id,
+			    "%s \"%s\" is not a valid time", ID,
 			    show(v->s, b, sizeof(b)));
 		else if (v->s.len < d->min || v->s.len > d->max)
 			tdiag(t, TD(DIAG_ERROR, v->s.len < d->min ?
 			    "ELEM-SHORT" : "ELEM-LONG", .segi = si,
 			    .el = v->el, .comp = d->comp, .rep = v->rep,
 			    .ack_el = v->s.len < d->min ? 4 : 5, .bad = &v->s),
-			    "%s time \"%s\" must have %u to %u digits", id,
+			    "%s time \"%s\" must have %u to %u digits", ID,
 			    show(v->s, b, sizeof(b)), d->min, d->max);
 		return;
 	}
 	if (!check_chars(d, v->s, &len)) {
 		tdiag(t, TD(DIAG_ERROR, "ELEM-CHAR", .segi = si, .el = v->el,
 		    .comp = d->comp, .rep = v->rep, .ack_el = 6, .bad = &v->s),
-		    "%s \"%s\" is not %s", id, show(v->s, b, sizeof(b)),
+		    "%s \"%s\" is not %s", ID, show(v->s, b, sizeof(b)),
 		    d->type == ST_NN ? "an integer" : d->type == ST_A ?
 		    "alphabetic" : "a decimal number");
 		return;
@@ -503,12 +565,12 @@ check_value(struct tb *t, uint32_t si, const struct struct_elem *d,
 	if (len < d->min)
 		tdiag(t, TD(DIAG_ERROR, "ELEM-SHORT", .segi = si, .el = v->el,
 		    .comp = d->comp, .rep = v->rep, .ack_el = 4, .bad = &v->s),
-		    "%s \"%s\" is shorter than %u", id,
+		    "%s \"%s\" is shorter than %u", ID,
 		    show(v->s, b, sizeof(b)), d->min);
 	else if (len > d->max)
 		tdiag(t, TD(DIAG_ERROR, "ELEM-LONG", .segi = si, .el = v->el,
 		    .comp = d->comp, .rep = v->rep, .ack_el = 5, .bad = &v->s),
-		    "%s \"%s\" is longer than %u", id,
+		    "%s \"%s\" is longer than %u", ID,
 		    show(v->s, b, sizeof(b)), d->max);
 	if (d->codes == NULL)
 		return;
@@ -517,19 +579,37 @@ check_value(struct tb *t, uint32_t si, const struct struct_elem *d,
 			return;
 	tdiag(t, TD(DIAG_ERROR, "ELEM-CODE", .segi = si, .el = v->el,
 	    .comp = d->comp, .rep = v->rep, .ack_el = 7, .bad = &v->s),
-	    "%s \"%s\" is not one of the allowed codes", id,
+	    "%s \"%s\" is not one of the allowed codes", ID,
 	    show(v->s, b, sizeof(b)));
 }
 
-static int
-present(const struct edi_seg *s, int el)
-{
-	uint16_t i;
+#undef ID
 
+/*
+ * Element positions present in a segment, one bit each: syntax notes and
+ * requirements test presence per declared position, and positions are at
+ * most two digits.  Values beyond 127 cannot match a declaration.
+ */
+struct present {
+	uint64_t	 bit[2];
+};
+
+static void
+present_init(struct present *p, const struct edi_seg *s)
+{
+	uint16_t i, el;
+
+	p->bit[0] = p->bit[1] = 0;
 	for (i = 0; i < s->nval; i++)
-		if (s->val[i].el == el)
-			return 1;
-	return 0;
+		if ((el = s->val[i].el) < 128)
+			p->bit[el / 64] |= (uint64_t)1 << (el % 64);
+}
+
+static int
+present(const struct present *p, int el)
+{
+	return el >= 0 && el < 128 &&
+	    (p->bit[el / 64] & ((uint64_t)1 << (el % 64))) != 0;
 }
 
 static int
@@ -544,30 +624,71 @@ comp_present(const struct edi_seg *s, int el, int comp, int rep)
 	return 0;
 }
 
+/* "P0506": for messages only, so built only for them. */
+static const char *
+note_text(const struct struct_syntax *n, char *note, size_t len)
+{
+	size_t	 q = 0;
+	int	 j;
+
+	note[q++] = n->kind;
+	for (j = 0; j < n->nel && q + 3 < len; j++) {
+		note[q++] = (char)('0' + n->el[j] / 10);
+		note[q++] = (char)('0' + n->el[j] % 10);
+	}
+	note[q] = '\0';
+	return note;
+}
+
+#define NOTE	note_text(n, note, sizeof(note))
+
+/*
+ * 1 when note n certainly holds, from bit masks; 0 when the exact test
+ * below must decide (and word the diagnostics).
+ */
+static int
+syntax_holds(const struct struct_syntax *n, const struct struct_synmask *m,
+    const struct present *pr)
+{
+	uint64_t h0 = pr->bit[0] & m->all[0], h1 = pr->bit[1] & m->all[1];
+	int	 none = h0 == 0 && h1 == 0;
+	int	 all = h0 == m->all[0] && h1 == m->all[1];
+
+	switch (n->kind) {
+	case 'P':
+		return none || all;
+	case 'R':
+		return !none;
+	case 'E':
+		return none;
+	case 'C':
+		return !present(pr, n->el[0]) || all;
+	case 'L':
+		return !present(pr, n->el[0]) ||
+		    (pr->bit[0] & m->rest[0]) != 0 ||
+		    (pr->bit[1] & m->rest[1]) != 0;
+	}
+	return 0;
+}
+
 static void
-check_syntax(struct tb *t, uint32_t si)
+check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
+    const struct present *pr)
 {
 	const struct edi_seg *s = &t->set->seg[si];
 	const struct struct_syntax *n;
 	char	 note[40];
-	size_t	 k, q;
+	size_t	 k;
 	int	 j, np, first, second;
 
-	for (k = 0; k < t->st->nsyn; k++) {
-		n = &t->st->syn[k];
-		if (strcmp(n->tag, s->tag) != 0)
+	for (k = 0; k < sd->nsyn; k++) {
+		n = sd->syn[k];
+		if (syntax_holds(n, &sd->synmask[k], pr))
 			continue;
-		q = 0;
-		note[q++] = n->kind;
-		for (j = 0; j < n->nel && q + 3 < sizeof(note); j++) {
-			note[q++] = (char)('0' + n->el[j] / 10);
-			note[q++] = (char)('0' + n->el[j] % 10);
-		}
-		note[q] = '\0';
 		np = 0;
 		first = second = 0;
 		for (j = 0; j < n->nel; j++)
-			if (present(s, n->el[j])) {
+			if (present(pr, n->el[j])) {
 				np++;
 				if (!first)
 					first = n->el[j];
@@ -579,77 +700,114 @@ check_syntax(struct tb *t, uint32_t si)
 			if (np == 0 || np == n->nel)
 				break;
 			for (j = 0; j < n->nel; j++)
-				if (!present(s, n->el[j]))
+				if (!present(pr, n->el[j]))
 					tdiag(t, TD(DIAG_ERROR, "SYNTAX-NOTE",
 					    .segi = si, .el = n->el[j],
 					    .ack_el = 2), "%s%02d is required "
 					    "when %s%02d is present (%s: all or "
 					    "none)", s->tag, n->el[j], s->tag,
-					    first, note);
+					    first, NOTE);
 			break;
 		case 'R':
 			if (np == 0)
 				tdiag(t, TD(DIAG_ERROR, "SYNTAX-NOTE", .segi = si,
 				    .el = n->el[0], .ack_el = 2), "at least one "
-				    "of the elements of %s is required", note);
+				    "of the elements of %s is required", NOTE);
 			break;
 		case 'E':
 			if (np > 1)
 				tdiag(t, TD(DIAG_ERROR, "SYNTAX-NOTE", .segi = si,
 				    .el = second, .ack_el = 10), "%s%02d and "
 				    "%s%02d exclude each other (%s)", s->tag,
-				    first, s->tag, second, note);
+				    first, s->tag, second, NOTE);
 			break;
 		case 'C':
-			if (!present(s, n->el[0]))
+			if (!present(pr, n->el[0]))
 				break;
 			for (j = 1; j < n->nel; j++)
-				if (!present(s, n->el[j]))
+				if (!present(pr, n->el[j]))
 					tdiag(t, TD(DIAG_ERROR, "SYNTAX-NOTE",
 					    .segi = si, .el = n->el[j],
 					    .ack_el = 2), "%s%02d is required "
 					    "when %s%02d is present (%s)",
 					    s->tag, n->el[j], s->tag, n->el[0],
-					    note);
+					    NOTE);
 			break;
 		case 'L':
-			if (!present(s, n->el[0]))
+			if (!present(pr, n->el[0]))
 				break;
 			for (j = 1; j < n->nel; j++)
-				if (present(s, n->el[j]))
+				if (present(pr, n->el[j]))
 					break;
 			if (j == n->nel)
 				tdiag(t, TD(DIAG_ERROR, "SYNTAX-NOTE", .segi = si,
 				    .el = n->el[1], .ack_el = 2), "%s%02d needs "
 				    "at least one of the other elements of %s",
-				    s->tag, n->el[0], note);
+				    s->tag, n->el[0], NOTE);
 			break;
 		}
 	}
+}
+
+#undef NOTE
+
+/* The declaration of (el, comp) among the tag's elements, or NULL. */
+static inline const struct struct_elem *
+seg_elem(const struct struct_segdef *sd, int el, int comp)
+{
+	size_t	 k;
+
+	if (el <= 0 || el >= STRUCT_MAXPOS || sd->elfirst[el] == 0)
+		return NULL;
+	k = sd->elfirst[el] - 1u;
+	if (sd->elem[k].comp == comp)
+		return &sd->elem[k];	/* comp 0 comes first */
+	for (k++; k < sd->nelem && sd->elem[k].el == el; k++)
+		if (sd->elem[k].comp == comp)
+			return &sd->elem[k];
+	return NULL;
+}
+
+/*
+ * 1 when check_value() has nothing to say about v: the common case of a
+ * text or code element of the right length with no code list, tested
+ * without the call.
+ */
+static inline int
+value_plain(const struct struct_elem *d, const struct edi_val *v)
+{
+	return (d->type == ST_AN || d->type == ST_ID) && d->codes == NULL &&
+	    v->s.len >= d->min && v->s.len <= d->max;
 }
 
 static void
 check_segment(struct tb *t, uint32_t si)
 {
 	const struct edi_seg *s = &t->set->seg[si];
-	const struct structure *st = t->st;
+	const struct struct_segdef *sd;
 	const struct struct_elem *d, *cd;
 	const struct edi_val *v;
-	size_t	 lo, hi, k;
+	struct present pr;
+	size_t	 k;
 	uint16_t i;
 	int	 nrep, r, lastel = 0;
 	char	 b[48];
 
-	lo = elem_range(st, s->tag, &hi);
-	if (lo == hi)
-		goto syntax;
-	/* Requirement. */
-	for (k = lo; k < hi; k++) {
-		d = &st->elem[k];
+	if ((sd = segdef(t, s->tag)) == NULL)
+		return;		/* no elements, no syntax notes */
+	present_init(&pr, s);
+	/* Requirement; usually every mandatory element is there. */
+	if (!sd->mandcomp && (sd->mand[0] & ~pr.bit[0]) == 0 &&
+	    (sd->mand[1] & ~pr.bit[1]) == 0)
+		k = sd->nelem;
+	else
+		k = 0;
+	for (; k < sd->nelem; k++) {
+		d = &sd->elem[k];
 		if (d->req != SR_MANDATORY)
 			continue;
 		if (d->comp == 0) {
-			if (!present(s, d->el))
+			if (!present(&pr, d->el))
 				tdiag(t, TD(DIAG_ERROR, "ELEM-MISSING",
 				    .segi = si, .el = d->el, .ack_el = 1),
 				    "mandatory element %s%02d is missing",
@@ -657,6 +815,8 @@ check_segment(struct tb *t, uint32_t si)
 			continue;
 		}
 		/* a component: mandatory in every present repetition */
+		if (!present(&pr, d->el))
+			continue;	/* no repetition at all */
 		nrep = edi_nrep(s, d->el);
 		for (r = 1; r <= nrep; r++) {
 			int	 any = 0;
@@ -672,27 +832,34 @@ check_segment(struct tb *t, uint32_t si)
 		}
 	}
 	/* Values. */
-	for (i = 0; i < s->nval; i++) {
+	for (i = 0; sd->nelem > 0 && i < s->nval; i++) {
 		v = &s->val[i];
-		if ((d = structure_elem(st, s->tag, v->el, 0)) == NULL) {
+		/* the common case, decided from two array entries */
+		if (v->comp <= 1 && v->el < STRUCT_MAXPOS &&
+		    v->s.len <= sd->plainmax[v->el] &&
+		    v->s.len >= sd->plainmin[v->el]) {
+			lastel = v->el;
+			continue;
+		}
+		if ((d = seg_elem(sd, v->el, 0)) == NULL) {
 			/* maybe only components are declared */
-			if (v->comp >= 1 && (cd = structure_elem(st, s->tag,
-			    v->el, v->comp)) != NULL)
+			if (v->comp >= 1 && (cd = seg_elem(sd, v->el,
+			    v->comp)) != NULL)
 				check_value(t, si, cd, v);
 			continue;
 		}
 		if (v->el != lastel) {
 			lastel = v->el;
-			nrep = edi_nrep(s, v->el);
-			if (nrep > (int)(d->rep ? d->rep : 1) && d->rep > 1)
+			/* repeat counts matter only where rep N allows more */
+			if (d->rep > 1 && (nrep = edi_nrep(s, v->el)) >
+			    (int)d->rep)
 				tdiag(t, TD(DIAG_ERROR, "ELEM-REPEAT", .segi = si,
 				    .el = v->el, .rep = nrep, .ack_el = 12),
 				    "%s%02d repeats %d times, at most %u "
 				    "allowed", s->tag, v->el, nrep, d->rep);
 		}
 		if (d->type == ST_COMPOSITE) {
-			if ((cd = structure_elem(st, s->tag, v->el, v->comp))
-			    != NULL)
+			if ((cd = seg_elem(sd, v->el, v->comp)) != NULL)
 				check_value(t, si, cd, v);
 			continue;
 		}
@@ -704,10 +871,10 @@ check_segment(struct tb *t, uint32_t si)
 			    v->el, v->comp, show(v->s, b, sizeof(b)));
 			continue;
 		}
-		check_value(t, si, d, v);
+		if (!value_plain(d, v))
+			check_value(t, si, d, v);
 	}
- syntax:
-	check_syntax(t, si);
+	check_syntax(t, si, sd, &pr);
 }
 
 /* -- hierarchy ---------------------------------------------------------- */
@@ -750,7 +917,7 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 	struct edi_loop *l;
 	const struct slice *id, *pid, *cv;
 	size_t	 cap = 64, i, n = 0;
-	uint32_t k, cnt;
+	uint32_t k, cnt, hkey, ckey;
 	char	 b[48], b2[48];
 
 	for (i = 0; i < t->ninst; i++)
@@ -805,11 +972,13 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 	if (h->count_tag[0] == '\0')
 		return;
 	cnt = 0;
+	hkey = structure_tagkey(h->tag);
+	ckey = structure_tagkey(h->count_tag);
 	for (k = 0; k < set->nseg; k++)
-		if (strcmp(set->seg[k].tag, h->tag) == 0)
+		if (structure_tagkey(set->seg[k].tag) == hkey)
 			cnt++;
 	for (k = 0; k < set->nseg; k++) {
-		if (strcmp(set->seg[k].tag, h->count_tag) != 0)
+		if (structure_tagkey(set->seg[k].tag) != ckey)
 			continue;
 		cv = edi_value(&set->seg[k], h->count_el, 1, 1);
 		if (cv == NULL)
@@ -838,19 +1007,21 @@ int
 edi_tree_build(struct edi_set *set, const struct structure *st,
     struct diag_sink *ds)
 {
-	struct tb *t;
+	struct tb tb, *t = &tb;
+	struct struct_index *ixown = NULL;
 	struct edi_loop *root, *l;
-	struct edi_val *scratch = NULL;
 	size_t	 i;
 	uint32_t k;
 	int	 rc = 0;
 
 	if (set == NULL || set->arena == NULL)
 		return EG_ERR_INVAL;
-	t = xcalloc(1, sizeof(*t));
+	memset(t, 0, offsetof(struct tb, instbuf));
 	t->set = set;
 	t->st = st;
 	t->ds = ds;
+	t->inst = t->instbuf;
+	t->instcap = TB_INSTBUF;
 	if ((root = new_inst(t, NULL, 0, NULL)) == NULL)
 		goto oom;
 	root->last = set->nseg ? set->nseg - 1 : 0;
@@ -861,9 +1032,11 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 			set->seg[k].loop = root;
 		goto kids;
 	}
+	/* structure_load indexes every structure; others get one here. */
+	if ((t->ix = st->idx) == NULL)
+		t->ix = ixown = structure_index_new(st);
 	if (set->env.syntax == EDI_X12 && set->env.delims.repetition) {
-		scratch = xcalloc(EG_MAX_SEG_VALUES, sizeof(*scratch));
-		x12_repetitions(t, scratch);
+		x12_repetitions(t);
 		if (t->oom)
 			goto oom;
 	}
@@ -917,9 +1090,10 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	}
  done:
 	for (i = 0; i <= EG_MAX_LOOP_DEPTH; i++)
-		free(t->fr[i].cnt);
-	free(t->inst);
-	free(scratch);
-	free(t);
+		free(t->fr[i].heap);
+	if (t->inst != t->instbuf)
+		free(t->inst);
+	free(t->scratch);
+	structure_index_free(ixown);
 	return rc;
 }

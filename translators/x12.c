@@ -68,6 +68,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "arena.h"
 #include "diag.h"
@@ -372,13 +375,115 @@ scan3(const unsigned char *p, const unsigned char *e, unsigned char a,
 }
 
 /*
+ * memchr for the segment terminator, which is usually a few dozen bytes
+ * away: the first 32 bytes are tested inline (SSE2), only longer segments
+ * pay for the call.
+ */
+static inline const char *
+find_byte(const char *p, const char *e, unsigned char c)
+{
+#if defined(__SSE2__)
+	const __m128i vc = _mm_set1_epi8((char)c);
+	unsigned m;
+	int	 i;
+
+	for (i = 0; i < 2 && e - p >= 16; i++, p += 16) {
+		m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(
+		    (const __m128i *)(const void *)p), vc));
+		if (m != 0)
+			return p + __builtin_ctz(m);
+	}
+#endif
+	return p < e ? memchr(p, c, (size_t)(e - p)) : NULL;
+}
+
+#if defined(__SSE2__)
+/*
+ * The values of [p, e) when nothing splits at a repetition separator (the
+ * parser's own pass): separators are found sixteen bytes at a time as a
+ * bit mask and walked with ctz, so a value costs a few instructions
+ * instead of a scan.  Same results and limits as the loop in split_core.
+ * Bytes up to lim (>= e) may be read, never used: a short segment is then
+ * one load instead of a copy.
+ */
+static int
+split_plain(const unsigned char *p, const unsigned char *e,
+    const unsigned char *lim, unsigned char es, unsigned char cs,
+    struct edi_val *out, size_t maxval, unsigned *elp, size_t *np)
+{
+	const __m128i ves = _mm_set1_epi8((char)es);
+	const __m128i vcs = _mm_set1_epi8((char)cs);
+	const unsigned char *blk, *q, *start = p;
+	unsigned char tail[16];
+	unsigned el = 1, comp = 1, mes, m;
+	size_t	 n = 0, left;
+	__m128i	 w;
+
+	for (blk = p; blk < e; blk += 16) {
+		left = (size_t)(e - blk);
+		if (lim - blk >= 16)
+			w = _mm_loadu_si128((const __m128i *)(const void *)blk);
+		else {
+			/* never read past the input */
+			memset(tail, 0, sizeof(tail));
+			memcpy(tail, blk, left);
+			w = _mm_loadu_si128((const __m128i *)(void *)tail);
+		}
+		mes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, ves));
+		m = mes | (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, vcs));
+		if (left < 16)
+			m &= (1U << left) - 1;
+		for (; m != 0; m &= m - 1) {
+			q = blk + __builtin_ctz(m);
+			if (q > start) {
+				if (n >= maxval || comp > EG_MAX_COMPONENTS)
+					goto limit;
+				out[n].s.p = (const char *)start;
+				out[n].s.len = (size_t)(q - start);
+				out[n].el = (uint16_t)el;
+				out[n].rep = 1;
+				out[n].comp = (uint16_t)comp;
+				n++;
+			}
+			if (mes & (1U << __builtin_ctz(m))) {
+				if (el >= EG_MAX_ELEMENTS)
+					goto limit;
+				el++;
+				comp = 1;
+			} else
+				comp++;
+			start = q + 1;
+		}
+	}
+	if (e > start) {
+		if (n >= maxval || comp > EG_MAX_COMPONENTS)
+			goto limit;
+		out[n].s.p = (const char *)start;
+		out[n].s.len = (size_t)(e - start);
+		out[n].el = (uint16_t)el;
+		out[n].rep = 1;
+		out[n].comp = (uint16_t)comp;
+		n++;
+	}
+	*elp = el;
+	*np = n;
+	return 0;
+ limit:
+	*elp = el;
+	*np = n;
+	return EG_ERR_LIMIT;
+}
+#endif
+
+/*
  * Split raw at es; at cs for components unless cs == es; at rs for the
  * elements of repel unless rs == es.
  */
 static int
-split_core(struct slice raw, unsigned char es, unsigned char cs,
-    unsigned char rs, const unsigned char *repel, struct edi_val *out,
-    size_t maxval, char tag[4], uint16_t *nelp, uint16_t *nvalp)
+split_core(struct slice raw, const char *lim, unsigned char es,
+    unsigned char cs, unsigned char rs, const unsigned char *repel,
+    struct edi_val *out, size_t maxval, char tag[4], uint16_t *nelp,
+    uint16_t *nvalp)
 {
 	const unsigned char *p = (const unsigned char *)raw.p, *start;
 	const unsigned char *e = p + raw.len;
@@ -402,6 +507,16 @@ split_core(struct slice raw, unsigned char es, unsigned char cs,
 	if (p + i >= e)
 		return rc;
 	p += i + 1;
+#if defined(__SSE2__)
+	if (repel == NULL && rs == es) {
+		if (split_plain(p, e, (const unsigned char *)lim, es, cs, out,
+		    maxval, &el, &n) != 0)
+			rc = EG_ERR_LIMIT;
+		*nelp = (uint16_t)el;
+		*nvalp = (uint16_t)n;
+		return rc;
+	}
+#endif
 	el = 1;
 	splitrep = repel != NULL && (repel[0] & 2);
 	start = p;
@@ -462,8 +577,8 @@ x12_split(struct slice raw, const struct edi_delims *d,
 	unsigned char rs = (repel != NULL && d->repetition) ?
 	    (unsigned char)d->repetition : es;
 
-	return split_core(raw, es, cs, rs, repel, out, maxval, tag, nelp,
-	    nvalp);
+	return split_core(raw, raw.p + raw.len, es, cs, rs, repel, out,
+	    maxval, tag, nelp, nvalp);
 }
 
 /* Skip a UTF-8 BOM, whitespace and "//" comment lines; count comments. */
@@ -1159,7 +1274,9 @@ fid_match(struct slice gs01, struct slice st01, int *known)
 
 	*known = 0;
 	for (i = 0; i < sizeof(x12_fids) / sizeof(x12_fids[0]); i++) {
-		if (!slice_eqs(gs01, x12_fids[i].gs01))
+		/* every GS01 of the table has two letters */
+		if (gs01.len != 2 || gs01.p[0] != x12_fids[i].gs01[0] ||
+		    gs01.p[1] != x12_fids[i].gs01[1])
 			continue;
 		*known = 1;
 		for (p = x12_fids[i].st01; *p; p += p[3] ? 4 : 3)
@@ -1311,10 +1428,10 @@ on_segment(struct x12 *x, struct slice raw)
 		    "EG_MAX_SEGMENT_LEN (%u); its values are not read",
 		    raw.len, EG_MAX_SEGMENT_LEN);
 	} else {
-		rc = split_core(raw, (unsigned char)x->d.element,
-		    (unsigned char)x->d.component, (unsigned char)x->d.element,
-		    NULL, x->scratch, EG_MAX_SEG_VALUES, seg.tag, &seg.nel,
-		    &seg.nval);
+		rc = split_core(raw, x->in.p + x->in.len,
+		    (unsigned char)x->d.element, (unsigned char)x->d.component,
+		    (unsigned char)x->d.element, NULL, x->scratch,
+		    EG_MAX_SEG_VALUES, seg.tag, &seg.nel, &seg.nval);
 		if (rc == EG_ERR_LIMIT)
 			xdiag(x, XD(DIAG_ERROR, scope, "X12-SEG-VALUES",
 			    x->filepos, seg.tag, .ack_seg = 8, .ack_el = 3),
@@ -1470,7 +1587,7 @@ x12_parse(struct slice in, const char *filename,
 			on_isa(x, pos, &pos);
 			continue;
 		}
-		q = memchr(p + pos, (unsigned char)x->d.segment, len - pos);
+		q = find_byte(p + pos, p + len, (unsigned char)x->d.segment);
 		if (q != NULL) {
 			end = (size_t)(q - p);
 			next = end + 1;
