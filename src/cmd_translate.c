@@ -16,41 +16,25 @@
 #include <sysexits.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "buf.h"
 #include "catalog.h"
 #include "cmd.h"
 #include "conf.h"
 #include "diag.h"
-#include "eglimits.h"
 #include "err.h"
-#include "jsonw.h"
 #include "translate.h"
 
 struct out {
 	const char	*file;
 	int		 failed;	/* stdout write failed */
-	struct buf	 line;		/* one serialized event, reused */
 };
 
-/*
- * jansson's own writers format through snprintf and per-token callbacks;
- * jsonw serializes into a reused buffer written as one line.
- */
 static int
-print_event(void *arg, json_t *ev)
+print_event(void *arg, const char *json, size_t len)
 {
 	struct out	*o = arg;
 
-	buf_reset(&o->line);
-	if (jsonw_dump(ev, &o->line) != 0) {
-		fprintf(stderr, "%s: event larger than %u bytes dropped\n",
-		    o->file, EG_MAX_EVENT_SIZE);
-		return 0;
-	}
-	buf_addc(&o->line, '\n');
-	if (fwrite(o->line.p, 1, o->line.len, stdout) != o->line.len) {
+	if (fwrite(json, 1, len, stdout) != len || putchar('\n') == EOF) {
 		o->failed = 1;
 		return 1;
 	}
@@ -87,7 +71,6 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 	int			 i, r, ex = 0;
 
 	memset(&out, 0, sizeof(out));
-	buf_init(&out.line, EG_MAX_EVENT_SIZE + 1);
 
 	for (i = 0; i < nfile; i++) {
 		if (mapped_open(files[i], &mf) == -1) {
@@ -114,7 +97,6 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 		if (out.failed) {
 			fprintf(stderr, "edigate: stdout: %s\n",
 			    strerror(errno));
-			buf_free(&out.line);
 			return EX_IOERR;
 		}
 		if (r == EG_ERR_REJECTED) {
@@ -126,7 +108,6 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 				ex = EX_DATAERR;
 		}
 	}
-	buf_free(&out.line);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "edigate: stdout: %s\n", strerror(errno));
 		return EX_IOERR;

@@ -2,8 +2,10 @@
  * event.c: CloudEvents 1.0 structured-mode envelope for mapped documents.
  *
  * Owns the naming rules of EVENTS.md: subject and business key per event
- * type, the X12 idempotency key, data.source provenance and occurredAt.
- * It never sees raw bytes beyond the set and never does I/O.
+ * type, the X12 and EDIFACT idempotency keys, data.source provenance and
+ * occurredAt.  Writes JSON text straight into the caller's buffer (one
+ * event is written per transaction set, so no tree is built for it).
+ * Never does I/O.
  */
 #include "config.h"
 
@@ -19,21 +21,26 @@
 
 #include "buf.h"
 #include "edi.h"
+#include "err.h"
 #include "event.h"
+#include "jsonw.h"
 #include "map.h"
 #include "slice.h"
 #include "xmalloc.h"
 
+#define KEYMAX	2048	/* idempotency and business keys */
+
 void
 event_uuid7(const struct timespec *t, char out[37])
 {
+	static const char hex[] = "0123456789abcdef";
 	unsigned char	 b[16];
 	uint64_t	 ms;
 	int		 i, o = 0;
 
 	ms = (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
 	if (RAND_bytes(b + 6, 10) != 1)
-		memset(b + 6, 0, 10);	/* still unique enough per ms+file */
+		memset(b + 6, 0, 10);
 	for (i = 0; i < 6; i++)
 		b[i] = (unsigned char)(ms >> (40 - 8 * i));
 	b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
@@ -41,190 +48,70 @@ event_uuid7(const struct timespec *t, char out[37])
 	for (i = 0; i < 16; i++) {
 		if (i == 4 || i == 6 || i == 8 || i == 10)
 			out[o++] = '-';
-		snprintf(out + o, 3, "%02x", b[i]);
-		o += 2;
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
 	}
 	out[o] = '\0';
 }
 
-/* Trimmed envelope value as a new string; "" when absent. */
-static char *
-envval(const struct edi_seg *seg, int el)
+/* Trimmed envelope value; empty when absent. */
+static struct slice
+ev(const struct edi_seg *seg, int el, int comp)
 {
-	const struct slice *v;
+	const struct slice *v = edi_value(seg, el, comp, 1);
 
-	if (seg == NULL || (v = edi_value(seg, el, 1, 1)) == NULL)
-		return xstrdup("");
-	return slice_strdup(slice_trim(*v));
+	return v ? slice_trim(*v) : slice_make("", 0);
 }
 
 static void
-setstr(json_t *o, const char *key, const char *val)
+kslice(struct jw *w, const char *key, struct slice s)
 {
-	if (val != NULL && *val != '\0')
-		json_object_set_new(o, key, json_string(val));
-}
-
-static void
-setslice(json_t *o, const char *key, const struct slice *s)
-{
-	struct slice	 t;
-
-	if (s == NULL)
-		return;
-	t = slice_trim(*s);
-	if (t.len > 0)
-		json_object_set_new(o, key, json_stringn(t.p, t.len));
+	jw_kstr(w, key, s.p, s.len);
 }
 
 static int
-isdigits(const char *s, size_t n)
+alldigits(struct slice s)
 {
 	size_t	 i;
 
-	if (strlen(s) != n)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
+	for (i = 0; i < s.len; i++)
+		if (s.p[i] < '0' || s.p[i] > '9')
 			return 0;
-	return 1;
+	return s.len > 0;
 }
 
-/* YYMMDD or CCYYMMDD -> YYYY-MM-DD; NULL when neither. */
-static char *
-isodate(const char *s)
+/* YYMMDD or CCYYMMDD -> YYYY-MM-DD into out[11]; 0, or -1. */
+static int
+isodate(struct slice s, char out[11])
 {
-	char	*out;
-
-	if (isdigits(s, 8)) {
-		xasprintf(&out, "%.4s-%.2s-%.2s", s, s + 4, s + 6);
-		return out;
+	if (!alldigits(s))
+		return -1;
+	if (s.len == 8) {
+		snprintf(out, 11, "%.4s-%.2s-%.2s", s.p, s.p + 4, s.p + 6);
+		return 0;
 	}
-	if (isdigits(s, 6)) {
-		xasprintf(&out, "%s%.2s-%.2s-%.2s",
-		    (s[0] - '0') * 10 + (s[1] - '0') < 50 ? "20" : "19",
-		    s, s + 2, s + 4);
-		return out;
+	if (s.len == 6) {
+		snprintf(out, 11, "%s%.2s-%.2s-%.2s",
+		    (s.p[0] - '0') * 10 + (s.p[1] - '0') < 50 ? "20" : "19",
+		    s.p, s.p + 2, s.p + 4);
+		return 0;
 	}
-	return NULL;
+	return -1;
 }
 
-/* HHMM[SS[d..]] -> HH:MM[:SS] (with_seconds forces :SS). */
-static char *
-isotime(const char *s, int with_seconds)
+/* HHMM[SS[d..]] -> HH:MM[:SS] into out[9]; with_seconds forces :SS. */
+static int
+isotime(struct slice s, int with_seconds, char out[9])
 {
-	char	*out;
-	size_t	 n = strlen(s), i;
-
-	if (n < 4)
-		return NULL;
-	for (i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return NULL;
-	if (n >= 6)
-		xasprintf(&out, "%.2s:%.2s:%.2s", s, s + 2, s + 4);
+	if (s.len < 4 || !alldigits(s))
+		return -1;
+	if (s.len >= 6)
+		snprintf(out, 9, "%.2s:%.2s:%.2s", s.p, s.p + 2, s.p + 4);
 	else if (with_seconds)
-		xasprintf(&out, "%.2s:%.2s:00", s, s + 2);
+		snprintf(out, 9, "%.2s:%.2s:00", s.p, s.p + 2);
 	else
-		xasprintf(&out, "%.2s:%.2s", s, s + 2);
-	return out;
-}
-
-char *
-event_default_partner(const struct edi_set *set)
-{
-	char	*q, *id, *p;
-
-	if (set->env.syntax == EDI_X12) {
-		q = envval(set->env.interchange, 5);
-		id = envval(set->env.interchange, 6);
-	} else {
-		/* UNB S002: 0004 id, 0007 qualifier. */
-		const struct slice *v;
-
-		v = edi_value(set->env.interchange, 2, 1, 1);
-		if (v == NULL)		/* a message without UNB */
-			return xstrdup("unknown");
-		id = slice_strdup(slice_trim(*v));
-		v = edi_value(set->env.interchange, 2, 2, 1);
-		q = v ? slice_strdup(slice_trim(*v)) : xstrdup("");
-		if (*q != '\0') {
-			xasprintf(&p, "%s-%s", id, q);
-			free(q);
-			free(id);
-			return p;
-		}
-		free(q);
-		return id;
-	}
-	if (*q == '\0' && *id == '\0')
-		p = xstrdup("unknown");
-	else if (*q == '\0')
-		p = xstrdup(id);
-	else
-		xasprintf(&p, "%s-%s", q, id);
-	free(q);
-	free(id);
-	return p;
-}
-
-/* document value at a dotted path, as a string; NULL when absent. */
-static const char *
-docstr(json_t *doc, const char *path)
-{
-	char		 key[64];
-	const char	*dot;
-	json_t		*o = doc;
-	size_t		 n;
-
-	while (o != NULL && (dot = strchr(path, '.')) != NULL) {
-		n = (size_t)(dot - path);
-		if (n >= sizeof(key))
-			return NULL;
-		memcpy(key, path, n);
-		key[n] = '\0';
-		o = json_object_get(o, key);
-		path = dot + 1;
-	}
-	o = o ? json_object_get(o, path) : NULL;
-	return json_is_string(o) ? json_string_value(o) : NULL;
-}
-
-/* Add s to the array unless present. */
-static void
-addref(json_t *arr, const char *s)
-{
-	size_t	 i;
-	json_t	*v;
-
-	if (s == NULL || *s == '\0')
-		return;
-	json_array_foreach(arr, i, v)
-		if (strcmp(json_string_value(v), s) == 0)
-			return;
-	json_array_append_new(arr, json_string(s));
-}
-
-static json_t *
-orderrefs(const char *type, json_t *doc)
-{
-	json_t	*refs = json_array(), *arr, *v;
-	size_t	 i;
-
-	if (strcmp(type, "order.created") == 0)
-		addref(refs, docstr(doc, "id"));
-	else if (strcmp(type, "order.acknowledged") == 0)
-		addref(refs, docstr(doc, "orderReference.id"));
-	else if (strcmp(type, "shipment.noticed") == 0) {
-		arr = json_object_get(doc, "orders");
-		json_array_foreach(arr, i, v)
-			addref(refs, docstr(v, "orderReference.id"));
-		arr = json_object_get(doc, "lines");
-		json_array_foreach(arr, i, v)
-			addref(refs, docstr(v, "orderReference.id"));
-	} else
-		addref(refs, docstr(doc, "orderReference.id"));
-	return refs;
+		snprintf(out, 9, "%.2s:%.2s", s.p, s.p + 2);
+	return 0;
 }
 
 /*
@@ -234,28 +121,29 @@ orderrefs(const char *type, json_t *doc)
  */
 static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
 
-char *
-event_rfc3339(const char *date, const char *time, const char *zone)
+int
+event_rfc3339(char *out, size_t outlen, const char *date, const char *time,
+    const char *zone)
 {
 	struct tm	 tm;
 	time_t		 t;
-	char		*old = NULL, *out = NULL, path[512];
+	char		*old = NULL, path[512];
 	const char	*o;
 	long		 off;
 	int		 y, mo, d, h, mi, s;
 
 	if (sscanf(date, "%4d-%2d-%2d", &y, &mo, &d) != 3 ||
 	    sscanf(time, "%2d:%2d:%2d", &h, &mi, &s) != 3)
-		return NULL;
+		return -1;
 	if (zone == NULL || *zone == '\0' || strcmp(zone, "UTC") == 0 ||
 	    strcmp(zone, "Etc/UTC") == 0) {
-		xasprintf(&out, "%sT%sZ", date, time);
-		return out;
+		snprintf(out, outlen, "%.10sT%.8sZ", date, time);
+		return 0;
 	}
 	/* An unknown zone would silently become UTC: refuse it instead. */
 	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
 	if (strstr(zone, "..") != NULL || access(path, R_OK) != 0)
-		return NULL;
+		return -1;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = y - 1900;
 	tm.tm_mon = mo - 1;
@@ -279,365 +167,390 @@ event_rfc3339(const char *date, const char *time, const char *zone)
 	pthread_mutex_unlock(&tz_lock);
 	free(old);
 	if (t == (time_t)-1)
-		return NULL;
+		return -1;
 	if (off == 0)
-		xasprintf(&out, "%sT%sZ", date, time);
+		snprintf(out, outlen, "%.10sT%.8sZ", date, time);
 	else
-		xasprintf(&out, "%sT%s%c%02ld:%02ld", date, time,
+		snprintf(out, outlen, "%.10sT%.8s%c%02ld:%02ld", date, time,
 		    off < 0 ? '-' : '+', labs(off) / 3600, labs(off) % 3600 / 60);
-	return out;
+	return 0;
+}
+
+char *
+event_default_partner(const struct edi_set *set)
+{
+	struct slice	 q, id;
+	char		*p;
+
+	if (set->env.syntax == EDI_X12) {
+		q = ev(set->env.interchange, 5, 1);
+		id = ev(set->env.interchange, 6, 1);
+	} else {
+		/* UNB S002: 0004 id, 0007 qualifier (joined id-qualifier). */
+		id = ev(set->env.interchange, 2, 1);
+		q = ev(set->env.interchange, 2, 2);
+		if (id.len == 0)		/* a message without UNB */
+			return xstrdup("unknown");
+		if (q.len == 0)
+			return slice_strdup(id);
+		xasprintf(&p, "%.*s-%.*s", (int)id.len, id.p, (int)q.len, q.p);
+		return p;
+	}
+	if (q.len == 0 && id.len == 0)
+		return xstrdup("unknown");
+	if (q.len == 0)
+		return slice_strdup(id);
+	xasprintf(&p, "%.*s-%.*s", (int)q.len, q.p, (int)id.len, id.p);
+	return p;
+}
+
+/* -- correlation.orderRefs -- */
+
+#define MAXREFS	1000
+
+struct refs {
+	struct slice	 v[MAXREFS];
+	size_t		 n;
+};
+
+static void
+addref(void *arg, const char *s, size_t len)
+{
+	struct refs	*r = arg;
+	size_t		 i;
+
+	if (len == 0 || r->n == MAXREFS)
+		return;
+	for (i = 0; i < r->n; i++)
+		if (slice_eq(r->v[i], slice_make(s, len)))
+			return;
+	r->v[r->n++] = slice_make(s, len);
+}
+
+static void
+orderrefs(const char *type, const struct mdoc *doc, struct refs *r)
+{
+	r->n = 0;
+	if (strcmp(type, "order.created") == 0)
+		mdoc_each(doc, "id", addref, r);
+	else if (strcmp(type, "shipment.noticed") == 0) {
+		mdoc_each(doc, "orders[].orderReference.id", addref, r);
+		mdoc_each(doc, "lines[].orderReference.id", addref, r);
+	} else
+		mdoc_each(doc, "orderReference.id", addref, r);
 }
 
 /*
- * occurredAt: the document's own date and time, else the group's
- * (GS04/GS05), in the partner's (or the map's) time zone.
+ * occurredAt: the document's own date and time, else the envelope's
+ * (GS04/GS05, UNB S004), in the partner's (or the map's) time zone.
  */
-static char *
-occurred_at(const struct edi_set *set, json_t *doc, const char *zone)
+static int
+occurred_at(const struct edi_set *set, const struct mdoc *doc,
+    const char *zone, char *out, size_t outlen)
 {
 	const char	*d, *t;
-	char		*date = NULL, *time = NULL, *out = NULL, *gd, *gt;
+	size_t		 dl, tl;
+	char		 date[11], time[9] = "00:00:00";
+	struct slice	 gd, gt;
 
-	if ((d = docstr(doc, "issueDate")) != NULL && strlen(d) == 10) {
-		date = xstrdup(d);
-		if ((t = docstr(doc, "issueTime")) != NULL && strlen(t) >= 5) {
-			if (strlen(t) >= 8)
-				xasprintf(&time, "%.8s", t);
+	if ((d = mdoc_get(doc, "issueDate", &dl)) != NULL && dl == 10) {
+		memcpy(date, d, 10);
+		date[10] = '\0';
+		if ((t = mdoc_get(doc, "issueTime", &tl)) != NULL && tl >= 5) {
+			if (tl >= 8)
+				snprintf(time, sizeof(time), "%.8s", t);
 			else
-				xasprintf(&time, "%.5s:00", t);
+				snprintf(time, sizeof(time), "%.5s:00", t);
 		}
-	} else if (set->env.syntax == EDI_X12 && set->env.group != NULL) {
-		gd = envval(set->env.group, 4);
-		gt = envval(set->env.group, 5);
-		date = isodate(gd);
-		time = isotime(gt, 1);
-		free(gd);
-		free(gt);
-	} else if (set->env.syntax == EDI_EDIFACT &&
-	    set->env.interchange != NULL) {
-		const struct slice *ut;
-
-		gd = envval(set->env.interchange, 4);	/* S004 0017 */
-		date = isodate(gd);
-		free(gd);
-		if ((ut = edi_value(set->env.interchange, 4, 2, 1)) != NULL) {
-			gt = slice_strdup(*ut);
-			time = isotime(gt, 1);
-			free(gt);
+	} else {
+		if (set->env.syntax == EDI_X12) {
+			gd = ev(set->env.group, 4, 1);
+			gt = ev(set->env.group, 5, 1);
+		} else {
+			gd = ev(set->env.interchange, 4, 1);
+			gt = ev(set->env.interchange, 4, 2);
 		}
+		if (isodate(gd, date) != 0)
+			return -1;
+		if (isotime(gt, 1, time) != 0)
+			snprintf(time, sizeof(time), "00:00:00");
 	}
-	if (date != NULL)
-		out = event_rfc3339(date, time ? time : "00:00:00", zone);
-	free(date);
-	free(time);
-	return out;
+	return event_rfc3339(out, outlen, date, time, zone);
 }
 
-static json_t *
-x12_source(const struct edi_set *set, const struct event_origin *o)
+static void
+write_raw_ref(struct jw *w, const struct edi_set *set,
+    const struct event_origin *o)
+{
+	jw_key(w, "rawRef");
+	jw_open(w, '{');
+	jw_kcstr(w, "docId", o->doc_id);
+	jw_kcstr(w, "sha256", o->sha256);
+	if (set->nseg > 0) {
+		jw_key(w, "segments");
+		jw_open(w, '[');
+		jw_int(w, set->seg[0].filepos);
+		jw_int(w, set->seg[set->nseg - 1].filepos);
+		jw_close(w, ']');
+	}
+	jw_close(w, '}');
+}
+
+static void
+write_channel(struct jw *w, const struct edi_set *set,
+    const struct event_origin *o)
+{
+	jw_key(w, "channel");
+	jw_open(w, '{');
+	jw_kcstr(w, "protocol", o->protocol ? o->protocol : "FILE");
+	jw_kcstr(w, "filename", o->filename);
+	jw_close(w, '}');
+	jw_key(w, "standard");
+	jw_cstr(w, set->env.syntax == EDI_X12 ? "X12" : "EDIFACT");
+	kslice(w, "version", set->version);
+	kslice(w, "documentType", set->doctype);
+}
+
+static void
+x12_source(struct jw *w, const struct edi_set *set,
+    const struct event_origin *o)
 {
 	const struct edi_seg *isa = set->env.interchange, *gs = set->env.group;
 	const struct edi_seg *st = &set->seg[0];
-	json_t	*src, *ch, *ic, *gr, *tr, *raw, *segs;
-	char	*v, *d;
+	struct slice	 u;
+	char		 d[11], t[9];
 
-	src = json_object();
-	ch = json_object();
-	setstr(ch, "protocol", o->protocol ? o->protocol : "FILE");
-	setstr(ch, "filename", o->filename);
-	json_object_set_new(src, "channel", ch);
-	json_object_set_new(src, "standard", json_string("X12"));
-	setslice(src, "version", &set->version);
-	setslice(src, "documentType", &set->doctype);
-
-	ic = json_object();
-	setslice(ic, "controlNumber", edi_value(isa, 13, 1, 1));
-	setslice(ic, "senderQualifier", edi_value(isa, 5, 1, 1));
-	setslice(ic, "senderId", edi_value(isa, 6, 1, 1));
-	setslice(ic, "receiverQualifier", edi_value(isa, 7, 1, 1));
-	setslice(ic, "receiverId", edi_value(isa, 8, 1, 1));
-	v = envval(isa, 9);
-	if ((d = isodate(v)) != NULL)
-		json_object_set_new(ic, "date", json_string(d));
-	free(d);
-	free(v);
-	v = envval(isa, 10);
-	if ((d = isotime(v, 0)) != NULL)
-		json_object_set_new(ic, "time", json_string(d));
-	free(d);
-	free(v);
-	setslice(ic, "version", edi_value(isa, 12, 1, 1));
-	v = envval(isa, 15);
-	if (strcmp(v, "P") == 0)
-		setstr(ic, "usage", "production");
-	else if (strcmp(v, "T") == 0)
-		setstr(ic, "usage", "test");
-	else if (strcmp(v, "I") == 0)
-		setstr(ic, "usage", "information");
-	free(v);
-	json_object_set_new(src, "interchange", ic);
-
+	write_channel(w, set, o);
+	jw_key(w, "interchange");
+	jw_open(w, '{');
+	kslice(w, "controlNumber", ev(isa, 13, 1));
+	kslice(w, "senderQualifier", ev(isa, 5, 1));
+	kslice(w, "senderId", ev(isa, 6, 1));
+	kslice(w, "receiverQualifier", ev(isa, 7, 1));
+	kslice(w, "receiverId", ev(isa, 8, 1));
+	if (isodate(ev(isa, 9, 1), d) == 0)
+		jw_kcstr(w, "date", d);
+	if (isotime(ev(isa, 10, 1), 0, t) == 0)
+		jw_kcstr(w, "time", t);
+	kslice(w, "version", ev(isa, 12, 1));
+	u = ev(isa, 15, 1);
+	if (slice_eqs(u, "P"))
+		jw_kcstr(w, "usage", "production");
+	else if (slice_eqs(u, "T"))
+		jw_kcstr(w, "usage", "test");
+	else if (slice_eqs(u, "I"))
+		jw_kcstr(w, "usage", "information");
+	jw_close(w, '}');
 	if (gs != NULL) {
-		gr = json_object();
-		setslice(gr, "controlNumber", edi_value(gs, 6, 1, 1));
-		setslice(gr, "functionalId", edi_value(gs, 1, 1, 1));
-		setslice(gr, "senderCode", edi_value(gs, 2, 1, 1));
-		setslice(gr, "receiverCode", edi_value(gs, 3, 1, 1));
-		setslice(gr, "version", edi_value(gs, 8, 1, 1));
-		if (json_object_size(gr))
-			json_object_set_new(src, "group", gr);
-		else
-			json_decref(gr);
+		jw_key(w, "group");
+		jw_open(w, '{');
+		kslice(w, "controlNumber", ev(gs, 6, 1));
+		kslice(w, "functionalId", ev(gs, 1, 1));
+		kslice(w, "senderCode", ev(gs, 2, 1));
+		kslice(w, "receiverCode", ev(gs, 3, 1));
+		kslice(w, "version", ev(gs, 8, 1));
+		jw_close(w, '}');
 	}
-
-	tr = json_object();
-	setslice(tr, "controlNumber", &set->control);
-	setslice(tr, "setId", &set->doctype);
+	jw_key(w, "transaction");
+	jw_open(w, '{');
+	kslice(w, "controlNumber", set->control);
+	kslice(w, "setId", set->doctype);
 	if (set->nseg > 0 && strcmp(st->tag, "ST") == 0)
-		setslice(tr, "implementationRef", edi_value(st, 3, 1, 1));
-	json_object_set_new(tr, "segmentCount", json_integer(set->nseg));
-	json_object_set_new(src, "transaction", tr);
-
-	raw = json_object();
-	setstr(raw, "docId", o->doc_id);
-	setstr(raw, "sha256", o->sha256);
-	if (set->nseg > 0) {
-		segs = json_array();
-		json_array_append_new(segs, json_integer(set->seg[0].filepos));
-		json_array_append_new(segs,
-		    json_integer(set->seg[set->nseg - 1].filepos));
-		json_object_set_new(raw, "segments", segs);
-	}
-	json_object_set_new(src, "rawRef", raw);
-	return src;
+		kslice(w, "implementationRef", ev(st, 3, 1));
+	jw_key(w, "segmentCount");
+	jw_int(w, set->nseg);
+	jw_close(w, '}');
+	write_raw_ref(w, set, o);
 }
 
-/* "id:qualifier" of a UNB party composite (S002, S003); "" when absent. */
-static char *
-unb_party(const struct edi_seg *unb, int el)
-{
-	const struct slice *id = edi_value(unb, el, 1, 1);
-	const struct slice *q = edi_value(unb, el, 2, 1);
-	char	*out;
-
-	if (id == NULL)
-		return xstrdup("");
-	if (q == NULL)
-		return slice_strdup(*id);
-	xasprintf(&out, "%.*s:%.*s", (int)id->len, id->p, (int)q->len, q->p);
-	return out;
-}
-
-static json_t *
-edifact_source(const struct edi_set *set, const struct event_origin *o)
+static void
+edifact_source(struct jw *w, const struct edi_set *set,
+    const struct event_origin *o)
 {
 	const struct edi_seg *unb = set->env.interchange, *ung = set->env.group;
-	const struct edi_seg *unh = &set->seg[0];
-	const struct slice *a, *b;
-	json_t	*src, *ch, *ic, *gr, *tr, *raw, *segs;
-	char	*v, *d;
+	struct slice	 a, b;
+	char		 d[11], t[9], v[64];
 
-	src = json_object();
-	ch = json_object();
-	setstr(ch, "protocol", o->protocol ? o->protocol : "FILE");
-	setstr(ch, "filename", o->filename);
-	json_object_set_new(src, "channel", ch);
-	json_object_set_new(src, "standard", json_string("EDIFACT"));
-	setslice(src, "version", &set->version);
-	setslice(src, "documentType", &set->doctype);
-
+	write_channel(w, set, o);
 	if (unb != NULL) {
-		ic = json_object();
-		setslice(ic, "controlNumber", edi_value(unb, 5, 1, 1));
-		setslice(ic, "senderQualifier", edi_value(unb, 2, 2, 1));
-		setslice(ic, "senderId", edi_value(unb, 2, 1, 1));
-		setslice(ic, "receiverQualifier", edi_value(unb, 3, 2, 1));
-		setslice(ic, "receiverId", edi_value(unb, 3, 1, 1));
-		v = envval(unb, 4);	/* S004 0017: YYMMDD or CCYYMMDD */
-		if ((d = isodate(v)) != NULL)
-			json_object_set_new(ic, "date", json_string(d));
-		free(d);
-		free(v);
-		if ((a = edi_value(unb, 4, 2, 1)) != NULL) {
-			v = slice_strdup(*a);
-			if ((d = isotime(v, 0)) != NULL)
-				json_object_set_new(ic, "time", json_string(d));
-			free(d);
-			free(v);
+		jw_key(w, "interchange");
+		jw_open(w, '{');
+		kslice(w, "controlNumber", ev(unb, 5, 1));
+		kslice(w, "senderQualifier", ev(unb, 2, 2));
+		kslice(w, "senderId", ev(unb, 2, 1));
+		kslice(w, "receiverQualifier", ev(unb, 3, 2));
+		kslice(w, "receiverId", ev(unb, 3, 1));
+		if (isodate(ev(unb, 4, 1), d) == 0)	/* S004 0017 */
+			jw_kcstr(w, "date", d);
+		if (isotime(ev(unb, 4, 2), 0, t) == 0)
+			jw_kcstr(w, "time", t);
+		a = ev(unb, 1, 1);
+		b = ev(unb, 1, 2);
+		if (a.len > 0) {	/* syntax identifier:version */
+			snprintf(v, sizeof(v), "%.*s%s%.*s", (int)a.len, a.p,
+			    b.len ? ":" : "", (int)b.len, b.p);
+			jw_kcstr(w, "version", v);
 		}
-		a = edi_value(unb, 1, 1, 1);
-		b = edi_value(unb, 1, 2, 1);
-		if (a != NULL) {
-			xasprintf(&v, "%.*s%s%.*s", (int)a->len, a->p,
-			    b ? ":" : "", b ? (int)b->len : 0, b ? b->p : "");
-			json_object_set_new(ic, "version", json_string(v));
-			free(v);
-		}
-		a = edi_value(unb, 11, 1, 1);	/* 0035 test indicator */
-		setstr(ic, "usage", a != NULL && slice_eqs(*a, "1") ?
-		    "test" : "production");
-		json_object_set_new(src, "interchange", ic);
+		jw_kcstr(w, "usage", slice_eqs(ev(unb, 11, 1), "1") ?
+		    "test" : "production");		/* 0035 */
+		jw_close(w, '}');
 	}
 	if (ung != NULL) {
-		gr = json_object();
-		setslice(gr, "controlNumber", edi_value(ung, 5, 1, 1));
-		setslice(gr, "functionalId", edi_value(ung, 1, 1, 1));
-		setslice(gr, "senderCode", edi_value(ung, 2, 1, 1));
-		setslice(gr, "receiverCode", edi_value(ung, 3, 1, 1));
-		a = edi_value(ung, 7, 1, 1);
-		b = edi_value(ung, 7, 2, 1);
-		if (a != NULL && b != NULL) {
-			xasprintf(&v, "%.*s%.*s", (int)a->len, a->p,
-			    (int)b->len, b->p);
-			json_object_set_new(gr, "version", json_string(v));
-			free(v);
+		jw_key(w, "group");
+		jw_open(w, '{');
+		kslice(w, "controlNumber", ev(ung, 5, 1));
+		kslice(w, "functionalId", ev(ung, 1, 1));
+		kslice(w, "senderCode", ev(ung, 2, 1));
+		kslice(w, "receiverCode", ev(ung, 3, 1));
+		a = ev(ung, 7, 1);
+		b = ev(ung, 7, 2);
+		if (a.len > 0 && b.len > 0) {
+			snprintf(v, sizeof(v), "%.*s%.*s", (int)a.len, a.p,
+			    (int)b.len, b.p);
+			jw_kcstr(w, "version", v);
 		}
-		json_object_set_new(src, "group", gr);
+		jw_close(w, '}');
 	}
+	jw_key(w, "transaction");
+	jw_open(w, '{');
+	kslice(w, "controlNumber", set->control);
+	kslice(w, "setId", set->doctype);
+	if (set->nseg > 0)
+		kslice(w, "implementationRef", ev(&set->seg[0], 2, 5));
+	jw_key(w, "segmentCount");
+	jw_int(w, set->nseg);
+	jw_close(w, '}');
+	write_raw_ref(w, set, o);
+}
 
-	tr = json_object();
-	setslice(tr, "controlNumber", &set->control);
-	setslice(tr, "setId", &set->doctype);
-	setslice(tr, "implementationRef", edi_value(unh, 2, 5, 1));
-	json_object_set_new(tr, "segmentCount", json_integer(set->nseg));
-	json_object_set_new(src, "transaction", tr);
+static void
+idempotency_key(const struct edi_set *set, const char *partner,
+    char *k, size_t klen)
+{
+	const struct edi_seg *h = set->env.interchange;
+	struct slice	 a, b, c, d, e, f;
 
-	raw = json_object();
-	setstr(raw, "docId", o->doc_id);
-	setstr(raw, "sha256", o->sha256);
-	if (set->nseg > 0) {
-		segs = json_array();
-		json_array_append_new(segs, json_integer(set->seg[0].filepos));
-		json_array_append_new(segs,
-		    json_integer(set->seg[set->nseg - 1].filepos));
-		json_object_set_new(raw, "segments", segs);
+	if (set->env.syntax == EDI_X12) {
+		a = ev(h, 5, 1);
+		b = ev(h, 6, 1);
+		c = ev(h, 7, 1);
+		d = ev(h, 8, 1);
+		e = ev(h, 13, 1);
+		f = ev(set->env.group, 6, 1);
+		snprintf(k, klen, "x12:%s:%.*s/%.*s:%.*s/%.*s:%.*s:%.*s:%.*s",
+		    partner, (int)a.len, a.p, (int)b.len, b.p, (int)c.len, c.p,
+		    (int)d.len, d.p, (int)e.len, e.p, (int)f.len, f.p,
+		    (int)set->control.len, set->control.p);
+		return;
 	}
-	json_object_set_new(src, "rawRef", raw);
-	return src;
+	a = ev(h, 2, 1);
+	b = ev(h, 2, 2);
+	c = ev(h, 3, 1);
+	d = ev(h, 3, 2);
+	e = ev(h, 5, 1);
+	snprintf(k, klen, "edifact:%s:%.*s%s%.*s:%.*s%s%.*s:%.*s:%.*s",
+	    partner, (int)a.len, a.p, b.len ? ":" : "", (int)b.len, b.p,
+	    (int)c.len, c.p, d.len ? ":" : "", (int)d.len, d.p,
+	    (int)e.len, e.p, (int)set->control.len, set->control.p);
 }
 
-static char *
-edifact_idempotency_key(const struct edi_set *set, const char *partner)
+int
+event_write(struct buf *out, const struct map *m, const struct edi_set *set,
+    const struct mdoc *doc, const char *diags, size_t diagslen,
+    const struct event_origin *o)
 {
-	const struct edi_seg *unb = set->env.interchange;
-	char	*k, *from, *to, *icref, *ref;
-
-	from = unb_party(unb, 2);
-	to = unb_party(unb, 3);
-	icref = envval(unb, 5);
-	ref = slice_strdup(set->control);
-	xasprintf(&k, "edifact:%s:%s:%s:%s:%s", partner, from, to, icref, ref);
-	free(from);
-	free(to);
-	free(icref);
-	free(ref);
-	return k;
-}
-
-static char *
-idempotency_key(const struct edi_set *set, const char *partner)
-{
-	const struct edi_seg *isa = set->env.interchange, *gs = set->env.group;
-	char	*k, *v[7];
-	int	 i;
-
-	v[0] = envval(isa, 5);
-	v[1] = envval(isa, 6);
-	v[2] = envval(isa, 7);
-	v[3] = envval(isa, 8);
-	v[4] = envval(isa, 13);
-	v[5] = envval(gs, 6);
-	v[6] = slice_strdup(set->control);
-	xasprintf(&k, "x12:%s:%s/%s:%s/%s:%s:%s:%s", partner, v[0], v[1],
-	    v[2], v[3], v[4], v[5], v[6]);
-	for (i = 0; i < 7; i++)
-		free(v[i]);
-	return k;
-}
-
-json_t *
-event_build(const struct map *m, const struct edi_set *set, json_t *doc,
-    json_t *diags, const struct event_origin *o)
-{
-	json_t		*ev, *data, *mp, *corr, *refs;
-	const char	*type = map_event_type(m), *subject = NULL;
-	char		 id[37], tbuf[40], *s, *bkey = NULL, prefix[32];
+	struct jw	 w;
+	struct refs	*refs;
 	struct tm	 tm;
-	size_t		 n;
+	const char	*type = map_event_type(m), *subject, *icn, *gcn;
+	size_t		 sl = 0, il = 0, gl = 0, n, i;
+	char		 id[37], tbuf[40], key[KEYMAX], when[40];
 
-	ev = json_object();
 	event_uuid7(&o->received, id);
 	gmtime_r(&o->received.tv_sec, &tm);
 	n = strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(tbuf + n, sizeof(tbuf) - n, ".%03ldZ",
 	    o->received.tv_nsec / 1000000);
 
+	icn = mdoc_get(doc, "acknowledged.interchangeControlNumber", &il);
+	gcn = mdoc_get(doc, "acknowledged.groupControlNumber", &gl);
 	if (strcmp(type, "order.acknowledged") == 0)
-		subject = docstr(doc, "orderReference.id");
+		subject = mdoc_get(doc, "orderReference.id", &sl);
 	else if (strcmp(type, "ack.received") == 0) {
-		subject = docstr(doc, "acknowledged.groupControlNumber");
-		if (subject == NULL)
-			subject = docstr(doc,
-			    "acknowledged.interchangeControlNumber");
+		subject = gcn ? gcn : icn;
+		sl = gcn ? gl : il;
 	} else
-		subject = docstr(doc, "id");
+		subject = mdoc_get(doc, "id", &sl);
 
-	/* order.created and order.acknowledged share the order's chain. */
-	n = strcspn(type, ".");
-	snprintf(prefix, sizeof(prefix), "%.*s", (int)n, type);
+	jw_init(&w, out);
+	jw_open(&w, '{');
+	jw_kcstr(&w, "specversion", "1.0");
+	jw_kcstr(&w, "id", id);
+	jw_kcstr(&w, "type", type);
+	snprintf(key, sizeof(key), "/edigate/partners/%s", o->partner);
+	jw_kcstr(&w, "source", key);
+	jw_kstr(&w, "subject", subject, sl);
+	jw_kcstr(&w, "time", tbuf);
+	jw_kcstr(&w, "datacontenttype", "application/json");
+	jw_kcstr(&w, "partner", o->partner);
+	jw_kcstr(&w, "direction", "inbound");
+	idempotency_key(set, o->partner, key, sizeof(key));
+	jw_kcstr(&w, "idempotencykey", key);
 	if (strcmp(type, "ack.received") == 0) {
-		const char *icn = docstr(doc,
-		    "acknowledged.interchangeControlNumber");
-		const char *gcn = docstr(doc, "acknowledged.groupControlNumber");
-		xasprintf(&bkey, "ack:%s:%s:%s", o->partner, icn ? icn : "",
-		    gcn ? gcn : "");
-	} else if (subject != NULL)
-		xasprintf(&bkey, "%s:%s:%s", prefix, o->partner, subject);
+		snprintf(key, sizeof(key), "ack:%s:%.*s:%.*s", o->partner,
+		    (int)il, icn ? icn : "", (int)gl, gcn ? gcn : "");
+		jw_kcstr(&w, "businesskey", key);
+	} else if (subject != NULL) {
+		/* order.created and order.acknowledged share the order's chain */
+		n = strcspn(type, ".");
+		snprintf(key, sizeof(key), "%.*s:%s:%.*s", (int)n, type,
+		    o->partner, (int)sl, subject);
+		jw_kcstr(&w, "businesskey", key);
+	}
+	jw_key(&w, "eventversion");
+	jw_int(&w, map_event_version(m));
 
-	json_object_set_new(ev, "specversion", json_string("1.0"));
-	json_object_set_new(ev, "id", json_string(id));
-	json_object_set_new(ev, "type", json_string(type));
-	xasprintf(&s, "/edigate/partners/%s", o->partner);
-	json_object_set_new(ev, "source", json_string(s));
-	free(s);
-	setstr(ev, "subject", subject);
-	json_object_set_new(ev, "time", json_string(tbuf));
-	json_object_set_new(ev, "datacontenttype",
-	    json_string("application/json"));
-	json_object_set_new(ev, "partner", json_string(o->partner));
-	json_object_set_new(ev, "direction", json_string("inbound"));
-	s = set->env.syntax == EDI_X12 ? idempotency_key(set, o->partner) :
-	    edifact_idempotency_key(set, o->partner);
-	json_object_set_new(ev, "idempotencykey", json_string(s));
-	free(s);
-	setstr(ev, "businesskey", bkey);
-	free(bkey);
-	json_object_set_new(ev, "eventversion",
-	    json_integer(map_event_version(m)));
-
-	data = json_object();
-	s = occurred_at(set, doc, o->timezone);
-	json_object_set_new(data, "document", doc);
-	setstr(data, "occurredAt", s);
-	free(s);
-	json_object_set_new(data, "source", set->env.syntax == EDI_X12 ?
-	    x12_source(set, o) : edifact_source(set, o));
-	mp = json_object();
-	json_object_set_new(mp, "id", json_string(map_id(m)));
-	json_object_set_new(mp, "version", json_integer(map_version(m)));
-	json_object_set_new(mp, "sha256", json_string(map_sha256(m)));
-	json_object_set_new(data, "map", mp);
-	refs = orderrefs(type, doc);
-	if (json_array_size(refs) > 0) {
-		corr = json_object();
-		json_object_set_new(corr, "orderRefs", refs);
-		json_object_set_new(data, "correlation", corr);
-	} else
-		json_decref(refs);
-	if (diags != NULL && json_array_size(diags) > 0)
-		json_object_set_new(data, "diagnostics", diags);
+	jw_key(&w, "data");
+	jw_open(&w, '{');
+	jw_key(&w, "document");
+	jw_raw(&w, "", 0);
+	w.err |= mdoc_write_json(doc, out);
+	if (occurred_at(set, doc, o->timezone, when, sizeof(when)) == 0)
+		jw_kcstr(&w, "occurredAt", when);
+	jw_key(&w, "source");
+	jw_open(&w, '{');
+	if (set->env.syntax == EDI_X12)
+		x12_source(&w, set, o);
 	else
-		json_decref(diags);
-	json_object_set_new(ev, "data", data);
-	return ev;
+		edifact_source(&w, set, o);
+	jw_close(&w, '}');
+	jw_key(&w, "map");
+	jw_open(&w, '{');
+	jw_kcstr(&w, "id", map_id(m));
+	jw_key(&w, "version");
+	jw_int(&w, map_version(m));
+	jw_kcstr(&w, "sha256", map_sha256(m));
+	jw_close(&w, '}');
+	refs = xmalloc(sizeof(*refs));
+	orderrefs(type, doc, refs);
+	if (refs->n > 0) {
+		jw_key(&w, "correlation");
+		jw_open(&w, '{');
+		jw_key(&w, "orderRefs");
+		jw_open(&w, '[');
+		for (i = 0; i < refs->n; i++)
+			jw_str(&w, refs->v[i].p, refs->v[i].len);
+		jw_close(&w, ']');
+		jw_close(&w, '}');
+	}
+	free(refs);
+	if (diagslen > 0) {
+		jw_key(&w, "diagnostics");
+		jw_open(&w, '[');
+		jw_raw(&w, diags, diagslen);
+		jw_close(&w, ']');
+	}
+	jw_close(&w, '}');
+	jw_close(&w, '}');
+	return w.err ? EG_ERR_LIMIT : 0;
 }

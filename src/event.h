@@ -1,17 +1,19 @@
 /*
  * event.h: the CloudEvents envelope around a mapped document (EVENTS.md
  * §1-§2): id, subject, keys, provenance.  Pure: the caller supplies the
- * receive time and where the bytes came from.
+ * receive time and where the bytes came from.  Events are written as
+ * compact JSON text, one object, straight into a buffer.
  */
 #ifndef EVENT_H
 #define EVENT_H
 
+#include <stddef.h>
 #include <time.h>
 
-#include <jansson.h>
-
+struct buf;
 struct edi_set;
 struct map;
+struct mdoc;
 
 struct event_origin {
 	const char	*partner;	/* partner id */
@@ -24,20 +26,24 @@ struct event_origin {
 };
 
 /*
- * The event for one mapped set.  doc and diags (an array, may be NULL or
- * empty) are stolen.  Returns a new reference.
+ * Append the event for one mapped set to out.  diags is the set's
+ * diagnostics as JSON objects separated by commas (diagslen 0: none).
+ * Returns 0, or EG_ERR_LIMIT when out's cap is reached.
  */
-json_t	*event_build(const struct map *, const struct edi_set *, json_t *doc,
-	    json_t *diags, const struct event_origin *);
+int	 event_write(struct buf *out, const struct map *,
+	    const struct edi_set *, const struct mdoc *doc,
+	    const char *diags, size_t diagslen, const struct event_origin *);
 
 /* A UUIDv7 (RFC 9562) for time t, as 36 characters plus NUL. */
 void	 event_uuid7(const struct timespec *t, char out[37]);
 
 /*
  * RFC 3339 for a local date (YYYY-MM-DD) and time (HH:MM:SS) in an IANA
- * zone (NULL or "UTC": Z).  NULL when the zone is unknown.
+ * zone (NULL or "UTC": Z) into out.  0, or -1 when the zone is unknown or
+ * the date or time unreadable.
  */
-char	*event_rfc3339(const char *date, const char *time, const char *zone);
+int	 event_rfc3339(char *out, size_t outlen, const char *date,
+	    const char *time, const char *zone);
 
 /* The partner id for a sender without configuration: ISA05-ISA06. */
 char	*event_default_partner(const struct edi_set *);

@@ -21,8 +21,8 @@ static const unsigned char needs_escape[256] = {
 	[0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
 };
 
-static int
-put_string(struct buf *b, const char *s, size_t n)
+int
+jsonw_string(struct buf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";	/* as jansson */
 	size_t		 i, start = 0;
@@ -122,7 +122,7 @@ dump(const json_t *v, struct buf *b, int depth)
 			if (!first)
 				r |= buf_addc(b, ',');
 			first = 0;
-			r |= put_string(b, key, strlen(key));
+			r |= jsonw_string(b, key, strlen(key));
 			r |= buf_addc(b, ':');
 			r |= dump(json_object_iter_value(it), b, depth + 1);
 		}
@@ -140,7 +140,7 @@ dump(const json_t *v, struct buf *b, int depth)
 		r |= buf_addc(b, ']');
 		break;
 	case JSON_STRING:
-		r |= put_string(b, json_string_value(v), json_string_length(v));
+		r |= jsonw_string(b, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_INTEGER:
 		r |= put_integer(b, json_integer_value(v));
@@ -167,4 +167,99 @@ int
 jsonw_dump(const json_t *v, struct buf *b)
 {
 	return dump(v, b, 0);
+}
+
+/* -- streaming writer -- */
+
+void
+jw_init(struct jw *w, struct buf *b)
+{
+	memset(w, 0, sizeof(*w));
+	w->b = b;
+	w->first[0] = 1;
+}
+
+/* Comma before a member or element, unless it follows its key. */
+static void
+jw_sep(struct jw *w)
+{
+	if (w->afterkey) {
+		w->afterkey = 0;
+		return;
+	}
+	if (!w->first[w->depth])
+		w->err |= buf_addc(w->b, ',');
+	w->first[w->depth] = 0;
+}
+
+void
+jw_key(struct jw *w, const char *key)
+{
+	jw_sep(w);
+	w->err |= jsonw_string(w->b, key, strlen(key));
+	w->err |= buf_addc(w->b, ':');
+	w->afterkey = 1;
+}
+
+void
+jw_open(struct jw *w, int brace)
+{
+	jw_sep(w);
+	w->err |= buf_addc(w->b, brace);
+	if (w->depth + 1 >= JW_MAXDEPTH) {
+		w->err |= EG_ERR_LIMIT;
+		return;
+	}
+	w->first[++w->depth] = 1;
+}
+
+void
+jw_close(struct jw *w, int brace)
+{
+	w->err |= buf_addc(w->b, brace);
+	if (w->depth > 0)
+		w->depth--;
+}
+
+void
+jw_str(struct jw *w, const char *s, size_t n)
+{
+	jw_sep(w);
+	w->err |= jsonw_string(w->b, s, n);
+}
+
+void
+jw_cstr(struct jw *w, const char *s)
+{
+	jw_str(w, s, strlen(s));
+}
+
+void
+jw_int(struct jw *w, long long v)
+{
+	jw_sep(w);
+	w->err |= put_integer(w->b, (json_int_t)v);
+}
+
+void
+jw_raw(struct jw *w, const char *s, size_t n)
+{
+	jw_sep(w);
+	w->err |= buf_add(w->b, s, n);
+}
+
+void
+jw_kstr(struct jw *w, const char *key, const char *s, size_t n)
+{
+	if (s == NULL || n == 0)
+		return;
+	jw_key(w, key);
+	jw_str(w, s, n);
+}
+
+void
+jw_kcstr(struct jw *w, const char *key, const char *s)
+{
+	if (s != NULL)
+		jw_kstr(w, key, s, strlen(s));
 }

@@ -15,5 +15,35 @@ struct buf;
 
 /* Append v to b.  Returns 0, or EG_ERR_LIMIT when b's cap is reached. */
 int	jsonw_dump(const json_t *v, struct buf *b);
+/* Append a JSON string literal (quotes and escapes). */
+int	jsonw_string(struct buf *b, const char *s, size_t n);
+
+/*
+ * A streaming writer: objects and arrays opened and closed in order, with
+ * commas and keys placed by the writer.  Errors (the buffer's cap) are
+ * sticky and reported by jw_close_all... in jw.err.
+ */
+#define JW_MAXDEPTH	64
+
+struct jw {
+	struct buf	*b;
+	int		 depth;
+	unsigned char	 first[JW_MAXDEPTH];	/* no member written yet */
+	int		 afterkey;		/* the next value follows a key */
+	int		 err;
+};
+
+void	jw_init(struct jw *, struct buf *);
+void	jw_key(struct jw *, const char *key);
+void	jw_open(struct jw *, int brace);	/* '{' or '[' */
+void	jw_close(struct jw *, int brace);	/* '}' or ']' */
+void	jw_str(struct jw *, const char *s, size_t n);
+void	jw_cstr(struct jw *, const char *s);
+void	jw_int(struct jw *, long long);
+/* A value already serialized as JSON. */
+void	jw_raw(struct jw *, const char *s, size_t n);
+/* key + string, omitted when s is NULL or empty (EVENTS.md: no nulls). */
+void	jw_kstr(struct jw *, const char *key, const char *s, size_t n);
+void	jw_kcstr(struct jw *, const char *key, const char *s);
 
 #endif /* JSONW_H */

@@ -19,12 +19,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "catalog.h"
 #include "conf.h"
 #include "diag.h"
 #include "edi.h"
+#include "eglimits.h"
 #include "err.h"
 #include "event.h"
+#include "jsonw.h"
 #include "log.h"
 #include "map.h"
 #include "structure.h"
@@ -41,34 +44,37 @@ struct tctx {
 	struct translate_stats *st;
 	struct slice	 input;
 	char		 sha256[65];
-	json_t		*setdiags;	/* diagnostics of the current set */
+	struct buf	 setdiags;	/* the set's diagnostics, JSON objects */
+	struct buf	 event;		/* the event being written */
 	unsigned	 parse_set_errors; /* set-scope parser errors pending */
 	size_t		 dropped;	/* bytes released with madvise */
 	int		 stop;
 	int		 in_tree;	/* diagnostics are syntax, for acks */
+	int		 in_set;	/* diagnostics belong to the event */
 };
 
-static json_t *
-diag_json(const struct diag *d)
+/* A diagnostic as the JSON object of data.diagnostics[] (EVENTS.md §2). */
+static void
+diag_json(struct buf *b, const struct diag *d)
 {
-	json_t	*o = json_object();
+	struct jw	 w;
 
-	json_object_set_new(o, "severity",
-	    json_string(d->sev == DIAG_ERROR ? "error" : "warning"));
-	json_object_set_new(o, "code", json_string(d->code));
-	if (d->rule[0])
-		json_object_set_new(o, "rule", json_string(d->rule));
-	if (d->field[0])
-		json_object_set_new(o, "field", json_string(d->field));
-	if (d->source[0])
-		json_object_set_new(o, "source", json_string(d->source));
-	if (d->setpos)
-		json_object_set_new(o, "segmentPosition",
-		    json_integer(d->setpos));
-	if (d->loop[0])
-		json_object_set_new(o, "loop", json_string(d->loop));
-	json_object_set_new(o, "message", json_string(d->msg));
-	return o;
+	if (b->len > 0)
+		buf_addc(b, ',');
+	jw_init(&w, b);
+	jw_open(&w, '{');
+	jw_kcstr(&w, "severity", d->sev == DIAG_ERROR ? "error" : "warning");
+	jw_kcstr(&w, "code", d->code);
+	jw_kcstr(&w, "rule", d->rule);
+	jw_kcstr(&w, "field", d->field);
+	jw_kcstr(&w, "source", d->source);
+	if (d->setpos) {
+		jw_key(&w, "segmentPosition");
+		jw_int(&w, d->setpos);
+	}
+	jw_kcstr(&w, "loop", d->loop);
+	jw_kcstr(&w, "message", d->msg);
+	jw_close(&w, '}');
 }
 
 /* The acknowledgement collectors see syntax diagnostics only. */
@@ -114,8 +120,8 @@ set_diag(void *arg, const struct diag *d)
 
 	if (d->sev == DIAG_ERROR)
 		t->st->errors++;
-	if (t->setdiags)
-		json_array_append_new(t->setdiags, diag_json(d));
+	if (t->in_set)
+		diag_json(&t->setdiags, d);
 	if (t->in_tree)
 		ack_diag(t->o, d);
 	if (t->o->on_diag)
@@ -243,14 +249,15 @@ on_set(void *arg, struct edi_set *set)
 	struct event_origin	 origin;
 	char			*partner, *dt, *ver;
 	const char		*tz = NULL;
-	json_t			*doc = NULL, *ev;
+	struct mdoc		*doc = NULL;
 	int			 r, rejected;
 
 	t->st->sets++;
 	drop_behind(t, set->raw.p);
 	rejected = t->parse_set_errors > 0 || set->rejected;
 	t->parse_set_errors = 0;
-	t->setdiags = json_array();
+	buf_reset(&t->setdiags);
+	t->in_set = 1;
 
 	partner = resolve_partner(o, set, &tz);
 	if (o->force_map != NULL)
@@ -305,19 +312,23 @@ on_set(void *arg, struct edi_set *set)
 	/* `timezone partner` (the default) takes the partner's zone. */
 	origin.timezone = map_timezone(m) != NULL &&
 	    strcmp(map_timezone(m), "partner") != 0 ? map_timezone(m) : tz;
-	ev = event_build(m, set, doc, t->setdiags, &origin);
-	t->setdiags = NULL;
+	t->in_set = 0;
+	buf_reset(&t->event);
+	if (event_write(&t->event, m, set, doc, t->setdiags.p,
+	    t->setdiags.len, &origin) != 0) {
+		set_reject(t, set, "EVENT-LIMIT", "the event is larger than "
+		    "%u bytes", EG_MAX_EVENT_SIZE);
+		goto reject;
+	}
 	t->st->translated++;
-	if (o->on_event && o->on_event(o->arg, ev) != 0)
+	if (o->on_event && o->on_event(o->arg, t->event.p, t->event.len) != 0)
 		t->stop = 1;
-	json_decref(ev);
 	free(partner);
 	return t->stop ? EG_ERR_REJECTED : 0;
 
 reject:
+	t->in_set = 0;
 	t->st->rejected++;
-	json_decref(t->setdiags);
-	t->setdiags = NULL;
 	free(partner);
 	return 0;
 }
@@ -411,12 +422,16 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	ds.emit = parse_diag;
 	ds.arg = &t;
 	ds.nerror = ds.nwarning = 0;
+	buf_init(&t.setdiags, EG_MAX_EVENT_SIZE);
+	buf_init(&t.event, EG_MAX_EVENT_SIZE);
 	memset(&h, 0, sizeof(h));
 	h.set = on_set;
 	h.group_end = on_group_end;
 	h.interchange_end = on_interchange_end;
 	h.diags = &ds;
 	r = tr->parse(input, o->filename, &h, &t);
+	buf_free(&t.setdiags);
+	buf_free(&t.event);
 	if (r != 0 && !t.stop && r != EG_ERR_REJECTED && r != EG_ERR_SYNTAX &&
 	    r != EG_ERR_LIMIT)
 		return r;

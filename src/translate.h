@@ -8,9 +8,8 @@
 #ifndef TRANSLATE_H
 #define TRANSLATE_H
 
+#include <stddef.h>
 #include <time.h>
-
-#include <jansson.h>
 
 #include "slice.h"
 
@@ -33,8 +32,11 @@ struct translate_opts {
 	int		 drop_behind;	/* input is a file mapping: madvise */
 	struct x12_ack	*ack;		/* observes X12 parses; may be NULL */
 	struct edifact_ack *contrl;	/* observes EDIFACT parses; may be NULL */
-	/* Borrowed event; return non-zero to stop. */
-	int		(*on_event)(void *arg, json_t *event);
+	/*
+	 * One event as compact JSON text (no newline), valid during the
+	 * call; return non-zero to stop.
+	 */
+	int		(*on_event)(void *arg, const char *json, size_t len);
 	void		(*on_diag)(void *arg, const struct diag *);
 	void		(*trace)(void *arg, const char *line);
 	void		*arg;

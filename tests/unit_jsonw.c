@@ -56,6 +56,46 @@ main(void)
 	v = json_stringn("nul\0inside", 10);
 	same(v, "embedded NUL");
 
+	/* the streaming writer places commas and keys itself */
+	{
+		struct jw	 w;
+
+		buf_init(&b, 1 << 16);
+		jw_init(&w, &b);
+		jw_open(&w, '{');
+		jw_kcstr(&w, "a", "x\"y");
+		jw_kcstr(&w, "skipped", "");
+		jw_kstr(&w, "none", NULL, 0);
+		jw_key(&w, "b");
+		jw_open(&w, '[');
+		jw_int(&w, 1);
+		jw_int(&w, -20);
+		jw_open(&w, '{');
+		jw_kcstr(&w, "c", "d");
+		jw_close(&w, '}');
+		jw_cstr(&w, "tab\t");
+		jw_close(&w, ']');
+		jw_key(&w, "e");
+		jw_open(&w, '{');
+		jw_close(&w, '}');
+		jw_key(&w, "raw");
+		jw_raw(&w, "[true]", 6);
+		jw_close(&w, '}');
+		is_int(w.err, 0, "jw: no error");
+		is_str(b.p, "{\"a\":\"x\\\"y\",\"b\":[1,-20,{\"c\":\"d\"},"
+		    "\"tab\\t\"],\"e\":{},\"raw\":[true]}",
+		    "jw: commas, keys, escapes; empty and NULL strings omitted");
+		buf_free(&b);
+
+		buf_init(&b, 4);
+		jw_init(&w, &b);
+		jw_open(&w, '{');
+		jw_kcstr(&w, "long", "value");
+		jw_close(&w, '}');
+		ok(w.err != 0, "jw: the buffer's cap is a sticky error");
+		buf_free(&b);
+	}
+
 	buf_init(&b, 8);
 	v = json_loads("{\"long\":\"0123456789\"}", 0, NULL);
 	is_int(jsonw_dump(v, &b), EG_ERR_LIMIT, "cap reached: EG_ERR_LIMIT");

@@ -79,13 +79,43 @@ int	map_source_match(const struct map *, enum edi_syntax,
 int	map_source_specificity(const struct map *, struct slice version);
 
 /*
+ * A mapped document (`data.document`): an ordered tree of objects, arrays,
+ * strings, decimal strings and integers, allocated in the set's arena.  It
+ * is valid until that arena is reset, i.e. during the set callback; what
+ * must outlive it is written out as JSON text or converted to jansson.
+ */
+struct mdoc;
+
+/*
  * Evaluate the map on a set whose tree is built (edi_tree_build with
  * structure_select(map_structure(map), ...)).  On success returns 0 and
- * the document object in *doc (new reference).  When a rule or check emits
- * an error diagnostic, returns EG_ERR_REJECTED and *doc is NULL.  Every
- * diagnostic goes to ds with rule, field, source, filepos and setpos set.
+ * the document in *doc.  When a rule or check emits an error diagnostic,
+ * returns EG_ERR_REJECTED and *doc is NULL.  Every diagnostic goes to ds
+ * with rule, field, source, filepos and setpos set.
  */
 int	map_eval(const struct map *, const struct edi_set *,
-	    const struct map_env *, json_t **doc, struct diag_sink *ds);
+	    const struct map_env *, struct mdoc **doc, struct diag_sink *ds);
+
+/*
+ * Append the document as compact JSON: members in insertion order, no
+ * whitespace, the escapes of json_dumps(JSON_COMPACT) — byte for byte what
+ * jansson would write for mdoc_to_json(doc).  0, or EG_ERR_LIMIT at b's
+ * cap.
+ */
+int	mdoc_write_json(const struct mdoc *, struct buf *b);
+/* The same document as a new jansson value (tests, tools). */
+json_t	*mdoc_to_json(const struct mdoc *);
+/*
+ * The string (or decimal string) at a dotted path of object members
+ * ("id", "orderReference.id"); NULL when absent or not a string.  *len
+ * gets its length (values may hold NUL bytes only if the input did).
+ */
+const char *mdoc_get(const struct mdoc *, const char *path, size_t *len);
+/*
+ * Call fn for each string found at path, where "name[]" steps into every
+ * element of an array ("lines[].orderReference.id"), in document order.
+ */
+void	mdoc_each(const struct mdoc *, const char *path,
+	    void (*fn)(void *arg, const char *s, size_t len), void *arg);
 
 #endif /* MAP_H */
