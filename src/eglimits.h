@@ -38,6 +38,10 @@
 #define EG_MAX_ARRAY_ITEMS	1000000U	/* elements in one event array */
 #define EG_MAX_VALUE_LEN	(64U * 1024)	/* one event string value */
 
+#define EG_MAX_XML_SIZE		(64U * 1024 * 1024)	/* one XML document */
+#define EG_MAX_XML_DEPTH	256U		/* element nesting */
+#define EG_MAX_XML_NODES	2000000U	/* nodes in one document */
+
 #define EG_MAX_PATH		4096U		/* filesystem paths */
 
 #endif /* EGLIMITS_H */

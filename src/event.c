@@ -182,6 +182,11 @@ event_default_partner(const struct edi_set *set)
 	struct slice	 q, id;
 	char		*p;
 
+	if (set->env.syntax == EDI_XML) {
+		if (set->xml_sender.len == 0)
+			return xstrdup("unknown");
+		return slice_strdup(set->xml_sender);
+	}
 	if (set->env.syntax == EDI_X12) {
 		q = ev(set->env.interchange, 5, 1);
 		id = ev(set->env.interchange, 6, 1);

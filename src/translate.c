@@ -150,7 +150,7 @@ set_reject(struct tctx *t, const struct edi_set *set, const char *code,
 static const char *
 syntax_name(enum edi_syntax s)
 {
-	return s == EDI_X12 ? "X12" : "EDIFACT";
+	return s == EDI_X12 ? "X12" : s == EDI_EDIFACT ? "EDIFACT" : "XML";
 }
 
 static void
@@ -274,6 +274,9 @@ on_set(void *arg, struct edi_set *set)
 			set_reject(t, set, "NO-MAP",
 			    "map does not accept %s version %s",
 			    dt, ver);
+		else if (set->xml_request.len > 0)
+			set_reject(t, set, "NO-MAP", "no map for cXML %.*s",
+			    (int)set->xml_request.len, set->xml_request.p);
 		else
 			set_reject(t, set, "NO-MAP", "no map for %s %s",
 			    syntax_name(set->env.syntax), dt);

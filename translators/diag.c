@@ -48,7 +48,12 @@ diag_format(const struct diag *d, const char *file, struct buf *b)
 
 	if (file != NULL)
 		r |= buf_printf(b, "%s: ", file);
-	if (d->filepos > 0) {
+	if (d->line > 0) {
+		r |= buf_printf(b, "line %u", d->line);
+		if (d->element[0] != '\0')
+			r |= buf_printf(b, " (%s)", d->element);
+		r |= buf_adds(b, ": ");
+	} else if (d->filepos > 0) {
 		r |= buf_printf(b, "segment %u", d->filepos);
 		if (d->tag[0] != '\0')
 			r |= buf_printf(b, " (%s)", d->tag);

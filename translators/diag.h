@@ -6,6 +6,7 @@
  *
  * Human form (stderr, one per line; parts that do not apply are left out):
  *   FILE: segment N (TAG), element NN: error|warning CODE: message [map:line]
+ *   FILE: line N (element): error|warning CODE: message [map:line]   (XML)
  */
 #ifndef DIAG_H
 #define DIAG_H
@@ -40,6 +41,8 @@ struct diag {
 	uint32_t	 filepos;	/* segment position in file, from 1; 0 none */
 	uint32_t	 setpos;	/* from ST/UNH = 1 (AK302); 0 none */
 	char		 tag[8];	/* segment tag; "" none */
+	uint32_t	 line;		/* XML: line of the element; 0 none */
+	char		 element[64];	/* XML: element name */
 	int		 el;		/* element position (AK401); 0 none */
 	int		 comp;		/* component position; 0 none */
 	int		 rep;		/* repetition; 0 none */

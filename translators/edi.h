@@ -25,6 +25,7 @@ struct struct_loop;
 enum edi_syntax {
 	EDI_X12 = 1,
 	EDI_EDIFACT,
+	EDI_XML,		/* cXML, UBL and other supplier XML */
 };
 
 /* One non-empty value: element el, repetition rep, component comp. */
@@ -95,6 +96,15 @@ struct edi_set {
 	struct edi_loop	*root;		/* set by edi_tree_build() */
 	struct arena	*arena;
 	int		 rejected;	/* syntax errors found: AK5 R */
+	/*
+	 * EDI_XML: the whole document is one set with no segments (nseg 0).
+	 * doctype is the root's local name ("cXML", "Order"), version the
+	 * cXML version or cbc:UBLVersionID, control the cXML payloadID.
+	 */
+	void		*xml;		/* xmlDocPtr, owned by the parser */
+	struct slice	 xml_ns;	/* namespace URI of the root; empty none */
+	struct slice	 xml_request;	/* cXML: OrderRequest, ...; else empty */
+	struct slice	 xml_sender;	/* cXML From credential; UBL sender party */
 };
 
 /*

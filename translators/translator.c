@@ -11,6 +11,8 @@
 
 static const struct translator *const translators[] = {
 	&translator_x12,
+	&translator_edifact,
+	&translator_xml,
 };
 
 #define NTRANSLATORS	(sizeof(translators) / sizeof(translators[0]))

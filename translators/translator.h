@@ -44,6 +44,8 @@ struct translator {
 };
 
 extern const struct translator translator_x12;
+extern const struct translator translator_xml;
+extern const struct translator translator_edifact;
 
 /* The translator whose sniff accepts input, or NULL. */
 const struct translator *translator_sniff(struct slice input);
