@@ -461,12 +461,27 @@ x12_repetitions(struct tb *t)
 
 /* -- element validation ------------------------------------------------- */
 
+/*
+ * Character checks for numeric and alphabetic types; *lenp gets the length
+ * the standard counts: digits for numbers, characters for text.  EDIFACT
+ * values are UTF-8 after the parser's transcoding (UNOC Latin-1 "é" is two
+ * bytes but one character), so text is counted in code points there; X12
+ * text is counted in bytes, as sent.
+ */
 static int
-check_chars(const struct struct_elem *d, struct slice v, size_t *lenp)
+check_chars(const struct struct_elem *d, struct slice v, int utf8,
+    size_t *lenp)
 {
-	size_t	 i = 0, digits = 0, dots = 0;
+	size_t	 i = 0, digits = 0, dots = 0, n;
 
 	*lenp = v.len;
+	if (utf8 && d->type != ST_NN && d->type != ST_R && d->type != ST_N) {
+		for (n = 0; i < v.len; i++)
+			if (((unsigned char)v.p[i] & 0xc0) != 0x80)
+				n++;
+		*lenp = n;
+		i = 0;
+	}
 	switch (d->type) {
 	case ST_NN:
 		if (v.len && v.p[0] == '-')
@@ -554,7 +569,7 @@ check_value(struct tb *t, uint32_t si, const struct struct_elem *d,
 			    show(v->s, b, sizeof(b)), d->min, d->max);
 		return;
 	}
-	if (!check_chars(d, v->s, &len)) {
+	if (!check_chars(d, v->s, t->set->env.syntax == EDI_EDIFACT, &len)) {
 		tdiag(t, TD(DIAG_ERROR, "ELEM-CHAR", .segi = si, .el = v->el,
 		    .comp = d->comp, .rep = v->rep, .ack_el = 6, .bad = &v->s),
 		    "%s \"%s\" is not %s", ID, show(v->s, b, sizeof(b)),
