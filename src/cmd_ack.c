@@ -2,9 +2,13 @@
  * cmd_ack.c: `edigate ack`, the acknowledgements edigate would return.
  *
  * Each FILE is translated as `edigate translate` would (same maps, same
- * diagnostics on stderr, events discarded) while an x12_ack collector
- * observes the parse; the TA1/997/999 interchanges are then printed on
- * stdout in the inbound delimiters, followed by a newline.  The kind comes
+ * diagnostics on stderr, events discarded) while an x12_ack and an
+ * edifact_ack collector observe the parse; the TA1/997/999 and CONTRL
+ * interchanges are then printed on stdout in the inbound delimiters,
+ * followed by a newline.  CONTRL is written when UNB 0031 asks for it,
+ * when the partner's `ack` is contrl, or to reject an interchange; our
+ * EDIFACT identity is [identity] edifact_id, else the inbound UNB S003;
+ * the partner is found by UNB S002 0004:0007.  The X12 kind comes
  * from the partner's `ack` key (997, 999 or none; default 997): -p names
  * the partner, else the ISA05:ISA06 of the first interchange is looked up
  * in the configuration.  Our identity is [identity] x12_id, else the
@@ -32,6 +36,8 @@
 #include "cmd.h"
 #include "conf.h"
 #include "diag.h"
+#include "edifact.h"
+#include "edifact_ack.h"
 #include "eglimits.h"
 #include "err.h"
 #include "translate.h"
@@ -82,6 +88,13 @@ first_sender(struct slice in, char *qual, size_t qlen, char *id, size_t idlen)
 	return 0;
 }
 
+/* The partner's `ack = contrl`: CONTRL for every EDIFACT interchange. */
+static int
+ack_contrl(const char *ack)
+{
+	return ack != NULL && strcmp(ack, "contrl") == 0;
+}
+
 static enum x12_ack_kind
 ack_kind(const char *ack)
 {
@@ -95,18 +108,20 @@ ack_kind(const char *ack)
 /* One file; returns its exit code. */
 static int
 ack_file(const struct catalog *cat, const struct conf *cf,
-    const char *partner, const char *file, unsigned long ctl[3])
+    const char *partner, const char *file, unsigned long ctl[5])
 {
 	const struct partner	*p = NULL;
 	struct translate_opts	 o;
 	struct translate_stats	 st;
 	struct x12_ack_opts	 ao;
 	struct x12_ack		*ack;
+	struct edifact_ack_opts	 eo;
+	struct edifact_ack	*contrl;
 	struct mapped_file	 mf;
 	struct ackrun		 a;
 	struct buf		 out;
-	char			 qual[8], id[64];
-	int			 n, isx12, ex = 0;
+	char			 qual[8], id[64], eid[80], equal[80];
+	int			 n, n2, isx12, isedifact, ex = 0;
 
 	if (mapped_open(file, &mf) == -1) {
 		fprintf(stderr, "%s: %s\n", file, strerror(errno));
@@ -117,8 +132,12 @@ ack_file(const struct catalog *cat, const struct conf *cf,
 	isx12 = first_sender(mf.data, qual, sizeof(qual), id, sizeof(id)) == 0;
 	if (!isx12)
 		qual[0] = id[0] = '\0';
+	isedifact = !isx12 && edifact_unb_sender(mf.data, eid, sizeof(eid),
+	    equal, sizeof(equal)) == 0;
 	if (cf != NULL && partner != NULL)
 		p = conf_partner(cf, partner);
+	else if (cf != NULL && isedifact)
+		p = conf_partner_edifact(cf, eid, equal);
 	else if (cf != NULL)
 		p = conf_partner_x12(cf, qual, id);
 	ao.kind = ack_kind(p ? p->ack : NULL);
@@ -128,6 +147,13 @@ ack_file(const struct catalog *cat, const struct conf *cf,
 	ao.st_control = ctl[2];
 	clock_gettime(CLOCK_REALTIME, &ao.now);
 	ack = x12_ack_new(&ao);
+	memset(&eo, 0, sizeof(eo));
+	eo.always = ack_contrl(p ? p->ack : NULL);
+	eo.our_edifact_id = cf ? cf->edifact_id : NULL;
+	eo.icref = ctl[3];
+	eo.msgref = ctl[4];
+	eo.now = ao.now;
+	contrl = edifact_ack_new(&eo);
 
 	memset(&o, 0, sizeof(o));
 	memset(&a, 0, sizeof(a));
@@ -140,6 +166,7 @@ ack_file(const struct catalog *cat, const struct conf *cf,
 	o.received = ao.now;
 	o.drop_behind = 1;
 	o.ack = ack;
+	o.contrl = contrl;
 	o.on_event = NULL;
 	o.on_diag = print_diag;
 	o.arg = &a;
@@ -149,17 +176,23 @@ ack_file(const struct catalog *cat, const struct conf *cf,
 	n = x12_ack_output(ack, &out);
 	x12_ack_counters(ack, &ctl[0], &ctl[1], &ctl[2]);
 	x12_ack_free(ack);
+	n2 = edifact_ack_output(contrl, &out);
+	edifact_ack_counters(contrl, &ctl[3], &ctl[4]);
+	edifact_ack_free(contrl);
+	if (n >= 0)
+		n = n2 < 0 ? n2 : n + n2;
 	if (n < 0) {
 		fprintf(stderr, "%s: acknowledgement: %s\n", file,
 		    eg_strerror(n));
 		ex = EX_DATAERR;
-	} else if (n == 0 && (st.not_edi || !isx12)) {
-		fprintf(stderr, "%s: no X12 interchange to acknowledge\n",
-		    file);
+	} else if (n == 0 && (st.not_edi || (!isx12 && !isedifact))) {
+		fprintf(stderr, "%s: no X12 or EDIFACT interchange to "
+		    "acknowledge\n", file);
 		ex = EX_DATAERR;
 	} else if (n == 0)
 		fprintf(stderr, "%s: no acknowledgement due%s\n", file,
-		    ao.kind == X12_ACK_NONE ? " (partner ack = none)" : "");
+		    isedifact ? "" : ao.kind == X12_ACK_NONE ?
+		    " (partner ack = none)" : "");
 	else if (fwrite(out.p, 1, out.len, stdout) != out.len ||
 	    (out.p[out.len - 1] != '\n' && putchar('\n') == EOF))
 		ex = EX_IOERR;
@@ -179,7 +212,7 @@ cmd_ack(int argc, char **argv)
 	struct conf	*cf = NULL;
 	struct buf	 errs;
 	const char	*partner = NULL, *mapsdir = NULL, *config = NULL;
-	unsigned long	 ctl[3] = { 1, 1, 1 };
+	unsigned long	 ctl[5] = { 1, 1, 1, 1, 1 };
 	int		 ch, i, r, ex = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:hM:p:", lopts, NULL)) != -1) {

@@ -61,7 +61,7 @@ static const struct ckey partner_keys[] = {
 	  "ISA05:ISA06 of the partner" },
 	{ "partner", "edifact_id", CT_STRING, NULL, NULL, P(edifact_id),
 	  "UNB S002 id:qualifier of the partner" },
-	{ "partner", "ack", CT_ENUM, "997", "997|999|none", P(ack),
+	{ "partner", "ack", CT_ENUM, "997", "997|999|contrl|none", P(ack),
 	  "functional acknowledgement to return" },
 	{ "partner", "timezone", CT_ZONE, "UTC", NULL, P(timezone),
 	  "zone of business timestamps" },

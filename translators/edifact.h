@@ -6,10 +6,25 @@
 #ifndef EDIFACT_H
 #define EDIFACT_H
 
+#include <stddef.h>
+
 #include "edi.h"
 #include "slice.h"
 
-/* Tokenizer only, for benchmarks and fuzzing: count segments. */
+/*
+ * Tokenizer only, for benchmarks and fuzzing: count segments of input
+ * (a UNA counts as one, as filepos does).  Returns the count or a negative
+ * EG_ERR_* (EG_ERR_SYNTAX when input does not start with UNA, UNB or UNH).
+ */
 long	edifact_count_segments(struct slice input);
+
+/*
+ * Added for `edigate ack`: the UNB S002 sender id (0004) and qualifier
+ * (0007) of the first interchange, trimmed, unescaped, as received (no
+ * character set conversion), for the partner lookup.  Returns 0, or
+ * EG_ERR_SYNTAX when the input does not start with [UNA] UNB.
+ */
+int	edifact_unb_sender(struct slice input, char *id, size_t idlen,
+	    char *qual, size_t quallen);
 
 #endif /* EDIFACT_H */

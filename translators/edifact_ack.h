@@ -26,6 +26,15 @@ struct edifact_ack_opts {
 	struct timespec	 now;
 };
 
+/*
+ * Added with the implementation: caps on what one CONTRL reports per
+ * rejected message (CONTRL D:3 allows 999 UCS per UCM, 99 UCD per UCS).
+ * Problems past the caps still reject the message (UCM 4).
+ */
+#define EDIFACT_ACK_MAX_UCS	999
+#define EDIFACT_ACK_MAX_UCD	99
+#define EDIFACT_ACK_MAX_ERRS	2048	/* problems kept per message */
+
 struct edifact_ack *edifact_ack_new(const struct edifact_ack_opts *);
 void		 edifact_ack_free(struct edifact_ack *);
 void		 edifact_ack_diag(struct edifact_ack *, const struct diag *);
@@ -36,5 +45,8 @@ void		 edifact_ack_interchange_end(struct edifact_ack *,
 		    const struct edi_env *, int ok);
 /* Append the CONTRL interchanges; returns how many, or EG_ERR_*. */
 int		 edifact_ack_output(struct edifact_ack *, struct buf *out);
+/* Next references after output (for the persistent counters). */
+void		 edifact_ack_counters(const struct edifact_ack *,
+		    unsigned long *icref, unsigned long *msgref);
 
 #endif /* EDIFACT_ACK_H */

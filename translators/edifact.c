@@ -1,0 +1,2182 @@
+/*
+ * edifact.c: UN/EDIFACT tokenizer and envelope state machine
+ * (translator_edifact).
+ *
+ * Reads the UNA service string advice (or the defaults :+.? ' and, for
+ * syntax version 4 without UNA, the repetition separator *), cuts segments
+ * at the segment terminator (a released terminator ?' is data), splits
+ * elements, components and repetitions, removes release characters and
+ * line breaks (hard-wrapped files) and converts the text of the declared
+ * character set (UNOA..UNOY) to UTF-8.  It tracks UNB/UNZ, UNG/UNE and
+ * UNH/UNT, checks counts and references, and hands each message to the
+ * caller as one struct edi_set.  Per-message values live in an arena reset
+ * after every message; the UNB and UNG copies in small arenas of their own.
+ * Pure: no I/O, no global state, never aborts on partner data.
+ *
+ * Positions: filepos counts the segments of the file from 1, envelopes
+ * included, and a UNA service string advice counts as a segment (so that
+ * in a one-segment-per-line file filepos is the line number); setpos
+ * counts from UNH = 1.
+ *
+ * Repetitions are split here, not by the tree builder (edi.h): the release
+ * character makes the repetition separator unambiguous.  The separator is
+ * active from syntax version 4 on (UNA position 5, default *); in syntax
+ * versions 1 to 3 that position is reserved and a character there is not
+ * a separator (many syntax 3 files carry UNA:+.?*').
+ *
+ * Diagnostic codes (stable; docs/diagnostics.md catalogues them):
+ *
+ *   EDI-EMPTY        FILE   the input is empty
+ *   EDI-TOO-BIG      FILE   the input exceeds EG_MAX_DOC_SIZE
+ *   EDI-NOT-EDI      FILE   the input does not start with UNA, UNB or UNH
+ *   EDI-OUTSIDE      FILE   a segment outside any interchange (after UNZ)
+ *   EDI-NO-UNB       FILE   warning: a message without UNB/UNZ envelope
+ *                           (delivered with env.interchange NULL)
+ *   EDI-UNA          INTERCHANGE  unusable service string advice (UCI 20):
+ *                           the defaults are used instead
+ *   EDI-UNB-SYNTAX   INTERCHANGE  S001 syntax identifier or version
+ *                           missing or not supported (UCI 2); warning for an
+ *                           unknown identifier (text read as UTF-8)
+ *   EDI-UNB-FIELD    INTERCHANGE  a mandatory UNB element missing or blank
+ *                           (UCI 13), too long (39) or an invalid code
+ *                           (12; 0029 priority: warning)
+ *   EDI-UNB-DATE     INTERCHANGE  S004 date or time invalid (UCI 12)
+ *   EDI-UNB-TEST     INTERCHANGE  0035 test indicator not 1 (UCI 25;
+ *                           warning for 0)
+ *   EDI-UNB-DUP      INTERCHANGE  warning: 0020 repeats an earlier
+ *                           interchange of this file (UCI 26)
+ *   EDI-UNZ-COUNT    INTERCHANGE  0036 is not the number of messages
+ *                           (or groups) (UCI 29)
+ *   EDI-UNZ-CONTROL  INTERCHANGE  UNZ 0020 differs from UNB 0020 (UCI 28)
+ *   EDI-UNZ-MISSING  INTERCHANGE  the interchange has no UNZ (UCI 13)
+ *   EDI-EMPTY-IC     INTERCHANGE  an interchange without messages (32)
+ *   EDI-MIXED        INTERCHANGE  groups and messages side by side (30)
+ *   EDI-UNEXPECTED   INTERCHANGE/GROUP  a segment between messages or
+ *                           groups (33); skipped
+ *   EDI-UNG-FIELD    GROUP  a mandatory UNG element missing (UCF 13) or
+ *                           its date/time invalid (12)
+ *   EDI-UNG-ID       GROUP  warning: a message whose type or version
+ *                           differs from UNG 0038 / S008
+ *   EDI-UNG-DUP      GROUP  warning: 0048 repeats in the interchange (26)
+ *   EDI-UNE-COUNT    GROUP  0060 is not the number of messages (UCF 29)
+ *   EDI-UNE-CONTROL  GROUP  UNE 0048 differs from UNG 0048 (UCF 28)
+ *   EDI-UNE-MISSING  GROUP  the group has no UNE (UCF 13)
+ *   EDI-EMPTY-GROUP  GROUP  a group without messages (UCF 32)
+ *   EDI-UNH-FIELD    SET    0062 or S009 missing (UCM 13) or too long (39)
+ *   EDI-UNH-VERSION  SET    S009 0052/0054 is not a message version (12)
+ *   EDI-UNH-DUP      SET    0062 repeats within the interchange (UCM 26)
+ *   EDI-UNT-COUNT    SET    0074 is not the number of segments (UCM 29)
+ *   EDI-UNT-CONTROL  SET    UNT 0062 differs from UNH 0062 (UCM 28)
+ *   EDI-UNT-MISSING  SET    the message has no UNT (UCM 13)
+ *   EDI-SET-LIMIT    SET    the message exceeds EG_MAX_SET_SIZE, _SEGMENTS
+ *                           or its arena; the rest is not kept (UCM 18)
+ *   EDI-SEG-LONG     SET/INTERCHANGE  a segment over EG_MAX_SEGMENT_LEN;
+ *                           its values are not read (UCS 18)
+ *   EDI-SEG-VALUES   SET/INTERCHANGE  too many values, elements,
+ *                           components or repetitions (UCS 16 / 35)
+ *   EDI-SEG-TAG      SET/INTERCHANGE  a tag that is not 3 uppercase
+ *                           letters or digits (UCS 12)
+ *   EDI-CHARSET      warning: characters outside the declared character
+ *                           set, or bytes that do not convert (replaced by
+ *                           U+FFFD), or UTF-8 text under a Latin charset
+ *                           (kept as UTF-8) (UCD 21)
+ *   EDI-NEWLINE      warning: line breaks inside segments were removed
+ *                           (reported once per interchange)
+ *   EDI-TRAILING     warning: trailing separators in a segment (UCD 45)
+ *   EDI-RELEASE      warning: a release character at the end of input
+ *   EDI-DIAG-LIMIT   SET    warning: more than EG_MAX_DIAGS_PER_SET
+ *
+ * Acknowledgement fields (read by edifact_ack.c, which tells these codes
+ * from the tree validator's X12-style AK304/AK403 codes by their "EDI-"
+ * prefix): ack_seg holds the syntax error code 0085 at the level of the
+ * diagnostic's scope: UCI for INTERCHANGE, UCF for GROUP, UCM for the SET
+ * envelope codes (EDI-UNH-*, EDI-UNT-*, EDI-SET-LIMIT), UCS for segment
+ * codes inside a message (EDI-SEG-*).  ack_el holds the UCD 0085 of a data
+ * element error, whose position is el (0098) and comp (0104).  tag names
+ * the service segment (UCI/UCF/UCM 0135).  ack_ta1 is not used.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <iconv.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+#include "arena.h"
+#include "diag.h"
+#include "edi.h"
+#include "edifact.h"
+#include "eglimits.h"
+#include "err.h"
+#include "translator.h"
+#include "xmalloc.h"
+
+enum ef_state {
+	ES_OUT = 0,	/* no interchange open */
+	ES_IC,		/* interchange open, between messages / groups */
+	ES_GRP,		/* group open, between messages */
+	ES_MSG,		/* message open (in an interchange) */
+	ES_BARE,	/* message open without UNB */
+};
+
+/* Character classes of the tokenizer. */
+enum {
+	C_DATA = 0,
+	C_EL,		/* element separator */
+	C_CO,		/* component separator */
+	C_RE,		/* repetition separator (syntax 4) */
+	C_RC,		/* release character */
+	C_NL,		/* CR or LF that is not a delimiter: dropped */
+	C_END,
+};
+
+/* Character sets of UNB S001 0001. */
+enum ef_cs {
+	CS_UTF8 = 0,	/* UNOW, UNOY, UNOX, unknown, no UNB: validate */
+	CS_A,		/* UNOA */
+	CS_B,		/* UNOB */
+	CS_LATIN1,	/* UNOC */
+	CS_ICONV,	/* UNOD.., through iconv */
+};
+
+static const struct {
+	const char	*id;
+	enum ef_cs	 cs;
+	const char	*iconv;
+} ef_charsets[] = {
+	/* glibc and musl names, spelt so that they do not look like codes */
+	{ "UNOA", CS_A, NULL },
+	{ "UNOB", CS_B, NULL },
+	{ "UNOC", CS_LATIN1, NULL },
+	{ "UNOD", CS_ICONV, "ISO_8859-2" },
+	{ "UNOE", CS_ICONV, "ISO_8859-5" },
+	{ "UNOF", CS_ICONV, "ISO_8859-7" },
+	{ "UNOG", CS_ICONV, "ISO_8859-3" },
+	{ "UNOH", CS_ICONV, "ISO_8859-4" },
+	{ "UNOI", CS_ICONV, "ISO_8859-6" },
+	{ "UNOJ", CS_ICONV, "ISO_8859-8" },
+	{ "UNOK", CS_ICONV, "ISO_8859-9" },
+	{ "UNOL", CS_ICONV, "ISO_8859-15" },
+	{ "UNOW", CS_UTF8, NULL },
+	{ "UNOX", CS_UTF8, NULL },
+	{ "UNOY", CS_UTF8, NULL },
+	{ "IATA", CS_A, NULL },		/* IATA syntax levels A and B */
+	{ "IATB", CS_B, NULL },
+};
+
+/* Bounded set of references, for duplicate checks. */
+struct ctl_ent {
+	uint8_t		 len;
+	char		 s[15];
+};
+
+struct ctlset {
+	struct ctl_ent	*ent;
+	size_t		 cap, n;
+};
+
+/* One tokenized segment. */
+#define TF_NEWLINE	0x01	/* CR/LF removed inside */
+#define TF_TRAILING	0x02	/* trailing separator */
+#define TF_LIMIT	0x04	/* too many values/positions */
+#define TF_BADTAG	0x08
+#define TF_DANGLING	0x10	/* release at the very end */
+#define TF_REPLIMIT	0x20	/* the limit hit was repetitions */
+
+struct ef {
+	struct slice	 in;
+	const char	*filename;
+	const struct edi_handler *h;
+	void		*arg;
+	struct diag_sink *ds;
+	struct edi_delims d;
+	unsigned char	 cls[256];
+	unsigned char	 csok[256];	/* UNOA characters, delimiters */
+	char		 una_rep;	/* UNA position 5; 0: none */
+	int		 have_una;	/* a UNA applies to the next UNB */
+	int		 stale;		/* delimiters of a closed UNB */
+	enum ef_state	 state;
+	uint32_t	 filepos;
+	int		 stop;
+	int		 outrun;
+	int		 bare_reported;
+	int		 nl_reported;
+
+	/* character set */
+	enum ef_cs	 cs;
+	char		 csname[8];
+	iconv_t		 cd;
+	const char	*cdname;
+	int		 syntax_ver;
+
+	/* interchange */
+	struct arena	 iar;
+	struct edi_seg	 unb;
+	int		 iok;
+	uint32_t	 nmsgs, ngroups, iindex;
+	int		 mixed;
+	struct ctlset	 icctl;		/* UNB 0020 in the file */
+	struct ctlset	 msgctl;	/* UNH 0062 in the interchange */
+	struct ctlset	 grpctl;	/* UNG 0048 in the interchange */
+
+	/* group */
+	struct arena	 gar;
+	struct edi_seg	 ung;
+	int		 in_group;
+	int		 gok;
+	uint32_t	 gmsgs, gindex;
+
+	/* message */
+	struct arena	 sar;
+	struct edi_set	 set;
+	struct edi_seg	*seg;
+	size_t		 nseg, segcap;
+	uint32_t	 setcount;
+	uint32_t	 unh_filepos;
+	size_t		 setstart, setend;
+	int		 overflow;
+	int		 rejected;
+	unsigned	 ndiag;
+	struct slice	 ref, type, v52, v54;
+
+	/* current segment */
+	char		*tbuf;		/* unescaped, converted values */
+	size_t		 tlen, tcap;
+	struct edi_val	 scratch[EG_MAX_SEG_VALUES];
+};
+
+/* -- small helpers ------------------------------------------------------ */
+
+/* Between segments: also SUB and NUL, the padding of old transfers. */
+static int
+is_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' ||
+	    c == 0x1a || c == 0;
+}
+
+static int
+is_upalnum(int c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+static int
+all_digits(struct slice s)
+{
+	size_t	 i;
+
+	if (s.len == 0)
+		return 0;
+	for (i = 0; i < s.len; i++)
+		if (s.p[i] < '0' || s.p[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int
+parse_u32(struct slice s, uint32_t *out)
+{
+	uint64_t v = 0;
+	size_t	 i;
+
+	if (!all_digits(s) || s.len > 20)
+		return EG_ERR_SYNTAX;
+	for (i = 0; i < s.len; i++) {
+		v = v * 10 + (unsigned)(s.p[i] - '0');
+		if (v > UINT32_MAX)
+			return EG_ERR_SYNTAX;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static struct slice
+val(const struct edi_seg *seg, int el, int comp)
+{
+	const struct slice *s = edi_value(seg, el, comp, 1);
+
+	return s ? *s : slice_make("", 0);
+}
+
+/* Printable copy of at most 40 bytes of s for messages. */
+static const char *
+show(struct slice s, char *buf, size_t len)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < s.len && n + 1 < len && i < 40; i++)
+		buf[n++] = (s.p[i] >= 0x20 && s.p[i] < 0x7f) ? s.p[i] : '?';
+	buf[n] = '\0';
+	return buf;
+}
+
+/* -- reference sets ----------------------------------------------------- */
+
+static uint64_t
+ctl_hash(struct slice s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t	 i;
+
+	for (i = 0; i < s.len; i++)
+		h = (h ^ (unsigned char)s.p[i]) * 1099511628211ULL;
+	return h;
+}
+
+static void
+ctl_clear(struct ctlset *c)
+{
+	if (c->n)
+		memset(c->ent, 0, c->cap * sizeof(*c->ent));
+	c->n = 0;
+}
+
+static void
+ctl_free(struct ctlset *c)
+{
+	free(c->ent);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+ctl_find(const struct ctlset *c, struct slice s, size_t *slot)
+{
+	size_t	 j;
+
+	if (c->cap == 0)
+		return 0;
+	j = ctl_hash(s) & (c->cap - 1);
+	while (c->ent[j].len) {
+		if (c->ent[j].len == s.len &&
+		    memcmp(c->ent[j].s, s.p, s.len) == 0)
+			return 1;
+		j = (j + 1) & (c->cap - 1);
+	}
+	*slot = j;
+	return 0;
+}
+
+/* 1 when s was already present; otherwise remembers it (bounded). */
+static int
+ctl_seen(struct ctlset *c, struct slice s)
+{
+	struct ctl_ent *old;
+	size_t	 i, j, oldcap;
+
+	if (s.len == 0 || s.len > sizeof(c->ent->s))
+		return 0;
+	if (c->n + 1 > c->cap / 2) {
+		if (c->n >= EG_MAX_CONTROL_TRACK)
+			return ctl_find(c, s, &j);
+		old = c->ent;
+		oldcap = c->cap;
+		c->cap = oldcap ? oldcap * 2 : 64;
+		c->ent = xcalloc(c->cap, sizeof(*c->ent));
+		for (i = 0; i < oldcap; i++) {
+			if (old[i].len == 0)
+				continue;
+			j = ctl_hash(slice_make(old[i].s, old[i].len)) &
+			    (c->cap - 1);
+			while (c->ent[j].len)
+				j = (j + 1) & (c->cap - 1);
+			c->ent[j] = old[i];
+		}
+		free(old);
+	}
+	if (ctl_find(c, s, &j))
+		return 1;
+	c->ent[j].len = (uint8_t)s.len;
+	memcpy(c->ent[j].s, s.p, s.len);
+	c->n++;
+	return 0;
+}
+
+/* -- delimiters --------------------------------------------------------- */
+
+static void
+default_delims(struct edi_delims *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->component = ':';
+	d->element = '+';
+	d->decimal = '.';
+	d->release = '?';
+	d->repetition = 0;
+	d->segment = '\'';
+}
+
+static int
+unoa_ok(unsigned char c)
+{
+	if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return 1;
+	return c != 0 && strchr(" .,-()/='+:?!\"%&*;<>", c) != NULL;
+}
+
+static void
+build_classes(struct ef *x)
+{
+	int	 i;
+
+	memset(x->cls, C_DATA, sizeof(x->cls));
+	x->cls['\r'] = C_NL;
+	x->cls['\n'] = C_NL;
+	if (x->d.release)
+		x->cls[(unsigned char)x->d.release] = C_RC;
+	if (x->d.repetition)
+		x->cls[(unsigned char)x->d.repetition] = C_RE;
+	x->cls[(unsigned char)x->d.component] = C_CO;
+	x->cls[(unsigned char)x->d.element] = C_EL;
+	/* The terminator ends the raw text before splitting. */
+	x->cls[(unsigned char)x->d.segment] = C_DATA;
+	for (i = 0; i < 256; i++)
+		x->csok[i] = (unsigned char)unoa_ok((unsigned char)i);
+	x->csok[(unsigned char)x->d.element] = 1;
+	x->csok[(unsigned char)x->d.component] = 1;
+	if (x->d.release)
+		x->csok[(unsigned char)x->d.release] = 1;
+	if (x->d.repetition)
+		x->csok[(unsigned char)x->d.repetition] = 1;
+}
+
+static int
+at_tag(struct slice in, size_t pos, const char *tag)
+{
+	return pos + 3 < in.len && memcmp(in.p + pos, tag, 3) == 0;
+}
+
+/*
+ * Read the UNA at pos (6 service characters after "UNA").  Returns 0 and
+ * fills d, or EG_ERR_SYNTAX with a reason (d then holds the defaults).
+ */
+static int
+una_read(struct slice in, size_t pos, struct edi_delims *d, char *rep,
+    const char **why)
+{
+	const unsigned char *u;
+	unsigned char set[5];
+	int	 i, j;
+
+	default_delims(d);
+	*rep = 0;
+	if (pos + 9 > in.len) {
+		*why = "the input ends inside the UNA";
+		return EG_ERR_SYNTAX;
+	}
+	u = (const unsigned char *)in.p + pos + 3;
+	set[0] = u[0];		/* component */
+	set[1] = u[1];		/* element */
+	set[2] = u[3];		/* release (space: none) */
+	set[3] = u[4];		/* repetition (space: none) */
+	set[4] = u[5];		/* terminator */
+	for (i = 0; i < 5; i++) {
+		if (set[i] == ' ' && (i == 2 || i == 3))
+			continue;
+		if (is_upalnum(set[i]) || (set[i] >= 'a' && set[i] <= 'z') ||
+		    set[i] == ' ' || set[i] == 0) {
+			*why = "a service character is a letter, digit, space "
+			    "or NUL";
+			return EG_ERR_SYNTAX;
+		}
+		if ((set[i] == '\r' || set[i] == '\n') && i != 4) {
+			*why = "a separator is CR or LF";
+			return EG_ERR_SYNTAX;
+		}
+		for (j = 0; j < i; j++)
+			if (set[j] == set[i] && set[i] != ' ') {
+				*why = "two service characters are the same";
+				return EG_ERR_SYNTAX;
+			}
+	}
+	d->component = (char)u[0];
+	d->element = (char)u[1];
+	d->decimal = (u[2] == ',') ? ',' : '.';
+	d->release = u[3] == ' ' ? 0 : (char)u[3];
+	*rep = u[4] == ' ' ? 0 : (char)u[4];
+	d->segment = (char)u[5];
+	if (u[2] != '.' && u[2] != ',') {
+		*why = "the decimal mark is neither . nor ,";
+		return EG_ERR_SYNTAX;
+	}
+	return 0;
+}
+
+/*
+ * End of the segment starting at pos: the offset of its (unreleased)
+ * terminator, or in.len.  A terminator preceded by an odd run of release
+ * characters is data.
+ */
+static size_t
+seg_end(struct slice in, size_t pos, char term, char rel)
+{
+	const char *p = in.p, *q;
+	size_t	 k, end;
+
+	for (;;) {
+		q = memchr(p + pos, (unsigned char)term, in.len - pos);
+		if (q == NULL)
+			return in.len;
+		end = (size_t)(q - p);
+		if (rel == 0 || end == 0 || p[end - 1] != rel)
+			return end;
+		for (k = end; k > 0 && p[k - 1] == rel; k--)
+			;
+		if (((end - k) & 1) == 0)
+			return end;
+		pos = end + 1;
+		if (pos >= in.len)
+			return in.len;
+	}
+}
+
+static size_t
+skip_ws(struct slice in, size_t pos, const struct edi_delims *d)
+{
+	unsigned char c;
+
+	while (pos < in.len) {
+		c = (unsigned char)in.p[pos];
+		if (!is_ws(c) || c == (unsigned char)d->element ||
+		    c == (unsigned char)d->segment ||
+		    c == (unsigned char)d->component)
+			break;
+		pos++;
+	}
+	return pos;
+}
+
+static size_t
+skip_bom_ws(struct slice in)
+{
+	size_t	 pos = 0;
+
+	if (in.len >= 3 && memcmp(in.p, "\xEF\xBB\xBF", 3) == 0)
+		pos = 3;
+	while (pos < in.len && is_ws((unsigned char)in.p[pos]))
+		pos++;
+	return pos;
+}
+
+/*
+ * Before a UNB with no UNA of its own, the delimiters of a previous
+ * interchange stay when that UNB is written with them, else the defaults
+ * apply (ISO 9735: a UNA governs the interchange that follows it).
+ */
+static int
+unb_defaults(struct slice in, size_t pos, const struct edi_delims *d)
+{
+	return pos + 3 < in.len && in.p[pos + 3] != d->element &&
+	    in.p[pos + 3] == '+';
+}
+
+long
+edifact_count_segments(struct slice in)
+{
+	struct edi_delims d;
+	const char *why;
+	size_t	 pos, len = in.len;
+	long	 n = 0;
+	char	 rep;
+	int	 stale = 0;
+
+	if (in.len > EG_MAX_DOC_SIZE)
+		return EG_ERR_LIMIT;
+	if (in.p == NULL || in.len == 0)
+		return EG_ERR_SYNTAX;
+	default_delims(&d);
+	pos = skip_bom_ws(in);
+	if (!at_tag(in, pos, "UNA") && !at_tag(in, pos, "UNB") &&
+	    !at_tag(in, pos, "UNH"))
+		return EG_ERR_SYNTAX;
+	while (pos < len) {
+		pos = skip_ws(in, pos, &d);
+		if (pos >= len)
+			break;
+		if (in.p[pos] == 'U' && at_tag(in, pos, "UNA")) {
+			(void)una_read(in, pos, &d, &rep, &why);
+			stale = 0;
+			n++;
+			pos += 9;
+			continue;
+		}
+		if (in.p[pos] == 'U' && at_tag(in, pos, "UNB")) {
+			if (stale && unb_defaults(in, pos, &d))
+				default_delims(&d);
+			stale = 0;
+		} else if (in.p[pos] == 'U' && at_tag(in, pos, "UNZ"))
+			stale = 1;
+		n++;
+		pos = seg_end(in, pos, d.segment, d.release) + 1;
+	}
+	return n;
+}
+
+static int
+edifact_sniff(struct slice in)
+{
+	size_t	 pos = skip_bom_ws(in);
+
+	if (at_tag(in, pos, "UNA"))
+		return pos + 9 <= in.len;
+	if (at_tag(in, pos, "UNB") || at_tag(in, pos, "UNH"))
+		return !is_upalnum((unsigned char)in.p[pos + 3]) &&
+		    !is_ws((unsigned char)in.p[pos + 3]);
+	return 0;
+}
+
+/* -- diagnostics -------------------------------------------------------- */
+
+struct ed {
+	enum diag_sev	 sev;
+	enum diag_scope	 scope;
+	const char	*code;
+	uint32_t	 filepos;
+	const char	*tag;
+	int		 el, comp;
+	int		 ack_seg, ack_el;
+	const struct slice *bad;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+ediag(struct ef *x, const struct ed *a, const char *fmt, ...)
+{
+	struct diag	 dg;
+	va_list	 ap;
+	size_t	 n;
+
+	if (a->scope == DIAG_SCOPE_SET) {
+		if (x->ndiag == EG_MAX_DIAGS_PER_SET) {
+			x->ndiag++;
+			diag_init(&dg, DIAG_WARNING, "EDI-DIAG-LIMIT");
+			dg.scope = DIAG_SCOPE_SET;
+			dg.filepos = a->filepos;
+			diag_msg(&dg, "more than %u diagnostics in this message; "
+			    "the rest are not shown", EG_MAX_DIAGS_PER_SET);
+			diag_emit(x->ds, &dg);
+			if (a->sev == DIAG_ERROR)
+				x->rejected = 1;
+			return;
+		}
+		if (x->ndiag > EG_MAX_DIAGS_PER_SET) {
+			if (a->sev == DIAG_ERROR)
+				x->rejected = 1;
+			return;
+		}
+		x->ndiag++;
+	}
+	diag_init(&dg, a->sev, a->code);
+	dg.scope = a->scope;
+	dg.filepos = a->filepos;
+	if (a->scope == DIAG_SCOPE_SET && x->unh_filepos &&
+	    a->filepos >= x->unh_filepos)
+		dg.setpos = a->filepos - x->unh_filepos + 1;
+	if (a->tag)
+		snprintf(dg.tag, sizeof(dg.tag), "%s", a->tag);
+	dg.el = a->el;
+	dg.comp = a->comp;
+	dg.ack_seg = a->ack_seg;
+	dg.ack_el = a->ack_el;
+	if (a->bad != NULL) {
+		n = a->bad->len < sizeof(dg.badvalue) - 1 ? a->bad->len :
+		    sizeof(dg.badvalue) - 1;
+		memcpy(dg.badvalue, a->bad->p, n);
+		dg.badvalue[n] = '\0';
+	}
+	va_start(ap, fmt);
+	vsnprintf(dg.msg, sizeof(dg.msg), fmt, ap);
+	va_end(ap);
+	diag_emit(x->ds, &dg);
+	if (a->sev == DIAG_ERROR) {
+		switch (a->scope) {
+		case DIAG_SCOPE_SET:
+			x->rejected = 1;
+			break;
+		case DIAG_SCOPE_GROUP:
+			x->gok = 0;
+			break;
+		case DIAG_SCOPE_INTERCHANGE:
+			x->iok = 0;
+			break;
+		case DIAG_SCOPE_FILE:
+			break;
+		}
+	}
+}
+
+/* ED(sev, scope, code[, filepos, tag, el][, .ack_seg = ...]) */
+#define ED(sv, sc, ...)	\
+	(&(const struct ed){ .sev = (sv), .scope = (sc), .code = __VA_ARGS__ })
+
+/* Scope of a problem in the segment being read. */
+static enum diag_scope
+cur_scope(const struct ef *x)
+{
+	switch (x->state) {
+	case ES_MSG:
+	case ES_BARE:
+		return DIAG_SCOPE_SET;
+	case ES_GRP:
+		return DIAG_SCOPE_GROUP;
+	case ES_IC:
+		return DIAG_SCOPE_INTERCHANGE;
+	default:
+		return DIAG_SCOPE_FILE;
+	}
+}
+
+/* -- tokenizer ---------------------------------------------------------- */
+
+/* Room for n more bytes of converted text; NULL past the cap. */
+static char *
+tbuf_room(struct ef *x, size_t n)
+{
+	if (x->tlen + n > x->tcap)
+		return NULL;
+	return x->tbuf + x->tlen;
+}
+
+/* [s, e) without release characters and dropped CR/LF. */
+static struct slice
+unescape(struct ef *x, const unsigned char *s, const unsigned char *e)
+{
+	char	*o, *start;
+	unsigned char c;
+
+	if ((start = tbuf_room(x, (size_t)(e - s))) == NULL)
+		return slice_make((const char *)s, (size_t)(e - s));
+	o = start;
+	while (s < e) {
+		c = x->cls[*s];
+		if (c == C_NL) {
+			s++;
+			continue;
+		}
+		if (c == C_RC) {
+			s++;
+			while (s < e && x->cls[*s] == C_NL)
+				s++;
+			if (s >= e)
+				break;
+		}
+		*o++ = (char)*s++;
+	}
+	x->tlen += (size_t)(o - start);
+	return slice_make(start, (size_t)(o - start));
+}
+
+/*
+ * The first byte in [p, e) that is not C_DATA.  With SSE2, sixteen bytes
+ * per step against the (at most six) special bytes; the table finishes.
+ */
+#ifdef __SSE2__
+struct specials {
+	__m128i	 v[6];
+};
+#else
+struct specials {
+	int	 unused;
+};
+#endif
+
+static void
+specials_init(const struct ef *x, struct specials *sp)
+{
+#ifdef __SSE2__
+	sp->v[0] = _mm_set1_epi8(x->d.element);
+	sp->v[1] = _mm_set1_epi8(x->d.component);
+	sp->v[2] = _mm_set1_epi8(x->d.release ? x->d.release : x->d.element);
+	sp->v[3] = _mm_set1_epi8(x->d.repetition ? x->d.repetition :
+	    x->d.element);
+	sp->v[4] = _mm_set1_epi8('\n');
+	sp->v[5] = _mm_set1_epi8('\r');
+#else
+	(void)x;
+	sp->unused = 0;
+#endif
+}
+
+/*
+ * The first byte in [p, e) that is not C_DATA.  With SSE2, sixteen bytes
+ * per step against the (at most six) special bytes; the table finishes.
+ */
+static inline const unsigned char *
+next_special(const struct specials *sp, const unsigned char *cls,
+    const unsigned char *p, const unsigned char *e, const unsigned char *lim)
+{
+#ifdef __SSE2__
+	__m128i v, m;
+	unsigned mask;
+
+	/* Loads may pass e (not lim): bits from e on are masked off. */
+	while (p < e && lim - p >= 16) {
+		v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		m = _mm_or_si128(_mm_cmpeq_epi8(v, sp->v[0]),
+		    _mm_cmpeq_epi8(v, sp->v[1]));
+		m = _mm_or_si128(m, _mm_cmpeq_epi8(v, sp->v[2]));
+		m = _mm_or_si128(m, _mm_cmpeq_epi8(v, sp->v[3]));
+		m = _mm_or_si128(m, _mm_cmpeq_epi8(v, sp->v[4]));
+		m = _mm_or_si128(m, _mm_cmpeq_epi8(v, sp->v[5]));
+		mask = (unsigned)_mm_movemask_epi8(m);
+		if (e - p < 16)
+			mask &= (1U << (e - p)) - 1;
+		if (mask != 0)
+			return p + __builtin_ctz(mask);
+		if (e - p <= 16)
+			return e;
+		p += 16;
+	}
+#else
+	(void)sp;
+	(void)lim;
+#endif
+	while (p < e && cls[*p] == C_DATA)
+		p++;
+	return p;
+}
+
+/*
+ * 1 when raw may hold bytes the character set check must look at: any
+ * byte >= 0x7f or < 0x20 (UNOA is checked by table, every byte).
+ */
+static int
+raw_plain(const struct ef *x, struct slice raw)
+{
+	const unsigned char *p = (const unsigned char *)raw.p;
+	const unsigned char *e = p + raw.len;
+
+	if (x->cs == CS_A) {
+		for (; p < e; p++)
+			if (!x->csok[*p])
+				return 0;
+		return 1;
+	}
+#ifdef __SSE2__
+	{
+		const __m128i lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+		const unsigned char *lim = (const unsigned char *)x->in.p +
+		    x->in.len;
+		__m128i v;
+		unsigned mask;
+
+		/* raw lies in the input: loads may pass e, not lim */
+		while (p < e && lim - p >= 16) {
+			v = _mm_loadu_si128((const __m128i *)(const void *)p);
+			mask = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			    _mm_or_si128(v, _mm_cmplt_epi8(v, lo)),
+			    _mm_cmpeq_epi8(v, del)));
+			if (e - p < 16)
+				mask &= (1U << (e - p)) - 1;
+			if (mask)
+				return 0;
+			if (e - p <= 16)
+				return 1;
+			p += 16;
+		}
+	}
+#endif
+	for (; p < e; p++)
+		if (*p < 0x20 || *p >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * Split raw (tag first, no terminator) into seg: values in x->scratch,
+ * unescaped where needed.  Returns TF_* flags.
+ */
+static int
+tokenize(struct ef *x, struct slice raw, struct edi_seg *seg)
+{
+	const unsigned char *p = (const unsigned char *)raw.p, *start;
+	const unsigned char *e = p + raw.len, *b = p;
+	const unsigned char *cls = x->cls;
+	unsigned el = 0, rep = 1, comp = 1, c, last = C_END;
+	int	 flags = 0, dirty = 0;
+	size_t	 n = 0, k;
+	struct slice v;
+	struct specials sp;
+	struct edi_val *out = x->scratch;
+	const unsigned char *lim = (const unsigned char *)x->in.p + x->in.len;
+
+	specials_init(x, &sp);
+	seg->tag[0] = '\0';
+	seg->nel = 0;
+	seg->nval = 0;
+	start = p;
+	for (;;) {
+		p = next_special(&sp, cls, p, e, lim);
+		c = p < e ? cls[*p] : C_END;
+		if (c == C_DATA) {	/* a CR/LF terminator, released */
+			p++;
+			continue;
+		}
+		if (c == C_NL) {
+			dirty = 1;
+			flags |= TF_NEWLINE;
+			p++;
+			continue;
+		}
+		if (c == C_RC) {
+			dirty = 1;
+			p++;
+			while (p < e && cls[*p] == C_NL) {
+				flags |= TF_NEWLINE;
+				p++;
+			}
+			if (p >= e)
+				flags |= TF_DANGLING;
+			else
+				p++;
+			continue;
+		}
+		/* flush [start, p) */
+		if (p > start) {
+			v = dirty ? unescape(x, start, p) :
+			    slice_make((const char *)start, (size_t)(p - start));
+			if (el == 0) {
+				if (comp == 1) {
+					k = v.len < 3 ? v.len : 3;
+					memcpy(seg->tag, v.p, k);
+					seg->tag[k] = '\0';
+					if (v.len != 3)
+						flags |= TF_BADTAG;
+					for (k = 0; k < v.len && k < 3; k++)
+						if (!is_upalnum((unsigned char)
+						    v.p[k]))
+							flags |= TF_BADTAG;
+				}
+			} else if (v.len > 0) {
+				if (n >= EG_MAX_SEG_VALUES ||
+				    comp > EG_MAX_COMPONENTS) {
+					flags |= TF_LIMIT;
+					break;
+				}
+				if (rep > EG_MAX_REPEATS) {
+					flags |= TF_LIMIT | TF_REPLIMIT;
+					break;
+				}
+				out[n].s = v;
+				out[n].el = (uint16_t)el;
+				out[n].rep = (uint16_t)rep;
+				out[n].comp = (uint16_t)comp;
+				n++;
+			}
+		} else if (p > b && (c == C_END || c == C_EL) &&
+		    (last == C_CO || last == C_RE || (c == C_END &&
+		    last == C_EL)))
+			flags |= TF_TRAILING;
+		if (c == C_END)
+			break;
+		if (c == C_EL) {
+			if (el >= EG_MAX_ELEMENTS) {
+				flags |= TF_LIMIT;
+				break;
+			}
+			el++;
+			rep = 1;
+			comp = 1;
+		} else if (c == C_CO)
+			comp++;
+		else {
+			rep++;
+			comp = 1;
+		}
+		last = c;
+		start = ++p;
+		dirty = 0;
+	}
+	if (seg->tag[0] == '\0')
+		flags |= TF_BADTAG;
+	seg->nel = (uint16_t)el;
+	seg->nval = (uint16_t)n;
+	seg->val = x->scratch;
+	return flags;
+}
+
+/* -- character sets ----------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at p, or 0. */
+static size_t
+utf8_seq(const unsigned char *p, const unsigned char *e)
+{
+	unsigned char c = p[0];
+	size_t	 n, i;
+	uint32_t cp;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2, cp = c & 0x1F;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3, cp = c & 0x0F;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4, cp = c & 0x07;
+	else
+		return 0;
+	if ((size_t)(e - p) < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3F);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 ||
+	    cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	return n;
+}
+
+/* 1 when s is valid UTF-8 with at least one multi-byte sequence. */
+static int
+utf8_text(struct slice s)
+{
+	const unsigned char *p = (const unsigned char *)s.p, *e = p + s.len;
+	size_t	 n;
+	int	 multi = 0;
+
+	while (p < e) {
+		if ((n = utf8_seq(p, e)) == 0)
+			return 0;
+		if (n > 1)
+			multi = 1;
+		p += n;
+	}
+	return multi;
+}
+
+static char *
+put_fffd(char *o)
+{
+	*o++ = (char)0xEF;
+	*o++ = (char)0xBF;
+	*o++ = (char)0xBD;
+	return o;
+}
+
+/*
+ * Convert one value to UTF-8 into tbuf.  Returns the number of bytes
+ * replaced by U+FFFD (*out then points into tbuf), or -1 when tbuf is full
+ * (the value is left as it is).
+ */
+static int
+convert(struct ef *x, struct slice in, struct slice *out)
+{
+	const unsigned char *p = (const unsigned char *)in.p, *e = p + in.len;
+	char	*o, *start;
+	size_t	 n;
+	int	 bad = 0;
+
+	if ((start = tbuf_room(x, in.len * 3)) == NULL)
+		return -1;
+	o = start;
+	switch (x->cs) {
+	case CS_LATIN1:
+		for (; p < e; p++) {
+			if (*p < 0x80)
+				*o++ = (char)*p;
+			else if (*p < 0xA0) {
+				o = put_fffd(o);
+				bad++;
+			} else {
+				*o++ = (char)(0xC0 | (*p >> 6));
+				*o++ = (char)(0x80 | (*p & 0x3F));
+			}
+		}
+		break;
+	case CS_ICONV:
+		if (x->cd == (iconv_t)-1) {
+			for (; p < e; p++) {
+				if (*p < 0x80)
+					*o++ = (char)*p;
+				else {
+					o = put_fffd(o);
+					bad++;
+				}
+			}
+			break;
+		}
+		while (p < e) {
+			char	*ip = (char *)(uintptr_t)p, *op = o;
+			size_t	 il = (size_t)(e - p), ol = in.len * 3 -
+			    (size_t)(o - start);
+
+			if (iconv(x->cd, &ip, &il, &op, &ol) != (size_t)-1) {
+				o = op;
+				break;
+			}
+			o = op;
+			p = (const unsigned char *)ip;
+			if (errno == E2BIG || p >= e || ol < 3)
+				break;
+			/* a byte the character set does not define */
+			o = put_fffd(o);
+			bad++;
+			p++;
+			(void)iconv(x->cd, NULL, NULL, NULL, NULL);
+		}
+		break;
+	default:
+		/* UTF-8 (also the fallback for UNOA/UNOB high bytes) */
+		while (p < e) {
+			if ((n = utf8_seq(p, e)) == 0) {
+				o = put_fffd(o);
+				bad++;
+				p++;
+				continue;
+			}
+			memcpy(o, p, n);
+			o += n;
+			p += n;
+		}
+		break;
+	}
+	x->tlen += (size_t)(o - start);
+	*out = slice_make(start, (size_t)(o - start));
+	return bad;
+}
+
+/*
+ * Check and convert the values of seg for the interchange's character set.
+ * One warning per segment at most.
+ */
+static void
+charset_values(struct ef *x, struct edi_seg *seg)
+{
+	struct edi_val *v;
+	const unsigned char *p, *e;
+	uint16_t i;
+	int	 high, ctl, outside, bad, r, warned = 0;
+	char	 b[48];
+	const char *why;
+
+	for (i = 0; i < seg->nval; i++) {
+		v = &seg->val[i];
+		p = (const unsigned char *)v->s.p;
+		e = p + v->s.len;
+		high = ctl = outside = 0;
+		for (; p < e; p++) {
+			if (*p >= 0x80)
+				high = 1;
+			else if (*p < 0x20 || *p == 0x7f)
+				ctl = 1;
+			else if (x->cs == CS_A && !unoa_ok(*p))
+				outside = 1;
+		}
+		if (!high && !ctl && !outside)
+			continue;
+		why = NULL;
+		bad = 0;
+		if (high) {
+			if ((x->cs == CS_LATIN1 || x->cs == CS_ICONV ||
+			    x->cs == CS_A || x->cs == CS_B) &&
+			    utf8_text(v->s)) {
+				/* UTF-8 where a Latin set was declared:
+				 * kept as UTF-8, the sender's real intent */
+				why = "UTF-8 text where the syntax identifier "
+				    "declares another character set (kept as "
+				    "UTF-8)";
+			} else if (x->cs == CS_A || x->cs == CS_B) {
+				enum ef_cs keep = x->cs;
+				x->cs = CS_UTF8;
+				r = convert(x, v->s, &v->s);
+				x->cs = keep;
+				bad = r;
+				why = "bytes outside the 7-bit character set "
+				    "(replaced by U+FFFD)";
+			} else {
+				r = convert(x, v->s, &v->s);
+				bad = r;
+				if (r > 0)
+					why = "bytes that do not convert to "
+					    "UTF-8 (replaced by U+FFFD)";
+			}
+		}
+		if (why == NULL && ctl)
+			why = "control characters";
+		if (why == NULL && outside)
+			why = "characters outside UNOA (level A)";
+		if (why == NULL && bad <= 0)
+			continue;
+		if (why == NULL)
+			why = "bytes that do not convert";
+		if (warned++)
+			continue;
+		ediag(x, ED(DIAG_WARNING, cur_scope(x), "EDI-CHARSET",
+		    x->filepos, seg->tag, v->el, v->comp, .ack_el = 21,
+		    .bad = &v->s), "%s%02d: %s under %s: \"%s\"", seg->tag,
+		    v->el, why, x->csname[0] ? x->csname : "no UNB",
+		    show(v->s, b, sizeof(b)));
+	}
+}
+
+/* -- envelope ----------------------------------------------------------- */
+
+static void
+fill_env(struct ef *x, struct edi_env *env, int with_group)
+{
+	memset(env, 0, sizeof(*env));
+	env->syntax = EDI_EDIFACT;
+	env->interchange = x->state == ES_BARE || x->iindex == 0 ||
+	    x->unb.tag[0] == '\0' ? NULL : &x->unb;
+	env->group = with_group ? &x->ung : NULL;
+	env->delims = x->d;
+	env->interchange_index = env->interchange ? x->iindex : 0;
+	env->group_index = with_group ? x->gindex : 0;
+}
+
+/* A copy of src into arena a: values converted into tbuf are copied. */
+static int
+copy_vals(struct ef *x, struct arena *a, struct edi_seg *dst,
+    const struct edi_seg *src)
+{
+	uint16_t i;
+	const char *tb = x->tbuf;
+	char	*s;
+
+	*dst = *src;
+	dst->val = NULL;
+	if (src->nval == 0)
+		return 0;
+	if ((dst->val = arena_allocarray(a, src->nval, sizeof(*dst->val))) ==
+	    NULL) {
+		dst->nval = 0;
+		return EG_ERR_LIMIT;
+	}
+	memcpy(dst->val, src->val, src->nval * sizeof(*dst->val));
+	for (i = 0; i < src->nval; i++) {
+		if ((uintptr_t)dst->val[i].s.p < (uintptr_t)tb ||
+		    (uintptr_t)dst->val[i].s.p >= (uintptr_t)tb + x->tcap)
+			continue;
+		if ((s = arena_strndup(a, dst->val[i].s.p,
+		    dst->val[i].s.len)) == NULL) {
+			dst->nval = i;
+			return EG_ERR_LIMIT;
+		}
+		dst->val[i].s.p = s;
+	}
+	return 0;
+}
+
+static void
+deliver_set(struct ef *x)
+{
+	struct edi_set *s = &x->set;
+	char	*vb;
+	int	 rc;
+
+	memset(s, 0, sizeof(*s));
+	s->filename = x->filename;
+	fill_env(x, &s->env, x->in_group && x->state != ES_BARE);
+	s->doctype = x->type;
+	s->control = x->ref;
+	if ((vb = arena_alloc(&x->sar, x->v52.len + x->v54.len + 1)) != NULL) {
+		memcpy(vb, x->v52.p, x->v52.len);
+		memcpy(vb + x->v52.len, x->v54.p, x->v54.len);
+		s->version = slice_make(vb, x->v52.len + x->v54.len);
+	}
+	s->seg = x->seg;
+	s->nseg = (uint32_t)x->nseg;
+	s->raw = slice_make(x->in.p + x->setstart, x->setend - x->setstart);
+	s->arena = &x->sar;
+	s->rejected = x->rejected;
+	if (x->stop == 0 && x->h->set != NULL &&
+	    (rc = x->h->set(x->arg, s)) < 0)
+		x->stop = rc;
+	arena_reset(&x->sar);
+	x->nseg = 0;
+	x->rejected = 0;
+	x->overflow = 0;
+	x->ndiag = 0;
+	x->unh_filepos = 0;
+}
+
+static void
+end_group(struct ef *x)
+{
+	struct edi_env env;
+	int	 rc;
+
+	fill_env(x, &env, 1);
+	if (x->stop == 0 && x->h->group_end != NULL &&
+	    (rc = x->h->group_end(x->arg, &env, x->gok)) < 0)
+		x->stop = rc;
+	x->in_group = 0;
+	x->state = ES_IC;
+}
+
+static void
+end_interchange(struct ef *x)
+{
+	struct edi_env env;
+	int	 rc;
+
+	fill_env(x, &env, 0);
+	if (x->stop == 0 && x->h->interchange_end != NULL &&
+	    (rc = x->h->interchange_end(x->arg, &env, x->iok)) < 0)
+		x->stop = rc;
+	x->state = ES_OUT;
+	x->stale = 1;
+	x->have_una = 0;
+}
+
+static void
+msg_unterminated(struct ef *x)
+{
+	ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-MISSING",
+	    x->unh_filepos, "UNH", .ack_seg = 13), "message %.*s has no UNT "
+	    "trailer", (int)x->ref.len, x->ref.p);
+}
+
+/* Close what is open (missing trailers) down to state `to`. */
+static void
+close_to(struct ef *x, enum ef_state to, uint32_t filepos)
+{
+	char	 b[48];
+
+	if (x->state == ES_BARE) {
+		msg_unterminated(x);
+		deliver_set(x);
+		x->state = ES_OUT;
+		return;
+	}
+	if (x->state == ES_MSG && to < ES_MSG) {
+		msg_unterminated(x);
+		deliver_set(x);
+		x->state = x->in_group ? ES_GRP : ES_IC;
+	}
+	if (x->state == ES_GRP && to < ES_GRP) {
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNE-MISSING",
+		    filepos, "UNE", .ack_seg = 13), "group %s has no UNE "
+		    "trailer", show(val(&x->ung, 5, 1), b, sizeof(b)));
+		end_group(x);
+	}
+	if (x->state == ES_IC && to < ES_IC) {
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
+		    "EDI-UNZ-MISSING", filepos, "UNZ", .ack_seg = 13),
+		    "interchange %s has no UNZ trailer",
+		    show(val(&x->unb, 5, 1), b, sizeof(b)));
+		end_interchange(x);
+	}
+}
+
+static void
+unexpected(struct ef *x, const char *tag, uint32_t filepos)
+{
+	if (x->outrun)
+		return;
+	x->outrun = 1;
+	if (x->state == ES_OUT)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_FILE, "EDI-OUTSIDE",
+		    filepos, tag), "segment %s outside any interchange "
+		    "(following segments up to the next UNB or UNH are "
+		    "skipped)", tag);
+	else if (x->state == ES_IC)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
+		    "EDI-UNEXPECTED", filepos, tag, .ack_seg = 33),
+		    "segment %s between messages (skipped)", tag);
+	else
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNEXPECTED",
+		    filepos, tag, .ack_seg = 33),
+		    "segment %s between the messages of a group (skipped)",
+		    tag);
+}
+
+static void
+set_charset(struct ef *x, struct slice id)
+{
+	size_t	 i;
+
+	x->cs = CS_UTF8;
+	x->cdname = NULL;
+	snprintf(x->csname, sizeof(x->csname), "%.*s",
+	    (int)(id.len < 7 ? id.len : 7), id.p);
+	for (i = 0; i < sizeof(ef_charsets) / sizeof(ef_charsets[0]); i++) {
+		if (!slice_eqs(id, ef_charsets[i].id))
+			continue;
+		x->cs = ef_charsets[i].cs;
+		if (x->cs != CS_ICONV)
+			return;
+		if (x->cd != (iconv_t)-1 && x->cdname == ef_charsets[i].iconv)
+			return;
+		if (x->cd != (iconv_t)-1)
+			iconv_close(x->cd);
+		x->cdname = ef_charsets[i].iconv;
+		x->cd = iconv_open("UTF8", x->cdname);
+		return;
+	}
+}
+
+static int
+known_charset(struct slice id)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(ef_charsets) / sizeof(ef_charsets[0]); i++)
+		if (slice_eqs(id, ef_charsets[i].id))
+			return 1;
+	return 0;
+}
+
+static void
+check_unb(struct ef *x)
+{
+	const struct edi_seg *unb = &x->unb;
+	struct slice v;
+	char	 b[48];
+	uint32_t fp = unb->filepos;
+	static const struct {
+		int	 el, comp;
+		unsigned max;
+		const char *name;
+	} mand[] = {
+		{ 2, 1, 35, "S002 0004 interchange sender" },
+		{ 3, 1, 35, "S003 0010 interchange recipient" },
+		{ 4, 1, 8, "S004 0017 date" },
+		{ 4, 2, 4, "S004 0019 time" },
+		{ 5, 1, 14, "0020 interchange control reference" },
+	};
+	size_t	 i;
+
+	v = val(unb, 1, 1);
+	if (v.len == 0)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
+		    "EDI-UNB-SYNTAX", fp, "UNB", 1, 1, .ack_seg = 2),
+		    "UNB S001 0001 syntax identifier is missing");
+	else if (!known_charset(v))
+		ediag(x, ED(DIAG_WARNING, DIAG_SCOPE_INTERCHANGE,
+		    "EDI-UNB-SYNTAX", fp, "UNB", 1, 1, .ack_seg = 2),
+		    "unknown syntax identifier \"%s\"; text is read as UTF-8",
+		    show(v, b, sizeof(b)));
+	v = val(unb, 1, 2);
+	if (v.len != 1 || v.p[0] < '1' || v.p[0] > '4')
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
+		    "EDI-UNB-SYNTAX", fp, "UNB", 1, 2, .ack_seg = 2,
+		    .bad = &v), "UNB S001 0002 syntax version \"%s\" is not "
+		    "1, 2, 3 or 4", show(v, b, sizeof(b)));
+	for (i = 0; i < sizeof(mand) / sizeof(mand[0]); i++) {
+		v = slice_trim(val(unb, mand[i].el, mand[i].comp));
+		if (v.len == 0)
+			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
+			    "EDI-UNB-FIELD", fp, "UNB", mand[i].el,
+			    mand[i].comp, .ack_seg = 13), "UNB %s is missing "
+			    "or blank", mand[i].name);
+		else if (v.len > mand[i].max)
+			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
+			    "EDI-UNB-FIELD", fp, "UNB", mand[i].el,
+			    mand[i].comp, .ack_seg = 39, .bad = &v),
+			    "UNB %s \"%s\" is longer than %u", mand[i].name,
+			    show(v, b, sizeof(b)), mand[i].max);
+	}
+	v = val(unb, 4, 1);
+	if (v.len && (v.len == 6 || v.len == 8) && !edi_valid_date(v, 1))
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "EDI-UNB-DATE",
+		    fp, "UNB", 4, 1, .ack_seg = 12, .bad = &v),
+		    "UNB S004 date \"%s\" is not a valid YYMMDD or CCYYMMDD "
+		    "date", show(v, b, sizeof(b)));
+	else if (v.len && v.len != 6 && v.len != 8)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "EDI-UNB-DATE",
+		    fp, "UNB", 4, 1, .ack_seg = 12, .bad = &v),
+		    "UNB S004 date \"%s\" must have 6 or 8 digits",
+		    show(v, b, sizeof(b)));
+	v = val(unb, 4, 2);
+	if (v.len && (v.len != 4 || !edi_valid_time(v)))
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "EDI-UNB-DATE",
+		    fp, "UNB", 4, 2, .ack_seg = 12, .bad = &v),
+		    "UNB S004 time \"%s\" is not a valid HHMM time",
+		    show(v, b, sizeof(b)));
+	v = val(unb, 5, 1);
+	if (v.len && ctl_seen(&x->icctl, v))
+		ediag(x, ED(DIAG_WARNING, DIAG_SCOPE_INTERCHANGE, "EDI-UNB-DUP",
+		    fp, "UNB", 5, .ack_seg = 26), "interchange control "
+		    "reference %s repeats an earlier interchange of this file",
+		    show(v, b, sizeof(b)));
+	v = val(unb, 8, 1);
+	if (v.len && !slice_eqs(v, "A"))
+		ediag(x, ED(DIAG_WARNING, DIAG_SCOPE_INTERCHANGE,
+		    "EDI-UNB-FIELD", fp, "UNB", 8, .ack_seg = 12, .bad = &v),
+		    "UNB 0029 processing priority \"%s\" is not A",
+		    show(v, b, sizeof(b)));
+	v = val(unb, 9, 1);
+	if (v.len && !slice_eqs(v, "1") && !slice_eqs(v, "0") &&
+	    !(slice_eqs(v, "2") && x->syntax_ver >= 4))
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
+		    "EDI-UNB-FIELD", fp, "UNB", 9, .ack_seg = 12, .bad = &v),
+		    "UNB 0031 acknowledgement request \"%s\" is not 1%s",
+		    show(v, b, sizeof(b)), x->syntax_ver >= 4 ? " or 2" : "");
+	v = val(unb, 11, 1);
+	if (v.len && !slice_eqs(v, "1"))
+		ediag(x, ED(slice_eqs(v, "0") ? DIAG_WARNING : DIAG_ERROR,
+		    DIAG_SCOPE_INTERCHANGE, "EDI-UNB-TEST", fp, "UNB", 11,
+		    .ack_seg = 25, .bad = &v), "UNB 0035 test indicator "
+		    "\"%s\" is not 1", show(v, b, sizeof(b)));
+}
+
+static void
+on_unb(struct ef *x, const struct edi_seg *seg)
+{
+	struct slice v;
+
+	close_to(x, ES_OUT, seg->filepos);
+	v = val(seg, 1, 2);
+	x->syntax_ver = v.len == 1 && v.p[0] >= '1' && v.p[0] <= '9' ?
+	    v.p[0] - '0' : 3;
+	/* Syntax 4: the repetition separator (UNA position 5, default *). */
+	x->d.repetition = x->syntax_ver >= 4 ?
+	    (x->have_una ? x->una_rep : '*') : 0;
+	build_classes(x);
+	set_charset(x, val(seg, 1, 1));
+	arena_reset(&x->iar);
+	if (copy_vals(x, &x->iar, &x->unb, seg) != 0)
+		x->unb.nval = 0;
+	x->iindex++;
+	x->nmsgs = 0;
+	x->ngroups = 0;
+	x->mixed = 0;
+	x->iok = 1;
+	x->in_group = 0;
+	x->nl_reported = 0;
+	ctl_clear(&x->msgctl);
+	ctl_clear(&x->grpctl);
+	x->state = ES_IC;
+	x->stale = 0;
+	check_unb(x);
+}
+
+static void
+on_unz(struct ef *x, const struct edi_seg *seg)
+{
+	struct slice v, ref;
+	uint32_t n, want;
+	char	 b[48];
+
+	if (x->state == ES_OUT) {
+		unexpected(x, seg->tag, seg->filepos);
+		return;
+	}
+	close_to(x, ES_IC, seg->filepos);
+	want = x->ngroups ? x->ngroups : x->nmsgs;
+	v = val(seg, 1, 1);
+	if (parse_u32(v, &n) != 0 || n != want)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "EDI-UNZ-COUNT",
+		    seg->filepos, "UNZ", 1, .ack_seg = 29, .bad = &v),
+		    "UNZ 0036 \"%s\" but the interchange has %u %s%s",
+		    show(v, b, sizeof(b)), want, x->ngroups ? "group" :
+		    "message", want == 1 ? "" : "s");
+	v = val(seg, 2, 1);
+	ref = val(&x->unb, 5, 1);
+	if (!slice_eq(v, ref))
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
+		    "EDI-UNZ-CONTROL", seg->filepos, "UNZ", 2, .ack_seg = 28,
+		    .bad = &v), "UNZ 0020 \"%s\" differs from UNB 0020 "
+		    "\"%.*s\"", show(v, b, sizeof(b)),
+		    (int)(ref.len < 40 ? ref.len : 40), ref.p);
+	if (x->nmsgs == 0 && x->ngroups == 0)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "EDI-EMPTY-IC",
+		    seg->filepos, "UNZ", .ack_seg = 32),
+		    "the interchange contains no message");
+	end_interchange(x);
+}
+
+static void
+on_ung(struct ef *x, const struct edi_seg *seg)
+{
+	struct slice v;
+	char	 b[48];
+	int	 el;
+	static const char *const names[] = { "", "0038 message group "
+	    "identification", "S006 application sender", "S007 application "
+	    "recipient", "S004 date and time", "0048 group reference",
+	    "0051 controlling agency", "S008 message version" };
+
+	if (x->state == ES_OUT) {
+		unexpected(x, seg->tag, seg->filepos);
+		return;
+	}
+	close_to(x, ES_IC, seg->filepos);
+	x->outrun = 0;
+	arena_reset(&x->gar);
+	if (copy_vals(x, &x->gar, &x->ung, seg) != 0)
+		x->ung.nval = 0;
+	x->gindex++;
+	x->ngroups++;
+	x->gmsgs = 0;
+	x->gok = 1;
+	x->in_group = 1;
+	x->state = ES_GRP;
+	if (x->nmsgs > 0 && !x->mixed) {
+		x->mixed = 1;
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "EDI-MIXED",
+		    seg->filepos, "UNG", .ack_seg = 30), "functional groups "
+		    "and messages side by side in one interchange");
+	}
+	for (el = 1; el <= 7; el++) {
+		if (el != 5 && x->syntax_ver >= 4)
+			continue;	/* conditional from syntax 4 on */
+		if (slice_trim(val(seg, el, 1)).len == 0)
+			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP,
+			    "EDI-UNG-FIELD", seg->filepos, "UNG", el,
+			    .ack_seg = 13), "UNG %s is missing", names[el]);
+	}
+	v = val(seg, 4, 1);
+	if (v.len && !edi_valid_date(v, 1))
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNG-FIELD",
+		    seg->filepos, "UNG", 4, 1, .ack_seg = 12, .bad = &v),
+		    "UNG S004 date \"%s\" is not valid", show(v, b, sizeof(b)));
+	v = val(seg, 4, 2);
+	if (v.len && (v.len != 4 || !edi_valid_time(v)))
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNG-FIELD",
+		    seg->filepos, "UNG", 4, 2, .ack_seg = 12, .bad = &v),
+		    "UNG S004 time \"%s\" is not valid", show(v, b, sizeof(b)));
+	v = val(seg, 5, 1);
+	if (v.len && ctl_seen(&x->grpctl, v))
+		ediag(x, ED(DIAG_WARNING, DIAG_SCOPE_GROUP, "EDI-UNG-DUP",
+		    seg->filepos, "UNG", 5, .ack_seg = 26), "group reference "
+		    "%s repeats in the interchange", show(v, b, sizeof(b)));
+}
+
+static void
+on_une(struct ef *x, const struct edi_seg *seg)
+{
+	struct slice v, ref;
+	uint32_t n;
+	char	 b[48];
+
+	if (x->state == ES_OUT || (x->state == ES_IC) ||
+	    (x->state == ES_MSG && !x->in_group)) {
+		if (x->state == ES_MSG) {
+			msg_unterminated(x);
+			deliver_set(x);
+			x->state = ES_IC;
+		}
+		unexpected(x, seg->tag, seg->filepos);
+		return;
+	}
+	close_to(x, ES_GRP, seg->filepos);
+	v = val(seg, 1, 1);
+	if (parse_u32(v, &n) != 0 || n != x->gmsgs)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNE-COUNT",
+		    seg->filepos, "UNE", 1, .ack_seg = 29, .bad = &v),
+		    "UNE 0060 \"%s\" but the group has %u message%s",
+		    show(v, b, sizeof(b)), x->gmsgs, x->gmsgs == 1 ? "" : "s");
+	v = val(seg, 2, 1);
+	ref = val(&x->ung, 5, 1);
+	if (!slice_eq(v, ref))
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNE-CONTROL",
+		    seg->filepos, "UNE", 2, .ack_seg = 28, .bad = &v),
+		    "UNE 0048 \"%s\" differs from UNG 0048 \"%.*s\"",
+		    show(v, b, sizeof(b)), (int)(ref.len < 40 ? ref.len : 40),
+		    ref.p);
+	if (x->gmsgs == 0)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-EMPTY-GROUP",
+		    seg->filepos, "UNE", .ack_seg = 32),
+		    "the group contains no message");
+	end_group(x);
+}
+
+/* Keep seg as the next segment of the open message. */
+static void
+set_append(struct ef *x, const struct edi_seg *seg, int force)
+{
+	struct edi_seg *s;
+	size_t	 end = (size_t)(seg->raw.p + seg->raw.len - x->in.p);
+
+	x->setcount++;
+	x->setend = end;
+	if (x->overflow && !force)
+		return;
+	if (!force && (x->nseg + 1 >= EG_MAX_SET_SEGMENTS ||
+	    end - x->setstart > EG_MAX_SET_SIZE)) {
+		x->overflow = 1;
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-SET-LIMIT",
+		    seg->filepos, seg->tag, .ack_seg = 18),
+		    "message exceeds %s; the rest is not read",
+		    x->nseg + 1 >= EG_MAX_SET_SEGMENTS ?
+		    "EG_MAX_SET_SEGMENTS" : "EG_MAX_SET_SIZE");
+		return;
+	}
+	if (x->nseg == x->segcap) {
+		x->segcap = x->segcap ? x->segcap * 2 : 256;
+		x->seg = xreallocarray(x->seg, x->segcap, sizeof(*x->seg));
+	}
+	s = &x->seg[x->nseg];
+	if (copy_vals(x, &x->sar, s, seg) != 0) {
+		if (!x->overflow)
+			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-SET-LIMIT",
+			    seg->filepos, seg->tag, .ack_seg = 18),
+			    "message exceeds its memory limit "
+			    "(EG_MAX_SET_ARENA); the rest is not read");
+		x->overflow = 1;
+		s->nval = 0;
+	}
+	s->setpos = x->setcount;
+	x->nseg++;
+}
+
+/* A message version: D + 96A-style release, or a numeric version. */
+static int
+version_ok(struct slice v52, struct slice v54)
+{
+	size_t	 i;
+
+	if (v52.len == 0 || v52.len > 3 || v54.len == 0 || v54.len > 3)
+		return 0;
+	for (i = 0; i < v54.len; i++)
+		if (!is_upalnum((unsigned char)v54.p[i]))
+			return 0;
+	if (slice_eqs(v52, "D"))
+		return (v54.len == 3 && v54.p[0] >= '0' && v54.p[0] <= '9' &&
+		    v54.p[1] >= '0' && v54.p[1] <= '9' && v54.p[2] >= 'A' &&
+		    v54.p[2] <= 'Z') || (v54.len == 1 && v54.p[0] >= '1' &&
+		    v54.p[0] <= '9');
+	if (slice_eqs(v52, "S"))
+		return 1;
+	return all_digits(v52) && !(v52.len == 1 && v52.p[0] == '0');
+}
+
+static void
+on_unh(struct ef *x, const struct edi_seg *seg)
+{
+	struct slice v, g38, g52, g54;
+	char	 b[48], b2[48];
+	int	 comp;
+	static const struct {
+		int	 comp;
+		unsigned max;
+		const char *name;
+	} s009[] = {
+		{ 1, 6, "0065 message type" },
+		{ 2, 3, "0052 message version" },
+		{ 3, 3, "0054 message release" },
+		{ 4, 3, "0051 controlling agency" },
+	};
+
+	if (x->state == ES_MSG || x->state == ES_BARE)
+		close_to(x, x->in_group && x->state == ES_MSG ? ES_GRP :
+		    x->state == ES_MSG ? ES_IC : ES_OUT, seg->filepos);
+	x->outrun = 0;
+	if (x->state == ES_OUT) {
+		if (!x->bare_reported) {
+			x->bare_reported = 1;
+			ediag(x, ED(DIAG_WARNING, DIAG_SCOPE_FILE, "EDI-NO-UNB",
+			    seg->filepos, "UNH"), "message without an "
+			    "interchange envelope (no UNB/UNZ)");
+		}
+		x->state = ES_BARE;
+		x->cs = CS_UTF8;
+		x->csname[0] = '\0';
+	} else {
+		if (x->state == ES_IC && x->ngroups > 0 && !x->mixed) {
+			x->mixed = 1;
+			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
+			    "EDI-MIXED", seg->filepos, "UNH", .ack_seg = 30),
+			    "functional groups and messages side by side in "
+			    "one interchange");
+		}
+		if (x->in_group)
+			x->gmsgs++;
+		else
+			x->nmsgs++;
+		x->state = ES_MSG;
+	}
+	x->nseg = 0;
+	x->setcount = 0;
+	x->overflow = 0;
+	x->rejected = 0;
+	x->ndiag = 0;
+	x->unh_filepos = seg->filepos;
+	x->setstart = (size_t)(seg->raw.p - x->in.p);
+	set_append(x, seg, 0);
+	/* The slices below live in the set's copy of UNH. */
+	x->ref = val(&x->seg[0], 1, 1);
+	x->type = val(&x->seg[0], 2, 1);
+	x->v52 = val(&x->seg[0], 2, 2);
+	x->v54 = val(&x->seg[0], 2, 3);
+	if (x->ref.len == 0)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-FIELD",
+		    seg->filepos, "UNH", 1, .ack_seg = 13),
+		    "UNH 0062 message reference number is missing");
+	else if (x->ref.len > 14)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-FIELD",
+		    seg->filepos, "UNH", 1, .ack_seg = 39, .bad = &x->ref),
+		    "UNH 0062 \"%s\" is longer than 14",
+		    show(x->ref, b, sizeof(b)));
+	else if (x->state == ES_MSG && ctl_seen(&x->msgctl, x->ref))
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-DUP",
+		    seg->filepos, "UNH", 1, .ack_seg = 26, .bad = &x->ref),
+		    "message reference %s is not unique in the interchange",
+		    show(x->ref, b, sizeof(b)));
+	for (comp = 0; comp < 4; comp++) {
+		v = val(&x->seg[0], 2, s009[comp].comp);
+		if (v.len == 0)
+			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-FIELD",
+			    seg->filepos, "UNH", 2, s009[comp].comp,
+			    .ack_seg = 13), "UNH S009 %s is missing",
+			    s009[comp].name);
+		else if (v.len > s009[comp].max)
+			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-FIELD",
+			    seg->filepos, "UNH", 2, s009[comp].comp,
+			    .ack_seg = 39, .bad = &v), "UNH S009 %s \"%s\" is "
+			    "longer than %u", s009[comp].name,
+			    show(v, b, sizeof(b)), s009[comp].max);
+	}
+	if (x->v52.len && x->v54.len && x->v52.len <= 3 && x->v54.len <= 3 &&
+	    !version_ok(x->v52, x->v54))
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-VERSION",
+		    seg->filepos, "UNH", 2, 2, .ack_seg = 12, .bad = &x->v52),
+		    "UNH S009 version \"%s:%s\" is not a message version "
+		    "(such as D:96A)", show(x->v52, b, sizeof(b)),
+		    show(x->v54, b2, sizeof(b2)));
+	if (x->in_group && x->state == ES_MSG) {
+		g38 = val(&x->ung, 1, 1);
+		g52 = val(&x->ung, 7, 1);
+		g54 = val(&x->ung, 7, 2);
+		if ((g38.len && x->type.len && !slice_eq(g38, x->type)) ||
+		    (g52.len && !slice_eq(g52, x->v52)) ||
+		    (g54.len && !slice_eq(g54, x->v54))) {
+			char	 b3[48], b4[48], b5[48], b6[48];
+
+			ediag(x, ED(DIAG_WARNING, DIAG_SCOPE_GROUP,
+			    "EDI-UNG-ID", seg->filepos, "UNH", 2),
+			    "message %s %s:%s in a group for %s %s:%s",
+			    show(x->type, b, sizeof(b)),
+			    show(x->v52, b2, sizeof(b2)),
+			    show(x->v54, b3, sizeof(b3)),
+			    show(g38, b4, sizeof(b4)),
+			    show(g52, b5, sizeof(b5)),
+			    show(g54, b6, sizeof(b6)));
+		}
+	}
+}
+
+static void
+on_unt(struct ef *x, const struct edi_seg *seg)
+{
+	struct slice v;
+	uint32_t n;
+	char	 b[48];
+	int	 bare = x->state == ES_BARE;
+
+	set_append(x, seg, 1);
+	v = val(seg, 1, 1);
+	if (parse_u32(v, &n) != 0 || n != x->setcount)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-COUNT",
+		    seg->filepos, "UNT", 1, .ack_seg = 29, .bad = &v),
+		    "UNT 0074 \"%s\" but the message has %u segments",
+		    show(v, b, sizeof(b)), x->setcount);
+	v = val(seg, 2, 1);
+	if (!slice_eq(v, x->ref))
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-CONTROL",
+		    seg->filepos, "UNT", 2, .ack_seg = 28, .bad = &v),
+		    "UNT 0062 \"%s\" differs from UNH 0062 \"%.*s\"",
+		    show(v, b, sizeof(b)), (int)(x->ref.len < 40 ?
+		    x->ref.len : 40), x->ref.p);
+	deliver_set(x);
+	x->state = bare ? ES_OUT : x->in_group ? ES_GRP : ES_IC;
+}
+
+/* A tag as an integer, for dispatch without strcmp. */
+#define K3(a, b, c)	((uint32_t)(a) | (uint32_t)(b) << 8 |		\
+	    (uint32_t)(c) << 16)
+#define TAGKEY(t)	((t)[0] && (t)[1] && (t)[2] ? K3((unsigned char)(t)[0], \
+	    (unsigned char)(t)[1], (unsigned char)(t)[2]) : 0)
+#define K_UNB	K3('U', 'N', 'B')
+#define K_UNZ	K3('U', 'N', 'Z')
+#define K_UNG	K3('U', 'N', 'G')
+#define K_UNE	K3('U', 'N', 'E')
+#define K_UNH	K3('U', 'N', 'H')
+#define K_UNT	K3('U', 'N', 'T')
+
+static void
+segment_diags(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
+{
+	enum diag_scope scope = cur_scope(x);
+	char	 b[48];
+
+	if (flags & TF_BADTAG)
+		ediag(x, ED(DIAG_ERROR, scope == DIAG_SCOPE_FILE ?
+		    DIAG_SCOPE_FILE : scope, "EDI-SEG-TAG", x->filepos,
+		    seg->tag, .ack_seg = 12), "\"%s\" is not a segment tag",
+		    show(slice_make(raw.p, raw.len < 20 ? raw.len : 20), b,
+		    sizeof(b)));
+	if (flags & TF_LIMIT)
+		ediag(x, ED(DIAG_ERROR, scope, "EDI-SEG-VALUES", x->filepos,
+		    seg->tag, .ack_seg = (flags & TF_REPLIMIT) ? 35 : 16),
+		    "segment has too many values, elements, components or "
+		    "repetitions (limits %u/%u/%u/%u); the rest is not read",
+		    EG_MAX_SEG_VALUES, EG_MAX_ELEMENTS, EG_MAX_COMPONENTS,
+		    EG_MAX_REPEATS);
+	if (flags & TF_TRAILING)
+		ediag(x, ED(DIAG_WARNING, scope, "EDI-TRAILING", x->filepos,
+		    seg->tag, seg->nel, .ack_el = 45), "trailing separator "
+		    "in %s", seg->tag);
+	if (flags & TF_DANGLING)
+		ediag(x, ED(DIAG_WARNING, scope, "EDI-RELEASE", x->filepos,
+		    seg->tag), "release character at the end of the input "
+		    "(ignored)");
+	if ((flags & TF_NEWLINE) && !x->nl_reported) {
+		x->nl_reported = 1;
+		ediag(x, ED(DIAG_WARNING, scope, "EDI-NEWLINE", x->filepos,
+		    seg->tag), "line breaks inside segment %s were removed "
+		    "(hard-wrapped input; further ones in this interchange "
+		    "are not reported)", seg->tag);
+	}
+}
+
+static void
+on_segment(struct ef *x, struct slice raw)
+{
+	struct edi_seg seg;
+	uint32_t key;
+	int	 flags;
+
+	memset(&seg, 0, sizeof(seg));
+	seg.filepos = x->filepos;
+	seg.raw = raw;
+	x->tlen = 0;
+	if (raw.len > EG_MAX_SEGMENT_LEN) {
+		/* Only the tag is read. */
+		flags = tokenize(x, slice_make(raw.p, 4), &seg);
+		seg.nel = 0;
+		seg.nval = 0;
+		seg.val = x->scratch;
+		ediag(x, ED(DIAG_ERROR, cur_scope(x), "EDI-SEG-LONG",
+		    x->filepos, seg.tag, .ack_seg = 18), "segment of %zu "
+		    "bytes exceeds EG_MAX_SEGMENT_LEN (%u); its values are "
+		    "not read", raw.len, EG_MAX_SEGMENT_LEN);
+		flags &= TF_BADTAG;
+	} else {
+		flags = tokenize(x, raw, &seg);
+		/* UNB declares the character set of its own text. */
+		if (TAGKEY(seg.tag) == K_UNB)
+			set_charset(x, val(&seg, 1, 1));
+		if (seg.nval > 0 && !raw_plain(x, raw))
+			charset_values(x, &seg);
+	}
+	key = TAGKEY(seg.tag);
+	/* A message without UNB ends at the first envelope segment. */
+	if (x->state == ES_BARE && (key == K_UNZ || key == K_UNG ||
+	    key == K_UNE))
+		close_to(x, ES_OUT, seg.filepos);
+	/* Envelope segments choose the scope of their own problems. */
+	if (key != K_UNB && key != K_UNH && key != K_UNG)
+		segment_diags(x, &seg, raw, flags);
+
+	switch (x->state) {
+	case ES_MSG:
+	case ES_BARE:
+		if (key == K_UNT) {
+			on_unt(x, &seg);
+			return;
+		}
+		if (key != K_UNH && key != K_UNB && key != K_UNG &&
+		    key != K_UNE && key != K_UNZ) {
+			set_append(x, &seg, 0);
+			return;
+		}
+		break;
+	default:
+		break;
+	}
+	switch (key) {
+	case K_UNB:
+		on_unb(x, &seg);
+		segment_diags(x, &seg, raw, flags);
+		x->outrun = 0;
+		break;
+	case K_UNZ:
+		on_unz(x, &seg);
+		x->outrun = 0;
+		break;
+	case K_UNG:
+		on_ung(x, &seg);
+		segment_diags(x, &seg, raw, flags);
+		break;
+	case K_UNE:
+		on_une(x, &seg);
+		x->outrun = 0;
+		break;
+	case K_UNH:
+		on_unh(x, &seg);
+		segment_diags(x, &seg, raw, flags);
+		break;
+	default:
+		unexpected(x, seg.tag[0] ? seg.tag : "?", seg.filepos);
+		break;
+	}
+}
+
+static void
+ef_free(struct ef *x)
+{
+	arena_free(&x->iar);
+	arena_free(&x->gar);
+	arena_free(&x->sar);
+	ctl_free(&x->icctl);
+	ctl_free(&x->msgctl);
+	ctl_free(&x->grpctl);
+	if (x->cd != (iconv_t)-1)
+		iconv_close(x->cd);
+	free(x->tbuf);
+	free(x->seg);
+	free(x);
+}
+
+static void
+on_una(struct ef *x, size_t pos)
+{
+	const char *why;
+	char	 b[16];
+
+	x->filepos++;
+	if (una_read(x->in, pos, &x->d, &x->una_rep, &why) != 0) {
+		ediag(x, ED(DIAG_ERROR, x->state == ES_OUT ? DIAG_SCOPE_FILE :
+		    DIAG_SCOPE_INTERCHANGE, "EDI-UNA", x->filepos, "UNA",
+		    .ack_seg = 20), "unusable service string advice \"%s\": "
+		    "%s; the default delimiters are used",
+		    show(slice_make(x->in.p + pos, x->in.len - pos < 9 ?
+		    x->in.len - pos : 9), b, sizeof(b)), why);
+		default_delims(&x->d);
+		x->una_rep = 0;
+	}
+	x->d.repetition = 0;
+	x->have_una = 1;
+	x->stale = 0;
+	build_classes(x);
+}
+
+static int
+edifact_parse(struct slice in, const char *filename,
+    const struct edi_handler *h, void *arg)
+{
+	struct ef *x;
+	size_t	 pos, end, len = in.len;
+	int	 rc;
+
+	x = xcalloc(1, sizeof(*x));
+	x->in = in;
+	x->filename = filename;
+	x->h = h;
+	x->arg = arg;
+	x->ds = h->diags;
+	x->cd = (iconv_t)-1;
+	arena_init(&x->iar, EG_MAX_ENV_ARENA);
+	arena_init(&x->gar, EG_MAX_ENV_ARENA);
+	arena_init(&x->sar, EG_MAX_SET_ARENA);
+	default_delims(&x->d);
+	build_classes(x);
+
+	if (in.len == 0 || in.p == NULL) {
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_FILE, "EDI-EMPTY"),
+		    "the input is empty");
+		rc = EG_ERR_SYNTAX;
+		goto out;
+	}
+	if (in.len > EG_MAX_DOC_SIZE) {
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_FILE, "EDI-TOO-BIG"),
+		    "the input (%zu bytes) exceeds EG_MAX_DOC_SIZE (%llu)",
+		    in.len, (unsigned long long)EG_MAX_DOC_SIZE);
+		rc = EG_ERR_LIMIT;
+		goto out;
+	}
+	pos = skip_bom_ws(in);
+	if (!at_tag(in, pos, "UNA") && !at_tag(in, pos, "UNB") &&
+	    !at_tag(in, pos, "UNH")) {
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_FILE, "EDI-NOT-EDI"),
+		    "the input does not start with an EDIFACT UNA, UNB or "
+		    "UNH segment");
+		rc = EG_ERR_SYNTAX;
+		goto out;
+	}
+	x->tcap = 4 * (size_t)EG_MAX_SEGMENT_LEN + 64;
+	x->tbuf = xmalloc(x->tcap);
+	while (pos < len && x->stop == 0) {
+		pos = skip_ws(in, pos, &x->d);
+		if (pos >= len)
+			break;
+		if (in.p[pos] == 'U' && at_tag(in, pos, "UNA")) {
+			on_una(x, pos);
+			pos += 9;
+			continue;
+		}
+		if (in.p[pos] == 'U' && x->stale && at_tag(in, pos, "UNB") &&
+		    unb_defaults(in, pos, &x->d)) {
+			default_delims(&x->d);
+			build_classes(x);
+		}
+		end = seg_end(in, pos, x->d.segment, x->d.release);
+		x->filepos++;
+		if (end > pos)
+			on_segment(x, slice_make(in.p + pos, end - pos));
+		else
+			x->filepos--;	/* an empty segment: nothing */
+		pos = end + 1;
+	}
+	if (x->stop == 0)
+		close_to(x, ES_OUT, x->filepos);
+	rc = x->stop;
+ out:
+	ef_free(x);
+	return rc;
+}
+
+int
+edifact_unb_sender(struct slice in, char *id, size_t idlen, char *qual,
+    size_t quallen)
+{
+	struct ef *x;
+	struct edi_seg seg;
+	struct slice v;
+	const char *why;
+	size_t	 pos, end;
+	int	 rc = EG_ERR_SYNTAX, n;
+
+	if (idlen)
+		id[0] = '\0';
+	if (quallen)
+		qual[0] = '\0';
+	if (in.p == NULL || in.len == 0 || in.len > EG_MAX_DOC_SIZE)
+		return rc;
+	x = xcalloc(1, sizeof(*x));
+	x->in = in;
+	x->cd = (iconv_t)-1;
+	x->tcap = 4 * (size_t)EG_MAX_SEGMENT_LEN + 64;
+	x->tbuf = xmalloc(x->tcap);
+	default_delims(&x->d);
+	pos = skip_bom_ws(in);
+	if (at_tag(in, pos, "UNA")) {
+		(void)una_read(in, pos, &x->d, &x->una_rep, &why);
+		pos = skip_ws(in, pos + 9, &x->d);
+	}
+	build_classes(x);
+	if (at_tag(in, pos, "UNB")) {
+		end = seg_end(in, pos, x->d.segment, x->d.release);
+		if (end - pos <= EG_MAX_SEGMENT_LEN) {
+			memset(&seg, 0, sizeof(seg));
+			(void)tokenize(x, slice_make(in.p + pos, end - pos),
+			    &seg);
+			v = slice_trim(val(&seg, 2, 1));
+			n = (int)(v.len < 64 ? v.len : 64);
+			snprintf(id, idlen, "%.*s", n, v.p ? v.p : "");
+			v = slice_trim(val(&seg, 2, 2));
+			n = (int)(v.len < 64 ? v.len : 64);
+			snprintf(qual, quallen, "%.*s", n, v.p ? v.p : "");
+			rc = 0;
+		}
+	}
+	free(x->tbuf);
+	free(x);
+	return rc;
+}
+
+const struct translator translator_edifact = {
+	.name = "edifact",
+	.sniff = edifact_sniff,
+	.parse = edifact_parse,
+};
