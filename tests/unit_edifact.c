@@ -1086,6 +1086,29 @@ test_tree(void)
 	is_int(ncode(&r, "ELEM-CHAR"), 0, "n accepts sign and decimal comma");
 	ok(ncode(&r, "SEG-UNEXPECTED") == 1, "QTY outside a LIN loop: "
 	    "SEG-UNEXPECTED");
+
+	/* Syntax 4 splits repetitions: one of a non-repeatable element. */
+	{
+		static const char s4[] = "UNA:+.? *'UNB+UNOC:4+S:14+R:14+"
+		    "20240101:1200+1'UNH+1+ORDERS:D:96A:UN'BGM+220+P1*P2'"
+		    "UNS+S'UNT+4+1'UNZ+1+1'";
+
+		run_probe(&r, s4, sizeof(s4) - 1, NULL, 0, st, NULL);
+		ok(ncode(&r, "ELEM-REPEAT") == 1 && r.nrejected == 1,
+		    "syntax 4: BGM02 repeated although not repeatable");
+	}
+	/* Latin-1 text is counted in characters after transcoding. */
+	{
+		static const char l1[] = "UNB+UNOC:3+S:14+R:14+240101:1200+1'"
+		    "UNH+1+ORDERS:D:96A:UN'BGM+220+\xe9\xe9\xe9\xe9\xe9\xe9"
+		    "\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9"
+		    "\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9"
+		    "\xe9\xe9\xe9'UNS+S'UNT+4+1'UNZ+1+1'";
+
+		run_probe(&r, l1, sizeof(l1) - 1, NULL, 0, st, NULL);
+		ok(ncode(&r, "ELEM-LONG") == 0 && r.nrejected == 0,
+		    "35 Latin-1 characters (70 UTF-8 bytes) fit an..35");
+	}
 	structure_free(st);
 }
 

@@ -865,13 +865,19 @@ check_segment(struct tb *t, uint32_t si)
 		}
 		if (v->el != lastel) {
 			lastel = v->el;
-			/* repeat counts matter only where rep N allows more */
-			if (d->rep > 1 && (nrep = edi_nrep(s, v->el)) >
-			    (int)d->rep)
+			/*
+			 * X12 repetitions of undeclared elements are found by
+			 * x12_repetitions(); EDIFACT's parser splits them
+			 * itself (syntax 4), so every count is checked here.
+			 */
+			if ((d->rep > 1 || t->set->env.syntax == EDI_EDIFACT)
+			    && (nrep = edi_nrep(s, v->el)) > (int)(d->rep ?
+			    d->rep : 1))
 				tdiag(t, TD(DIAG_ERROR, "ELEM-REPEAT", .segi = si,
 				    .el = v->el, .rep = nrep, .ack_el = 12),
 				    "%s%02d repeats %d times, at most %u "
-				    "allowed", s->tag, v->el, nrep, d->rep);
+				    "allowed", s->tag, v->el, nrep,
+				    d->rep ? d->rep : 1);
 		}
 		if (d->type == ST_COMPOSITE) {
 			if ((cd = seg_elem(sd, v->el, v->comp)) != NULL)
