@@ -849,13 +849,15 @@ check_segment(struct tb *t, uint32_t si)
 	/* Values. */
 	for (i = 0; sd->nelem > 0 && i < s->nval; i++) {
 		v = &s->val[i];
-		/* the common case, decided from two array entries */
-		if (v->comp <= 1 && v->el < STRUCT_MAXPOS &&
+		/*
+		 * The common case, decided from two array entries: a first
+		 * repetition of a plain element (later repetitions go on to
+		 * the repeat-count check below).
+		 */
+		if (v->comp <= 1 && v->rep <= 1 && v->el < STRUCT_MAXPOS &&
 		    v->s.len <= sd->plainmax[v->el] &&
-		    v->s.len >= sd->plainmin[v->el]) {
-			lastel = v->el;
+		    v->s.len >= sd->plainmin[v->el])
 			continue;
-		}
 		if ((d = seg_elem(sd, v->el, 0)) == NULL) {
 			/* maybe only components are declared */
 			if (v->comp >= 1 && (cd = seg_elem(sd, v->el,
