@@ -7,6 +7,9 @@ same generated inputs in the same run, and prints ratios.
        - edigate translate (parse + validate + map + JSON): MB/s, docs/s,
          peak RSS
        - node-x12 parse() (../shared/bench/node_x12_parse.js): MB/s
+  EDIFACT: a 10 MB ORDERS D96A file (gen_edifact.py; BENCH_EDIFACT_SIZES)
+       - tokenizer, edigate translate, as above
+       - edifact and ts-edifact: Reader.parse() and the bare Parser
 Environment: EDIGATE_PEERS_WORK (default /tmp/edigate-peers) holds inputs
 and the npm install; BENCH_SIZES (default "10,100,1000") in MB;
 BENCH_RUNS (default 3); BENCH_NODE_MAX_MB (default 100): node-x12 parse()
@@ -27,6 +30,8 @@ data = os.path.join(work, "bench")
 edigate = os.path.join(build, "edigate")
 tokenize = os.path.join(build, "tests", "bench", "bench_tokenize")
 sizes = [int(s) for s in os.environ.get("BENCH_SIZES", "10,100,1000").split(",")]
+edifact_sizes = [int(s) for s in
+                 os.environ.get("BENCH_EDIFACT_SIZES", "10").split(",") if s]
 runs = int(os.environ.get("BENCH_RUNS", "3"))
 node_max = int(os.environ.get("BENCH_NODE_MAX_MB", "100"))
 os.makedirs(data, exist_ok=True)
@@ -36,11 +41,13 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def gen(mb):
-    path = os.path.join(data, "x12_850_%dmb.x12" % mb)
+def gen(mb, kind="x12"):
+    name = ("x12_850_%dmb.x12" if kind == "x12" else "orders_d96a_%dmb.edi") % mb
+    path = os.path.join(data, name)
     if not os.path.exists(path):
         log("generating", path)
-        subprocess.run([sys.executable, os.path.join(bench, "gen_x12.py"),
+        script = "gen_x12.py" if kind == "x12" else "gen_edifact.py"
+        subprocess.run([sys.executable, os.path.join(bench, script),
                         "--target-mb", str(mb), "-o", path], check=True)
     return path
 
@@ -80,15 +87,15 @@ def node_modules():
     return None
 
 
-def run_node(path, nm):
+def run_node(path, nm, script="node_x12_parse.js"):
     env = dict(os.environ, EDIGATE_NODE_MODULES=nm)
     best = None
     for _ in range(runs):
         p = subprocess.run(["node", "--max-old-space-size=16384",
-                            os.path.join(bench, "node_x12_parse.js"), path],
+                            os.path.join(bench, script), path],
                            capture_output=True, text=True, env=env)
         if p.returncode != 0:
-            log("node-x12 failed:", p.stderr[-300:])
+            log(script, "failed:", p.stderr[-300:])
             return None
         r = json.loads(p.stdout.strip().splitlines()[-1])
         if best is None or r["mb_s"] > best["mb_s"]:
@@ -126,5 +133,40 @@ for r in rows:
         r["file"], r["mb"], r["tokenize_mb_s"], r["translate_mb_s"],
         r["docs_s"], r["peak_rss_mb"], r.get("node_x12_parse_mb_s", "-"),
         ("%s×" % r["ratio_vs_node_x12"]) if "ratio_vs_node_x12" in r else "-"))
+# EDIFACT: edigate translate (parse + validate + map + JSON) against the
+# edifact and ts-edifact npm packages' full readers and bare tokenizers.
+peers = [("edifact Reader.parse()", "edifact_reader.js"),
+         ("ts-edifact Reader.parse()", "ts_edifact_reader.js"),
+         ("edifact Parser (tokenizer)", "edifact_parser.js"),
+         ("ts-edifact Parser (tokenizer)", "ts_edifact_parser.js")]
+erows = []
+for mb in edifact_sizes:
+    path = gen(mb, "edifact")
+    size = os.path.getsize(path)
+    tok = json.loads(subprocess.run([tokenize, path], capture_output=True,
+                                    text=True, check=True).stdout)
+    dt, events, rss, rc = run_edigate(path)
+    er = {"file": os.path.basename(path), "mb": round(size / 1e6, 1),
+          "tokenize_mb_s": tok["mb_s"],
+          "translate_mb_s": round(size / 1e6 / dt, 1),
+          "docs_s": round(events / dt), "events": events,
+          "peak_rss_mb": round(rss, 1), "exit": rc, "peers": {}}
+    for name, script in peers if nm else []:
+        pr = run_node(path, nm, script)
+        if pr:
+            er["peers"][name] = pr["mb_s"]
+    erows.append(er)
+    log(json.dumps(er))
+
+print()
+print("| EDIFACT file | MB | tokenize MB/s | translate MB/s | docs/s | peak RSS MB |"
+      " peer | peer MB/s | ratio |")
+print("|---|---|---|---|---|---|---|---|---|")
+for r in erows:
+    for name, mbs in (r["peers"].items() or [("-", None)]):
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            r["file"], r["mb"], r["tokenize_mb_s"], r["translate_mb_s"],
+            r["docs_s"], r["peak_rss_mb"], name, mbs if mbs else "-",
+            ("%.1f×" % (r["translate_mb_s"] / mbs)) if mbs else "-"))
 with open(os.path.join(data, "edigate_bench.json"), "w") as f:
-    json.dump(rows, f, indent=1)
+    json.dump({"x12": rows, "edifact": erows}, f, indent=1)

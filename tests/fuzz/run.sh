@@ -14,8 +14,11 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 edi_seeds="$shared/corpus/public/x12 $top/etc/demo \
-	$(find "$top/maps/tests" -mindepth 1 -maxdepth 1 -type d | tr '\n' ' ')"
-map_seeds="$top/maps/x12 $top/tests/data/map"
+	$(find "$top/maps/tests" -mindepth 1 -maxdepth 1 -type d -name 'x12-*' | tr '\n' ' ')"
+edifact_seeds="$shared/corpus/public/edifact $top/tests/data/edifact \
+	$(find "$top/maps/tests" -mindepth 1 -maxdepth 1 -type d -name 'edifact-*' | tr '\n' ' ')"
+xml_seeds="$shared/corpus/public/cxml $shared/corpus/public/xml"
+map_seeds="$top/maps/x12 $top/maps/edifact $top/tests/data/map"
 
 run() {
 	name=$1 dict=$2
@@ -28,5 +31,7 @@ run() {
 }
 
 run fuzz_x12 x12.dict $edi_seeds
-run fuzz_map_eval x12.dict $edi_seeds
+run fuzz_edifact edifact.dict $edifact_seeds
+run fuzz_xml xml.dict $xml_seeds
+run fuzz_map_eval x12.dict $edi_seeds $edifact_seeds
 run fuzz_map_compile map.dict $map_seeds

@@ -1,0 +1,69 @@
+/*
+ * fuzz_edifact.c: libFuzzer harness for the EDIFACT tokenizer, envelope
+ * checks, character-set conversion, loop-tree placement and validation
+ * (every message built against the ORDERS or DESADV structure).
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "diag.h"
+#include "edi.h"
+#include "structure.h"
+#include "translator.h"
+
+
+static struct structure *orders, *desadv;
+
+static struct structure *
+load(const char *name)
+{
+	const char	*maps = getenv("EDIGATE_MAPS");
+	char		 path[1024], err[512];
+	struct structure *s = NULL;
+
+	snprintf(path, sizeof(path), "%s/structures/%s",
+	    maps ? maps : "maps", name);
+	if (structure_load(path, &s, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s\n", err);
+		abort();
+	}
+	return s;
+}
+
+int	LLVMFuzzerInitialize(int *, char ***);
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	orders = load("edifact-orders.struct");
+	desadv = load("edifact-desadv.struct");
+	return 0;
+}
+
+static int
+on_set(void *arg, struct edi_set *set)
+{
+	struct diag_sink *ds = arg;
+	const struct structure *base;
+
+	base = slice_eqs(set->doctype, "DESADV") ? desadv : orders;
+	edi_tree_build(set, structure_select(base, set->version, NULL), ds);
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	struct diag_sink	 ds = { NULL, NULL, 0, 0 };
+	struct edi_handler	 h = { 0 };
+
+	h.set = on_set;
+	h.diags = &ds;
+	translator_edifact.parse(slice_make((const char *)data, len), "fuzz",
+	    &h, &ds);
+	return 0;
+}
