@@ -267,6 +267,8 @@ occurred_at(const struct edi_set *set, const struct mdoc *doc,
 			else
 				snprintf(time, sizeof(time), "%.5s:00", t);
 		}
+	} else if (set->env.syntax == EDI_XML) {
+		return -1;	/* no envelope date: occurredAt is left out */
 	} else {
 		if (set->env.syntax == EDI_X12) {
 			gd = ev(set->env.group, 4, 1);
@@ -428,6 +430,30 @@ edifact_source(struct jw *w, const struct edi_set *set,
 	write_raw_ref(w, set, o);
 }
 
+/* cXML and UBL: no envelope; the document names itself. */
+static void
+xml_source(struct jw *w, const struct edi_set *set,
+    const struct event_origin *o)
+{
+	int	 cxml = set->xml_request.len > 0;
+
+	jw_key(w, "channel");
+	jw_open(w, '{');
+	jw_kcstr(w, "protocol", o->protocol ? o->protocol : "FILE");
+	jw_kcstr(w, "filename", o->filename);
+	jw_close(w, '}');
+	jw_kcstr(w, "standard", cxml ? "cXML" : "XML");
+	kslice(w, "version", set->version);
+	kslice(w, "documentType", cxml ? set->xml_request : set->doctype);
+	if (cxml)
+		kslice(w, "payloadId", set->control);
+	jw_key(w, "rawRef");
+	jw_open(w, '{');
+	jw_kcstr(w, "docId", o->doc_id);
+	jw_kcstr(w, "sha256", o->sha256);
+	jw_close(w, '}');
+}
+
 static void
 idempotency_key(const struct edi_set *set, const char *partner,
     char *k, size_t klen)
@@ -435,6 +461,17 @@ idempotency_key(const struct edi_set *set, const char *partner,
 	const struct edi_seg *h = set->env.interchange;
 	struct slice	 a, b, c, d, e, f;
 
+	if (set->env.syntax == EDI_XML) {
+		/* cXML: payloadID "should not change for retry attempts" */
+		if (set->xml_request.len > 0)
+			snprintf(k, klen, "cxml:%s:%.*s", partner,
+			    (int)set->control.len, set->control.p);
+		else
+			snprintf(k, klen, "xml:%s:%.*s:%.*s", partner,
+			    (int)set->doctype.len, set->doctype.p,
+			    (int)set->control.len, set->control.p);
+		return;
+	}
 	if (set->env.syntax == EDI_X12) {
 		a = ev(h, 5, 1);
 		b = ev(h, 6, 1);
@@ -526,8 +563,10 @@ event_write(struct buf *out, const struct map *m, const struct edi_set *set,
 	jw_open(&w, '{');
 	if (set->env.syntax == EDI_X12)
 		x12_source(&w, set, o);
-	else
+	else if (set->env.syntax == EDI_EDIFACT)
 		edifact_source(&w, set, o);
+	else
+		xml_source(&w, set, o);
 	jw_close(&w, '}');
 	jw_key(&w, "map");
 	jw_open(&w, '{');
