@@ -66,7 +66,7 @@ main(void)
 	ok(errs.p && strstr(errs.p, "edigate.ini:5: unknown section [nosuch]"),
 	    "unknown section named");
 	ok(errs.p && strstr(errs.p, "p.ini:4: [partner] ack: '998' is not one "
-	    "of 997|999|none"), "bad enum in a partner file, with line");
+	    "of 997|999|contrl|none"), "bad enum in a partner file, with line");
 	ok(errs.p && strstr(errs.p, "p.ini:5: [partner] timezone: unknown time "
 	    "zone 'Mars/Olympus_Mons'"), "unknown time zone refused");
 	printf("# %s", errs.p ? errs.p : "");

@@ -200,9 +200,13 @@ struct run {
 	struct buf	 diags;		/* "SEV CODE field|source|pos: msg" */
 	struct buf	 lines;		/* diag_format lines */
 	struct buf	 trace;
-	json_t		*doc;
+	json_t		*doc;		/* mdoc_to_json of the document */
+	char		*json;		/* mdoc_write_json of it */
 	int		 rv;
 };
+
+/* Documents whose mdoc_write_json differed from jansson's (must be 0). */
+static int	 write_diffs, write_docs;
 
 static void
 on_diag(void *arg, const struct diag *d)
@@ -249,6 +253,39 @@ run_free(struct run *r)
 	buf_free(&r->lines);
 	buf_free(&r->trace);
 	json_decref(r->doc);
+	free(r->json);
+}
+
+/*
+ * The document as jansson values and as mdoc_write_json text, taken
+ * before the set's arena goes; every document a test evaluates also
+ * checks the writer against json_dumps(JSON_COMPACT).
+ */
+static void
+keep_doc(const struct mdoc *md, struct run *r)
+{
+	struct buf	 w;
+	char		*j;
+
+	json_decref(r->doc);
+	free(r->json);
+	r->doc = NULL;
+	r->json = NULL;
+	if (md == NULL)
+		return;
+	r->doc = mdoc_to_json(md);
+	buf_init(&w, 1 << 26);
+	if (mdoc_write_json(md, &w) != 0)
+		write_diffs++;
+	j = json_dumps(r->doc, JSON_COMPACT);
+	write_docs++;
+	if (j == NULL || w.p == NULL || strcmp(j, w.p) != 0) {
+		write_diffs++;
+		printf("# mdoc_write_json: %s\n# json_dumps:      %s\n",
+		    w.p ? w.p : "(null)", j ? j : "(null)");
+	}
+	free(j);
+	r->json = buf_release(&w, NULL);
 }
 
 static void
@@ -256,6 +293,7 @@ eval(const struct map *m, struct edi_set *set, struct run *r, int trace)
 {
 	struct map_env	 env;
 	struct diag_sink ds = { on_diag, r, 0, 0 };
+	struct mdoc	*md = NULL;
 
 	memset(&env, 0, sizeof(env));
 	env.partner_id = "acme-retail";
@@ -264,7 +302,8 @@ eval(const struct map *m, struct edi_set *set, struct run *r, int trace)
 		env.trace = on_trace;
 		env.trace_arg = r;
 	}
-	r->rv = map_eval(m, set, &env, &r->doc, &ds);
+	r->rv = map_eval(m, set, &env, &md, &ds);
+	keep_doc(md, r);
 }
 
 /* Compile, build, run: the document (or NULL) and diagnostics in r. */
@@ -1514,6 +1553,314 @@ test_mutations(void)
 	}
 }
 
+/* ---- the mapped document (mdoc.c) ------------------------------------------ */
+
+/*
+ * The string map_eval built with jansson before struct mdoc (kept here as
+ * the reference): valid UTF-8 as is, else every byte that starts no valid
+ * sequence (and every NUL) becomes U+FFFD.
+ */
+static json_t *
+old_json_text(const char *p, size_t len)
+{
+	json_t	*j, *t;
+	char	*o;
+	size_t	 i, n = 0, k, need;
+	unsigned char c;
+	int	 ok_;
+
+	if ((j = json_stringn(p, len)) != NULL)
+		return j;
+	o = malloc(len * 3 + 1);
+	for (i = 0; i < len;) {
+		c = (unsigned char)p[i];
+		if (c != 0 && c < 0x80) {
+			o[n++] = (char)c;
+			i++;
+			continue;
+		}
+		need = (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
+		    (c & 0xf8) == 0xf0 ? 3 : 0;
+		ok_ = need > 0 && i + need < len;
+		for (k = 1; ok_ && k <= need; k++)
+			if (((unsigned char)p[i + k] & 0xc0) != 0x80)
+				ok_ = 0;
+		if (ok_ && (t = json_stringn(p + i, need + 1)) != NULL) {
+			json_decref(t);
+			memcpy(o + n, p + i, need + 1);
+			n += need + 1;
+			i += need + 1;
+			continue;
+		}
+		memcpy(o + n, "\xef\xbf\xbd", 3);
+		n += 3;
+		i++;
+	}
+	j = json_stringn(o, n);
+	free(o);
+	return j;
+}
+
+static void
+test_mdoc_strings(void)
+{
+	static const unsigned char alpha[] = {
+		0x00, 0x01, 0x08, 0x09, 0x0a, 0x0c, 0x0d, 0x1f, '"', '\\',
+		'/', 'a', 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xa9,
+		0xdf, 0xe0, 0xe2, 0x82, 0xac, 0xed, 0xa0, 0x9f, 0xef, 0xf0,
+		0x9d, 0x84, 0x9e, 0x90, 0xf4, 0x8f, 0xf5, 0xf8, 0xff,
+	};
+	static const char *const fixed[] = {
+		"", "plain", "q\"b\\c", "\x01\x1f\x7f", "tab\there\nnl\r\b\f",
+		"caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e", "bad\xff",
+		"\xc3(", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+		"\xe2\x82", "ab\xe2\x82\xac\xe2", "12345678\xc3\xa9",
+	};
+	struct arena	 a;
+	struct mdoc_pool mp;
+	struct mdoc	*d;
+	struct buf	 w;
+	char		 in[16], *jd;
+	json_t		*j;
+	size_t		 n, i, k, bad = 0, badw = 0, cases = 0;
+	unsigned	 seed = 12345;
+
+	arena_init(&a, 64 << 20);
+	mdoc_pool_init(&mp, &a);
+	buf_init(&w, 1 << 20);
+	for (i = 0; i < 20000; i++) {
+		if (i < sizeof(fixed) / sizeof(fixed[0])) {
+			n = strlen(fixed[i]);
+			memcpy(in, fixed[i], n);
+		} else {
+			seed = seed * 1103515245u + 12345u;
+			n = (seed >> 16) % 13;
+			for (k = 0; k < n; k++) {
+				seed = seed * 1103515245u + 12345u;
+				in[k] = (char)alpha[(seed >> 16) %
+				    sizeof(alpha)];
+			}
+		}
+		cases++;
+		j = old_json_text(in, n);
+		d = mdoc_new(&mp, MDOC_STR);
+		d->u.s.p = mdoc_text(&mp, in, n, &d->u.s.len);
+		if (j == NULL || d->u.s.p == NULL ||
+		    json_string_length(j) != d->u.s.len ||
+		    memcmp(json_string_value(j), d->u.s.p, d->u.s.len) != 0) {
+			if (bad++ < 5)
+				printf("# text differs for case %zu\n", i);
+		}
+		buf_reset(&w);
+		mdoc_write_json(d, &w);
+		jd = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		if (jd == NULL || w.p == NULL || strcmp(jd, w.p) != 0) {
+			if (badw++ < 5)
+				printf("# write differs for case %zu: %s / %s\n",
+				    i, w.p ? w.p : "", jd ? jd : "");
+		}
+		free(jd);
+		json_decref(j);
+	}
+	is_int(bad, 0, "mdoc: strings repaired as map_eval always did "
+	    "(%zu cases)", cases);
+	is_int(badw, 0, "mdoc: string escapes as json_dumps (%zu cases)",
+	    cases);
+	buf_free(&w);
+	arena_free(&a);
+}
+
+static void
+each_cb(void *arg, const char *s, size_t len)
+{
+	struct buf *b = arg;
+
+	buf_add(b, s, len);
+	buf_addc(b, '|');
+}
+
+static void
+test_mdoc_docs(void)
+{
+	char		 text[4096], errs[8192];
+	struct run	 r;
+	struct map	*m;
+	struct tset	 t;
+	struct mdoc	*md = NULL;
+	struct diag_sink ds = { NULL, NULL, 0, 0 };
+	struct buf	 b;
+	const char	*v;
+	size_t		 len;
+
+	/* Tricky strings through a map: escapes, UTF-8, repaired bytes. */
+	snprintf(text, sizeof(text), "%sa = REF02[REF01=A]\n"
+	    "b = REF02[REF01=B]\nc = REF02[REF01=C]\nn = CTT01 | int\n"
+	    "d = CTT02 | decimal\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~"
+	    "REF*A*q\"b\\c\x01\x1f\x7f\t/~"
+	    "REF*B*caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e~"
+	    "REF*C*bad\xff\xc3(\xed\xa0\x80" "end~CTT*-12*007.50~", &r, 0);
+	is_int(r.rv, 0, "mdoc: tricky strings map");
+	is_str(r.json, "{\"a\":\"q\\\"b\\\\c\\u0001\\u001F\x7f\\t/\","
+	    "\"b\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9d\x84\x9e\","
+	    "\"c\":\"bad\xef\xbf\xbd\xef\xbf\xbd(\xef\xbf\xbd\xef\xbf\xbd"
+	    "\xef\xbf\xbd" "end\",\"n\":-12,\"d\":\"7.50\"}",
+	    "mdoc: escapes, UTF-8 as is, bad bytes U+FFFD, int, decimal");
+	run_free(&r);
+
+	/* Empty objects and arrays are pruned. */
+	snprintf(text, sizeof(text), "%sgroup refs[] from REF\n"
+	    "  v = REF03\nend\ngroup one from N1\n  v = N199\nend\n"
+	    "group two from N1\n  x.y = N198\nend\n"
+	    "a.b.c = BEG03\nz.nothing = BEG07\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~REF*DP*1~REF*IA*2~"
+	    "N1*ST*S~", &r, 0);
+	is_str(r.json, "{\"a\":{\"b\":{\"c\":\"P1\"}}}",
+	    "mdoc: empty array elements, arrays and objects omitted");
+	run_free(&r);
+
+	/* Several groups fill one array in document order. */
+	snprintf(text, sizeof(text), "%sgroup parties[] from N1[N101=ST]\n"
+	    "  role = \"ship\"\n  name = N102\nend\n"
+	    "group parties[] from N1[N101=BT]\n  role = \"bill\"\n"
+	    "  name = N102\nend\ngroup parties[] from N1[N101=ZZ]\n"
+	    "  name = N199\nend\nlast = BEG03\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~N1*BT*B1~N1*ST*S1~"
+	    "N1*ZZ*Z~N1*BT*B2~", &r, 0);
+	is_str(r.json, "{\"parties\":[{\"role\":\"bill\",\"name\":\"B1\"},"
+	    "{\"role\":\"ship\",\"name\":\"S1\"},{\"role\":\"bill\",\"name\":"
+	    "\"B2\"}],\"last\":\"P1\"}",
+	    "mdoc: arrays from several groups, in document order");
+	run_free(&r);
+
+	/* mdoc_get and mdoc_each on a live document. */
+	snprintf(text, sizeof(text), "%sid = BEG03\nref.id = REF02\n"
+	    "group lines[] from PO1\n  orderReference.id = PO101\n"
+	    "  qty = PO102 | int\n  notes[] = PO106, PO107\nend\n", hdr850);
+	m = compile(text, errs, sizeof(errs));
+	ok(m != NULL, "mdoc: get/each map compiles");
+	if (m == NULL) {
+		printf("# %s", errs);
+		return;
+	}
+	mkset(&t, "850", "004010", "BEG*00*SA*P1**20240101~REF*DP*R9~"
+	    "PO1*L1*2*EA***X*Y~PO1**3~PO1*L3*4*EA***Z~", map_structure(m));
+	is_int(map_eval(m, &t.set, NULL, &md, &ds), 0, "mdoc: evaluated");
+	v = mdoc_get(md, "id", &len);
+	ok(v != NULL && len == 2 && memcmp(v, "P1", 2) == 0, "mdoc_get: id");
+	v = mdoc_get(md, "ref.id", &len);
+	ok(v != NULL && len == 2 && memcmp(v, "R9", 2) == 0,
+	    "mdoc_get: nested");
+	ok(mdoc_get(md, "ref", &len) == NULL && len == 0,
+	    "mdoc_get: an object is not a string");
+	ok(mdoc_get(md, "nothing.here", NULL) == NULL, "mdoc_get: absent");
+	ok(mdoc_get(md, "lines", NULL) == NULL, "mdoc_get: an array is not "
+	    "a string");
+	ok(mdoc_get(md, "i", NULL) == NULL && mdoc_get(md, "idx", NULL) ==
+	    NULL, "mdoc_get: names match whole");
+	buf_init(&b, 4096);
+	mdoc_each(md, "lines[].orderReference.id", each_cb, &b);
+	is_str(b.p, "L1|L3|", "mdoc_each: through an array");
+	buf_reset(&b);
+	mdoc_each(md, "lines[].notes[]", each_cb, &b);
+	is_str(b.p, "X|Y|Z|", "mdoc_each: arrays of strings");
+	buf_reset(&b);
+	mdoc_each(md, "id", each_cb, &b);
+	is_str(b.p, "P1|", "mdoc_each: a plain member");
+	buf_reset(&b);
+	mdoc_each(md, "lines.orderReference.id", each_cb, &b);
+	mdoc_each(md, "lines[].qty", each_cb, &b);
+	mdoc_each(md, "nope[].x", each_cb, &b);
+	ok(b.len == 0, "mdoc_each: no [] no step into arrays; integers and "
+	    "absent members are skipped");
+	buf_free(&b);
+	arena_free(&t.a);
+	map_free(m);
+}
+
+/* ---- engine findings: sum, within, extends, timezone ----------------------- */
+
+static void
+test_findings(void)
+{
+	char		 text[4096], errs[8192];
+	struct run	 r;
+	struct map	*m;
+
+	/* sum() over a field no element has is absent: the check is skipped. */
+	snprintf(text, sizeof(text), "%sgroup lines[] from PO1\n"
+	    "  id = PO101\n  q = PO102 | decimal\nend\n"
+	    "check sum(lines.q) = CTT02 warn \"hash {CTT02}\"\n"
+	    "check sum(PO1/PO102) = CTT02 warn \"path hash {CTT02}\"\n",
+	    hdr850);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~PO1*1~PO1*2~CTT*2*5~",
+	    &r, 0);
+	is_int(r.rv, 0, "sum: evaluated");
+	ok(no_line(&r.diags, "hash"), "sum: of nothing is absent, the checks "
+	    "are skipped");
+	run_free(&r);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~PO1*1*2~PO1*2~"
+	    "CTT*2*5~", &r, 0);
+	ok(has_line(&r.diags, "W MAP-CHECK |CTT02|7/CTT/0: hash 5") &&
+	    has_line(&r.diags,
+	    "W MAP-CHECK |CTT02|7/CTT/0: path hash 5"),
+	    "sum: of one value still compares");
+	run_free(&r);
+
+	/* within ... required without a message. */
+	snprintf(text, sizeof(text), "%swithin N1[N101=ZZ] required warn\n"
+	    "  x = N102\nend\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~N1*ST*S~", &r, 0);
+	ok(has_line(&r.diags, "W MAP-REQ |N1[N101=ZZ]|3/ST/0: N1[N101=ZZ] "
+	    "is required but none was found"),
+	    "within required: a default message naming the selector");
+	run_free(&r);
+
+	/* An override names its partner and has its own map id. */
+	m = compile("map t2\nextends mapsmd_x12_850-order-created.map\n"
+	    "version 2\n", errs, sizeof(errs));
+	ok(m == NULL && strstr(errs, "t.map:2:9: a map that extends another "
+	    "must name its partner") != NULL,
+	    "extends: without partner is an error");
+	map_free(m);
+	m = compile("extends mapsmd_x12_850-order-created.map\n"
+	    "partner acme-retail\n", errs, sizeof(errs));
+	ok(m == NULL && strstr(errs, "t.map:1:9: a map that extends another "
+	    "must have its own `map` id") != NULL,
+	    "extends: without map id is an error");
+	ok(strstr(errs, "name its partner") == NULL,
+	    "extends: partner given, not reported");
+	map_free(m);
+	m = compile("map t2\nextends mapsmd_x12_850-order-created.map\n"
+	    "partner acme-retail\n", errs, sizeof(errs));
+	ok(m != NULL, "extends: with map and partner compiles");
+	if (m == NULL)
+		printf("# %s", errs);
+	map_free(m);
+
+	/* timezone must name a zone the system knows. */
+	snprintf(text, sizeof(text), "%stimezone Mars/Olympus_Mons\n", hdr850);
+	m = compile(text, errs, sizeof(errs));
+	ok(m == NULL && strstr(errs, "t.map:6:10: unknown time zone "
+	    "'Mars/Olympus_Mons'") != NULL, "timezone: unknown zone refused");
+	map_free(m);
+	snprintf(text, sizeof(text), "%stimezone ../../../etc/passwd\n",
+	    hdr850);
+	m = compile(text, errs, sizeof(errs));
+	ok(m == NULL && strstr(errs, "unknown time zone") != NULL,
+	    "timezone: a path is not a zone");
+	map_free(m);
+	snprintf(text, sizeof(text), "%stimezone UTC\n", hdr850);
+	m = compile(text, errs, sizeof(errs));
+	ok(m != NULL && map_timezone(m) != NULL &&
+	    strcmp(map_timezone(m), "UTC") == 0, "timezone: UTC");
+	map_free(m);
+	snprintf(text, sizeof(text), "%stimezone Europe/Berlin\n", hdr850);
+	m = compile(text, errs, sizeof(errs));
+	ok(m != NULL, "timezone: an IANA name in zoneinfo");
+	map_free(m);
+}
+
 int
 main(void)
 {
@@ -1542,5 +1889,11 @@ main(void)
 	test_extends();
 	test_corpus();
 	test_mutations();
+	test_mdoc_strings();
+	test_mdoc_docs();
+	test_findings();
+	ok(write_docs > 0 && write_diffs == 0, "mdoc_write_json is "
+	    "json_dumps(mdoc_to_json, JSON_COMPACT) for all %d documents "
+	    "evaluated", write_docs);
 	return done_testing();
 }

@@ -76,6 +76,11 @@ static const struct xcase xcases[] = {
 	{ MX_DECIMAL, -1, 0, "000.250", MXR_OK, "0.250", 0 },
 	{ MX_DECIMAL, -1, 0, "5.", MXR_OK, "5", 0 },
 	{ MX_DECIMAL, -1, 0, "0", MXR_OK, "0", 0 },
+	/* canonical input is passed through (no copy): same text */
+	{ MX_DECIMAL, -1, 0, "0.5", MXR_OK, "0.5", 0 },
+	{ MX_DECIMAL, -1, 0, "120", MXR_OK, "120", 0 },
+	{ MX_DECIMAL, -1, 0, "-12.5", MXR_OK, "-12.5", 0 },
+	{ MX_DECIMAL, -1, 0, "12.5,", MXR_TYPE, NULL, 1 },
 	{ MX_DECIMAL, -1, 0,
 	    "123456789012345678901234567890.123456789012345678901234567890",
 	    MXR_OK,

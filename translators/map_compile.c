@@ -209,6 +209,53 @@ cp_strndup(struct cp *cp, const char *s, size_t n)
 	return p;
 }
 
+/*
+ * The interned copy of a target or field name: one pointer per distinct
+ * name in the map and everything it extends (they share the owner), so
+ * that the evaluator compares document keys by pointer.
+ */
+static uint32_t
+cp_namehash(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t	 x;
+
+	for (x = 0; x < n; x++)
+		h = (h ^ (unsigned char)s[x]) * 16777619u;
+	return h;
+}
+
+static const char *
+cp_name(struct cp *cp, const char *s, size_t n)
+{
+	struct map	*o = cp->owner;
+	const char	**nt, *k;
+	uint32_t	 h = cp_namehash(s, n), i, j, nm;
+
+	if (o->names == NULL || (o->nnames + 1) * 2 > o->namemask) {
+		nm = o->names == NULL ? 63 : o->namemask * 2 + 1;
+		nt = cp_alloc(cp, (nm + 1) * sizeof(*nt));
+		for (i = 0; o->names != NULL && i <= o->namemask; i++) {
+			if ((k = o->names[i]) == NULL)
+				continue;
+			for (j = cp_namehash(k, strlen(k)) & nm; nt[j] != NULL;
+			    j = (j + 1) & nm)
+				;
+			nt[j] = k;
+		}
+		o->names = nt;
+		o->namemask = nm;
+	}
+	for (i = h & o->namemask; (k = o->names[i]) != NULL;
+	    i = (i + 1) & o->namemask)
+		if (strncmp(k, s, n) == 0 && k[n] == '\0')
+			return k;
+	k = cp_strndup(cp, s, n);
+	o->names[i] = k;
+	o->nnames++;
+	return k;
+}
+
 /* Grow an arena array of pointers (or structs) by doubling. */
 static void *
 cp_grow(struct cp *cp, void *arr, int n, int *cap, size_t el)
@@ -631,7 +678,7 @@ parse_field(struct cp *cp, const struct tok *t)
 			return NULL;
 		}
 		f->name = cp_grow(cp, f->name, f->nname, &cap, sizeof(char *));
-		f->name[f->nname++] = cp_strndup(cp, p + s, i - s);
+		f->name[f->nname++] = cp_name(cp, p + s, i - s);
 		s = i + 1;
 	}
 	return f;
@@ -1576,7 +1623,7 @@ parse_target(struct cp *cp, const struct tok *t, struct map_target *tg)
 		}
 		tg->name = cp_grow(cp, tg->name, tg->nname, &cap,
 		    sizeof(char *));
-		tg->name[tg->nname++] = cp_strndup(cp, p + s, i - s);
+		tg->name[tg->nname++] = cp_name(cp, p + s, i - s);
 		s = i + 1;
 	}
 	return 0;
@@ -2273,6 +2320,34 @@ version_pattern_ok(const char *p, size_t n)
 
 static void load_parent(struct cp *, const char *, const struct tok *);
 
+/*
+ * A `timezone` must name a zone the system knows: UTC, or a file under
+ * /usr/share/zoneinfo.  Names are IANA names (Area/City), so anything that
+ * could step out of that folder is refused before looking.
+ */
+static int
+zone_known(const char *name)
+{
+	char		 path[EG_MAX_PATH];
+	struct stat	 sb;
+	const char	*p;
+
+	if (strcmp(name, "UTC") == 0)
+		return 1;
+	if (name[0] == '\0' || name[0] == '/' || name[0] == '.')
+		return 0;
+	for (p = name; *p != '\0'; p++)
+		if (!isalnumc((unsigned char)*p) && *p != '/' && *p != '_' &&
+		    *p != '-' && *p != '+' && *p != '.')
+			return 0;
+	if (strstr(name, "..") != NULL || strstr(name, "//") != NULL)
+		return 0;
+	if ((size_t)snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s",
+	    name) >= sizeof(path))
+		return 0;
+	return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
 static void
 parse_header(struct cp *cp, int h, const struct tok *kw)
 {
@@ -2380,6 +2455,8 @@ parse_header(struct cp *cp, int h, const struct tok *kw)
 		}
 		v = tokstr(cp, t);
 		m->extends = v;
+		cp->extline = lineof(cp, t->col);
+		cp->extcol = colof(cp, t->col);
 		if (peek(cp)->k != TK_EOL) {
 			expected(cp, peek(cp), "end of line");
 			return;
@@ -2394,6 +2471,11 @@ parse_header(struct cp *cp, int h, const struct tok *kw)
 	case H_TIMEZONE:
 		if ((v = hdr_value(cp, "partner or a zone name")) == NULL)
 			return;
+		if (strcmp(v, "partner") != 0 && !zone_known(v)) {
+			perr(cp, cp->tok[cp->pos - 1].col, "unknown time zone "
+			    "'%s' (not UTC and not in /usr/share/zoneinfo)", v);
+			return;
+		}
 		m->timezone = strcmp(v, "partner") == 0 ? NULL : v;
 		m->has_timezone = 1;
 		break;
@@ -3039,6 +3121,16 @@ parse_file(struct map *m, const struct map_compile_opts *opts,
 	dirname_of(path, cp->dir, sizeof(cp->dir));
 	m->owner = owner;
 	parse_text(cp, text, len);
+	/*
+	 * An override is selected by its partner and reported by its own id:
+	 * inheriting either would let it shadow the base map for everyone.
+	 */
+	if (m->extends != NULL && !cp->seen_hdr[H_PARTNER])
+		report(errors, nerr, 0, path, LC(cp->extline, cp->extcol),
+		    "a map that extends another must name its partner");
+	if (m->extends != NULL && !cp->seen_hdr[H_MAP])
+		report(errors, nerr, 0, path, LC(cp->extline, cp->extcol),
+		    "a map that extends another must have its own `map` id");
 	if (cp->parent != NULL)
 		merge_parent(cp, cp->parent);
 	free(cp);
@@ -3335,8 +3427,12 @@ link_block(struct lk *L, struct map_block *b)
 		b->capbody = out.capbody;
 		b->expanded = 1;
 	}
-	for (i = 0; i < b->nbody; i++)
+	b->nchecks = 0;
+	for (i = 0; i < b->nbody; i++) {
 		link_stmt(L, b->body[i]);
+		if (b->body[i]->kind == MS_CHECK)
+			b->nchecks++;
+	}
 }
 
 /* ---- target checks ---------------------------------------------------------- */

@@ -1,15 +1,15 @@
 /*
  * map_eval.c: the inbound evaluator of compiled maps (MAPS.md §3).  It
  * walks the plan over the loop tree of one transaction set and builds the
- * `data.document` JSON: rules in file order, groups per loop instance,
- * checks after the rules of their block, diagnostics with the rule, field,
- * source and segment position of every problem.
+ * `data.document` (struct mdoc, mdoc.c): rules in file order, groups per
+ * loop instance, checks after the rules of their block, diagnostics with
+ * the rule, field, source and segment position of every problem.
  *
- * Scratch memory comes from the set's arena; the only heap allocations
- * are the JSON values the document keeps.  The plan is read-only here, so
- * one plan serves any number of threads.  Nothing a partner sends may
- * crash it: every walk is bounded by the set's segment count and the
- * hierarchy depth limit.
+ * Everything, the document included, lives in the set's arena: no heap
+ * allocation per set except the text of diagnostics actually emitted.  The
+ * plan is read-only here, so one plan serves any number of threads.
+ * Nothing a partner sends may crash it: every walk is bounded by the set's
+ * segment count and the hierarchy depth limit.
  */
 #include "config.h"
 
@@ -38,6 +38,7 @@
 const char *const map_default_msg[MD_NMSG] = {
 	[MD_REQ] = "{field} is required but {source} is absent",
 	[MD_REQ_GROUP] = "{field} is required but no {source} was found",
+	[MD_REQ_WITHIN] = "{source} is required but none was found",
 	[MD_TYPE] = "'{value}' in {source} is {why}",
 	[MD_TYPE_WARN] = "'{value}' in {source} {why}; passed unchanged",
 	[MD_LOOKUP] = "unknown code '{value}' in {source} (table {table})",
@@ -62,17 +63,11 @@ struct frame {
 	const struct frame *up;
 	const struct edi_loop *loop;	/* scope: loop instance, or */
 	int32_t		 segi;		/* >= 0: this one segment */
-	json_t		*obj;		/* output object; NULL for within */
+	struct mdoc	*obj;		/* output object; NULL for within */
 	int		 seq;
 	const struct map_target *tgt;	/* for the field path */
 	int		 index;		/* array element index, -1 */
 	struct sidx	*sx;		/* index of loop, once known */
-};
-
-struct apos {			/* document order of array elements */
-	json_t		*arr;
-	uint32_t	*pos;
-	size_t		 n, cap;
 };
 
 struct ev {
@@ -81,10 +76,12 @@ struct ev {
 	const struct map_env *env;
 	struct diag_sink *ds;
 	struct arena	*a;
-	json_t		*root;
+	struct mdoc_pool mp;		/* the document's nodes */
+	struct mdoc	*root;
 	unsigned	 nerr;
 	unsigned	 ndiag;
 	int		 limit;
+	int		 tracing;	/* env->trace set */
 	const struct edi_seg *lastseg;	/* last segment a path read */
 	const char	*lastsrc;	/* and its path */
 	/* Hierarchy index, built on first use. */
@@ -96,8 +93,6 @@ struct ev {
 	uint32_t	*hstack;	/* traversal scratch, nh entries */
 	uint32_t	*hgen;		/* visited mark: == hcur */
 	uint32_t	 hcur;
-	struct apos	*ap;
-	size_t		 nap, capap;
 	int		 dirty;		/* an empty object may be left */
 	/* Per loop instance: its in-scope items by tag, built on first use. */
 	struct sidx	**stab;
@@ -115,13 +110,50 @@ struct rctx {
 
 /* ---- small helpers ----------------------------------------------------- */
 
+/*
+ * Scratch memory: carved by the document's pool from the set's arena, not
+ * zeroed (ev_zalloc when it must be).
+ */
+static inline void *
+ev_alloc(struct ev *ev, size_t n)
+{
+	void	*p = mdoc_alloc(&ev->mp, n);
+
+	if (p == NULL)
+		ev->limit = 1;
+	return p;
+}
+
+static void *
+ev_allocarray(struct ev *ev, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size) {
+		ev->limit = 1;
+		return NULL;
+	}
+	return ev_alloc(ev, n * size);
+}
+
+static void *
+ev_zalloc(struct ev *ev, size_t n)
+{
+	void	*p = ev_alloc(ev, n);
+
+	if (p != NULL)
+		memset(p, 0, n);
+	return p;
+}
+
 static char *
 ev_strndup(struct ev *ev, const char *p, size_t n)
 {
-	char	*s = arena_strndup(ev->a, p ? p : "", p ? n : 0);
+	char	*s = ev_alloc(ev, n + 1);
 
 	if (s == NULL)
-		ev->limit = 1;
+		return NULL;
+	if (n)
+		memcpy(s, p, n);
+	s[n] = '\0';
 	return s;
 }
 
@@ -495,12 +527,19 @@ filter_rank(const struct edi_seg *s, const struct map_filter *f,
 	return rank;
 }
 
+/* filter_rank without repetitions; most steps have no filter at all. */
+static inline int
+frank(const struct edi_seg *s, const struct map_filter *f)
+{
+	return f->natom == 0 ? 0 : filter_rank(s, f, 0, 0);
+}
+
 static int
 step_match(const struct edi_seg *s, const struct map_step *st)
 {
 	if (map_tagkey(s->tag) != st->key)
 		return -1;
-	return filter_rank(s, &st->f, 0, 0);
+	return frank(s, &st->f);
 }
 
 /* ---- path matching ------------------------------------------------------- */
@@ -511,7 +550,9 @@ struct pm {
 	int		 mode;
 	uint64_t	 best;
 	long		 nbest;
-	struct map_val	 v;
+	const struct edi_seg *seg;	/* the best candidate so far */
+	const struct edi_val *val;	/* its value; NULL: the segment */
+	unsigned	 comp;
 	uint32_t	 others[MAP_MAX_MULTI_LIST];
 	int		 nothers;
 	void		(*fn)(struct ev *, void *, const struct map_val *);
@@ -520,23 +561,52 @@ struct pm {
 
 #define RANK_BITS	6
 
-static void
-pm_visit(struct ev *ev, struct pm *pm, const struct map_val *v, uint64_t rank)
+/* The map value of a candidate: a value, or (v NULL) the segment's tag. */
+static inline void
+mk_val(struct map_val *mv, const struct edi_seg *s, const struct edi_val *v,
+    unsigned comp)
+{
+	mv->kind = MV_STR;
+	mv->i = 0;
+	mv->seg = s;
+	mv->fallback = 0;
+	mv->from = NULL;
+	if (v == NULL) {
+		mv->p = s->tag;
+		mv->len = strlen(s->tag);
+		mv->el = mv->comp = 0;
+		return;
+	}
+	mv->p = v->s.p;
+	mv->len = v->s.len;
+	mv->el = v->el;
+	mv->comp = (uint16_t)comp;
+}
+
+/* A candidate: kept when it ranks best; only the winner becomes a value. */
+static inline void
+pm_visit(struct ev *ev, struct pm *pm, const struct edi_seg *s,
+    const struct edi_val *val, unsigned comp, uint64_t rank)
 {
 	if (pm->mode == PM_ALL) {
+		struct map_val mv;
+
+		mk_val(&mv, s, val, comp);
 		pm->nbest++;
-		pm->fn(ev, pm->arg, v);
+		pm->fn(ev, pm->arg, &mv);
 		return;
 	}
 	if (pm->nbest == 0 || rank < pm->best) {
 		pm->best = rank;
-		pm->v = *v;
+		pm->seg = s;
+		pm->val = val;
+		pm->comp = comp;
 		pm->nbest = 1;
 		pm->nothers = 0;
 	} else if (rank == pm->best) {
 		pm->nbest++;
-		if (pm->nothers < MAP_MAX_MULTI_LIST && v->seg != NULL)
-			pm->others[pm->nothers++] = v->seg->filepos;
+		if (pm->nothers < MAP_MAX_MULTI_LIST)
+			pm->others[pm->nothers++] = s->filepos;
 	}
 }
 
@@ -555,19 +625,6 @@ nrep_of(const struct edi_seg *s, unsigned el)
 			n = v->rep ? v->rep : 1u;
 	}
 	return n;
-}
-
-static void
-set_val(struct map_val *mv, const struct edi_seg *s, const struct edi_val *v,
-    unsigned comp)
-{
-	memset(mv, 0, sizeof(*mv));
-	mv->p = v->s.p;
-	mv->len = v->s.len;
-	mv->kind = MV_STR;
-	mv->seg = s;
-	mv->el = v->el;
-	mv->comp = (uint16_t)comp;
 }
 
 /* map_segval(s, el, 1, 1) for el at or after the value v. */
@@ -659,37 +716,28 @@ pair_value(const struct map_path *p, const struct edi_seg *s, int *pr,
 	return best;
 }
 
-/* Candidates of the final segment step in one scope. */
+/* Candidates of the final segment step: s has the step's tag. */
 static void
-match_seg(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
+match_seg_at(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
     uint64_t rank, struct pm *pm)
 {
 	const struct edi_val *v;
-	struct map_val	 mv;
 	unsigned	 comp = p->comp ? p->comp : 1, nrep, r;
 	int		 fr, pr;
 
-	if (map_tagkey(s->tag) != p->seg.key)
-		return;
 	if (p->segonly) {
-		if ((fr = filter_rank(s, &p->seg.f, 0, 0)) < 0)
+		if ((fr = frank(s, &p->seg.f)) < 0)
 			return;
-		memset(&mv, 0, sizeof(mv));
-		mv.p = s->tag;
-		mv.len = strlen(s->tag);
-		mv.kind = MV_STR;
-		mv.seg = s;
-		pm_visit(ev, pm, &mv, rank << RANK_BITS | (uint64_t)fr);
+		pm_visit(ev, pm, s, NULL, 0, rank << RANK_BITS | (uint64_t)fr);
 		return;
 	}
 	if (p->npair) {
-		if ((fr = filter_rank(s, &p->seg.f, 0, 0)) < 0)
+		if ((fr = frank(s, &p->seg.f)) < 0)
 			return;
 		if ((v = pair_value(p, s, &pr, &comp)) == NULL)
 			return;
-		set_val(&mv, s, v, comp);
-		pm_visit(ev, pm, &mv, ((rank << RANK_BITS | (uint64_t)fr) <<
-		    RANK_BITS) | (uint64_t)pr);
+		pm_visit(ev, pm, s, v, comp, ((rank << RANK_BITS |
+		    (uint64_t)fr) << RANK_BITS) | (uint64_t)pr);
 		return;
 	}
 	if (p->repatom >= 0 && p->rep == 0) {
@@ -701,18 +749,25 @@ match_seg(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 			if ((v = map_segval(s, p->el, comp, r)) == NULL ||
 			    v->s.len == 0)
 				continue;
-			set_val(&mv, s, v, comp);
-			pm_visit(ev, pm, &mv, rank << RANK_BITS | (uint64_t)fr);
+			pm_visit(ev, pm, s, v, comp, rank << RANK_BITS |
+			    (uint64_t)fr);
 		}
 		return;
 	}
-	if ((fr = filter_rank(s, &p->seg.f, 0, 0)) < 0)
+	if ((fr = frank(s, &p->seg.f)) < 0)
 		return;
 	if ((v = map_segval(s, p->el, comp, p->rep ? p->rep : 1)) == NULL ||
 	    v->s.len == 0)
 		return;
-	set_val(&mv, s, v, comp);
-	pm_visit(ev, pm, &mv, rank << RANK_BITS | (uint64_t)fr);
+	pm_visit(ev, pm, s, v, comp, rank << RANK_BITS | (uint64_t)fr);
+}
+
+static inline void
+match_seg(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
+    uint64_t rank, struct pm *pm)
+{
+	if (map_tagkey(s->tag) == p->seg.key)
+		match_seg_at(ev, p, s, rank, pm);
 }
 
 static void walk_scan(struct ev *, const struct edi_loop *, int32_t,
@@ -738,7 +793,15 @@ struct sidx {
 	struct sitem	*it;
 	uint32_t	*dkey;		/* the nd distinct tag keys ... */
 	uint32_t	*dfirst;	/* ... and the first item of each */
+	uint32_t	*hs;		/* by key hash: dkey index, or END */
+	uint32_t	 hmask;
 };
+
+static inline uint32_t
+sidx_hash(uint32_t key)
+{
+	return (key * 0x9e3779b1u) >> 16;
+}
 
 #define SIDX_END	UINT32_MAX
 
@@ -757,58 +820,62 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 {
 	const struct edi_seg *seg = ev->set->seg;
 	struct sidx	*x;
-	struct sit	 it;
-	uint32_t	 i, n, k, key, capd, *nk, *nf, *nl, *last, end;
+	uint32_t	 i, n, k, h, key, nslot, *last, end, kk;
 	const struct edi_loop *kid;
 
 	/* Items are at most the segments of the instance. */
 	n = 0;
+	end = 0;
 	if (ev->set->nseg > 0 && L->first < ev->set->nseg) {
 		end = L->last < ev->set->nseg ? L->last : ev->set->nseg - 1;
 		if (end >= L->first)
 			n = end - L->first + 1;
 	}
-	capd = n < 32 ? n + 1 : 32;
-	if ((x = arena_alloc(ev->a, sizeof(*x))) == NULL ||
-	    (x->it = arena_allocarray(ev->a, n + 1, sizeof(*x->it))) == NULL ||
-	    (x->dkey = arena_allocarray(ev->a, capd, sizeof(*nk))) == NULL ||
-	    (x->dfirst = arena_allocarray(ev->a, capd, sizeof(*nk))) == NULL ||
-	    (last = arena_allocarray(ev->a, capd, sizeof(*nk))) == NULL)
+	for (nslot = 16; nslot < 2 * (n + 1); nslot *= 2)
+		;
+	if ((x = ev_alloc(ev, sizeof(*x))) == NULL ||
+	    (x->it = ev_allocarray(ev, n + 1, sizeof(*x->it))) == NULL ||
+	    (x->dkey = ev_allocarray(ev, n + 1, sizeof(*last))) == NULL ||
+	    (x->dfirst = ev_allocarray(ev, n + 1, sizeof(*last))) == NULL ||
+	    (last = ev_allocarray(ev, n + 1, sizeof(*last))) == NULL ||
+	    (x->hs = ev_allocarray(ev, nslot, sizeof(*x->hs))) == NULL)
 		return NULL;
+	memset(x->hs, 0xff, nslot * sizeof(*x->hs));
+	x->hmask = nslot - 1;
 	x->L = L;
-	sit_init(&it, ev->set, L, -1);
-	for (n = 0; sit_next(&it, &i, &kid); n++) {
-		x->it[n].seg = i;
-		x->it[n].next = SIDX_END;
-		x->it[n].kid = kid;
-		key = map_tagkey(seg[i].tag);
-		for (k = 0; k < x->nd && x->dkey[k] != key; k++)
+	x->nd = 0;
+	/* The segments of L, a nested instance counting as its trigger. */
+	kk = 0;
+	for (i = L->first, k = 0; n > 0 && i <= end; k++) {
+		while (kk < L->nkid && L->kid[kk]->first < i)
+			kk++;
+		kid = NULL;
+		x->it[k].seg = i;
+		if (kk < L->nkid && L->kid[kk]->first == i) {
+			kid = L->kid[kk++];
+			i = kid->last >= i ? kid->last + 1 : i + 1;
+		} else
+			i++;
+		x->it[k].next = SIDX_END;
+		x->it[k].kid = kid;
+		x->it[k].ksx = NULL;
+		key = map_tagkey(seg[x->it[k].seg].tag);
+		for (h = sidx_hash(key) & x->hmask; x->hs[h] != SIDX_END &&
+		    x->dkey[x->hs[h]] != key; h = (h + 1) & x->hmask)
 			;
-		if (k < x->nd) {
-			x->it[last[k]].next = n;
-			last[k] = n;
-			continue;
+		if (x->hs[h] != SIDX_END) {
+			x->it[last[x->hs[h]]].next = k;
+			last[x->hs[h]] = k;
+		} else {
+			x->hs[h] = x->nd;
+			x->dkey[x->nd] = key;
+			x->dfirst[x->nd] = k;
+			last[x->nd++] = k;
 		}
-		if (x->nd == capd) {
-			/* Many distinct tags: grow (rare). */
-			nk = arena_allocarray(ev->a, capd * 2, sizeof(*nk));
-			nf = arena_allocarray(ev->a, capd * 2, sizeof(*nf));
-			nl = arena_allocarray(ev->a, capd * 2, sizeof(*nl));
-			if (nk == NULL || nf == NULL || nl == NULL)
-				return NULL;
-			memcpy(nk, x->dkey, capd * sizeof(*nk));
-			memcpy(nf, x->dfirst, capd * sizeof(*nf));
-			memcpy(nl, last, capd * sizeof(*nl));
-			x->dkey = nk;
-			x->dfirst = nf;
-			last = nl;
-			capd *= 2;
-		}
-		x->dkey[x->nd] = key;
-		x->dfirst[x->nd] = n;
-		last[x->nd++] = n;
+		if (i == 0)		/* wrapped */
+			break;
 	}
-	x->n = n;
+	x->n = k;
 	return x;
 }
 
@@ -829,8 +896,7 @@ sidx_get(struct ev *ev, const struct edi_loop *L)
 	}
 	if (ev->stab == NULL || (ev->sn + 1) * 2 > ev->smask) {
 		nm = ev->stab == NULL ? 63 : ev->smask * 2 + 1;
-		if ((ns = arena_allocarray(ev->a, nm + 1, sizeof(*ns))) ==
-		    NULL) {
+		if ((ns = ev_zalloc(ev, (nm + 1) * sizeof(*ns))) == NULL) {
 			ev->limit = 1;
 			return NULL;
 		}
@@ -866,9 +932,10 @@ sidx_kid(struct ev *ev, struct sidx *x, uint32_t it)
 static inline uint32_t
 sidx_first(const struct sidx *x, uint32_t key)
 {
-	uint32_t k;
+	uint32_t k, h;
 
-	for (k = 0; k < x->nd; k++)
+	for (h = sidx_hash(key) & x->hmask; (k = x->hs[h]) != SIDX_END;
+	    h = (h + 1) & x->hmask)
 		if (x->dkey[k] == key)
 			return x->dfirst[k];
 	return SIDX_END;
@@ -902,10 +969,10 @@ walk(struct ev *ev, const struct edi_loop *L, struct sidx *x, int32_t segi,
 		    it = x->it[it].next) {
 			s = &ev->set->seg[x->it[it].seg];
 			if (stepi == p->nloop) {
-				match_seg(ev, p, s, rank, pm);
+				match_seg_at(ev, p, s, rank, pm);
 				continue;
 			}
-			if ((r = filter_rank(s, &st->f, 0, 0)) < 0)
+			if ((r = frank(s, &st->f)) < 0)
 				continue;
 			if (x->it[it].kid != NULL)
 				walk(ev, x->it[it].kid, sidx_kid(ev, x, it), -1,
@@ -1027,13 +1094,27 @@ path_first(struct ev *ev, const struct frame *fr, const struct map_path *p,
 	pm->mode = PM_FIRST;
 	pm->nbest = 0;
 	pm->nothers = 0;
-	pm->v.seg = NULL;
-	if (path_start(ev, fr, p, &L, &x, &segi) != 0)
+	pm->seg = NULL;
+	if (p->anchor == MA_REL && p->nloop == 0 && fr->segi < 0 &&
+	    fr->loop != NULL) {
+		/* The common `TAG01` in the current loop: walk() inlined. */
+		uint32_t it;
+
+		if ((x = frame_sidx(ev, fr)) == NULL)
+			return 0;
+		for (it = sidx_first(x, p->seg.key); it != SIDX_END;
+		    it = x->it[it].next)
+			match_seg_at(ev, p, &ev->set->seg[x->it[it].seg], 0,
+			    pm);
+	} else {
+		if (path_start(ev, fr, p, &L, &x, &segi) != 0)
+			return 0;
+		walk(ev, L, x, segi, p, 0, 0, pm);
+	}
+	if (pm->nbest == 0)
 		return 0;
-	walk(ev, L, x, segi, p, 0, 0, pm);
-	if (pm->nbest > 0)
-		ev->lastseg = pm->v.seg;
-	return pm->nbest > 0;
+	ev->lastseg = pm->seg;
+	return 1;
 }
 
 static long
@@ -1068,7 +1149,7 @@ h_collect(struct ev *ev, const struct edi_loop *l, unsigned depth,
 	if (is_hier(l)) {
 		if (ev->nh == *cap) {
 			uint32_t nc = *cap ? *cap * 2 : 64;
-			const struct edi_loop **nh = arena_allocarray(ev->a, nc,
+			const struct edi_loop **nh = ev_allocarray(ev, nc,
 			    sizeof(*nh));
 
 			if (nh == NULL) {
@@ -1114,9 +1195,9 @@ h_build(struct ev *ev)
 	if (ev->set->root == NULL)
 		return;
 	h_collect(ev, ev->set->root, 0, &cap);
-	ev->hkoff = arena_allocarray(ev->a, ev->nh + 1, sizeof(uint32_t));
-	ev->hk = arena_allocarray(ev->a, ev->nh + 1, sizeof(uint32_t));
-	fill = arena_allocarray(ev->a, ev->nh + 1, sizeof(uint32_t));
+	ev->hkoff = ev_zalloc(ev, (ev->nh + 1) * sizeof(uint32_t));
+	ev->hk = ev_zalloc(ev, (ev->nh + 1) * sizeof(uint32_t));
+	fill = ev_zalloc(ev, (ev->nh + 1) * sizeof(uint32_t));
 	if (ev->hkoff == NULL || ev->hk == NULL || fill == NULL) {
 		ev->limit = 1;
 		ev->nh = 0;
@@ -1157,12 +1238,10 @@ il_add(struct ev *ev, struct ilist *il, const struct edi_loop *l,
 	struct inst	*nv;
 
 	if (il->n == il->cap) {
-		size_t nc = il->cap ? il->cap * 2 : 16;
+		size_t nc = il->cap ? il->cap * 2 : 4;
 
-		if ((nv = arena_allocarray(ev->a, nc, sizeof(*nv))) == NULL) {
-			ev->limit = 1;
+		if ((nv = ev_allocarray(ev, nc, sizeof(*nv))) == NULL)
 			return;
-		}
 		if (il->n)
 			memcpy(nv, il->v, il->n * sizeof(*nv));
 		il->v = nv;
@@ -1217,10 +1296,9 @@ sel_hier(struct ev *ev, const struct edi_loop *scope, const struct map_step *st,
 		return;
 	if (ev->hstack == NULL) {
 		/* Once per set: traversals reuse them (generation marks). */
-		ev->hstack = arena_allocarray(ev->a, ev->nh + 1,
+		ev->hstack = ev_zalloc(ev, (ev->nh + 1) *
 		    sizeof(*ev->hstack));
-		ev->hgen = arena_allocarray(ev->a, ev->nh + 1,
-		    sizeof(*ev->hgen));
+		ev->hgen = ev_zalloc(ev, (ev->nh + 1) * sizeof(*ev->hgen));
 		if (ev->hstack == NULL || ev->hgen == NULL) {
 			ev->limit = 1;
 			return;
@@ -1290,8 +1368,7 @@ sel_step(struct ev *ev, const struct inst *in, const struct map_step *st,
 		for (k = sidx_first(x, st->key); k != SIDX_END;
 		    k = x->it[k].next) {
 			i = x->it[k].seg;
-			if ((r = filter_rank(&ev->set->seg[i], &st->f, 0, 0)) <
-			    0)
+			if ((r = frank(&ev->set->seg[i], &st->f)) < 0)
 				continue;
 			kid = x->it[k].kid;
 			il_add(ev, il, kid, kid != NULL ? -1 : (int32_t)i,
@@ -1317,6 +1394,7 @@ select_inst(struct ev *ev, const struct frame *fr, const struct map_block *b,
 {
 	const struct map_path *p = b->sel;
 	struct ilist	 cur, nxt;
+	struct inst	 start;
 	const struct edi_loop *L = fr->loop;
 	int32_t		 segi = fr->segi;
 	size_t		 j;
@@ -1331,10 +1409,14 @@ select_inst(struct ev *ev, const struct frame *fr, const struct map_block *b,
 	}
 	if (L == NULL && segi < 0)
 		return;
-	memset(&cur, 0, sizeof(cur));
-	il_add(ev, &cur, L, segi, 0);
-	if (cur.n == 1 && L != NULL && L == fr->loop && fr->segi < 0)
-		cur.v[0].sx = frame_sidx(ev, fr);
+	memset(&start, 0, sizeof(start));
+	start.loop = L;
+	start.segi = segi;
+	start.first = L != NULL ? L->first : (uint32_t)segi;
+	if (L != NULL && L == fr->loop && fr->segi < 0)
+		start.sx = frame_sidx(ev, fr);
+	cur.v = &start;
+	cur.n = cur.cap = 1;
 	for (k = 0; k <= p->nloop && !ev->limit; k++) {
 		const struct map_step *st = k < p->nloop ? &p->loop[k] :
 		    &p->seg;
@@ -1351,23 +1433,23 @@ select_inst(struct ev *ev, const struct frame *fr, const struct map_block *b,
 /* ---- event fields ------------------------------------------------------- */
 
 struct fwalk {
-	void		(*fn)(struct ev *, void *, json_t *);
+	void		(*fn)(struct ev *, void *, const struct mdoc *);
 	void		*arg;
 	long		 n;
 };
 
 static void
-field_each_at(struct ev *ev, json_t *j, const char **name, int nname,
-    struct fwalk *fw, int depth)
+field_each_at(struct ev *ev, const struct mdoc *j, const char **name,
+    int nname, struct fwalk *fw, int depth)
 {
-	size_t	 i;
+	uint32_t i;
 
 	if (j == NULL || depth > MAP_MAX_TARGET_DEPTH + 2)
 		return;
-	if (json_is_array(j) && nname > 0) {
-		for (i = 0; i < json_array_size(j); i++)
-			field_each_at(ev, json_array_get(j, i), name, nname,
-			    fw, depth + 1);
+	if (j->kind == MDOC_ARR && nname > 0) {
+		for (i = 0; i < j->u.a.n; i++)
+			field_each_at(ev, j->u.a.v[i], name, nname, fw,
+			    depth + 1);
 		return;
 	}
 	if (nname == 0) {
@@ -1375,13 +1457,13 @@ field_each_at(struct ev *ev, json_t *j, const char **name, int nname,
 		fw->fn(ev, fw->arg, j);
 		return;
 	}
-	if (!json_is_object(j))
+	if (j->kind != MDOC_OBJ)
 		return;
-	field_each_at(ev, json_object_get(j, name[0]), name + 1, nname - 1, fw,
+	field_each_at(ev, mdoc_member(j, name[0]), name + 1, nname - 1, fw,
 	    depth + 1);
 }
 
-static json_t *
+static struct mdoc *
 field_base(struct ev *ev, const struct frame *fr, const struct map_field *f)
 {
 	int	 i;
@@ -1396,7 +1478,7 @@ field_base(struct ev *ev, const struct frame *fr, const struct map_field *f)
 
 static long
 field_each(struct ev *ev, const struct frame *fr, const struct map_field *f,
-    void (*fn)(struct ev *, void *, json_t *), void *arg)
+    void (*fn)(struct ev *, void *, const struct mdoc *), void *arg)
 {
 	struct fwalk fw = { fn, arg, 0 };
 
@@ -1404,61 +1486,60 @@ field_each(struct ev *ev, const struct frame *fr, const struct map_field *f,
 	return fw.n;
 }
 
-/* A JSON value as a map value (strings, integers; others: present). */
+/*
+ * A document node as a map value: strings (decimals read back as strings,
+ * as they were JSON strings), integers; objects and arrays are present
+ * when not empty.
+ */
 static int
-json_val(struct ev *ev, json_t *j, struct map_val *v)
+node_val(const struct mdoc *j, struct map_val *v)
 {
 	memset(v, 0, sizeof(*v));
-	if (j == NULL || json_is_null(j))
+	if (j == NULL)
 		return 0;
-	if (json_is_string(j)) {
-		v->p = json_string_value(j);
-		v->len = json_string_length(j);
+	switch (j->kind) {
+	case MDOC_STR:
+	case MDOC_DEC:
+		v->p = j->u.s.p;
+		v->len = j->u.s.len;
 		v->kind = MV_STR;
 		return v->len > 0;
-	}
-	if (json_is_integer(j)) {
-		v->i = json_integer_value(j);
+	case MDOC_INT:
+		v->i = j->u.i;
 		v->kind = MV_INT;
 		return 1;
+	case MDOC_ARR:
+		return j->u.a.n > 0;
+	case MDOC_OBJ:
+		return j->u.o.n > 0;
 	}
-	if (json_is_true(j) || json_is_false(j)) {
-		v->p = json_is_true(j) ? "true" : "false";
-		v->len = strlen(v->p);
-		v->kind = MV_STR;
-		return 1;
-	}
-	if (json_is_array(j))
-		return json_array_size(j) > 0;
-	if (json_is_object(j))
-		return json_object_size(j) > 0;
-	(void)ev;
 	return 0;
 }
 
-struct first_json {
-	json_t	*j;
+struct first_node {
+	const struct mdoc *j;
 };
 
 static void
-cb_first_json(struct ev *ev, void *arg, json_t *j)
+cb_first_node(struct ev *ev, void *arg, const struct mdoc *j)
 {
-	struct first_json *fj = arg;
+	struct first_node *fj = arg;
 	struct map_val v;
 
-	if (fj->j == NULL && json_val(ev, j, &v))
+	(void)ev;
+	if (fj->j == NULL && node_val(j, &v))
 		fj->j = j;
 }
 
 static void
-cb_count(struct ev *ev, void *arg, json_t *j)
+cb_count(struct ev *ev, void *arg, const struct mdoc *j)
 {
 	long	*n = arg;
 
 	(void)ev;
-	if (json_is_array(j))
-		*n += (long)json_array_size(j);
-	else if (j != NULL && !json_is_null(j))
+	if (j->kind == MDOC_ARR)
+		*n += (long)j->u.a.n;
+	else
 		(*n)++;
 }
 
@@ -1482,11 +1563,13 @@ struct sumacc {
 	char	 acc[MAP_MAX_DEC_DIGITS + 8];
 	char	 tmp[MAP_MAX_DEC_DIGITS + 8];
 	int	 bad;
+	long	 n;		/* values added */
 };
 
 static void
 sum_add(struct sumacc *sa, struct slice s)
 {
+	sa->n++;
 	if (map_dec_add(sa->acc, strlen(sa->acc), s.p, s.len, sa->tmp,
 	    sizeof(sa->tmp)) != 0) {
 		sa->bad = 1;
@@ -1496,12 +1579,12 @@ sum_add(struct sumacc *sa, struct slice s)
 }
 
 static void
-cb_sum_json(struct ev *ev, void *arg, json_t *j)
+cb_sum_node(struct ev *ev, void *arg, const struct mdoc *j)
 {
 	struct map_val	 v;
 	char		 nb[32];
 
-	if (json_val(ev, j, &v) && v.kind != MV_NONE)
+	if (node_val(j, &v) && v.kind != MV_NONE)
 		sum_add(arg, val_slice(ev, &v, nb, sizeof(nb)));
 }
 
@@ -1569,7 +1652,7 @@ multi_diag(struct ev *ev, const struct rctx *rc, const struct map_expr *e,
 
 	if (rc == NULL || pm->nbest < 2)
 		return;
-	snprintf(first, sizeof(first), "%u", pm->v.seg ? pm->v.seg->filepos :
+	snprintf(first, sizeof(first), "%u", pm->seg ? pm->seg->filepos :
 	    0);
 	others[0] = '\0';
 	for (i = 0; i < pm->nothers && o < sizeof(others) - 16; i++)
@@ -1582,7 +1665,8 @@ multi_diag(struct ev *ev, const struct rctx *rc, const struct map_expr *e,
 	ma.first = first;
 	ma.others = others;
 	emit(ev, DIAG_WARNING, "MAP-MULTI", rc->s, rc->fr, rc->tgt,
-	    rc->listidx, e->text, pm->v.seg, pm->v.el, pm->v.comp, NULL,
+	    rc->listidx, e->text, pm->seg, pm->val ? pm->val->el : 0,
+	    pm->val ? pm->comp : 0, NULL,
 	    MD_MULTI, &ma);
 }
 
@@ -1630,17 +1714,17 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	case MT_PATH:
 		if (!path_first(ev, fr, e->path, &pm))
 			return 0;
-		*v = pm.v;
+		mk_val(v, pm.seg, pm.val, pm.comp);
 		ev->lastsrc = e->text;
 		multi_diag(ev, rc, e, &pm);
 		return 1;
 	case MT_XPATH:
 		return 0;
 	case MT_FIELD: {
-		struct first_json fj = { NULL };
+		struct first_node fj = { NULL };
 
-		field_each(ev, fr, e->field, cb_first_json, &fj);
-		return json_val(ev, fj.j, v);
+		field_each(ev, fr, e->field, cb_first_node, &fj);
+		return node_val(fj.j, v);
 	}
 	case MT_ENV:
 		if (e->envkind == ME_PARTNER_ID) {
@@ -1656,7 +1740,7 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 			    1, 1);
 			if (ev_ == NULL)
 				return 0;
-			set_val(v, s, ev_, e->envcomp ? e->envcomp : 1);
+			mk_val(v, s, ev_, e->envcomp ? e->envcomp : 1);
 			if (e->envkind == ME_ISA) {
 				struct slice t = slice_trim(ev_->s);
 
@@ -1667,8 +1751,10 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		}
 		if (pv == NULL || *pv == '\0')
 			return 0;
-		v->p = pv;
+		/* The document may outlive the partner's configuration. */
 		v->len = strlen(pv);
+		if ((v->p = ev_strndup(ev, pv, v->len)) == NULL)
+			return 0;
 		v->kind = MV_STR;
 		return 1;
 	case MT_COUNT: {
@@ -1685,18 +1771,20 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		return 1;
 	}
 	case MT_SUM: {
-		struct sumacc *sa = arena_alloc(ev->a, sizeof(*sa));
+		struct sumacc *sa = ev_alloc(ev, sizeof(*sa));
 
-		if (sa == NULL) {
-			ev->limit = 1;
+		if (sa == NULL)
 			return 0;
-		}
 		sa->acc[0] = '0';
+		sa->acc[1] = '\0';
+		sa->bad = 0;
+		sa->n = 0;
 		if (e->field != NULL)
-			field_each(ev, fr, e->field, cb_sum_json, sa);
+			field_each(ev, fr, e->field, cb_sum_node, sa);
 		else if (e->nsub > 0)
 			eval_expr_all(ev, fr, e->sub[0], cb_sum_val, sa);
-		if (sa->bad)
+		/* Nothing to add up is absent, not 0 (a check is skipped). */
+		if (sa->bad || sa->n == 0)
 			return 0;
 		v->p = sa->acc;
 		v->len = strlen(sa->acc);
@@ -1749,12 +1837,12 @@ struct jcb {
 };
 
 static void
-cb_json_to_val(struct ev *ev, void *arg, json_t *j)
+cb_node_to_val(struct ev *ev, void *arg, const struct mdoc *j)
 {
 	struct jcb	*c = arg;
 	struct map_val	 v;
 
-	if (json_val(ev, j, &v) && (v.kind == MV_STR || v.kind == MV_INT))
+	if (node_val(j, &v) && (v.kind == MV_STR || v.kind == MV_INT))
 		c->fn(ev, c->arg, &v);
 }
 
@@ -1773,7 +1861,7 @@ eval_expr_all(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	case MT_FIELD:
 		c.fn = fn;
 		c.arg = arg;
-		return (int)field_each(ev, fr, e->field, cb_json_to_val, &c);
+		return (int)field_each(ev, fr, e->field, cb_node_to_val, &c);
 	case MT_OR:
 		for (i = 0; i < e->nsub; i++)
 			if ((n = eval_expr_all(ev, fr, e->sub[i], fn, arg)) > 0)
@@ -1887,70 +1975,48 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 
 /* ---- writing the document ------------------------------------------------ */
 
-/* Valid UTF-8 string (bad bytes become U+FFFD). */
-static json_t *
-json_text(struct ev *ev, const char *p, size_t len)
+/* A value as a document node (strings made valid UTF-8); NULL: none. */
+static inline struct mdoc *
+val_node(struct ev *ev, const struct map_val *v)
 {
-	json_t	*j, *t;
-	char	*o;
-	size_t	 i, n = 0, k, need;
-	unsigned char c;
-	int	 ok;
+	struct mdoc	*d;
 
-	/* Plain ASCII (most EDI text) needs no UTF-8 check. */
-	for (i = 0; i < len; i++)
-		if ((unsigned char)p[i] >= 0x80 || p[i] == '\0')
-			break;
-	if (i == len)
-		return json_stringn_nocheck(p, len);
-	if ((j = json_stringn(p, len)) != NULL)
-		return j;
-	if ((o = arena_alloc(ev->a, len * 3 + 1)) == NULL) {
+	if (v->kind == MV_INT) {
+		if ((d = mdoc_new(&ev->mp, MDOC_INT)) == NULL) {
+			ev->limit = 1;
+			return NULL;
+		}
+		d->u.i = v->i;
+		return d;
+	}
+	if (v->p == NULL)
+		return NULL;
+	if ((d = mdoc_new(&ev->mp, v->kind == MV_DEC ? MDOC_DEC : MDOC_STR))
+	    == NULL || (d->u.s.p = mdoc_text(&ev->mp, v->p, v->len,
+	    &d->u.s.len)) == NULL) {
 		ev->limit = 1;
 		return NULL;
 	}
-	for (i = 0; i < len;) {
-		c = (unsigned char)p[i];
-		if (c != 0 && c < 0x80) {
-			o[n++] = (char)c;
-			i++;
-			continue;
-		}
-		need = (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2 :
-		    (c & 0xf8) == 0xf0 ? 3 : 0;
-		ok = need > 0 && i + need < len;
-		for (k = 1; ok && k <= need; k++)
-			if (((unsigned char)p[i + k] & 0xc0) != 0x80)
-				ok = 0;
-		if (ok && (t = json_stringn(p + i, need + 1)) != NULL) {
-			json_decref(t);
-			memcpy(o + n, p + i, need + 1);
-			n += need + 1;
-			i += need + 1;
-			continue;
-		}
-		memcpy(o + n, "\xef\xbf\xbd", 3);
-		n += 3;
-		i++;
-	}
-	return json_stringn(o, n);
+	return d;
 }
 
-static json_t *
-val_json(struct ev *ev, const struct map_val *v)
+static struct mdoc *
+new_node(struct ev *ev, enum mdoc_kind k)
 {
-	if (v->kind == MV_INT)
-		return json_integer(v->i);
-	return json_text(ev, v->p, v->len);
+	struct mdoc *d = mdoc_new(&ev->mp, k);
+
+	if (d == NULL)
+		ev->limit = 1;
+	return d;
 }
 
 /* The object a target's last name lives in (created as needed). */
-static json_t *
+static struct mdoc *
 target_parent(struct ev *ev, const struct frame *fr,
     const struct map_target *t)
 {
 	const struct frame *of;
-	json_t	*o, *k;
+	struct mdoc *o, *k;
 	int	 i;
 
 	if (t->rooted)
@@ -1960,105 +2026,47 @@ target_parent(struct ev *ev, const struct frame *fr,
 		o = of != NULL ? of->obj : ev->root;
 	}
 	for (i = 0; i < t->nname - 1 && o != NULL; i++) {
-		k = json_object_get(o, t->name[i]);
+		k = mdoc_member(o, t->name[i]);
 		if (k == NULL) {
-			k = json_object();
-			if (json_object_set_new_nocheck(o, t->name[i], k) != 0)
+			if ((k = new_node(ev, MDOC_OBJ)) == NULL)
 				return NULL;
-		} else if (!json_is_object(k))
+			mdoc_set(o, t->name[i], k);
+		} else if (k->kind != MDOC_OBJ)
 			return NULL;
 		o = k;
 	}
 	return o;
 }
 
-static struct apos *
-apos_of(struct ev *ev, json_t *arr)
-{
-	size_t	 i;
-	struct apos *na;
-
-	for (i = 0; i < ev->nap; i++)
-		if (ev->ap[i].arr == arr)
-			return &ev->ap[i];
-	if (ev->nap == ev->capap) {
-		size_t nc = ev->capap ? ev->capap * 2 : 8;
-
-		if ((na = arena_allocarray(ev->a, nc, sizeof(*na))) == NULL) {
-			ev->limit = 1;
-			return NULL;
-		}
-		if (ev->nap)
-			memcpy(na, ev->ap, ev->nap * sizeof(*na));
-		ev->ap = na;
-		ev->capap = nc;
-	}
-	na = &ev->ap[ev->nap++];
-	memset(na, 0, sizeof(*na));
-	na->arr = arr;
-	return na;
-}
-
 /*
- * Append j to arr keeping document order by pos (the source position):
+ * Put j into arr keeping document order by pos (the source position):
  * several groups may fill one array.  Returns the index, -1 on error.
  */
 static int
-array_put(struct ev *ev, json_t *arr, json_t *j, uint32_t pos)
+array_put(struct ev *ev, struct mdoc *arr, struct mdoc *j, uint32_t pos)
 {
-	struct apos	*ap = apos_of(ev, arr);
-	size_t		 at, n;
-	uint32_t	*np;
+	int	 at;
 
-	if (json_array_size(arr) >= EG_MAX_ARRAY_ITEMS) {
-		json_decref(j);
+	if (arr->u.a.n >= EG_MAX_ARRAY_ITEMS)
 		return -1;
-	}
-	if (ap == NULL || ap->n != json_array_size(arr)) {
-		json_array_append_new(arr, j);
-		return (int)json_array_size(arr) - 1;
-	}
-	if (ap->n == ap->cap) {
-		size_t nc = ap->cap ? ap->cap * 2 : 16;
-
-		if ((np = arena_allocarray(ev->a, nc, sizeof(*np))) == NULL) {
-			ev->limit = 1;
-			json_array_append_new(arr, j);
-			return (int)json_array_size(arr) - 1;
-		}
-		if (ap->n)
-			memcpy(np, ap->pos, ap->n * sizeof(*np));
-		ap->pos = np;
-		ap->cap = nc;
-	}
-	n = ap->n;
-	for (at = n; at > 0 && ap->pos[at - 1] > pos; at--)
-		;
-	if (at == n)
-		json_array_append_new(arr, j);
-	else {
-		json_array_insert_new(arr, at, j);
-		memmove(ap->pos + at + 1, ap->pos + at, (n - at) *
-		    sizeof(*ap->pos));
-	}
-	ap->pos[at] = pos;
-	ap->n++;
-	return (int)at;
+	if ((at = mdoc_put(&ev->mp, arr, j, pos)) < 0)
+		ev->limit = 1;
+	return at;
 }
 
-static json_t *
+static struct mdoc *
 target_array(struct ev *ev, const struct frame *fr, const struct map_target *t)
 {
-	json_t	*o, *arr;
+	struct mdoc *o, *arr;
 
 	if ((o = target_parent(ev, fr, t)) == NULL)
 		return NULL;
-	arr = json_object_get(o, t->name[t->nname - 1]);
+	arr = mdoc_member(o, t->name[t->nname - 1]);
 	if (arr == NULL) {
-		arr = json_array();
-		if (json_object_set_new_nocheck(o, t->name[t->nname - 1], arr) != 0)
+		if ((arr = new_node(ev, MDOC_ARR)) == NULL)
 			return NULL;
-	} else if (!json_is_array(arr))
+		mdoc_set(o, t->name[t->nname - 1], arr);
+	} else if (arr->kind != MDOC_ARR)
 		return NULL;
 	return arr;
 }
@@ -2082,13 +2090,25 @@ trace_val(struct buf *b, const struct map_val *v)
 	}
 }
 
-static void
+static void trace_open(struct ev *, struct tr *, const struct map_stmt *,
+		    const struct frame *, const struct map_target *, int);
+
+/* Nothing to do per rule unless --trace is on. */
+static inline void
 trace_start(struct ev *ev, struct tr *tr, const struct map_stmt *s,
     const struct frame *fr, const struct map_target *t, int idx)
 {
-	tr->on = ev->env != NULL && ev->env->trace != NULL;
-	if (!tr->on)
-		return;
+	tr->on = 0;
+	if (ev->tracing)
+		trace_open(ev, tr, s, fr, t, idx);
+}
+
+static void
+trace_open(struct ev *ev, struct tr *tr, const struct map_stmt *s,
+    const struct frame *fr, const struct map_target *t, int idx)
+{
+	(void)ev;
+	tr->on = 1;
 	buf_init(&tr->b, 4096);
 	buf_printf(&tr->b, "%s ", s->rule);
 	{
@@ -2102,7 +2122,7 @@ trace_start(struct ev *ev, struct tr *tr, const struct map_stmt *s,
 	}
 }
 
-static void
+static inline void
 trace_end(struct ev *ev, struct tr *tr)
 {
 	if (!tr->on)
@@ -2134,6 +2154,9 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 		res = map_xform_apply(x, ev->a, ev->set, v, &why);
 		if (tr->on)
 			buf_printf(&tr->b, " | %s", x->text);
+		if (res == MXR_OK)
+			continue;
+		/* Only a diagnostic needs its arguments. */
 		memset(&ma, 0, sizeof(ma));
 		ma.value = raw.kind == MV_INT ? "" : raw.p;
 		ma.vlen = raw.kind == MV_INT ? 0 : raw.len;
@@ -2214,6 +2237,59 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 	return VR_OK;
 }
 
+/*
+ * Most rules read `TAG01`, `TAG01-02` or `TAG01[filter]` in the current
+ * loop instance.  plain_value() finds such a value without the generic
+ * machinery (eval_expr, path_first, match_seg): 1 found, 0 absent, -1
+ * when several segments match and eval_expr must report MAP-MULTI.
+ */
+static inline int
+path_plain(const struct map_path *p)
+{
+	return p->anchor == MA_REL && p->nloop == 0 && !p->segonly &&
+	    p->npair == 0 && (p->repatom < 0 || p->rep != 0);
+}
+
+static int
+plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    struct map_val *v)
+{
+	const struct map_path *p = e->path;
+	const struct edi_seg *seg = ev->set->seg, *bs = NULL, *s;
+	const struct edi_val *bv = NULL, *val;
+	struct sidx	*x;
+	unsigned	 comp = p->comp ? p->comp : 1;
+	unsigned	 rep = p->rep ? p->rep : 1;
+	uint32_t	 it;
+	int		 r, best = 0, n = 0;
+
+	if ((x = frame_sidx(ev, fr)) == NULL)
+		return 0;
+	for (it = sidx_first(x, p->seg.key); it != SIDX_END;
+	    it = x->it[it].next) {
+		s = &seg[x->it[it].seg];
+		if ((r = frank(s, &p->seg.f)) < 0)
+			continue;
+		if ((val = map_segval(s, p->el, comp, rep)) == NULL ||
+		    val->s.len == 0)
+			continue;
+		if (n == 0 || r < best) {
+			best = r;
+			bs = s;
+			bv = val;
+			n = 1;
+		} else if (r == best)
+			n++;
+	}
+	if (n != 1)
+		return n == 0 ? 0 : -1;
+	mk_val(v, bs, bv, comp);
+	v->from = e;
+	ev->lastseg = bs;
+	ev->lastsrc = e->text;
+	return 1;
+}
+
 /* The first term of an expression (the canonical alternative). */
 static const struct map_expr *
 primary(const struct map_expr *e)
@@ -2245,10 +2321,10 @@ absent_pos(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	tmp = *p->path;
 	tmp.segonly = 1;
 	tmp.npair = 0;
-	if (path_first(ev, fr, &tmp, &pm) && pm.v.seg != NULL) {
+	if (path_first(ev, fr, &tmp, &pm) && pm.seg != NULL) {
 		*el = p->path->el;
 		*comp = p->path->comp;
-		return pm.v.seg;
+		return pm.seg;
 	}
 	if (t != NULL && p->path->anchor == MA_REL && p->path->nloop == 0 &&
 	    map_tagkey(t->tag) == p->path->seg.key) {
@@ -2316,17 +2392,21 @@ static void
 write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
     const struct map_val *v)
 {
-	json_t	*o, *j;
+	struct mdoc *o, *j;
 
-	if ((o = target_parent(ev, fr, t)) == NULL) {
+	if (t->nname == 1 && !t->rooted) {
+		const struct frame *of = obj_frame(fr);
+
+		o = of != NULL ? of->obj : ev->root;
+	} else if ((o = target_parent(ev, fr, t)) == NULL) {
 		ev->dirty = 1;
 		return;
 	}
-	if ((j = val_json(ev, v)) == NULL) {
+	if ((j = val_node(ev, v)) == NULL) {
 		ev->dirty = 1;
 		return;
 	}
-	json_object_set_new_nocheck(o, t->name[t->nname - 1], j);
+	mdoc_set(o, t->name[t->nname - 1], j);
 }
 
 struct lvals {
@@ -2349,7 +2429,7 @@ cb_list(struct ev *ev, void *arg, const struct map_val *v)
 		size_t nc = lv->cap ? lv->cap * 2 : 16;
 
 		if (nc > EG_MAX_ARRAY_ITEMS ||
-		    (nv = arena_allocarray(ev->a, nc, sizeof(*nv))) == NULL) {
+		    (nv = ev_allocarray(ev, nc, sizeof(*nv))) == NULL) {
 			ev->limit = 1;
 			return;
 		}
@@ -2384,7 +2464,7 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	struct lvals	 lv;
 	struct rctx	 rc;
 	struct tr	 tr;
-	json_t		*arr = NULL, *j;
+	struct mdoc	*arr = NULL, *j;
 	struct map_val	 v;
 	size_t		 i;
 	int		 k, added = 0;
@@ -2401,7 +2481,7 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		rc.s = s;
 		rc.fr = fr;
 		rc.tgt = &r->tgt;
-		rc.listidx = arr != NULL ? (int)json_array_size(arr) : 0;
+		rc.listidx = arr != NULL ? (int)arr->u.a.n : 0;
 		rc.source = r->expr[lv.v[i].ord]->text;
 		trace_start(ev, &tr, s, fr, &r->tgt, rc.listidx);
 		if (tr.on) {
@@ -2422,14 +2502,13 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		if (arr == NULL && (arr = target_array(ev, fr, &r->tgt)) ==
 		    NULL)
 			return;
-		if ((j = val_json(ev, &v)) == NULL) {
+		if ((j = val_node(ev, &v)) == NULL) {
 			ev->dirty = 1;
 			continue;
 		}
-		if (json_array_size(arr) < EG_MAX_ARRAY_ITEMS)
-			json_array_append_new(arr, j);
-		else
-			json_decref(j);
+		if (arr->u.a.n < EG_MAX_ARRAY_ITEMS &&
+		    mdoc_append(&ev->mp, arr, j) != 0)
+			ev->limit = 1;
 		added++;
 	}
 	if (added == 0) {
@@ -2440,8 +2519,9 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		rc.source = r->srctext;
 		if (absent(ev, s, &rc, &v) &&
 		    (arr = target_array(ev, fr, &r->tgt)) != NULL &&
-		    (j = val_json(ev, &v)) != NULL)
-			json_array_append_new(arr, j);
+		    (j = val_node(ev, &v)) != NULL &&
+		    mdoc_append(&ev->mp, arr, j) != 0)
+			ev->limit = 1;
 	}
 }
 
@@ -2472,7 +2552,12 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	rc.listidx = -1;
 	rc.source = primary(r->expr[0])->text;
 	trace_start(ev, &tr, s, fr, &r->tgt, -1);
-	found = eval_expr(ev, fr, r->expr[0], &v, &rc);
+	found = -1;
+	if (r->expr[0]->kind == MT_PATH && fr->segi < 0 && fr->loop != NULL &&
+	    path_plain(r->expr[0]->path))
+		found = plain_value(ev, fr, r->expr[0], &v);
+	if (found < 0)
+		found = eval_expr(ev, fr, r->expr[0], &v, &rc);
 	if (tr.on) {
 		buf_printf(&tr.b, " <- %s", r->srctext);
 		if (found) {
@@ -2574,9 +2659,9 @@ apply_where(struct ev *ev, struct frame *nf, const struct map_block *b)
 
 /* Number of members a where-assignment left in obj (they don't count). */
 static int
-obj_nonempty(json_t *obj, int nwhere)
+obj_nonempty(const struct mdoc *obj, int nwhere)
 {
-	return json_object_size(obj) > (size_t)nwhere;
+	return obj->u.o.n > (uint32_t)nwhere;
 }
 
 static void
@@ -2589,7 +2674,7 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	struct margs	 ma;
 	size_t		 i, best;
 	long		 nbest;
-	json_t		*obj, *parent, *arr, *old;
+	struct mdoc	*obj, *parent, *arr, *old;
 	int		 nw;
 
 	if (b->when != NULL && eval_cond(ev, fr, b->when, 0) != C_TRUE)
@@ -2602,8 +2687,8 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 			memset(&ma, 0, sizeof(ma));
 			emit(ev, b->req == MQ_ERROR ? DIAG_ERROR : DIAG_WARNING,
 			    "MAP-REQ", s, fr, b->within ? NULL : &b->tgt, -1,
-			    b->seltext, NULL, 0, 0, b->reqmsg, MD_REQ_GROUP,
-			    &ma);
+			    b->seltext, NULL, 0, 0, b->reqmsg, b->within ?
+			    MD_REQ_WITHIN : MD_REQ_GROUP, &ma);
 		}
 		return;
 	}
@@ -2657,21 +2742,21 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 			run_block(ev, &nf, b, depth + 1);
 			return;
 		}
-		obj = json_object();
+		if ((obj = new_node(ev, MDOC_OBJ)) == NULL)
+			return;
 		nf.obj = obj;
 		nw = apply_where(ev, &nf, b);
 		run_block(ev, &nf, b, depth + 1);
 		if (obj_nonempty(obj, nw) &&
 		    (parent = target_parent(ev, fr, &b->tgt)) != NULL) {
-			old = json_object_get(parent,
+			old = mdoc_member(parent,
 			    b->tgt.name[b->tgt.nname - 1]);
-			if (old != NULL && json_is_object(old))
-				json_object_update(old, obj);
+			if (old != NULL && old->kind == MDOC_OBJ)
+				mdoc_merge(old, obj);
 			else
-				json_object_set_nocheck(parent,
-				    b->tgt.name[b->tgt.nname - 1], obj);
+				mdoc_set(parent, b->tgt.name[b->tgt.nname - 1],
+				    obj);
 		}
-		json_decref(obj);
 		return;
 	}
 	/* Array group: every instance in document order. */
@@ -2679,25 +2764,24 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		arr = target_array(ev, fr, &b->tgt);
 		if (arr == NULL)
 			return;
-		obj = json_object();
+		if ((obj = new_node(ev, MDOC_OBJ)) == NULL)
+			return;
 		nf.loop = il.v[i].loop;
 		nf.segi = il.v[i].loop != NULL ? -1 : il.v[i].segi;
 		nf.sx = inst_sidx(ev, &il.v[i]);
 		nf.obj = obj;
-		nf.index = (int)json_array_size(arr);
+		nf.index = (int)arr->u.a.n;
 		nf.seq = nf.index + 1;
 		nw = apply_where(ev, &nf, b);
 		run_block(ev, &nf, b, depth + 1);
 		if (obj_nonempty(obj, nw))
 			array_put(ev, arr, obj, il.v[i].first);
-		else
-			json_decref(obj);
 	}
 	/* An array left empty by every instance is not kept. */
 	if ((parent = target_parent(ev, fr, &b->tgt)) != NULL &&
-	    (arr = json_object_get(parent, b->tgt.name[b->tgt.nname - 1]))
-	    != NULL && json_is_array(arr) && json_array_size(arr) == 0) {
-		json_object_del(parent, b->tgt.name[b->tgt.nname - 1]);
+	    (arr = mdoc_member(parent, b->tgt.name[b->tgt.nname - 1])) !=
+	    NULL && arr->kind == MDOC_ARR && arr->u.a.n == 0) {
+		mdoc_del(parent, b->tgt.name[b->tgt.nname - 1]);
 		ev->dirty = 1;	/* its parents may be empty now */
 	}
 }
@@ -2726,42 +2810,14 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 		}
 	}
 	/* Checks run after the rules of their block. */
-	for (i = 0; i < b->nbody && !ev->limit; i++)
+	for (i = 0; b->nchecks > 0 && i < b->nbody && !ev->limit; i++)
 		if (b->body[i]->kind == MS_CHECK)
 			run_check(ev, fr, b->body[i]);
 }
 
-/* Remove empty objects and arrays left by intermediate targets. */
-static int
-prune(json_t *j, int depth)
-{
-	const char *k;
-	json_t	*v;
-	void	*tmp;
-	size_t	 i;
-
-	if (depth > MAP_MAX_TARGET_DEPTH * 4)
-		return 0;
-	if (json_is_object(j)) {
-		json_object_foreach_safe(j, tmp, k, v)
-			if (prune(v, depth + 1))
-				json_object_del(j, k);
-		return json_object_size(j) == 0;
-	}
-	if (json_is_array(j)) {
-		for (i = json_array_size(j); i-- > 0;)
-			if (prune(json_array_get(j, i), depth + 1))
-				json_array_remove(j, i);
-		return json_array_size(j) == 0;
-	}
-	if (json_is_string(j))
-		return json_string_length(j) == 0;
-	return 0;
-}
-
 int
 map_eval(const struct map *m, const struct edi_set *set,
-    const struct map_env *env, json_t **doc, struct diag_sink *ds)
+    const struct map_env *env, struct mdoc **doc, struct diag_sink *ds)
 {
 	struct ev	 ev;
 	struct frame	 top;
@@ -2771,7 +2827,7 @@ map_eval(const struct map *m, const struct edi_set *set,
 		return EG_ERR_INVAL;
 	if (m->xml || m->dir == MAP_DIR_OUT)
 		return EG_ERR_UNSUPPORTED;
-	if (set->nseg == 0 || set->root == NULL)
+	if (set->nseg == 0 || set->root == NULL || set->arena == NULL)
 		return EG_ERR_INVAL;
 	memset(&ev, 0, sizeof(ev));
 	ev.m = m;
@@ -2779,11 +2835,10 @@ map_eval(const struct map *m, const struct edi_set *set,
 	ev.env = env;
 	ev.ds = ds;
 	ev.a = set->arena;
-	ev.root = json_object();
-	if (ev.a == NULL) {
-		json_decref(ev.root);
-		return EG_ERR_INVAL;
-	}
+	ev.tracing = env != NULL && env->trace != NULL;
+	mdoc_pool_init(&ev.mp, ev.a);
+	if ((ev.root = mdoc_new(&ev.mp, MDOC_OBJ)) == NULL)
+		return EG_ERR_LIMIT;
 	memset(&top, 0, sizeof(top));
 	top.loop = set->root;
 	top.segi = -1;
@@ -2791,16 +2846,13 @@ map_eval(const struct map *m, const struct edi_set *set,
 	top.seq = 1;
 	top.index = -1;
 	run_block(&ev, &top, &m->root, 0);
-	if (ev.limit) {
-		json_decref(ev.root);
+	if (ev.limit)
 		return EG_ERR_LIMIT;
-	}
+	/* Empty objects and arrays left by intermediate targets. */
 	if (ev.dirty)
-		prune(ev.root, 0);
-	if (ev.nerr > 0) {
-		json_decref(ev.root);
+		mdoc_prune(ev.root, 0);
+	if (ev.nerr > 0)
 		return EG_ERR_REJECTED;
-	}
 	*doc = ev.root;
 	return 0;
 }

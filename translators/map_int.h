@@ -16,6 +16,7 @@
 #define MAP_INT_H
 
 #include <stdint.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -333,6 +334,7 @@ struct map_block {
 	int		 unique;
 	struct map_stmt	**body;
 	int		 nbody;
+	int		 nchecks;	/* MS_CHECK statements in body */
 	/* Compile-time only. */
 	int		 capbody;
 	int		 expanded;	/* templates inlined */
@@ -349,7 +351,6 @@ struct map_stmt {
 	int		 line, col;
 	int		 linked;	/* compile-time */
 	int		 linted;
-	char		 rule[160];	/* "file:line" for diagnostics */
 	union {
 		struct map_rule	 r;
 		struct map_check c;
@@ -359,6 +360,7 @@ struct map_stmt {
 		}		 apply;
 		struct map_field *drop;
 	} u;
+	char		 rule[160];	/* "file:line" for diagnostics (cold) */
 };
 
 struct map_template {
@@ -415,7 +417,138 @@ struct map {
 	const struct structure *extstructure;	/* opts->structure */
 	struct overflow	*overflow;	/* nodes past the arena cap */
 	int		 overflowed;
+	/*
+	 * Target and field names, interned (owner only): equal names are one
+	 * pointer, which is what the document builder compares.
+	 */
+	const char	**names;
+	uint32_t	 namemask, nnames;
 };
+
+/* ---- the mapped document (mdoc.c) -------------------------------------- */
+
+enum mdoc_kind {
+	MDOC_OBJ = 1, MDOC_ARR, MDOC_STR, MDOC_DEC, MDOC_INT,
+};
+
+/*
+ * One node.  The document is its root object.  Object members are nodes
+ * chained by next, named by key: a name of the plan, interned by the
+ * compiler, so the builder compares key pointers, never text.
+ */
+struct mdoc {
+	uint8_t		 kind;		/* enum mdoc_kind */
+	uint32_t	 pos;		/* array element: its source position */
+	const char	*key;		/* object member: its name */
+	struct mdoc	*next;		/* next member of the same object */
+	union {
+		struct {
+			const char *p;	/* valid UTF-8; NUL not counted */
+			size_t	 len;
+		}		 s;
+		json_int_t	 i;
+		struct {
+			struct mdoc *head, *tail;
+			uint32_t n;
+			uint64_t keys;	/* mdoc_keybit of every key set */
+		}		 o;
+		struct {
+			struct mdoc **v;
+			uint32_t n, cap;
+			uint32_t ntrack;	/* elements put in order (mdoc_put) */
+		}		 a;
+	} u;
+};
+
+/* Nodes are carved from blocks of the set's arena. */
+#define MDOC_POOL_BLOCK	(8U * 1024)
+
+struct mdoc_pool {
+	struct arena	*a;
+	char		*p, *e;		/* the current block's free space */
+};
+
+void	*mdoc_pool_grow(struct mdoc_pool *, size_t);
+
+/* n bytes, 8-aligned, not zeroed; NULL when the arena's cap is reached. */
+static inline void *
+mdoc_alloc(struct mdoc_pool *mp, size_t n)
+{
+	char	*p = mp->p;
+
+	n = (n + 7) & ~(size_t)7;
+	if (n != 0 && (size_t)(mp->e - p) >= n) {
+		mp->p = p + n;
+		return p;
+	}
+	return mdoc_pool_grow(mp, n);
+}
+
+void	 mdoc_pool_init(struct mdoc_pool *, struct arena *);
+const char *mdoc_text_slow(struct mdoc_pool *, const char *p, size_t len,
+	    size_t *outlen);
+
+/*
+ * The text of a string node: p itself when it is valid UTF-8 (most EDI
+ * text is ASCII: checked 8 bytes at a time), else a repaired copy.
+ */
+static inline const char *
+mdoc_text(struct mdoc_pool *mp, const char *p, size_t len, size_t *outlen)
+{
+	size_t	 i;
+	uint64_t w, acc = 0;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		memcpy(&w, p + i, 8);
+		acc |= w;
+	}
+	for (; i < len; i++)
+		acc |= (unsigned char)p[i];
+	if ((acc & 0x8080808080808080ull) == 0) {
+		*outlen = len;
+		return p;
+	}
+	return mdoc_text_slow(mp, p, len, outlen);
+}
+
+static inline struct mdoc *
+mdoc_new(struct mdoc_pool *mp, enum mdoc_kind kind)
+{
+	struct mdoc *d;
+
+	if ((d = mdoc_alloc(mp, sizeof(*d))) != NULL)
+		*d = (struct mdoc){ .kind = (uint8_t)kind };
+	return d;
+}
+
+/* A one-bit summary of an interned name: most misses need no scan. */
+static inline uint64_t
+mdoc_keybit(const char *key)
+{
+	return (uint64_t)1 << ((uint64_t)(uintptr_t)key *
+	    0x9e3779b97f4a7c15ull >> 58);
+}
+
+/* The member named key (an interned name), or NULL. */
+static inline struct mdoc *
+mdoc_member(const struct mdoc *o, const char *key)
+{
+	struct mdoc *m;
+
+	if ((o->u.o.keys & mdoc_keybit(key)) == 0)
+		return NULL;
+	for (m = o->u.o.head; m != NULL; m = m->next)
+		if (m->key == key)
+			return m;
+	return NULL;
+}
+void	 mdoc_set(struct mdoc *obj, const char *key, struct mdoc *v);
+void	 mdoc_del(struct mdoc *obj, const char *key);
+void	 mdoc_merge(struct mdoc *dst, struct mdoc *src);
+int	 mdoc_append(struct mdoc_pool *, struct mdoc *arr, struct mdoc *v);
+int	 mdoc_put(struct mdoc_pool *, struct mdoc *arr, struct mdoc *v,
+	    uint32_t pos);
+int	 mdoc_prune(struct mdoc *, int depth);
 
 /* ---- values during evaluation ------------------------------------------ */
 
@@ -485,6 +618,7 @@ int	map_compile_text(const char *path, const char *name, const char *text,
 enum map_dmsg {
 	MD_REQ = 0,	/* required value absent */
 	MD_REQ_GROUP,	/* required group matched nothing */
+	MD_REQ_WITHIN,	/* required `within` scope matched nothing */
 	MD_TYPE,	/* transform could not convert */
 	MD_TYPE_WARN,	/* gtin14/sscc pass-through */
 	MD_LOOKUP,	/* table miss */

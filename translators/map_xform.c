@@ -114,6 +114,14 @@ map_dec_canon(struct slice in, char decmark, struct arena *a,
 		nz |= ip.p[i] != '0';
 	for (i = 0; i < fp.len; i++)
 		nz |= fp.p[i] != '0';
+	/* Already canonical (no sign, no leading zero, a point): as sent. */
+	if (in.p[0] != '-' && in.p[0] != '+' && ip.len > 0 &&
+	    ip.p == in.p && (fp.len == 0 ? ip.len == in.len :
+	    fp.p == ip.p + ip.len + 1 && ip.p[ip.len] == '.' &&
+	    fp.p + fp.len == in.p + in.len)) {
+		*out = in;
+		return MXR_OK;
+	}
 	if ((o = arena_alloc(a, ip.len + fp.len + 4)) == NULL)
 		return MXR_LIMIT;
 	if (neg && nz)

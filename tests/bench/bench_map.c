@@ -3,17 +3,19 @@
  * hand from the top of the tree:
  *
  *   gcc -O2 -g -I src -I translators -I . tests/bench/bench_map.c \
- *       libedigate.a $(pkg-config --libs jansson libcrypto) -liniparser -lm
+ *       libedigate.a $(pkg-config --libs jansson libcrypto libxml-2.0) \
+ *       -liniparser -lm
  *
- * Usage: bench_map [-d] [-r RUNS] [-k REPS] FILE [MAP]
+ * Usage: bench_map [-dn] [-r RUNS] [-k REPS] FILE [MAP]
  * Parses FILE (X12), builds each set's tree and times map_eval alone (each
  * set evaluated REPS times, default 1; best of RUNS runs, default 3).
  * Prints one JSON line: sets, map_eval time per set, map_eval MB/s (bytes
- * of the input over the time spent in map_eval), and for scale the time a
- * plain rebuild of the same documents takes (json_object,
- * json_object_setn_new_nocheck, json_stringn_nocheck: jansson's floor).
- * With -d, every document and diagnostic of the first run is written to
- * stdout instead, for diffing the engine's behaviour across a change.
+ * of the input over the time spent in map_eval), the time mdoc_write_json
+ * takes per document, and for scale what building the same document as
+ * jansson values costs (mdoc_to_json: the old engine's floor).
+ * With -n, map_eval alone (for perf record).  With -d, every document (mdoc_write_json) and diagnostic of the first run
+ * is written to stdout instead, for diffing the engine's behaviour across a
+ * change.
  */
 #include "config.h"
 
@@ -42,8 +44,9 @@ struct bench {
 	struct diag_sink ds;
 	struct map_env	 env;
 	unsigned long	 nset, nrej, ndoc;
-	double		 ns, copyns;
-	int		 dump, reps;
+	double		 ns, writens, copyns;
+	int		 dump, reps, maponly;
+	struct buf	 out;
 };
 
 static void
@@ -59,44 +62,13 @@ on_diag(void *arg, const struct diag *d)
 	}
 }
 
-/* The same document built anew: what the jansson calls alone cost. */
-static json_t *
-rebuild(json_t *j)
-{
-	json_t		*o, *v;
-	const char	*k;
-	size_t		 i;
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		o = json_object();
-		json_object_foreach(j, k, v)
-			json_object_setn_new_nocheck(o, k, strlen(k),
-			    rebuild(v));
-		return o;
-	case JSON_ARRAY:
-		o = json_array();
-		json_array_foreach(j, i, v)
-			json_array_append_new(o, rebuild(v));
-		return o;
-	case JSON_STRING:
-		return json_stringn_nocheck(json_string_value(j),
-		    json_string_length(j));
-	case JSON_INTEGER:
-		return json_integer(json_integer_value(j));
-	default:
-		return json_incref(j);
-	}
-}
-
 static int
 on_set(void *arg, struct edi_set *set)
 {
 	struct bench	*b = arg;
 	const struct structure *stc;
 	struct timespec	 t0, t1;
-	json_t		*doc;
-	char		*s;
+	struct mdoc	*doc;
 	int		 i, r;
 
 	b->nset++;
@@ -113,22 +85,29 @@ on_set(void *arg, struct edi_set *set)
 		b->ns += (t1.tv_sec - t0.tv_sec) * 1e9 +
 		    (t1.tv_nsec - t0.tv_nsec);
 		if (b->dump && i == 0) {
-			s = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-			printf("doc %d %s\n", r, s ? s : "null");
-			free(s);
+			buf_reset(&b->out);
+			if (doc != NULL)
+				mdoc_write_json(doc, &b->out);
+			printf("doc %d %s\n", r, doc ? b->out.p : "null");
 		}
-		if (r == 0 && doc != NULL) {
+		if (r == 0 && doc != NULL)
+			b->ndoc++;
+		if (r == 0 && doc != NULL && !b->maponly) {
 			json_t *c;
 
-			b->ndoc++;
+			buf_reset(&b->out);
 			clock_gettime(CLOCK_MONOTONIC, &t0);
-			c = rebuild(doc);
+			mdoc_write_json(doc, &b->out);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			b->writens += (t1.tv_sec - t0.tv_sec) * 1e9 +
+			    (t1.tv_nsec - t0.tv_nsec);
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			c = mdoc_to_json(doc);
 			clock_gettime(CLOCK_MONOTONIC, &t1);
 			b->copyns += (t1.tv_sec - t0.tv_sec) * 1e9 +
 			    (t1.tv_nsec - t0.tv_nsec);
 			json_decref(c);
 		}
-		json_decref(doc);
 	}
 	return 0;
 }
@@ -139,7 +118,7 @@ run(struct slice in, struct bench *b)
 	struct edi_handler h;
 
 	b->nset = b->nrej = b->ndoc = 0;
-	b->ns = b->copyns = 0;
+	b->ns = b->writens = b->copyns = 0;
 	memset(&h, 0, sizeof(h));
 	h.set = on_set;
 	h.diags = &b->ds;
@@ -156,16 +135,20 @@ main(int argc, char **argv)
 	struct slice	 in;
 	struct buf	 err;
 	const char	*mpath = "maps/x12/850-order-created.map";
-	double		 best = 0, bestcopy = 0;
+	double		 best = 0, bestwrite = 0, bestcopy = 0;
 	void		*p;
 	int		 fd, r, ch, runs = 3;
 
 	memset(&b, 0, sizeof(b));
 	b.reps = 1;
-	while ((ch = getopt(argc, argv, "dr:k:")) != -1) {
+	buf_init(&b.out, 64 << 20);
+	while ((ch = getopt(argc, argv, "dnr:k:")) != -1) {
 		switch (ch) {
 		case 'd':
 			b.dump = 1;
+			break;
+		case 'n':
+			b.maponly = 1;
 			break;
 		case 'r':
 			runs = atoi(optarg) > 0 ? atoi(optarg) : 1;
@@ -181,7 +164,7 @@ main(int argc, char **argv)
 	argv += optind;
 	if (argc < 1 || argc > 2) {
 usage:
-		fprintf(stderr, "usage: bench_map [-d] [-r runs] [-k reps] "
+		fprintf(stderr, "usage: bench_map [-dn] [-r runs] [-k reps] "
 		    "FILE [MAP]\n");
 		return 64;
 	}
@@ -213,20 +196,24 @@ usage:
 		run(in, &b);
 		if (r == 0 || b.ns < best)
 			best = b.ns;
+		if (r == 0 || b.writens < bestwrite)
+			bestwrite = b.writens;
 		if (r == 0 || b.copyns < bestcopy)
 			bestcopy = b.copyns;
 	}
 	if (!b.dump)
 		printf("{\"bytes\":%zu,\"sets\":%lu,\"rejected\":%lu,"
 		    "\"docs\":%lu,\"us_per_set\":%.2f,\"map_mb_s\":%.1f,"
-		    "\"rebuild_us\":%.2f}\n",
+		    "\"write_us\":%.2f,\"jansson_us\":%.2f}\n",
 		    in.len, b.nset, b.nrej, b.ndoc,
 		    b.ndoc ? best / 1e3 / b.ndoc : 0.0,
 		    best > 0 ? in.len * (double)b.reps / 1e6 / (best / 1e9) :
-		    0.0, b.ndoc ? bestcopy / 1e3 / b.ndoc : 0.0);
+		    0.0, b.ndoc ? bestwrite / 1e3 / b.ndoc : 0.0,
+		    b.ndoc ? bestcopy / 1e3 / b.ndoc : 0.0);
 	munmap(p, in.len);
 	close(fd);
 	map_free(m);
 	buf_free(&err);
+	buf_free(&b.out);
 	return 0;
 }
