@@ -24,23 +24,47 @@
 #include "err.h"
 #include "event.h"
 #include "jsonw.h"
+#include "log.h"
 #include "map.h"
 #include "slice.h"
 #include "xmalloc.h"
 
 #define KEYMAX	2048	/* idempotency and business keys */
 
+/* xorshift128+: fast, and seeded with 128 bits from OpenSSL's DRBG. */
+static uint64_t
+rng_next(struct event_cache *c)
+{
+	uint64_t	 x = c->rng[0], y = c->rng[1];
+
+	c->rng[0] = y;
+	x ^= x << 23;
+	c->rng[1] = x ^ y ^ (x >> 17) ^ (y >> 26);
+	return c->rng[1] + y;
+}
+
 void
-event_uuid7(const struct timespec *t, char out[37])
+event_uuid7(struct event_cache *c, const struct timespec *t, char out[37])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char	 b[16];
-	uint64_t	 ms;
+	uint64_t	 ms, r1, r2;
 	int		 i, o = 0;
 
 	ms = (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
-	if (RAND_bytes(b + 6, 10) != 1)
-		memset(b + 6, 0, 10);
+	if (c != NULL) {
+		if (!c->seeded) {
+			if (RAND_bytes((unsigned char *)c->rng,
+			    sizeof(c->rng)) != 1 || (c->rng[0] | c->rng[1]) == 0)
+				fatalx("uuid: no randomness");
+			c->seeded = 1;
+		}
+		r1 = rng_next(c);
+		r2 = rng_next(c);
+		memcpy(b + 6, &r1, 8);
+		memcpy(b + 14, &r2, 2);
+	} else if (RAND_bytes(b + 6, 10) != 1)
+		fatalx("uuid: no randomness");
 	for (i = 0; i < 6; i++)
 		b[i] = (unsigned char)(ms >> (40 - 8 * i));
 	b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
@@ -132,14 +156,20 @@ event_rfc3339(char *out, size_t outlen, const char *date, const char *time,
 	long		 off;
 	int		 y, mo, d, h, mi, s;
 
-	if (sscanf(date, "%4d-%2d-%2d", &y, &mo, &d) != 3 ||
-	    sscanf(time, "%2d:%2d:%2d", &h, &mi, &s) != 3)
+	if (strlen(date) != 10 || strlen(time) != 8 || outlen < 21)
 		return -1;
 	if (zone == NULL || *zone == '\0' || strcmp(zone, "UTC") == 0 ||
 	    strcmp(zone, "Etc/UTC") == 0) {
-		snprintf(out, outlen, "%.10sT%.8sZ", date, time);
+		memcpy(out, date, 10);
+		out[10] = 'T';
+		memcpy(out + 11, time, 8);
+		out[19] = 'Z';
+		out[20] = '\0';
 		return 0;
 	}
+	if (sscanf(date, "%4d-%2d-%2d", &y, &mo, &d) != 3 ||
+	    sscanf(time, "%2d:%2d:%2d", &h, &mi, &s) != 3)
+		return -1;
 	/* An unknown zone would silently become UTC: refuse it instead. */
 	snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
 	if (strstr(zone, "..") != NULL || access(path, R_OK) != 0)
@@ -211,11 +241,12 @@ event_default_partner(const struct edi_set *set)
 
 /* -- correlation.orderRefs -- */
 
-#define MAXREFS	1000
+#define MAXREFS	1000	/* distinct order numbers named by one event */
 
 struct refs {
-	struct slice	 v[MAXREFS];
-	size_t		 n;
+	struct slice	 inl[8];
+	struct slice	*v;		/* inl, or heap beyond 8 */
+	size_t		 n, cap;
 };
 
 static void
@@ -229,12 +260,22 @@ addref(void *arg, const char *s, size_t len)
 	for (i = 0; i < r->n; i++)
 		if (slice_eq(r->v[i], slice_make(s, len)))
 			return;
+	if (r->n == r->cap) {
+		if (r->v == r->inl) {
+			r->v = xreallocarray(NULL, r->cap * 2, sizeof(*r->v));
+			memcpy(r->v, r->inl, sizeof(r->inl));
+		} else
+			r->v = xreallocarray(r->v, r->cap * 2, sizeof(*r->v));
+		r->cap *= 2;
+	}
 	r->v[r->n++] = slice_make(s, len);
 }
 
 static void
 orderrefs(const char *type, const struct mdoc *doc, struct refs *r)
 {
+	r->v = r->inl;
+	r->cap = sizeof(r->inl) / sizeof(r->inl[0]);
 	r->n = 0;
 	if (strcmp(type, "order.created") == 0)
 		mdoc_each(doc, "id", addref, r);
@@ -318,16 +359,14 @@ write_channel(struct jw *w, const struct edi_set *set,
 	kslice(w, "documentType", set->doctype);
 }
 
+/* "interchange" and "group" members of an X12 data.source. */
 static void
-x12_source(struct jw *w, const struct edi_set *set,
-    const struct event_origin *o)
+x12_envelope(struct jw *w, const struct edi_set *set)
 {
 	const struct edi_seg *isa = set->env.interchange, *gs = set->env.group;
-	const struct edi_seg *st = &set->seg[0];
 	struct slice	 u;
 	char		 d[11], t[9];
 
-	write_channel(w, set, o);
 	jw_key(w, "interchange");
 	jw_open(w, '{');
 	kslice(w, "controlNumber", ev(isa, 13, 1));
@@ -358,6 +397,14 @@ x12_source(struct jw *w, const struct edi_set *set,
 		kslice(w, "version", ev(gs, 8, 1));
 		jw_close(w, '}');
 	}
+}
+
+static void
+x12_transaction(struct jw *w, const struct edi_set *set,
+    const struct event_origin *o)
+{
+	const struct edi_seg *st = &set->seg[0];
+
 	jw_key(w, "transaction");
 	jw_open(w, '{');
 	kslice(w, "controlNumber", set->control);
@@ -370,15 +417,14 @@ x12_source(struct jw *w, const struct edi_set *set,
 	write_raw_ref(w, set, o);
 }
 
+/* "interchange" and "group" members of an EDIFACT data.source. */
 static void
-edifact_source(struct jw *w, const struct edi_set *set,
-    const struct event_origin *o)
+edifact_envelope(struct jw *w, const struct edi_set *set)
 {
 	const struct edi_seg *unb = set->env.interchange, *ung = set->env.group;
 	struct slice	 a, b;
 	char		 d[11], t[9], v[64];
 
-	write_channel(w, set, o);
 	if (unb != NULL) {
 		jw_key(w, "interchange");
 		jw_open(w, '{');
@@ -418,6 +464,12 @@ edifact_source(struct jw *w, const struct edi_set *set,
 		}
 		jw_close(w, '}');
 	}
+}
+
+static void
+edifact_transaction(struct jw *w, const struct edi_set *set,
+    const struct event_origin *o)
+{
 	jw_key(w, "transaction");
 	jw_open(w, '{');
 	kslice(w, "controlNumber", set->control);
@@ -454,8 +506,12 @@ xml_source(struct jw *w, const struct edi_set *set,
 	jw_close(w, '}');
 }
 
+/*
+ * The idempotency key up to, not including, the set's own reference
+ * (EVENTS.md §3.8); XML keys are whole.
+ */
 static void
-idempotency_key(const struct edi_set *set, const char *partner,
+idempotency_prefix(const struct edi_set *set, const char *partner,
     char *k, size_t klen)
 {
 	const struct edi_seg *h = set->env.interchange;
@@ -479,10 +535,9 @@ idempotency_key(const struct edi_set *set, const char *partner,
 		d = ev(h, 8, 1);
 		e = ev(h, 13, 1);
 		f = ev(set->env.group, 6, 1);
-		snprintf(k, klen, "x12:%s:%.*s/%.*s:%.*s/%.*s:%.*s:%.*s:%.*s",
+		snprintf(k, klen, "x12:%s:%.*s/%.*s:%.*s/%.*s:%.*s:%.*s:",
 		    partner, (int)a.len, a.p, (int)b.len, b.p, (int)c.len, c.p,
-		    (int)d.len, d.p, (int)e.len, e.p, (int)f.len, f.p,
-		    (int)set->control.len, set->control.p);
+		    (int)d.len, d.p, (int)e.len, e.p, (int)f.len, f.p);
 		return;
 	}
 	a = ev(h, 2, 1);
@@ -490,29 +545,84 @@ idempotency_key(const struct edi_set *set, const char *partner,
 	c = ev(h, 3, 1);
 	d = ev(h, 3, 2);
 	e = ev(h, 5, 1);
-	snprintf(k, klen, "edifact:%s:%.*s%s%.*s:%.*s%s%.*s:%.*s:%.*s",
+	snprintf(k, klen, "edifact:%s:%.*s%s%.*s:%.*s%s%.*s:%.*s:",
 	    partner, (int)a.len, a.p, b.len ? ":" : "", (int)b.len, b.p,
 	    (int)c.len, c.p, d.len ? ":" : "", (int)d.len, d.p,
-	    (int)e.len, e.p, (int)set->control.len, set->control.p);
+	    (int)e.len, e.p);
+}
+
+void
+event_cache_free(struct event_cache *c)
+{
+	if (c->frag != NULL) {
+		buf_free(c->frag);
+		free(c->frag);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * The envelope fragments of c are those of set's interchange and group
+ * for this partner; rebuilt when the envelope changes.
+ */
+static void
+cache_envelope(struct event_cache *c, const struct edi_set *set,
+    const char *partner)
+{
+	struct jw	 w;
+
+	if (c->valid && c->ici == set->env.interchange_index &&
+	    c->gi == set->env.group_index && strcmp(c->partner, partner) == 0)
+		return;
+	if (c->frag == NULL) {
+		c->frag = xmalloc(sizeof(*c->frag));
+		buf_init(c->frag, 64U * 1024);
+	}
+	buf_reset(c->frag);
+	jw_init(&w, c->frag);
+	if (set->env.syntax == EDI_X12)
+		x12_envelope(&w, set);
+	else if (set->env.syntax == EDI_EDIFACT)
+		edifact_envelope(&w, set);
+	idempotency_prefix(set, partner, c->idem, sizeof(c->idem));
+	snprintf(c->partner, sizeof(c->partner), "%s", partner);
+	c->ici = set->env.interchange_index;
+	c->gi = set->env.group_index;
+	/* XML has no envelope: its key is per document */
+	c->valid = set->env.syntax != EDI_XML && w.err == 0;
 }
 
 int
-event_write(struct buf *out, const struct map *m, const struct edi_set *set,
-    const struct mdoc *doc, const char *diags, size_t diagslen,
-    const struct event_origin *o)
+event_write(struct event_cache *cache, struct buf *out, const struct map *m,
+    const struct edi_set *set, const struct mdoc *doc, const char *diags,
+    size_t diagslen, const struct event_origin *o)
 {
+	struct event_cache local;
+	int		 r;
+
+	if (cache == NULL) {
+		memset(&local, 0, sizeof(local));
+		r = event_write(&local, out, m, set, doc, diags, diagslen, o);
+		event_cache_free(&local);
+		return r;
+	}
 	struct jw	 w;
-	struct refs	*refs;
+	struct refs	 refs;
 	struct tm	 tm;
 	const char	*type = map_event_type(m), *subject, *icn, *gcn;
 	size_t		 sl = 0, il = 0, gl = 0, n, i;
-	char		 id[37], tbuf[40], key[KEYMAX], when[40];
+	char		 id[37], key[KEYMAX], when[40];
 
-	event_uuid7(&o->received, id);
-	gmtime_r(&o->received.tv_sec, &tm);
-	n = strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(tbuf + n, sizeof(tbuf) - n, ".%03ldZ",
-	    o->received.tv_nsec / 1000000);
+	event_uuid7(cache, &o->received, id);
+	if (!cache->have_time) {
+		gmtime_r(&o->received.tv_sec, &tm);
+		n = strftime(cache->time, sizeof(cache->time),
+		    "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(cache->time + n, sizeof(cache->time) - n, ".%03ldZ",
+		    o->received.tv_nsec / 1000000);
+		cache->have_time = 1;
+	}
+	cache_envelope(cache, set, o->partner);
 
 	icn = mdoc_get(doc, "acknowledged.interchangeControlNumber", &il);
 	gcn = mdoc_get(doc, "acknowledged.groupControlNumber", &gl);
@@ -532,12 +642,17 @@ event_write(struct buf *out, const struct map *m, const struct edi_set *set,
 	snprintf(key, sizeof(key), "/edigate/partners/%s", o->partner);
 	jw_kcstr(&w, "source", key);
 	jw_kstr(&w, "subject", subject, sl);
-	jw_kcstr(&w, "time", tbuf);
+	jw_kcstr(&w, "time", cache->time);
 	jw_kcstr(&w, "datacontenttype", "application/json");
 	jw_kcstr(&w, "partner", o->partner);
 	jw_kcstr(&w, "direction", "inbound");
-	idempotency_key(set, o->partner, key, sizeof(key));
-	jw_kcstr(&w, "idempotencykey", key);
+	if (set->env.syntax == EDI_XML)
+		jw_kcstr(&w, "idempotencykey", cache->idem);
+	else {
+		snprintf(key, sizeof(key), "%s%.*s", cache->idem,
+		    (int)set->control.len, set->control.p);
+		jw_kcstr(&w, "idempotencykey", key);
+	}
 	if (strcmp(type, "ack.received") == 0) {
 		snprintf(key, sizeof(key), "ack:%s:%.*s:%.*s", o->partner,
 		    (int)il, icn ? icn : "", (int)gl, gcn ? gcn : "");
@@ -561,12 +676,17 @@ event_write(struct buf *out, const struct map *m, const struct edi_set *set,
 		jw_kcstr(&w, "occurredAt", when);
 	jw_key(&w, "source");
 	jw_open(&w, '{');
-	if (set->env.syntax == EDI_X12)
-		x12_source(&w, set, o);
-	else if (set->env.syntax == EDI_EDIFACT)
-		edifact_source(&w, set, o);
-	else
+	if (set->env.syntax == EDI_XML)
 		xml_source(&w, set, o);
+	else {
+		write_channel(&w, set, o);
+		if (cache->valid && cache->frag->len > 0)
+			jw_raw(&w, cache->frag->p, cache->frag->len);
+		if (set->env.syntax == EDI_X12)
+			x12_transaction(&w, set, o);
+		else
+			edifact_transaction(&w, set, o);
+	}
 	jw_close(&w, '}');
 	jw_key(&w, "map");
 	jw_open(&w, '{');
@@ -575,19 +695,19 @@ event_write(struct buf *out, const struct map *m, const struct edi_set *set,
 	jw_int(&w, map_version(m));
 	jw_kcstr(&w, "sha256", map_sha256(m));
 	jw_close(&w, '}');
-	refs = xmalloc(sizeof(*refs));
-	orderrefs(type, doc, refs);
-	if (refs->n > 0) {
+	orderrefs(type, doc, &refs);
+	if (refs.n > 0) {
 		jw_key(&w, "correlation");
 		jw_open(&w, '{');
 		jw_key(&w, "orderRefs");
 		jw_open(&w, '[');
-		for (i = 0; i < refs->n; i++)
-			jw_str(&w, refs->v[i].p, refs->v[i].len);
+		for (i = 0; i < refs.n; i++)
+			jw_str(&w, refs.v[i].p, refs.v[i].len);
 		jw_close(&w, ']');
 		jw_close(&w, '}');
 	}
-	free(refs);
+	if (refs.v != refs.inl)
+		free(refs.v);
 	if (diagslen > 0) {
 		jw_key(&w, "diagnostics");
 		jw_open(&w, '[');

@@ -26,16 +26,40 @@ struct event_origin {
 };
 
 /*
+ * What stays the same across the sets of one input: the CloudEvents time,
+ * the serialized interchange and group objects and the idempotency-key
+ * prefix of the current envelope, and the generator of UUID random bits.
+ * Zero-initialise; event_cache_free() at the end of the input.
+ */
+struct event_cache {
+	uint32_t	 ici, gi;	/* envelope the fragments belong to */
+	int		 valid;
+	struct buf	*frag;		/* "interchange":{...},"group":{...} */
+	char		 idem[1024];	/* idempotency key up to the set ref */
+	char		 partner[256];
+	char		 time[40];
+	int		 have_time;
+	unsigned long long rng[2];	/* xorshift128+, seeded from RAND */
+	int		 seeded;
+};
+void	 event_cache_free(struct event_cache *);
+
+/*
  * Append the event for one mapped set to out.  diags is the set's
  * diagnostics as JSON objects separated by commas (diagslen 0: none).
  * Returns 0, or EG_ERR_LIMIT when out's cap is reached.
  */
-int	 event_write(struct buf *out, const struct map *,
+int	 event_write(struct event_cache *, struct buf *out, const struct map *,
 	    const struct edi_set *, const struct mdoc *doc,
 	    const char *diags, size_t diagslen, const struct event_origin *);
 
-/* A UUIDv7 (RFC 9562) for time t, as 36 characters plus NUL. */
-void	 event_uuid7(const struct timespec *t, char out[37]);
+/*
+ * A UUIDv7 (RFC 9562) for time t, as 36 characters plus NUL; the random
+ * bits come from c's generator (seeded once from OpenSSL), or straight
+ * from RAND_bytes when c is NULL.
+ */
+void	 event_uuid7(struct event_cache *c, const struct timespec *t,
+	    char out[37]);
 
 /*
  * RFC 3339 for a local date (YYYY-MM-DD) and time (HH:MM:SS) in an IANA

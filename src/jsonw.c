@@ -192,12 +192,16 @@ jw_sep(struct jw *w)
 	w->first[w->depth] = 0;
 }
 
+/* Keys are the program's own ASCII names: copied, not escaped. */
 void
 jw_key(struct jw *w, const char *key)
 {
+	size_t	 n = strlen(key);
+
 	jw_sep(w);
-	w->err |= jsonw_string(w->b, key, strlen(key));
-	w->err |= buf_addc(w->b, ':');
+	w->err |= buf_addc(w->b, '"');
+	w->err |= buf_add(w->b, key, n);
+	w->err |= buf_add(w->b, "\":", 2);
 	w->afterkey = 1;
 }
 

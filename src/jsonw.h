@@ -34,6 +34,7 @@ struct jw {
 };
 
 void	jw_init(struct jw *, struct buf *);
+/* key: plain ASCII without '"', '\\' or controls (the program's names) */
 void	jw_key(struct jw *, const char *key);
 void	jw_open(struct jw *, int brace);	/* '{' or '[' */
 void	jw_close(struct jw *, int brace);	/* '}' or ']' */

@@ -46,6 +46,7 @@ struct tctx {
 	char		 sha256[65];
 	struct buf	 setdiags;	/* the set's diagnostics, JSON objects */
 	struct buf	 event;		/* the event being written */
+	struct event_cache cache;	/* what its events share */
 	unsigned	 parse_set_errors; /* set-scope parser errors pending */
 	size_t		 dropped;	/* bytes released with madvise */
 	int		 stop;
@@ -317,7 +318,7 @@ on_set(void *arg, struct edi_set *set)
 	    strcmp(map_timezone(m), "partner") != 0 ? map_timezone(m) : tz;
 	t->in_set = 0;
 	buf_reset(&t->event);
-	if (event_write(&t->event, m, set, doc, t->setdiags.p,
+	if (event_write(&t->cache, &t->event, m, set, doc, t->setdiags.p,
 	    t->setdiags.len, &origin) != 0) {
 		set_reject(t, set, "EVENT-LIMIT", "the event is larger than "
 		    "%u bytes", EG_MAX_EVENT_SIZE);
@@ -435,6 +436,7 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	r = tr->parse(input, o->filename, &h, &t);
 	buf_free(&t.setdiags);
 	buf_free(&t.event);
+	event_cache_free(&t.cache);
 	if (r != 0 && !t.stop && r != EG_ERR_REJECTED && r != EG_ERR_SYNTAX &&
 	    r != EG_ERR_LIMIT)
 		return r;
