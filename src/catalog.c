@@ -124,8 +124,8 @@ catalog_load(const char *root, struct catalog **out, struct buf *errors)
 }
 
 const struct map *
-catalog_select(const struct catalog *c, enum edi_syntax syntax,
-    struct slice doctype, struct slice version, const char *partner)
+catalog_select(const struct catalog *c, const struct edi_set *set,
+    const char *partner)
 {
 	const struct map *best = NULL, *m;
 	const char	*mp;
@@ -136,14 +136,14 @@ catalog_select(const struct catalog *c, enum edi_syntax syntax,
 		m = c->map[i];
 		if (map_direction(m) == MAP_DIR_OUT)
 			continue;
-		if (!map_source_match(m, syntax, doctype, version))
+		if (!map_accepts(m, set))
 			continue;
 		mp = map_partner(m);
 		if (mp != NULL && (partner == NULL || strcmp(mp, partner) != 0))
 			continue;
 		/* A partner map beats any base map; then the longest pattern. */
 		score = (mp != NULL ? 1000 : 0) +
-		    map_source_specificity(m, version);
+		    map_source_specificity(m, set->version);
 		if (score > bestscore) {
 			best = m;
 			bestscore = score;

@@ -33,12 +33,13 @@ int	catalog_add(struct catalog *, const char *path, struct buf *errors);
 void	catalog_free(struct catalog *);
 
 /*
- * The most specific map for a document: partner maps for that partner
- * before base maps, then the longest matching version pattern.  NULL when
- * no map accepts the document.
+ * The most specific map for a document (map_accepts: for XML the root,
+ * its namespace and the cXML request element count too): partner maps
+ * for that partner before base maps, then the longest matching version
+ * pattern.  NULL when no map accepts the document.
  */
-const struct map *catalog_select(const struct catalog *, enum edi_syntax,
-	    struct slice doctype, struct slice version, const char *partner);
+const struct map *catalog_select(const struct catalog *,
+	    const struct edi_set *, const char *partner);
 /* By `map` id. */
 const struct map *catalog_find(const struct catalog *, const char *id);
 

@@ -262,11 +262,9 @@ on_set(void *arg, struct edi_set *set)
 
 	partner = resolve_partner(o, set, &tz);
 	if (o->force_map != NULL)
-		m = map_source_match(o->force_map, set->env.syntax,
-		    set->doctype, set->version) ? o->force_map : NULL;
+		m = map_accepts(o->force_map, set) ? o->force_map : NULL;
 	else
-		m = catalog_select(o->cat, set->env.syntax, set->doctype,
-		    set->version, partner);
+		m = catalog_select(o->cat, set, partner);
 	if (m == NULL) {
 		ack_set(o, set);	/* no structure: envelope checks only */
 		dt = slice_strdup(set->doctype);
@@ -285,7 +283,9 @@ on_set(void *arg, struct edi_set *set)
 		free(ver);
 		goto reject;
 	}
-	stc = structure_select(map_structure(m), set->version, partner);
+	/* XML maps have no structure: the tree is an empty root. */
+	stc = map_structure(m) != NULL ? structure_select(map_structure(m),
+	    set->version, partner) : NULL;
 	t->in_tree = 1;
 	if ((r = edi_tree_build(set, stc, &ds)) != 0 || set->rejected)
 		rejected = 1;

@@ -1861,6 +1861,294 @@ test_findings(void)
 	map_free(m);
 }
 
+/* ---- XML sources (cXML, UBL): XPath ---------------------------------------- */
+
+struct xmlrun2 {
+	const struct map *m;
+	struct run	*r;
+	int		 accepted;	/* map_accepts */
+	int		 called;
+};
+
+static int
+xml_set_cb(void *arg, struct edi_set *set)
+{
+	struct xmlrun2	*x = arg;
+
+	x->called = 1;
+	x->accepted = map_accepts(x->m, set);
+	if (x->accepted)
+		eval(x->m, set, x->r, 0);
+	return 0;
+}
+
+/* Parse xml with the real front end, run m on it (when it accepts it). */
+static int
+run_xml(const struct map *m, const char *xml, struct run *r)
+{
+	struct edi_handler h;
+	struct diag_sink ds = { on_diag, r, 0, 0 };
+	struct xmlrun2	 x;
+
+	memset(&h, 0, sizeof(h));
+	memset(&x, 0, sizeof(x));
+	h.set = xml_set_cb;
+	h.diags = &ds;
+	x.m = m;
+	x.r = r;
+	r->rv = -100;
+	translator_xml.parse(slice_cstr(xml), "t.xml", &h, &x);
+	return x.accepted;
+}
+
+static const char *cxmlmap =
+    "map t\nversion 1\nsource xml cXML OrderRequest 1.*\n"
+    "event order.created 1\nscope /cXML/Request/OrderRequest\n"
+    "lookup ty on-miss error\n  new -> original\nend\n"
+    "id = OrderRequestHeader/@orderID required \"no orderID\"\n"
+    "issueDate = OrderRequestHeader/@orderDate | date iso8601\n"
+    "purpose = OrderRequestHeader/@type | lookup ty\n"
+    "buyer = /cXML/Header/From/Credential[@domain='DUNS']/Identity\n"
+    "total = OrderRequestHeader/Total/Money | decimal\n"
+    "name = OrderRequestHeader/ShipTo/Address/Name\n"
+    "n = count(ItemOut) | int\n"
+    "tags[] = ItemOut/@lineNumber\n"
+    "group lines[] from ItemOut\n"
+    "  id = @lineNumber or seq\n"
+    "  qty = @quantity | decimal\n"
+    "  po = ../OrderRequestHeader/@orderID\n"
+    "  desc = ItemDetail/Description\n"
+    "  note = Comments/text() | trim\n"
+    "end\n"
+    "group first from ItemOut\n  q = @quantity\nend\n"
+    "check count(lines) = n warn \"count\"\n";
+
+static const char *cxmldoc =
+    "<?xml version=\"1.0\"?>\n"
+    "<cXML version=\"1.2.050\" payloadID=\"p1\">\n"
+    "<Header><From><Credential domain=\"DUNS\"><Identity>123</Identity>"
+    "</Credential></From></Header>\n"
+    "<Request><OrderRequest>\n"
+    "<OrderRequestHeader orderID=\"PO-1\" orderDate=\"2024-03-01T10:00:00Z\""
+    " type=\"new\">\n"
+    "<Total><Money currency=\"USD\">\n  12.50 <!-- c -->\n</Money></Total>\n"
+    "<ShipTo><Address><Name> Dock </Name></Address></ShipTo>\n"
+    "</OrderRequestHeader>\n"
+    "<ItemOut quantity=\"2\" lineNumber=\"1\"><ItemDetail>"
+    "<Description>A</Description><Description>B</Description></ItemDetail>"
+    "<Comments>\n  <Attachment>x</Attachment>\n</Comments></ItemOut>\n"
+    "<ItemOut quantity=\"3\"><Comments> hi </Comments></ItemOut>\n"
+    "</OrderRequest></Request></cXML>\n";
+
+static void
+test_xml(void)
+{
+	char		 errs[8192];
+	struct map	*m;
+	struct run	 r;
+
+	m = compile(cxmlmap, errs, sizeof(errs));
+	ok(m != NULL, "xml: cXML map compiles");
+	if (m == NULL) {
+		printf("# %s", errs);
+		return;
+	}
+	run_init(&r);
+	ok(run_xml(m, cxmldoc, &r), "xml: cXML OrderRequest 1.* accepts it");
+	is_int(r.rv, 0, "xml: evaluated");
+	is_json(r.doc, "{\"id\":\"PO-1\",\"issueDate\":\"2024-03-01\","
+	    "\"purpose\":\"original\",\"buyer\":\"123\",\"total\":\"12.50\","
+	    "\"name\":\" Dock \",\"n\":2,\"tags\":[\"1\"],"
+	    "\"lines\":[{\"id\":\"1\",\"qty\":\"2\",\"po\":\"PO-1\","
+	    "\"desc\":\"A\"},{\"id\":\"2\",\"qty\":\"3\",\"po\":\"PO-1\","
+	    "\"note\":\"hi\"}],\"first\":{\"q\":\"2\"}}",
+	    "xml: values, typed values trimmed, strings not, blank text() "
+	    "absent, groups, .., count, lists");
+	ok(has_line(&r.lines, "t.edi: line 11 (Description): warning "
+	    "MAP-MULTI: ItemDetail/Description matched 2 nodes; the first "
+	    "(line 11) is used, others at line 11 [t.map:"),
+	    "xml: MAP-MULTI names lines");
+	ok(has_line(&r.lines, "t.edi: line 14 (ItemOut): warning MAP-DEFAULT: "
+	    "@lineNumber is empty: default 2 (seq)"),
+	    "xml: seq fallback points at the group's element");
+	ok(has_line(&r.lines, "warning MAP-MULTI: ItemOut matched 2 nodes"),
+	    "xml: single-object group takes the first node");
+	ok(no_line(&r.lines, "MAP-CHECK"), "xml: check on count() passes");
+	run_free(&r);
+
+	/* the request element and version select the map */
+	run_init(&r);
+	ok(!run_xml(m, "<cXML version=\"1.2.050\"><Request><ConfirmationRequest/>"
+	    "</Request></cXML>", &r), "xml: other request element refused");
+	run_free(&r);
+	run_init(&r);
+	ok(!run_xml(m, "<cXML version=\"2.0\"><Request><OrderRequest/>"
+	    "</Request></cXML>", &r), "xml: version 2.0 refused by 1.*");
+	run_free(&r);
+	run_init(&r);
+	ok(!run_xml(m, "<cXML><Request><OrderRequest/></Request></cXML>", &r),
+	    "xml: no version refused by a versioned map");
+	run_free(&r);
+	run_init(&r);
+	ok(!run_xml(m, "<cXML xmlns=\"urn:x\" version=\"1.2\"><Request>"
+	    "<OrderRequest/></Request></cXML>", &r),
+	    "xml: root in a namespace is not the map's unprefixed root");
+	run_free(&r);
+
+	/* errors: missing key, unknown purpose, bad number, positions */
+	run_init(&r);
+	run_xml(m, "<cXML version=\"1.2\"><Request><OrderRequest>\n"
+	    "<OrderRequestHeader type=\"cancel\">\n"
+	    "<Total><Money>1,5</Money></Total></OrderRequestHeader>\n"
+	    "</OrderRequest></Request></cXML>", &r);
+	is_int(r.rv, EG_ERR_REJECTED, "xml: errors reject");
+	ok(has_line(&r.lines, "t.edi: line 1 (OrderRequest): error MAP-REQ: "
+	    "no orderID [t.map:9]"), "xml: absent attribute: the scope node");
+	ok(has_line(&r.lines, "t.edi: line 2 (OrderRequestHeader/@type): "
+	    "error MAP-LOOKUP: unknown code 'cancel'"),
+	    "xml: lookup miss names element and attribute");
+	ok(has_line(&r.lines, "t.edi: line 3 (Money): error MAP-TYPE: '1,5' "
+	    "in OrderRequestHeader/Total/Money is not a number"),
+	    "xml: MAP-TYPE at the value's line");
+	run_free(&r);
+	map_free(m);
+
+	/* the scope must exist */
+	m = compile("map t\nsource xml cXML\nevent e 1\n"
+	    "scope /cXML/Request/OrderRequest\nid = @x\n", errs, sizeof(errs));
+	ok(m != NULL, "xml: map without request element compiles");
+	run_init(&r);
+	ok(m != NULL && run_xml(m, "<cXML><Response/></cXML>", &r),
+	    "xml: cXML without request element: any cXML");
+	is_int(r.rv, EG_ERR_REJECTED, "xml: scope not in the document rejects");
+	ok(has_line(&r.lines, "error MAP-REQ: the document has no "
+	    "/cXML/Request/OrderRequest (the map's scope)"),
+	    "xml: scope diagnostic");
+	run_free(&r);
+	map_free(m);
+
+	/* UBL: prefixes are the map's, matched by URI; root alternatives */
+	m = compile("map t\nsource xml u:OrderResponse | s:OrderResponseSimple\n"
+	    "event e 1\n"
+	    "namespace u \"urn:ubl:OrderResponse-2\"\n"
+	    "namespace s \"urn:ubl:OrderResponseSimple-2\"\n"
+	    "namespace cbc \"urn:cbc\"\nnamespace cac \"urn:cac\"\n"
+	    "id = cbc:ID\nref = cac:OrderReference/cbc:ID\n"
+	    "root = /u:OrderResponse/cbc:ID or /s:OrderResponseSimple/cbc:ID\n"
+	    "any = /*/cbc:ID\n", errs, sizeof(errs));
+	ok(m != NULL, "xml: UBL map with root alternatives compiles");
+	if (m == NULL)
+		printf("# %s", errs);
+	run_init(&r);
+	ok(m != NULL && run_xml(m, "<OrderResponseSimple "
+	    "xmlns=\"urn:ubl:OrderResponseSimple-2\" xmlns:a=\"urn:cac\">"
+	    "<ID xmlns=\"urn:cbc\">7</ID><a:OrderReference><b:ID "
+	    "xmlns:b=\"urn:cbc\">34</b:ID></a:OrderReference>"
+	    "</OrderResponseSimple>", &r), "xml: second root alternative, "
+	    "default namespace accepted");
+	is_json(r.doc, "{\"id\":\"7\",\"ref\":\"34\",\"root\":\"7\","
+	    "\"any\":\"7\"}", "xml: other prefixes and default namespaces");
+	run_free(&r);
+	run_init(&r);
+	ok(m != NULL && !run_xml(m, "<OrderResponse xmlns=\"urn:other\"/>", &r),
+	    "xml: right local name, wrong namespace refused");
+	run_free(&r);
+	run_init(&r);
+	ok(m != NULL && run_xml(m, "<x:OrderResponse "
+	    "xmlns:x=\"urn:ubl:OrderResponse-2\"/>", &r) && r.rv == 0,
+	    "xml: no version, map without versions: accepted");
+	run_free(&r);
+	map_free(m);
+
+	/* an evaluation limit is a diagnostic, not a hang */
+	m = compile("map t\nsource xml r\nevent e 1\n"
+	    "n = count(//*[count(//*) > 0][count(//*) > 0]) | int\n", errs,
+	    sizeof(errs));
+	if (m != NULL) {
+		struct buf big;
+		int i;
+
+		buf_init(&big, 1 << 22);
+		buf_adds(&big, "<r>");
+		for (i = 0; i < 20000; i++)
+			buf_adds(&big, "<a/>");
+		buf_adds(&big, "</r>");
+		run_init(&r);
+		run_xml(m, big.p, &r);
+		is_int(r.rv, EG_ERR_REJECTED, "xml: XPath over its operation "
+		    "limit rejects");
+		ok(has_line(&r.lines, "error MAP-LIMIT:"), "xml: MAP-LIMIT "
+		    "diagnostic");
+		run_free(&r);
+		buf_free(&big);
+		map_free(m);
+	} else
+		ok(0, "xml: limit map compiles: %s", errs);
+}
+
+static void
+test_xml_compile(void)
+{
+	static const struct {
+		const char	*name, *text, *err;
+	} xc[] = {
+		{ "undeclared prefix", "id = cbc:ID\n",
+		    "t.map:4:6: undeclared namespace prefix 'cbc' in 'cbc:ID'" },
+		{ "undeclared prefix in a predicate",
+		    "id = A[b:c='1']/D\n", "undeclared namespace prefix 'b'" },
+		{ "quoted colon is no prefix", "id = A[@x='a:b']\n", NULL },
+		{ "axis is no prefix", "id = child::A\n", NULL },
+		{ "xml prefix is predefined", "id = A/@xml:lang\n", NULL },
+		{ "bad XPath", "id = A[@x=\n", "unbalanced" },
+		{ "bad XPath (libxml2)", "id = A/]B\n", "bad XPath 'A/]B'" },
+		{ "group selector compiled", "group x from A[\n", "unbalanced" },
+		{ "group selector prefix", "group x from p:A\n  y = B\nend\n",
+		    "undeclared namespace prefix 'p'" },
+		{ "bad scope", "!map t\nsource xml r\nevent e 1\nscope ///\n",
+		    "bad XPath '///'" },
+		{ "root prefix undeclared",
+		    "!map t\nsource xml u:Order\nevent e 1\nid = A\n",
+		    "source u:Order: undeclared namespace prefix 'u'" },
+		{ "both: .. not reversible",
+		    "!map t\nsource xml r\nevent e 1\ndirection both\n"
+		    "id = ../A\n", "cannot be reversed (XPath '../A' uses `..`)" },
+		{ "both: function not reversible",
+		    "!map t\nsource xml r\nevent e 1\ndirection both\n"
+		    "id = A[1]/B[not(@x)]\n", "uses a function" },
+		{ "both: oneway is exempt",
+		    "!map t\nsource xml r\nevent e 1\ndirection both\n"
+		    "id = //A oneway\n", NULL },
+		{ "both: text() and predicates are reversible",
+		    "!map t\nsource xml r\nevent e 1\ndirection both\n"
+		    "id = A[@d='x']/B/text()\n", NULL },
+		{ "time code names an element",
+		    "!map t\nsource x12 850\nstructure structures/x12-850.struct\n"
+		    "event e 1\nt = DTM02 | time code DTM03\n", NULL },
+		{ "time code in XML", "t = A | time code DTM01-03\n",
+		    "expected an element such as DTM01-03" },
+	};
+	char	 errs[8192], text[2048];
+	size_t	 i;
+	struct map *m;
+
+	for (i = 0; i < sizeof(xc) / sizeof(xc[0]); i++) {
+		if (xc[i].text[0] == '!')
+			snprintf(text, sizeof(text), "%s", xc[i].text + 1);
+		else
+			snprintf(text, sizeof(text), "map t\nsource xml r\n"
+			    "event e 1\n%s", xc[i].text);
+		m = compile(text, errs, sizeof(errs));
+		if (xc[i].err == NULL)
+			ok(m != NULL, "xml compile: %s%s%s", xc[i].name,
+			    m ? "" : ": ", m ? "" : errs);
+		else
+			ok(m == NULL && strstr(errs, xc[i].err) != NULL,
+			    "xml compile: %s (%.*s)", xc[i].name,
+			    (int)strcspn(errs, "\n"), errs);
+		map_free(m);
+	}
+}
+
 int
 main(void)
 {
@@ -1892,6 +2180,8 @@ main(void)
 	test_mdoc_strings();
 	test_mdoc_docs();
 	test_findings();
+	test_xml();
+	test_xml_compile();
 	ok(write_docs > 0 && write_diffs == 0, "mdoc_write_json is "
 	    "json_dumps(mdoc_to_json, JSON_COMPACT) for all %d documents "
 	    "evaluated", write_docs);

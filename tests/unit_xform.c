@@ -57,6 +57,10 @@ static const struct xcase xcases[] = {
 	    "14:22:00.250", 0 },
 	{ MX_TIME_ISO, 0, 0, "2024-03-01T14:22", MXR_OK, "14:22", 0 },
 	{ MX_TIME_ISO, 0, 0, "2024-03-01T25:22:00", MXR_TYPE, NULL, 0 },
+	/* a date without a time (cXML orderDate="2024-03-03"): no time */
+	{ MX_TIME_ISO, 0, 0, "2024-03-03", MXR_ABSENT, NULL, 0 },
+	{ MX_TIME_ISO, 0, 0, "12:30:00", MXR_OK, "12:30:00", 0 },
+	{ MX_TIME_ISO, 0, 0, "2024-03-0", MXR_TYPE, NULL, 0 },
 	/* time x12 */
 	{ MX_TIME_X12, 0, 0, "1630", MXR_OK, "16:30", 0 },
 	{ MX_TIME_X12, 0, 0, "163005", MXR_OK, "16:30:05", 0 },
@@ -153,7 +157,7 @@ static const char *const xname[] = {
 	"", "date x12", "date CCYYMMDD", "date YYMMDD", "date 102",
 	"date code", "date iso8601", "time x12", "time iso8601", "decimal",
 	"implied", "int", "trim", "upper", "lower", "collapse", "max", "pad",
-	"gtin14", "sscc", "lookup",
+	"gtin14", "sscc", "lookup", "time code",
 };
 
 static void
@@ -217,6 +221,11 @@ test_date_code(void)
 		{ "203", "200511071230", MXR_OK, "2005-11-07" },
 		{ "204", "20051107123059", MXR_OK, "2005-11-07" },
 		{ "718", "20051107-20051114", MXR_OK, "2005-11-07" },
+		{ "201", "0511071230", MXR_OK, "2005-11-07" },
+		{ "202", "051107123059", MXR_OK, "2005-11-07" },
+		{ "205", "200511071230+0100", MXR_OK, "2005-11-07" },
+		{ "205", "200511071230", MXR_TYPE, NULL },
+		{ "201", "0511072430", MXR_TYPE, NULL },
 		{ "102", "051107", MXR_TYPE, NULL },
 		{ "203", "200511072530", MXR_TYPE, NULL },
 		{ NULL, "051107", MXR_OK, "2005-11-07" },
@@ -270,6 +279,92 @@ test_date_code(void)
 			    memcmp(v.p, dc[i].out, v.len) == 0,
 			    "date code %s: %s -> %s", dc[i].code ? dc[i].code :
 			    "(none)", dc[i].in, dc[i].out);
+	}
+	arena_free(&a);
+}
+
+/*
+ * time code ELEM: the time of an EDIFACT 2379 date/time; a date-only code
+ * gives no value and no error (MXR_ABSENT), so one DTM feeds issueDate
+ * and issueTime.
+ */
+static void
+test_time_code(void)
+{
+	static const struct {
+		const char	*code;	/* NULL: no code element */
+		const char	*in;
+		int		 res;
+		const char	*out;
+	} tc[] = {
+		{ "203", "200511071230", MXR_OK, "12:30" },
+		{ "204", "20051107123059", MXR_OK, "12:30:59" },
+		{ "205", "200511071230+0100", MXR_OK, "12:30" },
+		{ "205", "200511071230-0530", MXR_OK, "12:30" },
+		{ "201", "0511071230", MXR_OK, "12:30" },
+		{ "202", "051107123059", MXR_OK, "12:30:59" },
+		{ "401", "0930", MXR_OK, "09:30" },
+		{ "402", "093015", MXR_OK, "09:30:15" },
+		{ "102", "20051107", MXR_ABSENT, NULL },
+		{ "101", "051107", MXR_ABSENT, NULL },
+		{ "718", "20051107-20051114", MXR_ABSENT, NULL },
+		{ "203", "20051107", MXR_TYPE, NULL },
+		{ "203", "200511072430", MXR_TYPE, NULL },
+		{ "204", "20051107123060", MXR_TYPE, NULL },
+		{ "204", "2005110712305X", MXR_TYPE, NULL },
+		{ "205", "200511071230", MXR_TYPE, NULL },
+		{ "205", "200511071230*0100", MXR_TYPE, NULL },
+		{ NULL, "200511071230", MXR_OK, "12:30" },
+		{ NULL, "20051107123059", MXR_OK, "12:30:59" },
+		{ NULL, "20051107", MXR_ABSENT, NULL },
+	};
+	struct arena	 a;
+	struct edi_seg	 seg;
+	struct edi_val	 vals[3];
+	size_t		 i;
+
+	arena_init(&a, 1 << 16);
+	for (i = 0; i < sizeof(tc) / sizeof(tc[0]); i++) {
+		struct map_xform x;
+		struct map_val	 v;
+		const char	*why;
+		int		 res;
+
+		memset(&seg, 0, sizeof(seg));
+		memset(vals, 0, sizeof(vals));
+		memcpy(seg.tag, "DTM", 4);
+		vals[0].s = slice_cstr("137");
+		vals[0].el = 1;
+		vals[0].comp = 1;
+		vals[0].rep = 1;
+		vals[1].s = slice_cstr(tc[i].in);
+		vals[1].el = 1;
+		vals[1].comp = 2;
+		vals[1].rep = 1;
+		vals[2].s = slice_cstr(tc[i].code ? tc[i].code : "");
+		vals[2].el = 1;
+		vals[2].comp = 3;
+		vals[2].rep = 1;
+		seg.val = vals;
+		seg.nval = tc[i].code ? 3 : 2;
+		seg.nel = 1;
+		memset(&x, 0, sizeof(x));
+		x.kind = MX_TIME_CODE;
+		x.codeel = 1;
+		x.codecomp = 3;
+		memset(&v, 0, sizeof(v));
+		v.p = tc[i].in;
+		v.len = strlen(tc[i].in);
+		v.kind = MV_STR;
+		v.seg = &seg;
+		res = map_xform_apply(&x, &a, NULL, &v, &why);
+		is_int(res, tc[i].res, "time code %s: %s", tc[i].code ?
+		    tc[i].code : "(none)", tc[i].in);
+		if (tc[i].out != NULL)
+			ok(res == MXR_OK && v.len == strlen(tc[i].out) &&
+			    memcmp(v.p, tc[i].out, v.len) == 0,
+			    "time code %s: %s -> %s", tc[i].code ? tc[i].code :
+			    "(none)", tc[i].in, tc[i].out);
 	}
 	arena_free(&a);
 }
@@ -431,6 +526,7 @@ main(void)
 {
 	test_table();
 	test_date_code();
+	test_time_code();
 	test_decimals();
 	test_lookup();
 	return done_testing();

@@ -75,6 +75,15 @@ const struct structure *map_structure(const struct map *);
  */
 int	map_source_match(const struct map *, enum edi_syntax,
 	    struct slice doctype, struct slice version);
+/*
+ * 1 when the map's `source` accepts the set: for EDI as map_source_match;
+ * for XML (MAPS.md §3.2) the root's local name and namespace URI (a map
+ * prefix stands for the URI its `namespace` line binds), the cXML request
+ * element (`source xml cXML OrderRequest`) and the version (cXML version,
+ * UBLVersionID; a document without one matches only maps without
+ * version patterns or with `*`).
+ */
+int	map_accepts(const struct map *, const struct edi_set *);
 /* Length of the longest version pattern that matched (for "most specific"). */
 int	map_source_specificity(const struct map *, struct slice version);
 

@@ -5,6 +5,10 @@
  * compile-time checks of §3.8 (unknown segments, elements, lookups and
  * templates, target conflicts, duplicate writes, lint warnings).
  *
+ * XML maps (`source xml`) keep their paths as XPath 1.0, compiled here
+ * once with libxml2 (prefixes checked against the `namespace` lines) and
+ * freed with the plan.
+ *
  * It owns every node of a plan (in the map's arena) and the structure the
  * map names.  It never evaluates a document, and it must never crash on
  * a malformed map: every line, token, nesting level and row is capped and
@@ -23,6 +27,9 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+
+#include <libxml/xmlerror.h>
+#include <libxml/xpath.h>
 
 #include "arena.h"
 #include "buf.h"
@@ -477,10 +484,17 @@ lex(struct cp *cp, const char *p, size_t len, size_t base, struct tok *out,
 				    q ? "quote" : "bracket");
 				return -1;
 			}
-			/* XPath node tests: text(), node() */
+			/* XPath node tests ending a step: text(), node() */
 			if (i + 1 < len && p[i] == '(' && p[i + 1] == ')' &&
-			    i > j && islowerc((unsigned char)p[j]))
-				i += 2;
+			    i > j) {
+				size_t k = i;
+
+				while (k > j &&
+				    islowerc((unsigned char)p[k - 1]))
+					k--;
+				if (k < i && (k == j || p[k - 1] == '/'))
+					i += 2;
+			}
 			t->len = i - j;
 			break;
 		}
@@ -1699,9 +1713,28 @@ parse_xform(struct cp *cp, struct map_xform *x)
 			x->kind = MX_TIME_X12;
 		else if (isword(u, "iso8601"))
 			x->kind = MX_TIME_ISO;
-		else {
-			perr(cp, u->col, "bad time format: expected x12 or "
-			    "iso8601");
+		else if (isword(u, "code")) {
+			struct map_path *p;
+
+			x->kind = MX_TIME_CODE;
+			u = next(cp);
+			if (u->k != TK_WORD || cp->m->xml) {
+				expected(cp, u, "an element such as DTM01-03");
+				return -1;
+			}
+			if ((p = parse_path(cp, u->p, u->len, u->col, 0)) == NULL)
+				return -1;
+			if (p->anchor != MA_REL || p->nloop || p->segonly ||
+			    p->npair || p->seg.f.natom) {
+				perr(cp, u->col, "`time code` names an element "
+				    "of the same segment, such as DTM01-03");
+				return -1;
+			}
+			x->codeel = p->el;
+			x->codecomp = p->comp;
+		} else {
+			perr(cp, u->col, "bad time format: expected x12, "
+			    "iso8601 or code ELEM");
 			return -1;
 		}
 	} else if (isword(t, "decimal")) {
@@ -2396,6 +2429,28 @@ parse_header(struct cp *cp, int h, const struct tok *kw)
 			return;
 		}
 		m->doctype = tokstr(cp, t);
+		if (m->xml) {
+			/* Root alternatives: ubl:OrderResponse | ubls:... */
+			m->doctypes = cp_grow(cp, m->doctypes, m->ndoctypes,
+			    &cap, sizeof(char *));
+			m->doctypes[m->ndoctypes++] = m->doctype;
+			while (peek(cp)->k == TK_PIPE) {
+				next(cp);
+				t = next(cp);
+				if (t->k != TK_WORD) {
+					expected(cp, t, "a root element name");
+					return;
+				}
+				if (m->ndoctypes >= 16) {
+					perr(cp, t->col, "too many roots");
+					return;
+				}
+				m->doctypes = cp_grow(cp, m->doctypes,
+				    m->ndoctypes, &cap, sizeof(char *));
+				m->doctypes[m->ndoctypes++] = tokstr(cp, t);
+			}
+			cap = 0;
+		}
 		if (m->xml && peek(cp)->k == TK_WORD &&
 		    (isupperc((unsigned char)peek(cp)->p[0]) ||
 		    islowerc((unsigned char)peek(cp)->p[0])) &&
@@ -2483,6 +2538,8 @@ parse_header(struct cp *cp, int h, const struct tok *kw)
 		if ((v = hdr_value(cp, "an XPath")) == NULL)
 			return;
 		m->scope = v;
+		m->scopelc = LC(lineof(cp, kw->col),
+		    colof(cp, cp->tok[cp->pos - 1].col));
 		break;
 	case H_NAMESPACE: {
 		struct map_ns	*ns;
@@ -2959,6 +3016,8 @@ merge_parent(struct cp *cp, struct map *pm)
 		m->xml = pm->xml;
 		m->doctype = pm->doctype;
 		m->doctype2 = pm->doctype2;
+		m->doctypes = pm->doctypes;
+		m->ndoctypes = pm->ndoctypes;
 		m->versions = pm->versions;
 		m->nversions = pm->nversions;
 	}
@@ -2980,8 +3039,10 @@ merge_parent(struct cp *cp, struct map *pm)
 		m->timezone = pm->timezone;
 		m->has_timezone = pm->has_timezone;
 	}
-	if (m->scope == NULL)
+	if (m->scope == NULL) {
 		m->scope = pm->scope;
+		m->scopelc = pm->scopelc;
+	}
 	for (i = 0; i < pm->nns; i++) {
 		for (j = 0; j < m->nns; j++)
 			if (strcmp(m->ns[j].prefix, pm->ns[i].prefix) == 0)
@@ -3145,12 +3206,165 @@ struct lk {
 	struct buf	*errors;
 	int		*nerr;
 	const struct map_compile_opts *opts;
+	const char	*curpath;	/* file of the statement linked */
 };
 
 #define lerr(L, path, line, col, ...)					\
 	report((L)->errors, (L)->nerr, 0, (path), LC((line), (col)), __VA_ARGS__)
 #define lwarn(L, path, line, col, ...)					\
 	report((L)->errors, (L)->nerr, 1, (path), LC((line), (col)), __VA_ARGS__)
+
+/* ---- XPath (XML sources) ------------------------------------------------- */
+
+struct xperr {
+	char	 msg[160];
+	int	 set;
+};
+
+static void
+xp_error(void *arg, xmlErrorPtr e)
+{
+	struct xperr	*x = arg;
+	size_t		 n;
+
+	if (x->set || e == NULL)
+		return;
+	snprintf(x->msg, sizeof(x->msg), "%s", e->message ? e->message : "");
+	n = strlen(x->msg);
+	while (n > 0 && (x->msg[n - 1] == '\n' || x->msg[n - 1] == ' '))
+		x->msg[--n] = '\0';
+	x->set = 1;
+}
+
+static const char *
+ns_uri(const struct map *m, const char *prefix, size_t n)
+{
+	int	 i;
+
+	for (i = 0; i < m->nns; i++)
+		if (strlen(m->ns[i].prefix) == n &&
+		    memcmp(m->ns[i].prefix, prefix, n) == 0)
+			return m->ns[i].uri;
+	return NULL;
+}
+
+static int
+xname_char(int c)
+{
+	return isalnumc(c) || c == '-' || c == '_' || c == '.' || c >= 0x80;
+}
+
+/*
+ * Every prefix an XPath uses must be bound by a `namespace` line (xml is
+ * predefined): libxml2 would only notice when a document reaches that
+ * step, and then every document of a partner would fail at run time.
+ */
+static int
+xp_prefixes(struct lk *L, const char *path, int line, int col,
+    const char *text)
+{
+	const char	*p, *b;
+	char		 q = 0;
+
+	for (p = text; *p != '\0'; p++) {
+		if (q) {
+			if (*p == q)
+				q = 0;
+			continue;
+		}
+		if (*p == '\'' || *p == '"') {
+			q = *p;
+			continue;
+		}
+		if (*p != ':' || p[1] == ':' || (p > text && p[-1] == ':'))
+			continue;
+		for (b = p; b > text && xname_char((unsigned char)b[-1]); b--)
+			;
+		if (b == p || isdigitc((unsigned char)*b) || *b == '-' ||
+		    *b == '.')
+			continue;
+		if ((p - b == 3 && memcmp(b, "xml", 3) == 0) ||
+		    ns_uri(L->m, b, (size_t)(p - b)) != NULL)
+			continue;
+		lerr(L, path, line, col, "undeclared namespace prefix '%.*s' "
+		    "in '%s' (add `namespace %.*s \"URI\"`)", (int)(p - b), b,
+		    text, (int)(p - b), b);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Compile one XPath of the plan, once, at load (libxml2 resolves the
+ * prefixes per evaluation, against the context the evaluator registers
+ * the map's namespaces in).  The plan keeps every compiled expression so
+ * that map_free() releases them.
+ */
+static void *
+xp_compile(struct lk *L, const char *path, int line, int col,
+    const char *text)
+{
+	struct map	*m = L->m;
+	struct xperr	 xe;
+	xmlXPathCompExprPtr c;
+
+	if (text == NULL || xp_prefixes(L, path, line, col, text) != 0)
+		return NULL;
+	if (m->nxpc >= MAP_MAX_XPATHS) {
+		lerr(L, path, line, col, "more than %d XPaths in one map",
+		    MAP_MAX_XPATHS);
+		return NULL;
+	}
+	memset(&xe, 0, sizeof(xe));
+	xmlSetStructuredErrorFunc(&xe, xp_error);
+	c = xmlXPathCompile((const xmlChar *)text);
+	xmlSetStructuredErrorFunc(NULL, NULL);
+	if (c == NULL) {
+		lerr(L, path, line, col, "bad XPath '%s'%s%s", text,
+		    xe.set ? ": " : "", xe.msg);
+		return NULL;
+	}
+	if (m->nxpc == m->capxpc) {
+		m->capxpc = m->capxpc ? m->capxpc * 2 : 32;
+		m->xpc = xreallocarray(m->xpc, (size_t)m->capxpc,
+		    sizeof(*m->xpc));
+	}
+	m->xpc[m->nxpc++] = c;
+	return c;
+}
+
+/*
+ * The reversible XPath subset (MAPS.md §3.4): child steps, @attr,
+ * text() and [@a='v'] / [Name='v'] predicates.
+ */
+static const char *
+xp_irreversible(const char *text)
+{
+	const char	*p;
+	char		 q = 0;
+
+	for (p = text; *p != '\0'; p++) {
+		if (q) {
+			if (*p == q)
+				q = 0;
+			continue;
+		}
+		if (*p == '\'' || *p == '"')
+			q = *p;
+		else if (p[0] == '.' && p[1] == '.')
+			return "`..`";
+		else if (p[0] == '/' && p[1] == '/')
+			return "`//`";
+		else if (p[0] == ':' && p[1] == ':')
+			return "an axis";
+		else if (*p == '|' || *p == '*')
+			return "a wildcard or union";
+		else if (*p == '(' && (p - text < 4 ||
+		    memcmp(p - 4, "text", 4) != 0))
+			return "a function";
+	}
+	return NULL;
+}
 
 /* Does the structure declare any element of tag? */
 static int
@@ -3279,6 +3493,8 @@ link_expr(struct lk *L, struct map_expr *e)
 		return;
 	if (e->kind == MT_PATH && e->path != NULL)
 		link_path(L, e->path);
+	if (e->kind == MT_XPATH && e->xp == NULL)
+		e->xp = xp_compile(L, L->curpath, e->line, e->col, e->lit.p);
 	for (i = 0; i < e->nsub; i++)
 		link_expr(L, e->sub[i]);
 }
@@ -3363,6 +3579,7 @@ link_stmt(struct lk *L, struct map_stmt *s)
 	if (s->linked)
 		return;
 	s->linked = 1;
+	L->curpath = s->path;
 	switch (s->kind) {
 	case MS_RULE:
 		r = &s->u.r;
@@ -3383,7 +3600,8 @@ link_stmt(struct lk *L, struct map_stmt *s)
 				x->lk->used = 1;
 		}
 		for (i = 0; i < r->nxf; i++)
-			if (r->xf[i].kind == MX_DATE_CODE && L->st != NULL &&
+			if ((r->xf[i].kind == MX_DATE_CODE ||
+			    r->xf[i].kind == MX_TIME_CODE) && L->st != NULL &&
 			    r->nexpr == 1 && r->expr[0]->kind == MT_PATH) {
 				struct map_path *p = r->expr[0]->path;
 
@@ -3402,6 +3620,9 @@ link_stmt(struct lk *L, struct map_stmt *s)
 	case MS_WITHIN:
 		if (s->u.b.sel != NULL)
 			link_path(L, s->u.b.sel);
+		if (s->u.b.xsel != NULL && s->u.b.xselc == NULL)
+			s->u.b.xselc = xp_compile(L, s->path, s->line, s->col,
+			    s->u.b.xsel);
 		for (i = 0; i < s->u.b.nwhere; i++)
 			link_expr(L, s->u.b.where[i].e);
 		link_cond(L, s->u.b.when);
@@ -3594,6 +3815,28 @@ has_call(const struct map_expr *e)
 	return 0;
 }
 
+static int
+xp_check_reversible(struct lk *L, const struct map_stmt *s,
+    const struct map_expr *e, int depth)
+{
+	const char	*why;
+	int		 i;
+
+	if (e == NULL || depth > (int)EG_MAX_EXPR_DEPTH)
+		return 0;
+	if (e->kind == MT_XPATH && e->lit.p != NULL &&
+	    (why = xp_irreversible(e->lit.p)) != NULL) {
+		lerr(L, s->path, e->line, e->col, "'%s' cannot be reversed "
+		    "(XPath '%s' uses %s): mark it `oneway`", s->u.r.tgt.text,
+		    e->lit.p, why);
+		return -1;
+	}
+	for (i = 0; i < e->nsub; i++)
+		if (xp_check_reversible(L, s, e->sub[i], depth + 1) != 0)
+			return -1;
+	return 0;
+}
+
 static void
 check_reversible(struct lk *L, struct map_block *b, int depth)
 {
@@ -3610,6 +3853,9 @@ check_reversible(struct lk *L, struct map_block *b, int depth)
 		}
 		if (s->kind != MS_RULE || s->u.r.oneway || s->u.r.out)
 			continue;
+		for (j = 0; j < s->u.r.nexpr; j++)
+			if (xp_check_reversible(L, s, s->u.r.expr[j], 0) != 0)
+				break;
 		for (j = 0; j < s->u.r.nexpr; j++)
 			if (has_call(s->u.r.expr[j])) {
 				lerr(L, s->path, s->line, s->col, "'%s' cannot "
@@ -3803,6 +4049,10 @@ write_key(const struct map_rule *r, char *key, size_t keylen)
 
 	while (e != NULL && e->kind == MT_OR && e->nsub > 0 && n++ < 64)
 		e = e->sub[0];
+	if (e != NULL && e->kind == MT_XPATH && e->lit.p != NULL) {
+		snprintf(key, keylen, "xpath:%s", e->lit.p);
+		return 1;
+	}
 	if (e == NULL || e->kind != MT_PATH || e->path == NULL)
 		return 0;
 	p = e->path;
@@ -4046,6 +4296,23 @@ link_map(struct map *m, const struct map_compile_opts *opts,
 			    "large", lk->name);
 	}
 
+	/* XML: the source's roots, the scope. */
+	if (m->xml) {
+		xmlInitParser();
+		for (i = 0; i < m->ndoctypes; i++) {
+			const char *c = strchr(m->doctypes[i], ':');
+
+			if (c != NULL && ns_uri(m, m->doctypes[i],
+			    (size_t)(c - m->doctypes[i])) == NULL)
+				lerr(&L, path, 1, 1, "source %s: undeclared "
+				    "namespace prefix '%.*s'", m->doctypes[i],
+				    (int)(c - m->doctypes[i]), m->doctypes[i]);
+		}
+		if (m->scope != NULL)
+			m->scopec = xp_compile(&L, path, m->scopelc &
+			    ((1 << 20) - 1), m->scopelc >> 20, m->scope);
+	}
+
 	/* Templates inlined, paths resolved, lookups bound. */
 	link_block(&L, &m->root);
 	for (i = 0; i < m->ntpl; i++)
@@ -4175,6 +4442,9 @@ map_free(struct map *m)
 		return;
 	if (m->owns_structure && m->structure != NULL)
 		structure_free(m->structure);
+	while (m->nxpc > 0)
+		xmlXPathFreeCompExpr(m->xpc[--m->nxpc]);
+	free(m->xpc);
 	while (m->overflow != NULL) {
 		struct overflow *o = m->overflow;
 
@@ -4279,6 +4549,48 @@ map_source_match(const struct map *m, enum edi_syntax syntax,
 	if (m->nversions == 0)
 		return 1;
 	return map_source_specificity(m, version) > 0;
+}
+
+/*
+ * An XML root named by the map (`ubl:Order`): the local name, in the
+ * namespace the map binds to the prefix; an unprefixed name is in no
+ * namespace (as in XPath 1.0), which is what cXML roots are.
+ */
+static int
+root_match(const struct map *m, const char *qn, const struct edi_set *set)
+{
+	const char	*c = strchr(qn, ':'), *uri = "";
+
+	if (c != NULL && (uri = ns_uri(m, qn, (size_t)(c - qn))) == NULL)
+		return 0;
+	return slice_eqs(set->doctype, c != NULL ? c + 1 : qn) &&
+	    slice_eqs(set->xml_ns, uri);
+}
+
+int
+map_accepts(const struct map *m, const struct edi_set *set)
+{
+	int	 i;
+
+	if (set->env.syntax != EDI_XML)
+		return map_source_match(m, set->env.syntax, set->doctype,
+		    set->version);
+	if (!m->xml || !m->has_source)
+		return 0;
+	for (i = 0; i < m->ndoctypes; i++)
+		if (root_match(m, m->doctypes[i], set))
+			break;
+	if (i == m->ndoctypes)
+		return 0;
+	if (m->doctype2 != NULL && !slice_eqs(set->xml_request, m->doctype2))
+		return 0;
+	/*
+	 * A document without a version (UBL may leave out UBLVersionID)
+	 * matches a map without version patterns, or with `*`.
+	 */
+	if (m->nversions == 0)
+		return 1;
+	return map_source_specificity(m, set->version) > 0;
 }
 
 /*

@@ -10,6 +10,12 @@
  * plan is read-only here, so one plan serves any number of threads.
  * Nothing a partner sends may crash it: every walk is bounded by the set's
  * segment count and the hierarchy depth limit.
+ *
+ * XML sources (cXML, UBL) have no segments: their paths are XPath 1.0,
+ * compiled with the plan and evaluated by libxml2 relative to the group's
+ * node (frame.xn), with the map's namespace prefixes registered, an
+ * operation limit per evaluation and a cap on the nodes read from one
+ * result.  The document is only read.
  */
 #include "config.h"
 
@@ -17,6 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <libxml/xpath.h>
+#include <libxml/xpathInternals.h>
 
 #include "arena.h"
 #include "buf.h"
@@ -54,6 +65,11 @@ const char *const map_default_msg[MD_NMSG] = {
 	[MD_DEFAULT_LOOKUP] = "unknown code '{value}' in {source} (table "
 	    "{table}): default {default} used",
 	[MD_TRUNC] = "'{value}' in {source} truncated to {n} characters",
+	[MD_MULTI_XML] = "{source} matched {n} nodes; the first (line "
+	    "{first}) is used, others at line {others}",
+	[MD_MULTI_UNIQUE_XML] = "{source} must match once but matched {n} "
+	    "nodes (lines {first}, {others})",
+	[MD_XPATH] = "{source} could not be evaluated: {why}",
 };
 
 enum { C_FALSE = 0, C_TRUE = 1, C_UNKNOWN = 2 };
@@ -68,6 +84,7 @@ struct frame {
 	const struct map_target *tgt;	/* for the field path */
 	int		 index;		/* array element index, -1 */
 	struct sidx	*sx;		/* index of loop, once known */
+	xmlNodePtr	 xn;		/* XML: the context node */
 };
 
 struct ev {
@@ -97,6 +114,14 @@ struct ev {
 	/* Per loop instance: its in-scope items by tag, built on first use. */
 	struct sidx	**stab;
 	uint32_t	 smask, sn;
+	/* XML sources. */
+	int		 xml;
+	xmlXPathContextPtr xctx;
+	xmlNodePtr	 xat;		/* next diagnostic points here */
+	xmlNodePtr	 xlast;		/* the last value's node */
+	const struct map_stmt *cur;	/* statement being run */
+	int		 xfail;		/* libxml2 reported an error */
+	char		 xwhy[128];
 };
 
 /* Context for MAP-MULTI and other diagnostics of one rule. */
@@ -345,9 +370,65 @@ diag_emitv(struct ev *ev, struct diag *d)
 	diag_emit(ev->ds, d);
 }
 
+/* XML: the context node of a frame (the innermost that has one). */
+static xmlNodePtr
+frame_xnode(const struct frame *fr)
+{
+	for (; fr != NULL; fr = fr->up)
+		if (fr->xn != NULL)
+			return fr->xn;
+	return NULL;
+}
+
+/* The element a node belongs to (itself, or an attribute's or text's). */
+static xmlNodePtr
+xml_elem(xmlNodePtr n)
+{
+	if (n == NULL || n->type == XML_NAMESPACE_DECL)
+		return NULL;
+	if (n->type != XML_ELEMENT_NODE)
+		n = n->parent;
+	return n != NULL && n->type == XML_ELEMENT_NODE ? n : NULL;
+}
+
+static int
+xml_line(xmlNodePtr n)
+{
+	long	 l;
+
+	if ((n = xml_elem(n)) == NULL)
+		return 0;
+	l = xmlGetLineNo(n);
+	return l > 0 && l < INT32_MAX ? (int)l : 0;
+}
+
+/* XML diagnostics point at a line and name the element (attribute). */
+static void
+xml_pos(xmlNodePtr n, struct diag *d)
+{
+	xmlNodePtr	 e = xml_elem(n);
+
+	if (e == NULL)
+		return;
+	d->line = (uint32_t)xml_line(e);
+	if (e->ns != NULL && e->ns->prefix != NULL)
+		snprintf(d->element, sizeof(d->element), "%s:%s",
+		    (const char *)e->ns->prefix, (const char *)e->name);
+	else
+		snprintf(d->element, sizeof(d->element), "%s",
+		    (const char *)e->name);
+	if (n->type == XML_ATTRIBUTE_NODE) {
+		size_t o = strlen(d->element);
+
+		snprintf(d->element + o, sizeof(d->element) - o, "/@%s",
+		    (const char *)n->name);
+	}
+}
+
 /*
  * Emit one map diagnostic.  seg/el/comp: where the value came from (NULL:
- * the frame's trigger segment, no element).
+ * the frame's trigger segment, no element).  XML: ev->xat, else the
+ * frame's node.
  */
 static void
 emit(struct ev *ev, enum diag_sev sev, const char *code,
@@ -384,6 +465,10 @@ emit(struct ev *ev, enum diag_sev sev, const char *code,
 		snprintf(d.tag, sizeof(d.tag), "%s", seg->tag);
 		d.el = el;
 		d.comp = comp > 1 ? comp : 0;
+	}
+	if (ev->xml) {
+		xml_pos(ev->xat != NULL ? ev->xat : frame_xnode(fr), &d);
+		ev->xat = NULL;
 	}
 	ma->field = fb.p ? fb.p : "";
 	if (ma->source == NULL)
@@ -571,6 +656,7 @@ mk_val(struct map_val *mv, const struct edi_seg *s, const struct edi_val *v,
 	mv->seg = s;
 	mv->fallback = 0;
 	mv->from = NULL;
+	mv->xnode = NULL;
 	if (v == NULL) {
 		mv->p = s->tag;
 		mv->len = strlen(s->tag);
@@ -1670,6 +1756,330 @@ multi_diag(struct ev *ev, const struct rctx *rc, const struct map_expr *e,
 	    MD_MULTI, &ma);
 }
 
+/* ---- XML sources: XPath ------------------------------------------------- */
+
+static void
+xp_error(void *arg, xmlErrorPtr e)
+{
+	struct ev	*ev = arg;
+	size_t		 n;
+
+	if (ev->xfail++ || e == NULL)
+		return;
+	snprintf(ev->xwhy, sizeof(ev->xwhy), "%s", e->message ? e->message :
+	    "XPath error");
+	n = strlen(ev->xwhy);
+	while (n > 0 && (ev->xwhy[n - 1] == '\n' || ev->xwhy[n - 1] == ' '))
+		ev->xwhy[--n] = '\0';
+}
+
+/*
+ * Evaluate a compiled XPath with fr's node as the context node (absolute
+ * paths start at the document).  NULL when it cannot be evaluated (the
+ * operation limit, a runtime error): that is an error diagnostic, since
+ * the map cannot be applied to this document.
+ */
+static xmlXPathObjectPtr
+xp_run(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    void *comp, const char *text)
+{
+	xmlXPathContextPtr c = ev->xctx;
+	xmlXPathObjectPtr r;
+	struct margs	 ma;
+
+	if (c == NULL || comp == NULL)
+		return NULL;
+	c->node = frame_xnode(fr);
+	c->contextSize = 1;
+	c->proximityPosition = 1;
+	c->opCount = 0;
+	c->opLimit = MAP_XPATH_OP_LIMIT;
+	ev->xfail = 0;
+	r = xmlXPathCompiledEval(comp, c);
+	if (r != NULL && !ev->xfail)
+		return r;
+	xmlXPathFreeObject(r);
+	memset(&ma, 0, sizeof(ma));
+	ma.why = ev->xfail ? ev->xwhy : "XPath error";
+	emit(ev, DIAG_ERROR, "MAP-LIMIT", ev->cur, fr, NULL, -1,
+	    e != NULL ? e->text : text, NULL, 0, 0, NULL, MD_XPATH, &ma);
+	return NULL;
+}
+
+static int
+xml_blank(const char *p, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/* Cut at EG_MAX_VALUE_LEN, on a UTF-8 character boundary. */
+static size_t
+xml_cap(const char *p, size_t n)
+{
+	if (n <= EG_MAX_VALUE_LEN)
+		return n;
+	n = EG_MAX_VALUE_LEN;
+	while (n > 0 && ((unsigned char)p[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+/*
+ * The XPath string value of a node: a pointer into the document when it
+ * is one text node (valid while the document is, i.e. during the set
+ * callback), else a copy in the arena.  NULL when empty or only white
+ * space: like an empty EDI element, such a value is absent.
+ */
+static const char *
+xnode_value(struct ev *ev, xmlNodePtr n, size_t *len)
+{
+	const xmlChar	*t = NULL;
+	xmlChar		*own = NULL;
+	const char	*p;
+	size_t		 l;
+	int		 copy = 0;
+
+	switch (n->type) {
+	case XML_NAMESPACE_DECL:	/* a copy owned by the XPath result */
+		t = ((xmlNsPtr)n)->href;
+		copy = 1;
+		break;
+	case XML_TEXT_NODE:
+	case XML_CDATA_SECTION_NODE:
+	case XML_COMMENT_NODE:
+	case XML_PI_NODE:
+		t = n->content;
+		break;
+	case XML_ATTRIBUTE_NODE:
+	case XML_ELEMENT_NODE:
+		if (n->children == NULL)
+			return NULL;
+		if (n->children->next == NULL &&
+		    (n->children->type == XML_TEXT_NODE ||
+		    n->children->type == XML_CDATA_SECTION_NODE)) {
+			t = n->children->content;
+			break;
+		}
+		/* FALLTHROUGH */
+	default:
+		t = own = xmlNodeGetContent(n);
+		copy = 1;
+		break;
+	}
+	if (t == NULL)
+		return NULL;
+	l = strlen((const char *)t);
+	if (xml_blank((const char *)t, l)) {
+		xmlFree(own);
+		return NULL;
+	}
+	l = xml_cap((const char *)t, l);
+	p = copy ? ev_strndup(ev, (const char *)t, l) : (const char *)t;
+	xmlFree(own);
+	*len = l;
+	return p;
+}
+
+/* A value made from a string, number or boolean XPath result. */
+static int
+xp_scalar(struct ev *ev, const struct frame *fr, xmlXPathObjectPtr r,
+    struct map_val *v)
+{
+	xmlChar	*t = NULL;
+	const char *p;
+	size_t	 l;
+
+	switch (r->type) {
+	case XPATH_STRING:
+		p = (const char *)r->stringval;
+		break;
+	case XPATH_BOOLEAN:
+		p = r->boolval ? "true" : "false";
+		break;
+	case XPATH_NUMBER:
+		if (xmlXPathIsNaN(r->floatval))
+			return 0;
+		t = xmlXPathCastNumberToString(r->floatval);
+		p = (const char *)t;
+		break;
+	default:
+		return 0;
+	}
+	if (p == NULL || (l = strlen(p)) == 0 || xml_blank(p, l)) {
+		xmlFree(t);
+		return 0;
+	}
+	l = xml_cap(p, l);
+	v->p = ev_strndup(ev, p, l);
+	v->len = l;
+	xmlFree(t);
+	if (v->p == NULL)
+		return 0;
+	v->kind = MV_STR;
+	v->xnode = frame_xnode(fr);
+	return 1;
+}
+
+static void
+xmulti_diag(struct ev *ev, const struct rctx *rc, const char *source,
+    xmlNodePtr first, xmlNodeSetPtr ns, int nfound, int unique,
+    const struct frame *fr)
+{
+	char	 fb[16], others[80];
+	struct margs ma;
+	size_t	 o = 0;
+	int	 i, shown = 0;
+
+	snprintf(fb, sizeof(fb), "%d", xml_line(first));
+	others[0] = '\0';
+	for (i = 0; ns != NULL && i < ns->nodeNr &&
+	    shown < MAP_MAX_MULTI_LIST && o < sizeof(others) - 16; i++) {
+		if (ns->nodeTab[i] == first)
+			continue;
+		o += (size_t)snprintf(others + o, sizeof(others) - o, "%s%d",
+		    shown ? ", " : "", xml_line(ns->nodeTab[i]));
+		shown++;
+	}
+	if (nfound - 1 > shown && o < sizeof(others) - 8)
+		snprintf(others + o, sizeof(others) - o, ", ...");
+	memset(&ma, 0, sizeof(ma));
+	ma.n = nfound;
+	ma.first = fb;
+	ma.others = others;
+	ev->xat = first != NULL && first->type != XML_NAMESPACE_DECL ? first :
+	    NULL;
+	if (rc != NULL)
+		emit(ev, unique ? DIAG_ERROR : DIAG_WARNING, "MAP-MULTI", rc->s,
+		    rc->fr, rc->tgt, rc->listidx, source, NULL, 0, 0, NULL,
+		    unique ? MD_MULTI_UNIQUE_XML : MD_MULTI_XML, &ma);
+	else
+		emit(ev, unique ? DIAG_ERROR : DIAG_WARNING, "MAP-MULTI",
+		    ev->cur, fr, NULL, -1, source, NULL, 0, 0, NULL,
+		    unique ? MD_MULTI_UNIQUE_XML : MD_MULTI_XML, &ma);
+}
+
+/*
+ * The value of an XPath term: the string value of the first node whose
+ * value is not blank; MAP-MULTI (when rc is given) if several are not.
+ */
+static int
+xp_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    struct map_val *v, const struct rctx *rc)
+{
+	xmlXPathObjectPtr r;
+	xmlNodeSetPtr	 ns;
+	xmlNodePtr	 first = NULL;
+	const char	*p, *fp = NULL;
+	size_t		 l, fl = 0;
+	int		 i, n = 0, found;
+
+	if ((r = xp_run(ev, fr, e, e->xp, NULL)) == NULL)
+		return 0;
+	if (r->type != XPATH_NODESET) {
+		found = xp_scalar(ev, fr, r, v);
+		xmlXPathFreeObject(r);
+		return found;
+	}
+	ns = r->nodesetval;
+	for (i = 0; ns != NULL && i < ns->nodeNr && i < MAP_MAX_XPATH_NODES;
+	    i++) {
+		if ((p = xnode_value(ev, ns->nodeTab[i], &l)) == NULL)
+			continue;
+		if (n++ == 0) {
+			first = ns->nodeTab[i];
+			fp = p;
+			fl = l;
+		} else if (rc == NULL)
+			break;
+	}
+	if (n == 0) {
+		xmlXPathFreeObject(r);
+		return 0;
+	}
+	v->p = fp;
+	v->len = fl;
+	v->kind = MV_STR;
+	v->xnode = first->type != XML_NAMESPACE_DECL ? first : frame_xnode(fr);
+	ev->xlast = (xmlNodePtr)v->xnode;
+	ev->lastsrc = e->text;
+	if (n > 1 && rc != NULL)
+		xmulti_diag(ev, rc, e->text, first, ns, n, 0, fr);
+	xmlXPathFreeObject(r);
+	return 1;
+}
+
+/* Every non-blank value of an XPath, in document order. */
+static int
+xp_all(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    void (*fn)(struct ev *, void *, const struct map_val *), void *arg)
+{
+	xmlXPathObjectPtr r;
+	xmlNodeSetPtr	 ns;
+	struct map_val	 v;
+	const char	*p;
+	size_t		 l;
+	int		 i, n = 0;
+
+	if ((r = xp_run(ev, fr, e, e->xp, NULL)) == NULL)
+		return 0;
+	memset(&v, 0, sizeof(v));
+	if (r->type != XPATH_NODESET) {
+		if (xp_scalar(ev, fr, r, &v)) {
+			v.from = e;
+			fn(ev, arg, &v);
+			n = 1;
+		}
+		xmlXPathFreeObject(r);
+		return n;
+	}
+	ns = r->nodesetval;
+	for (i = 0; ns != NULL && i < ns->nodeNr && i < MAP_MAX_XPATH_NODES &&
+	    !ev->limit; i++) {
+		if ((p = xnode_value(ev, ns->nodeTab[i], &l)) == NULL)
+			continue;
+		memset(&v, 0, sizeof(v));
+		v.p = p;
+		v.len = l;
+		v.kind = MV_STR;
+		v.from = e;
+		v.xnode = ns->nodeTab[i]->type != XML_NAMESPACE_DECL ?
+		    ns->nodeTab[i] : frame_xnode(fr);
+		fn(ev, arg, &v);
+		n++;
+	}
+	xmlXPathFreeObject(r);
+	return n;
+}
+
+/* count(XPATH): nodes; exists(XPATH): any node, or a non-empty value. */
+static long
+xp_count(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    int *isset)
+{
+	xmlXPathObjectPtr r;
+	struct map_val	 v;
+	long		 n;
+
+	*isset = 0;
+	if ((r = xp_run(ev, fr, e, e->xp, NULL)) == NULL)
+		return 0;
+	if (r->type == XPATH_NODESET) {
+		*isset = 1;
+		n = r->nodesetval != NULL ? r->nodesetval->nodeNr : 0;
+	} else {
+		memset(&v, 0, sizeof(v));
+		n = r->type == XPATH_BOOLEAN ? r->boolval :
+		    xp_scalar(ev, fr, r, &v);
+	}
+	xmlXPathFreeObject(r);
+	return n;
+}
+
 static int eval_expr1(struct ev *, const struct frame *,
 		    const struct map_expr *, struct map_val *,
 		    const struct rctx *);
@@ -1719,7 +2129,7 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		multi_diag(ev, rc, e, &pm);
 		return 1;
 	case MT_XPATH:
-		return 0;
+		return xp_value(ev, fr, e, v, rc);
 	case MT_FIELD: {
 		struct first_node fj = { NULL };
 
@@ -1764,7 +2174,11 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 			field_each(ev, fr, e->field, cb_count, &cnt);
 		else if (e->path != NULL)
 			cnt = path_all(ev, fr, e->path, cb_noop, NULL);
-		else
+		else if (e->nsub > 0 && e->sub[0]->kind == MT_XPATH) {
+			int isset;
+
+			cnt = xp_count(ev, fr, e->sub[0], &isset);
+		} else
 			return 0;
 		v->i = cnt;
 		v->kind = MV_INT;
@@ -1858,6 +2272,8 @@ eval_expr_all(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	switch (e->kind) {
 	case MT_PATH:
 		return (int)path_all(ev, fr, e->path, fn, arg);
+	case MT_XPATH:
+		return xp_all(ev, fr, e, fn, arg);
 	case MT_FIELD:
 		c.fn = fn;
 		c.arg = arg;
@@ -1905,6 +2321,11 @@ exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 
 	if (e->kind == MT_PATH)
 		return path_first(ev, fr, e->path, &pm);
+	if (e->kind == MT_XPATH) {
+		int isset;
+
+		return xp_count(ev, fr, e, &isset) > 0;
+	}
 	return eval_expr(ev, fr, e, &v, NULL);
 }
 
@@ -2135,6 +2556,35 @@ trace_end(struct ev *ev, struct tr *tr)
 enum { VR_OK = 0, VR_ABSENT, VR_DROPPED };
 
 /*
+ * XML Schema's numbers, dates, times and codes (xs:decimal, xs:date,
+ * xs:token) ignore surrounding white space, and pretty-printed documents
+ * have it (`<Money>1505.0<!-- note --></Money>` ends in a newline and
+ * indentation): typed transforms read XML values trimmed.  Strings keep
+ * theirs unless the map says `trim`.
+ */
+static int
+xml_typed(enum map_xkind k)
+{
+	return k != MX_TRIM && k != MX_UPPER && k != MX_LOWER &&
+	    k != MX_COLLAPSE && k != MX_MAX && k != MX_PAD;
+}
+
+static void
+xml_trim(struct map_val *v)
+{
+	if (v->kind != MV_STR && v->kind != MV_DEC)
+		return;
+	while (v->len > 0 && xml_blank(v->p, 1)) {
+		v->p++;
+		v->len--;
+	}
+	while (v->len > 0 && xml_blank(v->p + v->len - 1, 1))
+		v->len--;
+	if (v->len == 0)
+		v->kind = MV_NONE;
+}
+
+/*
  * Run the transforms of r over v.  Returns VR_OK (v holds the result),
  * VR_ABSENT (became empty), or VR_DROPPED (an error was reported).
  */
@@ -2151,11 +2601,14 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 
 	for (i = 0; i < r->nxf; i++) {
 		x = &r->xf[i];
+		if (v->xnode != NULL && xml_typed(x->kind))
+			xml_trim(v);
 		res = map_xform_apply(x, ev->a, ev->set, v, &why);
 		if (tr->on)
 			buf_printf(&tr->b, " | %s", x->text);
 		if (res == MXR_OK)
 			continue;
+		ev->xat = (xmlNodePtr)raw.xnode;
 		/* Only a diagnostic needs its arguments. */
 		memset(&ma, 0, sizeof(ma));
 		ma.value = raw.kind == MV_INT ? "" : raw.p;
@@ -2412,8 +2865,9 @@ write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
 struct lvals {
 	struct lv {
 		struct map_val	 v;
-		uint32_t	 segi;
+		uint32_t	 segi;	/* XML: the line */
 		uint32_t	 ord;
+		uint32_t	 idx;	/* arrival: a stable sort */
 	}		*v;
 	size_t		 n, cap;
 	uint32_t	 ord;
@@ -2442,7 +2896,10 @@ cb_list(struct ev *ev, void *arg, const struct map_val *v)
 	lv->v[lv->n].segi = v->seg != NULL && v->seg >= ev->set->seg &&
 	    v->seg < ev->set->seg + ev->set->nseg ?
 	    (uint32_t)(v->seg - ev->set->seg) : 0;
+	if (v->xnode != NULL)
+		lv->v[lv->n].segi = (uint32_t)xml_line((xmlNodePtr)v->xnode);
 	lv->v[lv->n].ord = lv->ord;
+	lv->v[lv->n].idx = (uint32_t)lv->n;
 	lv->n++;
 }
 
@@ -2453,7 +2910,9 @@ lv_cmp(const void *a, const void *b)
 
 	if (x->segi != y->segi)
 		return x->segi < y->segi ? -1 : 1;
-	return x->ord < y->ord ? -1 : x->ord > y->ord;
+	if (x->ord != y->ord)
+		return x->ord < y->ord ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
 /* address.lines[] = N301, N302: every value, by segment then list order. */
@@ -2489,6 +2948,9 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 			trace_val(&tr.b, &v);
 			if (v.seg)
 				buf_printf(&tr.b, " (seg %u)", v.seg->filepos);
+			else if (v.xnode)
+				buf_printf(&tr.b, " (line %d)",
+				    xml_line((xmlNodePtr)v.xnode));
 		}
 		if (run_xforms(ev, s, &rc, &v, &tr) != VR_OK) {
 			trace_end(ev, &tr);
@@ -2535,6 +2997,7 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	struct margs	 ma;
 	int		 found, vr;
 
+	ev->xat = NULL;
 	if (r->when != NULL && eval_cond(ev, fr, r->when, 0) != C_TRUE) {
 		trace_start(ev, &tr, s, fr, &r->tgt, -1);
 		if (tr.on)
@@ -2565,6 +3028,9 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 			trace_val(&tr.b, &v);
 			if (v.seg)
 				buf_printf(&tr.b, " (seg %u)", v.seg->filepos);
+			else if (v.xnode)
+				buf_printf(&tr.b, " (line %d)",
+				    xml_line((xmlNodePtr)v.xnode));
 		} else
 			buf_adds(&tr.b, " (absent)");
 	}
@@ -2614,8 +3080,10 @@ run_check(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 
 	ev->lastseg = NULL;
 	ev->lastsrc = NULL;
+	ev->xlast = NULL;
 	res = eval_cond(ev, fr, s->u.c.cond, 0);
 	seg = ev->lastseg;
+	ev->xat = ev->xlast;
 	trace_start(ev, &tr, s, fr, NULL, -1);
 	if (tr.on)
 		buf_printf(&tr.b, " check %s", res == C_TRUE ? "passed" :
@@ -2625,8 +3093,8 @@ run_check(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		return;
 	memset(&ma, 0, sizeof(ma));
 	emit(ev, s->u.c.error ? DIAG_ERROR : DIAG_WARNING, "MAP-CHECK", s, fr,
-	    NULL, -1, seg != NULL ? ev->lastsrc : NULL, seg, 0, 0, s->u.c.msg,
-	    MD_REQ, &ma);
+	    NULL, -1, seg != NULL || ev->xat != NULL ? ev->lastsrc : NULL, seg,
+	    0, 0, s->u.c.msg, MD_REQ, &ma);
 }
 
 /* ---- blocks ---------------------------------------------------------------- */
@@ -2664,6 +3132,108 @@ obj_nonempty(const struct mdoc *obj, int nwhere)
 	return obj->u.o.n > (uint32_t)nwhere;
 }
 
+/*
+ * XML groups: `from XPATH` relative to the enclosing group's node; an
+ * array group takes every node in document order, a single-object group
+ * or `within` the first (MAP-MULTI when there are several).
+ */
+static void
+run_xgroup(struct ev *ev, struct frame *fr, const struct map_stmt *s,
+    int depth)
+{
+	const struct map_block *b = &s->u.b;
+	xmlXPathObjectPtr r;
+	xmlNodeSetPtr	 ns = NULL;
+	xmlNodePtr	 first = NULL, n;
+	struct frame	 nf;
+	struct margs	 ma;
+	struct rctx	 rc;
+	struct mdoc	*obj, *parent, *arr, *old;
+	int		 i, nn = 0, nw;
+
+	if ((r = xp_run(ev, fr, NULL, b->xselc, b->seltext)) == NULL)
+		return;
+	if (r->type == XPATH_NODESET)
+		ns = r->nodesetval;
+	for (i = 0; ns != NULL && i < ns->nodeNr && i < MAP_MAX_XPATH_NODES;
+	    i++)
+		if (ns->nodeTab[i]->type != XML_NAMESPACE_DECL &&
+		    nn++ == 0)
+			first = ns->nodeTab[i];
+	if (nn == 0) {
+		if (b->req != MQ_NONE) {
+			memset(&ma, 0, sizeof(ma));
+			emit(ev, b->req == MQ_ERROR ? DIAG_ERROR : DIAG_WARNING,
+			    "MAP-REQ", s, fr, b->within ? NULL : &b->tgt, -1,
+			    b->seltext, NULL, 0, 0, b->reqmsg, b->within ?
+			    MD_REQ_WITHIN : MD_REQ_GROUP, &ma);
+		}
+		xmlXPathFreeObject(r);
+		return;
+	}
+	memset(&nf, 0, sizeof(nf));
+	nf.up = fr;
+	nf.tgt = b->within ? NULL : &b->tgt;
+	nf.index = -1;
+	nf.segi = -1;
+	if (b->within || !b->tgt.array) {
+		if (nn > 1) {
+			rc.s = s;
+			rc.fr = fr;
+			rc.tgt = b->within ? NULL : &b->tgt;
+			rc.listidx = -1;
+			rc.source = b->seltext;
+			xmulti_diag(ev, &rc, b->seltext, first, ns, nn,
+			    b->unique, fr);
+		}
+		nf.xn = first;
+		nf.seq = fr->seq;
+		if (b->within) {
+			run_block(ev, &nf, b, depth + 1);
+		} else if ((obj = new_node(ev, MDOC_OBJ)) != NULL) {
+			nf.obj = obj;
+			nw = apply_where(ev, &nf, b);
+			run_block(ev, &nf, b, depth + 1);
+			if (obj_nonempty(obj, nw) &&
+			    (parent = target_parent(ev, fr, &b->tgt)) != NULL) {
+				old = mdoc_member(parent,
+				    b->tgt.name[b->tgt.nname - 1]);
+				if (old != NULL && old->kind == MDOC_OBJ)
+					mdoc_merge(old, obj);
+				else
+					mdoc_set(parent,
+					    b->tgt.name[b->tgt.nname - 1], obj);
+			}
+		}
+		xmlXPathFreeObject(r);
+		return;
+	}
+	for (i = 0; i < ns->nodeNr && i < MAP_MAX_XPATH_NODES && !ev->limit;
+	    i++) {
+		if ((n = ns->nodeTab[i])->type == XML_NAMESPACE_DECL)
+			continue;
+		if ((arr = target_array(ev, fr, &b->tgt)) == NULL ||
+		    (obj = new_node(ev, MDOC_OBJ)) == NULL)
+			break;
+		nf.xn = n;
+		nf.obj = obj;
+		nf.index = (int)arr->u.a.n;
+		nf.seq = nf.index + 1;
+		nw = apply_where(ev, &nf, b);
+		run_block(ev, &nf, b, depth + 1);
+		/* Several groups may fill one array: by line, then arrival. */
+		if (obj_nonempty(obj, nw))
+			array_put(ev, arr, obj, (uint32_t)xml_line(n));
+	}
+	xmlXPathFreeObject(r);
+	if ((parent = target_parent(ev, fr, &b->tgt)) != NULL &&
+	    (arr = mdoc_member(parent, b->tgt.name[b->tgt.nname - 1])) !=
+	    NULL && arr->kind == MDOC_ARR && arr->u.a.n == 0) {
+		mdoc_del(parent, b->tgt.name[b->tgt.nname - 1]);
+		ev->dirty = 1;
+	}
+}
+
 static void
 run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
     int depth)
@@ -2677,9 +3247,14 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	struct mdoc	*obj, *parent, *arr, *old;
 	int		 nw;
 
+	ev->xat = NULL;
 	if (b->when != NULL && eval_cond(ev, fr, b->when, 0) != C_TRUE)
 		return;
-	if (b->sel == NULL)		/* XML source: not evaluated here */
+	if (ev->xml) {
+		run_xgroup(ev, fr, s, depth);
+		return;
+	}
+	if (b->sel == NULL)
 		return;
 	select_inst(ev, fr, b, &il);
 	if (il.n == 0) {
@@ -2797,6 +3372,7 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 	for (i = 0; i < b->nbody && !ev->limit; i++) {
 		const struct map_stmt *s = b->body[i];
 
+		ev->cur = s;
 		switch (s->kind) {
 		case MS_RULE:
 			run_rule(ev, fr, s);
@@ -2811,8 +3387,58 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 	}
 	/* Checks run after the rules of their block. */
 	for (i = 0; b->nchecks > 0 && i < b->nbody && !ev->limit; i++)
-		if (b->body[i]->kind == MS_CHECK)
+		if (b->body[i]->kind == MS_CHECK) {
+			ev->cur = b->body[i];
 			run_check(ev, fr, b->body[i]);
+		}
+}
+
+/*
+ * XML: the XPath context (the map's prefixes registered, errors kept
+ * quiet and turned into diagnostics) and the top frame's node: the
+ * `scope`, else the root element.  0, or an EG_ERR_* code.
+ */
+static int
+xml_begin(struct ev *ev, struct frame *top)
+{
+	const struct map *m = ev->m;
+	xmlDocPtr	 doc = ev->set->xml;
+	xmlXPathObjectPtr r;
+	struct diag	 d;
+	int		 i;
+
+	ev->xml = 1;
+	if ((ev->xctx = xmlXPathNewContext(doc)) == NULL)
+		return EG_ERR_NOMEM;
+	ev->xctx->error = xp_error;
+	ev->xctx->userData = ev;
+	for (i = 0; i < m->nns; i++)
+		if (xmlXPathRegisterNs(ev->xctx,
+		    (const xmlChar *)m->ns[i].prefix,
+		    (const xmlChar *)m->ns[i].uri) != 0)
+			return EG_ERR_NOMEM;
+	top->xn = xmlDocGetRootElement(doc);
+	if (m->scopec == NULL || top->xn == NULL)
+		return top->xn != NULL ? 0 : EG_ERR_INVAL;
+	if ((r = xp_run(ev, top, NULL, m->scopec, m->scope)) == NULL)
+		return 0;		/* reported */
+	if (r->type == XPATH_NODESET && r->nodesetval != NULL &&
+	    r->nodesetval->nodeNr > 0 &&
+	    r->nodesetval->nodeTab[0]->type == XML_ELEMENT_NODE) {
+		top->xn = r->nodesetval->nodeTab[0];
+		xmlXPathFreeObject(r);
+		return 0;
+	}
+	xmlXPathFreeObject(r);
+	/* The map cannot apply: its scope is not in the document. */
+	diag_init(&d, DIAG_ERROR, "MAP-REQ");
+	xml_pos(top->xn, &d);
+	snprintf(d.rule, sizeof(d.rule), "%s:%d", m->name, m->scopelc &
+	    ((1 << 20) - 1));
+	snprintf(d.source, sizeof(d.source), "%s", m->scope);
+	diag_msg(&d, "the document has no %s (the map's scope)", m->scope);
+	diag_emitv(ev, &d);
+	return 0;
 }
 
 int
@@ -2821,13 +3447,16 @@ map_eval(const struct map *m, const struct edi_set *set,
 {
 	struct ev	 ev;
 	struct frame	 top;
+	int		 rv = 0;
 
 	*doc = NULL;
 	if (m == NULL || set == NULL)
 		return EG_ERR_INVAL;
-	if (m->xml || m->dir == MAP_DIR_OUT)
+	if (m->dir == MAP_DIR_OUT)
 		return EG_ERR_UNSUPPORTED;
-	if (set->nseg == 0 || set->root == NULL || set->arena == NULL)
+	if (m->xml ? set->env.syntax != EDI_XML || set->xml == NULL ||
+	    set->arena == NULL : set->nseg == 0 || set->root == NULL ||
+	    set->arena == NULL)
 		return EG_ERR_INVAL;
 	memset(&ev, 0, sizeof(ev));
 	ev.m = m;
@@ -2845,14 +3474,24 @@ map_eval(const struct map *m, const struct edi_set *set,
 	top.obj = ev.root;
 	top.seq = 1;
 	top.index = -1;
-	run_block(&ev, &top, &m->root, 0);
-	if (ev.limit)
-		return EG_ERR_LIMIT;
+	if (m->xml && (rv = xml_begin(&ev, &top)) != 0)
+		goto out;
+	if (ev.nerr == 0)
+		run_block(&ev, &top, &m->root, 0);
+	if (ev.limit) {
+		rv = EG_ERR_LIMIT;
+		goto out;
+	}
 	/* Empty objects and arrays left by intermediate targets. */
 	if (ev.dirty)
 		mdoc_prune(ev.root, 0);
-	if (ev.nerr > 0)
-		return EG_ERR_REJECTED;
+	if (ev.nerr > 0) {
+		rv = EG_ERR_REJECTED;
+		goto out;
+	}
 	*doc = ev.root;
-	return 0;
+out:
+	if (ev.xctx != NULL)
+		xmlXPathFreeContext(ev.xctx);
+	return rv;
 }

@@ -40,6 +40,9 @@ struct overflow;
 #define MAP_MAX_STMTS		100000	/* statements in one map */
 #define MAP_MAX_MULTI_LIST	5	/* positions named by MAP-MULTI */
 #define MAP_MAX_DEC_DIGITS	200	/* digits of a decimal (sum, compare) */
+#define MAP_MAX_XPATH_NODES	1000000	/* nodes read from one XPath */
+#define MAP_XPATH_OP_LIMIT	20000000UL /* libxml2 steps per evaluation */
+#define MAP_MAX_XPATHS		100000	/* compiled XPaths in one map */
 
 /* Tags as 32-bit keys: up to 3 characters, NUL padded. */
 static inline uint32_t
@@ -169,6 +172,7 @@ struct map_expr {
 	const char	*envname;
 	struct map_expr	**sub;		/* MT_OR terms; MT_JOIN/SUM args */
 	int		 nsub;
+	void		*xp;		/* MT_XPATH: xmlXPathCompExprPtr */
 };
 
 enum map_condop {
@@ -210,7 +214,7 @@ enum map_xkind {
 	MX_DATE_CODE, MX_DATE_ISO, MX_TIME_X12, MX_TIME_ISO,
 	MX_DECIMAL, MX_IMPLIED, MX_INT,
 	MX_TRIM, MX_UPPER, MX_LOWER, MX_COLLAPSE, MX_MAX, MX_PAD,
-	MX_GTIN14, MX_SSCC, MX_LOOKUP,
+	MX_GTIN14, MX_SSCC, MX_LOOKUP, MX_TIME_CODE,
 };
 
 struct map_lookup;
@@ -220,7 +224,7 @@ struct map_xform {
 	int		 n;		/* decimal n (-1 none), implied, max, pad */
 	int		 ai;		/* sscc ai */
 	struct slice	 s;		/* pad string */
-	uint8_t		 codeel, codecomp;	/* date code ELEM */
+	uint8_t		 codeel, codecomp;	/* date/time code ELEM */
 	const char	*lkname;
 	struct map_lookup *lk;
 	const char	*text;		/* "lookup uom", for traces */
@@ -324,6 +328,7 @@ struct map_block {
 	struct map_target tgt;		/* group */
 	struct map_path	*sel;		/* EDI selector (segonly) */
 	const char	*xsel;		/* XML selector */
+	void		*xselc;		/* xsel compiled (xmlXPathCompExprPtr) */
 	const char	*seltext;
 	enum map_axis	 axis;
 	struct map_where *where;
@@ -389,6 +394,8 @@ struct map {
 	int		 xml;
 	const char	*doctype;	/* "850", "ORDERS", "cXML" */
 	const char	*doctype2;	/* XML: element under Request */
+	const char	**doctypes;	/* XML: root alternatives (a | b) */
+	int		 ndoctypes;	/* doctypes[0] == doctype */
 	char		**versions;
 	int		 nversions;
 	const char	*structpath;
@@ -400,6 +407,11 @@ struct map {
 	const char	*partner;
 	const char	*timezone;	/* NULL: partner */
 	const char	*scope;
+	void		*scopec;	/* scope compiled */
+	int		 scopelc;	/* its line and column, packed */
+	/* Every compiled XPath of the plan (freed with the map). */
+	void		**xpc;
+	int		 nxpc, capxpc;
 	struct map_ns	*ns;
 	int		 nns;
 	struct map_lookup **lookup;
@@ -565,6 +577,7 @@ struct map_val {
 	uint16_t	 el, comp;
 	int		 fallback;	/* seq or literal chosen by `or` */
 	const struct map_expr *from;	/* the term that produced it */
+	const void	*xnode;		/* XML: the node it came from (xmlNodePtr) */
 };
 
 /* Transform outcome (map_xform_apply). */
@@ -629,6 +642,9 @@ enum map_dmsg {
 	MD_DEFAULT_OR,	/* `or` fell back to seq or a literal */
 	MD_DEFAULT_LOOKUP, /* on-miss default */
 	MD_TRUNC,	/* `max n` truncated */
+	MD_MULTI_XML,	/* XML: several nodes, first taken */
+	MD_MULTI_UNIQUE_XML, /* XML: several nodes for a `unique` group */
+	MD_XPATH,	/* XML: an XPath could not be evaluated */
 	MD_NMSG,
 };
 extern const char *const map_default_msg[MD_NMSG];

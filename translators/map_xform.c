@@ -381,7 +381,8 @@ date_bylen(struct arena *a, struct map_val *v)
 	return MXR_TYPE;
 }
 
-/* EDIFACT 2379 codes: 101 YYMMDD, 102 CCYYMMDD, 203 +HHMM, 204 +HHMMSS,
+/* EDIFACT 2379 codes: 101 YYMMDD, 102 CCYYMMDD, 201 YYMMDD+HHMM, 202
+ * YYMMDD+HHMMSS, 203 +HHMM, 204 +HHMMSS, 205 +HHMM+ZHHMM (zone sign Z),
  * 718 CCYYMMDD-CCYYMMDD (the start is taken). */
 static int
 date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
@@ -401,10 +402,22 @@ date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
 		*why = "not a date";
 		return MXR_TYPE;
 	}
-	if (slice_eqs(*code, "101")) {
-		if (v->len != 6 || !alldigits(v->p, 6))
+	if (slice_eqs(*code, "101") || slice_eqs(*code, "201") ||
+	    slice_eqs(*code, "202")) {
+		want = code->p[0] == '1' ? 6 : code->p[2] == '1' ? 10 : 12;
+		if (v->len != want || !alldigits(v->p, want) || (want > 6 &&
+		    (num2(v->p + 6) > 23 || num2(v->p + 8) > 59 ||
+		    (want == 12 && num2(v->p + 10) > 59))))
 			return MXR_TYPE;
 		return date_yymmdd(a, v->p, v);
+	}
+	if (slice_eqs(*code, "205")) {
+		if (v->len != 17 || !alldigits(v->p, 12) ||
+		    (v->p[12] != '+' && v->p[12] != '-') ||
+		    !alldigits(v->p + 13, 4) || num2(v->p + 8) > 23 ||
+		    num2(v->p + 10) > 59)
+			return MXR_TYPE;
+		return date_ccyymmdd(a, v->p, v);
 	}
 	if (slice_eqs(*code, "102"))
 		want = 8;
@@ -442,7 +455,11 @@ date_iso(struct arena *a, struct map_val *v)
 	return put_date(a, num4(p), num2(p + 5), num2(p + 8), v);
 }
 
-/* The time part of an ISO 8601 timestamp, as written, without offset. */
+/*
+ * The time part of an ISO 8601 timestamp, as written, without offset.  A
+ * date without a time (`orderDate="2024-03-03"`, which partners send for
+ * an xs:dateTime) has no time: absent, not an error.
+ */
 static int
 time_iso(struct map_val *v)
 {
@@ -453,6 +470,9 @@ time_iso(struct map_val *v)
 		p++;
 	if (p < e)
 		p++;
+	else if (v->len == 10 && alldigits(v->p, 4) && v->p[4] == '-' &&
+	    alldigits(v->p + 5, 2) && v->p[7] == '-' && alldigits(v->p + 8, 2))
+		return MXR_ABSENT;
 	else
 		p = v->p;
 	if (e - p < 5 || !alldigits(p, 2) || p[2] != ':' ||
@@ -474,6 +494,73 @@ time_iso(struct map_val *v)
 		return MXR_TYPE;
 	v->p = p;
 	v->len = n;
+	v->kind = MV_STR;
+	return MXR_OK;
+}
+
+/*
+ * `time code DTM01-03`: the time of an EDIFACT date/time/period whose
+ * 2379 format code is in that element of the same segment: 201 and 203
+ * (…HHMM) and 205 (…HHMM±HHMM, the zone dropped) give "HH:MM", 202 and
+ * 204 (…HHMMSS) "HH:MM:SS", 401 HHMM and 402 HHMMSS likewise.  Any other
+ * code (102: a date only) gives no value and no error, so one DTM can
+ * feed both issueDate and issueTime.  Without a code, 12 digits read as
+ * 203 and 14 as 204.  Outbound (when it exists) writes the time into the
+ * date's element with code 203, as `date code` writes 102 or 203.
+ */
+static int
+time_code(const struct map_xform *xf, struct arena *a, struct map_val *v)
+{
+	const struct edi_val *cv = NULL;
+	size_t	 at, want, zone = 0, n;
+	char	*o;
+
+	if (v->seg != NULL)
+		cv = map_segval(v->seg, xf->codeel, xf->codecomp ?
+		    xf->codecomp : 1, 1);
+	if (cv == NULL) {
+		if (v->len != 12 && v->len != 14)
+			return MXR_ABSENT;
+		at = 8;
+		want = v->len;
+	} else if (slice_eqs(cv->s, "203") || slice_eqs(cv->s, "204")) {
+		at = 8;
+		want = cv->s.p[2] == '3' ? 12 : 14;
+	} else if (slice_eqs(cv->s, "201") || slice_eqs(cv->s, "202")) {
+		at = 6;
+		want = cv->s.p[2] == '1' ? 10 : 12;
+	} else if (slice_eqs(cv->s, "205")) {
+		at = 8;
+		want = 12;
+		zone = 5;
+		if (v->len != 17 || (v->p[12] != '+' && v->p[12] != '-') ||
+		    !alldigits(v->p + 13, 4))
+			return MXR_TYPE;
+	} else if (slice_eqs(cv->s, "401") || slice_eqs(cv->s, "402")) {
+		at = 0;
+		want = cv->s.p[2] == '1' ? 4 : 6;
+	} else
+		return MXR_ABSENT;
+	if (v->len != want + zone || !alldigits(v->p, want))
+		return MXR_TYPE;
+	n = want - at;		/* 4: HHMM, 6: HHMMSS */
+	if (num2(v->p + at) > 23 || num2(v->p + at + 2) > 59 ||
+	    (n == 6 && num2(v->p + at + 4) > 59))
+		return MXR_TYPE;
+	if ((o = arena_alloc(a, 9)) == NULL)
+		return MXR_LIMIT;
+	o[0] = v->p[at];
+	o[1] = v->p[at + 1];
+	o[2] = ':';
+	o[3] = v->p[at + 2];
+	o[4] = v->p[at + 3];
+	if (n == 6) {
+		o[5] = ':';
+		o[6] = v->p[at + 4];
+		o[7] = v->p[at + 5];
+	}
+	v->p = o;
+	v->len = n == 6 ? 8 : 5;
 	v->kind = MV_STR;
 	return MXR_OK;
 }
@@ -811,6 +898,9 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 	case MX_TIME_X12:
 		*why = "not a time (HHMM or HHMMSS)";
 		return time_x12(a, v);
+	case MX_TIME_CODE:
+		*why = "not a date and time in the format its code names";
+		return time_code(xf, a, v);
 	case MX_DECIMAL:
 		*why = "not a number";
 		return x_decimal(xf, a, set, v);
