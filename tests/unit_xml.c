@@ -133,6 +133,19 @@ main(void)
 		free(p);
 	}
 
+	snprintf(path, sizeof(path), "%s/corpus/public/xml/"
+	    "UBL-DespatchAdvice-2.0_example.xml", sh ? sh : "../shared");
+	if ((p = slurp(path, &len)) == NULL)
+		ok(0, "corpus file %s", path);
+	else {
+		r = parse(p, len, &g);
+		ok(r == 0 && strcmp(g.doctype, "DespatchAdvice") == 0 &&
+		    strcmp(g.sender, "CO001") == 0,
+		    "UBL 2.0 DespatchAdvice: sender from CustomerAssignedAccountID"
+		    " (%s)", g.sender);
+		free(p);
+	}
+
 	/* hostile input */
 	{
 		static const char laughs[] =

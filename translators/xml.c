@@ -152,7 +152,8 @@ text_at(xmlNodePtr n, struct arena *a)
 /*
  * The sending party of a UBL document: the buyer of an Order, the seller
  * of an OrderResponse, the despatching party of a DespatchAdvice; its
- * EndpointID, else its first PartyIdentification/ID.
+ * EndpointID, else its first PartyIdentification/ID, else the account id
+ * the customer assigned to it (UBL 2.0 examples carry only that).
  */
 static struct slice
 ubl_sender(xmlNodePtr root, struct arena *a)
@@ -169,11 +170,11 @@ ubl_sender(xmlNodePtr root, struct arena *a)
 	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
 		if (strcmp((const char *)root->name, roles[i][0]) == 0)
 			p = first_child(root, roles[i][1]);
-	if ((party = first_child(p, "Party")) == NULL)
-		return slice_make("", 0);
-	if ((id = first_child(party, "EndpointID")) == NULL)
-		id = first_child(first_child(party, "PartyIdentification"),
-		    "ID");
+	party = first_child(p, "Party");
+	if ((id = first_child(party, "EndpointID")) == NULL &&
+	    (id = first_child(first_child(party, "PartyIdentification"),
+	    "ID")) == NULL)
+		id = first_child(p, "CustomerAssignedAccountID");
 	return text_at(id, a);
 }
 
