@@ -1,8 +1,8 @@
 /*
  * fuzz_map_eval.c: libFuzzer harness for the whole translation pipeline:
- * the input is an X12 file, translated with every shipped map (850, 855,
- * 856, 997, 999) exactly as `edigate translate` does: parse, loop tree,
- * map evaluation, CloudEvent envelope.
+ * the input (X12, EDIFACT or XML, as sniffed) is translated with every
+ * shipped map exactly as `edigate translate` does: parse, loop tree or
+ * XPath, map evaluation, CloudEvent envelope.
  */
 #include "config.h"
 

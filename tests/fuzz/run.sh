@@ -18,7 +18,7 @@ edi_seeds="$shared/corpus/public/x12 $top/etc/demo \
 edifact_seeds="$shared/corpus/public/edifact $top/tests/data/edifact \
 	$(find "$top/maps/tests" -mindepth 1 -maxdepth 1 -type d -name 'edifact-*' | tr '\n' ' ')"
 xml_seeds="$shared/corpus/public/cxml $shared/corpus/public/xml"
-map_seeds="$top/maps/x12 $top/maps/edifact $top/tests/data/map"
+map_seeds="$top/maps/x12 $top/maps/edifact $top/maps/cxml $top/maps/ubl $top/tests/data/map"
 
 run() {
 	name=$1 dict=$2
@@ -33,5 +33,5 @@ run() {
 run fuzz_x12 x12.dict $edi_seeds
 run fuzz_edifact edifact.dict $edifact_seeds
 run fuzz_xml xml.dict $xml_seeds
-run fuzz_map_eval x12.dict $edi_seeds $edifact_seeds
+run fuzz_map_eval x12.dict $edi_seeds $edifact_seeds $xml_seeds
 run fuzz_map_compile map.dict $map_seeds
