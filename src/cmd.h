@@ -24,6 +24,7 @@ struct cmd {
 int	cmd_translate(int, char **);
 int	cmd_map(int, char **);
 int	cmd_ack(int, char **);
+int	cmd_backup(int, char **);
 
 /* Translate files and print events/diagnostics; returns the exit code. */
 int	cmd_translate_files(const struct catalog *, const struct conf *,

@@ -44,4 +44,14 @@
 
 #define EG_MAX_PATH		4096U		/* filesystem paths */
 
+/* The store (store.c): caps on what one record or key may hold. */
+#define EG_MAX_STORE_FIELD	255U		/* one text field of a record */
+#define EG_MAX_STORE_ERROR	512U		/* a record's error text */
+#define EG_MAX_STORE_DIAGS	(16U * 1024 * 1024)	/* diagnostics JSON */
+#define EG_MAX_STORE_KEYTEXT	4096U		/* idempotency/business key */
+#define EG_MAX_STORE_KEYPART	1024U		/* sender, control number */
+#define EG_MAX_STORE_EVENTS	1000000U	/* events of one document */
+#define EG_MAX_STORE_PAGE	1000U		/* documents in one list page */
+#define EG_MAX_STORE_TARGET	64U		/* a job's target name */
+
 #endif /* EGLIMITS_H */

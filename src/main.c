@@ -31,6 +31,8 @@ static const struct cmd cmds[] = {
 	  cmd_ack },
 	{ "map", "check map ... | run [--trace] map file | test dir",
 	  "compile, run and test maps", cmd_map },
+	{ "backup", "[-c config] [-z] dir",
+	  "copy the store, while the daemon runs, into dir", cmd_backup },
 };
 
 int

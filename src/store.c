@@ -1,0 +1,2413 @@
+/*
+ * store.c: the LMDB store (DESIGN.md §4, contract in store.h).
+ *
+ * It owns the environment and every byte layout in it: keys, record
+ * encodings and their validation.  Each state change is one short write
+ * transaction that returns only after mdb_txn_commit() returned 0.  It must
+ * never log, never abort on stored or partner data (a record that fails
+ * validation is EG_ERR_SYNTAX, for the caller to quarantine), and never
+ * hold a write transaction across anything slower than a memcpy: hashing
+ * happens before the transaction begins.
+ *
+ * Environment: MDB_NOTLS, because the daemon's threads (libmicrohttpd's
+ * among them, which come and go) and the CLI may hold more than one read
+ * transaction per thread, and a reader slot must be released when its
+ * transaction ends rather than when its thread exits.  Never MDB_NOSYNC or
+ * MDB_NOMETASYNC: a commit is on disk when it returns (DESIGN §2.1).
+ *
+ * Record layouts (all integers big-endian; "str" is a u16 length then that
+ * many bytes, no NUL inside, no terminator).  Every record starts with a
+ * tag byte and a version byte; a reader accepts only the versions it
+ * knows and checks that the record is consumed exactly.
+ *
+ *   docs    doc id(16) ->
+ *           'D' 1 | id(16) | state u8 | direction u8 | flags u32 |
+ *           received i64 | updated i64 | size u64 | sha256(32) |
+ *           str partner, channel, name, syntax, doctype, sender,
+ *           receiver, icn, gcn, scn, error | u32 n | n bytes diags JSON
+ *   blobs   doc id(16) -> the raw bytes (the record's size and sha256
+ *           describe them); doc id(16) 0x01 -> the bytes of an unreadable
+ *           docs record, kept when it was quarantined
+ *   events  event id(16) -> 'E' 1 | flags u8 (0) | doc id(16) | JSON text
+ *   doc_events  doc id(16) seq u32 -> event id(16)
+ *   idem    sha256(idempotency key) -> event id(16)
+ *   biz     sha256(business key) event id(16) -> empty
+ *   ctl     partner 0x00 level u8 sender 0x00 number -> doc id(16)
+ *   jobs    due i64(8) job id(16) ->
+ *           'J' 1 | id(16) | kind u8 | state u8 | ref(16) | due i64 |
+ *           created i64 | first_try i64 | last_try i64 | attempts u32 |
+ *           str target | str error
+ *   ctrseq  partner 0x00 level u8 -> 'C' 1 | next u64
+ *   meta    "schema" -> 'M' 1 | u32;  "instance" -> 'M' 1 | id(16)
+ *   acks    opened, written by the acknowledgement ledger (later)
+ *
+ * A key longer than LMDB's maximum (511) is 0xFF followed by the sha256
+ * of the key it stands for; partner ids never start with 0xFF.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "buf.h"
+#include "eglimits.h"
+#include "err.h"
+#include "log.h"
+#include "slice.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define TAG_DOC		'D'
+#define TAG_EVENT	'E'
+#define TAG_JOB		'J'
+#define TAG_CTR		'C'
+#define TAG_META	'M'
+#define REC_V1		1
+
+#define DOC_FIXED	80	/* bytes of a doc record before its strings */
+#define EVENT_HDR	19
+#define JOBKEY_LEN	(8 + STORE_ID_LEN)
+#define BLOB_CORRUPT	0x01
+#define HASHED_KEY	0xff
+#define MAX_KEY		(2 * EG_MAX_STORE_KEYPART + EG_MAX_STORE_FIELD + 8)
+#define MAX_OPEN	32
+
+struct store {
+	MDB_env		*env;
+	MDB_dbi		 dbi[STORE_NDB];
+	int		 rdonly;
+	unsigned int	 maxkey;
+	dev_t		 dev;
+	ino_t		 ino;
+	uint8_t		 instance[STORE_ID_LEN];
+	char		 path[EG_MAX_PATH];
+};
+
+struct store_rtxn {
+	struct store	*s;
+	MDB_txn		*txn;
+};
+
+static const char *const db_names[STORE_NDB] = {
+	"docs", "blobs", "events", "doc_events", "idem", "biz", "ctl",
+	"jobs", "acks", "ctrseq", "meta"
+};
+
+static _Thread_local char errmsg[1024];
+
+/* Environments open in this process (LMDB: never the same one twice). */
+static pthread_mutex_t open_mtx = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+	dev_t	 dev;
+	ino_t	 ino;
+	int	 used;
+} open_envs[MAX_OPEN];
+
+static int __attribute__((format(printf, 2, 3)))
+seterr(int code, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(errmsg, sizeof(errmsg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+const char *
+store_errmsg(void)
+{
+	return errmsg;
+}
+
+const char *
+store_db_name(enum store_db db)
+{
+	return (unsigned)db < STORE_NDB ? db_names[db] : "?";
+}
+
+const char *
+store_doc_state_name(enum store_doc_state st)
+{
+	switch (st) {
+	case STORE_DOC_RECEIVED:	return "received";
+	case STORE_DOC_TRANSLATED:	return "translated";
+	case STORE_DOC_REJECTED:	return "rejected";
+	case STORE_DOC_DUPLICATE:	return "duplicate";
+	case STORE_DOC_QUARANTINED:	return "quarantined";
+	}
+	return "?";
+}
+
+const char *
+store_job_state_name(enum store_job_state st)
+{
+	switch (st) {
+	case STORE_JOB_PENDING:		return "pending";
+	case STORE_JOB_INFLIGHT:	return "inflight";
+	case STORE_JOB_DONE:		return "done";
+	case STORE_JOB_DEAD:		return "dead";
+	case STORE_JOB_HELD:		return "held";
+	}
+	return "?";
+}
+
+/* --- bytes --- */
+
+static void
+put_be(uint8_t *p, uint64_t v, int n)
+{
+	int	 i;
+
+	for (i = n - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint64_t
+get_be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int
+iszero(const uint8_t *p, size_t n)
+{
+	while (n--)
+		if (*p++ != 0)
+			return 0;
+	return 1;
+}
+
+static void
+sha256(const void *p, size_t len, uint8_t out[STORE_SHA_LEN])
+{
+	unsigned int	 n = 0;
+
+	if (EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) != 1 ||
+	    n != STORE_SHA_LEN)
+		fatalx("sha256: digest failed");
+}
+
+/* Copy a C string into a fixed array, cut to fit. */
+static void
+cpy(char *dst, size_t size, const char *src)
+{
+	size_t	 n = src ? strlen(src) : 0;
+
+	if (n >= size)
+		n = size - 1;
+	if (n)
+		memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void
+idtext(const uint8_t *id, char out[STORE_ID_TEXT])
+{
+	store_id_format(id, out);
+}
+
+/* --- ids and time --- */
+
+int64_t
+store_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * RFC 9562 method 1: rand_a is a 12-bit counter within one millisecond,
+ * so ids made by this process sort in the order they were made.
+ */
+void
+store_uuid7(int64_t ms, uint8_t out[STORE_ID_LEN])
+{
+	static pthread_mutex_t	 mtx = PTHREAD_MUTEX_INITIALIZER;
+	static uint64_t		 last_ms;
+	static unsigned int	 seq;
+	uint8_t			 r[10];
+	uint64_t		 t = ms > 0 ? (uint64_t)ms : 0;
+
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		fatalx("uuid: no randomness");
+	pthread_mutex_lock(&mtx);
+	if (t <= last_ms) {
+		t = last_ms;
+		if (++seq > 0xfff) {
+			t++;
+			seq = 0;
+		}
+	} else
+		seq = ((unsigned int)r[8] << 8 | r[9]) & 0x1ff;
+	last_ms = t;
+	put_be(out, t, 6);
+	out[6] = (uint8_t)(0x70 | (seq >> 8));
+	out[7] = (uint8_t)seq;
+	pthread_mutex_unlock(&mtx);
+	memcpy(out + 8, r, 8);
+	out[8] = (uint8_t)(0x80 | (out[8] & 0x3f));
+}
+
+void
+store_id_format(const uint8_t id[STORE_ID_LEN], char out[STORE_ID_TEXT])
+{
+	static const char hex[] = "0123456789abcdef";
+	int	 i, o = 0;
+
+	for (i = 0; i < STORE_ID_LEN; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[id[i] >> 4];
+		out[o++] = hex[id[i] & 15];
+	}
+	out[o] = '\0';
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Hex digits of text (dashes skipped) into id, zero-padded; *nibbles gets
+ * their number.  EG_ERR_INVAL when empty, not hex, or over 32 digits.
+ */
+static int
+id_prefix(const char *text, uint8_t id[STORE_ID_LEN], size_t *nibbles)
+{
+	size_t	 n = 0;
+	int	 v;
+
+	memset(id, 0, STORE_ID_LEN);
+	for (; text != NULL && *text != '\0'; text++) {
+		if (*text == '-')
+			continue;
+		if ((v = hexval((unsigned char)*text)) < 0 ||
+		    n == 2 * STORE_ID_LEN)
+			return seterr(EG_ERR_INVAL, "\"%.40s\" is not an id",
+			    text);
+		id[n / 2] |= (uint8_t)(n % 2 ? v : v << 4);
+		n++;
+	}
+	if (n == 0)
+		return seterr(EG_ERR_INVAL, "empty id");
+	*nibbles = n;
+	return 0;
+}
+
+int
+store_id_parse(const char *text, uint8_t out[STORE_ID_LEN])
+{
+	uint8_t	 id[STORE_ID_LEN];
+	size_t	 n;
+	int	 rc;
+
+	if ((rc = id_prefix(text, id, &n)) != 0)
+		return rc;
+	if (n != 2 * STORE_ID_LEN)
+		return seterr(EG_ERR_INVAL, "\"%.40s\" is not a full id", text);
+	memcpy(out, id, STORE_ID_LEN);
+	return 0;
+}
+
+static int
+prefix_match(const uint8_t *id, const uint8_t *pfx, size_t nibbles)
+{
+	if (memcmp(id, pfx, nibbles / 2) != 0)
+		return 0;
+	return nibbles % 2 == 0 ||
+	    (id[nibbles / 2] & 0xf0) == (pfx[nibbles / 2] & 0xf0);
+}
+
+/* --- LMDB errors and transactions --- */
+
+static int
+lmerr(struct store *s, int rc, const char *what)
+{
+	MDB_envinfo	 ei;
+
+	switch (rc) {
+	case MDB_MAP_FULL:
+		if (mdb_env_info(s->env, &ei) != 0)
+			ei.me_mapsize = 0;
+		return seterr(EG_ERR_LIMIT,
+		    "store full (map_size %zu): raise [store] map_size",
+		    ei.me_mapsize);
+	case MDB_TXN_FULL:
+		return seterr(EG_ERR_LIMIT, "store %s: %s: transaction too "
+		    "large", s->path, what);
+	case MDB_READERS_FULL:
+		return seterr(EG_ERR_LIMIT, "store %s: every reader slot in "
+		    "use (stale readers? see store_reader_check)", s->path);
+	case MDB_NOTFOUND:
+		return seterr(EG_ERR_NOTFOUND, "store %s: %s: not found",
+		    s->path, what);
+	case MDB_VERSION_MISMATCH:
+	case MDB_INCOMPATIBLE:
+		return seterr(EG_ERR_UNSUPPORTED, "store %s: %s: %s", s->path,
+		    what, mdb_strerror(rc));
+	}
+	if (rc > 0)
+		errno = rc;
+	return seterr(EG_ERR_IO, "store %s: %s: %s", s->path, what,
+	    mdb_strerror(rc));
+}
+
+static int
+txn_begin(struct store *s, unsigned int flags, MDB_txn **txn)
+{
+	int	 rc;
+
+	rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	if (rc == MDB_MAP_RESIZED) {
+		/* Another process grew the map: adopt its size. */
+		if ((rc = mdb_env_set_mapsize(s->env, 0)) == 0)
+			rc = mdb_txn_begin(s->env, NULL, flags, txn);
+	}
+	return rc ? lmerr(s, rc, "begin transaction") : 0;
+}
+
+static int
+wbegin(struct store *s, MDB_txn **txn)
+{
+	if (s->rdonly)
+		return seterr(EG_ERR_INVAL, "store %s: opened read-only",
+		    s->path);
+	return txn_begin(s, 0, txn);
+}
+
+/* Commit, or abort when rc says the work failed; returns the outcome. */
+static int
+wend(struct store *s, MDB_txn *txn, int rc)
+{
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return lmerr(s, rc, "commit");
+	return 0;
+}
+
+static MDB_val
+mval(const void *p, size_t len)
+{
+	MDB_val	 v;
+
+	v.mv_data = (void *)(uintptr_t)p;
+	v.mv_size = len;
+	return v;
+}
+
+/* --- record encoding --- */
+
+struct dec {
+	const uint8_t	*p;
+	size_t		 len, off;
+	const char	*why;		/* first failure, NULL while fine */
+};
+
+static int
+dec_need(struct dec *d, size_t n)
+{
+	if (d->why != NULL)
+		return 0;
+	if (d->len - d->off < n) {
+		d->why = "truncated";
+		return 0;
+	}
+	return 1;
+}
+
+static uint64_t
+dec_int(struct dec *d, int n)
+{
+	uint64_t v;
+
+	if (!dec_need(d, (size_t)n))
+		return 0;
+	v = get_be(d->p + d->off, n);
+	d->off += (size_t)n;
+	return v;
+}
+
+static void
+dec_bytes(struct dec *d, void *out, size_t n)
+{
+	if (!dec_need(d, n)) {
+		memset(out, 0, n);
+		return;
+	}
+	memcpy(out, d->p + d->off, n);
+	d->off += n;
+}
+
+static void
+dec_str(struct dec *d, char *out, size_t size, const char *field)
+{
+	size_t	 n = (size_t)dec_int(d, 2);
+
+	out[0] = '\0';
+	if (!dec_need(d, n))
+		return;
+	if (n >= size) {
+		d->why = field;
+		return;
+	}
+	if (memchr(d->p + d->off, '\0', n) != NULL) {
+		d->why = field;
+		return;
+	}
+	memcpy(out, d->p + d->off, n);
+	out[n] = '\0';
+	d->off += n;
+}
+
+static void
+dec_header(struct dec *d, int tag)
+{
+	if (!dec_need(d, 2))
+		return;
+	if (d->p[0] != tag)
+		d->why = "not this kind of record";
+	else if (d->p[1] != REC_V1)
+		d->why = "unknown record version";
+	d->off = 2;
+}
+
+static void
+dec_end(struct dec *d)
+{
+	if (d->why == NULL && d->off != d->len)
+		d->why = "trailing bytes";
+}
+
+static void
+enc_int(struct buf *b, uint64_t v, int n)
+{
+	uint8_t	 t[8];
+
+	put_be(t, v, n);
+	buf_add(b, t, (size_t)n);
+}
+
+static void
+enc_str(struct buf *b, const char *s)
+{
+	size_t	 n = strlen(s);
+
+	enc_int(b, n, 2);
+	buf_add(b, s, n);
+}
+
+static int
+valid_doc_state(unsigned int st)
+{
+	return st >= STORE_DOC_RECEIVED && st <= STORE_DOC_QUARANTINED;
+}
+
+/* The doc record of d with diagnostics diags into b (reset first). */
+static int
+doc_encode(const struct store_doc *d, struct slice diags, struct buf *b)
+{
+	buf_reset(b);
+	buf_addc(b, TAG_DOC);
+	buf_addc(b, REC_V1);
+	buf_add(b, d->id, STORE_ID_LEN);
+	buf_addc(b, (int)d->state);
+	buf_addc(b, (int)d->direction);
+	enc_int(b, d->flags, 4);
+	enc_int(b, (uint64_t)d->received, 8);
+	enc_int(b, (uint64_t)d->updated, 8);
+	enc_int(b, d->size, 8);
+	buf_add(b, d->sha256, STORE_SHA_LEN);
+	enc_str(b, d->partner);
+	enc_str(b, d->channel);
+	enc_str(b, d->name);
+	enc_str(b, d->syntax);
+	enc_str(b, d->doctype);
+	enc_str(b, d->sender);
+	enc_str(b, d->receiver);
+	enc_str(b, d->icn);
+	enc_str(b, d->gcn);
+	enc_str(b, d->scn);
+	enc_str(b, d->error);
+	enc_int(b, diags.len, 4);
+	if (diags.len)
+		buf_add(b, diags.p, diags.len);
+	/* One check at the end: buf_add fails only at the cap. */
+	if (b->len != DOC_FIXED + 11 * 2 + strlen(d->partner) +
+	    strlen(d->channel) + strlen(d->name) + strlen(d->syntax) +
+	    strlen(d->doctype) + strlen(d->sender) + strlen(d->receiver) +
+	    strlen(d->icn) + strlen(d->gcn) + strlen(d->scn) +
+	    strlen(d->error) + 4 + diags.len)
+		return seterr(EG_ERR_LIMIT, "document record over its limit");
+	return 0;
+}
+
+/*
+ * Decode and validate a docs record; diags (may be NULL) gets the
+ * diagnostics, pointing into v.  EG_ERR_SYNTAX names what failed.
+ */
+static int
+doc_decode(const MDB_val *k, const MDB_val *v, struct store_doc *d,
+    struct slice *diags)
+{
+	struct dec	 dc = { v->mv_data, v->mv_size, 0, NULL };
+	char		 idt[STORE_ID_TEXT];
+	unsigned int	 st, dir;
+
+	memset(d, 0, sizeof(*d));
+	if (k->mv_size == STORE_ID_LEN)
+		memcpy(d->id, k->mv_data, STORE_ID_LEN);
+	dec_header(&dc, TAG_DOC);
+	dec_bytes(&dc, d->id, STORE_ID_LEN);
+	st = (unsigned int)dec_int(&dc, 1);
+	dir = (unsigned int)dec_int(&dc, 1);
+	d->flags = (uint32_t)dec_int(&dc, 4);
+	d->received = (int64_t)dec_int(&dc, 8);
+	d->updated = (int64_t)dec_int(&dc, 8);
+	d->size = dec_int(&dc, 8);
+	dec_bytes(&dc, d->sha256, STORE_SHA_LEN);
+	dec_str(&dc, d->partner, sizeof(d->partner), "partner");
+	dec_str(&dc, d->channel, sizeof(d->channel), "channel");
+	dec_str(&dc, d->name, sizeof(d->name), "name");
+	dec_str(&dc, d->syntax, sizeof(d->syntax), "syntax");
+	dec_str(&dc, d->doctype, sizeof(d->doctype), "doctype");
+	dec_str(&dc, d->sender, sizeof(d->sender), "sender");
+	dec_str(&dc, d->receiver, sizeof(d->receiver), "receiver");
+	dec_str(&dc, d->icn, sizeof(d->icn), "icn");
+	dec_str(&dc, d->gcn, sizeof(d->gcn), "gcn");
+	dec_str(&dc, d->scn, sizeof(d->scn), "scn");
+	dec_str(&dc, d->error, sizeof(d->error), "error");
+	d->diagslen = (size_t)dec_int(&dc, 4);
+	if (dec_need(&dc, d->diagslen)) {
+		if (diags != NULL)
+			*diags = slice_make((const char *)dc.p + dc.off,
+			    d->diagslen);
+		dc.off += d->diagslen;
+	}
+	dec_end(&dc);
+	if (dc.why == NULL) {
+		if (k->mv_size != STORE_ID_LEN ||
+		    memcmp(k->mv_data, d->id, STORE_ID_LEN) != 0)
+			dc.why = "id is not the key";
+		else if (!valid_doc_state(st))
+			dc.why = "state";
+		else if (dir != STORE_INBOUND && dir != STORE_OUTBOUND)
+			dc.why = "direction";
+		else if ((d->flags & ~(uint32_t)STORE_DOCF_PURGED) != 0)
+			dc.why = "flags";
+		else if (d->partner[0] == '\0')
+			dc.why = "no partner";
+		else if (d->diagslen > EG_MAX_STORE_DIAGS)
+			dc.why = "diagnostics over limit";
+	}
+	d->state = (enum store_doc_state)st;
+	d->direction = (enum store_direction)dir;
+	if (dc.why != NULL) {
+		if (k->mv_size == STORE_ID_LEN)
+			memcpy(d->id, k->mv_data, STORE_ID_LEN);
+		idtext(d->id, idt);
+		return seterr(EG_ERR_SYNTAX, "docs record %s: %s "
+		    "(%zu bytes)", idt, dc.why, v->mv_size);
+	}
+	return 0;
+}
+
+static int
+event_decode(const MDB_val *k, const MDB_val *v, struct store_event_rec *e)
+{
+	struct dec	 dc = { v->mv_data, v->mv_size, 0, NULL };
+	char		 idt[STORE_ID_TEXT];
+	size_t		 n;
+
+	memset(e, 0, sizeof(*e));
+	if (k->mv_size == STORE_ID_LEN)
+		memcpy(e->id, k->mv_data, STORE_ID_LEN);
+	dec_header(&dc, TAG_EVENT);
+	if (dec_int(&dc, 1) != 0 && dc.why == NULL)
+		dc.why = "flags";
+	dec_bytes(&dc, e->doc, STORE_ID_LEN);
+	if (dc.why == NULL) {
+		n = dc.len - dc.off;
+		e->json = slice_make((const char *)dc.p + dc.off, n);
+		if (k->mv_size != STORE_ID_LEN)
+			dc.why = "key";
+		else if (n < 2 || n > EG_MAX_EVENT_SIZE ||
+		    e->json.p[0] != '{' || e->json.p[n - 1] != '}')
+			dc.why = "not a JSON object";
+		else if (memchr(e->json.p, '\0', n) != NULL)
+			dc.why = "NUL in JSON";
+	}
+	if (dc.why != NULL) {
+		idtext(e->id, idt);
+		e->json = slice_make(NULL, 0);
+		return seterr(EG_ERR_SYNTAX, "events record %s: %s", idt,
+		    dc.why);
+	}
+	return 0;
+}
+
+static int
+valid_job_state(unsigned int st)
+{
+	return st >= STORE_JOB_PENDING && st <= STORE_JOB_HELD;
+}
+
+static void
+job_key(const struct store_job *j, uint8_t key[JOBKEY_LEN])
+{
+	put_be(key, (uint64_t)j->due, 8);
+	memcpy(key + 8, j->id, STORE_ID_LEN);
+}
+
+static int
+job_encode(const struct store_job *j, struct buf *b)
+{
+	buf_reset(b);
+	buf_addc(b, TAG_JOB);
+	buf_addc(b, REC_V1);
+	buf_add(b, j->id, STORE_ID_LEN);
+	buf_addc(b, (int)j->kind);
+	buf_addc(b, (int)j->state);
+	buf_add(b, j->ref, STORE_ID_LEN);
+	enc_int(b, (uint64_t)j->due, 8);
+	enc_int(b, (uint64_t)j->created, 8);
+	enc_int(b, (uint64_t)j->first_try, 8);
+	enc_int(b, (uint64_t)j->last_try, 8);
+	enc_int(b, j->attempts, 4);
+	enc_str(b, j->target);
+	enc_str(b, j->error);
+	if (b->len != 2 + 16 + 2 + 16 + 32 + 4 + 4 + strlen(j->target) +
+	    strlen(j->error))
+		return seterr(EG_ERR_LIMIT, "job record over its limit");
+	return 0;
+}
+
+static int
+job_decode(const MDB_val *k, const MDB_val *v, struct store_job *j)
+{
+	struct dec	 dc = { v->mv_data, v->mv_size, 0, NULL };
+	char		 idt[STORE_ID_TEXT];
+	unsigned int	 kind, st;
+
+	memset(j, 0, sizeof(*j));
+	if (k->mv_size == JOBKEY_LEN)
+		memcpy(j->id, (const uint8_t *)k->mv_data + 8, STORE_ID_LEN);
+	dec_header(&dc, TAG_JOB);
+	dec_bytes(&dc, j->id, STORE_ID_LEN);
+	kind = (unsigned int)dec_int(&dc, 1);
+	st = (unsigned int)dec_int(&dc, 1);
+	dec_bytes(&dc, j->ref, STORE_ID_LEN);
+	j->due = (int64_t)dec_int(&dc, 8);
+	j->created = (int64_t)dec_int(&dc, 8);
+	j->first_try = (int64_t)dec_int(&dc, 8);
+	j->last_try = (int64_t)dec_int(&dc, 8);
+	j->attempts = (uint32_t)dec_int(&dc, 4);
+	dec_str(&dc, j->target, sizeof(j->target), "target");
+	dec_str(&dc, j->error, sizeof(j->error), "error");
+	dec_end(&dc);
+	j->kind = (enum store_job_kind)kind;
+	j->state = (enum store_job_state)st;
+	if (dc.why == NULL) {
+		if (k->mv_size != JOBKEY_LEN ||
+		    get_be(k->mv_data, 8) != (uint64_t)j->due ||
+		    memcmp((const uint8_t *)k->mv_data + 8, j->id,
+		    STORE_ID_LEN) != 0)
+			dc.why = "key is not due and id";
+		else if (kind != STORE_JOB_FORWARD && kind != STORE_JOB_SEND)
+			dc.why = "kind";
+		else if (!valid_job_state(st))
+			dc.why = "state";
+		else if (j->due < 0)
+			dc.why = "due";
+	}
+	if (dc.why != NULL) {
+		idtext(j->id, idt);
+		return seterr(EG_ERR_SYNTAX, "jobs record %s: %s", idt, dc.why);
+	}
+	return 0;
+}
+
+/* --- keys --- */
+
+static int
+check_text(const char *what, const char *s, size_t max, int required)
+{
+	size_t	 n;
+
+	if (s == NULL || *s == '\0')
+		return required ? seterr(EG_ERR_INVAL, "%s is required",
+		    what) : 0;
+	if ((n = strlen(s)) > max)
+		return seterr(EG_ERR_LIMIT, "%s: %zu bytes, over %zu", what,
+		    n, max);
+	return 0;
+}
+
+static int
+check_partner(const char *p)
+{
+	const unsigned char *u;
+	int	 rc;
+
+	if ((rc = check_text("partner", p, EG_MAX_STORE_FIELD, 1)) != 0)
+		return rc;
+	if ((unsigned char)p[0] == HASHED_KEY)
+		return seterr(EG_ERR_INVAL, "partner id starts with 0xff");
+	for (u = (const unsigned char *)p; *u; u++)
+		if (*u < 0x20 || *u == 0x7f)
+			return seterr(EG_ERR_INVAL, "partner id has a control "
+			    "character");
+	return 0;
+}
+
+/*
+ * The ctl key (partner 0x00 level sender 0x00 number) or, sender NULL,
+ * the ctrseq key (partner 0x00 level) into key; hashed when longer than
+ * LMDB's maximum key size.  Returns its length.
+ */
+static size_t
+key_make(const struct store *s, uint8_t key[MAX_KEY], const char *partner,
+    int level, const char *sender, const char *number)
+{
+	uint8_t	 tmp[MAX_KEY];
+	size_t	 n = 0, l;
+
+	l = strlen(partner);
+	memcpy(tmp, partner, l);
+	n = l;
+	tmp[n++] = 0;
+	tmp[n++] = (uint8_t)level;
+	if (sender != NULL) {
+		l = strlen(sender);
+		memcpy(tmp + n, sender, l);
+		n += l;
+		tmp[n++] = 0;
+		l = strlen(number);
+		memcpy(tmp + n, number, l);
+		n += l;
+	}
+	if (n <= s->maxkey) {
+		memcpy(key, tmp, n);
+		return n;
+	}
+	key[0] = HASHED_KEY;
+	sha256(tmp, n, key + 1);
+	return 1 + STORE_SHA_LEN;
+}
+
+/* --- open and close --- */
+
+static int
+guard_add(struct store *s)
+{
+	int	 i, free_slot = -1, rc = 0;
+
+	pthread_mutex_lock(&open_mtx);
+	for (i = 0; i < MAX_OPEN; i++) {
+		if (!open_envs[i].used) {
+			if (free_slot < 0)
+				free_slot = i;
+		} else if (open_envs[i].dev == s->dev &&
+		    open_envs[i].ino == s->ino)
+			rc = seterr(EG_ERR_INVAL, "store %s: already open in "
+			    "this process", s->path);
+	}
+	if (rc == 0 && free_slot < 0)
+		rc = seterr(EG_ERR_LIMIT, "too many stores open");
+	if (rc == 0) {
+		open_envs[free_slot].dev = s->dev;
+		open_envs[free_slot].ino = s->ino;
+		open_envs[free_slot].used = 1;
+	}
+	pthread_mutex_unlock(&open_mtx);
+	return rc;
+}
+
+static void
+guard_del(const struct store *s)
+{
+	int	 i;
+
+	pthread_mutex_lock(&open_mtx);
+	for (i = 0; i < MAX_OPEN; i++)
+		if (open_envs[i].used && open_envs[i].dev == s->dev &&
+		    open_envs[i].ino == s->ino)
+			open_envs[i].used = 0;
+	pthread_mutex_unlock(&open_mtx);
+}
+
+static int
+meta_put(struct store *s, MDB_txn *txn, const char *name, const void *p,
+    size_t len)
+{
+	uint8_t	 v[2 + 16];
+	MDB_val	 k = mval(name, strlen(name)), d;
+	int	 rc;
+
+	v[0] = TAG_META;
+	v[1] = REC_V1;
+	memcpy(v + 2, p, len);
+	d = mval(v, 2 + len);
+	if ((rc = mdb_put(txn, s->dbi[STORE_DB_META], &k, &d, 0)) != 0)
+		return lmerr(s, rc, "meta");
+	return 0;
+}
+
+/* The payload of meta record name, of exactly len bytes. */
+static int
+meta_get(struct store *s, MDB_txn *txn, const char *name, void *p,
+    size_t len)
+{
+	MDB_val	 k = mval(name, strlen(name)), d;
+	int	 rc;
+
+	rc = mdb_get(txn, s->dbi[STORE_DB_META], &k, &d);
+	if (rc == MDB_NOTFOUND)
+		return EG_ERR_NOTFOUND;
+	if (rc != 0)
+		return lmerr(s, rc, "meta");
+	if (d.mv_size != 2 + len || ((uint8_t *)d.mv_data)[0] != TAG_META ||
+	    ((uint8_t *)d.mv_data)[1] != REC_V1)
+		return seterr(EG_ERR_SYNTAX, "store %s: meta record \"%s\" is "
+		    "unreadable", s->path, name);
+	memcpy(p, (uint8_t *)d.mv_data + 2, len);
+	return 0;
+}
+
+/* Open the databases and check (or, for a new store, write) meta. */
+static int
+open_dbs(struct store *s)
+{
+	MDB_txn	*txn;
+	MDB_stat st;
+	uint8_t	 v[4];
+	uint32_t schema;
+	int	 i, rc;
+
+	if ((rc = txn_begin(s, s->rdonly ? MDB_RDONLY : 0, &txn)) != 0)
+		return rc;
+	for (i = 0; i < STORE_NDB; i++) {
+		rc = mdb_dbi_open(txn, db_names[i], s->rdonly ? 0 : MDB_CREATE,
+		    &s->dbi[i]);
+		if (rc == MDB_NOTFOUND) {
+			mdb_txn_abort(txn);
+			return seterr(EG_ERR_NOTFOUND, "store %s is not "
+			    "initialised (no database \"%s\"): start the "
+			    "daemon once", s->path, db_names[i]);
+		}
+		if (rc != 0) {
+			rc = lmerr(s, rc, db_names[i]);
+			mdb_txn_abort(txn);
+			return rc;
+		}
+	}
+	rc = meta_get(s, txn, "schema", v, sizeof(v));
+	if (rc == EG_ERR_NOTFOUND) {
+		if (s->rdonly) {
+			mdb_txn_abort(txn);
+			return seterr(EG_ERR_NOTFOUND, "store %s is not "
+			    "initialised (no schema)", s->path);
+		}
+		if ((rc = mdb_stat(txn, s->dbi[STORE_DB_DOCS], &st)) == 0 &&
+		    st.ms_entries != 0) {
+			mdb_txn_abort(txn);
+			return seterr(EG_ERR_SYNTAX, "store %s: documents but "
+			    "no schema in meta", s->path);
+		}
+		put_be(v, STORE_SCHEMA, 4);
+		store_uuid7(store_now(), s->instance);
+		if ((rc = meta_put(s, txn, "schema", v, 4)) == 0)
+			rc = meta_put(s, txn, "instance", s->instance,
+			    STORE_ID_LEN);
+		return wend(s, txn, rc);
+	}
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	schema = (uint32_t)get_be(v, 4);
+	if (schema > STORE_SCHEMA) {
+		mdb_txn_abort(txn);
+		return seterr(EG_ERR_UNSUPPORTED, "store %s has schema %" PRIu32
+		    ", newer than this edigate's %d: upgrade edigate",
+		    s->path, schema, STORE_SCHEMA);
+	}
+	if (schema < 1) {
+		mdb_txn_abort(txn);
+		return seterr(EG_ERR_SYNTAX, "store %s: schema %" PRIu32
+		    " is not valid", s->path, schema);
+	}
+	rc = meta_get(s, txn, "instance", s->instance, STORE_ID_LEN);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return rc == EG_ERR_NOTFOUND ? seterr(EG_ERR_SYNTAX, "store "
+		    "%s: no instance id in meta", s->path) : rc;
+	}
+	/* Committing a read transaction keeps its database handles. */
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return lmerr(s, rc, "open");
+	return 0;
+}
+
+int
+store_open(const char *path, size_t map_size, int flags, struct store **out)
+{
+	struct store	*s;
+	struct stat	 sb;
+	char		 data[EG_MAX_PATH + 16];
+	long		 pg;
+	int		 rc;
+
+	if (path == NULL || strlen(path) >= EG_MAX_PATH)
+		return seterr(EG_ERR_INVAL, "store path too long");
+	if ((flags & ~STORE_RDONLY) != 0)
+		return seterr(EG_ERR_INVAL, "store_open: unknown flags");
+	if (!(flags & STORE_RDONLY) && mkdir(path, 0700) == -1 &&
+	    errno != EEXIST)
+		return seterr(errno == ENOENT ? EG_ERR_NOTFOUND : EG_ERR_IO,
+		    "store %s: %s", path, strerror(errno));
+	if (stat(path, &sb) == -1)
+		return seterr(errno == ENOENT ? EG_ERR_NOTFOUND : EG_ERR_IO,
+		    "no store at %s: %s", path, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return seterr(EG_ERR_INVAL, "store %s: not a directory", path);
+	snprintf(data, sizeof(data), "%s/data.mdb", path);
+	if ((flags & STORE_RDONLY) && access(data, F_OK) == -1)
+		return seterr(EG_ERR_NOTFOUND, "no store at %s (%s)", path,
+		    strerror(errno));
+
+	s = xcalloc(1, sizeof(*s));
+	s->rdonly = (flags & STORE_RDONLY) != 0;
+	s->dev = sb.st_dev;
+	s->ino = sb.st_ino;
+	cpy(s->path, sizeof(s->path), path);
+	if ((rc = guard_add(s)) != 0) {
+		free(s);
+		return rc;
+	}
+	if ((rc = mdb_env_create(&s->env)) != 0) {
+		rc = lmerr(s, rc, "create");
+		s->env = NULL;
+		goto fail;
+	}
+	if (map_size == 0 && !s->rdonly)
+		map_size = (size_t)STORE_MAP_SIZE_DEFAULT;
+	if (map_size != 0) {
+		pg = sysconf(_SC_PAGESIZE);
+		if (pg <= 0)
+			pg = 4096;
+		if (map_size > SIZE_MAX - (size_t)pg) {
+			rc = seterr(EG_ERR_INVAL, "map_size too large");
+			goto fail;
+		}
+		map_size = (map_size + (size_t)pg - 1) / (size_t)pg *
+		    (size_t)pg;
+	}
+	if ((rc = mdb_env_set_maxdbs(s->env, STORE_NDB)) != 0 ||
+	    (map_size != 0 &&
+	    (rc = mdb_env_set_mapsize(s->env, map_size)) != 0)) {
+		rc = lmerr(s, rc, "configure");
+		goto fail;
+	}
+	rc = mdb_env_open(s->env, path,
+	    MDB_NOTLS | (s->rdonly ? MDB_RDONLY : 0), 0600);
+	if (rc != 0) {
+		if (rc == MDB_INVALID)
+			rc = seterr(EG_ERR_SYNTAX, "store %s: not an LMDB "
+			    "environment", path);
+		else if (rc == EACCES || rc == EPERM)
+			rc = seterr(EG_ERR_IO, "store %s: %s (run as the "
+			    "daemon's user)", path, strerror(rc));
+		else
+			rc = lmerr(s, rc, "open");
+		goto fail;
+	}
+	s->maxkey = (unsigned int)mdb_env_get_maxkeysize(s->env);
+	if ((rc = open_dbs(s)) != 0)
+		goto fail;
+	*out = s;
+	return 0;
+fail:
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	guard_del(s);
+	free(s);
+	return rc;
+}
+
+void
+store_close(struct store *s)
+{
+	if (s == NULL)
+		return;
+	mdb_env_close(s->env);
+	guard_del(s);
+	free(s);
+}
+
+void
+store_instance(const struct store *s, uint8_t out[STORE_ID_LEN])
+{
+	memcpy(out, s->instance, STORE_ID_LEN);
+}
+
+int
+store_reader_check(struct store *s, int *dead)
+{
+	int	 n = 0, rc;
+
+	if ((rc = mdb_reader_check(s->env, &n)) != 0)
+		return lmerr(s, rc, "reader check");
+	if (dead != NULL)
+		*dead = n;
+	return 0;
+}
+
+int
+store_backup(struct store *s, const char *dir, int compact)
+{
+	struct stat	 sb;
+	int		 rc;
+
+	if (stat(dir, &sb) == -1)
+		return seterr(errno == ENOENT ? EG_ERR_NOTFOUND : EG_ERR_IO,
+		    "backup %s: %s", dir, strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return seterr(EG_ERR_INVAL, "backup %s: not a directory", dir);
+	rc = mdb_env_copy2(s->env, dir, compact ? MDB_CP_COMPACT : 0);
+	if (rc == EEXIST)
+		return seterr(EG_ERR_INVAL, "backup %s: already holds a store "
+		    "(data.mdb)", dir);
+	if (rc != 0) {
+		if (rc > 0)
+			errno = rc;
+		return seterr(EG_ERR_IO, "backup %s: %s", dir,
+		    mdb_strerror(rc));
+	}
+	return 0;
+}
+
+int
+store_stat(struct store *s, struct store_stat *out)
+{
+	MDB_envinfo	 ei;
+	MDB_stat	 ms;
+	MDB_txn		*txn;
+	int		 i, rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = mdb_env_info(s->env, &ei)) != 0 ||
+	    (rc = mdb_env_stat(s->env, &ms)) != 0)
+		return lmerr(s, rc, "stat");
+	out->map_size = ei.me_mapsize;
+	out->used = (uint64_t)(ei.me_last_pgno + 1) * ms.ms_psize;
+	out->readers = ei.me_numreaders;
+	out->max_readers = ei.me_maxreaders;
+	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0)
+		return rc;
+	for (i = 0; i < STORE_NDB; i++) {
+		if ((rc = mdb_stat(txn, s->dbi[i], &ms)) != 0) {
+			mdb_txn_abort(txn);
+			return lmerr(s, rc, "stat");
+		}
+		out->entries[i] = ms.ms_entries;
+	}
+	mdb_txn_abort(txn);
+	return 0;
+}
+
+/* --- documents --- */
+
+static int
+check_field(const char *what, const char *f, size_t size)
+{
+	if (memchr(f, '\0', size) == NULL)
+		return seterr(EG_ERR_INVAL, "document %s is not terminated",
+		    what);
+	return 0;
+}
+
+static int
+check_doc(const struct store_doc *d)
+{
+	const struct {
+		const char	*what;
+		const char	*f;
+		size_t		 size;
+	} f[] = {
+		{ "partner", d->partner, sizeof(d->partner) },
+		{ "channel", d->channel, sizeof(d->channel) },
+		{ "name", d->name, sizeof(d->name) },
+		{ "syntax", d->syntax, sizeof(d->syntax) },
+		{ "doctype", d->doctype, sizeof(d->doctype) },
+		{ "sender", d->sender, sizeof(d->sender) },
+		{ "receiver", d->receiver, sizeof(d->receiver) },
+		{ "icn", d->icn, sizeof(d->icn) },
+		{ "gcn", d->gcn, sizeof(d->gcn) },
+		{ "scn", d->scn, sizeof(d->scn) },
+		{ "error", d->error, sizeof(d->error) },
+	};
+	size_t	 i;
+	int	 rc;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if ((rc = check_field(f[i].what, f[i].f, f[i].size)) != 0)
+			return rc;
+	if ((rc = check_partner(d->partner)) != 0)
+		return rc;
+	if (d->direction != 0 && d->direction != STORE_INBOUND &&
+	    d->direction != STORE_OUTBOUND)
+		return seterr(EG_ERR_INVAL, "document direction %d",
+		    (int)d->direction);
+	if (d->state != 0 && d->state != STORE_DOC_RECEIVED &&
+	    d->state != STORE_DOC_QUARANTINED)
+		return seterr(EG_ERR_INVAL, "a new document is received or "
+		    "quarantined, not %s", store_doc_state_name(d->state));
+	if (d->flags != 0)
+		return seterr(EG_ERR_INVAL, "a new document has no flags");
+	if (d->received < 0)
+		return seterr(EG_ERR_INVAL, "document received time");
+	return 0;
+}
+
+static int
+check_ctl(const struct store_ctl *c)
+{
+	int	 rc;
+
+	if (c->level < STORE_LVL_ISA || c->level > STORE_LVL_AS2)
+		return seterr(EG_ERR_INVAL, "control level %d", (int)c->level);
+	if ((rc = check_text("control sender", c->sender,
+	    EG_MAX_STORE_KEYPART, 0)) != 0 ||
+	    (rc = check_text("control number", c->number,
+	    EG_MAX_STORE_KEYPART, 1)) != 0)
+		return rc;
+	return 0;
+}
+
+int
+store_ingest(struct store *s, const struct store_doc *doc, struct slice raw,
+    const struct store_ctl *ctl, size_t nctl, struct store_ingest_res *res)
+{
+	struct store_doc *d;
+	struct buf	 b;
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	uint8_t		 key[MAX_KEY];
+	size_t		 i, kl, ndup = 0;
+	uint8_t		 dup_of[STORE_ID_LEN];
+	int		 rc;
+
+	memset(dup_of, 0, sizeof(dup_of));
+	if ((rc = check_doc(doc)) != 0)
+		return rc;
+	if (raw.len > EG_MAX_DOC_SIZE)
+		return seterr(EG_ERR_LIMIT, "document of %zu bytes over "
+		    "EG_MAX_DOC_SIZE", raw.len);
+	for (i = 0; i < nctl; i++)
+		if ((rc = check_ctl(&ctl[i])) != 0)
+			return rc;
+
+	/* Everything slow happens before the write lock is taken. */
+	d = xmalloc(sizeof(*d));
+	memcpy(d, doc, sizeof(*d));
+	if (d->state == 0)
+		d->state = STORE_DOC_RECEIVED;
+	if (d->direction == 0)
+		d->direction = STORE_INBOUND;
+	if (d->received == 0)
+		d->received = store_now();
+	d->updated = d->received;
+	if (iszero(d->id, STORE_ID_LEN))
+		store_uuid7(d->received, d->id);
+	d->size = raw.len;
+	sha256(raw.len ? raw.p : "", raw.len, d->sha256);
+	buf_init(&b, EG_MAX_STORE_DIAGS + 8192);
+	if ((rc = doc_encode(d, slice_make(NULL, 0), &b)) != 0)
+		goto out;
+
+	if ((rc = wbegin(s, &txn)) != 0)
+		goto out;
+	k = mval(d->id, STORE_ID_LEN);
+	v = mval(b.p, b.len);
+	rc = mdb_put(txn, s->dbi[STORE_DB_DOCS], &k, &v, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST) {
+		rc = seterr(EG_ERR_INVAL, "document id already stored");
+		goto abort;
+	}
+	if (rc != 0) {
+		rc = lmerr(s, rc, "docs");
+		goto abort;
+	}
+	v = mval(raw.len ? raw.p : "", raw.len);
+	if ((rc = mdb_put(txn, s->dbi[STORE_DB_BLOBS], &k, &v, 0)) != 0) {
+		rc = lmerr(s, rc, "blobs");
+		goto abort;
+	}
+	for (i = 0; i < nctl; i++) {
+		kl = key_make(s, key, d->partner, (int)ctl[i].level,
+		    ctl[i].sender ? ctl[i].sender : "", ctl[i].number);
+		k = mval(key, kl);
+		v = mval(d->id, STORE_ID_LEN);
+		rc = mdb_put(txn, s->dbi[STORE_DB_CTL], &k, &v,
+		    MDB_NOOVERWRITE);
+		if (rc == MDB_KEYEXIST) {
+			/* v is the earlier entry's value. */
+			if (v.mv_size == STORE_ID_LEN &&
+			    memcmp(v.mv_data, d->id, STORE_ID_LEN) != 0) {
+				if (ndup++ == 0)
+					memcpy(dup_of, v.mv_data,
+					    STORE_ID_LEN);
+			}
+			rc = 0;
+			continue;
+		}
+		if (rc != 0) {
+			rc = lmerr(s, rc, "ctl");
+			goto abort;
+		}
+	}
+	if ((rc = wend(s, txn, 0)) != 0)
+		goto out;
+	memset(res, 0, sizeof(*res));
+	memcpy(res->id, d->id, STORE_ID_LEN);
+	memcpy(res->sha256, d->sha256, STORE_SHA_LEN);
+	res->ndup = ndup;
+	if (ndup)
+		memcpy(res->dup_of, dup_of, STORE_ID_LEN);
+	goto out;
+abort:
+	mdb_txn_abort(txn);
+out:
+	buf_free(&b);
+	free(d);
+	return rc;
+}
+
+/* Read and decode the doc record of id inside txn. */
+static int
+doc_load(struct store *s, MDB_txn *txn, const uint8_t id[STORE_ID_LEN],
+    struct store_doc *d, struct slice *diags)
+{
+	MDB_val	 k = mval(id, STORE_ID_LEN), v;
+	char	 idt[STORE_ID_TEXT];
+	int	 rc;
+
+	rc = mdb_get(txn, s->dbi[STORE_DB_DOCS], &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		idtext(id, idt);
+		return seterr(EG_ERR_NOTFOUND, "no document %s", idt);
+	}
+	if (rc != 0)
+		return lmerr(s, rc, "docs");
+	return doc_decode(&k, &v, d, diags);
+}
+
+static int
+doc_transition_ok(enum store_doc_state from, enum store_doc_state to)
+{
+	if (to == STORE_DOC_QUARANTINED)
+		return 1;
+	return from == STORE_DOC_RECEIVED || from == STORE_DOC_REJECTED ||
+	    from == STORE_DOC_QUARANTINED;
+}
+
+static int
+doc_bad_transition(const struct store_doc *d, enum store_doc_state to)
+{
+	char	 idt[STORE_ID_TEXT];
+
+	idtext(d->id, idt);
+	return seterr(EG_ERR_INVAL, "document %s is %s: cannot become %s",
+	    idt, store_doc_state_name(d->state), store_doc_state_name(to));
+}
+
+/* Write d (with diags) back; diags must not point into the map. */
+static int
+doc_save(struct store *s, MDB_txn *txn, const struct store_doc *d,
+    struct slice diags)
+{
+	struct buf	 b;
+	MDB_val		 k, v;
+	int		 rc;
+
+	buf_init(&b, EG_MAX_STORE_DIAGS + 8192);
+	if ((rc = doc_encode(d, diags, &b)) == 0) {
+		k = mval(d->id, STORE_ID_LEN);
+		v = mval(b.p, b.len);
+		if ((rc = mdb_put(txn, s->dbi[STORE_DB_DOCS], &k, &v, 0)) != 0)
+			rc = lmerr(s, rc, "docs");
+	}
+	buf_free(&b);
+	return rc;
+}
+
+/* The sequence number after the last doc_events entry of doc. */
+static int
+doc_next_seq(struct store *s, MDB_txn *txn, const uint8_t doc[STORE_ID_LEN],
+    uint32_t *seq)
+{
+	MDB_cursor	*c;
+	uint8_t		 kb[STORE_ID_LEN + 4];
+	MDB_val		 k, v;
+	uint32_t	 last;
+	int		 rc;
+
+	memcpy(kb, doc, STORE_ID_LEN);
+	put_be(kb + STORE_ID_LEN, UINT32_MAX, 4);
+	k = mval(kb, sizeof(kb));
+	if ((rc = mdb_cursor_open(txn, s->dbi[STORE_DB_DOC_EVENTS], &c)) != 0)
+		return lmerr(s, rc, "doc_events");
+	/* The entry before the first key past doc's range. */
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	*seq = 0;
+	if (rc == 0 && k.mv_size == sizeof(kb) &&
+	    memcmp(k.mv_data, doc, STORE_ID_LEN) == 0) {
+		last = (uint32_t)get_be((uint8_t *)k.mv_data + STORE_ID_LEN, 4);
+		*seq = last == UINT32_MAX ? last : last + 1;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmerr(s, rc, "doc_events");
+	return 0;
+}
+
+static int
+job_put(struct store *s, MDB_txn *txn, struct store_job *j)
+{
+	struct buf	 b;
+	uint8_t		 key[JOBKEY_LEN];
+	MDB_val		 k, v;
+	int		 rc;
+
+	buf_init(&b, 4096);
+	if ((rc = job_encode(j, &b)) == 0) {
+		job_key(j, key);
+		k = mval(key, sizeof(key));
+		v = mval(b.p, b.len);
+		if ((rc = mdb_put(txn, s->dbi[STORE_DB_JOBS], &k, &v,
+		    MDB_NOOVERWRITE)) != 0)
+			rc = lmerr(s, rc, "jobs");
+	}
+	buf_free(&b);
+	return rc;
+}
+
+static void
+job_new(struct store_job *j, enum store_job_kind kind,
+    const uint8_t ref[STORE_ID_LEN], const char *target, int64_t due,
+    int64_t now)
+{
+	memset(j, 0, sizeof(*j));
+	store_uuid7(now, j->id);
+	j->kind = kind;
+	j->state = STORE_JOB_PENDING;
+	memcpy(j->ref, ref, STORE_ID_LEN);
+	cpy(j->target, sizeof(j->target), target);
+	j->due = due;
+	j->created = now;
+}
+
+static int
+check_events(const struct store_event *ev, size_t nev, const char *target)
+{
+	size_t	 i;
+	int	 rc;
+
+	if (nev > EG_MAX_STORE_EVENTS)
+		return seterr(EG_ERR_LIMIT, "%zu events, over %u", nev,
+		    EG_MAX_STORE_EVENTS);
+	if (target != NULL && (rc = check_text("job target", target,
+	    EG_MAX_STORE_TARGET, 1)) != 0)
+		return rc;
+	for (i = 0; i < nev; i++) {
+		if (ev[i].json == NULL || ev[i].jsonlen < 2 ||
+		    ev[i].json[0] != '{' ||
+		    ev[i].json[ev[i].jsonlen - 1] != '}')
+			return seterr(EG_ERR_INVAL, "event %zu: not a JSON "
+			    "object", i);
+		if (ev[i].jsonlen > EG_MAX_EVENT_SIZE)
+			return seterr(EG_ERR_LIMIT, "event %zu: %zu bytes", i,
+			    ev[i].jsonlen);
+		if (memchr(ev[i].json, '\0', ev[i].jsonlen) != NULL)
+			return seterr(EG_ERR_INVAL, "event %zu: NUL in JSON",
+			    i);
+		if ((rc = check_text("idempotency key", ev[i].idem,
+		    EG_MAX_STORE_KEYTEXT, 1)) != 0 ||
+		    (rc = check_text("business key", ev[i].biz,
+		    EG_MAX_STORE_KEYTEXT, 0)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Write the new events of ev[] for doc inside txn; *ndup gets the number
+ * of duplicates.  hashes holds 2 * nev precomputed sha256 values (idem,
+ * biz).
+ */
+static int
+events_put(struct store *s, MDB_txn *txn, const uint8_t doc[STORE_ID_LEN],
+    struct store_event *ev, size_t nev, const uint8_t *hashes,
+    const char *target, int64_t now, size_t *ndup)
+{
+	struct store_job j;
+	uint8_t		 dkey[STORE_ID_LEN + 4], bkey[STORE_SHA_LEN +
+			     STORE_ID_LEN], *p;
+	MDB_val		 k, v;
+	uint32_t	 seq;
+	size_t		 i;
+	int		 rc;
+
+	*ndup = 0;
+	if ((rc = doc_next_seq(s, txn, doc, &seq)) != 0)
+		return rc;
+	for (i = 0; i < nev; i++) {
+		ev[i].duplicate = 0;
+		memset(ev[i].dup_of, 0, STORE_ID_LEN);
+		if (iszero(ev[i].id, STORE_ID_LEN))
+			store_uuid7(now, ev[i].id);
+		k = mval(hashes + 2 * i * STORE_SHA_LEN, STORE_SHA_LEN);
+		v = mval(ev[i].id, STORE_ID_LEN);
+		rc = mdb_put(txn, s->dbi[STORE_DB_IDEM], &k, &v,
+		    MDB_NOOVERWRITE);
+		if (rc == MDB_KEYEXIST) {
+			ev[i].duplicate = 1;
+			if (v.mv_size == STORE_ID_LEN)
+				memcpy(ev[i].dup_of, v.mv_data, STORE_ID_LEN);
+			(*ndup)++;
+			continue;
+		}
+		if (rc != 0)
+			return lmerr(s, rc, "idem");
+
+		k = mval(ev[i].id, STORE_ID_LEN);
+		v.mv_size = EVENT_HDR + ev[i].jsonlen;
+		rc = mdb_put(txn, s->dbi[STORE_DB_EVENTS], &k, &v,
+		    MDB_NOOVERWRITE | MDB_RESERVE);
+		if (rc == MDB_KEYEXIST)
+			return seterr(EG_ERR_INVAL, "event id already stored");
+		if (rc != 0)
+			return lmerr(s, rc, "events");
+		p = v.mv_data;
+		p[0] = TAG_EVENT;
+		p[1] = REC_V1;
+		p[2] = 0;
+		memcpy(p + 3, doc, STORE_ID_LEN);
+		memcpy(p + EVENT_HDR, ev[i].json, ev[i].jsonlen);
+
+		if (seq == UINT32_MAX)
+			return seterr(EG_ERR_LIMIT, "too many events");
+		memcpy(dkey, doc, STORE_ID_LEN);
+		put_be(dkey + STORE_ID_LEN, seq++, 4);
+		k = mval(dkey, sizeof(dkey));
+		v = mval(ev[i].id, STORE_ID_LEN);
+		if ((rc = mdb_put(txn, s->dbi[STORE_DB_DOC_EVENTS], &k, &v,
+		    0)) != 0)
+			return lmerr(s, rc, "doc_events");
+
+		if (ev[i].biz != NULL && *ev[i].biz != '\0') {
+			memcpy(bkey, hashes + (2 * i + 1) * STORE_SHA_LEN,
+			    STORE_SHA_LEN);
+			memcpy(bkey + STORE_SHA_LEN, ev[i].id, STORE_ID_LEN);
+			k = mval(bkey, sizeof(bkey));
+			v = mval("", 0);
+			if ((rc = mdb_put(txn, s->dbi[STORE_DB_BIZ], &k, &v,
+			    0)) != 0)
+				return lmerr(s, rc, "biz");
+		}
+		if (target != NULL) {
+			job_new(&j, STORE_JOB_FORWARD, ev[i].id, target, now,
+			    now);
+			if ((rc = job_put(s, txn, &j)) != 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static uint8_t *
+event_hashes(const struct store_event *ev, size_t nev)
+{
+	uint8_t	*h;
+	size_t	 i;
+
+	h = xreallocarray(NULL, nev ? 2 * nev : 1, STORE_SHA_LEN);
+	for (i = 0; i < nev; i++) {
+		sha256(ev[i].idem, strlen(ev[i].idem), h + 2 * i *
+		    STORE_SHA_LEN);
+		if (ev[i].biz != NULL)
+			sha256(ev[i].biz, strlen(ev[i].biz), h + (2 * i + 1) *
+			    STORE_SHA_LEN);
+	}
+	return h;
+}
+
+/* store_translated() and store_rejected(): to is translated or rejected. */
+static int
+doc_outcome(struct store *s, const uint8_t id[STORE_ID_LEN],
+    enum store_doc_state to, const char *reason, struct slice diags,
+    struct store_event *ev, size_t nev, const char *target,
+    enum store_doc_state *state)
+{
+	struct store_doc *d;
+	MDB_txn		*txn;
+	uint8_t		*hashes;
+	size_t		 ndup;
+	int64_t		 now = store_now();
+	int		 rc;
+
+	if ((rc = check_events(ev, nev, target)) != 0)
+		return rc;
+	if (diags.len > EG_MAX_STORE_DIAGS)
+		return seterr(EG_ERR_LIMIT, "diagnostics of %zu bytes",
+		    diags.len);
+	hashes = event_hashes(ev, nev);
+	d = xmalloc(sizeof(*d));
+	if ((rc = wbegin(s, &txn)) != 0)
+		goto out;
+	if ((rc = doc_load(s, txn, id, d, NULL)) != 0)
+		goto abort;
+	if (!doc_transition_ok(d->state, to)) {
+		rc = doc_bad_transition(d, to);
+		goto abort;
+	}
+	if ((rc = events_put(s, txn, id, ev, nev, hashes, target, now,
+	    &ndup)) != 0)
+		goto abort;
+	if (to == STORE_DOC_TRANSLATED && nev > 0 && ndup == nev)
+		to = STORE_DOC_DUPLICATE;
+	d->state = to;
+	d->updated = now;
+	cpy(d->error, sizeof(d->error), reason);
+	if ((rc = doc_save(s, txn, d, diags)) != 0)
+		goto abort;
+	if ((rc = wend(s, txn, 0)) == 0 && state != NULL)
+		*state = to;
+	goto out;
+abort:
+	mdb_txn_abort(txn);
+out:
+	free(d);
+	free(hashes);
+	return rc;
+}
+
+int
+store_translated(struct store *s, const uint8_t id[STORE_ID_LEN],
+    struct store_event *ev, size_t nev, const char *target,
+    enum store_doc_state *state)
+{
+	return doc_outcome(s, id, STORE_DOC_TRANSLATED, NULL,
+	    slice_make(NULL, 0), ev, nev, target, state);
+}
+
+int
+store_rejected(struct store *s, const uint8_t id[STORE_ID_LEN],
+    const char *reason, const char *diags, size_t diagslen,
+    struct store_event *ev, size_t nev, const char *target)
+{
+	return doc_outcome(s, id, STORE_DOC_REJECTED,
+	    reason ? reason : "rejected",
+	    slice_make(diags, diags ? diagslen : 0), ev, nev, target, NULL);
+}
+
+/* Keep an unreadable docs record's bytes and replace it (quarantine). */
+static int
+doc_quarantine_raw(struct store *s, MDB_txn *txn,
+    const uint8_t id[STORE_ID_LEN], const char *why, const char *reason)
+{
+	struct store_doc *d;
+	uint8_t		 bkey[STORE_ID_LEN + 1];
+	MDB_val		 k = mval(id, STORE_ID_LEN), v, bk, blob;
+	void		*copy;
+	int		 rc;
+
+	if ((rc = mdb_get(txn, s->dbi[STORE_DB_DOCS], &k, &v)) != 0)
+		return lmerr(s, rc, "docs");
+	memcpy(bkey, id, STORE_ID_LEN);
+	bkey[STORE_ID_LEN] = BLOB_CORRUPT;
+	bk = mval(bkey, sizeof(bkey));
+	/* v points into the map: copy it before the next write. */
+	copy = xmalloc(v.mv_size ? v.mv_size : 1);
+	memcpy(copy, v.mv_data, v.mv_size);
+	v = mval(copy, v.mv_size);
+	rc = mdb_put(txn, s->dbi[STORE_DB_BLOBS], &bk, &v, 0);
+	free(copy);
+	if (rc != 0)
+		return lmerr(s, rc, "blobs");
+	d = xcalloc(1, sizeof(*d));
+	memcpy(d->id, id, STORE_ID_LEN);
+	d->state = STORE_DOC_QUARANTINED;
+	d->direction = STORE_INBOUND;
+	d->received = d->updated = store_now();
+	cpy(d->partner, sizeof(d->partner), "unknown");
+	snprintf(d->error, sizeof(d->error),
+	    "unreadable record: %.300s%s%.150s", why,
+	    reason && *reason ? "; " : "", reason ? reason : "");
+	if (mdb_get(txn, s->dbi[STORE_DB_BLOBS], &k, &blob) == 0) {
+		d->size = blob.mv_size;
+		sha256(blob.mv_size ? blob.mv_data : "", blob.mv_size,
+		    d->sha256);
+	}
+	rc = doc_save(s, txn, d, slice_make(NULL, 0));
+	free(d);
+	return rc;
+}
+
+int
+store_doc_mark(struct store *s, const uint8_t id[STORE_ID_LEN],
+    enum store_doc_state to, const char *reason)
+{
+	struct store_doc *d;
+	struct slice	 diags;
+	MDB_txn		*txn;
+	char		 why[sizeof(errmsg)];
+	char		*copy = NULL;
+	int		 rc;
+
+	if (to != STORE_DOC_DUPLICATE && to != STORE_DOC_QUARANTINED)
+		return seterr(EG_ERR_INVAL, "store_doc_mark: to duplicate or "
+		    "quarantined only");
+	d = xmalloc(sizeof(*d));
+	if ((rc = wbegin(s, &txn)) != 0)
+		goto out;
+	rc = doc_load(s, txn, id, d, &diags);
+	if (rc == EG_ERR_SYNTAX && to == STORE_DOC_QUARANTINED) {
+		cpy(why, sizeof(why), errmsg);
+		rc = doc_quarantine_raw(s, txn, id, why, reason);
+		rc = wend(s, txn, rc);
+		goto out;
+	}
+	if (rc != 0)
+		goto abort;
+	if (!doc_transition_ok(d->state, to)) {
+		rc = doc_bad_transition(d, to);
+		goto abort;
+	}
+	d->state = to;
+	d->updated = store_now();
+	cpy(d->error, sizeof(d->error), reason);
+	/* The diagnostics live in the map: copy before writing. */
+	if (diags.len) {
+		copy = xmalloc(diags.len);
+		memcpy(copy, diags.p, diags.len);
+	}
+	rc = doc_save(s, txn, d, slice_make(copy, diags.len));
+	rc = wend(s, txn, rc);
+	goto out;
+abort:
+	mdb_txn_abort(txn);
+out:
+	free(copy);
+	free(d);
+	return rc;
+}
+
+int
+store_purge_blobs(struct store *s, int64_t before, size_t max,
+    uint8_t cursor[STORE_ID_LEN], size_t *n)
+{
+	struct store_doc *d;
+	struct slice	 diags;
+	MDB_txn		*txn;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	uint8_t		(*ids)[STORE_ID_LEN], from[STORE_ID_LEN];
+	size_t		 nid = 0, i, done = 0;
+	int		 rc, end = 0;
+	char		*copy;
+
+	if (max == 0 || max > EG_MAX_STORE_PAGE)
+		return seterr(EG_ERR_INVAL, "purge batch of %zu", max);
+	memcpy(from, cursor, STORE_ID_LEN);
+	if ((rc = wbegin(s, &txn)) != 0)
+		return rc;
+	/* Collect first: no writes under an open cursor. */
+	ids = xreallocarray(NULL, max, STORE_ID_LEN);
+	d = xmalloc(sizeof(*d));
+	if ((rc = mdb_cursor_open(txn, s->dbi[STORE_DB_DOCS], &c)) != 0) {
+		rc = lmerr(s, rc, "docs");
+		goto abort;
+	}
+	k = mval(from, STORE_ID_LEN);
+	for (rc = mdb_cursor_get(c, &k, &v, iszero(from, STORE_ID_LEN) ?
+	    MDB_FIRST : MDB_SET_RANGE); rc == 0 && nid < max;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		/* UUIDv7: the key's first 48 bits are its time. */
+		if (k.mv_size == STORE_ID_LEN &&
+		    (int64_t)get_be(k.mv_data, 6) >= before) {
+			end = 1;
+			break;
+		}
+		if (doc_decode(&k, &v, d, NULL) != 0 ||
+		    (d->flags & STORE_DOCF_PURGED) || d->received >= before ||
+		    (d->state != STORE_DOC_TRANSLATED &&
+		    d->state != STORE_DOC_DUPLICATE &&
+		    d->state != STORE_DOC_REJECTED))
+			continue;
+		memcpy(ids[nid++], d->id, STORE_ID_LEN);
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		end = 1;
+	else if (rc != 0) {
+		rc = lmerr(s, rc, "docs");
+		goto abort;
+	}
+	memset(cursor, 0, STORE_ID_LEN);
+	if (!end && nid > 0)	/* purged by then: the next call skips it */
+		memcpy(cursor, ids[nid - 1], STORE_ID_LEN);
+	for (i = 0; i < nid; i++) {
+		k = mval(ids[i], STORE_ID_LEN);
+		rc = mdb_del(txn, s->dbi[STORE_DB_BLOBS], &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			rc = lmerr(s, rc, "blobs");
+			goto abort;
+		}
+		if ((rc = doc_load(s, txn, ids[i], d, &diags)) != 0)
+			goto abort;
+		d->flags |= STORE_DOCF_PURGED;
+		copy = diags.len ? xmalloc(diags.len) : NULL;
+		if (copy != NULL)
+			memcpy(copy, diags.p, diags.len);
+		rc = doc_save(s, txn, d, slice_make(copy, diags.len));
+		free(copy);
+		if (rc != 0)
+			goto abort;
+		done++;
+	}
+	free(ids);
+	free(d);
+	if ((rc = wend(s, txn, 0)) == 0)
+		*n = done;
+	return rc;
+abort:
+	free(ids);
+	free(d);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* --- reading --- */
+
+int
+store_rtxn_begin(struct store *s, struct store_rtxn **out)
+{
+	MDB_txn	*txn;
+	int	 rc;
+
+	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0)
+		return rc;
+	*out = xmalloc(sizeof(**out));
+	(*out)->s = s;
+	(*out)->txn = txn;
+	return 0;
+}
+
+void
+store_rtxn_end(struct store_rtxn *rt)
+{
+	if (rt == NULL)
+		return;
+	mdb_txn_abort(rt->txn);
+	free(rt);
+}
+
+int
+store_doc_get(struct store_rtxn *rt, const uint8_t id[STORE_ID_LEN],
+    struct store_doc *d)
+{
+	return doc_load(rt->s, rt->txn, id, d, NULL);
+}
+
+int
+store_doc_diags(struct store_rtxn *rt, const uint8_t id[STORE_ID_LEN],
+    struct slice *out)
+{
+	struct store_doc *d;
+	struct slice	 diags;
+	int		 rc;
+
+	d = xmalloc(sizeof(*d));
+	if ((rc = doc_load(rt->s, rt->txn, id, d, &diags)) == 0)
+		*out = d->diagslen ? diags : slice_make(NULL, 0);
+	free(d);
+	return rc;
+}
+
+/* The one key of db (16-byte ids) that idtext is a prefix of. */
+static int
+find_id(struct store_rtxn *rt, enum store_db db, const char *text,
+    uint8_t id[STORE_ID_LEN])
+{
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	uint8_t		 pfx[STORE_ID_LEN];
+	size_t		 nib;
+	int		 rc;
+
+	if ((rc = id_prefix(text, pfx, &nib)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(rt->txn, rt->s->dbi[db], &c)) != 0)
+		return lmerr(rt->s, rc, db_names[db]);
+	k = mval(pfx, STORE_ID_LEN);
+	rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+	if (rc == 0 && (k.mv_size != STORE_ID_LEN ||
+	    !prefix_match(k.mv_data, pfx, nib)))
+		rc = MDB_NOTFOUND;
+	if (rc == MDB_NOTFOUND) {
+		rc = seterr(EG_ERR_NOTFOUND, "no %s id %s", db == STORE_DB_DOCS
+		    ? "document" : "event", text);
+	} else if (rc != 0)
+		rc = lmerr(rt->s, rc, db_names[db]);
+	else {
+		memcpy(id, k.mv_data, STORE_ID_LEN);
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		if (rc == 0 && k.mv_size == STORE_ID_LEN &&
+		    prefix_match(k.mv_data, pfx, nib))
+			rc = seterr(EG_ERR_INVAL, "id prefix %s is ambiguous",
+			    text);
+		else
+			rc = rc == 0 || rc == MDB_NOTFOUND ? 0 :
+			    lmerr(rt->s, rc, db_names[db]);
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+int
+store_doc_find(struct store_rtxn *rt, const char *text, struct store_doc *d)
+{
+	uint8_t	 id[STORE_ID_LEN];
+	int	 rc;
+
+	if ((rc = find_id(rt, STORE_DB_DOCS, text, id)) != 0)
+		return rc;
+	return store_doc_get(rt, id, d);
+}
+
+static int
+doc_matches(const struct store_doc_filter *f, const struct store_doc *d)
+{
+	if (d->unreadable)
+		return f->partner == NULL && f->doctype == NULL &&
+		    (f->state == 0 || f->state == STORE_DOC_QUARANTINED);
+	return (f->partner == NULL || strcmp(f->partner, d->partner) == 0) &&
+	    (f->doctype == NULL || strcmp(f->doctype, d->doctype) == 0) &&
+	    (f->state == 0 || f->state == d->state);
+}
+
+int
+store_doc_list(struct store_rtxn *rt, const struct store_doc_filter *f,
+    struct store_doc *out, size_t max, size_t *n, uint8_t next[STORE_ID_LEN])
+{
+	struct store	*s = rt->s;
+	struct store_doc *d;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	uint8_t		 before[STORE_ID_LEN];
+	size_t		 got = 0;
+	int		 rc;
+
+	if (max == 0 || max > EG_MAX_STORE_PAGE)
+		return seterr(EG_ERR_INVAL, "page of %zu documents", max);
+	/* next may be f->before itself. */
+	memcpy(before, f->before, STORE_ID_LEN);
+	memset(next, 0, STORE_ID_LEN);
+	if ((rc = mdb_cursor_open(rt->txn, s->dbi[STORE_DB_DOCS], &c)) != 0)
+		return lmerr(s, rc, "docs");
+	if (iszero(before, STORE_ID_LEN))
+		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	else {
+		k = mval(before, STORE_ID_LEN);
+		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
+		if (rc == 0)
+			rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+		else if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	}
+	while (rc == 0) {
+		if (got == max) {
+			/* Another (older) record exists: there is a page. */
+			memcpy(next, out[got - 1].id, STORE_ID_LEN);
+			break;
+		}
+		d = &out[got];
+		if (doc_decode(&k, &v, d, NULL) != 0) {
+			d->unreadable = 1;
+			cpy(d->error, sizeof(d->error), errmsg);
+		}
+		if (doc_matches(f, d))
+			got++;
+		rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmerr(s, rc, "docs");
+	*n = got;
+	return 0;
+}
+
+int
+store_blob_get(struct store_rtxn *rt, const uint8_t id[STORE_ID_LEN],
+    struct slice *out)
+{
+	struct store_doc *d;
+	MDB_val		 k = mval(id, STORE_ID_LEN), v;
+	char		 idt[STORE_ID_TEXT];
+	int		 rc;
+
+	d = xmalloc(sizeof(*d));
+	if ((rc = doc_load(rt->s, rt->txn, id, d, NULL)) != 0)
+		goto out;
+	rc = mdb_get(rt->txn, rt->s->dbi[STORE_DB_BLOBS], &k, &v);
+	idtext(id, idt);
+	if (rc == MDB_NOTFOUND)
+		rc = seterr(EG_ERR_NOTFOUND, "document %s: no raw bytes%s",
+		    idt, d->flags & STORE_DOCF_PURGED ? " (purged)" : "");
+	else if (rc != 0)
+		rc = lmerr(rt->s, rc, "blobs");
+	else if (v.mv_size != d->size)
+		rc = seterr(EG_ERR_SYNTAX, "document %s: %zu raw bytes, the "
+		    "record says %" PRIu64, idt, v.mv_size, d->size);
+	else
+		*out = slice_make(v.mv_size ? v.mv_data : "", v.mv_size);
+out:
+	free(d);
+	return rc;
+}
+
+int
+store_event_get(struct store_rtxn *rt, const uint8_t id[STORE_ID_LEN],
+    struct store_event_rec *e)
+{
+	MDB_val	 k = mval(id, STORE_ID_LEN), v;
+	char	 idt[STORE_ID_TEXT];
+	int	 rc;
+
+	rc = mdb_get(rt->txn, rt->s->dbi[STORE_DB_EVENTS], &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		idtext(id, idt);
+		return seterr(EG_ERR_NOTFOUND, "no event %s", idt);
+	}
+	if (rc != 0)
+		return lmerr(rt->s, rc, "events");
+	return event_decode(&k, &v, e);
+}
+
+int
+store_event_find(struct store_rtxn *rt, const char *text,
+    struct store_event_rec *e)
+{
+	uint8_t	 id[STORE_ID_LEN];
+	int	 rc;
+
+	if ((rc = find_id(rt, STORE_DB_EVENTS, text, id)) != 0)
+		return rc;
+	return store_event_get(rt, id, e);
+}
+
+/*
+ * Walk db from prefix pfx: each key of klen bytes starting with it names
+ * an event (its id at idoff in the key, or, idoff < 0, as the value).
+ */
+static int
+walk_events(struct store_rtxn *rt, enum store_db db, const uint8_t *pfx,
+    size_t plen, size_t klen, int idoff, store_event_fn fn, void *arg)
+{
+	struct store_event_rec e;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	const uint8_t	*id;
+	int		 rc, r;
+
+	if ((rc = mdb_cursor_open(rt->txn, rt->s->dbi[db], &c)) != 0)
+		return lmerr(rt->s, rc, db_names[db]);
+	k = mval(pfx, plen);
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < plen || memcmp(k.mv_data, pfx, plen) != 0)
+			break;
+		if (k.mv_size != klen || (idoff < 0 &&
+		    v.mv_size != STORE_ID_LEN)) {
+			rc = seterr(EG_ERR_SYNTAX, "%s: malformed entry",
+			    db_names[db]);
+			goto out;
+		}
+		id = idoff < 0 ? v.mv_data : (uint8_t *)k.mv_data + idoff;
+		if ((rc = store_event_get(rt, id, &e)) != 0)
+			goto out;
+		if ((r = fn(arg, &e)) != 0) {
+			rc = r;
+			goto out;
+		}
+	}
+	rc = rc == MDB_NOTFOUND || rc == 0 ? 0 : lmerr(rt->s, rc,
+	    db_names[db]);
+out:
+	mdb_cursor_close(c);
+	return rc;
+}
+
+int
+store_events_of_doc(struct store_rtxn *rt, const uint8_t doc[STORE_ID_LEN],
+    store_event_fn fn, void *arg)
+{
+	return walk_events(rt, STORE_DB_DOC_EVENTS, doc, STORE_ID_LEN,
+	    STORE_ID_LEN + 4, -1, fn, arg);
+}
+
+int
+store_events_of_biz(struct store_rtxn *rt, const char *biz,
+    store_event_fn fn, void *arg)
+{
+	uint8_t	 h[STORE_SHA_LEN];
+	int	 rc;
+
+	if ((rc = check_text("business key", biz, EG_MAX_STORE_KEYTEXT,
+	    1)) != 0)
+		return rc;
+	sha256(biz, strlen(biz), h);
+	return walk_events(rt, STORE_DB_BIZ, h, STORE_SHA_LEN,
+	    STORE_SHA_LEN + STORE_ID_LEN, STORE_SHA_LEN, fn, arg);
+}
+
+/* --- jobs --- */
+
+int
+store_job_add(struct store *s, enum store_job_kind kind,
+    const uint8_t ref[STORE_ID_LEN], const char *target, int64_t due,
+    struct store_job *out)
+{
+	struct store_job j;
+	MDB_txn		*txn;
+	int		 rc;
+
+	if (kind != STORE_JOB_FORWARD && kind != STORE_JOB_SEND)
+		return seterr(EG_ERR_INVAL, "job kind %d", (int)kind);
+	if ((rc = check_text("job target", target, EG_MAX_STORE_TARGET,
+	    1)) != 0)
+		return rc;
+	if (due < 0 || due == STORE_DUE_NEVER)
+		return seterr(EG_ERR_INVAL, "job due time");
+	job_new(&j, kind, ref, target, due, store_now());
+	if ((rc = wbegin(s, &txn)) != 0)
+		return rc;
+	if ((rc = wend(s, txn, job_put(s, txn, &j))) == 0 && out != NULL)
+		*out = j;
+	return rc;
+}
+
+int
+store_job_next_due(struct store *s, int64_t now, struct store_job *out,
+    size_t max, size_t *n)
+{
+	MDB_txn		*txn;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	size_t		 got = 0;
+	int		 rc, bad = 0;
+
+	*n = 0;
+	if (now < 0)
+		return 0;
+	if ((rc = txn_begin(s, MDB_RDONLY, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->dbi[STORE_DB_JOBS], &c)) != 0) {
+		mdb_txn_abort(txn);
+		return lmerr(s, rc, "jobs");
+	}
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && got < max;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == JOBKEY_LEN &&
+		    get_be(k.mv_data, 8) > (uint64_t)now)
+			break;
+		if ((bad = job_decode(&k, &v, &out[got])) != 0)
+			break;
+		if (out[got].state == STORE_JOB_PENDING ||
+		    out[got].state == STORE_JOB_INFLIGHT)
+			got++;
+	}
+	mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	if (bad != 0)
+		return bad;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmerr(s, rc, "jobs");
+	*n = got;
+	return 0;
+}
+
+static int
+job_transition_ok(enum store_job_state from, enum store_job_state to)
+{
+	switch (from) {
+	case STORE_JOB_PENDING:
+		return to == STORE_JOB_INFLIGHT || to == STORE_JOB_HELD ||
+		    to == STORE_JOB_DEAD;
+	case STORE_JOB_INFLIGHT:
+		return to == STORE_JOB_INFLIGHT || to == STORE_JOB_DONE ||
+		    to == STORE_JOB_DEAD || to == STORE_JOB_PENDING;
+	case STORE_JOB_HELD:
+	case STORE_JOB_DEAD:
+		return to == STORE_JOB_PENDING;
+	case STORE_JOB_DONE:
+		return 0;
+	}
+	return 0;
+}
+
+int
+store_job_update(struct store *s, struct store_job *job,
+    enum store_job_state to, int64_t due, const char *error, int64_t now)
+{
+	struct store_job j;
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	uint8_t		 key[JOBKEY_LEN];
+	char		 idt[STORE_ID_TEXT];
+	int		 rc;
+
+	if (!valid_job_state(to))
+		return seterr(EG_ERR_INVAL, "job state %d", (int)to);
+	if ((to == STORE_JOB_PENDING || to == STORE_JOB_INFLIGHT) &&
+	    (due < 0 || due == STORE_DUE_NEVER))
+		return seterr(EG_ERR_INVAL, "job due time");
+	if (job->due < 0)
+		return seterr(EG_ERR_INVAL, "job due time");
+	idtext(job->id, idt);
+	if ((rc = wbegin(s, &txn)) != 0)
+		return rc;
+	job_key(job, key);
+	k = mval(key, sizeof(key));
+	rc = mdb_get(txn, s->dbi[STORE_DB_JOBS], &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		rc = seterr(EG_ERR_NOTFOUND, "job %s changed since it was "
+		    "read", idt);
+		goto abort;
+	}
+	if (rc != 0) {
+		rc = lmerr(s, rc, "jobs");
+		goto abort;
+	}
+	if ((rc = job_decode(&k, &v, &j)) != 0)
+		goto abort;
+	if (j.state != job->state) {
+		rc = seterr(EG_ERR_NOTFOUND, "job %s changed since it was "
+		    "read (now %s)", idt, store_job_state_name(j.state));
+		goto abort;
+	}
+	if (!job_transition_ok(j.state, to)) {
+		rc = seterr(EG_ERR_INVAL, "job %s is %s: cannot become %s",
+		    idt, store_job_state_name(j.state),
+		    store_job_state_name(to));
+		goto abort;
+	}
+	if ((rc = mdb_del(txn, s->dbi[STORE_DB_JOBS], &k, NULL)) != 0) {
+		rc = lmerr(s, rc, "jobs");
+		goto abort;
+	}
+	if (to == STORE_JOB_INFLIGHT) {
+		j.attempts++;
+		if (j.first_try == 0)
+			j.first_try = now;
+		j.last_try = now;
+	}
+	j.state = to;
+	j.due = to == STORE_JOB_PENDING || to == STORE_JOB_INFLIGHT ? due :
+	    STORE_DUE_NEVER;
+	if (error != NULL)
+		cpy(j.error, sizeof(j.error), error);
+	if ((rc = job_put(s, txn, &j)) != 0)
+		goto abort;
+	if ((rc = wend(s, txn, 0)) == 0)
+		*job = j;
+	return rc;
+abort:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+int
+store_job_find(struct store_rtxn *rt, const char *text, struct store_job *out)
+{
+	struct store_job j;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	uint8_t		 pfx[STORE_ID_LEN];
+	size_t		 nib, found = 0;
+	int		 rc;
+
+	memset(&j, 0, sizeof(j));
+	if ((rc = id_prefix(text, pfx, &nib)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(rt->txn, rt->s->dbi[STORE_DB_JOBS],
+	    &c)) != 0)
+		return lmerr(rt->s, rc, "jobs");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size != JOBKEY_LEN || !prefix_match((uint8_t *)
+		    k.mv_data + 8, pfx, nib))
+			continue;
+		if (found++) {
+			mdb_cursor_close(c);
+			return seterr(EG_ERR_INVAL, "id prefix %s is "
+			    "ambiguous", text);
+		}
+		if ((rc = job_decode(&k, &v, &j)) != 0) {
+			mdb_cursor_close(c);
+			return rc;
+		}
+	}
+	mdb_cursor_close(c);
+	if (rc != MDB_NOTFOUND)
+		return lmerr(rt->s, rc, "jobs");
+	if (!found)
+		return seterr(EG_ERR_NOTFOUND, "no job id %s", text);
+	*out = j;
+	return 0;
+}
+
+/* --- outbound control numbers --- */
+
+uint64_t
+store_ctr_max(enum store_level lvl)
+{
+	switch (lvl) {
+	case STORE_LVL_ISA:	/* ISA13 N0 9/9 */
+	case STORE_LVL_GS:	/* GS06 N0 1/9 */
+	case STORE_LVL_ST:	/* ST02 AN 4/9, numeric here */
+		return 999999999ULL;
+	case STORE_LVL_UNB:	/* UNB 0020 an..14 */
+	case STORE_LVL_UNG:	/* UNG 0048 an..14 */
+	case STORE_LVL_UNH:	/* UNH 0062 an..14 */
+		return 99999999999999ULL;
+	case STORE_LVL_CXML:
+	case STORE_LVL_AS2:
+		break;
+	}
+	return 0;
+}
+
+static int
+ctr_write(struct store *s, MDB_txn *txn, const MDB_val *k, uint64_t next)
+{
+	uint8_t	 rec[10];
+	MDB_val	 v, kk = *k;
+	int	 rc;
+
+	rec[0] = TAG_CTR;
+	rec[1] = REC_V1;
+	put_be(rec + 2, next, 8);
+	v = mval(rec, sizeof(rec));
+	if ((rc = mdb_put(txn, s->dbi[STORE_DB_CTRSEQ], &kk, &v, 0)) != 0)
+		return lmerr(s, rc, "ctrseq");
+	return 0;
+}
+
+static int
+ctr_check(const char *partner, enum store_level lvl)
+{
+	int	 rc;
+
+	if ((rc = check_partner(partner)) != 0)
+		return rc;
+	if (store_ctr_max(lvl) == 0)
+		return seterr(EG_ERR_INVAL, "no counter for level %d",
+		    (int)lvl);
+	return 0;
+}
+
+int
+store_ctr_next(struct store *s, const char *partner, enum store_level lvl,
+    uint64_t *out)
+{
+	MDB_txn		*txn;
+	MDB_val		 k, v;
+	uint8_t		 key[MAX_KEY];
+	uint64_t	 cur = 0, max = store_ctr_max(lvl);
+	const uint8_t	*p;
+	int		 rc;
+
+	if ((rc = ctr_check(partner, lvl)) != 0)
+		return rc;
+	k = mval(key, key_make(s, key, partner, (int)lvl, NULL, NULL));
+	if ((rc = wbegin(s, &txn)) != 0)
+		return rc;
+	rc = mdb_get(txn, s->dbi[STORE_DB_CTRSEQ], &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		cur = 1;
+		rc = 0;
+	} else if (rc != 0)
+		rc = lmerr(s, rc, "ctrseq");
+	else {
+		p = v.mv_data;
+		cur = v.mv_size == 10 ? get_be(p + 2, 8) : 0;
+		if (v.mv_size != 10 || p[0] != TAG_CTR || p[1] != REC_V1 ||
+		    cur < 1 || cur > max)
+			rc = seterr(EG_ERR_SYNTAX, "ctrseq record of %s level "
+			    "%d is unreadable", partner, (int)lvl);
+	}
+	if (rc == 0)
+		rc = ctr_write(s, txn, &k, cur == max ? 1 : cur + 1);
+	if ((rc = wend(s, txn, rc)) == 0)
+		*out = cur;
+	return rc;
+}
+
+int
+store_ctr_set(struct store *s, const char *partner, enum store_level lvl,
+    uint64_t next)
+{
+	MDB_txn	*txn;
+	MDB_val	 k;
+	uint8_t	 key[MAX_KEY];
+	int	 rc;
+
+	if ((rc = ctr_check(partner, lvl)) != 0)
+		return rc;
+	if (next < 1 || next > store_ctr_max(lvl))
+		return seterr(EG_ERR_INVAL, "control number %" PRIu64
+		    " out of range 1..%" PRIu64, next, store_ctr_max(lvl));
+	k = mval(key, key_make(s, key, partner, (int)lvl, NULL, NULL));
+	if ((rc = wbegin(s, &txn)) != 0)
+		return rc;
+	return wend(s, txn, ctr_write(s, txn, &k, next));
+}

@@ -1,0 +1,414 @@
+/*
+ * store.h: the durable state of the gateway (DESIGN.md §4), one LMDB
+ * environment with the named databases docs, blobs, events, doc_events,
+ * idem, biz, ctl, jobs, acks, ctrseq and meta.
+ *
+ * Contract, in the manner of lmdb.h:
+ *
+ * - Every function returns 0 or a negative EG_ERR_* code.  On failure
+ *   store_errmsg() returns one line saying what failed, for this thread,
+ *   until the thread's next failing store call.  The store never logs and
+ *   never aborts on stored data: a record that fails validation is
+ *   EG_ERR_SYNTAX (the caller quarantines it, store_doc_mark()).
+ * - Every write function is one LMDB write transaction and returns 0 only
+ *   after mdb_txn_commit() returned 0 (the environment is never opened
+ *   with MDB_NOSYNC): what it reports is durable.  On failure nothing of
+ *   the call was written.  MDB_MAP_FULL is EG_ERR_LIMIT with the message
+ *   "store full (map_size N): raise [store] map_size".
+ * - Out-parameters are filled only on success, unless said otherwise.
+ *   Structures returned by value (struct store_doc, struct store_job) own
+ *   their text (fixed arrays); slices returned through a struct store_rtxn
+ *   point into the memory map and stay valid until store_rtxn_end().
+ * - Threads: one struct store is shared by all threads of the daemon;
+ *   each call runs its own transaction, writers serialize on LMDB's
+ *   writer lock.  A struct store_rtxn is used by one thread at a time
+ *   (it may be handed to another thread between calls).
+ * - Processes: never open the same store twice in one process (LMDB's
+ *   POSIX locks would be dropped by the second close; store_open() refuses
+ *   it), and never use a struct store in a child after fork().
+ *
+ * Times are milliseconds since the epoch, UTC (int64_t).  Ids are 16-byte
+ * UUIDv7 values (time-ordered, so key order is arrival order).
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eglimits.h"
+#include "slice.h"
+
+#define STORE_ID_LEN		16
+#define STORE_SHA_LEN		32
+#define STORE_ID_TEXT		37	/* 8-4-4-4-12 hex plus NUL */
+#define STORE_SCHEMA		1	/* the schema this code writes */
+#define STORE_MAP_SIZE_DEFAULT	(4ULL * 1024 * 1024 * 1024)
+#define STORE_DUE_NEVER		INT64_MAX	/* held, done and dead jobs */
+
+struct store;
+struct store_rtxn;
+
+/* store_open() flags. */
+#define STORE_RDONLY	0x1	/* CLI: no writes; works beside the daemon */
+
+/*
+ * Open (and, unless STORE_RDONLY, create) the environment in directory
+ * path: its last component is created with mode 0700 when missing.
+ * map_size is the LMDB map size in bytes (rounded up to the page size);
+ * 0 means STORE_MAP_SIZE_DEFAULT for a writer and the size recorded in the
+ * environment for a reader.  The schema in meta is checked: a store
+ * written by a newer edigate is EG_ERR_UNSUPPORTED, a path without a store
+ * EG_ERR_NOTFOUND, an unreadable meta EG_ERR_SYNTAX, a store this process
+ * has open already EG_ERR_INVAL.  *out is freed by store_close().
+ */
+int	 store_open(const char *path, size_t map_size, int flags,
+	    struct store **out);
+/* Close; every store_rtxn of s must have ended.  NULL is a no-op. */
+void	 store_close(struct store *);
+/* The instance id written when the store was created. */
+void	 store_instance(const struct store *, uint8_t out[STORE_ID_LEN]);
+/* The message of this thread's last failing store call ("" if none). */
+const char *store_errmsg(void);
+
+/*
+ * Clear reader slots left by dead processes (mdb_reader_check); *dead
+ * (may be NULL) gets their number.  For the daemon's timer.
+ */
+int	 store_reader_check(struct store *, int *dead);
+
+/*
+ * Hot backup into directory dir, which must exist and hold no data.mdb
+ * (mdb_env_copy2: a consistent snapshot taken in a read transaction, so it
+ * runs while writers commit; compact != 0 adds MDB_CP_COMPACT, which omits
+ * free pages and renumbers them).
+ */
+int	 store_backup(struct store *, const char *dir, int compact);
+
+/* Numbers for `edigate status` and /metrics. */
+enum store_db {
+	STORE_DB_DOCS, STORE_DB_BLOBS, STORE_DB_EVENTS, STORE_DB_DOC_EVENTS,
+	STORE_DB_IDEM, STORE_DB_BIZ, STORE_DB_CTL, STORE_DB_JOBS,
+	STORE_DB_ACKS, STORE_DB_CTRSEQ, STORE_DB_META,
+	STORE_NDB
+};
+struct store_stat {
+	uint64_t	 map_size;	/* bytes */
+	uint64_t	 used;		/* bytes up to the last used page */
+	unsigned int	 readers, max_readers;
+	uint64_t	 entries[STORE_NDB];
+};
+int	 store_stat(struct store *, struct store_stat *);
+const char *store_db_name(enum store_db);
+
+/* --- ids and time --- */
+
+/* A new UUIDv7 for time ms, increasing within this process. */
+void	 store_uuid7(int64_t ms, uint8_t out[STORE_ID_LEN]);
+/* 8-4-4-4-12 lowercase hex. */
+void	 store_id_format(const uint8_t id[STORE_ID_LEN],
+	    char out[STORE_ID_TEXT]);
+/* Full id text (with or without dashes): 0, or EG_ERR_INVAL. */
+int	 store_id_parse(const char *text, uint8_t out[STORE_ID_LEN]);
+int64_t	 store_now(void);
+
+/* --- documents --- */
+
+enum store_doc_state {		/* stored values: never renumber */
+	STORE_DOC_RECEIVED = 1,
+	STORE_DOC_TRANSLATED = 2,
+	STORE_DOC_REJECTED = 3,
+	STORE_DOC_DUPLICATE = 4,
+	STORE_DOC_QUARANTINED = 5,
+};
+enum store_direction {
+	STORE_INBOUND = 1,
+	STORE_OUTBOUND = 2,
+};
+const char *store_doc_state_name(enum store_doc_state);
+
+#define STORE_DOCF_PURGED	0x1	/* raw bytes removed by retention */
+
+#define STORE_FIELD	(EG_MAX_STORE_FIELD + 1)
+struct store_doc {
+	uint8_t		 id[STORE_ID_LEN];
+	enum store_doc_state state;
+	enum store_direction direction;
+	uint32_t	 flags;		/* STORE_DOCF_* */
+	int64_t		 received;	/* ms */
+	int64_t		 updated;	/* last state change, ms */
+	uint64_t	 size;		/* bytes of the blob */
+	uint8_t		 sha256[STORE_SHA_LEN];	/* of the blob */
+	char		 partner[STORE_FIELD];	/* partner id, required */
+	char		 channel[STORE_FIELD];	/* e.g. "sftp:acme-in" */
+	char		 name[STORE_FIELD];	/* file or AS2 Message-ID */
+	char		 syntax[STORE_FIELD];	/* x12, edifact, xml */
+	char		 doctype[STORE_FIELD];	/* 850, ORDERS, OrderRequest */
+	char		 sender[STORE_FIELD];	/* ISA05:ISA06, UNB S002, ... */
+	char		 receiver[STORE_FIELD];
+	char		 icn[STORE_FIELD];	/* interchange control number */
+	char		 gcn[STORE_FIELD];	/* group (first group) */
+	char		 scn[STORE_FIELD];	/* set (first set) */
+	char		 error[EG_MAX_STORE_ERROR + 1];	/* why rejected, ... */
+	size_t		 diagslen;	/* bytes for store_doc_diags() */
+	int		 unreadable;	/* store_doc_list() only: record failed
+					   validation; id and error are set */
+};
+
+/* One control-number ledger entry (ctl) written by store_ingest(). */
+enum store_level {		/* stored values: never renumber */
+	STORE_LVL_ISA = 1,	/* ISA13 */
+	STORE_LVL_GS = 2,	/* GS06 */
+	STORE_LVL_ST = 3,	/* ST02 */
+	STORE_LVL_UNB = 4,	/* UNB 0020 */
+	STORE_LVL_UNG = 5,	/* UNG 0048 */
+	STORE_LVL_UNH = 6,	/* UNH 0062 */
+	STORE_LVL_CXML = 7,	/* cXML payloadID */
+	STORE_LVL_AS2 = 8,	/* AS2 Message-ID */
+};
+struct store_ctl {
+	enum store_level level;
+	const char	*sender;	/* as in the envelope, <= KEYPART */
+	const char	*number;	/* control number, <= KEYPART */
+};
+
+struct store_ingest_res {
+	uint8_t		 id[STORE_ID_LEN];	/* the new document */
+	uint8_t		 sha256[STORE_SHA_LEN];
+	size_t		 ndup;		/* ctl entries seen before */
+	uint8_t		 dup_of[STORE_ID_LEN];	/* that of the first one */
+};
+
+/*
+ * Commit a received document in one transaction: its record (docs), the
+ * raw bytes (blobs) and its control-number ledger entries (ctl: partner +
+ * level + sender + number -> doc id).  doc->id all zero: the store assigns
+ * a UUIDv7 for doc->received (0: now); doc->state 0 means received (the
+ * only other accepted state is quarantined, e.g. an unknown sender),
+ * doc->direction 0 inbound; doc->flags must be 0;
+ * doc->size and doc->sha256 are ignored and computed from raw.  A ctl entry
+ * already recorded by an earlier document is not overwritten: it is
+ * counted in res->ndup (the document is still committed: durable before
+ * acknowledged; deciding what a duplicate interchange means is the
+ * caller's).  An entry repeated within the same call is not a duplicate.
+ * Returns after the commit: EG_ERR_INVAL for a bad record, EG_ERR_LIMIT for
+ * raw over EG_MAX_DOC_SIZE or a full map.
+ */
+int	 store_ingest(struct store *, const struct store_doc *doc,
+	    struct slice raw, const struct store_ctl *ctl, size_t nctl,
+	    struct store_ingest_res *res);
+
+/*
+ * One event to store.  id all zero: assigned.  json is the CloudEvents
+ * text (<= EG_MAX_EVENT_SIZE), idem the idempotency key (required), biz
+ * the business key (NULL: none), both <= EG_MAX_STORE_KEYTEXT.  duplicate
+ * and dup_of are set by the call: when duplicate is 1 the event was not
+ * written and dup_of names the stored event with the same key.
+ */
+struct store_event {
+	uint8_t		 id[STORE_ID_LEN];
+	const char	*json;
+	size_t		 jsonlen;
+	const char	*idem;
+	const char	*biz;
+	int		 duplicate;			/* out */
+	uint8_t		 dup_of[STORE_ID_LEN];		/* out */
+};
+
+/*
+ * Events of document id, in one transaction: each new event goes to
+ * events, doc_events (after the document's earlier events), idem
+ * (sha256(idem) -> event id) and biz (sha256(biz) + event id), and, when
+ * target is not NULL, a forward job due now (jobs).  An idempotency key
+ * already present (also earlier in ev[]) makes the event a duplicate:
+ * nothing is written for it.  The document becomes translated, or
+ * duplicate when nev > 0 and every event was one; *state (may be NULL)
+ * gets which.  Allowed from received, rejected and quarantined (replay);
+ * otherwise EG_ERR_INVAL.  A document record failing validation is
+ * EG_ERR_SYNTAX.  ev[].id of new events is filled in.
+ */
+int	 store_translated(struct store *, const uint8_t id[STORE_ID_LEN],
+	    struct store_event *ev, size_t nev, const char *target,
+	    enum store_doc_state *state);
+
+/*
+ * The document is rejected: reason (short, <= EG_MAX_STORE_ERROR, cut
+ * when longer) into its error, diags (a JSON array text,
+ * <= EG_MAX_STORE_DIAGS; NULL none) kept with the record; ev[] (may be
+ * empty: the document.rejected operational events) written as by
+ * store_translated().  Same allowed states as store_translated().
+ */
+int	 store_rejected(struct store *, const uint8_t id[STORE_ID_LEN],
+	    const char *reason, const char *diags, size_t diagslen,
+	    struct store_event *ev, size_t nev, const char *target);
+
+/*
+ * Move document id to state duplicate (from received, rejected,
+ * quarantined) or quarantined (from any state) with reason.  Quarantining
+ * a record that fails validation keeps its bytes: they are copied to
+ * blobs under id + 0x01 and the record is replaced by a minimal valid one
+ * (state quarantined, error "unreadable record: ..."); nothing is deleted.
+ */
+int	 store_doc_mark(struct store *, const uint8_t id[STORE_ID_LEN],
+	    enum store_doc_state, const char *reason);
+
+/*
+ * Retention: delete the raw bytes of up to max finished documents
+ * (translated, duplicate, rejected) received before `before`, oldest
+ * first from the id in cursor (all zero: the oldest), and flag them
+ * STORE_DOCF_PURGED; records stay.  One transaction per call; *n gets how
+ * many were purged and cursor where the next call goes on (all zero: the
+ * end was reached).  Received and quarantined documents keep their bytes,
+ * and so do records failing validation.
+ */
+int	 store_purge_blobs(struct store *, int64_t before, size_t max,
+	    uint8_t cursor[STORE_ID_LEN], size_t *n);
+
+/* --- reading: one read transaction per struct store_rtxn --- */
+
+/*
+ * A read snapshot.  Keep it short: it pins pages, so the file grows while
+ * it is open.  Slices it returns are valid until store_rtxn_end().
+ */
+int	 store_rtxn_begin(struct store *, struct store_rtxn **);
+void	 store_rtxn_end(struct store_rtxn *);
+
+/* By id: 0, EG_ERR_NOTFOUND, EG_ERR_SYNTAX (failed validation). */
+int	 store_doc_get(struct store_rtxn *, const uint8_t id[STORE_ID_LEN],
+	    struct store_doc *);
+/*
+ * By id text or a unique hex prefix of it (dashes ignored):
+ * EG_ERR_NOTFOUND, EG_ERR_INVAL when not hex or ambiguous.
+ */
+int	 store_doc_find(struct store_rtxn *, const char *idtext,
+	    struct store_doc *);
+/* The diagnostics JSON of a rejected document ({0,0} when none). */
+int	 store_doc_diags(struct store_rtxn *, const uint8_t id[STORE_ID_LEN],
+	    struct slice *);
+
+struct store_doc_filter {
+	const char	*partner;	/* NULL: any */
+	const char	*doctype;	/* NULL: any */
+	enum store_doc_state state;	/* 0: any */
+	uint8_t		 before[STORE_ID_LEN];	/* page cursor; zero: newest */
+};
+/*
+ * Newest first, up to max (<= EG_MAX_STORE_PAGE) documents older than
+ * f->before that pass the filter into out[]; *n gets their number and
+ * next (may be f->before itself) the cursor of the following page (all
+ * zero: no more).  Records
+ * failing validation are returned with unreadable = 1 when the filter has
+ * no partner, type, or a state other than quarantined.
+ */
+int	 store_doc_list(struct store_rtxn *, const struct store_doc_filter *f,
+	    struct store_doc *out, size_t max, size_t *n,
+	    uint8_t next[STORE_ID_LEN]);
+
+/*
+ * The raw bytes, zero-copy.  EG_ERR_NOTFOUND when purged, EG_ERR_SYNTAX
+ * when their length is not the record's size.
+ */
+int	 store_blob_get(struct store_rtxn *, const uint8_t id[STORE_ID_LEN],
+	    struct slice *);
+
+struct store_event_rec {
+	uint8_t		 id[STORE_ID_LEN];
+	uint8_t		 doc[STORE_ID_LEN];	/* the document it came from */
+	struct slice	 json;			/* valid until rtxn end */
+};
+int	 store_event_get(struct store_rtxn *, const uint8_t id[STORE_ID_LEN],
+	    struct store_event_rec *);
+int	 store_event_find(struct store_rtxn *, const char *idtext,
+	    struct store_event_rec *);
+/*
+ * Call fn for each event of a document (in order) or of a business key
+ * (in arrival order).  fn returning non-zero stops the walk and that
+ * value is returned.  A record failing validation stops it with
+ * EG_ERR_SYNTAX.
+ */
+typedef int (*store_event_fn)(void *arg, const struct store_event_rec *);
+int	 store_events_of_doc(struct store_rtxn *,
+	    const uint8_t doc[STORE_ID_LEN], store_event_fn, void *arg);
+int	 store_events_of_biz(struct store_rtxn *, const char *bizkey,
+	    store_event_fn, void *arg);
+
+/* --- jobs: forwarding events, sending documents --- */
+
+enum store_job_state {		/* stored values: never renumber */
+	STORE_JOB_PENDING = 1,
+	STORE_JOB_INFLIGHT = 2,
+	STORE_JOB_DONE = 3,
+	STORE_JOB_DEAD = 4,
+	STORE_JOB_HELD = 5,
+};
+enum store_job_kind {
+	STORE_JOB_FORWARD = 1,	/* ref is an event, target a destination */
+	STORE_JOB_SEND = 2,	/* ref is an outbound document */
+};
+const char *store_job_state_name(enum store_job_state);
+
+/*
+ * due is the key's time: pending, the next attempt; inflight, the end of
+ * the lease (a job whose lease ran out, e.g. after a crash, is due again);
+ * held, done and dead, STORE_DUE_NEVER (ordered by id).
+ */
+struct store_job {
+	uint8_t		 id[STORE_ID_LEN];
+	enum store_job_kind kind;
+	enum store_job_state state;
+	uint8_t		 ref[STORE_ID_LEN];
+	char		 target[EG_MAX_STORE_TARGET + 1];
+	int64_t		 due;
+	int64_t		 created;
+	int64_t		 first_try;	/* 0: never tried */
+	int64_t		 last_try;
+	uint32_t	 attempts;
+	char		 error[EG_MAX_STORE_ERROR + 1];	/* last failure */
+};
+
+/* A pending job due at due; *out (may be NULL) gets it. */
+int	 store_job_add(struct store *, enum store_job_kind,
+	    const uint8_t ref[STORE_ID_LEN], const char *target, int64_t due,
+	    struct store_job *out);
+/*
+ * Up to max jobs with due <= now (pending, or inflight with an expired
+ * lease), earliest first; *n gets their number (0: none due).  A record
+ * failing validation is EG_ERR_SYNTAX.
+ */
+int	 store_job_next_due(struct store *, int64_t now, struct store_job *out,
+	    size_t max, size_t *n);
+/*
+ * Move *job (as last read: its due and id name the record) to state to:
+ *   pending  -> inflight   due = lease end; attempts + 1, tries stamped
+ *   inflight -> inflight   (an expired lease taken again; the same)
+ *   inflight -> done | dead
+ *   inflight -> pending    retry at due; error recorded
+ *   pending  -> held | dead, held -> pending (release, due), dead ->
+ *   pending (operator replay, due)
+ * error (may be NULL) replaces the job's error when not NULL.  The record
+ * changed since it was read: EG_ERR_NOTFOUND; another transition:
+ * EG_ERR_INVAL.  On success *job is the new record.
+ */
+int	 store_job_update(struct store *, struct store_job *job,
+	    enum store_job_state to, int64_t due, const char *error,
+	    int64_t now);
+/* By id text or unique prefix, for the CLI (scans the jobs). */
+int	 store_job_find(struct store_rtxn *, const char *idtext,
+	    struct store_job *);
+
+/* --- outbound control numbers (ctrseq) --- */
+
+/*
+ * The next outbound control number of partner at level (ISA13, GS06,
+ * ST02, UNB 0020, UNG 0048, UNH 0062), persisted in the same transaction:
+ * 1, 2, ... up to store_ctr_max(level), then 1 again.
+ */
+int	 store_ctr_next(struct store *, const char *partner, enum store_level,
+	    uint64_t *out);
+/* Set the number store_ctr_next() returns next (1..max). */
+int	 store_ctr_set(struct store *, const char *partner, enum store_level,
+	    uint64_t next);
+/* 999999999 for X12, 99999999999999 for EDIFACT; 0: no counter. */
+uint64_t store_ctr_max(enum store_level);
+
+#endif /* STORE_H */
