@@ -232,6 +232,29 @@ cp_namehash(const char *s, size_t n)
 	return h;
 }
 
+/* An interned name in its map_int.h layout: length, name, JSON form. */
+static const char *
+cp_internname(struct cp *cp, const char *s, size_t n)
+{
+	char	*p = cp_alloc(cp, 2 + n + 1 + n + 3), *k = p + 2;
+	unsigned len = n < MAP_NAME_NOJSON ? (unsigned)n : MAP_NAME_NOJSON;
+	size_t	 x;
+
+	for (x = 0; x < n; x++)
+		if ((unsigned char)s[x] < 0x20 || s[x] == '"' ||
+		    s[x] == '\\' || (unsigned char)s[x] >= 0x80)
+			len = MAP_NAME_NOJSON;
+	p[0] = (char)(len & 0xff);
+	p[1] = (char)(len >> 8);
+	memcpy(k, s, n);
+	k[n] = '\0';
+	k[n + 1] = '"';
+	memcpy(k + n + 2, s, n);
+	k[n + n + 2] = '"';
+	k[n + n + 3] = ':';
+	return k;
+}
+
 static const char *
 cp_name(struct cp *cp, const char *s, size_t n)
 {
@@ -257,7 +280,7 @@ cp_name(struct cp *cp, const char *s, size_t n)
 	    i = (i + 1) & o->namemask)
 		if (strncmp(k, s, n) == 0 && k[n] == '\0')
 			return k;
-	k = cp_strndup(cp, s, n);
+	k = cp_internname(cp, s, n);
 	o->names[i] = k;
 	o->nnames++;
 	return k;

@@ -2132,7 +2132,20 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		return xp_value(ev, fr, e, v, rc);
 	case MT_FIELD: {
 		struct first_node fj = { NULL };
+		const struct mdoc *j;
+		int k;
 
+		/* Most fields name objects only: no walk with callbacks. */
+		j = field_base(ev, fr, e->field);
+		for (k = 0; k < e->field->nname && j != NULL &&
+		    j->kind == MDOC_OBJ && k <= MAP_MAX_TARGET_DEPTH; k++)
+			j = mdoc_member(j, e->field->name[k]);
+		if (j != NULL && k == e->field->nname && node_val(j, v))
+			return 1;
+		if (j == NULL || k == e->field->nname ||
+		    (j->kind != MDOC_ARR && j->kind != MDOC_OBJ))
+			return node_val(NULL, v);
+		/* An array on the way (or a very deep name): every element. */
 		field_each(ev, fr, e->field, cb_first_node, &fj);
 		return node_val(fj.j, v);
 	}
@@ -2413,8 +2426,8 @@ val_node(struct ev *ev, const struct map_val *v)
 	if (v->p == NULL)
 		return NULL;
 	if ((d = mdoc_new(&ev->mp, v->kind == MV_DEC ? MDOC_DEC : MDOC_STR))
-	    == NULL || (d->u.s.p = mdoc_text(&ev->mp, v->p, v->len,
-	    &d->u.s.len)) == NULL) {
+	    == NULL || (d->u.s.p = mdoc_text_plain(&ev->mp, v->p, v->len,
+	    &d->u.s.len, &d->plain)) == NULL) {
 		ev->limit = 1;
 		return NULL;
 	}
@@ -2822,9 +2835,9 @@ absent(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 	struct margs	 ma;
 	int		 el, comp;
 
-	memset(&ma, 0, sizeof(ma));
 	if (!r->hasdef && r->req == MQ_NONE)
 		return 0;
+	memset(&ma, 0, sizeof(ma));
 	seg = absent_pos(ev, rc->fr, r->expr[0], &el, &comp);
 	if (r->hasdef) {
 		default_val(r, v);

@@ -437,6 +437,22 @@ struct map {
 	uint32_t	 namemask, nnames;
 };
 
+/*
+ * Interned names (map_compile.c cp_name) are laid out as
+ *	len (2 bytes, little endian)  name  NUL  "name":
+ * so the writer copies a member's key, quotes and colon in one piece.  A
+ * length of MAP_NAME_NOJSON: the name needs escaping (never for a name
+ * the compiler accepts), the writer escapes it.
+ */
+#define MAP_NAME_NOJSON	0xffffu
+
+static inline unsigned
+map_name_len(const char *k)
+{
+	return (unsigned)(unsigned char)k[-2] |
+	    (unsigned)(unsigned char)k[-1] << 8;
+}
+
 /* ---- the mapped document (mdoc.c) -------------------------------------- */
 
 enum mdoc_kind {
@@ -446,10 +462,12 @@ enum mdoc_kind {
 /*
  * One node.  The document is its root object.  Object members are nodes
  * chained by next, named by key: a name of the plan, interned by the
- * compiler, so the builder compares key pointers, never text.
+ * compiler, so the builder compares key pointers, never text.  An
+ * interned name carries its JSON form for the writer (map_name_json).
  */
 struct mdoc {
 	uint8_t		 kind;		/* enum mdoc_kind */
+	uint8_t		 plain;		/* string: ASCII, nothing to escape */
 	uint32_t	 pos;		/* array element: its source position */
 	const char	*key;		/* object member: its name */
 	struct mdoc	*next;		/* next member of the same object */
@@ -503,24 +521,56 @@ const char *mdoc_text_slow(struct mdoc_pool *, const char *p, size_t len,
 /*
  * The text of a string node: p itself when it is valid UTF-8 (most EDI
  * text is ASCII: checked 8 bytes at a time), else a repaired copy.
+ * *plain is set when the text is ASCII without a byte JSON escapes
+ * (controls, '"', '\\'): the writer then copies it as it is.
  */
-static inline const char *
-mdoc_text(struct mdoc_pool *mp, const char *p, size_t len, size_t *outlen)
-{
-	size_t	 i;
-	uint64_t w, acc = 0;
+extern const unsigned char mdoc_cls[256];	/* 1 escaped, 0x80 not ASCII */
 
-	for (i = 0; i + 8 <= len; i += 8) {
-		memcpy(&w, p + i, 8);
-		acc |= w;
-	}
-	for (; i < len; i++)
-		acc |= (unsigned char)p[i];
-	if ((acc & 0x8080808080808080ull) == 0) {
+static inline const char *
+mdoc_text_plain(struct mdoc_pool *mp, const char *p, size_t len,
+    size_t *outlen, uint8_t *plain)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = ones << 7;
+	size_t	 i;
+	uint64_t w, q, b, acc = 0, esc = 0;
+	unsigned cls = 0;
+
+	if (len >= 8) {
+		/* Whole words; the last one may overlap the one before. */
+		for (i = 0;; i += 8) {
+			if (i + 8 > len)
+				i = len - 8;
+			memcpy(&w, p + i, 8);
+			q = w ^ (ones * '"');
+			b = w ^ (ones * '\\');
+			acc |= w;
+			esc |= ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+			    ((b - ones) & ~b);
+			if (i + 8 == len)
+				break;
+		}
+		if (acc & high)
+			cls = 0x80;
+		else if (esc & high)
+			cls = 1;
+	} else
+		for (i = 0; i < len; i++)
+			cls |= mdoc_cls[(unsigned char)p[i]];
+	if ((cls & 0x80) == 0) {
+		*plain = cls == 0;
 		*outlen = len;
 		return p;
 	}
+	*plain = 0;
 	return mdoc_text_slow(mp, p, len, outlen);
+}
+
+static inline const char *
+mdoc_text(struct mdoc_pool *mp, const char *p, size_t len, size_t *outlen)
+{
+	uint8_t	 plain;
+
+	return mdoc_text_plain(mp, p, len, outlen, &plain);
 }
 
 static inline struct mdoc *

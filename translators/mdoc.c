@@ -163,6 +163,29 @@ mdoc_text_slow(struct mdoc_pool *mp, const char *p, size_t len,
 	return o;
 }
 
+/* Byte classes for mdoc_text_plain: 1 JSON escapes it, 0x80 not ASCII. */
+const unsigned char mdoc_cls[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+	[0x80] = 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+};
+
 /* ---- building --------------------------------------------------------- */
 
 /* Replace the member named key in place, or append v. */
@@ -409,6 +432,25 @@ esc_scan(const char *s, size_t n)
 	return i;
 }
 
+/* "s" where s is known to need no escape. */
+static inline void
+wr_plain(struct wr *w, const char *s, size_t n)
+{
+	char	*o;
+
+	if (n + 2 > sizeof(w->s) - w->n) {
+		wr_c(w, '"');
+		wr_add(w, s, n);
+		wr_c(w, '"');
+		return;
+	}
+	o = w->s + w->n;
+	o[0] = '"';
+	memcpy(o + 1, s, n);
+	o[n + 1] = '"';
+	w->n += n + 2;
+}
+
 static void
 wr_str(struct wr *w, const char *s, size_t n)
 {
@@ -417,12 +459,11 @@ wr_str(struct wr *w, const char *s, size_t n)
 	unsigned char	 c;
 	char		 esc[6];
 
-	wr_c(w, '"');
 	if ((i = esc_scan(s, n)) == n) {
-		wr_add(w, s, n);
-		wr_c(w, '"');
+		wr_plain(w, s, n);
 		return;
 	}
+	wr_c(w, '"');
 	for (; i < n; i++) {
 		c = (unsigned char)s[i];
 		if (!needs_escape[c])
@@ -449,6 +490,20 @@ wr_str(struct wr *w, const char *s, size_t n)
 	}
 	wr_add(w, s + start, n - start);
 	wr_c(w, '"');
+}
+
+/* A member's "key": from the interned name's JSON form (map_int.h). */
+static inline void
+wr_key(struct wr *w, const char *k)
+{
+	unsigned n = map_name_len(k);
+
+	if (n == MAP_NAME_NOJSON) {
+		wr_str(w, k, strlen(k));
+		wr_c(w, ':');
+		return;
+	}
+	wr_add(w, k + n + 1, n + 3);
 }
 
 static void
@@ -482,8 +537,7 @@ wr_node(struct wr *w, const struct mdoc *d, int depth)
 		for (m = d->u.o.head; m != NULL; m = m->next) {
 			if (m != d->u.o.head)
 				wr_c(w, ',');
-			wr_str(w, m->key, strlen(m->key));
-			wr_c(w, ':');
+			wr_key(w, m->key);
 			wr_node(w, m, depth + 1);
 		}
 		wr_c(w, '}');
@@ -499,7 +553,10 @@ wr_node(struct wr *w, const struct mdoc *d, int depth)
 		break;
 	case MDOC_STR:
 	case MDOC_DEC:
-		wr_str(w, d->u.s.p, d->u.s.len);
+		if (d->plain)
+			wr_plain(w, d->u.s.p, d->u.s.len);
+		else
+			wr_str(w, d->u.s.p, d->u.s.len);
 		break;
 	case MDOC_INT:
 		wr_int(w, d->u.i);
