@@ -66,6 +66,16 @@ arena_reset(struct arena *a)
 void *
 arena_alloc(struct arena *a, size_t size)
 {
+	void	*p;
+
+	if ((p = arena_alloc_raw(a, size)) != NULL)
+		memset(p, 0, size);
+	return p;
+}
+
+void *
+arena_alloc_raw(struct arena *a, size_t size)
+{
 	struct arena_chunk *c = a->head;
 	size_t	 need, csize;
 	void	*p;
@@ -86,7 +96,6 @@ arena_alloc(struct arena *a, size_t size)
 	p = c->data + c->off;
 	c->off += need;
 	a->used += need;
-	memset(p, 0, size);
 	return p;
 }
 

@@ -22,6 +22,8 @@ void	 arena_free(struct arena *);
 void	 arena_reset(struct arena *);
 /* Zeroed, 16-byte aligned; NULL when max would be exceeded. */
 void	*arena_alloc(struct arena *, size_t);
+/* As arena_alloc, not zeroed: for pools that initialise what they carve. */
+void	*arena_alloc_raw(struct arena *, size_t);
 void	*arena_allocarray(struct arena *, size_t, size_t);
 char	*arena_strndup(struct arena *, const char *, size_t);
 

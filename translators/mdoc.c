@@ -46,7 +46,8 @@ mdoc_pool_grow(struct mdoc_pool *mp, size_t n)
 	size_t	 blk = n > MDOC_POOL_BLOCK / 4 ? n : MDOC_POOL_BLOCK;
 	char	*p;
 
-	if ((p = arena_alloc(mp->a, blk)) == NULL)
+	/* The pool's users initialise what they take: no zeroing here. */
+	if ((p = arena_alloc_raw(mp->a, blk)) == NULL)
 		return NULL;
 	if (blk == n)
 		return p;	/* a large array: the current block stays */
