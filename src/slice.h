@@ -40,6 +40,20 @@ slice_eqs(struct slice a, const char *s)
 	return slice_eq(a, slice_cstr(s));
 }
 
+/* FNV-1a over the bytes: for small hash tables of references and ids. */
+static inline unsigned long long
+slice_hash(struct slice s)
+{
+	unsigned long long h = 1469598103934665603ULL;
+	size_t	 i;
+
+	for (i = 0; i < s.len; i++)
+		h = (h ^ (unsigned char)s.p[i]) * 1099511628211ULL;
+	return h;
+}
+
+/* Printable copy of at most 40 bytes of s into buf, for messages. */
+const char	*slice_show(struct slice s, char *buf, size_t len);
 /* Leading and trailing ASCII spaces removed (ISA fields are padded). */
 struct slice	slice_trim(struct slice);
 /* 1 when s starts with prefix. */

@@ -52,3 +52,14 @@ slice_strdup(struct slice s)
 {
 	return xstrndup(s.p ? s.p : "", s.len);
 }
+
+const char *
+slice_show(struct slice s, char *buf, size_t len)
+{
+	size_t	 i, n = 0;
+
+	for (i = 0; i < s.len && n + 1 < len && i < 40; i++)
+		buf[n++] = (s.p[i] >= 0x20 && s.p[i] < 0x7f) ? s.p[i] : '?';
+	buf[n] = '\0';
+	return buf;
+}

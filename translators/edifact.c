@@ -114,6 +114,7 @@
 #include "edifact.h"
 #include "eglimits.h"
 #include "err.h"
+#include "refset.h"
 #include "translator.h"
 #include "xmalloc.h"
 
@@ -170,16 +171,6 @@ static const struct {
 	{ "IATB", CS_B, NULL },
 };
 
-/* Bounded set of references, for duplicate checks. */
-struct ctl_ent {
-	uint8_t		 len;
-	char		 s[15];
-};
-
-struct ctlset {
-	struct ctl_ent	*ent;
-	size_t		 cap, n;
-};
 
 /* One tokenized segment. */
 #define TF_NEWLINE	0x01	/* CR/LF removed inside */
@@ -221,9 +212,9 @@ struct ef {
 	int		 iok;
 	uint32_t	 nmsgs, ngroups, iindex;
 	int		 mixed;
-	struct ctlset	 icctl;		/* UNB 0020 in the file */
-	struct ctlset	 msgctl;	/* UNH 0062 in the interchange */
-	struct ctlset	 grpctl;	/* UNG 0048 in the interchange */
+	struct refset	 icctl;		/* UNB 0020 in the file */
+	struct refset	 msgctl;	/* UNH 0062 in the interchange */
+	struct refset	 grpctl;	/* UNG 0048 in the interchange */
 
 	/* group */
 	struct arena	 gar;
@@ -303,99 +294,6 @@ val(const struct edi_seg *seg, int el, int comp)
 	const struct slice *s = edi_value(seg, el, comp, 1);
 
 	return s ? *s : slice_make("", 0);
-}
-
-/* Printable copy of at most 40 bytes of s for messages. */
-static const char *
-show(struct slice s, char *buf, size_t len)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < s.len && n + 1 < len && i < 40; i++)
-		buf[n++] = (s.p[i] >= 0x20 && s.p[i] < 0x7f) ? s.p[i] : '?';
-	buf[n] = '\0';
-	return buf;
-}
-
-/* -- reference sets ----------------------------------------------------- */
-
-static uint64_t
-ctl_hash(struct slice s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t	 i;
-
-	for (i = 0; i < s.len; i++)
-		h = (h ^ (unsigned char)s.p[i]) * 1099511628211ULL;
-	return h;
-}
-
-static void
-ctl_clear(struct ctlset *c)
-{
-	if (c->n)
-		memset(c->ent, 0, c->cap * sizeof(*c->ent));
-	c->n = 0;
-}
-
-static void
-ctl_free(struct ctlset *c)
-{
-	free(c->ent);
-	memset(c, 0, sizeof(*c));
-}
-
-static int
-ctl_find(const struct ctlset *c, struct slice s, size_t *slot)
-{
-	size_t	 j;
-
-	if (c->cap == 0)
-		return 0;
-	j = ctl_hash(s) & (c->cap - 1);
-	while (c->ent[j].len) {
-		if (c->ent[j].len == s.len &&
-		    memcmp(c->ent[j].s, s.p, s.len) == 0)
-			return 1;
-		j = (j + 1) & (c->cap - 1);
-	}
-	*slot = j;
-	return 0;
-}
-
-/* 1 when s was already present; otherwise remembers it (bounded). */
-static int
-ctl_seen(struct ctlset *c, struct slice s)
-{
-	struct ctl_ent *old;
-	size_t	 i, j, oldcap;
-
-	if (s.len == 0 || s.len > sizeof(c->ent->s))
-		return 0;
-	if (c->n + 1 > c->cap / 2) {
-		if (c->n >= EG_MAX_CONTROL_TRACK)
-			return ctl_find(c, s, &j);
-		old = c->ent;
-		oldcap = c->cap;
-		c->cap = oldcap ? oldcap * 2 : 64;
-		c->ent = xcalloc(c->cap, sizeof(*c->ent));
-		for (i = 0; i < oldcap; i++) {
-			if (old[i].len == 0)
-				continue;
-			j = ctl_hash(slice_make(old[i].s, old[i].len)) &
-			    (c->cap - 1);
-			while (c->ent[j].len)
-				j = (j + 1) & (c->cap - 1);
-			c->ent[j] = old[i];
-		}
-		free(old);
-	}
-	if (ctl_find(c, s, &j))
-		return 1;
-	c->ent[j].len = (uint8_t)s.len;
-	memcpy(c->ent[j].s, s.p, s.len);
-	c->n++;
-	return 0;
 }
 
 /* -- delimiters --------------------------------------------------------- */
@@ -1212,7 +1110,7 @@ charset_values(struct ef *x, struct edi_seg *seg)
 		    x->filepos, seg->tag, v->el, v->comp, .ack_el = 21,
 		    .bad = &v->s), "%s%02d: %s under %s: \"%s\"", seg->tag,
 		    v->el, why, x->csname[0] ? x->csname : "no UNB",
-		    show(v->s, b, sizeof(b)));
+		    slice_show(v->s, b, sizeof(b)));
 	}
 }
 
@@ -1354,14 +1252,14 @@ close_to(struct ef *x, enum ef_state to, uint32_t filepos)
 	if (x->state == ES_GRP && to < ES_GRP) {
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNE-MISSING",
 		    filepos, "UNE", .ack_seg = 13), "group %s has no UNE "
-		    "trailer", show(val(&x->ung, 5, 1), b, sizeof(b)));
+		    "trailer", slice_show(val(&x->ung, 5, 1), b, sizeof(b)));
 		end_group(x);
 	}
 	if (x->state == ES_IC && to < ES_IC) {
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
 		    "EDI-UNZ-MISSING", filepos, "UNZ", .ack_seg = 13),
 		    "interchange %s has no UNZ trailer",
-		    show(val(&x->unb, 5, 1), b, sizeof(b)));
+		    slice_show(val(&x->unb, 5, 1), b, sizeof(b)));
 		end_interchange(x);
 	}
 }
@@ -1453,13 +1351,13 @@ check_unb(struct ef *x)
 		ediag(x, ED(DIAG_WARNING, DIAG_SCOPE_INTERCHANGE,
 		    "EDI-UNB-SYNTAX", fp, "UNB", 1, 1, .ack_seg = 2),
 		    "unknown syntax identifier \"%s\"; text is read as UTF-8",
-		    show(v, b, sizeof(b)));
+		    slice_show(v, b, sizeof(b)));
 	v = val(unb, 1, 2);
 	if (v.len != 1 || v.p[0] < '1' || v.p[0] > '4')
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
 		    "EDI-UNB-SYNTAX", fp, "UNB", 1, 2, .ack_seg = 2,
 		    .bad = &v), "UNB S001 0002 syntax version \"%s\" is not "
-		    "1, 2, 3 or 4", show(v, b, sizeof(b)));
+		    "1, 2, 3 or 4", slice_show(v, b, sizeof(b)));
 	for (i = 0; i < sizeof(mand) / sizeof(mand[0]); i++) {
 		v = slice_trim(val(unb, mand[i].el, mand[i].comp));
 		if (v.len == 0)
@@ -1472,50 +1370,50 @@ check_unb(struct ef *x)
 			    "EDI-UNB-FIELD", fp, "UNB", mand[i].el,
 			    mand[i].comp, .ack_seg = 39, .bad = &v),
 			    "UNB %s \"%s\" is longer than %u", mand[i].name,
-			    show(v, b, sizeof(b)), mand[i].max);
+			    slice_show(v, b, sizeof(b)), mand[i].max);
 	}
 	v = val(unb, 4, 1);
 	if (v.len && (v.len == 6 || v.len == 8) && !edi_valid_date(v, 1))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "EDI-UNB-DATE",
 		    fp, "UNB", 4, 1, .ack_seg = 12, .bad = &v),
 		    "UNB S004 date \"%s\" is not a valid YYMMDD or CCYYMMDD "
-		    "date", show(v, b, sizeof(b)));
+		    "date", slice_show(v, b, sizeof(b)));
 	else if (v.len && v.len != 6 && v.len != 8)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "EDI-UNB-DATE",
 		    fp, "UNB", 4, 1, .ack_seg = 12, .bad = &v),
 		    "UNB S004 date \"%s\" must have 6 or 8 digits",
-		    show(v, b, sizeof(b)));
+		    slice_show(v, b, sizeof(b)));
 	v = val(unb, 4, 2);
 	if (v.len && (v.len != 4 || !edi_valid_time(v)))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "EDI-UNB-DATE",
 		    fp, "UNB", 4, 2, .ack_seg = 12, .bad = &v),
 		    "UNB S004 time \"%s\" is not a valid HHMM time",
-		    show(v, b, sizeof(b)));
+		    slice_show(v, b, sizeof(b)));
 	v = val(unb, 5, 1);
-	if (v.len && ctl_seen(&x->icctl, v))
+	if (v.len && refset_seen(&x->icctl, v))
 		ediag(x, ED(DIAG_WARNING, DIAG_SCOPE_INTERCHANGE, "EDI-UNB-DUP",
 		    fp, "UNB", 5, .ack_seg = 26), "interchange control "
 		    "reference %s repeats an earlier interchange of this file",
-		    show(v, b, sizeof(b)));
+		    slice_show(v, b, sizeof(b)));
 	v = val(unb, 8, 1);
 	if (v.len && !slice_eqs(v, "A"))
 		ediag(x, ED(DIAG_WARNING, DIAG_SCOPE_INTERCHANGE,
 		    "EDI-UNB-FIELD", fp, "UNB", 8, .ack_seg = 12, .bad = &v),
 		    "UNB 0029 processing priority \"%s\" is not A",
-		    show(v, b, sizeof(b)));
+		    slice_show(v, b, sizeof(b)));
 	v = val(unb, 9, 1);
 	if (v.len && !slice_eqs(v, "1") && !slice_eqs(v, "0") &&
 	    !(slice_eqs(v, "2") && x->syntax_ver >= 4))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
 		    "EDI-UNB-FIELD", fp, "UNB", 9, .ack_seg = 12, .bad = &v),
 		    "UNB 0031 acknowledgement request \"%s\" is not 1%s",
-		    show(v, b, sizeof(b)), x->syntax_ver >= 4 ? " or 2" : "");
+		    slice_show(v, b, sizeof(b)), x->syntax_ver >= 4 ? " or 2" : "");
 	v = val(unb, 11, 1);
 	if (v.len && !slice_eqs(v, "1"))
 		ediag(x, ED(slice_eqs(v, "0") ? DIAG_WARNING : DIAG_ERROR,
 		    DIAG_SCOPE_INTERCHANGE, "EDI-UNB-TEST", fp, "UNB", 11,
 		    .ack_seg = 25, .bad = &v), "UNB 0035 test indicator "
-		    "\"%s\" is not 1", show(v, b, sizeof(b)));
+		    "\"%s\" is not 1", slice_show(v, b, sizeof(b)));
 }
 
 static void
@@ -1542,8 +1440,8 @@ on_unb(struct ef *x, const struct edi_seg *seg)
 	x->iok = 1;
 	x->in_group = 0;
 	x->nl_reported = 0;
-	ctl_clear(&x->msgctl);
-	ctl_clear(&x->grpctl);
+	refset_clear(&x->msgctl);
+	refset_clear(&x->grpctl);
 	x->state = ES_IC;
 	x->stale = 0;
 	check_unb(x);
@@ -1567,7 +1465,7 @@ on_unz(struct ef *x, const struct edi_seg *seg)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "EDI-UNZ-COUNT",
 		    seg->filepos, "UNZ", 1, .ack_seg = 29, .bad = &v),
 		    "UNZ 0036 \"%s\" but the interchange has %u %s%s",
-		    show(v, b, sizeof(b)), want, x->ngroups ? "group" :
+		    slice_show(v, b, sizeof(b)), want, x->ngroups ? "group" :
 		    "message", want == 1 ? "" : "s");
 	v = val(seg, 2, 1);
 	ref = val(&x->unb, 5, 1);
@@ -1575,7 +1473,7 @@ on_unz(struct ef *x, const struct edi_seg *seg)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
 		    "EDI-UNZ-CONTROL", seg->filepos, "UNZ", 2, .ack_seg = 28,
 		    .bad = &v), "UNZ 0020 \"%s\" differs from UNB 0020 "
-		    "\"%.*s\"", show(v, b, sizeof(b)),
+		    "\"%.*s\"", slice_show(v, b, sizeof(b)),
 		    (int)(ref.len < 40 ? ref.len : 40), ref.p);
 	if (x->nmsgs == 0 && x->ngroups == 0)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "EDI-EMPTY-IC",
@@ -1628,17 +1526,17 @@ on_ung(struct ef *x, const struct edi_seg *seg)
 	if (v.len && !edi_valid_date(v, 1))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNG-FIELD",
 		    seg->filepos, "UNG", 4, 1, .ack_seg = 12, .bad = &v),
-		    "UNG S004 date \"%s\" is not valid", show(v, b, sizeof(b)));
+		    "UNG S004 date \"%s\" is not valid", slice_show(v, b, sizeof(b)));
 	v = val(seg, 4, 2);
 	if (v.len && (v.len != 4 || !edi_valid_time(v)))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNG-FIELD",
 		    seg->filepos, "UNG", 4, 2, .ack_seg = 12, .bad = &v),
-		    "UNG S004 time \"%s\" is not valid", show(v, b, sizeof(b)));
+		    "UNG S004 time \"%s\" is not valid", slice_show(v, b, sizeof(b)));
 	v = val(seg, 5, 1);
-	if (v.len && ctl_seen(&x->grpctl, v))
+	if (v.len && refset_seen(&x->grpctl, v))
 		ediag(x, ED(DIAG_WARNING, DIAG_SCOPE_GROUP, "EDI-UNG-DUP",
 		    seg->filepos, "UNG", 5, .ack_seg = 26), "group reference "
-		    "%s repeats in the interchange", show(v, b, sizeof(b)));
+		    "%s repeats in the interchange", slice_show(v, b, sizeof(b)));
 }
 
 static void
@@ -1664,14 +1562,14 @@ on_une(struct ef *x, const struct edi_seg *seg)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNE-COUNT",
 		    seg->filepos, "UNE", 1, .ack_seg = 29, .bad = &v),
 		    "UNE 0060 \"%s\" but the group has %u message%s",
-		    show(v, b, sizeof(b)), x->gmsgs, x->gmsgs == 1 ? "" : "s");
+		    slice_show(v, b, sizeof(b)), x->gmsgs, x->gmsgs == 1 ? "" : "s");
 	v = val(seg, 2, 1);
 	ref = val(&x->ung, 5, 1);
 	if (!slice_eq(v, ref))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNE-CONTROL",
 		    seg->filepos, "UNE", 2, .ack_seg = 28, .bad = &v),
 		    "UNE 0048 \"%s\" differs from UNG 0048 \"%.*s\"",
-		    show(v, b, sizeof(b)), (int)(ref.len < 40 ? ref.len : 40),
+		    slice_show(v, b, sizeof(b)), (int)(ref.len < 40 ? ref.len : 40),
 		    ref.p);
 	if (x->gmsgs == 0)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-EMPTY-GROUP",
@@ -1806,12 +1704,12 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-FIELD",
 		    seg->filepos, "UNH", 1, .ack_seg = 39, .bad = &x->ref),
 		    "UNH 0062 \"%s\" is longer than 14",
-		    show(x->ref, b, sizeof(b)));
-	else if (x->state == ES_MSG && ctl_seen(&x->msgctl, x->ref))
+		    slice_show(x->ref, b, sizeof(b)));
+	else if (x->state == ES_MSG && refset_seen(&x->msgctl, x->ref))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-DUP",
 		    seg->filepos, "UNH", 1, .ack_seg = 26, .bad = &x->ref),
 		    "message reference %s is not unique in the interchange",
-		    show(x->ref, b, sizeof(b)));
+		    slice_show(x->ref, b, sizeof(b)));
 	for (comp = 0; comp < 4; comp++) {
 		v = val(&x->seg[0], 2, s009[comp].comp);
 		if (v.len == 0)
@@ -1824,15 +1722,15 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 			    seg->filepos, "UNH", 2, s009[comp].comp,
 			    .ack_seg = 39, .bad = &v), "UNH S009 %s \"%s\" is "
 			    "longer than %u", s009[comp].name,
-			    show(v, b, sizeof(b)), s009[comp].max);
+			    slice_show(v, b, sizeof(b)), s009[comp].max);
 	}
 	if (x->v52.len && x->v54.len && x->v52.len <= 3 && x->v54.len <= 3 &&
 	    !version_ok(x->v52, x->v54))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-VERSION",
 		    seg->filepos, "UNH", 2, 2, .ack_seg = 12, .bad = &x->v52),
 		    "UNH S009 version \"%s:%s\" is not a message version "
-		    "(such as D:96A)", show(x->v52, b, sizeof(b)),
-		    show(x->v54, b2, sizeof(b2)));
+		    "(such as D:96A)", slice_show(x->v52, b, sizeof(b)),
+		    slice_show(x->v54, b2, sizeof(b2)));
 	if (x->in_group && x->state == ES_MSG) {
 		g38 = val(&x->ung, 1, 1);
 		g52 = val(&x->ung, 7, 1);
@@ -1845,12 +1743,12 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 			ediag(x, ED(DIAG_WARNING, DIAG_SCOPE_GROUP,
 			    "EDI-UNG-ID", seg->filepos, "UNH", 2),
 			    "message %s %s:%s in a group for %s %s:%s",
-			    show(x->type, b, sizeof(b)),
-			    show(x->v52, b2, sizeof(b2)),
-			    show(x->v54, b3, sizeof(b3)),
-			    show(g38, b4, sizeof(b4)),
-			    show(g52, b5, sizeof(b5)),
-			    show(g54, b6, sizeof(b6)));
+			    slice_show(x->type, b, sizeof(b)),
+			    slice_show(x->v52, b2, sizeof(b2)),
+			    slice_show(x->v54, b3, sizeof(b3)),
+			    slice_show(g38, b4, sizeof(b4)),
+			    slice_show(g52, b5, sizeof(b5)),
+			    slice_show(g54, b6, sizeof(b6)));
 		}
 	}
 }
@@ -1869,13 +1767,13 @@ on_unt(struct ef *x, const struct edi_seg *seg)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-COUNT",
 		    seg->filepos, "UNT", 1, .ack_seg = 29, .bad = &v),
 		    "UNT 0074 \"%s\" but the message has %u segments",
-		    show(v, b, sizeof(b)), x->setcount);
+		    slice_show(v, b, sizeof(b)), x->setcount);
 	v = val(seg, 2, 1);
 	if (!slice_eq(v, x->ref))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-CONTROL",
 		    seg->filepos, "UNT", 2, .ack_seg = 28, .bad = &v),
 		    "UNT 0062 \"%s\" differs from UNH 0062 \"%.*s\"",
-		    show(v, b, sizeof(b)), (int)(x->ref.len < 40 ?
+		    slice_show(v, b, sizeof(b)), (int)(x->ref.len < 40 ?
 		    x->ref.len : 40), x->ref.p);
 	deliver_set(x);
 	x->state = bare ? ES_OUT : x->in_group ? ES_GRP : ES_IC;
@@ -1903,7 +1801,7 @@ segment_diags(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 		ediag(x, ED(DIAG_ERROR, scope == DIAG_SCOPE_FILE ?
 		    DIAG_SCOPE_FILE : scope, "EDI-SEG-TAG", x->filepos,
 		    seg->tag, .ack_seg = 12), "\"%s\" is not a segment tag",
-		    show(slice_make(raw.p, raw.len < 20 ? raw.len : 20), b,
+		    slice_show(slice_make(raw.p, raw.len < 20 ? raw.len : 20), b,
 		    sizeof(b)));
 	if (flags & TF_LIMIT)
 		ediag(x, ED(DIAG_ERROR, scope, "EDI-SEG-VALUES", x->filepos,
@@ -2018,9 +1916,9 @@ ef_free(struct ef *x)
 	arena_free(&x->iar);
 	arena_free(&x->gar);
 	arena_free(&x->sar);
-	ctl_free(&x->icctl);
-	ctl_free(&x->msgctl);
-	ctl_free(&x->grpctl);
+	refset_free(&x->icctl);
+	refset_free(&x->msgctl);
+	refset_free(&x->grpctl);
 	if (x->cd != (iconv_t)-1)
 		iconv_close(x->cd);
 	free(x->tbuf);
@@ -2040,7 +1938,7 @@ on_una(struct ef *x, size_t pos)
 		    DIAG_SCOPE_INTERCHANGE, "EDI-UNA", x->filepos, "UNA",
 		    .ack_seg = 20), "unusable service string advice \"%s\": "
 		    "%s; the default delimiters are used",
-		    show(slice_make(x->in.p + pos, x->in.len - pos < 9 ?
+		    slice_show(slice_make(x->in.p + pos, x->in.len - pos < 9 ?
 		    x->in.len - pos : 9), b, sizeof(b)), why);
 		default_delims(&x->d);
 		x->una_rep = 0;

@@ -159,18 +159,6 @@ tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 #define TD(sv, cd, ...)	\
 	(&(const struct tdiag){ .sev = (sv), .code = (cd), __VA_ARGS__ })
 
-/* Printable copy of a value for messages. */
-static const char *
-show(struct slice s, char *buf, size_t len)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < s.len && n + 1 < len && i < 40; i++)
-		buf[n++] = (s.p[i] >= 0x20 && s.p[i] < 0x7f) ? s.p[i] : '?';
-	buf[n] = '\0';
-	return buf;
-}
-
 /* -- placement ---------------------------------------------------------- */
 
 static struct edi_loop *
@@ -428,7 +416,7 @@ x12_repetitions(struct tb *t)
 			    .bad = &s->val[v].s), "%s%02d \"%s\" contains the "
 			    "repetition separator '%c' but is not repeatable; "
 			    "kept whole", s->tag, s->val[v].el,
-			    show(s->val[v].s, b, sizeof(b)), rs);
+			    slice_show(s->val[v].s, b, sizeof(b)), rs);
 			while (v + 1 < s->nval && s->val[v + 1].el ==
 			    s->val[v].el)
 				v++;
@@ -543,14 +531,14 @@ check_value(struct tb *t, uint32_t si, const struct struct_elem *d,
 			    .el = v->el, .comp = d->comp, .rep = v->rep,
 			    .ack_el = 8, .bad = &v->s),
 			    "%s \"%s\" is not a valid date", ID,
-			    show(v->s, b, sizeof(b)));
+			    slice_show(v->s, b, sizeof(b)));
 		else if (v->s.len < d->min || v->s.len > d->max)
 			tdiag(t, TD(DIAG_ERROR, v->s.len < d->min ?
 			    "ELEM-SHORT" : "ELEM-LONG", .segi = si,
 			    .el = v->el, .comp = d->comp, .rep = v->rep,
 			    .ack_el = v->s.len < d->min ? 4 : 5, .bad = &v->s),
 			    "%s date \"%s\" must have %u to %u digits", ID,
-			    show(v->s, b, sizeof(b)), d->min, d->max);
+			    slice_show(v->s, b, sizeof(b)), d->min, d->max);
 		return;
 	}
 	if (d->type == ST_TM) {
@@ -559,20 +547,20 @@ check_value(struct tb *t, uint32_t si, const struct struct_elem *d,
 			    .el = v->el, .comp = d->comp, .rep = v->rep,
 			    .ack_el = 9, .bad = &v->s),
 			    "%s \"%s\" is not a valid time", ID,
-			    show(v->s, b, sizeof(b)));
+			    slice_show(v->s, b, sizeof(b)));
 		else if (v->s.len < d->min || v->s.len > d->max)
 			tdiag(t, TD(DIAG_ERROR, v->s.len < d->min ?
 			    "ELEM-SHORT" : "ELEM-LONG", .segi = si,
 			    .el = v->el, .comp = d->comp, .rep = v->rep,
 			    .ack_el = v->s.len < d->min ? 4 : 5, .bad = &v->s),
 			    "%s time \"%s\" must have %u to %u digits", ID,
-			    show(v->s, b, sizeof(b)), d->min, d->max);
+			    slice_show(v->s, b, sizeof(b)), d->min, d->max);
 		return;
 	}
 	if (!check_chars(d, v->s, t->set->env.syntax == EDI_EDIFACT, &len)) {
 		tdiag(t, TD(DIAG_ERROR, "ELEM-CHAR", .segi = si, .el = v->el,
 		    .comp = d->comp, .rep = v->rep, .ack_el = 6, .bad = &v->s),
-		    "%s \"%s\" is not %s", ID, show(v->s, b, sizeof(b)),
+		    "%s \"%s\" is not %s", ID, slice_show(v->s, b, sizeof(b)),
 		    d->type == ST_NN ? "an integer" : d->type == ST_A ?
 		    "alphabetic" : "a decimal number");
 		return;
@@ -581,12 +569,12 @@ check_value(struct tb *t, uint32_t si, const struct struct_elem *d,
 		tdiag(t, TD(DIAG_ERROR, "ELEM-SHORT", .segi = si, .el = v->el,
 		    .comp = d->comp, .rep = v->rep, .ack_el = 4, .bad = &v->s),
 		    "%s \"%s\" is shorter than %u", ID,
-		    show(v->s, b, sizeof(b)), d->min);
+		    slice_show(v->s, b, sizeof(b)), d->min);
 	else if (len > d->max)
 		tdiag(t, TD(DIAG_ERROR, "ELEM-LONG", .segi = si, .el = v->el,
 		    .comp = d->comp, .rep = v->rep, .ack_el = 5, .bad = &v->s),
 		    "%s \"%s\" is longer than %u", ID,
-		    show(v->s, b, sizeof(b)), d->max);
+		    slice_show(v->s, b, sizeof(b)), d->max);
 	if (d->codes == NULL)
 		return;
 	for (k = 0; k < d->ncodes; k++)
@@ -595,7 +583,7 @@ check_value(struct tb *t, uint32_t si, const struct struct_elem *d,
 	tdiag(t, TD(DIAG_ERROR, "ELEM-CODE", .segi = si, .el = v->el,
 	    .comp = d->comp, .rep = v->rep, .ack_el = 7, .bad = &v->s),
 	    "%s \"%s\" is not one of the allowed codes", ID,
-	    show(v->s, b, sizeof(b)));
+	    slice_show(v->s, b, sizeof(b)));
 }
 
 #undef ID
@@ -891,7 +879,7 @@ check_segment(struct tb *t, uint32_t si)
 			    .el = v->el, .comp = v->comp, .rep = v->rep,
 			    .ack_el = 13, .bad = &v->s), "%s%02d is a simple "
 			    "element but has component %d \"%s\"", s->tag,
-			    v->el, v->comp, show(v->s, b, sizeof(b)));
+			    v->el, v->comp, slice_show(v->s, b, sizeof(b)));
 			continue;
 		}
 		if (!value_plain(d, v))
@@ -908,21 +896,10 @@ struct hslot {
 	unsigned	 depth;
 };
 
-static uint64_t
-hhash(struct slice s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t	 i;
-
-	for (i = 0; i < s.len; i++)
-		h = (h ^ (unsigned char)s.p[i]) * 1099511628211ULL;
-	return h;
-}
-
 static struct hslot *
 hfind(struct hslot *tab, size_t cap, struct slice id)
 {
-	size_t	 j = hhash(id) & (cap - 1);
+	size_t	 j = slice_hash(id) & (cap - 1);
 
 	while (tab[j].l != NULL) {
 		if (slice_eq(tab[j].id, id))
@@ -965,7 +942,7 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 				    .segi = l->first, .el = h->parent,
 				    .ack_seg = 8, .bad = pid), "%s%02d parent "
 				    "id \"%s\" names no earlier %s", h->tag,
-				    h->parent, show(*pid, b, sizeof(b)), h->tag);
+				    h->parent, slice_show(*pid, b, sizeof(b)), h->tag);
 			else if (ps->depth >= EG_MAX_HL_DEPTH)
 				tdiag(t, TD(DIAG_ERROR, "HL-DEPTH",
 				    .segi = l->first, .el = h->parent,
@@ -983,7 +960,7 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 			tdiag(t, TD(DIAG_ERROR, "HL-DUP", .segi = l->first,
 			    .el = h->id, .ack_seg = 8, .bad = id), "%s%02d id "
 			    "\"%s\" repeats (first at segment %u)", h->tag,
-			    h->id, show(*id, b, sizeof(b)),
+			    h->id, slice_show(*id, b, sizeof(b)),
 			    set->seg[slot->l->first].filepos);
 			continue;
 		}
@@ -1017,7 +994,7 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 				tdiag(t, TD(DIAG_WARNING, "HL-COUNT", .segi = k,
 				    .el = h->count_el), "%s%02d \"%s\" but the "
 				    "set has %u %s segment%s", h->count_tag,
-				    h->count_el, show(*cv, b, sizeof(b)), cnt,
+				    h->count_el, slice_show(*cv, b, sizeof(b)), cnt,
 				    h->tag, cnt == 1 ? "" : "s");
 		}
 		break;

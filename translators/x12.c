@@ -77,6 +77,7 @@
 #include "edi.h"
 #include "eglimits.h"
 #include "err.h"
+#include "refset.h"
 #include "translator.h"
 #include "x12.h"
 #include "xmalloc.h"
@@ -89,16 +90,6 @@ enum x12_state {
 	XS_SKIP,	/* skipping an ST outside a group, until SE */
 };
 
-/* Bounded set of control numbers, for duplicate checks. */
-struct ctl_ent {
-	uint8_t		 len;
-	char		 s[15];
-};
-
-struct ctlset {
-	struct ctl_ent	*ent;
-	size_t		 cap, n;
-};
 
 struct x12 {
 	struct slice	 in;
@@ -119,14 +110,14 @@ struct x12 {
 	struct edi_seg	 isa;
 	int		 iok;
 	uint32_t	 ngroups, iindex;
-	struct ctlset	 isactl;
+	struct refset	 isactl;
 
 	/* group */
 	struct arena	 gar;
 	struct edi_seg	 gs;
 	int		 gok;
 	uint32_t	 nsets, gindex;
-	struct ctlset	 stctl;
+	struct refset	 stctl;
 
 	/* set */
 	struct arena	 sar;
@@ -250,94 +241,6 @@ val(const struct edi_seg *seg, int el)
 	const struct slice *s = edi_value(seg, el, 1, 1);
 
 	return s ? *s : slice_make("", 0);
-}
-
-/* Printable copy of at most 40 bytes of s for messages. */
-static const char *
-show(struct slice s, char *buf, size_t len)
-{
-	size_t	 i, n = 0;
-
-	for (i = 0; i < s.len && n + 1 < len && i < 40; i++)
-		buf[n++] = (s.p[i] >= 0x20 && s.p[i] < 0x7f) ? s.p[i] : '?';
-	buf[n] = '\0';
-	return buf;
-}
-
-/* -- control number sets ------------------------------------------------ */
-
-static uint64_t
-ctl_hash(struct slice s)
-{
-	uint64_t h = 1469598103934665603ULL;
-	size_t	 i;
-
-	for (i = 0; i < s.len; i++)
-		h = (h ^ (unsigned char)s.p[i]) * 1099511628211ULL;
-	return h;
-}
-
-static void
-ctl_clear(struct ctlset *c)
-{
-	if (c->n)
-		memset(c->ent, 0, c->cap * sizeof(*c->ent));
-	c->n = 0;
-}
-
-static void
-ctl_free(struct ctlset *c)
-{
-	free(c->ent);
-	memset(c, 0, sizeof(*c));
-}
-
-/* 1 when s was already present; otherwise remembers it (bounded). */
-static int
-ctl_seen(struct ctlset *c, struct slice s)
-{
-	struct ctl_ent *old;
-	size_t	 i, j, oldcap;
-
-	if (s.len == 0 || s.len > sizeof(c->ent->s))
-		return 0;
-	if (c->n + 1 > c->cap / 2) {
-		if (c->n >= EG_MAX_CONTROL_TRACK)
-			goto lookup_only;
-		old = c->ent;
-		oldcap = c->cap;
-		c->cap = oldcap ? oldcap * 2 : 64;
-		c->ent = xcalloc(c->cap, sizeof(*c->ent));
-		for (i = 0; i < oldcap; i++) {
-			if (old[i].len == 0)
-				continue;
-			j = ctl_hash(slice_make(old[i].s, old[i].len)) &
-			    (c->cap - 1);
-			while (c->ent[j].len)
-				j = (j + 1) & (c->cap - 1);
-			c->ent[j] = old[i];
-		}
-		free(old);
-	}
-	j = ctl_hash(s) & (c->cap - 1);
-	while (c->ent[j].len) {
-		if (c->ent[j].len == s.len && memcmp(c->ent[j].s, s.p, s.len) == 0)
-			return 1;
-		j = (j + 1) & (c->cap - 1);
-	}
-	c->ent[j].len = (uint8_t)s.len;
-	memcpy(c->ent[j].s, s.p, s.len);
-	c->n++;
-	return 0;
-
- lookup_only:
-	j = ctl_hash(s) & (c->cap - 1);
-	while (c->ent[j].len) {
-		if (c->ent[j].len == s.len && memcmp(c->ent[j].s, s.p, s.len) == 0)
-			return 1;
-		j = (j + 1) & (c->cap - 1);
-	}
-	return 0;
 }
 
 /* -- tokenizer ---------------------------------------------------------- */
@@ -856,7 +759,7 @@ end_group(struct x12 *x)
 	    (rc = x->h->group_end(x->arg, &env, x->gok)) < 0)
 		x->stop = rc;
 	x->state = XS_ISA;
-	ctl_clear(&x->stctl);
+	refset_clear(&x->stctl);
 }
 
 static void
@@ -994,36 +897,36 @@ check_isa(struct x12 *x)
 			    "ISA%02d (%s) \"%s\" is %zu characters, must be "
 			    "%u (fixed width, space padded)",
 			    isa_fields[i].el, isa_fields[i].name,
-			    show(v, b, sizeof(b)), v.len, isa_fields[i].len);
+			    slice_show(v, b, sizeof(b)), v.len, isa_fields[i].len);
 	}
 	v = val(isa, 9);
 	if (v.len == 6 && !edi_valid_date(v, 1))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "X12-ISA-DATE",
 		    isa->filepos, "ISA", 9, .ta1 = "014"),
 		    "ISA09 \"%s\" is not a valid YYMMDD date",
-		    show(v, b, sizeof(b)));
+		    slice_show(v, b, sizeof(b)));
 	v = val(isa, 10);
 	if (v.len == 4 && !edi_valid_time(v))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "X12-ISA-TIME",
 		    isa->filepos, "ISA", 10, .ta1 = "015"),
 		    "ISA10 \"%s\" is not a valid HHMM time",
-		    show(v, b, sizeof(b)));
+		    slice_show(v, b, sizeof(b)));
 	v = val(isa, 12);
 	if (v.len == 5 && !all_digits(v))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
 		    "X12-ISA-FIELD", isa->filepos, "ISA", 12, .ta1 = "017"),
 		    "ISA12 \"%s\" is not a version number",
-		    show(v, b, sizeof(b)));
+		    slice_show(v, b, sizeof(b)));
 	v = val(isa, 13);
 	if (v.len == 9 && !all_digits(v))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
 		    "X12-ISA-FIELD", isa->filepos, "ISA", 13, .ta1 = "018"),
-		    "ISA13 \"%s\" must be 9 digits", show(v, b, sizeof(b)));
-	else if (ctl_seen(&x->isactl, v))
+		    "ISA13 \"%s\" must be 9 digits", slice_show(v, b, sizeof(b)));
+	else if (refset_seen(&x->isactl, v))
 		xdiag(x, XD(DIAG_WARNING, DIAG_SCOPE_INTERCHANGE,
 		    "X12-ISA-DUP", isa->filepos, "ISA", 13, .ta1 = "025"),
 		    "interchange control number %s repeats an earlier "
-		    "interchange of this file", show(v, b, sizeof(b)));
+		    "interchange of this file", slice_show(v, b, sizeof(b)));
 	v = val(isa, 14);
 	if (v.len == 1 && v.p[0] != '0' && v.p[0] != '1')
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
@@ -1101,7 +1004,7 @@ check_gs(struct x12 *x)
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP, "X12-GS-FIELD",
 		    gs->filepos, "GS", 1, .ack_el = 7, .ta1 = "024"),
 		    "GS01 \"%s\" is not a functional identifier code",
-		    show(v, b, sizeof(b)));
+		    slice_show(v, b, sizeof(b)));
 	for (el = 2; el <= 3; el++) {
 		v = val(gs, el);
 		if (v.len > 15)
@@ -1115,20 +1018,20 @@ check_gs(struct x12 *x)
 	if (v.len && !edi_valid_date(v, shortdate))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP, "X12-GS-DATE",
 		    gs->filepos, "GS", 4, .ack_el = 8, .ta1 = "024"),
-		    "GS04 \"%s\" is not a valid %s date", show(v, b, sizeof(b)),
+		    "GS04 \"%s\" is not a valid %s date", slice_show(v, b, sizeof(b)),
 		    shortdate ? "YYMMDD or CCYYMMDD" : "CCYYMMDD");
 	v = val(gs, 5);
 	if (v.len && !edi_valid_time(v))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP, "X12-GS-TIME",
 		    gs->filepos, "GS", 5, .ack_el = 9, .ta1 = "024"),
 		    "GS05 \"%s\" is not a valid HHMM[SS[dd]] time",
-		    show(v, b, sizeof(b)));
+		    slice_show(v, b, sizeof(b)));
 	v = val(gs, 6);
 	if (v.len && (!all_digits(v) || v.len > 9))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP, "X12-GS-FIELD",
 		    gs->filepos, "GS", 6, .ack_seg = 6, .ack_el = 6,
 		    .ta1 = "024"),
-		    "GS06 \"%s\" must be 1 to 9 digits", show(v, b, sizeof(b)));
+		    "GS06 \"%s\" must be 1 to 9 digits", slice_show(v, b, sizeof(b)));
 	v = val(gs, 7);
 	if (v.len == 1 && v.p[0] == 'T')
 		xdiag(x, XD(DIAG_WARNING, DIAG_SCOPE_GROUP, "X12-GS-FIELD",
@@ -1137,7 +1040,7 @@ check_gs(struct x12 *x)
 	else if (v.len && (v.len != 1 || v.p[0] != 'X'))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP, "X12-GS-FIELD",
 		    gs->filepos, "GS", 7, .ack_el = 7, .ta1 = "024"),
-		    "GS07 \"%s\" must be X", show(v, b, sizeof(b)));
+		    "GS07 \"%s\" must be X", slice_show(v, b, sizeof(b)));
 	if (ver.len > 12)
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP, "X12-GS-FIELD",
 		    gs->filepos, "GS", 8, .ack_el = 5, .ta1 = "024"),
@@ -1157,7 +1060,7 @@ on_gs(struct x12 *x, const struct edi_seg *seg)
 	x->ngroups++;
 	x->nsets = 0;
 	x->gok = 1;
-	ctl_clear(&x->stctl);
+	refset_clear(&x->stctl);
 	x->state = XS_GS;
 	check_gs(x);
 }
@@ -1179,14 +1082,14 @@ on_ge(struct x12 *x, const struct edi_seg *seg)
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP, "X12-GE-COUNT",
 		    seg->filepos, "GE", 1, .ack_seg = 5, .ta1 = "024"),
 		    "GE01 \"%s\" but the group has %u transaction set%s",
-		    show(v, b, sizeof(b)), x->nsets, x->nsets == 1 ? "" : "s");
+		    slice_show(v, b, sizeof(b)), x->nsets, x->nsets == 1 ? "" : "s");
 	v = val(seg, 2);
 	gs06 = val(&x->gs, 6);
 	if (!slice_eq(v, gs06))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP, "X12-GE-CONTROL",
 		    seg->filepos, "GE", 2, .ack_seg = 4, .ta1 = "024"),
 		    "GE02 \"%s\" differs from GS06 \"%.*s\"%s",
-		    show(v, b, sizeof(b)), (int)gs06.len, gs06.p,
+		    slice_show(v, b, sizeof(b)), (int)gs06.len, gs06.p,
 		    num_equal(v, gs06) ? " (numerically equal, but control "
 		    "numbers must match exactly)" : "");
 	end_group(x);
@@ -1209,7 +1112,7 @@ on_iea(struct x12 *x, const struct edi_seg *seg)
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "X12-IEA-COUNT",
 		    seg->filepos, "IEA", 1, .ta1 = "021"),
 		    "IEA01 \"%s\" but the interchange has %u functional "
-		    "group%s", show(v, b, sizeof(b)), x->ngroups,
+		    "group%s", slice_show(v, b, sizeof(b)), x->ngroups,
 		    x->ngroups == 1 ? "" : "s");
 	v = val(seg, 2);
 	isa13 = val(&x->isa, 13);
@@ -1217,7 +1120,7 @@ on_iea(struct x12 *x, const struct edi_seg *seg)
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
 		    "X12-IEA-CONTROL", seg->filepos, "IEA", 2, .ta1 = "001"),
 		    "IEA02 \"%s\" differs from ISA13 \"%.*s\"%s",
-		    show(v, b, sizeof(b)), (int)isa13.len, isa13.p,
+		    slice_show(v, b, sizeof(b)), (int)isa13.len, isa13.p,
 		    num_equal(v, isa13) ? " (numerically equal, but IEA02 "
 		    "must be the same 9 digits)" : "");
 	end_interchange(x);
@@ -1330,25 +1233,25 @@ on_st(struct x12 *x, const struct edi_seg *seg)
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-ST-FIELD",
 		    seg->filepos, "ST", 1, .ack_seg = 6, .ack_el = 1),
 		    "ST01 \"%s\" is not a transaction set identifier",
-		    show(x->st01, b, sizeof(b)));
+		    slice_show(x->st01, b, sizeof(b)));
 	if (x->st02.len < 4 || x->st02.len > 9)
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-ST-FIELD",
 		    seg->filepos, "ST", 2, .ack_seg = 7,
 		    .ack_el = x->st02.len == 0 ? 1 : 4),
 		    "ST02 \"%s\" must be 4 to 9 characters",
-		    show(x->st02, b, sizeof(b)));
-	else if (ctl_seen(&x->stctl, x->st02))
+		    slice_show(x->st02, b, sizeof(b)));
+	else if (refset_seen(&x->stctl, x->st02))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-ST-DUP",
 		    seg->filepos, "ST", 2, .ack_seg = 23),
 		    "transaction set control number %s is not unique in the "
-		    "functional group", show(x->st02, b, sizeof(b)));
+		    "functional group", slice_show(x->st02, b, sizeof(b)));
 	gs01 = val(&x->gs, 1);
 	if (gs01.len && x->st01.len && !fid_match(gs01, x->st01, &known) &&
 	    known)
 		xdiag(x, XD(DIAG_WARNING, DIAG_SCOPE_GROUP, "X12-GS-ID",
 		    seg->filepos, "ST", 1),
 		    "transaction set %s in a functional group with GS01 %s",
-		    show(x->st01, b, sizeof(b)), show(gs01, b2, sizeof(b2)));
+		    slice_show(x->st01, b, sizeof(b)), slice_show(gs01, b2, sizeof(b2)));
 }
 
 static void
@@ -1364,13 +1267,13 @@ on_se(struct x12 *x, const struct edi_seg *seg)
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SE-COUNT",
 		    seg->filepos, "SE", 1, .ack_seg = 4),
 		    "SE01 \"%s\" but the transaction set has %u segments",
-		    show(v, b, sizeof(b)), x->setcount);
+		    slice_show(v, b, sizeof(b)), x->setcount);
 	v = val(seg, 2);
 	if (!slice_eq(v, x->st02))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SE-CONTROL",
 		    seg->filepos, "SE", 2, .ack_seg = 3),
 		    "SE02 \"%s\" differs from ST02 \"%.*s\"",
-		    show(v, b, sizeof(b)), (int)x->st02.len, x->st02.p);
+		    slice_show(v, b, sizeof(b)), (int)x->st02.len, x->st02.p);
 	deliver_set(x, x->st01, x->st02, val(&x->gs, 8), 1);
 	x->state = XS_GS;
 }
@@ -1444,7 +1347,7 @@ on_segment(struct x12 *x, struct slice raw)
 			xdiag(x, XD(DIAG_ERROR, scope, "X12-SEG-TAG",
 			    x->filepos, seg.tag, .ack_seg = 1),
 			    "\"%s\" is not a segment tag",
-			    show(slice_make(raw.p, raw.len < 20 ? raw.len : 20),
+			    slice_show(slice_make(raw.p, raw.len < 20 ? raw.len : 20),
 			    b, sizeof(b)));
 		}
 	}
@@ -1501,8 +1404,8 @@ x12_free(struct x12 *x)
 	arena_free(&x->iar);
 	arena_free(&x->gar);
 	arena_free(&x->sar);
-	ctl_free(&x->isactl);
-	ctl_free(&x->stctl);
+	refset_free(&x->isactl);
+	refset_free(&x->stctl);
 	free(x->seg);
 	free(x);
 }
@@ -1577,7 +1480,7 @@ x12_parse(struct slice in, const char *filename,
 				    "X12-COMMENT", x->filepos), "comment line "
 				    "\"%s\" after segment %u is not X12 "
 				    "(skipped, like any further ones)",
-				    show(slice_make(p + pos, end - pos), b,
+				    slice_show(slice_make(p + pos, end - pos), b,
 				    sizeof(b)), x->filepos);
 			}
 			pos = q ? (size_t)(q - p) + 1 : len;
