@@ -1681,6 +1681,35 @@ need_int(struct cp *cp, int *v, int min, int max, const char *what)
 	return 0;
 }
 
+
+/*
+ * The ELEM of `date code ELEM` / `time code ELEM`: an element of the same
+ * segment as the value (the EDIFACT 2379 format code, DTM01-03).
+ */
+static int
+parse_code_elem(struct cp *cp, struct map_xform *x, const char *what)
+{
+	struct tok	*u;
+	struct map_path	*p;
+
+	u = next(cp);
+	if (u->k != TK_WORD || cp->m->xml) {
+		expected(cp, u, "an element such as DTM01-03");
+		return -1;
+	}
+	if ((p = parse_path(cp, u->p, u->len, u->col, 0)) == NULL)
+		return -1;
+	if (p->anchor != MA_REL || p->nloop || p->segonly || p->npair ||
+	    p->seg.f.natom) {
+		perr(cp, u->col, "`%s` names an element of the same segment, "
+		    "such as DTM01-03", what);
+		return -1;
+	}
+	x->codeel = p->el;
+	x->codecomp = p->comp;
+	return 0;
+}
+
 static int
 parse_xform(struct cp *cp, struct map_xform *x)
 {
@@ -1707,24 +1736,9 @@ parse_xform(struct cp *cp, struct map_xform *x)
 		else if (isword(u, "iso8601"))
 			x->kind = MX_DATE_ISO;
 		else if (isword(u, "code")) {
-			struct map_path *p;
-
 			x->kind = MX_DATE_CODE;
-			u = next(cp);
-			if (u->k != TK_WORD || cp->m->xml) {
-				expected(cp, u, "an element such as DTM01-03");
+			if (parse_code_elem(cp, x, "date code") != 0)
 				return -1;
-			}
-			if ((p = parse_path(cp, u->p, u->len, u->col, 0)) == NULL)
-				return -1;
-			if (p->anchor != MA_REL || p->nloop || p->segonly ||
-			    p->npair || p->seg.f.natom) {
-				perr(cp, u->col, "`date code` names an element "
-				    "of the same segment, such as DTM01-03");
-				return -1;
-			}
-			x->codeel = p->el;
-			x->codecomp = p->comp;
 		} else {
 			perr(cp, u->col, "bad date format: expected x12, "
 			    "CCYYMMDD, YYMMDD, 102, code ELEM or iso8601");
@@ -1737,24 +1751,9 @@ parse_xform(struct cp *cp, struct map_xform *x)
 		else if (isword(u, "iso8601"))
 			x->kind = MX_TIME_ISO;
 		else if (isword(u, "code")) {
-			struct map_path *p;
-
 			x->kind = MX_TIME_CODE;
-			u = next(cp);
-			if (u->k != TK_WORD || cp->m->xml) {
-				expected(cp, u, "an element such as DTM01-03");
+			if (parse_code_elem(cp, x, "time code") != 0)
 				return -1;
-			}
-			if ((p = parse_path(cp, u->p, u->len, u->col, 0)) == NULL)
-				return -1;
-			if (p->anchor != MA_REL || p->nloop || p->segonly ||
-			    p->npair || p->seg.f.natom) {
-				perr(cp, u->col, "`time code` names an element "
-				    "of the same segment, such as DTM01-03");
-				return -1;
-			}
-			x->codeel = p->el;
-			x->codecomp = p->comp;
 		} else {
 			perr(cp, u->col, "bad time format: expected x12, "
 			    "iso8601 or code ELEM");
