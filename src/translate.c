@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "edi.h"
+#include "edifact_ack.h"
 #include "eglimits.h"
 #include "err.h"
 #include "event.h"
@@ -33,7 +34,6 @@
 #include "structure.h"
 #include "translate.h"
 #include "translator.h"
-#include "edifact_ack.h"
 #include "x12_ack.h"
 #include "xmalloc.h"
 
