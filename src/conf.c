@@ -25,14 +25,15 @@
 #include "err.h"
 #include "xmalloc.h"
 
-enum ctype { CT_STRING, CT_PATH, CT_ENUM, CT_ZONE };
+enum ctype { CT_STRING, CT_PATH, CT_ENUM, CT_ZONE, CT_SIZE, CT_DURATION };
 
 struct ckey {
 	const char	*section;
 	const char	*key;
 	enum ctype	 type;
 	const char	*def;
-	const char	*choices;	/* CT_ENUM: "|"-separated */
+	const char	*choices;	/* CT_ENUM: "|"-separated; CT_SIZE and
+					   CT_DURATION: "min|max" */
 	size_t		 off;		/* in struct conf or struct partner */
 	const char	*help;
 };
@@ -47,6 +48,10 @@ static const struct ckey gateway_keys[] = {
 	  C(partners_dir), "one NAME.ini per trading partner" },
 	{ "gateway", "maps_dir", CT_PATH, NULL, NULL, C(maps_dir),
 	  "maps folder (default: the installed maps)" },
+	{ "store", "map_size", CT_SIZE, "4G", "1M|1T", C(map_size_s),
+	  "largest size of the LMDB environment (K, M, G, T)" },
+	{ "store", "retention", CT_DURATION, "90d", "1h|36500d",
+	  C(retention_s), "keep raw bytes of finished documents this long" },
 	{ "identity", "x12_id", CT_STRING, NULL, NULL, C(x12_id),
 	  "our ISA qualifier:id" },
 	{ "identity", "edifact_id", CT_STRING, NULL, NULL, C(edifact_id),
@@ -137,6 +142,83 @@ resolve(const char *file, const char *val)
 	return out;
 }
 
+int
+conf_parse_size(const char *s, unsigned long long *out)
+{
+	unsigned long long v = 0, mul = 1;
+	const char	*p = s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (~0ULL - 9) / 10)
+			return -1;
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	switch (*p) {
+	case '\0':			break;
+	case 'K': case 'k':	mul = 1ULL << 10; p++; break;
+	case 'M': case 'm':	mul = 1ULL << 20; p++; break;
+	case 'G': case 'g':	mul = 1ULL << 30; p++; break;
+	case 'T': case 't':	mul = 1ULL << 40; p++; break;
+	default:		return -1;
+	}
+	if (*p != '\0' || (v != 0 && v > ~0ULL / mul))
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+int
+conf_parse_duration(const char *s, long long *out)
+{
+	long long	 v = 0, mul = 1;
+	const char	*p = s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (0x7fffffffffffffffLL - 9) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	switch (*p) {
+	case '\0': case 's':	break;
+	case 'm':		mul = 60; break;
+	case 'h':		mul = 3600; break;
+	case 'd':		mul = 86400; break;
+	default:		return -1;
+	}
+	if (*p != '\0')
+		p++;
+	if (*p != '\0' || (v != 0 && v > 0x7fffffffffffffffLL / mul))
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+/* A size or duration within "min|max" of the table. */
+static int
+bounded(enum ctype t, const char *v, const char *range)
+{
+	char		 lo[32], hi[32];
+	const char	*bar = strchr(range, '|');
+	unsigned long long sv, slo, shi;
+	long long	 dv, dlo, dhi;
+
+	if (bar == NULL || (size_t)(bar - range) >= sizeof(lo))
+		return 0;
+	snprintf(lo, sizeof(lo), "%.*s", (int)(bar - range), range);
+	snprintf(hi, sizeof(hi), "%s", bar + 1);
+	if (t == CT_SIZE)
+		return conf_parse_size(v, &sv) == 0 &&
+		    conf_parse_size(lo, &slo) == 0 &&
+		    conf_parse_size(hi, &shi) == 0 && sv >= slo && sv <= shi;
+	return conf_parse_duration(v, &dv) == 0 &&
+	    conf_parse_duration(lo, &dlo) == 0 &&
+	    conf_parse_duration(hi, &dhi) == 0 && dv >= dlo && dv <= dhi;
+}
+
 /* An IANA zone the system knows (tzdata), or UTC. */
 static int
 zone_ok(const char *z)
@@ -196,6 +278,16 @@ conf_apply(const char *file, dictionary *d, const struct ckey *tab,
 			    "%s\n", file, conf_line(file, tab[t].section,
 			    tab[t].key), tab[t].section, tab[t].key, v,
 			    tab[t].choices);
+			nerr++;
+			continue;
+		}
+		if ((tab[t].type == CT_SIZE || tab[t].type == CT_DURATION) &&
+		    !bounded(tab[t].type, v, tab[t].choices)) {
+			buf_printf(errs, "%s:%d: [%s] %s: '%s' is not a %s "
+			    "from %s\n", file, conf_line(file, tab[t].section,
+			    tab[t].key), tab[t].section, tab[t].key, v,
+			    tab[t].type == CT_SIZE ? "size (4G, 512M, ...)" :
+			    "duration (30s, 5m, 2h, 7d)", tab[t].choices);
 			nerr++;
 			continue;
 		}
@@ -337,6 +429,11 @@ conf_load(const char *path, struct conf **out, struct buf *errs)
 	    sizeof(gateway_keys) / sizeof(gateway_keys[0]), c, errs);
 	iniparser_freedict(d);
 	nerr += conf_partners(c, errs);
+	/* validated above; the defaults are in range */
+	if (c->map_size_s != NULL)
+		(void)conf_parse_size(c->map_size_s, &c->map_size);
+	if (c->retention_s != NULL)
+		(void)conf_parse_duration(c->retention_s, &c->retention);
 	if (nerr) {
 		conf_free(c);
 		return EG_ERR_INVAL;
@@ -359,6 +456,8 @@ conf_free(struct conf *c)
 	free(c->state_dir);
 	free(c->maps_dir);
 	free(c->partners_dir);
+	free(c->map_size_s);
+	free(c->retention_s);
 	free(c->x12_id);
 	free(c->edifact_id);
 	free(c);

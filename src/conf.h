@@ -27,11 +27,22 @@ struct conf {
 	char		*state_dir;
 	char		*maps_dir;	/* NULL: the default maps */
 	char		*partners_dir;
+	char		*map_size_s;	/* [store] map_size as written */
+	char		*retention_s;	/* [store] retention as written */
+	unsigned long long map_size;	/* bytes */
+	long long	 retention;	/* seconds */
 	char		*x12_id;	/* our identity */
 	char		*edifact_id;
 	struct partner	*partner;
 	size_t		 npartner;
 };
+
+/*
+ * "4G" (K, M, G, T: powers of 1024; no suffix: bytes) and "90d" (s, m, h,
+ * d; no suffix: seconds).  0, or -1 when malformed or out of range.
+ */
+int	conf_parse_size(const char *, unsigned long long *);
+int	conf_parse_duration(const char *, long long *);
 
 /* Load and validate; errors appended to errs, then EG_ERR_INVAL. */
 int	conf_load(const char *path, struct conf **out, struct buf *errs);

@@ -35,6 +35,8 @@ main(void)
 	    c->state_dir);
 	is_str(c->maps_dir, "/usr/share/edigate/maps", "absolute path kept");
 	is_str(c->edifact_id, "5098765432109:14", "quoted value");
+	ok(c->map_size == 2ULL << 30, "[store] map_size 2G is 2 GiB");
+	is_int(c->retention, 30 * 86400, "[store] retention 30d in seconds");
 	is_int(c->npartner, 2, "two partner files");
 	p = conf_partner_x12(c, "ZZ", "ACMERETAIL");
 	ok(p != NULL, "partner found by ISA05:ISA06");
@@ -71,5 +73,32 @@ main(void)
 	    "zone 'Mars/Olympus_Mons'"), "unknown time zone refused");
 	printf("# %s", errs.p ? errs.p : "");
 	buf_free(&errs);
+
+	{
+		unsigned long long sz;
+		long long	 d;
+
+		ok(conf_parse_size("4G", &sz) == 0 && sz == 4ULL << 30, "4G");
+		ok(conf_parse_size("512m", &sz) == 0 && sz == 512ULL << 20,
+		    "512m");
+		ok(conf_parse_size("1048576", &sz) == 0 && sz == 1048576,
+		    "bytes without suffix");
+		ok(conf_parse_size("99999999999999999999", &sz) == -1,
+		    "size overflow refused");
+		ok(conf_parse_size("-1G", &sz) == -1 &&
+		    conf_parse_size("G", &sz) == -1 &&
+		    conf_parse_size("1GB", &sz) == -1, "malformed sizes refused");
+		ok(conf_parse_duration("90d", &d) == 0 && d == 90 * 86400,
+		    "90d");
+		ok(conf_parse_duration("5m", &d) == 0 && d == 300 &&
+		    conf_parse_duration("2h", &d) == 0 && d == 7200 &&
+		    conf_parse_duration("30s", &d) == 0 && d == 30 &&
+		    conf_parse_duration("45", &d) == 0 && d == 45,
+		    "s, m, h, d and bare seconds");
+		ok(conf_parse_duration("1w", &d) == -1 &&
+		    conf_parse_duration("", &d) == -1 &&
+		    conf_parse_duration("3dd", &d) == -1,
+		    "malformed durations refused");
+	}
 	return done_testing();
 }
