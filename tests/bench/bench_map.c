@@ -151,10 +151,12 @@ main(int argc, char **argv)
 			b.maponly = 1;
 			break;
 		case 'r':
-			runs = atoi(optarg) > 0 ? atoi(optarg) : 1;
+			runs = strtol(optarg, NULL, 10) > 0 ?
+			    (int)strtol(optarg, NULL, 10) : 1;
 			break;
 		case 'k':
-			b.reps = atoi(optarg) > 0 ? atoi(optarg) : 1;
+			b.reps = strtol(optarg, NULL, 10) > 0 ?
+			    (int)strtol(optarg, NULL, 10) : 1;
 			break;
 		default:
 			goto usage;

@@ -107,7 +107,8 @@ main(int argc, char **argv)
 	if (argc > 2)
 		spath = argv[2];
 	if (argc > 3)
-		runs = atoi(argv[3]) > 0 ? atoi(argv[3]) : 1;
+		runs = strtol(argv[3], NULL, 10) > 0 ?
+		    (int)strtol(argv[3], NULL, 10) : 1;
 	if (structure_load(spath, &st, err, sizeof(err)) != 0) {
 		fprintf(stderr, "%s\n", err);
 		return 65;
