@@ -564,6 +564,32 @@ test_limits(void)
 	run(r, b.p, b.len);
 	ok(has(r, "X12-SEG-VALUES") != NULL, "too many values: diagnostic");
 
+	/* More than EG_MAX_SET_SEGMENTS segments: kept up to the limit,
+	 * counted to the end, so SE01 is still checked. */
+	{
+		struct buf big;
+		size_t	 n = EG_MAX_SET_SEGMENTS + 10;
+		int	 nlimit = 0, k;
+		char	 se[64];
+
+		buf_init(&big, n * 5 + 4096);
+		buf_adds(&big, ISA_OK GS_OK "ST*850*0001~");
+		for (i = 0; i < n; i++)
+			buf_add(&big, "N9*1~", 5);
+		snprintf(se, sizeof(se), "SE*%zu*0001~", n + 2);
+		buf_adds(&big, se);
+		buf_adds(&big, TAIL_OK);
+		run(r, big.p, big.len);
+		for (k = 0; k < r->nd; k++)
+			if (strcmp(r->d[k].code, "X12-SET-LIMIT") == 0)
+				nlimit++;
+		ok(nlimit == 1 && has(r, "X12-SE-COUNT") == NULL &&
+		    r->nsets == 1 && r->nrejected == 1,
+		    "EG_MAX_SET_SEGMENTS: one X12-SET-LIMIT, SE01 still "
+		    "checked, set rejected");
+		buf_free(&big);
+	}
+
 	/* Truncated inputs never crash. */
 	{
 		const char *t = ISA_OK GS_OK SET_OK TAIL_OK;

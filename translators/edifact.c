@@ -115,6 +115,7 @@
 #include "eglimits.h"
 #include "err.h"
 #include "refset.h"
+#include "setbuf.h"
 #include "translator.h"
 #include "xmalloc.h"
 
@@ -226,12 +227,8 @@ struct ef {
 	/* message */
 	struct arena	 sar;
 	struct edi_set	 set;
-	struct edi_seg	*seg;
-	size_t		 nseg, segcap;
-	uint32_t	 setcount;
+	struct setbuf	 sb;
 	uint32_t	 unh_filepos;
-	size_t		 setstart, setend;
-	int		 overflow;
 	int		 rejected;
 	unsigned	 ndiag;
 	struct slice	 ref, type, v52, v54;
@@ -555,7 +552,8 @@ ediag(struct ef *x, const struct ed *a, const char *fmt, ...)
 			diag_init(&dg, DIAG_WARNING, "EDI-DIAG-LIMIT");
 			dg.scope = DIAG_SCOPE_SET;
 			dg.filepos = a->filepos;
-			diag_msg(&dg, "more than %u diagnostics in this message; "
+			diag_msg(&dg,
+			    "more than %u diagnostics in this message; "
 			    "the rest are not shown", EG_MAX_DIAGS_PER_SET);
 			diag_emit(x->ds, &dg);
 			if (a->sev == DIAG_ERROR)
@@ -757,7 +755,8 @@ raw_plain(const struct ef *x, struct slice raw)
 	}
 #ifdef __SSE2__
 	{
-		const __m128i lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+		const __m128i lo = _mm_set1_epi8(0x20),
+		    del = _mm_set1_epi8(0x7f);
 		const unsigned char *lim = (const unsigned char *)x->in.p +
 		    x->in.len;
 		__m128i v;
@@ -837,7 +836,8 @@ tokenize(struct ef *x, struct slice raw, struct edi_seg *seg)
 		/* flush [start, p) */
 		if (p > start) {
 			v = dirty ? unescape(x, start, p) :
-			    slice_make((const char *)start, (size_t)(p - start));
+			    slice_make((const char *)start,
+			    (size_t)(p - start));
 			if (el == 0) {
 				if (comp == 1) {
 					k = v.len < 3 ? v.len : 3;
@@ -1179,18 +1179,17 @@ deliver_set(struct ef *x)
 		memcpy(vb + x->v52.len, x->v54.p, x->v54.len);
 		s->version = slice_make(vb, x->v52.len + x->v54.len);
 	}
-	s->seg = x->seg;
-	s->nseg = (uint32_t)x->nseg;
-	s->raw = slice_make(x->in.p + x->setstart, x->setend - x->setstart);
+	s->seg = x->sb.seg;
+	s->nseg = (uint32_t)x->sb.nseg;
+	s->raw = setbuf_raw(&x->sb, x->in);
 	s->arena = &x->sar;
 	s->rejected = x->rejected;
 	if (x->stop == 0 && x->h->set != NULL &&
 	    (rc = x->h->set(x->arg, s)) < 0)
 		x->stop = rc;
 	arena_reset(&x->sar);
-	x->nseg = 0;
+	setbuf_begin(&x->sb, 0);
 	x->rejected = 0;
-	x->overflow = 0;
 	x->ndiag = 0;
 	x->unh_filepos = 0;
 }
@@ -1407,7 +1406,8 @@ check_unb(struct ef *x)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
 		    "EDI-UNB-FIELD", fp, "UNB", 9, .ack_seg = 12, .bad = &v),
 		    "UNB 0031 acknowledgement request \"%s\" is not 1%s",
-		    slice_show(v, b, sizeof(b)), x->syntax_ver >= 4 ? " or 2" : "");
+		    slice_show(v, b, sizeof(b)),
+		    x->syntax_ver >= 4 ? " or 2" : "");
 	v = val(unb, 11, 1);
 	if (v.len && !slice_eqs(v, "1"))
 		ediag(x, ED(slice_eqs(v, "0") ? DIAG_WARNING : DIAG_ERROR,
@@ -1526,17 +1526,20 @@ on_ung(struct ef *x, const struct edi_seg *seg)
 	if (v.len && !edi_valid_date(v, 1))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNG-FIELD",
 		    seg->filepos, "UNG", 4, 1, .ack_seg = 12, .bad = &v),
-		    "UNG S004 date \"%s\" is not valid", slice_show(v, b, sizeof(b)));
+		    "UNG S004 date \"%s\" is not valid", slice_show(v, b,
+		    sizeof(b)));
 	v = val(seg, 4, 2);
 	if (v.len && (v.len != 4 || !edi_valid_time(v)))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNG-FIELD",
 		    seg->filepos, "UNG", 4, 2, .ack_seg = 12, .bad = &v),
-		    "UNG S004 time \"%s\" is not valid", slice_show(v, b, sizeof(b)));
+		    "UNG S004 time \"%s\" is not valid", slice_show(v, b,
+		    sizeof(b)));
 	v = val(seg, 5, 1);
 	if (v.len && refset_seen(&x->grpctl, v))
 		ediag(x, ED(DIAG_WARNING, DIAG_SCOPE_GROUP, "EDI-UNG-DUP",
 		    seg->filepos, "UNG", 5, .ack_seg = 26), "group reference "
-		    "%s repeats in the interchange", slice_show(v, b, sizeof(b)));
+		    "%s repeats in the interchange", slice_show(v, b,
+		    sizeof(b)));
 }
 
 static void
@@ -1562,14 +1565,16 @@ on_une(struct ef *x, const struct edi_seg *seg)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNE-COUNT",
 		    seg->filepos, "UNE", 1, .ack_seg = 29, .bad = &v),
 		    "UNE 0060 \"%s\" but the group has %u message%s",
-		    slice_show(v, b, sizeof(b)), x->gmsgs, x->gmsgs == 1 ? "" : "s");
+		    slice_show(v, b, sizeof(b)), x->gmsgs,
+		    x->gmsgs == 1 ? "" : "s");
 	v = val(seg, 2, 1);
 	ref = val(&x->ung, 5, 1);
 	if (!slice_eq(v, ref))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-UNE-CONTROL",
 		    seg->filepos, "UNE", 2, .ack_seg = 28, .bad = &v),
 		    "UNE 0048 \"%s\" differs from UNG 0048 \"%.*s\"",
-		    slice_show(v, b, sizeof(b)), (int)(ref.len < 40 ? ref.len : 40),
+		    slice_show(v, b, sizeof(b)),
+		    (int)(ref.len < 40 ? ref.len : 40),
 		    ref.p);
 	if (x->gmsgs == 0)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_GROUP, "EDI-EMPTY-GROUP",
@@ -1582,39 +1587,33 @@ on_une(struct ef *x, const struct edi_seg *seg)
 static void
 set_append(struct ef *x, const struct edi_seg *seg, int force)
 {
-	struct edi_seg *s;
-	size_t	 end = (size_t)(seg->raw.p + seg->raw.len - x->in.p);
+	struct edi_seg	*s;
+	enum setbuf_why	 why;
+	uint32_t	 pos;
+	int		 over = x->sb.overflow;
 
-	x->setcount++;
-	x->setend = end;
-	if (x->overflow && !force)
-		return;
-	if (!force && (x->nseg + 1 >= EG_MAX_SET_SEGMENTS ||
-	    end - x->setstart > EG_MAX_SET_SIZE)) {
-		x->overflow = 1;
-		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-SET-LIMIT",
-		    seg->filepos, seg->tag, .ack_seg = 18),
-		    "message exceeds %s; the rest is not read",
-		    x->nseg + 1 >= EG_MAX_SET_SEGMENTS ?
-		    "EG_MAX_SET_SEGMENTS" : "EG_MAX_SET_SIZE");
+	s = setbuf_add(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
+	    x->in.p), force, &why);
+	if (s == NULL) {
+		if (why != SETBUF_OVERFLOWED)
+			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET,
+			    "EDI-SET-LIMIT", seg->filepos, seg->tag,
+			    .ack_seg = 18), "message exceeds %s; the rest is "
+			    "not read", why == SETBUF_SEGMENTS ?
+			    "EG_MAX_SET_SEGMENTS" : "EG_MAX_SET_SIZE");
 		return;
 	}
-	if (x->nseg == x->segcap) {
-		x->segcap = x->segcap ? x->segcap * 2 : 256;
-		x->seg = xreallocarray(x->seg, x->segcap, sizeof(*x->seg));
-	}
-	s = &x->seg[x->nseg];
+	pos = s->setpos;
 	if (copy_vals(x, &x->sar, s, seg) != 0) {
-		if (!x->overflow)
+		if (!over)
 			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-SET-LIMIT",
 			    seg->filepos, seg->tag, .ack_seg = 18),
 			    "message exceeds its memory limit "
 			    "(EG_MAX_SET_ARENA); the rest is not read");
-		x->overflow = 1;
+		x->sb.overflow = 1;
 		s->nval = 0;
 	}
-	s->setpos = x->setcount;
-	x->nseg++;
+	s->setpos = pos;
 }
 
 /* A message version: D + 96A-style release, or a numeric version. */
@@ -1683,19 +1682,16 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 			x->nmsgs++;
 		x->state = ES_MSG;
 	}
-	x->nseg = 0;
-	x->setcount = 0;
-	x->overflow = 0;
+	setbuf_begin(&x->sb, (size_t)(seg->raw.p - x->in.p));
 	x->rejected = 0;
 	x->ndiag = 0;
 	x->unh_filepos = seg->filepos;
-	x->setstart = (size_t)(seg->raw.p - x->in.p);
 	set_append(x, seg, 0);
 	/* The slices below live in the set's copy of UNH. */
-	x->ref = val(&x->seg[0], 1, 1);
-	x->type = val(&x->seg[0], 2, 1);
-	x->v52 = val(&x->seg[0], 2, 2);
-	x->v54 = val(&x->seg[0], 2, 3);
+	x->ref = val(&x->sb.seg[0], 1, 1);
+	x->type = val(&x->sb.seg[0], 2, 1);
+	x->v52 = val(&x->sb.seg[0], 2, 2);
+	x->v54 = val(&x->sb.seg[0], 2, 3);
 	if (x->ref.len == 0)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-FIELD",
 		    seg->filepos, "UNH", 1, .ack_seg = 13),
@@ -1711,7 +1707,7 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 		    "message reference %s is not unique in the interchange",
 		    slice_show(x->ref, b, sizeof(b)));
 	for (comp = 0; comp < 4; comp++) {
-		v = val(&x->seg[0], 2, s009[comp].comp);
+		v = val(&x->sb.seg[0], 2, s009[comp].comp);
 		if (v.len == 0)
 			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-FIELD",
 			    seg->filepos, "UNH", 2, s009[comp].comp,
@@ -1763,11 +1759,11 @@ on_unt(struct ef *x, const struct edi_seg *seg)
 
 	set_append(x, seg, 1);
 	v = val(seg, 1, 1);
-	if (parse_u32(v, &n) != 0 || n != x->setcount)
+	if (parse_u32(v, &n) != 0 || n != x->sb.count)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-COUNT",
 		    seg->filepos, "UNT", 1, .ack_seg = 29, .bad = &v),
 		    "UNT 0074 \"%s\" but the message has %u segments",
-		    slice_show(v, b, sizeof(b)), x->setcount);
+		    slice_show(v, b, sizeof(b)), x->sb.count);
 	v = val(seg, 2, 1);
 	if (!slice_eq(v, x->ref))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-CONTROL",
@@ -1801,8 +1797,8 @@ segment_diags(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 		ediag(x, ED(DIAG_ERROR, scope == DIAG_SCOPE_FILE ?
 		    DIAG_SCOPE_FILE : scope, "EDI-SEG-TAG", x->filepos,
 		    seg->tag, .ack_seg = 12), "\"%s\" is not a segment tag",
-		    slice_show(slice_make(raw.p, raw.len < 20 ? raw.len : 20), b,
-		    sizeof(b)));
+		    slice_show(slice_make(raw.p, raw.len < 20 ? raw.len : 20),
+		    b, sizeof(b)));
 	if (flags & TF_LIMIT)
 		ediag(x, ED(DIAG_ERROR, scope, "EDI-SEG-VALUES", x->filepos,
 		    seg->tag, .ack_seg = (flags & TF_REPLIMIT) ? 35 : 16),
@@ -1922,7 +1918,7 @@ ef_free(struct ef *x)
 	if (x->cd != (iconv_t)-1)
 		iconv_close(x->cd);
 	free(x->tbuf);
-	free(x->seg);
+	setbuf_free(&x->sb);
 	free(x);
 }
 

@@ -78,6 +78,7 @@
 #include "eglimits.h"
 #include "err.h"
 #include "refset.h"
+#include "setbuf.h"
 #include "translator.h"
 #include "x12.h"
 #include "xmalloc.h"
@@ -122,13 +123,8 @@ struct x12 {
 	/* set */
 	struct arena	 sar;
 	struct edi_set	 set;
-	struct edi_seg	*seg;
-	size_t		 nseg, segcap;
-	uint32_t	 setcount;	/* segments seen, kept or not */
+	struct setbuf	 sb;
 	uint32_t	 st_filepos;
-	size_t		 setstart;
-	size_t		 setend;
-	int		 overflow;
 	int		 rejected;
 	unsigned	 ndiag;
 	struct slice	 st01, st02;
@@ -405,7 +401,8 @@ split_core(struct slice raw, const char *lim, unsigned char es,
 	if (i < 2 || i > EG_MAX_TAG_LEN)
 		rc = EG_ERR_SYNTAX;
 	for (k = 0; k < i && k < EG_MAX_TAG_LEN; k++)
-		if (!((p[k] >= 'A' && p[k] <= 'Z') || (p[k] >= '0' && p[k] <= '9')))
+		if (!((p[k] >= 'A' && p[k] <= 'Z') ||
+		    (p[k] >= '0' && p[k] <= '9')))
 			rc = EG_ERR_SYNTAX;
 	if (p + i >= e)
 		return rc;
@@ -493,7 +490,8 @@ skip_preamble(struct slice in, size_t pos, unsigned *ncomment)
 	for (;;) {
 		while (pos < in.len && is_ws((unsigned char)in.p[pos]))
 			pos++;
-		if (pos + 1 < in.len && in.p[pos] == '/' && in.p[pos + 1] == '/') {
+		if (pos + 1 < in.len && in.p[pos] == '/' &&
+		    in.p[pos + 1] == '/') {
 			const char *nl = memchr(in.p + pos, '\n', in.len - pos);
 			pos = nl ? (size_t)(nl - in.p) + 1 : in.len;
 			if (ncomment)
@@ -732,18 +730,17 @@ deliver_set(struct x12 *x, struct slice doctype, struct slice control,
 	s->doctype = doctype;
 	s->version = version;
 	s->control = control;
-	s->seg = x->seg;
-	s->nseg = (uint32_t)x->nseg;
-	s->raw = slice_make(x->in.p + x->setstart, x->setend - x->setstart);
+	s->seg = x->sb.seg;
+	s->nseg = (uint32_t)x->sb.nseg;
+	s->raw = setbuf_raw(&x->sb, x->in);
 	s->arena = &x->sar;
 	s->rejected = x->rejected;
 	if (x->stop == 0 && x->h->set != NULL &&
 	    (rc = x->h->set(x->arg, s)) < 0)
 		x->stop = rc;
 	arena_reset(&x->sar);
-	x->nseg = 0;
+	setbuf_begin(&x->sb, 0);
 	x->rejected = 0;
-	x->overflow = 0;
 	x->ndiag = 0;
 	x->st_filepos = 0;
 }
@@ -897,7 +894,8 @@ check_isa(struct x12 *x)
 			    "ISA%02d (%s) \"%s\" is %zu characters, must be "
 			    "%u (fixed width, space padded)",
 			    isa_fields[i].el, isa_fields[i].name,
-			    slice_show(v, b, sizeof(b)), v.len, isa_fields[i].len);
+			    slice_show(v, b, sizeof(b)), v.len,
+			    isa_fields[i].len);
 	}
 	v = val(isa, 9);
 	if (v.len == 6 && !edi_valid_date(v, 1))
@@ -921,7 +919,8 @@ check_isa(struct x12 *x)
 	if (v.len == 9 && !all_digits(v))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE,
 		    "X12-ISA-FIELD", isa->filepos, "ISA", 13, .ta1 = "018"),
-		    "ISA13 \"%s\" must be 9 digits", slice_show(v, b, sizeof(b)));
+		    "ISA13 \"%s\" must be 9 digits", slice_show(v, b,
+		    sizeof(b)));
 	else if (refset_seen(&x->isactl, v))
 		xdiag(x, XD(DIAG_WARNING, DIAG_SCOPE_INTERCHANGE,
 		    "X12-ISA-DUP", isa->filepos, "ISA", 13, .ta1 = "025"),
@@ -953,7 +952,8 @@ on_isa(struct x12 *x, size_t pos, size_t *nextp)
 	if (isa_scan(x->in, pos, &d, &end, &next, &why, &ta1) != 0) {
 		const char *q;
 
-		xdiag(x, XD(DIAG_ERROR, x->have_delims ? DIAG_SCOPE_INTERCHANGE :
+		xdiag(x, XD(DIAG_ERROR,
+		    x->have_delims ? DIAG_SCOPE_INTERCHANGE :
 		    DIAG_SCOPE_FILE, "X12-ISA", x->filepos, "ISA", .ta1 = ta1),
 		    "unreadable ISA: %s; the interchange is skipped", why);
 		/* Skip this segment with the old terminator; stay outside. */
@@ -994,7 +994,8 @@ check_gs(struct x12 *x)
 	for (el = 1; el <= 8; el++) {
 		v = slice_trim(val(gs, el));
 		if (v.len == 0)
-			xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP, "X12-GS-FIELD",
+			xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP,
+			    "X12-GS-FIELD",
 			    gs->filepos, "GS", el, .ack_el = 1, .ta1 = "024"),
 			    "GS%02d is missing or blank", el);
 	}
@@ -1018,7 +1019,8 @@ check_gs(struct x12 *x)
 	if (v.len && !edi_valid_date(v, shortdate))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP, "X12-GS-DATE",
 		    gs->filepos, "GS", 4, .ack_el = 8, .ta1 = "024"),
-		    "GS04 \"%s\" is not a valid %s date", slice_show(v, b, sizeof(b)),
+		    "GS04 \"%s\" is not a valid %s date", slice_show(v, b,
+		    sizeof(b)),
 		    shortdate ? "YYMMDD or CCYYMMDD" : "CCYYMMDD");
 	v = val(gs, 5);
 	if (v.len && !edi_valid_time(v))
@@ -1031,7 +1033,8 @@ check_gs(struct x12 *x)
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP, "X12-GS-FIELD",
 		    gs->filepos, "GS", 6, .ack_seg = 6, .ack_el = 6,
 		    .ta1 = "024"),
-		    "GS06 \"%s\" must be 1 to 9 digits", slice_show(v, b, sizeof(b)));
+		    "GS06 \"%s\" must be 1 to 9 digits", slice_show(v, b,
+		    sizeof(b)));
 	v = val(gs, 7);
 	if (v.len == 1 && v.p[0] == 'T')
 		xdiag(x, XD(DIAG_WARNING, DIAG_SCOPE_GROUP, "X12-GS-FIELD",
@@ -1082,7 +1085,8 @@ on_ge(struct x12 *x, const struct edi_seg *seg)
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_GROUP, "X12-GE-COUNT",
 		    seg->filepos, "GE", 1, .ack_seg = 5, .ta1 = "024"),
 		    "GE01 \"%s\" but the group has %u transaction set%s",
-		    slice_show(v, b, sizeof(b)), x->nsets, x->nsets == 1 ? "" : "s");
+		    slice_show(v, b, sizeof(b)), x->nsets,
+		    x->nsets == 1 ? "" : "s");
 	v = val(seg, 2);
 	gs06 = val(&x->gs, 6);
 	if (!slice_eq(v, gs06))
@@ -1130,43 +1134,33 @@ on_iea(struct x12 *x, const struct edi_seg *seg)
 static void
 set_append(struct x12 *x, const struct edi_seg *seg, int force)
 {
-	struct edi_seg *s;
-	size_t	 end = (size_t)(seg->raw.p + seg->raw.len - x->in.p);
+	struct edi_seg	*s;
+	enum setbuf_why	 why;
+	int		 over = x->sb.overflow;
 
-	x->setcount++;
-	x->setend = end;
-	if (x->overflow && !force)
-		return;
-	if (!force && (x->nseg + 1 >= EG_MAX_SET_SEGMENTS ||
-	    end - x->setstart > EG_MAX_SET_SIZE)) {
-		x->overflow = 1;
-		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SET-LIMIT",
-		    seg->filepos, seg->tag, .ack_seg = 5),
-		    "transaction set exceeds %s; the rest is not read",
-		    x->nseg + 1 >= EG_MAX_SET_SEGMENTS ?
-		    "EG_MAX_SET_SEGMENTS" : "EG_MAX_SET_SIZE");
+	s = setbuf_add(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
+	    x->in.p), force, &why);
+	if (s == NULL) {
+		if (why != SETBUF_OVERFLOWED)
+			xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET,
+			    "X12-SET-LIMIT", seg->filepos, seg->tag,
+			    .ack_seg = 5), "transaction set exceeds %s; the "
+			    "rest is not read", why == SETBUF_SEGMENTS ?
+			    "EG_MAX_SET_SEGMENTS" : "EG_MAX_SET_SIZE");
 		return;
 	}
-	if (x->nseg == x->segcap) {
-		x->segcap = x->segcap ? x->segcap * 2 : 256;
-		x->seg = xreallocarray(x->seg, x->segcap, sizeof(*x->seg));
-	}
-	s = &x->seg[x->nseg];
-	*s = *seg;
-	s->setpos = x->setcount;
 	s->val = NULL;
 	if (seg->nval && (s->val = arena_allocarray(&x->sar, seg->nval,
 	    sizeof(*s->val))) == NULL) {
-		if (!x->overflow)
+		if (!over)
 			xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SET-LIMIT",
 			    seg->filepos, seg->tag, .ack_seg = 5),
 			    "transaction set exceeds its memory limit "
 			    "(EG_MAX_SET_ARENA); the rest is not read");
-		x->overflow = 1;
+		x->sb.overflow = 1;
 		s->nval = 0;
 	} else if (seg->nval)
 		memcpy(s->val, seg->val, seg->nval * sizeof(*s->val));
-	x->nseg++;
 }
 
 static int
@@ -1219,13 +1213,10 @@ on_st(struct x12 *x, const struct edi_seg *seg)
 	}
 	x->nsets++;
 	x->state = XS_ST;
-	x->nseg = 0;
-	x->setcount = 0;
-	x->overflow = 0;
+	setbuf_begin(&x->sb, (size_t)(seg->raw.p - x->in.p));
 	x->rejected = 0;
 	x->ndiag = 0;
 	x->st_filepos = seg->filepos;
-	x->setstart = (size_t)(seg->raw.p - x->in.p);
 	x->st01 = val(seg, 1);
 	x->st02 = val(seg, 2);
 	set_append(x, seg, 0);
@@ -1251,7 +1242,8 @@ on_st(struct x12 *x, const struct edi_seg *seg)
 		xdiag(x, XD(DIAG_WARNING, DIAG_SCOPE_GROUP, "X12-GS-ID",
 		    seg->filepos, "ST", 1),
 		    "transaction set %s in a functional group with GS01 %s",
-		    slice_show(x->st01, b, sizeof(b)), slice_show(gs01, b2, sizeof(b2)));
+		    slice_show(x->st01, b, sizeof(b)), slice_show(gs01, b2,
+		    sizeof(b2)));
 }
 
 static void
@@ -1263,11 +1255,11 @@ on_se(struct x12 *x, const struct edi_seg *seg)
 
 	set_append(x, seg, 1);
 	v = val(seg, 1);
-	if (parse_u32(v, &n) != 0 || n != x->setcount)
+	if (parse_u32(v, &n) != 0 || n != x->sb.count)
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SE-COUNT",
 		    seg->filepos, "SE", 1, .ack_seg = 4),
 		    "SE01 \"%s\" but the transaction set has %u segments",
-		    slice_show(v, b, sizeof(b)), x->setcount);
+		    slice_show(v, b, sizeof(b)), x->sb.count);
 	v = val(seg, 2);
 	if (!slice_eq(v, x->st02))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SE-CONTROL",
@@ -1281,12 +1273,10 @@ on_se(struct x12 *x, const struct edi_seg *seg)
 static void
 on_ta1(struct x12 *x, const struct edi_seg *seg)
 {
-	x->nseg = 0;
-	x->setcount = 0;
+	setbuf_begin(&x->sb, (size_t)(seg->raw.p - x->in.p));
 	x->rejected = 0;
 	x->ndiag = 0;
 	x->st_filepos = seg->filepos;
-	x->setstart = (size_t)(seg->raw.p - x->in.p);
 	set_append(x, seg, 1);
 	deliver_set(x, SLICE_LIT("TA1"), val(seg, 1), val(&x->isa, 12), 0);
 }
@@ -1347,7 +1337,8 @@ on_segment(struct x12 *x, struct slice raw)
 			xdiag(x, XD(DIAG_ERROR, scope, "X12-SEG-TAG",
 			    x->filepos, seg.tag, .ack_seg = 1),
 			    "\"%s\" is not a segment tag",
-			    slice_show(slice_make(raw.p, raw.len < 20 ? raw.len : 20),
+			    slice_show(slice_make(raw.p,
+			    raw.len < 20 ? raw.len : 20),
 			    b, sizeof(b)));
 		}
 	}
@@ -1406,7 +1397,7 @@ x12_free(struct x12 *x)
 	arena_free(&x->sar);
 	refset_free(&x->isactl);
 	refset_free(&x->stctl);
-	free(x->seg);
+	setbuf_free(&x->sb);
 	free(x);
 }
 
@@ -1453,7 +1444,8 @@ x12_parse(struct slice in, const char *filename,
 	if (ncomment) {
 		x->commented = 1;
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_FILE, "X12-COMMENT"),
-		    "%u \"//\" comment line%s before the ISA (not X12; skipped)",
+		    "%u \"//\" comment line%s before the ISA (not X12; "
+		    "skipped)",
 		    ncomment, ncomment == 1 ? "" : "s");
 	}
 	on_isa(x, pos, &pos);
@@ -1480,7 +1472,8 @@ x12_parse(struct slice in, const char *filename,
 				    "X12-COMMENT", x->filepos), "comment line "
 				    "\"%s\" after segment %u is not X12 "
 				    "(skipped, like any further ones)",
-				    slice_show(slice_make(p + pos, end - pos), b,
+				    slice_show(slice_make(p + pos, end - pos),
+				    b,
 				    sizeof(b)), x->filepos);
 			}
 			pos = q ? (size_t)(q - p) + 1 : len;
