@@ -313,7 +313,8 @@ place(struct tb *t, uint32_t i)
 			return;
 		if (declared)
 			tdiag(t, TD(DIAG_WARNING, "SEG-UNEXPECTED", .segi = i,
-			    .ack_seg = 2), "segment %s is not expected here%s%s;"
+			    .ack_seg = 2),
+			    "segment %s is not expected here%s%s;"
 			    " kept in the current loop", s->tag,
 			    f->decl->tag[0] ? " in loop " : "", f->decl->tag);
 		else
@@ -707,19 +708,22 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 					tdiag(t, TD(DIAG_ERROR, "SYNTAX-NOTE",
 					    .segi = si, .el = n->el[j],
 					    .ack_el = 2), "%s%02d is required "
-					    "when %s%02d is present (%s: all or "
-					    "none)", s->tag, n->el[j], s->tag,
-					    first, NOTE);
+					    "when %s%02d is present (%s: all "
+					    "or none)", s->tag, n->el[j],
+					    s->tag, first, NOTE);
 			break;
 		case 'R':
 			if (np == 0)
-				tdiag(t, TD(DIAG_ERROR, "SYNTAX-NOTE", .segi = si,
-				    .el = n->el[0], .ack_el = 2), "at least one "
+				tdiag(t, TD(DIAG_ERROR, "SYNTAX-NOTE",
+				    .segi = si,
+				    .el = n->el[0], .ack_el = 2),
+				    "at least one "
 				    "of the elements of %s is required", NOTE);
 			break;
 		case 'E':
 			if (np > 1)
-				tdiag(t, TD(DIAG_ERROR, "SYNTAX-NOTE", .segi = si,
+				tdiag(t, TD(DIAG_ERROR, "SYNTAX-NOTE",
+				    .segi = si,
 				    .el = second, .ack_el = 10), "%s%02d and "
 				    "%s%02d exclude each other (%s)", s->tag,
 				    first, s->tag, second, NOTE);
@@ -743,8 +747,10 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 				if (present(pr, n->el[j]))
 					break;
 			if (j == n->nel)
-				tdiag(t, TD(DIAG_ERROR, "SYNTAX-NOTE", .segi = si,
-				    .el = n->el[1], .ack_el = 2), "%s%02d needs "
+				tdiag(t, TD(DIAG_ERROR, "SYNTAX-NOTE",
+				    .segi = si,
+				    .el = n->el[1], .ack_el = 2),
+				    "%s%02d needs "
 				    "at least one of the other elements of %s",
 				    s->tag, n->el[0], NOTE);
 			break;
@@ -863,7 +869,8 @@ check_segment(struct tb *t, uint32_t si)
 			if ((d->rep > 1 || t->set->env.syntax == EDI_EDIFACT)
 			    && (nrep = edi_nrep(s, v->el)) > (int)(d->rep ?
 			    d->rep : 1))
-				tdiag(t, TD(DIAG_ERROR, "ELEM-REPEAT", .segi = si,
+				tdiag(t, TD(DIAG_ERROR, "ELEM-REPEAT",
+				    .segi = si,
 				    .el = v->el, .rep = nrep, .ack_el = 12),
 				    "%s%02d repeats %d times, at most %u "
 				    "allowed", s->tag, v->el, nrep,
@@ -942,7 +949,8 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 				    .segi = l->first, .el = h->parent,
 				    .ack_seg = 8, .bad = pid), "%s%02d parent "
 				    "id \"%s\" names no earlier %s", h->tag,
-				    h->parent, slice_show(*pid, b, sizeof(b)), h->tag);
+				    h->parent, slice_show(*pid, b, sizeof(b)),
+				    h->tag);
 			else if (ps->depth >= EG_MAX_HL_DEPTH)
 				tdiag(t, TD(DIAG_ERROR, "HL-DEPTH",
 				    .segi = l->first, .el = h->parent,
@@ -994,7 +1002,8 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 				tdiag(t, TD(DIAG_WARNING, "HL-COUNT", .segi = k,
 				    .el = h->count_el), "%s%02d \"%s\" but the "
 				    "set has %u %s segment%s", h->count_tag,
-				    h->count_el, slice_show(*cv, b, sizeof(b)), cnt,
+				    h->count_el, slice_show(*cv, b, sizeof(b)),
+				    cnt,
 				    h->tag, cnt == 1 ? "" : "s");
 		}
 		break;
