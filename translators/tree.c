@@ -1003,8 +1003,7 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 				    .el = h->count_el), "%s%02d \"%s\" but the "
 				    "set has %u %s segment%s", h->count_tag,
 				    h->count_el, slice_show(*cv, b, sizeof(b)),
-				    cnt,
-				    h->tag, cnt == 1 ? "" : "s");
+				    cnt, h->tag, cnt == 1 ? "" : "s");
 		}
 		break;
 	}

@@ -1473,8 +1473,7 @@ x12_parse(struct slice in, const char *filename,
 				    "\"%s\" after segment %u is not X12 "
 				    "(skipped, like any further ones)",
 				    slice_show(slice_make(p + pos, end - pos),
-				    b,
-				    sizeof(b)), x->filepos);
+				    b, sizeof(b)), x->filepos);
 			}
 			pos = q ? (size_t)(q - p) + 1 : len;
 			continue;
