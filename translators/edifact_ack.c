@@ -57,6 +57,7 @@
 #include "eglimits.h"
 #include "err.h"
 #include "slice.h"
+#include "segw.h"
 #include "xmalloc.h"
 
 #define REF_MAX		99999999999999UL	/* 0020 / 0062: an..14 */
@@ -137,16 +138,6 @@ ref_next(unsigned long *v)
 	return r;
 }
 
-static int
-is_delim(const struct edi_delims *d, int c)
-{
-	return c == (unsigned char)d->element ||
-	    c == (unsigned char)d->component ||
-	    c == (unsigned char)d->segment ||
-	    (d->release && c == (unsigned char)d->release) ||
-	    (d->repetition && c == (unsigned char)d->repetition);
-}
-
 /*
  * Element el of an envelope segment exactly as received (release
  * characters and components kept, CR/LF dropped), into dst.
@@ -207,7 +198,7 @@ escape(char *dst, size_t len, const char *s, const struct edi_delims *d)
 		c = (unsigned char)*s;
 		if (c < 0x20)
 			continue;
-		if (is_delim(d, c)) {
+		if (segw_is_delim(d, c)) {
 			if (!d->release)
 				continue;
 			dst[n++] = d->release;
@@ -321,56 +312,7 @@ lvl_note(struct lvl *l, const struct diag *d, int code)
 	l->comp = d->comp;
 }
 
-/* -- segment writer ----------------------------------------------------- */
-
-struct segw {
-	struct edifact_ack *c;
-	struct buf	*b;
-	const struct edi_delims *d;
-	int		 empty;
-};
-
-static void
-seg_start(struct segw *w, struct edifact_ack *c, struct buf *b,
-    const struct edi_delims *d, const char *tag)
-{
-	w->c = c;
-	w->b = b;
-	w->d = d;
-	w->empty = 0;
-	set_rc(c, buf_adds(b, tag));
-}
-
-/* An element already in the output syntax (escaped, components joined). */
-static void
-seg_raw(struct segw *w, const char *s)
-{
-	int	 i;
-
-	if (s == NULL || *s == '\0') {
-		w->empty++;
-		return;
-	}
-	for (i = 0; i <= w->empty; i++)
-		set_rc(w->c, buf_addc(w->b, w->d->element));
-	w->empty = 0;
-	set_rc(w->c, buf_adds(w->b, s));
-}
-
-static void
-seg_num(struct segw *w, unsigned long v)
-{
-	char	 t[24];
-
-	snprintf(t, sizeof(t), "%lu", v);
-	seg_raw(w, t);
-}
-
-static void
-seg_end(struct segw *w)
-{
-	set_rc(w->c, buf_addc(w->b, w->d->segment));
-}
+/* -- segment writer (segments: segw.c) ---------------------------------- */
 
 /* 0085, 0135 and S011 of a level (UCI, UCF, UCM). */
 static void
@@ -380,9 +322,9 @@ seg_lvl(struct segw *w, const struct lvl *l)
 
 	if (!l->err)
 		return;
-	seg_num(w, (unsigned long)l->code);
+	segw_num(w, (unsigned long)l->code);
 	escape(t, sizeof(t), l->tag, w->d);
-	seg_raw(w, t);
+	segw_raw(w, t);
 	if (l->el > 0 && l->comp > 0)
 		snprintf(t, sizeof(t), "%d%c%d", l->el, w->d->component,
 		    l->comp);
@@ -390,7 +332,7 @@ seg_lvl(struct segw *w, const struct lvl *l)
 		snprintf(t, sizeof(t), "%d", l->el);
 	else
 		t[0] = '\0';
-	seg_raw(w, t);
+	segw_raw(w, t);
 }
 
 /* -- collector state ---------------------------------------------------- */
@@ -583,26 +525,26 @@ write_ucs(struct edifact_ack *c, struct buf *b, const struct edi_delims *d)
 		code = 0;
 		for (k = i; k < j && code == 0; k++)
 			code = c->err[k].segcode;
-		seg_start(&w, c, b, d, "UCS");
-		seg_num(&w, c->err[i].setpos);
+		segw_start(&w, b, d, &c->rc, "UCS");
+		segw_num(&w, c->err[i].setpos);
 		if (code)
-			seg_num(&w, (unsigned long)code);
-		seg_end(&w);
+			segw_num(&w, (unsigned long)code);
+		segw_end(&w);
 		nseg++;
 		nucs++;
 		for (k = i, nucd = 0; k < j && nucd < EDIFACT_ACK_MAX_UCD;
 		    k++) {
 			if (c->err[k].elcode == 0 || c->err[k].el <= 0)
 				continue;
-			seg_start(&w, c, b, d, "UCD");
-			seg_num(&w, (unsigned long)c->err[k].elcode);
+			segw_start(&w, b, d, &c->rc, "UCD");
+			segw_num(&w, (unsigned long)c->err[k].elcode);
 			if (c->err[k].comp > 0)
 				snprintf(t, sizeof(t), "%d%c%d", c->err[k].el,
 				    d->component, c->err[k].comp);
 			else
 				snprintf(t, sizeof(t), "%d", c->err[k].el);
-			seg_raw(&w, t);
-			seg_end(&w);
+			segw_raw(&w, t);
+			segw_end(&w);
 			nseg++;
 			nucd++;
 		}
@@ -641,12 +583,12 @@ set_render(struct edifact_ack *c, struct ack_ic *ic, struct buf *b,
 	raw_el(s009, sizeof(s009), unh, d, 2);
 	if (ref[0] == '\0' || s009[0] == '\0')
 		return;		/* cannot be named: counted only */
-	seg_start(&w, c, b, d, "UCM");
-	seg_raw(&w, ref);
-	seg_raw(&w, s009);
-	seg_raw(&w, rejected ? "4" : "7");
+	segw_start(&w, b, d, &c->rc, "UCM");
+	segw_raw(&w, ref);
+	segw_raw(&w, s009);
+	segw_raw(&w, rejected ? "4" : "7");
 	seg_lvl(&w, &l);
-	seg_end(&w);
+	segw_end(&w);
 	(*nseg)++;
 	if (rejected)
 		*nseg += write_ucs(c, b, d);
@@ -756,38 +698,38 @@ ic_render(struct edifact_ack *c, struct ack_ic *ic, int ok)
 
 	write_una(c, &d, ic->ver);
 	icref = ref_next(&c->icref);
-	seg_start(&w, c, &c->out, &d, "UNB");
+	segw_start(&w, &c->out, &d, &c->rc, "UNB");
 	snprintf(t, sizeof(t), "%s", ic->s001[0] ? ic->s001 : "UNOB:3");
-	seg_raw(&w, t);
-	seg_raw(&w, our[0] ? our : "UNKNOWN");
-	seg_raw(&w, ic->s002[0] ? ic->s002 : "UNKNOWN");
+	segw_raw(&w, t);
+	segw_raw(&w, our[0] ? our : "UNKNOWN");
+	segw_raw(&w, ic->s002[0] ? ic->s002 : "UNKNOWN");
 	snprintf(t, sizeof(t), "%s%c%s", date, d.component, hm);
-	seg_raw(&w, t);
-	seg_num(&w, icref);
-	seg_end(&w);
+	segw_raw(&w, t);
+	segw_num(&w, icref);
+	segw_end(&w);
 
 	msgref = ref_next(&c->msgref);
 	snprintf(ucmref, sizeof(ucmref), "%lu", msgref);
-	seg_start(&w, c, &c->out, &d, "UNH");
-	seg_raw(&w, ucmref);
+	segw_start(&w, &c->out, &d, &c->rc, "UNH");
+	segw_raw(&w, ucmref);
 	snprintf(t, sizeof(t), "CONTRL%cD%c3%cUN", d.component, d.component,
 	    d.component);
-	seg_raw(&w, t);
-	seg_end(&w);
+	segw_raw(&w, t);
+	segw_end(&w);
 	nseg = 1;
 
-	seg_start(&w, c, &c->out, &d, "UCI");
-	seg_raw(&w, ic->icref[0] ? ic->icref : "0");
-	seg_raw(&w, ic->s002[0] ? ic->s002 : "UNKNOWN");
-	seg_raw(&w, ic->s003[0] ? ic->s003 : "UNKNOWN");
-	seg_raw(&w, rejected ? "4" : receipt && c->o.always == 0 &&
+	segw_start(&w, &c->out, &d, &c->rc, "UCI");
+	segw_raw(&w, ic->icref[0] ? ic->icref : "0");
+	segw_raw(&w, ic->s002[0] ? ic->s002 : "UNKNOWN");
+	segw_raw(&w, ic->s003[0] ? ic->s003 : "UNKNOWN");
+	segw_raw(&w, rejected ? "4" : receipt && c->o.always == 0 &&
 	    ic->ackreq == '2' ? "8" : "7");
 	if (rejected && !ic->l.err) {
 		ic->l.err = 1;
 		ic->l.code = 18;
 	}
 	seg_lvl(&w, &ic->l);
-	seg_end(&w);
+	segw_end(&w);
 	nseg++;
 
 	if (!rejected && !(receipt && !c->o.always)) {
@@ -799,17 +741,17 @@ ic_render(struct edifact_ack *c, struct ack_ic *ic, int ok)
 
 			if (!g->filled)
 				continue;
-			seg_start(&w, c, &c->out, &d, "UCF");
-			seg_raw(&w, g->ref[0] ? g->ref : "0");
-			seg_raw(&w, g->s006);
-			seg_raw(&w, g->s007);
-			seg_raw(&w, g->ok ? "7" : "4");
+			segw_start(&w, &c->out, &d, &c->rc, "UCF");
+			segw_raw(&w, g->ref[0] ? g->ref : "0");
+			segw_raw(&w, g->s006);
+			segw_raw(&w, g->s007);
+			segw_raw(&w, g->ok ? "7" : "4");
 			if (!g->ok && !g->l.err) {
 				g->l.err = 1;
 				g->l.code = 18;
 			}
 			seg_lvl(&w, &g->l);
-			seg_end(&w);
+			segw_end(&w);
 			nseg++;
 			if (g->ok) {
 				set_rc(c, buf_add(&c->out, g->body.p ?
@@ -818,14 +760,14 @@ ic_render(struct edifact_ack *c, struct ack_ic *ic, int ok)
 			}
 		}
 	}
-	seg_start(&w, c, &c->out, &d, "UNT");
-	seg_num(&w, nseg + 1);
-	seg_raw(&w, ucmref);
-	seg_end(&w);
-	seg_start(&w, c, &c->out, &d, "UNZ");
-	seg_raw(&w, "1");
-	seg_num(&w, icref);
-	seg_end(&w);
+	segw_start(&w, &c->out, &d, &c->rc, "UNT");
+	segw_num(&w, nseg + 1);
+	segw_raw(&w, ucmref);
+	segw_end(&w);
+	segw_start(&w, &c->out, &d, &c->rc, "UNZ");
+	segw_raw(&w, "1");
+	segw_num(&w, icref);
+	segw_end(&w);
 	c->nout++;
 }
 

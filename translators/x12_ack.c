@@ -58,6 +58,7 @@
 #include "err.h"
 #include "slice.h"
 #include "x12_ack.h"
+#include "segw.h"
 #include "xmalloc.h"
 
 #define MAXCODES	5		/* AK502..AK506, AK905..AK909 */
@@ -140,15 +141,6 @@ is_alnum(int c)
 	return is_digit(c) || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
 }
 
-static int
-is_delim(const struct edi_delims *d, int c)
-{
-	return c == (unsigned char)d->element ||
-	    c == (unsigned char)d->segment ||
-	    c == (unsigned char)d->component ||
-	    (d->repetition && c == (unsigned char)d->repetition);
-}
-
 #define TRIM_LEAD	0x1
 #define TRIM_TRAIL	0x2
 
@@ -166,7 +158,7 @@ clean(char *dst, size_t len, struct slice s, const struct edi_delims *d,
 
 	for (i = 0; i < s.len && n + 1 < len; i++) {
 		c = (unsigned char)s.p[i];
-		if (c < 0x20 || c >= 0x7f || is_delim(d, c))
+		if (c < 0x20 || c >= 0x7f || segw_is_delim(d, c))
 			continue;
 		if ((trim & TRIM_LEAD) && n == 0 && c == ' ')
 			continue;
@@ -338,41 +330,7 @@ setcode_str(int v, int is999, char *out, size_t len)
 	snprintf(out, len, "%d", v);
 }
 
-/* -- segment writer ----------------------------------------------------- */
-
-struct segw {
-	struct x12_ack	*c;
-	struct buf	*b;
-	const struct edi_delims *d;
-	int		 empty;		/* empty elements not yet written */
-};
-
-static void
-seg_start(struct segw *w, struct x12_ack *c, struct buf *b,
-    const struct edi_delims *d, const char *tag)
-{
-	w->c = c;
-	w->b = b;
-	w->d = d;
-	w->empty = 0;
-	set_rc(c, buf_adds(b, tag));
-}
-
-/* An element as given: the caller vouches for its delimiters. */
-static void
-seg_raw(struct segw *w, const char *s)
-{
-	int	 i;
-
-	if (s == NULL || *s == '\0') {
-		w->empty++;
-		return;
-	}
-	for (i = 0; i <= w->empty; i++)
-		set_rc(w->c, buf_addc(w->b, w->d->element));
-	w->empty = 0;
-	set_rc(w->c, buf_adds(w->b, s));
-}
+/* -- element writers (segments: segw.c) -------------------------------- */
 
 /* A simple element: delimiters and control bytes left out. */
 static void
@@ -381,16 +339,7 @@ seg_el(struct segw *w, const char *s)
 	char	 t[128];
 
 	clean_str(t, sizeof(t), s ? s : "", w->d, 0);
-	seg_raw(w, t);
-}
-
-static void
-seg_num(struct segw *w, unsigned long v)
-{
-	char	 t[24];
-
-	snprintf(t, sizeof(t), "%lu", v);
-	seg_raw(w, t);
+	segw_raw(w, t);
 }
 
 /* A fixed-width ISA field: cut or space padded to width. */
@@ -399,16 +348,9 @@ seg_fixed(struct segw *w, const char *s, int width)
 {
 	char	 t[32];
 
+	/* never empty: every ISA field is written, padded */
 	snprintf(t, sizeof(t), "%-*.*s", width, width, s);
-	w->empty = 0;
-	set_rc(w->c, buf_addc(w->b, w->d->element));
-	set_rc(w->c, buf_adds(w->b, t));
-}
-
-static void
-seg_end(struct segw *w)
-{
-	set_rc(w->c, buf_addc(w->b, w->d->segment));
+	segw_raw(w, t);
 }
 
 /* -- collector state ---------------------------------------------------- */
@@ -692,12 +634,12 @@ write_ak4(struct x12_ack *c, struct ack_group *g, const struct ack_err *e,
 		snprintf(pos, sizeof(pos), "%d", e->el);
 	elcode_str(e->elcode, g->is999, g->v4020, code, sizeof(code));
 	clean_str(bad, sizeof(bad), e->bad, d, TRIM_TRAIL);
-	seg_start(&w, c, &g->body, d, g->is999 ? "IK4" : "AK4");
-	seg_raw(&w, pos);
-	seg_raw(&w, "");		/* data element reference: unknown */
-	seg_raw(&w, code);
+	segw_start(&w, &g->body, d, &c->rc, g->is999 ? "IK4" : "AK4");
+	segw_raw(&w, pos);
+	segw_raw(&w, "");		/* data element reference: unknown */
+	segw_raw(&w, code);
 	seg_el(&w, bad);
-	seg_end(&w);
+	segw_end(&w);
 	g->nseg++;
 }
 
@@ -748,12 +690,12 @@ write_ak3s(struct x12_ack *c, struct ack_group *g,
 		if (!tag_ok(c->err[i].tag))
 			continue;	/* an unreadable tag: AK5 R 5 only */
 		segcode_str(code, g->is999, cs, sizeof(cs));
-		seg_start(&w, c, &g->body, d, g->is999 ? "IK3" : "AK3");
+		segw_start(&w, &g->body, d, &c->rc, g->is999 ? "IK3" : "AK3");
 		seg_el(&w, c->err[i].tag);
-		seg_num(&w, c->err[i].setpos);
+		segw_num(&w, c->err[i].setpos);
 		seg_el(&w, loop);
-		seg_raw(&w, cs);
-		seg_end(&w);
+		segw_raw(&w, cs);
+		segw_end(&w);
 		g->nseg++;
 		for (k = i, n4 = 0; k < j && n4 < X12_ACK_MAX_AK4; k++) {
 			e = &c->err[k];
@@ -804,22 +746,22 @@ set_render(struct x12_ack *c, struct ack_ic *ic, struct ack_group *g,
 		    d, TRIM_LEAD | TRIM_TRAIL);
 	st03[35] = '\0';
 
-	seg_start(&w, c, &g->body, d, "AK2");
-	seg_raw(&w, st01);
-	seg_raw(&w, st02);
-	seg_raw(&w, st03);
-	seg_end(&w);
+	segw_start(&w, &g->body, d, &c->rc, "AK2");
+	segw_raw(&w, st01);
+	segw_raw(&w, st02);
+	segw_raw(&w, st03);
+	segw_end(&w);
 	g->nseg++;
 	write_ak3s(c, g, d);
-	seg_start(&w, c, &g->body, d, g->is999 ? "IK5" : "AK5");
+	segw_start(&w, &g->body, d, &c->rc, g->is999 ? "IK5" : "AK5");
 	cs[0] = (char)status;
 	cs[1] = '\0';
-	seg_raw(&w, cs);
+	segw_raw(&w, cs);
 	for (i = 0; i < k.n; i++) {
 		setcode_str(k.v[i], g->is999, cs, sizeof(cs));
-		seg_raw(&w, cs);
+		segw_raw(&w, cs);
 	}
-	seg_end(&w);
+	segw_end(&w);
 	g->nseg++;
 }
 
@@ -874,18 +816,18 @@ write_fa_set(struct x12_ack *c, struct ack_ic *ic, struct ack_group *g,
 	int	 status, i;
 
 	snprintf(ctl, sizeof(ctl), "%04lu", ctl_next(&c->st));
-	seg_start(&w, c, b, d, "ST");
-	seg_raw(&w, g->is999 ? "999" : "997");
-	seg_raw(&w, ctl);
+	segw_start(&w, b, d, &c->rc, "ST");
+	segw_raw(&w, g->is999 ? "999" : "997");
+	segw_raw(&w, ctl);
 	if (strlen(g->outver) > 6 && g->v5010)
 		seg_el(&w, g->outver);
-	seg_end(&w);
-	seg_start(&w, c, b, d, "AK1");
+	segw_end(&w);
+	segw_start(&w, b, d, &c->rc, "AK1");
 	seg_el(&w, g->gs01);
 	seg_el(&w, g->gs06);
 	if (g->v5010)
 		seg_el(&w, g->gs08);
-	seg_end(&w);
+	segw_end(&w);
 	set_rc(c, buf_add(b, g->body.p ? g->body.p : "", g->body.len));
 
 	recv = g->recv > COUNT_MAX ? COUNT_MAX : g->recv;
@@ -903,21 +845,21 @@ write_fa_set(struct x12_ack *c, struct ack_ic *ic, struct ack_group *g,
 		status = 'E';
 	else
 		status = 'A';
-	seg_start(&w, c, b, d, "AK9");
+	segw_start(&w, b, d, &c->rc, "AK9");
 	cs[0] = (char)status;
 	cs[1] = '\0';
-	seg_raw(&w, cs);
-	seg_num(&w, incl);
-	seg_num(&w, recv);
-	seg_num(&w, acc);
+	segw_raw(&w, cs);
+	segw_num(&w, incl);
+	segw_num(&w, recv);
+	segw_num(&w, acc);
 	if (status == 'R' || status == 'P' || status == 'E')
 		for (i = 0; i < g->ak9.n; i++)
-			seg_num(&w, (unsigned long)g->ak9.v[i]);
-	seg_end(&w);
-	seg_start(&w, c, b, d, "SE");
-	seg_num(&w, g->nseg + 4);
-	seg_raw(&w, ctl);
-	seg_end(&w);
+			segw_num(&w, (unsigned long)g->ak9.v[i]);
+	segw_end(&w);
+	segw_start(&w, b, d, &c->rc, "SE");
+	segw_num(&w, g->nseg + 4);
+	segw_raw(&w, ctl);
+	segw_end(&w);
 }
 
 /*
@@ -980,7 +922,7 @@ ic_render(struct x12_ack *c, struct ack_ic *ic, int ok)
 	oq = c->have_our ? c->ourq : ic->isa07;
 	oid = c->have_our ? c->ourid : ic->isa08;
 
-	seg_start(&w, c, &c->out, d, "ISA");
+	segw_start(&w, &c->out, d, &c->rc, "ISA");
 	seg_fixed(&w, "00", 2);
 	seg_fixed(&w, "", 10);
 	seg_fixed(&w, "00", 2);
@@ -1004,7 +946,7 @@ ic_render(struct x12_ack *c, struct ack_ic *ic, int ok)
 	seg_fixed(&w, t, 1);
 	t[0] = d->component;
 	seg_fixed(&w, t, 1);
-	seg_end(&w);
+	segw_end(&w);
 
 	if (ta1) {
 		if (!ok) {
@@ -1017,35 +959,35 @@ ic_render(struct x12_ack *c, struct ack_ic *ic, int ok)
 			status = 'A';
 			code = "000";
 		}
-		seg_start(&w, c, &c->out, d, "TA1");
+		segw_start(&w, &c->out, d, &c->rc, "TA1");
 		ta1_control(ic->isa13, t, sizeof(t));
-		seg_raw(&w, t);
+		segw_raw(&w, t);
 		seg_el(&w, ic->isa09);
 		seg_el(&w, ic->isa10);
 		st[0] = (char)status;
 		st[1] = '\0';
-		seg_raw(&w, st);
+		segw_raw(&w, st);
 		seg_el(&w, code);
-		seg_end(&w);
+		segw_end(&w);
 	}
 
 	for (i = 0; ok && i < ic->ngrp; i++) {
 		g = ic->grp[i];
 		if (!g->filled || g->skip || g->emitted)
 			continue;
-		seg_start(&w, c, &c->out, d, "GS");
-		seg_raw(&w, "FA");
+		segw_start(&w, &c->out, d, &c->rc, "GS");
+		segw_raw(&w, "FA");
 		/* GS02/GS03 blank inbound: the interchange ids stand in */
 		seg_el(&w, g->gs03[0] ? g->gs03 : oid);
 		seg_el(&w, g->gs02[0] ? g->gs02 : ic->isa06);
-		seg_raw(&w, (strncmp(g->outver, "002", 3) == 0 ||
+		segw_raw(&w, (strncmp(g->outver, "002", 3) == 0 ||
 		    strncmp(g->outver, "003", 3) == 0) ? ymd6 : ymd8);
-		seg_raw(&w, hm);
+		segw_raw(&w, hm);
 		gsctl = ctl_next(&c->gs);
-		seg_num(&w, gsctl);
-		seg_raw(&w, "X");
+		segw_num(&w, gsctl);
+		segw_raw(&w, "X");
 		seg_el(&w, g->outver);
-		seg_end(&w);
+		segw_end(&w);
 		nst = 0;
 		for (j = i; j < ic->ngrp; j++) {
 			if (!ic->grp[j]->filled || ic->grp[j]->skip ||
@@ -1055,17 +997,17 @@ ic_render(struct x12_ack *c, struct ack_ic *ic, int ok)
 			ic->grp[j]->emitted = 1;
 			nst++;
 		}
-		seg_start(&w, c, &c->out, d, "GE");
-		seg_num(&w, nst);
-		seg_num(&w, gsctl);
-		seg_end(&w);
+		segw_start(&w, &c->out, d, &c->rc, "GE");
+		segw_num(&w, nst);
+		segw_num(&w, gsctl);
+		segw_end(&w);
 		ngs++;
 	}
-	seg_start(&w, c, &c->out, d, "IEA");
-	seg_num(&w, ngs);
+	segw_start(&w, &c->out, d, &c->rc, "IEA");
+	segw_num(&w, ngs);
 	snprintf(t, sizeof(t), "%09lu", isactl);
-	seg_raw(&w, t);
-	seg_end(&w);
+	segw_raw(&w, t);
+	segw_end(&w);
 	c->nout++;
 }
 
