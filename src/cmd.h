@@ -41,6 +41,19 @@ int	cmd_usage(const char *name, FILE *);
  */
 const char *cmd_maps_root(const char *opt);
 
+/*
+ * Load the configuration at path into *out (NULL path: *out is NULL), or
+ * print its errors and return EX_CONFIG.
+ */
+int	cmd_conf(const char *path, struct conf **out);
+/*
+ * Compile the maps of mapsdir (cmd_maps_root), or only mapfile when it is
+ * not NULL, printing lint warnings; on errors print them and return
+ * EX_CONFIG (*out is NULL then).
+ */
+int	cmd_catalog(const char *mapsdir, const char *mapfile,
+	    struct catalog **out);
+
 /* Map a whole file read-only.  Returns 0, or -1 with errno set. */
 struct mapped_file {
 	struct slice	 data;

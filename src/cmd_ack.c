@@ -210,7 +210,6 @@ cmd_ack(int argc, char **argv)
 	};
 	struct catalog	*cat = NULL;
 	struct conf	*cf = NULL;
-	struct buf	 errs;
 	const char	*partner = NULL, *mapsdir = NULL, *config = NULL;
 	unsigned long	 ctl[5] = { 1, 1, 1, 1, 1 };
 	int		 ch, i, r, ex = 0;
@@ -237,14 +236,9 @@ cmd_ack(int argc, char **argv)
 	if (argc == 0)
 		return cmd_usage("ack", stderr);
 
-	if (config != NULL) {
-		buf_init(&errs, 1 << 20);
-		if (conf_load(config, &cf, &errs) != 0) {
-			fputs(errs.p ? errs.p : "", stderr);
-			buf_free(&errs);
-			return EX_CONFIG;
-		}
-		buf_free(&errs);
+	if ((ex = cmd_conf(config, &cf)) != 0)
+		return ex;
+	if (cf != NULL) {
 		if (mapsdir == NULL)
 			mapsdir = cf->maps_dir;
 		if (partner != NULL && conf_partner(cf, partner) == NULL) {
@@ -254,14 +248,8 @@ cmd_ack(int argc, char **argv)
 			return EX_CONFIG;
 		}
 	}
-	buf_init(&errs, 1 << 20);
-	if (catalog_load(cmd_maps_root(mapsdir), &cat, &errs) != 0) {
-		fputs(errs.p ? errs.p : "", stderr);
-		ex = EX_CONFIG;
+	if ((ex = cmd_catalog(mapsdir, NULL, &cat)) != 0)
 		goto out;
-	}
-	if (errs.len)
-		fputs(errs.p, stderr);	/* lint warnings */
 	for (i = 0; i < argc; i++) {
 		r = ack_file(cat, cf, partner, argv[i], ctl);
 		if (r == EX_IOERR) {
@@ -278,7 +266,6 @@ cmd_ack(int argc, char **argv)
 		ex = EX_IOERR;
 	}
 out:
-	buf_free(&errs);
 	catalog_free(cat);
 	conf_free(cf);
 	return ex;

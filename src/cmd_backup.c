@@ -28,7 +28,6 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "cmd.h"
 #include "conf.h"
 #include "eglimits.h"
@@ -85,7 +84,6 @@ cmd_backup(int argc, char **argv)
 	};
 	struct conf	*cf = NULL;
 	struct store	*s = NULL;
-	struct buf	 errs;
 	struct stat	 sb;
 	const char	*config = NULL, *dir;
 	char		 store[EG_MAX_PATH], data[EG_MAX_PATH + 16];
@@ -114,15 +112,8 @@ cmd_backup(int argc, char **argv)
 
 	if (config == NULL && access(EG_SYSCONF_DIR "/edigate.ini", F_OK) == 0)
 		config = EG_SYSCONF_DIR "/edigate.ini";
-	if (config != NULL) {
-		buf_init(&errs, 1 << 20);
-		if (conf_load(config, &cf, &errs) != 0) {
-			fputs(errs.p ? errs.p : "", stderr);
-			buf_free(&errs);
-			return EX_CONFIG;
-		}
-		buf_free(&errs);
-	}
+	if ((rc = cmd_conf(config, &cf)) != 0)
+		return rc;
 	if ((size_t)snprintf(store, sizeof(store), "%s/store",
 	    cf ? cf->state_dir : DEFAULT_STATE_DIR) >= sizeof(store)) {
 		fprintf(stderr, "edigate backup: state_dir too long\n");

@@ -16,7 +16,6 @@
 #include <sysexits.h>
 #include <time.h>
 
-#include "buf.h"
 #include "catalog.h"
 #include "cmd.h"
 #include "conf.h"
@@ -124,7 +123,6 @@ cmd_translate(int argc, char **argv)
 	};
 	struct catalog	*cat = NULL;
 	struct conf	*cf = NULL;
-	struct buf	 errs;
 	const char	*partner = NULL, *mapfile = NULL, *mapsdir = NULL;
 	const char	*config = NULL;
 	int		 ch, ex;
@@ -154,36 +152,13 @@ cmd_translate(int argc, char **argv)
 	if (argc == 0)
 		return cmd_usage("translate", stderr);
 
-	if (config != NULL) {
-		buf_init(&errs, 1 << 20);
-		if (conf_load(config, &cf, &errs) != 0) {
-			fputs(errs.p ? errs.p : "", stderr);
-			buf_free(&errs);
-			return EX_CONFIG;
-		}
-		buf_free(&errs);
-		if (mapsdir == NULL)
-			mapsdir = cf->maps_dir;
-	}
-	buf_init(&errs, 1 << 20);
-	if (mapfile != NULL) {
-		cat = catalog_new(cmd_maps_root(mapsdir));
-		if (catalog_add(cat, mapfile, &errs) != 0) {
-			fputs(errs.p ? errs.p : "", stderr);
-			ex = EX_CONFIG;
-			goto out;
-		}
-	} else if (catalog_load(cmd_maps_root(mapsdir), &cat, &errs) != 0) {
-		fputs(errs.p ? errs.p : "", stderr);
-		ex = EX_CONFIG;
-		goto out;
-	}
-	if (errs.len)
-		fputs(errs.p, stderr);	/* lint warnings */
-	ex = cmd_translate_files(cat, cf, mapfile ? cat->map[0] : NULL,
-	    partner, 0, argc, argv);
-out:
-	buf_free(&errs);
+	if ((ex = cmd_conf(config, &cf)) != 0)
+		return ex;
+	if (mapsdir == NULL && cf != NULL)
+		mapsdir = cf->maps_dir;
+	if ((ex = cmd_catalog(mapsdir, mapfile, &cat)) == 0)
+		ex = cmd_translate_files(cat, cf, mapfile ? cat->map[0] : NULL,
+		    partner, 0, argc, argv);
 	catalog_free(cat);
 	conf_free(cf);
 	return ex;

@@ -17,7 +17,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "buf.h"
+#include "catalog.h"
 #include "cmd.h"
+#include "conf.h"
 #include "eglimits.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -93,6 +96,45 @@ cmd_maps_root(const char *opt)
 			return beside;
 	}
 	return EG_MAPS_DIR;
+}
+
+int
+cmd_conf(const char *path, struct conf **out)
+{
+	struct buf	 errs;
+	int		 r;
+
+	*out = NULL;
+	if (path == NULL)
+		return 0;
+	buf_init(&errs, 1 << 20);
+	if ((r = conf_load(path, out, &errs)) != 0)
+		fputs(errs.p ? errs.p : "", stderr);
+	buf_free(&errs);
+	return r != 0 ? EX_CONFIG : 0;
+}
+
+int
+cmd_catalog(const char *mapsdir, const char *mapfile, struct catalog **out)
+{
+	struct buf	 errs;
+	int		 r;
+
+	buf_init(&errs, 1 << 20);
+	if (mapfile != NULL) {
+		*out = catalog_new(cmd_maps_root(mapsdir));
+		r = catalog_add(*out, mapfile, &errs);
+	} else
+		r = catalog_load(cmd_maps_root(mapsdir), out, &errs);
+	if (errs.len)
+		fputs(errs.p, stderr);	/* errors, or lint warnings */
+	buf_free(&errs);
+	if (r != 0) {
+		catalog_free(*out);
+		*out = NULL;
+		return EX_CONFIG;
+	}
+	return 0;
 }
 
 int
