@@ -181,6 +181,30 @@ with tempfile.TemporaryDirectory() as d:
        "other partners keep the base map (no ship-to, REF*19 unknown)",
        rc, err)
 
+# envelopes change within a file: each event names its own interchange/group
+with tempfile.TemporaryDirectory() as d:
+    src = open(os.path.join(demo, "acme-850.edi")).read()
+    second = src.replace("000000905", "000000906").replace(
+        "*905*", "*906*").replace("GE*1*905", "GE*1*906").replace(
+        "4500012345", "4500012346")
+    grp2 = src[src.index("GS*"):src.index("IEA*")].replace(
+        "*905*X", "*907*X").replace("GE*1*905", "GE*1*907").replace(
+        "4500012345", "4500012347")
+    first = src.replace("IEA*1*", grp2 + "IEA*2*")
+    po = os.path.join(d, "multi.edi")
+    with open(po, "w") as f:
+        f.write(first + second)
+    rc, out, err = run("translate", po)
+    evs = events(out)
+    got = [(e["subject"], e["data"]["source"]["interchange"]["controlNumber"],
+            e["data"]["source"]["group"]["controlNumber"],
+            e["idempotencykey"].split(":")[-3]) for e in evs]
+    ok(rc == 0 and got == [("4500012345", "000000905", "905", "000000905"),
+                           ("4500012347", "000000905", "907", "000000905"),
+                           ("4500012346", "000000906", "906", "000000906")],
+       "each event carries its own interchange and group (envelope cache)",
+       rc, err, got)
+
 # -p forces the partner id
 rc, out, err = run("translate", "-p", "someone",
                    os.path.join(demo, "acme-850.edi"))
