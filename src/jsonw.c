@@ -21,6 +21,28 @@ static const unsigned char needs_escape[256] = {
 	[0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
 };
 
+size_t
+jsonw_plain_prefix(const char *s, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = ones << 7;
+	uint64_t	 x, q, b;
+	size_t		 i;
+
+	/* 8 bytes at a time: any byte < 0x20, '"' or '\\' stops the scan */
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&x, s + i, 8);
+		q = x ^ (ones * '"');
+		b = x ^ (ones * '\\');
+		if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+		    ((b - ones) & ~b)) & high)
+			break;
+	}
+	for (; i < n; i++)
+		if (needs_escape[(unsigned char)s[i]])
+			break;
+	return i;
+}
+
 int
 jsonw_string(struct buf *b, const char *s, size_t n)
 {
@@ -31,7 +53,7 @@ jsonw_string(struct buf *b, const char *s, size_t n)
 	int		 r = 0;
 
 	r |= buf_addc(b, '"');
-	for (i = 0; i < n; i++) {
+	for (i = jsonw_plain_prefix(s, n); i < n; i++) {
 		c = (unsigned char)s[i];
 		if (!needs_escape[c])
 			continue;
@@ -60,8 +82,8 @@ jsonw_string(struct buf *b, const char *s, size_t n)
 	return r;
 }
 
-static int
-put_integer(struct buf *b, json_int_t v)
+int
+jsonw_int(struct buf *b, long long v)
 {
 	char		 tmp[24], *p = tmp + sizeof(tmp);
 	uint64_t	 u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
@@ -143,7 +165,7 @@ dump(const json_t *v, struct buf *b, int depth)
 		r |= jsonw_string(b, json_string_value(v), json_string_length(v));
 		break;
 	case JSON_INTEGER:
-		r |= put_integer(b, json_integer_value(v));
+		r |= jsonw_int(b, json_integer_value(v));
 		break;
 	case JSON_REAL:
 		/* Not used by events (decimals are strings); as jansson. */
@@ -242,7 +264,7 @@ void
 jw_int(struct jw *w, long long v)
 {
 	jw_sep(w);
-	w->err |= put_integer(w->b, (json_int_t)v);
+	w->err |= jsonw_int(w->b, (json_int_t)v);
 }
 
 void

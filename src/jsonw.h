@@ -15,8 +15,12 @@ struct buf;
 
 /* Append v to b.  Returns 0, or EG_ERR_LIMIT when b's cap is reached. */
 int	jsonw_dump(const json_t *v, struct buf *b);
-/* Append a JSON string literal (quotes and escapes). */
+/* Append a JSON string literal (quotes and escapes, as jansson). */
 int	jsonw_string(struct buf *b, const char *s, size_t n);
+/* Length of the prefix of s that needs no escape (n: none does). */
+size_t	jsonw_plain_prefix(const char *s, size_t n);
+/* Append a JSON integer. */
+int	jsonw_int(struct buf *b, long long v);
 
 /*
  * A streaming writer: objects and arrays opened and closed in order, with

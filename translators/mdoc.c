@@ -25,6 +25,7 @@
 #include "buf.h"
 #include "eglimits.h"
 #include "err.h"
+#include "jsonw.h"
 #include "map.h"
 #include "map_int.h"
 
@@ -401,38 +402,6 @@ wr_c(struct wr *w, char c)
 	w->s[w->n++] = c;
 }
 
-/* Bytes that need an escape: controls, '"' and '\\' (as jansson). */
-static const unsigned char needs_escape[256] = {
-	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1,
-	[0x06] = 1, [0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1,
-	[0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1,
-	[0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
-	[0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1,
-	[0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
-};
-
-/* Index of the first byte of s that needs an escape, or n (8 at a time). */
-static inline size_t
-esc_scan(const char *s, size_t n)
-{
-	const uint64_t ones = 0x0101010101010101ull, high = ones << 7;
-	uint64_t	 x, q, b;
-	size_t		 i;
-
-	for (i = 0; i + 8 <= n; i += 8) {
-		memcpy(&x, s + i, 8);
-		q = x ^ (ones * '"');
-		b = x ^ (ones * '\\');
-		if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
-		    ((b - ones) & ~b)) & high)
-			break;
-	}
-	for (; i < n; i++)
-		if (needs_escape[(unsigned char)s[i]])
-			break;
-	return i;
-}
-
 /* "s" where s is known to need no escape. */
 static inline void
 wr_plain(struct wr *w, const char *s, size_t n)
@@ -452,45 +421,17 @@ wr_plain(struct wr *w, const char *s, size_t n)
 	w->n += n + 2;
 }
 
+/* "s", escaped as jansson does (jsonw.c) when it has to be. */
 static void
 wr_str(struct wr *w, const char *s, size_t n)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t		 i, start = 0;
-	unsigned char	 c;
-	char		 esc[6];
-
-	if ((i = esc_scan(s, n)) == n) {
+	if (jsonw_plain_prefix(s, n) == n) {
 		wr_plain(w, s, n);
 		return;
 	}
-	wr_c(w, '"');
-	for (; i < n; i++) {
-		c = (unsigned char)s[i];
-		if (!needs_escape[c])
-			continue;
-		wr_add(w, s + start, i - start);
-		start = i + 1;
-		switch (c) {
-		case '"':  wr_add(w, "\\\"", 2); break;
-		case '\\': wr_add(w, "\\\\", 2); break;
-		case '\b': wr_add(w, "\\b", 2); break;
-		case '\f': wr_add(w, "\\f", 2); break;
-		case '\n': wr_add(w, "\\n", 2); break;
-		case '\r': wr_add(w, "\\r", 2); break;
-		case '\t': wr_add(w, "\\t", 2); break;
-		default:
-			esc[0] = '\\';
-			esc[1] = 'u';
-			esc[2] = '0';
-			esc[3] = '0';
-			esc[4] = hex[c >> 4];
-			esc[5] = hex[c & 15];
-			wr_add(w, esc, 6);
-		}
-	}
-	wr_add(w, s + start, n - start);
-	wr_c(w, '"');
+	wr_flush(w);
+	if (jsonw_string(w->b, s, n) != 0)
+		w->err = EG_ERR_LIMIT;
 }
 
 /* A member's "key": from the interned name's JSON form (map_int.h). */
@@ -510,16 +451,9 @@ wr_key(struct wr *w, const char *k)
 static void
 wr_int(struct wr *w, json_int_t v)
 {
-	char		 tmp[24], *p = tmp + sizeof(tmp);
-	uint64_t	 u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--p = '-';
-	wr_add(w, p, (size_t)(tmp + sizeof(tmp) - p));
+	wr_flush(w);
+	if (jsonw_int(w->b, (long long)v) != 0)
+		w->err = EG_ERR_LIMIT;
 }
 
 static void
