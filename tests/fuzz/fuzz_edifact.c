@@ -14,33 +14,16 @@
 #include "structure.h"
 #include "translator.h"
 
+#include "fuzz.h"
+
 
 static struct structure *orders, *desadv;
-
-static struct structure *
-load(const char *name)
-{
-	const char	*maps = getenv("EDIGATE_MAPS");
-	char		 path[1024], err[512];
-	struct structure *s = NULL;
-
-	snprintf(path, sizeof(path), "%s/structures/%s",
-	    maps ? maps : "maps", name);
-	if (structure_load(path, &s, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
-	return s;
-}
-
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	orders = load("edifact-orders.struct");
-	desadv = load("edifact-desadv.struct");
+	orders = fuzz_structure("edifact-orders.struct");
+	desadv = fuzz_structure("edifact-desadv.struct");
 	return 0;
 }
 

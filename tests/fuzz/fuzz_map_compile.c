@@ -16,25 +16,18 @@
 #include "map_int.h"
 #include "structure.h"
 
+#include "fuzz.h"
+
 static struct structure	*st850;
 static const char	*root;
-
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char	 path[1024], err[512];
-
 	root = getenv("EDIGATE_MAPS");
 	if (root == NULL)
 		root = "maps";
-	snprintf(path, sizeof(path), "%s/structures/x12-850.struct", root);
-	if (structure_load(path, &st850, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
+	st850 = fuzz_structure("x12-850.struct");
 	return 0;
 }
 

@@ -14,10 +14,9 @@
 #include "catalog.h"
 #include "translate.h"
 
-static struct catalog	*cat;
+#include "fuzz.h"
 
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+static struct catalog	*cat;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -18,32 +18,15 @@
 #include "structure.h"
 #include "translator.h"
 
+#include "fuzz.h"
+
 static struct structure *st850, *st856;
-
-static struct structure *
-load(const char *name)
-{
-	const char	*maps = getenv("EDIGATE_MAPS");
-	char		 path[1024], err[512];
-	struct structure *s = NULL;
-
-	snprintf(path, sizeof(path), "%s/structures/%s",
-	    maps ? maps : "maps", name);
-	if (structure_load(path, &s, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
-	return s;
-}
-
-int	LLVMFuzzerInitialize(int *, char ***);
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	st850 = load("x12-850.struct");
-	st856 = load("x12-856.struct");
+	st850 = fuzz_structure("x12-850.struct");
+	st856 = fuzz_structure("x12-856.struct");
 	return 0;
 }
 

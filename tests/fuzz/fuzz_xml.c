@@ -10,7 +10,7 @@
 #include "edi.h"
 #include "translator.h"
 
-int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+#include "fuzz.h"
 
 static int
 on_set(void *arg, struct edi_set *set)
