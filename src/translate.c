@@ -52,6 +52,7 @@ struct tctx {
 	int		 stop;
 	int		 in_tree;	/* diagnostics are syntax, for acks */
 	int		 in_set;	/* diagnostics belong to the event */
+	enum edi_syntax	 syntax;	/* of the input, from the sniff */
 };
 
 /* A diagnostic as the JSON object of data.diagnostics[] (EVENTS.md §2). */
@@ -78,14 +79,17 @@ diag_json(struct buf *b, const struct diag *d)
 	jw_close(&w, '}');
 }
 
-/* The acknowledgement collectors see syntax diagnostics only. */
+/*
+ * The acknowledgement collector of the input's syntax sees its syntax
+ * diagnostics (never map ones).
+ */
 static void
-ack_diag(const struct translate_opts *o, const struct diag *d)
+ack_diag(const struct tctx *t, const struct diag *d)
 {
-	if (o->ack)
-		x12_ack_diag(o->ack, d);
-	if (o->contrl)
-		edifact_ack_diag(o->contrl, d);
+	if (t->o->ack && t->syntax == EDI_X12)
+		x12_ack_diag(t->o->ack, d);
+	if (t->o->contrl && t->syntax == EDI_EDIFACT)
+		edifact_ack_diag(t->o->contrl, d);
 }
 
 static void
@@ -108,7 +112,7 @@ parse_diag(void *arg, const struct diag *d)
 		if (d->scope == DIAG_SCOPE_SET)
 			t->parse_set_errors++;
 	}
-	ack_diag(t->o, d);
+	ack_diag(t, d);
 	if (t->o->on_diag)
 		t->o->on_diag(t->o->arg, d);
 }
@@ -124,7 +128,7 @@ set_diag(void *arg, const struct diag *d)
 	if (t->in_set)
 		diag_json(&t->setdiags, d);
 	if (t->in_tree)
-		ack_diag(t->o, d);
+		ack_diag(t, d);
 	if (t->o->on_diag)
 		t->o->on_diag(t->o->arg, d);
 }
@@ -433,6 +437,8 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	h.group_end = on_group_end;
 	h.interchange_end = on_interchange_end;
 	h.diags = &ds;
+	t.syntax = tr == &translator_x12 ? EDI_X12 :
+	    tr == &translator_edifact ? EDI_EDIFACT : EDI_XML;
 	r = tr->parse(input, o->filename, &h, &t);
 	buf_free(&t.setdiags);
 	buf_free(&t.event);
