@@ -344,6 +344,7 @@ enum store_job_state {		/* stored values: never renumber */
 enum store_job_kind {
 	STORE_JOB_FORWARD = 1,	/* ref is an event, target a destination */
 	STORE_JOB_SEND = 2,	/* ref is an outbound document */
+	STORE_JOB_TRANSLATE = 3, /* ref is a received document */
 };
 const char *store_job_state_name(enum store_job_state);
 
@@ -395,6 +396,186 @@ int	 store_job_update(struct store *, struct store_job *job,
 /* By id text or unique prefix, for the CLI (scans the jobs). */
 int	 store_job_find(struct store_rtxn *, const char *idtext,
 	    struct store_job *);
+
+/* --- work queue: translate jobs, group commit, outcomes --- */
+
+/*
+ * Jobs are the daemon's one work queue: STORE_JOB_TRANSLATE (ref: a
+ * received document) is written with the document by intake, taken by a
+ * translate worker and finished in the same transaction as the
+ * document's outcome; STORE_JOB_FORWARD (ref: an event) by the ERP
+ * forwarder; STORE_JOB_SEND (ref: an outbound document) by the channel
+ * that delivers it (target "dir:PARTNER", later "sftp:..", "as2:..").
+ */
+
+/*
+ * One received document for store_ingest_batch(): the fields of
+ * store_ingest() plus, when translate is set, a STORE_JOB_TRANSLATE job
+ * due now for it, written in the same transaction.  rc and res are set by
+ * the call for each request.
+ */
+struct store_ingest_req {
+	struct store_doc doc;
+	struct slice	 raw;
+	const struct store_ctl *ctl;
+	size_t		 nctl;
+	int		 translate;
+	int		 rc;				/* out */
+	struct store_ingest_res res;			/* out */
+	struct store_job job;				/* out: the job */
+};
+/*
+ * Group commit: every request in one write transaction (one fsync).  A
+ * request that fails validation gets its rc (EG_ERR_INVAL, EG_ERR_LIMIT)
+ * and is skipped; the others commit.  An LMDB failure (map full, I/O)
+ * aborts all: nothing is written and that error is returned.  Returns 0
+ * after the commit.
+ */
+int	 store_ingest_batch(struct store *, struct store_ingest_req *, size_t n);
+
+/* Acknowledgement ledger (acks, DESIGN.md §7). */
+enum store_ack_kind {		/* stored values: never renumber */
+	STORE_ACK_MDN = 1,		/* ref: AS2 Message-ID we sent */
+	STORE_ACK_FUNCTIONAL = 2,	/* ref: ISA13 / UNB 0020 we sent */
+	STORE_ACK_POACK = 3,		/* ref: PO number (855/ORDRSP) */
+	STORE_ACK_SHIPNOTICE = 4,	/* ref: PO number (856/DESADV) */
+	STORE_ACK_ERP = 5,		/* ref: event id text */
+};
+enum store_ack_state {		/* stored values: never renumber */
+	STORE_ACK_PENDING = 1,
+	STORE_ACK_ACCEPTED = 2,
+	STORE_ACK_REJECTED = 3,		/* negative: reason says why */
+	STORE_ACK_OVERDUE = 4,		/* past due, still resolvable */
+};
+const char *store_ack_kind_name(enum store_ack_kind);	/* "mdn", "functional",
+							   "po_ack", "ship_notice", "erp" */
+const char *store_ack_state_name(enum store_ack_state);
+/* By name as above: 0 when unknown. */
+enum store_ack_kind store_ack_kind_parse(const char *);
+
+/* An expectation as stored (key: partner + kind + ref). */
+struct store_ack {
+	char		 partner[STORE_FIELD];
+	enum store_ack_kind kind;
+	char		 ref[STORE_FIELD];
+	char		 bizkey[STORE_FIELD];	/* "" when none */
+	uint8_t		 doc[STORE_ID_LEN];	/* what awaits it (doc or event) */
+	uint8_t		 by[STORE_ID_LEN];	/* what resolved it; zero: none */
+	enum store_ack_state state;
+	int64_t		 created, due, resolved;	/* ms; resolved 0: not */
+	char		 reason[EG_MAX_STORE_ERROR + 1];	/* negative, ERP ref */
+};
+
+/* A new expectation.  An existing one with the same key is replaced. */
+struct store_expect {
+	enum store_ack_kind kind;
+	const char	*partner;
+	const char	*ref;			/* <= EG_MAX_STORE_FIELD */
+	const char	*bizkey;		/* may be NULL */
+	uint8_t		 doc[STORE_ID_LEN];
+	int64_t		 due;			/* ms */
+};
+/*
+ * Resolve the expectation partner + kind + ref (pending or overdue) to
+ * state (accepted or rejected) with reason (may be NULL).  found is set to
+ * 1 when one was resolved, 0 when none was awaited (not an error).
+ */
+struct store_resolve {
+	enum store_ack_kind kind;
+	const char	*partner;
+	const char	*ref;
+	enum store_ack_state state;
+	const char	*reason;
+	uint8_t		 by[STORE_ID_LEN];
+	int		 found;				/* out */
+};
+int	 store_ack_expect(struct store *, const struct store_expect *);
+int	 store_ack_resolve(struct store *, struct store_resolve *);
+/*
+ * Pending expectations with due <= now become overdue, up to max in one
+ * transaction; they are copied to out[] (for the ack.overdue events) and
+ * *n gets their number.
+ */
+int	 store_ack_overdue(struct store *, int64_t now, struct store_ack *out,
+	    size_t max, size_t *n);
+/* Every expectation in key order; fn non-zero stops and is returned. */
+typedef int (*store_ack_fn)(void *arg, const struct store_ack *);
+int	 store_ack_walk(struct store_rtxn *, store_ack_fn, void *arg);
+
+/* A document we send (a functional ack now; business documents later). */
+struct store_outbound {
+	struct store_doc doc;	/* partner, syntax, doctype, name, icn, ...;
+				   direction and id are set by the store */
+	struct slice	 raw;
+	const struct store_ctl *ctl;	/* our control numbers, so inbound
+					   997/CONTRL correlate (ctl) */
+	size_t		 nctl;
+	const char	*target;	/* a STORE_JOB_SEND due now; NULL: none */
+	uint8_t		 id[STORE_ID_LEN];		/* out */
+};
+
+/*
+ * The outcome of translating one document, all in one transaction: its
+ * new state (translated, rejected, duplicate, quarantined) with reason
+ * and diags as store_rejected(); its events as store_translated() (a
+ * translated document whose events were all duplicates becomes
+ * duplicate), each new one with a forward job to target when target is
+ * not NULL and, when erp_due is not 0, an STORE_ACK_ERP expectation (ref
+ * = event id text, bizkey = the event's) due at erp_due; outbound
+ * documents each with their send job; expectations created and resolved;
+ * and job (may be NULL: a job as read by store_jobs_take()) done.
+ */
+struct store_outcome {
+	uint8_t		 id[STORE_ID_LEN];
+	enum store_doc_state state;
+	const char	*reason;
+	struct slice	 diags;
+	struct store_event *ev;
+	size_t		 nev;
+	const char	*target;
+	int64_t		 erp_due;
+	struct store_outbound *out;
+	size_t		 nout;
+	const struct store_expect *exp;
+	size_t		 nexp;
+	struct store_resolve *res;
+	size_t		 nres;
+	struct store_job *job;
+	enum store_doc_state final;			/* out */
+	int		 rc;				/* out */
+};
+/*
+ * Group commit of outcomes, as store_ingest_batch(): one that fails
+ * (bad transition, record failing validation, bad event) gets its rc and
+ * nothing of it is written; the others commit together.
+ */
+int	 store_outcome_batch(struct store *, struct store_outcome *, size_t n);
+
+/*
+ * Take up to max due jobs of the kinds in mask (1 << STORE_JOB_*) and
+ * move them to inflight with a lease until now + lease_ms, in one
+ * transaction; out[] gets them as updated.
+ */
+int	 store_jobs_take(struct store *, unsigned int mask, int64_t now,
+	    int64_t lease_ms, struct store_job *out, size_t max, size_t *n);
+/*
+ * Settle inflight jobs in one transaction: each to done, pending (retry at
+ * due), dead or inflight as store_job_update(), with error, and its
+ * expectation resolution res (may be NULL) in the same transaction.
+ */
+struct store_settle {
+	struct store_job *job;
+	enum store_job_state to;
+	int64_t		 due;
+	const char	*error;
+	struct store_resolve *res;
+	int		 rc;				/* out */
+};
+int	 store_jobs_settle(struct store *, struct store_settle *, size_t n,
+	    int64_t now);
+/* Every job (due order); fn non-zero stops and is returned. */
+typedef int (*store_job_fn)(void *arg, const struct store_job *);
+int	 store_job_walk(struct store_rtxn *, store_job_fn, void *arg);
 
 /* --- outbound control numbers (ctrseq) --- */
 
