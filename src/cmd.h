@@ -25,6 +25,7 @@ int	cmd_translate(int, char **);
 int	cmd_map(int, char **);
 int	cmd_ack(int, char **);
 int	cmd_backup(int, char **);
+int	cmd_config(int, char **);
 
 /* Translate files and print events/diagnostics; returns the exit code. */
 int	cmd_translate_files(const struct catalog *, const struct conf *,
@@ -46,6 +47,13 @@ const char *cmd_maps_root(const char *opt);
  * print its errors and return EX_CONFIG.
  */
 int	cmd_conf(const char *path, struct conf **out);
+/* Remember a -o section.key=value for cmd_conf (0, or EX_USAGE). */
+int	cmd_conf_override(char *arg);
+/*
+ * The configuration path: opt, else $EDIGATE_CONFIG, else
+ * EG_SYSCONF_DIR/edigate.ini when it exists, else NULL.
+ */
+const char *cmd_conf_path(const char *opt);
 /*
  * Compile the maps of mapsdir (cmd_maps_root), or only mapfile when it is
  * not NULL, printing lint warnings; on errors print them and return

@@ -22,10 +22,15 @@
 
 #include "buf.h"
 #include "conf.h"
+#include "eglimits.h"
 #include "err.h"
 #include "xmalloc.h"
 
-enum ctype { CT_STRING, CT_PATH, CT_ENUM, CT_ZONE, CT_SIZE, CT_DURATION };
+enum ctype {
+	CT_STRING, CT_PATH, CT_ENUM, CT_ZONE, CT_SIZE, CT_DURATION,
+	CT_MSEC,	/* duration kept as milliseconds in noff */
+	CT_UINT,	/* decimal integer kept in noff */
+};
 
 struct ckey {
 	const char	*section;
@@ -36,40 +41,105 @@ struct ckey {
 					   CT_DURATION: "min|max" */
 	size_t		 off;		/* in struct conf or struct partner */
 	const char	*help;
+	size_t		 noff;		/* CT_MSEC, CT_UINT: N(field), the
+					   long long the value is parsed into */
 };
 
 #define C(f)	offsetof(struct conf, f)
 #define P(f)	offsetof(struct partner, f)
+#define N(t, f)	(offsetof(struct t, f) + 1)	/* 0 means none */
 
 static const struct ckey gateway_keys[] = {
 	{ "gateway", "state_dir", CT_PATH, "/var/lib/edigate", NULL,
-	  C(state_dir), "LMDB environment and work files" },
+	  C(state_dir), "LMDB environment and work files", 0 },
 	{ "gateway", "partners_dir", CT_PATH, "partners.d", NULL,
-	  C(partners_dir), "one NAME.ini per trading partner" },
+	  C(partners_dir), "one NAME.ini per trading partner", 0 },
 	{ "gateway", "maps_dir", CT_PATH, NULL, NULL, C(maps_dir),
-	  "maps folder (default: the installed maps)" },
+	  "maps folder (default: the installed maps)", 0 },
+	{ "gateway", "poll", CT_MSEC, "1s", "50ms|1h", C(poll_s),
+	  "how often inbox folders are looked at", N(conf, poll_ms) },
+	{ "gateway", "batch", CT_UINT, "256", "1|10000", C(batch_s),
+	  "documents committed per LMDB transaction (group commit)",
+	  N(conf, batch) },
 	{ "store", "map_size", CT_SIZE, "4G", "1M|1T", C(map_size_s),
-	  "largest size of the LMDB environment (K, M, G, T)" },
+	  "largest size of the LMDB environment (K, M, G, T)", 0 },
 	{ "store", "retention", CT_DURATION, "90d", "1h|36500d",
-	  C(retention_s), "keep raw bytes of finished documents this long" },
+	  C(retention_s), "keep raw bytes of finished documents this long", 0 },
 	{ "identity", "x12_id", CT_STRING, NULL, NULL, C(x12_id),
-	  "our ISA qualifier:id" },
+	  "our ISA qualifier:id", 0 },
 	{ "identity", "edifact_id", CT_STRING, NULL, NULL, C(edifact_id),
-	  "our UNB id:qualifier" },
+	  "our UNB id:qualifier", 0 },
+	{ "http", "listen", CT_STRING, NULL, NULL, C(http_listen),
+	  "address:port of the HTTP listener (default: none)", 0 },
+	{ "erp", "url", CT_STRING, NULL, NULL, C(erp_url),
+	  "ERP import endpoint events are POSTed to (default: none)", 0 },
+	{ "erp", "auth", CT_ENUM, "none", "bearer|basic|none", C(erp_auth),
+	  "authentication towards the ERP", 0 },
+	{ "erp", "token_file", CT_PATH, NULL, NULL, C(erp_token_file),
+	  "file holding the bearer token", 0 },
+	{ "erp", "user", CT_STRING, NULL, NULL, C(erp_user),
+	  "user name for basic authentication", 0 },
+	{ "erp", "password_file", CT_PATH, NULL, NULL, C(erp_password_file),
+	  "file holding the basic authentication password", 0 },
+	{ "erp", "client_cert", CT_PATH, NULL, NULL, C(erp_client_cert),
+	  "PEM client certificate for mutual TLS", 0 },
+	{ "erp", "client_key", CT_PATH, NULL, NULL, C(erp_client_key),
+	  "PEM key of client_cert", 0 },
+	{ "erp", "ca_file", CT_PATH, NULL, NULL, C(erp_ca_file),
+	  "PEM CA bundle (default: the system's)", 0 },
+	{ "erp", "reference", CT_STRING, NULL, NULL, C(erp_reference),
+	  "JSON pointer to the ERP's document reference in a 2xx response", 0 },
+	{ "erp", "ack", CT_ENUM, "sync", "sync|async", C(erp_ack),
+	  "sync: a 2xx is the import ack; async: the ERP posts "
+	  "/v1/events/ID/ack", 0 },
+	{ "erp", "timeout", CT_MSEC, "30s", "100ms|10m", C(erp_timeout_s),
+	  "one request's time limit", N(conf, erp_timeout_ms) },
+	{ "erp", "retry_min", CT_MSEC, "10s", "10ms|1d", C(erp_retry_min_s),
+	  "shortest delay before a retry", N(conf, erp_retry_min_ms) },
+	{ "erp", "retry_max", CT_MSEC, "1h", "10ms|7d", C(erp_retry_max_s),
+	  "longest delay before a retry", N(conf, erp_retry_max_ms) },
+	{ "erp", "max_age", CT_MSEC, "3d", "1s|365d", C(erp_max_age_s),
+	  "then an undelivered event becomes a dead letter",
+	  N(conf, erp_max_age_ms) },
+	{ "erp", "ack_timeout", CT_MSEC, "15m", "1s|30d", C(erp_ack_timeout_s),
+	  "deadline of the ERP import acknowledgement",
+	  N(conf, erp_ack_timeout_ms) },
+	{ "erp", "connections", CT_UINT, "8", "1|256", C(erp_connections_s),
+	  "parallel requests to the ERP", N(conf, erp_connections) },
 };
 
 static const struct ckey partner_keys[] = {
 	{ "partner", "id", CT_STRING, NULL, NULL, P(id),
-	  "partner id (default: the file name)" },
-	{ "partner", "name", CT_STRING, NULL, NULL, P(name), "display name" },
+	  "partner id (default: the file name)", 0 },
+	{ "partner", "name", CT_STRING, NULL, NULL, P(name), "display name", 0 },
 	{ "partner", "x12_id", CT_STRING, NULL, NULL, P(x12_id),
-	  "ISA05:ISA06 of the partner" },
+	  "ISA05:ISA06 of the partner", 0 },
 	{ "partner", "edifact_id", CT_STRING, NULL, NULL, P(edifact_id),
-	  "UNB S002 id:qualifier of the partner" },
+	  "UNB S002 id:qualifier of the partner", 0 },
 	{ "partner", "ack", CT_ENUM, "997", "997|999|contrl|none", P(ack),
-	  "functional acknowledgement to return" },
+	  "functional acknowledgement to return", 0 },
 	{ "partner", "timezone", CT_ZONE, "UTC", NULL, P(timezone),
-	  "zone of business timestamps" },
+	  "zone of business timestamps", 0 },
+	{ "partner", "duplicate", CT_ENUM, "ack", "ack|none", P(duplicate),
+	  "answer to a re-sent interchange: its acknowledgement again, or "
+	  "nothing", 0 },
+	{ "dir", "inbox", CT_PATH, NULL, NULL, P(inbox),
+	  "folder polled for the partner's documents", 0 },
+	{ "dir", "outbox", CT_PATH, NULL, NULL, P(outbox),
+	  "folder acknowledgements for the partner are written to", 0 },
+	{ "dir", "archive", CT_PATH, NULL, NULL, P(archive),
+	  "taken files are moved here (default: removed)", 0 },
+	{ "dir", "pattern", CT_STRING, "*", NULL, P(pattern),
+	  "glob of the file names taken from inbox", 0 },
+	{ "acks", "functional", CT_MSEC, "24h", "1s|365d", P(ack_functional_s),
+	  "deadline of the 997/999/CONTRL for what we send",
+	  N(partner, ack_functional) },
+	{ "acks", "po_ack", CT_MSEC, "48h", "1s|365d", P(ack_po_s),
+	  "deadline of the 855/ORDRSP for an order",
+	  N(partner, ack_po) },
+	{ "acks", "ship_notice", CT_MSEC, "72h", "1s|365d", P(ack_ship_s),
+	  "deadline of the 856/DESADV after an accepted 855",
+	  N(partner, ack_ship) },
 };
 
 /* Line of "key =" in section of file, for messages; 0 when not found. */
@@ -101,6 +171,24 @@ conf_line(const char *file, const char *section, const char *key)
 	}
 	fclose(fp);
 	return 0;
+}
+
+/*
+ * "file:line" of key for messages, or "file (-o)" when the key is not in
+ * the file (a command-line override).  Returns a static buffer: one use
+ * per message.
+ */
+static const char *
+conf_where(const char *file, const char *section, const char *key)
+{
+	static char	 w[EG_MAX_PATH + 32];
+	int		 line = conf_line(file, section, key);
+
+	if (line > 0)
+		snprintf(w, sizeof(w), "%s:%d", file, line);
+	else
+		snprintf(w, sizeof(w), "%s (-o %s.%s)", file, section, key);
+	return w;
 }
 
 /* Line of "[section]" in file; 0 when not found. */
@@ -197,6 +285,55 @@ conf_parse_duration(const char *s, long long *out)
 	return 0;
 }
 
+int
+conf_parse_ms(const char *s, long long *out)
+{
+	long long	 v = 0, mul = 1000;
+	const char	*p = s;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (0x7fffffffffffffffLL - 9) / 10)
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (strcmp(p, "ms") == 0)
+		mul = 1;
+	else if (*p == '\0' || strcmp(p, "s") == 0)
+		mul = 1000;
+	else if (strcmp(p, "m") == 0)
+		mul = 60 * 1000;
+	else if (strcmp(p, "h") == 0)
+		mul = 3600 * 1000;
+	else if (strcmp(p, "d") == 0)
+		mul = 86400 * 1000LL;
+	else
+		return -1;
+	if (v != 0 && v > 0x7fffffffffffffffLL / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static int
+parse_uint(const char *s, long long *out)
+{
+	long long	 v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > 100000000LL)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	if (*s != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
 /* A size or duration within "min|max" of the table. */
 static int
 bounded(enum ctype t, const char *v, const char *range)
@@ -214,6 +351,13 @@ bounded(enum ctype t, const char *v, const char *range)
 		return conf_parse_size(v, &sv) == 0 &&
 		    conf_parse_size(lo, &slo) == 0 &&
 		    conf_parse_size(hi, &shi) == 0 && sv >= slo && sv <= shi;
+	if (t == CT_MSEC)
+		return conf_parse_ms(v, &dv) == 0 &&
+		    conf_parse_ms(lo, &dlo) == 0 &&
+		    conf_parse_ms(hi, &dhi) == 0 && dv >= dlo && dv <= dhi;
+	if (t == CT_UINT)
+		return parse_uint(v, &dv) == 0 && parse_uint(lo, &dlo) == 0 &&
+		    parse_uint(hi, &dhi) == 0 && dv >= dlo && dv <= dhi;
 	return conf_parse_duration(v, &dv) == 0 &&
 	    conf_parse_duration(lo, &dlo) == 0 &&
 	    conf_parse_duration(hi, &dhi) == 0 && dv >= dlo && dv <= dhi;
@@ -274,33 +418,48 @@ conf_apply(const char *file, dictionary *d, const struct ckey *tab,
 		if (v == NULL)
 			continue;
 		if (tab[t].type == CT_ENUM && !choice_ok(tab[t].choices, v)) {
-			buf_printf(errs, "%s:%d: [%s] %s: '%s' is not one of "
-			    "%s\n", file, conf_line(file, tab[t].section,
+			buf_printf(errs, "%s: [%s] %s: '%s' is not one of "
+			    "%s\n", conf_where(file, tab[t].section,
 			    tab[t].key), tab[t].section, tab[t].key, v,
 			    tab[t].choices);
 			nerr++;
 			continue;
 		}
-		if ((tab[t].type == CT_SIZE || tab[t].type == CT_DURATION) &&
+		if ((tab[t].type == CT_SIZE || tab[t].type == CT_DURATION ||
+		    tab[t].type == CT_MSEC || tab[t].type == CT_UINT) &&
 		    !bounded(tab[t].type, v, tab[t].choices)) {
-			buf_printf(errs, "%s:%d: [%s] %s: '%s' is not a %s "
-			    "from %s\n", file, conf_line(file, tab[t].section,
-			    tab[t].key), tab[t].section, tab[t].key, v,
-			    tab[t].type == CT_SIZE ? "size (4G, 512M, ...)" :
-			    "duration (30s, 5m, 2h, 7d)", tab[t].choices);
+			buf_printf(errs, "%s: [%s] %s: '%s' is not a%s "
+			    "from %.*s to %s\n", conf_where(file,
+			    tab[t].section, tab[t].key), tab[t].section,
+			    tab[t].key, v,
+			    tab[t].type == CT_SIZE ? " size (4G, 512M, ...)" :
+			    tab[t].type == CT_UINT ? " whole number" :
+			    tab[t].type == CT_MSEC ? " duration (250ms, 30s, "
+			    "5m, 2h, 7d)" : " duration (30s, 5m, 2h, 7d)",
+			    (int)strcspn(tab[t].choices, "|"), tab[t].choices,
+			    strchr(tab[t].choices, '|') + 1);
 			nerr++;
 			continue;
 		}
 		if (tab[t].type == CT_ZONE && !zone_ok(v)) {
-			buf_printf(errs, "%s:%d: [%s] %s: unknown time zone "
+			buf_printf(errs, "%s: [%s] %s: unknown time zone "
 			    "'%s' (an IANA name such as America/New_York)\n",
-			    file, conf_line(file, tab[t].section, tab[t].key),
+			    conf_where(file, tab[t].section, tab[t].key),
 			    tab[t].section, tab[t].key, v);
 			nerr++;
 			continue;
 		}
 		free(*slot);
 		*slot = tab[t].type == CT_PATH ? resolve(file, v) : xstrdup(v);
+		if (tab[t].noff != 0) {
+			long long *n = (long long *)(void *)((char *)obj +
+			    tab[t].noff - 1);
+
+			if (tab[t].type == CT_MSEC)
+				(void)conf_parse_ms(v, n);	/* bounded() */
+			else
+				(void)parse_uint(v, n);
+		}
 	}
 
 	nsec = iniparser_getnsec(d);
@@ -340,15 +499,26 @@ conf_apply(const char *file, dictionary *d, const struct ckey *tab,
 	return nerr;
 }
 
+#define NKEYS(t)	(sizeof(t) / sizeof((t)[0]))
+
+/* Free every string of table tab in obj. */
+static void
+free_keys(const struct ckey *tab, size_t ntab, void *obj)
+{
+	size_t	 t;
+
+	for (t = 0; t < ntab; t++) {
+		char **slot = (char **)(void *)((char *)obj + tab[t].off);
+
+		free(*slot);
+		*slot = NULL;
+	}
+}
+
 static void
 partner_free(struct partner *p)
 {
-	free(p->id);
-	free(p->name);
-	free(p->x12_id);
-	free(p->edifact_id);
-	free(p->ack);
-	free(p->timezone);
+	free_keys(partner_keys, NKEYS(partner_keys), p);
 	free(p->file);
 }
 
@@ -411,8 +581,61 @@ conf_partners(struct conf *c, struct buf *errs)
 	return nerr;
 }
 
+/*
+ * Apply "section.key=value" overrides to d; unknown keys are errors.
+ * Returns the number of errors.
+ */
+static int
+conf_override(dictionary *d, char *const *ovr, size_t novr, struct buf *errs)
+{
+	char		 sec[64], full[256];
+	const char	*dot, *eq;
+	size_t		 i, t;
+	int		 nerr = 0;
+
+	for (i = 0; i < novr; i++) {
+		dot = strchr(ovr[i], '.');
+		eq = strchr(ovr[i], '=');
+		if (dot == NULL || eq == NULL || dot > eq ||
+		    (size_t)(dot - ovr[i]) >= sizeof(sec)) {
+			buf_printf(errs, "-o %s: not section.key=value\n",
+			    ovr[i]);
+			nerr++;
+			continue;
+		}
+		snprintf(sec, sizeof(sec), "%.*s", (int)(dot - ovr[i]),
+		    ovr[i]);
+		for (t = 0; t < NKEYS(gateway_keys); t++)
+			if (strcasecmp(gateway_keys[t].section, sec) == 0 &&
+			    strlen(gateway_keys[t].key) ==
+			    (size_t)(eq - dot - 1) &&
+			    strncasecmp(gateway_keys[t].key, dot + 1,
+			    (size_t)(eq - dot - 1)) == 0)
+				break;
+		if (t == NKEYS(gateway_keys)) {
+			buf_printf(errs, "-o %s: unknown key [%s] %.*s\n",
+			    ovr[i], sec, (int)(eq - dot - 1), dot + 1);
+			nerr++;
+			continue;
+		}
+		snprintf(full, sizeof(full), "%s:%s", gateway_keys[t].section,
+		    gateway_keys[t].key);
+		if (!iniparser_find_entry(d, gateway_keys[t].section))
+			iniparser_set(d, gateway_keys[t].section, NULL);
+		iniparser_set(d, full, eq + 1);
+	}
+	return nerr;
+}
+
 int
 conf_load(const char *path, struct conf **out, struct buf *errs)
+{
+	return conf_load_with(path, NULL, 0, out, errs);
+}
+
+int
+conf_load_with(const char *path, char *const *ovr, size_t novr,
+    struct conf **out, struct buf *errs)
 {
 	struct conf	*c;
 	dictionary	*d;
@@ -421,6 +644,10 @@ conf_load(const char *path, struct conf **out, struct buf *errs)
 	*out = NULL;
 	if ((d = iniparser_load(path)) == NULL) {
 		buf_printf(errs, "%s: cannot be read or parsed\n", path);
+		return EG_ERR_INVAL;
+	}
+	if (conf_override(d, ovr, novr, errs) != 0) {
+		iniparser_freedict(d);
 		return EG_ERR_INVAL;
 	}
 	c = xcalloc(1, sizeof(*c));
@@ -453,14 +680,48 @@ conf_free(struct conf *c)
 		partner_free(&c->partner[i]);
 	free(c->partner);
 	free(c->path);
-	free(c->state_dir);
-	free(c->maps_dir);
-	free(c->partners_dir);
-	free(c->map_size_s);
-	free(c->retention_s);
-	free(c->x12_id);
-	free(c->edifact_id);
+	free_keys(gateway_keys, NKEYS(gateway_keys), c);
 	free(c);
+}
+
+/* Print "key = value", quoting what iniparser would cut or trim. */
+static void
+dump_keys(FILE *fp, const struct ckey *tab, size_t ntab, const void *obj)
+{
+	const char	*sec = NULL, *v;
+	size_t		 t;
+
+	for (t = 0; t < ntab; t++) {
+		v = *(char *const *)(const void *)((const char *)obj +
+		    tab[t].off);
+		if (sec == NULL || strcmp(sec, tab[t].section) != 0) {
+			fprintf(fp, "%s[%s]\n", sec ? "\n" : "",
+			    tab[t].section);
+			sec = tab[t].section;
+		}
+		if (v == NULL)
+			fprintf(fp, "# %s =\t\t; %s\n", tab[t].key,
+			    tab[t].help);
+		else if (strcspn(v, ";#\"") != strlen(v) || *v == ' ' ||
+		    (*v != '\0' && v[strlen(v) - 1] == ' '))
+			fprintf(fp, "%s = \"%s\"\n", tab[t].key, v);
+		else
+			fprintf(fp, "%s = %s\n", tab[t].key, v);
+	}
+}
+
+void
+conf_dump(const struct conf *c, FILE *fp)
+{
+	size_t	 i;
+
+	fprintf(fp, "# %s\n", c->path);
+	dump_keys(fp, gateway_keys, NKEYS(gateway_keys), c);
+	for (i = 0; i < c->npartner; i++) {
+		fprintf(fp, "\n# %s\n", c->partner[i].file);
+		dump_keys(fp, partner_keys, NKEYS(partner_keys),
+		    &c->partner[i]);
+	}
 }
 
 const struct partner *

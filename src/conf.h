@@ -9,6 +9,7 @@
 #define CONF_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 struct buf;
 
@@ -19,6 +20,15 @@ struct partner {
 	char	*edifact_id;	/* "5012345678900:14": UNB S002 id:qualifier */
 	char	*ack;		/* 997 | 999 | none */
 	char	*timezone;
+	char	*duplicate;	/* ack | none: answer to a re-sent interchange */
+	char	*inbox;		/* [dir] folder polled for documents */
+	char	*outbox;	/* [dir] where acknowledgements are written */
+	char	*archive;	/* [dir] taken files moved here; NULL: removed */
+	char	*pattern;	/* [dir] glob of the files taken */
+	long long ack_functional;	/* [acks] deadlines, ms */
+	long long ack_po;
+	long long ack_ship;
+	char	*ack_functional_s, *ack_po_s, *ack_ship_s;	/* as written */
 	char	*file;
 };
 
@@ -33,6 +43,29 @@ struct conf {
 	long long	 retention;	/* seconds */
 	char		*x12_id;	/* our identity */
 	char		*edifact_id;
+	long long	 poll_ms;	/* [gateway] poll: dir channel interval */
+	long long	 batch;		/* [gateway] batch: documents per commit */
+	char		*http_listen;	/* [http] listen; NULL: no listener */
+	char		*erp_url;	/* [erp]; NULL: forwarding off */
+	char		*erp_auth;
+	char		*erp_token_file;
+	char		*erp_user;
+	char		*erp_password_file;
+	char		*erp_client_cert;
+	char		*erp_client_key;
+	char		*erp_ca_file;
+	char		*erp_reference;
+	char		*erp_ack;	/* sync | async */
+	long long	 erp_timeout_ms;
+	long long	 erp_retry_min_ms;
+	long long	 erp_retry_max_ms;
+	long long	 erp_max_age_ms;
+	long long	 erp_ack_timeout_ms;
+	long long	 erp_connections;
+	/* numeric keys as written, for config dump */
+	char		*poll_s, *batch_s, *erp_timeout_s, *erp_retry_min_s,
+			*erp_retry_max_s, *erp_max_age_s, *erp_ack_timeout_s,
+			*erp_connections_s;
 	struct partner	*partner;
 	size_t		 npartner;
 };
@@ -43,9 +76,19 @@ struct conf {
  */
 int	conf_parse_size(const char *, unsigned long long *);
 int	conf_parse_duration(const char *, long long *);
+/* As conf_parse_duration, in milliseconds, also accepting "250ms". */
+int	conf_parse_ms(const char *, long long *);
 
 /* Load and validate; errors appended to errs, then EG_ERR_INVAL. */
 int	conf_load(const char *path, struct conf **out, struct buf *errs);
+/*
+ * The same with overrides "section.key=value" of edigate.ini keys (the
+ * command line's -o), applied before validation.
+ */
+int	conf_load_with(const char *path, char *const *ovr, size_t novr,
+	    struct conf **out, struct buf *errs);
+/* The effective configuration, every key of the table, as ini text. */
+void	conf_dump(const struct conf *, FILE *);
 void	conf_free(struct conf *);
 /* Partner by X12 sender (ISA05, ISA06 trimmed), or NULL. */
 const struct partner *conf_partner_x12(const struct conf *,

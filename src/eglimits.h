@@ -43,6 +43,7 @@
 #define EG_MAX_XML_NODES	2000000U	/* nodes in one document */
 
 #define EG_MAX_PATH		4096U		/* filesystem paths */
+#define EG_MAX_OVERRIDES	64U		/* -o section.key=value options */
 
 /* The store (store.c): caps on what one record or key may hold. */
 #define EG_MAX_STORE_FIELD	255U		/* one text field of a record */

@@ -34,6 +34,9 @@ static const struct cmd cmds[] = {
 	  cmd_ack },
 	{ "map", "check map ... | run [--trace] map file | test dir",
 	  "compile, run and test maps", cmd_map },
+	{ "config", "check | dump [-c config]",
+	  "validate the configuration, or print it with every default",
+	  cmd_config },
 	{ "backup", "[-c config] [-z] dir",
 	  "copy the store, while the daemon runs, into dir", cmd_backup },
 };
@@ -98,6 +101,36 @@ cmd_maps_root(const char *opt)
 	return EG_MAPS_DIR;
 }
 
+const char *
+cmd_conf_path(const char *opt)
+{
+	const char	*env;
+
+	if (opt != NULL)
+		return opt;
+	if ((env = getenv("EDIGATE_CONFIG")) != NULL && *env != '\0')
+		return env;
+	if (access(EG_SYSCONF_DIR "/edigate.ini", F_OK) == 0)
+		return EG_SYSCONF_DIR "/edigate.ini";
+	return NULL;
+}
+
+/* -o section.key=value, before the command or in a command's options. */
+static char	*overrides[EG_MAX_OVERRIDES];
+static size_t	 noverrides;
+
+int
+cmd_conf_override(char *arg)
+{
+	if (noverrides == EG_MAX_OVERRIDES) {
+		fprintf(stderr, "edigate: more than %u -o options\n",
+		    EG_MAX_OVERRIDES);
+		return EX_USAGE;
+	}
+	overrides[noverrides++] = arg;
+	return 0;
+}
+
 int
 cmd_conf(const char *path, struct conf **out)
 {
@@ -105,10 +138,14 @@ cmd_conf(const char *path, struct conf **out)
 	int		 r;
 
 	*out = NULL;
+	if (path == NULL && noverrides > 0) {
+		fprintf(stderr, "edigate: -o needs a configuration (-c)\n");
+		return EX_USAGE;
+	}
 	if (path == NULL)
 		return 0;
 	buf_init(&errs, 1 << 20);
-	if ((r = conf_load(path, out, &errs)) != 0)
+	if ((r = conf_load_with(path, overrides, noverrides, out, &errs)) != 0)
 		fputs(errs.p ? errs.p : "", stderr);
 	buf_free(&errs);
 	return r != 0 ? EX_CONFIG : 0;
@@ -189,8 +226,15 @@ int
 main(int argc, char **argv)
 {
 	size_t	 i;
+	int	 ex;
 
 	log_init("edigate", getenv("EDIGATE_DEBUG") != NULL);
+	while (argc >= 3 && strcmp(argv[1], "-o") == 0) {
+		if ((ex = cmd_conf_override(argv[2])) != 0)
+			return ex;
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 2)
 		return usage(stderr);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

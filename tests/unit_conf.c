@@ -99,6 +99,64 @@ main(void)
 		    conf_parse_duration("", &d) == -1 &&
 		    conf_parse_duration("3dd", &d) == -1,
 		    "malformed durations refused");
+		ok(conf_parse_ms("250ms", &d) == 0 && d == 250 &&
+		    conf_parse_ms("30s", &d) == 0 && d == 30000 &&
+		    conf_parse_ms("2", &d) == 0 && d == 2000 &&
+		    conf_parse_ms("3d", &d) == 0 && d == 3 * 86400000LL,
+		    "milliseconds: ms, s, bare seconds, d");
+		ok(conf_parse_ms("1.5s", &d) == -1 &&
+		    conf_parse_ms("ms", &d) == -1 &&
+		    conf_parse_ms("5mss", &d) == -1, "malformed ms refused");
+	}
+	{
+		char	*ovr[] = { "erp.url=http://127.0.0.1:9/x",
+			    "erp.retry_min=250ms", "gateway.batch=64" };
+		char	*bad[] = { "erp.nope=1" };
+		char	*badv[] = { "erp.connections=0" };
+		FILE	*fp;
+		char	 dump[8192];
+		size_t	 n;
+
+		snprintf(path, sizeof(path),
+		    "%s/tests/data/conf/good/edigate.ini", top);
+		buf_init(&errs, 1 << 16);
+		is_int(conf_load_with(path, ovr, 3, &c, &errs), 0,
+		    "-o overrides load");
+		if (c != NULL) {
+			is_str(c->erp_url, "http://127.0.0.1:9/x",
+			    "-o sets a key of a section absent from the file");
+			is_int(c->erp_retry_min_ms, 250, "-o duration in ms");
+			is_int(c->batch, 64, "-o whole number");
+			is_int(c->erp_max_age_ms, 3 * 86400000LL,
+			    "default duration parsed into ms");
+			is_int(c->erp_connections, 8, "default whole number");
+			is_str(c->erp_ack, "sync", "default enum");
+			fp = tmpfile();
+			conf_dump(c, fp);
+			rewind(fp);
+			n = fread(dump, 1, sizeof(dump) - 1, fp);
+			dump[n] = '\0';
+			fclose(fp);
+			ok(strstr(dump, "retry_min = 250ms\n") != NULL &&
+			    strstr(dump, "name = \"ACME Retail; Inc.\"\n") !=
+			    NULL && strstr(dump, "[acks]\nfunctional = 24h\n")
+			    != NULL, "dump shows overrides, quotes ';', "
+			    "prints defaults");
+			conf_free(c);
+		}
+		buf_reset(&errs);
+		is_int(conf_load_with(path, bad, 1, &c, &errs),
+		    EG_ERR_INVAL, "unknown -o key refused");
+		ok(errs.p && strstr(errs.p, "-o erp.nope=1: unknown key "
+		    "[erp] nope") != NULL, "error names the override (%s)",
+		    errs.p ? errs.p : "");
+		buf_reset(&errs);
+		is_int(conf_load_with(path, badv, 1, &c, &errs),
+		    EG_ERR_INVAL, "out-of-range -o value refused");
+		ok(errs.p && strstr(errs.p, "[erp] connections: '0' is not "
+		    "a whole number from 1 to 256") != NULL,
+		    "range in the message (%s)", errs.p ? errs.p : "");
+		buf_free(&errs);
 	}
 	return done_testing();
 }
