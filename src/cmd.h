@@ -26,6 +26,7 @@ int	cmd_map(int, char **);
 int	cmd_ack(int, char **);
 int	cmd_backup(int, char **);
 int	cmd_config(int, char **);
+int	cmd_serve(int, char **);
 
 /* Translate files and print events/diagnostics; returns the exit code. */
 int	cmd_translate_files(const struct catalog *, const struct conf *,

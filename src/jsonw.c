@@ -289,3 +289,64 @@ jw_kcstr(struct jw *w, const char *key, const char *s)
 	if (s != NULL)
 		jw_kstr(w, key, s, strlen(s));
 }
+
+/*
+ * Our own events are compact JSON in which every '"' inside a string is
+ * escaped, so ,"key":" (or {"key":" at the start) can only be a member.
+ */
+int
+jsonw_top_string(const char *json, size_t len, const char *key, char *out,
+    size_t outsz)
+{
+	char		 pat[128];
+	const char	*p = NULL, *e = json + len, *hit;
+	size_t		 pl, o = 0;
+	unsigned int	 u;
+	int		 n;
+
+	n = snprintf(pat, sizeof(pat), ",\"%s\":\"", key);
+	if (n < 0 || (size_t)n >= sizeof(pat) || outsz == 0)
+		return -1;
+	pl = (size_t)n;
+	if (len > pl && json[0] == '{' && memcmp(json + 1, pat + 1,
+	    pl - 1) == 0)
+		p = json + pl;
+	for (hit = json; p == NULL && hit != NULL && hit < e; hit++) {
+		hit = memmem(hit, (size_t)(e - hit), pat, pl);
+		if (hit != NULL) {
+			p = hit + pl;
+			break;
+		}
+	}
+	if (p == NULL)
+		return -1;
+	for (; p < e && *p != '"'; p++) {
+		char c = *p;
+
+		if (c == '\\') {
+			if (++p >= e)
+				return -1;
+			switch (*p) {
+			case 'n': c = '\n'; break;
+			case 't': c = '\t'; break;
+			case 'r': c = '\r'; break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'u':
+				if (e - p < 5 || sscanf(p + 1, "%4x", &u) != 1)
+					return -1;
+				p += 4;
+				c = u < 0x80 ? (char)u : '?';
+				break;
+			default: c = *p; break;	/* " \ / */
+			}
+		}
+		if (o + 1 >= outsz)
+			return -1;
+		out[o++] = c;
+	}
+	if (p >= e)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}

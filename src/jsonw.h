@@ -51,4 +51,13 @@ void	jw_raw(struct jw *, const char *s, size_t n);
 void	jw_kstr(struct jw *, const char *key, const char *s, size_t n);
 void	jw_kcstr(struct jw *, const char *key, const char *s);
 
+/*
+ * The string member key of the top-level object of json, an event this
+ * program wrote (compact, with every '"' in strings escaped), unescaped
+ * into out (\u escapes above U+007F become '?').  Returns 0, or -1 when
+ * absent, not a string or longer than outsz - 1.
+ */
+int	jsonw_top_string(const char *json, size_t len, const char *key,
+	    char *out, size_t outsz);
+
 #endif /* JSONW_H */

@@ -34,6 +34,8 @@ static const struct cmd cmds[] = {
 	  cmd_ack },
 	{ "map", "check map ... | run [--trace] map file | test dir",
 	  "compile, run and test maps", cmd_map },
+	{ "serve", "[-c config] [-o section.key=value]",
+	  "run the gateway daemon (edigate(8))", cmd_serve },
 	{ "config", "check | dump [-c config]",
 	  "validate the configuration, or print it with every default",
 	  cmd_config },

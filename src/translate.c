@@ -352,6 +352,8 @@ on_group_end(void *arg, const struct edi_env *env, int ok)
 		x12_ack_group_end(t->o->ack, env, ok);
 	if (t->o->contrl && env->syntax == EDI_EDIFACT)
 		edifact_ack_group_end(t->o->contrl, env, ok);
+	if (t->o->on_envelope)
+		t->o->on_envelope(t->o->arg, 1, ok);
 	return 0;
 }
 
@@ -366,6 +368,8 @@ on_interchange_end(void *arg, const struct edi_env *env, int ok)
 		x12_ack_interchange_end(t->o->ack, env, ok);
 	if (t->o->contrl && env->syntax == EDI_EDIFACT)
 		edifact_ack_interchange_end(t->o->contrl, env, ok);
+	if (t->o->on_envelope)
+		t->o->on_envelope(t->o->arg, 2, ok);
 	return 0;
 }
 

@@ -37,6 +37,13 @@ struct translate_opts {
 	 * call; return non-zero to stop.
 	 */
 	int		(*on_event)(void *arg, const char *json, size_t len);
+	/*
+	 * A group (level 1) or interchange (level 2) ended; ok 0 when an
+	 * envelope error rejects it, and with it the events of its sets
+	 * already handed to on_event (the daemon holds events until their
+	 * trailers validated).  May be NULL.
+	 */
+	void		(*on_envelope)(void *arg, int level, int ok);
 	void		(*on_diag)(void *arg, const struct diag *);
 	void		(*trace)(void *arg, const char *line);
 	void		*arg;

@@ -2021,20 +2021,23 @@ edifact_parse(struct slice in, const char *filename,
 }
 
 int
-edifact_unb_sender(struct slice in, char *id, size_t idlen, char *qual,
-    size_t quallen)
+edifact_unb_peek(struct slice in, struct edifact_unb *out)
 {
 	struct ef *x;
 	struct edi_seg seg;
-	struct slice v;
+	const struct slice *v;
+	static const struct { int el, comp; size_t off; } f[] = {
+		{ 2, 1, offsetof(struct edifact_unb, sender_id) },
+		{ 2, 2, offsetof(struct edifact_unb, sender_qual) },
+		{ 3, 1, offsetof(struct edifact_unb, recipient_id) },
+		{ 3, 2, offsetof(struct edifact_unb, recipient_qual) },
+		{ 5, 1, offsetof(struct edifact_unb, control) },
+	};
 	const char *why;
-	size_t	 pos, end;
-	int	 rc = EG_ERR_SYNTAX, n;
+	size_t	 pos, end, i;
+	int	 rc = EG_ERR_SYNTAX;
 
-	if (idlen)
-		id[0] = '\0';
-	if (quallen)
-		qual[0] = '\0';
+	memset(out, 0, sizeof(*out));
 	if (in.p == NULL || in.len == 0 || in.len > EG_MAX_DOC_SIZE)
 		return rc;
 	x = xcalloc(1, sizeof(*x));
@@ -2055,17 +2058,37 @@ edifact_unb_sender(struct slice in, char *id, size_t idlen, char *qual,
 			memset(&seg, 0, sizeof(seg));
 			(void)tokenize(x, slice_make(in.p + pos, end - pos),
 			    &seg);
-			v = slice_trim(val(&seg, 2, 1));
-			n = (int)(v.len < 64 ? v.len : 64);
-			snprintf(id, idlen, "%.*s", n, v.p ? v.p : "");
-			v = slice_trim(val(&seg, 2, 2));
-			n = (int)(v.len < 64 ? v.len : 64);
-			snprintf(qual, quallen, "%.*s", n, v.p ? v.p : "");
+			for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+				struct slice t;
+
+				v = edi_value(&seg, f[i].el, f[i].comp, 1);
+				t = slice_trim(v ? *v : slice_make("", 0));
+				snprintf((char *)out + f[i].off,
+				    EDIFACT_UNB_FIELD, "%.*s",
+				    (int)(t.len < EDIFACT_UNB_FIELD - 1 ?
+				    t.len : EDIFACT_UNB_FIELD - 1),
+				    t.p ? t.p : "");
+			}
 			rc = 0;
 		}
 	}
 	free(x->tbuf);
 	free(x);
+	return rc;
+}
+
+int
+edifact_unb_sender(struct slice in, char *id, size_t idlen, char *qual,
+    size_t quallen)
+{
+	struct edifact_unb u;
+	int	 rc;
+
+	rc = edifact_unb_peek(in, &u);
+	if (idlen)
+		snprintf(id, idlen, "%s", u.sender_id);
+	if (quallen)
+		snprintf(qual, quallen, "%s", u.sender_qual);
 	return rc;
 }
 

@@ -27,4 +27,19 @@ long	edifact_count_segments(struct slice input);
 int	edifact_unb_sender(struct slice input, char *id, size_t idlen,
 	    char *qual, size_t quallen);
 
+/*
+ * The UNB of the first interchange, for intake: sender and recipient
+ * (S002, S003: id and qualifier) and the control reference (0020),
+ * trimmed and unescaped, as received.  Returns 0, or EG_ERR_SYNTAX when
+ * the input does not start with [UNA] UNB.
+ */
+#define EDIFACT_UNB_FIELD	72
+struct edifact_unb {
+	char	 sender_id[EDIFACT_UNB_FIELD], sender_qual[EDIFACT_UNB_FIELD];
+	char	 recipient_id[EDIFACT_UNB_FIELD];
+	char	 recipient_qual[EDIFACT_UNB_FIELD];
+	char	 control[EDIFACT_UNB_FIELD];
+};
+int	edifact_unb_peek(struct slice input, struct edifact_unb *);
+
 #endif /* EDIFACT_H */

@@ -1,0 +1,96 @@
+/*
+ * envelope.c: the first interchange header of an input, read without
+ * parsing the rest (X12: the fixed-width ISA; EDIFACT: UNB).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "edifact.h"
+#include "eglimits.h"
+#include "envelope.h"
+#include "err.h"
+#include "translator.h"
+#include "x12.h"
+
+static void
+field(char *out, struct slice s)
+{
+	s = slice_trim(s);
+	snprintf(out, ENVELOPE_FIELD, "%.*s",
+	    (int)(s.len < ENVELOPE_FIELD - 1 ? s.len : ENVELOPE_FIELD - 1),
+	    s.p ? s.p : "");
+}
+
+static int
+peek_x12(struct slice in, struct envelope *e)
+{
+	struct edi_delims d;
+	struct slice	 el[14];
+	const char	*p, *end, *q;
+	long		 off;
+	int		 k;
+
+	if ((off = x12_delims(in, &d)) < 0)
+		return EG_ERR_SYNTAX;
+	p = in.p + off + 4;	/* after "ISA" and its separator */
+	end = in.len - (size_t)off > EG_MAX_ISA_LEN ?
+	    in.p + off + EG_MAX_ISA_LEN : in.p + in.len;
+	for (k = 1; k <= 13; k++) {
+		if (p > end || (q = memchr(p, d.element,
+		    (size_t)(end - p))) == NULL)
+			return EG_ERR_SYNTAX;
+		el[k] = slice_make(p, (size_t)(q - p));
+		p = q + 1;
+	}
+	field(e->sender_qual, el[5]);
+	field(e->sender_id, el[6]);
+	field(e->receiver_qual, el[7]);
+	field(e->receiver_id, el[8]);
+	field(e->control, el[13]);
+	snprintf(e->sender, sizeof(e->sender), "%s:%s", e->sender_qual,
+	    e->sender_id);
+	snprintf(e->receiver, sizeof(e->receiver), "%s:%s", e->receiver_qual,
+	    e->receiver_id);
+	return 0;
+}
+
+static int
+peek_edifact(struct slice in, struct envelope *e)
+{
+	struct edifact_unb u;
+	int	 rc;
+
+	if ((rc = edifact_unb_peek(in, &u)) != 0)
+		return rc;
+	field(e->sender_id, slice_make(u.sender_id, strlen(u.sender_id)));
+	field(e->sender_qual, slice_make(u.sender_qual,
+	    strlen(u.sender_qual)));
+	field(e->receiver_id, slice_make(u.recipient_id,
+	    strlen(u.recipient_id)));
+	field(e->receiver_qual, slice_make(u.recipient_qual,
+	    strlen(u.recipient_qual)));
+	field(e->control, slice_make(u.control, strlen(u.control)));
+	snprintf(e->sender, sizeof(e->sender), "%s%s%s", e->sender_id,
+	    *e->sender_qual ? ":" : "", e->sender_qual);
+	snprintf(e->receiver, sizeof(e->receiver), "%s%s%s", e->receiver_id,
+	    *e->receiver_qual ? ":" : "", e->receiver_qual);
+	return 0;
+}
+
+int
+envelope_peek(struct slice in, struct envelope *e)
+{
+	const struct translator *t;
+
+	memset(e, 0, sizeof(*e));
+	if ((t = translator_sniff(in)) == NULL)
+		return EG_ERR_SYNTAX;
+	e->syntax = t->name;
+	if (strcmp(t->name, "x12") == 0)
+		return peek_x12(in, e);
+	if (strcmp(t->name, "edifact") == 0)
+		return peek_edifact(in, e);
+	return 0;
+}

@@ -1,0 +1,220 @@
+/*
+ * outbox.c: delivers outbound documents (functional acknowledgements now)
+ * whose send job names a dir target, "dir:PARTNER": written to the
+ * partner's [dir] outbox as .NAME.tmp, fsync'd, renamed to NAME and the
+ * folder fsync'd, then the job is done.  A crash between the rename and
+ * the job's settlement writes the same file again under the same name.
+ * Failures are retried with a delay doubling from 1 s to 5 min.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "eglimits.h"
+#include "err.h"
+#include "failpoint.h"
+#include "gateway.h"
+#include "log.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define OUT_BATCH	64
+#define OUT_LEASE_MS	(60 * 1000)
+#define OUT_IDLE_MS	1000
+
+static struct {
+	struct gateway	*gw;
+	pthread_t	 tid;
+	int		 running;
+} ob;
+
+/* Write data to dir/name atomically.  0, or -1 with errno set. */
+static int
+write_atomic(const char *dir, const char *name, const char *data, size_t len)
+{
+	char	 tmp[EG_MAX_PATH], dst[EG_MAX_PATH];
+	size_t	 off = 0;
+	ssize_t	 w;
+	int	 fd, dfd, save;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >=
+	    sizeof(tmp) || (size_t)snprintf(dst, sizeof(dst), "%s/%s", dir,
+	    name) >= sizeof(dst)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0640)) == -1)
+		return -1;
+	while (off < len) {
+		if ((w = write(fd, data + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, dst) == -1)
+		goto fail;
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	return 0;
+fail:
+	save = errno;
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	errno = save;
+	return -1;
+}
+
+/* The outbox of partner, copied under the lock; NULL when none. */
+static char *
+outbox_of(const char *partner)
+{
+	const struct partner *p;
+	char	*dir = NULL;
+
+	pthread_rwlock_rdlock(&ob.gw->lock);
+	if ((p = conf_partner(ob.gw->conf, partner)) != NULL &&
+	    p->outbox != NULL)
+		dir = xstrdup(p->outbox);
+	pthread_rwlock_unlock(&ob.gw->lock);
+	return dir;
+}
+
+static void
+deliver(struct store_job *j, struct store_settle *se, char *err,
+    size_t errlen)
+{
+	struct store_rtxn *rt;
+	struct store_doc doc;
+	struct slice	 raw;
+	char		*dir = NULL, *copy = NULL, idt[STORE_ID_TEXT];
+	int64_t		 delay;
+	int		 rc;
+
+	se->job = j;
+	se->to = STORE_JOB_DONE;
+	se->due = STORE_DUE_NEVER;
+	store_id_format(j->ref, idt);
+	if (strncmp(j->target, "dir:", 4) != 0) {
+		snprintf(err, errlen, "no channel for target %s", j->target);
+		goto retry;
+	}
+	if ((dir = outbox_of(j->target + 4)) == NULL) {
+		snprintf(err, errlen, "partner %s has no [dir] outbox",
+		    j->target + 4);
+		goto retry;
+	}
+	if ((rc = store_rtxn_begin(ob.gw->store, &rt)) != 0) {
+		snprintf(err, errlen, "store: %s", store_errmsg());
+		goto retry;
+	}
+	if ((rc = store_doc_get(rt, j->ref, &doc)) == 0)
+		rc = store_blob_get(rt, j->ref, &raw);
+	if (rc == 0) {
+		copy = xmalloc(raw.len ? raw.len : 1);
+		memcpy(copy, raw.p, raw.len);
+	}
+	store_rtxn_end(rt);
+	if (rc != 0) {
+		snprintf(err, errlen, "outbound document %s: %s", idt,
+		    eg_strerror(rc));
+		se->to = STORE_JOB_DEAD;
+		se->error = err;
+		goto out;
+	}
+	if (write_atomic(dir, doc.name, copy, raw.len) == -1) {
+		snprintf(err, errlen, "%s/%s: %s", dir, doc.name,
+		    strerror(errno));
+		goto retry;
+	}
+	FAILPOINT("outbox-after-write");
+	log_info("outbox: sent doc=%s partner=%s type=%s file=%s/%s "
+	    "attempt=%u", idt, doc.partner, doc.doctype, dir, doc.name,
+	    j->attempts);
+	goto out;
+retry:
+	delay = 1000LL << (j->attempts < 9 ? j->attempts : 9);
+	if (delay > 300000)
+		delay = 300000;
+	se->to = STORE_JOB_PENDING;
+	se->due = store_now() + delay;
+	se->error = err;
+	log_warnx("outbox: retry doc=%s target=%s attempt=%u delay=%llds "
+	    "error=\"%s\"", idt, j->target, j->attempts,
+	    (long long)delay / 1000, err);
+out:
+	free(dir);
+	free(copy);
+}
+
+static void *
+outbox_main(void *arg)
+{
+	struct store_job jobs[OUT_BATCH];
+	struct store_settle se[OUT_BATCH];
+	char		 err[OUT_BATCH][EG_MAX_STORE_ERROR + 1];
+	size_t		 n, i;
+
+	(void)arg;
+	while (!atomic_load(&ob.gw->stopping)) {
+		if (store_jobs_take(ob.gw->store, 1u << STORE_JOB_SEND,
+		    store_now(), OUT_LEASE_MS, jobs, OUT_BATCH, &n) != 0) {
+			log_warnx("outbox: taking jobs: %s", store_errmsg());
+			n = 0;
+		}
+		if (n == 0) {
+			wake_wait(&ob.gw->outbox_wake, OUT_IDLE_MS);
+			continue;
+		}
+		memset(se, 0, sizeof(se));
+		for (i = 0; i < n; i++)
+			deliver(&jobs[i], &se[i], err[i], sizeof(err[i]));
+		if (store_jobs_settle(ob.gw->store, se, n, store_now()) != 0)
+			log_warnx("outbox: settling %zu jobs: %s", n,
+			    store_errmsg());
+	}
+	return NULL;
+}
+
+int
+outbox_start(struct gateway *gw)
+{
+	ob.gw = gw;
+	if (pthread_create(&ob.tid, NULL, outbox_main, NULL) != 0) {
+		log_warn("outbox: pthread_create");
+		return EG_ERR_IO;
+	}
+	ob.running = 1;
+	return 0;
+}
+
+void
+outbox_stop(void)
+{
+	if (!ob.running)
+		return;
+	wake_signal(&ob.gw->outbox_wake);
+	pthread_join(ob.tid, NULL);
+	ob.running = 0;
+}

@@ -1,0 +1,471 @@
+/*
+ * serve.c: `edigate serve`, the gateway daemon (DESIGN.md §3).  The main
+ * thread is the scheduler: it owns the signals (SIGTERM and SIGINT drain
+ * and exit 0, SIGHUP reloads the configuration and maps atomically and
+ * keeps the old ones when the new ones do not load), the timers (reader
+ * slots of dead processes, acknowledgement deadlines, retention) and the
+ * systemd notifications (READY, RELOADING, STOPPING, WATCHDOG).  Intake,
+ * the translate pipeline, the outbox, the ERP forwarder and the HTTP
+ * listener are threads of their own that meet only in the store.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef HAVE_LIBSYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
+
+#include "buf.h"
+#include "catalog.h"
+#include "cmd.h"
+#include "conf.h"
+#include "eglimits.h"
+#include "err.h"
+#include "failpoint.h"
+#include "forward.h"
+#include "gateway.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define TICK_MS			 500
+#define READER_CHECK_MS		 (60 * 1000)
+#define OVERDUE_MS		 (5 * 1000)
+#define PURGE_MS		 (60 * 60 * 1000)
+#define DRAIN_MS		 (10 * 1000)
+
+/* --- wake-ups --- */
+
+void
+wake_init(struct wake *w)
+{
+	pthread_condattr_t ca;
+
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&w->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	w->pending = 0;
+}
+
+void
+wake_destroy(struct wake *w)
+{
+	pthread_cond_destroy(&w->cv);
+	pthread_mutex_destroy(&w->mu);
+}
+
+void
+wake_signal(struct wake *w)
+{
+	pthread_mutex_lock(&w->mu);
+	w->pending = 1;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+wake_wait(struct wake *w, int64_t ms)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (!w->pending)
+		if (pthread_cond_timedwait(&w->cv, &w->mu, &ts) != 0)
+			break;
+	w->pending = 0;
+	pthread_mutex_unlock(&w->mu);
+}
+
+int64_t
+gw_mono_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* --- systemd --- */
+
+static void
+notify(const char *state)
+{
+#ifdef HAVE_LIBSYSTEMD
+	(void)sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
+static int64_t
+watchdog_ms(void)
+{
+#ifdef HAVE_LIBSYSTEMD
+	uint64_t	 usec;
+
+	if (sd_watchdog_enabled(0, &usec) > 0)
+		return (int64_t)(usec / 2000);
+#endif
+	return 0;
+}
+
+/* --- configuration --- */
+
+static const char *config_path;
+
+/* Load configuration and maps; NULL on failure (errors logged). */
+static int
+load(struct conf **cf, struct catalog **cat)
+{
+	struct buf	 errs;
+	int		 rc;
+
+	*cf = NULL;
+	*cat = NULL;
+	if (cmd_conf(config_path, cf) != 0)
+		return -1;
+	buf_init(&errs, 1 << 20);
+	rc = catalog_load(cmd_maps_root((*cf)->maps_dir), cat, &errs);
+	if (rc != 0) {
+		log_warnx("maps in %s: %s", cmd_maps_root((*cf)->maps_dir),
+		    errs.p ? errs.p : "");
+		buf_free(&errs);
+		conf_free(*cf);
+		*cf = NULL;
+		return -1;
+	}
+	buf_free(&errs);
+	return 0;
+}
+
+static void
+reload(struct gateway *gw)
+{
+	struct conf	*cf, *ocf;
+	struct catalog	*cat, *ocat;
+
+	notify("RELOADING=1");
+	if (load(&cf, &cat) != 0) {
+		log_warnx("serve: reload refused: the configuration or maps "
+		    "above do not load; the running ones are kept");
+		notify("READY=1");
+		return;
+	}
+	if (strcmp(cf->state_dir, gw->conf->state_dir) != 0 ||
+	    (cf->erp_url == NULL) != (gw->conf->erp_url == NULL) ||
+	    (cf->erp_url && strcmp(cf->erp_url, gw->conf->erp_url) != 0))
+		log_warnx("serve: reload: [gateway] state_dir and [erp] take "
+		    "effect at the next start");
+	pthread_rwlock_wrlock(&gw->lock);
+	ocf = gw->conf;
+	ocat = gw->cat;
+	gw->conf = cf;
+	gw->cat = cat;
+	gw->generation++;
+	pthread_rwlock_unlock(&gw->lock);
+	conf_free(ocf);
+	catalog_free(ocat);
+	log_info("serve: reloaded config=%s partners=%zu", config_path,
+	    cf->npartner);
+	wake_signal(&gw->intake_wake);
+	notify("READY=1");
+}
+
+/* Read a secret file: its first line, or NULL (logged). */
+static char *
+secret(const char *path)
+{
+	FILE		*fp;
+	struct stat	 st;
+	char		 line[4096];
+	size_t		 n;
+
+	if (path == NULL)
+		return NULL;
+	if ((fp = fopen(path, "r")) == NULL) {
+		log_warn("serve: %s", path);
+		return NULL;
+	}
+	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 0077) != 0)
+		log_warnx("serve: %s is readable by others: chmod 600 it",
+		    path);
+	if (fgets(line, sizeof(line), fp) == NULL)
+		line[0] = '\0';
+	fclose(fp);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	return xstrdup(line);
+}
+
+static int
+start_forwarder(struct gateway *gw, char **token, char **password)
+{
+	const struct conf *cf = gw->conf;
+	struct forward_conf fc;
+
+	if (cf->erp_url == NULL)
+		return 0;
+	memset(&fc, 0, sizeof(fc));
+	fc.url = cf->erp_url;
+	fc.auth = cf->erp_auth;
+	if (strcmp(cf->erp_auth, "bearer") == 0 &&
+	    (*token = secret(cf->erp_token_file)) == NULL) {
+		log_warnx("serve: [erp] auth = bearer needs token_file");
+		return -1;
+	}
+	if (strcmp(cf->erp_auth, "basic") == 0 &&
+	    (cf->erp_user == NULL ||
+	    (*password = secret(cf->erp_password_file)) == NULL)) {
+		log_warnx("serve: [erp] auth = basic needs user and "
+		    "password_file");
+		return -1;
+	}
+	fc.token = *token;
+	fc.user = cf->erp_user;
+	fc.password = *password;
+	fc.client_cert = cf->erp_client_cert;
+	fc.client_key = cf->erp_client_key;
+	fc.ca_file = cf->erp_ca_file;
+	fc.reference = cf->erp_reference;
+	fc.async_ack = strcmp(cf->erp_ack, "async") == 0;
+	fc.timeout_ms = cf->erp_timeout_ms;
+	fc.retry_min_ms = cf->erp_retry_min_ms;
+	fc.retry_max_ms = cf->erp_retry_max_ms;
+	fc.max_age_ms = cf->erp_max_age_ms;
+	fc.connections = (unsigned int)cf->erp_connections;
+	fc.target = "erp";
+	if (forward_start(gw->store, &fc, &gw->fwd) != 0) {
+		log_warnx("serve: the ERP forwarder does not start");
+		return -1;
+	}
+	return 0;
+}
+
+/* --- timers --- */
+
+static void
+overdue(struct gateway *gw)
+{
+	struct store_ack a[64];
+	char		 idt[STORE_ID_TEXT];
+	size_t		 n, i;
+
+	do {
+		if (store_ack_overdue(gw->store, store_now(), a, 64, &n) != 0) {
+			log_warnx("serve: acknowledgement deadlines: %s",
+			    store_errmsg());
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			store_id_format(a[i].doc, idt);
+			log_info("ack: overdue partner=%s kind=%s ref=%s "
+			    "doc=%s", a[i].partner,
+			    store_ack_kind_name(a[i].kind), a[i].ref, idt);
+		}
+	} while (n == 64);
+}
+
+static void
+purge(struct gateway *gw)
+{
+	uint8_t		 cursor[STORE_ID_LEN];
+	size_t		 n, total = 0;
+	int64_t		 before;
+
+	pthread_rwlock_rdlock(&gw->lock);
+	before = store_now() - gw->conf->retention * 1000;
+	pthread_rwlock_unlock(&gw->lock);
+	memset(cursor, 0, sizeof(cursor));
+	do {
+		if (store_purge_blobs(gw->store, before, 1000, cursor,
+		    &n) != 0) {
+			log_warnx("serve: retention: %s", store_errmsg());
+			return;
+		}
+		total += n;
+	} while (n > 0 && !atomic_load(&gw->stopping));
+	if (total > 0)
+		log_info("serve: retention purged=%zu", total);
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct gateway	 gw;
+	struct http	*http = NULL;
+	sigset_t	 set;
+	siginfo_t	 si;
+	struct timespec	 ts;
+	char		 path[EG_MAX_PATH], *token = NULL, *password = NULL;
+	int64_t		 now, wd, last_wd = 0, last_rc = 0, last_od = 0;
+	int64_t		 last_purge = 0;
+	int		 ch, sig, dead, ex = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:ho:", lopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'o':
+			if ((ex = cmd_conf_override(optarg)) != 0)
+				return ex;
+			break;
+		case 'h':
+			return cmd_usage("serve", stdout);
+		default:
+			return cmd_usage("serve", stderr);
+		}
+	}
+	if (optind != argc)
+		return cmd_usage("serve", stderr);
+	if ((config_path = cmd_conf_path(config_path)) == NULL) {
+		fprintf(stderr, "edigate serve: no configuration: give -c "
+		    "FILE\n");
+		return EX_CONFIG;
+	}
+	failpoint_init();
+
+	memset(&gw, 0, sizeof(gw));
+	if (load(&gw.conf, &gw.cat) != 0)
+		return EX_CONFIG;
+	if (mkdir(gw.conf->state_dir, 0700) == -1 && errno != EEXIST) {
+		log_warn("serve: %s", gw.conf->state_dir);
+		ex = EX_CANTCREAT;
+		goto out;
+	}
+	if ((size_t)snprintf(path, sizeof(path), "%s/store",
+	    gw.conf->state_dir) >= sizeof(path)) {
+		log_warnx("serve: state_dir too long");
+		ex = EX_CONFIG;
+		goto out;
+	}
+	if (store_open(path, gw.conf->map_size, 0, &gw.store) != 0) {
+		log_warnx("serve: store %s: %s", path, store_errmsg());
+		ex = EX_UNAVAILABLE;
+		goto out;
+	}
+
+	/* Signals belong to this thread: block them before any other. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	pthread_rwlock_init(&gw.lock, NULL);
+	wake_init(&gw.pipeline_wake);
+	wake_init(&gw.outbox_wake);
+	wake_init(&gw.intake_wake);
+	if (start_forwarder(&gw, &token, &password) != 0) {
+		ex = EX_CONFIG;
+		goto close;
+	}
+	if (gw.conf->http_listen != NULL &&
+	    http_start(gw.conf->http_listen, gw.store, &http) != 0) {
+		log_warnx("serve: HTTP listener on %s does not start",
+		    gw.conf->http_listen);
+		ex = EX_UNAVAILABLE;
+		goto stopfwd;
+	}
+	if (pipeline_start(&gw, 1) != 0 || outbox_start(&gw) != 0 ||
+	    intake_start(&gw) != 0) {
+		ex = EX_OSERR;
+		goto stop;
+	}
+	log_info("serve: ready pid=%ld config=%s store=%s partners=%zu "
+	    "erp=%s http=%s", (long)getpid(), config_path, path,
+	    gw.conf->npartner, gw.conf->erp_url ? gw.conf->erp_url : "-",
+	    gw.conf->http_listen ? gw.conf->http_listen : "-");
+	notify("READY=1");
+	wd = watchdog_ms();
+
+	for (;;) {
+		ts.tv_sec = 0;
+		ts.tv_nsec = TICK_MS * 1000000L;
+		sig = sigtimedwait(&set, &si, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("serve: stopping signal=%s",
+			    sig == SIGTERM ? "TERM" : "INT");
+			break;
+		}
+		if (sig == SIGHUP)
+			reload(&gw);
+		now = gw_mono_ms();
+		if (wd > 0 && now - last_wd >= wd) {
+			notify("WATCHDOG=1");
+			last_wd = now;
+		}
+		if (now - last_rc >= READER_CHECK_MS) {
+			if (store_reader_check(gw.store, &dead) == 0 &&
+			    dead > 0)
+				log_info("serve: cleared reader slots of %d "
+				    "dead processes", dead);
+			last_rc = now;
+		}
+		if (now - last_od >= OVERDUE_MS) {
+			overdue(&gw);
+			last_od = now;
+		}
+		if (now - last_purge >= PURGE_MS) {
+			purge(&gw);
+			last_purge = now;
+		}
+	}
+	notify("STOPPING=1");
+stop:
+	atomic_store(&gw.stopping, 1);
+	intake_stop();
+	pipeline_stop();
+	outbox_stop();
+	if (http != NULL)
+		http_stop(http);
+stopfwd:
+	if (gw.fwd != NULL)
+		forward_stop(gw.fwd, DRAIN_MS);
+close:
+	wake_destroy(&gw.pipeline_wake);
+	wake_destroy(&gw.outbox_wake);
+	wake_destroy(&gw.intake_wake);
+	pthread_rwlock_destroy(&gw.lock);
+	store_close(gw.store);
+	if (ex == 0)
+		log_info("serve: stopped");
+out:
+	if (token != NULL)
+		explicit_bzero(token, strlen(token));
+	if (password != NULL)
+		explicit_bzero(password, strlen(password));
+	free(token);
+	free(password);
+	conf_free(gw.conf);
+	catalog_free(gw.cat);
+	return ex;
+}
