@@ -37,9 +37,15 @@
  *           'J' 1 | id(16) | kind u8 | state u8 | ref(16) | due i64 |
  *           created i64 | first_try i64 | last_try i64 | attempts u32 |
  *           str target | str error
+ *           (kind 1 forward, 2 send, 3 translate: a translate job's
+ *           target may be empty)
  *   ctrseq  partner 0x00 level u8 -> 'C' 1 | next u64
  *   meta    "schema" -> 'M' 1 | u32;  "instance" -> 'M' 1 | id(16)
- *   acks    opened, written by the acknowledgement ledger (later)
+ *   acks    partner 0x00 kind u8 ref ->
+ *           'A' 1 | kind u8 | state u8 | doc(16) | by(16) | created i64 |
+ *           due i64 | resolved i64 | str partner | str ref | str bizkey |
+ *           str reason
+ *           (the key is recomputed from the record when it is read)
  *
  * A key longer than LMDB's maximum (511) is 0xFF followed by the sha256
  * of the key it stands for; partner ids never start with 0xFF.
@@ -76,6 +82,7 @@
 #define TAG_JOB		'J'
 #define TAG_CTR		'C'
 #define TAG_META	'M'
+#define TAG_ACK		'A'
 #define REC_V1		1
 
 #define DOC_FIXED	80	/* bytes of a doc record before its strings */
@@ -108,6 +115,11 @@ static const char *const db_names[STORE_NDB] = {
 };
 
 static _Thread_local char errmsg[1024];
+/*
+ * Set when an LMDB call failed (lmerr()): a batch tells a failing request
+ * (its rc) from a failing transaction (map full, I/O), which aborts all.
+ */
+static _Thread_local int lmfail;
 
 /* Environments open in this process (LMDB: never the same one twice). */
 static pthread_mutex_t open_mtx = PTHREAD_MUTEX_INITIALIZER;
@@ -355,6 +367,7 @@ lmerr(struct store *s, int rc, const char *what)
 {
 	MDB_envinfo	 ei;
 
+	lmfail = 1;
 	switch (rc) {
 	case MDB_MAP_FULL:
 		if (mdb_env_info(s->env, &ei) != 0)
@@ -684,6 +697,13 @@ valid_job_state(unsigned int st)
 	return st >= STORE_JOB_PENDING && st <= STORE_JOB_HELD;
 }
 
+static int
+valid_job_kind(unsigned int kind)
+{
+	return kind == STORE_JOB_FORWARD || kind == STORE_JOB_SEND ||
+	    kind == STORE_JOB_TRANSLATE;
+}
+
 static void
 job_key(const struct store_job *j, uint8_t key[JOBKEY_LEN])
 {
@@ -745,7 +765,7 @@ job_decode(const MDB_val *k, const MDB_val *v, struct store_job *j)
 		    memcmp((const uint8_t *)k->mv_data + 8, j->id,
 		    STORE_ID_LEN) != 0)
 			dc.why = "key is not due and id";
-		else if (kind != STORE_JOB_FORWARD && kind != STORE_JOB_SEND)
+		else if (!valid_job_kind(kind))
 			dc.why = "kind";
 		else if (!valid_job_state(st))
 			dc.why = "state";
@@ -793,9 +813,11 @@ check_partner(const char *p)
 }
 
 /*
- * The ctl key (partner 0x00 level sender 0x00 number) or, sender NULL,
- * the ctrseq key (partner 0x00 level) into key; hashed when longer than
- * LMDB's maximum key size.  Returns its length.
+ * partner 0x00 level, then sender 0x00 when sender is not NULL, then
+ * number when it is not NULL, into key: the ctl key (partner, level,
+ * sender, number), the acks key (partner, kind, NULL, ref) and the ctrseq
+ * key (partner, level, NULL, NULL).  Hashed when longer than LMDB's
+ * maximum key size.  Returns its length.
  */
 static size_t
 key_make(const struct store *s, uint8_t key[MAX_KEY], const char *partner,
@@ -814,6 +836,8 @@ key_make(const struct store *s, uint8_t key[MAX_KEY], const char *partner,
 		memcpy(tmp + n, sender, l);
 		n += l;
 		tmp[n++] = 0;
+	}
+	if (number != NULL) {
 		l = strlen(number);
 		memcpy(tmp + n, number, l);
 		n += l;
@@ -825,6 +849,245 @@ key_make(const struct store *s, uint8_t key[MAX_KEY], const char *partner,
 	key[0] = HASHED_KEY;
 	sha256(tmp, n, key + 1);
 	return 1 + STORE_SHA_LEN;
+}
+
+/* --- acknowledgement records --- */
+
+static int
+valid_ack_kind(unsigned int kind)
+{
+	return kind >= STORE_ACK_MDN && kind <= STORE_ACK_ERP;
+}
+
+static int
+valid_ack_state(unsigned int st)
+{
+	return st >= STORE_ACK_PENDING && st <= STORE_ACK_OVERDUE;
+}
+
+static size_t
+ack_key(const struct store *s, uint8_t key[MAX_KEY], const char *partner,
+    enum store_ack_kind kind, const char *ref)
+{
+	return key_make(s, key, partner, (int)kind, NULL, ref);
+}
+
+static int
+ack_encode(const struct store_ack *a, struct buf *b)
+{
+	buf_reset(b);
+	buf_addc(b, TAG_ACK);
+	buf_addc(b, REC_V1);
+	buf_addc(b, (int)a->kind);
+	buf_addc(b, (int)a->state);
+	buf_add(b, a->doc, STORE_ID_LEN);
+	buf_add(b, a->by, STORE_ID_LEN);
+	enc_int(b, (uint64_t)a->created, 8);
+	enc_int(b, (uint64_t)a->due, 8);
+	enc_int(b, (uint64_t)a->resolved, 8);
+	enc_str(b, a->partner);
+	enc_str(b, a->ref);
+	enc_str(b, a->bizkey);
+	enc_str(b, a->reason);
+	if (b->len != 4 + 2 * STORE_ID_LEN + 24 + 4 * 2 + strlen(a->partner) +
+	    strlen(a->ref) + strlen(a->bizkey) + strlen(a->reason))
+		return seterr(EG_ERR_LIMIT, "acks record over its limit");
+	return 0;
+}
+
+/* Decode and validate an acks record; its key must be the record's. */
+static int
+ack_decode(const struct store *s, const MDB_val *k, const MDB_val *v,
+    struct store_ack *a)
+{
+	struct dec	 dc = { v->mv_data, v->mv_size, 0, NULL };
+	uint8_t		 key[MAX_KEY];
+	unsigned int	 kind, st;
+	size_t		 kl;
+
+	memset(a, 0, sizeof(*a));
+	dec_header(&dc, TAG_ACK);
+	kind = (unsigned int)dec_int(&dc, 1);
+	st = (unsigned int)dec_int(&dc, 1);
+	dec_bytes(&dc, a->doc, STORE_ID_LEN);
+	dec_bytes(&dc, a->by, STORE_ID_LEN);
+	a->created = (int64_t)dec_int(&dc, 8);
+	a->due = (int64_t)dec_int(&dc, 8);
+	a->resolved = (int64_t)dec_int(&dc, 8);
+	dec_str(&dc, a->partner, sizeof(a->partner), "partner");
+	dec_str(&dc, a->ref, sizeof(a->ref), "ref");
+	dec_str(&dc, a->bizkey, sizeof(a->bizkey), "bizkey");
+	dec_str(&dc, a->reason, sizeof(a->reason), "reason");
+	dec_end(&dc);
+	a->kind = (enum store_ack_kind)kind;
+	a->state = (enum store_ack_state)st;
+	if (dc.why == NULL) {
+		if (!valid_ack_kind(kind))
+			dc.why = "kind";
+		else if (!valid_ack_state(st))
+			dc.why = "state";
+		else if (a->partner[0] == '\0' ||
+		    (unsigned char)a->partner[0] == HASHED_KEY)
+			dc.why = "partner";
+		else if (a->ref[0] == '\0')
+			dc.why = "no reference";
+		else if (a->due < 0 || a->created < 0 || a->resolved < 0)
+			dc.why = "times";
+		else {
+			kl = ack_key(s, key, a->partner, a->kind, a->ref);
+			if (k->mv_size != kl || memcmp(k->mv_data, key, kl) != 0)
+				dc.why = "key is not partner, kind and "
+				    "reference";
+		}
+	}
+	if (dc.why != NULL)
+		return seterr(EG_ERR_SYNTAX, "acks record %.64s/%u/%.64s: %s "
+		    "(%zu bytes)", a->partner, kind, a->ref, dc.why,
+		    v->mv_size);
+	return 0;
+}
+
+/* Write (or replace) the expectation a; b is scratch. */
+static int
+ack_put(struct store *s, MDB_txn *txn, const struct store_ack *a,
+    struct buf *b)
+{
+	uint8_t	 key[MAX_KEY];
+	MDB_val	 k, v;
+	int	 rc;
+
+	if ((rc = ack_encode(a, b)) != 0)
+		return rc;
+	k = mval(key, ack_key(s, key, a->partner, a->kind, a->ref));
+	v = mval(b->p, b->len);
+	if ((rc = mdb_put(txn, s->dbi[STORE_DB_ACKS], &k, &v, 0)) != 0)
+		return lmerr(s, rc, "acks");
+	return 0;
+}
+
+/* The expectation partner + kind + ref: 0, EG_ERR_NOTFOUND, EG_ERR_SYNTAX. */
+static int
+ack_get(struct store *s, MDB_txn *txn, const char *partner,
+    enum store_ack_kind kind, const char *ref, struct store_ack *a)
+{
+	uint8_t	 key[MAX_KEY];
+	MDB_val	 k, v;
+	int	 rc;
+
+	k = mval(key, ack_key(s, key, partner, kind, ref));
+	rc = mdb_get(txn, s->dbi[STORE_DB_ACKS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return EG_ERR_NOTFOUND;
+	if (rc != 0)
+		return lmerr(s, rc, "acks");
+	return ack_decode(s, &k, &v, a);
+}
+
+static int
+check_ack_key(enum store_ack_kind kind, const char *partner, const char *ref)
+{
+	int	 rc;
+
+	if (!valid_ack_kind((unsigned int)kind))
+		return seterr(EG_ERR_INVAL, "acknowledgement kind %d",
+		    (int)kind);
+	if ((rc = check_partner(partner)) != 0)
+		return rc;
+	return check_text("acknowledgement reference", ref,
+	    EG_MAX_STORE_FIELD, 1);
+}
+
+static int
+check_expect(const struct store_expect *e)
+{
+	int	 rc;
+
+	if ((rc = check_ack_key(e->kind, e->partner, e->ref)) != 0 ||
+	    (rc = check_text("business key", e->bizkey, EG_MAX_STORE_FIELD,
+	    0)) != 0)
+		return rc;
+	if (e->due < 0)
+		return seterr(EG_ERR_INVAL, "acknowledgement due time");
+	return 0;
+}
+
+static int
+check_resolve(const struct store_resolve *r)
+{
+	int	 rc;
+
+	if ((rc = check_ack_key(r->kind, r->partner, r->ref)) != 0)
+		return rc;
+	if (r->state != STORE_ACK_ACCEPTED && r->state != STORE_ACK_REJECTED)
+		return seterr(EG_ERR_INVAL, "an expectation is resolved to "
+		    "accepted or rejected, not %s",
+		    store_ack_state_name(r->state));
+	return 0;
+}
+
+/* A pending expectation from e (checked by check_expect()). */
+static int
+ack_expect_put(struct store *s, MDB_txn *txn, const struct store_expect *e,
+    int64_t now, struct buf *b)
+{
+	struct store_ack a;
+
+	memset(&a, 0, sizeof(a));
+	a.kind = e->kind;
+	a.state = STORE_ACK_PENDING;
+	cpy(a.partner, sizeof(a.partner), e->partner);
+	cpy(a.ref, sizeof(a.ref), e->ref);
+	cpy(a.bizkey, sizeof(a.bizkey), e->bizkey);
+	memcpy(a.doc, e->doc, STORE_ID_LEN);
+	a.created = now;
+	a.due = e->due;
+	return ack_put(s, txn, &a, b);
+}
+
+/* The ERP import expectation of a new event (ref: the event id text). */
+static void
+ack_erp(struct store_ack *a, const char *partner,
+    const struct store_event *ev, int64_t due, int64_t now)
+{
+	memset(a, 0, sizeof(*a));
+	a->kind = STORE_ACK_ERP;
+	a->state = STORE_ACK_PENDING;
+	cpy(a->partner, sizeof(a->partner), partner);
+	idtext(ev->id, a->ref);
+	/* A business key over the field's size is cut: it is for display. */
+	cpy(a->bizkey, sizeof(a->bizkey), ev->biz);
+	memcpy(a->doc, ev->id, STORE_ID_LEN);
+	a->created = now;
+	a->due = due;
+}
+
+/*
+ * Resolve r (checked by check_resolve()) inside txn; r->found says
+ * whether a pending or overdue expectation was there.
+ */
+static int
+ack_resolve_put(struct store *s, MDB_txn *txn, struct store_resolve *r,
+    int64_t now, struct buf *b)
+{
+	struct store_ack a;
+	int		 rc;
+
+	r->found = 0;
+	rc = ack_get(s, txn, r->partner, r->kind, r->ref, &a);
+	if (rc == EG_ERR_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (a.state != STORE_ACK_PENDING && a.state != STORE_ACK_OVERDUE)
+		return 0;
+	a.state = r->state;
+	memcpy(a.by, r->by, STORE_ID_LEN);
+	a.resolved = now;
+	cpy(a.reason, sizeof(a.reason), r->reason);
+	if ((rc = ack_put(s, txn, &a, b)) != 0)
+		return rc;
+	r->found = 1;
+	return 0;
 }
 
 /* --- open and close --- */
@@ -1217,65 +1480,72 @@ check_ctl(const struct store_ctl *c)
 	return 0;
 }
 
-int
-store_ingest(struct store *s, const struct store_doc *doc, struct slice raw,
-    const struct store_ctl *ctl, size_t nctl, struct store_ingest_res *res)
+/*
+ * A new document made ready outside the transaction (everything slow, the
+ * sha256 above all, happens before the write lock is taken): doc checked
+ * and copied into d with its defaults, id, size and sha256.
+ */
+static int
+ingest_prep(const struct store_doc *doc, struct slice raw,
+    const struct store_ctl *ctl, size_t nctl, int64_t now, struct store_doc *d)
 {
-	struct store_doc *d;
-	struct buf	 b;
-	MDB_txn		*txn;
-	MDB_val		 k, v;
-	uint8_t		 key[MAX_KEY];
-	size_t		 i, kl, ndup = 0;
-	uint8_t		 dup_of[STORE_ID_LEN];
-	int		 rc;
+	size_t	 i;
+	int	 rc;
 
-	memset(dup_of, 0, sizeof(dup_of));
 	if ((rc = check_doc(doc)) != 0)
 		return rc;
 	if (raw.len > EG_MAX_DOC_SIZE)
 		return seterr(EG_ERR_LIMIT, "document of %zu bytes over "
 		    "EG_MAX_DOC_SIZE", raw.len);
+	if (nctl > 0 && ctl == NULL)
+		return seterr(EG_ERR_INVAL, "control entries missing");
 	for (i = 0; i < nctl; i++)
 		if ((rc = check_ctl(&ctl[i])) != 0)
 			return rc;
-
-	/* Everything slow happens before the write lock is taken. */
-	d = xmalloc(sizeof(*d));
 	memcpy(d, doc, sizeof(*d));
 	if (d->state == 0)
 		d->state = STORE_DOC_RECEIVED;
 	if (d->direction == 0)
 		d->direction = STORE_INBOUND;
 	if (d->received == 0)
-		d->received = store_now();
+		d->received = now;
 	d->updated = d->received;
 	if (iszero(d->id, STORE_ID_LEN))
 		store_uuid7(d->received, d->id);
 	d->size = raw.len;
 	sha256(raw.len ? raw.p : "", raw.len, d->sha256);
-	buf_init(&b, EG_MAX_STORE_DIAGS + 8192);
-	if ((rc = doc_encode(d, slice_make(NULL, 0), &b)) != 0)
-		goto out;
+	return 0;
+}
 
-	if ((rc = wbegin(s, &txn)) != 0)
-		goto out;
+/*
+ * Write a document made by ingest_prep() inside txn: its record, raw
+ * bytes and control-number ledger entries.  res (may be NULL) is filled.
+ * b is scratch.
+ */
+static int
+ingest_put(struct store *s, MDB_txn *txn, const struct store_doc *d,
+    struct slice raw, const struct store_ctl *ctl, size_t nctl,
+    struct buf *b, struct store_ingest_res *res)
+{
+	MDB_val		 k, v;
+	uint8_t		 key[MAX_KEY];
+	uint8_t		 dup_of[STORE_ID_LEN];
+	size_t		 i, kl, ndup = 0;
+	int		 rc;
+
+	memset(dup_of, 0, sizeof(dup_of));
+	if ((rc = doc_encode(d, slice_make(NULL, 0), b)) != 0)
+		return rc;
 	k = mval(d->id, STORE_ID_LEN);
-	v = mval(b.p, b.len);
+	v = mval(b->p, b->len);
 	rc = mdb_put(txn, s->dbi[STORE_DB_DOCS], &k, &v, MDB_NOOVERWRITE);
-	if (rc == MDB_KEYEXIST) {
-		rc = seterr(EG_ERR_INVAL, "document id already stored");
-		goto abort;
-	}
-	if (rc != 0) {
-		rc = lmerr(s, rc, "docs");
-		goto abort;
-	}
+	if (rc == MDB_KEYEXIST)
+		return seterr(EG_ERR_INVAL, "document id already stored");
+	if (rc != 0)
+		return lmerr(s, rc, "docs");
 	v = mval(raw.len ? raw.p : "", raw.len);
-	if ((rc = mdb_put(txn, s->dbi[STORE_DB_BLOBS], &k, &v, 0)) != 0) {
-		rc = lmerr(s, rc, "blobs");
-		goto abort;
-	}
+	if ((rc = mdb_put(txn, s->dbi[STORE_DB_BLOBS], &k, &v, 0)) != 0)
+		return lmerr(s, rc, "blobs");
 	for (i = 0; i < nctl; i++) {
 		kl = key_make(s, key, d->partner, (int)ctl[i].level,
 		    ctl[i].sender ? ctl[i].sender : "", ctl[i].number);
@@ -1291,26 +1561,38 @@ store_ingest(struct store *s, const struct store_doc *doc, struct slice raw,
 					memcpy(dup_of, v.mv_data,
 					    STORE_ID_LEN);
 			}
-			rc = 0;
 			continue;
 		}
-		if (rc != 0) {
-			rc = lmerr(s, rc, "ctl");
-			goto abort;
-		}
+		if (rc != 0)
+			return lmerr(s, rc, "ctl");
 	}
-	if ((rc = wend(s, txn, 0)) != 0)
-		goto out;
-	memset(res, 0, sizeof(*res));
-	memcpy(res->id, d->id, STORE_ID_LEN);
-	memcpy(res->sha256, d->sha256, STORE_SHA_LEN);
-	res->ndup = ndup;
-	if (ndup)
+	if (res != NULL) {
+		memset(res, 0, sizeof(*res));
+		memcpy(res->id, d->id, STORE_ID_LEN);
+		memcpy(res->sha256, d->sha256, STORE_SHA_LEN);
+		res->ndup = ndup;
 		memcpy(res->dup_of, dup_of, STORE_ID_LEN);
-	goto out;
-abort:
-	mdb_txn_abort(txn);
-out:
+	}
+	return 0;
+}
+
+int
+store_ingest(struct store *s, const struct store_doc *doc, struct slice raw,
+    const struct store_ctl *ctl, size_t nctl, struct store_ingest_res *res)
+{
+	struct store_ingest_res r;
+	struct store_doc *d;
+	struct buf	 b;
+	MDB_txn		*txn;
+	int		 rc;
+
+	d = xmalloc(sizeof(*d));
+	buf_init(&b, EG_MAX_STORE_DIAGS + 8192);
+	if ((rc = ingest_prep(doc, raw, ctl, nctl, store_now(), d)) == 0 &&
+	    (rc = wbegin(s, &txn)) == 0 &&
+	    (rc = wend(s, txn, ingest_put(s, txn, d, raw, ctl, nctl, &b,
+	    &r))) == 0)
+		*res = r;
 	buf_free(&b);
 	free(d);
 	return rc;
@@ -1354,24 +1636,24 @@ doc_bad_transition(const struct store_doc *d, enum store_doc_state to)
 	    idt, store_doc_state_name(d->state), store_doc_state_name(to));
 }
 
-/* Write d (with diags) back; diags must not point into the map. */
+/*
+ * Write d (with diags) back; diags must not point into the map.  b is
+ * scratch (max EG_MAX_STORE_DIAGS + 8192), reused across a batch.
+ */
 static int
 doc_save(struct store *s, MDB_txn *txn, const struct store_doc *d,
-    struct slice diags)
+    struct slice diags, struct buf *b)
 {
-	struct buf	 b;
 	MDB_val		 k, v;
 	int		 rc;
 
-	buf_init(&b, EG_MAX_STORE_DIAGS + 8192);
-	if ((rc = doc_encode(d, diags, &b)) == 0) {
-		k = mval(d->id, STORE_ID_LEN);
-		v = mval(b.p, b.len);
-		if ((rc = mdb_put(txn, s->dbi[STORE_DB_DOCS], &k, &v, 0)) != 0)
-			rc = lmerr(s, rc, "docs");
-	}
-	buf_free(&b);
-	return rc;
+	if ((rc = doc_encode(d, diags, b)) != 0)
+		return rc;
+	k = mval(d->id, STORE_ID_LEN);
+	v = mval(b->p, b->len);
+	if ((rc = mdb_put(txn, s->dbi[STORE_DB_DOCS], &k, &v, 0)) != 0)
+		return lmerr(s, rc, "docs");
+	return 0;
 }
 
 /* The sequence number after the last doc_events entry of doc. */
@@ -1408,25 +1690,24 @@ doc_next_seq(struct store *s, MDB_txn *txn, const uint8_t doc[STORE_ID_LEN],
 	return 0;
 }
 
+/* A new job record; b is scratch as for doc_save(). */
 static int
-job_put(struct store *s, MDB_txn *txn, struct store_job *j)
+job_put(struct store *s, MDB_txn *txn, const struct store_job *j,
+    struct buf *b)
 {
-	struct buf	 b;
 	uint8_t		 key[JOBKEY_LEN];
 	MDB_val		 k, v;
 	int		 rc;
 
-	buf_init(&b, 4096);
-	if ((rc = job_encode(j, &b)) == 0) {
-		job_key(j, key);
-		k = mval(key, sizeof(key));
-		v = mval(b.p, b.len);
-		if ((rc = mdb_put(txn, s->dbi[STORE_DB_JOBS], &k, &v,
-		    MDB_NOOVERWRITE)) != 0)
-			rc = lmerr(s, rc, "jobs");
-	}
-	buf_free(&b);
-	return rc;
+	if ((rc = job_encode(j, b)) != 0)
+		return rc;
+	job_key(j, key);
+	k = mval(key, sizeof(key));
+	v = mval(b->p, b->len);
+	if ((rc = mdb_put(txn, s->dbi[STORE_DB_JOBS], &k, &v,
+	    MDB_NOOVERWRITE)) != 0)
+		return lmerr(s, rc, "jobs");
+	return 0;
 }
 
 static void
@@ -1478,16 +1759,19 @@ check_events(const struct store_event *ev, size_t nev, const char *target)
 }
 
 /*
- * Write the new events of ev[] for doc inside txn; *ndup gets the number
- * of duplicates.  hashes holds 2 * nev precomputed sha256 values (idem,
- * biz).
+ * Write the new events of ev[] for doc (of partner) inside txn, each with
+ * a forward job to target (not NULL) and an ERP expectation due at
+ * erp_due (not 0); *ndup gets the number of duplicates.  hashes holds
+ * 2 * nev precomputed sha256 values (idem, biz).  b is scratch.
  */
 static int
 events_put(struct store *s, MDB_txn *txn, const uint8_t doc[STORE_ID_LEN],
-    struct store_event *ev, size_t nev, const uint8_t *hashes,
-    const char *target, int64_t now, size_t *ndup)
+    const char *partner, struct store_event *ev, size_t nev,
+    const uint8_t *hashes, const char *target, int64_t erp_due, int64_t now,
+    struct buf *b, size_t *ndup)
 {
 	struct store_job j;
+	struct store_ack a;
 	uint8_t		 dkey[STORE_ID_LEN + 4], bkey[STORE_SHA_LEN +
 			     STORE_ID_LEN], *p;
 	MDB_val		 k, v;
@@ -1555,20 +1839,24 @@ events_put(struct store *s, MDB_txn *txn, const uint8_t doc[STORE_ID_LEN],
 		if (target != NULL) {
 			job_new(&j, STORE_JOB_FORWARD, ev[i].id, target, now,
 			    now);
-			if ((rc = job_put(s, txn, &j)) != 0)
+			if ((rc = job_put(s, txn, &j, b)) != 0)
+				return rc;
+		}
+		if (erp_due != 0) {
+			ack_erp(&a, partner, &ev[i], erp_due, now);
+			if ((rc = ack_put(s, txn, &a, b)) != 0)
 				return rc;
 		}
 	}
 	return 0;
 }
 
-static uint8_t *
-event_hashes(const struct store_event *ev, size_t nev)
+/* The 2 * nev sha256 values events_put() needs into h (before the txn). */
+static void
+event_hashes(const struct store_event *ev, size_t nev, uint8_t *h)
 {
-	uint8_t	*h;
 	size_t	 i;
 
-	h = xreallocarray(NULL, nev ? 2 * nev : 1, STORE_SHA_LEN);
 	for (i = 0; i < nev; i++) {
 		sha256(ev[i].idem, strlen(ev[i].idem), h + 2 * i *
 		    STORE_SHA_LEN);
@@ -1576,55 +1864,184 @@ event_hashes(const struct store_event *ev, size_t nev)
 			sha256(ev[i].biz, strlen(ev[i].biz), h + (2 * i + 1) *
 			    STORE_SHA_LEN);
 	}
-	return h;
 }
 
-/* store_translated() and store_rejected(): to is translated or rejected. */
+static int	 job_move_check(const struct store_job *, enum store_job_state,
+		    int64_t);
+static int	 job_move(struct store *, MDB_txn *, const struct store_job *,
+		    enum store_job_state, int64_t, const char *, int64_t,
+		    struct buf *, struct store_job *);
+
+/* Everything of an outcome that can be checked without the store. */
 static int
-doc_outcome(struct store *s, const uint8_t id[STORE_ID_LEN],
-    enum store_doc_state to, const char *reason, struct slice diags,
-    struct store_event *ev, size_t nev, const char *target,
-    enum store_doc_state *state)
+outcome_check(const struct store_outcome *o)
 {
+	size_t	 i;
+	int	 rc;
+
+	switch (o->state) {
+	case STORE_DOC_TRANSLATED:
+	case STORE_DOC_REJECTED:
+	case STORE_DOC_DUPLICATE:
+	case STORE_DOC_QUARANTINED:
+		break;
+	default:
+		return seterr(EG_ERR_INVAL, "an outcome is translated, "
+		    "rejected, duplicate or quarantined, not %s",
+		    store_doc_state_name(o->state));
+	}
+	if ((rc = check_events(o->ev, o->nev, o->target)) != 0)
+		return rc;
+	if (o->nev > 0 && o->ev == NULL)
+		return seterr(EG_ERR_INVAL, "events missing");
+	if (o->diags.len > EG_MAX_STORE_DIAGS)
+		return seterr(EG_ERR_LIMIT, "diagnostics of %zu bytes",
+		    o->diags.len);
+	if (o->diags.len > 0 && o->diags.p == NULL)
+		return seterr(EG_ERR_INVAL, "diagnostics missing");
+	if (o->erp_due < 0)
+		return seterr(EG_ERR_INVAL, "ERP acknowledgement due time");
+	/* Bounded like the events of one document. */
+	if (o->nout > EG_MAX_STORE_EVENTS || o->nexp > EG_MAX_STORE_EVENTS ||
+	    o->nres > EG_MAX_STORE_EVENTS)
+		return seterr(EG_ERR_LIMIT, "outcome over %u outbound "
+		    "documents, expectations or resolutions",
+		    EG_MAX_STORE_EVENTS);
+	if ((o->nout > 0 && o->out == NULL) || (o->nexp > 0 &&
+	    o->exp == NULL) || (o->nres > 0 && o->res == NULL))
+		return seterr(EG_ERR_INVAL, "outcome arrays missing");
+	for (i = 0; i < o->nout; i++)
+		if (o->out[i].target != NULL && (rc = check_text("job target",
+		    o->out[i].target, EG_MAX_STORE_TARGET, 1)) != 0)
+			return rc;
+	for (i = 0; i < o->nexp; i++)
+		if ((rc = check_expect(&o->exp[i])) != 0)
+			return rc;
+	for (i = 0; i < o->nres; i++)
+		if ((rc = check_resolve(&o->res[i])) != 0)
+			return rc;
+	if (o->job != NULL) {
+		if ((rc = job_move_check(o->job, STORE_JOB_DONE, 0)) != 0)
+			return rc;
+		if (o->job->kind == STORE_JOB_TRANSLATE &&
+		    memcmp(o->job->ref, o->id, STORE_ID_LEN) != 0)
+			return seterr(EG_ERR_INVAL, "the translate job is "
+			    "another document's");
+	}
+	return 0;
+}
+
+/*
+ * The slow part of an outcome checked by outcome_check(), before the
+ * transaction: event hashes into hashes (2 * nev), the outbound
+ * documents' records into outdocs (nout).
+ */
+static int
+outcome_prep(const struct store_outcome *o, int64_t now, uint8_t *hashes,
+    struct store_doc *outdocs)
+{
+	const struct store_outbound *ob;
 	struct store_doc *d;
-	MDB_txn		*txn;
-	uint8_t		*hashes;
-	size_t		 ndup;
-	int64_t		 now = store_now();
+	size_t		 i;
 	int		 rc;
 
-	if ((rc = check_events(ev, nev, target)) != 0)
-		return rc;
-	if (diags.len > EG_MAX_STORE_DIAGS)
-		return seterr(EG_ERR_LIMIT, "diagnostics of %zu bytes",
-		    diags.len);
-	hashes = event_hashes(ev, nev);
-	d = xmalloc(sizeof(*d));
-	if ((rc = wbegin(s, &txn)) != 0)
-		goto out;
-	if ((rc = doc_load(s, txn, id, d, NULL)) != 0)
-		goto abort;
-	if (!doc_transition_ok(d->state, to)) {
-		rc = doc_bad_transition(d, to);
-		goto abort;
+	event_hashes(o->ev, o->nev, hashes);
+	for (i = 0; i < o->nout; i++) {
+		ob = &o->out[i];
+		d = &outdocs[i];
+		if ((rc = ingest_prep(&ob->doc, ob->raw, ob->ctl, ob->nctl,
+		    now, d)) != 0)
+			return rc;
+		/* Generated, its send job queued: finished for retention. */
+		d->direction = STORE_OUTBOUND;
+		d->state = STORE_DOC_TRANSLATED;
+		store_uuid7(d->received, d->id);
 	}
-	if ((rc = events_put(s, txn, id, ev, nev, hashes, target, now,
-	    &ndup)) != 0)
-		goto abort;
-	if (to == STORE_DOC_TRANSLATED && nev > 0 && ndup == nev)
+	return 0;
+}
+
+/*
+ * Write outcome o (checked and prepared) inside txn: the work of
+ * store_translated(), store_rejected() and each request of
+ * store_outcome_batch().  d is scratch; *job gets the new record of
+ * o->job.  Sets o->final, the events' and outbound documents' ids and
+ * each resolution's found.
+ */
+static int
+outcome_put(struct store *s, MDB_txn *txn, struct store_outcome *o,
+    const uint8_t *hashes, const struct store_doc *outdocs, int64_t now,
+    struct store_doc *d, struct buf *b, struct store_job *job)
+{
+	enum store_doc_state to = o->state;
+	const struct store_outbound *ob;
+	struct store_job j;
+	size_t		 i, ndup;
+	int		 rc;
+
+	if ((rc = doc_load(s, txn, o->id, d, NULL)) != 0)
+		return rc;
+	if (!doc_transition_ok(d->state, to))
+		return doc_bad_transition(d, to);
+	if ((rc = events_put(s, txn, d->id, d->partner, o->ev, o->nev, hashes,
+	    o->target, o->erp_due, now, b, &ndup)) != 0)
+		return rc;
+	if (to == STORE_DOC_TRANSLATED && o->nev > 0 && ndup == o->nev)
 		to = STORE_DOC_DUPLICATE;
 	d->state = to;
 	d->updated = now;
-	cpy(d->error, sizeof(d->error), reason);
-	if ((rc = doc_save(s, txn, d, diags)) != 0)
-		goto abort;
-	if ((rc = wend(s, txn, 0)) == 0 && state != NULL)
-		*state = to;
-	goto out;
-abort:
-	mdb_txn_abort(txn);
-out:
-	free(d);
+	cpy(d->error, sizeof(d->error), o->reason);
+	if ((rc = doc_save(s, txn, d, o->diags, b)) != 0)
+		return rc;
+	for (i = 0; i < o->nout; i++) {
+		ob = &o->out[i];
+		if ((rc = ingest_put(s, txn, &outdocs[i], ob->raw, ob->ctl,
+		    ob->nctl, b, NULL)) != 0)
+			return rc;
+		if (ob->target != NULL) {
+			job_new(&j, STORE_JOB_SEND, outdocs[i].id, ob->target,
+			    now, now);
+			if ((rc = job_put(s, txn, &j, b)) != 0)
+				return rc;
+		}
+		memcpy(o->out[i].id, outdocs[i].id, STORE_ID_LEN);
+	}
+	for (i = 0; i < o->nexp; i++)
+		if ((rc = ack_expect_put(s, txn, &o->exp[i], now, b)) != 0)
+			return rc;
+	for (i = 0; i < o->nres; i++)
+		if ((rc = ack_resolve_put(s, txn, &o->res[i], now, b)) != 0)
+			return rc;
+	if (o->job != NULL && (rc = job_move(s, txn, o->job, STORE_JOB_DONE,
+	    0, NULL, now, b, job)) != 0)
+		return rc;
+	o->final = to;
+	return 0;
+}
+
+/* One outcome in its own transaction. */
+static int
+outcome_one(struct store *s, struct store_outcome *o)
+{
+	struct store_doc *docs;
+	struct store_job j;
+	struct buf	 b;
+	MDB_txn		*txn;
+	uint8_t		*hashes;
+	int64_t		 now = store_now();
+	int		 rc;
+
+	if ((rc = outcome_check(o)) != 0)
+		return rc;
+	hashes = xreallocarray(NULL, o->nev ? 2 * o->nev : 1, STORE_SHA_LEN);
+	docs = xreallocarray(NULL, 1 + o->nout, sizeof(*docs));
+	buf_init(&b, EG_MAX_STORE_DIAGS + 8192);
+	if ((rc = outcome_prep(o, now, hashes, docs + 1)) == 0 &&
+	    (rc = wbegin(s, &txn)) == 0 &&
+	    (rc = wend(s, txn, outcome_put(s, txn, o, hashes, docs + 1, now,
+	    docs, &b, &j))) == 0 && o->job != NULL)
+		*o->job = j;
+	buf_free(&b);
+	free(docs);
 	free(hashes);
 	return rc;
 }
@@ -1634,8 +2051,18 @@ store_translated(struct store *s, const uint8_t id[STORE_ID_LEN],
     struct store_event *ev, size_t nev, const char *target,
     enum store_doc_state *state)
 {
-	return doc_outcome(s, id, STORE_DOC_TRANSLATED, NULL,
-	    slice_make(NULL, 0), ev, nev, target, state);
+	struct store_outcome o;
+	int		 rc;
+
+	memset(&o, 0, sizeof(o));
+	memcpy(o.id, id, STORE_ID_LEN);
+	o.state = STORE_DOC_TRANSLATED;
+	o.ev = ev;
+	o.nev = nev;
+	o.target = target;
+	if ((rc = outcome_one(s, &o)) == 0 && state != NULL)
+		*state = o.final;
+	return rc;
 }
 
 int
@@ -1643,9 +2070,17 @@ store_rejected(struct store *s, const uint8_t id[STORE_ID_LEN],
     const char *reason, const char *diags, size_t diagslen,
     struct store_event *ev, size_t nev, const char *target)
 {
-	return doc_outcome(s, id, STORE_DOC_REJECTED,
-	    reason ? reason : "rejected",
-	    slice_make(diags, diags ? diagslen : 0), ev, nev, target, NULL);
+	struct store_outcome o;
+
+	memset(&o, 0, sizeof(o));
+	memcpy(o.id, id, STORE_ID_LEN);
+	o.state = STORE_DOC_REJECTED;
+	o.reason = reason ? reason : "rejected";
+	o.diags = slice_make(diags, diags ? diagslen : 0);
+	o.ev = ev;
+	o.nev = nev;
+	o.target = target;
+	return outcome_one(s, &o);
 }
 
 /* Keep an unreadable docs record's bytes and replace it (quarantine). */
@@ -1654,6 +2089,7 @@ doc_quarantine_raw(struct store *s, MDB_txn *txn,
     const uint8_t id[STORE_ID_LEN], const char *why, const char *reason)
 {
 	struct store_doc *d;
+	struct buf	 b;
 	uint8_t		 bkey[STORE_ID_LEN + 1];
 	MDB_val		 k = mval(id, STORE_ID_LEN), v, bk, blob;
 	void		*copy;
@@ -1686,7 +2122,9 @@ doc_quarantine_raw(struct store *s, MDB_txn *txn,
 		sha256(blob.mv_size ? blob.mv_data : "", blob.mv_size,
 		    d->sha256);
 	}
-	rc = doc_save(s, txn, d, slice_make(NULL, 0));
+	buf_init(&b, EG_MAX_STORE_DIAGS + 8192);
+	rc = doc_save(s, txn, d, slice_make(NULL, 0), &b);
+	buf_free(&b);
 	free(d);
 	return rc;
 }
@@ -1697,6 +2135,7 @@ store_doc_mark(struct store *s, const uint8_t id[STORE_ID_LEN],
 {
 	struct store_doc *d;
 	struct slice	 diags;
+	struct buf	 b;
 	MDB_txn		*txn;
 	char		 why[sizeof(errmsg)];
 	char		*copy = NULL;
@@ -1729,7 +2168,9 @@ store_doc_mark(struct store *s, const uint8_t id[STORE_ID_LEN],
 		copy = xmalloc(diags.len);
 		memcpy(copy, diags.p, diags.len);
 	}
-	rc = doc_save(s, txn, d, slice_make(copy, diags.len));
+	buf_init(&b, EG_MAX_STORE_DIAGS + 8192);
+	rc = doc_save(s, txn, d, slice_make(copy, diags.len), &b);
+	buf_free(&b);
 	rc = wend(s, txn, rc);
 	goto out;
 abort:
@@ -1746,6 +2187,7 @@ store_purge_blobs(struct store *s, int64_t before, size_t max,
 {
 	struct store_doc *d;
 	struct slice	 diags;
+	struct buf	 b;
 	MDB_txn		*txn;
 	MDB_cursor	*c;
 	MDB_val		 k, v;
@@ -1760,6 +2202,7 @@ store_purge_blobs(struct store *s, int64_t before, size_t max,
 	if ((rc = wbegin(s, &txn)) != 0)
 		return rc;
 	/* Collect first: no writes under an open cursor. */
+	buf_init(&b, EG_MAX_STORE_DIAGS + 8192);
 	ids = xreallocarray(NULL, max, STORE_ID_LEN);
 	d = xmalloc(sizeof(*d));
 	if ((rc = mdb_cursor_open(txn, s->dbi[STORE_DB_DOCS], &c)) != 0) {
@@ -1807,7 +2250,7 @@ store_purge_blobs(struct store *s, int64_t before, size_t max,
 		copy = diags.len ? xmalloc(diags.len) : NULL;
 		if (copy != NULL)
 			memcpy(copy, diags.p, diags.len);
-		rc = doc_save(s, txn, d, slice_make(copy, diags.len));
+		rc = doc_save(s, txn, d, slice_make(copy, diags.len), &b);
 		free(copy);
 		if (rc != 0)
 			goto abort;
@@ -1815,12 +2258,14 @@ store_purge_blobs(struct store *s, int64_t before, size_t max,
 	}
 	free(ids);
 	free(d);
+	buf_free(&b);
 	if ((rc = wend(s, txn, 0)) == 0)
 		*n = done;
 	return rc;
 abort:
 	free(ids);
 	free(d);
+	buf_free(&b);
 	mdb_txn_abort(txn);
 	return rc;
 }
@@ -2117,21 +2562,25 @@ store_job_add(struct store *s, enum store_job_kind kind,
     struct store_job *out)
 {
 	struct store_job j;
+	struct buf	 b;
 	MDB_txn		*txn;
 	int		 rc;
 
-	if (kind != STORE_JOB_FORWARD && kind != STORE_JOB_SEND)
+	if (!valid_job_kind((unsigned int)kind))
 		return seterr(EG_ERR_INVAL, "job kind %d", (int)kind);
+	/* A translate job has nowhere to go: its target is optional. */
 	if ((rc = check_text("job target", target, EG_MAX_STORE_TARGET,
-	    1)) != 0)
+	    kind != STORE_JOB_TRANSLATE)) != 0)
 		return rc;
 	if (due < 0 || due == STORE_DUE_NEVER)
 		return seterr(EG_ERR_INVAL, "job due time");
 	job_new(&j, kind, ref, target, due, store_now());
 	if ((rc = wbegin(s, &txn)) != 0)
 		return rc;
-	if ((rc = wend(s, txn, job_put(s, txn, &j))) == 0 && out != NULL)
+	buf_init(&b, 4096);
+	if ((rc = wend(s, txn, job_put(s, txn, &j, &b))) == 0 && out != NULL)
 		*out = j;
+	buf_free(&b);
 	return rc;
 }
 
@@ -2194,17 +2643,11 @@ job_transition_ok(enum store_job_state from, enum store_job_state to)
 	return 0;
 }
 
-int
-store_job_update(struct store *s, struct store_job *job,
-    enum store_job_state to, int64_t due, const char *error, int64_t now)
+/* The arguments of a move of job to state to with due. */
+static int
+job_move_check(const struct store_job *job, enum store_job_state to,
+    int64_t due)
 {
-	struct store_job j;
-	MDB_txn		*txn;
-	MDB_val		 k, v;
-	uint8_t		 key[JOBKEY_LEN];
-	char		 idt[STORE_ID_TEXT];
-	int		 rc;
-
 	if (!valid_job_state(to))
 		return seterr(EG_ERR_INVAL, "job state %d", (int)to);
 	if ((to == STORE_JOB_PENDING || to == STORE_JOB_INFLIGHT) &&
@@ -2212,38 +2655,47 @@ store_job_update(struct store *s, struct store_job *job,
 		return seterr(EG_ERR_INVAL, "job due time");
 	if (job->due < 0)
 		return seterr(EG_ERR_INVAL, "job due time");
-	idtext(job->id, idt);
-	if ((rc = wbegin(s, &txn)) != 0)
-		return rc;
+	return 0;
+}
+
+/*
+ * Move *job (as last read) to state to inside txn (arguments checked by
+ * job_move_check()); *out (may be job itself) gets the new record.  b is
+ * scratch.
+ */
+static int
+job_move(struct store *s, MDB_txn *txn, const struct store_job *job,
+    enum store_job_state to, int64_t due, const char *error, int64_t now,
+    struct buf *b, struct store_job *out)
+{
+	struct store_job j;
+	MDB_val		 k, v;
+	uint8_t		 key[JOBKEY_LEN];
+	char		 idt[STORE_ID_TEXT];
+	int		 rc;
+
 	job_key(job, key);
 	k = mval(key, sizeof(key));
 	rc = mdb_get(txn, s->dbi[STORE_DB_JOBS], &k, &v);
 	if (rc == MDB_NOTFOUND) {
-		rc = seterr(EG_ERR_NOTFOUND, "job %s changed since it was "
+		idtext(job->id, idt);
+		return seterr(EG_ERR_NOTFOUND, "job %s changed since it was "
 		    "read", idt);
-		goto abort;
 	}
-	if (rc != 0) {
-		rc = lmerr(s, rc, "jobs");
-		goto abort;
-	}
+	if (rc != 0)
+		return lmerr(s, rc, "jobs");
 	if ((rc = job_decode(&k, &v, &j)) != 0)
-		goto abort;
-	if (j.state != job->state) {
-		rc = seterr(EG_ERR_NOTFOUND, "job %s changed since it was "
+		return rc;
+	idtext(j.id, idt);
+	if (j.state != job->state)
+		return seterr(EG_ERR_NOTFOUND, "job %s changed since it was "
 		    "read (now %s)", idt, store_job_state_name(j.state));
-		goto abort;
-	}
-	if (!job_transition_ok(j.state, to)) {
-		rc = seterr(EG_ERR_INVAL, "job %s is %s: cannot become %s",
+	if (!job_transition_ok(j.state, to))
+		return seterr(EG_ERR_INVAL, "job %s is %s: cannot become %s",
 		    idt, store_job_state_name(j.state),
 		    store_job_state_name(to));
-		goto abort;
-	}
-	if ((rc = mdb_del(txn, s->dbi[STORE_DB_JOBS], &k, NULL)) != 0) {
-		rc = lmerr(s, rc, "jobs");
-		goto abort;
-	}
+	if ((rc = mdb_del(txn, s->dbi[STORE_DB_JOBS], &k, NULL)) != 0)
+		return lmerr(s, rc, "jobs");
 	if (to == STORE_JOB_INFLIGHT) {
 		j.attempts++;
 		if (j.first_try == 0)
@@ -2255,13 +2707,30 @@ store_job_update(struct store *s, struct store_job *job,
 	    STORE_DUE_NEVER;
 	if (error != NULL)
 		cpy(j.error, sizeof(j.error), error);
-	if ((rc = job_put(s, txn, &j)) != 0)
-		goto abort;
-	if ((rc = wend(s, txn, 0)) == 0)
+	if ((rc = job_put(s, txn, &j, b)) != 0)
+		return rc;
+	*out = j;
+	return 0;
+}
+
+int
+store_job_update(struct store *s, struct store_job *job,
+    enum store_job_state to, int64_t due, const char *error, int64_t now)
+{
+	struct store_job j;
+	struct buf	 b;
+	MDB_txn		*txn;
+	int		 rc;
+
+	if ((rc = job_move_check(job, to, due)) != 0)
+		return rc;
+	if ((rc = wbegin(s, &txn)) != 0)
+		return rc;
+	buf_init(&b, 4096);
+	if ((rc = wend(s, txn, job_move(s, txn, job, to, due, error, now, &b,
+	    &j))) == 0)
 		*job = j;
-	return rc;
-abort:
-	mdb_txn_abort(txn);
+	buf_free(&b);
 	return rc;
 }
 
@@ -2303,6 +2772,477 @@ store_job_find(struct store_rtxn *rt, const char *text, struct store_job *out)
 		return seterr(EG_ERR_NOTFOUND, "no job id %s", text);
 	*out = j;
 	return 0;
+}
+
+/* --- work queue: group commit, acknowledgement ledger, outcomes --- */
+
+/*
+ * Group commit runs each request of a batch in a child transaction of
+ * the batch's one write transaction (LMDB nested transactions), so that a
+ * request failing half-way (a bad transition found in the store, a stale
+ * job) is rolled back alone.  A failure of LMDB itself (lmfail: map full,
+ * I/O) is the batch's: everything is aborted.  Requests that fail their
+ * checks are refused before the write lock is taken.
+ */
+static int
+child_begin(struct store *s, MDB_txn *parent, MDB_txn **child)
+{
+	int	 rc;
+
+	if ((rc = mdb_txn_begin(s->env, parent, 0, child)) != 0)
+		return lmerr(s, rc, "begin nested transaction");
+	lmfail = 0;
+	return 0;
+}
+
+/*
+ * End the child transaction of one request whose work returned rc:
+ * *itemrc gets rc.  Returns non-zero only for a failure that aborts the
+ * batch.
+ */
+static int
+child_end(struct store *s, MDB_txn *child, int rc, int *itemrc)
+{
+	*itemrc = rc;
+	if (rc != 0) {
+		mdb_txn_abort(child);
+		return lmfail ? rc : 0;
+	}
+	if ((rc = mdb_txn_commit(child)) != 0)
+		return lmerr(s, rc, "commit nested transaction");
+	return 0;
+}
+
+int
+store_ingest_batch(struct store *s, struct store_ingest_req *rq, size_t n)
+{
+	struct store_doc *docs;
+	struct buf	 b;
+	MDB_txn		*txn, *child;
+	int64_t		 now = store_now();
+	size_t		 i, todo = 0;
+	int		 rc = 0;
+
+	if (n == 0)
+		return 0;
+	if (rq == NULL)
+		return seterr(EG_ERR_INVAL, "no requests");
+	/* One allocation for the batch; hashing before the write lock. */
+	docs = xreallocarray(NULL, n, sizeof(*docs));
+	for (i = 0; i < n; i++) {
+		memset(&rq[i].res, 0, sizeof(rq[i].res));
+		memset(&rq[i].job, 0, sizeof(rq[i].job));
+		rq[i].rc = ingest_prep(&rq[i].doc, rq[i].raw, rq[i].ctl,
+		    rq[i].nctl, now, &docs[i]);
+		if (rq[i].rc == 0)
+			todo++;
+	}
+	if (todo == 0)
+		goto out;
+	buf_init(&b, EG_MAX_STORE_DIAGS + 8192);
+	if ((rc = wbegin(s, &txn)) != 0) {
+		buf_free(&b);
+		goto out;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		if (rq[i].rc != 0)
+			continue;
+		if ((rc = child_begin(s, txn, &child)) != 0)
+			break;
+		rc = ingest_put(s, child, &docs[i], rq[i].raw, rq[i].ctl,
+		    rq[i].nctl, &b, &rq[i].res);
+		if (rc == 0 && rq[i].translate) {
+			job_new(&rq[i].job, STORE_JOB_TRANSLATE, docs[i].id,
+			    NULL, now, now);
+			rc = job_put(s, child, &rq[i].job, &b);
+		}
+		rc = child_end(s, child, rc, &rq[i].rc);
+		if (rq[i].rc != 0) {
+			memset(&rq[i].res, 0, sizeof(rq[i].res));
+			memset(&rq[i].job, 0, sizeof(rq[i].job));
+		}
+	}
+	rc = wend(s, txn, rc);
+	buf_free(&b);
+out:
+	free(docs);
+	return rc;
+}
+
+const char *
+store_ack_kind_name(enum store_ack_kind kind)
+{
+	switch (kind) {
+	case STORE_ACK_MDN:		return "mdn";
+	case STORE_ACK_FUNCTIONAL:	return "functional";
+	case STORE_ACK_POACK:		return "po_ack";
+	case STORE_ACK_SHIPNOTICE:	return "ship_notice";
+	case STORE_ACK_ERP:		return "erp";
+	}
+	return "?";
+}
+
+const char *
+store_ack_state_name(enum store_ack_state st)
+{
+	switch (st) {
+	case STORE_ACK_PENDING:		return "pending";
+	case STORE_ACK_ACCEPTED:	return "accepted";
+	case STORE_ACK_REJECTED:	return "rejected";
+	case STORE_ACK_OVERDUE:		return "overdue";
+	}
+	return "?";
+}
+
+enum store_ack_kind
+store_ack_kind_parse(const char *name)
+{
+	unsigned int	 k;
+
+	if (name == NULL)
+		return 0;
+	for (k = STORE_ACK_MDN; k <= STORE_ACK_ERP; k++)
+		if (strcmp(name, store_ack_kind_name(k)) == 0)
+			return (enum store_ack_kind)k;
+	return 0;
+}
+
+int
+store_ack_expect(struct store *s, const struct store_expect *e)
+{
+	struct buf	 b;
+	MDB_txn		*txn;
+	int		 rc;
+
+	if ((rc = check_expect(e)) != 0)
+		return rc;
+	if ((rc = wbegin(s, &txn)) != 0)
+		return rc;
+	buf_init(&b, 4096);
+	rc = wend(s, txn, ack_expect_put(s, txn, e, store_now(), &b));
+	buf_free(&b);
+	return rc;
+}
+
+int
+store_ack_resolve(struct store *s, struct store_resolve *r)
+{
+	struct store_resolve t;
+	struct buf	 b;
+	MDB_txn		*txn;
+	int		 rc;
+
+	if ((rc = check_resolve(r)) != 0)
+		return rc;
+	if ((rc = wbegin(s, &txn)) != 0)
+		return rc;
+	t = *r;
+	buf_init(&b, 4096);
+	if ((rc = wend(s, txn, ack_resolve_put(s, txn, &t, store_now(),
+	    &b))) == 0)
+		r->found = t.found;
+	buf_free(&b);
+	return rc;
+}
+
+/*
+ * v1 scans the whole acks database in one write transaction: the ledger
+ * holds the open expectations of days, not years, and the scheduler calls
+ * this once a minute or so.  When it grows, a due-time index (as the jobs
+ * key) makes this a range scan.  A record failing validation is skipped
+ * here, so that one bad record cannot stop every deadline; store_ack_walk()
+ * reports it.
+ */
+int
+store_ack_overdue(struct store *s, int64_t now, struct store_ack *out,
+    size_t max, size_t *n)
+{
+	struct buf	 b;
+	MDB_txn		*txn;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	size_t		 got = 0, i;
+	int		 rc;
+
+	if (max == 0) {
+		*n = 0;
+		return 0;
+	}
+	if ((rc = wbegin(s, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->dbi[STORE_DB_ACKS], &c)) != 0)
+		return wend(s, txn, lmerr(s, rc, "acks"));
+	/* Collect first: no writes under an open cursor. */
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && got < max;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (ack_decode(s, &k, &v, &out[got]) != 0)
+			continue;
+		if (out[got].state == STORE_ACK_PENDING && out[got].due <= now)
+			got++;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return wend(s, txn, lmerr(s, rc, "acks"));
+	buf_init(&b, 4096);
+	for (i = 0, rc = 0; i < got && rc == 0; i++) {
+		out[i].state = STORE_ACK_OVERDUE;
+		rc = ack_put(s, txn, &out[i], &b);
+	}
+	buf_free(&b);
+	if ((rc = wend(s, txn, rc)) == 0)
+		*n = got;
+	return rc;
+}
+
+int
+store_ack_walk(struct store_rtxn *rt, store_ack_fn fn, void *arg)
+{
+	struct store_ack a;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	int		 rc, r;
+
+	if ((rc = mdb_cursor_open(rt->txn, rt->s->dbi[STORE_DB_ACKS],
+	    &c)) != 0)
+		return lmerr(rt->s, rc, "acks");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if ((rc = ack_decode(rt->s, &k, &v, &a)) != 0)
+			goto out;
+		if ((r = fn(arg, &a)) != 0) {
+			rc = r;
+			goto out;
+		}
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : lmerr(rt->s, rc, "acks");
+out:
+	mdb_cursor_close(c);
+	return rc;
+}
+
+int
+store_outcome_batch(struct store *s, struct store_outcome *o, size_t n)
+{
+	struct store_doc *outdocs, *d;
+	struct store_job *jobs;
+	struct buf	 b;
+	MDB_txn		*txn, *child;
+	uint8_t		*hashes;
+	size_t		(*off)[2], i, nev = 0, nout = 0, todo = 0;
+	int64_t		 now = store_now();
+	int		 rc = 0;
+
+	if (n == 0)
+		return 0;
+	if (o == NULL)
+		return seterr(EG_ERR_INVAL, "no outcomes");
+	/* off[i]: where outcome i's event hashes and outbound records are. */
+	off = xreallocarray(NULL, n, sizeof(*off));
+	for (i = 0; i < n; i++) {
+		o[i].final = 0;
+		off[i][0] = nev;
+		off[i][1] = nout;
+		if ((o[i].rc = outcome_check(&o[i])) != 0)
+			continue;
+		nev += o[i].nev;
+		nout += o[i].nout;
+	}
+	/* One allocation each for the batch; hashing before the lock. */
+	hashes = xreallocarray(NULL, nev ? 2 * nev : 1, STORE_SHA_LEN);
+	outdocs = xreallocarray(NULL, nout + 1, sizeof(*outdocs));
+	jobs = xreallocarray(NULL, n, sizeof(*jobs));
+	for (i = 0; i < n; i++) {
+		if (o[i].rc != 0)
+			continue;
+		o[i].rc = outcome_prep(&o[i], now, hashes + 2 * off[i][0] *
+		    STORE_SHA_LEN, outdocs + off[i][1]);
+		if (o[i].rc == 0)
+			todo++;
+	}
+	if (todo == 0)
+		goto out;
+	d = &outdocs[nout];		/* scratch */
+	buf_init(&b, EG_MAX_STORE_DIAGS + 8192);
+	if ((rc = wbegin(s, &txn)) != 0) {
+		buf_free(&b);
+		goto out;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		if (o[i].rc != 0)
+			continue;
+		if ((rc = child_begin(s, txn, &child)) != 0)
+			break;
+		rc = outcome_put(s, child, &o[i], hashes + 2 * off[i][0] *
+		    STORE_SHA_LEN, outdocs + off[i][1], now, d, &b, &jobs[i]);
+		rc = child_end(s, child, rc, &o[i].rc);
+		if (o[i].rc != 0)
+			o[i].final = 0;
+	}
+	if ((rc = wend(s, txn, rc)) == 0) {
+		/* A job is the caller's copy of a record: only once durable. */
+		for (i = 0; i < n; i++)
+			if (o[i].rc == 0 && o[i].job != NULL)
+				*o[i].job = jobs[i];
+	}
+	buf_free(&b);
+out:
+	free(jobs);
+	free(outdocs);
+	free(hashes);
+	free(off);
+	return rc;
+}
+
+#define JOB_KINDS	(1u << STORE_JOB_FORWARD | 1u << STORE_JOB_SEND | \
+			    1u << STORE_JOB_TRANSLATE)
+
+/*
+ * A record failing validation is skipped so that one bad record cannot
+ * stop the queue (store_job_next_due() and store_job_walk() report it).
+ * Due jobs of other kinds are stepped over: fine while each kind's
+ * consumer keeps up; a per-kind index is the cure when one does not.
+ */
+int
+store_jobs_take(struct store *s, unsigned int mask, int64_t now,
+    int64_t lease_ms, struct store_job *out, size_t max, size_t *n)
+{
+	struct buf	 b;
+	MDB_txn		*txn;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	size_t		 got = 0, i;
+	int		 rc;
+
+	if (mask == 0 || (mask & ~JOB_KINDS) != 0)
+		return seterr(EG_ERR_INVAL, "job kind mask %#x (1 << kind)",
+		    mask);
+	if (now < 0 || lease_ms <= 0 || now >= STORE_DUE_NEVER - lease_ms)
+		return seterr(EG_ERR_INVAL, "job lease");
+	if (max == 0) {
+		*n = 0;
+		return 0;
+	}
+	if ((rc = wbegin(s, &txn)) != 0)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, s->dbi[STORE_DB_JOBS], &c)) != 0)
+		return wend(s, txn, lmerr(s, rc, "jobs"));
+	/* Collect first: no writes under an open cursor. */
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && got < max;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if (k.mv_size == JOBKEY_LEN &&
+		    get_be(k.mv_data, 8) > (uint64_t)now)
+			break;
+		if (job_decode(&k, &v, &out[got]) != 0)
+			continue;
+		if ((out[got].state == STORE_JOB_PENDING ||
+		    out[got].state == STORE_JOB_INFLIGHT) &&
+		    (mask & 1u << out[got].kind) != 0)
+			got++;
+	}
+	mdb_cursor_close(c);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return wend(s, txn, lmerr(s, rc, "jobs"));
+	buf_init(&b, 4096);
+	for (i = 0, rc = 0; i < got && rc == 0; i++)
+		rc = job_move(s, txn, &out[i], STORE_JOB_INFLIGHT,
+		    now + lease_ms, NULL, now, &b, &out[i]);
+	buf_free(&b);
+	if ((rc = wend(s, txn, rc)) == 0)
+		*n = got;
+	return rc;
+}
+
+static int
+settle_check(const struct store_settle *st)
+{
+	int	 rc;
+
+	if (st->job == NULL)
+		return seterr(EG_ERR_INVAL, "settle: no job");
+	if (st->job->state != STORE_JOB_INFLIGHT)
+		return seterr(EG_ERR_INVAL, "settle: the job is %s, not "
+		    "inflight", store_job_state_name(st->job->state));
+	if (st->to != STORE_JOB_DONE && st->to != STORE_JOB_PENDING &&
+	    st->to != STORE_JOB_DEAD && st->to != STORE_JOB_INFLIGHT)
+		return seterr(EG_ERR_INVAL, "settle: an inflight job becomes "
+		    "done, pending, dead or inflight, not %s",
+		    store_job_state_name(st->to));
+	if ((rc = job_move_check(st->job, st->to, st->due)) != 0)
+		return rc;
+	if (st->res != NULL && (rc = check_resolve(st->res)) != 0)
+		return rc;
+	return 0;
+}
+
+int
+store_jobs_settle(struct store *s, struct store_settle *st, size_t n,
+    int64_t now)
+{
+	struct store_job *jobs;
+	struct buf	 b;
+	MDB_txn		*txn, *child;
+	size_t		 i, todo = 0;
+	int		 rc = 0;
+
+	if (n == 0)
+		return 0;
+	if (st == NULL)
+		return seterr(EG_ERR_INVAL, "nothing to settle");
+	for (i = 0; i < n; i++)
+		if ((st[i].rc = settle_check(&st[i])) == 0)
+			todo++;
+	if (todo == 0)
+		return 0;
+	if ((rc = wbegin(s, &txn)) != 0)
+		return rc;
+	jobs = xreallocarray(NULL, n, sizeof(*jobs));
+	buf_init(&b, 4096);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (st[i].rc != 0)
+			continue;
+		if ((rc = child_begin(s, txn, &child)) != 0)
+			break;
+		rc = job_move(s, child, st[i].job, st[i].to, st[i].due,
+		    st[i].error, now, &b, &jobs[i]);
+		if (rc == 0 && st[i].res != NULL)
+			rc = ack_resolve_put(s, child, st[i].res, now, &b);
+		rc = child_end(s, child, rc, &st[i].rc);
+	}
+	if ((rc = wend(s, txn, rc)) == 0) {
+		/* The caller's copies change only once durable. */
+		for (i = 0; i < n; i++)
+			if (st[i].rc == 0)
+				*st[i].job = jobs[i];
+	}
+	buf_free(&b);
+	free(jobs);
+	return rc;
+}
+
+int
+store_job_walk(struct store_rtxn *rt, store_job_fn fn, void *arg)
+{
+	struct store_job j;
+	MDB_cursor	*c;
+	MDB_val		 k, v;
+	int		 rc, r;
+
+	if ((rc = mdb_cursor_open(rt->txn, rt->s->dbi[STORE_DB_JOBS],
+	    &c)) != 0)
+		return lmerr(rt->s, rc, "jobs");
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+	    rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		if ((rc = job_decode(&k, &v, &j)) != 0)
+			goto out;
+		if ((r = fn(arg, &j)) != 0) {
+			rc = r;
+			goto out;
+		}
+	}
+	rc = rc == MDB_NOTFOUND ? 0 : lmerr(rt->s, rc, "jobs");
+out:
+	mdb_cursor_close(c);
+	return rc;
 }
 
 /* --- outbound control numbers --- */
