@@ -291,20 +291,20 @@ scan(struct inbox *ib)
 	struct seen	*s;
 	struct take	*t;
 	size_t		 nt = 0, i;
-	int		 dirfd;
+	int		 dfd;
 
 	if ((d = opendir(ib->dir)) == NULL) {
 		if (errno != ENOENT)
 			log_warn("intake: %s", ib->dir);
 		return;
 	}
-	dirfd = dirfd(d);
+	dfd = dirfd(d);
 	t = xcalloc(in.batch, sizeof(*t));
 	while ((de = readdir(d)) != NULL && !atomic_load(&in.gw->stopping)) {
 		if (temp_name(de->d_name) ||
 		    fnmatch(ib->pattern, de->d_name, FNM_PERIOD) != 0)
 			continue;
-		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
 		    -1 || !S_ISREG(st.st_mode))
 			continue;
 		if ((s = seen_find(ib, de->d_name)) == NULL) {
@@ -330,7 +330,7 @@ scan(struct inbox *ib)
 				continue;
 			}
 			/* stable across two polls: take it */
-			if ((t[nt].data = slurp(dirfd, s->name,
+			if ((t[nt].data = slurp(dfd, s->name,
 			    st.st_size)) == NULL) {
 				if (errno != EAGAIN && errno != ENOENT)
 					log_warn("intake: %s/%s", ib->dir,
@@ -346,7 +346,7 @@ scan(struct inbox *ib)
 			nt++;
 			FAILPOINT("intake-after-read");
 			if (nt == in.batch) {
-				commit(ib, dirfd, t, nt);
+				commit(ib, dfd, t, nt);
 				for (i = 0; i < nt; i++) {
 					free(t[i].name);
 					free(t[i].data);
@@ -363,7 +363,7 @@ scan(struct inbox *ib)
 		s->mtime = st.st_mtim;
 	}
 	if (nt > 0)
-		commit(ib, dirfd, t, nt);
+		commit(ib, dfd, t, nt);
 	for (i = 0; i < nt; i++) {
 		free(t[i].name);
 		free(t[i].data);

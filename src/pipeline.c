@@ -525,9 +525,6 @@ translate_one(struct work *w, const struct conf *cf,
 	if ((w->p = identify(w, cf, raw)) == NULL) {
 		w->oc.state = STORE_DOC_QUARANTINED;
 		w->oc.reason = w->reason;
-		log_info("pipeline: quarantined doc=%s partner=%s "
-		    "reason=\"%s\"", idtext8_buf(w->doc.id, idt),
-		    w->doc.partner, w->reason);
 		return;
 	}
 

@@ -1,0 +1,552 @@
+#!/usr/bin/env python3
+"""daemon.py: scenario tests of `edigate serve` against real processes.
+
+The daemon runs as its own process on a configuration written here, with
+partners on dir channels in a temporary folder; tests/erp_receiver.py, a
+real HTTP server, stands in for the ERP and records every request.  Each
+scenario asserts on what the receiver got, on the partners' outboxes and
+on the store as the operator CLI (`edigate docs|dlq|jobs|show --json`)
+reports it.  Everything is started on 127.0.0.1 with free ports and
+stopped by pid.  TAP on stdout.
+"""
+
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+EDIGATE = os.environ.get("EDIGATE", "./edigate")
+TOP = os.environ.get("top_srcdir", ".")
+MAPS = os.environ.get("EDIGATE_MAPS", os.path.join(TOP, "maps"))
+
+n = 0
+failed = 0
+
+
+def ok(cond, name, diag=None):
+    global n, failed
+    n += 1
+    if not cond:
+        failed += 1
+    print(("ok" if cond else "not ok") + " %d - %s" % (n, name))
+    if not cond and diag is not None:
+        for line in str(diag).splitlines()[:40]:
+            print("# " + line)
+    sys.stdout.flush()
+    return cond
+
+
+def wait_for(pred, timeout=20.0, step=0.05):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+# --- documents -----------------------------------------------------------
+
+def isa(sender, icn, gs_code, gcn, body_sets):
+    s = ("ISA*00*          *00*          *ZZ*%-15s*ZZ*%-15s*240301*1422*U*"
+         "00401*%09d*0*P*>~\n" % (sender, "WIDGETCO", icn))
+    s += "GS*%s*%s*WIDGETCO*20240301*1422*%d*X*004010~\n" % (gs_code, sender,
+                                                           gcn)
+    for st in body_sets:
+        s += st
+    s += "GE*%d*%d~\nIEA*1*%09d~\n" % (len(body_sets), gcn, icn)
+    return s
+
+
+def set850(po, stn=1, bad_count=False):
+    segs = ["ST*850*%04d" % stn, "BEG*00*SA*%s**20240301" % po,
+            "CUR*BY*USD", "N1*ST*ACME DC 7*UL*0614141000036",
+            "PO1*1*24*CA*36.50**VN*WC-1001", "CTT*1*24"]
+    cnt = len(segs) + 1 + (5 if bad_count else 0)
+    return "~\n".join(segs) + "~\nSE*%d*%04d~\n" % (cnt, stn)
+
+
+def x850(icn, po, sender="ACMERETAIL", bad_count=False):
+    return isa(sender, icn, "PO", icn, [set850(po, 1, bad_count)])
+
+
+def x855(icn, po, sender="ACMERETAIL"):
+    segs = ["ST*855*0001", "BAK*00*AC*%s*20240301" % po,
+            "PO1*1*24*CA*36.50**VN*WC-1001", "ACK*IA*24*CA", "CTT*1"]
+    body = "~\n".join(segs) + "~\nSE*%d*0001~\n" % (len(segs) + 1)
+    return isa(sender, icn, "PR", icn, [body])
+
+
+# --- processes -----------------------------------------------------------
+
+class Receiver:
+    def __init__(self, root):
+        self.log = os.path.join(root, "erp.jsonl")
+        self.portfile = os.path.join(root, "erp.port")
+        open(self.log, "w").close()
+        self.p = subprocess.Popen(
+            [sys.executable, os.path.join(TOP, "tests", "erp_receiver.py"),
+             "--log", self.log, "--port-file", self.portfile],
+            stdout=subprocess.DEVNULL)
+        wait_for(lambda: os.path.exists(self.portfile) and
+                 os.path.getsize(self.portfile) > 0, 10)
+        self.port = int(open(self.portfile).read().strip())
+        self.url = "http://127.0.0.1:%d/import" % self.port
+
+    def ctl(self, **kw):
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d/_ctl" % self.port,
+            data=json.dumps(kw).encode(), method="POST",
+            headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return json.loads(r.read())
+
+    def requests(self):
+        out = []
+        with open(self.log) as f:
+            for line in f:
+                if line.strip():
+                    r = json.loads(line)
+                    r["hdr"] = dict((k.lower(), v) for k, v in r["headers"])
+                    try:
+                        r["event"] = json.loads(r["body"])
+                    except ValueError:
+                        r["event"] = None
+                    out.append(r)
+        return out
+
+    def delivered(self):
+        """Events answered 2xx, in arrival order."""
+        return [r for r in self.requests()
+                if r["status"] is not None and 200 <= r["status"] < 300]
+
+    def stop(self):
+        self.p.send_signal(signal.SIGTERM)
+        self.p.wait(10)
+
+
+class Gateway:
+    def __init__(self, root, erp_url, partners=("acme-retail",), extra=""):
+        self.root = root
+        self.conf = os.path.join(root, "edigate.ini")
+        os.makedirs(os.path.join(root, "partners.d"), exist_ok=True)
+        with open(self.conf, "w") as f:
+            f.write("[gateway]\nstate_dir = state\npartners_dir = "
+                    "partners.d\nmaps_dir = %s\npoll = 50ms\n"
+                    "[identity]\nx12_id = ZZ:WIDGETCO\n"
+                    "[erp]\nurl = %s\ntimeout = 2s\nretry_min = 100ms\n"
+                    "retry_max = 500ms\n%s" % (MAPS, erp_url, extra))
+        ids = {"acme-retail": "ZZ:ACMERETAIL", "bolt-supply": "ZZ:BOLT"}
+        for p in partners:
+            for d in ("in", "out"):
+                os.makedirs(os.path.join(root, p, d), exist_ok=True)
+            with open(os.path.join(root, "partners.d", p + ".ini"), "w") as f:
+                f.write("[partner]\nx12_id = %s\nack = 997\n[dir]\n"
+                        "inbox = ../%s/in\noutbox = ../%s/out\n" %
+                        (ids[p], p, p))
+        self.p = None
+        self.errlog = os.path.join(root, "serve.log")
+
+    def start(self, env=None):
+        e = dict(os.environ)
+        e.pop("EDIGATE_FAILPOINT", None)
+        e.update(env or {})
+        self.err = open(self.errlog, "a")
+        self.p = subprocess.Popen([EDIGATE, "serve", "-c", self.conf],
+                                  stderr=self.err, env=e)
+        # ready when the log says so
+        wait_for(lambda: "serve: ready" in self.log() or
+                 self.p.poll() is not None, 10)
+        return self.p
+
+    def log(self):
+        try:
+            return open(self.errlog).read()
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.p is None or self.p.poll() is not None:
+            return self.p.returncode if self.p else None
+        self.p.send_signal(sig)
+        try:
+            rc = self.p.wait(30)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            rc = self.p.wait()
+        self.err.close()
+        return rc
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def drop(self, partner, name, text):
+        d = os.path.join(self.root, partner, "in")
+        tmp = os.path.join(d, "." + name + ".tmp")
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.rename(tmp, os.path.join(d, name))
+
+    def inbox(self, partner="acme-retail"):
+        return sorted(os.listdir(os.path.join(self.root, partner, "in")))
+
+    def outbox(self, partner="acme-retail"):
+        d = os.path.join(self.root, partner, "out")
+        return [open(os.path.join(d, f)).read() for f in sorted(os.listdir(d))
+                if not f.startswith(".")]
+
+    def cli(self, *args):
+        r = subprocess.run([EDIGATE] + list(args) + ["-c", self.conf],
+                           capture_output=True, text=True, timeout=60)
+        return r.returncode, r.stdout, r.stderr
+
+    def json(self, *args):
+        rc, out, err = self.cli(*(list(args) + ["--json"]))
+        if rc != 0:
+            raise RuntimeError("edigate %s: %d %s" % (args, rc, err))
+        return json.loads(out)
+
+    def docs(self, **kw):
+        args = ["docs", "--limit", "100000"]
+        for k, v in kw.items():
+            args += ["--" + k, v]
+        v = self.json(*args)
+        return v["documents"] if isinstance(v, dict) else v
+
+
+def listing(v, key):
+    return v[key] if isinstance(v, dict) else v
+
+
+def keys_by_event(reqs):
+    """(type, subject) -> set of Idempotency-Key headers seen."""
+    m = {}
+    for r in reqs:
+        ev = r["event"] or {}
+        m.setdefault((ev.get("type"), ev.get("subject")), set()).add(
+            r["hdr"].get("idempotency-key"))
+    return m
+
+
+# --- scenarios -----------------------------------------------------------
+
+def scenario_basic(tmp):
+    rc = Receiver(tmp)
+    gw = Gateway(tmp, rc.url)
+    gw.start()
+    ok(gw.p.poll() is None, "daemon starts", gw.log())
+    gw.drop("acme-retail", "po1.edi", x850(101, "PO-101"))
+    reqs = wait_for(lambda: rc.delivered())
+    ok(len(reqs) == 1, "one event reaches the ERP", rc.requests())
+    if reqs:
+        r = reqs[0]
+        ok(r["hdr"].get("content-type") == "application/cloudevents+json",
+           "Content-Type application/cloudevents+json", r["hdr"])
+        ok(r["hdr"].get("idempotency-key") == r["event"]["idempotencykey"],
+           "Idempotency-Key is the event's idempotency key", r["hdr"])
+        ok(r["event"]["type"] == "order.created" and
+           r["event"]["subject"] == "PO-101", "order.created for PO-101")
+    ok(wait_for(lambda: gw.inbox() == []), "file removed from the inbox")
+    out = wait_for(lambda: gw.outbox())
+    ok(len(out) == 1 and "AK5*A" in out[0] and "AK1*PO*101" in out[0],
+       "positive 997 written to the outbox", out)
+    docs = gw.docs()
+    ins = [d for d in docs if d["direction"] == "inbound"]
+    ok(len(ins) == 1 and ins[0]["state"] == "translated" and
+       ins[0]["icn"] == "000000101", "document translated in the store",
+       docs)
+    acks = listing(gw.json("acks"), "acks")
+    ok(any(a["kind"] == "po_ack" and a["ref"] == "PO-101" and
+           a["state"] == "pending" for a in acks),
+       "the order awaits its PO acknowledgement", acks)
+    ok(wait_for(lambda: any(a["kind"] == "erp" and a["state"] == "accepted"
+               for a in listing(gw.json("acks"), "acks"))),
+       "ERP import ack resolved by the 2xx", gw.json("acks"))
+    rcode = gw.stop()
+    ok(rcode == 0, "SIGTERM: exit 0", gw.log())
+    ok("serve: stopped" in gw.log(), "logs its stop")
+    rc.stop()
+
+
+def scenario_down_then_up(tmp):
+    rc = Receiver(tmp)
+    rc.ctl(mode="fail500")
+    gw = Gateway(tmp, rc.url)
+    gw.start()
+    gw.drop("acme-retail", "a-850.edi", x850(201, "PO-201"))
+    wait_for(lambda: len(rc.requests()) >= 1)
+    gw.drop("acme-retail", "a-855.edi", x855(202, "PO-201"))
+    gw.drop("acme-retail", "b-850.edi", x850(203, "PO-203"))
+    wait_for(lambda: len(rc.requests()) >= 6, 15)
+    ok(len(rc.requests()) >= 3 and not rc.delivered(),
+       "ERP down: attempts made, nothing delivered",
+       len(rc.requests()))
+    rc.ctl(mode="ok")
+    got = wait_for(lambda: len(set(r["hdr"]["idempotency-key"]
+                                   for r in rc.delivered())) >= 3, 20)
+    dl = rc.delivered()
+    keys = [r["hdr"]["idempotency-key"] for r in dl]
+    ok(got and len(keys) == 3 and len(set(keys)) == 3,
+       "every event delivered exactly once after the ERP is back", keys)
+    m = keys_by_event(rc.requests())
+    ok(all(len(v) == 1 for v in m.values()),
+       "the same Idempotency-Key on every attempt", m)
+    order = [(r["event"]["type"]) for r in dl
+             if r["event"]["businesskey"].endswith(":PO-201")]
+    ok(order == ["order.created", "order.acknowledged"],
+       "in order per business key: the 855 never overtakes its 850", order)
+    first = [r for r in rc.requests()
+             if r["event"]["type"] == "order.acknowledged"]
+    created_ok = [r["seq"] for r in dl if r["event"]["type"] ==
+                  "order.created" and r["event"]["subject"] == "PO-201"]
+    ok(first and created_ok and first[0]["seq"] > created_ok[0],
+       "the 855 was not even tried before its 850 was delivered",
+       [(r["seq"], r["event"]["type"]) for r in rc.requests()])
+    acks = listing(gw.json("acks"), "acks")
+    ok(any(a["kind"] == "po_ack" and a["ref"] == "PO-201" and
+           a["state"] == "accepted" for a in acks),
+       "the 855 resolves the PO acknowledgement expectation", acks)
+    ok(any(a["kind"] == "ship_notice" and a["ref"] == "PO-201" and
+           a["state"] == "pending" for a in acks),
+       "and now the ship notice is awaited", acks)
+    ok(gw.stop() == 0, "stops cleanly")
+    rc.stop()
+
+
+def scenario_dead_letter(tmp):
+    rc = Receiver(tmp)
+    rc.ctl(mode="fail400")
+    gw = Gateway(tmp, rc.url)
+    gw.start()
+    gw.drop("acme-retail", "x.edi", x850(301, "PO-301"))
+    dead = wait_for(lambda: listing(gw.json("dlq"), "jobs"))
+    ok(len(dead) == 1, "HTTP 400: the event is a dead letter", dead)
+    ok(dead and "400" in dead[0]["error"] and "sku unknown" in
+       dead[0]["error"], "dlq says why (status and body)", dead)
+    ok(len(rc.requests()) == 1, "a permanent failure is not retried",
+       len(rc.requests()))
+    rcode, out, err = gw.cli("dlq")
+    ok(rcode == 0 and "400" in out, "human dlq listing shows it", out + err)
+    rc.ctl(mode="ok")
+    rcode, out, err = gw.cli("replay", dead[0]["id"])
+    ok(rcode == 0, "replay accepted", out + err)
+    ok(wait_for(lambda: rc.delivered()), "replay delivers it", rc.requests())
+    keys = [r["hdr"]["idempotency-key"] for r in rc.requests()]
+    ok(len(set(keys)) == 1, "same Idempotency-Key after replay", keys)
+    ok(wait_for(lambda: not listing(gw.json("dlq"), "jobs")),
+       "dead-letter queue empty again")
+    gw.stop()
+    rc.stop()
+
+
+def scenario_duplicate(tmp):
+    rc = Receiver(tmp)
+    gw = Gateway(tmp, rc.url)
+    gw.start()
+    doc = x850(401, "PO-401")
+    gw.drop("acme-retail", "one.edi", doc)
+    wait_for(lambda: rc.delivered())
+    wait_for(lambda: gw.inbox() == [])
+    gw.drop("acme-retail", "again.edi", doc)
+    wait_for(lambda: len([d for d in gw.docs()
+                          if d["direction"] == "inbound"]) == 2 and
+             all(d["state"] != "received" for d in gw.docs()))
+    time.sleep(0.5)
+    docs = [d for d in gw.docs() if d["direction"] == "inbound"]
+    states = sorted(d["state"] for d in docs)
+    ok(states == ["duplicate", "translated"],
+       "the same interchange twice: one translated, one duplicate", docs)
+    ok(len(rc.requests()) == 1, "one set of events at the ERP",
+       len(rc.requests()))
+    out = wait_for(lambda: len(gw.outbox()) == 2 and gw.outbox())
+    ok(out and all("AK5*A" in o for o in out),
+       "the duplicate gets its positive 997 again (default)", out)
+    gw.stop()
+    rc.stop()
+
+
+def scenario_malformed(tmp):
+    rc = Receiver(tmp)
+    gw = Gateway(tmp, rc.url)
+    gw.start()
+    gw.drop("acme-retail", "bad.edi", x850(501, "PO-501", bad_count=True))
+    rej = wait_for(lambda: gw.docs(state="rejected"))
+    ok(len(rej) == 1 and rej[0]["name"] == "bad.edi",
+       "malformed: rejected", gw.docs())
+    ok(rej and "SE" in rej[0]["error"], "the rejection names the segment",
+       rej)
+    out = wait_for(lambda: gw.outbox())
+    ok(out and "AK5*R" in out[0] and "AK9*R" in out[0],
+       "a negative 997 in the outbox", out)
+    if rej:
+        show = gw.json("show", rej[0]["id"])
+        text = json.dumps(show)
+        ok("X12-SE-COUNT" in text or "SE" in text,
+           "show gives the diagnostics", text[:2000])
+    ok(not rc.requests(), "nothing forwarded", rc.requests())
+    gw.stop()
+    rc.stop()
+
+
+def scenario_unknown_sender(tmp):
+    rc = Receiver(tmp)
+    gw = Gateway(tmp, rc.url)
+    gw.start()
+    gw.drop("acme-retail", "who.edi", x850(601, "PO-601", sender="STRANGER"))
+    q = wait_for(lambda: gw.docs(state="quarantined"))
+    ok(len(q) == 1 and "unknown sender ZZ:STRANGER" in q[0]["error"],
+       "unknown sender quarantined with a clear reason", gw.docs())
+    ok(wait_for(lambda: gw.inbox() == []),
+       "quarantined documents are kept in the store, not the inbox")
+    gw.stop()
+    rc.stop()
+
+
+def scenario_reload(tmp):
+    rc = Receiver(tmp)
+    gw = Gateway(tmp, rc.url, partners=("acme-retail", "bolt-supply"))
+    os.rename(os.path.join(tmp, "partners.d", "bolt-supply.ini"),
+              os.path.join(tmp, "bolt.off"))
+    gw.start()
+    gw.drop("bolt-supply", "b.edi", x850(701, "PO-701", sender="BOLT"))
+    time.sleep(0.5)
+    ok(gw.inbox("bolt-supply") == ["b.edi"],
+       "an unconfigured partner's inbox is not polled")
+    with open(os.path.join(tmp, "partners.d", "broken.ini"), "w") as f:
+        f.write("[partner]\nack = 998\n")
+    gw.p.send_signal(signal.SIGHUP)
+    ok(wait_for(lambda: "reload refused" in gw.log()),
+       "SIGHUP with a bad partner file: refused", gw.log())
+    os.unlink(os.path.join(tmp, "partners.d", "broken.ini"))
+    os.rename(os.path.join(tmp, "bolt.off"),
+              os.path.join(tmp, "partners.d", "bolt-supply.ini"))
+    gw.p.send_signal(signal.SIGHUP)
+    ok(wait_for(lambda: "serve: reloaded" in gw.log()), "SIGHUP reloads")
+    ok(wait_for(lambda: gw.inbox("bolt-supply") == []),
+       "the new partner's inbox is polled after the reload")
+    ok(wait_for(lambda: any(r["event"]["subject"] == "PO-701"
+                            for r in rc.delivered())),
+       "and its order reaches the ERP")
+    ok(gw.p.poll() is None, "the daemon kept running through both reloads")
+    gw.stop()
+    rc.stop()
+
+
+FAILPOINTS = ["intake-after-read", "intake-before-commit",
+              "intake-after-commit", "pipeline-before-commit",
+              "pipeline-after-commit", "outbox-after-write",
+              "forward-before-settle"]
+
+
+def scenario_failpoint(tmp, fp):
+    rc = Receiver(tmp)
+    gw = Gateway(tmp, rc.url)
+    gw.start({"EDIGATE_FAILPOINT": fp})
+    gw.drop("acme-retail", "f.edi", x850(801, "PO-801"))
+    try:
+        code = gw.p.wait(20)
+    except subprocess.TimeoutExpired:
+        code = None
+    ok(code == 99, "%s: the daemon dies there" % fp, gw.log())
+    if fp.startswith("intake-after-read") or fp == "intake-before-commit":
+        ok(gw.inbox() == ["f.edi"], "%s: the file is still in the inbox" %
+           fp, gw.inbox())
+    gw.err.close()
+    gw.start()
+    ok(wait_for(lambda: gw.inbox() == []), "%s: taken after restart" % fp)
+    ok(wait_for(lambda: rc.delivered()), "%s: event delivered" % fp)
+    ok(wait_for(lambda: gw.outbox()), "%s: 997 written" % fp)
+    time.sleep(0.5)
+    m = keys_by_event(rc.delivered())
+    ok(len(m) == 1 and all(len(v) == 1 for v in m.values()),
+       "%s: the ERP saw the order under one Idempotency-Key" % fp, m)
+    docs = [d for d in gw.docs() if d["direction"] == "inbound"]
+    ok(docs and all(d["state"] in ("translated", "duplicate") for d in docs)
+       and sum(d["state"] == "translated" for d in docs) == 1,
+       "%s: one translated document (a re-take is a duplicate)" % fp, docs)
+    gw.stop()
+    rc.stop()
+
+
+def scenario_crash(tmp, count=2000, kills=5):
+    rc = Receiver(tmp)
+    gw = Gateway(tmp, rc.url, extra="connections = 16\n")
+    gw.start()
+    rnd = random.Random(42)
+    kill_at = sorted(rnd.sample(range(50, count), kills))
+    for i in range(count):
+        gw.drop("acme-retail", "c%05d.edi" % i, x850(10000 + i, "C-%d" % i))
+        if kill_at and i == kill_at[0]:
+            kill_at.pop(0)
+            time.sleep(rnd.random() * 0.3)
+            gw.kill()
+            gw.start()
+    subjects = set("C-%d" % i for i in range(count))
+    got = wait_for(lambda: subjects <= set(
+        r["event"]["subject"] for r in rc.delivered()), 180, 0.5)
+    dl = rc.delivered()
+    ok(got, "crash test: all %d orders reached the ERP after %d SIGKILLs" %
+       (count, kills), len(set(r["event"]["subject"] for r in dl)))
+    m = keys_by_event(rc.requests())
+    ok(all(len(v) == 1 for v in m.values()),
+       "crash test: every event under one stable Idempotency-Key",
+       [kv for kv in m.items() if len(kv[1]) > 1][:5])
+    ok(wait_for(lambda: gw.inbox() == [], 60), "crash test: inbox empty")
+    docs = [d for d in gw.docs() if d["direction"] == "inbound"]
+    wait_for(lambda: all(d["state"] != "received" for d in
+                         [d for d in gw.docs() if d["direction"] ==
+                          "inbound"]), 60)
+    docs = [d for d in gw.docs() if d["direction"] == "inbound"]
+    icns = {}
+    for d in docs:
+        icns.setdefault(d["icn"], []).append(d["state"])
+    ok(len(icns) == count and all(
+        sorted(v)[-1] == "translated" and v.count("translated") == 1 and
+        all(s in ("translated", "duplicate") for s in v)
+        for v in icns.values()),
+       "crash test: every document accounted for (translated once, "
+       "re-takes duplicate)", [kv for kv in icns.items()
+                               if kv[1].count("translated") != 1][:5])
+    ok(gw.stop() == 0, "crash test: clean stop at the end")
+    rc.stop()
+
+
+def main():
+    only = sys.argv[1:] or None
+    scenarios = [("basic", scenario_basic),
+                 ("down_then_up", scenario_down_then_up),
+                 ("dead_letter", scenario_dead_letter),
+                 ("duplicate", scenario_duplicate),
+                 ("malformed", scenario_malformed),
+                 ("unknown_sender", scenario_unknown_sender),
+                 ("reload", scenario_reload)]
+    scenarios += [("fp:" + fp, lambda t, fp=fp: scenario_failpoint(t, fp))
+                  for fp in FAILPOINTS]
+    scenarios.append(("crash", scenario_crash))
+    for name, fn in scenarios:
+        if only and name not in only:
+            continue
+        tmp = tempfile.mkdtemp(prefix="edigate-daemon-")
+        print("# scenario %s in %s" % (name, tmp))
+        try:
+            fn(tmp)
+        except Exception as e:  # a scenario that breaks is a failure
+            ok(False, "scenario %s ran to its end" % name, repr(e))
+        finally:
+            subprocess.run(["pkill", "-KILL", "-f", tmp],
+                           stderr=subprocess.DEVNULL)
+            if not failed:
+                shutil.rmtree(tmp, ignore_errors=True)
+    print("1..%d" % n)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
