@@ -45,6 +45,11 @@
 #define EG_MAX_PATH		4096U		/* filesystem paths */
 #define EG_MAX_OVERRIDES	64U		/* -o section.key=value options */
 
+/* HTTP, both ways (forward.c, http.c). */
+#define EG_MAX_ERP_RESPONSE	(64U * 1024)	/* ERP response body kept */
+#define EG_MAX_HTTP_BODY	(1U * 1024 * 1024)	/* request body we accept */
+#define EG_MAX_HTTP_CONNECTIONS	64U		/* listener connections */
+
 /* The store (store.c): caps on what one record or key may hold. */
 #define EG_MAX_STORE_FIELD	255U		/* one text field of a record */
 #define EG_MAX_STORE_ERROR	512U		/* a record's error text */

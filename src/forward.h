@@ -11,6 +11,7 @@
 #ifndef FORWARD_H
 #define FORWARD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct store;
@@ -66,6 +67,25 @@ int64_t	 forward_backoff(const struct forward_conf *, int64_t first_try,
  * when malformed.
  */
 int64_t	 forward_retry_after(const char *value, int64_t now);
+
+/*
+ * The ERP's document reference in a 2xx response body: the string or
+ * number at JSON pointer ptr (RFC 6901) copied into out (cut to outsz - 1
+ * bytes).  0; EG_ERR_NOTFOUND when nothing, or another type, is there;
+ * EG_ERR_SYNTAX when body is not JSON or ptr is not a pointer.
+ */
+int	 forward_reference(const char *body, size_t len, const char *ptr,
+	    char *out, size_t outsz);
+
+/*
+ * The one-line reason an operator reads in `edigate dlq` and the log:
+ * "curl: TEXT" when no HTTP status was received (curl_err not NULL),
+ * else "HTTP STATUS" plus ": " and up to FORWARD_EXCERPT bytes of the
+ * body, control characters turned into spaces, cut on a UTF-8 boundary.
+ */
+#define FORWARD_EXCERPT	200
+void	 forward_describe(const char *curl_err, long status, const char *body,
+	    size_t len, char *out, size_t outsz);
 
 struct forwarder;
 
