@@ -80,12 +80,14 @@ cmd_store_open(const char *config, int flags, struct conf **cfp,
 	}
 	snprintf(data, sizeof(data), "%s/data.mdb", path);
 	if (access(data, F_OK) == -1) {
+		int	 e = errno;
+
 		fprintf(stderr, "edigate: no store at %s (%s)%s%s\n", path,
-		    strerror(errno), config ? ": check [gateway] state_dir in "
+		    strerror(e), config ? ": check [gateway] state_dir in "
 		    : ": give the configuration with -c",
 		    config ? config : "");
 		conf_free(cf);
-		return errno == ENOENT ? EX_NOINPUT : EX_IOERR;
+		return e == ENOENT ? EX_NOINPUT : EX_IOERR;
 	}
 	/* A reader takes the map size the environment records. */
 	rc = store_open(path, (flags & STORE_RDONLY) || cf == NULL ? 0 :
