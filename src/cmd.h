@@ -1,11 +1,13 @@
 /*
  * cmd.h: subcommands of the edigate program.  One command per file,
  * registered in the const table of main.c (tmux style).  Exit codes are
- * sysexits(3): 64 usage, 65 data, 66 no input, 70 software, 78 config.
+ * sysexits(3): 64 usage, 65 data, 66 no input, 69 unavailable, 70 software,
+ * 74 I/O, 78 config.
  */
 #ifndef CMD_H
 #define CMD_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "slice.h"
@@ -13,6 +15,8 @@
 struct catalog;
 struct conf;
 struct map;
+struct store;
+struct store_rtxn;
 
 struct cmd {
 	const char	*name;
@@ -27,6 +31,19 @@ int	cmd_ack(int, char **);
 int	cmd_backup(int, char **);
 int	cmd_config(int, char **);
 int	cmd_serve(int, char **);
+/* The operator's view of the store (cmd_ops.c), read-only. */
+int	cmd_status(int, char **);
+int	cmd_partners(int, char **);
+int	cmd_docs(int, char **);
+int	cmd_show(int, char **);
+int	cmd_events(int, char **);
+int	cmd_acks(int, char **);
+int	cmd_jobs(int, char **);
+int	cmd_dlq(int, char **);
+/* The operator's actions on jobs (cmd_action.c). */
+int	cmd_replay(int, char **);
+int	cmd_hold(int, char **);
+int	cmd_release(int, char **);
 
 /* Translate files and print events/diagnostics; returns the exit code. */
 int	cmd_translate_files(const struct catalog *, const struct conf *,
@@ -62,6 +79,37 @@ const char *cmd_conf_path(const char *opt);
  */
 int	cmd_catalog(const char *mapsdir, const char *mapfile,
 	    struct catalog **out);
+
+/*
+ * The store of a configuration (cmd_store.c): config, else
+ * EG_SYSCONF_DIR/edigate.ini when it exists, else the default state_dir;
+ * the store is [gateway] state_dir + "/store".  flags as store_open()
+ * (STORE_RDONLY for commands that only read: they work beside the
+ * daemon).  A missing store is never created.  On failure the error is
+ * printed and a sysexits code returned (66 no store, 65 newer or
+ * unreadable schema, 74 I/O, 78 configuration); *cf (cf may be NULL: not
+ * wanted; *cf is NULL without a configuration file) and *s are set on
+ * success only and freed with conf_free() and store_close().
+ */
+int	cmd_store_open(const char *config, int flags, struct conf **cf,
+	    struct store **s);
+/* [gateway] state_dir + "/store" (cf NULL: the default): 0, or
+ * EG_ERR_LIMIT when it does not fit. */
+int	cmd_store_path(const struct conf *cf, char *out, size_t size);
+/* The sysexits code for an EG_ERR_* of the store. */
+int	cmd_store_exit(int rc);
+/* UTC ISO 8601 to the second ("-" for 0 and STORE_DUE_NEVER). */
+#define CMD_TIME_LEN	32
+void	cmd_time(int64_t ms, char *out, size_t size);
+/*
+ * An id or unique prefix of one (dashes ignored) of a document, event or
+ * job: *kind gets CMD_ID_*, id the full id.  Prints why not and returns
+ * 64 (not an id, or ambiguous: a prefix that starts more than one id),
+ * 66 (no such id), or another sysexits code for a store error.
+ */
+enum { CMD_ID_DOC = 1, CMD_ID_EVENT, CMD_ID_JOB };
+int	cmd_store_resolve(struct store_rtxn *, const char *text, int *kind,
+	    uint8_t id[16]);
 
 /* Map a whole file read-only.  Returns 0, or -1 with errno set. */
 struct mapped_file {

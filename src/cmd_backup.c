@@ -34,9 +34,7 @@
 #include "err.h"
 #include "store.h"
 
-/* conf.c's default for [gateway] state_dir, used without a config file. */
-#define DEFAULT_STATE_DIR	"/var/lib/edigate"
-
+/* store_backup()'s errors: EG_ERR_INVAL is a DIR that holds a store. */
 static int
 exit_code(int rc)
 {
@@ -110,18 +108,6 @@ cmd_backup(int argc, char **argv)
 		return cmd_usage("backup", stderr);
 	dir = argv[0];
 
-	if (config == NULL && access(EG_SYSCONF_DIR "/edigate.ini", F_OK) == 0)
-		config = EG_SYSCONF_DIR "/edigate.ini";
-	if ((rc = cmd_conf(config, &cf)) != 0)
-		return rc;
-	if ((size_t)snprintf(store, sizeof(store), "%s/store",
-	    cf ? cf->state_dir : DEFAULT_STATE_DIR) >= sizeof(store)) {
-		fprintf(stderr, "edigate backup: state_dir too long\n");
-		conf_free(cf);
-		return EX_CONFIG;
-	}
-	conf_free(cf);
-
 	if ((size_t)snprintf(data, sizeof(data), "%s/data.mdb", dir) >=
 	    sizeof(data)) {
 		fprintf(stderr, "edigate backup: %s: path too long\n", dir);
@@ -142,10 +128,10 @@ cmd_backup(int argc, char **argv)
 		return EX_CANTCREAT;
 	}
 
-	if ((rc = store_open(store, 0, STORE_RDONLY, &s)) != 0) {
-		fprintf(stderr, "edigate backup: %s\n", store_errmsg());
-		return exit_code(rc);
-	}
+	if ((ex = cmd_store_open(config, STORE_RDONLY, &cf, &s)) != 0)
+		return ex;
+	cmd_store_path(cf, store, sizeof(store));
+	conf_free(cf);
 	if ((rc = store_backup(s, dir, compact)) != 0) {
 		fprintf(stderr, "edigate backup: %s\n", store_errmsg());
 		if (rc != EG_ERR_INVAL)

@@ -1,0 +1,190 @@
+/*
+ * cmd_store.c: what the commands that read or change the store share:
+ * finding and opening it (config -c, else cmd_conf_path()'s: $EDIGATE_CONFIG
+ * or the installed edigate.ini; without one the default state_dir; the
+ * store is state_dir/store),
+ * turning store errors into sysexits(3) codes, printing times, and
+ * resolving an id or unique prefix to a document, event or job.
+ *
+ * It never creates a store: a command run against the wrong configuration
+ * must say "no store" rather than leave an empty one behind.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "conf.h"
+#include "eglimits.h"
+#include "err.h"
+#include "store.h"
+#include "xmalloc.h"
+
+/* conf.c's default for [gateway] state_dir, used without a config file. */
+#define DEFAULT_STATE_DIR	"/var/lib/edigate"
+
+int
+cmd_store_path(const struct conf *cf, char *out, size_t size)
+{
+	if ((size_t)snprintf(out, size, "%s/store",
+	    cf ? cf->state_dir : DEFAULT_STATE_DIR) >= size)
+		return EG_ERR_LIMIT;
+	return 0;
+}
+
+int
+cmd_store_exit(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case EG_ERR_NOTFOUND:
+		return EX_NOINPUT;
+	case EG_ERR_SYNTAX:
+	case EG_ERR_UNSUPPORTED:
+	case EG_ERR_REJECTED:
+		return EX_DATAERR;
+	case EG_ERR_LIMIT:
+		return EX_UNAVAILABLE;
+	case EG_ERR_IO:
+		return EX_IOERR;
+	}
+	return EX_SOFTWARE;
+}
+
+int
+cmd_store_open(const char *config, int flags, struct conf **cfp,
+    struct store **sp)
+{
+	struct conf	*cf = NULL;
+	char		 path[EG_MAX_PATH], data[EG_MAX_PATH + 16];
+	int		 rc, ex;
+
+	*sp = NULL;
+	if (cfp != NULL)
+		*cfp = NULL;
+	config = cmd_conf_path(config);
+	if ((ex = cmd_conf(config, &cf)) != 0)
+		return ex;
+	if (cmd_store_path(cf, path, sizeof(path)) != 0) {
+		fprintf(stderr, "edigate: state_dir too long\n");
+		conf_free(cf);
+		return EX_CONFIG;
+	}
+	snprintf(data, sizeof(data), "%s/data.mdb", path);
+	if (access(data, F_OK) == -1) {
+		int	 e = errno;
+
+		fprintf(stderr, "edigate: no store at %s (%s)%s%s\n", path,
+		    strerror(e), config ? ": check [gateway] state_dir in "
+		    : ": give the configuration with -c",
+		    config ? config : "");
+		conf_free(cf);
+		return e == ENOENT ? EX_NOINPUT : EX_IOERR;
+	}
+	/* A reader takes the map size the environment records. */
+	rc = store_open(path, (flags & STORE_RDONLY) || cf == NULL ? 0 :
+	    (size_t)cf->map_size, flags, sp);
+	if (rc != 0) {
+		fprintf(stderr, "edigate: %s\n", store_errmsg());
+		conf_free(cf);
+		*sp = NULL;
+		return rc == EG_ERR_INVAL ? EX_SOFTWARE : cmd_store_exit(rc);
+	}
+	if (cfp != NULL)
+		*cfp = cf;
+	else
+		conf_free(cf);
+	return 0;
+}
+
+void
+cmd_time(int64_t ms, char *out, size_t size)
+{
+	struct tm	 tm;
+	time_t		 t;
+
+	if (ms <= 0 || ms == INT64_MAX) {
+		snprintf(out, size, "-");
+		return;
+	}
+	t = (time_t)(ms / 1000);
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, size, "%" PRId64, ms);
+}
+
+int
+cmd_store_resolve(struct store_rtxn *rt, const char *text, int *kind,
+    uint8_t id[STORE_ID_LEN])
+{
+	static const char *const what[] = { "document", "event", "job" };
+	struct store_doc	*d;
+	struct store_event_rec	 e;
+	struct store_job	 j;
+	char			 msg[3][256];
+	int			 rc[3], found = 0, i;
+
+	d = xmalloc(sizeof(*d));
+	for (i = 0; i < 3; i++) {
+		switch (i) {
+		case 0:
+			if ((rc[i] = store_doc_find(rt, text, d)) == 0)
+				memcpy(id, d->id, STORE_ID_LEN);
+			break;
+		case 1:
+			if ((rc[i] = store_event_find(rt, text, &e)) == 0)
+				memcpy(id, e.id, STORE_ID_LEN);
+			break;
+		default:
+			if ((rc[i] = store_job_find(rt, text, &j)) == 0)
+				memcpy(id, j.id, STORE_ID_LEN);
+			break;
+		}
+		snprintf(msg[i], sizeof(msg[i]), "%s", rc[i] == 0 ? "" :
+		    store_errmsg());
+		if (rc[i] == 0) {
+			*kind = CMD_ID_DOC + i;
+			found++;
+		}
+	}
+	free(d);
+	for (i = 0; i < 3; i++) {
+		if (rc[i] == 0 || rc[i] == EG_ERR_NOTFOUND)
+			continue;
+		if (rc[i] == EG_ERR_INVAL) {
+			/* Not hex, or a prefix of two ids of one kind. */
+			if (strstr(msg[i], "ambiguous") != NULL)
+				fprintf(stderr, "edigate: id prefix %s is "
+				    "ambiguous: more than one %s starts with "
+				    "it; give more digits\n", text, what[i]);
+			else
+				fprintf(stderr, "edigate: %s: not an id (a "
+				    "document, event or job id or a prefix of "
+				    "one, hex digits and dashes)\n", text);
+			return EX_USAGE;
+		}
+		/* A record failing validation, an LMDB error. */
+		fprintf(stderr, "edigate: %s: %s\n", text, msg[i]);
+		return cmd_store_exit(rc[i]);
+	}
+	if (found > 1) {
+		fprintf(stderr, "edigate: id prefix %s is ambiguous: it starts "
+		    "the ids of more than one document, event or job; give "
+		    "more digits\n", text);
+		return EX_USAGE;
+	}
+	if (found == 0) {
+		fprintf(stderr, "edigate: no document, event or job with id "
+		    "%s\n", text);
+		return EX_NOINPUT;
+	}
+	return 0;
+}
