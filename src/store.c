@@ -1502,7 +1502,8 @@ ingest_prep(const struct store_doc *doc, struct slice raw,
 	for (i = 0; i < nctl; i++)
 		if ((rc = check_ctl(&ctl[i])) != 0)
 			return rc;
-	memcpy(d, doc, sizeof(*d));
+	if (d != doc)
+		memcpy(d, doc, sizeof(*d));
 	if (d->state == 0)
 		d->state = STORE_DOC_RECEIVED;
 	if (d->direction == 0)
@@ -1949,13 +1950,16 @@ outcome_prep(const struct store_outcome *o, int64_t now, uint8_t *hashes,
 	for (i = 0; i < o->nout; i++) {
 		ob = &o->out[i];
 		d = &outdocs[i];
-		if ((rc = ingest_prep(&ob->doc, ob->raw, ob->ctl, ob->nctl,
-		    now, d)) != 0)
+		memcpy(d, &ob->doc, sizeof(*d));
+		d->state = 0;
+		d->direction = 0;
+		memset(d->id, 0, STORE_ID_LEN);
+		if ((rc = ingest_prep(d, ob->raw, ob->ctl, ob->nctl, now,
+		    d)) != 0)
 			return rc;
 		/* Generated, its send job queued: finished for retention. */
 		d->direction = STORE_OUTBOUND;
 		d->state = STORE_DOC_TRANSLATED;
-		store_uuid7(d->received, d->id);
 	}
 	return 0;
 }
