@@ -1891,10 +1891,10 @@ outcome_check(const struct store_outcome *o)
 		    "rejected, duplicate or quarantined, not %s",
 		    store_doc_state_name(o->state));
 	}
-	if ((rc = check_events(o->ev, o->nev, o->target)) != 0)
-		return rc;
 	if (o->nev > 0 && o->ev == NULL)
 		return seterr(EG_ERR_INVAL, "events missing");
+	if ((rc = check_events(o->ev, o->nev, o->target)) != 0)
+		return rc;
 	if (o->diags.len > EG_MAX_STORE_DIAGS)
 		return seterr(EG_ERR_LIMIT, "diagnostics of %zu bytes",
 		    o->diags.len);

@@ -1830,6 +1830,16 @@ t_outcome(void)
 	rc = store_translated(s, other, ev3, 1, NULL, &state);
 	ok(rc == 0 && state == STORE_DOC_DUPLICATE && ev3[0].duplicate,
 	    "  its idempotency key is taken now");
+
+	memset(&o[0], 0, sizeof(o[0]));
+	memcpy(o[0].id, other, 16);
+	o[0].state = STORE_DOC_REJECTED;
+	o[0].nev = 1;			/* but no ev[] */
+	o[0].out = ob;
+	o[0].nout = 0;
+	rc = store_outcome_batch(s, o, 1);
+	ok(rc == 0 && o[0].rc == EG_ERR_INVAL && strstr(store_errmsg(),
+	    "events missing") != NULL, "events counted but missing: invalid");
 	store_close(s);
 }
 
