@@ -1502,7 +1502,8 @@ ingest_prep(const struct store_doc *doc, struct slice raw,
 	for (i = 0; i < nctl; i++)
 		if ((rc = check_ctl(&ctl[i])) != 0)
 			return rc;
-	memcpy(d, doc, sizeof(*d));
+	if (d != doc)
+		memcpy(d, doc, sizeof(*d));
 	if (d->state == 0)
 		d->state = STORE_DOC_RECEIVED;
 	if (d->direction == 0)
@@ -1890,10 +1891,10 @@ outcome_check(const struct store_outcome *o)
 		    "rejected, duplicate or quarantined, not %s",
 		    store_doc_state_name(o->state));
 	}
-	if ((rc = check_events(o->ev, o->nev, o->target)) != 0)
-		return rc;
 	if (o->nev > 0 && o->ev == NULL)
 		return seterr(EG_ERR_INVAL, "events missing");
+	if ((rc = check_events(o->ev, o->nev, o->target)) != 0)
+		return rc;
 	if (o->diags.len > EG_MAX_STORE_DIAGS)
 		return seterr(EG_ERR_LIMIT, "diagnostics of %zu bytes",
 		    o->diags.len);
@@ -1949,13 +1950,16 @@ outcome_prep(const struct store_outcome *o, int64_t now, uint8_t *hashes,
 	for (i = 0; i < o->nout; i++) {
 		ob = &o->out[i];
 		d = &outdocs[i];
-		if ((rc = ingest_prep(&ob->doc, ob->raw, ob->ctl, ob->nctl,
-		    now, d)) != 0)
+		memcpy(d, &ob->doc, sizeof(*d));
+		d->state = 0;
+		d->direction = 0;
+		memset(d->id, 0, STORE_ID_LEN);
+		if ((rc = ingest_prep(d, ob->raw, ob->ctl, ob->nctl, now,
+		    d)) != 0)
 			return rc;
 		/* Generated, its send job queued: finished for retention. */
 		d->direction = STORE_OUTBOUND;
 		d->state = STORE_DOC_TRANSLATED;
-		store_uuid7(d->received, d->id);
 	}
 	return 0;
 }
@@ -3020,6 +3024,21 @@ out:
 	return rc;
 }
 
+/* The out fields of an outcome that failed: nothing of it exists. */
+static void
+outcome_failed(struct store_outcome *o)
+{
+	size_t	 i;
+
+	o->final = 0;
+	if (o->out != NULL && o->nout <= EG_MAX_STORE_EVENTS)
+		for (i = 0; i < o->nout; i++)
+			memset(o->out[i].id, 0, STORE_ID_LEN);
+	if (o->res != NULL && o->nres <= EG_MAX_STORE_EVENTS)
+		for (i = 0; i < o->nres; i++)
+			o->res[i].found = 0;
+}
+
 int
 store_outcome_batch(struct store *s, struct store_outcome *o, size_t n)
 {
@@ -3075,8 +3094,6 @@ store_outcome_batch(struct store *s, struct store_outcome *o, size_t n)
 		rc = outcome_put(s, child, &o[i], hashes + 2 * off[i][0] *
 		    STORE_SHA_LEN, outdocs + off[i][1], now, d, &b, &jobs[i]);
 		rc = child_end(s, child, rc, &o[i].rc);
-		if (o[i].rc != 0)
-			o[i].final = 0;
 	}
 	if ((rc = wend(s, txn, rc)) == 0) {
 		/* A job is the caller's copy of a record: only once durable. */
@@ -3086,6 +3103,9 @@ store_outcome_batch(struct store *s, struct store_outcome *o, size_t n)
 	}
 	buf_free(&b);
 out:
+	for (i = 0; i < n; i++)
+		if (o[i].rc != 0)
+			outcome_failed(&o[i]);
 	free(jobs);
 	free(outdocs);
 	free(hashes);
@@ -3188,9 +3208,12 @@ store_jobs_settle(struct store *s, struct store_settle *st, size_t n,
 		return 0;
 	if (st == NULL)
 		return seterr(EG_ERR_INVAL, "nothing to settle");
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if ((st[i].rc = settle_check(&st[i])) == 0)
 			todo++;
+		else if (st[i].res != NULL)
+			st[i].res->found = 0;
+	}
 	if (todo == 0)
 		return 0;
 	if ((rc = wbegin(s, &txn)) != 0)
@@ -3207,6 +3230,8 @@ store_jobs_settle(struct store *s, struct store_settle *st, size_t n,
 		if (rc == 0 && st[i].res != NULL)
 			rc = ack_resolve_put(s, child, st[i].res, now, &b);
 		rc = child_end(s, child, rc, &st[i].rc);
+		if (st[i].rc != 0 && st[i].res != NULL)
+			st[i].res->found = 0;
 	}
 	if ((rc = wend(s, txn, rc)) == 0) {
 		/* The caller's copies change only once durable. */

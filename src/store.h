@@ -367,7 +367,10 @@ struct store_job {
 	char		 error[EG_MAX_STORE_ERROR + 1];	/* last failure */
 };
 
-/* A pending job due at due; *out (may be NULL) gets it. */
+/*
+ * A pending job due at due; *out (may be NULL) gets it.  target is
+ * required, except for STORE_JOB_TRANSLATE (NULL or "": none).
+ */
 int	 store_job_add(struct store *, enum store_job_kind,
 	    const uint8_t ref[STORE_ID_LEN], const char *target, int64_t due,
 	    struct store_job *out);
@@ -411,8 +414,9 @@ int	 store_job_find(struct store_rtxn *, const char *idtext,
 /*
  * One received document for store_ingest_batch(): the fields of
  * store_ingest() plus, when translate is set, a STORE_JOB_TRANSLATE job
- * due now for it, written in the same transaction.  rc and res are set by
- * the call for each request.
+ * due now for it (no target), written in the same transaction.  rc, res
+ * and job are set by the call for each request (res and job all zero when
+ * rc is not 0, job too when translate is not set).
  */
 struct store_ingest_req {
 	struct store_doc doc;
@@ -428,8 +432,13 @@ struct store_ingest_req {
  * Group commit: every request in one write transaction (one fsync).  A
  * request that fails validation gets its rc (EG_ERR_INVAL, EG_ERR_LIMIT)
  * and is skipped; the others commit.  An LMDB failure (map full, I/O)
- * aborts all: nothing is written and that error is returned.  Returns 0
- * after the commit.
+ * aborts all: nothing is written and that error is returned (the
+ * requests' out fields then mean nothing).  Returns 0 after the commit.
+ * Each request runs in a nested transaction, so one that fails inside the
+ * transaction (e.g. doc.id already stored) leaves nothing either.  When a
+ * request failed, store_errmsg() holds the last failed request's message
+ * even though the call returns 0.  The same holds for the other batch
+ * calls below.
  */
 int	 store_ingest_batch(struct store *, struct store_ingest_req *, size_t n);
 
@@ -477,8 +486,10 @@ struct store_expect {
 };
 /*
  * Resolve the expectation partner + kind + ref (pending or overdue) to
- * state (accepted or rejected) with reason (may be NULL).  found is set to
- * 1 when one was resolved, 0 when none was awaited (not an error).
+ * state (accepted or rejected) with reason (may be NULL: none; cut to
+ * EG_MAX_STORE_ERROR) and by, at the time of the call.  found is set to
+ * 1 when one was resolved, 0 when none was awaited (not an error; an
+ * expectation accepted or rejected already is left as it is).
  */
 struct store_resolve {
 	enum store_ack_kind kind;
@@ -494,21 +505,35 @@ int	 store_ack_resolve(struct store *, struct store_resolve *);
 /*
  * Pending expectations with due <= now become overdue, up to max in one
  * transaction; they are copied to out[] (for the ack.overdue events) and
- * *n gets their number.
+ * *n gets their number.  v1 scans every expectation (key order); a record
+ * failing validation is skipped here (store_ack_walk() reports it).
  */
 int	 store_ack_overdue(struct store *, int64_t now, struct store_ack *out,
 	    size_t max, size_t *n);
-/* Every expectation in key order; fn non-zero stops and is returned. */
+/*
+ * Every expectation in key order; fn non-zero stops and is returned.  A
+ * record failing validation stops it with EG_ERR_SYNTAX.
+ */
 typedef int (*store_ack_fn)(void *arg, const struct store_ack *);
 int	 store_ack_walk(struct store_rtxn *, store_ack_fn, void *arg);
 
-/* A document we send (a functional ack now; business documents later). */
+/*
+ * A document we send (a functional ack now; business documents later).
+ * It is stored with direction outbound, state translated (generated, its
+ * send job queued; retention treats it as finished) and a new id
+ * (doc.state, doc.direction and doc.id are ignored); its other fields are
+ * checked as by store_ingest().
+ */
 struct store_outbound {
 	struct store_doc doc;	/* partner, syntax, doctype, name, icn, ...;
-				   direction and id are set by the store */
+				   direction, state and id are set by the
+				   store */
 	struct slice	 raw;
 	const struct store_ctl *ctl;	/* our control numbers, so inbound
-					   997/CONTRL correlate (ctl) */
+					   997/CONTRL correlate (ctl, under
+					   doc.partner; an entry recorded
+					   before is kept, as by
+					   store_ingest()) */
 	size_t		 nctl;
 	const char	*target;	/* a STORE_JOB_SEND due now; NULL: none */
 	uint8_t		 id[STORE_ID_LEN];		/* out */
@@ -521,9 +546,11 @@ struct store_outbound {
  * translated document whose events were all duplicates becomes
  * duplicate), each new one with a forward job to target when target is
  * not NULL and, when erp_due is not 0, an STORE_ACK_ERP expectation (ref
- * = event id text, bizkey = the event's) due at erp_due; outbound
- * documents each with their send job; expectations created and resolved;
- * and job (may be NULL: a job as read by store_jobs_take()) done.
+ * = event id text, partner = the document's, doc = the event id, bizkey =
+ * the event's, cut to fit) due at erp_due; outbound documents each with
+ * their send job; expectations created and resolved; and job (may be
+ * NULL: a job as read by store_jobs_take(), inflight; a translate job
+ * must be this document's) done.
  */
 struct store_outcome {
 	uint8_t		 id[STORE_ID_LEN];
@@ -546,22 +573,33 @@ struct store_outcome {
 };
 /*
  * Group commit of outcomes, as store_ingest_batch(): one that fails
- * (bad transition, record failing validation, bad event) gets its rc and
- * nothing of it is written; the others commit together.
+ * (bad transition, record failing validation, bad event, a job changed
+ * since it was read) gets its rc and nothing of it is written; the others
+ * commit together.  A failed outcome's final, out[].id and res[].found
+ * are 0.  *job, the caller's copy, becomes the done record only once the
+ * call succeeds.
  */
 int	 store_outcome_batch(struct store *, struct store_outcome *, size_t n);
 
 /*
  * Take up to max due jobs of the kinds in mask (1 << STORE_JOB_*) and
  * move them to inflight with a lease until now + lease_ms, in one
- * transaction; out[] gets them as updated.
+ * transaction, earliest first, as store_job_update() (attempts + 1, tries
+ * stamped); out[] gets them as updated and *n their number.  A mask of 0
+ * or with other bits, or lease_ms <= 0, is EG_ERR_INVAL.  A record failing
+ * validation is skipped, so that it cannot stop the queue
+ * (store_job_next_due() and store_job_walk() report it).
  */
 int	 store_jobs_take(struct store *, unsigned int mask, int64_t now,
 	    int64_t lease_ms, struct store_job *out, size_t max, size_t *n);
 /*
  * Settle inflight jobs in one transaction: each to done, pending (retry at
  * due), dead or inflight as store_job_update(), with error, and its
- * expectation resolution res (may be NULL) in the same transaction.
+ * expectation resolution res (may be NULL) in the same transaction.  A
+ * job that is not inflight, another target state or a bad resolution is
+ * EG_ERR_INVAL, a job changed since it was read EG_ERR_NOTFOUND, in its
+ * rc; a failed settlement's res->found is 0.  *job, the caller's copy,
+ * becomes the new record only once the call succeeds.
  */
 struct store_settle {
 	struct store_job *job;
@@ -573,7 +611,10 @@ struct store_settle {
 };
 int	 store_jobs_settle(struct store *, struct store_settle *, size_t n,
 	    int64_t now);
-/* Every job (due order); fn non-zero stops and is returned. */
+/*
+ * Every job (due order); fn non-zero stops and is returned.  A record
+ * failing validation stops it with EG_ERR_SYNTAX.
+ */
 typedef int (*store_job_fn)(void *arg, const struct store_job *);
 int	 store_job_walk(struct store_rtxn *, store_job_fn, void *arg);
 

@@ -2,8 +2,10 @@
  * unit_store.c: the LMDB store against real environments in a temporary
  * folder: open and schema, ingest and read back, control-number
  * duplicates, idempotent events, jobs, counters, a full map, corrupted
- * records, a reader beside a writer process, backup (the function and
- * `edigate backup` when $EDIGATE is set) and SIGKILL during ingest.
+ * records, group commit (ingest, outcomes, taking and settling jobs), the
+ * acknowledgement ledger, a reader beside a writer process, backup (the
+ * function and `edigate backup` when $EDIGATE is set) and SIGKILL during
+ * ingest.
  */
 #include "config.h"
 
@@ -893,6 +895,998 @@ t_corrupt(struct store **sp, const char *p)
 	store_open(p, 0, 0, sp);
 }
 
+/* --- work queue, acknowledgement ledger, group commit --- */
+
+struct jobs_seen {
+	int			 n;
+	struct store_job	 j[32];
+};
+
+static int
+job_collect(void *arg, const struct store_job *j)
+{
+	struct jobs_seen *c = arg;
+
+	if (c->n < 32)
+		c->j[c->n] = *j;
+	c->n++;
+	return 0;
+}
+
+/* The jobs of the store, in key order, into *c. */
+static int
+jobs_of(struct store *s, struct jobs_seen *c)
+{
+	struct store_rtxn	*rt;
+	int			 rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = store_rtxn_begin(s, &rt)) != 0)
+		return rc;
+	rc = store_job_walk(rt, job_collect, c);
+	store_rtxn_end(rt);
+	return rc;
+}
+
+/* The job with id in c, or NULL. */
+static const struct store_job *
+job_in(const struct jobs_seen *c, const uint8_t id[STORE_ID_LEN])
+{
+	int	 i;
+
+	for (i = 0; i < c->n && i < 32; i++)
+		if (memcmp(c->j[i].id, id, STORE_ID_LEN) == 0)
+			return &c->j[i];
+	return NULL;
+}
+
+/* How many jobs of kind (0: any) refer to ref (NULL: any). */
+static int
+jobs_count(const struct jobs_seen *c, enum store_job_kind kind,
+    const uint8_t *ref)
+{
+	int	 i, n = 0;
+
+	for (i = 0; i < c->n && i < 32; i++)
+		if ((kind == 0 || c->j[i].kind == kind) &&
+		    (ref == NULL || memcmp(c->j[i].ref, ref, 16) == 0))
+			n++;
+	return n;
+}
+
+struct acks_seen {
+	int			 n, stop_at;
+	struct store_ack	 a[16];
+};
+
+static int
+ack_collect(void *arg, const struct store_ack *a)
+{
+	struct acks_seen *c = arg;
+
+	if (c->n < 16)
+		c->a[c->n] = *a;
+	if (++c->n == c->stop_at)
+		return 7;
+	return 0;
+}
+
+static int
+acks_of(struct store *s, struct acks_seen *c)
+{
+	struct store_rtxn	*rt;
+	int			 rc;
+
+	memset(c, 0, sizeof(*c));
+	if ((rc = store_rtxn_begin(s, &rt)) != 0)
+		return rc;
+	rc = store_ack_walk(rt, ack_collect, c);
+	store_rtxn_end(rt);
+	return rc;
+}
+
+/* The expectation partner + kind + ref in c, or NULL. */
+static const struct store_ack *
+ack_in(const struct acks_seen *c, const char *partner,
+    enum store_ack_kind kind, const char *ref)
+{
+	int	 i;
+
+	for (i = 0; i < c->n && i < 16; i++)
+		if (strcmp(c->a[i].partner, partner) == 0 &&
+		    c->a[i].kind == kind && strcmp(c->a[i].ref, ref) == 0)
+			return &c->a[i];
+	return NULL;
+}
+
+static uint64_t
+nentries(struct store *s, enum store_db db)
+{
+	struct store_stat st;
+
+	if (store_stat(s, &st) != 0)
+		return UINT64_MAX;
+	return st.entries[db];
+}
+
+static void
+mkreq(struct store_ingest_req *r, const char *partner, const char *raw,
+    const struct store_ctl *ctl, size_t nctl, int translate)
+{
+	memset(r, 0, sizeof(*r));
+	mkdoc(&r->doc, partner, "batch.edi");
+	r->raw = slice_cstr(raw);
+	r->ctl = ctl;
+	r->nctl = nctl;
+	r->translate = translate;
+	r->rc = 12345;		/* the call sets it */
+}
+
+static void
+t_ingest_batch(void)
+{
+	struct store		*s;
+	struct store_ingest_req	 rq[5];
+	struct store_ctl	 c = { STORE_LVL_ISA, "ZZ:ACME", "000000100" };
+	struct store_rtxn	*rt, *old;
+	struct store_doc	 g;
+	struct jobs_seen	 js;
+	struct slice		 blob;
+	uint8_t			 taken[STORE_ID_LEN];
+	uint64_t		 d0, c0;
+	int64_t			 t0;
+	size_t			 n;
+	char			 p[512];
+	int			 rc, i, whole = 1;
+
+	path(p, sizeof(p), "batch");
+	if (store_open(p, 16 << 20, 0, &s) != 0) {
+		ok(0, "batch: open: %s", store_errmsg());
+		return;
+	}
+	ingest(s, "acme", NULL, "first", taken, NULL);
+	d0 = ndocs(s);
+	c0 = nentries(s, STORE_DB_CTL);
+	is_int(store_ingest_batch(s, rq, 0), 0, "ingest_batch of none: 0");
+	is_int(ndocs(s), d0, "  writes nothing");
+
+	mkreq(&rq[0], "acme", "ISA*one", &c, 1, 1);
+	mkreq(&rq[1], "", "ISA*bad", NULL, 0, 1);
+	mkreq(&rq[2], "acme", "ISA*two", &c, 1, 0);
+	mkreq(&rq[3], "acme", "ISA*three", NULL, 0, 1);
+	memcpy(rq[3].doc.id, taken, STORE_ID_LEN);	/* fails in the txn */
+	mkreq(&rq[4], "globex", "", NULL, 0, 1);
+	store_rtxn_begin(s, &old);
+	t0 = store_now();
+	rc = store_ingest_batch(s, rq, 5);
+	is_int(rc, 0, "ingest_batch of 5 with 2 bad %s", EM(rc));
+	is_int(rq[0].rc, 0, "  request 0 committed");
+	is_int(rq[1].rc, EG_ERR_INVAL, "  request 1 (no partner): invalid");
+	is_int(rq[2].rc, 0, "  request 2 committed");
+	is_int(rq[3].rc, EG_ERR_INVAL, "  request 3 (id taken): invalid, "
+	    "alone");
+	is_int(rq[4].rc, 0, "  request 4 (empty) committed");
+	is_str(store_errmsg(), "document id already stored",
+	    "  store_errmsg(): the last failed request's");
+	is_int(ndocs(s), d0 + 3, "  three documents written");
+	is_int(nentries(s, STORE_DB_CTL), c0 + 1, "  one ledger entry");
+	is_int(rq[2].res.ndup, 1, "  the repeated ISA13 is a duplicate ...");
+	ok(memcmp(rq[2].res.dup_of, rq[0].res.id, 16) == 0,
+	    "  ... of request 0 in the same batch");
+	ok(iszero16(rq[1].res.id) && iszero16(rq[3].res.id) &&
+	    iszero16(rq[3].job.id), "  failed requests have no result");
+
+	/* One transaction: an older snapshot sees none of it. */
+	memset(&g, 0, sizeof(g));
+	is_int(store_doc_get(old, rq[0].res.id, &g), EG_ERR_NOTFOUND,
+	    "  a snapshot from before sees none");
+	store_rtxn_end(old);
+	store_rtxn_begin(s, &rt);
+	for (i = 0; i < 5; i++) {
+		if (rq[i].rc != 0)
+			continue;
+		if (store_doc_get(rt, rq[i].res.id, &g) != 0 ||
+		    store_blob_get(rt, rq[i].res.id, &blob) != 0 ||
+		    !slice_eqs(blob, rq[i].raw.len ? rq[i].raw.p : "") ||
+		    g.state != STORE_DOC_RECEIVED ||
+		    strcmp(g.partner, rq[i].doc.partner) != 0)
+			whole = 0;
+	}
+	ok(whole, "  a new one sees all three, whole");
+	store_rtxn_end(rt);
+
+	is_int(rq[0].job.kind, STORE_JOB_TRANSLATE, "  request 0: a "
+	    "translate job");
+	ok(rq[0].job.state == STORE_JOB_PENDING &&
+	    memcmp(rq[0].job.ref, rq[0].res.id, 16) == 0 &&
+	    rq[0].job.due >= t0 && rq[0].job.due <= store_now() &&
+	    rq[0].job.target[0] == '\0', "  pending, due now, for the "
+	    "document, no target");
+	ok(iszero16(rq[2].job.id), "  request 2 (translate = 0): no job");
+	jobs_of(s, &js);
+	is_int(js.n, 2, "  two jobs in the store");
+	ok(job_in(&js, rq[0].job.id) != NULL &&
+	    job_in(&js, rq[4].job.id) != NULL &&
+	    jobs_count(&js, STORE_JOB_TRANSLATE, NULL) == 2,
+	    "  they are the returned translate jobs");
+	rc = store_job_next_due(s, store_now(), js.j, 10, &n);
+	ok(rc == 0 && n == 2, "  both due now");
+	store_close(s);
+}
+
+static void
+t_batch_mapfull(void)
+{
+	struct store		*s;
+	struct store_ingest_req	*rq;
+	char			 p[512], *blk;
+	size_t			 blen = 16384, i;
+	uint64_t		 before;
+	int			 rc, fine = 1;
+
+	path(p, sizeof(p), "tinybatch");
+	if (store_open(p, 256 * 1024, 0, &s) != 0) {
+		ok(0, "tinybatch: open: %s", store_errmsg());
+		return;
+	}
+	blk = malloc(blen + 1);
+	memset(blk, 'y', blen);
+	blk[blen] = '\0';
+	rq = calloc(40, sizeof(*rq));
+	ingest(s, "full", NULL, "one small", NULL, NULL);
+	before = ndocs(s);
+	for (i = 0; i < 40; i++)
+		mkreq(&rq[i], "full", blk, NULL, 0, 1);
+	rc = store_ingest_batch(s, rq, 40);
+	is_int(rc, EG_ERR_LIMIT, "a batch over the map: limit");
+	is_str(store_errmsg(),
+	    "store full (map_size 262144): raise [store] map_size",
+	    "  with the message");
+	is_int(ndocs(s), before, "  none of the batch was written");
+	is_int(nentries(s, STORE_DB_JOBS), 0, "  nor any of its jobs");
+	rc = store_ingest_batch(s, rq, 3);
+	for (i = 0; i < 3; i++)
+		fine &= rq[i].rc == 0;
+	ok(rc == 0 && fine && ndocs(s) == before + 3,
+	    "  a batch that fits commits after it %s", EM(rc));
+	store_close(s);
+	free(rq);
+	free(blk);
+}
+
+static void
+t_take(void)
+{
+	struct store		*s;
+	struct store_ingest_req	 rq[3];
+	struct store_job	 out[10], fw, first[3];
+	struct jobs_seen	 js;
+	uint8_t			 ref[16] = { 9 };
+	int64_t			 t, lease = 30000;
+	size_t			 n = 99;
+	char			 p[512];
+	int			 rc, i, good;
+
+	path(p, sizeof(p), "queue");
+	if (store_open(p, 16 << 20, 0, &s) != 0) {
+		ok(0, "queue: open: %s", store_errmsg());
+		return;
+	}
+	for (i = 0; i < 3; i++)
+		mkreq(&rq[i], "acme", "ISA*q", NULL, 0, 1);
+	store_ingest_batch(s, rq, 3);
+	rc = store_job_add(s, STORE_JOB_FORWARD, ref, "erp", 1000, &fw);
+	is_int(rc, 0, "queue: 3 translate jobs and a forward job");
+	rc = store_job_add(s, STORE_JOB_TRANSLATE, ref, NULL, 5000, NULL);
+	is_int(rc, 0, "job_add: a translate job needs no target");
+	is_int(store_job_add(s, 7, ref, "erp", 5000, NULL), EG_ERR_INVAL,
+	    "job_add: kind 7 invalid");
+	is_int(store_job_add(s, STORE_JOB_SEND, ref, NULL, 5000, NULL),
+	    EG_ERR_INVAL, "job_add: a send job needs its target");
+
+	t = store_now() + 10;
+	rc = store_jobs_take(s, 1u << STORE_JOB_TRANSLATE, t, lease, out,
+	    10, &n);
+	is_int(rc, 0, "take translate jobs %s", EM(rc));
+	is_int(n, 4, "  four due (the one added at 5000 first)");
+	good = n == 4 && out[0].due == t + lease;
+	for (i = 0; i < (int)n && i < 10; i++)
+		good &= out[i].kind == STORE_JOB_TRANSLATE &&
+		    out[i].state == STORE_JOB_INFLIGHT &&
+		    out[i].attempts == 1 && out[i].first_try == t &&
+		    out[i].last_try == t && out[i].due == t + lease;
+	ok(good, "  inflight, attempt 1, tries stamped, lease to now + "
+	    "lease_ms");
+	ok(n == 4 && memcmp(out[0].ref, ref, 16) == 0 &&
+	    memcmp(out[1].ref, rq[0].res.id, 16) == 0 &&
+	    memcmp(out[2].ref, rq[1].res.id, 16) == 0 &&
+	    memcmp(out[3].ref, rq[2].res.id, 16) == 0,
+	    "  earliest first");
+	memcpy(first, out + 1, sizeof(first));
+	rc = store_jobs_take(s, 1u << STORE_JOB_TRANSLATE, t + 1, lease, out,
+	    10, &n);
+	ok(rc == 0 && n == 0, "  taken again at once: none (leased)");
+	jobs_of(s, &js);
+	ok(js.n == 5 && job_in(&js, first[0].id) != NULL &&
+	    job_in(&js, first[0].id)->state == STORE_JOB_INFLIGHT &&
+	    job_in(&js, fw.id)->state == STORE_JOB_PENDING,
+	    "  the store agrees; the forward job is still pending");
+
+	rc = store_jobs_take(s, 1u << STORE_JOB_FORWARD |
+	    1u << STORE_JOB_SEND, t, lease, out, 10, &n);
+	ok(rc == 0 && n == 1 && memcmp(out[0].id, fw.id, 16) == 0 &&
+	    out[0].state == STORE_JOB_INFLIGHT, "take forward or send: the "
+	    "forward job");
+	is_int(store_jobs_take(s, 0, t, lease, out, 10, &n), EG_ERR_INVAL,
+	    "take: mask 0 invalid");
+	is_int(store_jobs_take(s, STORE_JOB_FORWARD, t, lease, out, 10, &n),
+	    EG_ERR_INVAL, "take: a kind passed as a mask (bit 0) invalid");
+	is_int(store_jobs_take(s, 1u << STORE_JOB_SEND, t, 0, out, 10, &n),
+	    EG_ERR_INVAL, "take: lease 0 invalid");
+
+	/* The lease runs out (a worker crashed): due again. */
+	rc = store_jobs_take(s, 1u << STORE_JOB_TRANSLATE, t + lease + 1,
+	    lease, out, 2, &n);
+	ok(rc == 0 && n == 2 && out[0].attempts == 2 &&
+	    out[0].first_try == t && out[0].last_try == t + lease + 1 &&
+	    out[0].due == t + 2 * lease + 1, "after the lease: re-taken "
+	    "(max 2), attempt 2, first try kept");
+	rc = store_jobs_take(s, 1u << STORE_JOB_TRANSLATE, t + lease + 1,
+	    lease, out, 10, &n);
+	/* Equal leases: key order is id order, the one added last last. */
+	ok(rc == 0 && n == 2 && out[0].attempts == 2 &&
+	    out[1].attempts == 2 && memcmp(out[0].id, first[2].id, 16) == 0 &&
+	    memcmp(out[1].ref, ref, 16) == 0, "  then the other two");
+	is_int(store_job_update(s, &first[0], STORE_JOB_DONE, 0, NULL, t),
+	    EG_ERR_NOTFOUND, "  a copy from the first take is stale");
+	store_close(s);
+}
+
+static void
+t_settle(void)
+{
+	struct store		*s;
+	struct store_ingest_req	 rq[4];
+	struct store_job	 out[8], stale, fw;
+	struct store_settle	 st[6];
+	struct store_expect	 e;
+	struct store_resolve	 res, bad;
+	struct jobs_seen	 js;
+	struct acks_seen	 as;
+	const struct store_job	*j;
+	const struct store_ack	*a;
+	uint8_t			 ref[16] = { 3 };
+	int64_t			 t = store_now() + 10;
+	size_t			 n = 0;
+	char			 p[512];
+	int			 rc, i;
+
+	path(p, sizeof(p), "settle");
+	if (store_open(p, 16 << 20, 0, &s) != 0) {
+		ok(0, "settle: open: %s", store_errmsg());
+		return;
+	}
+	for (i = 0; i < 4; i++)
+		mkreq(&rq[i], "acme", "ISA*s", NULL, 0, 1);
+	store_ingest_batch(s, rq, 4);
+	store_job_add(s, STORE_JOB_FORWARD, ref, "erp", 1000, &fw);
+	rc = store_jobs_take(s, 1u << STORE_JOB_TRANSLATE, t, 60000, out, 8,
+	    &n);
+	is_int(n, 4, "settle: four inflight translate jobs");
+	if (n != 4) {
+		store_close(s);
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.kind = STORE_ACK_ERP;
+	e.partner = "acme";
+	e.ref = "ev-1";
+	e.due = t + 1000;
+	store_ack_expect(s, &e);
+	memset(&res, 0, sizeof(res));
+	res.kind = STORE_ACK_ERP;
+	res.partner = "acme";
+	res.ref = "ev-1";
+	res.state = STORE_ACK_ACCEPTED;
+	res.reason = "ERP-4711";
+	res.by[0] = 0x42;
+	res.found = -1;
+	bad = res;
+	bad.state = STORE_ACK_PENDING;
+	stale = out[0];
+
+	memset(st, 0, sizeof(st));
+	st[0].job = &out[0];
+	st[0].to = STORE_JOB_DONE;
+	st[0].res = &res;
+	st[1].job = &out[1];
+	st[1].to = STORE_JOB_PENDING;
+	st[1].due = t + 5000;
+	st[1].error = "busy";
+	st[2].job = &stale;		/* the same job again: changed */
+	st[2].to = STORE_JOB_DEAD;
+	st[3].job = &out[2];
+	st[3].to = STORE_JOB_HELD;	/* not a settlement */
+	st[4].job = &fw;		/* pending, not inflight */
+	st[4].to = STORE_JOB_DONE;
+	st[5].job = &out[3];
+	st[5].to = STORE_JOB_DEAD;
+	st[5].error = "unparseable";
+	for (i = 0; i < 6; i++)
+		st[i].rc = 12345;
+	rc = store_jobs_settle(s, st, 6, t + 100);
+	is_int(rc, 0, "settle 6 (3 bad) in one transaction %s", EM(rc));
+	is_int(st[0].rc, 0, "  inflight -> done");
+	is_int(st[1].rc, 0, "  inflight -> pending (retry)");
+	is_int(st[2].rc, EG_ERR_NOTFOUND, "  a stale copy: not found, alone");
+	is_int(st[3].rc, EG_ERR_INVAL, "  inflight -> held: invalid");
+	is_int(st[4].rc, EG_ERR_INVAL, "  a pending job: invalid");
+	is_int(st[5].rc, 0, "  inflight -> dead");
+	ok(out[0].state == STORE_JOB_DONE && out[0].due == STORE_DUE_NEVER,
+	    "  the caller's copy is the new record (done, parked)");
+	ok(out[1].state == STORE_JOB_PENDING && out[1].due == t + 5000 &&
+	    strcmp(out[1].error, "busy") == 0 && out[1].attempts == 1,
+	    "  retry: due, error, attempts kept");
+	ok(stale.state == STORE_JOB_INFLIGHT && out[2].state ==
+	    STORE_JOB_INFLIGHT && fw.state == STORE_JOB_PENDING,
+	    "  failed ones' copies untouched");
+	is_int(res.found, 1, "  the expectation was resolved with it");
+	jobs_of(s, &js);
+	j = job_in(&js, out[0].id);
+	ok(j != NULL && j->state == STORE_JOB_DONE, "  stored: done");
+	j = job_in(&js, out[2].id);
+	ok(j != NULL && j->state == STORE_JOB_INFLIGHT, "  stored: the held "
+	    "one still inflight");
+	j = job_in(&js, out[3].id);
+	ok(j != NULL && j->state == STORE_JOB_DEAD &&
+	    strcmp(j->error, "unparseable") == 0, "  stored: dead, error");
+	acks_of(s, &as);
+	a = ack_in(&as, "acme", STORE_ACK_ERP, "ev-1");
+	ok(a != NULL && a->state == STORE_ACK_ACCEPTED && a->by[0] == 0x42 &&
+	    a->resolved == t + 100 && strcmp(a->reason, "ERP-4711") == 0,
+	    "  stored: accepted, by, when, ERP reference");
+
+	memset(st, 0, sizeof(st));
+	st[0].job = &out[2];
+	st[0].to = STORE_JOB_DONE;
+	st[0].res = &bad;
+	rc = store_jobs_settle(s, st, 1, t + 200);
+	ok(rc == 0 && st[0].rc == EG_ERR_INVAL &&
+	    out[2].state == STORE_JOB_INFLIGHT, "a resolution to pending: "
+	    "invalid, the job not settled");
+	res.found = -1;
+	st[0].res = &res;
+	rc = store_jobs_settle(s, st, 1, t + 300);
+	ok(rc == 0 && st[0].rc == 0 && res.found == 0 &&
+	    out[2].state == STORE_JOB_DONE, "settle with an expectation "
+	    "already resolved: found 0, job done");
+	st[0].to = STORE_JOB_PENDING;
+	st[0].due = t;
+	rc = store_jobs_settle(s, st, 1, t + 400);
+	ok(rc == 0 && st[0].rc == EG_ERR_INVAL, "a done job cannot be "
+	    "settled");
+	store_close(s);
+}
+
+static void
+t_acks(void)
+{
+	struct store		*s;
+	struct store_expect	 e;
+	struct store_resolve	 r;
+	struct store_ack	 out[4];
+	struct acks_seen	 as;
+	struct store_rtxn	*rt;
+	const struct store_ack	*a;
+	char			 p[512], lp[256], lr[256];
+	size_t			 n = 99;
+	int			 rc;
+
+	is_str(store_ack_kind_name(STORE_ACK_MDN), "mdn", "ack kind names");
+	is_str(store_ack_kind_name(STORE_ACK_SHIPNOTICE), "ship_notice",
+	    "  ship_notice");
+	is_str(store_ack_kind_name(9), "?", "  unknown: ?");
+	is_str(store_ack_state_name(STORE_ACK_OVERDUE), "overdue",
+	    "ack state names");
+	ok(store_ack_kind_parse("po_ack") == STORE_ACK_POACK &&
+	    store_ack_kind_parse("erp") == STORE_ACK_ERP &&
+	    store_ack_kind_parse("functional") == STORE_ACK_FUNCTIONAL &&
+	    store_ack_kind_parse("Erp") == 0 &&
+	    store_ack_kind_parse(NULL) == 0, "ack kind parse");
+
+	path(p, sizeof(p), "acks");
+	if (store_open(p, 16 << 20, 0, &s) != 0) {
+		ok(0, "acks: open: %s", store_errmsg());
+		return;
+	}
+	memset(&e, 0, sizeof(e));
+	e.kind = STORE_ACK_FUNCTIONAL;
+	e.partner = "acme";
+	e.ref = "000000905";
+	e.bizkey = "order:acme:PO1";
+	e.doc[0] = 0x11;
+	e.due = 1000;
+	is_int(store_ack_expect(s, &e), 0, "expect a functional ack");
+	e.due = 1500;
+	is_int(store_ack_expect(s, &e), 0, "  again: replaced");
+	e.kind = STORE_ACK_POACK;
+	e.ref = "PO1";
+	e.due = 5000;
+	is_int(store_ack_expect(s, &e), 0, "expect a PO ack");
+	/* partner + kind + ref over 511 bytes: a hashed key. */
+	memset(lp, 'p', 255);
+	lp[255] = '\0';
+	memset(lr, 'r', 255);
+	lr[255] = '\0';
+	e.kind = STORE_ACK_MDN;
+	e.partner = lp;
+	e.ref = lr;
+	e.bizkey = NULL;
+	e.due = 9000;
+	rc = store_ack_expect(s, &e);
+	is_int(rc, 0, "expect under a 512-byte key %s", EM(rc));
+	e.partner = "acme";
+	e.ref = "x";
+	e.kind = 9;
+	is_int(store_ack_expect(s, &e), EG_ERR_INVAL, "kind 9: invalid");
+	e.kind = STORE_ACK_MDN;
+	e.ref = "";
+	is_int(store_ack_expect(s, &e), EG_ERR_INVAL, "no reference: invalid");
+	e.ref = lr;
+	e.partner = "";
+	is_int(store_ack_expect(s, &e), EG_ERR_INVAL, "no partner: invalid");
+	lr[0] = '\0';
+
+	rc = acks_of(s, &as);
+	is_int(rc, 0, "ack_walk");
+	is_int(as.n, 3, "  three expectations");
+	ok(as.n == 3 && as.a[0].kind == STORE_ACK_FUNCTIONAL &&
+	    as.a[1].kind == STORE_ACK_POACK &&
+	    strlen(as.a[2].partner) == 255 && strlen(as.a[2].ref) == 255,
+	    "  in key order (the hashed key last), long fields whole");
+	a = ack_in(&as, "acme", STORE_ACK_FUNCTIONAL, "000000905");
+	ok(a != NULL && a->due == 1500 && a->state == STORE_ACK_PENDING &&
+	    strcmp(a->bizkey, "order:acme:PO1") == 0 && a->doc[0] == 0x11 &&
+	    a->created > 1600000000000LL && a->resolved == 0 &&
+	    iszero16(a->by), "  the replaced one: every field");
+	memset(&as, 0, sizeof(as));
+	as.stop_at = 2;
+	store_rtxn_begin(s, &rt);
+	rc = store_ack_walk(rt, ack_collect, &as);
+	store_rtxn_end(rt);
+	ok(rc == 7 && as.n == 2, "  fn's non-zero stops the walk, returned");
+
+	rc = store_ack_overdue(s, 2000, out, 4, &n);
+	ok(rc == 0 && n == 1 && out[0].kind == STORE_ACK_FUNCTIONAL &&
+	    out[0].state == STORE_ACK_OVERDUE, "overdue at 2000: the "
+	    "functional ack");
+	rc = store_ack_overdue(s, 2000, out, 4, &n);
+	ok(rc == 0 && n == 0, "  once: overdue is not pending");
+	rc = store_ack_overdue(s, 10000, out, 1, &n);
+	ok(rc == 0 && n == 1 && out[0].kind == STORE_ACK_POACK,
+	    "at 10000, max 1: the PO ack");
+	rc = store_ack_overdue(s, 10000, out, 4, &n);
+	ok(rc == 0 && n == 1 && out[0].kind == STORE_ACK_MDN, "  then the "
+	    "MDN");
+
+	memset(&r, 0, sizeof(r));
+	r.kind = STORE_ACK_FUNCTIONAL;
+	r.partner = "acme";
+	r.ref = "000000905";
+	r.state = STORE_ACK_ACCEPTED;
+	r.reason = "AK5*A";
+	r.by[0] = 0x77;
+	rc = store_ack_resolve(s, &r);
+	ok(rc == 0 && r.found == 1, "resolve an overdue expectation");
+	r.found = -1;
+	rc = store_ack_resolve(s, &r);
+	ok(rc == 0 && r.found == 0, "  again: none awaited, not an error");
+	r.ref = "nothing";
+	r.found = -1;
+	rc = store_ack_resolve(s, &r);
+	ok(rc == 0 && r.found == 0, "an unknown reference: found 0");
+	r.kind = STORE_ACK_POACK;
+	r.ref = "PO1";
+	r.state = STORE_ACK_PENDING;
+	is_int(store_ack_resolve(s, &r), EG_ERR_INVAL,
+	    "resolve to pending: invalid");
+	r.state = STORE_ACK_REJECTED;
+	r.reason = "855 BAK*RJ";
+	rc = store_ack_resolve(s, &r);
+	ok(rc == 0 && r.found == 1, "reject the PO ack");
+	memset(lr, 'r', 255);
+	r.kind = STORE_ACK_MDN;
+	r.partner = lp;
+	r.ref = lr;
+	r.state = STORE_ACK_ACCEPTED;
+	r.reason = NULL;
+	rc = store_ack_resolve(s, &r);
+	ok(rc == 0 && r.found == 1, "resolve through the hashed key");
+
+	acks_of(s, &as);
+	a = ack_in(&as, "acme", STORE_ACK_FUNCTIONAL, "000000905");
+	ok(a != NULL && a->state == STORE_ACK_ACCEPTED && a->by[0] == 0x77 &&
+	    a->resolved >= a->created && strcmp(a->reason, "AK5*A") == 0 &&
+	    a->due == 1500, "  accepted: by, when, reason, due kept");
+	a = ack_in(&as, "acme", STORE_ACK_POACK, "PO1");
+	ok(a != NULL && a->state == STORE_ACK_REJECTED &&
+	    strcmp(a->reason, "855 BAK*RJ") == 0, "  rejected with reason");
+	a = ack_in(&as, lp, STORE_ACK_MDN, lr);
+	ok(a != NULL && a->state == STORE_ACK_ACCEPTED && a->reason[0] ==
+	    '\0', "  the long one accepted");
+	store_close(s);
+
+	/* A bad record: the walk reports it, overdue steps over it. */
+	{
+		static const uint8_t junk[] = { 'A', 1, 2 };
+		static const uint8_t key[] = { 'a', 'c', 'm', 'e', 0, 2, 'z' };
+
+		raw_put(p, "acks", key, sizeof(key), junk, sizeof(junk));
+		store_open(p, 0, 0, &s);
+		rc = acks_of(s, &as);
+		ok(rc == EG_ERR_SYNTAX && strstr(store_errmsg(), "acks record")
+		    != NULL, "a corrupted acks record: the walk says syntax "
+		    "(%s)", store_errmsg());
+		e.kind = STORE_ACK_ERP;
+		e.partner = "acme";
+		e.ref = "ev-9";
+		e.due = 100;
+		store_ack_expect(s, &e);
+		rc = store_ack_overdue(s, 200, out, 4, &n);
+		ok(rc == 0 && n == 1 && strcmp(out[0].ref, "ev-9") == 0,
+		    "  overdue steps over it");
+		store_close(s);
+	}
+}
+
+static struct store_event
+mkev(const char *json, const char *idem, const char *biz)
+{
+	struct store_event	 ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.json = json;
+	ev.jsonlen = strlen(json);
+	ev.idem = idem;
+	ev.biz = biz;
+	return ev;
+}
+
+static void
+t_outcome(void)
+{
+	struct store		*s;
+	struct store_ingest_req	 rq[5];
+	struct store_job	 jobs[8], stale;
+	struct store_outcome	 o[6];
+	struct store_event	 ev0[2], ev1[1], ev2[1], ev3[1];
+	struct store_outbound	 ob[2];
+	struct store_ctl	 oc = { STORE_LVL_ISA, "ZZ:WIDGETCO",
+				    "000000001" };
+	struct store_expect	 ex, pre;
+	struct store_resolve	 res[2], res3;
+	struct store_rtxn	*rt;
+	struct store_doc	 g;
+	struct store_event_rec	 er;
+	struct collect		 col;
+	struct jobs_seen	 js;
+	struct acks_seen	 as;
+	struct slice		 blob;
+	const struct store_ack	*a;
+	const struct store_job	*j;
+	enum store_doc_state	 state;
+	char			 idt[STORE_ID_TEXT], p[512];
+	uint8_t			 other[STORE_ID_LEN];
+	const char		*dj = "[{\"code\":\"MAP-REQ\"}]";
+	uint64_t		 d0, e0, i0, c0;
+	int64_t			 t;
+	size_t			 n = 0;
+	int			 rc, i;
+
+	path(p, sizeof(p), "outcome");
+	if (store_open(p, 16 << 20, 0, &s) != 0) {
+		ok(0, "outcome: open: %s", store_errmsg());
+		return;
+	}
+	for (i = 0; i < 5; i++)
+		mkreq(&rq[i], "acme", "ISA*850", NULL, 0, 1);
+	store_ingest_batch(s, rq, 5);
+	t = store_now() + 10;
+	store_jobs_take(s, 1u << STORE_JOB_TRANSLATE, t, 60000, jobs, 8, &n);
+	is_int(n, 5, "outcome: five documents taken for translation");
+	if (n != 5) {
+		store_close(s);
+		return;
+	}
+	/* Document 2 is translated already: its outcome is refused. */
+	ev2[0] = mkev("{\"c\":1}", "k-c0", NULL);
+	store_translated(s, rq[2].res.id, ev2, 1, NULL, NULL);
+	memset(&pre, 0, sizeof(pre));
+	pre.kind = STORE_ACK_FUNCTIONAL;
+	pre.partner = "acme";
+	pre.ref = "000000777";
+	pre.due = t + 1000;
+	store_ack_expect(s, &pre);
+	pre.ref = "000000778";		/* awaited by outcome 3 */
+	store_ack_expect(s, &pre);
+	d0 = ndocs(s);
+	e0 = nentries(s, STORE_DB_EVENTS);
+	i0 = nentries(s, STORE_DB_IDEM);
+	c0 = nentries(s, STORE_DB_CTL);
+	stale = jobs[3];
+	stale.due++;		/* names no record: fails at the very end */
+
+	memset(o, 0, sizeof(o));
+	/* 0: two events, a 997 out, an expectation made and one met. */
+	ev0[0] = mkev("{\"e\":1}", "k1", "order:acme:PO1");
+	ev0[1] = mkev("{\"e\":2}", "k2", "order:acme:PO1");
+	memset(ob, 0, sizeof(ob));
+	mkdoc(&ob[0].doc, "acme", "997-000000001.edi");
+	snprintf(ob[0].doc.doctype, sizeof(ob[0].doc.doctype), "997");
+	ob[0].doc.state = STORE_DOC_TRANSLATED;	/* ignored */
+	ob[0].doc.direction = STORE_INBOUND;	/* ignored */
+	memcpy(ob[0].doc.id, rq[1].res.id, 16);	/* ignored */
+	ob[0].raw = slice_cstr("ISA*997*000000001~");
+	ob[0].ctl = &oc;
+	ob[0].nctl = 1;
+	ob[0].target = "dir:acme";
+	memset(&ex, 0, sizeof(ex));
+	ex.kind = STORE_ACK_POACK;
+	ex.partner = "acme";
+	ex.ref = "PO1";
+	ex.bizkey = "order:acme:PO1";
+	memcpy(ex.doc, rq[0].res.id, 16);
+	ex.due = t + 86400000;
+	memset(res, 0, sizeof(res));
+	res[0].kind = STORE_ACK_FUNCTIONAL;
+	res[0].partner = "acme";
+	res[0].ref = "000000777";
+	res[0].state = STORE_ACK_ACCEPTED;
+	memcpy(res[0].by, rq[0].res.id, 16);
+	res[0].found = -1;
+	res[1] = res[0];
+	res[1].ref = "000000999";
+	memcpy(o[0].id, rq[0].res.id, 16);
+	o[0].state = STORE_DOC_TRANSLATED;
+	o[0].ev = ev0;
+	o[0].nev = 2;
+	o[0].target = "erp";
+	o[0].erp_due = t + 900000;
+	o[0].out = ob;
+	o[0].nout = 1;
+	o[0].exp = &ex;
+	o[0].nexp = 1;
+	o[0].res = res;
+	o[0].nres = 2;
+	o[0].job = &jobs[0];
+	/* 1: only an event seen in outcome 0: duplicate. */
+	ev1[0] = mkev("{\"e\":1}", "k1", "order:acme:PO1");
+	memcpy(o[1].id, rq[1].res.id, 16);
+	o[1].state = STORE_DOC_TRANSLATED;
+	o[1].ev = ev1;
+	o[1].nev = 1;
+	o[1].target = "erp";
+	o[1].erp_due = t + 900000;
+	o[1].job = &jobs[1];
+	/* 2: translated already: invalid. */
+	ev2[0] = mkev("{\"c\":2}", "k-c1", NULL);
+	memcpy(o[2].id, rq[2].res.id, 16);
+	o[2].state = STORE_DOC_TRANSLATED;
+	o[2].ev = ev2;
+	o[2].nev = 1;
+	o[2].job = &jobs[2];
+	/* 3: everything written, then its stale job fails: rolled back. */
+	ev3[0] = mkev("{\"d\":1}", "k-d1", "order:acme:PO9");
+	mkdoc(&ob[1].doc, "acme", "997-000000002.edi");
+	ob[1].raw = slice_cstr("ISA*997*000000002~");
+	ob[1].target = "dir:acme";
+	res3 = res[0];
+	res3.ref = "000000778";
+	memcpy(o[3].id, rq[3].res.id, 16);
+	o[3].state = STORE_DOC_TRANSLATED;
+	o[3].ev = ev3;
+	o[3].nev = 1;
+	o[3].target = "erp";
+	o[3].erp_due = t + 900000;
+	o[3].out = &ob[1];
+	o[3].nout = 1;
+	o[3].res = &res3;
+	o[3].nres = 1;
+	o[3].job = &stale;
+	/* 4: rejected with diagnostics. */
+	memcpy(o[4].id, rq[4].res.id, 16);
+	o[4].state = STORE_DOC_REJECTED;
+	o[4].reason = "map error";
+	o[4].diags = slice_cstr(dj);
+	o[4].job = &jobs[4];
+	/* 5: received is no outcome. */
+	memcpy(o[5].id, rq[4].res.id, 16);
+	o[5].state = STORE_DOC_RECEIVED;
+	for (i = 0; i < 6; i++)
+		o[i].rc = 12345;
+
+	rc = store_outcome_batch(s, o, 6);
+	is_int(rc, 0, "outcome_batch of 6 %s", EM(rc));
+	ok(o[0].rc == 0 && o[0].final == STORE_DOC_TRANSLATED,
+	    "  0: translated");
+	ok(o[1].rc == 0 && o[1].final == STORE_DOC_DUPLICATE,
+	    "  1: all its events seen: duplicate");
+	ok(ev1[0].duplicate && memcmp(ev1[0].dup_of, ev0[0].id, 16) == 0,
+	    "  1: its event names outcome 0's, same batch");
+	ok(o[2].rc == EG_ERR_INVAL && o[2].final == 0,
+	    "  2: translated already: invalid");
+	is_int(o[3].rc, EG_ERR_NOTFOUND, "  3: stale job: not found");
+	ok(o[4].rc == 0 && o[4].final == STORE_DOC_REJECTED, "  4: rejected");
+	is_int(o[5].rc, EG_ERR_INVAL, "  5: received: invalid");
+	is_int(ndocs(s), d0 + 1, "  one outbound document written (not "
+	    "3's)");
+	is_int(nentries(s, STORE_DB_EVENTS), e0 + 2, "  two events (not "
+	    "3's)");
+	is_int(nentries(s, STORE_DB_IDEM), i0 + 2, "  two idempotency keys");
+	is_int(nentries(s, STORE_DB_CTL), c0 + 1, "  the 997's ISA13 in "
+	    "the ledger");
+	ok(jobs[0].state == STORE_JOB_DONE && jobs[1].state == STORE_JOB_DONE
+	    && jobs[4].state == STORE_JOB_DONE && jobs[2].state ==
+	    STORE_JOB_INFLIGHT && stale.state == STORE_JOB_INFLIGHT,
+	    "  the caller's job copies: done where committed");
+	ok(!iszero16(ob[0].id) && memcmp(ob[0].id, rq[1].res.id, 16) != 0,
+	    "  the outbound document's new id returned");
+	ok(iszero16(ob[1].id) && res3.found == 0, "  3's outs cleared: no "
+	    "outbound id, found 0");
+
+	store_rtxn_begin(s, &rt);
+	store_doc_get(rt, rq[0].res.id, &g);
+	ok(g.state == STORE_DOC_TRANSLATED && g.error[0] == '\0',
+	    "  0 stored: translated");
+	memset(&col, 0, sizeof(col));
+	rc = store_events_of_doc(rt, rq[0].res.id, collect, &col);
+	ok(rc == 0 && col.n == 2 && strcmp(col.json[0], "{\"e\":1}") == 0 &&
+	    strcmp(col.json[1], "{\"e\":2}") == 0 &&
+	    memcmp(col.ids[0], ev0[0].id, 16) == 0, "  0's events in order");
+	memset(&col, 0, sizeof(col));
+	rc = store_events_of_biz(rt, "order:acme:PO1", collect, &col);
+	ok(rc == 0 && col.n == 2, "  by business key too");
+	rc = store_doc_get(rt, ob[0].id, &g);
+	ok(rc == 0 && g.direction == STORE_OUTBOUND &&
+	    g.state == STORE_DOC_TRANSLATED && strcmp(g.doctype, "997") == 0
+	    && strcmp(g.partner, "acme") == 0 && g.size == 18,
+	    "  the outbound record: outbound, translated, 997");
+	rc = store_blob_get(rt, ob[0].id, &blob);
+	ok(rc == 0 && slice_eqs(blob, "ISA*997*000000001~"),
+	    "  its bytes");
+	store_doc_get(rt, rq[1].res.id, &g);
+	is_int(g.state, STORE_DOC_DUPLICATE, "  1 stored: duplicate");
+	memset(&col, 0, sizeof(col));
+	store_events_of_doc(rt, rq[1].res.id, collect, &col);
+	is_int(col.n, 0, "  1 has no events");
+	store_doc_get(rt, rq[2].res.id, &g);
+	is_int(g.state, STORE_DOC_TRANSLATED, "  2 stored: as it was");
+	store_doc_get(rt, rq[3].res.id, &g);
+	is_int(g.state, STORE_DOC_RECEIVED, "  3 stored: still received");
+	is_int(store_event_get(rt, ev3[0].id, &er), EG_ERR_NOTFOUND,
+	    "  3's event is not there");
+	store_doc_get(rt, rq[4].res.id, &g);
+	ok(g.state == STORE_DOC_REJECTED && strcmp(g.error, "map error") ==
+	    0, "  4 stored: rejected, reason");
+	ok(store_doc_diags(rt, rq[4].res.id, &blob) == 0 &&
+	    slice_eqs(blob, dj), "  4's diagnostics");
+	store_rtxn_end(rt);
+
+	jobs_of(s, &js);
+	ok(jobs_count(&js, STORE_JOB_FORWARD, ev0[0].id) == 1 &&
+	    jobs_count(&js, STORE_JOB_FORWARD, ev0[1].id) == 1 &&
+	    jobs_count(&js, STORE_JOB_FORWARD, NULL) == 2,
+	    "forward jobs: one per new event, none for duplicates or 3");
+	ok(jobs_count(&js, STORE_JOB_SEND, ob[0].id) == 1 &&
+	    jobs_count(&js, STORE_JOB_SEND, NULL) == 1,
+	    "a send job for the outbound document");
+	for (i = 0; i < js.n && i < 32; i++)
+		if (js.j[i].kind == STORE_JOB_SEND)
+			ok(strcmp(js.j[i].target, "dir:acme") == 0 &&
+			    js.j[i].state == STORE_JOB_PENDING,
+			    "  to dir:acme, pending");
+	j = job_in(&js, jobs[0].id);
+	ok(j != NULL && j->state == STORE_JOB_DONE &&
+	    j->due == STORE_DUE_NEVER, "translate job 0 stored done");
+	j = job_in(&js, jobs[3].id);
+	ok(j != NULL && j->state == STORE_JOB_INFLIGHT, "translate job 3 "
+	    "still inflight");
+
+	acks_of(s, &as);
+	store_id_format(ev0[0].id, idt);
+	a = ack_in(&as, "acme", STORE_ACK_ERP, idt);
+	ok(a != NULL && a->state == STORE_ACK_PENDING &&
+	    a->due == t + 900000 && memcmp(a->doc, ev0[0].id, 16) == 0 &&
+	    strcmp(a->bizkey, "order:acme:PO1") == 0,
+	    "ERP expectation for event 0: ref its id, bizkey, due");
+	store_id_format(ev0[1].id, idt);
+	ok(ack_in(&as, "acme", STORE_ACK_ERP, idt) != NULL,
+	    "  and for event 1");
+	store_id_format(ev3[0].id, idt);
+	ok(ack_in(&as, "acme", STORE_ACK_ERP, idt) == NULL, "  none for 3's");
+	is_int(as.n, 5, "expectations: 2 ERP, PO ack, 2 functional");
+	a = ack_in(&as, "acme", STORE_ACK_FUNCTIONAL, "000000778");
+	ok(a != NULL && a->state == STORE_ACK_PENDING && a->resolved == 0,
+	    "3's resolution rolled back: still pending");
+	a = ack_in(&as, "acme", STORE_ACK_POACK, "PO1");
+	ok(a != NULL && a->state == STORE_ACK_PENDING &&
+	    a->due == t + 86400000 && memcmp(a->doc, rq[0].res.id, 16) == 0,
+	    "the PO ack expectation made");
+	a = ack_in(&as, "acme", STORE_ACK_FUNCTIONAL, "000000777");
+	ok(a != NULL && a->state == STORE_ACK_ACCEPTED &&
+	    memcmp(a->by, rq[0].res.id, 16) == 0 && res[0].found == 1 &&
+	    res[1].found == 0, "the awaited functional ack met (found 1), "
+	    "the unknown one not (0)");
+
+	/* 3 again with its real job: now it all commits. */
+	o[3].job = &jobs[3];
+	rc = store_outcome_batch(s, &o[3], 1);
+	ok(rc == 0 && o[3].rc == 0 && o[3].final == STORE_DOC_TRANSLATED &&
+	    res3.found == 1 && jobs[3].state == STORE_JOB_DONE &&
+	    !iszero16(ob[1].id), "3 retried with its job: committed, "
+	    "resolution found");
+	ev3[0] = mkev("{\"d\":1}", "k-d1", NULL);
+	ingest(s, "acme", NULL, "again", other, NULL);
+	rc = store_translated(s, other, ev3, 1, NULL, &state);
+	ok(rc == 0 && state == STORE_DOC_DUPLICATE && ev3[0].duplicate,
+	    "  its idempotency key is taken now");
+
+	memset(&o[0], 0, sizeof(o[0]));
+	memcpy(o[0].id, other, 16);
+	o[0].state = STORE_DOC_REJECTED;
+	o[0].nev = 1;			/* but no ev[] */
+	o[0].out = ob;
+	o[0].nout = 0;
+	rc = store_outcome_batch(s, o, 1);
+	ok(rc == 0 && o[0].rc == EG_ERR_INVAL && strstr(store_errmsg(),
+	    "events missing") != NULL, "events counted but missing: invalid");
+	store_close(s);
+}
+
+static void
+t_outcome_mapfull(void)
+{
+	struct store		*s;
+	struct store_ingest_req	 rq;
+	struct store_outcome	 o;
+	struct store_event	 ev;
+	struct store_rtxn	*rt;
+	struct store_doc	 g;
+	char			 p[512], *big;
+	size_t			 len = 400000;
+	int			 rc;
+
+	path(p, sizeof(p), "tinyoutcome");
+	if (store_open(p, 256 * 1024, 0, &s) != 0) {
+		ok(0, "tinyoutcome: open: %s", store_errmsg());
+		return;
+	}
+	mkreq(&rq, "acme", "ISA*x", NULL, 0, 0);
+	store_ingest_batch(s, &rq, 1);
+	big = malloc(len + 1);
+	memset(big, ' ', len);
+	big[0] = '{';
+	big[len - 1] = '}';
+	big[len] = '\0';
+	ev = mkev(big, "k-big", NULL);
+	memset(&o, 0, sizeof(o));
+	memcpy(o.id, rq.res.id, 16);
+	o.state = STORE_DOC_TRANSLATED;
+	o.ev = &ev;
+	o.nev = 1;
+	rc = store_outcome_batch(s, &o, 1);
+	is_int(rc, EG_ERR_LIMIT, "an outcome over the map: the batch fails");
+	ok(strncmp(store_errmsg(), "store full", 10) == 0, "  store full: %s",
+	    store_errmsg());
+	store_rtxn_begin(s, &rt);
+	store_doc_get(rt, rq.res.id, &g);
+	is_int(g.state, STORE_DOC_RECEIVED, "  the document still received");
+	store_rtxn_end(rt);
+	is_int(nentries(s, STORE_DB_EVENTS), 0, "  no event written");
+	store_close(s);
+	free(big);
+}
+
 static int
 readn(int fd, void *p, size_t n)
 {
@@ -1220,6 +2214,13 @@ main(void)
 	t_jobs();
 	t_ctr();
 	t_mapfull();
+	t_ingest_batch();
+	t_batch_mapfull();
+	t_take();
+	t_settle();
+	t_acks();
+	t_outcome();
+	t_outcome_mapfull();
 	t_reader_beside_writer();
 	for (i = 0; i < 3; i++)
 		t_crash(i, (unsigned int)time(NULL) + (unsigned int)i * 7919);
