@@ -58,6 +58,7 @@
 #include "buf.h"
 #include "eglimits.h"
 #include "err.h"
+#include "failpoint.h"
 #include "forward.h"
 #include "log.h"
 #include "store.h"
@@ -461,6 +462,8 @@ settle(struct forwarder *f)
 		st[i].error = o->has_error ? o->error : NULL;
 		st[i].res = o->has_res ? &o->res : NULL;
 	}
+	/* delivered, not yet recorded: a crash here sends again */
+	FAILPOINT("forward-before-settle");
 	if ((rc = store_jobs_settle(f->store, st, f->no, now)) != 0)
 		log_warnx("forward: settling %zu jobs failed, they are taken "
 		    "again when their lease ends: %s", f->no, store_errmsg());

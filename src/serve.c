@@ -264,6 +264,63 @@ start_forwarder(struct gateway *gw, char **token, char **password)
 	return 0;
 }
 
+/*
+ * Jobs left inflight by the previous run (a crash, or a drain that ran
+ * out of time) are due again now rather than when their leases end: this
+ * process is the only one that takes jobs.
+ */
+struct recover {
+	struct store_job *job;
+	size_t		 n, cap;
+};
+
+static int
+recover_one(void *arg, const struct store_job *j)
+{
+	struct recover	*r = arg;
+
+	if (j->state != STORE_JOB_INFLIGHT)
+		return 0;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? r->cap * 2 : 64;
+		r->job = xreallocarray(r->job, r->cap, sizeof(*r->job));
+	}
+	r->job[r->n++] = *j;
+	return 0;
+}
+
+static void
+recover(struct store *s)
+{
+	struct recover	 r = { NULL, 0, 0 };
+	struct store_rtxn *rt;
+	struct store_settle *se;
+	size_t		 i;
+	int64_t		 now = store_now();
+
+	if (store_rtxn_begin(s, &rt) != 0)
+		return;
+	if (store_job_walk(rt, recover_one, &r) != 0)
+		log_warnx("serve: recovering jobs: %s", store_errmsg());
+	store_rtxn_end(rt);
+	if (r.n == 0)
+		return;
+	se = xcalloc(r.n, sizeof(*se));
+	for (i = 0; i < r.n; i++) {
+		se[i].job = &r.job[i];
+		se[i].to = STORE_JOB_PENDING;
+		se[i].due = now;
+		se[i].error = "interrupted: edigate stopped during the attempt";
+	}
+	if (store_jobs_settle(s, se, r.n, now) != 0)
+		log_warnx("serve: recovering jobs: %s", store_errmsg());
+	else
+		log_info("serve: resumed jobs=%zu left inflight by the last "
+		    "run", r.n);
+	free(se);
+	free(r.job);
+}
+
 /* --- timers --- */
 
 static void
@@ -380,6 +437,7 @@ cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	recover(gw.store);
 	pthread_rwlock_init(&gw.lock, NULL);
 	wake_init(&gw.pipeline_wake);
 	wake_init(&gw.outbox_wake);
