@@ -100,12 +100,66 @@ cut(char *dst, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Outbound control numbers, per partner: read from the store (ctrseq) at
+ * a partner's first document of a batch, used from memory, and written
+ * back once before the batch's outcomes commit, so a crash leaves a gap
+ * in the numbers, never a number used twice.  The lock serializes workers.
+ */
+static const enum store_level ctr_level[5] = {
+	STORE_LVL_ISA, STORE_LVL_GS, STORE_LVL_ST, STORE_LVL_UNB, STORE_LVL_UNH
+};
+struct ctrs {
+	char		 partner[STORE_FIELD];
+	uint64_t	 next[5];
+};
+
 static struct {
 	struct gateway	*gw;
 	pthread_t	*tid;
 	unsigned int	 n;
 	pthread_mutex_t	 ctr;	/* outbound control numbers */
+	struct ctrs	*ctrs;	/* of the batch being translated */
+	size_t		 nctrs;
 } pl;
+
+static uint64_t *
+ctrs_of(const char *partner)
+{
+	struct ctrs	*c;
+	size_t		 i;
+	int		 l;
+
+	for (i = 0; i < pl.nctrs; i++)
+		if (strcmp(pl.ctrs[i].partner, partner) == 0)
+			return pl.ctrs[i].next;
+	pl.ctrs = xreallocarray(pl.ctrs, pl.nctrs + 1, sizeof(*pl.ctrs));
+	c = &pl.ctrs[pl.nctrs++];
+	snprintf(c->partner, sizeof(c->partner), "%s", partner);
+	for (l = 0; l < 5; l++)
+		if (store_ctr_next(pl.gw->store, partner, ctr_level[l],
+		    &c->next[l]) != 0)
+			c->next[l] = 1;
+	return c->next;
+}
+
+/* Persist the batch's counters; 0, or -1 (then nothing may commit). */
+static int
+ctrs_save(void)
+{
+	size_t	 i;
+	int	 l;
+
+	for (i = 0; i < pl.nctrs; i++)
+		for (l = 0; l < 5; l++)
+			if (store_ctr_set(pl.gw->store, pl.ctrs[i].partner,
+			    ctr_level[l], pl.ctrs[i].next[l]) != 0)
+				return -1;
+	free(pl.ctrs);
+	pl.ctrs = NULL;
+	pl.nctrs = 0;
+	return 0;
+}
 
 static const char *
 idtext8_buf(const uint8_t id[STORE_ID_LEN], char out[STORE_ID_TEXT])
@@ -435,7 +489,7 @@ protocol(const char *channel)
 
 static void
 make_ack(struct work *w, const struct conf *cf, struct x12_ack *xa,
-    struct edifact_ack *ea, uint64_t first[5])
+    struct edifact_ack *ea, const uint64_t first[5], uint64_t next[5])
 {
 	unsigned long	 c[5];
 	int		 n, n2;
@@ -447,11 +501,8 @@ make_ack(struct work *w, const struct conf *cf, struct x12_ack *xa,
 	n2 = edifact_ack_output(ea, &w->ack);
 	x12_ack_counters(xa, &c[0], &c[1], &c[2]);
 	edifact_ack_counters(ea, &c[3], &c[4]);
-	(void)store_ctr_set(pl.gw->store, w->p->id, STORE_LVL_ISA, c[0]);
-	(void)store_ctr_set(pl.gw->store, w->p->id, STORE_LVL_GS, c[1]);
-	(void)store_ctr_set(pl.gw->store, w->p->id, STORE_LVL_ST, c[2]);
-	(void)store_ctr_set(pl.gw->store, w->p->id, STORE_LVL_UNB, c[3]);
-	(void)store_ctr_set(pl.gw->store, w->p->id, STORE_LVL_UNH, c[4]);
+	memcpy(next, (uint64_t[5]){ c[0], c[1], c[2], c[3], c[4] },
+	    sizeof(uint64_t[5]));
 	if (n < 0 || n2 < 0 || w->ack.len == 0)
 		return;
 	memset(d, 0, sizeof(*d));
@@ -497,7 +548,7 @@ translate_one(struct work *w, const struct conf *cf,
 	struct edifact_ack	*ea;
 	struct slice		 raw;
 	char			 idt[STORE_ID_TEXT];
-	uint64_t		 first[5];
+	uint64_t		 first[5], *next;
 	size_t			 i;
 	int			 rc;
 
@@ -528,12 +579,8 @@ translate_one(struct work *w, const struct conf *cf,
 		return;
 	}
 
-	pthread_mutex_lock(&pl.ctr);
-	(void)store_ctr_next(pl.gw->store, w->p->id, STORE_LVL_ISA, &first[0]);
-	(void)store_ctr_next(pl.gw->store, w->p->id, STORE_LVL_GS, &first[1]);
-	(void)store_ctr_next(pl.gw->store, w->p->id, STORE_LVL_ST, &first[2]);
-	(void)store_ctr_next(pl.gw->store, w->p->id, STORE_LVL_UNB, &first[3]);
-	(void)store_ctr_next(pl.gw->store, w->p->id, STORE_LVL_UNH, &first[4]);
+	next = ctrs_of(w->p->id);
+	memcpy(first, next, sizeof(first));
 	memset(&ao, 0, sizeof(ao));
 	ao.kind = x12_kind(w->p->ack);
 	ao.our_x12_id = cf->x12_id;
@@ -575,8 +622,7 @@ translate_one(struct work *w, const struct conf *cf,
 		drop_since(w, w->ic_mark);
 
 	buf_init(&w->ack, EG_MAX_DOC_SIZE);
-	make_ack(w, cf, xa, ea, first);
-	pthread_mutex_unlock(&pl.ctr);
+	make_ack(w, cf, xa, ea, first, next);
 	x12_ack_free(xa);
 	edifact_ack_free(ea);
 
@@ -633,6 +679,7 @@ run_batch(struct store_job *jobs, size_t n)
 	w = xcalloc(n, sizeof(*w));
 	oc = xcalloc(n, sizeof(*oc));
 	se = xcalloc(n, sizeof(*se));
+	pthread_mutex_lock(&pl.ctr);
 	pthread_rwlock_rdlock(&gw->lock);
 	for (i = 0; i < n; i++) {
 		w[i].job = jobs[i];
@@ -658,6 +705,12 @@ run_batch(struct store_job *jobs, size_t n)
 		}
 		oc[noc++] = w[i].oc;
 	}
+	if (ctrs_save() != 0) {
+		log_warnx("pipeline: saving control numbers: %s; the batch is "
+		    "translated again when its lease ends", store_errmsg());
+		noc = nse = 0;
+	}
+	pthread_mutex_unlock(&pl.ctr);
 	FAILPOINT("pipeline-before-commit");
 	if (noc > 0 && (rc = store_outcome_batch(gw->store, oc, noc)) != 0)
 		log_warnx("pipeline: commit of %zu outcomes failed: %s (the "
