@@ -62,7 +62,7 @@ int
 main(int argc, char **argv)
 {
 	size_t		 n = argc > 1 ? strtoul(argv[1], NULL, 10) : 20000;
-	unsigned int	 conns = argc > 2 ? (unsigned)atoi(argv[2]) : 16;
+	unsigned int	 conns = argc > 2 ? (unsigned)strtoul(argv[2], NULL, 10) : 16;
 	char		 dir[] = "/tmp/edigate-bench-forward-XXXXXX", path[512];
 	char		 url[64], json[512], idem[128], cmd[600];
 	struct MHD_Daemon *d;
@@ -100,8 +100,8 @@ main(int argc, char **argv)
 
 		memset(req, 0, batch * sizeof(*req));
 		for (i = 0; i < m; i++) {
-			strcpy(req[i].doc.partner, "bench");
-			strcpy(req[i].doc.channel, "dir:bench");
+			snprintf(req[i].doc.partner, sizeof(req[i].doc.partner), "bench");
+			snprintf(req[i].doc.channel, sizeof(req[i].doc.channel), "dir:bench");
 			snprintf(req[i].doc.name, sizeof(req[i].doc.name),
 			    "f%zu", b + i);
 			req[i].raw = slice_make("ISA", 3);
