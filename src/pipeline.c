@@ -534,6 +534,8 @@ make_ack(struct work *w, const struct conf *cf, struct x12_ack *xa,
 	}
 	w->oc.out = &w->out;
 	w->oc.nout = 1;
+	w->oc.out_unless_duplicate = w->p->duplicate != NULL &&
+	    strcmp(w->p->duplicate, "none") == 0;
 }
 
 static void

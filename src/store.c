@@ -1997,6 +1997,8 @@ outcome_put(struct store *s, MDB_txn *txn, struct store_outcome *o,
 	if ((rc = doc_save(s, txn, d, o->diags, b)) != 0)
 		return rc;
 	for (i = 0; i < o->nout; i++) {
+		if (o->out_unless_duplicate && to == STORE_DOC_DUPLICATE)
+			break;		/* [partner] duplicate = none */
 		ob = &o->out[i];
 		if ((rc = ingest_put(s, txn, &outdocs[i], ob->raw, ob->ctl,
 		    ob->nctl, b, NULL)) != 0)

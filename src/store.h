@@ -563,6 +563,8 @@ struct store_outcome {
 	int64_t		 erp_due;
 	struct store_outbound *out;
 	size_t		 nout;
+	int		 out_unless_duplicate;	/* no out[] when the document
+						   turns out a duplicate */
 	const struct store_expect *exp;
 	size_t		 nexp;
 	struct store_resolve *res;
