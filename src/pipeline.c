@@ -40,6 +40,7 @@
 #include "gateway.h"
 #include "jsonw.h"
 #include "log.h"
+#include "opevent.h"
 #include "store.h"
 #include "translate.h"
 #include "x12_ack.h"
@@ -86,6 +87,9 @@ struct work {
 	char		**strs;		/* refs owned by exp[] and res[] */
 	size_t		 nstrs;
 	char		 reason[EG_MAX_STORE_ERROR + 1];
+	char		 first_code[24];
+	struct opevent	 op;		/* document.rejected */
+	struct store_event opsev;
 	struct store_outcome oc;
 };
 
@@ -191,6 +195,33 @@ work_free(struct work *w)
 	for (i = 0; i < w->nstrs; i++)
 		free(w->strs[i]);
 	free(w->strs);
+	opevent_free(&w->op);
+}
+
+/*
+ * A rejected or quarantined document gets its document.rejected event
+ * (EVENTS.md §3.9), forwarded like the business events.
+ */
+static void
+add_rejected(struct work *w, const char *why)
+{
+	const char	*ack = NULL, *ctl = NULL;
+
+	if (w->oc.nout > 0) {
+		ack = w->out.doc.doctype;
+		ctl = w->outicn;
+	}
+	if (opevent_rejected(&w->doc, why, w->reason, w->diags.p,
+	    w->ndiag ? w->diags.len : 0, ack, ctl, &w->op) != 0)
+		return;
+	w->opsev.json = w->op.json;
+	w->opsev.jsonlen = w->op.len;
+	w->opsev.idem = w->op.idem;
+	w->opsev.biz = w->op.biz;
+	w->oc.ev = &w->opsev;
+	w->oc.nev = 1;
+	if (pl.gw->fwd != NULL)
+		w->oc.target = "erp";
 }
 
 /* --- translate callbacks --- */
@@ -254,6 +285,7 @@ on_diag(void *arg, const struct diag *d)
 	struct buf	 line;
 
 	if (d->sev == DIAG_ERROR && w->nerr++ == 0) {
+		snprintf(w->first_code, sizeof(w->first_code), "%s", d->code);
 		buf_init(&line, 4096);
 		if (diag_format(d, w->doc.name, &line) == 0 && line.len > 0) {
 			snprintf(w->first_error, sizeof(w->first_error),
@@ -578,6 +610,7 @@ translate_one(struct work *w, const struct conf *cf,
 	if ((w->p = identify(w, cf, raw)) == NULL) {
 		w->oc.state = STORE_DOC_QUARANTINED;
 		w->oc.reason = w->reason;
+		add_rejected(w, "unknown-partner");
 		return;
 	}
 
@@ -654,6 +687,7 @@ translate_one(struct work *w, const struct conf *cf,
 		    w->first_error[0] ? w->first_error : st.not_edi ?
 		    "not X12, EDIFACT or XML" : eg_strerror(rc));
 		w->oc.reason = w->reason;
+		add_rejected(w, opevent_reason(w->first_code));
 	} else {
 		w->oc.state = STORE_DOC_TRANSLATED;
 		if (rc != 0 || w->dropped) {

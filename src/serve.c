@@ -39,12 +39,13 @@
 #include "gateway.h"
 #include "http.h"
 #include "log.h"
+#include "opevent.h"
 #include "store.h"
 #include "xmalloc.h"
 
 #define TICK_MS			 500
 #define READER_CHECK_MS		 (60 * 1000)
-#define OVERDUE_MS		 (5 * 1000)
+#define OVERDUE_MS		 1000
 #define PURGE_MS		 (60 * 60 * 1000)
 #define DRAIN_MS		 (10 * 1000)
 
@@ -323,6 +324,47 @@ recover(struct store *s)
 
 /* --- timers --- */
 
+/*
+ * Expectations past their deadline become overdue, each with its
+ * ack.overdue event, stored with the document that awaits the
+ * acknowledgement (for an ERP import ack, the event's document) and
+ * forwarded like the others.
+ */
+static void
+overdue_event(struct gateway *gw, const struct store_ack *a)
+{
+	struct store_rtxn *rt;
+	struct store_event_rec rec;
+	struct store_event ev;
+	struct opevent	 op;
+	uint8_t		 doc[STORE_ID_LEN];
+	int		 rc;
+
+	memcpy(doc, a->doc, STORE_ID_LEN);
+	if (a->kind == STORE_ACK_ERP) {
+		if (store_rtxn_begin(gw->store, &rt) != 0)
+			return;
+		rc = store_event_get(rt, a->doc, &rec);
+		if (rc == 0)
+			memcpy(doc, rec.doc, STORE_ID_LEN);
+		store_rtxn_end(rt);
+		if (rc != 0)
+			return;
+	}
+	if (opevent_overdue(a, &op) != 0)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.json = op.json;
+	ev.jsonlen = op.len;
+	ev.idem = op.idem;
+	ev.biz = op.biz;
+	if (store_events_add(gw->store, doc, &ev, 1, gw->fwd ? "erp" : NULL,
+	    0, NULL) != 0)
+		log_warnx("ack: ack.overdue event for %s %s: %s", a->partner,
+		    a->ref, store_errmsg());
+	opevent_free(&op);
+}
+
 static void
 overdue(struct gateway *gw)
 {
@@ -341,7 +383,10 @@ overdue(struct gateway *gw)
 			log_info("ack: overdue partner=%s kind=%s ref=%s "
 			    "doc=%s", a[i].partner,
 			    store_ack_kind_name(a[i].kind), a[i].ref, idt);
+			overdue_event(gw, &a[i]);
 		}
+		if (n > 0 && gw->fwd != NULL)
+			forward_kick(gw->fwd);
 	} while (n == 64);
 }
 

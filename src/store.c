@@ -2053,6 +2053,43 @@ outcome_one(struct store *s, struct store_outcome *o)
 }
 
 int
+store_events_add(struct store *s, const uint8_t id[STORE_ID_LEN],
+    struct store_event *ev, size_t nev, const char *target, int64_t erp_due,
+    size_t *ndup)
+{
+	struct store_doc *d;
+	struct buf	 b;
+	MDB_txn		*txn;
+	uint8_t		*hashes;
+	size_t		 nd = 0;
+	int		 rc;
+
+	if (nev == 0 || ev == NULL)
+		return seterr(EG_ERR_INVAL, "no events to add");
+	if ((rc = check_events(ev, nev, target)) != 0)
+		return rc;
+	hashes = xcalloc(2 * nev, STORE_SHA_LEN);
+	event_hashes(ev, nev, hashes);
+	d = xmalloc(sizeof(*d));
+	buf_init(&b, EG_MAX_STORE_DIAGS + 8192);
+	if ((rc = wbegin(s, &txn)) != 0)
+		goto out;
+	if ((rc = doc_load(s, txn, id, d, NULL)) != 0 ||
+	    (rc = events_put(s, txn, id, d->partner, ev, nev, hashes, target,
+	    erp_due, store_now(), &b, &nd)) != 0) {
+		mdb_txn_abort(txn);
+		goto out;
+	}
+	if ((rc = wend(s, txn, 0)) == 0 && ndup != NULL)
+		*ndup = nd;
+out:
+	buf_free(&b);
+	free(d);
+	free(hashes);
+	return rc;
+}
+
+int
 store_translated(struct store *s, const uint8_t id[STORE_ID_LEN],
     struct store_event *ev, size_t nev, const char *target,
     enum store_doc_state *state)

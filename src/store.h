@@ -232,6 +232,17 @@ int	 store_translated(struct store *, const uint8_t id[STORE_ID_LEN],
 	    enum store_doc_state *state);
 
 /*
+ * More events of document id without changing its state (operational
+ * events: ack.overdue), in one transaction, as store_translated() writes
+ * them: duplicates by idempotency key are skipped (*ndup, may be NULL,
+ * gets how many), new ones get a forward job to target (NULL: none) and,
+ * when erp_due is not 0, an ERP expectation.
+ */
+int	 store_events_add(struct store *, const uint8_t id[STORE_ID_LEN],
+	    struct store_event *ev, size_t nev, const char *target,
+	    int64_t erp_due, size_t *ndup);
+
+/*
  * The document is rejected: reason (short, <= EG_MAX_STORE_ERROR, cut
  * when longer) into its error, diags (a JSON array text,
  * <= EG_MAX_STORE_DIAGS; NULL none) kept with the record; ev[] (may be

@@ -21,9 +21,9 @@ import tempfile
 import time
 import urllib.request
 
-EDIGATE = os.environ.get("EDIGATE", "./edigate")
+EDIGATE = os.path.abspath(os.environ.get("EDIGATE", "./edigate"))
 TOP = os.environ.get("top_srcdir", ".")
-MAPS = os.environ.get("EDIGATE_MAPS", os.path.join(TOP, "maps"))
+MAPS = os.path.abspath(os.environ.get("EDIGATE_MAPS", os.path.join(TOP, "maps")))
 
 n = 0
 failed = 0
@@ -397,7 +397,44 @@ def scenario_malformed(tmp):
         text = json.dumps(show)
         ok("X12-SE-COUNT" in text or "SE" in text,
            "show gives the diagnostics", text[:2000])
-    ok(not rc.requests(), "nothing forwarded", rc.requests())
+    reqs = wait_for(lambda: rc.delivered())
+    evs = [r["event"] for r in reqs]
+    ok(len(evs) == 1 and evs[0]["type"] == "document.rejected" and
+       evs[0]["subject"] == "bad.edi", "only document.rejected reaches the "
+       "ERP", evs)
+    if evs:
+        d = evs[0]["data"]
+        ok(d["reason"] == "syntax" and d["docId"] == rej[0]["id"] and
+           d["diagnostics"][0]["code"] == "X12-SE-COUNT" and
+           d["diagnostics"][0]["segmentNumber"] == 9 and
+           d["ackSent"]["type"] == "997",
+           "document.rejected names the document, the segment, the code "
+           "and the negative 997 sent", d)
+    gw.stop()
+    rc.stop()
+
+
+def scenario_overdue(tmp):
+    rc = Receiver(tmp)
+    gw = Gateway(tmp, rc.url, pextra="[acks]\npo_ack = 1s\n")
+    gw.start()
+    gw.drop("acme-retail", "o.edi", x850(901, "PO-901"))
+    ev = wait_for(lambda: [r["event"] for r in rc.delivered()
+                           if r["event"]["type"] == "ack.overdue"], 15)
+    ok(len(ev) == 1 and ev[0]["subject"] == "PO-901" and
+       ev[0]["data"]["expectation"]["kind"] == "855" and
+       ev[0]["businesskey"] == "order:acme-retail:PO-901",
+       "no 855 within po_ack: ack.overdue reaches the ERP", ev)
+    types = [r["event"]["type"] for r in rc.delivered()]
+    ok(types == ["order.created", "ack.overdue"],
+       "after the order, in its business key's order", types)
+    rcode, out, err = gw.cli("acks", "--overdue")
+    ok(rcode == 0 and "PO-901" in out and "overdue" in out,
+       "edigate acks --overdue shows it", out + err)
+    time.sleep(1.5)
+    ok(len([r for r in rc.requests()
+            if r["event"]["type"] == "ack.overdue"]) == 1,
+       "raised once, not on every timer tick")
     gw.stop()
     rc.stop()
 
@@ -412,6 +449,10 @@ def scenario_unknown_sender(tmp):
        "unknown sender quarantined with a clear reason", gw.docs())
     ok(wait_for(lambda: gw.inbox() == []),
        "quarantined documents are kept in the store, not the inbox")
+    ev = wait_for(lambda: rc.delivered())
+    ok(ev and ev[0]["event"]["type"] == "document.rejected" and
+       ev[0]["event"]["data"]["reason"] == "unknown-partner",
+       "document.rejected with reason unknown-partner", ev)
     gw.stop()
     rc.stop()
 
@@ -535,6 +576,7 @@ def main():
                   lambda t: scenario_duplicate(t, "none")),
                  ("malformed", scenario_malformed),
                  ("unknown_sender", scenario_unknown_sender),
+                 ("overdue", scenario_overdue),
                  ("reload", scenario_reload)]
     scenarios += [("fp:" + fp, lambda t, fp=fp: scenario_failpoint(t, fp))
                   for fp in FAILPOINTS]
