@@ -20,6 +20,7 @@
 #include <fnmatch.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,7 +49,9 @@ struct seen {
 struct inbox {
 	char		*partner, *dir, *archive, *pattern;
 	struct seen	*seen;
-	size_t		 nseen;
+	size_t		 nseen, cap;
+	uint32_t	*slot;		/* open addressing: index + 1, 0 free */
+	size_t		 nslot;		/* power of 2, > 2 * cap */
 };
 
 /* One file being taken. */
@@ -97,6 +100,7 @@ inboxes_free(void)
 		for (j = 0; j < in.ib[i].nseen; j++)
 			free(in.ib[i].seen[j].name);
 		free(in.ib[i].seen);
+		free(in.ib[i].slot);
 		free(in.ib[i].partner);
 		free(in.ib[i].dir);
 		free(in.ib[i].archive);
@@ -134,22 +138,82 @@ inboxes_load(void)
 	in.gen = in.gw->generation;
 }
 
+/*
+ * The files of an inbox seen at the last poll, by name: an array and a
+ * hash index over it (an inbox can hold tens of thousands of files).
+ */
+static uint32_t
+name_hash(const char *n)
+{
+	uint32_t	 h = 2166136261u;	/* FNV-1a */
+
+	while (*n)
+		h = (h ^ (unsigned char)*n++) * 16777619u;
+	return h;
+}
+
+static void
+seen_index(struct inbox *ib)
+{
+	size_t	 i, j, mask;
+
+	if (ib->nslot <= 2 * ib->cap) {
+		ib->nslot = 64;
+		while (ib->nslot <= 2 * ib->cap)
+			ib->nslot *= 2;
+		free(ib->slot);
+		ib->slot = xcalloc(ib->nslot, sizeof(*ib->slot));
+	} else
+		memset(ib->slot, 0, ib->nslot * sizeof(*ib->slot));
+	mask = ib->nslot - 1;
+	for (i = 0; i < ib->nseen; i++) {
+		for (j = name_hash(ib->seen[i].name) & mask; ib->slot[j];
+		    j = (j + 1) & mask)
+			;
+		ib->slot[j] = (uint32_t)i + 1;
+	}
+}
+
 static struct seen *
 seen_find(struct inbox *ib, const char *name)
 {
-	size_t	 i;
+	size_t	 j, mask;
 
-	for (i = 0; i < ib->nseen; i++)
-		if (strcmp(ib->seen[i].name, name) == 0)
-			return &ib->seen[i];
+	if (ib->nslot == 0)
+		return NULL;
+	mask = ib->nslot - 1;
+	for (j = name_hash(name) & mask; ib->slot[j]; j = (j + 1) & mask)
+		if (strcmp(ib->seen[ib->slot[j] - 1].name, name) == 0)
+			return &ib->seen[ib->slot[j] - 1];
 	return NULL;
+}
+
+static struct seen *
+seen_add(struct inbox *ib, const char *name)
+{
+	struct seen	*s;
+	size_t		 j, mask;
+
+	if (ib->nseen == ib->cap) {
+		ib->cap = ib->cap ? ib->cap * 2 : 64;
+		ib->seen = xreallocarray(ib->seen, ib->cap, sizeof(*ib->seen));
+		seen_index(ib);		/* grows the index with cap */
+	}
+	s = &ib->seen[ib->nseen++];
+	memset(s, 0, sizeof(*s));
+	s->name = xstrdup(name);
+	mask = ib->nslot - 1;
+	for (j = name_hash(name) & mask; ib->slot[j]; j = (j + 1) & mask)
+		;
+	ib->slot[j] = (uint32_t)ib->nseen;
+	return s;
 }
 
 /* Forget files that are gone. */
 static void
 seen_sweep(struct inbox *ib)
 {
-	size_t	 i = 0;
+	size_t	 i = 0, n = ib->nseen;
 
 	while (i < ib->nseen) {
 		if (ib->seen[i].touched) {
@@ -159,6 +223,8 @@ seen_sweep(struct inbox *ib)
 		free(ib->seen[i].name);
 		ib->seen[i] = ib->seen[--ib->nseen];
 	}
+	if (ib->nseen != n)
+		seen_index(ib);
 }
 
 /* Read a whole regular file; NULL with errno set. */
@@ -308,11 +374,7 @@ scan(struct inbox *ib)
 		    -1 || !S_ISREG(st.st_mode))
 			continue;
 		if ((s = seen_find(ib, de->d_name)) == NULL) {
-			ib->seen = xreallocarray(ib->seen, ib->nseen + 1,
-			    sizeof(*ib->seen));
-			s = &ib->seen[ib->nseen++];
-			memset(s, 0, sizeof(*s));
-			s->name = xstrdup(de->d_name);
+			s = seen_add(ib, de->d_name);
 		} else if (s->dev == st.st_dev && s->ino == st.st_ino &&
 		    s->size == st.st_size &&
 		    s->mtime.tv_sec == st.st_mtim.tv_sec &&

@@ -1270,6 +1270,7 @@ t_settle(void)
 		mkreq(&rq[i], "acme", "ISA*s", NULL, 0, 1);
 	store_ingest_batch(s, rq, 4);
 	store_job_add(s, STORE_JOB_FORWARD, ref, "erp", 1000, &fw);
+	t = store_now() + 10;	/* after the commits, however slow the disk */
 	rc = store_jobs_take(s, 1u << STORE_JOB_TRANSLATE, t, 60000, out, 8,
 	    &n);
 	is_int(n, 4, "settle: four inflight translate jobs");
