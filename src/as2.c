@@ -225,6 +225,21 @@ crlf_canon(struct slice in, struct buf *out)
 	}
 }
 
+/* The header block made CRLF, the body (binary) kept as it is. */
+static void
+crlf_canon_head(struct slice in, struct buf *out)
+{
+	struct slice	 h, b;
+
+	if (mime_split(in, &h, &b) != 0) {
+		(void)buf_add(out, in.p, in.len);
+		return;
+	}
+	crlf_canon(h, out);
+	(void)buf_add(out, "\r\n", 2);
+	(void)buf_add(out, b.p, b.len);
+}
+
 static int
 has_bare_lf(struct slice s)
 {
@@ -444,7 +459,7 @@ unwrap(struct rx *r, struct slice ent)
 	const char	*kind;
 	enum as2_md	 md = AS2_MD_NONE;
 	struct slice	 first_plain = { NULL, 0 };
-	int		 layer, rc;
+	int		 layer, rc, pass;
 
 	for (layer = 0; layer < AS2_MAX_LAYERS; layer++) {
 		if (mime_split(ent, &head, &body) != 0)
@@ -528,11 +543,18 @@ unwrap(struct rx *r, struct slice ent)
 			rc = as2_cms_verify_detached(r->gw->as2, r->p->id,
 			    content.p, content.len, der->p, der->len, &md, err,
 			    sizeof(err));
-			if (rc != 0 && rc != EG_ERR_INVAL &&
-			    has_bare_lf(content)) {
-				/* signed in canonical form, sent with LF */
+			/*
+			 * Signed in canonical form, sent with bare LFs: the
+			 * headers only (a binary body is not text), then all.
+			 */
+			for (pass = 0; pass < 2 && rc != 0 &&
+			    rc != EG_ERR_INVAL && has_bare_lf(content);
+			    pass++) {
 				b = rx_buf(r);
-				crlf_canon(content, b);
+				if (pass == 0)
+					crlf_canon_head(content, b);
+				else
+					crlf_canon(content, b);
 				if (as2_cms_verify_detached(r->gw->as2,
 				    r->p->id, b->p, b->len, der->p, der->len,
 				    &md, err, sizeof(err)) == 0) {

@@ -46,6 +46,7 @@
 struct pcert {
 	char	*partner;
 	X509	*cert;
+	int	 expired;	/* accepted for verifying only */
 };
 
 struct as2_keys {
@@ -280,7 +281,7 @@ as2_keys_load(const struct conf *cf, struct as2_keys **out, struct buf *errs,
 	X509		*x;
 	char		 what[512];
 	size_t		 i;
-	int		 bad = 0;
+	int		 bad = 0, expired;
 
 	*out = NULL;
 	k = xcalloc(1, sizeof(*k));
@@ -301,13 +302,22 @@ as2_keys_load(const struct conf *cf, struct as2_keys **out, struct buf *errs,
 			bad = 1;
 			continue;
 		}
-		if (check_valid(what, p->as2_cert, x, errs, warns) != 0) {
+		expired = X509_cmp_current_time(X509_get0_notAfter(x)) < 0;
+		if (expired && p->as2_expired != NULL &&
+		    strcmp(p->as2_expired, "accept") == 0) {
+			if (warns != NULL)
+				buf_printf(warns, "%s %s: certificate expired "
+				    "(expired_cert = accept: verifying only)\n",
+				    what, p->as2_cert);
+		} else if (check_valid(what, p->as2_cert, x, errs, warns) !=
+		    0) {
 			X509_free(x);
 			bad = 1;
 			continue;
 		}
 		k->pc = xreallocarray(k->pc, k->npc + 1, sizeof(*k->pc));
 		k->pc[k->npc].partner = xstrdup(p->id);
+		k->pc[k->npc].expired = expired;
 		k->pc[k->npc++].cert = x;
 	}
 	if (bad) {
@@ -833,6 +843,9 @@ as2_cms_encrypt(const struct as2_keys *k, const char *partner,
 	if ((x = partner_cert(k, partner)) == NULL)
 		return fail(err, errsz, EG_ERR_INVAL,
 		    "no [as2] cert for the partner");
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0)
+		return fail(err, errsz, EG_ERR_REJECTED,
+		    "the partner's certificate has expired");
 	if ((c = cipher_get(cipher)) == NULL)
 		return fail(err, errsz, EG_ERR_INVAL, "unknown cipher");
 	if (len > INT_MAX)

@@ -166,6 +166,9 @@ static const struct ckey partner_keys[] = {
 	  "aes256-gcm|none", P(as2_encrypt), "cipher of what we send", 0 },
 	{ "as2", "compress", CT_ENUM, "no", "yes|no", P(as2_compress),
 	  "compress what we send (RFC 5402)", 0 },
+	{ "as2", "expired_cert", CT_ENUM, "refuse", "refuse|accept",
+	  P(as2_expired), "accept: an expired partner certificate still "
+	  "verifies signatures (never encrypts)", 0 },
 	{ "as2", "oaep", CT_ENUM, "no", "yes|no", P(as2_oaep),
 	  "RSA-OAEP key transport instead of PKCS#1 v1.5", 0 },
 	{ "as2", "mdn", CT_ENUM, "sync-signed",
