@@ -927,9 +927,8 @@ duplicate(struct rx *r, struct as2_response *out)
 	return 1;
 }
 
-static void
-receive_mdn(struct gateway *, struct slice hdrs, struct slice body,
-    struct as2_response *out);
+static void	receive_mdn(struct gateway *, struct slice hdrs,
+		    struct slice body, struct as2_response *out);
 
 static void
 receive_locked(struct rx *r, struct as2_response *out)
@@ -1073,35 +1072,662 @@ as2_receive(struct gateway *gw, const char *hdrs, size_t hlen,
 
 /* --- MDNs for what we sent --- */
 
+struct mdn_info {
+	int		 signed_;	/* multipart/signed and verified */
+	char		 orig[512];	/* Original-Message-ID */
+	char		 disp[512];	/* Disposition */
+	char		 mic[256];	/* Received-Content-MIC */
+};
+
+/* A field of the disposition notification (text search), trimmed. */
+static void
+mdn_field(const char *text, const char *name, char *out, size_t outsz)
+{
+	const char	*p = text, *e;
+	size_t		 nl = strlen(name), l;
+
+	out[0] = '\0';
+	while ((p = strcasestr(p, name)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[nl] == ':')
+			break;
+		p += nl;
+	}
+	if (p == NULL)
+		return;
+	p += nl + 1;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	e = p + strcspn(p, "\r\n");
+	l = (size_t)(e - p);
+	if (l >= outsz)
+		l = outsz - 1;
+	memcpy(out, p, l);
+	out[l] = '\0';
+	while (l > 0 && isspace((unsigned char)out[l - 1]))
+		out[--l] = '\0';
+}
+
+/*
+ * Parse an MDN (HTTP headers and body) from partner: a signed one must
+ * verify against the partner's certificate.  0, or an error with err.
+ */
+static int
+mdn_parse(struct gateway *gw, const char *partner, struct slice hdrs,
+    struct slice body, struct mdn_info *mi, char *err, size_t errsz)
+{
+	struct slice	 content, sig, sh, sb;
+	struct buf	 der, b64, text;
+	char		 ct[AS2_MAX_HDR], base[128], bnd[200];
+	enum as2_md	 md;
+	int		 rc;
+
+	memset(mi, 0, sizeof(*mi));
+	if (hdr_get(hdrs, "Content-Type", ct, sizeof(ct)) != 0) {
+		snprintf(err, errsz, "MDN without Content-Type");
+		return EG_ERR_SYNTAX;
+	}
+	ctype_base(ct, base, sizeof(base));
+	content = body;
+	if (strcmp(base, "multipart/signed") == 0) {
+		if (param_get(ct, "boundary", bnd, sizeof(bnd)) != 0 ||
+		    split_signed(body, bnd, &content, &sig) != 0 ||
+		    mime_split(sig, &sh, &sb) != 0) {
+			snprintf(err, errsz, "signed MDN without two parts");
+			return EG_ERR_SYNTAX;
+		}
+		buf_init(&der, 1 << 20);
+		buf_init(&b64, 1 << 20);
+		rc = decode_cte(sh, sb, &der);
+		if (rc == 0 && der.len > 0 && (unsigned char)der.p[0] != 0x30 &&
+		    as2_b64_decode(der.p, der.len, &b64) == 0) {
+			buf_reset(&der);
+			buf_add(&der, b64.p, b64.len);
+		}
+		if (rc == 0)
+			rc = as2_cms_verify_detached(gw->as2, partner,
+			    content.p, content.len, der.p, der.len, &md, err,
+			    errsz);
+		if (rc != 0 && has_bare_lf(content)) {
+			struct buf	 c;
+
+			buf_init(&c, AS2_MAX_MIME);
+			crlf_canon(content, &c);
+			if (as2_cms_verify_detached(gw->as2, partner, c.p,
+			    c.len, der.p, der.len, &md, err, errsz) == 0)
+				rc = 0;
+			buf_free(&c);
+		}
+		buf_free(&der);
+		buf_free(&b64);
+		if (rc != 0)
+			return EG_ERR_REJECTED;
+		mi->signed_ = 1;
+	}
+	buf_init(&text, AS2_MAX_MIME);
+	buf_add(&text, content.p, content.len);
+	mdn_field(text.p ? text.p : "", "Original-Message-ID", mi->orig,
+	    sizeof(mi->orig));
+	mdn_field(text.p ? text.p : "", "Disposition", mi->disp,
+	    sizeof(mi->disp));
+	mdn_field(text.p ? text.p : "", "Received-Content-MIC", mi->mic,
+	    sizeof(mi->mic));
+	buf_free(&text);
+	if (mi->disp[0] == '\0') {
+		snprintf(err, errsz, "MDN without a Disposition");
+		return EG_ERR_SYNTAX;
+	}
+	return 0;
+}
+
+/* "processed" with no modifier. */
+static int
+disp_ok(const char *d)
+{
+	const char	*p = strchr(d, ';');
+
+	if (p == NULL)
+		return 0;
+	p++;
+	while (*p == ' ')
+		p++;
+	return strncasecmp(p, "processed", 9) == 0 && strchr(p, '/') == NULL;
+}
+
+/* Compare "b64, alg" MICs: the value exactly, the algorithm loosely. */
+static int
+mic_equal(const char *got, const char *want)
+{
+	size_t	 gl = strcspn(got, ","), wl = strcspn(want, ",");
+	const char *ga = got + gl, *wa = want + wl;
+
+	if (gl != wl || strncmp(got, want, gl) != 0)
+		return 0;
+	if (*ga == ',')
+		ga++;
+	if (*wa == ',')
+		wa++;
+	return as2_md_parse(ga, strlen(ga)) == as2_md_parse(wa, strlen(wa));
+}
+
+/* The outcome of an MDN for what we sent: state and reason. */
+static void
+mdn_judge(const struct mdn_info *mi, const char *mic, int want_signed,
+    enum store_ack_state *st, char *reason, size_t rsz)
+{
+	*st = STORE_ACK_REJECTED;
+	if (!disp_ok(mi->disp))
+		snprintf(reason, rsz, "MDN: %s", mi->disp);
+	else if (want_signed && !mi->signed_)
+		snprintf(reason, rsz, "MDN not signed as asked");
+	else if (mic != NULL && mic[0] != '\0' && !mic_equal(mi->mic, mic))
+		snprintf(reason, rsz, "MDN MIC \"%s\" is not ours \"%s\"",
+		    mi->mic, mic);
+	else {
+		*st = STORE_ACK_ACCEPTED;
+		snprintf(reason, rsz, "MDN processed, MIC %s", mi->mic);
+	}
+}
+
+/* The document id in a Message-ID we made: "<id@us>". */
+static int
+msgid_doc(const char *msgid, uint8_t id[STORE_ID_LEN])
+{
+	char	 t[64];
+	const char *p = msgid, *e;
+
+	if (*p == '<')
+		p++;
+	if ((e = strchr(p, '@')) == NULL || (size_t)(e - p) >= sizeof(t))
+		return EG_ERR_INVAL;
+	memcpy(t, p, (size_t)(e - p));
+	t[e - p] = '\0';
+	return store_id_parse(t, id);
+}
+
+/* POST /as2 with a multipart/report: an asynchronous MDN for us. */
 static void
 receive_mdn(struct gateway *gw, struct slice hdrs, struct slice body,
     struct as2_response *out)
 {
-	(void)gw;
-	(void)hdrs;
-	(void)body;
-	reply_text(out, 501, "asynchronous MDNs are not taken yet");
+	struct store_resolve	 res;
+	struct store_rtxn	*rt;
+	struct store_doc	 doc;
+	struct slice		 mic;
+	struct mdn_info		 mi;
+	const struct partner	*p;
+	uint8_t			 id[STORE_ID_LEN];
+	char			 from[256], err[512], reason[600];
+	char			 micbuf[256], msgid[512], ptn[STORE_FIELD];
+	enum store_ack_state	 st;
+	int			 rc;
+
+	hdr_get(hdrs, "AS2-From", from, sizeof(from));
+	strip_quotes(from);
+	/* the caller holds the read lock */
+	if ((p = partner_by_as2(gw->conf, from)) == NULL) {
+		reply_text(out, 403, "unknown AS2-From");
+		return;
+	}
+	snprintf(ptn, sizeof(ptn), "%s", p->id);
+	if ((rc = mdn_parse(gw, ptn, hdrs, body, &mi, err, sizeof(err))) !=
+	    0) {
+		log_warnx("as2: MDN from %s unusable: %s", ptn, err);
+		reply_text(out, rc == EG_ERR_REJECTED ? 403 : 400, err);
+		return;
+	}
+	snprintf(msgid, sizeof(msgid), "%s", mi.orig);
+	micbuf[0] = '\0';
+	if (msgid_doc(msgid, id) != 0 || store_rtxn_begin(gw->store, &rt) !=
+	    0) {
+		log_warnx("as2: MDN from %s for unknown message %s", ptn,
+		    msgid);
+		reply_text(out, 200, "MDN for an unknown message");
+		return;
+	}
+	rc = store_doc_get(rt, id, &doc);
+	if (rc == 0 && store_attach_get(rt, id, STORE_ATT_MIC, &mic) == 0 &&
+	    mic.len < sizeof(micbuf)) {
+		memcpy(micbuf, mic.p, mic.len);
+		micbuf[mic.len] = '\0';
+	}
+	store_rtxn_end(rt);
+	if (rc != 0 || strcmp(doc.partner, ptn) != 0) {
+		log_warnx("as2: MDN from %s for message %s not sent to it",
+		    ptn, msgid);
+		reply_text(out, 200, "MDN for an unknown message");
+		return;
+	}
+	mdn_judge(&mi, micbuf, p->as2_mdn != NULL &&
+	    strstr(p->as2_mdn, "signed") != NULL, &st, reason,
+	    sizeof(reason));
+	memset(&res, 0, sizeof(res));
+	res.kind = STORE_ACK_MDN;
+	res.partner = ptn;
+	res.ref = msgid;
+	res.state = st;
+	res.reason = reason;
+	memcpy(res.by, id, STORE_ID_LEN);
+	if (store_ack_resolve(gw->store, &res) != 0) {
+		reply_text(out, 503, "store unavailable");
+		return;
+	}
+	log_info("as2: MDN partner=%s msgid=%s state=%s resolved=%s "
+	    "reason=\"%s\"", ptn, msgid, store_ack_state_name(st),
+	    res.found ? "yes" : "no", reason);
+	reply_text(out, 200, "MDN taken");
 }
 
-int
-as2_send(struct gateway *gw, const char *partner,
-    const uint8_t doc[STORE_ID_LEN], struct as2_sent *out, char *err,
-    size_t errsz)
+/* --- sending over HTTP --- */
+
+static size_t
+curl_sink(char *p, size_t sz, size_t n, void *arg)
 {
-	(void)gw;
-	(void)partner;
-	(void)doc;
-	(void)out;
-	snprintf(err, errsz, "AS2 sending is not implemented yet");
-	return EG_ERR_UNSUPPORTED;
+	struct buf	*b = arg;
+
+	if (buf_add(b, p, sz * n) != 0)
+		return 0;
+	return sz * n;
+}
+
+/*
+ * POST body with the header lines of hdrs; status, response headers and
+ * body.  0, or EG_ERR_IO (connection, timeout) with err.
+ */
+static int
+http_post(const char *url, struct slice hdrs, struct slice body,
+    long *status, struct buf *rh, struct buf *rb, char *err, size_t errsz)
+{
+	CURL		*c;
+	struct curl_slist *sl = NULL;
+	CURLcode	 cc;
+	char		*copy, *line, *save;
+
+	if ((c = curl_easy_init()) == NULL) {
+		snprintf(err, errsz, "curl_easy_init");
+		return EG_ERR_INTERNAL;
+	}
+	copy = xstrndup(hdrs.p, hdrs.len);
+	for (line = strtok_r(copy, "\r\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\r\n", &save))
+		sl = curl_slist_append(sl, line);
+	sl = curl_slist_append(sl, "Expect:");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POST, 1L);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.p);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+	    (curl_off_t)body.len);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, sl);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, curl_sink);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, rh);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, rb);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	else
+		snprintf(err, errsz, "POST %s: %s", url,
+		    curl_easy_strerror(cc));
+	curl_slist_free_all(sl);
+	curl_easy_cleanup(c);
+	free(copy);
+	return cc == CURLE_OK ? 0 : EG_ERR_IO;
+}
+
+/* The last response's header block (after redirects, 100 Continue). */
+static struct slice
+last_headers(const struct buf *rh)
+{
+	const char	*p = rh->p ? rh->p : "", *s = p, *q;
+
+	for (q = p; (q = strstr(q, "HTTP/")) != NULL; q++)
+		if (q == p || q[-1] == '\n')
+			s = q;
+	/* skip the status line */
+	q = strchr(s, '\n');
+	s = q ? q + 1 : s;
+	return slice_make(s, strlen(s));
+}
+
+/* 2xx ok; 408, 429, 5xx temporary; other 4xx permanent. */
+static int
+status_rc(long st)
+{
+	if (st >= 200 && st < 300)
+		return 0;
+	if (st == 408 || st == 429 || st >= 500)
+		return EG_ERR_IO;
+	return EG_ERR_REJECTED;
 }
 
 int
 as2_send_mdn(struct gateway *gw, const uint8_t doc[STORE_ID_LEN], char *err,
     size_t errsz)
 {
-	(void)gw;
-	(void)doc;
-	snprintf(err, errsz, "asynchronous MDNs are not sent yet");
-	return EG_ERR_UNSUPPORTED;
+	struct store_rtxn	*rt;
+	struct slice		 m, u, h, b;
+	struct buf		 rh, rb;
+	char			*mdn = NULL, *url = NULL;
+	size_t			 mlen = 0;
+	long			 st = 0;
+	int			 rc;
+
+	if ((rc = store_rtxn_begin(gw->store, &rt)) != 0) {
+		snprintf(err, errsz, "store: %s", store_errmsg());
+		return EG_ERR_IO;
+	}
+	if ((rc = store_attach_get(rt, doc, STORE_ATT_MDN, &m)) == 0 &&
+	    (rc = store_attach_get(rt, doc, STORE_ATT_MDN_URL, &u)) == 0) {
+		mdn = xmalloc(m.len + 1);
+		memcpy(mdn, m.p, m.len);
+		mlen = m.len;
+		url = xstrndup(u.p, u.len);
+	}
+	store_rtxn_end(rt);
+	if (rc != 0) {
+		snprintf(err, errsz, "no stored MDN or URL");
+		return EG_ERR_REJECTED;
+	}
+	if (strncasecmp(url, "http://", 7) != 0 &&
+	    strncasecmp(url, "https://", 8) != 0) {
+		snprintf(err, errsz, "Receipt-Delivery-Option %s: not HTTP",
+		    url);
+		free(mdn);
+		free(url);
+		return EG_ERR_REJECTED;
+	}
+	if (mime_split(slice_make(mdn, mlen), &h, &b) != 0) {
+		snprintf(err, errsz, "stored MDN unreadable");
+		free(mdn);
+		free(url);
+		return EG_ERR_REJECTED;
+	}
+	buf_init(&rh, 64 * 1024);
+	buf_init(&rb, 64 * 1024);
+	rc = http_post(url, h, b, &st, &rh, &rb, err, errsz);
+	if (rc == 0 && (rc = status_rc(st)) != 0)
+		snprintf(err, errsz, "POST %s: HTTP %ld", url, st);
+	buf_free(&rh);
+	buf_free(&rb);
+	free(mdn);
+	free(url);
+	return rc;
+}
+
+struct profile {
+	char	 id[STORE_FIELD], name[256], url[1024], us[256];
+	char	 mdn_url[1024], sign[16], encrypt[16], mdn[16];
+	int	 compress, oaep;
+};
+
+static int
+profile_get(struct gateway *gw, const char *partner, struct profile *pr)
+{
+	const struct partner *p;
+	int	 rc = 0;
+
+	memset(pr, 0, sizeof(*pr));
+	pthread_rwlock_rdlock(&gw->lock);
+	if ((p = conf_partner(gw->conf, partner)) == NULL ||
+	    p->as2_url == NULL || p->as2_name == NULL ||
+	    gw->conf->as2_id == NULL)
+		rc = EG_ERR_INVAL;
+	else {
+		snprintf(pr->id, sizeof(pr->id), "%s", p->id);
+		snprintf(pr->name, sizeof(pr->name), "%s", p->as2_name);
+		snprintf(pr->url, sizeof(pr->url), "%s", p->as2_url);
+		snprintf(pr->us, sizeof(pr->us), "%s", gw->conf->as2_id);
+		snprintf(pr->mdn_url, sizeof(pr->mdn_url), "%s",
+		    gw->conf->as2_mdn_url ? gw->conf->as2_mdn_url : "");
+		snprintf(pr->sign, sizeof(pr->sign), "%s", p->as2_sign);
+		snprintf(pr->encrypt, sizeof(pr->encrypt), "%s",
+		    p->as2_encrypt);
+		snprintf(pr->mdn, sizeof(pr->mdn), "%s", p->as2_mdn);
+		pr->compress = yes(p->as2_compress);
+		pr->oaep = yes(p->as2_oaep);
+	}
+	pthread_rwlock_unlock(&gw->lock);
+	return rc;
+}
+
+static const char *
+content_type(const struct store_doc *d)
+{
+	if (strcmp(d->syntax, "x12") == 0)
+		return "application/edi-x12";
+	if (strcmp(d->syntax, "edifact") == 0)
+		return "application/edifact";
+	if (strcmp(d->syntax, "xml") == 0)
+		return "application/xml";
+	return "application/octet-stream";
+}
+
+/*
+ * The message for raw: entity, compressed, signed, encrypted, into the
+ * HTTP Content-Type (ct) and body; mic gets "b64, alg".
+ */
+static int
+build_message(struct gateway *gw, const struct profile *pr,
+    const struct store_doc *d, struct slice raw, char *ct, size_t ctsz,
+    struct buf *body, char *mic, size_t micsz, char *err, size_t errsz)
+{
+	struct buf	 ent, tmp, sig;
+	struct slice	 h, b;
+	char		 bnd[128], m[128], ctv[AS2_MAX_HDR];
+	enum as2_md	 md = as2_md_parse(pr->sign, strlen(pr->sign));
+	int		 rc = 0;
+
+	buf_init(&ent, AS2_MAX_MIME);
+	buf_init(&tmp, AS2_MAX_MIME);
+	buf_init(&sig, 1 << 20);
+	buf_printf(&ent, "Content-Type: %s\r\nContent-Transfer-Encoding: "
+	    "binary\r\nContent-Disposition: attachment; filename=\"%s\"\r\n"
+	    "\r\n", content_type(d), d->name);
+	buf_add(&ent, raw.p, raw.len);
+	if (pr->compress) {
+		if ((rc = as2_cms_compress(ent.p, ent.len, &tmp, err,
+		    errsz)) != 0)
+			goto out;
+		buf_reset(&ent);
+		buf_printf(&ent, "Content-Type: application/pkcs7-mime; "
+		    "smime-type=compressed-data; name=\"smime.p7z\"\r\n"
+		    "Content-Transfer-Encoding: binary\r\n"
+		    "Content-Disposition: attachment; filename=\"smime.p7z\""
+		    "\r\n\r\n");
+		buf_add(&ent, tmp.p, tmp.len);
+		buf_reset(&tmp);
+	}
+	(void)as2_mic(md != AS2_MD_NONE ? md : AS2_MD_SHA256, ent.p, ent.len,
+	    m, sizeof(m));
+	snprintf(mic, micsz, "%s, %s", m, as2_md_name(md != AS2_MD_NONE ?
+	    md : AS2_MD_SHA256));
+	if (md != AS2_MD_NONE) {
+		if ((rc = as2_cms_sign(gw->as2, md, ent.p, ent.len, &sig, err,
+		    errsz)) != 0)
+			goto out;
+		random_boundary(bnd, sizeof(bnd), "signed");
+		buf_printf(&tmp, "Content-Type: multipart/signed; "
+		    "protocol=\"application/pkcs7-signature\"; micalg=%s; "
+		    "boundary=\"%s\"\r\n\r\n--%s\r\n", as2_md_name(md), bnd,
+		    bnd);
+		buf_add(&tmp, ent.p, ent.len);
+		buf_printf(&tmp, "\r\n--%s\r\nContent-Type: "
+		    "application/pkcs7-signature; name=\"smime.p7s\"\r\n"
+		    "Content-Transfer-Encoding: base64\r\nContent-Disposition:"
+		    " attachment; filename=\"smime.p7s\"\r\n\r\n", bnd);
+		as2_b64_encode(sig.p, sig.len, &tmp);
+		buf_printf(&tmp, "--%s--\r\n", bnd);
+		buf_reset(&ent);
+		buf_add(&ent, tmp.p, tmp.len);
+		buf_reset(&tmp);
+	}
+	if (strcmp(pr->encrypt, "none") != 0) {
+		if ((rc = as2_cms_encrypt(gw->as2, pr->id, pr->encrypt,
+		    pr->oaep, ent.p, ent.len, body, err, errsz)) != 0)
+			goto out;
+		snprintf(ct, ctsz, "application/pkcs7-mime; "
+		    "smime-type=enveloped-data; name=\"smime.p7m\"");
+		goto out;
+	}
+	/* unencrypted: the entity's Content-Type becomes the HTTP one */
+	if (mime_split(slice_make(ent.p, ent.len), &h, &b) != 0 ||
+	    hdr_get(h, "Content-Type", ctv, sizeof(ctv)) != 0) {
+		snprintf(err, errsz, "internal: entity");
+		rc = EG_ERR_INTERNAL;
+		goto out;
+	}
+	if ((size_t)snprintf(ct, ctsz, "%s", ctv) >= ctsz) {
+		snprintf(err, errsz, "internal: Content-Type too long");
+		rc = EG_ERR_INTERNAL;
+		goto out;
+	}
+	buf_add(body, b.p, b.len);
+out:
+	buf_free(&ent);
+	buf_free(&tmp);
+	buf_free(&sig);
+	return rc;
+}
+
+int
+as2_send(struct gateway *gw, const char *partner,
+    const uint8_t docid[STORE_ID_LEN], struct as2_sent *out, char *err,
+    size_t errsz)
+{
+	struct profile		 pr;
+	struct store_rtxn	*rt;
+	struct store_doc	 d;
+	struct store_expect	 ex;
+	struct slice		 raw;
+	struct buf		 body, hd, rh, rb;
+	struct mdn_info		 mi;
+	char			*copy = NULL, ct[512], mic[160], us[300];
+	char			 them[300], date[64], idt[STORE_ID_TEXT];
+	time_t			 now = time(NULL);
+	struct tm		 tm;
+	long			 st = 0;
+	int			 rc, want_mdn, async, msigned;
+
+	memset(out, 0, sizeof(*out));
+	if (profile_get(gw, partner, &pr) != 0) {
+		snprintf(err, errsz, "partner %s has no [as2] url and id, or "
+		    "[identity] as2_id is unset", partner);
+		return EG_ERR_IO;	/* a reload may fix it: retry */
+	}
+	if ((rc = store_rtxn_begin(gw->store, &rt)) != 0) {
+		snprintf(err, errsz, "store: %s", store_errmsg());
+		return EG_ERR_IO;
+	}
+	if ((rc = store_doc_get(rt, docid, &d)) == 0 &&
+	    (rc = store_blob_get(rt, docid, &raw)) == 0) {
+		copy = xmalloc(raw.len + 1);
+		memcpy(copy, raw.p, raw.len);
+	}
+	store_rtxn_end(rt);
+	if (rc != 0) {
+		snprintf(err, errsz, "outbound document: %s", eg_strerror(rc));
+		return EG_ERR_REJECTED;
+	}
+	want_mdn = strcmp(pr.mdn, "none") != 0;
+	async = strncmp(pr.mdn, "async", 5) == 0;
+	msigned = strstr(pr.mdn, "signed") != NULL;
+	if (async && pr.mdn_url[0] == '\0') {
+		snprintf(err, errsz, "[as2] mdn_url is unset: no async MDN");
+		free(copy);
+		return EG_ERR_IO;
+	}
+	/* the same Message-ID on every attempt: the receiver dedups */
+	store_id_format(docid, idt);
+	new_msgid(pr.us, out->msgid, sizeof(out->msgid));
+	{
+		const char *at = strchr(out->msgid, '@');
+
+		snprintf(out->msgid, sizeof(out->msgid), "<%s%s", idt,
+		    at ? at : "@edigate>");
+	}
+	buf_init(&body, AS2_MAX_MIME);
+	pthread_rwlock_rdlock(&gw->lock);
+	rc = build_message(gw, &pr, &d, slice_make(copy, raw.len), ct,
+	    sizeof(ct), &body, mic, sizeof(mic), err, errsz);
+	pthread_rwlock_unlock(&gw->lock);
+	free(copy);
+	if (rc != 0) {
+		buf_free(&body);
+		return rc == EG_ERR_INVAL ? EG_ERR_IO : rc;
+	}
+	/* the MIC an MDN must return, and the expectation, before the POST */
+	if (want_mdn) {
+		memset(&ex, 0, sizeof(ex));
+		ex.kind = STORE_ACK_MDN;
+		ex.partner = pr.id;
+		ex.ref = out->msgid;
+		memcpy(ex.doc, docid, STORE_ID_LEN);
+		ex.due = store_now() + 30LL * 60 * 1000;
+		if (store_attach_put(gw->store, docid, STORE_ATT_MIC,
+		    slice_cstr(mic)) != 0 || store_ack_expect(gw->store,
+		    &ex) != 0) {
+			snprintf(err, errsz, "store: %s", store_errmsg());
+			buf_free(&body);
+			return EG_ERR_IO;
+		}
+	}
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	as2_name_out(pr.us, us, sizeof(us));
+	as2_name_out(pr.name, them, sizeof(them));
+	buf_init(&hd, 64 * 1024);
+	buf_printf(&hd, "AS2-Version: 1.2\r\nAS2-From: %s\r\nAS2-To: %s\r\n"
+	    "Message-ID: %s\r\nDate: %s\r\nSubject: %s\r\nMIME-Version: 1.0"
+	    "\r\nContent-Type: %s\r\nContent-Transfer-Encoding: binary\r\n"
+	    "EDIINT-Features: multiple-attachments\r\n", us, them,
+	    out->msgid, date, d.name, ct);
+	if (want_mdn) {
+		buf_printf(&hd, "Disposition-Notification-To: %s\r\n",
+		    async ? pr.mdn_url : pr.us);
+		if (msigned)
+			buf_printf(&hd, "Disposition-Notification-Options: "
+			    "signed-receipt-protocol=optional, "
+			    "pkcs7-signature; signed-receipt-micalg=optional, "
+			    "%s\r\n", strchr(mic, ',') + 2);
+		if (async)
+			buf_printf(&hd, "Receipt-Delivery-Option: %s\r\n",
+			    pr.mdn_url);
+	}
+	buf_init(&rh, 64 * 1024);
+	buf_init(&rb, 4 << 20);
+	rc = http_post(pr.url, slice_make(hd.p, hd.len), slice_make(body.p,
+	    body.len), &st, &rh, &rb, err, errsz);
+	FAILPOINT("as2-after-post");
+	if (rc == 0 && (rc = status_rc(st)) != 0)
+		snprintf(err, errsz, "POST %s: HTTP %ld", pr.url, st);
+	if (rc == 0 && want_mdn && !async) {
+		pthread_rwlock_rdlock(&gw->lock);
+		rc = mdn_parse(gw, pr.id, last_headers(&rh), slice_make(rb.p ?
+		    rb.p : "", rb.len), &mi, err, errsz);
+		pthread_rwlock_unlock(&gw->lock);
+		out->resolved = 1;
+		if (rc != 0) {
+			/* delivered, but the receipt is unusable */
+			out->state = STORE_ACK_REJECTED;
+			snprintf(out->reason, sizeof(out->reason),
+			    "MDN unusable: %s", err);
+			rc = 0;
+		} else
+			mdn_judge(&mi, mic, msigned, &out->state,
+			    out->reason, sizeof(out->reason));
+	}
+	if (rc == 0 && want_mdn && async)
+		out->mdn_due = 1;
+	log_info("as2: sent doc=%s partner=%s msgid=%s bytes=%zu http=%ld "
+	    "mic=\"%s\"%s%s%s", idt, pr.id, out->msgid, body.len, st, mic,
+	    out->resolved ? " mdn=\"" : "", out->resolved ? out->reason : "",
+	    out->resolved ? "\"" : "");
+	buf_free(&hd);
+	buf_free(&rh);
+	buf_free(&rb);
+	buf_free(&body);
+	return rc;
 }

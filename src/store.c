@@ -28,7 +28,7 @@
  *   blobs   doc id(16) -> the raw bytes (the record's size and sha256
  *           describe them); doc id(16) 0x01 -> the bytes of an unreadable
  *           docs record, kept when it was quarantined; doc id(16) tag
- *           (2..4, enum store_attach_tag) -> an attachment
+ *           (2..5, enum store_attach_tag) -> an attachment
  *   events  event id(16) -> 'E' 1 | flags u8 (0) | doc id(16) | JSON text
  *   doc_events  doc id(16) seq u32 -> event id(16)
  *   idem    sha256(idempotency key) -> event id(16)
@@ -2854,7 +2854,7 @@ store_attach_put(struct store *s, const uint8_t id[STORE_ID_LEN],
 	MDB_txn		*txn;
 	int		 rc;
 
-	if (tag < STORE_ATT_SIGNED || tag > STORE_ATT_MDN_URL ||
+	if (tag < STORE_ATT_SIGNED || tag > STORE_ATT_MIC ||
 	    data.len > EG_MAX_DOC_SIZE)
 		return seterr(EG_ERR_INVAL, "attachment");
 	if ((rc = wbegin(s, &txn)) != 0)
@@ -2939,7 +2939,7 @@ store_ingest_batch(struct store *s, struct store_ingest_req *rq, size_t n)
 		    rq[i].nctl, now, &docs[i]);
 		for (j = 0; rq[i].rc == 0 && j < rq[i].natt; j++)
 			if (rq[i].att[j].tag < STORE_ATT_SIGNED ||
-			    rq[i].att[j].tag > STORE_ATT_MDN_URL ||
+			    rq[i].att[j].tag > STORE_ATT_MIC ||
 			    rq[i].att[j].data.len > EG_MAX_DOC_SIZE)
 				rq[i].rc = seterr(EG_ERR_INVAL, "attachment");
 		if (rq[i].rc == 0 && rq[i].send_target != NULL &&

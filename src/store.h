@@ -423,6 +423,7 @@ enum store_attach_tag {		/* stored values: never renumber */
 	STORE_ATT_SIGNED = 2,	/* the AS2 request as received */
 	STORE_ATT_MDN = 3,	/* the MDN returned (headers, CRLF, body) */
 	STORE_ATT_MDN_URL = 4,	/* where an asynchronous MDN goes */
+	STORE_ATT_MIC = 5,	/* outbound: "MIC, alg" an MDN must return */
 };
 struct store_attach {
 	enum store_attach_tag tag;
