@@ -1684,6 +1684,9 @@ as2_send(struct gateway *gw, const char *partner,
 	    "\r\nContent-Type: %s\r\nContent-Transfer-Encoding: binary\r\n"
 	    "EDIINT-Features: multiple-attachments\r\n", us, them,
 	    out->msgid, date, d.name, ct);
+	if (strstr(ct, "enveloped-data") != NULL)
+		buf_printf(&hd, "Content-Disposition: attachment; "
+		    "filename=\"smime.p7m\"\r\n");
 	if (want_mdn) {
 		buf_printf(&hd, "Disposition-Notification-To: %s\r\n",
 		    async ? pr.mdn_url : pr.us);
