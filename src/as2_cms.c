@@ -332,6 +332,46 @@ as2_keys_load(const struct conf *cf, struct as2_keys **out, struct buf *errs,
 	return 0;
 }
 
+static int
+cert_warn(const char *what, const char *path, struct buf *out)
+{
+	X509	*x;
+	int	 d, n = 0;
+
+	if ((x = load_cert(what, path, out)) == NULL)
+		return 1;
+	d = days_left(x);
+	if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
+		buf_printf(out, "%s %s: certificate expired\n", what, path);
+		n = 1;
+	} else if (d < WARN_DAYS) {
+		buf_printf(out, "%s %s: certificate expires in %d days\n",
+		    what, path, d);
+		n = 1;
+	}
+	X509_free(x);
+	return n;
+}
+
+int
+as2_cert_warnings(const struct conf *cf, struct buf *out)
+{
+	char	 what[512];
+	size_t	 i;
+	int	 n = 0;
+
+	if (cf->as2_cert != NULL)
+		n += cert_warn("[as2] cert", cf->as2_cert, out);
+	for (i = 0; i < cf->npartner; i++) {
+		if (cf->partner[i].as2_cert == NULL)
+			continue;
+		snprintf(what, sizeof(what), "partner %s: [as2] cert",
+		    cf->partner[i].id);
+		n += cert_warn(what, cf->partner[i].as2_cert, out);
+	}
+	return n;
+}
+
 void
 as2_keys_free(struct as2_keys *k)
 {
@@ -812,17 +852,20 @@ as2_cms_sign(const struct as2_keys *k, enum as2_md md, const void *content,
 static const EVP_CIPHER *
 cipher_get(const char *name)
 {
-	static const struct { const char *n; const char *ossl; } t[] = {
-		{ "aes128-cbc", "AES-128-CBC" }, { "aes192-cbc", "AES-192-CBC" },
-		{ "aes256-cbc", "AES-256-CBC" }, { "aes128-gcm", "AES-128-GCM" },
-		{ "aes192-gcm", "AES-192-GCM" }, { "aes256-gcm", "AES-256-GCM" },
-		{ "des3", "DES-EDE3-CBC" },
+	static const struct {
+		const char	*n;
+		const EVP_CIPHER *(*fn)(void);
+	} t[] = {
+		{ "aes128-cbc", EVP_aes_128_cbc }, { "aes192-cbc", EVP_aes_192_cbc },
+		{ "aes256-cbc", EVP_aes_256_cbc }, { "aes128-gcm", EVP_aes_128_gcm },
+		{ "aes192-gcm", EVP_aes_192_gcm }, { "aes256-gcm", EVP_aes_256_gcm },
+		{ "des3", EVP_des_ede3_cbc },
 	};
 	size_t	 i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcasecmp(t[i].n, name) == 0)
-			return EVP_get_cipherbyname(t[i].ossl);
+			return t[i].fn();
 	return NULL;
 }
 
@@ -860,7 +903,7 @@ as2_cms_encrypt(const struct as2_keys *k, const char *partner,
 	else if (oaep && ((pctx = CMS_RecipientInfo_get0_pkey_ctx(ri)) ==
 	    NULL || EVP_PKEY_CTX_set_rsa_padding(pctx,
 	    RSA_PKCS1_OAEP_PADDING) <= 0))
-		rc = fail(err, errsz, EG_ERR_INTERNAL, "RSA-OAEP");
+		rc = fail(err, errsz, EG_ERR_INTERNAL, "RSA OAEP padding");
 	else if (!CMS_final(cms, in, NULL, flags) || !i2d_CMS_bio(o, cms))
 		rc = fail(err, errsz, EG_ERR_INTERNAL, "cannot encrypt");
 	else

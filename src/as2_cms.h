@@ -30,6 +30,12 @@ struct as2_keys;
 int	 as2_keys_load(const struct conf *, struct as2_keys **out,
 	    struct buf *errs, struct buf *warns);
 void	 as2_keys_free(struct as2_keys *);
+/*
+ * For `edigate status`, without touching private keys: a line per
+ * certificate of cf ([as2] cert and the partners') that has expired or
+ * expires within 30 days, or cannot be read.  Returns their number.
+ */
+int	 as2_cert_warnings(const struct conf *, struct buf *out);
 /* 1 when we have our own key pair. */
 int	 as2_keys_have_own(const struct as2_keys *);
 /* 1 when partner id has a certificate. */

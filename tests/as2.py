@@ -227,6 +227,14 @@ def main():
                         "expired_cert = accept\n" %
                         os.path.join(CORPUS, "certs", "cert_sb2bi_public.pem"),
         }
+        # a partner certificate expiring within 30 days: a warning
+        soon = os.path.join(root, "soon")
+        rc, out, err = run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                            "-nodes", "-days", "10", "-subj", "/CN=soon",
+                            "-keyout", soon + ".key", "-out", soon + ".pem"],
+                           env)
+        partners["soon"] = ("[partner]\nx12_id = ZZ:SOON\nack = none\n"
+                            "[as2]\nid = SOON\ncert = %s.pem\n" % soon)
         # partners we send acknowledgements to over AS2
         sp, ap, cp, gport = free_port(), free_port(), free_port(), free_port()
         for name, xid, aid, port, more in (
@@ -246,6 +254,14 @@ def main():
         gws.append(gw)
         if not ok(gw.start(), "edigate serve starts with AS2 keys", gw.log()):
             return
+        ok(re.search(r"warning: partner soon: .* expires in (9|10) days",
+                     gw.log()), "serve logs a certificate expiring soon",
+           gw.log())
+        rc, out, err = gw.cli("status")
+        ok(re.search(r"warning +partner soon: .* expires in (9|10) days",
+                     out) and "sterling" in out and "expired" in out,
+           "status shows certificates expiring within 30 days or expired",
+           out + err)
         url = gw.url()
         sender = os.path.join(PEERS, "as2_send_openssl.sh")
         lsender = os.path.join(PEERS, "as2_send_libas2.js")
