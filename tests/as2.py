@@ -591,6 +591,25 @@ def main():
            hashlib.sha256(entity[i + 4:]).hexdigest() == od[0]["sha256"],
            "outbound: the inflated entity is the 997 we stored",
            entity[:300])
+
+        # SIGHUP reloads keys: a key gone loose is refused, the running
+        # keys stay; fixed, the reload goes through
+        key = os.path.join(certs, "PEERB.key")
+        os.chmod(key, 0o644)
+        skip = len(gw.log())
+        gw.p.send_signal(signal.SIGHUP)
+        wait_for(lambda: "reload refused" in gw.log()[skip:], 10)
+        ok("readable or writable by group" in gw.log()[skip:] and
+           "reload refused" in gw.log()[skip:] and gw.p.poll() is None,
+           "SIGHUP with a loose key: reload refused, still serving",
+           gw.log()[skip:])
+        os.chmod(key, 0o600)
+        skip = len(gw.log())
+        gw.p.send_signal(signal.SIGHUP)
+        wait_for(lambda: "serve: reloaded" in gw.log()[skip:], 10)
+        ok("serve: reloaded" in gw.log()[skip:],
+           "SIGHUP: keys reloaded", gw.log()[skip:])
+        ossl("after the reload")
     finally:
         for port in servers:
             run([os.path.join(PEERS, "stop_as2_server.sh"), str(port)], env)
