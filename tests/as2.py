@@ -610,6 +610,8 @@ def main():
         ok("serve: reloaded" in gw.log()[skip:],
            "SIGHUP: keys reloaded", gw.log()[skip:])
         ossl("after the reload")
+        ok(gw.stop() == 0, "serve stops cleanly (exit 0)",
+           gw.log()[-3000:])
     finally:
         for port in servers:
             run([os.path.join(PEERS, "stop_as2_server.sh"), str(port)], env)
