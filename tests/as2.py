@@ -242,7 +242,7 @@ def main():
                 ("libasync", "LIBASYNC", "LIBAS2A", ap,
                  "mdn = async-signed\nsign = sha1\noaep = yes\n"),
                 ("capture", "CAPTURE", "CAPTURE", cp,
-                 "mdn = none\ncompress = yes\n")):
+                 "mdn = none\ncompress = yes\nencrypt = aes256-gcm\n")):
             partners[name] = ("[partner]\nx12_id = ZZ:%s\nack = 997\n[as2]\n"
                               "id = %s\ncert = %s\nurl = http://127.0.0.1:%d/"
                               "\n%s" % (xid, aid, pa, port, more))
@@ -304,6 +304,24 @@ def main():
                    "sha-1", "--mdn-micalg", "sha-1", expect=False)
         ok("authentication-failed" in (j.get("disposition") or ""),
            "sha-1 refused: processed/error: authentication-failed", j)
+
+        # AES-256-GCM (AuthEnvelopedData, RFC 5083/5084) from openssl cms
+        gcm = os.path.join(o1, "gcm.der")
+        r = subprocess.run(["openssl", "cms", "-encrypt", "-binary",
+                            "-aes-256-gcm", "-in",
+                            os.path.join(o1, "signed.mime"), "-outform",
+                            "DER", "-out", gcm,
+                            os.path.join(certs, "PEERB.pem")],
+                           capture_output=True, text=True)
+        msgid, h = openssl_headers(o1)
+        h["Message-ID"] = "<gcm-%d@PEERA>" % os.getpid()
+        st, hd, body = post(url, h, open(gcm, "rb").read()
+                            if r.returncode == 0 else b"")
+        mic1 = open(os.path.join(o1, "mic.txt")).read().strip()
+        ok(st == 200 and disposition(body).endswith("; processed") and
+           mic1.encode() in body,
+           "AES-256-GCM (openssl cms auth-enveloped-data): processed, "
+           "same MIC", r.stderr + body[:800].decode("latin-1"))
 
         # refusals by profile
         o, j = ossl("unsigned to a partner requiring signatures", "--no-sign",
@@ -546,7 +564,8 @@ def main():
            "/as2/mdn resolves the expectation", str(a) + gw.log()[-2500:] +
            open(os.path.join(W, "as2_server_%d.log" % ap)).read()[-1500:])
 
-        # outbound compression, decoded independently of edigate:
+        # outbound compression (and AES-256-GCM), decoded independently
+        # of edigate:
         # openssl cms -decrypt, the signed part, openssl asn1parse, zlib
         capf = os.path.join(root, "capture", "1.body")
         wait_for(lambda: os.path.exists(capf), 30)
