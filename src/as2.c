@@ -1329,6 +1329,15 @@ curl_sink(char *p, size_t sz, size_t n, void *arg)
 	return sz * n;
 }
 
+static pthread_once_t	 as2_curl_once = PTHREAD_ONCE_INIT;
+
+/* Reference-counted by libcurl: the forwarder may have done it too. */
+static void
+as2_curl_init(void)
+{
+	(void)curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 /*
  * POST body with the header lines of hdrs; status, response headers and
  * body.  0, or EG_ERR_IO (connection, timeout) with err.
@@ -1342,6 +1351,7 @@ http_post(const char *url, struct slice hdrs, struct slice body,
 	CURLcode	 cc;
 	char		*copy, *line, *save;
 
+	pthread_once(&as2_curl_once, as2_curl_init);
 	if ((c = curl_easy_init()) == NULL) {
 		snprintf(err, errsz, "curl_easy_init");
 		return EG_ERR_INTERNAL;
