@@ -24,6 +24,8 @@
 #include <jansson.h>
 
 #include "cmd.h"
+#include "as2_cms.h"
+#include "buf.h"
 #include "conf.h"
 #include "eglimits.h"
 #include "err.h"
@@ -710,7 +712,9 @@ cmd_status(int argc, char **argv)
 	struct store_doc_filter f;
 	struct tally	*t;
 	json_t		*root, *dbs, *docs, *jobs, *acks, *jrows, *arows, *r;
+	struct buf	 certw;
 	char		 path[EG_MAX_PATH], a[32], b[32], age[32];
+	char		*line, *save;
 	int		 ex, rc, i, k;
 
 	if ((ex = ops_parse("status", "j", &argc, &argv, &o)) != 0)
@@ -720,6 +724,8 @@ cmd_status(int argc, char **argv)
 	if ((ex = begin(&o, &cf, &s, &rt)) != 0)
 		return ex;
 	cmd_store_path(cf, path, sizeof(path));
+	buf_init(&certw, 1 << 16);
+	(void)as2_cert_warnings(cf, &certw);
 	t = xcalloc(1, sizeof(*t));
 	t->now = o.now;
 	memset(&f, 0, sizeof(f));
@@ -729,6 +735,7 @@ cmd_status(int argc, char **argv)
 	    (rc = store_ack_walk(rt, tally_ack, t)) != 0) {
 		ex = store_failed("status", rc);
 		free(t);
+		buf_free(&certw);
 		end(cf, s, rt);
 		return ex;
 	}
@@ -778,6 +785,12 @@ cmd_status(int argc, char **argv)
 		set(acks, ack_kind_name(k), r);
 	}
 	set(root, "acks", acks);
+	r = json_array();
+	for (line = strtok_r(certw.p ? certw.p : (char *)"", "\n", &save);
+	    line != NULL; line = strtok_r(NULL, "\n", &save))
+		json_array_append_new(r, json_string(line));
+	set(root, "certificate_warnings", r);
+	buf_free(&certw);
 	if (o.json) {
 		json_decref(jrows);
 		json_decref(arows);
@@ -797,7 +810,12 @@ cmd_status(int argc, char **argv)
 		    i + 1 < NDOCSTATE ? "," : "");
 	if (t->unreadable)
 		printf(", unreadable %" PRIu64, t->unreadable);
-	printf("\n\n");
+	printf("\n");
+	for (i = 0; (size_t)i < json_array_size(json_object_get(root,
+	    "certificate_warnings")); i++)
+		printf("warning    %s\n", json_string_value(json_array_get(
+		    json_object_get(root, "certificate_warnings"), (size_t)i)));
+	printf("\n");
 	{
 		json_t	*rows = json_array();
 		size_t	 n;

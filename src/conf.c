@@ -69,8 +69,28 @@ static const struct ckey gateway_keys[] = {
 	  "our ISA qualifier:id", 0 },
 	{ "identity", "edifact_id", CT_STRING, NULL, NULL, C(edifact_id),
 	  "our UNB id:qualifier", 0 },
+	{ "identity", "as2_id", CT_STRING, NULL, NULL, C(as2_id),
+	  "our AS2 name (AS2-To of what we receive, AS2-From of what we "
+	  "send)", 0 },
 	{ "http", "listen", CT_STRING, NULL, NULL, C(http_listen),
 	  "address:port of the HTTP listener (default: none)", 0 },
+	{ "http", "max_body", CT_SIZE, "64M", "1K|2G", C(http_max_body_s),
+	  "largest request body (AS2 messages; K, M, G)", 0 },
+	{ "http", "timeout", CT_MSEC, "60s", "1s|1h", C(http_timeout_s),
+	  "an idle connection is closed after this long",
+	  N(conf, http_timeout_ms) },
+	{ "http", "tls_cert", CT_PATH, NULL, NULL, C(http_tls_cert),
+	  "PEM certificate: the listener speaks HTTPS (with tls_key)", 0 },
+	{ "http", "tls_key", CT_PATH, NULL, NULL, C(http_tls_key),
+	  "PEM private key of tls_cert", 0 },
+	{ "as2", "key", CT_PATH, NULL, NULL, C(as2_key),
+	  "our AS2 private key: PEM, or PKCS#12 with password_file", 0 },
+	{ "as2", "cert", CT_PATH, NULL, NULL, C(as2_cert),
+	  "our AS2 certificate (PEM; optional with PKCS#12)", 0 },
+	{ "as2", "password_file", CT_PATH, NULL, NULL, C(as2_password_file),
+	  "file holding the PKCS#12 password", 0 },
+	{ "as2", "mdn_url", CT_STRING, NULL, NULL, C(as2_mdn_url),
+	  "our URL for asynchronous MDNs (Receipt-Delivery-Option)", 0 },
 	{ "erp", "url", CT_STRING, NULL, NULL, C(erp_url),
 	  "ERP import endpoint events are POSTed to (default: none)", 0 },
 	{ "erp", "auth", CT_ENUM, "none", "bearer|basic|none", C(erp_auth),
@@ -131,6 +151,33 @@ static const struct ckey partner_keys[] = {
 	  "taken files are moved here (default: removed)", 0 },
 	{ "dir", "pattern", CT_STRING, "*", NULL, P(pattern),
 	  "glob of the file names taken from inbox", 0 },
+	{ "as2", "id", CT_STRING, NULL, NULL, P(as2_name),
+	  "the partner's AS2 name (AS2-From of its messages)", 0 },
+	{ "as2", "url", CT_STRING, NULL, NULL, P(as2_url),
+	  "the partner's AS2 URL: acknowledgements are sent there", 0 },
+	{ "as2", "cert", CT_PATH, NULL, NULL, P(as2_cert),
+	  "the partner's certificate (PEM): verifies its signatures, "
+	  "encrypts to it", 0 },
+	{ "as2", "sign", CT_ENUM, "sha256", "sha1|sha256|sha384|sha512|none",
+	  P(as2_sign), "digest we sign with; sha1 also allows the partner's "
+	  "SHA-1 signatures", 0 },
+	{ "as2", "encrypt", CT_ENUM, "aes256-cbc",
+	  "aes128-cbc|aes192-cbc|aes256-cbc|aes128-gcm|aes192-gcm|"
+	  "aes256-gcm|none", P(as2_encrypt), "cipher of what we send", 0 },
+	{ "as2", "compress", CT_ENUM, "no", "yes|no", P(as2_compress),
+	  "compress what we send (RFC 5402)", 0 },
+	{ "as2", "expired_cert", CT_ENUM, "refuse", "refuse|accept",
+	  P(as2_expired), "accept: an expired partner certificate still "
+	  "verifies signatures (never encrypts)", 0 },
+	{ "as2", "oaep", CT_ENUM, "no", "yes|no", P(as2_oaep),
+	  "RSA-OAEP key transport instead of PKCS#1 v1.5", 0 },
+	{ "as2", "mdn", CT_ENUM, "sync-signed",
+	  "none|sync|sync-signed|async|async-signed", P(as2_mdn),
+	  "the MDN we ask for when sending", 0 },
+	{ "as2", "require_signed", CT_ENUM, "yes", "yes|no",
+	  P(as2_require_signed), "refuse unsigned messages", 0 },
+	{ "as2", "require_encrypted", CT_ENUM, "no", "yes|no",
+	  P(as2_require_encrypted), "refuse unencrypted messages", 0 },
 	{ "acks", "functional", CT_MSEC, "24h", "1s|365d", P(ack_functional_s),
 	  "deadline of the 997/999/CONTRL for what we send",
 	  N(partner, ack_functional) },
@@ -659,6 +706,8 @@ conf_load_with(const char *path, char *const *ovr, size_t novr,
 	/* validated above; the defaults are in range */
 	if (c->map_size_s != NULL)
 		(void)conf_parse_size(c->map_size_s, &c->map_size);
+	if (c->http_max_body_s != NULL)
+		(void)conf_parse_size(c->http_max_body_s, &c->http_max_body);
 	if (c->retention_s != NULL)
 		(void)conf_parse_duration(c->retention_s, &c->retention);
 	if (nerr) {

@@ -29,6 +29,17 @@ struct partner {
 	long long ack_po;
 	long long ack_ship;
 	char	*ack_functional_s, *ack_po_s, *ack_ship_s;	/* as written */
+	char	*as2_name;	/* [as2] id: the partner's AS2 name */
+	char	*as2_url;	/* [as2] where we POST messages */
+	char	*as2_cert;	/* [as2] partner certificate (PEM) */
+	char	*as2_sign;	/* sha1 | sha256 | sha384 | sha512 | none */
+	char	*as2_encrypt;	/* aes128-cbc ... aes256-gcm | none */
+	char	*as2_compress;	/* yes | no */
+	char	*as2_mdn;	/* none | sync | sync-signed | async | async-signed */
+	char	*as2_expired;	/* refuse | accept: an expired cert */
+	char	*as2_oaep;	/* yes | no: RSA-OAEP key transport */
+	char	*as2_require_signed;	/* yes | no */
+	char	*as2_require_encrypted;	/* yes | no */
 	char	*file;
 };
 
@@ -46,6 +57,17 @@ struct conf {
 	long long	 poll_ms;	/* [gateway] poll: dir channel interval */
 	long long	 batch;		/* [gateway] batch: documents per commit */
 	char		*http_listen;	/* [http] listen; NULL: no listener */
+	char		*http_max_body_s;	/* [http] max_body as written */
+	unsigned long long http_max_body;	/* bytes of one request body */
+	char		*http_timeout_s;
+	long long	 http_timeout_ms;	/* idle connection */
+	char		*http_tls_cert;	/* [http] HTTPS: PEM certificate */
+	char		*http_tls_key;	/* [http] HTTPS: PEM key */
+	char		*as2_id;	/* [identity] our AS2 name */
+	char		*as2_key;	/* [as2] PEM key or PKCS#12 */
+	char		*as2_cert;	/* [as2] PEM certificate */
+	char		*as2_password_file;	/* [as2] PKCS#12 password */
+	char		*as2_mdn_url;	/* [as2] our async MDN URL */
 	char		*erp_url;	/* [erp]; NULL: forwarding off */
 	char		*erp_auth;
 	char		*erp_token_file;

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+struct as2_keys;
 struct catalog;
 struct conf;
 struct forwarder;
@@ -35,6 +36,8 @@ struct gateway {
 	pthread_rwlock_t lock;
 	struct conf	*conf;
 	struct catalog	*cat;
+	struct as2_keys	*as2;		/* AS2 keys and certificates, or NULL;
+					   swapped with conf */
 	struct forwarder *fwd;		/* NULL: no [erp] url */
 	atomic_int	 stopping;	/* SIGTERM: finish what is in hand */
 	struct wake	 pipeline_wake, outbox_wake, intake_wake;

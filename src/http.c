@@ -25,9 +25,11 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "as2.h"
 #include "buf.h"
 #include "eglimits.h"
 #include "err.h"
+#include "gateway.h"
 #include "http.h"
 #include "log.h"
 #include "store.h"
@@ -41,6 +43,9 @@
 struct http {
 	struct MHD_Daemon *d;
 	struct store	*store;
+	struct gateway	*gw;		/* NULL: no AS2 routes */
+	unsigned long long max_body;	/* AS2 request bodies */
+	char		*tls_cert, *tls_key;	/* PEM text, for MHD */
 	int		 port;
 };
 
@@ -199,6 +204,70 @@ ack(struct http *h, struct MHD_Connection *c, const char *idtext,
 	return reply(c, MHD_HTTP_OK, "application/json", out);
 }
 
+static int
+is_as2(const struct http *h, const char *url)
+{
+	return h->gw != NULL && (strcmp(url, "/as2") == 0 ||
+	    strcmp(url, "/as2/mdn") == 0);
+}
+
+static enum MHD_Result
+add_header(void *arg, enum MHD_ValueKind kind, const char *key,
+    const char *value)
+{
+	struct buf	*b = arg;
+
+	buf_printf(b, "%s: %s\r\n", key, value ? value : "");
+	return MHD_YES;
+}
+
+/*
+ * POST /as2: hand the request to as2.c and its answer back.  Only the
+ * request's headers and body cross; as2.c never sees libmicrohttpd.
+ */
+static enum MHD_Result
+as2_route(struct http *h, struct MHD_Connection *c, const char *method,
+    const struct req *rq)
+{
+	struct as2_response	 out;
+	struct MHD_Response	*r;
+	struct buf		 hdrs;
+	enum MHD_Result		 ret;
+	char			*line, *save, *colon, *v;
+
+	if (strcmp(method, "POST") != 0)
+		return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "use POST");
+	if (rq->too_big)
+		return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "body too large");
+	buf_init(&hdrs, HTTP_MEMORY_LIMIT * 4);
+	MHD_get_connection_values(c, MHD_HEADER_KIND, add_header, &hdrs);
+	as2_response_init(&out);
+	as2_receive(h->gw, hdrs.p ? hdrs.p : "", hdrs.len, rq->body.p,
+	    rq->body.len, &out);
+	buf_free(&hdrs);
+	r = MHD_create_response_from_buffer(out.body.len,
+	    out.body.p ? out.body.p : (void *)"", MHD_RESPMEM_MUST_COPY);
+	if (r == NULL) {
+		as2_response_free(&out);
+		return MHD_NO;
+	}
+	for (line = strtok_r(out.headers.p ? out.headers.p : (char *)"",
+	    "\r\n", &save); line != NULL; line = strtok_r(NULL, "\r\n",
+	    &save)) {
+		if ((colon = strchr(line, ':')) == NULL)
+			continue;
+		*colon = '\0';
+		for (v = colon + 1; *v == ' '; v++)
+			;
+		MHD_add_response_header(r, line, v);
+	}
+	ret = MHD_queue_response(c, out.status ? out.status : 500, r);
+	MHD_destroy_response(r);
+	as2_response_free(&out);
+	return ret;
+}
+
 static enum MHD_Result
 route(struct http *h, struct MHD_Connection *c, const char *url,
     const char *method, const struct req *rq)
@@ -210,6 +279,8 @@ route(struct http *h, struct MHD_Connection *c, const char *url,
 
 	get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 	post = strcmp(method, "POST") == 0;
+	if (is_as2(h, url))
+		return as2_route(h, c, method, rq);
 	if (strcmp(url, "/healthz") == 0) {
 		if (!get)
 			return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED,
@@ -257,7 +328,8 @@ handle(void *arg, struct MHD_Connection *c, const char *url,
 	if (rq == NULL) {
 		/* First call: headers only.  Bodies arrive in later calls. */
 		rq = xcalloc(1, sizeof(*rq));
-		buf_init(&rq->body, EG_MAX_HTTP_BODY);
+		buf_init(&rq->body, is_as2(h, url) ? (size_t)h->max_body :
+		    EG_MAX_HTTP_BODY);
 		*con_cls = rq;
 		return MHD_YES;
 	}
@@ -342,14 +414,47 @@ parse_listen(const char *listen, struct sockaddr_storage *ss,
 	return 0;
 }
 
+/* A PEM file's text for MHD_OPTION_HTTPS_MEM_*; NULL (logged). */
+static char *
+pem_text(const char *path)
+{
+	FILE	*fp;
+	struct buf b;
+	char	 tmp[4096];
+	size_t	 n;
+
+	if ((fp = fopen(path, "r")) == NULL) {
+		log_warn("http: %s", path);
+		return NULL;
+	}
+	buf_init(&b, 1 << 20);
+	while ((n = fread(tmp, 1, sizeof(tmp), fp)) > 0)
+		if (buf_add(&b, tmp, n) != 0)
+			break;
+	fclose(fp);
+	return buf_release(&b, NULL);
+}
+
 int
 http_start(const char *listen, struct store *s, struct http **out)
+{
+	int	 rc;
+
+	if ((rc = http_start_gw(listen, NULL, NULL, out)) == 0)
+		(*out)->store = s;
+	return rc;
+}
+
+int
+http_start_gw(const char *listen, struct gateway *gw,
+    const struct http_opts *o, struct http **out)
 {
 	struct http		*h;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sslen;
 	const union MHD_DaemonInfo *info;
-	unsigned int		 flags;
+	unsigned int		 flags, timeout = HTTP_TIMEOUT_S;
+	struct MHD_OptionItem	 tls[3];
 
 	if (parse_listen(listen, &ss, &sslen) != 0) {
 		log_warnx("http: bad listen address \"%s\" (want host:port)",
@@ -357,23 +462,48 @@ http_start(const char *listen, struct store *s, struct http **out)
 		return EG_ERR_INVAL;
 	}
 	h = xcalloc(1, sizeof(*h));
-	h->store = s;
+	h->gw = gw;
+	h->store = gw != NULL ? gw->store : NULL;
+	h->max_body = o != NULL && o->max_body > 0 ? o->max_body :
+	    64ULL * 1024 * 1024;
+	if (o != NULL && o->timeout_s > 0)
+		timeout = o->timeout_s;
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
 	    MHD_USE_AUTO;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	if (o != NULL && o->tls_cert != NULL && o->tls_key != NULL) {
+		if ((h->tls_cert = pem_text(o->tls_cert)) == NULL ||
+		    (h->tls_key = pem_text(o->tls_key)) == NULL) {
+			free(h->tls_cert);
+			free(h);
+			return EG_ERR_IO;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	memset(tls, 0, sizeof(tls));
+	tls[0].option = tls[1].option = tls[2].option = MHD_OPTION_END;
+	if (flags & MHD_USE_TLS) {
+		tls[0].option = MHD_OPTION_HTTPS_MEM_CERT;
+		tls[0].ptr_value = h->tls_cert;
+		tls[1].option = MHD_OPTION_HTTPS_MEM_KEY;
+		tls[1].ptr_value = h->tls_key;
+	}
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h,
+	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)HTTP_THREADS,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)EG_MAX_HTTP_CONNECTIONS,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTP_PER_IP_LIMIT,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_TIMEOUT, timeout,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		log_warnx("http: cannot listen on %s", listen);
+		free(h->tls_cert);
+		free(h->tls_key);
 		free(h);
 		return EG_ERR_IO;
 	}
@@ -396,5 +526,9 @@ http_stop(struct http *h)
 	if (h == NULL)
 		return;
 	MHD_stop_daemon(h->d);
+	free(h->tls_cert);
+	if (h->tls_key != NULL)
+		explicit_bzero(h->tls_key, strlen(h->tls_key));
+	free(h->tls_key);
 	free(h);
 }

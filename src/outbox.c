@@ -5,6 +5,11 @@
  * folder fsync'd, then the job is done.  A crash between the rename and
  * the job's settlement writes the same file again under the same name.
  * Failures are retried with a delay doubling from 1 s to 5 min.
+ *
+ * Targets "as2:PARTNER" (a document to send over AS2) and "as2-mdn:PARTNER"
+ * (an asynchronous MDN we owe, the job's ref being the received document)
+ * are handed to as2.c; a synchronous MDN's outcome resolves the MDN
+ * expectation in the same transaction as the job's settlement.
  */
 #include "config.h"
 
@@ -18,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "as2.h"
 #include "conf.h"
 #include "eglimits.h"
 #include "err.h"
@@ -35,6 +41,9 @@ static struct {
 	struct gateway	*gw;
 	pthread_t	 tid;
 	int		 running;
+	struct store_job *jobs;		/* this round's, and per job: */
+	struct store_resolve res[OUT_BATCH];	/* MDN outcomes */
+	struct as2_sent	 sent[OUT_BATCH];
 } ob;
 
 /* Write data to dir/name atomically.  0, or -1 with errno set. */
@@ -101,6 +110,56 @@ outbox_of(const char *partner)
 	return dir;
 }
 
+/* The AS2 targets; 1 when j is one (se filled). */
+static int
+deliver_as2(struct store_job *j, struct store_settle *se,
+    struct store_resolve *res, struct as2_sent *sent, char *err,
+    size_t errlen)
+{
+	char	 idt[STORE_ID_TEXT];
+	int64_t	 delay;
+	int	 rc;
+
+	store_id_format(j->ref, idt);
+	if (strncmp(j->target, "as2-mdn:", 8) == 0)
+		rc = as2_send_mdn(ob.gw, j->ref, err, errlen);
+	else if (strncmp(j->target, "as2:", 4) == 0) {
+		rc = as2_send(ob.gw, j->target + 4, j->ref, sent, err, errlen);
+		if (rc == 0 && sent->resolved) {
+			memset(res, 0, sizeof(*res));
+			res->kind = STORE_ACK_MDN;
+			res->partner = j->target + 4;
+			res->ref = sent->msgid;
+			res->state = sent->state;
+			res->reason = sent->reason;
+			memcpy(res->by, j->ref, STORE_ID_LEN);
+			se->res = res;
+		}
+	} else
+		return 0;
+	if (rc == 0) {
+		log_info("outbox: sent doc=%s target=%s attempt=%u", idt,
+		    j->target, j->attempts);
+		return 1;
+	}
+	se->error = err;
+	if (rc == EG_ERR_REJECTED) {
+		se->to = STORE_JOB_DEAD;
+		log_warnx("outbox: dead doc=%s target=%s error=\"%s\"", idt,
+		    j->target, err);
+		return 1;
+	}
+	delay = 1000LL << (j->attempts < 9 ? j->attempts : 9);
+	if (delay > 300000)
+		delay = 300000;
+	se->to = STORE_JOB_PENDING;
+	se->due = store_now() + delay;
+	log_warnx("outbox: retry doc=%s target=%s attempt=%u delay=%llds "
+	    "error=\"%s\"", idt, j->target, j->attempts,
+	    (long long)delay / 1000, err);
+	return 1;
+}
+
 static void
 deliver(struct store_job *j, struct store_settle *se, char *err,
     size_t errlen)
@@ -116,6 +175,9 @@ deliver(struct store_job *j, struct store_settle *se, char *err,
 	se->to = STORE_JOB_DONE;
 	se->due = STORE_DUE_NEVER;
 	store_id_format(j->ref, idt);
+	if (deliver_as2(j, se, &ob.res[j - ob.jobs], &ob.sent[j - ob.jobs],
+	    err, errlen))
+		return;
 	if (strncmp(j->target, "dir:", 4) != 0) {
 		snprintf(err, errlen, "no channel for target %s", j->target);
 		goto retry;
@@ -188,6 +250,7 @@ outbox_main(void *arg)
 			continue;
 		}
 		memset(se, 0, sizeof(se));
+		ob.jobs = jobs;
 		for (i = 0; i < n; i++)
 			deliver(&jobs[i], &se[i], err[i], sizeof(err[i]));
 		if (store_jobs_settle(ob.gw->store, se, n, store_now()) != 0)

@@ -28,6 +28,7 @@
 #include <systemd/sd-daemon.h>
 #endif
 
+#include "as2_cms.h"
 #include "buf.h"
 #include "catalog.h"
 #include "cmd.h"
@@ -138,16 +139,44 @@ watchdog_ms(void)
 static const char *config_path;
 
 /* Load configuration and maps; NULL on failure (errors logged). */
+/* AS2 keys and certificates of cf: 0, or -1 (logged). */
 static int
-load(struct conf **cf, struct catalog **cat)
+load_as2(const struct conf *cf, struct as2_keys **keys)
+{
+	struct buf	 errs, warns;
+	char		*line, *save;
+	int		 rc;
+
+	buf_init(&errs, 1 << 16);
+	buf_init(&warns, 1 << 16);
+	rc = as2_keys_load(cf, keys, &errs, &warns);
+	for (line = strtok_r(errs.p ? errs.p : (char *)"", "\n", &save);
+	    line != NULL; line = strtok_r(NULL, "\n", &save))
+		log_warnx("as2: %s", line);
+	for (line = strtok_r(warns.p ? warns.p : (char *)"", "\n", &save);
+	    line != NULL; line = strtok_r(NULL, "\n", &save))
+		log_warnx("as2: warning: %s", line);
+	buf_free(&errs);
+	buf_free(&warns);
+	return rc == 0 ? 0 : -1;
+}
+
+static int
+load(struct conf **cf, struct catalog **cat, struct as2_keys **keys)
 {
 	struct buf	 errs;
 	int		 rc;
 
 	*cf = NULL;
 	*cat = NULL;
+	*keys = NULL;
 	if (cmd_conf(config_path, cf) != 0)
 		return -1;
+	if (load_as2(*cf, keys) != 0) {
+		conf_free(*cf);
+		*cf = NULL;
+		return -1;
+	}
 	buf_init(&errs, 1 << 20);
 	rc = catalog_load(cmd_maps_root((*cf)->maps_dir), cat, &errs);
 	if (rc != 0) {
@@ -155,6 +184,8 @@ load(struct conf **cf, struct catalog **cat)
 		    errs.p ? errs.p : "");
 		buf_free(&errs);
 		conf_free(*cf);
+		as2_keys_free(*keys);
+		*keys = NULL;
 		*cf = NULL;
 		return -1;
 	}
@@ -167,9 +198,10 @@ reload(struct gateway *gw)
 {
 	struct conf	*cf, *ocf;
 	struct catalog	*cat, *ocat;
+	struct as2_keys	*keys, *okeys;
 
 	notify("RELOADING=1");
-	if (load(&cf, &cat) != 0) {
+	if (load(&cf, &cat, &keys) != 0) {
 		log_warnx("serve: reload refused: the configuration or maps "
 		    "above do not load; the running ones are kept");
 		notify("READY=1");
@@ -183,12 +215,15 @@ reload(struct gateway *gw)
 	pthread_rwlock_wrlock(&gw->lock);
 	ocf = gw->conf;
 	ocat = gw->cat;
+	okeys = gw->as2;
 	gw->conf = cf;
 	gw->cat = cat;
+	gw->as2 = keys;
 	gw->generation++;
 	pthread_rwlock_unlock(&gw->lock);
 	conf_free(ocf);
 	catalog_free(ocat);
+	as2_keys_free(okeys);
 	log_info("serve: reloaded config=%s partners=%zu", config_path,
 	    cf->npartner);
 	wake_signal(&gw->intake_wake);
@@ -422,6 +457,7 @@ cmd_serve(int argc, char **argv)
 	};
 	struct gateway	 gw;
 	struct http	*http = NULL;
+	struct http_opts hopts;
 	sigset_t	 set;
 	siginfo_t	 si;
 	struct timespec	 ts;
@@ -455,7 +491,7 @@ cmd_serve(int argc, char **argv)
 	failpoint_init();
 
 	memset(&gw, 0, sizeof(gw));
-	if (load(&gw.conf, &gw.cat) != 0)
+	if (load(&gw.conf, &gw.cat, &gw.as2) != 0)
 		return EX_CONFIG;
 	if (mkdir(gw.conf->state_dir, 0700) == -1 && errno != EEXIST) {
 		log_warn("serve: %s", gw.conf->state_dir);
@@ -491,8 +527,13 @@ cmd_serve(int argc, char **argv)
 		ex = EX_CONFIG;
 		goto close;
 	}
+	memset(&hopts, 0, sizeof(hopts));
+	hopts.max_body = (unsigned long long)gw.conf->http_max_body;
+	hopts.timeout_s = (unsigned int)(gw.conf->http_timeout_ms / 1000);
+	hopts.tls_cert = gw.conf->http_tls_cert;
+	hopts.tls_key = gw.conf->http_tls_key;
 	if (gw.conf->http_listen != NULL &&
-	    http_start(gw.conf->http_listen, gw.store, &http) != 0) {
+	    http_start_gw(gw.conf->http_listen, &gw, &hopts, &http) != 0) {
 		log_warnx("serve: HTTP listener on %s does not start",
 		    gw.conf->http_listen);
 		ex = EX_UNAVAILABLE;
@@ -570,5 +611,6 @@ out:
 	free(password);
 	conf_free(gw.conf);
 	catalog_free(gw.cat);
+	as2_keys_free(gw.as2);
 	return ex;
 }

@@ -27,7 +27,8 @@
  *           receiver, icn, gcn, scn, error | u32 n | n bytes diags JSON
  *   blobs   doc id(16) -> the raw bytes (the record's size and sha256
  *           describe them); doc id(16) 0x01 -> the bytes of an unreadable
- *           docs record, kept when it was quarantined
+ *           docs record, kept when it was quarantined; doc id(16) tag
+ *           (2..5, enum store_attach_tag) -> an attachment
  *   events  event id(16) -> 'E' 1 | flags u8 (0) | doc id(16) | JSON text
  *   doc_events  doc id(16) seq u32 -> event id(16)
  *   idem    sha256(idempotency key) -> event id(16)
@@ -2235,6 +2236,7 @@ store_purge_blobs(struct store *s, int64_t before, size_t max,
 	MDB_cursor	*c;
 	MDB_val		 k, v;
 	uint8_t		(*ids)[STORE_ID_LEN], from[STORE_ID_LEN];
+	uint8_t		 akey[STORE_ID_LEN + 1];
 	size_t		 nid = 0, i, done = 0;
 	int		 rc, end = 0;
 	char		*copy;
@@ -2282,6 +2284,14 @@ store_purge_blobs(struct store *s, int64_t before, size_t max,
 		memcpy(cursor, ids[nid - 1], STORE_ID_LEN);
 	for (i = 0; i < nid; i++) {
 		k = mval(ids[i], STORE_ID_LEN);
+		rc = mdb_del(txn, s->dbi[STORE_DB_BLOBS], &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			rc = lmerr(s, rc, "blobs");
+			goto abort;
+		}
+		memcpy(akey, ids[i], STORE_ID_LEN);
+		akey[STORE_ID_LEN] = STORE_ATT_SIGNED;
+		k = mval(akey, sizeof(akey));
 		rc = mdb_del(txn, s->dbi[STORE_DB_BLOBS], &k, NULL);
 		if (rc != 0 && rc != MDB_NOTFOUND) {
 			rc = lmerr(s, rc, "blobs");
@@ -2856,6 +2866,93 @@ child_end(struct store *s, MDB_txn *child, int rc, int *itemrc)
 	return 0;
 }
 
+static int
+attach_put(struct store *s, MDB_txn *txn, const uint8_t id[STORE_ID_LEN],
+    enum store_attach_tag tag, struct slice data)
+{
+	uint8_t	 key[STORE_ID_LEN + 1];
+	MDB_val	 k, v;
+	int	 rc;
+
+	memcpy(key, id, STORE_ID_LEN);
+	key[STORE_ID_LEN] = (uint8_t)tag;
+	k = mval(key, sizeof(key));
+	v = mval(data.len ? data.p : "", data.len);
+	if ((rc = mdb_put(txn, s->dbi[STORE_DB_BLOBS], &k, &v, 0)) != 0)
+		return lmerr(s, rc, "blobs");
+	return 0;
+}
+
+int
+store_attach_put(struct store *s, const uint8_t id[STORE_ID_LEN],
+    enum store_attach_tag tag, struct slice data)
+{
+	struct store_doc *d;
+	MDB_txn		*txn;
+	int		 rc;
+
+	if (tag < STORE_ATT_SIGNED || tag > STORE_ATT_MIC ||
+	    data.len > EG_MAX_DOC_SIZE)
+		return seterr(EG_ERR_INVAL, "attachment");
+	if ((rc = wbegin(s, &txn)) != 0)
+		return rc;
+	d = xmalloc(sizeof(*d));
+	rc = doc_load(s, txn, id, d, NULL);
+	free(d);
+	if (rc == 0)
+		rc = attach_put(s, txn, id, tag, data);
+	return wend(s, txn, rc);
+}
+
+int
+store_attach_get(struct store_rtxn *rt, const uint8_t id[STORE_ID_LEN],
+    enum store_attach_tag tag, struct slice *out)
+{
+	uint8_t	 key[STORE_ID_LEN + 1];
+	MDB_val	 k, v;
+	int	 rc;
+
+	memcpy(key, id, STORE_ID_LEN);
+	key[STORE_ID_LEN] = (uint8_t)tag;
+	k = mval(key, sizeof(key));
+	rc = mdb_get(rt->txn, rt->s->dbi[STORE_DB_BLOBS], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return seterr(EG_ERR_NOTFOUND, "no attachment %d", (int)tag);
+	if (rc != 0)
+		return lmerr(rt->s, rc, "blobs");
+	*out = slice_make(v.mv_size ? v.mv_data : "", v.mv_size);
+	return 0;
+}
+
+int
+store_ctl_get(struct store_rtxn *rt, const char *partner,
+    enum store_level level, const char *sender, const char *number,
+    uint8_t out[STORE_ID_LEN])
+{
+	uint8_t	 key[MAX_KEY];
+	MDB_val	 k, v;
+	size_t	 kl;
+	int	 rc;
+
+	if (partner == NULL || number == NULL || strlen(partner) >
+	    EG_MAX_STORE_FIELD || strlen(number) > EG_MAX_STORE_KEYPART ||
+	    (sender != NULL && strlen(sender) > EG_MAX_STORE_KEYPART))
+		return seterr(EG_ERR_INVAL, "control key");
+	kl = key_make(rt->s, key, partner, (int)level, sender ? sender : "",
+	    number);
+	k = mval(key, kl);
+	rc = mdb_get(rt->txn, rt->s->dbi[STORE_DB_CTL], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return seterr(EG_ERR_NOTFOUND, "no such control number");
+	if (rc != 0)
+		return lmerr(rt->s, rc, "ctl");
+	if (v.mv_size != STORE_ID_LEN)
+		return seterr(EG_ERR_SYNTAX, "ctl entry of %zu bytes",
+		    v.mv_size);
+	memcpy(out, v.mv_data, STORE_ID_LEN);
+	return 0;
+}
+
 int
 store_ingest_batch(struct store *s, struct store_ingest_req *rq, size_t n)
 {
@@ -2863,7 +2960,7 @@ store_ingest_batch(struct store *s, struct store_ingest_req *rq, size_t n)
 	struct buf	 b;
 	MDB_txn		*txn, *child;
 	int64_t		 now = store_now();
-	size_t		 i, todo = 0;
+	size_t		 i, j, todo = 0;
 	int		 rc = 0;
 
 	if (n == 0)
@@ -2877,6 +2974,15 @@ store_ingest_batch(struct store *s, struct store_ingest_req *rq, size_t n)
 		memset(&rq[i].job, 0, sizeof(rq[i].job));
 		rq[i].rc = ingest_prep(&rq[i].doc, rq[i].raw, rq[i].ctl,
 		    rq[i].nctl, now, &docs[i]);
+		for (j = 0; rq[i].rc == 0 && j < rq[i].natt; j++)
+			if (rq[i].att[j].tag < STORE_ATT_SIGNED ||
+			    rq[i].att[j].tag > STORE_ATT_MIC ||
+			    rq[i].att[j].data.len > EG_MAX_DOC_SIZE)
+				rq[i].rc = seterr(EG_ERR_INVAL, "attachment");
+		if (rq[i].rc == 0 && rq[i].send_target != NULL &&
+		    (rq[i].send_target[0] == '\0' ||
+		    strlen(rq[i].send_target) > EG_MAX_STORE_TARGET))
+			rq[i].rc = seterr(EG_ERR_INVAL, "send target");
 		if (rq[i].rc == 0)
 			todo++;
 	}
@@ -2894,6 +3000,16 @@ store_ingest_batch(struct store *s, struct store_ingest_req *rq, size_t n)
 			break;
 		rc = ingest_put(s, child, &docs[i], rq[i].raw, rq[i].ctl,
 		    rq[i].nctl, &b, &rq[i].res);
+		for (j = 0; rc == 0 && j < rq[i].natt; j++)
+			rc = attach_put(s, child, docs[i].id, rq[i].att[j].tag,
+			    rq[i].att[j].data);
+		if (rc == 0 && rq[i].send_target != NULL) {
+			struct store_job sj;
+
+			job_new(&sj, STORE_JOB_SEND, docs[i].id,
+			    rq[i].send_target, now, now);
+			rc = job_put(s, child, &sj, &b);
+		}
 		if (rc == 0 && rq[i].translate) {
 			job_new(&rq[i].job, STORE_JOB_TRANSLATE, docs[i].id,
 			    NULL, now, now);

@@ -423,6 +423,38 @@ int	 store_job_find(struct store_rtxn *, const char *idtext,
  */
 
 /*
+ * Attachments: bytes kept beside a document's raw bytes under its id and
+ * a tag (blobs key id(16) tag u8).  AS2 keeps the message as received
+ * (signed and encrypted: non-repudiation of origin) and the MDN it
+ * answered with (a duplicate Message-ID is answered with it again).
+ * Retention purges the signed original with the raw bytes; the MDN and
+ * its URL stay.
+ */
+enum store_attach_tag {		/* stored values: never renumber */
+	STORE_ATT_SIGNED = 2,	/* the AS2 request as received */
+	STORE_ATT_MDN = 3,	/* the MDN returned (headers, CRLF, body) */
+	STORE_ATT_MDN_URL = 4,	/* where an asynchronous MDN goes */
+	STORE_ATT_MIC = 5,	/* outbound: "MIC, alg" an MDN must return */
+};
+struct store_attach {
+	enum store_attach_tag tag;
+	struct slice	 data;
+};
+/* Attachment tag of document id: 0, EG_ERR_NOTFOUND. */
+int	 store_attach_get(struct store_rtxn *, const uint8_t id[STORE_ID_LEN],
+	    enum store_attach_tag, struct slice *);
+/* Write (replace) an attachment of an existing document. */
+int	 store_attach_put(struct store *, const uint8_t id[STORE_ID_LEN],
+	    enum store_attach_tag, struct slice);
+/*
+ * The document that first recorded control number (partner, level,
+ * sender, number) in the ctl ledger: 0, EG_ERR_NOTFOUND.
+ */
+int	 store_ctl_get(struct store_rtxn *, const char *partner,
+	    enum store_level, const char *sender, const char *number,
+	    uint8_t out[STORE_ID_LEN]);
+
+/*
  * One received document for store_ingest_batch(): the fields of
  * store_ingest() plus, when translate is set, a STORE_JOB_TRANSLATE job
  * due now for it (no target), written in the same transaction.  rc, res
@@ -435,6 +467,11 @@ struct store_ingest_req {
 	const struct store_ctl *ctl;
 	size_t		 nctl;
 	int		 translate;
+	const struct store_attach *att;	/* extra bytes kept with it */
+	size_t		 natt;
+	const char	*send_target;	/* not NULL: a STORE_JOB_SEND job due
+					   now, ref this document (e.g. an
+					   asynchronous AS2 MDN) */
 	int		 rc;				/* out */
 	struct store_ingest_res res;			/* out */
 	struct store_job job;				/* out: the job */
