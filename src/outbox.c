@@ -4,7 +4,9 @@
  * partner's [dir] outbox as .NAME.tmp, fsync'd, renamed to NAME and the
  * folder fsync'd, then the job is done.  A crash between the rename and
  * the job's settlement writes the same file again under the same name.
- * Failures are retried with a delay doubling from 1 s to 5 min.
+ * Failures are retried with a delay doubling from 1 s to 5 min.  Jobs of
+ * target "sftp:PARTNER" are handed to that partner's SFTP poller
+ * (sftp_submit()), which uploads and settles them itself.
  */
 #include "config.h"
 
@@ -24,6 +26,7 @@
 #include "failpoint.h"
 #include "gateway.h"
 #include "log.h"
+#include "sftp.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -116,6 +119,16 @@ deliver(struct store_job *j, struct store_settle *se, char *err,
 	se->to = STORE_JOB_DONE;
 	se->due = STORE_DUE_NEVER;
 	store_id_format(j->ref, idt);
+	if (strncmp(j->target, "sftp:", 5) == 0) {
+		/* the partner's SFTP poller uploads and settles it */
+		if (sftp_submit(j) == 0) {
+			memset(se, 0, sizeof(*se));
+			return;
+		}
+		snprintf(err, errlen, "partner %s has no running [sftp] "
+		    "channel with an outbox", j->target + 5);
+		goto retry;
+	}
 	if (strncmp(j->target, "dir:", 4) != 0) {
 		snprintf(err, errlen, "no channel for target %s", j->target);
 		goto retry;
@@ -174,7 +187,7 @@ outbox_main(void *arg)
 	struct store_job jobs[OUT_BATCH];
 	struct store_settle se[OUT_BATCH];
 	char		 err[OUT_BATCH][EG_MAX_STORE_ERROR + 1];
-	size_t		 n, i;
+	size_t		 n, i, k;
 
 	(void)arg;
 	while (!atomic_load(&ob.gw->stopping)) {
@@ -188,10 +201,14 @@ outbox_main(void *arg)
 			continue;
 		}
 		memset(se, 0, sizeof(se));
-		for (i = 0; i < n; i++)
-			deliver(&jobs[i], &se[i], err[i], sizeof(err[i]));
-		if (store_jobs_settle(ob.gw->store, se, n, store_now()) != 0)
-			log_warnx("outbox: settling %zu jobs: %s", n,
+		for (i = 0, k = 0; i < n; i++) {
+			deliver(&jobs[i], &se[k], err[i], sizeof(err[i]));
+			if (se[k].job != NULL)	/* NULL: handed over */
+				k++;
+		}
+		if (k > 0 && store_jobs_settle(ob.gw->store, se, k,
+		    store_now()) != 0)
+			log_warnx("outbox: settling %zu jobs: %s", k,
 			    store_errmsg());
 	}
 	return NULL;

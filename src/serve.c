@@ -39,6 +39,7 @@
 #include "gateway.h"
 #include "http.h"
 #include "log.h"
+#include "sftp.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -453,8 +454,8 @@ cmd_serve(int argc, char **argv)
 		ex = EX_UNAVAILABLE;
 		goto stopfwd;
 	}
-	if (pipeline_start(&gw, 1) != 0 || outbox_start(&gw) != 0 ||
-	    intake_start(&gw) != 0) {
+	if (pipeline_start(&gw, 1) != 0 || sftp_start(&gw) != 0 ||
+	    outbox_start(&gw) != 0 || intake_start(&gw) != 0) {
 		ex = EX_OSERR;
 		goto stop;
 	}
@@ -503,6 +504,7 @@ stop:
 	intake_stop();
 	pipeline_stop();
 	outbox_stop();
+	sftp_stop();
 	if (http != NULL)
 		http_stop(http);
 stopfwd:
