@@ -1231,6 +1231,7 @@ worker_main(void *arg)
 				w->st.bytes = c.bytes;
 				w->st.errors = c.errors;
 				w->st.sent = c.sent;
+				w->st.error_at = c.error_at;
 			}
 			store_rtxn_end(rt);
 		}
