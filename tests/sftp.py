@@ -126,7 +126,11 @@ class Sshd:
 
     def kill(self):
         """The listener and its sessions, at once (a crash)."""
-        kids = children(self.pid)
+        kids, todo = [], [self.pid]
+        while todo:
+            c = children(todo.pop())
+            kids += c
+            todo += c
         for p in [self.pid] + kids:
             try:
                 os.kill(p, signal.SIGKILL)
