@@ -90,7 +90,8 @@
 #define STATE_MS	1000		/* state written at most this often
 					   when only the poll counters moved */
 #define BACKOFF_MAX_MS	(5 * 60 * 1000)
-#define READ_CHUNK	(2U * 1024 * 1024)
+#define READ_CHUNK	(16U * 1024 * 1024)	/* requested per read: libssh2
+					   pipelines the requests */
 #define BIG_FILE	(8U * 1024 * 1024)	/* logged before download */
 #define LEASE_MS	(60 * 1000)
 
