@@ -467,9 +467,11 @@ def scenario_kill_server(tmp):
        "big.dat", "taken whole on the next poll after the server returns",
        d)
     ok(wait_for(lambda: s.ls("inbox") == []), "then removed remotely")
-    c = gw.chan("acme-retail")
+    c = wait_for(lambda: (gw.chan("acme-retail") or {}).get("bytes") ==
+                 size and gw.chan("acme-retail"), 10)
     ok(c and c["error"] is None and c["errors"] >= 1 and
-       c["bytes"] == size, "state: error cleared, counted", c)
+       c["bytes"] == size and c["files"] == 1,
+       "state: error cleared, failures and the file counted", c)
     gw.stop()
     s.stop()
 
