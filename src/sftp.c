@@ -1246,8 +1246,10 @@ worker_main(void *arg)
 		if (w->c.inbox != NULL && now >= next_poll &&
 		    now >= w->retry_at) {
 			t0 = now;
-			if (session(w) != 0)
-				failed(w, "connect");
+			if (session(w) != 0) {
+				if (!stopping(w))
+					failed(w, "connect");
+			}
 			else if (pull(w) != 0) {
 				if (!stopping(w))
 					failed(w, "poll");
