@@ -387,6 +387,49 @@ def scenario_hostkey(tmp):
     s.stop()
 
 
+def scenario_passphrase_reload(tmp):
+    s = Sshd(tmp)
+    key = os.path.join(tmp, "pk")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "s3cret word",
+                    "-f", key], check=True)
+    with open(os.path.join(s.dir, "authorized_keys"), "a") as f:
+        f.write(open(key + ".pub").read())
+    pf = os.path.join(tmp, "passphrase")
+    with open(pf, "w") as f:
+        f.write("wrong\n")
+    os.chmod(pf, 0o600)
+    sec = sftp_section(s).replace("key = %s\n" % s.key, "key = %s\n"
+                                  "passphrase_file = %s\n" % (key, pf))
+    gw = Gateway(tmp, {"acme-retail": ("ZZ:ACMERETAIL", sec)})
+    s.put("inbox", "po1.x12", x850(501, "PO-501"))
+    gw.start()
+    c = wait_for(lambda: (gw.chan("acme-retail") or {}).get("error") and
+                 gw.chan("acme-retail"))
+    ok(c and "login as" in c["error"], "a wrong passphrase: no login, "
+       "the error says so", c)
+    ok(gw.docs() == [], "nothing pulled")
+    with open(pf, "w") as f:
+        f.write("s3cret word\n")
+    # a change of [sftp] on reload gets a new poller
+    gw.partner("acme-retail", "ZZ:ACMERETAIL", sec.replace(
+        "poll = 200ms", "poll = 250ms"))
+    gw.p.send_signal(signal.SIGHUP)
+    ok(wait_for(lambda: len(gw.docs()) == 1, 20),
+       "the passphrase file is read at each login: once right, the file is pulled",
+       gw.log()[-2000:])
+    ok("serve: reloaded" in gw.log(), "reloaded")
+    # a partner added by a reload is polled too
+    s2 = Sshd(tmp, "sshd2")
+    s2.put("inbox", "po2.x12", x850(502, "PO-502", sender="BOLT"))
+    gw.partner("bolt-supply", "ZZ:BOLT", sftp_section(s2))
+    gw.p.send_signal(signal.SIGHUP)
+    ok(wait_for(lambda: len(gw.docs()) == 2, 20),
+       "a partner added by SIGHUP is polled", gw.log()[-2000:])
+    ok(gw.stop() == 0, "stops", gw.log()[-2000:])
+    s.stop()
+    s2.stop()
+
+
 def scenario_config(tmp):
     s = Sshd(tmp)
     gw = Gateway(tmp, {"acme-retail": ("ZZ:ACMERETAIL", sftp_section(
@@ -615,6 +658,7 @@ def main():
     scenarios = [("basic", scenario_basic),
                  ("hostkey", scenario_hostkey),
                  ("config", scenario_config),
+                 ("passphrase_reload", scenario_passphrase_reload),
                  ("growing", scenario_growing),
                  ("kill_server", scenario_kill_server),
                  ("upload_retry", scenario_upload_retry),
