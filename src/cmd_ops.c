@@ -358,12 +358,14 @@ struct col {
 	int		 max;		/* 0: no limit */
 };
 
+#define MAX_COLS	24
+
 /* Rows (flat objects) as aligned columns; none: the line empty. */
 static void
 table(json_t *rows, const struct col *cols, size_t ncol, const char *empty)
 {
 	char	 buf[EG_MAX_STORE_ERROR + EG_MAX_STORE_FIELD + 8];
-	size_t	 i, c, w[16], len;
+	size_t	 i, c, w[MAX_COLS], len;
 	json_t	*r;
 
 	if (json_array_size(rows) == 0) {
@@ -371,22 +373,22 @@ table(json_t *rows, const struct col *cols, size_t ncol, const char *empty)
 			printf("%s\n", empty);
 		return;
 	}
-	for (c = 0; c < ncol && c < 16; c++)
+	for (c = 0; c < ncol && c < MAX_COLS; c++)
 		w[c] = strlen(cols[c].head);
 	json_array_foreach(rows, i, r)
-		for (c = 0; c < ncol && c < 16; c++) {
+		for (c = 0; c < ncol && c < MAX_COLS; c++) {
 			len = strlen(cell(json_object_get(r, cols[c].key), buf,
 			    sizeof(buf), cols[c].max));
 			if (len > w[c])
 				w[c] = len;
 		}
-	for (c = 0; c < ncol && c < 16; c++)
+	for (c = 0; c < ncol && c < MAX_COLS; c++)
 		if (c + 1 < ncol)
 			printf("%-*s  ", (int)w[c], cols[c].head);
 		else
 			printf("%s\n", cols[c].head);
 	json_array_foreach(rows, i, r)
-		for (c = 0; c < ncol && c < 16; c++) {
+		for (c = 0; c < ncol && c < MAX_COLS; c++) {
 			cell(json_object_get(r, cols[c].key), buf, sizeof(buf),
 			    cols[c].max);
 			if (c + 1 < ncol)
@@ -630,6 +632,65 @@ end(struct conf *cf, struct store *s, struct store_rtxn *rt)
 	conf_free(cf);
 }
 
+/* --- channel state --- */
+
+/* A channel's state as the poller last wrote it (store_chan_put). */
+static json_t *
+chan_json(const char *partner, const char *channel,
+    const struct store_chan *c, int64_t now)
+{
+	json_t	*o = json_object();
+
+	set(o, "partner", jstr(partner));
+	set(o, "channel", jstr(channel));
+	set(o, "server", jstr(c->server));
+	set(o, "connected", json_boolean(c->connected));
+	set(o, "last_poll", jtime(c->last_poll));
+	set(o, "last_poll_age_s", c->last_poll > 0 ?
+	    json_integer((now - c->last_poll) / 1000) : json_null());
+	set(o, "last_ok", jtime(c->last_ok));
+	set(o, "cycle_ms", jint(c->cycle_ms));
+	set(o, "polls", jint(c->polls));
+	set(o, "files", jint(c->files));
+	set(o, "bytes", jint(c->bytes));
+	set(o, "sent", jint(c->sent));
+	set(o, "errors", jint(c->errors));
+	set(o, "error", c->error[0] ? jstr(c->error) : json_null());
+	set(o, "error_at", jtime(c->error_at));
+	return o;
+}
+
+struct chans {
+	json_t		*rows;
+	int64_t		 now;
+};
+
+static int
+chan_row(void *arg, const char *partner, const char *channel,
+    const struct store_chan *c)
+{
+	struct chans	*cs = arg;
+
+	json_array_append_new(cs->rows, chan_json(partner, channel, c,
+	    cs->now));
+	return 0;
+}
+
+/* "ok 2s ago", "error 4s ago", "never": the state in a few words. */
+static json_t *
+chan_brief(json_t *c)
+{
+	json_t	*age = json_object_get(c, "last_poll_age_s");
+	char	 a[32], out[64];
+
+	if (!json_is_integer(age))
+		return json_string("never");
+	fmt_age(json_integer_value(age) * 1000, a, sizeof(a));
+	snprintf(out, sizeof(out), "%s %s ago",
+	    json_is_null(json_object_get(c, "error")) ? "ok" : "error", a);
+	return json_string(out);
+}
+
 /* --- status --- */
 
 struct tally {
@@ -704,6 +765,15 @@ cmd_status(int argc, char **argv)
 		{ "overdue", "OVERDUE", 0 }, { "rejected", "REJECTED", 0 },
 		{ "accepted", "ACCEPTED", 0 },
 	};
+	static const struct col chancols[] = {
+		{ "partner", "PARTNER", 0 }, { "channel", "CHANNEL", 0 },
+		{ "server", "SERVER", 0 }, { "connected", "CONN", 0 },
+		{ "age", "LAST POLL", 0 }, { "cycle_ms", "CYCLE MS", 0 },
+		{ "polls", "POLLS", 0 }, { "files", "FILES", 0 },
+		{ "bytes_h", "BYTES", 0 }, { "sent", "SENT", 0 },
+		{ "errors", "ERRORS", 0 }, { "error", "LAST ERROR", 60 },
+	};
+	struct chans	 cs;
 	struct ops	 o;
 	struct conf	*cf = NULL;
 	struct store	*s = NULL;
@@ -729,11 +799,15 @@ cmd_status(int argc, char **argv)
 	t = xcalloc(1, sizeof(*t));
 	t->now = o.now;
 	memset(&f, 0, sizeof(f));
+	cs.rows = json_array();
+	cs.now = o.now;
 	if ((rc = store_stat(s, &st)) != 0 ||
 	    (rc = each_doc(rt, &f, tally_doc, t)) != 0 ||
 	    (rc = store_job_walk(rt, tally_job, t)) != 0 ||
-	    (rc = store_ack_walk(rt, tally_ack, t)) != 0) {
+	    (rc = store_ack_walk(rt, tally_ack, t)) != 0 ||
+	    (rc = store_chan_walk(rt, chan_row, &cs)) != 0) {
 		ex = store_failed("status", rc);
+		json_decref(cs.rows);
 		free(t);
 		buf_free(&certw);
 		end(cf, s, rt);
@@ -791,9 +865,11 @@ cmd_status(int argc, char **argv)
 		json_array_append_new(r, json_string(line));
 	set(root, "certificate_warnings", r);
 	buf_free(&certw);
+	set(root, "channels", json_incref(cs.rows));
 	if (o.json) {
 		json_decref(jrows);
 		json_decref(arows);
+		json_decref(cs.rows);
 		free(t);
 		return print_json(root);
 	}
@@ -843,6 +919,29 @@ cmd_status(int argc, char **argv)
 	table(jrows, jobcols, 8, NULL);
 	printf("\n");
 	table(arows, ackcols, 5, NULL);
+	{
+		json_t	*r2, *w;
+		size_t	 n;
+		char	 bb[32];
+
+		json_array_foreach(cs.rows, n, r2) {
+			w = json_object_get(r2, "last_poll_age_s");
+			if (json_is_integer(w)) {
+				fmt_age(json_integer_value(w) * 1000, age,
+				    sizeof(age));
+				set(r2, "age", json_string(age));
+			}
+			fmt_bytes((uint64_t)json_integer_value(
+			    json_object_get(r2, "bytes")), bb, sizeof(bb));
+			set(r2, "bytes_h", json_string(bb));
+		}
+		if (json_array_size(cs.rows) > 0) {
+			printf("\n");
+			table(cs.rows, chancols, sizeof(chancols) /
+			    sizeof(chancols[0]), NULL);
+		}
+	}
+	json_decref(cs.rows);
 	json_decref(jrows);
 	json_decref(arows);
 	json_decref(root);
@@ -858,6 +957,8 @@ struct prow {
 	uint64_t	 doc[NDOCSTATE], total;
 	int64_t		 last;
 	uint64_t	 ack_pending, ack_overdue, ack_rejected;
+	struct store_chan sftp;
+	int		 has_sftp;
 };
 
 struct ptab {
@@ -914,6 +1015,20 @@ partner_ack(void *arg, const struct store_ack *a)
 	return 0;
 }
 
+static int
+partner_chan(void *arg, const char *partner, const char *channel,
+    const struct store_chan *c)
+{
+	struct prow	*r;
+
+	if (strcmp(channel, "sftp") != 0)
+		return 0;
+	r = prow_get(arg, partner);
+	r->sftp = *c;
+	r->has_sftp = 1;
+	return 0;
+}
+
 static json_t *
 jopt(const char *s)
 {
@@ -933,6 +1048,8 @@ cmd_partners(int argc, char **argv)
 		{ "acks_pending", "ACK PEND", 0 },
 		{ "acks_overdue", "OVERDUE", 0 },
 		{ "acks_rejected", "NEG", 0 },
+		{ "sftp", "SFTP", 0 }, { "sftp_files", "PULLED", 0 },
+		{ "sftp_error", "SFTP ERROR", 50 },
 	};
 	struct ops	 o;
 	struct conf	*cf = NULL;
@@ -941,7 +1058,7 @@ cmd_partners(int argc, char **argv)
 	struct store_doc_filter f;
 	struct ptab	 p;
 	struct prow	*r;
-	json_t		*rows, *flat, *row, *docs, *acks, *fr;
+	json_t		*rows, *flat, *row, *docs, *acks, *fr, *chans;
 	size_t		 i;
 	int		 ex, rc, k;
 
@@ -958,7 +1075,8 @@ cmd_partners(int argc, char **argv)
 		prow_get(&p, cf->partner[i].id)->conf = &cf->partner[i];
 	memset(&f, 0, sizeof(f));
 	if ((rc = each_doc(rt, &f, partner_doc, &p)) != 0 ||
-	    (rc = store_ack_walk(rt, partner_ack, &p)) != 0) {
+	    (rc = store_ack_walk(rt, partner_ack, &p)) != 0 ||
+	    (rc = store_chan_walk(rt, partner_chan, &p)) != 0) {
 		ex = store_failed("partners", rc);
 		free(p.row);
 		end(cf, s, rt);
@@ -990,8 +1108,22 @@ cmd_partners(int argc, char **argv)
 		set(acks, "overdue", jint(r->ack_overdue));
 		set(acks, "rejected", jint(r->ack_rejected));
 		set(row, "acks", acks);
+		chans = json_object();
+		if (r->has_sftp)
+			set(chans, "sftp", chan_json(r->id, "sftp", &r->sftp,
+			    p.now));
+		set(row, "channels", chans);
 
 		fr = json_deep_copy(row);
+		json_object_del(fr, "channels");
+		if (r->has_sftp) {
+			json_t	*c = json_object_get(chans, "sftp");
+
+			set(fr, "sftp", chan_brief(c));
+			set(fr, "sftp_files", jint(r->sftp.files));
+			set(fr, "sftp_error", json_incref(json_object_get(c,
+			    "error")));
+		}
 		json_object_update(fr, docs);
 		set(fr, "acks_pending", jint(r->ack_pending));
 		set(fr, "acks_overdue", jint(r->ack_overdue));

@@ -178,6 +178,34 @@ static const struct ckey partner_keys[] = {
 	  P(as2_require_signed), "refuse unsigned messages", 0 },
 	{ "as2", "require_encrypted", CT_ENUM, "no", "yes|no",
 	  P(as2_require_encrypted), "refuse unencrypted messages", 0 },
+	{ "sftp", "host", CT_STRING, NULL, NULL, P(sftp_host),
+	  "the partner's SFTP server (default: no SFTP channel)", 0 },
+	{ "sftp", "port", CT_UINT, "22", "1|65535", P(sftp_port_s),
+	  "its TCP port", N(partner, sftp_port) },
+	{ "sftp", "user", CT_STRING, NULL, NULL, P(sftp_user),
+	  "login name", 0 },
+	{ "sftp", "key", CT_PATH, NULL, NULL, P(sftp_key),
+	  "private key file (OpenSSH or PEM format)", 0 },
+	{ "sftp", "passphrase_file", CT_PATH, NULL, NULL,
+	  P(sftp_passphrase_file), "file holding the key's passphrase", 0 },
+	{ "sftp", "password_file", CT_PATH, NULL, NULL, P(sftp_password_file),
+	  "file holding the password (when there is no key)", 0 },
+	{ "sftp", "known_hosts", CT_PATH, NULL, NULL, P(sftp_known_hosts),
+	  "OpenSSH known_hosts file pinning the server's host key", 0 },
+	{ "sftp", "fingerprint", CT_STRING, NULL, NULL, P(sftp_fingerprint),
+	  "pinned host key as SHA256:base64 (ssh-keygen -lf)", 0 },
+	{ "sftp", "inbox", CT_STRING, NULL, NULL, P(sftp_inbox),
+	  "remote folder polled for the partner's documents", 0 },
+	{ "sftp", "pattern", CT_STRING, "*", NULL, P(sftp_pattern),
+	  "glob of the remote file names taken from inbox", 0 },
+	{ "sftp", "outbox", CT_STRING, NULL, NULL, P(sftp_outbox),
+	  "remote folder acknowledgements are uploaded to", 0 },
+	{ "sftp", "after", CT_STRING, "delete", NULL, P(sftp_after),
+	  "what is done to a taken remote file: delete, or move:FOLDER", 0 },
+	{ "sftp", "poll", CT_MSEC, "60s", "50ms|1d", P(sftp_poll_s),
+	  "how often the remote inbox is listed", N(partner, sftp_poll) },
+	{ "sftp", "timeout", CT_MSEC, "30s", "100ms|10m", P(sftp_timeout_s),
+	  "connect and I/O time limit", N(partner, sftp_timeout) },
 	{ "acks", "functional", CT_MSEC, "24h", "1s|365d", P(ack_functional_s),
 	  "deadline of the 997/999/CONTRL for what we send",
 	  N(partner, ack_functional) },
@@ -575,6 +603,61 @@ namecmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * [sftp]: what the table cannot say.  The host key is always pinned
+ * (there is no accept-any mode) and there is a way to log in.
+ */
+static int
+sftp_check(const char *file, const struct partner *p, struct buf *errs)
+{
+	int	 nerr = 0;
+
+	if (p->sftp_host == NULL) {
+		if (p->sftp_user != NULL || p->sftp_inbox != NULL ||
+		    p->sftp_outbox != NULL) {
+			buf_printf(errs, "%s: [sftp] needs host\n", file);
+			nerr++;
+		}
+		return nerr;
+	}
+	if (p->sftp_user == NULL) {
+		buf_printf(errs, "%s: [sftp] needs user\n", file);
+		nerr++;
+	}
+	if (p->sftp_key == NULL && p->sftp_password_file == NULL) {
+		buf_printf(errs, "%s: [sftp] needs key or password_file\n",
+		    file);
+		nerr++;
+	}
+	if (p->sftp_known_hosts == NULL && p->sftp_fingerprint == NULL) {
+		buf_printf(errs, "%s: [sftp] needs known_hosts or fingerprint: "
+		    "the server's host key is always checked\n", file);
+		nerr++;
+	}
+	if (p->sftp_fingerprint != NULL &&
+	    (strncmp(p->sftp_fingerprint, "SHA256:", 7) != 0 ||
+	    strlen(p->sftp_fingerprint) != 7 + 43)) {
+		buf_printf(errs, "%s: [sftp] fingerprint: '%s' is not "
+		    "SHA256: and 43 base64 characters (ssh-keygen -lf)\n",
+		    conf_where(file, "sftp", "fingerprint"),
+		    p->sftp_fingerprint);
+		nerr++;
+	}
+	if (p->sftp_after != NULL && strcmp(p->sftp_after, "delete") != 0 &&
+	    (strncmp(p->sftp_after, "move:", 5) != 0 ||
+	    p->sftp_after[5] == '\0')) {
+		buf_printf(errs, "%s: [sftp] after: '%s' is not delete or "
+		    "move:FOLDER\n", conf_where(file, "sftp", "after"),
+		    p->sftp_after);
+		nerr++;
+	}
+	if (p->sftp_inbox == NULL && p->sftp_outbox == NULL) {
+		buf_printf(errs, "%s: [sftp] needs inbox or outbox\n", file);
+		nerr++;
+	}
+	return nerr;
+}
+
 static int
 conf_partners(struct conf *c, struct buf *errs)
 {
@@ -621,6 +704,7 @@ conf_partners(struct conf *c, struct buf *errs)
 		    sizeof(partner_keys) / sizeof(partner_keys[0]), p, errs);
 		if (p->id == NULL)
 			p->id = xstrndup(names[i], strlen(names[i]) - 4);
+		nerr += sftp_check(path, p, errs);
 		iniparser_freedict(d);
 		free(names[i]);
 	}

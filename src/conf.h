@@ -25,6 +25,15 @@ struct partner {
 	char	*outbox;	/* [dir] where acknowledgements are written */
 	char	*archive;	/* [dir] taken files moved here; NULL: removed */
 	char	*pattern;	/* [dir] glob of the files taken */
+	/* [sftp]: the partner's SFTP server (sftp.c); none when host is NULL */
+	char	*sftp_host, *sftp_user, *sftp_key, *sftp_passphrase_file,
+		*sftp_password_file, *sftp_known_hosts, *sftp_fingerprint;
+	char	*sftp_inbox;	/* remote folder polled; NULL: no inbound */
+	char	*sftp_pattern;	/* glob of the remote names taken */
+	char	*sftp_outbox;	/* remote folder acks go to; NULL: none */
+	char	*sftp_after;	/* "delete" | "move:/remote/folder" */
+	long long sftp_port, sftp_poll, sftp_timeout;	/* poll, timeout: ms */
+	char	*sftp_port_s, *sftp_poll_s, *sftp_timeout_s;	/* as written */
 	long long ack_functional;	/* [acks] deadlines, ms */
 	long long ack_po;
 	long long ack_ship;

@@ -43,6 +43,7 @@
 #define EG_MAX_XML_NODES	2000000U	/* nodes in one document */
 
 #define EG_MAX_PATH		4096U		/* filesystem paths */
+#define EG_MAX_SFTP_LIST	100000U	/* remote inbox entries looked at */
 #define EG_MAX_OVERRIDES	64U		/* -o section.key=value options */
 
 /* HTTP, both ways (forward.c, http.c). */

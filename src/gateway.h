@@ -55,7 +55,10 @@ void	 intake_stop(void);
 int	 pipeline_start(struct gateway *, unsigned int nworkers);
 void	 pipeline_stop(void);
 
-/* outbox.c: delivers STORE_JOB_SEND jobs of target "dir:PARTNER". */
+/*
+ * outbox.c: delivers STORE_JOB_SEND jobs of target "dir:PARTNER" and hands
+ * those of target "sftp:PARTNER" to sftp.c (sftp.h).
+ */
 int	 outbox_start(struct gateway *);
 void	 outbox_stop(void);
 

@@ -4,7 +4,9 @@
  * partner's [dir] outbox as .NAME.tmp, fsync'd, renamed to NAME and the
  * folder fsync'd, then the job is done.  A crash between the rename and
  * the job's settlement writes the same file again under the same name.
- * Failures are retried with a delay doubling from 1 s to 5 min.
+ * Failures are retried with a delay doubling from 1 s to 5 min.  Jobs of
+ * target "sftp:PARTNER" are handed to that partner's SFTP poller
+ * (sftp_submit()), which uploads and settles them itself.
  *
  * Targets "as2:PARTNER" (a document to send over AS2) and "as2-mdn:PARTNER"
  * (an asynchronous MDN we owe, the job's ref being the received document)
@@ -30,6 +32,7 @@
 #include "failpoint.h"
 #include "gateway.h"
 #include "log.h"
+#include "sftp.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -178,6 +181,16 @@ deliver(struct store_job *j, struct store_settle *se, char *err,
 	if (deliver_as2(j, se, &ob.res[j - ob.jobs], &ob.sent[j - ob.jobs],
 	    err, errlen))
 		return;
+	if (strncmp(j->target, "sftp:", 5) == 0) {
+		/* the partner's SFTP poller uploads and settles it */
+		if (sftp_submit(j) == 0) {
+			memset(se, 0, sizeof(*se));
+			return;
+		}
+		snprintf(err, errlen, "partner %s has no running [sftp] "
+		    "channel with an outbox", j->target + 5);
+		goto retry;
+	}
 	if (strncmp(j->target, "dir:", 4) != 0) {
 		snprintf(err, errlen, "no channel for target %s", j->target);
 		goto retry;
@@ -236,7 +249,7 @@ outbox_main(void *arg)
 	struct store_job jobs[OUT_BATCH];
 	struct store_settle se[OUT_BATCH];
 	char		 err[OUT_BATCH][EG_MAX_STORE_ERROR + 1];
-	size_t		 n, i;
+	size_t		 n, i, k;
 
 	(void)arg;
 	while (!atomic_load(&ob.gw->stopping)) {
@@ -251,10 +264,14 @@ outbox_main(void *arg)
 		}
 		memset(se, 0, sizeof(se));
 		ob.jobs = jobs;
-		for (i = 0; i < n; i++)
-			deliver(&jobs[i], &se[i], err[i], sizeof(err[i]));
-		if (store_jobs_settle(ob.gw->store, se, n, store_now()) != 0)
-			log_warnx("outbox: settling %zu jobs: %s", n,
+		for (i = 0, k = 0; i < n; i++) {
+			deliver(&jobs[i], &se[k], err[i], sizeof(err[i]));
+			if (se[k].job != NULL)	/* NULL: handed over */
+				k++;
+		}
+		if (k > 0 && store_jobs_settle(ob.gw->store, se, k,
+		    store_now()) != 0)
+			log_warnx("outbox: settling %zu jobs: %s", k,
 			    store_errmsg());
 	}
 	return NULL;

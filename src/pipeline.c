@@ -563,6 +563,10 @@ make_ack(struct work *w, const struct conf *cf, struct x12_ack *xa,
 		cut(w->outtarget, sizeof(w->outtarget), "dir:%s",
 		    w->p->id);
 		w->out.target = w->outtarget;
+	} else if (w->p->sftp_host != NULL && w->p->sftp_outbox != NULL) {
+		cut(w->outtarget, sizeof(w->outtarget), "sftp:%s",
+		    w->p->id);
+		w->out.target = w->outtarget;
 	} else if (w->p->as2_url != NULL) {
 		/* no folder: over AS2 (outbox.c hands it to as2.c) */
 		cut(w->outtarget, sizeof(w->outtarget), "as2:%s",

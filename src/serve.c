@@ -41,6 +41,7 @@
 #include "http.h"
 #include "log.h"
 #include "opevent.h"
+#include "sftp.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -539,8 +540,8 @@ cmd_serve(int argc, char **argv)
 		ex = EX_UNAVAILABLE;
 		goto stopfwd;
 	}
-	if (pipeline_start(&gw, 1) != 0 || outbox_start(&gw) != 0 ||
-	    intake_start(&gw) != 0) {
+	if (pipeline_start(&gw, 1) != 0 || sftp_start(&gw) != 0 ||
+	    outbox_start(&gw) != 0 || intake_start(&gw) != 0) {
 		ex = EX_OSERR;
 		goto stop;
 	}
@@ -589,6 +590,7 @@ stop:
 	intake_stop();
 	pipeline_stop();
 	outbox_stop();
+	sftp_stop();
 	if (http != NULL)
 		http_stop(http);
 stopfwd:

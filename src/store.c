@@ -41,7 +41,12 @@
  *           (kind 1 forward, 2 send, 3 translate: a translate job's
  *           target may be empty)
  *   ctrseq  partner 0x00 level u8 -> 'C' 1 | next u64
- *   meta    "schema" -> 'M' 1 | u32;  "instance" -> 'M' 1 | id(16)
+ *   meta    "schema" -> 'M' 1 | u32;  "instance" -> 'M' 1 | id(16);
+ *           "chan:" partner ":" channel ->
+ *           'H' 1 | last_poll i64 | last_ok i64 | error_at i64 |
+ *           polls u64 | files u64 | bytes u64 | errors u64 | sent u64 |
+ *           cycle_ms u32 | connected u8 | str partner | str channel |
+ *           str server | str error
  *   acks    partner 0x00 kind u8 ref ->
  *           'A' 1 | kind u8 | state u8 | doc(16) | by(16) | created i64 |
  *           due i64 | resolved i64 | str partner | str ref | str bizkey |
@@ -84,6 +89,7 @@
 #define TAG_CTR		'C'
 #define TAG_META	'M'
 #define TAG_ACK		'A'
+#define TAG_CHAN	'H'
 #define REC_V1		1
 
 #define DOC_FIXED	80	/* bytes of a doc record before its strings */
@@ -3530,4 +3536,164 @@ store_ctr_set(struct store *s, const char *partner, enum store_level lvl,
 	if ((rc = wbegin(s, &txn)) != 0)
 		return rc;
 	return wend(s, txn, ctr_write(s, txn, &k, next));
+}
+
+/* --- channel state --- */
+
+#define CHAN_PREFIX	"chan:"
+
+static int
+chan_key(const char *partner, const char *channel, char *key, size_t size)
+{
+	size_t	 pl = strlen(partner), cl = strlen(channel);
+
+	if (pl == 0 || pl > EG_MAX_STORE_FIELD || cl == 0 || cl > 32 ||
+	    strchr(channel, ':') != NULL)
+		return seterr(EG_ERR_INVAL, "channel state: bad partner or "
+		    "channel name");
+	if ((size_t)snprintf(key, size, CHAN_PREFIX "%s:%s", partner,
+	    channel) >= size)
+		return seterr(EG_ERR_INVAL, "channel state: name too long");
+	return 0;
+}
+
+static void
+enc_strn(struct buf *b, const char *s, size_t max)
+{
+	size_t	 n = strnlen(s, max);
+
+	enc_int(b, n, 2);
+	buf_add(b, s, n);
+}
+
+int
+store_chan_put(struct store *s, const char *partner, const char *channel,
+    const struct store_chan *c)
+{
+	MDB_txn	*txn;
+	MDB_val	 k, d;
+	struct buf b;
+	char	 key[EG_MAX_STORE_FIELD + 64];
+	int	 rc;
+
+	if ((rc = chan_key(partner, channel, key, sizeof(key))) != 0)
+		return rc;
+	buf_init(&b, 4096);
+	buf_addc(&b, TAG_CHAN);
+	buf_addc(&b, REC_V1);
+	enc_int(&b, (uint64_t)c->last_poll, 8);
+	enc_int(&b, (uint64_t)c->last_ok, 8);
+	enc_int(&b, (uint64_t)c->error_at, 8);
+	enc_int(&b, c->polls, 8);
+	enc_int(&b, c->files, 8);
+	enc_int(&b, c->bytes, 8);
+	enc_int(&b, c->errors, 8);
+	enc_int(&b, c->sent, 8);
+	enc_int(&b, c->cycle_ms, 4);
+	buf_addc(&b, c->connected ? 1 : 0);
+	enc_strn(&b, partner, EG_MAX_STORE_FIELD);
+	enc_strn(&b, channel, EG_MAX_STORE_FIELD);
+	enc_strn(&b, c->server, EG_MAX_STORE_FIELD);
+	enc_strn(&b, c->error, EG_MAX_STORE_ERROR);
+	k = mval(key, strlen(key));
+	d = mval(b.p, b.len);
+	if ((rc = wbegin(s, &txn)) != 0) {
+		buf_free(&b);
+		return rc;
+	}
+	rc = mdb_put(txn, s->dbi[STORE_DB_META], &k, &d, 0);
+	if (rc != 0)
+		rc = lmerr(s, rc, "meta");
+	rc = wend(s, txn, rc);
+	buf_free(&b);
+	return rc;
+}
+
+static int
+chan_decode(const MDB_val *v, char *partner, char *channel,
+    struct store_chan *c)
+{
+	struct dec	 d = { v->mv_data, v->mv_size, 0, NULL };
+	uint8_t		 conn;
+
+	memset(c, 0, sizeof(*c));
+	dec_header(&d, TAG_CHAN);
+	c->last_poll = (int64_t)dec_int(&d, 8);
+	c->last_ok = (int64_t)dec_int(&d, 8);
+	c->error_at = (int64_t)dec_int(&d, 8);
+	c->polls = dec_int(&d, 8);
+	c->files = dec_int(&d, 8);
+	c->bytes = dec_int(&d, 8);
+	c->errors = dec_int(&d, 8);
+	c->sent = dec_int(&d, 8);
+	c->cycle_ms = (uint32_t)dec_int(&d, 4);
+	dec_bytes(&d, &conn, 1);
+	c->connected = conn;
+	dec_str(&d, partner, STORE_FIELD, "partner");
+	dec_str(&d, channel, STORE_FIELD, "channel");
+	dec_str(&d, c->server, sizeof(c->server), "server");
+	dec_str(&d, c->error, sizeof(c->error), "error");
+	dec_end(&d);
+	if (d.why != NULL)
+		return seterr(EG_ERR_SYNTAX, "channel state record is "
+		    "unreadable: %s", d.why);
+	return 0;
+}
+
+int
+store_chan_get(struct store_rtxn *rt, const char *partner,
+    const char *channel, struct store_chan *out)
+{
+	MDB_val		 k, v;
+	struct store_chan c;
+	char		 key[EG_MAX_STORE_FIELD + 64], p[STORE_FIELD],
+			 ch[STORE_FIELD];
+	int		 rc;
+
+	if ((rc = chan_key(partner, channel, key, sizeof(key))) != 0)
+		return rc;
+	k = mval(key, strlen(key));
+	rc = mdb_get(rt->txn, rt->s->dbi[STORE_DB_META], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return seterr(EG_ERR_NOTFOUND, "no %s state of partner %s",
+		    channel, partner);
+	if (rc != 0)
+		return lmerr(rt->s, rc, "meta");
+	if ((rc = chan_decode(&v, p, ch, &c)) != 0)
+		return rc;
+	*out = c;
+	return 0;
+}
+
+int
+store_chan_walk(struct store_rtxn *rt, store_chan_fn fn, void *arg)
+{
+	MDB_cursor	*cur;
+	MDB_val		 k, v;
+	struct store_chan c;
+	char		 p[STORE_FIELD], ch[STORE_FIELD];
+	size_t		 pl = strlen(CHAN_PREFIX);
+	int		 rc, frc = 0;
+
+	if ((rc = mdb_cursor_open(rt->txn, rt->s->dbi[STORE_DB_META],
+	    &cur)) != 0)
+		return lmerr(rt->s, rc, "meta");
+	k = mval(CHAN_PREFIX, pl);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (rc == 0) {
+		if (k.mv_size < pl || memcmp(k.mv_data, CHAN_PREFIX, pl) != 0) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+		if ((frc = chan_decode(&v, p, ch, &c)) != 0 ||
+		    (frc = fn(arg, p, ch, &c)) != 0)
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (frc != 0)
+		return frc;
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return lmerr(rt->s, rc, "meta");
+	return 0;
 }

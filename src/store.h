@@ -683,4 +683,42 @@ int	 store_ctr_set(struct store *, const char *partner, enum store_level,
 /* 999999999 for X12, 99999999999999 for EDIFACT; 0: no counter. */
 uint64_t store_ctr_max(enum store_level);
 
+/* --- channel state (meta, "chan:PARTNER:CHANNEL") --- */
+
+/*
+ * What a channel's poller last saw, for `edigate partners` and `status`
+ * (another process).  The poller writes it at most once per poll; it is
+ * an observation, not a ledger: losing the last write loses nothing.
+ */
+struct store_chan {
+	int64_t		 last_poll;	/* ms: end of the last poll; 0 never */
+	int64_t		 last_ok;	/* end of the last poll without error */
+	int64_t		 error_at;	/* when error was last set */
+	uint64_t	 polls;		/* polls since the daemon started */
+	uint64_t	 files, bytes;	/* pulled and committed, ever */
+	uint64_t	 errors;	/* failed polls and uploads, ever */
+	uint64_t	 sent;		/* files delivered, ever */
+	uint32_t	 cycle_ms;	/* duration of the last poll */
+	uint32_t	 connected;	/* 1: a session is up */
+	char		 server[STORE_FIELD];	/* "host:port" */
+	char		 error[EG_MAX_STORE_ERROR + 1];	/* last; "" none */
+};
+/*
+ * Replace the state of partner's channel ("sftp"; no ':').  Text fields
+ * are cut to fit.  EG_ERR_INVAL for an empty or over-long partner or
+ * channel.
+ */
+int	 store_chan_put(struct store *, const char *partner,
+	    const char *channel, const struct store_chan *);
+/* 0, EG_ERR_NOTFOUND, EG_ERR_SYNTAX (unreadable record). */
+int	 store_chan_get(struct store_rtxn *, const char *partner,
+	    const char *channel, struct store_chan *);
+/*
+ * Every channel state in key order; fn non-zero stops and is returned.
+ * An unreadable record stops the walk with EG_ERR_SYNTAX.
+ */
+typedef int (*store_chan_fn)(void *arg, const char *partner,
+	    const char *channel, const struct store_chan *);
+int	 store_chan_walk(struct store_rtxn *, store_chan_fn, void *arg);
+
 #endif /* STORE_H */

@@ -2072,6 +2072,74 @@ t_backup(struct store *s)
  * pipe; it is killed with SIGKILL at a random moment.  Every reported
  * document must then be whole.
  */
+static int
+chan_count(void *arg, const char *partner, const char *channel,
+    const struct store_chan *c)
+{
+	(void)partner;
+	(void)channel;
+	(void)c;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/* Channel state: meta "chan:PARTNER:CHANNEL", read by another process. */
+static void
+t_chan(void)
+{
+	struct store		*s;
+	struct store_rtxn	*rt;
+	struct store_chan	 c, g;
+	char			 p[512], longp[400];
+	int			 n = 0;
+
+	path(p, sizeof(p), "chan");
+	if (store_open(p, 0, 0, &s) != 0) {
+		ok(0, "chan: open: %s", store_errmsg());
+		return;
+	}
+	memset(&c, 0, sizeof(c));
+	c.last_poll = 1700000000123LL;
+	c.last_ok = 1700000000000LL;
+	c.polls = 42;
+	c.files = 7;
+	c.bytes = 123456789012ULL;
+	c.sent = 3;
+	c.errors = 1;
+	c.cycle_ms = 12;
+	c.connected = 1;
+	snprintf(c.server, sizeof(c.server), "127.0.0.1:2222");
+	snprintf(c.error, sizeof(c.error), "host key refused: SHA256:x");
+	ok(store_chan_put(s, "acme", "sftp", &c) == 0, "chan: put");
+	c.files = 8;
+	ok(store_chan_put(s, "bolt", "sftp", &c) == 0, "chan: put another");
+	ok(store_chan_put(s, "acme", "sf:tp", &c) == EG_ERR_INVAL,
+	    "chan: a channel with ':' is refused");
+	memset(longp, 'a', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	ok(store_chan_put(s, longp, "sftp", &c) == EG_ERR_INVAL,
+	    "chan: an over-long partner is refused");
+	store_close(s);
+	if (store_open(p, 0, STORE_RDONLY, &s) != 0) {
+		ok(0, "chan: reopen: %s", store_errmsg());
+		return;
+	}
+	if (store_rtxn_begin(s, &rt) == 0) {
+		ok(store_chan_get(rt, "acme", "sftp", &g) == 0 &&
+		    g.last_poll == c.last_poll && g.files == 7 &&
+		    g.bytes == c.bytes && g.polls == 42 && g.cycle_ms == 12 &&
+		    g.connected == 1 && strcmp(g.server, c.server) == 0 &&
+		    strcmp(g.error, c.error) == 0,
+		    "chan: read back whole by a reader");
+		ok(store_chan_get(rt, "nobody", "sftp", &g) == EG_ERR_NOTFOUND,
+		    "chan: none is EG_ERR_NOTFOUND");
+		ok(store_chan_walk(rt, chan_count, &n) == 0 && n == 2,
+		    "chan: walk sees both (and not schema, instance)");
+		store_rtxn_end(rt);
+	}
+	store_close(s);
+}
+
 static void
 t_crash(int round, unsigned int seed)
 {
@@ -2223,6 +2291,7 @@ main(void)
 	t_outcome();
 	t_outcome_mapfull();
 	t_reader_beside_writer();
+	t_chan();
 	for (i = 0; i < 3; i++)
 		t_crash(i, (unsigned int)time(NULL) + (unsigned int)i * 7919);
 	if (getenv("EG_KEEP_TMP") == NULL)
