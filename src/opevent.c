@@ -72,6 +72,7 @@ finish(const char *type, const char *partner, const char *subject,
 	if (out->json == NULL)
 		return EG_ERR_INTERNAL;
 	out->len = strlen(out->json);
+	memcpy(out->id, id, STORE_ID_LEN);
 	out->idem = xstrdup(idem);
 	out->biz = biz && *biz ? xstrdup(biz) : NULL;
 	return 0;

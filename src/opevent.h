@@ -6,10 +6,12 @@
 #define OPEVENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "store.h"
 
 struct opevent {
+	uint8_t	 id[STORE_ID_LEN];	/* the CloudEvents id */
 	char	*json;		/* compact JSON text (malloc'd) */
 	size_t	 len;
 	char	*idem;		/* idempotency key (malloc'd) */

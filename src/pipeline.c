@@ -52,6 +52,7 @@
 #define PIPE_MAX_DIAGS	200			/* kept per document */
 
 struct pev {			/* one event, held until its trailer */
+	uint8_t		 id[STORE_ID_LEN];	/* its CloudEvents id */
 	char		*json;
 	size_t		 len;
 	char		 idem[EG_MAX_STORE_KEYTEXT];
@@ -214,6 +215,7 @@ add_rejected(struct work *w, const char *why)
 	if (opevent_rejected(&w->doc, why, w->reason, w->diags.p,
 	    w->ndiag ? w->diags.len : 0, ack, ctl, &w->op) != 0)
 		return;
+	memcpy(w->opsev.id, w->op.id, STORE_ID_LEN);
 	w->opsev.json = w->op.json;
 	w->opsev.jsonlen = w->op.len;
 	w->opsev.idem = w->op.idem;
@@ -231,6 +233,7 @@ on_event(void *arg, const char *json, size_t len)
 {
 	struct work	*w = arg;
 	struct pev	*e;
+	char		 idt[64];
 
 	if (w->nev == EG_MAX_STORE_EVENTS)
 		return 1;
@@ -246,6 +249,10 @@ on_event(void *arg, const char *json, size_t len)
 	}
 	e->hasbiz = jsonw_top_string(json, len, "businesskey", e->biz,
 	    sizeof(e->biz)) == 0;
+	/* stored under its CloudEvents id, the id the ERP sees */
+	if (jsonw_top_string(json, len, "id", idt, sizeof(idt)) != 0 ||
+	    store_id_parse(idt, e->id) != 0)
+		memset(e->id, 0, sizeof(e->id));	/* the store picks */
 	e->json = xmalloc(len);
 	memcpy(e->json, json, len);
 	e->len = len;
@@ -672,6 +679,7 @@ translate_one(struct work *w, const struct conf *cf,
 
 	w->sev = xcalloc(w->nev ? w->nev : 1, sizeof(*w->sev));
 	for (i = 0; i < w->nev; i++) {
+		memcpy(w->sev[i].id, w->ev[i].id, STORE_ID_LEN);
 		w->sev[i].json = w->ev[i].json;
 		w->sev[i].jsonlen = w->ev[i].len;
 		w->sev[i].idem = w->ev[i].idem;

@@ -390,6 +390,7 @@ overdue_event(struct gateway *gw, const struct store_ack *a)
 	if (opevent_overdue(a, &op) != 0)
 		return;
 	memset(&ev, 0, sizeof(ev));
+	memcpy(ev.id, op.id, STORE_ID_LEN);
 	ev.json = op.json;
 	ev.jsonlen = op.len;
 	ev.idem = op.idem;

@@ -240,7 +240,7 @@ def keys_by_event(reqs):
 
 def scenario_basic(tmp):
     rc = Receiver(tmp)
-    gw = Gateway(tmp, rc.url)
+    gw = Gateway(tmp, rc.url, extra="reference = /id\n")
     gw.start()
     ok(gw.p.poll() is None, "daemon starts", gw.log())
     gw.drop("acme-retail", "po1.edi", x850(101, "PO-101"))
@@ -268,8 +268,10 @@ def scenario_basic(tmp):
            a["state"] == "pending" for a in acks),
        "the order awaits its PO acknowledgement", acks)
     ok(wait_for(lambda: any(a["kind"] == "erp" and a["state"] == "accepted"
+               and "SO1" in a["reason"]
                for a in listing(gw.json("acks"), "acks"))),
-       "ERP import ack resolved by the 2xx", gw.json("acks"))
+       "ERP import ack resolved by the 2xx, with the ERP's reference "
+       "(JSON pointer /id)", gw.json("acks"))
     rcode = gw.stop()
     ok(rcode == 0, "SIGTERM: exit 0", gw.log())
     ok("serve: stopped" in gw.log(), "logs its stop")
@@ -487,6 +489,86 @@ def scenario_reload(tmp):
     rc.stop()
 
 
+def free_port():
+    import socket
+    so = socket.socket()
+    so.bind(("127.0.0.1", 0))
+    port = so.getsockname()[1]
+    so.close()
+    return port
+
+
+def scenario_erp_options(tmp):
+    """bearer auth, 429 with Retry-After, the ERP reference, async acks."""
+    import socket
+    rc = Receiver(tmp)
+    with open(os.path.join(tmp, "erp.token"), "w") as f:
+        f.write("s3cret-token\n")
+    os.chmod(os.path.join(tmp, "erp.token"), 0o600)
+    port = free_port()
+    gw = Gateway(tmp, rc.url, extra="auth = bearer\ntoken_file = erp.token\n"
+                 "reference = /id\nack = async\n[http]\n"
+                 "listen = 127.0.0.1:%d\n" % port)
+    with open(gw.conf) as f:
+        text = f.read()
+    with open(gw.conf, "w") as f:
+        f.write(text.replace("retry_max = 500ms", "retry_max = 5s"))
+    # systemd readiness: a datagram socket standing in for NOTIFY_SOCKET
+    nsock = os.path.join(tmp, "notify.sock")
+    ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    ns.bind(nsock)
+    ns.settimeout(10)
+    rc.ctl(sequence=["fail429"], retry_after=2)
+    gw.start({"NOTIFY_SOCKET": nsock})
+    try:
+        msg = ns.recv(4096).decode()
+    except OSError as e:
+        msg = repr(e)
+    ok("READY=1" in msg, "sd_notify READY=1 once serving", msg)
+    gw.drop("acme-retail", "o.edi", x850(1101, "PO-1101"))
+    dl = wait_for(lambda: rc.delivered(), 20)
+    reqs = rc.requests()
+    ok(len(reqs) == 2 and reqs[0]["status"] == 429 and
+       reqs[1]["status"] == 201, "429 first, then delivered",
+       [(r["status"], r["time"]) for r in reqs])
+    if len(reqs) == 2:
+        gap = reqs[1]["time"] - reqs[0]["time"]
+        ok(gap >= 1.9, "Retry-After: 2 honoured (%.2f s between tries, "
+           "retry_min 100ms, retry_max 5s)" % gap)
+        ok(all(r["hdr"].get("authorization") == "Bearer s3cret-token"
+               for r in reqs), "Authorization: Bearer on every attempt",
+           [r["hdr"].get("authorization") for r in reqs])
+    acks = listing(gw.json("acks"), "acks")
+    erp = [a for a in acks if a["kind"] == "erp"]
+    ok(len(erp) == 1 and erp[0]["state"] == "pending",
+       "ack = async: a 2xx does not resolve the ERP import ack", erp)
+    if dl:
+        evid = dl[0]["event"]["id"]
+        req = urllib.request.Request(
+            "http://127.0.0.1:%d/v1/events/%s/ack" % (port, evid),
+            data=json.dumps({"status": "accepted",
+                             "reference": "SO-77"}).encode(),
+            method="POST", headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                body = json.loads(r.read())
+        except Exception as e:
+            body = repr(e)
+        ok(isinstance(body, dict) and body.get("resolved") is True,
+           "POST /v1/events/ID/ack resolves it", body)
+        erp = [a for a in listing(gw.json("acks"), "acks")
+               if a["kind"] == "erp"]
+        ok(erp and erp[0]["state"] == "accepted" and
+           "SO-77" in erp[0]["reason"], "the ledger has the ERP reference",
+           erp)
+        rcode, out, err = gw.cli("show", evid)
+        ok(rcode == 0 and "order.created" in out,
+           "the id the ERP saw is the event's id in the store", out + err)
+    ns.close()
+    gw.stop()
+    rc.stop()
+
+
 FAILPOINTS = ["intake-after-read", "intake-before-commit",
               "intake-after-commit", "pipeline-before-commit",
               "pipeline-after-commit", "outbox-after-write",
@@ -577,6 +659,7 @@ def main():
                  ("malformed", scenario_malformed),
                  ("unknown_sender", scenario_unknown_sender),
                  ("overdue", scenario_overdue),
+                 ("erp_options", scenario_erp_options),
                  ("reload", scenario_reload)]
     scenarios += [("fp:" + fp, lambda t, fp=fp: scenario_failpoint(t, fp))
                   for fp in FAILPOINTS]
