@@ -71,6 +71,9 @@ static const struct ckey gateway_keys[] = {
 	  "our UNB id:qualifier", 0 },
 	{ "http", "listen", CT_STRING, NULL, NULL, C(http_listen),
 	  "address:port of the HTTP listener (default: none)", 0 },
+	{ "http", "tokens", CT_PATH, NULL, NULL, C(http_tokens),
+	  "bearer tokens of the console: one [NAME] per token with role "
+	  "and sha256 (default: none)", 0 },
 	{ "erp", "url", CT_STRING, NULL, NULL, C(erp_url),
 	  "ERP import endpoint events are POSTed to (default: none)", 0 },
 	{ "erp", "auth", CT_ENUM, "none", "bearer|basic|none", C(erp_auth),

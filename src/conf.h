@@ -46,6 +46,7 @@ struct conf {
 	long long	 poll_ms;	/* [gateway] poll: dir channel interval */
 	long long	 batch;		/* [gateway] batch: documents per commit */
 	char		*http_listen;	/* [http] listen; NULL: no listener */
+	char		*http_tokens;	/* [http] tokens file; NULL: none */
 	char		*erp_url;	/* [erp]; NULL: forwarding off */
 	char		*erp_auth;
 	char		*erp_token_file;

@@ -447,7 +447,7 @@ cmd_serve(int argc, char **argv)
 		goto close;
 	}
 	if (gw.conf->http_listen != NULL &&
-	    http_start(gw.conf->http_listen, gw.store, &http) != 0) {
+	    http_start(&gw, &http) != 0) {
 		log_warnx("serve: HTTP listener on %s does not start",
 		    gw.conf->http_listen);
 		ex = EX_UNAVAILABLE;
