@@ -1023,6 +1023,26 @@ by_time(const void *a, const void *b)
 	return strcmp(jget(x, "time"), jget(y, "time"));
 }
 
+/* The document type that gives an event type, by syntax. */
+static const char *
+doc_kind(const char *syntax, const char *type)
+{
+	static const struct {
+		const char	*type, *x12, *edifact;
+	} k[] = {
+		{ "order.created", "850", "ORDERS" },
+		{ "order.acknowledged", "855", "ORDRSP" },
+		{ "shipment.noticed", "856", "DESADV" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+		if (strcmp(type, k[i].type) == 0)
+			return strcmp(syntax, "edifact") == 0 ? k[i].edifact :
+			    strcmp(syntax, "x12") == 0 ? k[i].x12 : type;
+	return type;
+}
+
 /* The time line of a chain: one step per document, event, ack. */
 static json_t *
 chain_steps(json_t *docs, json_t *events, json_t *jobs, json_t *acks)
@@ -1034,9 +1054,17 @@ chain_steps(json_t *docs, json_t *events, json_t *jobs, json_t *acks)
 	size_t		 i, k, n;
 
 	json_array_foreach(docs, i, o) {
+		const char *dt = jget(o, "doctype");
+
+		/* Intake does not record the type: name it by its events. */
+		json_array_foreach(events, k, j)
+			if (*dt == '\0' && json_equal(json_object_get(j, "doc"),
+			    json_object_get(o, "id")))
+				dt = doc_kind(jget(o, "syntax"),
+				    jget(j, "type"));
 		st = jget(o, "state");
 		snprintf(text, sizeof(text), "%s %s %s %s%s%s",
-		    jget(o, "doctype"), strcmp(jget(o, "direction"),
+		    *dt ? dt : jget(o, "name"), strcmp(jget(o, "direction"),
 		    "outbound") == 0 ? "sent to" : "received from",
 		    jget(o, "partner"), st, *jget(o, "error") ? ": " : "",
 		    jget(o, "error"));
