@@ -619,7 +619,7 @@ console_login(const char *msg, size_t *len)
 	    "Access token<br><input type=\"password\" name=\"token\" "
 	    "id=\"token\" size=\"48\" autocomplete=\"off\"></label></p><p>"
 	    "<button type=\"submit\">Sign in</button></p></form><p>Ask the "
-	    "administrator for a token (<code>edigate token add</code>)."
+	    "administrator for a token ([http] tokens in edigate.ini)."
 	    "</p>");
 	return finish(&b, len);
 }
