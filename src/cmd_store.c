@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "eglimits.h"
 #include "err.h"
+#include "ops.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -42,21 +43,7 @@ cmd_store_path(const struct conf *cf, char *out, size_t size)
 int
 cmd_store_exit(int rc)
 {
-	switch (rc) {
-	case 0:
-		return 0;
-	case EG_ERR_NOTFOUND:
-		return EX_NOINPUT;
-	case EG_ERR_SYNTAX:
-	case EG_ERR_UNSUPPORTED:
-	case EG_ERR_REJECTED:
-		return EX_DATAERR;
-	case EG_ERR_LIMIT:
-		return EX_UNAVAILABLE;
-	case EG_ERR_IO:
-		return EX_IOERR;
-	}
-	return EX_SOFTWARE;
+	return ops_exit(rc);
 }
 
 int
@@ -125,66 +112,10 @@ int
 cmd_store_resolve(struct store_rtxn *rt, const char *text, int *kind,
     uint8_t id[STORE_ID_LEN])
 {
-	static const char *const what[] = { "document", "event", "job" };
-	struct store_doc	*d;
-	struct store_event_rec	 e;
-	struct store_job	 j;
-	char			 msg[3][256];
-	int			 rc[3], found = 0, i;
+	char	 err[512];
+	int	 ex;
 
-	d = xmalloc(sizeof(*d));
-	for (i = 0; i < 3; i++) {
-		switch (i) {
-		case 0:
-			if ((rc[i] = store_doc_find(rt, text, d)) == 0)
-				memcpy(id, d->id, STORE_ID_LEN);
-			break;
-		case 1:
-			if ((rc[i] = store_event_find(rt, text, &e)) == 0)
-				memcpy(id, e.id, STORE_ID_LEN);
-			break;
-		default:
-			if ((rc[i] = store_job_find(rt, text, &j)) == 0)
-				memcpy(id, j.id, STORE_ID_LEN);
-			break;
-		}
-		snprintf(msg[i], sizeof(msg[i]), "%s", rc[i] == 0 ? "" :
-		    store_errmsg());
-		if (rc[i] == 0) {
-			*kind = CMD_ID_DOC + i;
-			found++;
-		}
-	}
-	free(d);
-	for (i = 0; i < 3; i++) {
-		if (rc[i] == 0 || rc[i] == EG_ERR_NOTFOUND)
-			continue;
-		if (rc[i] == EG_ERR_INVAL) {
-			/* Not hex, or a prefix of two ids of one kind. */
-			if (strstr(msg[i], "ambiguous") != NULL)
-				fprintf(stderr, "edigate: id prefix %s is "
-				    "ambiguous: more than one %s starts with "
-				    "it; give more digits\n", text, what[i]);
-			else
-				fprintf(stderr, "edigate: %s: not an id (a "
-				    "document, event or job id or a prefix of "
-				    "one, hex digits and dashes)\n", text);
-			return EX_USAGE;
-		}
-		/* A record failing validation, an LMDB error. */
-		fprintf(stderr, "edigate: %s: %s\n", text, msg[i]);
-		return cmd_store_exit(rc[i]);
-	}
-	if (found > 1) {
-		fprintf(stderr, "edigate: id prefix %s is ambiguous: it starts "
-		    "the ids of more than one document, event or job; give "
-		    "more digits\n", text);
-		return EX_USAGE;
-	}
-	if (found == 0) {
-		fprintf(stderr, "edigate: no document, event or job with id "
-		    "%s\n", text);
-		return EX_NOINPUT;
-	}
-	return 0;
+	if ((ex = ops_resolve(rt, text, kind, id, err, sizeof(err))) != 0)
+		fprintf(stderr, "edigate: %s\n", err);
+	return ex;
 }

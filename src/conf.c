@@ -91,6 +91,9 @@ static const struct ckey gateway_keys[] = {
 	  "file holding the PKCS#12 password", 0 },
 	{ "as2", "mdn_url", CT_STRING, NULL, NULL, C(as2_mdn_url),
 	  "our URL for asynchronous MDNs (Receipt-Delivery-Option)", 0 },
+	{ "http", "tokens", CT_PATH, NULL, NULL, C(http_tokens),
+	  "bearer tokens of the console: one [NAME] per token with role "
+	  "and sha256 (default: none)", 0 },
 	{ "erp", "url", CT_STRING, NULL, NULL, C(erp_url),
 	  "ERP import endpoint events are POSTed to (default: none)", 0 },
 	{ "erp", "auth", CT_ENUM, "none", "bearer|basic|none", C(erp_auth),

@@ -77,6 +77,7 @@ struct conf {
 	char		*as2_cert;	/* [as2] PEM certificate */
 	char		*as2_password_file;	/* [as2] PKCS#12 password */
 	char		*as2_mdn_url;	/* [as2] our async MDN URL */
+	char		*http_tokens;	/* [http] tokens file; NULL: none */
 	char		*erp_url;	/* [erp]; NULL: forwarding off */
 	char		*erp_auth;
 	char		*erp_token_file;

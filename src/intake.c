@@ -33,6 +33,7 @@
 #include "failpoint.h"
 #include "gateway.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -362,6 +363,7 @@ scan(struct inbox *ib)
 	if ((d = opendir(ib->dir)) == NULL) {
 		if (errno != ENOENT)
 			log_warn("intake: %s", ib->dir);
+		metrics_poll_error(ib->partner, "dir");
 		return;
 	}
 	dfd = dirfd(d);
@@ -394,9 +396,11 @@ scan(struct inbox *ib)
 			/* stable across two polls: take it */
 			if ((t[nt].data = slurp(dfd, s->name,
 			    st.st_size)) == NULL) {
-				if (errno != EAGAIN && errno != ENOENT)
+				if (errno != EAGAIN && errno != ENOENT) {
 					log_warn("intake: %s/%s", ib->dir,
 					    s->name);
+					metrics_poll_error(ib->partner, "dir");
+				}
 				s->size = -1;	/* look again next poll */
 				continue;
 			}

@@ -41,6 +41,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "opevent.h"
+#include "metrics.h"
 #include "store.h"
 #include "translate.h"
 #include "x12_ack.h"
@@ -725,6 +726,7 @@ run_batch(struct store_job *jobs, size_t n)
 	struct store_outcome *oc;
 	struct store_settle *se;
 	struct store_rtxn *rt;
+	struct timespec	 t0, t1;
 	size_t		 i, noc = 0, nse = 0, nout = 0;
 	char		 idt[STORE_ID_TEXT];
 	int		 rc;
@@ -741,8 +743,14 @@ run_batch(struct store_job *jobs, size_t n)
 			w[i].settle_error = NULL;	/* retried on lease */
 			continue;
 		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		translate_one(&w[i], gw->conf, gw->cat, rt);
 		store_rtxn_end(rt);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (!w[i].settle_only)
+			metrics_translate_observe((uint64_t)((t1.tv_sec -
+			    t0.tv_sec) * 1000000000LL + (t1.tv_nsec -
+			    t0.tv_nsec)));
 	}
 	pthread_rwlock_unlock(&gw->lock);
 

@@ -535,7 +535,7 @@ cmd_serve(int argc, char **argv)
 	hopts.tls_cert = gw.conf->http_tls_cert;
 	hopts.tls_key = gw.conf->http_tls_key;
 	if (gw.conf->http_listen != NULL &&
-	    http_start_gw(gw.conf->http_listen, &gw, &hopts, &http) != 0) {
+	    http_start(&gw, &hopts, &http) != 0) {
 		log_warnx("serve: HTTP listener on %s does not start",
 		    gw.conf->http_listen);
 		ex = EX_UNAVAILABLE;

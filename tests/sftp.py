@@ -463,15 +463,28 @@ def scenario_growing(tmp):
     doc = x850(301, "PO-301")
     path = os.path.join(s.home, "inbox", "grow.x12")
     early = []
-    with open(path, "w") as f:
-        # written a little at a time for 2.5 s, polls every 200 ms
-        step = max(1, len(doc) // 50)
-        for i in range(0, len(doc), step):
-            f.write(doc[i:i + step])
-            f.flush()
-            time.sleep(0.05)
-            if gw.docs():
-                early.append(i)
+    done = []
+
+    def writer():
+        # written a little at a time for 2.5 s, polls every 200 ms; a
+        # thread of its own, so that a slow CLI call below (a loaded
+        # machine) never pauses the writing for two polls
+        with open(path, "w") as f:
+            step = max(1, len(doc) // 50)
+            for i in range(0, len(doc), step):
+                f.write(doc[i:i + step])
+                f.flush()
+                time.sleep(0.05)
+        done.append(1)
+
+    import threading
+    th = threading.Thread(target=writer)
+    th.start()
+    while not done:
+        if gw.docs() and not done:
+            early.append(os.path.getsize(path))
+        time.sleep(0.1)
+    th.join()
     ok(not early, "a file still being written is not taken", early)
     d = wait_for(lambda: gw.docs())
     ok(d and len(d) == 1 and d[0]["size"] == len(doc),

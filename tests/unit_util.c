@@ -9,6 +9,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "console.h"
 #include "err.h"
 #include "slice.h"
 #include "tap.h"
@@ -60,5 +61,21 @@ main(void)
 	ok(slice_prefix(SLICE_LIT("004010VICS"), "0040"), "slice: prefix");
 	ok(!slice_prefix(SLICE_LIT("00"), "0040"), "slice: short prefix");
 	is_str(eg_strerror(EG_ERR_LIMIT), "size limit exceeded", "strerror");
+
+	buf_init(&b, 1024);
+	is_int(html_escape(&b, "<a href=\"x\">Tom & Jerry's</a>"), 0,
+	    "html_escape: fits");
+	is_str(b.p, "&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;",
+	    "html_escape: & < > \" ' become entities");
+	buf_reset(&b);
+	html_escape(&b, "plain \xc3\xa9t\xc3\xa9");
+	is_str(b.p, "plain \xc3\xa9t\xc3\xa9", "html_escape: UTF-8 as is");
+	buf_free(&b);
+	buf_init(&b, 4);
+	is_int(html_escape(&b, "<<<"), EG_ERR_LIMIT, "html_escape: the cap");
+	buf_free(&b);
+	p = console_urlencode("a b&c/\xc3\xa9");
+	is_str(p, "a%20b%26c%2F%C3%A9", "console_urlencode");
+	free(p);
 	return done_testing();
 }
