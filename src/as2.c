@@ -814,6 +814,8 @@ commit(struct rx *r, struct slice mdn, uint8_t idout[STORE_ID_LEN])
 		snprintf(req.doc.receiver, sizeof(req.doc.receiver), "%s",
 		    env.receiver);
 		snprintf(req.doc.icn, sizeof(req.doc.icn), "%s", env.control);
+		snprintf(req.doc.doctype, sizeof(req.doc.doctype), "%s",
+		    env.doctype);
 		req.translate = 1;
 		ctl[nc].level = STORE_LVL_AS2;
 		ctl[nc].sender = "";

@@ -23,6 +23,38 @@ field(char *out, struct slice s)
 	    s.p ? s.p : "");
 }
 
+/*
+ * The first transaction set's type: ST01 of the first ST within the
+ * first few KiB after the ISA (segments are found by the terminator;
+ * whitespace between segments skipped).
+ */
+static void
+x12_doctype(struct slice in, size_t off, const struct edi_delims *d,
+    struct envelope *e)
+{
+	const char	*p = in.p + off, *end, *q;
+	size_t		 lim = in.len - off < 8192 ? in.len - off : 8192;
+
+	end = p + lim;
+	while (p < end) {
+		if ((q = memchr(p, d->segment, (size_t)(end - p))) == NULL)
+			return;
+		p = q + 1;
+		while (p < end && (*p == '\r' || *p == '\n' || *p == ' ' ||
+		    *p == '\t'))
+			p++;
+		if (end - p > 3 && p[0] == 'S' && p[1] == 'T' &&
+		    p[2] == d->element) {
+			p += 3;
+			for (q = p; q < end && *q != d->element &&
+			    *q != d->segment; q++)
+				;
+			field(e->doctype, slice_make(p, (size_t)(q - p)));
+			return;
+		}
+	}
+}
+
 static int
 peek_x12(struct slice in, struct envelope *e)
 {
@@ -51,9 +83,31 @@ peek_x12(struct slice in, struct envelope *e)
 	field(e->control, el[13]);
 	snprintf(e->sender, sizeof(e->sender), "%s:%s", e->sender_qual,
 	    e->sender_id);
+	x12_doctype(in, (size_t)off, &d, e);
 	snprintf(e->receiver, sizeof(e->receiver), "%s:%s", e->receiver_qual,
 	    e->receiver_id);
 	return 0;
+}
+
+/* UNH 0065 of the first message: "UNH+ref+ORDERS:D:96A:UN'". */
+static void
+edifact_doctype(struct slice in, struct envelope *e)
+{
+	size_t		 lim = in.len < 8192 ? in.len : 8192;
+	const char	*p = memmem(in.p, lim, "UNH", 3), *end = in.p + lim;
+	const char	*q;
+	char		 sep;
+
+	if (p == NULL || end - p < 5)
+		return;
+	sep = p[3];			/* the element separator */
+	if ((p = memchr(p + 4, sep, (size_t)(end - p - 4))) == NULL)
+		return;
+	p++;
+	for (q = p; q < end && ((*q >= 'A' && *q <= 'Z') || (*q >= '0' &&
+	    *q <= '9')); q++)
+		;
+	field(e->doctype, slice_make(p, (size_t)(q - p)));
 }
 
 static int
@@ -72,6 +126,7 @@ peek_edifact(struct slice in, struct envelope *e)
 	field(e->receiver_qual, slice_make(u.recipient_qual,
 	    strlen(u.recipient_qual)));
 	field(e->control, slice_make(u.control, strlen(u.control)));
+	edifact_doctype(in, e);
 	snprintf(e->sender, sizeof(e->sender), "%s%s%s", e->sender_id,
 	    *e->sender_qual ? ":" : "", e->sender_qual);
 	snprintf(e->receiver, sizeof(e->receiver), "%s%s%s", e->receiver_id,

@@ -17,6 +17,8 @@ struct envelope {
 	char		 receiver_qual[ENVELOPE_FIELD];
 	char		 receiver_id[ENVELOPE_FIELD];
 	char		 control[ENVELOPE_FIELD];	/* ISA13 | UNB 0020 */
+	char		 doctype[ENVELOPE_FIELD];	/* first ST01 | UNH 0065;
+							   "" unknown */
 	char		 sender[2 * ENVELOPE_FIELD];	/* "ZZ:ACME" (X12),
 							   "id:qual" (EDIFACT) */
 	char		 receiver[2 * ENVELOPE_FIELD];

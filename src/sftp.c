@@ -854,6 +854,8 @@ commit(struct worker *w, struct take *t, size_t n)
 		snprintf(d->receiver, sizeof(d->receiver), "%s",
 		    t[i].env.receiver);
 		snprintf(d->icn, sizeof(d->icn), "%s", t[i].env.control);
+		snprintf(d->doctype, sizeof(d->doctype), "%s",
+		    t[i].env.doctype);
 		req[i].raw = slice_make(t[i].data, t[i].len);
 		req[i].translate = 1;
 		if (t[i].env.control[0] != '\0' && t[i].env.syntax != NULL) {

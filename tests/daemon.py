@@ -263,6 +263,9 @@ def scenario_basic(tmp):
     ok(len(ins) == 1 and ins[0]["state"] == "translated" and
        ins[0]["icn"] == "000000101", "document translated in the store",
        docs)
+    ok(len(gw.docs(type="850")) == 1 and ins and
+       ins[0]["sender"] == "ZZ:ACMERETAIL", "recorded as an 850 from "
+       "ZZ:ACMERETAIL (docs --type 850)", docs)
     acks = listing(gw.json("acks"), "acks")
     ok(any(a["kind"] == "po_ack" and a["ref"] == "PO-101" and
            a["state"] == "pending" for a in acks),
