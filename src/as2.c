@@ -43,6 +43,7 @@
 #include "failpoint.h"
 #include "gateway.h"
 #include "log.h"
+#include "metrics.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -1067,6 +1068,10 @@ as2_receive(struct gateway *gw, const char *hdrs, size_t hlen,
 	r->cf = gw->conf;
 	receive_locked(r, out);
 	pthread_rwlock_unlock(&gw->lock);
+	metrics_as2_message(0);
+	if (r->disp >= 0 && (size_t)r->disp < sizeof(disp_text) /
+	    sizeof(disp_text[0]))
+		metrics_as2_mdn(0, disp_text[r->disp]);
 	for (i = 0; i < r->nbufs; i++)
 		buf_free(&r->bufs[i]);
 	free(r);
@@ -1736,6 +1741,11 @@ as2_send(struct gateway *gw, const char *partner,
 	}
 	if (rc == 0 && want_mdn && async)
 		out->mdn_due = 1;
+	if (rc == 0)
+		metrics_as2_message(1);
+	if (out->resolved)
+		metrics_as2_mdn(1, out->state == STORE_ACK_ACCEPTED ?
+		    "processed" : "failed");
 	log_info("as2: sent doc=%s partner=%s msgid=%s bytes=%zu http=%ld "
 	    "mic=\"%s\"%s%s%s", idt, pr.id, out->msgid, body.len, st, mic,
 	    out->resolved ? " mdn=\"" : "", out->resolved ? out->reason : "",

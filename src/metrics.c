@@ -34,6 +34,29 @@ static atomic_uint_fast64_t lat_bucket[NBUCKET + 1];	/* not cumulative */
 static atomic_uint_fast64_t lat_sum_ns;
 
 #define MAX_POLL_SERIES	256
+/* AS2: messages in/out; MDNs sent and received by outcome. */
+static atomic_uint_fast64_t as2_msg[2];
+static atomic_uint_fast64_t as2_mdn[2][3];	/* [sent, received][outcome] */
+static const char *const mdn_outcome[3] = { "processed", "warning",
+	"failed" };
+
+void
+metrics_as2_message(int outbound)
+{
+	atomic_fetch_add(&as2_msg[outbound ? 1 : 0], 1);
+}
+
+void
+metrics_as2_mdn(int received, const char *disposition)
+{
+	int	 o = 2;
+
+	if (disposition != NULL && strncmp(disposition, "processed", 9) == 0)
+		o = strstr(disposition, "/error") != NULL ? 2 :
+		    strstr(disposition, "/warning") != NULL ? 1 : 0;
+	atomic_fetch_add(&as2_mdn[received ? 1 : 0][o], 1);
+}
+
 static pthread_mutex_t poll_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	char		 partner[64], channel[16];
@@ -318,17 +341,23 @@ metrics_render(struct gateway *gw, struct buf *b)
 	pthread_mutex_unlock(&poll_mu);
 
 	family(b, "edigate_as2_messages_total", "counter",
-	    "AS2 messages by direction (zero until the AS2 channel exists).");
+	    "AS2 messages received (in) and sent (out) since the daemon "
+	    "started.");
 	sample(b, "edigate_as2_messages_total", (const char *[]){
-	    "direction", "in", NULL }, 0);
+	    "direction", "in", NULL }, atomic_load(&as2_msg[0]));
 	sample(b, "edigate_as2_messages_total", (const char *[]){
-	    "direction", "out", NULL }, 0);
+	    "direction", "out", NULL }, atomic_load(&as2_msg[1]));
 	family(b, "edigate_as2_mdn_total", "counter",
-	    "AS2 MDNs by outcome (zero until the AS2 channel exists).");
-	sample(b, "edigate_as2_mdn_total", (const char *[]){ "outcome",
-	    "processed", NULL }, 0);
-	sample(b, "edigate_as2_mdn_total", (const char *[]){ "outcome",
-	    "failed", NULL }, 0);
+	    "AS2 MDNs we sent (for messages received) and received (for "
+	    "messages sent), by outcome: processed, warning (e.g. "
+	    "duplicate-document), failed (an error disposition, or an "
+	    "unusable MDN).");
+	for (i = 0; i < 2; i++)
+		for (k = 0; k < 3; k++)
+			sample(b, "edigate_as2_mdn_total", (const char *[]){
+			    "direction", i ? "received" : "sent", "outcome",
+			    mdn_outcome[k], NULL },
+			    atomic_load(&as2_mdn[i][k]));
 
 	family(b, "edigate_translate_duration_seconds", "histogram",
 	    "Time to translate one document (parse, map, acknowledgement).");

@@ -17,6 +17,10 @@ struct gateway;
 void	 metrics_translate_observe(uint64_t ns);
 /* A poll of partner's channel (type "dir", ...) failed. */
 void	 metrics_poll_error(const char *partner, const char *channel);
+/* An AS2 message received (0) or sent (1). */
+void	 metrics_as2_message(int outbound);
+/* An MDN we sent (received 0) or got back (1), by its disposition text. */
+void	 metrics_as2_mdn(int received, const char *disposition);
 /* The failed polls counted so far for partner's channel. */
 uint64_t metrics_poll_errors(const char *partner, const char *channel);
 /* The exposition of every family into out: 0, or a store EG_ERR_*. */

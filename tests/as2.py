@@ -629,6 +629,27 @@ def main():
         ok("serve: reloaded" in gw.log()[skip:],
            "SIGHUP: keys reloaded", gw.log()[skip:])
         ossl("after the reload")
+        # /metrics counts what came and went over AS2
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/metrics" %
+                                        gw.port, timeout=10) as r:
+                prom = r.read().decode()
+        except Exception as e:
+            prom = repr(e)
+        vals = {}
+        for line in prom.splitlines():
+            if line.startswith("edigate_as2_"):
+                k, v = line.rsplit(" ", 1)
+                vals[k] = float(v)
+        n_in = vals.get('edigate_as2_messages_total{direction="in"}', 0)
+        sent = sum(v for k, v in vals.items()
+                   if k.startswith('edigate_as2_mdn_total{direction="sent"'))
+        ok(n_in >= 5 and sent == n_in and
+           vals.get('edigate_as2_messages_total{direction="out"}', 0) >= 1
+           and vals.get('edigate_as2_mdn_total{direction="received",'
+                        'outcome="processed"}', 0) >= 1,
+           "/metrics counts AS2 messages in and out, one MDN sent per "
+           "message received, and the MDNs received", vals)
         ok(gw.stop() == 0, "serve stops cleanly (exit 0)",
            gw.log()[-3000:])
     finally:

@@ -823,7 +823,7 @@ def metrics_tests(gw, c, all_docs):
     ok(cnt == n_in + 1, "translate latency: one observation per "
        "translation (%d documents, one replayed)" % n_in, cnt)
     ok(series(fams, "edigate_as2_messages_total", direction="in") == 0,
-       "AS2 families present, zero")
+       "AS2 families present, zero without AS2 traffic")
     # escaping: a label value with a quote, a backslash and a newline
     try:
         parse_prom('# TYPE x gauge\nx{a="q\\"b\\\\c\\nd"} 1\n')
