@@ -478,6 +478,21 @@ def scenario_reload(tmp):
     ok(wait_for(lambda: "reload refused" in gw.log()),
        "SIGHUP with a bad partner file: refused", gw.log())
     os.unlink(os.path.join(tmp, "partners.d", "broken.ini"))
+    # a map that does not compile is refused the same way
+    maps = os.path.join(tmp, "maps")
+    shutil.copytree(MAPS, maps)
+    with open(gw.conf) as f:
+        text = f.read()
+    with open(gw.conf, "w") as f:
+        f.write(text.replace("maps_dir = %s" % MAPS, "maps_dir = %s" %
+                             maps))
+    with open(os.path.join(maps, "x12", "broken.map"), "w") as f:
+        f.write("map broken\nthis is not a rule\n")
+    skip = len(gw.log())
+    gw.p.send_signal(signal.SIGHUP)
+    ok(wait_for(lambda: "reload refused" in gw.log()[skip:]),
+       "SIGHUP with a map that does not compile: refused", gw.log()[skip:])
+    os.unlink(os.path.join(maps, "x12", "broken.map"))
     os.rename(os.path.join(tmp, "bolt.off"),
               os.path.join(tmp, "partners.d", "bolt-supply.ini"))
     gw.p.send_signal(signal.SIGHUP)
@@ -522,12 +537,19 @@ def scenario_erp_options(tmp):
     ns.bind(nsock)
     ns.settimeout(10)
     rc.ctl(sequence=["fail429"], retry_after=2)
-    gw.start({"NOTIFY_SOCKET": nsock})
-    try:
-        msg = ns.recv(4096).decode()
-    except OSError as e:
-        msg = repr(e)
-    ok("READY=1" in msg, "sd_notify READY=1 once serving", msg)
+    gw.start({"NOTIFY_SOCKET": nsock, "WATCHDOG_USEC": "1000000"})
+    msgs = []
+    end = time.time() + 5
+    while time.time() < end and not any("WATCHDOG=1" in m for m in msgs):
+        try:
+            msgs.append(ns.recv(4096).decode())
+        except OSError as e:
+            msgs.append(repr(e))
+            break
+    ok(msgs and "READY=1" in msgs[0], "sd_notify READY=1 once serving",
+       msgs)
+    ok(any("WATCHDOG=1" in m for m in msgs),
+       "sd_notify WATCHDOG=1 within WatchdogSec", msgs)
     gw.drop("acme-retail", "o.edi", x850(1101, "PO-1101"))
     dl = wait_for(lambda: rc.delivered(), 20)
     reqs = rc.requests()
