@@ -1478,6 +1478,7 @@ struct profile {
 	char	 id[STORE_FIELD], name[256], url[1024], us[256];
 	char	 mdn_url[1024], sign[16], encrypt[16], mdn[16];
 	int	 compress, oaep;
+	int	 base64;		/* [as2] transfer = base64 */
 };
 
 static int
@@ -1504,6 +1505,8 @@ profile_get(struct gateway *gw, const char *partner, struct profile *pr)
 		    p->as2_encrypt);
 		snprintf(pr->mdn, sizeof(pr->mdn), "%s", p->as2_mdn);
 		pr->compress = yes(p->as2_compress);
+		pr->base64 = p->as2_transfer != NULL &&
+		    strcmp(p->as2_transfer, "base64") == 0;
 		pr->oaep = yes(p->as2_oaep);
 	}
 	pthread_rwlock_unlock(&gw->lock);
@@ -1541,9 +1544,13 @@ build_message(struct gateway *gw, const struct profile *pr,
 	buf_init(&tmp, AS2_MAX_MIME);
 	buf_init(&sig, 1 << 20);
 	buf_printf(&ent, "Content-Type: %s\r\nContent-Transfer-Encoding: "
-	    "binary\r\nContent-Disposition: attachment; filename=\"%s\"\r\n"
-	    "\r\n", content_type(d), d->name);
-	buf_add(&ent, raw.p, raw.len);
+	    "%s\r\nContent-Disposition: attachment; filename=\"%s\"\r\n"
+	    "\r\n", content_type(d), pr->base64 ? "base64" : "binary",
+	    d->name);
+	if (pr->base64)
+		as2_b64_encode(raw.p, raw.len, &ent);
+	else
+		buf_add(&ent, raw.p, raw.len);
 	if (pr->compress) {
 		if ((rc = as2_cms_compress(ent.p, ent.len, &tmp, err,
 		    errsz)) != 0)
@@ -1583,8 +1590,11 @@ build_message(struct gateway *gw, const struct profile *pr,
 	}
 	if (strcmp(pr->encrypt, "none") != 0) {
 		if ((rc = as2_cms_encrypt(gw->as2, pr->id, pr->encrypt,
-		    pr->oaep, ent.p, ent.len, body, err, errsz)) != 0)
+		    pr->oaep, ent.p, ent.len, pr->base64 ? &tmp : body, err,
+		    errsz)) != 0)
 			goto out;
+		if (pr->base64)		/* the HTTP body in base64 */
+			as2_b64_encode(tmp.p, tmp.len, body);
 		snprintf(ct, ctsz, "application/pkcs7-mime; "
 		    "smime-type=enveloped-data; name=\"smime.p7m\"");
 		goto out;
@@ -1698,9 +1708,10 @@ as2_send(struct gateway *gw, const char *partner,
 	buf_init(&hd, 64 * 1024);
 	buf_printf(&hd, "AS2-Version: 1.2\r\nAS2-From: %s\r\nAS2-To: %s\r\n"
 	    "Message-ID: %s\r\nDate: %s\r\nSubject: %s\r\nMIME-Version: 1.0"
-	    "\r\nContent-Type: %s\r\nContent-Transfer-Encoding: binary\r\n"
+	    "\r\nContent-Type: %s\r\nContent-Transfer-Encoding: %s\r\n"
 	    "EDIINT-Features: multiple-attachments\r\n", us, them,
-	    out->msgid, date, d.name, ct);
+	    out->msgid, date, d.name, ct, pr.base64 &&
+	    strstr(ct, "multipart/") == NULL ? "base64" : "binary");
 	if (strstr(ct, "enveloped-data") != NULL)
 		buf_printf(&hd, "Content-Disposition: attachment; "
 		    "filename=\"smime.p7m\"\r\n");

@@ -172,6 +172,8 @@ static const struct ckey partner_keys[] = {
 	{ "as2", "expired_cert", CT_ENUM, "refuse", "refuse|accept",
 	  P(as2_expired), "accept: an expired partner certificate still "
 	  "verifies signatures (never encrypts)", 0 },
+	{ "as2", "transfer", CT_ENUM, "binary", "binary|base64",
+	  P(as2_transfer), "Content-Transfer-Encoding of what we send", 0 },
 	{ "as2", "oaep", CT_ENUM, "no", "yes|no", P(as2_oaep),
 	  "RSA-OAEP key transport instead of PKCS#1 v1.5", 0 },
 	{ "as2", "mdn", CT_ENUM, "sync-signed",

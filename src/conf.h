@@ -47,6 +47,7 @@ struct partner {
 	char	*as2_mdn;	/* none | sync | sync-signed | async | async-signed */
 	char	*as2_expired;	/* refuse | accept: an expired cert */
 	char	*as2_oaep;	/* yes | no: RSA-OAEP key transport */
+	char	*as2_transfer;	/* binary | base64: what we send */
 	char	*as2_require_signed;	/* yes | no */
 	char	*as2_require_encrypted;	/* yes | no */
 	char	*file;

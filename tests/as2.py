@@ -238,11 +238,13 @@ def main():
         # partners we send acknowledgements to over AS2
         sp, ap, cp, gport = free_port(), free_port(), free_port(), free_port()
         for name, xid, aid, port, more in (
-                ("libpeer", "LIBPEER", "LIBAS2", sp, "mdn = sync-signed\n"),
+                ("libpeer", "LIBPEER", "LIBAS2", sp,
+                 "mdn = sync-signed\ntransfer = base64\n"),
                 ("libasync", "LIBASYNC", "LIBAS2A", ap,
                  "mdn = async-signed\nsign = sha1\noaep = yes\n"),
                 ("capture", "CAPTURE", "CAPTURE", cp,
-                 "mdn = none\ncompress = yes\nencrypt = aes256-gcm\n")):
+                 "mdn = none\ncompress = yes\nencrypt = aes256-gcm\n"
+                 "transfer = base64\n")):
             partners[name] = ("[partner]\nx12_id = ZZ:%s\nack = 997\n[as2]\n"
                               "id = %s\ncert = %s\nurl = http://127.0.0.1:%d/"
                               "\n%s" % (xid, aid, pa, port, more))
@@ -571,6 +573,16 @@ def main():
         wait_for(lambda: os.path.exists(capf), 30)
         od = outdoc("capture")
         entity = b""
+        hdrs = ""
+        if os.path.exists(capf):
+            hdrs = open(os.path.join(root, "capture", "1.headers")).read()
+        ok(re.search(r"(?im)^Content-Transfer-Encoding: base64\r?$", hdrs),
+           "outbound: [as2] transfer = base64 sends a base64 body", hdrs)
+        if os.path.exists(capf) and re.search(
+                r"(?im)^Content-Transfer-Encoding: base64", hdrs):
+            data = base64.b64decode(open(capf, "rb").read())
+            capf = os.path.join(root, "capture", "1.der")
+            open(capf, "wb").write(data)
         if os.path.exists(capf) and od:
             r = subprocess.run(["openssl", "cms", "-decrypt", "-binary",
                                 "-inform", "DER", "-in", capf, "-inkey",
@@ -605,9 +617,13 @@ def main():
             rc, out, _ = gw.cli("show", od[0]["id"], "--raw")
             raw = out.encode("latin-1") if rc == 0 else b""
         i = entity.find(b"\r\n\r\n")
-        ok(i > 0 and entity[i + 4:].startswith(b"ISA") and
-           b"ST*997" in entity and od and
-           hashlib.sha256(entity[i + 4:]).hexdigest() == od[0]["sha256"],
+        payload = entity[i + 4:] if i > 0 else b""
+        if re.search(rb"(?im)^Content-Transfer-Encoding: base64",
+                     entity[:i if i > 0 else 0]):
+            payload = base64.b64decode(payload)
+        ok(i > 0 and payload.startswith(b"ISA") and
+           b"ST*997" in payload and od and
+           hashlib.sha256(payload).hexdigest() == od[0]["sha256"],
            "outbound: the inflated entity is the 997 we stored",
            entity[:300])
 
