@@ -584,6 +584,19 @@ release(struct forwarder *f, const struct store_job *job, const char *biz,
 /* --- the order map --- */
 
 /* Is the event of a job just taken free to go?  0, or its due if not. */
+/* Whether one of our transfers carries event ev right now. */
+static int
+carried(const struct forwarder *f, const uint8_t ev[STORE_ID_LEN])
+{
+	size_t	 i;
+
+	for (i = 0; i < f->nx; i++)
+		if (f->x[i].busy && memcmp(f->x[i].job.ref, ev,
+		    STORE_ID_LEN) == 0)
+			return 1;
+	return 0;
+}
+
 static int64_t
 blocked(struct forwarder *f, const char *biz, const uint8_t ev[STORE_ID_LEN],
     int64_t now, char *why, size_t whysz)
@@ -594,6 +607,9 @@ blocked(struct forwarder *f, const char *biz, const uint8_t ev[STORE_ID_LEN],
 
 	k = key_get(&f->keys, biz, 1);
 	(void)entry_add(k, ev, FWD_DUE_UNKNOWN);
+	for (i = 0; i < k->n; i++)
+		if (k->e[i].sending && !carried(f, k->e[i].ev))
+			k->e[i].sending = 0;	/* stale: no transfer has it */
 	for (i = 0; i < k->n; i++)
 		if (k->e[i].sending) {
 			store_id_format(k->e[i].ev, other);
@@ -878,10 +894,11 @@ start(struct forwarder *f, const struct store_job *job, int64_t now)
 	    x->evid, x->partner, x->type, job->attempts);
 }
 
-static void
+/* Take due jobs into free slots; returns how many were taken. */
+static size_t
 take(struct forwarder *f)
 {
-	size_t	 want, n, i, round;
+	size_t	 want, n, i, round, took = 0;
 	int64_t	 now;
 
 	for (round = 0; round < FWD_TAKE_ROUNDS; round++) {
@@ -889,21 +906,23 @@ take(struct forwarder *f)
 		if (want > FWD_TAKE_MAX)
 			want = FWD_TAKE_MAX;
 		if (want == 0)
-			return;
+			return took;
 		now = store_now();
 		if (store_jobs_take(f->store, 1u << STORE_JOB_FORWARD, now,
 		    f->conf.timeout_ms + FWD_LEASE_EXTRA_MS, f->taken, want,
 		    &n) != 0) {
 			log_warnx("forward: taking jobs: %s", store_errmsg());
-			return;
+			return took;
 		}
+		took += n;
 		/* Oldest event first, so a key's order holds in a batch. */
 		qsort(f->taken, n, sizeof(*f->taken), cmp_ref);
 		for (i = 0; i < n; i++)
 			start(f, &f->taken[i], now);
 		if (n < want)
-			return;
+			return took;
 	}
+	return took;
 }
 
 /* A transfer finished: its outcome. */
@@ -1003,7 +1022,7 @@ run(void *arg)
 	struct forwarder	*f = arg;
 	struct xfer		*x;
 	int			 running, draining = 0;
-	size_t			 i;
+	size_t			 i, took;
 	int64_t			 now;
 	CURLMcode		 mc;
 
@@ -1027,7 +1046,7 @@ run(void *arg)
 		} else {
 			if (f->resync && now - f->last_sync >= FWD_RESYNC_MS)
 				(void)resync(f);
-			take(f);
+			took = take(f);
 			settle(f);		/* releases and dead letters */
 			if (f->nbusy > 0) {
 				/* Started transfers: get them going. */
@@ -1035,6 +1054,14 @@ run(void *arg)
 				collect(f);
 				settle(f);
 			}
+			/*
+			 * Jobs were taken and every transfer is done already
+			 * (a fast receiver answers within that perform): more
+			 * may be due, so look again rather than sleep on
+			 * sockets that carry nothing.
+			 */
+			if (took > 0 && f->nbusy == 0)
+				continue;
 		}
 		curl_multi_poll(f->multi, NULL, 0, FWD_IDLE_MS, NULL);
 	}
