@@ -29,206 +29,13 @@ import time
 import urllib.parse
 import urllib.request
 
-EDIGATE = os.environ.get("EDIGATE", "./edigate")
-TOP = os.environ.get("top_srcdir", ".")
 BUILD = os.environ.get("top_builddir", ".")
-MAPS = os.environ.get("EDIGATE_MAPS", os.path.join(TOP, "maps"))
 
-n = 0
-failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scenario  # noqa: E402
+from scenario import (EDIGATE, MAPS, TOP, Gateway, Receiver, isa,  # noqa
+                      ok, set850, wait_for, x850, x855)
 
-
-def ok(cond, name, diag=None):
-    global n, failed
-    n += 1
-    if not cond:
-        failed += 1
-    print(("ok" if cond else "not ok") + " %d - %s" % (n, name))
-    if not cond and diag is not None:
-        for line in str(diag).splitlines()[:40]:
-            print("# " + line)
-    sys.stdout.flush()
-    return cond
-
-
-def wait_for(pred, timeout=20.0, step=0.05):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
-
-
-# --- documents -----------------------------------------------------------
-
-def isa(sender, icn, gs_code, gcn, body_sets):
-    s = ("ISA*00*          *00*          *ZZ*%-15s*ZZ*%-15s*240301*1422*U*"
-         "00401*%09d*0*P*>~\n" % (sender, "WIDGETCO", icn))
-    s += "GS*%s*%s*WIDGETCO*20240301*1422*%d*X*004010~\n" % (gs_code, sender,
-                                                           gcn)
-    for st in body_sets:
-        s += st
-    s += "GE*%d*%d~\nIEA*1*%09d~\n" % (len(body_sets), gcn, icn)
-    return s
-
-
-def set850(po, stn=1, bad_count=False):
-    segs = ["ST*850*%04d" % stn, "BEG*00*SA*%s**20240301" % po,
-            "CUR*BY*USD", "N1*ST*ACME DC 7*UL*0614141000036",
-            "PO1*1*24*CA*36.50**VN*WC-1001", "CTT*1*24"]
-    cnt = len(segs) + 1 + (5 if bad_count else 0)
-    return "~\n".join(segs) + "~\nSE*%d*%04d~\n" % (cnt, stn)
-
-
-def x850(icn, po, sender="ACMERETAIL", bad_count=False):
-    return isa(sender, icn, "PO", icn, [set850(po, 1, bad_count)])
-
-
-def x855(icn, po, sender="ACMERETAIL"):
-    segs = ["ST*855*0001", "BAK*00*AC*%s*20240301" % po,
-            "PO1*1*24*CA*36.50**VN*WC-1001", "ACK*IA*24*CA", "CTT*1"]
-    body = "~\n".join(segs) + "~\nSE*%d*0001~\n" % (len(segs) + 1)
-    return isa(sender, icn, "PR", icn, [body])
-
-
-# --- processes -----------------------------------------------------------
-
-class Receiver:
-    def __init__(self, root):
-        self.log = os.path.join(root, "erp.jsonl")
-        self.portfile = os.path.join(root, "erp.port")
-        open(self.log, "w").close()
-        self.p = subprocess.Popen(
-            [sys.executable, os.path.join(TOP, "tests", "erp_receiver.py"),
-             "--log", self.log, "--port-file", self.portfile],
-            stdout=subprocess.DEVNULL)
-        wait_for(lambda: os.path.exists(self.portfile) and
-                 os.path.getsize(self.portfile) > 0, 10)
-        self.port = int(open(self.portfile).read().strip())
-        self.url = "http://127.0.0.1:%d/import" % self.port
-
-    def ctl(self, **kw):
-        req = urllib.request.Request(
-            "http://127.0.0.1:%d/_ctl" % self.port,
-            data=json.dumps(kw).encode(), method="POST",
-            headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return json.loads(r.read())
-
-    def requests(self):
-        out = []
-        with open(self.log) as f:
-            for line in f:
-                if line.strip():
-                    r = json.loads(line)
-                    r["hdr"] = dict((k.lower(), v) for k, v in r["headers"])
-                    try:
-                        r["event"] = json.loads(r["body"])
-                    except ValueError:
-                        r["event"] = None
-                    out.append(r)
-        return out
-
-    def delivered(self):
-        """Events answered 2xx, in arrival order."""
-        return [r for r in self.requests()
-                if r["status"] is not None and 200 <= r["status"] < 300]
-
-    def stop(self):
-        self.p.send_signal(signal.SIGTERM)
-        self.p.wait(10)
-
-
-class Gateway:
-    def __init__(self, root, erp_url, partners=("acme-retail",), extra="",
-                 pextra=""):
-        self.root = root
-        self.conf = os.path.join(root, "edigate.ini")
-        os.makedirs(os.path.join(root, "partners.d"), exist_ok=True)
-        with open(self.conf, "w") as f:
-            f.write("[gateway]\nstate_dir = state\npartners_dir = "
-                    "partners.d\nmaps_dir = %s\npoll = 50ms\n"
-                    "[identity]\nx12_id = ZZ:WIDGETCO\n"
-                    "[erp]\nurl = %s\ntimeout = 2s\nretry_min = 100ms\n"
-                    "retry_max = 500ms\n%s" % (MAPS, erp_url, extra))
-        ids = {"acme-retail": "ZZ:ACMERETAIL", "bolt-supply": "ZZ:BOLT"}
-        for p in partners:
-            for d in ("in", "out"):
-                os.makedirs(os.path.join(root, p, d), exist_ok=True)
-            with open(os.path.join(root, "partners.d", p + ".ini"), "w") as f:
-                f.write("[partner]\nx12_id = %s\nack = 997\n%s[dir]\n"
-                        "inbox = ../%s/in\noutbox = ../%s/out\n" %
-                        (ids[p], pextra, p, p))
-        self.p = None
-        self.errlog = os.path.join(root, "serve.log")
-
-    def start(self, env=None):
-        e = dict(os.environ)
-        e.pop("EDIGATE_FAILPOINT", None)
-        e.update(env or {})
-        self.err = open(self.errlog, "a")
-        self.p = subprocess.Popen([EDIGATE, "serve", "-c", self.conf],
-                                  stderr=self.err, env=e)
-        # ready when the log says so
-        wait_for(lambda: "serve: ready" in self.log() or
-                 self.p.poll() is not None, 10)
-        return self.p
-
-    def log(self):
-        try:
-            return open(self.errlog).read()
-        except OSError:
-            return ""
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.p is None or self.p.poll() is not None:
-            return self.p.returncode if self.p else None
-        self.p.send_signal(sig)
-        try:
-            rc = self.p.wait(30)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            rc = self.p.wait()
-        self.err.close()
-        return rc
-
-    def kill(self):
-        return self.stop(signal.SIGKILL)
-
-    def drop(self, partner, name, text):
-        d = os.path.join(self.root, partner, "in")
-        tmp = os.path.join(d, "." + name + ".tmp")
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.rename(tmp, os.path.join(d, name))
-
-    def inbox(self, partner="acme-retail"):
-        return sorted(os.listdir(os.path.join(self.root, partner, "in")))
-
-    def outbox(self, partner="acme-retail"):
-        d = os.path.join(self.root, partner, "out")
-        return [open(os.path.join(d, f)).read() for f in sorted(os.listdir(d))
-                if not f.startswith(".")]
-
-    def cli(self, *args):
-        r = subprocess.run([EDIGATE] + list(args) + ["-c", self.conf],
-                           capture_output=True, text=True, timeout=60)
-        return r.returncode, r.stdout, r.stderr
-
-    def json(self, *args):
-        rc, out, err = self.cli(*(list(args) + ["--json"]))
-        if rc != 0:
-            raise RuntimeError("edigate %s: %d %s" % (args, rc, err))
-        return json.loads(out)
-
-    def docs(self, **kw):
-        args = ["docs", "--limit", "100000"]
-        for k, v in kw.items():
-            args += ["--" + k, v]
-        v = self.json(*args)
-        return v["documents"] if isinstance(v, dict) else v
 
 
 # --- HTTP ------------------------------------------------------------------
@@ -849,7 +656,7 @@ def main():
             gw, rc, c, ids = start(tmp)
         except Exception as e:
             ok(False, "daemon and traffic", e)
-            print("1..%d" % n)
+            print("1..%d" % scenario.n)
             return 1
         if "--browser" in sys.argv:
             return browser(gw, c, ids)
@@ -863,8 +670,7 @@ def main():
     finally:
         if gw is not None:
             stop(gw, rc)
-    print("1..%d" % n)
-    return 1 if failed else 0
+    return scenario.plan()
 
 
 def browser(gw, c, ids):
