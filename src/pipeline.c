@@ -406,7 +406,7 @@ jstr(json_t *o, const char *path)
 static void
 ledger(struct work *w, const struct pev *e)
 {
-	char		 type[64];
+	char		 type[64], subject[STORE_FIELD];
 	json_t		*root, *data, *refs, *r;
 	json_error_t	 jerr;
 	const char	*s, *st;
@@ -416,9 +416,9 @@ ledger(struct work *w, const struct pev *e)
 	    sizeof(type)) != 0)
 		return;
 	if (strcmp(type, "order.created") == 0 &&
-	    jsonw_top_string(e->json, e->len, "subject", w->reason,
-	    sizeof(w->reason)) == 0) {
-		expect(w, STORE_ACK_POACK, w->reason,
+	    jsonw_top_string(e->json, e->len, "subject", subject,
+	    sizeof(subject)) == 0) {
+		expect(w, STORE_ACK_POACK, subject,
 		    e->hasbiz ? e->biz : NULL, w->p->ack_po);
 		return;
 	}
