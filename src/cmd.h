@@ -31,6 +31,7 @@ int	cmd_ack(int, char **);
 int	cmd_backup(int, char **);
 int	cmd_config(int, char **);
 int	cmd_serve(int, char **);
+int	cmd_token(int, char **);
 /* The operator's view of the store (cmd_ops.c), read-only. */
 int	cmd_status(int, char **);
 int	cmd_partners(int, char **);

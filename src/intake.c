@@ -1,9 +1,9 @@
 /*
  * intake.c: the dir channel (DESIGN.md §8).  One thread polls every
  * partner's [dir] inbox.  A file is taken only when stable: seen with the
- * same inode, size and modification time on two polls in a row, and not
- * named like a file still being written (a leading '.', or the suffixes
- * .tmp, .part, .filepart).  Taken files are read whole, committed with
+ * same inode, size and modification time on two polls a poll interval
+ * apart, and not named like a file still being written (a leading '.', or
+ * the suffixes .tmp, .part, .filepart).  Taken files are read whole, committed with
  * their translate jobs in one transaction per batch (group commit), and
  * only then removed or moved to the partner's archive folder: a crash
  * before the commit leaves the file where it was, a crash after it leaves
@@ -45,6 +45,7 @@ struct seen {
 	struct timespec	 mtime;
 	int		 touched;
 	int		 refused;	/* over the size limit: logged once */
+	int64_t		 since;		/* monotonic ms: seen like this first */
 };
 
 struct inbox {
@@ -382,7 +383,8 @@ scan(struct inbox *ib)
 		} else if (s->dev == st.st_dev && s->ino == st.st_ino &&
 		    s->size == st.st_size &&
 		    s->mtime.tv_sec == st.st_mtim.tv_sec &&
-		    s->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+		    s->mtime.tv_nsec == st.st_mtim.tv_nsec &&
+		    gw_mono_ms() - s->since >= in.poll_ms) {
 			s->touched = 1;
 			if ((unsigned long long)st.st_size > EG_MAX_DOC_SIZE) {
 				if (!s->refused)
@@ -425,6 +427,11 @@ scan(struct inbox *ib)
 			continue;
 		}
 		s->touched = 1;
+		if (s->since == 0 || s->dev != st.st_dev ||
+		    s->ino != st.st_ino || s->size != st.st_size ||
+		    s->mtime.tv_sec != st.st_mtim.tv_sec ||
+		    s->mtime.tv_nsec != st.st_mtim.tv_nsec)
+			s->since = gw_mono_ms();
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
 		s->size = st.st_size;

@@ -113,6 +113,8 @@ struct rseen {
 	int		 touched;
 	int		 skip;		/* taken, refused or too big: not again
 					   while it stays the same */
+	int64_t		 since;		/* monotonic ms: listed with this
+					   size and mtime first */
 };
 
 struct take {
@@ -933,6 +935,7 @@ pull(struct worker *w)
 			s->name = xstrdup(e[i].name);
 			s->size = e[i].size;
 			s->mtime = e[i].mtime;
+			s->since = gw_mono_ms();
 			s->touched = 1;
 			continue;
 		}
@@ -940,10 +943,18 @@ pull(struct worker *w)
 		if (s->size != e[i].size || s->mtime != e[i].mtime) {
 			s->size = e[i].size;	/* still being written */
 			s->mtime = e[i].mtime;
+			s->since = gw_mono_ms();
 			s->skip = 0;
 			continue;
 		}
 		if (s->skip)
+			continue;
+		/*
+		 * Unchanged on two listings, and for a poll interval: two
+		 * listings can come close together (a slow connect delays
+		 * the first; the next poll is due from its start).
+		 */
+		if (gw_mono_ms() - s->since < w->c.poll_ms)
 			continue;
 		if (e[i].size > EG_MAX_DOC_SIZE) {
 			log_warnx("sftp: partner=%s %s/%s: %" PRIu64 " bytes, "

@@ -30,12 +30,8 @@ import urllib.request
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import daemon  # noqa: E402  (documents and TAP helpers)
-from daemon import ok, wait_for, x850  # noqa: E402
-
-EDIGATE = os.path.abspath(os.environ.get("EDIGATE", "./edigate"))
-TOP = os.environ.get("top_srcdir", ".")
-MAPS = os.path.abspath(os.environ.get("EDIGATE_MAPS", os.path.join(TOP, "maps")))
+import scenario  # noqa: E402  (documents and TAP helpers)
+from scenario import EDIGATE, MAPS, TOP, ok, wait_for, x850  # noqa: E402
 SHARED = os.path.abspath(os.environ.get("EDIGATE_SHARED",
                                         os.path.join(TOP, "..", "shared")))
 PEERS = os.path.join(SHARED, "peers", "as2")
@@ -677,12 +673,11 @@ def main():
             if p.poll() is None:
                 p.terminate()
                 p.wait(10)
-        if daemon.failed == 0:
+        if scenario.failed == 0:
             shutil.rmtree(root, ignore_errors=True)
         else:
             print("# left in %s" % root)
-    print("1..%d" % daemon.n)
-    sys.exit(1 if daemon.failed else 0)
+    sys.exit(scenario.plan())
 
 
 if __name__ == "__main__":

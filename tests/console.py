@@ -274,8 +274,18 @@ def series(fams, name, **labels):
 def start(tmp):
     """Daemon, receiver and known traffic: (gw, rc, client, ids)."""
     port = free_port()
+    # `edigate token` makes one more: its stanza as printed, its token
+    # from the comment it is shown in once
+    r = subprocess.run([EDIGATE, "token", "--role", "read", "carol"],
+                       capture_output=True, text=True)
+    m = re.search(r"^#   ([0-9a-f]{64})$", r.stdout, re.M)
+    TOKENS["carol"] = ("read", m.group(1) if m else "")
+    made = (r.returncode, r.stdout, TOKENS["carol"][1])
     with open(os.path.join(tmp, "tokens.ini"), "w") as f:
         for name, (role, tok) in TOKENS.items():
+            if name == "carol":
+                f.write(r.stdout)
+                continue
             f.write("[%s]\nrole = %s\nsha256 = %s\n" %
                     (name, role, hashlib.sha256(tok.encode()).hexdigest()))
     rc = Receiver(tmp)
@@ -286,7 +296,7 @@ def start(tmp):
     if gw.p.poll() is not None:
         raise RuntimeError("the daemon does not start: " + gw.log())
     c = Client(port)
-    ids = {}
+    ids = {"token_made": made}
     gw.drop("acme-retail", "po2001.edi", x850(2001, "PO-2001"))
     wait_for(lambda: len(rc.delivered()) >= 1)
     gw.drop("acme-retail", "ack2001.edi", x855(2002, "PO-2001"))
@@ -311,6 +321,14 @@ def stop(gw, rc):
 # --- the API ---------------------------------------------------------------
 
 def api_tests(gw, rc, c, ids):
+    code, out, tok = ids["token_made"]
+    ok(code == 0 and len(tok) == 64 and "[carol]\nrole   = read\n"
+       "sha256 = " + hashlib.sha256(tok.encode()).hexdigest() in out,
+       "edigate token: a fresh token and its SHA-256 stanza", out)
+    st, who = c.json("/v1/whoami", token=tok)
+    ok(st == 200 and who.get("name") == "carol" and
+       who.get("role") == "read", "the token edigate token made is "
+       "accepted, with its role", (st, who))
     st, h, body = c.get("/healthz")
     ok(st == 200 and body == b"ok\n", "/healthz: 200 ok")
     st, h, body = c.get("/readyz")

@@ -1,6 +1,7 @@
-"""scenario.py: what the scenario tests (daemon.py, console.py) share: TAP
-output, waiting, X12 documents, the ERP receiver (tests/erp_receiver.py) and
-a daemon on a configuration written in a temporary folder.  Imported, not
+"""scenario.py: what the scenario tests (daemon.py, console.py, as2.py)
+share: TAP output, waiting, X12 documents, the ERP receiver
+(tests/erp_receiver.py) and a daemon on a configuration written in a
+temporary folder.  Imported, not
 run; the tests count through scenario.n and scenario.failed.
 """
 
