@@ -565,6 +565,70 @@ authenticate(struct worker *w)
 	return 0;
 }
 
+/* Append src to dst of size n, cut when full. */
+static void
+pref_append(char *dst, const char *src, size_t n)
+{
+	size_t	 l = strlen(dst);
+
+	if (l < n)
+		snprintf(dst + l, n - l, "%s", src);
+}
+
+/*
+ * With a known_hosts pin, ask the server for the key types pinned there,
+ * so that a server with several host keys (ed25519, ecdsa, rsa) shows one
+ * we can check instead of the first libssh2 prefers.  The file is meant
+ * to hold this partner's server; every key type in it is asked for.
+ */
+static void
+hostkey_pref(struct worker *w)
+{
+	static const struct {
+		const char	*type;		/* in known_hosts */
+		const char	*methods;	/* libssh2 hostkey methods */
+	} map[] = {
+		{ "ssh-ed25519", "ssh-ed25519" },
+		{ "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp256" },
+		{ "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp384" },
+		{ "ecdsa-sha2-nistp521", "ecdsa-sha2-nistp521" },
+		{ "ssh-rsa", "rsa-sha2-512,rsa-sha2-256,ssh-rsa" },
+	};
+	FILE		*fp;
+	char		 line[16384], pref[512], *p, *t;
+	size_t		 i;
+	int		 seen[sizeof(map) / sizeof(map[0])] = { 0 };
+
+	if (w->c.known_hosts == NULL ||
+	    (fp = fopen(w->c.known_hosts, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		if (line[0] == '#' || line[0] == '@')
+			continue;
+		if ((p = strchr(line, ' ')) == NULL)
+			continue;
+		p += strspn(p, " \t");
+		t = p;
+		p += strcspn(p, " \t\n");
+		*p = '\0';
+		for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+			if (strcmp(t, map[i].type) == 0)
+				seen[i] = 1;
+	}
+	fclose(fp);
+	pref[0] = '\0';
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (seen[i]) {
+			if (pref[0] != '\0')
+				pref_append(pref, ",", sizeof(pref));
+			pref_append(pref, map[i].methods, sizeof(pref));
+		}
+	if (pref[0] != '\0' && libssh2_session_method_pref(w->ss,
+	    LIBSSH2_METHOD_HOSTKEY, pref) != 0)
+		log_warnx("sftp: partner=%s host key types %s: %s",
+		    w->c.partner, pref, ssherr(w));
+}
+
 static int
 session(struct worker *w)
 {
@@ -580,6 +644,7 @@ session(struct worker *w)
 		goto fail;
 	}
 	libssh2_session_set_blocking(w->ss, 0);
+	hostkey_pref(w);
 	AGAIN(w, rc, libssh2_session_handshake(w->ss, w->fd));
 	if (rc != 0) {
 		if (rc != LIBSSH2_ERROR_EAGAIN)

@@ -387,6 +387,45 @@ def scenario_hostkey(tmp):
     s.stop()
 
 
+def scenario_many_hostkeys(tmp):
+    """A server with ECDSA and RSA host keys besides the pinned Ed25519:
+    the session asks for the pinned type and logs in."""
+    s = Sshd(tmp)
+    s.stop()
+    wait_for(lambda: not os.path.exists("/proc/%d" % s.pid), 5)
+    conf = os.path.join(s.dir, "sshd_config")
+    extra = []
+    for t in ("ecdsa", "rsa"):
+        k = os.path.join(s.dir, "host_" + t)
+        if not os.path.exists(k):
+            subprocess.run(["ssh-keygen", "-q", "-t", t, "-N", "", "-f", k],
+                           check=True)
+        extra.append("HostKey %s\n" % k)
+    text = open(conf).read()
+    # listed before the ed25519 key: what the server offers first
+    text = text.replace("HostKey ", "".join(extra) + "HostKey ", 1)
+    open(conf, "w").write(text)
+    subprocess.run(["/usr/sbin/sshd", "-f", conf, "-E",
+                    os.path.join(s.dir, "sshd.log")], check=True)
+    wait_for(lambda: os.path.exists(os.path.join(s.dir, "sshd.pid")), 5)
+    s.pid = int(open(os.path.join(s.dir, "sshd.pid")).read().split()[0])
+    r = subprocess.run(["ssh-keyscan", "-p", str(s.port), "127.0.0.1"],
+                       capture_output=True, text=True, timeout=20)
+    types = set(ln.split()[1] for ln in r.stdout.splitlines()
+                if ln and not ln.startswith("#"))
+    ok({"ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa"} <= types,
+       "the server shows three host key types", r.stdout + r.stderr)
+    gw = Gateway(tmp, {"acme-retail": ("ZZ:ACMERETAIL", sftp_section(s))})
+    s.put("inbox", "po.x12", x850(901, "PO-901"))
+    gw.start()
+    d = wait_for(lambda: gw.docs(), 20)
+    ok(d and d[0]["name"] == "po.x12" and "host key refused" not in
+       gw.log(), "only the Ed25519 key pinned: that key is asked for, "
+       "checked and the file pulled", gw.log()[-2000:])
+    gw.stop()
+    s.stop()
+
+
 def scenario_passphrase_reload(tmp):
     s = Sshd(tmp)
     key = os.path.join(tmp, "pk")
@@ -670,6 +709,7 @@ def main():
     only = sys.argv[1:] or None
     scenarios = [("basic", scenario_basic),
                  ("hostkey", scenario_hostkey),
+                 ("many_hostkeys", scenario_many_hostkeys),
                  ("config", scenario_config),
                  ("passphrase_reload", scenario_passphrase_reload),
                  ("growing", scenario_growing),
