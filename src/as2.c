@@ -1345,13 +1345,24 @@ as2_curl_init(void)
 	(void)curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* libcurl's progress callback: give up when the daemon stops. */
+static int
+post_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	(void)dt; (void)dn; (void)ut; (void)un;
+	return atomic_load((atomic_int *)arg) != 0;
+}
+
 /*
  * POST body with the header lines of hdrs; status, response headers and
- * body.  0, or EG_ERR_IO (connection, timeout) with err.
+ * body.  0, or EG_ERR_IO (connection, timeout, the daemon stopping:
+ * *stop set) with err.
  */
 static int
 http_post(const char *url, struct slice hdrs, struct slice body,
-    long *status, struct buf *rh, struct buf *rb, char *err, size_t errsz)
+    long *status, struct buf *rh, struct buf *rb, atomic_int *stop,
+    char *err, size_t errsz)
 {
 	CURL		*c;
 	struct curl_slist *sl = NULL;
@@ -1382,6 +1393,9 @@ http_post(const char *url, struct slice hdrs, struct slice body,
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, post_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, stop);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
@@ -1464,7 +1478,7 @@ as2_send_mdn(struct gateway *gw, const uint8_t doc[STORE_ID_LEN], char *err,
 	}
 	buf_init(&rh, 64 * 1024);
 	buf_init(&rb, 64 * 1024);
-	rc = http_post(url, h, b, &st, &rh, &rb, err, errsz);
+	rc = http_post(url, h, b, &st, &rh, &rb, &gw->stopping, err, errsz);
 	if (rc == 0 && (rc = status_rc(st)) != 0)
 		snprintf(err, errsz, "POST %s: HTTP %ld", url, st);
 	buf_free(&rh);
@@ -1730,7 +1744,7 @@ as2_send(struct gateway *gw, const char *partner,
 	buf_init(&rh, 64 * 1024);
 	buf_init(&rb, 4 << 20);
 	rc = http_post(pr.url, slice_make(hd.p, hd.len), slice_make(body.p,
-	    body.len), &st, &rh, &rb, err, errsz);
+	    body.len), &st, &rh, &rb, &gw->stopping, err, errsz);
 	FAILPOINT("as2-after-post");
 	if (rc == 0 && (rc = status_rc(st)) != 0)
 		snprintf(err, errsz, "POST %s: HTTP %ld", pr.url, st);

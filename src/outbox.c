@@ -10,8 +10,9 @@
  *
  * Targets "as2:PARTNER" (a document to send over AS2) and "as2-mdn:PARTNER"
  * (an asynchronous MDN we owe, the job's ref being the received document)
- * are handed to as2.c; a synchronous MDN's outcome resolves the MDN
- * expectation in the same transaction as the job's settlement.
+ * go to AS2 worker threads that send through as2.c and settle; a
+ * synchronous MDN's outcome resolves the MDN expectation in the same
+ * transaction as the job's settlement.
  */
 #include "config.h"
 
@@ -37,16 +38,15 @@
 #include "xmalloc.h"
 
 #define OUT_BATCH	64
-#define OUT_LEASE_MS	(60 * 1000)
+#define OUT_LEASE_MS	(5 * 60 * 1000)	/* an AS2 POST may take 2 min */
+#define AS2_WORKERS	4		/* AS2 sends at once */
+#define AS2_QUEUE	256
 #define OUT_IDLE_MS	1000
 
 static struct {
 	struct gateway	*gw;
 	pthread_t	 tid;
 	int		 running;
-	struct store_job *jobs;		/* this round's, and per job: */
-	struct store_resolve res[OUT_BATCH];	/* MDN outcomes */
-	struct as2_sent	 sent[OUT_BATCH];
 } ob;
 
 /* Write data to dir/name atomically.  0, or -1 with errno set. */
@@ -111,6 +111,84 @@ outbox_of(const char *partner)
 		dir = xstrdup(p->outbox);
 	pthread_rwlock_unlock(&ob.gw->lock);
 	return dir;
+}
+
+/*
+ * AS2 sends (a POST and its synchronous MDN may take minutes) run on
+ * threads of their own, fed by this queue, so a slow partner delays
+ * neither the folder and SFTP deliveries nor the other AS2 partners.
+ * Each worker settles the jobs it sends.  Jobs still queued at shutdown
+ * stay inflight in the store and are due again at the next start.
+ */
+static struct {
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct store_job q[AS2_QUEUE];
+	size_t		 head, n;
+	pthread_t	 tid[AS2_WORKERS];
+	int		 nt, stop;
+} aq;
+
+static int
+as2_target(const char *t)
+{
+	return strncmp(t, "as2:", 4) == 0 || strncmp(t, "as2-mdn:", 8) == 0;
+}
+
+/* 0 when queued, -1 when the queue is full (the job is retried). */
+static int
+as2_submit(const struct store_job *j)
+{
+	int	 rc = -1;
+
+	pthread_mutex_lock(&aq.mu);
+	if (aq.n < AS2_QUEUE && !aq.stop) {
+		aq.q[(aq.head + aq.n) % AS2_QUEUE] = *j;
+		aq.n++;
+		pthread_cond_signal(&aq.cv);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&aq.mu);
+	return rc;
+}
+
+static int deliver_as2(struct store_job *, struct store_settle *,
+    struct store_resolve *, struct as2_sent *, char *, size_t);
+
+static void *
+as2_worker(void *arg)
+{
+	struct store_job	 j;
+	struct store_settle	 se;
+	struct store_resolve	 res;
+	struct as2_sent		 sent;
+	char			 err[EG_MAX_STORE_ERROR + 1];
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&aq.mu);
+		while (aq.n == 0 && !aq.stop)
+			pthread_cond_wait(&aq.cv, &aq.mu);
+		if (aq.stop) {
+			pthread_mutex_unlock(&aq.mu);
+			break;
+		}
+		j = aq.q[aq.head];
+		aq.head = (aq.head + 1) % AS2_QUEUE;
+		aq.n--;
+		pthread_mutex_unlock(&aq.mu);
+		memset(&se, 0, sizeof(se));
+		memset(&sent, 0, sizeof(sent));
+		err[0] = '\0';
+		se.job = &j;
+		se.to = STORE_JOB_DONE;
+		se.due = STORE_DUE_NEVER;
+		(void)deliver_as2(&j, &se, &res, &sent, err, sizeof(err));
+		if (store_jobs_settle(ob.gw->store, &se, 1, store_now()) != 0)
+			log_warnx("outbox: settling an AS2 job: %s",
+			    store_errmsg());
+	}
+	return NULL;
 }
 
 /* The AS2 targets; 1 when j is one (se filled). */
@@ -178,9 +256,15 @@ deliver(struct store_job *j, struct store_settle *se, char *err,
 	se->to = STORE_JOB_DONE;
 	se->due = STORE_DUE_NEVER;
 	store_id_format(j->ref, idt);
-	if (deliver_as2(j, se, &ob.res[j - ob.jobs], &ob.sent[j - ob.jobs],
-	    err, errlen))
-		return;
+	if (as2_target(j->target)) {
+		/* an AS2 worker sends and settles it */
+		if (as2_submit(j) == 0) {
+			memset(se, 0, sizeof(*se));
+			return;
+		}
+		snprintf(err, errlen, "AS2 send queue full");
+		goto retry;
+	}
 	if (strncmp(j->target, "sftp:", 5) == 0) {
 		/* the partner's SFTP poller uploads and settles it */
 		if (sftp_submit(j) == 0) {
@@ -263,7 +347,6 @@ outbox_main(void *arg)
 			continue;
 		}
 		memset(se, 0, sizeof(se));
-		ob.jobs = jobs;
 		for (i = 0, k = 0; i < n; i++) {
 			deliver(&jobs[i], &se[k], err[i], sizeof(err[i]));
 			if (se[k].job != NULL)	/* NULL: handed over */
@@ -281,6 +364,16 @@ int
 outbox_start(struct gateway *gw)
 {
 	ob.gw = gw;
+	pthread_mutex_init(&aq.mu, NULL);
+	pthread_cond_init(&aq.cv, NULL);
+	aq.stop = 0;
+	aq.head = aq.n = 0;
+	for (aq.nt = 0; aq.nt < AS2_WORKERS; aq.nt++)
+		if (pthread_create(&aq.tid[aq.nt], NULL, as2_worker,
+		    NULL) != 0) {
+			log_warn("outbox: pthread_create");
+			break;
+		}
 	if (pthread_create(&ob.tid, NULL, outbox_main, NULL) != 0) {
 		log_warn("outbox: pthread_create");
 		return EG_ERR_IO;
@@ -296,5 +389,13 @@ outbox_stop(void)
 		return;
 	wake_signal(&ob.gw->outbox_wake);
 	pthread_join(ob.tid, NULL);
+	pthread_mutex_lock(&aq.mu);
+	aq.stop = 1;
+	pthread_cond_broadcast(&aq.cv);
+	pthread_mutex_unlock(&aq.mu);
+	while (aq.nt > 0)
+		pthread_join(aq.tid[--aq.nt], NULL);
+	pthread_cond_destroy(&aq.cv);
+	pthread_mutex_destroy(&aq.mu);
 	ob.running = 0;
 }

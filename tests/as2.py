@@ -181,6 +181,59 @@ def disposition(body):
     return m.group(1).decode("latin-1") if m else ""
 
 
+def slow_partner(root, certs, pa, gws):
+    """An AS2 partner whose server takes the connection and never answers
+    delays neither another partner's folder delivery nor the shutdown."""
+    import socket
+    import threading
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(8)
+    held = []
+
+    def accept():
+        while True:
+            try:
+                c, _ = hole.accept()
+            except OSError:
+                return
+            held.append(c)           # never read, never answered
+    threading.Thread(target=accept, daemon=True).start()
+    os.makedirs(os.path.join(root, "slow-in"))
+    os.makedirs(os.path.join(root, "fast-in"))
+    os.makedirs(os.path.join(root, "fast-out"))
+    partners = {
+        "slow": "[partner]\nx12_id = ZZ:SLOW\nack = 997\n[dir]\n"
+                "inbox = ../slow-in\n[as2]\nid = SLOWAS2\ncert = %s\n"
+                "url = http://127.0.0.1:%d/\nmdn = sync\n" %
+                (pa, hole.getsockname()[1]),
+        "fast": "[partner]\nx12_id = ZZ:FAST\nack = 997\n[dir]\n"
+                "inbox = ../fast-in\noutbox = ../fast-out\n",
+    }
+    gw = Gateway(root, certs, partners=partners)
+    gws.append(gw)
+    ok(gw.start(), "serve starts with a partner behind a silent AS2 server",
+       gw.log())
+    with open(os.path.join(root, "slow-in", "s.x12"), "w") as f:
+        f.write(x850(3001, "PO-3001", sender="SLOW"))
+    ok(wait_for(lambda: held, 20), "the 997 for the slow partner is being "
+       "POSTed (its server took the connection)")
+    t0 = time.time()
+    with open(os.path.join(root, "fast-in", "f.x12"), "w") as f:
+        f.write(x850(3002, "PO-3002", sender="FAST"))
+    got = wait_for(lambda: os.listdir(os.path.join(root, "fast-out")), 20)
+    ok(got and time.time() - t0 < 10, "meanwhile the other partner's 997 "
+       "reaches its folder (%.1f s)" % (time.time() - t0), got)
+    t0 = time.time()
+    code = gw.stop()
+    ok(code == 0 and time.time() - t0 < 15, "SIGTERM during the silent "
+       "POST: exit 0 in %.1f s, the send left for the next start" %
+       (time.time() - t0), gw.log()[-1500:])
+    hole.close()
+    for c in held:
+        c.close()
+
+
 def main():
     root = tempfile.mkdtemp(prefix="edigate-as2-")
     W = os.path.join(root, "w")
@@ -664,6 +717,7 @@ def main():
            "message received, and the MDNs received", vals)
         ok(gw.stop() == 0, "serve stops cleanly (exit 0)",
            gw.log()[-3000:])
+        slow_partner(os.path.join(root, "slow"), certs, pa, gws)
     finally:
         for port in servers:
             run([os.path.join(PEERS, "stop_as2_server.sh"), str(port)], env)
