@@ -66,6 +66,7 @@ struct work {
 	struct store_doc doc;
 	const struct partner *p;
 	int		 settle_only;	/* no outcome: settle the job */
+	int		 leave;		/* neither: taken again after its lease */
 	const char	*settle_error;
 	/* events */
 	struct pev	*ev;
@@ -739,8 +740,9 @@ run_batch(struct store_job *jobs, size_t n)
 	for (i = 0; i < n; i++) {
 		w[i].job = jobs[i];
 		if (store_rtxn_begin(gw->store, &rt) != 0) {
-			w[i].settle_only = 1;
-			w[i].settle_error = NULL;	/* retried on lease */
+			log_warnx("pipeline: read transaction: %s; the job is "
+			    "taken again when its lease ends", store_errmsg());
+			w[i].leave = 1;
 			continue;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -755,6 +757,8 @@ run_batch(struct store_job *jobs, size_t n)
 	pthread_rwlock_unlock(&gw->lock);
 
 	for (i = 0; i < n; i++) {
+		if (w[i].leave)
+			continue;
 		if (w[i].settle_only) {
 			se[nse].job = &w[i].job;
 			se[nse].to = w[i].settle_error ? STORE_JOB_DEAD :
