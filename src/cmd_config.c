@@ -10,6 +10,8 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "as2_cms.h"
+#include "buf.h"
 #include "catalog.h"
 #include "cmd.h"
 #include "conf.h"
@@ -65,6 +67,23 @@ cmd_config(int argc, char **argv)
 		return fflush(stdout) == 0 ? 0 : EX_IOERR;
 	}
 	ex = cmd_catalog(cf->maps_dir, NULL, &cat);
+	if (ex == 0) {
+		/* the AS2 keys and certificates, as serve loads them */
+		struct as2_keys	*keys = NULL;
+		struct buf	 errs, warns;
+
+		buf_init(&errs, 1 << 16);
+		buf_init(&warns, 1 << 16);
+		if (as2_keys_load(cf, &keys, &errs, &warns) != 0) {
+			fprintf(stderr, "%s", errs.p ? errs.p : "");
+			ex = EX_CONFIG;
+		}
+		if (warns.len > 0)
+			fprintf(stderr, "%s", warns.p);
+		as2_keys_free(keys);
+		buf_free(&errs);
+		buf_free(&warns);
+	}
 	if (ex == 0)
 		printf("%s: ok, %zu partners, maps in %s\n", config,
 		    cf->npartner, cmd_maps_root(cf->maps_dir));

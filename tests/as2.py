@@ -495,6 +495,10 @@ def main():
             ok(g.p.poll() not in (None, 0) and want in g.log(),
                "refused at start: %s" % name, g.log())
             g.stop()
+            r = subprocess.run([EDIGATE, "config", "check", "-c", g.conf],
+                               capture_output=True, text=True)
+            ok(r.returncode == 78 and want in r.stderr,
+               "config check says so too: %s" % name, r.stderr)
 
         # --- HTTPS (libmicrohttpd's TLS), PKCS#12 key ---------------------
         with open(pw, "w") as f:
