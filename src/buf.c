@@ -55,7 +55,7 @@ buf_reserve(struct buf *b, size_t more)
 }
 
 int
-buf_add(struct buf *b, const void *p, size_t len)
+buf_add_slow(struct buf *b, const void *p, size_t len)
 {
 	int	 r;
 
@@ -66,14 +66,6 @@ buf_add(struct buf *b, const void *p, size_t len)
 	b->len += len;
 	b->p[b->len] = '\0';
 	return 0;
-}
-
-int
-buf_addc(struct buf *b, int c)
-{
-	char	 ch = (char)c;
-
-	return buf_add(b, &ch, 1);
 }
 
 int
