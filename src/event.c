@@ -551,6 +551,23 @@ idempotency_prefix(const struct edi_set *set, const char *partner,
 	    (int)e.len, e.p);
 }
 
+/*
+ * Append n bytes of p at key[*o], truncated as snprintf into a buffer of
+ * cap bytes would; key stays NUL-terminated.  For the keys written per
+ * event, without formatting.
+ */
+static void
+kcat(char *key, size_t cap, size_t *o, const char *p, size_t n)
+{
+	if (*o + 1 >= cap)
+		return;
+	if (n > cap - 1 - *o)
+		n = cap - 1 - *o;
+	memcpy(key + *o, p, n);
+	*o += n;
+	key[*o] = '\0';
+}
+
 void
 event_cache_free(struct event_cache *c)
 {
@@ -639,8 +656,10 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	jw_kcstr(&w, "specversion", "1.0");
 	jw_kcstr(&w, "id", id);
 	jw_kcstr(&w, "type", type);
-	snprintf(key, sizeof(key), "/edigate/partners/%s", o->partner);
-	jw_kcstr(&w, "source", key);
+	n = 0;
+	kcat(key, sizeof(key), &n, "/edigate/partners/", 18);
+	kcat(key, sizeof(key), &n, o->partner, strlen(o->partner));
+	jw_kstr(&w, "source", key, n);
 	jw_kstr(&w, "subject", subject, sl);
 	jw_kcstr(&w, "time", cache->time);
 	jw_kcstr(&w, "datacontenttype", "application/json");
@@ -649,9 +668,11 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	if (set->env.syntax == EDI_XML)
 		jw_kcstr(&w, "idempotencykey", cache->idem);
 	else {
-		snprintf(key, sizeof(key), "%s%.*s", cache->idem,
-		    (int)set->control.len, set->control.p);
-		jw_kcstr(&w, "idempotencykey", key);
+		n = 0;
+		kcat(key, sizeof(key), &n, cache->idem, strlen(cache->idem));
+		kcat(key, sizeof(key), &n, set->control.p,
+		    strnlen(set->control.p, set->control.len));
+		jw_kstr(&w, "idempotencykey", key, n);
 	}
 	if (strcmp(type, "ack.received") == 0) {
 		snprintf(key, sizeof(key), "ack:%s:%.*s:%.*s", o->partner,
@@ -659,10 +680,15 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 		jw_kcstr(&w, "businesskey", key);
 	} else if (subject != NULL) {
 		/* order.created and order.acknowledged share the order's chain */
+		size_t	 kn = 0;
+
 		n = strcspn(type, ".");
-		snprintf(key, sizeof(key), "%.*s:%s:%.*s", (int)n, type,
-		    o->partner, (int)sl, subject);
-		jw_kcstr(&w, "businesskey", key);
+		kcat(key, sizeof(key), &kn, type, n);
+		kcat(key, sizeof(key), &kn, ":", 1);
+		kcat(key, sizeof(key), &kn, o->partner, strlen(o->partner));
+		kcat(key, sizeof(key), &kn, ":", 1);
+		kcat(key, sizeof(key), &kn, subject, strnlen(subject, sl));
+		jw_kstr(&w, "businesskey", key, kn);
 	}
 	jw_key(&w, "eventversion");
 	jw_int(&w, map_event_version(m));
