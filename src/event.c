@@ -206,11 +206,24 @@ event_rfc3339(char *out, size_t outlen, const char *date, const char *time,
 	return 0;
 }
 
+/* "a-b", each up to its first NUL (as "%.*s-%.*s"). */
+static char *
+join2(struct slice a, struct slice b)
+{
+	size_t	 al = strnlen(a.p, a.len), bl = strnlen(b.p, b.len);
+	char	*p = xmalloc(al + bl + 2);
+
+	memcpy(p, a.p, al);
+	p[al] = '-';
+	memcpy(p + al + 1, b.p, bl);
+	p[al + 1 + bl] = '\0';
+	return p;
+}
+
 char *
 event_default_partner(const struct edi_set *set)
 {
 	struct slice	 q, id;
-	char		*p;
 
 	if (set->env.syntax == EDI_XML) {
 		if (set->xml_sender.len == 0)
@@ -228,15 +241,13 @@ event_default_partner(const struct edi_set *set)
 			return xstrdup("unknown");
 		if (q.len == 0)
 			return slice_strdup(id);
-		xasprintf(&p, "%.*s-%.*s", (int)id.len, id.p, (int)q.len, q.p);
-		return p;
+		return join2(id, q);
 	}
 	if (q.len == 0 && id.len == 0)
 		return xstrdup("unknown");
 	if (q.len == 0)
 		return slice_strdup(id);
-	xasprintf(&p, "%.*s-%.*s", (int)q.len, q.p, (int)id.len, id.p);
-	return p;
+	return join2(q, id);
 }
 
 /* -- correlation.orderRefs -- */
