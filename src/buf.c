@@ -12,6 +12,8 @@
 #include "err.h"
 #include "xmalloc.h"
 
+static int	buf_reserve(struct buf *, size_t);
+
 void
 buf_init(struct buf *b, size_t max)
 {
@@ -34,6 +36,12 @@ buf_reset(struct buf *b)
 	b->len = 0;
 	if (b->p)
 		b->p[0] = '\0';
+}
+
+int
+buf_grow(struct buf *b, size_t more)
+{
+	return buf_reserve(b, more);
 }
 
 static int

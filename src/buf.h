@@ -22,6 +22,8 @@ void	 buf_init(struct buf *, size_t max);
 void	 buf_free(struct buf *);
 void	 buf_reset(struct buf *);		/* len = 0, memory kept */
 int	 buf_add_slow(struct buf *, const void *, size_t);
+/* Room for more bytes after len (p allocated); 0, or EG_ERR_LIMIT. */
+int	 buf_grow(struct buf *, size_t more);
 int	 buf_adds(struct buf *, const char *);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
