@@ -793,8 +793,13 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	}
 	cache_envelope(cache, set, o->partner);
 
-	icn = mdoc_get(doc, "acknowledged.interchangeControlNumber", &il);
-	gcn = mdoc_get(doc, "acknowledged.groupControlNumber", &gl);
+	/* Only acknowledgements name what they acknowledge. */
+	icn = gcn = NULL;
+	if (strcmp(type, "ack.received") == 0) {
+		icn = mdoc_get(doc, "acknowledged.interchangeControlNumber",
+		    &il);
+		gcn = mdoc_get(doc, "acknowledged.groupControlNumber", &gl);
+	}
 	if (strcmp(type, "order.acknowledged") == 0)
 		subject = mdoc_get(doc, "orderReference.id", &sl);
 	else if (strcmp(type, "ack.received") == 0) {

@@ -625,8 +625,10 @@ member(const struct mdoc *o, const char *name, size_t n)
 
 	if (o == NULL || o->kind != MDOC_OBJ)
 		return NULL;
+	/* n > 0: the first byte rules out most members without a call */
 	for (m = o->u.o.head; m != NULL; m = m->next)
-		if (strncmp(m->key, name, n) == 0 && m->key[n] == '\0')
+		if ((n == 0 || m->key[0] == name[0]) &&
+		    strncmp(m->key, name, n) == 0 && m->key[n] == '\0')
 			return m;
 	return NULL;
 }
