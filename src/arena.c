@@ -107,6 +107,14 @@ arena_allocarray(struct arena *a, size_t n, size_t size)
 	return arena_alloc(a, n * size);
 }
 
+void *
+arena_allocarray_raw(struct arena *a, size_t n, size_t size)
+{
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	return arena_alloc_raw(a, n * size);
+}
+
 char *
 arena_strndup(struct arena *a, const char *s, size_t len)
 {

@@ -25,6 +25,8 @@ void	*arena_alloc(struct arena *, size_t);
 /* As arena_alloc, not zeroed: for pools that initialise what they carve. */
 void	*arena_alloc_raw(struct arena *, size_t);
 void	*arena_allocarray(struct arena *, size_t, size_t);
+/* As arena_allocarray, not zeroed: the caller fills every element. */
+void	*arena_allocarray_raw(struct arena *, size_t, size_t);
 char	*arena_strndup(struct arena *, const char *, size_t);
 
 #endif /* ARENA_H */

@@ -12,6 +12,8 @@
 #include "err.h"
 #include "xmalloc.h"
 
+static int	buf_reserve(struct buf *, size_t);
+
 void
 buf_init(struct buf *b, size_t max)
 {
@@ -36,6 +38,12 @@ buf_reset(struct buf *b)
 		b->p[0] = '\0';
 }
 
+int
+buf_grow(struct buf *b, size_t more)
+{
+	return buf_reserve(b, more);
+}
+
 static int
 buf_reserve(struct buf *b, size_t more)
 {
@@ -55,7 +63,7 @@ buf_reserve(struct buf *b, size_t more)
 }
 
 int
-buf_add(struct buf *b, const void *p, size_t len)
+buf_add_slow(struct buf *b, const void *p, size_t len)
 {
 	int	 r;
 
@@ -66,14 +74,6 @@ buf_add(struct buf *b, const void *p, size_t len)
 	b->len += len;
 	b->p[b->len] = '\0';
 	return 0;
-}
-
-int
-buf_addc(struct buf *b, int c)
-{
-	char	 ch = (char)c;
-
-	return buf_add(b, &ch, 1);
 }
 
 int

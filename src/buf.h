@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char	*p;
@@ -20,13 +21,47 @@ struct buf {
 void	 buf_init(struct buf *, size_t max);
 void	 buf_free(struct buf *);
 void	 buf_reset(struct buf *);		/* len = 0, memory kept */
-int	 buf_add(struct buf *, const void *, size_t);
-int	 buf_addc(struct buf *, int);
+int	 buf_add_slow(struct buf *, const void *, size_t);
+/* Room for more bytes after len (p allocated); 0, or EG_ERR_LIMIT. */
+int	 buf_grow(struct buf *, size_t more);
 int	 buf_adds(struct buf *, const char *);
 int	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((format(printf, 2, 3)));
 int	 buf_vprintf(struct buf *, const char *, va_list)
 	    __attribute__((format(printf, 2, 0)));
+
+/*
+ * Appending is on every hot path (JSON, diagnostics, traces): the common
+ * case (room already allocated, below the cap) is inline; growing and the
+ * cap are buf_add_slow's.
+ */
+static inline int
+buf_add(struct buf *b, const void *p, size_t len)
+{
+	if (b->p != NULL && len <= b->cap - b->len &&
+	    len <= b->max - b->len && b->len <= b->max) {
+		if (len)
+			memcpy(b->p + b->len, p, len);
+		b->len += len;
+		b->p[b->len] = '\0';
+		return 0;
+	}
+	return buf_add_slow(b, p, len);
+}
+
+static inline int
+buf_addc(struct buf *b, int c)
+{
+	char	 ch = (char)c;
+
+	if (b->p != NULL && b->len < b->cap && b->len < b->max) {
+		b->p[b->len++] = ch;
+		b->p[b->len] = '\0';
+		return 0;
+	}
+	return buf_add_slow(b, &ch, 1);
+}
+
 /* Hand the contents to the caller (NUL-terminated); the buf is emptied. */
 char	*buf_release(struct buf *, size_t *lenp);
 

@@ -206,11 +206,24 @@ event_rfc3339(char *out, size_t outlen, const char *date, const char *time,
 	return 0;
 }
 
+/* "a-b", each up to its first NUL (as "%.*s-%.*s"). */
+static char *
+join2(struct slice a, struct slice b)
+{
+	size_t	 al = strnlen(a.p, a.len), bl = strnlen(b.p, b.len);
+	char	*p = xmalloc(al + bl + 2);
+
+	memcpy(p, a.p, al);
+	p[al] = '-';
+	memcpy(p + al + 1, b.p, bl);
+	p[al + 1 + bl] = '\0';
+	return p;
+}
+
 char *
 event_default_partner(const struct edi_set *set)
 {
 	struct slice	 q, id;
-	char		*p;
 
 	if (set->env.syntax == EDI_XML) {
 		if (set->xml_sender.len == 0)
@@ -228,15 +241,13 @@ event_default_partner(const struct edi_set *set)
 			return xstrdup("unknown");
 		if (q.len == 0)
 			return slice_strdup(id);
-		xasprintf(&p, "%.*s-%.*s", (int)id.len, id.p, (int)q.len, q.p);
-		return p;
+		return join2(id, q);
 	}
 	if (q.len == 0 && id.len == 0)
 		return xstrdup("unknown");
 	if (q.len == 0)
 		return slice_strdup(id);
-	xasprintf(&p, "%.*s-%.*s", (int)q.len, q.p, (int)id.len, id.p);
-	return p;
+	return join2(q, id);
 }
 
 /* -- correlation.orderRefs -- */
@@ -326,14 +337,143 @@ occurred_at(const struct edi_set *set, const struct mdoc *doc,
 	return event_rfc3339(out, outlen, date, time, zone);
 }
 
+/*
+ * Pieces of an event that are the same for every set of an input with
+ * the same partner and map are serialized once and copied.  A piece
+ * keeps the writer's state it was made from and the state it leaves, so
+ * it is used only where it was made and the writer continues as if the
+ * calls had been made.
+ */
+struct efrag {
+	struct buf	 b;
+	struct jw	 start, end;
+	int		 ok;
+};
+
+enum { FR_HEAD, FR_TAIL, FR_CHANNEL, FR_RAWREF, FR_MAP, FR_N };
+
+struct event_frag {
+	struct efrag	 f[FR_N];
+};
+
+static int
+jw_same(const struct jw *a, const struct jw *b)
+{
+	return a->depth == b->depth && a->afterkey == b->afterkey &&
+	    a->depth >= 0 && a->depth < JW_MAXDEPTH &&
+	    memcmp(a->first, b->first, (size_t)a->depth + 1) == 0;
+}
+
+/* Copy piece f at w; 0 when it cannot be used here (then write it). */
+static int
+frag_put(struct jw *w, const struct efrag *f)
+{
+	if (!f->ok || !jw_same(w, &f->start))
+		return 0;
+	w->err |= buf_add(w->b, f->b.p, f->b.len);
+	w->depth = f->end.depth;
+	w->afterkey = f->end.afterkey;
+	memcpy(w->first, f->end.first, sizeof(w->first));
+	return 1;
+}
+
+/* Start recording piece f from w's state into *tw. */
+static void
+frag_begin(struct efrag *f, const struct jw *w, struct jw *tw)
+{
+	if (f->b.max == 0)
+		buf_init(&f->b, 1024U * 1024);
+	buf_reset(&f->b);
+	*tw = *w;
+	tw->b = &f->b;
+	tw->err = 0;
+	f->start = *w;
+	f->ok = 0;
+}
+
+/* End recording and use the piece at w. */
+static void
+frag_end(struct efrag *f, struct jw *w, struct jw *tw)
+{
+	f->end = *tw;
+	f->ok = tw->err == 0 && f->b.p != NULL;
+	if (!frag_put(w, f)) {
+		/* not kept: the state is still what the calls left */
+		w->err |= tw->err | buf_add(w->b, f->b.p ? f->b.p : "",
+		    f->b.len);
+		w->depth = tw->depth;
+		w->afterkey = tw->afterkey;
+		memcpy(w->first, tw->first, sizeof(w->first));
+	}
+}
+
+/* The pieces are those of this partner, map and input, or are dropped. */
+static void
+frag_check(struct event_cache *c, const struct map *m,
+    const struct edi_set *set, const struct event_origin *o)
+{
+	size_t	 i, pl = strlen(o->partner);
+
+	if (c->fr != NULL && c->frvalid && c->frmap == m &&
+	    c->frproto == o->protocol && c->frfile == o->filename &&
+	    c->frdoc == o->doc_id && c->frsha == o->sha256 &&
+	    c->frsyntax == (int)set->env.syntax &&
+	    strcmp(c->frpartner, o->partner) == 0)
+		return;
+	if (c->fr == NULL)
+		c->fr = xcalloc(1, sizeof(*c->fr));
+	for (i = 0; i < FR_N; i++)
+		c->fr->f[i].ok = 0;
+	c->frvalid = pl < sizeof(c->frpartner);
+	if (c->frvalid)
+		memcpy(c->frpartner, o->partner, pl + 1);
+	c->frmap = m;
+	c->frproto = o->protocol;
+	c->frfile = o->filename;
+	c->frdoc = o->doc_id;
+	c->frsha = o->sha256;
+	c->frsyntax = (int)set->env.syntax;
+}
+
+/*
+ * Where to write piece k: NULL when it was copied; else tw (recording,
+ * frag_close keeps it) or w itself (no pieces for this input).
+ */
+static struct jw *
+frag_open(struct event_cache *c, struct jw *w, int k, struct jw *tw)
+{
+	struct efrag	*f;
+
+	if (!c->frvalid)
+		return w;
+	f = &c->fr->f[k];
+	if (frag_put(w, f))
+		return NULL;
+	frag_begin(f, w, tw);
+	return tw;
+}
+
+static void
+frag_close(struct event_cache *c, struct jw *w, int k, struct jw *tw,
+    struct jw *used)
+{
+	if (used == tw)
+		frag_end(&c->fr->f[k], w, tw);
+}
+
 static void
 write_raw_ref(struct jw *w, const struct edi_set *set,
-    const struct event_origin *o)
+    const struct event_origin *o, struct event_cache *c)
 {
-	jw_key(w, "rawRef");
-	jw_open(w, '{');
-	jw_kcstr(w, "docId", o->doc_id);
-	jw_kcstr(w, "sha256", o->sha256);
+	struct jw	 tw, *fw;
+
+	if ((fw = frag_open(c, w, FR_RAWREF, &tw)) != NULL) {
+		jw_key(fw, "rawRef");
+		jw_open(fw, '{');
+		jw_kcstr(fw, "docId", o->doc_id);
+		jw_kcstr(fw, "sha256", o->sha256);
+		frag_close(c, w, FR_RAWREF, &tw, fw);
+	}
 	if (set->nseg > 0) {
 		jw_key(w, "segments");
 		jw_open(w, '[');
@@ -346,15 +486,20 @@ write_raw_ref(struct jw *w, const struct edi_set *set,
 
 static void
 write_channel(struct jw *w, const struct edi_set *set,
-    const struct event_origin *o)
+    const struct event_origin *o, struct event_cache *c)
 {
-	jw_key(w, "channel");
-	jw_open(w, '{');
-	jw_kcstr(w, "protocol", o->protocol ? o->protocol : "FILE");
-	jw_kcstr(w, "filename", o->filename);
-	jw_close(w, '}');
-	jw_key(w, "standard");
-	jw_cstr(w, set->env.syntax == EDI_X12 ? "X12" : "EDIFACT");
+	struct jw	 tw, *fw;
+
+	if ((fw = frag_open(c, w, FR_CHANNEL, &tw)) != NULL) {
+		jw_key(fw, "channel");
+		jw_open(fw, '{');
+		jw_kcstr(fw, "protocol", o->protocol ? o->protocol : "FILE");
+		jw_kcstr(fw, "filename", o->filename);
+		jw_close(fw, '}');
+		jw_key(fw, "standard");
+		jw_cstr(fw, set->env.syntax == EDI_X12 ? "X12" : "EDIFACT");
+		frag_close(c, w, FR_CHANNEL, &tw, fw);
+	}
 	kslice(w, "version", set->version);
 	kslice(w, "documentType", set->doctype);
 }
@@ -401,7 +546,7 @@ x12_envelope(struct jw *w, const struct edi_set *set)
 
 static void
 x12_transaction(struct jw *w, const struct edi_set *set,
-    const struct event_origin *o)
+    const struct event_origin *o, struct event_cache *c)
 {
 	const struct edi_seg *st = &set->seg[0];
 
@@ -414,7 +559,7 @@ x12_transaction(struct jw *w, const struct edi_set *set,
 	jw_key(w, "segmentCount");
 	jw_int(w, set->nseg);
 	jw_close(w, '}');
-	write_raw_ref(w, set, o);
+	write_raw_ref(w, set, o, c);
 }
 
 /* "interchange" and "group" members of an EDIFACT data.source. */
@@ -468,7 +613,7 @@ edifact_envelope(struct jw *w, const struct edi_set *set)
 
 static void
 edifact_transaction(struct jw *w, const struct edi_set *set,
-    const struct event_origin *o)
+    const struct event_origin *o, struct event_cache *c)
 {
 	jw_key(w, "transaction");
 	jw_open(w, '{');
@@ -479,7 +624,7 @@ edifact_transaction(struct jw *w, const struct edi_set *set,
 	jw_key(w, "segmentCount");
 	jw_int(w, set->nseg);
 	jw_close(w, '}');
-	write_raw_ref(w, set, o);
+	write_raw_ref(w, set, o, c);
 }
 
 /* cXML and UBL: no envelope; the document names itself. */
@@ -551,12 +696,36 @@ idempotency_prefix(const struct edi_set *set, const char *partner,
 	    (int)e.len, e.p);
 }
 
+/*
+ * Append n bytes of p at key[*o], truncated as snprintf into a buffer of
+ * cap bytes would; key stays NUL-terminated.  For the keys written per
+ * event, without formatting.
+ */
+static void
+kcat(char *key, size_t cap, size_t *o, const char *p, size_t n)
+{
+	if (*o + 1 >= cap)
+		return;
+	if (n > cap - 1 - *o)
+		n = cap - 1 - *o;
+	memcpy(key + *o, p, n);
+	*o += n;
+	key[*o] = '\0';
+}
+
 void
 event_cache_free(struct event_cache *c)
 {
+	size_t	 i;
+
 	if (c->frag != NULL) {
 		buf_free(c->frag);
 		free(c->frag);
+	}
+	if (c->fr != NULL) {
+		for (i = 0; i < FR_N; i++)
+			buf_free(&c->fr->f[i].b);
+		free(c->fr);
 	}
 	memset(c, 0, sizeof(*c));
 }
@@ -606,7 +775,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 		event_cache_free(&local);
 		return r;
 	}
-	struct jw	 w;
+	struct jw	 w, tw, *fw;
 	struct refs	 refs;
 	struct tm	 tm;
 	const char	*type = map_event_type(m), *subject, *icn, *gcn;
@@ -624,8 +793,13 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	}
 	cache_envelope(cache, set, o->partner);
 
-	icn = mdoc_get(doc, "acknowledged.interchangeControlNumber", &il);
-	gcn = mdoc_get(doc, "acknowledged.groupControlNumber", &gl);
+	/* Only acknowledgements name what they acknowledge. */
+	icn = gcn = NULL;
+	if (strcmp(type, "ack.received") == 0) {
+		icn = mdoc_get(doc, "acknowledged.interchangeControlNumber",
+		    &il);
+		gcn = mdoc_get(doc, "acknowledged.groupControlNumber", &gl);
+	}
 	if (strcmp(type, "order.acknowledged") == 0)
 		subject = mdoc_get(doc, "orderReference.id", &sl);
 	else if (strcmp(type, "ack.received") == 0) {
@@ -634,24 +808,35 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	} else
 		subject = mdoc_get(doc, "id", &sl);
 
+	frag_check(cache, m, set, o);
 	jw_init(&w, out);
 	jw_open(&w, '{');
 	jw_kcstr(&w, "specversion", "1.0");
 	jw_kcstr(&w, "id", id);
-	jw_kcstr(&w, "type", type);
-	snprintf(key, sizeof(key), "/edigate/partners/%s", o->partner);
-	jw_kcstr(&w, "source", key);
+	if ((fw = frag_open(cache, &w, FR_HEAD, &tw)) != NULL) {
+		jw_kcstr(fw, "type", type);
+		n = 0;
+		kcat(key, sizeof(key), &n, "/edigate/partners/", 18);
+		kcat(key, sizeof(key), &n, o->partner, strlen(o->partner));
+		jw_kstr(fw, "source", key, n);
+		frag_close(cache, &w, FR_HEAD, &tw, fw);
+	}
 	jw_kstr(&w, "subject", subject, sl);
-	jw_kcstr(&w, "time", cache->time);
-	jw_kcstr(&w, "datacontenttype", "application/json");
-	jw_kcstr(&w, "partner", o->partner);
-	jw_kcstr(&w, "direction", "inbound");
+	if ((fw = frag_open(cache, &w, FR_TAIL, &tw)) != NULL) {
+		jw_kcstr(fw, "time", cache->time);
+		jw_kcstr(fw, "datacontenttype", "application/json");
+		jw_kcstr(fw, "partner", o->partner);
+		jw_kcstr(fw, "direction", "inbound");
+		frag_close(cache, &w, FR_TAIL, &tw, fw);
+	}
 	if (set->env.syntax == EDI_XML)
 		jw_kcstr(&w, "idempotencykey", cache->idem);
 	else {
-		snprintf(key, sizeof(key), "%s%.*s", cache->idem,
-		    (int)set->control.len, set->control.p);
-		jw_kcstr(&w, "idempotencykey", key);
+		n = 0;
+		kcat(key, sizeof(key), &n, cache->idem, strlen(cache->idem));
+		kcat(key, sizeof(key), &n, set->control.p,
+		    strnlen(set->control.p, set->control.len));
+		jw_kstr(&w, "idempotencykey", key, n);
 	}
 	if (strcmp(type, "ack.received") == 0) {
 		snprintf(key, sizeof(key), "ack:%s:%.*s:%.*s", o->partner,
@@ -659,10 +844,15 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 		jw_kcstr(&w, "businesskey", key);
 	} else if (subject != NULL) {
 		/* order.created and order.acknowledged share the order's chain */
+		size_t	 kn = 0;
+
 		n = strcspn(type, ".");
-		snprintf(key, sizeof(key), "%.*s:%s:%.*s", (int)n, type,
-		    o->partner, (int)sl, subject);
-		jw_kcstr(&w, "businesskey", key);
+		kcat(key, sizeof(key), &kn, type, n);
+		kcat(key, sizeof(key), &kn, ":", 1);
+		kcat(key, sizeof(key), &kn, o->partner, strlen(o->partner));
+		kcat(key, sizeof(key), &kn, ":", 1);
+		kcat(key, sizeof(key), &kn, subject, strnlen(subject, sl));
+		jw_kstr(&w, "businesskey", key, kn);
 	}
 	jw_key(&w, "eventversion");
 	jw_int(&w, map_event_version(m));
@@ -679,22 +869,25 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	if (set->env.syntax == EDI_XML)
 		xml_source(&w, set, o);
 	else {
-		write_channel(&w, set, o);
+		write_channel(&w, set, o, cache);
 		if (cache->valid && cache->frag->len > 0)
 			jw_raw(&w, cache->frag->p, cache->frag->len);
 		if (set->env.syntax == EDI_X12)
-			x12_transaction(&w, set, o);
+			x12_transaction(&w, set, o, cache);
 		else
-			edifact_transaction(&w, set, o);
+			edifact_transaction(&w, set, o, cache);
 	}
 	jw_close(&w, '}');
-	jw_key(&w, "map");
-	jw_open(&w, '{');
-	jw_kcstr(&w, "id", map_id(m));
-	jw_key(&w, "version");
-	jw_int(&w, map_version(m));
-	jw_kcstr(&w, "sha256", map_sha256(m));
-	jw_close(&w, '}');
+	if ((fw = frag_open(cache, &w, FR_MAP, &tw)) != NULL) {
+		jw_key(fw, "map");
+		jw_open(fw, '{');
+		jw_kcstr(fw, "id", map_id(m));
+		jw_key(fw, "version");
+		jw_int(fw, map_version(m));
+		jw_kcstr(fw, "sha256", map_sha256(m));
+		jw_close(fw, '}');
+		frag_close(cache, &w, FR_MAP, &tw, fw);
+	}
 	orderrefs(type, doc, &refs);
 	if (refs.n > 0) {
 		jw_key(&w, "correlation");

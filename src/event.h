@@ -12,6 +12,7 @@
 
 struct buf;
 struct edi_set;
+struct event_frag;
 struct map;
 struct mdoc;
 
@@ -41,6 +42,15 @@ struct event_cache {
 	int		 have_time;
 	unsigned long long rng[2];	/* xorshift128+, seeded from RAND */
 	int		 seeded;
+	/*
+	 * Serialized pieces of the event that depend only on the partner,
+	 * the map and the input (event.c), and what they were made for.
+	 */
+	struct event_frag *fr;
+	int		 frvalid;
+	char		 frpartner[256];
+	const void	*frmap, *frproto, *frfile, *frdoc, *frsha;
+	int		 frsyntax;
 };
 void	 event_cache_free(struct event_cache *);
 

@@ -216,14 +216,22 @@ jw_sep(struct jw *w)
 
 /* Keys are the program's own ASCII names: copied, not escaped. */
 void
-jw_key(struct jw *w, const char *key)
+jw_keyn(struct jw *w, const char *key, size_t n)
 {
-	size_t	 n = strlen(key);
+	char	 tmp[128];
 
 	jw_sep(w);
-	w->err |= buf_addc(w->b, '"');
-	w->err |= buf_add(w->b, key, n);
-	w->err |= buf_add(w->b, "\":", 2);
+	if (n + 3 <= sizeof(tmp)) {
+		tmp[0] = '"';
+		memcpy(tmp + 1, key, n);
+		tmp[n + 1] = '"';
+		tmp[n + 2] = ':';
+		w->err |= buf_add(w->b, tmp, n + 3);
+	} else {
+		w->err |= buf_addc(w->b, '"');
+		w->err |= buf_add(w->b, key, n);
+		w->err |= buf_add(w->b, "\":", 2);
+	}
 	w->afterkey = 1;
 }
 
@@ -275,19 +283,20 @@ jw_raw(struct jw *w, const char *s, size_t n)
 }
 
 void
-jw_kstr(struct jw *w, const char *key, const char *s, size_t n)
+jw_kstrn(struct jw *w, const char *key, size_t keylen, const char *s,
+    size_t n)
 {
 	if (s == NULL || n == 0)
 		return;
-	jw_key(w, key);
+	jw_keyn(w, key, keylen);
 	jw_str(w, s, n);
 }
 
 void
-jw_kcstr(struct jw *w, const char *key, const char *s)
+jw_kcstrn(struct jw *w, const char *key, size_t keylen, const char *s)
 {
 	if (s != NULL)
-		jw_kstr(w, key, s, strlen(s));
+		jw_kstrn(w, key, keylen, s, strlen(s));
 }
 
 /*

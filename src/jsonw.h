@@ -9,6 +9,8 @@
 #ifndef JSONW_H
 #define JSONW_H
 
+#include <string.h>
+
 #include <jansson.h>
 
 struct buf;
@@ -39,7 +41,8 @@ struct jw {
 
 void	jw_init(struct jw *, struct buf *);
 /* key: plain ASCII without '"', '\\' or controls (the program's names) */
-void	jw_key(struct jw *, const char *key);
+void	jw_keyn(struct jw *, const char *key, size_t keylen);
+#define jw_key(w, key)	jw_keyn((w), (key), strlen(key))
 void	jw_open(struct jw *, int brace);	/* '{' or '[' */
 void	jw_close(struct jw *, int brace);	/* '}' or ']' */
 void	jw_str(struct jw *, const char *s, size_t n);
@@ -48,8 +51,12 @@ void	jw_int(struct jw *, long long);
 /* A value already serialized as JSON. */
 void	jw_raw(struct jw *, const char *s, size_t n);
 /* key + string, omitted when s is NULL or empty (EVENTS.md: no nulls). */
-void	jw_kstr(struct jw *, const char *key, const char *s, size_t n);
-void	jw_kcstr(struct jw *, const char *key, const char *s);
+void	jw_kstrn(struct jw *, const char *key, size_t keylen, const char *s,
+	    size_t n);
+void	jw_kcstrn(struct jw *, const char *key, size_t keylen, const char *s);
+/* Keys are mostly literals: their length is the compiler's. */
+#define jw_kstr(w, key, s, n)	jw_kstrn((w), (key), strlen(key), (s), (n))
+#define jw_kcstr(w, key, s)	jw_kcstrn((w), (key), strlen(key), (s))
 
 /*
  * The string member key of the top-level object of json, an event this

@@ -53,6 +53,15 @@ struct tctx {
 	int		 in_tree;	/* diagnostics are syntax, for acks */
 	int		 in_set;	/* diagnostics belong to the event */
 	enum edi_syntax	 syntax;	/* of the input, from the sniff */
+	/* The partner of the last interchange (resolve_partner). */
+	uint32_t	 pici;		/* its interchange_index; 0 none */
+	char		*ppartner;
+	const char	*ptz;
+	/* catalog_select's answer for the last set's kind and partner. */
+	int		 selvalid;
+	enum edi_syntax	 selsyn;
+	char		 seldt[16], selver[16], selpartner[256];
+	const struct map *selmap;
 };
 
 /* A diagnostic as the JSON object of data.diagnostics[] (EVENTS.md §2). */
@@ -219,6 +228,51 @@ resolve_partner(const struct translate_opts *o, const struct edi_set *set,
 	return event_default_partner(set);
 }
 
+/*
+ * The sets of one interchange share its partner, and sets of the same
+ * kind from the same partner the map: both are worked out once.
+ */
+static char *
+set_partner(struct tctx *t, const struct edi_set *set, const char **tz)
+{
+	if ((set->env.syntax != EDI_X12 && set->env.syntax != EDI_EDIFACT) ||
+	    set->env.interchange == NULL || set->env.interchange_index == 0)
+		return resolve_partner(t->o, set, tz);
+	if (t->ppartner == NULL || t->pici != set->env.interchange_index) {
+		free(t->ppartner);
+		t->ptz = NULL;
+		t->ppartner = resolve_partner(t->o, set, &t->ptz);
+		t->pici = set->env.interchange_index;
+	}
+	*tz = t->ptz;
+	return xstrdup(t->ppartner);
+}
+
+static const struct map *
+select_map(struct tctx *t, const struct edi_set *set, const char *partner)
+{
+	size_t	 pl = strlen(partner);
+
+	if (set->env.syntax == EDI_XML || set->doctype.len >=
+	    sizeof(t->seldt) || set->version.len >= sizeof(t->selver) ||
+	    pl >= sizeof(t->selpartner))
+		return catalog_select(t->o->cat, set, partner);
+	if (t->selvalid && t->selsyn == set->env.syntax &&
+	    slice_eqs(set->doctype, t->seldt) &&
+	    slice_eqs(set->version, t->selver) &&
+	    strcmp(partner, t->selpartner) == 0)
+		return t->selmap;
+	t->selmap = catalog_select(t->o->cat, set, partner);
+	t->selsyn = set->env.syntax;
+	memcpy(t->seldt, set->doctype.p, set->doctype.len);
+	t->seldt[set->doctype.len] = '\0';
+	memcpy(t->selver, set->version.p, set->version.len);
+	t->selver[set->version.len] = '\0';
+	memcpy(t->selpartner, partner, pl + 1);
+	t->selvalid = 1;
+	return t->selmap;
+}
+
 /* env.partner.NAME in maps: the partner's configuration keys. */
 static const char *
 partner_value(void *arg, const char *name)
@@ -264,11 +318,11 @@ on_set(void *arg, struct edi_set *set)
 	buf_reset(&t->setdiags);
 	t->in_set = 1;
 
-	partner = resolve_partner(o, set, &tz);
+	partner = set_partner(t, set, &tz);
 	if (o->force_map != NULL)
 		m = map_accepts(o->force_map, set) ? o->force_map : NULL;
 	else
-		m = catalog_select(o->cat, set, partner);
+		m = select_map(t, set, partner);
 	if (m == NULL) {
 		ack_set(o, set);	/* no structure: envelope checks only */
 		dt = slice_strdup(set->doctype);
@@ -447,6 +501,7 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	buf_free(&t.setdiags);
 	buf_free(&t.event);
 	event_cache_free(&t.cache);
+	free(t.ppartner);
 	if (r != 0 && !t.stop && r != EG_ERR_REJECTED && r != EG_ERR_SYNTAX &&
 	    r != EG_ERR_LIMIT)
 		return r;

@@ -3592,6 +3592,20 @@ expand_into(struct lk *L, struct map_block *b, struct map_block *out,
 	}
 }
 
+/* What run_rule would otherwise work out each time (map_eval.c). */
+static void
+rule_hints(struct map_rule *r)
+{
+	const struct map_expr *e = r->nexpr > 0 ? r->expr[0] : NULL;
+	int	 n = 0;
+
+	r->plain = e != NULL && e->kind == MT_PATH && e->path != NULL &&
+	    map_path_plain(e->path) ? e : NULL;
+	while (e != NULL && e->kind == MT_OR && e->nsub > 0 && n++ < 64)
+		e = e->sub[0];
+	r->source = e != NULL ? e->text : NULL;
+}
+
 static void
 link_stmt(struct lk *L, struct map_stmt *s)
 {
@@ -3633,6 +3647,7 @@ link_stmt(struct lk *L, struct map_stmt *s)
 		if (r->hasdef && r->req == MQ_ERROR)
 			lwarn(L, s->path, s->line, s->col, "`required` never "
 			    "fires on a rule with a `default`");
+		rule_hints(r);
 		break;
 	case MS_CHECK:
 		link_cond(L, s->u.c.cond);

@@ -2712,8 +2712,7 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 static inline int
 path_plain(const struct map_path *p)
 {
-	return p->anchor == MA_REL && p->nloop == 0 && !p->segonly &&
-	    p->npair == 0 && (p->repatom < 0 || p->rep != 0);
+	return map_path_plain(p);
 }
 
 static int
@@ -3004,6 +3003,7 @@ static void
 run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
 	const struct map_rule *r = &s->u.r;
+	const struct map_expr *plain;
 	struct rctx	 rc;
 	struct tr	 tr;
 	struct map_val	 v;
@@ -3026,12 +3026,18 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	rc.fr = fr;
 	rc.tgt = &r->tgt;
 	rc.listidx = -1;
-	rc.source = primary(r->expr[0])->text;
+	/* Worked out when the map was linked (rule_hints), else here. */
+	if ((rc.source = r->source) != NULL)
+		plain = r->plain;
+	else {
+		rc.source = primary(r->expr[0])->text;
+		plain = r->expr[0]->kind == MT_PATH &&
+		    path_plain(r->expr[0]->path) ? r->expr[0] : NULL;
+	}
 	trace_start(ev, &tr, s, fr, &r->tgt, -1);
 	found = -1;
-	if (r->expr[0]->kind == MT_PATH && fr->segi < 0 && fr->loop != NULL &&
-	    path_plain(r->expr[0]->path))
-		found = plain_value(ev, fr, r->expr[0], &v);
+	if (plain != NULL && fr->segi < 0 && fr->loop != NULL)
+		found = plain_value(ev, fr, plain, &v);
 	if (found < 0)
 		found = eval_expr(ev, fr, r->expr[0], &v, &rc);
 	if (tr.on) {

@@ -129,6 +129,18 @@ struct map_path {
 	const char	*text;
 };
 
+/*
+ * Most rules read `TAG01`, `TAG01-02` or `TAG01[filter]` in the current
+ * loop instance: the evaluator finds such a value without the generic
+ * path machinery.
+ */
+static inline int
+map_path_plain(const struct map_path *p)
+{
+	return p->anchor == MA_REL && p->nloop == 0 && !p->segonly &&
+	    p->npair == 0 && (p->repatom < 0 || p->rep != 0);
+}
+
 /* ---- expressions --------------------------------------------------- */
 
 enum map_term {
@@ -303,6 +315,9 @@ struct map_rule {
 	struct map_expr	*out;
 	int		 oneway;
 	const char	*srctext;	/* right side as written */
+	/* Set when linked, so that evaluation need not work them out. */
+	const char	*source;	/* text of expr[0]'s first alternative */
+	const struct map_expr *plain;	/* expr[0] when a plain path */
 };
 
 struct map_check {

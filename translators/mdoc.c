@@ -363,42 +363,102 @@ mdoc_prune(struct mdoc *d, int depth)
 
 /* ---- compact JSON ------------------------------------------------------ */
 
-/* Output is staged here and handed to the buf in large pieces. */
+/*
+ * Output goes straight into the buf's own memory: w->s is its bytes,
+ * w->n the length so far and w->lim the room (within the buf's cap);
+ * the buf's len is brought up to date at the end and around the calls
+ * that write through the buf itself.
+ */
 struct wr {
 	struct buf	*b;
-	size_t		 n;
+	char		*s;
+	size_t		 n, lim;
 	int		 err;
-	char		 s[4096];
 };
 
 static void
-wr_flush(struct wr *w)
+wr_load(struct wr *w)
 {
-	if (w->n > 0 && buf_add(w->b, w->s, w->n) != 0)
+	struct buf *b = w->b;
+
+	w->s = b->p;
+	w->n = b->len;
+	w->lim = b->p == NULL ? 0 : b->cap < b->max ? b->cap : b->max;
+}
+
+static void
+wr_sync(struct wr *w)
+{
+	if (w->s != NULL) {
+		w->b->len = w->n;
+		w->s[w->n] = '\0';
+	}
+}
+
+/* Room for k more bytes; 0 (and the error kept) at the cap. */
+static int
+wr_grow(struct wr *w, size_t k)
+{
+	if (w->err)
+		return 0;
+	wr_sync(w);
+	if (buf_grow(w->b, k) != 0) {
 		w->err = EG_ERR_LIMIT;
-	w->n = 0;
+		return 0;
+	}
+	wr_load(w);
+	return 1;
+}
+
+static inline int
+wr_room(struct wr *w, size_t k)
+{
+	return k <= w->lim - w->n || wr_grow(w, k);
+}
+
+/*
+ * Most pieces are keys and short values: copied without a call, with
+ * loads and stores that may overlap but stay within [s, s + n).
+ */
+static inline void
+wr_copy(char *d, const char *s, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+
+	if (n > 16) {
+		memcpy(d, s, n);
+	} else if (n >= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(d, &x, 4);
+		memcpy(d + n - 4, &y, 4);
+	} else if (n > 0) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	}
 }
 
 static inline void
 wr_add(struct wr *w, const char *p, size_t n)
 {
-	if (n > sizeof(w->s) - w->n) {
-		wr_flush(w);
-		if (n > sizeof(w->s)) {
-			if (buf_add(w->b, p, n) != 0)
-				w->err = EG_ERR_LIMIT;
-			return;
-		}
-	}
-	memcpy(w->s + w->n, p, n);
+	if (!wr_room(w, n))
+		return;
+	wr_copy(w->s + w->n, p, n);
 	w->n += n;
 }
 
 static inline void
 wr_c(struct wr *w, char c)
 {
-	if (w->n == sizeof(w->s))
-		wr_flush(w);
+	if (!wr_room(w, 1))
+		return;
 	w->s[w->n++] = c;
 }
 
@@ -408,15 +468,11 @@ wr_plain(struct wr *w, const char *s, size_t n)
 {
 	char	*o;
 
-	if (n + 2 > sizeof(w->s) - w->n) {
-		wr_c(w, '"');
-		wr_add(w, s, n);
-		wr_c(w, '"');
+	if (n > SIZE_MAX - 2 || !wr_room(w, n + 2))
 		return;
-	}
 	o = w->s + w->n;
 	o[0] = '"';
-	memcpy(o + 1, s, n);
+	wr_copy(o + 1, s, n);
 	o[n + 1] = '"';
 	w->n += n + 2;
 }
@@ -429,9 +485,12 @@ wr_str(struct wr *w, const char *s, size_t n)
 		wr_plain(w, s, n);
 		return;
 	}
-	wr_flush(w);
+	if (w->err)
+		return;
+	wr_sync(w);
 	if (jsonw_string(w->b, s, n) != 0)
 		w->err = EG_ERR_LIMIT;
+	wr_load(w);
 }
 
 /* A member's "key": from the interned name's JSON form (map_int.h). */
@@ -451,9 +510,12 @@ wr_key(struct wr *w, const char *k)
 static void
 wr_int(struct wr *w, json_int_t v)
 {
-	wr_flush(w);
+	if (w->err)
+		return;
+	wr_sync(w);
 	if (jsonw_int(w->b, (long long)v) != 0)
 		w->err = EG_ERR_LIMIT;
+	wr_load(w);
 }
 
 static void
@@ -505,13 +567,13 @@ mdoc_write_json(const struct mdoc *d, struct buf *b)
 	struct wr	 w;
 
 	w.b = b;
-	w.n = 0;
 	w.err = 0;
+	wr_load(&w);
 	if (d == NULL)
 		wr_add(&w, "{}", 2);
 	else
 		wr_node(&w, d, 0);
-	wr_flush(&w);
+	wr_sync(&w);
 	return w.err;
 }
 
@@ -563,8 +625,10 @@ member(const struct mdoc *o, const char *name, size_t n)
 
 	if (o == NULL || o->kind != MDOC_OBJ)
 		return NULL;
+	/* n > 0: the first byte rules out most members without a call */
 	for (m = o->u.o.head; m != NULL; m = m->next)
-		if (strncmp(m->key, name, n) == 0 && m->key[n] == '\0')
+		if ((n == 0 || m->key[0] == name[0]) &&
+		    strncmp(m->key, name, n) == 0 && m->key[n] == '\0')
 			return m;
 	return NULL;
 }

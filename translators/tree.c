@@ -1069,8 +1069,8 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 		t->inst[i]->parent->nkid++;
 	for (i = 0; i < t->ninst; i++) {
 		l = t->inst[i];
-		if (l->nkid && (l->kid = arena_allocarray(set->arena, l->nkid,
-		    sizeof(*l->kid))) == NULL) {
+		if (l->nkid && (l->kid = arena_allocarray_raw(set->arena,
+		    l->nkid, sizeof(*l->kid))) == NULL) {
 			for (i = 0; i < t->ninst; i++) {
 				t->inst[i]->nkid = 0;
 				t->inst[i]->kid = NULL;

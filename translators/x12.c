@@ -1150,7 +1150,7 @@ set_append(struct x12 *x, const struct edi_seg *seg, int force)
 		return;
 	}
 	s->val = NULL;
-	if (seg->nval && (s->val = arena_allocarray(&x->sar, seg->nval,
+	if (seg->nval && (s->val = arena_allocarray_raw(&x->sar, seg->nval,
 	    sizeof(*s->val))) == NULL) {
 		if (!over)
 			xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SET-LIMIT",
