@@ -337,31 +337,17 @@ conf_parse_size(const char *s, unsigned long long *out)
 	return 0;
 }
 
+/* Seconds: conf_parse_ms's syntax without "ms". */
 int
 conf_parse_duration(const char *s, long long *out)
 {
-	long long	 v = 0, mul = 1;
-	const char	*p = s;
+	size_t		 n = strlen(s);
+	long long	 ms;
 
-	if (*p < '0' || *p > '9')
+	if ((n >= 2 && strcmp(s + n - 2, "ms") == 0) ||
+	    conf_parse_ms(s, &ms) != 0)
 		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (0x7fffffffffffffffLL - 9) / 10)
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	switch (*p) {
-	case '\0': case 's':	break;
-	case 'm':		mul = 60; break;
-	case 'h':		mul = 3600; break;
-	case 'd':		mul = 86400; break;
-	default:		return -1;
-	}
-	if (*p != '\0')
-		p++;
-	if (*p != '\0' || (v != 0 && v > 0x7fffffffffffffffLL / mul))
-		return -1;
-	*out = v * mul;
+	*out = ms / 1000;
 	return 0;
 }
 
