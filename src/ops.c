@@ -207,6 +207,14 @@ ops_ack_overdue(const struct store_ack *a, int64_t now)
 	    (a->state == STORE_ACK_PENDING && a->due <= now);
 }
 
+static int
+iszero16(const uint8_t *p)
+{
+	static const uint8_t zero[STORE_ID_LEN];
+
+	return memcmp(p, zero, STORE_ID_LEN) == 0;
+}
+
 json_t *
 ops_doc_json(const struct store_doc *d)
 {
@@ -242,6 +250,8 @@ ops_doc_json(const struct store_doc *d)
 	ops_set(o, "sha256", json_string(sha));
 	ops_set(o, "purged", json_boolean(d->flags & STORE_DOCF_PURGED));
 	ops_set(o, "error", ops_str(d->error));
+	ops_set(o, "about", iszero16(d->about) ? json_null() :
+	    ops_id(d->about));
 	return o;
 }
 
@@ -703,8 +713,9 @@ rel_free(struct related *r)
 
 /*
  * The functional acknowledgements written with inbound document d: the
- * outcome transaction stores them (outbound, same partner, addressed to
- * its sender) with received = the document's updated time.
+ * outcome transaction stores them (outbound, same partner) with
+ * received = the document's updated time and about = d's id.  (Records
+ * written before `about` existed are matched by their receiver.)
  */
 static int
 acks_sent(struct store_rtxn *rt, const struct store_doc *d, json_t *out)
@@ -727,9 +738,12 @@ acks_sent(struct store_rtxn *rt, const struct store_doc *d, json_t *out)
 	for (i = 0; rc == 0 && i < n; i++) {
 		if (page[i].received < d->updated)
 			break;
-		if (page[i].direction == STORE_OUTBOUND &&
-		    page[i].received == d->updated &&
-		    strcmp(page[i].receiver, d->sender) == 0)
+		if (page[i].direction != STORE_OUTBOUND ||
+		    page[i].received != d->updated)
+			continue;
+		if (memcmp(page[i].about, d->id, STORE_ID_LEN) == 0 ||
+		    (iszero16(page[i].about) &&
+		    strcmp(page[i].receiver, d->sender) == 0))
 			json_array_append_new(out, ops_doc_json(&page[i]));
 	}
 	free(page);

@@ -562,6 +562,7 @@ make_ack(struct work *w, const struct conf *cf, struct x12_ack *xa,
 	    (cf->x12_id ? cf->x12_id : "") : (cf->edifact_id ?
 	    cf->edifact_id : ""));
 	cut(d->receiver, sizeof(d->receiver), "%s", w->doc.sender);
+	memcpy(d->about, w->doc.id, STORE_ID_LEN);	/* what it answers */
 	w->outctl[0].level = x12 ? STORE_LVL_ISA : STORE_LVL_UNB;
 	w->outctl[0].sender = d->sender;
 	w->outctl[0].number = w->outicn;

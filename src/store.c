@@ -24,7 +24,9 @@
  *           'D' 1 | id(16) | state u8 | direction u8 | flags u32 |
  *           received i64 | updated i64 | size u64 | sha256(32) |
  *           str partner, channel, name, syntax, doctype, sender,
- *           receiver, icn, gcn, scn, error | u32 n | n bytes diags JSON
+ *           receiver, icn, gcn, scn, error | u32 n | n bytes diags JSON |
+ *           [about(16): only when not zero; records without it read
+ *           as about zero]
  *   blobs   doc id(16) -> the raw bytes (the record's size and sha256
  *           describe them); doc id(16) 0x01 -> the bytes of an unreadable
  *           docs record, kept when it was quarantined; doc id(16) tag
@@ -584,12 +586,15 @@ doc_encode(const struct store_doc *d, struct slice diags, struct buf *b)
 	enc_int(b, diags.len, 4);
 	if (diags.len)
 		buf_add(b, diags.p, diags.len);
+	if (!iszero(d->about, STORE_ID_LEN))
+		buf_add(b, d->about, STORE_ID_LEN);
 	/* One check at the end: buf_add fails only at the cap. */
 	if (b->len != DOC_FIXED + 11 * 2 + strlen(d->partner) +
 	    strlen(d->channel) + strlen(d->name) + strlen(d->syntax) +
 	    strlen(d->doctype) + strlen(d->sender) + strlen(d->receiver) +
 	    strlen(d->icn) + strlen(d->gcn) + strlen(d->scn) +
-	    strlen(d->error) + 4 + diags.len)
+	    strlen(d->error) + 4 + diags.len +
+	    (iszero(d->about, STORE_ID_LEN) ? 0 : STORE_ID_LEN))
 		return seterr(EG_ERR_LIMIT, "document record over its limit");
 	return 0;
 }
@@ -635,6 +640,11 @@ doc_decode(const MDB_val *k, const MDB_val *v, struct store_doc *d,
 			*diags = slice_make((const char *)dc.p + dc.off,
 			    d->diagslen);
 		dc.off += d->diagslen;
+	}
+	if (dc.why == NULL && dc.len - dc.off == STORE_ID_LEN) {
+		dec_bytes(&dc, d->about, STORE_ID_LEN);
+		if (iszero(d->about, STORE_ID_LEN))
+			dc.why = "about: zero written";
 	}
 	dec_end(&dc);
 	if (dc.why == NULL) {

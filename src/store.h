@@ -150,6 +150,9 @@ struct store_doc {
 	char		 gcn[STORE_FIELD];	/* group (first group) */
 	char		 scn[STORE_FIELD];	/* set (first set) */
 	char		 error[EG_MAX_STORE_ERROR + 1];	/* why rejected, ... */
+	uint8_t		 about[STORE_ID_LEN];	/* the document this one answers
+					   (an acknowledgement's inbound
+					   document); zero: none */
 	size_t		 diagslen;	/* bytes for store_doc_diags() */
 	int		 unreadable;	/* store_doc_list() only: record failed
 					   validation; id and error are set */

@@ -72,6 +72,10 @@ def scenario_basic(tmp):
     ok(len(gw.docs(type="850")) == 1 and ins and
        ins[0]["sender"] == "ZZ:ACMERETAIL", "recorded as an 850 from "
        "ZZ:ACMERETAIL (docs --type 850)", docs)
+    outs = [d for d in gw.docs() if d["direction"] == "outbound"]
+    ok(len(outs) == 1 and ins and outs[0]["doctype"] == "997" and
+       outs[0]["about"] == ins[0]["id"],
+       "the 997 is stored as the answer to the 850 (about)", outs)
     acks = listing(gw.json("acks"), "acks")
     ok(any(a["kind"] == "po_ack" and a["ref"] == "PO-101" and
            a["state"] == "pending" for a in acks),

@@ -1022,6 +1022,49 @@ mkreq(struct store_ingest_req *r, const char *partner, const char *raw,
 	r->rc = 12345;		/* the call sets it */
 }
 
+/* A document's about: kept when set, absent (zero) otherwise. */
+static void
+t_about(void)
+{
+	struct store		*s;
+	struct store_ingest_req	 rq[2];
+	struct store_rtxn	*rt;
+	struct store_doc	 g;
+	char			 p[512];
+	int			 i;
+
+	path(p, sizeof(p), "about");
+	if (store_open(p, 16 << 20, 0, &s) != 0) {
+		ok(0, "about: open: %s", store_errmsg());
+		return;
+	}
+	mkreq(&rq[0], "acme", "ISA*in", NULL, 0, 0);
+	mkreq(&rq[1], "acme", "ISA*997", NULL, 0, 0);
+	is_int(store_ingest_batch(s, rq, 1), 0, "about: an inbound document");
+	memcpy(rq[1].doc.about, rq[0].res.id, STORE_ID_LEN);
+	rq[1].doc.direction = STORE_OUTBOUND;
+	is_int(store_ingest_batch(s, rq + 1, 1), 0, "about: its answer");
+	if (store_rtxn_begin(s, &rt) == 0) {
+		ok(store_doc_get(rt, rq[1].res.id, &g) == 0 &&
+		    memcmp(g.about, rq[0].res.id, STORE_ID_LEN) == 0,
+		    "about: read back as written");
+		ok(store_doc_get(rt, rq[0].res.id, &g) == 0 &&
+		    g.about[0] == 0 && memcmp(g.about, g.about + 1,
+		    STORE_ID_LEN - 1) == 0,
+		    "about: zero when none was written (the older layout)");
+		store_rtxn_end(rt);
+	}
+	/* a state change keeps it */
+	i = store_doc_mark(s, rq[1].res.id, STORE_DOC_QUARANTINED, "test");
+	if (store_rtxn_begin(s, &rt) == 0) {
+		ok(i == 0 && store_doc_get(rt, rq[1].res.id, &g) == 0 &&
+		    memcmp(g.about, rq[0].res.id, STORE_ID_LEN) == 0,
+		    "about: kept through a state change");
+		store_rtxn_end(rt);
+	}
+	store_close(s);
+}
+
 static void
 t_ingest_batch(void)
 {
@@ -2284,6 +2327,7 @@ main(void)
 	t_ctr();
 	t_mapfull();
 	t_ingest_batch();
+	t_about();
 	t_batch_mapfull();
 	t_take();
 	t_settle();
