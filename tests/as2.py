@@ -31,19 +31,12 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario  # noqa: E402  (documents and TAP helpers)
-from scenario import EDIGATE, MAPS, TOP, ok, wait_for, x850  # noqa: E402
+from scenario import (EDIGATE, MAPS, TOP, Daemon, free_port, ok,  # noqa
+                      wait_for, x850)
 SHARED = os.path.abspath(os.environ.get("EDIGATE_SHARED",
                                         os.path.join(TOP, "..", "shared")))
 PEERS = os.path.join(SHARED, "peers", "as2")
 CORPUS = os.path.join(SHARED, "corpus", "public", "as2")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def run(cmd, env, timeout=120):
@@ -64,15 +57,14 @@ def last_json(out):
     return {}
 
 
-class Gateway:
+class Gateway(Daemon):
     """edigate serve on an AS2 configuration written into root."""
 
     def __init__(self, root, certs, extra="", as2=None, partners=None,
                  port=None):
-        self.root = root
+        Daemon.__init__(self, root)
         os.makedirs(os.path.join(root, "partners.d"), exist_ok=True)
         self.port = port or free_port()
-        self.conf = os.path.join(root, "edigate.ini")
         if as2 is None:
             as2 = "key = %s/PEERB.key\ncert = %s/PEERB.pem\n" % (certs, certs)
         with open(self.conf, "w") as f:
@@ -85,52 +77,19 @@ class Gateway:
             with open(os.path.join(root, "partners.d", name + ".ini"),
                       "w") as f:
                 f.write(text)
-        self.errlog = os.path.join(root, "serve.log")
-        self.p = None
 
     def start(self, env=None):
-        e = dict(os.environ)
-        e.pop("EDIGATE_FAILPOINT", None)
-        e.update(env or {})
-        skip = len(self.log())
-        self.err = open(self.errlog, "a")
-        self.p = subprocess.Popen([EDIGATE, "serve", "-c", self.conf],
-                                  stderr=self.err, env=e)
-        wait_for(lambda: "serve: ready" in self.log()[skip:] or
-                 self.p.poll() is not None, 15)
+        """True when serving."""
+        Daemon.start(self, env)
         return self.p.poll() is None
-
-    def log(self):
-        try:
-            return open(self.errlog).read()
-        except OSError:
-            return ""
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.p is None or self.p.poll() is not None:
-            return self.p.returncode if self.p else None
-        self.p.send_signal(sig)
-        try:
-            rc = self.p.wait(30)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            rc = self.p.wait()
-        self.err.close()
-        return rc
 
     def url(self, scheme="http"):
         return "%s://127.0.0.1:%d/as2" % (scheme, self.port)
 
-    def cli(self, *args):
-        r = subprocess.run([EDIGATE] + list(args) + ["-c", self.conf],
-                           capture_output=True, text=True)
-        return r.returncode, r.stdout, r.stderr
-
     def docs(self):
-        rc, out, _ = self.cli("docs", "--json")
         try:
-            return json.loads(out) if rc == 0 else []
-        except ValueError:
+            return self.all_docs()
+        except (RuntimeError, ValueError):
             return []
 
     def docs_named(self, name):

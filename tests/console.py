@@ -33,8 +33,8 @@ BUILD = os.environ.get("top_builddir", ".")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario  # noqa: E402
-from scenario import (EDIGATE, MAPS, TOP, Gateway, Receiver, isa,  # noqa
-                      ok, set850, wait_for, x850, x855)
+from scenario import (EDIGATE, MAPS, TOP, Gateway, Receiver, free_port,  # noqa
+                      isa, ok, set850, wait_for, x850, x855)
 
 
 
@@ -43,14 +43,6 @@ from scenario import (EDIGATE, MAPS, TOP, Gateway, Receiver, isa,  # noqa
 TOKENS = {"alice": ("operator", "a1" * 16), "bob": ("read", "b2" * 16),
           "erpbot": ("erp", "e3" * 16)}
 OP, RO, ERP = TOKENS["alice"][1], TOKENS["bob"][1], TOKENS["erpbot"][1]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 class Client:

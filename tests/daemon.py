@@ -23,8 +23,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario  # noqa: E402
-from scenario import (EDIGATE, MAPS, TOP, Gateway, Receiver, isa,  # noqa
-                      ok, set850, wait_for, x850, x855)
+from scenario import (EDIGATE, MAPS, TOP, Gateway, Receiver, free_port,  # noqa
+                      isa, ok, set850, wait_for, x850, x855)
 
 
 
@@ -315,15 +315,6 @@ def scenario_reload(tmp):
     ok(gw.p.poll() is None, "the daemon kept running through both reloads")
     gw.stop()
     rc.stop()
-
-
-def free_port():
-    import socket
-    so = socket.socket()
-    so.bind(("127.0.0.1", 0))
-    port = so.getsockname()[1]
-    so.close()
-    return port
 
 
 def scenario_erp_options(tmp):

@@ -8,6 +8,7 @@ run; the tests count through scenario.n and scenario.failed.
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -125,39 +126,41 @@ class Receiver:
         self.p.wait(10)
 
 
-class Gateway:
-    def __init__(self, root, erp_url, partners=("acme-retail",), extra="",
-                 pextra=""):
+def free_port():
+    """A TCP port on 127.0.0.1 free right now."""
+    so = socket.socket()
+    so.bind(("127.0.0.1", 0))
+    port = so.getsockname()[1]
+    so.close()
+    return port
+
+
+class Daemon:
+    """`edigate serve` on the configuration self.conf (written by a
+    subclass), its stderr in self.errlog; the CLI on the same
+    configuration."""
+
+    def __init__(self, root):
         self.root = root
         self.conf = os.path.join(root, "edigate.ini")
-        os.makedirs(os.path.join(root, "partners.d"), exist_ok=True)
-        with open(self.conf, "w") as f:
-            f.write("[gateway]\nstate_dir = state\npartners_dir = "
-                    "partners.d\nmaps_dir = %s\npoll = 50ms\n"
-                    "[identity]\nx12_id = ZZ:WIDGETCO\n"
-                    "[erp]\nurl = %s\ntimeout = 2s\nretry_min = 100ms\n"
-                    "retry_max = 500ms\n%s" % (MAPS, erp_url, extra))
-        ids = {"acme-retail": "ZZ:ACMERETAIL", "bolt-supply": "ZZ:BOLT"}
-        for p in partners:
-            for d in ("in", "out"):
-                os.makedirs(os.path.join(root, p, d), exist_ok=True)
-            with open(os.path.join(root, "partners.d", p + ".ini"), "w") as f:
-                f.write("[partner]\nx12_id = %s\nack = 997\n%s[dir]\n"
-                        "inbox = ../%s/in\noutbox = ../%s/out\n" %
-                        (ids[p], pextra, p, p))
-        self.p = None
         self.errlog = os.path.join(root, "serve.log")
+        self.p = None
+
+    def environ(self, e):
+        """The daemon's environment; subclasses add to it."""
+        return e
 
     def start(self, env=None):
         e = dict(os.environ)
         e.pop("EDIGATE_FAILPOINT", None)
+        e = self.environ(e)
         e.update(env or {})
+        skip = len(self.log())          # a restart: wait for the new line
         self.err = open(self.errlog, "a")
         self.p = subprocess.Popen([EDIGATE, "serve", "-c", self.conf],
                                   stderr=self.err, env=e)
-        # ready when the log says so
-        wait_for(lambda: "serve: ready" in self.log() or
-                 self.p.poll() is not None, 10)
+        wait_for(lambda: "serve: ready" in self.log()[skip:] or
+                 self.p.poll() is not None, 15)
         return self.p
 
     def log(self):
@@ -181,6 +184,44 @@ class Gateway:
     def kill(self):
         return self.stop(signal.SIGKILL)
 
+    def cli(self, *args):
+        r = subprocess.run([EDIGATE] + list(args) + ["-c", self.conf],
+                           capture_output=True, text=True, timeout=60)
+        return r.returncode, r.stdout, r.stderr
+
+    def json(self, *args):
+        rc, out, err = self.cli(*(list(args) + ["--json"]))
+        if rc != 0:
+            raise RuntimeError("edigate %s: %d %s" % (args, rc, err))
+        return json.loads(out)
+
+    def all_docs(self, *args):
+        v = self.json("docs", "--limit", "100000", *args)
+        return v["documents"] if isinstance(v, dict) else v
+
+
+class Gateway(Daemon):
+    """Partners on dir channels, an ERP at erp_url."""
+
+    def __init__(self, root, erp_url, partners=("acme-retail",), extra="",
+                 pextra=""):
+        Daemon.__init__(self, root)
+        os.makedirs(os.path.join(root, "partners.d"), exist_ok=True)
+        with open(self.conf, "w") as f:
+            f.write("[gateway]\nstate_dir = state\npartners_dir = "
+                    "partners.d\nmaps_dir = %s\npoll = 50ms\n"
+                    "[identity]\nx12_id = ZZ:WIDGETCO\n"
+                    "[erp]\nurl = %s\ntimeout = 2s\nretry_min = 100ms\n"
+                    "retry_max = 500ms\n%s" % (MAPS, erp_url, extra))
+        ids = {"acme-retail": "ZZ:ACMERETAIL", "bolt-supply": "ZZ:BOLT"}
+        for p in partners:
+            for d in ("in", "out"):
+                os.makedirs(os.path.join(root, p, d), exist_ok=True)
+            with open(os.path.join(root, "partners.d", p + ".ini"), "w") as f:
+                f.write("[partner]\nx12_id = %s\nack = 997\n%s[dir]\n"
+                        "inbox = ../%s/in\noutbox = ../%s/out\n" %
+                        (ids[p], pextra, p, p))
+
     def drop(self, partner, name, text):
         d = os.path.join(self.root, partner, "in")
         tmp = os.path.join(d, "." + name + ".tmp")
@@ -196,23 +237,11 @@ class Gateway:
         return [open(os.path.join(d, f)).read() for f in sorted(os.listdir(d))
                 if not f.startswith(".")]
 
-    def cli(self, *args):
-        r = subprocess.run([EDIGATE] + list(args) + ["-c", self.conf],
-                           capture_output=True, text=True, timeout=60)
-        return r.returncode, r.stdout, r.stderr
-
-    def json(self, *args):
-        rc, out, err = self.cli(*(list(args) + ["--json"]))
-        if rc != 0:
-            raise RuntimeError("edigate %s: %d %s" % (args, rc, err))
-        return json.loads(out)
-
     def docs(self, **kw):
-        args = ["docs", "--limit", "100000"]
+        args = []
         for k, v in kw.items():
             args += ["--" + k, v]
-        v = self.json(*args)
-        return v["documents"] if isinstance(v, dict) else v
+        return self.all_docs(*args)
 
 
 def plan():
