@@ -35,6 +35,8 @@
 #include <zlib.h>
 
 #include "as2_cms.h"
+#include "eglimits.h"
+#include "files.h"
 #include "buf.h"
 #include "conf.h"
 #include "err.h"
@@ -166,22 +168,13 @@ load_cert(const char *what, const char *path, struct buf *errs)
 static int
 read_password(const char *path, char *out, size_t outsz, struct buf *errs)
 {
-	FILE	*fp;
-	size_t	 l;
+	char	 err[EG_MAX_PATH + 256];
 
-	if (private_file("[as2] password_file", path, errs) != 0)
-		return -1;
-	if ((fp = fopen(path, "r")) == NULL) {
-		buf_printf(errs, "[as2] password_file %s: %s\n", path,
-		    strerror(errno));
+	if (files_secret("[as2] password_file", path, out, outsz, err,
+	    sizeof(err)) != 0) {
+		buf_printf(errs, "%s\n", err);
 		return -1;
 	}
-	if (fgets(out, (int)outsz, fp) == NULL)
-		out[0] = '\0';
-	fclose(fp);
-	l = strlen(out);
-	while (l > 0 && (out[l - 1] == '\n' || out[l - 1] == '\r'))
-		out[--l] = '\0';
 	return 0;
 }
 

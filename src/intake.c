@@ -31,6 +31,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "failpoint.h"
+#include "files.h"
 #include "gateway.h"
 #include "log.h"
 #include "metrics.h"
@@ -76,22 +77,6 @@ static struct {
 	long long	 poll_ms;
 	size_t		 batch;
 } in;
-
-static int
-temp_name(const char *n)
-{
-	static const char *const suffix[] = { ".tmp", ".part", ".filepart" };
-	size_t	 i, l = strlen(n), sl;
-
-	if (n[0] == '.')
-		return 1;
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		sl = strlen(suffix[i]);
-		if (l > sl && strcmp(n + l - sl, suffix[i]) == 0)
-			return 1;
-	}
-	return 0;
-}
 
 static void
 inboxes_free(void)
@@ -372,7 +357,7 @@ scan(struct inbox *ib)
 	dfd = dirfd(d);
 	t = xcalloc(in.batch, sizeof(*t));
 	while ((de = readdir(d)) != NULL && !atomic_load(&in.gw->stopping)) {
-		if (temp_name(de->d_name) ||
+		if (files_temp_name(de->d_name) ||
 		    fnmatch(ib->pattern, de->d_name, FNM_PERIOD) != 0)
 			continue;
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==

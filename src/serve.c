@@ -36,6 +36,7 @@
 #include "eglimits.h"
 #include "err.h"
 #include "failpoint.h"
+#include "files.h"
 #include "forward.h"
 #include "gateway.h"
 #include "http.h"
@@ -231,30 +232,22 @@ reload(struct gateway *gw)
 	notify("READY=1");
 }
 
-/* Read a secret file: its first line, or NULL (logged). */
+/* A secret file's first line, or NULL (logged). */
 static char *
-secret(const char *path)
+secret(const char *what, const char *path)
 {
-	FILE		*fp;
-	struct stat	 st;
-	char		 line[4096];
-	size_t		 n;
+	char	 line[4096], err[EG_MAX_PATH + 256], *p;
 
 	if (path == NULL)
 		return NULL;
-	if ((fp = fopen(path, "r")) == NULL) {
-		log_warn("serve: %s", path);
+	if (files_secret(what, path, line, sizeof(line), err,
+	    sizeof(err)) != 0) {
+		log_warnx("serve: %s", err);
 		return NULL;
 	}
-	if (fstat(fileno(fp), &st) == 0 && (st.st_mode & 0077) != 0)
-		log_warnx("serve: %s is readable by others: chmod 600 it",
-		    path);
-	if (fgets(line, sizeof(line), fp) == NULL)
-		line[0] = '\0';
-	fclose(fp);
-	n = strcspn(line, "\r\n");
-	line[n] = '\0';
-	return xstrdup(line);
+	p = xstrdup(line);
+	explicit_bzero(line, sizeof(line));
+	return p;
 }
 
 static int
@@ -269,13 +262,15 @@ start_forwarder(struct gateway *gw, char **token, char **password)
 	fc.url = cf->erp_url;
 	fc.auth = cf->erp_auth;
 	if (strcmp(cf->erp_auth, "bearer") == 0 &&
-	    (*token = secret(cf->erp_token_file)) == NULL) {
+	    (*token = secret("[erp] token_file",
+	    cf->erp_token_file)) == NULL) {
 		log_warnx("serve: [erp] auth = bearer needs token_file");
 		return -1;
 	}
 	if (strcmp(cf->erp_auth, "basic") == 0 &&
 	    (cf->erp_user == NULL ||
-	    (*password = secret(cf->erp_password_file)) == NULL)) {
+	    (*password = secret("[erp] password_file",
+	    cf->erp_password_file)) == NULL)) {
 		log_warnx("serve: [erp] auth = basic needs user and "
 		    "password_file");
 		return -1;

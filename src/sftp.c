@@ -79,6 +79,7 @@
 #include "envelope.h"
 #include "err.h"
 #include "failpoint.h"
+#include "files.h"
 #include "gateway.h"
 #include "log.h"
 #include "sftp.h"
@@ -221,22 +222,20 @@ sftp_status(struct worker *w)
 	return -1;
 }
 
-/* First line of a secret file; NULL with w->err set. */
+/* First line of a private secret file; NULL with w->err set. */
 static char *
-secret(struct worker *w, const char *path)
+secret(struct worker *w, const char *what, const char *path)
 {
-	FILE	*fp;
-	char	 line[4096];
+	char	 line[4096], err[EG_MAX_PATH + 256], *p;
 
-	if ((fp = fopen(path, "r")) == NULL) {
-		werr(w, "%s: %s", path, strerror(errno));
+	if (files_secret(what, path, line, sizeof(line), err,
+	    sizeof(err)) != 0) {
+		werr(w, "%s", err);
 		return NULL;
 	}
-	if (fgets(line, sizeof(line), fp) == NULL)
-		line[0] = '\0';
-	fclose(fp);
-	line[strcspn(line, "\r\n")] = '\0';
-	return xstrdup(line);
+	p = xstrdup(line);
+	explicit_bzero(line, sizeof(line));
+	return p;
 }
 
 static void
@@ -246,22 +245,6 @@ secret_free(char *s)
 		explicit_bzero(s, strlen(s));
 		free(s);
 	}
-}
-
-static int
-temp_name(const char *n)
-{
-	static const char *const suffix[] = { ".tmp", ".part", ".filepart" };
-	size_t	 i, l = strlen(n), sl;
-
-	if (n[0] == '.')
-		return 1;
-	for (i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
-		sl = strlen(suffix[i]);
-		if (l > sl && strcmp(n + l - sl, suffix[i]) == 0)
-			return 1;
-	}
-	return 0;
 }
 
 /* A remote name we accept as data: no path, no control characters. */
@@ -541,13 +524,15 @@ authenticate(struct worker *w)
 
 	if (w->c.key != NULL) {
 		if (w->c.passphrase_file != NULL &&
-		    (pass = secret(w, w->c.passphrase_file)) == NULL)
+		    (pass = secret(w, "[sftp] passphrase_file",
+		    w->c.passphrase_file)) == NULL)
 			return -1;
 		AGAIN(w, rc, libssh2_userauth_publickey_fromfile_ex(w->ss,
 		    w->c.user, (unsigned int)strlen(w->c.user), NULL,
 		    w->c.key, pass));
 	} else {
-		if ((pass = secret(w, w->c.password_file)) == NULL)
+		if ((pass = secret(w, "[sftp] password_file",
+		    w->c.password_file)) == NULL)
 			return -1;
 		AGAIN(w, rc, libssh2_userauth_password_ex(w->ss, w->c.user,
 		    (unsigned int)strlen(w->c.user), pass,
@@ -763,7 +748,7 @@ list(struct worker *w, struct entry **out, size_t *nout)
 		if ((size_t)rc >= sizeof(name))
 			continue;
 		name[rc] = '\0';
-		if (!name_ok(name) || temp_name(name) ||
+		if (!name_ok(name) || files_temp_name(name) ||
 		    fnmatch(w->c.pattern, name, FNM_PERIOD) != 0)
 			continue;
 		if (!(a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS) ||

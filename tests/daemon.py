@@ -323,6 +323,13 @@ def scenario_erp_options(tmp):
     rc = Receiver(tmp)
     with open(os.path.join(tmp, "erp.token"), "w") as f:
         f.write("s3cret-token\n")
+    os.chmod(os.path.join(tmp, "erp.token"), 0o644)
+    loose = Gateway(os.path.join(tmp, "loose"), rc.url,
+                    extra="auth = bearer\ntoken_file = ../erp.token\n")
+    loose.start()
+    ok(loose.p.wait(10) == 78 and "[erp] token_file" in loose.log() and
+       "readable or writable by group or others" in loose.log(),
+       "a token file others can read: serve refuses to start", loose.log())
     os.chmod(os.path.join(tmp, "erp.token"), 0o600)
     port = free_port()
     gw = Gateway(tmp, rc.url, extra="auth = bearer\ntoken_file = erp.token\n"

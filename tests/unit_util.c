@@ -3,7 +3,11 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +15,7 @@
 #include "buf.h"
 #include "console.h"
 #include "err.h"
+#include "files.h"
 #include "slice.h"
 #include "tap.h"
 
@@ -77,5 +82,35 @@ main(void)
 	p = console_urlencode("a b&c/\xc3\xa9");
 	is_str(p, "a%20b%26c%2F%C3%A9", "console_urlencode");
 	free(p);
+
+	ok(files_temp_name(".po.x12") && files_temp_name("po.x12.tmp") &&
+	    files_temp_name("po.x12.part") && files_temp_name("po.filepart"),
+	    "files_temp_name: dot files and .tmp/.part/.filepart");
+	ok(!files_temp_name("po.x12") && !files_temp_name("tmp.x12") &&
+	    !files_temp_name("tmp") && !files_temp_name("x.partial"),
+	    "files_temp_name: other names are documents");
+	{
+		char	 path[] = "/tmp/eg-secret-XXXXXX", out[64], err[512];
+		int	 fd = mkstemp(path);
+
+		ok(fd != -1 && write(fd, "s3cret\r\nsecond\n", 15) == 15,
+		    "secret file written");
+		if (fd != -1)
+			close(fd);
+		chmod(path, 0600);
+		ok(files_secret("[erp] token_file", path, out, sizeof(out),
+		    err, sizeof(err)) == 0 && strcmp(out, "s3cret") == 0,
+		    "files_secret: the first line, without CR LF (%s)", out);
+		chmod(path, 0640);
+		ok(files_secret("[erp] token_file", path, out, sizeof(out),
+		    err, sizeof(err)) == -1 && strstr(err, "[erp] token_file") &&
+		    strstr(err, "readable or writable by group or others") &&
+		    strstr(err, "mode 640"), "files_secret: group-readable "
+		    "refused, naming the key and mode (%s)", err);
+		unlink(path);
+		ok(files_secret("[sftp] password_file", path, out, sizeof(out),
+		    err, sizeof(err)) == -1 && strstr(err, "No such file"),
+		    "files_secret: a missing file (%s)", err);
+	}
 	return done_testing();
 }
