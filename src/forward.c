@@ -584,19 +584,6 @@ release(struct forwarder *f, const struct store_job *job, const char *biz,
 /* --- the order map --- */
 
 /* Is the event of a job just taken free to go?  0, or its due if not. */
-/* Whether one of our transfers carries event ev right now. */
-static int
-carried(const struct forwarder *f, const uint8_t ev[STORE_ID_LEN])
-{
-	size_t	 i;
-
-	for (i = 0; i < f->nx; i++)
-		if (f->x[i].busy && memcmp(f->x[i].job.ref, ev,
-		    STORE_ID_LEN) == 0)
-			return 1;
-	return 0;
-}
-
 static int64_t
 blocked(struct forwarder *f, const char *biz, const uint8_t ev[STORE_ID_LEN],
     int64_t now, char *why, size_t whysz)
@@ -607,9 +594,6 @@ blocked(struct forwarder *f, const char *biz, const uint8_t ev[STORE_ID_LEN],
 
 	k = key_get(&f->keys, biz, 1);
 	(void)entry_add(k, ev, FWD_DUE_UNKNOWN);
-	for (i = 0; i < k->n; i++)
-		if (k->e[i].sending && !carried(f, k->e[i].ev))
-			k->e[i].sending = 0;	/* stale: no transfer has it */
 	for (i = 0; i < k->n; i++)
 		if (k->e[i].sending) {
 			store_id_format(k->e[i].ev, other);
