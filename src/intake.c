@@ -34,6 +34,7 @@
 #include "files.h"
 #include "gateway.h"
 #include "log.h"
+#include "nameidx.h"
 #include "metrics.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -53,8 +54,7 @@ struct inbox {
 	char		*partner, *dir, *archive, *pattern;
 	struct seen	*seen;
 	size_t		 nseen, cap;
-	uint32_t	*slot;		/* open addressing: index + 1, 0 free */
-	size_t		 nslot;		/* power of 2, > 2 * cap */
+	struct nameidx	 idx;		/* seen by name */
 };
 
 /* One file being taken. */
@@ -87,7 +87,7 @@ inboxes_free(void)
 		for (j = 0; j < in.ib[i].nseen; j++)
 			free(in.ib[i].seen[j].name);
 		free(in.ib[i].seen);
-		free(in.ib[i].slot);
+		nameidx_free(&in.ib[i].idx);
 		free(in.ib[i].partner);
 		free(in.ib[i].dir);
 		free(in.ib[i].archive);
@@ -125,74 +125,28 @@ inboxes_load(void)
 	in.gen = in.gw->generation;
 }
 
-/*
- * The files of an inbox seen at the last poll, by name: an array and a
- * hash index over it (an inbox can hold tens of thousands of files).
- */
-static uint32_t
-name_hash(const char *n)
-{
-	uint32_t	 h = 2166136261u;	/* FNV-1a */
-
-	while (*n)
-		h = (h ^ (unsigned char)*n++) * 16777619u;
-	return h;
-}
-
-static void
-seen_index(struct inbox *ib)
-{
-	size_t	 i, j, mask;
-
-	if (ib->nslot <= 2 * ib->cap) {
-		ib->nslot = 64;
-		while (ib->nslot <= 2 * ib->cap)
-			ib->nslot *= 2;
-		free(ib->slot);
-		ib->slot = xcalloc(ib->nslot, sizeof(*ib->slot));
-	} else
-		memset(ib->slot, 0, ib->nslot * sizeof(*ib->slot));
-	mask = ib->nslot - 1;
-	for (i = 0; i < ib->nseen; i++) {
-		for (j = name_hash(ib->seen[i].name) & mask; ib->slot[j];
-		    j = (j + 1) & mask)
-			;
-		ib->slot[j] = (uint32_t)i + 1;
-	}
-}
-
+/* The files of an inbox seen at the last poll, found by name. */
 static struct seen *
 seen_find(struct inbox *ib, const char *name)
 {
-	size_t	 j, mask;
+	long	 i = nameidx_find(&ib->idx, ib->seen, sizeof(*ib->seen), name);
 
-	if (ib->nslot == 0)
-		return NULL;
-	mask = ib->nslot - 1;
-	for (j = name_hash(name) & mask; ib->slot[j]; j = (j + 1) & mask)
-		if (strcmp(ib->seen[ib->slot[j] - 1].name, name) == 0)
-			return &ib->seen[ib->slot[j] - 1];
-	return NULL;
+	return i < 0 ? NULL : &ib->seen[i];
 }
 
 static struct seen *
 seen_add(struct inbox *ib, const char *name)
 {
 	struct seen	*s;
-	size_t		 j, mask;
 
 	if (ib->nseen == ib->cap) {
 		ib->cap = ib->cap ? ib->cap * 2 : 64;
 		ib->seen = xreallocarray(ib->seen, ib->cap, sizeof(*ib->seen));
-		seen_index(ib);		/* grows the index with cap */
 	}
 	s = &ib->seen[ib->nseen++];
 	memset(s, 0, sizeof(*s));
 	s->name = xstrdup(name);
-	mask = ib->nslot - 1;
-	for (j = name_hash(name) & mask; ib->slot[j]; j = (j + 1) & mask)
-		;
-	ib->slot[j] = (uint32_t)ib->nseen;
+	nameidx_add(&ib->idx, ib->seen, sizeof(*ib->seen), ib->nseen - 1);
 	return s;
 }
 
@@ -211,7 +165,8 @@ seen_sweep(struct inbox *ib)
 		ib->seen[i] = ib->seen[--ib->nseen];
 	}
 	if (ib->nseen != n)
-		seen_index(ib);
+		nameidx_build(&ib->idx, ib->seen, sizeof(*ib->seen),
+		    ib->nseen);
 }
 
 /* Read a whole regular file; NULL with errno set. */

@@ -82,6 +82,7 @@
 #include "files.h"
 #include "gateway.h"
 #include "log.h"
+#include "nameidx.h"
 #include "sftp.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -139,6 +140,7 @@ struct worker {
 	LIBSSH2_SESSION	*ss;
 	LIBSSH2_SFTP	*sftp;
 	struct rseen	*seen;
+	struct nameidx	 idx;		/* seen by name */
 	size_t		 nseen;
 	unsigned int	 fails;		/* in a row */
 	int64_t		 retry_at;	/* mono: next connect attempt */
@@ -667,18 +669,15 @@ struct entry {
 static struct rseen *
 seen_find(struct worker *w, const char *name)
 {
-	size_t	 i;
+	long	 i = nameidx_find(&w->idx, w->seen, sizeof(*w->seen), name);
 
-	for (i = 0; i < w->nseen; i++)
-		if (strcmp(w->seen[i].name, name) == 0)
-			return &w->seen[i];
-	return NULL;
+	return i < 0 ? NULL : &w->seen[i];
 }
 
 static void
 seen_sweep(struct worker *w)
 {
-	size_t	 i = 0;
+	size_t	 i = 0, n = w->nseen;
 
 	while (i < w->nseen) {
 		if (w->seen[i].touched) {
@@ -688,6 +687,8 @@ seen_sweep(struct worker *w)
 		free(w->seen[i].name);
 		w->seen[i] = w->seen[--w->nseen];
 	}
+	if (w->nseen != n)
+		nameidx_build(&w->idx, w->seen, sizeof(*w->seen), w->nseen);
 }
 
 static void
@@ -700,6 +701,7 @@ seen_free(struct worker *w)
 	free(w->seen);
 	w->seen = NULL;
 	w->nseen = 0;
+	nameidx_free(&w->idx);
 }
 
 static void
@@ -983,6 +985,8 @@ pull(struct worker *w)
 			s = &w->seen[w->nseen++];
 			memset(s, 0, sizeof(*s));
 			s->name = xstrdup(e[i].name);
+			nameidx_add(&w->idx, w->seen, sizeof(*w->seen),
+			    w->nseen - 1);
 			s->size = e[i].size;
 			s->mtime = e[i].mtime;
 			s->since = gw_mono_ms();

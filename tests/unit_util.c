@@ -16,6 +16,7 @@
 #include "console.h"
 #include "err.h"
 #include "files.h"
+#include "nameidx.h"
 #include "slice.h"
 #include "tap.h"
 
@@ -111,6 +112,46 @@ main(void)
 		ok(files_secret("[sftp] password_file", path, out, sizeof(out),
 		    err, sizeof(err)) == -1 && strstr(err, "No such file"),
 		    "files_secret: a missing file (%s)", err);
+	}
+	{
+		struct ent { char *name; int v; } *e = NULL;
+		struct nameidx	 x = { NULL, 0 };
+		char		 nm[32];
+		size_t		 k, n = 5000, bad = 0;
+
+		for (k = 0; k < n; k++) {
+			e = realloc(e, (k + 1) * sizeof(*e));
+			snprintf(nm, sizeof(nm), "po%05zu.x12", k);
+			e[k].name = strdup(nm);
+			e[k].v = (int)k;
+			nameidx_add(&x, e, sizeof(*e), k);
+		}
+		for (k = 0; k < n; k++) {
+			snprintf(nm, sizeof(nm), "po%05zu.x12", k);
+			if (nameidx_find(&x, e, sizeof(*e), nm) != (long)k)
+				bad++;
+		}
+		ok(bad == 0 && nameidx_find(&x, e, sizeof(*e), "nope") == -1,
+		    "nameidx: %zu names added one by one, each found; an "
+		    "unknown one not", n);
+		/* drop the even ones, as a sweep does, and rebuild */
+		for (k = 0; k < n; k += 2)
+			free(e[k].name);
+		for (k = 0; k < n / 2; k++)
+			e[k] = e[2 * k + 1];
+		nameidx_build(&x, e, sizeof(*e), n / 2);
+		bad = 0;
+		for (k = 0; k < n / 2; k++)
+			if (nameidx_find(&x, e, sizeof(*e), e[k].name) !=
+			    (long)k)
+				bad++;
+		ok(bad == 0 && nameidx_find(&x, e, sizeof(*e),
+		    "po00000.x12") == -1, "nameidx: after a rebuild the "
+		    "remaining names are found at their new places");
+		for (k = 0; k < n / 2; k++)
+			free(e[k].name);
+		free(e);
+		nameidx_free(&x);
 	}
 	return done_testing();
 }
