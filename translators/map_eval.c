@@ -2607,11 +2607,14 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 {
 	const struct map_rule *r = &s->u.r;
 	const struct map_xform *x;
-	struct map_val	 raw = *v;
+	struct map_val	 raw;
 	struct margs	 ma;
 	const char	*why;
 	int		 i, res;
 
+	if (r->nxf == 0)
+		return VR_OK;
+	raw = *v;	/* what diagnostics quote */
 	for (i = 0; i < r->nxf; i++) {
 		x = &r->xf[i];
 		if (v->xnode != NULL && xml_typed(x->kind))
