@@ -74,6 +74,23 @@ const char *const map_default_msg[MD_NMSG] = {
 
 enum { C_FALSE = 0, C_TRUE = 1, C_UNKNOWN = 2 };
 
+/*
+ * The qualifier/value pairs of one segment under one pair layout (see
+ * pair_value), in element order.  Rules reading pairs mostly come in a
+ * row over one segment (PO1{VN|VP}, PO1{BP|IN}, PO1{UP|EN}): the first
+ * finds the pairs, the others only compare their codes.
+ */
+#define PAIRS_MAX	32
+
+struct pairs {
+	const struct edi_seg *seg;	/* NULL: nothing kept */
+	int		 from, to, qfirst;
+	int		 n;		/* -1: more than PAIRS_MAX */
+	struct {
+		const struct edi_val *q, *v;
+	}		 p[PAIRS_MAX];
+};
+
 /* One nesting level: a group element, a within scope, or the root. */
 struct frame {
 	const struct frame *up;
@@ -122,6 +139,7 @@ struct ev {
 	const struct map_stmt *cur;	/* statement being run */
 	int		 xfail;		/* libxml2 reported an error */
 	char		 xwhy[128];
+	struct pairs	 pc;		/* the pairs of the last segment read */
 };
 
 /* Context for MAP-MULTI and other diagnostics of one rule. */
@@ -729,14 +747,72 @@ segval_from(const struct edi_val *v, const struct edi_val *e, unsigned el)
 	return NULL;
 }
 
+/*
+ * The pairs of s under p's layout of simple elements: from PFROM to PTO
+ * two by two, the qualifier first or second (pqfirst), or (pfrom 0) every
+ * element with the next; a pair counts when both elements have a value.
+ * Returns how many, -1 when there are too many to keep.
+ */
+static int
+pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
+{
+	const struct edi_val *q, *v, *cur, *end;
+	unsigned	 e, from, to, step;
+	int		 n = 0;
+
+	if (p->pfrom > 0) {
+		from = (unsigned)p->pfrom;
+		to = (unsigned)p->pto;
+		step = 2;
+	} else {
+		from = 1;
+		to = s->nel;
+		step = 1;
+	}
+	if (pc->seg == s && pc->from == (int)from && pc->to == (int)to &&
+	    pc->qfirst == p->pqfirst)
+		return pc->n;
+	pc->seg = s;
+	pc->from = (int)from;
+	pc->to = (int)to;
+	pc->qfirst = p->pqfirst;
+	/*
+	 * Values are in element order: one cursor at element e serves the
+	 * lookups of e and e + 1, so the scan is linear in the values.
+	 */
+	cur = s->val;
+	end = s->val + s->nval;
+	for (e = from; e + 1 <= to; e += step) {
+		unsigned qe = p->pfrom > 0 && !p->pqfirst ? e + 1 : e;
+		unsigned ve = qe == e ? e + 1 : e;
+
+		while (cur < end && cur->el < e)
+			cur++;
+		if (cur == end)
+			break;
+		if ((q = segval_from(cur, end, qe)) == NULL ||
+		    (v = segval_from(cur, end, ve)) == NULL)
+			continue;
+		if (n == PAIRS_MAX) {
+			n = -1;
+			break;
+		}
+		pc->p[n].q = q;
+		pc->p[n].v = v;
+		n++;
+	}
+	pc->n = n;
+	return n;
+}
+
 /* The pair value for the best qualifier of p in s; rank in *pr. */
 static const struct edi_val *
-pair_value(const struct map_path *p, const struct edi_seg *s, int *pr,
-    unsigned *vcomp)
+pair_value(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
+    int *pr, unsigned *vcomp)
 {
 	const struct edi_val *q, *v, *best = NULL, *cur, *end;
 	unsigned	 e, from, to, nrep, r;
-	int		 c, bestc = -1;
+	int		 c, bestc = -1, i, n;
 
 	*vcomp = 1;
 	if (p->pfrom > 0 && p->pvcomp > 0) {
@@ -763,6 +839,23 @@ pair_value(const struct map_path *p, const struct edi_seg *s, int *pr,
 		*pr = bestc;
 		return best;
 	}
+	if ((n = pairs_of(&ev->pc, p, s)) >= 0) {
+		/* The earliest pair of the first code that has one. */
+		for (i = 0; i < n; i++) {
+			q = ev->pc.p[i].q;
+			for (c = 0; c < p->npair; c++)
+				if (code_eq(q->s, p->pair[c]))
+					break;
+			if (c == p->npair || (bestc >= 0 && c >= bestc))
+				continue;
+			best = ev->pc.p[i].v;
+			bestc = c;
+			if (c == 0)
+				break;
+		}
+		*pr = bestc;
+		return best;
+	}
 	if (p->pfrom > 0) {
 		from = (unsigned)p->pfrom;
 		to = (unsigned)p->pto;
@@ -770,10 +863,6 @@ pair_value(const struct map_path *p, const struct edi_seg *s, int *pr,
 		from = 1;
 		to = s->nel;
 	}
-	/*
-	 * Values are in element order: one cursor at element e serves the
-	 * lookups of e and e + 1, so the scan is linear in the values.
-	 */
 	cur = s->val;
 	end = s->val + s->nval;
 	for (e = from; e + 1 <= to; e += p->pfrom > 0 ? 2 : 1) {
@@ -820,7 +909,7 @@ match_seg_at(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 	if (p->npair) {
 		if ((fr = frank(s, &p->seg.f)) < 0)
 			return;
-		if ((v = pair_value(p, s, &pr, &comp)) == NULL)
+		if ((v = pair_value(ev, p, s, &pr, &comp)) == NULL)
 			return;
 		pm_visit(ev, pm, s, v, comp, ((rank << RANK_BITS |
 		    (uint64_t)fr) << RANK_BITS) | (uint64_t)pr);
