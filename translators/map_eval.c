@@ -968,7 +968,8 @@ struct sidx {
 	struct sitem	*it;
 	uint32_t	*dkey;		/* the nd distinct tag keys ... */
 	uint32_t	*dfirst;	/* ... and the first item of each */
-	uint32_t	*hs;		/* by key hash: dkey index, or END */
+	uint32_t	*hs;		/* by key hash: dkey index, or END;
+					   NULL: few items, dkey is scanned */
 	uint32_t	 hmask;
 };
 
@@ -990,13 +991,41 @@ ptrhash(const void *p)
 	return (uint32_t)(v ^ (v >> 15));
 }
 
+/*
+ * Instances of a few segments (most loops: PO1 and its PID, N1 N3 N4) are
+ * searched by a scan of their distinct tags, without a hash table.
+ */
+#define SIDX_SCAN	8
+
+/* Index of key among the distinct tags of x, or SIDX_END. */
+static inline uint32_t
+sidx_find(const struct sidx *x, uint32_t key, uint32_t *slot)
+{
+	uint32_t k, h;
+
+	if (x->hs == NULL) {
+		for (k = 0; k < x->nd; k++)
+			if (x->dkey[k] == key)
+				return k;
+		return SIDX_END;
+	}
+	for (h = sidx_hash(key) & x->hmask; (k = x->hs[h]) != SIDX_END;
+	    h = (h + 1) & x->hmask)
+		if (x->dkey[k] == key)
+			return k;
+	*slot = h;
+	return SIDX_END;
+}
+
 static struct sidx *
 sidx_build(struct ev *ev, const struct edi_loop *L)
 {
 	const struct edi_seg *seg = ev->set->seg;
 	struct sidx	*x;
-	uint32_t	 i, n, k, h, key, nslot, *last, end, kk;
+	uint32_t	 i, n, k, d, h = 0, key, nslot, *last, end, kk;
 	const struct edi_loop *kid;
+	char		*m;
+	size_t		 sz;
 
 	/* Items are at most the segments of the instance. */
 	n = 0;
@@ -1006,17 +1035,27 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 		if (end >= L->first)
 			n = end - L->first + 1;
 	}
-	for (nslot = 16; nslot < 2 * (n + 1); nslot *= 2)
-		;
-	if ((x = ev_alloc(ev, sizeof(*x))) == NULL ||
-	    (x->it = ev_allocarray(ev, n + 1, sizeof(*x->it))) == NULL ||
-	    (x->dkey = ev_allocarray(ev, n + 1, sizeof(*last))) == NULL ||
-	    (x->dfirst = ev_allocarray(ev, n + 1, sizeof(*last))) == NULL ||
-	    (last = ev_allocarray(ev, n + 1, sizeof(*last))) == NULL ||
-	    (x->hs = ev_allocarray(ev, nslot, sizeof(*x->hs))) == NULL)
+	nslot = 0;
+	if (n > SIDX_SCAN)
+		for (nslot = 16; nslot < 2 * (n + 1); nslot *= 2)
+			;
+	/* One piece of memory: the items, then the tag arrays. */
+	sz = sizeof(*x) + ((size_t)n + 1) * sizeof(*x->it) +
+	    (3 * ((size_t)n + 1) + nslot) * sizeof(uint32_t);
+	if ((m = ev_alloc(ev, sz)) == NULL)
 		return NULL;
-	memset(x->hs, 0xff, nslot * sizeof(*x->hs));
-	x->hmask = nslot - 1;
+	x = (struct sidx *)(void *)m;
+	x->it = (struct sitem *)(void *)(m + sizeof(*x));
+	x->dkey = (uint32_t *)(void *)(x->it + n + 1);
+	x->dfirst = x->dkey + n + 1;
+	last = x->dfirst + n + 1;
+	x->hs = NULL;
+	x->hmask = 0;
+	if (nslot > 0) {
+		x->hs = last + n + 1;
+		memset(x->hs, 0xff, nslot * sizeof(*x->hs));
+		x->hmask = nslot - 1;
+	}
 	x->L = L;
 	x->nd = 0;
 	/* The segments of L, a nested instance counting as its trigger. */
@@ -1035,14 +1074,12 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 		x->it[k].kid = kid;
 		x->it[k].ksx = NULL;
 		key = map_tagkey(seg[x->it[k].seg].tag);
-		for (h = sidx_hash(key) & x->hmask; x->hs[h] != SIDX_END &&
-		    x->dkey[x->hs[h]] != key; h = (h + 1) & x->hmask)
-			;
-		if (x->hs[h] != SIDX_END) {
-			x->it[last[x->hs[h]]].next = k;
-			last[x->hs[h]] = k;
+		if ((d = sidx_find(x, key, &h)) != SIDX_END) {
+			x->it[last[d]].next = k;
+			last[d] = k;
 		} else {
-			x->hs[h] = x->nd;
+			if (x->hs != NULL)
+				x->hs[h] = x->nd;
 			x->dkey[x->nd] = key;
 			x->dfirst[x->nd] = k;
 			last[x->nd++] = k;
@@ -1109,11 +1146,9 @@ sidx_first(const struct sidx *x, uint32_t key)
 {
 	uint32_t k, h;
 
-	for (h = sidx_hash(key) & x->hmask; (k = x->hs[h]) != SIDX_END;
-	    h = (h + 1) & x->hmask)
-		if (x->dkey[k] == key)
-			return x->dfirst[k];
-	return SIDX_END;
+	if ((k = sidx_find(x, key, &h)) == SIDX_END)
+		return SIDX_END;
+	return x->dfirst[k];
 }
 
 /* The index of a frame's loop instance (kept in the frame). */
