@@ -209,6 +209,58 @@ dec_digits(struct slice ip, struct slice fp, size_t scale, uint8_t *d,
 	return 0;
 }
 
+#define DEC_SMALL	18	/* digits that two can add in an int64_t */
+
+/* The digits of ip then fp, scaled to `scale` fraction digits. */
+static int64_t
+dec_small(struct slice ip, struct slice fp, size_t scale)
+{
+	int64_t	 v = 0;
+	size_t	 i;
+
+	for (i = 0; i < ip.len; i++)
+		v = v * 10 + (ip.p[i] - '0');
+	for (i = 0; i < fp.len; i++)
+		v = v * 10 + (fp.p[i] - '0');
+	for (; i < scale; i++)
+		v *= 10;
+	return v;
+}
+
+/*
+ * map_dec_add when both operands have at most DEC_SMALL digits at the
+ * common scale (sums of quantities and amounts): the same text from
+ * machine integers.
+ */
+static int
+dec_add_small(int64_t a, int64_t b, size_t scale, char *out, size_t outlen)
+{
+	char	 d[24];
+	int64_t	 sum = a + b;
+	uint64_t mag = sum < 0 ? -(uint64_t)sum : (uint64_t)sum;
+	size_t	 nd = 0, n = 0, i;
+
+	do {
+		d[nd++] = (char)('0' + mag % 10);
+		mag /= 10;
+	} while (mag > 0);
+	while (nd < scale + 1)		/* one integer digit at least */
+		d[nd++] = '0';
+	if (outlen < nd + 3)
+		return -1;
+	if (sum < 0)
+		out[n++] = '-';
+	for (i = nd; i-- > scale;)
+		out[n++] = d[i];
+	if (scale) {
+		out[n++] = '.';
+		for (i = scale; i-- > 0;)
+			out[n++] = d[i];
+	}
+	out[n] = '\0';
+	return 0;
+}
+
 /*
  * out = a + b, exactly, as canonical decimal text (the larger scale of
  * the two).  Returns 0, or -1 when an operand is not a number or the
@@ -229,6 +281,13 @@ map_dec_add(const char *a, size_t alen, const char *b, size_t blen,
 	    dec_split(slice_make(b, blen), ',', &bn, &bi, &bf) != 0)
 		return -1;
 	scale = af.len > bf.len ? af.len : bf.len;
+	if (ai.len + scale <= DEC_SMALL && bi.len + scale <= DEC_SMALL) {
+		int64_t sa = dec_small(ai, af, scale);
+		int64_t sb = dec_small(bi, bf, scale);
+
+		return dec_add_small(an ? -sa : sa, bn ? -sb : sb, scale, out,
+		    outlen);
+	}
 	/* Only as many digits as the operands need (plus a carry). */
 	nd = (ai.len > bi.len ? ai.len : bi.len) + scale + 2;
 	if (nd > sizeof(da))
