@@ -852,7 +852,7 @@ check_segment(struct tb *t, uint32_t si)
 	const struct struct_elem *d, *cd;
 	const struct edi_val *v;
 	struct present pr;
-	size_t	 k;
+	size_t	 k, kend;
 	uint16_t i;
 	int	 nrep, r, lastel = 0;
 	int	 utf8 = t->set->env.syntax == EDI_EDIFACT;
@@ -861,13 +861,18 @@ check_segment(struct tb *t, uint32_t si)
 	if ((sd = segdef(t, s->tag)) == NULL)
 		return;		/* no elements, no syntax notes */
 	present_init(&pr, s, utf8 || sd->mandcomp || sd->anyrep);
-	/* Requirement; usually every mandatory element is there. */
-	if (!sd->mandcomp && (sd->mand[0] & ~pr.bit[0]) == 0 &&
-	    (sd->mand[1] & ~pr.bit[1]) == 0)
-		k = sd->nelem;
-	else
-		k = 0;
-	for (; k < sd->nelem; k++) {
+	/*
+	 * Requirement; usually every mandatory element is there, and then
+	 * only the declarations holding mandatory components are looked at.
+	 */
+	k = 0;
+	kend = sd->nelem;
+	if ((sd->mand[0] & ~pr.bit[0]) == 0 &&
+	    (sd->mand[1] & ~pr.bit[1]) == 0) {
+		k = sd->mandcomp ? sd->mcfirst : sd->nelem;
+		kend = sd->mandcomp ? sd->mcend : sd->nelem;
+	}
+	for (; k < kend; k++) {
 		d = &sd->elem[k];
 		if (d->req != SR_MANDATORY)
 			continue;
