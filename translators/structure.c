@@ -1172,8 +1172,13 @@ structure_index_new(const struct structure *st)
 			if (e->el <= 0 || e->el >= STRUCT_MAXPOS)
 				continue;
 			sd->elfirst[e->el] = (uint16_t)(k + 1);
-			if (e->req == SR_MANDATORY && e->comp != 0)
+			if (e->req == SR_MANDATORY && e->comp != 0) {
+				/* k runs down: the first one seen is last */
+				if (!sd->mandcomp)
+					sd->mcend = k + 1;
+				sd->mcfirst = k;
 				sd->mandcomp = 1;
+			}
 			if (e->comp != 0)
 				continue;
 			if (e->req == SR_MANDATORY)

@@ -174,6 +174,8 @@ struct struct_segdef {
 	unsigned	 plainmin[STRUCT_MAXPOS];
 	unsigned	 plainmax[STRUCT_MAXPOS];
 	int		 mandcomp;	/* some component is mandatory */
+	/* elem[mcfirst..mcend): every mandatory component among them */
+	size_t		 mcfirst, mcend;
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */
 	size_t		 nsyn;

@@ -596,17 +596,48 @@ check_value(struct tb *t, uint32_t si, const struct struct_elem *d,
  */
 struct present {
 	uint64_t	 bit[2];
+	/*
+	 * The repetitions of all values OR-ed (at least the highest) and
+	 * AND-ed: they spare the per-element repetition counts when the
+	 * segment has no repetitions (nearly always).
+	 */
+	unsigned	 orrep, andrep;
 };
 
+/* 1 when every value of the segment is repetition 1. */
+static int
+allrep1(const struct present *p)
+{
+	return p->orrep == 1 && p->andrep == 1;
+}
+
+/*
+ * Without reps (nothing will ask: X12 segments without mandatory
+ * components or repeatable elements), the repetition summary says
+ * "unknown" and costs nothing.
+ */
 static void
-present_init(struct present *p, const struct edi_seg *s)
+present_init(struct present *p, const struct edi_seg *s, int reps)
 {
 	uint16_t i, el;
 
 	p->bit[0] = p->bit[1] = 0;
-	for (i = 0; i < s->nval; i++)
+	if (!reps) {
+		p->orrep = ~0U;
+		p->andrep = 0;
+		for (i = 0; i < s->nval; i++)
+			if ((el = s->val[i].el) < 128)
+				p->bit[el / 64] |= (uint64_t)1 << (el % 64);
+		return;
+	}
+	p->orrep = 0;
+	p->andrep = ~0U;
+	for (i = 0; i < s->nval; i++) {
 		if ((el = s->val[i].el) < 128)
 			p->bit[el / 64] |= (uint64_t)1 << (el % 64);
+		p->orrep |= s->val[i].rep;
+		p->andrep &= s->val[i].rep;
+	}
 }
 
 static int
@@ -771,6 +802,13 @@ seg_elem(const struct struct_segdef *sd, int el, int comp)
 	k = sd->elfirst[el] - 1u;
 	if (sd->elem[k].comp == comp)
 		return &sd->elem[k];	/* comp 0 comes first */
+	/*
+	 * The run is sorted by comp without duplicates (structure_load), so
+	 * with every component declared, comp sits comp places on.
+	 */
+	if (comp > 0 && k + (size_t)comp < sd->nelem &&
+	    sd->elem[k + comp].el == el && sd->elem[k + comp].comp == comp)
+		return &sd->elem[k + comp];
 	for (k++; k < sd->nelem && sd->elem[k].el == el; k++)
 		if (sd->elem[k].comp == comp)
 			return &sd->elem[k];
@@ -789,6 +827,23 @@ value_plain(const struct struct_elem *d, const struct edi_val *v)
 	    v->s.len >= d->min && v->s.len <= d->max;
 }
 
+/*
+ * The same for a component, decided as check_value() would: EDIFACT text
+ * is counted in code points, at most its bytes, and at least one when the
+ * first byte starts a character; longer minimums go to check_value().
+ */
+static inline int
+comp_plain(const struct struct_elem *d, const struct edi_val *v, int utf8)
+{
+	if ((d->type != ST_AN && d->type != ST_ID) || d->codes != NULL ||
+	    v->s.len > d->max)
+		return 0;
+	if (!utf8)
+		return v->s.len >= d->min;
+	return d->min == 0 || (d->min == 1 && v->s.len > 0 &&
+	    ((unsigned char)v->s.p[0] & 0xc0) != 0x80);
+}
+
 static void
 check_segment(struct tb *t, uint32_t si)
 {
@@ -797,21 +852,27 @@ check_segment(struct tb *t, uint32_t si)
 	const struct struct_elem *d, *cd;
 	const struct edi_val *v;
 	struct present pr;
-	size_t	 k;
+	size_t	 k, kend;
 	uint16_t i;
 	int	 nrep, r, lastel = 0;
+	int	 utf8 = t->set->env.syntax == EDI_EDIFACT;
 	char	 b[48];
 
 	if ((sd = segdef(t, s->tag)) == NULL)
 		return;		/* no elements, no syntax notes */
-	present_init(&pr, s);
-	/* Requirement; usually every mandatory element is there. */
-	if (!sd->mandcomp && (sd->mand[0] & ~pr.bit[0]) == 0 &&
-	    (sd->mand[1] & ~pr.bit[1]) == 0)
-		k = sd->nelem;
-	else
-		k = 0;
-	for (; k < sd->nelem; k++) {
+	present_init(&pr, s, utf8 || sd->mandcomp || sd->anyrep);
+	/*
+	 * Requirement; usually every mandatory element is there, and then
+	 * only the declarations holding mandatory components are looked at.
+	 */
+	k = 0;
+	kend = sd->nelem;
+	if ((sd->mand[0] & ~pr.bit[0]) == 0 &&
+	    (sd->mand[1] & ~pr.bit[1]) == 0) {
+		k = sd->mandcomp ? sd->mcfirst : sd->nelem;
+		kend = sd->mandcomp ? sd->mcend : sd->nelem;
+	}
+	for (; k < kend; k++) {
 		d = &sd->elem[k];
 		if (d->req != SR_MANDATORY)
 			continue;
@@ -826,6 +887,16 @@ check_segment(struct tb *t, uint32_t si)
 		/* a component: mandatory in every present repetition */
 		if (!present(&pr, d->el))
 			continue;	/* no repetition at all */
+		if (allrep1(&pr)) {
+			/* one repetition, and d->el has a value in it */
+			if (!comp_present(s, d->el, d->comp, 1))
+				tdiag(t, TD(DIAG_ERROR, "ELEM-MISSING",
+				    .segi = si, .el = d->el, .comp = d->comp,
+				    .rep = 1, .ack_el = 1), "mandatory "
+				    "component %s%02d-%02d is missing", s->tag,
+				    d->el, d->comp);
+			continue;
+		}
 		nrep = edi_nrep(s, d->el);
 		for (r = 1; r <= nrep; r++) {
 			int	 any = 0;
@@ -867,6 +938,7 @@ check_segment(struct tb *t, uint32_t si)
 			 * itself (syntax 4), so every count is checked here.
 			 */
 			if ((d->rep > 1 || t->set->env.syntax == EDI_EDIFACT)
+			    && pr.orrep > (d->rep ? d->rep : 1)
 			    && (nrep = edi_nrep(s, v->el)) > (int)(d->rep ?
 			    d->rep : 1))
 				tdiag(t, TD(DIAG_ERROR, "ELEM-REPEAT",
@@ -877,7 +949,8 @@ check_segment(struct tb *t, uint32_t si)
 				    d->rep ? d->rep : 1);
 		}
 		if (d->type == ST_COMPOSITE) {
-			if ((cd = seg_elem(sd, v->el, v->comp)) != NULL)
+			if ((cd = seg_elem(sd, v->el, v->comp)) != NULL &&
+			    !comp_plain(cd, v, utf8))
 				check_value(t, si, cd, v);
 			continue;
 		}
