@@ -51,9 +51,20 @@ jsonw_string(struct buf *b, const char *s, size_t n)
 	unsigned char	 c;
 	char		 esc[6];
 	int		 r = 0;
+	char		*o;
 
+	/* Most strings need no escape: one piece, room claimed once. */
+	if ((i = jsonw_plain_prefix(s, n)) == n) {
+		if (n > SIZE_MAX - 2 || (o = buf_room(b, n + 2)) == NULL)
+			return EG_ERR_LIMIT;
+		o[0] = '"';
+		memcpy(o + 1, s, n);
+		o[n + 1] = '"';
+		buf_end_at(b, o + n + 2);
+		return 0;
+	}
 	r |= buf_addc(b, '"');
-	for (i = jsonw_plain_prefix(s, n); i < n; i++) {
+	for (; i < n; i++) {
 		c = (unsigned char)s[i];
 		if (!needs_escape[c])
 			continue;
@@ -201,37 +212,63 @@ jw_init(struct jw *w, struct buf *b)
 	w->first[0] = 1;
 }
 
-/* Comma before a member or element, unless it follows its key. */
-static void
-jw_sep(struct jw *w)
+/*
+ * Whether a comma goes before the next member or element (not after its
+ * key, nor first in its object or array); the state moves past it.
+ */
+static inline int
+jw_comma(struct jw *w)
 {
 	if (w->afterkey) {
 		w->afterkey = 0;
-		return;
+		return 0;
 	}
-	if (!w->first[w->depth])
-		w->err |= buf_addc(w->b, ',');
-	w->first[w->depth] = 0;
+	if (w->first[w->depth]) {
+		w->first[w->depth] = 0;
+		return 0;
+	}
+	return 1;
 }
 
-/* Keys are the program's own ASCII names: copied, not escaped. */
+static void
+jw_sep(struct jw *w)
+{
+	if (jw_comma(w))
+		w->err |= buf_addc(w->b, ',');
+}
+
+/*
+ * [,]"key": with room claimed once for it and more bytes: where those
+ * go, or NULL at the cap (w->err set).  Keys are the program's own ASCII
+ * names: copied, not escaped.
+ */
+static char *
+jw_keyroom(struct jw *w, const char *key, size_t n, size_t more)
+{
+	int	 c = jw_comma(w);
+	char	*o;
+
+	if (n > SIZE_MAX / 4 || more > SIZE_MAX / 4 ||
+	    (o = buf_room(w->b, (size_t)c + n + 3 + more)) == NULL) {
+		w->err |= EG_ERR_LIMIT;
+		return NULL;
+	}
+	if (c)
+		*o++ = ',';
+	o[0] = '"';
+	memcpy(o + 1, key, n);
+	o[n + 1] = '"';
+	o[n + 2] = ':';
+	return o + n + 3;
+}
+
 void
 jw_keyn(struct jw *w, const char *key, size_t n)
 {
-	char	 tmp[128];
+	char	*o;
 
-	jw_sep(w);
-	if (n + 3 <= sizeof(tmp)) {
-		tmp[0] = '"';
-		memcpy(tmp + 1, key, n);
-		tmp[n + 1] = '"';
-		tmp[n + 2] = ':';
-		w->err |= buf_add(w->b, tmp, n + 3);
-	} else {
-		w->err |= buf_addc(w->b, '"');
-		w->err |= buf_add(w->b, key, n);
-		w->err |= buf_add(w->b, "\":", 2);
-	}
+	if ((o = jw_keyroom(w, key, n, 0)) != NULL)
+		buf_end_at(w->b, o);
 	w->afterkey = 1;
 }
 
@@ -286,10 +323,22 @@ void
 jw_kstrn(struct jw *w, const char *key, size_t keylen, const char *s,
     size_t n)
 {
+	char	*o;
+
 	if (s == NULL || n == 0)
 		return;
-	jw_keyn(w, key, keylen);
-	jw_str(w, s, n);
+	if (jsonw_plain_prefix(s, n) != n) {
+		jw_keyn(w, key, keylen);
+		jw_str(w, s, n);
+		return;
+	}
+	/* The usual member: key and plain string in one piece. */
+	if ((o = jw_keyroom(w, key, keylen, n + 2)) == NULL)
+		return;
+	o[0] = '"';
+	memcpy(o + 1, s, n);
+	o[n + 1] = '"';
+	buf_end_at(w->b, o + n + 2);
 }
 
 void
