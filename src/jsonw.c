@@ -93,10 +93,11 @@ jsonw_string(struct buf *b, const char *s, size_t n)
 	return r;
 }
 
-int
-jsonw_int(struct buf *b, long long v)
+/* v in decimal, at the end of tmp: returns where it starts. */
+static char *
+fmt_int(char tmp[24], long long v)
 {
-	char		 tmp[24], *p = tmp + sizeof(tmp);
+	char		*p = tmp + 24;
 	uint64_t	 u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
 	do {
@@ -105,6 +106,14 @@ jsonw_int(struct buf *b, long long v)
 	} while (u != 0);
 	if (v < 0)
 		*--p = '-';
+	return p;
+}
+
+int
+jsonw_int(struct buf *b, long long v)
+{
+	char		 tmp[24], *p = fmt_int(tmp, v);
+
 	return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
@@ -272,16 +281,35 @@ jw_keyn(struct jw *w, const char *key, size_t n)
 	w->afterkey = 1;
 }
 
-void
-jw_open(struct jw *w, int brace)
+/* Past a '{' or '[' just written. */
+static void
+jw_down(struct jw *w)
 {
-	jw_sep(w);
-	w->err |= buf_addc(w->b, brace);
 	if (w->depth + 1 >= JW_MAXDEPTH) {
 		w->err |= EG_ERR_LIMIT;
 		return;
 	}
 	w->first[++w->depth] = 1;
+}
+
+void
+jw_open(struct jw *w, int brace)
+{
+	jw_sep(w);
+	w->err |= buf_addc(w->b, brace);
+	jw_down(w);
+}
+
+void
+jw_kopenn(struct jw *w, const char *key, size_t keylen, int brace)
+{
+	char	*o;
+
+	if ((o = jw_keyroom(w, key, keylen, 1)) != NULL) {
+		*o = (char)brace;
+		buf_end_at(w->b, o + 1);
+	}
+	jw_down(w);
 }
 
 void
@@ -308,8 +336,30 @@ jw_cstr(struct jw *w, const char *s)
 void
 jw_int(struct jw *w, long long v)
 {
-	jw_sep(w);
-	w->err |= jsonw_int(w->b, (json_int_t)v);
+	char	 tmp[24], *p = fmt_int(tmp, v), *o;
+	size_t	 n = (size_t)(tmp + sizeof(tmp) - p);
+	int	 c = jw_comma(w);
+
+	if ((o = buf_room(w->b, (size_t)c + n)) == NULL) {
+		w->err |= EG_ERR_LIMIT;
+		return;
+	}
+	if (c)
+		*o++ = ',';
+	memcpy(o, p, n);
+	buf_end_at(w->b, o + n);
+}
+
+void
+jw_kintn(struct jw *w, const char *key, size_t keylen, long long v)
+{
+	char	 tmp[24], *p = fmt_int(tmp, v), *o;
+	size_t	 n = (size_t)(tmp + sizeof(tmp) - p);
+
+	if ((o = jw_keyroom(w, key, keylen, n)) == NULL)
+		return;
+	memcpy(o, p, n);
+	buf_end_at(w->b, o + n);
 }
 
 void
