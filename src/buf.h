@@ -62,6 +62,28 @@ buf_addc(struct buf *b, int c)
 	return buf_add_slow(b, &ch, 1);
 }
 
+/*
+ * For writers that assemble a piece in place: room for k more bytes,
+ * returned as where they go (the end of the contents), or NULL at the cap
+ * (EG_ERR_LIMIT, the buffer unchanged).  After writing, buf_end_at(b, e)
+ * with e the end of what was written (within the k bytes).
+ */
+static inline char *
+buf_room(struct buf *b, size_t k)
+{
+	if ((b->p == NULL || k > b->cap - b->len || k > b->max - b->len ||
+	    b->len > b->max) && buf_grow(b, k) != 0)
+		return NULL;
+	return b->p + b->len;
+}
+
+static inline void
+buf_end_at(struct buf *b, char *e)
+{
+	b->len = (size_t)(e - b->p);
+	*e = '\0';
+}
+
 /* Hand the contents to the caller (NUL-terminated); the buf is emptied. */
 char	*buf_release(struct buf *, size_t *lenp);
 

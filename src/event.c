@@ -468,15 +468,13 @@ write_raw_ref(struct jw *w, const struct edi_set *set,
 	struct jw	 tw, *fw;
 
 	if ((fw = frag_open(c, w, FR_RAWREF, &tw)) != NULL) {
-		jw_key(fw, "rawRef");
-		jw_open(fw, '{');
+		jw_kopen(fw, "rawRef", '{');
 		jw_kcstr(fw, "docId", o->doc_id);
 		jw_kcstr(fw, "sha256", o->sha256);
 		frag_close(c, w, FR_RAWREF, &tw, fw);
 	}
 	if (set->nseg > 0) {
-		jw_key(w, "segments");
-		jw_open(w, '[');
+		jw_kopen(w, "segments", '[');
 		jw_int(w, set->seg[0].filepos);
 		jw_int(w, set->seg[set->nseg - 1].filepos);
 		jw_close(w, ']');
@@ -491,8 +489,7 @@ write_channel(struct jw *w, const struct edi_set *set,
 	struct jw	 tw, *fw;
 
 	if ((fw = frag_open(c, w, FR_CHANNEL, &tw)) != NULL) {
-		jw_key(fw, "channel");
-		jw_open(fw, '{');
+		jw_kopen(fw, "channel", '{');
 		jw_kcstr(fw, "protocol", o->protocol ? o->protocol : "FILE");
 		jw_kcstr(fw, "filename", o->filename);
 		jw_close(fw, '}');
@@ -512,8 +509,7 @@ x12_envelope(struct jw *w, const struct edi_set *set)
 	struct slice	 u;
 	char		 d[11], t[9];
 
-	jw_key(w, "interchange");
-	jw_open(w, '{');
+	jw_kopen(w, "interchange", '{');
 	kslice(w, "controlNumber", ev(isa, 13, 1));
 	kslice(w, "senderQualifier", ev(isa, 5, 1));
 	kslice(w, "senderId", ev(isa, 6, 1));
@@ -533,8 +529,7 @@ x12_envelope(struct jw *w, const struct edi_set *set)
 		jw_kcstr(w, "usage", "information");
 	jw_close(w, '}');
 	if (gs != NULL) {
-		jw_key(w, "group");
-		jw_open(w, '{');
+		jw_kopen(w, "group", '{');
 		kslice(w, "controlNumber", ev(gs, 6, 1));
 		kslice(w, "functionalId", ev(gs, 1, 1));
 		kslice(w, "senderCode", ev(gs, 2, 1));
@@ -550,14 +545,12 @@ x12_transaction(struct jw *w, const struct edi_set *set,
 {
 	const struct edi_seg *st = &set->seg[0];
 
-	jw_key(w, "transaction");
-	jw_open(w, '{');
+	jw_kopen(w, "transaction", '{');
 	kslice(w, "controlNumber", set->control);
 	kslice(w, "setId", set->doctype);
 	if (set->nseg > 0 && strcmp(st->tag, "ST") == 0)
 		kslice(w, "implementationRef", ev(st, 3, 1));
-	jw_key(w, "segmentCount");
-	jw_int(w, set->nseg);
+	jw_kint(w, "segmentCount", set->nseg);
 	jw_close(w, '}');
 	write_raw_ref(w, set, o, c);
 }
@@ -571,8 +564,7 @@ edifact_envelope(struct jw *w, const struct edi_set *set)
 	char		 d[11], t[9], v[64];
 
 	if (unb != NULL) {
-		jw_key(w, "interchange");
-		jw_open(w, '{');
+		jw_kopen(w, "interchange", '{');
 		kslice(w, "controlNumber", ev(unb, 5, 1));
 		kslice(w, "senderQualifier", ev(unb, 2, 2));
 		kslice(w, "senderId", ev(unb, 2, 1));
@@ -594,8 +586,7 @@ edifact_envelope(struct jw *w, const struct edi_set *set)
 		jw_close(w, '}');
 	}
 	if (ung != NULL) {
-		jw_key(w, "group");
-		jw_open(w, '{');
+		jw_kopen(w, "group", '{');
 		kslice(w, "controlNumber", ev(ung, 5, 1));
 		kslice(w, "functionalId", ev(ung, 1, 1));
 		kslice(w, "senderCode", ev(ung, 2, 1));
@@ -615,14 +606,12 @@ static void
 edifact_transaction(struct jw *w, const struct edi_set *set,
     const struct event_origin *o, struct event_cache *c)
 {
-	jw_key(w, "transaction");
-	jw_open(w, '{');
+	jw_kopen(w, "transaction", '{');
 	kslice(w, "controlNumber", set->control);
 	kslice(w, "setId", set->doctype);
 	if (set->nseg > 0)
 		kslice(w, "implementationRef", ev(&set->seg[0], 2, 5));
-	jw_key(w, "segmentCount");
-	jw_int(w, set->nseg);
+	jw_kint(w, "segmentCount", set->nseg);
 	jw_close(w, '}');
 	write_raw_ref(w, set, o, c);
 }
@@ -634,8 +623,7 @@ xml_source(struct jw *w, const struct edi_set *set,
 {
 	int	 cxml = set->xml_request.len > 0;
 
-	jw_key(w, "channel");
-	jw_open(w, '{');
+	jw_kopen(w, "channel", '{');
 	jw_kcstr(w, "protocol", o->protocol ? o->protocol : "FILE");
 	jw_kcstr(w, "filename", o->filename);
 	jw_close(w, '}');
@@ -644,8 +632,7 @@ xml_source(struct jw *w, const struct edi_set *set,
 	kslice(w, "documentType", cxml ? set->xml_request : set->doctype);
 	if (cxml)
 		kslice(w, "payloadId", set->control);
-	jw_key(w, "rawRef");
-	jw_open(w, '{');
+	jw_kopen(w, "rawRef", '{');
 	jw_kcstr(w, "docId", o->doc_id);
 	jw_kcstr(w, "sha256", o->sha256);
 	jw_close(w, '}');
@@ -854,18 +841,15 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 		kcat(key, sizeof(key), &kn, subject, strnlen(subject, sl));
 		jw_kstr(&w, "businesskey", key, kn);
 	}
-	jw_key(&w, "eventversion");
-	jw_int(&w, map_event_version(m));
+	jw_kint(&w, "eventversion", map_event_version(m));
 
-	jw_key(&w, "data");
-	jw_open(&w, '{');
+	jw_kopen(&w, "data", '{');
 	jw_key(&w, "document");
 	jw_raw(&w, "", 0);
 	w.err |= mdoc_write_json(doc, out);
 	if (occurred_at(set, doc, o->timezone, when, sizeof(when)) == 0)
 		jw_kcstr(&w, "occurredAt", when);
-	jw_key(&w, "source");
-	jw_open(&w, '{');
+	jw_kopen(&w, "source", '{');
 	if (set->env.syntax == EDI_XML)
 		xml_source(&w, set, o);
 	else {
@@ -879,21 +863,17 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	}
 	jw_close(&w, '}');
 	if ((fw = frag_open(cache, &w, FR_MAP, &tw)) != NULL) {
-		jw_key(fw, "map");
-		jw_open(fw, '{');
+		jw_kopen(fw, "map", '{');
 		jw_kcstr(fw, "id", map_id(m));
-		jw_key(fw, "version");
-		jw_int(fw, map_version(m));
+		jw_kint(fw, "version", map_version(m));
 		jw_kcstr(fw, "sha256", map_sha256(m));
 		jw_close(fw, '}');
 		frag_close(cache, &w, FR_MAP, &tw, fw);
 	}
 	orderrefs(type, doc, &refs);
 	if (refs.n > 0) {
-		jw_key(&w, "correlation");
-		jw_open(&w, '{');
-		jw_key(&w, "orderRefs");
-		jw_open(&w, '[');
+		jw_kopen(&w, "correlation", '{');
+		jw_kopen(&w, "orderRefs", '[');
 		for (i = 0; i < refs.n; i++)
 			jw_str(&w, refs.v[i].p, refs.v[i].len);
 		jw_close(&w, ']');
@@ -902,8 +882,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	if (refs.v != refs.inl)
 		free(refs.v);
 	if (diagslen > 0) {
-		jw_key(&w, "diagnostics");
-		jw_open(&w, '[');
+		jw_kopen(&w, "diagnostics", '[');
 		jw_raw(&w, diags, diagslen);
 		jw_close(&w, ']');
 	}

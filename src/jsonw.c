@@ -51,9 +51,20 @@ jsonw_string(struct buf *b, const char *s, size_t n)
 	unsigned char	 c;
 	char		 esc[6];
 	int		 r = 0;
+	char		*o;
 
+	/* Most strings need no escape: one piece, room claimed once. */
+	if ((i = jsonw_plain_prefix(s, n)) == n) {
+		if (n > SIZE_MAX - 2 || (o = buf_room(b, n + 2)) == NULL)
+			return EG_ERR_LIMIT;
+		o[0] = '"';
+		memcpy(o + 1, s, n);
+		o[n + 1] = '"';
+		buf_end_at(b, o + n + 2);
+		return 0;
+	}
 	r |= buf_addc(b, '"');
-	for (i = jsonw_plain_prefix(s, n); i < n; i++) {
+	for (; i < n; i++) {
 		c = (unsigned char)s[i];
 		if (!needs_escape[c])
 			continue;
@@ -82,10 +93,11 @@ jsonw_string(struct buf *b, const char *s, size_t n)
 	return r;
 }
 
-int
-jsonw_int(struct buf *b, long long v)
+/* v in decimal, at the end of tmp: returns where it starts. */
+static char *
+fmt_int(char tmp[24], long long v)
 {
-	char		 tmp[24], *p = tmp + sizeof(tmp);
+	char		*p = tmp + 24;
 	uint64_t	 u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
 	do {
@@ -94,6 +106,14 @@ jsonw_int(struct buf *b, long long v)
 	} while (u != 0);
 	if (v < 0)
 		*--p = '-';
+	return p;
+}
+
+int
+jsonw_int(struct buf *b, long long v)
+{
+	char		 tmp[24], *p = fmt_int(tmp, v);
+
 	return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
@@ -201,38 +221,75 @@ jw_init(struct jw *w, struct buf *b)
 	w->first[0] = 1;
 }
 
-/* Comma before a member or element, unless it follows its key. */
-static void
-jw_sep(struct jw *w)
+/*
+ * Whether a comma goes before the next member or element (not after its
+ * key, nor first in its object or array); the state moves past it.
+ */
+static inline int
+jw_comma(struct jw *w)
 {
 	if (w->afterkey) {
 		w->afterkey = 0;
-		return;
+		return 0;
 	}
-	if (!w->first[w->depth])
-		w->err |= buf_addc(w->b, ',');
-	w->first[w->depth] = 0;
+	if (w->first[w->depth]) {
+		w->first[w->depth] = 0;
+		return 0;
+	}
+	return 1;
 }
 
-/* Keys are the program's own ASCII names: copied, not escaped. */
+static void
+jw_sep(struct jw *w)
+{
+	if (jw_comma(w))
+		w->err |= buf_addc(w->b, ',');
+}
+
+/*
+ * [,]"key": with room claimed once for it and more bytes: where those
+ * go, or NULL at the cap (w->err set).  Keys are the program's own ASCII
+ * names: copied, not escaped.
+ */
+static char *
+jw_keyroom(struct jw *w, const char *key, size_t n, size_t more)
+{
+	int	 c = jw_comma(w);
+	char	*o;
+
+	if (n > SIZE_MAX / 4 || more > SIZE_MAX / 4 ||
+	    (o = buf_room(w->b, (size_t)c + n + 3 + more)) == NULL) {
+		w->err |= EG_ERR_LIMIT;
+		return NULL;
+	}
+	if (c)
+		*o++ = ',';
+	o[0] = '"';
+	memcpy(o + 1, key, n);
+	o[n + 1] = '"';
+	o[n + 2] = ':';
+	return o + n + 3;
+}
+
 void
 jw_keyn(struct jw *w, const char *key, size_t n)
 {
-	char	 tmp[128];
+	char	*o;
 
-	jw_sep(w);
-	if (n + 3 <= sizeof(tmp)) {
-		tmp[0] = '"';
-		memcpy(tmp + 1, key, n);
-		tmp[n + 1] = '"';
-		tmp[n + 2] = ':';
-		w->err |= buf_add(w->b, tmp, n + 3);
-	} else {
-		w->err |= buf_addc(w->b, '"');
-		w->err |= buf_add(w->b, key, n);
-		w->err |= buf_add(w->b, "\":", 2);
-	}
+	if ((o = jw_keyroom(w, key, n, 0)) != NULL)
+		buf_end_at(w->b, o);
 	w->afterkey = 1;
+}
+
+/* Past a '{' or '[' just written. */
+static void
+jw_down(struct jw *w)
+{
+	if (w->depth + 1 >= JW_MAXDEPTH) {
+		w->err |= EG_ERR_LIMIT;
+		return;
+	}
+	w->first[++w->depth] = 1;
 }
 
 void
@@ -240,11 +297,19 @@ jw_open(struct jw *w, int brace)
 {
 	jw_sep(w);
 	w->err |= buf_addc(w->b, brace);
-	if (w->depth + 1 >= JW_MAXDEPTH) {
-		w->err |= EG_ERR_LIMIT;
-		return;
+	jw_down(w);
+}
+
+void
+jw_kopenn(struct jw *w, const char *key, size_t keylen, int brace)
+{
+	char	*o;
+
+	if ((o = jw_keyroom(w, key, keylen, 1)) != NULL) {
+		*o = (char)brace;
+		buf_end_at(w->b, o + 1);
 	}
-	w->first[++w->depth] = 1;
+	jw_down(w);
 }
 
 void
@@ -271,8 +336,30 @@ jw_cstr(struct jw *w, const char *s)
 void
 jw_int(struct jw *w, long long v)
 {
-	jw_sep(w);
-	w->err |= jsonw_int(w->b, (json_int_t)v);
+	char	 tmp[24], *p = fmt_int(tmp, v), *o;
+	size_t	 n = (size_t)(tmp + sizeof(tmp) - p);
+	int	 c = jw_comma(w);
+
+	if ((o = buf_room(w->b, (size_t)c + n)) == NULL) {
+		w->err |= EG_ERR_LIMIT;
+		return;
+	}
+	if (c)
+		*o++ = ',';
+	memcpy(o, p, n);
+	buf_end_at(w->b, o + n);
+}
+
+void
+jw_kintn(struct jw *w, const char *key, size_t keylen, long long v)
+{
+	char	 tmp[24], *p = fmt_int(tmp, v), *o;
+	size_t	 n = (size_t)(tmp + sizeof(tmp) - p);
+
+	if ((o = jw_keyroom(w, key, keylen, n)) == NULL)
+		return;
+	memcpy(o, p, n);
+	buf_end_at(w->b, o + n);
 }
 
 void
@@ -286,10 +373,22 @@ void
 jw_kstrn(struct jw *w, const char *key, size_t keylen, const char *s,
     size_t n)
 {
+	char	*o;
+
 	if (s == NULL || n == 0)
 		return;
-	jw_keyn(w, key, keylen);
-	jw_str(w, s, n);
+	if (jsonw_plain_prefix(s, n) != n) {
+		jw_keyn(w, key, keylen);
+		jw_str(w, s, n);
+		return;
+	}
+	/* The usual member: key and plain string in one piece. */
+	if ((o = jw_keyroom(w, key, keylen, n + 2)) == NULL)
+		return;
+	o[0] = '"';
+	memcpy(o + 1, s, n);
+	o[n + 1] = '"';
+	buf_end_at(w->b, o + n + 2);
 }
 
 void

@@ -50,6 +50,11 @@ void	jw_cstr(struct jw *, const char *s);
 void	jw_int(struct jw *, long long);
 /* A value already serialized as JSON. */
 void	jw_raw(struct jw *, const char *s, size_t n);
+/* key, then '{' or '[' (or an integer): one piece, as jw_key and jw_open */
+void	jw_kopenn(struct jw *, const char *key, size_t keylen, int brace);
+void	jw_kintn(struct jw *, const char *key, size_t keylen, long long);
+#define jw_kopen(w, key, brace)	jw_kopenn((w), (key), strlen(key), (brace))
+#define jw_kint(w, key, v)	jw_kintn((w), (key), strlen(key), (v))
 /* key + string, omitted when s is NULL or empty (EVENTS.md: no nulls). */
 void	jw_kstrn(struct jw *, const char *key, size_t keylen, const char *s,
 	    size_t n);

@@ -364,56 +364,56 @@ mdoc_prune(struct mdoc *d, int depth)
 /* ---- compact JSON ------------------------------------------------------ */
 
 /*
- * Output goes straight into the buf's own memory: w->s is its bytes,
- * w->n the length so far and w->lim the room (within the buf's cap);
- * the buf's len is brought up to date at the end and around the calls
- * that write through the buf itself.
+ * Output goes straight into the buf's own memory.  Each writer takes the
+ * output position o and returns where it left off, or NULL once the
+ * buf's cap is reached (w->err is then set and writing stops); w->end is
+ * the end of the room (within the buf's cap).  The buf's len is brought
+ * up to date at the end and around the calls that write through the buf.
+ *
+ * Most members are a key and a plain string: room for the separator,
+ * the key and the value is claimed once and they are copied without a
+ * call.
  */
 struct wr {
 	struct buf	*b;
-	char		*s;
-	size_t		 n, lim;
+	char		*end;
 	int		 err;
 };
 
-static void
+/* The position after the buf's contents, and the room after it. */
+static char *
 wr_load(struct wr *w)
 {
 	struct buf *b = w->b;
+	size_t	 lim = b->cap < b->max ? b->cap : b->max;
 
-	w->s = b->p;
-	w->n = b->len;
-	w->lim = b->p == NULL ? 0 : b->cap < b->max ? b->cap : b->max;
+	w->end = b->p + (b->len < lim ? lim : b->len);
+	return b->p + b->len;
 }
 
 static void
-wr_sync(struct wr *w)
+wr_sync(struct wr *w, char *o)
 {
-	if (w->s != NULL) {
-		w->b->len = w->n;
-		w->s[w->n] = '\0';
-	}
+	w->b->len = (size_t)(o - w->b->p);
+	*o = '\0';
 }
 
-/* Room for k more bytes; 0 (and the error kept) at the cap. */
-static int
-wr_grow(struct wr *w, size_t k)
+/* Room for k more bytes at o: the new position, or NULL at the cap. */
+static char *
+wr_grow(struct wr *w, char *o, size_t k)
 {
-	if (w->err)
-		return 0;
-	wr_sync(w);
+	wr_sync(w, o);
 	if (buf_grow(w->b, k) != 0) {
 		w->err = EG_ERR_LIMIT;
-		return 0;
+		return NULL;
 	}
-	wr_load(w);
-	return 1;
+	return wr_load(w);
 }
 
-static inline int
-wr_room(struct wr *w, size_t k)
+static inline char *
+wr_room(struct wr *w, char *o, size_t k)
 {
-	return k <= w->lim - w->n || wr_grow(w, k);
+	return k <= (size_t)(w->end - o) ? o : wr_grow(w, o, k);
 }
 
 /*
@@ -445,136 +445,194 @@ wr_copy(char *d, const char *s, size_t n)
 	}
 }
 
-static inline void
-wr_add(struct wr *w, const char *p, size_t n)
+/* "s" (known to need no escape) into room already claimed. */
+static inline char *
+wr_plain(char *o, const char *s, size_t n)
 {
-	if (!wr_room(w, n))
-		return;
-	wr_copy(w->s + w->n, p, n);
-	w->n += n;
-}
-
-static inline void
-wr_c(struct wr *w, char c)
-{
-	if (!wr_room(w, 1))
-		return;
-	w->s[w->n++] = c;
-}
-
-/* "s" where s is known to need no escape. */
-static inline void
-wr_plain(struct wr *w, const char *s, size_t n)
-{
-	char	*o;
-
-	if (n > SIZE_MAX - 2 || !wr_room(w, n + 2))
-		return;
-	o = w->s + w->n;
 	o[0] = '"';
 	wr_copy(o + 1, s, n);
 	o[n + 1] = '"';
-	w->n += n + 2;
+	return o + n + 2;
+}
+
+/*
+ * The room a value written inline by the caller takes (a string marked
+ * plain: quotes and text), else 0 and wr_node writes it.  A node's text
+ * is in memory, so n + 2 plus a key's few bytes cannot overflow.
+ */
+static inline size_t
+wr_inline(const struct mdoc *v)
+{
+	return (v->kind == MDOC_STR || v->kind == MDOC_DEC) && v->plain ?
+	    v->u.s.len + 2 : 0;
 }
 
 /* "s", escaped as jansson does (jsonw.c) when it has to be. */
-static void
-wr_str(struct wr *w, const char *s, size_t n)
+static char *
+wr_str(struct wr *w, char *o, const char *s, size_t n)
 {
 	if (jsonw_plain_prefix(s, n) == n) {
-		wr_plain(w, s, n);
-		return;
+		if ((o = wr_room(w, o, n + 2)) == NULL)
+			return NULL;
+		return wr_plain(o, s, n);
 	}
-	if (w->err)
-		return;
-	wr_sync(w);
-	if (jsonw_string(w->b, s, n) != 0)
+	wr_sync(w, o);
+	if (jsonw_string(w->b, s, n) != 0) {
 		w->err = EG_ERR_LIMIT;
-	wr_load(w);
+		return NULL;
+	}
+	return wr_load(w);
 }
 
-/* A member's "key": from the interned name's JSON form (map_int.h). */
-static inline void
-wr_key(struct wr *w, const char *k)
+/* As jsonw_int. */
+static char *
+wr_int(struct wr *w, char *o, json_int_t v)
 {
-	unsigned n = map_name_len(k);
+	char		 tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t	 u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+	size_t		 n;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	n = (size_t)(tmp + sizeof(tmp) - p);
+	if ((o = wr_room(w, o, n)) == NULL)
+		return NULL;
+	memcpy(o, p, n);
+	return o + n;
+}
+
+static char	*wr_node(struct wr *, char *, const struct mdoc *, int);
+
+/*
+ * sep (the object's '{' or a ',') and a member's "key": from the
+ * interned name's JSON form (map_int.h), with room for vn more bytes.
+ */
+static char *
+wr_key(struct wr *w, char *o, int sep, const char *k, size_t vn)
+{
+	size_t	 n = map_name_len(k);
 
 	if (n == MAP_NAME_NOJSON) {
-		wr_str(w, k, strlen(k));
-		wr_c(w, ':');
-		return;
+		if ((o = wr_room(w, o, 1)) == NULL)
+			return NULL;
+		*o++ = (char)sep;
+		if ((o = wr_str(w, o, k, strlen(k))) == NULL ||
+		    (o = wr_room(w, o, 1 + vn)) == NULL)
+			return NULL;
+		*o++ = ':';
+		return o;
 	}
-	wr_add(w, k + n + 1, n + 3);
+	if ((o = wr_room(w, o, n + 4 + vn)) == NULL)
+		return NULL;
+	*o = (char)sep;
+	wr_copy(o + 1, k + n + 1, n + 3);
+	return o + n + 4;
 }
 
-static void
-wr_int(struct wr *w, json_int_t v)
-{
-	if (w->err)
-		return;
-	wr_sync(w);
-	if (jsonw_int(w->b, (long long)v) != 0)
-		w->err = EG_ERR_LIMIT;
-	wr_load(w);
-}
-
-static void
-wr_node(struct wr *w, const struct mdoc *d, int depth)
+static char *
+wr_obj(struct wr *w, char *o, const struct mdoc *d, int depth)
 {
 	const struct mdoc *m;
-	uint32_t i;
+	size_t	 vn;
+	int	 sep = '{';
 
+	for (m = d->u.o.head; m != NULL; m = m->next, sep = ',') {
+		/* a leaf one level down obeys the depth limit too */
+		vn = depth < MDOC_MAX_DEPTH ? wr_inline(m) : 0;
+		if ((o = wr_key(w, o, sep, m->key, vn)) == NULL)
+			return NULL;
+		if (vn != 0)
+			o = wr_plain(o, m->u.s.p, m->u.s.len);
+		else if ((o = wr_node(w, o, m, depth + 1)) == NULL)
+			return NULL;
+	}
+	if ((o = wr_room(w, o, sep == '{' ? 2 : 1)) == NULL)
+		return NULL;
+	if (sep == '{')
+		*o++ = '{';
+	*o++ = '}';
+	return o;
+}
+
+static char *
+wr_arr(struct wr *w, char *o, const struct mdoc *d, int depth)
+{
+	const struct mdoc *v;
+	size_t	 vn;
+	uint32_t i;
+	int	 sep = '[';
+
+	for (i = 0; i < d->u.a.n; i++, sep = ',') {
+		v = d->u.a.v[i];
+		vn = depth < MDOC_MAX_DEPTH ? wr_inline(v) : 0;
+		if ((o = wr_room(w, o, 1 + vn)) == NULL)
+			return NULL;
+		*o++ = (char)sep;
+		if (vn != 0)
+			o = wr_plain(o, v->u.s.p, v->u.s.len);
+		else if ((o = wr_node(w, o, v, depth + 1)) == NULL)
+			return NULL;
+	}
+	if ((o = wr_room(w, o, sep == '[' ? 2 : 1)) == NULL)
+		return NULL;
+	if (sep == '[')
+		*o++ = '[';
+	*o++ = ']';
+	return o;
+}
+
+static char *
+wr_node(struct wr *w, char *o, const struct mdoc *d, int depth)
+{
 	if (depth > MDOC_MAX_DEPTH) {
 		w->err = EG_ERR_LIMIT;
-		return;
+		return NULL;
 	}
 	switch (d->kind) {
 	case MDOC_OBJ:
-		wr_c(w, '{');
-		for (m = d->u.o.head; m != NULL; m = m->next) {
-			if (m != d->u.o.head)
-				wr_c(w, ',');
-			wr_key(w, m->key);
-			wr_node(w, m, depth + 1);
-		}
-		wr_c(w, '}');
-		break;
+		return wr_obj(w, o, d, depth);
 	case MDOC_ARR:
-		wr_c(w, '[');
-		for (i = 0; i < d->u.a.n; i++) {
-			if (i > 0)
-				wr_c(w, ',');
-			wr_node(w, d->u.a.v[i], depth + 1);
-		}
-		wr_c(w, ']');
-		break;
+		return wr_arr(w, o, d, depth);
 	case MDOC_STR:
 	case MDOC_DEC:
-		if (d->plain)
-			wr_plain(w, d->u.s.p, d->u.s.len);
-		else
-			wr_str(w, d->u.s.p, d->u.s.len);
-		break;
+		if (d->plain) {
+			if ((o = wr_room(w, o, d->u.s.len + 2)) == NULL)
+				return NULL;
+			return wr_plain(o, d->u.s.p, d->u.s.len);
+		}
+		return wr_str(w, o, d->u.s.p, d->u.s.len);
 	case MDOC_INT:
-		wr_int(w, d->u.i);
-		break;
+		return wr_int(w, o, d->u.i);
 	}
+	return o;
 }
 
 int
 mdoc_write_json(const struct mdoc *d, struct buf *b)
 {
 	struct wr	 w;
+	char		*o;
 
+	/* A document is at least "{}": the buf has memory to point into. */
+	if (b->p == NULL && buf_grow(b, 2) != 0)
+		return EG_ERR_LIMIT;
 	w.b = b;
 	w.err = 0;
-	wr_load(&w);
-	if (d == NULL)
-		wr_add(&w, "{}", 2);
-	else
-		wr_node(&w, d, 0);
-	wr_sync(&w);
-	return w.err;
+	o = wr_load(&w);
+	if (d == NULL) {
+		if ((o = wr_room(&w, o, 2)) != NULL) {
+			memcpy(o, "{}", 2);
+			o += 2;
+		}
+	} else
+		o = wr_node(&w, o, d, 0);
+	if (o != NULL)
+		wr_sync(&w, o);
+	return o == NULL ? (w.err ? w.err : EG_ERR_LIMIT) : 0;
 }
 
 static json_t *
