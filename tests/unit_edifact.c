@@ -1014,6 +1014,40 @@ test_limits(void)
 
 /* -- loop tree over EDIFACT sets ---------------------------------------- */
 
+/*
+ * A minimum above one is counted in characters too: one Latin-1 letter is
+ * two UTF-8 bytes but one character, short of an2 (element and component).
+ */
+static void
+test_tree_minimum(const char *top)
+{
+	static const char one[] = "UNB+UNOC:3+S:14+R:14+240101:1200+1'"
+	    "UNH+1+ORDERS:D:96A:UN'BGM+\xe9+\xe9'UNS+S'UNT+4+1'UNZ+1+1'";
+	static const char two[] = "UNB+UNOC:3+S:14+R:14+240101:1200+1'"
+	    "UNH+1+ORDERS:D:96A:UN'BGM+\xe9\xe9+\xe9\xe9'UNS+S'UNT+4+1'"
+	    "UNZ+1+1'";
+	struct structure *st = NULL;
+	struct run r;
+	char	 path[EG_MAX_PATH], err[512];
+
+	snprintf(path, sizeof(path), "%s/tests/data/edifact/orders-min2.struct",
+	    top ? top : ".");
+	if (!ok(structure_load(path, &st, err, sizeof(err)) == 0,
+	    "orders-min2.struct loads")) {
+		printf("#   %s\n", err);
+		return;
+	}
+	run_probe(&r, one, sizeof(one) - 1, NULL, 0, st, NULL);
+	if (!ok(ncode(&r, "ELEM-SHORT") == 2 && r.nrejected == 1,
+	    "one Latin-1 letter (2 bytes) is short of an2: BGM01-01, BGM02"))
+		dump(&r);
+	run_probe(&r, two, sizeof(two) - 1, NULL, 0, st, NULL);
+	if (!ok(ncode(&r, "ELEM-SHORT") == 0 && r.nrejected == 0,
+	    "two Latin-1 letters fill an2"))
+		dump(&r);
+	structure_free(st);
+}
+
 static void
 test_tree(void)
 {
@@ -1111,6 +1145,7 @@ test_tree(void)
 		    "35 Latin-1 characters (70 UTF-8 bytes) fit an..35");
 	}
 	structure_free(st);
+	test_tree_minimum(top);
 }
 
 int

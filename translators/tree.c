@@ -816,24 +816,14 @@ seg_elem(const struct struct_segdef *sd, int el, int comp)
 }
 
 /*
- * 1 when check_value() has nothing to say about v: the common case of a
- * text or code element of the right length with no code list, tested
- * without the call.
+ * 1 when check_value() has nothing to say about v, a text or code element
+ * or component of the right length with no code list, decided without the
+ * call.  EDIFACT text is counted in code points, at most its bytes, and at
+ * least one when the first byte starts a character; longer minimums go to
+ * check_value().
  */
 static inline int
-value_plain(const struct struct_elem *d, const struct edi_val *v)
-{
-	return (d->type == ST_AN || d->type == ST_ID) && d->codes == NULL &&
-	    v->s.len >= d->min && v->s.len <= d->max;
-}
-
-/*
- * The same for a component, decided as check_value() would: EDIFACT text
- * is counted in code points, at most its bytes, and at least one when the
- * first byte starts a character; longer minimums go to check_value().
- */
-static inline int
-comp_plain(const struct struct_elem *d, const struct edi_val *v, int utf8)
+value_plain(const struct struct_elem *d, const struct edi_val *v, int utf8)
 {
 	if ((d->type != ST_AN && d->type != ST_ID) || d->codes != NULL ||
 	    v->s.len > d->max)
@@ -921,7 +911,10 @@ check_segment(struct tb *t, uint32_t si)
 		 */
 		if (v->comp <= 1 && v->rep <= 1 && v->el < STRUCT_MAXPOS &&
 		    v->s.len <= sd->plainmax[v->el] &&
-		    v->s.len >= sd->plainmin[v->el])
+		    v->s.len >= sd->plainmin[v->el] &&
+		    (!utf8 || sd->plainmin[v->el] == 0 ||
+		    (sd->plainmin[v->el] == 1 &&
+		    ((unsigned char)v->s.p[0] & 0xc0) != 0x80)))
 			continue;
 		if ((d = seg_elem(sd, v->el, 0)) == NULL) {
 			/* maybe only components are declared */
@@ -950,7 +943,7 @@ check_segment(struct tb *t, uint32_t si)
 		}
 		if (d->type == ST_COMPOSITE) {
 			if ((cd = seg_elem(sd, v->el, v->comp)) != NULL &&
-			    !comp_plain(cd, v, utf8))
+			    !value_plain(cd, v, utf8))
 				check_value(t, si, cd, v);
 			continue;
 		}
@@ -962,7 +955,7 @@ check_segment(struct tb *t, uint32_t si)
 			    v->el, v->comp, slice_show(v->s, b, sizeof(b)));
 			continue;
 		}
-		if (!value_plain(d, v))
+		if (!value_plain(d, v, utf8))
 			check_value(t, si, d, v);
 	}
 	check_syntax(t, si, sd, &pr);
