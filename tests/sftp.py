@@ -122,6 +122,16 @@ class Sshd:
     def ls(self, folder):
         return sorted(os.listdir(os.path.join(self.home, folder)))
 
+    def landed(self, folder, n):
+        """The listing once it holds n files and none is still an upload's
+        temporary name (src/files.c files_temp_name); else None."""
+        names = self.ls(folder)
+        if len(names) != n or any(
+                f.startswith(".") or f.endswith((".tmp", ".part", ".filepart"))
+                for f in names):
+            return None
+        return names
+
     def log(self):
         try:
             return open(os.path.join(self.dir, "sshd.log")).read()
@@ -207,7 +217,7 @@ def scenario_basic(tmp):
     ids = dict((d["name"], d["id"]) for d in gw.docs())
     ok(sorted(proc) == sorted("%s.%s" % (k, v) for k, v in ids.items()),
        "moved into processed/ as NAME.DOCID", (proc, ids))
-    out = wait_for(lambda: len(s.ls("outbox")) == 3 and s.ls("outbox"))
+    out = wait_for(lambda: s.landed("outbox", 3))
     ok(out and all(f.startswith("997-acme-retail-") for f in out),
        "three 997s uploaded to the partner's outbox", s.ls("outbox"))
     txt = [open(os.path.join(s.home, "outbox", f)).read() for f in out or []]
@@ -602,7 +612,7 @@ def scenario_many(tmp, count=10):
        "while the dead server's 5 s timeout runs" % (3 * count), dt)
     ok(wait_for(lambda: all(s.ls("inbox") == [] for s in servers)),
        "every remote inbox emptied")
-    ok(wait_for(lambda: all(len(s.ls("outbox")) == 3 for s in servers)),
+    ok(wait_for(lambda: all(s.landed("outbox", 3) for s in servers)),
        "every partner got its three 997s")
     t = time.time()
     rc = gw.stop()
