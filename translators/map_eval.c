@@ -3195,9 +3195,12 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 	if (found && v.from != NULL && !v.fallback)
 		rc.source = v.from->text;
-	vr = found ? run_xforms(ev, s, &rc, &v, &tr) : VR_ABSENT;
+	/* Most rules have no transform, no default and nothing required. */
+	vr = !found ? VR_ABSENT : r->nxf == 0 ? VR_OK :
+	    run_xforms(ev, s, &rc, &v, &tr);
 	if (vr == VR_ABSENT) {
-		if (!absent(ev, s, &rc, &v)) {
+		if ((!r->hasdef && r->req == MQ_NONE) ||
+		    !absent(ev, s, &rc, &v)) {
 			trace_end(ev, &tr);
 			return;
 		}
@@ -3511,7 +3514,7 @@ static void
 run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
     int depth)
 {
-	int	 i;
+	int	 i, n;
 
 	if (depth > (int)EG_MAX_MAP_DEPTH + 2)
 		return;
@@ -3532,10 +3535,11 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 		}
 	}
 	/* Checks run after the rules of their block. */
-	for (i = 0; b->nchecks > 0 && i < b->nbody && !ev->limit; i++)
+	for (i = 0, n = 0; n < b->nchecks && i < b->nbody && !ev->limit; i++)
 		if (b->body[i]->kind == MS_CHECK) {
 			ev->cur = b->body[i];
 			run_check(ev, fr, b->body[i]);
+			n++;
 		}
 }
 
