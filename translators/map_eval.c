@@ -2584,7 +2584,13 @@ target_parent(struct ev *ev, const struct frame *fr,
 		o = of != NULL ? of->obj : ev->root;
 	}
 	for (i = 0; i < t->nname - 1 && o != NULL; i++) {
-		k = mdoc_member(o, t->name[i]);
+		/*
+		 * Rules naming one object come in a row (price.amount,
+		 * price.basisCode): the object is then the last member, and
+		 * keys are unique in an object.
+		 */
+		if ((k = o->u.o.tail) == NULL || k->key != t->name[i])
+			k = mdoc_member(o, t->name[i]);
 		if (k == NULL) {
 			if ((k = new_node(ev, MDOC_OBJ)) == NULL)
 				return NULL;
