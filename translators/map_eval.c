@@ -2533,9 +2533,12 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 
 /* ---- writing the document ------------------------------------------------ */
 
-/* A value as a document node (strings made valid UTF-8); NULL: none. */
+/*
+ * A value as a document node (strings made valid UTF-8); NULL: none.
+ * xf: v was left by a transform, whose v->plain is then to be trusted.
+ */
 static inline struct mdoc *
-val_node(struct ev *ev, const struct map_val *v)
+val_node(struct ev *ev, const struct map_val *v, int xf)
 {
 	struct mdoc	*d;
 
@@ -2550,7 +2553,15 @@ val_node(struct ev *ev, const struct map_val *v)
 	if (v->p == NULL)
 		return NULL;
 	if ((d = mdoc_new(&ev->mp, v->kind == MV_DEC ? MDOC_DEC : MDOC_STR))
-	    == NULL || (d->u.s.p = mdoc_text_plain(&ev->mp, v->p, v->len,
+	    == NULL) {
+		ev->limit = 1;
+		return NULL;
+	}
+	if (xf && v->plain) {
+		d->u.s.p = v->p;
+		d->u.s.len = v->len;
+		d->plain = 1;
+	} else if ((d->u.s.p = mdoc_text_plain(&ev->mp, v->p, v->len,
 	    &d->u.s.len, &d->plain)) == NULL) {
 		ev->limit = 1;
 		return NULL;
@@ -2988,7 +2999,7 @@ absent(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 
 static void
 write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
-    const struct map_val *v)
+    const struct map_val *v, int xf)
 {
 	struct mdoc *o, *j;
 
@@ -3000,7 +3011,7 @@ write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
 		ev->dirty = 1;
 		return;
 	}
-	if ((j = val_node(ev, v)) == NULL) {
+	if ((j = val_node(ev, v, xf)) == NULL) {
 		ev->dirty = 1;
 		return;
 	}
@@ -3109,7 +3120,7 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		if (arr == NULL && (arr = target_array(ev, fr, &r->tgt)) ==
 		    NULL)
 			return;
-		if ((j = val_node(ev, &v)) == NULL) {
+		if ((j = val_node(ev, &v, r->nxf > 0)) == NULL) {
 			ev->dirty = 1;
 			continue;
 		}
@@ -3126,7 +3137,7 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		rc.source = r->srctext;
 		if (absent(ev, s, &rc, &v) &&
 		    (arr = target_array(ev, fr, &r->tgt)) != NULL &&
-		    (j = val_node(ev, &v)) != NULL &&
+		    (j = val_node(ev, &v, 0)) != NULL &&
 		    mdoc_append(&ev->mp, arr, j) != 0)
 			ev->limit = 1;
 	}
@@ -3222,7 +3233,8 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		trace_val(&tr.b, &v);
 	}
 	trace_end(ev, &tr);
-	write_scalar(ev, fr, &r->tgt, &v);
+	/* After transforms v.plain is set; a default (default_val) is 0. */
+	write_scalar(ev, fr, &r->tgt, &v, r->nxf > 0);
 }
 
 static void
@@ -3274,7 +3286,7 @@ apply_where(struct ev *ev, struct frame *nf, const struct map_block *b)
 		memset(&t, 0, sizeof(t));
 		t.name = w->name;
 		t.nname = w->f->nname;
-		write_scalar(ev, nf, &t, &v);
+		write_scalar(ev, nf, &t, &v, 0);
 		n++;
 	}
 	return n;

@@ -257,6 +257,7 @@ struct map_row {
 	struct slice	 left, right;	/* right "!" with bang */
 	enum map_rowdir	 dir;
 	int		 bang;		/* -> ! */
+	int		 plain;		/* right: ASCII, nothing JSON escapes */
 };
 
 struct map_hash {
@@ -637,6 +638,12 @@ struct map_val {
 	const char	*p;
 	size_t		 len;
 	enum map_vkind	 kind;
+	/*
+	 * Set by map_xform_apply: the text it left is ASCII without a byte
+	 * JSON escapes (a date, a decimal, a checked lookup value), so the
+	 * document need not check it again.  Read only after a transform.
+	 */
+	int		 plain;
 	json_int_t	 i;		/* MV_INT */
 	const struct edi_seg *seg;	/* where it came from, or NULL */
 	uint16_t	 el, comp;

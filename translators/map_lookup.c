@@ -70,6 +70,18 @@ lk_grow(struct map_lookup *lk, struct arena *a)
 	return 0;
 }
 
+/* Whether s is ASCII without a byte JSON escapes (mdoc_text_plain). */
+static int
+lk_plain(struct slice s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s.len; i++)
+		if (mdoc_cls[(unsigned char)s.p[i]] != 0)
+			return 0;
+	return 1;
+}
+
 /*
  * Append a row.  With replace (rows of an `add` table), the new row takes
  * over the direction(s) it covers from earlier rows with the same code:
@@ -108,6 +120,7 @@ map_lookup_addrow(struct map_lookup *lk, struct arena *a, struct slice left,
 	r->right = right;
 	r->dir = dir;
 	r->bang = bang;
+	r->plain = lk_plain(right);
 	return 0;
 }
 

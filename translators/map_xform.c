@@ -904,6 +904,18 @@ x_sscc(struct map_val *v, const char **why)
 }
 
 /*
+ * A transform that succeeds here writes only digits, '-' and '.' (dates,
+ * decimals, GTINs): v is then plain text (map_val.plain).
+ */
+static inline int
+plain_ok(int res, struct map_val *v)
+{
+	if (res == MXR_OK)
+		v->plain = 1;
+	return res;
+}
+
+/*
  * Apply one transform to v in place.  Returns an enum map_xres; on
  * MXR_TYPE/MXR_TYPEWARN *why may name the problem.  On MXR_MISS and
  * MXR_BANG the value is unchanged (the caller applies the policy).
@@ -917,6 +929,7 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 	int	 n;
 
 	*why = NULL;
+	v->plain = 0;
 	if (v->kind == MV_NONE)
 		return MXR_ABSENT;
 	if (v->kind == MV_INT && xf->kind != MX_INT) {
@@ -933,18 +946,18 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 	switch (xf->kind) {
 	case MX_DATE_X12:
 		*why = "not a date (YYMMDD or CCYYMMDD)";
-		return date_bylen(a, v);
+		return plain_ok(date_bylen(a, v), v);
 	case MX_DATE_CCYYMMDD:
 	case MX_DATE_102:
 		*why = "not a date (CCYYMMDD)";
 		if (v->len != 8 || !alldigits(v->p, 8))
 			return MXR_TYPE;
-		return date_ccyymmdd(a, v->p, v);
+		return plain_ok(date_ccyymmdd(a, v->p, v), v);
 	case MX_DATE_YYMMDD:
 		*why = "not a date (YYMMDD)";
 		if (v->len != 6 || !alldigits(v->p, 6))
 			return MXR_TYPE;
-		return date_yymmdd(a, v->p, v);
+		return plain_ok(date_yymmdd(a, v->p, v), v);
 	case MX_DATE_CODE:
 		*why = "not a date in the format its code names";
 		return date_code(xf, a, v, why);
@@ -962,10 +975,10 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 		return time_code(xf, a, v);
 	case MX_DECIMAL:
 		*why = "not a number";
-		return x_decimal(xf, a, set, v);
+		return plain_ok(x_decimal(xf, a, set, v), v);
 	case MX_IMPLIED:
 		*why = "not a number";
-		return x_implied(xf, a, set, v);
+		return plain_ok(x_implied(xf, a, set, v), v);
 	case MX_INT:
 		*why = "not an integer";
 		if (v->kind == MV_INT)
@@ -991,7 +1004,7 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 	case MX_PAD:
 		return MXR_OK;
 	case MX_GTIN14:
-		return x_gtin14(a, v, why);
+		return plain_ok(x_gtin14(a, v, why), v);
 	case MX_SSCC:
 		return x_sscc(v, why);
 	case MX_LOOKUP:
@@ -1005,6 +1018,7 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 		v->p = row->right.p;
 		v->len = row->right.len;
 		v->kind = MV_STR;
+		v->plain = row->plain;
 		return v->len ? MXR_OK : MXR_ABSENT;
 	}
 	return MXR_OK;
