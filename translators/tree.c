@@ -64,6 +64,7 @@
  */
 #define TB_CNTPOOL	512	/* entry counters of all open frames */
 #define TB_INSTBUF	64	/* loop instances before the heap is used */
+#define TB_SYNMEMO	16	/* segment definitions remembered by check_syntax */
 
 struct frame {
 	struct edi_loop	*inst;
@@ -88,6 +89,16 @@ struct tb {
 	size_t		 ninst;
 	size_t		 instcap;
 	struct edi_val	*scratch;	/* x12_repetitions, when needed */
+	/*
+	 * Whether a segment's syntax notes hold depends only on its tag's
+	 * notes and its present-element bitmap, and a set repeats both (PO1,
+	 * PID, LIN once per line): per definition (slot: its index modulo
+	 * TB_SYNMEMO), the last bitmap whose notes said nothing.
+	 */
+	struct {
+		const struct struct_segdef *sd;
+		uint64_t	 bit[2];
+	}		 synok[TB_SYNMEMO];
 	/* not cleared per set: */
 	struct edi_loop	*instbuf[TB_INSTBUF];
 	unsigned	 cntpool[TB_CNTPOOL];
@@ -713,13 +724,20 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 	const struct edi_seg *s = &t->set->seg[si];
 	const struct struct_syntax *n;
 	char	 note[40];
-	size_t	 k;
-	int	 j, np, first, second;
+	size_t	 k, slot;
+	int	 j, np, first, second, quiet = 1;
 
+	if (sd->nsyn == 0)
+		return;
+	slot = (size_t)(sd - t->ix->seg) % TB_SYNMEMO;
+	if (t->synok[slot].sd == sd && t->synok[slot].bit[0] == pr->bit[0] &&
+	    t->synok[slot].bit[1] == pr->bit[1])
+		return;
 	for (k = 0; k < sd->nsyn; k++) {
 		n = sd->syn[k];
 		if (syntax_holds(n, &sd->synmask[k], pr))
 			continue;
+		quiet = 0;
 		np = 0;
 		first = second = 0;
 		for (j = 0; j < n->nel; j++)
@@ -786,6 +804,12 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 				    s->tag, n->el[0], NOTE);
 			break;
 		}
+	}
+	if (quiet) {
+		/* every note held on the masks alone: nothing to report */
+		t->synok[slot].sd = sd;
+		t->synok[slot].bit[0] = pr->bit[0];
+		t->synok[slot].bit[1] = pr->bit[1];
 	}
 }
 
