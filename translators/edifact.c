@@ -180,6 +180,22 @@ static const struct {
 #define TF_BADTAG	0x08
 #define TF_DANGLING	0x10	/* release at the very end */
 #define TF_REPLIMIT	0x20	/* the limit hit was repetitions */
+/* not a problem: no byte < 0x20 or >= 0x7f, for raw_plain() */
+#define TF_CSPLAIN	0x40
+
+/*
+ * The special bytes of the delimiters as vectors (next_special(),
+ * tokenize_plain()); build_classes() sets them with the classes.
+ */
+#ifdef __SSE2__
+struct specials {
+	__m128i	 v[6];
+};
+#else
+struct specials {
+	int	 unused;
+};
+#endif
 
 struct ef {
 	struct slice	 in;
@@ -190,6 +206,7 @@ struct ef {
 	struct edi_delims d;
 	unsigned char	 cls[256];
 	unsigned char	 csok[256];	/* UNOA characters, delimiters */
+	struct specials	 sp;
 	char		 una_rep;	/* UNA position 5; 0: none */
 	int		 have_una;	/* a UNA applies to the next UNB */
 	int		 stale;		/* delimiters of a closed UNB */
@@ -315,6 +332,8 @@ unoa_ok(unsigned char c)
 	return c != 0 && strchr(" .,-()/='+:?!\"%&*;<>", c) != NULL;
 }
 
+static void	specials_init(const struct ef *, struct specials *);
+
 static void
 build_classes(struct ef *x)
 {
@@ -339,6 +358,7 @@ build_classes(struct ef *x)
 		x->csok[(unsigned char)x->d.release] = 1;
 	if (x->d.repetition)
 		x->csok[(unsigned char)x->d.repetition] = 1;
+	specials_init(x, &x->sp);
 }
 
 static int
@@ -667,20 +687,6 @@ unescape(struct ef *x, const unsigned char *s, const unsigned char *e)
 	return slice_make(start, (size_t)(o - start));
 }
 
-/*
- * The first byte in [p, e) that is not C_DATA.  With SSE2, sixteen bytes
- * per step against the (at most six) special bytes; the table finishes.
- */
-#ifdef __SSE2__
-struct specials {
-	__m128i	 v[6];
-};
-#else
-struct specials {
-	int	 unused;
-};
-#endif
-
 static void
 specials_init(const struct ef *x, struct specials *sp)
 {
@@ -785,7 +791,7 @@ raw_plain(const struct ef *x, struct slice raw)
 }
 
 /* The tag [p, e) into seg->tag; TF_BADTAG unless three of A-Z 0-9. */
-static int
+static inline int
 plain_tag(struct edi_seg *seg, const unsigned char *p, const unsigned char *e)
 {
 	size_t	 len = (size_t)(e - p), k;
@@ -829,7 +835,8 @@ tokenize_plain(struct ef *x, const struct specials *sp, struct slice raw,
 	const unsigned char *cls = x->cls;
 	struct edi_val *out = x->scratch;
 	unsigned char tail[16];
-	unsigned el = 0, rep = 1, comp = 1, c, last = C_END, m;
+	const __m128i lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+	unsigned el = 0, rep = 1, comp = 1, c, last = C_END, m, odd = 0, o;
 	size_t	 n = 0, left, k;
 	int	 flags = 0;
 	__m128i	 w, t;
@@ -852,8 +859,14 @@ tokenize_plain(struct ef *x, const struct specials *sp, struct slice raw,
 		t = _mm_or_si128(t, _mm_cmpeq_epi8(w, sp->v[4]));
 		t = _mm_or_si128(t, _mm_cmpeq_epi8(w, sp->v[5]));
 		m = (unsigned)_mm_movemask_epi8(t);
-		if (left < 16)
+		/* raw_plain()'s test, on the same load */
+		o = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(w,
+		    _mm_cmplt_epi8(w, lo)), _mm_cmpeq_epi8(w, del)));
+		if (left < 16) {
 			m &= (1U << left) - 1;
+			o &= (1U << left) - 1;
+		}
+		odd |= o;
 		for (; m != 0; m &= m - 1) {
 			q = blk + __builtin_ctz(m);
 			c = cls[*q];
@@ -921,6 +934,8 @@ tokenize_plain(struct ef *x, const struct specials *sp, struct slice raw,
 		}
 	} else if (e > b && (last == C_CO || last == C_RE || last == C_EL))
 		flags |= TF_TRAILING;
+	if (odd == 0)
+		flags |= TF_CSPLAIN;	/* every byte of raw was looked at */
  out:
 	if (seg->tag[0] == '\0')
 		flags |= TF_BADTAG;
@@ -945,13 +960,12 @@ tokenize(struct ef *x, struct slice raw, struct edi_seg *seg)
 	int	 flags = 0, dirty = 0;
 	size_t	 n = 0, k;
 	struct slice v;
-	struct specials sp;
+	const struct specials *sp = &x->sp;
 	struct edi_val *out = x->scratch;
 	const unsigned char *lim = (const unsigned char *)x->in.p + x->in.len;
 
-	specials_init(x, &sp);
 #ifdef __SSE2__
-	if ((flags = tokenize_plain(x, &sp, raw, seg)) >= 0)
+	if ((flags = tokenize_plain(x, sp, raw, seg)) >= 0)
 		return flags;
 	flags = 0;
 #endif
@@ -960,7 +974,7 @@ tokenize(struct ef *x, struct slice raw, struct edi_seg *seg)
 	seg->nval = 0;
 	start = p;
 	for (;;) {
-		p = next_special(&sp, cls, p, e, lim);
+		p = next_special(sp, cls, p, e, lim);
 		c = p < e ? cls[*p] : C_END;
 		if (c == C_DATA) {	/* a CR/LF terminator, released */
 			p++;
@@ -2006,8 +2020,10 @@ on_segment(struct ef *x, struct slice raw)
 		/* UNB declares the character set of its own text. */
 		if (TAGKEY(seg.tag) == K_UNB)
 			set_charset(x, val(&seg, 1, 1));
-		if (seg.nval > 0 && !raw_plain(x, raw))
+		if (seg.nval > 0 && !((flags & TF_CSPLAIN) && x->cs != CS_A) &&
+		    !raw_plain(x, raw))
 			charset_values(x, &seg);
+		flags &= ~TF_CSPLAIN;
 	}
 	key = TAGKEY(seg.tag);
 	/* A message without UNB ends at the first envelope segment. */
@@ -2015,7 +2031,7 @@ on_segment(struct ef *x, struct slice raw)
 	    key == K_UNE))
 		close_to(x, ES_OUT, seg.filepos);
 	/* Envelope segments choose the scope of their own problems. */
-	if (key != K_UNB && key != K_UNH && key != K_UNG)
+	if (flags != 0 && key != K_UNB && key != K_UNH && key != K_UNG)
 		segment_diags(x, &seg, raw, flags);
 
 	switch (x->state) {

@@ -64,6 +64,7 @@
  */
 #define TB_CNTPOOL	512	/* entry counters of all open frames */
 #define TB_INSTBUF	64	/* loop instances before the heap is used */
+#define TB_SYNMEMO	16	/* segment definitions remembered by check_syntax */
 
 struct frame {
 	struct edi_loop	*inst;
@@ -82,13 +83,25 @@ struct tb {
 	struct diag_sink *ds;
 	unsigned	 ndiag;
 	int		 oom;
-	struct frame	 fr[EG_MAX_LOOP_DEPTH + 1];
 	int		 nfr;
+	int		 nfrinit;	/* frames whose heap is initialised */
+	uint32_t	 placed;	/* the last segment placed */
 	struct edi_loop	**inst;		/* every instance, in order */
 	size_t		 ninst;
 	size_t		 instcap;
 	struct edi_val	*scratch;	/* x12_repetitions, when needed */
+	/*
+	 * Whether a segment's syntax notes hold depends only on its tag's
+	 * notes and its present-element bitmap, and a set repeats both (PO1,
+	 * PID, LIN once per line): per definition (slot: its index modulo
+	 * TB_SYNMEMO), the last bitmap whose notes said nothing.
+	 */
+	struct {
+		const struct struct_segdef *sd;
+		uint64_t	 bit[2];
+	}		 synok[TB_SYNMEMO];
 	/* not cleared per set: */
+	struct frame	 fr[EG_MAX_LOOP_DEPTH + 1];
 	struct edi_loop	*instbuf[TB_INSTBUF];
 	unsigned	 cntpool[TB_CNTPOOL];
 };
@@ -194,6 +207,12 @@ push(struct tb *t, struct edi_loop *inst, const struct struct_loop *decl)
 	size_t	 base = t->nfr > 0 ? t->fr[t->nfr - 1].cntend : 0;
 	struct frame *f = &t->fr[t->nfr++];
 
+	if (t->nfr > t->nfrinit) {
+		/* first use of this frame in the set */
+		f->heap = NULL;
+		f->heapcap = 0;
+		t->nfrinit = t->nfr;
+	}
 	f->inst = inst;
 	f->decl = decl;
 	f->pos = -1;
@@ -263,6 +282,8 @@ pop(struct tb *t, uint32_t at)
 			    "%u)", e->tag, f->decl->tag[0] ? " in loop " : "",
 			    f->decl->tag, f->cnt[j], e->min);
 	}
+	/* open until now: it ends with the last segment placed */
+	f->inst->last = t->placed;
 	t->nfr--;
 }
 
@@ -305,8 +326,6 @@ place(struct tb *t, uint32_t i)
 	if (k < 0) {
 		f = &t->fr[t->nfr - 1];
 		s->loop = f->inst;
-		for (k = 0; k < t->nfr; k++)
-			t->fr[k].inst->last = i;
 		declared = (sd = structure_segdef(t->ix, key)) != NULL &&
 		    sd->in_table;
 		if (envelope_key(key) && !declared)
@@ -336,8 +355,6 @@ place(struct tb *t, uint32_t i)
 		    "%s %s occurs more than %u time%s%s%s", e->is_loop ?
 		    "loop" : "segment", e->tag, e->max, e->max == 1 ? "" : "s",
 		    f->decl->tag[0] ? " in loop " : "", f->decl->tag);
-	for (k = 0; k < t->nfr; k++)
-		t->fr[k].inst->last = i;
 	if (!e->is_loop) {
 		s->loop = f->inst;
 		return;
@@ -713,13 +730,20 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 	const struct edi_seg *s = &t->set->seg[si];
 	const struct struct_syntax *n;
 	char	 note[40];
-	size_t	 k;
-	int	 j, np, first, second;
+	size_t	 k, slot;
+	int	 j, np, first, second, quiet = 1;
 
+	if (sd->nsyn == 0)
+		return;
+	slot = (size_t)(sd - t->ix->seg) % TB_SYNMEMO;
+	if (t->synok[slot].sd == sd && t->synok[slot].bit[0] == pr->bit[0] &&
+	    t->synok[slot].bit[1] == pr->bit[1])
+		return;
 	for (k = 0; k < sd->nsyn; k++) {
 		n = sd->syn[k];
 		if (syntax_holds(n, &sd->synmask[k], pr))
 			continue;
+		quiet = 0;
 		np = 0;
 		first = second = 0;
 		for (j = 0; j < n->nel; j++)
@@ -786,6 +810,12 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 				    s->tag, n->el[0], NOTE);
 			break;
 		}
+	}
+	if (quiet) {
+		/* every note held on the masks alone: nothing to report */
+		t->synok[slot].sd = sd;
+		t->synok[slot].bit[0] = pr->bit[0];
+		t->synok[slot].bit[1] = pr->bit[1];
 	}
 }
 
@@ -1090,7 +1120,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 
 	if (set == NULL || set->arena == NULL)
 		return EG_ERR_INVAL;
-	memset(t, 0, offsetof(struct tb, instbuf));
+	memset(t, 0, offsetof(struct tb, fr));
 	t->set = set;
 	t->st = st;
 	t->ds = ds;
@@ -1115,8 +1145,14 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 			goto oom;
 	}
 	push(t, root, &st->root);
-	for (k = 0; k < set->nseg; k++)
+	/*
+	 * An instance's last segment is set when its frame is popped: every
+	 * segment placed meanwhile went into it or into a nested instance.
+	 */
+	for (k = 0; k < set->nseg; k++) {
 		place(t, k);
+		t->placed = k;
+	}
 	while (t->nfr > 0)
 		pop(t, set->nseg - 1);
 	root->last = set->nseg - 1;
@@ -1163,7 +1199,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 		rc = EG_ERR_LIMIT;
 	}
  done:
-	for (i = 0; i <= EG_MAX_LOOP_DEPTH; i++)
+	for (i = 0; i < (size_t)t->nfrinit; i++)
 		free(t->fr[i].heap);
 	if (t->inst != t->instbuf)
 		free(t->inst);

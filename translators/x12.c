@@ -296,80 +296,190 @@ find_byte(const char *p, const char *e, unsigned char c)
 	return p < e ? memchr(p, c, (size_t)(e - p)) : NULL;
 }
 
+/*
+ * The tag of a segment: up to the first element separator at i, at most
+ * EG_MAX_TAG_LEN bytes kept.  EG_ERR_SYNTAX unless it is two or three
+ * letters and digits.
+ */
+static int
+split_tag(const unsigned char *p, const unsigned char *e, unsigned char es,
+    char tag[4], size_t *ip)
+{
+	size_t	 i, k;
+	int	 rc = 0;
+
+	for (i = 0; p + i < e && p[i] != es; i++)
+		;
+	k = i < EG_MAX_TAG_LEN ? i : EG_MAX_TAG_LEN;
+	memcpy(tag, p, k);
+	tag[k] = '\0';
+	if (i < 2 || i > EG_MAX_TAG_LEN)
+		rc = EG_ERR_SYNTAX;
+	for (k = 0; k < i && k < EG_MAX_TAG_LEN; k++)
+		if (!((p[k] >= 'A' && p[k] <= 'Z') ||
+		    (p[k] >= '0' && p[k] <= '9')))
+			rc = EG_ERR_SYNTAX;
+	*ip = i;
+	return rc;
+}
+
 #if defined(__SSE2__)
 /*
- * The values of [p, e) when nothing splits at a repetition separator (the
+ * Sixteen bytes from blk as a vector; bytes up to lim (>= e) may be read,
+ * never used: a short segment is then one load instead of a copy.
+ */
+static inline __m128i
+load16(const unsigned char *blk, const unsigned char *e,
+    const unsigned char *lim)
+{
+	unsigned char tail[16];
+
+	if (lim - blk >= 16)
+		return _mm_loadu_si128((const __m128i *)(const void *)blk);
+	/* never read past the input */
+	memset(tail, 0, sizeof(tail));
+	memcpy(tail, blk, (size_t)(e - blk));
+	return _mm_loadu_si128((const __m128i *)(void *)tail);
+}
+
+struct plain {
+	const unsigned char *start;	/* of the value being read */
+	unsigned	 el, comp;
+	size_t		 n;
+};
+
+/*
+ * The separators of one block, bits of m (mes: those that are element
+ * separators) at offsets from blk, walked with ctz.  Nonzero at a limit.
+ */
+static inline int
+plain_block(struct plain *st, const unsigned char *blk, unsigned m,
+    unsigned mes, struct edi_val *out, size_t maxval)
+{
+	const unsigned char *q;
+
+	for (; m != 0; m &= m - 1) {
+		q = blk + __builtin_ctz(m);
+		if (q > st->start) {
+			if (st->n >= maxval || st->comp > EG_MAX_COMPONENTS)
+				return -1;
+			out[st->n].s.p = (const char *)st->start;
+			out[st->n].s.len = (size_t)(q - st->start);
+			out[st->n].el = (uint16_t)st->el;
+			out[st->n].rep = 1;
+			out[st->n].comp = (uint16_t)st->comp;
+			st->n++;
+		}
+		if (mes & (1U << __builtin_ctz(m))) {
+			if (st->el >= EG_MAX_ELEMENTS)
+				return -1;
+			st->el++;
+			st->comp = 1;
+		} else
+			st->comp++;
+		st->start = q + 1;
+	}
+	return 0;
+}
+
+/*
+ * A whole segment when nothing splits at a repetition separator (the
  * parser's own pass): separators are found sixteen bytes at a time as a
  * bit mask and walked with ctz, so a value costs a few instructions
- * instead of a scan.  Same results and limits as the loop in split_core.
- * Bytes up to lim (>= e) may be read, never used: a short segment is then
- * one load instead of a copy.
+ * instead of a scan, and the tag is read from the first block's mask.
+ * Same results, limits and tag checks as split_tag() and the loop in
+ * split_core.
  */
 static int
 split_plain(const unsigned char *p, const unsigned char *e,
     const unsigned char *lim, unsigned char es, unsigned char cs,
-    struct edi_val *out, size_t maxval, unsigned *elp, size_t *np)
+    struct edi_val *out, size_t maxval, char tag[4], uint16_t *nelp,
+    uint16_t *nvalp)
 {
 	const __m128i ves = _mm_set1_epi8((char)es);
 	const __m128i vcs = _mm_set1_epi8((char)cs);
-	const unsigned char *blk, *q, *start = p;
-	unsigned char tail[16];
-	unsigned el = 1, comp = 1, mes, m;
-	size_t	 n = 0, left;
+	const unsigned char *blk;
+	struct plain st;
+	unsigned mes, m, keep, alnum, need;
+	uint32_t t4;
+	size_t	 i, k, left = (size_t)(e - p);
+	int	 rc = 0;
 	__m128i	 w;
 
-	for (blk = p; blk < e; blk += 16) {
-		left = (size_t)(e - blk);
-		if (lim - blk >= 16)
-			w = _mm_loadu_si128((const __m128i *)(const void *)blk);
-		else {
-			/* never read past the input */
-			memset(tail, 0, sizeof(tail));
-			memcpy(tail, blk, left);
-			w = _mm_loadu_si128((const __m128i *)(void *)tail);
+	w = load16(p, e, lim);
+	keep = left < 16 ? (1U << left) - 1 : 0xffff;
+	mes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, ves)) & keep;
+	if (mes == 0 && left > 16) {
+		/* a tag of sixteen bytes or more: certainly bad, rare */
+		rc = split_tag(p, e, es, tag, &i);
+		if (p + i >= e) {
+			*nelp = 0;
+			*nvalp = 0;
+			return rc;
 		}
+		/* i >= 16: the loop below loads from p + i + 1 on */
+		blk = p + i + 1 - 16;
+		st.start = p + i + 1;
+		m = 0;
+		mes = 0;
+	} else {
+		i = mes ? (size_t)__builtin_ctz(mes) : left;
+		k = i < EG_MAX_TAG_LEN ? i : EG_MAX_TAG_LEN;
+		t4 = (uint32_t)_mm_cvtsi128_si32(w);
+		t4 &= (1U << (8 * k)) - 1;
+		memcpy(tag, &t4, 4);	/* little-endian: bytes 0..k-1, NULs */
+		alnum = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('A' - 1)),
+		    _mm_cmpgt_epi8(_mm_set1_epi8('Z' + 1), w)),
+		    _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('0' - 1)),
+		    _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), w))));
+		need = (1U << k) - 1;
+		if (i < 2 || i > EG_MAX_TAG_LEN || (alnum & need) != need)
+			rc = EG_ERR_SYNTAX;
+		if (i >= left) {
+			*nelp = 0;
+			*nvalp = 0;
+			return rc;
+		}
+		/* the rest of the first block: separators after the tag */
+		blk = p;
+		st.start = p + i + 1;
+		m = (mes | (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w,
+		    vcs))) & keep & ~((2U << i) - 1);
+		mes &= ~((2U << i) - 1);
+	}
+	st.el = 1;
+	st.comp = 1;
+	st.n = 0;
+	for (;;) {
+		if (plain_block(&st, blk, m, mes, out, maxval) != 0)
+			goto limit;
+		if ((blk += 16) >= e)
+			break;
+		w = load16(blk, e, lim);
 		mes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, ves));
 		m = mes | (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, vcs));
-		if (left < 16)
-			m &= (1U << left) - 1;
-		for (; m != 0; m &= m - 1) {
-			q = blk + __builtin_ctz(m);
-			if (q > start) {
-				if (n >= maxval || comp > EG_MAX_COMPONENTS)
-					goto limit;
-				out[n].s.p = (const char *)start;
-				out[n].s.len = (size_t)(q - start);
-				out[n].el = (uint16_t)el;
-				out[n].rep = 1;
-				out[n].comp = (uint16_t)comp;
-				n++;
-			}
-			if (mes & (1U << __builtin_ctz(m))) {
-				if (el >= EG_MAX_ELEMENTS)
-					goto limit;
-				el++;
-				comp = 1;
-			} else
-				comp++;
-			start = q + 1;
+		if (e - blk < 16) {
+			m &= (1U << (e - blk)) - 1;
+			mes &= (1U << (e - blk)) - 1;
 		}
 	}
-	if (e > start) {
-		if (n >= maxval || comp > EG_MAX_COMPONENTS)
+	if (e > st.start) {
+		if (st.n >= maxval || st.comp > EG_MAX_COMPONENTS)
 			goto limit;
-		out[n].s.p = (const char *)start;
-		out[n].s.len = (size_t)(e - start);
-		out[n].el = (uint16_t)el;
-		out[n].rep = 1;
-		out[n].comp = (uint16_t)comp;
-		n++;
+		out[st.n].s.p = (const char *)st.start;
+		out[st.n].s.len = (size_t)(e - st.start);
+		out[st.n].el = (uint16_t)st.el;
+		out[st.n].rep = 1;
+		out[st.n].comp = (uint16_t)st.comp;
+		st.n++;
 	}
-	*elp = el;
-	*np = n;
-	return 0;
+	*nelp = (uint16_t)st.el;
+	*nvalp = (uint16_t)st.n;
+	return rc;
  limit:
-	*elp = el;
-	*np = n;
+	*nelp = (uint16_t)st.el;
+	*nvalp = (uint16_t)st.n;
 	return EG_ERR_LIMIT;
 }
 #endif
@@ -387,36 +497,20 @@ split_core(struct slice raw, const char *lim, unsigned char es,
 	const unsigned char *p = (const unsigned char *)raw.p, *start;
 	const unsigned char *e = p + raw.len;
 	unsigned el, rep = 1, comp = 1, c;
-	int	 rc = 0, splitrep;
-	size_t	 n = 0, i, k;
+	int	 rc, splitrep;
+	size_t	 n = 0, i;
 
+#if defined(__SSE2__)
+	if (repel == NULL && rs == es && raw.len > 0)
+		return split_plain(p, e, (const unsigned char *)lim, es, cs,
+		    out, maxval, tag, nelp, nvalp);
+#endif
 	*nelp = 0;
 	*nvalp = 0;
-	/* Tag: up to the first element separator. */
-	for (i = 0; p + i < e && p[i] != es; i++)
-		;
-	k = i < EG_MAX_TAG_LEN ? i : EG_MAX_TAG_LEN;
-	memcpy(tag, p, k);
-	tag[k] = '\0';
-	if (i < 2 || i > EG_MAX_TAG_LEN)
-		rc = EG_ERR_SYNTAX;
-	for (k = 0; k < i && k < EG_MAX_TAG_LEN; k++)
-		if (!((p[k] >= 'A' && p[k] <= 'Z') ||
-		    (p[k] >= '0' && p[k] <= '9')))
-			rc = EG_ERR_SYNTAX;
+	rc = split_tag(p, e, es, tag, &i);
 	if (p + i >= e)
 		return rc;
 	p += i + 1;
-#if defined(__SSE2__)
-	if (repel == NULL && rs == es) {
-		if (split_plain(p, e, (const unsigned char *)lim, es, cs, out,
-		    maxval, &el, &n) != 0)
-			rc = EG_ERR_LIMIT;
-		*nelp = (uint16_t)el;
-		*nvalp = (uint16_t)n;
-		return rc;
-	}
-#endif
 	el = 1;
 	splitrep = repel != NULL && (repel[0] & 2);
 	start = p;
