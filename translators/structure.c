@@ -56,6 +56,13 @@ struct sparse {
 	int		 has_toplevel_segment;
 	int		 seen_structure;
 	size_t		 elemcap, pairscap, hiercap, syncap, vercap;
+	/*
+	 * elem[] by (tag, el, comp), so that a duplicate `element` line is
+	 * found without comparing it with every earlier one: open
+	 * addressing, 1 + elem index, at most half full.
+	 */
+	uint32_t	*eslot;
+	unsigned	 ebits;
 };
 
 static int __attribute__((format(printf, 3, 4)))
@@ -376,6 +383,66 @@ elem_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/* (tag, el, comp) as one integer: tag key, then 7 bits each (1..99). */
+static uint64_t
+elem_key(const struct struct_elem *e)
+{
+	return structure_tagkey(e->tag) | (uint64_t)e->el << 24 |
+	    (uint64_t)e->comp << 31;
+}
+
+static uint32_t
+elem_slot0(uint64_t key, unsigned bits)
+{
+	return (uint32_t)((key * 0x9E3779B97F4A7C15ULL) >> (64 - bits));
+}
+
+/* The element already declared with e's (tag, el, comp), or NULL. */
+static struct struct_elem *
+elem_find(struct sparse *sp, const struct struct_elem *e)
+{
+	uint64_t key;
+	uint32_t j, mask;
+
+	if (sp->eslot == NULL)
+		return NULL;
+	key = elem_key(e);
+	mask = (1U << sp->ebits) - 1;
+	for (j = elem_slot0(key, sp->ebits); sp->eslot[j] != 0;
+	    j = (j + 1) & mask)
+		if (elem_key(&sp->st->elem[sp->eslot[j] - 1]) == key)
+			return &sp->st->elem[sp->eslot[j] - 1];
+	return NULL;
+}
+
+static void
+elem_put(struct sparse *sp, size_t i)
+{
+	uint32_t j, mask = (1U << sp->ebits) - 1;
+
+	for (j = elem_slot0(elem_key(&sp->st->elem[i]), sp->ebits);
+	    sp->eslot[j] != 0; j = (j + 1) & mask)
+		;
+	sp->eslot[j] = (uint32_t)(i + 1);
+}
+
+/* Record elem[i], growing the table first to stay at most half full. */
+static void
+elem_insert(struct sparse *sp, size_t i)
+{
+	size_t	 k;
+
+	if (sp->eslot == NULL || 2 * (i + 1) > (1UL << sp->ebits)) {
+		free(sp->eslot);
+		sp->ebits = sp->ebits ? sp->ebits + 1 : 8;
+		sp->eslot = xcalloc((size_t)1 << sp->ebits,
+		    sizeof(*sp->eslot));
+		for (k = 0; k < i; k++)
+			elem_put(sp, k);
+	}
+	elem_put(sp, i);
+}
+
 static int
 st_element(struct sparse *sp, struct sword *w, int nw)
 {
@@ -445,16 +512,13 @@ st_element(struct sparse *sp, struct sword *w, int nw)
 			return serr(sp, w[k].col, "unexpected \"%.*s\" (rep N "
 			    "or codes ...)", (int)w[k].len, w[k].p);
 	}
-	for (j = 0; j < sp->st->nelem; j++) {
-		dup = &sp->st->elem[j];
-		if (elem_cmp(dup, &e) == 0) {
-			for (j = 0; j < e.ncodes; j++)
-				free(e.codes[j]);
-			free(e.codes);
-			return serr(sp, w[1].col, "element %.*s already "
-			    "defined at line %d", (int)w[1].len, w[1].p,
-			    dup->line);
-		}
+	if ((dup = elem_find(sp, &e)) != NULL) {
+		for (j = 0; j < e.ncodes; j++)
+			free(e.codes[j]);
+		free(e.codes);
+		return serr(sp, w[1].col, "element %.*s already "
+		    "defined at line %d", (int)w[1].len, w[1].p,
+		    dup->line);
 	}
 	if (sp->st->nelem == sp->elemcap) {
 		sp->elemcap = sp->elemcap ? sp->elemcap * 2 : 64;
@@ -462,6 +526,7 @@ st_element(struct sparse *sp, struct sword *w, int nw)
 		    sizeof(e));
 	}
 	sp->st->elem[sp->st->nelem++] = e;
+	elem_insert(sp, sp->st->nelem - 1);
 	return 0;
 }
 
@@ -877,6 +942,7 @@ load_one(const char *path, struct structure **out, char **extends,
 	sp.st->path = xstrdup(path);
 	rc = parse_text(&sp, text, len);
 	free(text);
+	free(sp.eslot);
 	if (rc != 0) {
 		free(sp.extends);
 		struct_free_one(sp.st);
