@@ -1537,6 +1537,49 @@ parse_cond(struct cp *cp)
 
 /* ---- messages ----------------------------------------------------------- */
 
+/*
+ * A {expr} placeholder of a message, parsed with the expression parser on
+ * tokens of its own.  Only the statement's tokens that those overwrite are
+ * saved and put back (lex() fills at most 64 of them), not all MAX_TOKS.
+ */
+static struct map_expr *
+parse_placeholder(struct cp *cp, const struct tok *t, const char *p,
+    size_t n)
+{
+	struct map_expr	*e = NULL;
+	struct tok	 sub[64], saved[64];
+	char		*txt = cp_strndup(cp, p, n);
+	int		 nsub, savepos, saventok, k;
+
+	savepos = cp->pos;
+	saventok = cp->ntok;
+	nsub = lex(cp, txt, n, (size_t)t->col, sub, 64);
+	if (nsub > 0) {
+		for (k = 0; k <= nsub; k++) {
+			sub[k].col = t->col;
+			sub[k].off = 0;
+			sub[k].end = 0;
+		}
+		memcpy(saved, cp->tok, (size_t)(nsub + 1) * sizeof(sub[0]));
+		memcpy(cp->tok, sub, (size_t)(nsub + 1) * sizeof(sub[0]));
+		cp->pos = 0;
+		cp->ntok = nsub;
+		cp->edepth = 0;
+		e = parse_expr(cp);
+		if (e != NULL && peek(cp)->k != TK_EOL) {
+			perr(cp, t->col, "bad placeholder {%s}", txt);
+			e = NULL;
+		}
+		memcpy(cp->tok, saved, (size_t)(nsub + 1) * sizeof(sub[0]));
+	} else if (nsub == 0)
+		perr(cp, t->col, "empty placeholder {}");
+	cp->pos = savepos;
+	cp->ntok = saventok;
+	if (e != NULL)
+		e->text = txt;
+	return e;
+}
+
 /* Split "text {expr} text" into parts; {value} {source} {seq} {field}. */
 static struct map_msg *
 parse_msg(struct cp *cp, const struct tok *t)
@@ -1545,9 +1588,7 @@ parse_msg(struct cp *cp, const struct tok *t)
 	const char	*p = t->p;
 	size_t		 n = t->len, i = 0, s, c;
 	int		 cap = 0;
-	struct tok	 sub[64];
-	int		 nsub, savepos, saventok;
-	struct tok	*savetok;
+	struct map_expr	*e;
 
 	m->text = p;
 	while (i < n) {
@@ -1583,43 +1624,9 @@ parse_msg(struct cp *cp, const struct tok *t)
 		else if (i - s - 1 == 5 && memcmp(p + s, "field", 5) == 0)
 			m->part[m->nparts++].kind = MM_FIELD;
 		else {
-			/* Parse the placeholder with the expression parser. */
-			struct map_expr *e;
-			char	*txt = cp_strndup(cp, p + s, i - s - 1);
-
-			savetok = cp_alloc(cp, sizeof(cp->tok));
-			memcpy(savetok, cp->tok, sizeof(cp->tok));
-			savepos = cp->pos;
-			saventok = cp->ntok;
-			nsub = lex(cp, txt, i - s - 1, (size_t)t->col, sub, 64);
-			e = NULL;
-			if (nsub > 0) {
-				int k;
-
-				for (k = 0; k <= nsub; k++) {
-					sub[k].col = t->col;
-					sub[k].off = 0;
-					sub[k].end = 0;
-				}
-				memcpy(cp->tok, sub, (size_t)(nsub + 1) *
-				    sizeof(sub[0]));
-				cp->pos = 0;
-				cp->ntok = nsub;
-				cp->edepth = 0;
-				e = parse_expr(cp);
-				if (e != NULL && peek(cp)->k != TK_EOL) {
-					perr(cp, t->col, "bad placeholder {%s}",
-					    txt);
-					e = NULL;
-				}
-			} else if (nsub == 0)
-				perr(cp, t->col, "empty placeholder {}");
-			memcpy(cp->tok, savetok, sizeof(cp->tok));
-			cp->pos = savepos;
-			cp->ntok = saventok;
-			if (e == NULL)
+			if ((e = parse_placeholder(cp, t, p + s,
+			    i - s - 1)) == NULL)
 				return NULL;
-			e->text = txt;
 			m->part[m->nparts].kind = MM_EXPR;
 			m->part[m->nparts++].e = e;
 		}
