@@ -3399,8 +3399,13 @@ xp_irreversible(const char *text)
 static int
 seg_has_elems(const struct structure *st, const char *tag)
 {
+	const struct struct_segdef *sd;
 	size_t	 i;
 
+	/* The index holds each tag's run of elem[]: no scan of them all. */
+	if (st->idx != NULL && strlen(tag) < sizeof(st->root.tag))
+		return (sd = structure_segdef(st->idx,
+		    structure_tagkey(tag))) != NULL && sd->nelem > 0;
 	for (i = 0; i < st->nelem; i++)
 		if (strcmp(st->elem[i].tag, tag) == 0)
 			return 1;
