@@ -1831,6 +1831,36 @@ parse_xform(struct cp *cp, struct map_xform *x)
 
 /* ---- statements ---------------------------------------------------------- */
 
+/*
+ * out = "name:line", cut to outlen - 1 bytes like snprintf: every
+ * statement gets one, and snprintf spent ~900 instructions on each.
+ */
+static void
+rule_name(char *out, size_t outlen, const char *name, int line)
+{
+	char	 num[16];
+	size_t	 o = 0, n = 0, k;
+	unsigned v;
+
+	if (outlen == 0)
+		return;
+	if (line < 0) {
+		snprintf(out, outlen, "%s:%d", name, line);
+		return;
+	}
+	v = (unsigned)line;
+	do
+		num[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	for (k = 0; name[k] != '\0' && o + 1 < outlen; k++)
+		out[o++] = name[k];
+	if (o + 1 < outlen)
+		out[o++] = ':';
+	while (n > 0 && o + 1 < outlen)
+		out[o++] = num[--n];
+	out[o] = '\0';
+}
+
 static struct map_stmt *
 new_stmt(struct cp *cp, enum map_skind kind, int col)
 {
@@ -1841,7 +1871,7 @@ new_stmt(struct cp *cp, enum map_skind kind, int col)
 	s->path = cp->path;
 	s->line = lineof(cp, col);
 	s->col = colof(cp, col);
-	snprintf(s->rule, sizeof(s->rule), "%s:%d", cp->name, s->line);
+	rule_name(s->rule, sizeof(s->rule), cp->name, s->line);
 	return s;
 }
 
@@ -3784,8 +3814,11 @@ tn_mark(struct lk *L, struct tnode *base, const char **name, int nname,
 
 struct wrote {
 	const char	*key;
+	size_t		 len;
 	const struct map_stmt *s;
 };
+
+#define KEYMAX	511	/* a duplicate-write key's length */
 
 static void
 check_targets(struct lk *L, struct map_block *b, struct tnode *root,
@@ -3793,7 +3826,8 @@ check_targets(struct lk *L, struct map_block *b, struct tnode *root,
 {
 	struct wrote	*w;
 	int		 nw = 0, i, j;
-	char		 key[512];
+	const char	*key;
+	size_t		 len, keylen;
 	struct tnode	*base, *en;
 
 	if (depth > (int)EG_MAX_MAP_DEPTH + 2)
@@ -3812,20 +3846,27 @@ check_targets(struct lk *L, struct map_block *b, struct tnode *root,
 			    TN_ARRAY : TN_SCALAR, s, t->text);
 			if (t->array)
 				continue;
-			/* Two rules writing one scalar in one block. */
-			snprintf(key, sizeof(key), "%s", t->text[0] == '/' ?
-			    t->text + 1 : t->text);
+			/*
+			 * Two rules writing one scalar in one block.  The
+			 * key compared is the target cut to 511 bytes, as
+			 * it always was, without copying it.
+			 */
+			key = t->text[0] == '/' ? t->text + 1 : t->text;
+			len = strlen(key);
+			keylen = len > KEYMAX ? KEYMAX : len;
 			for (j = 0; j < nw; j++)
-				if (strcmp(w[j].key, key) == 0)
+				if (w[j].len == keylen && memcmp(w[j].key, key,
+				    keylen) == 0)
 					break;
 			if (j < nw)
-				lerr(L, s->path, s->line, s->col, "'%s' is "
+				lerr(L, s->path, s->line, s->col, "'%.*s' is "
 				    "already written by the rule at %s:%d; mark "
 				    "one of them or merge them with `or`",
-				    key, w[j].s->file, w[j].s->line);
+				    (int)keylen, key, w[j].s->file,
+				    w[j].s->line);
 			else {
-				w[nw].key = t->text[0] == '/' ? t->text + 1 :
-				    t->text;
+				w[nw].key = key;
+				w[nw].len = len;
 				w[nw++].s = s;
 			}
 		} else if (s->kind == MS_GROUP) {
@@ -3939,6 +3980,17 @@ lsc_entry(const struct lscope *sc, const char *tag)
 	return NULL;
 }
 
+/* snprintf(seg, 4, "%s", tag) without the formatting machinery. */
+static void
+seg_copy(char seg[4], const char *tag)
+{
+	size_t	 i;
+
+	for (i = 0; i < 3 && tag[i] != '\0'; i++)
+		seg[i] = tag[i];
+	seg[i] = '\0';
+}
+
 /* The scope a step into tag leads to; 0 when tag is never in sc. */
 static int
 lsc_step(const struct lscope *sc, const char *tag, struct lscope *out)
@@ -3951,7 +4003,7 @@ lsc_step(const struct lscope *sc, const char *tag, struct lscope *out)
 	if (sc->seg[0] != '\0') {
 		if (strcmp(sc->seg, tag) != 0)
 			return 0;
-		snprintf(out->seg, sizeof(out->seg), "%s", tag);
+		seg_copy(out->seg, tag);
 		return 1;
 	}
 	if ((e = lsc_entry(sc, tag)) == NULL)
@@ -3959,7 +4011,7 @@ lsc_step(const struct lscope *sc, const char *tag, struct lscope *out)
 	if (e->is_loop && e->loop != NULL)
 		out->loop = e->loop;
 	else
-		snprintf(out->seg, sizeof(out->seg), "%s", tag);
+		seg_copy(out->seg, tag);
 	return 1;
 }
 
@@ -4170,6 +4222,12 @@ write_seg(const struct map_rule *r, char *key, size_t keylen)
 	return e->path;
 }
 
+/* A statement's write_seg(), worked out once per block. */
+struct wseg {
+	const struct map_path *p;	/* NULL: not a two-way rule's segment */
+	char		 key[64];
+};
+
 /*
  * Outbound, rules that read a segment without a filter tie it to one
  * instance; two rules whose filters put different constants into the
@@ -4180,32 +4238,34 @@ static void
 check_constants(struct lk *L, const struct map_block *b)
 {
 	const struct map_path *p, *q;
-	char	 kp[64], kq[64], ku[64];
-	int	 i, j, u, a, c, tied;
+	struct wseg	*ws;
+	int		 i, j, u, a, c, tied;
 
+	/* Each rule is compared with every other: key them once. */
+	ws = xcalloc((size_t)b->nbody + 1, sizeof(*ws));
 	for (i = 0; i < b->nbody; i++) {
 		const struct map_stmt *s = b->body[i];
 
-		if (s->kind != MS_RULE || s->u.r.oneway ||
-		    (p = write_seg(&s->u.r, kp, sizeof(kp))) == NULL ||
-		    p->seg.f.natom == 0)
-			continue;
-		for (tied = 0, u = 0; u < b->nbody && !tied; u++) {
-			const struct map_stmt *t = b->body[u];
+		if (s->kind == MS_RULE && !s->u.r.oneway)
+			ws[i].p = write_seg(&s->u.r, ws[i].key,
+			    sizeof(ws[i].key));
+	}
+	for (i = 0; i < b->nbody; i++) {
+		const struct map_stmt *s = b->body[i];
 
-			tied = t->kind == MS_RULE && !t->u.r.oneway &&
-			    (q = write_seg(&t->u.r, ku, sizeof(ku))) != NULL &&
+		if ((p = ws[i].p) == NULL || p->seg.f.natom == 0)
+			continue;
+		for (tied = 0, u = 0; u < b->nbody && !tied; u++)
+			tied = (q = ws[u].p) != NULL &&
 			    q->seg.f.natom == 0 && q->npair == 0 &&
-			    strcmp(ku, kp) == 0;
-		}
+			    strcmp(ws[u].key, ws[i].key) == 0;
 		if (!tied)
 			continue;
 		for (j = 0; j < i; j++) {
 			const struct map_stmt *t = b->body[j];
 
-			if (t->kind != MS_RULE || t->u.r.oneway ||
-			    (q = write_seg(&t->u.r, kq, sizeof(kq))) == NULL ||
-			    strcmp(kp, kq) != 0)
+			if ((q = ws[j].p) == NULL ||
+			    strcmp(ws[i].key, ws[j].key) != 0)
 				continue;
 			for (a = 0; a < p->seg.f.natom; a++)
 				for (c = 0; c < q->seg.f.natom; c++) {
@@ -4228,10 +4288,12 @@ check_constants(struct lk *L, const struct map_block *b)
 					    q->seg.tag, y->el,
 					    (int)y->code[0].len, y->code[0].p,
 					    p->seg.tag);
+					free(ws);
 					return;
 				}
 		}
 	}
+	free(ws);
 }
 
 static void

@@ -1159,7 +1159,8 @@ ix_add(struct struct_index *ix, const char *tag)
 		return sd;
 	sd = &ix->seg[ix->nseg++];
 	sd->key = key;
-	snprintf(sd->tag, sizeof(sd->tag), "%s", tag);
+	/* tag is a valid_tag() of at most 3 bytes, or the root's "" */
+	memcpy(sd->tag, tag, strlen(tag) + 1);
 	j = (key * 0x9E3779B1U) >> (32 - ix->bits);
 	while (ix->slot[j] != 0)
 		j = (j + 1) & mask;
