@@ -641,22 +641,31 @@ is_int(const char *p, size_t n, int *v)
 	return 1;
 }
 
-static const char *const keywords[] = {
-	"map", "version", "source", "structure", "event", "direction",
-	"extends", "partner", "timezone", "scope", "namespace", "group",
-	"within", "template", "lookup", "apply", "drop", "check", "end",
-	"from", "child", "descendant", "where", "when", "required", "warn",
-	"error", "default", "out", "oneway", "unique", "or", "and", "not",
-	"in", "exists", "seq", "count", "sum", "join", "none", NULL,
+/* With their lengths: every target and field name is checked against all. */
+#define KW(s)	{ s, sizeof(s) - 1 }
+static const struct {
+	const char	*s;
+	size_t		 n;
+} keywords[] = {
+	KW("map"), KW("version"), KW("source"), KW("structure"), KW("event"),
+	KW("direction"), KW("extends"), KW("partner"), KW("timezone"),
+	KW("scope"), KW("namespace"), KW("group"), KW("within"),
+	KW("template"), KW("lookup"), KW("apply"), KW("drop"), KW("check"),
+	KW("end"), KW("from"), KW("child"), KW("descendant"), KW("where"),
+	KW("when"), KW("required"), KW("warn"), KW("error"), KW("default"),
+	KW("out"), KW("oneway"), KW("unique"), KW("or"), KW("and"), KW("not"),
+	KW("in"), KW("exists"), KW("seq"), KW("count"), KW("sum"), KW("join"),
+	KW("none"),
 };
+#undef KW
 
 static int
 is_keyword(const char *p, size_t n)
 {
-	int	 i;
+	size_t	 i;
 
-	for (i = 0; keywords[i] != NULL; i++)
-		if (strlen(keywords[i]) == n && memcmp(keywords[i], p, n) == 0)
+	for (i = 0; i < sizeof(keywords) / sizeof(keywords[0]); i++)
+		if (keywords[i].n == n && memcmp(keywords[i].s, p, n) == 0)
 			return 1;
 	return 0;
 }
@@ -4139,14 +4148,96 @@ lint_block(struct lk *L, const struct map_block *b, const struct lscope *sc,
 
 /* ---- direction both --------------------------------------------------------- */
 
+/*
+ * A write key under construction.  It behaves as the struct buf capped at
+ * max that it replaces (each piece is added whole, or not at all when it
+ * would pass the cap), without a printf per piece: every two-way rule
+ * gets a key.
+ */
+struct wkey {
+	char	*p;
+	size_t	 len, max;
+};
+
+static int
+wk_fits(const struct wkey *k, size_t n)
+{
+	return n <= k->max && k->len <= k->max - n;
+}
+
+static void
+wk_put(struct wkey *k, const char *s, size_t n)
+{
+	memcpy(k->p + k->len, s, n);
+	k->len += n;
+	k->p[k->len] = '\0';
+}
+
+static void
+wk_add(struct wkey *k, const char *s, size_t n)
+{
+	if (wk_fits(k, n))
+		wk_put(k, s, n);
+}
+
+/* v in decimal into b (at least 3 bytes: v is a uint8_t); its length. */
+static size_t
+wk_num(char *b, unsigned v)
+{
+	char	 t[12];
+	size_t	 n = 0, i;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	for (i = 0; i < n; i++)
+		b[i] = t[n - 1 - i];
+	return n;
+}
+
+/* "[EL-COMP=CODE]" or "[EL-COMP!=CODE]", one piece. */
+static void
+wk_atom(struct wkey *k, const struct map_atom *a)
+{
+	char	 el[12], comp[12];
+	size_t	 nel = wk_num(el, a->el), ncomp = wk_num(comp, a->comp);
+	size_t	 nop = a->neg ? 2 : 1, ncode = a->code[0].len;
+
+	if (!wk_fits(k, 1 + nel + 1 + ncomp + nop + ncode + 1))
+		return;
+	wk_put(k, "[", 1);
+	wk_put(k, el, nel);
+	wk_put(k, "-", 1);
+	wk_put(k, comp, ncomp);
+	wk_put(k, a->neg ? "!=" : "=", nop);
+	wk_put(k, a->code[0].p, ncode);
+	wk_put(k, "]", 1);
+}
+
+/* ".EL-COMP#REP", one piece. */
+static void
+wk_tail(struct wkey *k, const struct map_path *p)
+{
+	char	 b[40];
+	size_t	 n = 0;
+
+	b[n++] = '.';
+	n += wk_num(b + n, p->el);
+	b[n++] = '-';
+	n += wk_num(b + n, p->comp ? p->comp : 1);
+	b[n++] = '#';
+	n += wk_num(b + n, p->rep ? p->rep : 1);
+	wk_add(k, b, n);
+}
+
 /* The document element a rule writes outbound (its first term). */
 static int
 write_key(const struct map_rule *r, char *key, size_t keylen)
 {
 	const struct map_expr *e = r->expr[0];
 	const struct map_path *p;
-	struct buf	 b;
-	int		 i, k, n = 0;
+	struct wkey	 k;
+	int		 i, j, n = 0;
 
 	while (e != NULL && e->kind == MT_OR && e->nsub > 0 && n++ < 64)
 		e = e->sub[0];
@@ -4156,30 +4247,32 @@ write_key(const struct map_rule *r, char *key, size_t keylen)
 	}
 	if (e == NULL || e->kind != MT_PATH || e->path == NULL)
 		return 0;
+	if (keylen == 0)
+		return 1;
 	p = e->path;
-	buf_init(&b, keylen > 0 ? keylen - 1 : 0);
+	k.p = key;
+	k.len = 0;
+	k.max = keylen - 1;
+	key[0] = '\0';
 	if (p->anchor == MA_ABS)
-		buf_addc(&b, '/');
+		wk_add(&k, "/", 1);
 	for (i = 0; i < p->up; i++)
-		buf_adds(&b, "../");
+		wk_add(&k, "../", 3);
 	for (i = 0; i <= p->nloop; i++) {
 		const struct map_step *st = i < p->nloop ? &p->loop[i] : &p->seg;
 
-		buf_adds(&b, st->tag);
-		for (k = 0; k < st->f.natom; k++)
-			buf_printf(&b, "[%d-%d%s%.*s]", st->f.atom[k].el,
-			    st->f.atom[k].comp, st->f.atom[k].neg ? "!=" : "=",
-			    (int)st->f.atom[k].code[0].len,
-			    st->f.atom[k].code[0].p);
+		wk_add(&k, st->tag, strlen(st->tag));
+		for (j = 0; j < st->f.natom; j++)
+			wk_atom(&k, &st->f.atom[j]);
 		if (i < p->nloop)
-			buf_addc(&b, '/');
+			wk_add(&k, "/", 1);
 	}
-	buf_printf(&b, ".%d-%d#%d", p->el, p->comp ? p->comp : 1,
-	    p->rep ? p->rep : 1);
-	if (p->npair)
-		buf_printf(&b, "{%.*s}", (int)p->pair[0].len, p->pair[0].p);
-	snprintf(key, keylen, "%s", b.p ? b.p : "");
-	buf_free(&b);
+	wk_tail(&k, p);
+	if (p->npair && wk_fits(&k, p->pair[0].len + 2)) {
+		wk_put(&k, "{", 1);
+		wk_put(&k, p->pair[0].p, p->pair[0].len);
+		wk_put(&k, "}", 1);
+	}
 	return 1;
 }
 
