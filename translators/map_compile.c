@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,15 +80,8 @@ struct cp {
 	int		 seen_hdr[16];
 
 	int		 line;		/* first physical line of the statement */
-	char		 lb[EG_MAX_MAP_LINE + 1];
 	size_t		 lblen;
-	struct {
-		size_t	 off;
-		int	 line;
-		int	 col0;
-	}		 phys[MAX_PHYS];
 	int		 nphys;
-	struct tok	 tok[MAX_TOKS];
 	int		 ntok, pos;
 	int		 edepth;
 
@@ -101,6 +95,19 @@ struct cp {
 	int		 nstk;
 	int		 nstmt;
 	int		 lineerr;	/* an error was reported on this line */
+
+	/*
+	 * The current line: only lb[0..lblen], phys[0..nphys) and
+	 * tok[0..ntok] are ever read, each written first, so parse_file
+	 * leaves these 45 KB unzeroed (they must stay last).
+	 */
+	char		 lb[EG_MAX_MAP_LINE + 1];
+	struct {
+		size_t	 off;
+		int	 line;
+		int	 col0;
+	}		 phys[MAX_PHYS];
+	struct tok	 tok[MAX_TOKS];
 };
 
 static struct map *parse_file(struct map *, const struct map_compile_opts *,
@@ -2210,9 +2217,10 @@ joinpath(char *out, size_t outlen, const char *dir, const char *rel)
 	return 0;
 }
 
-/* A path named by a map: from the map's folder, then from maps_root. */
+/* A path named by a map: from the map's folder dir, then from maps_root. */
 static char *
-resolve(struct cp *cp, const char *rel, char *out, size_t outlen)
+resolve_from(const char *dir, const struct map_compile_opts *opts,
+    const char *rel, char *out, size_t outlen)
 {
 	struct stat st;
 
@@ -2220,14 +2228,20 @@ resolve(struct cp *cp, const char *rel, char *out, size_t outlen)
 		joinpath(out, outlen, NULL, rel);
 		return out;
 	}
-	if (joinpath(out, outlen, cp->dir, rel) == 0 && stat(out, &st) == 0)
+	if (joinpath(out, outlen, dir, rel) == 0 && stat(out, &st) == 0)
 		return out;
-	if (cp->opts->maps_root != NULL &&
-	    joinpath(out, outlen, cp->opts->maps_root, rel) == 0 &&
+	if (opts->maps_root != NULL &&
+	    joinpath(out, outlen, opts->maps_root, rel) == 0 &&
 	    stat(out, &st) == 0)
 		return out;
-	joinpath(out, outlen, cp->dir, rel);
+	joinpath(out, outlen, dir, rel);
 	return out;
+}
+
+static char *
+resolve(struct cp *cp, const char *rel, char *out, size_t outlen)
+{
+	return resolve_from(cp->dir, cp->opts, rel, out, outlen);
 }
 
 static struct map_lookup *
@@ -3235,9 +3249,10 @@ parse_file(struct map *m, const struct map_compile_opts *opts,
     struct buf *errors, int *nerr, const char *path, const char *name,
     const char *text, size_t len, int depth)
 {
-	struct cp	*cp = xcalloc(1, sizeof(*cp));
+	struct cp	*cp = xmalloc(sizeof(*cp));
 	struct map	*owner = m->owner ? m->owner : m;
 
+	memset(cp, 0, offsetof(struct cp, lb));
 	cp->m = m;
 	cp->owner = owner;
 	cp->a = &owner->arena;
@@ -4442,7 +4457,7 @@ link_map(struct map *m, const struct map_compile_opts *opts,
     struct buf *errors, int *nerr, const char *path)
 {
 	struct lk	 L;
-	char		 sp[EG_MAX_PATH], err[512];
+	char		 sp[EG_MAX_PATH], err[512], sdir[EG_MAX_PATH];
 	struct tnode	 root;
 	int		 i, rv;
 
@@ -4466,13 +4481,9 @@ link_map(struct map *m, const struct map_compile_opts *opts,
 	if (opts->structure != NULL)
 		L.st = opts->structure;
 	else if (m->structpath != NULL && !m->xml) {
-		struct cp fake;
-
-		memset(&fake, 0, sizeof(fake));
-		fake.opts = opts;
-		snprintf(fake.dir, sizeof(fake.dir), "%s", m->structdir ?
+		snprintf(sdir, sizeof(sdir), "%s", m->structdir ?
 		    m->structdir : ".");
-		resolve(&fake, m->structpath, sp, sizeof(sp));
+		resolve_from(sdir, opts, m->structpath, sp, sizeof(sp));
 		err[0] = '\0';
 		if ((rv = structure_load(sp, &m->structure, err,
 		    sizeof(err))) != 0) {
