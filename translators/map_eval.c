@@ -2207,6 +2207,9 @@ xp_count(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 static int eval_expr1(struct ev *, const struct frame *,
 		    const struct map_expr *, struct map_val *,
 		    const struct rctx *);
+static int eval_or(struct ev *, const struct frame *,
+		    const struct map_expr *, int, struct map_val *,
+		    const struct rctx *);
 
 /* One value of e (first non-empty); 0 when absent. */
 static int
@@ -2361,15 +2364,23 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		return v->p != NULL;
 	}
 	case MT_OR:
-		for (i = 0; i < e->nsub; i++) {
-			if (eval_expr(ev, fr, e->sub[i], v, rc)) {
-				if (i > 0 && (e->sub[i]->kind == MT_SEQ ||
-				    e->sub[i]->kind == MT_LIT))
-					v->fallback = 1;
-				return 1;
-			}
+		return eval_or(ev, fr, e, 0, v, rc);
+	}
+	return 0;
+}
+
+/* The first non-empty term of `a or b ...` from term i on. */
+static int
+eval_or(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    int i, struct map_val *v, const struct rctx *rc)
+{
+	for (; i < e->nsub; i++) {
+		if (eval_expr(ev, fr, e->sub[i], v, rc)) {
+			if (i > 0 && (e->sub[i]->kind == MT_SEQ ||
+			    e->sub[i]->kind == MT_LIT))
+				v->fallback = 1;
+			return 1;
 		}
-		return 0;
 	}
 	return 0;
 }
@@ -2848,17 +2859,12 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 }
 
 /*
- * Most rules read `TAG01`, `TAG01-02` or `TAG01[filter]` in the current
- * loop instance.  plain_value() finds such a value without the generic
- * machinery (eval_expr, path_first, match_seg): 1 found, 0 absent, -1
- * when several segments match and eval_expr must report MAP-MULTI.
+ * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]` or `TAG{QUAL}` in
+ * the current loop instance.  plain_value() finds such a value without
+ * the generic machinery (eval_expr, path_first, match_seg_at), ranking
+ * candidates as they would: 1 found, 0 absent, -1 when several segments
+ * match and eval_expr must report MAP-MULTI.
  */
-static inline int
-path_plain(const struct map_path *p)
-{
-	return map_path_plain(p);
-}
-
 static int
 plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
     struct map_val *v)
@@ -2870,7 +2876,7 @@ plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	unsigned	 comp = p->comp ? p->comp : 1;
 	unsigned	 rep = p->rep ? p->rep : 1;
 	uint32_t	 it;
-	int		 r, best = 0, n = 0;
+	int		 r, pr, best = 0, n = 0;
 
 	if ((x = frame_sidx(ev, fr)) == NULL)
 		return 0;
@@ -2879,7 +2885,12 @@ plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		s = &seg[x->it[it].seg];
 		if ((r = frank(s, &p->seg.f)) < 0)
 			continue;
-		if ((val = map_segval(s, p->el, comp, rep)) == NULL ||
+		if (p->npair > 0) {
+			/* match_seg_at's rank: the filter's, then the pair's. */
+			if ((val = pair_value(ev, p, s, &pr, &comp)) == NULL)
+				continue;
+			r = r << RANK_BITS | pr;
+		} else if ((val = map_segval(s, p->el, comp, rep)) == NULL ||
 		    val->s.len == 0)
 			continue;
 		if (n == 0 || r < best) {
@@ -3175,8 +3186,7 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		plain = r->plain;
 	else {
 		rc.source = primary(r->expr[0])->text;
-		plain = r->expr[0]->kind == MT_PATH &&
-		    path_plain(r->expr[0]->path) ? r->expr[0] : NULL;
+		plain = map_expr_plain(r->expr[0]);
 	}
 	trace_start(ev, &tr, s, fr, &r->tgt, -1);
 	found = -1;
@@ -3184,6 +3194,8 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		found = plain_value(ev, fr, plain, &v);
 	if (found < 0)
 		found = eval_expr(ev, fr, r->expr[0], &v, &rc);
+	else if (found == 0 && plain != r->expr[0])
+		found = eval_or(ev, fr, r->expr[0], 1, &v, &rc);
 	if (tr.on) {
 		buf_printf(&tr.b, " <- %s", r->srctext);
 		if (found) {
