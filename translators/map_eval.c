@@ -1759,19 +1759,28 @@ cb_count(struct ev *ev, void *arg, const struct mdoc *j)
 static struct slice
 val_slice(struct ev *ev, const struct map_val *v, char *nb, size_t nblen)
 {
-	int	 n;
+	unsigned long long mag;
+	char	*p;
 
 	if (v->kind == MV_INT) {
-		n = snprintf(nb, nblen, "%lld", (long long)v->i);
-		return slice_make(nb, n > 0 ? (size_t)n : 0);
+		/* "%lld", without printf's machinery (count() = CTT01). */
+		mag = v->i < 0 ? -(unsigned long long)v->i :
+		    (unsigned long long)v->i;
+		p = nb + nblen;
+		do {
+			*--p = (char)('0' + mag % 10);
+			mag /= 10;
+		} while (mag > 0 && p > nb + 1);
+		if (v->i < 0)
+			*--p = '-';
+		return slice_make(p, (size_t)(nb + nblen - p));
 	}
 	(void)ev;
 	return slice_make(v->p, v->len);
 }
 
 struct sumacc {
-	char	 acc[MAP_MAX_DEC_DIGITS + 8];
-	char	 tmp[MAP_MAX_DEC_DIGITS + 8];
+	struct map_dec_sum ds;
 	int	 bad;
 	long	 n;		/* values added */
 };
@@ -1780,12 +1789,8 @@ static void
 sum_add(struct sumacc *sa, struct slice s)
 {
 	sa->n++;
-	if (map_dec_add(sa->acc, strlen(sa->acc), s.p, s.len, sa->tmp,
-	    sizeof(sa->tmp)) != 0) {
+	if (map_dec_sum_add(&sa->ds, s) != 0)
 		sa->bad = 1;
-		return;
-	}
-	memcpy(sa->acc, sa->tmp, sizeof(sa->acc));
 }
 
 static void
@@ -2326,11 +2331,11 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	}
 	case MT_SUM: {
 		struct sumacc *sa = ev_alloc(ev, sizeof(*sa));
+		struct slice total;
 
 		if (sa == NULL)
 			return 0;
-		sa->acc[0] = '0';
-		sa->acc[1] = '\0';
+		map_dec_sum_init(&sa->ds);
 		sa->bad = 0;
 		sa->n = 0;
 		if (e->field != NULL)
@@ -2340,8 +2345,9 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		/* Nothing to add up is absent, not 0 (a check is skipped). */
 		if (sa->bad || sa->n == 0)
 			return 0;
-		v->p = sa->acc;
-		v->len = strlen(sa->acc);
+		total = map_dec_sum_text(&sa->ds);
+		v->p = total.p;
+		v->len = total.len;
 		v->kind = MV_DEC;
 		return 1;
 	}

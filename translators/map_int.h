@@ -677,7 +677,22 @@ enum map_xres {
 	MXR_LIMIT,	/* scratch arena exhausted */
 };
 
+/*
+ * A running sum of decimals (sum()), exact: machine integers while they
+ * fit, digit strings after (map_xform.c).
+ */
+struct map_dec_sum {
+	int64_t		 v;		/* the total times 10^scale, !big */
+	size_t		 scale;
+	int		 big;		/* the total is the text in acc */
+	char		 acc[MAP_MAX_DEC_DIGITS + 8];
+	char		 tmp[MAP_MAX_DEC_DIGITS + 8];
+};
+
 /* map_xform.c */
+void	map_dec_sum_init(struct map_dec_sum *);
+int	map_dec_sum_add(struct map_dec_sum *, struct slice);
+struct slice map_dec_sum_text(struct map_dec_sum *);
 int	map_xform_apply(const struct map_xform *, struct arena *,
 	    const struct edi_set *, struct map_val *, const char **why);
 int	map_dec_canon(struct slice in, char decmark, struct arena *,
