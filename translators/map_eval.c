@@ -1162,6 +1162,19 @@ frame_sidx(struct ev *ev, const struct frame *fr)
 	return f->sx;
 }
 
+/*
+ * A nested instance of a few segments (PO1's PID loop: one) is scanned
+ * rather than indexed, unless an index exists: building one costs more
+ * than the scans of the rules that reach it through a path step.
+ */
+#define KID_SCAN	4
+
+static inline int
+kid_small(const struct edi_loop *k)
+{
+	return k->last >= k->first && k->last - k->first < KID_SCAN;
+}
+
 static void
 walk(struct ev *ev, const struct edi_loop *L, struct sidx *x, int32_t segi,
     const struct map_path *p, int stepi, uint64_t rank, struct pm *pm)
@@ -1184,7 +1197,11 @@ walk(struct ev *ev, const struct edi_loop *L, struct sidx *x, int32_t segi,
 			}
 			if ((r = frank(s, &st->f)) < 0)
 				continue;
-			if (x->it[it].kid != NULL)
+			if (x->it[it].kid != NULL && x->it[it].ksx == NULL &&
+			    kid_small(x->it[it].kid))
+				walk_scan(ev, x->it[it].kid, -1, p, stepi + 1,
+				    rank << RANK_BITS | (uint64_t)r, pm);
+			else if (x->it[it].kid != NULL)
 				walk(ev, x->it[it].kid, sidx_kid(ev, x, it), -1,
 				    p, stepi + 1, rank << RANK_BITS |
 				    (uint64_t)r, pm);
