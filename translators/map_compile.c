@@ -3665,8 +3665,7 @@ rule_hints(struct map_rule *r)
 	const struct map_expr *e = r->nexpr > 0 ? r->expr[0] : NULL;
 	int	 n = 0;
 
-	r->plain = e != NULL && e->kind == MT_PATH && e->path != NULL &&
-	    map_path_plain(e->path) ? e : NULL;
+	r->plain = map_expr_plain(e);
 	while (e != NULL && e->kind == MT_OR && e->nsub > 0 && n++ < 64)
 		e = e->sub[0];
 	r->source = e != NULL ? e->text : NULL;

@@ -1162,6 +1162,19 @@ frame_sidx(struct ev *ev, const struct frame *fr)
 	return f->sx;
 }
 
+/*
+ * A nested instance of a few segments (PO1's PID loop: one) is scanned
+ * rather than indexed, unless an index exists: building one costs more
+ * than the scans of the rules that reach it through a path step.
+ */
+#define KID_SCAN	4
+
+static inline int
+kid_small(const struct edi_loop *k)
+{
+	return k->last >= k->first && k->last - k->first < KID_SCAN;
+}
+
 static void
 walk(struct ev *ev, const struct edi_loop *L, struct sidx *x, int32_t segi,
     const struct map_path *p, int stepi, uint64_t rank, struct pm *pm)
@@ -1184,7 +1197,11 @@ walk(struct ev *ev, const struct edi_loop *L, struct sidx *x, int32_t segi,
 			}
 			if ((r = frank(s, &st->f)) < 0)
 				continue;
-			if (x->it[it].kid != NULL)
+			if (x->it[it].kid != NULL && x->it[it].ksx == NULL &&
+			    kid_small(x->it[it].kid))
+				walk_scan(ev, x->it[it].kid, -1, p, stepi + 1,
+				    rank << RANK_BITS | (uint64_t)r, pm);
+			else if (x->it[it].kid != NULL)
 				walk(ev, x->it[it].kid, sidx_kid(ev, x, it), -1,
 				    p, stepi + 1, rank << RANK_BITS |
 				    (uint64_t)r, pm);
@@ -1759,19 +1776,28 @@ cb_count(struct ev *ev, void *arg, const struct mdoc *j)
 static struct slice
 val_slice(struct ev *ev, const struct map_val *v, char *nb, size_t nblen)
 {
-	int	 n;
+	unsigned long long mag;
+	char	*p;
 
 	if (v->kind == MV_INT) {
-		n = snprintf(nb, nblen, "%lld", (long long)v->i);
-		return slice_make(nb, n > 0 ? (size_t)n : 0);
+		/* "%lld", without printf's machinery (count() = CTT01). */
+		mag = v->i < 0 ? -(unsigned long long)v->i :
+		    (unsigned long long)v->i;
+		p = nb + nblen;
+		do {
+			*--p = (char)('0' + mag % 10);
+			mag /= 10;
+		} while (mag > 0 && p > nb + 1);
+		if (v->i < 0)
+			*--p = '-';
+		return slice_make(p, (size_t)(nb + nblen - p));
 	}
 	(void)ev;
 	return slice_make(v->p, v->len);
 }
 
 struct sumacc {
-	char	 acc[MAP_MAX_DEC_DIGITS + 8];
-	char	 tmp[MAP_MAX_DEC_DIGITS + 8];
+	struct map_dec_sum ds;
 	int	 bad;
 	long	 n;		/* values added */
 };
@@ -1780,12 +1806,8 @@ static void
 sum_add(struct sumacc *sa, struct slice s)
 {
 	sa->n++;
-	if (map_dec_add(sa->acc, strlen(sa->acc), s.p, s.len, sa->tmp,
-	    sizeof(sa->tmp)) != 0) {
+	if (map_dec_sum_add(&sa->ds, s) != 0)
 		sa->bad = 1;
-		return;
-	}
-	memcpy(sa->acc, sa->tmp, sizeof(sa->acc));
 }
 
 static void
@@ -2207,6 +2229,9 @@ xp_count(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 static int eval_expr1(struct ev *, const struct frame *,
 		    const struct map_expr *, struct map_val *,
 		    const struct rctx *);
+static int eval_or(struct ev *, const struct frame *,
+		    const struct map_expr *, int, struct map_val *,
+		    const struct rctx *);
 
 /* One value of e (first non-empty); 0 when absent. */
 static int
@@ -2323,11 +2348,11 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	}
 	case MT_SUM: {
 		struct sumacc *sa = ev_alloc(ev, sizeof(*sa));
+		struct slice total;
 
 		if (sa == NULL)
 			return 0;
-		sa->acc[0] = '0';
-		sa->acc[1] = '\0';
+		map_dec_sum_init(&sa->ds);
 		sa->bad = 0;
 		sa->n = 0;
 		if (e->field != NULL)
@@ -2337,8 +2362,9 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		/* Nothing to add up is absent, not 0 (a check is skipped). */
 		if (sa->bad || sa->n == 0)
 			return 0;
-		v->p = sa->acc;
-		v->len = strlen(sa->acc);
+		total = map_dec_sum_text(&sa->ds);
+		v->p = total.p;
+		v->len = total.len;
 		v->kind = MV_DEC;
 		return 1;
 	}
@@ -2361,15 +2387,23 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		return v->p != NULL;
 	}
 	case MT_OR:
-		for (i = 0; i < e->nsub; i++) {
-			if (eval_expr(ev, fr, e->sub[i], v, rc)) {
-				if (i > 0 && (e->sub[i]->kind == MT_SEQ ||
-				    e->sub[i]->kind == MT_LIT))
-					v->fallback = 1;
-				return 1;
-			}
+		return eval_or(ev, fr, e, 0, v, rc);
+	}
+	return 0;
+}
+
+/* The first non-empty term of `a or b ...` from term i on. */
+static int
+eval_or(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    int i, struct map_val *v, const struct rctx *rc)
+{
+	for (; i < e->nsub; i++) {
+		if (eval_expr(ev, fr, e->sub[i], v, rc)) {
+			if (i > 0 && (e->sub[i]->kind == MT_SEQ ||
+			    e->sub[i]->kind == MT_LIT))
+				v->fallback = 1;
+			return 1;
 		}
-		return 0;
 	}
 	return 0;
 }
@@ -2848,17 +2882,12 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 }
 
 /*
- * Most rules read `TAG01`, `TAG01-02` or `TAG01[filter]` in the current
- * loop instance.  plain_value() finds such a value without the generic
- * machinery (eval_expr, path_first, match_seg): 1 found, 0 absent, -1
- * when several segments match and eval_expr must report MAP-MULTI.
+ * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]` or `TAG{QUAL}` in
+ * the current loop instance.  plain_value() finds such a value without
+ * the generic machinery (eval_expr, path_first, match_seg_at), ranking
+ * candidates as they would: 1 found, 0 absent, -1 when several segments
+ * match and eval_expr must report MAP-MULTI.
  */
-static inline int
-path_plain(const struct map_path *p)
-{
-	return map_path_plain(p);
-}
-
 static int
 plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
     struct map_val *v)
@@ -2870,7 +2899,7 @@ plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	unsigned	 comp = p->comp ? p->comp : 1;
 	unsigned	 rep = p->rep ? p->rep : 1;
 	uint32_t	 it;
-	int		 r, best = 0, n = 0;
+	int		 r, pr, best = 0, n = 0;
 
 	if ((x = frame_sidx(ev, fr)) == NULL)
 		return 0;
@@ -2879,7 +2908,12 @@ plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		s = &seg[x->it[it].seg];
 		if ((r = frank(s, &p->seg.f)) < 0)
 			continue;
-		if ((val = map_segval(s, p->el, comp, rep)) == NULL ||
+		if (p->npair > 0) {
+			/* match_seg_at's rank: the filter's, then the pair's. */
+			if ((val = pair_value(ev, p, s, &pr, &comp)) == NULL)
+				continue;
+			r = r << RANK_BITS | pr;
+		} else if ((val = map_segval(s, p->el, comp, rep)) == NULL ||
 		    val->s.len == 0)
 			continue;
 		if (n == 0 || r < best) {
@@ -3175,8 +3209,7 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		plain = r->plain;
 	else {
 		rc.source = primary(r->expr[0])->text;
-		plain = r->expr[0]->kind == MT_PATH &&
-		    path_plain(r->expr[0]->path) ? r->expr[0] : NULL;
+		plain = map_expr_plain(r->expr[0]);
 	}
 	trace_start(ev, &tr, s, fr, &r->tgt, -1);
 	found = -1;
@@ -3184,6 +3217,8 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		found = plain_value(ev, fr, plain, &v);
 	if (found < 0)
 		found = eval_expr(ev, fr, r->expr[0], &v, &rc);
+	else if (found == 0 && plain != r->expr[0])
+		found = eval_or(ev, fr, r->expr[0], 1, &v, &rc);
 	if (tr.on) {
 		buf_printf(&tr.b, " <- %s", r->srctext);
 		if (found) {

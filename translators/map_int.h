@@ -130,15 +130,15 @@ struct map_path {
 };
 
 /*
- * Most rules read `TAG01`, `TAG01-02` or `TAG01[filter]` in the current
- * loop instance: the evaluator finds such a value without the generic
- * path machinery.
+ * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]` or `TAG{QUAL}` in
+ * the current loop instance: the evaluator finds such a value without
+ * the generic path machinery.
  */
 static inline int
 map_path_plain(const struct map_path *p)
 {
 	return p->anchor == MA_REL && p->nloop == 0 && !p->segonly &&
-	    p->npair == 0 && (p->repatom < 0 || p->rep != 0);
+	    (p->npair > 0 || p->repatom < 0 || p->rep != 0);
 }
 
 /* ---- expressions --------------------------------------------------- */
@@ -186,6 +186,19 @@ struct map_expr {
 	int		 nsub;
 	void		*xp;		/* MT_XPATH: xmlXPathCompExprPtr */
 };
+
+/*
+ * The term of e the evaluator reads directly (map_path_plain): e itself,
+ * or the first term of `a or b` (PO101 or seq), or NULL.
+ */
+static inline const struct map_expr *
+map_expr_plain(const struct map_expr *e)
+{
+	if (e != NULL && e->kind == MT_OR && e->nsub > 0)
+		e = e->sub[0];
+	return e != NULL && e->kind == MT_PATH && e->path != NULL &&
+	    map_path_plain(e->path) ? e : NULL;
+}
 
 enum map_condop {
 	MC_AND = 1, MC_OR, MC_NOT, MC_CMP, MC_IN, MC_EXISTS,
@@ -318,7 +331,7 @@ struct map_rule {
 	const char	*srctext;	/* right side as written */
 	/* Set when linked, so that evaluation need not work them out. */
 	const char	*source;	/* text of expr[0]'s first alternative */
-	const struct map_expr *plain;	/* expr[0] when a plain path */
+	const struct map_expr *plain;	/* map_expr_plain(expr[0]) */
 };
 
 struct map_check {
@@ -664,7 +677,22 @@ enum map_xres {
 	MXR_LIMIT,	/* scratch arena exhausted */
 };
 
+/*
+ * A running sum of decimals (sum()), exact: machine integers while they
+ * fit, digit strings after (map_xform.c).
+ */
+struct map_dec_sum {
+	int64_t		 v;		/* the total times 10^scale, !big */
+	size_t		 scale;
+	int		 big;		/* the total is the text in acc */
+	char		 acc[MAP_MAX_DEC_DIGITS + 8];
+	char		 tmp[MAP_MAX_DEC_DIGITS + 8];
+};
+
 /* map_xform.c */
+void	map_dec_sum_init(struct map_dec_sum *);
+int	map_dec_sum_add(struct map_dec_sum *, struct slice);
+struct slice map_dec_sum_text(struct map_dec_sum *);
 int	map_xform_apply(const struct map_xform *, struct arena *,
 	    const struct edi_set *, struct map_val *, const char **why);
 int	map_dec_canon(struct slice in, char decmark, struct arena *,

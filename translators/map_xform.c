@@ -340,6 +340,85 @@ map_dec_add(const char *a, size_t alen, const char *b, size_t blen,
 	return 0;
 }
 
+/*
+ * Running sums (sum() over a document's lines): while every operand and
+ * the total fit in DEC_SMALL digits, the total is a machine integer at
+ * the largest scale seen, written out once at the end; the text it gives
+ * is map_dec_add's, which takes over (from that text) for longer ones.
+ */
+#define DEC_SUM_LIM	1000000000000000000LL	/* 10^DEC_SMALL */
+
+void
+map_dec_sum_init(struct map_dec_sum *ds)
+{
+	ds->v = 0;
+	ds->scale = 0;
+	ds->big = 0;
+}
+
+/* ds->v scaled up to `scale` fraction digits, if it stays small. */
+static int
+dec_sum_rescale(struct map_dec_sum *ds, size_t scale)
+{
+	int64_t	 v = ds->v;
+	size_t	 k;
+
+	for (k = ds->scale; k < scale; k++) {
+		if (v >= DEC_SUM_LIM / 10 || v <= -DEC_SUM_LIM / 10)
+			return -1;
+		v *= 10;
+	}
+	ds->v = v;
+	ds->scale = scale;
+	return 0;
+}
+
+/* Add the decimal s; -1 when it is not a number or the total too long. */
+int
+map_dec_sum_add(struct map_dec_sum *ds, struct slice s)
+{
+	struct slice	 ip, fp;
+	int64_t		 x;
+	size_t		 scale;
+	int		 neg;
+
+	if (!ds->big) {
+		if (dec_split(s, ',', &neg, &ip, &fp) != 0)
+			return -1;
+		scale = fp.len > ds->scale ? fp.len : ds->scale;
+		if (ip.len + scale <= DEC_SMALL &&
+		    dec_sum_rescale(ds, scale) == 0) {
+			x = dec_small(ip, fp, scale);
+			ds->v += neg ? -x : x;
+			if (ds->v < DEC_SUM_LIM && ds->v > -DEC_SUM_LIM)
+				return 0;
+			/* The total outgrew the integer: text from now on. */
+			ds->big = 1;
+			return dec_add_small(ds->v, 0, ds->scale, ds->acc,
+			    sizeof(ds->acc));
+		}
+		if (dec_add_small(ds->v, 0, ds->scale, ds->acc,
+		    sizeof(ds->acc)) != 0)
+			return -1;
+		ds->big = 1;
+	}
+	if (map_dec_add(ds->acc, strlen(ds->acc), s.p, s.len, ds->tmp,
+	    sizeof(ds->tmp)) != 0)
+		return -1;
+	memcpy(ds->acc, ds->tmp, sizeof(ds->acc));
+	return 0;
+}
+
+/* The total as canonical decimal text (in ds->acc). */
+struct slice
+map_dec_sum_text(struct map_dec_sum *ds)
+{
+	if (!ds->big && dec_add_small(ds->v, 0, ds->scale, ds->acc,
+	    sizeof(ds->acc)) != 0)
+		return slice_make(ds->acc, 0);
+	return slice_make(ds->acc, strlen(ds->acc));
+}
+
 /* Integer text (sign, digits, leading zeros) to a JSON integer. */
 int
 map_int_parse(struct slice s, json_int_t *out)
