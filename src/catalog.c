@@ -15,6 +15,7 @@
 #include "eglimits.h"
 #include "err.h"
 #include "map.h"
+#include "structure.h"
 #include "xmalloc.h"
 
 struct catalog *
@@ -41,8 +42,10 @@ catalog_free(struct catalog *c)
 	free(c);
 }
 
-int
-catalog_add(struct catalog *c, const char *path, struct buf *errors)
+/* sc: the files of the whole load, read once (NULL: none). */
+static int
+catalog_add_cached(struct catalog *c, const char *path,
+    struct structure_cache *sc, struct buf *errors)
 {
 	struct map	*m;
 	int		 r;
@@ -52,11 +55,17 @@ catalog_add(struct catalog *c, const char *path, struct buf *errors)
 		    EG_MAX_MAPS);
 		return EG_ERR_LIMIT;
 	}
-	if ((r = map_load(path, c->root, &m, errors)) != 0)
+	if ((r = map_load_cached(path, c->root, sc, &m, errors)) != 0)
 		return r;
 	c->map = xreallocarray(c->map, c->nmap + 1, sizeof(*c->map));
 	c->map[c->nmap++] = m;
 	return 0;
+}
+
+int
+catalog_add(struct catalog *c, const char *path, struct buf *errors)
+{
+	return catalog_add_cached(c, path, NULL, errors);
 }
 
 static int
@@ -68,7 +77,7 @@ namecmp(const void *a, const void *b)
 /* Depth-first, names sorted, so the load order is stable. */
 static int
 catalog_walk(struct catalog *c, const char *dir, int depth,
-    struct buf *errors)
+    struct structure_cache *sc, struct buf *errors)
 {
 	DIR		*d;
 	struct dirent	*de;
@@ -98,10 +107,12 @@ catalog_walk(struct catalog *c, const char *dir, int depth,
 		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
 			/* Golden cases and fixtures are not maps. */
 			if (!(depth == 0 && strcmp(names[i], "tests") == 0) &&
-			    (r = catalog_walk(c, path, depth + 1, errors)) != 0)
+			    (r = catalog_walk(c, path, depth + 1, sc,
+			    errors)) != 0)
 				ret = r;
 		} else if (len > 4 && strcmp(names[i] + len - 4, ".map") == 0) {
-			if ((r = catalog_add(c, path, errors)) != 0)
+			if ((r = catalog_add_cached(c, path, sc,
+			    errors)) != 0)
 				ret = r;
 		}
 		free(path);
@@ -115,10 +126,17 @@ int
 catalog_load(const char *root, struct catalog **out, struct buf *errors)
 {
 	struct catalog	*c;
+	struct structure_cache *sc;
 	int		 r;
 
+	/*
+	 * The maps share structure folders and lookup files: each is read
+	 * once for the load, then forgotten (the maps keep what they parsed).
+	 */
 	c = catalog_new(root);
-	r = catalog_walk(c, root, 0, errors);
+	sc = structure_cache_new();
+	r = catalog_walk(c, root, 0, sc, errors);
+	structure_cache_free(sc);
 	*out = c;
 	return r;
 }

@@ -19,6 +19,7 @@
 struct buf;
 struct diag_sink;
 struct structure;
+struct structure_cache;
 
 struct map;
 
@@ -53,6 +54,12 @@ struct map_env {
  */
 int	map_load(const char *path, const char *maps_root, struct map **out,
 	    struct buf *errors);
+/*
+ * As map_load, reading structures and lookup files through sc (NULL:
+ * none), which maps loaded together share (structure_cache_new).
+ */
+int	map_load_cached(const char *path, const char *maps_root,
+	    struct structure_cache *sc, struct map **out, struct buf *errors);
 void	map_free(struct map *);
 
 const char	*map_id(const struct map *);

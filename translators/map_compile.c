@@ -4484,8 +4484,8 @@ link_map(struct map *m, const struct map_compile_opts *opts,
 		    m->structdir : ".");
 		resolve_from(sdir, opts, m->structpath, sp, sizeof(sp));
 		err[0] = '\0';
-		if ((rv = structure_load(sp, &m->structure, err,
-		    sizeof(err))) != 0) {
+		if ((rv = structure_load_cached(opts->cache, sp,
+		    &m->structure, err, sizeof(err))) != 0) {
 			report(errors, nerr, 0, m->structsrc ? m->structsrc :
 			    path, m->structline, "cannot load structure %s: %s",
 			    sp, err[0] ? err : eg_strerror(rv));
@@ -4627,6 +4627,13 @@ int
 map_load(const char *path, const char *maps_root, struct map **out,
     struct buf *errors)
 {
+	return map_load_cached(path, maps_root, NULL, out, errors);
+}
+
+int
+map_load_cached(const char *path, const char *maps_root,
+    struct structure_cache *sc, struct map **out, struct buf *errors)
+{
 	struct map_compile_opts opts;
 	struct arena	 a;
 	char		*text, *name, err[256];
@@ -4636,6 +4643,7 @@ map_load(const char *path, const char *maps_root, struct map **out,
 	*out = NULL;
 	memset(&opts, 0, sizeof(opts));
 	opts.maps_root = maps_root;
+	opts.cache = sc;
 	arena_init(&a, EG_MAX_MAP_SIZE + 64);
 	if ((rv = read_text(path, &a, &text, &len, err, sizeof(err))) != 0) {
 		report(errors, &nerr, 0, path, LC(1, 1), "%s", err);

@@ -722,6 +722,8 @@ struct map_compile_opts {
 	const char	*maps_root;
 	/* Use this structure instead of loading `structure` (tests); not owned. */
 	const struct structure *structure;
+	/* Files read once for all maps of a catalog; NULL: none. */
+	struct structure_cache *cache;
 };
 int	map_compile_text(const char *path, const char *name, const char *text,
 	    size_t len, const struct map_compile_opts *, struct map **out,

@@ -924,16 +924,13 @@ struct_free_one(struct structure *st)
 }
 
 static int
-load_one(const char *path, struct structure **out, char **extends,
-    int *toplevel, char *err, size_t errlen)
+load_text(const char *path, const char *text, size_t len,
+    struct structure **out, char **extends, int *toplevel, char *err,
+    size_t errlen)
 {
 	struct sparse sp;
-	char	*text;
-	size_t	 len;
 	int	 rc;
 
-	if ((rc = read_file(path, &text, &len, err, errlen)) != 0)
-		return rc;
 	memset(&sp, 0, sizeof(sp));
 	sp.file = path;
 	sp.err = err;
@@ -941,7 +938,6 @@ load_one(const char *path, struct structure **out, char **extends,
 	sp.st = xcalloc(1, sizeof(*sp.st));
 	sp.st->path = xstrdup(path);
 	rc = parse_text(&sp, text, len);
-	free(text);
 	free(sp.eslot);
 	if (rc != 0) {
 		free(sp.extends);
@@ -956,6 +952,21 @@ load_one(const char *path, struct structure **out, char **extends,
 	if (toplevel)
 		*toplevel = sp.has_toplevel_segment;
 	return 0;
+}
+
+static int
+load_one(const char *path, struct structure **out, char **extends,
+    int *toplevel, char *err, size_t errlen)
+{
+	char	*text;
+	size_t	 len;
+	int	 rc;
+
+	if ((rc = read_file(path, &text, &len, err, errlen)) != 0)
+		return rc;
+	rc = load_text(path, text, len, out, extends, toplevel, err, errlen);
+	free(text);
+	return rc;
 }
 
 /* -- variants ----------------------------------------------------------- */
@@ -1317,47 +1328,242 @@ base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-/* Cheap test: does text contain a line "extends NAME"? */
-static int
-mentions_extends(const char *text, const char *name)
-{
-	const char *p = text, *q;
-	size_t	 n = strlen(name);
+/* -- the files of one catalog load -------------------------------------- */
 
-	while ((p = strstr(p, "extends")) != NULL) {
-		if (p == text || p[-1] == '\n' || p[-1] == ' ' || p[-1] == '\t') {
-			q = p + 7;
-			while (*q == ' ' || *q == '\t')
-				q++;
-			if (strncmp(q, name, n) == 0 &&
-			    (q[n] == '\0' || q[n] == ' ' || q[n] == '\t' ||
-			    q[n] == '\r' || q[n] == '\n' || q[n] == '#'))
-				return 1;
+/*
+ * Every structure_load reads each *.struct file of its folder to find the
+ * ones that extend it: with the 16 files of the maps folder, a catalog
+ * load read 135 files for 9 structures.  The cache lists a folder once
+ * and reads each file once, and remembers where each of its `extends`
+ * words is followed by a name, so that mentions_extends runs strstr over a
+ * file once instead of once per structure.
+ */
+struct sc_file {
+	char		*name;		/* in the folder */
+	char		*text;		/* NUL-terminated */
+	size_t		 len;
+	int		 state;		/* 0 unread, 1 read, -1 unreadable */
+	size_t		*ext;		/* offsets of the names after `extends` */
+	size_t		 next;
+};
+
+struct sc_dir {
+	char		*path;
+	struct sc_file	*file;		/* *.struct, sorted by name */
+	size_t		 nfile;
+};
+
+struct sc_text {
+	char		*path;
+	char		*text;		/* NULL: unreadable */
+	size_t		 len;
+};
+
+struct structure_cache {
+	struct sc_dir	*dir;
+	size_t		 ndir;
+	struct sc_text	*text;
+	size_t		 ntext;
+};
+
+struct structure_cache *
+structure_cache_new(void)
+{
+	return xcalloc(1, sizeof(struct structure_cache));
+}
+
+void
+structure_cache_free(struct structure_cache *sc)
+{
+	size_t	 i, j;
+
+	if (sc == NULL)
+		return;
+	for (i = 0; i < sc->ndir; i++) {
+		for (j = 0; j < sc->dir[i].nfile; j++) {
+			free(sc->dir[i].file[j].name);
+			free(sc->dir[i].file[j].text);
+			free(sc->dir[i].file[j].ext);
 		}
-		p += 7;
+		free(sc->dir[i].file);
+		free(sc->dir[i].path);
 	}
+	free(sc->dir);
+	for (i = 0; i < sc->ntext; i++) {
+		free(sc->text[i].path);
+		free(sc->text[i].text);
+	}
+	free(sc->text);
+	free(sc);
+}
+
+int
+structure_cache_text(struct structure_cache *sc, const char *path,
+    const char **text, size_t *len)
+{
+	struct sc_text	*t = NULL;
+	char		 err[8];
+	size_t		 i;
+
+	for (i = 0; i < sc->ntext; i++)
+		if (strcmp(sc->text[i].path, path) == 0) {
+			t = &sc->text[i];
+			break;
+		}
+	if (t == NULL) {
+		sc->text = xreallocarray(sc->text, sc->ntext + 1,
+		    sizeof(*sc->text));
+		t = &sc->text[sc->ntext++];
+		t->path = xstrdup(path);
+		if (read_file(path, &t->text, &t->len, err, sizeof(err)) != 0)
+			t->text = NULL;
+	}
+	if (t->text == NULL)
+		return -1;
+	*text = t->text;
+	*len = t->len;
 	return 0;
 }
 
 static int
-name_cmp(const void *a, const void *b)
+sc_file_cmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct sc_file *)a)->name,
+	    ((const struct sc_file *)b)->name);
+}
+
+/* The *.struct files of dirpath, listed once; NULL entries if unreadable. */
+static struct sc_dir *
+sc_dir_get(struct structure_cache *sc, const char *dirpath)
+{
+	struct sc_dir	*d;
+	DIR		*dir;
+	struct dirent	*de;
+	size_t		 i, len;
+
+	for (i = 0; i < sc->ndir; i++)
+		if (strcmp(sc->dir[i].path, dirpath) == 0)
+			return &sc->dir[i];
+	sc->dir = xreallocarray(sc->dir, sc->ndir + 1, sizeof(*sc->dir));
+	d = &sc->dir[sc->ndir++];
+	memset(d, 0, sizeof(*d));
+	d->path = xstrdup(dirpath);
+	if ((dir = opendir(dirpath)) != NULL) {
+		while ((de = readdir(dir)) != NULL) {
+			len = strlen(de->d_name);
+			if (len < 8 || strcmp(de->d_name + len - 7, ".struct"))
+				continue;
+			d->file = xreallocarray(d->file, d->nfile + 1,
+			    sizeof(*d->file));
+			memset(&d->file[d->nfile], 0, sizeof(*d->file));
+			d->file[d->nfile++].name = xstrdup(de->d_name);
+		}
+		closedir(dir);
+	}
+	if (d->nfile > 1)
+		qsort(d->file, d->nfile, sizeof(*d->file), sc_file_cmp);
+	return d;
+}
+
+static struct sc_file *
+sc_dir_find(struct sc_dir *d, const char *name)
+{
+	struct sc_file	 key;
+
+	if (d->nfile == 0)
+		return NULL;
+	key.name = (char *)name;
+	return bsearch(&key, d->file, d->nfile, sizeof(*d->file),
+	    sc_file_cmp);
+}
+
+/*
+ * Where `extends` starts a word (at the start of the text or after a
+ * newline, space or tab), the offset of what follows it and its blanks:
+ * mentions_extends() compares the name there.
+ */
+static void
+sc_scan_extends(struct sc_file *f)
+{
+	const char *p = f->text, *q;
+
+	while ((p = strstr(p, "extends")) != NULL) {
+		if (p == f->text || p[-1] == '\n' || p[-1] == ' ' ||
+		    p[-1] == '\t') {
+			q = p + 7;
+			while (*q == ' ' || *q == '\t')
+				q++;
+			f->ext = xreallocarray(f->ext, f->next + 1,
+			    sizeof(*f->ext));
+			f->ext[f->next++] = (size_t)(q - f->text);
+		}
+		p += 7;
+	}
+}
+
+/* Read f (dirpath/name) once; -1 when it cannot be read. */
+static int
+sc_file_read(const struct sc_dir *d, struct sc_file *f)
+{
+	char	 path[EG_MAX_PATH], err[8];
+
+	if (f->state == 0) {
+		f->state = -1;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", d->path,
+		    f->name) < sizeof(path) &&
+		    read_file(path, &f->text, &f->len, err, sizeof(err)) == 0) {
+			f->state = 1;
+			sc_scan_extends(f);
+		}
+	}
+	return f->state == 1 ? 0 : -1;
+}
+
+/* Does f contain a line "extends NAME"? */
+static int
+mentions_extends(const struct sc_file *f, const char *name)
+{
+	const char *q;
+	size_t	 i, n = strlen(name);
+
+	for (i = 0; i < f->next; i++) {
+		q = f->text + f->ext[i];
+		if (strncmp(q, name, n) == 0 &&
+		    (q[n] == '\0' || q[n] == ' ' || q[n] == '\t' ||
+		    q[n] == '\r' || q[n] == '\n' || q[n] == '#'))
+			return 1;
+	}
+	return 0;
 }
 
 int
 structure_load(const char *path, struct structure **out, char *err,
     size_t errlen)
 {
+	struct structure_cache *sc;
+	int	 rc;
+
+	sc = structure_cache_new();
+	rc = structure_load_cached(sc, path, out, err, errlen);
+	structure_cache_free(sc);
+	return rc;
+}
+
+int
+structure_load_cached(struct structure_cache *sc, const char *path,
+    struct structure **out, char *err, size_t errlen)
+{
 	struct structure *st, *v;
-	DIR	*dir;
-	struct dirent *de;
+	struct sc_dir *d;
+	struct sc_file *f;
 	char	 dirpath[EG_MAX_PATH], vpath[EG_MAX_PATH], dummy[8];
-	char	**names = NULL, *text, *ext;
+	char	*ext;
 	const char *bn, *slash;
-	size_t	 nnames = 0, i, len, dl;
+	size_t	 i, dl;
 	int	 rc, toplevel = 0;
 
+	if (sc == NULL)
+		return structure_load(path, out, err, errlen);
 	*out = NULL;
 	if (err && errlen)
 		err[0] = '\0';
@@ -1365,8 +1571,6 @@ structure_load(const char *path, struct structure **out, char *err,
 		err = dummy;
 		errlen = sizeof(dummy);
 	}
-	if ((rc = load_one(path, &st, NULL, NULL, err, errlen)) != 0)
-		return rc;
 	bn = base_name(path);
 	slash = strrchr(path, '/');
 	dl = slash ? (size_t)(slash - path) : 1;
@@ -1377,32 +1581,26 @@ structure_load(const char *path, struct structure **out, char *err,
 	if (slash == path)
 		memcpy(dirpath, "/", 2);
 
-	if ((dir = opendir(dirpath)) != NULL) {
-		while ((de = readdir(dir)) != NULL) {
-			len = strlen(de->d_name);
-			if (len < 8 || strcmp(de->d_name + len - 7, ".struct") ||
-			    strcmp(de->d_name, bn) == 0)
-				continue;
-			names = xreallocarray(names, nnames + 1, sizeof(*names));
-			names[nnames++] = xstrdup(de->d_name);
-		}
-		closedir(dir);
-	}
-	if (nnames > 1)
-		qsort(names, nnames, sizeof(*names), name_cmp);
-	for (i = 0; i < nnames; i++) {
-		if ((size_t)snprintf(vpath, sizeof(vpath), "%s/%s", dirpath,
-		    names[i]) >= sizeof(vpath))
+	/* The file itself: its folder's copy, if it is one of the *.struct. */
+	d = sc_dir_get(sc, dirpath);
+	if ((f = sc_dir_find(d, bn)) != NULL && sc_file_read(d, f) == 0)
+		rc = load_text(path, f->text, f->len, &st, NULL, NULL, err,
+		    errlen);
+	else
+		rc = load_one(path, &st, NULL, NULL, err, errlen);
+	if (rc != 0)
+		return rc;
+
+	for (i = 0; i < d->nfile; i++) {
+		f = &d->file[i];
+		if (strcmp(f->name, bn) == 0)
 			continue;
-		if (read_file(vpath, &text, &len, err, errlen) != 0)
+		if (sc_file_read(d, f) != 0 || !mentions_extends(f, bn))
 			continue;
-		rc = mentions_extends(text, bn);
-		free(text);
-		if (!rc)
-			continue;
+		snprintf(vpath, sizeof(vpath), "%s/%s", dirpath, f->name);
 		ext = NULL;
-		if ((rc = load_one(vpath, &v, &ext, &toplevel, err,
-		    errlen)) != 0)
+		if ((rc = load_text(vpath, f->text, f->len, &v, &ext,
+		    &toplevel, err, errlen)) != 0)
 			goto fail;
 		if (ext == NULL || strcmp(base_name(ext), bn) != 0) {
 			free(ext);
@@ -1427,9 +1625,6 @@ structure_load(const char *path, struct structure **out, char *err,
 		    sizeof(*st->variant));
 		st->variant[st->nvariant++] = v;
 	}
-	for (i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
 	index_structure(st);
 	for (i = 0; i < st->nvariant; i++)
 		index_structure(st->variant[i]);
@@ -1438,9 +1633,6 @@ structure_load(const char *path, struct structure **out, char *err,
 	*out = st;
 	return 0;
  fail:
-	for (i = 0; i < nnames; i++)
-		free(names[i]);
-	free(names);
 	structure_free(st);
 	return rc;
 }

@@ -230,6 +230,28 @@ int	structure_load(const char *path, struct structure **out,
 void	structure_free(struct structure *);
 
 /*
+ * The files read while loading one catalog, each read once: a folder's
+ * *.struct files (every structure_load scans its folder for variants) and
+ * other files by path (lookup CSVs).  Only texts are kept, never a parsed
+ * structure, so what a load returns is the caller's as with
+ * structure_load.  One thread; free it when the load is done.
+ */
+struct structure_cache;
+
+struct structure_cache *structure_cache_new(void);
+void	structure_cache_free(struct structure_cache *);
+/* As structure_load, reading files through sc (NULL: none). */
+int	structure_load_cached(struct structure_cache *sc, const char *path,
+	    struct structure **out, char *err, size_t errlen);
+/*
+ * The text of path (NUL-terminated, at most EG_MAX_MAP_SIZE bytes), valid
+ * until sc is freed; -1 when it cannot be read, the caller then reads the
+ * file itself to report why.
+ */
+int	structure_cache_text(struct structure_cache *sc, const char *path,
+	    const char **text, size_t *len);
+
+/*
  * The most specific of base and its variants for a document version (the
  * longest matching pattern) and partner (NULL: none).  Never NULL.
  */
