@@ -2309,8 +2309,8 @@ parse_lookup(struct cp *cp, const struct tok *kw)
 
 			err[0] = '\0';
 			lk->loaded = 1;
-			if (map_lookup_csv(lk, cp->a, lk->csv, err,
-			    sizeof(err)) != 0)
+			if (map_lookup_csv_cached(lk, cp->a, lk->csv,
+			    cp->opts->cache, err, sizeof(err)) != 0)
 				perr(cp, kw->col + 7, "lookup '%s': %s",
 				    lk->name, err);
 		}

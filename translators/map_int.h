@@ -712,6 +712,10 @@ int	map_lookup_addrow(struct map_lookup *, struct arena *, struct slice left,
 	    struct slice right, enum map_rowdir, int bang, int replace);
 int	map_lookup_csv(struct map_lookup *, struct arena *, const char *path,
 	    char *err, size_t errlen);
+/* As map_lookup_csv, reading path through a catalog load's cache. */
+int	map_lookup_csv_cached(struct map_lookup *, struct arena *,
+	    const char *path, struct structure_cache *, char *err,
+	    size_t errlen);
 int	map_lookup_build(struct map_lookup *, struct arena *);
 const struct map_row *map_lookup_in(const struct map_lookup *, struct slice);
 const struct map_row *map_lookup_out(const struct map_lookup *,

@@ -21,6 +21,7 @@
 #include "eglimits.h"
 #include "err.h"
 #include "map_int.h"
+#include "structure.h"
 #include "xmalloc.h"
 
 struct map_lookup *
@@ -272,22 +273,28 @@ ieq(struct slice s, const char *w)
 	return s.len == strlen(w) && strncasecmp(s.p, w, s.len) == 0;
 }
 
-/*
- * Load rows `left,right[,dir]` from path.  Blank lines and lines starting
- * with `#` are skipped, and so is a header line `left,right[,dir]`.
- */
-int
-map_lookup_csv(struct map_lookup *lk, struct arena *a, const char *path,
-    char *err, size_t errlen)
+/* The text of path, in a, as the rows point into it. */
+static int
+csv_read(struct arena *a, const char *path, struct structure_cache *sc,
+    char **textp, size_t *lenp, char *err, size_t errlen)
 {
 	FILE		*fp;
 	struct stat	 st;
+	const char	*ct;
 	char		*text;
-	size_t		 n, i, ls, le;
-	struct slice	 f[3];
-	int		 nf, bad, line = 0, rv, bang, seen = 0;
-	enum map_rowdir	 dir;
+	size_t		 n;
 
+	/* A table several maps name is read once per catalog load. */
+	if (sc != NULL && structure_cache_text(sc, path, &ct, &n) == 0) {
+		if ((text = arena_alloc(a, n + 1)) == NULL) {
+			snprintf(err, errlen, "%s: out of memory", path);
+			return EG_ERR_LIMIT;
+		}
+		memcpy(text, ct, n + 1);
+		*textp = text;
+		*lenp = n;
+		return 0;
+	}
 	if ((fp = fopen(path, "rb")) == NULL) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return EG_ERR_NOTFOUND;
@@ -316,6 +323,35 @@ map_lookup_csv(struct map_lookup *lk, struct arena *a, const char *path,
 		return EG_ERR_IO;
 	}
 	fclose(fp);
+	text[n] = '\0';
+	*textp = text;
+	*lenp = n;
+	return 0;
+}
+
+/*
+ * Load rows `left,right[,dir]` from path.  Blank lines and lines starting
+ * with `#` are skipped, and so is a header line `left,right[,dir]`.
+ */
+int
+map_lookup_csv(struct map_lookup *lk, struct arena *a, const char *path,
+    char *err, size_t errlen)
+{
+	return map_lookup_csv_cached(lk, a, path, NULL, err, errlen);
+}
+
+int
+map_lookup_csv_cached(struct map_lookup *lk, struct arena *a,
+    const char *path, struct structure_cache *sc, char *err, size_t errlen)
+{
+	char		*text;
+	size_t		 n, i, ls, le;
+	struct slice	 f[3];
+	int		 nf, bad, line = 0, rv, bang, seen = 0;
+	enum map_rowdir	 dir;
+
+	if ((rv = csv_read(a, path, sc, &text, &n, err, errlen)) != 0)
+		return rv;
 	i = 0;
 	if (n >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
 		i = 3;
