@@ -383,6 +383,57 @@ elem_cmp(const void *a, const void *b)
 	return 0;
 }
 
+/*
+ * Sort elem[] in elem_cmp's order, comparing integers instead of calling
+ * strcmp through qsort's comparator.  The key holds the tag's bytes as
+ * strcmp compares them (zero past its end), el and comp (at most 99),
+ * and the element's index in the low 24 bits, which makes keys unique
+ * (as (tag, el, comp) already are in a structure) and says where each
+ * element goes.
+ */
+#define ELEM_SORTMAX	((size_t)1 << 24)
+
+static int
+sortkey_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+elem_sort(struct struct_elem *elem, size_t n)
+{
+	struct struct_elem *tmp;
+	uint64_t *key, k;
+	const unsigned char *t;
+	size_t	 i;
+
+	if (n < 2)
+		return;
+	if (n >= ELEM_SORTMAX) {
+		qsort(elem, n, sizeof(*elem), elem_cmp);
+		return;
+	}
+	key = xreallocarray(NULL, n, sizeof(*key));
+	for (i = 0; i < n; i++) {
+		t = (const unsigned char *)elem[i].tag;
+		k = (uint64_t)t[0] << 16;
+		if (t[0] != '\0' && t[1] != '\0')
+			k |= (uint64_t)t[1] << 8 | t[2];
+		k = k << 16 | (uint64_t)(elem[i].el & 0xff) << 8 |
+		    (uint64_t)(elem[i].comp & 0xff);
+		key[i] = k << 24 | i;
+	}
+	qsort(key, n, sizeof(*key), sortkey_cmp);
+	tmp = xreallocarray(NULL, n, sizeof(*tmp));
+	for (i = 0; i < n; i++)
+		tmp[i] = elem[key[i] & (ELEM_SORTMAX - 1)];
+	memcpy(elem, tmp, n * sizeof(*elem));
+	free(tmp);
+	free(key);
+}
+
 /* (tag, el, comp) as one integer: tag key, then 7 bits each (1..99). */
 static uint64_t
 elem_key(const struct struct_elem *e)
@@ -851,9 +902,7 @@ parse_text(struct sparse *sp, const char *text, size_t len)
 		sp->line = 1;
 		return serr(sp, 1, "no `structure` statement");
 	}
-	if (sp->st->nelem > 1)
-		qsort(sp->st->elem, sp->st->nelem, sizeof(*sp->st->elem),
-		    elem_cmp);
+	elem_sort(sp->st->elem, sp->st->nelem);
 	link_hier(&sp->st->root, sp->st);
 	return 0;
 }
@@ -1083,7 +1132,7 @@ merge_variant(const struct structure *base, struct structure *v,
 	free(v->elem);
 	v->elem = el;
 	v->nelem = n;
-	qsort(v->elem, v->nelem, sizeof(*el), elem_cmp);
+	elem_sort(v->elem, v->nelem);
 
 	syn = xcalloc(base->nsyn + v->nsyn + 1, sizeof(*syn));
 	n = 0;
