@@ -393,59 +393,12 @@ elem_cmp(const void *a, const void *b)
  */
 #define ELEM_SORTMAX	((size_t)1 << 24)
 
-/*
- * Sort distinct keys.  A file lists each segment's elements in order and
- * the segments in table order, so the keys come in a few dozen ascending
- * runs (two for a merged variant): merge neighbouring runs until one is
- * left.
- */
-static void
-sortkey_sort(uint64_t *key, size_t n)
+static int
+sortkey_cmp(const void *a, const void *b)
 {
-	uint64_t *tmp, *src, *dst, *t;
-	size_t	*run, nrun = 0, i, j, k, o, a, b, e, out;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	run = xreallocarray(NULL, n + 1, sizeof(*run));
-	run[nrun++] = 0;
-	for (i = 1; i < n; i++)
-		if (key[i] < key[i - 1])
-			run[nrun++] = i;
-	if (nrun == 1) {
-		free(run);
-		return;
-	}
-	run[nrun] = n;
-	tmp = xreallocarray(NULL, n, sizeof(*tmp));
-	src = key;
-	dst = tmp;
-	while (nrun > 1) {
-		for (j = out = 0; j < nrun; j += 2) {
-			a = run[j];
-			if (j + 1 == nrun) {
-				memcpy(dst + a, src + a, (n - a) * sizeof(*src));
-				run[out++] = a;
-				continue;
-			}
-			b = run[j + 1];
-			e = run[j + 2];
-			for (i = a, k = b, o = a; i < b && k < e;)
-				dst[o++] = src[i] < src[k] ? src[i++] : src[k++];
-			while (i < b)
-				dst[o++] = src[i++];
-			while (k < e)
-				dst[o++] = src[k++];
-			run[out++] = a;
-		}
-		run[out] = n;
-		nrun = out;
-		t = src;
-		src = dst;
-		dst = t;
-	}
-	if (src != key)
-		memcpy(key, src, n * sizeof(*key));
-	free(tmp);
-	free(run);
+	return x < y ? -1 : x > y;
 }
 
 static void
@@ -472,7 +425,7 @@ elem_sort(struct struct_elem *elem, size_t n)
 		    (uint64_t)(elem[i].comp & 0xff);
 		key[i] = k << 24 | i;
 	}
-	sortkey_sort(key, n);
+	qsort(key, n, sizeof(*key), sortkey_cmp);
 	tmp = xreallocarray(NULL, n, sizeof(*tmp));
 	for (i = 0; i < n; i++)
 		tmp[i] = elem[key[i] & (ELEM_SORTMAX - 1)];
