@@ -11,14 +11,6 @@
 #include "xmalloc.h"
 
 #define ARENA_CHUNK	(64U * 1024)
-#define ARENA_ALIGN	16U
-
-struct arena_chunk {
-	struct arena_chunk	*next;
-	size_t			 size;
-	size_t			 off;
-	_Alignas(16) unsigned char data[];
-};
 
 void
 arena_init(struct arena *a, size_t max)
@@ -74,7 +66,7 @@ arena_alloc(struct arena *a, size_t size)
 }
 
 void *
-arena_alloc_raw(struct arena *a, size_t size)
+arena_alloc_grow(struct arena *a, size_t size)
 {
 	struct arena_chunk *c = a->head;
 	size_t	 need, csize;
@@ -105,14 +97,6 @@ arena_allocarray(struct arena *a, size_t n, size_t size)
 	if (size && n > SIZE_MAX / size)
 		return NULL;
 	return arena_alloc(a, n * size);
-}
-
-void *
-arena_allocarray_raw(struct arena *a, size_t n, size_t size)
-{
-	if (size && n > SIZE_MAX / size)
-		return NULL;
-	return arena_alloc_raw(a, n * size);
 }
 
 char *

@@ -8,7 +8,14 @@
 
 #include <stddef.h>
 
-struct arena_chunk;
+#define ARENA_ALIGN	16U
+
+struct arena_chunk {
+	struct arena_chunk	*next;
+	size_t			 size;
+	size_t			 off;
+	_Alignas(16) unsigned char data[];
+};
 
 struct arena {
 	struct arena_chunk	*head;
@@ -22,11 +29,40 @@ void	 arena_free(struct arena *);
 void	 arena_reset(struct arena *);
 /* Zeroed, 16-byte aligned; NULL when max would be exceeded. */
 void	*arena_alloc(struct arena *, size_t);
-/* As arena_alloc, not zeroed: for pools that initialise what they carve. */
-void	*arena_alloc_raw(struct arena *, size_t);
 void	*arena_allocarray(struct arena *, size_t, size_t);
-/* As arena_allocarray, not zeroed: the caller fills every element. */
-void	*arena_allocarray_raw(struct arena *, size_t, size_t);
+/* The general case of arena_alloc_raw(): a new chunk, or the cap. */
+void	*arena_alloc_grow(struct arena *, size_t);
 char	*arena_strndup(struct arena *, const char *, size_t);
+
+/*
+ * As arena_alloc, not zeroed: for pools that initialise what they carve.
+ * Inline for the parsers' per-segment copies: what fits in the current chunk
+ * is handed out here, anything else by arena_alloc_grow().
+ */
+static inline void *
+arena_alloc_raw(struct arena *a, size_t size)
+{
+	struct arena_chunk *c = a->head;
+	size_t	 need;
+	void	*p;
+
+	need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (c == NULL || need < size || need > c->size - c->off ||
+	    need > a->max || a->used > a->max - need)
+		return arena_alloc_grow(a, size);
+	p = c->data + c->off;
+	c->off += need;
+	a->used += need;
+	return p;
+}
+
+/* As arena_allocarray, not zeroed: the caller fills every element. */
+static inline void *
+arena_allocarray_raw(struct arena *a, size_t n, size_t size)
+{
+	if (size && n > (size_t)-1 / size)
+		return NULL;
+	return arena_alloc_raw(a, n * size);
+}
 
 #endif /* ARENA_H */

@@ -1295,16 +1295,19 @@ fill_env(struct ef *x, struct edi_env *env, int with_group)
 	env->group_index = with_group ? x->gindex : 0;
 }
 
-/* A copy of src into arena a: values converted into tbuf are copied. */
-static int
-copy_vals(struct ef *x, struct arena *a, struct edi_seg *dst,
+/*
+ * The values of dst, a copy of src, into arena a: values converted into
+ * tbuf are copied.  Inline for set_append(), which gets dst from
+ * setbuf_add() already copied.
+ */
+static inline int
+copy_vals_into(struct ef *x, struct arena *a, struct edi_seg *dst,
     const struct edi_seg *src)
 {
 	uint16_t i;
 	const char *tb = x->tbuf;
 	char	*s;
 
-	*dst = *src;
 	dst->val = NULL;
 	if (src->nval == 0)
 		return 0;
@@ -1330,6 +1333,15 @@ copy_vals(struct ef *x, struct arena *a, struct edi_seg *dst,
 		dst->val[i].s.p = s;
 	}
 	return 0;
+}
+
+/* A copy of src into arena a: values converted into tbuf are copied. */
+static int
+copy_vals(struct ef *x, struct arena *a, struct edi_seg *dst,
+    const struct edi_seg *src)
+{
+	*dst = *src;
+	return copy_vals_into(x, a, dst, src);
 }
 
 static void
@@ -1759,7 +1771,6 @@ set_append(struct ef *x, const struct edi_seg *seg, int force)
 {
 	struct edi_seg	*s;
 	enum setbuf_why	 why;
-	uint32_t	 pos;
 	int		 over = x->sb.overflow;
 
 	s = setbuf_add(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
@@ -1773,8 +1784,7 @@ set_append(struct ef *x, const struct edi_seg *seg, int force)
 			    "EG_MAX_SET_SEGMENTS" : "EG_MAX_SET_SIZE");
 		return;
 	}
-	pos = s->setpos;
-	if (copy_vals(x, &x->sar, s, seg) != 0) {
+	if (copy_vals_into(x, &x->sar, s, seg) != 0) {
 		if (!over)
 			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-SET-LIMIT",
 			    seg->filepos, seg->tag, .ack_seg = 18),
@@ -1783,7 +1793,6 @@ set_append(struct ef *x, const struct edi_seg *seg, int force)
 		x->sb.overflow = 1;
 		s->nval = 0;
 	}
-	s->setpos = pos;
 }
 
 /* A message version: D + 96A-style release, or a numeric version. */

@@ -20,7 +20,7 @@ setbuf_begin(struct setbuf *b, size_t start)
 }
 
 struct edi_seg *
-setbuf_add(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
+setbuf_add_slow(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
     enum setbuf_why *why)
 {
 	struct edi_seg *s;

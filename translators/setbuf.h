@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "edi.h"
+#include "eglimits.h"
 #include "slice.h"
 
 struct setbuf {
@@ -34,10 +35,32 @@ void	setbuf_begin(struct setbuf *, size_t start);
  * force is set (trailers), reserve its slot: a copy of seg whose setpos is
  * set and whose values the caller fills.  NULL with *why when not kept.
  */
-struct edi_seg *setbuf_add(struct setbuf *, const struct edi_seg *seg,
-	    size_t end, int force, enum setbuf_why *why);
+static inline struct edi_seg *setbuf_add(struct setbuf *,
+		    const struct edi_seg *seg, size_t end, int force,
+		    enum setbuf_why *why);
+/* setbuf_add() for a trailer, at a limit or when seg[] must grow. */
+struct edi_seg *setbuf_add_slow(struct setbuf *, const struct edi_seg *seg,
+		    size_t end, int force, enum setbuf_why *why);
 /* The set's bytes in input. */
 struct slice setbuf_raw(const struct setbuf *, struct slice input);
 void	setbuf_free(struct setbuf *);
+
+/* Inline: the parsers call it for every segment of a set. */
+static inline struct edi_seg *
+setbuf_add(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
+    enum setbuf_why *why)
+{
+	struct edi_seg *s;
+
+	if (force || b->overflow || b->nseg == b->cap ||
+	    b->nseg + 1 >= EG_MAX_SET_SEGMENTS || end - b->start > EG_MAX_SET_SIZE)
+		return setbuf_add_slow(b, seg, end, force, why);
+	b->count++;
+	b->end = end;
+	s = &b->seg[b->nseg++];
+	*s = *seg;
+	s->setpos = b->count;
+	return s;
+}
 
 #endif /* SETBUF_H */

@@ -1266,6 +1266,58 @@ syn_mask(const struct struct_syntax *n, struct struct_synmask *m)
 	}
 }
 
+/*
+ * Every segdef's cpfirst, ncomp and cplain (struct_segdef): a composite
+ * with rep 1 gets ncomp entries, its highest component (the last of its
+ * run: elem[] is sorted by comp, components are 1..99).
+ */
+static void
+comp_plain(struct struct_index *ix)
+{
+	struct struct_segdef *sd;
+	const struct struct_elem *e, *c;
+	size_t	 i, n = 0, k, j;
+
+	for (i = 0; i < ix->nseg; i++) {
+		sd = &ix->seg[i];
+		for (k = 0; k < sd->nelem; k = j) {
+			e = &sd->elem[k];
+			for (j = k + 1; j < sd->nelem &&
+			    sd->elem[j].el == e->el; j++)
+				;
+			if (e->comp == 0 && e->type == ST_COMPOSITE &&
+			    e->rep <= 1 && e->el > 0 && e->el < STRUCT_MAXPOS)
+				n += (size_t)sd->elem[j - 1].comp;
+		}
+	}
+	ix->cplain = xcalloc(n + 1, sizeof(*ix->cplain));
+	for (i = 0, n = 0; i < ix->nseg; i++) {
+		sd = &ix->seg[i];
+		sd->cplain = ix->cplain;
+		for (k = 0; k < sd->nelem; k = j) {
+			e = &sd->elem[k];
+			for (j = k + 1; j < sd->nelem &&
+			    sd->elem[j].el == e->el; j++)
+				;
+			if (e->comp != 0 || e->type != ST_COMPOSITE ||
+			    e->rep > 1 || e->el <= 0 ||
+			    e->el >= STRUCT_MAXPOS || n > UINT16_MAX)
+				continue;
+			sd->cpfirst[e->el] = (uint16_t)n;
+			sd->ncomp[e->el] = (unsigned char)sd->elem[j - 1].comp;
+			for (c = e + 1; c < sd->elem + j; c++)
+				if ((c->type == ST_AN || c->type == ST_ID) &&
+				    c->codes == NULL) {
+					ix->cplain[n + c->comp - 1].min =
+					    c->min;
+					ix->cplain[n + c->comp - 1].max =
+					    c->max;
+				}
+			n += (size_t)sd->elem[j - 1].comp;
+		}
+	}
+}
+
 struct struct_index *
 structure_index_new(const struct structure *st)
 {
@@ -1325,6 +1377,7 @@ structure_index_new(const struct structure *st)
 			}
 		}
 	}
+	comp_plain(ix);
 	for (i = st->npairs; i-- > 0;)
 		ix_add(ix, st->pairs[i].tag)->pairs = &st->pairs[i];
 	for (i = st->nhier; i-- > 0;)
@@ -1358,6 +1411,7 @@ structure_index_free(struct struct_index *ix)
 	free(ix->seg);
 	free(ix->syn);
 	free(ix->synmask);
+	free(ix->cplain);
 	free(ix);
 }
 

@@ -173,6 +173,16 @@ struct struct_segdef {
 	 */
 	unsigned	 plainmin[STRUCT_MAXPOS];
 	unsigned	 plainmax[STRUCT_MAXPOS];
+	/*
+	 * The same for components: comp of element el, a composite with rep
+	 * 1, is an AN or ID component without a code list, and a value of
+	 * length cplain[cpfirst[el] + comp - 1] min..max is valid (max 0:
+	 * not so, or not declared).  ncomp[el]: the highest component of el
+	 * declared, 0 when el is not such a composite.
+	 */
+	uint16_t	 cpfirst[STRUCT_MAXPOS];
+	unsigned char	 ncomp[STRUCT_MAXPOS];
+	const struct struct_plain *cplain;
 	int		 mandcomp;	/* some component is mandatory */
 	/* elem[mcfirst..mcend): every mandatory component among them */
 	size_t		 mcfirst, mcend;
@@ -181,6 +191,11 @@ struct struct_segdef {
 	size_t		 nsyn;
 	const struct struct_pairs *pairs;	/* first `pairs`, or NULL */
 	const struct struct_hier *hier;		/* first `hierarchy`, or NULL */
+};
+
+/* A length range for which a text value is valid, see struct_segdef. */
+struct struct_plain {
+	unsigned	 min, max;
 };
 
 /* The positions of a syntax note as bits: all of them, and el[1..]. */
@@ -196,6 +211,7 @@ struct struct_index {
 	unsigned	 bits;		/* 1 << bits slots */
 	const struct struct_syntax **syn;	/* grouped by tag, file order */
 	struct struct_synmask *synmask;		/* parallel to syn */
+	struct struct_plain *cplain;		/* segdefs' cplain */
 };
 
 /*

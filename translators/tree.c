@@ -864,12 +864,24 @@ value_plain(const struct struct_elem *d, const struct edi_val *v, int utf8)
 	    ((unsigned char)v->s.p[0] & 0xc0) != 0x80);
 }
 
+/*
+ * value_plain() for a declaration the index found plain (struct_segdef's
+ * plainmin, plainmax and cplain): min..max, max 0 for none.
+ */
+static inline int
+len_plain(unsigned min, unsigned max, const struct edi_val *v, int utf8)
+{
+	return v->s.len <= max && v->s.len >= min && (!utf8 || min == 0 ||
+	    (min == 1 && ((unsigned char)v->s.p[0] & 0xc0) != 0x80));
+}
+
 static void
 check_segment(struct tb *t, uint32_t si)
 {
 	const struct edi_seg *s = &t->set->seg[si];
 	const struct struct_segdef *sd;
 	const struct struct_elem *d, *cd;
+	const struct struct_plain *pl;
 	const struct edi_val *v;
 	struct present pr;
 	size_t	 k, kend;
@@ -936,16 +948,20 @@ check_segment(struct tb *t, uint32_t si)
 		v = &s->val[i];
 		/*
 		 * The common case, decided from two array entries: a first
-		 * repetition of a plain element (later repetitions go on to
-		 * the repeat-count check below).
+		 * repetition of a plain element or component (later
+		 * repetitions go on to the repeat-count check below).
 		 */
-		if (v->comp <= 1 && v->rep <= 1 && v->el < STRUCT_MAXPOS &&
-		    v->s.len <= sd->plainmax[v->el] &&
-		    v->s.len >= sd->plainmin[v->el] &&
-		    (!utf8 || sd->plainmin[v->el] == 0 ||
-		    (sd->plainmin[v->el] == 1 &&
-		    ((unsigned char)v->s.p[0] & 0xc0) != 0x80)))
-			continue;
+		if (v->rep <= 1 && v->el < STRUCT_MAXPOS) {
+			if (v->comp <= 1 && len_plain(sd->plainmin[v->el],
+			    sd->plainmax[v->el], v, utf8))
+				continue;
+			if (v->comp - 1u < sd->ncomp[v->el]) {
+				pl = &sd->cplain[sd->cpfirst[v->el] +
+				    v->comp - 1u];
+				if (len_plain(pl->min, pl->max, v, utf8))
+					continue;
+			}
+		}
 		if ((d = seg_elem(sd, v->el, 0)) == NULL) {
 			/* maybe only components are declared */
 			if (v->comp >= 1 && (cd = seg_elem(sd, v->el,

@@ -65,6 +65,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,11 +343,38 @@ load16(const unsigned char *blk, const unsigned char *e,
 	return _mm_loadu_si128((const __m128i *)(void *)tail);
 }
 
+/*
+ * A value's el, rep and comp as one 64-bit word, stored with one move:
+ * el in bits 0..15, rep (always 1 here) 16..31, comp 32..63 (the two
+ * bytes past comp are struct edi_val's padding).  Little-endian, like
+ * everything under __SSE2__.
+ */
+#define ERC_EL		0xffffU
+#define ERC_REP1	((uint64_t)1 << 16)
+#define ERC_COMP1	((uint64_t)1 << 32)
+#define ERC_ELNUM(erc)	((unsigned)((erc) & ERC_EL))
+#define ERC_COMP(erc)	((unsigned)((erc) >> 32))
+
+_Static_assert(offsetof(struct edi_val, rep) ==
+    offsetof(struct edi_val, el) + 2 && offsetof(struct edi_val, comp) ==
+    offsetof(struct edi_val, el) + 4 && sizeof(struct edi_val) >=
+    offsetof(struct edi_val, el) + 8, "edi_val: el, rep, comp, padding");
+
 struct plain {
 	const unsigned char *start;	/* of the value being read */
-	unsigned	 el, comp;
+	uint64_t	 erc;		/* el, rep 1, comp (ERC_*) */
 	size_t		 n;
 };
+
+static inline void
+put_value(struct edi_val *v, const unsigned char *start,
+    const unsigned char *q, uint64_t erc)
+{
+	v->s.p = (const char *)start;
+	v->s.len = (size_t)(q - start);
+	memcpy((unsigned char *)v + offsetof(struct edi_val, el), &erc,
+	    sizeof(erc));
+}
 
 /*
  * The separators of one block, bits of m (mes: those that are element
@@ -361,22 +389,19 @@ plain_block(struct plain *st, const unsigned char *blk, unsigned m,
 	for (; m != 0; m &= m - 1) {
 		q = blk + __builtin_ctz(m);
 		if (q > st->start) {
-			if (st->n >= maxval || st->comp > EG_MAX_COMPONENTS)
+			if (st->n >= maxval ||
+			    ERC_COMP(st->erc) > EG_MAX_COMPONENTS)
 				return -1;
-			out[st->n].s.p = (const char *)st->start;
-			out[st->n].s.len = (size_t)(q - st->start);
-			out[st->n].el = (uint16_t)st->el;
-			out[st->n].rep = 1;
-			out[st->n].comp = (uint16_t)st->comp;
+			put_value(&out[st->n], st->start, q, st->erc);
 			st->n++;
 		}
 		if (mes & (1U << __builtin_ctz(m))) {
-			if (st->el >= EG_MAX_ELEMENTS)
+			if (ERC_ELNUM(st->erc) >= EG_MAX_ELEMENTS)
 				return -1;
-			st->el++;
-			st->comp = 1;
+			st->erc = ((st->erc + 1) & ERC_EL) | ERC_REP1 |
+			    ERC_COMP1;
 		} else
-			st->comp++;
+			st->erc += ERC_COMP1;
 		st->start = q + 1;
 	}
 	return 0;
@@ -448,8 +473,7 @@ split_plain(const unsigned char *p, const unsigned char *e,
 		    vcs))) & keep & ~((2U << i) - 1);
 		mes &= ~((2U << i) - 1);
 	}
-	st.el = 1;
-	st.comp = 1;
+	st.erc = 1 | ERC_REP1 | ERC_COMP1;
 	st.n = 0;
 	for (;;) {
 		if (plain_block(&st, blk, m, mes, out, maxval) != 0)
@@ -465,20 +489,16 @@ split_plain(const unsigned char *p, const unsigned char *e,
 		}
 	}
 	if (e > st.start) {
-		if (st.n >= maxval || st.comp > EG_MAX_COMPONENTS)
+		if (st.n >= maxval || ERC_COMP(st.erc) > EG_MAX_COMPONENTS)
 			goto limit;
-		out[st.n].s.p = (const char *)st.start;
-		out[st.n].s.len = (size_t)(e - st.start);
-		out[st.n].el = (uint16_t)st.el;
-		out[st.n].rep = 1;
-		out[st.n].comp = (uint16_t)st.comp;
+		put_value(&out[st.n], st.start, e, st.erc);
 		st.n++;
 	}
-	*nelp = (uint16_t)st.el;
+	*nelp = (uint16_t)ERC_ELNUM(st.erc);
 	*nvalp = (uint16_t)st.n;
 	return rc;
  limit:
-	*nelp = (uint16_t)st.el;
+	*nelp = (uint16_t)ERC_ELNUM(st.erc);
 	*nvalp = (uint16_t)st.n;
 	return EG_ERR_LIMIT;
 }
