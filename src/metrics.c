@@ -159,58 +159,58 @@ sample(struct buf *b, const char *name, const char *const *labels,
 	buf_printf(b, " %" PRIu64 "\n", v);
 }
 
-/* Documents by partner, type and state: a small table. */
-struct dcount {
+/*
+ * Documents by partner, type and state, and acknowledgement expectations
+ * by partner, kind and state (pending, overdue, negative): rows keyed by
+ * partner and document type (empty for acknowledgements).
+ */
+struct mrow {
 	char		 partner[STORE_FIELD], type[STORE_FIELD];
-	uint64_t	 n[OPS_NDOCSTATE];
+	uint64_t	 doc[OPS_NDOCSTATE];
+	uint64_t	 ack[OPS_NACKKIND][3];
 };
-struct dtab {
-	struct dcount	*c;
-	size_t		 n, cap;
-};
-
-static int
-count_doc(void *arg, const struct store_doc *d)
-{
-	struct dtab	*t = arg;
-	const char	*p = d->unreadable ? "unknown" : d->partner;
-	const char	*ty = d->unreadable ? "" : d->doctype;
-	size_t		 i;
-
-	for (i = 0; i < t->n; i++)
-		if (strcmp(t->c[i].partner, p) == 0 &&
-		    strcmp(t->c[i].type, ty) == 0)
-			break;
-	if (i == t->n) {
-		if (t->n == t->cap) {
-			t->cap = t->cap ? 2 * t->cap : 16;
-			t->c = xreallocarray(t->c, t->cap, sizeof(*t->c));
-		}
-		memset(&t->c[i], 0, sizeof(t->c[i]));
-		snprintf(t->c[i].partner, sizeof(t->c[i].partner), "%s", p);
-		snprintf(t->c[i].type, sizeof(t->c[i].type), "%s", ty);
-		t->n++;
-	}
-	t->c[i].n[d->unreadable ? STORE_DOC_QUARANTINED : d->state]++;
-	return 0;
-}
-
-/* Acknowledgements by partner and kind: pending, overdue, negative. */
-struct acount {
-	char		 partner[STORE_FIELD];
-	uint64_t	 n[OPS_NACKKIND][3];
-};
-struct atab {
-	struct acount	*c;
+struct mtab {
+	struct mrow	*c;
 	size_t		 n, cap;
 	int64_t		 now;
 };
 
+/* The row of partner and type, added (zeroed) when new. */
+static struct mrow *
+mrow_get(struct mtab *t, const char *partner, const char *type)
+{
+	size_t	 i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->c[i].partner, partner) == 0 &&
+		    strcmp(t->c[i].type, type) == 0)
+			return &t->c[i];
+	if (t->n == t->cap) {
+		t->cap = t->cap ? 2 * t->cap : 16;
+		t->c = xreallocarray(t->c, t->cap, sizeof(*t->c));
+	}
+	memset(&t->c[i], 0, sizeof(t->c[i]));
+	snprintf(t->c[i].partner, sizeof(t->c[i].partner), "%s", partner);
+	snprintf(t->c[i].type, sizeof(t->c[i].type), "%s", type);
+	t->n++;
+	return &t->c[i];
+}
+
+static int
+count_doc(void *arg, const struct store_doc *d)
+{
+	struct mrow	*r;
+
+	r = mrow_get(arg, d->unreadable ? "unknown" : d->partner,
+	    d->unreadable ? "" : d->doctype);
+	r->doc[d->unreadable ? STORE_DOC_QUARANTINED : d->state]++;
+	return 0;
+}
+
 static int
 count_ack(void *arg, const struct store_ack *a)
 {
-	struct atab	*t = arg;
-	size_t		 i;
+	struct mtab	*t = arg;
 	int		 st;
 
 	if (a->kind <= 0 || a->kind >= OPS_NACKKIND)
@@ -223,20 +223,7 @@ count_ack(void *arg, const struct store_ack *a)
 		st = 2;
 	else
 		return 0;
-	for (i = 0; i < t->n; i++)
-		if (strcmp(t->c[i].partner, a->partner) == 0)
-			break;
-	if (i == t->n) {
-		if (t->n == t->cap) {
-			t->cap = t->cap ? 2 * t->cap : 16;
-			t->c = xreallocarray(t->c, t->cap, sizeof(*t->c));
-		}
-		memset(&t->c[i], 0, sizeof(t->c[i]));
-		snprintf(t->c[i].partner, sizeof(t->c[i].partner), "%s",
-		    a->partner);
-		t->n++;
-	}
-	t->c[i].n[a->kind][st]++;
+	mrow_get(t, a->partner, "")->ack[a->kind][st]++;
 	return 0;
 }
 
@@ -249,8 +236,7 @@ metrics_render(struct gateway *gw, struct buf *b)
 	struct store_doc_filter	 f;
 	struct ops_tally	*t;
 	struct forward_stats	 fs;
-	struct dtab		 dt;
-	struct atab		 at;
+	struct mtab		 dt, at;
 	uint64_t		 cum, v;
 	int64_t			 now = store_now();
 	char			 le[32], num[64];
@@ -280,12 +266,12 @@ metrics_render(struct gateway *gw, struct buf *b)
 	    "Stored documents by partner, document type and state.");
 	for (i = 0; i < dt.n; i++)
 		for (s = 1; s < OPS_NDOCSTATE; s++)
-			if (dt.c[i].n[s] > 0)
+			if (dt.c[i].doc[s] > 0)
 				sample(b, "edigate_documents",
 				    (const char *[]){ "partner",
 				    dt.c[i].partner, "type", dt.c[i].type,
 				    "state", ops_doc_state_name(s), NULL },
-				    dt.c[i].n[s]);
+				    dt.c[i].doc[s]);
 
 	memset(&fs, 0, sizeof(fs));
 	if (gw->fwd != NULL)
@@ -329,7 +315,7 @@ metrics_render(struct gateway *gw, struct buf *b)
 				sample(b, "edigate_acks", (const char *[]){
 				    "kind", ops_ack_kind_name(k), "partner",
 				    at.c[i].partner, "state", ackstate[s],
-				    NULL }, at.c[i].n[k][s]);
+				    NULL }, at.c[i].ack[k][s]);
 
 	family(b, "edigate_channel_poll_errors_total", "counter",
 	    "Failed polls of a partner's channel since the daemon started.");
