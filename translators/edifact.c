@@ -818,6 +818,39 @@ plain_tag(struct edi_seg *seg, const unsigned char *p, const unsigned char *e)
 
 #ifdef __SSE2__
 /*
+ * The tokenizers' shared steps.  val_limit: the flags when a value at
+ * (rep, comp) after n others exceeds a limit, else 0.  sep_step: the
+ * position after separator c; -1 past the element limit.
+ */
+static inline int
+val_limit(size_t n, unsigned rep, unsigned comp)
+{
+	if (n >= EG_MAX_SEG_VALUES || comp > EG_MAX_COMPONENTS)
+		return TF_LIMIT;
+	if (rep > EG_MAX_REPEATS)
+		return TF_LIMIT | TF_REPLIMIT;
+	return 0;
+}
+
+static inline int
+sep_step(unsigned c, unsigned *el, unsigned *rep, unsigned *comp)
+{
+	if (c == C_EL) {
+		if (*el >= EG_MAX_ELEMENTS)
+			return -1;
+		(*el)++;
+		*rep = 1;
+		*comp = 1;
+	} else if (c == C_CO)
+		(*comp)++;
+	else {
+		(*rep)++;
+		*comp = 1;
+	}
+	return 0;
+}
+
+/*
  * tokenize() for the common segment: no release character, CR or LF, so
  * every value is a slice of the input.  The special bytes of sixteen input
  * bytes are found as one bit mask and walked with ctz, instead of one
@@ -838,7 +871,7 @@ tokenize_plain(struct ef *x, const struct specials *sp, struct slice raw,
 	const __m128i lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
 	unsigned el = 0, rep = 1, comp = 1, c, last = C_END, m, odd = 0, o;
 	size_t	 n = 0, left, k;
-	int	 flags = 0;
+	int	 flags = 0, vf;
 	__m128i	 w, t;
 
 	seg->tag[0] = '\0';
@@ -878,13 +911,9 @@ tokenize_plain(struct ef *x, const struct specials *sp, struct slice raw,
 						flags |= plain_tag(seg, start,
 						    q);
 				} else {
-					if (n >= EG_MAX_SEG_VALUES ||
-					    comp > EG_MAX_COMPONENTS) {
-						flags |= TF_LIMIT;
-						goto out;
-					}
-					if (rep > EG_MAX_REPEATS) {
-						flags |= TF_LIMIT | TF_REPLIMIT;
+					if ((vf = val_limit(n, rep, comp))
+					    != 0) {
+						flags |= vf;
 						goto out;
 					}
 					out[n].s = slice_make((const char *)
@@ -897,19 +926,9 @@ tokenize_plain(struct ef *x, const struct specials *sp, struct slice raw,
 			} else if (q > b && c == C_EL && (last == C_CO ||
 			    last == C_RE))
 				flags |= TF_TRAILING;
-			if (c == C_EL) {
-				if (el >= EG_MAX_ELEMENTS) {
-					flags |= TF_LIMIT;
-					goto out;
-				}
-				el++;
-				rep = 1;
-				comp = 1;
-			} else if (c == C_CO)
-				comp++;
-			else {
-				rep++;
-				comp = 1;
+			if (sep_step(c, &el, &rep, &comp) != 0) {
+				flags |= TF_LIMIT;
+				goto out;
 			}
 			last = c;
 			start = q + 1;
@@ -920,10 +939,8 @@ tokenize_plain(struct ef *x, const struct specials *sp, struct slice raw,
 		if (el == 0) {
 			if (comp == 1)
 				flags |= plain_tag(seg, start, e);
-		} else if (n >= EG_MAX_SEG_VALUES || comp > EG_MAX_COMPONENTS)
-			flags |= TF_LIMIT;
-		else if (rep > EG_MAX_REPEATS)
-			flags |= TF_LIMIT | TF_REPLIMIT;
+		} else if ((vf = val_limit(n, rep, comp)) != 0)
+			flags |= vf;
 		else {
 			k = n++;
 			out[k].s = slice_make((const char *)start,
@@ -957,7 +974,7 @@ tokenize(struct ef *x, struct slice raw, struct edi_seg *seg)
 	const unsigned char *e = p + raw.len, *b = p;
 	const unsigned char *cls = x->cls;
 	unsigned el = 0, rep = 1, comp = 1, c, last = C_END;
-	int	 flags = 0, dirty = 0;
+	int	 flags = 0, dirty = 0, vf;
 	size_t	 n = 0, k;
 	struct slice v;
 	const struct specials *sp = &x->sp;
@@ -1017,13 +1034,8 @@ tokenize(struct ef *x, struct slice raw, struct edi_seg *seg)
 							flags |= TF_BADTAG;
 				}
 			} else if (v.len > 0) {
-				if (n >= EG_MAX_SEG_VALUES ||
-				    comp > EG_MAX_COMPONENTS) {
-					flags |= TF_LIMIT;
-					break;
-				}
-				if (rep > EG_MAX_REPEATS) {
-					flags |= TF_LIMIT | TF_REPLIMIT;
+				if ((vf = val_limit(n, rep, comp)) != 0) {
+					flags |= vf;
 					break;
 				}
 				out[n].s = v;
@@ -1038,19 +1050,9 @@ tokenize(struct ef *x, struct slice raw, struct edi_seg *seg)
 			flags |= TF_TRAILING;
 		if (c == C_END)
 			break;
-		if (c == C_EL) {
-			if (el >= EG_MAX_ELEMENTS) {
-				flags |= TF_LIMIT;
-				break;
-			}
-			el++;
-			rep = 1;
-			comp = 1;
-		} else if (c == C_CO)
-			comp++;
-		else {
-			rep++;
-			comp = 1;
+		if (sep_step(c, &el, &rep, &comp) != 0) {
+			flags |= TF_LIMIT;
+			break;
 		}
 		last = c;
 		start = ++p;
