@@ -799,6 +799,40 @@ test_components(void)
 	run_free(&r);
 }
 
+/*
+ * Pair rules over a segment without a declared pair range take every
+ * element as a qualifier for the next: a REF of 99 elements has 98 pairs,
+ * the code asked for in the last one.  PO1's declared range ends at
+ * PO124/PO125.
+ */
+static void
+test_many_pairs(void)
+{
+	char	 text[4096], body[4096];
+	struct run r;
+	size_t	 o;
+	int	 i;
+
+	snprintf(text, sizeof(text), "%s"
+	    "ref = REF{VN}\nrefAlt = REF{BP|VN}\nrefNone = REF{UP}\n"
+	    "seller = PO1{VN}\n", hdr850);
+	o = (size_t)snprintf(body, sizeof(body),
+	    "BEG*00*SA*P**20240101~REF");
+	for (i = 0; i < 97; i++)
+		o += (size_t)snprintf(body + o, sizeof(body) - o, "*Z%d", i);
+	o += (size_t)snprintf(body + o, sizeof(body) - o,
+	    "*VN*FAR~PO1*1*2*EA*1.00*");
+	for (i = 0; i < 9; i++)
+		o += (size_t)snprintf(body + o, sizeof(body) - o, "*ZZ*X%d", i);
+	snprintf(body + o, sizeof(body) - o, "*VN*LAST~");
+	run_text(text, "850", body, &r, 0);
+	is_int(r.rv, 0, "many pairs: evaluates");
+	is_json(r.doc, "{\"ref\":\"FAR\",\"refAlt\":\"FAR\","
+	    "\"seller\":\"LAST\"}", "many pairs: REF's 98th pair and PO1's "
+	    "last declared pair found, an absent code absent");
+	run_free(&r);
+}
+
 /* ---- groups ------------------------------------------------------------- */
 
 static void
@@ -2168,6 +2202,7 @@ main(void)
 	test_paths();
 	test_components();
 	test_groups();
+	test_many_pairs();
 	test_unique();
 	test_rules();
 	test_856();

@@ -80,12 +80,12 @@ enum { C_FALSE = 0, C_TRUE = 1, C_UNKNOWN = 2 };
  * row over one segment (PO1{VN|VP}, PO1{BP|IN}, PO1{UP|EN}): the first
  * finds the pairs, the others only compare their codes.
  */
-#define PAIRS_MAX	32
+#define PAIRS_MAX	EG_MAX_ELEMENTS	/* pairs start at distinct positions */
 
 struct pairs {
 	const struct edi_seg *seg;	/* NULL: nothing kept */
 	int		 from, to, qfirst;
-	int		 n;		/* -1: more than PAIRS_MAX */
+	int		 n;
 	struct {
 		const struct edi_val *q, *v;
 	}		 p[PAIRS_MAX];
@@ -793,10 +793,8 @@ pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
 		if ((q = segval_from(cur, end, qe)) == NULL ||
 		    (v = segval_from(cur, end, ve)) == NULL)
 			continue;
-		if (n == PAIRS_MAX) {
-			n = -1;
-			break;
-		}
+		if (n == PAIRS_MAX)
+			break;		/* not reached: positions are capped */
 		pc->p[n].q = q;
 		pc->p[n].v = v;
 		n++;
@@ -810,8 +808,8 @@ static const struct edi_val *
 pair_value(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
     int *pr, unsigned *vcomp)
 {
-	const struct edi_val *q, *v, *best = NULL, *cur, *end;
-	unsigned	 e, from, to, nrep, r;
+	const struct edi_val *q, *v, *best = NULL;
+	unsigned	 e, nrep, r;
 	int		 c, bestc = -1, i, n;
 
 	*vcomp = 1;
@@ -839,53 +837,19 @@ pair_value(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 		*pr = bestc;
 		return best;
 	}
-	if ((n = pairs_of(&ev->pc, p, s)) >= 0) {
-		/* The earliest pair of the first code that has one. */
-		for (i = 0; i < n; i++) {
-			q = ev->pc.p[i].q;
-			for (c = 0; c < p->npair; c++)
-				if (code_eq(q->s, p->pair[c]))
-					break;
-			if (c == p->npair || (bestc >= 0 && c >= bestc))
-				continue;
-			best = ev->pc.p[i].v;
-			bestc = c;
-			if (c == 0)
-				break;
-		}
-		*pr = bestc;
-		return best;
-	}
-	if (p->pfrom > 0) {
-		from = (unsigned)p->pfrom;
-		to = (unsigned)p->pto;
-	} else {
-		from = 1;
-		to = s->nel;
-	}
-	cur = s->val;
-	end = s->val + s->nval;
-	for (e = from; e + 1 <= to; e += p->pfrom > 0 ? 2 : 1) {
-		unsigned qe = p->pfrom > 0 && !p->pqfirst ? e + 1 : e;
-		unsigned ve = qe == e ? e + 1 : e;
-
-		while (cur < end && cur->el < e)
-			cur++;
-		if (cur == end)
-			break;
-		if ((q = segval_from(cur, end, qe)) == NULL)
-			continue;
+	/* The earliest pair of the first code that has one. */
+	n = pairs_of(&ev->pc, p, s);
+	for (i = 0; i < n; i++) {
+		q = ev->pc.p[i].q;
 		for (c = 0; c < p->npair; c++)
 			if (code_eq(q->s, p->pair[c]))
 				break;
 		if (c == p->npair || (bestc >= 0 && c >= bestc))
 			continue;
-		if ((v = segval_from(cur, end, ve)) != NULL) {
-			best = v;
-			bestc = c;
-			if (c == 0)
-				break;
-		}
+		best = ev->pc.p[i].v;
+		bestc = c;
+		if (c == 0)
+			break;
 	}
 	*pr = bestc;
 	return best;
