@@ -4,8 +4,10 @@ same generated inputs in the same run, and prints ratios.
 
   X12: 850 files of 10 MB and 100 MB and one of 1 GB (gen_x12.py)
        - tokenizer alone (bench_tokenize): MB/s
-       - edigate translate (parse + validate + map + JSON): MB/s, docs/s,
-         peak RSS
+       - edigate translate (parse + validate + map + JSON): MB/s over wall
+         time with the output read through a pipe (as the peers' wall
+         time), MB/s per CPU second of the process (the per-core figure:
+         translate is one thread), docs/s, peak RSS
        - node-x12 parse() (../shared/bench/node_x12_parse.js): MB/s
   EDIFACT: a 10 MB ORDERS D96A file (gen_edifact.py; BENCH_EDIFACT_SIZES)
        - tokenizer, edigate translate, as above
@@ -53,7 +55,7 @@ def gen(mb, kind="x12"):
 
 
 def run_edigate(path):
-    """Best of runs: wall time, events, peak RSS of the child."""
+    """Best of runs: wall time, CPU seconds, events, peak RSS of the child."""
     best = None
     for _ in range(runs):
         t0 = time.monotonic()
@@ -68,7 +70,8 @@ def run_edigate(path):
         _, status, ru = os.wait4(p.pid, 0)
         dt = time.monotonic() - t0
         rc = os.waitstatus_to_exitcode(status)
-        r = (dt, events, ru.ru_maxrss / 1024.0, rc)
+        r = (dt, ru.ru_utime + ru.ru_stime, events, ru.ru_maxrss / 1024.0,
+             rc)
         if best is None or dt < best[0]:
             best = r
     return best
@@ -110,10 +113,11 @@ for mb in sizes:
     size = os.path.getsize(path)
     tok = json.loads(subprocess.run([tokenize, path], capture_output=True,
                                     text=True, check=True).stdout)
-    dt, events, rss, rc = run_edigate(path)
+    dt, cpu, events, rss, rc = run_edigate(path)
     tr_mbs = size / 1e6 / dt
     row = {"file": os.path.basename(path), "mb": round(size / 1e6, 1),
            "tokenize_mb_s": tok["mb_s"], "translate_mb_s": round(tr_mbs, 1),
+           "translate_cpu_mb_s": round(size / 1e6 / cpu, 1),
            "docs_s": round(events / dt), "events": events,
            "peak_rss_mb": round(rss, 1), "exit": rc}
     if nm and mb <= node_max:
@@ -125,12 +129,13 @@ for mb in sizes:
     rows.append(row)
     log(json.dumps(row))
 
-print("| file | MB | tokenize MB/s | translate MB/s | docs/s | peak RSS MB |"
-      " node-x12 parse() MB/s | ratio |")
-print("|---|---|---|---|---|---|---|---|")
+print("| file | MB | tokenize MB/s | translate MB/s | per CPU s |"
+      " docs/s | peak RSS MB | node-x12 parse() MB/s | ratio |")
+print("|---|---|---|---|---|---|---|---|---|")
 for r in rows:
-    print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
+    print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         r["file"], r["mb"], r["tokenize_mb_s"], r["translate_mb_s"],
+        r["translate_cpu_mb_s"],
         r["docs_s"], r["peak_rss_mb"], r.get("node_x12_parse_mb_s", "-"),
         ("%s×" % r["ratio_vs_node_x12"]) if "ratio_vs_node_x12" in r else "-"))
 # EDIFACT: edigate translate (parse + validate + map + JSON) against the
@@ -145,10 +150,11 @@ for mb in edifact_sizes:
     size = os.path.getsize(path)
     tok = json.loads(subprocess.run([tokenize, path], capture_output=True,
                                     text=True, check=True).stdout)
-    dt, events, rss, rc = run_edigate(path)
+    dt, cpu, events, rss, rc = run_edigate(path)
     er = {"file": os.path.basename(path), "mb": round(size / 1e6, 1),
           "tokenize_mb_s": tok["mb_s"],
           "translate_mb_s": round(size / 1e6 / dt, 1),
+          "translate_cpu_mb_s": round(size / 1e6 / cpu, 1),
           "docs_s": round(events / dt), "events": events,
           "peak_rss_mb": round(rss, 1), "exit": rc, "peers": {}}
     for name, script in peers if nm else []:
@@ -159,13 +165,14 @@ for mb in edifact_sizes:
     log(json.dumps(er))
 
 print()
-print("| EDIFACT file | MB | tokenize MB/s | translate MB/s | docs/s | peak RSS MB |"
-      " peer | peer MB/s | ratio |")
-print("|---|---|---|---|---|---|---|---|---|")
+print("| EDIFACT file | MB | tokenize MB/s | translate MB/s | per CPU s |"
+      " docs/s | peak RSS MB | peer | peer MB/s | ratio |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for r in erows:
     for name, mbs in (r["peers"].items() or [("-", None)]):
-        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             r["file"], r["mb"], r["tokenize_mb_s"], r["translate_mb_s"],
+            r["translate_cpu_mb_s"],
             r["docs_s"], r["peak_rss_mb"], name, mbs if mbs else "-",
             ("%.1f×" % (r["translate_mb_s"] / mbs)) if mbs else "-"))
 with open(os.path.join(data, "edigate_bench.json"), "w") as f:
