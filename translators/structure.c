@@ -233,9 +233,12 @@ loop_free(struct struct_loop *l)
 	free(l->ent);
 	free(l->entkey);
 	free(l->minent);
+	free(l->entat);
+	free(l->entnext);
 	l->ent = NULL;
 	l->entkey = NULL;
 	l->minent = NULL;
+	l->entat = l->entnext = NULL;
 	l->nent = l->nminent = 0;
 }
 
@@ -1030,6 +1033,7 @@ loop_copy(const struct struct_loop *src, struct struct_loop *dst)
 	dst->entkey = NULL;
 	dst->minent = NULL;
 	dst->nminent = 0;
+	dst->entat = dst->entnext = NULL;
 	if (src->nent) {
 		dst->ent = xcalloc(src->nent, sizeof(*dst->ent));
 		for (i = 0; i < src->nent; i++) {
@@ -1186,7 +1190,10 @@ loop_keys(struct struct_loop *l)
 
 	free(l->entkey);
 	free(l->minent);
+	free(l->entat);
+	free(l->entnext);
 	l->entkey = l->minent = NULL;
+	l->entat = l->entnext = NULL;
 	l->nminent = 0;
 	if (l->nent == 0)
 		return;
@@ -1415,12 +1422,45 @@ structure_index_free(struct struct_index *ix)
 	free(ix);
 }
 
+/*
+ * The entat and entnext tables of l and its nested loops (struct_loop),
+ * after loop_keys() and for the index ix of their structure.  A loop whose
+ * entries do not fit uint16_t, or name a tag ix lacks (never: ix_table adds
+ * every entry's tag), keeps NULL and is scanned instead.
+ */
+static void
+loop_ents(const struct struct_index *ix, struct struct_loop *l)
+{
+	const struct struct_segdef *sd;
+	size_t	 j, k;
+
+	for (j = 0; j < l->nent; j++)
+		if (l->ent[j].is_loop)
+			loop_ents(ix, l->ent[j].loop);
+	if (l->nent == 0 || l->nent >= UINT16_MAX)
+		return;
+	l->entat = xcalloc(ix->nseg + 1, sizeof(*l->entat));
+	l->entnext = xcalloc(l->nent, sizeof(*l->entnext));
+	for (j = l->nent; j-- > 0;) {
+		if ((sd = structure_segdef(ix, l->entkey[j])) == NULL) {
+			free(l->entat);
+			free(l->entnext);
+			l->entat = l->entnext = NULL;
+			return;
+		}
+		k = (size_t)(sd - ix->seg);
+		l->entnext[j] = l->entat[k];
+		l->entat[k] = (uint16_t)(j + 1);
+	}
+}
+
 static void
 index_structure(struct structure *st)
 {
 	loop_keys(&st->root);
 	structure_index_free(st->idx);
 	st->idx = structure_index_new(st);
+	loop_ents(st->idx, &st->root);
 }
 
 static const char *

@@ -77,6 +77,15 @@ struct struct_loop {
 	uint32_t	*entkey;
 	uint32_t	*minent;
 	size_t		 nminent;
+	/*
+	 * Added with the index (structure_load; NULL otherwise, or when the
+	 * loop is too wide): by segdef (its index in the structure's
+	 * idx->seg), 1 + the first entry with that tag, 0 none; by entry,
+	 * 1 + the next entry with the same tag, 0 none.  The tree builder
+	 * places a segment without scanning the entries.
+	 */
+	uint16_t	*entat;
+	uint16_t	*entnext;
 };
 
 /* `pairs TAG FROM..TO qualifier=first|second` or `value=-01 qualifier=-02` */

@@ -65,11 +65,17 @@
 #define TB_CNTPOOL	512	/* entry counters of all open frames */
 #define TB_INSTBUF	64	/* loop instances before the heap is used */
 #define TB_SYNMEMO	16	/* segment definitions remembered by check_syntax */
+#define TB_SDBUF	256	/* segments whose definition is kept on the stack */
 
 struct frame {
 	struct edi_loop	*inst;
 	const struct struct_loop *decl;
-	long		 pos;		/* entry of the last placement; -1 */
+	/*
+	 * The first entry a segment may match: that of the last placement,
+	 * past the trigger (the trigger repeats as a sibling instead).
+	 */
+	size_t		 from;
+	const uint16_t	*entat, *entnext;	/* decl's, or NULL: scan */
 	unsigned	*cnt;		/* per entry, in this instance */
 	size_t		 cntend;	/* cntpool used up to this frame */
 	unsigned	*heap;		/* cnt when cntpool is full */
@@ -91,6 +97,13 @@ struct tb {
 	size_t		 instcap;
 	struct edi_val	*scratch;	/* x12_repetitions, when needed */
 	/*
+	 * The definition of each segment (NULL: none), looked up once by
+	 * placement for the checks; fastent: the loops' entat tables belong
+	 * to t->ix, so placement need not scan.
+	 */
+	const struct struct_segdef **sdv;
+	int		 fastent;
+	/*
 	 * Whether a segment's syntax notes hold depends only on its tag's
 	 * notes and its present-element bitmap, and a set repeats both (PO1,
 	 * PID, LIN once per line): per definition (slot: its index modulo
@@ -104,6 +117,7 @@ struct tb {
 	struct frame	 fr[EG_MAX_LOOP_DEPTH + 1];
 	struct edi_loop	*instbuf[TB_INSTBUF];
 	unsigned	 cntpool[TB_CNTPOOL];
+	const struct struct_segdef *sdbuf[TB_SDBUF];
 };
 
 #define TAGKEY2(a, b)		((uint32_t)(a) | (uint32_t)(b) << 8)
@@ -215,7 +229,9 @@ push(struct tb *t, struct edi_loop *inst, const struct struct_loop *decl)
 	}
 	f->inst = inst;
 	f->decl = decl;
-	f->pos = -1;
+	f->from = decl->tag[0] != '\0';
+	f->entat = t->fastent ? decl->entat : NULL;
+	f->entnext = decl->entnext;
 	if (decl->nent <= TB_CNTPOOL - base) {
 		f->cnt = t->cntpool + base;
 		f->cntend = base + decl->nent;
@@ -287,15 +303,16 @@ pop(struct tb *t, uint32_t at)
 	t->nfr--;
 }
 
-/* Tags of at most three bytes are equal exactly when their keys are. */
+/*
+ * The entry of f's loop for a segment at or after f->from, by scanning.
+ * Tags of at most three bytes are equal exactly when their keys are.
+ */
 static long
 frame_find(const struct frame *f, uint32_t key)
 {
 	const struct struct_loop *d = f->decl;
-	size_t	 j = f->pos < 0 ? 0 : (size_t)f->pos;
+	size_t	 j = f->from;
 
-	if (d->tag[0] != '\0' && j == 0)
-		j = 1;		/* the trigger repeats as a sibling */
 	if (d->entkey == NULL) {
 		for (; j < d->nent; j++)
 			if (structure_tagkey(d->ent[j].tag) == key)
@@ -308,26 +325,41 @@ frame_find(const struct frame *f, uint32_t key)
 	return -1;
 }
 
+/* Place segment i, whose key and definition (NULL: none) are given. */
 static void
-place(struct tb *t, uint32_t i)
+place(struct tb *t, uint32_t i, uint32_t key, const struct struct_segdef *sd)
 {
 	struct edi_seg *s = &t->set->seg[i];
 	const struct struct_entry *e;
-	const struct struct_segdef *sd;
 	struct frame *f;
 	struct edi_loop *l;
-	uint32_t key = structure_tagkey(s->tag);
+	size_t	 sdi = sd != NULL ? (size_t)(sd - t->ix->seg) : 0;
 	long	 j = -1;
 	int	 k, declared;
+	unsigned u;
 
-	for (k = t->nfr - 1; k >= 0; k--)
-		if ((j = frame_find(&t->fr[k], key)) >= 0)
+	for (k = t->nfr - 1; k >= 0; k--) {
+		f = &t->fr[k];
+		if (f->entat == NULL) {
+			if ((j = frame_find(f, key)) >= 0)
+				break;
+			continue;
+		}
+		/* the entries with this tag, in order; none without sd */
+		if (sd == NULL)
+			continue;
+		for (u = f->entat[sdi]; u != 0 && u <= f->from;
+		    u = f->entnext[u - 1])
+			;
+		if (u != 0) {
+			j = (long)u - 1;
 			break;
+		}
+	}
 	if (k < 0) {
 		f = &t->fr[t->nfr - 1];
 		s->loop = f->inst;
-		declared = (sd = structure_segdef(t->ix, key)) != NULL &&
-		    sd->in_table;
+		declared = sd != NULL && sd->in_table;
 		if (envelope_key(key) && !declared)
 			return;
 		if (declared)
@@ -347,7 +379,7 @@ place(struct tb *t, uint32_t i)
 		pop(t, i);
 	f = &t->fr[k];
 	e = &f->decl->ent[j];
-	f->pos = j;
+	f->from = j == 0 && f->decl->tag[0] != '\0' ? 1 : (size_t)j;
 	f->cnt[j]++;
 	if (e->max && f->cnt[j] == e->max + 1)
 		tdiag(t, TD(DIAG_ERROR, e->is_loop ? "LOOP-MAXUSE" :
@@ -368,7 +400,7 @@ place(struct tb *t, uint32_t i)
 		return;
 	}
 	push(t, l, e->loop);
-	t->fr[t->nfr - 1].pos = 0;
+	t->fr[t->nfr - 1].from = e->loop->tag[0] != '\0';
 	t->fr[t->nfr - 1].cnt[0] = 1;
 	s->loop = l;
 }
@@ -628,35 +660,6 @@ allrep1(const struct present *p)
 	return p->orrep == 1 && p->andrep == 1;
 }
 
-/*
- * Without reps (nothing will ask: X12 segments without mandatory
- * components or repeatable elements), the repetition summary says
- * "unknown" and costs nothing.
- */
-static void
-present_init(struct present *p, const struct edi_seg *s, int reps)
-{
-	uint16_t i, el;
-
-	p->bit[0] = p->bit[1] = 0;
-	if (!reps) {
-		p->orrep = ~0U;
-		p->andrep = 0;
-		for (i = 0; i < s->nval; i++)
-			if ((el = s->val[i].el) < 128)
-				p->bit[el / 64] |= (uint64_t)1 << (el % 64);
-		return;
-	}
-	p->orrep = 0;
-	p->andrep = ~0U;
-	for (i = 0; i < s->nval; i++) {
-		if ((el = s->val[i].el) < 128)
-			p->bit[el / 64] |= (uint64_t)1 << (el % 64);
-		p->orrep |= s->val[i].rep;
-		p->andrep &= s->val[i].rep;
-	}
-}
-
 static int
 present(const struct present *p, int el)
 {
@@ -875,24 +878,151 @@ len_plain(unsigned min, unsigned max, const struct edi_val *v, int utf8)
 	    (min == 1 && ((unsigned char)v->s.p[0] & 0xc0) != 0x80));
 }
 
+/* 1 when check_segment() has nothing to say about v, from the index alone. */
+static inline int
+val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
+{
+	const struct struct_plain *pl;
+	unsigned el = v->el;
+
+	if (v->rep > 1 || el >= STRUCT_MAXPOS)
+		return 0;
+	if (v->comp <= 1 && len_plain(sd->plainmin[el], sd->plainmax[el], v,
+	    utf8))
+		return 1;
+	if (v->comp - 1u >= sd->ncomp[el])
+		return 0;
+	pl = &sd->cplain[sd->cpfirst[el] + v->comp - 1u];
+	return len_plain(pl->min, pl->max, v, utf8);
+}
+
+#define TB_SLOWVALS	32	/* values scan_values() lists for check_value */
+
+/*
+ * What check_segment() needs from the values of s, in one pass: the
+ * present bits, and the values val_plain() cannot clear (nearly all are
+ * plain, so each value is read once).  The first TB_SLOWVALS of those go
+ * to slow[]; *nslow gets their number and the return value is where to
+ * scan on for more (s->nval when slow[] held them all).  Without reps
+ * (nothing will ask: X12 segments without mandatory components or
+ * repeatable elements), the repetition summary says "unknown".
+ */
+static uint16_t
+scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
+    int utf8, int reps, struct present *p, uint16_t *slow, size_t *nslow)
+{
+	const struct edi_val *v = s->val, *end = s->val + s->nval;
+	uint64_t b0 = 0, b1 = 0, m;
+	unsigned orrep = 0, andrep = ~0U;
+	uint16_t rest = s->nval;
+	size_t	 n = 0;
+
+	for (; v < end; v++) {
+		m = (uint64_t)1 << (v->el % 64);
+		if (v->el < 64)
+			b0 |= m;
+		else if (v->el < 128)
+			b1 |= m;
+		orrep |= v->rep;
+		andrep &= v->rep;
+		if (val_plain(sd, v, utf8))
+			continue;
+		if (n == TB_SLOWVALS) {
+			rest = (uint16_t)(v - s->val);
+			break;
+		}
+		slow[n++] = (uint16_t)(v - s->val);
+	}
+	for (; v < end; v++) {
+		m = (uint64_t)1 << (v->el % 64);
+		if (v->el < 64)
+			b0 |= m;
+		else if (v->el < 128)
+			b1 |= m;
+		orrep |= v->rep;
+		andrep &= v->rep;
+	}
+	p->bit[0] = b0;
+	p->bit[1] = b1;
+	p->orrep = reps ? orrep : ~0U;
+	p->andrep = reps ? andrep : 0;
+	/* without declarations, values are not looked at */
+	if (sd->nelem == 0) {
+		n = 0;
+		rest = s->nval;
+	}
+	*nslow = n;
+	return rest;
+}
+
+/*
+ * One value val_plain() did not clear.  *lastel: the element whose repeat
+ * count was checked last.
+ */
 static void
-check_segment(struct tb *t, uint32_t si)
+check_val(struct tb *t, uint32_t si, const struct struct_segdef *sd,
+    const struct present *pr, const struct edi_val *v, int *lastel)
 {
 	const struct edi_seg *s = &t->set->seg[si];
-	const struct struct_segdef *sd;
 	const struct struct_elem *d, *cd;
-	const struct struct_plain *pl;
-	const struct edi_val *v;
-	struct present pr;
-	size_t	 k, kend;
-	uint16_t i;
-	int	 nrep, r, lastel = 0;
-	int	 utf8 = t->set->env.syntax == EDI_EDIFACT;
+	int	 nrep, utf8 = t->set->env.syntax == EDI_EDIFACT;
 	char	 b[48];
 
-	if ((sd = segdef(t, s->tag)) == NULL)
+	if ((d = seg_elem(sd, v->el, 0)) == NULL) {
+		/* maybe only components are declared */
+		if (v->comp >= 1 && (cd = seg_elem(sd, v->el, v->comp)) !=
+		    NULL)
+			check_value(t, si, cd, v);
+		return;
+	}
+	if (v->el != *lastel) {
+		*lastel = v->el;
+		/*
+		 * X12 repetitions of undeclared elements are found by
+		 * x12_repetitions(); EDIFACT's parser splits them itself
+		 * (syntax 4), so every count is checked here.
+		 */
+		if ((d->rep > 1 || utf8) && pr->orrep > (d->rep ? d->rep : 1)
+		    && (nrep = edi_nrep(s, v->el)) > (int)(d->rep ? d->rep :
+		    1))
+			tdiag(t, TD(DIAG_ERROR, "ELEM-REPEAT", .segi = si,
+			    .el = v->el, .rep = nrep, .ack_el = 12),
+			    "%s%02d repeats %d times, at most %u allowed",
+			    s->tag, v->el, nrep, d->rep ? d->rep : 1);
+	}
+	if (d->type == ST_COMPOSITE) {
+		if ((cd = seg_elem(sd, v->el, v->comp)) != NULL &&
+		    !value_plain(cd, v, utf8))
+			check_value(t, si, cd, v);
+		return;
+	}
+	if (v->comp > 1) {
+		tdiag(t, TD(DIAG_ERROR, "ELEM-COMPONENT", .segi = si,
+		    .el = v->el, .comp = v->comp, .rep = v->rep, .ack_el = 13,
+		    .bad = &v->s), "%s%02d is a simple element but has "
+		    "component %d \"%s\"", s->tag, v->el, v->comp,
+		    slice_show(v->s, b, sizeof(b)));
+		return;
+	}
+	if (!value_plain(d, v, utf8))
+		check_value(t, si, d, v);
+}
+
+static void
+check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
+{
+	const struct edi_seg *s = &t->set->seg[si];
+	const struct struct_elem *d;
+	struct present pr;
+	size_t	 k, kend, nslow;
+	uint16_t i, rest, slow[TB_SLOWVALS];
+	int	 nrep, r, lastel = 0;
+	int	 utf8 = t->set->env.syntax == EDI_EDIFACT;
+
+	if (sd == NULL)
 		return;		/* no elements, no syntax notes */
-	present_init(&pr, s, utf8 || sd->mandcomp || sd->anyrep);
+	rest = scan_values(s, sd, utf8, utf8 || sd->mandcomp || sd->anyrep,
+	    &pr, slow, &nslow);
 	/*
 	 * Requirement; usually every mandatory element is there, and then
 	 * only the declarations holding mandatory components are looked at.
@@ -943,67 +1073,17 @@ check_segment(struct tb *t, uint32_t si)
 				    d->el, d->comp);
 		}
 	}
-	/* Values. */
-	for (i = 0; sd->nelem > 0 && i < s->nval; i++) {
-		v = &s->val[i];
-		/*
-		 * The common case, decided from two array entries: a first
-		 * repetition of a plain element or component (later
-		 * repetitions go on to the repeat-count check below).
-		 */
-		if (v->rep <= 1 && v->el < STRUCT_MAXPOS) {
-			if (v->comp <= 1 && len_plain(sd->plainmin[v->el],
-			    sd->plainmax[v->el], v, utf8))
-				continue;
-			if (v->comp - 1u < sd->ncomp[v->el]) {
-				pl = &sd->cplain[sd->cpfirst[v->el] +
-				    v->comp - 1u];
-				if (len_plain(pl->min, pl->max, v, utf8))
-					continue;
-			}
-		}
-		if ((d = seg_elem(sd, v->el, 0)) == NULL) {
-			/* maybe only components are declared */
-			if (v->comp >= 1 && (cd = seg_elem(sd, v->el,
-			    v->comp)) != NULL)
-				check_value(t, si, cd, v);
-			continue;
-		}
-		if (v->el != lastel) {
-			lastel = v->el;
-			/*
-			 * X12 repetitions of undeclared elements are found by
-			 * x12_repetitions(); EDIFACT's parser splits them
-			 * itself (syntax 4), so every count is checked here.
-			 */
-			if ((d->rep > 1 || t->set->env.syntax == EDI_EDIFACT)
-			    && pr.orrep > (d->rep ? d->rep : 1)
-			    && (nrep = edi_nrep(s, v->el)) > (int)(d->rep ?
-			    d->rep : 1))
-				tdiag(t, TD(DIAG_ERROR, "ELEM-REPEAT",
-				    .segi = si,
-				    .el = v->el, .rep = nrep, .ack_el = 12),
-				    "%s%02d repeats %d times, at most %u "
-				    "allowed", s->tag, v->el, nrep,
-				    d->rep ? d->rep : 1);
-		}
-		if (d->type == ST_COMPOSITE) {
-			if ((cd = seg_elem(sd, v->el, v->comp)) != NULL &&
-			    !value_plain(cd, v, utf8))
-				check_value(t, si, cd, v);
-			continue;
-		}
-		if (v->comp > 1) {
-			tdiag(t, TD(DIAG_ERROR, "ELEM-COMPONENT", .segi = si,
-			    .el = v->el, .comp = v->comp, .rep = v->rep,
-			    .ack_el = 13, .bad = &v->s), "%s%02d is a simple "
-			    "element but has component %d \"%s\"", s->tag,
-			    v->el, v->comp, slice_show(v->s, b, sizeof(b)));
-			continue;
-		}
-		if (!value_plain(d, v, utf8))
-			check_value(t, si, d, v);
-	}
+	/*
+	 * Values, those scan_values() could not clear, in order.  Plain ones
+	 * are a first repetition of a text or code element or component of
+	 * the right length (later repetitions go on to the repeat-count
+	 * check in check_val).
+	 */
+	for (k = 0; k < nslow; k++)
+		check_val(t, si, sd, &pr, &s->val[slow[k]], &lastel);
+	for (i = rest; i < s->nval; i++)
+		if (!val_plain(sd, &s->val[i], utf8))
+			check_val(t, si, sd, &pr, &s->val[i], &lastel);
 	check_syntax(t, si, sd, &pr);
 }
 
@@ -1130,8 +1210,9 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	struct tb tb, *t = &tb;
 	struct struct_index *ixown = NULL;
 	struct edi_loop *root, *l;
+	const struct struct_segdef *sd;
 	size_t	 i;
-	uint32_t k;
+	uint32_t k, key;
 	int	 rc = 0;
 
 	if (set == NULL || set->arena == NULL)
@@ -1142,6 +1223,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	t->ds = ds;
 	t->inst = t->instbuf;
 	t->instcap = TB_INSTBUF;
+	t->sdv = t->sdbuf;
 	if ((root = new_inst(t, NULL, 0, NULL)) == NULL)
 		goto oom;
 	root->last = set->nseg ? set->nseg - 1 : 0;
@@ -1155,6 +1237,9 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	/* structure_load indexes every structure; others get one here. */
 	if ((t->ix = st->idx) == NULL)
 		t->ix = ixown = structure_index_new(st);
+	t->fastent = t->ix == st->idx;
+	if (set->nseg > TB_SDBUF)
+		t->sdv = xreallocarray(NULL, set->nseg, sizeof(*t->sdv));
 	if (set->env.syntax == EDI_X12 && set->env.delims.repetition) {
 		x12_repetitions(t);
 		if (t->oom)
@@ -1166,7 +1251,9 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	 * segment placed meanwhile went into it or into a nested instance.
 	 */
 	for (k = 0; k < set->nseg; k++) {
-		place(t, k);
+		key = structure_tagkey(set->seg[k].tag);
+		t->sdv[k] = sd = structure_segdef(t->ix, key);
+		place(t, k, key, sd);
 		t->placed = k;
 	}
 	while (t->nfr > 0)
@@ -1175,7 +1262,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	if (t->oom)
 		goto oom;
 	for (k = 0; k < set->nseg; k++)
-		check_segment(t, k);
+		check_segment(t, k, t->sdv[k]);
 	for (i = 0; i < st->nhier; i++)
 		hierarchy(t, &st->hier[i]);
 
@@ -1219,6 +1306,8 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 		free(t->fr[i].heap);
 	if (t->inst != t->instbuf)
 		free(t->inst);
+	if (t->sdv != t->sdbuf)
+		free(t->sdv);
 	free(t->scratch);
 	structure_index_free(ixown);
 	return rc;
