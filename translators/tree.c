@@ -188,34 +188,42 @@ tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 
 /* -- placement ---------------------------------------------------------- */
 
-static struct edi_loop *
+/* The instance array is full: double it. */
+static void __attribute__((noinline))
+inst_grow(struct tb *t)
+{
+	t->instcap *= 2;
+	if (t->inst == t->instbuf) {
+		t->inst = xreallocarray(NULL, t->instcap, sizeof(*t->inst));
+		memcpy(t->inst, t->instbuf, sizeof(t->instbuf));
+	} else
+		t->inst = xreallocarray(t->inst, t->instcap,
+		    sizeof(*t->inst));
+}
+
+/*
+ * A set has a loop instance every two or three segments: each is allocated
+ * raw with every field set, which spares arena_alloc's call and memset.
+ */
+static inline struct edi_loop *
 new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
     struct edi_loop *parent)
 {
 	struct edi_loop *l;
 
-	if ((l = arena_alloc(t->set->arena, sizeof(*l))) == NULL) {
+	if ((l = arena_alloc_raw(t->set->arena, sizeof(*l))) == NULL) {
 		t->oom = 1;
 		return NULL;
 	}
-	l->decl = decl;
-	l->first = l->last = first;
-	l->parent = parent;
-	if (t->ninst == t->instcap) {
-		t->instcap *= 2;
-		if (t->inst == t->instbuf) {
-			t->inst = xreallocarray(NULL, t->instcap,
-			    sizeof(*t->inst));
-			memcpy(t->inst, t->instbuf, sizeof(t->instbuf));
-		} else
-			t->inst = xreallocarray(t->inst, t->instcap,
-			    sizeof(*t->inst));
-	}
+	*l = (struct edi_loop){ .decl = decl, .first = first, .last = first,
+	    .parent = parent };
+	if (t->ninst == t->instcap)
+		inst_grow(t);
 	t->inst[t->ninst++] = l;
 	return l;
 }
 
-static void
+static inline void
 push(struct tb *t, struct edi_loop *inst, const struct struct_loop *decl)
 {
 	size_t	 base = t->nfr > 0 ? t->fr[t->nfr - 1].cntend : 0;
@@ -269,34 +277,48 @@ segdef(const struct tb *t, const char *tag)
 	return structure_segdef(t->ix, structure_tagkey(tag));
 }
 
+/* Entry j of f's loop is under its minimum (the rare case, kept apart). */
+static void __attribute__((noinline))
+pop_missing(struct tb *t, const struct frame *f, size_t j, uint32_t at)
+{
+	const struct struct_loop *d = f->decl;
+	const struct struct_entry *e = &d->ent[j];
+
+	if (envelope_key(entry_key(d, j)))
+		return;
+	if (e->is_loop)
+		tdiag(t, TD(DIAG_ERROR, "LOOP-MISSING", .segi = at,
+		    .tag = e->tag, .ack_seg = 3),
+		    "mandatory loop %s missing%s%s (%u of at least %u)",
+		    e->tag, d->tag[0] ? " in loop " : "", d->tag, f->cnt[j],
+		    e->min);
+	else
+		tdiag(t, TD(DIAG_ERROR, "SEG-MISSING", .segi = at,
+		    .tag = e->tag, .ack_seg = 3),
+		    "mandatory segment %s missing%s%s (%u of at least %u)",
+		    e->tag, d->tag[0] ? " in loop " : "", d->tag, f->cnt[j],
+		    e->min);
+}
+
 /* Close the innermost frame: check its minimum counts. */
-static void
+static inline void
 pop(struct tb *t, uint32_t at)
 {
 	struct frame *f = &t->fr[t->nfr - 1];
 	const struct struct_loop *d = f->decl;
-	const struct struct_entry *e;
-	size_t	 j, m, n;
+	size_t	 j, m;
 
 	/* Only entries with a minimum can be missing. */
-	n = d->entkey != NULL ? d->nminent : d->nent;
-	for (m = 0; m < n; m++) {
-		j = d->entkey != NULL ? d->minent[m] : m;
-		e = &d->ent[j];
-		if (f->cnt[j] >= e->min || envelope_key(entry_key(d, j)))
-			continue;
-		if (e->is_loop)
-			tdiag(t, TD(DIAG_ERROR, "LOOP-MISSING", .segi = at,
-			    .tag = e->tag, .ack_seg = 3),
-			    "mandatory loop %s missing%s%s (%u of at least %u)",
-			    e->tag, f->decl->tag[0] ? " in loop " : "",
-			    f->decl->tag, f->cnt[j], e->min);
-		else
-			tdiag(t, TD(DIAG_ERROR, "SEG-MISSING", .segi = at,
-			    .tag = e->tag, .ack_seg = 3),
-			    "mandatory segment %s missing%s%s (%u of at least "
-			    "%u)", e->tag, f->decl->tag[0] ? " in loop " : "",
-			    f->decl->tag, f->cnt[j], e->min);
+	if (d->entkey != NULL) {
+		for (m = 0; m < d->nminent; m++) {
+			j = d->minent[m];
+			if (f->cnt[j] < d->ent[j].min)
+				pop_missing(t, f, j, at);
+		}
+	} else {
+		for (j = 0; j < d->nent; j++)
+			if (f->cnt[j] < d->ent[j].min)
+				pop_missing(t, f, j, at);
 	}
 	/* open until now: it ends with the last segment placed */
 	f->inst->last = t->placed;
