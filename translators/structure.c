@@ -1325,6 +1325,38 @@ comp_plain(struct struct_index *ix)
 	}
 }
 
+/*
+ * Every segdef's mcomp list (struct_segdef): the mandatory components
+ * of elements 1..STRUCT_MAXPOS-1, as between mcfirst and mcend.  A tag's
+ * run of elem[] that does not fit uint16_t indexes (never in practice)
+ * gets none, and the tree builder then walks mcfirst..mcend.
+ */
+static void
+mand_comps(struct struct_index *ix)
+{
+	struct struct_segdef *sd;
+	size_t	 i, k, n = 0;
+
+	for (i = 0; i < ix->nseg; i++)
+		for (k = 0; k < ix->seg[i].nelem; k++)
+			if (ix->seg[i].elem[k].req == SR_MANDATORY &&
+			    ix->seg[i].elem[k].comp != 0)
+				n++;
+	ix->mcomp = xcalloc(n + 1, sizeof(*ix->mcomp));
+	for (i = 0, n = 0; i < ix->nseg; i++) {
+		sd = &ix->seg[i];
+		sd->mcomp = &ix->mcomp[n];
+		if (sd->nelem > UINT16_MAX)
+			continue;
+		for (k = 0; k < sd->nelem; k++)
+			if (sd->elem[k].req == SR_MANDATORY &&
+			    sd->elem[k].comp != 0 && sd->elem[k].el > 0 &&
+			    sd->elem[k].el < STRUCT_MAXPOS)
+				ix->mcomp[n + sd->nmcomp++] = (uint16_t)k;
+		n += sd->nmcomp;
+	}
+}
+
 struct struct_index *
 structure_index_new(const struct structure *st)
 {
@@ -1385,6 +1417,7 @@ structure_index_new(const struct structure *st)
 		}
 	}
 	comp_plain(ix);
+	mand_comps(ix);
 	for (i = st->npairs; i-- > 0;)
 		ix_add(ix, st->pairs[i].tag)->pairs = &st->pairs[i];
 	for (i = st->nhier; i-- > 0;)
@@ -1419,6 +1452,7 @@ structure_index_free(struct struct_index *ix)
 	free(ix->syn);
 	free(ix->synmask);
 	free(ix->cplain);
+	free(ix->mcomp);
 	free(ix);
 }
 

@@ -195,6 +195,9 @@ struct struct_segdef {
 	int		 mandcomp;	/* some component is mandatory */
 	/* elem[mcfirst..mcend): every mandatory component among them */
 	size_t		 mcfirst, mcend;
+	/* elem[mcomp[0..nmcomp)]: exactly the mandatory components */
+	const uint16_t	*mcomp;
+	size_t		 nmcomp;
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */
 	size_t		 nsyn;
@@ -221,6 +224,7 @@ struct struct_index {
 	const struct struct_syntax **syn;	/* grouped by tag, file order */
 	struct struct_synmask *synmask;		/* parallel to syn */
 	struct struct_plain *cplain;		/* segdefs' cplain */
+	uint16_t	*mcomp;			/* segdefs' mcomp */
 };
 
 /*

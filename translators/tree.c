@@ -929,7 +929,7 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
  * (nothing will ask: X12 segments without mandatory components or
  * repeatable elements), the repetition summary says "unknown".
  */
-static uint16_t
+static inline __attribute__((always_inline)) uint16_t
 scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
     int utf8, int reps, struct present *p, uint16_t *slow, size_t *nslow)
 {
@@ -1030,6 +1030,39 @@ check_val(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 		check_value(t, si, d, v);
 }
 
+/*
+ * The mandatory components, when every mandatory element is there and
+ * every value is repetition 1 (the usual case): the values are then in
+ * (el, comp) order like the declarations, so one walk along them finds
+ * each component instead of a search per component.  comp_present()
+ * confirms an absence, so nothing rests on that order.
+ */
+static void
+mand_comps(struct tb *t, uint32_t si, const struct struct_segdef *sd,
+    const struct present *pr)
+{
+	const struct edi_seg *s = &t->set->seg[si];
+	const struct edi_val *v = s->val, *end = s->val + s->nval;
+	const struct struct_elem *d;
+	size_t	 m;
+
+	for (m = 0; m < sd->nmcomp; m++) {
+		d = &sd->elem[sd->mcomp[m]];
+		if (!present(pr, d->el))
+			continue;	/* no repetition at all */
+		while (v < end && (v->el < d->el || (v->el == d->el &&
+		    v->comp < d->comp)))
+			v++;
+		if (v < end && v->el == d->el && v->comp == d->comp)
+			continue;
+		if (!comp_present(s, d->el, d->comp, 1))
+			tdiag(t, TD(DIAG_ERROR, "ELEM-MISSING", .segi = si,
+			    .el = d->el, .comp = d->comp, .rep = 1,
+			    .ack_el = 1), "mandatory component %s%02d-%02d is "
+			    "missing", s->tag, d->el, d->comp);
+	}
+}
+
 static void
 check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 {
@@ -1043,11 +1076,15 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 
 	if (sd == NULL)
 		return;		/* no elements, no syntax notes */
-	rest = scan_values(s, sd, utf8, utf8 || sd->mandcomp || sd->anyrep,
-	    &pr, slow, &nslow);
+	/* one copy of the scan for each syntax: utf8 is a constant in it */
+	if (utf8)
+		rest = scan_values(s, sd, 1, 1, &pr, slow, &nslow);
+	else
+		rest = scan_values(s, sd, 0, sd->mandcomp || sd->anyrep, &pr,
+		    slow, &nslow);
 	/*
 	 * Requirement; usually every mandatory element is there, and then
-	 * only the declarations holding mandatory components are looked at.
+	 * only the mandatory components are looked at.
 	 */
 	k = 0;
 	kend = sd->nelem;
@@ -1055,6 +1092,10 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 	    (sd->mand[1] & ~pr.bit[1]) == 0) {
 		k = sd->mandcomp ? sd->mcfirst : sd->nelem;
 		kend = sd->mandcomp ? sd->mcend : sd->nelem;
+		if (sd->mandcomp && sd->nmcomp > 0 && allrep1(&pr)) {
+			mand_comps(t, si, sd, &pr);
+			k = kend;
+		}
 	}
 	for (; k < kend; k++) {
 		d = &sd->elem[k];
