@@ -452,6 +452,18 @@ slice_inside(struct slice s, struct slice within)
 	    p - w <= within.len - s.len;
 }
 
+/* The first of seg[0..n) with text outside within (n: none). */
+static uint32_t
+first_outside(const struct edi_seg *seg, uint32_t n, struct slice within)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (seg[i].raw.len != 0 && !slice_inside(seg[i].raw, within))
+			break;
+	return i;
+}
+
 static void
 x12_repetitions(struct tb *t)
 {
@@ -464,10 +476,16 @@ x12_repetitions(struct tb *t)
 	uint16_t nel, nval, v;
 	int	 clean;
 
-	/* One scan of the set's text usually clears every segment. */
+	/*
+	 * One scan of the set's text usually clears every segment: then a
+	 * tight loop skips those whose text lies in it.
+	 */
 	clean = set->raw.len > 0 && memchr(set->raw.p, rs, set->raw.len) ==
 	    NULL;
-	for (i = 0; i < set->nseg; i++) {
+	i = 0;
+	if (clean)
+		i = first_outside(set->seg, set->nseg, set->raw);
+	for (; i < set->nseg; i++) {
 		s = &set->seg[i];
 		if (s->raw.len == 0 || (clean && slice_inside(s->raw,
 		    set->raw)) || memchr(s->raw.p, rs, s->raw.len) == NULL)
