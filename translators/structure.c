@@ -1225,6 +1225,7 @@ ix_add(struct struct_index *ix, const char *tag)
 	if ((sd = ix_find(ix, tag)) != NULL)
 		return sd;
 	sd = &ix->seg[ix->nseg++];
+	sd->idx = (uint32_t)(ix->nseg - 1);
 	sd->key = key;
 	/* tag is a valid_tag() of at most 3 bytes, or the root's "" */
 	memcpy(sd->tag, tag, strlen(tag) + 1);
@@ -1438,6 +1439,8 @@ structure_index_new(const struct structure *st)
 		k = (size_t)(sd->syn - ix->syn) + sd->nsyn++;
 		ix->syn[k] = &st->syn[i];
 		syn_mask(&st->syn[i], &ix->synmask[k]);
+		sd->synall[0] |= ix->synmask[k].all[0];
+		sd->synall[1] |= ix->synmask[k].all[1];
 	}
 	return ix;
 }

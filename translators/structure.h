@@ -201,6 +201,8 @@ struct struct_segdef {
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */
 	size_t		 nsyn;
+	uint64_t	 synall[2];	/* bit el: some note names element el */
+	uint32_t	 idx;		/* this entry's index in seg[] */
 	const struct struct_pairs *pairs;	/* first `pairs`, or NULL */
 	const struct struct_hier *hier;		/* first `hierarchy`, or NULL */
 };

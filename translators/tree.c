@@ -105,9 +105,11 @@ struct tb {
 	int		 fastent;
 	/*
 	 * Whether a segment's syntax notes hold depends only on its tag's
-	 * notes and its present-element bitmap, and a set repeats both (PO1,
-	 * PID, LIN once per line): per definition (slot: its index modulo
-	 * TB_SYNMEMO), the last bitmap whose notes said nothing.
+	 * notes and which of the positions they name are present (the
+	 * present-element bitmap masked with the definition's synall), and a
+	 * set repeats both (PO1, PID, LIN once per line): per definition
+	 * (slot: its index modulo TB_SYNMEMO), the last masked bitmap whose
+	 * notes said nothing.
 	 */
 	struct {
 		const struct struct_segdef *sd;
@@ -217,6 +219,9 @@ new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
 	}
 	*l = (struct edi_loop){ .decl = decl, .first = first, .last = first,
 	    .parent = parent };
+	/* counted here, so the children arrays take one pass to fill */
+	if (parent != NULL)
+		parent->nkid++;
 	if (t->ninst == t->instcap)
 		inst_grow(t);
 	t->inst[t->ninst++] = l;
@@ -774,13 +779,16 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 	const struct struct_syntax *n;
 	char	 note[40];
 	size_t	 k, slot;
+	uint64_t b0, b1;
 	int	 j, np, first, second, quiet = 1;
 
 	if (sd->nsyn == 0)
 		return;
-	slot = (size_t)(sd - t->ix->seg) % TB_SYNMEMO;
-	if (t->synok[slot].sd == sd && t->synok[slot].bit[0] == pr->bit[0] &&
-	    t->synok[slot].bit[1] == pr->bit[1])
+	slot = sd->idx % TB_SYNMEMO;
+	b0 = pr->bit[0] & sd->synall[0];
+	b1 = pr->bit[1] & sd->synall[1];
+	if (t->synok[slot].sd == sd && t->synok[slot].bit[0] == b0 &&
+	    t->synok[slot].bit[1] == b1)
 		return;
 	for (k = 0; k < sd->nsyn; k++) {
 		n = sd->syn[k];
@@ -857,8 +865,8 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 	if (quiet) {
 		/* every note held on the masks alone: nothing to report */
 		t->synok[slot].sd = sd;
-		t->synok[slot].bit[0] = pr->bit[0];
-		t->synok[slot].bit[1] = pr->bit[1];
+		t->synok[slot].bit[0] = b0;
+		t->synok[slot].bit[1] = b1;
 	}
 }
 
@@ -1348,11 +1356,10 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 		hierarchy(t, &st->hier[i]);
 
  kids:
-	/* Children arrays, in document order (instances are in order). */
-	for (i = 0; i < t->ninst; i++)
-		t->inst[i]->nkid = 0;
-	for (i = 1; i < t->ninst; i++)
-		t->inst[i]->parent->nkid++;
+	/*
+	 * Children arrays, in document order (instances are in order);
+	 * new_inst() counted each instance's children.
+	 */
 	for (i = 0; i < t->ninst; i++) {
 		l = t->inst[i];
 		if (l->nkid && (l->kid = arena_allocarray_raw(set->arena,
