@@ -360,7 +360,7 @@ place(struct tb *t, uint32_t i, uint32_t key, const struct struct_segdef *sd)
 	const struct struct_entry *e;
 	struct frame *f;
 	struct edi_loop *l;
-	size_t	 sdi = sd != NULL ? (size_t)(sd - t->ix->seg) : 0;
+	size_t	 sdi = sd != NULL ? sd->idx : 0;
 	long	 j = -1;
 	int	 k, declared;
 	unsigned u;
@@ -971,8 +971,10 @@ scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
 			b0 |= m;
 		else if (v->el < 128)
 			b1 |= m;
-		orrep |= v->rep;
-		andrep &= v->rep;
+		if (reps) {
+			orrep |= v->rep;
+			andrep &= v->rep;
+		}
 		if (val_plain(sd, v, utf8))
 			continue;
 		if (n == TB_SLOWVALS) {
@@ -987,8 +989,10 @@ scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
 			b0 |= m;
 		else if (v->el < 128)
 			b1 |= m;
-		orrep |= v->rep;
-		andrep &= v->rep;
+		if (reps) {
+			orrep |= v->rep;
+			andrep &= v->rep;
+		}
 	}
 	p->bit[0] = b0;
 	p->bit[1] = b1;
@@ -1102,12 +1106,13 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 
 	if (sd == NULL)
 		return;		/* no elements, no syntax notes */
-	/* one copy of the scan for each syntax: utf8 is a constant in it */
+	/* copies of the scan where utf8 and reps are constants */
 	if (utf8)
 		rest = scan_values(s, sd, 1, 1, &pr, slow, &nslow);
+	else if (sd->mandcomp || sd->anyrep)
+		rest = scan_values(s, sd, 0, 1, &pr, slow, &nslow);
 	else
-		rest = scan_values(s, sd, 0, sd->mandcomp || sd->anyrep, &pr,
-		    slow, &nslow);
+		rest = scan_values(s, sd, 0, 0, &pr, slow, &nslow);
 	/*
 	 * Requirement; usually every mandatory element is there, and then
 	 * only the mandatory components are looked at.
