@@ -230,8 +230,8 @@ test_index(void)
 	ok(l != NULL && first_entry(st, l, "QTY") == 1 &&
 	    first_entry(st, l, "LIN") == 0, "entat of a nested loop");
 	sd = structure_segdef(st->idx, structure_tagkey("QTY"));
-	ok(sd && sd->nmcomp == 2 && sd->elem[sd->mcomp[0]].comp == 1 &&
-	    sd->elem[sd->mcomp[1]].comp == 3, "mcomp: QTY01-01 and -03");
+	ok(sd && sd->nmcomp == 2 && sd->mcomp[0] == (1U << 16 | 1) &&
+	    sd->mcomp[1] == (1U << 16 | 3), "mcomp: QTY01-01 and -03");
 	sd = structure_segdef(st->idx, structure_tagkey("DTM"));
 	ok(sd && sd->nmcomp == 0, "mcomp: none for DTM");
 	sd = structure_segdef(st->idx, structure_tagkey("RFF"));

@@ -1328,9 +1328,8 @@ comp_plain(struct struct_index *ix)
 
 /*
  * Every segdef's mcomp list (struct_segdef): the mandatory components
- * of elements 1..STRUCT_MAXPOS-1, as between mcfirst and mcend.  A tag's
- * run of elem[] that does not fit uint16_t indexes (never in practice)
- * gets none, and the tree builder then walks mcfirst..mcend.
+ * of elements 1..STRUCT_MAXPOS-1, as between mcfirst and mcend.
+ * Components are 1..99 (st_element), so the keys order as (el, comp).
  */
 static void
 mand_comps(struct struct_index *ix)
@@ -1347,13 +1346,13 @@ mand_comps(struct struct_index *ix)
 	for (i = 0, n = 0; i < ix->nseg; i++) {
 		sd = &ix->seg[i];
 		sd->mcomp = &ix->mcomp[n];
-		if (sd->nelem > UINT16_MAX)
-			continue;
 		for (k = 0; k < sd->nelem; k++)
 			if (sd->elem[k].req == SR_MANDATORY &&
-			    sd->elem[k].comp != 0 && sd->elem[k].el > 0 &&
-			    sd->elem[k].el < STRUCT_MAXPOS)
-				ix->mcomp[n + sd->nmcomp++] = (uint16_t)k;
+			    sd->elem[k].comp > 0 && sd->elem[k].comp <= 0xffff &&
+			    sd->elem[k].el > 0 && sd->elem[k].el < STRUCT_MAXPOS)
+				ix->mcomp[n + sd->nmcomp++] =
+				    (uint32_t)sd->elem[k].el << 16 |
+				    (uint32_t)sd->elem[k].comp;
 		n += sd->nmcomp;
 	}
 }

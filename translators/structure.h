@@ -195,8 +195,11 @@ struct struct_segdef {
 	int		 mandcomp;	/* some component is mandatory */
 	/* elem[mcfirst..mcend): every mandatory component among them */
 	size_t		 mcfirst, mcend;
-	/* elem[mcomp[0..nmcomp)]: exactly the mandatory components */
-	const uint16_t	*mcomp;
+	/*
+	 * Exactly the mandatory components, in order, each as el << 16 |
+	 * comp: the values' order, compared as one number.
+	 */
+	const uint32_t	*mcomp;
 	size_t		 nmcomp;
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */
@@ -226,7 +229,7 @@ struct struct_index {
 	const struct struct_syntax **syn;	/* grouped by tag, file order */
 	struct struct_synmask *synmask;		/* parallel to syn */
 	struct struct_plain *cplain;		/* segdefs' cplain */
-	uint16_t	*mcomp;			/* segdefs' mcomp */
+	uint32_t	*mcomp;			/* segdefs' mcomp */
 };
 
 /*

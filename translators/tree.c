@@ -1073,23 +1073,25 @@ mand_comps(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 {
 	const struct edi_seg *s = &t->set->seg[si];
 	const struct edi_val *v = s->val, *end = s->val + s->nval;
-	const struct struct_elem *d;
+	uint32_t key;
 	size_t	 m;
+	int	 el, comp;
 
 	for (m = 0; m < sd->nmcomp; m++) {
-		d = &sd->elem[sd->mcomp[m]];
-		if (!present(pr, d->el))
-			continue;	/* no repetition at all */
-		while (v < end && (v->el < d->el || (v->el == d->el &&
-		    v->comp < d->comp)))
+		key = sd->mcomp[m];
+		while (v < end && ((uint32_t)v->el << 16 | v->comp) < key)
 			v++;
-		if (v < end && v->el == d->el && v->comp == d->comp)
+		if (v < end && ((uint32_t)v->el << 16 | v->comp) == key)
 			continue;
-		if (!comp_present(s, d->el, d->comp, 1))
+		el = (int)(key >> 16);
+		comp = (int)(key & 0xffff);
+		if (!present(pr, el))
+			continue;	/* no repetition at all */
+		if (!comp_present(s, el, comp, 1))
 			tdiag(t, TD(DIAG_ERROR, "ELEM-MISSING", .segi = si,
-			    .el = d->el, .comp = d->comp, .rep = 1,
-			    .ack_el = 1), "mandatory component %s%02d-%02d is "
-			    "missing", s->tag, d->el, d->comp);
+			    .el = el, .comp = comp, .rep = 1, .ack_el = 1),
+			    "mandatory component %s%02d-%02d is missing",
+			    s->tag, el, comp);
 	}
 }
 
