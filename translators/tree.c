@@ -406,7 +406,8 @@ place(struct tb *t, uint32_t i, uint32_t key, const struct struct_segdef *sd)
 		pop(t, i);
 	f = &t->fr[k];
 	e = &f->decl->ent[j];
-	f->from = j == 0 && f->decl->tag[0] != '\0' ? 1 : (size_t)j;
+	/* j >= f->from, which is past a loop's trigger already */
+	f->from = (size_t)j;
 	f->cnt[j]++;
 	if (e->max && f->cnt[j] == e->max + 1)
 		tdiag(t, TD(DIAG_ERROR, e->is_loop ? "LOOP-MAXUSE" :
@@ -427,7 +428,6 @@ place(struct tb *t, uint32_t i, uint32_t key, const struct struct_segdef *sd)
 		return;
 	}
 	push(t, l, e->loop);
-	t->fr[t->nfr - 1].from = e->loop->tag[0] != '\0';
 	t->fr[t->nfr - 1].cnt[0] = 1;
 	s->loop = l;
 }
