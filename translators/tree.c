@@ -1008,6 +1008,76 @@ scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
 }
 
 /*
+ * 1 when check_value() has nothing to say about v, a number (X12 R, N0..N9,
+ * EDIFACT n) without a code list: check_chars() and the length test
+ * inline, since numbers are most of the values that are not plain.  0 for
+ * other types, or when check_value() must decide.
+ */
+static inline int
+number_ok(const struct struct_elem *d, struct slice v)
+{
+	size_t	 i = 0, digits = 0, dots = 0;
+
+	if (d->codes != NULL)
+		return 0;
+	switch (d->type) {
+	case ST_NN:
+		if (v.len && v.p[0] == '-')
+			i = 1;
+		for (digits = v.len - i; i < v.len; i++)
+			if (v.p[i] < '0' || v.p[i] > '9')
+				return 0;
+		break;
+	case ST_R:
+	case ST_N:
+		if (v.len && (v.p[0] == '-' || v.p[0] == '+'))
+			i = 1;
+		for (; i < v.len; i++) {
+			if (v.p[i] >= '0' && v.p[i] <= '9')
+				digits++;
+			else if (v.p[i] == '.' || (d->type == ST_N &&
+			    v.p[i] == ','))
+				dots++;
+			else
+				return 0;
+		}
+		if (dots > 1)
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	return digits > 0 && digits >= d->min && digits <= d->max;
+}
+
+/* check_val's reports, apart from its common path. */
+static void __attribute__((noinline))
+repeat_count(struct tb *t, uint32_t si, const struct struct_elem *d,
+    const struct edi_val *v)
+{
+	const struct edi_seg *s = &t->set->seg[si];
+	int	 nrep;
+
+	if ((nrep = edi_nrep(s, v->el)) > (int)(d->rep ? d->rep : 1))
+		tdiag(t, TD(DIAG_ERROR, "ELEM-REPEAT", .segi = si,
+		    .el = v->el, .rep = nrep, .ack_el = 12),
+		    "%s%02d repeats %d times, at most %u allowed",
+		    s->tag, v->el, nrep, d->rep ? d->rep : 1);
+}
+
+static void __attribute__((noinline))
+simple_component(struct tb *t, uint32_t si, const struct edi_val *v)
+{
+	const struct edi_seg *s = &t->set->seg[si];
+	char	 b[48];
+
+	tdiag(t, TD(DIAG_ERROR, "ELEM-COMPONENT", .segi = si, .el = v->el,
+	    .comp = v->comp, .rep = v->rep, .ack_el = 13, .bad = &v->s),
+	    "%s%02d is a simple element but has component %d \"%s\"",
+	    s->tag, v->el, v->comp, slice_show(v->s, b, sizeof(b)));
+}
+
+/*
  * One value val_plain() did not clear.  *lastel: the element whose repeat
  * count was checked last.
  */
@@ -1015,15 +1085,13 @@ static void
 check_val(struct tb *t, uint32_t si, const struct struct_segdef *sd,
     const struct present *pr, const struct edi_val *v, int *lastel)
 {
-	const struct edi_seg *s = &t->set->seg[si];
 	const struct struct_elem *d, *cd;
-	int	 nrep, utf8 = t->set->env.syntax == EDI_EDIFACT;
-	char	 b[48];
+	int	 utf8 = t->set->env.syntax == EDI_EDIFACT;
 
 	if ((d = seg_elem(sd, v->el, 0)) == NULL) {
 		/* maybe only components are declared */
 		if (v->comp >= 1 && (cd = seg_elem(sd, v->el, v->comp)) !=
-		    NULL)
+		    NULL && !number_ok(cd, v->s))
 			check_value(t, si, cd, v);
 		return;
 	}
@@ -1034,29 +1102,20 @@ check_val(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 		 * x12_repetitions(); EDIFACT's parser splits them itself
 		 * (syntax 4), so every count is checked here.
 		 */
-		if ((d->rep > 1 || utf8) && pr->orrep > (d->rep ? d->rep : 1)
-		    && (nrep = edi_nrep(s, v->el)) > (int)(d->rep ? d->rep :
-		    1))
-			tdiag(t, TD(DIAG_ERROR, "ELEM-REPEAT", .segi = si,
-			    .el = v->el, .rep = nrep, .ack_el = 12),
-			    "%s%02d repeats %d times, at most %u allowed",
-			    s->tag, v->el, nrep, d->rep ? d->rep : 1);
+		if ((d->rep > 1 || utf8) && pr->orrep > (d->rep ? d->rep : 1))
+			repeat_count(t, si, d, v);
 	}
 	if (d->type == ST_COMPOSITE) {
 		if ((cd = seg_elem(sd, v->el, v->comp)) != NULL &&
-		    !value_plain(cd, v, utf8))
+		    !value_plain(cd, v, utf8) && !number_ok(cd, v->s))
 			check_value(t, si, cd, v);
 		return;
 	}
 	if (v->comp > 1) {
-		tdiag(t, TD(DIAG_ERROR, "ELEM-COMPONENT", .segi = si,
-		    .el = v->el, .comp = v->comp, .rep = v->rep, .ack_el = 13,
-		    .bad = &v->s), "%s%02d is a simple element but has "
-		    "component %d \"%s\"", s->tag, v->el, v->comp,
-		    slice_show(v->s, b, sizeof(b)));
+		simple_component(t, si, v);
 		return;
 	}
-	if (!value_plain(d, v, utf8))
+	if (!value_plain(d, v, utf8) && !number_ok(d, v->s))
 		check_value(t, si, d, v);
 }
 
