@@ -135,6 +135,16 @@ struct tdiag {
 	const struct slice *bad;
 };
 
+/* snprintf(dst, size, "%s", src) without the format machinery. */
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+	size_t	 n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
 static void __attribute__((format(printf, 3, 4)))
 tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 {
@@ -161,13 +171,12 @@ tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 		s = &t->set->seg[a->segi];
 		d.filepos = s->filepos;
 		d.setpos = s->setpos;
-		snprintf(d.tag, sizeof(d.tag), "%s", s->tag);
+		copy_str(d.tag, sizeof(d.tag), s->tag);
 		if (s->loop && s->loop->decl)
-			snprintf(d.loop, sizeof(d.loop), "%s",
-			    s->loop->decl->tag);
+			copy_str(d.loop, sizeof(d.loop), s->loop->decl->tag);
 	}
 	if (a->tag)
-		snprintf(d.tag, sizeof(d.tag), "%s", a->tag);
+		copy_str(d.tag, sizeof(d.tag), a->tag);
 	d.el = a->el;
 	d.comp = a->comp;
 	d.rep = a->rep;
@@ -603,6 +612,22 @@ check_chars(const struct struct_elem *d, struct slice v, int utf8,
 static const char *
 elem_id(const char *tag, const struct struct_elem *d, char *buf, size_t len)
 {
+	size_t	 n = strnlen(tag, 4);
+
+	/* positions are two digits: spell them without snprintf */
+	if (d->el >= 0 && d->el <= 99 && d->comp >= 0 && d->comp <= 99 &&
+	    len >= n + 7) {
+		memcpy(buf, tag, n);
+		buf[n++] = (char)('0' + d->el / 10);
+		buf[n++] = (char)('0' + d->el % 10);
+		if (d->comp) {
+			buf[n++] = '-';
+			buf[n++] = (char)('0' + d->comp / 10);
+			buf[n++] = (char)('0' + d->comp % 10);
+		}
+		buf[n] = '\0';
+		return buf;
+	}
 	if (d->comp)
 		snprintf(buf, len, "%s%02d-%02d", tag, d->el, d->comp);
 	else
