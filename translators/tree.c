@@ -65,7 +65,7 @@
 #define TB_CNTPOOL	512	/* entry counters of all open frames */
 #define TB_INSTBUF	64	/* loop instances before the heap is used */
 #define TB_SYNMEMO	16	/* segment definitions remembered by check_syntax */
-#define TB_SDBUF	256	/* segments whose definition is kept on the stack */
+#define TB_SDBUF	256	/* segment definitions kept on the stack */
 
 struct frame {
 	struct edi_loop	*inst;
@@ -969,7 +969,7 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
 	return len_plain(pl->min, pl->max, v, utf8);
 }
 
-#define TB_SLOWVALS	32	/* values scan_values() lists for check_value */
+#define TB_SLOWVALS	32	/* values scan_values() lists for check_val */
 
 /*
  * What check_segment() needs from the values of s, in one pass: the
