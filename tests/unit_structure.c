@@ -210,7 +210,7 @@ test_index(void)
 	    "element QTY01 C M\nelement QTY01-01 AN 1 3 M\n"
 	    "element QTY01-02 N 1 15 O\nelement QTY01-03 AN 1 3 M\n"
 	    "element DTM01 C M\nelement DTM01-01 AN 1 3 O\n"
-	    "syntax RFF C0102\n", fp);
+	    "syntax RFF C0102\nsyntax QTY P0102 R0102 P0304 P0406\n", fp);
 	fclose(fp);
 	is_int(structure_load(path, &st, err, sizeof(err)), 0,
 	    "index fixture loads");
@@ -238,6 +238,12 @@ test_index(void)
 	ok(sd && sd->synall[0] == ((1U << 1) | (1U << 2)) &&
 	    sd->synall[1] == 0 && &st->idx->seg[sd->idx] == sd,
 	    "synall: RFF01 and RFF02; idx");
+	ok(sd && sd->p1mask == 0 && sd->nsynrest == 1 && sd->synrest[0] == 0,
+	    "p1mask: none for RFF C0102");
+	sd = structure_segdef(st->idx, structure_tagkey("QTY"));
+	ok(sd && sd->nsyn == 4 && sd->p1mask == ((1U << 1) | (1U << 3)) &&
+	    sd->nsynrest == 2 && sd->synrest[0] == 1 && sd->synrest[1] == 3,
+	    "p1mask: P0102 and P0304; R0102 and P0406 tried apart");
 	structure_free(st);
 }
 

@@ -1357,6 +1357,39 @@ mand_comps(struct struct_index *ix)
 	}
 }
 
+/* 1 when note n is "P" of two neighbouring positions below 63. */
+static int
+syn_p1(const struct struct_syntax *n)
+{
+	return n->kind == 'P' && n->nel == 2 && n->el[0] >= 0 &&
+	    n->el[0] < 63 && n->el[1] == n->el[0] + 1;
+}
+
+/* Every segdef's p1mask and synrest (struct_segdef). */
+static void
+syn_pairs(struct struct_index *ix)
+{
+	struct struct_segdef *sd;
+	size_t	 i, k, n = 0;
+
+	for (i = 0; i < ix->nseg; i++)
+		n += ix->seg[i].nsyn;
+	ix->synrest = xcalloc(n + 1, sizeof(*ix->synrest));
+	for (i = 0, n = 0; i < ix->nseg; i++) {
+		sd = &ix->seg[i];
+		sd->synrest = &ix->synrest[n];
+		if (sd->nsyn > UINT16_MAX)
+			continue;	/* p1mask 0: every note is tried */
+		for (k = 0; k < sd->nsyn; k++) {
+			if (syn_p1(sd->syn[k]))
+				sd->p1mask |= (uint64_t)1 << sd->syn[k]->el[0];
+			else
+				ix->synrest[n + sd->nsynrest++] = (uint16_t)k;
+		}
+		n += sd->nsynrest;
+	}
+}
+
 struct struct_index *
 structure_index_new(const struct structure *st)
 {
@@ -1441,6 +1474,7 @@ structure_index_new(const struct structure *st)
 		sd->synall[0] |= ix->synmask[k].all[0];
 		sd->synall[1] |= ix->synmask[k].all[1];
 	}
+	syn_pairs(ix);
 	return ix;
 }
 
@@ -1453,6 +1487,7 @@ structure_index_free(struct struct_index *ix)
 	free(ix->seg);
 	free(ix->syn);
 	free(ix->synmask);
+	free(ix->synrest);
 	free(ix->cplain);
 	free(ix->mcomp);
 	free(ix);

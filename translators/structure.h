@@ -205,6 +205,15 @@ struct struct_segdef {
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */
 	size_t		 nsyn;
 	uint64_t	 synall[2];	/* bit el: some note names element el */
+	/*
+	 * The notes "P" of two neighbours (P0607, P0809: most of them) as
+	 * bit el of p1mask, el < 63: they all hold exactly when no such bit
+	 * differs from the next one up.  synrest[0..nsynrest): the indexes
+	 * in syn of the other notes, in order.
+	 */
+	uint64_t	 p1mask;
+	const uint16_t	*synrest;
+	size_t		 nsynrest;
 	uint32_t	 idx;		/* this entry's index in seg[] */
 	const struct struct_pairs *pairs;	/* first `pairs`, or NULL */
 	const struct struct_hier *hier;		/* first `hierarchy`, or NULL */
@@ -228,6 +237,7 @@ struct struct_index {
 	unsigned	 bits;		/* 1 << bits slots */
 	const struct struct_syntax **syn;	/* grouped by tag, file order */
 	struct struct_synmask *synmask;		/* parallel to syn */
+	uint16_t	*synrest;		/* segdefs' synrest */
 	struct struct_plain *cplain;		/* segdefs' cplain */
 	uint32_t	*mcomp;			/* segdefs' mcomp */
 };

@@ -802,8 +802,9 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 {
 	const struct edi_seg *s = &t->set->seg[si];
 	const struct struct_syntax *n;
+	const uint16_t *list = NULL;
 	char	 note[40];
-	size_t	 k, slot;
+	size_t	 k, r, nlist, slot;
 	uint64_t b0, b1;
 	int	 j, np, first, second, quiet = 1;
 
@@ -815,7 +816,18 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 	if (t->synok[slot].sd == sd && t->synok[slot].bit[0] == b0 &&
 	    t->synok[slot].bit[1] == b1)
 		return;
-	for (k = 0; k < sd->nsyn; k++) {
+	/*
+	 * When every "P" of two neighbours holds (one test for all of
+	 * them), they have nothing to say: only the other notes are tried,
+	 * still in order.
+	 */
+	nlist = sd->nsyn;
+	if (sd->p1mask != 0 && ((b0 ^ b0 >> 1) & sd->p1mask) == 0) {
+		list = sd->synrest;
+		nlist = sd->nsynrest;
+	}
+	for (r = 0; r < nlist; r++) {
+		k = list != NULL ? list[r] : r;
 		n = sd->syn[k];
 		if (syntax_holds(n, &sd->synmask[k], pr))
 			continue;
