@@ -169,6 +169,84 @@ test_model(void)
 	}
 }
 
+/* The entry of loop l that placement finds first for tag, from idx. */
+static int
+first_entry(const struct structure *st, const struct struct_loop *l,
+    const char *tag)
+{
+	const struct struct_segdef *sd;
+
+	sd = structure_segdef(st->idx, structure_tagkey(tag));
+	if (sd == NULL || l->entat == NULL)
+		return -2;
+	return (int)l->entat[sd->idx] - 1;
+}
+
+/*
+ * The tables the index adds for the tree builder: per loop, the entries
+ * by tag (a tag twice in one loop chains), mandatory components, and the
+ * positions syntax notes name.
+ */
+static void
+test_index(void)
+{
+	char	 dir[] = "/tmp/eg-struct-XXXXXX", path[256], err[512];
+	struct structure *st = NULL;
+	const struct struct_loop *l;
+	const struct struct_segdef *sd;
+	FILE	*fp;
+
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/ix.struct", dir);
+	fp = fopen(path, "w");
+	fputs("structure edifact ORDERS\n"
+	    "segment UNH 1\nsegment RFF 0..1\nsegment DTM 0..1\n"
+	    "segment RFF 0..9\n"
+	    "loop LIN 0..*\n  segment LIN 1\n  segment QTY 0..1\nend\n"
+	    "segment UNT 1\n"
+	    "element QTY01 C M\nelement QTY01-01 AN 1 3 M\n"
+	    "element QTY01-02 N 1 15 O\nelement QTY01-03 AN 1 3 M\n"
+	    "element DTM01 C M\nelement DTM01-01 AN 1 3 O\n"
+	    "syntax RFF C0102\nsyntax QTY P0102 R0102 P0304 P0406\n", fp);
+	fclose(fp);
+	is_int(structure_load(path, &st, err, sizeof(err)), 0,
+	    "index fixture loads");
+	unlink(path);
+	rmdir(dir);
+	if (st == NULL) {
+		printf("# %s\n", err);
+		return;
+	}
+	l = &st->root;
+	is_int(first_entry(st, l, "RFF"), 1, "entat: first RFF of the root");
+	ok(l->entnext != NULL && l->entnext[1] == 4 && l->entnext[3] == 0,
+	    "entnext: the second RFF follows the first, then none");
+	is_int(first_entry(st, l, "LIN"), 4, "entat: the LIN loop entry");
+	is_int(first_entry(st, l, "QTY"), -1, "entat: QTY is not in the root");
+	l = structure_loop(st, "LIN");
+	ok(l != NULL && first_entry(st, l, "QTY") == 1 &&
+	    first_entry(st, l, "LIN") == 0, "entat of a nested loop");
+	sd = structure_segdef(st->idx, structure_tagkey("QTY"));
+	ok(sd && sd->nmcomp == 2 && sd->mcomp[0] == (1U << 16 | 1) &&
+	    sd->mcomp[1] == (1U << 16 | 3), "mcomp: QTY01-01 and -03");
+	sd = structure_segdef(st->idx, structure_tagkey("DTM"));
+	ok(sd && sd->nmcomp == 0, "mcomp: none for DTM");
+	sd = structure_segdef(st->idx, structure_tagkey("RFF"));
+	ok(sd && sd->synall[0] == ((1U << 1) | (1U << 2)) &&
+	    sd->synall[1] == 0 && &st->idx->seg[sd->idx] == sd,
+	    "synall: RFF01 and RFF02; idx");
+	ok(sd && sd->p1mask == 0 && sd->nsynrest == 1 && sd->synrest[0] == 0,
+	    "p1mask: none for RFF C0102");
+	sd = structure_segdef(st->idx, structure_tagkey("QTY"));
+	ok(sd && sd->nsyn == 4 && sd->p1mask == ((1U << 1) | (1U << 3)) &&
+	    sd->nsynrest == 2 && sd->synrest[0] == 1 && sd->synrest[1] == 3,
+	    "p1mask: P0102 and P0304; R0102 and P0406 tried apart");
+	structure_free(st);
+}
+
 static const struct {
 	const char	*text;
 	const char	*where;		/* ":line:col: " */
@@ -279,6 +357,7 @@ main(void)
 	snprintf(fixtures, sizeof(fixtures), "%s/tests/data/structures",
 	    top ? top : ".");
 	test_model();
+	test_index();
 	test_errors();
 	return done_testing();
 }

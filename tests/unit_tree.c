@@ -520,6 +520,24 @@ test_corpus(void)
 	free(r);
 }
 
+/*
+ * The same sets against a structure without the index structure_load
+ * adds (built by hand, say): the tree builder then indexes it per set and
+ * places segments by scanning the loops' entries, with the same results.
+ */
+static void
+test_unindexed(struct structure *st)
+{
+	struct struct_index *ix = st->idx;
+
+	st->idx = NULL;
+	test_placement(st);
+	test_unexpected(st);
+	test_cases(st);
+	test_repetitions(st);
+	st->idx = ix;
+}
+
 int
 main(void)
 {
@@ -544,6 +562,7 @@ main(void)
 		test_cases(t850);
 		test_repetitions(t850);
 		test_hierarchy(t856);
+		test_unindexed(t850);
 	}
 	test_corpus();
 	structure_free(t850);

@@ -233,9 +233,12 @@ loop_free(struct struct_loop *l)
 	free(l->ent);
 	free(l->entkey);
 	free(l->minent);
+	free(l->entat);
+	free(l->entnext);
 	l->ent = NULL;
 	l->entkey = NULL;
 	l->minent = NULL;
+	l->entat = l->entnext = NULL;
 	l->nent = l->nminent = 0;
 }
 
@@ -1030,6 +1033,7 @@ loop_copy(const struct struct_loop *src, struct struct_loop *dst)
 	dst->entkey = NULL;
 	dst->minent = NULL;
 	dst->nminent = 0;
+	dst->entat = dst->entnext = NULL;
 	if (src->nent) {
 		dst->ent = xcalloc(src->nent, sizeof(*dst->ent));
 		for (i = 0; i < src->nent; i++) {
@@ -1186,7 +1190,10 @@ loop_keys(struct struct_loop *l)
 
 	free(l->entkey);
 	free(l->minent);
+	free(l->entat);
+	free(l->entnext);
 	l->entkey = l->minent = NULL;
+	l->entat = l->entnext = NULL;
 	l->nminent = 0;
 	if (l->nent == 0)
 		return;
@@ -1218,6 +1225,7 @@ ix_add(struct struct_index *ix, const char *tag)
 	if ((sd = ix_find(ix, tag)) != NULL)
 		return sd;
 	sd = &ix->seg[ix->nseg++];
+	sd->idx = (uint32_t)(ix->nseg - 1);
 	sd->key = key;
 	/* tag is a valid_tag() of at most 3 bytes, or the root's "" */
 	memcpy(sd->tag, tag, strlen(tag) + 1);
@@ -1318,6 +1326,70 @@ comp_plain(struct struct_index *ix)
 	}
 }
 
+/*
+ * Every segdef's mcomp list (struct_segdef): the mandatory components
+ * of elements 1..STRUCT_MAXPOS-1, as between mcfirst and mcend.
+ * Components are 1..99 (st_element), so the keys order as (el, comp).
+ */
+static void
+mand_comps(struct struct_index *ix)
+{
+	struct struct_segdef *sd;
+	size_t	 i, k, n = 0;
+
+	for (i = 0; i < ix->nseg; i++)
+		for (k = 0; k < ix->seg[i].nelem; k++)
+			if (ix->seg[i].elem[k].req == SR_MANDATORY &&
+			    ix->seg[i].elem[k].comp != 0)
+				n++;
+	ix->mcomp = xcalloc(n + 1, sizeof(*ix->mcomp));
+	for (i = 0, n = 0; i < ix->nseg; i++) {
+		sd = &ix->seg[i];
+		sd->mcomp = &ix->mcomp[n];
+		for (k = 0; k < sd->nelem; k++)
+			if (sd->elem[k].req == SR_MANDATORY &&
+			    sd->elem[k].comp > 0 && sd->elem[k].comp <= 0xffff &&
+			    sd->elem[k].el > 0 && sd->elem[k].el < STRUCT_MAXPOS)
+				ix->mcomp[n + sd->nmcomp++] =
+				    (uint32_t)sd->elem[k].el << 16 |
+				    (uint32_t)sd->elem[k].comp;
+		n += sd->nmcomp;
+	}
+}
+
+/* 1 when note n is "P" of two neighbouring positions below 63. */
+static int
+syn_p1(const struct struct_syntax *n)
+{
+	return n->kind == 'P' && n->nel == 2 && n->el[0] >= 0 &&
+	    n->el[0] < 63 && n->el[1] == n->el[0] + 1;
+}
+
+/* Every segdef's p1mask and synrest (struct_segdef). */
+static void
+syn_pairs(struct struct_index *ix)
+{
+	struct struct_segdef *sd;
+	size_t	 i, k, n = 0;
+
+	for (i = 0; i < ix->nseg; i++)
+		n += ix->seg[i].nsyn;
+	ix->synrest = xcalloc(n + 1, sizeof(*ix->synrest));
+	for (i = 0, n = 0; i < ix->nseg; i++) {
+		sd = &ix->seg[i];
+		sd->synrest = &ix->synrest[n];
+		if (sd->nsyn > UINT16_MAX)
+			continue;	/* p1mask 0: every note is tried */
+		for (k = 0; k < sd->nsyn; k++) {
+			if (syn_p1(sd->syn[k]))
+				sd->p1mask |= (uint64_t)1 << sd->syn[k]->el[0];
+			else
+				ix->synrest[n + sd->nsynrest++] = (uint16_t)k;
+		}
+		n += sd->nsynrest;
+	}
+}
+
 struct struct_index *
 structure_index_new(const struct structure *st)
 {
@@ -1378,6 +1450,7 @@ structure_index_new(const struct structure *st)
 		}
 	}
 	comp_plain(ix);
+	mand_comps(ix);
 	for (i = st->npairs; i-- > 0;)
 		ix_add(ix, st->pairs[i].tag)->pairs = &st->pairs[i];
 	for (i = st->nhier; i-- > 0;)
@@ -1398,7 +1471,10 @@ structure_index_new(const struct structure *st)
 		k = (size_t)(sd->syn - ix->syn) + sd->nsyn++;
 		ix->syn[k] = &st->syn[i];
 		syn_mask(&st->syn[i], &ix->synmask[k]);
+		sd->synall[0] |= ix->synmask[k].all[0];
+		sd->synall[1] |= ix->synmask[k].all[1];
 	}
+	syn_pairs(ix);
 	return ix;
 }
 
@@ -1411,8 +1487,42 @@ structure_index_free(struct struct_index *ix)
 	free(ix->seg);
 	free(ix->syn);
 	free(ix->synmask);
+	free(ix->synrest);
 	free(ix->cplain);
+	free(ix->mcomp);
 	free(ix);
+}
+
+/*
+ * The entat and entnext tables of l and its nested loops (struct_loop),
+ * after loop_keys() and for the index ix of their structure.  A loop whose
+ * entries do not fit uint16_t, or name a tag ix lacks (never: ix_table adds
+ * every entry's tag), keeps NULL and is scanned instead.
+ */
+static void
+loop_ents(const struct struct_index *ix, struct struct_loop *l)
+{
+	const struct struct_segdef *sd;
+	size_t	 j, k;
+
+	for (j = 0; j < l->nent; j++)
+		if (l->ent[j].is_loop)
+			loop_ents(ix, l->ent[j].loop);
+	if (l->nent == 0 || l->nent >= UINT16_MAX)
+		return;
+	l->entat = xcalloc(ix->nseg + 1, sizeof(*l->entat));
+	l->entnext = xcalloc(l->nent, sizeof(*l->entnext));
+	for (j = l->nent; j-- > 0;) {
+		if ((sd = structure_segdef(ix, l->entkey[j])) == NULL) {
+			free(l->entat);
+			free(l->entnext);
+			l->entat = l->entnext = NULL;
+			return;
+		}
+		k = (size_t)(sd - ix->seg);
+		l->entnext[j] = l->entat[k];
+		l->entat[k] = (uint16_t)(j + 1);
+	}
 }
 
 static void
@@ -1421,6 +1531,7 @@ index_structure(struct structure *st)
 	loop_keys(&st->root);
 	structure_index_free(st->idx);
 	st->idx = structure_index_new(st);
+	loop_ents(st->idx, &st->root);
 }
 
 static const char *

@@ -77,6 +77,15 @@ struct struct_loop {
 	uint32_t	*entkey;
 	uint32_t	*minent;
 	size_t		 nminent;
+	/*
+	 * Added with the index (structure_load; NULL otherwise, or when the
+	 * loop is too wide): by segdef (its index in the structure's
+	 * idx->seg), 1 + the first entry with that tag, 0 none; by entry,
+	 * 1 + the next entry with the same tag, 0 none.  The tree builder
+	 * places a segment without scanning the entries.
+	 */
+	uint16_t	*entat;
+	uint16_t	*entnext;
 };
 
 /* `pairs TAG FROM..TO qualifier=first|second` or `value=-01 qualifier=-02` */
@@ -186,9 +195,26 @@ struct struct_segdef {
 	int		 mandcomp;	/* some component is mandatory */
 	/* elem[mcfirst..mcend): every mandatory component among them */
 	size_t		 mcfirst, mcend;
+	/*
+	 * Exactly the mandatory components, in order, each as el << 16 |
+	 * comp: the values' order, compared as one number.
+	 */
+	const uint32_t	*mcomp;
+	size_t		 nmcomp;
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */
 	size_t		 nsyn;
+	uint64_t	 synall[2];	/* bit el: some note names element el */
+	/*
+	 * The notes "P" of two neighbours (P0607, P0809: most of them) as
+	 * bit el of p1mask, el < 63: they all hold exactly when no such bit
+	 * differs from the next one up.  synrest[0..nsynrest): the indexes
+	 * in syn of the other notes, in order.
+	 */
+	uint64_t	 p1mask;
+	const uint16_t	*synrest;
+	size_t		 nsynrest;
+	uint32_t	 idx;		/* this entry's index in seg[] */
 	const struct struct_pairs *pairs;	/* first `pairs`, or NULL */
 	const struct struct_hier *hier;		/* first `hierarchy`, or NULL */
 };
@@ -211,7 +237,9 @@ struct struct_index {
 	unsigned	 bits;		/* 1 << bits slots */
 	const struct struct_syntax **syn;	/* grouped by tag, file order */
 	struct struct_synmask *synmask;		/* parallel to syn */
+	uint16_t	*synrest;		/* segdefs' synrest */
 	struct struct_plain *cplain;		/* segdefs' cplain */
+	uint32_t	*mcomp;			/* segdefs' mcomp */
 };
 
 /*

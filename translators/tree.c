@@ -65,11 +65,17 @@
 #define TB_CNTPOOL	512	/* entry counters of all open frames */
 #define TB_INSTBUF	64	/* loop instances before the heap is used */
 #define TB_SYNMEMO	16	/* segment definitions remembered by check_syntax */
+#define TB_SDBUF	256	/* segment definitions kept on the stack */
 
 struct frame {
 	struct edi_loop	*inst;
 	const struct struct_loop *decl;
-	long		 pos;		/* entry of the last placement; -1 */
+	/*
+	 * The first entry a segment may match: that of the last placement,
+	 * past the trigger (the trigger repeats as a sibling instead).
+	 */
+	size_t		 from;
+	const uint16_t	*entat, *entnext;	/* decl's, or NULL: scan */
 	unsigned	*cnt;		/* per entry, in this instance */
 	size_t		 cntend;	/* cntpool used up to this frame */
 	unsigned	*heap;		/* cnt when cntpool is full */
@@ -91,10 +97,19 @@ struct tb {
 	size_t		 instcap;
 	struct edi_val	*scratch;	/* x12_repetitions, when needed */
 	/*
+	 * The definition of each segment (NULL: none), looked up once by
+	 * placement for the checks; fastent: the loops' entat tables belong
+	 * to t->ix, so placement need not scan.
+	 */
+	const struct struct_segdef **sdv;
+	int		 fastent;
+	/*
 	 * Whether a segment's syntax notes hold depends only on its tag's
-	 * notes and its present-element bitmap, and a set repeats both (PO1,
-	 * PID, LIN once per line): per definition (slot: its index modulo
-	 * TB_SYNMEMO), the last bitmap whose notes said nothing.
+	 * notes and which of the positions they name are present (the
+	 * present-element bitmap masked with the definition's synall), and a
+	 * set repeats both (PO1, PID, LIN once per line): per definition
+	 * (slot: its index modulo TB_SYNMEMO), the last masked bitmap whose
+	 * notes said nothing.
 	 */
 	struct {
 		const struct struct_segdef *sd;
@@ -104,6 +119,7 @@ struct tb {
 	struct frame	 fr[EG_MAX_LOOP_DEPTH + 1];
 	struct edi_loop	*instbuf[TB_INSTBUF];
 	unsigned	 cntpool[TB_CNTPOOL];
+	const struct struct_segdef *sdbuf[TB_SDBUF];
 };
 
 #define TAGKEY2(a, b)		((uint32_t)(a) | (uint32_t)(b) << 8)
@@ -118,6 +134,16 @@ struct tdiag {
 	int		 ack_seg, ack_el;
 	const struct slice *bad;
 };
+
+/* snprintf(dst, size, "%s", src) without the format machinery. */
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+	size_t	 n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 
 static void __attribute__((format(printf, 3, 4)))
 tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
@@ -145,13 +171,12 @@ tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 		s = &t->set->seg[a->segi];
 		d.filepos = s->filepos;
 		d.setpos = s->setpos;
-		snprintf(d.tag, sizeof(d.tag), "%s", s->tag);
+		copy_str(d.tag, sizeof(d.tag), s->tag);
 		if (s->loop && s->loop->decl)
-			snprintf(d.loop, sizeof(d.loop), "%s",
-			    s->loop->decl->tag);
+			copy_str(d.loop, sizeof(d.loop), s->loop->decl->tag);
 	}
 	if (a->tag)
-		snprintf(d.tag, sizeof(d.tag), "%s", a->tag);
+		copy_str(d.tag, sizeof(d.tag), a->tag);
 	d.el = a->el;
 	d.comp = a->comp;
 	d.rep = a->rep;
@@ -174,34 +199,45 @@ tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 
 /* -- placement ---------------------------------------------------------- */
 
-static struct edi_loop *
+/* The instance array is full: double it. */
+static void __attribute__((noinline))
+inst_grow(struct tb *t)
+{
+	t->instcap *= 2;
+	if (t->inst == t->instbuf) {
+		t->inst = xreallocarray(NULL, t->instcap, sizeof(*t->inst));
+		memcpy(t->inst, t->instbuf, sizeof(t->instbuf));
+	} else
+		t->inst = xreallocarray(t->inst, t->instcap,
+		    sizeof(*t->inst));
+}
+
+/*
+ * A set has a loop instance every two or three segments: each is allocated
+ * raw with every field set, which spares arena_alloc's call and memset.
+ */
+static inline struct edi_loop *
 new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
     struct edi_loop *parent)
 {
 	struct edi_loop *l;
 
-	if ((l = arena_alloc(t->set->arena, sizeof(*l))) == NULL) {
+	if ((l = arena_alloc_raw(t->set->arena, sizeof(*l))) == NULL) {
 		t->oom = 1;
 		return NULL;
 	}
-	l->decl = decl;
-	l->first = l->last = first;
-	l->parent = parent;
-	if (t->ninst == t->instcap) {
-		t->instcap *= 2;
-		if (t->inst == t->instbuf) {
-			t->inst = xreallocarray(NULL, t->instcap,
-			    sizeof(*t->inst));
-			memcpy(t->inst, t->instbuf, sizeof(t->instbuf));
-		} else
-			t->inst = xreallocarray(t->inst, t->instcap,
-			    sizeof(*t->inst));
-	}
+	*l = (struct edi_loop){ .decl = decl, .first = first, .last = first,
+	    .parent = parent };
+	/* counted here, so the children arrays take one pass to fill */
+	if (parent != NULL)
+		parent->nkid++;
+	if (t->ninst == t->instcap)
+		inst_grow(t);
 	t->inst[t->ninst++] = l;
 	return l;
 }
 
-static void
+static inline void
 push(struct tb *t, struct edi_loop *inst, const struct struct_loop *decl)
 {
 	size_t	 base = t->nfr > 0 ? t->fr[t->nfr - 1].cntend : 0;
@@ -215,7 +251,9 @@ push(struct tb *t, struct edi_loop *inst, const struct struct_loop *decl)
 	}
 	f->inst = inst;
 	f->decl = decl;
-	f->pos = -1;
+	f->from = decl->tag[0] != '\0';
+	f->entat = t->fastent ? decl->entat : NULL;
+	f->entnext = decl->entnext;
 	if (decl->nent <= TB_CNTPOOL - base) {
 		f->cnt = t->cntpool + base;
 		f->cntend = base + decl->nent;
@@ -253,49 +291,64 @@ segdef(const struct tb *t, const char *tag)
 	return structure_segdef(t->ix, structure_tagkey(tag));
 }
 
+/* Entry j of f's loop is under its minimum (the rare case, kept apart). */
+static void __attribute__((noinline))
+pop_missing(struct tb *t, const struct frame *f, size_t j, uint32_t at)
+{
+	const struct struct_loop *d = f->decl;
+	const struct struct_entry *e = &d->ent[j];
+
+	if (envelope_key(entry_key(d, j)))
+		return;
+	if (e->is_loop)
+		tdiag(t, TD(DIAG_ERROR, "LOOP-MISSING", .segi = at,
+		    .tag = e->tag, .ack_seg = 3),
+		    "mandatory loop %s missing%s%s (%u of at least %u)",
+		    e->tag, d->tag[0] ? " in loop " : "", d->tag, f->cnt[j],
+		    e->min);
+	else
+		tdiag(t, TD(DIAG_ERROR, "SEG-MISSING", .segi = at,
+		    .tag = e->tag, .ack_seg = 3),
+		    "mandatory segment %s missing%s%s (%u of at least %u)",
+		    e->tag, d->tag[0] ? " in loop " : "", d->tag, f->cnt[j],
+		    e->min);
+}
+
 /* Close the innermost frame: check its minimum counts. */
-static void
+static inline void
 pop(struct tb *t, uint32_t at)
 {
 	struct frame *f = &t->fr[t->nfr - 1];
 	const struct struct_loop *d = f->decl;
-	const struct struct_entry *e;
-	size_t	 j, m, n;
+	size_t	 j, m;
 
 	/* Only entries with a minimum can be missing. */
-	n = d->entkey != NULL ? d->nminent : d->nent;
-	for (m = 0; m < n; m++) {
-		j = d->entkey != NULL ? d->minent[m] : m;
-		e = &d->ent[j];
-		if (f->cnt[j] >= e->min || envelope_key(entry_key(d, j)))
-			continue;
-		if (e->is_loop)
-			tdiag(t, TD(DIAG_ERROR, "LOOP-MISSING", .segi = at,
-			    .tag = e->tag, .ack_seg = 3),
-			    "mandatory loop %s missing%s%s (%u of at least %u)",
-			    e->tag, f->decl->tag[0] ? " in loop " : "",
-			    f->decl->tag, f->cnt[j], e->min);
-		else
-			tdiag(t, TD(DIAG_ERROR, "SEG-MISSING", .segi = at,
-			    .tag = e->tag, .ack_seg = 3),
-			    "mandatory segment %s missing%s%s (%u of at least "
-			    "%u)", e->tag, f->decl->tag[0] ? " in loop " : "",
-			    f->decl->tag, f->cnt[j], e->min);
+	if (d->entkey != NULL) {
+		for (m = 0; m < d->nminent; m++) {
+			j = d->minent[m];
+			if (f->cnt[j] < d->ent[j].min)
+				pop_missing(t, f, j, at);
+		}
+	} else {
+		for (j = 0; j < d->nent; j++)
+			if (f->cnt[j] < d->ent[j].min)
+				pop_missing(t, f, j, at);
 	}
 	/* open until now: it ends with the last segment placed */
 	f->inst->last = t->placed;
 	t->nfr--;
 }
 
-/* Tags of at most three bytes are equal exactly when their keys are. */
+/*
+ * The entry of f's loop for a segment at or after f->from, by scanning.
+ * Tags of at most three bytes are equal exactly when their keys are.
+ */
 static long
 frame_find(const struct frame *f, uint32_t key)
 {
 	const struct struct_loop *d = f->decl;
-	size_t	 j = f->pos < 0 ? 0 : (size_t)f->pos;
+	size_t	 j = f->from;
 
-	if (d->tag[0] != '\0' && j == 0)
-		j = 1;		/* the trigger repeats as a sibling */
 	if (d->entkey == NULL) {
 		for (; j < d->nent; j++)
 			if (structure_tagkey(d->ent[j].tag) == key)
@@ -308,26 +361,41 @@ frame_find(const struct frame *f, uint32_t key)
 	return -1;
 }
 
+/* Place segment i, whose key and definition (NULL: none) are given. */
 static void
-place(struct tb *t, uint32_t i)
+place(struct tb *t, uint32_t i, uint32_t key, const struct struct_segdef *sd)
 {
 	struct edi_seg *s = &t->set->seg[i];
 	const struct struct_entry *e;
-	const struct struct_segdef *sd;
 	struct frame *f;
 	struct edi_loop *l;
-	uint32_t key = structure_tagkey(s->tag);
+	size_t	 sdi = sd != NULL ? sd->idx : 0;
 	long	 j = -1;
 	int	 k, declared;
+	unsigned u;
 
-	for (k = t->nfr - 1; k >= 0; k--)
-		if ((j = frame_find(&t->fr[k], key)) >= 0)
+	for (k = t->nfr - 1; k >= 0; k--) {
+		f = &t->fr[k];
+		if (f->entat == NULL) {
+			if ((j = frame_find(f, key)) >= 0)
+				break;
+			continue;
+		}
+		/* the entries with this tag, in order; none without sd */
+		if (sd == NULL)
+			continue;
+		for (u = f->entat[sdi]; u != 0 && u <= f->from;
+		    u = f->entnext[u - 1])
+			;
+		if (u != 0) {
+			j = (long)u - 1;
 			break;
+		}
+	}
 	if (k < 0) {
 		f = &t->fr[t->nfr - 1];
 		s->loop = f->inst;
-		declared = (sd = structure_segdef(t->ix, key)) != NULL &&
-		    sd->in_table;
+		declared = sd != NULL && sd->in_table;
 		if (envelope_key(key) && !declared)
 			return;
 		if (declared)
@@ -347,7 +415,8 @@ place(struct tb *t, uint32_t i)
 		pop(t, i);
 	f = &t->fr[k];
 	e = &f->decl->ent[j];
-	f->pos = j;
+	/* j >= f->from, which is past a loop's trigger already */
+	f->from = (size_t)j;
 	f->cnt[j]++;
 	if (e->max && f->cnt[j] == e->max + 1)
 		tdiag(t, TD(DIAG_ERROR, e->is_loop ? "LOOP-MAXUSE" :
@@ -368,7 +437,6 @@ place(struct tb *t, uint32_t i)
 		return;
 	}
 	push(t, l, e->loop);
-	t->fr[t->nfr - 1].pos = 0;
 	t->fr[t->nfr - 1].cnt[0] = 1;
 	s->loop = l;
 }
@@ -398,6 +466,18 @@ slice_inside(struct slice s, struct slice within)
 	    p - w <= within.len - s.len;
 }
 
+/* The first of seg[0..n) with text outside within (n: none). */
+static uint32_t
+first_outside(const struct edi_seg *seg, uint32_t n, struct slice within)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		if (seg[i].raw.len != 0 && !slice_inside(seg[i].raw, within))
+			break;
+	return i;
+}
+
 static void
 x12_repetitions(struct tb *t)
 {
@@ -410,10 +490,16 @@ x12_repetitions(struct tb *t)
 	uint16_t nel, nval, v;
 	int	 clean;
 
-	/* One scan of the set's text usually clears every segment. */
+	/*
+	 * One scan of the set's text usually clears every segment: then a
+	 * tight loop skips those whose text lies in it.
+	 */
 	clean = set->raw.len > 0 && memchr(set->raw.p, rs, set->raw.len) ==
 	    NULL;
-	for (i = 0; i < set->nseg; i++) {
+	i = 0;
+	if (clean)
+		i = first_outside(set->seg, set->nseg, set->raw);
+	for (; i < set->nseg; i++) {
 		s = &set->seg[i];
 		if (s->raw.len == 0 || (clean && slice_inside(s->raw,
 		    set->raw)) || memchr(s->raw.p, rs, s->raw.len) == NULL)
@@ -526,6 +612,22 @@ check_chars(const struct struct_elem *d, struct slice v, int utf8,
 static const char *
 elem_id(const char *tag, const struct struct_elem *d, char *buf, size_t len)
 {
+	size_t	 n = strnlen(tag, 4);
+
+	/* positions are two digits: spell them without snprintf */
+	if (d->el >= 0 && d->el <= 99 && d->comp >= 0 && d->comp <= 99 &&
+	    len >= n + 7) {
+		memcpy(buf, tag, n);
+		buf[n++] = (char)('0' + d->el / 10);
+		buf[n++] = (char)('0' + d->el % 10);
+		if (d->comp) {
+			buf[n++] = '-';
+			buf[n++] = (char)('0' + d->comp / 10);
+			buf[n++] = (char)('0' + d->comp % 10);
+		}
+		buf[n] = '\0';
+		return buf;
+	}
 	if (d->comp)
 		snprintf(buf, len, "%s%02d-%02d", tag, d->el, d->comp);
 	else
@@ -628,35 +730,6 @@ allrep1(const struct present *p)
 	return p->orrep == 1 && p->andrep == 1;
 }
 
-/*
- * Without reps (nothing will ask: X12 segments without mandatory
- * components or repeatable elements), the repetition summary says
- * "unknown" and costs nothing.
- */
-static void
-present_init(struct present *p, const struct edi_seg *s, int reps)
-{
-	uint16_t i, el;
-
-	p->bit[0] = p->bit[1] = 0;
-	if (!reps) {
-		p->orrep = ~0U;
-		p->andrep = 0;
-		for (i = 0; i < s->nval; i++)
-			if ((el = s->val[i].el) < 128)
-				p->bit[el / 64] |= (uint64_t)1 << (el % 64);
-		return;
-	}
-	p->orrep = 0;
-	p->andrep = ~0U;
-	for (i = 0; i < s->nval; i++) {
-		if ((el = s->val[i].el) < 128)
-			p->bit[el / 64] |= (uint64_t)1 << (el % 64);
-		p->orrep |= s->val[i].rep;
-		p->andrep &= s->val[i].rep;
-	}
-}
-
 static int
 present(const struct present *p, int el)
 {
@@ -729,17 +802,32 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 {
 	const struct edi_seg *s = &t->set->seg[si];
 	const struct struct_syntax *n;
+	const uint16_t *list = NULL;
 	char	 note[40];
-	size_t	 k, slot;
+	size_t	 k, r, nlist, slot;
+	uint64_t b0, b1;
 	int	 j, np, first, second, quiet = 1;
 
 	if (sd->nsyn == 0)
 		return;
-	slot = (size_t)(sd - t->ix->seg) % TB_SYNMEMO;
-	if (t->synok[slot].sd == sd && t->synok[slot].bit[0] == pr->bit[0] &&
-	    t->synok[slot].bit[1] == pr->bit[1])
+	slot = sd->idx % TB_SYNMEMO;
+	b0 = pr->bit[0] & sd->synall[0];
+	b1 = pr->bit[1] & sd->synall[1];
+	if (t->synok[slot].sd == sd && t->synok[slot].bit[0] == b0 &&
+	    t->synok[slot].bit[1] == b1)
 		return;
-	for (k = 0; k < sd->nsyn; k++) {
+	/*
+	 * When every "P" of two neighbours holds (one test for all of
+	 * them), they have nothing to say: only the other notes are tried,
+	 * still in order.
+	 */
+	nlist = sd->nsyn;
+	if (sd->p1mask != 0 && ((b0 ^ b0 >> 1) & sd->p1mask) == 0) {
+		list = sd->synrest;
+		nlist = sd->nsynrest;
+	}
+	for (r = 0; r < nlist; r++) {
+		k = list != NULL ? list[r] : r;
 		n = sd->syn[k];
 		if (syntax_holds(n, &sd->synmask[k], pr))
 			continue;
@@ -814,8 +902,8 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 	if (quiet) {
 		/* every note held on the masks alone: nothing to report */
 		t->synok[slot].sd = sd;
-		t->synok[slot].bit[0] = pr->bit[0];
-		t->synok[slot].bit[1] = pr->bit[1];
+		t->synok[slot].bit[0] = b0;
+		t->synok[slot].bit[1] = b1;
 	}
 }
 
@@ -875,27 +963,257 @@ len_plain(unsigned min, unsigned max, const struct edi_val *v, int utf8)
 	    (min == 1 && ((unsigned char)v->s.p[0] & 0xc0) != 0x80));
 }
 
-static void
-check_segment(struct tb *t, uint32_t si)
+/* 1 when check_segment() has nothing to say about v, from the index alone. */
+static inline int
+val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
+{
+	const struct struct_plain *pl;
+	unsigned el = v->el;
+
+	if (v->rep > 1 || el >= STRUCT_MAXPOS)
+		return 0;
+	if (v->comp <= 1 && len_plain(sd->plainmin[el], sd->plainmax[el], v,
+	    utf8))
+		return 1;
+	if (v->comp - 1u >= sd->ncomp[el])
+		return 0;
+	pl = &sd->cplain[sd->cpfirst[el] + v->comp - 1u];
+	return len_plain(pl->min, pl->max, v, utf8);
+}
+
+#define TB_SLOWVALS	32	/* values scan_values() lists for check_val */
+
+/*
+ * What check_segment() needs from the values of s, in one pass: the
+ * present bits, and the values val_plain() cannot clear (nearly all are
+ * plain, so each value is read once).  The first TB_SLOWVALS of those go
+ * to slow[]; *nslow gets their number and the return value is where to
+ * scan on for more (s->nval when slow[] held them all).  Without reps
+ * (nothing will ask: X12 segments without mandatory components or
+ * repeatable elements), the repetition summary says "unknown".
+ */
+static inline __attribute__((always_inline)) uint16_t
+scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
+    int utf8, int reps, struct present *p, uint16_t *slow, size_t *nslow)
+{
+	const struct edi_val *v = s->val, *end = s->val + s->nval;
+	uint64_t b0 = 0, b1 = 0, m;
+	unsigned orrep = 0, andrep = ~0U;
+	uint16_t rest = s->nval;
+	size_t	 n = 0;
+
+	for (; v < end; v++) {
+		m = (uint64_t)1 << (v->el % 64);
+		if (v->el < 64)
+			b0 |= m;
+		else if (v->el < 128)
+			b1 |= m;
+		if (reps) {
+			orrep |= v->rep;
+			andrep &= v->rep;
+		}
+		if (val_plain(sd, v, utf8))
+			continue;
+		if (n == TB_SLOWVALS) {
+			rest = (uint16_t)(v - s->val);
+			break;
+		}
+		slow[n++] = (uint16_t)(v - s->val);
+	}
+	for (; v < end; v++) {
+		m = (uint64_t)1 << (v->el % 64);
+		if (v->el < 64)
+			b0 |= m;
+		else if (v->el < 128)
+			b1 |= m;
+		if (reps) {
+			orrep |= v->rep;
+			andrep &= v->rep;
+		}
+	}
+	p->bit[0] = b0;
+	p->bit[1] = b1;
+	p->orrep = reps ? orrep : ~0U;
+	p->andrep = reps ? andrep : 0;
+	/* without declarations, values are not looked at */
+	if (sd->nelem == 0) {
+		n = 0;
+		rest = s->nval;
+	}
+	*nslow = n;
+	return rest;
+}
+
+/*
+ * 1 when check_value() has nothing to say about v, a number (X12 R, N0..N9,
+ * EDIFACT n) without a code list: check_chars() and the length test
+ * inline, since numbers are most of the values that are not plain.  0 for
+ * other types, or when check_value() must decide.
+ */
+static inline int
+number_ok(const struct struct_elem *d, struct slice v)
+{
+	size_t	 i = 0, digits = 0, dots = 0;
+
+	if (d->codes != NULL)
+		return 0;
+	switch (d->type) {
+	case ST_NN:
+		if (v.len && v.p[0] == '-')
+			i = 1;
+		for (digits = v.len - i; i < v.len; i++)
+			if (v.p[i] < '0' || v.p[i] > '9')
+				return 0;
+		break;
+	case ST_R:
+	case ST_N:
+		if (v.len && (v.p[0] == '-' || v.p[0] == '+'))
+			i = 1;
+		for (; i < v.len; i++) {
+			if (v.p[i] >= '0' && v.p[i] <= '9')
+				digits++;
+			else if (v.p[i] == '.' || (d->type == ST_N &&
+			    v.p[i] == ','))
+				dots++;
+			else
+				return 0;
+		}
+		if (dots > 1)
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	return digits > 0 && digits >= d->min && digits <= d->max;
+}
+
+/* check_val's reports, apart from its common path. */
+static void __attribute__((noinline))
+repeat_count(struct tb *t, uint32_t si, const struct struct_elem *d,
+    const struct edi_val *v)
 {
 	const struct edi_seg *s = &t->set->seg[si];
-	const struct struct_segdef *sd;
-	const struct struct_elem *d, *cd;
-	const struct struct_plain *pl;
-	const struct edi_val *v;
-	struct present pr;
-	size_t	 k, kend;
-	uint16_t i;
-	int	 nrep, r, lastel = 0;
-	int	 utf8 = t->set->env.syntax == EDI_EDIFACT;
+	int	 nrep;
+
+	if ((nrep = edi_nrep(s, v->el)) > (int)(d->rep ? d->rep : 1))
+		tdiag(t, TD(DIAG_ERROR, "ELEM-REPEAT", .segi = si,
+		    .el = v->el, .rep = nrep, .ack_el = 12),
+		    "%s%02d repeats %d times, at most %u allowed",
+		    s->tag, v->el, nrep, d->rep ? d->rep : 1);
+}
+
+static void __attribute__((noinline))
+simple_component(struct tb *t, uint32_t si, const struct edi_val *v)
+{
+	const struct edi_seg *s = &t->set->seg[si];
 	char	 b[48];
 
-	if ((sd = segdef(t, s->tag)) == NULL)
+	tdiag(t, TD(DIAG_ERROR, "ELEM-COMPONENT", .segi = si, .el = v->el,
+	    .comp = v->comp, .rep = v->rep, .ack_el = 13, .bad = &v->s),
+	    "%s%02d is a simple element but has component %d \"%s\"",
+	    s->tag, v->el, v->comp, slice_show(v->s, b, sizeof(b)));
+}
+
+/*
+ * One value val_plain() did not clear.  *lastel: the element whose repeat
+ * count was checked last.
+ */
+static void
+check_val(struct tb *t, uint32_t si, const struct struct_segdef *sd,
+    const struct present *pr, const struct edi_val *v, int *lastel)
+{
+	const struct struct_elem *d, *cd;
+	int	 utf8 = t->set->env.syntax == EDI_EDIFACT;
+
+	if ((d = seg_elem(sd, v->el, 0)) == NULL) {
+		/* maybe only components are declared */
+		if (v->comp >= 1 && (cd = seg_elem(sd, v->el, v->comp)) !=
+		    NULL && !number_ok(cd, v->s))
+			check_value(t, si, cd, v);
+		return;
+	}
+	if (v->el != *lastel) {
+		*lastel = v->el;
+		/*
+		 * X12 repetitions of undeclared elements are found by
+		 * x12_repetitions(); EDIFACT's parser splits them itself
+		 * (syntax 4), so every count is checked here.
+		 */
+		if ((d->rep > 1 || utf8) && pr->orrep > (d->rep ? d->rep : 1))
+			repeat_count(t, si, d, v);
+	}
+	if (d->type == ST_COMPOSITE) {
+		if ((cd = seg_elem(sd, v->el, v->comp)) != NULL &&
+		    !value_plain(cd, v, utf8) && !number_ok(cd, v->s))
+			check_value(t, si, cd, v);
+		return;
+	}
+	if (v->comp > 1) {
+		simple_component(t, si, v);
+		return;
+	}
+	if (!value_plain(d, v, utf8) && !number_ok(d, v->s))
+		check_value(t, si, d, v);
+}
+
+/*
+ * The mandatory components, when every mandatory element is there and
+ * every value is repetition 1 (the usual case): the values are then in
+ * (el, comp) order like the declarations, so one walk along them finds
+ * each component instead of a search per component.  comp_present()
+ * confirms an absence, so nothing rests on that order.
+ */
+static void
+mand_comps(struct tb *t, uint32_t si, const struct struct_segdef *sd,
+    const struct present *pr)
+{
+	const struct edi_seg *s = &t->set->seg[si];
+	const struct edi_val *v = s->val, *end = s->val + s->nval;
+	uint32_t key;
+	size_t	 m;
+	int	 el, comp;
+
+	for (m = 0; m < sd->nmcomp; m++) {
+		key = sd->mcomp[m];
+		while (v < end && ((uint32_t)v->el << 16 | v->comp) < key)
+			v++;
+		if (v < end && ((uint32_t)v->el << 16 | v->comp) == key)
+			continue;
+		el = (int)(key >> 16);
+		comp = (int)(key & 0xffff);
+		if (!present(pr, el))
+			continue;	/* no repetition at all */
+		if (!comp_present(s, el, comp, 1))
+			tdiag(t, TD(DIAG_ERROR, "ELEM-MISSING", .segi = si,
+			    .el = el, .comp = comp, .rep = 1, .ack_el = 1),
+			    "mandatory component %s%02d-%02d is missing",
+			    s->tag, el, comp);
+	}
+}
+
+static void
+check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
+{
+	const struct edi_seg *s = &t->set->seg[si];
+	const struct struct_elem *d;
+	struct present pr;
+	size_t	 k, kend, nslow;
+	uint16_t i, rest, slow[TB_SLOWVALS];
+	int	 nrep, r, lastel = 0;
+	int	 utf8 = t->set->env.syntax == EDI_EDIFACT;
+
+	if (sd == NULL)
 		return;		/* no elements, no syntax notes */
-	present_init(&pr, s, utf8 || sd->mandcomp || sd->anyrep);
+	/* copies of the scan where utf8 and reps are constants */
+	if (utf8)
+		rest = scan_values(s, sd, 1, 1, &pr, slow, &nslow);
+	else if (sd->mandcomp || sd->anyrep)
+		rest = scan_values(s, sd, 0, 1, &pr, slow, &nslow);
+	else
+		rest = scan_values(s, sd, 0, 0, &pr, slow, &nslow);
 	/*
 	 * Requirement; usually every mandatory element is there, and then
-	 * only the declarations holding mandatory components are looked at.
+	 * only the mandatory components are looked at.
 	 */
 	k = 0;
 	kend = sd->nelem;
@@ -903,6 +1221,10 @@ check_segment(struct tb *t, uint32_t si)
 	    (sd->mand[1] & ~pr.bit[1]) == 0) {
 		k = sd->mandcomp ? sd->mcfirst : sd->nelem;
 		kend = sd->mandcomp ? sd->mcend : sd->nelem;
+		if (sd->mandcomp && sd->nmcomp > 0 && allrep1(&pr)) {
+			mand_comps(t, si, sd, &pr);
+			k = kend;
+		}
 	}
 	for (; k < kend; k++) {
 		d = &sd->elem[k];
@@ -943,67 +1265,17 @@ check_segment(struct tb *t, uint32_t si)
 				    d->el, d->comp);
 		}
 	}
-	/* Values. */
-	for (i = 0; sd->nelem > 0 && i < s->nval; i++) {
-		v = &s->val[i];
-		/*
-		 * The common case, decided from two array entries: a first
-		 * repetition of a plain element or component (later
-		 * repetitions go on to the repeat-count check below).
-		 */
-		if (v->rep <= 1 && v->el < STRUCT_MAXPOS) {
-			if (v->comp <= 1 && len_plain(sd->plainmin[v->el],
-			    sd->plainmax[v->el], v, utf8))
-				continue;
-			if (v->comp - 1u < sd->ncomp[v->el]) {
-				pl = &sd->cplain[sd->cpfirst[v->el] +
-				    v->comp - 1u];
-				if (len_plain(pl->min, pl->max, v, utf8))
-					continue;
-			}
-		}
-		if ((d = seg_elem(sd, v->el, 0)) == NULL) {
-			/* maybe only components are declared */
-			if (v->comp >= 1 && (cd = seg_elem(sd, v->el,
-			    v->comp)) != NULL)
-				check_value(t, si, cd, v);
-			continue;
-		}
-		if (v->el != lastel) {
-			lastel = v->el;
-			/*
-			 * X12 repetitions of undeclared elements are found by
-			 * x12_repetitions(); EDIFACT's parser splits them
-			 * itself (syntax 4), so every count is checked here.
-			 */
-			if ((d->rep > 1 || t->set->env.syntax == EDI_EDIFACT)
-			    && pr.orrep > (d->rep ? d->rep : 1)
-			    && (nrep = edi_nrep(s, v->el)) > (int)(d->rep ?
-			    d->rep : 1))
-				tdiag(t, TD(DIAG_ERROR, "ELEM-REPEAT",
-				    .segi = si,
-				    .el = v->el, .rep = nrep, .ack_el = 12),
-				    "%s%02d repeats %d times, at most %u "
-				    "allowed", s->tag, v->el, nrep,
-				    d->rep ? d->rep : 1);
-		}
-		if (d->type == ST_COMPOSITE) {
-			if ((cd = seg_elem(sd, v->el, v->comp)) != NULL &&
-			    !value_plain(cd, v, utf8))
-				check_value(t, si, cd, v);
-			continue;
-		}
-		if (v->comp > 1) {
-			tdiag(t, TD(DIAG_ERROR, "ELEM-COMPONENT", .segi = si,
-			    .el = v->el, .comp = v->comp, .rep = v->rep,
-			    .ack_el = 13, .bad = &v->s), "%s%02d is a simple "
-			    "element but has component %d \"%s\"", s->tag,
-			    v->el, v->comp, slice_show(v->s, b, sizeof(b)));
-			continue;
-		}
-		if (!value_plain(d, v, utf8))
-			check_value(t, si, d, v);
-	}
+	/*
+	 * Values, those scan_values() could not clear, in order.  Plain ones
+	 * are a first repetition of a text or code element or component of
+	 * the right length (later repetitions go on to the repeat-count
+	 * check in check_val).
+	 */
+	for (k = 0; k < nslow; k++)
+		check_val(t, si, sd, &pr, &s->val[slow[k]], &lastel);
+	for (i = rest; i < s->nval; i++)
+		if (!val_plain(sd, &s->val[i], utf8))
+			check_val(t, si, sd, &pr, &s->val[i], &lastel);
 	check_syntax(t, si, sd, &pr);
 }
 
@@ -1130,8 +1402,9 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	struct tb tb, *t = &tb;
 	struct struct_index *ixown = NULL;
 	struct edi_loop *root, *l;
+	const struct struct_segdef *sd;
 	size_t	 i;
-	uint32_t k;
+	uint32_t k, key;
 	int	 rc = 0;
 
 	if (set == NULL || set->arena == NULL)
@@ -1142,6 +1415,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	t->ds = ds;
 	t->inst = t->instbuf;
 	t->instcap = TB_INSTBUF;
+	t->sdv = t->sdbuf;
 	if ((root = new_inst(t, NULL, 0, NULL)) == NULL)
 		goto oom;
 	root->last = set->nseg ? set->nseg - 1 : 0;
@@ -1155,6 +1429,9 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	/* structure_load indexes every structure; others get one here. */
 	if ((t->ix = st->idx) == NULL)
 		t->ix = ixown = structure_index_new(st);
+	t->fastent = t->ix == st->idx;
+	if (set->nseg > TB_SDBUF)
+		t->sdv = xreallocarray(NULL, set->nseg, sizeof(*t->sdv));
 	if (set->env.syntax == EDI_X12 && set->env.delims.repetition) {
 		x12_repetitions(t);
 		if (t->oom)
@@ -1166,7 +1443,9 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	 * segment placed meanwhile went into it or into a nested instance.
 	 */
 	for (k = 0; k < set->nseg; k++) {
-		place(t, k);
+		key = structure_tagkey(set->seg[k].tag);
+		t->sdv[k] = sd = structure_segdef(t->ix, key);
+		place(t, k, key, sd);
 		t->placed = k;
 	}
 	while (t->nfr > 0)
@@ -1175,16 +1454,15 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	if (t->oom)
 		goto oom;
 	for (k = 0; k < set->nseg; k++)
-		check_segment(t, k);
+		check_segment(t, k, t->sdv[k]);
 	for (i = 0; i < st->nhier; i++)
 		hierarchy(t, &st->hier[i]);
 
  kids:
-	/* Children arrays, in document order (instances are in order). */
-	for (i = 0; i < t->ninst; i++)
-		t->inst[i]->nkid = 0;
-	for (i = 1; i < t->ninst; i++)
-		t->inst[i]->parent->nkid++;
+	/*
+	 * Children arrays, in document order (instances are in order);
+	 * new_inst() counted each instance's children.
+	 */
 	for (i = 0; i < t->ninst; i++) {
 		l = t->inst[i];
 		if (l->nkid && (l->kid = arena_allocarray_raw(set->arena,
@@ -1219,6 +1497,8 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 		free(t->fr[i].heap);
 	if (t->inst != t->instbuf)
 		free(t->inst);
+	if (t->sdv != t->sdbuf)
+		free(t->sdv);
 	free(t->scratch);
 	structure_index_free(ixown);
 	return rc;
