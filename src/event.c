@@ -11,6 +11,11 @@
 
 #include <openssl/rand.h>
 
+#include <sys/types.h>
+#ifdef HAVE_GETRANDOM
+#include <sys/random.h>
+#endif
+
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,22 +48,55 @@ rng_next(struct event_cache *c)
 	return c->rng[1] + y;
 }
 
+/* "00" to "ff": a byte's two hex digits in one load. */
+static const char hex2[256][2] = {
+#define H4(x)	{ "0123456789abcdef"[(x) >> 4], "0123456789abcdef"[(x) & 15] }
+#define H16(x)	H4(x), H4(x + 1), H4(x + 2), H4(x + 3), H4(x + 4), H4(x + 5), \
+	H4(x + 6), H4(x + 7), H4(x + 8), H4(x + 9), H4(x + 10), H4(x + 11), \
+	H4(x + 12), H4(x + 13), H4(x + 14), H4(x + 15)
+	H16(0x00), H16(0x10), H16(0x20), H16(0x30), H16(0x40), H16(0x50),
+	H16(0x60), H16(0x70), H16(0x80), H16(0x90), H16(0xa0), H16(0xb0),
+	H16(0xc0), H16(0xd0), H16(0xe0), H16(0xf0),
+#undef H16
+#undef H4
+};
+
+/*
+ * The generator's seed.  getrandom(2) where there is one: OpenSSL's DRBG
+ * costs far more to set up than the few events of most inputs, and the
+ * kernel's pool is what it would seed itself from.
+ */
+static void
+rng_seed(struct event_cache *c)
+{
+#ifdef HAVE_GETRANDOM
+	if (getrandom(c->rng, sizeof(c->rng), 0) == (ssize_t)sizeof(c->rng) &&
+	    (c->rng[0] | c->rng[1]) != 0) {
+		c->seeded = 1;
+		return;
+	}
+#endif
+	if (RAND_bytes((unsigned char *)c->rng, sizeof(c->rng)) != 1 ||
+	    (c->rng[0] | c->rng[1]) == 0)
+		fatalx("uuid: no randomness");
+	c->seeded = 1;
+}
+
 void
 event_uuid7(struct event_cache *c, const struct timespec *t, char out[37])
 {
-	static const char hex[] = "0123456789abcdef";
+	/* where each of the 16 bytes' digits go: 8-4-4-4-12 */
+	static const unsigned char at[16] = {
+		0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
+	};
 	unsigned char	 b[16];
 	uint64_t	 ms, r1, r2;
-	int		 i, o = 0;
+	int		 i;
 
 	ms = (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
 	if (c != NULL) {
-		if (!c->seeded) {
-			if (RAND_bytes((unsigned char *)c->rng,
-			    sizeof(c->rng)) != 1 || (c->rng[0] | c->rng[1]) == 0)
-				fatalx("uuid: no randomness");
-			c->seeded = 1;
-		}
+		if (!c->seeded)
+			rng_seed(c);
 		r1 = rng_next(c);
 		r2 = rng_next(c);
 		memcpy(b + 6, &r1, 8);
@@ -69,13 +107,10 @@ event_uuid7(struct event_cache *c, const struct timespec *t, char out[37])
 		b[i] = (unsigned char)(ms >> (40 - 8 * i));
 	b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
 	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
-	}
-	out[o] = '\0';
+	for (i = 0; i < 16; i++)
+		memcpy(out + at[i], hex2[b[i]], 2);
+	out[8] = out[13] = out[18] = out[23] = '-';
+	out[36] = '\0';
 }
 
 /* Trimmed envelope value; empty when absent. */

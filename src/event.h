@@ -40,7 +40,7 @@ struct event_cache {
 	char		 partner[256];
 	char		 time[40];
 	int		 have_time;
-	unsigned long long rng[2];	/* xorshift128+, seeded from RAND */
+	unsigned long long rng[2];	/* xorshift128+ (event_uuid7) */
 	int		 seeded;
 	/*
 	 * Serialized pieces of the event that depend only on the partner,
@@ -65,8 +65,8 @@ int	 event_write(struct event_cache *, struct buf *out, const struct map *,
 
 /*
  * A UUIDv7 (RFC 9562) for time t, as 36 characters plus NUL; the random
- * bits come from c's generator (seeded once from OpenSSL), or straight
- * from RAND_bytes when c is NULL.
+ * bits come from c's generator (seeded once from getrandom(2), else
+ * OpenSSL), or straight from RAND_bytes when c is NULL.
  */
 void	 event_uuid7(struct event_cache *c, const struct timespec *t,
 	    char out[37]);
