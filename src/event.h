@@ -35,8 +35,9 @@ struct event_origin {
 struct event_cache {
 	uint32_t	 ici, gi;	/* envelope the fragments belong to */
 	int		 valid;
-	struct buf	*frag;		/* "interchange":{...},"group":{...} */
+	struct buf	*frag;		/* ,"interchange":{...},"group":{...} */
 	char		 idem[1024];	/* idempotency key up to the set ref */
+	size_t		 idemlen;
 	char		 partner[256];
 	char		 time[40];
 	int		 have_time;
