@@ -765,14 +765,20 @@ static const struct mdoc *
 member(const struct mdoc *o, const char *name, size_t n)
 {
 	const struct mdoc *m;
+	size_t	 kl;
 
 	if (o == NULL || o->kind != MDOC_OBJ)
 		return NULL;
-	/* n > 0: the first byte rules out most members without a call */
-	for (m = o->u.o.head; m != NULL; m = m->next)
-		if ((n == 0 || m->key[0] == name[0]) &&
-		    strncmp(m->key, name, n) == 0 && m->key[n] == '\0')
+	/* keys are interned names: their length is at hand (map_int.h) */
+	for (m = o->u.o.head; m != NULL; m = m->next) {
+		if ((kl = wr_keylen(m->key)) != MAP_NAME_NOJSON) {
+			if (kl == n && (n == 0 || m->key[0] == name[0]) &&
+			    memcmp(m->key, name, n) == 0)
+				return m;
+		} else if (strncmp(m->key, name, n) == 0 &&
+		    m->key[n] == '\0')
 			return m;
+	}
 	return NULL;
 }
 
