@@ -400,6 +400,32 @@ ew_kq_str(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
 	buf_end_at(e->b, o + n + 2);
 }
 
+/*
+ * kq and the string a then b, both known to need no escape, claimed at
+ * once: what ew_kq_str writes for them joined, without joining them.
+ */
+static void
+ew_kq_plain2(struct ew *e, const char *kq, size_t kql, const char *a,
+    size_t an, const char *b, size_t bn)
+{
+	char	*o;
+
+	kq += e->first;
+	kql -= (size_t)e->first;
+	e->first = 0;
+	if ((o = buf_room(e->b, kql + an + bn + 2)) == NULL) {
+		e->err |= EG_ERR_LIMIT;
+		return;
+	}
+	memcpy(o, kq, kql);
+	o += kql;
+	*o++ = '"';
+	memcpy(o, a, an);
+	memcpy(o + an, b, bn);
+	o[an + bn] = '"';
+	buf_end_at(e->b, o + an + bn + 1);
+}
+
 /* A string member, left out when s is NULL or empty (EVENTS.md). */
 static void
 ew_kstr(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
@@ -429,12 +455,13 @@ ew_kint(struct ew *e, const char *kq, size_t kql, long long v)
 	e->first = 0;
 }
 
-/* "key":{ or "key":[ */
+/* "key":{ or "key":[ (ko: as EWO gives it) */
+#define EWO(key, brace)	",\"" key "\":" brace, sizeof(",\"" key "\":" brace) - 1
+
 static void
-ew_kopen(struct ew *e, const char *kq, size_t kql, int brace)
+ew_kopen(struct ew *e, const char *ko, size_t kol)
 {
-	e->err |= buf_add(e->b, kq + e->first, kql - (size_t)e->first) |
-	    buf_addc(e->b, brace);
+	e->err |= buf_add(e->b, ko + e->first, kol - (size_t)e->first);
 	e->first = 1;
 }
 
@@ -509,6 +536,7 @@ struct event_frag {
 	/* The business key up to the subject (type:partner:). */
 	char		 biz[KEYMAX];
 	size_t		 bizlen;
+	int		 bizplain;	/* biz needs no escape */
 	int		 err;		/* a piece reached its cap */
 };
 
@@ -578,14 +606,14 @@ make_pieces(struct event_frag *f, const struct map *m,
 
 	pc_begin(f, PC_DATA, &e);
 	ew_kint(&e, EWK("eventversion"), map_event_version(m));
-	ew_kopen(&e, EWK("data"), '{');
+	ew_kopen(&e, EWO("data", "{"));
 	ew_raw(&e, "\"document\":", 11);
 	err |= e.err;
 
 	pc_begin(f, PC_SOURCE, &e);
 	if (set->env.syntax != EDI_XML) {
-		ew_kopen(&e, EWK("source"), '{');
-		ew_kopen(&e, EWK("channel"), '{');
+		ew_kopen(&e, EWO("source", "{"));
+		ew_kopen(&e, EWO("channel", "{"));
 		ew_kcstr(&e, EWK("protocol"), o->protocol ? o->protocol :
 		    "FILE");
 		ew_kcstr(&e, EWK("filename"), o->filename);
@@ -596,14 +624,14 @@ make_pieces(struct event_frag *f, const struct map *m,
 	err |= e.err;
 
 	pc_begin(f, PC_RAWREF, &e);
-	ew_kopen(&e, EWK("rawRef"), '{');
+	ew_kopen(&e, EWO("rawRef", "{"));
 	ew_kcstr(&e, EWK("docId"), o->doc_id);
 	ew_kcstr(&e, EWK("sha256"), o->sha256);
 	f->rawref_first = e.first;
 	err |= e.err;
 
 	pc_begin(f, PC_MAP, &e);
-	ew_kopen(&e, EWK("map"), '{');
+	ew_kopen(&e, EWO("map", "{"));
 	ew_kcstr(&e, EWK("id"), map_id(m));
 	ew_kint(&e, EWK("version"), map_version(m));
 	ew_kcstr(&e, EWK("sha256"), map_sha256(m));
@@ -618,6 +646,7 @@ make_pieces(struct event_frag *f, const struct map *m,
 	kcat(f->biz, sizeof(f->biz), &f->bizlen, o->partner,
 	    strlen(o->partner));
 	kcat(f->biz, sizeof(f->biz), &f->bizlen, ":", 1);
+	f->bizplain = jsonw_plain_prefix(f->biz, f->bizlen) == f->bizlen;
 	/* a piece cut short by its cap fails every event it is part of */
 	f->err = err;
 }
@@ -642,6 +671,7 @@ frag_check(struct event_cache *c, const struct map *m,
 	if (c->fr == NULL)
 		c->fr = xcalloc(1, sizeof(*c->fr));
 	make_pieces(c->fr, m, set, o, c->time);
+	c->frgen++;
 	c->frvalid = pl < sizeof(c->frpartner);
 	if (c->frvalid)
 		memcpy(c->frpartner, o->partner, pl + 1);
@@ -661,7 +691,7 @@ x12_envelope(struct ew *w, const struct edi_set *set)
 	struct slice	 u;
 	char		 d[11], t[9];
 
-	ew_kopen(w, EWK("interchange"), '{');
+	ew_kopen(w, EWO("interchange", "{"));
 	ew_kslice(w, EWK("controlNumber"), ev(isa, 13, 1));
 	ew_kslice(w, EWK("senderQualifier"), ev(isa, 5, 1));
 	ew_kslice(w, EWK("senderId"), ev(isa, 6, 1));
@@ -681,7 +711,7 @@ x12_envelope(struct ew *w, const struct edi_set *set)
 		ew_kcstr(w, EWK("usage"), "information");
 	ew_close(w, '}');
 	if (gs != NULL) {
-		ew_kopen(w, EWK("group"), '{');
+		ew_kopen(w, EWO("group", "{"));
 		ew_kslice(w, EWK("controlNumber"), ev(gs, 6, 1));
 		ew_kslice(w, EWK("functionalId"), ev(gs, 1, 1));
 		ew_kslice(w, EWK("senderCode"), ev(gs, 2, 1));
@@ -700,7 +730,7 @@ edifact_envelope(struct ew *w, const struct edi_set *set)
 	char		 d[11], t[9], v[64];
 
 	if (unb != NULL) {
-		ew_kopen(w, EWK("interchange"), '{');
+		ew_kopen(w, EWO("interchange", "{"));
 		ew_kslice(w, EWK("controlNumber"), ev(unb, 5, 1));
 		ew_kslice(w, EWK("senderQualifier"), ev(unb, 2, 2));
 		ew_kslice(w, EWK("senderId"), ev(unb, 2, 1));
@@ -722,7 +752,7 @@ edifact_envelope(struct ew *w, const struct edi_set *set)
 		ew_close(w, '}');
 	}
 	if (ung != NULL) {
-		ew_kopen(w, EWK("group"), '{');
+		ew_kopen(w, EWO("group", "{"));
 		ew_kslice(w, EWK("controlNumber"), ev(ung, 5, 1));
 		ew_kslice(w, EWK("functionalId"), ev(ung, 1, 1));
 		ew_kslice(w, EWK("senderCode"), ev(ung, 2, 1));
@@ -738,6 +768,52 @@ edifact_envelope(struct ew *w, const struct edi_set *set)
 	}
 }
 
+/*
+ * source up to its transaction: the channel piece, version, documentType
+ * and the envelope fragment.  The sets of one group mostly share all of
+ * them: the last one written is kept and copied while they do.
+ */
+static void
+write_source(struct ew *e, struct event_cache *c, const struct edi_set *set)
+{
+	struct ew	 w;
+
+	if (c->src == NULL) {
+		c->src = xcalloc(1, sizeof(*c->src));
+		buf_init(c->src, 1024U * 1024);
+	}
+	if (c->srcvalid && c->srcfrgen == c->frgen &&
+	    c->srcenvgen == c->envgen &&
+	    slice_eq(set->version, slice_make(c->srcver, c->srcverlen)) &&
+	    slice_eq(set->doctype, slice_make(c->srcdt, c->srcdtlen))) {
+		ew_raw(e, c->src->p, c->src->len);
+		e->first = 0;
+		return;
+	}
+	buf_reset(c->src);
+	w.b = c->src;
+	w.first = 0;
+	w.err = 0;
+	pc_put(&w, c->fr, PC_SOURCE);
+	ew_kslice(&w, EWK("version"), set->version);
+	ew_kslice(&w, EWK("documentType"), set->doctype);
+	if (c->valid)
+		ew_raw(&w, c->frag->p, c->frag->len);
+	ew_raw(e, c->src->p, c->src->len);
+	e->err |= w.err;
+	e->first = 0;
+	c->srcvalid = w.err == 0 && set->version.len <= sizeof(c->srcver) &&
+	    set->doctype.len <= sizeof(c->srcdt);
+	if (c->srcvalid) {
+		memcpy(c->srcver, set->version.p, set->version.len);
+		c->srcverlen = set->version.len;
+		memcpy(c->srcdt, set->doctype.p, set->doctype.len);
+		c->srcdtlen = set->doctype.len;
+	}
+	c->srcfrgen = c->frgen;
+	c->srcenvgen = c->envgen;
+}
+
 /* "transaction" and "rawRef" of an X12 or EDIFACT data.source. */
 static void
 write_transaction(struct ew *w, const struct edi_set *set,
@@ -745,7 +821,7 @@ write_transaction(struct ew *w, const struct edi_set *set,
 {
 	struct slice	 impl = slice_make("", 0);
 
-	ew_kopen(w, EWK("transaction"), '{');
+	ew_kopen(w, EWO("transaction", "{"));
 	ew_kslice(w, EWK("controlNumber"), set->control);
 	ew_kslice(w, EWK("setId"), set->doctype);
 	if (set->env.syntax == EDI_X12) {
@@ -759,7 +835,7 @@ write_transaction(struct ew *w, const struct edi_set *set,
 	pc_put(w, f, PC_RAWREF);
 	w->first = f->rawref_first;
 	if (set->nseg > 0) {
-		ew_kopen(w, EWK("segments"), '[');
+		ew_kopen(w, EWO("segments", "["));
 		ew_int(w, set->seg[0].filepos);
 		ew_int(w, set->seg[set->nseg - 1].filepos);
 		ew_close(w, ']');
@@ -774,8 +850,8 @@ xml_source(struct ew *w, const struct edi_set *set,
 {
 	int	 cxml = set->xml_request.len > 0;
 
-	ew_kopen(w, EWK("source"), '{');
-	ew_kopen(w, EWK("channel"), '{');
+	ew_kopen(w, EWO("source", "{"));
+	ew_kopen(w, EWO("channel", "{"));
 	ew_kcstr(w, EWK("protocol"), o->protocol ? o->protocol : "FILE");
 	ew_kcstr(w, EWK("filename"), o->filename);
 	ew_close(w, '}');
@@ -785,7 +861,7 @@ xml_source(struct ew *w, const struct edi_set *set,
 	    set->doctype);
 	if (cxml)
 		ew_kslice(w, EWK("payloadId"), set->control);
-	ew_kopen(w, EWK("rawRef"), '{');
+	ew_kopen(w, EWO("rawRef", "{"));
 	ew_kcstr(w, EWK("docId"), o->doc_id);
 	ew_kcstr(w, EWK("sha256"), o->sha256);
 	ew_close(w, '}');
@@ -845,6 +921,10 @@ event_cache_free(struct event_cache *c)
 		buf_free(c->frag);
 		free(c->frag);
 	}
+	if (c->src != NULL) {
+		buf_free(c->src);
+		free(c->src);
+	}
 	if (c->fr != NULL) {
 		for (i = 0; i < PC_N; i++)
 			buf_free(&c->fr->pc[i]);
@@ -880,6 +960,8 @@ cache_envelope(struct event_cache *c, const struct edi_set *set,
 		edifact_envelope(&w, set);
 	idempotency_prefix(set, partner, c->idem, sizeof(c->idem));
 	c->idemlen = strlen(c->idem);
+	c->idemplain = jsonw_plain_prefix(c->idem, c->idemlen) == c->idemlen;
+	c->envgen++;
 	snprintf(c->partner, sizeof(c->partner), "%s", partner);
 	c->ici = set->env.interchange_index;
 	c->gi = set->env.group_index;
@@ -922,29 +1004,47 @@ write_id(struct ew *e, struct event_cache *c, const struct timespec *t)
 	e->first = 0;
 }
 
+/*
+ * idempotencykey and businesskey.  Both are a prefix kept per envelope
+ * or per partner and map, and the set's reference or the subject: when
+ * both halves need no escape and nothing is cut at KEYMAX, the halves
+ * are written as they are instead of joined and scanned again.
+ */
 static void
 write_keys(struct ew *e, struct event_cache *c, const struct edi_set *set,
     const struct event_origin *o, const char *subject, size_t sl,
-    const char *icn, size_t il, const char *gcn, size_t gl)
+    int splain, const char *icn, size_t il, const char *gcn, size_t gl)
 {
 	const struct event_frag *f = c->fr;
 	char		 key[KEYMAX];
-	size_t		 n;
+	size_t		 n, cl;
 
 	if (set->env.syntax == EDI_XML)
 		ew_kstr(e, EWK("idempotencykey"), c->idem, c->idemlen);
 	else {
-		n = 0;
-		kcat(key, sizeof(key), &n, c->idem, c->idemlen);
-		kcat(key, sizeof(key), &n, set->control.p,
-		    strnlen(set->control.p, set->control.len));
-		ew_kstr(e, EWK("idempotencykey"), key, n);
+		cl = strnlen(set->control.p, set->control.len);
+		if (c->idemplain && c->idemlen + cl < sizeof(key) &&
+		    jsonw_plain_prefix(set->control.p, cl) == cl)
+			ew_kq_plain2(e, EWK("idempotencykey"), c->idem,
+			    c->idemlen, set->control.p, cl);
+		else {
+			n = 0;
+			kcat(key, sizeof(key), &n, c->idem, c->idemlen);
+			kcat(key, sizeof(key), &n, set->control.p, cl);
+			ew_kstr(e, EWK("idempotencykey"), key, n);
+		}
 	}
 	if (f->type == ET_ACK_RECEIVED) {
 		snprintf(key, sizeof(key), "ack:%s:%.*s:%.*s", o->partner,
 		    (int)il, icn ? icn : "", (int)gl, gcn ? gcn : "");
 		ew_kcstr(e, EWK("businesskey"), key);
 	} else if (subject != NULL) {
+		/* a plain subject has no NUL: strnlen would be sl */
+		if (splain && f->bizplain && f->bizlen + sl < sizeof(key)) {
+			ew_kq_plain2(e, EWK("businesskey"), f->biz, f->bizlen,
+			    subject, sl);
+			return;
+		}
 		n = f->bizlen;
 		memcpy(key, f->biz, n + 1);
 		kcat(key, sizeof(key), &n, subject, strnlen(subject, sl));
@@ -978,8 +1078,8 @@ write_refs(struct ew *e, const struct event_frag *f, const struct mdoc *doc,
 		break;
 	}
 	if (r.n > 0) {
-		ew_kopen(e, EWK("correlation"), '{');
-		ew_kopen(e, EWK("orderRefs"), '[');
+		ew_kopen(e, EWO("correlation", "{"));
+		ew_kopen(e, EWO("orderRefs", "["));
 		for (i = 0; i < r.n; i++)
 			ew_str(e, r.v[i].p, r.v[i].len);
 		ew_close(e, ']');
@@ -1000,7 +1100,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	const char	*subject, *icn, *gcn;
 	size_t		 sl = 0, il = 0, gl = 0;
 	char		 when[40];
-	int		 r;
+	int		 r, splain;
 
 	if (cache == NULL) {
 		memset(&local, 0, sizeof(local));
@@ -1030,9 +1130,14 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	e.err = f->err;
 	write_id(&e, cache, &o->received);
 	pc_put(&e, f, PC_HEAD);
-	ew_kstr(&e, EWK("subject"), subject, sl);
+	splain = subject != NULL && sl > 0 &&
+	    jsonw_plain_prefix(subject, sl) == sl;
+	if (splain)
+		ew_kq_plain2(&e, EWK("subject"), subject, sl, "", 0);
+	else
+		ew_kstr(&e, EWK("subject"), subject, sl);
 	pc_put(&e, f, PC_TAIL);
-	write_keys(&e, cache, set, o, subject, sl, icn, il, gcn, gl);
+	write_keys(&e, cache, set, o, subject, sl, splain, icn, il, gcn, gl);
 	pc_put(&e, f, PC_DATA);
 	e.err |= mdoc_write_json(doc, out);
 	e.first = 0;
@@ -1041,18 +1146,14 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	if (set->env.syntax == EDI_XML)
 		xml_source(&e, set, o);
 	else {
-		pc_put(&e, f, PC_SOURCE);
-		ew_kslice(&e, EWK("version"), set->version);
-		ew_kslice(&e, EWK("documentType"), set->doctype);
-		if (cache->valid)
-			ew_raw(&e, cache->frag->p, cache->frag->len);
+		write_source(&e, cache, set);
 		write_transaction(&e, set, f);
 	}
 	ew_close(&e, '}');
 	pc_put(&e, f, PC_MAP);
 	write_refs(&e, f, doc, subject, sl);
 	if (diagslen > 0) {
-		ew_kopen(&e, EWK("diagnostics"), '[');
+		ew_kopen(&e, EWO("diagnostics", "["));
 		ew_raw(&e, diags, diagslen);
 		ew_close(&e, ']');
 	}

@@ -38,6 +38,8 @@ struct event_cache {
 	struct buf	*frag;		/* ,"interchange":{...},"group":{...} */
 	char		 idem[1024];	/* idempotency key up to the set ref */
 	size_t		 idemlen;
+	int		 idemplain;	/* idem needs no JSON escape */
+	unsigned	 envgen;	/* counts envelopes cached */
 	char		 partner[256];
 	char		 time[40];
 	int		 have_time;
@@ -52,6 +54,13 @@ struct event_cache {
 	char		 frpartner[256];
 	const void	*frmap, *frproto, *frfile, *frdoc, *frsha;
 	int		 frsyntax;
+	unsigned	 frgen;		/* counts pieces made */
+	/* data.source up to its transaction, and what it was made for */
+	struct buf	*src;
+	int		 srcvalid;
+	unsigned	 srcfrgen, srcenvgen;
+	char		 srcver[64], srcdt[64];
+	size_t		 srcverlen, srcdtlen;
 };
 void	 event_cache_free(struct event_cache *);
 
