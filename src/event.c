@@ -814,6 +814,79 @@ write_source(struct ew *e, struct event_cache *c, const struct edi_set *set)
 	c->srcenvgen = c->envgen;
 }
 
+static char *
+put(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+
+#define PUTL(o, lit)	put((o), (lit), sizeof(lit) - 1)
+
+static char *
+put_int(char *o, long long v)
+{
+	char	 tmp[24], *p = jsonw_fmt_int(tmp, v);
+
+	return put(o, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static int
+plain(struct slice s)
+{
+	return jsonw_plain_prefix(s.p, s.len) == s.len;
+}
+
+/*
+ * The usual transaction (a reference, segments, nothing to escape) in
+ * one piece, room claimed once; -1 for any other (or at the cap, where
+ * the member by member writer finds exactly where it stops), nothing
+ * written.
+ */
+static int
+fast_transaction(struct ew *w, const struct edi_set *set,
+    const struct event_frag *f, struct slice impl)
+{
+	static const char tr[] = ",\"transaction\":{\"controlNumber\":\"",
+	    sid[] = "\",\"setId\":\"", iref[] = "\",\"implementationRef\":\"",
+	    count[] = "\",\"segmentCount\":", segs[] = ",\"segments\":[";
+	const struct buf *rr = &f->pc[PC_RAWREF];
+	struct slice	 cn = set->control, dt = set->doctype;
+	char		*o;
+	size_t		 need;
+
+	if (w->first || cn.len == 0 || set->nseg == 0 || !plain(cn) ||
+	    !plain(dt) || !plain(impl))
+		return -1;
+	/* the literals, the strings, three numbers and "}", ",", "]}" */
+	need = sizeof(tr) + sizeof(sid) + sizeof(iref) + sizeof(count) +
+	    sizeof(segs) + cn.len + dt.len + impl.len + rr->len + 3 * 20 + 4;
+	if ((o = buf_room(w->b, need)) == NULL)
+		return -1;
+	o = PUTL(o, tr);
+	o = put(o, cn.p, cn.len);
+	if (dt.len > 0) {
+		o = PUTL(o, sid);
+		o = put(o, dt.p, dt.len);
+	}
+	if (impl.len > 0) {
+		o = PUTL(o, iref);
+		o = put(o, impl.p, impl.len);
+	}
+	o = PUTL(o, count);
+	o = put_int(o, set->nseg);
+	*o++ = '}';
+	o = put(o, rr->p, rr->len);
+	o = f->rawref_first ? PUTL(o, "\"segments\":[") : PUTL(o, segs);
+	o = put_int(o, set->seg[0].filepos);
+	*o++ = ',';
+	o = put_int(o, set->seg[set->nseg - 1].filepos);
+	o = PUTL(o, "]}");
+	buf_end_at(w->b, o);
+	w->first = 0;
+	return 0;
+}
+
 /* "transaction" and "rawRef" of an X12 or EDIFACT data.source. */
 static void
 write_transaction(struct ew *w, const struct edi_set *set,
@@ -821,14 +894,16 @@ write_transaction(struct ew *w, const struct edi_set *set,
 {
 	struct slice	 impl = slice_make("", 0);
 
-	ew_kopen(w, EWO("transaction", "{"));
-	ew_kslice(w, EWK("controlNumber"), set->control);
-	ew_kslice(w, EWK("setId"), set->doctype);
 	if (set->env.syntax == EDI_X12) {
 		if (set->nseg > 0 && strcmp(set->seg[0].tag, "ST") == 0)
 			impl = ev(&set->seg[0], 3, 1);
 	} else if (set->nseg > 0)
 		impl = ev(&set->seg[0], 2, 5);
+	if (fast_transaction(w, set, f, impl) == 0)
+		return;
+	ew_kopen(w, EWO("transaction", "{"));
+	ew_kslice(w, EWK("controlNumber"), set->control);
+	ew_kslice(w, EWK("setId"), set->doctype);
 	ew_kslice(w, EWK("implementationRef"), impl);
 	ew_kint(w, EWK("segmentCount"), set->nseg);
 	ew_close(w, '}');
@@ -1054,11 +1129,19 @@ write_keys(struct ew *e, struct event_cache *c, const struct edi_set *set,
 
 static void
 write_refs(struct ew *e, const struct event_frag *f, const struct mdoc *doc,
-    const char *subject, size_t sl)
+    const char *subject, size_t sl, int splain)
 {
+	static const char refs1[] = ",\"correlation\":{\"orderRefs\":[";
 	struct refs	 r;
 	size_t		 i;
 
+	/* an order's own events: the subject is the only reference */
+	if ((f->type == ET_ORDER_CREATED || f->type == ET_ORDER_ACK) &&
+	    splain && !e->first) {
+		ew_kq_plain2(e, refs1, sizeof(refs1) - 1, subject, sl, "", 0);
+		ew_raw(e, "]}", 2);
+		return;
+	}
 	r.v = r.inl;
 	r.cap = sizeof(r.inl) / sizeof(r.inl[0]);
 	r.n = 0;
@@ -1151,7 +1234,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	}
 	ew_close(&e, '}');
 	pc_put(&e, f, PC_MAP);
-	write_refs(&e, f, doc, subject, sl);
+	write_refs(&e, f, doc, subject, sl, splain);
 	if (diagslen > 0) {
 		ew_kopen(&e, EWO("diagnostics", "["));
 		ew_raw(&e, diags, diagslen);

@@ -118,9 +118,8 @@ jsonw_string(struct buf *b, const char *s, size_t n)
 	return r;
 }
 
-/* v in decimal, at the end of tmp: returns where it starts. */
-static char *
-fmt_int(char tmp[24], long long v)
+char *
+jsonw_fmt_int(char tmp[24], long long v)
 {
 	static const char pairs[] =
 	    "00010203040506070809101112131415161718192021222324"
@@ -149,7 +148,7 @@ fmt_int(char tmp[24], long long v)
 int
 jsonw_int(struct buf *b, long long v)
 {
-	char		 tmp[24], *p = fmt_int(tmp, v);
+	char		 tmp[24], *p = jsonw_fmt_int(tmp, v);
 
 	return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
@@ -373,7 +372,7 @@ jw_cstr(struct jw *w, const char *s)
 void
 jw_int(struct jw *w, long long v)
 {
-	char	 tmp[24], *p = fmt_int(tmp, v), *o;
+	char	 tmp[24], *p = jsonw_fmt_int(tmp, v), *o;
 	size_t	 n = (size_t)(tmp + sizeof(tmp) - p);
 	int	 c = jw_comma(w);
 
@@ -390,7 +389,7 @@ jw_int(struct jw *w, long long v)
 void
 jw_kintn(struct jw *w, const char *key, size_t keylen, long long v)
 {
-	char	 tmp[24], *p = fmt_int(tmp, v), *o;
+	char	 tmp[24], *p = jsonw_fmt_int(tmp, v), *o;
 	size_t	 n = (size_t)(tmp + sizeof(tmp) - p);
 
 	if ((o = jw_keyroom(w, key, keylen, n)) == NULL)
