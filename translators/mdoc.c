@@ -191,20 +191,17 @@ const unsigned char mdoc_cls[256] = {
 
 /* ---- building --------------------------------------------------------- */
 
-/* Replace the member named key in place, or append v. */
+/* mdoc_set when key's bit is already set: replace it if it is there. */
 void
-mdoc_set(struct mdoc *o, const char *key, struct mdoc *v)
+mdoc_set_again(struct mdoc *o, const char *key, struct mdoc *v)
 {
-	struct mdoc *m = NULL, *prev = NULL;
-	uint64_t bit = mdoc_keybit(key);
+	struct mdoc *m, *prev = NULL;
 
 	v->key = key;
 	v->next = NULL;
-	if (o->u.o.keys & bit)
-		for (m = o->u.o.head; m != NULL; prev = m, m = m->next)
-			if (m->key == key)
-				break;
-	o->u.o.keys |= bit;
+	for (m = o->u.o.head; m != NULL; prev = m, m = m->next)
+		if (m->key == key)
+			break;
 	if (m != NULL) {
 		v->next = m->next;
 		if (prev != NULL)
