@@ -581,16 +581,20 @@ wr_inline(const struct mdoc *v)
 static char	*wr_value(struct wr *, char *, const struct mdoc *, int);
 
 /*
- * The members of a non-empty object at depth.  Most are a key and a
- * plain string: room for the separator, key and value is claimed at
- * once and they are copied without a call.
+ * The members of a non-empty object at depth, '{' to '}', with the end
+ * of the room in *endp.  Most are a key and a plain string: room for the
+ * separator, key and value is claimed at once and they are copied
+ * without a call.  nest: an object member's own members are written by
+ * this loop again, inline (wr_obj's, one level down), instead of through
+ * a call: most objects of a document hold only strings.
  */
-static char *
-wr_obj(struct wr *w, char *o, const struct mdoc *d, int depth)
+static inline __attribute__((always_inline)) char *
+wr_members(struct wr *w, char *o, char **endp, const struct mdoc *d,
+    int depth, int nest)
 {
 	const struct mdoc *m;
 	const char	*k;
-	char		*end = w->end;
+	char		*end = *endp;
 	size_t		 kn, vn, need;
 	int		 sep = '{';
 
@@ -620,16 +624,32 @@ wr_obj(struct wr *w, char *o, const struct mdoc *d, int depth)
 		o += kn + 4;
 		if (vn != 0)
 			o = wr_plain(o, m->u.s.p, vn - 2);
-		else {
+		else if (nest && m->kind == MDOC_OBJ && m->u.o.head != NULL) {
+			if ((o = wr_members(w, o, &end, m, depth + 1, 0)) ==
+			    NULL)
+				return NULL;
+		} else {
 			if ((o = wr_value(w, o, m, depth + 1)) == NULL)
 				return NULL;
 			end = w->end;
 		}
 	}
-	if (o == end && (o = wr_grow(w, o, 1)) == NULL)
-		return NULL;
+	if (o == end) {
+		if ((o = wr_grow(w, o, 1)) == NULL)
+			return NULL;
+		end = w->end;
+	}
 	*o++ = '}';
+	*endp = end;
 	return o;
+}
+
+static char *
+wr_obj(struct wr *w, char *o, const struct mdoc *d, int depth)
+{
+	char	*end = w->end;
+
+	return wr_members(w, o, &end, d, depth, 1);
 }
 
 /* The elements of a non-empty array at depth. */
