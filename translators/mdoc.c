@@ -678,7 +678,12 @@ wr_arr(struct wr *w, char *o, const struct mdoc *d, int depth)
 		sep = ',';
 		if (vn != 0)
 			o = wr_plain(o, v->u.s.p, vn - 2);
-		else {
+		else if (v->kind == MDOC_OBJ && v->u.o.head != NULL) {
+			/* lines, references...: as an object's member */
+			if ((o = wr_members(w, o, &end, v, depth + 1, 1)) ==
+			    NULL)
+				return NULL;
+		} else {
 			if ((o = wr_value(w, o, v, depth + 1)) == NULL)
 				return NULL;
 			end = w->end;
