@@ -456,7 +456,8 @@ ew_kint(struct ew *e, const char *kq, size_t kql, long long v)
 }
 
 /* "key":{ or "key":[ (ko: as EWO gives it) */
-#define EWO(key, brace)	",\"" key "\":" brace, sizeof(",\"" key "\":" brace) - 1
+#define EWO(key, brace)	",\"" key "\":" brace, \
+	sizeof(",\"" key "\":" brace) - 1
 
 static void
 ew_kopen(struct ew *e, const char *ko, size_t kol)
