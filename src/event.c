@@ -11,6 +11,11 @@
 
 #include <openssl/rand.h>
 
+#include <sys/types.h>
+#ifdef HAVE_GETRANDOM
+#include <sys/random.h>
+#endif
+
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -43,22 +48,55 @@ rng_next(struct event_cache *c)
 	return c->rng[1] + y;
 }
 
+/* "00" to "ff": a byte's two hex digits in one load. */
+static const char hex2[256][2] = {
+#define H4(x)	{ "0123456789abcdef"[(x) >> 4], "0123456789abcdef"[(x) & 15] }
+#define H16(x)	H4(x), H4(x + 1), H4(x + 2), H4(x + 3), H4(x + 4), H4(x + 5), \
+	H4(x + 6), H4(x + 7), H4(x + 8), H4(x + 9), H4(x + 10), H4(x + 11), \
+	H4(x + 12), H4(x + 13), H4(x + 14), H4(x + 15)
+	H16(0x00), H16(0x10), H16(0x20), H16(0x30), H16(0x40), H16(0x50),
+	H16(0x60), H16(0x70), H16(0x80), H16(0x90), H16(0xa0), H16(0xb0),
+	H16(0xc0), H16(0xd0), H16(0xe0), H16(0xf0),
+#undef H16
+#undef H4
+};
+
+/*
+ * The generator's seed.  getrandom(2) where there is one: OpenSSL's DRBG
+ * costs far more to set up than the few events of most inputs, and the
+ * kernel's pool is what it would seed itself from.
+ */
+static void
+rng_seed(struct event_cache *c)
+{
+#ifdef HAVE_GETRANDOM
+	if (getrandom(c->rng, sizeof(c->rng), 0) == (ssize_t)sizeof(c->rng) &&
+	    (c->rng[0] | c->rng[1]) != 0) {
+		c->seeded = 1;
+		return;
+	}
+#endif
+	if (RAND_bytes((unsigned char *)c->rng, sizeof(c->rng)) != 1 ||
+	    (c->rng[0] | c->rng[1]) == 0)
+		fatalx("uuid: no randomness");
+	c->seeded = 1;
+}
+
 void
 event_uuid7(struct event_cache *c, const struct timespec *t, char out[37])
 {
-	static const char hex[] = "0123456789abcdef";
+	/* where each of the 16 bytes' digits go: 8-4-4-4-12 */
+	static const unsigned char at[16] = {
+		0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
+	};
 	unsigned char	 b[16];
 	uint64_t	 ms, r1, r2;
-	int		 i, o = 0;
+	int		 i;
 
 	ms = (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
 	if (c != NULL) {
-		if (!c->seeded) {
-			if (RAND_bytes((unsigned char *)c->rng,
-			    sizeof(c->rng)) != 1 || (c->rng[0] | c->rng[1]) == 0)
-				fatalx("uuid: no randomness");
-			c->seeded = 1;
-		}
+		if (!c->seeded)
+			rng_seed(c);
 		r1 = rng_next(c);
 		r2 = rng_next(c);
 		memcpy(b + 6, &r1, 8);
@@ -69,13 +107,10 @@ event_uuid7(struct event_cache *c, const struct timespec *t, char out[37])
 		b[i] = (unsigned char)(ms >> (40 - 8 * i));
 	b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
 	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
-	for (i = 0; i < 16; i++) {
-		if (i == 4 || i == 6 || i == 8 || i == 10)
-			out[o++] = '-';
-		out[o++] = hex[b[i] >> 4];
-		out[o++] = hex[b[i] & 15];
-	}
-	out[o] = '\0';
+	for (i = 0; i < 16; i++)
+		memcpy(out + at[i], hex2[b[i]], 2);
+	out[8] = out[13] = out[18] = out[23] = '-';
+	out[36] = '\0';
 }
 
 /* Trimmed envelope value; empty when absent. */
@@ -85,12 +120,6 @@ ev(const struct edi_seg *seg, int el, int comp)
 	const struct slice *v = edi_value(seg, el, comp, 1);
 
 	return v ? slice_trim(*v) : slice_make("", 0);
-}
-
-static void
-kslice(struct jw *w, const char *key, struct slice s)
-{
-	jw_kstr(w, key, s.p, s.len);
 }
 
 static int
@@ -282,21 +311,6 @@ addref(void *arg, const char *s, size_t len)
 	r->v[r->n++] = slice_make(s, len);
 }
 
-static void
-orderrefs(const char *type, const struct mdoc *doc, struct refs *r)
-{
-	r->v = r->inl;
-	r->cap = sizeof(r->inl) / sizeof(r->inl[0]);
-	r->n = 0;
-	if (strcmp(type, "order.created") == 0)
-		mdoc_each(doc, "id", addref, r);
-	else if (strcmp(type, "shipment.noticed") == 0) {
-		mdoc_each(doc, "orders[].orderReference.id", addref, r);
-		mdoc_each(doc, "lines[].orderReference.id", addref, r);
-	} else
-		mdoc_each(doc, "orderReference.id", addref, r);
-}
-
 /*
  * occurredAt: the document's own date and time, else the envelope's
  * (GS04/GS05, UNB S004), in the partner's (or the map's) time zone.
@@ -338,81 +352,316 @@ occurred_at(const struct edi_set *set, const struct mdoc *doc,
 }
 
 /*
- * Pieces of an event that are the same for every set of an input with
- * the same partner and map are serialized once and copied.  A piece
- * keeps the writer's state it was made from and the state it leaves, so
- * it is used only where it was made and the writer continues as if the
- * calls had been made.
+ * The event is written member by member straight into the buf, each
+ * member with the comma before it, dropped for the first member of an
+ * object.  The shape of an event is fixed, so that one flag is all the
+ * state a writer needs: every object is opened, filled and closed in
+ * turn, and the object around a closed one always has a member.
  */
-struct efrag {
-	struct buf	 b;
-	struct jw	 start, end;
-	int		 ok;
+struct ew {
+	struct buf	*b;
+	int		 first;		/* the next member opens its object */
+	int		 err;
 };
 
-enum { FR_HEAD, FR_TAIL, FR_CHANNEL, FR_RAWREF, FR_MAP, FR_N };
+/* A key's JSON with the comma before it, and that length. */
+#define EWK(key)	",\"" key "\":", sizeof(",\"" key "\":") - 1
+
+/* Bytes already serialized (a piece, the diagnostics). */
+static void
+ew_raw(struct ew *e, const char *s, size_t n)
+{
+	if (n > 0)
+		e->err |= buf_add(e->b, s, n);
+}
+
+/* kq (a key as EWK gives it), then s as a JSON string, claimed at once. */
+static void
+ew_kq_str(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
+{
+	char	*o;
+
+	kq += e->first;
+	kql -= (size_t)e->first;
+	e->first = 0;
+	if (jsonw_plain_prefix(s, n) != n) {
+		e->err |= buf_add(e->b, kq, kql) | jsonw_string(e->b, s, n);
+		return;
+	}
+	if ((o = buf_room(e->b, kql + n + 2)) == NULL) {
+		e->err |= EG_ERR_LIMIT;
+		return;
+	}
+	memcpy(o, kq, kql);
+	o += kql;
+	*o = '"';
+	memcpy(o + 1, s, n);
+	o[n + 1] = '"';
+	buf_end_at(e->b, o + n + 2);
+}
+
+/*
+ * kq and the string a then b, both known to need no escape, claimed at
+ * once: what ew_kq_str writes for them joined, without joining them.
+ */
+static void
+ew_kq_plain2(struct ew *e, const char *kq, size_t kql, const char *a,
+    size_t an, const char *b, size_t bn)
+{
+	char	*o;
+
+	kq += e->first;
+	kql -= (size_t)e->first;
+	e->first = 0;
+	if ((o = buf_room(e->b, kql + an + bn + 2)) == NULL) {
+		e->err |= EG_ERR_LIMIT;
+		return;
+	}
+	memcpy(o, kq, kql);
+	o += kql;
+	*o++ = '"';
+	memcpy(o, a, an);
+	memcpy(o + an, b, bn);
+	o[an + bn] = '"';
+	buf_end_at(e->b, o + an + bn + 1);
+}
+
+/* A string member, left out when s is NULL or empty (EVENTS.md). */
+static void
+ew_kstr(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
+{
+	if (s != NULL && n > 0)
+		ew_kq_str(e, kq, kql, s, n);
+}
+
+static void
+ew_kcstr(struct ew *e, const char *kq, size_t kql, const char *s)
+{
+	if (s != NULL)
+		ew_kstr(e, kq, kql, s, strlen(s));
+}
+
+static void
+ew_kslice(struct ew *e, const char *kq, size_t kql, struct slice s)
+{
+	ew_kstr(e, kq, kql, s.p, s.len);
+}
+
+static void
+ew_kint(struct ew *e, const char *kq, size_t kql, long long v)
+{
+	e->err |= buf_add(e->b, kq + e->first, kql - (size_t)e->first) |
+	    jsonw_int(e->b, v);
+	e->first = 0;
+}
+
+/* "key":{ or "key":[ (ko: as EWO gives it) */
+#define EWO(key, brace)	",\"" key "\":" brace, \
+	sizeof(",\"" key "\":" brace) - 1
+
+static void
+ew_kopen(struct ew *e, const char *ko, size_t kol)
+{
+	e->err |= buf_add(e->b, ko + e->first, kol - (size_t)e->first);
+	e->first = 1;
+}
+
+static void
+ew_close(struct ew *e, int brace)
+{
+	e->err |= buf_addc(e->b, brace);
+	e->first = 0;
+}
+
+/* Array elements. */
+static void
+ew_str(struct ew *e, const char *s, size_t n)
+{
+	if (!e->first)
+		e->err |= buf_addc(e->b, ',');
+	e->first = 0;
+	e->err |= jsonw_string(e->b, s, n);
+}
+
+static void
+ew_int(struct ew *e, long long v)
+{
+	if (!e->first)
+		e->err |= buf_addc(e->b, ',');
+	e->first = 0;
+	e->err |= jsonw_int(e->b, v);
+}
+
+/*
+ * What a map's event type asks of the envelope, worked out from its name
+ * once per map instead of comparing it per event.
+ */
+enum evtype {
+	ET_OTHER, ET_ORDER_CREATED, ET_ORDER_ACK, ET_SHIPMENT, ET_ACK_RECEIVED,
+};
+
+static enum evtype
+evtype(const char *type)
+{
+	if (strcmp(type, "order.created") == 0)
+		return ET_ORDER_CREATED;
+	if (strcmp(type, "order.acknowledged") == 0)
+		return ET_ORDER_ACK;
+	if (strcmp(type, "shipment.noticed") == 0)
+		return ET_SHIPMENT;
+	if (strcmp(type, "ack.received") == 0)
+		return ET_ACK_RECEIVED;
+	return ET_OTHER;
+}
+
+/*
+ * The pieces of an event that are the same for every set of an input
+ * with the same partner and map: serialized once, then copied.  Each
+ * starts with the comma before its first member (it follows a member
+ * wherever it is used).
+ */
+enum {
+	PC_HEAD,	/* ,"type":..,"source":.. */
+	PC_TAIL,	/* ,"time":.. to "direction":.. */
+	PC_DATA,	/* ,"eventversion":N,"data":{"document": */
+	PC_SOURCE,	/* ,"source":{"channel":{..},"standard":.. (not XML) */
+	PC_RAWREF,	/* ,"rawRef":{"docId":..,"sha256":.. */
+	PC_MAP,		/* ,"map":{..} */
+	PC_N
+};
 
 struct event_frag {
-	struct efrag	 f[FR_N];
+	struct buf	 pc[PC_N];
+	int		 rawref_first;	/* PC_RAWREF left rawRef empty */
+	enum evtype	 type;
+	/* The business key up to the subject (type:partner:). */
+	char		 biz[KEYMAX];
+	size_t		 bizlen;
+	int		 bizplain;	/* biz needs no escape */
+	int		 err;		/* a piece reached its cap */
 };
 
-static int
-jw_same(const struct jw *a, const struct jw *b)
-{
-	return a->depth == b->depth && a->afterkey == b->afterkey &&
-	    a->depth >= 0 && a->depth < JW_MAXDEPTH &&
-	    memcmp(a->first, b->first, (size_t)a->depth + 1) == 0;
-}
-
-/* Copy piece f at w; 0 when it cannot be used here (then write it). */
-static int
-frag_put(struct jw *w, const struct efrag *f)
-{
-	if (!f->ok || !jw_same(w, &f->start))
-		return 0;
-	w->err |= buf_add(w->b, f->b.p, f->b.len);
-	w->depth = f->end.depth;
-	w->afterkey = f->end.afterkey;
-	memcpy(w->first, f->end.first, sizeof(w->first));
-	return 1;
-}
-
-/* Start recording piece f from w's state into *tw. */
+/*
+ * Append n bytes of p at key[*o], truncated as snprintf into a buffer of
+ * cap bytes would; key stays NUL-terminated.  For the keys written per
+ * event, without formatting.
+ */
 static void
-frag_begin(struct efrag *f, const struct jw *w, struct jw *tw)
+kcat(char *key, size_t cap, size_t *o, const char *p, size_t n)
 {
-	if (f->b.max == 0)
-		buf_init(&f->b, 1024U * 1024);
-	buf_reset(&f->b);
-	*tw = *w;
-	tw->b = &f->b;
-	tw->err = 0;
-	f->start = *w;
-	f->ok = 0;
+	if (*o + 1 >= cap)
+		return;
+	if (n > cap - 1 - *o)
+		n = cap - 1 - *o;
+	memcpy(key + *o, p, n);
+	*o += n;
+	key[*o] = '\0';
 }
 
-/* End recording and use the piece at w. */
+/* A piece, written with e's writer into its own buf. */
 static void
-frag_end(struct efrag *f, struct jw *w, struct jw *tw)
+pc_begin(struct event_frag *f, int k, struct ew *e)
 {
-	f->end = *tw;
-	f->ok = tw->err == 0 && f->b.p != NULL;
-	if (!frag_put(w, f)) {
-		/* not kept: the state is still what the calls left */
-		w->err |= tw->err | buf_add(w->b, f->b.p ? f->b.p : "",
-		    f->b.len);
-		w->depth = tw->depth;
-		w->afterkey = tw->afterkey;
-		memcpy(w->first, tw->first, sizeof(w->first));
+	if (f->pc[k].max == 0)
+		buf_init(&f->pc[k], 1024U * 1024);
+	buf_reset(&f->pc[k]);
+	e->b = &f->pc[k];
+	e->first = 0;
+	e->err = 0;
+}
+
+/* Copy piece k at e. */
+static void
+pc_put(struct ew *e, const struct event_frag *f, int k)
+{
+	ew_raw(e, f->pc[k].p, f->pc[k].len);
+}
+
+static void
+make_pieces(struct event_frag *f, const struct map *m,
+    const struct edi_set *set, const struct event_origin *o,
+    const char *time)
+{
+	const char	*type = map_event_type(m);
+	struct ew	 e;
+	char		 key[KEYMAX];
+	size_t		 n;
+	int		 err = 0;
+
+	f->type = evtype(type);
+
+	pc_begin(f, PC_HEAD, &e);
+	ew_kcstr(&e, EWK("type"), type);
+	n = 0;
+	kcat(key, sizeof(key), &n, "/edigate/partners/", 18);
+	kcat(key, sizeof(key), &n, o->partner, strlen(o->partner));
+	ew_kstr(&e, EWK("source"), key, n);
+	err |= e.err;
+
+	pc_begin(f, PC_TAIL, &e);
+	ew_kcstr(&e, EWK("time"), time);
+	ew_kcstr(&e, EWK("datacontenttype"), "application/json");
+	ew_kcstr(&e, EWK("partner"), o->partner);
+	ew_kcstr(&e, EWK("direction"), "inbound");
+	err |= e.err;
+
+	pc_begin(f, PC_DATA, &e);
+	ew_kint(&e, EWK("eventversion"), map_event_version(m));
+	ew_kopen(&e, EWO("data", "{"));
+	ew_raw(&e, "\"document\":", 11);
+	err |= e.err;
+
+	pc_begin(f, PC_SOURCE, &e);
+	if (set->env.syntax != EDI_XML) {
+		ew_kopen(&e, EWO("source", "{"));
+		ew_kopen(&e, EWO("channel", "{"));
+		ew_kcstr(&e, EWK("protocol"), o->protocol ? o->protocol :
+		    "FILE");
+		ew_kcstr(&e, EWK("filename"), o->filename);
+		ew_close(&e, '}');
+		ew_kcstr(&e, EWK("standard"), set->env.syntax == EDI_X12 ?
+		    "X12" : "EDIFACT");
 	}
+	err |= e.err;
+
+	pc_begin(f, PC_RAWREF, &e);
+	ew_kopen(&e, EWO("rawRef", "{"));
+	ew_kcstr(&e, EWK("docId"), o->doc_id);
+	ew_kcstr(&e, EWK("sha256"), o->sha256);
+	f->rawref_first = e.first;
+	err |= e.err;
+
+	pc_begin(f, PC_MAP, &e);
+	ew_kopen(&e, EWO("map", "{"));
+	ew_kcstr(&e, EWK("id"), map_id(m));
+	ew_kint(&e, EWK("version"), map_version(m));
+	ew_kcstr(&e, EWK("sha256"), map_sha256(m));
+	ew_close(&e, '}');
+	err |= e.err;
+
+	/* order.created and order.acknowledged share the order's chain */
+	f->bizlen = 0;
+	f->biz[0] = '\0';
+	kcat(f->biz, sizeof(f->biz), &f->bizlen, type, strcspn(type, "."));
+	kcat(f->biz, sizeof(f->biz), &f->bizlen, ":", 1);
+	kcat(f->biz, sizeof(f->biz), &f->bizlen, o->partner,
+	    strlen(o->partner));
+	kcat(f->biz, sizeof(f->biz), &f->bizlen, ":", 1);
+	f->bizplain = jsonw_plain_prefix(f->biz, f->bizlen) == f->bizlen;
+	/* a piece cut short by its cap fails every event it is part of */
+	f->err = err;
 }
 
-/* The pieces are those of this partner, map and input, or are dropped. */
+/*
+ * The pieces of c are those of this partner, map and input: made again
+ * when any of them changes (and for every event when the partner is too
+ * long to remember).
+ */
 static void
 frag_check(struct event_cache *c, const struct map *m,
     const struct edi_set *set, const struct event_origin *o)
 {
-	size_t	 i, pl = strlen(o->partner);
+	size_t	 pl = strlen(o->partner);
 
 	if (c->fr != NULL && c->frvalid && c->frmap == m &&
 	    c->frproto == o->protocol && c->frfile == o->filename &&
@@ -422,8 +671,8 @@ frag_check(struct event_cache *c, const struct map *m,
 		return;
 	if (c->fr == NULL)
 		c->fr = xcalloc(1, sizeof(*c->fr));
-	for (i = 0; i < FR_N; i++)
-		c->fr->f[i].ok = 0;
+	make_pieces(c->fr, m, set, o, c->time);
+	c->frgen++;
 	c->frvalid = pl < sizeof(c->frpartner);
 	if (c->frvalid)
 		memcpy(c->frpartner, o->partner, pl + 1);
@@ -435,207 +684,263 @@ frag_check(struct event_cache *c, const struct map *m,
 	c->frsyntax = (int)set->env.syntax;
 }
 
-/*
- * Where to write piece k: NULL when it was copied; else tw (recording,
- * frag_close keeps it) or w itself (no pieces for this input).
- */
-static struct jw *
-frag_open(struct event_cache *c, struct jw *w, int k, struct jw *tw)
-{
-	struct efrag	*f;
-
-	if (!c->frvalid)
-		return w;
-	f = &c->fr->f[k];
-	if (frag_put(w, f))
-		return NULL;
-	frag_begin(f, w, tw);
-	return tw;
-}
-
-static void
-frag_close(struct event_cache *c, struct jw *w, int k, struct jw *tw,
-    struct jw *used)
-{
-	if (used == tw)
-		frag_end(&c->fr->f[k], w, tw);
-}
-
-static void
-write_raw_ref(struct jw *w, const struct edi_set *set,
-    const struct event_origin *o, struct event_cache *c)
-{
-	struct jw	 tw, *fw;
-
-	if ((fw = frag_open(c, w, FR_RAWREF, &tw)) != NULL) {
-		jw_kopen(fw, "rawRef", '{');
-		jw_kcstr(fw, "docId", o->doc_id);
-		jw_kcstr(fw, "sha256", o->sha256);
-		frag_close(c, w, FR_RAWREF, &tw, fw);
-	}
-	if (set->nseg > 0) {
-		jw_kopen(w, "segments", '[');
-		jw_int(w, set->seg[0].filepos);
-		jw_int(w, set->seg[set->nseg - 1].filepos);
-		jw_close(w, ']');
-	}
-	jw_close(w, '}');
-}
-
-static void
-write_channel(struct jw *w, const struct edi_set *set,
-    const struct event_origin *o, struct event_cache *c)
-{
-	struct jw	 tw, *fw;
-
-	if ((fw = frag_open(c, w, FR_CHANNEL, &tw)) != NULL) {
-		jw_kopen(fw, "channel", '{');
-		jw_kcstr(fw, "protocol", o->protocol ? o->protocol : "FILE");
-		jw_kcstr(fw, "filename", o->filename);
-		jw_close(fw, '}');
-		jw_key(fw, "standard");
-		jw_cstr(fw, set->env.syntax == EDI_X12 ? "X12" : "EDIFACT");
-		frag_close(c, w, FR_CHANNEL, &tw, fw);
-	}
-	kslice(w, "version", set->version);
-	kslice(w, "documentType", set->doctype);
-}
-
 /* "interchange" and "group" members of an X12 data.source. */
 static void
-x12_envelope(struct jw *w, const struct edi_set *set)
+x12_envelope(struct ew *w, const struct edi_set *set)
 {
 	const struct edi_seg *isa = set->env.interchange, *gs = set->env.group;
 	struct slice	 u;
 	char		 d[11], t[9];
 
-	jw_kopen(w, "interchange", '{');
-	kslice(w, "controlNumber", ev(isa, 13, 1));
-	kslice(w, "senderQualifier", ev(isa, 5, 1));
-	kslice(w, "senderId", ev(isa, 6, 1));
-	kslice(w, "receiverQualifier", ev(isa, 7, 1));
-	kslice(w, "receiverId", ev(isa, 8, 1));
+	ew_kopen(w, EWO("interchange", "{"));
+	ew_kslice(w, EWK("controlNumber"), ev(isa, 13, 1));
+	ew_kslice(w, EWK("senderQualifier"), ev(isa, 5, 1));
+	ew_kslice(w, EWK("senderId"), ev(isa, 6, 1));
+	ew_kslice(w, EWK("receiverQualifier"), ev(isa, 7, 1));
+	ew_kslice(w, EWK("receiverId"), ev(isa, 8, 1));
 	if (isodate(ev(isa, 9, 1), d) == 0)
-		jw_kcstr(w, "date", d);
+		ew_kcstr(w, EWK("date"), d);
 	if (isotime(ev(isa, 10, 1), 0, t) == 0)
-		jw_kcstr(w, "time", t);
-	kslice(w, "version", ev(isa, 12, 1));
+		ew_kcstr(w, EWK("time"), t);
+	ew_kslice(w, EWK("version"), ev(isa, 12, 1));
 	u = ev(isa, 15, 1);
 	if (slice_eqs(u, "P"))
-		jw_kcstr(w, "usage", "production");
+		ew_kcstr(w, EWK("usage"), "production");
 	else if (slice_eqs(u, "T"))
-		jw_kcstr(w, "usage", "test");
+		ew_kcstr(w, EWK("usage"), "test");
 	else if (slice_eqs(u, "I"))
-		jw_kcstr(w, "usage", "information");
-	jw_close(w, '}');
+		ew_kcstr(w, EWK("usage"), "information");
+	ew_close(w, '}');
 	if (gs != NULL) {
-		jw_kopen(w, "group", '{');
-		kslice(w, "controlNumber", ev(gs, 6, 1));
-		kslice(w, "functionalId", ev(gs, 1, 1));
-		kslice(w, "senderCode", ev(gs, 2, 1));
-		kslice(w, "receiverCode", ev(gs, 3, 1));
-		kslice(w, "version", ev(gs, 8, 1));
-		jw_close(w, '}');
+		ew_kopen(w, EWO("group", "{"));
+		ew_kslice(w, EWK("controlNumber"), ev(gs, 6, 1));
+		ew_kslice(w, EWK("functionalId"), ev(gs, 1, 1));
+		ew_kslice(w, EWK("senderCode"), ev(gs, 2, 1));
+		ew_kslice(w, EWK("receiverCode"), ev(gs, 3, 1));
+		ew_kslice(w, EWK("version"), ev(gs, 8, 1));
+		ew_close(w, '}');
 	}
-}
-
-static void
-x12_transaction(struct jw *w, const struct edi_set *set,
-    const struct event_origin *o, struct event_cache *c)
-{
-	const struct edi_seg *st = &set->seg[0];
-
-	jw_kopen(w, "transaction", '{');
-	kslice(w, "controlNumber", set->control);
-	kslice(w, "setId", set->doctype);
-	if (set->nseg > 0 && strcmp(st->tag, "ST") == 0)
-		kslice(w, "implementationRef", ev(st, 3, 1));
-	jw_kint(w, "segmentCount", set->nseg);
-	jw_close(w, '}');
-	write_raw_ref(w, set, o, c);
 }
 
 /* "interchange" and "group" members of an EDIFACT data.source. */
 static void
-edifact_envelope(struct jw *w, const struct edi_set *set)
+edifact_envelope(struct ew *w, const struct edi_set *set)
 {
 	const struct edi_seg *unb = set->env.interchange, *ung = set->env.group;
 	struct slice	 a, b;
 	char		 d[11], t[9], v[64];
 
 	if (unb != NULL) {
-		jw_kopen(w, "interchange", '{');
-		kslice(w, "controlNumber", ev(unb, 5, 1));
-		kslice(w, "senderQualifier", ev(unb, 2, 2));
-		kslice(w, "senderId", ev(unb, 2, 1));
-		kslice(w, "receiverQualifier", ev(unb, 3, 2));
-		kslice(w, "receiverId", ev(unb, 3, 1));
+		ew_kopen(w, EWO("interchange", "{"));
+		ew_kslice(w, EWK("controlNumber"), ev(unb, 5, 1));
+		ew_kslice(w, EWK("senderQualifier"), ev(unb, 2, 2));
+		ew_kslice(w, EWK("senderId"), ev(unb, 2, 1));
+		ew_kslice(w, EWK("receiverQualifier"), ev(unb, 3, 2));
+		ew_kslice(w, EWK("receiverId"), ev(unb, 3, 1));
 		if (isodate(ev(unb, 4, 1), d) == 0)	/* S004 0017 */
-			jw_kcstr(w, "date", d);
+			ew_kcstr(w, EWK("date"), d);
 		if (isotime(ev(unb, 4, 2), 0, t) == 0)
-			jw_kcstr(w, "time", t);
+			ew_kcstr(w, EWK("time"), t);
 		a = ev(unb, 1, 1);
 		b = ev(unb, 1, 2);
 		if (a.len > 0) {	/* syntax identifier:version */
 			snprintf(v, sizeof(v), "%.*s%s%.*s", (int)a.len, a.p,
 			    b.len ? ":" : "", (int)b.len, b.p);
-			jw_kcstr(w, "version", v);
+			ew_kcstr(w, EWK("version"), v);
 		}
-		jw_kcstr(w, "usage", slice_eqs(ev(unb, 11, 1), "1") ?
+		ew_kcstr(w, EWK("usage"), slice_eqs(ev(unb, 11, 1), "1") ?
 		    "test" : "production");		/* 0035 */
-		jw_close(w, '}');
+		ew_close(w, '}');
 	}
 	if (ung != NULL) {
-		jw_kopen(w, "group", '{');
-		kslice(w, "controlNumber", ev(ung, 5, 1));
-		kslice(w, "functionalId", ev(ung, 1, 1));
-		kslice(w, "senderCode", ev(ung, 2, 1));
-		kslice(w, "receiverCode", ev(ung, 3, 1));
+		ew_kopen(w, EWO("group", "{"));
+		ew_kslice(w, EWK("controlNumber"), ev(ung, 5, 1));
+		ew_kslice(w, EWK("functionalId"), ev(ung, 1, 1));
+		ew_kslice(w, EWK("senderCode"), ev(ung, 2, 1));
+		ew_kslice(w, EWK("receiverCode"), ev(ung, 3, 1));
 		a = ev(ung, 7, 1);
 		b = ev(ung, 7, 2);
 		if (a.len > 0 && b.len > 0) {
 			snprintf(v, sizeof(v), "%.*s%.*s", (int)a.len, a.p,
 			    (int)b.len, b.p);
-			jw_kcstr(w, "version", v);
+			ew_kcstr(w, EWK("version"), v);
 		}
-		jw_close(w, '}');
+		ew_close(w, '}');
 	}
 }
 
+/*
+ * source up to its transaction: the channel piece, version, documentType
+ * and the envelope fragment.  The sets of one group mostly share all of
+ * them: the last one written is kept and copied while they do.
+ */
 static void
-edifact_transaction(struct jw *w, const struct edi_set *set,
-    const struct event_origin *o, struct event_cache *c)
+write_source(struct ew *e, struct event_cache *c, const struct edi_set *set)
 {
-	jw_kopen(w, "transaction", '{');
-	kslice(w, "controlNumber", set->control);
-	kslice(w, "setId", set->doctype);
-	if (set->nseg > 0)
-		kslice(w, "implementationRef", ev(&set->seg[0], 2, 5));
-	jw_kint(w, "segmentCount", set->nseg);
-	jw_close(w, '}');
-	write_raw_ref(w, set, o, c);
+	struct ew	 w;
+
+	if (c->src == NULL) {
+		c->src = xcalloc(1, sizeof(*c->src));
+		buf_init(c->src, 1024U * 1024);
+	}
+	if (c->srcvalid && c->srcfrgen == c->frgen &&
+	    c->srcenvgen == c->envgen &&
+	    slice_eq(set->version, slice_make(c->srcver, c->srcverlen)) &&
+	    slice_eq(set->doctype, slice_make(c->srcdt, c->srcdtlen))) {
+		ew_raw(e, c->src->p, c->src->len);
+		e->first = 0;
+		return;
+	}
+	buf_reset(c->src);
+	w.b = c->src;
+	w.first = 0;
+	w.err = 0;
+	pc_put(&w, c->fr, PC_SOURCE);
+	ew_kslice(&w, EWK("version"), set->version);
+	ew_kslice(&w, EWK("documentType"), set->doctype);
+	if (c->valid)
+		ew_raw(&w, c->frag->p, c->frag->len);
+	ew_raw(e, c->src->p, c->src->len);
+	e->err |= w.err;
+	e->first = 0;
+	c->srcvalid = w.err == 0 && set->version.len <= sizeof(c->srcver) &&
+	    set->doctype.len <= sizeof(c->srcdt);
+	if (c->srcvalid) {
+		memcpy(c->srcver, set->version.p, set->version.len);
+		c->srcverlen = set->version.len;
+		memcpy(c->srcdt, set->doctype.p, set->doctype.len);
+		c->srcdtlen = set->doctype.len;
+	}
+	c->srcfrgen = c->frgen;
+	c->srcenvgen = c->envgen;
+}
+
+static char *
+put(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+
+#define PUTL(o, lit)	put((o), (lit), sizeof(lit) - 1)
+
+static char *
+put_int(char *o, long long v)
+{
+	char	 tmp[24], *p = jsonw_fmt_int(tmp, v);
+
+	return put(o, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+static int
+plain(struct slice s)
+{
+	return jsonw_plain_prefix(s.p, s.len) == s.len;
+}
+
+/*
+ * The usual transaction (a reference, segments, nothing to escape) in
+ * one piece, room claimed once; -1 for any other (or at the cap, where
+ * the member by member writer finds exactly where it stops), nothing
+ * written.
+ */
+static int
+fast_transaction(struct ew *w, const struct edi_set *set,
+    const struct event_frag *f, struct slice impl)
+{
+	static const char tr[] = ",\"transaction\":{\"controlNumber\":\"",
+	    sid[] = "\",\"setId\":\"", iref[] = "\",\"implementationRef\":\"",
+	    count[] = "\",\"segmentCount\":", segs[] = ",\"segments\":[";
+	const struct buf *rr = &f->pc[PC_RAWREF];
+	struct slice	 cn = set->control, dt = set->doctype;
+	char		*o;
+	size_t		 need;
+
+	if (w->first || cn.len == 0 || set->nseg == 0 || !plain(cn) ||
+	    !plain(dt) || !plain(impl))
+		return -1;
+	/* the literals, the strings, three numbers and "}", ",", "]}" */
+	need = sizeof(tr) + sizeof(sid) + sizeof(iref) + sizeof(count) +
+	    sizeof(segs) + cn.len + dt.len + impl.len + rr->len + 3 * 20 + 4;
+	if ((o = buf_room(w->b, need)) == NULL)
+		return -1;
+	o = PUTL(o, tr);
+	o = put(o, cn.p, cn.len);
+	if (dt.len > 0) {
+		o = PUTL(o, sid);
+		o = put(o, dt.p, dt.len);
+	}
+	if (impl.len > 0) {
+		o = PUTL(o, iref);
+		o = put(o, impl.p, impl.len);
+	}
+	o = PUTL(o, count);
+	o = put_int(o, set->nseg);
+	*o++ = '}';
+	o = put(o, rr->p, rr->len);
+	o = f->rawref_first ? PUTL(o, "\"segments\":[") : PUTL(o, segs);
+	o = put_int(o, set->seg[0].filepos);
+	*o++ = ',';
+	o = put_int(o, set->seg[set->nseg - 1].filepos);
+	o = PUTL(o, "]}");
+	buf_end_at(w->b, o);
+	w->first = 0;
+	return 0;
+}
+
+/* "transaction" and "rawRef" of an X12 or EDIFACT data.source. */
+static void
+write_transaction(struct ew *w, const struct edi_set *set,
+    const struct event_frag *f)
+{
+	struct slice	 impl = slice_make("", 0);
+
+	if (set->env.syntax == EDI_X12) {
+		if (set->nseg > 0 && strcmp(set->seg[0].tag, "ST") == 0)
+			impl = ev(&set->seg[0], 3, 1);
+	} else if (set->nseg > 0)
+		impl = ev(&set->seg[0], 2, 5);
+	if (fast_transaction(w, set, f, impl) == 0)
+		return;
+	ew_kopen(w, EWO("transaction", "{"));
+	ew_kslice(w, EWK("controlNumber"), set->control);
+	ew_kslice(w, EWK("setId"), set->doctype);
+	ew_kslice(w, EWK("implementationRef"), impl);
+	ew_kint(w, EWK("segmentCount"), set->nseg);
+	ew_close(w, '}');
+	pc_put(w, f, PC_RAWREF);
+	w->first = f->rawref_first;
+	if (set->nseg > 0) {
+		ew_kopen(w, EWO("segments", "["));
+		ew_int(w, set->seg[0].filepos);
+		ew_int(w, set->seg[set->nseg - 1].filepos);
+		ew_close(w, ']');
+	}
+	ew_close(w, '}');
 }
 
 /* cXML and UBL: no envelope; the document names itself. */
 static void
-xml_source(struct jw *w, const struct edi_set *set,
+xml_source(struct ew *w, const struct edi_set *set,
     const struct event_origin *o)
 {
 	int	 cxml = set->xml_request.len > 0;
 
-	jw_kopen(w, "channel", '{');
-	jw_kcstr(w, "protocol", o->protocol ? o->protocol : "FILE");
-	jw_kcstr(w, "filename", o->filename);
-	jw_close(w, '}');
-	jw_kcstr(w, "standard", cxml ? "cXML" : "XML");
-	kslice(w, "version", set->version);
-	kslice(w, "documentType", cxml ? set->xml_request : set->doctype);
+	ew_kopen(w, EWO("source", "{"));
+	ew_kopen(w, EWO("channel", "{"));
+	ew_kcstr(w, EWK("protocol"), o->protocol ? o->protocol : "FILE");
+	ew_kcstr(w, EWK("filename"), o->filename);
+	ew_close(w, '}');
+	ew_kcstr(w, EWK("standard"), cxml ? "cXML" : "XML");
+	ew_kslice(w, EWK("version"), set->version);
+	ew_kslice(w, EWK("documentType"), cxml ? set->xml_request :
+	    set->doctype);
 	if (cxml)
-		kslice(w, "payloadId", set->control);
-	jw_kopen(w, "rawRef", '{');
-	jw_kcstr(w, "docId", o->doc_id);
-	jw_kcstr(w, "sha256", o->sha256);
-	jw_close(w, '}');
+		ew_kslice(w, EWK("payloadId"), set->control);
+	ew_kopen(w, EWO("rawRef", "{"));
+	ew_kcstr(w, EWK("docId"), o->doc_id);
+	ew_kcstr(w, EWK("sha256"), o->sha256);
+	ew_close(w, '}');
 }
 
 /*
@@ -683,23 +988,6 @@ idempotency_prefix(const struct edi_set *set, const char *partner,
 	    (int)e.len, e.p);
 }
 
-/*
- * Append n bytes of p at key[*o], truncated as snprintf into a buffer of
- * cap bytes would; key stays NUL-terminated.  For the keys written per
- * event, without formatting.
- */
-static void
-kcat(char *key, size_t cap, size_t *o, const char *p, size_t n)
-{
-	if (*o + 1 >= cap)
-		return;
-	if (n > cap - 1 - *o)
-		n = cap - 1 - *o;
-	memcpy(key + *o, p, n);
-	*o += n;
-	key[*o] = '\0';
-}
-
 void
 event_cache_free(struct event_cache *c)
 {
@@ -709,9 +997,13 @@ event_cache_free(struct event_cache *c)
 		buf_free(c->frag);
 		free(c->frag);
 	}
+	if (c->src != NULL) {
+		buf_free(c->src);
+		free(c->src);
+	}
 	if (c->fr != NULL) {
-		for (i = 0; i < FR_N; i++)
-			buf_free(&c->fr->f[i].b);
+		for (i = 0; i < PC_N; i++)
+			buf_free(&c->fr->pc[i]);
 		free(c->fr);
 	}
 	memset(c, 0, sizeof(*c));
@@ -725,7 +1017,7 @@ static void
 cache_envelope(struct event_cache *c, const struct edi_set *set,
     const char *partner)
 {
-	struct jw	 w;
+	struct ew	 w;
 
 	if (c->valid && c->ici == set->env.interchange_index &&
 	    c->gi == set->env.group_index && strcmp(c->partner, partner) == 0)
@@ -735,17 +1027,150 @@ cache_envelope(struct event_cache *c, const struct edi_set *set,
 		buf_init(c->frag, 64U * 1024);
 	}
 	buf_reset(c->frag);
-	jw_init(&w, c->frag);
+	w.b = c->frag;
+	w.first = 0;
+	w.err = 0;
 	if (set->env.syntax == EDI_X12)
 		x12_envelope(&w, set);
 	else if (set->env.syntax == EDI_EDIFACT)
 		edifact_envelope(&w, set);
 	idempotency_prefix(set, partner, c->idem, sizeof(c->idem));
+	c->idemlen = strlen(c->idem);
+	c->idemplain = jsonw_plain_prefix(c->idem, c->idemlen) == c->idemlen;
+	c->envgen++;
 	snprintf(c->partner, sizeof(c->partner), "%s", partner);
 	c->ici = set->env.interchange_index;
 	c->gi = set->env.group_index;
 	/* XML has no envelope: its key is per document */
 	c->valid = set->env.syntax != EDI_XML && w.err == 0;
+}
+
+/* The CloudEvents time: the receive time, the same for the whole input. */
+static void
+cache_time(struct event_cache *c, const struct timespec *t)
+{
+	struct tm	 tm;
+	size_t		 n;
+
+	if (c->have_time)
+		return;
+	gmtime_r(&t->tv_sec, &tm);
+	n = strftime(c->time, sizeof(c->time), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(c->time + n, sizeof(c->time) - n, ".%03ldZ",
+	    t->tv_nsec / 1000000);
+	c->have_time = 1;
+}
+
+/* {"specversion":"1.0","id":"..." */
+static void
+write_id(struct ew *e, struct event_cache *c, const struct timespec *t)
+{
+	static const char head[] = "{\"specversion\":\"1.0\",\"id\":\"";
+	char	*o;
+
+	if ((o = buf_room(e->b, sizeof(head) - 1 + 37)) == NULL) {
+		e->err |= EG_ERR_LIMIT;
+		return;
+	}
+	memcpy(o, head, sizeof(head) - 1);
+	o += sizeof(head) - 1;
+	event_uuid7(c, t, o);
+	o[36] = '"';
+	buf_end_at(e->b, o + 37);
+	e->first = 0;
+}
+
+/*
+ * idempotencykey and businesskey.  Both are a prefix kept per envelope
+ * or per partner and map, and the set's reference or the subject: when
+ * both halves need no escape and nothing is cut at KEYMAX, the halves
+ * are written as they are instead of joined and scanned again.
+ */
+static void
+write_keys(struct ew *e, struct event_cache *c, const struct edi_set *set,
+    const struct event_origin *o, const char *subject, size_t sl,
+    int splain, const char *icn, size_t il, const char *gcn, size_t gl)
+{
+	const struct event_frag *f = c->fr;
+	char		 key[KEYMAX];
+	size_t		 n, cl;
+
+	if (set->env.syntax == EDI_XML)
+		ew_kstr(e, EWK("idempotencykey"), c->idem, c->idemlen);
+	else {
+		cl = strnlen(set->control.p, set->control.len);
+		if (c->idemplain && c->idemlen + cl < sizeof(key) &&
+		    jsonw_plain_prefix(set->control.p, cl) == cl)
+			ew_kq_plain2(e, EWK("idempotencykey"), c->idem,
+			    c->idemlen, set->control.p, cl);
+		else {
+			n = 0;
+			kcat(key, sizeof(key), &n, c->idem, c->idemlen);
+			kcat(key, sizeof(key), &n, set->control.p, cl);
+			ew_kstr(e, EWK("idempotencykey"), key, n);
+		}
+	}
+	if (f->type == ET_ACK_RECEIVED) {
+		snprintf(key, sizeof(key), "ack:%s:%.*s:%.*s", o->partner,
+		    (int)il, icn ? icn : "", (int)gl, gcn ? gcn : "");
+		ew_kcstr(e, EWK("businesskey"), key);
+	} else if (subject != NULL) {
+		/* a plain subject has no NUL: strnlen would be sl */
+		if (splain && f->bizplain && f->bizlen + sl < sizeof(key)) {
+			ew_kq_plain2(e, EWK("businesskey"), f->biz, f->bizlen,
+			    subject, sl);
+			return;
+		}
+		n = f->bizlen;
+		memcpy(key, f->biz, n + 1);
+		kcat(key, sizeof(key), &n, subject, strnlen(subject, sl));
+		ew_kstr(e, EWK("businesskey"), key, n);
+	}
+}
+
+static void
+write_refs(struct ew *e, const struct event_frag *f, const struct mdoc *doc,
+    const char *subject, size_t sl, int splain)
+{
+	static const char refs1[] = ",\"correlation\":{\"orderRefs\":[";
+	struct refs	 r;
+	size_t		 i;
+
+	/* an order's own events: the subject is the only reference */
+	if ((f->type == ET_ORDER_CREATED || f->type == ET_ORDER_ACK) &&
+	    splain && !e->first) {
+		ew_kq_plain2(e, refs1, sizeof(refs1) - 1, subject, sl, "", 0);
+		ew_raw(e, "]}", 2);
+		return;
+	}
+	r.v = r.inl;
+	r.cap = sizeof(r.inl) / sizeof(r.inl[0]);
+	r.n = 0;
+	switch (f->type) {
+	case ET_ORDER_CREATED:
+	case ET_ORDER_ACK:
+		/* the subject is read from the same path */
+		if (subject != NULL)
+			addref(&r, subject, sl);
+		break;
+	case ET_SHIPMENT:
+		mdoc_each(doc, "orders[].orderReference.id", addref, &r);
+		mdoc_each(doc, "lines[].orderReference.id", addref, &r);
+		break;
+	default:
+		mdoc_each(doc, "orderReference.id", addref, &r);
+		break;
+	}
+	if (r.n > 0) {
+		ew_kopen(e, EWO("correlation", "{"));
+		ew_kopen(e, EWO("orderRefs", "["));
+		for (i = 0; i < r.n; i++)
+			ew_str(e, r.v[i].p, r.v[i].len);
+		ew_close(e, ']');
+		ew_close(e, '}');
+	}
+	if (r.v != r.inl)
+		free(r.v);
 }
 
 int
@@ -754,7 +1179,12 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
     size_t diagslen, const struct event_origin *o)
 {
 	struct event_cache local;
-	int		 r;
+	const struct event_frag *f;
+	struct ew	 e;
+	const char	*subject, *icn, *gcn;
+	size_t		 sl = 0, il = 0, gl = 0;
+	char		 when[40];
+	int		 r, splain;
 
 	if (cache == NULL) {
 		memset(&local, 0, sizeof(local));
@@ -762,131 +1192,56 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 		event_cache_free(&local);
 		return r;
 	}
-	struct jw	 w, tw, *fw;
-	struct refs	 refs;
-	struct tm	 tm;
-	const char	*type = map_event_type(m), *subject, *icn, *gcn;
-	size_t		 sl = 0, il = 0, gl = 0, n, i;
-	char		 id[37], key[KEYMAX], when[40];
-
-	event_uuid7(cache, &o->received, id);
-	if (!cache->have_time) {
-		gmtime_r(&o->received.tv_sec, &tm);
-		n = strftime(cache->time, sizeof(cache->time),
-		    "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(cache->time + n, sizeof(cache->time) - n, ".%03ldZ",
-		    o->received.tv_nsec / 1000000);
-		cache->have_time = 1;
-	}
+	cache_time(cache, &o->received);
 	cache_envelope(cache, set, o->partner);
+	frag_check(cache, m, set, o);
+	f = cache->fr;
 
 	/* Only acknowledgements name what they acknowledge. */
 	icn = gcn = NULL;
-	if (strcmp(type, "ack.received") == 0) {
+	if (f->type == ET_ACK_RECEIVED) {
 		icn = mdoc_get(doc, "acknowledged.interchangeControlNumber",
 		    &il);
 		gcn = mdoc_get(doc, "acknowledged.groupControlNumber", &gl);
-	}
-	if (strcmp(type, "order.acknowledged") == 0)
-		subject = mdoc_get(doc, "orderReference.id", &sl);
-	else if (strcmp(type, "ack.received") == 0) {
 		subject = gcn ? gcn : icn;
 		sl = gcn ? gl : il;
-	} else
+	} else if (f->type == ET_ORDER_ACK)
+		subject = mdoc_get(doc, "orderReference.id", &sl);
+	else
 		subject = mdoc_get(doc, "id", &sl);
 
-	frag_check(cache, m, set, o);
-	jw_init(&w, out);
-	jw_open(&w, '{');
-	jw_kcstr(&w, "specversion", "1.0");
-	jw_kcstr(&w, "id", id);
-	if ((fw = frag_open(cache, &w, FR_HEAD, &tw)) != NULL) {
-		jw_kcstr(fw, "type", type);
-		n = 0;
-		kcat(key, sizeof(key), &n, "/edigate/partners/", 18);
-		kcat(key, sizeof(key), &n, o->partner, strlen(o->partner));
-		jw_kstr(fw, "source", key, n);
-		frag_close(cache, &w, FR_HEAD, &tw, fw);
-	}
-	jw_kstr(&w, "subject", subject, sl);
-	if ((fw = frag_open(cache, &w, FR_TAIL, &tw)) != NULL) {
-		jw_kcstr(fw, "time", cache->time);
-		jw_kcstr(fw, "datacontenttype", "application/json");
-		jw_kcstr(fw, "partner", o->partner);
-		jw_kcstr(fw, "direction", "inbound");
-		frag_close(cache, &w, FR_TAIL, &tw, fw);
-	}
-	if (set->env.syntax == EDI_XML)
-		jw_kcstr(&w, "idempotencykey", cache->idem);
-	else {
-		n = 0;
-		kcat(key, sizeof(key), &n, cache->idem, strlen(cache->idem));
-		kcat(key, sizeof(key), &n, set->control.p,
-		    strnlen(set->control.p, set->control.len));
-		jw_kstr(&w, "idempotencykey", key, n);
-	}
-	if (strcmp(type, "ack.received") == 0) {
-		snprintf(key, sizeof(key), "ack:%s:%.*s:%.*s", o->partner,
-		    (int)il, icn ? icn : "", (int)gl, gcn ? gcn : "");
-		jw_kcstr(&w, "businesskey", key);
-	} else if (subject != NULL) {
-		/* order.created and order.acknowledged share the order's chain */
-		size_t	 kn = 0;
-
-		n = strcspn(type, ".");
-		kcat(key, sizeof(key), &kn, type, n);
-		kcat(key, sizeof(key), &kn, ":", 1);
-		kcat(key, sizeof(key), &kn, o->partner, strlen(o->partner));
-		kcat(key, sizeof(key), &kn, ":", 1);
-		kcat(key, sizeof(key), &kn, subject, strnlen(subject, sl));
-		jw_kstr(&w, "businesskey", key, kn);
-	}
-	jw_kint(&w, "eventversion", map_event_version(m));
-
-	jw_kopen(&w, "data", '{');
-	jw_key(&w, "document");
-	jw_raw(&w, "", 0);
-	w.err |= mdoc_write_json(doc, out);
+	e.b = out;
+	e.err = f->err;
+	write_id(&e, cache, &o->received);
+	pc_put(&e, f, PC_HEAD);
+	splain = subject != NULL && sl > 0 &&
+	    jsonw_plain_prefix(subject, sl) == sl;
+	if (splain)
+		ew_kq_plain2(&e, EWK("subject"), subject, sl, "", 0);
+	else
+		ew_kstr(&e, EWK("subject"), subject, sl);
+	pc_put(&e, f, PC_TAIL);
+	write_keys(&e, cache, set, o, subject, sl, splain, icn, il, gcn, gl);
+	pc_put(&e, f, PC_DATA);
+	e.err |= mdoc_write_json(doc, out);
+	e.first = 0;
 	if (occurred_at(set, doc, o->timezone, when, sizeof(when)) == 0)
-		jw_kcstr(&w, "occurredAt", when);
-	jw_kopen(&w, "source", '{');
+		ew_kcstr(&e, EWK("occurredAt"), when);
 	if (set->env.syntax == EDI_XML)
-		xml_source(&w, set, o);
+		xml_source(&e, set, o);
 	else {
-		write_channel(&w, set, o, cache);
-		if (cache->valid && cache->frag->len > 0)
-			jw_raw(&w, cache->frag->p, cache->frag->len);
-		if (set->env.syntax == EDI_X12)
-			x12_transaction(&w, set, o, cache);
-		else
-			edifact_transaction(&w, set, o, cache);
+		write_source(&e, cache, set);
+		write_transaction(&e, set, f);
 	}
-	jw_close(&w, '}');
-	if ((fw = frag_open(cache, &w, FR_MAP, &tw)) != NULL) {
-		jw_kopen(fw, "map", '{');
-		jw_kcstr(fw, "id", map_id(m));
-		jw_kint(fw, "version", map_version(m));
-		jw_kcstr(fw, "sha256", map_sha256(m));
-		jw_close(fw, '}');
-		frag_close(cache, &w, FR_MAP, &tw, fw);
-	}
-	orderrefs(type, doc, &refs);
-	if (refs.n > 0) {
-		jw_kopen(&w, "correlation", '{');
-		jw_kopen(&w, "orderRefs", '[');
-		for (i = 0; i < refs.n; i++)
-			jw_str(&w, refs.v[i].p, refs.v[i].len);
-		jw_close(&w, ']');
-		jw_close(&w, '}');
-	}
-	if (refs.v != refs.inl)
-		free(refs.v);
+	ew_close(&e, '}');
+	pc_put(&e, f, PC_MAP);
+	write_refs(&e, f, doc, subject, sl, splain);
 	if (diagslen > 0) {
-		jw_kopen(&w, "diagnostics", '[');
-		jw_raw(&w, diags, diagslen);
-		jw_close(&w, ']');
+		ew_kopen(&e, EWO("diagnostics", "["));
+		ew_raw(&e, diags, diagslen);
+		ew_close(&e, ']');
 	}
-	jw_close(&w, '}');
-	jw_close(&w, '}');
-	return w.err ? EG_ERR_LIMIT : 0;
+	ew_close(&e, '}');
+	ew_close(&e, '}');
+	return e.err ? EG_ERR_LIMIT : 0;
 }

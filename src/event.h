@@ -35,12 +35,15 @@ struct event_origin {
 struct event_cache {
 	uint32_t	 ici, gi;	/* envelope the fragments belong to */
 	int		 valid;
-	struct buf	*frag;		/* "interchange":{...},"group":{...} */
+	struct buf	*frag;		/* ,"interchange":{...},"group":{...} */
 	char		 idem[1024];	/* idempotency key up to the set ref */
+	size_t		 idemlen;
+	int		 idemplain;	/* idem needs no JSON escape */
+	unsigned	 envgen;	/* counts envelopes cached */
 	char		 partner[256];
 	char		 time[40];
 	int		 have_time;
-	unsigned long long rng[2];	/* xorshift128+, seeded from RAND */
+	unsigned long long rng[2];	/* xorshift128+ (event_uuid7) */
 	int		 seeded;
 	/*
 	 * Serialized pieces of the event that depend only on the partner,
@@ -51,6 +54,13 @@ struct event_cache {
 	char		 frpartner[256];
 	const void	*frmap, *frproto, *frfile, *frdoc, *frsha;
 	int		 frsyntax;
+	unsigned	 frgen;		/* counts pieces made */
+	/* data.source up to its transaction, and what it was made for */
+	struct buf	*src;
+	int		 srcvalid;
+	unsigned	 srcfrgen, srcenvgen;
+	char		 srcver[64], srcdt[64];
+	size_t		 srcverlen, srcdtlen;
 };
 void	 event_cache_free(struct event_cache *);
 
@@ -65,8 +75,8 @@ int	 event_write(struct event_cache *, struct buf *out, const struct map *,
 
 /*
  * A UUIDv7 (RFC 9562) for time t, as 36 characters plus NUL; the random
- * bits come from c's generator (seeded once from OpenSSL), or straight
- * from RAND_bytes when c is NULL.
+ * bits come from c's generator (seeded once from getrandom(2), else
+ * OpenSSL), or straight from RAND_bytes when c is NULL.
  */
 void	 event_uuid7(struct event_cache *c, const struct timespec *t,
 	    char out[37]);

@@ -21,22 +21,47 @@ static const unsigned char needs_escape[256] = {
 	[0x1e] = 1, [0x1f] = 1, ['"'] = 1, ['\\'] = 1,
 };
 
+/* Whether any of the 8 bytes in x is < 0x20, '"' or '\\'. */
+static inline uint64_t
+word_escapes(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = ones << 7;
+	uint64_t	 q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+
+	return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+	    ((b - ones) & ~b)) & high;
+}
+
 size_t
 jsonw_plain_prefix(const char *s, size_t n)
 {
-	const uint64_t ones = 0x0101010101010101ull, high = ones << 7;
-	uint64_t	 x, q, b;
-	size_t		 i;
+	uint64_t	 x;
+	uint32_t	 lo, hi;
+	size_t		 i = 0;
 
-	/* 8 bytes at a time: any byte < 0x20, '"' or '\\' stops the scan */
-	for (i = 0; i + 8 <= n; i += 8) {
-		memcpy(&x, s + i, 8);
-		q = x ^ (ones * '"');
-		b = x ^ (ones * '\\');
-		if ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
-		    ((b - ones) & ~b)) & high)
-			break;
+	/*
+	 * 8 bytes at a time, the last word overlapping the one before: most
+	 * strings need no escape and are answered without a byte loop.  A
+	 * word with a hit is looked at byte by byte for where it is.
+	 */
+	if (n >= 8) {
+		for (; i + 8 <= n; i += 8) {
+			memcpy(&x, s + i, 8);
+			if (word_escapes(x))
+				goto bytes;
+		}
+		if (i == n)
+			return n;
+		memcpy(&x, s + n - 8, 8);
+		if (!word_escapes(x))
+			return n;
+	} else if (n >= 4) {
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		if (!word_escapes((uint64_t)hi << 32 | lo))
+			return n;
 	}
+bytes:
 	for (; i < n; i++)
 		if (needs_escape[(unsigned char)s[i]])
 			break;
@@ -93,17 +118,28 @@ jsonw_string(struct buf *b, const char *s, size_t n)
 	return r;
 }
 
-/* v in decimal, at the end of tmp: returns where it starts. */
-static char *
-fmt_int(char tmp[24], long long v)
+char *
+jsonw_fmt_int(char tmp[24], long long v)
 {
+	static const char pairs[] =
+	    "00010203040506070809101112131415161718192021222324"
+	    "25262728293031323334353637383940414243444546474849"
+	    "50515253545556575859606162636465666768697071727374"
+	    "75767778798081828384858687888990919293949596979899";
 	char		*p = tmp + 24;
 	uint64_t	 u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
+	/* two digits a division */
+	while (u >= 100) {
+		p -= 2;
+		memcpy(p, pairs + u % 100 * 2, 2);
+		u /= 100;
+	}
+	if (u >= 10) {
+		p -= 2;
+		memcpy(p, pairs + u * 2, 2);
+	} else
+		*--p = (char)('0' + u);
 	if (v < 0)
 		*--p = '-';
 	return p;
@@ -112,7 +148,7 @@ fmt_int(char tmp[24], long long v)
 int
 jsonw_int(struct buf *b, long long v)
 {
-	char		 tmp[24], *p = fmt_int(tmp, v);
+	char		 tmp[24], *p = jsonw_fmt_int(tmp, v);
 
 	return buf_add(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
@@ -336,7 +372,7 @@ jw_cstr(struct jw *w, const char *s)
 void
 jw_int(struct jw *w, long long v)
 {
-	char	 tmp[24], *p = fmt_int(tmp, v), *o;
+	char	 tmp[24], *p = jsonw_fmt_int(tmp, v), *o;
 	size_t	 n = (size_t)(tmp + sizeof(tmp) - p);
 	int	 c = jw_comma(w);
 
@@ -353,7 +389,7 @@ jw_int(struct jw *w, long long v)
 void
 jw_kintn(struct jw *w, const char *key, size_t keylen, long long v)
 {
-	char	 tmp[24], *p = fmt_int(tmp, v), *o;
+	char	 tmp[24], *p = jsonw_fmt_int(tmp, v), *o;
 	size_t	 n = (size_t)(tmp + sizeof(tmp) - p);
 
 	if ((o = jw_keyroom(w, key, keylen, n)) == NULL)

@@ -23,6 +23,8 @@ int	jsonw_string(struct buf *b, const char *s, size_t n);
 size_t	jsonw_plain_prefix(const char *s, size_t n);
 /* Append a JSON integer. */
 int	jsonw_int(struct buf *b, long long v);
+/* v in decimal at the end of tmp (no NUL): returns where it starts. */
+char	*jsonw_fmt_int(char tmp[24], long long v);
 
 /*
  * A streaming writer: objects and arrays opened and closed in order, with

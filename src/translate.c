@@ -49,6 +49,7 @@ struct tctx {
 	struct event_cache cache;	/* what its events share */
 	unsigned	 parse_set_errors; /* set-scope parser errors pending */
 	size_t		 dropped;	/* bytes released with madvise */
+	long		 pagesize;	/* for drop_behind; 0 unknown */
 	int		 stop;
 	int		 in_tree;	/* diagnostics are syntax, for acks */
 	int		 in_set;	/* diagnostics belong to the event */
@@ -170,7 +171,7 @@ syntax_name(enum edi_syntax s)
 static void
 drop_behind(struct tctx *t, const char *upto)
 {
-	long		 pg = sysconf(_SC_PAGESIZE);
+	long		 pg = t->pagesize;
 	size_t		 off, end;
 
 	if (!t->o->drop_behind || pg <= 0 || upto < t->input.p)
@@ -230,14 +231,18 @@ resolve_partner(const struct translate_opts *o, const struct edi_set *set,
 
 /*
  * The sets of one interchange share its partner, and sets of the same
- * kind from the same partner the map: both are worked out once.
+ * kind from the same partner the map: both are worked out once.  The
+ * partner returned is t's own for an interchange (valid until the next
+ * one), else *owned, which the caller frees.
  */
-static char *
-set_partner(struct tctx *t, const struct edi_set *set, const char **tz)
+static const char *
+set_partner(struct tctx *t, const struct edi_set *set, const char **tz,
+    char **owned)
 {
+	*owned = NULL;
 	if ((set->env.syntax != EDI_X12 && set->env.syntax != EDI_EDIFACT) ||
 	    set->env.interchange == NULL || set->env.interchange_index == 0)
-		return resolve_partner(t->o, set, tz);
+		return *owned = resolve_partner(t->o, set, tz);
 	if (t->ppartner == NULL || t->pici != set->env.interchange_index) {
 		free(t->ppartner);
 		t->ptz = NULL;
@@ -245,7 +250,7 @@ set_partner(struct tctx *t, const struct edi_set *set, const char **tz)
 		t->pici = set->env.interchange_index;
 	}
 	*tz = t->ptz;
-	return xstrdup(t->ppartner);
+	return t->ppartner;
 }
 
 static const struct map *
@@ -306,7 +311,8 @@ on_set(void *arg, struct edi_set *set)
 	struct diag_sink	 ds = { set_diag, t, 0, 0 };
 	struct map_env		 menv;
 	struct event_origin	 origin;
-	char			*partner, *dt, *ver;
+	const char		*partner;
+	char			*owned, *dt, *ver;
 	const char		*tz = NULL;
 	struct mdoc		*doc = NULL;
 	int			 r, rejected;
@@ -318,7 +324,7 @@ on_set(void *arg, struct edi_set *set)
 	buf_reset(&t->setdiags);
 	t->in_set = 1;
 
-	partner = set_partner(t, set, &tz);
+	partner = set_partner(t, set, &tz, &owned);
 	if (o->force_map != NULL)
 		m = map_accepts(o->force_map, set) ? o->force_map : NULL;
 	else
@@ -385,13 +391,13 @@ on_set(void *arg, struct edi_set *set)
 	t->st->translated++;
 	if (o->on_event && o->on_event(o->arg, t->event.p, t->event.len) != 0)
 		t->stop = 1;
-	free(partner);
+	free(owned);
 	return t->stop ? EG_ERR_REJECTED : 0;
 
 reject:
 	t->in_set = 0;
 	t->st->rejected++;
-	free(partner);
+	free(owned);
 	return 0;
 }
 
@@ -472,6 +478,7 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	t.o = o;
 	t.st = st;
 	t.input = input;
+	t.pagesize = o->drop_behind ? sysconf(_SC_PAGESIZE) : 0;
 	sha256_hex(input, o->drop_behind, t.sha256);
 
 	if ((tr = translator_sniff(input)) == NULL) {

@@ -14,6 +14,37 @@
 #include "jsonw.h"
 #include "tap.h"
 
+/*
+ * jsonw_plain_prefix against a byte loop: every length up to 40, the
+ * byte that needs an escape (or a harmless high byte) at every place.
+ */
+static void
+plain_prefix(void)
+{
+	static const unsigned char bad[] = { 0x00, 0x01, 0x1f, '"', '\\' };
+	char		 s[48];
+	size_t		 n, at, k, want, fails = 0, cases = 0;
+
+	for (n = 0; n <= 40; n++) {
+		for (at = 0; at <= n; at++) {
+			for (k = 0; k < sizeof(bad) + 1; k++) {
+				memset(s, 'a', sizeof(s));
+				if (at < n)
+					s[at] = k < sizeof(bad) ? (char)bad[k] :
+					    (char)0xe9;
+				/* a hit past the end must not count */
+				s[n] = '"';
+				want = at < n && k < sizeof(bad) ? at : n;
+				cases++;
+				if (jsonw_plain_prefix(s, n) != want)
+					fails++;
+			}
+		}
+	}
+	is_int(fails, 0, "jsonw_plain_prefix: first byte to escape "
+	    "(%zu cases)", cases);
+}
+
 static void
 same(json_t *v, const char *name)
 {
@@ -42,6 +73,8 @@ main(void)
 		"{\"u\":\"caf\\u00e9 \\u20ac \\ud83d\\ude00 \\u2028\"}",
 		"{\"z\":1,\"a\":2,\"m\":3}",
 		"[1.5,0.1,1e300]",
+		"[9,10,99,100,101,999,1000,-9,-10,-99,-100,12345678901,"
+		    "-9223372036854775808]",
 	};
 	size_t		 i;
 	char		 name[32];
@@ -55,6 +88,7 @@ main(void)
 	}
 	v = json_stringn("nul\0inside", 10);
 	same(v, "embedded NUL");
+	plain_prefix();
 
 	/* the streaming writer places commas and keys itself */
 	{

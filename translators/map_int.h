@@ -633,7 +633,32 @@ mdoc_member(const struct mdoc *o, const char *key)
 			return m;
 	return NULL;
 }
-void	 mdoc_set(struct mdoc *obj, const char *key, struct mdoc *v);
+void	 mdoc_set_again(struct mdoc *obj, const char *key, struct mdoc *v);
+
+/*
+ * Replace the member named key (an interned name) in place, or append v.
+ * Called for every member built: appending a new name is inline, a name
+ * the object may already have is mdoc_set_again's.
+ */
+static inline void
+mdoc_set(struct mdoc *o, const char *key, struct mdoc *v)
+{
+	uint64_t bit = mdoc_keybit(key);
+
+	if (o->u.o.keys & bit) {
+		mdoc_set_again(o, key, v);
+		return;
+	}
+	o->u.o.keys |= bit;
+	v->key = key;
+	v->next = NULL;
+	if (o->u.o.tail != NULL)
+		o->u.o.tail->next = v;
+	else
+		o->u.o.head = v;
+	o->u.o.tail = v;
+	o->u.o.n++;
+}
 void	 mdoc_del(struct mdoc *obj, const char *key);
 void	 mdoc_merge(struct mdoc *dst, struct mdoc *src);
 int	 mdoc_append(struct mdoc_pool *, struct mdoc *arr, struct mdoc *v);

@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -190,20 +191,17 @@ const unsigned char mdoc_cls[256] = {
 
 /* ---- building --------------------------------------------------------- */
 
-/* Replace the member named key in place, or append v. */
+/* mdoc_set when key's bit is already set: replace it if it is there. */
 void
-mdoc_set(struct mdoc *o, const char *key, struct mdoc *v)
+mdoc_set_again(struct mdoc *o, const char *key, struct mdoc *v)
 {
-	struct mdoc *m = NULL, *prev = NULL;
-	uint64_t bit = mdoc_keybit(key);
+	struct mdoc *m, *prev = NULL;
 
 	v->key = key;
 	v->next = NULL;
-	if (o->u.o.keys & bit)
-		for (m = o->u.o.head; m != NULL; prev = m, m = m->next)
-			if (m->key == key)
-				break;
-	o->u.o.keys |= bit;
+	for (m = o->u.o.head; m != NULL; prev = m, m = m->next)
+		if (m->key == key)
+			break;
 	if (m != NULL) {
 		v->next = m->next;
 		if (prev != NULL)
@@ -425,14 +423,21 @@ wr_copy(char *d, const char *s, size_t n)
 {
 	uint64_t a, b;
 	uint32_t x, y;
+	char	 p[16], q[16];
 
-	if (n > 16) {
-		memcpy(d, s, n);
-	} else if (n >= 8) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		memcpy(d, &a, 8);
-		memcpy(d + n - 8, &b, 8);
+	if (n >= 8) {
+		if (n <= 16) {
+			memcpy(&a, s, 8);
+			memcpy(&b, s + n - 8, 8);
+			memcpy(d, &a, 8);
+			memcpy(d + n - 8, &b, 8);
+		} else if (n <= 32) {
+			memcpy(p, s, 16);
+			memcpy(q, s + n - 16, 16);
+			memcpy(d, p, 16);
+			memcpy(d + n - 16, q, 16);
+		} else
+			memcpy(d, s, n);
 	} else if (n >= 4) {
 		memcpy(&x, s, 4);
 		memcpy(&y, s + n - 4, 4);
@@ -453,18 +458,6 @@ wr_plain(char *o, const char *s, size_t n)
 	wr_copy(o + 1, s, n);
 	o[n + 1] = '"';
 	return o + n + 2;
-}
-
-/*
- * The room a value written inline by the caller takes (a string marked
- * plain: quotes and text), else 0 and wr_node writes it.  A node's text
- * is in memory, so n + 2 plus a key's few bytes cannot overflow.
- */
-static inline size_t
-wr_inline(const struct mdoc *v)
-{
-	return (v->kind == MDOC_STR || v->kind == MDOC_DEC) && v->plain ?
-	    v->u.s.len + 2 : 0;
 }
 
 /* "s", escaped as jansson does (jsonw.c) when it has to be. */
@@ -505,98 +498,11 @@ wr_int(struct wr *w, char *o, json_int_t v)
 	return o + n;
 }
 
-static char	*wr_node(struct wr *, char *, const struct mdoc *, int);
-
-/*
- * sep (the object's '{' or a ',') and a member's "key": from the
- * interned name's JSON form (map_int.h), with room for vn more bytes.
- */
+/* A value that is not an object or array (nothing for an unknown kind). */
 static char *
-wr_key(struct wr *w, char *o, int sep, const char *k, size_t vn)
+wr_scalar(struct wr *w, char *o, const struct mdoc *d)
 {
-	size_t	 n = map_name_len(k);
-
-	if (n == MAP_NAME_NOJSON) {
-		if ((o = wr_room(w, o, 1)) == NULL)
-			return NULL;
-		*o++ = (char)sep;
-		if ((o = wr_str(w, o, k, strlen(k))) == NULL ||
-		    (o = wr_room(w, o, 1 + vn)) == NULL)
-			return NULL;
-		*o++ = ':';
-		return o;
-	}
-	if ((o = wr_room(w, o, n + 4 + vn)) == NULL)
-		return NULL;
-	*o = (char)sep;
-	wr_copy(o + 1, k + n + 1, n + 3);
-	return o + n + 4;
-}
-
-static char *
-wr_obj(struct wr *w, char *o, const struct mdoc *d, int depth)
-{
-	const struct mdoc *m;
-	size_t	 vn;
-	int	 sep = '{';
-
-	for (m = d->u.o.head; m != NULL; m = m->next, sep = ',') {
-		/* a leaf one level down obeys the depth limit too */
-		vn = depth < MDOC_MAX_DEPTH ? wr_inline(m) : 0;
-		if ((o = wr_key(w, o, sep, m->key, vn)) == NULL)
-			return NULL;
-		if (vn != 0)
-			o = wr_plain(o, m->u.s.p, m->u.s.len);
-		else if ((o = wr_node(w, o, m, depth + 1)) == NULL)
-			return NULL;
-	}
-	if ((o = wr_room(w, o, sep == '{' ? 2 : 1)) == NULL)
-		return NULL;
-	if (sep == '{')
-		*o++ = '{';
-	*o++ = '}';
-	return o;
-}
-
-static char *
-wr_arr(struct wr *w, char *o, const struct mdoc *d, int depth)
-{
-	const struct mdoc *v;
-	size_t	 vn;
-	uint32_t i;
-	int	 sep = '[';
-
-	for (i = 0; i < d->u.a.n; i++, sep = ',') {
-		v = d->u.a.v[i];
-		vn = depth < MDOC_MAX_DEPTH ? wr_inline(v) : 0;
-		if ((o = wr_room(w, o, 1 + vn)) == NULL)
-			return NULL;
-		*o++ = (char)sep;
-		if (vn != 0)
-			o = wr_plain(o, v->u.s.p, v->u.s.len);
-		else if ((o = wr_node(w, o, v, depth + 1)) == NULL)
-			return NULL;
-	}
-	if ((o = wr_room(w, o, sep == '[' ? 2 : 1)) == NULL)
-		return NULL;
-	if (sep == '[')
-		*o++ = '[';
-	*o++ = ']';
-	return o;
-}
-
-static char *
-wr_node(struct wr *w, char *o, const struct mdoc *d, int depth)
-{
-	if (depth > MDOC_MAX_DEPTH) {
-		w->err = EG_ERR_LIMIT;
-		return NULL;
-	}
 	switch (d->kind) {
-	case MDOC_OBJ:
-		return wr_obj(w, o, d, depth);
-	case MDOC_ARR:
-		return wr_arr(w, o, d, depth);
 	case MDOC_STR:
 	case MDOC_DEC:
 		if (d->plain) {
@@ -609,6 +515,207 @@ wr_node(struct wr *w, char *o, const struct mdoc *d, int depth)
 		return wr_int(w, o, d->u.i);
 	}
 	return o;
+}
+
+/* sep and "key": for a name without its JSON form (map_int.h). */
+static char *
+wr_key_slow(struct wr *w, char *o, int sep, const char *k)
+{
+	if ((o = wr_room(w, o, 1)) == NULL)
+		return NULL;
+	*o++ = (char)sep;
+	if ((o = wr_str(w, o, k, strlen(k))) == NULL ||
+	    (o = wr_room(w, o, 1)) == NULL)
+		return NULL;
+	*o++ = ':';
+	return o;
+}
+
+/*
+ * A member's key and its value's kind are read on every member: one
+ * 16-bit load each where the byte order allows.
+ */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define WR_LE16	1
+#endif
+
+_Static_assert(offsetof(struct mdoc, plain) == offsetof(struct mdoc, kind) + 1,
+    "wr_inline reads kind and plain as one");
+_Static_assert(MDOC_DEC == MDOC_STR + 1, "wr_inline: STR and DEC adjacent");
+
+/* map_name_len */
+static inline size_t
+wr_keylen(const char *k)
+{
+#ifdef WR_LE16
+	uint16_t n;
+
+	memcpy(&n, k - 2, 2);
+	return n;
+#else
+	return map_name_len(k);
+#endif
+}
+
+/*
+ * The room a value written inline by the caller takes (a string marked
+ * plain: quotes and text), else 0 and wr_value writes it.  A node's text
+ * is in memory, so n + 2 plus a key's few bytes cannot overflow.
+ */
+static inline size_t
+wr_inline(const struct mdoc *v)
+{
+	unsigned kp;
+#ifdef WR_LE16
+	uint16_t x;
+
+	memcpy(&x, &v->kind, 2);
+	kp = x;
+#else
+	kp = v->kind | (unsigned)v->plain << 8;
+#endif
+	/* plain is 0 or 1: a string or decimal with plain set */
+	return kp - (MDOC_STR | 1u << 8) <= 1 ? v->u.s.len + 2 : 0;
+}
+
+static char	*wr_value(struct wr *, char *, const struct mdoc *, int);
+
+/*
+ * The members of a non-empty object at depth, '{' to '}', with the end
+ * of the room in *endp.  Most are a key and a plain string: room for the
+ * separator, key and value is claimed at once and they are copied
+ * without a call.  nest: an object member's own members are written by
+ * this loop again, inline (wr_obj's, one level down), instead of through
+ * a call: most objects of a document hold only strings.
+ */
+static inline __attribute__((always_inline)) char *
+wr_members(struct wr *w, char *o, char **endp, const struct mdoc *d,
+    int depth, int nest)
+{
+	const struct mdoc *m;
+	const char	*k;
+	char		*end = *endp;
+	size_t		 kn, vn, need;
+	int		 sep = '{';
+
+	if (depth >= MDOC_MAX_DEPTH) {
+		w->err = EG_ERR_LIMIT;	/* its members are too deep */
+		return NULL;
+	}
+	for (m = d->u.o.head; m != NULL; m = m->next) {
+		k = m->key;
+		if ((kn = wr_keylen(k)) == MAP_NAME_NOJSON) {
+			if ((o = wr_key_slow(w, o, sep, k)) == NULL ||
+			    (o = wr_value(w, o, m, depth + 1)) == NULL)
+				return NULL;
+			end = w->end;
+			sep = ',';
+			continue;
+		}
+		vn = wr_inline(m);
+		if ((need = kn + 4 + vn) > (size_t)(end - o)) {
+			if ((o = wr_grow(w, o, need)) == NULL)
+				return NULL;
+			end = w->end;
+		}
+		*o = (char)sep;
+		sep = ',';
+		wr_copy(o + 1, k + kn + 1, kn + 3);
+		o += kn + 4;
+		if (vn != 0)
+			o = wr_plain(o, m->u.s.p, vn - 2);
+		else if (nest && m->kind == MDOC_OBJ && m->u.o.head != NULL) {
+			if ((o = wr_members(w, o, &end, m, depth + 1, 0)) ==
+			    NULL)
+				return NULL;
+		} else {
+			if ((o = wr_value(w, o, m, depth + 1)) == NULL)
+				return NULL;
+			end = w->end;
+		}
+	}
+	if (o == end) {
+		if ((o = wr_grow(w, o, 1)) == NULL)
+			return NULL;
+		end = w->end;
+	}
+	*o++ = '}';
+	*endp = end;
+	return o;
+}
+
+static char *
+wr_obj(struct wr *w, char *o, const struct mdoc *d, int depth)
+{
+	char	*end = w->end;
+
+	return wr_members(w, o, &end, d, depth, 1);
+}
+
+/* The elements of a non-empty array at depth. */
+static char *
+wr_arr(struct wr *w, char *o, const struct mdoc *d, int depth)
+{
+	const struct mdoc *v;
+	char		*end = w->end;
+	size_t		 vn;
+	uint32_t	 i;
+	int		 sep = '[';
+
+	if (depth >= MDOC_MAX_DEPTH) {
+		w->err = EG_ERR_LIMIT;
+		return NULL;
+	}
+	for (i = 0; i < d->u.a.n; i++) {
+		v = d->u.a.v[i];
+		vn = wr_inline(v);
+		if (1 + vn > (size_t)(end - o)) {
+			if ((o = wr_grow(w, o, 1 + vn)) == NULL)
+				return NULL;
+			end = w->end;
+		}
+		*o++ = (char)sep;
+		sep = ',';
+		if (vn != 0)
+			o = wr_plain(o, v->u.s.p, vn - 2);
+		else if (v->kind == MDOC_OBJ && v->u.o.head != NULL) {
+			/* lines, references...: as an object's member */
+			if ((o = wr_members(w, o, &end, v, depth + 1, 1)) ==
+			    NULL)
+				return NULL;
+		} else {
+			if ((o = wr_value(w, o, v, depth + 1)) == NULL)
+				return NULL;
+			end = w->end;
+		}
+	}
+	if (o == end && (o = wr_grow(w, o, 1)) == NULL)
+		return NULL;
+	*o++ = ']';
+	return o;
+}
+
+/* Any value at depth; w->end may move. */
+static char *
+wr_value(struct wr *w, char *o, const struct mdoc *d, int depth)
+{
+	switch (d->kind) {
+	case MDOC_OBJ:
+		if (d->u.o.head != NULL)
+			return wr_obj(w, o, d, depth);
+		break;
+	case MDOC_ARR:
+		if (d->u.a.n > 0)
+			return wr_arr(w, o, d, depth);
+		break;
+	default:
+		return wr_scalar(w, o, d);
+	}
+	if ((o = wr_room(w, o, 2)) == NULL)
+		return NULL;
+	o[0] = d->kind == MDOC_OBJ ? '{' : '[';
+	o[1] = d->kind == MDOC_OBJ ? '}' : ']';
+	return o + 2;
 }
 
 int
@@ -629,7 +736,7 @@ mdoc_write_json(const struct mdoc *d, struct buf *b)
 			o += 2;
 		}
 	} else
-		o = wr_node(&w, o, d, 0);
+		o = wr_value(&w, o, d, 0);
 	if (o != NULL)
 		wr_sync(&w, o);
 	return o == NULL ? (w.err ? w.err : EG_ERR_LIMIT) : 0;
@@ -680,14 +787,20 @@ static const struct mdoc *
 member(const struct mdoc *o, const char *name, size_t n)
 {
 	const struct mdoc *m;
+	size_t	 kl;
 
 	if (o == NULL || o->kind != MDOC_OBJ)
 		return NULL;
-	/* n > 0: the first byte rules out most members without a call */
-	for (m = o->u.o.head; m != NULL; m = m->next)
-		if ((n == 0 || m->key[0] == name[0]) &&
-		    strncmp(m->key, name, n) == 0 && m->key[n] == '\0')
+	/* keys are interned names: their length is at hand (map_int.h) */
+	for (m = o->u.o.head; m != NULL; m = m->next) {
+		if ((kl = wr_keylen(m->key)) != MAP_NAME_NOJSON) {
+			if (kl == n && (n == 0 || m->key[0] == name[0]) &&
+			    memcmp(m->key, name, n) == 0)
+				return m;
+		} else if (strncmp(m->key, name, n) == 0 &&
+		    m->key[n] == '\0')
 			return m;
+	}
 	return NULL;
 }
 
