@@ -75,6 +75,18 @@ const char *const map_default_msg[MD_NMSG] = {
 enum { C_FALSE = 0, C_TRUE = 1, C_UNKNOWN = 2 };
 
 /*
+ * Kept out of line: a rarer, longer case that would otherwise stop the
+ * compiler from inlining the common path that calls it.
+ */
+#if defined(__GNUC__)
+#define NOINLINE	__attribute__((noinline))
+#define ALWAYS_INLINE	__attribute__((always_inline))
+#else
+#define NOINLINE
+#define ALWAYS_INLINE
+#endif
+
+/*
  * The qualifier/value pairs of one segment under one pair layout (see
  * pair_value), in element order.  Rules reading pairs mostly come in a
  * row over one segment (PO1{VN|VP}, PO1{BP|IN}, PO1{UP|EN}): the first
@@ -2197,11 +2209,27 @@ static int eval_or(struct ev *, const struct frame *,
 		    const struct map_expr *, int, struct map_val *,
 		    const struct rctx *);
 
+static inline int plain_value(struct ev *, const struct frame *,
+		    const struct map_expr *, struct map_val *);
+
+/* A plain path (map_path_plain) read in a loop instance by plain_value. */
+static inline int
+plain_ok(const struct frame *fr, const struct map_expr *e)
+{
+	return e->kind == MT_PATH && fr != NULL && fr->segi < 0 &&
+	    fr->loop != NULL && map_path_plain(e->path);
+}
+
 /* One value of e (first non-empty); 0 when absent. */
 static int
 eval_expr(struct ev *ev, const struct frame *fr, const struct map_expr *e,
     struct map_val *v, const struct rctx *rc)
 {
+	int	 found;
+
+	/* Several candidates: the generic walk reports MAP-MULTI. */
+	if (plain_ok(fr, e) && (found = plain_value(ev, fr, e, v)) >= 0)
+		return found;
 	if (!eval_expr1(ev, fr, e, v, rc))
 		return 0;
 	if (v->from == NULL)
@@ -2453,7 +2481,10 @@ exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 {
 	struct map_val	 v;
 	struct pm	 pm;
+	int		 n;
 
+	if (plain_ok(fr, e) && (n = plain_value(ev, fr, e, &v)) >= 0)
+		return n;
 	if (e->kind == MT_PATH)
 		return path_first(ev, fr, e->path, &pm);
 	if (e->kind == MT_XPATH) {
@@ -2845,56 +2876,161 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 	return VR_OK;
 }
 
+/* A candidate of plain_value: kept when it ranks best, ties counted. */
+struct pbest {
+	const struct edi_seg *s;
+	const struct edi_val *v;
+	int		 best, n;
+};
+
+static inline void
+pb_add(struct pbest *b, const struct edi_seg *s, const struct edi_val *v,
+    int r)
+{
+	if (b->n == 0 || r < b->best) {
+		b->best = r;
+		b->s = s;
+		b->v = v;
+		b->n = 1;
+	} else if (r == b->best)
+		b->n++;
+}
+
+static inline int
+pb_value(struct ev *ev, const struct pbest *b, const struct map_expr *e,
+    unsigned comp, struct map_val *v)
+{
+	if (b->n != 1)
+		return b->n == 0 ? 0 : -1;
+	mk_val(v, b->s, b->v, comp);
+	v->from = e;
+	ev->lastseg = b->s;
+	ev->lastsrc = e->text;
+	return 1;
+}
+
 /*
- * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]` or `TAG{QUAL}` in
- * the current loop instance.  plain_value() finds such a value without
- * the generic machinery (eval_expr, path_first, match_seg_at), ranking
- * candidates as they would: 1 found, 0 absent, -1 when several segments
- * match and eval_expr must report MAP-MULTI.
+ * TAG01-02[TAG01-01=A|B], the usual EDIFACT qualifier: a single filter
+ * atom on the element read.  One pass over the element's values, a
+ * repetition at a time (values are in (el, rep, comp) order), with the
+ * candidates and ranks of nrep_of, filter_rank and map_segval.
  */
-static int
+static void
+rep_scan(const struct edi_seg *s, const struct map_path *p, unsigned comp,
+    struct pbest *b)
+{
+	const struct map_atom *a = &p->seg.f.atom[0];
+	const struct edi_val *v = s->val, *e = s->val + s->nval, *val;
+	unsigned	 acomp = a->comp ? a->comp : 1, rep, vc;
+	int		 c, best;
+
+	while (v < e && v->el < p->el)
+		v++;
+	while (v < e && v->el == p->el) {
+		rep = v->rep ? v->rep : 1;
+		best = -1;
+		val = NULL;
+		for (; v < e && v->el == p->el && (v->rep ? v->rep : 1u) == rep;
+		    v++) {
+			vc = v->comp ? v->comp : 1;
+			if (vc == comp && val == NULL)
+				val = v;
+			if (vc != acomp)
+				continue;
+			for (c = 0; c < a->ncode; c++)
+				if (code_eq(v->s, a->code[c])) {
+					if (best < 0 || c < best)
+						best = c;
+					break;
+				}
+		}
+		if (a->neg ? best >= 0 : best < 0)
+			continue;
+		if (val != NULL && val->s.len > 0)
+			pb_add(b, s, val, p->seg.f.rank == 0 && !a->neg ?
+			    best : 0);
+	}
+}
+
+/*
+ * plain_value for the paths that read more than one value of a segment:
+ * qualifier pairs (TAG{QUAL}) and a filter on the element itself that
+ * picks one of its repetitions (DTM01-02[DTM01-01=137]).
+ */
+static NOINLINE int
+plain_multi(struct ev *ev, struct sidx *x, const struct map_expr *e,
+    struct map_val *v)
+{
+	const struct map_path *p = e->path;
+	const struct edi_seg *seg = ev->set->seg, *s;
+	const struct edi_val *val;
+	struct pbest	 b = { NULL, NULL, 0, 0 };
+	unsigned	 comp = p->comp ? p->comp : 1, nrep, k;
+	uint32_t	 it;
+	int		 r, pr;
+
+	for (it = sidx_first(x, p->seg.key); it != SIDX_END;
+	    it = x->it[it].next) {
+		s = &seg[x->it[it].seg];
+		if (p->npair > 0) {
+			/* match_seg_at's rank: the filter's, then the pair's. */
+			if ((r = frank(s, &p->seg.f)) < 0 ||
+			    (val = pair_value(ev, p, s, &pr, &comp)) == NULL)
+				continue;
+			pb_add(&b, s, val, r << RANK_BITS | pr);
+			continue;
+		}
+		if (p->seg.f.natom == 1 && p->seg.f.atom[0].el == p->el) {
+			rep_scan(s, p, comp, &b);
+			continue;
+		}
+		nrep = nrep_of(s, p->el);
+		for (k = 1; k <= nrep; k++) {
+			if ((r = filter_rank(s, &p->seg.f, p->el, k)) < 0 ||
+			    (val = map_segval(s, p->el, comp, k)) == NULL ||
+			    val->s.len == 0)
+				continue;
+			pb_add(&b, s, val, r);
+		}
+	}
+	return pb_value(ev, &b, e, comp, v);
+}
+
+/*
+ * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]`, `TAG01-02[TAG01-01=
+ * CODE]` or `TAG{QUAL}` in the current loop instance.  plain_value() finds
+ * such a value without the generic machinery (eval_expr, path_first,
+ * match_seg_at), ranking candidates as they would: 1 found, 0 absent, -1
+ * when several segments match and eval_expr must report MAP-MULTI.
+ */
+static inline ALWAYS_INLINE int
 plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
     struct map_val *v)
 {
 	const struct map_path *p = e->path;
-	const struct edi_seg *seg = ev->set->seg, *bs = NULL, *s;
-	const struct edi_val *bv = NULL, *val;
+	const struct edi_seg *seg = ev->set->seg, *s;
+	const struct edi_val *val;
+	struct pbest	 b = { NULL, NULL, 0, 0 };
 	struct sidx	*x;
 	unsigned	 comp = p->comp ? p->comp : 1;
 	unsigned	 rep = p->rep ? p->rep : 1;
 	uint32_t	 it;
-	int		 r, pr, best = 0, n = 0;
+	int		 r;
 
 	if ((x = frame_sidx(ev, fr)) == NULL)
 		return 0;
+	if (p->npair > 0 || (p->repatom >= 0 && p->rep == 0))
+		return plain_multi(ev, x, e, v);
 	for (it = sidx_first(x, p->seg.key); it != SIDX_END;
 	    it = x->it[it].next) {
 		s = &seg[x->it[it].seg];
-		if ((r = frank(s, &p->seg.f)) < 0)
-			continue;
-		if (p->npair > 0) {
-			/* match_seg_at's rank: the filter's, then the pair's. */
-			if ((val = pair_value(ev, p, s, &pr, &comp)) == NULL)
-				continue;
-			r = r << RANK_BITS | pr;
-		} else if ((val = map_segval(s, p->el, comp, rep)) == NULL ||
+		if ((r = frank(s, &p->seg.f)) < 0 ||
+		    (val = map_segval(s, p->el, comp, rep)) == NULL ||
 		    val->s.len == 0)
 			continue;
-		if (n == 0 || r < best) {
-			best = r;
-			bs = s;
-			bv = val;
-			n = 1;
-		} else if (r == best)
-			n++;
+		pb_add(&b, s, val, r);
 	}
-	if (n != 1)
-		return n == 0 ? 0 : -1;
-	mk_val(v, bs, bv, comp);
-	v->from = e;
-	ev->lastseg = bs;
-	ev->lastsrc = e->text;
-	return 1;
+	return pb_value(ev, &b, e, comp, v);
 }
 
 /* The first term of an expression (the canonical alternative). */
@@ -3141,7 +3277,7 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 }
 
-static void
+static inline ALWAYS_INLINE void
 run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
 	const struct map_rule *r = &s->u.r;

@@ -130,15 +130,14 @@ struct map_path {
 };
 
 /*
- * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]` or `TAG{QUAL}` in
- * the current loop instance: the evaluator finds such a value without
- * the generic path machinery.
+ * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]`, `TAG01-02[TAG01-01=
+ * CODE]` or `TAG{QUAL}` in the current loop instance: the evaluator finds
+ * such a value without the generic path machinery.
  */
 static inline int
 map_path_plain(const struct map_path *p)
 {
-	return p->anchor == MA_REL && p->nloop == 0 && !p->segonly &&
-	    (p->npair > 0 || p->repatom < 0 || p->rep != 0);
+	return p->anchor == MA_REL && p->nloop == 0 && !p->segonly;
 }
 
 /* ---- expressions --------------------------------------------------- */
