@@ -100,6 +100,7 @@ struct pairs {
 	int		 n;
 	struct {
 		const struct edi_val *q, *v;
+		uint64_t	 qk;	/* q as map_codekey */
 	}		 p[PAIRS_MAX];
 };
 
@@ -594,6 +595,26 @@ code_eq(struct slice a, struct slice b)
 	return 1;
 }
 
+/* Index of the first code of a equal to s, or -1. */
+static inline int
+atom_code(const struct map_atom *a, struct slice s)
+{
+	uint64_t k;
+	int	 c;
+
+	if (a->ck != NULL) {
+		k = map_codekey(s.p, s.len);
+		for (c = 0; c < a->ncode; c++)
+			if (a->ck[c] == k)
+				return c;
+		return -1;
+	}
+	for (c = 0; c < a->ncode; c++)
+		if (code_eq(s, a->code[c]))
+			return c;
+	return -1;
+}
+
 /* Index of the first code matched by atom a (or 0 for a passing !=), -1. */
 static int
 atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
@@ -611,12 +632,8 @@ atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
 			continue;
 		if (onlyrep && (v->rep ? v->rep : 1u) != onlyrep)
 			continue;
-		for (c = 0; c < a->ncode; c++)
-			if (code_eq(v->s, a->code[c])) {
-				if (best < 0 || c < best)
-					best = c;
-				break;
-			}
+		if ((c = atom_code(a, v->s)) >= 0 && (best < 0 || c < best))
+			best = c;
 	}
 	if (a->neg)
 		return best >= 0 ? -1 : 0;
@@ -809,6 +826,7 @@ pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
 			break;		/* not reached: positions are capped */
 		pc->p[n].q = q;
 		pc->p[n].v = v;
+		pc->p[n].qk = map_codekey(q->s.p, q->s.len);
 		n++;
 	}
 	pc->n = n;
@@ -853,9 +871,14 @@ pair_value(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 	n = pairs_of(&ev->pc, p, s);
 	for (i = 0; i < n; i++) {
 		q = ev->pc.p[i].q;
-		for (c = 0; c < p->npair; c++)
-			if (code_eq(q->s, p->pair[c]))
-				break;
+		if (p->pk != NULL) {
+			for (c = 0; c < p->npair; c++)
+				if (p->pk[c] == ev->pc.p[i].qk)
+					break;
+		} else
+			for (c = 0; c < p->npair; c++)
+				if (code_eq(q->s, p->pair[c]))
+					break;
 		if (c == p->npair || (bestc >= 0 && c >= bestc))
 			continue;
 		best = ev->pc.p[i].v;
@@ -2937,12 +2960,9 @@ rep_scan(const struct edi_seg *s, const struct map_path *p, unsigned comp,
 				val = v;
 			if (vc != acomp)
 				continue;
-			for (c = 0; c < a->ncode; c++)
-				if (code_eq(v->s, a->code[c])) {
-					if (best < 0 || c < best)
-						best = c;
-					break;
-				}
+			if ((c = atom_code(a, v->s)) >= 0 &&
+			    (best < 0 || c < best))
+				best = c;
 		}
 		if (a->neg ? best >= 0 : best < 0)
 			continue;

@@ -81,12 +81,35 @@ map_segval(const struct edi_seg *s, unsigned el, unsigned comp, unsigned rep)
 
 /* ---- document paths ------------------------------------------------ */
 
+/*
+ * A code of up to 7 bytes as one integer: its bytes, and its length in the
+ * top byte.  Longer text has no key (MAP_CODEKEY_NONE), so it never equals
+ * the key of a short code.  Filters and pairs compare qualifiers this way.
+ */
+#define MAP_CODEKEY_MAX		7
+#define MAP_CODEKEY_NONE	UINT64_MAX
+
+static inline uint64_t
+map_codekey(const char *p, size_t len)
+{
+	uint64_t k = 0;
+	size_t	 i;
+
+	if (len > MAP_CODEKEY_MAX)
+		return MAP_CODEKEY_NONE;
+	for (i = 0; i < len; i++)
+		k |= (uint64_t)(unsigned char)p[i] << (8 * i);
+	return k | (uint64_t)len << 56;
+}
+
 /* One filter condition: [TAG]EL[-COMP] (=|!=) CODE|CODE... */
 struct map_atom {
 	uint8_t		 el, comp;	/* comp 0: the element (== comp 1) */
 	uint8_t		 neg;		/* != */
 	uint16_t	 ncode;
 	struct slice	*code;
+	uint64_t	*ck;		/* codes as map_codekey when every one
+					   has a key (set when linked), or NULL */
 };
 
 struct map_filter {
@@ -121,6 +144,8 @@ struct map_path {
 	int8_t		 repatom;	/* atom on el itself: picks a repetition */
 	struct slice	*pair;		/* {VN|VP}: qualifier codes */
 	int		 npair;
+	uint64_t	*pk;		/* pair codes as map_codekey, or NULL
+					   (as map_atom.ck) */
 	/* From the structure: pair positions (pfrom 0: scan all pairs). */
 	int		 pfrom, pto, pqfirst, pvcomp, pqcomp;
 	/* Where it was written, for compile-time checks. */
