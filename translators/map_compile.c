@@ -3793,10 +3793,11 @@ link_block(struct lk *L, struct map_block *b)
 		b->expanded = 1;
 	}
 	b->nchecks = 0;
+	b->check0 = 0;
 	for (i = 0; i < b->nbody; i++) {
 		link_stmt(L, b->body[i]);
-		if (b->body[i]->kind == MS_CHECK)
-			b->nchecks++;
+		if (b->body[i]->kind == MS_CHECK && b->nchecks++ == 0)
+			b->check0 = i;
 	}
 }
 

@@ -19,6 +19,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,7 +153,8 @@ struct ev {
 	const struct map_stmt *cur;	/* statement being run */
 	int		 xfail;		/* libxml2 reported an error */
 	char		 xwhy[128];
-	struct pairs	 pc;		/* the pairs of the last segment read */
+	struct pairs	 pc;		/* the pairs of the last segment read;
+					   last: map_eval does not zero it */
 };
 
 /* Context for MAP-MULTI and other diagnostics of one rule. */
@@ -3708,7 +3710,8 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 		}
 	}
 	/* Checks run after the rules of their block. */
-	for (i = 0, n = 0; n < b->nchecks && i < b->nbody && !ev->limit; i++)
+	for (i = b->check0, n = 0; n < b->nchecks && i < b->nbody &&
+	    !ev->limit; i++)
 		if (b->body[i]->kind == MS_CHECK) {
 			ev->cur = b->body[i];
 			run_check(ev, fr, b->body[i]);
@@ -3781,7 +3784,9 @@ map_eval(const struct map *m, const struct edi_set *set,
 	    set->arena == NULL : set->nseg == 0 || set->root == NULL ||
 	    set->arena == NULL)
 		return EG_ERR_INVAL;
-	memset(&ev, 0, sizeof(ev));
+	/* All but the pairs cache, a few KB, empty while pc.seg is NULL. */
+	memset(&ev, 0, offsetof(struct ev, pc));
+	ev.pc.seg = NULL;
 	ev.m = m;
 	ev.set = set;
 	ev.env = env;

@@ -393,6 +393,8 @@ struct map_block {
 	struct map_stmt	**body;
 	int		 nbody;
 	int		 nchecks;	/* MS_CHECK statements in body */
+	int		 check0;	/* set when linked: the first of them
+					   (0: scan from the start) */
 	/* Compile-time only. */
 	int		 capbody;
 	int		 expanded;	/* templates inlined */
