@@ -2241,8 +2241,7 @@ static inline int plain_value(struct ev *, const struct frame *,
 static inline int
 plain_ok(const struct frame *fr, const struct map_expr *e)
 {
-	return e->kind == MT_PATH && fr != NULL && fr->segi < 0 &&
-	    fr->loop != NULL && map_path_plain(e->path);
+	return e->kind == MT_PATH && fr != NULL && map_path_plain(e->path);
 }
 
 /* One value of e (first non-empty); 0 when absent. */
@@ -2942,7 +2941,7 @@ pb_value(struct ev *ev, const struct pbest *b, const struct map_expr *e,
  */
 static void
 rep_scan(const struct edi_seg *s, const struct map_path *p, unsigned comp,
-    struct pbest *b)
+    int rank, struct pbest *b)
 {
 	const struct map_atom *a = &p->seg.f.atom[0];
 	const struct edi_val *v = s->val, *e = s->val + s->nval, *val;
@@ -2969,61 +2968,116 @@ rep_scan(const struct edi_seg *s, const struct map_path *p, unsigned comp,
 		if (a->neg ? best >= 0 : best < 0)
 			continue;
 		if (val != NULL && val->s.len > 0)
-			pb_add(b, s, val, p->seg.f.rank == 0 && !a->neg ?
-			    best : 0);
+			pb_add(b, s, val, rank << RANK_BITS |
+			    (p->seg.f.rank == 0 && !a->neg ? best : 0));
 	}
 }
 
 /*
- * plain_value for the paths that read more than one value of a segment:
- * qualifier pairs (TAG{QUAL}) and a filter on the element itself that
- * picks one of its repetitions (DTM01-02[DTM01-01=137]).
+ * The candidates of plain path p in segment s, which has its tag, for
+ * paths that read more than one value of it: qualifier pairs (TAG{QUAL})
+ * and a filter on the element itself that picks one of its repetitions
+ * (DTM01-02[DTM01-01=137]).  Ranks as match_seg_at's under the loop
+ * step's rank.
  */
-static NOINLINE int
-plain_multi(struct ev *ev, struct sidx *x, const struct map_expr *e,
-    struct map_val *v)
+static NOINLINE void
+multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
+    int rank, struct pbest *b)
 {
-	const struct map_path *p = e->path;
-	const struct edi_seg *seg = ev->set->seg, *s;
 	const struct edi_val *val;
-	struct pbest	 b = { NULL, NULL, 0, 0 };
 	unsigned	 comp = p->comp ? p->comp : 1, nrep, k;
-	uint32_t	 it;
 	int		 r, pr;
 
-	for (it = sidx_first(x, p->seg.key); it != SIDX_END;
+	if (p->npair > 0) {
+		if ((r = frank(s, &p->seg.f)) < 0 ||
+		    (val = pair_value(ev, p, s, &pr, &comp)) == NULL)
+			return;
+		pb_add(b, s, val, ((rank << RANK_BITS | r) << RANK_BITS) | pr);
+		return;
+	}
+	if (p->seg.f.natom == 1 && p->seg.f.atom[0].el == p->el) {
+		rep_scan(s, p, comp, rank, b);
+		return;
+	}
+	nrep = nrep_of(s, p->el);
+	for (k = 1; k <= nrep; k++) {
+		if ((r = filter_rank(s, &p->seg.f, p->el, k)) < 0 ||
+		    (val = map_segval(s, p->el, comp, k)) == NULL ||
+		    val->s.len == 0)
+			continue;
+		pb_add(b, s, val, rank << RANK_BITS | r);
+	}
+}
+
+/* The candidates of plain path p in segment s (match_seg_at). */
+static inline void
+plain_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
+    int rank, struct pbest *b)
+{
+	const struct edi_val *val;
+	int	 r;
+
+	if (p->npair > 0 || (p->repatom >= 0 && p->rep == 0)) {
+		multi_cand(ev, p, s, rank, b);
+		return;
+	}
+	if ((r = frank(s, &p->seg.f)) < 0 ||
+	    (val = map_segval(s, p->el, p->comp ? p->comp : 1,
+	    p->rep ? p->rep : 1)) == NULL || val->s.len == 0)
+		return;
+	pb_add(b, s, val, rank << RANK_BITS | r);
+}
+
+/*
+ * LOOP/TAG01...: one loop step from a loop instance, as walk() takes it:
+ * every item with the step's tag that passes its filter, then the
+ * segments with the last step's tag inside the instance it triggers (or
+ * the item itself when it is a plain segment).
+ */
+static NOINLINE void
+plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
+    struct pbest *b)
+{
+	const struct edi_seg *seg = ev->set->seg, *s;
+	const struct edi_loop *kid, *kk;
+	struct sidx	*kx;
+	struct sit	 si;
+	uint32_t	 it, k, i;
+	int		 r;
+
+	for (it = sidx_first(x, p->loop[0].key); it != SIDX_END;
 	    it = x->it[it].next) {
 		s = &seg[x->it[it].seg];
-		if (p->npair > 0) {
-			/* match_seg_at's rank: the filter's, then the pair's. */
-			if ((r = frank(s, &p->seg.f)) < 0 ||
-			    (val = pair_value(ev, p, s, &pr, &comp)) == NULL)
-				continue;
-			pb_add(&b, s, val, r << RANK_BITS | pr);
+		if ((r = frank(s, &p->loop[0].f)) < 0)
+			continue;
+		if ((kid = x->it[it].kid) == NULL) {
+			if (map_tagkey(s->tag) == p->seg.key)
+				plain_cand(ev, p, s, r, b);
 			continue;
 		}
-		if (p->seg.f.natom == 1 && p->seg.f.atom[0].el == p->el) {
-			rep_scan(s, p, comp, &b);
+		if (x->it[it].ksx == NULL && kid_small(kid)) {
+			sit_init(&si, ev->set, kid, -1);
+			while (sit_next(&si, &i, &kk))
+				if (map_tagkey(seg[i].tag) == p->seg.key)
+					plain_cand(ev, p, &seg[i], r, b);
 			continue;
 		}
-		nrep = nrep_of(s, p->el);
-		for (k = 1; k <= nrep; k++) {
-			if ((r = filter_rank(s, &p->seg.f, p->el, k)) < 0 ||
-			    (val = map_segval(s, p->el, comp, k)) == NULL ||
-			    val->s.len == 0)
-				continue;
-			pb_add(&b, s, val, r);
-		}
+		if ((kx = sidx_kid(ev, x, it)) == NULL)
+			continue;
+		for (k = sidx_first(kx, p->seg.key); k != SIDX_END;
+		    k = kx->it[k].next)
+			plain_cand(ev, p, &seg[kx->it[k].seg], r, b);
 	}
-	return pb_value(ev, &b, e, comp, v);
 }
 
 /*
  * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]`, `TAG01-02[TAG01-01=
- * CODE]` or `TAG{QUAL}` in the current loop instance.  plain_value() finds
- * such a value without the generic machinery (eval_expr, path_first,
- * match_seg_at), ranking candidates as they would: 1 found, 0 absent, -1
- * when several segments match and eval_expr must report MAP-MULTI.
+ * CODE]`, `TAG{QUAL}` or `LOOP/TAG01` in the current loop instance or
+ * segment.  plain_value() finds such a value without the generic
+ * machinery (eval_expr, path_first, walk, match_seg_at), ranking
+ * candidates as they would: 1 found, 0 absent, -1 when several segments
+ * match (eval_expr must report MAP-MULTI) or the frame is not one it
+ * reads.
  */
 static inline ALWAYS_INLINE int
 plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
@@ -3031,28 +3085,30 @@ plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 {
 	const struct map_path *p = e->path;
 	const struct edi_seg *seg = ev->set->seg, *s;
-	const struct edi_val *val;
 	struct pbest	 b = { NULL, NULL, 0, 0 };
 	struct sidx	*x;
-	unsigned	 comp = p->comp ? p->comp : 1;
-	unsigned	 rep = p->rep ? p->rep : 1;
 	uint32_t	 it;
-	int		 r;
 
-	if ((x = frame_sidx(ev, fr)) == NULL)
+	if (fr->segi >= 0) {
+		/* A group of single segments (REF): that one segment. */
+		if (p->nloop != 0 || (uint32_t)fr->segi >= ev->set->nseg)
+			return -1;
+		s = &seg[fr->segi];
+		if (map_tagkey(s->tag) == p->seg.key)
+			plain_cand(ev, p, s, 0, &b);
+	} else if (fr->loop == NULL)
+		return -1;
+	else if ((x = frame_sidx(ev, fr)) == NULL)
 		return 0;
-	if (p->npair > 0 || (p->repatom >= 0 && p->rep == 0))
-		return plain_multi(ev, x, e, v);
-	for (it = sidx_first(x, p->seg.key); it != SIDX_END;
-	    it = x->it[it].next) {
-		s = &seg[x->it[it].seg];
-		if ((r = frank(s, &p->seg.f)) < 0 ||
-		    (val = map_segval(s, p->el, comp, rep)) == NULL ||
-		    val->s.len == 0)
-			continue;
-		pb_add(&b, s, val, r);
-	}
-	return pb_value(ev, &b, e, comp, v);
+	else if (p->nloop != 0)
+		plain_step(ev, x, p, &b);
+	else
+		for (it = sidx_first(x, p->seg.key); it != SIDX_END;
+		    it = x->it[it].next)
+			plain_cand(ev, p, &seg[x->it[it].seg], 0, &b);
+	return pb_value(ev, &b, e, p->npair > 0 && p->pfrom > 0 &&
+	    p->pvcomp > 0 ? (unsigned)p->pvcomp : p->npair > 0 ? 1 :
+	    p->comp ? p->comp : 1, v);
 }
 
 /* The first term of an expression (the canonical alternative). */
@@ -3335,7 +3391,7 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 	trace_start(ev, &tr, s, fr, &r->tgt, -1);
 	found = -1;
-	if (plain != NULL && fr->segi < 0 && fr->loop != NULL)
+	if (plain != NULL)
 		found = plain_value(ev, fr, plain, &v);
 	if (found < 0)
 		found = eval_expr(ev, fr, r->expr[0], &v, &rc);

@@ -156,13 +156,13 @@ struct map_path {
 
 /*
  * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]`, `TAG01-02[TAG01-01=
- * CODE]` or `TAG{QUAL}` in the current loop instance: the evaluator finds
- * such a value without the generic path machinery.
+ * CODE]`, `TAG{QUAL}` or `LOOP/TAG01` in the current loop instance: the
+ * evaluator finds such a value without the generic path machinery.
  */
 static inline int
 map_path_plain(const struct map_path *p)
 {
-	return p->anchor == MA_REL && p->nloop == 0 && !p->segonly;
+	return p->anchor == MA_REL && p->nloop <= 1 && !p->segonly;
 }
 
 /* ---- expressions --------------------------------------------------- */
