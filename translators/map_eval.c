@@ -2590,7 +2590,7 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
  * A value as a document node (strings made valid UTF-8); NULL: none.
  * xf: v was left by a transform, whose v->plain is then to be trusted.
  */
-static inline struct mdoc *
+static inline ALWAYS_INLINE struct mdoc *
 val_node(struct ev *ev, const struct map_val *v, int xf)
 {
 	struct mdoc	*d;
@@ -3209,16 +3209,29 @@ absent(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 	return 0;
 }
 
-static void
+static inline ALWAYS_INLINE void
 write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
     const struct map_val *v, int xf)
 {
+	const struct frame *of;
 	struct mdoc *o, *j;
 
-	if (t->nname == 1 && !t->rooted) {
-		const struct frame *of = obj_frame(fr);
-
+	if (t->nname <= 2 && !t->rooted) {
+		of = obj_frame(fr);
 		o = of != NULL ? of->obj : ev->root;
+		/*
+		 * price.basisCode after price.amount: the object is the
+		 * last member (target_parent's first try, without the call).
+		 */
+		if (t->nname == 2) {
+			if ((j = o->u.o.tail) != NULL && j->key == t->name[0] &&
+			    j->kind == MDOC_OBJ)
+				o = j;
+			else if ((o = target_parent(ev, fr, t)) == NULL) {
+				ev->dirty = 1;
+				return;
+			}
+		}
 	} else if ((o = target_parent(ev, fr, t)) == NULL) {
 		ev->dirty = 1;
 		return;
