@@ -835,39 +835,48 @@ pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
 	return n;
 }
 
-/* The pair value for the best qualifier of p in s; rank in *pr. */
-static const struct edi_val *
-pair_value(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
-    int *pr, unsigned *vcomp)
+/* pair_value for composite pairs: value and qualifier are components. */
+static NOINLINE const struct edi_val *
+pair_comp(const struct map_path *p, const struct edi_seg *s, int *pr)
 {
 	const struct edi_val *q, *v, *best = NULL;
 	unsigned	 e, nrep, r;
+	int		 c, bestc = -1;
+
+	for (e = (unsigned)p->pfrom; e <= (unsigned)p->pto; e++) {
+		nrep = nrep_of(s, e);
+		for (r = 1; r <= nrep; r++) {
+			q = map_segval(s, e, (unsigned)p->pqcomp, r);
+			if (q == NULL)
+				continue;
+			for (c = 0; c < p->npair; c++)
+				if (code_eq(q->s, p->pair[c]))
+					break;
+			if (c == p->npair || (bestc >= 0 && c >= bestc))
+				continue;
+			v = map_segval(s, e, (unsigned)p->pvcomp, r);
+			if (v != NULL) {
+				best = v;
+				bestc = c;
+			}
+		}
+	}
+	*pr = bestc;
+	return best;
+}
+
+/* The pair value for the best qualifier of p in s; rank in *pr. */
+static inline ALWAYS_INLINE const struct edi_val *
+pair_value(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
+    int *pr, unsigned *vcomp)
+{
+	const struct edi_val *q, *best = NULL;
 	int		 c, bestc = -1, i, n;
 
 	*vcomp = 1;
 	if (p->pfrom > 0 && p->pvcomp > 0) {
-		/* Composite pairs: value and qualifier are components. */
 		*vcomp = (unsigned)p->pvcomp;
-		for (e = (unsigned)p->pfrom; e <= (unsigned)p->pto; e++) {
-			nrep = nrep_of(s, e);
-			for (r = 1; r <= nrep; r++) {
-				q = map_segval(s, e, (unsigned)p->pqcomp, r);
-				if (q == NULL)
-					continue;
-				for (c = 0; c < p->npair; c++)
-					if (code_eq(q->s, p->pair[c]))
-						break;
-				if (c == p->npair || (bestc >= 0 && c >= bestc))
-					continue;
-				v = map_segval(s, e, (unsigned)p->pvcomp, r);
-				if (v != NULL) {
-					best = v;
-					bestc = c;
-				}
-			}
-		}
-		*pr = bestc;
-		return best;
+		return pair_comp(p, s, pr);
 	}
 	/* The earliest pair of the first code that has one. */
 	n = pairs_of(&ev->pc, p, s);
@@ -1744,6 +1753,24 @@ node_val(const struct mdoc *j, struct map_val *v)
 	return 0;
 }
 
+/* node_val(j, v) != 0, without the value. */
+static int
+node_has(const struct mdoc *j)
+{
+	switch (j->kind) {
+	case MDOC_STR:
+	case MDOC_DEC:
+		return j->u.s.len > 0;
+	case MDOC_INT:
+		return 1;
+	case MDOC_ARR:
+		return j->u.a.n > 0;
+	case MDOC_OBJ:
+		return j->u.o.n > 0;
+	}
+	return 0;
+}
+
 struct first_node {
 	const struct mdoc *j;
 };
@@ -2509,6 +2536,18 @@ exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 
 	if (plain_ok(fr, e) && (n = plain_value(ev, fr, e, &v)) >= 0)
 		return n;
+	if (e->kind == MT_FIELD) {
+		/* exists(id.value): eval_expr1's walk, without a value. */
+		const struct mdoc *j = field_base(ev, fr, e->field);
+
+		for (n = 0; n < e->field->nname && j != NULL &&
+		    j->kind == MDOC_OBJ && n <= MAP_MAX_TARGET_DEPTH; n++)
+			j = mdoc_member(j, e->field->name[n]);
+		if (j == NULL)
+			return 0;
+		if (n == e->field->nname)
+			return node_has(j);
+	}
 	if (e->kind == MT_PATH)
 		return path_first(ev, fr, e->path, &pm);
 	if (e->kind == MT_XPATH) {
@@ -2561,8 +2600,16 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 		}
 		return C_FALSE;
 	case MC_CMP:
-		if (!eval_expr(ev, fr, c->a, &a, NULL) ||
-		    !eval_expr(ev, fr, c->b, &b, NULL))
+		if (!eval_expr(ev, fr, c->a, &a, NULL))
+			return C_UNKNOWN;
+		if (c->b->kind == MT_LIT) {
+			/* `> 0`: val_cmp reads the text only. */
+			b.p = c->b->lit.p;
+			b.len = c->b->lit.len;
+			b.kind = MV_STR;
+			if (b.len == 0)
+				return C_UNKNOWN;
+		} else if (!eval_expr(ev, fr, c->b, &b, NULL))
 			return C_UNKNOWN;
 		if (val_cmp(ev, &a, &b, &res) != 0)
 			return C_UNKNOWN;
