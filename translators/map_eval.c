@@ -1367,6 +1367,19 @@ path_all(struct ev *ev, const struct frame *fr, const struct map_path *p,
 	pm.mode = PM_ALL;
 	pm.fn = fn;
 	pm.arg = arg;
+	if (p->anchor == MA_REL && p->nloop == 0 && fr->segi < 0 &&
+	    fr->loop != NULL) {
+		/* N301 in the current loop: walk() inlined, as path_first. */
+		uint32_t it;
+
+		if ((x = frame_sidx(ev, fr)) == NULL)
+			return 0;
+		for (it = sidx_first(x, p->seg.key); it != SIDX_END;
+		    it = x->it[it].next)
+			match_seg_at(ev, p, &ev->set->seg[x->it[it].seg], 0,
+			    &pm);
+		return pm.nbest;
+	}
 	if (path_start(ev, fr, p, &L, &x, &segi) != 0)
 		return 0;
 	walk(ev, L, x, segi, p, 0, 0, &pm);
