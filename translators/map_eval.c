@@ -839,26 +839,47 @@ pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
 static NOINLINE const struct edi_val *
 pair_comp(const struct map_path *p, const struct edi_seg *s, int *pr)
 {
-	const struct edi_val *q, *v, *best = NULL;
-	unsigned	 e, nrep, r;
+	const struct edi_val *v = s->val, *e = s->val + s->nval, *q, *val;
+	const struct edi_val *best = NULL;
+	unsigned	 el, rep, vc;
 	int		 c, bestc = -1;
 
-	for (e = (unsigned)p->pfrom; e <= (unsigned)p->pto; e++) {
-		nrep = nrep_of(s, e);
-		for (r = 1; r <= nrep; r++) {
-			q = map_segval(s, e, (unsigned)p->pqcomp, r);
-			if (q == NULL)
-				continue;
+	/*
+	 * One pass over the values of PFROM..PTO, a repetition of an
+	 * element at a time (values are in (el, rep, comp) order): its
+	 * qualifier and value components as map_segval finds them.
+	 */
+	while (v < e && v->el < (unsigned)p->pfrom)
+		v++;
+	while (v < e && v->el <= (unsigned)p->pto) {
+		el = v->el;
+		rep = v->rep ? v->rep : 1;
+		q = val = NULL;
+		for (; v < e && v->el == el && (v->rep ? v->rep : 1u) == rep;
+		    v++) {
+			vc = v->comp ? v->comp : 1;
+			if (vc == (unsigned)p->pqcomp && q == NULL)
+				q = v;
+			if (vc == (unsigned)p->pvcomp && val == NULL)
+				val = v;
+		}
+		if (q == NULL)
+			continue;
+		if (p->pk != NULL) {
+			uint64_t k = map_codekey(q->s.p, q->s.len);
+
+			for (c = 0; c < p->npair; c++)
+				if (p->pk[c] == k)
+					break;
+		} else
 			for (c = 0; c < p->npair; c++)
 				if (code_eq(q->s, p->pair[c]))
 					break;
-			if (c == p->npair || (bestc >= 0 && c >= bestc))
-				continue;
-			v = map_segval(s, e, (unsigned)p->pvcomp, r);
-			if (v != NULL) {
-				best = v;
-				bestc = c;
-			}
+		if (c == p->npair || (bestc >= 0 && c >= bestc))
+			continue;
+		if (val != NULL) {
+			best = val;
+			bestc = c;
 		}
 	}
 	*pr = bestc;
