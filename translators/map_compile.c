@@ -3555,6 +3555,7 @@ link_path(struct lk *L, struct map_path *p)
 	const struct struct_pairs *pr;
 	int		 i;
 
+	/* Filter and pair codes as integers, for the evaluator. */
 	if (p->anchor == MA_HIER)
 		step_keys(L, &p->hstep);
 	for (i = 0; i < p->nloop; i++)
