@@ -1662,6 +1662,22 @@ sel_step(struct ev *ev, const struct inst *in, const struct map_step *st,
 	}
 }
 
+/*
+ * The selector's first step has no item in the frame's loop instance (a
+ * PO1 line without SAC or N9): select_inst would find nothing.
+ */
+static inline int
+sel_none(struct ev *ev, const struct frame *fr, const struct map_path *p)
+{
+	const struct map_step *st = p->nloop > 0 ? &p->loop[0] : &p->seg;
+	struct sidx	*x;
+
+	if (p->anchor != MA_REL || st->hier || fr->segi >= 0 ||
+	    fr->loop == NULL || (x = frame_sidx(ev, fr)) == NULL)
+		return 0;
+	return sidx_first(x, st->key) == SIDX_END;
+}
+
 static void
 select_inst(struct ev *ev, const struct frame *fr, const struct map_block *b,
     struct ilist *il)
@@ -3736,7 +3752,10 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	}
 	if (b->sel == NULL)
 		return;
-	select_inst(ev, fr, b, &il);
+	if (sel_none(ev, fr, b->sel))
+		memset(&il, 0, sizeof(il));
+	else
+		select_inst(ev, fr, b, &il);
 	if (il.n == 0) {
 		if (b->req != MQ_NONE) {
 			memset(&ma, 0, sizeof(ma));
