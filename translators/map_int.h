@@ -92,14 +92,36 @@ map_segval(const struct edi_seg *s, unsigned el, unsigned comp, unsigned rep)
 static inline uint64_t
 map_codekey(const char *p, size_t len)
 {
-	uint64_t k = 0;
-	size_t	 i;
+	const unsigned char *u = (const unsigned char *)p;
+	uint64_t k = (uint64_t)len << 56;
 
-	if (len > MAP_CODEKEY_MAX)
-		return MAP_CODEKEY_NONE;
-	for (i = 0; i < len; i++)
-		k |= (uint64_t)(unsigned char)p[i] << (8 * i);
-	return k | (uint64_t)len << 56;
+	/* Unrolled: most codes have 2 or 3 bytes. */
+	switch (len) {
+	case 7:
+		k |= (uint64_t)u[6] << 48;
+		/* FALLTHROUGH */
+	case 6:
+		k |= (uint64_t)u[5] << 40;
+		/* FALLTHROUGH */
+	case 5:
+		k |= (uint64_t)u[4] << 32;
+		/* FALLTHROUGH */
+	case 4:
+		k |= (uint64_t)u[3] << 24;
+		/* FALLTHROUGH */
+	case 3:
+		k |= (uint64_t)u[2] << 16;
+		/* FALLTHROUGH */
+	case 2:
+		k |= (uint64_t)u[1] << 8;
+		/* FALLTHROUGH */
+	case 1:
+		k |= u[0];
+		/* FALLTHROUGH */
+	case 0:
+		return k;
+	}
+	return MAP_CODEKEY_NONE;
 }
 
 /* One filter condition: [TAG]EL[-COMP] (=|!=) CODE|CODE... */
