@@ -787,25 +787,14 @@ segval_from(const struct edi_val *v, const struct edi_val *e, unsigned el)
  * element with the next; a pair counts when both elements have a value.
  * Returns how many, -1 when there are too many to keep.
  */
-static int
-pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
+static NOINLINE int
+pairs_build(struct pairs *pc, const struct map_path *p,
+    const struct edi_seg *s, unsigned from, unsigned to)
 {
 	const struct edi_val *q, *v, *cur, *end;
-	unsigned	 e, from, to, step;
+	unsigned	 e, step = p->pfrom > 0 ? 2 : 1;
 	int		 n = 0;
 
-	if (p->pfrom > 0) {
-		from = (unsigned)p->pfrom;
-		to = (unsigned)p->pto;
-		step = 2;
-	} else {
-		from = 1;
-		to = s->nel;
-		step = 1;
-	}
-	if (pc->seg == s && pc->from == (int)from && pc->to == (int)to &&
-	    pc->qfirst == p->pqfirst)
-		return pc->n;
 	pc->seg = s;
 	pc->from = (int)from;
 	pc->to = (int)to;
@@ -836,6 +825,19 @@ pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
 	}
 	pc->n = n;
 	return n;
+}
+
+/* The pairs of s, kept for the rules that read the same segment next. */
+static inline int
+pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
+{
+	unsigned from = p->pfrom > 0 ? (unsigned)p->pfrom : 1;
+	unsigned to = p->pfrom > 0 ? (unsigned)p->pto : s->nel;
+
+	if (pc->seg == s && pc->from == (int)from && pc->to == (int)to &&
+	    pc->qfirst == p->pqfirst)
+		return pc->n;
+	return pairs_build(pc, p, s, from, to);
 }
 
 /* pair_value for composite pairs: value and qualifier are components. */
