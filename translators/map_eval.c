@@ -3419,7 +3419,10 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		lv.ord = (uint32_t)k;
 		eval_expr_all(ev, fr, r->expr[k], cb_list, &lv);
 	}
-	if (lv.n > 1)
+	/* Mostly in order already: one segment, its elements as listed. */
+	for (i = 1; i < lv.n && lv_cmp(&lv.v[i - 1], &lv.v[i]) < 0; i++)
+		;
+	if (i < lv.n)
 		qsort(lv.v, lv.n, sizeof(*lv.v), lv_cmp);
 	for (i = 0; i < lv.n; i++) {
 		v = lv.v[i].v;
