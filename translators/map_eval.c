@@ -2794,7 +2794,9 @@ target_array(struct ev *ev, const struct frame *fr, const struct map_target *t)
 
 	if ((o = target_parent(ev, fr, t)) == NULL)
 		return NULL;
-	arr = mdoc_member(o, t->name[t->nname - 1]);
+	/* The group's instances come in a row: the array is the last member. */
+	if ((arr = o->u.o.tail) == NULL || arr->key != t->name[t->nname - 1])
+		arr = mdoc_member(o, t->name[t->nname - 1]);
 	if (arr == NULL) {
 		if ((arr = new_node(ev, MDOC_ARR)) == NULL)
 			return NULL;
