@@ -1808,6 +1808,18 @@ node_val(const struct mdoc *j, struct map_val *v)
 	return 0;
 }
 
+/*
+ * mdoc_member, the last member first: a rule's condition mostly reads
+ * what the rule before it wrote (exists(item.standardItemId.value)).
+ */
+static inline const struct mdoc *
+member(const struct mdoc *o, const char *key)
+{
+	if (o->u.o.tail != NULL && o->u.o.tail->key == key)
+		return o->u.o.tail;
+	return mdoc_member(o, key);
+}
+
 /* node_val(j, v) != 0, without the value. */
 static int
 node_has(const struct mdoc *j)
@@ -2389,7 +2401,7 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		j = field_base(ev, fr, e->field);
 		for (k = 0; k < e->field->nname && j != NULL &&
 		    j->kind == MDOC_OBJ && k <= MAP_MAX_TARGET_DEPTH; k++)
-			j = mdoc_member(j, e->field->name[k]);
+			j = member(j, e->field->name[k]);
 		if (j != NULL && k == e->field->nname && node_val(j, v))
 			return 1;
 		if (j == NULL || k == e->field->nname ||
@@ -2600,7 +2612,7 @@ exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 
 		for (n = 0; n < e->field->nname && j != NULL &&
 		    j->kind == MDOC_OBJ && n <= MAP_MAX_TARGET_DEPTH; n++)
-			j = mdoc_member(j, e->field->name[n]);
+			j = member(j, e->field->name[n]);
 		if (j == NULL)
 			return 0;
 		if (n == e->field->nname)
