@@ -1029,9 +1029,10 @@ ptrhash(const void *p)
 
 /*
  * Instances of a few segments (most loops: PO1 and its PID, N1 N3 N4) are
- * searched by a scan of their distinct tags, without a hash table.
+ * searched by a scan of their distinct tags, without a hash table.  A
+ * LIN line of six tags, each read by a few rules, is cheaper hashed.
  */
-#define SIDX_SCAN	8
+#define SIDX_SCAN	4
 
 /* Index of key among the distinct tags of x, or SIDX_END. */
 static inline uint32_t
