@@ -3514,12 +3514,55 @@ check_step(struct lk *L, const struct map_path *p, const struct map_step *s)
 		    p->col);
 }
 
+/*
+ * Codes as integer keys (map_codekey), when every code of the list has
+ * one; NULL otherwise, and the evaluator compares text.
+ */
+static uint64_t *
+code_keys(struct lk *L, const struct slice *code, int n)
+{
+	uint64_t *k;
+	int	 i;
+
+	if (n <= 0)
+		return NULL;
+	for (i = 0; i < n; i++)
+		if (code[i].len > MAP_CODEKEY_MAX)
+			return NULL;
+	if ((k = arena_allocarray(&L->m->arena, (size_t)n, sizeof(*k))) ==
+	    NULL)
+		return NULL;
+	for (i = 0; i < n; i++)
+		k[i] = map_codekey(code[i].p, code[i].len);
+	return k;
+}
+
+static void
+step_keys(struct lk *L, struct map_step *s)
+{
+	int	 i;
+
+	for (i = 0; i < s->f.natom; i++)
+		if (s->f.atom[i].ck == NULL)
+			s->f.atom[i].ck = code_keys(L, s->f.atom[i].code,
+			    s->f.atom[i].ncode);
+}
+
 static void
 link_path(struct lk *L, struct map_path *p)
 {
 	struct map_step	*s;
 	const struct struct_pairs *pr;
 	int		 i;
+
+	/* Filter and pair codes as integers, for the evaluator. */
+	if (p->anchor == MA_HIER)
+		step_keys(L, &p->hstep);
+	for (i = 0; i < p->nloop; i++)
+		step_keys(L, &p->loop[i]);
+	step_keys(L, &p->seg);
+	if (p->pk == NULL)
+		p->pk = code_keys(L, p->pair, p->npair);
 
 	if (p->anchor == MA_HIER) {
 		check_step(L, p, &p->hstep);
@@ -3751,10 +3794,11 @@ link_block(struct lk *L, struct map_block *b)
 		b->expanded = 1;
 	}
 	b->nchecks = 0;
+	b->check0 = 0;
 	for (i = 0; i < b->nbody; i++) {
 		link_stmt(L, b->body[i]);
-		if (b->body[i]->kind == MS_CHECK)
-			b->nchecks++;
+		if (b->body[i]->kind == MS_CHECK && b->nchecks++ == 0)
+			b->check0 = i;
 	}
 }
 

@@ -19,6 +19,7 @@
  */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,21 @@ const char *const map_default_msg[MD_NMSG] = {
 enum { C_FALSE = 0, C_TRUE = 1, C_UNKNOWN = 2 };
 
 /*
+ * Inlining by hand where the compiler's estimate is wrong for us: the
+ * common path of a rule (plain_value, write_scalar, val_node) runs a few
+ * hundred thousand times per megabyte and its call overhead showed in the
+ * profile; the rarer, longer cases (pairs, repetitions, loop steps) are
+ * kept out of line so that they do not stop it.
+ */
+#if defined(__GNUC__)
+#define NOINLINE	__attribute__((noinline))
+#define ALWAYS_INLINE	__attribute__((always_inline))
+#else
+#define NOINLINE
+#define ALWAYS_INLINE
+#endif
+
+/*
  * The qualifier/value pairs of one segment under one pair layout (see
  * pair_value), in element order.  Rules reading pairs mostly come in a
  * row over one segment (PO1{VN|VP}, PO1{BP|IN}, PO1{UP|EN}): the first
@@ -88,6 +104,7 @@ struct pairs {
 	int		 n;
 	struct {
 		const struct edi_val *q, *v;
+		uint64_t	 qk;	/* q as map_codekey */
 	}		 p[PAIRS_MAX];
 };
 
@@ -139,7 +156,8 @@ struct ev {
 	const struct map_stmt *cur;	/* statement being run */
 	int		 xfail;		/* libxml2 reported an error */
 	char		 xwhy[128];
-	struct pairs	 pc;		/* the pairs of the last segment read */
+	struct pairs	 pc;		/* the pairs of the last segment read;
+					   last: map_eval does not zero it */
 };
 
 /* Context for MAP-MULTI and other diagnostics of one rule. */
@@ -582,6 +600,26 @@ code_eq(struct slice a, struct slice b)
 	return 1;
 }
 
+/* Index of the first code of a equal to s, or -1. */
+static inline int
+atom_code(const struct map_atom *a, struct slice s)
+{
+	uint64_t k;
+	int	 c;
+
+	if (a->ck != NULL) {
+		k = map_codekey(s.p, s.len);
+		for (c = 0; c < a->ncode; c++)
+			if (a->ck[c] == k)
+				return c;
+		return -1;
+	}
+	for (c = 0; c < a->ncode; c++)
+		if (code_eq(s, a->code[c]))
+			return c;
+	return -1;
+}
+
 /* Index of the first code matched by atom a (or 0 for a passing !=), -1. */
 static int
 atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
@@ -599,12 +637,8 @@ atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
 			continue;
 		if (onlyrep && (v->rep ? v->rep : 1u) != onlyrep)
 			continue;
-		for (c = 0; c < a->ncode; c++)
-			if (code_eq(v->s, a->code[c])) {
-				if (best < 0 || c < best)
-					best = c;
-				break;
-			}
+		if ((c = atom_code(a, v->s)) >= 0 && (best < 0 || c < best))
+			best = c;
 	}
 	if (a->neg)
 		return best >= 0 ? -1 : 0;
@@ -753,25 +787,14 @@ segval_from(const struct edi_val *v, const struct edi_val *e, unsigned el)
  * element with the next; a pair counts when both elements have a value.
  * Returns how many, -1 when there are too many to keep.
  */
-static int
-pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
+static NOINLINE int
+pairs_build(struct pairs *pc, const struct map_path *p,
+    const struct edi_seg *s, unsigned from, unsigned to)
 {
 	const struct edi_val *q, *v, *cur, *end;
-	unsigned	 e, from, to, step;
+	unsigned	 e, step = p->pfrom > 0 ? 2 : 1;
 	int		 n = 0;
 
-	if (p->pfrom > 0) {
-		from = (unsigned)p->pfrom;
-		to = (unsigned)p->pto;
-		step = 2;
-	} else {
-		from = 1;
-		to = s->nel;
-		step = 1;
-	}
-	if (pc->seg == s && pc->from == (int)from && pc->to == (int)to &&
-	    pc->qfirst == p->pqfirst)
-		return pc->n;
 	pc->seg = s;
 	pc->from = (int)from;
 	pc->to = (int)to;
@@ -797,53 +820,102 @@ pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
 			break;		/* not reached: positions are capped */
 		pc->p[n].q = q;
 		pc->p[n].v = v;
+		pc->p[n].qk = map_codekey(q->s.p, q->s.len);
 		n++;
 	}
 	pc->n = n;
 	return n;
 }
 
+/* The pairs of s, kept for the rules that read the same segment next. */
+static inline int
+pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
+{
+	unsigned from = p->pfrom > 0 ? (unsigned)p->pfrom : 1;
+	unsigned to = p->pfrom > 0 ? (unsigned)p->pto : s->nel;
+
+	if (pc->seg == s && pc->from == (int)from && pc->to == (int)to &&
+	    pc->qfirst == p->pqfirst)
+		return pc->n;
+	return pairs_build(pc, p, s, from, to);
+}
+
+/* pair_value for composite pairs: value and qualifier are components. */
+static NOINLINE const struct edi_val *
+pair_comp(const struct map_path *p, const struct edi_seg *s, int *pr)
+{
+	const struct edi_val *v = s->val, *e = s->val + s->nval, *q, *val;
+	const struct edi_val *best = NULL;
+	unsigned	 el, rep, vc;
+	int		 c, bestc = -1;
+
+	/*
+	 * One pass over the values of PFROM..PTO, a repetition of an
+	 * element at a time (values are in (el, rep, comp) order): its
+	 * qualifier and value components as map_segval finds them.
+	 */
+	while (v < e && v->el < (unsigned)p->pfrom)
+		v++;
+	while (v < e && v->el <= (unsigned)p->pto) {
+		el = v->el;
+		rep = v->rep ? v->rep : 1;
+		q = val = NULL;
+		for (; v < e && v->el == el && (v->rep ? v->rep : 1u) == rep;
+		    v++) {
+			vc = v->comp ? v->comp : 1;
+			if (vc == (unsigned)p->pqcomp && q == NULL)
+				q = v;
+			if (vc == (unsigned)p->pvcomp && val == NULL)
+				val = v;
+		}
+		if (q == NULL)
+			continue;
+		if (p->pk != NULL) {
+			uint64_t k = map_codekey(q->s.p, q->s.len);
+
+			for (c = 0; c < p->npair; c++)
+				if (p->pk[c] == k)
+					break;
+		} else
+			for (c = 0; c < p->npair; c++)
+				if (code_eq(q->s, p->pair[c]))
+					break;
+		if (c == p->npair || (bestc >= 0 && c >= bestc))
+			continue;
+		if (val != NULL) {
+			best = val;
+			bestc = c;
+		}
+	}
+	*pr = bestc;
+	return best;
+}
+
 /* The pair value for the best qualifier of p in s; rank in *pr. */
-static const struct edi_val *
+static inline ALWAYS_INLINE const struct edi_val *
 pair_value(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
     int *pr, unsigned *vcomp)
 {
-	const struct edi_val *q, *v, *best = NULL;
-	unsigned	 e, nrep, r;
+	const struct edi_val *q, *best = NULL;
 	int		 c, bestc = -1, i, n;
 
 	*vcomp = 1;
 	if (p->pfrom > 0 && p->pvcomp > 0) {
-		/* Composite pairs: value and qualifier are components. */
 		*vcomp = (unsigned)p->pvcomp;
-		for (e = (unsigned)p->pfrom; e <= (unsigned)p->pto; e++) {
-			nrep = nrep_of(s, e);
-			for (r = 1; r <= nrep; r++) {
-				q = map_segval(s, e, (unsigned)p->pqcomp, r);
-				if (q == NULL)
-					continue;
-				for (c = 0; c < p->npair; c++)
-					if (code_eq(q->s, p->pair[c]))
-						break;
-				if (c == p->npair || (bestc >= 0 && c >= bestc))
-					continue;
-				v = map_segval(s, e, (unsigned)p->pvcomp, r);
-				if (v != NULL) {
-					best = v;
-					bestc = c;
-				}
-			}
-		}
-		*pr = bestc;
-		return best;
+		return pair_comp(p, s, pr);
 	}
 	/* The earliest pair of the first code that has one. */
 	n = pairs_of(&ev->pc, p, s);
 	for (i = 0; i < n; i++) {
 		q = ev->pc.p[i].q;
-		for (c = 0; c < p->npair; c++)
-			if (code_eq(q->s, p->pair[c]))
-				break;
+		if (p->pk != NULL) {
+			for (c = 0; c < p->npair; c++)
+				if (p->pk[c] == ev->pc.p[i].qk)
+					break;
+		} else
+			for (c = 0; c < p->npair; c++)
+				if (code_eq(q->s, p->pair[c]))
+					break;
 		if (c == p->npair || (bestc >= 0 && c >= bestc))
 			continue;
 		best = ev->pc.p[i].v;
@@ -957,9 +1029,10 @@ ptrhash(const void *p)
 
 /*
  * Instances of a few segments (most loops: PO1 and its PID, N1 N3 N4) are
- * searched by a scan of their distinct tags, without a hash table.
+ * searched by a scan of their distinct tags, without a hash table.  A
+ * LIN line of six tags, each read by a few rules, is cheaper hashed.
  */
-#define SIDX_SCAN	8
+#define SIDX_SCAN	4
 
 /* Index of key among the distinct tags of x, or SIDX_END. */
 static inline uint32_t
@@ -1321,6 +1394,19 @@ path_all(struct ev *ev, const struct frame *fr, const struct map_path *p,
 	pm.mode = PM_ALL;
 	pm.fn = fn;
 	pm.arg = arg;
+	if (p->anchor == MA_REL && p->nloop == 0 && fr->segi < 0 &&
+	    fr->loop != NULL) {
+		/* N301 in the current loop: walk() inlined, as path_first. */
+		uint32_t it;
+
+		if ((x = frame_sidx(ev, fr)) == NULL)
+			return 0;
+		for (it = sidx_first(x, p->seg.key); it != SIDX_END;
+		    it = x->it[it].next)
+			match_seg_at(ev, p, &ev->set->seg[x->it[it].seg], 0,
+			    &pm);
+		return pm.nbest;
+	}
 	if (path_start(ev, fr, p, &L, &x, &segi) != 0)
 		return 0;
 	walk(ev, L, x, segi, p, 0, 0, &pm);
@@ -1579,6 +1665,22 @@ sel_step(struct ev *ev, const struct inst *in, const struct map_step *st,
 	}
 }
 
+/*
+ * The selector's first step has no item in the frame's loop instance (a
+ * PO1 line without SAC or N9): select_inst would find nothing.
+ */
+static inline int
+sel_none(struct ev *ev, const struct frame *fr, const struct map_path *p)
+{
+	const struct map_step *st = p->nloop > 0 ? &p->loop[0] : &p->seg;
+	struct sidx	*x;
+
+	if (p->anchor != MA_REL || st->hier || fr->segi >= 0 ||
+	    fr->loop == NULL || (x = frame_sidx(ev, fr)) == NULL)
+		return 0;
+	return sidx_first(x, st->key) == SIDX_END;
+}
+
 static void
 select_inst(struct ev *ev, const struct frame *fr, const struct map_block *b,
     struct ilist *il)
@@ -1698,6 +1800,36 @@ node_val(const struct mdoc *j, struct map_val *v)
 	case MDOC_INT:
 		v->i = j->u.i;
 		v->kind = MV_INT;
+		return 1;
+	case MDOC_ARR:
+		return j->u.a.n > 0;
+	case MDOC_OBJ:
+		return j->u.o.n > 0;
+	}
+	return 0;
+}
+
+/*
+ * mdoc_member, the last member first: a rule's condition mostly reads
+ * what the rule before it wrote (exists(item.standardItemId.value)).
+ */
+static inline const struct mdoc *
+member(const struct mdoc *o, const char *key)
+{
+	if (o->u.o.tail != NULL && o->u.o.tail->key == key)
+		return o->u.o.tail;
+	return mdoc_member(o, key);
+}
+
+/* node_val(j, v) != 0, without the value. */
+static int
+node_has(const struct mdoc *j)
+{
+	switch (j->kind) {
+	case MDOC_STR:
+	case MDOC_DEC:
+		return j->u.s.len > 0;
+	case MDOC_INT:
 		return 1;
 	case MDOC_ARR:
 		return j->u.a.n > 0;
@@ -2197,11 +2329,29 @@ static int eval_or(struct ev *, const struct frame *,
 		    const struct map_expr *, int, struct map_val *,
 		    const struct rctx *);
 
+static inline int plain_value(struct ev *, const struct frame *,
+		    const struct map_expr *, struct map_val *);
+
+/*
+ * A plain path (map_path_plain), which plain_value reads in a loop
+ * instance or a segment frame (or answers -1 for the generic walk).
+ */
+static inline int
+plain_ok(const struct frame *fr, const struct map_expr *e)
+{
+	return e->kind == MT_PATH && fr != NULL && map_path_plain(e->path);
+}
+
 /* One value of e (first non-empty); 0 when absent. */
 static int
 eval_expr(struct ev *ev, const struct frame *fr, const struct map_expr *e,
     struct map_val *v, const struct rctx *rc)
 {
+	int	 found;
+
+	/* Several candidates: the generic walk reports MAP-MULTI. */
+	if (plain_ok(fr, e) && (found = plain_value(ev, fr, e, v)) >= 0)
+		return found;
 	if (!eval_expr1(ev, fr, e, v, rc))
 		return 0;
 	if (v->from == NULL)
@@ -2252,7 +2402,7 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		j = field_base(ev, fr, e->field);
 		for (k = 0; k < e->field->nname && j != NULL &&
 		    j->kind == MDOC_OBJ && k <= MAP_MAX_TARGET_DEPTH; k++)
-			j = mdoc_member(j, e->field->name[k]);
+			j = member(j, e->field->name[k]);
 		if (j != NULL && k == e->field->nname && node_val(j, v))
 			return 1;
 		if (j == NULL || k == e->field->nname ||
@@ -2453,7 +2603,22 @@ exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 {
 	struct map_val	 v;
 	struct pm	 pm;
+	int		 n;
 
+	if (plain_ok(fr, e) && (n = plain_value(ev, fr, e, &v)) >= 0)
+		return n;
+	if (e->kind == MT_FIELD) {
+		/* exists(id.value): eval_expr1's walk, without a value. */
+		const struct mdoc *j = field_base(ev, fr, e->field);
+
+		for (n = 0; n < e->field->nname && j != NULL &&
+		    j->kind == MDOC_OBJ && n <= MAP_MAX_TARGET_DEPTH; n++)
+			j = member(j, e->field->name[n]);
+		if (j == NULL)
+			return 0;
+		if (n == e->field->nname)
+			return node_has(j);
+	}
 	if (e->kind == MT_PATH)
 		return path_first(ev, fr, e->path, &pm);
 	if (e->kind == MT_XPATH) {
@@ -2506,8 +2671,16 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 		}
 		return C_FALSE;
 	case MC_CMP:
-		if (!eval_expr(ev, fr, c->a, &a, NULL) ||
-		    !eval_expr(ev, fr, c->b, &b, NULL))
+		if (!eval_expr(ev, fr, c->a, &a, NULL))
+			return C_UNKNOWN;
+		if (c->b->kind == MT_LIT) {
+			/* `> 0`: val_cmp reads the text only. */
+			b.p = c->b->lit.p;
+			b.len = c->b->lit.len;
+			b.kind = MV_STR;
+			if (b.len == 0)
+				return C_UNKNOWN;
+		} else if (!eval_expr(ev, fr, c->b, &b, NULL))
 			return C_UNKNOWN;
 		if (val_cmp(ev, &a, &b, &res) != 0)
 			return C_UNKNOWN;
@@ -2535,7 +2708,7 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
  * A value as a document node (strings made valid UTF-8); NULL: none.
  * xf: v was left by a transform, whose v->plain is then to be trusted.
  */
-static inline struct mdoc *
+static inline ALWAYS_INLINE struct mdoc *
 val_node(struct ev *ev, const struct map_val *v, int xf)
 {
 	struct mdoc	*d;
@@ -2634,7 +2807,9 @@ target_array(struct ev *ev, const struct frame *fr, const struct map_target *t)
 
 	if ((o = target_parent(ev, fr, t)) == NULL)
 		return NULL;
-	arr = mdoc_member(o, t->name[t->nname - 1]);
+	/* The group's instances come in a row: the array is the last member. */
+	if ((arr = o->u.o.tail) == NULL || arr->key != t->name[t->nname - 1])
+		arr = mdoc_member(o, t->name[t->nname - 1]);
 	if (arr == NULL) {
 		if ((arr = new_node(ev, MDOC_ARR)) == NULL)
 			return NULL;
@@ -2845,56 +3020,215 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 	return VR_OK;
 }
 
+/* A candidate of plain_value: kept when it ranks best, ties counted. */
+struct pbest {
+	const struct edi_seg *s;
+	const struct edi_val *v;
+	int		 best, n;
+};
+
+static inline void
+pb_add(struct pbest *b, const struct edi_seg *s, const struct edi_val *v,
+    int r)
+{
+	if (b->n == 0 || r < b->best) {
+		b->best = r;
+		b->s = s;
+		b->v = v;
+		b->n = 1;
+	} else if (r == b->best)
+		b->n++;
+}
+
+static inline int
+pb_value(struct ev *ev, const struct pbest *b, const struct map_expr *e,
+    unsigned comp, struct map_val *v)
+{
+	if (b->n != 1)
+		return b->n == 0 ? 0 : -1;
+	mk_val(v, b->s, b->v, comp);
+	v->from = e;
+	ev->lastseg = b->s;
+	ev->lastsrc = e->text;
+	return 1;
+}
+
 /*
- * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]` or `TAG{QUAL}` in
- * the current loop instance.  plain_value() finds such a value without
- * the generic machinery (eval_expr, path_first, match_seg_at), ranking
- * candidates as they would: 1 found, 0 absent, -1 when several segments
- * match and eval_expr must report MAP-MULTI.
+ * TAG01-02[TAG01-01=A|B], the usual EDIFACT qualifier: a single filter
+ * atom on the element read.  One pass over the element's values, a
+ * repetition at a time (values are in (el, rep, comp) order), with the
+ * candidates and ranks of nrep_of, filter_rank and map_segval.
  */
-static int
+static void
+rep_scan(const struct edi_seg *s, const struct map_path *p, unsigned comp,
+    int rank, struct pbest *b)
+{
+	const struct map_atom *a = &p->seg.f.atom[0];
+	const struct edi_val *v = s->val, *e = s->val + s->nval, *val;
+	unsigned	 acomp = a->comp ? a->comp : 1, rep, vc;
+	int		 c, best;
+
+	while (v < e && v->el < p->el)
+		v++;
+	while (v < e && v->el == p->el) {
+		rep = v->rep ? v->rep : 1;
+		best = -1;
+		val = NULL;
+		for (; v < e && v->el == p->el && (v->rep ? v->rep : 1u) == rep;
+		    v++) {
+			vc = v->comp ? v->comp : 1;
+			if (vc == comp && val == NULL)
+				val = v;
+			if (vc != acomp)
+				continue;
+			if ((c = atom_code(a, v->s)) >= 0 &&
+			    (best < 0 || c < best))
+				best = c;
+		}
+		if (a->neg ? best >= 0 : best < 0)
+			continue;
+		if (val != NULL && val->s.len > 0)
+			pb_add(b, s, val, rank << RANK_BITS |
+			    (p->seg.f.rank == 0 && !a->neg ? best : 0));
+	}
+}
+
+/*
+ * The candidates of plain path p in segment s, which has its tag, for
+ * paths that read more than one value of it: qualifier pairs (TAG{QUAL})
+ * and a filter on the element itself that picks one of its repetitions
+ * (DTM01-02[DTM01-01=137]).  Ranks as match_seg_at's under the loop
+ * step's rank.
+ */
+static NOINLINE void
+multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
+    int rank, struct pbest *b)
+{
+	const struct edi_val *val;
+	unsigned	 comp = p->comp ? p->comp : 1, nrep, k;
+	int		 r, pr;
+
+	if (p->npair > 0) {
+		if ((r = frank(s, &p->seg.f)) < 0 ||
+		    (val = pair_value(ev, p, s, &pr, &comp)) == NULL)
+			return;
+		pb_add(b, s, val, ((rank << RANK_BITS | r) << RANK_BITS) | pr);
+		return;
+	}
+	if (p->seg.f.natom == 1 && p->seg.f.atom[0].el == p->el) {
+		rep_scan(s, p, comp, rank, b);
+		return;
+	}
+	nrep = nrep_of(s, p->el);
+	for (k = 1; k <= nrep; k++) {
+		if ((r = filter_rank(s, &p->seg.f, p->el, k)) < 0 ||
+		    (val = map_segval(s, p->el, comp, k)) == NULL ||
+		    val->s.len == 0)
+			continue;
+		pb_add(b, s, val, rank << RANK_BITS | r);
+	}
+}
+
+/* The candidates of plain path p in segment s (match_seg_at). */
+static inline void
+plain_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
+    int rank, struct pbest *b)
+{
+	const struct edi_val *val;
+	int	 r;
+
+	if (p->npair > 0 || (p->repatom >= 0 && p->rep == 0)) {
+		multi_cand(ev, p, s, rank, b);
+		return;
+	}
+	if ((r = frank(s, &p->seg.f)) < 0 ||
+	    (val = map_segval(s, p->el, p->comp ? p->comp : 1,
+	    p->rep ? p->rep : 1)) == NULL || val->s.len == 0)
+		return;
+	pb_add(b, s, val, rank << RANK_BITS | r);
+}
+
+/*
+ * LOOP/TAG01...: one loop step from a loop instance, as walk() takes it:
+ * every item with the step's tag that passes its filter, then the
+ * segments with the last step's tag inside the instance it triggers (or
+ * the item itself when it is a plain segment).
+ */
+static NOINLINE void
+plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
+    struct pbest *b)
+{
+	const struct edi_seg *seg = ev->set->seg, *s;
+	const struct edi_loop *kid, *kk;
+	struct sidx	*kx;
+	struct sit	 si;
+	uint32_t	 it, k, i;
+	int		 r;
+
+	for (it = sidx_first(x, p->loop[0].key); it != SIDX_END;
+	    it = x->it[it].next) {
+		s = &seg[x->it[it].seg];
+		if ((r = frank(s, &p->loop[0].f)) < 0)
+			continue;
+		if ((kid = x->it[it].kid) == NULL) {
+			if (map_tagkey(s->tag) == p->seg.key)
+				plain_cand(ev, p, s, r, b);
+			continue;
+		}
+		if (x->it[it].ksx == NULL && kid_small(kid)) {
+			sit_init(&si, ev->set, kid, -1);
+			while (sit_next(&si, &i, &kk))
+				if (map_tagkey(seg[i].tag) == p->seg.key)
+					plain_cand(ev, p, &seg[i], r, b);
+			continue;
+		}
+		if ((kx = sidx_kid(ev, x, it)) == NULL)
+			continue;
+		for (k = sidx_first(kx, p->seg.key); k != SIDX_END;
+		    k = kx->it[k].next)
+			plain_cand(ev, p, &seg[kx->it[k].seg], r, b);
+	}
+}
+
+/*
+ * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]`, `TAG01-02[TAG01-01=
+ * CODE]`, `TAG{QUAL}` or `LOOP/TAG01` in the current loop instance or
+ * segment.  plain_value() finds such a value without the generic
+ * machinery (eval_expr, path_first, walk, match_seg_at), ranking
+ * candidates as they would: 1 found, 0 absent, -1 when several segments
+ * match (eval_expr must report MAP-MULTI) or the frame is not one it
+ * reads.
+ */
+static inline ALWAYS_INLINE int
 plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
     struct map_val *v)
 {
 	const struct map_path *p = e->path;
-	const struct edi_seg *seg = ev->set->seg, *bs = NULL, *s;
-	const struct edi_val *bv = NULL, *val;
+	const struct edi_seg *seg = ev->set->seg, *s;
+	struct pbest	 b = { NULL, NULL, 0, 0 };
 	struct sidx	*x;
-	unsigned	 comp = p->comp ? p->comp : 1;
-	unsigned	 rep = p->rep ? p->rep : 1;
 	uint32_t	 it;
-	int		 r, pr, best = 0, n = 0;
 
-	if ((x = frame_sidx(ev, fr)) == NULL)
+	if (fr->segi >= 0) {
+		/* A group of single segments (REF): that one segment. */
+		if (p->nloop != 0 || (uint32_t)fr->segi >= ev->set->nseg)
+			return -1;
+		s = &seg[fr->segi];
+		if (map_tagkey(s->tag) == p->seg.key)
+			plain_cand(ev, p, s, 0, &b);
+	} else if (fr->loop == NULL)
+		return -1;
+	else if ((x = frame_sidx(ev, fr)) == NULL)
 		return 0;
-	for (it = sidx_first(x, p->seg.key); it != SIDX_END;
-	    it = x->it[it].next) {
-		s = &seg[x->it[it].seg];
-		if ((r = frank(s, &p->seg.f)) < 0)
-			continue;
-		if (p->npair > 0) {
-			/* match_seg_at's rank: the filter's, then the pair's. */
-			if ((val = pair_value(ev, p, s, &pr, &comp)) == NULL)
-				continue;
-			r = r << RANK_BITS | pr;
-		} else if ((val = map_segval(s, p->el, comp, rep)) == NULL ||
-		    val->s.len == 0)
-			continue;
-		if (n == 0 || r < best) {
-			best = r;
-			bs = s;
-			bv = val;
-			n = 1;
-		} else if (r == best)
-			n++;
-	}
-	if (n != 1)
-		return n == 0 ? 0 : -1;
-	mk_val(v, bs, bv, comp);
-	v->from = e;
-	ev->lastseg = bs;
-	ev->lastsrc = e->text;
-	return 1;
+	else if (p->nloop != 0)
+		plain_step(ev, x, p, &b);
+	else
+		for (it = sidx_first(x, p->seg.key); it != SIDX_END;
+		    it = x->it[it].next)
+			plain_cand(ev, p, &seg[x->it[it].seg], 0, &b);
+	return pb_value(ev, &b, e, p->npair > 0 && p->pfrom > 0 &&
+	    p->pvcomp > 0 ? (unsigned)p->pvcomp : p->npair > 0 ? 1 :
+	    p->comp ? p->comp : 1, v);
 }
 
 /* The first term of an expression (the canonical alternative). */
@@ -2995,16 +3329,29 @@ absent(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 	return 0;
 }
 
-static void
+static inline ALWAYS_INLINE void
 write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
     const struct map_val *v, int xf)
 {
+	const struct frame *of;
 	struct mdoc *o, *j;
 
-	if (t->nname == 1 && !t->rooted) {
-		const struct frame *of = obj_frame(fr);
-
+	if (t->nname <= 2 && !t->rooted) {
+		of = obj_frame(fr);
 		o = of != NULL ? of->obj : ev->root;
+		/*
+		 * price.basisCode after price.amount: the object is the
+		 * last member (target_parent's first try, without the call).
+		 */
+		if (t->nname == 2) {
+			if ((j = o->u.o.tail) != NULL && j->key == t->name[0] &&
+			    j->kind == MDOC_OBJ)
+				o = j;
+			else if ((o = target_parent(ev, fr, t)) == NULL) {
+				ev->dirty = 1;
+				return;
+			}
+		}
 	} else if ((o = target_parent(ev, fr, t)) == NULL) {
 		ev->dirty = 1;
 		return;
@@ -3087,7 +3434,10 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		lv.ord = (uint32_t)k;
 		eval_expr_all(ev, fr, r->expr[k], cb_list, &lv);
 	}
-	if (lv.n > 1)
+	/* Mostly in order already: one segment, its elements as listed. */
+	for (i = 1; i < lv.n && lv_cmp(&lv.v[i - 1], &lv.v[i]) < 0; i++)
+		;
+	if (i < lv.n)
 		qsort(lv.v, lv.n, sizeof(*lv.v), lv_cmp);
 	for (i = 0; i < lv.n; i++) {
 		v = lv.v[i].v;
@@ -3141,7 +3491,7 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 }
 
-static void
+static inline ALWAYS_INLINE void
 run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
 	const struct map_rule *r = &s->u.r;
@@ -3177,7 +3527,7 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 	trace_start(ev, &tr, s, fr, &r->tgt, -1);
 	found = -1;
-	if (plain != NULL && fr->segi < 0 && fr->loop != NULL)
+	if (plain != NULL)
 		found = plain_value(ev, fr, plain, &v);
 	if (found < 0)
 		found = eval_expr(ev, fr, r->expr[0], &v, &rc);
@@ -3422,7 +3772,10 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	}
 	if (b->sel == NULL)
 		return;
-	select_inst(ev, fr, b, &il);
+	if (sel_none(ev, fr, b->sel))
+		memset(&il, 0, sizeof(il));
+	else
+		select_inst(ev, fr, b, &il);
 	if (il.n == 0) {
 		if (b->req != MQ_NONE) {
 			memset(&ma, 0, sizeof(ma));
@@ -3552,7 +3905,8 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 		}
 	}
 	/* Checks run after the rules of their block. */
-	for (i = 0, n = 0; n < b->nchecks && i < b->nbody && !ev->limit; i++)
+	for (i = b->check0, n = 0; n < b->nchecks && i < b->nbody &&
+	    !ev->limit; i++)
 		if (b->body[i]->kind == MS_CHECK) {
 			ev->cur = b->body[i];
 			run_check(ev, fr, b->body[i]);
@@ -3625,7 +3979,9 @@ map_eval(const struct map *m, const struct edi_set *set,
 	    set->arena == NULL : set->nseg == 0 || set->root == NULL ||
 	    set->arena == NULL)
 		return EG_ERR_INVAL;
-	memset(&ev, 0, sizeof(ev));
+	/* All but the pairs cache, a few KB, empty while pc.seg is NULL. */
+	memset(&ev, 0, offsetof(struct ev, pc));
+	ev.pc.seg = NULL;
 	ev.m = m;
 	ev.set = set;
 	ev.env = env;

@@ -81,12 +81,57 @@ map_segval(const struct edi_seg *s, unsigned el, unsigned comp, unsigned rep)
 
 /* ---- document paths ------------------------------------------------ */
 
+/*
+ * A code of up to 7 bytes as one integer: its bytes, and its length in the
+ * top byte.  Longer text has no key (MAP_CODEKEY_NONE), so it never equals
+ * the key of a short code.  Filters and pairs compare qualifiers this way.
+ */
+#define MAP_CODEKEY_MAX		7
+#define MAP_CODEKEY_NONE	UINT64_MAX
+
+static inline uint64_t
+map_codekey(const char *p, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	uint64_t k = (uint64_t)len << 56;
+
+	/* Unrolled: most codes have 2 or 3 bytes. */
+	switch (len) {
+	case 7:
+		k |= (uint64_t)u[6] << 48;
+		/* FALLTHROUGH */
+	case 6:
+		k |= (uint64_t)u[5] << 40;
+		/* FALLTHROUGH */
+	case 5:
+		k |= (uint64_t)u[4] << 32;
+		/* FALLTHROUGH */
+	case 4:
+		k |= (uint64_t)u[3] << 24;
+		/* FALLTHROUGH */
+	case 3:
+		k |= (uint64_t)u[2] << 16;
+		/* FALLTHROUGH */
+	case 2:
+		k |= (uint64_t)u[1] << 8;
+		/* FALLTHROUGH */
+	case 1:
+		k |= u[0];
+		/* FALLTHROUGH */
+	case 0:
+		return k;
+	}
+	return MAP_CODEKEY_NONE;
+}
+
 /* One filter condition: [TAG]EL[-COMP] (=|!=) CODE|CODE... */
 struct map_atom {
 	uint8_t		 el, comp;	/* comp 0: the element (== comp 1) */
 	uint8_t		 neg;		/* != */
 	uint16_t	 ncode;
 	struct slice	*code;
+	uint64_t	*ck;		/* codes as map_codekey when every one
+					   has a key (set when linked), or NULL */
 };
 
 struct map_filter {
@@ -121,6 +166,8 @@ struct map_path {
 	int8_t		 repatom;	/* atom on el itself: picks a repetition */
 	struct slice	*pair;		/* {VN|VP}: qualifier codes */
 	int		 npair;
+	uint64_t	*pk;		/* pair codes as map_codekey, or NULL
+					   (as map_atom.ck) */
 	/* From the structure: pair positions (pfrom 0: scan all pairs). */
 	int		 pfrom, pto, pqfirst, pvcomp, pqcomp;
 	/* Where it was written, for compile-time checks. */
@@ -130,15 +177,14 @@ struct map_path {
 };
 
 /*
- * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]` or `TAG{QUAL}` in
- * the current loop instance: the evaluator finds such a value without
- * the generic path machinery.
+ * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]`, `TAG01-02[TAG01-01=
+ * CODE]`, `TAG{QUAL}` or `LOOP/TAG01` in the current loop instance: the
+ * evaluator finds such a value without the generic path machinery.
  */
 static inline int
 map_path_plain(const struct map_path *p)
 {
-	return p->anchor == MA_REL && p->nloop == 0 && !p->segonly &&
-	    (p->npair > 0 || p->repatom < 0 || p->rep != 0);
+	return p->anchor == MA_REL && p->nloop <= 1 && !p->segonly;
 }
 
 /* ---- expressions --------------------------------------------------- */
@@ -369,6 +415,8 @@ struct map_block {
 	struct map_stmt	**body;
 	int		 nbody;
 	int		 nchecks;	/* MS_CHECK statements in body */
+	int		 check0;	/* set when linked: the first of them
+					   (0: scan from the start) */
 	/* Compile-time only. */
 	int		 capbody;
 	int		 expanded;	/* templates inlined */

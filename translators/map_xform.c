@@ -104,6 +104,29 @@ map_dec_canon(struct slice in, char decmark, struct arena *a,
 	size_t		 i, n = 0;
 	char		*o;
 
+	/*
+	 * Most values are canonical already (16, 95.27): digits, no leading
+	 * zero, and a point followed by digits.  One pass says so.
+	 */
+	for (i = 0; i < in.len && isdig((unsigned char)in.p[i]); i++)
+		;
+	if (i > 0 && (in.p[0] != '0' || i == 1) && in.len <=
+	    MAP_MAX_DEC_DIGITS + 2) {
+		if (i == in.len) {
+			*out = in;
+			return MXR_OK;
+		}
+		if (in.p[i] == '.' && i + 1 < in.len) {
+			for (n = i + 1; n < in.len &&
+			    isdig((unsigned char)in.p[n]); n++)
+				;
+			if (n == in.len) {
+				*out = in;
+				return MXR_OK;
+			}
+			n = 0;
+		}
+	}
 	if (dec_split(in, decmark, &neg, &ip, &fp) != 0)
 		return MXR_TYPE;
 	while (ip.len > 1 && ip.p[0] == '0') {
@@ -149,6 +172,25 @@ map_dec_cmp(struct slice a, struct slice b, int *res)
 	int		 an, bn, az = 1, bz = 1, c = 0, sign;
 	size_t		 i, n;
 
+	/* Unsigned integers (counts, most quantities): no split. */
+	if (a.len > 0 && b.len > 0 && a.len <= MAP_MAX_DEC_DIGITS + 2 &&
+	    b.len <= MAP_MAX_DEC_DIGITS + 2 && alldigits(a.p, a.len) &&
+	    alldigits(b.p, b.len)) {
+		while (a.len > 1 && a.p[0] == '0') {
+			a.p++;
+			a.len--;
+		}
+		while (b.len > 1 && b.p[0] == '0') {
+			b.p++;
+			b.len--;
+		}
+		if (a.len != b.len)
+			c = a.len < b.len ? -1 : 1;
+		else
+			c = memcmp(a.p, b.p, a.len);
+		*res = c < 0 ? -1 : c > 0;
+		return 0;
+	}
 	if (dec_split(a, ',', &an, &ai, &af) != 0 ||
 	    dec_split(b, ',', &bn, &bi, &bf) != 0)
 		return -1;
@@ -917,19 +959,29 @@ x_max(const struct map_xform *xf, struct map_val *v)
 /* ---- GS1 identifiers ------------------------------------------------- */
 
 /* 1 when the last digit is the GS1 mod-10 check digit of the others. */
+/* The GS1 check digit of n >= 2 digits is right. */
+static int
+gtin_sum_ok(const char *d, size_t n)
+{
+	size_t	 i;
+	int	 sum3 = 0, sum1 = 0;
+
+	/* Weights 3, 1, 3, ... from the digit before the check digit. */
+	for (i = n - 1; i >= 2; i -= 2) {
+		sum3 += d[i - 1] - '0';
+		sum1 += d[i - 2] - '0';
+	}
+	if (i == 1)
+		sum3 += d[0] - '0';
+	return (10 - (sum3 * 3 + sum1) % 10) % 10 == d[n - 1] - '0';
+}
+
 int
 map_gtin_check(const char *d, size_t n)
 {
-	size_t	 i;
-	int	 sum = 0, w = 3;
-
 	if (n < 2 || !alldigits(d, n))
 		return 0;
-	for (i = n - 1; i-- > 0;) {
-		sum += (d[i] - '0') * w;
-		w = w == 3 ? 1 : 3;
-	}
-	return (10 - sum % 10) % 10 == d[n - 1] - '0';
+	return gtin_sum_ok(d, n);
 }
 
 static int
@@ -942,7 +994,7 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 		*why = "is not a GTIN (8, 12, 13 or 14 digits)";
 		return MXR_TYPEWARN;
 	}
-	if (!map_gtin_check(v->p, v->len)) {
+	if (!gtin_sum_ok(v->p, v->len)) {
 		*why = "has a bad GTIN check digit";
 		return MXR_TYPEWARN;
 	}
