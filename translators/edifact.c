@@ -190,6 +190,8 @@ static const struct {
 #ifdef __SSE2__
 struct specials {
 	__m128i	 v[6];
+	/* scan_plain(): the terminator, and release, repetition or a stand-in */
+	__m128i	 term, rel, rep;
 };
 #else
 struct specials {
@@ -698,6 +700,11 @@ specials_init(const struct ef *x, struct specials *sp)
 	    x->d.element);
 	sp->v[4] = _mm_set1_epi8('\n');
 	sp->v[5] = _mm_set1_epi8('\r');
+	sp->term = _mm_set1_epi8(x->d.segment);
+	/* a stand-in that means the same: the terminator, the component */
+	sp->rel = _mm_set1_epi8(x->d.release ? x->d.release : x->d.segment);
+	sp->rep = _mm_set1_epi8(x->d.repetition ? x->d.repetition :
+	    x->d.component);
 #else
 	(void)x;
 	sp->unused = 0;
@@ -1066,6 +1073,127 @@ tokenize(struct ef *x, struct slice raw, struct edi_seg *seg)
 	return flags;
 }
 
+#ifdef __SSE2__
+/* scan_plain() found nothing to decide: seg_end() and tokenize() read it */
+#define SCAN_NO		((size_t)-1)
+/* ... because out[] was too short: scan again into x->scratch */
+#define SCAN_ROOM	((size_t)-2)
+
+/* The position after a separator of class c: (erc & keep) + add. */
+static const uint64_t erc_keep[4] = {
+	[C_EL] = ERC_EL, [C_CO] = ~(uint64_t)0, [C_RE] = 0xffffffffU,
+};
+static const uint64_t erc_add[4] = {
+	[C_EL] = 1 | ERC_REP1 | ERC_COMP1, [C_CO] = ERC_COMP1,
+	[C_RE] = ERC_REP1 | ERC_COMP1,
+};
+
+/*
+ * edifact_parse()'s common segment, cut and split in one pass: at pos a
+ * tag of three letters or digits, then + or the terminator, and up to the
+ * terminator no release character, CR or LF (so every value is a slice of
+ * the input) and no limit within reach.  Sixteen bytes at a time give bit
+ * masks of the separators, of the bytes that end the fast path and of the
+ * bytes raw_plain() looks for; the separators are walked with ctz and
+ * every one stores a value, counted only when not empty, without a
+ * branch.  A trailing separator is an element separator right after a
+ * component or repetition separator, or a separator right before the
+ * terminator.  Fills seg (values in out, room for cap) and *flagsp as
+ * on_segment() would and returns the terminator's offset; SCAN_NO or
+ * SCAN_ROOM, having decided nothing, otherwise.
+ */
+static size_t
+scan_plain(struct ef *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
+    size_t cap, int *flagsp)
+{
+	const unsigned char *b = (const unsigned char *)x->in.p + pos;
+	const unsigned char *lim = (const unsigned char *)x->in.p + x->in.len;
+	const unsigned char *cls = x->cls, *blk = b, *start, *q;
+	const struct specials *sp = &x->sp;
+	const __m128i lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+	unsigned mel, mcr, mstop, modd, sep, below, odd = 0, trail = 0, c;
+	unsigned carry = 0, keep = ~0xfU;
+	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
+	uint32_t t4;
+	size_t	 n = 0;
+	__m128i	 w, alnum;
+
+	if (lim - b < 16)
+		return SCAN_NO;		/* loads never pass the input */
+	w = _mm_loadu_si128((const __m128i *)(const void *)b);
+	alnum = _mm_or_si128(
+	    _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('A' - 1)),
+	    _mm_cmpgt_epi8(_mm_set1_epi8('Z' + 1), w)),
+	    _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('0' - 1)),
+	    _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), w)));
+	if ((_mm_movemask_epi8(alnum) & 7) != 7 ||
+	    (b[3] != (unsigned char)x->d.element &&
+	    b[3] != (unsigned char)x->d.segment))
+		return SCAN_NO;
+	t4 = (uint32_t)_mm_cvtsi128_si32(w) & 0xffffff;
+	memcpy(seg->tag, &t4, 4);	/* little-endian: three bytes, NUL */
+	start = b + 4;
+	for (;;) {
+		if (n + 16 >= cap)
+			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
+		/* el, rep and comp stay within the limits for 16 more */
+		if (((erc + 0x7fac7fac7facULL) & 0x800080008000ULL) != 0)
+			return SCAN_NO;
+		mel = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, sp->v[0]));
+		mcr = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_cmpeq_epi8(w, sp->v[1]), _mm_cmpeq_epi8(w, sp->rep)));
+		mstop = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(w, sp->term),
+		    _mm_cmpeq_epi8(w, sp->rel)), _mm_or_si128(
+		    _mm_cmpeq_epi8(w, sp->v[4]), _mm_cmpeq_epi8(w, sp->v[5]))));
+		modd = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_cmplt_epi8(w, lo), _mm_cmpeq_epi8(w, del)));
+		/* the bytes of the segment in this block: up to a stop */
+		below = mstop ? (mstop & -mstop) - 1 : 0xffff;
+		odd |= modd & below;
+		trail |= mel & (mcr << 1 | carry) & below;
+		carry = mcr >> 15;
+		for (sep = (mel | mcr) & keep & below; sep != 0;
+		    sep &= sep - 1) {
+			q = blk + __builtin_ctz(sep);
+			c = cls[*q];
+			setbuf_putval(&out[n], start, q, erc);
+			n += q != start;
+			erc = (erc & erc_keep[c]) + erc_add[c];
+			start = q + 1;
+		}
+		if (mstop != 0)
+			break;
+		blk += 16;
+		if (lim - blk < 16 || blk - b > EG_MAX_SEGMENT_LEN)
+			return SCAN_NO;
+		w = _mm_loadu_si128((const __m128i *)(const void *)blk);
+		keep = ~0U;
+	}
+	q = blk + __builtin_ctz(mstop);
+	if (*q != (unsigned char)x->d.segment ||
+	    q - b > EG_MAX_SEGMENT_LEN)
+		return SCAN_NO;		/* a release, CR or LF; or too long */
+	if (q == b + 3) {
+		/* just the tag */
+		seg->nel = 0;
+		seg->nval = 0;
+		seg->val = out;
+		*flagsp = odd ? 0 : TF_CSPLAIN;
+		return pos + 3;
+	}
+	setbuf_putval(&out[n], start, q, erc);
+	n += q != start;
+	if (q == start)
+		trail = 1;
+	seg->nel = (uint16_t)ERC_ELNUM(erc);
+	seg->nval = (uint16_t)n;
+	seg->val = out;
+	*flagsp = (trail ? TF_TRAILING : 0) | (odd ? 0 : TF_CSPLAIN);
+	return (size_t)(q - (const unsigned char *)x->in.p);
+}
+#endif
+
 /* -- character sets ----------------------------------------------------- */
 
 /* Length of the valid UTF-8 sequence at p, or 0. */
@@ -1319,7 +1447,9 @@ copy_vals_into(struct ef *x, struct arena *a, struct edi_seg *dst,
 		dst->nval = 0;
 		return EG_ERR_LIMIT;
 	}
-	memcpy(dst->val, src->val, src->nval * sizeof(*dst->val));
+	/* scan_plain() may have put them there already */
+	if (dst->val != src->val)
+		memcpy(dst->val, src->val, src->nval * sizeof(*dst->val));
 	/* src is the segment just read: nothing in tbuf, nothing to copy */
 	if (x->tlen == 0)
 		return 0;
@@ -2004,11 +2134,13 @@ segment_diags(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 	}
 }
 
+static int	seg_charset(struct ef *, struct edi_seg *, struct slice, int);
+static void	on_tokens(struct ef *, struct edi_seg *, struct slice, int);
+
 static void
 on_segment(struct ef *x, struct slice raw)
 {
 	struct edi_seg seg;
-	uint32_t key;
 	int	 flags;
 
 	memset(&seg, 0, sizeof(seg));
@@ -2028,33 +2160,51 @@ on_segment(struct ef *x, struct slice raw)
 		flags &= TF_BADTAG;
 	} else {
 		flags = tokenize(x, raw, &seg);
-		/* UNB declares the character set of its own text. */
-		if (TAGKEY(seg.tag) == K_UNB)
-			set_charset(x, val(&seg, 1, 1));
-		if (seg.nval > 0 && !((flags & TF_CSPLAIN) && x->cs != CS_A) &&
-		    !raw_plain(x, raw))
-			charset_values(x, &seg);
-		flags &= ~TF_CSPLAIN;
+		flags = seg_charset(x, &seg, raw, flags);
 	}
-	key = TAGKEY(seg.tag);
+	on_tokens(x, &seg, raw, flags);
+}
+
+/*
+ * The character set step of a segment read whole: UNB declares the
+ * character set of its own text.  Returns flags without TF_CSPLAIN.
+ */
+static inline int
+seg_charset(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
+{
+	if (TAGKEY(seg->tag) == K_UNB)
+		set_charset(x, val(seg, 1, 1));
+	if (seg->nval > 0 && !((flags & TF_CSPLAIN) && x->cs != CS_A) &&
+	    !raw_plain(x, raw))
+		charset_values(x, seg);
+	return flags & ~TF_CSPLAIN;
+}
+
+/* A tokenized segment: the envelope state machine, or the open message. */
+static void
+on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
+{
+	uint32_t key;
+
+	key = TAGKEY(seg->tag);
 	/* A message without UNB ends at the first envelope segment. */
 	if (x->state == ES_BARE && (key == K_UNZ || key == K_UNG ||
 	    key == K_UNE))
-		close_to(x, ES_OUT, seg.filepos);
+		close_to(x, ES_OUT, seg->filepos);
 	/* Envelope segments choose the scope of their own problems. */
 	if (flags != 0 && key != K_UNB && key != K_UNH && key != K_UNG)
-		segment_diags(x, &seg, raw, flags);
+		segment_diags(x, seg, raw, flags);
 
 	switch (x->state) {
 	case ES_MSG:
 	case ES_BARE:
 		if (key == K_UNT) {
-			on_unt(x, &seg);
+			on_unt(x, seg);
 			return;
 		}
 		if (key != K_UNH && key != K_UNB && key != K_UNG &&
 		    key != K_UNE && key != K_UNZ) {
-			set_append(x, &seg, 0);
+			set_append(x, seg, 0);
 			return;
 		}
 		break;
@@ -2063,31 +2213,69 @@ on_segment(struct ef *x, struct slice raw)
 	}
 	switch (key) {
 	case K_UNB:
-		on_unb(x, &seg);
-		segment_diags(x, &seg, raw, flags);
+		on_unb(x, seg);
+		segment_diags(x, seg, raw, flags);
 		x->outrun = 0;
 		break;
 	case K_UNZ:
-		on_unz(x, &seg);
+		on_unz(x, seg);
 		x->outrun = 0;
 		break;
 	case K_UNG:
-		on_ung(x, &seg);
-		segment_diags(x, &seg, raw, flags);
+		on_ung(x, seg);
+		segment_diags(x, seg, raw, flags);
 		break;
 	case K_UNE:
-		on_une(x, &seg);
+		on_une(x, seg);
 		x->outrun = 0;
 		break;
 	case K_UNH:
-		on_unh(x, &seg);
-		segment_diags(x, &seg, raw, flags);
+		on_unh(x, seg);
+		segment_diags(x, seg, raw, flags);
 		break;
 	default:
-		unexpected(x, seg.tag[0] ? seg.tag : "?", seg.filepos);
+		unexpected(x, seg->tag[0] ? seg->tag : "?", seg->filepos);
 		break;
 	}
 }
+
+#ifdef __SSE2__
+/*
+ * The segment at pos through scan_plain(): the terminator's offset, or
+ * SCAN_NO for on_segment().  A segment of the open message other than
+ * the service segments (whose handlers may reset the set's arena) is
+ * split straight into the arena's free space (setbuf_valroom()).
+ */
+static size_t
+fast_segment(struct ef *x, size_t pos)
+{
+	struct edi_seg seg;
+	struct edi_val *out = NULL;
+	size_t	 end, cap;
+	int	 flags;
+
+	if (x->in.len - pos < 16)
+		return SCAN_NO;		/* scan_plain()'s loads */
+	if ((x->state == ES_MSG || x->state == ES_BARE) &&
+	    !(x->in.p[pos] == 'U' && x->in.p[pos + 1] == 'N'))
+		out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap);
+	if (out == NULL ||
+	    (end = scan_plain(x, pos, &seg, out, cap, &flags)) == SCAN_ROOM)
+		end = scan_plain(x, pos, &seg, x->scratch, EG_MAX_SEG_VALUES,
+		    &flags);
+	if (end == SCAN_NO || end == SCAN_ROOM)
+		return SCAN_NO;
+	x->filepos++;
+	x->tlen = 0;
+	seg.filepos = x->filepos;
+	seg.setpos = 0;
+	seg.raw = slice_make(x->in.p + pos, end - pos);
+	seg.loop = NULL;
+	flags = seg_charset(x, &seg, seg.raw, flags);
+	on_tokens(x, &seg, seg.raw, flags);
+	return end;
+}
+#endif
 
 static void
 ef_free(struct ef *x)
@@ -2174,7 +2362,9 @@ edifact_parse(struct slice in, const char *filename,
 	x->tcap = 4 * (size_t)EG_MAX_SEGMENT_LEN + 64;
 	x->tbuf = xmalloc(x->tcap);
 	while (pos < len && x->stop == 0) {
-		pos = skip_ws(in, pos, &x->d);
+		/* every byte skip_ws() skips is <= ' ' */
+		if ((unsigned char)in.p[pos] <= ' ')
+			pos = skip_ws(in, pos, &x->d);
 		if (pos >= len)
 			break;
 		if (in.p[pos] == 'U' && at_tag(in, pos, "UNA")) {
@@ -2187,6 +2377,12 @@ edifact_parse(struct slice in, const char *filename,
 			default_delims(&x->d);
 			build_classes(x);
 		}
+#ifdef __SSE2__
+		if ((end = fast_segment(x, pos)) != SCAN_NO) {
+			pos = end + 1;
+			continue;
+		}
+#endif
 		end = seg_end(in, pos, x->d.segment, x->d.release);
 		x->filepos++;
 		if (end > pos)

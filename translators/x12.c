@@ -343,38 +343,11 @@ load16(const unsigned char *blk, const unsigned char *e,
 	return _mm_loadu_si128((const __m128i *)(void *)tail);
 }
 
-/*
- * A value's el, rep and comp as one 64-bit word, stored with one move:
- * el in bits 0..15, rep (always 1 here) 16..31, comp 32..63 (the two
- * bytes past comp are struct edi_val's padding).  Little-endian, like
- * everything under __SSE2__.
- */
-#define ERC_EL		0xffffU
-#define ERC_REP1	((uint64_t)1 << 16)
-#define ERC_COMP1	((uint64_t)1 << 32)
-#define ERC_ELNUM(erc)	((unsigned)((erc) & ERC_EL))
-#define ERC_COMP(erc)	((unsigned)((erc) >> 32))
-
-_Static_assert(offsetof(struct edi_val, rep) ==
-    offsetof(struct edi_val, el) + 2 && offsetof(struct edi_val, comp) ==
-    offsetof(struct edi_val, el) + 4 && sizeof(struct edi_val) >=
-    offsetof(struct edi_val, el) + 8, "edi_val: el, rep, comp, padding");
-
 struct plain {
 	const unsigned char *start;	/* of the value being read */
 	uint64_t	 erc;		/* el, rep 1, comp (ERC_*) */
 	size_t		 n;
 };
-
-static inline void
-put_value(struct edi_val *v, const unsigned char *start,
-    const unsigned char *q, uint64_t erc)
-{
-	v->s.p = (const char *)start;
-	v->s.len = (size_t)(q - start);
-	memcpy((unsigned char *)v + offsetof(struct edi_val, el), &erc,
-	    sizeof(erc));
-}
 
 /*
  * The separators of one block, bits of m (mes: those that are element
@@ -392,7 +365,7 @@ plain_block(struct plain *st, const unsigned char *blk, unsigned m,
 			if (st->n >= maxval ||
 			    ERC_COMP(st->erc) > EG_MAX_COMPONENTS)
 				return -1;
-			put_value(&out[st->n], st->start, q, st->erc);
+			setbuf_putval(&out[st->n], st->start, q, st->erc);
 			st->n++;
 		}
 		if (mes & (1U << __builtin_ctz(m))) {
@@ -491,7 +464,7 @@ split_plain(const unsigned char *p, const unsigned char *e,
 	if (e > st.start) {
 		if (st.n >= maxval || ERC_COMP(st.erc) > EG_MAX_COMPONENTS)
 			goto limit;
-		put_value(&out[st.n], st.start, e, st.erc);
+		setbuf_putval(&out[st.n], st.start, e, st.erc);
 		st.n++;
 	}
 	*nelp = (uint16_t)ERC_ELNUM(st.erc);
@@ -1273,7 +1246,7 @@ set_append(struct x12 *x, const struct edi_seg *seg, int force)
 			    "(EG_MAX_SET_ARENA); the rest is not read");
 		x->sb.overflow = 1;
 		s->nval = 0;
-	} else if (seg->nval)
+	} else if (seg->nval && s->val != seg->val)	/* not in place */
 		memcpy(s->val, seg->val, seg->nval * sizeof(*s->val));
 }
 
@@ -1410,12 +1383,13 @@ on_ta1(struct x12 *x, const struct edi_seg *seg)
 #define K_ISE	K3('I', 'S', 'E')
 #define K_TA1	K3('T', 'A', '1')
 
+static void	on_tokens(struct x12 *, struct edi_seg *);
+
 static void
 on_segment(struct x12 *x, struct slice raw)
 {
 	struct edi_seg seg;
 	enum diag_scope scope;
-	uint32_t key;
 	int	 rc;
 
 	memset(&seg, 0, sizeof(seg));
@@ -1457,15 +1431,24 @@ on_segment(struct x12 *x, struct slice raw)
 		}
 	}
 
-	key = TAGKEY(seg.tag);
+	on_tokens(x, &seg);
+}
+
+/* A split segment: the envelope state machine, or the open set. */
+static void
+on_tokens(struct x12 *x, struct edi_seg *seg)
+{
+	uint32_t key;
+
+	key = TAGKEY(seg->tag);
 	switch (x->state) {
 	case XS_ST:
 		if (key == K_SE) {
-			on_se(x, &seg);
+			on_se(x, seg);
 			return;
 		}
 		if (key != K_ST && key != K_GS && key != K_GE && key != K_IEA) {
-			set_append(x, &seg, 0);
+			set_append(x, seg, 0);
 			return;
 		}
 		break;
@@ -1483,25 +1466,165 @@ on_segment(struct x12 *x, struct slice raw)
 	}
 
 	if (key == K_GS)
-		on_gs(x, &seg);
+		on_gs(x, seg);
 	else if (key == K_GE)
-		on_ge(x, &seg);
+		on_ge(x, seg);
 	else if (key == K_ST)
-		on_st(x, &seg);
+		on_st(x, seg);
 	else if (key == K_IEA)
-		on_iea(x, &seg);
+		on_iea(x, seg);
 	else if (x->state == XS_ISA && (key == K_ISB || key == K_ISE))
 		x->outrun = 0;		/* X12.56 interchange services */
 	else if (x->state == XS_ISA && key == K_TA1) {
 		x->outrun = 0;
-		on_ta1(x, &seg);
+		on_ta1(x, seg);
 	} else {
-		unexpected(x, seg.tag, seg.filepos);
+		unexpected(x, seg->tag, seg->filepos);
 		return;
 	}
 	if (key != K_TA1)
 		x->outrun = 0;
 }
+
+#if defined(__SSE2__)
+/* scan_plain() found nothing to decide: on_segment() reads the segment */
+#define SCAN_NO		((size_t)-1)
+/* ... because out[] was too short: scan again into x->scratch */
+#define SCAN_ROOM	((size_t)-2)
+
+/* The position after an element (1) or component (0) separator. */
+static const uint64_t erc_keep[2] = { ~(uint64_t)0, ERC_EL };
+static const uint64_t erc_add[2] = { ERC_COMP1, 1 | ERC_REP1 | ERC_COMP1 };
+
+/*
+ * x12_parse()'s common segment, cut and split in one pass instead of
+ * find_byte() and split_plain(): at pos a tag of two or three letters or
+ * digits, then the element separator or the terminator, and no limit
+ * within reach before the terminator.  Sixteen bytes at a time give bit
+ * masks of the separators and the terminator; the separators are walked
+ * with ctz and every one stores a value, counted only when not empty,
+ * without a branch.  Fills seg (values in out, room for cap) as
+ * on_segment() would and returns the terminator's offset; SCAN_NO or
+ * SCAN_ROOM, having decided nothing, otherwise.
+ */
+static size_t
+scan_plain(struct x12 *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
+    size_t cap)
+{
+	const unsigned char *b = (const unsigned char *)x->in.p + pos;
+	const unsigned char *lim = (const unsigned char *)x->in.p + x->in.len;
+	const unsigned char *blk = b, *start, *q;
+	const __m128i ves = _mm_set1_epi8(x->d.element);
+	const __m128i vcs = _mm_set1_epi8(x->d.component);
+	const __m128i vst = _mm_set1_epi8(x->d.segment);
+	unsigned mes, mcs, mst, sep, below, keep, i, k, alnum, need;
+	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
+	uint32_t t4;
+	size_t	 n = 0;
+	__m128i	 w, a;
+
+	if (lim - b < 16)
+		return SCAN_NO;		/* loads never pass the input */
+	w = _mm_loadu_si128((const __m128i *)(const void *)b);
+	mes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, ves));
+	mst = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, vst));
+	i = (unsigned)__builtin_ctz(mes | mst | 0x10000);
+	if (i < 2 || i > EG_MAX_TAG_LEN)
+		return SCAN_NO;
+	a = _mm_or_si128(
+	    _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('A' - 1)),
+	    _mm_cmpgt_epi8(_mm_set1_epi8('Z' + 1), w)),
+	    _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('0' - 1)),
+	    _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), w)));
+	alnum = (unsigned)_mm_movemask_epi8(a);
+	need = (1U << i) - 1;
+	if ((alnum & need) != need)
+		return SCAN_NO;
+	t4 = (uint32_t)_mm_cvtsi128_si32(w) & ((1U << (8 * i)) - 1);
+	memcpy(seg->tag, &t4, 4);	/* little-endian: the tag, NULs */
+	start = b + i + 1;
+	keep = ~((2U << i) - 1);
+	mcs = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, vcs));
+	for (;;) {
+		if (n + 16 >= cap)
+			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
+		/* el and comp stay within the limits for 16 more */
+		if (((erc + 0x7fac00007facULL) & 0x800000008000ULL) != 0)
+			return SCAN_NO;
+		below = mst ? (mst & -mst) - 1 : 0xffff;
+		for (sep = (mes | mcs) & keep & below; sep != 0;
+		    sep &= sep - 1) {
+			k = (unsigned)__builtin_ctz(sep);
+			q = blk + k;
+			setbuf_putval(&out[n], start, q, erc);
+			n += q != start;
+			k = (mes >> k) & 1;
+			erc = (erc & erc_keep[k]) + erc_add[k];
+			start = q + 1;
+		}
+		if (mst != 0)
+			break;
+		blk += 16;
+		if (lim - blk < 16 || blk - b > EG_MAX_SEGMENT_LEN)
+			return SCAN_NO;
+		w = _mm_loadu_si128((const __m128i *)(const void *)blk);
+		mes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, ves));
+		mcs = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, vcs));
+		mst = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, vst));
+		keep = ~0U;
+	}
+	q = blk + __builtin_ctz(mst);
+	if (q - b > EG_MAX_SEGMENT_LEN)
+		return SCAN_NO;
+	seg->val = out;
+	if (q == b + i) {
+		/* just the tag */
+		seg->nel = 0;
+		seg->nval = 0;
+		return pos + i;
+	}
+	setbuf_putval(&out[n], start, q, erc);
+	n += q != start;
+	seg->nel = (uint16_t)ERC_ELNUM(erc);
+	seg->nval = (uint16_t)n;
+	return (size_t)(q - (const unsigned char *)x->in.p);
+}
+
+/*
+ * The segment at pos through scan_plain(): the terminator's offset, or
+ * SCAN_NO for find_byte() and on_segment().  A segment of the open set
+ * other than the envelope segments (whose handlers may reset the set's
+ * arena) is split straight into the arena's free space (setbuf_valroom()).
+ */
+static size_t
+fast_segment(struct x12 *x, size_t pos)
+{
+	struct edi_seg seg;
+	struct edi_val *out = NULL;
+	const char *p = x->in.p + pos;
+	size_t	 end, cap;
+	uint32_t k2;
+
+	if (x->in.len - pos < 16 || x->d.segment == '\n')
+		return SCAN_NO;		/* scan_plain()'s loads; CR LF */
+	k2 = K2((unsigned char)p[0], (unsigned char)p[1]);
+	if (x->state == XS_ST && k2 != K_SE && k2 != K_ST && k2 != K_GS &&
+	    k2 != K_GE && k2 != K2('I', 'E'))
+		out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap);
+	if (out == NULL ||
+	    (end = scan_plain(x, pos, &seg, out, cap)) == SCAN_ROOM)
+		end = scan_plain(x, pos, &seg, x->scratch, EG_MAX_SEG_VALUES);
+	if (end == SCAN_NO || end == SCAN_ROOM)
+		return SCAN_NO;
+	x->filepos++;
+	seg.filepos = x->filepos;
+	seg.setpos = 0;
+	seg.raw = slice_make(p, end - pos);
+	seg.loop = NULL;
+	on_tokens(x, &seg);
+	return end;
+}
+#endif
 
 static void
 x12_free(struct x12 *x)
@@ -1596,6 +1719,12 @@ x12_parse(struct slice in, const char *filename,
 			on_isa(x, pos, &pos);
 			continue;
 		}
+#if defined(__SSE2__)
+		if ((end = fast_segment(x, pos)) != SCAN_NO) {
+			pos = end + 1;
+			continue;
+		}
+#endif
 		q = find_byte(p + pos, p + len, (unsigned char)x->d.segment);
 		if (q != NULL) {
 			end = (size_t)(q - p);
