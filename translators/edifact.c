@@ -208,6 +208,7 @@ struct ef {
 	struct edi_delims d;
 	unsigned char	 cls[256];
 	unsigned char	 csok[256];	/* UNOA characters, delimiters */
+	unsigned char	 tagok[256];	/* A-Z 0-9: is_upalnum() */
 	struct specials	 sp;
 	char		 una_rep;	/* UNA position 5; 0: none */
 	int		 have_una;	/* a UNA applies to the next UNB */
@@ -352,8 +353,10 @@ build_classes(struct ef *x)
 	x->cls[(unsigned char)x->d.element] = C_EL;
 	/* The terminator ends the raw text before splitting. */
 	x->cls[(unsigned char)x->d.segment] = C_DATA;
-	for (i = 0; i < 256; i++)
+	for (i = 0; i < 256; i++) {
 		x->csok[i] = (unsigned char)unoa_ok((unsigned char)i);
+		x->tagok[i] = (unsigned char)is_upalnum(i);
+	}
 	x->csok[(unsigned char)x->d.element] = 1;
 	x->csok[(unsigned char)x->d.component] = 1;
 	if (x->d.release)
@@ -1102,7 +1105,7 @@ static const uint64_t erc_add[4] = {
  * on_segment() would and returns the terminator's offset; SCAN_NO or
  * SCAN_ROOM, having decided nothing, otherwise.
  */
-static size_t
+static inline __attribute__((always_inline)) size_t
 scan_plain(struct ef *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
     size_t cap, int *flagsp)
 {
@@ -1116,20 +1119,15 @@ scan_plain(struct ef *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
 	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
 	uint32_t t4;
 	size_t	 n = 0;
-	__m128i	 w, alnum;
+	__m128i	 w;
 
 	if (lim - b < 16)
 		return SCAN_NO;		/* loads never pass the input */
-	w = _mm_loadu_si128((const __m128i *)(const void *)b);
-	alnum = _mm_or_si128(
-	    _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('A' - 1)),
-	    _mm_cmpgt_epi8(_mm_set1_epi8('Z' + 1), w)),
-	    _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('0' - 1)),
-	    _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), w)));
-	if ((_mm_movemask_epi8(alnum) & 7) != 7 ||
+	if (!(x->tagok[b[0]] & x->tagok[b[1]] & x->tagok[b[2]]) ||
 	    (b[3] != (unsigned char)x->d.element &&
 	    b[3] != (unsigned char)x->d.segment))
 		return SCAN_NO;
+	w = _mm_loadu_si128((const __m128i *)(const void *)b);
 	t4 = (uint32_t)_mm_cvtsi128_si32(w) & 0xffffff;
 	memcpy(seg->tag, &t4, 4);	/* little-endian: three bytes, NUL */
 	start = b + 4;
@@ -1143,13 +1141,16 @@ scan_plain(struct ef *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
 		mcr = (unsigned)_mm_movemask_epi8(_mm_or_si128(
 		    _mm_cmpeq_epi8(w, sp->v[1]), _mm_cmpeq_epi8(w, sp->rep)));
 		mstop = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_or_si128(_mm_cmpeq_epi8(w, sp->term),
-		    _mm_cmpeq_epi8(w, sp->rel)), _mm_or_si128(
-		    _mm_cmpeq_epi8(w, sp->v[4]), _mm_cmpeq_epi8(w, sp->v[5]))));
+		    _mm_cmpeq_epi8(w, sp->term), _mm_cmpeq_epi8(w, sp->rel)));
 		modd = (unsigned)_mm_movemask_epi8(_mm_or_si128(
 		    _mm_cmplt_epi8(w, lo), _mm_cmpeq_epi8(w, del)));
 		/* the bytes of the segment in this block: up to a stop */
 		below = mstop ? (mstop & -mstop) - 1 : 0xffff;
+		/* CR and LF are raw_plain() bytes: looked for among those */
+		if ((modd & below) != 0 && ((unsigned)_mm_movemask_epi8(
+		    _mm_or_si128(_mm_cmpeq_epi8(w, sp->v[4]),
+		    _mm_cmpeq_epi8(w, sp->v[5]))) & below) != 0)
+			return SCAN_NO;
 		odd |= modd & below;
 		trail |= mel & (mcr << 1 | carry) & below;
 		carry = mcr >> 15;
@@ -1173,7 +1174,7 @@ scan_plain(struct ef *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
 	q = blk + __builtin_ctz(mstop);
 	if (*q != (unsigned char)x->d.segment ||
 	    q - b > EG_MAX_SEGMENT_LEN)
-		return SCAN_NO;		/* a release, CR or LF; or too long */
+		return SCAN_NO;		/* a release; or too long */
 	if (q == b + 3) {
 		/* just the tag */
 		seg->nel = 0;
@@ -1430,7 +1431,7 @@ fill_env(struct ef *x, struct edi_env *env, int with_group)
  * tbuf are copied.  Inline for set_append(), which gets dst from
  * setbuf_add() already copied.
  */
-static inline int
+static inline __attribute__((always_inline)) int
 copy_vals_into(struct ef *x, struct arena *a, struct edi_seg *dst,
     const struct edi_seg *src)
 {
@@ -1897,16 +1898,11 @@ on_une(struct ef *x, const struct edi_seg *seg)
 	end_group(x);
 }
 
-/* Keep seg as the next segment of the open message. */
-static void
-set_append(struct ef *x, const struct edi_seg *seg, int force)
+/* set_append()'s limits, out of the common path. */
+static void __attribute__((noinline, cold))
+set_limit(struct ef *x, const struct edi_seg *seg, struct edi_seg *s,
+    enum setbuf_why why, int over)
 {
-	struct edi_seg	*s;
-	enum setbuf_why	 why;
-	int		 over = x->sb.overflow;
-
-	s = setbuf_add(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
-	    x->in.p), force, &why);
 	if (s == NULL) {
 		if (why != SETBUF_OVERFLOWED)
 			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET,
@@ -1916,15 +1912,30 @@ set_append(struct ef *x, const struct edi_seg *seg, int force)
 			    "EG_MAX_SET_SEGMENTS" : "EG_MAX_SET_SIZE");
 		return;
 	}
-	if (copy_vals_into(x, &x->sar, s, seg) != 0) {
-		if (!over)
-			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-SET-LIMIT",
-			    seg->filepos, seg->tag, .ack_seg = 18),
-			    "message exceeds its memory limit "
-			    "(EG_MAX_SET_ARENA); the rest is not read");
-		x->sb.overflow = 1;
-		s->nval = 0;
-	}
+	if (!over)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-SET-LIMIT",
+		    seg->filepos, seg->tag, .ack_seg = 18),
+		    "message exceeds its memory limit "
+		    "(EG_MAX_SET_ARENA); the rest is not read");
+	x->sb.overflow = 1;
+	s->nval = 0;
+}
+
+/*
+ * Keep seg as the next segment of the open message.  Inline: the fast
+ * path calls it for nearly every segment.
+ */
+static inline __attribute__((always_inline)) void
+set_append(struct ef *x, const struct edi_seg *seg, int force)
+{
+	struct edi_seg	*s;
+	enum setbuf_why	 why = SETBUF_OVERFLOWED;
+	int		 over = x->sb.overflow;
+
+	s = setbuf_add(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
+	    x->in.p), force, &why);
+	if (s == NULL || copy_vals_into(x, &x->sar, s, seg) != 0)
+		set_limit(x, seg, s, why, over);
 }
 
 /* A message version: D + 96A-style release, or a numeric version. */
@@ -2240,6 +2251,13 @@ on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 }
 
 #ifdef __SSE2__
+/* scan_plain() into x->scratch: the arena's chunk had too little room. */
+static size_t __attribute__((noinline))
+scan_scratch(struct ef *x, size_t pos, struct edi_seg *seg, int *flagsp)
+{
+	return scan_plain(x, pos, seg, x->scratch, EG_MAX_SEG_VALUES, flagsp);
+}
+
 /*
  * The segment at pos through scan_plain(): the terminator's offset, or
  * SCAN_NO for on_segment().  A segment of the open message other than
@@ -2252,18 +2270,20 @@ fast_segment(struct ef *x, size_t pos)
 	struct edi_seg seg;
 	struct edi_val *out = NULL;
 	size_t	 end, cap;
-	int	 flags;
+	int	 flags, direct;
 
 	if (x->in.len - pos < 16)
 		return SCAN_NO;		/* scan_plain()'s loads */
-	if ((x->state == ES_MSG || x->state == ES_BARE) &&
-	    !(x->in.p[pos] == 'U' && x->in.p[pos + 1] == 'N'))
-		out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap);
-	if (out == NULL ||
-	    (end = scan_plain(x, pos, &seg, out, cap, &flags)) == SCAN_ROOM)
-		end = scan_plain(x, pos, &seg, x->scratch, EG_MAX_SEG_VALUES,
-		    &flags);
-	if (end == SCAN_NO || end == SCAN_ROOM)
+	direct = (x->state == ES_MSG || x->state == ES_BARE) &&
+	    !(x->in.p[pos] == 'U' && x->in.p[pos + 1] == 'N');
+	if (!direct ||
+	    (out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap)) == NULL) {
+		out = x->scratch;
+		cap = EG_MAX_SEG_VALUES;
+	}
+	if ((end = scan_plain(x, pos, &seg, out, cap, &flags)) == SCAN_ROOM)
+		end = scan_scratch(x, pos, &seg, &flags);
+	if (end == SCAN_NO)
 		return SCAN_NO;
 	x->filepos++;
 	x->tlen = 0;
@@ -2271,6 +2291,15 @@ fast_segment(struct ef *x, size_t pos)
 	seg.setpos = 0;
 	seg.raw = slice_make(x->in.p + pos, end - pos);
 	seg.loop = NULL;
+	/*
+	 * A segment of the open message with nothing to report and no
+	 * character to check: what on_tokens() would do, directly.
+	 */
+	if (direct && (flags == TF_CSPLAIN ? x->cs != CS_A :
+	    flags == 0 && seg.nval == 0)) {
+		set_append(x, &seg, 0);
+		return end;
+	}
 	flags = seg_charset(x, &seg, seg.raw, flags);
 	on_tokens(x, &seg, seg.raw, flags);
 	return end;
