@@ -130,6 +130,10 @@ struct x12 {
 	unsigned	 ndiag;
 	struct slice	 st01, st02;
 
+#if defined(__SSE2__)
+	/* scan_plain(): the element, component and segment bytes */
+	__m128i		 ves, vcs, vst;
+#endif
 	struct edi_val	 scratch[EG_MAX_SEG_VALUES];
 };
 
@@ -1051,6 +1055,11 @@ on_isa(struct x12 *x, size_t pos, size_t *nextp)
 		return;
 	}
 	x->d = d;
+#if defined(__SSE2__)
+	x->ves = _mm_set1_epi8(d.element);
+	x->vcs = _mm_set1_epi8(d.component);
+	x->vst = _mm_set1_epi8(d.segment);
+#endif
 	x->have_delims = 1;
 	memset(&tmp, 0, sizeof(tmp));
 	rc = x12_split(slice_make(x->in.p + pos, end - pos), &d, NULL,
@@ -1217,16 +1226,11 @@ on_iea(struct x12 *x, const struct edi_seg *seg)
 	end_interchange(x);
 }
 
-/* Keep seg (values in scratch) as the next segment of the open set. */
-static void
-set_append(struct x12 *x, const struct edi_seg *seg, int force)
+/* set_append()'s limits, out of the common path. */
+static void __attribute__((noinline, cold))
+set_limit(struct x12 *x, const struct edi_seg *seg, struct edi_seg *s,
+    enum setbuf_why why, int over)
 {
-	struct edi_seg	*s;
-	enum setbuf_why	 why;
-	int		 over = x->sb.overflow;
-
-	s = setbuf_add(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
-	    x->in.p), force, &why);
 	if (s == NULL) {
 		if (why != SETBUF_OVERFLOWED)
 			xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET,
@@ -1236,17 +1240,38 @@ set_append(struct x12 *x, const struct edi_seg *seg, int force)
 			    "EG_MAX_SET_SEGMENTS" : "EG_MAX_SET_SIZE");
 		return;
 	}
+	if (!over)
+		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SET-LIMIT",
+		    seg->filepos, seg->tag, .ack_seg = 5),
+		    "transaction set exceeds its memory limit "
+		    "(EG_MAX_SET_ARENA); the rest is not read");
+	x->sb.overflow = 1;
+	s->nval = 0;
+}
+
+/*
+ * Keep seg (values in scratch, or already in place in the arena) as the
+ * next segment of the open set.  Inline: the fast path calls it for nearly
+ * every segment.
+ */
+static inline __attribute__((always_inline)) void
+set_append(struct x12 *x, const struct edi_seg *seg, int force)
+{
+	struct edi_seg	*s;
+	enum setbuf_why	 why = SETBUF_OVERFLOWED;
+	int		 over = x->sb.overflow;
+
+	s = setbuf_add(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
+	    x->in.p), force, &why);
+	if (s == NULL) {
+		set_limit(x, seg, s, why, over);
+		return;
+	}
 	s->val = NULL;
 	if (seg->nval && (s->val = arena_allocarray_raw(&x->sar, seg->nval,
-	    sizeof(*s->val))) == NULL) {
-		if (!over)
-			xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SET-LIMIT",
-			    seg->filepos, seg->tag, .ack_seg = 5),
-			    "transaction set exceeds its memory limit "
-			    "(EG_MAX_SET_ARENA); the rest is not read");
-		x->sb.overflow = 1;
-		s->nval = 0;
-	} else if (seg->nval && s->val != seg->val)	/* not in place */
+	    sizeof(*s->val))) == NULL)
+		set_limit(x, seg, s, why, over);
+	else if (seg->nval && s->val != seg->val)	/* not in place */
 		memcpy(s->val, seg->val, seg->nval * sizeof(*s->val));
 }
 
@@ -1496,62 +1521,68 @@ on_tokens(struct x12 *x, struct edi_seg *seg)
 static const uint64_t erc_keep[2] = { ~(uint64_t)0, ERC_EL };
 static const uint64_t erc_add[2] = { ERC_COMP1, 1 | ERC_REP1 | ERC_COMP1 };
 
+/* Bit i set where byte i of a, then b (32 bytes), equals v's. */
+static inline unsigned
+mask32(__m128i a, __m128i b, __m128i v)
+{
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, v)) |
+	    (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, v)) << 16;
+}
+
+/* A-Z 0-9: the bytes of a tag. */
+static const unsigned char tagok[256] = {
+	['0'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['A'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1,
+};
+
 /*
  * x12_parse()'s common segment, cut and split in one pass instead of
  * find_byte() and split_plain(): at pos a tag of two or three letters or
  * digits, then the element separator or the terminator, and no limit
- * within reach before the terminator.  Sixteen bytes at a time give bit
- * masks of the separators and the terminator; the separators are walked
- * with ctz and every one stores a value, counted only when not empty,
- * without a branch.  Fills seg (values in out, room for cap) as
+ * within reach before the terminator.  Thirty-two bytes at a time give
+ * bit masks of the separators and the terminator; the separators are
+ * walked with ctz and every one stores a value, counted only when not
+ * empty, without a branch.  Fills seg (values in out, room for cap) as
  * on_segment() would and returns the terminator's offset; SCAN_NO or
  * SCAN_ROOM, having decided nothing, otherwise.
  */
-static size_t
-scan_plain(struct x12 *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
-    size_t cap)
+static inline __attribute__((always_inline)) size_t
+scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
+    struct edi_seg *seg, struct edi_val *out, size_t cap)
 {
-	const unsigned char *b = (const unsigned char *)x->in.p + pos;
-	const unsigned char *lim = (const unsigned char *)x->in.p + x->in.len;
+	const unsigned char *b = (const unsigned char *)in + pos;
+	const unsigned char *lim = (const unsigned char *)in + len;
 	const unsigned char *blk = b, *start, *q;
-	const __m128i ves = _mm_set1_epi8(x->d.element);
-	const __m128i vcs = _mm_set1_epi8(x->d.component);
-	const __m128i vst = _mm_set1_epi8(x->d.segment);
-	unsigned mes, mcs, mst, sep, below, keep, i, k, alnum, need;
+	const __m128i ves = x->ves, vcs = x->vcs, vst = x->vst;
+	unsigned mes, mcs, mst, sep, below, keep, i, k;
 	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
 	uint32_t t4;
 	size_t	 n = 0;
-	__m128i	 w, a;
+	__m128i	 w0, w1;
 
-	if (lim - b < 16)
+	if (lim - b < 32)
 		return SCAN_NO;		/* loads never pass the input */
-	w = _mm_loadu_si128((const __m128i *)(const void *)b);
-	mes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, ves));
-	mst = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, vst));
-	i = (unsigned)__builtin_ctz(mes | mst | 0x10000);
-	if (i < 2 || i > EG_MAX_TAG_LEN)
+	w0 = _mm_loadu_si128((const __m128i *)(const void *)b);
+	w1 = _mm_loadu_si128((const __m128i *)(const void *)(b + 16));
+	mes = mask32(w0, w1, ves);
+	mst = mask32(w0, w1, vst);
+	i = (unsigned)__builtin_ctz(((mes | mst) & 0xf) | 0x10);
+	if (i < 2 || i > EG_MAX_TAG_LEN ||
+	    !(tagok[b[0]] & tagok[b[1]] & (i == 2 || tagok[b[2]])))
 		return SCAN_NO;
-	a = _mm_or_si128(
-	    _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('A' - 1)),
-	    _mm_cmpgt_epi8(_mm_set1_epi8('Z' + 1), w)),
-	    _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('0' - 1)),
-	    _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), w)));
-	alnum = (unsigned)_mm_movemask_epi8(a);
-	need = (1U << i) - 1;
-	if ((alnum & need) != need)
-		return SCAN_NO;
-	t4 = (uint32_t)_mm_cvtsi128_si32(w) & ((1U << (8 * i)) - 1);
+	t4 = (uint32_t)_mm_cvtsi128_si32(w0) & ((1U << (8 * i)) - 1);
 	memcpy(seg->tag, &t4, 4);	/* little-endian: the tag, NULs */
 	start = b + i + 1;
 	keep = ~((2U << i) - 1);
-	mcs = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, vcs));
+	mcs = mask32(w0, w1, vcs);
 	for (;;) {
-		if (n + 16 >= cap)
+		if (n + 32 >= cap)
 			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
-		/* el and comp stay within the limits for 16 more */
-		if (((erc + 0x7fac00007facULL) & 0x800000008000ULL) != 0)
+		/* el and comp stay within the limits for 32 more */
+		if (((erc + 0x7fbc00007fbcULL) & 0x800000008000ULL) != 0)
 			return SCAN_NO;
-		below = mst ? (mst & -mst) - 1 : 0xffff;
+		below = mst ? (mst & -mst) - 1 : ~0U;
 		for (sep = (mes | mcs) & keep & below; sep != 0;
 		    sep &= sep - 1) {
 			k = (unsigned)__builtin_ctz(sep);
@@ -1564,13 +1595,14 @@ scan_plain(struct x12 *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
 		}
 		if (mst != 0)
 			break;
-		blk += 16;
-		if (lim - blk < 16 || blk - b > EG_MAX_SEGMENT_LEN)
+		blk += 32;
+		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN)
 			return SCAN_NO;
-		w = _mm_loadu_si128((const __m128i *)(const void *)blk);
-		mes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, ves));
-		mcs = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, vcs));
-		mst = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, vst));
+		w0 = _mm_loadu_si128((const __m128i *)(const void *)blk);
+		w1 = _mm_loadu_si128((const __m128i *)(const void *)(blk + 16));
+		mes = mask32(w0, w1, ves);
+		mcs = mask32(w0, w1, vcs);
+		mst = mask32(w0, w1, vst);
 		keep = ~0U;
 	}
 	q = blk + __builtin_ctz(mst);
@@ -1587,7 +1619,15 @@ scan_plain(struct x12 *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
 	n += q != start;
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
 	seg->nval = (uint16_t)n;
-	return (size_t)(q - (const unsigned char *)x->in.p);
+	return (size_t)(q - (const unsigned char *)in);
+}
+
+/* scan_plain() into x->scratch: the arena's chunk had too little room. */
+static size_t __attribute__((noinline))
+scan_scratch(struct x12 *x, size_t pos, struct edi_seg *seg)
+{
+	return scan_plain(x, x->in.p, x->in.len, pos, seg, x->scratch,
+	    EG_MAX_SEG_VALUES);
 }
 
 /*
@@ -1596,32 +1636,47 @@ scan_plain(struct x12 *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
  * other than the envelope segments (whose handlers may reset the set's
  * arena) is split straight into the arena's free space (setbuf_valroom()).
  */
-static size_t
-fast_segment(struct x12 *x, size_t pos)
+static inline __attribute__((always_inline)) size_t
+fast_segment(struct x12 *x, const char *in, size_t len, size_t pos)
 {
 	struct edi_seg seg;
-	struct edi_val *out = NULL;
-	const char *p = x->in.p + pos;
+	struct edi_val *out;
+	const char *p = in + pos;
 	size_t	 end, cap;
-	uint32_t k2;
+	int	 direct;
 
-	if (x->in.len - pos < 16 || x->d.segment == '\n')
+	if (len - pos < 32 || x->d.segment == '\n')
 		return SCAN_NO;		/* scan_plain()'s loads; CR LF */
-	k2 = K2((unsigned char)p[0], (unsigned char)p[1]);
-	if (x->state == XS_ST && k2 != K_SE && k2 != K_ST && k2 != K_GS &&
-	    k2 != K_GE && k2 != K2('I', 'E'))
-		out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap);
-	if (out == NULL ||
-	    (end = scan_plain(x, pos, &seg, out, cap)) == SCAN_ROOM)
-		end = scan_plain(x, pos, &seg, x->scratch, EG_MAX_SEG_VALUES);
-	if (end == SCAN_NO || end == SCAN_ROOM)
+	direct = x->state == XS_ST;
+	switch (p[0]) {
+	case 'S':
+		direct &= p[1] != 'E' && p[1] != 'T';
+		break;
+	case 'G':
+		direct &= p[1] != 'S' && p[1] != 'E';
+		break;
+	case 'I':
+		direct &= p[1] != 'E';
+		break;
+	}
+	if (!direct ||
+	    (out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap)) == NULL) {
+		out = x->scratch;
+		cap = EG_MAX_SEG_VALUES;
+	}
+	if ((end = scan_plain(x, in, len, pos, &seg, out, cap)) == SCAN_ROOM)
+		end = scan_scratch(x, pos, &seg);
+	if (end == SCAN_NO)
 		return SCAN_NO;
 	x->filepos++;
 	seg.filepos = x->filepos;
 	seg.setpos = 0;
 	seg.raw = slice_make(p, end - pos);
 	seg.loop = NULL;
-	on_tokens(x, &seg);
+	if (direct)
+		set_append(x, &seg, 0);	/* what on_tokens() would do */
+	else
+		on_tokens(x, &seg);
 	return end;
 }
 #endif
@@ -1691,8 +1746,10 @@ x12_parse(struct slice in, const char *filename,
 		goto out;
 	}
 	while (pos < len && x->stop == 0) {
-		while (pos < len && is_ws((unsigned char)p[pos]))
-			pos++;
+		/* every is_ws() byte is <= ' ': one test for the common tag */
+		if ((unsigned char)p[pos] <= ' ')
+			while (pos < len && is_ws((unsigned char)p[pos]))
+				pos++;
 		if (pos >= len)
 			break;
 		if (p[pos] == '/' && pos + 1 < len && p[pos + 1] == '/') {
@@ -1720,7 +1777,7 @@ x12_parse(struct slice in, const char *filename,
 			continue;
 		}
 #if defined(__SSE2__)
-		if ((end = fast_segment(x, pos)) != SCAN_NO) {
+		if ((end = fast_segment(x, p, len, pos)) != SCAN_NO) {
 			pos = end + 1;
 			continue;
 		}
