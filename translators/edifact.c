@@ -192,6 +192,7 @@ struct specials {
 	__m128i	 v[6];
 	/* scan_plain(): the terminator, and release, repetition or a stand-in */
 	__m128i	 term, rel, rep;
+	unsigned hasrel;		/* ~0U with a release character, or 0 */
 };
 #else
 struct specials {
@@ -708,6 +709,7 @@ specials_init(const struct ef *x, struct specials *sp)
 	sp->rel = _mm_set1_epi8(x->d.release ? x->d.release : x->d.segment);
 	sp->rep = _mm_set1_epi8(x->d.repetition ? x->d.repetition :
 	    x->d.component);
+	sp->hasrel = x->d.release ? ~0U : 0;
 #else
 	(void)x;
 	sp->unused = 0;
@@ -1091,69 +1093,109 @@ static const uint64_t erc_add[4] = {
 	[C_RE] = ERC_REP1 | ERC_COMP1,
 };
 
+/* Bit i set where byte i of a, then b (32 bytes), is v1 or v2. */
+static inline unsigned
+mask32(__m128i a, __m128i b, __m128i v1, __m128i v2)
+{
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(a, v1),
+	    _mm_cmpeq_epi8(a, v2))) |
+	    (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b, v1),
+	    _mm_cmpeq_epi8(b, v2))) << 16;
+}
+
+/*
+ * The bytes that the release characters at the bits of mrel escape, in
+ * order: a release character escaped by the one before it escapes
+ * nothing.  *carry: in, the first byte is escaped; out, the next block's.
+ */
+static inline unsigned
+escapes(unsigned mrel, unsigned *carry)
+{
+	unsigned esc = *carry, m = mrel & ~esc, bit;
+
+	*carry = 0;
+	for (; m != 0; m &= ~(bit | bit << 1)) {
+		bit = m & -m;
+		esc |= bit << 1;
+		*carry |= bit >> 31;
+	}
+	return esc;
+}
+
 /*
  * edifact_parse()'s common segment, cut and split in one pass: at pos a
  * tag of three letters or digits, then + or the terminator, and up to the
- * terminator no release character, CR or LF (so every value is a slice of
- * the input) and no limit within reach.  Sixteen bytes at a time give bit
- * masks of the separators, of the bytes that end the fast path and of the
- * bytes raw_plain() looks for; the separators are walked with ctz and
- * every one stores a value, counted only when not empty, without a
- * branch.  A trailing separator is an element separator right after a
- * component or repetition separator, or a separator right before the
- * terminator.  Fills seg (values in out, room for cap) and *flagsp as
- * on_segment() would and returns the terminator's offset; SCAN_NO or
- * SCAN_ROOM, having decided nothing, otherwise.
+ * terminator no CR or LF and no limit within reach.  Thirty-two bytes at
+ * a time give bit masks of the separators, the terminator, the release
+ * characters and raw_plain()'s bytes.  A block with a release character
+ * drops the bytes it escapes from the masks, in order; otherwise the
+ * separators are walked with ctz and every one stores a value, counted
+ * only when not empty, without a branch.  A trailing separator is an
+ * element separator right after a component or repetition separator, or
+ * a separator right before the terminator.  Values with a release
+ * character are unescaped into tbuf at the end, as tokenize() would.
+ * Fills seg (values in out, room for cap) and *flagsp as on_segment()
+ * would and returns the terminator's offset; SCAN_NO or SCAN_ROOM, having
+ * decided nothing, otherwise.
  */
 static inline __attribute__((always_inline)) size_t
-scan_plain(struct ef *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
-    size_t cap, int *flagsp)
+scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
+    struct edi_seg *seg, struct edi_val *out, size_t cap, int *flagsp)
 {
-	const unsigned char *b = (const unsigned char *)x->in.p + pos;
-	const unsigned char *lim = (const unsigned char *)x->in.p + x->in.len;
+	const unsigned char *b = (const unsigned char *)in + pos;
+	const unsigned char *lim = (const unsigned char *)in + len;
 	const unsigned char *cls = x->cls, *blk = b, *start, *q;
 	const struct specials *sp = &x->sp;
 	const __m128i lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
-	unsigned mel, mcr, mstop, modd, sep, below, odd = 0, trail = 0, c;
-	unsigned carry = 0, keep = ~0xfU;
+	unsigned mel, mcr, mterm, mrel, modd, sep, below, c, esc, rel = 0;
+	unsigned odd = 0, trail = 0, carry = 0, ecarry = 0, keep = ~0xfU;
 	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
 	uint32_t t4;
-	size_t	 n = 0;
-	__m128i	 w;
+	size_t	 n = 0, k;
+	__m128i	 w0, w1;
 
-	if (lim - b < 16)
+	if (lim - b < 32)
 		return SCAN_NO;		/* loads never pass the input */
 	if (!(x->tagok[b[0]] & x->tagok[b[1]] & x->tagok[b[2]]) ||
 	    (b[3] != (unsigned char)x->d.element &&
 	    b[3] != (unsigned char)x->d.segment))
 		return SCAN_NO;
-	w = _mm_loadu_si128((const __m128i *)(const void *)b);
-	t4 = (uint32_t)_mm_cvtsi128_si32(w) & 0xffffff;
+	w0 = _mm_loadu_si128((const __m128i *)(const void *)b);
+	w1 = _mm_loadu_si128((const __m128i *)(const void *)(b + 16));
+	t4 = (uint32_t)_mm_cvtsi128_si32(w0) & 0xffffff;
 	memcpy(seg->tag, &t4, 4);	/* little-endian: three bytes, NUL */
 	start = b + 4;
 	for (;;) {
-		if (n + 16 >= cap)
+		if (n + 32 >= cap)
 			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
-		/* el, rep and comp stay within the limits for 16 more */
-		if (((erc + 0x7fac7fac7facULL) & 0x800080008000ULL) != 0)
+		/* el, rep and comp stay within the limits for 32 more */
+		if (((erc + 0x7fbc7fbc7fbcULL) & 0x800080008000ULL) != 0)
 			return SCAN_NO;
-		mel = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, sp->v[0]));
-		mcr = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_cmpeq_epi8(w, sp->v[1]), _mm_cmpeq_epi8(w, sp->rep)));
-		mstop = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_cmpeq_epi8(w, sp->term), _mm_cmpeq_epi8(w, sp->rel)));
+		mel = mask32(w0, w1, sp->v[0], sp->v[0]);
+		mcr = mask32(w0, w1, sp->v[1], sp->rep);
+		mterm = mask32(w0, w1, sp->term, sp->term);
+		mrel = mask32(w0, w1, sp->rel, sp->rel) & sp->hasrel;
 		modd = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_cmplt_epi8(w, lo), _mm_cmpeq_epi8(w, del)));
-		/* the bytes of the segment in this block: up to a stop */
-		below = mstop ? (mstop & -mstop) - 1 : 0xffff;
+		    _mm_cmplt_epi8(w0, lo), _mm_cmpeq_epi8(w0, del))) |
+		    (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_cmplt_epi8(w1, lo), _mm_cmpeq_epi8(w1, del))) << 16;
+		if ((mrel | ecarry) != 0) {
+			esc = escapes(mrel, &ecarry);
+			mrel &= ~esc;		/* the active ones */
+			mel &= ~esc;
+			mcr &= ~esc;
+			mterm &= ~esc;
+		}
+		/* the bytes of the segment in this block */
+		below = mterm ? (mterm & -mterm) - 1 : ~0U;
 		/* CR and LF are raw_plain() bytes: looked for among those */
-		if ((modd & below) != 0 && ((unsigned)_mm_movemask_epi8(
-		    _mm_or_si128(_mm_cmpeq_epi8(w, sp->v[4]),
-		    _mm_cmpeq_epi8(w, sp->v[5]))) & below) != 0)
+		if ((modd & below) != 0 &&
+		    (mask32(w0, w1, sp->v[4], sp->v[5]) & below) != 0)
 			return SCAN_NO;
 		odd |= modd & below;
 		trail |= mel & (mcr << 1 | carry) & below;
-		carry = mcr >> 15;
+		carry = mcr >> 31;
+		rel |= mrel & below;
 		for (sep = (mel | mcr) & keep & below; sep != 0;
 		    sep &= sep - 1) {
 			q = blk + __builtin_ctz(sep);
@@ -1163,23 +1205,23 @@ scan_plain(struct ef *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
 			erc = (erc & erc_keep[c]) + erc_add[c];
 			start = q + 1;
 		}
-		if (mstop != 0)
+		if (mterm != 0)
 			break;
-		blk += 16;
-		if (lim - blk < 16 || blk - b > EG_MAX_SEGMENT_LEN)
+		blk += 32;
+		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN)
 			return SCAN_NO;
-		w = _mm_loadu_si128((const __m128i *)(const void *)blk);
+		w0 = _mm_loadu_si128((const __m128i *)(const void *)blk);
+		w1 = _mm_loadu_si128((const __m128i *)(const void *)(blk + 16));
 		keep = ~0U;
 	}
-	q = blk + __builtin_ctz(mstop);
-	if (*q != (unsigned char)x->d.segment ||
-	    q - b > EG_MAX_SEGMENT_LEN)
-		return SCAN_NO;		/* a release; or too long */
+	q = blk + __builtin_ctz(mterm);
+	if (q - b > EG_MAX_SEGMENT_LEN)
+		return SCAN_NO;
+	seg->val = out;
 	if (q == b + 3) {
 		/* just the tag */
 		seg->nel = 0;
 		seg->nval = 0;
-		seg->val = out;
 		*flagsp = odd ? 0 : TF_CSPLAIN;
 		return pos + 3;
 	}
@@ -1187,11 +1229,17 @@ scan_plain(struct ef *x, size_t pos, struct edi_seg *seg, struct edi_val *out,
 	n += q != start;
 	if (q == start)
 		trail = 1;
+	if (rel != 0)
+		for (k = 0; k < n; k++)
+			if (memchr(out[k].s.p, x->d.release, out[k].s.len))
+				out[k].s = unescape(x,
+				    (const unsigned char *)out[k].s.p,
+				    (const unsigned char *)out[k].s.p +
+				    out[k].s.len);
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
 	seg->nval = (uint16_t)n;
-	seg->val = out;
 	*flagsp = (trail ? TF_TRAILING : 0) | (odd ? 0 : TF_CSPLAIN);
-	return (size_t)(q - (const unsigned char *)x->in.p);
+	return (size_t)(q - (const unsigned char *)in);
 }
 #endif
 
@@ -2255,7 +2303,9 @@ on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 static size_t __attribute__((noinline))
 scan_scratch(struct ef *x, size_t pos, struct edi_seg *seg, int *flagsp)
 {
-	return scan_plain(x, pos, seg, x->scratch, EG_MAX_SEG_VALUES, flagsp);
+	x->tlen = 0;
+	return scan_plain(x, x->in.p, x->in.len, pos, seg, x->scratch,
+	    EG_MAX_SEG_VALUES, flagsp);
 }
 
 /*
@@ -2264,32 +2314,33 @@ scan_scratch(struct ef *x, size_t pos, struct edi_seg *seg, int *flagsp)
  * the service segments (whose handlers may reset the set's arena) is
  * split straight into the arena's free space (setbuf_valroom()).
  */
-static size_t
-fast_segment(struct ef *x, size_t pos)
+static inline __attribute__((always_inline)) size_t
+fast_segment(struct ef *x, const char *in, size_t len, size_t pos)
 {
 	struct edi_seg seg;
-	struct edi_val *out = NULL;
+	struct edi_val *out;
 	size_t	 end, cap;
 	int	 flags, direct;
 
-	if (x->in.len - pos < 16)
+	if (len - pos < 32)
 		return SCAN_NO;		/* scan_plain()'s loads */
 	direct = (x->state == ES_MSG || x->state == ES_BARE) &&
-	    !(x->in.p[pos] == 'U' && x->in.p[pos + 1] == 'N');
+	    !(in[pos] == 'U' && in[pos + 1] == 'N');
 	if (!direct ||
 	    (out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap)) == NULL) {
 		out = x->scratch;
 		cap = EG_MAX_SEG_VALUES;
 	}
-	if ((end = scan_plain(x, pos, &seg, out, cap, &flags)) == SCAN_ROOM)
+	x->tlen = 0;
+	if ((end = scan_plain(x, in, len, pos, &seg, out, cap, &flags)) ==
+	    SCAN_ROOM)
 		end = scan_scratch(x, pos, &seg, &flags);
 	if (end == SCAN_NO)
 		return SCAN_NO;
 	x->filepos++;
-	x->tlen = 0;
 	seg.filepos = x->filepos;
 	seg.setpos = 0;
-	seg.raw = slice_make(x->in.p + pos, end - pos);
+	seg.raw = slice_make(in + pos, end - pos);
 	seg.loop = NULL;
 	/*
 	 * A segment of the open message with nothing to report and no
@@ -2407,7 +2458,7 @@ edifact_parse(struct slice in, const char *filename,
 			build_classes(x);
 		}
 #ifdef __SSE2__
-		if ((end = fast_segment(x, pos)) != SCAN_NO) {
+		if ((end = fast_segment(x, in.p, len, pos)) != SCAN_NO) {
 			pos = end + 1;
 			continue;
 		}
