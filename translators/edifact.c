@@ -107,6 +107,12 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+/* x86 compilers that take target("avx2"): scan_plain() 32 bytes per load */
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(__i386__)) && \
+    defined(__GNUC__)
+#define EF_AVX2	1
+#include <immintrin.h>
+#endif
 
 #include "arena.h"
 #include "diag.h"
@@ -220,6 +226,7 @@ struct ef {
 	int		 outrun;
 	int		 bare_reported;
 	int		 nl_reported;
+	int		 avx2;		/* fast_run_avx2() */
 
 	/* character set */
 	enum ef_cs	 cs;
@@ -1103,6 +1110,58 @@ mask32(__m128i a, __m128i b, __m128i v1, __m128i v2)
 	    _mm_cmpeq_epi8(b, v2))) << 16;
 }
 
+/* The byte classes of 32 input bytes, as bit masks (scan_plain()). */
+struct cls32 {
+	unsigned	 el;		/* element separator */
+	unsigned	 cr;		/* component or repetition separator */
+	unsigned	 term;		/* segment terminator */
+	unsigned	 rel;		/* release character */
+	unsigned	 odd;		/* raw_plain()'s bytes: < 0x20, >= 0x7f */
+};
+
+static inline void
+classify_sse2(const unsigned char *p, const struct specials *sp,
+    struct cls32 *m)
+{
+	const __m128i lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+	__m128i	 a, b;
+
+	a = _mm_loadu_si128((const __m128i *)(const void *)p);
+	b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+	m->el = mask32(a, b, sp->v[0], sp->v[0]);
+	m->cr = mask32(a, b, sp->v[1], sp->rep);
+	m->term = mask32(a, b, sp->term, sp->term);
+	m->rel = mask32(a, b, sp->rel, sp->rel) & sp->hasrel;
+	m->odd = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+	    _mm_cmplt_epi8(a, lo), _mm_cmpeq_epi8(a, del))) |
+	    (unsigned)_mm_movemask_epi8(_mm_or_si128(
+	    _mm_cmplt_epi8(b, lo), _mm_cmpeq_epi8(b, del))) << 16;
+}
+
+#ifdef EF_AVX2
+/*
+ * classify_sse2() in one 32-byte load: inlined only into the target
+ * ("avx2") copy of the segment loop, fast_run_avx2().
+ */
+static inline __attribute__((target("avx2"))) void
+classify_avx2(const unsigned char *p, const struct specials *sp,
+    struct cls32 *m)
+{
+	const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	const __m256i lo = _mm256_set1_epi8(0x20), del = _mm256_set1_epi8(0x7f);
+
+#define EQ(v)	_mm256_cmpeq_epi8(w, _mm256_broadcastsi128_si256(v))
+	m->el = (unsigned)_mm256_movemask_epi8(EQ(sp->v[0]));
+	m->cr = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(EQ(sp->v[1]),
+	    EQ(sp->rep)));
+	m->term = (unsigned)_mm256_movemask_epi8(EQ(sp->term));
+	m->rel = (unsigned)_mm256_movemask_epi8(EQ(sp->rel)) & sp->hasrel;
+#undef EQ
+	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(
+	    _mm256_cmpgt_epi8(lo, w), _mm256_cmpeq_epi8(w, del)));
+}
+#endif
+
 /*
  * The bytes that the release characters at the bits of mrel escape, in
  * order: a release character escaped by the one before it escapes
@@ -1140,19 +1199,19 @@ escapes(unsigned mrel, unsigned *carry)
  */
 static inline __attribute__((always_inline)) size_t
 scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
-    struct edi_seg *seg, struct edi_val *out, size_t cap, int *flagsp)
+    struct edi_seg *seg, struct edi_val *out, size_t cap, int *flagsp,
+    const int avx2)
 {
 	const unsigned char *b = (const unsigned char *)in + pos;
 	const unsigned char *lim = (const unsigned char *)in + len;
 	const unsigned char *cls = x->cls, *blk = b, *start, *q;
 	const struct specials *sp = &x->sp;
-	const __m128i lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
 	unsigned mel, mcr, mterm, mrel, modd, sep, below, c, esc, rel = 0;
 	unsigned odd = 0, trail = 0, carry = 0, ecarry = 0, keep = ~0xfU;
 	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
 	uint32_t t4;
 	size_t	 n = 0, k;
-	__m128i	 w0, w1;
+	struct cls32 m;
 
 	if (lim - b < 32)
 		return SCAN_NO;		/* loads never pass the input */
@@ -1160,9 +1219,8 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	    (b[3] != (unsigned char)x->d.element &&
 	    b[3] != (unsigned char)x->d.segment))
 		return SCAN_NO;
-	w0 = _mm_loadu_si128((const __m128i *)(const void *)b);
-	w1 = _mm_loadu_si128((const __m128i *)(const void *)(b + 16));
-	t4 = (uint32_t)_mm_cvtsi128_si32(w0) & 0xffffff;
+	memcpy(&t4, b, 4);
+	t4 &= 0xffffff;
 	memcpy(seg->tag, &t4, 4);	/* little-endian: three bytes, NUL */
 	start = b + 4;
 	for (;;) {
@@ -1171,14 +1229,17 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 		/* el, rep and comp stay within the limits for 32 more */
 		if (((erc + 0x7fbc7fbc7fbcULL) & 0x800080008000ULL) != 0)
 			return SCAN_NO;
-		mel = mask32(w0, w1, sp->v[0], sp->v[0]);
-		mcr = mask32(w0, w1, sp->v[1], sp->rep);
-		mterm = mask32(w0, w1, sp->term, sp->term);
-		mrel = mask32(w0, w1, sp->rel, sp->rel) & sp->hasrel;
-		modd = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_cmplt_epi8(w0, lo), _mm_cmpeq_epi8(w0, del))) |
-		    (unsigned)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_cmplt_epi8(w1, lo), _mm_cmpeq_epi8(w1, del))) << 16;
+#ifdef EF_AVX2
+		if (avx2)
+			classify_avx2(blk, sp, &m);
+		else
+#endif
+			classify_sse2(blk, sp, &m);
+		mel = m.el;
+		mcr = m.cr;
+		mterm = m.term;
+		mrel = m.rel;
+		modd = m.odd;
 		if ((mrel | ecarry) != 0) {
 			esc = escapes(mrel, &ecarry);
 			mrel &= ~esc;		/* the active ones */
@@ -1189,8 +1250,10 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 		/* the bytes of the segment in this block */
 		below = mterm ? (mterm & -mterm) - 1 : ~0U;
 		/* CR and LF are raw_plain() bytes: looked for among those */
-		if ((modd & below) != 0 &&
-		    (mask32(w0, w1, sp->v[4], sp->v[5]) & below) != 0)
+		if ((modd & below) != 0 && (mask32(_mm_loadu_si128(
+		    (const __m128i *)(const void *)blk), _mm_loadu_si128(
+		    (const __m128i *)(const void *)(blk + 16)), sp->v[4],
+		    sp->v[5]) & below) != 0)
 			return SCAN_NO;
 		odd |= modd & below;
 		trail |= mel & (mcr << 1 | carry) & below;
@@ -1210,8 +1273,6 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 		blk += 32;
 		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN)
 			return SCAN_NO;
-		w0 = _mm_loadu_si128((const __m128i *)(const void *)blk);
-		w1 = _mm_loadu_si128((const __m128i *)(const void *)(blk + 16));
 		keep = ~0U;
 	}
 	q = blk + __builtin_ctz(mterm);
@@ -2193,8 +2254,10 @@ segment_diags(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 	}
 }
 
-static int	seg_charset(struct ef *, struct edi_seg *, struct slice, int);
-static void	on_tokens(struct ef *, struct edi_seg *, struct slice, int);
+static int	seg_charset(struct ef *, struct edi_seg *, struct slice, int)
+		    __attribute__((noinline));
+static void	on_tokens(struct ef *, struct edi_seg *, struct slice, int)
+		    __attribute__((noinline));
 
 static void
 on_segment(struct ef *x, struct slice raw)
@@ -2228,7 +2291,7 @@ on_segment(struct ef *x, struct slice raw)
  * The character set step of a segment read whole: UNB declares the
  * character set of its own text.  Returns flags without TF_CSPLAIN.
  */
-static inline int
+static int
 seg_charset(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 {
 	if (TAGKEY(seg->tag) == K_UNB)
@@ -2305,7 +2368,7 @@ scan_scratch(struct ef *x, size_t pos, struct edi_seg *seg, int *flagsp)
 {
 	x->tlen = 0;
 	return scan_plain(x, x->in.p, x->in.len, pos, seg, x->scratch,
-	    EG_MAX_SEG_VALUES, flagsp);
+	    EG_MAX_SEG_VALUES, flagsp, 0);
 }
 
 /*
@@ -2315,7 +2378,8 @@ scan_scratch(struct ef *x, size_t pos, struct edi_seg *seg, int *flagsp)
  * split straight into the arena's free space (setbuf_valroom()).
  */
 static inline __attribute__((always_inline)) size_t
-fast_segment(struct ef *x, const char *in, size_t len, size_t pos)
+fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
+    const int avx2)
 {
 	struct edi_seg seg;
 	struct edi_val *out;
@@ -2332,8 +2396,8 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos)
 		cap = EG_MAX_SEG_VALUES;
 	}
 	x->tlen = 0;
-	if ((end = scan_plain(x, in, len, pos, &seg, out, cap, &flags)) ==
-	    SCAN_ROOM)
+	if ((end = scan_plain(x, in, len, pos, &seg, out, cap, &flags,
+	    avx2)) == SCAN_ROOM)
 		end = scan_scratch(x, pos, &seg, &flags);
 	if (end == SCAN_NO)
 		return SCAN_NO;
@@ -2346,8 +2410,8 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos)
 	 * A segment of the open message with nothing to report and no
 	 * character to check: what on_tokens() would do, directly.
 	 */
-	if (direct && (flags == TF_CSPLAIN ? x->cs != CS_A :
-	    flags == 0 && seg.nval == 0)) {
+	if (direct && !(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
+	    x->cs != CS_A : seg.nval == 0)) {
 		set_append(x, &seg, 0);
 		return end;
 	}
@@ -2355,6 +2419,50 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos)
 	on_tokens(x, &seg, seg.raw, flags);
 	return end;
 }
+
+/*
+ * edifact_parse()'s loop for as long as fast_segment() takes the
+ * segments: the position of the first one it does not take (or of a UNA,
+ * or of the UNB after a closed interchange), for the loop's own steps.
+ */
+static inline __attribute__((always_inline)) size_t
+fast_run(struct ef *x, const char *in, size_t len, size_t pos,
+    const int avx2)
+{
+	size_t	 end;
+
+	while (pos < len && x->stop == 0) {
+		if ((unsigned char)in[pos] <= ' ' &&
+		    (pos = skip_ws(slice_make(in, len), pos, &x->d)) >= len)
+			break;
+		if (in[pos] == 'U' && (at_tag(slice_make(in, len), pos, "UNA") ||
+		    x->stale))
+			break;
+		if ((end = fast_segment(x, in, len, pos, avx2)) == SCAN_NO)
+			break;
+		pos = end + 1;
+	}
+	return pos;
+}
+
+/*
+ * fast_run() compiled twice, with everything it calls inlined: for any
+ * SSE2 machine, and for one with AVX2 (classify_avx2()).  The functions
+ * it must not take along are noinline.
+ */
+static size_t __attribute__((flatten))
+fast_run_sse2(struct ef *x, const char *in, size_t len, size_t pos)
+{
+	return fast_run(x, in, len, pos, 0);
+}
+
+#ifdef EF_AVX2
+static size_t __attribute__((flatten, target("avx2")))
+fast_run_avx2(struct ef *x, const char *in, size_t len, size_t pos)
+{
+	return fast_run(x, in, len, pos, 1);
+}
+#endif
 #endif
 
 static void
@@ -2441,7 +2549,21 @@ edifact_parse(struct slice in, const char *filename,
 	}
 	x->tcap = 4 * (size_t)EG_MAX_SEGMENT_LEN + 64;
 	x->tbuf = xmalloc(x->tcap);
+#ifdef EF_AVX2
+	x->avx2 = __builtin_cpu_supports("avx2");
+#endif
 	while (pos < len && x->stop == 0) {
+#ifdef __SSE2__
+		/* the common segments; the loop below takes the others */
+#ifdef EF_AVX2
+		if (x->avx2)
+			pos = fast_run_avx2(x, in.p, len, pos);
+		else
+#endif
+			pos = fast_run_sse2(x, in.p, len, pos);
+		if (pos >= len || x->stop != 0)
+			break;
+#endif
 		/* every byte skip_ws() skips is <= ' ' */
 		if ((unsigned char)in.p[pos] <= ' ')
 			pos = skip_ws(in, pos, &x->d);
@@ -2457,12 +2579,6 @@ edifact_parse(struct slice in, const char *filename,
 			default_delims(&x->d);
 			build_classes(x);
 		}
-#ifdef __SSE2__
-		if ((end = fast_segment(x, in.p, len, pos)) != SCAN_NO) {
-			pos = end + 1;
-			continue;
-		}
-#endif
 		end = seg_end(in, pos, x->d.segment, x->d.release);
 		x->filepos++;
 		if (end > pos)

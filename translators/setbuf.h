@@ -110,10 +110,13 @@ setbuf_valroom(struct arena *a, size_t max, size_t *cap)
 	size_t	 n;
 
 	/* arena_alloc_raw() hands out c->data + c->off while need fits */
-	if (c == NULL || c->off > c->size)
-		return NULL;
-	n = (c->size - c->off) / sizeof(struct edi_val);
-	*cap = n < max ? n : max;
+	if (c == NULL || c->size - c->off < max * sizeof(struct edi_val)) {
+		if (c == NULL || c->off >= c->size)
+			return NULL;
+		n = (c->size - c->off) / sizeof(struct edi_val);
+	} else
+		n = max;
+	*cap = n;
 	return n ? (struct edi_val *)(void *)(c->data + c->off) : NULL;
 }
 
