@@ -72,6 +72,12 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+/* x86 compilers that take target("avx2"): scan_plain() 32 bytes per load */
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(__i386__)) && \
+    defined(__GNUC__)
+#define X12_AVX2	1
+#include <immintrin.h>
+#endif
 
 #include "arena.h"
 #include "diag.h"
@@ -133,6 +139,7 @@ struct x12 {
 #if defined(__SSE2__)
 	/* scan_plain(): the element, component and segment bytes */
 	__m128i		 ves, vcs, vst;
+	int		 avx2;		/* fast_run_avx2() */
 #endif
 	struct edi_val	 scratch[EG_MAX_SEG_VALUES];
 };
@@ -1408,7 +1415,8 @@ on_ta1(struct x12 *x, const struct edi_seg *seg)
 #define K_ISE	K3('I', 'S', 'E')
 #define K_TA1	K3('T', 'A', '1')
 
-static void	on_tokens(struct x12 *, struct edi_seg *);
+static void	on_tokens(struct x12 *, struct edi_seg *)
+		    __attribute__((noinline));
 
 static void
 on_segment(struct x12 *x, struct slice raw)
@@ -1529,6 +1537,44 @@ mask32(__m128i a, __m128i b, __m128i v)
 	    (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, v)) << 16;
 }
 
+/* The byte classes of 32 input bytes, as bit masks (scan_plain()). */
+struct cls32 {
+	unsigned	 es;		/* element separator */
+	unsigned	 cs;		/* component separator */
+	unsigned	 st;		/* segment terminator */
+};
+
+static inline void
+classify_sse2(const unsigned char *p, const struct x12 *x, struct cls32 *m)
+{
+	__m128i	 a, b;
+
+	a = _mm_loadu_si128((const __m128i *)(const void *)p);
+	b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+	m->es = mask32(a, b, x->ves);
+	m->cs = mask32(a, b, x->vcs);
+	m->st = mask32(a, b, x->vst);
+}
+
+#ifdef X12_AVX2
+/*
+ * classify_sse2() in one 32-byte load: inlined only into the target
+ * ("avx2") copy of the segment loop, fast_run_avx2().
+ */
+static inline __attribute__((target("avx2"))) void
+classify_avx2(const unsigned char *p, const struct x12 *x, struct cls32 *m)
+{
+	const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
+
+	m->es = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w,
+	    _mm256_broadcastsi128_si256(x->ves)));
+	m->cs = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w,
+	    _mm256_broadcastsi128_si256(x->vcs)));
+	m->st = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w,
+	    _mm256_broadcastsi128_si256(x->vst)));
+}
+#endif
+
 /* A-Z 0-9: the bytes of a tag. */
 static const unsigned char tagok[256] = {
 	['0'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -1549,33 +1595,37 @@ static const unsigned char tagok[256] = {
  */
 static inline __attribute__((always_inline)) size_t
 scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
-    struct edi_seg *seg, struct edi_val *out, size_t cap)
+    struct edi_seg *seg, struct edi_val *out, size_t cap, const int avx2)
 {
 	const unsigned char *b = (const unsigned char *)in + pos;
 	const unsigned char *lim = (const unsigned char *)in + len;
 	const unsigned char *blk = b, *start, *q;
-	const __m128i ves = x->ves, vcs = x->vcs, vst = x->vst;
 	unsigned mes, mcs, mst, sep, below, keep, i, k;
 	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
 	uint32_t t4;
 	size_t	 n = 0;
-	__m128i	 w0, w1;
+	struct cls32 m;
 
 	if (lim - b < 32)
 		return SCAN_NO;		/* loads never pass the input */
-	w0 = _mm_loadu_si128((const __m128i *)(const void *)b);
-	w1 = _mm_loadu_si128((const __m128i *)(const void *)(b + 16));
-	mes = mask32(w0, w1, ves);
-	mst = mask32(w0, w1, vst);
+#ifdef X12_AVX2
+	if (avx2)
+		classify_avx2(b, x, &m);
+	else
+#endif
+		classify_sse2(b, x, &m);
+	mes = m.es;
+	mcs = m.cs;
+	mst = m.st;
 	i = (unsigned)__builtin_ctz(((mes | mst) & 0xf) | 0x10);
 	if (i < 2 || i > EG_MAX_TAG_LEN ||
 	    !(tagok[b[0]] & tagok[b[1]] & (i == 2 || tagok[b[2]])))
 		return SCAN_NO;
-	t4 = (uint32_t)_mm_cvtsi128_si32(w0) & ((1U << (8 * i)) - 1);
+	memcpy(&t4, b, 4);
+	t4 &= (1U << (8 * i)) - 1;
 	memcpy(seg->tag, &t4, 4);	/* little-endian: the tag, NULs */
 	start = b + i + 1;
 	keep = ~((2U << i) - 1);
-	mcs = mask32(w0, w1, vcs);
 	for (;;) {
 		if (n + 32 >= cap)
 			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
@@ -1598,11 +1648,15 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 		blk += 32;
 		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN)
 			return SCAN_NO;
-		w0 = _mm_loadu_si128((const __m128i *)(const void *)blk);
-		w1 = _mm_loadu_si128((const __m128i *)(const void *)(blk + 16));
-		mes = mask32(w0, w1, ves);
-		mcs = mask32(w0, w1, vcs);
-		mst = mask32(w0, w1, vst);
+#ifdef X12_AVX2
+		if (avx2)
+			classify_avx2(blk, x, &m);
+		else
+#endif
+			classify_sse2(blk, x, &m);
+		mes = m.es;
+		mcs = m.cs;
+		mst = m.st;
 		keep = ~0U;
 	}
 	q = blk + __builtin_ctz(mst);
@@ -1627,7 +1681,7 @@ static size_t __attribute__((noinline))
 scan_scratch(struct x12 *x, size_t pos, struct edi_seg *seg)
 {
 	return scan_plain(x, x->in.p, x->in.len, pos, seg, x->scratch,
-	    EG_MAX_SEG_VALUES);
+	    EG_MAX_SEG_VALUES, 0);
 }
 
 /*
@@ -1637,7 +1691,8 @@ scan_scratch(struct x12 *x, size_t pos, struct edi_seg *seg)
  * arena) is split straight into the arena's free space (setbuf_valroom()).
  */
 static inline __attribute__((always_inline)) size_t
-fast_segment(struct x12 *x, const char *in, size_t len, size_t pos)
+fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
+    const int avx2)
 {
 	struct edi_seg seg;
 	struct edi_val *out;
@@ -1664,7 +1719,8 @@ fast_segment(struct x12 *x, const char *in, size_t len, size_t pos)
 		out = x->scratch;
 		cap = EG_MAX_SEG_VALUES;
 	}
-	if ((end = scan_plain(x, in, len, pos, &seg, out, cap)) == SCAN_ROOM)
+	if ((end = scan_plain(x, in, len, pos, &seg, out, cap, avx2)) ==
+	    SCAN_ROOM)
 		end = scan_scratch(x, pos, &seg);
 	if (end == SCAN_NO)
 		return SCAN_NO;
@@ -1679,6 +1735,49 @@ fast_segment(struct x12 *x, const char *in, size_t len, size_t pos)
 		on_tokens(x, &seg);
 	return end;
 }
+
+/*
+ * x12_parse()'s loop for as long as fast_segment() takes the segments:
+ * the position of the first one it does not take (or of an ISA or a "//"
+ * comment), for the loop's own steps.
+ */
+static inline __attribute__((always_inline)) size_t
+fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
+    const int avx2)
+{
+	size_t	 end;
+
+	while (pos < len && x->stop == 0) {
+		if ((unsigned char)in[pos] <= ' ')
+			while (pos < len && is_ws((unsigned char)in[pos]))
+				pos++;
+		if (pos >= len || in[pos] == '/' || (in[pos] == 'I' &&
+		    at_isa(slice_make(in, len), pos)) ||
+		    (end = fast_segment(x, in, len, pos, avx2)) == SCAN_NO)
+			break;
+		pos = end + 1;
+	}
+	return pos;
+}
+
+/*
+ * fast_run() compiled twice, with everything it calls inlined: for any
+ * SSE2 machine, and for one with AVX2 (classify_avx2()).  on_tokens() is
+ * noinline: flatten leaves the envelope state machine where it is.
+ */
+static size_t __attribute__((flatten))
+fast_run_sse2(struct x12 *x, const char *in, size_t len, size_t pos)
+{
+	return fast_run(x, in, len, pos, 0);
+}
+
+#ifdef X12_AVX2
+static size_t __attribute__((flatten, target("avx2")))
+fast_run_avx2(struct x12 *x, const char *in, size_t len, size_t pos)
+{
+	return fast_run(x, in, len, pos, 1);
+}
+#endif
 #endif
 
 static void
@@ -1745,7 +1844,21 @@ x12_parse(struct slice in, const char *filename,
 		rc = EG_ERR_SYNTAX;
 		goto out;
 	}
+#ifdef X12_AVX2
+	x->avx2 = __builtin_cpu_supports("avx2");
+#endif
 	while (pos < len && x->stop == 0) {
+#if defined(__SSE2__)
+		/* the common segments; the loop below takes the others */
+#ifdef X12_AVX2
+		if (x->avx2)
+			pos = fast_run_avx2(x, p, len, pos);
+		else
+#endif
+			pos = fast_run_sse2(x, p, len, pos);
+		if (pos >= len || x->stop != 0)
+			break;
+#endif
 		/* every is_ws() byte is <= ' ': one test for the common tag */
 		if ((unsigned char)p[pos] <= ' ')
 			while (pos < len && is_ws((unsigned char)p[pos]))
@@ -1776,12 +1889,6 @@ x12_parse(struct slice in, const char *filename,
 			on_isa(x, pos, &pos);
 			continue;
 		}
-#if defined(__SSE2__)
-		if ((end = fast_segment(x, p, len, pos)) != SCAN_NO) {
-			pos = end + 1;
-			continue;
-		}
-#endif
 		q = find_byte(p + pos, p + len, (unsigned char)x->d.segment);
 		if (q != NULL) {
 			end = (size_t)(q - p);
