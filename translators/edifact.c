@@ -1213,8 +1213,7 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	size_t	 n = 0, k;
 	struct cls32 m;
 
-	if (lim - b < 32)
-		return SCAN_NO;		/* loads never pass the input */
+	/* the caller saw 32 bytes from pos: loads never pass the input */
 	if (!(x->tagok[b[0]] & x->tagok[b[1]] & x->tagok[b[2]]) ||
 	    (b[3] != (unsigned char)x->d.element &&
 	    b[3] != (unsigned char)x->d.segment))
@@ -1271,13 +1270,12 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 		if (mterm != 0)
 			break;
 		blk += 32;
-		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN)
+		/* a terminator in this block is within EG_MAX_SEGMENT_LEN */
+		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN - 32)
 			return SCAN_NO;
 		keep = ~0U;
 	}
 	q = blk + __builtin_ctz(mterm);
-	if (q - b > EG_MAX_SEGMENT_LEN)
-		return SCAN_NO;
 	seg->val = out;
 	if (q == b + 3) {
 		/* just the tag */
@@ -2381,10 +2379,10 @@ static inline __attribute__((always_inline)) size_t
 fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
-	struct edi_seg seg;
+	struct edi_seg local, *seg = &local;
 	struct edi_val *out;
 	size_t	 end, cap;
-	int	 flags, direct;
+	int	 flags, f2, direct;
 
 	if (len - pos < 32)
 		return SCAN_NO;		/* scan_plain()'s loads */
@@ -2396,27 +2394,30 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 		cap = EG_MAX_SEG_VALUES;
 	}
 	x->tlen = 0;
-	if ((end = scan_plain(x, in, len, pos, &seg, out, cap, &flags,
-	    avx2)) == SCAN_ROOM)
-		end = scan_scratch(x, pos, &seg, &flags);
+	if ((end = scan_plain(x, in, len, pos, seg, out, cap, &flags,
+	    avx2)) == SCAN_ROOM) {
+		/* flags stays out of memory: its address does not escape */
+		end = scan_scratch(x, pos, seg, &f2);
+		flags = f2;
+	}
 	if (end == SCAN_NO)
 		return SCAN_NO;
 	x->filepos++;
-	seg.filepos = x->filepos;
-	seg.setpos = 0;
-	seg.raw = slice_make(in + pos, end - pos);
-	seg.loop = NULL;
+	seg->filepos = x->filepos;
+	seg->setpos = 0;
+	seg->raw = slice_make(in + pos, end - pos);
+	seg->loop = NULL;
 	/*
 	 * A segment of the open message with nothing to report and no
 	 * character to check: what on_tokens() would do, directly.
 	 */
 	if (direct && !(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
-	    x->cs != CS_A : seg.nval == 0)) {
-		set_append(x, &seg, 0);
+	    x->cs != CS_A : seg->nval == 0)) {
+		set_append(x, seg, 0);
 		return end;
 	}
-	flags = seg_charset(x, &seg, seg.raw, flags);
-	on_tokens(x, &seg, seg.raw, flags);
+	flags = seg_charset(x, seg, seg->raw, flags);
+	on_tokens(x, seg, seg->raw, flags);
 	return end;
 }
 

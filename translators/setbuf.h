@@ -22,6 +22,9 @@ struct setbuf {
 	uint32_t	 count;		/* segments seen, kept or not (SE01) */
 	size_t		 start, end;	/* input offsets of the set's bytes */
 	int		 overflow;	/* a limit was hit: nothing more kept */
+	/* setbuf_add()'s fast test: nseg below both, end not past lim_end */
+	size_t		 lim_nseg;	/* cap, or EG_MAX_SET_SEGMENTS - 1 */
+	size_t		 lim_end;	/* start + EG_MAX_SET_SIZE */
 };
 
 enum setbuf_why {
@@ -92,8 +95,7 @@ setbuf_add(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
 {
 	struct edi_seg *s;
 
-	if (force || b->overflow || b->nseg == b->cap ||
-	    b->nseg + 1 >= EG_MAX_SET_SEGMENTS || end - b->start > EG_MAX_SET_SIZE)
+	if (force || b->overflow || b->nseg >= b->lim_nseg || end > b->lim_end)
 		return setbuf_add_slow(b, seg, end, force, why);
 	b->count++;
 	b->end = end;
