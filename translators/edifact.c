@@ -107,7 +107,7 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-/* x86 compilers that take target("avx2"): scan_plain() 32 bytes per load */
+/* x86 compilers that take target("avx2,bmi,bmi2"): 32 bytes per load */
 #if defined(__SSE2__) && (defined(__x86_64__) || defined(__i386__)) && \
     defined(__GNUC__)
 #define EF_AVX2	1
@@ -1141,9 +1141,9 @@ classify_sse2(const unsigned char *p, const struct specials *sp,
 #ifdef EF_AVX2
 /*
  * classify_sse2() in one 32-byte load: inlined only into the target
- * ("avx2") copy of the segment loop, fast_run_avx2().
+ * ("avx2,bmi,bmi2") copy of the segment loop, fast_run_avx2().
  */
-static inline __attribute__((target("avx2"))) void
+static inline __attribute__((target("avx2,bmi,bmi2"))) void
 classify_avx2(const unsigned char *p, const struct specials *sp,
     struct cls32 *m)
 {
@@ -1247,7 +1247,7 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 			mterm &= ~esc;
 		}
 		/* the bytes of the segment in this block */
-		below = mterm ? (mterm & -mterm) - 1 : ~0U;
+		below = ~mterm & (mterm - 1);	/* below the lowest bit; 0: all */
 		/* CR and LF are raw_plain() bytes: looked for among those */
 		if ((modd & below) != 0 && (mask32(_mm_loadu_si128(
 		    (const __m128i *)(const void *)blk), _mm_loadu_si128(
@@ -2448,8 +2448,9 @@ fast_run(struct ef *x, const char *in, size_t len, size_t pos,
 
 /*
  * fast_run() compiled twice, with everything it calls inlined: for any
- * SSE2 machine, and for one with AVX2 (classify_avx2()).  The functions
- * it must not take along are noinline.
+ * SSE2 machine, and for one with AVX2, BMI1 and BMI2 (classify_avx2();
+ * the three checked together).  The functions it must not take along
+ * are noinline.
  */
 static size_t __attribute__((flatten))
 fast_run_sse2(struct ef *x, const char *in, size_t len, size_t pos)
@@ -2458,7 +2459,7 @@ fast_run_sse2(struct ef *x, const char *in, size_t len, size_t pos)
 }
 
 #ifdef EF_AVX2
-static size_t __attribute__((flatten, target("avx2")))
+static size_t __attribute__((flatten, target("avx2,bmi,bmi2")))
 fast_run_avx2(struct ef *x, const char *in, size_t len, size_t pos)
 {
 	return fast_run(x, in, len, pos, 1);
@@ -2551,7 +2552,8 @@ edifact_parse(struct slice in, const char *filename,
 	x->tcap = 4 * (size_t)EG_MAX_SEGMENT_LEN + 64;
 	x->tbuf = xmalloc(x->tcap);
 #ifdef EF_AVX2
-	x->avx2 = __builtin_cpu_supports("avx2");
+	x->avx2 = __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
 #endif
 	while (pos < len && x->stop == 0) {
 #ifdef __SSE2__

@@ -72,7 +72,7 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
-/* x86 compilers that take target("avx2"): scan_plain() 32 bytes per load */
+/* x86 compilers that take target("avx2,bmi,bmi2"): 32 bytes per load */
 #if defined(__SSE2__) && (defined(__x86_64__) || defined(__i386__)) && \
     defined(__GNUC__)
 #define X12_AVX2	1
@@ -1559,9 +1559,9 @@ classify_sse2(const unsigned char *p, const struct x12 *x, struct cls32 *m)
 #ifdef X12_AVX2
 /*
  * classify_sse2() in one 32-byte load: inlined only into the target
- * ("avx2") copy of the segment loop, fast_run_avx2().
+ * ("avx2,bmi,bmi2") copy of the segment loop, fast_run_avx2().
  */
-static inline __attribute__((target("avx2"))) void
+static inline __attribute__((target("avx2,bmi,bmi2"))) void
 classify_avx2(const unsigned char *p, const struct x12 *x, struct cls32 *m)
 {
 	const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
@@ -1632,7 +1632,7 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 		/* el and comp stay within the limits for 32 more */
 		if (((erc + 0x7fbc00007fbcULL) & 0x800000008000ULL) != 0)
 			return SCAN_NO;
-		below = mst ? (mst & -mst) - 1 : ~0U;
+		below = ~mst & (mst - 1);	/* below the lowest bit; 0: all */
 		for (sep = (mes | mcs) & keep & below; sep != 0;
 		    sep &= sep - 1) {
 			k = (unsigned)__builtin_ctz(sep);
@@ -1762,8 +1762,9 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 
 /*
  * fast_run() compiled twice, with everything it calls inlined: for any
- * SSE2 machine, and for one with AVX2 (classify_avx2()).  on_tokens() is
- * noinline: flatten leaves the envelope state machine where it is.
+ * SSE2 machine, and for one with AVX2, BMI1 and BMI2 (classify_avx2();
+ * the three checked together).  on_tokens() is noinline: flatten leaves
+ * the envelope state machine where it is.
  */
 static size_t __attribute__((flatten))
 fast_run_sse2(struct x12 *x, const char *in, size_t len, size_t pos)
@@ -1772,7 +1773,7 @@ fast_run_sse2(struct x12 *x, const char *in, size_t len, size_t pos)
 }
 
 #ifdef X12_AVX2
-static size_t __attribute__((flatten, target("avx2")))
+static size_t __attribute__((flatten, target("avx2,bmi,bmi2")))
 fast_run_avx2(struct x12 *x, const char *in, size_t len, size_t pos)
 {
 	return fast_run(x, in, len, pos, 1);
@@ -1845,7 +1846,8 @@ x12_parse(struct slice in, const char *filename,
 		goto out;
 	}
 #ifdef X12_AVX2
-	x->avx2 = __builtin_cpu_supports("avx2");
+	x->avx2 = __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
 #endif
 	while (pos < len && x->stop == 0) {
 #if defined(__SSE2__)
