@@ -835,7 +835,6 @@ plain_tag(struct edi_seg *seg, const unsigned char *p, const unsigned char *e)
 	return flags;
 }
 
-#ifdef __SSE2__
 /*
  * The tokenizers' shared steps.  val_limit: the flags when a value at
  * (rep, comp) after n others exceeds a limit, else 0.  sep_step: the
@@ -869,6 +868,7 @@ sep_step(unsigned c, unsigned *el, unsigned *rep, unsigned *comp)
 	return 0;
 }
 
+#ifdef __SSE2__
 /*
  * tokenize() for the common segment: no release character, CR or LF, so
  * every value is a slice of the input.  The special bytes of sixteen input
