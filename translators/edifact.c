@@ -199,6 +199,14 @@ struct specials {
 	/* scan_plain(): the terminator, and release, repetition or a stand-in */
 	__m128i	 term, rel, rep;
 	unsigned hasrel;		/* ~0U with a release character, or 0 */
+#ifdef EF_AVX2
+	/*
+	 * classify_avx2()'s element, component, repetition, terminator and
+	 * release bytes, 32 of each: compared straight from memory (VEX
+	 * takes unaligned operands) instead of broadcast per block.
+	 */
+	unsigned char	 b32[5][32];
+#endif
 };
 #else
 struct specials {
@@ -717,6 +725,14 @@ specials_init(const struct ef *x, struct specials *sp)
 	sp->rep = _mm_set1_epi8(x->d.repetition ? x->d.repetition :
 	    x->d.component);
 	sp->hasrel = x->d.release ? ~0U : 0;
+#ifdef EF_AVX2
+	memset(sp->b32[0], x->d.element, 32);
+	memset(sp->b32[1], x->d.component, 32);
+	memset(sp->b32[2], x->d.repetition ? x->d.repetition :
+	    x->d.component, 32);
+	memset(sp->b32[3], x->d.segment, 32);
+	memset(sp->b32[4], x->d.release ? x->d.release : x->d.segment, 32);
+#endif
 #else
 	(void)x;
 	sp->unused = 0;
@@ -1150,12 +1166,12 @@ classify_avx2(const unsigned char *p, const struct specials *sp,
 	const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
 	const __m256i lo = _mm256_set1_epi8(0x20), del = _mm256_set1_epi8(0x7f);
 
-#define EQ(v)	_mm256_cmpeq_epi8(w, _mm256_broadcastsi128_si256(v))
-	m->el = (unsigned)_mm256_movemask_epi8(EQ(sp->v[0]));
-	m->cr = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(EQ(sp->v[1]),
-	    EQ(sp->rep)));
-	m->term = (unsigned)_mm256_movemask_epi8(EQ(sp->term));
-	m->rel = (unsigned)_mm256_movemask_epi8(EQ(sp->rel)) & sp->hasrel;
+#define EQ(i)	_mm256_cmpeq_epi8(w, _mm256_loadu_si256(			\
+	    (const __m256i *)(const void *)sp->b32[i]))
+	m->el = (unsigned)_mm256_movemask_epi8(EQ(0));
+	m->cr = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(EQ(1), EQ(2)));
+	m->term = (unsigned)_mm256_movemask_epi8(EQ(3));
+	m->rel = (unsigned)_mm256_movemask_epi8(EQ(4)) & sp->hasrel;
 #undef EQ
 	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(
 	    _mm256_cmpgt_epi8(lo, w), _mm256_cmpeq_epi8(w, del)));

@@ -141,6 +141,14 @@ struct x12 {
 	__m128i		 ves, vcs, vst;
 	int		 avx2;		/* fast_run_avx2() */
 #endif
+#ifdef X12_AVX2
+	/*
+	 * classify_avx2()'s element, component and segment bytes, 32 of
+	 * each: compared straight from memory (VEX takes unaligned operands)
+	 * instead of broadcast per block.
+	 */
+	unsigned char	 b32[3][32];
+#endif
 	struct edi_val	 scratch[EG_MAX_SEG_VALUES];
 };
 
@@ -1070,6 +1078,11 @@ on_isa(struct x12 *x, size_t pos, size_t *nextp)
 	x->vcs = _mm_set1_epi8(d.component);
 	x->vst = _mm_set1_epi8(d.segment);
 #endif
+#ifdef X12_AVX2
+	memset(x->b32[0], d.element, 32);
+	memset(x->b32[1], d.component, 32);
+	memset(x->b32[2], d.segment, 32);
+#endif
 	x->have_delims = 1;
 	memset(&tmp, 0, sizeof(tmp));
 	rc = x12_split(slice_make(x->in.p + pos, end - pos), &d, NULL,
@@ -1569,12 +1582,12 @@ classify_avx2(const unsigned char *p, const struct x12 *x, struct cls32 *m)
 {
 	const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
 
-	m->es = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w,
-	    _mm256_broadcastsi128_si256(x->ves)));
-	m->cs = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w,
-	    _mm256_broadcastsi128_si256(x->vcs)));
-	m->st = (unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w,
-	    _mm256_broadcastsi128_si256(x->vst)));
+#define EQ(i)	_mm256_cmpeq_epi8(w, _mm256_loadu_si256(			\
+	    (const __m256i *)(const void *)x->b32[i]))
+	m->es = (unsigned)_mm256_movemask_epi8(EQ(0));
+	m->cs = (unsigned)_mm256_movemask_epi8(EQ(1));
+	m->st = (unsigned)_mm256_movemask_epi8(EQ(2));
+#undef EQ
 }
 #endif
 
