@@ -216,6 +216,7 @@ on_ic(void *arg, const struct edi_env *env, int ok)
 }
 
 static struct diag dstore[MAXD];
+static struct run r_edges;		/* test_block_edges() */
 
 static int
 run_probe(struct run *r, const char *p, size_t len, const struct probe *pr,
@@ -1148,6 +1149,75 @@ test_tree(void)
 	test_tree_minimum(top);
 }
 
+/*
+ * The parser's one-pass path reads a segment 32 bytes per step: the same
+ * values and warnings wherever a release character, an escaped separator
+ * or terminator, or a trailing separator falls in a step, and the same as
+ * the byte-at-a-time path that takes segments with CR or LF.
+ */
+static void
+test_block_edges(void)
+{
+	static const struct {
+		const char	*text;		/* FTX04.. after the padding */
+		const char	*v1, *v2, *v3;	/* FTX04-01 (after pad), -02, 05 */
+		int		 trailing;
+	} cases[] = {
+		{ "A?'B?+C??:D?:+E", "A'B+C?", "D:", "E", 0 },
+		{ "A:+B", "A", NULL, "B", 1 },
+		{ "A?:+B", "A:", NULL, "B", 0 },
+		{ "A:", "A", NULL, NULL, 1 },
+		{ "A??", "A?", NULL, NULL, 0 },
+		{ "A??" "?'+B", "A?'", NULL, "B", 0 },
+		{ "A+", "A", NULL, NULL, 1 },
+	};
+	static const struct probe pr[] = {
+		{ 0, "FTX", 1, 4, 1, 1, NULL },
+		{ 0, "FTX", 1, 4, 2, 1, NULL },
+		{ 0, "FTX", 1, 5, 1, 1, NULL },
+	};
+	char	 in[512], want[128], pad[80];
+	size_t	 c;
+	int	 n, nl, bad;
+
+	memset(pad, 'x', sizeof(pad));
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (bad = 0, n = 0; n < 70; n++) {
+			for (nl = 0; nl < 2; nl++) {
+				/* nl: a line break in the tag sends the
+				 * segment down the byte-at-a-time path */
+				snprintf(in, sizeof(in), UNB "UNH+1+ORDERS:D:"
+				    "96A:UN'%sTX+AAI+++%.*s%s'UNT+3+1'" UNZ("1"),
+				    nl ? "F\n" : "F", n, pad, cases[c].text);
+				run_probe(&r_edges, in, strlen(in), pr, 3,
+				    NULL, NULL);
+				snprintf(want, sizeof(want), "%.*s%s", n, pad,
+				    cases[c].v1);
+				if (nerrors(&r_edges) != 0 ||
+				    ncode(&r_edges, "EDI-TRAILING") !=
+				    cases[c].trailing ||
+				    !r_edges.found[0] ||
+				    strcmp(r_edges.got[0], want) != 0 ||
+				    r_edges.found[1] != (cases[c].v2 != NULL) ||
+				    (cases[c].v2 && strcmp(r_edges.got[1],
+				    cases[c].v2) != 0) ||
+				    r_edges.found[2] != (cases[c].v3 != NULL) ||
+				    (cases[c].v3 && strcmp(r_edges.got[2],
+				    cases[c].v3) != 0)) {
+					if (bad++ == 0) {
+						printf("# padding %d%s: %s\n",
+						    n, nl ? " (CR/LF path)" :
+						    "", in);
+						dump(&r_edges);
+					}
+				}
+			}
+		}
+		ok(bad == 0, "block edges: \"%s\" at 70 offsets, both paths",
+		    cases[c].text);
+	}
+}
+
 int
 main(void)
 {
@@ -1155,6 +1225,7 @@ main(void)
 	test_corpus_env();
 	test_envelopes();
 	test_tokenizer();
+	test_block_edges();
 	test_limits();
 	test_tree();
 	return done_testing();

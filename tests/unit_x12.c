@@ -611,10 +611,90 @@ test_limits(void)
 	free(r);
 }
 
+/*
+ * The parser's one-pass path reads a segment 32 bytes per step: the same
+ * values wherever separators, empty values and the terminator fall in a
+ * step, for two- and three-letter tags.
+ */
+struct edges {
+	char	 got[512];
+};
+
+static int
+edges_set(void *arg, struct edi_set *s)
+{
+	struct edges *e = arg;
+	const struct edi_seg *seg;
+	size_t	 n;
+	uint32_t i;
+	uint16_t k;
+
+	for (i = 0; i < s->nseg; i++) {
+		seg = &s->seg[i];
+		if (strcmp(seg->tag, "PO1") != 0 && strcmp(seg->tag, "N1") != 0)
+			continue;
+		n = strlen(e->got);
+		snprintf(e->got + n, sizeof(e->got) - n, "%s:", seg->tag);
+		for (k = 0; k < seg->nval; k++) {
+			n = strlen(e->got);
+			snprintf(e->got + n, sizeof(e->got) - n, "%u.%u=%.*s;",
+			    seg->val[k].el, seg->val[k].comp,
+			    (int)seg->val[k].s.len, seg->val[k].s.p);
+		}
+		n = strlen(e->got);
+		snprintf(e->got + n, sizeof(e->got) - n, "nel=%u|", seg->nel);
+	}
+	return 0;
+}
+
+static void
+test_block_edges(void)
+{
+	static const struct {
+		const char	*pre, *post;	/* the segment: pre pad post */
+		const char	*wpre, *wpost;	/* its values: wpre pad wpost */
+	} cases[] = {
+		{ "PO1*1*", "A:B**C:*D", "PO1:1.1=1;2.1=",
+		    "A;2.2=B;4.1=C;5.1=D;nel=5|" },
+		{ "PO1*", "", "PO1:1.1=", ";nel=1|" },
+		{ "PO1*", "*", "PO1:1.1=", ";nel=2|" },
+		{ "N1*ST*", ":::X", "N1:1.1=ST;2.1=", ";2.4=X;nel=2|" },
+		{ "N1*", "**", "N1:1.1=", ";nel=3|" },
+	};
+	struct diag_sink ds = { NULL, NULL, 0, 0 };
+	struct edi_handler h = { edges_set, NULL, NULL, &ds };
+	struct edges e;
+	char	 in[512], want[256], pad[80];
+	size_t	 c;
+	int	 n, bad;
+
+	memset(pad, 'x', sizeof(pad));
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		/* padding 1..70: an empty value is not a value */
+		for (bad = 0, n = 1; n <= 70; n++) {
+			snprintf(in, sizeof(in), "%s%s%s%.*s%s~SE*3*0001~%s",
+			    ISA_OK GS_OK, "ST*850*0001~", cases[c].pre, n,
+			    pad, cases[c].post, TAIL_OK);
+			snprintf(want, sizeof(want), "%s%.*s%s",
+			    cases[c].wpre, n, pad, cases[c].wpost);
+			memset(&e, 0, sizeof(e));
+			if (translator_x12.parse(slice_make(in, strlen(in)),
+			    NULL, &h, &e) != 0 || strcmp(e.got, want) != 0) {
+				if (bad++ == 0)
+					printf("# padding %d: got %s\n"
+					    "#  want %s\n", n, e.got, want);
+			}
+		}
+		ok(bad == 0, "block edges: %s<pad>%s at 70 offsets",
+		    cases[c].pre, cases[c].post);
+	}
+}
+
 int
 main(void)
 {
 	test_values();
+	test_block_edges();
 	test_envelopes();
 	test_limits();
 	test_streaming();

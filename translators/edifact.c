@@ -107,6 +107,12 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+/* x86 compilers that take target("avx2,bmi,bmi2"): 32 bytes per load */
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(__i386__)) && \
+    defined(__GNUC__)
+#define EF_AVX2	1
+#include <immintrin.h>
+#endif
 
 #include "arena.h"
 #include "diag.h"
@@ -190,6 +196,17 @@ static const struct {
 #ifdef __SSE2__
 struct specials {
 	__m128i	 v[6];
+	/* scan_plain(): the terminator, and release, repetition or a stand-in */
+	__m128i	 term, rel, rep;
+	unsigned hasrel;		/* ~0U with a release character, or 0 */
+#ifdef EF_AVX2
+	/*
+	 * classify_avx2()'s element, component, repetition, terminator and
+	 * release bytes, 32 of each: compared straight from memory (VEX
+	 * takes unaligned operands) instead of broadcast per block.
+	 */
+	unsigned char	 b32[5][32];
+#endif
 };
 #else
 struct specials {
@@ -206,6 +223,7 @@ struct ef {
 	struct edi_delims d;
 	unsigned char	 cls[256];
 	unsigned char	 csok[256];	/* UNOA characters, delimiters */
+	unsigned char	 tagok[256];	/* A-Z 0-9: is_upalnum() */
 	struct specials	 sp;
 	char		 una_rep;	/* UNA position 5; 0: none */
 	int		 have_una;	/* a UNA applies to the next UNB */
@@ -216,6 +234,7 @@ struct ef {
 	int		 outrun;
 	int		 bare_reported;
 	int		 nl_reported;
+	int		 avx2;		/* fast_run_avx2() */
 
 	/* character set */
 	enum ef_cs	 cs;
@@ -350,8 +369,10 @@ build_classes(struct ef *x)
 	x->cls[(unsigned char)x->d.element] = C_EL;
 	/* The terminator ends the raw text before splitting. */
 	x->cls[(unsigned char)x->d.segment] = C_DATA;
-	for (i = 0; i < 256; i++)
+	for (i = 0; i < 256; i++) {
 		x->csok[i] = (unsigned char)unoa_ok((unsigned char)i);
+		x->tagok[i] = (unsigned char)is_upalnum(i);
+	}
 	x->csok[(unsigned char)x->d.element] = 1;
 	x->csok[(unsigned char)x->d.component] = 1;
 	if (x->d.release)
@@ -698,6 +719,20 @@ specials_init(const struct ef *x, struct specials *sp)
 	    x->d.element);
 	sp->v[4] = _mm_set1_epi8('\n');
 	sp->v[5] = _mm_set1_epi8('\r');
+	sp->term = _mm_set1_epi8(x->d.segment);
+	/* a stand-in that means the same: the terminator, the component */
+	sp->rel = _mm_set1_epi8(x->d.release ? x->d.release : x->d.segment);
+	sp->rep = _mm_set1_epi8(x->d.repetition ? x->d.repetition :
+	    x->d.component);
+	sp->hasrel = x->d.release ? ~0U : 0;
+#ifdef EF_AVX2
+	memset(sp->b32[0], x->d.element, 32);
+	memset(sp->b32[1], x->d.component, 32);
+	memset(sp->b32[2], x->d.repetition ? x->d.repetition :
+	    x->d.component, 32);
+	memset(sp->b32[3], x->d.segment, 32);
+	memset(sp->b32[4], x->d.release ? x->d.release : x->d.segment, 32);
+#endif
 #else
 	(void)x;
 	sp->unused = 0;
@@ -816,7 +851,6 @@ plain_tag(struct edi_seg *seg, const unsigned char *p, const unsigned char *e)
 	return flags;
 }
 
-#ifdef __SSE2__
 /*
  * The tokenizers' shared steps.  val_limit: the flags when a value at
  * (rep, comp) after n others exceeds a limit, else 0.  sep_step: the
@@ -850,6 +884,7 @@ sep_step(unsigned c, unsigned *el, unsigned *rep, unsigned *comp)
 	return 0;
 }
 
+#ifdef __SSE2__
 /*
  * tokenize() for the common segment: no release character, CR or LF, so
  * every value is a slice of the input.  The special bytes of sixteen input
@@ -1065,6 +1100,223 @@ tokenize(struct ef *x, struct slice raw, struct edi_seg *seg)
 	seg->val = x->scratch;
 	return flags;
 }
+
+#ifdef __SSE2__
+/* scan_plain() found nothing to decide: seg_end() and tokenize() read it */
+#define SCAN_NO		((size_t)-1)
+/* ... because out[] was too short: scan again into x->scratch */
+#define SCAN_ROOM	((size_t)-2)
+
+/* The position after a separator of class c: (erc & keep) + add. */
+static const uint64_t erc_keep[4] = {
+	[C_EL] = ERC_EL, [C_CO] = ~(uint64_t)0, [C_RE] = 0xffffffffU,
+};
+static const uint64_t erc_add[4] = {
+	[C_EL] = 1 | ERC_REP1 | ERC_COMP1, [C_CO] = ERC_COMP1,
+	[C_RE] = ERC_REP1 | ERC_COMP1,
+};
+
+/* Bit i set where byte i of a, then b (32 bytes), is v1 or v2. */
+static inline unsigned
+mask32(__m128i a, __m128i b, __m128i v1, __m128i v2)
+{
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(a, v1),
+	    _mm_cmpeq_epi8(a, v2))) |
+	    (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b, v1),
+	    _mm_cmpeq_epi8(b, v2))) << 16;
+}
+
+/* The byte classes of 32 input bytes, as bit masks (scan_plain()). */
+struct cls32 {
+	unsigned	 el;		/* element separator */
+	unsigned	 cr;		/* component or repetition separator */
+	unsigned	 term;		/* segment terminator */
+	unsigned	 rel;		/* release character */
+	unsigned	 odd;		/* raw_plain()'s bytes: < 0x20, >= 0x7f */
+};
+
+static inline void
+classify_sse2(const unsigned char *p, const struct specials *sp,
+    struct cls32 *m)
+{
+	const __m128i lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+	__m128i	 a, b;
+
+	a = _mm_loadu_si128((const __m128i *)(const void *)p);
+	b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+	m->el = mask32(a, b, sp->v[0], sp->v[0]);
+	m->cr = mask32(a, b, sp->v[1], sp->rep);
+	m->term = mask32(a, b, sp->term, sp->term);
+	m->rel = mask32(a, b, sp->rel, sp->rel) & sp->hasrel;
+	m->odd = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+	    _mm_cmplt_epi8(a, lo), _mm_cmpeq_epi8(a, del))) |
+	    (unsigned)_mm_movemask_epi8(_mm_or_si128(
+	    _mm_cmplt_epi8(b, lo), _mm_cmpeq_epi8(b, del))) << 16;
+}
+
+#ifdef EF_AVX2
+/*
+ * classify_sse2() in one 32-byte load: inlined only into the target
+ * ("avx2,bmi,bmi2") copy of the segment loop, fast_run_avx2().
+ */
+static inline __attribute__((target("avx2,bmi,bmi2"))) void
+classify_avx2(const unsigned char *p, const struct specials *sp,
+    struct cls32 *m)
+{
+	const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	const __m256i lo = _mm256_set1_epi8(0x20), del = _mm256_set1_epi8(0x7f);
+
+#define EQ(i)	_mm256_cmpeq_epi8(w, _mm256_loadu_si256(			\
+	    (const __m256i *)(const void *)sp->b32[i]))
+	m->el = (unsigned)_mm256_movemask_epi8(EQ(0));
+	m->cr = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(EQ(1), EQ(2)));
+	m->term = (unsigned)_mm256_movemask_epi8(EQ(3));
+	m->rel = (unsigned)_mm256_movemask_epi8(EQ(4)) & sp->hasrel;
+#undef EQ
+	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(
+	    _mm256_cmpgt_epi8(lo, w), _mm256_cmpeq_epi8(w, del)));
+}
+#endif
+
+/*
+ * The bytes that the release characters at the bits of mrel escape, in
+ * order: a release character escaped by the one before it escapes
+ * nothing.  *carry: in, the first byte is escaped; out, the next block's.
+ */
+static inline unsigned
+escapes(unsigned mrel, unsigned *carry)
+{
+	unsigned esc = *carry, m = mrel & ~esc, bit;
+
+	*carry = 0;
+	for (; m != 0; m &= ~(bit | bit << 1)) {
+		bit = m & -m;
+		esc |= bit << 1;
+		*carry |= bit >> 31;
+	}
+	return esc;
+}
+
+/*
+ * edifact_parse()'s common segment, cut and split in one pass: at pos a
+ * tag of three letters or digits, then + or the terminator, and up to the
+ * terminator no CR or LF and no limit within reach.  Thirty-two bytes at
+ * a time give bit masks of the separators, the terminator, the release
+ * characters and raw_plain()'s bytes.  A block with a release character
+ * drops the bytes it escapes from the masks, in order; otherwise the
+ * separators are walked with ctz and every one stores a value, counted
+ * only when not empty, without a branch.  A trailing separator is an
+ * element separator right after a component or repetition separator, or
+ * a separator right before the terminator.  Values with a release
+ * character are unescaped into tbuf at the end, as tokenize() would.
+ * Fills seg (values in out, room for cap) and *flagsp as on_segment()
+ * would and returns the terminator's offset; SCAN_NO or SCAN_ROOM, having
+ * decided nothing, otherwise.
+ */
+static inline __attribute__((always_inline)) size_t
+scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
+    struct edi_seg *seg, struct edi_val *out, size_t cap, int *flagsp,
+    const int avx2)
+{
+	const unsigned char *b = (const unsigned char *)in + pos;
+	const unsigned char *lim = (const unsigned char *)in + len;
+	const unsigned char *cls = x->cls, *blk = b, *start, *q;
+	const struct specials *sp = &x->sp;
+	unsigned mel, mcr, mterm, mrel, modd, sep, below, c, esc, rel = 0;
+	unsigned odd = 0, trail = 0, carry = 0, ecarry = 0, keep = ~0xfU;
+	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
+	uint32_t t4;
+	size_t	 n = 0, k;
+	struct cls32 m;
+
+	/* the caller saw 32 bytes from pos: loads never pass the input */
+	if (!(x->tagok[b[0]] & x->tagok[b[1]] & x->tagok[b[2]]) ||
+	    (b[3] != (unsigned char)x->d.element &&
+	    b[3] != (unsigned char)x->d.segment))
+		return SCAN_NO;
+	memcpy(&t4, b, 4);
+	t4 &= 0xffffff;
+	memcpy(seg->tag, &t4, 4);	/* little-endian: three bytes, NUL */
+	start = b + 4;
+	for (;;) {
+		if (n + 32 >= cap)
+			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
+		/* el, rep and comp stay within the limits for 32 more */
+		if (((erc + 0x7fbc7fbc7fbcULL) & 0x800080008000ULL) != 0)
+			return SCAN_NO;
+#ifdef EF_AVX2
+		if (avx2)
+			classify_avx2(blk, sp, &m);
+		else
+#endif
+			classify_sse2(blk, sp, &m);
+		mel = m.el;
+		mcr = m.cr;
+		mterm = m.term;
+		mrel = m.rel;
+		modd = m.odd;
+		if ((mrel | ecarry) != 0) {
+			esc = escapes(mrel, &ecarry);
+			mrel &= ~esc;		/* the active ones */
+			mel &= ~esc;
+			mcr &= ~esc;
+			mterm &= ~esc;
+		}
+		/* the bytes of the segment in this block */
+		below = ~mterm & (mterm - 1);	/* below the lowest bit; 0: all */
+		/* CR and LF are raw_plain() bytes: looked for among those */
+		if ((modd & below) != 0 && (mask32(_mm_loadu_si128(
+		    (const __m128i *)(const void *)blk), _mm_loadu_si128(
+		    (const __m128i *)(const void *)(blk + 16)), sp->v[4],
+		    sp->v[5]) & below) != 0)
+			return SCAN_NO;
+		odd |= modd & below;
+		trail |= mel & (mcr << 1 | carry) & below;
+		carry = mcr >> 31;
+		rel |= mrel & below;
+		for (sep = (mel | mcr) & keep & below; sep != 0;
+		    sep &= sep - 1) {
+			q = blk + __builtin_ctz(sep);
+			c = cls[*q];
+			setbuf_putval(&out[n], start, q, erc);
+			n += q != start;
+			erc = (erc & erc_keep[c]) + erc_add[c];
+			start = q + 1;
+		}
+		if (mterm != 0)
+			break;
+		blk += 32;
+		/* a terminator in this block is within EG_MAX_SEGMENT_LEN */
+		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN - 32)
+			return SCAN_NO;
+		keep = ~0U;
+	}
+	q = blk + __builtin_ctz(mterm);
+	seg->val = out;
+	if (q == b + 3) {
+		/* just the tag */
+		seg->nel = 0;
+		seg->nval = 0;
+		*flagsp = odd ? 0 : TF_CSPLAIN;
+		return pos + 3;
+	}
+	setbuf_putval(&out[n], start, q, erc);
+	n += q != start;
+	if (q == start)
+		trail = 1;
+	if (rel != 0)
+		for (k = 0; k < n; k++)
+			if (memchr(out[k].s.p, x->d.release, out[k].s.len))
+				out[k].s = unescape(x,
+				    (const unsigned char *)out[k].s.p,
+				    (const unsigned char *)out[k].s.p +
+				    out[k].s.len);
+	seg->nel = (uint16_t)ERC_ELNUM(erc);
+	seg->nval = (uint16_t)n;
+	*flagsp = (trail ? TF_TRAILING : 0) | (odd ? 0 : TF_CSPLAIN);
+	return (size_t)(q - (const unsigned char *)in);
+}
+#endif
 
 /* -- character sets ----------------------------------------------------- */
 
@@ -1302,7 +1554,7 @@ fill_env(struct ef *x, struct edi_env *env, int with_group)
  * tbuf are copied.  Inline for set_append(), which gets dst from
  * setbuf_add() already copied.
  */
-static inline int
+static inline __attribute__((always_inline)) int
 copy_vals_into(struct ef *x, struct arena *a, struct edi_seg *dst,
     const struct edi_seg *src)
 {
@@ -1319,7 +1571,9 @@ copy_vals_into(struct ef *x, struct arena *a, struct edi_seg *dst,
 		dst->nval = 0;
 		return EG_ERR_LIMIT;
 	}
-	memcpy(dst->val, src->val, src->nval * sizeof(*dst->val));
+	/* scan_plain() may have put them there already */
+	if (dst->val != src->val)
+		memcpy(dst->val, src->val, src->nval * sizeof(*dst->val));
 	/* src is the segment just read: nothing in tbuf, nothing to copy */
 	if (x->tlen == 0)
 		return 0;
@@ -1767,16 +2021,11 @@ on_une(struct ef *x, const struct edi_seg *seg)
 	end_group(x);
 }
 
-/* Keep seg as the next segment of the open message. */
-static void
-set_append(struct ef *x, const struct edi_seg *seg, int force)
+/* set_append()'s limits, out of the common path. */
+static void __attribute__((noinline, cold))
+set_limit(struct ef *x, const struct edi_seg *seg, struct edi_seg *s,
+    enum setbuf_why why, int over)
 {
-	struct edi_seg	*s;
-	enum setbuf_why	 why;
-	int		 over = x->sb.overflow;
-
-	s = setbuf_add(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
-	    x->in.p), force, &why);
 	if (s == NULL) {
 		if (why != SETBUF_OVERFLOWED)
 			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET,
@@ -1786,15 +2035,30 @@ set_append(struct ef *x, const struct edi_seg *seg, int force)
 			    "EG_MAX_SET_SEGMENTS" : "EG_MAX_SET_SIZE");
 		return;
 	}
-	if (copy_vals_into(x, &x->sar, s, seg) != 0) {
-		if (!over)
-			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-SET-LIMIT",
-			    seg->filepos, seg->tag, .ack_seg = 18),
-			    "message exceeds its memory limit "
-			    "(EG_MAX_SET_ARENA); the rest is not read");
-		x->sb.overflow = 1;
-		s->nval = 0;
-	}
+	if (!over)
+		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-SET-LIMIT",
+		    seg->filepos, seg->tag, .ack_seg = 18),
+		    "message exceeds its memory limit "
+		    "(EG_MAX_SET_ARENA); the rest is not read");
+	x->sb.overflow = 1;
+	s->nval = 0;
+}
+
+/*
+ * Keep seg as the next segment of the open message.  Inline: the fast
+ * path calls it for nearly every segment.
+ */
+static inline __attribute__((always_inline)) void
+set_append(struct ef *x, const struct edi_seg *seg, int force)
+{
+	struct edi_seg	*s;
+	enum setbuf_why	 why = SETBUF_OVERFLOWED;
+	int		 over = x->sb.overflow;
+
+	s = setbuf_add(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
+	    x->in.p), force, &why);
+	if (s == NULL || copy_vals_into(x, &x->sar, s, seg) != 0)
+		set_limit(x, seg, s, why, over);
 }
 
 /* A message version: D + 96A-style release, or a numeric version. */
@@ -2004,11 +2268,15 @@ segment_diags(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 	}
 }
 
+static int	seg_charset(struct ef *, struct edi_seg *, struct slice, int)
+		    __attribute__((noinline));
+static void	on_tokens(struct ef *, struct edi_seg *, struct slice, int)
+		    __attribute__((noinline));
+
 static void
 on_segment(struct ef *x, struct slice raw)
 {
 	struct edi_seg seg;
-	uint32_t key;
 	int	 flags;
 
 	memset(&seg, 0, sizeof(seg));
@@ -2028,33 +2296,51 @@ on_segment(struct ef *x, struct slice raw)
 		flags &= TF_BADTAG;
 	} else {
 		flags = tokenize(x, raw, &seg);
-		/* UNB declares the character set of its own text. */
-		if (TAGKEY(seg.tag) == K_UNB)
-			set_charset(x, val(&seg, 1, 1));
-		if (seg.nval > 0 && !((flags & TF_CSPLAIN) && x->cs != CS_A) &&
-		    !raw_plain(x, raw))
-			charset_values(x, &seg);
-		flags &= ~TF_CSPLAIN;
+		flags = seg_charset(x, &seg, raw, flags);
 	}
-	key = TAGKEY(seg.tag);
+	on_tokens(x, &seg, raw, flags);
+}
+
+/*
+ * The character set step of a segment read whole: UNB declares the
+ * character set of its own text.  Returns flags without TF_CSPLAIN.
+ */
+static int
+seg_charset(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
+{
+	if (TAGKEY(seg->tag) == K_UNB)
+		set_charset(x, val(seg, 1, 1));
+	if (seg->nval > 0 && !((flags & TF_CSPLAIN) && x->cs != CS_A) &&
+	    !raw_plain(x, raw))
+		charset_values(x, seg);
+	return flags & ~TF_CSPLAIN;
+}
+
+/* A tokenized segment: the envelope state machine, or the open message. */
+static void
+on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
+{
+	uint32_t key;
+
+	key = TAGKEY(seg->tag);
 	/* A message without UNB ends at the first envelope segment. */
 	if (x->state == ES_BARE && (key == K_UNZ || key == K_UNG ||
 	    key == K_UNE))
-		close_to(x, ES_OUT, seg.filepos);
+		close_to(x, ES_OUT, seg->filepos);
 	/* Envelope segments choose the scope of their own problems. */
 	if (flags != 0 && key != K_UNB && key != K_UNH && key != K_UNG)
-		segment_diags(x, &seg, raw, flags);
+		segment_diags(x, seg, raw, flags);
 
 	switch (x->state) {
 	case ES_MSG:
 	case ES_BARE:
 		if (key == K_UNT) {
-			on_unt(x, &seg);
+			on_unt(x, seg);
 			return;
 		}
 		if (key != K_UNH && key != K_UNB && key != K_UNG &&
 		    key != K_UNE && key != K_UNZ) {
-			set_append(x, &seg, 0);
+			set_append(x, seg, 0);
 			return;
 		}
 		break;
@@ -2063,31 +2349,139 @@ on_segment(struct ef *x, struct slice raw)
 	}
 	switch (key) {
 	case K_UNB:
-		on_unb(x, &seg);
-		segment_diags(x, &seg, raw, flags);
+		on_unb(x, seg);
+		segment_diags(x, seg, raw, flags);
 		x->outrun = 0;
 		break;
 	case K_UNZ:
-		on_unz(x, &seg);
+		on_unz(x, seg);
 		x->outrun = 0;
 		break;
 	case K_UNG:
-		on_ung(x, &seg);
-		segment_diags(x, &seg, raw, flags);
+		on_ung(x, seg);
+		segment_diags(x, seg, raw, flags);
 		break;
 	case K_UNE:
-		on_une(x, &seg);
+		on_une(x, seg);
 		x->outrun = 0;
 		break;
 	case K_UNH:
-		on_unh(x, &seg);
-		segment_diags(x, &seg, raw, flags);
+		on_unh(x, seg);
+		segment_diags(x, seg, raw, flags);
 		break;
 	default:
-		unexpected(x, seg.tag[0] ? seg.tag : "?", seg.filepos);
+		unexpected(x, seg->tag[0] ? seg->tag : "?", seg->filepos);
 		break;
 	}
 }
+
+#ifdef __SSE2__
+/* scan_plain() into x->scratch: the arena's chunk had too little room. */
+static size_t __attribute__((noinline))
+scan_scratch(struct ef *x, size_t pos, struct edi_seg *seg, int *flagsp)
+{
+	x->tlen = 0;
+	return scan_plain(x, x->in.p, x->in.len, pos, seg, x->scratch,
+	    EG_MAX_SEG_VALUES, flagsp, 0);
+}
+
+/*
+ * The segment at pos through scan_plain(): the terminator's offset, or
+ * SCAN_NO for on_segment().  A segment of the open message other than
+ * the service segments (whose handlers may reset the set's arena) is
+ * split straight into the arena's free space (setbuf_valroom()).
+ */
+static inline __attribute__((always_inline)) size_t
+fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
+    const int avx2)
+{
+	struct edi_seg local, *seg = &local;
+	struct edi_val *out;
+	size_t	 end, cap;
+	int	 flags, f2, direct;
+
+	if (len - pos < 32)
+		return SCAN_NO;		/* scan_plain()'s loads */
+	direct = (x->state == ES_MSG || x->state == ES_BARE) &&
+	    !(in[pos] == 'U' && in[pos + 1] == 'N');
+	if (!direct ||
+	    (out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap)) == NULL) {
+		out = x->scratch;
+		cap = EG_MAX_SEG_VALUES;
+	}
+	x->tlen = 0;
+	if ((end = scan_plain(x, in, len, pos, seg, out, cap, &flags,
+	    avx2)) == SCAN_ROOM) {
+		/* flags stays out of memory: its address does not escape */
+		end = scan_scratch(x, pos, seg, &f2);
+		flags = f2;
+	}
+	if (end == SCAN_NO)
+		return SCAN_NO;
+	x->filepos++;
+	seg->filepos = x->filepos;
+	seg->setpos = 0;
+	seg->raw = slice_make(in + pos, end - pos);
+	seg->loop = NULL;
+	/*
+	 * A segment of the open message with nothing to report and no
+	 * character to check: what on_tokens() would do, directly.
+	 */
+	if (direct && !(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
+	    x->cs != CS_A : seg->nval == 0)) {
+		set_append(x, seg, 0);
+		return end;
+	}
+	flags = seg_charset(x, seg, seg->raw, flags);
+	on_tokens(x, seg, seg->raw, flags);
+	return end;
+}
+
+/*
+ * edifact_parse()'s loop for as long as fast_segment() takes the
+ * segments: the position of the first one it does not take (or of a UNA,
+ * or of the UNB after a closed interchange), for the loop's own steps.
+ */
+static inline __attribute__((always_inline)) size_t
+fast_run(struct ef *x, const char *in, size_t len, size_t pos,
+    const int avx2)
+{
+	size_t	 end;
+
+	while (pos < len && x->stop == 0) {
+		if ((unsigned char)in[pos] <= ' ' &&
+		    (pos = skip_ws(slice_make(in, len), pos, &x->d)) >= len)
+			break;
+		if (in[pos] == 'U' && (at_tag(slice_make(in, len), pos, "UNA") ||
+		    x->stale))
+			break;
+		if ((end = fast_segment(x, in, len, pos, avx2)) == SCAN_NO)
+			break;
+		pos = end + 1;
+	}
+	return pos;
+}
+
+/*
+ * fast_run() compiled twice, with everything it calls inlined: for any
+ * SSE2 machine, and for one with AVX2, BMI1 and BMI2 (classify_avx2();
+ * the three checked together).  The functions it must not take along
+ * are noinline.
+ */
+static size_t __attribute__((flatten))
+fast_run_sse2(struct ef *x, const char *in, size_t len, size_t pos)
+{
+	return fast_run(x, in, len, pos, 0);
+}
+
+#ifdef EF_AVX2
+static size_t __attribute__((flatten, target("avx2,bmi,bmi2")))
+fast_run_avx2(struct ef *x, const char *in, size_t len, size_t pos)
+{
+	return fast_run(x, in, len, pos, 1);
+}
+#endif
+#endif
 
 static void
 ef_free(struct ef *x)
@@ -2173,8 +2567,25 @@ edifact_parse(struct slice in, const char *filename,
 	}
 	x->tcap = 4 * (size_t)EG_MAX_SEGMENT_LEN + 64;
 	x->tbuf = xmalloc(x->tcap);
+#ifdef EF_AVX2
+	x->avx2 = __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+#endif
 	while (pos < len && x->stop == 0) {
-		pos = skip_ws(in, pos, &x->d);
+#ifdef __SSE2__
+		/* the common segments; the loop below takes the others */
+#ifdef EF_AVX2
+		if (x->avx2)
+			pos = fast_run_avx2(x, in.p, len, pos);
+		else
+#endif
+			pos = fast_run_sse2(x, in.p, len, pos);
+		if (pos >= len || x->stop != 0)
+			break;
+#endif
+		/* every byte skip_ws() skips is <= ' ' */
+		if ((unsigned char)in.p[pos] <= ' ')
+			pos = skip_ws(in, pos, &x->d);
 		if (pos >= len)
 			break;
 		if (in.p[pos] == 'U' && at_tag(in, pos, "UNA")) {

@@ -10,6 +10,15 @@
 #include "setbuf.h"
 #include "xmalloc.h"
 
+/* The limits of setbuf_add()'s fast test, after cap or start changed. */
+static void
+setbuf_limits(struct setbuf *b)
+{
+	b->lim_nseg = b->cap < EG_MAX_SET_SEGMENTS - 1 ? b->cap :
+	    EG_MAX_SET_SEGMENTS - 1;
+	b->lim_end = b->start + EG_MAX_SET_SIZE;
+}
+
 void
 setbuf_begin(struct setbuf *b, size_t start)
 {
@@ -17,6 +26,7 @@ setbuf_begin(struct setbuf *b, size_t start)
 	b->count = 0;
 	b->overflow = 0;
 	b->start = b->end = start;
+	setbuf_limits(b);
 }
 
 struct edi_seg *
@@ -41,6 +51,7 @@ setbuf_add_slow(struct setbuf *b, const struct edi_seg *seg, size_t end, int for
 	if (b->nseg == b->cap) {
 		b->cap = b->cap ? b->cap * 2 : 256;
 		b->seg = xreallocarray(b->seg, b->cap, sizeof(*b->seg));
+		setbuf_limits(b);
 	}
 	s = &b->seg[b->nseg++];
 	*s = *seg;

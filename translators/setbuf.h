@@ -9,7 +9,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "arena.h"
 #include "edi.h"
 #include "eglimits.h"
 #include "slice.h"
@@ -20,6 +22,9 @@ struct setbuf {
 	uint32_t	 count;		/* segments seen, kept or not (SE01) */
 	size_t		 start, end;	/* input offsets of the set's bytes */
 	int		 overflow;	/* a limit was hit: nothing more kept */
+	/* setbuf_add()'s fast test: nseg below both, end not past lim_end */
+	size_t		 lim_nseg;	/* cap, or EG_MAX_SET_SEGMENTS - 1 */
+	size_t		 lim_end;	/* start + EG_MAX_SET_SIZE */
 };
 
 enum setbuf_why {
@@ -41,6 +46,44 @@ static inline struct edi_seg *setbuf_add(struct setbuf *,
 /* setbuf_add() for a trailer, at a limit or when seg[] must grow. */
 struct edi_seg *setbuf_add_slow(struct setbuf *, const struct edi_seg *seg,
 		    size_t end, int force, enum setbuf_why *why);
+/*
+ * Where the next arena_allocarray_raw(a, n, sizeof(struct edi_val)) puts
+ * its values when they fit in the arena's current chunk, and how many fit
+ * there (*cap, at most max); NULL when none do.  A tokenizer writes a
+ * segment's values straight there, and the allocation that keeps them
+ * finds them in place instead of copying them from a scratch array.  This
+ * is the arena's free space: anything else allocated from a, or a reset,
+ * before that allocation overwrites it.
+ */
+static inline struct edi_val *setbuf_valroom(struct arena *a, size_t max,
+		    size_t *cap);
+/*
+ * A value's el, rep and comp as one 64-bit word, stored with one move by
+ * setbuf_putval(): el in bits 0..15, rep 16..31, comp 32..47 (the two
+ * bytes past comp are struct edi_val's padding).  The tokenizers' fast
+ * paths use it only where the machine is little-endian (x86, __SSE2__).
+ */
+#define ERC_EL		0xffffU
+#define ERC_REP1	((uint64_t)1 << 16)
+#define ERC_COMP1	((uint64_t)1 << 32)
+#define ERC_ELNUM(erc)	((unsigned)((erc) & ERC_EL))
+#define ERC_COMP(erc)	((unsigned)((erc) >> 32))
+
+_Static_assert(offsetof(struct edi_val, rep) ==
+    offsetof(struct edi_val, el) + 2 && offsetof(struct edi_val, comp) ==
+    offsetof(struct edi_val, el) + 4 && sizeof(struct edi_val) >=
+    offsetof(struct edi_val, el) + 8, "edi_val: el, rep, comp, padding");
+
+static inline void
+setbuf_putval(struct edi_val *v, const unsigned char *start,
+    const unsigned char *q, uint64_t erc)
+{
+	v->s.p = (const char *)start;
+	v->s.len = (size_t)(q - start);
+	memcpy((unsigned char *)v + offsetof(struct edi_val, el), &erc,
+	    sizeof(erc));
+}
+
 /* The set's bytes in input. */
 struct slice setbuf_raw(const struct setbuf *, struct slice input);
 void	setbuf_free(struct setbuf *);
@@ -52,8 +95,7 @@ setbuf_add(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
 {
 	struct edi_seg *s;
 
-	if (force || b->overflow || b->nseg == b->cap ||
-	    b->nseg + 1 >= EG_MAX_SET_SEGMENTS || end - b->start > EG_MAX_SET_SIZE)
+	if (force || b->overflow || b->nseg >= b->lim_nseg || end > b->lim_end)
 		return setbuf_add_slow(b, seg, end, force, why);
 	b->count++;
 	b->end = end;
@@ -61,6 +103,23 @@ setbuf_add(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
 	*s = *seg;
 	s->setpos = b->count;
 	return s;
+}
+
+static inline struct edi_val *
+setbuf_valroom(struct arena *a, size_t max, size_t *cap)
+{
+	struct arena_chunk *c = a->head;
+	size_t	 n;
+
+	/* arena_alloc_raw() hands out c->data + c->off while need fits */
+	if (c == NULL || c->size - c->off < max * sizeof(struct edi_val)) {
+		if (c == NULL || c->off >= c->size)
+			return NULL;
+		n = (c->size - c->off) / sizeof(struct edi_val);
+	} else
+		n = max;
+	*cap = n;
+	return n ? (struct edi_val *)(void *)(c->data + c->off) : NULL;
 }
 
 #endif /* SETBUF_H */

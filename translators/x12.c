@@ -72,6 +72,12 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+/* x86 compilers that take target("avx2,bmi,bmi2"): 32 bytes per load */
+#if defined(__SSE2__) && (defined(__x86_64__) || defined(__i386__)) && \
+    defined(__GNUC__)
+#define X12_AVX2	1
+#include <immintrin.h>
+#endif
 
 #include "arena.h"
 #include "diag.h"
@@ -130,6 +136,19 @@ struct x12 {
 	unsigned	 ndiag;
 	struct slice	 st01, st02;
 
+#if defined(__SSE2__)
+	/* scan_plain(): the element, component and segment bytes */
+	__m128i		 ves, vcs, vst;
+	int		 avx2;		/* fast_run_avx2() */
+#endif
+#ifdef X12_AVX2
+	/*
+	 * classify_avx2()'s element, component and segment bytes, 32 of
+	 * each: compared straight from memory (VEX takes unaligned operands)
+	 * instead of broadcast per block.
+	 */
+	unsigned char	 b32[3][32];
+#endif
 	struct edi_val	 scratch[EG_MAX_SEG_VALUES];
 };
 
@@ -343,38 +362,11 @@ load16(const unsigned char *blk, const unsigned char *e,
 	return _mm_loadu_si128((const __m128i *)(void *)tail);
 }
 
-/*
- * A value's el, rep and comp as one 64-bit word, stored with one move:
- * el in bits 0..15, rep (always 1 here) 16..31, comp 32..63 (the two
- * bytes past comp are struct edi_val's padding).  Little-endian, like
- * everything under __SSE2__.
- */
-#define ERC_EL		0xffffU
-#define ERC_REP1	((uint64_t)1 << 16)
-#define ERC_COMP1	((uint64_t)1 << 32)
-#define ERC_ELNUM(erc)	((unsigned)((erc) & ERC_EL))
-#define ERC_COMP(erc)	((unsigned)((erc) >> 32))
-
-_Static_assert(offsetof(struct edi_val, rep) ==
-    offsetof(struct edi_val, el) + 2 && offsetof(struct edi_val, comp) ==
-    offsetof(struct edi_val, el) + 4 && sizeof(struct edi_val) >=
-    offsetof(struct edi_val, el) + 8, "edi_val: el, rep, comp, padding");
-
 struct plain {
 	const unsigned char *start;	/* of the value being read */
 	uint64_t	 erc;		/* el, rep 1, comp (ERC_*) */
 	size_t		 n;
 };
-
-static inline void
-put_value(struct edi_val *v, const unsigned char *start,
-    const unsigned char *q, uint64_t erc)
-{
-	v->s.p = (const char *)start;
-	v->s.len = (size_t)(q - start);
-	memcpy((unsigned char *)v + offsetof(struct edi_val, el), &erc,
-	    sizeof(erc));
-}
 
 /*
  * The separators of one block, bits of m (mes: those that are element
@@ -392,7 +384,7 @@ plain_block(struct plain *st, const unsigned char *blk, unsigned m,
 			if (st->n >= maxval ||
 			    ERC_COMP(st->erc) > EG_MAX_COMPONENTS)
 				return -1;
-			put_value(&out[st->n], st->start, q, st->erc);
+			setbuf_putval(&out[st->n], st->start, q, st->erc);
 			st->n++;
 		}
 		if (mes & (1U << __builtin_ctz(m))) {
@@ -491,7 +483,7 @@ split_plain(const unsigned char *p, const unsigned char *e,
 	if (e > st.start) {
 		if (st.n >= maxval || ERC_COMP(st.erc) > EG_MAX_COMPONENTS)
 			goto limit;
-		put_value(&out[st.n], st.start, e, st.erc);
+		setbuf_putval(&out[st.n], st.start, e, st.erc);
 		st.n++;
 	}
 	*nelp = (uint16_t)ERC_ELNUM(st.erc);
@@ -524,6 +516,8 @@ split_core(struct slice raw, const char *lim, unsigned char es,
 	if (repel == NULL && rs == es && raw.len > 0)
 		return split_plain(p, e, (const unsigned char *)lim, es, cs,
 		    out, maxval, tag, nelp, nvalp);
+#else
+	(void)lim;	/* split_plain()'s: loads may pass e, not lim */
 #endif
 	*nelp = 0;
 	*nvalp = 0;
@@ -943,6 +937,7 @@ static void
 copy_env_seg(struct x12 *x, struct arena *a, struct edi_seg *dst,
     const struct edi_seg *src)
 {
+	(void)x;
 	arena_reset(a);
 	*dst = *src;
 	dst->val = NULL;
@@ -1078,6 +1073,16 @@ on_isa(struct x12 *x, size_t pos, size_t *nextp)
 		return;
 	}
 	x->d = d;
+#if defined(__SSE2__)
+	x->ves = _mm_set1_epi8(d.element);
+	x->vcs = _mm_set1_epi8(d.component);
+	x->vst = _mm_set1_epi8(d.segment);
+#endif
+#ifdef X12_AVX2
+	memset(x->b32[0], d.element, 32);
+	memset(x->b32[1], d.component, 32);
+	memset(x->b32[2], d.segment, 32);
+#endif
 	x->have_delims = 1;
 	memset(&tmp, 0, sizeof(tmp));
 	rc = x12_split(slice_make(x->in.p + pos, end - pos), &d, NULL,
@@ -1244,16 +1249,11 @@ on_iea(struct x12 *x, const struct edi_seg *seg)
 	end_interchange(x);
 }
 
-/* Keep seg (values in scratch) as the next segment of the open set. */
-static void
-set_append(struct x12 *x, const struct edi_seg *seg, int force)
+/* set_append()'s limits, out of the common path. */
+static void __attribute__((noinline, cold))
+set_limit(struct x12 *x, const struct edi_seg *seg, struct edi_seg *s,
+    enum setbuf_why why, int over)
 {
-	struct edi_seg	*s;
-	enum setbuf_why	 why;
-	int		 over = x->sb.overflow;
-
-	s = setbuf_add(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
-	    x->in.p), force, &why);
 	if (s == NULL) {
 		if (why != SETBUF_OVERFLOWED)
 			xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET,
@@ -1263,17 +1263,38 @@ set_append(struct x12 *x, const struct edi_seg *seg, int force)
 			    "EG_MAX_SET_SEGMENTS" : "EG_MAX_SET_SIZE");
 		return;
 	}
+	if (!over)
+		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SET-LIMIT",
+		    seg->filepos, seg->tag, .ack_seg = 5),
+		    "transaction set exceeds its memory limit "
+		    "(EG_MAX_SET_ARENA); the rest is not read");
+	x->sb.overflow = 1;
+	s->nval = 0;
+}
+
+/*
+ * Keep seg (values in scratch, or already in place in the arena) as the
+ * next segment of the open set.  Inline: the fast path calls it for nearly
+ * every segment.
+ */
+static inline __attribute__((always_inline)) void
+set_append(struct x12 *x, const struct edi_seg *seg, int force)
+{
+	struct edi_seg	*s;
+	enum setbuf_why	 why = SETBUF_OVERFLOWED;
+	int		 over = x->sb.overflow;
+
+	s = setbuf_add(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
+	    x->in.p), force, &why);
+	if (s == NULL) {
+		set_limit(x, seg, s, why, over);
+		return;
+	}
 	s->val = NULL;
 	if (seg->nval && (s->val = arena_allocarray_raw(&x->sar, seg->nval,
-	    sizeof(*s->val))) == NULL) {
-		if (!over)
-			xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SET-LIMIT",
-			    seg->filepos, seg->tag, .ack_seg = 5),
-			    "transaction set exceeds its memory limit "
-			    "(EG_MAX_SET_ARENA); the rest is not read");
-		x->sb.overflow = 1;
-		s->nval = 0;
-	} else if (seg->nval)
+	    sizeof(*s->val))) == NULL)
+		set_limit(x, seg, s, why, over);
+	else if (seg->nval && s->val != seg->val)	/* not in place */
 		memcpy(s->val, seg->val, seg->nval * sizeof(*s->val));
 }
 
@@ -1410,12 +1431,14 @@ on_ta1(struct x12 *x, const struct edi_seg *seg)
 #define K_ISE	K3('I', 'S', 'E')
 #define K_TA1	K3('T', 'A', '1')
 
+static void	on_tokens(struct x12 *, struct edi_seg *)
+		    __attribute__((noinline));
+
 static void
 on_segment(struct x12 *x, struct slice raw)
 {
 	struct edi_seg seg;
 	enum diag_scope scope;
-	uint32_t key;
 	int	 rc;
 
 	memset(&seg, 0, sizeof(seg));
@@ -1457,15 +1480,24 @@ on_segment(struct x12 *x, struct slice raw)
 		}
 	}
 
-	key = TAGKEY(seg.tag);
+	on_tokens(x, &seg);
+}
+
+/* A split segment: the envelope state machine, or the open set. */
+static void
+on_tokens(struct x12 *x, struct edi_seg *seg)
+{
+	uint32_t key;
+
+	key = TAGKEY(seg->tag);
 	switch (x->state) {
 	case XS_ST:
 		if (key == K_SE) {
-			on_se(x, &seg);
+			on_se(x, seg);
 			return;
 		}
 		if (key != K_ST && key != K_GS && key != K_GE && key != K_IEA) {
-			set_append(x, &seg, 0);
+			set_append(x, seg, 0);
 			return;
 		}
 		break;
@@ -1483,25 +1515,287 @@ on_segment(struct x12 *x, struct slice raw)
 	}
 
 	if (key == K_GS)
-		on_gs(x, &seg);
+		on_gs(x, seg);
 	else if (key == K_GE)
-		on_ge(x, &seg);
+		on_ge(x, seg);
 	else if (key == K_ST)
-		on_st(x, &seg);
+		on_st(x, seg);
 	else if (key == K_IEA)
-		on_iea(x, &seg);
+		on_iea(x, seg);
 	else if (x->state == XS_ISA && (key == K_ISB || key == K_ISE))
 		x->outrun = 0;		/* X12.56 interchange services */
 	else if (x->state == XS_ISA && key == K_TA1) {
 		x->outrun = 0;
-		on_ta1(x, &seg);
+		on_ta1(x, seg);
 	} else {
-		unexpected(x, seg.tag, seg.filepos);
+		unexpected(x, seg->tag, seg->filepos);
 		return;
 	}
 	if (key != K_TA1)
 		x->outrun = 0;
 }
+
+#if defined(__SSE2__)
+/* scan_plain() found nothing to decide: on_segment() reads the segment */
+#define SCAN_NO		((size_t)-1)
+/* ... because out[] was too short: scan again into x->scratch */
+#define SCAN_ROOM	((size_t)-2)
+
+/* The position after an element (1) or component (0) separator. */
+static const uint64_t erc_keep[2] = { ~(uint64_t)0, ERC_EL };
+static const uint64_t erc_add[2] = { ERC_COMP1, 1 | ERC_REP1 | ERC_COMP1 };
+
+/* Bit i set where byte i of a, then b (32 bytes), equals v's. */
+static inline unsigned
+mask32(__m128i a, __m128i b, __m128i v)
+{
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(a, v)) |
+	    (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(b, v)) << 16;
+}
+
+/* The byte classes of 32 input bytes, as bit masks (scan_plain()). */
+struct cls32 {
+	unsigned	 es;		/* element separator */
+	unsigned	 cs;		/* component separator */
+	unsigned	 st;		/* segment terminator */
+};
+
+static inline void
+classify_sse2(const unsigned char *p, const struct x12 *x, struct cls32 *m)
+{
+	__m128i	 a, b;
+
+	a = _mm_loadu_si128((const __m128i *)(const void *)p);
+	b = _mm_loadu_si128((const __m128i *)(const void *)(p + 16));
+	m->es = mask32(a, b, x->ves);
+	m->cs = mask32(a, b, x->vcs);
+	m->st = mask32(a, b, x->vst);
+}
+
+#ifdef X12_AVX2
+/*
+ * classify_sse2() in one 32-byte load: inlined only into the target
+ * ("avx2,bmi,bmi2") copy of the segment loop, fast_run_avx2().
+ */
+static inline __attribute__((target("avx2,bmi,bmi2"))) void
+classify_avx2(const unsigned char *p, const struct x12 *x, struct cls32 *m)
+{
+	const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
+
+#define EQ(i)	_mm256_cmpeq_epi8(w, _mm256_loadu_si256(			\
+	    (const __m256i *)(const void *)x->b32[i]))
+	m->es = (unsigned)_mm256_movemask_epi8(EQ(0));
+	m->cs = (unsigned)_mm256_movemask_epi8(EQ(1));
+	m->st = (unsigned)_mm256_movemask_epi8(EQ(2));
+#undef EQ
+}
+#endif
+
+/* A-Z 0-9: the bytes of a tag. */
+static const unsigned char tagok[256] = {
+	['0'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['A'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1,
+};
+
+/*
+ * x12_parse()'s common segment, cut and split in one pass instead of
+ * find_byte() and split_plain(): at pos a tag of two or three letters or
+ * digits, then the element separator or the terminator, and no limit
+ * within reach before the terminator.  Thirty-two bytes at a time give
+ * bit masks of the separators and the terminator; the separators are
+ * walked with ctz and every one stores a value, counted only when not
+ * empty, without a branch.  Fills seg (values in out, room for cap) as
+ * on_segment() would and returns the terminator's offset; SCAN_NO or
+ * SCAN_ROOM, having decided nothing, otherwise.
+ */
+static inline __attribute__((always_inline)) size_t
+scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
+    struct edi_seg *seg, struct edi_val *out, size_t cap, const int avx2)
+{
+	const unsigned char *b = (const unsigned char *)in + pos;
+	const unsigned char *lim = (const unsigned char *)in + len;
+	const unsigned char *blk = b, *start, *q;
+	unsigned mes, mcs, mst, sep, below, keep, i, k;
+	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
+	uint32_t t4;
+	size_t	 n = 0;
+	struct cls32 m;
+
+	if (lim - b < 32)
+		return SCAN_NO;		/* loads never pass the input */
+#ifdef X12_AVX2
+	if (avx2)
+		classify_avx2(b, x, &m);
+	else
+#endif
+		classify_sse2(b, x, &m);
+	mes = m.es;
+	mcs = m.cs;
+	mst = m.st;
+	i = (unsigned)__builtin_ctz(((mes | mst) & 0xf) | 0x10);
+	if (i < 2 || i > EG_MAX_TAG_LEN ||
+	    !(tagok[b[0]] & tagok[b[1]] & (i == 2 || tagok[b[2]])))
+		return SCAN_NO;
+	memcpy(&t4, b, 4);
+	t4 &= (1U << (8 * i)) - 1;
+	memcpy(seg->tag, &t4, 4);	/* little-endian: the tag, NULs */
+	start = b + i + 1;
+	keep = ~((2U << i) - 1);
+	for (;;) {
+		if (n + 32 >= cap)
+			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
+		/* el and comp stay within the limits for 32 more */
+		if (((erc + 0x7fbc00007fbcULL) & 0x800000008000ULL) != 0)
+			return SCAN_NO;
+		below = ~mst & (mst - 1);	/* below the lowest bit; 0: all */
+		for (sep = (mes | mcs) & keep & below; sep != 0;
+		    sep &= sep - 1) {
+			k = (unsigned)__builtin_ctz(sep);
+			q = blk + k;
+			setbuf_putval(&out[n], start, q, erc);
+			n += q != start;
+			k = (mes >> k) & 1;
+			erc = (erc & erc_keep[k]) + erc_add[k];
+			start = q + 1;
+		}
+		if (mst != 0)
+			break;
+		blk += 32;
+		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN)
+			return SCAN_NO;
+#ifdef X12_AVX2
+		if (avx2)
+			classify_avx2(blk, x, &m);
+		else
+#endif
+			classify_sse2(blk, x, &m);
+		mes = m.es;
+		mcs = m.cs;
+		mst = m.st;
+		keep = ~0U;
+	}
+	q = blk + __builtin_ctz(mst);
+	if (q - b > EG_MAX_SEGMENT_LEN)
+		return SCAN_NO;
+	seg->val = out;
+	if (q == b + i) {
+		/* just the tag */
+		seg->nel = 0;
+		seg->nval = 0;
+		return pos + i;
+	}
+	setbuf_putval(&out[n], start, q, erc);
+	n += q != start;
+	seg->nel = (uint16_t)ERC_ELNUM(erc);
+	seg->nval = (uint16_t)n;
+	return (size_t)(q - (const unsigned char *)in);
+}
+
+/* scan_plain() into x->scratch: the arena's chunk had too little room. */
+static size_t __attribute__((noinline))
+scan_scratch(struct x12 *x, size_t pos, struct edi_seg *seg)
+{
+	return scan_plain(x, x->in.p, x->in.len, pos, seg, x->scratch,
+	    EG_MAX_SEG_VALUES, 0);
+}
+
+/*
+ * The segment at pos through scan_plain(): the terminator's offset, or
+ * SCAN_NO for find_byte() and on_segment().  A segment of the open set
+ * other than the envelope segments (whose handlers may reset the set's
+ * arena) is split straight into the arena's free space (setbuf_valroom()).
+ */
+static inline __attribute__((always_inline)) size_t
+fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
+    const int avx2)
+{
+	struct edi_seg seg;
+	struct edi_val *out;
+	const char *p = in + pos;
+	size_t	 end, cap;
+	int	 direct;
+
+	if (len - pos < 32 || x->d.segment == '\n')
+		return SCAN_NO;		/* scan_plain()'s loads; CR LF */
+	direct = x->state == XS_ST;
+	switch (p[0]) {
+	case 'S':
+		direct &= p[1] != 'E' && p[1] != 'T';
+		break;
+	case 'G':
+		direct &= p[1] != 'S' && p[1] != 'E';
+		break;
+	case 'I':
+		direct &= p[1] != 'E';
+		break;
+	}
+	if (!direct ||
+	    (out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap)) == NULL) {
+		out = x->scratch;
+		cap = EG_MAX_SEG_VALUES;
+	}
+	if ((end = scan_plain(x, in, len, pos, &seg, out, cap, avx2)) ==
+	    SCAN_ROOM)
+		end = scan_scratch(x, pos, &seg);
+	if (end == SCAN_NO)
+		return SCAN_NO;
+	x->filepos++;
+	seg.filepos = x->filepos;
+	seg.setpos = 0;
+	seg.raw = slice_make(p, end - pos);
+	seg.loop = NULL;
+	if (direct)
+		set_append(x, &seg, 0);	/* what on_tokens() would do */
+	else
+		on_tokens(x, &seg);
+	return end;
+}
+
+/*
+ * x12_parse()'s loop for as long as fast_segment() takes the segments:
+ * the position of the first one it does not take (or of an ISA or a "//"
+ * comment), for the loop's own steps.
+ */
+static inline __attribute__((always_inline)) size_t
+fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
+    const int avx2)
+{
+	size_t	 end;
+
+	while (pos < len && x->stop == 0) {
+		if ((unsigned char)in[pos] <= ' ')
+			while (pos < len && is_ws((unsigned char)in[pos]))
+				pos++;
+		if (pos >= len || in[pos] == '/' || (in[pos] == 'I' &&
+		    at_isa(slice_make(in, len), pos)) ||
+		    (end = fast_segment(x, in, len, pos, avx2)) == SCAN_NO)
+			break;
+		pos = end + 1;
+	}
+	return pos;
+}
+
+/*
+ * fast_run() compiled twice, with everything it calls inlined: for any
+ * SSE2 machine, and for one with AVX2, BMI1 and BMI2 (classify_avx2();
+ * the three checked together).  on_tokens() is noinline: flatten leaves
+ * the envelope state machine where it is.
+ */
+static size_t __attribute__((flatten))
+fast_run_sse2(struct x12 *x, const char *in, size_t len, size_t pos)
+{
+	return fast_run(x, in, len, pos, 0);
+}
+
+#ifdef X12_AVX2
+static size_t __attribute__((flatten, target("avx2,bmi,bmi2")))
+fast_run_avx2(struct x12 *x, const char *in, size_t len, size_t pos)
+{
+	return fast_run(x, in, len, pos, 1);
+}
+#endif
+#endif
 
 static void
 x12_free(struct x12 *x)
@@ -1567,9 +1861,26 @@ x12_parse(struct slice in, const char *filename,
 		rc = EG_ERR_SYNTAX;
 		goto out;
 	}
+#ifdef X12_AVX2
+	x->avx2 = __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+#endif
 	while (pos < len && x->stop == 0) {
-		while (pos < len && is_ws((unsigned char)p[pos]))
-			pos++;
+#if defined(__SSE2__)
+		/* the common segments; the loop below takes the others */
+#ifdef X12_AVX2
+		if (x->avx2)
+			pos = fast_run_avx2(x, p, len, pos);
+		else
+#endif
+			pos = fast_run_sse2(x, p, len, pos);
+		if (pos >= len || x->stop != 0)
+			break;
+#endif
+		/* every is_ws() byte is <= ' ': one test for the common tag */
+		if ((unsigned char)p[pos] <= ' ')
+			while (pos < len && is_ws((unsigned char)p[pos]))
+				pos++;
 		if (pos >= len)
 			break;
 		if (p[pos] == '/' && pos + 1 < len && p[pos + 1] == '/') {
