@@ -56,6 +56,23 @@ arena_alloc_raw(struct arena *a, size_t size)
 	return p;
 }
 
+/*
+ * The free space of the current chunk, and its size in *avail: the next
+ * arena_alloc_raw() of at most *avail bytes returns this pointer (unless
+ * the cap refuses it), so a parser may write into it first and claim what
+ * it used after.  NULL when there is no chunk or it is full.
+ */
+static inline void *
+arena_room(const struct arena *a, size_t *avail)
+{
+	const struct arena_chunk *c = a->head;
+
+	if (c == NULL || c->off >= c->size)
+		return NULL;
+	*avail = c->size - c->off;
+	return (void *)(c->data + c->off);
+}
+
 /* As arena_allocarray, not zeroed: the caller fills every element. */
 static inline void *
 arena_allocarray_raw(struct arena *a, size_t n, size_t size)

@@ -108,18 +108,16 @@ setbuf_add(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
 static inline struct edi_val *
 setbuf_valroom(struct arena *a, size_t max, size_t *cap)
 {
-	struct arena_chunk *c = a->head;
-	size_t	 n;
+	void	*p;
+	size_t	 avail, n;
 
-	/* arena_alloc_raw() hands out c->data + c->off while need fits */
-	if (c == NULL || c->size - c->off < max * sizeof(struct edi_val)) {
-		if (c == NULL || c->off >= c->size)
-			return NULL;
-		n = (c->size - c->off) / sizeof(struct edi_val);
-	} else
-		n = max;
+	if ((p = arena_room(a, &avail)) == NULL)
+		return NULL;
+	/* the division only when the chunk is nearly full */
+	n = avail >= max * sizeof(struct edi_val) ? max :
+	    avail / sizeof(struct edi_val);
 	*cap = n;
-	return n ? (struct edi_val *)(void *)(c->data + c->off) : NULL;
+	return n ? p : NULL;
 }
 
 #endif /* SETBUF_H */
