@@ -560,7 +560,7 @@ x12_repetitions(struct tb *t)
  * bytes but one character), so text is counted in code points there; X12
  * text is counted in bytes, as sent.
  */
-static int
+static inline int
 check_chars(const struct struct_elem *d, struct slice v, int utf8,
     size_t *lenp)
 {
@@ -1053,38 +1053,13 @@ scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
 static inline int
 number_ok(const struct struct_elem *d, struct slice v)
 {
-	size_t	 i = 0, digits = 0, dots = 0;
+	size_t	 digits;
 
-	if (d->codes != NULL)
+	if (d->codes != NULL ||
+	    (d->type != ST_NN && d->type != ST_R && d->type != ST_N))
 		return 0;
-	switch (d->type) {
-	case ST_NN:
-		if (v.len && v.p[0] == '-')
-			i = 1;
-		for (digits = v.len - i; i < v.len; i++)
-			if (v.p[i] < '0' || v.p[i] > '9')
-				return 0;
-		break;
-	case ST_R:
-	case ST_N:
-		if (v.len && (v.p[0] == '-' || v.p[0] == '+'))
-			i = 1;
-		for (; i < v.len; i++) {
-			if (v.p[i] >= '0' && v.p[i] <= '9')
-				digits++;
-			else if (v.p[i] == '.' || (d->type == ST_N &&
-			    v.p[i] == ','))
-				dots++;
-			else
-				return 0;
-		}
-		if (dots > 1)
-			return 0;
-		break;
-	default:
-		return 0;
-	}
-	return digits > 0 && digits >= d->min && digits <= d->max;
+	return check_chars(d, v, 0, &digits) && digits >= d->min &&
+	    digits <= d->max;
 }
 
 /* check_val's reports, apart from its common path. */
