@@ -301,6 +301,40 @@ partner_value(void *arg, const char *name)
 	return NULL;
 }
 
+/*
+ * The event at the end of the caller's output (o->out) or in t's own
+ * buffer, capped at EG_MAX_EVENT_SIZE from where it starts; on failure
+ * nothing of it is left.  *ev and *len: where it lies.
+ */
+static int
+write_event(struct tctx *t, const struct map *m, const struct edi_set *set,
+    const struct mdoc *doc, const struct event_origin *origin,
+    const char **ev, size_t *len)
+{
+	struct buf	*b = t->o->out != NULL ? t->o->out : &t->event;
+	size_t		 mark, max;
+	int		 r;
+
+	if (b == &t->event)
+		buf_reset(b);
+	mark = b->len;
+	max = b->max;
+	if (mark <= max && max - mark > EG_MAX_EVENT_SIZE)
+		b->max = mark + EG_MAX_EVENT_SIZE;
+	r = event_write(&t->cache, b, m, set, doc, t->setdiags.p,
+	    t->setdiags.len, origin);
+	b->max = max;
+	if (r != 0) {
+		b->len = mark;
+		if (b->p != NULL)
+			b->p[mark] = '\0';
+		return r;
+	}
+	*ev = b->p + mark;
+	*len = b->len - mark;
+	return 0;
+}
+
 static int
 on_set(void *arg, struct edi_set *set)
 {
@@ -315,6 +349,8 @@ on_set(void *arg, struct edi_set *set)
 	char			*owned, *dt, *ver;
 	const char		*tz = NULL;
 	struct mdoc		*doc = NULL;
+	const char		*ev;
+	size_t			 evlen;
 	int			 r, rejected;
 
 	t->st->sets++;
@@ -381,15 +417,13 @@ on_set(void *arg, struct edi_set *set)
 	origin.timezone = map_timezone(m) != NULL &&
 	    strcmp(map_timezone(m), "partner") != 0 ? map_timezone(m) : tz;
 	t->in_set = 0;
-	buf_reset(&t->event);
-	if (event_write(&t->cache, &t->event, m, set, doc, t->setdiags.p,
-	    t->setdiags.len, &origin) != 0) {
+	if (write_event(t, m, set, doc, &origin, &ev, &evlen) != 0) {
 		set_reject(t, set, "EVENT-LIMIT", "the event is larger than "
 		    "%u bytes", EG_MAX_EVENT_SIZE);
 		goto reject;
 	}
 	t->st->translated++;
-	if (o->on_event && o->on_event(o->arg, t->event.p, t->event.len) != 0)
+	if (o->on_event && o->on_event(o->arg, ev, evlen) != 0)
 		t->stop = 1;
 	free(owned);
 	return t->stop ? EG_ERR_REJECTED : 0;
