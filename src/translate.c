@@ -63,6 +63,11 @@ struct tctx {
 	enum edi_syntax	 selsyn;
 	char		 seldt[16], selver[16], selpartner[256];
 	const struct map *selmap;
+	/* structure_select's answer for the last set's map and version. */
+	int		 stcvalid;
+	const struct map *stcmap;
+	char		 stcver[16], stcpartner[256];
+	const struct structure *stc;
 };
 
 /* A diagnostic as the JSON object of data.diagnostics[] (EVENTS.md §2). */
@@ -278,6 +283,36 @@ select_map(struct tctx *t, const struct edi_set *set, const char *partner)
 	return t->selmap;
 }
 
+/*
+ * The structure variant for a set mapped with m (NULL for XML maps, which
+ * have none); a file's sets mostly share map, version and partner, so the
+ * last answer is kept.
+ */
+static const struct structure *
+select_structure(struct tctx *t, const struct map *m,
+    const struct edi_set *set, const char *partner)
+{
+	size_t	 pl;
+
+	if (map_structure(m) == NULL)
+		return NULL;
+	if (t->stcvalid && t->stcmap == m &&
+	    slice_eqs(set->version, t->stcver) &&
+	    strcmp(partner, t->stcpartner) == 0)
+		return t->stc;
+	t->stc = structure_select(map_structure(m), set->version, partner);
+	pl = strlen(partner);
+	t->stcvalid = set->version.len < sizeof(t->stcver) &&
+	    pl < sizeof(t->stcpartner);
+	if (t->stcvalid) {
+		t->stcmap = m;
+		memcpy(t->stcver, set->version.p, set->version.len);
+		t->stcver[set->version.len] = '\0';
+		memcpy(t->stcpartner, partner, pl + 1);
+	}
+	return t->stc;
+}
+
 /* env.partner.NAME in maps: the partner's configuration keys. */
 static const char *
 partner_value(void *arg, const char *name)
@@ -384,8 +419,7 @@ on_set(void *arg, struct edi_set *set)
 		goto reject;
 	}
 	/* XML maps have no structure: the tree is an empty root. */
-	stc = map_structure(m) != NULL ? structure_select(map_structure(m),
-	    set->version, partner) : NULL;
+	stc = select_structure(t, m, set, partner);
 	t->in_tree = 1;
 	if ((r = edi_tree_build(set, stc, &ds)) != 0 || set->rejected)
 		rejected = 1;
