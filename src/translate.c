@@ -44,7 +44,14 @@ struct tctx {
 	struct translate_stats *st;
 	struct slice	 input;
 	char		 sha256[65];
-	struct buf	 setdiags;	/* the set's diagnostics, JSON objects */
+	/*
+	 * The set's diagnostics, kept as they come and written as JSON
+	 * objects into setdiags only for a set that gets its event: most
+	 * sets with errors are rejected, and their JSON was never used.
+	 */
+	struct diag	*sd;
+	size_t		 nsd, sdcap;
+	struct buf	 setdiags;
 	struct buf	 event;		/* the event being written */
 	struct event_cache cache;	/* what its events share */
 	unsigned	 parse_set_errors; /* set-scope parser errors pending */
@@ -140,8 +147,13 @@ set_diag(void *arg, const struct diag *d)
 
 	if (d->sev == DIAG_ERROR)
 		t->st->errors++;
-	if (t->in_set)
-		diag_json(&t->setdiags, d);
+	if (t->in_set) {
+		if (t->nsd == t->sdcap) {
+			t->sdcap = t->sdcap ? t->sdcap * 2 : 16;
+			t->sd = xreallocarray(t->sd, t->sdcap, sizeof(*t->sd));
+		}
+		t->sd[t->nsd++] = *d;
+	}
 	if (t->in_tree)
 		ack_diag(t, d);
 	if (t->o->on_diag)
@@ -347,7 +359,7 @@ write_event(struct tctx *t, const struct map *m, const struct edi_set *set,
     const char **ev, size_t *len)
 {
 	struct buf	*b = t->o->out != NULL ? t->o->out : &t->event;
-	size_t		 mark, max;
+	size_t		 mark, max, i;
 	int		 r;
 
 	if (b == &t->event)
@@ -356,6 +368,9 @@ write_event(struct tctx *t, const struct map *m, const struct edi_set *set,
 	max = b->max;
 	if (mark <= max && max - mark > EG_MAX_EVENT_SIZE)
 		b->max = mark + EG_MAX_EVENT_SIZE;
+	buf_reset(&t->setdiags);
+	for (i = 0; i < t->nsd; i++)
+		diag_json(&t->setdiags, &t->sd[i]);
 	r = event_write(&t->cache, b, m, set, doc, t->setdiags.p,
 	    t->setdiags.len, origin);
 	b->max = max;
@@ -392,7 +407,7 @@ on_set(void *arg, struct edi_set *set)
 	drop_behind(t, set->raw.p);
 	rejected = t->parse_set_errors > 0 || set->rejected;
 	t->parse_set_errors = 0;
-	buf_reset(&t->setdiags);
+	t->nsd = 0;
 	t->in_set = 1;
 
 	partner = set_partner(t, set, &tz, &owned);
@@ -574,6 +589,7 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	    tr == &translator_edifact ? EDI_EDIFACT : EDI_XML;
 	r = tr->parse(input, o->filename, &h, &t);
 	buf_free(&t.setdiags);
+	free(t.sd);
 	buf_free(&t.event);
 	event_cache_free(&t.cache);
 	free(t.ppartner);
