@@ -115,12 +115,91 @@ piece3(struct buf *b, const char *a, const char *s, const char *c)
 	return piece(b, v, 3);
 }
 
+static char *
+put(char *o, const char *s, size_t n)
+{
+	memcpy(o, s, n);
+	return o + n;
+}
+
+static char *
+put_num(char *o, unsigned v, int min)
+{
+	char	 tmp[16], *p = fmt_uint(tmp + sizeof(tmp), v, min);
+
+	return put(o, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/*
+ * Beyond the strings, a line has at most this much: "segment ", ten
+ * digits, " (", ")", ", element ", ten digits, "-", ten digits, ": ",
+ * "warning ", ": ", " [", "]" (or the shorter "line N (...): " form).
+ */
+#define DIAG_LINE_FIXED	96
+
+/*
+ * The line in one go when all of it fits below b's cap however long its
+ * parts: then no piece could have been left out.  -1 and nothing written
+ * otherwise (diag_format then goes piece by piece).
+ */
+static int
+line_fast(const struct diag *d, const char *file, struct buf *b)
+{
+	size_t	 fl = file != NULL ? strlen(file) : 0, tl = strlen(d->tag);
+	size_t	 el = strlen(d->element), cl = strlen(d->code);
+	size_t	 ml = strlen(d->msg), rl = strlen(d->rule);
+	char	*o;
+
+	if ((o = buf_room(b, fl + tl + el + cl + ml + rl + 2 +
+	    DIAG_LINE_FIXED)) == NULL)
+		return -1;
+	if (file != NULL) {
+		o = put(o, file, fl);
+		o = put(o, ": ", 2);
+	}
+	if (d->line > 0) {
+		o = put_num(put(o, "line ", 5), d->line, 1);
+		if (el > 0) {
+			o = put(put(o, " (", 2), d->element, el);
+			*o++ = ')';
+		}
+		o = put(o, ": ", 2);
+	} else if (d->filepos > 0) {
+		o = put_num(put(o, "segment ", 8), d->filepos, 1);
+		if (tl > 0) {
+			o = put(put(o, " (", 2), d->tag, tl);
+			*o++ = ')';
+		}
+		if (d->el > 0) {
+			o = put_num(put(o, ", element ", 10), (unsigned)d->el,
+			    2);
+			if (d->comp > 0)
+				o = put_num(put(o, "-", 1), (unsigned)d->comp,
+				    2);
+		}
+		o = put(o, ": ", 2);
+	}
+	if (d->sev == DIAG_ERROR)
+		o = put(o, "error ", 6);
+	else
+		o = put(o, "warning ", 8);
+	o = put(put(put(o, d->code, cl), ": ", 2), d->msg, ml);
+	if (rl > 0) {
+		o = put(put(o, " [", 2), d->rule, rl);
+		*o++ = ']';
+	}
+	buf_end_at(b, o);
+	return 0;
+}
+
 int
 diag_format(const struct diag *d, const char *file, struct buf *b)
 {
 	struct slice	 v[4];
 	int		 r = 0;
 
+	if (line_fast(d, file, b) == 0)
+		return 0;
 	if (file != NULL)
 		r |= piece3(b, "", file, ": ");
 	if (d->line > 0) {
