@@ -44,6 +44,7 @@ struct tctx {
 	struct translate_stats *st;
 	struct slice	 input;
 	char		 sha256[65];
+	const char	*basename;	/* of o->filename, for the events */
 	/*
 	 * The set's diagnostics, kept as they come and written as JSON
 	 * objects into setdiags only for a set that gets its event: most
@@ -456,9 +457,7 @@ on_set(void *arg, struct edi_set *set)
 	memset(&origin, 0, sizeof(origin));
 	origin.partner = partner;
 	origin.protocol = o->protocol ? o->protocol : "FILE";
-	origin.filename = o->filename;
-	if (origin.filename && strrchr(origin.filename, '/'))
-		origin.filename = strrchr(origin.filename, '/') + 1;
+	origin.filename = t->basename;
 	origin.sha256 = t->sha256;
 	origin.doc_id = o->doc_id;
 	origin.received = o->received;
@@ -562,6 +561,9 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	t.st = st;
 	t.input = input;
 	t.pagesize = o->drop_behind ? sysconf(_SC_PAGESIZE) : 0;
+	t.basename = o->filename;
+	if (t.basename != NULL && strrchr(t.basename, '/') != NULL)
+		t.basename = strrchr(t.basename, '/') + 1;
 	sha256_hex(input, o->drop_behind, t.sha256);
 
 	if ((tr = translator_sniff(input)) == NULL) {
