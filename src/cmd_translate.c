@@ -18,24 +18,62 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "catalog.h"
 #include "cmd.h"
 #include "conf.h"
 #include "diag.h"
+#include "eglimits.h"
 #include "err.h"
 #include "translate.h"
 
+/*
+ * Events (about four times the input's size) go to a pipe or a file in
+ * large blocks: a write(2) and often a context switch per 4 KB stdio
+ * buffer cost more than the JSON.  translate writes each event straight
+ * into the block (translate_opts.out), which is sent once it holds
+ * OUT_BLOCK bytes; to a terminal, after every event.
+ */
+#define OUT_BLOCK	(256U * 1024)
+
 struct out {
 	const char	*file;
+	struct buf	 b;		/* events not yet written */
+	int		 tty;		/* stdout is a terminal */
 	int		 failed;	/* stdout write failed */
 };
 
+/* Send what the block holds; 0, or -1 with errno set. */
+static int
+out_flush(struct out *o)
+{
+	const char	*p = o->b.p;
+	size_t		 n = o->b.len;
+	ssize_t		 w;
+
+	while (n > 0) {
+		if ((w = write(STDOUT_FILENO, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	buf_reset(&o->b);
+	return 0;
+}
+
+/* The event is already at the end of o->b: its newline, and send. */
 static int
 print_event(void *arg, const char *json, size_t len)
 {
 	struct out	*o = arg;
 
-	if (fwrite(json, 1, len, stdout) != len || putchar('\n') == EOF) {
+	(void)json;
+	(void)len;
+	if (buf_addc(&o->b, '\n') != 0 ||
+	    ((o->tty || o->b.len >= OUT_BLOCK) && out_flush(o) != 0)) {
 		o->failed = 1;
 		return 1;
 	}
@@ -72,6 +110,15 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 	int			 i, r, ex = 0;
 
 	memset(&out, 0, sizeof(out));
+	/* a block and room for one whole event past it (translate.h) */
+	buf_init(&out.b, OUT_BLOCK + EG_MAX_EVENT_SIZE + 1);
+	out.tty = isatty(STDOUT_FILENO);
+	/* what stdio holds goes first: events bypass it */
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "edigate: stdout: %s\n", strerror(errno));
+		buf_free(&out.b);
+		return EX_IOERR;
+	}
 
 	for (i = 0; i < nfile; i++) {
 		if (mapped_open(files[i], &mf) == -1) {
@@ -90,6 +137,7 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 		clock_gettime(CLOCK_REALTIME, &o.received);
 		o.drop_behind = 1;
 		o.on_event = print_event;
+		o.out = &out.b;
 		o.on_diag = print_diag;
 		o.trace = trace ? print_trace : NULL;
 		o.arg = &out;
@@ -98,6 +146,7 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 		if (out.failed) {
 			fprintf(stderr, "edigate: stdout: %s\n",
 			    strerror(errno));
+			buf_free(&out.b);
 			return EX_IOERR;
 		}
 		if (r == EG_ERR_REJECTED) {
@@ -109,7 +158,9 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 				ex = EX_DATAERR;
 		}
 	}
-	if (fflush(stdout) != 0) {
+	r = out_flush(&out);
+	buf_free(&out.b);
+	if (r != 0) {
 		fprintf(stderr, "edigate: stdout: %s\n", strerror(errno));
 		return EX_IOERR;
 	}
@@ -123,7 +174,6 @@ cmd_translate(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static char	 outbuf[256 * 1024];
 	struct catalog	*cat = NULL;
 	struct conf	*cf = NULL;
 	const char	*partner = NULL, *mapfile = NULL, *mapsdir = NULL;
@@ -155,15 +205,12 @@ cmd_translate(int argc, char **argv)
 	if (argc == 0)
 		return cmd_usage("translate", stderr);
 	/*
-	 * Events (about four times the input's size) go to a pipe or a file
-	 * in large blocks: stdio's 4 KB ones and a 64 KB pipe cost a write(2)
-	 * and often a context switch each.  The pipe is widened where Linux
-	 * allows it (fails quietly on anything else).
+	 * Events go out in OUT_BLOCK writes (cmd_translate_files): a 64 KB
+	 * pipe would cost a context switch each.  The pipe is widened where
+	 * Linux allows it (fails quietly on anything else).
 	 */
-	if (!isatty(STDOUT_FILENO))
-		(void)setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
 #ifdef F_SETPIPE_SZ
-	(void)fcntl(STDOUT_FILENO, F_SETPIPE_SZ, (int)sizeof(outbuf) * 4);
+	(void)fcntl(STDOUT_FILENO, F_SETPIPE_SZ, (int)OUT_BLOCK * 4);
 #endif
 
 	if ((ex = cmd_conf(config, &cf)) != 0)

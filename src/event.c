@@ -316,18 +316,17 @@ addref(void *arg, const char *s, size_t len)
  * (GS04/GS05, UNB S004), in the partner's (or the map's) time zone.
  */
 static int
-occurred_at(const struct edi_set *set, const struct mdoc *doc,
-    const char *zone, char *out, size_t outlen)
+occurred_at(const struct edi_set *set, const char *d, size_t dl,
+    const char *t, size_t tl, const char *zone, char *out, size_t outlen)
 {
-	const char	*d, *t;
-	size_t		 dl, tl;
 	char		 date[11], time[9] = "00:00:00";
 	struct slice	 gd, gt;
 
-	if ((d = mdoc_get(doc, "issueDate", &dl)) != NULL && dl == 10) {
+	/* d, t: the document's issueDate and issueTime (NULL: none) */
+	if (d != NULL && dl == 10) {
 		memcpy(date, d, 10);
 		date[10] = '\0';
-		if ((t = mdoc_get(doc, "issueTime", &tl)) != NULL && tl >= 5) {
+		if (t != NULL && tl >= 5) {
 			if (tl >= 8)
 				snprintf(time, sizeof(time), "%.8s", t);
 			else
@@ -534,6 +533,8 @@ struct event_frag {
 	struct buf	 pc[PC_N];
 	int		 rawref_first;	/* PC_RAWREF left rawRef empty */
 	enum evtype	 type;
+	/* issueDate, issueTime and the subject's path(s) (lookup) */
+	struct mdoc_paths look;
 	/* The business key up to the subject (type:partner:). */
 	char		 biz[KEYMAX];
 	size_t		 bizlen;
@@ -577,6 +578,62 @@ pc_put(struct ew *e, const struct event_frag *f, int k)
 	ew_raw(e, f->pc[k].p, f->pc[k].len);
 }
 
+/*
+ * What an event reads from its document: occurredAt's issueDate and
+ * issueTime, and the subject, which only acknowledgements take from
+ * what they acknowledge.  The paths are split once per map (lookup_init
+ * from make_pieces), not per event.
+ */
+static const char *const look_order[] = { "issueDate", "issueTime", "id" };
+static const char *const look_orderack[] = { "issueDate", "issueTime",
+	"orderReference.id" };
+static const char *const look_ack[] = { "issueDate", "issueTime",
+	"acknowledged.interchangeControlNumber",
+	"acknowledged.groupControlNumber" };
+
+static void
+lookup_init(struct event_frag *f)
+{
+	if (f->type == ET_ACK_RECEIVED)
+		mdoc_paths_init(&f->look, look_ack, 4);
+	else if (f->type == ET_ORDER_ACK)
+		mdoc_paths_init(&f->look, look_orderack, 3);
+	else
+		mdoc_paths_init(&f->look, look_order, 3);
+}
+
+struct docvals {
+	const char	*subject, *icn, *gcn, *date, *time;
+	size_t		 sl, il, gl, dl, tl;
+};
+
+static void
+lookup(const struct mdoc *doc, const struct event_frag *f,
+    struct docvals *v)
+{
+	const char	*val[4];
+	size_t		 len[4];
+
+	mdoc_get_paths(doc, &f->look, val, len);
+	v->date = val[0];
+	v->dl = len[0];
+	v->time = val[1];
+	v->tl = len[1];
+	v->icn = v->gcn = NULL;
+	v->il = v->gl = 0;
+	if (f->type == ET_ACK_RECEIVED) {
+		v->icn = val[2];
+		v->il = len[2];
+		v->gcn = val[3];
+		v->gl = len[3];
+		v->subject = v->gcn ? v->gcn : v->icn;
+		v->sl = v->gcn ? v->gl : v->il;
+	} else {
+		v->subject = val[2];
+		v->sl = len[2];
+	}
+}
+
 static void
 make_pieces(struct event_frag *f, const struct map *m,
     const struct edi_set *set, const struct event_origin *o,
@@ -589,6 +646,7 @@ make_pieces(struct event_frag *f, const struct map *m,
 	int		 err = 0;
 
 	f->type = evtype(type);
+	lookup_init(f);
 
 	pc_begin(f, PC_HEAD, &e);
 	ew_kcstr(&e, EWK("type"), type);
@@ -1180,6 +1238,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 {
 	struct event_cache local;
 	const struct event_frag *f;
+	struct docvals	 dv;
 	struct ew	 e;
 	const char	*subject, *icn, *gcn;
 	size_t		 sl = 0, il = 0, gl = 0;
@@ -1197,18 +1256,13 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	frag_check(cache, m, set, o);
 	f = cache->fr;
 
-	/* Only acknowledgements name what they acknowledge. */
-	icn = gcn = NULL;
-	if (f->type == ET_ACK_RECEIVED) {
-		icn = mdoc_get(doc, "acknowledged.interchangeControlNumber",
-		    &il);
-		gcn = mdoc_get(doc, "acknowledged.groupControlNumber", &gl);
-		subject = gcn ? gcn : icn;
-		sl = gcn ? gl : il;
-	} else if (f->type == ET_ORDER_ACK)
-		subject = mdoc_get(doc, "orderReference.id", &sl);
-	else
-		subject = mdoc_get(doc, "id", &sl);
+	lookup(doc, f, &dv);
+	subject = dv.subject;
+	sl = dv.sl;
+	icn = dv.icn;
+	il = dv.il;
+	gcn = dv.gcn;
+	gl = dv.gl;
 
 	e.b = out;
 	e.err = f->err;
@@ -1225,7 +1279,8 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	pc_put(&e, f, PC_DATA);
 	e.err |= mdoc_write_json(doc, out);
 	e.first = 0;
-	if (occurred_at(set, doc, o->timezone, when, sizeof(when)) == 0)
+	if (occurred_at(set, dv.date, dv.dl, dv.time, dv.tl, o->timezone, when,
+	    sizeof(when)) == 0)
 		ew_kcstr(&e, EWK("occurredAt"), when);
 	if (set->env.syntax == EDI_XML)
 		xml_source(&e, set, o);

@@ -44,7 +44,15 @@ struct tctx {
 	struct translate_stats *st;
 	struct slice	 input;
 	char		 sha256[65];
-	struct buf	 setdiags;	/* the set's diagnostics, JSON objects */
+	const char	*basename;	/* of o->filename, for the events */
+	/*
+	 * The set's diagnostics, kept as they come and written as JSON
+	 * objects into setdiags only for a set that gets its event: most
+	 * sets with errors are rejected, and their JSON was never used.
+	 */
+	struct diag	*sd;
+	size_t		 nsd, sdcap;
+	struct buf	 setdiags;
 	struct buf	 event;		/* the event being written */
 	struct event_cache cache;	/* what its events share */
 	unsigned	 parse_set_errors; /* set-scope parser errors pending */
@@ -63,6 +71,11 @@ struct tctx {
 	enum edi_syntax	 selsyn;
 	char		 seldt[16], selver[16], selpartner[256];
 	const struct map *selmap;
+	/* structure_select's answer for the last set's map and version. */
+	int		 stcvalid;
+	const struct map *stcmap;
+	char		 stcver[16], stcpartner[256];
+	const struct structure *stc;
 };
 
 /* A diagnostic as the JSON object of data.diagnostics[] (EVENTS.md §2). */
@@ -135,8 +148,13 @@ set_diag(void *arg, const struct diag *d)
 
 	if (d->sev == DIAG_ERROR)
 		t->st->errors++;
-	if (t->in_set)
-		diag_json(&t->setdiags, d);
+	if (t->in_set) {
+		if (t->nsd == t->sdcap) {
+			t->sdcap = t->sdcap ? t->sdcap * 2 : 16;
+			t->sd = xreallocarray(t->sd, t->sdcap, sizeof(*t->sd));
+		}
+		t->sd[t->nsd++] = *d;
+	}
 	if (t->in_tree)
 		ack_diag(t, d);
 	if (t->o->on_diag)
@@ -278,6 +296,36 @@ select_map(struct tctx *t, const struct edi_set *set, const char *partner)
 	return t->selmap;
 }
 
+/*
+ * The structure variant for a set mapped with m (NULL for XML maps, which
+ * have none); a file's sets mostly share map, version and partner, so the
+ * last answer is kept.
+ */
+static const struct structure *
+select_structure(struct tctx *t, const struct map *m,
+    const struct edi_set *set, const char *partner)
+{
+	size_t	 pl;
+
+	if (map_structure(m) == NULL)
+		return NULL;
+	if (t->stcvalid && t->stcmap == m &&
+	    slice_eqs(set->version, t->stcver) &&
+	    strcmp(partner, t->stcpartner) == 0)
+		return t->stc;
+	t->stc = structure_select(map_structure(m), set->version, partner);
+	pl = strlen(partner);
+	t->stcvalid = set->version.len < sizeof(t->stcver) &&
+	    pl < sizeof(t->stcpartner);
+	if (t->stcvalid) {
+		t->stcmap = m;
+		memcpy(t->stcver, set->version.p, set->version.len);
+		t->stcver[set->version.len] = '\0';
+		memcpy(t->stcpartner, partner, pl + 1);
+	}
+	return t->stc;
+}
+
 /* env.partner.NAME in maps: the partner's configuration keys. */
 static const char *
 partner_value(void *arg, const char *name)
@@ -301,6 +349,43 @@ partner_value(void *arg, const char *name)
 	return NULL;
 }
 
+/*
+ * The event at the end of the caller's output (o->out) or in t's own
+ * buffer, capped at EG_MAX_EVENT_SIZE from where it starts; on failure
+ * nothing of it is left.  *ev and *len: where it lies.
+ */
+static int
+write_event(struct tctx *t, const struct map *m, const struct edi_set *set,
+    const struct mdoc *doc, const struct event_origin *origin,
+    const char **ev, size_t *len)
+{
+	struct buf	*b = t->o->out != NULL ? t->o->out : &t->event;
+	size_t		 mark, max, i;
+	int		 r;
+
+	if (b == &t->event)
+		buf_reset(b);
+	mark = b->len;
+	max = b->max;
+	if (mark <= max && max - mark > EG_MAX_EVENT_SIZE)
+		b->max = mark + EG_MAX_EVENT_SIZE;
+	buf_reset(&t->setdiags);
+	for (i = 0; i < t->nsd; i++)
+		diag_json(&t->setdiags, &t->sd[i]);
+	r = event_write(&t->cache, b, m, set, doc, t->setdiags.p,
+	    t->setdiags.len, origin);
+	b->max = max;
+	if (r != 0) {
+		b->len = mark;
+		if (b->p != NULL)
+			b->p[mark] = '\0';
+		return r;
+	}
+	*ev = b->p + mark;
+	*len = b->len - mark;
+	return 0;
+}
+
 static int
 on_set(void *arg, struct edi_set *set)
 {
@@ -315,13 +400,15 @@ on_set(void *arg, struct edi_set *set)
 	char			*owned, *dt, *ver;
 	const char		*tz = NULL;
 	struct mdoc		*doc = NULL;
+	const char		*ev;
+	size_t			 evlen;
 	int			 r, rejected;
 
 	t->st->sets++;
 	drop_behind(t, set->raw.p);
 	rejected = t->parse_set_errors > 0 || set->rejected;
 	t->parse_set_errors = 0;
-	buf_reset(&t->setdiags);
+	t->nsd = 0;
 	t->in_set = 1;
 
 	partner = set_partner(t, set, &tz, &owned);
@@ -348,8 +435,7 @@ on_set(void *arg, struct edi_set *set)
 		goto reject;
 	}
 	/* XML maps have no structure: the tree is an empty root. */
-	stc = map_structure(m) != NULL ? structure_select(map_structure(m),
-	    set->version, partner) : NULL;
+	stc = select_structure(t, m, set, partner);
 	t->in_tree = 1;
 	if ((r = edi_tree_build(set, stc, &ds)) != 0 || set->rejected)
 		rejected = 1;
@@ -371,9 +457,7 @@ on_set(void *arg, struct edi_set *set)
 	memset(&origin, 0, sizeof(origin));
 	origin.partner = partner;
 	origin.protocol = o->protocol ? o->protocol : "FILE";
-	origin.filename = o->filename;
-	if (origin.filename && strrchr(origin.filename, '/'))
-		origin.filename = strrchr(origin.filename, '/') + 1;
+	origin.filename = t->basename;
 	origin.sha256 = t->sha256;
 	origin.doc_id = o->doc_id;
 	origin.received = o->received;
@@ -381,15 +465,13 @@ on_set(void *arg, struct edi_set *set)
 	origin.timezone = map_timezone(m) != NULL &&
 	    strcmp(map_timezone(m), "partner") != 0 ? map_timezone(m) : tz;
 	t->in_set = 0;
-	buf_reset(&t->event);
-	if (event_write(&t->cache, &t->event, m, set, doc, t->setdiags.p,
-	    t->setdiags.len, &origin) != 0) {
+	if (write_event(t, m, set, doc, &origin, &ev, &evlen) != 0) {
 		set_reject(t, set, "EVENT-LIMIT", "the event is larger than "
 		    "%u bytes", EG_MAX_EVENT_SIZE);
 		goto reject;
 	}
 	t->st->translated++;
-	if (o->on_event && o->on_event(o->arg, t->event.p, t->event.len) != 0)
+	if (o->on_event && o->on_event(o->arg, ev, evlen) != 0)
 		t->stop = 1;
 	free(owned);
 	return t->stop ? EG_ERR_REJECTED : 0;
@@ -479,6 +561,9 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	t.st = st;
 	t.input = input;
 	t.pagesize = o->drop_behind ? sysconf(_SC_PAGESIZE) : 0;
+	t.basename = o->filename;
+	if (t.basename != NULL && strrchr(t.basename, '/') != NULL)
+		t.basename = strrchr(t.basename, '/') + 1;
 	sha256_hex(input, o->drop_behind, t.sha256);
 
 	if ((tr = translator_sniff(input)) == NULL) {
@@ -506,6 +591,7 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	    tr == &translator_edifact ? EDI_EDIFACT : EDI_XML;
 	r = tr->parse(input, o->filename, &h, &t);
 	buf_free(&t.setdiags);
+	free(t.sd);
 	buf_free(&t.event);
 	event_cache_free(&t.cache);
 	free(t.ppartner);

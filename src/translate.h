@@ -13,6 +13,7 @@
 
 #include "slice.h"
 
+struct buf;
 struct catalog;
 struct conf;
 struct diag;
@@ -37,6 +38,15 @@ struct translate_opts {
 	 * call; return non-zero to stop.
 	 */
 	int		(*on_event)(void *arg, const char *json, size_t len);
+	/*
+	 * Where events are written; NULL: a buffer of translate's own.  An
+	 * event is appended at out's end and handed to on_event where it
+	 * lies, so that a caller collecting output in blocks (the CLI's
+	 * stdout) need not copy it; on_event may add to out or empty it.
+	 * An event's cap (EG_MAX_EVENT_SIZE) counts from where it starts:
+	 * out->max must leave that much room past what the caller keeps.
+	 */
+	struct buf	*out;
 	/*
 	 * A group (level 1) or interchange (level 2) ended; ok 0 when an
 	 * envelope error rejects it, and with it the events of its sets

@@ -128,6 +128,25 @@ json_t	*mdoc_to_json(const struct mdoc *);
  */
 const char *mdoc_get(const struct mdoc *, const char *path, size_t *len);
 /*
+ * mdoc_get for several paths that are looked up in every document (the
+ * event's subject, issueDate, ...): the paths are split once
+ * (mdoc_paths_init, at most MDOC_GET_N; they must outlive ps), then
+ * mdoc_get_paths sets out[i] and lens[i] to what mdoc_get(doc, paths[i],
+ * &lens[i]) would return.
+ */
+#define MDOC_GET_N	8
+struct mdoc_paths {
+	int		 n;
+	struct {
+		const char *path;
+		size_t	 first;		/* length of the first step */
+		const char *rest;	/* after its '.'; NULL none */
+	}		 p[MDOC_GET_N];
+};
+void	mdoc_paths_init(struct mdoc_paths *, const char *const *paths, int n);
+void	mdoc_get_paths(const struct mdoc *, const struct mdoc_paths *,
+	    const char **out, size_t *lens);
+/*
  * Call fn for each string found at path, where "name[]" steps into every
  * element of an array ("lines[].orderReference.id"), in document order.
  */

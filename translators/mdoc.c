@@ -783,24 +783,27 @@ mdoc_to_json(const struct mdoc *d)
 
 /* ---- reading by path -------------------------------------------------- */
 
+/* Whether key (an interned name, of length kl) is name[0..n). */
+static inline int
+key_is(const char *key, size_t kl, const char *name, size_t n)
+{
+	/* keys are interned names: their length is at hand (map_int.h) */
+	if (kl != MAP_NAME_NOJSON)
+		return kl == n && (n == 0 || key[0] == name[0]) &&
+		    memcmp(key, name, n) == 0;
+	return strncmp(key, name, n) == 0 && key[n] == '\0';
+}
+
 static const struct mdoc *
 member(const struct mdoc *o, const char *name, size_t n)
 {
 	const struct mdoc *m;
-	size_t	 kl;
 
 	if (o == NULL || o->kind != MDOC_OBJ)
 		return NULL;
-	/* keys are interned names: their length is at hand (map_int.h) */
-	for (m = o->u.o.head; m != NULL; m = m->next) {
-		if ((kl = wr_keylen(m->key)) != MAP_NAME_NOJSON) {
-			if (kl == n && (n == 0 || m->key[0] == name[0]) &&
-			    memcmp(m->key, name, n) == 0)
-				return m;
-		} else if (strncmp(m->key, name, n) == 0 &&
-		    m->key[n] == '\0')
+	for (m = o->u.o.head; m != NULL; m = m->next)
+		if (key_is(m->key, wr_keylen(m->key), name, n))
 			return m;
-	}
 	return NULL;
 }
 
@@ -823,6 +826,60 @@ mdoc_get(const struct mdoc *d, const char *path, size_t *len)
 	if (len != NULL)
 		*len = d->u.s.len;
 	return d->u.s.p;
+}
+
+/* The string or decimal string d is; NULL for any other value. */
+static const char *
+str_of(const struct mdoc *d, size_t *len)
+{
+	if (d == NULL || (d->kind != MDOC_STR && d->kind != MDOC_DEC))
+		return NULL;
+	*len = d->u.s.len;
+	return d->u.s.p;
+}
+
+void
+mdoc_paths_init(struct mdoc_paths *ps, const char *const *paths, int n)
+{
+	const char	*p;
+	int		 i;
+
+	memset(ps, 0, sizeof(*ps));
+	for (i = 0; i < n && i < MDOC_GET_N; i++) {
+		for (p = paths[i]; *p != '\0' && *p != '.'; p++)
+			;
+		ps->p[i].path = paths[i];
+		ps->p[i].first = (size_t)(p - paths[i]);
+		ps->p[i].rest = *p == '.' ? p + 1 : NULL;
+	}
+	ps->n = i;
+}
+
+/*
+ * Each path's first step is a walk of the root that stops at the first
+ * member of its name.  Walking the root once for all of them costs more
+ * than that: the names looked for are mostly among its first members
+ * (id, issueDate), so only an absent one walks it all, and telling each
+ * member apart from several names is dearer than from one.  What the
+ * paths save is splitting them per document.
+ */
+void
+mdoc_get_paths(const struct mdoc *d, const struct mdoc_paths *ps,
+    const char **out, size_t *lens)
+{
+	const struct mdoc *m;
+	int		 i;
+
+	for (i = 0; i < ps->n; i++) {
+		out[i] = NULL;
+		lens[i] = 0;
+		if ((m = member(d, ps->p[i].path, ps->p[i].first)) == NULL)
+			continue;
+		if (ps->p[i].rest != NULL)
+			out[i] = mdoc_get(m, ps->p[i].rest, &lens[i]);
+		else
+			out[i] = str_of(m, &lens[i]);
+	}
 }
 
 static void
