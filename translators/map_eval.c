@@ -1168,13 +1168,20 @@ sidx_get(struct ev *ev, const struct edi_loop *L)
 	return x;
 }
 
-/* The index of the loop item it of x triggers. */
+/*
+ * The index of the loop item it of x triggers, kept by the item.  Every
+ * PO1 or LIN instance is reached this way, once: the item is where it is
+ * looked up again (the parent's index is unique), so it is not entered in
+ * the table by loop pointer, whose probes and growth cost as much as a
+ * small index.  A scope reached otherwise (sidx_get) builds its own, equal
+ * to this one.
+ */
 static struct sidx *
-sidx_kid(struct ev *ev, struct sidx *x, uint32_t it)
+sidx_kid(struct ev *ev, struct sitem *si)
 {
-	if (x->it[it].ksx == NULL)
-		x->it[it].ksx = sidx_get(ev, x->it[it].kid);
-	return x->it[it].ksx;
+	if (si->ksx == NULL && (si->ksx = sidx_build(ev, si->kid)) == NULL)
+		ev->limit = 1;
+	return si->ksx;
 }
 
 /* First item of x with tag key, or SIDX_END. */
@@ -1239,9 +1246,9 @@ walk(struct ev *ev, const struct edi_loop *L, struct sidx *x, int32_t segi,
 				walk_scan(ev, x->it[it].kid, -1, p, stepi + 1,
 				    rank << RANK_BITS | (uint64_t)r, pm);
 			else if (x->it[it].kid != NULL)
-				walk(ev, x->it[it].kid, sidx_kid(ev, x, it), -1,
-				    p, stepi + 1, rank << RANK_BITS |
-				    (uint64_t)r, pm);
+				walk(ev, x->it[it].kid, sidx_kid(ev,
+				    &x->it[it]), -1, p, stepi + 1,
+				    rank << RANK_BITS | (uint64_t)r, pm);
 			else
 				walk(ev, NULL, NULL, (int32_t)x->it[it].seg, p,
 				    stepi + 1, rank << RANK_BITS | (uint64_t)r,
@@ -1617,9 +1624,7 @@ inst_sidx(struct ev *ev, const struct inst *in)
 		return in->sx;
 	if (in->si == NULL)
 		return sidx_get(ev, in->loop);
-	if (in->si->ksx == NULL)
-		in->si->ksx = sidx_get(ev, in->si->kid);
-	return in->si->ksx;
+	return sidx_kid(ev, in->si);
 }
 
 static void
@@ -3182,7 +3187,7 @@ plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
 					plain_cand(ev, p, &seg[i], r, b);
 			continue;
 		}
-		if ((kx = sidx_kid(ev, x, it)) == NULL)
+		if ((kx = sidx_kid(ev, &x->it[it])) == NULL)
 			continue;
 		for (k = sidx_first(kx, p->seg.key); k != SIDX_END;
 		    k = kx->it[k].next)
