@@ -533,20 +533,49 @@ put_date(struct arena *a, int y, int m, int d, struct map_val *v)
 	return MXR_OK;
 }
 
+/*
+ * put_date for a date given as digits: CC (the century), then YYMMDD at p.
+ * The text it writes is those digits, so they are copied rather than
+ * printed from the numbers (every X12 DTM and EDIFACT 102 date).
+ */
+static int
+put_digits(struct arena *a, const char *cc, const char *p, struct map_val *v)
+{
+	char	*o;
+
+	if (!map_date_valid(num2(cc) * 100 + num2(p), num2(p + 2),
+	    num2(p + 4)))
+		return MXR_TYPE;
+	if ((o = arena_alloc(a, 11)) == NULL)
+		return MXR_LIMIT;
+	o[0] = cc[0];
+	o[1] = cc[1];
+	o[2] = p[0];
+	o[3] = p[1];
+	o[4] = '-';
+	o[5] = p[2];
+	o[6] = p[3];
+	o[7] = '-';
+	o[8] = p[4];
+	o[9] = p[5];
+	v->p = o;
+	v->len = 10;
+	v->kind = MV_STR;
+	return MXR_OK;
+}
+
 /* YYMMDD with the pivot year 50: 00-49 are 20xx, 50-99 19xx. */
 static int
 date_yymmdd(struct arena *a, const char *p, struct map_val *v)
 {
-	int	 yy = num2(p);
-
-	return put_date(a, yy < 50 ? 2000 + yy : 1900 + yy, num2(p + 2),
-	    num2(p + 4), v);
+	return put_digits(a, num2(p) < 50 ? "20" : "19", p, v);
 }
 
+/* CCYYMMDD, all digits (checked by the callers). */
 static int
 date_ccyymmdd(struct arena *a, const char *p, struct map_val *v)
 {
-	return put_date(a, num4(p), num2(p + 4), num2(p + 6), v);
+	return put_digits(a, p, p + 2, v);
 }
 
 static int
