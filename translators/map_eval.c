@@ -3889,12 +3889,14 @@ static void
 run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
     int depth)
 {
-	int	 i, n;
+	/* Kept here: the compiler cannot tell that writes through ev spare b. */
+	struct map_stmt *const *body = b->body;
+	int	 i, n, nbody = b->nbody;
 
 	if (depth > (int)EG_MAX_MAP_DEPTH + 2)
 		return;
-	for (i = 0; i < b->nbody && !ev->limit; i++) {
-		const struct map_stmt *s = b->body[i];
+	for (i = 0; i < nbody && !ev->limit; i++) {
+		const struct map_stmt *s = body[i];
 
 		ev->cur = s;
 		switch (s->kind) {
