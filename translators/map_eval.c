@@ -2917,6 +2917,99 @@ xml_trim(struct map_val *v)
 }
 
 /*
+ * The outcome res of transform x over v, raw being v before the first
+ * transform: a diagnostic, a default, or nothing.  Returns VR_OK to go on
+ * with the next transform, VR_ABSENT or VR_DROPPED.
+ */
+static NOINLINE int
+xform_res(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
+    const struct map_xform *x, const struct map_val *raw, struct map_val *v,
+    struct tr *tr, int res, const char *why)
+{
+	struct margs	 ma;
+
+	ev->xat = (xmlNodePtr)raw->xnode;
+	/* Only a diagnostic needs its arguments. */
+	memset(&ma, 0, sizeof(ma));
+	ma.value = raw->kind == MV_INT ? "" : raw->p;
+	ma.vlen = raw->kind == MV_INT ? 0 : raw->len;
+	ma.why = why;
+	ma.table = x->lk != NULL ? x->lk->name : x->lkname;
+	switch (res) {
+	case MXR_OK:
+		break;
+	case MXR_ABSENT:
+		v->kind = MV_NONE;
+		return VR_ABSENT;
+	case MXR_TYPE:
+		emit(ev, DIAG_ERROR, "MAP-TYPE", s, rc->fr, rc->tgt,
+		    rc->listidx, rc->source, raw->seg, raw->el, raw->comp,
+		    NULL, MD_TYPE, &ma);
+		if (tr->on)
+			buf_adds(&tr->b, " -> MAP-TYPE");
+		return VR_DROPPED;
+	case MXR_TYPEWARN:
+		emit(ev, DIAG_WARNING, "MAP-TYPE", s, rc->fr, rc->tgt,
+		    rc->listidx, rc->source, raw->seg, raw->el, raw->comp,
+		    NULL, MD_TYPE_WARN, &ma);
+		break;
+	case MXR_TRUNC:
+		ma.n = x->n;
+		emit(ev, DIAG_WARNING, "MAP-TRUNC", s, rc->fr, rc->tgt,
+		    rc->listidx, rc->source, raw->seg, raw->el, raw->comp,
+		    NULL, MD_TRUNC, &ma);
+		break;
+	case MXR_MISS:
+		ma.value = v->p;
+		ma.vlen = v->len;
+		switch (x->lk ? x->lk->policy : MP_WARN) {
+		case MP_PASS:
+			break;
+		case MP_WARN:
+			emit(ev, DIAG_WARNING, "MAP-LOOKUP", s, rc->fr,
+			    rc->tgt, rc->listidx, rc->source, raw->seg,
+			    raw->el, raw->comp, x->lk ? x->lk->msg : NULL,
+			    MD_LOOKUP, &ma);
+			break;
+		case MP_ERROR:
+			emit(ev, DIAG_ERROR, "MAP-LOOKUP", s, rc->fr,
+			    rc->tgt, rc->listidx, rc->source, raw->seg,
+			    raw->el, raw->comp, x->lk->msg, MD_LOOKUP,
+			    &ma);
+			if (tr->on)
+				buf_adds(&tr->b, " -> MAP-LOOKUP");
+			return VR_DROPPED;
+		case MP_DEFAULT:
+			ma.dflt = x->lk->defval.p;
+			ma.dlen = x->lk->defval.len;
+			emit(ev, DIAG_WARNING, "MAP-DEFAULT", s, rc->fr,
+			    rc->tgt, rc->listidx, rc->source, raw->seg,
+			    raw->el, raw->comp, x->lk->msg,
+			    MD_DEFAULT_LOOKUP, &ma);
+			v->p = x->lk->defval.p;
+			v->len = x->lk->defval.len;
+			v->kind = MV_STR;
+			break;
+		}
+		break;
+	case MXR_BANG:
+		ma.value = v->p;
+		ma.vlen = v->len;
+		emit(ev, DIAG_ERROR, "MAP-LOOKUP", s, rc->fr, rc->tgt,
+		    rc->listidx, rc->source, raw->seg, raw->el, raw->comp,
+		    NULL, MD_LOOKUP_BANG, &ma);
+		if (tr->on)
+			buf_adds(&tr->b, " -> MAP-LOOKUP");
+		return VR_DROPPED;
+	case MXR_LIMIT:
+	default:
+		ev->limit = 1;
+		return VR_DROPPED;
+	}
+	return VR_OK;
+}
+
+/*
  * Run the transforms of r over v.  Returns VR_OK (v holds the result),
  * VR_ABSENT (became empty), or VR_DROPPED (an error was reported).
  */
@@ -2927,9 +3020,8 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 	const struct map_rule *r = &s->u.r;
 	const struct map_xform *x;
 	struct map_val	 raw;
-	struct margs	 ma;
 	const char	*why;
-	int		 i, res;
+	int		 i, res, vr;
 
 	if (r->nxf == 0)
 		return VR_OK;
@@ -2941,88 +3033,43 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 		res = map_xform_apply(x, ev->a, ev->set, v, &why);
 		if (tr->on)
 			buf_printf(&tr->b, " | %s", x->text);
-		if (res == MXR_OK)
-			continue;
-		ev->xat = (xmlNodePtr)raw.xnode;
-		/* Only a diagnostic needs its arguments. */
-		memset(&ma, 0, sizeof(ma));
-		ma.value = raw.kind == MV_INT ? "" : raw.p;
-		ma.vlen = raw.kind == MV_INT ? 0 : raw.len;
-		ma.why = why;
-		ma.table = x->lk != NULL ? x->lk->name : x->lkname;
-		switch (res) {
-		case MXR_OK:
-			break;
-		case MXR_ABSENT:
-			v->kind = MV_NONE;
-			return VR_ABSENT;
-		case MXR_TYPE:
-			emit(ev, DIAG_ERROR, "MAP-TYPE", s, rc->fr, rc->tgt,
-			    rc->listidx, rc->source, raw.seg, raw.el, raw.comp,
-			    NULL, MD_TYPE, &ma);
-			if (tr->on)
-				buf_adds(&tr->b, " -> MAP-TYPE");
-			return VR_DROPPED;
-		case MXR_TYPEWARN:
-			emit(ev, DIAG_WARNING, "MAP-TYPE", s, rc->fr, rc->tgt,
-			    rc->listidx, rc->source, raw.seg, raw.el, raw.comp,
-			    NULL, MD_TYPE_WARN, &ma);
-			break;
-		case MXR_TRUNC:
-			ma.n = x->n;
-			emit(ev, DIAG_WARNING, "MAP-TRUNC", s, rc->fr, rc->tgt,
-			    rc->listidx, rc->source, raw.seg, raw.el, raw.comp,
-			    NULL, MD_TRUNC, &ma);
-			break;
-		case MXR_MISS:
-			ma.value = v->p;
-			ma.vlen = v->len;
-			switch (x->lk ? x->lk->policy : MP_WARN) {
-			case MP_PASS:
-				break;
-			case MP_WARN:
-				emit(ev, DIAG_WARNING, "MAP-LOOKUP", s, rc->fr,
-				    rc->tgt, rc->listidx, rc->source, raw.seg,
-				    raw.el, raw.comp, x->lk ? x->lk->msg : NULL,
-				    MD_LOOKUP, &ma);
-				break;
-			case MP_ERROR:
-				emit(ev, DIAG_ERROR, "MAP-LOOKUP", s, rc->fr,
-				    rc->tgt, rc->listidx, rc->source, raw.seg,
-				    raw.el, raw.comp, x->lk->msg, MD_LOOKUP,
-				    &ma);
-				if (tr->on)
-					buf_adds(&tr->b, " -> MAP-LOOKUP");
-				return VR_DROPPED;
-			case MP_DEFAULT:
-				ma.dflt = x->lk->defval.p;
-				ma.dlen = x->lk->defval.len;
-				emit(ev, DIAG_WARNING, "MAP-DEFAULT", s, rc->fr,
-				    rc->tgt, rc->listidx, rc->source, raw.seg,
-				    raw.el, raw.comp, x->lk->msg,
-				    MD_DEFAULT_LOOKUP, &ma);
-				v->p = x->lk->defval.p;
-				v->len = x->lk->defval.len;
-				v->kind = MV_STR;
-				break;
-			}
-			break;
-		case MXR_BANG:
-			ma.value = v->p;
-			ma.vlen = v->len;
-			emit(ev, DIAG_ERROR, "MAP-LOOKUP", s, rc->fr, rc->tgt,
-			    rc->listidx, rc->source, raw.seg, raw.el, raw.comp,
-			    NULL, MD_LOOKUP_BANG, &ma);
-			if (tr->on)
-				buf_adds(&tr->b, " -> MAP-LOOKUP");
-			return VR_DROPPED;
-		case MXR_LIMIT:
-		default:
-			ev->limit = 1;
-			return VR_DROPPED;
-		}
+		if (res != MXR_OK && (vr = xform_res(ev, s, rc, x, &raw, v, tr,
+		    res, why)) != VR_OK)
+			return vr;
 	}
 	return VR_OK;
+}
+
+/*
+ * Most rules with a transform have one (| decimal, | lookup uom), it
+ * succeeds, and nobody traces: only v's text and kind are kept for a
+ * diagnostic (a transform leaves where the value came from alone), and
+ * run_xforms is not called.
+ */
+static inline ALWAYS_INLINE int
+xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
+    struct map_val *v, struct tr *tr)
+{
+	const struct map_rule *r = &s->u.r;
+	struct map_val	 raw;
+	const char	*why, *p;
+	size_t		 len;
+	enum map_vkind	 kind;
+	int		 res;
+
+	if (r->nxf != 1 || tr->on || v->xnode != NULL)
+		return run_xforms(ev, s, rc, v, tr);
+	p = v->p;
+	len = v->len;
+	kind = v->kind;
+	if ((res = map_xform_apply(r->xf, ev->a, ev->set, v, &why)) ==
+	    MXR_OK)
+		return VR_OK;
+	raw = *v;
+	raw.p = p;
+	raw.len = len;
+	raw.kind = kind;
+	return xform_res(ev, s, rc, r->xf, &raw, v, tr, res, why);
 }
 
 /* A candidate of plain_value: kept when it ranks best, ties counted. */
@@ -3568,7 +3615,7 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		rc.source = v.from->text;
 	/* Most rules have no transform, no default and nothing required. */
 	vr = !found ? VR_ABSENT : r->nxf == 0 ? VR_OK :
-	    run_xforms(ev, s, &rc, &v, &tr);
+	    xforms(ev, s, &rc, &v, &tr);
 	if (vr == VR_ABSENT) {
 		if ((!r->hasdef && r->req == MQ_NONE) ||
 		    !absent(ev, s, &rc, &v)) {
