@@ -3214,7 +3214,7 @@ plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
 	const struct edi_loop *kid, *kk;
 	struct sidx	*kx;
 	struct sit	 si;
-	uint32_t	 it, k, i;
+	uint32_t	 it, k, i, end;
 	int		 r;
 
 	for (it = sidx_first(x, p->loop[0].key); it != SIDX_END;
@@ -3225,6 +3225,16 @@ plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
 		if ((kid = x->it[it].kid) == NULL) {
 			if (map_tagkey(s->tag) == p->seg.key)
 				plain_cand(ev, p, s, r, b);
+			continue;
+		}
+		if (x->it[it].ksx == NULL && kid_small(kid) &&
+		    kid->nkid == 0) {
+			/* PO1's PID loop: its segments, as sit_next takes them. */
+			end = kid->last < ev->set->nseg ? kid->last :
+			    ev->set->nseg - 1;
+			for (i = kid->first; ev->set->nseg > 0 && i <= end; i++)
+				if (map_tagkey(seg[i].tag) == p->seg.key)
+					plain_cand(ev, p, &seg[i], r, b);
 			continue;
 		}
 		if (x->it[it].ksx == NULL && kid_small(kid)) {
