@@ -1195,13 +1195,17 @@ sidx_first(const struct sidx *x, uint32_t key)
 	return x->dfirst[k];
 }
 
-/* The index of a frame's loop instance (kept in the frame). */
+/*
+ * The index of a frame's loop instance (kept in the frame).  A frame's
+ * sx, once set, is its loop's: run_group sets both together (inst_sidx),
+ * and the others start with sx NULL.
+ */
 static struct sidx *
 frame_sidx(struct ev *ev, const struct frame *fr)
 {
 	struct frame *f = (struct frame *)fr;	/* never a const object */
 
-	if (f->sx == NULL || f->sx->L != f->loop)
+	if (f->sx == NULL)
 		f->sx = sidx_get(ev, f->loop);
 	return f->sx;
 }
