@@ -435,6 +435,25 @@ map_dec_sum_add(struct map_dec_sum *ds, struct slice s)
 	size_t		 scale;
 	int		 neg;
 
+	/*
+	 * sum(lines.quantity.value): whole numbers into a whole total, as
+	 * the general case below adds them (dec_split, dec_small).
+	 */
+	if (!ds->big && ds->scale == 0 && s.len > 0 && s.len <= DEC_SMALL) {
+		size_t	 i;
+
+		for (x = 0, i = 0; i < s.len && isdig((unsigned char)s.p[i]);
+		    i++)
+			x = x * 10 + (s.p[i] - '0');
+		if (i == s.len) {
+			ds->v += x;
+			if (ds->v < DEC_SUM_LIM && ds->v > -DEC_SUM_LIM)
+				return 0;
+			ds->big = 1;
+			return dec_add_small(ds->v, 0, ds->scale, ds->acc,
+			    sizeof(ds->acc));
+		}
+	}
 	if (!ds->big) {
 		if (dec_split(s, ',', &neg, &ip, &fp) != 0)
 			return -1;
