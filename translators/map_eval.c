@@ -841,8 +841,8 @@ pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
 }
 
 /* pair_value for composite pairs: value and qualifier are components. */
-static NOINLINE const struct edi_val *
-pair_comp(const struct map_path *p, const struct edi_seg *s, int *pr)
+static inline ALWAYS_INLINE const struct edi_val *
+pair_comp_at(const struct map_path *p, const struct edi_seg *s, int *pr)
 {
 	const struct edi_val *v = s->val, *e = s->val + s->nval, *q, *val;
 	const struct edi_val *best = NULL;
@@ -889,6 +889,13 @@ pair_comp(const struct map_path *p, const struct edi_seg *s, int *pr)
 	}
 	*pr = bestc;
 	return best;
+}
+
+/* pair_comp_at out of line, for pair_value (inlined where it is used). */
+static NOINLINE const struct edi_val *
+pair_comp(const struct map_path *p, const struct edi_seg *s, int *pr)
+{
+	return pair_comp_at(p, s, pr);
 }
 
 /* The pair value for the best qualifier of p in s; rank in *pr. */
@@ -3165,8 +3172,15 @@ multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 	int		 r, pr;
 
 	if (p->npair > 0) {
-		if ((r = frank(s, &p->seg.f)) < 0 ||
-		    (val = pair_value(ev, p, s, &pr, &comp)) == NULL)
+		if ((r = frank(s, &p->seg.f)) < 0)
+			return;
+		/* PIA{SA} (C212): the composite pairs here, not a call. */
+		if (p->pfrom > 0 && p->pvcomp > 0) {
+			comp = (unsigned)p->pvcomp;
+			val = pair_comp_at(p, s, &pr);
+		} else
+			val = pair_value(ev, p, s, &pr, &comp);
+		if (val == NULL)
 			return;
 		pb_add(b, s, val, ((rank << RANK_BITS | r) << RANK_BITS) | pr);
 		return;
