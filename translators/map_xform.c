@@ -576,8 +576,10 @@ put_digits(struct arena *a, const char *cc, const char *p, struct map_val *v)
 	if (!map_date_valid(num2(cc) * 100 + num2(p), num2(p + 2),
 	    num2(p + 4)))
 		return MXR_TYPE;
-	if ((o = arena_alloc(a, 11)) == NULL)
+	/* Every byte is written: no zeroing (arena_alloc's memset call). */
+	if ((o = arena_alloc_raw(a, 11)) == NULL)
 		return MXR_LIMIT;
+	o[10] = '\0';
 	o[0] = cc[0];
 	o[1] = cc[1];
 	o[2] = p[0];
@@ -1059,10 +1061,11 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 	}
 	if (v->len == 14)
 		return MXR_OK;
-	if ((o = arena_alloc(a, 15)) == NULL)
+	if ((o = arena_alloc_raw(a, 15)) == NULL)
 		return MXR_LIMIT;
 	memset(o, '0', 14 - v->len);
 	memcpy(o + 14 - v->len, v->p, v->len);
+	o[14] = '\0';
 	v->p = o;
 	v->len = 14;
 	v->kind = MV_STR;
