@@ -3571,6 +3571,17 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 }
 
+/* The context of a scalar rule's diagnostics (its source set apart). */
+static inline struct rctx *
+rctx_set(struct rctx *rc, const struct map_stmt *s, const struct frame *fr)
+{
+	rc->s = s;
+	rc->fr = fr;
+	rc->tgt = &s->u.r.tgt;
+	rc->listidx = -1;
+	return rc;
+}
+
 static inline ALWAYS_INLINE void
 run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
@@ -3594,10 +3605,10 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		run_list_rule(ev, fr, s);
 		return;
 	}
-	rc.s = s;
-	rc.fr = fr;
-	rc.tgt = &r->tgt;
-	rc.listidx = -1;
+	/*
+	 * rc (what diagnostics name) is filled in only for the calls that
+	 * may emit one: most rules find their value and write it.
+	 */
 	/* Worked out when the map was linked (rule_hints), else here. */
 	if ((rc.source = r->source) != NULL)
 		plain = r->plain;
@@ -3610,9 +3621,11 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	if (plain != NULL)
 		found = plain_value(ev, fr, plain, &v);
 	if (found < 0)
-		found = eval_expr(ev, fr, r->expr[0], &v, &rc);
+		found = eval_expr(ev, fr, r->expr[0], &v,
+		    rctx_set(&rc, s, fr));
 	else if (found == 0 && plain != r->expr[0])
-		found = eval_or(ev, fr, r->expr[0], 1, &v, &rc);
+		found = eval_or(ev, fr, r->expr[0], 1, &v,
+		    rctx_set(&rc, s, fr));
 	if (tr.on) {
 		buf_printf(&tr.b, " <- %s", r->srctext);
 		if (found) {
@@ -3643,10 +3656,10 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		rc.source = v.from->text;
 	/* Most rules have no transform, no default and nothing required. */
 	vr = !found ? VR_ABSENT : r->nxf == 0 ? VR_OK :
-	    xforms(ev, s, &rc, &v, &tr);
+	    xforms(ev, s, rctx_set(&rc, s, fr), &v, &tr);
 	if (vr == VR_ABSENT) {
 		if ((!r->hasdef && r->req == MQ_NONE) ||
-		    !absent(ev, s, &rc, &v)) {
+		    !absent(ev, s, rctx_set(&rc, s, fr), &v)) {
 			trace_end(ev, &tr);
 			return;
 		}
