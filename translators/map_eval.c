@@ -3711,6 +3711,10 @@ run_check(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 static void run_block(struct ev *, struct frame *, const struct map_block *,
 		    int);
 
+/*
+ * The where-assignments of a group instance (group ... where f == expr);
+ * the callers skip the call for a group without any, as most are.
+ */
 static int
 apply_where(struct ev *ev, struct frame *nf, const struct map_block *b)
 {
@@ -3801,7 +3805,7 @@ run_xgroup(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 			run_block(ev, &nf, b, depth + 1);
 		} else if ((obj = new_node(ev, MDOC_OBJ)) != NULL) {
 			nf.obj = obj;
-			nw = apply_where(ev, &nf, b);
+			nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
 			run_block(ev, &nf, b, depth + 1);
 			if (obj_nonempty(obj, nw) &&
 			    (parent = target_parent(ev, fr, &b->tgt)) != NULL) {
@@ -3828,7 +3832,7 @@ run_xgroup(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		nf.obj = obj;
 		nf.index = (int)arr->u.a.n;
 		nf.seq = nf.index + 1;
-		nw = apply_where(ev, &nf, b);
+		nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
 		run_block(ev, &nf, b, depth + 1);
 		/* Several groups may fill one array: by line, then arrival. */
 		if (obj_nonempty(obj, nw))
@@ -3932,7 +3936,7 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		if ((obj = new_node(ev, MDOC_OBJ)) == NULL)
 			return;
 		nf.obj = obj;
-		nw = apply_where(ev, &nf, b);
+		nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
 		run_block(ev, &nf, b, depth + 1);
 		if (obj_nonempty(obj, nw) &&
 		    (parent = target_parent(ev, fr, &b->tgt)) != NULL) {
@@ -3959,7 +3963,7 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		nf.obj = obj;
 		nf.index = (int)arr->u.a.n;
 		nf.seq = nf.index + 1;
-		nw = apply_where(ev, &nf, b);
+		nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
 		run_block(ev, &nf, b, depth + 1);
 		if (obj_nonempty(obj, nw))
 			array_put(ev, arr, obj, il.v[i].first);
