@@ -913,16 +913,22 @@ pair_value(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 	}
 	/* The earliest pair of the first code that has one. */
 	n = pairs_of(&ev->pc, p, s);
+	if (p->pk != NULL) {
+		/* Code by code: the first hit is the answer. */
+		for (c = 0; c < p->npair; c++)
+			for (i = 0; i < n; i++)
+				if (ev->pc.p[i].qk == p->pk[c]) {
+					*pr = c;
+					return ev->pc.p[i].v;
+				}
+		*pr = -1;
+		return NULL;
+	}
 	for (i = 0; i < n; i++) {
 		q = ev->pc.p[i].q;
-		if (p->pk != NULL) {
-			for (c = 0; c < p->npair; c++)
-				if (p->pk[c] == ev->pc.p[i].qk)
-					break;
-		} else
-			for (c = 0; c < p->npair; c++)
-				if (code_eq(q->s, p->pair[c]))
-					break;
+		for (c = 0; c < p->npair; c++)
+			if (code_eq(q->s, p->pair[c]))
+				break;
 		if (c == p->npair || (bestc >= 0 && c >= bestc))
 			continue;
 		best = ev->pc.p[i].v;
