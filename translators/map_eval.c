@@ -841,8 +841,8 @@ pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
 }
 
 /* pair_value for composite pairs: value and qualifier are components. */
-static NOINLINE const struct edi_val *
-pair_comp(const struct map_path *p, const struct edi_seg *s, int *pr)
+static inline ALWAYS_INLINE const struct edi_val *
+pair_comp_at(const struct map_path *p, const struct edi_seg *s, int *pr)
 {
 	const struct edi_val *v = s->val, *e = s->val + s->nval, *q, *val;
 	const struct edi_val *best = NULL;
@@ -891,6 +891,13 @@ pair_comp(const struct map_path *p, const struct edi_seg *s, int *pr)
 	return best;
 }
 
+/* pair_comp_at out of line, for pair_value (inlined where it is used). */
+static NOINLINE const struct edi_val *
+pair_comp(const struct map_path *p, const struct edi_seg *s, int *pr)
+{
+	return pair_comp_at(p, s, pr);
+}
+
 /* The pair value for the best qualifier of p in s; rank in *pr. */
 static inline ALWAYS_INLINE const struct edi_val *
 pair_value(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
@@ -906,16 +913,22 @@ pair_value(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 	}
 	/* The earliest pair of the first code that has one. */
 	n = pairs_of(&ev->pc, p, s);
+	if (p->pk != NULL) {
+		/* Code by code: the first hit is the answer. */
+		for (c = 0; c < p->npair; c++)
+			for (i = 0; i < n; i++)
+				if (ev->pc.p[i].qk == p->pk[c]) {
+					*pr = c;
+					return ev->pc.p[i].v;
+				}
+		*pr = -1;
+		return NULL;
+	}
 	for (i = 0; i < n; i++) {
 		q = ev->pc.p[i].q;
-		if (p->pk != NULL) {
-			for (c = 0; c < p->npair; c++)
-				if (p->pk[c] == ev->pc.p[i].qk)
-					break;
-		} else
-			for (c = 0; c < p->npair; c++)
-				if (code_eq(q->s, p->pair[c]))
-					break;
+		for (c = 0; c < p->npair; c++)
+			if (code_eq(q->s, p->pair[c]))
+				break;
 		if (c == p->npair || (bestc >= 0 && c >= bestc))
 			continue;
 		best = ev->pc.p[i].v;
@@ -1168,13 +1181,20 @@ sidx_get(struct ev *ev, const struct edi_loop *L)
 	return x;
 }
 
-/* The index of the loop item it of x triggers. */
+/*
+ * The index of the loop item it of x triggers, kept by the item.  Every
+ * PO1 or LIN instance is reached this way, once: the item is where it is
+ * looked up again (the parent's index is unique), so it is not entered in
+ * the table by loop pointer, whose probes and growth cost as much as a
+ * small index.  A scope reached otherwise (sidx_get) builds its own, equal
+ * to this one.
+ */
 static struct sidx *
-sidx_kid(struct ev *ev, struct sidx *x, uint32_t it)
+sidx_kid(struct ev *ev, struct sitem *si)
 {
-	if (x->it[it].ksx == NULL)
-		x->it[it].ksx = sidx_get(ev, x->it[it].kid);
-	return x->it[it].ksx;
+	if (si->ksx == NULL && (si->ksx = sidx_build(ev, si->kid)) == NULL)
+		ev->limit = 1;
+	return si->ksx;
 }
 
 /* First item of x with tag key, or SIDX_END. */
@@ -1188,13 +1208,17 @@ sidx_first(const struct sidx *x, uint32_t key)
 	return x->dfirst[k];
 }
 
-/* The index of a frame's loop instance (kept in the frame). */
+/*
+ * The index of a frame's loop instance (kept in the frame).  A frame's
+ * sx, once set, is its loop's: run_group sets both together (inst_sidx),
+ * and the others start with sx NULL.
+ */
 static struct sidx *
 frame_sidx(struct ev *ev, const struct frame *fr)
 {
 	struct frame *f = (struct frame *)fr;	/* never a const object */
 
-	if (f->sx == NULL || f->sx->L != f->loop)
+	if (f->sx == NULL)
 		f->sx = sidx_get(ev, f->loop);
 	return f->sx;
 }
@@ -1239,9 +1263,9 @@ walk(struct ev *ev, const struct edi_loop *L, struct sidx *x, int32_t segi,
 				walk_scan(ev, x->it[it].kid, -1, p, stepi + 1,
 				    rank << RANK_BITS | (uint64_t)r, pm);
 			else if (x->it[it].kid != NULL)
-				walk(ev, x->it[it].kid, sidx_kid(ev, x, it), -1,
-				    p, stepi + 1, rank << RANK_BITS |
-				    (uint64_t)r, pm);
+				walk(ev, x->it[it].kid, sidx_kid(ev,
+				    &x->it[it]), -1, p, stepi + 1,
+				    rank << RANK_BITS | (uint64_t)r, pm);
 			else
 				walk(ev, NULL, NULL, (int32_t)x->it[it].seg, p,
 				    stepi + 1, rank << RANK_BITS | (uint64_t)r,
@@ -1617,9 +1641,7 @@ inst_sidx(struct ev *ev, const struct inst *in)
 		return in->sx;
 	if (in->si == NULL)
 		return sidx_get(ev, in->loop);
-	if (in->si->ksx == NULL)
-		in->si->ksx = sidx_get(ev, in->si->kid);
-	return in->si->ksx;
+	return sidx_kid(ev, in->si);
 }
 
 static void
@@ -2912,6 +2934,99 @@ xml_trim(struct map_val *v)
 }
 
 /*
+ * The outcome res of transform x over v, raw being v before the first
+ * transform: a diagnostic, a default, or nothing.  Returns VR_OK to go on
+ * with the next transform, VR_ABSENT or VR_DROPPED.
+ */
+static NOINLINE int
+xform_res(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
+    const struct map_xform *x, const struct map_val *raw, struct map_val *v,
+    struct tr *tr, int res, const char *why)
+{
+	struct margs	 ma;
+
+	ev->xat = (xmlNodePtr)raw->xnode;
+	/* Only a diagnostic needs its arguments. */
+	memset(&ma, 0, sizeof(ma));
+	ma.value = raw->kind == MV_INT ? "" : raw->p;
+	ma.vlen = raw->kind == MV_INT ? 0 : raw->len;
+	ma.why = why;
+	ma.table = x->lk != NULL ? x->lk->name : x->lkname;
+	switch (res) {
+	case MXR_OK:
+		break;
+	case MXR_ABSENT:
+		v->kind = MV_NONE;
+		return VR_ABSENT;
+	case MXR_TYPE:
+		emit(ev, DIAG_ERROR, "MAP-TYPE", s, rc->fr, rc->tgt,
+		    rc->listidx, rc->source, raw->seg, raw->el, raw->comp,
+		    NULL, MD_TYPE, &ma);
+		if (tr->on)
+			buf_adds(&tr->b, " -> MAP-TYPE");
+		return VR_DROPPED;
+	case MXR_TYPEWARN:
+		emit(ev, DIAG_WARNING, "MAP-TYPE", s, rc->fr, rc->tgt,
+		    rc->listidx, rc->source, raw->seg, raw->el, raw->comp,
+		    NULL, MD_TYPE_WARN, &ma);
+		break;
+	case MXR_TRUNC:
+		ma.n = x->n;
+		emit(ev, DIAG_WARNING, "MAP-TRUNC", s, rc->fr, rc->tgt,
+		    rc->listidx, rc->source, raw->seg, raw->el, raw->comp,
+		    NULL, MD_TRUNC, &ma);
+		break;
+	case MXR_MISS:
+		ma.value = v->p;
+		ma.vlen = v->len;
+		switch (x->lk ? x->lk->policy : MP_WARN) {
+		case MP_PASS:
+			break;
+		case MP_WARN:
+			emit(ev, DIAG_WARNING, "MAP-LOOKUP", s, rc->fr,
+			    rc->tgt, rc->listidx, rc->source, raw->seg,
+			    raw->el, raw->comp, x->lk ? x->lk->msg : NULL,
+			    MD_LOOKUP, &ma);
+			break;
+		case MP_ERROR:
+			emit(ev, DIAG_ERROR, "MAP-LOOKUP", s, rc->fr,
+			    rc->tgt, rc->listidx, rc->source, raw->seg,
+			    raw->el, raw->comp, x->lk->msg, MD_LOOKUP,
+			    &ma);
+			if (tr->on)
+				buf_adds(&tr->b, " -> MAP-LOOKUP");
+			return VR_DROPPED;
+		case MP_DEFAULT:
+			ma.dflt = x->lk->defval.p;
+			ma.dlen = x->lk->defval.len;
+			emit(ev, DIAG_WARNING, "MAP-DEFAULT", s, rc->fr,
+			    rc->tgt, rc->listidx, rc->source, raw->seg,
+			    raw->el, raw->comp, x->lk->msg,
+			    MD_DEFAULT_LOOKUP, &ma);
+			v->p = x->lk->defval.p;
+			v->len = x->lk->defval.len;
+			v->kind = MV_STR;
+			break;
+		}
+		break;
+	case MXR_BANG:
+		ma.value = v->p;
+		ma.vlen = v->len;
+		emit(ev, DIAG_ERROR, "MAP-LOOKUP", s, rc->fr, rc->tgt,
+		    rc->listidx, rc->source, raw->seg, raw->el, raw->comp,
+		    NULL, MD_LOOKUP_BANG, &ma);
+		if (tr->on)
+			buf_adds(&tr->b, " -> MAP-LOOKUP");
+		return VR_DROPPED;
+	case MXR_LIMIT:
+	default:
+		ev->limit = 1;
+		return VR_DROPPED;
+	}
+	return VR_OK;
+}
+
+/*
  * Run the transforms of r over v.  Returns VR_OK (v holds the result),
  * VR_ABSENT (became empty), or VR_DROPPED (an error was reported).
  */
@@ -2922,9 +3037,8 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 	const struct map_rule *r = &s->u.r;
 	const struct map_xform *x;
 	struct map_val	 raw;
-	struct margs	 ma;
 	const char	*why;
-	int		 i, res;
+	int		 i, res, vr;
 
 	if (r->nxf == 0)
 		return VR_OK;
@@ -2936,88 +3050,43 @@ run_xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 		res = map_xform_apply(x, ev->a, ev->set, v, &why);
 		if (tr->on)
 			buf_printf(&tr->b, " | %s", x->text);
-		if (res == MXR_OK)
-			continue;
-		ev->xat = (xmlNodePtr)raw.xnode;
-		/* Only a diagnostic needs its arguments. */
-		memset(&ma, 0, sizeof(ma));
-		ma.value = raw.kind == MV_INT ? "" : raw.p;
-		ma.vlen = raw.kind == MV_INT ? 0 : raw.len;
-		ma.why = why;
-		ma.table = x->lk != NULL ? x->lk->name : x->lkname;
-		switch (res) {
-		case MXR_OK:
-			break;
-		case MXR_ABSENT:
-			v->kind = MV_NONE;
-			return VR_ABSENT;
-		case MXR_TYPE:
-			emit(ev, DIAG_ERROR, "MAP-TYPE", s, rc->fr, rc->tgt,
-			    rc->listidx, rc->source, raw.seg, raw.el, raw.comp,
-			    NULL, MD_TYPE, &ma);
-			if (tr->on)
-				buf_adds(&tr->b, " -> MAP-TYPE");
-			return VR_DROPPED;
-		case MXR_TYPEWARN:
-			emit(ev, DIAG_WARNING, "MAP-TYPE", s, rc->fr, rc->tgt,
-			    rc->listidx, rc->source, raw.seg, raw.el, raw.comp,
-			    NULL, MD_TYPE_WARN, &ma);
-			break;
-		case MXR_TRUNC:
-			ma.n = x->n;
-			emit(ev, DIAG_WARNING, "MAP-TRUNC", s, rc->fr, rc->tgt,
-			    rc->listidx, rc->source, raw.seg, raw.el, raw.comp,
-			    NULL, MD_TRUNC, &ma);
-			break;
-		case MXR_MISS:
-			ma.value = v->p;
-			ma.vlen = v->len;
-			switch (x->lk ? x->lk->policy : MP_WARN) {
-			case MP_PASS:
-				break;
-			case MP_WARN:
-				emit(ev, DIAG_WARNING, "MAP-LOOKUP", s, rc->fr,
-				    rc->tgt, rc->listidx, rc->source, raw.seg,
-				    raw.el, raw.comp, x->lk ? x->lk->msg : NULL,
-				    MD_LOOKUP, &ma);
-				break;
-			case MP_ERROR:
-				emit(ev, DIAG_ERROR, "MAP-LOOKUP", s, rc->fr,
-				    rc->tgt, rc->listidx, rc->source, raw.seg,
-				    raw.el, raw.comp, x->lk->msg, MD_LOOKUP,
-				    &ma);
-				if (tr->on)
-					buf_adds(&tr->b, " -> MAP-LOOKUP");
-				return VR_DROPPED;
-			case MP_DEFAULT:
-				ma.dflt = x->lk->defval.p;
-				ma.dlen = x->lk->defval.len;
-				emit(ev, DIAG_WARNING, "MAP-DEFAULT", s, rc->fr,
-				    rc->tgt, rc->listidx, rc->source, raw.seg,
-				    raw.el, raw.comp, x->lk->msg,
-				    MD_DEFAULT_LOOKUP, &ma);
-				v->p = x->lk->defval.p;
-				v->len = x->lk->defval.len;
-				v->kind = MV_STR;
-				break;
-			}
-			break;
-		case MXR_BANG:
-			ma.value = v->p;
-			ma.vlen = v->len;
-			emit(ev, DIAG_ERROR, "MAP-LOOKUP", s, rc->fr, rc->tgt,
-			    rc->listidx, rc->source, raw.seg, raw.el, raw.comp,
-			    NULL, MD_LOOKUP_BANG, &ma);
-			if (tr->on)
-				buf_adds(&tr->b, " -> MAP-LOOKUP");
-			return VR_DROPPED;
-		case MXR_LIMIT:
-		default:
-			ev->limit = 1;
-			return VR_DROPPED;
-		}
+		if (res != MXR_OK && (vr = xform_res(ev, s, rc, x, &raw, v, tr,
+		    res, why)) != VR_OK)
+			return vr;
 	}
 	return VR_OK;
+}
+
+/*
+ * Most rules with a transform have one (| decimal, | lookup uom), it
+ * succeeds, and nobody traces: only v's text and kind are kept for a
+ * diagnostic (a transform leaves where the value came from alone), and
+ * run_xforms is not called.
+ */
+static inline ALWAYS_INLINE int
+xforms(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
+    struct map_val *v, struct tr *tr)
+{
+	const struct map_rule *r = &s->u.r;
+	struct map_val	 raw;
+	const char	*why, *p;
+	size_t		 len;
+	enum map_vkind	 kind;
+	int		 res;
+
+	if (r->nxf != 1 || tr->on || v->xnode != NULL)
+		return run_xforms(ev, s, rc, v, tr);
+	p = v->p;
+	len = v->len;
+	kind = v->kind;
+	if ((res = map_xform_apply(r->xf, ev->a, ev->set, v, &why)) ==
+	    MXR_OK)
+		return VR_OK;
+	raw = *v;
+	raw.p = p;
+	raw.len = len;
+	raw.kind = kind;
+	return xform_res(ev, s, rc, r->xf, &raw, v, tr, res, why);
 }
 
 /* A candidate of plain_value: kept when it ranks best, ties counted. */
@@ -3109,8 +3178,15 @@ multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 	int		 r, pr;
 
 	if (p->npair > 0) {
-		if ((r = frank(s, &p->seg.f)) < 0 ||
-		    (val = pair_value(ev, p, s, &pr, &comp)) == NULL)
+		if ((r = frank(s, &p->seg.f)) < 0)
+			return;
+		/* PIA{SA} (C212): the composite pairs here, not a call. */
+		if (p->pfrom > 0 && p->pvcomp > 0) {
+			comp = (unsigned)p->pvcomp;
+			val = pair_comp_at(p, s, &pr);
+		} else
+			val = pair_value(ev, p, s, &pr, &comp);
+		if (val == NULL)
 			return;
 		pb_add(b, s, val, ((rank << RANK_BITS | r) << RANK_BITS) | pr);
 		return;
@@ -3162,7 +3238,7 @@ plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
 	const struct edi_loop *kid, *kk;
 	struct sidx	*kx;
 	struct sit	 si;
-	uint32_t	 it, k, i;
+	uint32_t	 it, k, i, end;
 	int		 r;
 
 	for (it = sidx_first(x, p->loop[0].key); it != SIDX_END;
@@ -3175,6 +3251,16 @@ plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
 				plain_cand(ev, p, s, r, b);
 			continue;
 		}
+		if (x->it[it].ksx == NULL && kid_small(kid) &&
+		    kid->nkid == 0) {
+			/* PO1's PID loop: its segments, as sit_next takes them. */
+			end = kid->last < ev->set->nseg ? kid->last :
+			    ev->set->nseg - 1;
+			for (i = kid->first; ev->set->nseg > 0 && i <= end; i++)
+				if (map_tagkey(seg[i].tag) == p->seg.key)
+					plain_cand(ev, p, &seg[i], r, b);
+			continue;
+		}
 		if (x->it[it].ksx == NULL && kid_small(kid)) {
 			sit_init(&si, ev->set, kid, -1);
 			while (sit_next(&si, &i, &kk))
@@ -3182,7 +3268,7 @@ plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
 					plain_cand(ev, p, &seg[i], r, b);
 			continue;
 		}
-		if ((kx = sidx_kid(ev, x, it)) == NULL)
+		if ((kx = sidx_kid(ev, &x->it[it])) == NULL)
 			continue;
 		for (k = sidx_first(kx, p->seg.key); k != SIDX_END;
 		    k = kx->it[k].next)
@@ -3491,6 +3577,17 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 }
 
+/* The context of a scalar rule's diagnostics (its source set apart). */
+static inline struct rctx *
+rctx_set(struct rctx *rc, const struct map_stmt *s, const struct frame *fr)
+{
+	rc->s = s;
+	rc->fr = fr;
+	rc->tgt = &s->u.r.tgt;
+	rc->listidx = -1;
+	return rc;
+}
+
 static inline ALWAYS_INLINE void
 run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
@@ -3514,10 +3611,10 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		run_list_rule(ev, fr, s);
 		return;
 	}
-	rc.s = s;
-	rc.fr = fr;
-	rc.tgt = &r->tgt;
-	rc.listidx = -1;
+	/*
+	 * rc (what diagnostics name) is filled in only for the calls that
+	 * may emit one: most rules find their value and write it.
+	 */
 	/* Worked out when the map was linked (rule_hints), else here. */
 	if ((rc.source = r->source) != NULL)
 		plain = r->plain;
@@ -3530,9 +3627,11 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	if (plain != NULL)
 		found = plain_value(ev, fr, plain, &v);
 	if (found < 0)
-		found = eval_expr(ev, fr, r->expr[0], &v, &rc);
+		found = eval_expr(ev, fr, r->expr[0], &v,
+		    rctx_set(&rc, s, fr));
 	else if (found == 0 && plain != r->expr[0])
-		found = eval_or(ev, fr, r->expr[0], 1, &v, &rc);
+		found = eval_or(ev, fr, r->expr[0], 1, &v,
+		    rctx_set(&rc, s, fr));
 	if (tr.on) {
 		buf_printf(&tr.b, " <- %s", r->srctext);
 		if (found) {
@@ -3563,10 +3662,10 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		rc.source = v.from->text;
 	/* Most rules have no transform, no default and nothing required. */
 	vr = !found ? VR_ABSENT : r->nxf == 0 ? VR_OK :
-	    run_xforms(ev, s, &rc, &v, &tr);
+	    xforms(ev, s, rctx_set(&rc, s, fr), &v, &tr);
 	if (vr == VR_ABSENT) {
 		if ((!r->hasdef && r->req == MQ_NONE) ||
-		    !absent(ev, s, &rc, &v)) {
+		    !absent(ev, s, rctx_set(&rc, s, fr), &v)) {
 			trace_end(ev, &tr);
 			return;
 		}
@@ -3618,6 +3717,10 @@ run_check(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 static void run_block(struct ev *, struct frame *, const struct map_block *,
 		    int);
 
+/*
+ * The where-assignments of a group instance (group ... where f == expr);
+ * the callers skip the call for a group without any, as most are.
+ */
 static int
 apply_where(struct ev *ev, struct frame *nf, const struct map_block *b)
 {
@@ -3708,7 +3811,7 @@ run_xgroup(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 			run_block(ev, &nf, b, depth + 1);
 		} else if ((obj = new_node(ev, MDOC_OBJ)) != NULL) {
 			nf.obj = obj;
-			nw = apply_where(ev, &nf, b);
+			nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
 			run_block(ev, &nf, b, depth + 1);
 			if (obj_nonempty(obj, nw) &&
 			    (parent = target_parent(ev, fr, &b->tgt)) != NULL) {
@@ -3735,7 +3838,7 @@ run_xgroup(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		nf.obj = obj;
 		nf.index = (int)arr->u.a.n;
 		nf.seq = nf.index + 1;
-		nw = apply_where(ev, &nf, b);
+		nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
 		run_block(ev, &nf, b, depth + 1);
 		/* Several groups may fill one array: by line, then arrival. */
 		if (obj_nonempty(obj, nw))
@@ -3839,7 +3942,7 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		if ((obj = new_node(ev, MDOC_OBJ)) == NULL)
 			return;
 		nf.obj = obj;
-		nw = apply_where(ev, &nf, b);
+		nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
 		run_block(ev, &nf, b, depth + 1);
 		if (obj_nonempty(obj, nw) &&
 		    (parent = target_parent(ev, fr, &b->tgt)) != NULL) {
@@ -3866,7 +3969,7 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		nf.obj = obj;
 		nf.index = (int)arr->u.a.n;
 		nf.seq = nf.index + 1;
-		nw = apply_where(ev, &nf, b);
+		nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
 		run_block(ev, &nf, b, depth + 1);
 		if (obj_nonempty(obj, nw))
 			array_put(ev, arr, obj, il.v[i].first);
@@ -3884,12 +3987,14 @@ static void
 run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
     int depth)
 {
-	int	 i, n;
+	/* Kept here: the compiler cannot tell that writes through ev spare b. */
+	struct map_stmt *const *body = b->body;
+	int	 i, n, nbody = b->nbody;
 
 	if (depth > (int)EG_MAX_MAP_DEPTH + 2)
 		return;
-	for (i = 0; i < b->nbody && !ev->limit; i++) {
-		const struct map_stmt *s = b->body[i];
+	for (i = 0; i < nbody && !ev->limit; i++) {
+		const struct map_stmt *s = body[i];
 
 		ev->cur = s;
 		switch (s->kind) {

@@ -321,6 +321,7 @@ struct map_row {
 
 struct map_hash {
 	uint32_t	*slot;		/* row index + 1; 0 empty */
+	uint64_t	*ck;		/* each slot's key as map_codekey */
 	uint32_t	 mask;		/* nslot - 1 */
 };
 

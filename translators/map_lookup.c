@@ -125,16 +125,31 @@ map_lookup_addrow(struct map_lookup *lk, struct arena *a, struct slice left,
 	return 0;
 }
 
+/*
+ * Where a key's probe starts.  Most codes (units, qualifiers) have a
+ * map_codekey: it is hashed and compared as one integer, without a byte
+ * loop or memcmp.  Longer keys take FNV-1a over their bytes.
+ */
+static inline uint32_t
+lk_start(struct slice s, uint64_t ck)
+{
+	if (ck != MAP_CODEKEY_NONE)
+		return (uint32_t)((ck * 0x9e3779b97f4a7c15ull) >> 32);
+	return lk_hash(s);
+}
+
 static int
 lk_hash_build(struct map_lookup *lk, struct arena *a, struct map_hash *h,
     int out)
 {
 	uint32_t	 n, i, k;
+	uint64_t	 ck;
 	struct slice	 key;
 
 	for (n = 16; n < lk->nrow * 2 + 1; n *= 2)
 		;
-	if ((h->slot = arena_allocarray(a, n, sizeof(*h->slot))) == NULL)
+	if ((h->slot = arena_allocarray(a, n, sizeof(*h->slot))) == NULL ||
+	    (h->ck = arena_allocarray(a, n, sizeof(*h->ck))) == NULL)
 		return EG_ERR_LIMIT;
 	h->mask = n - 1;
 	for (i = 0; i < lk->nrow; i++) {
@@ -150,13 +165,16 @@ lk_hash_build(struct map_lookup *lk, struct arena *a, struct map_hash *h,
 			key = r->left;
 		}
 		/* First row wins: later duplicates are shadowed. */
-		for (k = lk_hash(key) & h->mask; h->slot[k] != 0;
+		ck = map_codekey(key.p, key.len);
+		for (k = lk_start(key, ck) & h->mask; h->slot[k] != 0;
 		    k = (k + 1) & h->mask)
 			if (slice_eq(out ? lk->row[h->slot[k] - 1].right :
 			    lk->row[h->slot[k] - 1].left, key))
 				break;
-		if (h->slot[k] == 0)
+		if (h->slot[k] == 0) {
 			h->slot[k] = i + 1;
+			h->ck[k] = ck;
+		}
 	}
 	return 0;
 }
@@ -176,10 +194,20 @@ lk_find(const struct map_lookup *lk, const struct map_hash *h,
     struct slice key, int out)
 {
 	uint32_t	 k;
+	uint64_t	 ck;
 	const struct map_row *r;
 
 	if (h->slot == NULL)
 		return NULL;
+	ck = map_codekey(key.p, key.len);
+	if (ck != MAP_CODEKEY_NONE) {
+		/* Equal keys are equal codes of up to 7 bytes. */
+		for (k = lk_start(key, ck) & h->mask; h->slot[k] != 0;
+		    k = (k + 1) & h->mask)
+			if (h->ck[k] == ck)
+				return &lk->row[h->slot[k] - 1];
+		return NULL;
+	}
 	for (k = lk_hash(key) & h->mask; h->slot[k] != 0;
 	    k = (k + 1) & h->mask) {
 		r = &lk->row[h->slot[k] - 1];

@@ -50,6 +50,17 @@ num4(const char *p)
 	return num2(p) * 100 + num2(p + 2);
 }
 
+/*
+ * slice_eqs for the three-digit format codes of DTM (2379): every date
+ * code transform asks several, and memcmp calls cost more than this.
+ */
+static inline int
+code3(struct slice c, const char *s)
+{
+	return c.len == 3 && c.p[0] == s[0] && c.p[1] == s[1] &&
+	    c.p[2] == s[2];
+}
+
 /* ---- decimals ------------------------------------------------------ */
 
 /*
@@ -424,6 +435,25 @@ map_dec_sum_add(struct map_dec_sum *ds, struct slice s)
 	size_t		 scale;
 	int		 neg;
 
+	/*
+	 * sum(lines.quantity.value): whole numbers into a whole total, as
+	 * the general case below adds them (dec_split, dec_small).
+	 */
+	if (!ds->big && ds->scale == 0 && s.len > 0 && s.len <= DEC_SMALL) {
+		size_t	 i;
+
+		for (x = 0, i = 0; i < s.len && isdig((unsigned char)s.p[i]);
+		    i++)
+			x = x * 10 + (s.p[i] - '0');
+		if (i == s.len) {
+			ds->v += x;
+			if (ds->v < DEC_SUM_LIM && ds->v > -DEC_SUM_LIM)
+				return 0;
+			ds->big = 1;
+			return dec_add_small(ds->v, 0, ds->scale, ds->acc,
+			    sizeof(ds->acc));
+		}
+	}
 	if (!ds->big) {
 		if (dec_split(s, ',', &neg, &ip, &fp) != 0)
 			return -1;
@@ -533,20 +563,51 @@ put_date(struct arena *a, int y, int m, int d, struct map_val *v)
 	return MXR_OK;
 }
 
+/*
+ * put_date for a date given as digits: CC (the century), then YYMMDD at p.
+ * The text it writes is those digits, so they are copied rather than
+ * printed from the numbers (every X12 DTM and EDIFACT 102 date).
+ */
+static int
+put_digits(struct arena *a, const char *cc, const char *p, struct map_val *v)
+{
+	char	*o;
+
+	if (!map_date_valid(num2(cc) * 100 + num2(p), num2(p + 2),
+	    num2(p + 4)))
+		return MXR_TYPE;
+	/* Every byte is written: no zeroing (arena_alloc's memset call). */
+	if ((o = arena_alloc_raw(a, 11)) == NULL)
+		return MXR_LIMIT;
+	o[10] = '\0';
+	o[0] = cc[0];
+	o[1] = cc[1];
+	o[2] = p[0];
+	o[3] = p[1];
+	o[4] = '-';
+	o[5] = p[2];
+	o[6] = p[3];
+	o[7] = '-';
+	o[8] = p[4];
+	o[9] = p[5];
+	v->p = o;
+	v->len = 10;
+	v->kind = MV_STR;
+	return MXR_OK;
+}
+
 /* YYMMDD with the pivot year 50: 00-49 are 20xx, 50-99 19xx. */
 static int
 date_yymmdd(struct arena *a, const char *p, struct map_val *v)
 {
-	int	 yy = num2(p);
-
-	return put_date(a, yy < 50 ? 2000 + yy : 1900 + yy, num2(p + 2),
-	    num2(p + 4), v);
+	return put_digits(a, num2(p) < 50 ? "20" : "19", p, v);
 }
 
+/* CCYYMMDD, all digits (checked by the callers). */
 static int
 date_ccyymmdd(struct arena *a, const char *p, struct map_val *v)
 {
-	return put_date(a, num4(p), num2(p + 4), num2(p + 6), v);
+	return put_digits(a, p, p + 2, v);
 }
 
 static int
@@ -582,8 +643,8 @@ date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
 		*why = "not a date";
 		return MXR_TYPE;
 	}
-	if (slice_eqs(*code, "101") || slice_eqs(*code, "201") ||
-	    slice_eqs(*code, "202")) {
+	if (code3(*code, "101") || code3(*code, "201") ||
+	    code3(*code, "202")) {
 		want = code->p[0] == '1' ? 6 : code->p[2] == '1' ? 10 : 12;
 		if (v->len != want || !alldigits(v->p, want) || (want > 6 &&
 		    (num2(v->p + 6) > 23 || num2(v->p + 8) > 59 ||
@@ -591,7 +652,7 @@ date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
 			return MXR_TYPE;
 		return date_yymmdd(a, v->p, v);
 	}
-	if (slice_eqs(*code, "205")) {
+	if (code3(*code, "205")) {
 		if (v->len != 17 || !alldigits(v->p, 12) ||
 		    (v->p[12] != '+' && v->p[12] != '-') ||
 		    !alldigits(v->p + 13, 4) || num2(v->p + 8) > 23 ||
@@ -599,13 +660,13 @@ date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
 			return MXR_TYPE;
 		return date_ccyymmdd(a, v->p, v);
 	}
-	if (slice_eqs(*code, "102"))
+	if (code3(*code, "102"))
 		want = 8;
-	else if (slice_eqs(*code, "203"))
+	else if (code3(*code, "203"))
 		want = 12;
-	else if (slice_eqs(*code, "204"))
+	else if (code3(*code, "204"))
 		want = 14;
-	else if (slice_eqs(*code, "718")) {
+	else if (code3(*code, "718")) {
 		if (v->len != 17 || v->p[8] != '-' || !alldigits(v->p, 8) ||
 		    !alldigits(v->p + 9, 8))
 			return MXR_TYPE;
@@ -703,20 +764,20 @@ time_code(const struct map_xform *xf, struct arena *a, struct map_val *v)
 			return MXR_ABSENT;
 		at = 8;
 		want = v->len;
-	} else if (slice_eqs(cv->s, "203") || slice_eqs(cv->s, "204")) {
+	} else if (code3(cv->s, "203") || code3(cv->s, "204")) {
 		at = 8;
 		want = cv->s.p[2] == '3' ? 12 : 14;
-	} else if (slice_eqs(cv->s, "201") || slice_eqs(cv->s, "202")) {
+	} else if (code3(cv->s, "201") || code3(cv->s, "202")) {
 		at = 6;
 		want = cv->s.p[2] == '1' ? 10 : 12;
-	} else if (slice_eqs(cv->s, "205")) {
+	} else if (code3(cv->s, "205")) {
 		at = 8;
 		want = 12;
 		zone = 5;
 		if (v->len != 17 || (v->p[12] != '+' && v->p[12] != '-') ||
 		    !alldigits(v->p + 13, 4))
 			return MXR_TYPE;
-	} else if (slice_eqs(cv->s, "401") || slice_eqs(cv->s, "402")) {
+	} else if (code3(cv->s, "401") || code3(cv->s, "402")) {
 		at = 0;
 		want = cv->s.p[2] == '1' ? 4 : 6;
 	} else
@@ -1000,10 +1061,11 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 	}
 	if (v->len == 14)
 		return MXR_OK;
-	if ((o = arena_alloc(a, 15)) == NULL)
+	if ((o = arena_alloc_raw(a, 15)) == NULL)
 		return MXR_LIMIT;
 	memset(o, '0', 14 - v->len);
 	memcpy(o + 14 - v->len, v->p, v->len);
+	o[14] = '\0';
 	v->p = o;
 	v->len = 14;
 	v->kind = MV_STR;
