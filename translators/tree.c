@@ -983,6 +983,23 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
 
 #define TB_SLOWVALS	32	/* values scan_values() lists for check_val */
 
+/* One value's part of scan_values()'s present bits and repetitions. */
+static inline __attribute__((always_inline)) void
+scan_note(const struct edi_val *v, int reps, uint64_t *b0, uint64_t *b1,
+    unsigned *orrep, unsigned *andrep)
+{
+	uint64_t m = (uint64_t)1 << (v->el % 64);
+
+	if (v->el < 64)
+		*b0 |= m;
+	else if (v->el < 128)
+		*b1 |= m;
+	if (reps) {
+		*orrep |= v->rep;
+		*andrep &= v->rep;
+	}
+}
+
 /*
  * What check_segment() needs from the values of s, in one pass: the
  * present bits, and the values val_plain() cannot clear (nearly all are
@@ -997,21 +1014,13 @@ scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
     int utf8, int reps, struct present *p, uint16_t *slow, size_t *nslow)
 {
 	const struct edi_val *v = s->val, *end = s->val + s->nval;
-	uint64_t b0 = 0, b1 = 0, m;
+	uint64_t b0 = 0, b1 = 0;
 	unsigned orrep = 0, andrep = ~0U;
 	uint16_t rest = s->nval;
 	size_t	 n = 0;
 
 	for (; v < end; v++) {
-		m = (uint64_t)1 << (v->el % 64);
-		if (v->el < 64)
-			b0 |= m;
-		else if (v->el < 128)
-			b1 |= m;
-		if (reps) {
-			orrep |= v->rep;
-			andrep &= v->rep;
-		}
+		scan_note(v, reps, &b0, &b1, &orrep, &andrep);
 		if (val_plain(sd, v, utf8))
 			continue;
 		if (n == TB_SLOWVALS) {
@@ -1020,17 +1029,9 @@ scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
 		}
 		slow[n++] = (uint16_t)(v - s->val);
 	}
-	for (; v < end; v++) {
-		m = (uint64_t)1 << (v->el % 64);
-		if (v->el < 64)
-			b0 |= m;
-		else if (v->el < 128)
-			b1 |= m;
-		if (reps) {
-			orrep |= v->rep;
-			andrep &= v->rep;
-		}
-	}
+	/* past TB_SLOWVALS values to check: the bits only */
+	for (; v < end; v++)
+		scan_note(v, reps, &b0, &b1, &orrep, &andrep);
 	p->bit[0] = b0;
 	p->bit[1] = b1;
 	p->orrep = reps ? orrep : ~0U;
