@@ -1370,36 +1370,45 @@ path_start(struct ev *ev, const struct frame *fr, const struct map_path *p,
 	return -1;
 }
 
-/* First match of p; *n is the number of matches in the winning rank. */
-static int
-path_first(struct ev *ev, const struct frame *fr, const struct map_path *p,
+/*
+ * Every segment p reaches from fr, into pm; -1 when p has no start there.
+ * The common `TAG01` in the current loop is walk() inlined.
+ */
+static inline int
+path_walk(struct ev *ev, const struct frame *fr, const struct map_path *p,
     struct pm *pm)
 {
 	const struct edi_loop *L;
 	struct sidx	*x;
 	int32_t		 segi;
+	uint32_t	 it;
 
-	pm->mode = PM_FIRST;
-	pm->nbest = 0;
-	pm->nothers = 0;
-	pm->seg = NULL;
 	if (p->anchor == MA_REL && p->nloop == 0 && fr->segi < 0 &&
 	    fr->loop != NULL) {
-		/* The common `TAG01` in the current loop: walk() inlined. */
-		uint32_t it;
-
 		if ((x = frame_sidx(ev, fr)) == NULL)
-			return 0;
+			return -1;
 		for (it = sidx_first(x, p->seg.key); it != SIDX_END;
 		    it = x->it[it].next)
 			match_seg_at(ev, p, &ev->set->seg[x->it[it].seg], 0,
 			    pm);
-	} else {
-		if (path_start(ev, fr, p, &L, &x, &segi) != 0)
-			return 0;
-		walk(ev, L, x, segi, p, 0, 0, pm);
+		return 0;
 	}
-	if (pm->nbest == 0)
+	if (path_start(ev, fr, p, &L, &x, &segi) != 0)
+		return -1;
+	walk(ev, L, x, segi, p, 0, 0, pm);
+	return 0;
+}
+
+/* First match of p; *n is the number of matches in the winning rank. */
+static int
+path_first(struct ev *ev, const struct frame *fr, const struct map_path *p,
+    struct pm *pm)
+{
+	pm->mode = PM_FIRST;
+	pm->nbest = 0;
+	pm->nothers = 0;
+	pm->seg = NULL;
+	if (path_walk(ev, fr, p, pm) != 0 || pm->nbest == 0)
 		return 0;
 	ev->lastseg = pm->seg;
 	return 1;
@@ -1409,31 +1418,14 @@ static long
 path_all(struct ev *ev, const struct frame *fr, const struct map_path *p,
     void (*fn)(struct ev *, void *, const struct map_val *), void *arg)
 {
-	const struct edi_loop *L;
-	struct sidx	*x;
-	int32_t		 segi;
 	struct pm	 pm;
 
 	memset(&pm, 0, sizeof(pm));
 	pm.mode = PM_ALL;
 	pm.fn = fn;
 	pm.arg = arg;
-	if (p->anchor == MA_REL && p->nloop == 0 && fr->segi < 0 &&
-	    fr->loop != NULL) {
-		/* N301 in the current loop: walk() inlined, as path_first. */
-		uint32_t it;
-
-		if ((x = frame_sidx(ev, fr)) == NULL)
-			return 0;
-		for (it = sidx_first(x, p->seg.key); it != SIDX_END;
-		    it = x->it[it].next)
-			match_seg_at(ev, p, &ev->set->seg[x->it[it].seg], 0,
-			    &pm);
-		return pm.nbest;
-	}
-	if (path_start(ev, fr, p, &L, &x, &segi) != 0)
+	if (path_walk(ev, fr, p, &pm) != 0)
 		return 0;
-	walk(ev, L, x, segi, p, 0, 0, &pm);
 	return pm.nbest;
 }
 
