@@ -374,6 +374,43 @@ ew_raw(struct ew *e, const char *s, size_t n)
 		e->err |= buf_add(e->b, s, n);
 }
 
+/*
+ * Most strings of the envelope are short (references, dates, numbers):
+ * copied without a call, with loads and stores that may overlap but stay
+ * within [s, s + n).
+ */
+static inline void
+ev_copy(char *d, const char *s, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+	char	 p[16], q[16];
+
+	if (n >= 8) {
+		if (n <= 16) {
+			memcpy(&a, s, 8);
+			memcpy(&b, s + n - 8, 8);
+			memcpy(d, &a, 8);
+			memcpy(d + n - 8, &b, 8);
+		} else if (n <= 32) {
+			memcpy(p, s, 16);
+			memcpy(q, s + n - 16, 16);
+			memcpy(d, p, 16);
+			memcpy(d + n - 16, q, 16);
+		} else
+			memcpy(d, s, n);
+	} else if (n >= 4) {
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(d, &x, 4);
+		memcpy(d + n - 4, &y, 4);
+	} else if (n > 0) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	}
+}
+
 /* kq (a key as EWK gives it), then s as a JSON string, claimed at once. */
 static void
 ew_kq_str(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
@@ -394,7 +431,7 @@ ew_kq_str(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
 	memcpy(o, kq, kql);
 	o += kql;
 	*o = '"';
-	memcpy(o + 1, s, n);
+	ev_copy(o + 1, s, n);
 	o[n + 1] = '"';
 	buf_end_at(e->b, o + n + 2);
 }
@@ -403,7 +440,7 @@ ew_kq_str(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
  * kq and the string a then b, both known to need no escape, claimed at
  * once: what ew_kq_str writes for them joined, without joining them.
  */
-static void
+static inline __attribute__((always_inline)) void
 ew_kq_plain2(struct ew *e, const char *kq, size_t kql, const char *a,
     size_t an, const char *b, size_t bn)
 {
@@ -416,11 +453,11 @@ ew_kq_plain2(struct ew *e, const char *kq, size_t kql, const char *a,
 		e->err |= EG_ERR_LIMIT;
 		return;
 	}
-	memcpy(o, kq, kql);
+	memcpy(o, kq, kql);	/* a literal: its length is the compiler's */
 	o += kql;
 	*o++ = '"';
-	memcpy(o, a, an);
-	memcpy(o + an, b, bn);
+	ev_copy(o, a, an);
+	ev_copy(o + an, b, bn);
 	o[an + bn] = '"';
 	buf_end_at(e->b, o + an + bn + 1);
 }
@@ -882,12 +919,20 @@ put(char *o, const char *s, size_t n)
 
 #define PUTL(o, lit)	put((o), (lit), sizeof(lit) - 1)
 
+/* s of n bytes, mostly short */
+static char *
+put_short(char *o, const char *s, size_t n)
+{
+	ev_copy(o, s, n);
+	return o + n;
+}
+
 static char *
 put_int(char *o, long long v)
 {
 	char	 tmp[24], *p = jsonw_fmt_int(tmp, v);
 
-	return put(o, p, (size_t)(tmp + sizeof(tmp) - p));
+	return put_short(o, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 static int
@@ -923,14 +968,14 @@ fast_transaction(struct ew *w, const struct edi_set *set,
 	if ((o = buf_room(w->b, need)) == NULL)
 		return -1;
 	o = PUTL(o, tr);
-	o = put(o, cn.p, cn.len);
+	o = put_short(o, cn.p, cn.len);
 	if (dt.len > 0) {
 		o = PUTL(o, sid);
-		o = put(o, dt.p, dt.len);
+		o = put_short(o, dt.p, dt.len);
 	}
 	if (impl.len > 0) {
 		o = PUTL(o, iref);
-		o = put(o, impl.p, impl.len);
+		o = put_short(o, impl.p, impl.len);
 	}
 	o = PUTL(o, count);
 	o = put_int(o, set->nseg);
