@@ -464,16 +464,6 @@ wr_plain(char *o, const char *s, size_t n)
 	return o + n + 2;
 }
 
-/* "s", and the comma after it, into room already claimed. */
-static inline char *
-wr_plain_comma(char *o, const char *s, size_t n)
-{
-	o[0] = '"';
-	wr_copy(o + 1, s, n);
-	memcpy(o + n + 1, "\",", 2);
-	return o + n + 3;
-}
-
 /* "s", escaped as jansson does (jsonw.c) when it has to be. */
 static char *
 wr_str(struct wr *w, char *o, const char *s, size_t n)
@@ -687,6 +677,27 @@ wr_val_fast(char *o, const char *s, size_t n)
 #define WR_SHORT	(32 + 32 + 3)
 
 /*
+ * "key":"value", and the comma after it, for v, a plain string member
+ * whose key k is kn bytes, when o is within lim (WR_SHORT bytes of room
+ * left) and the key and value are short; else 0, with o unchanged.
+ */
+static inline __attribute__((always_inline)) int
+wr_short(char **op, uintptr_t lim, const struct mdoc *v, const char *k,
+    size_t kn)
+{
+	char	*o = *op;
+	size_t	 vn = v->u.s.len;	/* not reread after the stores */
+
+	if ((uintptr_t)o > lim || !wr_key_fast(o, k, kn))
+		return 0;
+	o[kn + 3] = '"';
+	if (!wr_val_fast(o + kn + 4, v->u.s.p, vn))
+		return 0;
+	*op = o + kn + vn + 6;
+	return 1;
+}
+
+/*
  * The containers the writer is inside of, kept in an array instead of
  * the C stack: a document is mostly small objects a few levels down
  * (lines[].item.standardItemId), and a call and return for each cost
@@ -714,7 +725,7 @@ static char *
 wr_tree(struct wr *w, char *o, const struct mdoc *d, int depth)
 {
 	struct wr_frame	 st[WR_STACK], *fp = st, *flim;
-	const struct mdoc *m = NULL, *v, *const *e = NULL;
+	const struct mdoc *m = NULL, *v, *vm, *const *e = NULL;
 	const struct mdoc *const *ee = NULL;
 	const char	*k;
 	char		*end;
@@ -742,14 +753,8 @@ obj:	/* the members of d from m */
 		k = v->key;
 		kn = wr_keylen(k);
 		if (wr_plainstr(v)) {
-			vn = v->u.s.len;	/* not reread after the stores */
-			if ((uintptr_t)o <= lim && wr_key_fast(o, k, kn)) {
-				o[kn + 3] = '"';
-				if (wr_val_fast(o + kn + 4, v->u.s.p, vn)) {
-					o += kn + vn + 6;
-					goto next;
-				}
-			}
+			if (wr_short(&o, lim, v, k, kn))
+				goto next;
 		} else if (v->kind == MDOC_OBJ) {
 			if (v->u.o.head != NULL && (uintptr_t)o <= lim &&
 			    wr_key_fast(o, k, kn)) {
@@ -757,11 +762,31 @@ obj:	/* the members of d from m */
 				o += kn + 4;
 				if (fp == flim)
 					goto deeper;
+				/*
+				 * Most objects hold only short plain strings:
+				 * written here, with nothing kept in a frame.
+				 */
+				for (vm = v->u.o.head; vm != NULL; vm = vm->next)
+					if (!wr_plainstr(vm) || !wr_short(&o, lim,
+					    vm, vm->key, wr_keylen(vm->key)))
+						break;
+				if (vm == NULL) {
+					o[-1] = '}';
+					if (o == end) {
+						if ((o = wr_grow(w, o, 1)) ==
+						    NULL)
+							return NULL;
+						end = w->end;
+						lim = (uintptr_t)end - WR_SHORT;
+					}
+					*o++ = ',';
+					goto next;
+				}
 				fp->d = d;
 				fp->at = m;
 				fp++;
 				d = v;
-				m = v->u.o.head;
+				m = vm;
 				continue;
 			}
 		} else if (v->kind == MDOC_ARR) {
