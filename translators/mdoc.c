@@ -589,24 +589,22 @@ wr_key_fast(char *o, const char *k, size_t kn)
 	uint32_t	 x, y;
 	char		 p[16], q[16];
 
-	if (n >= 8) {
-		if (n <= 16) {
-			memcpy(&a, s, 8);
-			memcpy(&b, s + n - 8, 8);
-			memcpy(o, &a, 8);
-			memcpy(o + n - 8, &b, 8);
-		} else if (n <= 32) {
-			memcpy(p, s, 16);
-			memcpy(q, s + n - 16, 16);
-			memcpy(o, p, 16);
-			memcpy(o + n - 16, q, 16);
-		} else
-			return 0;
-	} else if (n >= 4) {
+	/* most keys' JSON is 8 to 16 bytes: tested first */
+	if (n - 8 <= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(o, &a, 8);
+		memcpy(o + n - 8, &b, 8);
+	} else if (n - 4 < 4) {
 		memcpy(&x, s, 4);
 		memcpy(&y, s + n - 4, 4);
 		memcpy(o, &x, 4);
 		memcpy(o + n - 4, &y, 4);
+	} else if (n - 17 < 16) {
+		memcpy(p, s, 16);
+		memcpy(q, s + n - 16, 16);
+		memcpy(o, p, 16);
+		memcpy(o + n - 16, q, 16);
 	} else
 		return 0;
 	return 1;
@@ -641,29 +639,29 @@ wr_val_fast(char *o, const char *s, size_t n)
 	uint32_t x, y;
 	char	 p[16], q[16];
 
-	if (n >= 8) {
-		if (n <= 16) {
-			memcpy(&a, s, 8);
-			memcpy(&b, s + n - 8, 8);
-			memcpy(o, &a, 8);
-			memcpy(o + n - 8, &b, 8);
-		} else if (n <= 32) {
-			memcpy(p, s, 16);
-			memcpy(q, s + n - 16, 16);
-			memcpy(o, p, 16);
-			memcpy(o + n - 16, q, 16);
-		} else
-			return 0;
-	} else if (n >= 4) {
+	if (n - 8 <= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(o, &a, 8);
+		memcpy(o + n - 8, &b, 8);
+	} else if (n < 4) {
+		if (n >= 2) {
+			memcpy(o, s, 2);
+			memcpy(o + n - 2, s + n - 2, 2);
+		} else if (n == 1)
+			o[0] = s[0];
+	} else if (n < 8) {
 		memcpy(&x, s, 4);
 		memcpy(&y, s + n - 4, 4);
 		memcpy(o, &x, 4);
 		memcpy(o + n - 4, &y, 4);
-	} else if (n >= 2) {
-		memcpy(o, s, 2);
-		memcpy(o + n - 2, s + n - 2, 2);
-	} else if (n == 1)
-		o[0] = s[0];
+	} else if (n <= 32) {
+		memcpy(p, s, 16);
+		memcpy(q, s + n - 16, 16);
+		memcpy(o, p, 16);
+		memcpy(o + n - 16, q, 16);
+	} else
+		return 0;
 	memcpy(o + n, "\",", 2);
 	return 1;
 }
@@ -748,13 +746,17 @@ wr_tree(struct wr *w, char *o, const struct mdoc *d, int depth)
 
 obj:	/* the members of d from m */
 	for (;;) {
+		/* most are short plain strings, one after another */
+		while (wr_plainstr(m) &&
+		    wr_short(&o, lim, m, m->key, wr_keylen(m->key)))
+			if ((m = m->next) == NULL)
+				goto close;
 		v = m;
 		m = m->next;
 		k = v->key;
 		kn = wr_keylen(k);
 		if (wr_plainstr(v)) {
-			if (wr_short(&o, lim, v, k, kn))
-				goto next;
+			/* long, or no room: wr_key and wr_leaf claim it */
 		} else if (v->kind == MDOC_OBJ) {
 			if (v->u.o.head != NULL && (uintptr_t)o <= lim &&
 			    wr_key_fast(o, k, kn)) {
@@ -814,6 +816,7 @@ next:
 		if (m == NULL)
 			break;
 	}
+close:
 	o[-1] = '}';
 	goto up;
 
