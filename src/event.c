@@ -85,13 +85,8 @@ rng_seed(struct event_cache *c)
 void
 event_uuid7(struct event_cache *c, const struct timespec *t, char out[37])
 {
-	/* where each of the 16 bytes' digits go: 8-4-4-4-12 */
-	static const unsigned char at[16] = {
-		0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
-	};
 	unsigned char	 b[16];
 	uint64_t	 ms, r1, r2;
-	int		 i;
 
 	ms = (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
 	if (c != NULL) {
@@ -103,12 +98,23 @@ event_uuid7(struct event_cache *c, const struct timespec *t, char out[37])
 		memcpy(b + 14, &r2, 2);
 	} else if (RAND_bytes(b + 6, 10) != 1)
 		fatalx("uuid: no randomness");
-	for (i = 0; i < 6; i++)
-		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	b[0] = (unsigned char)(ms >> 40);
+	b[1] = (unsigned char)(ms >> 32);
+	b[2] = (unsigned char)(ms >> 24);
+	b[3] = (unsigned char)(ms >> 16);
+	b[4] = (unsigned char)(ms >> 8);
+	b[5] = (unsigned char)ms;
 	b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
 	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
-	for (i = 0; i < 16; i++)
-		memcpy(out + at[i], hex2[b[i]], 2);
+	/* 8-4-4-4-12: each byte's place known, its digits one move */
+#define HEX(i, at)	memcpy(out + (at), hex2[b[i]], 2)
+	HEX(0, 0); HEX(1, 2); HEX(2, 4); HEX(3, 6);
+	HEX(4, 9); HEX(5, 11);
+	HEX(6, 14); HEX(7, 16);
+	HEX(8, 19); HEX(9, 21);
+	HEX(10, 24); HEX(11, 26); HEX(12, 28); HEX(13, 30); HEX(14, 32);
+	HEX(15, 34);
+#undef HEX
 	out[8] = out[13] = out[18] = out[23] = '-';
 	out[36] = '\0';
 }
@@ -420,7 +426,7 @@ ew_kq_str(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
 	kq += e->first;
 	kql -= (size_t)e->first;
 	e->first = 0;
-	if (jsonw_plain_prefix(s, n) != n) {
+	if (!jsonw_plain(s, n)) {
 		e->err |= buf_add(e->b, kq, kql) | jsonw_string(e->b, s, n);
 		return;
 	}
@@ -938,7 +944,7 @@ put_int(char *o, long long v)
 static int
 plain(struct slice s)
 {
-	return jsonw_plain_prefix(s.p, s.len) == s.len;
+	return jsonw_plain(s.p, s.len);
 }
 
 /*
@@ -1203,7 +1209,7 @@ write_keys(struct ew *e, struct event_cache *c, const struct edi_set *set,
 	else {
 		cl = strnlen(set->control.p, set->control.len);
 		if (c->idemplain && c->idemlen + cl < sizeof(key) &&
-		    jsonw_plain_prefix(set->control.p, cl) == cl)
+		    jsonw_plain(set->control.p, cl))
 			ew_kq_plain2(e, EWK("idempotencykey"), c->idem,
 			    c->idemlen, set->control.p, cl);
 		else {
@@ -1314,7 +1320,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	write_id(&e, cache, &o->received);
 	pc_put(&e, f, PC_HEAD);
 	splain = subject != NULL && sl > 0 &&
-	    jsonw_plain_prefix(subject, sl) == sl;
+	    jsonw_plain(subject, sl);
 	if (splain)
 		ew_kq_plain2(&e, EWK("subject"), subject, sl, "", 0);
 	else

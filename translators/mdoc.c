@@ -1004,6 +1004,34 @@ mdoc_to_json(const struct mdoc *d)
 
 /* ---- reading by path -------------------------------------------------- */
 
+/*
+ * Whether the n bytes at a and b are the same: names of 4 to 16 bytes
+ * (issueDate, orderReference) by two overlapping loads each, without
+ * a call.
+ */
+static inline int
+same_n(const char *a, const char *b, size_t n)
+{
+	uint64_t w, x, y, z;
+	uint32_t p, q, r, s;
+
+	if (n - 8 <= 8) {
+		memcpy(&w, a, 8);
+		memcpy(&x, b, 8);
+		memcpy(&y, a + n - 8, 8);
+		memcpy(&z, b + n - 8, 8);
+		return ((w ^ x) | (y ^ z)) == 0;
+	}
+	if (n - 4 < 4) {
+		memcpy(&p, a, 4);
+		memcpy(&q, b, 4);
+		memcpy(&r, a + n - 4, 4);
+		memcpy(&s, b + n - 4, 4);
+		return ((p ^ q) | (r ^ s)) == 0;
+	}
+	return memcmp(a, b, n) == 0;
+}
+
 /* Whether key (an interned name, of length kl) is name[0..n). */
 static inline int
 key_is(const char *key, size_t kl, const char *name, size_t n)
@@ -1011,7 +1039,7 @@ key_is(const char *key, size_t kl, const char *name, size_t n)
 	/* keys are interned names: their length is at hand (map_int.h) */
 	if (kl != MAP_NAME_NOJSON)
 		return kl == n && (n == 0 || key[0] == name[0]) &&
-		    memcmp(key, name, n) == 0;
+		    same_n(key, name, n);
 	return strncmp(key, name, n) == 0 && key[n] == '\0';
 }
 
