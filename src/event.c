@@ -1292,7 +1292,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	struct docvals	 dv;
 	struct ew	 e;
 	const char	*subject, *icn, *gcn;
-	size_t		 sl = 0, il = 0, gl = 0;
+	size_t		 sl = 0, il = 0, gl = 0, wl;
 	char		 when[40];
 	int		 r, splain;
 
@@ -1331,8 +1331,14 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	e.err |= mdoc_write_json(doc, out);
 	e.first = 0;
 	if (occurred_at(set, dv.date, dv.dl, dv.time, dv.tl, o->timezone, when,
-	    sizeof(when)) == 0)
-		ew_kcstr(&e, EWK("occurredAt"), when);
+	    sizeof(when)) == 0) {
+		/* the document's date may hold anything: checked, as a key */
+		wl = strlen(when);
+		if (wl > 0 && jsonw_plain(when, wl))
+			ew_kq_plain2(&e, EWK("occurredAt"), when, wl, "", 0);
+		else
+			ew_kstr(&e, EWK("occurredAt"), when, wl);
+	}
 	if (set->env.syntax == EDI_XML)
 		xml_source(&e, set, o);
 	else {
