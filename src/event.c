@@ -508,7 +508,7 @@ ew_kopen(struct ew *e, const char *ko, size_t kol)
 	e->first = 1;
 }
 
-static void
+static inline void
 ew_close(struct ew *e, int brace)
 {
 	e->err |= buf_addc(e->b, brace);
