@@ -85,13 +85,8 @@ rng_seed(struct event_cache *c)
 void
 event_uuid7(struct event_cache *c, const struct timespec *t, char out[37])
 {
-	/* where each of the 16 bytes' digits go: 8-4-4-4-12 */
-	static const unsigned char at[16] = {
-		0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
-	};
 	unsigned char	 b[16];
 	uint64_t	 ms, r1, r2;
-	int		 i;
 
 	ms = (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
 	if (c != NULL) {
@@ -103,12 +98,23 @@ event_uuid7(struct event_cache *c, const struct timespec *t, char out[37])
 		memcpy(b + 14, &r2, 2);
 	} else if (RAND_bytes(b + 6, 10) != 1)
 		fatalx("uuid: no randomness");
-	for (i = 0; i < 6; i++)
-		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	b[0] = (unsigned char)(ms >> 40);
+	b[1] = (unsigned char)(ms >> 32);
+	b[2] = (unsigned char)(ms >> 24);
+	b[3] = (unsigned char)(ms >> 16);
+	b[4] = (unsigned char)(ms >> 8);
+	b[5] = (unsigned char)ms;
 	b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
 	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
-	for (i = 0; i < 16; i++)
-		memcpy(out + at[i], hex2[b[i]], 2);
+	/* 8-4-4-4-12: each byte's place known, its digits one move */
+#define HEX(i, at)	memcpy(out + (at), hex2[b[i]], 2)
+	HEX(0, 0); HEX(1, 2); HEX(2, 4); HEX(3, 6);
+	HEX(4, 9); HEX(5, 11);
+	HEX(6, 14); HEX(7, 16);
+	HEX(8, 19); HEX(9, 21);
+	HEX(10, 24); HEX(11, 26); HEX(12, 28); HEX(13, 30); HEX(14, 32);
+	HEX(15, 34);
+#undef HEX
 	out[8] = out[13] = out[18] = out[23] = '-';
 	out[36] = '\0';
 }
@@ -374,6 +380,43 @@ ew_raw(struct ew *e, const char *s, size_t n)
 		e->err |= buf_add(e->b, s, n);
 }
 
+/*
+ * Most strings of the envelope are short (references, dates, numbers):
+ * copied without a call, with loads and stores that may overlap but stay
+ * within [s, s + n).
+ */
+static inline void
+ev_copy(char *d, const char *s, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+	char	 p[16], q[16];
+
+	if (n >= 8) {
+		if (n <= 16) {
+			memcpy(&a, s, 8);
+			memcpy(&b, s + n - 8, 8);
+			memcpy(d, &a, 8);
+			memcpy(d + n - 8, &b, 8);
+		} else if (n <= 32) {
+			memcpy(p, s, 16);
+			memcpy(q, s + n - 16, 16);
+			memcpy(d, p, 16);
+			memcpy(d + n - 16, q, 16);
+		} else
+			memcpy(d, s, n);
+	} else if (n >= 4) {
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(d, &x, 4);
+		memcpy(d + n - 4, &y, 4);
+	} else if (n > 0) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	}
+}
+
 /* kq (a key as EWK gives it), then s as a JSON string, claimed at once. */
 static void
 ew_kq_str(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
@@ -383,7 +426,7 @@ ew_kq_str(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
 	kq += e->first;
 	kql -= (size_t)e->first;
 	e->first = 0;
-	if (jsonw_plain_prefix(s, n) != n) {
+	if (!jsonw_plain(s, n)) {
 		e->err |= buf_add(e->b, kq, kql) | jsonw_string(e->b, s, n);
 		return;
 	}
@@ -394,7 +437,7 @@ ew_kq_str(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
 	memcpy(o, kq, kql);
 	o += kql;
 	*o = '"';
-	memcpy(o + 1, s, n);
+	ev_copy(o + 1, s, n);
 	o[n + 1] = '"';
 	buf_end_at(e->b, o + n + 2);
 }
@@ -403,7 +446,7 @@ ew_kq_str(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
  * kq and the string a then b, both known to need no escape, claimed at
  * once: what ew_kq_str writes for them joined, without joining them.
  */
-static void
+static inline __attribute__((always_inline)) void
 ew_kq_plain2(struct ew *e, const char *kq, size_t kql, const char *a,
     size_t an, const char *b, size_t bn)
 {
@@ -416,11 +459,11 @@ ew_kq_plain2(struct ew *e, const char *kq, size_t kql, const char *a,
 		e->err |= EG_ERR_LIMIT;
 		return;
 	}
-	memcpy(o, kq, kql);
+	memcpy(o, kq, kql);	/* a literal: its length is the compiler's */
 	o += kql;
 	*o++ = '"';
-	memcpy(o, a, an);
-	memcpy(o + an, b, bn);
+	ev_copy(o, a, an);
+	ev_copy(o + an, b, bn);
 	o[an + bn] = '"';
 	buf_end_at(e->b, o + an + bn + 1);
 }
@@ -465,7 +508,7 @@ ew_kopen(struct ew *e, const char *ko, size_t kol)
 	e->first = 1;
 }
 
-static void
+static inline void
 ew_close(struct ew *e, int brace)
 {
 	e->err |= buf_addc(e->b, brace);
@@ -882,18 +925,26 @@ put(char *o, const char *s, size_t n)
 
 #define PUTL(o, lit)	put((o), (lit), sizeof(lit) - 1)
 
+/* s of n bytes, mostly short */
+static char *
+put_short(char *o, const char *s, size_t n)
+{
+	ev_copy(o, s, n);
+	return o + n;
+}
+
 static char *
 put_int(char *o, long long v)
 {
 	char	 tmp[24], *p = jsonw_fmt_int(tmp, v);
 
-	return put(o, p, (size_t)(tmp + sizeof(tmp) - p));
+	return put_short(o, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 static int
 plain(struct slice s)
 {
-	return jsonw_plain_prefix(s.p, s.len) == s.len;
+	return jsonw_plain(s.p, s.len);
 }
 
 /*
@@ -923,14 +974,14 @@ fast_transaction(struct ew *w, const struct edi_set *set,
 	if ((o = buf_room(w->b, need)) == NULL)
 		return -1;
 	o = PUTL(o, tr);
-	o = put(o, cn.p, cn.len);
+	o = put_short(o, cn.p, cn.len);
 	if (dt.len > 0) {
 		o = PUTL(o, sid);
-		o = put(o, dt.p, dt.len);
+		o = put_short(o, dt.p, dt.len);
 	}
 	if (impl.len > 0) {
 		o = PUTL(o, iref);
-		o = put(o, impl.p, impl.len);
+		o = put_short(o, impl.p, impl.len);
 	}
 	o = PUTL(o, count);
 	o = put_int(o, set->nseg);
@@ -1158,7 +1209,7 @@ write_keys(struct ew *e, struct event_cache *c, const struct edi_set *set,
 	else {
 		cl = strnlen(set->control.p, set->control.len);
 		if (c->idemplain && c->idemlen + cl < sizeof(key) &&
-		    jsonw_plain_prefix(set->control.p, cl) == cl)
+		    jsonw_plain(set->control.p, cl))
 			ew_kq_plain2(e, EWK("idempotencykey"), c->idem,
 			    c->idemlen, set->control.p, cl);
 		else {
@@ -1241,7 +1292,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	struct docvals	 dv;
 	struct ew	 e;
 	const char	*subject, *icn, *gcn;
-	size_t		 sl = 0, il = 0, gl = 0;
+	size_t		 sl = 0, il = 0, gl = 0, wl;
 	char		 when[40];
 	int		 r, splain;
 
@@ -1269,7 +1320,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	write_id(&e, cache, &o->received);
 	pc_put(&e, f, PC_HEAD);
 	splain = subject != NULL && sl > 0 &&
-	    jsonw_plain_prefix(subject, sl) == sl;
+	    jsonw_plain(subject, sl);
 	if (splain)
 		ew_kq_plain2(&e, EWK("subject"), subject, sl, "", 0);
 	else
@@ -1280,8 +1331,14 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	e.err |= mdoc_write_json(doc, out);
 	e.first = 0;
 	if (occurred_at(set, dv.date, dv.dl, dv.time, dv.tl, o->timezone, when,
-	    sizeof(when)) == 0)
-		ew_kcstr(&e, EWK("occurredAt"), when);
+	    sizeof(when)) == 0) {
+		/* the document's date may hold anything: checked, as a key */
+		wl = strlen(when);
+		if (wl > 0 && jsonw_plain(when, wl))
+			ew_kq_plain2(&e, EWK("occurredAt"), when, wl, "", 0);
+		else
+			ew_kstr(&e, EWK("occurredAt"), when, wl);
+	}
 	if (set->env.syntax == EDI_XML)
 		xml_source(&e, set, o);
 	else {

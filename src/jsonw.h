@@ -9,6 +9,7 @@
 #ifndef JSONW_H
 #define JSONW_H
 
+#include <stdint.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -21,6 +22,30 @@ int	jsonw_dump(const json_t *v, struct buf *b);
 int	jsonw_string(struct buf *b, const char *s, size_t n);
 /* Length of the prefix of s that needs no escape (n: none does). */
 size_t	jsonw_plain_prefix(const char *s, size_t n);
+/*
+ * Whether s needs no escape (jsonw_plain_prefix(s, n) == n).  Most of
+ * an envelope's strings are references of 4 to 8 bytes: those are two
+ * overlapping loads looked at here, without a call.
+ */
+static inline int
+jsonw_plain(const char *s, size_t n)
+{
+	const uint64_t	 ones = 0x0101010101010101ull;
+	uint64_t	 x, q, b;
+	uint32_t	 lo, hi;
+
+	if (n - 4 > 4)
+		return jsonw_plain_prefix(s, n) == n;
+	memcpy(&lo, s, 4);
+	memcpy(&hi, s + n - 4, 4);
+	x = (uint64_t)hi << 32 | lo;
+	q = x ^ (ones * '"');
+	b = x ^ (ones * '\\');
+	/* a byte below 0x20, '"' or '\\': as jsonw.c's word_escapes */
+	return ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+	    ((b - ones) & ~b)) & ones << 7) == 0;
+}
+
 /* Append a JSON integer. */
 int	jsonw_int(struct buf *b, long long v);
 /* v in decimal at the end of tmp (no NUL): returns where it starts. */

@@ -15,15 +15,16 @@
 #include "tap.h"
 
 /*
- * jsonw_plain_prefix against a byte loop: every length up to 40, the
- * byte that needs an escape (or a harmless high byte) at every place.
+ * jsonw_plain_prefix against a byte loop, and jsonw_plain against it:
+ * every length up to 40, the byte that needs an escape (or a harmless
+ * high byte) at every place.
  */
 static void
 plain_prefix(void)
 {
 	static const unsigned char bad[] = { 0x00, 0x01, 0x1f, '"', '\\' };
 	char		 s[48];
-	size_t		 n, at, k, want, fails = 0, cases = 0;
+	size_t		 n, at, k, want, fails = 0, pfails = 0, cases = 0;
 
 	for (n = 0; n <= 40; n++) {
 		for (at = 0; at <= n; at++) {
@@ -38,11 +39,14 @@ plain_prefix(void)
 				cases++;
 				if (jsonw_plain_prefix(s, n) != want)
 					fails++;
+				if (jsonw_plain(s, n) != (want == n))
+					pfails++;
 			}
 		}
 	}
 	is_int(fails, 0, "jsonw_plain_prefix: first byte to escape "
 	    "(%zu cases)", cases);
+	is_int(pfails, 0, "jsonw_plain: whether any byte needs an escape");
 }
 
 static void

@@ -368,9 +368,13 @@ mdoc_prune(struct mdoc *d, int depth)
  * the end of the room (within the buf's cap).  The buf's len is brought
  * up to date at the end and around the calls that write through the buf.
  *
- * Most members are a key and a plain string: room for the separator,
- * the key and the value is claimed once and they are copied without a
- * call.
+ * Every member and element is written with the comma after it instead
+ * of before it, and the comma after the last one becomes its object's
+ * '}' or array's ']': a member that is a key and a plain string (most
+ * of them) is then one piece with nothing to decide, ,"key":"value"
+ * less the comma before, its room claimed once.  Each byte is written
+ * where the text has one, so the room asked for is never more than the
+ * text still to come: the cap fails exactly when the text does not fit.
  */
 struct wr {
 	struct buf	*b;
@@ -481,28 +485,30 @@ wr_str(struct wr *w, char *o, const char *s, size_t n)
 static char *
 wr_int(struct wr *w, char *o, json_int_t v)
 {
-	char		 tmp[24], *p = tmp + sizeof(tmp);
-	uint64_t	 u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	size_t		 n;
+	char		 tmp[24], *p = jsonw_fmt_int(tmp, v);
+	size_t		 n = (size_t)(tmp + sizeof(tmp) - p);
 
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--p = '-';
-	n = (size_t)(tmp + sizeof(tmp) - p);
 	if ((o = wr_room(w, o, n)) == NULL)
 		return NULL;
-	memcpy(o, p, n);
+	wr_copy(o, p, n);
 	return o + n;
 }
 
-/* A value that is not an object or array (nothing for an unknown kind). */
+/*
+ * A value that is not a non-empty object or array: a scalar, {} or []
+ * (nothing for an unknown kind).
+ */
 static char *
-wr_scalar(struct wr *w, char *o, const struct mdoc *d)
+wr_leaf(struct wr *w, char *o, const struct mdoc *d)
 {
 	switch (d->kind) {
+	case MDOC_OBJ:
+	case MDOC_ARR:
+		if ((o = wr_room(w, o, 2)) == NULL)
+			return NULL;
+		o[0] = d->kind == MDOC_OBJ ? '{' : '[';
+		o[1] = d->kind == MDOC_OBJ ? '}' : ']';
+		return o + 2;
 	case MDOC_STR:
 	case MDOC_DEC:
 		if (d->plain) {
@@ -517,20 +523,6 @@ wr_scalar(struct wr *w, char *o, const struct mdoc *d)
 	return o;
 }
 
-/* sep and "key": for a name without its JSON form (map_int.h). */
-static char *
-wr_key_slow(struct wr *w, char *o, int sep, const char *k)
-{
-	if ((o = wr_room(w, o, 1)) == NULL)
-		return NULL;
-	*o++ = (char)sep;
-	if ((o = wr_str(w, o, k, strlen(k))) == NULL ||
-	    (o = wr_room(w, o, 1)) == NULL)
-		return NULL;
-	*o++ = ':';
-	return o;
-}
-
 /*
  * A member's key and its value's kind are read on every member: one
  * 16-bit load each where the byte order allows.
@@ -540,8 +532,8 @@ wr_key_slow(struct wr *w, char *o, int sep, const char *k)
 #endif
 
 _Static_assert(offsetof(struct mdoc, plain) == offsetof(struct mdoc, kind) + 1,
-    "wr_inline reads kind and plain as one");
-_Static_assert(MDOC_DEC == MDOC_STR + 1, "wr_inline: STR and DEC adjacent");
+    "wr_plainstr reads kind and plain as one");
+_Static_assert(MDOC_DEC == MDOC_STR + 1, "wr_plainstr: STR and DEC adjacent");
 
 /* map_name_len */
 static inline size_t
@@ -557,13 +549,9 @@ wr_keylen(const char *k)
 #endif
 }
 
-/*
- * The room a value written inline by the caller takes (a string marked
- * plain: quotes and text), else 0 and wr_value writes it.  A node's text
- * is in memory, so n + 2 plus a key's few bytes cannot overflow.
- */
-static inline size_t
-wr_inline(const struct mdoc *v)
+/* Whether v is a string or decimal string marked plain. */
+static inline int
+wr_plainstr(const struct mdoc *v)
 {
 	unsigned kp;
 #ifdef WR_LE16
@@ -574,148 +562,377 @@ wr_inline(const struct mdoc *v)
 #else
 	kp = v->kind | (unsigned)v->plain << 8;
 #endif
-	/* plain is 0 or 1: a string or decimal with plain set */
-	return kp - (MDOC_STR | 1u << 8) <= 1 ? v->u.s.len + 2 : 0;
+	/* plain is 0 or 1 */
+	return kp - (MDOC_STR | 1u << 8) <= 1;
 }
 
-static char	*wr_value(struct wr *, char *, const struct mdoc *, int);
+/* Whether v is an object or array with something in it. */
+static inline int
+wr_nonempty(const struct mdoc *v)
+{
+	return (v->kind == MDOC_OBJ && v->u.o.head != NULL) ||
+	    (v->kind == MDOC_ARR && v->u.a.n > 0);
+}
 
 /*
- * The members of a non-empty object at depth, '{' to '}', with the end
- * of the room in *endp.  Most are a key and a plain string: room for the
- * separator, key and value is claimed at once and they are copied
- * without a call.  nest: an object member's own members are written by
- * this loop again, inline (wr_obj's, one level down), instead of through
- * a call: most objects of a document hold only strings.
+ * "key": (kn bytes of name, so kn + 3 of JSON) into room already
+ * claimed, without a call; 0, and nothing written, for a key longer
+ * than 29 bytes or one without its JSON form (kn is MAP_NAME_NOJSON):
+ * those are wr_key's.
  */
-static inline __attribute__((always_inline)) char *
-wr_members(struct wr *w, char *o, char **endp, const struct mdoc *d,
-    int depth, int nest)
+static inline int
+wr_key_fast(char *o, const char *k, size_t kn)
 {
-	const struct mdoc *m;
-	const char	*k;
-	char		*end = *endp;
-	size_t		 kn, vn, need;
-	int		 sep = '{';
+	const char	*s = k + kn + 1;
+	size_t		 n = kn + 3;
+	uint64_t	 a, b;
+	uint32_t	 x, y;
+	char		 p[16], q[16];
 
-	if (depth >= MDOC_MAX_DEPTH) {
-		w->err = EG_ERR_LIMIT;	/* its members are too deep */
-		return NULL;
+	/* most keys' JSON is 8 to 16 bytes: tested first */
+	if (n - 8 <= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(o, &a, 8);
+		memcpy(o + n - 8, &b, 8);
+	} else if (n - 4 < 4) {
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(o, &x, 4);
+		memcpy(o + n - 4, &y, 4);
+	} else if (n - 17 < 16) {
+		memcpy(p, s, 16);
+		memcpy(q, s + n - 16, 16);
+		memcpy(o, p, 16);
+		memcpy(o + n - 16, q, 16);
+	} else
+		return 0;
+	return 1;
+}
+
+/* "key": of any key, room claimed. */
+static char *
+wr_key(struct wr *w, char *o, const char *k, size_t kn)
+{
+	if (kn == MAP_NAME_NOJSON) {
+		if ((o = wr_str(w, o, k, strlen(k))) == NULL ||
+		    (o = wr_room(w, o, 1)) == NULL)
+			return NULL;
+		*o++ = ':';
+		return o;
 	}
-	for (m = d->u.o.head; m != NULL; m = m->next) {
-		k = m->key;
-		if ((kn = wr_keylen(k)) == MAP_NAME_NOJSON) {
-			if ((o = wr_key_slow(w, o, sep, k)) == NULL ||
-			    (o = wr_value(w, o, m, depth + 1)) == NULL)
-				return NULL;
-			end = w->end;
-			sep = ',';
+	if ((o = wr_room(w, o, kn + 3)) == NULL)
+		return NULL;
+	memcpy(o, k + kn + 1, kn + 3);
+	return o + kn + 3;
+}
+
+/*
+ * A plain string's text and the '",' after it into room already claimed
+ * (with the '"' before it), for text of up to 32 bytes; 0 for longer
+ * text, with nothing of it written.
+ */
+static inline int
+wr_val_fast(char *o, const char *s, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+	char	 p[16], q[16];
+
+	if (n - 8 <= 8) {
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(o, &a, 8);
+		memcpy(o + n - 8, &b, 8);
+	} else if (n < 4) {
+		if (n >= 2) {
+			memcpy(o, s, 2);
+			memcpy(o + n - 2, s + n - 2, 2);
+		} else if (n == 1)
+			o[0] = s[0];
+	} else if (n < 8) {
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(o, &x, 4);
+		memcpy(o + n - 4, &y, 4);
+	} else if (n <= 32) {
+		memcpy(p, s, 16);
+		memcpy(q, s + n - 16, 16);
+		memcpy(o, p, 16);
+		memcpy(o + n - 16, q, 16);
+	} else
+		return 0;
+	memcpy(o + n, "\",", 2);
+	return 1;
+}
+
+/*
+ * Room the writer keeps for a member it writes without checking its
+ * length against the room: a key of up to 32 bytes of JSON and a
+ * plain string of up to 32 bytes, quoted, with its comma (or a key
+ * and a brace).
+ */
+#define WR_SHORT	(32 + 32 + 3)
+
+/*
+ * "key":"value", and the comma after it, for v, a plain string member
+ * whose key k is kn bytes, when o is within lim (WR_SHORT bytes of room
+ * left) and the key and value are short; else 0, with o unchanged.
+ */
+static inline __attribute__((always_inline)) int
+wr_short(char **op, uintptr_t lim, const struct mdoc *v, const char *k,
+    size_t kn)
+{
+	char	*o = *op;
+	size_t	 vn = v->u.s.len;	/* not reread after the stores */
+
+	if ((uintptr_t)o > lim || !wr_key_fast(o, k, kn))
+		return 0;
+	o[kn + 3] = '"';
+	if (!wr_val_fast(o + kn + 4, v->u.s.p, vn))
+		return 0;
+	*op = o + kn + vn + 6;
+	return 1;
+}
+
+/*
+ * The containers the writer is inside of, kept in an array instead of
+ * the C stack: a document is mostly small objects a few levels down
+ * (lines[].item.standardItemId), and a call and return for each cost
+ * more than writing its members.  Deeper than WR_STACK, wr_tree calls
+ * itself with a new array.
+ */
+#define WR_STACK	32
+
+struct wr_frame {
+	const struct mdoc *d;		/* an object or array */
+	const void	*at;		/* its next member, or next element */
+};
+
+/*
+ * The members or elements of d, a non-empty object or array at depth
+ * whose '{' or '[' is written, and its '}' or ']'.  A node deeper than
+ * MDOC_MAX_DEPTH fails (EG_ERR_LIMIT), as the readers stop there.
+ *
+ * Short members and elements (a key of up to 32 bytes of JSON and a
+ * plain string of up to 32, or the opening of a non-empty object or
+ * array) are written while WR_SHORT bytes of room are left, which is
+ * one comparison with lim; anything else claims its own room.
+ */
+static char *
+wr_tree(struct wr *w, char *o, const struct mdoc *d, int depth)
+{
+	struct wr_frame	 st[WR_STACK], *fp = st, *flim;
+	const struct mdoc *m = NULL, *v, *vm, *const *e = NULL;
+	const struct mdoc *const *ee = NULL;
+	const char	*k;
+	char		*end;
+	uintptr_t	 lim;
+	size_t		 kn, vn;
+
+	if (depth >= MDOC_MAX_DEPTH)
+		goto deep;
+	/* a container may go in a frame when its members are not too deep */
+	flim = st + (MDOC_MAX_DEPTH - 1 - depth < WR_STACK ?
+	    MDOC_MAX_DEPTH - 1 - depth : WR_STACK);
+	end = w->end;
+	lim = (uintptr_t)end - WR_SHORT;
+	if (d->kind == MDOC_ARR) {
+		e = (const struct mdoc *const *)d->u.a.v;
+		ee = e + d->u.a.n;
+		goto arr;
+	}
+	m = d->u.o.head;
+
+obj:	/* the members of d from m */
+	for (;;) {
+		/* most are short plain strings, one after another */
+		while (wr_plainstr(m) &&
+		    wr_short(&o, lim, m, m->key, wr_keylen(m->key)))
+			if ((m = m->next) == NULL)
+				goto close;
+		v = m;
+		m = m->next;
+		k = v->key;
+		kn = wr_keylen(k);
+		if (wr_plainstr(v)) {
+			/* long, or no room: wr_key and wr_leaf claim it */
+		} else if (v->kind == MDOC_OBJ) {
+			if (v->u.o.head != NULL && (uintptr_t)o <= lim &&
+			    wr_key_fast(o, k, kn)) {
+				o[kn + 3] = '{';
+				o += kn + 4;
+				if (fp == flim)
+					goto deeper;
+				/*
+				 * Most objects hold only short plain strings:
+				 * written here, with nothing kept in a frame.
+				 */
+				for (vm = v->u.o.head; vm != NULL; vm = vm->next)
+					if (!wr_plainstr(vm) || !wr_short(&o, lim,
+					    vm, vm->key, wr_keylen(vm->key)))
+						break;
+				if (vm == NULL) {
+					o[-1] = '}';
+					if (o == end) {
+						if ((o = wr_grow(w, o, 1)) ==
+						    NULL)
+							return NULL;
+						end = w->end;
+						lim = (uintptr_t)end - WR_SHORT;
+					}
+					*o++ = ',';
+					goto next;
+				}
+				fp->d = d;
+				fp->at = m;
+				fp++;
+				d = v;
+				m = vm;
+				continue;
+			}
+		} else if (v->kind == MDOC_ARR) {
+			if (v->u.a.n > 0 && (uintptr_t)o <= lim &&
+			    wr_key_fast(o, k, kn)) {
+				o[kn + 3] = '[';
+				o += kn + 4;
+				if (fp == flim)
+					goto deeper;
+				fp->d = d;
+				fp->at = m;
+				fp++;
+				d = v;
+				e = (const struct mdoc *const *)v->u.a.v;
+				ee = e + v->u.a.n;
+				goto arr;
+			}
+		}
+		if ((o = wr_key(w, o, k, kn)) == NULL)
+			return NULL;
+		end = w->end;
+		lim = (uintptr_t)end - WR_SHORT;
+		goto value;
+next:
+		if (m == NULL)
+			break;
+	}
+close:
+	o[-1] = '}';
+	goto up;
+
+arr:	/* the elements of d from e to ee */
+	do {
+		v = *e++;
+		if (wr_plainstr(v) && (uintptr_t)o <= lim &&
+		    wr_val_fast(o + 1, v->u.s.p, vn = v->u.s.len)) {
+			o[0] = '"';
+			o += vn + 3;
 			continue;
 		}
-		vn = wr_inline(m);
-		if ((need = kn + 4 + vn) > (size_t)(end - o)) {
-			if ((o = wr_grow(w, o, need)) == NULL)
-				return NULL;
-			end = w->end;
+		if (v->kind == MDOC_OBJ && v->u.o.head != NULL &&
+		    (uintptr_t)o <= lim) {
+			*o++ = '{';
+			if (fp == flim)
+				goto deeper;
+			fp->d = d;
+			fp->at = e;
+			fp++;
+			d = v;
+			m = v->u.o.head;
+			goto obj;
 		}
-		*o = (char)sep;
-		sep = ',';
-		wr_copy(o + 1, k + kn + 1, kn + 3);
-		o += kn + 4;
-		if (vn != 0)
-			o = wr_plain(o, m->u.s.p, vn - 2);
-		else if (nest && m->kind == MDOC_OBJ && m->u.o.head != NULL) {
-			if ((o = wr_members(w, o, &end, m, depth + 1, 0)) ==
-			    NULL)
-				return NULL;
-		} else {
-			if ((o = wr_value(w, o, m, depth + 1)) == NULL)
-				return NULL;
-			end = w->end;
-		}
+		goto value;
+	} while (e != ee);
+	o[-1] = ']';
+	goto up;
+
+value:	/* v, a member after its key or an element, one level down */
+	if (!wr_nonempty(v)) {
+		if ((o = wr_leaf(w, o, v)) == NULL)
+			return NULL;
+		end = w->end;
+		lim = (uintptr_t)end - WR_SHORT;
+		goto comma;
 	}
 	if (o == end) {
 		if ((o = wr_grow(w, o, 1)) == NULL)
 			return NULL;
 		end = w->end;
+		lim = (uintptr_t)end - WR_SHORT;
 	}
-	*o++ = '}';
-	*endp = end;
-	return o;
-}
-
-static char *
-wr_obj(struct wr *w, char *o, const struct mdoc *d, int depth)
-{
-	char	*end = w->end;
-
-	return wr_members(w, o, &end, d, depth, 1);
-}
-
-/* The elements of a non-empty array at depth. */
-static char *
-wr_arr(struct wr *w, char *o, const struct mdoc *d, int depth)
-{
-	const struct mdoc *v;
-	char		*end = w->end;
-	size_t		 vn;
-	uint32_t	 i;
-	int		 sep = '[';
-
-	if (depth >= MDOC_MAX_DEPTH) {
-		w->err = EG_ERR_LIMIT;
-		return NULL;
+	*o++ = v->kind == MDOC_OBJ ? '{' : '[';
+	if (fp == flim)
+		goto deeper;
+	fp->d = d;
+	fp->at = d->kind == MDOC_OBJ ? (const void *)m : (const void *)e;
+	fp++;
+	d = v;
+	if (d->kind == MDOC_OBJ) {
+		m = d->u.o.head;
+		goto obj;
 	}
-	for (i = 0; i < d->u.a.n; i++) {
-		v = d->u.a.v[i];
-		vn = wr_inline(v);
-		if (1 + vn > (size_t)(end - o)) {
-			if ((o = wr_grow(w, o, 1 + vn)) == NULL)
-				return NULL;
-			end = w->end;
+	e = (const struct mdoc *const *)d->u.a.v;
+	ee = e + d->u.a.n;
+	goto arr;
+
+deeper:	/* v, its brace written, with a new array of frames */
+	if ((o = wr_tree(w, o, v, depth + (int)(fp - st) + 1)) == NULL)
+		return NULL;	/* at once when v's members are too deep */
+	end = w->end;
+	lim = (uintptr_t)end - WR_SHORT;
+	goto comma;
+
+up:	/* d is written: back to the container it is in */
+	if (fp == st)
+		return o;
+	fp--;
+	d = fp->d;
+	if (o == end) {
+		if ((o = wr_grow(w, o, 1)) == NULL)
+			return NULL;
+		end = w->end;
+		lim = (uintptr_t)end - WR_SHORT;
+	}
+	/* the comma, or the brace it would become */
+	if (d->kind == MDOC_OBJ) {
+		if ((m = fp->at) == NULL) {
+			*o++ = '}';
+			goto up;
 		}
-		*o++ = (char)sep;
-		sep = ',';
-		if (vn != 0)
-			o = wr_plain(o, v->u.s.p, vn - 2);
-		else if (v->kind == MDOC_OBJ && v->u.o.head != NULL) {
-			/* lines, references...: as an object's member */
-			if ((o = wr_members(w, o, &end, v, depth + 1, 1)) ==
-			    NULL)
-				return NULL;
-		} else {
-			if ((o = wr_value(w, o, v, depth + 1)) == NULL)
-				return NULL;
-			end = w->end;
-		}
+		*o++ = ',';
+		goto obj;
 	}
-	if (o == end && (o = wr_grow(w, o, 1)) == NULL)
-		return NULL;
-	*o++ = ']';
-	return o;
-}
+	e = fp->at;
+	ee = (const struct mdoc *const *)d->u.a.v + d->u.a.n;
+	if (e == ee) {
+		*o++ = ']';
+		goto up;
+	}
+	*o++ = ',';
+	goto arr;
 
-/* Any value at depth; w->end may move. */
-static char *
-wr_value(struct wr *w, char *o, const struct mdoc *d, int depth)
-{
-	switch (d->kind) {
-	case MDOC_OBJ:
-		if (d->u.o.head != NULL)
-			return wr_obj(w, o, d, depth);
-		break;
-	case MDOC_ARR:
-		if (d->u.a.n > 0)
-			return wr_arr(w, o, d, depth);
-		break;
-	default:
-		return wr_scalar(w, o, d);
+comma:	/* after a value that is not a plain string: d's next, or its end */
+	if (o == end) {
+		if ((o = wr_grow(w, o, 1)) == NULL)
+			return NULL;
+		end = w->end;
+		lim = (uintptr_t)end - WR_SHORT;
 	}
-	if ((o = wr_room(w, o, 2)) == NULL)
-		return NULL;
-	o[0] = d->kind == MDOC_OBJ ? '{' : '[';
-	o[1] = d->kind == MDOC_OBJ ? '}' : ']';
-	return o + 2;
+	*o++ = ',';
+	if (d->kind == MDOC_OBJ) {
+		if (m != NULL)
+			goto obj;
+		o[-1] = '}';
+	} else {
+		if (e != ee)
+			goto arr;
+		o[-1] = ']';
+	}
+	goto up;
+
+deep:
+	w->err = EG_ERR_LIMIT;	/* its members are too deep */
+	return NULL;
 }
 
 int
@@ -735,8 +952,12 @@ mdoc_write_json(const struct mdoc *d, struct buf *b)
 			memcpy(o, "{}", 2);
 			o += 2;
 		}
-	} else
-		o = wr_value(&w, o, d, 0);
+	} else if (!wr_nonempty(d))
+		o = wr_leaf(&w, o, d);
+	else if ((o = wr_room(&w, o, 1)) != NULL) {
+		*o++ = d->kind == MDOC_OBJ ? '{' : '[';
+		o = wr_tree(&w, o, d, 0);
+	}
 	if (o != NULL)
 		wr_sync(&w, o);
 	return o == NULL ? (w.err ? w.err : EG_ERR_LIMIT) : 0;
@@ -783,6 +1004,36 @@ mdoc_to_json(const struct mdoc *d)
 
 /* ---- reading by path -------------------------------------------------- */
 
+/*
+ * Whether the n bytes at a and b are the same, their first bytes (if
+ * any) known to be: names of up to 16 bytes (id, issueDate,
+ * orderReference) by two overlapping loads each, without a call.
+ */
+static inline int
+same_n(const char *a, const char *b, size_t n)
+{
+	uint64_t w, x, y, z;
+	uint32_t p, q, r, s;
+
+	if (n - 8 <= 8) {
+		memcpy(&w, a, 8);
+		memcpy(&x, b, 8);
+		memcpy(&y, a + n - 8, 8);
+		memcpy(&z, b + n - 8, 8);
+		return ((w ^ x) | (y ^ z)) == 0;
+	}
+	if (n - 4 < 4) {
+		memcpy(&p, a, 4);
+		memcpy(&q, b, 4);
+		memcpy(&r, a + n - 4, 4);
+		memcpy(&s, b + n - 4, 4);
+		return ((p ^ q) | (r ^ s)) == 0;
+	}
+	if (n < 4)
+		return n < 2 || (a[1] == b[1] && a[n - 1] == b[n - 1]);
+	return memcmp(a, b, n) == 0;
+}
+
 /* Whether key (an interned name, of length kl) is name[0..n). */
 static inline int
 key_is(const char *key, size_t kl, const char *name, size_t n)
@@ -790,7 +1041,7 @@ key_is(const char *key, size_t kl, const char *name, size_t n)
 	/* keys are interned names: their length is at hand (map_int.h) */
 	if (kl != MAP_NAME_NOJSON)
 		return kl == n && (n == 0 || key[0] == name[0]) &&
-		    memcmp(key, name, n) == 0;
+		    same_n(key, name, n);
 	return strncmp(key, name, n) == 0 && key[n] == '\0';
 }
 
