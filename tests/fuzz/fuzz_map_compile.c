@@ -34,7 +34,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
-	struct map_compile_opts	 o = { root, st850 };
+	struct map_compile_opts	 o = { .maps_root = root, .structure = st850 };
 	struct map		*m = NULL;
 	struct buf		 errs;
 	char			 path[1024];
