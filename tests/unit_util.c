@@ -17,6 +17,7 @@
 #include "err.h"
 #include "files.h"
 #include "nameidx.h"
+#include "refset.h"
 #include "slice.h"
 #include "tap.h"
 
@@ -152,6 +153,41 @@ main(void)
 			free(e[k].name);
 		free(e);
 		nameidx_free(&x);
+	}
+
+	/* refset: control numbers, sequential or in steps, and others */
+	{
+		struct refset	 r = { NULL, 0, 0 };
+		char		 nb[32];
+		unsigned	 k, steps[] = { 1, 64, 1000, 65536 };
+		size_t		 si;
+		int		 first = 0, again = 0;
+
+		for (si = 0; si < sizeof(steps) / sizeof(steps[0]); si++) {
+			refset_clear(&r);
+			first = again = 0;
+			for (k = 0; k < 20000; k++) {
+				snprintf(nb, sizeof(nb), "%09u", k * steps[si]);
+				first += refset_seen(&r, slice_cstr(nb));
+			}
+			for (k = 0; k < 20000; k++) {
+				snprintf(nb, sizeof(nb), "%09u", k * steps[si]);
+				again += refset_seen(&r, slice_cstr(nb));
+			}
+			ok(first == 0 && again == 20000, "refset: 20,000 "
+			    "numbers in steps of %u: new once, then seen",
+			    steps[si]);
+		}
+		ok(!refset_seen(&r, slice_cstr("1")) &&
+		    refset_seen(&r, slice_cstr("1")) &&
+		    !refset_seen(&r, slice_cstr("0001")) &&
+		    !refset_seen(&r, slice_cstr("ICR-7")) &&
+		    refset_seen(&r, slice_cstr("ICR-7")) &&
+		    !refset_seen(&r, slice_cstr("")) &&
+		    !refset_seen(&r, slice_cstr("")),
+		    "refset: leading zeros count, text works, empty never "
+		    "repeats");
+		refset_free(&r);
 	}
 	return done_testing();
 }
