@@ -207,6 +207,14 @@ static const struct {
 	    DIAG_ERROR },
 	{ "invalid character", "ST*850*0001~BEG*00*SA*PO1**20240101~PO1*1*1x~"
 	    "SE*4*0001~", "ELEM-CHAR", "PO1", 2, 0, 8, 6, DIAG_ERROR },
+	{ "number with two decimal marks", "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    "PO1*1*+1.2.3~SE*4*0001~", "ELEM-CHAR", "PO1", 2, 0, 8, 6,
+	    DIAG_ERROR },
+	{ "decimal mark in N0", "ST*850*0001~BEG*00*SA*PO1**20240101~PO1*1~"
+	    "CTT*1.5~SE*5*0001~", "ELEM-CHAR", "CTT", 1, 0, 8, 6, DIAG_ERROR },
+	{ "digits counted without the sign", "ST*850*0001~BEG*00*SA*PO1**"
+	    "20240101~PO1*1~CTT*-1234567~SE*5*0001~", "ELEM-LONG", "CTT", 1, 0,
+	    8, 5, DIAG_ERROR },
 	{ "code", "ST*850*0001~BEG*99*SA*PO1**20240101~PO1*1~SE*4*0001~",
 	    "ELEM-CODE", "BEG", 1, 0, 8, 7, DIAG_ERROR },
 	{ "date", "ST*850*0001~BEG*00*SA*PO1**20241301~PO1*1~SE*4*0001~",
@@ -263,7 +271,8 @@ test_cases(const struct structure *st)
 	/* The valid set: nothing at all. */
 	run(&r, st, ISA5 "ST*850*0001~BEG*00*SA*PO1**20240101~"
 	    "REF*DP*1*X*VN:AB^ZZ:CD~DTM*002*20240101*1200~N1*ST*X*92*12~"
-	    "N4*C*S*123^456^789~PO1*1*2*EA*1.5**VN*A~PID*F****X~CTT*1~SE*10*0001~" END,
+	    "N4*C*S*123^456^789~PO1*1*2*EA*-1.5**VN*A~PID*F****X~CTT*-123456~"
+	    "SE*10*0001~" END,
 	    NULL);
 	ok(r.nd == 0, "valid set: no diagnostics (%d, first %s %s)", r.nd,
 	    r.nd ? r.d[0].code : "", r.nd ? r.d[0].msg : "");

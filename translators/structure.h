@@ -157,6 +157,15 @@ structure_tagkey(const char *tag)
 }
 
 /*
+ * A length range for which a value is valid, see struct_segdef: bytes of
+ * text (num 0), or digits of a number of type num (ST_NN, ST_R, ST_N).
+ */
+struct struct_plain {
+	unsigned	 min, max;
+	unsigned	 num;
+};
+
+/*
  * Everything a structure says about one segment tag, found by
  * structure_segdef() in constant time (added for the tree validator; the
  * tables above stay the source of truth and this only points into them).
@@ -183,10 +192,17 @@ struct struct_segdef {
 	unsigned	 plainmin[STRUCT_MAXPOS];
 	unsigned	 plainmax[STRUCT_MAXPOS];
 	/*
+	 * Likewise for numbers (ST_NN, ST_R, ST_N without a code list, rep
+	 * 1): numel[el].num is the type and min..max count digits; max 0:
+	 * not so.  Numbers are most of the values that are not text.
+	 */
+	struct struct_plain numel[STRUCT_MAXPOS];
+	/*
 	 * The same for components: comp of element el, a composite with rep
 	 * 1, is an AN or ID component without a code list, and a value of
 	 * length cplain[cpfirst[el] + comp - 1] min..max is valid (max 0:
-	 * not so, or not declared).  ncomp[el]: the highest component of el
+	 * not so, or not declared); or a number component without a code
+	 * list (num set, min..max digits).  ncomp[el]: the highest component of el
 	 * declared, 0 when el is not such a composite.
 	 */
 	uint16_t	 cpfirst[STRUCT_MAXPOS];
@@ -217,11 +233,6 @@ struct struct_segdef {
 	uint32_t	 idx;		/* this entry's index in seg[] */
 	const struct struct_pairs *pairs;	/* first `pairs`, or NULL */
 	const struct struct_hier *hier;		/* first `hierarchy`, or NULL */
-};
-
-/* A length range for which a text value is valid, see struct_segdef. */
-struct struct_plain {
-	unsigned	 min, max;
 };
 
 /* The positions of a syntax note as bits: all of them, and el[1..]. */

@@ -554,6 +554,38 @@ x12_repetitions(struct tb *t)
 /* -- element validation ------------------------------------------------- */
 
 /*
+ * The characters of a number of type (ST_NN, ST_R, ST_N); *lenp gets its
+ * digits, the length the standard counts.
+ */
+static inline int
+num_chars(unsigned type, struct slice v, size_t *lenp)
+{
+	size_t	 i = 0, digits = 0, dots = 0;
+
+	if (type == ST_NN) {
+		if (v.len && v.p[0] == '-')
+			i = 1;
+		for (; i < v.len; i++)
+			if (v.p[i] < '0' || v.p[i] > '9')
+				return 0;
+		*lenp = v.len - (v.len && v.p[0] == '-');
+		return *lenp > 0;
+	}
+	if (v.len && (v.p[0] == '-' || v.p[0] == '+'))
+		i = 1;
+	for (; i < v.len; i++) {
+		if (v.p[i] >= '0' && v.p[i] <= '9')
+			digits++;
+		else if (v.p[i] == '.' || (type == ST_N && v.p[i] == ','))
+			dots++;
+		else
+			return 0;
+	}
+	*lenp = digits;
+	return digits > 0 && dots <= 1;
+}
+
+/*
  * Character checks for numeric and alphabetic types; *lenp gets the length
  * the standard counts: digits for numbers, characters for text.  EDIFACT
  * values are UTF-8 after the parser's transcoding (UNOC Latin-1 "é" is two
@@ -564,7 +596,7 @@ static inline int
 check_chars(const struct struct_elem *d, struct slice v, int utf8,
     size_t *lenp)
 {
-	size_t	 i = 0, digits = 0, dots = 0, n;
+	size_t	 i = 0, n;
 
 	*lenp = v.len;
 	if (utf8 && d->type != ST_NN && d->type != ST_R && d->type != ST_N) {
@@ -576,28 +608,9 @@ check_chars(const struct struct_elem *d, struct slice v, int utf8,
 	}
 	switch (d->type) {
 	case ST_NN:
-		if (v.len && v.p[0] == '-')
-			i = 1;
-		for (; i < v.len; i++)
-			if (v.p[i] < '0' || v.p[i] > '9')
-				return 0;
-		*lenp = v.len - (v.len && v.p[0] == '-');
-		return *lenp > 0;
 	case ST_R:
 	case ST_N:
-		if (v.len && (v.p[0] == '-' || v.p[0] == '+'))
-			i = 1;
-		for (; i < v.len; i++) {
-			if (v.p[i] >= '0' && v.p[i] <= '9')
-				digits++;
-			else if (v.p[i] == '.' || (d->type == ST_N &&
-			    v.p[i] == ','))
-				dots++;
-			else
-				return 0;
-		}
-		*lenp = digits;
-		return digits > 0 && dots <= 1;
+		return num_chars(d->type, v, lenp);
 	case ST_A:
 		for (; i < v.len; i++)
 			if (v.p[i] >= '0' && v.p[i] <= '9')
@@ -963,8 +976,25 @@ len_plain(unsigned min, unsigned max, const struct edi_val *v, int utf8)
 	    (min == 1 && ((unsigned char)v->s.p[0] & 0xc0) != 0x80));
 }
 
-/* 1 when check_segment() has nothing to say about v, from the index alone. */
-static inline int
+/*
+ * A number (struct_plain num) of min..max digits: number_ok() would say 1.
+ * Out of line, so that the text tests of val_plain stay small enough to
+ * inline into the value scan.
+ */
+static int __attribute__((noinline))
+num_plain(const struct struct_plain *pl, struct slice v)
+{
+	size_t	 digits;
+
+	return num_chars(pl->num, v, &digits) && digits >= pl->min &&
+	    digits <= pl->max;
+}
+
+/*
+ * 1 when check_segment() has nothing to say about v, from the index alone:
+ * text of the right length, or a number.
+ */
+static inline __attribute__((always_inline)) int
 val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
 {
 	const struct struct_plain *pl;
@@ -972,12 +1002,17 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
 
 	if (v->rep > 1 || el >= STRUCT_MAXPOS)
 		return 0;
-	if (v->comp <= 1 && len_plain(sd->plainmin[el], sd->plainmax[el], v,
-	    utf8))
-		return 1;
+	if (v->comp <= 1) {
+		if (len_plain(sd->plainmin[el], sd->plainmax[el], v, utf8))
+			return 1;
+		if (sd->numel[el].max != 0)
+			return num_plain(&sd->numel[el], v->s);
+	}
 	if (v->comp - 1u >= sd->ncomp[el])
 		return 0;
 	pl = &sd->cplain[sd->cpfirst[el] + v->comp - 1u];
+	if (pl->num != 0)
+		return num_plain(pl, v->s);
 	return len_plain(pl->min, pl->max, v, utf8);
 }
 
@@ -1059,7 +1094,7 @@ number_ok(const struct struct_elem *d, struct slice v)
 	if (d->codes != NULL ||
 	    (d->type != ST_NN && d->type != ST_R && d->type != ST_N))
 		return 0;
-	return check_chars(d, v, 0, &digits) && digits >= d->min &&
+	return num_chars(d->type, v, &digits) && digits >= d->min &&
 	    digits <= d->max;
 }
 
