@@ -972,8 +972,13 @@ value_plain(const struct struct_elem *d, const struct edi_val *v, int utf8)
 static inline int
 len_plain(unsigned min, unsigned max, const struct edi_val *v, int utf8)
 {
-	return v->s.len <= max && v->s.len >= min && (!utf8 || min == 0 ||
-	    (min == 1 && ((unsigned char)v->s.p[0] & 0xc0) != 0x80));
+	unsigned lead;
+
+	if (!utf8)
+		return v->s.len <= max && v->s.len >= min;
+	/* at least min characters: min 0, or 1 and a first byte starts one */
+	lead = v->s.len != 0 && ((unsigned char)v->s.p[0] & 0xc0) != 0x80;
+	return v->s.len <= max && min <= lead;
 }
 
 /*
