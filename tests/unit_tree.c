@@ -207,8 +207,8 @@ static const struct {
 	    DIAG_ERROR },
 	{ "invalid character", "ST*850*0001~BEG*00*SA*PO1**20240101~PO1*1*1x~"
 	    "SE*4*0001~", "ELEM-CHAR", "PO1", 2, 0, 8, 6, DIAG_ERROR },
-	{ "number with two decimal marks", "ST*850*0001~BEG*00*SA*PO1**20240101~"
-	    "PO1*1*+1.2.3~SE*4*0001~", "ELEM-CHAR", "PO1", 2, 0, 8, 6,
+	{ "number with two decimal marks", "ST*850*0001~BEG*00*SA*PO1**"
+	    "20240101~PO1*1*+1.2.3~SE*4*0001~", "ELEM-CHAR", "PO1", 2, 0, 8, 6,
 	    DIAG_ERROR },
 	{ "decimal mark in N0", "ST*850*0001~BEG*00*SA*PO1**20240101~PO1*1~"
 	    "CTT*1.5~SE*5*0001~", "ELEM-CHAR", "CTT", 1, 0, 8, 6, DIAG_ERROR },
@@ -221,6 +221,9 @@ static const struct {
 	    "ELEM-DATE", "BEG", 5, 0, 8, 8, DIAG_ERROR },
 	{ "time", "ST*850*0001~BEG*00*SA*PO1**20240101~DTM*002*20240101*2599~"
 	    "PO1*1~SE*5*0001~", "ELEM-TIME", "DTM", 3, 0, 8, 9, DIAG_ERROR },
+	{ "short date where eight digits are due", "ST*850*0001~BEG*00*SA*PO1**"
+	    "240101~PO1*1~SE*4*0001~", "ELEM-DATE", "BEG", 5, 0, 8, 8,
+	    DIAG_ERROR },
 	{ "component in simple element", "ST*850*0001~BEG*00*SA*PO1**20240101~"
 	    "N1*ST*A:B~PO1*1~SE*5*0001~", "ELEM-COMPONENT", "N1", 2, 2, 8, 13,
 	    DIAG_ERROR },
@@ -270,7 +273,7 @@ test_cases(const struct structure *st)
 	}
 	/* The valid set: nothing at all. */
 	run(&r, st, ISA5 "ST*850*0001~BEG*00*SA*PO1**20240101~"
-	    "REF*DP*1*X*VN:AB^ZZ:CD~DTM*002*20240101*1200~N1*ST*X*92*12~"
+	    "REF*DP*1*X*VN:AB^ZZ:CD~DTM*002*20240101*12305901~N1*ST*X*92*12~"
 	    "N4*C*S*123^456^789~PO1*1*2*EA*-1.5**VN*A~PID*F****X~CTT*-123456~"
 	    "SE*10*0001~" END,
 	    NULL);

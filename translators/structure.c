@@ -1314,14 +1314,15 @@ comp_plain(struct struct_index *ix)
 			sd->cpfirst[e->el] = (uint16_t)n;
 			sd->ncomp[e->el] = (unsigned char)sd->elem[j - 1].comp;
 			for (c = e + 1; c < sd->elem + j; c++)
-				if ((c->type == ST_AN || c->type == ST_ID ||
+				if (((c->type == ST_AN || c->type == ST_ID ||
 				    c->type == ST_NN || c->type == ST_R ||
-				    c->type == ST_N) && c->codes == NULL) {
+				    c->type == ST_N) && c->codes == NULL) ||
+				    c->type == ST_DT || c->type == ST_TM) {
 					ix->cplain[n + c->comp - 1].min =
 					    c->min;
 					ix->cplain[n + c->comp - 1].max =
 					    c->max;
-					ix->cplain[n + c->comp - 1].num =
+					ix->cplain[n + c->comp - 1].type =
 					    c->type == ST_AN ||
 					    c->type == ST_ID ? 0 : c->type;
 				}
@@ -1444,12 +1445,14 @@ structure_index_new(const struct structure *st)
 				sd->plainmin[e->el] = e->min;
 				sd->plainmax[e->el] = e->max;
 			}
-			if ((e->type == ST_NN || e->type == ST_R ||
-			    e->type == ST_N) && e->codes == NULL &&
+			/* date and time checks never look at codes */
+			if ((((e->type == ST_NN || e->type == ST_R ||
+			    e->type == ST_N) && e->codes == NULL) ||
+			    e->type == ST_DT || e->type == ST_TM) &&
 			    e->rep <= 1) {
-				sd->numel[e->el].min = e->min;
-				sd->numel[e->el].max = e->max;
-				sd->numel[e->el].num = e->type;
+				sd->typed[e->el].min = e->min;
+				sd->typed[e->el].max = e->max;
+				sd->typed[e->el].type = e->type;
 			}
 			sd->decl[e->el / 8] |=
 			    (unsigned char)(1U << (e->el % 8));

@@ -158,11 +158,12 @@ structure_tagkey(const char *tag)
 
 /*
  * A length range for which a value is valid, see struct_segdef: bytes of
- * text (num 0), or digits of a number of type num (ST_NN, ST_R, ST_N).
+ * text (type 0); digits of a number of that type (ST_NN, ST_R, ST_N); or
+ * bytes of a valid date or time (ST_DT, ST_TM).
  */
 struct struct_plain {
 	unsigned	 min, max;
-	unsigned	 num;
+	unsigned	 type;
 };
 
 /*
@@ -192,18 +193,20 @@ struct struct_segdef {
 	unsigned	 plainmin[STRUCT_MAXPOS];
 	unsigned	 plainmax[STRUCT_MAXPOS];
 	/*
-	 * Likewise for numbers (ST_NN, ST_R, ST_N without a code list, rep
-	 * 1): numel[el].num is the type and min..max count digits; max 0:
-	 * not so.  Numbers are most of the values that are not text.
+	 * Likewise for numbers (ST_NN, ST_R, ST_N without a code list) and
+	 * dates and times (ST_DT, ST_TM), rep 1: typed[el].type is the type
+	 * and min..max the range (digits for numbers); max 0: not so.
+	 * Numbers and dates are most of the values that are not text.
 	 */
-	struct struct_plain numel[STRUCT_MAXPOS];
+	struct struct_plain typed[STRUCT_MAXPOS];
 	/*
 	 * The same for components: comp of element el, a composite with rep
 	 * 1, is an AN or ID component without a code list, and a value of
 	 * length cplain[cpfirst[el] + comp - 1] min..max is valid (max 0:
 	 * not so, or not declared); or a number component without a code
-	 * list (num set, min..max digits).  ncomp[el]: the highest component of el
-	 * declared, 0 when el is not such a composite.
+	 * list, a date or a time (type set, as in typed).  ncomp[el]: the
+	 * highest component of el declared, 0 when el is not such a
+	 * composite.
 	 */
 	uint16_t	 cpfirst[STRUCT_MAXPOS];
 	unsigned char	 ncomp[STRUCT_MAXPOS];

@@ -982,22 +982,31 @@ len_plain(unsigned min, unsigned max, const struct edi_val *v, int utf8)
 }
 
 /*
- * A number (struct_plain num) of min..max digits: number_ok() would say 1.
- * Out of line, so that the text tests of val_plain stay small enough to
- * inline into the value scan.
+ * A value of a typed struct_plain: check_value() would say nothing (for a
+ * number, number_ok() would say 1).  Out of line, so that the text tests
+ * of val_plain stay small enough to inline into the value scan.
  */
 static int __attribute__((noinline))
-num_plain(const struct struct_plain *pl, struct slice v)
+typed_plain(const struct struct_plain *pl, struct slice v)
 {
 	size_t	 digits;
 
-	return num_chars(pl->num, v, &digits) && digits >= pl->min &&
-	    digits <= pl->max;
+	switch (pl->type) {
+	case ST_DT:
+		return edi_valid_date(v, pl->min <= 6) && v.len >= pl->min &&
+		    v.len <= pl->max;
+	case ST_TM:
+		return edi_valid_time(v) && v.len >= pl->min &&
+		    v.len <= pl->max;
+	default:
+		return num_chars(pl->type, v, &digits) &&
+		    digits >= pl->min && digits <= pl->max;
+	}
 }
 
 /*
  * 1 when check_segment() has nothing to say about v, from the index alone:
- * text of the right length, or a number.
+ * text of the right length, a number, a date or a time.
  */
 static inline __attribute__((always_inline)) int
 val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
@@ -1010,14 +1019,14 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
 	if (v->comp <= 1) {
 		if (len_plain(sd->plainmin[el], sd->plainmax[el], v, utf8))
 			return 1;
-		if (sd->numel[el].max != 0)
-			return num_plain(&sd->numel[el], v->s);
+		if (sd->typed[el].max != 0)
+			return typed_plain(&sd->typed[el], v->s);
 	}
 	if (v->comp - 1u >= sd->ncomp[el])
 		return 0;
 	pl = &sd->cplain[sd->cpfirst[el] + v->comp - 1u];
-	if (pl->num != 0)
-		return num_plain(pl, v->s);
+	if (pl->type != 0)
+		return typed_plain(pl, v->s);
 	return len_plain(pl->min, pl->max, v, utf8);
 }
 
