@@ -2786,11 +2786,11 @@ target_parent(struct ev *ev, const struct frame *fr,
 		 * keys are unique in an object.
 		 */
 		if ((k = o->u.o.tail) == NULL || k->key != t->name[i])
-			k = mdoc_member(o, t->name[i]);
+			k = mdoc_member_bit(o, t->name[i], t->bit[i]);
 		if (k == NULL) {
 			if ((k = new_node(ev, MDOC_OBJ)) == NULL)
 				return NULL;
-			mdoc_set(o, t->name[i], k);
+			mdoc_add_new(o, t->name[i], t->bit[i], k);
 		} else if (k->kind != MDOC_OBJ)
 			return NULL;
 		o = k;
@@ -2823,11 +2823,13 @@ target_array(struct ev *ev, const struct frame *fr, const struct map_target *t)
 		return NULL;
 	/* The group's instances come in a row: the array is the last member. */
 	if ((arr = o->u.o.tail) == NULL || arr->key != t->name[t->nname - 1])
-		arr = mdoc_member(o, t->name[t->nname - 1]);
+		arr = mdoc_member_bit(o, t->name[t->nname - 1],
+		    t->bit[t->nname - 1]);
 	if (arr == NULL) {
 		if ((arr = new_node(ev, MDOC_ARR)) == NULL)
 			return NULL;
-		mdoc_set(o, t->name[t->nname - 1], arr);
+		mdoc_add_new(o, t->name[t->nname - 1], t->bit[t->nname - 1],
+		    arr);
 	} else if (arr->kind != MDOC_ARR)
 		return NULL;
 	return arr;
@@ -3407,38 +3409,54 @@ absent(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 	return 0;
 }
 
+/*
+ * The object a target's last name goes in, as target_parent finds it,
+ * for the usual cases without the call: each name is the last member of
+ * the object before it (item.standardItemId.value after .qualifier), or
+ * a name the object does not have yet (the first quantity.value of a
+ * line), whose object is then made here.  Anything else (a name set
+ * earlier, not last) is target_parent's.
+ */
+static inline ALWAYS_INLINE struct mdoc *
+target_obj(struct ev *ev, const struct frame *fr, const struct map_target *t)
+{
+	const struct frame *of;
+	struct mdoc *o, *j;
+	int	 i;
+
+	if (t->rooted)
+		return target_parent(ev, fr, t);
+	of = obj_frame(fr);
+	o = of != NULL ? of->obj : ev->root;
+	for (i = 0; i < t->nname - 1; i++) {
+		if ((j = o->u.o.tail) != NULL && j->key == t->name[i] &&
+		    j->kind == MDOC_OBJ)
+			o = j;
+		else if ((o->u.o.keys & t->bit[i]) == 0) {
+			if ((j = mdoc_new(&ev->mp, MDOC_OBJ)) == NULL) {
+				ev->limit = 1;
+				return NULL;
+			}
+			mdoc_add_new(o, t->name[i], t->bit[i], j);
+			o = j;
+		} else
+			return target_parent(ev, fr, t);
+	}
+	return o;
+}
+
 static inline ALWAYS_INLINE void
 write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
     const struct map_val *v, int xf)
 {
-	const struct frame *of;
 	struct mdoc *o, *j;
 
-	if (t->nname <= 2 && !t->rooted) {
-		of = obj_frame(fr);
-		o = of != NULL ? of->obj : ev->root;
-		/*
-		 * price.basisCode after price.amount: the object is the
-		 * last member (target_parent's first try, without the call).
-		 */
-		if (t->nname == 2) {
-			if ((j = o->u.o.tail) != NULL && j->key == t->name[0] &&
-			    j->kind == MDOC_OBJ)
-				o = j;
-			else if ((o = target_parent(ev, fr, t)) == NULL) {
-				ev->dirty = 1;
-				return;
-			}
-		}
-	} else if ((o = target_parent(ev, fr, t)) == NULL) {
+	if ((o = target_obj(ev, fr, t)) == NULL ||
+	    (j = val_node(ev, v, xf)) == NULL) {
 		ev->dirty = 1;
 		return;
 	}
-	if ((j = val_node(ev, v, xf)) == NULL) {
-		ev->dirty = 1;
-		return;
-	}
-	mdoc_set(o, t->name[t->nname - 1], j);
+	mdoc_set_bit(o, t->name[t->nname - 1], t->bit[t->nname - 1], j);
 }
 
 struct lvals {
@@ -3718,7 +3736,8 @@ apply_where(struct ev *ev, struct frame *nf, const struct map_block *b)
 {
 	struct map_val	 v;
 	struct map_target t;
-	int		 i, n = 0;
+	uint64_t	 bit[MAP_MAX_TARGET_DEPTH];
+	int		 i, j, n = 0;
 
 	for (i = 0; i < b->nwhere; i++) {
 		const struct map_where *w = &b->where[i];
@@ -3730,6 +3749,9 @@ apply_where(struct ev *ev, struct frame *nf, const struct map_block *b)
 		memset(&t, 0, sizeof(t));
 		t.name = w->name;
 		t.nname = w->f->nname;
+		for (j = 0; j < t.nname && j < MAP_MAX_TARGET_DEPTH; j++)
+			bit[j] = mdoc_keybit(t.name[j]);
+		t.bit = bit;
 		write_scalar(ev, nf, &t, &v, 0);
 		n++;
 	}
