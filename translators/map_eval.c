@@ -1018,7 +1018,9 @@ struct sidx {
 	uint32_t	*dkey;		/* the nd distinct tag keys ... */
 	uint32_t	*dfirst;	/* ... and the first item of each */
 	uint32_t	*hs;		/* by key hash: dkey index, or END;
-					   NULL: few items, dkey is scanned */
+					   NULL: few items, dkey is scanned
+					   (SIDX_SCAN keys, unused ones
+					   SIDX_NOKEY) */
 	uint32_t	 hmask;
 };
 
@@ -1047,6 +1049,9 @@ ptrhash(const void *p)
  */
 #define SIDX_SCAN	4
 
+/* No tag's key (map_tagkey has three bytes): pads a scanned index. */
+#define SIDX_NOKEY	UINT32_MAX
+
 /* Index of key among the distinct tags of x, or SIDX_END. */
 static inline uint32_t
 sidx_find(const struct sidx *x, uint32_t key, uint32_t *slot)
@@ -1054,9 +1059,15 @@ sidx_find(const struct sidx *x, uint32_t key, uint32_t *slot)
 	uint32_t k, h;
 
 	if (x->hs == NULL) {
-		for (k = 0; k < x->nd; k++)
-			if (x->dkey[k] == key)
-				return k;
+		/* Padded to SIDX_SCAN keys: four compares, no count. */
+		if (x->dkey[0] == key)
+			return 0;
+		if (x->dkey[1] == key)
+			return 1;
+		if (x->dkey[2] == key)
+			return 2;
+		if (x->dkey[3] == key)
+			return 3;
 		return SIDX_END;
 	}
 	for (h = sidx_hash(key) & x->hmask; (k = x->hs[h]) != SIDX_END;
@@ -1072,7 +1083,7 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 {
 	const struct edi_seg *seg = ev->set->seg;
 	struct sidx	*x;
-	uint32_t	 i, n, k, d, h = 0, key, nslot, *last, end, kk;
+	uint32_t	 i, n, k, d, h = 0, key, nslot, *last, end, kk, nk, kf;
 	const struct edi_loop *kid;
 	char		*m;
 	size_t		 sz;
@@ -1090,40 +1101,48 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 		for (nslot = 16; nslot < 2 * (n + 1); nslot *= 2)
 			;
 	/* One piece of memory: the items, then the tag arrays. */
+	nk = n + 1 > SIDX_SCAN ? n + 1 : SIDX_SCAN;
 	sz = sizeof(*x) + ((size_t)n + 1) * sizeof(*x->it) +
-	    (3 * ((size_t)n + 1) + nslot) * sizeof(uint32_t);
+	    (2 * (size_t)nk + (size_t)n + 1 + nslot) * sizeof(uint32_t);
 	if ((m = ev_alloc(ev, sz)) == NULL)
 		return NULL;
 	x = (struct sidx *)(void *)m;
 	x->it = (struct sitem *)(void *)(m + sizeof(*x));
 	x->dkey = (uint32_t *)(void *)(x->it + n + 1);
-	x->dfirst = x->dkey + n + 1;
-	last = x->dfirst + n + 1;
+	x->dfirst = x->dkey + nk;
+	last = x->dfirst + nk;
 	x->hs = NULL;
 	x->hmask = 0;
 	if (nslot > 0) {
 		x->hs = last + n + 1;
 		memset(x->hs, 0xff, nslot * sizeof(*x->hs));
 		x->hmask = nslot - 1;
-	}
+	} else
+		x->dkey[0] = x->dkey[1] = x->dkey[2] = x->dkey[3] =
+		    SIDX_NOKEY;
 	x->L = L;
 	x->nd = 0;
-	/* The segments of L, a nested instance counting as its trigger. */
+	/*
+	 * The segments of L, a nested instance counting as its trigger.
+	 * kf is the first segment of the next nested instance (kid kk).
+	 */
 	kk = 0;
+	kf = L->nkid > 0 ? L->kid[0]->first : UINT32_MAX;
 	for (i = L->first, k = 0; n > 0 && i <= end; k++) {
-		while (kk < L->nkid && L->kid[kk]->first < i)
-			kk++;
+		while (kf < i)
+			kf = ++kk < L->nkid ? L->kid[kk]->first : UINT32_MAX;
 		kid = NULL;
+		key = map_tagkey(seg[i].tag);
 		x->it[k].seg = i;
-		if (kk < L->nkid && L->kid[kk]->first == i) {
-			kid = L->kid[kk++];
+		if (kf == i) {
+			kid = L->kid[kk];
+			kf = ++kk < L->nkid ? L->kid[kk]->first : UINT32_MAX;
 			i = kid->last >= i ? kid->last + 1 : i + 1;
 		} else
 			i++;
 		x->it[k].next = SIDX_END;
 		x->it[k].kid = kid;
 		x->it[k].ksx = NULL;
-		key = map_tagkey(seg[x->it[k].seg].tag);
 		if ((d = sidx_find(x, key, &h)) != SIDX_END) {
 			x->it[last[d]].next = k;
 			last[d] = k;
