@@ -1047,7 +1047,7 @@ ptrhash(const void *p)
  * searched by a scan of their distinct tags, without a hash table.  A
  * LIN line of six tags, each read by a few rules, is cheaper hashed.
  */
-#define SIDX_SCAN	4
+#define SIDX_SCAN	8
 
 /* No tag's key (map_tagkey has three bytes): pads a scanned index. */
 #define SIDX_NOKEY	UINT32_MAX
@@ -1068,6 +1068,16 @@ sidx_find(const struct sidx *x, uint32_t key, uint32_t *slot)
 			return 2;
 		if (x->dkey[3] == key)
 			return 3;
+		if (x->nd <= 4)
+			return SIDX_END;
+		if (x->dkey[4] == key)
+			return 4;
+		if (x->dkey[5] == key)
+			return 5;
+		if (x->dkey[6] == key)
+			return 6;
+		if (x->dkey[7] == key)
+			return 7;
 		return SIDX_END;
 	}
 	for (h = sidx_hash(key) & x->hmask; (k = x->hs[h]) != SIDX_END;
@@ -1117,9 +1127,14 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 		x->hs = last + n + 1;
 		memset(x->hs, 0xff, nslot * sizeof(*x->hs));
 		x->hmask = nslot - 1;
-	} else
+	} else {
+		/* nd is at most n: keys past 4 are read only when n > 4. */
 		x->dkey[0] = x->dkey[1] = x->dkey[2] = x->dkey[3] =
 		    SIDX_NOKEY;
+		if (n > 4)
+			x->dkey[4] = x->dkey[5] = x->dkey[6] = x->dkey[7] =
+			    SIDX_NOKEY;
+	}
 	x->L = L;
 	x->nd = 0;
 	/*
