@@ -2677,6 +2677,44 @@ exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 	return eval_expr(ev, fr, e, &v, NULL);
 }
 
+/*
+ * A field compared (check quantity.value > 0 on every line) as eval_expr1
+ * reads it, for what val_cmp needs: kind, text or integer.  1 found, 0
+ * absent, -1 when the walk meets an array or ends on a container: those
+ * are eval_expr's.
+ */
+static inline int
+field_cmpval(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    struct map_val *v)
+{
+	const struct mdoc *j;
+	int	 k;
+
+	j = field_base(ev, fr, e->field);
+	for (k = 0; k < e->field->nname && j != NULL &&
+	    j->kind == MDOC_OBJ && k <= MAP_MAX_TARGET_DEPTH; k++)
+		j = member(j, e->field->name[k]);
+	if (j == NULL)
+		return 0;
+	switch (j->kind) {
+	case MDOC_STR:
+	case MDOC_DEC:
+		if (k != e->field->nname)
+			return 0;
+		v->p = j->u.s.p;
+		v->len = j->u.s.len;
+		v->kind = MV_STR;
+		return v->len > 0;
+	case MDOC_INT:
+		if (k != e->field->nname)
+			return 0;
+		v->i = j->u.i;
+		v->kind = MV_INT;
+		return 1;
+	}
+	return -1;
+}
+
 static int
 eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
     int depth)
@@ -2719,7 +2757,10 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 		}
 		return C_FALSE;
 	case MC_CMP:
-		if (!eval_expr(ev, fr, c->a, &a, NULL))
+		if (c->a->kind != MT_FIELD ||
+		    (l = field_cmpval(ev, fr, c->a, &a)) < 0)
+			l = eval_expr(ev, fr, c->a, &a, NULL);
+		if (!l)
 			return C_UNKNOWN;
 		if (c->b->kind == MT_LIT) {
 			/* `> 0`: val_cmp reads the text only. */
