@@ -645,6 +645,35 @@ atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
 	return best;
 }
 
+/*
+ * atom_rank of the one atom of a filter with integer codes, not limited
+ * to a repetition: N1[N101=BY] for every N1 instance and group, the
+ * usual filter of a selector.
+ */
+static inline int
+atom1_rank(const struct edi_seg *s, const struct map_atom *a)
+{
+	const struct edi_val *v = s->val, *e = s->val + s->nval;
+	unsigned	 comp = a->comp ? a->comp : 1;
+	uint64_t	 k;
+	int		 best = -1, c;
+
+	for (; v < e && v->el <= a->el; v++) {
+		if (v->el < a->el || (v->comp ? v->comp : 1u) != comp)
+			continue;
+		k = map_codekey(v->s.p, v->s.len);
+		for (c = 0; c < a->ncode; c++)
+			if (a->ck[c] == k) {
+				if (best < 0 || c < best)
+					best = c;
+				break;
+			}
+	}
+	if (a->neg)
+		return best >= 0 ? -1 : 0;
+	return best;
+}
+
 /* Rank of s under f (0 when f has no alternatives), -1 when no match. */
 static int
 filter_rank(const struct edi_seg *s, const struct map_filter *f,
@@ -652,6 +681,12 @@ filter_rank(const struct edi_seg *s, const struct map_filter *f,
 {
 	int	 i, r, rank = 0;
 
+	if (f->natom == 1 && f->atom[0].ck != NULL &&
+	    f->atom[0].el != repel) {
+		if ((r = atom1_rank(s, &f->atom[0])) < 0)
+			return -1;
+		return f->rank == 0 ? r : 0;
+	}
 	for (i = 0; i < f->natom; i++) {
 		const struct map_atom *a = &f->atom[i];
 
