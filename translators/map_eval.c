@@ -1995,8 +1995,21 @@ cb_sum_node(struct ev *ev, void *arg, const struct mdoc *j)
 	struct map_val	 v;
 	char		 nb[32];
 
-	if (node_val(j, &v) && v.kind != MV_NONE)
+	/* node_val's values, without zeroing one for every line summed. */
+	if (j == NULL)
+		return;
+	switch (j->kind) {
+	case MDOC_STR:
+	case MDOC_DEC:
+		if (j->u.s.len > 0)
+			sum_add(arg, slice_make(j->u.s.p, j->u.s.len));
+		break;
+	case MDOC_INT:
+		v.kind = MV_INT;
+		v.i = j->u.i;
 		sum_add(arg, val_slice(ev, &v, nb, sizeof(nb)));
+		break;
+	}
 }
 
 static void
