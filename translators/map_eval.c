@@ -148,6 +148,7 @@ struct ev {
 	/* Per loop instance: its in-scope items by tag, built on first use. */
 	struct sidx	**stab;
 	uint32_t	 smask, sn;
+	struct sidx	*s1;		/* the first, before stab is needed */
 	/* XML sources. */
 	int		 xml;
 	xmlXPathContextPtr xctx;
@@ -1216,6 +1217,12 @@ sidx_get(struct ev *ev, const struct edi_loop *L)
 	struct sidx	**ns, *x;
 	uint32_t	 k, i, nm;
 
+	/*
+	 * Most sets ask for one scope's index here, the set's own (the top
+	 * frame keeps it): the table is made when a second one comes.
+	 */
+	if (ev->s1 != NULL && ev->s1->L == L)
+		return ev->s1;
 	if (ev->stab != NULL)
 		for (k = ptrhash(L) & ev->smask; ev->stab[k] != NULL;
 		    k = (k + 1) & ev->smask)
@@ -1224,6 +1231,10 @@ sidx_get(struct ev *ev, const struct edi_loop *L)
 	if ((x = sidx_build(ev, L)) == NULL) {
 		ev->limit = 1;
 		return NULL;
+	}
+	if (ev->s1 == NULL) {
+		ev->s1 = x;
+		return x;
 	}
 	if (ev->stab == NULL || (ev->sn + 1) * 2 > ev->smask) {
 		nm = ev->stab == NULL ? 63 : ev->smask * 2 + 1;
