@@ -1658,6 +1658,7 @@ parse_target(struct cp *cp, const struct tok *t, struct map_target *tg)
 	const char	*p = t->p;
 	size_t		 n = t->len, i = 0, s;
 	int		 cap = 0;
+	uint64_t	*bit;
 
 	tg->text = tokstr(cp, t);
 	if (n && p[0] == '/') {
@@ -1686,6 +1687,11 @@ parse_target(struct cp *cp, const struct tok *t, struct map_target *tg)
 		tg->name[tg->nname++] = cp_name(cp, p + s, i - s);
 		s = i + 1;
 	}
+	/* The evaluator tests and sets these bits for every value written. */
+	bit = cp_alloc(cp, (size_t)tg->nname * sizeof(*bit));
+	for (i = 0; i < (size_t)tg->nname; i++)
+		bit[i] = mdoc_keybit(tg->name[i]);
+	tg->bit = bit;
 	return 0;
 }
 

@@ -148,6 +148,7 @@ struct ev {
 	/* Per loop instance: its in-scope items by tag, built on first use. */
 	struct sidx	**stab;
 	uint32_t	 smask, sn;
+	struct sidx	*s1;		/* the first, before stab is needed */
 	/* XML sources. */
 	int		 xml;
 	xmlXPathContextPtr xctx;
@@ -645,6 +646,35 @@ atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
 	return best;
 }
 
+/*
+ * atom_rank of the one atom of a filter with integer codes, not limited
+ * to a repetition: N1[N101=BY] for every N1 instance and group, the
+ * usual filter of a selector.
+ */
+static inline int
+atom1_rank(const struct edi_seg *s, const struct map_atom *a)
+{
+	const struct edi_val *v = s->val, *e = s->val + s->nval;
+	unsigned	 comp = a->comp ? a->comp : 1;
+	uint64_t	 k;
+	int		 best = -1, c;
+
+	for (; v < e && v->el <= a->el; v++) {
+		if (v->el < a->el || (v->comp ? v->comp : 1u) != comp)
+			continue;
+		k = map_codekey(v->s.p, v->s.len);
+		for (c = 0; c < a->ncode; c++)
+			if (a->ck[c] == k) {
+				if (best < 0 || c < best)
+					best = c;
+				break;
+			}
+	}
+	if (a->neg)
+		return best >= 0 ? -1 : 0;
+	return best;
+}
+
 /* Rank of s under f (0 when f has no alternatives), -1 when no match. */
 static int
 filter_rank(const struct edi_seg *s, const struct map_filter *f,
@@ -652,6 +682,12 @@ filter_rank(const struct edi_seg *s, const struct map_filter *f,
 {
 	int	 i, r, rank = 0;
 
+	if (f->natom == 1 && f->atom[0].ck != NULL &&
+	    f->atom[0].el != repel) {
+		if ((r = atom1_rank(s, &f->atom[0])) < 0)
+			return -1;
+		return f->rank == 0 ? r : 0;
+	}
 	for (i = 0; i < f->natom; i++) {
 		const struct map_atom *a = &f->atom[i];
 
@@ -1018,7 +1054,9 @@ struct sidx {
 	uint32_t	*dkey;		/* the nd distinct tag keys ... */
 	uint32_t	*dfirst;	/* ... and the first item of each */
 	uint32_t	*hs;		/* by key hash: dkey index, or END;
-					   NULL: few items, dkey is scanned */
+					   NULL: few items, dkey is scanned
+					   (SIDX_SCAN keys, unused ones
+					   SIDX_NOKEY) */
 	uint32_t	 hmask;
 };
 
@@ -1045,7 +1083,10 @@ ptrhash(const void *p)
  * searched by a scan of their distinct tags, without a hash table.  A
  * LIN line of six tags, each read by a few rules, is cheaper hashed.
  */
-#define SIDX_SCAN	4
+#define SIDX_SCAN	8
+
+/* No tag's key (map_tagkey has three bytes): pads a scanned index. */
+#define SIDX_NOKEY	UINT32_MAX
 
 /* Index of key among the distinct tags of x, or SIDX_END. */
 static inline uint32_t
@@ -1054,9 +1095,25 @@ sidx_find(const struct sidx *x, uint32_t key, uint32_t *slot)
 	uint32_t k, h;
 
 	if (x->hs == NULL) {
-		for (k = 0; k < x->nd; k++)
-			if (x->dkey[k] == key)
-				return k;
+		/* Padded to SIDX_SCAN keys: four compares, no count. */
+		if (x->dkey[0] == key)
+			return 0;
+		if (x->dkey[1] == key)
+			return 1;
+		if (x->dkey[2] == key)
+			return 2;
+		if (x->dkey[3] == key)
+			return 3;
+		if (x->nd <= 4)
+			return SIDX_END;
+		if (x->dkey[4] == key)
+			return 4;
+		if (x->dkey[5] == key)
+			return 5;
+		if (x->dkey[6] == key)
+			return 6;
+		if (x->dkey[7] == key)
+			return 7;
 		return SIDX_END;
 	}
 	for (h = sidx_hash(key) & x->hmask; (k = x->hs[h]) != SIDX_END;
@@ -1072,7 +1129,7 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 {
 	const struct edi_seg *seg = ev->set->seg;
 	struct sidx	*x;
-	uint32_t	 i, n, k, d, h = 0, key, nslot, *last, end, kk;
+	uint32_t	 i, n, k, d, h = 0, key, nslot, *last, end, kk, nk, kf;
 	const struct edi_loop *kid;
 	char		*m;
 	size_t		 sz;
@@ -1090,40 +1147,53 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 		for (nslot = 16; nslot < 2 * (n + 1); nslot *= 2)
 			;
 	/* One piece of memory: the items, then the tag arrays. */
+	nk = n + 1 > SIDX_SCAN ? n + 1 : SIDX_SCAN;
 	sz = sizeof(*x) + ((size_t)n + 1) * sizeof(*x->it) +
-	    (3 * ((size_t)n + 1) + nslot) * sizeof(uint32_t);
+	    (2 * (size_t)nk + (size_t)n + 1 + nslot) * sizeof(uint32_t);
 	if ((m = ev_alloc(ev, sz)) == NULL)
 		return NULL;
 	x = (struct sidx *)(void *)m;
 	x->it = (struct sitem *)(void *)(m + sizeof(*x));
 	x->dkey = (uint32_t *)(void *)(x->it + n + 1);
-	x->dfirst = x->dkey + n + 1;
-	last = x->dfirst + n + 1;
+	x->dfirst = x->dkey + nk;
+	last = x->dfirst + nk;
 	x->hs = NULL;
 	x->hmask = 0;
 	if (nslot > 0) {
 		x->hs = last + n + 1;
 		memset(x->hs, 0xff, nslot * sizeof(*x->hs));
 		x->hmask = nslot - 1;
+	} else {
+		/* nd is at most n: keys past 4 are read only when n > 4. */
+		x->dkey[0] = x->dkey[1] = x->dkey[2] = x->dkey[3] =
+		    SIDX_NOKEY;
+		if (n > 4)
+			x->dkey[4] = x->dkey[5] = x->dkey[6] = x->dkey[7] =
+			    SIDX_NOKEY;
 	}
 	x->L = L;
 	x->nd = 0;
-	/* The segments of L, a nested instance counting as its trigger. */
+	/*
+	 * The segments of L, a nested instance counting as its trigger.
+	 * kf is the first segment of the next nested instance (kid kk).
+	 */
 	kk = 0;
+	kf = L->nkid > 0 ? L->kid[0]->first : UINT32_MAX;
 	for (i = L->first, k = 0; n > 0 && i <= end; k++) {
-		while (kk < L->nkid && L->kid[kk]->first < i)
-			kk++;
+		while (kf < i)
+			kf = ++kk < L->nkid ? L->kid[kk]->first : UINT32_MAX;
 		kid = NULL;
+		key = map_tagkey(seg[i].tag);
 		x->it[k].seg = i;
-		if (kk < L->nkid && L->kid[kk]->first == i) {
-			kid = L->kid[kk++];
+		if (kf == i) {
+			kid = L->kid[kk];
+			kf = ++kk < L->nkid ? L->kid[kk]->first : UINT32_MAX;
 			i = kid->last >= i ? kid->last + 1 : i + 1;
 		} else
 			i++;
 		x->it[k].next = SIDX_END;
 		x->it[k].kid = kid;
 		x->it[k].ksx = NULL;
-		key = map_tagkey(seg[x->it[k].seg].tag);
 		if ((d = sidx_find(x, key, &h)) != SIDX_END) {
 			x->it[last[d]].next = k;
 			last[d] = k;
@@ -1147,6 +1217,12 @@ sidx_get(struct ev *ev, const struct edi_loop *L)
 	struct sidx	**ns, *x;
 	uint32_t	 k, i, nm;
 
+	/*
+	 * Most sets ask for one scope's index here, the set's own (the top
+	 * frame keeps it): the table is made when a second one comes.
+	 */
+	if (ev->s1 != NULL && ev->s1->L == L)
+		return ev->s1;
 	if (ev->stab != NULL)
 		for (k = ptrhash(L) & ev->smask; ev->stab[k] != NULL;
 		    k = (k + 1) & ev->smask)
@@ -1155,6 +1231,10 @@ sidx_get(struct ev *ev, const struct edi_loop *L)
 	if ((x = sidx_build(ev, L)) == NULL) {
 		ev->limit = 1;
 		return NULL;
+	}
+	if (ev->s1 == NULL) {
+		ev->s1 = x;
+		return x;
 	}
 	if (ev->stab == NULL || (ev->sn + 1) * 2 > ev->smask) {
 		nm = ev->stab == NULL ? 63 : ev->smask * 2 + 1;
@@ -1926,8 +2006,21 @@ cb_sum_node(struct ev *ev, void *arg, const struct mdoc *j)
 	struct map_val	 v;
 	char		 nb[32];
 
-	if (node_val(j, &v) && v.kind != MV_NONE)
+	/* node_val's values, without zeroing one for every line summed. */
+	if (j == NULL)
+		return;
+	switch (j->kind) {
+	case MDOC_STR:
+	case MDOC_DEC:
+		if (j->u.s.len > 0)
+			sum_add(arg, slice_make(j->u.s.p, j->u.s.len));
+		break;
+	case MDOC_INT:
+		v.kind = MV_INT;
+		v.i = j->u.i;
 		sum_add(arg, val_slice(ev, &v, nb, sizeof(nb)));
+		break;
+	}
 }
 
 static void
@@ -2643,6 +2736,44 @@ exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 	return eval_expr(ev, fr, e, &v, NULL);
 }
 
+/*
+ * A field compared (check quantity.value > 0 on every line) as eval_expr1
+ * reads it, for what val_cmp needs: kind, text or integer.  1 found, 0
+ * absent, -1 when the walk meets an array or ends on a container: those
+ * are eval_expr's.
+ */
+static inline int
+field_cmpval(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    struct map_val *v)
+{
+	const struct mdoc *j;
+	int	 k;
+
+	j = field_base(ev, fr, e->field);
+	for (k = 0; k < e->field->nname && j != NULL &&
+	    j->kind == MDOC_OBJ && k <= MAP_MAX_TARGET_DEPTH; k++)
+		j = member(j, e->field->name[k]);
+	if (j == NULL)
+		return 0;
+	switch (j->kind) {
+	case MDOC_STR:
+	case MDOC_DEC:
+		if (k != e->field->nname)
+			return 0;
+		v->p = j->u.s.p;
+		v->len = j->u.s.len;
+		v->kind = MV_STR;
+		return v->len > 0;
+	case MDOC_INT:
+		if (k != e->field->nname)
+			return 0;
+		v->i = j->u.i;
+		v->kind = MV_INT;
+		return 1;
+	}
+	return -1;
+}
+
 static int
 eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
     int depth)
@@ -2685,7 +2816,10 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 		}
 		return C_FALSE;
 	case MC_CMP:
-		if (!eval_expr(ev, fr, c->a, &a, NULL))
+		if (c->a->kind != MT_FIELD ||
+		    (l = field_cmpval(ev, fr, c->a, &a)) < 0)
+			l = eval_expr(ev, fr, c->a, &a, NULL);
+		if (!l)
 			return C_UNKNOWN;
 		if (c->b->kind == MT_LIT) {
 			/* `> 0`: val_cmp reads the text only. */
@@ -2786,11 +2920,11 @@ target_parent(struct ev *ev, const struct frame *fr,
 		 * keys are unique in an object.
 		 */
 		if ((k = o->u.o.tail) == NULL || k->key != t->name[i])
-			k = mdoc_member(o, t->name[i]);
+			k = mdoc_member_bit(o, t->name[i], t->bit[i]);
 		if (k == NULL) {
 			if ((k = new_node(ev, MDOC_OBJ)) == NULL)
 				return NULL;
-			mdoc_set(o, t->name[i], k);
+			mdoc_add_new(o, t->name[i], t->bit[i], k);
 		} else if (k->kind != MDOC_OBJ)
 			return NULL;
 		o = k;
@@ -2823,11 +2957,13 @@ target_array(struct ev *ev, const struct frame *fr, const struct map_target *t)
 		return NULL;
 	/* The group's instances come in a row: the array is the last member. */
 	if ((arr = o->u.o.tail) == NULL || arr->key != t->name[t->nname - 1])
-		arr = mdoc_member(o, t->name[t->nname - 1]);
+		arr = mdoc_member_bit(o, t->name[t->nname - 1],
+		    t->bit[t->nname - 1]);
 	if (arr == NULL) {
 		if ((arr = new_node(ev, MDOC_ARR)) == NULL)
 			return NULL;
-		mdoc_set(o, t->name[t->nname - 1], arr);
+		mdoc_add_new(o, t->name[t->nname - 1], t->bit[t->nname - 1],
+		    arr);
 	} else if (arr->kind != MDOC_ARR)
 		return NULL;
 	return arr;
@@ -3407,38 +3543,54 @@ absent(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
 	return 0;
 }
 
+/*
+ * The object a target's last name goes in, as target_parent finds it,
+ * for the usual cases without the call: each name is the last member of
+ * the object before it (item.standardItemId.value after .qualifier), or
+ * a name the object does not have yet (the first quantity.value of a
+ * line), whose object is then made here.  Anything else (a name set
+ * earlier, not last) is target_parent's.
+ */
+static inline ALWAYS_INLINE struct mdoc *
+target_obj(struct ev *ev, const struct frame *fr, const struct map_target *t)
+{
+	const struct frame *of;
+	struct mdoc *o, *j;
+	int	 i;
+
+	if (t->rooted)
+		return target_parent(ev, fr, t);
+	of = obj_frame(fr);
+	o = of != NULL ? of->obj : ev->root;
+	for (i = 0; i < t->nname - 1; i++) {
+		if ((j = o->u.o.tail) != NULL && j->key == t->name[i] &&
+		    j->kind == MDOC_OBJ)
+			o = j;
+		else if ((o->u.o.keys & t->bit[i]) == 0) {
+			if ((j = mdoc_new(&ev->mp, MDOC_OBJ)) == NULL) {
+				ev->limit = 1;
+				return NULL;
+			}
+			mdoc_add_new(o, t->name[i], t->bit[i], j);
+			o = j;
+		} else
+			return target_parent(ev, fr, t);
+	}
+	return o;
+}
+
 static inline ALWAYS_INLINE void
 write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
     const struct map_val *v, int xf)
 {
-	const struct frame *of;
 	struct mdoc *o, *j;
 
-	if (t->nname <= 2 && !t->rooted) {
-		of = obj_frame(fr);
-		o = of != NULL ? of->obj : ev->root;
-		/*
-		 * price.basisCode after price.amount: the object is the
-		 * last member (target_parent's first try, without the call).
-		 */
-		if (t->nname == 2) {
-			if ((j = o->u.o.tail) != NULL && j->key == t->name[0] &&
-			    j->kind == MDOC_OBJ)
-				o = j;
-			else if ((o = target_parent(ev, fr, t)) == NULL) {
-				ev->dirty = 1;
-				return;
-			}
-		}
-	} else if ((o = target_parent(ev, fr, t)) == NULL) {
+	if ((o = target_obj(ev, fr, t)) == NULL ||
+	    (j = val_node(ev, v, xf)) == NULL) {
 		ev->dirty = 1;
 		return;
 	}
-	if ((j = val_node(ev, v, xf)) == NULL) {
-		ev->dirty = 1;
-		return;
-	}
-	mdoc_set(o, t->name[t->nname - 1], j);
+	mdoc_set_bit(o, t->name[t->nname - 1], t->bit[t->nname - 1], j);
 }
 
 struct lvals {
@@ -3718,7 +3870,8 @@ apply_where(struct ev *ev, struct frame *nf, const struct map_block *b)
 {
 	struct map_val	 v;
 	struct map_target t;
-	int		 i, n = 0;
+	uint64_t	 bit[MAP_MAX_TARGET_DEPTH];
+	int		 i, j, n = 0;
 
 	for (i = 0; i < b->nwhere; i++) {
 		const struct map_where *w = &b->where[i];
@@ -3730,6 +3883,9 @@ apply_where(struct ev *ev, struct frame *nf, const struct map_block *b)
 		memset(&t, 0, sizeof(t));
 		t.name = w->name;
 		t.nname = w->f->nname;
+		for (j = 0; j < t.nname && j < MAP_MAX_TARGET_DEPTH; j++)
+			bit[j] = mdoc_keybit(t.name[j]);
+		t.bit = bit;
 		write_scalar(ev, nf, &t, &v, 0);
 		n++;
 	}

@@ -355,6 +355,7 @@ struct map_target {
 	int		 nname;
 	int		 array;		/* name[] */
 	const char	*text;
+	const uint64_t	*bit;		/* mdoc_keybit of each name */
 };
 
 enum map_req {
@@ -669,35 +670,34 @@ mdoc_keybit(const char *key)
 	    0x9e3779b97f4a7c15ull >> 58);
 }
 
-/* The member named key (an interned name), or NULL. */
+/*
+ * The member named key (an interned name), or NULL.  The _bit forms take
+ * the key's mdoc_keybit as the map linked it (map_target.bit).
+ */
 static inline struct mdoc *
-mdoc_member(const struct mdoc *o, const char *key)
+mdoc_member_bit(const struct mdoc *o, const char *key, uint64_t bit)
 {
 	struct mdoc *m;
 
-	if ((o->u.o.keys & mdoc_keybit(key)) == 0)
+	if ((o->u.o.keys & bit) == 0)
 		return NULL;
 	for (m = o->u.o.head; m != NULL; m = m->next)
 		if (m->key == key)
 			return m;
 	return NULL;
 }
+
+static inline struct mdoc *
+mdoc_member(const struct mdoc *o, const char *key)
+{
+	return mdoc_member_bit(o, key, mdoc_keybit(key));
+}
 void	 mdoc_set_again(struct mdoc *obj, const char *key, struct mdoc *v);
 
-/*
- * Replace the member named key (an interned name) in place, or append v.
- * Called for every member built: appending a new name is inline, a name
- * the object may already have is mdoc_set_again's.
- */
+/* Append v as key, a name o does not have (its bit is clear in keys). */
 static inline void
-mdoc_set(struct mdoc *o, const char *key, struct mdoc *v)
+mdoc_add_new(struct mdoc *o, const char *key, uint64_t bit, struct mdoc *v)
 {
-	uint64_t bit = mdoc_keybit(key);
-
-	if (o->u.o.keys & bit) {
-		mdoc_set_again(o, key, v);
-		return;
-	}
 	o->u.o.keys |= bit;
 	v->key = key;
 	v->next = NULL;
@@ -707,6 +707,27 @@ mdoc_set(struct mdoc *o, const char *key, struct mdoc *v)
 		o->u.o.head = v;
 	o->u.o.tail = v;
 	o->u.o.n++;
+}
+
+/*
+ * Replace the member named key (an interned name) in place, or append v.
+ * Called for every member built: appending a new name is inline, a name
+ * the object may already have is mdoc_set_again's.
+ */
+static inline void
+mdoc_set_bit(struct mdoc *o, const char *key, uint64_t bit, struct mdoc *v)
+{
+	if (o->u.o.keys & bit) {
+		mdoc_set_again(o, key, v);
+		return;
+	}
+	mdoc_add_new(o, key, bit, v);
+}
+
+static inline void
+mdoc_set(struct mdoc *o, const char *key, struct mdoc *v)
+{
+	mdoc_set_bit(o, key, mdoc_keybit(key), v);
 }
 void	 mdoc_del(struct mdoc *obj, const char *key);
 void	 mdoc_merge(struct mdoc *dst, struct mdoc *src);

@@ -1108,13 +1108,64 @@ plain_ok(int res, struct map_val *v)
 	return res;
 }
 
+#ifdef __GNUC__
+#define XF_NOINLINE	__attribute__((noinline))
+#else
+#define XF_NOINLINE
+#endif
+
+static XF_NOINLINE int xform_all(const struct map_xform *, struct arena *,
+    const struct edi_set *, struct map_val *, const char **);
+
 /*
  * Apply one transform to v in place.  Returns an enum map_xres; on
  * MXR_TYPE/MXR_TYPEWARN *why may name the problem.  On MXR_MISS and
  * MXR_BANG the value is unchanged (the caller applies the policy).
+ *
+ * Most values are text going through decimal, lookup or an X12 date,
+ * whose helpers are calls: those are taken here, and the other
+ * transforms, inlined in xform_all, cost their register saves only to
+ * the values that need them.
  */
 int
 map_xform_apply(const struct map_xform *xf, struct arena *a,
+    const struct edi_set *set, struct map_val *v, const char **why)
+{
+	const struct map_row *row;
+
+	if (v->kind == MV_STR || v->kind == MV_DEC) {
+		*why = NULL;
+		v->plain = 0;
+		switch (xf->kind) {
+		case MX_DECIMAL:
+			*why = "not a number";
+			return plain_ok(x_decimal(xf, a, set, v), v);
+		case MX_DATE_X12:
+			*why = "not a date (YYMMDD or CCYYMMDD)";
+			return plain_ok(date_bylen(a, v), v);
+		case MX_LOOKUP:
+			if (xf->lk == NULL)
+				return MXR_MISS;
+			row = map_lookup_in(xf->lk, slice_make(v->p, v->len));
+			if (row == NULL)
+				return MXR_MISS;
+			if (row->bang)
+				return MXR_BANG;
+			v->p = row->right.p;
+			v->len = row->right.len;
+			v->kind = MV_STR;
+			v->plain = row->plain;
+			return v->len ? MXR_OK : MXR_ABSENT;
+		default:
+			break;
+		}
+	}
+	return xform_all(xf, a, set, v, why);
+}
+
+/* map_xform_apply for every transform and value kind. */
+static int
+xform_all(const struct map_xform *xf, struct arena *a,
     const struct edi_set *set, struct map_val *v, const char **why)
 {
 	const struct map_row *row;
