@@ -380,43 +380,6 @@ ew_raw(struct ew *e, const char *s, size_t n)
 		e->err |= buf_add(e->b, s, n);
 }
 
-/*
- * Most strings of the envelope are short (references, dates, numbers):
- * copied without a call, with loads and stores that may overlap but stay
- * within [s, s + n).
- */
-static inline void
-ev_copy(char *d, const char *s, size_t n)
-{
-	uint64_t a, b;
-	uint32_t x, y;
-	char	 p[16], q[16];
-
-	if (n >= 8) {
-		if (n <= 16) {
-			memcpy(&a, s, 8);
-			memcpy(&b, s + n - 8, 8);
-			memcpy(d, &a, 8);
-			memcpy(d + n - 8, &b, 8);
-		} else if (n <= 32) {
-			memcpy(p, s, 16);
-			memcpy(q, s + n - 16, 16);
-			memcpy(d, p, 16);
-			memcpy(d + n - 16, q, 16);
-		} else
-			memcpy(d, s, n);
-	} else if (n >= 4) {
-		memcpy(&x, s, 4);
-		memcpy(&y, s + n - 4, 4);
-		memcpy(d, &x, 4);
-		memcpy(d + n - 4, &y, 4);
-	} else if (n > 0) {
-		d[0] = s[0];
-		d[n / 2] = s[n / 2];
-		d[n - 1] = s[n - 1];
-	}
-}
-
 /* kq (a key as EWK gives it), then s as a JSON string, claimed at once. */
 static void
 ew_kq_str(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
@@ -437,7 +400,7 @@ ew_kq_str(struct ew *e, const char *kq, size_t kql, const char *s, size_t n)
 	memcpy(o, kq, kql);
 	o += kql;
 	*o = '"';
-	ev_copy(o + 1, s, n);
+	jsonw_copy(o + 1, s, n);
 	o[n + 1] = '"';
 	buf_end_at(e->b, o + n + 2);
 }
@@ -462,8 +425,8 @@ ew_kq_plain2(struct ew *e, const char *kq, size_t kql, const char *a,
 	memcpy(o, kq, kql);	/* a literal: its length is the compiler's */
 	o += kql;
 	*o++ = '"';
-	ev_copy(o, a, an);
-	ev_copy(o + an, b, bn);
+	jsonw_copy(o, a, an);
+	jsonw_copy(o + an, b, bn);
 	o[an + bn] = '"';
 	buf_end_at(e->b, o + an + bn + 1);
 }
@@ -929,7 +892,7 @@ put(char *o, const char *s, size_t n)
 static char *
 put_short(char *o, const char *s, size_t n)
 {
-	ev_copy(o, s, n);
+	jsonw_copy(o, s, n);
 	return o + n;
 }
 

@@ -46,6 +46,43 @@ jsonw_plain(const char *s, size_t n)
 	    ((b - ones) & ~b)) & ones << 7) == 0;
 }
 
+/*
+ * n bytes from s to d, room already claimed.  Most pieces of an event are
+ * keys and short values: copied without a call, with loads and stores
+ * that may overlap but stay within [s, s + n) and [d, d + n).
+ */
+static inline void
+jsonw_copy(char *d, const char *s, size_t n)
+{
+	uint64_t a, b;
+	uint32_t x, y;
+	char	 p[16], q[16];
+
+	if (n >= 8) {
+		if (n <= 16) {
+			memcpy(&a, s, 8);
+			memcpy(&b, s + n - 8, 8);
+			memcpy(d, &a, 8);
+			memcpy(d + n - 8, &b, 8);
+		} else if (n <= 32) {
+			memcpy(p, s, 16);
+			memcpy(q, s + n - 16, 16);
+			memcpy(d, p, 16);
+			memcpy(d + n - 16, q, 16);
+		} else
+			memcpy(d, s, n);
+	} else if (n >= 4) {
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(d, &x, 4);
+		memcpy(d + n - 4, &y, 4);
+	} else if (n > 0) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	}
+}
+
 /* Append a JSON integer. */
 int	jsonw_int(struct buf *b, long long v);
 /* v in decimal at the end of tmp (no NUL): returns where it starts. */

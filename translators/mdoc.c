@@ -418,48 +418,12 @@ wr_room(struct wr *w, char *o, size_t k)
 	return k <= (size_t)(w->end - o) ? o : wr_grow(w, o, k);
 }
 
-/*
- * Most pieces are keys and short values: copied without a call, with
- * loads and stores that may overlap but stay within [s, s + n).
- */
-static inline void
-wr_copy(char *d, const char *s, size_t n)
-{
-	uint64_t a, b;
-	uint32_t x, y;
-	char	 p[16], q[16];
-
-	if (n >= 8) {
-		if (n <= 16) {
-			memcpy(&a, s, 8);
-			memcpy(&b, s + n - 8, 8);
-			memcpy(d, &a, 8);
-			memcpy(d + n - 8, &b, 8);
-		} else if (n <= 32) {
-			memcpy(p, s, 16);
-			memcpy(q, s + n - 16, 16);
-			memcpy(d, p, 16);
-			memcpy(d + n - 16, q, 16);
-		} else
-			memcpy(d, s, n);
-	} else if (n >= 4) {
-		memcpy(&x, s, 4);
-		memcpy(&y, s + n - 4, 4);
-		memcpy(d, &x, 4);
-		memcpy(d + n - 4, &y, 4);
-	} else if (n > 0) {
-		d[0] = s[0];
-		d[n / 2] = s[n / 2];
-		d[n - 1] = s[n - 1];
-	}
-}
-
 /* "s" (known to need no escape) into room already claimed. */
 static inline char *
 wr_plain(char *o, const char *s, size_t n)
 {
 	o[0] = '"';
-	wr_copy(o + 1, s, n);
+	jsonw_copy(o + 1, s, n);
 	o[n + 1] = '"';
 	return o + n + 2;
 }
@@ -490,7 +454,7 @@ wr_int(struct wr *w, char *o, json_int_t v)
 
 	if ((o = wr_room(w, o, n)) == NULL)
 		return NULL;
-	wr_copy(o, p, n);
+	jsonw_copy(o, p, n);
 	return o + n;
 }
 
