@@ -1114,6 +1114,25 @@ plain_ok(int res, struct map_val *v)
 #define XF_NOINLINE
 #endif
 
+/* The table's right side for v, or what its policy must decide. */
+static inline int
+x_lookup(const struct map_xform *xf, struct map_val *v)
+{
+	const struct map_row *row;
+
+	if (xf->lk == NULL)
+		return MXR_MISS;
+	if ((row = map_lookup_in(xf->lk, slice_make(v->p, v->len))) == NULL)
+		return MXR_MISS;
+	if (row->bang)
+		return MXR_BANG;
+	v->p = row->right.p;
+	v->len = row->right.len;
+	v->kind = MV_STR;
+	v->plain = row->plain;
+	return v->len ? MXR_OK : MXR_ABSENT;
+}
+
 static XF_NOINLINE int xform_all(const struct map_xform *, struct arena *,
     const struct edi_set *, struct map_val *, const char **);
 
@@ -1131,8 +1150,6 @@ int
 map_xform_apply(const struct map_xform *xf, struct arena *a,
     const struct edi_set *set, struct map_val *v, const char **why)
 {
-	const struct map_row *row;
-
 	if (v->kind == MV_STR || v->kind == MV_DEC) {
 		*why = NULL;
 		v->plain = 0;
@@ -1144,18 +1161,7 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 			*why = "not a date (YYMMDD or CCYYMMDD)";
 			return plain_ok(date_bylen(a, v), v);
 		case MX_LOOKUP:
-			if (xf->lk == NULL)
-				return MXR_MISS;
-			row = map_lookup_in(xf->lk, slice_make(v->p, v->len));
-			if (row == NULL)
-				return MXR_MISS;
-			if (row->bang)
-				return MXR_BANG;
-			v->p = row->right.p;
-			v->len = row->right.len;
-			v->kind = MV_STR;
-			v->plain = row->plain;
-			return v->len ? MXR_OK : MXR_ABSENT;
+			return x_lookup(xf, v);
 		default:
 			break;
 		}
@@ -1168,7 +1174,6 @@ static int
 xform_all(const struct map_xform *xf, struct arena *a,
     const struct edi_set *set, struct map_val *v, const char **why)
 {
-	const struct map_row *row;
 	char	 nb[32];
 	int	 n;
 
@@ -1252,18 +1257,7 @@ xform_all(const struct map_xform *xf, struct arena *a,
 	case MX_SSCC:
 		return x_sscc(v, why);
 	case MX_LOOKUP:
-		if (xf->lk == NULL)
-			return MXR_MISS;
-		row = map_lookup_in(xf->lk, slice_make(v->p, v->len));
-		if (row == NULL)
-			return MXR_MISS;
-		if (row->bang)
-			return MXR_BANG;
-		v->p = row->right.p;
-		v->len = row->right.len;
-		v->kind = MV_STR;
-		v->plain = row->plain;
-		return v->len ? MXR_OK : MXR_ABSENT;
+		return x_lookup(xf, v);
 	}
 	return MXR_OK;
 }
