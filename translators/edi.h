@@ -50,6 +50,16 @@ struct edi_seg {
 };
 
 /*
+ * The end of s's values.  val is NULL when there are none, and NULL + 0
+ * is undefined in C: a walk from s->val to here is then empty.
+ */
+static inline struct edi_val *
+edi_val_end(const struct edi_seg *s)
+{
+	return s->nval ? s->val + s->nval : s->val;
+}
+
+/*
  * A loop instance is a contiguous run of the set's segments: its trigger
  * segment seg[first] and everything placed after it up to seg[last],
  * including the segments of nested loop instances (kids).

@@ -629,7 +629,7 @@ atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
 	unsigned	 comp = a->comp ? a->comp : 1;
 	int		 best = -1, c;
 
-	for (v = s->val, e = s->val + s->nval; v < e; v++) {
+	for (v = s->val, e = edi_val_end(s); v < e; v++) {
 		if (v->el < a->el)
 			continue;
 		if (v->el > a->el)
@@ -654,7 +654,7 @@ atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
 static inline int
 atom1_rank(const struct edi_seg *s, const struct map_atom *a)
 {
-	const struct edi_val *v = s->val, *e = s->val + s->nval;
+	const struct edi_val *v = s->val, *e = edi_val_end(s);
 	unsigned	 comp = a->comp ? a->comp : 1;
 	uint64_t	 k;
 	int		 best = -1, c;
@@ -790,7 +790,7 @@ nrep_of(const struct edi_seg *s, unsigned el)
 	const struct edi_val *v, *e;
 	unsigned	 n = 0;
 
-	for (v = s->val, e = s->val + s->nval; v < e; v++) {
+	for (v = s->val, e = edi_val_end(s); v < e; v++) {
 		if (v->el < el)
 			continue;
 		if (v->el > el)
@@ -840,7 +840,7 @@ pairs_build(struct pairs *pc, const struct map_path *p,
 	 * lookups of e and e + 1, so the scan is linear in the values.
 	 */
 	cur = s->val;
-	end = s->val + s->nval;
+	end = edi_val_end(s);
 	for (e = from; e + 1 <= to; e += step) {
 		unsigned qe = p->pfrom > 0 && !p->pqfirst ? e + 1 : e;
 		unsigned ve = qe == e ? e + 1 : e;
@@ -880,7 +880,7 @@ pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
 static inline ALWAYS_INLINE const struct edi_val *
 pair_comp_at(const struct map_path *p, const struct edi_seg *s, int *pr)
 {
-	const struct edi_val *v = s->val, *e = s->val + s->nval, *q, *val;
+	const struct edi_val *v = s->val, *e = edi_val_end(s), *q, *val;
 	const struct edi_val *best = NULL;
 	unsigned	 el, rep, vc;
 	int		 c, bestc = -1;
@@ -3261,7 +3261,7 @@ rep_scan(const struct edi_seg *s, const struct map_path *p, unsigned comp,
     int rank, struct pbest *b)
 {
 	const struct map_atom *a = &p->seg.f.atom[0];
-	const struct edi_val *v = s->val, *e = s->val + s->nval, *val;
+	const struct edi_val *v = s->val, *e = edi_val_end(s), *val;
 	unsigned	 acomp = a->comp ? a->comp : 1, rep, vc;
 	int		 c, best;
 

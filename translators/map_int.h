@@ -65,7 +65,7 @@ map_tagkey(const char *t)
 static inline const struct edi_val *
 map_segval(const struct edi_seg *s, unsigned el, unsigned comp, unsigned rep)
 {
-	const struct edi_val *v = s->val, *e = s->val + s->nval;
+	const struct edi_val *v = s->val, *e = edi_val_end(s);
 
 	for (; v < e; v++) {
 		if (v->el < el)

@@ -1062,7 +1062,7 @@ static inline __attribute__((always_inline)) uint16_t
 scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
     int utf8, int reps, struct present *p, uint16_t *slow, size_t *nslow)
 {
-	const struct edi_val *v = s->val, *end = s->val + s->nval;
+	const struct edi_val *v = s->val, *end = edi_val_end(s);
 	uint64_t b0 = 0, b1 = 0;
 	unsigned orrep = 0, andrep = ~0U;
 	uint16_t rest = s->nval;
@@ -1193,7 +1193,7 @@ mand_comps(struct tb *t, uint32_t si, const struct struct_segdef *sd,
     const struct present *pr)
 {
 	const struct edi_seg *s = &t->set->seg[si];
-	const struct edi_val *v = s->val, *end = s->val + s->nval;
+	const struct edi_val *v = s->val, *end = edi_val_end(s);
 	uint32_t key;
 	size_t	 m;
 	int	 el, comp;
