@@ -1156,7 +1156,7 @@ test_tree(void)
  * the byte-at-a-time path that takes segments with CR or LF.
  */
 static void
-test_block_edges(void)
+test_block_edges(const char *loop)
 {
 	static const struct {
 		const char	*text;		/* FTX04.. after the padding */
@@ -1213,8 +1213,8 @@ test_block_edges(void)
 				}
 			}
 		}
-		ok(bad == 0, "block edges: \"%s\" at 70 offsets, both paths",
-		    cases[c].text);
+		ok(bad == 0, "block edges (%s): \"%s\" at 70 offsets, both "
+		    "paths", loop, cases[c].text);
 	}
 }
 
@@ -1225,7 +1225,13 @@ main(void)
 	test_corpus_env();
 	test_envelopes();
 	test_tokenizer();
-	test_block_edges();
+	test_block_edges(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
+	/* and the SSE2 loop, whatever this CPU has (edi_avx2()) */
+	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2())
+		test_block_edges("SSE2 loop, forced");
+	else
+		ok(0, "EDIGATE_SIMD=sse2 turns the AVX2 loop off");
+	unsetenv("EDIGATE_SIMD");
 	test_limits();
 	test_tree();
 	return done_testing();

@@ -648,7 +648,7 @@ edges_set(void *arg, struct edi_set *s)
 }
 
 static void
-test_block_edges(void)
+test_block_edges(const char *loop)
 {
 	static const struct {
 		const char	*pre, *post;	/* the segment: pre pad post */
@@ -685,8 +685,8 @@ test_block_edges(void)
 					    "#  want %s\n", n, e.got, want);
 			}
 		}
-		ok(bad == 0, "block edges: %s<pad>%s at 70 offsets",
-		    cases[c].pre, cases[c].post);
+		ok(bad == 0, "block edges (%s): %s<pad>%s at 70 offsets",
+		    loop, cases[c].pre, cases[c].post);
 	}
 }
 
@@ -694,7 +694,13 @@ int
 main(void)
 {
 	test_values();
-	test_block_edges();
+	test_block_edges(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
+	/* and the SSE2 loop, whatever this CPU has (edi_avx2()) */
+	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2())
+		test_block_edges("SSE2 loop, forced");
+	else
+		ok(0, "EDIGATE_SIMD=sse2 turns the AVX2 loop off");
+	unsetenv("EDIGATE_SIMD");
 	test_envelopes();
 	test_limits();
 	test_streaming();

@@ -1,12 +1,15 @@
 /*
- * edi.c: reading values out of the syntax-neutral set model (edi.h), and
- * the date/time checks every parser and the validator share.  Owns nothing:
+ * edi.c: reading values out of the syntax-neutral set model (edi.h), the
+ * date/time checks every parser and the validator share, and the
+ * tokenizers' choice of loop.  Owns nothing:
  * values live in the set's arena or in the input bytes.
  */
 #include "config.h"
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "edi.h"
 
@@ -109,4 +112,19 @@ edi_valid_time(struct slice s)
 	if (s.len > 6 && !digits(s.p + 6, s.len - 6, &dummy))
 		return 0;
 	return 1;
+}
+
+int
+edi_avx2(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+	const char *e = getenv("EDIGATE_SIMD");
+
+	if (e != NULL && strcmp(e, "sse2") == 0)
+		return 0;
+	return __builtin_cpu_supports("avx2") &&
+	    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+#else
+	return 0;
+#endif
 }

@@ -50,6 +50,14 @@ struct edi_seg {
 };
 
 /*
+ * Whether the tokenizers may take their AVX2 (with BMI1/BMI2) loop: the
+ * CPU has the three and EDIGATE_SIMD is not "sse2".  Asked once per parse;
+ * the variable lets the tests (and an operator ruling out the CPU) run the
+ * SSE2 loop on any machine.
+ */
+int	edi_avx2(void);
+
+/*
  * The end of s's values.  val is NULL when there are none, and NULL + 0
  * is undefined in C: a walk from s->val to here is then empty.
  */

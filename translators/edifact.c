@@ -2568,8 +2568,7 @@ edifact_parse(struct slice in, const char *filename,
 	x->tcap = 4 * (size_t)EG_MAX_SEGMENT_LEN + 64;
 	x->tbuf = xmalloc(x->tcap);
 #ifdef EF_AVX2
-	x->avx2 = __builtin_cpu_supports("avx2") &&
-	    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+	x->avx2 = edi_avx2();
 #endif
 	while (pos < len && x->stop == 0) {
 #ifdef __SSE2__

@@ -1862,8 +1862,7 @@ x12_parse(struct slice in, const char *filename,
 		goto out;
 	}
 #ifdef X12_AVX2
-	x->avx2 = __builtin_cpu_supports("avx2") &&
-	    __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+	x->avx2 = edi_avx2();
 #endif
 	while (pos < len && x->stop == 0) {
 #if defined(__SSE2__)
