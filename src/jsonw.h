@@ -47,40 +47,50 @@ jsonw_plain(const char *s, size_t n)
 }
 
 /*
- * n bytes from s to d, room already claimed.  Most pieces of an event are
- * keys and short values: copied without a call, with loads and stores
- * that may overlap but stay within [s, s + n) and [d, d + n).
+ * n bytes from s to d (room already claimed) when n is at most 32: the
+ * keys and short values most of an event is made of, copied without a
+ * call, by loads and stores that may overlap but stay within [s, s + n)
+ * and [d, d + n).  0 for longer text, with nothing written.
  */
-static inline void
-jsonw_copy(char *d, const char *s, size_t n)
+static inline int
+jsonw_copy32(char *d, const char *s, size_t n)
 {
 	uint64_t a, b;
 	uint32_t x, y;
 	char	 p[16], q[16];
 
-	if (n >= 8) {
-		if (n <= 16) {
-			memcpy(&a, s, 8);
-			memcpy(&b, s + n - 8, 8);
-			memcpy(d, &a, 8);
-			memcpy(d + n - 8, &b, 8);
-		} else if (n <= 32) {
-			memcpy(p, s, 16);
-			memcpy(q, s + n - 16, 16);
-			memcpy(d, p, 16);
-			memcpy(d + n - 16, q, 16);
-		} else
-			memcpy(d, s, n);
-	} else if (n >= 4) {
+	if (n - 8 <= 8) {		/* 8 to 16 bytes: the most common */
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n < 4) {
+		if (n >= 2) {
+			memcpy(d, s, 2);
+			memcpy(d + n - 2, s + n - 2, 2);
+		} else if (n == 1)
+			d[0] = s[0];
+	} else if (n < 8) {
 		memcpy(&x, s, 4);
 		memcpy(&y, s + n - 4, 4);
 		memcpy(d, &x, 4);
 		memcpy(d + n - 4, &y, 4);
-	} else if (n > 0) {
-		d[0] = s[0];
-		d[n / 2] = s[n / 2];
-		d[n - 1] = s[n - 1];
-	}
+	} else if (n <= 32) {
+		memcpy(p, s, 16);
+		memcpy(q, s + n - 16, 16);
+		memcpy(d, p, 16);
+		memcpy(d + n - 16, q, 16);
+	} else
+		return 0;
+	return 1;
+}
+
+/* n bytes from s to d, room already claimed; short ones without a call. */
+static inline void
+jsonw_copy(char *d, const char *s, size_t n)
+{
+	if (!jsonw_copy32(d, s, n))
+		memcpy(d, s, n);
 }
 
 /* Append a JSON integer. */

@@ -547,31 +547,7 @@ wr_nonempty(const struct mdoc *v)
 static inline int
 wr_key_fast(char *o, const char *k, size_t kn)
 {
-	const char	*s = k + kn + 1;
-	size_t		 n = kn + 3;
-	uint64_t	 a, b;
-	uint32_t	 x, y;
-	char		 p[16], q[16];
-
-	/* most keys' JSON is 8 to 16 bytes: tested first */
-	if (n - 8 <= 8) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		memcpy(o, &a, 8);
-		memcpy(o + n - 8, &b, 8);
-	} else if (n - 4 < 4) {
-		memcpy(&x, s, 4);
-		memcpy(&y, s + n - 4, 4);
-		memcpy(o, &x, 4);
-		memcpy(o + n - 4, &y, 4);
-	} else if (n - 17 < 16) {
-		memcpy(p, s, 16);
-		memcpy(q, s + n - 16, 16);
-		memcpy(o, p, 16);
-		memcpy(o + n - 16, q, 16);
-	} else
-		return 0;
-	return 1;
+	return jsonw_copy32(o, k + kn + 1, kn + 3);
 }
 
 /* "key": of any key, room claimed. */
@@ -599,32 +575,7 @@ wr_key(struct wr *w, char *o, const char *k, size_t kn)
 static inline int
 wr_val_fast(char *o, const char *s, size_t n)
 {
-	uint64_t a, b;
-	uint32_t x, y;
-	char	 p[16], q[16];
-
-	if (n - 8 <= 8) {
-		memcpy(&a, s, 8);
-		memcpy(&b, s + n - 8, 8);
-		memcpy(o, &a, 8);
-		memcpy(o + n - 8, &b, 8);
-	} else if (n < 4) {
-		if (n >= 2) {
-			memcpy(o, s, 2);
-			memcpy(o + n - 2, s + n - 2, 2);
-		} else if (n == 1)
-			o[0] = s[0];
-	} else if (n < 8) {
-		memcpy(&x, s, 4);
-		memcpy(&y, s + n - 4, 4);
-		memcpy(o, &x, 4);
-		memcpy(o + n - 4, &y, 4);
-	} else if (n <= 32) {
-		memcpy(p, s, 16);
-		memcpy(q, s + n - 16, 16);
-		memcpy(o, p, 16);
-		memcpy(o + n - 16, q, 16);
-	} else
+	if (!jsonw_copy32(o, s, n))
 		return 0;
 	memcpy(o + n, "\",", 2);
 	return 1;
