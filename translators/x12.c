@@ -1591,6 +1591,19 @@ classify_avx2(const unsigned char *p, const struct x12 *x, struct cls32 *m)
 }
 #endif
 
+/* The masks of the 32 bytes at p, by the copy of the loop we are in. */
+static inline __attribute__((always_inline)) void
+classify(const unsigned char *p, const struct x12 *x, struct cls32 *m,
+    const int avx2)
+{
+#ifdef X12_AVX2
+	if (avx2)
+		classify_avx2(p, x, m);
+	else
+#endif
+		classify_sse2(p, x, m);
+}
+
 /* A-Z 0-9: the bytes of a tag. */
 static const unsigned char tagok[256] = {
 	['0'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -1624,12 +1637,7 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 
 	if (lim - b < 32)
 		return SCAN_NO;		/* loads never pass the input */
-#ifdef X12_AVX2
-	if (avx2)
-		classify_avx2(b, x, &m);
-	else
-#endif
-		classify_sse2(b, x, &m);
+	classify(b, x, &m, avx2);
 	mes = m.es;
 	mcs = m.cs;
 	mst = m.st;
@@ -1664,12 +1672,7 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 		blk += 32;
 		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN)
 			return SCAN_NO;
-#ifdef X12_AVX2
-		if (avx2)
-			classify_avx2(blk, x, &m);
-		else
-#endif
-			classify_sse2(blk, x, &m);
+		classify(blk, x, &m, avx2);
 		mes = m.es;
 		mcs = m.cs;
 		mst = m.st;
