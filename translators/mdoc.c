@@ -212,12 +212,8 @@ mdoc_set_again(struct mdoc *o, const char *key, struct mdoc *v)
 			o->u.o.tail = v;
 		return;
 	}
-	if (o->u.o.tail != NULL)
-		o->u.o.tail->next = v;
-	else
-		o->u.o.head = v;
-	o->u.o.tail = v;
-	o->u.o.n++;
+	/* another name with the same bit: a new member after all */
+	mdoc_add_new(o, key, 0, v);
 }
 
 void
