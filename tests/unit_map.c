@@ -2183,6 +2183,44 @@ test_xml_compile(void)
 	}
 }
 
+/*
+ * An object of 200 names: their one-bit summaries (64 bits) collide, so
+ * setting a name whose bit is already set must still append a new one,
+ * and setting each again must replace it in place.
+ */
+static void
+test_mdoc_many_keys(void)
+{
+	static char	 names[200][8];
+	struct arena	 a;
+	struct mdoc_pool mp;
+	struct mdoc	*o, *v, *m;
+	int		 i, bad = 0;
+
+	arena_init(&a, 1 << 20);
+	mdoc_pool_init(&mp, &a);
+	o = mdoc_new(&mp, MDOC_OBJ);
+	for (i = 0; i < 200; i++) {
+		snprintf(names[i], sizeof(names[i]), "k%d", i);
+		v = mdoc_new(&mp, MDOC_INT);
+		v->u.i = i;
+		mdoc_set(o, names[i], v);
+	}
+	for (i = 0; i < 200; i++) {
+		v = mdoc_new(&mp, MDOC_INT);
+		v->u.i = 1000 + i;
+		mdoc_set(o, names[i], v);
+	}
+	for (i = 0, m = o->u.o.head; m != NULL; m = m->next, i++)
+		if (i >= 200 || m->key != names[i] || m->u.i != 1000 + i ||
+		    mdoc_member(o, names[i]) != m)
+			bad++;
+	ok(o->u.o.n == 200 && i == 200 && bad == 0 &&
+	    o->u.o.tail->key == names[199], "mdoc_set: 200 names (their "
+	    "key bits collide) appended once each, replaced in place");
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -2214,6 +2252,7 @@ main(void)
 	test_mutations();
 	test_mdoc_strings();
 	test_mdoc_docs();
+	test_mdoc_many_keys();
 	test_findings();
 	test_xml();
 	test_xml_compile();
