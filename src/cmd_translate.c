@@ -5,6 +5,8 @@
  * "FILE: segment N (TAG), element NN: error|warning CODE: message".
  * Exit 0 when every document translated, 65 when any was rejected (the
  * others are still printed), 66 for an unreadable file, 64 for usage.
+ * With -s, a line per file after its events: what it held and how long
+ * it took, from opening the file to its last event written.
  */
 #include "config.h"
 
@@ -94,19 +96,41 @@ print_trace(void *arg, const char *line)
 	fprintf(stderr, "trace: %s\n", line);
 }
 
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec	 t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* -s: "FILE: stats: 3 sets, 2 events, 1 rejected, 2417 bytes in 0.412 ms" */
+static void
+print_stats(const char *file, const struct translate_stats *st, size_t len,
+    double ms)
+{
+	fprintf(stderr, "%s: stats: %u sets, %u events, %u rejected, %zu "
+	    "bytes in %.3f ms\n", file, st->sets, st->translated, st->rejected,
+	    len, ms);
+}
+
 /*
  * Shared by translate and `map run`: translate each file with the
  * catalogue (or one forced map), print, and fold exit codes.
  */
 int
 cmd_translate_files(const struct catalog *cat, const struct conf *cf,
-    const struct map *force,
-    const char *partner, int trace, int nfile, char **files)
+    const struct map *force, const char *partner, int trace, int stats,
+    int nfile, char **files)
 {
 	struct translate_opts	 o;
 	struct translate_stats	 st;
 	struct mapped_file	 mf;
 	struct out		 out;
+	struct timespec		 t0;
+	size_t			 len;
 	int			 i, r, ex = 0;
 
 	memset(&out, 0, sizeof(out));
@@ -121,6 +145,7 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 	}
 
 	for (i = 0; i < nfile; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (mapped_open(files[i], &mf) == -1) {
 			fprintf(stderr, "%s: %s\n", files[i], strerror(errno));
 			ex = EX_NOINPUT;
@@ -141,8 +166,13 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 		o.on_diag = print_diag;
 		o.trace = trace ? print_trace : NULL;
 		o.arg = &out;
+		memset(&st, 0, sizeof(st));
 		r = translate_bytes(mf.data, &o, &st);
+		len = mf.data.len;
 		mapped_close(&mf);
+		/* -s times the file's events out, not just made */
+		if (stats && !out.failed && out_flush(&out) != 0)
+			out.failed = 1;
 		if (out.failed) {
 			fprintf(stderr, "edigate: stdout: %s\n",
 			    strerror(errno));
@@ -157,6 +187,8 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 			if (ex == 0)
 				ex = EX_DATAERR;
 		}
+		if (stats)
+			print_stats(files[i], &st, len, ms_since(&t0));
 	}
 	r = out_flush(&out);
 	buf_free(&out.b);
@@ -178,9 +210,9 @@ cmd_translate(int argc, char **argv)
 	struct conf	*cf = NULL;
 	const char	*partner = NULL, *mapfile = NULL, *mapsdir = NULL;
 	const char	*config = NULL;
-	int		 ch, ex;
+	int		 ch, ex, stats = 0;
 
-	while ((ch = getopt_long(argc, argv, "c:hm:M:p:", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hm:M:p:s", lopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
@@ -193,6 +225,9 @@ cmd_translate(int argc, char **argv)
 			break;
 		case 'p':
 			partner = optarg;
+			break;
+		case 's':
+			stats = 1;
 			break;
 		case 'h':
 			return cmd_usage("translate", stdout);
@@ -219,7 +254,7 @@ cmd_translate(int argc, char **argv)
 		mapsdir = cf->maps_dir;
 	if ((ex = cmd_catalog(mapsdir, mapfile, &cat)) == 0)
 		ex = cmd_translate_files(cat, cf, mapfile ? cat->map[0] : NULL,
-		    partner, 0, argc, argv);
+		    partner, 0, stats, argc, argv);
 	catalog_free(cat);
 	conf_free(cf);
 	return ex;

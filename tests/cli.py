@@ -238,6 +238,22 @@ rc, out, err = run("translate", os.path.join(demo, "acme-850.edi"),
 ok(rc == 65 and len(events(out)) == 1, "good + bad files: good one printed, exit 65",
    rc, err)
 
+# -s: a stats line per file, after its events and diagnostics
+acme = os.path.join(demo, "acme-850.edi")
+twoinv = os.path.join(x12, "810_4010_two-invoices.edi")
+rc, out, err = run("translate", "-s", acme, twoinv)
+st = re.findall(r"^(.*): stats: (\d+) sets, (\d+) events, (\d+) rejected, "
+                r"(\d+) bytes in (\d+\.\d{3}) ms$", err, re.M)
+ok(rc == 65 and len(events(out)) == 1 and len(st) == 2 and
+   st[0][:5] == (acme, "1", "1", "0", str(os.path.getsize(acme))) and
+   st[1][:5] == (twoinv, "2", "0", "2", str(os.path.getsize(twoinv))) and
+   float(st[0][5]) > 0, "-s: sets, events, rejected, bytes and time per file",
+   rc, err)
+ok(err.index("no map for X12 810") < err.index(twoinv + ": stats"),
+   "-s: the stats line follows the file's diagnostics", err)
+rc, out, err = run("translate", acme)
+ok(rc == 0 and "stats:" not in err, "without -s: no stats line", err)
+
 # data-driven: an 810 map + structure added at test time
 d810 = os.path.join(top, "tests", "data", "x12-810")
 mapf = os.path.join(d810, "810-invoice-received.map")
