@@ -101,6 +101,20 @@ static const struct xcase xcases[] = {
 	{ MX_DECIMAL, 2, 0, "36.5", MXR_OK, "36.50", 0 },
 	{ MX_DECIMAL, 2, 0, "36", MXR_OK, "36.00", 0 },
 	{ MX_DECIMAL, 2, 0, "36.123", MXR_OK, "36.123", 0 },
+	/* the shapes taken as sent, and their neighbours that are not */
+	{ MX_DECIMAL, 2, 0, "36.50", MXR_OK, "36.50", 0 },
+	{ MX_DECIMAL, 3, 0, "36.50", MXR_OK, "36.500", 0 },
+	{ MX_DECIMAL, 0, 0, "36", MXR_OK, "36", 0 },
+	{ MX_DECIMAL, 1, 0, "0.5", MXR_OK, "0.5", 0 },
+	{ MX_DECIMAL, 1, 0, "0", MXR_OK, "0.0", 0 },
+	{ MX_DECIMAL, -1, 0, "00", MXR_OK, "0", 0 },
+	{ MX_DECIMAL, -1, 0, "0.", MXR_OK, "0", 0 },
+	{ MX_DECIMAL, -1, 0, "05.5", MXR_OK, "5.5", 0 },
+	{ MX_DECIMAL, -1, 0, "1.5.", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, "1.5a", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, "0x", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, "", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, "12,50", MXR_OK, "12.50", 1 },
 	/* implied n (X12 Nn) */
 	{ MX_IMPLIED, 2, 0, "45120", MXR_OK, "451.20", 0 },
 	{ MX_IMPLIED, 2, 0, "0045120", MXR_OK, "451.20", 0 },
@@ -369,6 +383,44 @@ test_time_code(void)
 	arena_free(&a);
 }
 
+/* `decimal` at the length limit: as sent up to it, refused past it. */
+static void
+test_decimal_len(void)
+{
+	struct arena	 a;
+	struct edi_set	 set;
+	struct map_xform x;
+	struct map_val	 v;
+	const char	*why;
+	char		 in[MAP_MAX_DEC_DIGITS + 4];
+	size_t		 n;
+	int		 res;
+
+	arena_init(&a, 1 << 16);
+	memset(&set, 0, sizeof(set));
+	set.env.syntax = EDI_X12;
+	for (n = MAP_MAX_DEC_DIGITS + 1; n <= MAP_MAX_DEC_DIGITS + 3; n++) {
+		memset(in, '7', n);
+		in[n / 2] = '.';
+		memset(&x, 0, sizeof(x));
+		x.kind = MX_DECIMAL;
+		x.n = -1;
+		memset(&v, 0, sizeof(v));
+		v.p = in;
+		v.len = n;
+		v.kind = MV_STR;
+		res = map_xform_apply(&x, &a, &set, &v, &why);
+		if (n <= MAP_MAX_DEC_DIGITS + 2)
+			ok(res == MXR_OK && v.p == in && v.len == n &&
+			    v.kind == MV_DEC && v.plain,
+			    "decimal of %zu bytes: as sent", n);
+		else
+			is_int(res, MXR_TYPE, "decimal of %zu bytes: too long",
+			    n);
+	}
+	arena_free(&a);
+}
+
 static void
 test_decimals(void)
 {
@@ -416,6 +468,7 @@ test_decimals(void)
 	    "dec_add refuses a non-number");
 	ok(map_gtin_check("012345678905", 12), "GS1 check digit ok");
 	ok(!map_gtin_check("012345678904", 12), "GS1 check digit bad");
+	test_decimal_len();
 }
 
 static void

@@ -838,6 +838,32 @@ time_x12(struct arena *a, struct map_val *v)
 
 /* ---- numbers -------------------------------------------------------- */
 
+/*
+ * The number of fraction digits of a decimal that map_dec_canon would
+ * return as sent (digits without a leading zero, then '.' and digits),
+ * or -1 for any other text, which takes the general path.  Nearly every
+ * quantity and amount has that shape (16, 95.27): x_decimal's result for
+ * it is the value itself, found in one pass.
+ */
+static inline int
+dec_as_sent(const char *p, size_t len)
+{
+	size_t	 i = 0, j;
+
+	if (len == 0 || len > MAP_MAX_DEC_DIGITS + 2 ||
+	    (p[0] == '0' && len > 1 && p[1] != '.'))
+		return -1;
+	while (i < len && isdig((unsigned char)p[i]))
+		i++;
+	if (i == len)
+		return 0;
+	if (i == 0 || p[i] != '.' || i + 1 == len)
+		return -1;
+	for (j = ++i; i < len && isdig((unsigned char)p[i]); i++)
+		;
+	return i == len ? (int)(len - j) : -1;
+}
+
 static int
 x_decimal(const struct map_xform *xf, struct arena *a,
     const struct edi_set *set, struct map_val *v)
@@ -1150,12 +1176,21 @@ int
 map_xform_apply(const struct map_xform *xf, struct arena *a,
     const struct edi_set *set, struct map_val *v, const char **why)
 {
+	int	 fl;
+
 	if (v->kind == MV_STR || v->kind == MV_DEC) {
 		*why = NULL;
 		v->plain = 0;
 		switch (xf->kind) {
 		case MX_DECIMAL:
 			*why = "not a number";
+			/* Canonical, with at least n fraction digits: as is. */
+			if ((fl = dec_as_sent(v->p, v->len)) >= 0 &&
+			    fl >= xf->n) {
+				v->kind = MV_DEC;
+				v->plain = 1;
+				return MXR_OK;
+			}
 			return plain_ok(x_decimal(xf, a, set, v), v);
 		case MX_DATE_X12:
 			*why = "not a date (YYMMDD or CCYYMMDD)";
