@@ -574,6 +574,80 @@ test_lookup(void)
 	arena_free(&a);
 }
 
+/* The GS1 rules as written, one byte at a time: 1 ok, 0 bad check
+ * digit, -1 not a GTIN. */
+static int
+gtin_ref(const unsigned char *d, size_t n)
+{
+	size_t	 i;
+	int	 sum = 0;
+
+	if (n != 8 && n != 12 && n != 13 && n != 14)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (d[i] < '0' || d[i] > '9')
+			return -1;
+	for (i = 0; i + 1 < n; i++)
+		sum += (d[i] - '0') * ((n - 2 - i) % 2 == 0 ? 3 : 1);
+	return (10 - sum % 10) % 10 == d[n - 1] - '0';
+}
+
+/* gtin14 against gtin_ref over pseudo-random codes and stray bytes. */
+static void
+test_gtin(void)
+{
+	struct arena	 a;
+	uint32_t	 x = 12345;
+	unsigned char	 in[20];
+	char		 want[16];
+	size_t		 n, i, k;
+	int		 ref, res, bad = 0, nok = 0;
+
+	arena_init(&a, 1 << 20);
+	for (k = 0; k < 40000; k++) {
+		struct map_xform xf;
+		struct map_val	 v;
+		const char	*why;
+
+		x = x * 1103515245 + 12345;
+		n = 6 + (x >> 16) % 11;		/* 6..16 */
+		for (i = 0; i < n; i++) {
+			x = x * 1103515245 + 12345;
+			in[i] = '0' + (x >> 16) % 10;
+		}
+		x = x * 1103515245 + 12345;
+		if ((x >> 16) % 4 == 0) {	/* one stray byte */
+			i = (x >> 20) % n;
+			x = x * 1103515245 + 12345;
+			in[i] = (unsigned char)(1 + (x >> 16) % 255);
+		}
+		ref = gtin_ref(in, n);
+		memset(&xf, 0, sizeof(xf));
+		xf.kind = MX_GTIN14;
+		memset(&v, 0, sizeof(v));
+		v.p = (const char *)in;
+		v.len = n;
+		v.kind = MV_STR;
+		res = map_xform_apply(&xf, &a, NULL, &v, &why);
+		if (ref == 1) {
+			nok++;
+			memset(want, '0', 14);
+			memcpy(want + 14 - n, in, n);
+			if (res != MXR_OK || v.len != 14 ||
+			    memcmp(v.p, want, 14) != 0 || !v.plain ||
+			    (n < 14 && v.p[14] != '\0'))
+				bad++;
+		} else if (res != MXR_TYPEWARN || v.p != (const char *)in ||
+		    v.len != n || why == NULL || strcmp(why, ref == 0 ?
+		    "has a bad GTIN check digit" :
+		    "is not a GTIN (8, 12, 13 or 14 digits)") != 0)
+			bad++;
+	}
+	ok(bad == 0 && nok > 1000, "gtin14: 40000 codes as the GS1 rules "
+	    "say (%d valid, %d wrong)", nok, bad);
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -582,5 +656,6 @@ main(void)
 	test_time_code();
 	test_decimals();
 	test_lookup();
+	test_gtin();
 	return done_testing();
 }

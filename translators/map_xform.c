@@ -1071,26 +1071,90 @@ map_gtin_check(const char *d, size_t n)
 	return gtin_sum_ok(d, n);
 }
 
+/*
+ * Words of 8 bytes, for the fixed-width digit strings of GS1 keys.  Every
+ * helper reads bytes through memcpy (no alignment, no aliasing) and is
+ * correct for either byte order: masks are built from byte arrays, and
+ * a sum of all bytes (times 0x0101...) does not depend on their order.
+ */
+#define W_ONES	0x0101010101010101ull
+#define W_HIGH	0x8080808080808080ull
+
+static inline uint64_t
+w_load(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/* Nonzero unless all 8 bytes are ASCII digits. */
+static inline uint64_t
+w_nondigit(uint64_t w)
+{
+	/* High bit of a byte: >= 0x80, >= '9' + 1, or < '0' (no borrow). */
+	return (w | (w + W_ONES * 0x46) | ~((w | W_HIGH) - W_ONES * '0')) &
+	    W_HIGH;
+}
+
+/* The sum of the 8 bytes, when it is below 256. */
+static inline unsigned
+w_sum(uint64_t w)
+{
+	return (unsigned)((w * W_ONES) >> 56);
+}
+
+/*
+ * gtin14: 8, 12, 13 or 14 digits with a right GS1 check digit, padded
+ * with zeros to 14.  Leading zeros weigh nothing in the check, so the
+ * padded form is built first, in g[2..15] behind two more zeros, and
+ * checked as two words: digits, then weights 3 on the even bytes and 1
+ * on the odd ones before g[15], the check digit.
+ */
 static int
 x_gtin14(struct arena *a, struct map_val *v, const char **why)
 {
+	static const unsigned char even[8] = { 0xff, 0, 0xff, 0, 0xff, 0,
+	    0xff, 0 };
+	static const unsigned char odd7[8] = { 0, 0xff, 0, 0xff, 0, 0xff, 0,
+	    0 };
+	uint64_t mev, mod, mod7, hi, lo;
+	unsigned sum;
+	char	 g[16];
 	char	*o;
+	size_t	 n = v->len;
 
-	if (!alldigits(v->p, v->len) || (v->len != 8 && v->len != 12 &&
-	    v->len != 13 && v->len != 14)) {
+	if (n != 8 && n != 12 && n != 13 && n != 14) {
 		*why = "is not a GTIN (8, 12, 13 or 14 digits)";
 		return MXR_TYPEWARN;
 	}
-	if (!gtin_sum_ok(v->p, v->len)) {
+	memset(g, '0', 8);
+	if (n > 8)		/* g[16 - n...]: bytes past g[7] are redone */
+		memcpy(g + 16 - n, v->p, 8);
+	memcpy(g + 8, v->p + n - 8, 8);
+	hi = w_load(g);
+	lo = w_load(g + 8);
+	if ((w_nondigit(hi) | w_nondigit(lo)) != 0) {
+		*why = "is not a GTIN (8, 12, 13 or 14 digits)";
+		return MXR_TYPEWARN;
+	}
+	hi -= W_ONES * '0';
+	lo -= W_ONES * '0';
+	memcpy(&mev, even, 8);
+	memcpy(&mod7, odd7, 8);
+	mod = ~mev;
+	sum = 3 * w_sum((hi & mev) + (lo & mev)) +
+	    w_sum((hi & mod) + (lo & mod7));
+	if ((10 - sum % 10) % 10 != (unsigned)(g[15] - '0')) {
 		*why = "has a bad GTIN check digit";
 		return MXR_TYPEWARN;
 	}
-	if (v->len == 14)
+	if (n == 14)
 		return MXR_OK;
 	if ((o = arena_alloc_raw(a, 15)) == NULL)
 		return MXR_LIMIT;
-	memset(o, '0', 14 - v->len);
-	memcpy(o + 14 - v->len, v->p, v->len);
+	memcpy(o, g + 2, 14);
 	o[14] = '\0';
 	v->p = o;
 	v->len = 14;
