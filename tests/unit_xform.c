@@ -41,6 +41,24 @@ static const struct xcase xcases[] = {
 	{ MX_DATE_X12, 0, 0, "2024031", MXR_TYPE, NULL, 0 },
 	{ MX_DATE_X12, 0, 0, "2024-03-01", MXR_TYPE, NULL, 0 },
 	{ MX_DATE_X12, 0, 0, "ABCDEFGH", MXR_TYPE, NULL, 0 },
+	/* days 1-28 are taken without the calendar; the rest ask it */
+	{ MX_DATE_X12, 0, 0, "20240128", MXR_OK, "2024-01-28", 0 },
+	{ MX_DATE_X12, 0, 0, "20240131", MXR_OK, "2024-01-31", 0 },
+	{ MX_DATE_X12, 0, 0, "20240132", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "20241231", MXR_OK, "2024-12-31", 0 },
+	{ MX_DATE_X12, 0, 0, "20240930", MXR_OK, "2024-09-30", 0 },
+	{ MX_DATE_X12, 0, 0, "20240931", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "20240001", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "20241201", MXR_OK, "2024-12-01", 0 },
+	{ MX_DATE_X12, 0, 0, "00000101", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "00010101", MXR_OK, "0001-01-01", 0 },
+	{ MX_DATE_X12, 0, 0, "99991231", MXR_OK, "9999-12-31", 0 },
+	{ MX_DATE_X12, 0, 0, "000101", MXR_OK, "2000-01-01", 0 },
+	{ MX_DATE_X12, 0, 0, "2024030/", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "2024030:", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "/0240301", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "2024\xb0" "301", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "24030\xff", MXR_TYPE, NULL, 0 },
 	{ MX_DATE_CCYYMMDD, 0, 0, "20051107", MXR_OK, "2005-11-07", 0 },
 	{ MX_DATE_CCYYMMDD, 0, 0, "051107", MXR_TYPE, NULL, 0 },
 	{ MX_DATE_YYMMDD, 0, 0, "051107", MXR_OK, "2005-11-07", 0 },
@@ -245,6 +263,11 @@ test_date_code(void)
 		{ NULL, "051107", MXR_OK, "2005-11-07" },
 		{ NULL, "20051107", MXR_OK, "2005-11-07" },
 		{ NULL, "2005110", MXR_TYPE, NULL },
+		{ "102", "20051131", MXR_TYPE, NULL },
+		{ "102", "2005113", MXR_TYPE, NULL },
+		{ "102", "200511301", MXR_TYPE, NULL },
+		{ "102", "2005113A", MXR_TYPE, NULL },
+		{ "102", "20240229", MXR_OK, "2024-02-29" },
 	};
 	struct arena	 a;
 	struct edi_seg	 seg;
@@ -574,6 +597,50 @@ test_lookup(void)
 	arena_free(&a);
 }
 
+/* Digit strings of 1 to 20 bytes with one stray byte anywhere (implied
+ * n reads its digits with alldigits), each in a buffer of its size. */
+static void
+test_digits(void)
+{
+	static const char stray[] = { '/', ':', 'a', ' ', '\0', '\x80', '\xaf',
+	    '\xb0', '\xb9', '\xba', '\xff' };
+	struct arena	 a;
+	char		*in;
+	size_t		 n, i, k;
+	int		 bad = 0, res;
+
+	arena_init(&a, 1 << 20);
+	for (n = 1; n <= 20; n++) {
+		for (i = 0; i <= n; i++) {	/* i == n: no stray byte */
+			for (k = 0; k < sizeof(stray); k++) {
+				struct map_xform xf;
+				struct map_val	 v;
+				const char	*why;
+
+				if ((in = malloc(n)) == NULL)
+					abort();
+				memset(in, '7', n);
+				if (i < n)
+					in[i] = stray[k];
+				memset(&xf, 0, sizeof(xf));
+				xf.kind = MX_IMPLIED;
+				memset(&v, 0, sizeof(v));
+				v.p = in;
+				v.len = n;
+				v.kind = MV_STR;
+				res = map_xform_apply(&xf, &a, NULL, &v, &why);
+				if (res != (i < n ? MXR_TYPE : MXR_OK))
+					bad++;
+				free(in);
+				if (i == n)
+					break;
+			}
+		}
+	}
+	is_int(bad, 0, "digit strings of 1-20 bytes, stray bytes anywhere");
+	arena_free(&a);
+}
+
 /* The GS1 rules as written, one byte at a time: 1 ok, 0 bad check
  * digit, -1 not a GTIN. */
 static int
@@ -599,7 +666,7 @@ test_gtin(void)
 	struct arena	 a;
 	uint32_t	 x = 12345;
 	unsigned char	 in[20];
-	char		 want[16];
+	char		 want[16], *heap;
 	size_t		 n, i, k;
 	int		 ref, res, bad = 0, nok = 0;
 
@@ -622,10 +689,14 @@ test_gtin(void)
 			in[i] = (unsigned char)(1 + (x >> 16) % 255);
 		}
 		ref = gtin_ref(in, n);
+		/* Exactly n bytes: ASan sees any read past the value. */
+		if ((heap = malloc(n)) == NULL)
+			abort();
+		memcpy(heap, in, n);
 		memset(&xf, 0, sizeof(xf));
 		xf.kind = MX_GTIN14;
 		memset(&v, 0, sizeof(v));
-		v.p = (const char *)in;
+		v.p = heap;
 		v.len = n;
 		v.kind = MV_STR;
 		res = map_xform_apply(&xf, &a, NULL, &v, &why);
@@ -637,11 +708,12 @@ test_gtin(void)
 			    memcmp(v.p, want, 14) != 0 || !v.plain ||
 			    (n < 14 && v.p[14] != '\0'))
 				bad++;
-		} else if (res != MXR_TYPEWARN || v.p != (const char *)in ||
+		} else if (res != MXR_TYPEWARN || v.p != heap ||
 		    v.len != n || why == NULL || strcmp(why, ref == 0 ?
 		    "has a bad GTIN check digit" :
 		    "is not a GTIN (8, 12, 13 or 14 digits)") != 0)
 			bad++;
+		free(heap);
 	}
 	ok(bad == 0 && nok > 1000, "gtin14: 40000 codes as the GS1 rules "
 	    "say (%d valid, %d wrong)", nok, bad);
@@ -657,5 +729,6 @@ main(void)
 	test_decimals();
 	test_lookup();
 	test_gtin();
+	test_digits();
 	return done_testing();
 }

@@ -25,11 +25,62 @@ isdig(int c)
 	return c >= '0' && c <= '9';
 }
 
-static int
+/*
+ * Words of 8 bytes, for digit strings (dates, GS1 keys).  Every helper
+ * reads bytes through memcpy (no alignment, no aliasing) and is correct
+ * for either byte order: masks are built from byte arrays, and a sum of
+ * all bytes (times 0x0101...) does not depend on their order.
+ */
+#define W_ONES	0x0101010101010101ull
+#define W_HIGH	0x8080808080808080ull
+
+static inline uint64_t
+w_load(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/* Nonzero unless all 8 bytes are ASCII digits. */
+static inline uint64_t
+w_nondigit(uint64_t w)
+{
+	/* High bit of a byte: >= 0x80, >= '9' + 1, or < '0' (no borrow). */
+	return (w | (w + W_ONES * 0x46) | ~((w | W_HIGH) - W_ONES * '0')) &
+	    W_HIGH;
+}
+
+/* The sum of the 8 bytes, when it is below 256. */
+static inline unsigned
+w_sum(uint64_t w)
+{
+	return (unsigned)((w * W_ONES) >> 56);
+}
+
+/*
+ * Whether p[0..n) is 1 or more ASCII digits: 8 bytes at a time, the last
+ * word overlapping the one before; 4 to 7 bytes as two overlapping
+ * halves.  Never a byte outside p[0..n).
+ */
+static inline int
 alldigits(const char *p, size_t n)
 {
+	uint64_t bad = 0;
+	uint32_t h, t;
 	size_t	 i;
 
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8)
+			bad |= w_nondigit(w_load(p + i));
+		return (bad | w_nondigit(w_load(p + n - 8))) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&h, p, 4);
+		memcpy(&t, p + n - 4, 4);
+		return w_nondigit((uint64_t)h << 32 | t) == 0;
+	}
 	if (n == 0)
 		return 0;
 	for (i = 0; i < n; i++)
@@ -571,25 +622,25 @@ put_date(struct arena *a, int y, int m, int d, struct map_val *v)
 static int
 put_digits(struct arena *a, const char *cc, const char *p, struct map_val *v)
 {
+	int	 m = num2(p + 2), d = num2(p + 4);
 	char	*o;
 
-	if (!map_date_valid(num2(cc) * 100 + num2(p), num2(p + 2),
-	    num2(p + 4)))
-		return MXR_TYPE;
+	/* Days 1-28 of a month are in every year from 0001. */
+	if ((unsigned)(m - 1) >= 12 || (unsigned)(d - 1) >= 28 ||
+	    (cc[0] == '0' && cc[1] == '0' && p[0] == '0' && p[1] == '0')) {
+		if (!map_date_valid(num2(cc) * 100 + num2(p), m, d))
+			return MXR_TYPE;
+	}
 	/* Every byte is written: no zeroing (arena_alloc's memset call). */
 	if ((o = arena_alloc_raw(a, 11)) == NULL)
 		return MXR_LIMIT;
-	o[10] = '\0';
-	o[0] = cc[0];
-	o[1] = cc[1];
-	o[2] = p[0];
-	o[3] = p[1];
+	memcpy(o, cc, 2);
+	memcpy(o + 2, p, 2);
 	o[4] = '-';
-	o[5] = p[2];
-	o[6] = p[3];
+	memcpy(o + 5, p + 2, 2);
 	o[7] = '-';
-	o[8] = p[4];
-	o[9] = p[5];
+	memcpy(o + 8, p + 4, 2);
+	o[10] = '\0';
 	v->p = o;
 	v->len = 10;
 	v->kind = MV_STR;
@@ -643,6 +694,9 @@ date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
 		*why = "not a date";
 		return MXR_TYPE;
 	}
+	/* 102 first, the usual code: its 8 digits are checked just above. */
+	if (v->len == 8 && code3(*code, "102"))
+		return date_ccyymmdd(a, v->p, v);
 	if (code3(*code, "101") || code3(*code, "201") ||
 	    code3(*code, "202")) {
 		want = code->p[0] == '1' ? 6 : code->p[2] == '1' ? 10 : 12;
@@ -1069,40 +1123,6 @@ map_gtin_check(const char *d, size_t n)
 	if (n < 2 || !alldigits(d, n))
 		return 0;
 	return gtin_sum_ok(d, n);
-}
-
-/*
- * Words of 8 bytes, for the fixed-width digit strings of GS1 keys.  Every
- * helper reads bytes through memcpy (no alignment, no aliasing) and is
- * correct for either byte order: masks are built from byte arrays, and
- * a sum of all bytes (times 0x0101...) does not depend on their order.
- */
-#define W_ONES	0x0101010101010101ull
-#define W_HIGH	0x8080808080808080ull
-
-static inline uint64_t
-w_load(const char *p)
-{
-	uint64_t w;
-
-	memcpy(&w, p, sizeof(w));
-	return w;
-}
-
-/* Nonzero unless all 8 bytes are ASCII digits. */
-static inline uint64_t
-w_nondigit(uint64_t w)
-{
-	/* High bit of a byte: >= 0x80, >= '9' + 1, or < '0' (no borrow). */
-	return (w | (w + W_ONES * 0x46) | ~((w | W_HIGH) - W_ONES * '0')) &
-	    W_HIGH;
-}
-
-/* The sum of the 8 bytes, when it is below 256. */
-static inline unsigned
-w_sum(uint64_t w)
-{
-	return (unsigned)((w * W_ONES) >> 56);
 }
 
 /*
