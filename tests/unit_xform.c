@@ -41,6 +41,24 @@ static const struct xcase xcases[] = {
 	{ MX_DATE_X12, 0, 0, "2024031", MXR_TYPE, NULL, 0 },
 	{ MX_DATE_X12, 0, 0, "2024-03-01", MXR_TYPE, NULL, 0 },
 	{ MX_DATE_X12, 0, 0, "ABCDEFGH", MXR_TYPE, NULL, 0 },
+	/* days 1-28 are taken without the calendar; the rest ask it */
+	{ MX_DATE_X12, 0, 0, "20240128", MXR_OK, "2024-01-28", 0 },
+	{ MX_DATE_X12, 0, 0, "20240131", MXR_OK, "2024-01-31", 0 },
+	{ MX_DATE_X12, 0, 0, "20240132", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "20241231", MXR_OK, "2024-12-31", 0 },
+	{ MX_DATE_X12, 0, 0, "20240930", MXR_OK, "2024-09-30", 0 },
+	{ MX_DATE_X12, 0, 0, "20240931", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "20240001", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "20241201", MXR_OK, "2024-12-01", 0 },
+	{ MX_DATE_X12, 0, 0, "00000101", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "00010101", MXR_OK, "0001-01-01", 0 },
+	{ MX_DATE_X12, 0, 0, "99991231", MXR_OK, "9999-12-31", 0 },
+	{ MX_DATE_X12, 0, 0, "000101", MXR_OK, "2000-01-01", 0 },
+	{ MX_DATE_X12, 0, 0, "2024030/", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "2024030:", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "/0240301", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "2024\xb0" "301", MXR_TYPE, NULL, 0 },
+	{ MX_DATE_X12, 0, 0, "24030\xff", MXR_TYPE, NULL, 0 },
 	{ MX_DATE_CCYYMMDD, 0, 0, "20051107", MXR_OK, "2005-11-07", 0 },
 	{ MX_DATE_CCYYMMDD, 0, 0, "051107", MXR_TYPE, NULL, 0 },
 	{ MX_DATE_YYMMDD, 0, 0, "051107", MXR_OK, "2005-11-07", 0 },
@@ -101,6 +119,20 @@ static const struct xcase xcases[] = {
 	{ MX_DECIMAL, 2, 0, "36.5", MXR_OK, "36.50", 0 },
 	{ MX_DECIMAL, 2, 0, "36", MXR_OK, "36.00", 0 },
 	{ MX_DECIMAL, 2, 0, "36.123", MXR_OK, "36.123", 0 },
+	/* the shapes taken as sent, and their neighbours that are not */
+	{ MX_DECIMAL, 2, 0, "36.50", MXR_OK, "36.50", 0 },
+	{ MX_DECIMAL, 3, 0, "36.50", MXR_OK, "36.500", 0 },
+	{ MX_DECIMAL, 0, 0, "36", MXR_OK, "36", 0 },
+	{ MX_DECIMAL, 1, 0, "0.5", MXR_OK, "0.5", 0 },
+	{ MX_DECIMAL, 1, 0, "0", MXR_OK, "0.0", 0 },
+	{ MX_DECIMAL, -1, 0, "00", MXR_OK, "0", 0 },
+	{ MX_DECIMAL, -1, 0, "0.", MXR_OK, "0", 0 },
+	{ MX_DECIMAL, -1, 0, "05.5", MXR_OK, "5.5", 0 },
+	{ MX_DECIMAL, -1, 0, "1.5.", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, "1.5a", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, "0x", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, "", MXR_TYPE, NULL, 0 },
+	{ MX_DECIMAL, -1, 0, "12,50", MXR_OK, "12.50", 1 },
 	/* implied n (X12 Nn) */
 	{ MX_IMPLIED, 2, 0, "45120", MXR_OK, "451.20", 0 },
 	{ MX_IMPLIED, 2, 0, "0045120", MXR_OK, "451.20", 0 },
@@ -231,6 +263,11 @@ test_date_code(void)
 		{ NULL, "051107", MXR_OK, "2005-11-07" },
 		{ NULL, "20051107", MXR_OK, "2005-11-07" },
 		{ NULL, "2005110", MXR_TYPE, NULL },
+		{ "102", "20051131", MXR_TYPE, NULL },
+		{ "102", "2005113", MXR_TYPE, NULL },
+		{ "102", "200511301", MXR_TYPE, NULL },
+		{ "102", "2005113A", MXR_TYPE, NULL },
+		{ "102", "20240229", MXR_OK, "2024-02-29" },
 	};
 	struct arena	 a;
 	struct edi_seg	 seg;
@@ -369,6 +406,44 @@ test_time_code(void)
 	arena_free(&a);
 }
 
+/* `decimal` at the length limit: as sent up to it, refused past it. */
+static void
+test_decimal_len(void)
+{
+	struct arena	 a;
+	struct edi_set	 set;
+	struct map_xform x;
+	struct map_val	 v;
+	const char	*why;
+	char		 in[MAP_MAX_DEC_DIGITS + 4];
+	size_t		 n;
+	int		 res;
+
+	arena_init(&a, 1 << 16);
+	memset(&set, 0, sizeof(set));
+	set.env.syntax = EDI_X12;
+	for (n = MAP_MAX_DEC_DIGITS + 1; n <= MAP_MAX_DEC_DIGITS + 3; n++) {
+		memset(in, '7', n);
+		in[n / 2] = '.';
+		memset(&x, 0, sizeof(x));
+		x.kind = MX_DECIMAL;
+		x.n = -1;
+		memset(&v, 0, sizeof(v));
+		v.p = in;
+		v.len = n;
+		v.kind = MV_STR;
+		res = map_xform_apply(&x, &a, &set, &v, &why);
+		if (n <= MAP_MAX_DEC_DIGITS + 2)
+			ok(res == MXR_OK && v.p == in && v.len == n &&
+			    v.kind == MV_DEC && v.plain,
+			    "decimal of %zu bytes: as sent", n);
+		else
+			is_int(res, MXR_TYPE, "decimal of %zu bytes: too long",
+			    n);
+	}
+	arena_free(&a);
+}
+
 static void
 test_decimals(void)
 {
@@ -416,6 +491,7 @@ test_decimals(void)
 	    "dec_add refuses a non-number");
 	ok(map_gtin_check("012345678905", 12), "GS1 check digit ok");
 	ok(!map_gtin_check("012345678904", 12), "GS1 check digit bad");
+	test_decimal_len();
 }
 
 static void
@@ -521,6 +597,129 @@ test_lookup(void)
 	arena_free(&a);
 }
 
+/* Digit strings of 1 to 20 bytes with one stray byte anywhere (implied
+ * n reads its digits with alldigits), each in a buffer of its size. */
+static void
+test_digits(void)
+{
+	static const char stray[] = { '/', ':', 'a', ' ', '\0', '\x80', '\xaf',
+	    '\xb0', '\xb9', '\xba', '\xff' };
+	struct arena	 a;
+	char		*in;
+	size_t		 n, i, k;
+	int		 bad = 0, res;
+
+	arena_init(&a, 1 << 20);
+	for (n = 1; n <= 20; n++) {
+		for (i = 0; i <= n; i++) {	/* i == n: no stray byte */
+			for (k = 0; k < sizeof(stray); k++) {
+				struct map_xform xf;
+				struct map_val	 v;
+				const char	*why;
+
+				if ((in = malloc(n)) == NULL)
+					abort();
+				memset(in, '7', n);
+				if (i < n)
+					in[i] = stray[k];
+				memset(&xf, 0, sizeof(xf));
+				xf.kind = MX_IMPLIED;
+				memset(&v, 0, sizeof(v));
+				v.p = in;
+				v.len = n;
+				v.kind = MV_STR;
+				res = map_xform_apply(&xf, &a, NULL, &v, &why);
+				if (res != (i < n ? MXR_TYPE : MXR_OK))
+					bad++;
+				free(in);
+				if (i == n)
+					break;
+			}
+		}
+	}
+	is_int(bad, 0, "digit strings of 1-20 bytes, stray bytes anywhere");
+	arena_free(&a);
+}
+
+/* The GS1 rules as written, one byte at a time: 1 ok, 0 bad check
+ * digit, -1 not a GTIN. */
+static int
+gtin_ref(const unsigned char *d, size_t n)
+{
+	size_t	 i;
+	int	 sum = 0;
+
+	if (n != 8 && n != 12 && n != 13 && n != 14)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (d[i] < '0' || d[i] > '9')
+			return -1;
+	for (i = 0; i + 1 < n; i++)
+		sum += (d[i] - '0') * ((n - 2 - i) % 2 == 0 ? 3 : 1);
+	return (10 - sum % 10) % 10 == d[n - 1] - '0';
+}
+
+/* gtin14 against gtin_ref over pseudo-random codes and stray bytes. */
+static void
+test_gtin(void)
+{
+	struct arena	 a;
+	uint32_t	 x = 12345;
+	unsigned char	 in[20];
+	char		 want[16], *heap;
+	size_t		 n, i, k;
+	int		 ref, res, bad = 0, nok = 0;
+
+	arena_init(&a, 1 << 20);
+	for (k = 0; k < 40000; k++) {
+		struct map_xform xf;
+		struct map_val	 v;
+		const char	*why;
+
+		x = x * 1103515245 + 12345;
+		n = 6 + (x >> 16) % 11;		/* 6..16 */
+		for (i = 0; i < n; i++) {
+			x = x * 1103515245 + 12345;
+			in[i] = '0' + (x >> 16) % 10;
+		}
+		x = x * 1103515245 + 12345;
+		if ((x >> 16) % 4 == 0) {	/* one stray byte */
+			i = (x >> 20) % n;
+			x = x * 1103515245 + 12345;
+			in[i] = (unsigned char)(1 + (x >> 16) % 255);
+		}
+		ref = gtin_ref(in, n);
+		/* Exactly n bytes: ASan sees any read past the value. */
+		if ((heap = malloc(n)) == NULL)
+			abort();
+		memcpy(heap, in, n);
+		memset(&xf, 0, sizeof(xf));
+		xf.kind = MX_GTIN14;
+		memset(&v, 0, sizeof(v));
+		v.p = heap;
+		v.len = n;
+		v.kind = MV_STR;
+		res = map_xform_apply(&xf, &a, NULL, &v, &why);
+		if (ref == 1) {
+			nok++;
+			memset(want, '0', 14);
+			memcpy(want + 14 - n, in, n);
+			if (res != MXR_OK || v.len != 14 ||
+			    memcmp(v.p, want, 14) != 0 || !v.plain ||
+			    (n < 14 && v.p[14] != '\0'))
+				bad++;
+		} else if (res != MXR_TYPEWARN || v.p != heap ||
+		    v.len != n || why == NULL || strcmp(why, ref == 0 ?
+		    "has a bad GTIN check digit" :
+		    "is not a GTIN (8, 12, 13 or 14 digits)") != 0)
+			bad++;
+		free(heap);
+	}
+	ok(bad == 0 && nok > 1000, "gtin14: 40000 codes as the GS1 rules "
+	    "say (%d valid, %d wrong)", nok, bad);
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -529,5 +728,7 @@ main(void)
 	test_time_code();
 	test_decimals();
 	test_lookup();
+	test_gtin();
+	test_digits();
 	return done_testing();
 }

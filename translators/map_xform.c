@@ -25,11 +25,62 @@ isdig(int c)
 	return c >= '0' && c <= '9';
 }
 
-static int
+/*
+ * Words of 8 bytes, for digit strings (dates, GS1 keys).  Every helper
+ * reads bytes through memcpy (no alignment, no aliasing) and is correct
+ * for either byte order: masks are built from byte arrays, and a sum of
+ * all bytes (times 0x0101...) does not depend on their order.
+ */
+#define W_ONES	0x0101010101010101ull
+#define W_HIGH	0x8080808080808080ull
+
+static inline uint64_t
+w_load(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof(w));
+	return w;
+}
+
+/* Nonzero unless all 8 bytes are ASCII digits. */
+static inline uint64_t
+w_nondigit(uint64_t w)
+{
+	/* High bit of a byte: >= 0x80, >= '9' + 1, or < '0' (no borrow). */
+	return (w | (w + W_ONES * 0x46) | ~((w | W_HIGH) - W_ONES * '0')) &
+	    W_HIGH;
+}
+
+/* The sum of the 8 bytes, when it is below 256. */
+static inline unsigned
+w_sum(uint64_t w)
+{
+	return (unsigned)((w * W_ONES) >> 56);
+}
+
+/*
+ * Whether p[0..n) is 1 or more ASCII digits: 8 bytes at a time, the last
+ * word overlapping the one before; 4 to 7 bytes as two overlapping
+ * halves.  Never a byte outside p[0..n).
+ */
+static inline int
 alldigits(const char *p, size_t n)
 {
+	uint64_t bad = 0;
+	uint32_t h, t;
 	size_t	 i;
 
+	if (n >= 8) {
+		for (i = 0; i + 8 < n; i += 8)
+			bad |= w_nondigit(w_load(p + i));
+		return (bad | w_nondigit(w_load(p + n - 8))) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&h, p, 4);
+		memcpy(&t, p + n - 4, 4);
+		return w_nondigit((uint64_t)h << 32 | t) == 0;
+	}
 	if (n == 0)
 		return 0;
 	for (i = 0; i < n; i++)
@@ -571,25 +622,25 @@ put_date(struct arena *a, int y, int m, int d, struct map_val *v)
 static int
 put_digits(struct arena *a, const char *cc, const char *p, struct map_val *v)
 {
+	int	 m = num2(p + 2), d = num2(p + 4);
 	char	*o;
 
-	if (!map_date_valid(num2(cc) * 100 + num2(p), num2(p + 2),
-	    num2(p + 4)))
-		return MXR_TYPE;
+	/* Days 1-28 of a month are in every year from 0001. */
+	if ((unsigned)(m - 1) >= 12 || (unsigned)(d - 1) >= 28 ||
+	    (cc[0] == '0' && cc[1] == '0' && p[0] == '0' && p[1] == '0')) {
+		if (!map_date_valid(num2(cc) * 100 + num2(p), m, d))
+			return MXR_TYPE;
+	}
 	/* Every byte is written: no zeroing (arena_alloc's memset call). */
 	if ((o = arena_alloc_raw(a, 11)) == NULL)
 		return MXR_LIMIT;
-	o[10] = '\0';
-	o[0] = cc[0];
-	o[1] = cc[1];
-	o[2] = p[0];
-	o[3] = p[1];
+	memcpy(o, cc, 2);
+	memcpy(o + 2, p, 2);
 	o[4] = '-';
-	o[5] = p[2];
-	o[6] = p[3];
+	memcpy(o + 5, p + 2, 2);
 	o[7] = '-';
-	o[8] = p[4];
-	o[9] = p[5];
+	memcpy(o + 8, p + 4, 2);
+	o[10] = '\0';
 	v->p = o;
 	v->len = 10;
 	v->kind = MV_STR;
@@ -643,6 +694,9 @@ date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
 		*why = "not a date";
 		return MXR_TYPE;
 	}
+	/* 102 first, the usual code: its 8 digits are checked just above. */
+	if (v->len == 8 && code3(*code, "102"))
+		return date_ccyymmdd(a, v->p, v);
 	if (code3(*code, "101") || code3(*code, "201") ||
 	    code3(*code, "202")) {
 		want = code->p[0] == '1' ? 6 : code->p[2] == '1' ? 10 : 12;
@@ -837,6 +891,32 @@ time_x12(struct arena *a, struct map_val *v)
 }
 
 /* ---- numbers -------------------------------------------------------- */
+
+/*
+ * The number of fraction digits of a decimal that map_dec_canon would
+ * return as sent (digits without a leading zero, then '.' and digits),
+ * or -1 for any other text, which takes the general path.  Nearly every
+ * quantity and amount has that shape (16, 95.27): x_decimal's result for
+ * it is the value itself, found in one pass.
+ */
+static inline int
+dec_as_sent(const char *p, size_t len)
+{
+	size_t	 i = 0, j;
+
+	if (len == 0 || len > MAP_MAX_DEC_DIGITS + 2 ||
+	    (p[0] == '0' && len > 1 && p[1] != '.'))
+		return -1;
+	while (i < len && isdig((unsigned char)p[i]))
+		i++;
+	if (i == len)
+		return 0;
+	if (i == 0 || p[i] != '.' || i + 1 == len)
+		return -1;
+	for (j = ++i; i < len && isdig((unsigned char)p[i]); i++)
+		;
+	return i == len ? (int)(len - j) : -1;
+}
 
 static int
 x_decimal(const struct map_xform *xf, struct arena *a,
@@ -1045,26 +1125,56 @@ map_gtin_check(const char *d, size_t n)
 	return gtin_sum_ok(d, n);
 }
 
+/*
+ * gtin14: 8, 12, 13 or 14 digits with a right GS1 check digit, padded
+ * with zeros to 14.  Leading zeros weigh nothing in the check, so the
+ * padded form is built first, in g[2..15] behind two more zeros, and
+ * checked as two words: digits, then weights 3 on the even bytes and 1
+ * on the odd ones before g[15], the check digit.
+ */
 static int
 x_gtin14(struct arena *a, struct map_val *v, const char **why)
 {
+	static const unsigned char even[8] = { 0xff, 0, 0xff, 0, 0xff, 0,
+	    0xff, 0 };
+	static const unsigned char odd7[8] = { 0, 0xff, 0, 0xff, 0, 0xff, 0,
+	    0 };
+	uint64_t mev, mod, mod7, hi, lo;
+	unsigned sum;
+	char	 g[16];
 	char	*o;
+	size_t	 n = v->len;
 
-	if (!alldigits(v->p, v->len) || (v->len != 8 && v->len != 12 &&
-	    v->len != 13 && v->len != 14)) {
+	if (n != 8 && n != 12 && n != 13 && n != 14) {
 		*why = "is not a GTIN (8, 12, 13 or 14 digits)";
 		return MXR_TYPEWARN;
 	}
-	if (!gtin_sum_ok(v->p, v->len)) {
+	memset(g, '0', 8);
+	if (n > 8)		/* g[16 - n...]: bytes past g[7] are redone */
+		memcpy(g + 16 - n, v->p, 8);
+	memcpy(g + 8, v->p + n - 8, 8);
+	hi = w_load(g);
+	lo = w_load(g + 8);
+	if ((w_nondigit(hi) | w_nondigit(lo)) != 0) {
+		*why = "is not a GTIN (8, 12, 13 or 14 digits)";
+		return MXR_TYPEWARN;
+	}
+	hi -= W_ONES * '0';
+	lo -= W_ONES * '0';
+	memcpy(&mev, even, 8);
+	memcpy(&mod7, odd7, 8);
+	mod = ~mev;
+	sum = 3 * w_sum((hi & mev) + (lo & mev)) +
+	    w_sum((hi & mod) + (lo & mod7));
+	if ((10 - sum % 10) % 10 != (unsigned)(g[15] - '0')) {
 		*why = "has a bad GTIN check digit";
 		return MXR_TYPEWARN;
 	}
-	if (v->len == 14)
+	if (n == 14)
 		return MXR_OK;
 	if ((o = arena_alloc_raw(a, 15)) == NULL)
 		return MXR_LIMIT;
-	memset(o, '0', 14 - v->len);
-	memcpy(o + 14 - v->len, v->p, v->len);
+	memcpy(o, g + 2, 14);
 	o[14] = '\0';
 	v->p = o;
 	v->len = 14;
@@ -1150,12 +1260,21 @@ int
 map_xform_apply(const struct map_xform *xf, struct arena *a,
     const struct edi_set *set, struct map_val *v, const char **why)
 {
+	int	 fl;
+
 	if (v->kind == MV_STR || v->kind == MV_DEC) {
 		*why = NULL;
 		v->plain = 0;
 		switch (xf->kind) {
 		case MX_DECIMAL:
 			*why = "not a number";
+			/* Canonical, with at least n fraction digits: as is. */
+			if ((fl = dec_as_sent(v->p, v->len)) >= 0 &&
+			    fl >= xf->n) {
+				v->kind = MV_DEC;
+				v->plain = 1;
+				return MXR_OK;
+			}
 			return plain_ok(x_decimal(xf, a, set, v), v);
 		case MX_DATE_X12:
 			*why = "not a date (YYMMDD or CCYYMMDD)";
