@@ -25,6 +25,7 @@
 #include "map_int.h"
 #include "structure.h"
 #include "tap.h"
+#include "translate.h"
 #include "translator.h"
 
 static char datadir[4096];
@@ -2221,6 +2222,109 @@ test_mdoc_many_keys(void)
 	arena_free(&a);
 }
 
+/* ---- an event at its cap ----------------------------------------------- */
+
+struct capev {
+	char	 text[8192];
+	size_t	 len;
+	int	 n;
+};
+
+static int
+cap_event(void *arg, const char *json, size_t len)
+{
+	struct capev	*c = arg;
+
+	c->n++;
+	c->len = len;
+	if (len < sizeof(c->text))
+		memcpy(c->text, json, len);
+	return 0;
+}
+
+/* The event's text without its id (random). */
+static int
+cap_same(const struct capev *a, const struct capev *b)
+{
+	const char	*ia = strstr(a->text, "\"id\":\""),
+			*ib = strstr(b->text, "\"id\":\"");
+
+	return a->len == b->len && a->len < sizeof(a->text) && ia != NULL &&
+	    ib != NULL && ia - a->text == ib - b->text &&
+	    memcmp(a->text, b->text, (size_t)(ia - a->text)) == 0 &&
+	    memcmp(ia + 42, ib + 42, a->len - (size_t)(ia + 42 - a->text)) ==
+	    0;
+}
+
+/*
+ * translate's event fails exactly when its text does not fit the out
+ * buffer's cap (translate.h), at every cap up to past its length: the
+ * event writer claims its room in pieces, never more than the text to
+ * come unless it falls back.  The subject with a '"' takes the member by
+ * member writer, the plain one the pieces.
+ */
+static void
+test_event_cap(void)
+{
+	static const char *const po[] = { "PO00000001", "PO\"0001" };
+	char		 errs[8192], in[2048];
+	struct map	*m;
+	struct translate_opts o;
+	struct translate_stats st;
+	struct capev	 full, at;
+	struct buf	 out;
+	size_t		 cap, n;
+	int		 i, r, bad;
+
+	m = load_fixture("mapsmd_x12_850-order-created.map", errs,
+	    sizeof(errs));
+	if (!ok(m != NULL, "event cap: 850 map compiles")) {
+		printf("# %s\n", errs);
+		return;
+	}
+	for (i = 0; i < 2; i++) {
+		n = (size_t)snprintf(in, sizeof(in),
+		    "ISA*00*          *00*          *ZZ*PEERSENDER     *ZZ*"
+		    "PEERRECEIVER   *250101*1200*^*00501*000000001*0*T*:~"
+		    "GS*PO*PEERSENDER*PEERRECEIVER*20250101*1200*1*X*005010~"
+		    "ST*850*0001~BEG*00*SA*%s**20251104~CUR*BY*USD~"
+		    "REF*DP*026~N1*ST*UMBRELLA RETAIL #22*92*18290~"
+		    "N3*1680 2ND ST~N4*DENVER*CO*80014*US~"
+		    "PO1*1*16*CA*95.27*PE*BP*B8478454*VP*VP-78907~"
+		    "PID*F****BOLT HEX M8 X 40~CTT*1~SE*11*0001~GE*1*1~"
+		    "IEA*1*000000001~", po[i]);
+		memset(&o, 0, sizeof(o));
+		o.force_map = m;
+		o.filename = "cap.x12";
+		o.protocol = "FILE";
+		o.on_event = cap_event;
+		o.out = &out;
+		o.received.tv_sec = 1700000000;
+		memset(&full, 0, sizeof(full));
+		o.arg = &full;
+		buf_init(&out, 1 << 20);
+		r = translate_bytes(slice_make(in, n), &o, &st);
+		buf_free(&out);
+		if (!ok(r == 0 && full.n == 1 && full.len < sizeof(full.text),
+		    "event cap %d: one event (%zu bytes)", i, full.len))
+			continue;
+		bad = 0;
+		for (cap = 0; cap <= full.len + 8; cap++) {
+			memset(&at, 0, sizeof(at));
+			o.arg = &at;
+			buf_init(&out, cap);
+			r = translate_bytes(slice_make(in, n), &o, &st);
+			buf_free(&out);
+			if (cap < full.len ? r != EG_ERR_REJECTED || at.n != 0 :
+			    r != 0 || at.n != 1 || !cap_same(&full, &at))
+				bad++;
+		}
+		is_int(bad, 0, "event cap %d: fails exactly below %zu bytes, "
+		    "else the same event", i, full.len);
+	}
+	map_free(m);
+}
+
 int
 main(void)
 {
@@ -2256,6 +2360,7 @@ main(void)
 	test_findings();
 	test_xml();
 	test_xml_compile();
+	test_event_cap();
 	ok(write_docs > 0 && write_diffs == 0, "mdoc_write_json is "
 	    "json_dumps(mdoc_to_json, JSON_COMPACT) for all %d documents "
 	    "evaluated", write_docs);
