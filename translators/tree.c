@@ -967,7 +967,7 @@ value_plain(const struct struct_elem *d, const struct edi_val *v, int utf8)
 
 /*
  * value_plain() for a declaration the index found plain (struct_segdef's
- * plainmin, plainmax and cplain): min..max, max 0 for none.
+ * vplain, type 0): min..max, max 0 for none.
  */
 static inline int
 len_plain(unsigned min, unsigned max, const struct edi_val *v, int utf8)
@@ -982,31 +982,67 @@ len_plain(unsigned min, unsigned max, const struct edi_val *v, int utf8)
 }
 
 /*
- * A value of a typed struct_plain: check_value() would say nothing (for a
- * number, number_ok() would say 1).  Out of line, so that the text tests
- * of val_plain stay small enough to inline into the value scan.
+ * The verdict on an empty value, which the parsers never deliver, as it
+ * stood before vplain: component 0 or 1 of any element but an AN or ID
+ * one of minimum 1 or more went through, and a later component of a
+ * composite when its entry is text of minimum 0, or all zero.
  */
 static int __attribute__((noinline))
-typed_plain(const struct struct_plain *pl, struct slice v)
+empty_plain(const struct struct_segdef *sd, const struct edi_val *v)
+{
+	const struct struct_plain *pl;
+	unsigned el = v->el, comp = v->comp;
+
+	if (v->s.len != 0)
+		return 0;
+	if (comp <= 1) {
+		if (sd->vn[el] == 0)
+			return 1;
+		pl = &sd->vplain[sd->vfirst[el]];
+		return pl->type != 0 || pl->min == 0;
+	}
+	if (comp >= sd->vn[el] ||
+	    sd->vplain[sd->vfirst[el]].type != ST_COMPOSITE)
+		return 0;
+	pl = &sd->vplain[sd->vfirst[el] + comp];
+	return pl->type == 0 && pl->min == 0;
+}
+
+/*
+ * A value whose text test failed, for typed entry pl (NULL: none): the
+ * verdict of the entry (for a number, what number_ok() would say), or
+ * empty_plain()'s.  Out of line, so that the text test of val_plain stays
+ * small enough to inline into the value scan.
+ */
+static int __attribute__((noinline))
+typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
+    const struct edi_val *v)
 {
 	size_t	 digits;
 
+	if (pl == NULL || v->s.len == 0)
+		return empty_plain(sd, v);
 	switch (pl->type) {
+	case 0:
+	case ST_COMPOSITE:
+		return 0;	/* text, or a composite's own entry */
 	case ST_DT:
-		return edi_valid_date(v, pl->min <= 6) && v.len >= pl->min &&
-		    v.len <= pl->max;
+		return edi_valid_date(v->s, pl->tmin <= 6) &&
+		    v->s.len >= pl->tmin && v->s.len <= pl->tmax;
 	case ST_TM:
-		return edi_valid_time(v) && v.len >= pl->min &&
-		    v.len <= pl->max;
+		return edi_valid_time(v->s) && v->s.len >= pl->tmin &&
+		    v->s.len <= pl->tmax;
 	default:
-		return num_chars(pl->type, v, &digits) &&
-		    digits >= pl->min && digits <= pl->max;
+		return num_chars(pl->type, v->s, &digits) &&
+		    digits >= pl->tmin && digits <= pl->tmax;
 	}
 }
 
 /*
  * 1 when check_segment() has nothing to say about v, from the index alone:
- * text of the right length, a number, a date or a time.
+ * text of the right length, a number, a date or a time.  The text test
+ * comes first, component 1 (nearly every value) straight from p1min and
+ * p1max; typed_plain() takes the rest, and empty values.
  */
 static inline __attribute__((always_inline)) int
 val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
@@ -1016,18 +1052,17 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
 
 	if (v->rep > 1 || el >= STRUCT_MAXPOS)
 		return 0;
-	if (v->comp <= 1) {
-		if (len_plain(sd->plainmin[el], sd->plainmax[el], v, utf8))
+	if (v->comp == 1) {
+		if (len_plain(sd->p1min[el], sd->p1max[el], v, utf8))
 			return 1;
-		if (sd->typed[el].max != 0)
-			return typed_plain(&sd->typed[el], v->s);
+		return typed_plain(sd, sd->p1ty[el], v);
 	}
-	if (v->comp - 1u >= sd->ncomp[el])
-		return 0;
-	pl = &sd->cplain[sd->cpfirst[el] + v->comp - 1u];
-	if (pl->type != 0)
-		return typed_plain(pl, v->s);
-	return len_plain(pl->min, pl->max, v, utf8);
+	if (v->comp >= sd->vn[el])
+		return typed_plain(sd, NULL, v);
+	pl = &sd->vplain[sd->vfirst[el] + v->comp];
+	if (len_plain(pl->min, pl->max, v, utf8))
+		return 1;
+	return typed_plain(sd, pl, v);
 }
 
 #define TB_SLOWVALS	32	/* values scan_values() lists for check_val */
