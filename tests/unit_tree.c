@@ -549,7 +549,9 @@ test_corpus(void)
 	"element BEG04-01 AN 2 5 O\nelement BEG04-02 AN 0 5 O\n"	\
 	"element BEG04-03 R 1 5 O\nelement BEG04-04 ID 1 3 O codes A B\n" \
 	"element BEG04-05 DT 8 8 O\n"					\
-	"element BEG05 DT 8 8 O\nelement BEG06 ID 1 1 O codes Q\n"
+	"element BEG05 DT 8 8 O\nelement BEG06 ID 1 1 O codes Q\n"	\
+	"element BEG07 C O\nelement BEG07-01 AN 1 5 M\n"		\
+	"element BEG07-02 AN 1 5 M\nelement BEG07-03 AN 1 5 O\n"
 
 struct odd_case {
 	const char	*name;
@@ -580,6 +582,9 @@ static const struct odd_case odd_cases[] = {
 	{ "empty text as component 2", 1, 1, 2, "ELEM-COMPONENT 2-2" },
 	{ "empty component past the last", 7, 1, 6, "" },
 	{ "component past the last", 7, 0, 6, "" },
+	{ "mandatory component 2 absent", 11, 0, 3, "ELEM-MISSING 7-2" },
+	{ "mandatory component 1 absent", 10, 0, 3, "ELEM-MISSING 7-1" },
+	{ "mandatory component empty", 11, 1, -1, "ELEM-SHORT 7-2" },
 };
 
 static struct edi_val odd_vals[] = {
@@ -588,6 +593,7 @@ static struct edi_val odd_vals[] = {
 	{ { "YY", 2 }, 4, 1, 2 }, { { "2", 1 }, 4, 1, 3 },
 	{ { "A", 1 }, 4, 1, 4 }, { { "20240101", 8 }, 4, 1, 5 },
 	{ { "20240101", 8 }, 5, 1, 1 }, { { "Q", 1 }, 6, 1, 1 },
+	{ { "A", 1 }, 7, 1, 1 }, { { "B", 1 }, 7, 1, 2 },
 };
 
 static const struct odd_case *odd_now;
@@ -610,7 +616,7 @@ odd_set(void *arg, struct edi_set *s)
 		if (strcmp(s->seg[k].tag, "BEG") == 0) {
 			s->seg[k].val = odd_copy;
 			s->seg[k].nval = sizeof(odd_copy) / sizeof(odd_copy[0]);
-			s->seg[k].nel = 6;
+			s->seg[k].nel = 7;
 		}
 	r->in_tree = 1;
 	edi_tree_build(s, r->st, &r->ds);

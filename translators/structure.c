@@ -1382,6 +1382,37 @@ val_plain_index(struct struct_index *ix)
 	}
 }
 
+/* sd's mcall and the mbit of its mandatory components' vplain entries. */
+static void
+mand_bits(struct struct_index *ix, struct struct_segdef *sd,
+    const uint32_t *mc)
+{
+	struct struct_plain *pl;
+	uint64_t all = 0;
+	size_t	 m;
+	unsigned el, comp;
+
+	if (sd->nmcomp == 0 || sd->nmcomp > 64)
+		return;
+	for (m = 0; m < sd->nmcomp; m++) {
+		el = mc[m] >> 16;
+		comp = mc[m] & 0xffff;
+		if (comp >= sd->vn[el] ||
+		    sd->vplain[sd->vfirst[el]].type != ST_COMPOSITE)
+			return;		/* no entry: mcall stays 0 */
+	}
+	for (m = 0; m < sd->nmcomp; m++) {
+		el = mc[m] >> 16;
+		comp = mc[m] & 0xffff;
+		pl = &ix->vplain[sd->vfirst[el] + comp];
+		pl->mbit = (uint64_t)1 << m;
+		if (comp == 1)
+			sd->p1mbit[el] = pl->mbit;
+		all |= pl->mbit;
+	}
+	sd->mcall = all;
+}
+
 /*
  * Every segdef's mcomp list (struct_segdef): the mandatory components
  * of elements 1..STRUCT_MAXPOS-1, as between mcfirst and mcend.
@@ -1410,6 +1441,7 @@ mand_comps(struct struct_index *ix)
 				    (uint32_t)sd->elem[k].el << 16 |
 				    (uint32_t)sd->elem[k].comp;
 		n += sd->nmcomp;
+		mand_bits(ix, sd, &ix->mcomp[n - sd->nmcomp]);
 	}
 }
 

@@ -168,6 +168,7 @@ struct struct_plain {
 	unsigned	 min, max;
 	unsigned	 type;
 	unsigned	 tmin, tmax;
+	uint64_t	 mbit;	/* a mandatory component: its bit in mcall */
 };
 
 /*
@@ -212,6 +213,7 @@ struct struct_segdef {
 	unsigned	 p1max[STRUCT_MAXPOS];
 	/* vplain's entry 1 for el when it is typed; NULL otherwise */
 	const struct struct_plain *p1ty[STRUCT_MAXPOS];
+	uint64_t	 p1mbit[STRUCT_MAXPOS];	/* vplain's entry 1 mbit */
 	unsigned char	 vn[STRUCT_MAXPOS];
 	const struct struct_plain *vplain;
 	int		 mandcomp;	/* some component is mandatory */
@@ -223,6 +225,14 @@ struct struct_segdef {
 	 */
 	const uint32_t	*mcomp;
 	size_t		 nmcomp;
+	/*
+	 * mcomp[i]'s vplain entry has mbit 1 << i, and mcall is all of
+	 * them; 0 when some mandatory component has no entry (its
+	 * composite repeats) or there are more than 64.  A segment whose
+	 * values are all repetition 1 and name every bit of mcall has
+	 * every mandatory component.
+	 */
+	uint64_t	 mcall;
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */
 	size_t		 nsyn;

@@ -734,6 +734,12 @@ struct present {
 	 * segment has no repetitions (nearly always).
 	 */
 	unsigned	 orrep, andrep;
+	/*
+	 * The mcall bits of the mandatory components seen in repetition 1
+	 * (scan_values with mc; incomplete when it stopped early, which only
+	 * sends the segment to mand_comps).
+	 */
+	uint64_t	 mbits;
 };
 
 /* 1 when every value of the segment is repetition 1. */
@@ -967,18 +973,17 @@ value_plain(const struct struct_elem *d, const struct edi_val *v, int utf8)
 
 /*
  * value_plain() for a declaration the index found plain (struct_segdef's
- * vplain, type 0): min..max, max 0 for none.
+ * vplain, type 0): min..max, max 0 for none.  An empty EDIFACT value is
+ * never plain here (the first byte is looked at): empty_plain() decides.
  */
 static inline int
 len_plain(unsigned min, unsigned max, const struct edi_val *v, int utf8)
 {
-	unsigned lead;
-
 	if (!utf8)
 		return v->s.len <= max && v->s.len >= min;
 	/* at least min characters: min 0, or 1 and a first byte starts one */
-	lead = v->s.len != 0 && ((unsigned char)v->s.p[0] & 0xc0) != 0x80;
-	return v->s.len <= max && min <= lead;
+	return v->s.len - 1 < (size_t)max &&
+	    min <= (unsigned)(((unsigned char)v->s.p[0] & 0xc0) != 0x80);
 }
 
 /*
@@ -1042,10 +1047,12 @@ typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
  * 1 when check_segment() has nothing to say about v, from the index alone:
  * text of the right length, a number, a date or a time.  The text test
  * comes first, component 1 (nearly every value) straight from p1min and
- * p1max; typed_plain() takes the rest, and empty values.
+ * p1max; typed_plain() takes the rest, and empty values.  With mc, the
+ * mandatory component v is (struct_segdef's mcall) goes into *mbits.
  */
 static inline __attribute__((always_inline)) int
-val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
+val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8,
+    int mc, uint64_t *mbits)
 {
 	const struct struct_plain *pl;
 	unsigned el = v->el;
@@ -1053,6 +1060,8 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
 	if (v->rep > 1 || el >= STRUCT_MAXPOS)
 		return 0;
 	if (v->comp == 1) {
+		if (mc)
+			*mbits |= sd->p1mbit[el];
 		if (len_plain(sd->p1min[el], sd->p1max[el], v, utf8))
 			return 1;
 		return typed_plain(sd, sd->p1ty[el], v);
@@ -1060,6 +1069,8 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
 	if (v->comp >= sd->vn[el])
 		return typed_plain(sd, NULL, v);
 	pl = &sd->vplain[sd->vfirst[el] + v->comp];
+	if (mc)
+		*mbits |= pl->mbit;
 	if (len_plain(pl->min, pl->max, v, utf8))
 		return 1;
 	return typed_plain(sd, pl, v);
@@ -1095,17 +1106,18 @@ scan_note(const struct edi_val *v, int reps, uint64_t *b0, uint64_t *b1,
  */
 static inline __attribute__((always_inline)) uint16_t
 scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
-    int utf8, int reps, struct present *p, uint16_t *slow, size_t *nslow)
+    int utf8, int reps, int mc, struct present *p, uint16_t *slow,
+    size_t *nslow)
 {
 	const struct edi_val *v = s->val, *end = edi_val_end(s);
-	uint64_t b0 = 0, b1 = 0;
+	uint64_t b0 = 0, b1 = 0, mb = 0;
 	unsigned orrep = 0, andrep = ~0U;
 	uint16_t rest = s->nval;
 	size_t	 n = 0;
 
 	for (; v < end; v++) {
 		scan_note(v, reps, &b0, &b1, &orrep, &andrep);
-		if (val_plain(sd, v, utf8))
+		if (val_plain(sd, v, utf8, mc, &mb))
 			continue;
 		if (n == TB_SLOWVALS) {
 			rest = (uint16_t)(v - s->val);
@@ -1120,6 +1132,7 @@ scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
 	p->bit[1] = b1;
 	p->orrep = reps ? orrep : ~0U;
 	p->andrep = reps ? andrep : 0;
+	p->mbits = mb;
 	/* without declarations, values are not looked at */
 	if (sd->nelem == 0) {
 		n = 0;
@@ -1265,12 +1278,16 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 	if (sd == NULL)
 		return;		/* no elements, no syntax notes */
 	/* copies of the scan where utf8 and reps are constants */
-	if (utf8)
-		rest = scan_values(s, sd, 1, 1, &pr, slow, &nslow);
+	if (utf8 && sd->mcall != 0)
+		rest = scan_values(s, sd, 1, 1, 1, &pr, slow, &nslow);
+	else if (utf8)
+		rest = scan_values(s, sd, 1, 1, 0, &pr, slow, &nslow);
+	else if (sd->mcall != 0)
+		rest = scan_values(s, sd, 0, 1, 1, &pr, slow, &nslow);
 	else if (sd->mandcomp || sd->anyrep)
-		rest = scan_values(s, sd, 0, 1, &pr, slow, &nslow);
+		rest = scan_values(s, sd, 0, 1, 0, &pr, slow, &nslow);
 	else
-		rest = scan_values(s, sd, 0, 0, &pr, slow, &nslow);
+		rest = scan_values(s, sd, 0, 0, 0, &pr, slow, &nslow);
 	/*
 	 * Requirement; usually every mandatory element is there, and then
 	 * only the mandatory components are looked at.
@@ -1282,7 +1299,10 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 		k = sd->mandcomp ? sd->mcfirst : sd->nelem;
 		kend = sd->mandcomp ? sd->mcend : sd->nelem;
 		if (sd->mandcomp && sd->nmcomp > 0 && allrep1(&pr)) {
-			mand_comps(t, si, sd, &pr);
+			/* every bit of mcall: each one has a value */
+			if (sd->mcall == 0 ||
+			    (pr.mbits & sd->mcall) != sd->mcall)
+				mand_comps(t, si, sd, &pr);
 			k = kend;
 		}
 	}
@@ -1334,7 +1354,7 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 	for (k = 0; k < nslow; k++)
 		check_val(t, si, sd, &pr, &s->val[slow[k]], &lastel);
 	for (i = rest; i < s->nval; i++)
-		if (!val_plain(sd, &s->val[i], utf8))
+		if (!val_plain(sd, &s->val[i], utf8, 0, NULL))
 			check_val(t, si, sd, &pr, &s->val[i], &lastel);
 	check_syntax(t, si, sd, &pr);
 }
