@@ -559,32 +559,35 @@ struct odd_case {
 	int		 empty;		/* make it empty */
 	int		 comp;		/* new component, -1 keep */
 	const char	*want;		/* "CODE el-comp ..." */
+	int		 ndrop;		/* values dropped at the end */
 };
 
 static const struct odd_case odd_cases[] = {
-	{ "as sent", -1, 0, -1, "" },
-	{ "empty simple text min 1", 0, 1, -1, "ELEM-SHORT 1-0" },
-	{ "empty simple text min 0", 1, 1, -1, "" },
-	{ "empty number", 2, 1, -1, "" },
-	{ "empty component 1, min 2", 3, 1, -1, "" },
-	{ "empty component 2, min 0", 4, 1, -1, "" },
-	{ "empty number component", 5, 1, -1, "ELEM-CHAR 4-3" },
-	{ "empty coded component", 6, 1, -1, "" },
-	{ "empty date component", 7, 1, -1, "ELEM-DATE 4-5" },
-	{ "empty date", 8, 1, -1, "" },
-	{ "empty coded element", 9, 1, -1, "" },
-	{ "simple text as component 0", 0, 0, 0, "" },
+	{ "as sent", -1, 0, -1, "", 0 },
+	{ "empty simple text min 1", 0, 1, -1, "ELEM-SHORT 1-0", 0 },
+	{ "empty simple text min 0", 1, 1, -1, "", 0 },
+	{ "empty number", 2, 1, -1, "", 0 },
+	{ "empty component 1, min 2", 3, 1, -1, "", 0 },
+	{ "empty component 2, min 0", 4, 1, -1, "", 0 },
+	{ "empty number component", 5, 1, -1, "ELEM-CHAR 4-3", 0 },
+	{ "empty coded component", 6, 1, -1, "", 0 },
+	{ "empty date component", 7, 1, -1, "ELEM-DATE 4-5", 0 },
+	{ "empty date", 8, 1, -1, "", 0 },
+	{ "empty coded element", 9, 1, -1, "", 0 },
+	{ "simple text as component 0", 0, 0, 0, "", 0 },
 	{ "empty simple text as component 0", 0, 1, 0,
-	    "ELEM-SHORT 1-0" },
-	{ "number as component 0", 2, 0, 0, "" },
-	{ "composite component 0", 3, 0, 0, "ELEM-LONG 4-0" },
-	{ "empty composite component 0", 3, 1, 0, "" },
-	{ "empty text as component 2", 1, 1, 2, "ELEM-COMPONENT 2-2" },
-	{ "empty component past the last", 7, 1, 6, "" },
-	{ "component past the last", 7, 0, 6, "" },
-	{ "mandatory component 2 absent", 11, 0, 3, "ELEM-MISSING 7-2" },
-	{ "mandatory component 1 absent", 10, 0, 3, "ELEM-MISSING 7-1" },
-	{ "mandatory component empty", 11, 1, -1, "ELEM-SHORT 7-2" },
+	    "ELEM-SHORT 1-0", 0 },
+	{ "number as component 0", 2, 0, 0, "", 0 },
+	{ "composite component 0", 3, 0, 0, "ELEM-LONG 4-0", 0 },
+	{ "empty composite component 0", 3, 1, 0, "", 0 },
+	{ "empty text as component 2", 1, 1, 2, "ELEM-COMPONENT 2-2", 0 },
+	{ "empty component past the last", 7, 1, 6, "", 0 },
+	{ "component past the last", 7, 0, 6, "", 0 },
+	{ "mandatory component 2 absent", 11, 0, 3, "ELEM-MISSING 7-2", 0 },
+	{ "mandatory component 1 absent", 10, 0, 3, "ELEM-MISSING 7-1", 0 },
+	{ "mandatory component empty", 11, 1, -1, "ELEM-SHORT 7-2", 0 },
+	{ "composite with mandatory components absent", -1, 0, -1, "", 2 },
+	{ "mandatory component 2 dropped", -1, 0, -1, "ELEM-MISSING 7-2", 1 },
 };
 
 static struct edi_val odd_vals[] = {
@@ -615,7 +618,8 @@ odd_set(void *arg, struct edi_set *s)
 	for (k = 0; k < s->nseg; k++)
 		if (strcmp(s->seg[k].tag, "BEG") == 0) {
 			s->seg[k].val = odd_copy;
-			s->seg[k].nval = sizeof(odd_copy) / sizeof(odd_copy[0]);
+			s->seg[k].nval = (uint16_t)(sizeof(odd_copy) /
+			    sizeof(odd_copy[0]) - (size_t)odd_now->ndrop);
 			s->seg[k].nel = 7;
 		}
 	r->in_tree = 1;

@@ -1406,6 +1406,7 @@ mand_bits(struct struct_index *ix, struct struct_segdef *sd,
 		comp = mc[m] & 0xffff;
 		pl = &ix->vplain[sd->vfirst[el] + comp];
 		pl->mbit = (uint64_t)1 << m;
+		sd->mcel[m] = (unsigned char)el;
 		if (comp == 1)
 			sd->p1mbit[el] = pl->mbit;
 		all |= pl->mbit;

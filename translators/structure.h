@@ -233,6 +233,7 @@ struct struct_segdef {
 	 * every mandatory component.
 	 */
 	uint64_t	 mcall;
+	unsigned char	 mcel[64];	/* bit i of mcall: mcomp[i]'s element */
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */
 	size_t		 nsyn;

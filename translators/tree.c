@@ -466,15 +466,27 @@ slice_inside(struct slice s, struct slice within)
 	    p - w <= within.len - s.len;
 }
 
-/* The first of seg[0..n) with text outside within (n: none). */
+/*
+ * The first of seg[0..n) with text outside within (n: none): slice_inside
+ * with within's part hoisted, since a set has some thirty segments.
+ */
 static uint32_t
 first_outside(const struct edi_seg *seg, uint32_t n, struct slice within)
 {
+	uintptr_t w = (uintptr_t)within.p, off;
+	size_t	 len;
 	uint32_t i;
 
-	for (i = 0; i < n; i++)
-		if (seg[i].raw.len != 0 && !slice_inside(seg[i].raw, within))
+	for (i = 0; i < n && within.len == 0; i++)
+		if (seg[i].raw.len != 0)
+			return i;	/* nothing lies inside nothing */
+	for (i = 0; i < n; i++) {
+		len = seg[i].raw.len;
+		/* p < w wraps: off is then past any len <= within.len */
+		off = (uintptr_t)seg[i].raw.p - w;
+		if (len != 0 && (len > within.len || off > within.len - len))
 			break;
+	}
 	return i;
 }
 
@@ -1264,6 +1276,24 @@ mand_comps(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 	}
 }
 
+/*
+ * 1 when mand_comps() would have nothing to say, from the scan's bits:
+ * every mandatory component of a present element has a value (one of an
+ * absent element is not asked for).
+ */
+static inline int
+mand_seen(const struct struct_segdef *sd, const struct present *pr)
+{
+	uint64_t miss;
+
+	if (sd->mcall == 0)
+		return 0;
+	for (miss = sd->mcall & ~pr->mbits; miss != 0; miss &= miss - 1)
+		if (present(pr, sd->mcel[__builtin_ctzll(miss)]))
+			return 0;
+	return 1;
+}
+
 static void
 check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 {
@@ -1299,9 +1329,7 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 		k = sd->mandcomp ? sd->mcfirst : sd->nelem;
 		kend = sd->mandcomp ? sd->mcend : sd->nelem;
 		if (sd->mandcomp && sd->nmcomp > 0 && allrep1(&pr)) {
-			/* every bit of mcall: each one has a value */
-			if (sd->mcall == 0 ||
-			    (pr.mbits & sd->mcall) != sd->mcall)
+			if (!mand_seen(sd, &pr))
 				mand_comps(t, si, sd, &pr);
 			k = kend;
 		}
