@@ -1294,52 +1294,26 @@ mand_seen(const struct struct_segdef *sd, const struct present *pr)
 	return 1;
 }
 
-static void
-check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
+/*
+ * The requirement of elem[k..kend): mandatory elements present, and
+ * mandatory components in every present repetition.  Out of line: most
+ * segments have every mandatory element and no component to look for.
+ */
+static void __attribute__((noinline))
+mand_elems(struct tb *t, uint32_t si, const struct struct_segdef *sd,
+    const struct present *pr, size_t k, size_t kend)
 {
 	const struct edi_seg *s = &t->set->seg[si];
 	const struct struct_elem *d;
-	struct present pr;
-	size_t	 k, kend, nslow;
-	uint16_t i, rest, slow[TB_SLOWVALS];
-	int	 nrep, r, lastel = 0;
-	int	 utf8 = t->set->env.syntax == EDI_EDIFACT;
+	uint16_t i;
+	int	 nrep, r;
 
-	if (sd == NULL)
-		return;		/* no elements, no syntax notes */
-	/* copies of the scan where utf8 and reps are constants */
-	if (utf8 && sd->mcall != 0)
-		rest = scan_values(s, sd, 1, 1, 1, &pr, slow, &nslow);
-	else if (utf8)
-		rest = scan_values(s, sd, 1, 1, 0, &pr, slow, &nslow);
-	else if (sd->mcall != 0)
-		rest = scan_values(s, sd, 0, 1, 1, &pr, slow, &nslow);
-	else if (sd->mandcomp || sd->anyrep)
-		rest = scan_values(s, sd, 0, 1, 0, &pr, slow, &nslow);
-	else
-		rest = scan_values(s, sd, 0, 0, 0, &pr, slow, &nslow);
-	/*
-	 * Requirement; usually every mandatory element is there, and then
-	 * only the mandatory components are looked at.
-	 */
-	k = 0;
-	kend = sd->nelem;
-	if ((sd->mand[0] & ~pr.bit[0]) == 0 &&
-	    (sd->mand[1] & ~pr.bit[1]) == 0) {
-		k = sd->mandcomp ? sd->mcfirst : sd->nelem;
-		kend = sd->mandcomp ? sd->mcend : sd->nelem;
-		if (sd->mandcomp && sd->nmcomp > 0 && allrep1(&pr)) {
-			if (!mand_seen(sd, &pr))
-				mand_comps(t, si, sd, &pr);
-			k = kend;
-		}
-	}
 	for (; k < kend; k++) {
 		d = &sd->elem[k];
 		if (d->req != SR_MANDATORY)
 			continue;
 		if (d->comp == 0) {
-			if (!present(&pr, d->el))
+			if (!present(pr, d->el))
 				tdiag(t, TD(DIAG_ERROR, "ELEM-MISSING",
 				    .segi = si, .el = d->el, .ack_el = 1),
 				    "mandatory element %s%02d is missing",
@@ -1347,9 +1321,9 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 			continue;
 		}
 		/* a component: mandatory in every present repetition */
-		if (!present(&pr, d->el))
+		if (!present(pr, d->el))
 			continue;	/* no repetition at all */
-		if (allrep1(&pr)) {
+		if (allrep1(pr)) {
 			/* one repetition, and d->el has a value in it */
 			if (!comp_present(s, d->el, d->comp, 1))
 				tdiag(t, TD(DIAG_ERROR, "ELEM-MISSING",
@@ -1373,6 +1347,46 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 				    d->el, d->comp);
 		}
 	}
+}
+
+/*
+ * The checks of segment si (s) against sd.
+ */
+static inline __attribute__((always_inline)) void
+check_segment(struct tb *t, uint32_t si, const struct edi_seg *s,
+    const struct struct_segdef *sd, int utf8)
+{
+	struct present pr;
+	size_t	 k, nslow;
+	uint16_t i, rest, slow[TB_SLOWVALS];
+	int	 lastel = 0;
+
+	if (sd == NULL)
+		return;		/* no elements, no syntax notes */
+	/* copies of the scan where utf8 and reps are constants */
+	if (utf8 && sd->mcall != 0)
+		rest = scan_values(s, sd, 1, 1, 1, &pr, slow, &nslow);
+	else if (utf8)
+		rest = scan_values(s, sd, 1, 1, 0, &pr, slow, &nslow);
+	else if (sd->mcall != 0)
+		rest = scan_values(s, sd, 0, 1, 1, &pr, slow, &nslow);
+	else if (sd->mandcomp || sd->anyrep)
+		rest = scan_values(s, sd, 0, 1, 0, &pr, slow, &nslow);
+	else
+		rest = scan_values(s, sd, 0, 0, 0, &pr, slow, &nslow);
+	/*
+	 * Requirement; usually every mandatory element is there, and then
+	 * only the mandatory components are looked at.
+	 */
+	if (((sd->mand[0] & ~pr.bit[0]) | (sd->mand[1] & ~pr.bit[1])) != 0)
+		mand_elems(t, si, sd, &pr, 0, sd->nelem);
+	else if (sd->mandcomp) {
+		if (sd->nmcomp > 0 && allrep1(&pr)) {
+			if (!mand_seen(sd, &pr))
+				mand_comps(t, si, sd, &pr);
+		} else
+			mand_elems(t, si, sd, &pr, sd->mcfirst, sd->mcend);
+	}
 	/*
 	 * Values, those scan_values() could not clear, in order.  Plain ones
 	 * are a first repetition of a text or code element or component of
@@ -1384,7 +1398,8 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 	for (i = rest; i < s->nval; i++)
 		if (!val_plain(sd, &s->val[i], utf8, 0, NULL))
 			check_val(t, si, sd, &pr, &s->val[i], &lastel);
-	check_syntax(t, si, sd, &pr);
+	if (sd->nsyn != 0)
+		check_syntax(t, si, sd, &pr);
 }
 
 /* -- hierarchy ---------------------------------------------------------- */
@@ -1513,7 +1528,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	const struct struct_segdef *sd;
 	size_t	 i;
 	uint32_t k, key;
-	int	 rc = 0;
+	int	 rc = 0, utf8;
 
 	if (set == NULL || set->arena == NULL)
 		return EG_ERR_INVAL;
@@ -1561,8 +1576,9 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	root->last = set->nseg - 1;
 	if (t->oom)
 		goto oom;
+	utf8 = set->env.syntax == EDI_EDIFACT;
 	for (k = 0; k < set->nseg; k++)
-		check_segment(t, k, t->sdv[k]);
+		check_segment(t, k, &set->seg[k], t->sdv[k], utf8);
 	for (i = 0; i < st->nhier; i++)
 		hierarchy(t, &st->hier[i]);
 
