@@ -1377,8 +1377,6 @@ val_plain_index(struct struct_index *ix)
 			if (pl[1].type != 0)
 				sd->p1ty[e->el] = &pl[1];
 		}
-
-
 	}
 }
 

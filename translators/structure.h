@@ -197,11 +197,10 @@ struct struct_segdef {
 	 * vn[el] (vn 0: el is none of these).  A simple element with rep 1
 	 * has two entries (comp 0 and 1): an AN or ID element without a
 	 * code list (text), a number without a code list, a date or a
-	 * time.  A composite with rep 1
-	 * has its highest declared component + 1: entry 0 is type
-	 * ST_COMPOSITE (no value is plain there), entry comp is as for a
-	 * simple element, or all zero when the component is not plain or
-	 * not declared.  max 0 with type 0: no value but the empty one.
+	 * time.  A composite with rep 1 has its highest declared component
+	 * + 1: entry 0 is type ST_COMPOSITE (no value is plain there),
+	 * entry comp is as for a simple element, or all zero when the
+	 * component is not plain or not declared.
 	 */
 	uint32_t	 vfirst[STRUCT_MAXPOS];
 	/*
