@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "diag.h"
@@ -532,6 +533,145 @@ test_corpus(void)
 	free(r);
 }
 
+/* -- values the parsers never deliver ----------------------------------- */
+
+/*
+ * Empty values and component 0: no parser hands them over, but the tree
+ * builder takes a set from anyone, and its quick verdicts (struct_segdef's
+ * vplain) must say what the full checks say.  Each case rewrites BEG's
+ * values before the tree is built; the expected diagnostics are those of
+ * the checks before vplain.
+ */
+#define EMPTY_STRUCT	"structure x12 850\nversion 004*\n"		\
+	"segment ST 1\nsegment BEG 1\nsegment SE 1\n"			\
+	"element BEG01 AN 1 10 O\nelement BEG02 AN 0 10 O\n"		\
+	"element BEG03 R 1 10 O\nelement BEG04 C O\n"			\
+	"element BEG04-01 AN 2 5 O\nelement BEG04-02 AN 0 5 O\n"	\
+	"element BEG04-03 R 1 5 O\nelement BEG04-04 ID 1 3 O codes A B\n" \
+	"element BEG04-05 DT 8 8 O\n"					\
+	"element BEG05 DT 8 8 O\nelement BEG06 ID 1 1 O codes Q\n"	\
+	"element BEG07 C O\nelement BEG07-01 AN 1 5 M\n"		\
+	"element BEG07-02 AN 1 5 M\nelement BEG07-03 AN 1 5 O\n"
+
+struct odd_case {
+	const char	*name;
+	int		 at;		/* index into odd_vals, -1 none */
+	int		 empty;		/* make it empty */
+	int		 comp;		/* new component, -1 keep */
+	const char	*want;		/* "CODE el-comp ..." */
+	int		 ndrop;		/* values dropped at the end */
+};
+
+static const struct odd_case odd_cases[] = {
+	{ "as sent", -1, 0, -1, "", 0 },
+	{ "empty simple text min 1", 0, 1, -1, "ELEM-SHORT 1-0", 0 },
+	{ "empty simple text min 0", 1, 1, -1, "", 0 },
+	{ "empty number", 2, 1, -1, "", 0 },
+	{ "empty component 1, min 2", 3, 1, -1, "", 0 },
+	{ "empty component 2, min 0", 4, 1, -1, "", 0 },
+	{ "empty number component", 5, 1, -1, "ELEM-CHAR 4-3", 0 },
+	{ "empty coded component", 6, 1, -1, "", 0 },
+	{ "empty date component", 7, 1, -1, "ELEM-DATE 4-5", 0 },
+	{ "empty date", 8, 1, -1, "", 0 },
+	{ "empty coded element", 9, 1, -1, "", 0 },
+	{ "simple text as component 0", 0, 0, 0, "", 0 },
+	{ "empty simple text as component 0", 0, 1, 0,
+	    "ELEM-SHORT 1-0", 0 },
+	{ "number as component 0", 2, 0, 0, "", 0 },
+	{ "composite component 0", 3, 0, 0, "ELEM-LONG 4-0", 0 },
+	{ "empty composite component 0", 3, 1, 0, "", 0 },
+	{ "empty text as component 2", 1, 1, 2, "ELEM-COMPONENT 2-2", 0 },
+	{ "empty component past the last", 7, 1, 6, "", 0 },
+	{ "component past the last", 7, 0, 6, "", 0 },
+	{ "mandatory component 2 absent", 11, 0, 3, "ELEM-MISSING 7-2", 0 },
+	{ "mandatory component 1 absent", 10, 0, 3, "ELEM-MISSING 7-1", 0 },
+	{ "mandatory component empty", 11, 1, -1, "ELEM-SHORT 7-2", 0 },
+	{ "composite with mandatory components absent", -1, 0, -1, "", 2 },
+	{ "mandatory component 2 dropped", -1, 0, -1, "ELEM-MISSING 7-2", 1 },
+};
+
+static struct edi_val odd_vals[] = {
+	{ { "AB", 2 }, 1, 1, 1 }, { { "CD", 2 }, 2, 1, 1 },
+	{ { "1.5", 3 }, 3, 1, 1 }, { { "XX", 2 }, 4, 1, 1 },
+	{ { "YY", 2 }, 4, 1, 2 }, { { "2", 1 }, 4, 1, 3 },
+	{ { "A", 1 }, 4, 1, 4 }, { { "20240101", 8 }, 4, 1, 5 },
+	{ { "20240101", 8 }, 5, 1, 1 }, { { "Q", 1 }, 6, 1, 1 },
+	{ { "A", 1 }, 7, 1, 1 }, { { "B", 1 }, 7, 1, 2 },
+};
+
+static const struct odd_case *odd_now;
+static struct edi_val odd_copy[sizeof(odd_vals) / sizeof(odd_vals[0])];
+
+static int
+odd_set(void *arg, struct edi_set *s)
+{
+	struct run *r = arg;
+	uint32_t k;
+
+	memcpy(odd_copy, odd_vals, sizeof(odd_copy));
+	if (odd_now->at >= 0) {
+		if (odd_now->empty)
+			odd_copy[odd_now->at].s.len = 0;
+		if (odd_now->comp >= 0)
+			odd_copy[odd_now->at].comp = (uint16_t)odd_now->comp;
+	}
+	for (k = 0; k < s->nseg; k++)
+		if (strcmp(s->seg[k].tag, "BEG") == 0) {
+			s->seg[k].val = odd_copy;
+			s->seg[k].nval = (uint16_t)(sizeof(odd_copy) /
+			    sizeof(odd_copy[0]) - (size_t)odd_now->ndrop);
+			s->seg[k].nel = 7;
+		}
+	r->in_tree = 1;
+	edi_tree_build(s, r->st, &r->ds);
+	r->in_tree = 0;
+	return 0;
+}
+
+static void
+test_odd_values(void)
+{
+	struct edi_handler h = { odd_set, NULL, NULL, NULL };
+	struct structure *st = NULL;
+	struct run r;
+	const char *text = ISA5 "ST*850*0001~BEG*X~SE*3*0001~" END;
+	char	 path[] = "/tmp/unit_tree_XXXXXX", err[512], got[512];
+	size_t	 i, n;
+	int	 fd, j;
+	FILE	*fp;
+
+	if ((fd = mkstemp(path)) < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		ok(0, "odd values: temporary structure");
+		return;
+	}
+	fputs(EMPTY_STRUCT, fp);
+	fclose(fp);
+	if (structure_load(path, &st, err, sizeof(err)) != 0)
+		printf("# %s\n", err);
+	unlink(path);
+	ok(st != NULL, "odd values: structure loads");
+	if (st == NULL)
+		return;
+	for (i = 0; i < sizeof(odd_cases) / sizeof(odd_cases[0]); i++) {
+		odd_now = &odd_cases[i];
+		memset(&r, 0, sizeof(r));
+		r.st = st;
+		r.ds.emit = collect;
+		r.ds.arg = &r;
+		h.diags = &r.ds;
+		translator_x12.parse(slice_make(text, strlen(text)), "t.edi",
+		    &h, &r);
+		got[0] = '\0';
+		for (j = 0, n = 0; j < r.nd && n < sizeof(got); j++)
+			n += (size_t)snprintf(got + n, sizeof(got) - n,
+			    "%s%s %d-%d", n ? " " : "", r.d[j].code, r.d[j].el,
+			    r.d[j].comp);
+		is_str(got, odd_cases[i].want, "odd values: %s",
+		    odd_cases[i].name);
+	}
+	structure_free(st);
+}
+
 /*
  * The same sets against a structure without the index structure_load
  * adds (built by hand, say): the tree builder then indexes it per set and
@@ -576,6 +716,7 @@ main(void)
 		test_hierarchy(t856);
 		test_unindexed(t850);
 	}
+	test_odd_values();
 	test_corpus();
 	structure_free(t850);
 	structure_free(t856);

@@ -1274,61 +1274,142 @@ syn_mask(const struct struct_syntax *n, struct struct_synmask *m)
 	}
 }
 
+/* 1 when a value of e, simple or a component, can be valid at a glance. */
+static int
+plain_text(const struct struct_elem *e)
+{
+	return (e->type == ST_AN || e->type == ST_ID) && e->codes == NULL;
+}
+
+/* Likewise for a number, a date or a time (date and time ignore codes). */
+static int
+plain_typed(const struct struct_elem *e)
+{
+	return ((e->type == ST_NN || e->type == ST_R || e->type == ST_N) &&
+	    e->codes == NULL) || e->type == ST_DT || e->type == ST_TM;
+}
+
 /*
- * Every segdef's cpfirst, ncomp and cplain (struct_segdef): a composite
- * with rep 1 gets ncomp entries, its highest component (the last of its
- * run: elem[] is sorted by comp, components are 1..99).
+ * The vplain entries of the run elem[k..j) of one element (see
+ * struct_segdef), 0 when it has none.
+ */
+static size_t
+vplain_count(const struct struct_elem *elem, size_t k, size_t j)
+{
+	const struct struct_elem *e = &elem[k];
+
+	if (e->comp != 0 || e->rep > 1 || e->el <= 0 ||
+	    e->el >= STRUCT_MAXPOS)
+		return 0;
+	if (plain_text(e) || plain_typed(e))
+		return 2;
+	if (e->type == ST_COMPOSITE)
+		return (size_t)elem[j - 1].comp + 1;
+	return 0;
+}
+
+static void
+vplain_set(struct struct_plain *pl, const struct struct_elem *e)
+{
+	if (plain_text(e)) {
+		pl->min = e->min;
+		pl->max = e->max;
+		return;
+	}
+	pl->min = 1;
+	pl->max = 0;
+	pl->type = e->type;
+	pl->tmin = e->min;
+	pl->tmax = e->max;
+}
+
+/*
+ * Every segdef's vfirst, vn and vplain (struct_segdef).  elem[] is sorted
+ * by (el, comp) and components are 1..99, so a composite's highest
+ * component is the last of its run.
  */
 static void
-comp_plain(struct struct_index *ix)
+val_plain_index(struct struct_index *ix)
 {
 	struct struct_segdef *sd;
 	const struct struct_elem *e, *c;
-	size_t	 i, n = 0, k, j;
+	struct struct_plain *pl;
+	size_t	 i, n = 0, k, j, m;
 
 	for (i = 0; i < ix->nseg; i++) {
 		sd = &ix->seg[i];
 		for (k = 0; k < sd->nelem; k = j) {
-			e = &sd->elem[k];
 			for (j = k + 1; j < sd->nelem &&
-			    sd->elem[j].el == e->el; j++)
+			    sd->elem[j].el == sd->elem[k].el; j++)
 				;
-			if (e->comp == 0 && e->type == ST_COMPOSITE &&
-			    e->rep <= 1 && e->el > 0 && e->el < STRUCT_MAXPOS)
-				n += (size_t)sd->elem[j - 1].comp;
+			n += vplain_count(sd->elem, k, j);
 		}
 	}
-	ix->cplain = xcalloc(n + 1, sizeof(*ix->cplain));
+	ix->vplain = xcalloc(n + 1, sizeof(*ix->vplain));
 	for (i = 0, n = 0; i < ix->nseg; i++) {
 		sd = &ix->seg[i];
-		sd->cplain = ix->cplain;
+		sd->vplain = ix->vplain;
 		for (k = 0; k < sd->nelem; k = j) {
 			e = &sd->elem[k];
 			for (j = k + 1; j < sd->nelem &&
 			    sd->elem[j].el == e->el; j++)
 				;
-			if (e->comp != 0 || e->type != ST_COMPOSITE ||
-			    e->rep > 1 || e->el <= 0 ||
-			    e->el >= STRUCT_MAXPOS || n > UINT16_MAX)
+			/* a structure file is capped: n fits */
+			if ((m = vplain_count(sd->elem, k, j)) == 0)
 				continue;
-			sd->cpfirst[e->el] = (uint16_t)n;
-			sd->ncomp[e->el] = (unsigned char)sd->elem[j - 1].comp;
-			for (c = e + 1; c < sd->elem + j; c++)
-				if (((c->type == ST_AN || c->type == ST_ID ||
-				    c->type == ST_NN || c->type == ST_R ||
-				    c->type == ST_N) && c->codes == NULL) ||
-				    c->type == ST_DT || c->type == ST_TM) {
-					ix->cplain[n + c->comp - 1].min =
-					    c->min;
-					ix->cplain[n + c->comp - 1].max =
-					    c->max;
-					ix->cplain[n + c->comp - 1].type =
-					    c->type == ST_AN ||
-					    c->type == ST_ID ? 0 : c->type;
-				}
-			n += (size_t)sd->elem[j - 1].comp;
+			sd->vfirst[e->el] = (uint32_t)n;
+			sd->vn[e->el] = (unsigned char)m;
+			pl = &ix->vplain[n];
+			n += m;
+			if (e->type != ST_COMPOSITE) {
+				/* comp 0 is the element, as comp 1 */
+				vplain_set(&pl[0], e);
+				vplain_set(&pl[1], e);
+			} else {
+				pl[0].min = 1;
+				pl[0].type = ST_COMPOSITE;
+				for (c = e + 1; c < sd->elem + j; c++)
+					if (plain_text(c) || plain_typed(c))
+						vplain_set(&pl[c->comp], c);
+			}
+			sd->p1min[e->el] = pl[1].min;
+			sd->p1max[e->el] = pl[1].max;
+			if (pl[1].type != 0)
+				sd->p1ty[e->el] = &pl[1];
 		}
 	}
+}
+
+/* sd's mcall and the mbit of its mandatory components' vplain entries. */
+static void
+mand_bits(struct struct_index *ix, struct struct_segdef *sd,
+    const uint32_t *mc)
+{
+	struct struct_plain *pl;
+	uint64_t all = 0;
+	size_t	 m;
+	unsigned el, comp;
+
+	if (sd->nmcomp == 0 || sd->nmcomp > 64)
+		return;
+	for (m = 0; m < sd->nmcomp; m++) {
+		el = mc[m] >> 16;
+		comp = mc[m] & 0xffff;
+		if (comp >= sd->vn[el] ||
+		    sd->vplain[sd->vfirst[el]].type != ST_COMPOSITE)
+			return;		/* no entry: mcall stays 0 */
+	}
+	for (m = 0; m < sd->nmcomp; m++) {
+		el = mc[m] >> 16;
+		comp = mc[m] & 0xffff;
+		pl = &ix->vplain[sd->vfirst[el] + comp];
+		pl->mbit = (uint64_t)1 << m;
+		sd->mcel[m] = (unsigned char)el;
+		if (comp == 1)
+			sd->p1mbit[el] = pl->mbit;
+		all |= pl->mbit;
+	}
+	sd->mcall = all;
 }
 
 /*
@@ -1359,6 +1440,7 @@ mand_comps(struct struct_index *ix)
 				    (uint32_t)sd->elem[k].el << 16 |
 				    (uint32_t)sd->elem[k].comp;
 		n += sd->nmcomp;
+		mand_bits(ix, sd, &ix->mcomp[n - sd->nmcomp]);
 	}
 }
 
@@ -1440,20 +1522,6 @@ structure_index_new(const struct structure *st)
 			if (e->req == SR_MANDATORY)
 				sd->mand[e->el / 64] |= (uint64_t)1 <<
 				    (e->el % 64);
-			if ((e->type == ST_AN || e->type == ST_ID) &&
-			    e->codes == NULL && e->rep <= 1) {
-				sd->plainmin[e->el] = e->min;
-				sd->plainmax[e->el] = e->max;
-			}
-			/* date and time checks never look at codes */
-			if ((((e->type == ST_NN || e->type == ST_R ||
-			    e->type == ST_N) && e->codes == NULL) ||
-			    e->type == ST_DT || e->type == ST_TM) &&
-			    e->rep <= 1) {
-				sd->typed[e->el].min = e->min;
-				sd->typed[e->el].max = e->max;
-				sd->typed[e->el].type = e->type;
-			}
 			sd->decl[e->el / 8] |=
 			    (unsigned char)(1U << (e->el % 8));
 			if (e->rep > 1) {
@@ -1463,7 +1531,7 @@ structure_index_new(const struct structure *st)
 			}
 		}
 	}
-	comp_plain(ix);
+	val_plain_index(ix);
 	mand_comps(ix);
 	for (i = st->npairs; i-- > 0;)
 		ix_add(ix, st->pairs[i].tag)->pairs = &st->pairs[i];
@@ -1502,7 +1570,7 @@ structure_index_free(struct struct_index *ix)
 	free(ix->syn);
 	free(ix->synmask);
 	free(ix->synrest);
-	free(ix->cplain);
+	free(ix->vplain);
 	free(ix->mcomp);
 	free(ix);
 }

@@ -157,13 +157,18 @@ structure_tagkey(const char *tag)
 }
 
 /*
- * A length range for which a value is valid, see struct_segdef: bytes of
- * text (type 0); digits of a number of that type (ST_NN, ST_R, ST_N); or
- * bytes of a valid date or time (ST_DT, ST_TM).
+ * What makes a value valid at a glance, see struct_segdef: min..max bytes
+ * of text (type 0; max 0 for no text but the empty one).  A number of
+ * that type (ST_NN, ST_R, ST_N: tmin..tmax digits), a valid date or time
+ * (ST_DT, ST_TM: tmin..tmax bytes) and a composite's own entry
+ * (ST_COMPOSITE: nothing) have min 1, max 0: the text test, the common
+ * one, then always fails and the type is looked at only after it.
  */
 struct struct_plain {
 	unsigned	 min, max;
 	unsigned	 type;
+	unsigned	 tmin, tmax;
+	uint64_t	 mbit;	/* a mandatory component: its bit in mcall */
 };
 
 /*
@@ -187,30 +192,29 @@ struct struct_segdef {
 	int		 anyrep;	/* some bit of repel is set */
 	uint64_t	 mand[2];	/* bit el: element el mandatory (M) */
 	/*
-	 * Element el is a simple AN or ID element, no code list, rep 1: a
-	 * value of length plainmin..plainmax is valid (plainmax 0: not so).
+	 * What a value needs to be valid without a closer look, by element
+	 * el and component comp: vplain[vfirst[el] + comp] when comp <
+	 * vn[el] (vn 0: el is none of these).  A simple element with rep 1
+	 * has two entries (comp 0 and 1): an AN or ID element without a
+	 * code list (text), a number without a code list, a date or a
+	 * time.  A composite with rep 1 has its highest declared component
+	 * + 1: entry 0 is type ST_COMPOSITE (no value is plain there),
+	 * entry comp is as for a simple element, or all zero when the
+	 * component is not plain or not declared.
 	 */
-	unsigned	 plainmin[STRUCT_MAXPOS];
-	unsigned	 plainmax[STRUCT_MAXPOS];
+	uint32_t	 vfirst[STRUCT_MAXPOS];
 	/*
-	 * Likewise for numbers (ST_NN, ST_R, ST_N without a code list) and
-	 * dates and times (ST_DT, ST_TM), rep 1: typed[el].type is the type
-	 * and min..max the range (digits for numbers); max 0: not so.
-	 * Numbers and dates are most of the values that are not text.
+	 * Component 1 (a simple element's own value) of every element, the
+	 * common case, without the indirection: min and max of vplain's
+	 * entry 1 for el (1 and 0 when typed), or 0 when vn[el] is 0.
 	 */
-	struct struct_plain typed[STRUCT_MAXPOS];
-	/*
-	 * The same for components: comp of element el, a composite with rep
-	 * 1, is an AN or ID component without a code list, and a value of
-	 * length cplain[cpfirst[el] + comp - 1] min..max is valid (max 0:
-	 * not so, or not declared); or a number component without a code
-	 * list, a date or a time (type set, as in typed).  ncomp[el]: the
-	 * highest component of el declared, 0 when el is not such a
-	 * composite.
-	 */
-	uint16_t	 cpfirst[STRUCT_MAXPOS];
-	unsigned char	 ncomp[STRUCT_MAXPOS];
-	const struct struct_plain *cplain;
+	unsigned	 p1min[STRUCT_MAXPOS];
+	unsigned	 p1max[STRUCT_MAXPOS];
+	/* vplain's entry 1 for el when it is typed; NULL otherwise */
+	const struct struct_plain *p1ty[STRUCT_MAXPOS];
+	uint64_t	 p1mbit[STRUCT_MAXPOS];	/* vplain's entry 1 mbit */
+	unsigned char	 vn[STRUCT_MAXPOS];
+	const struct struct_plain *vplain;
 	int		 mandcomp;	/* some component is mandatory */
 	/* elem[mcfirst..mcend): every mandatory component among them */
 	size_t		 mcfirst, mcend;
@@ -220,6 +224,15 @@ struct struct_segdef {
 	 */
 	const uint32_t	*mcomp;
 	size_t		 nmcomp;
+	/*
+	 * mcomp[i]'s vplain entry has mbit 1 << i, and mcall is all of
+	 * them; 0 when some mandatory component has no entry (its
+	 * composite repeats) or there are more than 64.  A segment whose
+	 * values are all repetition 1 and name every bit of mcall has
+	 * every mandatory component.
+	 */
+	uint64_t	 mcall;
+	unsigned char	 mcel[64];	/* bit i of mcall: mcomp[i]'s element */
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */
 	size_t		 nsyn;
@@ -252,7 +265,7 @@ struct struct_index {
 	const struct struct_syntax **syn;	/* grouped by tag, file order */
 	struct struct_synmask *synmask;		/* parallel to syn */
 	uint16_t	*synrest;		/* segdefs' synrest */
-	struct struct_plain *cplain;		/* segdefs' cplain */
+	struct struct_plain *vplain;		/* segdefs' vplain */
 	uint32_t	*mcomp;			/* segdefs' mcomp */
 };
 

@@ -466,15 +466,27 @@ slice_inside(struct slice s, struct slice within)
 	    p - w <= within.len - s.len;
 }
 
-/* The first of seg[0..n) with text outside within (n: none). */
+/*
+ * The first of seg[0..n) with text outside within (n: none): slice_inside
+ * with within's part hoisted, since a set has some thirty segments.
+ */
 static uint32_t
 first_outside(const struct edi_seg *seg, uint32_t n, struct slice within)
 {
+	uintptr_t w = (uintptr_t)within.p, off;
+	size_t	 len;
 	uint32_t i;
 
-	for (i = 0; i < n; i++)
-		if (seg[i].raw.len != 0 && !slice_inside(seg[i].raw, within))
+	for (i = 0; i < n && within.len == 0; i++)
+		if (seg[i].raw.len != 0)
+			return i;	/* nothing lies inside nothing */
+	for (i = 0; i < n; i++) {
+		len = seg[i].raw.len;
+		/* p < w wraps: off is then past any len <= within.len */
+		off = (uintptr_t)seg[i].raw.p - w;
+		if (len != 0 && (len > within.len || off > within.len - len))
 			break;
+	}
 	return i;
 }
 
@@ -734,6 +746,12 @@ struct present {
 	 * segment has no repetitions (nearly always).
 	 */
 	unsigned	 orrep, andrep;
+	/*
+	 * The mcall bits of the mandatory components seen in repetition 1
+	 * (scan_values with mc; incomplete when it stopped early, which only
+	 * sends the segment to mand_comps).
+	 */
+	uint64_t	 mbits;
 };
 
 /* 1 when every value of the segment is repetition 1. */
@@ -967,67 +985,107 @@ value_plain(const struct struct_elem *d, const struct edi_val *v, int utf8)
 
 /*
  * value_plain() for a declaration the index found plain (struct_segdef's
- * plainmin, plainmax and cplain): min..max, max 0 for none.
+ * vplain, type 0): min..max, max 0 for none.  An empty EDIFACT value is
+ * never plain here (the first byte is looked at): empty_plain() decides.
  */
 static inline int
 len_plain(unsigned min, unsigned max, const struct edi_val *v, int utf8)
 {
-	unsigned lead;
-
 	if (!utf8)
 		return v->s.len <= max && v->s.len >= min;
 	/* at least min characters: min 0, or 1 and a first byte starts one */
-	lead = v->s.len != 0 && ((unsigned char)v->s.p[0] & 0xc0) != 0x80;
-	return v->s.len <= max && min <= lead;
+	return v->s.len - 1 < (size_t)max &&
+	    min <= (unsigned)(((unsigned char)v->s.p[0] & 0xc0) != 0x80);
 }
 
 /*
- * A value of a typed struct_plain: check_value() would say nothing (for a
- * number, number_ok() would say 1).  Out of line, so that the text tests
- * of val_plain stay small enough to inline into the value scan.
+ * The verdict on an empty value, which the parsers never deliver, as it
+ * stood before vplain: component 0 or 1 of any element but an AN or ID
+ * one of minimum 1 or more went through, and a later component of a
+ * composite when its entry is text of minimum 0, or all zero.
  */
 static int __attribute__((noinline))
-typed_plain(const struct struct_plain *pl, struct slice v)
+empty_plain(const struct struct_segdef *sd, const struct edi_val *v)
+{
+	const struct struct_plain *pl;
+	unsigned el = v->el, comp = v->comp;
+
+	if (v->s.len != 0)
+		return 0;
+	if (comp <= 1) {
+		if (sd->vn[el] == 0)
+			return 1;
+		pl = &sd->vplain[sd->vfirst[el]];
+		return pl->type != 0 || pl->min == 0;
+	}
+	if (comp >= sd->vn[el] ||
+	    sd->vplain[sd->vfirst[el]].type != ST_COMPOSITE)
+		return 0;
+	pl = &sd->vplain[sd->vfirst[el] + comp];
+	return pl->type == 0 && pl->min == 0;
+}
+
+/*
+ * A value whose text test failed, for typed entry pl (NULL: none): the
+ * verdict of the entry (for a number, what number_ok() would say), or
+ * empty_plain()'s.  Out of line, so that the text test of val_plain stays
+ * small enough to inline into the value scan.
+ */
+static int __attribute__((noinline))
+typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
+    const struct edi_val *v)
 {
 	size_t	 digits;
 
+	if (pl == NULL || v->s.len == 0)
+		return empty_plain(sd, v);
 	switch (pl->type) {
+	case 0:
+	case ST_COMPOSITE:
+		return 0;	/* text, or a composite's own entry */
 	case ST_DT:
-		return edi_valid_date(v, pl->min <= 6) && v.len >= pl->min &&
-		    v.len <= pl->max;
+		return edi_valid_date(v->s, pl->tmin <= 6) &&
+		    v->s.len >= pl->tmin && v->s.len <= pl->tmax;
 	case ST_TM:
-		return edi_valid_time(v) && v.len >= pl->min &&
-		    v.len <= pl->max;
+		return edi_valid_time(v->s) && v->s.len >= pl->tmin &&
+		    v->s.len <= pl->tmax;
 	default:
-		return num_chars(pl->type, v, &digits) &&
-		    digits >= pl->min && digits <= pl->max;
+		return num_chars(pl->type, v->s, &digits) &&
+		    digits >= pl->tmin && digits <= pl->tmax;
 	}
 }
 
 /*
  * 1 when check_segment() has nothing to say about v, from the index alone:
- * text of the right length, a number, a date or a time.
+ * text of the right length, a number, a date or a time.  The text test
+ * comes first, component 1 (nearly every value) straight from p1min and
+ * p1max; typed_plain() takes the rest, and empty values.  With mc, the
+ * mandatory component v is (struct_segdef's mcall) goes into *mbits.
  */
 static inline __attribute__((always_inline)) int
-val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8)
+val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8,
+    int mc, uint64_t *mbits)
 {
 	const struct struct_plain *pl;
 	unsigned el = v->el;
 
 	if (v->rep > 1 || el >= STRUCT_MAXPOS)
 		return 0;
-	if (v->comp <= 1) {
-		if (len_plain(sd->plainmin[el], sd->plainmax[el], v, utf8))
+	if (v->comp == 1) {
+		if (mc)
+			*mbits |= sd->p1mbit[el];
+		if (len_plain(sd->p1min[el], sd->p1max[el], v, utf8))
 			return 1;
-		if (sd->typed[el].max != 0)
-			return typed_plain(&sd->typed[el], v->s);
+		return typed_plain(sd, sd->p1ty[el], v);
 	}
-	if (v->comp - 1u >= sd->ncomp[el])
-		return 0;
-	pl = &sd->cplain[sd->cpfirst[el] + v->comp - 1u];
-	if (pl->type != 0)
-		return typed_plain(pl, v->s);
-	return len_plain(pl->min, pl->max, v, utf8);
+	if (v->comp >= sd->vn[el])
+		return typed_plain(sd, NULL, v);
+	pl = &sd->vplain[sd->vfirst[el] + v->comp];
+	if (mc)
+		*mbits |= pl->mbit;
+	if (len_plain(pl->min, pl->max, v, utf8))
+		return 1;
+	return typed_plain(sd, pl, v);
 }
 
 #define TB_SLOWVALS	32	/* values scan_values() lists for check_val */
@@ -1060,17 +1118,18 @@ scan_note(const struct edi_val *v, int reps, uint64_t *b0, uint64_t *b1,
  */
 static inline __attribute__((always_inline)) uint16_t
 scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
-    int utf8, int reps, struct present *p, uint16_t *slow, size_t *nslow)
+    int utf8, int reps, int mc, struct present *p, uint16_t *slow,
+    size_t *nslow)
 {
 	const struct edi_val *v = s->val, *end = edi_val_end(s);
-	uint64_t b0 = 0, b1 = 0;
+	uint64_t b0 = 0, b1 = 0, mb = 0;
 	unsigned orrep = 0, andrep = ~0U;
 	uint16_t rest = s->nval;
 	size_t	 n = 0;
 
 	for (; v < end; v++) {
 		scan_note(v, reps, &b0, &b1, &orrep, &andrep);
-		if (val_plain(sd, v, utf8))
+		if (val_plain(sd, v, utf8, mc, &mb))
 			continue;
 		if (n == TB_SLOWVALS) {
 			rest = (uint16_t)(v - s->val);
@@ -1085,6 +1144,7 @@ scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
 	p->bit[1] = b1;
 	p->orrep = reps ? orrep : ~0U;
 	p->andrep = reps ? andrep : 0;
+	p->mbits = mb;
 	/* without declarations, values are not looked at */
 	if (sd->nelem == 0) {
 		n = 0;
@@ -1216,47 +1276,44 @@ mand_comps(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 	}
 }
 
-static void
-check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
+/*
+ * 1 when mand_comps() would have nothing to say, from the scan's bits:
+ * every mandatory component of a present element has a value (one of an
+ * absent element is not asked for).
+ */
+static inline int
+mand_seen(const struct struct_segdef *sd, const struct present *pr)
+{
+	uint64_t miss;
+
+	if (sd->mcall == 0)
+		return 0;
+	for (miss = sd->mcall & ~pr->mbits; miss != 0; miss &= miss - 1)
+		if (present(pr, sd->mcel[__builtin_ctzll(miss)]))
+			return 0;
+	return 1;
+}
+
+/*
+ * The requirement of elem[k..kend): mandatory elements present, and
+ * mandatory components in every present repetition.  Out of line: most
+ * segments have every mandatory element and no component to look for.
+ */
+static void __attribute__((noinline))
+mand_elems(struct tb *t, uint32_t si, const struct struct_segdef *sd,
+    const struct present *pr, size_t k, size_t kend)
 {
 	const struct edi_seg *s = &t->set->seg[si];
 	const struct struct_elem *d;
-	struct present pr;
-	size_t	 k, kend, nslow;
-	uint16_t i, rest, slow[TB_SLOWVALS];
-	int	 nrep, r, lastel = 0;
-	int	 utf8 = t->set->env.syntax == EDI_EDIFACT;
+	uint16_t i;
+	int	 nrep, r;
 
-	if (sd == NULL)
-		return;		/* no elements, no syntax notes */
-	/* copies of the scan where utf8 and reps are constants */
-	if (utf8)
-		rest = scan_values(s, sd, 1, 1, &pr, slow, &nslow);
-	else if (sd->mandcomp || sd->anyrep)
-		rest = scan_values(s, sd, 0, 1, &pr, slow, &nslow);
-	else
-		rest = scan_values(s, sd, 0, 0, &pr, slow, &nslow);
-	/*
-	 * Requirement; usually every mandatory element is there, and then
-	 * only the mandatory components are looked at.
-	 */
-	k = 0;
-	kend = sd->nelem;
-	if ((sd->mand[0] & ~pr.bit[0]) == 0 &&
-	    (sd->mand[1] & ~pr.bit[1]) == 0) {
-		k = sd->mandcomp ? sd->mcfirst : sd->nelem;
-		kend = sd->mandcomp ? sd->mcend : sd->nelem;
-		if (sd->mandcomp && sd->nmcomp > 0 && allrep1(&pr)) {
-			mand_comps(t, si, sd, &pr);
-			k = kend;
-		}
-	}
 	for (; k < kend; k++) {
 		d = &sd->elem[k];
 		if (d->req != SR_MANDATORY)
 			continue;
 		if (d->comp == 0) {
-			if (!present(&pr, d->el))
+			if (!present(pr, d->el))
 				tdiag(t, TD(DIAG_ERROR, "ELEM-MISSING",
 				    .segi = si, .el = d->el, .ack_el = 1),
 				    "mandatory element %s%02d is missing",
@@ -1264,9 +1321,9 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 			continue;
 		}
 		/* a component: mandatory in every present repetition */
-		if (!present(&pr, d->el))
+		if (!present(pr, d->el))
 			continue;	/* no repetition at all */
-		if (allrep1(&pr)) {
+		if (allrep1(pr)) {
 			/* one repetition, and d->el has a value in it */
 			if (!comp_present(s, d->el, d->comp, 1))
 				tdiag(t, TD(DIAG_ERROR, "ELEM-MISSING",
@@ -1290,6 +1347,46 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 				    d->el, d->comp);
 		}
 	}
+}
+
+/*
+ * The checks of segment si (s) against sd.
+ */
+static inline __attribute__((always_inline)) void
+check_segment(struct tb *t, uint32_t si, const struct edi_seg *s,
+    const struct struct_segdef *sd, int utf8)
+{
+	struct present pr;
+	size_t	 k, nslow;
+	uint16_t i, rest, slow[TB_SLOWVALS];
+	int	 lastel = 0;
+
+	if (sd == NULL)
+		return;		/* no elements, no syntax notes */
+	/* copies of the scan where utf8 and reps are constants */
+	if (utf8 && sd->mcall != 0)
+		rest = scan_values(s, sd, 1, 1, 1, &pr, slow, &nslow);
+	else if (utf8)
+		rest = scan_values(s, sd, 1, 1, 0, &pr, slow, &nslow);
+	else if (sd->mcall != 0)
+		rest = scan_values(s, sd, 0, 1, 1, &pr, slow, &nslow);
+	else if (sd->mandcomp || sd->anyrep)
+		rest = scan_values(s, sd, 0, 1, 0, &pr, slow, &nslow);
+	else
+		rest = scan_values(s, sd, 0, 0, 0, &pr, slow, &nslow);
+	/*
+	 * Requirement; usually every mandatory element is there, and then
+	 * only the mandatory components are looked at.
+	 */
+	if (((sd->mand[0] & ~pr.bit[0]) | (sd->mand[1] & ~pr.bit[1])) != 0)
+		mand_elems(t, si, sd, &pr, 0, sd->nelem);
+	else if (sd->mandcomp) {
+		if (sd->nmcomp > 0 && allrep1(&pr)) {
+			if (!mand_seen(sd, &pr))
+				mand_comps(t, si, sd, &pr);
+		} else
+			mand_elems(t, si, sd, &pr, sd->mcfirst, sd->mcend);
+	}
 	/*
 	 * Values, those scan_values() could not clear, in order.  Plain ones
 	 * are a first repetition of a text or code element or component of
@@ -1299,9 +1396,10 @@ check_segment(struct tb *t, uint32_t si, const struct struct_segdef *sd)
 	for (k = 0; k < nslow; k++)
 		check_val(t, si, sd, &pr, &s->val[slow[k]], &lastel);
 	for (i = rest; i < s->nval; i++)
-		if (!val_plain(sd, &s->val[i], utf8))
+		if (!val_plain(sd, &s->val[i], utf8, 0, NULL))
 			check_val(t, si, sd, &pr, &s->val[i], &lastel);
-	check_syntax(t, si, sd, &pr);
+	if (sd->nsyn != 0)
+		check_syntax(t, si, sd, &pr);
 }
 
 /* -- hierarchy ---------------------------------------------------------- */
@@ -1430,7 +1528,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	const struct struct_segdef *sd;
 	size_t	 i;
 	uint32_t k, key;
-	int	 rc = 0;
+	int	 rc = 0, utf8;
 
 	if (set == NULL || set->arena == NULL)
 		return EG_ERR_INVAL;
@@ -1478,8 +1576,9 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	root->last = set->nseg - 1;
 	if (t->oom)
 		goto oom;
+	utf8 = set->env.syntax == EDI_EDIFACT;
 	for (k = 0; k < set->nseg; k++)
-		check_segment(t, k, t->sdv[k]);
+		check_segment(t, k, &set->seg[k], t->sdv[k], utf8);
 	for (i = 0; i < st->nhier; i++)
 		hierarchy(t, &st->hier[i]);
 
