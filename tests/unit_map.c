@@ -801,6 +801,42 @@ test_components(void)
 }
 
 /*
+ * A qualifier on the element read picks one of its repetitions: the
+ * codes rank in listed order across repetitions, a repetition without
+ * the value is no candidate, two of the same rank are MAP-MULTI, and a
+ * negated or long code takes the general path with the same result.
+ */
+static void
+test_rep_qualifiers(void)
+{
+	struct run r;
+
+	run_text("map t\nsource edifact ORDERS D*\n"
+	    "structure structures/edifact-orders.struct\nevent e 1\n"
+	    "first   = DTM01-02[DTM01-01=4|137]\n"
+	    "phone   = COM01-01[COM01-02=TE]\n"
+	    "mail    = COM01-01[COM01-02=EM]\n"
+	    "notfax  = COM01-01[COM01-02!=FX]\n"
+	    "long    = COM01-01[COM01-02=LONGCODE1|EM]\n"
+	    "self    = COM01-02[COM01-02=TE]\n"
+	    "nothing = DTM01-02[DTM01-01=999]\n",
+	    "ORDERS",
+	    "BGM*220*PO99*9~"
+	    "DTM*137:20051107:102^4:20060101:102~"
+	    "COM*:TE^a@b:EM^555:TE^c@d:EM~", &r, 0);
+	is_int(r.rv, 0, "rep qualifiers: evaluates");
+	is_json(r.doc, "{\"first\":\"20060101\",\"phone\":\"555\","
+	    "\"mail\":\"a@b\",\"notfax\":\"a@b\",\"long\":\"a@b\","
+	    "\"self\":\"TE\"}",
+	    "rep qualifiers: listed order, missing value, general path");
+	ok(has_line(&r.diags, "W MAP-MULTI document.mail|"),
+	    "rep qualifiers: two repetitions of one rank are MAP-MULTI");
+	ok(has_line(&r.diags, "W MAP-MULTI document.self|"),
+	    "rep qualifiers: the qualifier read itself, MAP-MULTI");
+	run_free(&r);
+}
+
+/*
  * Pair rules over a segment without a declared pair range take every
  * element as a qualifier for the next: a REF of 99 elements has 98 pairs,
  * the code asked for in the last one.  PO1's declared range ends at
@@ -2343,6 +2379,7 @@ main(void)
 	test_headers();
 	test_paths();
 	test_components();
+	test_rep_qualifiers();
 	test_groups();
 	test_many_pairs();
 	test_unique();

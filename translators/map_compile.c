@@ -3554,6 +3554,29 @@ step_keys(struct lk *L, struct map_step *s)
 			    s->f.atom[i].ncode);
 }
 
+/*
+ * The shape plain_value reads p with (map_int.h, enum map_scan), once its
+ * codes have keys and its pair layout is known.
+ */
+static uint8_t
+path_scan(const struct map_path *p)
+{
+	const struct map_atom *a = &p->seg.f.atom[0];
+
+	if (p->segonly)
+		return MAP_SCAN_NONE;
+	if (p->npair > 0) {
+		if (p->pk == NULL)
+			return MAP_SCAN_NONE;
+		return p->pfrom > 0 && p->pvcomp > 0 ? MAP_SCAN_CPAIRS :
+		    MAP_SCAN_PAIRS;
+	}
+	if (p->repatom >= 0 && p->rep == 0 && p->seg.f.natom == 1 &&
+	    a->el == p->el && a->ck != NULL && !a->neg)
+		return MAP_SCAN_REP;
+	return MAP_SCAN_NONE;
+}
+
 static void
 link_path(struct lk *L, struct map_path *p)
 {
@@ -3604,6 +3627,10 @@ link_path(struct lk *L, struct map_path *p)
 			    "declares no `pairs` for %s: every element pair "
 			    "is scanned", p->seg.tag);
 	}
+	p->scan = path_scan(p);
+	p->scomp = p->comp ? p->comp : 1;
+	p->sacomp = p->seg.f.natom > 0 && p->seg.f.atom[0].comp ?
+	    p->seg.f.atom[0].comp : 1;
 }
 
 static void link_expr(struct lk *, struct map_expr *);

@@ -3291,6 +3291,84 @@ rep_scan(const struct edi_seg *s, const struct map_path *p, unsigned comp,
 }
 
 /*
+ * A value's element and repetition as one integer, as they are stored
+ * (el, then rep), to tell in one comparison that the next value belongs
+ * to the same repetition.  Equal only when both are equal; a rep of 0
+ * (read as 1) makes two that are the same repetition differ, which
+ * same_rep() then settles.
+ */
+_Static_assert(offsetof(struct edi_val, rep) ==
+    offsetof(struct edi_val, el) + sizeof(uint16_t), "val_elrep: el, rep");
+
+static inline uint32_t
+val_elrep(const struct edi_val *v)
+{
+	uint32_t u;
+
+	memcpy(&u, (const char *)v + offsetof(struct edi_val, el), sizeof(u));
+	return u;
+}
+
+static inline int
+same_rep(const struct edi_val *v, uint32_t elrep, unsigned el, unsigned rep)
+{
+	return val_elrep(v) == elrep ||
+	    (v->el == el && (v->rep ? v->rep : 1u) == rep);
+}
+
+/*
+ * rep_scan for MAP_SCAN_REP paths, most of the EDIFACT qualifiers: codes
+ * with keys, nothing negated, so a repetition is a candidate when its
+ * qualifier is one of the codes.  Called for every segment with the tag
+ * in scope, so it is kept small.
+ */
+static NOINLINE void
+rep_key(const struct map_path *p, const struct edi_seg *s, int rank,
+    struct pbest *b)
+{
+	const struct map_atom *a = &p->seg.f.atom[0];
+	const struct edi_val *v, *e, *val;
+	const unsigned	 el = p->el, comp = p->scomp, acomp = p->sacomp;
+	unsigned	 rep, vc;
+	uint32_t	 er;
+	uint64_t	 k;
+	int		 c, best;
+
+	if (s->nval == 0)
+		return;
+	v = s->val;
+	e = v + s->nval;
+	while (v->el < el)
+		if (++v == e)
+			return;
+	while (v->el == el) {
+		er = val_elrep(v);
+		rep = v->rep ? v->rep : 1;
+		best = a->ncode;	/* none yet */
+		val = NULL;
+		do {
+			vc = v->comp ? v->comp : 1;
+			if (vc == acomp) {
+				/* The first code before best that matches. */
+				k = map_codekey(v->s.p, v->s.len);
+				for (c = 0; c < best; c++)
+					if (a->ck[c] == k) {
+						best = c;
+						break;
+					}
+			}
+			if (vc == comp && val == NULL)
+				val = v;
+		} while (++v < e && same_rep(v, er, el, rep));
+		if (best < a->ncode && val != NULL && val->s.len > 0)
+			pb_add(b, s, val, rank << RANK_BITS |
+			    (p->seg.f.rank == 0 ? best : 0));
+		if (v == e)
+			return;
+	}
+}
+
+/*
  * The candidates of plain path p in segment s, which has its tag, for
  * paths that read more than one value of it: qualifier pairs (TAG{QUAL})
  * and a filter on the element itself that picks one of its repetitions
@@ -3341,6 +3419,10 @@ plain_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 	const struct edi_val *val;
 	int	 r;
 
+	if (p->scan == MAP_SCAN_REP) {
+		rep_key(p, s, rank, b);
+		return;
+	}
 	if (p->npair > 0 || (p->repatom >= 0 && p->rep == 0)) {
 		multi_cand(ev, p, s, rank, b);
 		return;
