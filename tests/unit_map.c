@@ -837,6 +837,43 @@ test_rep_qualifiers(void)
 }
 
 /*
+ * Pair layouts the shipped structures do not use: the qualifier second
+ * (PO106 value, PO107 qualifier), and component pairs in a repeating
+ * element, more repetitions than the evaluator keeps pairs for, the code
+ * asked for in the last ones.
+ */
+static void
+test_pair_layouts(void)
+{
+	char	 text[4096], body[8192];
+	struct run r;
+	size_t	 o;
+	int	 i;
+
+	snprintf(text, sizeof(text), "map t\nsource x12 850 004*\n"
+	    "structure structures/t-pairs.struct\nevent e 1\n"
+	    "group lines[] from PO1\n"
+	    "  vn = PO1{VN}\n  alt = PO1{UP|BP}\n  nothing = PO1{ZZ}\n"
+	    "end\n"
+	    "ref = REF{Q1}\nlast = REF{QLAST|Q5}\nrefMiss = REF{QX}\n");
+	o = (size_t)snprintf(body, sizeof(body),
+	    "BEG*00*SA*P**20240101~REF*XX*");
+	for (i = 0; i < 120; i++)
+		o += (size_t)snprintf(body + o, sizeof(body) - o, "%sr%d:Q%d",
+		    i ? "^" : "", i, i % 7);
+	snprintf(body + o, sizeof(body) - o, "^end:QLAST~"
+	    "PO1*1*2*EA*1.00**V1*VN*B1*BP*U1*UP~"
+	    "PO1*2*2*EA*1.00**V2*VN*VN*V3*B2*BP~");
+	run_text(text, "850", body, &r, 0);
+	is_int(r.rv, 0, "pair layouts: evaluates");
+	is_json(r.doc, "{\"lines\":[{\"vn\":\"V1\",\"alt\":\"U1\"},"
+	    "{\"vn\":\"V2\",\"alt\":\"B2\"}],"
+	    "\"ref\":\"r1\",\"last\":\"end\"}",
+	    "pair layouts: qualifier second, many component pairs");
+	run_free(&r);
+}
+
+/*
  * Pair rules over a segment without a declared pair range take every
  * element as a qualifier for the next: a REF of 99 elements has 98 pairs,
  * the code asked for in the last one.  PO1's declared range ends at
@@ -2382,6 +2419,7 @@ main(void)
 	test_rep_qualifiers();
 	test_groups();
 	test_many_pairs();
+	test_pair_layouts();
 	test_unique();
 	test_rules();
 	test_856();

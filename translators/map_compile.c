@@ -3555,8 +3555,8 @@ step_keys(struct lk *L, struct map_step *s)
 }
 
 /*
- * The shape plain_value reads p with (map_int.h, enum map_scan), once its
- * codes have keys and its pair layout is known.
+ * How plain_value reads p's candidates (map_int.h, enum map_scan), once
+ * its codes have keys and its pair layout is known.
  */
 static uint8_t
 path_scan(const struct map_path *p)
@@ -3567,14 +3567,15 @@ path_scan(const struct map_path *p)
 		return MAP_SCAN_NONE;
 	if (p->npair > 0) {
 		if (p->pk == NULL)
-			return MAP_SCAN_NONE;
+			return MAP_SCAN_MULTI;
 		return p->pfrom > 0 && p->pvcomp > 0 ? MAP_SCAN_CPAIRS :
 		    MAP_SCAN_PAIRS;
 	}
-	if (p->repatom >= 0 && p->rep == 0 && p->seg.f.natom == 1 &&
-	    a->el == p->el && a->ck != NULL && !a->neg)
+	if (p->repatom < 0 || p->rep != 0)
+		return MAP_SCAN_ONE;
+	if (p->seg.f.natom == 1 && a->el == p->el && a->ck != NULL && !a->neg)
 		return MAP_SCAN_REP;
-	return MAP_SCAN_NONE;
+	return MAP_SCAN_MULTI;
 }
 
 static void

@@ -101,6 +101,8 @@ enum { C_FALSE = 0, C_TRUE = 1, C_UNKNOWN = 2 };
 struct pairs {
 	const struct edi_seg *seg;	/* NULL: nothing kept */
 	int		 from, to, qfirst;
+	int		 vcomp, qcomp;	/* components of the pairs; 0: simple
+					   elements */
 	int		 n;
 	struct {
 		const struct edi_val *q, *v;
@@ -820,44 +822,46 @@ segval_from(const struct edi_val *v, const struct edi_val *e, unsigned el)
 /*
  * The pairs of s under p's layout of simple elements: from PFROM to PTO
  * two by two, the qualifier first or second (pqfirst), or (pfrom 0) every
- * element with the next; a pair counts when both elements have a value.
- * Returns how many, -1 when there are too many to keep.
+ * element with the next; a pair counts when both elements have a value
+ * (map_segval(s, el, 1, 1)).  One pass over the values, which are in
+ * element order: each element's first value of repetition and
+ * component 1 pairs with the previous one when that is its partner.
+ * Returns how many.
  */
 static NOINLINE int
 pairs_build(struct pairs *pc, const struct map_path *p,
     const struct edi_seg *s, unsigned from, unsigned to)
 {
-	const struct edi_val *q, *v, *cur, *end;
-	unsigned	 e, step = p->pfrom > 0 ? 2 : 1;
+	const struct edi_val *v, *end, *prev = NULL;
+	const int	 twos = p->pfrom > 0, qsecond = twos && !p->pqfirst;
 	int		 n = 0;
 
 	pc->seg = s;
 	pc->from = (int)from;
 	pc->to = (int)to;
 	pc->qfirst = p->pqfirst;
-	/*
-	 * Values are in element order: one cursor at element e serves the
-	 * lookups of e and e + 1, so the scan is linear in the values.
-	 */
-	cur = s->val;
-	end = edi_val_end(s);
-	for (e = from; e + 1 <= to; e += step) {
-		unsigned qe = p->pfrom > 0 && !p->pqfirst ? e + 1 : e;
-		unsigned ve = qe == e ? e + 1 : e;
-
-		while (cur < end && cur->el < e)
-			cur++;
-		if (cur == end)
-			break;
-		if ((q = segval_from(cur, end, qe)) == NULL ||
-		    (v = segval_from(cur, end, ve)) == NULL)
+	pc->vcomp = pc->qcomp = 0;
+	for (v = s->val, end = edi_val_end(s); v < end; v++) {
+		if (v->el < from)
 			continue;
-		if (n == PAIRS_MAX)
-			break;		/* not reached: positions are capped */
-		pc->p[n].q = q;
-		pc->p[n].v = v;
-		pc->p[n].qk = map_codekey(q->s.p, q->s.len);
-		n++;
+		if (v->el > to)
+			break;
+		/* Repetition and component 1 (0 reads as 1), the first. */
+		if (v->rep > 1 || v->comp > 1 ||
+		    (prev != NULL && prev->el == v->el))
+			continue;
+		/* Partners: e and e + 1, e at an even offset for twos. */
+		if (prev != NULL && prev->el + 1u == v->el &&
+		    (!twos || ((prev->el - from) & 1) == 0)) {
+			if (n == PAIRS_MAX)
+				break;	/* not reached: positions are capped */
+			pc->p[n].q = qsecond ? v : prev;
+			pc->p[n].v = qsecond ? prev : v;
+			pc->p[n].qk = map_codekey(pc->p[n].q->s.p,
+			    pc->p[n].q->s.len);
+			n++;
+		}
+		prev = v;
 	}
 	pc->n = n;
 	return n;
@@ -871,9 +875,72 @@ pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
 	unsigned to = p->pfrom > 0 ? (unsigned)p->pto : s->nel;
 
 	if (pc->seg == s && pc->from == (int)from && pc->to == (int)to &&
-	    pc->qfirst == p->pqfirst)
+	    pc->qfirst == p->pqfirst && pc->vcomp == 0)
 		return pc->n;
 	return pairs_build(pc, p, s, from, to);
+}
+
+/*
+ * The pairs of s under p's layout of components (PIA C212: value -01,
+ * qualifier -02 of every repetition of PFROM..PTO), as pair_comp_at
+ * finds them: a repetition counts when it has both components, the first
+ * value of each.  -1 (nothing kept) when there are too many to keep.
+ */
+static NOINLINE int
+cpairs_build(struct pairs *pc, const struct map_path *p,
+    const struct edi_seg *s)
+{
+	const struct edi_val *v, *e, *q, *val;
+	const unsigned	 from = (unsigned)p->pfrom, to = (unsigned)p->pto;
+	const unsigned	 qc = (unsigned)p->pqcomp, vcp = (unsigned)p->pvcomp;
+	unsigned	 el, rep, vc;
+	int		 n = 0;
+
+	pc->seg = s;
+	pc->from = p->pfrom;
+	pc->to = p->pto;
+	pc->qfirst = p->pqfirst;
+	pc->vcomp = p->pvcomp;
+	pc->qcomp = p->pqcomp;
+	v = s->val;
+	e = edi_val_end(s);
+	while (v < e && v->el < from)
+		v++;
+	while (v < e && v->el <= to) {
+		el = v->el;
+		rep = v->rep ? v->rep : 1;
+		q = val = NULL;
+		for (; v < e && v->el == el && (v->rep ? v->rep : 1u) == rep;
+		    v++) {
+			vc = v->comp ? v->comp : 1;
+			if (vc == qc && q == NULL)
+				q = v;
+			if (vc == vcp && val == NULL)
+				val = v;
+		}
+		if (q == NULL || val == NULL)
+			continue;
+		if (n == PAIRS_MAX) {
+			pc->seg = NULL;
+			return -1;
+		}
+		pc->p[n].q = q;
+		pc->p[n].v = val;
+		pc->p[n].qk = map_codekey(q->s.p, q->s.len);
+		n++;
+	}
+	pc->n = n;
+	return n;
+}
+
+static inline int
+cpairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
+{
+	if (pc->seg == s && pc->from == p->pfrom && pc->to == p->pto &&
+	    pc->qfirst == p->pqfirst && pc->vcomp == p->pvcomp &&
+	    pc->qcomp == p->pqcomp)
+		return pc->n;
+	return cpairs_build(pc, p, s);
 }
 
 /* pair_value for composite pairs: value and qualifier are components. */
@@ -3369,6 +3436,39 @@ rep_key(const struct map_path *p, const struct edi_seg *s, int rank,
 }
 
 /*
+ * The candidate of a MAP_SCAN_PAIRS or MAP_SCAN_CPAIRS path in s, as
+ * multi_cand ranks it: the earliest pair of the first code that has one,
+ * from the pairs kept for the segment.
+ */
+static NOINLINE void
+pair_key(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
+    int rank, struct pbest *b)
+{
+	const struct pairs *pc = &ev->pc;
+	const struct edi_val *val;
+	int		 r, c, i, n;
+
+	if ((r = frank(s, &p->seg.f)) < 0)
+		return;
+	if (p->scan == MAP_SCAN_PAIRS)
+		n = pairs_of(&ev->pc, p, s);
+	else if ((n = cpairs_of(&ev->pc, p, s)) < 0) {
+		/* Too many repetitions to keep: scan them. */
+		if ((val = pair_comp(p, s, &c)) != NULL)
+			pb_add(b, s, val, ((rank << RANK_BITS | r) <<
+			    RANK_BITS) | c);
+		return;
+	}
+	for (c = 0; c < p->npair; c++)
+		for (i = 0; i < n; i++)
+			if (pc->p[i].qk == p->pk[c]) {
+				pb_add(b, s, pc->p[i].v, ((rank << RANK_BITS |
+				    r) << RANK_BITS) | c);
+				return;
+			}
+}
+
+/*
  * The candidates of plain path p in segment s, which has its tag, for
  * paths that read more than one value of it: qualifier pairs (TAG{QUAL})
  * and a filter on the element itself that picks one of its repetitions
@@ -3412,20 +3512,28 @@ multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 }
 
 /* The candidates of plain path p in segment s (match_seg_at). */
-static inline void
+static inline ALWAYS_INLINE void
 plain_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
     int rank, struct pbest *b)
 {
 	const struct edi_val *val;
 	int	 r;
 
-	if (p->scan == MAP_SCAN_REP) {
-		rep_key(p, s, rank, b);
-		return;
-	}
-	if (p->npair > 0 || (p->repatom >= 0 && p->rep == 0)) {
-		multi_cand(ev, p, s, rank, b);
-		return;
+	/* The shapes the linker told apart; 0 (not linked): work it out. */
+	if (p->scan != MAP_SCAN_ONE) {
+		if (p->scan == MAP_SCAN_REP) {
+			rep_key(p, s, rank, b);
+			return;
+		}
+		if (p->scan == MAP_SCAN_PAIRS || p->scan == MAP_SCAN_CPAIRS) {
+			pair_key(ev, p, s, rank, b);
+			return;
+		}
+		if (p->scan == MAP_SCAN_MULTI || p->npair > 0 ||
+		    (p->repatom >= 0 && p->rep == 0)) {
+			multi_cand(ev, p, s, rank, b);
+			return;
+		}
 	}
 	if ((r = frank(s, &p->seg.f)) < 0 ||
 	    (val = map_segval(s, p->el, p->comp ? p->comp : 1,

@@ -174,23 +174,26 @@ struct map_path {
 	const char	*file;
 	int		 line, col;
 	const char	*text;
-	/* Set when linked: how plain_value reads several values of one
-	   segment (enum map_scan; 0: the general code). */
+	/* Set when linked: how plain_value reads the candidates of one
+	   segment (enum map_scan). */
 	uint8_t		 scan;
 	uint8_t		 scomp, sacomp;	/* MAP_SCAN_REP: comp and the filter
 					   atom's, 0 read as 1 */
 };
 
 /*
- * The common shapes of a path that reads one of several values of a
- * segment, told apart once when the map is linked:
+ * How plain_value reads a path's candidates in one segment, told once
+ * when the map is linked (0: not linked, the evaluator works it out):
+ * MAP_SCAN_ONE	one value of the segment (TAG01-02, TAG01[TAG02=X]);
  * MAP_SCAN_REP	TAG01-02[TAG01-01=A|B]: one filter atom, on the element
  *		read, not negated, codes with integer keys;
  * MAP_SCAN_PAIRS	TAG{A|B} over simple-element pairs, codes with keys;
- * MAP_SCAN_CPAIRS	TAG{A|B} over component pairs (PIA C212), likewise.
+ * MAP_SCAN_CPAIRS	TAG{A|B} over component pairs (PIA C212), likewise;
+ * MAP_SCAN_MULTI	any other path reading several values (multi_cand).
  */
 enum map_scan {
-	MAP_SCAN_NONE = 0, MAP_SCAN_REP, MAP_SCAN_PAIRS, MAP_SCAN_CPAIRS,
+	MAP_SCAN_NONE = 0, MAP_SCAN_ONE, MAP_SCAN_REP, MAP_SCAN_PAIRS,
+	MAP_SCAN_CPAIRS, MAP_SCAN_MULTI,
 };
 
 /*
