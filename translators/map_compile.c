@@ -3552,6 +3552,9 @@ step_keys(struct lk *L, struct map_step *s)
 		if (s->f.atom[i].ck == NULL)
 			s->f.atom[i].ck = code_keys(L, s->f.atom[i].code,
 			    s->f.atom[i].ncode);
+	/* The filter frank() hands straight to filter_rank1 (map_eval.c). */
+	s->f.one = s->f.natom == 1 && s->f.atom[0].ck != NULL &&
+	    s->f.atom[0].el != 0;
 }
 
 /*

@@ -650,46 +650,45 @@ atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
 
 /*
  * atom_rank of the one atom of a filter with integer codes, not limited
- * to a repetition: N1[N101=BY] for every N1 instance and group, the
- * usual filter of a selector.
+ * to a repetition, as filter_rank ranks it: N1[N101=BY] for every N1
+ * instance and group, DTM02[DTM01=002], the usual filter of a selector.
+ * Small and out of line, so that filter_rank only dispatches to it.
  */
-static inline int
-atom1_rank(const struct edi_seg *s, const struct map_atom *a)
+static NOINLINE int
+filter_rank1(const struct edi_seg *s, const struct map_filter *f)
 {
+	const struct map_atom *a = &f->atom[0];
 	const struct edi_val *v = s->val, *e = edi_val_end(s);
-	unsigned	 comp = a->comp ? a->comp : 1;
+	const unsigned	 el = a->el, comp = a->comp ? a->comp : 1;
+	const int	 none = a->ncode;
 	uint64_t	 k;
-	int		 best = -1, c;
+	int		 best = none, c;
 
-	for (; v < e && v->el <= a->el; v++) {
-		if (v->el < a->el || (v->comp ? v->comp : 1u) != comp)
+	for (; v < e && v->el <= el; v++) {
+		if (v->el < el || (v->comp ? v->comp : 1u) != comp)
 			continue;
+		/* The first code before best that matches. */
 		k = map_codekey(v->s.p, v->s.len);
-		for (c = 0; c < a->ncode; c++)
+		for (c = 0; c < best; c++)
 			if (a->ck[c] == k) {
-				if (best < 0 || c < best)
-					best = c;
+				best = c;
 				break;
 			}
 	}
 	if (a->neg)
-		return best >= 0 ? -1 : 0;
-	return best;
+		return best < none ? -1 : 0;
+	if (best == none)
+		return -1;
+	return f->rank == 0 ? best : 0;
 }
 
 /* Rank of s under f (0 when f has no alternatives), -1 when no match. */
-static int
-filter_rank(const struct edi_seg *s, const struct map_filter *f,
+static NOINLINE int
+filter_rank_all(const struct edi_seg *s, const struct map_filter *f,
     unsigned repel, unsigned rep)
 {
 	int	 i, r, rank = 0;
 
-	if (f->natom == 1 && f->atom[0].ck != NULL &&
-	    f->atom[0].el != repel) {
-		if ((r = atom1_rank(s, &f->atom[0])) < 0)
-			return -1;
-		return f->rank == 0 ? r : 0;
-	}
 	for (i = 0; i < f->natom; i++) {
 		const struct map_atom *a = &f->atom[i];
 
@@ -702,11 +701,27 @@ filter_rank(const struct edi_seg *s, const struct map_filter *f,
 	return rank;
 }
 
-/* filter_rank without repetitions; most steps have no filter at all. */
+static NOINLINE int
+filter_rank(const struct edi_seg *s, const struct map_filter *f,
+    unsigned repel, unsigned rep)
+{
+	if (f->natom == 1 && f->atom[0].ck != NULL &&
+	    f->atom[0].el != repel)
+		return filter_rank1(s, f);
+	return filter_rank_all(s, f, repel, rep);
+}
+
+/*
+ * filter_rank without repetitions; most steps have no filter at all, and
+ * most filters are one atom with keys (f->one, set when linked), which
+ * go to filter_rank1 without filter_rank's dispatch.
+ */
 static inline int
 frank(const struct edi_seg *s, const struct map_filter *f)
 {
-	return f->natom == 0 ? 0 : filter_rank(s, f, 0, 0);
+	if (f->natom == 0)
+		return 0;
+	return f->one ? filter_rank1(s, f) : filter_rank(s, f, 0, 0);
 }
 
 static int
@@ -3511,6 +3526,27 @@ multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 	}
 }
 
+/*
+ * map_segval for plain_cand.  Most segments send every element up to the
+ * one read, and simple: element el is then the el-th value.  That value
+ * is the one map_segval finds when it is the first of its element (the
+ * one before it is of an earlier element) and has the repetition and
+ * component asked for (>= 1, so 0 read as 1 goes the long way).
+ */
+static inline const struct edi_val *
+seg_value(const struct edi_seg *s, unsigned el, unsigned comp, unsigned rep)
+{
+	const struct edi_val *v;
+
+	if (el - 1 < s->nval) {
+		v = &s->val[el - 1];
+		if (v->el == el && v->rep == rep && v->comp == comp &&
+		    (el == 1 || v[-1].el < el))
+			return v;
+	}
+	return map_segval(s, el, comp, rep);
+}
+
 /* The candidates of plain path p in segment s (match_seg_at). */
 static inline ALWAYS_INLINE void
 plain_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
@@ -3536,7 +3572,7 @@ plain_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 		}
 	}
 	if ((r = frank(s, &p->seg.f)) < 0 ||
-	    (val = map_segval(s, p->el, p->comp ? p->comp : 1,
+	    (val = seg_value(s, p->el, p->comp ? p->comp : 1,
 	    p->rep ? p->rep : 1)) == NULL || val->s.len == 0)
 		return;
 	pb_add(b, s, val, rank << RANK_BITS | r);

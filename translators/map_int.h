@@ -138,6 +138,8 @@ struct map_filter {
 	struct map_atom	*atom;
 	uint16_t	 natom;
 	int16_t		 rank;		/* atom whose alternatives rank; -1 */
+	uint8_t		 one;		/* set when linked: one atom, codes
+					   with keys, an element (not 00) */
 };
 
 struct map_step {
