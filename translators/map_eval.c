@@ -2767,6 +2767,43 @@ eval_expr_all(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 
 /* ---- conditions ---------------------------------------------------------- */
 
+/*
+ * map_dec_cmp's first case, inline: two unsigned integers (a count, most
+ * quantities, `> 0`), compared by length without leading zeros, then by
+ * digits.  0 when it could tell (*res set), -1 for map_dec_cmp.
+ */
+static inline int
+uint_cmp(struct slice a, struct slice b, int *res)
+{
+	size_t	 i;
+	int	 c = 0;
+
+	if (a.len == 0 || b.len == 0 || a.len > MAP_MAX_DEC_DIGITS + 2 ||
+	    b.len > MAP_MAX_DEC_DIGITS + 2)
+		return -1;
+	for (i = 0; i < a.len; i++)
+		if ((unsigned char)(a.p[i] - '0') > 9)
+			return -1;
+	for (i = 0; i < b.len; i++)
+		if ((unsigned char)(b.p[i] - '0') > 9)
+			return -1;
+	while (a.len > 1 && a.p[0] == '0') {
+		a.p++;
+		a.len--;
+	}
+	while (b.len > 1 && b.p[0] == '0') {
+		b.p++;
+		b.len--;
+	}
+	if (a.len != b.len)
+		c = a.len < b.len ? -1 : 1;
+	else
+		for (i = 0; i < a.len && c == 0; i++)
+			c = (unsigned char)a.p[i] - (unsigned char)b.p[i];
+	*res = c < 0 ? -1 : c > 0;
+	return 0;
+}
+
 static int
 val_cmp(struct ev *ev, const struct map_val *a, const struct map_val *b,
     int *res)
@@ -2777,7 +2814,7 @@ val_cmp(struct ev *ev, const struct map_val *a, const struct map_val *b,
 	size_t	 n;
 	int	 c;
 
-	if (map_dec_cmp(sa, sb, res) == 0)
+	if (uint_cmp(sa, sb, res) == 0 || map_dec_cmp(sa, sb, res) == 0)
 		return 0;
 	n = sa.len < sb.len ? sa.len : sb.len;
 	c = n ? memcmp(sa.p, sb.p, n) : 0;
@@ -3376,8 +3413,8 @@ rep_scan(const struct edi_seg *s, const struct map_path *p, unsigned comp,
  * A value's element and repetition as one integer, as they are stored
  * (el, then rep), to tell in one comparison that the next value belongs
  * to the same repetition.  Equal only when both are equal; a rep of 0
- * (read as 1) makes two that are the same repetition differ, which
- * same_rep() then settles.
+ * (read as 1) makes two that are the same repetition differ, which the
+ * caller must allow for.
  */
 _Static_assert(offsetof(struct edi_val, rep) ==
     offsetof(struct edi_val, el) + sizeof(uint16_t), "val_elrep: el, rep");
@@ -3391,30 +3428,24 @@ val_elrep(const struct edi_val *v)
 	return u;
 }
 
-static inline int
-same_rep(const struct edi_val *v, uint32_t elrep, unsigned el, unsigned rep)
-{
-	return val_elrep(v) == elrep ||
-	    (v->el == el && (v->rep ? v->rep : 1u) == rep);
-}
 
 /*
  * rep_scan for MAP_SCAN_REP paths, most of the EDIFACT qualifiers: codes
- * with keys, nothing negated, so a repetition is a candidate when its
- * qualifier is one of the codes.  Called for every segment with the tag
- * in scope, so it is kept small.
+ * with keys, nothing negated.  Called for every segment with the tag in
+ * scope, so the usual element, one repetition with one qualifier, is
+ * read in one short pass; anything else is rep_scan's.
  */
 static NOINLINE void
 rep_key(const struct map_path *p, const struct edi_seg *s, int rank,
     struct pbest *b)
 {
 	const struct map_atom *a = &p->seg.f.atom[0];
-	const struct edi_val *v, *e, *val;
-	const unsigned	 el = p->el, comp = p->scomp, acomp = p->sacomp;
-	unsigned	 rep, vc;
+	const struct edi_val *v, *e, *q = NULL, *val = NULL;
+	const unsigned	 el = p->el;
+	unsigned	 vc;
 	uint32_t	 er;
 	uint64_t	 k;
-	int		 c, best;
+	int		 c;
 
 	if (s->nval == 0)
 		return;
@@ -3423,31 +3454,33 @@ rep_key(const struct map_path *p, const struct edi_seg *s, int rank,
 	while (v->el < el)
 		if (++v == e)
 			return;
-	while (v->el == el) {
-		er = val_elrep(v);
-		rep = v->rep ? v->rep : 1;
-		best = a->ncode;	/* none yet */
-		val = NULL;
-		do {
-			vc = v->comp ? v->comp : 1;
-			if (vc == acomp) {
-				/* The first code before best that matches. */
-				k = map_codekey(v->s.p, v->s.len);
-				for (c = 0; c < best; c++)
-					if (a->ck[c] == k) {
-						best = c;
-						break;
-					}
-			}
-			if (vc == comp && val == NULL)
-				val = v;
-		} while (++v < e && same_rep(v, er, el, rep));
-		if (best < a->ncode && val != NULL && val->s.len > 0)
+	if (v->el != el)
+		return;
+	er = val_elrep(v);
+	do {
+		vc = v->comp ? v->comp : 1;
+		if (vc == p->sacomp) {
+			if (q != NULL)
+				goto scan;	/* two qualifiers: rank both */
+			q = v;
+		}
+		if (vc == p->scomp && val == NULL)
+			val = v;
+	} while (++v < e && val_elrep(v) == er);
+	if (v < e && v->el == el)
+		goto scan;		/* another repetition (or rep 0 and 1) */
+	if (q == NULL || val == NULL || val->s.len == 0)
+		return;
+	k = map_codekey(q->s.p, q->s.len);
+	for (c = 0; c < a->ncode; c++)
+		if (a->ck[c] == k) {
 			pb_add(b, s, val, rank << RANK_BITS |
-			    (p->seg.f.rank == 0 ? best : 0));
-		if (v == e)
+			    (p->seg.f.rank == 0 ? c : 0));
 			return;
-	}
+		}
+	return;
+scan:
+	rep_scan(s, p, p->scomp, rank, b);
 }
 
 /*
