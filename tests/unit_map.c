@@ -801,6 +801,41 @@ test_components(void)
 }
 
 /*
+ * map_codekey is a code's bytes, byte i at bits 8i, and its length in the
+ * top byte, whichever way it is computed; longer than 7 bytes has no key.
+ * Each length is taken from the end of a buffer, so that a read past the
+ * code would be one past the buffer too (ASan).
+ */
+static void
+test_codekey(void)
+{
+	const char	*text = "AbC9-./";
+	char		*buf;
+	uint64_t	 want;
+	size_t		 len, i;
+	int		 bad = 0;
+
+	for (len = 0; len <= 8; len++) {
+		buf = malloc(len > 0 ? len : 1);
+		if (buf == NULL)
+			abort();
+		for (i = 0; i < len; i++)
+			buf[i] = len == 8 ? 'x' : text[(i + len) % 7];
+		want = len > 7 ? UINT64_MAX : (uint64_t)len << 56;
+		for (i = 0; i < len && len <= 7; i++)
+			want |= (uint64_t)(unsigned char)buf[i] << (8 * i);
+		if (map_codekey(buf, len) != want) {
+			printf("# map_codekey length %zu: %016llx, want %016llx\n",
+			    len, (unsigned long long)map_codekey(buf, len),
+			    (unsigned long long)want);
+			bad++;
+		}
+		free(buf);
+	}
+	ok(bad == 0, "map_codekey: bytes in place and the length, 0 to 8");
+}
+
+/*
  * A qualifier on the element read picks one of its repetitions: the
  * codes rank in listed order across repetitions, a repetition without
  * the value is no candidate, two of the same rank are MAP-MULTI, and a
@@ -2416,6 +2451,7 @@ main(void)
 	test_headers();
 	test_paths();
 	test_components();
+	test_codekey();
 	test_rep_qualifiers();
 	test_groups();
 	test_many_pairs();

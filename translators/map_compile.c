@@ -3632,6 +3632,10 @@ link_path(struct lk *L, struct map_path *p)
 			    "is scanned", p->seg.tag);
 	}
 	p->scan = path_scan(p);
+	/* Positions and components are below 128 (EG_MAX_ELEMENTS). */
+	p->playout = 1u << 31 | (uint32_t)(p->pfrom & 0x7f) |
+	    (uint32_t)(p->pto & 0x7f) << 7 | (uint32_t)(p->pvcomp & 0x7f) << 14 |
+	    (uint32_t)(p->pqcomp & 0x7f) << 21 | (p->pqfirst ? 1u << 28 : 0);
 	p->scomp = p->comp ? p->comp : 1;
 	p->sacomp = p->seg.f.natom > 0 && p->seg.f.atom[0].comp ?
 	    p->seg.f.atom[0].comp : 1;

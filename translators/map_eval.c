@@ -98,11 +98,18 @@ enum { C_FALSE = 0, C_TRUE = 1, C_UNKNOWN = 2 };
  */
 #define PAIRS_MAX	EG_MAX_ELEMENTS	/* pairs start at distinct positions */
 
+/* el, rep and comp are read two at a time (val_elrep, pairs_build). */
+_Static_assert(offsetof(struct edi_val, rep) ==
+    offsetof(struct edi_val, el) + sizeof(uint16_t), "edi_val: el, rep");
+_Static_assert(offsetof(struct edi_val, comp) ==
+    offsetof(struct edi_val, rep) + sizeof(uint16_t), "edi_val: rep, comp");
+
 struct pairs {
 	const struct edi_seg *seg;	/* NULL: nothing kept */
 	int		 from, to, qfirst;
 	int		 vcomp, qcomp;	/* components of the pairs; 0: simple
 					   elements */
+	uint32_t	 layout;	/* map_path.playout of the builder */
 	int		 n;
 	struct {
 		const struct edi_val *q, *v;
@@ -848,7 +855,10 @@ pairs_build(struct pairs *pc, const struct map_path *p,
     const struct edi_seg *s, unsigned from, unsigned to)
 {
 	const struct edi_val *v, *end, *prev = NULL;
-	const int	 twos = p->pfrom > 0, qsecond = twos && !p->pqfirst;
+	const int	 qsecond = p->pfrom > 0 && !p->pqfirst;
+	const unsigned	 odd = p->pfrom > 0;	/* pairs start at even offsets */
+	unsigned	 el, pel = 0;		/* prev's element; 0: none */
+	uint32_t	 rc;
 	int		 n = 0;
 
 	pc->seg = s;
@@ -856,18 +866,22 @@ pairs_build(struct pairs *pc, const struct map_path *p,
 	pc->to = (int)to;
 	pc->qfirst = p->pqfirst;
 	pc->vcomp = pc->qcomp = 0;
-	for (v = s->val, end = edi_val_end(s); v < end; v++) {
-		if (v->el < from)
-			continue;
-		if (v->el > to)
-			break;
-		/* Repetition and component 1 (0 reads as 1), the first. */
-		if (v->rep > 1 || v->comp > 1 ||
-		    (prev != NULL && prev->el == v->el))
+	pc->layout = p->playout;
+	v = s->val;
+	end = edi_val_end(s);
+	while (v < end && v->el < from)
+		v++;
+	for (; v < end && (el = v->el) <= to; v++) {
+		/*
+		 * Repetition and component 1 (0 reads as 1): both at most 1,
+		 * read as one integer; the first such value of its element.
+		 */
+		memcpy(&rc, (const char *)v + offsetof(struct edi_val, rep),
+		    sizeof(rc));
+		if ((rc & ~(uint32_t)0x00010001) != 0 || el == pel)
 			continue;
 		/* Partners: e and e + 1, e at an even offset for twos. */
-		if (prev != NULL && prev->el + 1u == v->el &&
-		    (!twos || ((prev->el - from) & 1) == 0)) {
+		if (el == pel + 1 && pel != 0 && ((pel - from) & odd) == 0) {
 			if (n == PAIRS_MAX)
 				break;	/* not reached: positions are capped */
 			pc->p[n].q = qsecond ? v : prev;
@@ -877,6 +891,7 @@ pairs_build(struct pairs *pc, const struct map_path *p,
 			n++;
 		}
 		prev = v;
+		pel = el;
 	}
 	pc->n = n;
 	return n;
@@ -917,6 +932,7 @@ cpairs_build(struct pairs *pc, const struct map_path *p,
 	pc->qfirst = p->pqfirst;
 	pc->vcomp = p->pvcomp;
 	pc->qcomp = p->pqcomp;
+	pc->layout = p->playout;
 	v = s->val;
 	e = edi_val_end(s);
 	while (v < e && v->el < from)
@@ -946,16 +962,6 @@ cpairs_build(struct pairs *pc, const struct map_path *p,
 	}
 	pc->n = n;
 	return n;
-}
-
-static inline int
-cpairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
-{
-	if (pc->seg == s && pc->from == p->pfrom && pc->to == p->pto &&
-	    pc->qfirst == p->pqfirst && pc->vcomp == p->pvcomp &&
-	    pc->qcomp == p->pqcomp)
-		return pc->n;
-	return cpairs_build(pc, p, s);
 }
 
 /* pair_value for composite pairs: value and qualifier are components. */
@@ -3416,8 +3422,6 @@ rep_scan(const struct edi_seg *s, const struct map_path *p, unsigned comp,
  * (read as 1) makes two that are the same repetition differ, which the
  * caller must allow for.
  */
-_Static_assert(offsetof(struct edi_val, rep) ==
-    offsetof(struct edi_val, el) + sizeof(uint16_t), "val_elrep: el, rep");
 
 static inline uint32_t
 val_elrep(const struct edi_val *v)
@@ -3484,27 +3488,48 @@ scan:
 }
 
 /*
- * The candidate of a MAP_SCAN_PAIRS or MAP_SCAN_CPAIRS path in s, as
- * multi_cand ranks it: the earliest pair of the first code that has one,
- * from the pairs kept for the segment.
+ * The pairs of s for pair_key, when the pairs kept are another
+ * segment's or layout's; -1 when there are too many to keep.
+ */
+static NOINLINE int
+pairs_new(struct ev *ev, const struct map_path *p, const struct edi_seg *s)
+{
+	if (p->scan == MAP_SCAN_PAIRS)
+		return pairs_build(&ev->pc, p, s, p->pfrom > 0 ?
+		    (unsigned)p->pfrom : 1, p->pfrom > 0 ? (unsigned)p->pto :
+		    s->nel);
+	return cpairs_build(&ev->pc, p, s);
+}
+
+/* pair_key's candidate from a scan: too many component pairs to keep. */
+static NOINLINE void
+pair_scan(const struct map_path *p, const struct edi_seg *s, int rank,
+    int r, struct pbest *b)
+{
+	const struct edi_val *val;
+	int	 c;
+
+	if ((val = pair_comp(p, s, &c)) != NULL)
+		pb_add(b, s, val, ((rank << RANK_BITS | r) << RANK_BITS) | c);
+}
+
+/*
+ * pair_key when the pairs kept are not the segment's under the path's
+ * layout, or the segment step has a filter (PER[PER01=BD|OC]{TE}).
  */
 static NOINLINE void
-pair_key(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
-    int rank, struct pbest *b)
+pair_key_slow(struct ev *ev, const struct map_path *p,
+    const struct edi_seg *s, int rank, struct pbest *b)
 {
 	const struct pairs *pc = &ev->pc;
-	const struct edi_val *val;
 	int		 r, c, i, n;
 
 	if ((r = frank(s, &p->seg.f)) < 0)
 		return;
-	if (p->scan == MAP_SCAN_PAIRS)
-		n = pairs_of(&ev->pc, p, s);
-	else if ((n = cpairs_of(&ev->pc, p, s)) < 0) {
-		/* Too many repetitions to keep: scan them. */
-		if ((val = pair_comp(p, s, &c)) != NULL)
-			pb_add(b, s, val, ((rank << RANK_BITS | r) <<
-			    RANK_BITS) | c);
+	if (pc->seg == s && pc->layout == p->playout)
+		n = pc->n;
+	else if ((n = pairs_new(ev, p, s)) < 0) {
+		pair_scan(p, s, rank, r, b);
 		return;
 	}
 	for (c = 0; c < p->npair; c++)
@@ -3512,6 +3537,33 @@ pair_key(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 			if (pc->p[i].qk == p->pk[c]) {
 				pb_add(b, s, pc->p[i].v, ((rank << RANK_BITS |
 				    r) << RANK_BITS) | c);
+				return;
+			}
+}
+
+/*
+ * The candidate of a MAP_SCAN_PAIRS or MAP_SCAN_CPAIRS path in s, as
+ * multi_cand ranks it: the earliest pair of the first code that has one,
+ * from the pairs kept for the segment (ev->pc, told by the segment and
+ * the layout key the linker gave the path).  The second and later rules
+ * over a segment only compare codes, here, without a call.
+ */
+static NOINLINE void
+pair_key(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
+    int rank, struct pbest *b)
+{
+	const struct pairs *pc = &ev->pc;
+	int		 c, i;
+
+	if (p->seg.f.natom != 0 || pc->seg != s || pc->layout != p->playout) {
+		pair_key_slow(ev, p, s, rank, b);
+		return;
+	}
+	for (c = 0; c < p->npair; c++)
+		for (i = 0; i < pc->n; i++)
+			if (pc->p[i].qk == p->pk[c]) {
+				pb_add(b, s, pc->p[i].v, (rank << RANK_BITS <<
+				    RANK_BITS) | c);
 				return;
 			}
 }
