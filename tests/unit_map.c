@@ -801,6 +801,114 @@ test_components(void)
 }
 
 /*
+ * map_codekey is a code's bytes, byte i at bits 8i, and its length in the
+ * top byte, whichever way it is computed; longer than 7 bytes has no key.
+ * Each length is taken from the end of a buffer, so that a read past the
+ * code would be one past the buffer too (ASan).
+ */
+static void
+test_codekey(void)
+{
+	const char	*text = "AbC9-./";
+	char		*buf;
+	uint64_t	 want;
+	size_t		 len, i;
+	int		 bad = 0;
+
+	for (len = 0; len <= 8; len++) {
+		buf = malloc(len > 0 ? len : 1);
+		if (buf == NULL)
+			abort();
+		for (i = 0; i < len; i++)
+			buf[i] = len == 8 ? 'x' : text[(i + len) % 7];
+		want = len > 7 ? UINT64_MAX : (uint64_t)len << 56;
+		for (i = 0; i < len && len <= 7; i++)
+			want |= (uint64_t)(unsigned char)buf[i] << (8 * i);
+		if (map_codekey(buf, len) != want) {
+			printf("# map_codekey length %zu: %016llx, want %016llx\n",
+			    len, (unsigned long long)map_codekey(buf, len),
+			    (unsigned long long)want);
+			bad++;
+		}
+		free(buf);
+	}
+	ok(bad == 0, "map_codekey: bytes in place and the length, 0 to 8");
+}
+
+/*
+ * A qualifier on the element read picks one of its repetitions: the
+ * codes rank in listed order across repetitions, a repetition without
+ * the value is no candidate, two of the same rank are MAP-MULTI, and a
+ * negated or long code takes the general path with the same result.
+ */
+static void
+test_rep_qualifiers(void)
+{
+	struct run r;
+
+	run_text("map t\nsource edifact ORDERS D*\n"
+	    "structure structures/edifact-orders.struct\nevent e 1\n"
+	    "first   = DTM01-02[DTM01-01=4|137]\n"
+	    "phone   = COM01-01[COM01-02=TE]\n"
+	    "mail    = COM01-01[COM01-02=EM]\n"
+	    "notfax  = COM01-01[COM01-02!=FX]\n"
+	    "long    = COM01-01[COM01-02=LONGCODE1|EM]\n"
+	    "self    = COM01-02[COM01-02=TE]\n"
+	    "nothing = DTM01-02[DTM01-01=999]\n",
+	    "ORDERS",
+	    "BGM*220*PO99*9~"
+	    "DTM*137:20051107:102^4:20060101:102~"
+	    "COM*:TE^a@b:EM^555:TE^c@d:EM~", &r, 0);
+	is_int(r.rv, 0, "rep qualifiers: evaluates");
+	is_json(r.doc, "{\"first\":\"20060101\",\"phone\":\"555\","
+	    "\"mail\":\"a@b\",\"notfax\":\"a@b\",\"long\":\"a@b\","
+	    "\"self\":\"TE\"}",
+	    "rep qualifiers: listed order, missing value, general path");
+	ok(has_line(&r.diags, "W MAP-MULTI document.mail|"),
+	    "rep qualifiers: two repetitions of one rank are MAP-MULTI");
+	ok(has_line(&r.diags, "W MAP-MULTI document.self|"),
+	    "rep qualifiers: the qualifier read itself, MAP-MULTI");
+	run_free(&r);
+}
+
+/*
+ * Pair layouts the shipped structures do not use: the qualifier second
+ * (PO106 value, PO107 qualifier), and component pairs in a repeating
+ * element, more repetitions than the evaluator keeps pairs for, the code
+ * asked for in the last ones.
+ */
+static void
+test_pair_layouts(void)
+{
+	char	 text[4096], body[8192];
+	struct run r;
+	size_t	 o;
+	int	 i;
+
+	snprintf(text, sizeof(text), "map t\nsource x12 850 004*\n"
+	    "structure structures/t-pairs.struct\nevent e 1\n"
+	    "group lines[] from PO1\n"
+	    "  vn = PO1{VN}\n  alt = PO1{UP|BP}\n  nothing = PO1{ZZ}\n"
+	    "end\n"
+	    "ref = REF{Q1}\nlast = REF{QLAST|Q5}\nrefMiss = REF{QX}\n");
+	o = (size_t)snprintf(body, sizeof(body),
+	    "BEG*00*SA*P**20240101~REF*XX*");
+	for (i = 0; i < 120; i++)
+		o += (size_t)snprintf(body + o, sizeof(body) - o, "%sr%d:Q%d",
+		    i ? "^" : "", i, i % 7);
+	snprintf(body + o, sizeof(body) - o, "^end:QLAST~"
+	    "PO1*1*2*EA*1.00**V1*VN*B1*BP*U1*UP~"
+	    "PO1*2*2*EA*1.00**V2*VN*VN*V3*B2*BP~");
+	run_text(text, "850", body, &r, 0);
+	is_int(r.rv, 0, "pair layouts: evaluates");
+	is_json(r.doc, "{\"lines\":[{\"vn\":\"V1\",\"alt\":\"U1\"},"
+	    "{\"vn\":\"V2\",\"alt\":\"B2\"}],"
+	    "\"ref\":\"r1\",\"last\":\"end\"}",
+	    "pair layouts: qualifier second, many component pairs");
+	run_free(&r);
+}
+
+/*
  * Pair rules over a segment without a declared pair range take every
  * element as a qualifier for the next: a REF of 99 elements has 98 pairs,
  * the code asked for in the last one.  PO1's declared range ends at
@@ -2343,8 +2451,11 @@ main(void)
 	test_headers();
 	test_paths();
 	test_components();
+	test_codekey();
+	test_rep_qualifiers();
 	test_groups();
 	test_many_pairs();
+	test_pair_layouts();
 	test_unique();
 	test_rules();
 	test_856();

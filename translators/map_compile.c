@@ -3552,6 +3552,33 @@ step_keys(struct lk *L, struct map_step *s)
 		if (s->f.atom[i].ck == NULL)
 			s->f.atom[i].ck = code_keys(L, s->f.atom[i].code,
 			    s->f.atom[i].ncode);
+	/* The filter frank() hands straight to filter_rank1 (map_eval.c). */
+	s->f.one = s->f.natom == 1 && s->f.atom[0].ck != NULL &&
+	    s->f.atom[0].el != 0;
+}
+
+/*
+ * How plain_value reads p's candidates (map_int.h, enum map_scan), once
+ * its codes have keys and its pair layout is known.
+ */
+static uint8_t
+path_scan(const struct map_path *p)
+{
+	const struct map_atom *a = &p->seg.f.atom[0];
+
+	if (p->segonly)
+		return MAP_SCAN_NONE;
+	if (p->npair > 0) {
+		if (p->pk == NULL)
+			return MAP_SCAN_MULTI;
+		return p->pfrom > 0 && p->pvcomp > 0 ? MAP_SCAN_CPAIRS :
+		    MAP_SCAN_PAIRS;
+	}
+	if (p->repatom < 0 || p->rep != 0)
+		return MAP_SCAN_ONE;
+	if (p->seg.f.natom == 1 && a->el == p->el && a->ck != NULL && !a->neg)
+		return MAP_SCAN_REP;
+	return MAP_SCAN_MULTI;
 }
 
 static void
@@ -3604,6 +3631,14 @@ link_path(struct lk *L, struct map_path *p)
 			    "declares no `pairs` for %s: every element pair "
 			    "is scanned", p->seg.tag);
 	}
+	p->scan = path_scan(p);
+	/* Positions and components are below 128 (EG_MAX_ELEMENTS). */
+	p->playout = 1u << 31 | (uint32_t)(p->pfrom & 0x7f) |
+	    (uint32_t)(p->pto & 0x7f) << 7 | (uint32_t)(p->pvcomp & 0x7f) << 14 |
+	    (uint32_t)(p->pqcomp & 0x7f) << 21 | (p->pqfirst ? 1u << 28 : 0);
+	p->scomp = p->comp ? p->comp : 1;
+	p->sacomp = p->seg.f.natom > 0 && p->seg.f.atom[0].comp ?
+	    p->seg.f.atom[0].comp : 1;
 }
 
 static void link_expr(struct lk *, struct map_expr *);

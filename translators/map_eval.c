@@ -98,9 +98,18 @@ enum { C_FALSE = 0, C_TRUE = 1, C_UNKNOWN = 2 };
  */
 #define PAIRS_MAX	EG_MAX_ELEMENTS	/* pairs start at distinct positions */
 
+/* el, rep and comp are read two at a time (val_elrep, pairs_build). */
+_Static_assert(offsetof(struct edi_val, rep) ==
+    offsetof(struct edi_val, el) + sizeof(uint16_t), "edi_val: el, rep");
+_Static_assert(offsetof(struct edi_val, comp) ==
+    offsetof(struct edi_val, rep) + sizeof(uint16_t), "edi_val: rep, comp");
+
 struct pairs {
 	const struct edi_seg *seg;	/* NULL: nothing kept */
 	int		 from, to, qfirst;
+	int		 vcomp, qcomp;	/* components of the pairs; 0: simple
+					   elements */
+	uint32_t	 layout;	/* map_path.playout of the builder */
 	int		 n;
 	struct {
 		const struct edi_val *q, *v;
@@ -648,46 +657,45 @@ atom_rank(const struct edi_seg *s, const struct map_atom *a, unsigned onlyrep)
 
 /*
  * atom_rank of the one atom of a filter with integer codes, not limited
- * to a repetition: N1[N101=BY] for every N1 instance and group, the
- * usual filter of a selector.
+ * to a repetition, as filter_rank ranks it: N1[N101=BY] for every N1
+ * instance and group, DTM02[DTM01=002], the usual filter of a selector.
+ * Small and out of line, so that filter_rank only dispatches to it.
  */
-static inline int
-atom1_rank(const struct edi_seg *s, const struct map_atom *a)
+static NOINLINE int
+filter_rank1(const struct edi_seg *s, const struct map_filter *f)
 {
+	const struct map_atom *a = &f->atom[0];
 	const struct edi_val *v = s->val, *e = edi_val_end(s);
-	unsigned	 comp = a->comp ? a->comp : 1;
+	const unsigned	 el = a->el, comp = a->comp ? a->comp : 1;
+	const int	 none = a->ncode;
 	uint64_t	 k;
-	int		 best = -1, c;
+	int		 best = none, c;
 
-	for (; v < e && v->el <= a->el; v++) {
-		if (v->el < a->el || (v->comp ? v->comp : 1u) != comp)
+	for (; v < e && v->el <= el; v++) {
+		if (v->el < el || (v->comp ? v->comp : 1u) != comp)
 			continue;
+		/* The first code before best that matches. */
 		k = map_codekey(v->s.p, v->s.len);
-		for (c = 0; c < a->ncode; c++)
+		for (c = 0; c < best; c++)
 			if (a->ck[c] == k) {
-				if (best < 0 || c < best)
-					best = c;
+				best = c;
 				break;
 			}
 	}
 	if (a->neg)
-		return best >= 0 ? -1 : 0;
-	return best;
+		return best < none ? -1 : 0;
+	if (best == none)
+		return -1;
+	return f->rank == 0 ? best : 0;
 }
 
 /* Rank of s under f (0 when f has no alternatives), -1 when no match. */
-static int
-filter_rank(const struct edi_seg *s, const struct map_filter *f,
+static NOINLINE int
+filter_rank_all(const struct edi_seg *s, const struct map_filter *f,
     unsigned repel, unsigned rep)
 {
 	int	 i, r, rank = 0;
 
-	if (f->natom == 1 && f->atom[0].ck != NULL &&
-	    f->atom[0].el != repel) {
-		if ((r = atom1_rank(s, &f->atom[0])) < 0)
-			return -1;
-		return f->rank == 0 ? r : 0;
-	}
 	for (i = 0; i < f->natom; i++) {
 		const struct map_atom *a = &f->atom[i];
 
@@ -700,11 +708,27 @@ filter_rank(const struct edi_seg *s, const struct map_filter *f,
 	return rank;
 }
 
-/* filter_rank without repetitions; most steps have no filter at all. */
+static NOINLINE int
+filter_rank(const struct edi_seg *s, const struct map_filter *f,
+    unsigned repel, unsigned rep)
+{
+	if (f->natom == 1 && f->atom[0].ck != NULL &&
+	    f->atom[0].el != repel)
+		return filter_rank1(s, f);
+	return filter_rank_all(s, f, repel, rep);
+}
+
+/*
+ * filter_rank without repetitions; most steps have no filter at all, and
+ * most filters are one atom with keys (f->one, set when linked), which
+ * go to filter_rank1 without filter_rank's dispatch.
+ */
 static inline int
 frank(const struct edi_seg *s, const struct map_filter *f)
 {
-	return f->natom == 0 ? 0 : filter_rank(s, f, 0, 0);
+	if (f->natom == 0)
+		return 0;
+	return f->one ? filter_rank1(s, f) : filter_rank(s, f, 0, 0);
 }
 
 static int
@@ -820,44 +844,54 @@ segval_from(const struct edi_val *v, const struct edi_val *e, unsigned el)
 /*
  * The pairs of s under p's layout of simple elements: from PFROM to PTO
  * two by two, the qualifier first or second (pqfirst), or (pfrom 0) every
- * element with the next; a pair counts when both elements have a value.
- * Returns how many, -1 when there are too many to keep.
+ * element with the next; a pair counts when both elements have a value
+ * (map_segval(s, el, 1, 1)).  One pass over the values, which are in
+ * element order: each element's first value of repetition and
+ * component 1 pairs with the previous one when that is its partner.
+ * Returns how many.
  */
 static NOINLINE int
 pairs_build(struct pairs *pc, const struct map_path *p,
     const struct edi_seg *s, unsigned from, unsigned to)
 {
-	const struct edi_val *q, *v, *cur, *end;
-	unsigned	 e, step = p->pfrom > 0 ? 2 : 1;
+	const struct edi_val *v, *end, *prev = NULL;
+	const int	 qsecond = p->pfrom > 0 && !p->pqfirst;
+	const unsigned	 odd = p->pfrom > 0;	/* pairs start at even offsets */
+	unsigned	 el, pel = 0;		/* prev's element; 0: none */
+	uint32_t	 rc;
 	int		 n = 0;
 
 	pc->seg = s;
 	pc->from = (int)from;
 	pc->to = (int)to;
 	pc->qfirst = p->pqfirst;
-	/*
-	 * Values are in element order: one cursor at element e serves the
-	 * lookups of e and e + 1, so the scan is linear in the values.
-	 */
-	cur = s->val;
+	pc->vcomp = pc->qcomp = 0;
+	pc->layout = p->playout;
+	v = s->val;
 	end = edi_val_end(s);
-	for (e = from; e + 1 <= to; e += step) {
-		unsigned qe = p->pfrom > 0 && !p->pqfirst ? e + 1 : e;
-		unsigned ve = qe == e ? e + 1 : e;
-
-		while (cur < end && cur->el < e)
-			cur++;
-		if (cur == end)
-			break;
-		if ((q = segval_from(cur, end, qe)) == NULL ||
-		    (v = segval_from(cur, end, ve)) == NULL)
+	while (v < end && v->el < from)
+		v++;
+	for (; v < end && (el = v->el) <= to; v++) {
+		/*
+		 * Repetition and component 1 (0 reads as 1): both at most 1,
+		 * read as one integer; the first such value of its element.
+		 */
+		memcpy(&rc, (const char *)v + offsetof(struct edi_val, rep),
+		    sizeof(rc));
+		if ((rc & ~(uint32_t)0x00010001) != 0 || el == pel)
 			continue;
-		if (n == PAIRS_MAX)
-			break;		/* not reached: positions are capped */
-		pc->p[n].q = q;
-		pc->p[n].v = v;
-		pc->p[n].qk = map_codekey(q->s.p, q->s.len);
-		n++;
+		/* Partners: e and e + 1, e at an even offset for twos. */
+		if (el == pel + 1 && pel != 0 && ((pel - from) & odd) == 0) {
+			if (n == PAIRS_MAX)
+				break;	/* not reached: positions are capped */
+			pc->p[n].q = qsecond ? v : prev;
+			pc->p[n].v = qsecond ? prev : v;
+			pc->p[n].qk = map_codekey(pc->p[n].q->s.p,
+			    pc->p[n].q->s.len);
+			n++;
+		}
+		prev = v;
+		pel = el;
 	}
 	pc->n = n;
 	return n;
@@ -871,9 +905,63 @@ pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
 	unsigned to = p->pfrom > 0 ? (unsigned)p->pto : s->nel;
 
 	if (pc->seg == s && pc->from == (int)from && pc->to == (int)to &&
-	    pc->qfirst == p->pqfirst)
+	    pc->qfirst == p->pqfirst && pc->vcomp == 0)
 		return pc->n;
 	return pairs_build(pc, p, s, from, to);
+}
+
+/*
+ * The pairs of s under p's layout of components (PIA C212: value -01,
+ * qualifier -02 of every repetition of PFROM..PTO), as pair_comp_at
+ * finds them: a repetition counts when it has both components, the first
+ * value of each.  -1 (nothing kept) when there are too many to keep.
+ */
+static NOINLINE int
+cpairs_build(struct pairs *pc, const struct map_path *p,
+    const struct edi_seg *s)
+{
+	const struct edi_val *v, *e, *q, *val;
+	const unsigned	 from = (unsigned)p->pfrom, to = (unsigned)p->pto;
+	const unsigned	 qc = (unsigned)p->pqcomp, vcp = (unsigned)p->pvcomp;
+	unsigned	 el, rep, vc;
+	int		 n = 0;
+
+	pc->seg = s;
+	pc->from = p->pfrom;
+	pc->to = p->pto;
+	pc->qfirst = p->pqfirst;
+	pc->vcomp = p->pvcomp;
+	pc->qcomp = p->pqcomp;
+	pc->layout = p->playout;
+	v = s->val;
+	e = edi_val_end(s);
+	while (v < e && v->el < from)
+		v++;
+	while (v < e && v->el <= to) {
+		el = v->el;
+		rep = v->rep ? v->rep : 1;
+		q = val = NULL;
+		for (; v < e && v->el == el && (v->rep ? v->rep : 1u) == rep;
+		    v++) {
+			vc = v->comp ? v->comp : 1;
+			if (vc == qc && q == NULL)
+				q = v;
+			if (vc == vcp && val == NULL)
+				val = v;
+		}
+		if (q == NULL || val == NULL)
+			continue;
+		if (n == PAIRS_MAX) {
+			pc->seg = NULL;
+			return -1;
+		}
+		pc->p[n].q = q;
+		pc->p[n].v = val;
+		pc->p[n].qk = map_codekey(q->s.p, q->s.len);
+		n++;
+	}
+	pc->n = n;
+	return n;
 }
 
 /* pair_value for composite pairs: value and qualifier are components. */
@@ -2685,6 +2773,43 @@ eval_expr_all(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 
 /* ---- conditions ---------------------------------------------------------- */
 
+/*
+ * map_dec_cmp's first case, inline: two unsigned integers (a count, most
+ * quantities, `> 0`), compared by length without leading zeros, then by
+ * digits.  0 when it could tell (*res set), -1 for map_dec_cmp.
+ */
+static inline int
+uint_cmp(struct slice a, struct slice b, int *res)
+{
+	size_t	 i;
+	int	 c = 0;
+
+	if (a.len == 0 || b.len == 0 || a.len > MAP_MAX_DEC_DIGITS + 2 ||
+	    b.len > MAP_MAX_DEC_DIGITS + 2)
+		return -1;
+	for (i = 0; i < a.len; i++)
+		if ((unsigned char)(a.p[i] - '0') > 9)
+			return -1;
+	for (i = 0; i < b.len; i++)
+		if ((unsigned char)(b.p[i] - '0') > 9)
+			return -1;
+	while (a.len > 1 && a.p[0] == '0') {
+		a.p++;
+		a.len--;
+	}
+	while (b.len > 1 && b.p[0] == '0') {
+		b.p++;
+		b.len--;
+	}
+	if (a.len != b.len)
+		c = a.len < b.len ? -1 : 1;
+	else
+		for (i = 0; i < a.len && c == 0; i++)
+			c = (unsigned char)a.p[i] - (unsigned char)b.p[i];
+	*res = c < 0 ? -1 : c > 0;
+	return 0;
+}
+
 static int
 val_cmp(struct ev *ev, const struct map_val *a, const struct map_val *b,
     int *res)
@@ -2695,7 +2820,7 @@ val_cmp(struct ev *ev, const struct map_val *a, const struct map_val *b,
 	size_t	 n;
 	int	 c;
 
-	if (map_dec_cmp(sa, sb, res) == 0)
+	if (uint_cmp(sa, sb, res) == 0 || map_dec_cmp(sa, sb, res) == 0)
 		return 0;
 	n = sa.len < sb.len ? sa.len : sb.len;
 	c = n ? memcmp(sa.p, sb.p, n) : 0;
@@ -3291,6 +3416,159 @@ rep_scan(const struct edi_seg *s, const struct map_path *p, unsigned comp,
 }
 
 /*
+ * A value's element and repetition as one integer, as they are stored
+ * (el, then rep), to tell in one comparison that the next value belongs
+ * to the same repetition.  Equal only when both are equal; a rep of 0
+ * (read as 1) makes two that are the same repetition differ, which the
+ * caller must allow for.
+ */
+
+static inline uint32_t
+val_elrep(const struct edi_val *v)
+{
+	uint32_t u;
+
+	memcpy(&u, (const char *)v + offsetof(struct edi_val, el), sizeof(u));
+	return u;
+}
+
+
+/*
+ * rep_scan for MAP_SCAN_REP paths, most of the EDIFACT qualifiers: codes
+ * with keys, nothing negated.  Called for every segment with the tag in
+ * scope, so the usual element, one repetition with one qualifier, is
+ * read in one short pass; anything else is rep_scan's.
+ */
+static NOINLINE void
+rep_key(const struct map_path *p, const struct edi_seg *s, int rank,
+    struct pbest *b)
+{
+	const struct map_atom *a = &p->seg.f.atom[0];
+	const struct edi_val *v, *e, *q = NULL, *val = NULL;
+	const unsigned	 el = p->el;
+	unsigned	 vc;
+	uint32_t	 er;
+	uint64_t	 k;
+	int		 c;
+
+	if (s->nval == 0)
+		return;
+	v = s->val;
+	e = v + s->nval;
+	while (v->el < el)
+		if (++v == e)
+			return;
+	if (v->el != el)
+		return;
+	er = val_elrep(v);
+	do {
+		vc = v->comp ? v->comp : 1;
+		if (vc == p->sacomp) {
+			if (q != NULL)
+				goto scan;	/* two qualifiers: rank both */
+			q = v;
+		}
+		if (vc == p->scomp && val == NULL)
+			val = v;
+	} while (++v < e && val_elrep(v) == er);
+	if (v < e && v->el == el)
+		goto scan;		/* another repetition (or rep 0 and 1) */
+	if (q == NULL || val == NULL || val->s.len == 0)
+		return;
+	k = map_codekey(q->s.p, q->s.len);
+	for (c = 0; c < a->ncode; c++)
+		if (a->ck[c] == k) {
+			pb_add(b, s, val, rank << RANK_BITS |
+			    (p->seg.f.rank == 0 ? c : 0));
+			return;
+		}
+	return;
+scan:
+	rep_scan(s, p, p->scomp, rank, b);
+}
+
+/*
+ * The pairs of s for pair_key, when the pairs kept are another
+ * segment's or layout's; -1 when there are too many to keep.
+ */
+static NOINLINE int
+pairs_new(struct ev *ev, const struct map_path *p, const struct edi_seg *s)
+{
+	if (p->scan == MAP_SCAN_PAIRS)
+		return pairs_build(&ev->pc, p, s, p->pfrom > 0 ?
+		    (unsigned)p->pfrom : 1, p->pfrom > 0 ? (unsigned)p->pto :
+		    s->nel);
+	return cpairs_build(&ev->pc, p, s);
+}
+
+/* pair_key's candidate from a scan: too many component pairs to keep. */
+static NOINLINE void
+pair_scan(const struct map_path *p, const struct edi_seg *s, int rank,
+    int r, struct pbest *b)
+{
+	const struct edi_val *val;
+	int	 c;
+
+	if ((val = pair_comp(p, s, &c)) != NULL)
+		pb_add(b, s, val, ((rank << RANK_BITS | r) << RANK_BITS) | c);
+}
+
+/*
+ * pair_key when the pairs kept are not the segment's under the path's
+ * layout, or the segment step has a filter (PER[PER01=BD|OC]{TE}).
+ */
+static NOINLINE void
+pair_key_slow(struct ev *ev, const struct map_path *p,
+    const struct edi_seg *s, int rank, struct pbest *b)
+{
+	const struct pairs *pc = &ev->pc;
+	int		 r, c, i, n;
+
+	if ((r = frank(s, &p->seg.f)) < 0)
+		return;
+	if (pc->seg == s && pc->layout == p->playout)
+		n = pc->n;
+	else if ((n = pairs_new(ev, p, s)) < 0) {
+		pair_scan(p, s, rank, r, b);
+		return;
+	}
+	for (c = 0; c < p->npair; c++)
+		for (i = 0; i < n; i++)
+			if (pc->p[i].qk == p->pk[c]) {
+				pb_add(b, s, pc->p[i].v, ((rank << RANK_BITS |
+				    r) << RANK_BITS) | c);
+				return;
+			}
+}
+
+/*
+ * The candidate of a MAP_SCAN_PAIRS or MAP_SCAN_CPAIRS path in s, as
+ * multi_cand ranks it: the earliest pair of the first code that has one,
+ * from the pairs kept for the segment (ev->pc, told by the segment and
+ * the layout key the linker gave the path).  The second and later rules
+ * over a segment only compare codes, here, without a call.
+ */
+static NOINLINE void
+pair_key(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
+    int rank, struct pbest *b)
+{
+	const struct pairs *pc = &ev->pc;
+	int		 c, i;
+
+	if (p->seg.f.natom != 0 || pc->seg != s || pc->layout != p->playout) {
+		pair_key_slow(ev, p, s, rank, b);
+		return;
+	}
+	for (c = 0; c < p->npair; c++)
+		for (i = 0; i < pc->n; i++)
+			if (pc->p[i].qk == p->pk[c]) {
+				pb_add(b, s, pc->p[i].v, (rank << RANK_BITS <<
+				    RANK_BITS) | c);
+				return;
+			}
+}
+
+/*
  * The candidates of plain path p in segment s, which has its tag, for
  * paths that read more than one value of it: qualifier pairs (TAG{QUAL})
  * and a filter on the element itself that picks one of its repetitions
@@ -3333,20 +3611,53 @@ multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 	}
 }
 
+/*
+ * map_segval for plain_cand.  Most segments send every element up to the
+ * one read, and simple: element el is then the el-th value.  That value
+ * is the one map_segval finds when it is the first of its element (the
+ * one before it is of an earlier element) and has the repetition and
+ * component asked for (>= 1, so 0 read as 1 goes the long way).
+ */
+static inline const struct edi_val *
+seg_value(const struct edi_seg *s, unsigned el, unsigned comp, unsigned rep)
+{
+	const struct edi_val *v;
+
+	if (el - 1 < s->nval) {
+		v = &s->val[el - 1];
+		if (v->el == el && v->rep == rep && v->comp == comp &&
+		    (el == 1 || v[-1].el < el))
+			return v;
+	}
+	return map_segval(s, el, comp, rep);
+}
+
 /* The candidates of plain path p in segment s (match_seg_at). */
-static inline void
+static inline ALWAYS_INLINE void
 plain_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
     int rank, struct pbest *b)
 {
 	const struct edi_val *val;
 	int	 r;
 
-	if (p->npair > 0 || (p->repatom >= 0 && p->rep == 0)) {
-		multi_cand(ev, p, s, rank, b);
-		return;
+	/* The shapes the linker told apart; 0 (not linked): work it out. */
+	if (p->scan != MAP_SCAN_ONE) {
+		if (p->scan == MAP_SCAN_REP) {
+			rep_key(p, s, rank, b);
+			return;
+		}
+		if (p->scan == MAP_SCAN_PAIRS || p->scan == MAP_SCAN_CPAIRS) {
+			pair_key(ev, p, s, rank, b);
+			return;
+		}
+		if (p->scan == MAP_SCAN_MULTI || p->npair > 0 ||
+		    (p->repatom >= 0 && p->rep == 0)) {
+			multi_cand(ev, p, s, rank, b);
+			return;
+		}
 	}
 	if ((r = frank(s, &p->seg.f)) < 0 ||
-	    (val = map_segval(s, p->el, p->comp ? p->comp : 1,
+	    (val = seg_value(s, p->el, p->comp ? p->comp : 1,
 	    p->rep ? p->rep : 1)) == NULL || val->s.len == 0)
 		return;
 	pb_add(b, s, val, rank << RANK_BITS | r);

@@ -92,6 +92,29 @@ map_segval(const struct edi_seg *s, unsigned el, unsigned comp, unsigned rep)
 static inline uint64_t
 map_codekey(const char *p, size_t len)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/*
+	 * Little endian: two loads, overlapping when they must, put the same
+	 * bytes in place without a jump table or a byte read past the code.
+	 */
+	uint32_t a, b;
+	uint16_t c, d;
+	uint64_t k;
+
+	if (len >= 4) {
+		if (len > MAP_CODEKEY_MAX)
+			return MAP_CODEKEY_NONE;
+		memcpy(&a, p, sizeof(a));
+		memcpy(&b, p + len - 4, sizeof(b));
+		k = a | (uint64_t)b << (8 * (len - 4));
+	} else if (len >= 2) {
+		memcpy(&c, p, sizeof(c));
+		memcpy(&d, p + len - 2, sizeof(d));
+		k = c | (uint64_t)d << (8 * (len - 2));
+	} else
+		k = len ? (unsigned char)p[0] : 0;
+	return k | (uint64_t)len << 56;
+#else
 	const unsigned char *u = (const unsigned char *)p;
 	uint64_t k = (uint64_t)len << 56;
 
@@ -122,6 +145,7 @@ map_codekey(const char *p, size_t len)
 		return k;
 	}
 	return MAP_CODEKEY_NONE;
+#endif
 }
 
 /* One filter condition: [TAG]EL[-COMP] (=|!=) CODE|CODE... */
@@ -138,6 +162,8 @@ struct map_filter {
 	struct map_atom	*atom;
 	uint16_t	 natom;
 	int16_t		 rank;		/* atom whose alternatives rank; -1 */
+	uint8_t		 one;		/* set when linked: one atom, codes
+					   with keys, an element (not 00) */
 };
 
 struct map_step {
@@ -174,6 +200,28 @@ struct map_path {
 	const char	*file;
 	int		 line, col;
 	const char	*text;
+	/* Set when linked: how plain_value reads the candidates of one
+	   segment (enum map_scan). */
+	uint8_t		 scan;
+	uint8_t		 scomp, sacomp;	/* MAP_SCAN_REP: comp and the filter
+					   atom's, 0 read as 1 */
+	uint32_t	 playout;	/* MAP_SCAN_(C)PAIRS: the pair layout
+					   (pfrom..pqcomp) as one non-zero key */
+};
+
+/*
+ * How plain_value reads a path's candidates in one segment, told once
+ * when the map is linked (0: not linked, the evaluator works it out):
+ * MAP_SCAN_ONE	one value of the segment (TAG01-02, TAG01[TAG02=X]);
+ * MAP_SCAN_REP	TAG01-02[TAG01-01=A|B]: one filter atom, on the element
+ *		read, not negated, codes with integer keys;
+ * MAP_SCAN_PAIRS	TAG{A|B} over simple-element pairs, codes with keys;
+ * MAP_SCAN_CPAIRS	TAG{A|B} over component pairs (PIA C212), likewise;
+ * MAP_SCAN_MULTI	any other path reading several values (multi_cand).
+ */
+enum map_scan {
+	MAP_SCAN_NONE = 0, MAP_SCAN_ONE, MAP_SCAN_REP, MAP_SCAN_PAIRS,
+	MAP_SCAN_CPAIRS, MAP_SCAN_MULTI,
 };
 
 /*
