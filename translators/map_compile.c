@@ -3564,7 +3564,9 @@ step_keys(struct lk *L, struct map_step *s)
 static uint8_t
 path_scan(const struct map_path *p)
 {
-	const struct map_atom *a = &p->seg.f.atom[0];
+	/* atom is NULL without a filter: no address taken then (UB) */
+	const struct map_atom *a = p->seg.f.natom > 0 ? &p->seg.f.atom[0] :
+	    NULL;
 
 	if (p->segonly)
 		return MAP_SCAN_NONE;
@@ -3576,7 +3578,8 @@ path_scan(const struct map_path *p)
 	}
 	if (p->repatom < 0 || p->rep != 0)
 		return MAP_SCAN_ONE;
-	if (p->seg.f.natom == 1 && a->el == p->el && a->ck != NULL && !a->neg)
+	if (a != NULL && p->seg.f.natom == 1 && a->el == p->el &&
+	    a->ck != NULL && !a->neg)
 		return MAP_SCAN_REP;
 	return MAP_SCAN_MULTI;
 }
