@@ -1962,7 +1962,10 @@ test_findings(void)
 	    "check count(lines) = 1 warn \"lines {count(lines)}\"\n"
 	    "check count(nope.lines) = 1 warn \"none {count(nope.lines)}\"\n"
 	    "x = \"Y\" when exists(lines.descs.n)\n"
-	    "y = \"Y\" when exists(lines.descs.m)\n", hdr850);
+	    "y = \"Y\" when exists(lines.descs.m)\n"
+	    "z = \"Z\" when exists(CTT01)\n"
+	    "z2 = \"Z\" when exists(CTT03)\n"
+	    "z3 = \"Z\" when exists(lines) and not exists(nope)\n", hdr850);
 	run_text(text, "850", "BEG*00*SA*P1**20240101~PO1*1~PID*F****3~"
 	    "PID*F****4~PO1*2~PID*F****5~CTT*9*99~", &r, 0);
 	is_int(r.rv, 0, "nested fields: evaluated");
@@ -1977,6 +1980,10 @@ test_findings(void)
 	ok(r.doc != NULL && json_object_get(r.doc, "x") != NULL &&
 	    json_object_get(r.doc, "y") == NULL,
 	    "nested fields: exists() through arrays");
+	ok(r.doc != NULL && json_object_get(r.doc, "z") != NULL &&
+	    json_object_get(r.doc, "z2") == NULL &&
+	    json_object_get(r.doc, "z3") != NULL,
+	    "exists(): of a path, and inside and/not");
 	run_free(&r);
 
 	/* within ... required without a message. */

@@ -2619,6 +2619,17 @@ eval_expr(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	/* Several candidates: the generic walk reports MAP-MULTI. */
 	if (plain_ok(fr, e) && (found = plain_value(ev, fr, e, v)) >= 0)
 		return found;
+	if (e->kind == MT_LIT) {
+		/* eval_expr1's, without the call (= "GTIN" on every line). */
+		memset(v, 0, sizeof(*v));
+		v->p = e->lit.p;
+		v->len = e->lit.len;
+		v->kind = MV_STR;
+		if (v->len == 0)
+			return 0;
+		v->from = e;
+		return 1;
+	}
 	if (!eval_expr1(ev, fr, e, v, rc))
 		return 0;
 	if (v->from == NULL)
@@ -2911,7 +2922,7 @@ val_cmp(struct ev *ev, const struct map_val *a, const struct map_val *b,
 	return 0;
 }
 
-/* exists(e) for what exists() does not answer itself. */
+/* exists(e) for what exists_field() does not answer itself. */
 static NOINLINE int
 exists_slow(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 {
@@ -2933,22 +2944,26 @@ exists_slow(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 
 /*
  * exists(id.value), a rule's `when` on what the rule before it wrote:
- * eval_expr1's walk without a value, inline; paths, XPaths and a field
- * that meets an array on the way are exists_slow's.
+ * eval_expr1's walk without a value.  1 or 0; -1 when the walk meets an
+ * array on the way, which is exists_slow's.
  */
 static inline int
-exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
+exists_field(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 {
 	const struct mdoc *j;
 	int	 n;
 
-	if (e->kind == MT_FIELD) {
-		if ((j = field_obj(ev, fr, e->field, &n)) == NULL)
-			return 0;
-		if (n == e->field->nname)
-			return node_has(j);
-	}
-	return exists_slow(ev, fr, e);
+	if ((j = field_obj(ev, fr, e->field, &n)) == NULL)
+		return 0;
+	if (n == e->field->nname)
+		return node_has(j);
+	return -1;
+}
+
+static NOINLINE int
+cond_exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
+{
+	return exists_slow(ev, fr, e) ? C_TRUE : C_FALSE;
 }
 
 /*
@@ -3046,13 +3061,12 @@ cond_in(struct ev *ev, const struct frame *fr, const struct map_cond *c)
 	return C_FALSE;
 }
 
-/*
- * Kept small (comparisons and lists are out of line, with their values)
- * so that the common `when exists(field)` costs little more than the
- * member tests.
- */
-static int
-eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
+static int eval_cond(struct ev *, const struct frame *,
+		    const struct map_cond *, int);
+
+/* A condition other than exists(field); comparisons are out of line. */
+static NOINLINE int
+cond_tree(struct ev *ev, const struct frame *fr, const struct map_cond *c,
     int depth)
 {
 	int	 l, r;
@@ -3078,13 +3092,35 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 		l = eval_cond(ev, fr, c->l, depth + 1);
 		return l == C_UNKNOWN ? l : !l;
 	case MC_EXISTS:
-		return exists(ev, fr, c->a) ? C_TRUE : C_FALSE;
+		if (c->a->kind == MT_FIELD &&
+		    (l = exists_field(ev, fr, c->a)) >= 0)
+			return l ? C_TRUE : C_FALSE;
+		return cond_exists(ev, fr, c->a);
 	case MC_IN:
 		return cond_in(ev, fr, c);
 	case MC_CMP:
 		return cond_cmp(ev, fr, c);
 	}
 	return C_UNKNOWN;
+}
+
+/*
+ * The common `when exists(field)` answered here: member tests without a
+ * frame to save (cond_tree's registers), everything else cond_tree's.
+ */
+static int
+eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
+    int depth)
+{
+	int	 l;
+
+	if (c != NULL && c->op == MC_EXISTS && c->a->kind == MT_FIELD &&
+	    depth <= (int)EG_MAX_EXPR_DEPTH * 2) {
+		if ((l = exists_field(ev, fr, c->a)) >= 0)
+			return l ? C_TRUE : C_FALSE;
+		return cond_exists(ev, fr, c->a);
+	}
+	return cond_tree(ev, fr, c, depth);
 }
 
 /* ---- writing the document ------------------------------------------------ */
