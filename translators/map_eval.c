@@ -2902,7 +2902,7 @@ uint_cmp(struct slice a, struct slice b, int *res)
 	return 0;
 }
 
-static int
+static inline ALWAYS_INLINE int
 val_cmp(struct ev *ev, const struct map_val *a, const struct map_val *b,
     int *res)
 {
@@ -3106,7 +3106,8 @@ cond_tree(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 
 /*
  * The common `when exists(field)` answered here: member tests without a
- * frame to save (cond_tree's registers), everything else cond_tree's.
+ * frame to save (cond_tree's registers); a comparison goes straight to
+ * cond_cmp; and, or, not and lists are cond_tree's.
  */
 static int
 eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
@@ -3114,8 +3115,11 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 {
 	int	 l;
 
-	if (c != NULL && c->op == MC_EXISTS && c->a->kind == MT_FIELD &&
-	    depth <= (int)EG_MAX_EXPR_DEPTH * 2) {
+	if (c == NULL || depth > (int)EG_MAX_EXPR_DEPTH * 2)
+		return cond_tree(ev, fr, c, depth);
+	if (c->op == MC_CMP)
+		return cond_cmp(ev, fr, c);
+	if (c->op == MC_EXISTS && c->a->kind == MT_FIELD) {
 		if ((l = exists_field(ev, fr, c->a)) >= 0)
 			return l ? C_TRUE : C_FALSE;
 		return cond_exists(ev, fr, c->a);
