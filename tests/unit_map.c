@@ -1965,7 +1965,10 @@ test_findings(void)
 	    "y = \"Y\" when exists(lines.descs.m)\n"
 	    "z = \"Z\" when exists(CTT01)\n"
 	    "z2 = \"Z\" when exists(CTT03)\n"
-	    "z3 = \"Z\" when exists(lines) and not exists(nope)\n", hdr850);
+	    "z3 = \"Z\" when exists(lines) and not exists(nope)\n"
+	    "lookup lk on-miss warn \"miss {lines.id} {count(lines.descs)}\"\n"
+	    "  A -> B\nend\n"
+	    "lk = BEG02 | lookup lk\n", hdr850);
 	run_text(text, "850", "BEG*00*SA*P1**20240101~PO1*1~PID*F****3~"
 	    "PID*F****4~PO1*2~PID*F****5~CTT*9*99~", &r, 0);
 	is_int(r.rv, 0, "nested fields: evaluated");
@@ -1984,6 +1987,8 @@ test_findings(void)
 	    json_object_get(r.doc, "z2") == NULL &&
 	    json_object_get(r.doc, "z3") != NULL,
 	    "exists(): of a path, and inside and/not");
+	ok(has_line(&r.diags, "W MAP-LOOKUP document.lk|BEG02|4/BEG/2: "
+	    "miss 1 3"), "fields in a lookup's message (not linked)");
 	run_free(&r);
 
 	/* within ... required without a message. */

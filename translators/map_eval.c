@@ -1932,11 +1932,15 @@ fw_visit(struct ev *ev, struct fwalk *fw, const struct mdoc *j)
 		fw->fn(ev, fw->arg, j);
 }
 
-/* The mdoc_keybit of f's name k, as the map linked it. */
+/*
+ * The mdoc_keybit of f's name k, as the map linked it.  A field that was
+ * not linked (a lookup's on-miss message) tests every bit: the members
+ * are then scanned, as they would be after a hit.
+ */
 static inline uint64_t
 field_bit(const struct map_field *f, int k)
 {
-	return f->bit != NULL ? f->bit[k] : mdoc_keybit(f->name[k]);
+	return f->bit != NULL ? f->bit[k] : ~(uint64_t)0;
 }
 
 /*
@@ -3117,13 +3121,13 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 
 	if (c == NULL || depth > (int)EG_MAX_EXPR_DEPTH * 2)
 		return cond_tree(ev, fr, c, depth);
-	if (c->op == MC_CMP)
-		return cond_cmp(ev, fr, c);
 	if (c->op == MC_EXISTS && c->a->kind == MT_FIELD) {
 		if ((l = exists_field(ev, fr, c->a)) >= 0)
 			return l ? C_TRUE : C_FALSE;
 		return cond_exists(ev, fr, c->a);
 	}
+	if (c->op == MC_CMP)
+		return cond_cmp(ev, fr, c);
 	return cond_tree(ev, fr, c, depth);
 }
 
