@@ -1950,6 +1950,47 @@ test_findings(void)
 	    "sum: of one value still compares");
 	run_free(&r);
 
+	/*
+	 * Fields through arrays in arrays (the walk recurses only there):
+	 * sum(), count() and exists() over every element of every line.
+	 */
+	snprintf(text, sizeof(text), "%sgroup lines[] from PO1\n"
+	    "  id = PO101\n  group descs[] from PID\n    n = PID05\n"
+	    "  end\nend\n"
+	    "check sum(lines.descs.n) = CTT02 warn \"nested {sum(lines.descs.n)}\"\n"
+	    "check count(lines.descs) = CTT01 warn \"count {count(lines.descs)}\"\n"
+	    "check count(lines) = 1 warn \"lines {count(lines)}\"\n"
+	    "check count(nope.lines) = 1 warn \"none {count(nope.lines)}\"\n"
+	    "x = \"Y\" when exists(lines.descs.n)\n"
+	    "y = \"Y\" when exists(lines.descs.m)\n"
+	    "z = \"Z\" when exists(CTT01)\n"
+	    "z2 = \"Z\" when exists(CTT03)\n"
+	    "z3 = \"Z\" when exists(lines) and not exists(nope)\n"
+	    "lookup lk on-miss warn \"miss {lines.id} {count(lines.descs)}\"\n"
+	    "  A -> B\nend\n"
+	    "lk = BEG02 | lookup lk\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~PO1*1~PID*F****3~"
+	    "PID*F****4~PO1*2~PID*F****5~CTT*9*99~", &r, 0);
+	is_int(r.rv, 0, "nested fields: evaluated");
+	ok(has_line(&r.diags, "W MAP-CHECK |CTT02|10/CTT/0: nested 12"),
+	    "nested fields: sum() adds every element's values");
+	ok(has_line(&r.diags, "W MAP-CHECK |CTT01|10/CTT/0: count 3"),
+	    "nested fields: count() counts every element's array");
+	ok(has_line(&r.diags, "W MAP-CHECK ||3/ST/0: lines 2"),
+	    "nested fields: count() of an array");
+	ok(has_line(&r.diags, "W MAP-CHECK ||3/ST/0: none 0"),
+	    "nested fields: count() of nothing is 0");
+	ok(r.doc != NULL && json_object_get(r.doc, "x") != NULL &&
+	    json_object_get(r.doc, "y") == NULL,
+	    "nested fields: exists() through arrays");
+	ok(r.doc != NULL && json_object_get(r.doc, "z") != NULL &&
+	    json_object_get(r.doc, "z2") == NULL &&
+	    json_object_get(r.doc, "z3") != NULL,
+	    "exists(): of a path, and inside and/not");
+	ok(has_line(&r.diags, "W MAP-LOOKUP document.lk|BEG02|4/BEG/2: "
+	    "miss 1 3"), "fields in a lookup's message (not linked)");
+	run_free(&r);
+
 	/* within ... required without a message. */
 	snprintf(text, sizeof(text), "%swithin N1[N101=ZZ] required warn\n"
 	    "  x = N102\nend\n", hdr850);

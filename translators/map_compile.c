@@ -3646,6 +3646,22 @@ link_path(struct lk *L, struct map_path *p)
 
 static void link_expr(struct lk *, struct map_expr *);
 
+/* The evaluator tests these bits for every field it reads (map_eval.c). */
+static void
+link_field(struct lk *L, struct map_field *f)
+{
+	uint64_t *bit;
+	int	 i;
+
+	if (f->nname == 0 ||
+	    (bit = arena_allocarray(&L->m->arena, f->nname, sizeof(*bit))) ==
+	    NULL)
+		return;
+	for (i = 0; i < f->nname; i++)
+		bit[i] = mdoc_keybit(f->name[i]);
+	f->bit = bit;
+}
+
 static void
 link_cond(struct lk *L, struct map_cond *c)
 {
@@ -3670,6 +3686,8 @@ link_expr(struct lk *L, struct map_expr *e)
 		link_path(L, e->path);
 	if (e->kind == MT_XPATH && e->xp == NULL)
 		e->xp = xp_compile(L, L->curpath, e->line, e->col, e->lit.p);
+	if (e->field != NULL && e->field->bit == NULL)
+		link_field(L, e->field);
 	for (i = 0; i < e->nsub; i++)
 		link_expr(L, e->sub[i]);
 }

@@ -1907,38 +1907,90 @@ select_inst(struct ev *ev, const struct frame *fr, const struct map_block *b,
 
 /* ---- event fields ------------------------------------------------------- */
 
+struct sumacc;
+
+/*
+ * A walk over the nodes a field names.  sum() adds each node itself
+ * (sum set), every other walk calls fn.
+ */
 struct fwalk {
 	void		(*fn)(struct ev *, void *, const struct mdoc *);
 	void		*arg;
 	long		 n;
+	struct sumacc	*sum;
 };
 
-static void
-field_each_at(struct ev *ev, const struct mdoc *j, const char **name,
-    int nname, struct fwalk *fw, int depth)
-{
-	uint32_t i;
+static inline void sum_node(struct sumacc *, const struct mdoc *);
 
-	if (j == NULL || depth > MAP_MAX_TARGET_DEPTH + 2)
-		return;
-	if (j->kind == MDOC_ARR && nname > 0) {
-		for (i = 0; i < j->u.a.n; i++)
-			field_each_at(ev, j->u.a.v[i], name, nname, fw,
-			    depth + 1);
-		return;
-	}
-	if (nname == 0) {
-		fw->n++;
+static inline void
+fw_visit(struct ev *ev, struct fwalk *fw, const struct mdoc *j)
+{
+	fw->n++;
+	if (fw->sum != NULL)
+		sum_node(fw->sum, j);
+	else
 		fw->fn(ev, fw->arg, j);
-		return;
-	}
-	if (j->kind != MDOC_OBJ)
-		return;
-	field_each_at(ev, mdoc_member(j, name[0]), name + 1, nname - 1, fw,
-	    depth + 1);
 }
 
-static struct mdoc *
+/*
+ * The mdoc_keybit of f's name k, as the map linked it.  A field that was
+ * not linked (a lookup's on-miss message) tests every bit: the members
+ * are then scanned, as they would be after a hit.
+ */
+static inline uint64_t
+field_bit(const struct map_field *f, int k)
+{
+	return f->bit != NULL ? f->bit[k] : ~(uint64_t)0;
+}
+
+/*
+ * Every node f's names from k on reach under j, arrays on the way taken
+ * element by element.  Member steps loop, and so do those of each
+ * element: only an array in an array's element recurses, so
+ * sum(lines.quantity.value) costs no call per line.  depth counts both
+ * kinds of step, as the limit always has.
+ */
+static void
+field_each_at(struct ev *ev, const struct mdoc *j, const struct map_field *f,
+    int k, struct fwalk *fw, int depth)
+{
+	const struct mdoc *e;
+	uint32_t i;
+	int	 ek, ed;
+
+	for (;; k++, depth++) {
+		if (j == NULL || depth > MAP_MAX_TARGET_DEPTH + 2)
+			return;
+		if (k == f->nname) {
+			fw_visit(ev, fw, j);
+			return;
+		}
+		if (j->kind == MDOC_ARR)
+			break;
+		if (j->kind != MDOC_OBJ)
+			return;
+		j = mdoc_member_bit(j, f->name[k], field_bit(f, k));
+	}
+	for (i = 0; i < j->u.a.n; i++) {
+		for (e = j->u.a.v[i], ek = k, ed = depth + 1;; ek++, ed++) {
+			if (e == NULL || ed > MAP_MAX_TARGET_DEPTH + 2)
+				break;
+			if (ek == f->nname) {
+				fw_visit(ev, fw, e);
+				break;
+			}
+			if (e->kind == MDOC_ARR) {
+				field_each_at(ev, e, f, ek, fw, ed);
+				break;
+			}
+			if (e->kind != MDOC_OBJ)
+				break;
+			e = mdoc_member_bit(e, f->name[ek], field_bit(f, ek));
+		}
+	}
+}
+
+static inline struct mdoc *
 field_base(struct ev *ev, const struct frame *fr, const struct map_field *f)
 {
 	int	 i;
@@ -1955,9 +2007,9 @@ static long
 field_each(struct ev *ev, const struct frame *fr, const struct map_field *f,
     void (*fn)(struct ev *, void *, const struct mdoc *), void *arg)
 {
-	struct fwalk fw = { fn, arg, 0 };
+	struct fwalk fw = { fn, arg, 0, NULL };
 
-	field_each_at(ev, field_base(ev, fr, f), f->name, f->nname, &fw, 0);
+	field_each_at(ev, field_base(ev, fr, f), f, 0, &fw, 0);
 	return fw.n;
 }
 
@@ -1996,11 +2048,35 @@ node_val(const struct mdoc *j, struct map_val *v)
  * what the rule before it wrote (exists(item.standardItemId.value)).
  */
 static inline const struct mdoc *
-member(const struct mdoc *o, const char *key)
+member(const struct mdoc *o, const struct map_field *f, int k)
 {
-	if (o->u.o.tail != NULL && o->u.o.tail->key == key)
-		return o->u.o.tail;
-	return mdoc_member(o, key);
+	const struct mdoc *t = o->u.o.tail;
+
+	if (t != NULL && t->key == f->name[k])
+		return t;
+	return mdoc_member_bit(o, f->name[k], field_bit(f, k));
+}
+
+/*
+ * f's names followed from its base through objects: the node reached,
+ * and in *kp how many names that took (f->nname: the node f names).
+ * Stopped early on an array or a scalar, which the callers tell apart.
+ */
+static inline const struct mdoc *
+field_obj(struct ev *ev, const struct frame *fr, const struct map_field *f,
+    int *kp)
+{
+	const struct mdoc *j = field_base(ev, fr, f);
+	int	 k, n = f->nname;
+
+	for (k = 0; k < n; k++) {
+		if (j == NULL || j->kind != MDOC_OBJ ||
+		    k > MAP_MAX_TARGET_DEPTH)
+			break;
+		j = member(j, f, k);
+	}
+	*kp = k;
+	return j;
 }
 
 /* node_val(j, v) != 0, without the value. */
@@ -2088,8 +2164,8 @@ sum_add(struct sumacc *sa, struct slice s)
 		sa->bad = 1;
 }
 
-static void
-cb_sum_node(struct ev *ev, void *arg, const struct mdoc *j)
+static inline void
+sum_node(struct sumacc *sa, const struct mdoc *j)
 {
 	struct map_val	 v;
 	char		 nb[32];
@@ -2101,12 +2177,12 @@ cb_sum_node(struct ev *ev, void *arg, const struct mdoc *j)
 	case MDOC_STR:
 	case MDOC_DEC:
 		if (j->u.s.len > 0)
-			sum_add(arg, slice_make(j->u.s.p, j->u.s.len));
+			sum_add(sa, slice_make(j->u.s.p, j->u.s.len));
 		break;
 	case MDOC_INT:
 		v.kind = MV_INT;
 		v.i = j->u.i;
-		sum_add(arg, val_slice(ev, &v, nb, sizeof(nb)));
+		sum_add(sa, val_slice(NULL, &v, nb, sizeof(nb)));
 		break;
 	}
 }
@@ -2547,6 +2623,17 @@ eval_expr(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	/* Several candidates: the generic walk reports MAP-MULTI. */
 	if (plain_ok(fr, e) && (found = plain_value(ev, fr, e, v)) >= 0)
 		return found;
+	if (e->kind == MT_LIT) {
+		/* eval_expr1's, without the call (= "GTIN" on every line). */
+		memset(v, 0, sizeof(*v));
+		v->p = e->lit.p;
+		v->len = e->lit.len;
+		v->kind = MV_STR;
+		if (v->len == 0)
+			return 0;
+		v->from = e;
+		return 1;
+	}
 	if (!eval_expr1(ev, fr, e, v, rc))
 		return 0;
 	if (v->from == NULL)
@@ -2594,10 +2681,7 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		int k;
 
 		/* Most fields name objects only: no walk with callbacks. */
-		j = field_base(ev, fr, e->field);
-		for (k = 0; k < e->field->nname && j != NULL &&
-		    j->kind == MDOC_OBJ && k <= MAP_MAX_TARGET_DEPTH; k++)
-			j = member(j, e->field->name[k]);
+		j = field_obj(ev, fr, e->field, &k);
 		if (j != NULL && k == e->field->nname && node_val(j, v))
 			return 1;
 		if (j == NULL || k == e->field->nname ||
@@ -2641,9 +2725,17 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	case MT_COUNT: {
 		long	 cnt = 0;
 
-		if (e->field != NULL)
-			field_each(ev, fr, e->field, cb_count, &cnt);
-		else if (e->path != NULL)
+		if (e->field != NULL) {
+			const struct mdoc *j;
+			int k;
+
+			/* count(lines): objects down to the array, no walk. */
+			j = field_obj(ev, fr, e->field, &k);
+			if (j != NULL && k == e->field->nname)
+				cb_count(ev, &cnt, j);
+			else if (j != NULL)
+				field_each(ev, fr, e->field, cb_count, &cnt);
+		} else if (e->path != NULL)
 			cnt = path_all(ev, fr, e->path, cb_noop, NULL);
 		else if (e->nsub > 0 && e->sub[0]->kind == MT_XPATH) {
 			int isset;
@@ -2664,8 +2756,12 @@ eval_expr1(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		map_dec_sum_init(&sa->ds);
 		sa->bad = 0;
 		sa->n = 0;
-		if (e->field != NULL)
-			field_each(ev, fr, e->field, cb_sum_node, sa);
+		if (e->field != NULL) {
+			struct fwalk fw = { NULL, NULL, 0, sa };
+
+			field_each_at(ev, field_base(ev, fr, e->field),
+			    e->field, 0, &fw, 0);
+		}
 		else if (e->nsub > 0)
 			eval_expr_all(ev, fr, e->sub[0], cb_sum_val, sa);
 		/* Nothing to add up is absent, not 0 (a check is skipped). */
@@ -2810,7 +2906,7 @@ uint_cmp(struct slice a, struct slice b, int *res)
 	return 0;
 }
 
-static int
+static inline ALWAYS_INLINE int
 val_cmp(struct ev *ev, const struct map_val *a, const struct map_val *b,
     int *res)
 {
@@ -2830,8 +2926,9 @@ val_cmp(struct ev *ev, const struct map_val *a, const struct map_val *b,
 	return 0;
 }
 
-static int
-exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
+/* exists(e) for what exists_field() does not answer itself. */
+static NOINLINE int
+exists_slow(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 {
 	struct map_val	 v;
 	struct pm	 pm;
@@ -2839,18 +2936,6 @@ exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 
 	if (plain_ok(fr, e) && (n = plain_value(ev, fr, e, &v)) >= 0)
 		return n;
-	if (e->kind == MT_FIELD) {
-		/* exists(id.value): eval_expr1's walk, without a value. */
-		const struct mdoc *j = field_base(ev, fr, e->field);
-
-		for (n = 0; n < e->field->nname && j != NULL &&
-		    j->kind == MDOC_OBJ && n <= MAP_MAX_TARGET_DEPTH; n++)
-			j = member(j, e->field->name[n]);
-		if (j == NULL)
-			return 0;
-		if (n == e->field->nname)
-			return node_has(j);
-	}
 	if (e->kind == MT_PATH)
 		return path_first(ev, fr, e->path, &pm);
 	if (e->kind == MT_XPATH) {
@@ -2859,6 +2944,30 @@ exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 		return xp_count(ev, fr, e, &isset) > 0;
 	}
 	return eval_expr(ev, fr, e, &v, NULL);
+}
+
+/*
+ * exists(id.value), a rule's `when` on what the rule before it wrote:
+ * eval_expr1's walk without a value.  1 or 0; -1 when the walk meets an
+ * array on the way, which is exists_slow's.
+ */
+static inline int
+exists_field(struct ev *ev, const struct frame *fr, const struct map_expr *e)
+{
+	const struct mdoc *j;
+	int	 n;
+
+	if ((j = field_obj(ev, fr, e->field, &n)) == NULL)
+		return 0;
+	if (n == e->field->nname)
+		return node_has(j);
+	return -1;
+}
+
+static NOINLINE int
+cond_exists(struct ev *ev, const struct frame *fr, const struct map_expr *e)
+{
+	return exists_slow(ev, fr, e) ? C_TRUE : C_FALSE;
 }
 
 /*
@@ -2874,10 +2983,7 @@ field_cmpval(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	const struct mdoc *j;
 	int	 k;
 
-	j = field_base(ev, fr, e->field);
-	for (k = 0; k < e->field->nname && j != NULL &&
-	    j->kind == MDOC_OBJ && k <= MAP_MAX_TARGET_DEPTH; k++)
-		j = member(j, e->field->name[k]);
+	j = field_obj(ev, fr, e->field, &k);
 	if (j == NULL)
 		return 0;
 	switch (j->kind) {
@@ -2899,12 +3005,75 @@ field_cmpval(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	return -1;
 }
 
-static int
-eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
-    int depth)
+/* A comparison (MC_CMP): C_TRUE, C_FALSE or C_UNKNOWN. */
+static NOINLINE int
+cond_cmp(struct ev *ev, const struct frame *fr, const struct map_cond *c)
 {
 	struct map_val	 a, b;
-	int		 l, r, res, i;
+	int		 l, res;
+
+	if (c->a->kind != MT_FIELD ||
+	    (l = field_cmpval(ev, fr, c->a, &a)) < 0)
+		l = eval_expr(ev, fr, c->a, &a, NULL);
+	if (!l)
+		return C_UNKNOWN;
+	if (c->b->kind == MT_LIT) {
+		/* `> 0`: val_cmp reads the text only. */
+		b.p = c->b->lit.p;
+		b.len = c->b->lit.len;
+		b.kind = MV_STR;
+		if (b.len == 0)
+			return C_UNKNOWN;
+	} else if (!eval_expr(ev, fr, c->b, &b, NULL))
+		return C_UNKNOWN;
+	if (val_cmp(ev, &a, &b, &res) != 0)
+		return C_UNKNOWN;
+	switch (c->cmp) {
+	case MCMP_EQ:
+		return res == 0;
+	case MCMP_NE:
+		return res != 0;
+	case MCMP_LT:
+		return res < 0;
+	case MCMP_GT:
+		return res > 0;
+	case MCMP_LE:
+		return res <= 0;
+	case MCMP_GE:
+		return res >= 0;
+	}
+	return C_UNKNOWN;
+}
+
+/* A list test (MC_IN). */
+static NOINLINE int
+cond_in(struct ev *ev, const struct frame *fr, const struct map_cond *c)
+{
+	struct map_val	 a, b;
+	int		 res, i;
+
+	if (!eval_expr(ev, fr, c->a, &a, NULL))
+		return C_UNKNOWN;
+	for (i = 0; i < c->nlist; i++) {
+		memset(&b, 0, sizeof(b));
+		b.p = c->list[i].p;
+		b.len = c->list[i].len;
+		b.kind = MV_STR;
+		if (val_cmp(ev, &a, &b, &res) == 0 && res == 0)
+			return C_TRUE;
+	}
+	return C_FALSE;
+}
+
+static int eval_cond(struct ev *, const struct frame *,
+		    const struct map_cond *, int);
+
+/* A condition other than exists(field); comparisons are out of line. */
+static NOINLINE int
+cond_tree(struct ev *ev, const struct frame *fr, const struct map_cond *c,
+    int depth)
+{
+	int	 l, r;
 
 	if (c == NULL)
 		return C_TRUE;
@@ -2927,52 +3096,39 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 		l = eval_cond(ev, fr, c->l, depth + 1);
 		return l == C_UNKNOWN ? l : !l;
 	case MC_EXISTS:
-		return exists(ev, fr, c->a) ? C_TRUE : C_FALSE;
+		if (c->a->kind == MT_FIELD &&
+		    (l = exists_field(ev, fr, c->a)) >= 0)
+			return l ? C_TRUE : C_FALSE;
+		return cond_exists(ev, fr, c->a);
 	case MC_IN:
-		if (!eval_expr(ev, fr, c->a, &a, NULL))
-			return C_UNKNOWN;
-		for (i = 0; i < c->nlist; i++) {
-			memset(&b, 0, sizeof(b));
-			b.p = c->list[i].p;
-			b.len = c->list[i].len;
-			b.kind = MV_STR;
-			if (val_cmp(ev, &a, &b, &res) == 0 && res == 0)
-				return C_TRUE;
-		}
-		return C_FALSE;
+		return cond_in(ev, fr, c);
 	case MC_CMP:
-		if (c->a->kind != MT_FIELD ||
-		    (l = field_cmpval(ev, fr, c->a, &a)) < 0)
-			l = eval_expr(ev, fr, c->a, &a, NULL);
-		if (!l)
-			return C_UNKNOWN;
-		if (c->b->kind == MT_LIT) {
-			/* `> 0`: val_cmp reads the text only. */
-			b.p = c->b->lit.p;
-			b.len = c->b->lit.len;
-			b.kind = MV_STR;
-			if (b.len == 0)
-				return C_UNKNOWN;
-		} else if (!eval_expr(ev, fr, c->b, &b, NULL))
-			return C_UNKNOWN;
-		if (val_cmp(ev, &a, &b, &res) != 0)
-			return C_UNKNOWN;
-		switch (c->cmp) {
-		case MCMP_EQ:
-			return res == 0;
-		case MCMP_NE:
-			return res != 0;
-		case MCMP_LT:
-			return res < 0;
-		case MCMP_GT:
-			return res > 0;
-		case MCMP_LE:
-			return res <= 0;
-		case MCMP_GE:
-			return res >= 0;
-		}
+		return cond_cmp(ev, fr, c);
 	}
 	return C_UNKNOWN;
+}
+
+/*
+ * The common `when exists(field)` answered here: member tests without a
+ * frame to save (cond_tree's registers); a comparison goes straight to
+ * cond_cmp; and, or, not and lists are cond_tree's.
+ */
+static int
+eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
+    int depth)
+{
+	int	 l;
+
+	if (c == NULL || depth > (int)EG_MAX_EXPR_DEPTH * 2)
+		return cond_tree(ev, fr, c, depth);
+	if (c->op == MC_EXISTS && c->a->kind == MT_FIELD) {
+		if ((l = exists_field(ev, fr, c->a)) >= 0)
+			return l ? C_TRUE : C_FALSE;
+		return cond_exists(ev, fr, c->a);
+	}
+	if (c->op == MC_CMP)
+		return cond_cmp(ev, fr, c);
+	return cond_tree(ev, fr, c, depth);
 }
 
 /* ---- writing the document ------------------------------------------------ */

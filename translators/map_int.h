@@ -263,6 +263,8 @@ struct map_field {
 	int		 abs;		/* /name */
 	const char	**name;
 	int		 nname;
+	const uint64_t	*bit;		/* mdoc_keybit of each name, set when
+					   the expression is linked, or NULL */
 };
 
 struct map_expr {
