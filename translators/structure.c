@@ -1230,9 +1230,10 @@ ix_add(struct struct_index *ix, const char *tag)
 	/* tag is a valid_tag() of at most 3 bytes, or the root's "" */
 	memcpy(sd->tag, tag, strlen(tag) + 1);
 	j = (key * 0x9E3779B1U) >> (32 - ix->bits);
-	while (ix->slot[j] != 0)
+	while (ix->slot[j].sd != NULL)
 		j = (j + 1) & mask;
-	ix->slot[j] = (uint16_t)ix->nseg;
+	ix->slot[j].key = key;
+	ix->slot[j].sd = sd;
 	return sd;
 }
 
@@ -1488,7 +1489,7 @@ structure_index_new(const struct structure *st)
 	ix = xcalloc(1, sizeof(*ix));
 	n = count_entries(&st->root) + st->nelem + st->nsyn + st->npairs +
 	    st->nhier;
-	/* valid_tag() allows fewer tags than this: slots fit uint16_t. */
+	/* valid_tag() allows fewer tags than this */
 	if (n > 26 * 36 * 37)
 		n = 26 * 36 * 37;
 	ix->bits = 4;

@@ -260,7 +260,14 @@ struct struct_synmask {
 struct struct_index {
 	struct struct_segdef *seg;
 	size_t		 nseg;
-	uint16_t	*slot;		/* open addressing: 1 + seg index */
+	/*
+	 * Open addressing, sd NULL for a free slot.  The key beside the
+	 * pointer: a lookup reads one slot, not the definition, to compare.
+	 */
+	struct struct_slot {
+		uint32_t	 key;
+		const struct struct_segdef *sd;
+	}		*slot;
 	unsigned	 bits;		/* 1 << bits slots */
 	const struct struct_syntax **syn;	/* grouped by tag, file order */
 	struct struct_synmask *synmask;		/* parallel to syn */
@@ -277,18 +284,26 @@ struct struct_index {
 struct struct_index *structure_index_new(const struct structure *st);
 void	structure_index_free(struct struct_index *);
 
+/*
+ * structure_segdef() on ix's slot and bits, which a caller looking up many
+ * tags keeps in locals.
+ */
+static inline const struct struct_segdef *
+structure_segdef_at(const struct struct_slot *slot, unsigned bits,
+    uint32_t key)
+{
+	uint32_t j = (key * 0x9E3779B1U) >> (32 - bits);
+
+	/* a free slot's sd is NULL: the answer when the key is absent */
+	while (slot[j].sd != NULL && slot[j].key != key)
+		j = (j + 1) & ((1U << bits) - 1);
+	return slot[j].sd;
+}
+
 static inline const struct struct_segdef *
 structure_segdef(const struct struct_index *ix, uint32_t key)
 {
-	uint32_t mask = (1U << ix->bits) - 1, j;
-
-	j = (key * 0x9E3779B1U) >> (32 - ix->bits);
-	while (ix->slot[j] != 0) {
-		if (ix->seg[ix->slot[j] - 1].key == key)
-			return &ix->seg[ix->slot[j] - 1];
-		j = (j + 1) & mask;
-	}
-	return NULL;
+	return structure_segdef_at(ix->slot, ix->bits, key);
 }
 
 /*

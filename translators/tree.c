@@ -1490,10 +1490,10 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 	hkey = structure_tagkey(h->tag);
 	ckey = structure_tagkey(h->count_tag);
 	for (k = 0; k < set->nseg; k++)
-		if (structure_tagkey(set->seg[k].tag) == hkey)
+		if (edi_tagkey(set->seg[k].tag) == hkey)
 			cnt++;
 	for (k = 0; k < set->nseg; k++) {
-		if (structure_tagkey(set->seg[k].tag) != ckey)
+		if (edi_tagkey(set->seg[k].tag) != ckey)
 			continue;
 		cv = edi_value(&set->seg[k], h->count_el, 1, 1);
 		if (cv == NULL)
@@ -1526,8 +1526,10 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	struct struct_index *ixown = NULL;
 	struct edi_loop *root, *l;
 	const struct struct_segdef *sd;
+	const struct struct_slot *slot;
 	size_t	 i;
 	uint32_t k, key;
+	unsigned bits;
 	int	 rc = 0, utf8;
 
 	if (set == NULL || set->arena == NULL)
@@ -1565,9 +1567,11 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	 * An instance's last segment is set when its frame is popped: every
 	 * segment placed meanwhile went into it or into a nested instance.
 	 */
+	slot = t->ix->slot;		/* in locals: place() stores a lot */
+	bits = t->ix->bits;
 	for (k = 0; k < set->nseg; k++) {
-		key = structure_tagkey(set->seg[k].tag);
-		t->sdv[k] = sd = structure_segdef(t->ix, key);
+		key = edi_tagkey(set->seg[k].tag);
+		t->sdv[k] = sd = structure_segdef_at(slot, bits, key);
 		place(t, k, key, sd);
 		t->placed = k;
 	}
