@@ -246,9 +246,27 @@ struct struct_segdef {
 	uint64_t	 p1mask;
 	const uint16_t	*synrest;
 	size_t		 nsynrest;
+	/*
+	 * synrest's notes as masks over bit[0] (struct struct_synfast),
+	 * in the same order; NULL when some note is an "E" or names a
+	 * position past 63, and the notes are tried one by one.
+	 */
+	const struct struct_synfast *synfast;
 	uint32_t	 idx;		/* this entry's index in seg[] */
 	const struct struct_pairs *pairs;	/* first `pairs`, or NULL */
 	const struct struct_hier *hier;		/* first `hierarchy`, or NULL */
+};
+
+/*
+ * A syntax note "P", "R", "C" or "L" whose positions are all below 64 as
+ * one test over b, a segment's present-element bits 1..63 (bit 0 clear):
+ * it holds when ((b | 1) & a) == 0 (not triggered: P none present, C and
+ * L el[0] absent; R never, a is bit 0), or (b & need) == need (P and C
+ * all present; never for R and L, need is bit 0), or (b & any) != 0 (R
+ * one present, L one of el[1..]; 0 for P and C).
+ */
+struct struct_synfast {
+	uint64_t	 a, need, any;
 };
 
 /* The positions of a syntax note as bits: all of them, and el[1..]. */
@@ -272,6 +290,7 @@ struct struct_index {
 	const struct struct_syntax **syn;	/* grouped by tag, file order */
 	struct struct_synmask *synmask;		/* parallel to syn */
 	uint16_t	*synrest;		/* segdefs' synrest */
+	struct struct_synfast *synfast;		/* segdefs' synfast */
 	struct struct_plain *vplain;		/* segdefs' vplain */
 	uint32_t	*mcomp;			/* segdefs' mcomp */
 };

@@ -827,6 +827,25 @@ syntax_holds(const struct struct_syntax *n, const struct struct_synmask *m,
 	return 0;
 }
 
+/*
+ * 1 when every note of synrest holds, from sd->synfast (no note is an "E"
+ * or names a position past 63, so bit[0] tells all); 0 when some note may
+ * not, and the notes are tried one by one to word the diagnostics.
+ */
+static inline int
+syntax_fast(const struct struct_segdef *sd, uint64_t bit0)
+{
+	const struct struct_synfast *f = sd->synfast;
+	uint64_t b = bit0 & ~(uint64_t)1;	/* bit 0: no element */
+	size_t	 i;
+
+	for (i = 0; i < sd->nsynrest; i++, f++)
+		if (((b | 1) & f->a) != 0 && (b & f->need) != f->need &&
+		    (b & f->any) == 0)
+			return 0;
+	return 1;
+}
+
 static void
 check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
     const struct present *pr)
@@ -853,9 +872,13 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 	 * still in order.
 	 */
 	nlist = sd->nsyn;
-	if (sd->p1mask != 0 && ((b0 ^ b0 >> 1) & sd->p1mask) == 0) {
-		list = sd->synrest;
-		nlist = sd->nsynrest;
+	if (sd->p1mask == 0 || ((b0 ^ b0 >> 1) & sd->p1mask) == 0) {
+		if (sd->synfast != NULL && syntax_fast(sd, pr->bit[0]))
+			goto quiet;
+		if (sd->p1mask != 0) {
+			list = sd->synrest;
+			nlist = sd->nsynrest;
+		}
 	}
 	for (r = 0; r < nlist; r++) {
 		k = list != NULL ? list[r] : r;
@@ -930,12 +953,13 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 			break;
 		}
 	}
-	if (quiet) {
-		/* every note held on the masks alone: nothing to report */
-		t->synok[slot].sd = sd;
-		t->synok[slot].bit[0] = b0;
-		t->synok[slot].bit[1] = b1;
-	}
+	if (!quiet)
+		return;
+ quiet:
+	/* every note held on the masks alone: nothing to report */
+	t->synok[slot].sd = sd;
+	t->synok[slot].bit[0] = b0;
+	t->synok[slot].bit[1] = b1;
 }
 
 #undef NOTE
