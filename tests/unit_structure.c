@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "edi.h"
 #include "err.h"
 #include "slice.h"
 #include "structure.h"
@@ -349,6 +350,37 @@ test_errors(void)
 	}
 }
 
+/* edi_tagkey() reads the tag as one word: what lies past its NUL. */
+static void
+test_tagkey(void)
+{
+	static const char *tags[] = { "", "A", "AB", "ABC", "N1", "UNH" };
+	union {
+		char	 tag[4];
+		uint32_t w;		/* keeps tag aligned like edi_seg's */
+	} u;
+	size_t	 i;
+	int	 good = 1;
+
+	for (i = 0; i < sizeof(tags) / sizeof(tags[0]); i++) {
+		/* garbage past the NUL, then none */
+		memset(u.tag, 0x5a, sizeof(u.tag));
+		memcpy(u.tag, tags[i], strlen(tags[i]) + 1);
+		if (edi_tagkey(u.tag) != structure_tagkey(tags[i]))
+			good = 0;
+		memset(u.tag, 0, sizeof(u.tag));
+		memcpy(u.tag, tags[i], strlen(tags[i]));
+		if (edi_tagkey(u.tag) != structure_tagkey(tags[i]))
+			good = 0;
+	}
+	ok(good, "edi_tagkey equals structure_tagkey, whatever follows the NUL");
+	memcpy(u.tag, "N1", 3);
+	good = edi_tagkey(u.tag) == (uint32_t)('N' | '1' << 8);
+	memcpy(u.tag, "UNH", 4);
+	ok(good && edi_tagkey(u.tag) == (uint32_t)('U' | 'N' << 8 | 'H' << 16),
+	    "edi_tagkey: first byte lowest");
+}
+
 int
 main(void)
 {
@@ -359,5 +391,6 @@ main(void)
 	test_model();
 	test_index();
 	test_errors();
+	test_tagkey();
 	return done_testing();
 }

@@ -282,6 +282,17 @@ test_cases(const struct structure *st)
 	    r.nd ? r.d[0].code : "", r.nd ? r.d[0].msg : "");
 	for (i = 0; (int)i < r.nd; i++)
 		printf("#   %s %s\n", r.d[i].code, r.d[i].msg);
+	/*
+	 * Notes that hold the other way (synfast's masks): L by a later
+	 * element, C with all present, R by its last position, P with none.
+	 */
+	run(&r, st, ISA5 "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    "REF*DP**X~SAC*A**B~SAC*A*B~DTM*002**1200~"
+	    "DTM*002*20240101*1200*ET~N1*ST*X~PO1*1~SE*10*0001~" END, NULL);
+	ok(r.nd == 0, "notes that hold: no diagnostics (%d, first %s %s)",
+	    r.nd, r.nd ? r.d[0].code : "", r.nd ? r.d[0].msg : "");
+	for (i = 0; (int)i < r.nd; i++)
+		printf("#   %s %s\n", r.d[i].code, r.d[i].msg);
 }
 
 /* -- repetitions -------------------------------------------------------- */

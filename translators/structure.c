@@ -1230,9 +1230,10 @@ ix_add(struct struct_index *ix, const char *tag)
 	/* tag is a valid_tag() of at most 3 bytes, or the root's "" */
 	memcpy(sd->tag, tag, strlen(tag) + 1);
 	j = (key * 0x9E3779B1U) >> (32 - ix->bits);
-	while (ix->slot[j] != 0)
+	while (ix->slot[j].sd != NULL)
 		j = (j + 1) & mask;
-	ix->slot[j] = (uint16_t)ix->nseg;
+	ix->slot[j].key = key;
+	ix->slot[j].sd = sd;
 	return sd;
 }
 
@@ -1452,16 +1453,53 @@ syn_p1(const struct struct_syntax *n)
 	    n->el[0] < 63 && n->el[1] == n->el[0] + 1;
 }
 
-/* Every segdef's p1mask and synrest (struct_segdef). */
+/* Note n as a struct_synfast; -1 when it cannot be one. */
+static int
+syn_fast(const struct struct_syntax *n, struct struct_synfast *f)
+{
+	uint64_t all = 0, rest = 0;
+	int	 j;
+
+	if (n->nel < 1)
+		return -1;
+	for (j = 0; j < n->nel; j++) {
+		if (n->el[j] < 1 || n->el[j] > 63)
+			return -1;
+		all |= (uint64_t)1 << n->el[j];
+		if (j > 0)
+			rest |= (uint64_t)1 << n->el[j];
+	}
+	switch (n->kind) {
+	case 'P':
+		*f = (struct struct_synfast){ .a = all, .need = all };
+		return 0;
+	case 'C':
+		*f = (struct struct_synfast){
+		    .a = (uint64_t)1 << n->el[0], .need = all };
+		return 0;
+	case 'R':
+		*f = (struct struct_synfast){ .a = 1, .need = 1, .any = all };
+		return 0;
+	case 'L':
+		*f = (struct struct_synfast){
+		    .a = (uint64_t)1 << n->el[0], .need = 1, .any = rest };
+		return 0;
+	}
+	return -1;
+}
+
+/* Every segdef's p1mask, synrest and synfast (struct_segdef). */
 static void
 syn_pairs(struct struct_index *ix)
 {
 	struct struct_segdef *sd;
 	size_t	 i, k, n = 0;
+	int	 fast;
 
 	for (i = 0; i < ix->nseg; i++)
 		n += ix->seg[i].nsyn;
 	ix->synrest = xcalloc(n + 1, sizeof(*ix->synrest));
+	ix->synfast = xcalloc(n + 1, sizeof(*ix->synfast));
 	for (i = 0, n = 0; i < ix->nseg; i++) {
 		sd = &ix->seg[i];
 		sd->synrest = &ix->synrest[n];
@@ -1473,6 +1511,13 @@ syn_pairs(struct struct_index *ix)
 			else
 				ix->synrest[n + sd->nsynrest++] = (uint16_t)k;
 		}
+		fast = 1;	/* the pairs of p1mask are tested apart */
+		for (k = 0; k < sd->nsynrest && fast; k++)
+			if (syn_fast(sd->syn[ix->synrest[n + k]],
+			    &ix->synfast[n + k]) != 0)
+				fast = 0;
+		if (fast && sd->nsyn > 0)
+			sd->synfast = &ix->synfast[n];
 		n += sd->nsynrest;
 	}
 }
@@ -1488,7 +1533,7 @@ structure_index_new(const struct structure *st)
 	ix = xcalloc(1, sizeof(*ix));
 	n = count_entries(&st->root) + st->nelem + st->nsyn + st->npairs +
 	    st->nhier;
-	/* valid_tag() allows fewer tags than this: slots fit uint16_t. */
+	/* valid_tag() allows fewer tags than this */
 	if (n > 26 * 36 * 37)
 		n = 26 * 36 * 37;
 	ix->bits = 4;
@@ -1570,6 +1615,7 @@ structure_index_free(struct struct_index *ix)
 	free(ix->syn);
 	free(ix->synmask);
 	free(ix->synrest);
+	free(ix->synfast);
 	free(ix->vplain);
 	free(ix->mcomp);
 	free(ix);

@@ -246,9 +246,27 @@ struct struct_segdef {
 	uint64_t	 p1mask;
 	const uint16_t	*synrest;
 	size_t		 nsynrest;
+	/*
+	 * synrest's notes as masks over bit[0] (struct struct_synfast),
+	 * in the same order; NULL when some note is an "E" or names a
+	 * position past 63, and the notes are tried one by one.
+	 */
+	const struct struct_synfast *synfast;
 	uint32_t	 idx;		/* this entry's index in seg[] */
 	const struct struct_pairs *pairs;	/* first `pairs`, or NULL */
 	const struct struct_hier *hier;		/* first `hierarchy`, or NULL */
+};
+
+/*
+ * A syntax note "P", "R", "C" or "L" whose positions are all below 64 as
+ * one test over b, a segment's present-element bits 1..63 (bit 0 clear):
+ * it holds when ((b | 1) & a) == 0 (not triggered: P none present, C and
+ * L el[0] absent; R never, a is bit 0), or (b & need) == need (P and C
+ * all present; never for R and L, need is bit 0), or (b & any) != 0 (R
+ * one present, L one of el[1..]; 0 for P and C).
+ */
+struct struct_synfast {
+	uint64_t	 a, need, any;
 };
 
 /* The positions of a syntax note as bits: all of them, and el[1..]. */
@@ -260,11 +278,19 @@ struct struct_synmask {
 struct struct_index {
 	struct struct_segdef *seg;
 	size_t		 nseg;
-	uint16_t	*slot;		/* open addressing: 1 + seg index */
+	/*
+	 * Open addressing, sd NULL for a free slot.  The key beside the
+	 * pointer: a lookup reads one slot, not the definition, to compare.
+	 */
+	struct struct_slot {
+		uint32_t	 key;
+		const struct struct_segdef *sd;
+	}		*slot;
 	unsigned	 bits;		/* 1 << bits slots */
 	const struct struct_syntax **syn;	/* grouped by tag, file order */
 	struct struct_synmask *synmask;		/* parallel to syn */
 	uint16_t	*synrest;		/* segdefs' synrest */
+	struct struct_synfast *synfast;		/* segdefs' synfast */
 	struct struct_plain *vplain;		/* segdefs' vplain */
 	uint32_t	*mcomp;			/* segdefs' mcomp */
 };
@@ -277,18 +303,26 @@ struct struct_index {
 struct struct_index *structure_index_new(const struct structure *st);
 void	structure_index_free(struct struct_index *);
 
+/*
+ * structure_segdef() on ix's slot and bits, which a caller looking up many
+ * tags keeps in locals.
+ */
+static inline const struct struct_segdef *
+structure_segdef_at(const struct struct_slot *slot, unsigned bits,
+    uint32_t key)
+{
+	uint32_t j = (key * 0x9E3779B1U) >> (32 - bits);
+
+	/* a free slot's sd is NULL: the answer when the key is absent */
+	while (slot[j].sd != NULL && slot[j].key != key)
+		j = (j + 1) & ((1U << bits) - 1);
+	return slot[j].sd;
+}
+
 static inline const struct struct_segdef *
 structure_segdef(const struct struct_index *ix, uint32_t key)
 {
-	uint32_t mask = (1U << ix->bits) - 1, j;
-
-	j = (key * 0x9E3779B1U) >> (32 - ix->bits);
-	while (ix->slot[j] != 0) {
-		if (ix->seg[ix->slot[j] - 1].key == key)
-			return &ix->seg[ix->slot[j] - 1];
-		j = (j + 1) & mask;
-	}
-	return NULL;
+	return structure_segdef_at(ix->slot, ix->bits, key);
 }
 
 /*

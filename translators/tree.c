@@ -827,6 +827,25 @@ syntax_holds(const struct struct_syntax *n, const struct struct_synmask *m,
 	return 0;
 }
 
+/*
+ * 1 when every note of synrest holds, from sd->synfast (no note is an "E"
+ * or names a position past 63, so bit[0] tells all); 0 when some note may
+ * not, and the notes are tried one by one to word the diagnostics.
+ */
+static inline int
+syntax_fast(const struct struct_segdef *sd, uint64_t bit0)
+{
+	const struct struct_synfast *f = sd->synfast;
+	uint64_t b = bit0 & ~(uint64_t)1;	/* bit 0: no element */
+	size_t	 i;
+
+	for (i = 0; i < sd->nsynrest; i++, f++)
+		if (((b | 1) & f->a) != 0 && (b & f->need) != f->need &&
+		    (b & f->any) == 0)
+			return 0;
+	return 1;
+}
+
 static void
 check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
     const struct present *pr)
@@ -853,9 +872,13 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 	 * still in order.
 	 */
 	nlist = sd->nsyn;
-	if (sd->p1mask != 0 && ((b0 ^ b0 >> 1) & sd->p1mask) == 0) {
-		list = sd->synrest;
-		nlist = sd->nsynrest;
+	if (sd->p1mask == 0 || ((b0 ^ b0 >> 1) & sd->p1mask) == 0) {
+		if (sd->synfast != NULL && syntax_fast(sd, pr->bit[0]))
+			goto quiet;
+		if (sd->p1mask != 0) {
+			list = sd->synrest;
+			nlist = sd->nsynrest;
+		}
 	}
 	for (r = 0; r < nlist; r++) {
 		k = list != NULL ? list[r] : r;
@@ -930,12 +953,13 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 			break;
 		}
 	}
-	if (quiet) {
-		/* every note held on the masks alone: nothing to report */
-		t->synok[slot].sd = sd;
-		t->synok[slot].bit[0] = b0;
-		t->synok[slot].bit[1] = b1;
-	}
+	if (!quiet)
+		return;
+ quiet:
+	/* every note held on the masks alone: nothing to report */
+	t->synok[slot].sd = sd;
+	t->synok[slot].bit[0] = b0;
+	t->synok[slot].bit[1] = b1;
 }
 
 #undef NOTE
@@ -1490,10 +1514,10 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 	hkey = structure_tagkey(h->tag);
 	ckey = structure_tagkey(h->count_tag);
 	for (k = 0; k < set->nseg; k++)
-		if (structure_tagkey(set->seg[k].tag) == hkey)
+		if (edi_tagkey(set->seg[k].tag) == hkey)
 			cnt++;
 	for (k = 0; k < set->nseg; k++) {
-		if (structure_tagkey(set->seg[k].tag) != ckey)
+		if (edi_tagkey(set->seg[k].tag) != ckey)
 			continue;
 		cv = edi_value(&set->seg[k], h->count_el, 1, 1);
 		if (cv == NULL)
@@ -1526,8 +1550,10 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	struct struct_index *ixown = NULL;
 	struct edi_loop *root, *l;
 	const struct struct_segdef *sd;
+	const struct struct_slot *slot;
 	size_t	 i;
 	uint32_t k, key;
+	unsigned bits;
 	int	 rc = 0, utf8;
 
 	if (set == NULL || set->arena == NULL)
@@ -1565,9 +1591,11 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	 * An instance's last segment is set when its frame is popped: every
 	 * segment placed meanwhile went into it or into a nested instance.
 	 */
+	slot = t->ix->slot;		/* in locals: place() stores a lot */
+	bits = t->ix->bits;
 	for (k = 0; k < set->nseg; k++) {
-		key = structure_tagkey(set->seg[k].tag);
-		t->sdv[k] = sd = structure_segdef(t->ix, key);
+		key = edi_tagkey(set->seg[k].tag);
+		t->sdv[k] = sd = structure_segdef_at(slot, bits, key);
 		place(t, k, key, sd);
 		t->placed = k;
 	}
