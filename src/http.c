@@ -1291,7 +1291,8 @@ completed(void *arg, struct MHD_Connection *c, void **con_cls,
 	*con_cls = NULL;
 }
 
-static void
+/* libmicrohttpd's log callback: fmt is its own printf format. */
+static void __attribute__((format(printf, 2, 0)))
 mhd_log(void *arg, const char *fmt, va_list ap)
 {
 	char	 msg[512];

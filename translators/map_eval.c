@@ -825,22 +825,6 @@ nrep_of(const struct edi_seg *s, unsigned el)
 	return n;
 }
 
-/* map_segval(s, el, 1, 1) for el at or after the value v. */
-static inline const struct edi_val *
-segval_from(const struct edi_val *v, const struct edi_val *e, unsigned el)
-{
-	for (; v < e; v++) {
-		if (v->el < el)
-			continue;
-		if (v->el > el)
-			break;
-		if ((v->rep ? v->rep : 1u) == 1 &&
-		    (v->comp ? v->comp : 1u) == 1)
-			return v;
-	}
-	return NULL;
-}
-
 /*
  * The pairs of s under p's layout of simple elements: from PFROM to PTO
  * two by two, the qualifier first or second (pqfirst), or (pfrom 0) every
