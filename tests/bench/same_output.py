@@ -192,9 +192,22 @@ def write_all(blobs, d, prefix):
 
 EV_ID = re.compile(rb'"id":"[^"]*","type"')
 EV_TIME = re.compile(rb'"time":"[^"]*"')
-X12_DT = re.compile(rb"\d{6}\*\d{4}")          # ISA09*ISA10, GS04 tail
-GS_DT = re.compile(rb"\*\d{8}\*\d{4}\*")       # GS04*GS05
-UNB_DT = re.compile(rb"\+(?:\d{2})?\d{6}:\d{4}\+")     # YYMMDD or CCYYMMDD:HHMM
+
+
+def mask_dates(out):
+    """The acknowledgements' own date and time, whatever the delimiters:
+    ISA09/ISA10 and GS04/GS05 after each ISA's element separator, UNB's
+    S004 after each UNA's separators (and the default + and :)."""
+    for el in set(re.findall(rb"ISA(.)", out, re.S)):
+        e = re.escape(el)
+        out = re.sub(e + rb"(?:\d{2})?\d{6}" + e + rb"\d{4}" + e,
+                     el + b"D" + el + b"T" + el, out)
+    seps = set(re.findall(rb"UNA(.)(.)", out, re.S)) | {(b":", b"+")}
+    for comp, el in seps:
+        out = re.sub(re.escape(el) + rb"(?:\d{2})?\d{6}" + re.escape(comp) +
+                     rb"\d{4}" + re.escape(el), el + b"D" + comp + b"T" + el,
+                     out)
+    return out
 
 
 def run(binary, cmd, path):
@@ -203,7 +216,7 @@ def run(binary, cmd, path):
     if cmd == "translate":
         out = EV_TIME.sub(b'"time":""', EV_ID.sub(b'"id":"","type"', out))
     else:
-        out = UNB_DT.sub(b"+D:T+", X12_DT.sub(b"D*T", GS_DT.sub(b"*D*T*", out)))
+        out = mask_dates(out)
     return p.returncode, out, p.stderr
 
 
