@@ -4043,8 +4043,8 @@ rctx_set(struct rctx *rc, const struct map_stmt *s, const struct frame *fr)
 	return rc;
 }
 
-static inline ALWAYS_INLINE void
-run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+static NOINLINE void
+run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
 	const struct map_rule *r = &s->u.r;
 	const struct map_expr *plain;
@@ -4137,6 +4137,42 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 	trace_end(ev, &tr);
 	/* After transforms v.plain is set; a default (default_val) is 0. */
+	write_scalar(ev, fr, &r->tgt, &v, r->nxf > 0);
+}
+
+/*
+ * Most rules have the shape rule_hints calls fast: a plain path and
+ * nothing else (no when, or, default, required, list).  Unless someone
+ * traces, run_rule_gen's steps then reduce to these: an absent value is
+ * nothing to do, and a value a path gives is never a fallback.
+ */
+static inline ALWAYS_INLINE void
+run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	const struct map_rule *r = &s->u.r;
+	struct rctx	 rc;
+	struct tr	 tr;
+	struct map_val	 v;
+	int		 found;
+
+	if (!r->fast || ev->tracing) {
+		run_rule_gen(ev, fr, s);
+		return;
+	}
+	ev->xat = NULL;
+	if ((found = plain_value(ev, fr, r->plain, &v)) < 0) {
+		rc.source = r->source;
+		found = eval_expr(ev, fr, r->expr[0], &v,
+		    rctx_set(&rc, s, fr));
+	}
+	if (!found)
+		return;
+	if (r->nxf != 0) {
+		rc.source = v.from != NULL ? v.from->text : r->source;
+		tr.on = 0;
+		if (xforms(ev, s, rctx_set(&rc, s, fr), &v, &tr) != VR_OK)
+			return;
+	}
 	write_scalar(ev, fr, &r->tgt, &v, r->nxf > 0);
 }
 

@@ -428,6 +428,8 @@ struct map_rule {
 	/* Set when linked, so that evaluation need not work them out. */
 	const char	*source;	/* text of expr[0]'s first alternative */
 	const struct map_expr *plain;	/* map_expr_plain(expr[0]) */
+	int		 fast;		/* the common shape: expr[0] is plain,
+					   no when, default, required, [] */
 };
 
 struct map_check {
