@@ -3734,23 +3734,30 @@ plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	struct sidx	*x;
 	uint32_t	 it;
 
-	if (fr->segi >= 0) {
-		/* A group of single segments (REF): that one segment. */
-		if (p->nloop != 0 || (uint32_t)fr->segi >= ev->set->nseg)
+	/* A frame with an index is a loop instance's (frame_sidx). */
+	if ((x = fr->sx) == NULL) {
+		if (fr->segi >= 0) {
+			/* A group of single segments (REF): that one. */
+			if (p->nloop != 0 ||
+			    (uint32_t)fr->segi >= ev->set->nseg)
+				return -1;
+			s = &seg[fr->segi];
+			if (map_tagkey(s->tag) == p->seg.key)
+				plain_cand(ev, p, s, 0, &b);
+			goto done;
+		}
+		if (fr->loop == NULL)
 			return -1;
-		s = &seg[fr->segi];
-		if (map_tagkey(s->tag) == p->seg.key)
-			plain_cand(ev, p, s, 0, &b);
-	} else if (fr->loop == NULL)
-		return -1;
-	else if ((x = frame_sidx(ev, fr)) == NULL)
-		return 0;
-	else if (p->nloop != 0)
+		if ((x = frame_sidx(ev, fr)) == NULL)
+			return 0;
+	}
+	if (p->nloop != 0)
 		plain_step(ev, x, p, &b);
 	else
 		for (it = sidx_first(x, p->seg.key); it != SIDX_END;
 		    it = x->it[it].next)
 			plain_cand(ev, p, &seg[x->it[it].seg], 0, &b);
+done:
 	return pb_value(ev, &b, e, p->npair > 0 && p->pfrom > 0 &&
 	    p->pvcomp > 0 ? (unsigned)p->pvcomp : p->npair > 0 ? 1 :
 	    p->comp ? p->comp : 1, v);
