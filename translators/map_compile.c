@@ -3754,9 +3754,10 @@ rule_hints(struct map_rule *r)
 		e = e->sub[0];
 	r->source = e != NULL ? e->text : NULL;
 	/* What run_rule may take without its checks (see there). */
-	r->fast = r->plain != NULL && r->plain == r->expr[0] &&
-	    r->source != NULL && r->when == NULL && !r->tgt.array &&
-	    !r->hasdef && r->req == MQ_NONE;
+	r->fast = r->plain != NULL && r->source != NULL && r->when == NULL &&
+	    !r->tgt.array;
+	r->quiet = r->fast && r->plain == r->expr[0] && !r->hasdef &&
+	    r->req == MQ_NONE;
 }
 
 static void

@@ -4050,8 +4050,17 @@ rctx_set(struct rctx *rc, const struct map_stmt *s, const struct frame *fr)
 	return rc;
 }
 
+/* run_rule_gen's found: not worked out yet. */
+#define RULE_UNSEEN	(-2)
+
+/*
+ * A scalar rule.  found, unless RULE_UNSEEN, is what run_rule's fast
+ * path had plain_value return for a rule of the fast shape while nobody
+ * traces, 0 or -1 (nothing in the value yet): it goes on from there.
+ */
 static NOINLINE void
-run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
+    int found)
 {
 	const struct map_rule *r = &s->u.r;
 	const struct map_expr *plain;
@@ -4059,19 +4068,22 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	struct tr	 tr;
 	struct map_val	 v;
 	struct margs	 ma;
-	int		 found, vr;
+	int		 vr;
 
-	ev->xat = NULL;
-	if (r->when != NULL && eval_cond(ev, fr, r->when, 0) != C_TRUE) {
-		trace_start(ev, &tr, s, fr, &r->tgt, -1);
-		if (tr.on)
-			buf_adds(&tr.b, " (when: false)");
-		trace_end(ev, &tr);
-		return;
-	}
-	if (r->tgt.array) {
-		run_list_rule(ev, fr, s);
-		return;
+	if (found == RULE_UNSEEN) {
+		ev->xat = NULL;
+		if (r->when != NULL &&
+		    eval_cond(ev, fr, r->when, 0) != C_TRUE) {
+			trace_start(ev, &tr, s, fr, &r->tgt, -1);
+			if (tr.on)
+				buf_adds(&tr.b, " (when: false)");
+			trace_end(ev, &tr);
+			return;
+		}
+		if (r->tgt.array) {
+			run_list_rule(ev, fr, s);
+			return;
+		}
 	}
 	/*
 	 * rc (what diagnostics name) is filled in only for the calls that
@@ -4085,9 +4097,8 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		plain = map_expr_plain(r->expr[0]);
 	}
 	trace_start(ev, &tr, s, fr, &r->tgt, -1);
-	found = -1;
-	if (plain != NULL)
-		found = plain_value(ev, fr, plain, &v);
+	if (found == RULE_UNSEEN)
+		found = plain != NULL ? plain_value(ev, fr, plain, &v) : -1;
 	if (found < 0)
 		found = eval_expr(ev, fr, r->expr[0], &v,
 		    rctx_set(&rc, s, fr));
@@ -4148,10 +4159,12 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 }
 
 /*
- * Most rules have the shape rule_hints calls fast: a plain path and
- * nothing else (no when, or, default, required, list).  Unless someone
- * traces, run_rule_gen's steps then reduce to these: an absent value is
- * nothing to do, and a value a path gives is never a fallback.
+ * Most rules have the shape rule_hints calls fast: the first term a
+ * plain path, no when, not a list.  Unless someone traces, the value
+ * plain_value finds is written as run_rule_gen would: it is never a
+ * fallback, and what the transforms leave is written unless they drop
+ * it or find it absent.  An absent value is nothing to do for most
+ * (quiet: no `or`, default or required); the rest is run_rule_gen's.
  */
 static inline ALWAYS_INLINE void
 run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
@@ -4160,25 +4173,29 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	struct rctx	 rc;
 	struct tr	 tr;
 	struct map_val	 v;
-	int		 found;
+	int		 found, vr;
 
 	if (!r->fast || ev->tracing) {
-		run_rule_gen(ev, fr, s);
+		run_rule_gen(ev, fr, s, RULE_UNSEEN);
 		return;
 	}
 	ev->xat = NULL;
-	if ((found = plain_value(ev, fr, r->plain, &v)) < 0) {
-		rc.source = r->source;
-		found = eval_expr(ev, fr, r->expr[0], &v,
-		    rctx_set(&rc, s, fr));
-	}
-	if (!found)
+	if ((found = plain_value(ev, fr, r->plain, &v)) != 1) {
+		if (found != 0 || !r->quiet)
+			run_rule_gen(ev, fr, s, found);
 		return;
+	}
 	if (r->nxf != 0) {
-		rc.source = v.from != NULL ? v.from->text : r->source;
+		rc.source = v.from->text;
 		tr.on = 0;
-		if (xforms(ev, s, rctx_set(&rc, s, fr), &v, &tr) != VR_OK)
+		if ((vr = xforms(ev, s, rctx_set(&rc, s, fr), &v, &tr)) !=
+		    VR_OK) {
+			if (vr == VR_ABSENT &&
+			    (r->hasdef || r->req != MQ_NONE) &&
+			    absent(ev, s, &rc, &v))
+				write_scalar(ev, fr, &r->tgt, &v, 1);
 			return;
+		}
 	}
 	write_scalar(ev, fr, &r->tgt, &v, r->nxf > 0);
 }

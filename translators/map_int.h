@@ -428,8 +428,10 @@ struct map_rule {
 	/* Set when linked, so that evaluation need not work them out. */
 	const char	*source;	/* text of expr[0]'s first alternative */
 	const struct map_expr *plain;	/* map_expr_plain(expr[0]) */
-	int		 fast;		/* the common shape: expr[0] is plain,
-					   no when, default, required, [] */
+	int		 fast;		/* the common shape: plain set, no
+					   when, not [] (run_rule) */
+	int		 quiet;		/* and nothing to do when absent: no
+					   `or`, default or required */
 };
 
 struct map_check {
