@@ -3880,6 +3880,20 @@ target_obj(struct ev *ev, const struct frame *fr, const struct map_target *t)
 		return target_parent(ev, fr, t);
 	of = obj_frame(fr);
 	o = of != NULL ? of->obj : ev->root;
+	/* Most nested names are one step (quantity.value): no loop. */
+	if (t->nname == 2) {
+		if ((j = o->u.o.tail) != NULL && j->key == t->name[0] &&
+		    j->kind == MDOC_OBJ)
+			return j;
+		if ((o->u.o.keys & t->bit[0]) != 0)
+			return target_parent(ev, fr, t);
+		if ((j = mdoc_new(&ev->mp, MDOC_OBJ)) == NULL) {
+			ev->limit = 1;
+			return NULL;
+		}
+		mdoc_add_new(o, t->name[0], t->bit[0], j);
+		return j;
+	}
 	for (i = 0; i < t->nname - 1; i++) {
 		if ((j = o->u.o.tail) != NULL && j->key == t->name[i] &&
 		    j->kind == MDOC_OBJ)
