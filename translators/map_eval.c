@@ -3716,6 +3716,21 @@ plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
 }
 
 /*
+ * The candidates of p in the items of x from it on, of its tag: a tag
+ * the instance has several of (DTM, REF).  Most have one, which
+ * plain_value takes without the loop and what it keeps in registers.
+ */
+static NOINLINE void
+plain_cands(struct ev *ev, const struct sidx *x, const struct map_path *p,
+    uint32_t it, struct pbest *b)
+{
+	const struct edi_seg *seg = ev->set->seg;
+
+	for (; it != SIDX_END; it = x->it[it].next)
+		plain_cand(ev, p, &seg[x->it[it].seg], 0, b);
+}
+
+/*
  * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]`, `TAG01-02[TAG01-01=
  * CODE]`, `TAG{QUAL}` or `LOOP/TAG01` in the current loop instance or
  * segment.  plain_value() finds such a value without the generic
@@ -3753,10 +3768,12 @@ plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	}
 	if (p->nloop != 0)
 		plain_step(ev, x, p, &b);
-	else
-		for (it = sidx_first(x, p->seg.key); it != SIDX_END;
-		    it = x->it[it].next)
+	else if ((it = sidx_first(x, p->seg.key)) != SIDX_END) {
+		if (x->it[it].next == SIDX_END)
 			plain_cand(ev, p, &seg[x->it[it].seg], 0, &b);
+		else
+			plain_cands(ev, x, p, it, &b);
+	}
 done:
 	return pb_value(ev, &b, e, p->npair > 0 && p->pfrom > 0 &&
 	    p->pvcomp > 0 ? (unsigned)p->pvcomp : p->npair > 0 ? 1 :
