@@ -3758,6 +3758,7 @@ rule_hints(struct map_rule *r)
 	    !r->tgt.array;
 	r->quiet = r->fast && r->plain == r->expr[0] && !r->hasdef &&
 	    r->req == MQ_NONE;
+	r->vcomp = r->plain != NULL ? map_path_vcomp(r->plain->path) : 0;
 }
 
 static void

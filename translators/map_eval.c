@@ -3740,15 +3740,16 @@ plain_cands(struct ev *ev, const struct sidx *x, const struct map_path *p,
  * reads.
  */
 static inline ALWAYS_INLINE int
-plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
-    struct map_val *v)
+plain_value_at(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    unsigned comp, struct map_val *v)
 {
 	const struct map_path *p = e->path;
 	const struct edi_seg *seg = ev->set->seg, *s;
-	struct pbest	 b = { NULL, NULL, 0, 0 };
+	struct pbest	 b;
 	struct sidx	*x;
 	uint32_t	 it;
 
+	b.n = 0;		/* the rest comes with a candidate (pb_add) */
 	/* A frame with an index is a loop instance's (frame_sidx). */
 	if ((x = fr->sx) == NULL) {
 		if (fr->segi >= 0) {
@@ -3775,9 +3776,15 @@ plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 			plain_cands(ev, x, p, it, &b);
 	}
 done:
-	return pb_value(ev, &b, e, p->npair > 0 && p->pfrom > 0 &&
-	    p->pvcomp > 0 ? (unsigned)p->pvcomp : p->npair > 0 ? 1 :
-	    p->comp ? p->comp : 1, v);
+	return pb_value(ev, &b, e, comp, v);
+}
+
+/* plain_value_at, at the component a value of e's path is read at. */
+static inline ALWAYS_INLINE int
+plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    struct map_val *v)
+{
+	return plain_value_at(ev, fr, e, map_path_vcomp(e->path), v);
 }
 
 /* The first term of an expression (the canonical alternative). */
@@ -4206,12 +4213,13 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	struct map_val	 v;
 	int		 found, vr;
 
-	if (!r->fast || ev->tracing) {
+	/* fast and tracing are 0 or 1: one comparison for both. */
+	if (r->fast <= ev->tracing) {
 		run_rule_gen(ev, fr, s, RULE_UNSEEN);
 		return;
 	}
 	ev->xat = NULL;
-	if ((found = plain_value(ev, fr, r->plain, &v)) != 1) {
+	if ((found = plain_value_at(ev, fr, r->plain, r->vcomp, &v)) != 1) {
 		if (found != 0 || !r->quiet)
 			run_rule_gen(ev, fr, s, found);
 		return;
