@@ -3737,19 +3737,18 @@ plain_cands(struct ev *ev, const struct sidx *x, const struct map_path *p,
  * machinery (eval_expr, path_first, walk, match_seg_at), ranking
  * candidates as they would: 1 found, 0 absent, -1 when several segments
  * match (eval_expr must report MAP-MULTI) or the frame is not one it
- * reads.
+ * reads.  plain_best ranks the candidates of path p into *pb (-1: the
+ * frame is not one it reads, else 0), pb_value makes the value.
  */
 static inline ALWAYS_INLINE int
-plain_value_at(struct ev *ev, const struct frame *fr, const struct map_expr *e,
-    unsigned comp, struct map_val *v)
+plain_best(struct ev *ev, const struct frame *fr, const struct map_path *p,
+    struct pbest *pb)
 {
-	const struct map_path *p = e->path;
 	const struct edi_seg *seg = ev->set->seg, *s;
-	struct pbest	 b;
 	struct sidx	*x;
 	uint32_t	 it;
 
-	b.n = 0;		/* the rest comes with a candidate (pb_add) */
+	pb->n = 0;		/* the rest comes with a candidate (pb_add) */
 	/* A frame with an index is a loop instance's (frame_sidx). */
 	if ((x = fr->sx) == NULL) {
 		if (fr->segi >= 0) {
@@ -3759,23 +3758,34 @@ plain_value_at(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 				return -1;
 			s = &seg[fr->segi];
 			if (map_tagkey(s->tag) == p->seg.key)
-				plain_cand(ev, p, s, 0, &b);
+				plain_cand(ev, p, s, 0, pb);
 			goto done;
 		}
 		if (fr->loop == NULL)
 			return -1;
 		if ((x = frame_sidx(ev, fr)) == NULL)
-			return 0;
+			goto done;
 	}
 	if (p->nloop != 0)
-		plain_step(ev, x, p, &b);
+		plain_step(ev, x, p, pb);
 	else if ((it = sidx_first(x, p->seg.key)) != SIDX_END) {
 		if (x->it[it].next == SIDX_END)
-			plain_cand(ev, p, &seg[x->it[it].seg], 0, &b);
+			plain_cand(ev, p, &seg[x->it[it].seg], 0, pb);
 		else
-			plain_cands(ev, x, p, it, &b);
+			plain_cands(ev, x, p, it, pb);
 	}
 done:
+	return 0;
+}
+
+static inline ALWAYS_INLINE int
+plain_value_at(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    unsigned comp, struct map_val *v)
+{
+	struct pbest	 b;
+
+	if (plain_best(ev, fr, e->path, &b) < 0)
+		return -1;
 	return pb_value(ev, &b, e, comp, v);
 }
 
@@ -3943,6 +3953,30 @@ write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
 
 	if ((o = target_obj(ev, fr, t)) == NULL ||
 	    (j = val_node(ev, v, xf)) == NULL) {
+		ev->dirty = 1;
+		return;
+	}
+	mdoc_set_bit(o, t->name[t->nname - 1], t->bit[t->nname - 1], j);
+}
+
+/*
+ * write_scalar of the value mk_val makes of val, no transform applied:
+ * a string of its text.
+ */
+static inline ALWAYS_INLINE void
+write_text(struct ev *ev, const struct frame *fr, const struct map_target *t,
+    const struct edi_val *val)
+{
+	struct mdoc *o, *j;
+
+	if ((o = target_obj(ev, fr, t)) == NULL || val->s.p == NULL) {
+		ev->dirty = 1;
+		return;
+	}
+	if ((j = mdoc_new(&ev->mp, MDOC_STR)) == NULL ||
+	    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p, val->s.len,
+	    &j->u.s.len, &j->plain)) == NULL) {
+		ev->limit = 1;
 		ev->dirty = 1;
 		return;
 	}
@@ -4211,6 +4245,7 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	struct rctx	 rc;
 	struct tr	 tr;
 	struct map_val	 v;
+	struct pbest	 b;
 	int		 found, vr;
 
 	/* fast and tracing are 0 or 1: one comparison for both. */
@@ -4219,7 +4254,17 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		return;
 	}
 	ev->xat = NULL;
-	if ((found = plain_value_at(ev, fr, r->plain, r->vcomp, &v)) != 1) {
+	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
+		/* Without a transform the value is only its text. */
+		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
+			ev->lastseg = b.s;	/* as pb_value */
+			ev->lastsrc = r->plain->text;
+			write_text(ev, fr, &r->tgt, b.v);
+			return;
+		}
+		found = pb_value(ev, &b, r->plain, r->vcomp, &v);
+	}
+	if (found != 1) {
 		if (found != 0 || !r->quiet)
 			run_rule_gen(ev, fr, s, found);
 		return;
