@@ -1161,6 +1161,38 @@ test_rules(void)
 	run_free(&r);
 }
 
+/*
+ * A value a transform leaves empty (| trim of blanks) takes the rule's
+ * default or requirement, whichever way run_rule takes the rule; the
+ * first term found is never a fallback.
+ */
+static void
+test_rules_xform_absent(void)
+{
+	char	 text[4096];
+	struct run r;
+
+	snprintf(text, sizeof(text), "%s"
+	    "id = BEG03\n"
+	    "td = REF02 | trim default \"none\"\n"
+	    "tr = REF02 | trim required warn\n"
+	    "tq = REF02 | trim\n"
+	    "to = REF02 or BEG03\n"
+	    "tm = REF03 or BEG03\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*PO-1**20240311~REF*DP*   ~", &r, 0);
+	is_int(r.rv, 0, "xform absent: evaluates");
+	is_json(r.doc, "{\"id\":\"PO-1\",\"td\":\"none\",\"to\":\"   \","
+	    "\"tm\":\"PO-1\"}", "xform absent: default, or, nothing");
+	ok(has_line(&r.diags, "W MAP-DEFAULT document.td|REF02|5/REF/2: REF02 "
+	    "is empty: default none used for document.td"),
+	    "xform absent: default after | trim");
+	ok(has_line(&r.diags, "W MAP-REQ document.tr|REF02|5/REF/2: "
+	    "document.tr is required but REF02 is absent"),
+	    "xform absent: required after | trim");
+	ok(no_line(&r.diags, "document.to"), "xform absent: first term found");
+	run_free(&r);
+}
+
 /* ---- hierarchy: the MAPS.md 856 map on the §6 sample ----------------------- */
 
 static const char *sample856 =
@@ -2499,6 +2531,7 @@ main(void)
 	test_pair_layouts();
 	test_unique();
 	test_rules();
+	test_rules_xform_absent();
 	test_856();
 	test_hierarchy_axes();
 	test_mapsmd();

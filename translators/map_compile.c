@@ -3774,6 +3774,12 @@ rule_hints(struct map_rule *r)
 	while (e != NULL && e->kind == MT_OR && e->nsub > 0 && n++ < 64)
 		e = e->sub[0];
 	r->source = e != NULL ? e->text : NULL;
+	/* What run_rule may take without its checks (see there). */
+	r->fast = r->plain != NULL && r->source != NULL && r->when == NULL &&
+	    !r->tgt.array;
+	r->quiet = r->fast && r->plain == r->expr[0] && !r->hasdef &&
+	    r->req == MQ_NONE;
+	r->vcomp = r->plain != NULL ? map_path_vcomp(r->plain->path) : 0;
 }
 
 static void

@@ -3856,44 +3856,85 @@ plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
 }
 
 /*
+ * The candidates of p in the items of x from it on, of its tag: a tag
+ * the instance has several of (DTM, REF).  Most have one, which
+ * plain_value takes without the loop and what it keeps in registers.
+ */
+static NOINLINE void
+plain_cands(struct ev *ev, const struct sidx *x, const struct map_path *p,
+    uint32_t it, struct pbest *b)
+{
+	const struct edi_seg *seg = ev->set->seg;
+
+	for (; it != SIDX_END; it = x->it[it].next)
+		plain_cand(ev, p, &seg[x->it[it].seg], 0, b);
+}
+
+/*
  * Most rules read `TAG01`, `TAG01-02`, `TAG01[filter]`, `TAG01-02[TAG01-01=
  * CODE]`, `TAG{QUAL}` or `LOOP/TAG01` in the current loop instance or
  * segment.  plain_value() finds such a value without the generic
  * machinery (eval_expr, path_first, walk, match_seg_at), ranking
  * candidates as they would: 1 found, 0 absent, -1 when several segments
  * match (eval_expr must report MAP-MULTI) or the frame is not one it
- * reads.
+ * reads.  plain_best ranks the candidates of path p into *pb (-1: the
+ * frame is not one it reads, else 0), pb_value makes the value.
  */
+static inline ALWAYS_INLINE int
+plain_best(struct ev *ev, const struct frame *fr, const struct map_path *p,
+    struct pbest *pb)
+{
+	const struct edi_seg *seg = ev->set->seg, *s;
+	struct sidx	*x;
+	uint32_t	 it;
+
+	pb->n = 0;		/* the rest comes with a candidate (pb_add) */
+	/* A frame with an index is a loop instance's (frame_sidx). */
+	if ((x = fr->sx) == NULL) {
+		if (fr->segi >= 0) {
+			/* A group of single segments (REF): that one. */
+			if (p->nloop != 0 ||
+			    (uint32_t)fr->segi >= ev->set->nseg)
+				return -1;
+			s = &seg[fr->segi];
+			if (map_tagkey(s->tag) == p->seg.key)
+				plain_cand(ev, p, s, 0, pb);
+			goto done;
+		}
+		if (fr->loop == NULL)
+			return -1;
+		if ((x = frame_sidx(ev, fr)) == NULL)
+			goto done;
+	}
+	if (p->nloop != 0)
+		plain_step(ev, x, p, pb);
+	else if ((it = sidx_first(x, p->seg.key)) != SIDX_END) {
+		if (x->it[it].next == SIDX_END)
+			plain_cand(ev, p, &seg[x->it[it].seg], 0, pb);
+		else
+			plain_cands(ev, x, p, it, pb);
+	}
+done:
+	return 0;
+}
+
+static inline ALWAYS_INLINE int
+plain_value_at(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    unsigned comp, struct map_val *v)
+{
+	struct pbest	 b;
+
+	if (plain_best(ev, fr, e->path, &b) < 0)
+		return -1;
+	return pb_value(ev, &b, e, comp, v);
+}
+
+/* plain_value_at, at the component a value of e's path is read at. */
 static inline ALWAYS_INLINE int
 plain_value(struct ev *ev, const struct frame *fr, const struct map_expr *e,
     struct map_val *v)
 {
-	const struct map_path *p = e->path;
-	const struct edi_seg *seg = ev->set->seg, *s;
-	struct pbest	 b = { NULL, NULL, 0, 0 };
-	struct sidx	*x;
-	uint32_t	 it;
-
-	if (fr->segi >= 0) {
-		/* A group of single segments (REF): that one segment. */
-		if (p->nloop != 0 || (uint32_t)fr->segi >= ev->set->nseg)
-			return -1;
-		s = &seg[fr->segi];
-		if (map_tagkey(s->tag) == p->seg.key)
-			plain_cand(ev, p, s, 0, &b);
-	} else if (fr->loop == NULL)
-		return -1;
-	else if ((x = frame_sidx(ev, fr)) == NULL)
-		return 0;
-	else if (p->nloop != 0)
-		plain_step(ev, x, p, &b);
-	else
-		for (it = sidx_first(x, p->seg.key); it != SIDX_END;
-		    it = x->it[it].next)
-			plain_cand(ev, p, &seg[x->it[it].seg], 0, &b);
-	return pb_value(ev, &b, e, p->npair > 0 && p->pfrom > 0 &&
-	    p->pvcomp > 0 ? (unsigned)p->pvcomp : p->npair > 0 ? 1 :
-	    p->comp ? p->comp : 1, v);
+	return plain_value_at(ev, fr, e, map_path_vcomp(e->path), v);
 }
 
 /* The first term of an expression (the canonical alternative). */
@@ -4013,6 +4054,20 @@ target_obj(struct ev *ev, const struct frame *fr, const struct map_target *t)
 		return target_parent(ev, fr, t);
 	of = obj_frame(fr);
 	o = of != NULL ? of->obj : ev->root;
+	/* Most nested names are one step (quantity.value): no loop. */
+	if (t->nname == 2) {
+		if ((j = o->u.o.tail) != NULL && j->key == t->name[0] &&
+		    j->kind == MDOC_OBJ)
+			return j;
+		if ((o->u.o.keys & t->bit[0]) != 0)
+			return target_parent(ev, fr, t);
+		if ((j = mdoc_new(&ev->mp, MDOC_OBJ)) == NULL) {
+			ev->limit = 1;
+			return NULL;
+		}
+		mdoc_add_new(o, t->name[0], t->bit[0], j);
+		return j;
+	}
 	for (i = 0; i < t->nname - 1; i++) {
 		if ((j = o->u.o.tail) != NULL && j->key == t->name[i] &&
 		    j->kind == MDOC_OBJ)
@@ -4038,6 +4093,30 @@ write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
 
 	if ((o = target_obj(ev, fr, t)) == NULL ||
 	    (j = val_node(ev, v, xf)) == NULL) {
+		ev->dirty = 1;
+		return;
+	}
+	mdoc_set_bit(o, t->name[t->nname - 1], t->bit[t->nname - 1], j);
+}
+
+/*
+ * write_scalar of the value mk_val makes of val, no transform applied:
+ * a string of its text.
+ */
+static inline ALWAYS_INLINE void
+write_text(struct ev *ev, const struct frame *fr, const struct map_target *t,
+    const struct edi_val *val)
+{
+	struct mdoc *o, *j;
+
+	if ((o = target_obj(ev, fr, t)) == NULL || val->s.p == NULL) {
+		ev->dirty = 1;
+		return;
+	}
+	if ((j = mdoc_new(&ev->mp, MDOC_STR)) == NULL ||
+	    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p, val->s.len,
+	    &j->u.s.len, &j->plain)) == NULL) {
+		ev->limit = 1;
 		ev->dirty = 1;
 		return;
 	}
@@ -4183,8 +4262,17 @@ rctx_set(struct rctx *rc, const struct map_stmt *s, const struct frame *fr)
 	return rc;
 }
 
-static inline ALWAYS_INLINE void
-run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+/* run_rule_gen's found: not worked out yet. */
+#define RULE_UNSEEN	(-2)
+
+/*
+ * A scalar rule.  found, unless RULE_UNSEEN, is what run_rule's fast
+ * path had plain_value return for a rule of the fast shape while nobody
+ * traces, 0 or -1 (nothing in the value yet): it goes on from there.
+ */
+static NOINLINE void
+run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
+    int found)
 {
 	const struct map_rule *r = &s->u.r;
 	const struct map_expr *plain;
@@ -4192,19 +4280,22 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	struct tr	 tr;
 	struct map_val	 v;
 	struct margs	 ma;
-	int		 found, vr;
+	int		 vr;
 
-	ev->xat = NULL;
-	if (r->when != NULL && eval_cond(ev, fr, r->when, 0) != C_TRUE) {
-		trace_start(ev, &tr, s, fr, &r->tgt, -1);
-		if (tr.on)
-			buf_adds(&tr.b, " (when: false)");
-		trace_end(ev, &tr);
-		return;
-	}
-	if (r->tgt.array) {
-		run_list_rule(ev, fr, s);
-		return;
+	if (found == RULE_UNSEEN) {
+		ev->xat = NULL;
+		if (r->when != NULL &&
+		    eval_cond(ev, fr, r->when, 0) != C_TRUE) {
+			trace_start(ev, &tr, s, fr, &r->tgt, -1);
+			if (tr.on)
+				buf_adds(&tr.b, " (when: false)");
+			trace_end(ev, &tr);
+			return;
+		}
+		if (r->tgt.array) {
+			run_list_rule(ev, fr, s);
+			return;
+		}
 	}
 	/*
 	 * rc (what diagnostics name) is filled in only for the calls that
@@ -4218,9 +4309,8 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		plain = map_expr_plain(r->expr[0]);
 	}
 	trace_start(ev, &tr, s, fr, &r->tgt, -1);
-	found = -1;
-	if (plain != NULL)
-		found = plain_value(ev, fr, plain, &v);
+	if (found == RULE_UNSEEN)
+		found = plain != NULL ? plain_value(ev, fr, plain, &v) : -1;
 	if (found < 0)
 		found = eval_expr(ev, fr, r->expr[0], &v,
 		    rctx_set(&rc, s, fr));
@@ -4277,6 +4367,60 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 	trace_end(ev, &tr);
 	/* After transforms v.plain is set; a default (default_val) is 0. */
+	write_scalar(ev, fr, &r->tgt, &v, r->nxf > 0);
+}
+
+/*
+ * Most rules have the shape rule_hints calls fast: the first term a
+ * plain path, no when, not a list.  Unless someone traces, the value
+ * plain_value finds is written as run_rule_gen would: it is never a
+ * fallback, and what the transforms leave is written unless they drop
+ * it or find it absent.  An absent value is nothing to do for most
+ * (quiet: no `or`, default or required); the rest is run_rule_gen's.
+ */
+static inline ALWAYS_INLINE void
+run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	const struct map_rule *r = &s->u.r;
+	struct rctx	 rc;
+	struct tr	 tr;
+	struct map_val	 v;
+	struct pbest	 b;
+	int		 found, vr;
+
+	/* fast and tracing are 0 or 1: one comparison for both. */
+	if (r->fast <= ev->tracing) {
+		run_rule_gen(ev, fr, s, RULE_UNSEEN);
+		return;
+	}
+	ev->xat = NULL;
+	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
+		/* Without a transform the value is only its text. */
+		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
+			ev->lastseg = b.s;	/* as pb_value */
+			ev->lastsrc = r->plain->text;
+			write_text(ev, fr, &r->tgt, b.v);
+			return;
+		}
+		found = pb_value(ev, &b, r->plain, r->vcomp, &v);
+	}
+	if (found != 1) {
+		if (found != 0 || !r->quiet)
+			run_rule_gen(ev, fr, s, found);
+		return;
+	}
+	if (r->nxf != 0) {
+		rc.source = v.from->text;
+		tr.on = 0;
+		if ((vr = xforms(ev, s, rctx_set(&rc, s, fr), &v, &tr)) !=
+		    VR_OK) {
+			if (vr == VR_ABSENT &&
+			    (r->hasdef || r->req != MQ_NONE) &&
+			    absent(ev, s, &rc, &v))
+				write_scalar(ev, fr, &r->tgt, &v, 1);
+			return;
+		}
+	}
 	write_scalar(ev, fr, &r->tgt, &v, r->nxf > 0);
 }
 

@@ -430,7 +430,20 @@ struct map_rule {
 	/* Set when linked, so that evaluation need not work them out. */
 	const char	*source;	/* text of expr[0]'s first alternative */
 	const struct map_expr *plain;	/* map_expr_plain(expr[0]) */
+	int		 fast;		/* the common shape: plain set, no
+					   when, not [] (run_rule) */
+	int		 quiet;		/* and nothing to do when absent: no
+					   `or`, default or required */
+	unsigned	 vcomp;		/* map_path_vcomp of plain's path */
 };
+
+/* The component a plain path's value is read at (map_eval.c pb_value). */
+static inline unsigned
+map_path_vcomp(const struct map_path *p)
+{
+	return p->npair > 0 && p->pfrom > 0 && p->pvcomp > 0 ?
+	    (unsigned)p->pvcomp : p->npair > 0 ? 1 : p->comp ? p->comp : 1;
+}
 
 struct map_check {
 	struct map_cond	*cond;
