@@ -2368,12 +2368,15 @@ test_xml_compile(void)
 /*
  * An object of 200 names: their one-bit summaries (64 bits) collide, so
  * setting a name whose bit is already set must still append a new one,
- * and setting each again must replace it in place.
+ * and setting each again must replace it in place.  The names are laid
+ * out as interned names (map_int.h), numbered as the compiler numbers
+ * them; the builder reads no more than their key bit.
  */
 static void
 test_mdoc_many_keys(void)
 {
-	static char	 names[200][8];
+	static char	 store[200][16];
+	const char	*names[200];
 	struct arena	 a;
 	struct mdoc_pool mp;
 	struct mdoc	*o, *v, *m;
@@ -2383,7 +2386,10 @@ test_mdoc_many_keys(void)
 	mdoc_pool_init(&mp, &a);
 	o = mdoc_new(&mp, MDOC_OBJ);
 	for (i = 0; i < 200; i++) {
-		snprintf(names[i], sizeof(names[i]), "k%d", i);
+		store[i][0] = (char)(i % 64);
+		snprintf(store[i] + 3, sizeof(store[i]) - 3, "k%d", i);
+		store[i][1] = (char)strlen(store[i] + 3);
+		names[i] = store[i] + 3;
 		v = mdoc_new(&mp, MDOC_INT);
 		v->u.i = i;
 		mdoc_set(o, names[i], v);

@@ -538,12 +538,22 @@ wr_nonempty(const struct mdoc *v)
  * "key": (kn bytes of name, so kn + 3 of JSON) into room already
  * claimed, without a call; 0, and nothing written, for a key longer
  * than 29 bytes or one without its JSON form (kn is MAP_NAME_NOJSON):
- * those are wr_key's.
+ * those are wr_key's.  The name's padding (map_int.h) is copied too, as
+ * the same 32 bytes whatever the length: the room claimed holds them,
+ * and what follows the key overwrites them.
  */
 static inline int
 wr_key_fast(char *o, const char *k, size_t kn)
 {
-	return jsonw_copy32(o, k + kn + 1, kn + 3);
+	char	 a[16], b[16];
+
+	if (kn + 3 > MAP_NAME_JSONPAD)
+		return 0;
+	memcpy(a, k + kn + 1, 16);
+	memcpy(b, k + kn + 17, 16);
+	memcpy(o, a, 16);
+	memcpy(o + 16, b, 16);
+	return 1;
 }
 
 /* "key": of any key, room claimed. */
@@ -584,6 +594,7 @@ wr_val_fast(char *o, const char *s, size_t n)
  * and a brace).
  */
 #define WR_SHORT	(32 + 32 + 3)
+_Static_assert(MAP_NAME_JSONPAD <= 32, "wr_key_fast's copy fits WR_SHORT");
 
 /*
  * "key":"value", and the comma after it, for v, a plain string member
