@@ -1949,6 +1949,32 @@ test_mdoc_docs(void)
 	ok(b.len == 0, "mdoc_each: no [] no step into arrays; integers and "
 	    "absent members are skipped");
 	buf_free(&b);
+	{
+		/* by text, then by the map's names: as mdoc_get either way */
+		static const char *const paths[] = { "id", "ref.id", "ref",
+		    "nothing.here", "i", "lines", "orderReference.id",
+		    "qty" };
+		struct mdoc_paths ps;
+		const char	*gv[8], *want;
+		size_t		 gl[8], wl;
+		int		 pass, k, same = 1;
+
+		mdoc_paths_init(&ps, paths, 8);
+		for (pass = 0; pass < 2; pass++) {
+			if (pass == 1)
+				mdoc_paths_map(&ps, m);
+			mdoc_get_paths(md, &ps, gv, gl);
+			for (k = 0; k < 8; k++) {
+				want = mdoc_get(md, paths[k], &wl);
+				if (gv[k] != want || gl[k] != wl)
+					same = 0;
+			}
+		}
+		ok(same && ps.p[6].key != NULL && ps.p[3].absent &&
+		    ps.p[4].absent, "mdoc_get_paths: as mdoc_get, by text "
+		    "and by the map's names (a name only below the root is "
+		    "the map's, an unknown one absent)");
+	}
 	arena_free(&t.a);
 	map_free(m);
 }

@@ -1046,12 +1046,48 @@ mdoc_get_paths(const struct mdoc *d, const struct mdoc_paths *ps,
 	for (i = 0; i < ps->n; i++) {
 		out[i] = NULL;
 		lens[i] = 0;
-		if ((m = member(d, ps->p[i].path, ps->p[i].first)) == NULL)
+		if (ps->p[i].absent)
+			continue;
+		if (ps->p[i].key != NULL) {
+			/* by key bit and pointer, as the builder finds it */
+			if (d == NULL || d->kind != MDOC_OBJ ||
+			    (m = mdoc_member(d, ps->p[i].key)) == NULL)
+				continue;
+		} else if ((m = member(d, ps->p[i].path, ps->p[i].first)) ==
+		    NULL)
 			continue;
 		if (ps->p[i].rest != NULL)
 			out[i] = mdoc_get(m, ps->p[i].rest, &lens[i]);
 		else
 			out[i] = str_of(m, &lens[i]);
+	}
+}
+
+/*
+ * Once per map, so the table of its names is searched through rather
+ * than hashed: nothing here depends on how the compiler hashes them.
+ */
+void
+mdoc_paths_map(struct mdoc_paths *ps, const struct map *m)
+{
+	const struct map *o = m->owner != NULL ? m->owner : m;
+	const char	*k;
+	size_t		 n;
+	uint32_t	 j;
+	int		 i;
+
+	if (o->names == NULL)
+		return;		/* (no document member either: by text) */
+	for (i = 0; i < ps->n; i++) {
+		n = ps->p[i].first;
+		ps->p[i].key = NULL;
+		for (j = 0; j <= o->namemask; j++)
+			if ((k = o->names[j]) != NULL &&
+			    strncmp(k, ps->p[i].path, n) == 0 && k[n] == '\0') {
+				ps->p[i].key = k;
+				break;
+			}
+		ps->p[i].absent = ps->p[i].key == NULL;
 	}
 }
 
