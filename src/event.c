@@ -653,6 +653,8 @@ make_pieces(struct event_frag *f, const struct map *m,
 
 	f->type = evtype(type);
 	lookup_init(f);
+	/* the document is m's: its members are found by m's names */
+	mdoc_paths_map(&f->look, m);
 
 	pc_begin(f, PC_HEAD, &e);
 	ew_kcstr(&e, EWK("type"), type);

@@ -1949,6 +1949,32 @@ test_mdoc_docs(void)
 	ok(b.len == 0, "mdoc_each: no [] no step into arrays; integers and "
 	    "absent members are skipped");
 	buf_free(&b);
+	{
+		/* by text, then by the map's names: as mdoc_get either way */
+		static const char *const paths[] = { "id", "ref.id", "ref",
+		    "nothing.here", "i", "lines", "orderReference.id",
+		    "qty" };
+		struct mdoc_paths ps;
+		const char	*gv[8], *want;
+		size_t		 gl[8], wl;
+		int		 pass, k, same = 1;
+
+		mdoc_paths_init(&ps, paths, 8);
+		for (pass = 0; pass < 2; pass++) {
+			if (pass == 1)
+				mdoc_paths_map(&ps, m);
+			mdoc_get_paths(md, &ps, gv, gl);
+			for (k = 0; k < 8; k++) {
+				want = mdoc_get(md, paths[k], &wl);
+				if (gv[k] != want || gl[k] != wl)
+					same = 0;
+			}
+		}
+		ok(same && ps.p[6].key != NULL && ps.p[3].absent &&
+		    ps.p[4].absent, "mdoc_get_paths: as mdoc_get, by text "
+		    "and by the map's names (a name only below the root is "
+		    "the map's, an unknown one absent)");
+	}
 	arena_free(&t.a);
 	map_free(m);
 }
@@ -2368,12 +2394,15 @@ test_xml_compile(void)
 /*
  * An object of 200 names: their one-bit summaries (64 bits) collide, so
  * setting a name whose bit is already set must still append a new one,
- * and setting each again must replace it in place.
+ * and setting each again must replace it in place.  The names are laid
+ * out as interned names (map_int.h), numbered as the compiler numbers
+ * them; the builder reads no more than their key bit.
  */
 static void
 test_mdoc_many_keys(void)
 {
-	static char	 names[200][8];
+	static char	 store[200][16];
+	const char	*names[200];
 	struct arena	 a;
 	struct mdoc_pool mp;
 	struct mdoc	*o, *v, *m;
@@ -2383,7 +2412,10 @@ test_mdoc_many_keys(void)
 	mdoc_pool_init(&mp, &a);
 	o = mdoc_new(&mp, MDOC_OBJ);
 	for (i = 0; i < 200; i++) {
-		snprintf(names[i], sizeof(names[i]), "k%d", i);
+		store[i][0] = (char)(i % 64);
+		snprintf(store[i] + 3, sizeof(store[i]) - 3, "k%d", i);
+		store[i][1] = (char)strlen(store[i] + 3);
+		names[i] = store[i] + 3;
 		v = mdoc_new(&mp, MDOC_INT);
 		v->u.i = i;
 		mdoc_set(o, names[i], v);

@@ -132,7 +132,10 @@ const char *mdoc_get(const struct mdoc *, const char *path, size_t *len);
  * event's subject, issueDate, ...): the paths are split once
  * (mdoc_paths_init, at most MDOC_GET_N; they must outlive ps), then
  * mdoc_get_paths sets out[i] and lens[i] to what mdoc_get(doc, paths[i],
- * &lens[i]) would return.
+ * &lens[i]) would return.  mdoc_paths_map, after mdoc_paths_init, ties ps
+ * to the documents of map m (and only those): each first step is then
+ * found by the map's name, and a name the map does not have is not
+ * looked for.
  */
 #define MDOC_GET_N	8
 struct mdoc_paths {
@@ -141,9 +144,12 @@ struct mdoc_paths {
 		const char *path;
 		size_t	 first;		/* length of the first step */
 		const char *rest;	/* after its '.'; NULL none */
+		const char *key;	/* the map's name of the first step */
+		int	 absent;	/* the map has no such name */
 	}		 p[MDOC_GET_N];
 };
 void	mdoc_paths_init(struct mdoc_paths *, const char *const *paths, int n);
+void	mdoc_paths_map(struct mdoc_paths *, const struct map *m);
 void	mdoc_get_paths(const struct mdoc *, const struct mdoc_paths *,
 	    const char **out, size_t *lens);
 /*

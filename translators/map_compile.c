@@ -239,11 +239,17 @@ cp_namehash(const char *s, size_t n)
 	return h;
 }
 
-/* An interned name in its map_int.h layout: length, name, JSON form. */
+/*
+ * An interned name in its map_int.h layout: key bit, length, name, JSON
+ * form, with room after it for the writer's fixed-size copy.  The key
+ * bit is the name's number in the map: names numbered apart by less than
+ * 64 never share a bit, whatever the heap.
+ */
 static const char *
-cp_internname(struct cp *cp, const char *s, size_t n)
+cp_internname(struct cp *cp, const char *s, size_t n, uint32_t seq)
 {
-	char	*p = cp_alloc(cp, 2 + n + 1 + n + 3), *k = p + 2;
+	size_t	 json = n + 3 < MAP_NAME_JSONPAD ? MAP_NAME_JSONPAD : n + 3;
+	char	*p = cp_alloc(cp, 3 + n + 1 + json), *k = p + 3;
 	unsigned len = n < MAP_NAME_NOJSON ? (unsigned)n : MAP_NAME_NOJSON;
 	size_t	 x;
 
@@ -251,8 +257,9 @@ cp_internname(struct cp *cp, const char *s, size_t n)
 		if ((unsigned char)s[x] < 0x20 || s[x] == '"' ||
 		    s[x] == '\\' || (unsigned char)s[x] >= 0x80)
 			len = MAP_NAME_NOJSON;
-	p[0] = (char)(len & 0xff);
-	p[1] = (char)(len >> 8);
+	p[0] = (char)(seq % 64);
+	p[1] = (char)(len & 0xff);
+	p[2] = (char)(len >> 8);
 	memcpy(k, s, n);
 	k[n] = '\0';
 	k[n + 1] = '"';
@@ -287,7 +294,7 @@ cp_name(struct cp *cp, const char *s, size_t n)
 	    i = (i + 1) & o->namemask)
 		if (strncmp(k, s, n) == 0 && k[n] == '\0')
 			return k;
-	k = cp_internname(cp, s, n);
+	k = cp_internname(cp, s, n, o->nnames);
 	o->names[i] = k;
 	o->nnames++;
 	return k;

@@ -581,12 +581,15 @@ struct map {
 
 /*
  * Interned names (map_compile.c cp_name) are laid out as
- *	len (2 bytes, little endian)  name  NUL  "name":
+ *	bit (1 byte)  len (2 bytes, little endian)  name  NUL  "name":
  * so the writer copies a member's key, quotes and colon in one piece.  A
  * length of MAP_NAME_NOJSON: the name needs escaping (never for a name
- * the compiler accepts), the writer escapes it.
+ * the compiler accepts), the writer escapes it.  The JSON form is
+ * followed by zeros up to MAP_NAME_JSONPAD bytes, so that the writer
+ * copies a short one as one fixed block, without a test of its length.
  */
-#define MAP_NAME_NOJSON	0xffffu
+#define MAP_NAME_NOJSON		0xffffu
+#define MAP_NAME_JSONPAD	32
 
 static inline unsigned
 map_name_len(const char *k)
@@ -725,12 +728,15 @@ mdoc_new(struct mdoc_pool *mp, enum mdoc_kind kind)
 	return d;
 }
 
-/* A one-bit summary of an interned name: most misses need no scan. */
+/*
+ * A one-bit summary of an interned name, its number in the map modulo
+ * 64 (the byte before its length): most misses need no scan.  The same
+ * whatever the heap layout, unlike a hash of the name's address.
+ */
 static inline uint64_t
 mdoc_keybit(const char *key)
 {
-	return (uint64_t)1 << ((uint64_t)(uintptr_t)key *
-	    0x9e3779b97f4a7c15ull >> 58);
+	return (uint64_t)1 << ((unsigned char)key[-3] & 63);
 }
 
 /*

@@ -538,12 +538,22 @@ wr_nonempty(const struct mdoc *v)
  * "key": (kn bytes of name, so kn + 3 of JSON) into room already
  * claimed, without a call; 0, and nothing written, for a key longer
  * than 29 bytes or one without its JSON form (kn is MAP_NAME_NOJSON):
- * those are wr_key's.
+ * those are wr_key's.  The name's padding (map_int.h) is copied too, as
+ * the same 32 bytes whatever the length: the room claimed holds them,
+ * and what follows the key overwrites them.
  */
 static inline int
 wr_key_fast(char *o, const char *k, size_t kn)
 {
-	return jsonw_copy32(o, k + kn + 1, kn + 3);
+	char	 a[16], b[16];
+
+	if (kn + 3 > MAP_NAME_JSONPAD)
+		return 0;
+	memcpy(a, k + kn + 1, 16);
+	memcpy(b, k + kn + 17, 16);
+	memcpy(o, a, 16);
+	memcpy(o + 16, b, 16);
+	return 1;
 }
 
 /* "key": of any key, room claimed. */
@@ -584,6 +594,7 @@ wr_val_fast(char *o, const char *s, size_t n)
  * and a brace).
  */
 #define WR_SHORT	(32 + 32 + 3)
+_Static_assert(MAP_NAME_JSONPAD <= 32, "wr_key_fast's copy fits WR_SHORT");
 
 /*
  * "key":"value", and the comma after it, for v, a plain string member
@@ -1035,12 +1046,48 @@ mdoc_get_paths(const struct mdoc *d, const struct mdoc_paths *ps,
 	for (i = 0; i < ps->n; i++) {
 		out[i] = NULL;
 		lens[i] = 0;
-		if ((m = member(d, ps->p[i].path, ps->p[i].first)) == NULL)
+		if (ps->p[i].absent)
+			continue;
+		if (ps->p[i].key != NULL) {
+			/* by key bit and pointer, as the builder finds it */
+			if (d == NULL || d->kind != MDOC_OBJ ||
+			    (m = mdoc_member(d, ps->p[i].key)) == NULL)
+				continue;
+		} else if ((m = member(d, ps->p[i].path, ps->p[i].first)) ==
+		    NULL)
 			continue;
 		if (ps->p[i].rest != NULL)
 			out[i] = mdoc_get(m, ps->p[i].rest, &lens[i]);
 		else
 			out[i] = str_of(m, &lens[i]);
+	}
+}
+
+/*
+ * Once per map, so the table of its names is searched through rather
+ * than hashed: nothing here depends on how the compiler hashes them.
+ */
+void
+mdoc_paths_map(struct mdoc_paths *ps, const struct map *m)
+{
+	const struct map *o = m->owner != NULL ? m->owner : m;
+	const char	*k;
+	size_t		 n;
+	uint32_t	 j;
+	int		 i;
+
+	if (o->names == NULL)
+		return;		/* (no document member either: by text) */
+	for (i = 0; i < ps->n; i++) {
+		n = ps->p[i].first;
+		ps->p[i].key = NULL;
+		for (j = 0; j <= o->namemask; j++)
+			if ((k = o->names[j]) != NULL &&
+			    strncmp(k, ps->p[i].path, n) == 0 && k[n] == '\0') {
+				ps->p[i].key = k;
+				break;
+			}
+		ps->p[i].absent = ps->p[i].key == NULL;
 	}
 }
 
