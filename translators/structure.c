@@ -25,6 +25,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1375,6 +1376,13 @@ val_plain_index(struct struct_index *ix)
 			}
 			sd->p1min[e->el] = pl[1].min;
 			sd->p1max[e->el] = pl[1].max;
+			if (pl[1].min <= pl[1].max) {
+				sd->p1lo[e->el] = pl[1].min;
+				sd->p1span[e->el] = pl[1].max - pl[1].min;
+			} else {
+				sd->p1lo[e->el] = UINT_MAX;
+				sd->p1span[e->el] = 0;
+			}
 			if (pl[1].type != 0)
 				sd->p1ty[e->el] = &pl[1];
 		}

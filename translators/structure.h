@@ -210,6 +210,14 @@ struct struct_segdef {
 	 */
 	unsigned	 p1min[STRUCT_MAXPOS];
 	unsigned	 p1max[STRUCT_MAXPOS];
+	/*
+	 * The same test as one comparison for byte-counted (X12) text: a
+	 * length len is in p1min..p1max exactly when len - p1lo <= p1span
+	 * (p1lo p1min, p1span p1max - p1min), or never when p1min > p1max
+	 * (p1lo UINT_MAX, p1span 0: no value is that long, see structure.c).
+	 */
+	unsigned	 p1lo[STRUCT_MAXPOS];
+	unsigned	 p1span[STRUCT_MAXPOS];
 	/* vplain's entry 1 for el when it is typed; NULL otherwise */
 	const struct struct_plain *p1ty[STRUCT_MAXPOS];
 	uint64_t	 p1mbit[STRUCT_MAXPOS];	/* vplain's entry 1 mbit */

@@ -41,6 +41,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -362,7 +363,7 @@ frame_find(const struct frame *f, uint32_t key)
 }
 
 /* Place segment i, whose key and definition (NULL: none) are given. */
-static void
+static inline __attribute__((always_inline)) void
 place(struct tb *t, uint32_t i, uint32_t key, const struct struct_segdef *sd)
 {
 	struct edi_seg *s = &t->set->seg[i];
@@ -1092,7 +1093,25 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8,
 {
 	const struct struct_plain *pl;
 	unsigned el = v->el;
+	uint32_t rc;
 
+	/*
+	 * X12: repetition 1, component 1 (nearly every value there), in one
+	 * compare: rep and comp are adjacent, and 1 in both halves reads the
+	 * same in either byte order.  Its text test is then one subtraction
+	 * against the index's p1lo and p1span.  (EDIFACT has composites:
+	 * there the second test would only add to the others.)
+	 */
+	if (!utf8) {
+		memcpy(&rc, &v->rep, sizeof(rc));
+		if (rc == 0x00010001U && el < STRUCT_MAXPOS) {
+			if (mc)
+				*mbits |= sd->p1mbit[el];
+			if (v->s.len - sd->p1lo[el] <= sd->p1span[el])
+				return 1;
+			return typed_plain(sd, sd->p1ty[el], v);
+		}
+	}
 	if (v->rep > 1 || el >= STRUCT_MAXPOS)
 		return 0;
 	if (v->comp == 1) {
@@ -1111,6 +1130,12 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8,
 		return 1;
 	return typed_plain(sd, pl, v);
 }
+
+_Static_assert(offsetof(struct edi_val, comp) ==
+    offsetof(struct edi_val, rep) + sizeof(uint16_t),
+    "val_plain reads rep and comp as one word");
+/* p1lo's UINT_MAX: no value is that long */
+_Static_assert(EG_MAX_DOC_SIZE < UINT_MAX, "a value may reach p1lo's sentinel");
 
 #define TB_SLOWVALS	32	/* values scan_values() lists for check_val */
 
