@@ -1316,6 +1316,8 @@ vplain_set(struct struct_plain *pl, const struct struct_elem *e)
 	if (plain_text(e)) {
 		pl->min = e->min;
 		pl->max = e->max;
+		pl->umax = e->min <= 1 ? e->max : 0;
+		pl->ulead = e->min == 1 ? 0xc0 : 0;
 		return;
 	}
 	pl->min = 1;
@@ -1383,6 +1385,8 @@ val_plain_index(struct struct_index *ix)
 				sd->p1lo[e->el] = UINT_MAX;
 				sd->p1span[e->el] = 0;
 			}
+			sd->p1umax[e->el] = pl[1].umax;
+			sd->p1ulead[e->el] = pl[1].ulead;
 			if (pl[1].type != 0)
 				sd->p1ty[e->el] = &pl[1];
 		}
