@@ -25,6 +25,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1315,6 +1316,8 @@ vplain_set(struct struct_plain *pl, const struct struct_elem *e)
 	if (plain_text(e)) {
 		pl->min = e->min;
 		pl->max = e->max;
+		pl->umax = e->min <= 1 ? e->max : 0;
+		pl->ulead = e->min == 1 ? 0xc0 : 0;
 		return;
 	}
 	pl->min = 1;
@@ -1375,6 +1378,15 @@ val_plain_index(struct struct_index *ix)
 			}
 			sd->p1min[e->el] = pl[1].min;
 			sd->p1max[e->el] = pl[1].max;
+			if (pl[1].min <= pl[1].max) {
+				sd->p1lo[e->el] = pl[1].min;
+				sd->p1span[e->el] = pl[1].max - pl[1].min;
+			} else {
+				sd->p1lo[e->el] = UINT_MAX;
+				sd->p1span[e->el] = 0;
+			}
+			sd->p1umax[e->el] = pl[1].umax;
+			sd->p1ulead[e->el] = pl[1].ulead;
 			if (pl[1].type != 0)
 				sd->p1ty[e->el] = &pl[1];
 		}

@@ -166,8 +166,16 @@ structure_tagkey(const char *tag)
  */
 struct struct_plain {
 	unsigned	 min, max;
-	unsigned	 type;
+	uint16_t	 type;
+	/*
+	 * For UTF-8 (EDIFACT) text, where with min 1 the first byte must
+	 * start a character: a non-empty value has min..max characters
+	 * when len - 1 < umax (max, or 0 when min > 1) and its first byte
+	 * masked with ulead (0xc0 when min is 1, else 0) is not 0x80.
+	 */
+	unsigned char	 ulead;
 	unsigned	 tmin, tmax;
+	unsigned	 umax;
 	uint64_t	 mbit;	/* a mandatory component: its bit in mcall */
 };
 
@@ -210,6 +218,16 @@ struct struct_segdef {
 	 */
 	unsigned	 p1min[STRUCT_MAXPOS];
 	unsigned	 p1max[STRUCT_MAXPOS];
+	/*
+	 * The same test as one comparison for byte-counted (X12) text: a
+	 * length len is in p1min..p1max exactly when len - p1lo <= p1span
+	 * (p1lo p1min, p1span p1max - p1min), or never when p1min > p1max
+	 * (p1lo UINT_MAX, p1span 0: no value is that long, see structure.c).
+	 */
+	unsigned	 p1lo[STRUCT_MAXPOS];
+	unsigned	 p1span[STRUCT_MAXPOS];
+	unsigned	 p1umax[STRUCT_MAXPOS];	/* vplain's entry 1 umax */
+	unsigned char	 p1ulead[STRUCT_MAXPOS]; /* and ulead */
 	/* vplain's entry 1 for el when it is typed; NULL otherwise */
 	const struct struct_plain *p1ty[STRUCT_MAXPOS];
 	uint64_t	 p1mbit[STRUCT_MAXPOS];	/* vplain's entry 1 mbit */

@@ -41,6 +41,7 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -63,6 +64,7 @@
  * repetitions to split) allocate, so a set costs no malloc.
  */
 #define TB_CNTPOOL	512	/* entry counters of all open frames */
+#define TB_CNTZERO	16	/* counters push() zeroes without a call */
 #define TB_INSTBUF	64	/* loop instances before the heap is used */
 #define TB_SYNMEMO	16	/* segment definitions remembered by check_syntax */
 #define TB_SDBUF	256	/* segment definitions kept on the stack */
@@ -257,6 +259,16 @@ push(struct tb *t, struct edi_loop *inst, const struct struct_loop *decl)
 	if (decl->nent <= TB_CNTPOOL - base) {
 		f->cnt = t->cntpool + base;
 		f->cntend = base + decl->nent;
+		/*
+		 * Most loops are narrow: zero a fixed TB_CNTZERO counters in
+		 * a few inline stores rather than call memset.  The pool
+		 * past cntend belongs to no open frame.
+		 */
+		if (decl->nent <= TB_CNTZERO &&
+		    TB_CNTZERO <= TB_CNTPOOL - base) {
+			memset(f->cnt, 0, TB_CNTZERO * sizeof(*f->cnt));
+			return;
+		}
 	} else {
 		if (f->heapcap < decl->nent) {
 			free(f->heap);
@@ -362,7 +374,7 @@ frame_find(const struct frame *f, uint32_t key)
 }
 
 /* Place segment i, whose key and definition (NULL: none) are given. */
-static void
+static inline __attribute__((always_inline)) void
 place(struct tb *t, uint32_t i, uint32_t key, const struct struct_segdef *sd)
 {
 	struct edi_seg *s = &t->set->seg[i];
@@ -1013,13 +1025,17 @@ value_plain(const struct struct_elem *d, const struct edi_val *v, int utf8)
  * never plain here (the first byte is looked at): empty_plain() decides.
  */
 static inline int
-len_plain(unsigned min, unsigned max, const struct edi_val *v, int utf8)
+len_plain(unsigned min, unsigned max, unsigned umax, unsigned ulead,
+    const struct edi_val *v, int utf8)
 {
 	if (!utf8)
 		return v->s.len <= max && v->s.len >= min;
-	/* at least min characters: min 0, or 1 and a first byte starts one */
-	return v->s.len - 1 < (size_t)max &&
-	    min <= (unsigned)(((unsigned char)v->s.p[0] & 0xc0) != 0x80);
+	/*
+	 * At least min characters: min 0, or 1 and a first byte starts one,
+	 * on struct_plain's umax and ulead (umax 0 for a larger min).
+	 */
+	return v->s.len - 1 < (size_t)umax &&
+	    ((unsigned char)v->s.p[0] & ulead) != 0x80;
 }
 
 /*
@@ -1092,13 +1108,32 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8,
 {
 	const struct struct_plain *pl;
 	unsigned el = v->el;
+	uint32_t rc;
 
+	/*
+	 * X12: repetition 1, component 1 (nearly every value there), in one
+	 * compare: rep and comp are adjacent, and 1 in both halves reads the
+	 * same in either byte order.  Its text test is then one subtraction
+	 * against the index's p1lo and p1span.  (EDIFACT has composites:
+	 * there the second test would only add to the others.)
+	 */
+	if (!utf8) {
+		memcpy(&rc, &v->rep, sizeof(rc));
+		if (rc == 0x00010001U && el < STRUCT_MAXPOS) {
+			if (mc)
+				*mbits |= sd->p1mbit[el];
+			if (v->s.len - sd->p1lo[el] <= sd->p1span[el])
+				return 1;
+			return typed_plain(sd, sd->p1ty[el], v);
+		}
+	}
 	if (v->rep > 1 || el >= STRUCT_MAXPOS)
 		return 0;
 	if (v->comp == 1) {
 		if (mc)
 			*mbits |= sd->p1mbit[el];
-		if (len_plain(sd->p1min[el], sd->p1max[el], v, utf8))
+		if (len_plain(sd->p1min[el], sd->p1max[el], sd->p1umax[el],
+		    sd->p1ulead[el], v, utf8))
 			return 1;
 		return typed_plain(sd, sd->p1ty[el], v);
 	}
@@ -1107,10 +1142,16 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8,
 	pl = &sd->vplain[sd->vfirst[el] + v->comp];
 	if (mc)
 		*mbits |= pl->mbit;
-	if (len_plain(pl->min, pl->max, v, utf8))
+	if (len_plain(pl->min, pl->max, pl->umax, pl->ulead, v, utf8))
 		return 1;
 	return typed_plain(sd, pl, v);
 }
+
+_Static_assert(offsetof(struct edi_val, comp) ==
+    offsetof(struct edi_val, rep) + sizeof(uint16_t),
+    "val_plain reads rep and comp as one word");
+/* p1lo's UINT_MAX: no value is that long */
+_Static_assert(EG_MAX_DOC_SIZE < UINT_MAX, "a value may reach p1lo's sentinel");
 
 #define TB_SLOWVALS	32	/* values scan_values() lists for check_val */
 
