@@ -1216,6 +1216,36 @@ test_block_edges(const char *loop)
 		ok(bad == 0, "block edges (%s): \"%s\" at 70 offsets, both "
 		    "paths", loop, cases[c].text);
 	}
+	/*
+	 * Every byte but the separators and CR/LF, under UNOA and UNOC: the
+	 * block scan's test for bytes to check (below 0x20, 0x7f and up)
+	 * warns where the byte-at-a-time path does.  The segment and what
+	 * follows it fill the block, for the block scan to take it.
+	 */
+	for (bad = 0, n = 0; n < 2; n++) {
+		for (c = 1; c < 256; c++) {
+			int	 got[2];
+
+			if (strchr("'+:?*\r\n", (int)c) != NULL)
+				continue;
+			for (nl = 0; nl < 2; nl++) {
+				snprintf(in, sizeof(in), "UNB+UNO%c:3+S:14+"
+				    "R:14+20240301:1200+IC1'UNH+1+ORDERS:D:96A:"
+				    "UN'%sTX+AAI+++%.*sA%cB'UNT+3+1'" UNZ("1"),
+				    n ? 'C' : 'A', nl ? "F\n" : "F", 5, pad,
+				    (int)c);
+				run_probe(&r_edges, in, strlen(in), pr, 3,
+				    NULL, NULL);
+				got[nl] = ncode(&r_edges, "EDI-CHARSET");
+			}
+			if (got[0] != got[1] && bad++ == 0)
+				printf("# byte 0x%02zx under UNO%c: %d and %d "
+				    "EDI-CHARSET\n", c, n ? 'C' : 'A', got[0],
+				    got[1]);
+		}
+	}
+	ok(bad == 0, "block edges (%s): every byte's EDI-CHARSET as the "
+	    "byte-at-a-time path", loop);
 }
 
 int

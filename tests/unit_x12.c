@@ -16,6 +16,7 @@
 #include "edi.h"
 #include "eglimits.h"
 #include "err.h"
+#include "setbuf.h"
 #include "tap.h"
 #include "translator.h"
 #include "x12.h"
@@ -690,6 +691,56 @@ test_block_edges(const char *loop)
 	}
 }
 
+/*
+ * setbuf_slot(), setbuf_add_slot() and setbuf_valclaim(): the fast path's
+ * in-place segment and values at the limits the corpus never reaches.
+ */
+static void
+test_setbuf_slot(void)
+{
+	struct setbuf b;
+	struct edi_seg seg, *s;
+	struct arena a;
+	struct edi_val *v = NULL;
+	enum setbuf_why why = 0;
+	size_t	 cap = 0;
+
+	memset(&b, 0, sizeof(b));
+	memset(&seg, 0, sizeof(seg));
+	setbuf_begin(&b, 100);
+	ok(setbuf_slot(&b) == NULL, "setbuf_slot: none before seg[] grows");
+	s = setbuf_add(&b, &seg, 110, 1, &why);
+	ok(s == &b.seg[0] && (s = setbuf_slot(&b)) == &b.seg[1],
+	    "setbuf_slot: the next slot");
+	ok(setbuf_add_slot(&b, s, 120) == s && b.nseg == 2 && b.count == 2 &&
+	    s->setpos == 2 && b.end == 120, "setbuf_add_slot: kept as "
+	    "setbuf_add() keeps it");
+	s = setbuf_slot(&b);
+	ok(s != NULL && setbuf_add_slot(&b, s, 101 + EG_MAX_SET_SIZE) ==
+	    NULL && b.nseg == 2 && b.count == 2 && b.end == 120,
+	    "setbuf_add_slot: past EG_MAX_SET_SIZE, nothing changed");
+	s = setbuf_add(&b, &seg, 101 + EG_MAX_SET_SIZE, 0, &why);
+	ok(s == NULL && why == SETBUF_SIZE && setbuf_slot(&b) == NULL,
+	    "then setbuf_add(): SETBUF_SIZE, and no slot once overflowed");
+	setbuf_free(&b);
+
+	arena_init(&a, 4096);
+	ok(arena_alloc(&a, 16) != NULL && (v = setbuf_valroom(&a, 1024,
+	    &cap)) != NULL && cap == 1024, "setbuf_valroom: room for 1024");
+	ok(setbuf_valclaim(&a, v, 4) == v && a.used == 16 + 96 &&
+	    setbuf_valroom(&a, 1024, &cap) == v + 4, "setbuf_valclaim: in "
+	    "place");
+	v = setbuf_valroom(&a, 1024, &cap);
+	ok(setbuf_valclaim(&a, v, 200) == NULL && a.used == 112,
+	    "setbuf_valclaim: past the arena's cap, NULL");
+	ok(setbuf_valclaim(&a, v, 166) == v && a.used == 4096,
+	    "setbuf_valclaim: up to the arena's cap");
+	v = setbuf_valroom(&a, 1024, &cap);
+	ok(v != NULL && setbuf_valclaim(&a, v, 1) == NULL && a.used == 4096,
+	    "setbuf_valclaim: one more is refused");
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -703,6 +754,7 @@ main(void)
 	unsetenv("EDIGATE_SIMD");
 	test_envelopes();
 	test_limits();
+	test_setbuf_slot();
 	test_streaming();
 	test_corpus();
 	return done_testing();

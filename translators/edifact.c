@@ -1139,7 +1139,7 @@ static inline void
 classify_sse2(const unsigned char *p, const struct specials *sp,
     struct cls32 *m)
 {
-	const __m128i lo = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+	const __m128i one = _mm_set1_epi8(1), lo = _mm_set1_epi8(0x21);
 	__m128i	 a, b;
 
 	a = _mm_loadu_si128((const __m128i *)(const void *)p);
@@ -1148,10 +1148,14 @@ classify_sse2(const unsigned char *p, const struct specials *sp,
 	m->cr = mask32(a, b, sp->v[1], sp->rep);
 	m->term = mask32(a, b, sp->term, sp->term);
 	m->rel = mask32(a, b, sp->rel, sp->rel) & sp->hasrel;
-	m->odd = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-	    _mm_cmplt_epi8(a, lo), _mm_cmpeq_epi8(a, del))) |
-	    (unsigned)_mm_movemask_epi8(_mm_or_si128(
-	    _mm_cmplt_epi8(b, lo), _mm_cmpeq_epi8(b, del))) << 16;
+	/*
+	 * Below 0x20, 0x7f and up: one signed compare of the byte plus one
+	 * (0x7f..0xfe become negative, 0xff zero, 0x00..0x1f 1..0x20).
+	 */
+	m->odd = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(
+	    _mm_add_epi8(a, one), lo)) |
+	    (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(
+	    _mm_add_epi8(b, one), lo)) << 16;
 }
 
 #ifdef EF_AVX2
@@ -1164,7 +1168,7 @@ classify_avx2(const unsigned char *p, const struct specials *sp,
     struct cls32 *m)
 {
 	const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
-	const __m256i lo = _mm256_set1_epi8(0x20), del = _mm256_set1_epi8(0x7f);
+	const __m256i one = _mm256_set1_epi8(1), lo = _mm256_set1_epi8(0x21);
 
 #define EQ(i)	_mm256_cmpeq_epi8(w, _mm256_loadu_si256(			\
 	    (const __m256i *)(const void *)sp->b32[i]))
@@ -1173,8 +1177,8 @@ classify_avx2(const unsigned char *p, const struct specials *sp,
 	m->term = (unsigned)_mm256_movemask_epi8(EQ(3));
 	m->rel = (unsigned)_mm256_movemask_epi8(EQ(4)) & sp->hasrel;
 #undef EQ
-	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(
-	    _mm256_cmpgt_epi8(lo, w), _mm256_cmpeq_epi8(w, del)));
+	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(lo,
+	    _mm256_add_epi8(w, one)));
 }
 #endif
 
@@ -1256,6 +1260,8 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 		mrel = m.rel;
 		modd = m.odd;
 		if ((mrel | ecarry) != 0) {
+			/* the values are looked at for one at the end */
+			rel = 1;
 			esc = escapes(mrel, &ecarry);
 			mrel &= ~esc;		/* the active ones */
 			mel &= ~esc;
@@ -1273,7 +1279,6 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 		odd |= modd & below;
 		trail |= mel & (mcr << 1 | carry) & below;
 		carry = mcr >> 31;
-		rel |= mrel & below;
 		for (sep = (mel | mcr) & keep & below; sep != 0;
 		    sep &= sep - 1) {
 			q = blk + __builtin_ctz(sep);
@@ -1550,34 +1555,37 @@ fill_env(struct ef *x, struct edi_env *env, int with_group)
 }
 
 /*
- * The values of dst, a copy of src, into arena a: values converted into
- * tbuf are copied.  Inline for set_append(), which gets dst from
- * setbuf_add() already copied.
+ * The values of dst, a copy of src (or src itself), into arena a: values
+ * converted into tbuf are copied.  inroom: src's values are where
+ * setbuf_valroom() put them, and nothing was allocated from a since.
+ * Inline for set_append(), which gets dst from setbuf_add() already
+ * copied.
  */
 static inline __attribute__((always_inline)) int
 copy_vals_into(struct ef *x, struct arena *a, struct edi_seg *dst,
-    const struct edi_seg *src)
+    const struct edi_seg *src, int inroom)
 {
-	uint16_t i;
+	struct edi_val *sv = src->val;
+	uint16_t i, n = src->nval;
 	const char *tb = x->tbuf;
 	char	*s;
 
 	dst->val = NULL;
-	if (src->nval == 0)
+	if (n == 0)
 		return 0;
 	/* every element is copied from src: no need to zero them first */
-	if ((dst->val = arena_allocarray_raw(a, src->nval,
-	    sizeof(*dst->val))) == NULL) {
+	if ((dst->val = inroom ? setbuf_valclaim(a, sv, n) :
+	    arena_allocarray_raw(a, n, sizeof(*dst->val))) == NULL) {
 		dst->nval = 0;
 		return EG_ERR_LIMIT;
 	}
 	/* scan_plain() may have put them there already */
-	if (dst->val != src->val)
-		memcpy(dst->val, src->val, src->nval * sizeof(*dst->val));
+	if (dst->val != sv)
+		memcpy(dst->val, sv, n * sizeof(*dst->val));
 	/* src is the segment just read: nothing in tbuf, nothing to copy */
 	if (x->tlen == 0)
 		return 0;
-	for (i = 0; i < src->nval; i++) {
+	for (i = 0; i < n; i++) {
 		if ((uintptr_t)dst->val[i].s.p < (uintptr_t)tb ||
 		    (uintptr_t)dst->val[i].s.p >= (uintptr_t)tb + x->tcap)
 			continue;
@@ -1597,7 +1605,7 @@ copy_vals(struct ef *x, struct arena *a, struct edi_seg *dst,
     const struct edi_seg *src)
 {
 	*dst = *src;
-	return copy_vals_into(x, a, dst, src);
+	return copy_vals_into(x, a, dst, src, 0);
 }
 
 static void
@@ -2057,8 +2065,27 @@ set_append(struct ef *x, const struct edi_seg *seg, int force)
 
 	s = setbuf_add(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
 	    x->in.p), force, &why);
-	if (s == NULL || copy_vals_into(x, &x->sar, s, seg) != 0)
+	if (s == NULL || copy_vals_into(x, &x->sar, s, seg, 0) != 0)
 		set_limit(x, seg, s, why, over);
+}
+
+/*
+ * set_append() for seg written at setbuf_slot(): not copied again.  At
+ * the message's size limit, set_append() on a copy decides.
+ */
+static inline __attribute__((always_inline)) void
+set_append_slot(struct ef *x, struct edi_seg *seg, int inroom)
+{
+	struct edi_seg copy;
+
+	if (setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
+	    x->in.p)) == NULL) {
+		copy = *seg;
+		set_append(x, &copy, 0);
+		return;
+	}
+	if (copy_vals_into(x, &x->sar, seg, seg, inroom) != 0)
+		set_limit(x, seg, seg, SETBUF_OVERFLOWED, 0);
 }
 
 /* A message version: D + 96A-style release, or a numeric version. */
@@ -2409,12 +2436,16 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 		out = x->scratch;
 		cap = EG_MAX_SEG_VALUES;
 	}
+	/* a segment of the open message is split straight into its slot */
+	if (direct && (seg = setbuf_slot(&x->sb)) == NULL)
+		seg = &local;
 	x->tlen = 0;
 	if ((end = scan_plain(x, in, len, pos, seg, out, cap, &flags,
 	    avx2)) == SCAN_ROOM) {
 		/* flags stays out of memory: its address does not escape */
 		end = scan_scratch(x, pos, seg, &f2);
 		flags = f2;
+		out = x->scratch;
 	}
 	if (end == SCAN_NO)
 		return SCAN_NO;
@@ -2429,8 +2460,15 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 	 */
 	if (direct && !(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
 	    x->cs != CS_A : seg->nval == 0)) {
-		set_append(x, seg, 0);
+		if (seg != &local)
+			set_append_slot(x, seg, out != x->scratch);
+		else
+			set_append(x, seg, 0);
 		return end;
+	}
+	if (seg != &local) {
+		local = *seg;
+		seg = &local;
 	}
 	flags = seg_charset(x, seg, seg->raw, flags);
 	on_tokens(x, seg, seg->raw, flags);

@@ -43,6 +43,21 @@ void	setbuf_begin(struct setbuf *, size_t start);
 static inline struct edi_seg *setbuf_add(struct setbuf *,
 		    const struct edi_seg *seg, size_t end, int force,
 		    enum setbuf_why *why);
+/*
+ * The slot setbuf_add() fills next, for a tokenizer to write a segment
+ * straight into instead of copying it there; NULL when setbuf_add() would
+ * not take its fast path anyway (overflowed, or seg[] full or at the
+ * segment limit).  The slot is past nseg: nothing reads it, and the
+ * caller copies it out before anything else may touch b.
+ */
+static inline struct edi_seg *setbuf_slot(struct setbuf *);
+/*
+ * setbuf_add() without force for the segment written at setbuf_slot(),
+ * with nothing done to b since: s, or NULL (b unchanged) when end is past
+ * the set's size limit, for the caller to copy s out and call setbuf_add().
+ */
+static inline struct edi_seg *setbuf_add_slot(struct setbuf *,
+		    struct edi_seg *s, size_t end);
 /* setbuf_add() for a trailer, at a limit or when seg[] must grow. */
 struct edi_seg *setbuf_add_slow(struct setbuf *, const struct edi_seg *seg,
 		    size_t end, int force, enum setbuf_why *why);
@@ -57,6 +72,14 @@ struct edi_seg *setbuf_add_slow(struct setbuf *, const struct edi_seg *seg,
  */
 static inline struct edi_val *setbuf_valroom(struct arena *a, size_t max,
 		    size_t *cap);
+/*
+ * arena_allocarray_raw(a, n, sizeof(struct edi_val)) for n values written
+ * at v = setbuf_valroom(a, max, &cap), n < cap, with nothing allocated
+ * from a since: they fit in the chunk, so only the arena's cap is tested
+ * here; the general call decides when it refuses them.
+ */
+static inline struct edi_val *setbuf_valclaim(struct arena *a,
+		    struct edi_val *v, size_t n);
 /*
  * A value's el, rep and comp as one 64-bit word, stored with one move by
  * setbuf_putval(): el in bits 0..15, rep 16..31, comp 32..47 (the two
@@ -103,6 +126,40 @@ setbuf_add(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
 	*s = *seg;
 	s->setpos = b->count;
 	return s;
+}
+
+static inline struct edi_seg *
+setbuf_slot(struct setbuf *b)
+{
+	if (b->overflow || b->nseg >= b->lim_nseg)
+		return NULL;
+	return &b->seg[b->nseg];
+}
+
+static inline struct edi_seg *
+setbuf_add_slot(struct setbuf *b, struct edi_seg *s, size_t end)
+{
+	if (end > b->lim_end)
+		return NULL;
+	b->count++;
+	b->end = end;
+	b->nseg++;
+	s->setpos = b->count;
+	return s;
+}
+
+static inline struct edi_val *
+setbuf_valclaim(struct arena *a, struct edi_val *v, size_t n)
+{
+	size_t	 need;
+
+	need = (n * sizeof(*v) + ARENA_ALIGN - 1) &
+	    ~(size_t)(ARENA_ALIGN - 1);
+	if (need > a->max || a->used > a->max - need)
+		return arena_allocarray_raw(a, n, sizeof(*v));
+	a->head->off += need;
+	a->used += need;
+	return v;
 }
 
 static inline struct edi_val *

@@ -1298,6 +1298,31 @@ set_append(struct x12 *x, const struct edi_seg *seg, int force)
 		memcpy(s->val, seg->val, seg->nval * sizeof(*s->val));
 }
 
+/*
+ * set_append() for seg written at setbuf_slot(): not copied again.  At
+ * the set's size limit, set_append() on a copy decides.
+ */
+static inline __attribute__((always_inline)) void
+set_append_slot(struct x12 *x, struct edi_seg *seg, int inroom)
+{
+	struct edi_val	*v = seg->val;
+	struct edi_seg	 copy;
+	uint16_t	 n = seg->nval;
+
+	if (setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
+	    x->in.p)) == NULL) {
+		copy = *seg;
+		set_append(x, &copy, 0);
+		return;
+	}
+	seg->val = NULL;
+	if (n && (seg->val = inroom ? setbuf_valclaim(&x->sar, v, n) :
+	    arena_allocarray_raw(&x->sar, n, sizeof(*seg->val))) == NULL)
+		set_limit(x, seg, seg, SETBUF_OVERFLOWED, 0);
+	else if (n && seg->val != v)	/* not in place */
+		memcpy(seg->val, v, n * sizeof(*seg->val));
+}
+
 static int
 fid_match(struct slice gs01, struct slice st01, int *known)
 {
@@ -1713,7 +1738,7 @@ static inline __attribute__((always_inline)) size_t
 fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
-	struct edi_seg seg;
+	struct edi_seg local, *seg = &local;
 	struct edi_val *out;
 	const char *p = in + pos;
 	size_t	 end, cap;
@@ -1738,20 +1763,28 @@ fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
 		out = x->scratch;
 		cap = EG_MAX_SEG_VALUES;
 	}
-	if ((end = scan_plain(x, in, len, pos, &seg, out, cap, avx2)) ==
-	    SCAN_ROOM)
-		end = scan_scratch(x, pos, &seg);
+	/* a segment of the open set is split straight into its slot */
+	if (direct && (seg = setbuf_slot(&x->sb)) == NULL)
+		seg = &local;
+	if ((end = scan_plain(x, in, len, pos, seg, out, cap, avx2)) ==
+	    SCAN_ROOM) {
+		end = scan_scratch(x, pos, seg);
+		out = x->scratch;
+	}
 	if (end == SCAN_NO)
 		return SCAN_NO;
 	x->filepos++;
-	seg.filepos = x->filepos;
-	seg.setpos = 0;
-	seg.raw = slice_make(p, end - pos);
-	seg.loop = NULL;
-	if (direct)
-		set_append(x, &seg, 0);	/* what on_tokens() would do */
+	seg->filepos = x->filepos;
+	seg->setpos = 0;
+	seg->raw = slice_make(p, end - pos);
+	seg->loop = NULL;
+	/* what on_tokens() would do */
+	if (seg != &local)
+		set_append_slot(x, seg, out != x->scratch);
+	else if (direct)
+		set_append(x, seg, 0);
 	else
-		on_tokens(x, &seg);
+		on_tokens(x, seg);
 	return end;
 }
 
