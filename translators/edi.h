@@ -70,23 +70,14 @@ edi_val_end(const struct edi_seg *s)
 
 /*
  * A segment tag as an integer: up to three bytes, the first in the low
- * byte, zero past the end; equal to structure_tagkey() and map_tagkey().
- * Bytes past the tag's NUL may be anything, so a tag of two or three
- * bytes (tag[3] is NUL) is the low three bytes of one little-endian load;
- * only a tag of fewer than two bytes, never a valid one, is packed byte
- * by byte.  The tree builder keys every segment this way.
+ * byte, zero past the end.  Distinct for distinct tags of 0..3 bytes; any
+ * NUL-terminated string (structure_tagkey), byte by byte.
  */
 static inline uint32_t
-edi_tagkey(const char tag[4])
+edi_tagkey_str(const char *tag)
 {
 	uint32_t k;
 
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	memcpy(&k, tag, sizeof(k));
-	k &= 0xffffffU;
-	if ((k & 0xffU) != 0 && (k & 0xff00U) != 0)
-		return k;
-#endif
 	if (tag[0] == '\0')
 		return 0;
 	k = (unsigned char)tag[0];
@@ -96,6 +87,27 @@ edi_tagkey(const char tag[4])
 	if (tag[2] == '\0')
 		return k;
 	return k | (uint32_t)(unsigned char)tag[2] << 16;
+}
+
+/*
+ * edi_tagkey_str() of a segment's tag (equal to map_tagkey() too).  Bytes
+ * past the tag's NUL may be anything, so a tag of two or three bytes
+ * (tag[3] is NUL) is the low three bytes of one little-endian load; only
+ * a tag of fewer than two bytes, never a valid one, is packed byte by
+ * byte.  The tree builder keys every segment this way.
+ */
+static inline uint32_t
+edi_tagkey(const char tag[4])
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint32_t k;
+
+	memcpy(&k, tag, sizeof(k));
+	k &= 0xffffffU;
+	if ((k & 0xffU) != 0 && (k & 0xff00U) != 0)
+		return k;
+#endif
+	return edi_tagkey_str(tag);
 }
 
 /*

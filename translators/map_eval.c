@@ -2853,43 +2853,6 @@ eval_expr_all(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 
 /* ---- conditions ---------------------------------------------------------- */
 
-/*
- * map_dec_cmp's first case, inline: two unsigned integers (a count, most
- * quantities, `> 0`), compared by length without leading zeros, then by
- * digits.  0 when it could tell (*res set), -1 for map_dec_cmp.
- */
-static inline int
-uint_cmp(struct slice a, struct slice b, int *res)
-{
-	size_t	 i;
-	int	 c = 0;
-
-	if (a.len == 0 || b.len == 0 || a.len > MAP_MAX_DEC_DIGITS + 2 ||
-	    b.len > MAP_MAX_DEC_DIGITS + 2)
-		return -1;
-	for (i = 0; i < a.len; i++)
-		if ((unsigned char)(a.p[i] - '0') > 9)
-			return -1;
-	for (i = 0; i < b.len; i++)
-		if ((unsigned char)(b.p[i] - '0') > 9)
-			return -1;
-	while (a.len > 1 && a.p[0] == '0') {
-		a.p++;
-		a.len--;
-	}
-	while (b.len > 1 && b.p[0] == '0') {
-		b.p++;
-		b.len--;
-	}
-	if (a.len != b.len)
-		c = a.len < b.len ? -1 : 1;
-	else
-		for (i = 0; i < a.len && c == 0; i++)
-			c = (unsigned char)a.p[i] - (unsigned char)b.p[i];
-	*res = c < 0 ? -1 : c > 0;
-	return 0;
-}
-
 static inline ALWAYS_INLINE int
 val_cmp(struct ev *ev, const struct map_val *a, const struct map_val *b,
     int *res)
@@ -2900,7 +2863,7 @@ val_cmp(struct ev *ev, const struct map_val *a, const struct map_val *b,
 	size_t	 n;
 	int	 c;
 
-	if (uint_cmp(sa, sb, res) == 0 || map_dec_cmp(sa, sb, res) == 0)
+	if (map_uint_cmp(sa, sb, res) == 0 || map_dec_cmp(sa, sb, res) == 0)
 		return 0;
 	n = sa.len < sb.len ? sa.len : sb.len;
 	c = n ? memcmp(sa.p, sb.p, n) : 0;

@@ -59,6 +59,44 @@ map_tagkey(const char *t)
 }
 
 /*
+ * map_dec_cmp's first case, inline for the evaluator's comparisons: two
+ * unsigned integers (a count, most quantities, `> 0`), compared by length
+ * without leading zeros, then by digits.  0 when it could tell (*res
+ * set), -1 when either is anything else (map_dec_cmp's general case).
+ */
+static inline int
+map_uint_cmp(struct slice a, struct slice b, int *res)
+{
+	size_t	 i;
+	int	 c = 0;
+
+	if (a.len == 0 || b.len == 0 || a.len > MAP_MAX_DEC_DIGITS + 2 ||
+	    b.len > MAP_MAX_DEC_DIGITS + 2)
+		return -1;
+	for (i = 0; i < a.len; i++)
+		if ((unsigned char)(a.p[i] - '0') > 9)
+			return -1;
+	for (i = 0; i < b.len; i++)
+		if ((unsigned char)(b.p[i] - '0') > 9)
+			return -1;
+	while (a.len > 1 && a.p[0] == '0') {
+		a.p++;
+		a.len--;
+	}
+	while (b.len > 1 && b.p[0] == '0') {
+		b.p++;
+		b.len--;
+	}
+	if (a.len != b.len)
+		c = a.len < b.len ? -1 : 1;
+	else
+		for (i = 0; i < a.len && c == 0; i++)
+			c = (unsigned char)a.p[i] - (unsigned char)b.p[i];
+	*res = c < 0 ? -1 : c > 0;
+	return 0;
+}
+
+/*
  * The value at (el, comp, rep) of a segment, or NULL.  Values are kept in
  * (el, rep, comp) order; a simple element is its own component 1.
  */

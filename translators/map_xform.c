@@ -235,24 +235,8 @@ map_dec_cmp(struct slice a, struct slice b, int *res)
 	size_t		 i, n;
 
 	/* Unsigned integers (counts, most quantities): no split. */
-	if (a.len > 0 && b.len > 0 && a.len <= MAP_MAX_DEC_DIGITS + 2 &&
-	    b.len <= MAP_MAX_DEC_DIGITS + 2 && alldigits(a.p, a.len) &&
-	    alldigits(b.p, b.len)) {
-		while (a.len > 1 && a.p[0] == '0') {
-			a.p++;
-			a.len--;
-		}
-		while (b.len > 1 && b.p[0] == '0') {
-			b.p++;
-			b.len--;
-		}
-		if (a.len != b.len)
-			c = a.len < b.len ? -1 : 1;
-		else
-			c = memcmp(a.p, b.p, a.len);
-		*res = c < 0 ? -1 : c > 0;
+	if (map_uint_cmp(a, b, res) == 0)
 		return 0;
-	}
 	if (dec_split(a, ',', &an, &ai, &af) != 0 ||
 	    dec_split(b, ',', &bn, &bi, &bf) != 0)
 		return -1;

@@ -143,17 +143,7 @@ struct structure {
 static inline uint32_t
 structure_tagkey(const char *tag)
 {
-	uint32_t k;
-
-	if (tag[0] == '\0')
-		return 0;
-	k = (unsigned char)tag[0];
-	if (tag[1] == '\0')
-		return k;
-	k |= (uint32_t)(unsigned char)tag[1] << 8;
-	if (tag[2] == '\0')
-		return k;
-	return k | (uint32_t)(unsigned char)tag[2] << 16;
+	return edi_tagkey_str(tag);
 }
 
 /*
