@@ -73,6 +73,29 @@ arena_room(const struct arena *a, size_t *avail)
 	return (void *)(c->data + c->off);
 }
 
+/*
+ * arena_alloc_raw(a, size) for size bytes written at p = arena_room(a,
+ * &avail), size <= avail, with nothing allocated from a since: they are
+ * in the chunk, so only the cap is tested here; past it, the general call
+ * decides (and refuses).
+ */
+static inline void *
+arena_claim(struct arena *a, void *p, size_t size)
+{
+	size_t	 need;
+
+	/*
+	 * size <= avail: no overflow; and chunk sizes and offsets are all
+	 * multiples of ARENA_ALIGN, so need ends within the chunk too.
+	 */
+	need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (need > a->max || a->used > a->max - need)
+		return arena_alloc_raw(a, size);
+	a->head->off += need;
+	a->used += need;
+	return p;
+}
+
 /* As arena_allocarray, not zeroed: the caller fills every element. */
 static inline void *
 arena_allocarray_raw(struct arena *a, size_t n, size_t size)

@@ -151,15 +151,7 @@ setbuf_add_slot(struct setbuf *b, struct edi_seg *s, size_t end)
 static inline struct edi_val *
 setbuf_valclaim(struct arena *a, struct edi_val *v, size_t n)
 {
-	size_t	 need;
-
-	need = (n * sizeof(*v) + ARENA_ALIGN - 1) &
-	    ~(size_t)(ARENA_ALIGN - 1);
-	if (need > a->max || a->used > a->max - need)
-		return arena_allocarray_raw(a, n, sizeof(*v));
-	a->head->off += need;
-	a->used += need;
-	return v;
+	return arena_claim(a, v, n * sizeof(*v));	/* n < cap: no overflow */
 }
 
 static inline struct edi_val *
