@@ -895,6 +895,37 @@ pairs_of(struct pairs *pc, const struct map_path *p, const struct edi_seg *s)
 }
 
 /*
+ * The next repetition of an element from *vp on, up to element to (values
+ * are in (el, rep, comp) order): the first values of its components qc
+ * and vc in *q and *val, NULL when absent; *vp moves past it.  0 when
+ * there is none.  cpairs_build and pair_comp_at pair a composite's
+ * qualifier and value this way.
+ */
+static inline ALWAYS_INLINE int
+rep_comps(const struct edi_val **vp, const struct edi_val *e, unsigned to,
+    unsigned qc, unsigned vcp, const struct edi_val **q,
+    const struct edi_val **val)
+{
+	const struct edi_val *v = *vp;
+	unsigned	 el, rep, vc;
+
+	if (v >= e || v->el > to)
+		return 0;
+	el = v->el;
+	rep = v->rep ? v->rep : 1;
+	*q = *val = NULL;
+	for (; v < e && v->el == el && (v->rep ? v->rep : 1u) == rep; v++) {
+		vc = v->comp ? v->comp : 1;
+		if (vc == qc && *q == NULL)
+			*q = v;
+		if (vc == vcp && *val == NULL)
+			*val = v;
+	}
+	*vp = v;
+	return 1;
+}
+
+/*
  * The pairs of s under p's layout of components (PIA C212: value -01,
  * qualifier -02 of every repetition of PFROM..PTO), as pair_comp_at
  * finds them: a repetition counts when it has both components, the first
@@ -907,7 +938,6 @@ cpairs_build(struct pairs *pc, const struct map_path *p,
 	const struct edi_val *v, *e, *q, *val;
 	const unsigned	 from = (unsigned)p->pfrom, to = (unsigned)p->pto;
 	const unsigned	 qc = (unsigned)p->pqcomp, vcp = (unsigned)p->pvcomp;
-	unsigned	 el, rep, vc;
 	int		 n = 0;
 
 	pc->seg = s;
@@ -921,18 +951,7 @@ cpairs_build(struct pairs *pc, const struct map_path *p,
 	e = edi_val_end(s);
 	while (v < e && v->el < from)
 		v++;
-	while (v < e && v->el <= to) {
-		el = v->el;
-		rep = v->rep ? v->rep : 1;
-		q = val = NULL;
-		for (; v < e && v->el == el && (v->rep ? v->rep : 1u) == rep;
-		    v++) {
-			vc = v->comp ? v->comp : 1;
-			if (vc == qc && q == NULL)
-				q = v;
-			if (vc == vcp && val == NULL)
-				val = v;
-		}
+	while (rep_comps(&v, e, to, qc, vcp, &q, &val)) {
 		if (q == NULL || val == NULL)
 			continue;
 		if (n == PAIRS_MAX) {
@@ -954,28 +973,17 @@ pair_comp_at(const struct map_path *p, const struct edi_seg *s, int *pr)
 {
 	const struct edi_val *v = s->val, *e = edi_val_end(s), *q, *val;
 	const struct edi_val *best = NULL;
-	unsigned	 el, rep, vc;
 	int		 c, bestc = -1;
 
 	/*
 	 * One pass over the values of PFROM..PTO, a repetition of an
-	 * element at a time (values are in (el, rep, comp) order): its
-	 * qualifier and value components as map_segval finds them.
+	 * element at a time: its qualifier and value components as
+	 * map_segval finds them.
 	 */
 	while (v < e && v->el < (unsigned)p->pfrom)
 		v++;
-	while (v < e && v->el <= (unsigned)p->pto) {
-		el = v->el;
-		rep = v->rep ? v->rep : 1;
-		q = val = NULL;
-		for (; v < e && v->el == el && (v->rep ? v->rep : 1u) == rep;
-		    v++) {
-			vc = v->comp ? v->comp : 1;
-			if (vc == (unsigned)p->pqcomp && q == NULL)
-				q = v;
-			if (vc == (unsigned)p->pvcomp && val == NULL)
-				val = v;
-		}
+	while (rep_comps(&v, e, (unsigned)p->pto, (unsigned)p->pqcomp,
+	    (unsigned)p->pvcomp, &q, &val)) {
 		if (q == NULL)
 			continue;
 		if (p->pk != NULL) {
