@@ -77,9 +77,17 @@ class Sshd:
         r = subprocess.run([os.path.join(PEER, "start-sshd.sh"), self.dir,
                             str(self.port)], capture_output=True, text=True,
                            timeout=60)
+        pidfile = os.path.join(self.dir, "sshd.pid")
         if r.returncode != 0:
-            raise RuntimeError("start-sshd.sh: %s" % r.stderr)
-        self.pid = int(r.stdout.split()[-1])
+            # the script gives sshd 5 s to write its pid: on a loaded
+            # machine it may take longer
+            if not wait_for(lambda: os.path.exists(pidfile) and
+                            open(pidfile).read().strip(), 20):
+                raise RuntimeError("start-sshd.sh: %s" % r.stderr)
+        self.pid = int(open(pidfile).read().split()[0])
+        if not wait_for(self.listening, 20):
+            raise RuntimeError("sshd %d does not listen on port %d" %
+                               (self.pid, self.port))
 
     def kill(self):
         """The listener and its sessions, at once (a crash)."""
@@ -100,6 +108,39 @@ class Sshd:
             os.unlink(os.path.join(self.dir, "sshd.pid"))
         except OSError:
             pass
+
+    def listening(self):
+        so = socket.socket()
+        so.settimeout(1)
+        try:
+            return so.connect_ex(("127.0.0.1", self.port)) == 0
+        finally:
+            so.close()
+
+    def start_config(self):
+        """Start sshd again on its own (edited) sshd_config, once the
+        stopped one is gone: its pid file unlinked and its port closed.
+        Returns when the new one has written its pid and listens; a bind
+        that loses a race with the old listener's exit is retried."""
+        pidfile = os.path.join(self.dir, "sshd.pid")
+        log = os.path.join(self.dir, "sshd.log")
+        wait_for(lambda: not os.path.exists(pidfile) and
+                 not self.listening(), 10)
+        for _ in range(3):
+            try:
+                os.unlink(pidfile)
+            except OSError:
+                pass
+            subprocess.run([SSHD, "-f", os.path.join(self.dir, "sshd_config"),
+                            "-E", log], check=True)
+            if wait_for(lambda: os.path.exists(pidfile) and
+                        open(pidfile).read().strip() and self.listening(),
+                        20):
+                self.pid = int(open(pidfile).read().split()[0])
+                return
+            time.sleep(0.5)
+        raise RuntimeError("sshd did not start again on port %d: %s" %
+                           (self.port, open(log).read()[-1000:]))
 
     def stop(self):
         subprocess.run([os.path.join(PEER, "stop-sshd.sh"), self.dir],
@@ -314,7 +355,6 @@ def scenario_many_hostkeys(tmp):
     the session asks for the pinned type and logs in."""
     s = Sshd(tmp)
     s.stop()
-    wait_for(lambda: not os.path.exists("/proc/%d" % s.pid), 5)
     conf = os.path.join(s.dir, "sshd_config")
     extra = []
     for t in ("ecdsa", "rsa"):
@@ -327,10 +367,7 @@ def scenario_many_hostkeys(tmp):
     # listed before the ed25519 key: what the server offers first
     text = text.replace("HostKey ", "".join(extra) + "HostKey ", 1)
     open(conf, "w").write(text)
-    subprocess.run(["/usr/sbin/sshd", "-f", conf, "-E",
-                    os.path.join(s.dir, "sshd.log")], check=True)
-    wait_for(lambda: os.path.exists(os.path.join(s.dir, "sshd.pid")), 5)
-    s.pid = int(open(os.path.join(s.dir, "sshd.pid")).read().split()[0])
+    s.start_config()
     r = subprocess.run(["ssh-keyscan", "-p", str(s.port), "127.0.0.1"],
                        capture_output=True, text=True, timeout=20)
     types = set(ln.split()[1] for ln in r.stdout.splitlines()
