@@ -170,17 +170,45 @@ test_model(void)
 	}
 }
 
-/* The entry of loop l that placement finds first for tag, from idx. */
+/*
+ * The position a segment of tag goes to from position g of the placement
+ * automaton, as the entry index in its loop (-1: none), from the table and
+ * by walking the positions the same way the tree builder does without one.
+ */
 static int
-first_entry(const struct structure *st, const struct struct_loop *l,
-    const char *tag)
+next_entry(const struct structure *st, uint32_t g, const char *tag,
+    const struct struct_loop **loop)
 {
+	const struct struct_index *ix = st->idx;
 	const struct struct_segdef *sd;
+	uint32_t to = 0, h;
 
-	sd = structure_segdef(st->idx, structure_tagkey(tag));
-	if (sd == NULL || l->entat == NULL)
+	sd = structure_segdef(ix, structure_tagkey(tag));
+	if (sd != NULL && sd->col != 0 && ix->trans != NULL)
+		to = ix->trans[(size_t)g * ix->ncol + sd->col];
+	/* the walk */
+	h = 0;
+	if (sd != NULL && sd->col != 0) {
+		for (;;) {
+			for (; ix->pos[g].ent != NULL; g++)
+				if (ix->pos[g].key == sd->key)
+					break;
+			if (ix->pos[g].ent != NULL) {
+				h = g + 1;
+				break;
+			}
+			if (ix->pos[g].depth == 0)
+				break;
+			g = ix->pos[g].up;
+		}
+	}
+	if (h != to)
 		return -2;
-	return (int)l->entat[sd->idx] - 1;
+	if (to == 0)
+		return -1;
+	if (loop != NULL)
+		*loop = ix->pos[to - 1].loop;
+	return (int)(ix->pos[to - 1].ent - ix->pos[to - 1].loop->ent);
 }
 
 /*
@@ -221,15 +249,29 @@ test_index(void)
 		printf("# %s\n", err);
 		return;
 	}
+	/* positions: root UNH RFF DTM RFF LIN UNT end, then LIN's */
 	l = &st->root;
-	is_int(first_entry(st, l, "RFF"), 1, "entat: first RFF of the root");
-	ok(l->entnext != NULL && l->entnext[1] == 4 && l->entnext[3] == 0,
-	    "entnext: the second RFF follows the first, then none");
-	is_int(first_entry(st, l, "LIN"), 4, "entat: the LIN loop entry");
-	is_int(first_entry(st, l, "QTY"), -1, "entat: QTY is not in the root");
-	l = structure_loop(st, "LIN");
-	ok(l != NULL && first_entry(st, l, "QTY") == 1 &&
-	    first_entry(st, l, "LIN") == 0, "entat of a nested loop");
+	ok(st->idx->npos == 10 && st->idx->trans != NULL &&
+	    st->idx->pos[6].ent == NULL && st->idx->pos[7].loop ==
+	    structure_loop(st, "LIN") && st->idx->pos[9].up == 4 &&
+	    st->idx->pos[4].child == 8 && st->idx->pos[0].min == 0 &&
+	    st->idx->pos[0].nextmin == 6, "positions: layout, UNH min 0");
+	is_int(next_entry(st, 0, "RFF", NULL), 1, "the first RFF of the root");
+	is_int(next_entry(st, 2, "RFF", NULL), 3,
+	    "past DTM, the second RFF");
+	is_int(next_entry(st, 1, "RFF", NULL), 1, "RFF repeats in place");
+	is_int(next_entry(st, 0, "LIN", NULL), 4, "the LIN loop entry");
+	is_int(next_entry(st, 0, "QTY", NULL), -1, "QTY is not in the root");
+	is_int(next_entry(st, 0, "FTX", NULL), -1, "FTX is nowhere");
+	is_int(next_entry(st, 5, "RFF", NULL), -1, "no RFF after UNT");
+	ok(next_entry(st, 8, "QTY", &l) == 1 && l == structure_loop(st, "LIN"),
+	    "QTY in the LIN loop");
+	ok(next_entry(st, 8, "LIN", &l) == 4 && l == &st->root,
+	    "LIN again: the root's loop entry, a sibling instance");
+	ok(next_entry(st, 9, "UNT", &l) == 5 && l == &st->root,
+	    "UNT from the LIN loop's end: the root's");
+	is_int(next_entry(st, 9, "DTM", NULL), -1,
+	    "DTM from the LIN loop: behind the root's position");
 	sd = structure_segdef(st->idx, structure_tagkey("QTY"));
 	ok(sd && sd->nmcomp == 2 && sd->mcomp[0] == (1U << 16 | 1) &&
 	    sd->mcomp[1] == (1U << 16 | 3), "mcomp: QTY01-01 and -03");

@@ -683,15 +683,153 @@ test_odd_values(void)
 	structure_free(st);
 }
 
+/* -- counts over loop instances ----------------------------------------- */
+
+/*
+ * Segments and loops below their minimum, over several instances and
+ * levels, reported when each instance closes (in entry order, with the
+ * closing segment's position and loop), and maximums in between.  The
+ * diagnostics were recorded from the tree builder that kept a counter per
+ * entry and instance, before the placement automaton.
+ */
+#define COUNT_STRUCT	"structure x12 850\nversion 004*\n"		\
+	"segment ST 1\nsegment BEG 1\nsegment REF 2..3\nsegment DTM 1..2\n"	\
+	"loop N1 0..5\n  segment N1 2..4\n  segment N3 1\n"		\
+	"  segment N4 1..2\nend\n"						\
+	"loop PO1 1..*\n  segment PO1 1\n  segment PID 1\n"		\
+	"  loop SCH 0..*\n    segment SCH 1\n    segment DTM 1\n  end\n"	\
+	"  segment PO4 1\nend\n"						\
+	"segment CTT 1\nsegment SE 1\n"
+
+static const struct {
+	const char	*name;
+	const char	*body;		/* between ISA5 and END */
+	const char	*want;
+} count_cases[] = {
+	{ "shortfalls and maximums",
+	    "ST*850*0001~BEG*1~REF*1~DTM*1~N1*1~N4*1~N1*2~N3*1~N3*2~PO1*1~"
+	    "SCH*1~SCH*2~DTM*2~PO1*2~PID*2~PO4*1~PO4*2~CTT*1~SE*19*0001~",
+	    "SEG-MISSING N1 9 7 [] 3: mandatory segment N1 missing in loop "
+	    "N1 (1 of at least 2)\n"
+	    "SEG-MISSING N3 9 7 [] 3: mandatory segment N3 missing in loop "
+	    "N1 (0 of at least 1)\n"
+	    "SEG-MAXUSE N3 11 9 [] 5: segment N3 occurs more than 1 time "
+	    "in loop N1\n"
+	    "SEG-MISSING N1 12 10 [] 3: mandatory segment N1 missing in "
+	    "loop N1 (1 of at least 2)\n"
+	    "SEG-MISSING N4 12 10 [] 3: mandatory segment N4 missing in "
+	    "loop N1 (0 of at least 1)\n"
+	    "SEG-MISSING DTM 14 12 [] 3: mandatory segment DTM missing in "
+	    "loop SCH (0 of at least 1)\n"
+	    "SEG-MISSING PID 16 14 [] 3: mandatory segment PID missing in "
+	    "loop PO1 (0 of at least 1)\n"
+	    "SEG-MISSING PO4 16 14 [] 3: mandatory segment PO4 missing in "
+	    "loop PO1 (0 of at least 1)\n"
+	    "SEG-MAXUSE PO4 19 17 [] 5: segment PO4 occurs more than 1 "
+	    "time in loop PO1\n"
+	    "SEG-MISSING REF 21 19 [] 3: mandatory segment REF missing (1 "
+	    "of at least 2)" },
+	{ "nothing but the envelope", "ST*850*0001~SE*2*0001~",
+	    "SEG-MISSING BEG 4 2 [] 3: mandatory segment BEG missing (0 of "
+	    "at least 1)\n"
+	    "SEG-MISSING REF 4 2 [] 3: mandatory segment REF missing (0 of "
+	    "at least 2)\n"
+	    "SEG-MISSING DTM 4 2 [] 3: mandatory segment DTM missing (0 of "
+	    "at least 1)\n"
+	    "LOOP-MISSING PO1 4 2 [] 3: mandatory loop PO1 missing (0 of "
+	    "at least 1)\n"
+	    "SEG-MISSING CTT 4 2 [] 3: mandatory segment CTT missing (0 of "
+	    "at least 1)" },
+	{ "the set ends inside nested loops",
+	    "ST*850*0001~BEG*1~REF*1~REF*2~DTM*1~PO1*1~SCH*1~",
+	    "X12-SE-MISSING ST 3 1 [] 2: transaction set 0001 has no SE "
+	    "trailer\n"
+	    "SEG-MISSING DTM 9 7 [SCH] 3: mandatory segment DTM missing in "
+	    "loop SCH (0 of at least 1)\n"
+	    "SEG-MISSING PID 9 7 [SCH] 3: mandatory segment PID missing in "
+	    "loop PO1 (0 of at least 1)\n"
+	    "SEG-MISSING PO4 9 7 [SCH] 3: mandatory segment PO4 missing in "
+	    "loop PO1 (0 of at least 1)\n"
+	    "SEG-MISSING CTT 9 7 [SCH] 3: mandatory segment CTT missing (0 "
+	    "of at least 1)" },
+	{ "backwards and undeclared",
+	    "ST*850*0001~BEG*1~DTM*1~REF*1~ZZZ*1~PO1*1~PID*1~SCH*1~DTM*1~"
+	    "DTM*2~BEG*2~PO4*1~CTT*1~SE*14*0001~",
+	    "SEG-UNEXPECTED REF 6 4 [] 2: segment REF is not expected "
+	    "here; kept in the current loop\n"
+	    "SEG-UNEXPECTED ZZZ 7 5 [] 1: segment ZZZ is not declared in "
+	    "the 850 structure; kept in the current loop\n"
+	    "SEG-MAXUSE DTM 12 10 [] 5: segment DTM occurs more than 1 "
+	    "time in loop SCH\n"
+	    "SEG-UNEXPECTED BEG 13 11 [SCH] 2: segment BEG is not expected "
+	    "here in loop SCH; kept in the current loop\n"
+	    "SEG-MISSING REF 16 14 [] 3: mandatory segment REF missing (0 "
+	    "of at least 2)" },
+};
+
+static void
+count_run(const struct structure *st, size_t i)
+{
+	struct run r;
+	char	 text[1024], got[4096];
+	size_t	 n;
+	int	 j;
+
+	snprintf(text, sizeof(text), "%s%s%s", ISA5, count_cases[i].body, END);
+	run(&r, st, text, NULL);
+	got[0] = '\0';
+	for (j = 0, n = 0; j < r.nd && n < sizeof(got); j++)
+		n += (size_t)snprintf(got + n, sizeof(got) - n,
+		    "%s%s %s %u %u [%s] %d: %s", n ? "\n" : "", r.d[j].code,
+		    r.d[j].tag, r.d[j].filepos, r.d[j].setpos, r.d[j].loop,
+		    r.d[j].ack_seg, r.d[j].msg);
+	is_str(got, count_cases[i].want, "counts: %s", count_cases[i].name);
+}
+
+static void
+test_counts(void)
+{
+	struct structure *st = NULL;
+	uint16_t *trans;
+	char	 path[] = "/tmp/unit_tree_XXXXXX", err[512];
+	size_t	 i;
+	int	 fd;
+	FILE	*fp;
+
+	if ((fd = mkstemp(path)) < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		ok(0, "counts: temporary structure");
+		return;
+	}
+	fputs(COUNT_STRUCT, fp);
+	fclose(fp);
+	if (structure_load(path, &st, err, sizeof(err)) != 0)
+		printf("# %s\n", err);
+	unlink(path);
+	ok(st != NULL, "counts: structure loads");
+	if (st == NULL)
+		return;
+	for (i = 0; i < sizeof(count_cases) / sizeof(count_cases[0]); i++)
+		count_run(st, i);
+	/* without the table, walking the positions */
+	trans = st->idx->trans;
+	st->idx->trans = NULL;
+	for (i = 0; i < sizeof(count_cases) / sizeof(count_cases[0]); i++)
+		count_run(st, i);
+	st->idx->trans = trans;
+	structure_free(st);
+}
+
 /*
  * The same sets against a structure without the index structure_load
- * adds (built by hand, say): the tree builder then indexes it per set and
- * places segments by scanning the loops' entries, with the same results.
+ * adds (built by hand, say): the tree builder then indexes it per set,
+ * with the same results.  And with an index whose placement table was too
+ * large to build: placement then walks the automaton's positions.
  */
 static void
 test_unindexed(struct structure *st)
 {
 	struct struct_index *ix = st->idx;
+	uint16_t *trans;
 
 	st->idx = NULL;
 	test_placement(st);
@@ -699,6 +837,12 @@ test_unindexed(struct structure *st)
 	test_cases(st);
 	test_repetitions(st);
 	st->idx = ix;
+	trans = ix->trans;
+	ix->trans = NULL;
+	test_placement(st);
+	test_unexpected(st);
+	test_cases(st);
+	ix->trans = trans;
 }
 
 int
@@ -728,6 +872,7 @@ main(void)
 		test_unindexed(t850);
 	}
 	test_odd_values();
+	test_counts();
 	test_corpus();
 	structure_free(t850);
 	structure_free(t856);

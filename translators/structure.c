@@ -232,15 +232,8 @@ loop_free(struct struct_loop *l)
 			free(l->ent[i].loop);
 		}
 	free(l->ent);
-	free(l->entkey);
-	free(l->minent);
-	free(l->entat);
-	free(l->entnext);
 	l->ent = NULL;
-	l->entkey = NULL;
-	l->minent = NULL;
-	l->entat = l->entnext = NULL;
-	l->nent = l->nminent = 0;
+	l->nent = 0;
 }
 
 static int
@@ -1031,10 +1024,6 @@ loop_copy(const struct struct_loop *src, struct struct_loop *dst)
 
 	*dst = *src;
 	dst->ent = NULL;
-	dst->entkey = NULL;
-	dst->minent = NULL;
-	dst->nminent = 0;
-	dst->entat = dst->entnext = NULL;
 	if (src->nent) {
 		dst->ent = xcalloc(src->nent, sizeof(*dst->ent));
 		for (i = 0; i < src->nent; i++) {
@@ -1183,31 +1172,6 @@ merge_variant(const struct structure *base, struct structure *v,
  * variant is merged), it only points into them.  Lookups then cost a hash
  * probe and an array access instead of string comparisons per segment.
  */
-
-static void
-loop_keys(struct struct_loop *l)
-{
-	size_t	 i;
-
-	free(l->entkey);
-	free(l->minent);
-	free(l->entat);
-	free(l->entnext);
-	l->entkey = l->minent = NULL;
-	l->entat = l->entnext = NULL;
-	l->nminent = 0;
-	if (l->nent == 0)
-		return;
-	l->entkey = xcalloc(l->nent, sizeof(*l->entkey));
-	l->minent = xcalloc(l->nent, sizeof(*l->minent));
-	for (i = 0; i < l->nent; i++) {
-		l->entkey[i] = structure_tagkey(l->ent[i].tag);
-		if (l->ent[i].min > 0)
-			l->minent[l->nminent++] = (uint32_t)i;
-		if (l->ent[i].is_loop)
-			loop_keys(l->ent[i].loop);
-	}
-}
 
 static struct struct_segdef *
 ix_find(struct struct_index *ix, const char *tag)
@@ -1534,6 +1498,132 @@ syn_pairs(struct struct_index *ix)
 	}
 }
 
+/* -- the placement automaton (struct_pos) ------------------------------ */
+
+/* The table's size limit, in entries: beyond it placement walks pos. */
+#define TRANS_MAX	((size_t)1 << 20)
+
+static size_t
+count_pos(const struct struct_loop *l)
+{
+	size_t	 i, n = l->nent + 1;
+
+	for (i = 0; i < l->nent; i++)
+		if (l->ent[i].is_loop)
+			n += count_pos(l->ent[i].loop);
+	return n;
+}
+
+static int
+envelope_tagkey(uint32_t key)
+{
+	return key == structure_tagkey("ST") || key == structure_tagkey("SE") ||
+	    key == structure_tagkey("UNH") || key == structure_tagkey("UNT");
+}
+
+/*
+ * The positions of occurrence l from *next on, then those of its nested
+ * loops; up: the enclosing loop's entry for l.  Returns l's first.
+ */
+static uint32_t
+pos_layout(struct struct_index *ix, const struct struct_loop *l,
+    uint32_t depth, uint32_t up, uint32_t *next)
+{
+	struct struct_pos *p;
+	uint32_t base = *next, end = base + (uint32_t)l->nent, nm, j, cb;
+
+	*next = end + 1;
+	/* every field set: pos is not zeroed (a calloc of it costs more) */
+	for (j = 0; j <= l->nent; j++) {
+		p = &ix->pos[base + j];
+		*p = (struct struct_pos){ .loop = l, .depth = depth,
+		    .end = end };
+		if (j == l->nent) {
+			p->up = up;
+			break;
+		}
+		p->ent = &l->ent[j];
+		p->key = structure_tagkey(p->ent->tag);
+		p->min = envelope_tagkey(p->key) ? 0 : p->ent->min;
+		p->max = p->ent->max;
+	}
+	for (nm = end, j = end - base + 1; j-- > 0;) {
+		ix->pos[base + j].nextmin = nm;
+		if (ix->pos[base + j].min > 0)
+			nm = base + j;
+	}
+	for (j = 0; j < l->nent; j++) {
+		if (!l->ent[j].is_loop)
+			continue;
+		cb = pos_layout(ix, l->ent[j].loop, depth + 1, base + j, next);
+		p = &ix->pos[base + j];
+		p->child = cb + (l->ent[j].loop->nent > 0);
+		p->trigshort = l->ent[j].loop->nent > 0 &&
+		    ix->pos[cb].min > 1;
+	}
+	return base;
+}
+
+/*
+ * The rows of trans for the occurrence whose first position is base, then
+ * for its nested loops: past the end, the row of the enclosing loop's
+ * entry (none at the root); at entry j, the row after it with j's own tag
+ * leading to j.
+ */
+static void
+trans_rows(struct struct_index *ix, uint32_t base)
+{
+	const struct struct_pos *p = &ix->pos[base];
+	const struct struct_segdef *sd;
+	uint16_t *row;
+	size_t	 ncol = ix->ncol;
+	uint32_t g, end = p->end;
+
+	if (p->depth > 0)
+		memcpy(&ix->trans[(size_t)end * ncol],
+		    &ix->trans[(size_t)ix->pos[end].up * ncol],
+		    ncol * sizeof(*ix->trans));
+	else
+		memset(&ix->trans[(size_t)end * ncol], 0,
+		    ncol * sizeof(*ix->trans));
+	for (g = end; g-- > base;) {
+		row = &ix->trans[(size_t)g * ncol];
+		memcpy(row, row + ncol, ncol * sizeof(*row));
+		if ((sd = structure_segdef(ix, ix->pos[g].key)) != NULL)
+			row[sd->col] = (uint16_t)(g + 1);
+	}
+	for (g = base; g < end; g++) {
+		p = &ix->pos[g];
+		if (p->child != 0)
+			trans_rows(ix, p->child - (p->ent->loop->nent > 0));
+	}
+}
+
+static void
+automaton(struct struct_index *ix, const struct structure *st)
+{
+	struct struct_segdef *sd;
+	uint32_t next = 0;
+	size_t	 i;
+
+	ix->npos = count_pos(&st->root);
+	ix->pos = xreallocarray(NULL, ix->npos, sizeof(*ix->pos));
+	pos_layout(ix, &st->root, 0, 0, &next);
+	/* a column for each tag some entry has (ix_table indexed them) */
+	ix->ncol = 1;
+	for (i = 0; i < ix->npos; i++)
+		if (ix->pos[i].ent != NULL && (sd = (struct struct_segdef *)
+		    structure_segdef(ix, ix->pos[i].key)) != NULL &&
+		    sd->col == 0)
+			sd->col = ix->ncol++;
+	if (ix->npos >= UINT16_MAX || ix->npos > TRANS_MAX / ix->ncol)
+		return;
+	/* every row is written, from the root's end on */
+	ix->trans = xreallocarray(NULL, ix->npos * ix->ncol,
+	    sizeof(*ix->trans));
+	trans_rows(ix, 0);
+}
+
 struct struct_index *
 structure_index_new(const struct structure *st)
 {
@@ -1614,6 +1704,7 @@ structure_index_new(const struct structure *st)
 		sd->synall[1] |= ix->synmask[k].all[1];
 	}
 	syn_pairs(ix);
+	automaton(ix, st);
 	return ix;
 }
 
@@ -1630,48 +1721,16 @@ structure_index_free(struct struct_index *ix)
 	free(ix->synfast);
 	free(ix->vplain);
 	free(ix->mcomp);
+	free(ix->pos);
+	free(ix->trans);
 	free(ix);
-}
-
-/*
- * The entat and entnext tables of l and its nested loops (struct_loop),
- * after loop_keys() and for the index ix of their structure.  A loop whose
- * entries do not fit uint16_t, or name a tag ix lacks (never: ix_table adds
- * every entry's tag), keeps NULL and is scanned instead.
- */
-static void
-loop_ents(const struct struct_index *ix, struct struct_loop *l)
-{
-	const struct struct_segdef *sd;
-	size_t	 j, k;
-
-	for (j = 0; j < l->nent; j++)
-		if (l->ent[j].is_loop)
-			loop_ents(ix, l->ent[j].loop);
-	if (l->nent == 0 || l->nent >= UINT16_MAX)
-		return;
-	l->entat = xcalloc(ix->nseg + 1, sizeof(*l->entat));
-	l->entnext = xcalloc(l->nent, sizeof(*l->entnext));
-	for (j = l->nent; j-- > 0;) {
-		if ((sd = structure_segdef(ix, l->entkey[j])) == NULL) {
-			free(l->entat);
-			free(l->entnext);
-			l->entat = l->entnext = NULL;
-			return;
-		}
-		k = (size_t)(sd - ix->seg);
-		l->entnext[j] = l->entat[k];
-		l->entat[k] = (uint16_t)(j + 1);
-	}
 }
 
 static void
 index_structure(struct structure *st)
 {
-	loop_keys(&st->root);
 	structure_index_free(st->idx);
 	st->idx = structure_index_new(st);
-	loop_ents(st->idx, &st->root);
 }
 
 static const char *

@@ -69,23 +69,6 @@ struct struct_loop {
 	struct struct_loop *parent;
 	const struct struct_hier *hier;	/* non-NULL for hierarchical loops */
 	int		 line;
-	/*
-	 * Added, set by structure_load (NULL before, or when nent is 0):
-	 * structure_tagkey() of each ent[].tag, and the indexes of the
-	 * entries with min > 0, in order.
-	 */
-	uint32_t	*entkey;
-	uint32_t	*minent;
-	size_t		 nminent;
-	/*
-	 * Added with the index (structure_load; NULL otherwise, or when the
-	 * loop is too wide): by segdef (its index in the structure's
-	 * idx->seg), 1 + the first entry with that tag, 0 none; by entry,
-	 * 1 + the next entry with the same tag, 0 none.  The tree builder
-	 * places a segment without scanning the entries.
-	 */
-	uint16_t	*entat;
-	uint16_t	*entnext;
 };
 
 /* `pairs TAG FROM..TO qualifier=first|second` or `value=-01 qualifier=-02` */
@@ -261,6 +244,7 @@ struct struct_segdef {
 	 */
 	const struct struct_synfast *synfast;
 	uint32_t	 idx;		/* this entry's index in seg[] */
+	uint32_t	 col;		/* an entry's tag: its trans column; 0 */
 	const struct struct_pairs *pairs;	/* first `pairs`, or NULL */
 	const struct struct_hier *hier;		/* first `hierarchy`, or NULL */
 };
@@ -275,6 +259,45 @@ struct struct_segdef {
  */
 struct struct_synfast {
 	uint64_t	 a, need, any;
+};
+
+/*
+ * One position of the placement automaton (struct_index's pos): entry j of
+ * one occurrence of a loop in the segment table, or the place past its
+ * last entry (ent NULL).  The positions of an occurrence are consecutive,
+ * an occurrence's nested loops follow it, and the root's come first.
+ *
+ * Placement (MAPS.md §2) keeps one open frame per loop level, each
+ * at the position of its last placement; an outer frame is always at the
+ * entry of the loop open above it.  So the innermost frame's position
+ * alone says where the next segment goes: the first entry with its tag at
+ * or after that position, else at or after the enclosing loop's entry,
+ * and so on outward.  trans holds that answer for every position and tag.
+ */
+struct struct_pos {
+	const struct struct_loop *loop;	/* the occurrence's declaration */
+	const struct struct_entry *ent;	/* entry j; NULL past the end */
+	uint32_t	 key;		/* structure_tagkey(ent->tag); 0 */
+	uint32_t	 depth;		/* loop's nesting, the root's 0 */
+	uint32_t	 end;		/* the occurrence's position past the end */
+	/* past the end, depth > 0: the enclosing loop's entry for this one */
+	uint32_t	 up;
+	/*
+	 * A loop entry: the nested occurrence's position after its
+	 * trigger, where a new instance starts (its end when it has no
+	 * entries); 0 for a segment.  trigshort: the trigger, counted once
+	 * per instance, is declared with a minimum above 1.
+	 */
+	uint32_t	 child;
+	uint32_t	 trigshort;
+	/*
+	 * A segment count below min is reported when the instance closes;
+	 * envelope tags (ST, SE, UNH, UNT) are never reported there and have
+	 * min 0.  nextmin: the next position of the occurrence with min > 0,
+	 * or end.
+	 */
+	unsigned	 min, max;
+	uint32_t	 nextmin;
 };
 
 /* The positions of a syntax note as bits: all of them, and el[1..]. */
@@ -301,6 +324,18 @@ struct struct_index {
 	struct struct_synfast *synfast;		/* segdefs' synfast */
 	struct struct_plain *vplain;		/* segdefs' vplain */
 	uint32_t	*mcomp;			/* segdefs' mcomp */
+	/*
+	 * The placement automaton over st->root, see struct_pos.  With
+	 * trans, trans[g * ncol + sd->col] is 1 + the position a segment
+	 * of sd's tag goes to from position g, or 0 when no open loop
+	 * declares it there (column 0: tags outside the segment table).
+	 * trans is NULL when the table would be too large; placement
+	 * then walks pos from g instead, to the same answer.
+	 */
+	struct struct_pos *pos;
+	size_t		 npos;
+	uint16_t	*trans;
+	uint32_t	 ncol;
 };
 
 /*

@@ -60,28 +60,33 @@
 
 /*
  * Scratch memory is sized for common sets and lives in struct tb on the
- * stack; only unusual sets (very wide loops, many loop instances, X12
+ * stack; only unusual sets (many loop instances or missing entries, X12
  * repetitions to split) allocate, so a set costs no malloc.
  */
-#define TB_CNTPOOL	512	/* entry counters of all open frames */
-#define TB_CNTZERO	16	/* counters push() zeroes without a call */
 #define TB_INSTBUF	64	/* loop instances before the heap is used */
+#define TB_SHORTBUF	32	/* entries below their minimum, ditto */
 #define TB_SYNMEMO	16	/* segment definitions remembered by check_syntax */
 #define TB_SDBUF	256	/* segment definitions kept on the stack */
 
+/*
+ * An open loop instance.  Its frame is at one position of the structure's
+ * placement automaton (struct_pos): that of its last placement, or the
+ * first after the trigger.  As positions only move forward, an entry's
+ * count is the run of placements at it, and only the current one needs a
+ * counter; entries left below their minimum are noted in t->shortv and
+ * reported when the instance closes, in entry order as they were noted.
+ */
 struct frame {
 	struct edi_loop	*inst;
-	const struct struct_loop *decl;
-	/*
-	 * The first entry a segment may match: that of the last placement,
-	 * past the trigger (the trigger repeats as a sibling instead).
-	 */
-	size_t		 from;
-	const uint16_t	*entat, *entnext;	/* decl's, or NULL: scan */
-	unsigned	*cnt;		/* per entry, in this instance */
-	size_t		 cntend;	/* cntpool used up to this frame */
-	unsigned	*heap;		/* cnt when cntpool is full */
-	size_t		 heapcap;
+	uint32_t	 cur;		/* position in t->pos */
+	unsigned	 run;		/* placements at cur in a row */
+	size_t		 short0;	/* this frame's t->shortv from here */
+};
+
+/* An entry left below its minimum: its position, the segments it got. */
+struct tshort {
+	uint32_t	 pos;
+	unsigned	 count;
 };
 
 struct tb {
@@ -92,19 +97,22 @@ struct tb {
 	unsigned	 ndiag;
 	int		 oom;
 	int		 nfr;
-	int		 nfrinit;	/* frames whose heap is initialised */
 	uint32_t	 placed;	/* the last segment placed */
 	struct edi_loop	**inst;		/* every instance, in order */
 	size_t		 ninst;
 	size_t		 instcap;
+	const struct struct_pos *pos;	/* t->ix's automaton */
+	const uint16_t	*trans;
+	uint32_t	 ncol;
+	struct tshort	*shortv;	/* entries below their minimum */
+	size_t		 nshort;
+	size_t		 shortcap;
 	struct edi_val	*scratch;	/* x12_repetitions, when needed */
 	/*
 	 * The definition of each segment (NULL: none), looked up once by
-	 * placement for the checks; fastent: the loops' entat tables belong
-	 * to t->ix, so placement need not scan.
+	 * placement for the checks.
 	 */
 	const struct struct_segdef **sdv;
-	int		 fastent;
 	/*
 	 * Whether a segment's syntax notes hold depends only on its tag's
 	 * notes and which of the positions they name are present (the
@@ -120,7 +128,7 @@ struct tb {
 	/* not cleared per set: */
 	struct frame	 fr[EG_MAX_LOOP_DEPTH + 1];
 	struct edi_loop	*instbuf[TB_INSTBUF];
-	unsigned	 cntpool[TB_CNTPOOL];
+	struct tshort	 shortbuf[TB_SHORTBUF];
 	const struct struct_segdef *sdbuf[TB_SDBUF];
 };
 
@@ -239,47 +247,44 @@ new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
 	return l;
 }
 
-static inline void
-push(struct tb *t, struct edi_loop *inst, const struct struct_loop *decl)
+/* The shortfall list is full: double it. */
+static void __attribute__((noinline))
+short_grow(struct tb *t)
 {
-	size_t	 base = t->nfr > 0 ? t->fr[t->nfr - 1].cntend : 0;
+	t->shortcap *= 2;
+	if (t->shortv == t->shortbuf) {
+		t->shortv = xreallocarray(NULL, t->shortcap,
+		    sizeof(*t->shortv));
+		memcpy(t->shortv, t->shortbuf, sizeof(t->shortbuf));
+	} else
+		t->shortv = xreallocarray(t->shortv, t->shortcap,
+		    sizeof(*t->shortv));
+}
+
+static void
+short_note(struct tb *t, uint32_t pos, unsigned count)
+{
+	if (t->nshort == t->shortcap)
+		short_grow(t);
+	t->shortv[t->nshort].pos = pos;
+	t->shortv[t->nshort++].count = count;
+}
+
+/*
+ * Open a frame for inst at position cur: the first after the trigger of
+ * a loop (counted once), or the root's first.
+ */
+static inline void
+push(struct tb *t, struct edi_loop *inst, uint32_t cur, int trigshort)
+{
 	struct frame *f = &t->fr[t->nfr++];
 
-	if (t->nfr > t->nfrinit) {
-		/* first use of this frame in the set */
-		f->heap = NULL;
-		f->heapcap = 0;
-		t->nfrinit = t->nfr;
-	}
 	f->inst = inst;
-	f->decl = decl;
-	f->from = decl->tag[0] != '\0';
-	f->entat = t->fastent ? decl->entat : NULL;
-	f->entnext = decl->entnext;
-	if (decl->nent <= TB_CNTPOOL - base) {
-		f->cnt = t->cntpool + base;
-		f->cntend = base + decl->nent;
-		/*
-		 * Most loops are narrow: zero a fixed TB_CNTZERO counters in
-		 * a few inline stores rather than call memset.  The pool
-		 * past cntend belongs to no open frame.
-		 */
-		if (decl->nent <= TB_CNTZERO &&
-		    TB_CNTZERO <= TB_CNTPOOL - base) {
-			memset(f->cnt, 0, TB_CNTZERO * sizeof(*f->cnt));
-			return;
-		}
-	} else {
-		if (f->heapcap < decl->nent) {
-			free(f->heap);
-			f->heapcap = decl->nent;
-			f->heap = xcalloc(f->heapcap, sizeof(*f->heap));
-		}
-		f->cnt = f->heap;
-		f->cntend = base;
-	}
-	if (decl->nent)
-		memset(f->cnt, 0, decl->nent * sizeof(*f->cnt));
+	f->cur = cur;
+	f->run = 0;
+	f->short0 = t->nshort;
+	if (trigshort)
+		short_note(t, cur - 1, 1);
 }
 
 static int
@@ -289,13 +294,6 @@ envelope_key(uint32_t key)
 	    key == TAGKEY3('U', 'N', 'H') || key == TAGKEY3('U', 'N', 'T');
 }
 
-static uint32_t
-entry_key(const struct struct_loop *l, size_t j)
-{
-	return l->entkey != NULL ? l->entkey[j] :
-	    structure_tagkey(l->ent[j].tag);
-}
-
 /* The index entry of a tag; NULL when the structure never names it. */
 static const struct struct_segdef *
 segdef(const struct tb *t, const char *tag)
@@ -303,153 +301,171 @@ segdef(const struct tb *t, const char *tag)
 	return structure_segdef(t->ix, structure_tagkey(tag));
 }
 
-/* Entry j of f's loop is under its minimum (the rare case, kept apart). */
-static void __attribute__((noinline))
-pop_missing(struct tb *t, const struct frame *f, size_t j, uint32_t at)
+/* The entry at position g has count placements, below its minimum. */
+static void
+pop_missing(struct tb *t, uint32_t g, unsigned count, uint32_t at)
 {
-	const struct struct_loop *d = f->decl;
-	const struct struct_entry *e = &d->ent[j];
+	const struct struct_loop *d = t->pos[g].loop;
+	const struct struct_entry *e = t->pos[g].ent;
 
-	if (envelope_key(entry_key(d, j)))
-		return;
 	if (e->is_loop)
 		tdiag(t, TD(DIAG_ERROR, "LOOP-MISSING", .segi = at,
 		    .tag = e->tag, .ack_seg = 3),
 		    "mandatory loop %s missing%s%s (%u of at least %u)",
-		    e->tag, d->tag[0] ? " in loop " : "", d->tag, f->cnt[j],
+		    e->tag, d->tag[0] ? " in loop " : "", d->tag, count,
 		    e->min);
 	else
 		tdiag(t, TD(DIAG_ERROR, "SEG-MISSING", .segi = at,
 		    .tag = e->tag, .ack_seg = 3),
 		    "mandatory segment %s missing%s%s (%u of at least %u)",
-		    e->tag, d->tag[0] ? " in loop " : "", d->tag, f->cnt[j],
+		    e->tag, d->tag[0] ? " in loop " : "", d->tag, count,
 		    e->min);
 }
 
-/* Close the innermost frame: check its minimum counts. */
+/*
+ * f leaves its position for a later one, to (its end when the frame
+ * closes), with the current entry or one passed over below its minimum
+ * (the rare case, kept apart): note them.
+ */
+static void __attribute__((noinline))
+leave_short(struct tb *t, const struct frame *f, uint32_t to)
+{
+	const struct struct_pos *pos = t->pos;
+	uint32_t g;
+
+	if (f->run < pos[f->cur].min)
+		short_note(t, f->cur, f->run);
+	for (g = pos[f->cur].nextmin; g < to; g = pos[g].nextmin)
+		short_note(t, g, 0);
+}
+
+/* Report what the closing frame f noted, in entry order. */
+static void __attribute__((noinline))
+pop_short(struct tb *t, const struct frame *f, uint32_t at)
+{
+	size_t	 k;
+
+	leave_short(t, f, t->pos[f->cur].end);
+	for (k = f->short0; k < t->nshort; k++)
+		pop_missing(t, t->shortv[k].pos, t->shortv[k].count, at);
+	t->nshort = f->short0;
+}
+
+/* Close the innermost frame: report the entries below their minimum. */
 static inline void
 pop(struct tb *t, uint32_t at)
 {
 	struct frame *f = &t->fr[t->nfr - 1];
-	const struct struct_loop *d = f->decl;
-	size_t	 j, m;
+	const struct struct_pos *p = &t->pos[f->cur];
 
-	/* Only entries with a minimum can be missing. */
-	if (d->entkey != NULL) {
-		for (m = 0; m < d->nminent; m++) {
-			j = d->minent[m];
-			if (f->cnt[j] < d->ent[j].min)
-				pop_missing(t, f, j, at);
-		}
-	} else {
-		for (j = 0; j < d->nent; j++)
-			if (f->cnt[j] < d->ent[j].min)
-				pop_missing(t, f, j, at);
-	}
+	if (f->run < p->min || p->nextmin < p->end || t->nshort > f->short0)
+		pop_short(t, f, at);
 	/* open until now: it ends with the last segment placed */
 	f->inst->last = t->placed;
 	t->nfr--;
 }
 
 /*
- * The entry of f's loop for a segment at or after f->from, by scanning.
- * Tags of at most three bytes are equal exactly when their keys are.
+ * The position a segment of sd's tag goes to from g, plus 1 (0: none), by
+ * walking the positions when the index has no table: trans[] holds the
+ * same answers.
  */
-static long
-frame_find(const struct frame *f, uint32_t key)
+static uint32_t __attribute__((noinline))
+trans_walk(const struct struct_pos *pos, uint32_t g,
+    const struct struct_segdef *sd)
 {
-	const struct struct_loop *d = f->decl;
-	size_t	 j = f->from;
-
-	if (d->entkey == NULL) {
-		for (; j < d->nent; j++)
-			if (structure_tagkey(d->ent[j].tag) == key)
-				return (long)j;
-		return -1;
+	if (sd == NULL || sd->col == 0)
+		return 0;
+	for (;;) {
+		for (; pos[g].ent != NULL; g++)
+			if (pos[g].key == sd->key)
+				return g + 1;
+		if (pos[g].depth == 0)
+			return 0;
+		g = pos[g].up;
 	}
-	for (; j < d->nent; j++)
-		if (d->entkey[j] == key)
-			return (long)j;
-	return -1;
 }
 
-/* Place segment i, whose key and definition (NULL: none) are given. */
+/* Segment i (s), which no open loop declares at this point. */
+static void __attribute__((noinline))
+unexpected(struct tb *t, uint32_t i, uint32_t key,
+    const struct struct_segdef *sd)
+{
+	struct edi_seg *s = &t->set->seg[i];
+	const struct frame *f = &t->fr[t->nfr - 1];
+	const struct struct_loop *d = t->pos[f->cur].loop;
+	int	 declared = sd != NULL && sd->in_table;
+
+	s->loop = f->inst;
+	if (envelope_key(key) && !declared)
+		return;
+	if (declared)
+		tdiag(t, TD(DIAG_WARNING, "SEG-UNEXPECTED", .segi = i,
+		    .ack_seg = 2), "segment %s is not expected here%s%s;"
+		    " kept in the current loop", s->tag,
+		    d->tag[0] ? " in loop " : "", d->tag);
+	else
+		tdiag(t, TD(DIAG_WARNING, "SEG-UNEXPECTED", .segi = i,
+		    .ack_seg = 1), "segment %s is not declared in the "
+		    "%s structure; kept in the current loop", s->tag,
+		    t->st->doctype);
+}
+
+static void __attribute__((noinline))
+max_use(struct tb *t, uint32_t i, const struct struct_pos *p)
+{
+	const struct struct_entry *e = p->ent;
+	const struct struct_loop *d = p->loop;
+
+	tdiag(t, TD(DIAG_ERROR, e->is_loop ? "LOOP-MAXUSE" : "SEG-MAXUSE",
+	    .segi = i, .ack_seg = e->is_loop ? 4 : 5),
+	    "%s %s occurs more than %u time%s%s%s", e->is_loop ? "loop" :
+	    "segment", e->tag, e->max, e->max == 1 ? "" : "s",
+	    d->tag[0] ? " in loop " : "", d->tag);
+}
+
+/*
+ * Place segment i, whose key and definition (NULL: none) are given: one
+ * step of the automaton from the innermost frame's position.
+ */
 static inline __attribute__((always_inline)) void
 place(struct tb *t, uint32_t i, uint32_t key, const struct struct_segdef *sd)
 {
 	struct edi_seg *s = &t->set->seg[i];
-	const struct struct_entry *e;
-	struct frame *f;
+	const struct struct_pos *p;
+	struct frame *f = &t->fr[t->nfr - 1];
 	struct edi_loop *l;
-	size_t	 sdi = sd != NULL ? sd->idx : 0;
-	long	 j = -1;
-	int	 k, declared;
-	unsigned u;
+	uint32_t g;
 
-	for (k = t->nfr - 1; k >= 0; k--) {
-		f = &t->fr[k];
-		if (f->entat == NULL) {
-			if ((j = frame_find(f, key)) >= 0)
-				break;
-			continue;
-		}
-		/* the entries with this tag, in order; none without sd */
-		if (sd == NULL)
-			continue;
-		for (u = f->entat[sdi]; u != 0 && u <= f->from;
-		    u = f->entnext[u - 1])
-			;
-		if (u != 0) {
-			j = (long)u - 1;
-			break;
-		}
-	}
-	if (k < 0) {
-		f = &t->fr[t->nfr - 1];
-		s->loop = f->inst;
-		declared = sd != NULL && sd->in_table;
-		if (envelope_key(key) && !declared)
-			return;
-		if (declared)
-			tdiag(t, TD(DIAG_WARNING, "SEG-UNEXPECTED", .segi = i,
-			    .ack_seg = 2),
-			    "segment %s is not expected here%s%s;"
-			    " kept in the current loop", s->tag,
-			    f->decl->tag[0] ? " in loop " : "", f->decl->tag);
-		else
-			tdiag(t, TD(DIAG_WARNING, "SEG-UNEXPECTED", .segi = i,
-			    .ack_seg = 1), "segment %s is not declared in the "
-			    "%s structure; kept in the current loop", s->tag,
-			    t->st->doctype);
+	if (t->trans != NULL)
+		g = t->trans[(size_t)f->cur * t->ncol + (sd != NULL ?
+		    sd->col : 0)];
+	else
+		g = trans_walk(t->pos, f->cur, sd);
+	if (g-- == 0) {
+		unexpected(t, i, key, sd);
 		return;
 	}
-	while (t->nfr - 1 > k)
+	p = &t->pos[g];
+	while (t->nfr - 1 > (int)p->depth)
 		pop(t, i);
-	f = &t->fr[k];
-	e = &f->decl->ent[j];
-	/* j >= f->from, which is past a loop's trigger already */
-	f->from = (size_t)j;
-	f->cnt[j]++;
-	if (e->max && f->cnt[j] == e->max + 1)
-		tdiag(t, TD(DIAG_ERROR, e->is_loop ? "LOOP-MAXUSE" :
-		    "SEG-MAXUSE", .segi = i, .ack_seg = e->is_loop ? 4 : 5),
-		    "%s %s occurs more than %u time%s%s%s", e->is_loop ?
-		    "loop" : "segment", e->tag, e->max, e->max == 1 ? "" : "s",
-		    f->decl->tag[0] ? " in loop " : "", f->decl->tag);
-	if (!e->is_loop) {
+	f = &t->fr[p->depth];
+	if (g != f->cur) {
+		/* positions only move forward: g is past f->cur */
+		if (f->run < t->pos[f->cur].min || t->pos[f->cur].nextmin < g)
+			leave_short(t, f, g);
+		f->cur = g;
+		f->run = 0;
+	}
+	f->run++;
+	if (p->max && f->run == p->max + 1)
+		max_use(t, i, p);
+	if (p->child == 0 || t->nfr >= (int)EG_MAX_LOOP_DEPTH ||
+	    (l = new_inst(t, p->ent->loop, i, f->inst)) == NULL) {
 		s->loop = f->inst;
 		return;
 	}
-	if (t->nfr >= (int)EG_MAX_LOOP_DEPTH) {
-		s->loop = f->inst;
-		return;
-	}
-	if ((l = new_inst(t, e->loop, i, f->inst)) == NULL) {
-		s->loop = f->inst;
-		return;
-	}
-	push(t, l, e->loop);
-	t->fr[t->nfr - 1].cnt[0] = 1;
+	push(t, l, p->child, p->trigshort);
 	s->loop = l;
 }
 
@@ -1605,6 +1621,8 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	t->ds = ds;
 	t->inst = t->instbuf;
 	t->instcap = TB_INSTBUF;
+	t->shortv = t->shortbuf;
+	t->shortcap = TB_SHORTBUF;
 	t->sdv = t->sdbuf;
 	if ((root = new_inst(t, NULL, 0, NULL)) == NULL)
 		goto oom;
@@ -1619,7 +1637,9 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	/* structure_load indexes every structure; others get one here. */
 	if ((t->ix = st->idx) == NULL)
 		t->ix = ixown = structure_index_new(st);
-	t->fastent = t->ix == st->idx;
+	t->pos = t->ix->pos;
+	t->trans = t->ix->trans;
+	t->ncol = t->ix->ncol;
 	if (set->nseg > TB_SDBUF)
 		t->sdv = xreallocarray(NULL, set->nseg, sizeof(*t->sdv));
 	if (set->env.syntax == EDI_X12 && set->env.delims.repetition) {
@@ -1627,7 +1647,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 		if (t->oom)
 			goto oom;
 	}
-	push(t, root, &st->root);
+	push(t, root, 0, 0);
 	/*
 	 * An instance's last segment is set when its frame is popped: every
 	 * segment placed meanwhile went into it or into a nested instance.
@@ -1686,8 +1706,8 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 		rc = EG_ERR_LIMIT;
 	}
  done:
-	for (i = 0; i < (size_t)t->nfrinit; i++)
-		free(t->fr[i].heap);
+	if (t->shortv != t->shortbuf)
+		free(t->shortv);
 	if (t->inst != t->instbuf)
 		free(t->inst);
 	if (t->sdv != t->sdbuf)
