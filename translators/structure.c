@@ -1557,6 +1557,7 @@ pos_layout(struct struct_index *ix, const struct struct_loop *l,
 			continue;
 		cb = pos_layout(ix, l->ent[j].loop, depth + 1, base + j, next);
 		p = &ix->pos[base + j];
+		p->cloop = l->ent[j].loop;
 		p->child = cb + (l->ent[j].loop->nent > 0);
 		p->trigshort = l->ent[j].loop->nent > 0 &&
 		    ix->pos[cb].min > 1;

@@ -273,6 +273,7 @@ struct struct_synfast {
  * alone says where the next segment goes: the first entry with its tag at
  * or after that position, else at or after the enclosing loop's entry,
  * and so on outward.  trans holds that answer for every position and tag.
+ * 64 bytes on LP64, so that pos[] is indexed by a shift.
  */
 struct struct_pos {
 	const struct struct_loop *loop;	/* the occurrence's declaration */
@@ -283,11 +284,13 @@ struct struct_pos {
 	/* past the end, depth > 0: the enclosing loop's entry for this one */
 	uint32_t	 up;
 	/*
-	 * A loop entry: the nested occurrence's position after its
-	 * trigger, where a new instance starts (its end when it has no
-	 * entries); 0 for a segment.  trigshort: the trigger, counted once
-	 * per instance, is declared with a minimum above 1.
+	 * A loop entry: its loop (ent->loop), the nested occurrence's
+	 * position after its trigger, where a new instance starts (its end
+	 * when it has no entries); NULL and 0 for a segment.  trigshort:
+	 * the trigger, counted once per instance, is declared with a
+	 * minimum above 1.
 	 */
+	const struct struct_loop *cloop;
 	uint32_t	 child;
 	uint32_t	 trigshort;
 	/*

@@ -102,8 +102,6 @@ struct tb {
 	size_t		 ninst;
 	size_t		 instcap;
 	const struct struct_pos *pos;	/* t->ix's automaton */
-	const uint16_t	*trans;
-	uint32_t	 ncol;
 	struct tshort	*shortv;	/* entries below their minimum */
 	size_t		 nshort;
 	size_t		 shortcap;
@@ -425,34 +423,40 @@ max_use(struct tb *t, uint32_t i, const struct struct_pos *p)
 }
 
 /*
- * Place segment i, whose key and definition (NULL: none) are given: one
- * step of the automaton from the innermost frame's position.
+ * Place segment i (s), whose key and definition (NULL: none) are given:
+ * one step of the automaton from the innermost frame's position.  The
+ * caller keeps t->ix's tables in locals (trans, ncol, pos): stores to the
+ * frames could alias them in t.
  */
 static inline __attribute__((always_inline)) void
-place(struct tb *t, uint32_t i, uint32_t key, const struct struct_segdef *sd)
+place(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
+    const struct struct_segdef *sd, const uint16_t *trans, uint32_t ncol,
+    const struct struct_pos *pos)
 {
-	struct edi_seg *s = &t->set->seg[i];
 	const struct struct_pos *p;
 	struct frame *f = &t->fr[t->nfr - 1];
 	struct edi_loop *l;
 	uint32_t g;
 
-	if (t->trans != NULL)
-		g = t->trans[(size_t)f->cur * t->ncol + (sd != NULL ?
-		    sd->col : 0)];
+	if (trans != NULL)
+		g = trans[(size_t)f->cur * ncol + (sd != NULL ? sd->col : 0)];
 	else
-		g = trans_walk(t->pos, f->cur, sd);
+		g = trans_walk(pos, f->cur, sd);
 	if (g-- == 0) {
 		unexpected(t, i, key, sd);
 		return;
 	}
-	p = &t->pos[g];
-	while (t->nfr - 1 > (int)p->depth)
-		pop(t, i);
-	f = &t->fr[p->depth];
+	p = &pos[g];
+	if (t->nfr - 1 != (int)p->depth) {
+		/* the target is in an enclosing loop */
+		do
+			pop(t, i);
+		while (t->nfr - 1 > (int)p->depth);
+		f = &t->fr[p->depth];
+	}
 	if (g != f->cur) {
 		/* positions only move forward: g is past f->cur */
-		if (f->run < t->pos[f->cur].min || t->pos[f->cur].nextmin < g)
+		if (f->run < pos[f->cur].min || pos[f->cur].nextmin < g)
 			leave_short(t, f, g);
 		f->cur = g;
 		f->run = 0;
@@ -461,7 +465,7 @@ place(struct tb *t, uint32_t i, uint32_t key, const struct struct_segdef *sd)
 	if (p->max && f->run == p->max + 1)
 		max_use(t, i, p);
 	if (p->child == 0 || t->nfr >= (int)EG_MAX_LOOP_DEPTH ||
-	    (l = new_inst(t, p->ent->loop, i, f->inst)) == NULL) {
+	    (l = new_inst(t, p->cloop, i, f->inst)) == NULL) {
 		s->loop = f->inst;
 		return;
 	}
@@ -1608,8 +1612,11 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	struct edi_loop *root, *l;
 	const struct struct_segdef *sd;
 	const struct struct_slot *slot;
+	const struct struct_pos *pos;
+	const uint16_t *trans;
+	struct edi_seg *s;
 	size_t	 i;
-	uint32_t k, key;
+	uint32_t k, key, ncol;
 	unsigned bits;
 	int	 rc = 0, utf8;
 
@@ -1638,8 +1645,6 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	if ((t->ix = st->idx) == NULL)
 		t->ix = ixown = structure_index_new(st);
 	t->pos = t->ix->pos;
-	t->trans = t->ix->trans;
-	t->ncol = t->ix->ncol;
 	if (set->nseg > TB_SDBUF)
 		t->sdv = xreallocarray(NULL, set->nseg, sizeof(*t->sdv));
 	if (set->env.syntax == EDI_X12 && set->env.delims.repetition) {
@@ -1654,10 +1659,14 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	 */
 	slot = t->ix->slot;		/* in locals: place() stores a lot */
 	bits = t->ix->bits;
+	trans = t->ix->trans;
+	ncol = t->ix->ncol;
+	pos = t->ix->pos;
 	for (k = 0; k < set->nseg; k++) {
-		key = edi_tagkey(set->seg[k].tag);
+		s = &set->seg[k];
+		key = edi_tagkey(s->tag);
 		t->sdv[k] = sd = structure_segdef_at(slot, bits, key);
-		place(t, k, key, sd);
+		place(t, s, k, key, sd, trans, ncol, pos);
 		t->placed = k;
 	}
 	while (t->nfr > 0)
@@ -1674,10 +1683,14 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
  kids:
 	/*
 	 * Children arrays, in document order (instances are in order);
-	 * new_inst() counted each instance's children.
+	 * new_inst() counted each instance's children.  A parent comes
+	 * before its children, so one pass sizes each array and fills the
+	 * parent's.
 	 */
 	for (i = 0; i < t->ninst; i++) {
 		l = t->inst[i];
+		if (i > 0)
+			l->parent->kid[l->parent->nkid++] = l;
 		if (l->nkid && (l->kid = arena_allocarray_raw(set->arena,
 		    l->nkid, sizeof(*l->kid))) == NULL) {
 			for (i = 0; i < t->ninst; i++) {
@@ -1687,10 +1700,6 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 			goto oom;
 		}
 		l->nkid = 0;
-	}
-	for (i = 1; i < t->ninst; i++) {
-		l = t->inst[i];
-		l->parent->kid[l->parent->nkid++] = l;
 	}
 	goto done;
  oom:
