@@ -741,6 +741,45 @@ test_setbuf_slot(void)
 	arena_free(&a);
 }
 
+/*
+ * setbuf_vwroom(), setbuf_vwtake() and setbuf_vwclose(): a run of
+ * segments' values claimed at once, within the arena's cap.
+ */
+static void
+test_setbuf_window(void)
+{
+	struct setbuf_vwin w = { NULL, 0, 0 };
+	struct arena a;
+	struct edi_val *v = NULL, *v2 = NULL;
+	size_t	 cap = 0;
+
+	arena_init(&a, 4096);
+	ok(setbuf_vwroom(&a, &w, 1024, &cap) == NULL && w.p == NULL,
+	    "setbuf_vwroom: no chunk, no window");
+	ok(arena_alloc(&a, 16) != NULL && (v = setbuf_vwroom(&a, &w, 1024,
+	    &cap)) != NULL && cap == 4080 / sizeof(*v),
+	    "setbuf_vwroom: room up to the arena's cap");
+	ok(setbuf_vwtake(&w, 0) == NULL && setbuf_vwroom(&a, &w, 1024,
+	    &cap) == v, "setbuf_vwtake: no values take no room");
+	ok(setbuf_vwtake(&w, 3) == v && (v2 = setbuf_vwroom(&a, &w, 1024,
+	    &cap)) == (struct edi_val *)(void *)((char *)v + 80) &&
+	    cap == 4000 / sizeof(*v) && a.used == 16,
+	    "setbuf_vwtake: aligned, nothing claimed yet");
+	ok(setbuf_vwtake(&w, cap - 1) == v2 && setbuf_vwroom(&a, &w, 1024,
+	    &cap) != NULL && cap == 1 && w.room == 32,
+	    "setbuf_vwroom: what is left under the cap");
+	setbuf_vwclose(&a, &w);
+	ok(w.p == NULL && a.used == 4064, "setbuf_vwclose: what was taken "
+	    "is claimed");
+	ok(setbuf_vwroom(&a, &w, 1024, &cap) != NULL && cap == 1 &&
+	    arena_alloc(&a, 48) == NULL && arena_alloc(&a, 32) != NULL &&
+	    a.used == 4096, "and the cap holds");
+	setbuf_vwclose(&a, &w);
+	ok(setbuf_vwroom(&a, &w, 1024, &cap) == NULL && w.p == NULL,
+	    "setbuf_vwroom: none at the cap");
+	arena_free(&a);
+}
+
 int
 main(void)
 {
@@ -755,6 +794,7 @@ main(void)
 	test_envelopes();
 	test_limits();
 	test_setbuf_slot();
+	test_setbuf_window();
 	test_streaming();
 	test_corpus();
 	return done_testing();

@@ -2420,10 +2420,10 @@ scan_scratch(struct ef *x, size_t pos, struct edi_seg *seg, int *flagsp)
  */
 static inline __attribute__((always_inline)) size_t
 fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
-    const int avx2)
+    struct setbuf_vwin *w, const int avx2)
 {
 	struct edi_seg local, *seg = &local;
-	struct edi_val *out;
+	struct edi_val *out = NULL;
 	size_t	 end, cap;
 	int	 flags, f2, direct;
 
@@ -2431,8 +2431,9 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 		return SCAN_NO;		/* scan_plain()'s loads */
 	direct = (x->state == ES_MSG || x->state == ES_BARE) &&
 	    !(in[pos] == 'U' && in[pos + 1] == 'N');
-	if (!direct ||
-	    (out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap)) == NULL) {
+	if (direct)
+		out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap);
+	if (out == NULL) {
 		out = x->scratch;
 		cap = EG_MAX_SEG_VALUES;
 	}
@@ -2460,12 +2461,24 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 	 */
 	if (direct && !(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
 	    x->cs != CS_A : seg->nval == 0)) {
+		/*
+		 * Kept in its slot with its values in the window: what
+		 * set_append_slot() would do, without a claim per segment.
+		 */
+		if (seg != &local && out != x->scratch && x->tlen == 0 &&
+		    setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p +
+		    seg->raw.len - x->in.p)) != NULL) {
+			seg->val = setbuf_vwtake(w, seg->nval);
+			return end;
+		}
+		setbuf_vwclose(&x->sar, w);
 		if (seg != &local)
 			set_append_slot(x, seg, out != x->scratch);
 		else
 			set_append(x, seg, 0);
 		return end;
 	}
+	setbuf_vwclose(&x->sar, w);
 	if (seg != &local) {
 		local = *seg;
 		seg = &local;
@@ -2484,6 +2497,7 @@ static inline __attribute__((always_inline)) size_t
 fast_run(struct ef *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
+	struct setbuf_vwin w = { NULL, 0, 0 };
 	size_t	 end;
 
 	while (pos < len && x->stop == 0) {
@@ -2493,10 +2507,11 @@ fast_run(struct ef *x, const char *in, size_t len, size_t pos,
 		if (in[pos] == 'U' && (at_tag(slice_make(in, len), pos, "UNA") ||
 		    x->stale))
 			break;
-		if ((end = fast_segment(x, in, len, pos, avx2)) == SCAN_NO)
+		if ((end = fast_segment(x, in, len, pos, &w, avx2)) == SCAN_NO)
 			break;
 		pos = end + 1;
 	}
+	setbuf_vwclose(&x->sar, &w);
 	return pos;
 }
 
