@@ -1556,8 +1556,9 @@ fill_env(struct ef *x, struct edi_env *env, int with_group)
 
 /*
  * The values of dst, a copy of src (or src itself), into arena a: values
- * converted into tbuf are copied.  inroom: src's values are where
- * setbuf_valroom() put them, and nothing was allocated from a since.
+ * converted into tbuf are copied.  inroom: src's values are at the
+ * arena's free space (setbuf_vwroom(), window closed since), and nothing
+ * was allocated from a since.
  * Inline for set_append(), which gets dst from setbuf_add() already
  * copied.
  */
@@ -2416,7 +2417,8 @@ scan_scratch(struct ef *x, size_t pos, struct edi_seg *seg, int *flagsp)
  * The segment at pos through scan_plain(): the terminator's offset, or
  * SCAN_NO for on_segment().  A segment of the open message other than
  * the service segments (whose handlers may reset the set's arena) is
- * split straight into the arena's free space (setbuf_valroom()).
+ * split straight into the arena's free space (w, fast_run()'s value
+ * window), which is closed before anything else may allocate there.
  */
 static inline __attribute__((always_inline)) size_t
 fast_segment(struct ef *x, const char *in, size_t len, size_t pos,

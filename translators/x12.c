@@ -1732,14 +1732,15 @@ scan_scratch(struct x12 *x, size_t pos, struct edi_seg *seg)
  * The segment at pos through scan_plain(): the terminator's offset, or
  * SCAN_NO for find_byte() and on_segment().  A segment of the open set
  * other than the envelope segments (whose handlers may reset the set's
- * arena) is split straight into the arena's free space (setbuf_valroom()).
+ * arena) is split straight into the arena's free space (w, fast_run()'s
+ * value window), which is closed before anything else may allocate there.
  */
 static inline __attribute__((always_inline)) size_t
 fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
-    const int avx2)
+    struct setbuf_vwin *w, const int avx2)
 {
 	struct edi_seg local, *seg = &local;
-	struct edi_val *out;
+	struct edi_val *out = NULL;
 	const char *p = in + pos;
 	size_t	 end, cap;
 	int	 direct;
@@ -1758,8 +1759,9 @@ fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
 		direct &= p[1] != 'E';
 		break;
 	}
-	if (!direct ||
-	    (out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap)) == NULL) {
+	if (direct)
+		out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap);
+	if (out == NULL) {
 		out = x->scratch;
 		cap = EG_MAX_SEG_VALUES;
 	}
@@ -1778,7 +1780,17 @@ fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
 	seg->setpos = 0;
 	seg->raw = slice_make(p, end - pos);
 	seg->loop = NULL;
+	/*
+	 * Kept in its slot with its values in the window: what
+	 * set_append_slot() would do, without a claim per segment.
+	 */
+	if (seg != &local && out != x->scratch && setbuf_add_slot(&x->sb,
+	    seg, (size_t)(seg->raw.p + seg->raw.len - x->in.p)) != NULL) {
+		seg->val = setbuf_vwtake(w, seg->nval);
+		return end;
+	}
 	/* what on_tokens() would do */
+	setbuf_vwclose(&x->sar, w);
 	if (seg != &local)
 		set_append_slot(x, seg, out != x->scratch);
 	else if (direct)
@@ -1797,6 +1809,7 @@ static inline __attribute__((always_inline)) size_t
 fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
+	struct setbuf_vwin w = { NULL, 0, 0 };
 	size_t	 end;
 
 	while (pos < len && x->stop == 0) {
@@ -1805,10 +1818,11 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 				pos++;
 		if (pos >= len || in[pos] == '/' || (in[pos] == 'I' &&
 		    at_isa(slice_make(in, len), pos)) ||
-		    (end = fast_segment(x, in, len, pos, avx2)) == SCAN_NO)
+		    (end = fast_segment(x, in, len, pos, &w, avx2)) == SCAN_NO)
 			break;
 		pos = end + 1;
 	}
+	setbuf_vwclose(&x->sar, &w);
 	return pos;
 }
 
