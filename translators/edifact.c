@@ -2461,52 +2461,94 @@ on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 }
 
 #ifdef __SSE2__
-/* scan_plain() into x->scratch: the arena's chunk had too little room. */
+/*
+ * The segment at pos split into x->scratch and handed to the general
+ * steps: a service segment, a segment outside a message, or one that
+ * fast_segment() has no slot or no room in the arena for.  Out of line,
+ * so that fast_segment()'s common path keeps its values in registers.
+ * The terminator's offset, or SCAN_NO for on_segment().
+ */
 static size_t __attribute__((noinline))
-scan_scratch(struct ef *x, size_t pos, struct edi_seg *seg, int *flagsp)
+fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w)
 {
+	struct edi_seg seg;
+	size_t	 end;
+	int	 flags, direct;
+
+	setbuf_vwclose(&x->sar, w);
 	x->tlen = 0;
-	return scan_plain(x, x->in.p, x->in.len, pos, seg, x->scratch,
-	    EG_MAX_SEG_VALUES, flagsp, 0);
+	if ((end = scan_plain(x, x->in.p, x->in.len, pos, &seg, x->scratch,
+	    EG_MAX_SEG_VALUES, &flags, 0)) == SCAN_NO)
+		return SCAN_NO;
+	direct = (x->state == ES_MSG || x->state == ES_BARE) &&
+	    !(x->in.p[pos] == 'U' && x->in.p[pos + 1] == 'N');
+	x->filepos++;
+	seg.filepos = x->filepos;
+	seg.setpos = 0;
+	seg.raw = slice_make(x->in.p + pos, end - pos);
+	seg.loop = NULL;
+	/* nothing to report and no character to check: on_tokens()' end */
+	if (direct && !(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
+	    x->cs != CS_A : seg.nval == 0)) {
+		set_append(x, &seg, 0);
+		return end;
+	}
+	flags = seg_charset(x, &seg, seg.raw, flags);
+	on_tokens(x, &seg, seg.raw, flags);
+	return end;
+}
+
+/*
+ * The rest of a segment of the open message that fast_segment() split
+ * into its slot (s) and the value window, when it is not simply kept:
+ * something to report or to convert, unescaped values, or the message's
+ * size limit.
+ */
+static void __attribute__((noinline))
+fast_slot_rest(struct ef *x, struct edi_seg *s, int flags,
+    struct setbuf_vwin *w)
+{
+	struct edi_seg seg;
+
+	setbuf_vwclose(&x->sar, w);
+	if (!(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
+	    x->cs != CS_A : s->nval == 0)) {
+		set_append_slot(x, s, 1);
+		return;
+	}
+	seg = *s;
+	flags = seg_charset(x, &seg, seg.raw, flags);
+	on_tokens(x, &seg, seg.raw, flags);
 }
 
 /*
  * The segment at pos through scan_plain(): the terminator's offset, or
  * SCAN_NO for on_segment().  A segment of the open message other than
  * the service segments (whose handlers may reset the set's arena) is
- * split straight into the arena's free space (w, fast_run()'s value
- * window), which is closed before anything else may allocate there.
+ * split straight into its setbuf slot and the arena's free space (w,
+ * fast_run()'s value window, closed before anything else may allocate
+ * there); fast_other() takes the others.
  */
 static inline __attribute__((always_inline)) size_t
 fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
     struct setbuf_vwin *w, const int avx2)
 {
-	struct edi_seg local, *seg = &local;
-	struct edi_val *out = NULL;
+	struct edi_seg *seg;
+	struct edi_val *out;
 	size_t	 end, cap;
-	int	 flags, f2, direct;
+	int	 flags;
 
 	if (len - pos < 32)
 		return SCAN_NO;		/* scan_plain()'s loads */
-	direct = (x->state == ES_MSG || x->state == ES_BARE) &&
-	    !(in[pos] == 'U' && in[pos + 1] == 'N');
-	if (direct)
-		out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap);
-	if (out == NULL) {
-		out = x->scratch;
-		cap = EG_MAX_SEG_VALUES;
-	}
-	/* a segment of the open message is split straight into its slot */
-	if (direct && (seg = setbuf_slot(&x->sb)) == NULL)
-		seg = &local;
+	if (!(x->state == ES_MSG || x->state == ES_BARE) ||
+	    (in[pos] == 'U' && in[pos + 1] == 'N') ||
+	    (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap)) ==
+	    NULL || (seg = setbuf_slot(&x->sb)) == NULL)
+		return fast_other(x, pos, w);
 	x->tlen = 0;
 	if ((end = scan_plain(x, in, len, pos, seg, out, cap, &flags,
-	    avx2)) == SCAN_ROOM) {
-		/* flags stays out of memory: its address does not escape */
-		end = scan_scratch(x, pos, seg, &f2);
-		flags = f2;
-		out = x->scratch;
-	}
+	    avx2)) == SCAN_ROOM)
+		return fast_other(x, pos, w);
 	if (end == SCAN_NO)
 		return SCAN_NO;
 	x->filepos++;
@@ -2515,35 +2557,17 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 	seg->raw = slice_make(in + pos, end - pos);
 	seg->loop = NULL;
 	/*
-	 * A segment of the open message with nothing to report and no
-	 * character to check: what on_tokens() would do, directly.
+	 * Nothing to report, no character to check, nothing unescaped:
+	 * what set_append_slot() would do, without a claim per segment.
 	 */
-	if (direct && !(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
-	    x->cs != CS_A : seg->nval == 0)) {
-		/*
-		 * Kept in its slot with its values in the window: what
-		 * set_append_slot() would do, without a claim per segment.
-		 */
-		if (seg != &local && out != x->scratch && x->tlen == 0 &&
-		    setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p +
-		    seg->raw.len - x->in.p)) != NULL) {
-			seg->val = setbuf_vwtake(w, seg->nval);
-			return end;
-		}
-		setbuf_vwclose(&x->sar, w);
-		if (seg != &local)
-			set_append_slot(x, seg, out != x->scratch);
-		else
-			set_append(x, seg, 0);
+	if (!(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
+	    x->cs != CS_A : seg->nval == 0) && x->tlen == 0 &&
+	    setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p +
+	    seg->raw.len - x->in.p)) != NULL) {
+		seg->val = setbuf_vwtake(w, seg->nval);
 		return end;
 	}
-	setbuf_vwclose(&x->sar, w);
-	if (seg != &local) {
-		local = *seg;
-		seg = &local;
-	}
-	flags = seg_charset(x, seg, seg->raw, flags);
-	on_tokens(x, seg, seg->raw, flags);
+	fast_slot_rest(x, seg, flags, w);
 	return end;
 }
 
