@@ -692,6 +692,80 @@ test_block_edges(const char *loop)
 }
 
 /*
+ * A set whose values fill several of the arena's chunks: the fast path's
+ * value window closes at each chunk's end (the segment that does not fit
+ * goes through the general path, which starts the next chunk) and every
+ * segment keeps its own values.
+ */
+#define CHUNK_SEGS	1500
+#define CHUNK_VALS	20
+
+struct chunks {
+	unsigned	 sets, bad;
+	uint32_t	 nseg;
+};
+
+static int
+chunks_set(void *arg, struct edi_set *s)
+{
+	struct chunks *c = arg;
+	const struct edi_seg *seg;
+	char	 want[32];
+	uint32_t i;
+	uint16_t k;
+
+	c->sets++;
+	c->nseg = s->nseg;
+	for (i = 1; i + 1 < s->nseg; i++) {
+		seg = &s->seg[i];
+		if (strcmp(seg->tag, "REF") != 0 || seg->nval != CHUNK_VALS ||
+		    seg->setpos != i + 1) {
+			c->bad++;
+			continue;
+		}
+		for (k = 0; k < seg->nval; k++) {
+			snprintf(want, sizeof(want), "V%ux%u", i, k);
+			if (seg->val[k].el != k + 1 || seg->val[k].s.len !=
+			    strlen(want) || memcmp(seg->val[k].s.p, want,
+			    seg->val[k].s.len) != 0)
+				c->bad++;
+		}
+	}
+	return 0;
+}
+
+static void
+test_window_chunks(const char *loop)
+{
+	struct diag_sink ds = { NULL, NULL, 0, 0 };
+	struct edi_handler h = { chunks_set, NULL, NULL, &ds };
+	struct chunks c;
+	struct buf b;
+	char	 t[64];
+	unsigned i, k;
+
+	buf_init(&b, 1U << 24);
+	buf_adds(&b, ISA_OK GS_OK "ST*850*0001~");
+	for (i = 1; i <= CHUNK_SEGS; i++) {
+		buf_adds(&b, "REF");
+		for (k = 0; k < CHUNK_VALS; k++) {
+			snprintf(t, sizeof(t), "*V%ux%u", i, k);
+			buf_adds(&b, t);
+		}
+		buf_addc(&b, '~');
+	}
+	snprintf(t, sizeof(t), "SE*%u*0001~", CHUNK_SEGS + 2);
+	buf_adds(&b, t);
+	buf_adds(&b, TAIL_OK);
+	memset(&c, 0, sizeof(c));
+	ok(translator_x12.parse(slice_make(b.p, b.len), NULL,
+	    &h, &c) == 0 && ds.nerror == 0 && c.sets == 1 &&
+	    c.nseg == CHUNK_SEGS + 2 && c.bad == 0, "values over several "
+	    "arena chunks (%s): every segment's own, in order", loop);
+	buf_free(&b);
+}
+
+/*
  * setbuf_slot(), setbuf_add_slot() and setbuf_valclaim(): the fast path's
  * in-place segment and values at the limits the corpus never reaches.
  */
@@ -785,10 +859,12 @@ main(void)
 {
 	test_values();
 	test_block_edges(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
+	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	/* and the SSE2 loop, whatever this CPU has (edi_avx2()) */
-	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2())
+	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2()) {
 		test_block_edges("SSE2 loop, forced");
-	else
+		test_window_chunks("SSE2 loop, forced");
+	} else
 		ok(0, "EDIGATE_SIMD=sse2 turns the AVX2 loop off");
 	unsetenv("EDIGATE_SIMD");
 	test_envelopes();
