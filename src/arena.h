@@ -96,6 +96,39 @@ arena_claim(struct arena *a, void *p, size_t size)
 	return p;
 }
 
+/*
+ * arena_room() within the cap as well: the free space of the current
+ * chunk, of which *avail bytes (a multiple of ARENA_ALIGN) may be taken
+ * without a test by arena_commit(); NULL when none may.  For a parser
+ * that writes many small records there in a row and claims them all at
+ * once: nothing else may be allocated from a, nor a reset, until then.
+ */
+static inline void *
+arena_window(const struct arena *a, size_t *avail)
+{
+	const struct arena_chunk *c = a->head;
+	size_t	 n, cap;
+
+	if (c == NULL || c->off >= c->size || a->used >= a->max)
+		return NULL;
+	n = c->size - c->off;
+	cap = (a->max - a->used) & ~(size_t)(ARENA_ALIGN - 1);
+	*avail = n < cap ? n : cap;
+	return *avail ? (void *)(c->data + c->off) : NULL;
+}
+
+/*
+ * Claim size bytes written at p = arena_window(a, &avail): size is a
+ * multiple of ARENA_ALIGN, at most avail, and nothing was allocated from
+ * a since, so there is nothing left to test.
+ */
+static inline void
+arena_commit(struct arena *a, size_t size)
+{
+	a->head->off += size;
+	a->used += size;
+}
+
 /* As arena_allocarray, not zeroed: the caller fills every element. */
 static inline void *
 arena_allocarray_raw(struct arena *a, size_t n, size_t size)

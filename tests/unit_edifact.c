@@ -1150,6 +1150,79 @@ test_tree(void)
 }
 
 /*
+ * A message whose values fill several of the arena's chunks: the fast
+ * path's value window closes at each chunk's end (the segment that does
+ * not fit goes through the general path, which starts the next chunk),
+ * and at every segment with a release character; every segment keeps
+ * its own values.
+ */
+#define CHUNK_SEGS	1500
+#define CHUNK_VALS	20
+
+struct chunks {
+	unsigned	 sets, bad;
+	uint32_t	 nseg;
+};
+
+static int
+chunks_set(void *arg, struct edi_set *s)
+{
+	struct chunks *c = arg;
+	const struct edi_seg *seg;
+	char	 want[32];
+	uint32_t i;
+	uint16_t k;
+
+	c->sets++;
+	c->nseg = s->nseg;
+	for (i = 1; i + 1 < s->nseg; i++) {
+		seg = &s->seg[i];
+		if (strcmp(seg->tag, "FTX") != 0 || seg->nval != CHUNK_VALS ||
+		    seg->setpos != i + 1) {
+			c->bad++;
+			continue;
+		}
+		for (k = 0; k < seg->nval; k++) {
+			snprintf(want, sizeof(want), "V%ux%u%s", i, k,
+			    i % 7 == 0 && k == 3 ? "+" : "");
+			if (seg->val[k].el != k + 1 || seg->val[k].s.len !=
+			    strlen(want) || memcmp(seg->val[k].s.p, want,
+			    seg->val[k].s.len) != 0)
+				c->bad++;
+		}
+	}
+	return 0;
+}
+
+static void
+test_window_chunks(const char *loop)
+{
+	struct diag_sink ds = { NULL, NULL, 0, 0 };
+	struct edi_handler h = { chunks_set, NULL, NULL, &ds };
+	struct chunks c;
+	size_t	 cap = 1U << 24, len = 0;
+	char	*in = xmalloc(cap);
+	unsigned i, k;
+
+#define PUT(...)	(len += (size_t)snprintf(in + len, cap - len, __VA_ARGS__))
+	PUT("%s", UNB "UNH+1+ORDERS:D:96A:UN'");
+	for (i = 1; i <= CHUNK_SEGS; i++) {
+		PUT("FTX");
+		for (k = 0; k < CHUNK_VALS; k++)
+			PUT("+V%ux%u%s", i, k, i % 7 == 0 && k == 3 ? "?+" : "");
+		PUT("'");
+	}
+	PUT("UNT+%u+1'%s", CHUNK_SEGS + 2, UNZ("1"));
+#undef PUT
+	memset(&c, 0, sizeof(c));
+	ok(translator_edifact.parse(slice_make(in, len), "t.edi", &h, &c) ==
+	    0 && ds.nerror == 0 && c.sets == 1 && c.nseg == CHUNK_SEGS + 2 &&
+	    c.bad == 0, "values over several arena chunks (%s): every "
+	    "segment's own, in order", loop);
+	free(in);
+}
+
+/*
  * The parser's one-pass path reads a segment 32 bytes per step: the same
  * values and warnings wherever a release character, an escaped separator
  * or terminator, or a trailing separator falls in a step, and the same as
@@ -1256,10 +1329,12 @@ main(void)
 	test_envelopes();
 	test_tokenizer();
 	test_block_edges(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
+	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	/* and the SSE2 loop, whatever this CPU has (edi_avx2()) */
-	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2())
+	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2()) {
 		test_block_edges("SSE2 loop, forced");
-	else
+		test_window_chunks("SSE2 loop, forced");
+	} else
 		ok(0, "EDIGATE_SIMD=sse2 turns the AVX2 loop off");
 	unsetenv("EDIGATE_SIMD");
 	test_limits();

@@ -692,6 +692,80 @@ test_block_edges(const char *loop)
 }
 
 /*
+ * A set whose values fill several of the arena's chunks: the fast path's
+ * value window closes at each chunk's end (the segment that does not fit
+ * goes through the general path, which starts the next chunk) and every
+ * segment keeps its own values.
+ */
+#define CHUNK_SEGS	1500
+#define CHUNK_VALS	20
+
+struct chunks {
+	unsigned	 sets, bad;
+	uint32_t	 nseg;
+};
+
+static int
+chunks_set(void *arg, struct edi_set *s)
+{
+	struct chunks *c = arg;
+	const struct edi_seg *seg;
+	char	 want[32];
+	uint32_t i;
+	uint16_t k;
+
+	c->sets++;
+	c->nseg = s->nseg;
+	for (i = 1; i + 1 < s->nseg; i++) {
+		seg = &s->seg[i];
+		if (strcmp(seg->tag, "REF") != 0 || seg->nval != CHUNK_VALS ||
+		    seg->setpos != i + 1) {
+			c->bad++;
+			continue;
+		}
+		for (k = 0; k < seg->nval; k++) {
+			snprintf(want, sizeof(want), "V%ux%u", i, k);
+			if (seg->val[k].el != k + 1 || seg->val[k].s.len !=
+			    strlen(want) || memcmp(seg->val[k].s.p, want,
+			    seg->val[k].s.len) != 0)
+				c->bad++;
+		}
+	}
+	return 0;
+}
+
+static void
+test_window_chunks(const char *loop)
+{
+	struct diag_sink ds = { NULL, NULL, 0, 0 };
+	struct edi_handler h = { chunks_set, NULL, NULL, &ds };
+	struct chunks c;
+	struct buf b;
+	char	 t[64];
+	unsigned i, k;
+
+	buf_init(&b, 1U << 24);
+	buf_adds(&b, ISA_OK GS_OK "ST*850*0001~");
+	for (i = 1; i <= CHUNK_SEGS; i++) {
+		buf_adds(&b, "REF");
+		for (k = 0; k < CHUNK_VALS; k++) {
+			snprintf(t, sizeof(t), "*V%ux%u", i, k);
+			buf_adds(&b, t);
+		}
+		buf_addc(&b, '~');
+	}
+	snprintf(t, sizeof(t), "SE*%u*0001~", CHUNK_SEGS + 2);
+	buf_adds(&b, t);
+	buf_adds(&b, TAIL_OK);
+	memset(&c, 0, sizeof(c));
+	ok(translator_x12.parse(slice_make(b.p, b.len), NULL,
+	    &h, &c) == 0 && ds.nerror == 0 && c.sets == 1 &&
+	    c.nseg == CHUNK_SEGS + 2 && c.bad == 0, "values over several "
+	    "arena chunks (%s): every segment's own, in order", loop);
+	buf_free(&b);
+}
+
+/*
  * setbuf_slot(), setbuf_add_slot() and setbuf_valclaim(): the fast path's
  * in-place segment and values at the limits the corpus never reaches.
  */
@@ -741,20 +815,62 @@ test_setbuf_slot(void)
 	arena_free(&a);
 }
 
+/*
+ * setbuf_vwroom(), setbuf_vwtake() and setbuf_vwclose(): a run of
+ * segments' values claimed at once, within the arena's cap.
+ */
+static void
+test_setbuf_window(void)
+{
+	struct setbuf_vwin w = { NULL, 0, 0 };
+	struct arena a;
+	struct edi_val *v = NULL, *v2 = NULL;
+	size_t	 cap = 0;
+
+	arena_init(&a, 4096);
+	ok(setbuf_vwroom(&a, &w, 1024, &cap) == NULL && w.p == NULL,
+	    "setbuf_vwroom: no chunk, no window");
+	ok(arena_alloc(&a, 16) != NULL && (v = setbuf_vwroom(&a, &w, 1024,
+	    &cap)) != NULL && cap == 4080 / sizeof(*v),
+	    "setbuf_vwroom: room up to the arena's cap");
+	ok(setbuf_vwtake(&w, 0) == NULL && setbuf_vwroom(&a, &w, 1024,
+	    &cap) == v, "setbuf_vwtake: no values take no room");
+	ok(setbuf_vwtake(&w, 3) == v && (v2 = setbuf_vwroom(&a, &w, 1024,
+	    &cap)) == (struct edi_val *)(void *)((char *)v + 80) &&
+	    cap == 4000 / sizeof(*v) && a.used == 16,
+	    "setbuf_vwtake: aligned, nothing claimed yet");
+	ok(setbuf_vwtake(&w, cap - 1) == v2 && setbuf_vwroom(&a, &w, 1024,
+	    &cap) != NULL && cap == 1 && w.room == 32,
+	    "setbuf_vwroom: what is left under the cap");
+	setbuf_vwclose(&a, &w);
+	ok(w.p == NULL && a.used == 4064, "setbuf_vwclose: what was taken "
+	    "is claimed");
+	ok(setbuf_vwroom(&a, &w, 1024, &cap) != NULL && cap == 1 &&
+	    arena_alloc(&a, 48) == NULL && arena_alloc(&a, 32) != NULL &&
+	    a.used == 4096, "and the cap holds");
+	setbuf_vwclose(&a, &w);
+	ok(setbuf_vwroom(&a, &w, 1024, &cap) == NULL && w.p == NULL,
+	    "setbuf_vwroom: none at the cap");
+	arena_free(&a);
+}
+
 int
 main(void)
 {
 	test_values();
 	test_block_edges(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
+	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	/* and the SSE2 loop, whatever this CPU has (edi_avx2()) */
-	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2())
+	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2()) {
 		test_block_edges("SSE2 loop, forced");
-	else
+		test_window_chunks("SSE2 loop, forced");
+	} else
 		ok(0, "EDIGATE_SIMD=sse2 turns the AVX2 loop off");
 	unsetenv("EDIGATE_SIMD");
 	test_envelopes();
 	test_limits();
 	test_setbuf_slot();
+	test_setbuf_window();
 	test_streaming();
 	test_corpus();
 	return done_testing();

@@ -1217,6 +1217,93 @@ escapes(unsigned mrel, unsigned *carry)
  * would and returns the terminator's offset; SCAN_NO or SCAN_ROOM, having
  * decided nothing, otherwise.
  */
+/* scan_plain()'s state between blocks. */
+struct scan_st {
+	const unsigned char *start;	/* of the value being read */
+	uint64_t	 erc;		/* its el, rep, comp (setbuf_putval) */
+	size_t		 n;		/* values stored */
+	unsigned	 odd;		/* raw_plain()'s bytes seen */
+	unsigned	 trail;		/* a trailing separator seen */
+	unsigned	 carry;		/* the last block ended in : or * */
+	unsigned	 ecarry;	/* ... in an active release character */
+	unsigned	 rel;		/* a release character seen */
+};
+
+/*
+ * One block of scan_plain() at blk: the values it ends, and the mask of
+ * its terminators (*mtermp); -1 at CR or LF.  Inline, and called once for
+ * the first block apart, so that the compiler folds that block's initial
+ * state: most segments end in it.
+ */
+static inline __attribute__((always_inline)) int
+scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
+    struct edi_val *out, struct scan_st *st, unsigned *mtermp,
+    const int avx2)
+{
+	const struct specials *sp = &x->sp;
+	const unsigned char *q;
+	unsigned mel, mcr, mterm, mrel, modd, sep, below, c, esc;
+	struct cls32 m;
+
+#ifdef EF_AVX2
+	if (avx2)
+		classify_avx2(blk, sp, &m);
+	else
+#endif
+		classify_sse2(blk, sp, &m);
+	mel = m.el;
+	mcr = m.cr;
+	mterm = m.term;
+	mrel = m.rel;
+	modd = m.odd;
+	if ((mrel | st->ecarry) != 0) {
+		/* the values are looked at for one at the end */
+		st->rel = 1;
+		esc = escapes(mrel, &st->ecarry);
+		mrel &= ~esc;		/* the active ones */
+		mel &= ~esc;
+		mcr &= ~esc;
+		mterm &= ~esc;
+	}
+	/* the bytes of the segment in this block */
+	below = ~mterm & (mterm - 1);	/* below the lowest bit; 0: all */
+	/* CR and LF are raw_plain() bytes: looked for among those */
+	if ((modd & below) != 0 && (mask32(_mm_loadu_si128(
+	    (const __m128i *)(const void *)blk), _mm_loadu_si128(
+	    (const __m128i *)(const void *)(blk + 16)), sp->v[4],
+	    sp->v[5]) & below) != 0)
+		return -1;
+	st->odd |= modd & below;
+	st->trail |= mel & (mcr << 1 | st->carry) & below;
+	st->carry = mcr >> 31;
+	for (sep = (mel | mcr) & keep & below; sep != 0; sep &= sep - 1) {
+		q = blk + __builtin_ctz(sep);
+		c = x->cls[*q];
+		setbuf_putval(&out[st->n], st->start, q, st->erc);
+		st->n += q != st->start;
+		st->erc = (st->erc & erc_keep[c]) + erc_add[c];
+		st->start = q + 1;
+	}
+	*mtermp = mterm;
+	return 0;
+}
+
+/*
+ * edifact_parse()'s common segment, cut and split in one pass: at pos a
+ * tag of three letters or digits, then + or the terminator, and up to the
+ * terminator no CR or LF and no limit within reach.  Thirty-two bytes at
+ * a time give bit masks of the separators, the terminator, the release
+ * characters and raw_plain()'s bytes.  A block with a release character
+ * drops the bytes it escapes from the masks, in order; otherwise the
+ * separators are walked with ctz and every one stores a value, counted
+ * only when not empty, without a branch.  A trailing separator is an
+ * element separator right after a component or repetition separator, or
+ * a separator right before the terminator.  Values with a release
+ * character are unescaped into tbuf at the end, as tokenize() would.
+ * Fills seg (values in out, room for cap) and *flagsp as on_segment()
+ * would and returns the terminator's offset; SCAN_NO or SCAN_ROOM, having
+ * decided nothing, otherwise.
+ */
 static inline __attribute__((always_inline)) size_t
 scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
     struct edi_seg *seg, struct edi_val *out, size_t cap, int *flagsp,
@@ -1224,14 +1311,12 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 {
 	const unsigned char *b = (const unsigned char *)in + pos;
 	const unsigned char *lim = (const unsigned char *)in + len;
-	const unsigned char *cls = x->cls, *blk = b, *start, *q;
-	const struct specials *sp = &x->sp;
-	unsigned mel, mcr, mterm, mrel, modd, sep, below, c, esc, rel = 0;
-	unsigned odd = 0, trail = 0, carry = 0, ecarry = 0, keep = ~0xfU;
-	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
+	const unsigned char *blk = b, *start, *q;
+	unsigned mterm, odd, trail;
+	uint64_t erc;
 	uint32_t t4;
-	size_t	 n = 0, k;
-	struct cls32 m;
+	size_t	 n, k;
+	struct scan_st st;
 
 	/* the caller saw 32 bytes from pos: loads never pass the input */
 	if (!(x->tagok[b[0]] & x->tagok[b[1]] & x->tagok[b[2]]) ||
@@ -1241,61 +1326,33 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	memcpy(&t4, b, 4);
 	t4 &= 0xffffff;
 	memcpy(seg->tag, &t4, 4);	/* little-endian: three bytes, NUL */
-	start = b + 4;
-	for (;;) {
-		if (n + 32 >= cap)
-			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
-		/* el, rep and comp stay within the limits for 32 more */
-		if (((erc + 0x7fbc7fbc7fbcULL) & 0x800080008000ULL) != 0)
-			return SCAN_NO;
-#ifdef EF_AVX2
-		if (avx2)
-			classify_avx2(blk, sp, &m);
-		else
-#endif
-			classify_sse2(blk, sp, &m);
-		mel = m.el;
-		mcr = m.cr;
-		mterm = m.term;
-		mrel = m.rel;
-		modd = m.odd;
-		if ((mrel | ecarry) != 0) {
-			/* the values are looked at for one at the end */
-			rel = 1;
-			esc = escapes(mrel, &ecarry);
-			mrel &= ~esc;		/* the active ones */
-			mel &= ~esc;
-			mcr &= ~esc;
-			mterm &= ~esc;
-		}
-		/* the bytes of the segment in this block */
-		below = ~mterm & (mterm - 1);	/* below the lowest bit; 0: all */
-		/* CR and LF are raw_plain() bytes: looked for among those */
-		if ((modd & below) != 0 && (mask32(_mm_loadu_si128(
-		    (const __m128i *)(const void *)blk), _mm_loadu_si128(
-		    (const __m128i *)(const void *)(blk + 16)), sp->v[4],
-		    sp->v[5]) & below) != 0)
-			return SCAN_NO;
-		odd |= modd & below;
-		trail |= mel & (mcr << 1 | carry) & below;
-		carry = mcr >> 31;
-		for (sep = (mel | mcr) & keep & below; sep != 0;
-		    sep &= sep - 1) {
-			q = blk + __builtin_ctz(sep);
-			c = cls[*q];
-			setbuf_putval(&out[n], start, q, erc);
-			n += q != start;
-			erc = (erc & erc_keep[c]) + erc_add[c];
-			start = q + 1;
-		}
-		if (mterm != 0)
-			break;
+	st.start = b + 4;
+	st.erc = 1 | ERC_REP1 | ERC_COMP1;
+	st.n = 0;
+	st.odd = st.trail = st.carry = st.ecarry = st.rel = 0;
+	if (32 >= cap)
+		return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
+	/* the tag's bytes hold no separator */
+	if (scan_block(x, blk, ~0xfU, out, &st, &mterm, avx2) != 0)
+		return SCAN_NO;
+	while (mterm == 0) {
 		blk += 32;
 		/* a terminator in this block is within EG_MAX_SEGMENT_LEN */
 		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN - 32)
 			return SCAN_NO;
-		keep = ~0U;
+		if (st.n + 32 >= cap)
+			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
+		/* el, rep and comp stay within the limits for 32 more */
+		if (((st.erc + 0x7fbc7fbc7fbcULL) & 0x800080008000ULL) != 0)
+			return SCAN_NO;
+		if (scan_block(x, blk, ~0U, out, &st, &mterm, avx2) != 0)
+			return SCAN_NO;
 	}
+	start = st.start;
+	erc = st.erc;
+	n = st.n;
+	odd = st.odd;
+	trail = st.trail;
 	q = blk + __builtin_ctz(mterm);
 	seg->val = out;
 	if (q == b + 3) {
@@ -1309,7 +1366,7 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	n += q != start;
 	if (q == start)
 		trail = 1;
-	if (rel != 0)
+	if (st.rel != 0)
 		for (k = 0; k < n; k++)
 			if (memchr(out[k].s.p, x->d.release, out[k].s.len))
 				out[k].s = unescape(x,
@@ -1556,8 +1613,9 @@ fill_env(struct ef *x, struct edi_env *env, int with_group)
 
 /*
  * The values of dst, a copy of src (or src itself), into arena a: values
- * converted into tbuf are copied.  inroom: src's values are where
- * setbuf_valroom() put them, and nothing was allocated from a since.
+ * converted into tbuf are copied.  inroom: src's values are at the
+ * arena's free space (setbuf_vwroom(), window closed since), and nothing
+ * was allocated from a since.
  * Inline for set_append(), which gets dst from setbuf_add() already
  * copied.
  */
@@ -2403,50 +2461,94 @@ on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 }
 
 #ifdef __SSE2__
-/* scan_plain() into x->scratch: the arena's chunk had too little room. */
+/*
+ * The segment at pos split into x->scratch and handed to the general
+ * steps: a service segment, a segment outside a message, or one that
+ * fast_segment() has no slot or no room in the arena for.  Out of line,
+ * so that fast_segment()'s common path keeps its values in registers.
+ * The terminator's offset, or SCAN_NO for on_segment().
+ */
 static size_t __attribute__((noinline))
-scan_scratch(struct ef *x, size_t pos, struct edi_seg *seg, int *flagsp)
+fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w)
 {
+	struct edi_seg seg;
+	size_t	 end;
+	int	 flags, direct;
+
+	setbuf_vwclose(&x->sar, w);
 	x->tlen = 0;
-	return scan_plain(x, x->in.p, x->in.len, pos, seg, x->scratch,
-	    EG_MAX_SEG_VALUES, flagsp, 0);
+	if ((end = scan_plain(x, x->in.p, x->in.len, pos, &seg, x->scratch,
+	    EG_MAX_SEG_VALUES, &flags, 0)) == SCAN_NO)
+		return SCAN_NO;
+	direct = (x->state == ES_MSG || x->state == ES_BARE) &&
+	    !(x->in.p[pos] == 'U' && x->in.p[pos + 1] == 'N');
+	x->filepos++;
+	seg.filepos = x->filepos;
+	seg.setpos = 0;
+	seg.raw = slice_make(x->in.p + pos, end - pos);
+	seg.loop = NULL;
+	/* nothing to report and no character to check: on_tokens()' end */
+	if (direct && !(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
+	    x->cs != CS_A : seg.nval == 0)) {
+		set_append(x, &seg, 0);
+		return end;
+	}
+	flags = seg_charset(x, &seg, seg.raw, flags);
+	on_tokens(x, &seg, seg.raw, flags);
+	return end;
+}
+
+/*
+ * The rest of a segment of the open message that fast_segment() split
+ * into its slot (s) and the value window, when it is not simply kept:
+ * something to report or to convert, unescaped values, or the message's
+ * size limit.
+ */
+static void __attribute__((noinline))
+fast_slot_rest(struct ef *x, struct edi_seg *s, int flags,
+    struct setbuf_vwin *w)
+{
+	struct edi_seg seg;
+
+	setbuf_vwclose(&x->sar, w);
+	if (!(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
+	    x->cs != CS_A : s->nval == 0)) {
+		set_append_slot(x, s, 1);
+		return;
+	}
+	seg = *s;
+	flags = seg_charset(x, &seg, seg.raw, flags);
+	on_tokens(x, &seg, seg.raw, flags);
 }
 
 /*
  * The segment at pos through scan_plain(): the terminator's offset, or
  * SCAN_NO for on_segment().  A segment of the open message other than
  * the service segments (whose handlers may reset the set's arena) is
- * split straight into the arena's free space (setbuf_valroom()).
+ * split straight into its setbuf slot and the arena's free space (w,
+ * fast_run()'s value window, closed before anything else may allocate
+ * there); fast_other() takes the others.
  */
 static inline __attribute__((always_inline)) size_t
 fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
-    const int avx2)
+    struct setbuf_vwin *w, const int avx2)
 {
-	struct edi_seg local, *seg = &local;
+	struct edi_seg *seg;
 	struct edi_val *out;
 	size_t	 end, cap;
-	int	 flags, f2, direct;
+	int	 flags;
 
 	if (len - pos < 32)
 		return SCAN_NO;		/* scan_plain()'s loads */
-	direct = (x->state == ES_MSG || x->state == ES_BARE) &&
-	    !(in[pos] == 'U' && in[pos + 1] == 'N');
-	if (!direct ||
-	    (out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap)) == NULL) {
-		out = x->scratch;
-		cap = EG_MAX_SEG_VALUES;
-	}
-	/* a segment of the open message is split straight into its slot */
-	if (direct && (seg = setbuf_slot(&x->sb)) == NULL)
-		seg = &local;
+	if (!(x->state == ES_MSG || x->state == ES_BARE) ||
+	    (in[pos] == 'U' && in[pos + 1] == 'N') ||
+	    (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap)) ==
+	    NULL || (seg = setbuf_slot(&x->sb)) == NULL)
+		return fast_other(x, pos, w);
 	x->tlen = 0;
 	if ((end = scan_plain(x, in, len, pos, seg, out, cap, &flags,
-	    avx2)) == SCAN_ROOM) {
-		/* flags stays out of memory: its address does not escape */
-		end = scan_scratch(x, pos, seg, &f2);
-		flags = f2;
-		out = x->scratch;
-	}
+	    avx2)) == SCAN_ROOM)
+		return fast_other(x, pos, w);
 	if (end == SCAN_NO)
 		return SCAN_NO;
 	x->filepos++;
@@ -2455,23 +2557,17 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 	seg->raw = slice_make(in + pos, end - pos);
 	seg->loop = NULL;
 	/*
-	 * A segment of the open message with nothing to report and no
-	 * character to check: what on_tokens() would do, directly.
+	 * Nothing to report, no character to check, nothing unescaped:
+	 * what set_append_slot() would do, without a claim per segment.
 	 */
-	if (direct && !(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
-	    x->cs != CS_A : seg->nval == 0)) {
-		if (seg != &local)
-			set_append_slot(x, seg, out != x->scratch);
-		else
-			set_append(x, seg, 0);
+	if (!(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
+	    x->cs != CS_A : seg->nval == 0) && x->tlen == 0 &&
+	    setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p +
+	    seg->raw.len - x->in.p)) != NULL) {
+		seg->val = setbuf_vwtake(w, seg->nval);
 		return end;
 	}
-	if (seg != &local) {
-		local = *seg;
-		seg = &local;
-	}
-	flags = seg_charset(x, seg, seg->raw, flags);
-	on_tokens(x, seg, seg->raw, flags);
+	fast_slot_rest(x, seg, flags, w);
 	return end;
 }
 
@@ -2484,6 +2580,7 @@ static inline __attribute__((always_inline)) size_t
 fast_run(struct ef *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
+	struct setbuf_vwin w = { NULL, 0, 0 };
 	size_t	 end;
 
 	while (pos < len && x->stop == 0) {
@@ -2493,10 +2590,11 @@ fast_run(struct ef *x, const char *in, size_t len, size_t pos,
 		if (in[pos] == 'U' && (at_tag(slice_make(in, len), pos, "UNA") ||
 		    x->stale))
 			break;
-		if ((end = fast_segment(x, in, len, pos, avx2)) == SCAN_NO)
+		if ((end = fast_segment(x, in, len, pos, &w, avx2)) == SCAN_NO)
 			break;
 		pos = end + 1;
 	}
+	setbuf_vwclose(&x->sar, &w);
 	return pos;
 }
 

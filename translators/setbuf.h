@@ -81,6 +81,31 @@ static inline struct edi_val *setbuf_valroom(struct arena *a, size_t max,
 static inline struct edi_val *setbuf_valclaim(struct arena *a,
 		    struct edi_val *v, size_t n);
 /*
+ * The values of a run of segments written one after the other into the
+ * arena's free space, and claimed when the run ends: a segment's values
+ * cost a pointer step instead of setbuf_valroom() and setbuf_valclaim().
+ * p is NULL while the window is closed.  While it is open nothing else
+ * may be allocated from the arena, nor the arena reset:
+ * setbuf_vwclose() first.
+ */
+struct setbuf_vwin {
+	unsigned char	*p;		/* the next segment's values */
+	size_t		 room;		/* bytes from p within chunk and cap */
+	size_t		 used;		/* bytes taken since opened */
+};
+
+/*
+ * Where the next segment's values go, and how many fit (*cap, at most
+ * max); NULL when none do (the window stays closed), as setbuf_valroom().
+ */
+static inline struct edi_val *setbuf_vwroom(struct arena *,
+		    struct setbuf_vwin *, size_t max, size_t *cap);
+/* Keep the n values written at setbuf_vwroom() (n below its *cap). */
+static inline struct edi_val *setbuf_vwtake(struct setbuf_vwin *, size_t n);
+/* Claim what the window took from the arena, and close it. */
+static inline void setbuf_vwclose(struct arena *, struct setbuf_vwin *);
+
+/*
  * A value's el, rep and comp as one 64-bit word, stored with one move by
  * setbuf_putval(): el in bits 0..15, rep 16..31, comp 32..47 (the two
  * bytes past comp are struct edi_val's padding).  The tokenizers' fast
@@ -167,6 +192,46 @@ setbuf_valroom(struct arena *a, size_t max, size_t *cap)
 	    avail / sizeof(struct edi_val);
 	*cap = n;
 	return n ? p : NULL;
+}
+
+static inline struct edi_val *
+setbuf_vwroom(struct arena *a, struct setbuf_vwin *w, size_t max, size_t *cap)
+{
+	size_t	 avail;
+
+	if (w->p == NULL) {
+		if ((w->p = arena_window(a, &avail)) == NULL)
+			return NULL;
+		w->room = avail;
+		w->used = 0;
+	}
+	/* the division only when the chunk is nearly full */
+	*cap = w->room >= max * sizeof(struct edi_val) ? max :
+	    w->room / sizeof(struct edi_val);
+	return *cap ? (struct edi_val *)(void *)w->p : NULL;
+}
+
+static inline struct edi_val *
+setbuf_vwtake(struct setbuf_vwin *w, size_t n)
+{
+	struct edi_val *v = (struct edi_val *)(void *)w->p;
+	size_t	 need;
+
+	/* n < cap: within room, which is a multiple of ARENA_ALIGN */
+	need = (n * sizeof(*v) + ARENA_ALIGN - 1) &
+	    ~(size_t)(ARENA_ALIGN - 1);
+	w->p += need;
+	w->room -= need;
+	w->used += need;
+	return n ? v : NULL;
+}
+
+static inline void
+setbuf_vwclose(struct arena *a, struct setbuf_vwin *w)
+{
+	if (w->p != NULL && w->used != 0)
+		arena_commit(a, w->used);
+	w->p = NULL;
 }
 
 #endif /* SETBUF_H */

@@ -1660,8 +1660,7 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 	size_t	 n = 0;
 	struct cls32 m;
 
-	if (lim - b < 32)
-		return SCAN_NO;		/* loads never pass the input */
+	/* the caller saw 32 bytes from pos: loads never pass the input */
 	classify(b, x, &m, avx2);
 	mes = m.es;
 	mcs = m.cs;
@@ -1704,7 +1703,8 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 		keep = ~0U;
 	}
 	q = blk + __builtin_ctz(mst);
-	if (q - b > EG_MAX_SEGMENT_LEN)
+	/* in the first block, q - b is below 32 */
+	if (blk != b && q - b > EG_MAX_SEGMENT_LEN)
 		return SCAN_NO;
 	seg->val = out;
 	if (q == b + i) {
@@ -1720,33 +1720,12 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 	return (size_t)(q - (const unsigned char *)in);
 }
 
-/* scan_plain() into x->scratch: the arena's chunk had too little room. */
-static size_t __attribute__((noinline))
-scan_scratch(struct x12 *x, size_t pos, struct edi_seg *seg)
+/* Whether the segment at p may go straight into the open set's slot. */
+static inline __attribute__((always_inline)) int
+fast_direct(const struct x12 *x, const char *p)
 {
-	return scan_plain(x, x->in.p, x->in.len, pos, seg, x->scratch,
-	    EG_MAX_SEG_VALUES, 0);
-}
+	int	 direct = x->state == XS_ST;
 
-/*
- * The segment at pos through scan_plain(): the terminator's offset, or
- * SCAN_NO for find_byte() and on_segment().  A segment of the open set
- * other than the envelope segments (whose handlers may reset the set's
- * arena) is split straight into the arena's free space (setbuf_valroom()).
- */
-static inline __attribute__((always_inline)) size_t
-fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
-    const int avx2)
-{
-	struct edi_seg local, *seg = &local;
-	struct edi_val *out;
-	const char *p = in + pos;
-	size_t	 end, cap;
-	int	 direct;
-
-	if (len - pos < 32 || x->d.segment == '\n')
-		return SCAN_NO;		/* scan_plain()'s loads; CR LF */
-	direct = x->state == XS_ST;
 	switch (p[0]) {
 	case 'S':
 		direct &= p[1] != 'E' && p[1] != 'T';
@@ -1758,19 +1737,65 @@ fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
 		direct &= p[1] != 'E';
 		break;
 	}
-	if (!direct ||
-	    (out = setbuf_valroom(&x->sar, EG_MAX_SEG_VALUES, &cap)) == NULL) {
-		out = x->scratch;
-		cap = EG_MAX_SEG_VALUES;
-	}
-	/* a segment of the open set is split straight into its slot */
-	if (direct && (seg = setbuf_slot(&x->sb)) == NULL)
-		seg = &local;
+	return direct;
+}
+
+/*
+ * The segment at pos split into x->scratch and handed to the general
+ * steps: an envelope segment, a segment outside a set, or one that
+ * fast_segment() has no slot or no room in the arena for.  Out of line,
+ * so that fast_segment()'s common path keeps its values in registers.
+ * The terminator's offset, or SCAN_NO for find_byte() and on_segment().
+ */
+static size_t __attribute__((noinline))
+fast_other(struct x12 *x, size_t pos, struct setbuf_vwin *w)
+{
+	struct edi_seg seg;
+	size_t	 end;
+
+	setbuf_vwclose(&x->sar, w);
+	if ((end = scan_plain(x, x->in.p, x->in.len, pos, &seg, x->scratch,
+	    EG_MAX_SEG_VALUES, 0)) == SCAN_NO)
+		return SCAN_NO;
+	x->filepos++;
+	seg.filepos = x->filepos;
+	seg.setpos = 0;
+	seg.raw = slice_make(x->in.p + pos, end - pos);
+	seg.loop = NULL;
+	/* what on_tokens() would do */
+	if (fast_direct(x, x->in.p + pos))
+		set_append(x, &seg, 0);
+	else
+		on_tokens(x, &seg);
+	return end;
+}
+
+/*
+ * The segment at pos through scan_plain(): the terminator's offset, or
+ * SCAN_NO for find_byte() and on_segment().  A segment of the open set
+ * other than the envelope segments (whose handlers may reset the set's
+ * arena) is split straight into its setbuf slot and the arena's free
+ * space (w, fast_run()'s value window, closed before anything else may
+ * allocate there); fast_other() takes the others.
+ */
+static inline __attribute__((always_inline)) size_t
+fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
+    struct setbuf_vwin *w, const int avx2)
+{
+	struct edi_seg *seg;
+	struct edi_val *out;
+	const char *p = in + pos;
+	size_t	 end, cap;
+
+	if (len - pos < 32)
+		return SCAN_NO;		/* scan_plain()'s loads */
+	if (!fast_direct(x, p) ||
+	    (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap)) ==
+	    NULL || (seg = setbuf_slot(&x->sb)) == NULL)
+		return fast_other(x, pos, w);
 	if ((end = scan_plain(x, in, len, pos, seg, out, cap, avx2)) ==
-	    SCAN_ROOM) {
-		end = scan_scratch(x, pos, seg);
-		out = x->scratch;
-	}
+	    SCAN_ROOM)
+		return fast_other(x, pos, w);
 	if (end == SCAN_NO)
 		return SCAN_NO;
 	x->filepos++;
@@ -1778,13 +1803,18 @@ fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
 	seg->setpos = 0;
 	seg->raw = slice_make(p, end - pos);
 	seg->loop = NULL;
-	/* what on_tokens() would do */
-	if (seg != &local)
-		set_append_slot(x, seg, out != x->scratch);
-	else if (direct)
-		set_append(x, seg, 0);
-	else
-		on_tokens(x, seg);
+	/*
+	 * Kept in its slot with its values in the window: what
+	 * set_append_slot() would do, without a claim per segment.
+	 */
+	if (setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
+	    x->in.p)) != NULL) {
+		seg->val = setbuf_vwtake(w, seg->nval);
+		return end;
+	}
+	/* at the set's size limit */
+	setbuf_vwclose(&x->sar, w);
+	set_append_slot(x, seg, 1);
 	return end;
 }
 
@@ -1797,18 +1827,23 @@ static inline __attribute__((always_inline)) size_t
 fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
+	struct setbuf_vwin w = { NULL, 0, 0 };
 	size_t	 end;
 
+	/* CR LF: the old loop's; only an ISA, which ends a run, sets x->d */
+	if (x->d.segment == '\n')
+		return pos;
 	while (pos < len && x->stop == 0) {
 		if ((unsigned char)in[pos] <= ' ')
 			while (pos < len && is_ws((unsigned char)in[pos]))
 				pos++;
 		if (pos >= len || in[pos] == '/' || (in[pos] == 'I' &&
 		    at_isa(slice_make(in, len), pos)) ||
-		    (end = fast_segment(x, in, len, pos, avx2)) == SCAN_NO)
+		    (end = fast_segment(x, in, len, pos, &w, avx2)) == SCAN_NO)
 			break;
 		pos = end + 1;
 	}
+	setbuf_vwclose(&x->sar, &w);
 	return pos;
 }
 
