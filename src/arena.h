@@ -57,27 +57,10 @@ arena_alloc_raw(struct arena *a, size_t size)
 }
 
 /*
- * The free space of the current chunk, and its size in *avail: the next
- * arena_alloc_raw() of at most *avail bytes returns this pointer (unless
- * the cap refuses it), so a parser may write into it first and claim what
- * it used after.  NULL when there is no chunk or it is full.
- */
-static inline void *
-arena_room(const struct arena *a, size_t *avail)
-{
-	const struct arena_chunk *c = a->head;
-
-	if (c == NULL || c->off >= c->size)
-		return NULL;
-	*avail = c->size - c->off;
-	return (void *)(c->data + c->off);
-}
-
-/*
- * arena_alloc_raw(a, size) for size bytes written at p = arena_room(a,
- * &avail), size <= avail, with nothing allocated from a since: they are
- * in the chunk, so only the cap is tested here; past it, the general call
- * decides (and refuses).
+ * arena_alloc_raw(a, size) for size bytes written at p, the current
+ * chunk's free space, size within it, with nothing allocated from a since:
+ * they are in the chunk, so only the cap is tested here; past it, the
+ * general call decides (and refuses).
  */
 static inline void *
 arena_claim(struct arena *a, void *p, size_t size)
@@ -97,8 +80,7 @@ arena_claim(struct arena *a, void *p, size_t size)
 }
 
 /*
- * arena_room() within the cap as well: the free space of the current
- * chunk, of which *avail bytes (a multiple of ARENA_ALIGN) may be taken
+ * The free space of the current chunk within the cap, of which *avail bytes (a multiple of ARENA_ALIGN) may be taken
  * without a test by arena_commit(); NULL when none may.  For a parser
  * that writes many small records there in a row and claims them all at
  * once: nothing else may be allocated from a, nor a reset, until then.

@@ -62,28 +62,18 @@ static inline struct edi_seg *setbuf_add_slot(struct setbuf *,
 struct edi_seg *setbuf_add_slow(struct setbuf *, const struct edi_seg *seg,
 		    size_t end, int force, enum setbuf_why *why);
 /*
- * Where the next arena_allocarray_raw(a, n, sizeof(struct edi_val)) puts
- * its values when they fit in the arena's current chunk, and how many fit
- * there (*cap, at most max); NULL when none do.  A tokenizer writes a
- * segment's values straight there, and the allocation that keeps them
- * finds them in place instead of copying them from a scratch array.  This
- * is the arena's free space: anything else allocated from a, or a reset,
- * before that allocation overwrites it.
- */
-static inline struct edi_val *setbuf_valroom(struct arena *a, size_t max,
-		    size_t *cap);
-/*
  * arena_allocarray_raw(a, n, sizeof(struct edi_val)) for n values written
- * at v = setbuf_valroom(a, max, &cap), n < cap, with nothing allocated
- * from a since: they fit in the chunk, so only the arena's cap is tested
- * here; the general call decides when it refuses them.
+ * at v, the arena's free space as setbuf_vwroom() gave it (n below its
+ * *cap), with the window closed and nothing allocated from a since: they
+ * fit in the chunk, so only the arena's cap is tested here; the general
+ * call decides when it refuses them.
  */
 static inline struct edi_val *setbuf_valclaim(struct arena *a,
 		    struct edi_val *v, size_t n);
 /*
  * The values of a run of segments written one after the other into the
  * arena's free space, and claimed when the run ends: a segment's values
- * cost a pointer step instead of setbuf_valroom() and setbuf_valclaim().
+ * cost a pointer step instead of a claim each (setbuf_valclaim()).
  * p is NULL while the window is closed.  While it is open nothing else
  * may be allocated from the arena, nor the arena reset:
  * setbuf_vwclose() first.
@@ -96,7 +86,7 @@ struct setbuf_vwin {
 
 /*
  * Where the next segment's values go, and how many fit (*cap, at most
- * max); NULL when none do (the window stays closed), as setbuf_valroom().
+ * max); NULL when none do (the window stays closed).
  */
 static inline struct edi_val *setbuf_vwroom(struct arena *,
 		    struct setbuf_vwin *, size_t max, size_t *cap);
@@ -177,21 +167,6 @@ static inline struct edi_val *
 setbuf_valclaim(struct arena *a, struct edi_val *v, size_t n)
 {
 	return arena_claim(a, v, n * sizeof(*v));	/* n < cap: no overflow */
-}
-
-static inline struct edi_val *
-setbuf_valroom(struct arena *a, size_t max, size_t *cap)
-{
-	void	*p;
-	size_t	 avail, n;
-
-	if ((p = arena_room(a, &avail)) == NULL)
-		return NULL;
-	/* the division only when the chunk is nearly full */
-	n = avail >= max * sizeof(struct edi_val) ? max :
-	    avail / sizeof(struct edi_val);
-	*cap = n;
-	return n ? p : NULL;
 }
 
 static inline struct edi_val *
