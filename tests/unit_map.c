@@ -942,6 +942,46 @@ test_many_pairs(void)
 	run_free(&r);
 }
 
+/* ---- list rules ---------------------------------------------------------- */
+
+/*
+ * List rules of plain paths of one tag are read in one pass when nobody
+ * traces (map_eval.c list_plain); tracing takes the general collect and
+ * sort.  Both must give the same document and diagnostics: by segment,
+ * then list order, filters per item, defaults and MAP-REQ when none.
+ */
+static void
+test_list_rules(void)
+{
+	static const char *const want = "{\"refs\":[\"R1\",\"R2\"],"
+	    "\"parties\":[{\"lines\":[\"A2\",\"A1\",\"B2\",\"X\",\"B2\"],"
+	    "\"miss\":[\"none\"]},{\"lines\":[\"C\\\"2\"],"
+	    "\"miss\":[\"none\"]}]}";
+	char	 text[4096];
+	struct run r, t;
+
+	snprintf(text, sizeof(text), "%s"
+	    "refs[] = REF02\n"
+	    "group parties[] from N1\n"
+	    "  lines[] = N302, N301, N302[N301=X]\n"
+	    "  miss[] = N309 default \"none\"\n"
+	    "  req[] = N399 required warn\n"
+	    "end\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~REF*DP*R1~REF*IA*R2~"
+	    "N1*ST*A~N3*A1*A2~N3*X*B2~N1*BT*B~N3**C\"2~", &r, 0);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~REF*DP*R1~REF*IA*R2~"
+	    "N1*ST*A~N3*A1*A2~N3*X*B2~N1*BT*B~N3**C\"2~", &t, 1);
+	is_int(r.rv, 0, "list rules: evaluate");
+	is_str(r.json, want, "list rules: by segment, then list order");
+	is_str(t.json, want, "list rules: the same when traced");
+	is_str(r.diags.p ? r.diags.p : "", t.diags.p ? t.diags.p : "",
+	    "list rules: the same diagnostics when traced");
+	ok(r.diags.p != NULL && strstr(r.diags.p, "MAP-REQ") != NULL,
+	    "list rules: a required list with no value warns");
+	run_free(&r);
+	run_free(&t);
+}
+
 /* ---- groups ------------------------------------------------------------- */
 
 static void
@@ -2558,6 +2598,7 @@ main(void)
 	test_components();
 	test_codekey();
 	test_rep_qualifiers();
+	test_list_rules();
 	test_groups();
 	test_many_pairs();
 	test_pair_layouts();

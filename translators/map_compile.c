@@ -3770,6 +3770,30 @@ expand_into(struct lk *L, struct map_block *b, struct map_block *out,
 	}
 }
 
+/*
+ * A list rule run_list_rule reads in one pass (address.lines[] = N301,
+ * N302): no transform, every item a path of the current instance to an
+ * element (no loop step, pairs or filtered repetitions), all of one tag.
+ */
+static int
+list_fast(const struct map_rule *r)
+{
+	const struct map_path *p;
+	int	 i;
+
+	if (!r->tgt.array || r->nxf != 0 || r->nexpr < 1 ||
+	    r->nexpr > MAP_MAX_TERMS)
+		return 0;
+	for (i = 0; i < r->nexpr; i++) {
+		if (r->expr[i]->kind != MT_PATH || (p = r->expr[i]->path) ==
+		    NULL || p->anchor != MA_REL || p->nloop != 0 ||
+		    p->segonly || p->npair != 0 || (p->repatom >= 0 &&
+		    p->rep == 0) || p->seg.key != r->expr[0]->path->seg.key)
+			return 0;
+	}
+	return 1;
+}
+
 /* What run_rule would otherwise work out each time (map_eval.c). */
 static void
 rule_hints(struct map_rule *r)
@@ -3787,6 +3811,7 @@ rule_hints(struct map_rule *r)
 	r->quiet = r->fast && r->plain == r->expr[0] && !r->hasdef &&
 	    r->req == MQ_NONE;
 	r->vcomp = r->plain != NULL ? map_path_vcomp(r->plain->path) : 0;
+	r->listfast = list_fast(r);
 }
 
 static void

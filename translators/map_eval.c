@@ -4147,6 +4147,55 @@ lv_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/*
+ * run_list_rule for a rule of the shape list_fast (map_compile.c) allows,
+ * in a loop instance, nobody tracing: the values path_all would collect,
+ * in the order the sort would leave them (by segment, then item), are
+ * the items of every segment with the tag, each segment's in list order.
+ * Each is written as it is found, as the general loop writes it when
+ * there is no transform.  Returns how many were added.
+ */
+static int
+list_plain(struct ev *ev, const struct frame *fr, const struct map_rule *r)
+{
+	const struct edi_seg *seg = ev->set->seg, *sg;
+	const struct map_path *p;
+	const struct edi_val *val;
+	struct sidx	*x;
+	struct mdoc	*arr = NULL, *j;
+	uint32_t	 it;
+	int		 k, added = 0;
+
+	if ((x = frame_sidx(ev, fr)) == NULL)
+		return 0;
+	for (it = sidx_first(x, r->expr[0]->path->seg.key); it != SIDX_END;
+	    it = x->it[it].next) {
+		sg = &seg[x->it[it].seg];
+		for (k = 0; k < r->nexpr; k++) {
+			p = r->expr[k]->path;
+			if (frank(sg, &p->seg.f) < 0 ||
+			    (val = seg_value(sg, p->el, p->comp ? p->comp : 1,
+			    p->rep ? p->rep : 1)) == NULL || val->s.len == 0)
+				continue;
+			if (arr == NULL && (arr = target_array(ev, fr,
+			    &r->tgt)) == NULL)
+				return -1;
+			if ((j = mdoc_new(&ev->mp, MDOC_STR)) == NULL ||
+			    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p,
+			    val->s.len, &j->u.s.len, &j->plain)) == NULL) {
+				ev->limit = 1;
+				ev->dirty = 1;
+				continue;
+			}
+			if (arr->u.a.n < EG_MAX_ARRAY_ITEMS &&
+			    mdoc_append(&ev->mp, arr, j) != 0)
+				ev->limit = 1;
+			added++;
+		}
+	}
+	return added;
+}
+
 /* address.lines[] = N301, N302: every value, by segment then list order. */
 static void
 run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
@@ -4160,6 +4209,11 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	size_t		 i;
 	int		 k, added = 0;
 
+	if (r->listfast && !ev->tracing && fr->segi < 0 && fr->loop != NULL) {
+		if ((added = list_plain(ev, fr, r)) < 0)
+			return;
+		goto none;
+	}
 	memset(&lv, 0, sizeof(lv));
 	for (k = 0; k < r->nexpr; k++) {
 		lv.ord = (uint32_t)k;
@@ -4208,6 +4262,7 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 			ev->limit = 1;
 		added++;
 	}
+none:
 	if (added == 0) {
 		rc.s = s;
 		rc.fr = fr;

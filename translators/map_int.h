@@ -473,6 +473,8 @@ struct map_rule {
 	int		 quiet;		/* and nothing to do when absent: no
 					   `or`, default or required */
 	unsigned	 vcomp;		/* map_path_vcomp of plain's path */
+	int		 listfast;	/* a [] rule run_list_rule reads in
+					   one pass (map_compile.c list_fast) */
 };
 
 /* The component a plain path's value is read at (map_eval.c pb_value). */
