@@ -3184,12 +3184,17 @@ array_put(struct ev *ev, struct mdoc *arr, struct mdoc *j, uint32_t pos)
 	return at;
 }
 
-static struct mdoc *
+static inline struct mdoc *
 target_array(struct ev *ev, const struct frame *fr, const struct map_target *t)
 {
+	const struct frame *of;
 	struct mdoc *o, *arr;
 
-	if ((o = target_parent(ev, fr, t)) == NULL)
+	/* lines[], references[]: the frame's object, target_parent's. */
+	if (t->nname == 1 && !t->rooted) {
+		of = obj_frame(fr);
+		o = of != NULL ? of->obj : ev->root;
+	} else if ((o = target_parent(ev, fr, t)) == NULL)
 		return NULL;
 	/* The group's instances come in a row: the array is the last member. */
 	if ((arr = o->u.o.tail) == NULL || arr->key != t->name[t->nname - 1])
@@ -4622,6 +4627,143 @@ run_xgroup(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	}
 }
 
+/* A group's selector matched nothing: MAP-REQ when it is required. */
+static void
+group_req(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	const struct map_block *b = &s->u.b;
+	struct margs	 ma;
+
+	if (b->req == MQ_NONE)
+		return;
+	memset(&ma, 0, sizeof(ma));
+	emit(ev, b->req == MQ_ERROR ? DIAG_ERROR : DIAG_WARNING, "MAP-REQ", s,
+	    fr, b->within ? NULL : &b->tgt, -1, b->seltext, NULL, 0, 0,
+	    b->reqmsg, b->within ? MD_REQ_WITHIN : MD_REQ_GROUP, &ma);
+}
+
+/*
+ * The instance an item of an index stands for, as sel_step and
+ * inst_sidx make it: the loop the item triggers with the index it keeps,
+ * or the item's segment alone.
+ */
+static inline void
+item_frame(struct ev *ev, struct sidx *x, uint32_t k, struct frame *nf)
+{
+	const struct edi_loop *kid = x->it[k].kid;
+
+	nf->loop = kid;
+	nf->segi = kid != NULL ? -1 : (int32_t)x->it[k].seg;
+	nf->sx = kid != NULL ? sidx_kid(ev, &x->it[k]) : NULL;
+}
+
+/*
+ * run_group for the usual selector, one step from the frame's loop
+ * instance (from PO1, from N1[N101=ST]), without select_inst's list:
+ * the items of the step's tag in the frame's index are the instances,
+ * in document order, each ranked by the step's filter as sel_step ranks
+ * it.  An array group runs every one; an object group the first of the
+ * best rank.  0 when the selector is of another shape, or an object
+ * group's best rank is shared (MAP-MULTI): run_group's general way.
+ */
+static int
+group_idx(struct ev *ev, struct frame *fr, const struct map_stmt *s,
+    int depth)
+{
+	const struct map_block *b = &s->u.b;
+	const struct map_step *st = &b->sel->seg;
+	const struct edi_seg *seg = ev->set->seg;
+	struct sidx	*x;
+	struct frame	 nf;
+	struct mdoc	*obj, *parent, *arr, *old;
+	uint32_t	 k, first, best = SIDX_END;
+	int		 r, rbest = 0, nbest = 0, nw;
+
+	if (b->sel->anchor != MA_REL || b->sel->nloop != 0 || st->hier ||
+	    fr->segi >= 0 || fr->loop == NULL || (x = fr->sx) == NULL)
+		return 0;
+	memset(&nf, 0, sizeof(nf));
+	nf.up = fr;
+	nf.tgt = b->within ? NULL : &b->tgt;
+	nf.index = -1;
+	if (b->within || !b->tgt.array) {
+		for (k = sidx_first(x, st->key); k != SIDX_END;
+		    k = x->it[k].next) {
+			if ((r = frank(&seg[x->it[k].seg], &st->f)) < 0)
+				continue;
+			if (best == SIDX_END || r < rbest) {
+				best = k;
+				rbest = r;
+				nbest = 1;
+			} else if (r == rbest)
+				nbest++;
+		}
+		if (nbest > 1)
+			return 0;
+		if (best == SIDX_END) {
+			group_req(ev, fr, s);
+			return 1;
+		}
+		item_frame(ev, x, best, &nf);
+		nf.seq = fr->seq;
+		if (b->within) {
+			nf.obj = NULL;
+			run_block(ev, &nf, b, depth + 1);
+			return 1;
+		}
+		if ((obj = new_node(ev, MDOC_OBJ)) == NULL)
+			return 1;
+		nf.obj = obj;
+		nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
+		run_block(ev, &nf, b, depth + 1);
+		if (obj_nonempty(obj, nw) &&
+		    (parent = target_parent(ev, fr, &b->tgt)) != NULL) {
+			old = mdoc_member(parent,
+			    b->tgt.name[b->tgt.nname - 1]);
+			if (old != NULL && old->kind == MDOC_OBJ)
+				mdoc_merge(old, obj);
+			else
+				mdoc_set(parent, b->tgt.name[b->tgt.nname - 1],
+				    obj);
+		}
+		return 1;
+	}
+	/* Array group: every instance in document order. */
+	for (k = sidx_first(x, st->key); k != SIDX_END; k = x->it[k].next)
+		if (frank(&seg[x->it[k].seg], &st->f) >= 0)
+			break;
+	if (k == SIDX_END) {
+		group_req(ev, fr, s);
+		return 1;
+	}
+	for (; k != SIDX_END && !ev->limit; k = x->it[k].next) {
+		if (st->f.natom != 0 && frank(&seg[x->it[k].seg], &st->f) < 0)
+			continue;
+		arr = target_array(ev, fr, &b->tgt);
+		if (arr == NULL)
+			return 1;
+		if ((obj = new_node(ev, MDOC_OBJ)) == NULL)
+			return 1;
+		item_frame(ev, x, k, &nf);
+		first = nf.loop != NULL ? nf.loop->first : (uint32_t)nf.segi;
+		nf.obj = obj;
+		nf.index = (int)arr->u.a.n;
+		nf.seq = nf.index + 1;
+		nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
+		run_block(ev, &nf, b, depth + 1);
+		if (obj_nonempty(obj, nw))
+			array_put(ev, arr, obj, first);
+	}
+	/* An array left empty by every instance is not kept. */
+	if ((parent = target_parent(ev, fr, &b->tgt)) != NULL &&
+	    (arr = mdoc_member(parent, b->tgt.name[b->tgt.nname - 1])) !=
+	    NULL && arr->kind == MDOC_ARR && arr->u.a.n == 0) {
+		mdoc_del(parent, b->tgt.name[b->tgt.nname - 1]);
+		ev->dirty = 1;	/* its parents may be empty now */
+	}
+	return 1;
+}
+
 static void
 run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
     int depth)
@@ -4646,16 +4788,12 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		return;
 	if (sel_none(ev, fr, b->sel))
 		memset(&il, 0, sizeof(il));
+	else if (group_idx(ev, fr, s, depth))
+		return;
 	else
 		select_inst(ev, fr, b, &il);
 	if (il.n == 0) {
-		if (b->req != MQ_NONE) {
-			memset(&ma, 0, sizeof(ma));
-			emit(ev, b->req == MQ_ERROR ? DIAG_ERROR : DIAG_WARNING,
-			    "MAP-REQ", s, fr, b->within ? NULL : &b->tgt, -1,
-			    b->seltext, NULL, 0, 0, b->reqmsg, b->within ?
-			    MD_REQ_WITHIN : MD_REQ_GROUP, &ma);
-		}
+		group_req(ev, fr, s);
 		return;
 	}
 	memset(&nf, 0, sizeof(nf));
