@@ -3555,7 +3555,7 @@ val_elrep(const struct edi_val *v)
  * scope, so the usual element, one repetition with one qualifier, is
  * read in one short pass; anything else is rep_scan's.
  */
-static NOINLINE void
+static inline ALWAYS_INLINE void
 rep_key(const struct map_path *p, const struct edi_seg *s, int rank,
     struct pbest *b)
 {
@@ -3664,7 +3664,7 @@ pair_key_slow(struct ev *ev, const struct map_path *p,
  * the layout key the linker gave the path).  The second and later rules
  * over a segment only compare codes, here, without a call.
  */
-static NOINLINE void
+static inline ALWAYS_INLINE void
 pair_key(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
     int rank, struct pbest *b)
 {
