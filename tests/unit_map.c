@@ -982,6 +982,45 @@ test_list_rules(void)
 	run_free(&t);
 }
 
+/*
+ * `a or b`, a absent: b read as a first term is (map_eval.c run_rule_or)
+ * unless someone traces.  Both ways give the same document and
+ * diagnostics: b found, transformed, absent, required, followed by a
+ * literal (MAP-DEFAULT), or matched twice (MAP-MULTI).
+ */
+static void
+test_or_second(void)
+{
+	static const char *const want = "{\"a\":\"P1\",\"b\":\"20240101\","
+	    "\"c\":\"2024-01-01\",\"e\":\"lit\",\"f\":\"R1\"}";
+	char	 text[4096];
+	struct run r, t;
+
+	snprintf(text, sizeof(text), "%s"
+	    "a = BEG09 or BEG03\n"
+	    "b = BEG09 or BEG05\n"
+	    "c = BEG09 or BEG05 | date x12\n"
+	    "d = BEG09 or BEG08 required warn\n"
+	    "e = BEG09 or BEG08 or \"lit\"\n"
+	    "f = BEG09 or REF02\n"
+	    "g = BEG09 or BEG08\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~REF*DP*R1~REF*IA*R2~",
+	    &r, 0);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~REF*DP*R1~REF*IA*R2~",
+	    &t, 1);
+	is_int(r.rv, 0, "or, second term: evaluates");
+	is_str(r.json, want, "or, second term: values");
+	is_str(t.json, want, "or, second term: the same when traced");
+	is_str(r.diags.p ? r.diags.p : "", t.diags.p ? t.diags.p : "",
+	    "or, second term: the same diagnostics when traced");
+	ok(has_line(&r.diags, "W MAP-REQ document.d|") &&
+	    has_line(&r.diags, "W MAP-DEFAULT document.e|") &&
+	    has_line(&r.diags, "W MAP-MULTI document.f|"),
+	    "or, second term: MAP-REQ, MAP-DEFAULT and MAP-MULTI");
+	run_free(&r);
+	run_free(&t);
+}
+
 /* ---- groups ------------------------------------------------------------- */
 
 static void
@@ -2599,6 +2638,7 @@ main(void)
 	test_codekey();
 	test_rep_qualifiers();
 	test_list_rules();
+	test_or_second();
 	test_groups();
 	test_many_pairs();
 	test_pair_layouts();

@@ -3812,6 +3812,11 @@ rule_hints(struct map_rule *r)
 	    r->req == MQ_NONE;
 	r->vcomp = r->plain != NULL ? map_path_vcomp(r->plain->path) : 0;
 	r->listfast = list_fast(r);
+	r->or2 = NULL;
+	if (r->fast && r->nexpr == 1 && r->expr[0]->kind == MT_OR &&
+	    r->expr[0]->nsub >= 2 && r->plain == r->expr[0]->sub[0] &&
+	    map_expr_plain(r->expr[0]->sub[1]) == r->expr[0]->sub[1])
+		r->or2 = r->expr[0]->sub[1];
 }
 
 static void

@@ -4295,6 +4295,11 @@ rctx_set(struct rctx *rc, const struct map_stmt *s, const struct frame *fr)
 
 /* run_rule_gen's found: not worked out yet. */
 #define RULE_UNSEEN	(-2)
+/* As 0, from run_rule_or: the second term is eval_or's to take. */
+#define RULE_OR_SLOW	(-3)
+
+static void run_rule_or(struct ev *, const struct frame *,
+		    const struct map_stmt *, int);
 
 /*
  * A scalar rule.  found, unless RULE_UNSEEN, is what run_rule's fast
@@ -4327,7 +4332,8 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 			run_list_rule(ev, fr, s);
 			return;
 		}
-	}
+	} else if (found == RULE_OR_SLOW)
+		found = 0;
 	/*
 	 * rc (what diagnostics name) is filled in only for the calls that
 	 * may emit one: most rules find their value and write it.
@@ -4437,9 +4443,63 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 	if (found != 1) {
 		if (found != 0 || !r->quiet)
-			run_rule_gen(ev, fr, s, found);
+			run_rule_or(ev, fr, s, found);
 		return;
 	}
+	if (r->nxf != 0) {
+		rc.source = v.from->text;
+		tr.on = 0;
+		if ((vr = xforms(ev, s, rctx_set(&rc, s, fr), &v, &tr)) !=
+		    VR_OK) {
+			if (vr == VR_ABSENT &&
+			    (r->hasdef || r->req != MQ_NONE) &&
+			    absent(ev, s, &rc, &v))
+				write_scalar(ev, fr, &r->tgt, &v, 1);
+			return;
+		}
+	}
+	write_scalar(ev, fr, &r->tgt, &v, r->nxf > 0);
+}
+
+/*
+ * What run_rule leaves to run_rule_gen (found: 0 absent, -1 several),
+ * but first the common case of `a or b ...` with b a plain path (or2)
+ * and a absent: eval_or's second term, read as run_rule reads a first
+ * one, then written as run_rule writes it (the value of a path is never
+ * a fallback).  b absent with terms after it, or matching several
+ * segments (MAP-MULTI), is run_rule_gen's.
+ */
+static NOINLINE void
+run_rule_or(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
+    int found)
+{
+	const struct map_rule *r = &s->u.r;
+	const struct map_expr *e = r->or2;
+	struct rctx	 rc;
+	struct tr	 tr;
+	struct map_val	 v;
+	struct pbest	 b;
+	int		 vr;
+
+	if (found != 0 || e == NULL) {
+		run_rule_gen(ev, fr, s, found);
+		return;
+	}
+	if (plain_best(ev, fr, e->path, &b) != 0 || b.n > 1 ||
+	    (b.n == 0 && (r->expr[0]->nsub > 2 || r->hasdef ||
+	    r->req != MQ_NONE))) {
+		run_rule_gen(ev, fr, s, RULE_OR_SLOW);
+		return;
+	}
+	if (b.n == 0)
+		return;
+	if (r->nxf == 0 && b.v != NULL) {
+		ev->lastseg = b.s;	/* as pb_value */
+		ev->lastsrc = e->text;
+		write_text(ev, fr, &r->tgt, b.v);
+		return;
+	}
+	pb_value(ev, &b, e, map_path_vcomp(e->path), &v);
 	if (r->nxf != 0) {
 		rc.source = v.from->text;
 		tr.on = 0;

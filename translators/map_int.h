@@ -475,6 +475,8 @@ struct map_rule {
 	unsigned	 vcomp;		/* map_path_vcomp of plain's path */
 	int		 listfast;	/* a [] rule run_list_rule reads in
 					   one pass (map_compile.c list_fast) */
+	const struct map_expr *or2;	/* fast, `a or b ...` with b a plain
+					   path: b (run_rule_or), or NULL */
 };
 
 /* The component a plain path's value is read at (map_eval.c pb_value). */
