@@ -1021,6 +1021,45 @@ test_or_second(void)
 	run_free(&t);
 }
 
+/*
+ * Rules under a `when`, and a literal alone, are taken a short way when
+ * nobody traces (map_eval.c run_rule_short); a plain literal's node is
+ * the literal's own text.  Both ways give the same document and
+ * diagnostics: when true or false, a literal to escape or not ASCII.
+ */
+static void
+test_when_lit(void)
+{
+	static const char *const want = "{\"id\":\"P1\",\"k\":\"GTIN\","
+	    "\"q\":\"a\\\"b\",\"u\":\"\xc3\xa9t\xc3\xa9\","
+	    "\"x\":{\"v\":\"SA\",\"s\":\"S\"},\"d\":\"2024-01-01\"}";
+	char	 text[4096];
+	struct run r, t;
+
+	snprintf(text, sizeof(text), "%s"
+	    "id = BEG03\n"
+	    "k = \"GTIN\" when exists(id)\n"
+	    "n = \"NO\" when exists(none)\n"
+	    "q = \"a\\\"b\"\n"
+	    "u = \"\xc3\xa9t\xc3\xa9\"\n"
+	    "x.v = BEG02\n"
+	    "x.s = \"S\" when exists(x.v)\n"
+	    "d = BEG05 | date x12 when exists(id)\n"
+	    "e = BEG09 required warn when exists(id)\n"
+	    "f = BEG03 when exists(none)\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~", &r, 0);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~", &t, 1);
+	is_int(r.rv, 0, "when, literals: evaluate");
+	is_str(r.json, want, "when, literals: values");
+	is_str(t.json, want, "when, literals: the same when traced");
+	is_str(r.diags.p ? r.diags.p : "", t.diags.p ? t.diags.p : "",
+	    "when, literals: the same diagnostics when traced");
+	ok(has_line(&r.diags, "W MAP-REQ document.e|"),
+	    "when, literals: required under a true when");
+	run_free(&r);
+	run_free(&t);
+}
+
 /* ---- groups ------------------------------------------------------------- */
 
 static void
@@ -2639,6 +2678,7 @@ main(void)
 	test_rep_qualifiers();
 	test_list_rules();
 	test_or_second();
+	test_when_lit();
 	test_groups();
 	test_many_pairs();
 	test_pair_layouts();

@@ -3794,6 +3794,23 @@ list_fast(const struct map_rule *r)
 	return 1;
 }
 
+/*
+ * A literal the document may keep as it is (mdoc_text_plain would leave
+ * it and call it plain): ASCII without a byte JSON escapes.
+ */
+static int
+lit_plain(struct slice s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s.len; i++)
+		if ((unsigned char)s.p[i] < 0x20 ||
+		    (unsigned char)s.p[i] >= 0x80 || s.p[i] == '"' ||
+		    s.p[i] == '\\')
+			return 0;
+	return 1;
+}
+
 /* What run_rule would otherwise work out each time (map_eval.c). */
 static void
 rule_hints(struct map_rule *r)
@@ -3810,6 +3827,13 @@ rule_hints(struct map_rule *r)
 	    !r->tgt.array;
 	r->quiet = r->fast && r->plain == r->expr[0] && !r->hasdef &&
 	    r->req == MQ_NONE;
+	/* The shapes run_rule_gen takes the short way. */
+	r->when_fast = r->plain != NULL && r->source != NULL &&
+	    r->when != NULL && !r->tgt.array;
+	r->lit = r->plain == NULL && r->nexpr == 1 && e == r->expr[0] &&
+	    e->kind == MT_LIT && e->lit.len > 0 && r->nxf == 0 &&
+	    !r->tgt.array;
+	r->litplain = r->lit && lit_plain(e->lit);
 	r->vcomp = r->plain != NULL ? map_path_vcomp(r->plain->path) : 0;
 	r->listfast = list_fast(r);
 	r->or2 = NULL;

@@ -4293,6 +4293,9 @@ rctx_set(struct rctx *rc, const struct map_stmt *s, const struct frame *fr)
 	return rc;
 }
 
+static void run_rule_short(struct ev *, const struct frame *,
+		    const struct map_stmt *);
+
 /* run_rule_gen's found: not worked out yet. */
 #define RULE_UNSEEN	(-2)
 /* As 0, from run_rule_or: the second term is eval_or's to take. */
@@ -4318,6 +4321,11 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 	struct margs	 ma;
 	int		 vr;
 
+	/* Each 0 or 1: one of them, and nobody traces. */
+	if (found == RULE_UNSEEN && (r->when_fast | r->lit) > ev->tracing) {
+		run_rule_short(ev, fr, s);
+		return;
+	}
 	if (found == RULE_UNSEEN) {
 		ev->xat = NULL;
 		if (r->when != NULL &&
@@ -4416,7 +4424,7 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
  * (quiet: no `or`, default or required); the rest is run_rule_gen's.
  */
 static inline ALWAYS_INLINE void
-run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+run_rule_plain(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
 	const struct map_rule *r = &s->u.r;
 	struct rctx	 rc;
@@ -4425,12 +4433,6 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	struct pbest	 b;
 	int		 found, vr;
 
-	/* fast and tracing are 0 or 1: one comparison for both. */
-	if (r->fast <= ev->tracing) {
-		run_rule_gen(ev, fr, s, RULE_UNSEEN);
-		return;
-	}
-	ev->xat = NULL;
 	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
 		/* Without a transform the value is only its text. */
 		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
@@ -4513,6 +4515,66 @@ run_rule_or(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 		}
 	}
 	write_scalar(ev, fr, &r->tgt, &v, r->nxf > 0);
+}
+
+static inline ALWAYS_INLINE void
+run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	/* fast and tracing are 0 or 1: one comparison for both. */
+	if (s->u.r.fast <= ev->tracing) {
+		run_rule_gen(ev, fr, s, RULE_UNSEEN);
+		return;
+	}
+	ev->xat = NULL;
+	run_rule_plain(ev, fr, s);
+}
+
+/*
+ * run_rule_gen's short ways, unless someone traces: a rule of the fast
+ * shape under a `when` (the when tested as run_rule_gen tests it, then
+ * run_rule's path), and a literal alone (= "GTIN"), written as
+ * eval_expr makes its value.
+ */
+static NOINLINE void
+run_rule_short(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	const struct map_rule *r = &s->u.r;
+	const struct map_expr *e;
+	struct map_val	 v;
+	struct mdoc	*o, *j;
+
+	ev->xat = NULL;
+	if (r->when != NULL && eval_cond(ev, fr, r->when, 0) != C_TRUE)
+		return;
+	if (r->when_fast) {
+		run_rule_plain(ev, fr, s);
+		return;
+	}
+	e = r->expr[0];
+	if (r->litplain) {
+		/* write_scalar's node, as mdoc_text_plain leaves the text. */
+		if ((o = target_obj(ev, fr, &r->tgt)) == NULL) {
+			ev->dirty = 1;
+			return;
+		}
+		if ((j = mdoc_new(&ev->mp, MDOC_STR)) == NULL) {
+			ev->limit = 1;
+			ev->dirty = 1;
+			return;
+		}
+		j->u.s.p = e->lit.p;
+		j->u.s.len = e->lit.len;
+		j->plain = 1;
+		mdoc_set_bit(o, r->tgt.name[r->tgt.nname - 1],
+		    r->tgt.bit[r->tgt.nname - 1], j);
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	v.p = e->lit.p;
+	v.len = e->lit.len;
+	v.kind = MV_STR;
+	v.from = e;
+	write_scalar(ev, fr, &r->tgt, &v, 0);
 }
 
 static void
