@@ -4801,8 +4801,10 @@ group_idx(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	uint32_t	 k, first, best = SIDX_END;
 	int		 r, rbest = 0, nbest = 0, nw;
 
+	/* select_inst selects nothing once a limit is reached. */
 	if (b->sel->anchor != MA_REL || b->sel->nloop != 0 || st->hier ||
-	    fr->segi >= 0 || fr->loop == NULL || (x = fr->sx) == NULL)
+	    fr->segi >= 0 || fr->loop == NULL || (x = fr->sx) == NULL ||
+	    ev->limit)
 		return 0;
 	memset(&nf, 0, sizeof(nf));
 	nf.up = fr;
