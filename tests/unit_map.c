@@ -942,6 +942,124 @@ test_many_pairs(void)
 	run_free(&r);
 }
 
+/* ---- list rules ---------------------------------------------------------- */
+
+/*
+ * List rules of plain paths of one tag are read in one pass when nobody
+ * traces (map_eval.c list_plain); tracing takes the general collect and
+ * sort.  Both must give the same document and diagnostics: by segment,
+ * then list order, filters per item, defaults and MAP-REQ when none.
+ */
+static void
+test_list_rules(void)
+{
+	static const char *const want = "{\"refs\":[\"R1\",\"R2\"],"
+	    "\"parties\":[{\"lines\":[\"A2\",\"A1\",\"B2\",\"X\",\"B2\"],"
+	    "\"miss\":[\"none\"]},{\"lines\":[\"C\\\"2\"],"
+	    "\"miss\":[\"none\"]}]}";
+	char	 text[4096];
+	struct run r, t;
+
+	snprintf(text, sizeof(text), "%s"
+	    "refs[] = REF02\n"
+	    "group parties[] from N1\n"
+	    "  lines[] = N302, N301, N302[N301=X]\n"
+	    "  miss[] = N309 default \"none\"\n"
+	    "  req[] = N399 required warn\n"
+	    "end\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~REF*DP*R1~REF*IA*R2~"
+	    "N1*ST*A~N3*A1*A2~N3*X*B2~N1*BT*B~N3**C\"2~", &r, 0);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~REF*DP*R1~REF*IA*R2~"
+	    "N1*ST*A~N3*A1*A2~N3*X*B2~N1*BT*B~N3**C\"2~", &t, 1);
+	is_int(r.rv, 0, "list rules: evaluate");
+	is_str(r.json, want, "list rules: by segment, then list order");
+	is_str(t.json, want, "list rules: the same when traced");
+	is_str(r.diags.p ? r.diags.p : "", t.diags.p ? t.diags.p : "",
+	    "list rules: the same diagnostics when traced");
+	ok(r.diags.p != NULL && strstr(r.diags.p, "MAP-REQ") != NULL,
+	    "list rules: a required list with no value warns");
+	run_free(&r);
+	run_free(&t);
+}
+
+/*
+ * `a or b`, a absent: b read as a first term is (map_eval.c run_rule_or)
+ * unless someone traces.  Both ways give the same document and
+ * diagnostics: b found, transformed, absent, required, followed by a
+ * literal (MAP-DEFAULT), or matched twice (MAP-MULTI).
+ */
+static void
+test_or_second(void)
+{
+	static const char *const want = "{\"a\":\"P1\",\"b\":\"20240101\","
+	    "\"c\":\"2024-01-01\",\"e\":\"lit\",\"f\":\"R1\"}";
+	char	 text[4096];
+	struct run r, t;
+
+	snprintf(text, sizeof(text), "%s"
+	    "a = BEG09 or BEG03\n"
+	    "b = BEG09 or BEG05\n"
+	    "c = BEG09 or BEG05 | date x12\n"
+	    "d = BEG09 or BEG08 required warn\n"
+	    "e = BEG09 or BEG08 or \"lit\"\n"
+	    "f = BEG09 or REF02\n"
+	    "g = BEG09 or BEG08\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~REF*DP*R1~REF*IA*R2~",
+	    &r, 0);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~REF*DP*R1~REF*IA*R2~",
+	    &t, 1);
+	is_int(r.rv, 0, "or, second term: evaluates");
+	is_str(r.json, want, "or, second term: values");
+	is_str(t.json, want, "or, second term: the same when traced");
+	is_str(r.diags.p ? r.diags.p : "", t.diags.p ? t.diags.p : "",
+	    "or, second term: the same diagnostics when traced");
+	ok(has_line(&r.diags, "W MAP-REQ document.d|") &&
+	    has_line(&r.diags, "W MAP-DEFAULT document.e|") &&
+	    has_line(&r.diags, "W MAP-MULTI document.f|"),
+	    "or, second term: MAP-REQ, MAP-DEFAULT and MAP-MULTI");
+	run_free(&r);
+	run_free(&t);
+}
+
+/*
+ * Rules under a `when`, and a literal alone, are taken a short way when
+ * nobody traces (map_eval.c run_rule_short); a plain literal's node is
+ * the literal's own text.  Both ways give the same document and
+ * diagnostics: when true or false, a literal to escape or not ASCII.
+ */
+static void
+test_when_lit(void)
+{
+	static const char *const want = "{\"id\":\"P1\",\"k\":\"GTIN\","
+	    "\"q\":\"a\\\"b\",\"u\":\"\xc3\xa9t\xc3\xa9\","
+	    "\"x\":{\"v\":\"SA\",\"s\":\"S\"},\"d\":\"2024-01-01\"}";
+	char	 text[4096];
+	struct run r, t;
+
+	snprintf(text, sizeof(text), "%s"
+	    "id = BEG03\n"
+	    "k = \"GTIN\" when exists(id)\n"
+	    "n = \"NO\" when exists(none)\n"
+	    "q = \"a\\\"b\"\n"
+	    "u = \"\xc3\xa9t\xc3\xa9\"\n"
+	    "x.v = BEG02\n"
+	    "x.s = \"S\" when exists(x.v)\n"
+	    "d = BEG05 | date x12 when exists(id)\n"
+	    "e = BEG09 required warn when exists(id)\n"
+	    "f = BEG03 when exists(none)\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~", &r, 0);
+	run_text(text, "850", "BEG*00*SA*P1**20240101~", &t, 1);
+	is_int(r.rv, 0, "when, literals: evaluate");
+	is_str(r.json, want, "when, literals: values");
+	is_str(t.json, want, "when, literals: the same when traced");
+	is_str(r.diags.p ? r.diags.p : "", t.diags.p ? t.diags.p : "",
+	    "when, literals: the same diagnostics when traced");
+	ok(has_line(&r.diags, "W MAP-REQ document.e|"),
+	    "when, literals: required under a true when");
+	run_free(&r);
+	run_free(&t);
+}
+
 /* ---- groups ------------------------------------------------------------- */
 
 static void
@@ -2558,6 +2676,9 @@ main(void)
 	test_components();
 	test_codekey();
 	test_rep_qualifiers();
+	test_list_rules();
+	test_or_second();
+	test_when_lit();
 	test_groups();
 	test_many_pairs();
 	test_pair_layouts();

@@ -3770,6 +3770,47 @@ expand_into(struct lk *L, struct map_block *b, struct map_block *out,
 	}
 }
 
+/*
+ * A list rule run_list_rule reads in one pass (address.lines[] = N301,
+ * N302): no transform, every item a path of the current instance to an
+ * element (no loop step, pairs or filtered repetitions), all of one tag.
+ */
+static int
+list_fast(const struct map_rule *r)
+{
+	const struct map_path *p;
+	int	 i;
+
+	if (!r->tgt.array || r->nxf != 0 || r->nexpr < 1 ||
+	    r->nexpr > MAP_MAX_TERMS)
+		return 0;
+	for (i = 0; i < r->nexpr; i++) {
+		if (r->expr[i]->kind != MT_PATH || (p = r->expr[i]->path) ==
+		    NULL || p->anchor != MA_REL || p->nloop != 0 ||
+		    p->segonly || p->npair != 0 || (p->repatom >= 0 &&
+		    p->rep == 0) || p->seg.key != r->expr[0]->path->seg.key)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A literal the document may keep as it is (mdoc_text_plain would leave
+ * it and call it plain): ASCII without a byte JSON escapes.
+ */
+static int
+lit_plain(struct slice s)
+{
+	size_t	 i;
+
+	for (i = 0; i < s.len; i++)
+		if ((unsigned char)s.p[i] < 0x20 ||
+		    (unsigned char)s.p[i] >= 0x80 || s.p[i] == '"' ||
+		    s.p[i] == '\\')
+			return 0;
+	return 1;
+}
+
 /* What run_rule would otherwise work out each time (map_eval.c). */
 static void
 rule_hints(struct map_rule *r)
@@ -3786,7 +3827,20 @@ rule_hints(struct map_rule *r)
 	    !r->tgt.array;
 	r->quiet = r->fast && r->plain == r->expr[0] && !r->hasdef &&
 	    r->req == MQ_NONE;
+	/* The shapes run_rule_gen takes the short way. */
+	r->when_fast = r->plain != NULL && r->source != NULL &&
+	    r->when != NULL && !r->tgt.array;
+	r->lit = r->plain == NULL && r->nexpr == 1 && e == r->expr[0] &&
+	    e->kind == MT_LIT && e->lit.len > 0 && r->nxf == 0 &&
+	    !r->tgt.array;
+	r->litplain = r->lit && lit_plain(e->lit);
 	r->vcomp = r->plain != NULL ? map_path_vcomp(r->plain->path) : 0;
+	r->listfast = list_fast(r);
+	r->or2 = NULL;
+	if (r->fast && r->nexpr == 1 && r->expr[0]->kind == MT_OR &&
+	    r->expr[0]->nsub >= 2 && r->plain == r->expr[0]->sub[0] &&
+	    map_expr_plain(r->expr[0]->sub[1]) == r->expr[0]->sub[1])
+		r->or2 = r->expr[0]->sub[1];
 }
 
 static void

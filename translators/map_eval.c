@@ -3184,12 +3184,17 @@ array_put(struct ev *ev, struct mdoc *arr, struct mdoc *j, uint32_t pos)
 	return at;
 }
 
-static struct mdoc *
+static inline struct mdoc *
 target_array(struct ev *ev, const struct frame *fr, const struct map_target *t)
 {
+	const struct frame *of;
 	struct mdoc *o, *arr;
 
-	if ((o = target_parent(ev, fr, t)) == NULL)
+	/* lines[], references[]: the frame's object, target_parent's. */
+	if (t->nname == 1 && !t->rooted) {
+		of = obj_frame(fr);
+		o = of != NULL ? of->obj : ev->root;
+	} else if ((o = target_parent(ev, fr, t)) == NULL)
 		return NULL;
 	/* The group's instances come in a row: the array is the last member. */
 	if ((arr = o->u.o.tail) == NULL || arr->key != t->name[t->nname - 1])
@@ -3550,7 +3555,7 @@ val_elrep(const struct edi_val *v)
  * scope, so the usual element, one repetition with one qualifier, is
  * read in one short pass; anything else is rep_scan's.
  */
-static NOINLINE void
+static inline ALWAYS_INLINE void
 rep_key(const struct map_path *p, const struct edi_seg *s, int rank,
     struct pbest *b)
 {
@@ -3659,7 +3664,7 @@ pair_key_slow(struct ev *ev, const struct map_path *p,
  * the layout key the linker gave the path).  The second and later rules
  * over a segment only compare codes, here, without a call.
  */
-static NOINLINE void
+static inline ALWAYS_INLINE void
 pair_key(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
     int rank, struct pbest *b)
 {
@@ -4147,6 +4152,55 @@ lv_cmp(const void *a, const void *b)
 	return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/*
+ * run_list_rule for a rule of the shape list_fast (map_compile.c) allows,
+ * in a loop instance, nobody tracing: the values path_all would collect,
+ * in the order the sort would leave them (by segment, then item), are
+ * the items of every segment with the tag, each segment's in list order.
+ * Each is written as it is found, as the general loop writes it when
+ * there is no transform.  Returns how many were added.
+ */
+static int
+list_plain(struct ev *ev, const struct frame *fr, const struct map_rule *r)
+{
+	const struct edi_seg *seg = ev->set->seg, *sg;
+	const struct map_path *p;
+	const struct edi_val *val;
+	struct sidx	*x;
+	struct mdoc	*arr = NULL, *j;
+	uint32_t	 it;
+	int		 k, added = 0;
+
+	if ((x = frame_sidx(ev, fr)) == NULL)
+		return 0;
+	for (it = sidx_first(x, r->expr[0]->path->seg.key); it != SIDX_END;
+	    it = x->it[it].next) {
+		sg = &seg[x->it[it].seg];
+		for (k = 0; k < r->nexpr; k++) {
+			p = r->expr[k]->path;
+			if (frank(sg, &p->seg.f) < 0 ||
+			    (val = seg_value(sg, p->el, p->comp ? p->comp : 1,
+			    p->rep ? p->rep : 1)) == NULL || val->s.len == 0)
+				continue;
+			if (arr == NULL && (arr = target_array(ev, fr,
+			    &r->tgt)) == NULL)
+				return -1;
+			if ((j = mdoc_new(&ev->mp, MDOC_STR)) == NULL ||
+			    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p,
+			    val->s.len, &j->u.s.len, &j->plain)) == NULL) {
+				ev->limit = 1;
+				ev->dirty = 1;
+				continue;
+			}
+			if (arr->u.a.n < EG_MAX_ARRAY_ITEMS &&
+			    mdoc_append(&ev->mp, arr, j) != 0)
+				ev->limit = 1;
+			added++;
+		}
+	}
+	return added;
+}
+
 /* address.lines[] = N301, N302: every value, by segment then list order. */
 static void
 run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
@@ -4160,6 +4214,11 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	size_t		 i;
 	int		 k, added = 0;
 
+	if (r->listfast && !ev->tracing && fr->segi < 0 && fr->loop != NULL) {
+		if ((added = list_plain(ev, fr, r)) < 0)
+			return;
+		goto none;
+	}
 	memset(&lv, 0, sizeof(lv));
 	for (k = 0; k < r->nexpr; k++) {
 		lv.ord = (uint32_t)k;
@@ -4208,6 +4267,7 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 			ev->limit = 1;
 		added++;
 	}
+none:
 	if (added == 0) {
 		rc.s = s;
 		rc.fr = fr;
@@ -4233,8 +4293,16 @@ rctx_set(struct rctx *rc, const struct map_stmt *s, const struct frame *fr)
 	return rc;
 }
 
+static void run_rule_short(struct ev *, const struct frame *,
+		    const struct map_stmt *);
+
 /* run_rule_gen's found: not worked out yet. */
 #define RULE_UNSEEN	(-2)
+/* As 0, from run_rule_or: the second term is eval_or's to take. */
+#define RULE_OR_SLOW	(-3)
+
+static void run_rule_or(struct ev *, const struct frame *,
+		    const struct map_stmt *, int);
 
 /*
  * A scalar rule.  found, unless RULE_UNSEEN, is what run_rule's fast
@@ -4253,6 +4321,11 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 	struct margs	 ma;
 	int		 vr;
 
+	/* Each 0 or 1: one of them, and nobody traces. */
+	if (found == RULE_UNSEEN && (r->when_fast | r->lit) > ev->tracing) {
+		run_rule_short(ev, fr, s);
+		return;
+	}
 	if (found == RULE_UNSEEN) {
 		ev->xat = NULL;
 		if (r->when != NULL &&
@@ -4267,7 +4340,8 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 			run_list_rule(ev, fr, s);
 			return;
 		}
-	}
+	} else if (found == RULE_OR_SLOW)
+		found = 0;
 	/*
 	 * rc (what diagnostics name) is filled in only for the calls that
 	 * may emit one: most rules find their value and write it.
@@ -4350,7 +4424,7 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
  * (quiet: no `or`, default or required); the rest is run_rule_gen's.
  */
 static inline ALWAYS_INLINE void
-run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+run_rule_plain(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
 	const struct map_rule *r = &s->u.r;
 	struct rctx	 rc;
@@ -4359,12 +4433,6 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	struct pbest	 b;
 	int		 found, vr;
 
-	/* fast and tracing are 0 or 1: one comparison for both. */
-	if (r->fast <= ev->tracing) {
-		run_rule_gen(ev, fr, s, RULE_UNSEEN);
-		return;
-	}
-	ev->xat = NULL;
 	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
 		/* Without a transform the value is only its text. */
 		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
@@ -4377,7 +4445,7 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 	if (found != 1) {
 		if (found != 0 || !r->quiet)
-			run_rule_gen(ev, fr, s, found);
+			run_rule_or(ev, fr, s, found);
 		return;
 	}
 	if (r->nxf != 0) {
@@ -4393,6 +4461,120 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		}
 	}
 	write_scalar(ev, fr, &r->tgt, &v, r->nxf > 0);
+}
+
+/*
+ * What run_rule leaves to run_rule_gen (found: 0 absent, -1 several),
+ * but first the common case of `a or b ...` with b a plain path (or2)
+ * and a absent: eval_or's second term, read as run_rule reads a first
+ * one, then written as run_rule writes it (the value of a path is never
+ * a fallback).  b absent with terms after it, or matching several
+ * segments (MAP-MULTI), is run_rule_gen's.
+ */
+static NOINLINE void
+run_rule_or(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
+    int found)
+{
+	const struct map_rule *r = &s->u.r;
+	const struct map_expr *e = r->or2;
+	struct rctx	 rc;
+	struct tr	 tr;
+	struct map_val	 v;
+	struct pbest	 b;
+	int		 vr;
+
+	if (found != 0 || e == NULL) {
+		run_rule_gen(ev, fr, s, found);
+		return;
+	}
+	if (plain_best(ev, fr, e->path, &b) != 0 || b.n > 1 ||
+	    (b.n == 0 && (r->expr[0]->nsub > 2 || r->hasdef ||
+	    r->req != MQ_NONE))) {
+		run_rule_gen(ev, fr, s, RULE_OR_SLOW);
+		return;
+	}
+	if (b.n == 0)
+		return;
+	if (r->nxf == 0 && b.v != NULL) {
+		ev->lastseg = b.s;	/* as pb_value */
+		ev->lastsrc = e->text;
+		write_text(ev, fr, &r->tgt, b.v);
+		return;
+	}
+	pb_value(ev, &b, e, map_path_vcomp(e->path), &v);
+	if (r->nxf != 0) {
+		rc.source = v.from->text;
+		tr.on = 0;
+		if ((vr = xforms(ev, s, rctx_set(&rc, s, fr), &v, &tr)) !=
+		    VR_OK) {
+			if (vr == VR_ABSENT &&
+			    (r->hasdef || r->req != MQ_NONE) &&
+			    absent(ev, s, &rc, &v))
+				write_scalar(ev, fr, &r->tgt, &v, 1);
+			return;
+		}
+	}
+	write_scalar(ev, fr, &r->tgt, &v, r->nxf > 0);
+}
+
+static inline ALWAYS_INLINE void
+run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	/* fast and tracing are 0 or 1: one comparison for both. */
+	if (s->u.r.fast <= ev->tracing) {
+		run_rule_gen(ev, fr, s, RULE_UNSEEN);
+		return;
+	}
+	ev->xat = NULL;
+	run_rule_plain(ev, fr, s);
+}
+
+/*
+ * run_rule_gen's short ways, unless someone traces: a rule of the fast
+ * shape under a `when` (the when tested as run_rule_gen tests it, then
+ * run_rule's path), and a literal alone (= "GTIN"), written as
+ * eval_expr makes its value.
+ */
+static NOINLINE void
+run_rule_short(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	const struct map_rule *r = &s->u.r;
+	const struct map_expr *e;
+	struct map_val	 v;
+	struct mdoc	*o, *j;
+
+	ev->xat = NULL;
+	if (r->when != NULL && eval_cond(ev, fr, r->when, 0) != C_TRUE)
+		return;
+	if (r->when_fast) {
+		run_rule_plain(ev, fr, s);
+		return;
+	}
+	e = r->expr[0];
+	if (r->litplain) {
+		/* write_scalar's node, as mdoc_text_plain leaves the text. */
+		if ((o = target_obj(ev, fr, &r->tgt)) == NULL) {
+			ev->dirty = 1;
+			return;
+		}
+		if ((j = mdoc_new(&ev->mp, MDOC_STR)) == NULL) {
+			ev->limit = 1;
+			ev->dirty = 1;
+			return;
+		}
+		j->u.s.p = e->lit.p;
+		j->u.s.len = e->lit.len;
+		j->plain = 1;
+		mdoc_set_bit(o, r->tgt.name[r->tgt.nname - 1],
+		    r->tgt.bit[r->tgt.nname - 1], j);
+		return;
+	}
+	memset(&v, 0, sizeof(v));
+	v.p = e->lit.p;
+	v.len = e->lit.len;
+	v.kind = MV_STR;
+	v.from = e;
+	write_scalar(ev, fr, &r->tgt, &v, 0);
 }
 
 static void
@@ -4567,6 +4749,145 @@ run_xgroup(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	}
 }
 
+/* A group's selector matched nothing: MAP-REQ when it is required. */
+static void
+group_req(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	const struct map_block *b = &s->u.b;
+	struct margs	 ma;
+
+	if (b->req == MQ_NONE)
+		return;
+	memset(&ma, 0, sizeof(ma));
+	emit(ev, b->req == MQ_ERROR ? DIAG_ERROR : DIAG_WARNING, "MAP-REQ", s,
+	    fr, b->within ? NULL : &b->tgt, -1, b->seltext, NULL, 0, 0,
+	    b->reqmsg, b->within ? MD_REQ_WITHIN : MD_REQ_GROUP, &ma);
+}
+
+/*
+ * The instance an item of an index stands for, as sel_step and
+ * inst_sidx make it: the loop the item triggers with the index it keeps,
+ * or the item's segment alone.
+ */
+static inline void
+item_frame(struct ev *ev, struct sidx *x, uint32_t k, struct frame *nf)
+{
+	const struct edi_loop *kid = x->it[k].kid;
+
+	nf->loop = kid;
+	nf->segi = kid != NULL ? -1 : (int32_t)x->it[k].seg;
+	nf->sx = kid != NULL ? sidx_kid(ev, &x->it[k]) : NULL;
+}
+
+/*
+ * run_group for the usual selector, one step from the frame's loop
+ * instance (from PO1, from N1[N101=ST]), without select_inst's list:
+ * the items of the step's tag in the frame's index are the instances,
+ * in document order, each ranked by the step's filter as sel_step ranks
+ * it.  An array group runs every one; an object group the first of the
+ * best rank.  0 when the selector is of another shape, or an object
+ * group's best rank is shared (MAP-MULTI): run_group's general way.
+ */
+static int
+group_idx(struct ev *ev, struct frame *fr, const struct map_stmt *s,
+    int depth)
+{
+	const struct map_block *b = &s->u.b;
+	const struct map_step *st = &b->sel->seg;
+	const struct edi_seg *seg = ev->set->seg;
+	struct sidx	*x;
+	struct frame	 nf;
+	struct mdoc	*obj, *parent, *arr, *old;
+	uint32_t	 k, first, best = SIDX_END;
+	int		 r, rbest = 0, nbest = 0, nw;
+
+	/* select_inst selects nothing once a limit is reached. */
+	if (b->sel->anchor != MA_REL || b->sel->nloop != 0 || st->hier ||
+	    fr->segi >= 0 || fr->loop == NULL || (x = fr->sx) == NULL ||
+	    ev->limit)
+		return 0;
+	memset(&nf, 0, sizeof(nf));
+	nf.up = fr;
+	nf.tgt = b->within ? NULL : &b->tgt;
+	nf.index = -1;
+	if (b->within || !b->tgt.array) {
+		for (k = sidx_first(x, st->key); k != SIDX_END;
+		    k = x->it[k].next) {
+			if ((r = frank(&seg[x->it[k].seg], &st->f)) < 0)
+				continue;
+			if (best == SIDX_END || r < rbest) {
+				best = k;
+				rbest = r;
+				nbest = 1;
+			} else if (r == rbest)
+				nbest++;
+		}
+		if (nbest > 1)
+			return 0;
+		if (best == SIDX_END) {
+			group_req(ev, fr, s);
+			return 1;
+		}
+		item_frame(ev, x, best, &nf);
+		nf.seq = fr->seq;
+		if (b->within) {
+			nf.obj = NULL;
+			run_block(ev, &nf, b, depth + 1);
+			return 1;
+		}
+		if ((obj = new_node(ev, MDOC_OBJ)) == NULL)
+			return 1;
+		nf.obj = obj;
+		nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
+		run_block(ev, &nf, b, depth + 1);
+		if (obj_nonempty(obj, nw) &&
+		    (parent = target_parent(ev, fr, &b->tgt)) != NULL) {
+			old = mdoc_member(parent,
+			    b->tgt.name[b->tgt.nname - 1]);
+			if (old != NULL && old->kind == MDOC_OBJ)
+				mdoc_merge(old, obj);
+			else
+				mdoc_set(parent, b->tgt.name[b->tgt.nname - 1],
+				    obj);
+		}
+		return 1;
+	}
+	/* Array group: every instance in document order. */
+	for (k = sidx_first(x, st->key); k != SIDX_END; k = x->it[k].next)
+		if (frank(&seg[x->it[k].seg], &st->f) >= 0)
+			break;
+	if (k == SIDX_END) {
+		group_req(ev, fr, s);
+		return 1;
+	}
+	for (; k != SIDX_END && !ev->limit; k = x->it[k].next) {
+		if (st->f.natom != 0 && frank(&seg[x->it[k].seg], &st->f) < 0)
+			continue;
+		arr = target_array(ev, fr, &b->tgt);
+		if (arr == NULL)
+			return 1;
+		if ((obj = new_node(ev, MDOC_OBJ)) == NULL)
+			return 1;
+		item_frame(ev, x, k, &nf);
+		first = nf.loop != NULL ? nf.loop->first : (uint32_t)nf.segi;
+		nf.obj = obj;
+		nf.index = (int)arr->u.a.n;
+		nf.seq = nf.index + 1;
+		nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
+		run_block(ev, &nf, b, depth + 1);
+		if (obj_nonempty(obj, nw))
+			array_put(ev, arr, obj, first);
+	}
+	/* An array left empty by every instance is not kept. */
+	if ((parent = target_parent(ev, fr, &b->tgt)) != NULL &&
+	    (arr = mdoc_member(parent, b->tgt.name[b->tgt.nname - 1])) !=
+	    NULL && arr->kind == MDOC_ARR && arr->u.a.n == 0) {
+		mdoc_del(parent, b->tgt.name[b->tgt.nname - 1]);
+		ev->dirty = 1;	/* its parents may be empty now */
+	}
+	return 1;
+}
+
 static void
 run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
     int depth)
@@ -4591,16 +4912,12 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		return;
 	if (sel_none(ev, fr, b->sel))
 		memset(&il, 0, sizeof(il));
+	else if (group_idx(ev, fr, s, depth))
+		return;
 	else
 		select_inst(ev, fr, b, &il);
 	if (il.n == 0) {
-		if (b->req != MQ_NONE) {
-			memset(&ma, 0, sizeof(ma));
-			emit(ev, b->req == MQ_ERROR ? DIAG_ERROR : DIAG_WARNING,
-			    "MAP-REQ", s, fr, b->within ? NULL : &b->tgt, -1,
-			    b->seltext, NULL, 0, 0, b->reqmsg, b->within ?
-			    MD_REQ_WITHIN : MD_REQ_GROUP, &ma);
-		}
+		group_req(ev, fr, s);
 		return;
 	}
 	memset(&nf, 0, sizeof(nf));

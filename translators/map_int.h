@@ -473,6 +473,14 @@ struct map_rule {
 	int		 quiet;		/* and nothing to do when absent: no
 					   `or`, default or required */
 	unsigned	 vcomp;		/* map_path_vcomp of plain's path */
+	int		 listfast;	/* a [] rule run_list_rule reads in
+					   one pass (map_compile.c list_fast) */
+	const struct map_expr *or2;	/* fast, `a or b ...` with b a plain
+					   path: b (run_rule_or), or NULL */
+	uint8_t		 when_fast;	/* as fast, but with a `when` */
+	uint8_t		 lit;		/* a literal alone, no transform,
+					   not [] (`= "GTIN"`) */
+	uint8_t		 litplain;	/* and ASCII, nothing to escape */
 };
 
 /* The component a plain path's value is read at (map_eval.c pb_value). */
