@@ -33,42 +33,35 @@ jsonw_word_escapes(uint64_t x)
 	    ((b - ones) & ~b)) & ones << 7;
 }
 
+/* jsonw_plain for more than 8 bytes. */
+int	jsonw_plain_long(const char *s, size_t n);
+
 /*
  * Whether s needs no escape (jsonw_plain_prefix(s, n) == n).  Most of
- * an envelope's strings are references, codes and times of up to 32
- * bytes: those are looked at here, without a call, by loads that may
- * overlap but stay within [s, s + n).
+ * an envelope's strings are codes and references of up to 8 bytes:
+ * those are looked at here, without a call, by loads that may overlap
+ * but stay within [s, s + n).
  */
 static inline int
 jsonw_plain(const char *s, size_t n)
 {
-	uint64_t	 x, acc;
+	uint64_t	 x;
 	uint32_t	 lo, hi;
-	size_t		 i;
 
-	if (n < 4) {
-		if (n == 0)
-			return 1;
+	if (n > 8)
+		return jsonw_plain_long(s, n);
+	if (n >= 4) {
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		x = (uint64_t)hi << 32 | lo;
+	} else if (n > 0) {
 		/* the first, middle and last bytes, the rest a plain 'a' */
 		x = 0x6161616161000000ull | (unsigned char)s[0] |
 		    (uint64_t)(unsigned char)s[n >> 1] << 8 |
 		    (uint64_t)(unsigned char)s[n - 1] << 16;
-		return jsonw_word_escapes(x) == 0;
-	}
-	if (n <= 8) {
-		memcpy(&lo, s, 4);
-		memcpy(&hi, s + n - 4, 4);
-		return jsonw_word_escapes((uint64_t)hi << 32 | lo) == 0;
-	}
-	if (n > 32)
-		return jsonw_plain_prefix(s, n) == n;
-	acc = 0;
-	for (i = 0; i + 8 < n; i += 8) {
-		memcpy(&x, s + i, 8);
-		acc |= jsonw_word_escapes(x);
-	}
-	memcpy(&x, s + n - 8, 8);
-	return (acc | jsonw_word_escapes(x)) == 0;
+	} else
+		return 1;
+	return jsonw_word_escapes(x) == 0;
 }
 
 /*
