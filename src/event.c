@@ -1325,13 +1325,17 @@ write_refs(struct ew *e, const struct event_frag *f, const struct mdoc *doc,
  *   <control>  pre 2: ","businesskey":"<business key prefix>
  *   <subject>  pre 3: "<DATA>
  *   ... <segmentCount>  pre 4: }<RAWREF>,"segments":[
- *   <first>,<last>  pre 5: ]}}<MAP>
+ *   <first>,<last>  pre 5: ]}}<MAP>  pre 6: ,"correlation":{"orderRefs":["
+ *   <subject>"]}}}  (an order's own event without diagnostics)
  *
  * An event with anything unusual (a string to escape, a key cut at
  * KEYMAX, no subject, an acknowledgement's keys, XML) is written member
  * by member instead, as it always was.
  */
 static const char pre_id[] = "{\"specversion\":\"1.0\",\"id\":\"";
+
+/* a literal, its length the compiler's */
+#define ADDL(b, lit)	buf_add((b), (lit), sizeof(lit) - 1)
 
 static void
 pre_make(struct event_cache *c, const struct edi_set *set)
@@ -1347,29 +1351,31 @@ pre_make(struct event_cache *c, const struct edi_set *set)
 	b = c->pre;
 	buf_reset(b);
 	c->preoff[0] = 0;
-	err |= buf_add(b, "\"", 1);
+	err |= ADDL(b, "\"");
 	err |= buf_add(b, f->pc[PC_HEAD].p, f->pc[PC_HEAD].len);
-	err |= buf_add(b, ",\"subject\":\"", 12);
+	err |= ADDL(b, ",\"subject\":\"");
 	c->preoff[1] = b->len;
-	err |= buf_add(b, "\"", 1);
+	err |= ADDL(b, "\"");
 	err |= buf_add(b, f->pc[PC_TAIL].p, f->pc[PC_TAIL].len);
-	err |= buf_add(b, ",\"idempotencykey\":\"", 19);
+	err |= ADDL(b, ",\"idempotencykey\":\"");
 	err |= buf_add(b, c->idem, c->idemlen);
 	c->preoff[2] = b->len;
-	err |= buf_add(b, "\",\"businesskey\":\"", 17);
+	err |= ADDL(b, "\",\"businesskey\":\"");
 	err |= buf_add(b, f->biz, f->bizlen);
 	c->preoff[3] = b->len;
-	err |= buf_add(b, "\"", 1);
+	err |= ADDL(b, "\"");
 	err |= buf_add(b, f->pc[PC_DATA].p, f->pc[PC_DATA].len);
 	c->preoff[4] = b->len;
-	err |= buf_add(b, "}", 1);
+	err |= ADDL(b, "}");
 	err |= buf_add(b, f->pc[PC_RAWREF].p, f->pc[PC_RAWREF].len);
-	err |= f->rawref_first ? buf_add(b, "\"segments\":[", 12) :
-	    buf_add(b, ",\"segments\":[", 13);
+	err |= f->rawref_first ? ADDL(b, "\"segments\":[") :
+	    ADDL(b, ",\"segments\":[");
 	c->preoff[5] = b->len;
-	err |= buf_add(b, "]}}", 3);
+	err |= ADDL(b, "]}}");
 	err |= buf_add(b, f->pc[PC_MAP].p, f->pc[PC_MAP].len);
 	c->preoff[6] = b->len;
+	err |= ADDL(b, ",\"correlation\":{\"orderRefs\":[\"");
+	c->preoff[7] = b->len;
 	c->prevalid = err == 0 && f->err == 0 && c->valid &&
 	    set->env.syntax != EDI_XML && f->type != ET_ACK_RECEIVED &&
 	    c->idemplain && f->bizplain;
@@ -1434,11 +1440,14 @@ pre_fast(struct ew *e, struct event_cache *c, const struct edi_set *set,
  * After the document, the usual way: occurredAt (when is NULL when there
  * is none), the source as write_source last kept it, the transaction and
  * rawRef as fast_transaction writes them, and the map, in one claim; -1
- * for any other, nothing written.
+ * for any other, nothing written.  An order's own event without
+ * diagnostics is written to its end (*whole set), as write_refs and
+ * event_write would end it.
  */
 static int
 post_fast(struct ew *e, struct event_cache *c, const struct edi_set *set,
-    const char *when, size_t wl)
+    const char *when, size_t wl, const char *subject, size_t sl, int splain,
+    size_t diagslen, int *whole)
 {
 	static const char oa[] = ",\"occurredAt\":\"",
 	    tr[] = ",\"transaction\":{\"controlNumber\":\"",
@@ -1464,9 +1473,13 @@ post_fast(struct ew *e, struct event_cache *c, const struct edi_set *set,
 	if (cn.len == 0 || set->nseg == 0 || !plain(cn) || !plain(dt) ||
 	    !plain(impl))
 		return -1;
+	*whole = (c->fr->type == ET_ORDER_CREATED ||
+	    c->fr->type == ET_ORDER_ACK) && splain && diagslen == 0;
 	need = sizeof(oa) + wl + 1 + c->src->len + sizeof(tr) + sizeof(sid) +
 	    sizeof(iref) + sizeof(count) + cn.len + dt.len + impl.len +
 	    3 * 20 + 1 + c->preoff[6] - c->preoff[4];
+	if (*whole)
+		need += c->preoff[7] - c->preoff[6] + sl + 5;
 	if ((o = buf_room(e->b, need)) == NULL)
 		return -1;
 	if (when != NULL) {
@@ -1492,6 +1505,11 @@ post_fast(struct ew *e, struct event_cache *c, const struct edi_set *set,
 	*o++ = ',';
 	o = put_count(o, set->seg[set->nseg - 1].filepos);
 	o = pre_put(o, c, 5);
+	if (*whole) {
+		o = pre_put(o, c, 6);
+		o = put_short(o, subject, sl);
+		o = PUTL(o, "\"]}}}");
+	}
 	buf_end_at(e->b, o);
 	return 0;
 }
@@ -1508,7 +1526,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	const char	*subject, *icn, *gcn;
 	size_t		 sl = 0, il = 0, gl = 0, wl;
 	char		 when[40];
-	int		 r, splain, have_when;
+	int		 r, splain, have_when, whole;
 
 	if (cache == NULL) {
 		memset(&local, 0, sizeof(local));
@@ -1552,7 +1570,11 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	    o->timezone, when, sizeof(when)) == 0;
 	if (have_when)
 		wl = strlen(when);
-	if (post_fast(&e, cache, set, have_when ? when : NULL, wl) != 0) {
+	if (post_fast(&e, cache, set, have_when ? when : NULL, wl, subject, sl,
+	    splain, diagslen, &whole) == 0) {
+		if (whole)
+			return 0;
+	} else {
 		if (have_when) {
 			/* the document's date may hold anything: checked */
 			if (wl > 0 && jsonw_plain(when, wl))

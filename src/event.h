@@ -66,7 +66,7 @@ struct event_cache {
 	 * partner, map and envelope (event.c: pre_make, post_make).
 	 */
 	struct buf	*pre;
-	size_t		 preoff[7];
+	size_t		 preoff[8];
 	int		 prevalid;
 	unsigned	 prefrgen, preenvgen;
 };
