@@ -7,6 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "buf.h"
 #include "err.h"
 #include "jsonw.h"
@@ -66,6 +70,42 @@ bytes:
 		if (needs_escape[(unsigned char)s[i]])
 			break;
 	return i;
+}
+
+#ifdef __SSE2__
+/* The bytes of v below 0x20, '"' or '\\', as a mask of 16 bits. */
+static inline int
+vec_escapes(__m128i v)
+{
+	__m128i	 lt = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+
+	return _mm_movemask_epi8(_mm_or_si128(lt, _mm_or_si128(
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')))));
+}
+#endif
+
+int
+jsonw_plain_long(const char *s, size_t n)
+{
+#ifdef __SSE2__
+	uint64_t	 a, b;
+
+	/* up to 32 bytes in one or two vectors that may overlap */
+	if (n <= 16) {
+		if (n < 8)
+			return jsonw_plain_prefix(s, n) == n;
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		return vec_escapes(_mm_set_epi64x((long long)b,
+		    (long long)a)) == 0;
+	}
+	if (n <= 32)
+		return (vec_escapes(_mm_loadu_si128((const __m128i *)s)) |
+		    vec_escapes(_mm_loadu_si128((const __m128i *)
+		    (s + n - 16)))) == 0;
+#endif
+	return jsonw_plain_prefix(s, n) == n;
 }
 
 int

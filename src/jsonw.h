@@ -22,28 +22,46 @@ int	jsonw_dump(const json_t *v, struct buf *b);
 int	jsonw_string(struct buf *b, const char *s, size_t n);
 /* Length of the prefix of s that needs no escape (n: none does). */
 size_t	jsonw_plain_prefix(const char *s, size_t n);
+/* The bytes of x below 0x20, '"' or '\\' (as jsonw.c's word_escapes). */
+static inline uint64_t
+jsonw_word_escapes(uint64_t x)
+{
+	const uint64_t	 ones = 0x0101010101010101ull;
+	uint64_t	 q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+
+	return (((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
+	    ((b - ones) & ~b)) & ones << 7;
+}
+
+/* jsonw_plain for more than 8 bytes. */
+int	jsonw_plain_long(const char *s, size_t n);
+
 /*
  * Whether s needs no escape (jsonw_plain_prefix(s, n) == n).  Most of
- * an envelope's strings are references of 4 to 8 bytes: those are two
- * overlapping loads looked at here, without a call.
+ * an envelope's strings are codes and references of up to 8 bytes:
+ * those are looked at here, without a call, by loads that may overlap
+ * but stay within [s, s + n).
  */
 static inline int
 jsonw_plain(const char *s, size_t n)
 {
-	const uint64_t	 ones = 0x0101010101010101ull;
-	uint64_t	 x, q, b;
+	uint64_t	 x;
 	uint32_t	 lo, hi;
 
-	if (n - 4 > 4)
-		return jsonw_plain_prefix(s, n) == n;
-	memcpy(&lo, s, 4);
-	memcpy(&hi, s + n - 4, 4);
-	x = (uint64_t)hi << 32 | lo;
-	q = x ^ (ones * '"');
-	b = x ^ (ones * '\\');
-	/* a byte below 0x20, '"' or '\\': as jsonw.c's word_escapes */
-	return ((((x - ones * 0x20) & ~x) | ((q - ones) & ~q) |
-	    ((b - ones) & ~b)) & ones << 7) == 0;
+	if (n > 8)
+		return jsonw_plain_long(s, n);
+	if (n >= 4) {
+		memcpy(&lo, s, 4);
+		memcpy(&hi, s + n - 4, 4);
+		x = (uint64_t)hi << 32 | lo;
+	} else if (n > 0) {
+		/* the first, middle and last bytes, the rest a plain 'a' */
+		x = 0x6161616161000000ull | (unsigned char)s[0] |
+		    (uint64_t)(unsigned char)s[n >> 1] << 8 |
+		    (uint64_t)(unsigned char)s[n - 1] << 16;
+	} else
+		return 1;
+	return jsonw_word_escapes(x) == 0;
 }
 
 /*

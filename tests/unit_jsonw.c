@@ -23,13 +23,22 @@ static void
 plain_prefix(void)
 {
 	static const unsigned char bad[] = { 0x00, 0x01, 0x1f, '"', '\\' };
+	/* bytes next to those the word checks look for, where a borrow or
+	 * a carry between bytes would show */
+	static const unsigned char near[] = { 0x20, 0x21, 0x23, 0x5b, 0x5d,
+	    0x7f, 0x80, 0x9f, 0xa0, 0xa2, 0xdc, 0xff };
 	char		 s[48];
-	size_t		 n, at, k, want, fails = 0, pfails = 0, cases = 0;
+	size_t		 n, at, k, i, bg, want, fails = 0, pfails = 0,
+			 cases = 0;
 
+	for (bg = 0; bg <= sizeof(near); bg++)
 	for (n = 0; n <= 40; n++) {
 		for (at = 0; at <= n; at++) {
 			for (k = 0; k < sizeof(bad) + 1; k++) {
 				memset(s, 'a', sizeof(s));
+				for (i = 0; bg > 0 && i < sizeof(s); i++)
+					s[i] = (char)near[(i + bg) %
+					    sizeof(near)];
 				if (at < n)
 					s[at] = k < sizeof(bad) ? (char)bad[k] :
 					    (char)0xe9;
