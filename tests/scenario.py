@@ -136,7 +136,7 @@ class Receiver:
 
     def stop(self):
         self.p.send_signal(signal.SIGTERM)
-        self.p.wait(10)
+        self.p.wait(60)
 
 
 def _ephemeral_low():
