@@ -446,7 +446,9 @@ def scenario_passphrase_reload(tmp):
     ok(wait_for(lambda: len(gw.docs()) == 1),
        "the passphrase file is read at each login: once right, the file is pulled",
        gw.log()[-2000:])
-    ok("serve: reloaded" in gw.log(), "reloaded")
+    # logged after the new configuration is in place, which a poller may
+    # already have used
+    ok(wait_for(lambda: "serve: reloaded" in gw.log()), "reloaded")
     # a partner added by a reload is polled too
     s2 = Sshd(tmp, "sshd2")
     s2.put("inbox", "po2.x12", x850(502, "PO-502", sender="BOLT"))
