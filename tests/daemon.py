@@ -386,7 +386,7 @@ def scenario_erp_options(tmp):
                              "reference": "SO-77"}).encode(),
             method="POST", headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(req, timeout=5) as r:
+            with urllib.request.urlopen(req, timeout=60) as r:
                 body = json.loads(r.read())
         except Exception as e:
             body = repr(e)

@@ -108,7 +108,7 @@ class Receiver:
             "http://127.0.0.1:%d/_ctl" % self.port,
             data=json.dumps(kw).encode(), method="POST",
             headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=5) as r:
+        with urllib.request.urlopen(req, timeout=60) as r:
             return json.loads(r.read())
 
     def requests(self):
