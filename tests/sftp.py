@@ -541,7 +541,7 @@ def scenario_kill_server(tmp):
     blob = (b"not edi " * (size // 8))
     s.put("inbox", "big.dat", blob)
     ok(wait_for(lambda: "downloading partner=acme-retail file=big.dat"
-                in gw.log(), 20, 0.005), "download starts", gw.log())
+                in gw.log(), 60, 0.005), "download starts", gw.log())
     s.kill()
     t_kill = time.time()
     ok(wait_for(lambda: (gw.chan("acme-retail") or {}).get("error")),
