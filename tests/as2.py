@@ -31,8 +31,8 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scenario  # noqa: E402  (documents and TAP helpers)
-from scenario import (EDIGATE, MAPS, TOP, Daemon, free_port, ok,  # noqa
-                      wait_for, x850)
+from scenario import (EDIGATE, MAPS, TOP, Daemon, free_port,  # noqa
+                      listening, ok, wait_for, x850)
 SHARED = os.path.abspath(os.environ.get("EDIGATE_SHARED",
                                         os.path.join(TOP, "..", "shared")))
 PEERS = os.path.join(SHARED, "peers", "as2")
@@ -96,7 +96,7 @@ class Gateway(Daemon):
         return [d for d in self.docs() if d["name"] == name]
 
 
-def post(url, headers, body, timeout=30):
+def post(url, headers, body, timeout=120):
     req = urllib.request.Request(url, data=body, headers=headers,
                                  method="POST")
     try:
@@ -133,6 +133,37 @@ def openssl_headers(outdir, frm="PEERA", to="EDIGATE"):
         "Disposition-Notification-Options":
             "signed-receipt-protocol=optional, pkcs7-signature; "
             "signed-receipt-micalg=optional, sha-256"}
+
+
+def start_sink(port, out, ttl=600):
+    """mdn_sink.py on port, saving one POST into out; returns once it
+    listens (a POST sent before would be refused)."""
+    p = subprocess.Popen(["python3", os.path.join(PEERS, "mdn_sink.py"),
+                          "--port", str(port), "--out", out, "--count", "1",
+                          "--ttl", str(ttl)], stdout=subprocess.DEVNULL)
+    wait_for(lambda: listening(port) or p.poll() is not None)
+    return p
+
+
+def sink_saved(p, base):
+    """True once the sink p has saved its one POST as base.headers and
+    base.body: it writes them, answers, then exits (--count 1), so its
+    exit, not the file's appearance, says the body is whole."""
+    wait_for(lambda: p.poll() is not None)
+    return os.path.exists(base + ".body")
+
+
+def json_lines(path):
+    """The JSON objects of a log file's complete lines."""
+    out = []
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.endswith("\n") and line.startswith("{"):
+                    out.append(json.loads(line))
+    except OSError:
+        pass
+    return out
 
 
 def disposition(body):
@@ -175,12 +206,14 @@ def slow_partner(root, certs, pa, gws):
        gw.log())
     with open(os.path.join(root, "slow-in", "s.x12"), "w") as f:
         f.write(x850(3001, "PO-3001", sender="SLOW"))
-    ok(wait_for(lambda: held, 20), "the 997 for the slow partner is being "
+    ok(wait_for(lambda: held), "the 997 for the slow partner is being "
        "POSTed (its server took the connection)")
     t0 = time.time()
     with open(os.path.join(root, "fast-in", "f.x12"), "w") as f:
         f.write(x850(3002, "PO-3002", sender="FAST"))
-    got = wait_for(lambda: os.listdir(os.path.join(root, "fast-out")), 20)
+    # landed: under its final name (written as .NAME.tmp, renamed)
+    got = wait_for(lambda: [f for f in os.listdir(os.path.join(
+        root, "fast-out")) if not f.startswith(".")])
     ok(got and time.time() - t0 < 10, "meanwhile the other partner's 997 "
        "reaches its folder (%.1f s)" % (time.time() - t0), got)
     t0 = time.time()
@@ -346,7 +379,7 @@ def main():
         # committed: the payload, the channel, translated
         msgid1 = open(os.path.join(o1, "message-id.txt")).read().strip()
         d = wait_for(lambda: [x for x in gw.docs_named(msgid1)
-                              if x["state"] == "translated"], 10)
+                              if x["state"] == "translated"])
         ok(len(d) == 1 and d[0]["channel"] == "as2:acme-retail" and
            d[0]["size"] == os.path.getsize(po),
            "payload committed as one document on as2:acme-retail, "
@@ -400,7 +433,7 @@ def main():
         gw.stop()
         gw.start({"EDIGATE_FAILPOINT": "as2-after-commit"})
         o, j = ossl("crash after commit", expect=False)
-        wait_for(lambda: gw.p.poll() is not None, 10)
+        wait_for(lambda: gw.p.poll() is not None)
         ok(gw.p.poll() == 99, "failpoint as2-after-commit hit",
            gw.p.poll())
         gw.err.close()
@@ -450,7 +483,7 @@ def main():
             g = Gateway(os.path.join(bad, name.replace(" ", "-")), certs,
                         as2=as2)
             g.start()
-            wait_for(lambda: g.p.poll() is not None, 10)
+            wait_for(lambda: g.p.poll() is not None)
             ok(g.p.poll() not in (None, 0) and want in g.log(),
                "refused at start: %s" % name, g.log())
             g.stop()
@@ -483,16 +516,11 @@ def main():
         # --- asynchronous MDN ------------------------------------------
         sport = free_port()
         sinkdir = os.path.join(root, "sink")
-        sink = subprocess.Popen(["python3", os.path.join(PEERS,
-                                 "mdn_sink.py"), "--port", str(sport),
-                                 "--out", sinkdir, "--count", "1",
-                                 "--ttl", "60"], stdout=subprocess.DEVNULL)
+        sink = start_sink(sport, sinkdir)
         procs.append(sink)
-        time.sleep(0.5)
         o, j = ossl("async MDN requested", "--async-url",
                     "http://127.0.0.1:%d/" % sport)
-        wait_for(lambda: os.path.exists(os.path.join(sinkdir, "1.body")),
-                 20)
+        sink_saved(sink, os.path.join(sinkdir, "1"))
         msgid = open(os.path.join(o, "message-id.txt")).read().strip()
         mic = open(os.path.join(o, "mic.txt")).read().strip()
         rc, out, err = run(["python3", os.path.join(PEERS, "mdn_check.py"),
@@ -514,15 +542,11 @@ def main():
                                 os.path.join(certs, "PEERA.key"),
                                 "--partner-cert",
                                 os.path.join(certs, "PEERB.pem"),
-                                "--ttl", "300"], env)
+                                "--ttl", "900"], env)
             servers.append(port)
             ok(rc == 0, "libas2 server %s started" % sid, out + err)
-        cap = subprocess.Popen(["python3", os.path.join(PEERS, "mdn_sink.py"),
-                                "--port", str(cp), "--out",
-                                os.path.join(root, "capture"), "--count", "1",
-                                "--ttl", "120"], stdout=subprocess.DEVNULL)
+        cap = start_sink(cp, os.path.join(root, "capture"))
         procs.append(cap)
-        time.sleep(0.5)
         for frm, xid, icn in (("LIBAS2", "LIBPEER", 2001),
                               ("LIBAS2A", "LIBASYNC", 2002),
                               ("CAPTURE", "CAPTURE", 2003)):
@@ -548,14 +572,17 @@ def main():
                     d["direction"] == "outbound"]
 
         a = wait_for(lambda: [x for x in acks("libpeer")
-                              if x["state"] != "pending"], 30)
+                              if x["state"] != "pending"])
         ok(len(a) == 1 and a[0]["state"] == "accepted" and
            "processed" in a[0]["reason"],
            "997 sent to libas2: sync signed MDN verified, MIC matched, "
            "expectation accepted", str(a) + gw.log()[-2500:])
         slog = os.path.join(W, "as2_server_%d.log" % sp)
-        recs = [json.loads(x) for x in open(slog)
-                if x.startswith("{")] if os.path.exists(slog) else []
+        # the server logs what it received after it has answered with the
+        # MDN that settled the expectation above
+        wait_for(lambda: any(r.get("event") == "received"
+                             for r in json_lines(slog)))
+        recs = json_lines(slog)
         got = [r for r in recs if r.get("disposition") == "processed"]
         od = outdoc("libpeer")
         raw = subprocess.run([EDIGATE, "show", od[0]["id"] if od else "-",
@@ -572,7 +599,7 @@ def main():
            str(recs)[-1500:] + str(od))
 
         a = wait_for(lambda: [x for x in acks("libasync")
-                              if x["state"] != "pending"], 30)
+                              if x["state"] != "pending"])
         ok(len(a) == 1 and a[0]["state"] == "accepted",
            "997 to libas2 with SHA-1 and RSA-OAEP, async signed MDN at "
            "/as2/mdn resolves the expectation", str(a) + gw.log()[-2500:] +
@@ -582,7 +609,7 @@ def main():
         # of edigate:
         # openssl cms -decrypt, the signed part, openssl asn1parse, zlib
         capf = os.path.join(root, "capture", "1.body")
-        wait_for(lambda: os.path.exists(capf), 30)
+        sink_saved(cap, os.path.join(root, "capture", "1"))
         od = outdoc("capture")
         entity = b""
         hdrs = ""
@@ -645,7 +672,7 @@ def main():
         os.chmod(key, 0o644)
         skip = len(gw.log())
         gw.p.send_signal(signal.SIGHUP)
-        wait_for(lambda: "reload refused" in gw.log()[skip:], 10)
+        wait_for(lambda: "reload refused" in gw.log()[skip:])
         ok("readable or writable by group" in gw.log()[skip:] and
            "reload refused" in gw.log()[skip:] and gw.p.poll() is None,
            "SIGHUP with a loose key: reload refused, still serving",
@@ -653,14 +680,14 @@ def main():
         os.chmod(key, 0o600)
         skip = len(gw.log())
         gw.p.send_signal(signal.SIGHUP)
-        wait_for(lambda: "serve: reloaded" in gw.log()[skip:], 10)
+        wait_for(lambda: "serve: reloaded" in gw.log()[skip:])
         ok("serve: reloaded" in gw.log()[skip:],
            "SIGHUP: keys reloaded", gw.log()[skip:])
         ossl("after the reload")
         # /metrics counts what came and went over AS2
         try:
             with urllib.request.urlopen("http://127.0.0.1:%d/metrics" %
-                                        gw.port, timeout=10) as r:
+                                        gw.port, timeout=60) as r:
                 prom = r.read().decode()
         except Exception as e:
             prom = repr(e)

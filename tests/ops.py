@@ -38,7 +38,7 @@ def ok(cond, name, *info):
     return cond
 
 
-def run(*args, timeout=20):
+def run(*args, timeout=120):
     try:
         p = subprocess.run([edigate] + list(args), capture_output=True,
                            timeout=timeout)
