@@ -1,9 +1,13 @@
 /*
- * unit_util.c: capped buffers, arenas and slices.
+ * unit_util.c: capped buffers, arenas, slices and log lines.
  */
 #include "config.h"
 
 #include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -16,10 +20,107 @@
 #include "console.h"
 #include "err.h"
 #include "files.h"
+#include "log.h"
 #include "nameidx.h"
 #include "refset.h"
 #include "slice.h"
 #include "tap.h"
+
+#define LOG_THREADS	8
+#define LOG_LINES	400
+
+/* A thread's log lines, each long enough to take several writes if the
+ * line were written piecewise. */
+static void *
+log_lines(void *arg)
+{
+	int	 k = (int)(intptr_t)arg, i;
+
+	for (i = 0; i < LOG_LINES; i++)
+		log_info("t%d line %d %s", k, i, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+	return NULL;
+}
+
+/* The whole of a file, NUL-terminated; NULL when it cannot be read. */
+static char *
+read_text(const char *path, size_t *len)
+{
+	FILE	*f;
+	char	*p = NULL;
+	long	 n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+	    fseek(f, 0, SEEK_SET) == 0 && (p = malloc((size_t)n + 1)) != NULL) {
+		*len = fread(p, 1, (size_t)n, f);
+		p[*len] = '\0';
+	}
+	fclose(f);
+	return p;
+}
+
+/*
+ * Lines logged by many threads at once, and one past the line buffer,
+ * each whole on its own line: journald makes a record of each.
+ */
+static void
+test_log_lines(void)
+{
+	pthread_t	 th[LOG_THREADS];
+	char		 path[] = "/tmp/unit_util_log.XXXXXX", *text, *ln, *nl;
+	char		 big[6000];
+	int		 fd, saved, i, k, n, whole = 0, bad = 0, seen[LOG_THREADS];
+	size_t		 len;
+
+	if ((fd = mkstemp(path)) == -1 || (saved = dup(2)) == -1) {
+		ok(0, "log: a file for stderr");
+		return;
+	}
+	fflush(stderr);
+	dup2(fd, 2);
+	log_init("unit", 0);
+	for (k = 0; k < LOG_THREADS; k++)
+		pthread_create(&th[k], NULL, log_lines, (void *)(intptr_t)k);
+	for (k = 0; k < LOG_THREADS; k++)
+		pthread_join(th[k], NULL);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	errno = ENOENT;
+	log_warn("big %s", big);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	text = read_text(path, &len);
+	unlink(path);
+	ok(text != NULL, "log: the lines read back");
+	if (text == NULL)
+		return;
+	memset(seen, 0, sizeof(seen));
+	for (ln = text; (nl = strchr(ln, '\n')) != NULL; ln = nl + 1) {
+		*nl = '\0';
+		if (sscanf(ln, "unit: t%d line %d %n", &k, &i, &n) == 2 &&
+		    k >= 0 && k < LOG_THREADS && i == seen[k] &&
+		    strcmp(ln + n, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+		    "QRSTUVWXYZ0123456789") == 0)
+			seen[k]++;
+		else if (strncmp(ln, "unit: big ", 10) == 0 &&
+		    strlen(ln) == 10 + sizeof(big) - 1 +
+		    strlen(": ") + strlen(strerror(ENOENT)))
+			whole++;
+		else
+			bad++;
+	}
+	for (k = 0; k < LOG_THREADS; k++)
+		if (seen[k] != LOG_LINES)
+			bad++;
+	ok(bad == 0 && *ln == '\0', "log: %d threads' %d lines each, whole and "
+	    "in order", LOG_THREADS, LOG_LINES);
+	ok(whole == 1, "log: a line past the buffer, whole, with its errno");
+	free(text);
+}
 
 int
 main(void)
@@ -189,5 +290,6 @@ main(void)
 		    "repeats");
 		refset_free(&r);
 	}
+	test_log_lines();
 	return done_testing();
 }
