@@ -669,8 +669,12 @@ def scenario_many(tmp, count=10):
     note("poll cycle with one hanging partner (poll = 200ms, its timeout "
          "5s): live partners %.1f-%.1f polls/s, one poll %d-%d ms" %
          (min(rates), max(rates), min(cycles), max(cycles)))
-    ok(min(rates) >= 2.5, "every live partner keeps polling about every "
-       "200 ms (at least 2.5 polls/s)", rates)
+    # Isolation, not speed: were the live partners held up by the dead
+    # one, each would poll at most once per its 5 s timeout (0.2/s); a
+    # slow machine (ASan, a loaded CI) still polls several times that.
+    ok(min(rates) >= 1.0, "every live partner keeps polling while the dead "
+       "one hangs (at least 1 poll/s, 5 times what waiting on it allows)",
+       rates)
     t0 = time.time()
     for i, s in enumerate(servers):
         for k in range(3):
@@ -681,8 +685,10 @@ def scenario_many(tmp, count=10):
     dt = time.time() - t0
     note("%d files on %d servers pulled in %.2f s (stable rule: two "
          "polls)" % (3 * count, count, dt))
-    ok(got and dt < 3.0, "all %d files pulled concurrently within 3 s, "
-       "while the dead server's 5 s timeout runs" % (3 * count), dt)
+    # taking a file needs two polls (the stable rule): waiting on the
+    # dead server would take two of its 5 s timeouts
+    ok(got and dt < 4.5, "all %d files pulled concurrently, before the "
+       "dead server's 5 s timeout could run out once" % (3 * count), dt)
     ok(wait_for(lambda: all(s.ls("inbox") == [] for s in servers)),
        "every remote inbox emptied")
     ok(wait_for(lambda: all(s.landed("outbox", 3) for s in servers)),
