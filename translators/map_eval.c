@@ -4416,6 +4416,35 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 }
 
 /*
+ * The value v a rule read the plain way, through its transforms (an
+ * absent result still written when a default or a requirement says so)
+ * into its target.
+ */
+static inline ALWAYS_INLINE void
+rule_write(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
+    struct map_val *v)
+{
+	const struct map_rule *r = &s->u.r;
+	struct rctx	 rc;
+	struct tr	 tr;
+	int		 vr;
+
+	if (r->nxf != 0) {
+		rc.source = v->from->text;
+		tr.on = 0;
+		if ((vr = xforms(ev, s, rctx_set(&rc, s, fr), v, &tr)) !=
+		    VR_OK) {
+			if (vr == VR_ABSENT &&
+			    (r->hasdef || r->req != MQ_NONE) &&
+			    absent(ev, s, &rc, v))
+				write_scalar(ev, fr, &r->tgt, v, 1);
+			return;
+		}
+	}
+	write_scalar(ev, fr, &r->tgt, v, r->nxf > 0);
+}
+
+/*
  * Most rules have the shape rule_hints calls fast: the first term a
  * plain path, no when, not a list.  Unless someone traces, the value
  * plain_value finds is written as run_rule_gen would: it is never a
@@ -4427,11 +4456,9 @@ static inline ALWAYS_INLINE void
 run_rule_plain(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
 	const struct map_rule *r = &s->u.r;
-	struct rctx	 rc;
-	struct tr	 tr;
 	struct map_val	 v;
 	struct pbest	 b;
-	int		 found, vr;
+	int		 found;
 
 	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
 		/* Without a transform the value is only its text. */
@@ -4448,19 +4475,7 @@ run_rule_plain(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 			run_rule_or(ev, fr, s, found);
 		return;
 	}
-	if (r->nxf != 0) {
-		rc.source = v.from->text;
-		tr.on = 0;
-		if ((vr = xforms(ev, s, rctx_set(&rc, s, fr), &v, &tr)) !=
-		    VR_OK) {
-			if (vr == VR_ABSENT &&
-			    (r->hasdef || r->req != MQ_NONE) &&
-			    absent(ev, s, &rc, &v))
-				write_scalar(ev, fr, &r->tgt, &v, 1);
-			return;
-		}
-	}
-	write_scalar(ev, fr, &r->tgt, &v, r->nxf > 0);
+	rule_write(ev, fr, s, &v);
 }
 
 /*
@@ -4477,11 +4492,8 @@ run_rule_or(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 {
 	const struct map_rule *r = &s->u.r;
 	const struct map_expr *e = r->or2;
-	struct rctx	 rc;
-	struct tr	 tr;
 	struct map_val	 v;
 	struct pbest	 b;
-	int		 vr;
 
 	if (found != 0 || e == NULL) {
 		run_rule_gen(ev, fr, s, found);
@@ -4502,19 +4514,7 @@ run_rule_or(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 		return;
 	}
 	pb_value(ev, &b, e, map_path_vcomp(e->path), &v);
-	if (r->nxf != 0) {
-		rc.source = v.from->text;
-		tr.on = 0;
-		if ((vr = xforms(ev, s, rctx_set(&rc, s, fr), &v, &tr)) !=
-		    VR_OK) {
-			if (vr == VR_ABSENT &&
-			    (r->hasdef || r->req != MQ_NONE) &&
-			    absent(ev, s, &rc, &v))
-				write_scalar(ev, fr, &r->tgt, &v, 1);
-			return;
-		}
-	}
-	write_scalar(ev, fr, &r->tgt, &v, r->nxf > 0);
+	rule_write(ev, fr, s, &v);
 }
 
 static inline ALWAYS_INLINE void
