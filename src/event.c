@@ -906,62 +906,6 @@ put_int(char *o, long long v)
 	return put_short(o, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-/*
- * As put_int, without a call for the counts and positions of most
- * inputs (below 10^8): the number of digits by comparisons, then two
- * digits a step from the end.
- */
-static inline char *
-put_count(char *o, long long v)
-{
-	static const char pairs[] =
-	    "00010203040506070809101112131415161718192021222324"
-	    "25262728293031323334353637383940414243444546474849"
-	    "50515253545556575859606162636465666768697071727374"
-	    "75767778798081828384858687888990919293949596979899";
-	uint32_t	 u;
-	size_t		 n;
-	char		*p;
-
-	if (v < 0 || v >= 100000000)
-		return put_int(o, v);
-	u = (uint32_t)v;
-	n = u < 10000 ? (u < 100 ? (u < 10 ? 1 : 2) : (u < 1000 ? 3 : 4)) :
-	    (u < 1000000 ? (u < 100000 ? 5 : 6) : (u < 10000000 ? 7 : 8));
-	p = o + n;
-	while (u >= 100) {
-		p -= 2;
-		memcpy(p, pairs + u % 100 * 2, 2);
-		u /= 100;
-	}
-	if (u >= 10)
-		memcpy(p - 2, pairs + u * 2, 2);
-	else
-		p[-1] = (char)('0' + u);
-	return o + n;
-}
-
-/* slice_eq for the short names of versions and document types. */
-static inline int
-short_eq(struct slice a, const char *b, size_t bn)
-{
-	uint32_t	 x, y, z, w;
-
-	if (a.len != bn)
-		return 0;
-	if (bn - 4 <= 4) {
-		memcpy(&x, a.p, 4);
-		memcpy(&y, b, 4);
-		memcpy(&z, a.p + bn - 4, 4);
-		memcpy(&w, b + bn - 4, 4);
-		return ((x ^ y) | (z ^ w)) == 0;
-	}
-	if (bn < 4)	/* the first, middle and last bytes are all of them */
-		return bn == 0 || (a.p[0] == b[0] && a.p[bn >> 1] ==
-		    b[bn >> 1] && a.p[bn - 1] == b[bn - 1]);
-	return memcmp(a.p, b, bn) == 0;
-}
-
 static int
 plain(struct slice s)
 {
@@ -1018,9 +962,10 @@ fast_transaction(struct ew *w, const struct edi_set *set,
 	return 0;
 }
 
-/* The implementation reference of an X12 or EDIFACT set (ST03, UNH S009). */
-static struct slice
-set_impl(const struct edi_set *set)
+/* "transaction" and "rawRef" of an X12 or EDIFACT data.source. */
+static void
+write_transaction(struct ew *w, const struct edi_set *set,
+    const struct event_frag *f)
 {
 	struct slice	 impl = slice_make("", 0);
 
@@ -1029,16 +974,6 @@ set_impl(const struct edi_set *set)
 			impl = ev(&set->seg[0], 3, 1);
 	} else if (set->nseg > 0)
 		impl = ev(&set->seg[0], 2, 5);
-	return impl;
-}
-
-/* "transaction" and "rawRef" of an X12 or EDIFACT data.source. */
-static void
-write_transaction(struct ew *w, const struct edi_set *set,
-    const struct event_frag *f)
-{
-	struct slice	 impl = set_impl(set);
-
 	if (fast_transaction(w, set, f, impl) == 0)
 		return;
 	ew_kopen(w, EWO("transaction", "{"));
@@ -1139,10 +1074,6 @@ event_cache_free(struct event_cache *c)
 	if (c->src != NULL) {
 		buf_free(c->src);
 		free(c->src);
-	}
-	if (c->pre != NULL) {
-		buf_free(c->pre);
-		free(c->pre);
 	}
 	if (c->fr != NULL) {
 		for (i = 0; i < PC_N; i++)
@@ -1316,204 +1247,6 @@ write_refs(struct ew *e, const struct event_frag *f, const struct mdoc *doc,
 		free(r.v);
 }
 
-/*
- * The text between the variable parts of the usual event, joined once
- * per partner, map and envelope (the pieces, the idempotency prefix):
- *
- *   {"specversion":"1.0","id":"<uuid>  pre 0: "<HEAD>,"subject":"
- *   <subject>  pre 1: "<TAIL>,"idempotencykey":"<idem prefix>
- *   <control>  pre 2: ","businesskey":"<business key prefix>
- *   <subject>  pre 3: "<DATA>
- *   ... <segmentCount>  pre 4: }<RAWREF>,"segments":[
- *   <first>,<last>  pre 5: ]}}<MAP>  pre 6: ,"correlation":{"orderRefs":["
- *   <subject>"]}}}  (an order's own event without diagnostics)
- *
- * An event with anything unusual (a string to escape, a key cut at
- * KEYMAX, no subject, an acknowledgement's keys, XML) is written member
- * by member instead, as it always was.
- */
-static const char pre_id[] = "{\"specversion\":\"1.0\",\"id\":\"";
-
-/* a literal, its length the compiler's */
-#define ADDL(b, lit)	buf_add((b), (lit), sizeof(lit) - 1)
-
-static void
-pre_make(struct event_cache *c, const struct edi_set *set)
-{
-	const struct event_frag *f = c->fr;
-	struct buf	*b;
-	int		 err = 0;
-
-	if (c->pre == NULL) {
-		c->pre = xcalloc(1, sizeof(*c->pre));
-		buf_init(c->pre, 1024U * 1024);
-	}
-	b = c->pre;
-	buf_reset(b);
-	c->preoff[0] = 0;
-	err |= ADDL(b, "\"");
-	err |= buf_add(b, f->pc[PC_HEAD].p, f->pc[PC_HEAD].len);
-	err |= ADDL(b, ",\"subject\":\"");
-	c->preoff[1] = b->len;
-	err |= ADDL(b, "\"");
-	err |= buf_add(b, f->pc[PC_TAIL].p, f->pc[PC_TAIL].len);
-	err |= ADDL(b, ",\"idempotencykey\":\"");
-	err |= buf_add(b, c->idem, c->idemlen);
-	c->preoff[2] = b->len;
-	err |= ADDL(b, "\",\"businesskey\":\"");
-	err |= buf_add(b, f->biz, f->bizlen);
-	c->preoff[3] = b->len;
-	err |= ADDL(b, "\"");
-	err |= buf_add(b, f->pc[PC_DATA].p, f->pc[PC_DATA].len);
-	c->preoff[4] = b->len;
-	err |= ADDL(b, "}");
-	err |= buf_add(b, f->pc[PC_RAWREF].p, f->pc[PC_RAWREF].len);
-	err |= f->rawref_first ? ADDL(b, "\"segments\":[") :
-	    ADDL(b, ",\"segments\":[");
-	c->preoff[5] = b->len;
-	err |= ADDL(b, "]}}");
-	err |= buf_add(b, f->pc[PC_MAP].p, f->pc[PC_MAP].len);
-	c->preoff[6] = b->len;
-	err |= ADDL(b, ",\"correlation\":{\"orderRefs\":[\"");
-	c->preoff[7] = b->len;
-	c->prevalid = err == 0 && f->err == 0 && c->valid &&
-	    set->env.syntax != EDI_XML && f->type != ET_ACK_RECEIVED &&
-	    c->idemplain && f->bizplain;
-	c->prefrgen = c->frgen;
-	c->preenvgen = c->envgen;
-}
-
-/* Piece k of c->pre at o. */
-static char *
-pre_put(char *o, const struct event_cache *c, int k)
-{
-	size_t	 n = c->preoff[k + 1] - c->preoff[k];
-
-	memcpy(o, c->pre->p + c->preoff[k], n);
-	return o + n;
-}
-
-/*
- * The event up to its document, the usual way, in one claim; -1 for any
- * other (or at the cap, where the member by member writer finds exactly
- * where it stops), nothing written.
- */
-static int
-pre_fast(struct ew *e, struct event_cache *c, const struct edi_set *set,
-    const struct timespec *t, const char *subject, size_t sl, int splain)
-{
-	const struct event_frag *f = c->fr;
-	size_t		 cl, need;
-	char		*o;
-
-	if (!splain || e->err)
-		return -1;
-	if (c->pre == NULL || c->prefrgen != c->frgen ||
-	    c->preenvgen != c->envgen)
-		pre_make(c, set);
-	if (!c->prevalid)
-		return -1;
-	/* write_keys' conditions for its two plain keys */
-	cl = strnlen(set->control.p, set->control.len);
-	if (c->idemlen + cl >= KEYMAX || !jsonw_plain(set->control.p, cl) ||
-	    f->bizlen + sl >= KEYMAX)
-		return -1;
-	need = sizeof(pre_id) - 1 + 36 + c->preoff[4] + sl + cl + sl;
-	if ((o = buf_room(e->b, need)) == NULL)
-		return -1;
-	memcpy(o, pre_id, sizeof(pre_id) - 1);
-	o += sizeof(pre_id) - 1;
-	event_uuid7(c, t, o);
-	o = pre_put(o + 36, c, 0);
-	o = put_short(o, subject, sl);
-	o = pre_put(o, c, 1);
-	o = put_short(o, set->control.p, cl);
-	o = pre_put(o, c, 2);
-	o = put_short(o, subject, sl);
-	o = pre_put(o, c, 3);
-	buf_end_at(e->b, o);
-	e->first = 0;
-	return 0;
-}
-
-/*
- * After the document, the usual way: occurredAt (when is NULL when there
- * is none), the source as write_source last kept it, the transaction and
- * rawRef as fast_transaction writes them, and the map, in one claim; -1
- * for any other, nothing written.  An order's own event without
- * diagnostics is written to its end (*whole set), as write_refs and
- * event_write would end it.
- */
-static int
-post_fast(struct ew *e, struct event_cache *c, const struct edi_set *set,
-    const char *when, size_t wl, const char *subject, size_t sl, int splain,
-    size_t diagslen, int *whole)
-{
-	static const char oa[] = ",\"occurredAt\":\"",
-	    tr[] = ",\"transaction\":{\"controlNumber\":\"",
-	    sid[] = "\",\"setId\":\"", iref[] = "\",\"implementationRef\":\"",
-	    count[] = "\",\"segmentCount\":";
-	struct slice	 cn = set->control, dt = set->doctype, impl;
-	size_t		 need;
-	char		*o;
-
-	if (e->err || e->first || !c->prevalid || c->prefrgen != c->frgen ||
-	    c->preenvgen != c->envgen)
-		return -1;
-	/* write_source's kept source, as it checks it */
-	if (!c->srcvalid || c->srcfrgen != c->frgen ||
-	    c->srcenvgen != c->envgen ||
-	    !short_eq(set->version, c->srcver, c->srcverlen) ||
-	    !short_eq(set->doctype, c->srcdt, c->srcdtlen))
-		return -1;
-	if (when != NULL && (wl == 0 || !jsonw_plain(when, wl)))
-		return -1;
-	/* fast_transaction's conditions */
-	impl = set_impl(set);
-	if (cn.len == 0 || set->nseg == 0 || !plain(cn) || !plain(dt) ||
-	    !plain(impl))
-		return -1;
-	*whole = (c->fr->type == ET_ORDER_CREATED ||
-	    c->fr->type == ET_ORDER_ACK) && splain && diagslen == 0;
-	need = sizeof(oa) + wl + 1 + c->src->len + sizeof(tr) + sizeof(sid) +
-	    sizeof(iref) + sizeof(count) + cn.len + dt.len + impl.len +
-	    3 * 20 + 1 + c->preoff[6] - c->preoff[4];
-	if (*whole)
-		need += c->preoff[7] - c->preoff[6] + sl + 5;
-	if ((o = buf_room(e->b, need)) == NULL)
-		return -1;
-	if (when != NULL) {
-		o = PUTL(o, oa);
-		o = put_short(o, when, wl);
-		*o++ = '"';
-	}
-	o = put(o, c->src->p, c->src->len);
-	o = PUTL(o, tr);
-	o = put_short(o, cn.p, cn.len);
-	if (dt.len > 0) {
-		o = PUTL(o, sid);
-		o = put_short(o, dt.p, dt.len);
-	}
-	if (impl.len > 0) {
-		o = PUTL(o, iref);
-		o = put_short(o, impl.p, impl.len);
-	}
-	o = PUTL(o, count);
-	o = put_count(o, set->nseg);
-	o = pre_put(o, c, 4);
-	o = put_count(o, set->seg[0].filepos);
-	*o++ = ',';
-	o = put_count(o, set->seg[set->nseg - 1].filepos);
-	o = pre_put(o, c, 5);
-	if (*whole) {
-		o = pre_put(o, c, 6);
-		o = put_short(o, subject, sl);
-		o = PUTL(o, "\"]}}}");
-	}
-	buf_end_at(e->b, o);
-	return 0;
-}
-
 int
 event_write(struct event_cache *cache, struct buf *out, const struct map *m,
     const struct edi_set *set, const struct mdoc *doc, const char *diags,
@@ -1526,7 +1259,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	const char	*subject, *icn, *gcn;
 	size_t		 sl = 0, il = 0, gl = 0, wl;
 	char		 when[40];
-	int		 r, splain, have_when, whole;
+	int		 r, splain;
 
 	if (cache == NULL) {
 		memset(&local, 0, sizeof(local));
@@ -1549,49 +1282,36 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 
 	e.b = out;
 	e.err = f->err;
+	write_id(&e, cache, &o->received);
+	pc_put(&e, f, PC_HEAD);
 	splain = subject != NULL && sl > 0 &&
 	    jsonw_plain(subject, sl);
-	if (pre_fast(&e, cache, set, &o->received, subject, sl, splain) != 0) {
-		write_id(&e, cache, &o->received);
-		pc_put(&e, f, PC_HEAD);
-		if (splain)
-			ew_kq_plain2(&e, EWK("subject"), subject, sl, "", 0);
-		else
-			ew_kstr(&e, EWK("subject"), subject, sl);
-		pc_put(&e, f, PC_TAIL);
-		write_keys(&e, cache, set, o, subject, sl, splain, icn, il,
-		    gcn, gl);
-		pc_put(&e, f, PC_DATA);
-	}
+	if (splain)
+		ew_kq_plain2(&e, EWK("subject"), subject, sl, "", 0);
+	else
+		ew_kstr(&e, EWK("subject"), subject, sl);
+	pc_put(&e, f, PC_TAIL);
+	write_keys(&e, cache, set, o, subject, sl, splain, icn, il, gcn, gl);
+	pc_put(&e, f, PC_DATA);
 	e.err |= mdoc_write_json(doc, out);
 	e.first = 0;
-	wl = 0;
-	have_when = occurred_at(set, dv.date, dv.dl, dv.time, dv.tl,
-	    o->timezone, when, sizeof(when)) == 0;
-	if (have_when)
+	if (occurred_at(set, dv.date, dv.dl, dv.time, dv.tl, o->timezone, when,
+	    sizeof(when)) == 0) {
+		/* the document's date may hold anything: checked, as a key */
 		wl = strlen(when);
-	if (post_fast(&e, cache, set, have_when ? when : NULL, wl, subject, sl,
-	    splain, diagslen, &whole) == 0) {
-		if (whole)
-			return 0;
-	} else {
-		if (have_when) {
-			/* the document's date may hold anything: checked */
-			if (wl > 0 && jsonw_plain(when, wl))
-				ew_kq_plain2(&e, EWK("occurredAt"), when, wl,
-				    "", 0);
-			else
-				ew_kstr(&e, EWK("occurredAt"), when, wl);
-		}
-		if (set->env.syntax == EDI_XML)
-			xml_source(&e, set, o);
-		else {
-			write_source(&e, cache, set);
-			write_transaction(&e, set, f);
-		}
-		ew_close(&e, '}');
-		pc_put(&e, f, PC_MAP);
+		if (wl > 0 && jsonw_plain(when, wl))
+			ew_kq_plain2(&e, EWK("occurredAt"), when, wl, "", 0);
+		else
+			ew_kstr(&e, EWK("occurredAt"), when, wl);
 	}
+	if (set->env.syntax == EDI_XML)
+		xml_source(&e, set, o);
+	else {
+		write_source(&e, cache, set);
+		write_transaction(&e, set, f);
+	}
+	ew_close(&e, '}');
+	pc_put(&e, f, PC_MAP);
 	write_refs(&e, f, doc, subject, sl, splain);
 	if (diagslen > 0) {
 		ew_kopen(&e, EWO("diagnostics", "["));

@@ -61,14 +61,6 @@ struct event_cache {
 	unsigned	 srcfrgen, srcenvgen;
 	char		 srcver[64], srcdt[64];
 	size_t		 srcverlen, srcdtlen;
-	/*
-	 * The text between the variable parts of an event, joined per
-	 * partner, map and envelope (event.c: pre_make, post_make).
-	 */
-	struct buf	*pre;
-	size_t		 preoff[8];
-	int		 prevalid;
-	unsigned	 prefrgen, preenvgen;
 };
 void	 event_cache_free(struct event_cache *);
 
