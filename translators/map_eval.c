@@ -4780,6 +4780,38 @@ item_frame(struct ev *ev, struct sidx *x, uint32_t k, struct frame *nf)
 }
 
 /*
+ * The one instance selected for an object group (or a `within` block) in
+ * nf: its rules run into a new object, which joins the group's target
+ * (merged into an object already there) when anything was written.
+ */
+static inline ALWAYS_INLINE void
+run_obj_inst(struct ev *ev, const struct frame *fr, struct frame *nf,
+    const struct map_block *b, int depth)
+{
+	struct mdoc	*obj, *parent, *old;
+	int		 nw;
+
+	if (b->within) {
+		nf->obj = NULL;
+		run_block(ev, nf, b, depth + 1);
+		return;
+	}
+	if ((obj = new_node(ev, MDOC_OBJ)) == NULL)
+		return;
+	nf->obj = obj;
+	nw = b->nwhere > 0 ? apply_where(ev, nf, b) : 0;
+	run_block(ev, nf, b, depth + 1);
+	if (obj_nonempty(obj, nw) &&
+	    (parent = target_parent(ev, fr, &b->tgt)) != NULL) {
+		old = mdoc_member(parent, b->tgt.name[b->tgt.nname - 1]);
+		if (old != NULL && old->kind == MDOC_OBJ)
+			mdoc_merge(old, obj);
+		else
+			mdoc_set(parent, b->tgt.name[b->tgt.nname - 1], obj);
+	}
+}
+
+/*
  * run_group for the usual selector, one step from the frame's loop
  * instance (from PO1, from N1[N101=ST]), without select_inst's list:
  * the items of the step's tag in the frame's index are the instances,
@@ -4797,7 +4829,7 @@ group_idx(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	const struct edi_seg *seg = ev->set->seg;
 	struct sidx	*x;
 	struct frame	 nf;
-	struct mdoc	*obj, *parent, *arr, *old;
+	struct mdoc	*obj, *parent, *arr;
 	uint32_t	 k, first, best = SIDX_END;
 	int		 r, rbest = 0, nbest = 0, nw;
 
@@ -4830,26 +4862,7 @@ group_idx(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		}
 		item_frame(ev, x, best, &nf);
 		nf.seq = fr->seq;
-		if (b->within) {
-			nf.obj = NULL;
-			run_block(ev, &nf, b, depth + 1);
-			return 1;
-		}
-		if ((obj = new_node(ev, MDOC_OBJ)) == NULL)
-			return 1;
-		nf.obj = obj;
-		nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
-		run_block(ev, &nf, b, depth + 1);
-		if (obj_nonempty(obj, nw) &&
-		    (parent = target_parent(ev, fr, &b->tgt)) != NULL) {
-			old = mdoc_member(parent,
-			    b->tgt.name[b->tgt.nname - 1]);
-			if (old != NULL && old->kind == MDOC_OBJ)
-				mdoc_merge(old, obj);
-			else
-				mdoc_set(parent, b->tgt.name[b->tgt.nname - 1],
-				    obj);
-		}
+		run_obj_inst(ev, fr, &nf, b, depth);
 		return 1;
 	}
 	/* Array group: every instance in document order. */
@@ -4898,7 +4911,7 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	struct margs	 ma;
 	size_t		 i, best;
 	long		 nbest;
-	struct mdoc	*obj, *parent, *arr, *old;
+	struct mdoc	*obj, *parent, *arr;
 	int		 nw;
 
 	ev->xat = NULL;
@@ -4965,26 +4978,7 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		nf.segi = il.v[best].loop != NULL ? -1 : il.v[best].segi;
 		nf.sx = inst_sidx(ev, &il.v[best]);
 		nf.seq = fr->seq;
-		if (b->within) {
-			nf.obj = NULL;
-			run_block(ev, &nf, b, depth + 1);
-			return;
-		}
-		if ((obj = new_node(ev, MDOC_OBJ)) == NULL)
-			return;
-		nf.obj = obj;
-		nw = b->nwhere > 0 ? apply_where(ev, &nf, b) : 0;
-		run_block(ev, &nf, b, depth + 1);
-		if (obj_nonempty(obj, nw) &&
-		    (parent = target_parent(ev, fr, &b->tgt)) != NULL) {
-			old = mdoc_member(parent,
-			    b->tgt.name[b->tgt.nname - 1]);
-			if (old != NULL && old->kind == MDOC_OBJ)
-				mdoc_merge(old, obj);
-			else
-				mdoc_set(parent, b->tgt.name[b->tgt.nname - 1],
-				    obj);
-		}
+		run_obj_inst(ev, fr, &nf, b, depth);
 		return;
 	}
 	/* Array group: every instance in document order. */
