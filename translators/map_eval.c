@@ -4153,6 +4153,18 @@ lv_cmp(const void *a, const void *b)
 }
 
 /*
+ * An item of a list rule's array: past EG_MAX_ARRAY_ITEMS it is dropped
+ * (the rule still counts it as read, so no MAP-DEFAULT follows).
+ */
+static inline void
+list_append(struct ev *ev, struct mdoc *arr, struct mdoc *j)
+{
+	if (arr->u.a.n < EG_MAX_ARRAY_ITEMS &&
+	    mdoc_append(&ev->mp, arr, j) != 0)
+		ev->limit = 1;
+}
+
+/*
  * run_list_rule for a rule of the shape list_fast (map_compile.c) allows,
  * in a loop instance, nobody tracing: the values path_all would collect,
  * in the order the sort would leave them (by segment, then item), are
@@ -4192,9 +4204,7 @@ list_plain(struct ev *ev, const struct frame *fr, const struct map_rule *r)
 				ev->dirty = 1;
 				continue;
 			}
-			if (arr->u.a.n < EG_MAX_ARRAY_ITEMS &&
-			    mdoc_append(&ev->mp, arr, j) != 0)
-				ev->limit = 1;
+			list_append(ev, arr, j);
 			added++;
 		}
 	}
@@ -4262,9 +4272,7 @@ run_list_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 			ev->dirty = 1;
 			continue;
 		}
-		if (arr->u.a.n < EG_MAX_ARRAY_ITEMS &&
-		    mdoc_append(&ev->mp, arr, j) != 0)
-			ev->limit = 1;
+		list_append(ev, arr, j);
 		added++;
 	}
 none:
