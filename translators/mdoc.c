@@ -484,16 +484,12 @@ wr_leaf(struct wr *w, char *o, const struct mdoc *d)
 }
 
 /*
- * A member's key and its value's kind are read on every member: one
- * 16-bit load each where the byte order allows.
+ * A member's key length is read on every member: one 16-bit load where
+ * the byte order allows.
  */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define WR_LE16	1
 #endif
-
-_Static_assert(offsetof(struct mdoc, plain) == offsetof(struct mdoc, kind) + 1,
-    "wr_plainstr reads kind and plain as one");
-_Static_assert(MDOC_DEC == MDOC_STR + 1, "wr_plainstr: STR and DEC adjacent");
 
 /* map_name_len */
 static inline size_t
@@ -509,21 +505,15 @@ wr_keylen(const char *k)
 #endif
 }
 
-/* Whether v is a string or decimal string marked plain. */
+/*
+ * Whether v is a string or decimal string marked plain: only those are
+ * ever marked (mdoc_new clears plain, and the builder sets it on the
+ * text it stores), so the mark alone tells.
+ */
 static inline int
 wr_plainstr(const struct mdoc *v)
 {
-	unsigned kp;
-#ifdef WR_LE16
-	uint16_t x;
-
-	memcpy(&x, &v->kind, 2);
-	kp = x;
-#else
-	kp = v->kind | (unsigned)v->plain << 8;
-#endif
-	/* plain is 0 or 1 */
-	return kp - (MDOC_STR | 1u << 8) <= 1;
+	return v->plain != 0;
 }
 
 /* Whether v is an object or array with something in it. */
@@ -547,7 +537,7 @@ wr_key_fast(char *o, const char *k, size_t kn)
 {
 	char	 a[16], b[16];
 
-	if (kn + 3 > MAP_NAME_JSONPAD)
+	if (kn > MAP_NAME_JSONPAD - 3)
 		return 0;
 	memcpy(a, k + kn + 1, 16);
 	memcpy(b, k + kn + 17, 16);
@@ -583,7 +573,9 @@ wr_val_fast(char *o, const char *s, size_t n)
 {
 	if (!jsonw_copy32(o, s, n))
 		return 0;
-	memcpy(o + n, "\",", 2);
+	/* two byte stores: a 16-bit immediate would go through a register */
+	o[n] = '"';
+	o[n + 1] = ',';
 	return 1;
 }
 
@@ -627,8 +619,8 @@ wr_short(char **op, uintptr_t lim, const struct mdoc *v, const char *k,
 #define WR_STACK	32
 
 struct wr_frame {
-	const struct mdoc *d;		/* an object or array */
-	const void	*at;		/* its next member, or next element */
+	const void	*at;		/* the next member, or next element */
+	const struct mdoc *const *ee;	/* an array's end; NULL: an object */
 };
 
 /*
@@ -640,6 +632,10 @@ struct wr_frame {
  * plain string of up to 32, or the opening of a non-empty object or
  * array) are written while WR_SHORT bytes of room are left, which is
  * one comparison with lim; anything else claims its own room.
+ *
+ * Where the writer is, is m (the object's next member) with ee NULL,
+ * or e and ee (the array's next element and its end): a frame keeps
+ * the same two, so going back up reads nothing of the container.
  */
 static char *
 wr_tree(struct wr *w, char *o, const struct mdoc *d, int depth)
@@ -666,7 +662,7 @@ wr_tree(struct wr *w, char *o, const struct mdoc *d, int depth)
 	}
 	m = d->u.o.head;
 
-obj:	/* the members of d from m */
+obj:	/* the members of an object from m (ee is NULL) */
 	for (;;) {
 		/* most are short plain strings, one after another */
 		while (wr_plainstr(m) &&
@@ -706,10 +702,9 @@ obj:	/* the members of d from m */
 					*o++ = ',';
 					goto next;
 				}
-				fp->d = d;
 				fp->at = m;
+				fp->ee = NULL;
 				fp++;
-				d = v;
 				m = vm;
 				continue;
 			}
@@ -720,10 +715,9 @@ obj:	/* the members of d from m */
 				o += kn + 4;
 				if (fp == flim)
 					goto deeper;
-				fp->d = d;
 				fp->at = m;
+				fp->ee = NULL;
 				fp++;
-				d = v;
 				e = (const struct mdoc *const *)v->u.a.v;
 				ee = e + v->u.a.n;
 				goto arr;
@@ -742,7 +736,7 @@ close:
 	o[-1] = '}';
 	goto up;
 
-arr:	/* the elements of d from e to ee */
+arr:	/* the elements of an array from e to ee */
 	do {
 		v = *e++;
 		if (wr_plainstr(v) && (uintptr_t)o <= lim &&
@@ -756,10 +750,10 @@ arr:	/* the elements of d from e to ee */
 			*o++ = '{';
 			if (fp == flim)
 				goto deeper;
-			fp->d = d;
 			fp->at = e;
+			fp->ee = ee;
 			fp++;
-			d = v;
+			ee = NULL;
 			m = v->u.o.head;
 			goto obj;
 		}
@@ -785,16 +779,16 @@ value:	/* v, a member after its key or an element, one level down */
 	*o++ = v->kind == MDOC_OBJ ? '{' : '[';
 	if (fp == flim)
 		goto deeper;
-	fp->d = d;
-	fp->at = d->kind == MDOC_OBJ ? (const void *)m : (const void *)e;
+	fp->at = ee == NULL ? (const void *)m : (const void *)e;
+	fp->ee = ee;
 	fp++;
-	d = v;
-	if (d->kind == MDOC_OBJ) {
-		m = d->u.o.head;
+	if (v->kind == MDOC_OBJ) {
+		ee = NULL;
+		m = v->u.o.head;
 		goto obj;
 	}
-	e = (const struct mdoc *const *)d->u.a.v;
-	ee = e + d->u.a.n;
+	e = (const struct mdoc *const *)v->u.a.v;
+	ee = e + v->u.a.n;
 	goto arr;
 
 deeper:	/* v, its brace written, with a new array of frames */
@@ -804,11 +798,10 @@ deeper:	/* v, its brace written, with a new array of frames */
 	lim = (uintptr_t)end - WR_SHORT;
 	goto comma;
 
-up:	/* d is written: back to the container it is in */
+up:	/* a container is written: back to the one it is in */
 	if (fp == st)
 		return o;
 	fp--;
-	d = fp->d;
 	if (o == end) {
 		if ((o = wr_grow(w, o, 1)) == NULL)
 			return NULL;
@@ -816,7 +809,7 @@ up:	/* d is written: back to the container it is in */
 		lim = (uintptr_t)end - WR_SHORT;
 	}
 	/* the comma, or the brace it would become */
-	if (d->kind == MDOC_OBJ) {
+	if ((ee = fp->ee) == NULL) {
 		if ((m = fp->at) == NULL) {
 			*o++ = '}';
 			goto up;
@@ -824,16 +817,14 @@ up:	/* d is written: back to the container it is in */
 		*o++ = ',';
 		goto obj;
 	}
-	e = fp->at;
-	ee = (const struct mdoc *const *)d->u.a.v + d->u.a.n;
-	if (e == ee) {
+	if ((e = fp->at) == ee) {
 		*o++ = ']';
 		goto up;
 	}
 	*o++ = ',';
 	goto arr;
 
-comma:	/* after a value that is not a plain string: d's next, or its end */
+comma:	/* after a value that is not a plain string: the next, or the end */
 	if (o == end) {
 		if ((o = wr_grow(w, o, 1)) == NULL)
 			return NULL;
@@ -841,7 +832,7 @@ comma:	/* after a value that is not a plain string: d's next, or its end */
 		lim = (uintptr_t)end - WR_SHORT;
 	}
 	*o++ = ',';
-	if (d->kind == MDOC_OBJ) {
+	if (ee == NULL) {
 		if (m != NULL)
 			goto obj;
 		o[-1] = '}';
