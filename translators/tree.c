@@ -540,7 +540,8 @@ x12_repetitions(struct tb *t)
 	    NULL;
 	i = 0;
 	if (clean)
-		i = first_outside(set->seg, set->nseg, set->raw);
+		i = set->segs_in_raw ? set->nseg : first_outside(set->seg,
+		    set->nseg, set->raw);
 	for (; i < set->nseg; i++) {
 		s = &set->seg[i];
 		if (s->raw.len == 0 || (clean && slice_inside(s->raw,
@@ -1598,7 +1599,16 @@ seg_quiet(struct tb *t, const struct edi_seg *s,
 	if (sd->mandcomp && (sd->nmcomp == 0 || !allrep1(&pr) ||
 	    !mand_seen(sd, &pr)))
 		return 0;
-	return sd->nsyn == 0 || syntax_quiet(t, sd, &pr);
+	if (sd->nsyn == 0)
+		return 1;
+	/*
+	 * Notes that the masks decide (synfast) are decided in fewer steps
+	 * than the memo takes: its test, and on a miss the same masks.
+	 */
+	if (sd->synfast != NULL)
+		return ((pr.bit[0] ^ pr.bit[0] >> 1) & sd->p1mask) == 0 &&
+		    syntax_fast(sd, pr.bit[0]);
+	return syntax_quiet(t, sd, &pr);
 }
 
 /* -- hierarchy ---------------------------------------------------------- */
