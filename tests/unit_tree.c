@@ -341,6 +341,57 @@ test_repetitions(const struct structure *st)
 	    "'-' in a non-repeatable element: warning only");
 }
 
+/*
+ * A set whose segments its maker does not vouch for (segs_in_raw 0, as
+ * for sets built by hand): a segment with text outside the set's, whose
+ * REF02 holds the repetition separator, is still found, though the set's
+ * own text has no separator at all.
+ */
+static const char out_raw[] = "REF*DP*A^B";
+static struct edi_val out_vals[] = {
+	{ { out_raw + 4, 2 }, 1, 1, 1 }, { { out_raw + 7, 3 }, 2, 1, 1 },
+};
+
+static int
+outside_set(void *arg, struct edi_set *s)
+{
+	struct run *r = arg;
+	uint32_t k;
+
+	s->segs_in_raw = 0;
+	for (k = 0; k < s->nseg; k++)
+		if (strcmp(s->seg[k].tag, "REF") == 0) {
+			s->seg[k].raw = slice_make(out_raw, strlen(out_raw));
+			s->seg[k].val = out_vals;
+			s->seg[k].nval = 2;
+			s->seg[k].nel = 2;
+		}
+	r->in_tree = 1;
+	edi_tree_build(s, r->st, &r->ds);
+	r->in_tree = 0;
+	return 0;
+}
+
+static void
+test_outside(const struct structure *st)
+{
+	struct edi_handler h = { outside_set, NULL, NULL, NULL };
+	struct run r;
+	const char *text = ISA5 "ST*850*0001~BEG*00*SA*PO1**20240101~"
+	    "REF*DP*1~N1*ST*X~PO1*1~SE*6*0001~" END;
+	const struct diag *d;
+
+	memset(&r, 0, sizeof(r));
+	r.st = st;
+	r.ds.emit = collect;
+	r.ds.arg = &r;
+	h.diags = &r.ds;
+	translator_x12.parse(slice_make(text, strlen(text)), "t.edi", &h, &r);
+	d = find(&r, "ELEM-REPEAT", "REF", 2);
+	ok(d != NULL && d->sev == DIAG_ERROR && r.nerr == 1,
+	    "segment outside the set's text: its separator found (%d)", r.nd);
+}
+
 /* -- hierarchy ---------------------------------------------------------- */
 
 static void
@@ -868,6 +919,7 @@ main(void)
 		test_unexpected(t850);
 		test_cases(t850);
 		test_repetitions(t850);
+		test_outside(t850);
 		test_hierarchy(t856);
 		test_unindexed(t850);
 	}

@@ -158,6 +158,12 @@ struct edi_set {
 	struct arena	*arena;
 	int		 rejected;	/* syntax errors found: AK5 R */
 	/*
+	 * Every segment's text (raw) lies inside the set's raw, as the X12
+	 * parser builds its sets; 0 when not known (the tree builder then
+	 * looks at each).
+	 */
+	int		 segs_in_raw;
+	/*
 	 * EDI_XML: the whole document is one set with no segments (nseg 0).
 	 * doctype is the root's local name ("cXML", "Order"), version the
 	 * cXML version or cbc:UBLVersionID, control the cXML payloadID.

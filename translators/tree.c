@@ -66,7 +66,7 @@
 #define TB_INSTBUF	64	/* loop instances before the heap is used */
 #define TB_SHORTBUF	32	/* entries below their minimum, ditto */
 #define TB_SYNMEMO	16	/* segment definitions remembered by check_syntax */
-#define TB_SDBUF	256	/* segment definitions kept on the stack */
+#define TB_DEFERBUF	256	/* segments to check after placement, ditto */
 
 /*
  * An open loop instance.  Its frame is at one position of the structure's
@@ -106,11 +106,9 @@ struct tb {
 	size_t		 nshort;
 	size_t		 shortcap;
 	struct edi_val	*scratch;	/* x12_repetitions, when needed */
-	/*
-	 * The definition of each segment (NULL: none), looked up once by
-	 * placement for the checks.
-	 */
-	const struct struct_segdef **sdv;
+	/* The segments seg_quiet() did not clear, for check_segment(). */
+	uint32_t	*defer;
+	size_t		 ndefer;
 	/*
 	 * Whether a segment's syntax notes hold depends only on its tag's
 	 * notes and which of the positions they name are present (the
@@ -127,7 +125,7 @@ struct tb {
 	struct frame	 fr[EG_MAX_LOOP_DEPTH + 1];
 	struct edi_loop	*instbuf[TB_INSTBUF];
 	struct tshort	 shortbuf[TB_SHORTBUF];
-	const struct struct_segdef *sdbuf[TB_SDBUF];
+	uint32_t	 deferbuf[TB_DEFERBUF];
 };
 
 #define TAGKEY2(a, b)		((uint32_t)(a) | (uint32_t)(b) << 8)
@@ -542,7 +540,8 @@ x12_repetitions(struct tb *t)
 	    NULL;
 	i = 0;
 	if (clean)
-		i = first_outside(set->seg, set->nseg, set->raw);
+		i = set->segs_in_raw ? set->nseg : first_outside(set->seg,
+		    set->nseg, set->raw);
 	for (; i < set->nseg; i++) {
 		s = &set->seg[i];
 		if (s->raw.len == 0 || (clean && slice_inside(s->raw,
@@ -1487,6 +1486,131 @@ check_segment(struct tb *t, uint32_t si, const struct edi_seg *s,
 		check_syntax(t, si, sd, &pr);
 }
 
+/*
+ * syntax_quiet() past its memo, out of line: b0 and b1 are pr's bits
+ * masked with sd->synall, slot sd's memo.
+ */
+static int __attribute__((noinline))
+syntax_quiet_notes(struct tb *t, const struct struct_segdef *sd,
+    const struct present *pr, uint64_t b0, uint64_t b1, size_t slot)
+{
+	const uint16_t *list = NULL;
+	size_t	 k, r, nlist;
+
+	nlist = sd->nsyn;
+	if (sd->p1mask == 0 || ((b0 ^ b0 >> 1) & sd->p1mask) == 0) {
+		if (sd->synfast != NULL && syntax_fast(sd, pr->bit[0]))
+			goto quiet;
+		if (sd->p1mask != 0) {
+			list = sd->synrest;
+			nlist = sd->nsynrest;
+		}
+	}
+	for (r = 0; r < nlist; r++) {
+		k = list != NULL ? list[r] : r;
+		if (!syntax_holds(sd->syn[k], &sd->synmask[k], pr))
+			return 0;
+	}
+ quiet:
+	t->synok[slot].sd = sd;
+	t->synok[slot].bit[0] = b0;
+	t->synok[slot].bit[1] = b1;
+	return 1;
+}
+
+/*
+ * 1 when every note of sd holds on pr (what check_syntax() would say
+ * nothing about), without a word: the memo, the masks, and the notes one
+ * by one as check_syntax() tries them.  A quiet answer is remembered as
+ * check_syntax() remembers it.
+ */
+static inline int
+syntax_quiet(struct tb *t, const struct struct_segdef *sd,
+    const struct present *pr)
+{
+	size_t	 slot = sd->idx % TB_SYNMEMO;
+	uint64_t b0 = pr->bit[0] & sd->synall[0];
+	uint64_t b1 = pr->bit[1] & sd->synall[1];
+
+	if (t->synok[slot].sd == sd && t->synok[slot].bit[0] == b0 &&
+	    t->synok[slot].bit[1] == b1)
+		return 1;
+	return syntax_quiet_notes(t, sd, pr, b0, b1, slot);
+}
+
+/*
+ * The values of s, for seg_quiet(): the present bits (and repetitions
+ * and mandatory components, as scan_values() notes them) when
+ * val_plain() clears every one; 0 at the first it does not.  Without
+ * vals (no declarations) only the bits.
+ */
+static inline __attribute__((always_inline)) int
+scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
+    int utf8, int reps, int mc, int vals, struct present *p)
+{
+	const struct edi_val *v = s->val, *end = edi_val_end(s);
+	uint64_t b0 = 0, b1 = 0, mb = 0;
+	unsigned orrep = 0, andrep = ~0U;
+
+	for (; v < end; v++) {
+		scan_note(v, reps, &b0, &b1, &orrep, &andrep);
+		if (vals && !val_plain(sd, v, utf8, mc, &mb))
+			return 0;
+	}
+	p->bit[0] = b0;
+	p->bit[1] = b1;
+	p->orrep = reps ? orrep : ~0U;
+	p->andrep = reps ? andrep : 0;
+	p->mbits = mb;
+	return 1;
+}
+
+/*
+ * 1 when check_segment() would have nothing to say about s (sd not
+ * NULL), decided without a diagnostic: every value plain, every
+ * mandatory element and component there, every syntax note held.  0
+ * when it may have something to say: check_segment() then decides, after
+ * placement, as before.
+ */
+static inline __attribute__((always_inline)) int
+seg_quiet(struct tb *t, const struct edi_seg *s,
+    const struct struct_segdef *sd, int utf8)
+{
+	struct present pr;
+	int	 ok;
+
+	if (sd->nelem == 0)
+		/* without declarations, values are not looked at */
+		ok = scan_quiet(s, sd, utf8, 1, 0, 0, &pr);
+	else if (utf8 && sd->mcall != 0)
+		ok = scan_quiet(s, sd, 1, 1, 1, 1, &pr);
+	else if (utf8)
+		ok = scan_quiet(s, sd, 1, 1, 0, 1, &pr);
+	else if (sd->mcall != 0)
+		ok = scan_quiet(s, sd, 0, 1, 1, 1, &pr);
+	else if (sd->mandcomp || sd->anyrep)
+		ok = scan_quiet(s, sd, 0, 1, 0, 1, &pr);
+	else
+		ok = scan_quiet(s, sd, 0, 0, 0, 1, &pr);
+	if (!ok)
+		return 0;
+	if (((sd->mand[0] & ~pr.bit[0]) | (sd->mand[1] & ~pr.bit[1])) != 0)
+		return 0;
+	if (sd->mandcomp && (sd->nmcomp == 0 || !allrep1(&pr) ||
+	    !mand_seen(sd, &pr)))
+		return 0;
+	if (sd->nsyn == 0)
+		return 1;
+	/*
+	 * Notes that the masks decide (synfast) are decided in fewer steps
+	 * than the memo takes: its test, and on a miss the same masks.
+	 */
+	if (sd->synfast != NULL)
+		return ((pr.bit[0] ^ pr.bit[0] >> 1) & sd->p1mask) == 0 &&
+		    syntax_fast(sd, pr.bit[0]);
+	return syntax_quiet(t, sd, &pr);
+}
+
 /* -- hierarchy ---------------------------------------------------------- */
 
 struct hslot {
@@ -1601,6 +1725,34 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 	}
 }
 
+/*
+ * Place every segment, and check each as it is placed while its values
+ * are at hand: a segment seg_quiet() clears needs nothing more, the
+ * others are listed in t->defer for check_segment() once placement is
+ * done, so that every diagnostic comes in the order it always had
+ * (placement's first, then the segments' in order).
+ */
+static inline __attribute__((always_inline)) void
+place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
+    const uint16_t *trans, uint32_t ncol, const struct struct_pos *pos,
+    int utf8)
+{
+	struct edi_set *set = t->set;
+	const struct struct_segdef *sd;
+	struct edi_seg *s;
+	uint32_t k, key;
+
+	for (k = 0; k < set->nseg; k++) {
+		s = &set->seg[k];
+		key = edi_tagkey(s->tag);
+		sd = structure_segdef_at(slot, bits, key);
+		place(t, s, k, key, sd, trans, ncol, pos);
+		t->placed = k;
+		if (sd != NULL && !seg_quiet(t, s, sd, utf8))
+			t->defer[t->ndefer++] = k;
+	}
+}
+
 /* -- entry point -------------------------------------------------------- */
 
 int
@@ -1610,13 +1762,12 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	struct tb tb, *t = &tb;
 	struct struct_index *ixown = NULL;
 	struct edi_loop *root, *l;
-	const struct struct_segdef *sd;
 	const struct struct_slot *slot;
 	const struct struct_pos *pos;
 	const uint16_t *trans;
 	struct edi_seg *s;
 	size_t	 i;
-	uint32_t k, key, ncol;
+	uint32_t k, ncol;
 	unsigned bits;
 	int	 rc = 0, utf8;
 
@@ -1630,7 +1781,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	t->instcap = TB_INSTBUF;
 	t->shortv = t->shortbuf;
 	t->shortcap = TB_SHORTBUF;
-	t->sdv = t->sdbuf;
+	t->defer = t->deferbuf;
 	if ((root = new_inst(t, NULL, 0, NULL)) == NULL)
 		goto oom;
 	root->last = set->nseg ? set->nseg - 1 : 0;
@@ -1645,8 +1796,8 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	if ((t->ix = st->idx) == NULL)
 		t->ix = ixown = structure_index_new(st);
 	t->pos = t->ix->pos;
-	if (set->nseg > TB_SDBUF)
-		t->sdv = xreallocarray(NULL, set->nseg, sizeof(*t->sdv));
+	if (set->nseg > TB_DEFERBUF)
+		t->defer = xreallocarray(NULL, set->nseg, sizeof(*t->defer));
 	if (set->env.syntax == EDI_X12 && set->env.delims.repetition) {
 		x12_repetitions(t);
 		if (t->oom)
@@ -1662,21 +1813,23 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	trans = t->ix->trans;
 	ncol = t->ix->ncol;
 	pos = t->ix->pos;
-	for (k = 0; k < set->nseg; k++) {
-		s = &set->seg[k];
-		key = edi_tagkey(s->tag);
-		t->sdv[k] = sd = structure_segdef_at(slot, bits, key);
-		place(t, s, k, key, sd, trans, ncol, pos);
-		t->placed = k;
-	}
+	if (set->env.syntax == EDI_EDIFACT)
+		place_all(t, slot, bits, trans, ncol, pos, 1);
+	else
+		place_all(t, slot, bits, trans, ncol, pos, 0);
 	while (t->nfr > 0)
 		pop(t, set->nseg - 1);
 	root->last = set->nseg - 1;
 	if (t->oom)
 		goto oom;
+	/* what placement could not clear without a word, in order */
 	utf8 = set->env.syntax == EDI_EDIFACT;
-	for (k = 0; k < set->nseg; k++)
-		check_segment(t, k, &set->seg[k], t->sdv[k], utf8);
+	for (i = 0; i < t->ndefer; i++) {
+		k = t->defer[i];
+		s = &set->seg[k];
+		check_segment(t, k, s, structure_segdef_at(slot, bits,
+		    edi_tagkey(s->tag)), utf8);
+	}
 	for (i = 0; i < st->nhier; i++)
 		hierarchy(t, &st->hier[i]);
 
@@ -1719,8 +1872,8 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 		free(t->shortv);
 	if (t->inst != t->instbuf)
 		free(t->inst);
-	if (t->sdv != t->sdbuf)
-		free(t->sdv);
+	if (t->defer != t->deferbuf)
+		free(t->defer);
 	free(t->scratch);
 	structure_index_free(ixown);
 	return rc;

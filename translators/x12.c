@@ -841,6 +841,8 @@ deliver_set(struct x12 *x, struct slice doctype, struct slice control,
 	s->seg = x->sb.seg;
 	s->nseg = (uint32_t)x->sb.nseg;
 	s->raw = setbuf_raw(&x->sb, x->in);
+	/* every segment kept lies in [start, end), in the input */
+	s->segs_in_raw = 1;
 	s->arena = &x->sar;
 	s->rejected = x->rejected;
 	if (x->stop == 0 && x->h->set != NULL &&
