@@ -12,16 +12,19 @@
 
 /*
  * The slot where s is looked for first.  Control numbers are digits and
- * mostly sequential: 64 consecutive numbers get 64 consecutive slots, so
- * the next number's slot is in the same or the next cache line instead of
- * anywhere in a table of megabytes (100,000 sets in one group made every
- * lookup a cache miss); the runs of 64 are spread by a multiplicative hash
- * of the rest, so numbers in steps of 64 or 1000 do not pile up.
+ * mostly sequential: the 64 numbers of a run (the same v >> 6) get the
+ * 64 slots of one aligned block, so the next number's slot is in the same
+ * or the next cache line instead of anywhere in a table of megabytes
+ * (100,000 sets in one group made every lookup a cache miss).  A
+ * multiplicative hash of the run picks the block and how far the run is
+ * rotated inside it: numbers in steps of 64 (all the same v & 63) still
+ * start at different places in their blocks instead of filling one
+ * column of the table.
  */
 static size_t
 refset_home(struct slice s)
 {
-	unsigned long long v = 0;
+	unsigned long long v = 0, x;
 	size_t	 i;
 
 	for (i = 0; i < s.len; i++) {
@@ -29,9 +32,19 @@ refset_home(struct slice s)
 			return (size_t)slice_hash(s);
 		v = v * 10 + (unsigned)(s.p[i] - '0');	/* 15 digits fit */
 	}
-	return (size_t)((v >> 6) * 0x9e3779b97f4a7c15ULL >> 20 << 6 |
-	    (v & 63));
+	x = (v >> 6) * 0x9e3779b97f4a7c15ULL;
+	return (size_t)(x >> 20 << 6 | ((v + (x >> 58)) & 63));
 }
+
+/*
+ * The next slot to look at.  A step of 1 would walk through the whole of
+ * another run when two runs share a block (ten probes a number on
+ * sequential ST02s); a step of 65 lands in the next block, where the
+ * colliding run mostly finds its slots free.  65 is odd and the table a
+ * power of 2, so the walk visits every slot: with the table at most half
+ * full it always ends.
+ */
+#define REFSET_STEP	65
 
 static int
 refset_find(const struct refset *c, struct slice s, size_t *slot)
@@ -45,7 +58,7 @@ refset_find(const struct refset *c, struct slice s, size_t *slot)
 		if (c->ent[j].len == s.len &&
 		    memcmp(c->ent[j].s, s.p, s.len) == 0)
 			return 1;
-		j = (j + 1) & (c->cap - 1);
+		j = (j + REFSET_STEP) & (c->cap - 1);
 	}
 	*slot = j;
 	return 0;
@@ -72,7 +85,7 @@ refset_seen(struct refset *c, struct slice s)
 			j = refset_home(slice_make(old[i].s, old[i].len)) &
 			    (c->cap - 1);
 			while (c->ent[j].len)
-				j = (j + 1) & (c->cap - 1);
+				j = (j + REFSET_STEP) & (c->cap - 1);
 			c->ent[j] = old[i];
 		}
 		free(old);
