@@ -2906,7 +2906,7 @@ exists_slow(struct ev *ev, const struct frame *fr, const struct map_expr *e)
  * eval_expr1's walk without a value.  1 or 0; -1 when the walk meets an
  * array on the way, which is exists_slow's.
  */
-static inline int
+static inline ALWAYS_INLINE int
 exists_field(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 {
 	const struct mdoc *j;
@@ -4329,11 +4329,7 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 	struct margs	 ma;
 	int		 vr;
 
-	/* Each 0 or 1: one of them, and nobody traces. */
-	if (found == RULE_UNSEEN && (r->when_fast | r->lit) > ev->tracing) {
-		run_rule_short(ev, fr, s);
-		return;
-	}
+	/* run_rule took run_rule_short's rules (when_fast, lit) itself. */
 	if (found == RULE_UNSEEN) {
 		ev->xat = NULL;
 		if (r->when != NULL &&
@@ -4530,7 +4526,15 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
 	/* fast and tracing are 0 or 1: one comparison for both. */
 	if (s->u.r.fast <= ev->tracing) {
-		run_rule_gen(ev, fr, s, RULE_UNSEEN);
+		/*
+		 * The rules run_rule_gen would hand on at once, without its
+		 * frame: each of when_fast and lit 0 or 1, one of them and
+		 * nobody tracing.
+		 */
+		if ((s->u.r.when_fast | s->u.r.lit) > ev->tracing)
+			run_rule_short(ev, fr, s);
+		else
+			run_rule_gen(ev, fr, s, RULE_UNSEEN);
 		return;
 	}
 	ev->xat = NULL;
@@ -4548,12 +4552,20 @@ run_rule_short(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
 	const struct map_rule *r = &s->u.r;
 	const struct map_expr *e;
+	const struct map_cond *c;
 	struct map_val	 v;
 	struct mdoc	*o, *j;
+	int		 l;
 
 	ev->xat = NULL;
-	if (r->when != NULL && eval_cond(ev, fr, r->when, 0) != C_TRUE)
-		return;
+	/* eval_cond's first case (exists(id.value)) without the call. */
+	if ((c = r->when) != NULL) {
+		if (c->op != MC_EXISTS || c->a->kind != MT_FIELD ||
+		    (l = exists_field(ev, fr, c->a)) < 0)
+			l = eval_cond(ev, fr, c, 0) == C_TRUE;
+		if (!l)
+			return;
+	}
 	if (r->when_fast) {
 		run_rule_plain(ev, fr, s);
 		return;
