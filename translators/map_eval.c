@@ -3728,24 +3728,27 @@ multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 }
 
 /*
- * map_segval for plain_cand.  Most segments send every element up to the
- * one read, and simple: element el is then the el-th value.  That value
- * is the one map_segval finds when it is the first of its element (the
- * one before it is of an earlier element) and has the repetition and
- * component asked for (>= 1, so 0 read as 1 goes the long way).
+ * map_segval for plain_cand, at p's position.  Most segments send every
+ * element up to the one read, and simple: element el is then the el-th
+ * value.  That value is the one map_segval finds when it is the first of
+ * its element (the one before it is of an earlier element) and has the
+ * repetition and component asked for (>= 1, so 0 read as 1 goes the long
+ * way).  Element and repetition are compared as one integer, laid out by
+ * the compiler as a value keeps them (map_compile.c path_elrep).
  */
 static inline const struct edi_val *
-seg_value(const struct edi_seg *s, unsigned el, unsigned comp, unsigned rep)
+path_value(const struct edi_seg *s, const struct map_path *p)
 {
 	const struct edi_val *v;
+	const unsigned	 el = p->el;
 
 	if (el - 1 < s->nval) {
 		v = &s->val[el - 1];
-		if (v->el == el && v->rep == rep && v->comp == comp &&
+		if (val_elrep(v) == p->elrep && v->comp == p->comp1 &&
 		    (el == 1 || v[-1].el < el))
 			return v;
 	}
-	return map_segval(s, el, comp, rep);
+	return map_segval(s, el, p->comp1, p->rep ? p->rep : 1u);
 }
 
 /* The candidates of plain path p in segment s (match_seg_at). */
@@ -3773,8 +3776,7 @@ plain_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 		}
 	}
 	if ((r = frank(s, &p->seg.f)) < 0 ||
-	    (val = seg_value(s, p->el, p->comp ? p->comp : 1,
-	    p->rep ? p->rep : 1)) == NULL || val->s.len == 0)
+	    (val = path_value(s, p)) == NULL || val->s.len == 0)
 		return;
 	pb_add(b, s, val, rank << RANK_BITS | r);
 }
@@ -4191,8 +4193,8 @@ list_plain(struct ev *ev, const struct frame *fr, const struct map_rule *r)
 		for (k = 0; k < r->nexpr; k++) {
 			p = r->expr[k]->path;
 			if (frank(sg, &p->seg.f) < 0 ||
-			    (val = seg_value(sg, p->el, p->comp ? p->comp : 1,
-			    p->rep ? p->rep : 1)) == NULL || val->s.len == 0)
+			    (val = path_value(sg, p)) == NULL ||
+			    val->s.len == 0)
 				continue;
 			if (arr == NULL && (arr = target_array(ev, fr,
 			    &r->tgt)) == NULL)

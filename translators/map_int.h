@@ -249,6 +249,10 @@ struct map_path {
 					   atom's, 0 read as 1 */
 	uint32_t	 playout;	/* MAP_SCAN_(C)PAIRS: the pair layout
 					   (pfrom..pqcomp) as one non-zero key */
+	/* Set when parsed: el and rep (0 read as 1) as the 32 bits an
+	   edi_val keeps them in, and comp (0 read as 1). */
+	uint32_t	 elrep;
+	uint16_t	 comp1;
 };
 
 /*
