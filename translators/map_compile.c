@@ -1043,10 +1043,6 @@ parse_step(struct cp *cp, const char *p, size_t n, int col,
 }
 
 /*
- * path = [ "/" | "../"... | "^" loopstep "/" ] { loopstep "/" } elem
- * With selector set the last step is a segment (no element).
- */
-/*
  * The position a path reads as the evaluator compares it with a value
  * (map_eval.c path_value): el and rep laid out as in struct edi_val, read
  * back the way the evaluator reads a value's, whatever the byte order.
@@ -1064,6 +1060,10 @@ path_elrep(struct map_path *path)
 	path->comp1 = path->comp ? path->comp : 1;
 }
 
+/*
+ * path = [ "/" | "../"... | "^" loopstep "/" ] { loopstep "/" } elem
+ * With selector set the last step is a segment (no element).
+ */
 static struct map_path *
 parse_path(struct cp *cp, const char *p, size_t n, int col, int selector)
 {
