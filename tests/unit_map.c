@@ -1963,6 +1963,65 @@ test_mdoc_strings(void)
 	arena_free(&a);
 }
 
+/*
+ * mdoc_text_plain's word and vector checks against mdoc_cls byte by byte:
+ * every length up to 80, one byte to escape, not ASCII or harmless at
+ * every place, the text at the very end of its own allocation (a read
+ * past it is ASan's to find).
+ */
+static void
+test_mdoc_plain(void)
+{
+	static const unsigned char odd[] = {
+		0x00, 0x01, 0x1f, 0x20, '"', '\\', 0x7f, 0x80, 0xc3, 0xff,
+	};
+	struct arena	 a;
+	struct mdoc_pool mp;
+	const char	*t, *want;
+	char		*in;
+	size_t		 n, at, k, i, outlen, wantlen, bad = 0, cases = 0;
+	unsigned	 cls;
+	uint8_t		 plain;
+
+	arena_init(&a, 64 << 20);
+	mdoc_pool_init(&mp, &a);
+	for (n = 0; n <= 80; n++)
+		for (at = 0; at <= n; at++)
+			for (k = 0; k < sizeof(odd); k++) {
+				if (at == n && k > 0)
+					break;	/* one all-plain case */
+				in = malloc(n > 0 ? n : 1);
+				for (i = 0; i < n; i++)
+					in[i] = (char)('A' + (i * 7 + n) % 26);
+				if (at < n)
+					in[at] = (char)odd[k];
+				for (cls = 0, i = 0; i < n; i++)
+					cls |= mdoc_cls[(unsigned char)in[i]];
+				want = in;
+				wantlen = n;
+				if (cls & 0x80)
+					want = mdoc_text_slow(&mp, in, n,
+					    &wantlen);
+				plain = 2;
+				t = mdoc_text_plain(&mp, in, n, &outlen, &plain);
+				cases++;
+				if (t == NULL || want == NULL ||
+				    outlen != wantlen ||
+				    memcmp(t, want, outlen) != 0 ||
+				    ((cls & 0x80) == 0 && t != in) ||
+				    plain != (cls == 0)) {
+					if (bad++ < 5)
+						printf("# length %zu, byte "
+						    "%#x at %zu: plain %u\n",
+						    n, odd[k], at, plain);
+				}
+				free(in);
+			}
+	is_int(bad, 0, "mdoc_text_plain: as mdoc_cls byte by byte (%zu "
+	    "cases)", cases);
+	arena_free(&a);
+}
+
 static void
 each_cb(void *arg, const char *s, size_t len)
 {
@@ -2693,6 +2752,7 @@ main(void)
 	test_corpus();
 	test_mutations();
 	test_mdoc_strings();
+	test_mdoc_plain();
 	test_mdoc_docs();
 	test_mdoc_many_keys();
 	test_findings();

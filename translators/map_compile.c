@@ -1043,6 +1043,24 @@ parse_step(struct cp *cp, const char *p, size_t n, int col,
 }
 
 /*
+ * The position a path reads as the evaluator compares it with a value
+ * (map_eval.c path_value): el and rep laid out as in struct edi_val, read
+ * back the way the evaluator reads a value's, whatever the byte order.
+ */
+static void
+path_elrep(struct map_path *path)
+{
+	struct edi_val	 t;
+
+	memset(&t, 0, sizeof(t));
+	t.el = path->el;
+	t.rep = path->rep ? path->rep : 1;
+	memcpy(&path->elrep, (const char *)&t + offsetof(struct edi_val, el),
+	    sizeof(path->elrep));
+	path->comp1 = path->comp ? path->comp : 1;
+}
+
+/*
  * path = [ "/" | "../"... | "^" loopstep "/" ] { loopstep "/" } elem
  * With selector set the last step is a segment (no element).
  */
@@ -1139,6 +1157,7 @@ parse_path(struct cp *cp, const char *p, size_t n, int col, int selector)
 			path->repatom = (int8_t)k;
 			break;
 		}
+	path_elrep(path);
 	return path;
 }
 

@@ -2906,7 +2906,7 @@ exists_slow(struct ev *ev, const struct frame *fr, const struct map_expr *e)
  * eval_expr1's walk without a value.  1 or 0; -1 when the walk meets an
  * array on the way, which is exists_slow's.
  */
-static inline int
+static inline ALWAYS_INLINE int
 exists_field(struct ev *ev, const struct frame *fr, const struct map_expr *e)
 {
 	const struct mdoc *j;
@@ -3728,24 +3728,27 @@ multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 }
 
 /*
- * map_segval for plain_cand.  Most segments send every element up to the
- * one read, and simple: element el is then the el-th value.  That value
- * is the one map_segval finds when it is the first of its element (the
- * one before it is of an earlier element) and has the repetition and
- * component asked for (>= 1, so 0 read as 1 goes the long way).
+ * map_segval for plain_cand, at p's position.  Most segments send every
+ * element up to the one read, and simple: element el is then the el-th
+ * value.  That value is the one map_segval finds when it is the first of
+ * its element (the one before it is of an earlier element) and has the
+ * repetition and component asked for (>= 1, so 0 read as 1 goes the long
+ * way).  Element and repetition are compared as one integer, laid out by
+ * the compiler as a value keeps them (map_compile.c path_elrep).
  */
 static inline const struct edi_val *
-seg_value(const struct edi_seg *s, unsigned el, unsigned comp, unsigned rep)
+path_value(const struct edi_seg *s, const struct map_path *p)
 {
 	const struct edi_val *v;
+	const unsigned	 el = p->el;
 
 	if (el - 1 < s->nval) {
 		v = &s->val[el - 1];
-		if (v->el == el && v->rep == rep && v->comp == comp &&
+		if (val_elrep(v) == p->elrep && v->comp == p->comp1 &&
 		    (el == 1 || v[-1].el < el))
 			return v;
 	}
-	return map_segval(s, el, comp, rep);
+	return map_segval(s, el, p->comp1, p->rep ? p->rep : 1u);
 }
 
 /* The candidates of plain path p in segment s (match_seg_at). */
@@ -3773,8 +3776,7 @@ plain_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
 		}
 	}
 	if ((r = frank(s, &p->seg.f)) < 0 ||
-	    (val = seg_value(s, p->el, p->comp ? p->comp : 1,
-	    p->rep ? p->rep : 1)) == NULL || val->s.len == 0)
+	    (val = path_value(s, p)) == NULL || val->s.len == 0)
 		return;
 	pb_add(b, s, val, rank << RANK_BITS | r);
 }
@@ -4191,8 +4193,8 @@ list_plain(struct ev *ev, const struct frame *fr, const struct map_rule *r)
 		for (k = 0; k < r->nexpr; k++) {
 			p = r->expr[k]->path;
 			if (frank(sg, &p->seg.f) < 0 ||
-			    (val = seg_value(sg, p->el, p->comp ? p->comp : 1,
-			    p->rep ? p->rep : 1)) == NULL || val->s.len == 0)
+			    (val = path_value(sg, p)) == NULL ||
+			    val->s.len == 0)
 				continue;
 			if (arr == NULL && (arr = target_array(ev, fr,
 			    &r->tgt)) == NULL)
@@ -4329,11 +4331,7 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 	struct margs	 ma;
 	int		 vr;
 
-	/* Each 0 or 1: one of them, and nobody traces. */
-	if (found == RULE_UNSEEN && (r->when_fast | r->lit) > ev->tracing) {
-		run_rule_short(ev, fr, s);
-		return;
-	}
+	/* run_rule took run_rule_short's rules (when_fast, lit) itself. */
 	if (found == RULE_UNSEEN) {
 		ev->xat = NULL;
 		if (r->when != NULL &&
@@ -4530,7 +4528,15 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
 	/* fast and tracing are 0 or 1: one comparison for both. */
 	if (s->u.r.fast <= ev->tracing) {
-		run_rule_gen(ev, fr, s, RULE_UNSEEN);
+		/*
+		 * The rules run_rule_gen would hand on at once, without its
+		 * frame: each of when_fast and lit 0 or 1, one of them and
+		 * nobody tracing.
+		 */
+		if ((s->u.r.when_fast | s->u.r.lit) > ev->tracing)
+			run_rule_short(ev, fr, s);
+		else
+			run_rule_gen(ev, fr, s, RULE_UNSEEN);
 		return;
 	}
 	ev->xat = NULL;
@@ -4548,12 +4554,20 @@ run_rule_short(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
 	const struct map_rule *r = &s->u.r;
 	const struct map_expr *e;
+	const struct map_cond *c;
 	struct map_val	 v;
 	struct mdoc	*o, *j;
+	int		 l;
 
 	ev->xat = NULL;
-	if (r->when != NULL && eval_cond(ev, fr, r->when, 0) != C_TRUE)
-		return;
+	/* eval_cond's first case (exists(id.value)) without the call. */
+	if ((c = r->when) != NULL) {
+		if (c->op != MC_EXISTS || c->a->kind != MT_FIELD ||
+		    (l = exists_field(ev, fr, c->a)) < 0)
+			l = eval_cond(ev, fr, c, 0) == C_TRUE;
+		if (!l)
+			return;
+	}
 	if (r->when_fast) {
 		run_rule_plain(ev, fr, s);
 		return;

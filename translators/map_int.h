@@ -18,6 +18,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include <jansson.h>
 
 #include "arena.h"
@@ -245,6 +249,10 @@ struct map_path {
 					   atom's, 0 read as 1 */
 	uint32_t	 playout;	/* MAP_SCAN_(C)PAIRS: the pair layout
 					   (pfrom..pqcomp) as one non-zero key */
+	/* Set when parsed: el and rep (0 read as 1) as the 32 bits an
+	   edi_val keeps them in, and comp (0 read as 1). */
+	uint32_t	 elrep;
+	uint16_t	 comp1;
 };
 
 /*
@@ -717,6 +725,43 @@ const char *mdoc_text_slow(struct mdoc_pool *, const char *p, size_t len,
  */
 extern const unsigned char mdoc_cls[256];	/* 1 escaped, 0x80 not ASCII */
 
+#ifdef __SSE2__
+/* The bytes of v JSON escapes, and those that are not ASCII (signed). */
+static inline __m128i
+mdoc_vec_bad(__m128i v)
+{
+	return _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+	    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+	    _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+}
+
+/*
+ * mdoc_text_plain's verdict on more than 16 bytes, 16 at a time, the last
+ * 16 overlapping those before.  Out of line: a caller's buffer of known
+ * size would have the compiler warn of the loads its length rules out.
+ */
+#if defined(__GNUC__)
+__attribute__((noinline, unused))
+#endif
+static unsigned
+mdoc_cls_long(const char *p, size_t len)
+{
+	__m128i	 v, hi, bad;
+	size_t	 i;
+
+	memcpy(&v, p + len - 16, sizeof(v));
+	hi = v;
+	bad = mdoc_vec_bad(v);
+	for (i = 0; i + 16 < len; i += 16) {
+		memcpy(&v, p + i, sizeof(v));
+		hi = _mm_or_si128(hi, v);
+		bad = _mm_or_si128(bad, mdoc_vec_bad(v));
+	}
+	return _mm_movemask_epi8(hi) != 0 ? 0x80 :
+	    _mm_movemask_epi8(bad) != 0;
+}
+#endif
+
 static inline const char *
 mdoc_text_plain(struct mdoc_pool *mp, const char *p, size_t len,
     size_t *outlen, uint8_t *plain)
@@ -725,7 +770,30 @@ mdoc_text_plain(struct mdoc_pool *mp, const char *p, size_t len,
 	size_t	 i;
 	uint64_t w, q, b, acc = 0, esc = 0;
 	unsigned cls = 0;
+#ifdef __SSE2__
+	__m128i	 v;
 
+	if (len >= 8) {
+		/*
+		 * Names, addresses and item numbers: 8 to 16 bytes as one
+		 * vector of two words that may overlap (nothing is read
+		 * outside the text), longer text mdoc_cls_long's.  A high
+		 * byte makes the text not ASCII, whatever else it holds
+		 * (the signed compare counts it as bad too); below 0x80
+		 * that compare finds exactly the controls.
+		 */
+		if (len <= 16) {
+			memcpy(&w, p, 8);
+			memcpy(&q, p + len - 8, 8);
+			v = _mm_set_epi64x((long long)q, (long long)w);
+			if (_mm_movemask_epi8(v) != 0)
+				cls = 0x80;
+			else if (_mm_movemask_epi8(mdoc_vec_bad(v)) != 0)
+				cls = 1;
+		} else
+			cls = mdoc_cls_long(p, len);
+	} else
+#endif
 	if (len >= 8) {
 		/* Whole words; the last one may overlap the one before. */
 		for (i = 0;; i += 8) {
