@@ -71,8 +71,8 @@ leaf(struct mdoc_pool *mp)
 {
 	static const char *const text[] = { "", "a", "CS", "USD", "0001",
 	    "V777573", "PO000001", "2025-11-04", "00731284151552",
-	    "BOLT HEX M8 X 40 AND MORE", "a text of more than thirty-two "
-	    "bytes, copied by memcpy", "quote \" here", "back\\slash",
+	    "BOLT HEX M8 X 40 AND MORE", ("a text of more than thirty-two "
+	    "bytes, copied by memcpy"), "quote \" here", "back\\slash",
 	    "tab\there", "caf\xc3\xa9", "bad \xff byte" };
 	struct mdoc *d;
 	const char *s;
@@ -163,8 +163,8 @@ int
 main(void)
 {
 	static const char *const nm[NNAMES] = { "id", "quantity", "item",
-	    "standardItemId", "a name of exactly twenty-nine", "a name of "
-	    "thirty bytes, one more", "", "quo\"ted" };
+	    "standardItemId", "a name of exactly twenty-nine", ("a name of "
+	    "thirty bytes, one more"), "", "quo\"ted" };
 	struct arena	 a;
 	struct mdoc_pool mp;
 	struct buf	 b, c;
