@@ -712,9 +712,16 @@ static inline void *
 mdoc_alloc(struct mdoc_pool *mp, size_t n)
 {
 	char	*p = mp->p;
+	uintptr_t q;
 
+	/*
+	 * The end compared as an address: one add and one compare with the
+	 * end in memory (an empty pool, p and e NULL, grows).  Addresses
+	 * are far below the top, so p + n cannot wrap.
+	 */
 	n = (n + 7) & ~(size_t)7;
-	if (n != 0 && (size_t)(mp->e - p) >= n) {
+	q = (uintptr_t)p + n;
+	if (n != 0 && q <= (uintptr_t)mp->e) {
 		mp->p = p + n;
 		return p;
 	}
