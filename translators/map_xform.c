@@ -538,6 +538,24 @@ map_dec_sum_add(struct map_dec_sum *ds, struct slice s)
 struct slice
 map_dec_sum_text(struct map_dec_sum *ds)
 {
+	char		*e, *p;
+	uint64_t	 m;
+
+	/*
+	 * A whole total of whole quantities (sum(lines.quantity.value)):
+	 * the digits dec_add_small writes, from the end of acc back, with
+	 * no copy and no strlen.
+	 */
+	if (!ds->big && ds->scale == 0 && ds->v >= 0) {
+		e = p = ds->acc + sizeof(ds->acc) - 1;
+		*e = '\0';
+		m = (uint64_t)ds->v;
+		do {
+			*--p = (char)('0' + m % 10);
+			m /= 10;
+		} while (m > 0);
+		return slice_make(p, (size_t)(e - p));
+	}
 	if (!ds->big && dec_add_small(ds->v, 0, ds->scale, ds->acc,
 	    sizeof(ds->acc)) != 0)
 		return slice_make(ds->acc, 0);
