@@ -2186,6 +2186,49 @@ test_findings(void)
 	run_free(&r);
 
 	/*
+	 * sum(): whole values of up to 9 digits are added inline, longer
+	 * ones, fractions and signs by map_dec_sum_add; a total past 18
+	 * digits becomes text.  Each total as canonical decimal text.
+	 */
+	snprintf(text, sizeof(text), "%sgroup lines[] from PO1\n"
+	    "  id = PO101\n  q = PO102\nend\n"
+	    "check sum(lines.q) = CTT02 warn \"sum {sum(lines.q)}\"\n",
+	    hdr850);
+	{
+		static const char *const sums[][2] = {
+			{ "PO1*1*7~PO1*2*0012~PO1*3*1234567890~",
+			    "sum 1234567909" },
+			{ "PO1*1*999999999~PO1*2*999999999~PO1*3*2~",
+			    "sum 2000000000" },
+			{ "PO1*1*2.5~PO1*2*3~PO1*3*4~", "sum 9.5" },
+			{ "PO1*1*3~PO1*2*-5~PO1*3*1~", "sum -1" },
+			{ "PO1*1*0~PO1*2*000~PO1*3*0~", "sum 0" },
+			{ "PO1*1*999999999999999999~PO1*2*999999999999999999~"
+			    "PO1*3*5~", "sum 2000000000000000003" },
+			{ "PO1*1*999999999999999990~PO1*2*9~PO1*3*1~",
+			    "sum 1000000000000000000" },
+			{ "PO1*1*5~PO1*2*12x~PO1*3*1~", NULL },
+		};
+		char	 doc[256], want[128];
+		size_t	 k;
+
+		for (k = 0; k < sizeof(sums) / sizeof(sums[0]); k++) {
+			snprintf(doc, sizeof(doc), "BEG*00*SA*P1**20240101~%s"
+			    "CTT*3*77~", sums[k][0]);
+			run_text(text, "850", doc, &r, 0);
+			snprintf(want, sizeof(want), "W MAP-CHECK |CTT02|8/CTT/"
+			    "0: %s", sums[k][1] ? sums[k][1] : "");
+			if (sums[k][1] != NULL)
+				ok(r.rv == 0 && has_line(&r.diags, want),
+				    "sum: %s", sums[k][1]);
+			else
+				ok(r.rv == 0 && no_line(&r.diags, "sum"),
+				    "sum: not a number: absent, check skipped");
+			run_free(&r);
+		}
+	}
+
+	/*
 	 * Fields through arrays in arrays (the walk recurses only there):
 	 * sum(), count() and exists() over every element of every line.
 	 */

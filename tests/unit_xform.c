@@ -494,6 +494,48 @@ test_decimals(void)
 	test_decimal_len();
 }
 
+/*
+ * map_lookup_code (the transform's inline probe) against map_lookup_in:
+ * codes of 0 to 12 bytes (keyed up to 7, text past that), rows that
+ * crowd a small table, `->` and `<-` rows, codes the table lacks.
+ */
+static void
+test_lookup_code(struct arena *a)
+{
+	struct map_lookup *lk;
+	const struct map_row *r1, *r2;
+	char	 k[16];
+	int	 i, n, len, bad = 0, hits = 0;
+
+	lk = map_lookup_new(a, "codes");
+	for (i = 0; i < 40; i++) {
+		char *l = arena_alloc(a, 16);
+
+		len = 1 + i % 12;
+		for (n = 0; n < len; n++)
+			l[n] = (char)('A' + (i * 7 + n * 3) % 26);
+		map_lookup_addrow(lk, a, slice_make(l, (size_t)len),
+		    SLICE_LIT("x"), i % 5 == 4 ? MR_OUT : i % 3 ? MR_BOTH :
+		    MR_IN, 0, 0);
+	}
+	map_lookup_build(lk, a);
+	for (i = 0; i < 80; i++) {
+		/* The rows' own codes, then others of every length. */
+		len = i < 40 ? 1 + i % 12 : i % 13;
+		for (n = 0; n < len; n++)
+			k[n] = (char)('A' + (i * 7 + n * 3 + i / 40) % 26);
+		r1 = map_lookup_in(lk, slice_make(k, (size_t)len));
+		r2 = map_lookup_code(lk, slice_make(k, (size_t)len));
+		bad += r1 != r2;
+		hits += r1 != NULL;
+	}
+	ok(bad == 0 && hits > 10, "lookup: inline probe as map_lookup_in "
+	    "(%d differ, %d hits)", bad, hits);
+	lk = map_lookup_new(a, "empty");
+	ok(map_lookup_code(lk, SLICE_LIT("EA")) == NULL,
+	    "lookup: inline probe, table not built");
+}
+
 static void
 test_lookup(void)
 {
@@ -563,6 +605,7 @@ test_lookup(void)
 	ok(r != NULL && slice_eqs(r->right, "V4321"), "lookup: 5000 rows");
 	r = map_lookup_out(lk, SLICE_LIT("V17"));
 	ok(r != NULL && slice_eqs(r->left, "K17"), "lookup: 5000 rows out");
+	test_lookup_code(&a);
 
 	/* CSV: header, comments, quotes, directions, `!`. */
 	snprintf(path, sizeof(path), "%s/tests/data/map/lookups/"

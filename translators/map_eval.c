@@ -2148,10 +2148,31 @@ struct sumacc {
 	long	 n;		/* values added */
 };
 
-static void
+static inline void
 sum_add(struct sumacc *sa, struct slice s)
 {
+	int64_t	 x;
+	size_t	 i;
+	unsigned d;
+
 	sa->n++;
+	/*
+	 * A whole quantity of up to 9 digits into a whole total (most of
+	 * sum(lines.quantity.value)): map_dec_sum_add's first case, without
+	 * the call.  It takes every other value, and a total that outgrows
+	 * the integer, as before.
+	 */
+	if (!sa->ds.big && sa->ds.scale == 0 && s.len - 1 < 9) {
+		for (x = 0, i = 0; i < s.len; i++) {
+			if ((d = (unsigned char)s.p[i] - '0') > 9)
+				break;
+			x = x * 10 + d;
+		}
+		if (i == s.len && sa->ds.v + x < 1000000000000000000LL) {
+			sa->ds.v += x;
+			return;
+		}
+	}
 	if (map_dec_sum_add(&sa->ds, s) != 0)
 		sa->bad = 1;
 }
@@ -4427,23 +4448,93 @@ run_rule_gen(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
  * into its target.
  */
 static inline ALWAYS_INLINE void
-rule_write(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
-    struct map_val *v)
+write_scalar(struct ev *, const struct frame *, const struct map_target *,
+    const struct map_val *, int);
+
+/*
+ * rule_write's way for a rule of several transforms, or an XML value: the
+ * transforms as run_rule_gen runs them, then the write.
+ */
+static NOINLINE void
+rule_write_xforms(struct ev *ev, const struct frame *fr,
+    const struct map_stmt *s, struct map_val *v)
 {
 	const struct map_rule *r = &s->u.r;
 	struct rctx	 rc;
 	struct tr	 tr;
 	int		 vr;
 
+	rc.source = v->from->text;
+	tr.on = 0;
+	if ((vr = run_xforms(ev, s, rctx_set(&rc, s, fr), v, &tr)) != VR_OK) {
+		if (vr == VR_ABSENT && (r->hasdef || r->req != MQ_NONE) &&
+		    absent(ev, s, &rc, v))
+			write_scalar(ev, fr, &r->tgt, v, 1);
+		return;
+	}
+	write_scalar(ev, fr, &r->tgt, v, 1);
+}
+
+/*
+ * rule_write's way when its one transform did not simply succeed: the
+ * diagnostic or policy of res (xforms' raw value: v's text and kind
+ * before the transform), then the write, a default's, or none.  Only
+ * here is what a diagnostic names (rc) filled in.
+ */
+static NOINLINE void
+rule_write_res(struct ev *ev, const struct frame *fr,
+    const struct map_stmt *s, struct map_val *v, const char *p, size_t len,
+    enum map_vkind kind, int res, const char *why)
+{
+	const struct map_rule *r = &s->u.r;
+	struct map_val	 raw;
+	struct rctx	 rc;
+	struct tr	 tr;
+	int		 vr;
+
+	raw = *v;
+	raw.p = p;
+	raw.len = len;
+	raw.kind = kind;
+	rc.source = v->from->text;
+	tr.on = 0;
+	if ((vr = xform_res(ev, s, rctx_set(&rc, s, fr), r->xf, &raw, v, &tr,
+	    res, why)) != VR_OK) {
+		if (vr == VR_ABSENT && (r->hasdef || r->req != MQ_NONE) &&
+		    absent(ev, s, &rc, v))
+			write_scalar(ev, fr, &r->tgt, v, 1);
+		return;
+	}
+	write_scalar(ev, fr, &r->tgt, v, 1);
+}
+
+/*
+ * The value v a rule read the plain way, through its transforms (an
+ * absent result still written when a default or a requirement says so)
+ * into its target.  Most have one transform that succeeds (xforms' fast
+ * way): nothing is kept for a diagnostic but v's text and kind.
+ */
+static inline ALWAYS_INLINE void
+rule_write(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
+    struct map_val *v)
+{
+	const struct map_rule *r = &s->u.r;
+	const char	*why, *p;
+	size_t		 len;
+	enum map_vkind	 kind;
+	int		 res;
+
 	if (r->nxf != 0) {
-		rc.source = v->from->text;
-		tr.on = 0;
-		if ((vr = xforms(ev, s, rctx_set(&rc, s, fr), v, &tr)) !=
-		    VR_OK) {
-			if (vr == VR_ABSENT &&
-			    (r->hasdef || r->req != MQ_NONE) &&
-			    absent(ev, s, &rc, v))
-				write_scalar(ev, fr, &r->tgt, v, 1);
+		if (r->nxf != 1 || v->xnode != NULL) {
+			rule_write_xforms(ev, fr, s, v);
+			return;
+		}
+		p = v->p;
+		len = v->len;
+		kind = v->kind;
+		if ((res = map_xform_apply(r->xf, ev->a, ev->set, v, &why)) !=
+		    MXR_OK) {
+			rule_write_res(ev, fr, s, v, p, len, kind, res, why);
 			return;
 		}
 	}

@@ -415,9 +415,17 @@ struct map_row {
 	int		 plain;		/* right: ASCII, nothing JSON escapes */
 };
 
+/*
+ * A slot of a table's hash: its key as map_codekey and its row (NULL:
+ * empty), side by side, so that a code's probe reads one place.
+ */
+struct map_hent {
+	uint64_t	 ck;
+	const struct map_row *row;
+};
+
 struct map_hash {
-	uint32_t	*slot;		/* row index + 1; 0 empty */
-	uint64_t	*ck;		/* each slot's key as map_codekey */
+	struct map_hent	*e;		/* nslot slots, or NULL */
 	uint32_t	 mask;		/* nslot - 1 */
 };
 
@@ -704,9 +712,16 @@ static inline void *
 mdoc_alloc(struct mdoc_pool *mp, size_t n)
 {
 	char	*p = mp->p;
+	uintptr_t q;
 
+	/*
+	 * The end compared as an address: one add and one compare with the
+	 * end in memory (an empty pool, p and e NULL, grows).  Addresses
+	 * are far below the top, so p + n cannot wrap.
+	 */
 	n = (n + 7) & ~(size_t)7;
-	if (n != 0 && (size_t)(mp->e - p) >= n) {
+	q = (uintptr_t)p + n;
+	if (n != 0 && q <= (uintptr_t)mp->e) {
 		mp->p = p + n;
 		return p;
 	}
@@ -996,6 +1011,36 @@ int	map_lookup_csv_cached(struct map_lookup *, struct arena *,
 	    size_t errlen);
 int	map_lookup_build(struct map_lookup *, struct arena *);
 const struct map_row *map_lookup_in(const struct map_lookup *, struct slice);
+
+/* Where a code's probe starts (map_lookup.c lk_start). */
+static inline uint32_t
+map_lookup_ckhash(uint64_t ck)
+{
+	return (uint32_t)((ck * 0x9e3779b97f4a7c15ull) >> 32);
+}
+
+/*
+ * map_lookup_in, inline for the lookup transform: a code of up to 7
+ * bytes is one integer compared in its slots; a longer one (never the
+ * key of a short code) is map_lookup_in's.
+ */
+static inline const struct map_row *
+map_lookup_code(const struct map_lookup *lk, struct slice code)
+{
+	const struct map_hent *e = lk->in.e;
+	uint64_t ck;
+	uint32_t k;
+
+	if (e == NULL)
+		return NULL;
+	if ((ck = map_codekey(code.p, code.len)) == MAP_CODEKEY_NONE)
+		return map_lookup_in(lk, code);
+	for (k = map_lookup_ckhash(ck) & lk->in.mask; e[k].row != NULL;
+	    k = (k + 1) & lk->in.mask)
+		if (e[k].ck == ck)
+			return e[k].row;
+	return NULL;
+}
 const struct map_row *map_lookup_out(const struct map_lookup *,
 	    struct slice);
 

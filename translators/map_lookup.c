@@ -134,7 +134,7 @@ static inline uint32_t
 lk_start(struct slice s, uint64_t ck)
 {
 	if (ck != MAP_CODEKEY_NONE)
-		return (uint32_t)((ck * 0x9e3779b97f4a7c15ull) >> 32);
+		return map_lookup_ckhash(ck);
 	return lk_hash(s);
 }
 
@@ -148,8 +148,7 @@ lk_hash_build(struct map_lookup *lk, struct arena *a, struct map_hash *h,
 
 	for (n = 16; n < lk->nrow * 2 + 1; n *= 2)
 		;
-	if ((h->slot = arena_allocarray(a, n, sizeof(*h->slot))) == NULL ||
-	    (h->ck = arena_allocarray(a, n, sizeof(*h->ck))) == NULL)
+	if ((h->e = arena_allocarray(a, n, sizeof(*h->e))) == NULL)
 		return EG_ERR_LIMIT;
 	h->mask = n - 1;
 	for (i = 0; i < lk->nrow; i++) {
@@ -166,14 +165,14 @@ lk_hash_build(struct map_lookup *lk, struct arena *a, struct map_hash *h,
 		}
 		/* First row wins: later duplicates are shadowed. */
 		ck = map_codekey(key.p, key.len);
-		for (k = lk_start(key, ck) & h->mask; h->slot[k] != 0;
+		for (k = lk_start(key, ck) & h->mask; h->e[k].row != NULL;
 		    k = (k + 1) & h->mask)
-			if (slice_eq(out ? lk->row[h->slot[k] - 1].right :
-			    lk->row[h->slot[k] - 1].left, key))
+			if (slice_eq(out ? h->e[k].row->right :
+			    h->e[k].row->left, key))
 				break;
-		if (h->slot[k] == 0) {
-			h->slot[k] = i + 1;
-			h->ck[k] = ck;
+		if (h->e[k].row == NULL) {
+			h->e[k].row = r;
+			h->e[k].ck = ck;
 		}
 	}
 	return 0;
@@ -190,30 +189,27 @@ map_lookup_build(struct map_lookup *lk, struct arena *a)
 }
 
 static const struct map_row *
-lk_find(const struct map_lookup *lk, const struct map_hash *h,
-    struct slice key, int out)
+lk_find(const struct map_hash *h, struct slice key, int out)
 {
 	uint32_t	 k;
 	uint64_t	 ck;
 	const struct map_row *r;
 
-	if (h->slot == NULL)
+	if (h->e == NULL)
 		return NULL;
 	ck = map_codekey(key.p, key.len);
 	if (ck != MAP_CODEKEY_NONE) {
 		/* Equal keys are equal codes of up to 7 bytes. */
-		for (k = lk_start(key, ck) & h->mask; h->slot[k] != 0;
+		for (k = lk_start(key, ck) & h->mask; h->e[k].row != NULL;
 		    k = (k + 1) & h->mask)
-			if (h->ck[k] == ck)
-				return &lk->row[h->slot[k] - 1];
+			if (h->e[k].ck == ck)
+				return h->e[k].row;
 		return NULL;
 	}
-	for (k = lk_hash(key) & h->mask; h->slot[k] != 0;
-	    k = (k + 1) & h->mask) {
-		r = &lk->row[h->slot[k] - 1];
+	for (k = lk_hash(key) & h->mask; (r = h->e[k].row) != NULL;
+	    k = (k + 1) & h->mask)
 		if (slice_eq(out ? r->right : r->left, key))
 			return r;
-	}
 	return NULL;
 }
 
@@ -221,14 +217,14 @@ lk_find(const struct map_lookup *lk, const struct map_hash *h,
 const struct map_row *
 map_lookup_in(const struct map_lookup *lk, struct slice code)
 {
-	return lk_find(lk, &lk->in, code, 0);
+	return lk_find(&lk->in, code, 0);
 }
 
 /* The outbound row for an event value, or NULL on a miss. */
 const struct map_row *
 map_lookup_out(const struct map_lookup *lk, struct slice value)
 {
-	return lk_find(lk, &lk->out, value, 1);
+	return lk_find(&lk->out, value, 1);
 }
 
 /* ---- CSV ----------------------------------------------------------- */

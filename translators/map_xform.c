@@ -538,6 +538,24 @@ map_dec_sum_add(struct map_dec_sum *ds, struct slice s)
 struct slice
 map_dec_sum_text(struct map_dec_sum *ds)
 {
+	char		*e, *p;
+	uint64_t	 m;
+
+	/*
+	 * A whole total of whole quantities (sum(lines.quantity.value)):
+	 * the digits dec_add_small writes, from the end of acc back, with
+	 * no copy and no strlen.
+	 */
+	if (!ds->big && ds->scale == 0 && ds->v >= 0) {
+		e = p = ds->acc + sizeof(ds->acc) - 1;
+		*e = '\0';
+		m = (uint64_t)ds->v;
+		do {
+			*--p = (char)('0' + m % 10);
+			m /= 10;
+		} while (m > 0);
+		return slice_make(p, (size_t)(e - p));
+	}
 	if (!ds->big && dec_add_small(ds->v, 0, ds->scale, ds->acc,
 	    sizeof(ds->acc)) != 0)
 		return slice_make(ds->acc, 0);
@@ -1168,7 +1186,9 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 	mod = ~mev;
 	sum = 3 * w_sum((hi & mev) + (lo & mev)) +
 	    w_sum((hi & mod) + (lo & mod7));
-	if ((10 - sum % 10) % 10 != (unsigned)(g[15] - '0')) {
+	/* The check digit d is right when (10 - sum % 10) % 10 == d, that
+	 * is when sum + d is a multiple of 10: one division, not two. */
+	if ((sum + (unsigned)(g[15] - '0')) % 10 != 0) {
 		*why = "has a bad GTIN check digit";
 		return MXR_TYPEWARN;
 	}
@@ -1234,7 +1254,7 @@ x_lookup(const struct map_xform *xf, struct map_val *v)
 
 	if (xf->lk == NULL)
 		return MXR_MISS;
-	if ((row = map_lookup_in(xf->lk, slice_make(v->p, v->len))) == NULL)
+	if ((row = map_lookup_code(xf->lk, slice_make(v->p, v->len))) == NULL)
 		return MXR_MISS;
 	if (row->bang)
 		return MXR_BANG;
@@ -1253,10 +1273,10 @@ static XF_NOINLINE int xform_all(const struct map_xform *, struct arena *,
  * MXR_TYPE/MXR_TYPEWARN *why may name the problem.  On MXR_MISS and
  * MXR_BANG the value is unchanged (the caller applies the policy).
  *
- * Most values are text going through decimal, lookup or an X12 date,
- * whose helpers are calls: those are taken here, and the other
- * transforms, inlined in xform_all, cost their register saves only to
- * the values that need them.
+ * Most values are text going through decimal, lookup, gtin14 or a date
+ * (X12, or EDIFACT by its code), whose helpers are calls or short: those
+ * are taken here, and the other transforms, inlined in xform_all, cost
+ * their register saves only to the values that need them.
  */
 int
 map_xform_apply(const struct map_xform *xf, struct arena *a,
@@ -1283,6 +1303,11 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 			return plain_ok(date_bylen(a, v), v);
 		case MX_LOOKUP:
 			return x_lookup(xf, v);
+		case MX_GTIN14:
+			return plain_ok(x_gtin14(a, v, why), v);
+		case MX_DATE_CODE:
+			*why = "not a date in the format its code names";
+			return date_code(xf, a, v, why);
 		default:
 			break;
 		}
