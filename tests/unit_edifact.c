@@ -897,6 +897,41 @@ test_tokenizer(void)
 	    "sniff: BOM, UNB");
 	ok(!translator_edifact.sniff(SLICE_LIT("UNBX")), "sniff: UNBX");
 
+	/*
+	 * UNS and other UN tags without a handler go the common segments'
+	 * way; UNH and UNT read their fields in one pass (components and
+	 * repetitions beside the ones they want).
+	 */
+	{
+		static const struct probe pr3[] = {
+			{ 0, "UNQ", 1, 1, 2, 1, "B" },
+			{ 0, "UNS", 1, 1, 1, 1, "S" },
+			{ 0, "UNO", 1, 2, 1, 1, "9" },
+			{ 0, "UNH", 1, 2, 1, 2, "X" },
+			{ 0, "UNT", 1, 1, 2, 1, "3" },
+		};
+		const char *in = "UNA:+.?*'UNB+UNOC:4+S:14+R:14+20240301:1200+"
+		    "IC1'UNH+M1:7+ORDERS:D:96A:UN:EAN*X:Y'UNQ+A:B'BGM+220+PO1'"
+		    "UNS+S'UNO+1+9'UNT+6:3+M1*2'UNZ+1+IC1'";
+
+		run_probe(&r, in, strlen(in), pr3, 5, NULL, NULL);
+		for (i = 0; i < 5; i++)
+			is_str(r.found[i] ? r.got[i] : NULL, pr3[i].want,
+			    "service segments: %s value", pr3[i].tag);
+		ok(r.nsets == 1 && nerrors(&r) == 0, "service segments: "
+		    "one message, no errors");
+		if (nerrors(&r))
+			dump(&r);
+		in = "UNB+UNOC:3+S:14+R:14+20240301:1200+IC1'UNH+M1+ORDERS::96A:"
+		    "UN'UNS+S'UNT+4+M2'UNH+M1+ORDERS:D:96A:UN'UNT+2+M1'"
+		    "UNZ+2+IC1'";
+		run(&r, in);
+		ok(ncode(&r, "EDI-UNH-FIELD") == 1 && ncode(&r,
+		    "EDI-UNT-COUNT") == 1 && ncode(&r, "EDI-UNT-CONTROL") == 1 &&
+		    ncode(&r, "EDI-UNH-DUP") == 1, "service segments: "
+		    "0052 missing, count, control and duplicate reference");
+	}
+
 	/* Several interchanges, the second one without UNA: defaults. */
 	run(&r, "UNA=*.? ~UNB*UNOA=3*S*R*240301=1200*1~UNH*1*X=D=96A=UN~"
 	    "UNT*2*1~UNZ*1*1~UNB+UNOA:3+S+R+240301:1200+2'UNH+1+X:D:96A:UN'"

@@ -829,7 +829,7 @@ test_setbuf_slot(void)
 static void
 test_setbuf_window(void)
 {
-	struct setbuf_vwin w = { NULL, 0, 0 };
+	struct setbuf_vwin w = { NULL, NULL, NULL };
 	struct arena a;
 	struct edi_val *v = NULL, *v2 = NULL;
 	size_t	 cap = 0;
@@ -847,7 +847,7 @@ test_setbuf_window(void)
 	    cap == 4000 / sizeof(*v) && a.used == 16,
 	    "setbuf_vwtake: aligned, nothing claimed yet");
 	ok(setbuf_vwtake(&w, cap - 1) == v2 && setbuf_vwroom(&a, &w, 1024,
-	    &cap) != NULL && cap == 1 && w.room == 32,
+	    &cap) != NULL && cap == 1 && w.end - w.p == 32,
 	    "setbuf_vwroom: what is left under the cap");
 	setbuf_vwclose(&a, &w);
 	ok(w.p == NULL && a.used == 4064, "setbuf_vwclose: what was taken "

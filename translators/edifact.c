@@ -2167,10 +2167,29 @@ version_ok(struct slice v52, struct slice v54)
 	return all_digits(v52) && !(v52.len == 1 && v52.p[0] == '0');
 }
 
+/*
+ * val() of the values on_unh() reads, in one pass instead of one walk
+ * each: f[0] is 0062, f[1..4] S009's 0065, 0052, 0054 and 0051.
+ */
+static void
+unh_fields(const struct edi_seg *seg, struct slice f[5])
+{
+	const struct edi_val *v, *e = edi_val_end(seg);
+	int	 i;
+
+	for (i = 0; i < 5; i++)
+		f[i] = slice_make("", 0);
+	/* in (el, rep, comp) order: each position once */
+	for (v = seg->val; v < e && v->el <= 2; v++)
+		if (v->rep == 1 && v->s.len != 0 &&
+		    (v->el == 1 ? v->comp == 1 : v->comp <= 4))
+			f[v->el == 1 ? 0 : v->comp] = v->s;
+}
+
 static void
 on_unh(struct ef *x, const struct edi_seg *seg)
 {
-	struct slice v, g38, g52, g54;
+	struct slice v, g38, g52, g54, f[5];
 	char	 b[48], b2[48];
 	int	 comp;
 	static const struct {
@@ -2218,10 +2237,11 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 	x->unh_filepos = seg->filepos;
 	set_append(x, seg, 0);
 	/* The slices below live in the set's copy of UNH. */
-	x->ref = val(&x->sb.seg[0], 1, 1);
-	x->type = val(&x->sb.seg[0], 2, 1);
-	x->v52 = val(&x->sb.seg[0], 2, 2);
-	x->v54 = val(&x->sb.seg[0], 2, 3);
+	unh_fields(&x->sb.seg[0], f);
+	x->ref = f[0];
+	x->type = f[1];
+	x->v52 = f[2];
+	x->v54 = f[3];
 	if (x->ref.len == 0)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-FIELD",
 		    seg->filepos, "UNH", 1, .ack_seg = 13),
@@ -2237,7 +2257,7 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 		    "message reference %s is not unique in the interchange",
 		    slice_show(x->ref, b, sizeof(b)));
 	for (comp = 0; comp < 4; comp++) {
-		v = val(&x->sb.seg[0], 2, s009[comp].comp);
+		v = f[s009[comp].comp];
 		if (v.len == 0)
 			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-FIELD",
 			    seg->filepos, "UNH", 2, s009[comp].comp,
@@ -2282,19 +2302,28 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 static void
 on_unt(struct ef *x, const struct edi_seg *seg)
 {
-	struct slice v;
+	const struct edi_val *p, *e = edi_val_end(seg);
+	struct slice v, v2;
 	uint32_t n;
 	char	 b[48];
 	int	 bare = x->state == ES_BARE;
 
 	set_append(x, seg, 1);
-	v = val(seg, 1, 1);
+	/* val(seg, 1, 1) and val(seg, 2, 1) in one pass */
+	v = v2 = slice_make("", 0);
+	for (p = seg->val; p < e && p->el <= 2; p++)
+		if (p->rep == 1 && p->comp == 1 && p->s.len != 0) {
+			if (p->el == 1)
+				v = p->s;
+			else
+				v2 = p->s;
+		}
 	if (parse_u32(v, &n) != 0 || n != x->sb.count)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-COUNT",
 		    seg->filepos, "UNT", 1, .ack_seg = 29, .bad = &v),
 		    "UNT 0074 \"%s\" but the message has %u segments",
 		    slice_show(v, b, sizeof(b)), x->sb.count);
-	v = val(seg, 2, 1);
+	v = v2;
 	if (!slice_eq(v, x->ref))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-CONTROL",
 		    seg->filepos, "UNT", 2, .ack_seg = 28, .bad = &v),
@@ -2462,14 +2491,33 @@ on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 
 #ifdef __SSE2__
 /*
+ * Whether the segment at p has one of the tags that on_tokens() gives a
+ * handler of its own (UNB, UNZ, UNG, UNE, UNH, UNT).  Any other, UNS
+ * included, is a segment of the open message like the rest.  Three bytes
+ * are enough: a longer tag is not scan_plain()'s.
+ */
+static inline int
+env_tag(const char *p)
+{
+	unsigned c = (unsigned char)p[2];
+
+	return p[0] == 'U' && p[1] == 'N' && c >= 'B' && c <= 'Z' &&
+	    ((1U << (c - 'B')) & (1U << ('B' - 'B') | 1U << ('Z' - 'B') |
+	    1U << ('G' - 'B') | 1U << ('E' - 'B') | 1U << ('H' - 'B') |
+	    1U << ('T' - 'B'))) != 0;
+}
+
+/*
  * The segment at pos split into x->scratch and handed to the general
  * steps: a service segment, a segment outside a message, or one that
- * fast_segment() has no slot or no room in the arena for.  Out of line,
- * so that fast_segment()'s common path keeps its values in registers.
- * The terminator's offset, or SCAN_NO for on_segment().
+ * fast_segment() has no slot or no room in the arena for.  Out of line
+ * (fast_other_sse2(), fast_other_avx2()), so that fast_segment()'s common
+ * path keeps its values in registers.  The terminator's offset, or
+ * SCAN_NO for on_segment().
  */
-static size_t __attribute__((noinline))
-fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w)
+static inline __attribute__((always_inline)) size_t
+fast_other_body(struct ef *x, size_t pos, struct setbuf_vwin *w,
+    const int avx2)
 {
 	struct edi_seg seg;
 	size_t	 end;
@@ -2478,10 +2526,10 @@ fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w)
 	setbuf_vwclose(&x->sar, w);
 	x->tlen = 0;
 	if ((end = scan_plain(x, x->in.p, x->in.len, pos, &seg, x->scratch,
-	    EG_MAX_SEG_VALUES, &flags, 0)) == SCAN_NO)
+	    EG_MAX_SEG_VALUES, &flags, avx2)) == SCAN_NO)
 		return SCAN_NO;
 	direct = (x->state == ES_MSG || x->state == ES_BARE) &&
-	    !(x->in.p[pos] == 'U' && x->in.p[pos + 1] == 'N');
+	    !env_tag(x->in.p + pos);
 	x->filepos++;
 	seg.filepos = x->filepos;
 	seg.setpos = 0;
@@ -2496,6 +2544,35 @@ fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w)
 	flags = seg_charset(x, &seg, seg.raw, flags);
 	on_tokens(x, &seg, seg.raw, flags);
 	return end;
+}
+
+/*
+ * fast_other_body() for each copy of fast_run(): out of line, but with
+ * the copy's own classifier (the service segments of every message come
+ * this way).
+ */
+static size_t __attribute__((noinline))
+fast_other_sse2(struct ef *x, size_t pos, struct setbuf_vwin *w)
+{
+	return fast_other_body(x, pos, w, 0);
+}
+
+#ifdef EF_AVX2
+static size_t __attribute__((noinline, target("avx2,bmi,bmi2")))
+fast_other_avx2(struct ef *x, size_t pos, struct setbuf_vwin *w)
+{
+	return fast_other_body(x, pos, w, 1);
+}
+#endif
+
+static inline __attribute__((always_inline)) size_t
+fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w, const int avx2)
+{
+#ifdef EF_AVX2
+	if (avx2)
+		return fast_other_avx2(x, pos, w);
+#endif
+	return fast_other_sse2(x, pos, w);
 }
 
 /*
@@ -2540,15 +2617,14 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 
 	if (len - pos < 32)
 		return SCAN_NO;		/* scan_plain()'s loads */
-	if (!(x->state == ES_MSG || x->state == ES_BARE) ||
-	    (in[pos] == 'U' && in[pos + 1] == 'N') ||
+	if (!(x->state == ES_MSG || x->state == ES_BARE) || env_tag(in + pos) ||
 	    (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap)) ==
 	    NULL || (seg = setbuf_slot(&x->sb)) == NULL)
-		return fast_other(x, pos, w);
+		return fast_other(x, pos, w, avx2);
 	x->tlen = 0;
 	if ((end = scan_plain(x, in, len, pos, seg, out, cap, &flags,
 	    avx2)) == SCAN_ROOM)
-		return fast_other(x, pos, w);
+		return fast_other(x, pos, w, avx2);
 	if (end == SCAN_NO)
 		return SCAN_NO;
 	x->filepos++;
@@ -2580,7 +2656,7 @@ static inline __attribute__((always_inline)) size_t
 fast_run(struct ef *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
-	struct setbuf_vwin w = { NULL, 0, 0 };
+	struct setbuf_vwin w = { NULL, NULL, NULL };
 	size_t	 end;
 
 	while (pos < len && x->stop == 0) {

@@ -80,8 +80,8 @@ static inline struct edi_val *setbuf_valclaim(struct arena *a,
  */
 struct setbuf_vwin {
 	unsigned char	*p;		/* the next segment's values */
-	size_t		 room;		/* bytes from p within chunk and cap */
-	size_t		 used;		/* bytes taken since opened */
+	unsigned char	*end;		/* of the room within chunk and cap */
+	unsigned char	*start;		/* p when opened: p - start taken */
 };
 
 /*
@@ -172,17 +172,18 @@ setbuf_valclaim(struct arena *a, struct edi_val *v, size_t n)
 static inline struct edi_val *
 setbuf_vwroom(struct arena *a, struct setbuf_vwin *w, size_t max, size_t *cap)
 {
-	size_t	 avail;
+	size_t	 avail, room;
 
 	if (w->p == NULL) {
 		if ((w->p = arena_window(a, &avail)) == NULL)
 			return NULL;
-		w->room = avail;
-		w->used = 0;
+		w->start = w->p;
+		w->end = w->p + avail;
 	}
+	room = (size_t)(w->end - w->p);
 	/* the division only when the chunk is nearly full */
-	*cap = w->room >= max * sizeof(struct edi_val) ? max :
-	    w->room / sizeof(struct edi_val);
+	*cap = room >= max * sizeof(struct edi_val) ? max :
+	    room / sizeof(struct edi_val);
 	return *cap ? (struct edi_val *)(void *)w->p : NULL;
 }
 
@@ -192,20 +193,21 @@ setbuf_vwtake(struct setbuf_vwin *w, size_t n)
 	struct edi_val *v = (struct edi_val *)(void *)w->p;
 	size_t	 need;
 
-	/* n < cap: within room, which is a multiple of ARENA_ALIGN */
+	/*
+	 * n < cap: within the room, which is a multiple of ARENA_ALIGN; one
+	 * pointer to step, the room and what was taken follow from it
+	 */
 	need = (n * sizeof(*v) + ARENA_ALIGN - 1) &
 	    ~(size_t)(ARENA_ALIGN - 1);
 	w->p += need;
-	w->room -= need;
-	w->used += need;
 	return n ? v : NULL;
 }
 
 static inline void
 setbuf_vwclose(struct arena *a, struct setbuf_vwin *w)
 {
-	if (w->p != NULL && w->used != 0)
-		arena_commit(a, w->used);
+	if (w->p != NULL && w->p != w->start)
+		arena_commit(a, (size_t)(w->p - w->start));
 	w->p = NULL;
 }
 

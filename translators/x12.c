@@ -1829,7 +1829,7 @@ static inline __attribute__((always_inline)) size_t
 fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
-	struct setbuf_vwin w = { NULL, 0, 0 };
+	struct setbuf_vwin w = { NULL, NULL, NULL };
 	size_t	 end;
 
 	/* CR LF: the old loop's; only an ISA, which ends a run, sets x->d */
