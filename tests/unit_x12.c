@@ -427,6 +427,34 @@ test_envelopes(void)
 	ok(r->groups_bad == 1 && r->ics_ok == 1 && r->nrejected == 0,
 	    "a group error rejects the group, not the interchange");
 
+	/*
+	 * GS01/ST01 pairs: the last pair's answer is kept for the next ST,
+	 * a warning as well as none, across groups; other pairs are asked.
+	 */
+	{
+		const char *t = ISA_OK GS_OK SET_OK
+		    "ST*810*0002~BIG*20240101*1~SE*3*0002~" SET_OK
+		    "ST*810*0004~BIG*20240101*1~SE*3*0004~GE*4*1~"
+		    "GS*SH*SND*RCV*20240101*1200*2*X*005010~" SET_OK SET_OK
+		    "ST*85*0003~SE*2*0003~GE*3*2~"
+		    "GS*ZZ*SND*RCV*20240101*1200*3*X*005010~" SET_OK
+		    "ST*999*0002~SE*2*0002~GE*2*3~"
+		    "GS*FA*SND*RCV*20240101*1200*4*X*005010~"
+		    "ST*999*0001~SE*2*0001~ST*997*0002~SE*2*0002~"
+		    "ST*850*0003~SE*2*0003~GE*3*4~IEA*4*000000001~";
+		int	 n = 0;
+
+		run(r, t, strlen(t));
+		for (i = 0; i < (size_t)r->nd; i++)
+			n += strcmp(r->d[i].code, "X12-GS-ID") == 0;
+		/*
+		 * 810 twice under PO; 850 twice and 85 under SH; 850 and
+		 * 999 under ZZ (known elsewhere); 850 under FA
+		 */
+		is_int(n, 8, "X12-GS-ID for each ST whose ST01 its GS01 does "
+		    "not carry, repeated pairs included");
+	}
+
 	/* Positions: ISA = 1, ST = setpos 1. */
 	run(r, ISA_OK GS_OK SET_OK TAIL_OK, strlen(ISA_OK GS_OK SET_OK TAIL_OK));
 	ok(r->last_filepos[0] == 3 && r->last_setpos[0] == 1 &&
