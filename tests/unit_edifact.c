@@ -1278,6 +1278,13 @@ test_block_edges(const char *loop)
 		{ "A??", "A?", NULL, NULL, 0 },
 		{ "A??" "?'+B", "A?'", NULL, "B", 0 },
 		{ "A+", "A", NULL, NULL, 1 },
+		/* unescape_vals(): runs of eight, releases near and far */
+		{ "ABCDEFGHIJKL?+MNOPQRSTUV??WXYZ0123456789?:abc:X?'Y+Q?+R",
+		    "ABCDEFGHIJKL+MNOPQRSTUV?WXYZ0123456789:abc", "X'Y",
+		    "Q+R", 0 },
+		{ "????????????????:??", "????????", "?", NULL, 0 },
+		{ "A?+B?+C?+D?+E?+F?+G?+H?+I", "A+B+C+D+E+F+G+H+I", NULL,
+		    NULL, 0 },
 	};
 	static const struct probe pr[] = {
 		{ 0, "FTX", 1, 4, 1, 1, NULL },

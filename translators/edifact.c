@@ -1230,6 +1230,81 @@ struct scan_st {
 };
 
 /*
+ * scan_plain()'s values out[0..n) of the segment text [p, e) with release
+ * characters in them, unescaped into tbuf as unescape() would.  Each
+ * release character is a byte of exactly one value (none is a separator
+ * or in the tag), and the values are in order: one memchr() from the end
+ * of a value finds the next value to unescape, instead of one per value.
+ * No CR or LF: scan_plain() leaves those segments to tokenize().
+ */
+static void __attribute__((noinline))
+unescape_vals(struct ef *x, struct edi_val *out, size_t n, const char *p,
+    const char *e)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t rels = ones * (unsigned char)x->d.release;
+	const char *lim = x->in.p + x->in.len, *r, *v, *ve;
+	/* a release character that is another delimiter too is not one */
+	const int swar = x->cls[(unsigned char)x->d.release] == C_RC;
+	char	*o, *start;
+	uint64_t w, t, m;
+	size_t	 k, rest;
+	int	 wide;
+
+	r = memchr(p, x->d.release, (size_t)(e - p));
+	for (k = 0; k < n && r != NULL; k++) {
+		v = out[k].s.p;
+		ve = v + out[k].s.len;
+		if (ve <= r)
+			continue;
+		/* eight bytes to spare for the wide stores */
+		wide = swar;
+		if ((start = tbuf_room(x, out[k].s.len + 8)) == NULL) {
+			wide = 0;
+			start = tbuf_room(x, out[k].s.len);
+		}
+		if (start == NULL) {
+			r = memchr(ve, x->d.release, (size_t)(e - ve));
+			continue;
+		}
+		o = start;
+		/*
+		 * Eight bytes at a time while eight may be read from the
+		 * input: those before the first release character, then
+		 * that one dropped and the byte it releases kept.
+		 */
+		while (wide && v < ve && lim - v >= 8) {
+			memcpy(&w, v, 8);
+			t = w ^ rels;
+			/* the lowest flagged byte is the first release */
+			m = (t - ones) & ~t & ones << 7;
+			t = m ? (uint64_t)__builtin_ctzll(m) >> 3 : 8;
+			memcpy(o, &w, 8);
+			rest = (size_t)(ve - v);
+			if (t >= rest) {
+				o += rest;
+				v = ve;
+				break;
+			}
+			o += t;
+			v += t;
+			if (m == 0)
+				continue;
+			if (++v == ve)
+				break;
+			*o++ = *v++;
+		}
+		/* as unescape(): there is no CR or LF */
+		for (; v < ve; *o++ = *v++)
+			if (x->cls[(unsigned char)*v] == C_RC && ++v == ve)
+				break;
+		x->tlen += (size_t)(o - start);
+		out[k].s = slice_make(start, (size_t)(o - start));
+		r = memchr(ve, x->d.release, (size_t)(e - ve));
+	}
+}
+
+/*
  * One block of scan_plain() at blk: the values it ends, and the mask of
  * its terminators (*mtermp); -1 at CR or LF.  Inline, and called once for
  * the first block apart, so that the compiler folds that block's initial
@@ -1257,13 +1332,15 @@ scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
 	mrel = m.rel;
 	modd = m.odd;
 	if ((mrel | st->ecarry) != 0) {
-		/* the values are looked at for one at the end */
-		st->rel = 1;
 		esc = escapes(mrel, &st->ecarry);
-		mrel &= ~esc;		/* the active ones */
 		mel &= ~esc;
 		mcr &= ~esc;
 		mterm &= ~esc;
+		/*
+		 * The values are looked at for one at the end when it is
+		 * in the segment (not past the terminator, in the next one).
+		 */
+		st->rel |= mrel & ~mterm & (mterm - 1);
 	}
 	/* the bytes of the segment in this block */
 	below = ~mterm & (mterm - 1);	/* below the lowest bit; 0: all */
@@ -1315,7 +1392,7 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	unsigned mterm, odd, trail;
 	uint64_t erc;
 	uint32_t t4;
-	size_t	 n, k;
+	size_t	 n;
 	struct scan_st st;
 
 	/* the caller saw 32 bytes from pos: loads never pass the input */
@@ -1367,12 +1444,7 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	if (q == start)
 		trail = 1;
 	if (st.rel != 0)
-		for (k = 0; k < n; k++)
-			if (memchr(out[k].s.p, x->d.release, out[k].s.len))
-				out[k].s = unescape(x,
-				    (const unsigned char *)out[k].s.p,
-				    (const unsigned char *)out[k].s.p +
-				    out[k].s.len);
+		unescape_vals(x, out, n, (const char *)b + 4, (const char *)q);
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
 	seg->nval = (uint16_t)n;
 	*flagsp = (trail ? TF_TRAILING : 0) | (odd ? 0 : TF_CSPLAIN);
@@ -2599,6 +2671,51 @@ fast_slot_rest(struct ef *x, struct edi_seg *s, int flags,
 }
 
 /*
+ * fast_segment()'s segment s, to be kept, whose values (at the value
+ * window) include some unescaped into tbuf: their text goes into the
+ * window after the values, each as copy_vals_into()'s arena_strndup()
+ * would put it (NUL, ARENA_ALIGN), so that the window stays open and the
+ * arena counts the same bytes.  0, or -1 with nothing done when the
+ * window has not the room or the set is at its size limit: the general
+ * steps decide.
+ */
+static int __attribute__((noinline))
+fast_slot_text(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w)
+{
+	struct edi_val *v = s->val;
+	const char *tb = x->tbuf;
+	unsigned char *o;
+	size_t	 need, vneed, len;
+	uint16_t i, n = s->nval;
+
+#define IN_TBUF(p)	((uintptr_t)(p) >= (uintptr_t)tb &&		\
+	    (uintptr_t)(p) < (uintptr_t)tb + x->tcap)
+#define ALIGNED(k)	(((k) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
+	vneed = need = ALIGNED(n * sizeof(*v));
+	for (i = 0; i < n; i++)
+		if (IN_TBUF(v[i].s.p))
+			need += ALIGNED(v[i].s.len + 1);
+	/* v is at w->p: its room is the window's */
+	if (need > (size_t)(w->end - w->p) || setbuf_add_slot(&x->sb, s,
+	    (size_t)(s->raw.p + s->raw.len - x->in.p)) == NULL)
+		return -1;
+	o = w->p + vneed;
+	for (i = 0; i < n; i++) {
+		if (!IN_TBUF(v[i].s.p))
+			continue;
+		len = v[i].s.len;
+		memcpy(o, v[i].s.p, len);
+		o[len] = '\0';
+		v[i].s.p = (const char *)o;
+		o += ALIGNED(len + 1);
+	}
+#undef IN_TBUF
+#undef ALIGNED
+	w->p += need;
+	return 0;
+}
+
+/*
  * The segment at pos through scan_plain(): the terminator's offset, or
  * SCAN_NO for on_segment().  A segment of the open message other than
  * the service segments (whose handlers may reset the set's arena) is
@@ -2633,15 +2750,20 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 	seg->raw = slice_make(in + pos, end - pos);
 	seg->loop = NULL;
 	/*
-	 * Nothing to report, no character to check, nothing unescaped:
-	 * what set_append_slot() would do, without a claim per segment.
+	 * Nothing to report, no character to check: what set_append_slot()
+	 * would do, without a claim per segment; unescaped values as well,
+	 * out of line.
 	 */
 	if (!(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
-	    x->cs != CS_A : seg->nval == 0) && x->tlen == 0 &&
-	    setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p +
-	    seg->raw.len - x->in.p)) != NULL) {
-		seg->val = setbuf_vwtake(w, seg->nval);
-		return end;
+	    x->cs != CS_A : seg->nval == 0)) {
+		if (x->tlen == 0) {
+			if (setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p +
+			    seg->raw.len - x->in.p)) != NULL) {
+				seg->val = setbuf_vwtake(w, seg->nval);
+				return end;
+			}
+		} else if (fast_slot_text(x, seg, w) == 0)
+			return end;
 	}
 	fast_slot_rest(x, seg, flags, w);
 	return end;
