@@ -753,6 +753,16 @@ static const struct etest envs[] = {
 	  "EDI-RELEASE", DIAG_WARNING, DIAG_SCOPE_SET, -1, 1 },
 };
 
+/* test_envelopes(): stops the parse at the second message. */
+static int
+stop_set(void *arg, struct edi_set *s)
+{
+	int	*n = arg;
+
+	(void)s;
+	return ++*n >= 2 ? EG_ERR_REJECTED : 0;
+}
+
 static void
 test_envelopes(void)
 {
@@ -828,6 +838,22 @@ test_envelopes(void)
 	run(&r, "");
 	is_int(r.nd > 0 ? strcmp(r.d[0].code, "EDI-EMPTY") : 1, 0,
 	    "empty input: EDI-EMPTY");
+
+	/*
+	 * A handler's negative return stops the parse at once: the common
+	 * segments' loop looks at it only after the service segments.
+	 */
+	{
+		struct edi_handler h = { stop_set, NULL, NULL, NULL };
+		const char *t = UNB MSG("1") "UNH+2+ORDERS:D:96A:UN'BGM+220+"
+		    "PO2+9'DTM+137:20240301:102'UNT+4+2'" MSG("3") UNZ("3");
+		int	 nset = 0, rc;
+
+		rc = translator_edifact.parse(slice_make(t, strlen(t)), NULL,
+		    &h, &nset);
+		ok(rc == EG_ERR_REJECTED && nset == 2, "a handler's negative "
+		    "return stops the parse (rc %d, %d messages)", rc, nset);
+	}
 }
 
 /* -- tokenizer details -------------------------------------------------- */

@@ -203,9 +203,11 @@ struct specials {
 	/*
 	 * classify_avx2()'s element, component, repetition, terminator and
 	 * release bytes, 32 of each: compared straight from memory (VEX
-	 * takes unaligned operands) instead of broadcast per block.
+	 * takes unaligned operands) instead of broadcast per block; then
+	 * 0x01 and 0x21 for raw_plain()'s bytes, added and compared the
+	 * same way.
 	 */
-	unsigned char	 b32[5][32];
+	unsigned char	 b32[7][32];
 #endif
 };
 #else
@@ -732,6 +734,8 @@ specials_init(const struct ef *x, struct specials *sp)
 	    x->d.component, 32);
 	memset(sp->b32[3], x->d.segment, 32);
 	memset(sp->b32[4], x->d.release ? x->d.release : x->d.segment, 32);
+	memset(sp->b32[5], 0x01, 32);
+	memset(sp->b32[6], 0x21, 32);
 #endif
 #else
 	(void)x;
@@ -1168,17 +1172,17 @@ classify_avx2(const unsigned char *p, const struct specials *sp,
     struct cls32 *m)
 {
 	const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
-	const __m256i one = _mm256_set1_epi8(1), lo = _mm256_set1_epi8(0x21);
 
-#define EQ(i)	_mm256_cmpeq_epi8(w, _mm256_loadu_si256(			\
-	    (const __m256i *)(const void *)sp->b32[i]))
+#define ROW(i)	_mm256_loadu_si256((const __m256i *)(const void *)sp->b32[i])
+#define EQ(i)	_mm256_cmpeq_epi8(w, ROW(i))
 	m->el = (unsigned)_mm256_movemask_epi8(EQ(0));
 	m->cr = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(EQ(1), EQ(2)));
 	m->term = (unsigned)_mm256_movemask_epi8(EQ(3));
 	m->rel = (unsigned)_mm256_movemask_epi8(EQ(4)) & sp->hasrel;
+	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(ROW(6),
+	    _mm256_add_epi8(w, ROW(5))));
 #undef EQ
-	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(lo,
-	    _mm256_add_epi8(w, one)));
+#undef ROW
 }
 #endif
 
@@ -1750,9 +1754,12 @@ deliver_set(struct ef *x)
 	fill_env(x, &s->env, x->in_group && x->state != ES_BARE);
 	s->doctype = x->type;
 	s->control = x->ref;
-	if ((vb = arena_alloc(&x->sar, x->v52.len + x->v54.len + 1)) != NULL) {
+	/* every byte written: no zeroing */
+	if ((vb = arena_alloc_raw(&x->sar, x->v52.len + x->v54.len + 1)) !=
+	    NULL) {
 		memcpy(vb, x->v52.p, x->v52.len);
 		memcpy(vb + x->v52.len, x->v54.p, x->v54.len);
+		vb[x->v52.len + x->v54.len] = '\0';
 		s->version = slice_make(vb, x->v52.len + x->v54.len);
 	}
 	s->seg = x->sb.seg;
@@ -2553,7 +2560,8 @@ on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 		break;
 	case K_UNH:
 		on_unh(x, seg);
-		segment_diags(x, seg, raw, flags);
+		if (flags != 0)		/* nothing to say otherwise */
+			segment_diags(x, seg, raw, flags);
 		break;
 	default:
 		unexpected(x, seg->tag[0] ? seg->tag : "?", seg->filepos);
@@ -2637,14 +2645,23 @@ fast_other_avx2(struct ef *x, size_t pos, struct setbuf_vwin *w)
 }
 #endif
 
+/*
+ * Either, as fast_segment()'s answer: SCAN_NO also when a handler asked
+ * to stop (only the service segments reach one), so that fast_run() need
+ * not look at x->stop for every segment.
+ */
 static inline __attribute__((always_inline)) size_t
 fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w, const int avx2)
 {
+	size_t	 end;
+
 #ifdef EF_AVX2
 	if (avx2)
-		return fast_other_avx2(x, pos, w);
+		end = fast_other_avx2(x, pos, w);
+	else
 #endif
-	return fast_other_sse2(x, pos, w);
+		end = fast_other_sse2(x, pos, w);
+	return x->stop != 0 ? SCAN_NO : end;
 }
 
 /*
@@ -2781,7 +2798,8 @@ fast_run(struct ef *x, const char *in, size_t len, size_t pos,
 	struct setbuf_vwin w = { NULL, NULL, NULL };
 	size_t	 end;
 
-	while (pos < len && x->stop == 0) {
+	/* x->stop is 0 here; fast_other() answers SCAN_NO once it is not */
+	while (pos < len) {
 		if ((unsigned char)in[pos] <= ' ' &&
 		    (pos = skip_ws(slice_make(in, len), pos, &x->d)) >= len)
 			break;
