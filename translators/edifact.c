@@ -2185,7 +2185,7 @@ set_limit(struct ef *x, const struct edi_seg *seg, struct edi_seg *s,
 		    seg->filepos, seg->tag, .ack_seg = 18),
 		    "message exceeds its memory limit "
 		    "(EG_MAX_SET_ARENA); the rest is not read");
-	x->sb.overflow = 1;
+	setbuf_overflow(&x->sb);
 	s->nval = 0;
 }
 

@@ -22,7 +22,10 @@ struct setbuf {
 	uint32_t	 count;		/* segments seen, kept or not (SE01) */
 	size_t		 start, end;	/* input offsets of the set's bytes */
 	int		 overflow;	/* a limit was hit: nothing more kept */
-	/* setbuf_add()'s fast test: nseg below both, end not past lim_end */
+	/*
+	 * setbuf_add()'s fast test: nseg below lim_nseg, end not past
+	 * lim_end; overflowed, lim_nseg is 0, so the test is one compare.
+	 */
 	size_t		 lim_nseg;	/* cap, or EG_MAX_SET_SEGMENTS - 1 */
 	size_t		 lim_end;	/* start + EG_MAX_SET_SIZE */
 };
@@ -122,6 +125,14 @@ setbuf_putval(struct edi_val *v, const unsigned char *start,
 	    sizeof(erc));
 }
 
+/* A limit was hit: nothing more is kept but trailers (setbuf_add()'s force). */
+static inline void
+setbuf_overflow(struct setbuf *b)
+{
+	b->overflow = 1;
+	b->lim_nseg = 0;
+}
+
 /* The set's bytes in input. */
 struct slice setbuf_raw(const struct setbuf *, struct slice input);
 void	setbuf_free(struct setbuf *);
@@ -133,7 +144,8 @@ setbuf_add(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
 {
 	struct edi_seg *s;
 
-	if (force || b->overflow || b->nseg >= b->lim_nseg || end > b->lim_end)
+	/* overflowed: lim_nseg is 0 */
+	if (force || b->nseg >= b->lim_nseg || end > b->lim_end)
 		return setbuf_add_slow(b, seg, end, force, why);
 	b->count++;
 	b->end = end;
@@ -146,7 +158,7 @@ setbuf_add(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
 static inline struct edi_seg *
 setbuf_slot(struct setbuf *b)
 {
-	if (b->overflow || b->nseg >= b->lim_nseg)
+	if (b->nseg >= b->lim_nseg)		/* overflowed: lim_nseg is 0 */
 		return NULL;
 	return &b->seg[b->nseg];
 }

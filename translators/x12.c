@@ -1279,7 +1279,7 @@ set_limit(struct x12 *x, const struct edi_seg *seg, struct edi_seg *s,
 		    seg->filepos, seg->tag, .ack_seg = 5),
 		    "transaction set exceeds its memory limit "
 		    "(EG_MAX_SET_ARENA); the rest is not read");
-	x->sb.overflow = 1;
+	setbuf_overflow(&x->sb);
 	s->nval = 0;
 }
 
@@ -1768,12 +1768,26 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 	return (size_t)(q - (const unsigned char *)in);
 }
 
+/*
+ * The first bytes fast_run() and fast_direct() look at twice: those up to
+ * ' ' (white space, or not a tag), '/' (a comment), and the first letters
+ * of the envelope segments.
+ */
+static const unsigned char lead[256] = {
+	/* 0x00 to ' ' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['/'] = 1, ['G'] = 1, ['I'] = 1, ['S'] = 1,
+};
+
 /* Whether the segment at p may go straight into the open set's slot. */
 static inline __attribute__((always_inline)) int
 fast_direct(const struct x12 *x, const char *p)
 {
 	int	 direct = x->state == XS_ST;
 
+	if (!lead[(unsigned char)p[0]])
+		return direct;
 	switch (p[0]) {
 	case 'S':
 		direct &= p[1] != 'E' && p[1] != 'T';
@@ -1838,14 +1852,23 @@ fast_other_avx2(struct x12 *x, size_t pos, struct setbuf_vwin *w)
 }
 #endif
 
+/*
+ * Either, as fast_segment()'s answer: SCAN_NO also when a handler asked
+ * to stop (only the envelope segments reach one), so that fast_run() need
+ * not look at x->stop for every segment.
+ */
 static inline __attribute__((always_inline)) size_t
 fast_other(struct x12 *x, size_t pos, struct setbuf_vwin *w, const int avx2)
 {
+	size_t	 end;
+
 #ifdef X12_AVX2
 	if (avx2)
-		return fast_other_avx2(x, pos, w);
+		end = fast_other_avx2(x, pos, w);
+	else
 #endif
-	return fast_other_sse2(x, pos, w);
+		end = fast_other_sse2(x, pos, w);
+	return x->stop != 0 ? SCAN_NO : end;
 }
 
 /*
@@ -1911,13 +1934,20 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 	/* CR LF: the old loop's; only an ISA, which ends a run, sets x->d */
 	if (x->d.segment == '\n')
 		return pos;
-	while (pos < len && x->stop == 0) {
-		if ((unsigned char)in[pos] <= ' ')
-			while (pos < len && is_ws((unsigned char)in[pos]))
-				pos++;
-		if (pos >= len || in[pos] == '/' || (in[pos] == 'I' &&
-		    at_isa(slice_make(in, len), pos)) ||
-		    (end = fast_segment(x, in, len, pos, &w, avx2)) == SCAN_NO)
+	/* x->stop is 0 here; fast_other() answers SCAN_NO once it is not */
+	while (pos < len) {
+		/* one look for what most segments do not start with */
+		if (lead[(unsigned char)in[pos]]) {
+			if ((unsigned char)in[pos] <= ' ')
+				while (pos < len &&
+				    is_ws((unsigned char)in[pos]))
+					pos++;
+			if (pos >= len || in[pos] == '/' || (in[pos] == 'I' &&
+			    at_isa(slice_make(in, len), pos)))
+				break;
+		}
+		if ((end = fast_segment(x, in, len, pos, &w, avx2)) ==
+		    SCAN_NO)
 			break;
 		pos = end + 1;
 	}
