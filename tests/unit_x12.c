@@ -455,6 +455,32 @@ test_envelopes(void)
 		    "not carry, repeated pairs included");
 	}
 
+	/*
+	 * ST02 duplicates while the numbers rise (kept in a run), after one
+	 * that does not (the run hashed), and in the next group.
+	 */
+	{
+		const char *t = ISA_OK GS_OK SET_OK
+		    "ST*850*0003~BEG*00*SA*PO1**20240101~SE*3*0003~"
+		    "ST*850*0003~BEG*00*SA*PO1**20240101~SE*3*0003~"
+		    "ST*850*0002~BEG*00*SA*PO1**20240101~SE*3*0002~"
+		    "ST*850*00003~BEG*00*SA*PO1**20240101~SE*3*00003~"
+		    "ST*850*0001~BEG*00*SA*PO1**20240101~SE*3*0001~GE*6*1~"
+		    "GS*PO*SND*RCV*20240101*1200*2*X*005010~" SET_OK
+		    "ST*850*A001~BEG*00*SA*PO1**20240101~SE*3*A001~"
+		    "ST*850*0002~BEG*00*SA*PO1**20240101~SE*3*0002~"
+		    "ST*850*A001~BEG*00*SA*PO1**20240101~SE*3*A001~GE*4*2~"
+		    "IEA*2*000000001~";
+		int	 n = 0;
+
+		run(r, t, strlen(t));
+		for (i = 0; i < (size_t)r->nd; i++)
+			n += strcmp(r->d[i].code, "X12-ST-DUP") == 0;
+		/* 0003 again, 0001 again; A001 again */
+		is_int(n, 3, "X12-ST-DUP in rising numbers, after one out of "
+		    "order, and in the next group");
+	}
+
 	/* Positions: ISA = 1, ST = setpos 1. */
 	run(r, ISA_OK GS_OK SET_OK TAIL_OK, strlen(ISA_OK GS_OK SET_OK TAIL_OK));
 	ok(r->last_filepos[0] == 3 && r->last_setpos[0] == 1 &&
