@@ -2756,14 +2756,14 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 	    NULL || (seg = setbuf_slot(&x->sb)) == NULL)
 		return fast_other(x, pos, w, avx2);
 	x->tlen = 0;
+	/* SCAN_ROOM and SCAN_NO are the two largest: one compare */
 	if ((end = scan_plain(x, in, len, pos, seg, out, cap, &flags,
-	    avx2)) == SCAN_ROOM)
-		return fast_other(x, pos, w, avx2);
-	if (end == SCAN_NO)
-		return SCAN_NO;
+	    avx2)) >= SCAN_ROOM)
+		return end == SCAN_ROOM ? fast_other(x, pos, w, avx2) :
+		    SCAN_NO;
 	x->filepos++;
 	seg->filepos = x->filepos;
-	seg->setpos = 0;
+	/* setpos: whatever keeps the slot sets it (setbuf_add*()) */
 	seg->raw = slice_make(in + pos, end - pos);
 	seg->loop = NULL;
 	/*
@@ -2773,9 +2773,9 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 	 */
 	if (!(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
 	    x->cs != CS_A : seg->nval == 0)) {
+		/* the segment ends at input offset end (in is x->in.p) */
 		if (x->tlen == 0) {
-			if (setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p +
-			    seg->raw.len - x->in.p)) != NULL) {
+			if (setbuf_add_slot(&x->sb, seg, end) != NULL) {
 				seg->val = setbuf_vwtake(w, seg->nval);
 				return end;
 			}

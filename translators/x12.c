@@ -1894,22 +1894,22 @@ fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
 	    (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap)) ==
 	    NULL || (seg = setbuf_slot(&x->sb)) == NULL)
 		return fast_other(x, pos, w, avx2);
-	if ((end = scan_plain(x, in, len, pos, seg, out, cap, avx2)) ==
+	/* SCAN_ROOM and SCAN_NO are the two largest: one compare */
+	if ((end = scan_plain(x, in, len, pos, seg, out, cap, avx2)) >=
 	    SCAN_ROOM)
-		return fast_other(x, pos, w, avx2);
-	if (end == SCAN_NO)
-		return SCAN_NO;
+		return end == SCAN_ROOM ? fast_other(x, pos, w, avx2) :
+		    SCAN_NO;
 	x->filepos++;
 	seg->filepos = x->filepos;
-	seg->setpos = 0;
+	/* setpos: whatever keeps the slot sets it (setbuf_add*()) */
 	seg->raw = slice_make(p, end - pos);
 	seg->loop = NULL;
 	/*
 	 * Kept in its slot with its values in the window: what
-	 * set_append_slot() would do, without a claim per segment.
+	 * set_append_slot() would do, without a claim per segment.  The
+	 * segment ends at input offset end (in is x->in.p).
 	 */
-	if (setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
-	    x->in.p)) != NULL) {
+	if (setbuf_add_slot(&x->sb, seg, end) != NULL) {
 		seg->val = setbuf_vwtake(w, seg->nval);
 		return end;
 	}
