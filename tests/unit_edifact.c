@@ -753,6 +753,16 @@ static const struct etest envs[] = {
 	  "EDI-RELEASE", DIAG_WARNING, DIAG_SCOPE_SET, -1, 1 },
 };
 
+/* test_envelopes(): stops the parse at the second message. */
+static int
+stop_set(void *arg, struct edi_set *s)
+{
+	int	*n = arg;
+
+	(void)s;
+	return ++*n >= 2 ? EG_ERR_REJECTED : 0;
+}
+
 static void
 test_envelopes(void)
 {
@@ -828,6 +838,22 @@ test_envelopes(void)
 	run(&r, "");
 	is_int(r.nd > 0 ? strcmp(r.d[0].code, "EDI-EMPTY") : 1, 0,
 	    "empty input: EDI-EMPTY");
+
+	/*
+	 * A handler's negative return stops the parse at once: the common
+	 * segments' loop looks at it only after the service segments.
+	 */
+	{
+		struct edi_handler h = { stop_set, NULL, NULL, NULL };
+		const char *t = UNB MSG("1") "UNH+2+ORDERS:D:96A:UN'BGM+220+"
+		    "PO2+9'DTM+137:20240301:102'UNT+4+2'" MSG("3") UNZ("3");
+		int	 nset = 0, rc;
+
+		rc = translator_edifact.parse(slice_make(t, strlen(t)), NULL,
+		    &h, &nset);
+		ok(rc == EG_ERR_REJECTED && nset == 2, "a handler's negative "
+		    "return stops the parse (rc %d, %d messages)", rc, nset);
+	}
 }
 
 /* -- tokenizer details -------------------------------------------------- */
@@ -896,6 +922,41 @@ test_tokenizer(void)
 	ok(translator_edifact.sniff(SLICE_LIT("\xEF\xBB\xBF\nUNB+UNOA:3+")),
 	    "sniff: BOM, UNB");
 	ok(!translator_edifact.sniff(SLICE_LIT("UNBX")), "sniff: UNBX");
+
+	/*
+	 * UNS and other UN tags without a handler go the common segments'
+	 * way; UNH and UNT read their fields in one pass (components and
+	 * repetitions beside the ones they want).
+	 */
+	{
+		static const struct probe pr3[] = {
+			{ 0, "UNQ", 1, 1, 2, 1, "B" },
+			{ 0, "UNS", 1, 1, 1, 1, "S" },
+			{ 0, "UNO", 1, 2, 1, 1, "9" },
+			{ 0, "UNH", 1, 2, 1, 2, "X" },
+			{ 0, "UNT", 1, 1, 2, 1, "3" },
+		};
+		const char *in = "UNA:+.?*'UNB+UNOC:4+S:14+R:14+20240301:1200+"
+		    "IC1'UNH+M1:7+ORDERS:D:96A:UN:EAN*X:Y'UNQ+A:B'BGM+220+PO1'"
+		    "UNS+S'UNO+1+9'UNT+6:3+M1*2'UNZ+1+IC1'";
+
+		run_probe(&r, in, strlen(in), pr3, 5, NULL, NULL);
+		for (i = 0; i < 5; i++)
+			is_str(r.found[i] ? r.got[i] : NULL, pr3[i].want,
+			    "service segments: %s value", pr3[i].tag);
+		ok(r.nsets == 1 && nerrors(&r) == 0, "service segments: "
+		    "one message, no errors");
+		if (nerrors(&r))
+			dump(&r);
+		in = "UNB+UNOC:3+S:14+R:14+20240301:1200+IC1'UNH+M1+ORDERS::96A:"
+		    "UN'UNS+S'UNT+4+M2'UNH+M1+ORDERS:D:96A:UN'UNT+2+M1'"
+		    "UNZ+2+IC1'";
+		run(&r, in);
+		ok(ncode(&r, "EDI-UNH-FIELD") == 1 && ncode(&r,
+		    "EDI-UNT-COUNT") == 1 && ncode(&r, "EDI-UNT-CONTROL") == 1 &&
+		    ncode(&r, "EDI-UNH-DUP") == 1, "service segments: "
+		    "0052 missing, count, control and duplicate reference");
+	}
 
 	/* Several interchanges, the second one without UNA: defaults. */
 	run(&r, "UNA=*.? ~UNB*UNOA=3*S*R*240301=1200*1~UNH*1*X=D=96A=UN~"
@@ -1243,6 +1304,13 @@ test_block_edges(const char *loop)
 		{ "A??", "A?", NULL, NULL, 0 },
 		{ "A??" "?'+B", "A?'", NULL, "B", 0 },
 		{ "A+", "A", NULL, NULL, 1 },
+		/* unescape_vals(): runs of eight, releases near and far */
+		{ "ABCDEFGHIJKL?+MNOPQRSTUV??WXYZ0123456789?:abc:X?'Y+Q?+R",
+		    "ABCDEFGHIJKL+MNOPQRSTUV?WXYZ0123456789:abc", "X'Y",
+		    "Q+R", 0 },
+		{ "????????????????:??", "????????", "?", NULL, 0 },
+		{ "A?+B?+C?+D?+E?+F?+G?+H?+I", "A+B+C+D+E+F+G+H+I", NULL,
+		    NULL, 0 },
 	};
 	static const struct probe pr[] = {
 		{ 0, "FTX", 1, 4, 1, 1, NULL },

@@ -203,9 +203,11 @@ struct specials {
 	/*
 	 * classify_avx2()'s element, component, repetition, terminator and
 	 * release bytes, 32 of each: compared straight from memory (VEX
-	 * takes unaligned operands) instead of broadcast per block.
+	 * takes unaligned operands) instead of broadcast per block; then
+	 * 0x01 and 0x21 for raw_plain()'s bytes, added and compared the
+	 * same way.
 	 */
-	unsigned char	 b32[5][32];
+	unsigned char	 b32[7][32];
 #endif
 };
 #else
@@ -732,6 +734,8 @@ specials_init(const struct ef *x, struct specials *sp)
 	    x->d.component, 32);
 	memset(sp->b32[3], x->d.segment, 32);
 	memset(sp->b32[4], x->d.release ? x->d.release : x->d.segment, 32);
+	memset(sp->b32[5], 0x01, 32);
+	memset(sp->b32[6], 0x21, 32);
 #endif
 #else
 	(void)x;
@@ -1168,17 +1172,17 @@ classify_avx2(const unsigned char *p, const struct specials *sp,
     struct cls32 *m)
 {
 	const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
-	const __m256i one = _mm256_set1_epi8(1), lo = _mm256_set1_epi8(0x21);
 
-#define EQ(i)	_mm256_cmpeq_epi8(w, _mm256_loadu_si256(			\
-	    (const __m256i *)(const void *)sp->b32[i]))
+#define ROW(i)	_mm256_loadu_si256((const __m256i *)(const void *)sp->b32[i])
+#define EQ(i)	_mm256_cmpeq_epi8(w, ROW(i))
 	m->el = (unsigned)_mm256_movemask_epi8(EQ(0));
 	m->cr = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(EQ(1), EQ(2)));
 	m->term = (unsigned)_mm256_movemask_epi8(EQ(3));
 	m->rel = (unsigned)_mm256_movemask_epi8(EQ(4)) & sp->hasrel;
+	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(ROW(6),
+	    _mm256_add_epi8(w, ROW(5))));
 #undef EQ
-	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(lo,
-	    _mm256_add_epi8(w, one)));
+#undef ROW
 }
 #endif
 
@@ -1230,6 +1234,81 @@ struct scan_st {
 };
 
 /*
+ * scan_plain()'s values out[0..n) of the segment text [p, e) with release
+ * characters in them, unescaped into tbuf as unescape() would.  Each
+ * release character is a byte of exactly one value (none is a separator
+ * or in the tag), and the values are in order: one memchr() from the end
+ * of a value finds the next value to unescape, instead of one per value.
+ * No CR or LF: scan_plain() leaves those segments to tokenize().
+ */
+static void __attribute__((noinline))
+unescape_vals(struct ef *x, struct edi_val *out, size_t n, const char *p,
+    const char *e)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t rels = ones * (unsigned char)x->d.release;
+	const char *lim = x->in.p + x->in.len, *r, *v, *ve;
+	/* a release character that is another delimiter too is not one */
+	const int swar = x->cls[(unsigned char)x->d.release] == C_RC;
+	char	*o, *start;
+	uint64_t w, t, m;
+	size_t	 k, rest;
+	int	 wide;
+
+	r = memchr(p, x->d.release, (size_t)(e - p));
+	for (k = 0; k < n && r != NULL; k++) {
+		v = out[k].s.p;
+		ve = v + out[k].s.len;
+		if (ve <= r)
+			continue;
+		/* eight bytes to spare for the wide stores */
+		wide = swar;
+		if ((start = tbuf_room(x, out[k].s.len + 8)) == NULL) {
+			wide = 0;
+			start = tbuf_room(x, out[k].s.len);
+		}
+		if (start == NULL) {
+			r = memchr(ve, x->d.release, (size_t)(e - ve));
+			continue;
+		}
+		o = start;
+		/*
+		 * Eight bytes at a time while eight may be read from the
+		 * input: those before the first release character, then
+		 * that one dropped and the byte it releases kept.
+		 */
+		while (wide && v < ve && lim - v >= 8) {
+			memcpy(&w, v, 8);
+			t = w ^ rels;
+			/* the lowest flagged byte is the first release */
+			m = (t - ones) & ~t & ones << 7;
+			t = m ? (uint64_t)__builtin_ctzll(m) >> 3 : 8;
+			memcpy(o, &w, 8);
+			rest = (size_t)(ve - v);
+			if (t >= rest) {
+				o += rest;
+				v = ve;
+				break;
+			}
+			o += t;
+			v += t;
+			if (m == 0)
+				continue;
+			if (++v == ve)
+				break;
+			*o++ = *v++;
+		}
+		/* as unescape(): there is no CR or LF */
+		for (; v < ve; *o++ = *v++)
+			if (x->cls[(unsigned char)*v] == C_RC && ++v == ve)
+				break;
+		x->tlen += (size_t)(o - start);
+		out[k].s = slice_make(start, (size_t)(o - start));
+		r = memchr(ve, x->d.release, (size_t)(e - ve));
+	}
+}
+
+/*
  * One block of scan_plain() at blk: the values it ends, and the mask of
  * its terminators (*mtermp); -1 at CR or LF.  Inline, and called once for
  * the first block apart, so that the compiler folds that block's initial
@@ -1257,13 +1336,15 @@ scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
 	mrel = m.rel;
 	modd = m.odd;
 	if ((mrel | st->ecarry) != 0) {
-		/* the values are looked at for one at the end */
-		st->rel = 1;
 		esc = escapes(mrel, &st->ecarry);
-		mrel &= ~esc;		/* the active ones */
 		mel &= ~esc;
 		mcr &= ~esc;
 		mterm &= ~esc;
+		/*
+		 * The values are looked at for one at the end when it is
+		 * in the segment (not past the terminator, in the next one).
+		 */
+		st->rel |= mrel & ~mterm & (mterm - 1);
 	}
 	/* the bytes of the segment in this block */
 	below = ~mterm & (mterm - 1);	/* below the lowest bit; 0: all */
@@ -1315,7 +1396,7 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	unsigned mterm, odd, trail;
 	uint64_t erc;
 	uint32_t t4;
-	size_t	 n, k;
+	size_t	 n;
 	struct scan_st st;
 
 	/* the caller saw 32 bytes from pos: loads never pass the input */
@@ -1367,12 +1448,7 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	if (q == start)
 		trail = 1;
 	if (st.rel != 0)
-		for (k = 0; k < n; k++)
-			if (memchr(out[k].s.p, x->d.release, out[k].s.len))
-				out[k].s = unescape(x,
-				    (const unsigned char *)out[k].s.p,
-				    (const unsigned char *)out[k].s.p +
-				    out[k].s.len);
+		unescape_vals(x, out, n, (const char *)b + 4, (const char *)q);
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
 	seg->nval = (uint16_t)n;
 	*flagsp = (trail ? TF_TRAILING : 0) | (odd ? 0 : TF_CSPLAIN);
@@ -1678,9 +1754,12 @@ deliver_set(struct ef *x)
 	fill_env(x, &s->env, x->in_group && x->state != ES_BARE);
 	s->doctype = x->type;
 	s->control = x->ref;
-	if ((vb = arena_alloc(&x->sar, x->v52.len + x->v54.len + 1)) != NULL) {
+	/* every byte written: no zeroing */
+	if ((vb = arena_alloc_raw(&x->sar, x->v52.len + x->v54.len + 1)) !=
+	    NULL) {
 		memcpy(vb, x->v52.p, x->v52.len);
 		memcpy(vb + x->v52.len, x->v54.p, x->v54.len);
+		vb[x->v52.len + x->v54.len] = '\0';
 		s->version = slice_make(vb, x->v52.len + x->v54.len);
 	}
 	s->seg = x->sb.seg;
@@ -2106,7 +2185,7 @@ set_limit(struct ef *x, const struct edi_seg *seg, struct edi_seg *s,
 		    seg->filepos, seg->tag, .ack_seg = 18),
 		    "message exceeds its memory limit "
 		    "(EG_MAX_SET_ARENA); the rest is not read");
-	x->sb.overflow = 1;
+	setbuf_overflow(&x->sb);
 	s->nval = 0;
 }
 
@@ -2167,10 +2246,29 @@ version_ok(struct slice v52, struct slice v54)
 	return all_digits(v52) && !(v52.len == 1 && v52.p[0] == '0');
 }
 
+/*
+ * val() of the values on_unh() reads, in one pass instead of one walk
+ * each: f[0] is 0062, f[1..4] S009's 0065, 0052, 0054 and 0051.
+ */
+static void
+unh_fields(const struct edi_seg *seg, struct slice f[5])
+{
+	const struct edi_val *v, *e = edi_val_end(seg);
+	int	 i;
+
+	for (i = 0; i < 5; i++)
+		f[i] = slice_make("", 0);
+	/* in (el, rep, comp) order: each position once */
+	for (v = seg->val; v < e && v->el <= 2; v++)
+		if (v->rep == 1 && v->s.len != 0 &&
+		    (v->el == 1 ? v->comp == 1 : v->comp <= 4))
+			f[v->el == 1 ? 0 : v->comp] = v->s;
+}
+
 static void
 on_unh(struct ef *x, const struct edi_seg *seg)
 {
-	struct slice v, g38, g52, g54;
+	struct slice v, g38, g52, g54, f[5];
 	char	 b[48], b2[48];
 	int	 comp;
 	static const struct {
@@ -2218,10 +2316,11 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 	x->unh_filepos = seg->filepos;
 	set_append(x, seg, 0);
 	/* The slices below live in the set's copy of UNH. */
-	x->ref = val(&x->sb.seg[0], 1, 1);
-	x->type = val(&x->sb.seg[0], 2, 1);
-	x->v52 = val(&x->sb.seg[0], 2, 2);
-	x->v54 = val(&x->sb.seg[0], 2, 3);
+	unh_fields(&x->sb.seg[0], f);
+	x->ref = f[0];
+	x->type = f[1];
+	x->v52 = f[2];
+	x->v54 = f[3];
 	if (x->ref.len == 0)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-FIELD",
 		    seg->filepos, "UNH", 1, .ack_seg = 13),
@@ -2237,7 +2336,7 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 		    "message reference %s is not unique in the interchange",
 		    slice_show(x->ref, b, sizeof(b)));
 	for (comp = 0; comp < 4; comp++) {
-		v = val(&x->sb.seg[0], 2, s009[comp].comp);
+		v = f[s009[comp].comp];
 		if (v.len == 0)
 			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-FIELD",
 			    seg->filepos, "UNH", 2, s009[comp].comp,
@@ -2282,19 +2381,28 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 static void
 on_unt(struct ef *x, const struct edi_seg *seg)
 {
-	struct slice v;
+	const struct edi_val *p, *e = edi_val_end(seg);
+	struct slice v, v2;
 	uint32_t n;
 	char	 b[48];
 	int	 bare = x->state == ES_BARE;
 
 	set_append(x, seg, 1);
-	v = val(seg, 1, 1);
+	/* val(seg, 1, 1) and val(seg, 2, 1) in one pass */
+	v = v2 = slice_make("", 0);
+	for (p = seg->val; p < e && p->el <= 2; p++)
+		if (p->rep == 1 && p->comp == 1 && p->s.len != 0) {
+			if (p->el == 1)
+				v = p->s;
+			else
+				v2 = p->s;
+		}
 	if (parse_u32(v, &n) != 0 || n != x->sb.count)
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-COUNT",
 		    seg->filepos, "UNT", 1, .ack_seg = 29, .bad = &v),
 		    "UNT 0074 \"%s\" but the message has %u segments",
 		    slice_show(v, b, sizeof(b)), x->sb.count);
-	v = val(seg, 2, 1);
+	v = v2;
 	if (!slice_eq(v, x->ref))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-CONTROL",
 		    seg->filepos, "UNT", 2, .ack_seg = 28, .bad = &v),
@@ -2452,7 +2560,8 @@ on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 		break;
 	case K_UNH:
 		on_unh(x, seg);
-		segment_diags(x, seg, raw, flags);
+		if (flags != 0)		/* nothing to say otherwise */
+			segment_diags(x, seg, raw, flags);
 		break;
 	default:
 		unexpected(x, seg->tag[0] ? seg->tag : "?", seg->filepos);
@@ -2462,14 +2571,33 @@ on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 
 #ifdef __SSE2__
 /*
+ * Whether the segment at p has one of the tags that on_tokens() gives a
+ * handler of its own (UNB, UNZ, UNG, UNE, UNH, UNT).  Any other, UNS
+ * included, is a segment of the open message like the rest.  Three bytes
+ * are enough: a longer tag is not scan_plain()'s.
+ */
+static inline int
+env_tag(const char *p)
+{
+	unsigned c = (unsigned char)p[2];
+
+	return p[0] == 'U' && p[1] == 'N' && c >= 'B' && c <= 'Z' &&
+	    ((1U << (c - 'B')) & (1U << ('B' - 'B') | 1U << ('Z' - 'B') |
+	    1U << ('G' - 'B') | 1U << ('E' - 'B') | 1U << ('H' - 'B') |
+	    1U << ('T' - 'B'))) != 0;
+}
+
+/*
  * The segment at pos split into x->scratch and handed to the general
  * steps: a service segment, a segment outside a message, or one that
- * fast_segment() has no slot or no room in the arena for.  Out of line,
- * so that fast_segment()'s common path keeps its values in registers.
- * The terminator's offset, or SCAN_NO for on_segment().
+ * fast_segment() has no slot or no room in the arena for.  Out of line
+ * (fast_other_sse2(), fast_other_avx2()), so that fast_segment()'s common
+ * path keeps its values in registers.  The terminator's offset, or
+ * SCAN_NO for on_segment().
  */
-static size_t __attribute__((noinline))
-fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w)
+static inline __attribute__((always_inline)) size_t
+fast_other_body(struct ef *x, size_t pos, struct setbuf_vwin *w,
+    const int avx2)
 {
 	struct edi_seg seg;
 	size_t	 end;
@@ -2478,10 +2606,10 @@ fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w)
 	setbuf_vwclose(&x->sar, w);
 	x->tlen = 0;
 	if ((end = scan_plain(x, x->in.p, x->in.len, pos, &seg, x->scratch,
-	    EG_MAX_SEG_VALUES, &flags, 0)) == SCAN_NO)
+	    EG_MAX_SEG_VALUES, &flags, avx2)) == SCAN_NO)
 		return SCAN_NO;
 	direct = (x->state == ES_MSG || x->state == ES_BARE) &&
-	    !(x->in.p[pos] == 'U' && x->in.p[pos + 1] == 'N');
+	    !env_tag(x->in.p + pos);
 	x->filepos++;
 	seg.filepos = x->filepos;
 	seg.setpos = 0;
@@ -2496,6 +2624,44 @@ fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w)
 	flags = seg_charset(x, &seg, seg.raw, flags);
 	on_tokens(x, &seg, seg.raw, flags);
 	return end;
+}
+
+/*
+ * fast_other_body() for each copy of fast_run(): out of line, but with
+ * the copy's own classifier (the service segments of every message come
+ * this way).
+ */
+static size_t __attribute__((noinline))
+fast_other_sse2(struct ef *x, size_t pos, struct setbuf_vwin *w)
+{
+	return fast_other_body(x, pos, w, 0);
+}
+
+#ifdef EF_AVX2
+static size_t __attribute__((noinline, target("avx2,bmi,bmi2")))
+fast_other_avx2(struct ef *x, size_t pos, struct setbuf_vwin *w)
+{
+	return fast_other_body(x, pos, w, 1);
+}
+#endif
+
+/*
+ * Either, as fast_segment()'s answer: SCAN_NO also when a handler asked
+ * to stop (only the service segments reach one), so that fast_run() need
+ * not look at x->stop for every segment.
+ */
+static inline __attribute__((always_inline)) size_t
+fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w, const int avx2)
+{
+	size_t	 end;
+
+#ifdef EF_AVX2
+	if (avx2)
+		end = fast_other_avx2(x, pos, w);
+	else
+#endif
+		end = fast_other_sse2(x, pos, w);
+	return x->stop != 0 ? SCAN_NO : end;
 }
 
 /*
@@ -2522,6 +2688,51 @@ fast_slot_rest(struct ef *x, struct edi_seg *s, int flags,
 }
 
 /*
+ * fast_segment()'s segment s, to be kept, whose values (at the value
+ * window) include some unescaped into tbuf: their text goes into the
+ * window after the values, each as copy_vals_into()'s arena_strndup()
+ * would put it (NUL, ARENA_ALIGN), so that the window stays open and the
+ * arena counts the same bytes.  0, or -1 with nothing done when the
+ * window has not the room or the set is at its size limit: the general
+ * steps decide.
+ */
+static int __attribute__((noinline))
+fast_slot_text(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w)
+{
+	struct edi_val *v = s->val;
+	const char *tb = x->tbuf;
+	unsigned char *o;
+	size_t	 need, vneed, len;
+	uint16_t i, n = s->nval;
+
+#define IN_TBUF(p)	((uintptr_t)(p) >= (uintptr_t)tb &&		\
+	    (uintptr_t)(p) < (uintptr_t)tb + x->tcap)
+#define ALIGNED(k)	(((k) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
+	vneed = need = ALIGNED(n * sizeof(*v));
+	for (i = 0; i < n; i++)
+		if (IN_TBUF(v[i].s.p))
+			need += ALIGNED(v[i].s.len + 1);
+	/* v is at w->p: its room is the window's */
+	if (need > (size_t)(w->end - w->p) || setbuf_add_slot(&x->sb, s,
+	    (size_t)(s->raw.p + s->raw.len - x->in.p)) == NULL)
+		return -1;
+	o = w->p + vneed;
+	for (i = 0; i < n; i++) {
+		if (!IN_TBUF(v[i].s.p))
+			continue;
+		len = v[i].s.len;
+		memcpy(o, v[i].s.p, len);
+		o[len] = '\0';
+		v[i].s.p = (const char *)o;
+		o += ALIGNED(len + 1);
+	}
+#undef IN_TBUF
+#undef ALIGNED
+	w->p += need;
+	return 0;
+}
+
+/*
  * The segment at pos through scan_plain(): the terminator's offset, or
  * SCAN_NO for on_segment().  A segment of the open message other than
  * the service segments (whose handlers may reset the set's arena) is
@@ -2540,32 +2751,36 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 
 	if (len - pos < 32)
 		return SCAN_NO;		/* scan_plain()'s loads */
-	if (!(x->state == ES_MSG || x->state == ES_BARE) ||
-	    (in[pos] == 'U' && in[pos + 1] == 'N') ||
+	if (!(x->state == ES_MSG || x->state == ES_BARE) || env_tag(in + pos) ||
 	    (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap)) ==
 	    NULL || (seg = setbuf_slot(&x->sb)) == NULL)
-		return fast_other(x, pos, w);
+		return fast_other(x, pos, w, avx2);
 	x->tlen = 0;
+	/* SCAN_ROOM and SCAN_NO are the two largest: one compare */
 	if ((end = scan_plain(x, in, len, pos, seg, out, cap, &flags,
-	    avx2)) == SCAN_ROOM)
-		return fast_other(x, pos, w);
-	if (end == SCAN_NO)
-		return SCAN_NO;
+	    avx2)) >= SCAN_ROOM)
+		return end == SCAN_ROOM ? fast_other(x, pos, w, avx2) :
+		    SCAN_NO;
 	x->filepos++;
 	seg->filepos = x->filepos;
-	seg->setpos = 0;
+	/* setpos: whatever keeps the slot sets it (setbuf_add*()) */
 	seg->raw = slice_make(in + pos, end - pos);
 	seg->loop = NULL;
 	/*
-	 * Nothing to report, no character to check, nothing unescaped:
-	 * what set_append_slot() would do, without a claim per segment.
+	 * Nothing to report, no character to check: what set_append_slot()
+	 * would do, without a claim per segment; unescaped values as well,
+	 * out of line.
 	 */
 	if (!(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
-	    x->cs != CS_A : seg->nval == 0) && x->tlen == 0 &&
-	    setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p +
-	    seg->raw.len - x->in.p)) != NULL) {
-		seg->val = setbuf_vwtake(w, seg->nval);
-		return end;
+	    x->cs != CS_A : seg->nval == 0)) {
+		/* the segment ends at input offset end (in is x->in.p) */
+		if (x->tlen == 0) {
+			if (setbuf_add_slot(&x->sb, seg, end) != NULL) {
+				seg->val = setbuf_vwtake(w, seg->nval);
+				return end;
+			}
+		} else if (fast_slot_text(x, seg, w) == 0)
+			return end;
 	}
 	fast_slot_rest(x, seg, flags, w);
 	return end;
@@ -2580,10 +2795,11 @@ static inline __attribute__((always_inline)) size_t
 fast_run(struct ef *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
-	struct setbuf_vwin w = { NULL, 0, 0 };
+	struct setbuf_vwin w = { NULL, NULL, NULL };
 	size_t	 end;
 
-	while (pos < len && x->stop == 0) {
+	/* x->stop is 0 here; fast_other() answers SCAN_NO once it is not */
+	while (pos < len) {
 		if ((unsigned char)in[pos] <= ' ' &&
 		    (pos = skip_ws(slice_make(in, len), pos, &x->d)) >= len)
 			break;

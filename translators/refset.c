@@ -3,6 +3,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,46 +47,134 @@ refset_home(struct slice s)
  */
 #define REFSET_STEP	65
 
+/*
+ * Until a reference is not a number above every one before it, none can
+ * repeat an earlier one (sequential control numbers never do): they are
+ * only appended to ent, in order, and hashed into a table of the same
+ * cap when one is not.  cap grows (and stops at the limit) the same way
+ * in both, so the set keeps what it kept when it always hashed.  The low
+ * bit of cap (0 or a power of 2 from 64) is set once hashed: struct
+ * refset has no room for a flag of its own (refset.h).
+ */
+#define REFSET_HASHED	((size_t)1)
+
+static size_t
+refset_cap(const struct refset *c)
+{
+	return c->cap & ~REFSET_HASHED;
+}
+
+/* s, 1 to 15 bytes, as a number: 0 when it is not all digits. */
+static int
+refset_number(const char *p, size_t len, uint64_t *v)
+{
+	uint64_t n = 0;
+	size_t	 i;
+	unsigned d;
+
+	for (i = 0; i < len; i++) {
+		if ((d = (unsigned)(unsigned char)p[i] - '0') > 9)
+			return 0;
+		n = n * 10 + d;			/* 15 digits fit */
+	}
+	*v = n;
+	return 1;
+}
+
 static int
 refset_find(const struct refset *c, struct slice s, size_t *slot)
 {
+	const size_t cap = refset_cap(c);
 	size_t	 j;
 
-	if (c->cap == 0)
+	if (cap == 0)
 		return 0;
-	j = refset_home(s) & (c->cap - 1);
+	j = refset_home(s) & (cap - 1);
 	while (c->ent[j].len) {
 		if (c->ent[j].len == s.len &&
 		    memcmp(c->ent[j].s, s.p, s.len) == 0)
 			return 1;
-		j = (j + REFSET_STEP) & (c->cap - 1);
+		j = (j + REFSET_STEP) & (cap - 1);
 	}
 	*slot = j;
 	return 0;
+}
+
+/* The run in ent, hashed into a table of the same cap. */
+static void
+refset_hash(struct refset *c)
+{
+	struct refset_ent *run = c->ent;
+	const size_t cap = refset_cap(c);
+	size_t	 i, j;
+
+	c->ent = cap ? xcalloc(cap, sizeof(*c->ent)) : NULL;
+	for (i = 0; i < c->n; i++) {
+		j = refset_home(slice_make(run[i].s, run[i].len)) & (cap - 1);
+		while (c->ent[j].len)
+			j = (j + REFSET_STEP) & (cap - 1);
+		c->ent[j] = run[i];
+	}
+	free(run);
+	c->cap = cap | REFSET_HASHED;
+}
+
+/* refset_seen() on the run: 1 when s was appended, 0 when not taken. */
+static int
+refset_append(struct refset *c, struct slice s)
+{
+	const size_t cap = refset_cap(c);
+	struct refset_ent *e;
+	uint64_t v, top;
+	size_t	 i;
+
+	if (!refset_number(s.p, s.len, &v) || (c->n > 0 &&
+	    refset_number(c->ent[c->n - 1].s, c->ent[c->n - 1].len, &top) &&
+	    v <= top))
+		return 0;
+	if (c->n + 1 > cap / 2) {
+		if (c->n >= EG_MAX_CONTROL_TRACK)
+			return 1;		/* not kept, as below */
+		c->ent = xreallocarray(c->ent, cap ? cap * 2 : 64,
+		    sizeof(*c->ent));
+		c->cap = cap ? cap * 2 : 64;
+	}
+	e = &c->ent[c->n++];
+	memset(e, 0, sizeof(*e));
+	e->len = (uint8_t)s.len;
+	for (i = 0; i < s.len; i++)
+		e->s[i] = s.p[i];
+	return 1;
 }
 
 int
 refset_seen(struct refset *c, struct slice s)
 {
 	struct refset_ent *old;
-	size_t	 i, j, oldcap;
+	size_t	 i, j, oldcap, cap;
 
 	if (s.len == 0 || s.len > sizeof(c->ent->s))
 		return 0;
-	if (c->n + 1 > c->cap / 2) {
+	if (!(c->cap & REFSET_HASHED)) {
+		if (refset_append(c, s))
+			return 0;
+		refset_hash(c);
+	}
+	if (c->n + 1 > refset_cap(c) / 2) {
 		if (c->n >= EG_MAX_CONTROL_TRACK)
 			return refset_find(c, s, &j);
 		old = c->ent;
-		oldcap = c->cap;
-		c->cap = oldcap ? oldcap * 2 : 64;
-		c->ent = xcalloc(c->cap, sizeof(*c->ent));
+		oldcap = refset_cap(c);
+		cap = oldcap ? oldcap * 2 : 64;
+		c->ent = xcalloc(cap, sizeof(*c->ent));
+		c->cap = cap | REFSET_HASHED;
 		for (i = 0; i < oldcap; i++) {
 			if (old[i].len == 0)
 				continue;
 			j = refset_home(slice_make(old[i].s, old[i].len)) &
-			    (c->cap - 1);
+			    (cap - 1);
 			while (c->ent[j].len)
-				j = (j + REFSET_STEP) & (c->cap - 1);
+				j = (j + REFSET_STEP) & (cap - 1);
 			c->ent[j] = old[i];
 		}
 		free(old);
@@ -98,12 +187,12 @@ refset_seen(struct refset *c, struct slice s)
 	return 0;
 }
 
+/* Back to a run: what ent holds past n is not read, nothing to zero. */
 void
 refset_clear(struct refset *c)
 {
-	if (c->n)
-		memset(c->ent, 0, c->cap * sizeof(*c->ent));
 	c->n = 0;
+	c->cap = refset_cap(c);
 }
 
 void

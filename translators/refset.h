@@ -16,8 +16,13 @@ struct refset_ent {
 	char		 s[15];		/* X12 9 digits, EDIFACT up to 14 */
 };
 
+/*
+ * ent: a run of numbers in order, or open addressing (refset.c); cap a
+ * power of 2 (its low bit tells which).  Three fields: users write
+ * { NULL, 0, 0 }.
+ */
 struct refset {
-	struct refset_ent *ent;		/* open addressing, cap a power of 2 */
+	struct refset_ent *ent;
 	size_t		 cap, n;
 };
 

@@ -14,8 +14,8 @@
 static void
 setbuf_limits(struct setbuf *b)
 {
-	b->lim_nseg = b->cap < EG_MAX_SET_SEGMENTS - 1 ? b->cap :
-	    EG_MAX_SET_SEGMENTS - 1;
+	b->lim_nseg = b->overflow ? 0 : b->cap < EG_MAX_SET_SEGMENTS - 1 ?
+	    b->cap : EG_MAX_SET_SEGMENTS - 1;
 	b->lim_end = b->start + EG_MAX_SET_SIZE;
 }
 
@@ -43,7 +43,7 @@ setbuf_add_slow(struct setbuf *b, const struct edi_seg *seg, size_t end, int for
 	}
 	if (!force && (b->nseg + 1 >= EG_MAX_SET_SEGMENTS ||
 	    end - b->start > EG_MAX_SET_SIZE)) {
-		b->overflow = 1;
+		setbuf_overflow(b);
 		*why = b->nseg + 1 >= EG_MAX_SET_SEGMENTS ? SETBUF_SEGMENTS :
 		    SETBUF_SIZE;
 		return NULL;

@@ -22,7 +22,10 @@ struct setbuf {
 	uint32_t	 count;		/* segments seen, kept or not (SE01) */
 	size_t		 start, end;	/* input offsets of the set's bytes */
 	int		 overflow;	/* a limit was hit: nothing more kept */
-	/* setbuf_add()'s fast test: nseg below both, end not past lim_end */
+	/*
+	 * setbuf_add()'s fast test: nseg below lim_nseg, end not past
+	 * lim_end; overflowed, lim_nseg is 0, so the test is one compare.
+	 */
 	size_t		 lim_nseg;	/* cap, or EG_MAX_SET_SEGMENTS - 1 */
 	size_t		 lim_end;	/* start + EG_MAX_SET_SIZE */
 };
@@ -80,8 +83,8 @@ static inline struct edi_val *setbuf_valclaim(struct arena *a,
  */
 struct setbuf_vwin {
 	unsigned char	*p;		/* the next segment's values */
-	size_t		 room;		/* bytes from p within chunk and cap */
-	size_t		 used;		/* bytes taken since opened */
+	unsigned char	*end;		/* of the room within chunk and cap */
+	unsigned char	*start;		/* p when opened: p - start taken */
 };
 
 /*
@@ -122,6 +125,14 @@ setbuf_putval(struct edi_val *v, const unsigned char *start,
 	    sizeof(erc));
 }
 
+/* A limit was hit: nothing more is kept but trailers (setbuf_add()'s force). */
+static inline void
+setbuf_overflow(struct setbuf *b)
+{
+	b->overflow = 1;
+	b->lim_nseg = 0;
+}
+
 /* The set's bytes in input. */
 struct slice setbuf_raw(const struct setbuf *, struct slice input);
 void	setbuf_free(struct setbuf *);
@@ -133,7 +144,8 @@ setbuf_add(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
 {
 	struct edi_seg *s;
 
-	if (force || b->overflow || b->nseg >= b->lim_nseg || end > b->lim_end)
+	/* overflowed: lim_nseg is 0 */
+	if (force || b->nseg >= b->lim_nseg || end > b->lim_end)
 		return setbuf_add_slow(b, seg, end, force, why);
 	b->count++;
 	b->end = end;
@@ -146,7 +158,7 @@ setbuf_add(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
 static inline struct edi_seg *
 setbuf_slot(struct setbuf *b)
 {
-	if (b->overflow || b->nseg >= b->lim_nseg)
+	if (b->nseg >= b->lim_nseg)		/* overflowed: lim_nseg is 0 */
 		return NULL;
 	return &b->seg[b->nseg];
 }
@@ -172,17 +184,18 @@ setbuf_valclaim(struct arena *a, struct edi_val *v, size_t n)
 static inline struct edi_val *
 setbuf_vwroom(struct arena *a, struct setbuf_vwin *w, size_t max, size_t *cap)
 {
-	size_t	 avail;
+	size_t	 avail, room;
 
 	if (w->p == NULL) {
 		if ((w->p = arena_window(a, &avail)) == NULL)
 			return NULL;
-		w->room = avail;
-		w->used = 0;
+		w->start = w->p;
+		w->end = w->p + avail;
 	}
+	room = (size_t)(w->end - w->p);
 	/* the division only when the chunk is nearly full */
-	*cap = w->room >= max * sizeof(struct edi_val) ? max :
-	    w->room / sizeof(struct edi_val);
+	*cap = room >= max * sizeof(struct edi_val) ? max :
+	    room / sizeof(struct edi_val);
 	return *cap ? (struct edi_val *)(void *)w->p : NULL;
 }
 
@@ -192,20 +205,21 @@ setbuf_vwtake(struct setbuf_vwin *w, size_t n)
 	struct edi_val *v = (struct edi_val *)(void *)w->p;
 	size_t	 need;
 
-	/* n < cap: within room, which is a multiple of ARENA_ALIGN */
+	/*
+	 * n < cap: within the room, which is a multiple of ARENA_ALIGN; one
+	 * pointer to step, the room and what was taken follow from it
+	 */
 	need = (n * sizeof(*v) + ARENA_ALIGN - 1) &
 	    ~(size_t)(ARENA_ALIGN - 1);
 	w->p += need;
-	w->room -= need;
-	w->used += need;
 	return n ? v : NULL;
 }
 
 static inline void
 setbuf_vwclose(struct arena *a, struct setbuf_vwin *w)
 {
-	if (w->p != NULL && w->used != 0)
-		arena_commit(a, w->used);
+	if (w->p != NULL && w->p != w->start)
+		arena_commit(a, (size_t)(w->p - w->start));
 	w->p = NULL;
 }
 

@@ -123,9 +123,16 @@ struct x12 {
 	/* group */
 	struct arena	 gar;
 	struct edi_seg	 gs;
+	struct slice	 gs01, gs08;	/* val(&gs, 1), val(&gs, 8) */
 	int		 gok;
 	uint32_t	 nsets, gindex;
 	struct refset	 stctl;
+	/*
+	 * fid_match()'s last answer, for the next ST: GS01 and ST01's bytes
+	 * (fid_key()), 0 for none, and whether it was worth a warning.
+	 */
+	uint64_t	 fid_key;
+	int		 fid_warn;
 
 	/* set */
 	struct arena	 sar;
@@ -893,7 +900,7 @@ close_to(struct x12 *x, enum x12_state to, uint32_t filepos)
 		    x->st_filepos, "ST", .ack_seg = 2),
 		    "transaction set %.*s has no SE trailer",
 		    (int)x->st02.len, x->st02.p);
-		deliver_set(x, x->st01, x->st02, val(&x->gs, 8), 1);
+		deliver_set(x, x->st01, x->st02, x->gs08, 1);
 		x->state = XS_GS;
 	}
 	if (x->state == XS_GS && to < XS_GS) {
@@ -1180,6 +1187,8 @@ on_gs(struct x12 *x, const struct edi_seg *seg)
 	}
 	close_to(x, XS_ISA, seg->filepos);
 	copy_env_seg(x, &x->gar, &x->gs, seg);
+	x->gs01 = val(&x->gs, 1);
+	x->gs08 = val(&x->gs, 8);
 	x->gindex++;
 	x->ngroups++;
 	x->nsets = 0;
@@ -1270,7 +1279,7 @@ set_limit(struct x12 *x, const struct edi_seg *seg, struct edi_seg *s,
 		    seg->filepos, seg->tag, .ack_seg = 5),
 		    "transaction set exceeds its memory limit "
 		    "(EG_MAX_SET_ARENA); the rest is not read");
-	x->sb.overflow = 1;
+	setbuf_overflow(&x->sb);
 	s->nval = 0;
 }
 
@@ -1353,12 +1362,42 @@ fid_match(struct slice gs01, struct slice st01, int *known)
 	return 1;
 }
 
+/*
+ * GS01 of two bytes and ST01 of three as one nonzero key for fid_match()'s
+ * answer; 0 for any other (asked every time).
+ */
+static uint64_t
+fid_key(struct slice gs01, struct slice st01)
+{
+	if (gs01.len != 2 || st01.len != 3)
+		return 0;
+	return (uint64_t)(unsigned char)gs01.p[0] |
+	    (uint64_t)(unsigned char)gs01.p[1] << 8 |
+	    (uint64_t)(unsigned char)st01.p[0] << 16 |
+	    (uint64_t)(unsigned char)st01.p[1] << 24 |
+	    (uint64_t)(unsigned char)st01.p[2] << 32 | (uint64_t)1 << 40;
+}
+
+/* val(seg, 1) and val(seg, 2) in one pass (ST, SE). */
+static void
+val12(const struct edi_seg *seg, struct slice *v1, struct slice *v2)
+{
+	const struct edi_val *v, *e = edi_val_end(seg);
+
+	*v1 = *v2 = slice_make("", 0);
+	/* in (el, rep, comp) order: each position once */
+	for (v = seg->val; v < e && v->el <= 2; v++)
+		if (v->rep == 1 && v->comp == 1 && v->s.len != 0)
+			*(v->el == 1 ? v1 : v2) = v->s;
+}
+
 static void
 on_st(struct x12 *x, const struct edi_seg *seg)
 {
 	struct slice gs01;
+	uint64_t key;
 	char	 b[48], b2[48];
-	int	 known;
+	int	 known, warn;
 
 	if (x->state == XS_OUT) {
 		unexpected(x, seg->tag, seg->filepos);
@@ -1379,8 +1418,7 @@ on_st(struct x12 *x, const struct edi_seg *seg)
 	x->rejected = 0;
 	x->ndiag = 0;
 	x->st_filepos = seg->filepos;
-	x->st01 = val(seg, 1);
-	x->st02 = val(seg, 2);
+	val12(seg, &x->st01, &x->st02);
 	set_append(x, seg, 0);
 	if (x->st01.len != 3 || !all_digits(x->st01))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-ST-FIELD",
@@ -1398,9 +1436,17 @@ on_st(struct x12 *x, const struct edi_seg *seg)
 		    seg->filepos, "ST", 2, .ack_seg = 23),
 		    "transaction set control number %s is not unique in the "
 		    "functional group", slice_show(x->st02, b, sizeof(b)));
-	gs01 = val(&x->gs, 1);
-	if (gs01.len && x->st01.len && !fid_match(gs01, x->st01, &known) &&
-	    known)
+	gs01 = x->gs01;
+	if (gs01.len == 0 || x->st01.len == 0)
+		warn = 0;
+	else if ((key = fid_key(gs01, x->st01)) != 0 && key == x->fid_key)
+		warn = x->fid_warn;	/* the same pair as the last ST */
+	else {
+		warn = !fid_match(gs01, x->st01, &known) && known;
+		x->fid_key = key;
+		x->fid_warn = warn;
+	}
+	if (warn)
 		xdiag(x, XD(DIAG_WARNING, DIAG_SCOPE_GROUP, "X12-GS-ID",
 		    seg->filepos, "ST", 1),
 		    "transaction set %s in a functional group with GS01 %s",
@@ -1411,24 +1457,24 @@ on_st(struct x12 *x, const struct edi_seg *seg)
 static void
 on_se(struct x12 *x, const struct edi_seg *seg)
 {
-	struct slice v;
+	struct slice v, v2;
 	uint32_t n;
 	char	 b[48];
 
 	set_append(x, seg, 1);
-	v = val(seg, 1);
+	val12(seg, &v, &v2);
 	if (parse_u32(v, &n) != 0 || n != x->sb.count)
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SE-COUNT",
 		    seg->filepos, "SE", 1, .ack_seg = 4),
 		    "SE01 \"%s\" but the transaction set has %u segments",
 		    slice_show(v, b, sizeof(b)), x->sb.count);
-	v = val(seg, 2);
+	v = v2;
 	if (!slice_eq(v, x->st02))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SE-CONTROL",
 		    seg->filepos, "SE", 2, .ack_seg = 3),
 		    "SE02 \"%s\" differs from ST02 \"%.*s\"",
 		    slice_show(v, b, sizeof(b)), (int)x->st02.len, x->st02.p);
-	deliver_set(x, x->st01, x->st02, val(&x->gs, 8), 1);
+	deliver_set(x, x->st01, x->st02, x->gs08, 1);
 	x->state = XS_GS;
 }
 
@@ -1722,12 +1768,26 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 	return (size_t)(q - (const unsigned char *)in);
 }
 
+/*
+ * The first bytes fast_run() and fast_direct() look at twice: those up to
+ * ' ' (white space, or not a tag), '/' (a comment), and the first letters
+ * of the envelope segments.
+ */
+static const unsigned char lead[256] = {
+	/* 0x00 to ' ' */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['/'] = 1, ['G'] = 1, ['I'] = 1, ['S'] = 1,
+};
+
 /* Whether the segment at p may go straight into the open set's slot. */
 static inline __attribute__((always_inline)) int
 fast_direct(const struct x12 *x, const char *p)
 {
 	int	 direct = x->state == XS_ST;
 
+	if (!lead[(unsigned char)p[0]])
+		return direct;
 	switch (p[0]) {
 	case 'S':
 		direct &= p[1] != 'E' && p[1] != 'T';
@@ -1745,19 +1805,21 @@ fast_direct(const struct x12 *x, const char *p)
 /*
  * The segment at pos split into x->scratch and handed to the general
  * steps: an envelope segment, a segment outside a set, or one that
- * fast_segment() has no slot or no room in the arena for.  Out of line,
- * so that fast_segment()'s common path keeps its values in registers.
+ * fast_segment() has no slot or no room in the arena for.  Out of line
+ * (fast_other_sse2(), fast_other_avx2()), so that fast_segment()'s common
+ * path keeps its values in registers.
  * The terminator's offset, or SCAN_NO for find_byte() and on_segment().
  */
-static size_t __attribute__((noinline))
-fast_other(struct x12 *x, size_t pos, struct setbuf_vwin *w)
+static inline __attribute__((always_inline)) size_t
+fast_other_body(struct x12 *x, size_t pos, struct setbuf_vwin *w,
+    const int avx2)
 {
 	struct edi_seg seg;
 	size_t	 end;
 
 	setbuf_vwclose(&x->sar, w);
 	if ((end = scan_plain(x, x->in.p, x->in.len, pos, &seg, x->scratch,
-	    EG_MAX_SEG_VALUES, 0)) == SCAN_NO)
+	    EG_MAX_SEG_VALUES, avx2)) == SCAN_NO)
 		return SCAN_NO;
 	x->filepos++;
 	seg.filepos = x->filepos;
@@ -1770,6 +1832,43 @@ fast_other(struct x12 *x, size_t pos, struct setbuf_vwin *w)
 	else
 		on_tokens(x, &seg);
 	return end;
+}
+
+/*
+ * fast_other_body() for each copy of fast_run(): out of line, but with
+ * the copy's own classifier (ST and SE of every set come this way).
+ */
+static size_t __attribute__((noinline))
+fast_other_sse2(struct x12 *x, size_t pos, struct setbuf_vwin *w)
+{
+	return fast_other_body(x, pos, w, 0);
+}
+
+#ifdef X12_AVX2
+static size_t __attribute__((noinline, target("avx2,bmi,bmi2")))
+fast_other_avx2(struct x12 *x, size_t pos, struct setbuf_vwin *w)
+{
+	return fast_other_body(x, pos, w, 1);
+}
+#endif
+
+/*
+ * Either, as fast_segment()'s answer: SCAN_NO also when a handler asked
+ * to stop (only the envelope segments reach one), so that fast_run() need
+ * not look at x->stop for every segment.
+ */
+static inline __attribute__((always_inline)) size_t
+fast_other(struct x12 *x, size_t pos, struct setbuf_vwin *w, const int avx2)
+{
+	size_t	 end;
+
+#ifdef X12_AVX2
+	if (avx2)
+		end = fast_other_avx2(x, pos, w);
+	else
+#endif
+		end = fast_other_sse2(x, pos, w);
+	return x->stop != 0 ? SCAN_NO : end;
 }
 
 /*
@@ -1794,23 +1893,23 @@ fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
 	if (!fast_direct(x, p) ||
 	    (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap)) ==
 	    NULL || (seg = setbuf_slot(&x->sb)) == NULL)
-		return fast_other(x, pos, w);
-	if ((end = scan_plain(x, in, len, pos, seg, out, cap, avx2)) ==
+		return fast_other(x, pos, w, avx2);
+	/* SCAN_ROOM and SCAN_NO are the two largest: one compare */
+	if ((end = scan_plain(x, in, len, pos, seg, out, cap, avx2)) >=
 	    SCAN_ROOM)
-		return fast_other(x, pos, w);
-	if (end == SCAN_NO)
-		return SCAN_NO;
+		return end == SCAN_ROOM ? fast_other(x, pos, w, avx2) :
+		    SCAN_NO;
 	x->filepos++;
 	seg->filepos = x->filepos;
-	seg->setpos = 0;
+	/* setpos: whatever keeps the slot sets it (setbuf_add*()) */
 	seg->raw = slice_make(p, end - pos);
 	seg->loop = NULL;
 	/*
 	 * Kept in its slot with its values in the window: what
-	 * set_append_slot() would do, without a claim per segment.
+	 * set_append_slot() would do, without a claim per segment.  The
+	 * segment ends at input offset end (in is x->in.p).
 	 */
-	if (setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
-	    x->in.p)) != NULL) {
+	if (setbuf_add_slot(&x->sb, seg, end) != NULL) {
 		seg->val = setbuf_vwtake(w, seg->nval);
 		return end;
 	}
@@ -1829,19 +1928,26 @@ static inline __attribute__((always_inline)) size_t
 fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
-	struct setbuf_vwin w = { NULL, 0, 0 };
+	struct setbuf_vwin w = { NULL, NULL, NULL };
 	size_t	 end;
 
 	/* CR LF: the old loop's; only an ISA, which ends a run, sets x->d */
 	if (x->d.segment == '\n')
 		return pos;
-	while (pos < len && x->stop == 0) {
-		if ((unsigned char)in[pos] <= ' ')
-			while (pos < len && is_ws((unsigned char)in[pos]))
-				pos++;
-		if (pos >= len || in[pos] == '/' || (in[pos] == 'I' &&
-		    at_isa(slice_make(in, len), pos)) ||
-		    (end = fast_segment(x, in, len, pos, &w, avx2)) == SCAN_NO)
+	/* x->stop is 0 here; fast_other() answers SCAN_NO once it is not */
+	while (pos < len) {
+		/* one look for what most segments do not start with */
+		if (lead[(unsigned char)in[pos]]) {
+			if ((unsigned char)in[pos] <= ' ')
+				while (pos < len &&
+				    is_ws((unsigned char)in[pos]))
+					pos++;
+			if (pos >= len || in[pos] == '/' || (in[pos] == 'I' &&
+			    at_isa(slice_make(in, len), pos)))
+				break;
+		}
+		if ((end = fast_segment(x, in, len, pos, &w, avx2)) ==
+		    SCAN_NO)
 			break;
 		pos = end + 1;
 	}
