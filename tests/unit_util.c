@@ -258,7 +258,7 @@ main(void)
 
 	/* refset: control numbers, sequential or in steps, and others */
 	{
-		struct refset	 r = { NULL, 0, 0 };
+		struct refset	 r = { NULL, 0, 0, 0 };
 		char		 nb[32];
 		unsigned	 k, steps[] = { 1, 64, 1000, 65536 };
 		size_t		 si;

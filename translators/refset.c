@@ -52,17 +52,8 @@ refset_home(struct slice s)
  * repeat an earlier one (sequential control numbers never do): they are
  * only appended to ent, in order, and hashed into a table of the same
  * cap when one is not.  cap grows (and stops at the limit) the same way
- * in both, so the set keeps what it kept when it always hashed.  The low
- * bit of cap (0 or a power of 2 from 64) is set once hashed: struct
- * refset has no room for a flag of its own (refset.h).
+ * in both, so the set keeps what it kept when it always hashed.
  */
-#define REFSET_HASHED	((size_t)1)
-
-static size_t
-refset_cap(const struct refset *c)
-{
-	return c->cap & ~REFSET_HASHED;
-}
 
 /* s, 1 to 15 bytes, as a number: 0 when it is not all digits. */
 static int
@@ -84,7 +75,7 @@ refset_number(const char *p, size_t len, uint64_t *v)
 static int
 refset_find(const struct refset *c, struct slice s, size_t *slot)
 {
-	const size_t cap = refset_cap(c);
+	const size_t cap = c->cap;
 	size_t	 j;
 
 	if (cap == 0)
@@ -105,7 +96,7 @@ static void
 refset_hash(struct refset *c)
 {
 	struct refset_ent *run = c->ent;
-	const size_t cap = refset_cap(c);
+	const size_t cap = c->cap;
 	size_t	 i, j;
 
 	c->ent = cap ? xcalloc(cap, sizeof(*c->ent)) : NULL;
@@ -116,14 +107,14 @@ refset_hash(struct refset *c)
 		c->ent[j] = run[i];
 	}
 	free(run);
-	c->cap = cap | REFSET_HASHED;
+	c->hashed = 1;
 }
 
 /* refset_seen() on the run: 1 when s was appended, 0 when not taken. */
 static int
 refset_append(struct refset *c, struct slice s)
 {
-	const size_t cap = refset_cap(c);
+	const size_t cap = c->cap;
 	struct refset_ent *e;
 	uint64_t v, top;
 	size_t	 i;
@@ -155,19 +146,19 @@ refset_seen(struct refset *c, struct slice s)
 
 	if (s.len == 0 || s.len > sizeof(c->ent->s))
 		return 0;
-	if (!(c->cap & REFSET_HASHED)) {
+	if (!c->hashed) {
 		if (refset_append(c, s))
 			return 0;
 		refset_hash(c);
 	}
-	if (c->n + 1 > refset_cap(c) / 2) {
+	if (c->n + 1 > c->cap / 2) {
 		if (c->n >= EG_MAX_CONTROL_TRACK)
 			return refset_find(c, s, &j);
 		old = c->ent;
-		oldcap = refset_cap(c);
+		oldcap = c->cap;
 		cap = oldcap ? oldcap * 2 : 64;
 		c->ent = xcalloc(cap, sizeof(*c->ent));
-		c->cap = cap | REFSET_HASHED;
+		c->cap = cap;
 		for (i = 0; i < oldcap; i++) {
 			if (old[i].len == 0)
 				continue;
@@ -192,7 +183,7 @@ void
 refset_clear(struct refset *c)
 {
 	c->n = 0;
-	c->cap = refset_cap(c);
+	c->hashed = 0;
 }
 
 void

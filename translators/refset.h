@@ -17,13 +17,13 @@ struct refset_ent {
 };
 
 /*
- * ent: a run of numbers in order, or open addressing (refset.c); cap a
- * power of 2 (its low bit tells which).  Three fields: users write
- * { NULL, 0, 0 }.
+ * ent: a run of numbers in order, or once hashed open addressing
+ * (refset.c); cap 0 or a power of 2 from 64.  All zero is empty.
  */
 struct refset {
 	struct refset_ent *ent;
 	size_t		 cap, n;
+	int		 hashed;
 };
 
 /*
