@@ -1115,6 +1115,35 @@ typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
 }
 
 /*
+ * val_plain() past its repetition and position tests (v repetition 0 or
+ * 1, el below STRUCT_MAXPOS): by component.
+ */
+static inline __attribute__((always_inline)) int
+val_plain_comp(const struct struct_segdef *sd, const struct edi_val *v,
+    int utf8, int mc, uint64_t *mbits)
+{
+	const struct struct_plain *pl;
+	unsigned el = v->el;
+
+	if (v->comp == 1) {
+		if (mc)
+			*mbits |= sd->p1mbit[el];
+		if (len_plain(sd->p1min[el], sd->p1max[el], sd->p1umax[el],
+		    sd->p1ulead[el], v, utf8))
+			return 1;
+		return typed_plain(sd, sd->p1ty[el], v);
+	}
+	if (v->comp >= sd->vn[el])
+		return typed_plain(sd, NULL, v);
+	pl = &sd->vplain[sd->vfirst[el] + v->comp];
+	if (mc)
+		*mbits |= pl->mbit;
+	if (len_plain(pl->min, pl->max, pl->umax, pl->ulead, v, utf8))
+		return 1;
+	return typed_plain(sd, pl, v);
+}
+
+/*
  * 1 when check_segment() has nothing to say about v, from the index alone:
  * text of the right length, a number, a date or a time.  The text test
  * comes first, component 1 (nearly every value) straight from p1min and
@@ -1125,7 +1154,6 @@ static inline __attribute__((always_inline)) int
 val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8,
     int mc, uint64_t *mbits)
 {
-	const struct struct_plain *pl;
 	unsigned el = v->el;
 	uint32_t rc;
 
@@ -1148,22 +1176,7 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8,
 	}
 	if (v->rep > 1 || el >= STRUCT_MAXPOS)
 		return 0;
-	if (v->comp == 1) {
-		if (mc)
-			*mbits |= sd->p1mbit[el];
-		if (len_plain(sd->p1min[el], sd->p1max[el], sd->p1umax[el],
-		    sd->p1ulead[el], v, utf8))
-			return 1;
-		return typed_plain(sd, sd->p1ty[el], v);
-	}
-	if (v->comp >= sd->vn[el])
-		return typed_plain(sd, NULL, v);
-	pl = &sd->vplain[sd->vfirst[el] + v->comp];
-	if (mc)
-		*mbits |= pl->mbit;
-	if (len_plain(pl->min, pl->max, pl->umax, pl->ulead, v, utf8))
-		return 1;
-	return typed_plain(sd, pl, v);
+	return val_plain_comp(sd, v, utf8, mc, mbits);
 }
 
 _Static_assert(offsetof(struct edi_val, comp) ==
@@ -1551,7 +1564,36 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 	const struct edi_val *v = s->val, *end = edi_val_end(s);
 	uint64_t b0 = 0, b1 = 0, mb = 0;
 	unsigned orrep = 0, andrep = ~0U;
+	uint32_t rc;
 
+	/*
+	 * Values of repetition 1 at positions below 64 (nearly all): the
+	 * present bit needs no range test, the repetition summary is known
+	 * once one such value was seen, and val_plain()'s own repetition
+	 * and position tests are settled (for X12 with component 1, in the
+	 * compare of rep and comp as one word).  The first other value
+	 * leaves for the full loop below.
+	 */
+	for (; !utf8 && v < end; v++) {
+		if (v->el >= 64)
+			break;
+		{
+			memcpy(&rc, &v->rep, sizeof(rc));
+			if (rc != 0x00010001U)
+				break;
+			b0 |= (uint64_t)1 << v->el;
+			if (!vals)
+				continue;
+			if (mc)
+				mb |= sd->p1mbit[v->el];
+			if (v->s.len - sd->p1lo[v->el] <= sd->p1span[v->el])
+				continue;
+			if (!typed_plain(sd, sd->p1ty[v->el], v))
+				return 0;
+		}
+	}
+	if (v != s->val)
+		orrep = andrep = 1;
 	for (; v < end; v++) {
 		scan_note(v, reps, &b0, &b1, &orrep, &andrep);
 		if (vals && !val_plain(sd, v, utf8, mc, &mb))
