@@ -1630,10 +1630,13 @@ seg_quiet(struct tb *t, const struct edi_seg *s,
 		ok = scan_quiet(s, sd, 1, 1, 0, 1, &pr);
 	else if (sd->mcall != 0)
 		ok = scan_quiet(s, sd, 0, 1, 1, 1, &pr);
-	else if (sd->mandcomp || sd->anyrep)
-		ok = scan_quiet(s, sd, 0, 1, 0, 1, &pr);
 	else
-		ok = scan_quiet(s, sd, 0, 0, 0, 1, &pr);
+		/*
+		 * The repetition summary costs nothing in scan_quiet's first
+		 * loop, so it is not worth a test of whether anything will
+		 * ask (mandatory components, repeatable elements).
+		 */
+		ok = scan_quiet(s, sd, 0, 1, 0, 1, &pr);
 	if (!ok)
 		return 0;
 	if (((sd->mand[0] & ~pr.bit[0]) | (sd->mand[1] & ~pr.bit[1])) != 0)
