@@ -1782,13 +1782,13 @@ place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
     const uint16_t *trans, uint32_t ncol, const struct struct_pos *pos,
     int utf8)
 {
-	struct edi_set *set = t->set;
+	struct edi_seg *seg = t->set->seg, *s;
 	const struct struct_segdef *sd;
-	struct edi_seg *s;
-	uint32_t k, key;
+	uint32_t k, key, nseg = t->set->nseg;
 
-	for (k = 0; k < set->nseg; k++) {
-		s = &set->seg[k];
+	/* in locals: the stores to t and the frames could alias set's */
+	for (k = 0; k < nseg; k++) {
+		s = &seg[k];
 		key = edi_tagkey(s->tag);
 		sd = structure_segdef_at(slot, bits, key);
 		place(t, s, k, key, sd, trans, ncol, pos);
