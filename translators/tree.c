@@ -1571,13 +1571,19 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 	 * present bit needs no range test, the repetition summary is known
 	 * once one such value was seen, and val_plain()'s own repetition
 	 * and position tests are settled (for X12 with component 1, in the
-	 * compare of rep and comp as one word).  The first other value
-	 * leaves for the full loop below.
+	 * compare of rep and comp as one word; EDIFACT goes on by component).
+	 * The first other value leaves for the full loop below.
 	 */
-	for (; !utf8 && v < end; v++) {
+	for (; v < end; v++) {
 		if (v->el >= 64)
 			break;
-		{
+		if (utf8) {
+			if (v->rep != 1)
+				break;
+			b0 |= (uint64_t)1 << v->el;
+			if (vals && !val_plain_comp(sd, v, 1, mc, &mb))
+				return 0;
+		} else {
 			memcpy(&rc, &v->rep, sizeof(rc));
 			if (rc != 0x00010001U)
 				break;
