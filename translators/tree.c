@@ -877,6 +877,29 @@ syntax_fast(const struct struct_segdef *sd, uint64_t bit0)
 	return 1;
 }
 
+/*
+ * Which of sd's notes have to be tried on pr (b0: its bits masked with
+ * sd->synall): 1 when none, because every "P" of two neighbours holds
+ * (one test for all of them) and the fast test clears the rest;
+ * otherwise *list (NULL: all of them, in order) and *nlist.
+ */
+static inline __attribute__((always_inline)) int
+syntax_todo(const struct struct_segdef *sd, const struct present *pr,
+    uint64_t b0, const uint16_t **list, size_t *nlist)
+{
+	*list = NULL;
+	*nlist = sd->nsyn;
+	if (sd->p1mask == 0 || ((b0 ^ b0 >> 1) & sd->p1mask) == 0) {
+		if (sd->synfast != NULL && syntax_fast(sd, pr->bit[0]))
+			return 1;
+		if (sd->p1mask != 0) {
+			*list = sd->synrest;
+			*nlist = sd->nsynrest;
+		}
+	}
+	return 0;
+}
+
 static void
 check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
     const struct present *pr)
@@ -897,20 +920,8 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 	if (t->synok[slot].sd == sd && t->synok[slot].bit[0] == b0 &&
 	    t->synok[slot].bit[1] == b1)
 		return;
-	/*
-	 * When every "P" of two neighbours holds (one test for all of
-	 * them), they have nothing to say: only the other notes are tried,
-	 * still in order.
-	 */
-	nlist = sd->nsyn;
-	if (sd->p1mask == 0 || ((b0 ^ b0 >> 1) & sd->p1mask) == 0) {
-		if (sd->synfast != NULL && syntax_fast(sd, pr->bit[0]))
-			goto quiet;
-		if (sd->p1mask != 0) {
-			list = sd->synrest;
-			nlist = sd->nsynrest;
-		}
-	}
+	if (syntax_todo(sd, pr, b0, &list, &nlist))
+		goto quiet;
 	for (r = 0; r < nlist; r++) {
 		k = list != NULL ? list[r] : r;
 		n = sd->syn[k];
@@ -1510,15 +1521,8 @@ syntax_quiet_notes(struct tb *t, const struct struct_segdef *sd,
 	const uint16_t *list = NULL;
 	size_t	 k, r, nlist;
 
-	nlist = sd->nsyn;
-	if (sd->p1mask == 0 || ((b0 ^ b0 >> 1) & sd->p1mask) == 0) {
-		if (sd->synfast != NULL && syntax_fast(sd, pr->bit[0]))
-			goto quiet;
-		if (sd->p1mask != 0) {
-			list = sd->synrest;
-			nlist = sd->nsynrest;
-		}
-	}
+	if (syntax_todo(sd, pr, b0, &list, &nlist))
+		goto quiet;
 	for (r = 0; r < nlist; r++) {
 		k = list != NULL ? list[r] : r;
 		if (!syntax_holds(sd->syn[k], &sd->synmask[k], pr))
