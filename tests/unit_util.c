@@ -18,6 +18,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "console.h"
+#include "eglimits.h"
 #include "err.h"
 #include "files.h"
 #include "log.h"
@@ -288,6 +289,33 @@ main(void)
 		    !refset_seen(&r, slice_cstr("")),
 		    "refset: leading zeros count, text works, empty never "
 		    "repeats");
+
+		/*
+		 * Past EG_MAX_CONTROL_TRACK the set stops growing but still
+		 * answers, the same whether the numbers only rose (kept as a
+		 * run, refset.c) or were hashed from the start (a text first).
+		 */
+		for (si = 0; si < 2; si++) {
+			unsigned total = EG_MAX_CONTROL_TRACK + 40000;
+
+			refset_clear(&r);
+			first = 0;
+			if (si == 1)
+				first += refset_seen(&r, slice_cstr("TEXT"));
+			for (k = 0; k < total; k++) {
+				snprintf(nb, sizeof(nb), "%09u", k);
+				first += refset_seen(&r, slice_cstr(nb));
+			}
+			snprintf(nb, sizeof(nb), "%09u", 5u);
+			again = refset_seen(&r, slice_cstr(nb));
+			snprintf(nb, sizeof(nb), "%09u", total - 1);
+			ok(first == 0 && again == 1 &&
+			    !refset_seen(&r, slice_cstr(nb)) &&
+			    r.n >= EG_MAX_CONTROL_TRACK && r.n < total,
+			    "refset: %s, past the limit an early number is "
+			    "still seen, a late one was not kept", si == 0 ?
+			    "rising numbers" : "hashed from the start");
+		}
 		refset_free(&r);
 	}
 	test_log_lines();
