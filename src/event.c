@@ -532,6 +532,13 @@ enum {
 	PC_SOURCE,	/* ,"source":{"channel":{..},"standard":.. (not XML) */
 	PC_RAWREF,	/* ,"rawRef":{"docId":..,"sha256":.. */
 	PC_MAP,		/* ,"map":{..} */
+	/* the same joined for event_write's one-claim paths */
+	PC_H1,		/* " PC_HEAD ,"subject":" */
+	PC_H2,		/* " PC_TAIL ,"idempotencykey":" */
+	PC_H3,		/* ","businesskey":" and the business key's prefix */
+	PC_H4,		/* " PC_DATA */
+	PC_T1,		/* } PC_RAWREF ,"segments":[ */
+	PC_T2,		/* ]}} PC_MAP */
 	PC_N
 };
 
@@ -714,6 +721,50 @@ make_pieces(struct event_frag *f, const struct map *m,
 	    strlen(o->partner));
 	kcat(f->biz, sizeof(f->biz), &f->bizlen, ":", 1);
 	f->bizplain = jsonw_plain_prefix(f->biz, f->bizlen) == f->bizlen;
+
+	/*
+	 * The pieces joined where an event has nothing of its own between
+	 * them: the usual event is then a few copies into one claim.
+	 */
+	pc_begin(f, PC_H1, &e);
+	ew_raw(&e, "\"", 1);
+	pc_put(&e, f, PC_HEAD);
+	ew_raw(&e, EWK("subject"));
+	ew_raw(&e, "\"", 1);
+	err |= e.err;
+
+	pc_begin(f, PC_H2, &e);
+	ew_raw(&e, "\"", 1);
+	pc_put(&e, f, PC_TAIL);
+	ew_raw(&e, EWK("idempotencykey"));
+	ew_raw(&e, "\"", 1);
+	err |= e.err;
+
+	pc_begin(f, PC_H3, &e);
+	ew_raw(&e, "\"", 1);
+	ew_raw(&e, EWK("businesskey"));
+	ew_raw(&e, "\"", 1);
+	ew_raw(&e, f->biz, f->bizlen);
+	err |= e.err;
+
+	pc_begin(f, PC_H4, &e);
+	ew_raw(&e, "\"", 1);
+	pc_put(&e, f, PC_DATA);
+	err |= e.err;
+
+	pc_begin(f, PC_T1, &e);
+	ew_raw(&e, "}", 1);
+	pc_put(&e, f, PC_RAWREF);
+	if (f->rawref_first)
+		ew_raw(&e, "\"segments\":[", 12);
+	else
+		ew_raw(&e, ",\"segments\":[", 13);
+	err |= e.err;
+
+	pc_begin(f, PC_T2, &e);
+	ew_raw(&e, "]}}", 3);
+	pc_put(&e, f, PC_MAP);
+	err |= e.err;
 	/* a piece cut short by its cap fails every event it is part of */
 	f->err = err;
 }
@@ -836,12 +887,13 @@ edifact_envelope(struct ew *w, const struct edi_set *set)
 }
 
 /*
- * source up to its transaction: the channel piece, version, documentType
- * and the envelope fragment.  The sets of one group mostly share all of
- * them: the last one written is kept and copied while they do.
+ * source up to its transaction (the channel piece, version, documentType
+ * and the envelope fragment) into c->src.  The sets of one group mostly
+ * share all of it: the last one made is kept while they do.  Returns
+ * EG_ERR_LIMIT when the piece reached its cap (it is then cut short).
  */
-static void
-write_source(struct ew *e, struct event_cache *c, const struct edi_set *set)
+static int
+source_piece(struct event_cache *c, const struct edi_set *set)
 {
 	struct ew	 w;
 
@@ -852,11 +904,8 @@ write_source(struct ew *e, struct event_cache *c, const struct edi_set *set)
 	if (c->srcvalid && c->srcfrgen == c->frgen &&
 	    c->srcenvgen == c->envgen &&
 	    slice_eq(set->version, slice_make(c->srcver, c->srcverlen)) &&
-	    slice_eq(set->doctype, slice_make(c->srcdt, c->srcdtlen))) {
-		ew_raw(e, c->src->p, c->src->len);
-		e->first = 0;
-		return;
-	}
+	    slice_eq(set->doctype, slice_make(c->srcdt, c->srcdtlen)))
+		return 0;
 	buf_reset(c->src);
 	w.b = c->src;
 	w.first = 0;
@@ -866,9 +915,6 @@ write_source(struct ew *e, struct event_cache *c, const struct edi_set *set)
 	ew_kslice(&w, EWK("documentType"), set->doctype);
 	if (c->valid)
 		ew_raw(&w, c->frag->p, c->frag->len);
-	ew_raw(e, c->src->p, c->src->len);
-	e->err |= w.err;
-	e->first = 0;
 	c->srcvalid = w.err == 0 && set->version.len <= sizeof(c->srcver) &&
 	    set->doctype.len <= sizeof(c->srcdt);
 	if (c->srcvalid) {
@@ -879,6 +925,19 @@ write_source(struct ew *e, struct event_cache *c, const struct edi_set *set)
 	}
 	c->srcfrgen = c->frgen;
 	c->srcenvgen = c->envgen;
+	return w.err;
+}
+
+/*
+ * source up to its transaction: the channel piece, version, documentType
+ * and the envelope fragment, as source_piece keeps them.
+ */
+static void
+write_source(struct ew *e, struct event_cache *c, const struct edi_set *set)
+{
+	e->err |= source_piece(c, set);
+	ew_raw(e, c->src->p, c->src->len);
+	e->first = 0;
 }
 
 static char *
@@ -1247,6 +1306,144 @@ write_refs(struct ew *e, const struct event_frag *f, const struct mdoc *doc,
 		free(r.v);
 }
 
+/*
+ * The usual head of an event, up to its document, in one claim: an X12
+ * or EDIFACT set whose subject, keys and control number need no escape
+ * and fit KEYMAX.  -1 for any other (or at the cap), nothing written;
+ * write_id to write_keys are the member by member way, and write the
+ * same.
+ */
+static int
+fast_head(struct ew *e, struct event_cache *c, const struct edi_set *set,
+    const struct timespec *t, const char *subject, size_t sl, int splain)
+{
+	static const char head[] = "{\"specversion\":\"1.0\",\"id\":\"";
+	const struct event_frag *f = c->fr;
+	const struct buf *h1 = &f->pc[PC_H1], *h2 = &f->pc[PC_H2],
+	    *h3 = &f->pc[PC_H3], *h4 = &f->pc[PC_H4];
+	struct slice	 cn = set->control;
+	char		*o;
+
+	/* a plain string holds no NUL: cn.len is its strnlen */
+	if (!splain || f->err || set->env.syntax == EDI_XML ||
+	    f->type == ET_ACK_RECEIVED || !f->bizplain || !c->idemplain ||
+	    f->bizlen + sl >= KEYMAX || c->idemlen + cn.len >= KEYMAX ||
+	    !jsonw_plain(cn.p, cn.len))
+		return -1;
+	if ((o = buf_room(e->b, sizeof(head) - 1 + 36 + h1->len + sl +
+	    h2->len + c->idemlen + cn.len + h3->len + sl + h4->len)) == NULL)
+		return -1;
+	o = PUTL(o, head);
+	event_uuid7(c, t, o);
+	o += 36;
+	o = put(o, h1->p, h1->len);
+	o = put_short(o, subject, sl);
+	o = put(o, h2->p, h2->len);
+	o = put(o, c->idem, c->idemlen);
+	o = put_short(o, cn.p, cn.len);
+	o = put(o, h3->p, h3->len);
+	o = put_short(o, subject, sl);
+	o = put(o, h4->p, h4->len);
+	buf_end_at(e->b, o);
+	e->first = 0;
+	return 0;
+}
+
+/*
+ * The usual rest of an X12 or EDIFACT event after its document, in one
+ * claim: occurredAt, data.source, map and, for an order's own events,
+ * correlation; then what is left member by member.  -1 for any other
+ * (or at the cap), nothing written; the caller then writes the same
+ * member by member.  when is NULL without occurredAt.
+ */
+static int
+fast_tail(struct ew *e, struct event_cache *c, const struct edi_set *set,
+    const char *when, size_t wl, const struct mdoc *doc, const char *subject,
+    size_t sl, int splain, const char *diags, size_t diagslen)
+{
+	static const char at[] = ",\"occurredAt\":\"",
+	    tr[] = ",\"transaction\":{\"controlNumber\":\"",
+	    sid[] = "\",\"setId\":\"", iref[] = "\",\"implementationRef\":\"",
+	    count[] = "\",\"segmentCount\":",
+	    refs[] = ",\"correlation\":{\"orderRefs\":[\"";
+	const struct event_frag *f = c->fr;
+	const struct buf *t1 = &f->pc[PC_T1], *t2 = &f->pc[PC_T2];
+	struct slice	 cn = set->control, dt = set->doctype, impl;
+	char		*o;
+	size_t		 need;
+	int		 r;
+
+	if (f->err || e->first || set->env.syntax == EDI_XML ||
+	    cn.len == 0 || set->nseg == 0)
+		return -1;
+	if (when != NULL && wl > 0 && !jsonw_plain(when, wl))
+		return -1;
+	impl = slice_make("", 0);
+	if (set->env.syntax == EDI_X12) {
+		if (strcmp(set->seg[0].tag, "ST") == 0)
+			impl = ev(&set->seg[0], 3, 1);
+	} else
+		impl = ev(&set->seg[0], 2, 5);
+	if (!plain(cn) || !plain(dt) || !plain(impl) ||
+	    source_piece(c, set) != 0)
+		return -1;
+	/* an order's own events: the subject is the only reference */
+	r = (f->type == ET_ORDER_CREATED || f->type == ET_ORDER_ACK) && splain;
+	/* the literals, the strings, three numbers and "}}" */
+	need = sizeof(at) + wl + c->src->len + sizeof(tr) + sizeof(sid) +
+	    sizeof(iref) + sizeof(count) + cn.len + dt.len + impl.len +
+	    t1->len + 3 * 20 + 1 + t2->len + (r ? sizeof(refs) + sl + 3 : 0) +
+	    2;
+	if ((o = buf_room(e->b, need)) == NULL)
+		return -1;
+	if (when != NULL && wl > 0) {
+		o = PUTL(o, at);
+		o = put_short(o, when, wl);
+		*o++ = '"';
+	}
+	o = put(o, c->src->p, c->src->len);
+	o = PUTL(o, tr);
+	o = put_short(o, cn.p, cn.len);
+	if (dt.len > 0) {
+		o = PUTL(o, sid);
+		o = put_short(o, dt.p, dt.len);
+	}
+	if (impl.len > 0) {
+		o = PUTL(o, iref);
+		o = put_short(o, impl.p, impl.len);
+	}
+	o = PUTL(o, count);
+	o = put_int(o, set->nseg);
+	o = put(o, t1->p, t1->len);
+	o = put_int(o, set->seg[0].filepos);
+	*o++ = ',';
+	o = put_int(o, set->seg[set->nseg - 1].filepos);
+	o = put(o, t2->p, t2->len);
+	if (r) {
+		o = PUTL(o, refs);
+		o = put_short(o, subject, sl);
+		o = PUTL(o, "\"]}");
+		if (diagslen == 0) {
+			o = PUTL(o, "}}");
+			buf_end_at(e->b, o);
+			e->first = 0;
+			return 0;
+		}
+	}
+	buf_end_at(e->b, o);
+	e->first = 0;
+	if (!r)
+		write_refs(e, f, doc, subject, sl, splain);
+	if (diagslen > 0) {
+		ew_kopen(e, EWO("diagnostics", "["));
+		ew_raw(e, diags, diagslen);
+		ew_close(e, ']');
+	}
+	ew_close(e, '}');
+	ew_close(e, '}');
+	return 0;
+}
+
 int
 event_write(struct event_cache *cache, struct buf *out, const struct map *m,
     const struct edi_set *set, const struct mdoc *doc, const char *diags,
@@ -1259,7 +1456,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	const char	*subject, *icn, *gcn;
 	size_t		 sl = 0, il = 0, gl = 0, wl;
 	char		 when[40];
-	int		 r, splain;
+	int		 r, splain, has_when;
 
 	if (cache == NULL) {
 		memset(&local, 0, sizeof(local));
@@ -1282,23 +1479,30 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 
 	e.b = out;
 	e.err = f->err;
-	write_id(&e, cache, &o->received);
-	pc_put(&e, f, PC_HEAD);
 	splain = subject != NULL && sl > 0 &&
 	    jsonw_plain(subject, sl);
-	if (splain)
-		ew_kq_plain2(&e, EWK("subject"), subject, sl, "", 0);
-	else
-		ew_kstr(&e, EWK("subject"), subject, sl);
-	pc_put(&e, f, PC_TAIL);
-	write_keys(&e, cache, set, o, subject, sl, splain, icn, il, gcn, gl);
-	pc_put(&e, f, PC_DATA);
+	if (fast_head(&e, cache, set, &o->received, subject, sl, splain) != 0) {
+		write_id(&e, cache, &o->received);
+		pc_put(&e, f, PC_HEAD);
+		if (splain)
+			ew_kq_plain2(&e, EWK("subject"), subject, sl, "", 0);
+		else
+			ew_kstr(&e, EWK("subject"), subject, sl);
+		pc_put(&e, f, PC_TAIL);
+		write_keys(&e, cache, set, o, subject, sl, splain, icn, il,
+		    gcn, gl);
+		pc_put(&e, f, PC_DATA);
+	}
 	e.err |= mdoc_write_json(doc, out);
 	e.first = 0;
-	if (occurred_at(set, dv.date, dv.dl, dv.time, dv.tl, o->timezone, when,
-	    sizeof(when)) == 0) {
+	has_when = occurred_at(set, dv.date, dv.dl, dv.time, dv.tl,
+	    o->timezone, when, sizeof(when)) == 0;
+	wl = has_when ? strlen(when) : 0;
+	if (fast_tail(&e, cache, set, has_when ? when : NULL, wl, doc, subject,
+	    sl, splain, diags, diagslen) == 0)
+		return e.err ? EG_ERR_LIMIT : 0;
+	if (has_when) {
 		/* the document's date may hold anything: checked, as a key */
-		wl = strlen(when);
 		if (wl > 0 && jsonw_plain(when, wl))
 			ew_kq_plain2(&e, EWK("occurredAt"), when, wl, "", 0);
 		else
