@@ -323,12 +323,38 @@ addref(void *arg, const char *s, size_t len)
  */
 static int
 occurred_at(const struct edi_set *set, const char *d, size_t dl,
-    const char *t, size_t tl, const char *zone, char *out, size_t outlen)
+    const char *t, size_t tl, const char *zone, char *out, size_t outlen,
+    int *plainp)
 {
 	char		 date[11], time[9] = "00:00:00";
 	struct slice	 gd, gt;
+	size_t		 k;
 
+	*plainp = 0;
 	/* d, t: the document's issueDate and issueTime (NULL: none) */
+	k = t == NULL || tl < 5 ? 0 : tl >= 8 ? 8 : 5;
+	if (d != NULL && dl == 10 && outlen >= 21 && (zone == NULL ||
+	    *zone == '\0' || strcmp(zone, "UTC") == 0 ||
+	    strcmp(zone, "Etc/UTC") == 0) && jsonw_plain(d, 10) &&
+	    jsonw_plain(t, k)) {
+		/*
+		 * In UTC, the document's own text: event_rfc3339's, known
+		 * to need no escape (and to hold no NUL to end it early).
+		 */
+		memcpy(out, d, 10);
+		out[10] = 'T';
+		if (k == 8)
+			memcpy(out + 11, t, 8);
+		else if (k == 5) {
+			memcpy(out + 11, t, 5);
+			memcpy(out + 16, ":00", 3);
+		} else
+			memcpy(out + 11, "00:00:00", 8);
+		out[19] = 'Z';
+		out[20] = '\0';
+		*plainp = 1;
+		return 0;
+	}
 	if (d != NULL && dl == 10) {
 		memcpy(date, d, 10);
 		date[10] = '\0';
@@ -778,7 +804,7 @@ static void
 frag_check(struct event_cache *c, const struct map *m,
     const struct edi_set *set, const struct event_origin *o)
 {
-	size_t	 pl = strlen(o->partner);
+	size_t	 pl;
 
 	if (c->fr != NULL && c->frvalid && c->frmap == m &&
 	    c->frproto == o->protocol && c->frfile == o->filename &&
@@ -790,6 +816,7 @@ frag_check(struct event_cache *c, const struct map *m,
 		c->fr = xcalloc(1, sizeof(*c->fr));
 	make_pieces(c->fr, m, set, o, c->time);
 	c->frgen++;
+	pl = strlen(o->partner);
 	c->frvalid = pl < sizeof(c->frpartner);
 	if (c->frvalid)
 		memcpy(c->frpartner, o->partner, pl + 1);
@@ -892,6 +919,38 @@ edifact_envelope(struct ew *w, const struct edi_set *set)
  * share all of it: the last one made is kept while they do.  Returns
  * EG_ERR_LIMIT when the piece reached its cap (it is then cut short).
  */
+/*
+ * Whether a's n bytes are b's: the version and document type each set
+ * is checked against, compared without a call when short, by loads that
+ * may overlap but stay within both.
+ */
+static inline int
+short_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t	 x, y, u, v;
+	uint32_t	 i, j, k, l;
+
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, a + n - 8, 8);
+		memcpy(&u, b, 8);
+		memcpy(&v, b + n - 8, 8);
+		return ((x ^ u) | (y ^ v)) == 0;
+	}
+	if (n >= 4) {
+		memcpy(&i, a, 4);
+		memcpy(&j, a + n - 4, 4);
+		memcpy(&k, b, 4);
+		memcpy(&l, b + n - 4, 4);
+		return ((i ^ k) | (j ^ l)) == 0;
+	}
+	/* up to three bytes: the first, middle and last are all of them */
+	return n == 0 || (a[0] == b[0] && a[n >> 1] == b[n >> 1] &&
+	    a[n - 1] == b[n - 1]);
+}
+
 static int
 source_piece(struct event_cache *c, const struct edi_set *set)
 {
@@ -903,8 +962,10 @@ source_piece(struct event_cache *c, const struct edi_set *set)
 	}
 	if (c->srcvalid && c->srcfrgen == c->frgen &&
 	    c->srcenvgen == c->envgen &&
-	    slice_eq(set->version, slice_make(c->srcver, c->srcverlen)) &&
-	    slice_eq(set->doctype, slice_make(c->srcdt, c->srcdtlen)))
+	    set->version.len == c->srcverlen &&
+	    set->doctype.len == c->srcdtlen &&
+	    short_eq(set->version.p, c->srcver, c->srcverlen) &&
+	    short_eq(set->doctype.p, c->srcdt, c->srcdtlen))
 		return 0;
 	buf_reset(c->src);
 	w.b = c->src;
@@ -1354,12 +1415,14 @@ fast_head(struct ew *e, struct event_cache *c, const struct edi_set *set,
  * claim: occurredAt, data.source, map and, for an order's own events,
  * correlation; then what is left member by member.  -1 for any other
  * (or at the cap), nothing written; the caller then writes the same
- * member by member.  when is NULL without occurredAt.
+ * member by member.  when is NULL without occurredAt; wplain: when
+ * needs no escape.
  */
 static int
 fast_tail(struct ew *e, struct event_cache *c, const struct edi_set *set,
-    const char *when, size_t wl, const struct mdoc *doc, const char *subject,
-    size_t sl, int splain, const char *diags, size_t diagslen)
+    const char *when, size_t wl, int wplain, const struct mdoc *doc,
+    const char *subject, size_t sl, int splain, const char *diags,
+    size_t diagslen)
 {
 	static const char at[] = ",\"occurredAt\":\"",
 	    tr[] = ",\"transaction\":{\"controlNumber\":\"",
@@ -1376,7 +1439,7 @@ fast_tail(struct ew *e, struct event_cache *c, const struct edi_set *set,
 	if (f->err || e->first || set->env.syntax == EDI_XML ||
 	    cn.len == 0 || set->nseg == 0)
 		return -1;
-	if (when != NULL && wl > 0 && !jsonw_plain(when, wl))
+	if (when != NULL && wl > 0 && !wplain)
 		return -1;
 	impl = slice_make("", 0);
 	if (set->env.syntax == EDI_X12) {
@@ -1456,7 +1519,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	const char	*subject, *icn, *gcn;
 	size_t		 sl = 0, il = 0, gl = 0, wl;
 	char		 when[40];
-	int		 r, splain, has_when;
+	int		 r, splain, has_when, wplain;
 
 	if (cache == NULL) {
 		memset(&local, 0, sizeof(local));
@@ -1496,14 +1559,15 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	e.err |= mdoc_write_json(doc, out);
 	e.first = 0;
 	has_when = occurred_at(set, dv.date, dv.dl, dv.time, dv.tl,
-	    o->timezone, when, sizeof(when)) == 0;
-	wl = has_when ? strlen(when) : 0;
-	if (fast_tail(&e, cache, set, has_when ? when : NULL, wl, doc, subject,
-	    sl, splain, diags, diagslen) == 0)
+	    o->timezone, when, sizeof(when), &wplain) == 0;
+	wl = !has_when ? 0 : wplain ? 20 : strlen(when);
+	/* the document's date may hold anything: checked, as a key */
+	wplain = wplain || (wl > 0 && jsonw_plain(when, wl));
+	if (fast_tail(&e, cache, set, has_when ? when : NULL, wl, wplain, doc,
+	    subject, sl, splain, diags, diagslen) == 0)
 		return e.err ? EG_ERR_LIMIT : 0;
 	if (has_when) {
-		/* the document's date may hold anything: checked, as a key */
-		if (wl > 0 && jsonw_plain(when, wl))
+		if (wplain)
 			ew_kq_plain2(&e, EWK("occurredAt"), when, wl, "", 0);
 		else
 			ew_kstr(&e, EWK("occurredAt"), when, wl);
