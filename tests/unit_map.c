@@ -1060,6 +1060,179 @@ test_when_lit(void)
 	run_free(&t);
 }
 
+/*
+ * A checked field against a literal: unsigned integers (leading zeros,
+ * "0", "00") compared where they are read, everything else (a sign, a
+ * decimal, text, an exponent, an object, an absent field) as before.
+ */
+static void
+test_check_lit(void)
+{
+	static const char *const want[] = {
+	    ": le6.5 007\n",
+	    ": obj 007\n",
+	    ": eq007 6.5\n",
+	    ": obj 6.5\n",
+	    ": lt9 ABC\n",
+	    ": eq007 ABC\n",
+	    ": neABC ABC\n",
+	    ": le6.5 ABC\n",
+	    ": lt9 10\n",
+	    ": eq007 10\n",
+	    ": le6.5 10\n",
+	    ": obj 10\n",
+	    ": v12 10\n",
+	    ": obj \n",
+	    ": v12 \n",
+	    ": gt6 0\n",
+	    ": eq007 0\n",
+	    ": ge05 0\n",
+	    ": gt00 0\n",
+	    ": gt6 -1\n",
+	    ": eq007 -1\n",
+	    ": ge05 -1\n",
+	    ": gt00 -1\n",
+	    ": le6.5 +7\n",
+	    ": gt6 00\n",
+	    ": eq007 00\n",
+	    ": ge05 00\n",
+	    ": gt00 00\n",
+	    ": lt9 9.00\n",
+	    ": eq007 9.00\n",
+	    ": le6.5 9.00\n",
+	    ": gt6 1e3\n",
+	    ": eq007 1e3\n",
+	};
+	char	 text[4096];
+	struct run r, t;
+	const char *p;
+	size_t	 i;
+	int	 n;
+
+	snprintf(text, sizeof(text), "%s"
+	    "id = BEG03\n"
+	    "group lines[] from REF\n"
+	    "  q = REF02\n"
+	    "  item.v = REF03\n"
+	    "  check q > 6 warn \"gt6 {q}\"\n"
+	    "  check q < 9 warn \"lt9 {q}\"\n"
+	    "  check q = 007 warn \"eq007 {q}\"\n"
+	    "  check q != ABC warn \"neABC {q}\"\n"
+	    "  check q >= 05 warn \"ge05 {q}\"\n"
+	    "  check q <= 6.5 warn \"le6.5 {q}\"\n"
+	    "  check q > 00 warn \"gt00 {q}\"\n"
+	    "  check item > 0 warn \"obj {q}\"\n"
+	    "  check item.v = 12 warn \"v12 {q}\"\n"
+	    "  check nothing > 0 warn \"none {q}\"\n"
+	    "end\n", hdr850);
+	p = "BEG*00*SA*P1**20240101~REF*DP*007*12~REF*DP*6.5*012~"
+	    "REF*DP*ABC~REF*DP*10*x~REF*DP**y~REF*DP*0~REF*DP*-1~REF*DP*+7~"
+	    "REF*DP*00~REF*DP*9.00~REF*DP*1e3~PO1*1*1*EA~";
+	run_text(text, "850", p, &r, 0);
+	run_text(text, "850", p, &t, 1);
+	is_int(r.rv, 0, "check literal: evaluates");
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		ok(has_line(&r.diags, want[i]), "check literal: %.*s",
+		    (int)strlen(want[i]) - 3, want[i] + 2);
+	for (n = 0, p = r.diags.p; p != NULL &&
+	    (p = strstr(p, "MAP-CHECK")) != NULL; p++)
+		n++;
+	is_int(n, (int)(sizeof(want) / sizeof(want[0])),
+	    "check literal: no other check fails");
+	is_str(r.diags.p ? r.diags.p : "", t.diags.p ? t.diags.p : "",
+	    "check literal: the same diagnostics when traced");
+	run_free(&r);
+	run_free(&t);
+}
+
+/*
+ * count() and sum() of fields compared: whole totals against unsigned
+ * integers without their text, and every other pairing (a decimal or
+ * negative total, text, a number past 19 digits, count against count or
+ * sum, an absent operand) as before.
+ */
+static void
+test_check_agg(void)
+{
+	static const char *const want[] = {
+	    ": slt19\n",
+	    ": sABC\n",
+	    ": shuge2\n",
+	    ": scount 3\n",
+	    ": d3 3.75\n",
+	    ": cne3 3\n",
+	    ": cgt0\n",
+	    ": cctt2 20\n",
+	    ": csum\n",
+	    ": ccount\n",
+	};
+	char	 text[8192];
+	struct run r, t;
+	const char *p;
+	size_t	 i;
+	int	 n;
+
+	snprintf(text, sizeof(text), "%s"
+	    "id = BEG03\n"
+	    "group a[] from REF[REF01=DP]\n"
+	    "  q = REF02\n"
+	    "end\n"
+	    "group d[] from REF[REF01=IA]\n"
+	    "  q = REF02\n"
+	    "end\n"
+	    "group n[] from REF[REF01=CT]\n"
+	    "  q = REF02\n"
+	    "end\n"
+	    "group e[] from REF[REF01=PD]\n"
+	    "  q = REF02\n"
+	    "end\n"
+	    "check sum(a.q) = 20 warn \"s20 {sum(a.q)}\"\n"
+	    "check sum(a.q) = 0020 warn \"s0020\"\n"
+	    "check sum(a.q) > 19 warn \"sgt19\"\n"
+	    "check sum(a.q) < 19 warn \"slt19\"\n"
+	    "check sum(a.q) = 20.0 warn \"s20.0\"\n"
+	    "check sum(a.q) = ABC warn \"sABC\"\n"
+	    "check sum(a.q) < 123456789012345678901234 warn \"shuge\"\n"
+	    "check sum(a.q) > 123456789012345678901234 warn \"shuge2\"\n"
+	    "check sum(a.q) = count(a) warn \"scount {count(a)}\"\n"
+	    "check sum(d.q) = 3.75 warn \"d375\"\n"
+	    "check sum(d.q) = 3 warn \"d3 {sum(d.q)}\"\n"
+	    "check sum(n.q) = -2 warn \"nm2\"\n"
+	    "check sum(n.q) < 0 warn \"nlt0\"\n"
+	    "check sum(e.q) = 0 warn \"e0\"\n"
+	    "check sum(e.q) = 00 warn \"e00\"\n"
+	    "check sum(none.q) = 0 warn \"none\"\n"
+	    "check count(a) = 3 warn \"c3\"\n"
+	    "check count(a) = 03 warn \"c03\"\n"
+	    "check count(a) != 3 warn \"cne3 {count(a)}\"\n"
+	    "check count(none) = 0 warn \"c0\"\n"
+	    "check count(none) > 0 warn \"cgt0\"\n"
+	    "check count(a) = x3 warn \"cx3\"\n"
+	    "check count(a) >= CTT01 warn \"cctt {CTT01}\"\n"
+	    "check count(a) = CTT02 warn \"cctt2 {CTT02}\"\n"
+	    "check count(a) = sum(e.q) warn \"csum\"\n"
+	    "check count(a) = count(d) warn \"ccount\"\n"
+	    "check sum(a.q) = CTT02 warn \"sctt2\"\n", hdr850);
+	p = "BEG*00*SA*P1**20240101~REF*DP*007~REF*DP*10~REF*DP*3~"
+	    "REF*IA*1.5~REF*IA*2.25~REF*CT*-5~REF*CT*3~REF*PD*0~"
+	    "PO1*1*1*EA~CTT*3*20~";
+	run_text(text, "850", p, &r, 0);
+	run_text(text, "850", p, &t, 1);
+	is_int(r.rv, 0, "check count/sum: evaluates");
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		ok(has_line(&r.diags, want[i]), "check count/sum: %.*s",
+		    (int)strlen(want[i]) - 3, want[i] + 2);
+	for (n = 0, p = r.diags.p; p != NULL &&
+	    (p = strstr(p, "MAP-CHECK")) != NULL; p++)
+		n++;
+	is_int(n, (int)(sizeof(want) / sizeof(want[0])),
+	    "check count/sum: no other check fails");
+	is_str(r.diags.p ? r.diags.p : "", t.diags.p ? t.diags.p : "",
+	    "check count/sum: the same diagnostics when traced");
+	run_free(&r);
+	run_free(&t);
+}
+
 /* ---- groups ------------------------------------------------------------- */
 
 static void
@@ -2781,6 +2954,8 @@ main(void)
 	test_list_rules();
 	test_or_second();
 	test_when_lit();
+	test_check_lit();
+	test_check_agg();
 	test_groups();
 	test_many_pairs();
 	test_pair_layouts();

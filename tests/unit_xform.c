@@ -321,6 +321,76 @@ test_date_code(void)
 }
 
 /*
+ * date code reads its code where every value before it is there once,
+ * and elsewhere as before: a code in a later element, no code where that
+ * position holds another element's value, a code in a second repetition.
+ */
+static void
+test_date_code_at(void)
+{
+	static const struct {
+		int		 codeel, codecomp;
+		unsigned	 el3, comp3, rep3;	/* the third value */
+		int		 res;
+	} dc[] = {
+		{ 2, 1, 2, 1, 1, MXR_OK },	/* 201 read from element 2 */
+		{ 1, 3, 2, 1, 1, MXR_TYPE },	/* (1,3) absent: by length */
+		{ 1, 3, 1, 3, 2, MXR_TYPE },	/* repetition 2 is not it */
+		{ 1, 3, 1, 3, 1, MXR_OK },	/* where it is guessed */
+		{ 1, 3, 1, 3, 0, MXR_OK },	/* repetition 0 is 1 */
+	};
+	struct arena	 a;
+	struct edi_seg	 seg;
+	struct edi_val	 vals[3];
+	size_t		 i;
+
+	arena_init(&a, 1 << 16);
+	for (i = 0; i < sizeof(dc) / sizeof(dc[0]); i++) {
+		struct map_xform x;
+		struct map_val	 v;
+		const char	*why;
+		int		 res;
+
+		memset(&seg, 0, sizeof(seg));
+		memset(vals, 0, sizeof(vals));
+		memcpy(seg.tag, "DTM", 4);
+		vals[0].s = slice_cstr("137");
+		vals[0].el = 1;
+		vals[0].comp = 1;
+		vals[0].rep = 1;
+		vals[1].s = slice_cstr("0511071230");
+		vals[1].el = 1;
+		vals[1].comp = 2;
+		vals[1].rep = 1;
+		vals[2].s = slice_cstr("201");
+		vals[2].el = (uint16_t)dc[i].el3;
+		vals[2].comp = (uint16_t)dc[i].comp3;
+		vals[2].rep = (uint16_t)dc[i].rep3;
+		seg.val = vals;
+		seg.nval = 3;
+		seg.nel = (uint16_t)dc[i].el3;
+		memset(&x, 0, sizeof(x));
+		x.kind = MX_DATE_CODE;
+		x.codeel = (uint8_t)dc[i].codeel;
+		x.codecomp = (uint8_t)dc[i].codecomp;
+		memset(&v, 0, sizeof(v));
+		v.p = vals[1].s.p;
+		v.len = vals[1].s.len;
+		v.kind = MV_STR;
+		v.seg = &seg;
+		res = map_xform_apply(&x, &a, NULL, &v, &why);
+		is_int(res, dc[i].res, "date code at %d-%d, third value "
+		    "(%u,%u) rep %u", dc[i].codeel, dc[i].codecomp, dc[i].el3,
+		    dc[i].comp3, dc[i].rep3);
+		if (dc[i].res == MXR_OK)
+			ok(v.len == 10 && memcmp(v.p, "2005-11-07", 10) == 0,
+			    "date code at %d-%d: 2005-11-07", dc[i].codeel,
+			    dc[i].codecomp);
+	}
+	arena_free(&a);
+}
+
+/*
  * time code ELEM: the time of an EDIFACT 2379 date/time; a date-only code
  * gives no value and no error (MXR_ABSENT), so one DTM feeds issueDate
  * and issueTime.
@@ -768,6 +838,7 @@ main(void)
 {
 	test_table();
 	test_date_code();
+	test_date_code_at();
 	test_time_code();
 	test_decimals();
 	test_lookup();

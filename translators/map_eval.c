@@ -2981,14 +2981,105 @@ field_cmpval(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	return -1;
 }
 
+/*
+ * count(field) or sum(field) compared (check count(lines) = CTT01): the
+ * value eval_expr1 has, but a whole total is left in *x (*isnum set)
+ * without its text; *sap keeps that sum for cond_cmp to write it when it
+ * must.  1 found, 0 absent.
+ */
+static inline int
+agg_field(struct ev *ev, const struct frame *fr, const struct map_expr *e,
+    struct map_val *v, uint64_t *x, int *isnum, struct sumacc **sap)
+{
+	const struct mdoc *j;
+	struct sumacc	*sa;
+	struct slice	 total;
+	long		 cnt = 0;
+	int		 k;
+
+	memset(v, 0, sizeof(*v));
+	v->from = e;
+	if (e->kind == MT_COUNT) {
+		j = field_obj(ev, fr, e->field, &k);
+		if (j != NULL && k == e->field->nname)
+			cb_count(ev, &cnt, j);
+		else if (j != NULL)
+			field_each(ev, fr, e->field, cb_count, &cnt);
+		v->i = cnt;
+		v->kind = MV_INT;
+		*x = (uint64_t)cnt;	/* never negative */
+		*isnum = 1;
+		return 1;
+	}
+	if ((sa = ev_alloc(ev, sizeof(*sa))) == NULL)
+		return 0;
+	map_dec_sum_init(&sa->ds);
+	sa->bad = 0;
+	sa->n = 0;
+	{
+		struct fwalk fw = { NULL, NULL, 0, sa };
+
+		field_each_at(ev, field_base(ev, fr, e->field), e->field, 0,
+		    &fw, 0);
+	}
+	if (sa->bad || sa->n == 0)
+		return 0;
+	v->kind = MV_DEC;
+	*sap = sa;
+	if (!sa->ds.big && sa->ds.scale == 0 && sa->ds.v >= 0) {
+		*x = (uint64_t)sa->ds.v;
+		*isnum = 1;
+		return 1;
+	}
+	total = map_dec_sum_text(&sa->ds);
+	v->p = total.p;
+	v->len = total.len;
+	return 1;
+}
+
+/*
+ * map_uint_cmp of x's digits with b, without writing them: 0 and *res
+ * when b is an unsigned integer, -1 when not.  x is below 10^19.
+ */
+static inline int
+uint_cmp_x(uint64_t x, struct slice b, int *res)
+{
+	uint64_t y = 0;
+	size_t	 i;
+
+	if (b.len == 0 || b.len > MAP_MAX_DEC_DIGITS + 2)
+		return -1;
+	for (i = 0; i < b.len; i++)
+		if ((unsigned char)(b.p[i] - '0') > 9)
+			return -1;
+	while (b.len > 1 && b.p[0] == '0') {
+		b.p++;
+		b.len--;
+	}
+	if (b.len > 19) {
+		*res = -1;
+		return 0;
+	}
+	for (i = 0; i < b.len; i++)
+		y = y * 10 + (uint64_t)(b.p[i] - '0');
+	*res = x < y ? -1 : x > y;
+	return 0;
+}
+
 /* A comparison (MC_CMP): C_TRUE, C_FALSE or C_UNKNOWN. */
 static NOINLINE int
 cond_cmp(struct ev *ev, const struct frame *fr, const struct map_cond *c)
 {
 	struct map_val	 a, b;
-	int		 l, res;
+	struct sumacc	*sa = NULL;
+	struct slice	 total;
+	uint64_t	 x = 0;
+	int		 l, res, isnum = 0;
 
-	if (c->a->kind != MT_FIELD ||
+	if ((c->a->kind == MT_COUNT || c->a->kind == MT_SUM) &&
+	    c->a->field != NULL)
+		l = agg_field(ev, fr, c->a, &a, &x, &isnum, &sa);
+	else if (c->a->kind != MT_FIELD ||
 	    (l = field_cmpval(ev, fr, c->a, &a)) < 0)
 		l = eval_expr(ev, fr, c->a, &a, NULL);
 	if (!l)
@@ -3002,8 +3093,18 @@ cond_cmp(struct ev *ev, const struct frame *fr, const struct map_cond *c)
 			return C_UNKNOWN;
 	} else if (!eval_expr(ev, fr, c->b, &b, NULL))
 		return C_UNKNOWN;
+	if (isnum && b.kind != MV_INT && uint_cmp_x(x, slice_make(b.p, b.len),
+	    &res) == 0)
+		goto out;
+	if (sa != NULL && a.p == NULL) {
+		/* A whole sum against anything else: as its text. */
+		total = map_dec_sum_text(&sa->ds);
+		a.p = total.p;
+		a.len = total.len;
+	}
 	if (val_cmp(ev, &a, &b, &res) != 0)
 		return C_UNKNOWN;
+out:
 	switch (c->cmp) {
 	case MCMP_EQ:
 		return res == 0;
@@ -3085,9 +3186,45 @@ cond_tree(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 }
 
 /*
+ * `check quantity.value > 0` on every line: a field compared with a
+ * literal, both unsigned integers (map_uint_cmp, val_cmp's first case),
+ * read and compared without cond_cmp's frame and values.  -1 for all
+ * else, which cond_cmp decides as before.
+ */
+static inline ALWAYS_INLINE int
+cond_cmp_lit(struct ev *ev, const struct frame *fr, const struct map_cond *c)
+{
+	const struct mdoc *j;
+	int	 k, res;
+
+	j = field_obj(ev, fr, c->a->field, &k);
+	if (j == NULL || k != c->a->field->nname ||
+	    (j->kind != MDOC_STR && j->kind != MDOC_DEC) ||
+	    map_uint_cmp(slice_make(j->u.s.p, j->u.s.len), c->b->lit,
+	    &res) != 0)
+		return -1;
+	switch (c->cmp) {
+	case MCMP_EQ:
+		return res == 0;
+	case MCMP_NE:
+		return res != 0;
+	case MCMP_LT:
+		return res < 0;
+	case MCMP_GT:
+		return res > 0;
+	case MCMP_LE:
+		return res <= 0;
+	case MCMP_GE:
+		return res >= 0;
+	}
+	return -1;
+}
+
+/*
  * The common `when exists(field)` answered here: member tests without a
- * frame to save (cond_tree's registers); a comparison goes straight to
- * cond_cmp; and, or, not and lists are cond_tree's.
+ * frame to save (cond_tree's registers); a field against a literal here
+ * too; other comparisons go straight to cond_cmp; and, or, not and lists
+ * are cond_tree's.
  */
 static int
 eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
@@ -3102,8 +3239,12 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 			return l ? C_TRUE : C_FALSE;
 		return cond_exists(ev, fr, c->a);
 	}
-	if (c->op == MC_CMP)
+	if (c->op == MC_CMP) {
+		if (c->a->kind == MT_FIELD && c->b->kind == MT_LIT &&
+		    (l = cond_cmp_lit(ev, fr, c)) >= 0)
+			return l;
 		return cond_cmp(ev, fr, c);
+	}
 	return cond_tree(ev, fr, c, depth);
 }
 

@@ -639,8 +639,15 @@ put_date(struct arena *a, int y, int m, int d, struct map_val *v)
  * The text it writes is those digits, so they are copied rather than
  * printed from the numbers (every X12 DTM and EDIFACT 102 date).
  */
-static int
-put_digits(struct arena *a, const char *cc, const char *p, struct map_val *v)
+#ifdef __GNUC__
+#define XF_INLINE	inline __attribute__((always_inline))
+#else
+#define XF_INLINE	inline
+#endif
+
+static XF_INLINE int
+put_digits_in(struct arena *a, const char *cc, const char *p,
+    struct map_val *v)
 {
 	int	 m = num2(p + 2), d = num2(p + 4);
 	char	*o;
@@ -665,6 +672,12 @@ put_digits(struct arena *a, const char *cc, const char *p, struct map_val *v)
 	v->len = 10;
 	v->kind = MV_STR;
 	return MXR_OK;
+}
+
+static int
+put_digits(struct arena *a, const char *cc, const char *p, struct map_val *v)
+{
+	return put_digits_in(a, cc, p, v);
 }
 
 /* YYMMDD with the pivot year 50: 00-49 are 20xx, 50-99 19xx. */
@@ -693,6 +706,28 @@ date_bylen(struct arena *a, struct map_val *v)
 	return MXR_TYPE;
 }
 
+/*
+ * The value of a date's format code (DTM01-03): map_segval, tried first
+ * where it is when every element and component before it is there once
+ * (DTM+137:20240101:102 holds it third).  Each (el, rep, comp) is in a
+ * segment once, so a value found there is the one map_segval finds.
+ */
+static inline const struct edi_val *
+code_val(const struct map_xform *xf, const struct edi_seg *s)
+{
+	unsigned el = xf->codeel, comp = xf->codecomp ? xf->codecomp : 1;
+	unsigned g = el - 1 + comp - 1;
+	const struct edi_val *cv;
+
+	if (el > 0 && g < s->nval) {
+		cv = &s->val[g];
+		if (cv->el == el && (cv->comp ? cv->comp : 1u) == comp &&
+		    (cv->rep ? cv->rep : 1u) == 1)
+			return cv;
+	}
+	return map_segval(s, el, comp, 1);
+}
+
 /* EDIFACT 2379 codes: 101 YYMMDD, 102 CCYYMMDD, 201 YYMMDD+HHMM, 202
  * YYMMDD+HHMMSS, 203 +HHMM, 204 +HHMMSS, 205 +HHMM+ZHHMM (zone sign Z),
  * 718 CCYYMMDD-CCYYMMDD (the start is taken). */
@@ -705,8 +740,7 @@ date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
 	size_t	 want;
 
 	if (v->seg != NULL)
-		cv = map_segval(v->seg, xf->codeel, xf->codecomp ?
-		    xf->codecomp : 1, 1);
+		cv = code_val(xf, v->seg);
 	if (cv == NULL)
 		return date_bylen(a, v);
 	code = &cv->s;
@@ -716,7 +750,7 @@ date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
 	}
 	/* 102 first, the usual code: its 8 digits are checked just above. */
 	if (v->len == 8 && code3(*code, "102"))
-		return date_ccyymmdd(a, v->p, v);
+		return put_digits_in(a, v->p, v->p + 2, v);
 	if (code3(*code, "101") || code3(*code, "201") ||
 	    code3(*code, "202")) {
 		want = code->p[0] == '1' ? 6 : code->p[2] == '1' ? 10 : 12;
@@ -831,8 +865,7 @@ time_code(const struct map_xform *xf, struct arena *a, struct map_val *v)
 	char	*o;
 
 	if (v->seg != NULL)
-		cv = map_segval(v->seg, xf->codeel, xf->codecomp ?
-		    xf->codecomp : 1, 1);
+		cv = code_val(xf, v->seg);
 	if (cv == NULL) {
 		if (v->len != 12 && v->len != 14)
 			return MXR_ABSENT;
@@ -1229,8 +1262,8 @@ x_sscc(struct map_val *v, const char **why)
 }
 
 /*
- * A transform that succeeds here writes only digits, '-' and '.' (dates,
- * decimals, GTINs): v is then plain text (map_val.plain).
+ * A transform that succeeds here writes only digits, '-', '.' and ':'
+ * (dates, times, decimals, GTINs): v is then plain text (map_val.plain).
  */
 static inline int
 plain_ok(int res, struct map_val *v)
@@ -1307,7 +1340,7 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 			return plain_ok(x_gtin14(a, v, why), v);
 		case MX_DATE_CODE:
 			*why = "not a date in the format its code names";
-			return date_code(xf, a, v, why);
+			return plain_ok(date_code(xf, a, v, why), v);
 		default:
 			break;
 		}
@@ -1355,7 +1388,7 @@ xform_all(const struct map_xform *xf, struct arena *a,
 		return plain_ok(date_yymmdd(a, v->p, v), v);
 	case MX_DATE_CODE:
 		*why = "not a date in the format its code names";
-		return date_code(xf, a, v, why);
+		return plain_ok(date_code(xf, a, v, why), v);
 	case MX_DATE_ISO:
 		*why = "not an ISO 8601 date";
 		return date_iso(a, v);
@@ -1367,7 +1400,7 @@ xform_all(const struct map_xform *xf, struct arena *a,
 		return time_x12(a, v);
 	case MX_TIME_CODE:
 		*why = "not a date and time in the format its code names";
-		return time_code(xf, a, v);
+		return plain_ok(time_code(xf, a, v), v);
 	case MX_DECIMAL:
 		*why = "not a number";
 		return plain_ok(x_decimal(xf, a, set, v), v);
