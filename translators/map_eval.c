@@ -826,6 +826,58 @@ nrep_of(const struct edi_seg *s, unsigned el)
 }
 
 /*
+ * Whether v is the value at element el that pairs_build takes: the
+ * first of its element (the one before is of an earlier element) and of
+ * repetition and component 1 (0 read as 1).
+ */
+static inline int
+pair_val_at(const struct edi_val *v, const struct edi_val *v0, unsigned el)
+{
+	uint32_t rc;
+
+	memcpy(&rc, (const char *)v + offsetof(struct edi_val, rep),
+	    sizeof(rc));
+	return v->el == el && (rc & ~(uint32_t)0x00010001) == 0 &&
+	    (v == v0 || v[-1].el < el);
+}
+
+/*
+ * pairs_build for a layout of positions (FROM..TO two by two) in a
+ * segment that sends each element of them as one value, at its own
+ * index (PO1*1*16*CA*95.27*PE*BP*B8478454*VP*VP-78907): the pair at
+ * positions e, e + 1 is values e - 1 and e, read without a pass over the
+ * others.  -1 when the values are laid out otherwise at a pair's
+ * position (a repetition, a component, an element left out): then
+ * pairs_build's pass decides.  Past the last value there is no pair.
+ */
+static inline int
+pairs_dense(struct pairs *pc, const struct edi_seg *s, unsigned from,
+    unsigned to, int qsecond)
+{
+	const struct edi_val *v0 = s->val, *a, *b;
+	const unsigned	 nv = s->nval;
+	unsigned	 e;
+	int		 n = 0;
+
+	for (e = from; e + 1 <= to && e - 1 < nv; e += 2) {
+		a = &v0[e - 1];
+		if (!pair_val_at(a, v0, e))
+			return -1;
+		if (e >= nv)
+			break;		/* a qualifier without its value */
+		b = a + 1;
+		if (!pair_val_at(b, v0, e + 1))
+			return -1;
+		pc->p[n].q = qsecond ? b : a;
+		pc->p[n].v = qsecond ? a : b;
+		pc->p[n].qk = map_codekey(pc->p[n].q->s.p,
+		    pc->p[n].q->s.len);
+		n++;
+	}
+	return n;
+}
+
+/*
  * The pairs of s under p's layout of simple elements: from PFROM to PTO
  * two by two, the qualifier first or second (pqfirst), or (pfrom 0) every
  * element with the next; a pair counts when both elements have a value
@@ -851,6 +903,9 @@ pairs_build(struct pairs *pc, const struct map_path *p,
 	pc->qfirst = p->pqfirst;
 	pc->vcomp = pc->qcomp = 0;
 	pc->layout = p->playout;
+	if (odd && (n = pairs_dense(pc, s, from, to, qsecond)) >= 0)
+		goto done;
+	n = 0;
 	v = s->val;
 	end = edi_val_end(s);
 	while (v < end && v->el < from)
@@ -877,6 +932,7 @@ pairs_build(struct pairs *pc, const struct map_path *p,
 		prev = v;
 		pel = el;
 	}
+done:
 	pc->n = n;
 	return n;
 }
