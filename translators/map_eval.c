@@ -825,20 +825,15 @@ nrep_of(const struct edi_seg *s, unsigned el)
 	return n;
 }
 
-/*
- * Whether v is the value at element el that pairs_build takes: the
- * first of its element (the one before is of an earlier element) and of
- * repetition and component 1 (0 read as 1).
- */
+/* A value of repetition and component 1 (0 read as 1), as one test. */
 static inline int
-pair_val_at(const struct edi_val *v, const struct edi_val *v0, unsigned el)
+val_rc1(const struct edi_val *v)
 {
 	uint32_t rc;
 
 	memcpy(&rc, (const char *)v + offsetof(struct edi_val, rep),
 	    sizeof(rc));
-	return v->el == el && (rc & ~(uint32_t)0x00010001) == 0 &&
-	    (v == v0 || v[-1].el < el);
+	return (rc & ~(uint32_t)0x00010001) == 0;
 }
 
 /*
@@ -846,7 +841,9 @@ pair_val_at(const struct edi_val *v, const struct edi_val *v0, unsigned el)
  * segment that sends each element of them as one value, at its own
  * index (PO1*1*16*CA*95.27*PE*BP*B8478454*VP*VP-78907): the pair at
  * positions e, e + 1 is values e - 1 and e, read without a pass over the
- * others.  -1 when the values are laid out otherwise at a pair's
+ * others.  Each is then the value the pass takes: the first of its
+ * element (the one before is of an earlier element), of repetition and
+ * component 1.  -1 when the values are laid out otherwise at a pair's
  * position (a repetition, a component, an element left out): then
  * pairs_build's pass decides.  Past the last value there is no pair.
  */
@@ -854,24 +851,30 @@ static inline int
 pairs_dense(struct pairs *pc, const struct edi_seg *s, unsigned from,
     unsigned to, int qsecond)
 {
-	const struct edi_val *v0 = s->val, *a, *b;
+	const struct edi_val *a, *q, *v;
 	const unsigned	 nv = s->nval;
-	unsigned	 e;
+	unsigned	 e, lim;
 	int		 n = 0;
 
-	for (e = from; e + 1 <= to && e - 1 < nv; e += 2) {
-		a = &v0[e - 1];
-		if (!pair_val_at(a, v0, e))
+	/* A pair at e has e + 1 <= to, and its first value e - 1 < nv. */
+	if (to <= from || from > nv)
+		return 0;
+	lim = to - 1 < nv ? to - 1 : nv;
+	a = s->val + from - 1;		/* from <= nv: a value (no NULL + 0) */
+	if (from > 1 && a[-1].el >= from)
+		return -1;
+	for (e = from; e <= lim; e += 2, a += 2) {
+		if (a->el != e || !val_rc1(a))
 			return -1;
-		if (e >= nv)
+		if (e == nv)
 			break;		/* a qualifier without its value */
-		b = a + 1;
-		if (!pair_val_at(b, v0, e + 1))
+		if (a[1].el != e + 1 || !val_rc1(&a[1]))
 			return -1;
-		pc->p[n].q = qsecond ? b : a;
-		pc->p[n].v = qsecond ? a : b;
-		pc->p[n].qk = map_codekey(pc->p[n].q->s.p,
-		    pc->p[n].q->s.len);
+		q = qsecond ? &a[1] : a;
+		v = qsecond ? a : &a[1];
+		pc->p[n].q = q;
+		pc->p[n].v = v;
+		pc->p[n].qk = map_codekey(q->s.p, q->s.len);
 		n++;
 	}
 	return n;
@@ -3684,7 +3687,7 @@ scan:
  * The pairs of s for pair_key, when the pairs kept are another
  * segment's or layout's; -1 when there are too many to keep.
  */
-static NOINLINE int
+static inline int
 pairs_new(struct ev *ev, const struct map_path *p, const struct edi_seg *s)
 {
 	if (p->scan == MAP_SCAN_PAIRS)
