@@ -836,6 +836,39 @@ test_codekey(void)
 }
 
 /*
+ * Values that are not the el-th of their segment (segval_near): after
+ * empty elements, later components, past the last
+ * value, an element that is absent between two present ones, and the
+ * first of several values of an element.
+ */
+static void
+test_values_near(void)
+{
+	struct run r;
+
+	run_text("map t\nsource edifact ORDERS D*\n"
+	    "structure structures/edifact-orders.struct\nevent e 1\n"
+	    "a = NAD01\nb = NAD02-01\nc = NAD02-03\nd = NAD04-01\n"
+	    "e = NAD05-03\nf = NAD06\ng = NAD07-01\nh = NAD08\n"
+	    "i = NAD09\nj = NAD03-01\nk = NAD05-02\n"
+	    "o = LIN03-02\np = LIN03-01\nq = LIN02\n"
+	    "group lines[] from LIN\n"
+	    "  l = IMD03-04\n  m = IMD03-02\n  n = IMD02\nend\n",
+	    "ORDERS",
+	    "BGM*220*PO99*9~"
+	    "NAD*BY*111::9**ACME*L1:L2:L3*CITY***DE~"
+	    "LIN*1**733:EN~IMD*F**:::DESC~", &r, 0);
+	is_int(r.rv, 0, "values near: evaluates");
+	is_json(r.doc, "{\"a\":\"BY\",\"b\":\"111\",\"c\":\"9\","
+	    "\"d\":\"ACME\",\"e\":\"L3\",\"f\":\"CITY\","
+	    "\"i\":\"DE\",\"k\":\"L2\",\"o\":\"EN\",\"p\":\"733\","
+	    "\"lines\":[{\"l\":\"DESC\"}]}",
+	    "values near: found from their element's place, absent ones "
+	    "absent");
+	run_free(&r);
+}
+
+/*
  * A qualifier on the element read picks one of its repetitions: the
  * codes rank in listed order across repetitions, a repetition without
  * the value is no candidate, two of the same rank are MAP-MULTI, and a
@@ -2826,6 +2859,7 @@ main(void)
 	test_when_lit();
 	test_groups();
 	test_many_pairs();
+	test_values_near();
 	test_pairs_dense();
 	test_pair_layouts();
 	test_unique();

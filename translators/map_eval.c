@@ -3816,6 +3816,51 @@ multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
  * way).  Element and repetition are compared as one integer, laid out by
  * the compiler as a value keeps them (map_compile.c path_elrep).
  */
+/*
+ * map_segval for path_value's other values (NAD08 after an empty NAD07,
+ * NAD02-03, IMD03-04): values are in element order, so the first of
+ * element el is found from the el-th value, a step or two back or
+ * forward, rather than from the first; from there map_segval's pass.
+ */
+static NOINLINE const struct edi_val *
+segval_near(const struct edi_seg *s, unsigned el, unsigned comp,
+    unsigned rep)
+{
+	const struct edi_val *v, *b, *e;
+	struct edi_val	 w;
+	uint32_t	 want, rc;
+
+	if (s->nval == 0)
+		return NULL;
+	/* rep and comp as a value keeps them, to compare as one. */
+	memset(&w, 0, sizeof(w));
+	w.rep = (uint16_t)rep;
+	w.comp = (uint16_t)comp;
+	memcpy(&want, (const char *)&w + offsetof(struct edi_val, rep),
+	    sizeof(want));
+	b = s->val;
+	e = b + s->nval;
+	v = el - 1 < s->nval ? &b[el - 1] : e - 1;
+	if (v->el >= el)
+		while (v > b && v[-1].el >= el)
+			v--;
+	else
+		while (++v < e && v->el < el)
+			;
+	for (; v < e && v->el == el; v++) {
+		memcpy(&rc, (const char *)v + offsetof(struct edi_val, rep),
+		    sizeof(rc));
+		if (rc == want)
+			return v;
+		/* A rep or comp of 0 reads as 1. */
+		if ((v->rep == 0 || v->comp == 0) &&
+		    (v->rep ? v->rep : 1u) == rep &&
+		    (v->comp ? v->comp : 1u) == comp)
+			return v;
+	}
+	return NULL;
+}
+
 static inline const struct edi_val *
 path_value(const struct edi_seg *s, const struct map_path *p)
 {
@@ -3828,7 +3873,7 @@ path_value(const struct edi_seg *s, const struct map_path *p)
 		    (el == 1 || v[-1].el < el))
 			return v;
 	}
-	return map_segval(s, el, p->comp1, p->rep ? p->rep : 1u);
+	return segval_near(s, el, p->comp1, p->rep ? p->rep : 1u);
 }
 
 /* The candidates of plain path p in segment s (match_seg_at). */
