@@ -836,6 +836,39 @@ test_codekey(void)
 }
 
 /*
+ * Values that are not the el-th of their segment (segval_near): after
+ * empty elements, later components, past the last
+ * value, an element that is absent between two present ones, and the
+ * first of several values of an element.
+ */
+static void
+test_values_near(void)
+{
+	struct run r;
+
+	run_text("map t\nsource edifact ORDERS D*\n"
+	    "structure structures/edifact-orders.struct\nevent e 1\n"
+	    "a = NAD01\nb = NAD02-01\nc = NAD02-03\nd = NAD04-01\n"
+	    "e = NAD05-03\nf = NAD06\ng = NAD07-01\nh = NAD08\n"
+	    "i = NAD09\nj = NAD03-01\nk = NAD05-02\n"
+	    "o = LIN03-02\np = LIN03-01\nq = LIN02\n"
+	    "group lines[] from LIN\n"
+	    "  l = IMD03-04\n  m = IMD03-02\n  n = IMD02\nend\n",
+	    "ORDERS",
+	    "BGM*220*PO99*9~"
+	    "NAD*BY*111::9**ACME*L1:L2:L3*CITY***DE~"
+	    "LIN*1**733:EN~IMD*F**:::DESC~", &r, 0);
+	is_int(r.rv, 0, "values near: evaluates");
+	is_json(r.doc, "{\"a\":\"BY\",\"b\":\"111\",\"c\":\"9\","
+	    "\"d\":\"ACME\",\"e\":\"L3\",\"f\":\"CITY\","
+	    "\"i\":\"DE\",\"k\":\"L2\",\"o\":\"EN\",\"p\":\"733\","
+	    "\"lines\":[{\"l\":\"DESC\"}]}",
+	    "values near: found from their element's place, absent ones "
+	    "absent");
+	run_free(&r);
+}
+
+/*
  * A qualifier on the element read picks one of its repetitions: the
  * codes rank in listed order across repetitions, a repetition without
  * the value is no candidate, two of the same rank are MAP-MULTI, and a
@@ -939,6 +972,49 @@ test_many_pairs(void)
 	is_json(r.doc, "{\"ref\":\"FAR\",\"refAlt\":\"FAR\","
 	    "\"seller\":\"LAST\"}", "many pairs: REF's 98th pair and PO1's "
 	    "last declared pair found, an absent code absent");
+	run_free(&r);
+}
+
+/*
+ * PO1 pairs read at their own positions when every element of them is
+ * one value (pairs_dense), and the segments where that does not hold,
+ * which the pass over the values reads: a qualifier last without its
+ * value, a composite value, a repeated qualifier, an empty value (the
+ * later pairs shift), an empty element before the pairs, components in
+ * a qualifier.
+ */
+static void
+test_pairs_dense(void)
+{
+	char	 text[4096];
+	struct run r;
+
+	snprintf(text, sizeof(text), "%s"
+	    "group lines[] from PO1\n"
+	    "  id = PO101\n  seller = PO1{VN|VP}\n  buyer = PO1{BP}\n"
+	    "  gtin = PO1{UP}\nend\n", hdr850);
+	run_text(text, "850", "BEG*00*SA*P**20240101~"
+	    "PO1*1*2*EA*1.00*PE*BP*B1*VP*P1*VN*V1~"
+	    "PO1*2*2*EA*1.00*PE*VN*V2*BP~"
+	    "PO1*3*2*EA*1.00*PE*VN*V3:X*BP*B3~"
+	    "PO1*4*2*EA*1.00*PE*VN^VP*V4*BP*B4~"
+	    "PO1*5*2*EA*1.00*PE*BP**VN*V5*UP*U5~"
+	    "PO1*6*2*EA*1.00**VN*V6*BP*B6~"
+	    "PO1*7*2*EA*1.00*PE*VN:Q*V7*BP*B7*UP~"
+	    "PO1*8*2*EA*1.00*PE*UP*U8*BP*B8*VP*P8*VN*V8*MG*M8*UK*K8"
+	    "*EN*E8*IN*I8*CB*C8*VC*C8*XX*Y8~", &r, 0);
+	is_int(r.rv, 0, "dense pairs: evaluates");
+	is_json(r.doc, "{\"lines\":["
+	    "{\"id\":\"1\",\"seller\":\"V1\",\"buyer\":\"B1\"},"
+	    "{\"id\":\"2\",\"seller\":\"V2\"},"
+	    "{\"id\":\"3\",\"seller\":\"V3\",\"buyer\":\"B3\"},"
+	    "{\"id\":\"4\",\"seller\":\"V4\",\"buyer\":\"B4\"},"
+	    "{\"id\":\"5\",\"seller\":\"V5\",\"gtin\":\"U5\"},"
+	    "{\"id\":\"6\",\"seller\":\"V6\",\"buyer\":\"B6\"},"
+	    "{\"id\":\"7\",\"seller\":\"V7\",\"buyer\":\"B7\"},"
+	    "{\"id\":\"8\",\"seller\":\"V8\",\"buyer\":\"B8\","
+	    "\"gtin\":\"U8\"}]}",
+	    "dense pairs: as the pass over the values reads them");
 	run_free(&r);
 }
 
@@ -2958,6 +3034,8 @@ main(void)
 	test_check_agg();
 	test_groups();
 	test_many_pairs();
+	test_values_near();
+	test_pairs_dense();
 	test_pair_layouts();
 	test_unique();
 	test_rules();

@@ -825,6 +825,61 @@ nrep_of(const struct edi_seg *s, unsigned el)
 	return n;
 }
 
+/* A value of repetition and component 1 (0 read as 1), as one test. */
+static inline int
+val_rc1(const struct edi_val *v)
+{
+	uint32_t rc;
+
+	memcpy(&rc, (const char *)v + offsetof(struct edi_val, rep),
+	    sizeof(rc));
+	return (rc & ~(uint32_t)0x00010001) == 0;
+}
+
+/*
+ * pairs_build for a layout of positions (FROM..TO two by two) in a
+ * segment that sends each element of them as one value, at its own
+ * index (PO1*1*16*CA*95.27*PE*BP*B8478454*VP*VP-78907): the pair at
+ * positions e, e + 1 is values e - 1 and e, read without a pass over the
+ * others.  Each is then the value the pass takes: the first of its
+ * element (the one before is of an earlier element), of repetition and
+ * component 1.  -1 when the values are laid out otherwise at a pair's
+ * position (a repetition, a component, an element left out): then
+ * pairs_build's pass decides.  Past the last value there is no pair.
+ */
+static inline int
+pairs_dense(struct pairs *pc, const struct edi_seg *s, unsigned from,
+    unsigned to, int qsecond)
+{
+	const struct edi_val *a, *q, *v;
+	const unsigned	 nv = s->nval;
+	unsigned	 e, lim;
+	int		 n = 0;
+
+	/* A pair at e has e + 1 <= to, and its first value e - 1 < nv. */
+	if (to <= from || from > nv)
+		return 0;
+	lim = to - 1 < nv ? to - 1 : nv;
+	a = s->val + from - 1;		/* from <= nv: a value (no NULL + 0) */
+	if (from > 1 && a[-1].el >= from)
+		return -1;
+	for (e = from; e <= lim; e += 2, a += 2) {
+		if (a->el != e || !val_rc1(a))
+			return -1;
+		if (e == nv)
+			break;		/* a qualifier without its value */
+		if (a[1].el != e + 1 || !val_rc1(&a[1]))
+			return -1;
+		q = qsecond ? &a[1] : a;
+		v = qsecond ? a : &a[1];
+		pc->p[n].q = q;
+		pc->p[n].v = v;
+		pc->p[n].qk = map_codekey(q->s.p, q->s.len);
+		n++;
+	}
+	return n;
+}
+
 /*
  * The pairs of s under p's layout of simple elements: from PFROM to PTO
  * two by two, the qualifier first or second (pqfirst), or (pfrom 0) every
@@ -851,6 +906,9 @@ pairs_build(struct pairs *pc, const struct map_path *p,
 	pc->qfirst = p->pqfirst;
 	pc->vcomp = pc->qcomp = 0;
 	pc->layout = p->playout;
+	if (odd && (n = pairs_dense(pc, s, from, to, qsecond)) >= 0)
+		goto done;
+	n = 0;
 	v = s->val;
 	end = edi_val_end(s);
 	while (v < end && v->el < from)
@@ -877,6 +935,7 @@ pairs_build(struct pairs *pc, const struct map_path *p,
 		prev = v;
 		pel = el;
 	}
+done:
 	pc->n = n;
 	return n;
 }
@@ -3769,7 +3828,7 @@ scan:
  * The pairs of s for pair_key, when the pairs kept are another
  * segment's or layout's; -1 when there are too many to keep.
  */
-static NOINLINE int
+static inline int
 pairs_new(struct ev *ev, const struct map_path *p, const struct edi_seg *s)
 {
 	if (p->scan == MAP_SCAN_PAIRS)
@@ -3898,6 +3957,51 @@ multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
  * way).  Element and repetition are compared as one integer, laid out by
  * the compiler as a value keeps them (map_compile.c path_elrep).
  */
+/*
+ * map_segval for path_value's other values (NAD08 after an empty NAD07,
+ * NAD02-03, IMD03-04): values are in element order, so the first of
+ * element el is found from the el-th value, a step or two back or
+ * forward, rather than from the first; from there map_segval's pass.
+ */
+static NOINLINE const struct edi_val *
+segval_near(const struct edi_seg *s, unsigned el, unsigned comp,
+    unsigned rep)
+{
+	const struct edi_val *v, *b, *e;
+	struct edi_val	 w;
+	uint32_t	 want, rc;
+
+	if (s->nval == 0)
+		return NULL;
+	/* rep and comp as a value keeps them, to compare as one. */
+	memset(&w, 0, sizeof(w));
+	w.rep = (uint16_t)rep;
+	w.comp = (uint16_t)comp;
+	memcpy(&want, (const char *)&w + offsetof(struct edi_val, rep),
+	    sizeof(want));
+	b = s->val;
+	e = b + s->nval;
+	v = el - 1 < s->nval ? &b[el - 1] : e - 1;
+	if (v->el >= el)
+		while (v > b && v[-1].el >= el)
+			v--;
+	else
+		while (++v < e && v->el < el)
+			;
+	for (; v < e && v->el == el; v++) {
+		memcpy(&rc, (const char *)v + offsetof(struct edi_val, rep),
+		    sizeof(rc));
+		if (rc == want)
+			return v;
+		/* A rep or comp of 0 reads as 1. */
+		if ((v->rep == 0 || v->comp == 0) &&
+		    (v->rep ? v->rep : 1u) == rep &&
+		    (v->comp ? v->comp : 1u) == comp)
+			return v;
+	}
+	return NULL;
+}
+
 static inline const struct edi_val *
 path_value(const struct edi_seg *s, const struct map_path *p)
 {
@@ -3910,7 +4014,7 @@ path_value(const struct edi_seg *s, const struct map_path *p)
 		    (el == 1 || v[-1].el < el))
 			return v;
 	}
-	return map_segval(s, el, p->comp1, p->rep ? p->rep : 1u);
+	return segval_near(s, el, p->comp1, p->rep ? p->rep : 1u);
 }
 
 /* The candidates of plain path p in segment s (match_seg_at). */
