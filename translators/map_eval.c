@@ -3110,6 +3110,24 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 /* ---- writing the document ------------------------------------------------ */
 
 /*
+ * A string, decimal or integer node: only the fields such a node has
+ * are stored, the caller fills in its value (and the object it joins
+ * its key and link), not the object and array fields first zeroed.
+ */
+static inline ALWAYS_INLINE struct mdoc *
+leaf_node(struct ev *ev, enum mdoc_kind k)
+{
+	struct mdoc *d = mdoc_alloc(&ev->mp, sizeof(*d));
+
+	if (d != NULL) {
+		d->kind = (uint8_t)k;
+		d->plain = 0;
+		d->pos = 0;
+	}
+	return d;
+}
+
+/*
  * A value as a document node (strings made valid UTF-8); NULL: none.
  * xf: v was left by a transform, whose v->plain is then to be trusted.
  */
@@ -3119,7 +3137,7 @@ val_node(struct ev *ev, const struct map_val *v, int xf)
 	struct mdoc	*d;
 
 	if (v->kind == MV_INT) {
-		if ((d = mdoc_new(&ev->mp, MDOC_INT)) == NULL) {
+		if ((d = leaf_node(ev, MDOC_INT)) == NULL) {
 			ev->limit = 1;
 			return NULL;
 		}
@@ -3128,8 +3146,8 @@ val_node(struct ev *ev, const struct map_val *v, int xf)
 	}
 	if (v->p == NULL)
 		return NULL;
-	if ((d = mdoc_new(&ev->mp, v->kind == MV_DEC ? MDOC_DEC : MDOC_STR))
-	    == NULL) {
+	if ((d = leaf_node(ev, v->kind == MV_DEC ? MDOC_DEC : MDOC_STR)) ==
+	    NULL) {
 		ev->limit = 1;
 		return NULL;
 	}
@@ -3196,10 +3214,24 @@ target_parent(struct ev *ev, const struct frame *fr,
 static int
 array_put(struct ev *ev, struct mdoc *arr, struct mdoc *j, uint32_t pos)
 {
+	uint32_t n = arr->u.a.n;
 	int	 at;
 
-	if (arr->u.a.n >= EG_MAX_ARRAY_ITEMS)
+	if (n >= EG_MAX_ARRAY_ITEMS)
 		return -1;
+	/*
+	 * One group's instances come in document order: j goes last, as
+	 * mdoc_put would put it, without the call while there is room.
+	 */
+	if (arr->u.a.ntrack == n && n < arr->u.a.cap &&
+	    (n == 0 || arr->u.a.v[n - 1]->pos <= pos)) {
+		j->key = NULL;
+		j->next = NULL;
+		j->pos = pos;
+		arr->u.a.v[n] = j;
+		arr->u.a.n = arr->u.a.ntrack = n + 1;
+		return (int)n;
+	}
 	if ((at = mdoc_put(&ev->mp, arr, j, pos)) < 0)
 		ev->limit = 1;
 	return at;
@@ -4112,7 +4144,7 @@ write_text(struct ev *ev, const struct frame *fr, const struct map_target *t,
 		ev->dirty = 1;
 		return;
 	}
-	if ((j = mdoc_new(&ev->mp, MDOC_STR)) == NULL ||
+	if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
 	    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p, val->s.len,
 	    &j->u.s.len, &j->plain)) == NULL) {
 		ev->limit = 1;
@@ -4220,7 +4252,7 @@ list_plain(struct ev *ev, const struct frame *fr, const struct map_rule *r)
 			if (arr == NULL && (arr = target_array(ev, fr,
 			    &r->tgt)) == NULL)
 				return -1;
-			if ((j = mdoc_new(&ev->mp, MDOC_STR)) == NULL ||
+			if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
 			    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p,
 			    val->s.len, &j->u.s.len, &j->plain)) == NULL) {
 				ev->limit = 1;
@@ -4670,7 +4702,7 @@ run_rule_short(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 			ev->dirty = 1;
 			return;
 		}
-		if ((j = mdoc_new(&ev->mp, MDOC_STR)) == NULL) {
+		if ((j = leaf_node(ev, MDOC_STR)) == NULL) {
 			ev->limit = 1;
 			ev->dirty = 1;
 			return;
