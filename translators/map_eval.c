@@ -4591,9 +4591,11 @@ run_rule_plain(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 
 	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
 		/* Without a transform the value is only its text. */
+		/*
+		 * Not as pb_value: ev->lastseg and lastsrc are run_check's,
+		 * which sets them before its condition reads a value.
+		 */
 		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
-			ev->lastseg = b.s;	/* as pb_value */
-			ev->lastsrc = r->plain->text;
 			write_text(ev, fr, &r->tgt, b.v);
 			return;
 		}
@@ -4637,9 +4639,7 @@ run_rule_or(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 	if (b.n == 0)
 		return;
 	if (r->nxf == 0 && b.v != NULL) {
-		ev->lastseg = b.s;	/* as pb_value */
-		ev->lastsrc = e->text;
-		write_text(ev, fr, &r->tgt, b.v);
+		write_text(ev, fr, &r->tgt, b.v);	/* as run_rule_plain */
 		return;
 	}
 	pb_value(ev, &b, e, map_path_vcomp(e->path), &v);
