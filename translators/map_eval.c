@@ -3110,20 +3110,19 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 /* ---- writing the document ------------------------------------------------ */
 
 /*
- * A string, decimal or integer node: only the fields such a node has
- * are stored, the caller fills in its value (and the object it joins
- * its key and link), not the object and array fields first zeroed.
+ * A string, decimal or integer node: only its kind is stored here.  The
+ * caller fills in its value and plain mark (the writer reads the mark of
+ * any node: an integer's is 0), the object it joins its key and link.
+ * Nothing reads the object and array fields of a leaf, nor pos, which
+ * only mdoc_put sets and reads, of the elements it put.
  */
 static inline ALWAYS_INLINE struct mdoc *
 leaf_node(struct ev *ev, enum mdoc_kind k)
 {
 	struct mdoc *d = mdoc_alloc(&ev->mp, sizeof(*d));
 
-	if (d != NULL) {
+	if (d != NULL)
 		d->kind = (uint8_t)k;
-		d->plain = 0;
-		d->pos = 0;
-	}
 	return d;
 }
 
@@ -3141,6 +3140,7 @@ val_node(struct ev *ev, const struct map_val *v, int xf)
 			ev->limit = 1;
 			return NULL;
 		}
+		d->plain = 0;
 		d->u.i = v->i;
 		return d;
 	}
