@@ -3310,6 +3310,23 @@ eval_cond(struct ev *ev, const struct frame *fr, const struct map_cond *c,
 /* ---- writing the document ------------------------------------------------ */
 
 /*
+ * A string, decimal or integer node: only its kind is stored here.  The
+ * caller fills in its value and plain mark (the writer reads the mark of
+ * any node: an integer's is 0), the object it joins its key and link.
+ * Nothing reads the object and array fields of a leaf, nor pos, which
+ * only mdoc_put sets and reads, of the elements it put.
+ */
+static inline ALWAYS_INLINE struct mdoc *
+leaf_node(struct ev *ev, enum mdoc_kind k)
+{
+	struct mdoc *d = mdoc_alloc(&ev->mp, sizeof(*d));
+
+	if (d != NULL)
+		d->kind = (uint8_t)k;
+	return d;
+}
+
+/*
  * A value as a document node (strings made valid UTF-8); NULL: none.
  * xf: v was left by a transform, whose v->plain is then to be trusted.
  */
@@ -3319,17 +3336,18 @@ val_node(struct ev *ev, const struct map_val *v, int xf)
 	struct mdoc	*d;
 
 	if (v->kind == MV_INT) {
-		if ((d = mdoc_new(&ev->mp, MDOC_INT)) == NULL) {
+		if ((d = leaf_node(ev, MDOC_INT)) == NULL) {
 			ev->limit = 1;
 			return NULL;
 		}
+		d->plain = 0;
 		d->u.i = v->i;
 		return d;
 	}
 	if (v->p == NULL)
 		return NULL;
-	if ((d = mdoc_new(&ev->mp, v->kind == MV_DEC ? MDOC_DEC : MDOC_STR))
-	    == NULL) {
+	if ((d = leaf_node(ev, v->kind == MV_DEC ? MDOC_DEC : MDOC_STR)) ==
+	    NULL) {
 		ev->limit = 1;
 		return NULL;
 	}
@@ -3396,10 +3414,24 @@ target_parent(struct ev *ev, const struct frame *fr,
 static int
 array_put(struct ev *ev, struct mdoc *arr, struct mdoc *j, uint32_t pos)
 {
+	uint32_t n = arr->u.a.n;
 	int	 at;
 
-	if (arr->u.a.n >= EG_MAX_ARRAY_ITEMS)
+	if (n >= EG_MAX_ARRAY_ITEMS)
 		return -1;
+	/*
+	 * One group's instances come in document order: j goes last, as
+	 * mdoc_put would put it, without the call while there is room.
+	 */
+	if (arr->u.a.ntrack == n && n < arr->u.a.cap &&
+	    (n == 0 || arr->u.a.v[n - 1]->pos <= pos)) {
+		j->key = NULL;
+		j->next = NULL;
+		j->pos = pos;
+		arr->u.a.v[n] = j;
+		arr->u.a.n = arr->u.a.ntrack = n + 1;
+		return (int)n;
+	}
 	if ((at = mdoc_put(&ev->mp, arr, j, pos)) < 0)
 		ev->limit = 1;
 	return at;
@@ -4357,7 +4389,7 @@ write_text(struct ev *ev, const struct frame *fr, const struct map_target *t,
 		ev->dirty = 1;
 		return;
 	}
-	if ((j = mdoc_new(&ev->mp, MDOC_STR)) == NULL ||
+	if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
 	    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p, val->s.len,
 	    &j->u.s.len, &j->plain)) == NULL) {
 		ev->limit = 1;
@@ -4465,7 +4497,7 @@ list_plain(struct ev *ev, const struct frame *fr, const struct map_rule *r)
 			if (arr == NULL && (arr = target_array(ev, fr,
 			    &r->tgt)) == NULL)
 				return -1;
-			if ((j = mdoc_new(&ev->mp, MDOC_STR)) == NULL ||
+			if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
 			    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p,
 			    val->s.len, &j->u.s.len, &j->plain)) == NULL) {
 				ev->limit = 1;
@@ -4804,9 +4836,11 @@ run_rule_plain(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 
 	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
 		/* Without a transform the value is only its text. */
+		/*
+		 * Not as pb_value: ev->lastseg and lastsrc are run_check's,
+		 * which sets them before its condition reads a value.
+		 */
 		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
-			ev->lastseg = b.s;	/* as pb_value */
-			ev->lastsrc = r->plain->text;
 			write_text(ev, fr, &r->tgt, b.v);
 			return;
 		}
@@ -4850,9 +4884,7 @@ run_rule_or(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 	if (b.n == 0)
 		return;
 	if (r->nxf == 0 && b.v != NULL) {
-		ev->lastseg = b.s;	/* as pb_value */
-		ev->lastsrc = e->text;
-		write_text(ev, fr, &r->tgt, b.v);
+		write_text(ev, fr, &r->tgt, b.v);	/* as run_rule_plain */
 		return;
 	}
 	pb_value(ev, &b, e, map_path_vcomp(e->path), &v);
@@ -4915,7 +4947,7 @@ run_rule_short(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 			ev->dirty = 1;
 			return;
 		}
-		if ((j = mdoc_new(&ev->mp, MDOC_STR)) == NULL) {
+		if ((j = leaf_node(ev, MDOC_STR)) == NULL) {
 			ev->limit = 1;
 			ev->dirty = 1;
 			return;
