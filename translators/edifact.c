@@ -1471,8 +1471,12 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 		trail = 1;
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
 	seg->nval = (uint16_t)n;
-	*flagsp = (trail ? TF_TRAILING : 0) | (odd ? 0 : TF_CSPLAIN) |
-	    (st.rel != 0 ? TF_REL : 0);
+	/* nearly every segment: one test, which the caller's folds into */
+	if ((odd | trail | st.rel) == 0)
+		*flagsp = TF_CSPLAIN;
+	else
+		*flagsp = (trail ? TF_TRAILING : 0) | (odd ? 0 : TF_CSPLAIN) |
+		    (st.rel != 0 ? TF_REL : 0);
 	return (size_t)(q - (const unsigned char *)in);
 }
 #endif
