@@ -1230,7 +1230,7 @@ escapes(unsigned mrel, unsigned *carry)
 struct scan_st {
 	const unsigned char *start;	/* of the value being read */
 	uint64_t	 erc;		/* its el, rep, comp (setbuf_putval) */
-	size_t		 n;		/* values stored */
+	struct edi_val	*o;		/* where the next value goes */
 	unsigned	 odd;		/* raw_plain()'s bytes seen */
 	unsigned	 trail;		/* a trailing separator seen */
 	unsigned	 carry;		/* the last block ended in : or * */
@@ -1336,8 +1336,7 @@ unescape_vals(struct ef *x, struct edi_val *out, size_t n, const char *p,
  */
 static inline __attribute__((always_inline)) int
 scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
-    struct edi_val *out, struct scan_st *st, unsigned *mtermp,
-    const int avx2)
+    struct scan_st *st, unsigned *mtermp, const int avx2)
 {
 	const struct specials *sp = &x->sp;
 	const unsigned char *q;
@@ -1376,12 +1375,15 @@ scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
 		return -1;
 	st->odd |= modd & below;
 	st->trail |= mel & (mcr << 1 | st->carry) & below;
-	st->carry = mcr >> 31;
+	/* for the next block, which only a segment not ended here reads */
+	if (mterm == 0)
+		st->carry = mcr >> 31;
 	for (sep = (mel | mcr) & keep & below; sep != 0; sep &= sep - 1) {
 		q = blk + __builtin_ctz(sep);
 		c = x->cls[*q];
-		setbuf_putval(&out[st->n], st->start, q, st->erc);
-		st->n += q != st->start;
+		setbuf_putval(st->o, st->start, q, st->erc);
+		/* counted when not empty: a conditional move */
+		st->o = q != st->start ? st->o + 1 : st->o;
 		st->erc = (st->erc & erc_keep[c]) + erc_add[c];
 		st->start = q + 1;
 	}
@@ -1431,29 +1433,29 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	memcpy(seg->tag, &t4, 4);	/* little-endian: three bytes, NUL */
 	st.start = b + 4;
 	st.erc = 1 | ERC_REP1 | ERC_COMP1;
-	st.n = 0;
+	st.o = out;
 	st.odd = st.trail = st.carry = st.ecarry = st.rel = 0;
 	if (32 >= cap)
 		return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
 	/* the tag's bytes hold no separator */
-	if (scan_block(x, blk, ~0xfU, out, &st, &mterm, avx2) != 0)
+	if (scan_block(x, blk, ~0xfU, &st, &mterm, avx2) != 0)
 		return SCAN_NO;
 	while (mterm == 0) {
 		blk += 32;
 		/* a terminator in this block is within EG_MAX_SEGMENT_LEN */
 		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN - 32)
 			return SCAN_NO;
-		if (st.n + 32 >= cap)
+		if ((size_t)(st.o - out) + 32 >= cap)
 			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
 		/* el, rep and comp stay within the limits for 32 more */
 		if (((st.erc + 0x7fbc7fbc7fbcULL) & 0x800080008000ULL) != 0)
 			return SCAN_NO;
-		if (scan_block(x, blk, ~0U, out, &st, &mterm, avx2) != 0)
+		if (scan_block(x, blk, ~0U, &st, &mterm, avx2) != 0)
 			return SCAN_NO;
 	}
 	start = st.start;
 	erc = st.erc;
-	n = st.n;
+	n = (size_t)(st.o - out);
 	odd = st.odd;
 	trail = st.trail;
 	q = blk + __builtin_ctz(mterm);
@@ -2813,21 +2815,28 @@ fast_slot_unesc(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
  * the service segments (whose handlers may reset the set's arena) is
  * split straight into its setbuf slot and the arena's free space (w,
  * fast_run()'s value window, closed before anything else may allocate
- * there); fast_other() takes the others.
+ * there); fast_other() takes the others.  direct: fast_run() found the
+ * message open and the tag no service segment's; last: the first pos
+ * with fewer than 32 bytes from it.
  */
 static inline __attribute__((always_inline)) size_t
 fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
-    struct setbuf_vwin *w, int direct, const int avx2)
+    size_t last, struct setbuf_vwin *w, int direct, const int avx2)
 {
 	struct edi_seg *seg;
 	struct edi_val *out;
 	size_t	 end, cap;
 	int	 flags;
 
-	if (len - pos < 32)
+	if (pos >= last)
 		return SCAN_NO;		/* scan_plain()'s loads */
+	/*
+	 * Room for fewer than 33 values: what scan_plain()'s SCAN_ROOM
+	 * leads to (fast_other()'s scan decides the same for the tag), with
+	 * the test where the room is known.
+	 */
 	if (!direct || (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES,
-	    &cap)) == NULL || (seg = setbuf_slot(&x->sb)) == NULL)
+	    &cap)) == NULL || cap <= 32 || (seg = setbuf_slot(&x->sb)) == NULL)
 		return fast_other(x, pos, w, avx2);
 	/* x->tlen: set below, before anything may use tbuf */
 	/* SCAN_ROOM and SCAN_NO are the two largest: one compare */
@@ -2890,9 +2899,11 @@ fast_run(struct ef *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
 	struct setbuf_vwin w = { NULL, NULL, NULL };
-	size_t	 end;
+	size_t	 end, last;
 	int	 inmsg, direct;
 
+	/* from here on fewer than 32 bytes are left: len - pos < 32 */
+	last = len < 32 ? 0 : len - 31;
 	inmsg = x->state == ES_MSG || x->state == ES_BARE;
 	/* x->stop is 0 here; fast_other() answers SCAN_NO once it is not */
 	while (pos < len) {
@@ -2906,8 +2917,8 @@ fast_run(struct ef *x, const char *in, size_t len, size_t pos,
 			if (env_tag(in + pos))
 				direct = 0;
 		}
-		if ((end = fast_segment(x, in, len, pos, &w, direct, avx2)) ==
-		    SCAN_NO)
+		if ((end = fast_segment(x, in, len, pos, last, &w, direct,
+		    avx2)) == SCAN_NO)
 			break;
 		if (!direct)
 			inmsg = x->state == ES_MSG || x->state == ES_BARE;
