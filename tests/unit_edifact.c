@@ -1215,14 +1215,21 @@ test_tree(void)
  * path's value window closes at each chunk's end (the segment that does
  * not fit goes through the general path, which starts the next chunk),
  * and at every segment with a release character; every segment keeps
- * its own values.
+ * its own values.  With a release character in every segment, and values
+ * long enough that the room the window must show for one (its text
+ * bounds the unescaped values) is more than a segment takes, some segment
+ * near each chunk's end finds the window too short for that bound but
+ * long enough for what it takes: unescaped through tbuf then.
  */
 #define CHUNK_SEGS	1500
 #define CHUNK_VALS	20
+#define WPAD		"-padding-to-forty-bytes-or-so-"
 
 struct chunks {
 	unsigned	 sets, bad;
 	uint32_t	 nseg;
+	unsigned	 every;		/* a release character every so many */
+	const char	*pad;		/* after each value's own text */
 };
 
 static int
@@ -1230,7 +1237,7 @@ chunks_set(void *arg, struct edi_set *s)
 {
 	struct chunks *c = arg;
 	const struct edi_seg *seg;
-	char	 want[32];
+	char	 want[64];
 	uint32_t i;
 	uint16_t k;
 
@@ -1244,8 +1251,8 @@ chunks_set(void *arg, struct edi_set *s)
 			continue;
 		}
 		for (k = 0; k < seg->nval; k++) {
-			snprintf(want, sizeof(want), "V%ux%u%s", i, k,
-			    i % 7 == 0 && k == 3 ? "+" : "");
+			snprintf(want, sizeof(want), "V%ux%u%s%s", i, k, c->pad,
+			    i % c->every == 0 && k == 3 ? "+" : "");
 			if (seg->val[k].el != k + 1 || seg->val[k].s.len !=
 			    strlen(want) || memcmp(seg->val[k].s.p, want,
 			    seg->val[k].s.len) != 0)
@@ -1256,7 +1263,7 @@ chunks_set(void *arg, struct edi_set *s)
 }
 
 static void
-test_window_chunks(const char *loop)
+test_window_chunks(const char *loop, unsigned every, const char *pad)
 {
 	struct diag_sink ds = { NULL, NULL, 0, 0 };
 	struct edi_handler h = { chunks_set, NULL, NULL, &ds };
@@ -1270,16 +1277,20 @@ test_window_chunks(const char *loop)
 	for (i = 1; i <= CHUNK_SEGS; i++) {
 		PUT("FTX");
 		for (k = 0; k < CHUNK_VALS; k++)
-			PUT("+V%ux%u%s", i, k, i % 7 == 0 && k == 3 ? "?+" : "");
+			PUT("+V%ux%u%s%s", i, k, pad,
+			    i % every == 0 && k == 3 ? "?+" : "");
 		PUT("'");
 	}
 	PUT("UNT+%u+1'%s", CHUNK_SEGS + 2, UNZ("1"));
 #undef PUT
 	memset(&c, 0, sizeof(c));
+	c.every = every;
+	c.pad = pad;
 	ok(translator_edifact.parse(slice_make(in, len), "t.edi", &h, &c) ==
 	    0 && ds.nerror == 0 && c.sets == 1 && c.nseg == CHUNK_SEGS + 2 &&
-	    c.bad == 0, "values over several arena chunks (%s): every "
-	    "segment's own, in order", loop);
+	    c.bad == 0, "values over several arena chunks (%s, a release "
+	    "character in one segment of %u): every segment's own, in order",
+	    loop, every);
 	free(in);
 }
 
@@ -1397,11 +1408,13 @@ main(void)
 	test_envelopes();
 	test_tokenizer();
 	test_block_edges(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
-	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
+	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop", 7, "");
+	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop", 1, WPAD);
 	/* and the SSE2 loop, whatever this CPU has (edi_avx2()) */
 	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2()) {
 		test_block_edges("SSE2 loop, forced");
-		test_window_chunks("SSE2 loop, forced");
+		test_window_chunks("SSE2 loop, forced", 7, "");
+		test_window_chunks("SSE2 loop, forced", 1, WPAD);
 	} else
 		ok(0, "EDIGATE_SIMD=sse2 turns the AVX2 loop off");
 	unsetenv("EDIGATE_SIMD");

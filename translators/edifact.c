@@ -188,6 +188,11 @@ static const struct {
 #define TF_REPLIMIT	0x20	/* the limit hit was repetitions */
 /* not a problem: no byte < 0x20 or >= 0x7f, for raw_plain() */
 #define TF_CSPLAIN	0x40
+/*
+ * scan_plain() unescaped values into tbuf (x->tlen counts them); its
+ * callers take it off before the flags go on.
+ */
+#define TF_REL		0x80
 
 /*
  * The special bytes of the delimiters as vectors (next_special(),
@@ -1225,13 +1230,61 @@ escapes(unsigned mrel, unsigned *carry)
 struct scan_st {
 	const unsigned char *start;	/* of the value being read */
 	uint64_t	 erc;		/* its el, rep, comp (setbuf_putval) */
-	size_t		 n;		/* values stored */
+	struct edi_val	*o;		/* where the next value goes */
 	unsigned	 odd;		/* raw_plain()'s bytes seen */
 	unsigned	 trail;		/* a trailing separator seen */
 	unsigned	 carry;		/* the last block ended in : or * */
 	unsigned	 ecarry;	/* ... in an active release character */
 	unsigned	 rel;		/* a release character seen */
 };
+
+/*
+ * The value [v, ve) of a segment without CR or LF unescaped to o, as
+ * unescape() would; the end of what it wrote.  With wide, eight bytes
+ * may be written past that end.
+ */
+static inline __attribute__((always_inline)) char *
+unescape_to(const struct ef *x, const char *v, const char *ve, char *o,
+    int wide)
+{
+	const uint64_t ones = 0x0101010101010101ULL;
+	const uint64_t rels = ones * (unsigned char)x->d.release;
+	const char *lim = x->in.p + x->in.len;
+	uint64_t w, t, m;
+	size_t	 rest;
+
+	/*
+	 * Eight bytes at a time while eight may be read from the input:
+	 * those before the first release character, then that one dropped
+	 * and the byte it releases kept.
+	 */
+	while (wide && v < ve && lim - v >= 8) {
+		memcpy(&w, v, 8);
+		t = w ^ rels;
+		/* the lowest flagged byte is the first release */
+		m = (t - ones) & ~t & ones << 7;
+		t = m ? (uint64_t)__builtin_ctzll(m) >> 3 : 8;
+		memcpy(o, &w, 8);
+		rest = (size_t)(ve - v);
+		if (t >= rest) {
+			o += rest;
+			v = ve;
+			break;
+		}
+		o += t;
+		v += t;
+		if (m == 0)
+			continue;
+		if (++v == ve)
+			break;
+		*o++ = *v++;
+	}
+	/* as unescape(): there is no CR or LF */
+	for (; v < ve; *o++ = *v++)
+		if (x->cls[(unsigned char)*v] == C_RC && ++v == ve)
+			break;
+	return o;
+}
 
 /*
  * scan_plain()'s values out[0..n) of the segment text [p, e) with release
@@ -1245,14 +1298,11 @@ static void __attribute__((noinline))
 unescape_vals(struct ef *x, struct edi_val *out, size_t n, const char *p,
     const char *e)
 {
-	const uint64_t ones = 0x0101010101010101ULL;
-	const uint64_t rels = ones * (unsigned char)x->d.release;
-	const char *lim = x->in.p + x->in.len, *r, *v, *ve;
 	/* a release character that is another delimiter too is not one */
 	const int swar = x->cls[(unsigned char)x->d.release] == C_RC;
+	const char *r, *v, *ve;
 	char	*o, *start;
-	uint64_t w, t, m;
-	size_t	 k, rest;
+	size_t	 k;
 	int	 wide;
 
 	r = memchr(p, x->d.release, (size_t)(e - p));
@@ -1271,37 +1321,7 @@ unescape_vals(struct ef *x, struct edi_val *out, size_t n, const char *p,
 			r = memchr(ve, x->d.release, (size_t)(e - ve));
 			continue;
 		}
-		o = start;
-		/*
-		 * Eight bytes at a time while eight may be read from the
-		 * input: those before the first release character, then
-		 * that one dropped and the byte it releases kept.
-		 */
-		while (wide && v < ve && lim - v >= 8) {
-			memcpy(&w, v, 8);
-			t = w ^ rels;
-			/* the lowest flagged byte is the first release */
-			m = (t - ones) & ~t & ones << 7;
-			t = m ? (uint64_t)__builtin_ctzll(m) >> 3 : 8;
-			memcpy(o, &w, 8);
-			rest = (size_t)(ve - v);
-			if (t >= rest) {
-				o += rest;
-				v = ve;
-				break;
-			}
-			o += t;
-			v += t;
-			if (m == 0)
-				continue;
-			if (++v == ve)
-				break;
-			*o++ = *v++;
-		}
-		/* as unescape(): there is no CR or LF */
-		for (; v < ve; *o++ = *v++)
-			if (x->cls[(unsigned char)*v] == C_RC && ++v == ve)
-				break;
+		o = unescape_to(x, v, ve, start, wide);
 		x->tlen += (size_t)(o - start);
 		out[k].s = slice_make(start, (size_t)(o - start));
 		r = memchr(ve, x->d.release, (size_t)(e - ve));
@@ -1316,8 +1336,7 @@ unescape_vals(struct ef *x, struct edi_val *out, size_t n, const char *p,
  */
 static inline __attribute__((always_inline)) int
 scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
-    struct edi_val *out, struct scan_st *st, unsigned *mtermp,
-    const int avx2)
+    struct scan_st *st, unsigned *mtermp, const int avx2)
 {
 	const struct specials *sp = &x->sp;
 	const unsigned char *q;
@@ -1356,12 +1375,15 @@ scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
 		return -1;
 	st->odd |= modd & below;
 	st->trail |= mel & (mcr << 1 | st->carry) & below;
-	st->carry = mcr >> 31;
+	/* for the next block, which only a segment not ended here reads */
+	if (mterm == 0)
+		st->carry = mcr >> 31;
 	for (sep = (mel | mcr) & keep & below; sep != 0; sep &= sep - 1) {
 		q = blk + __builtin_ctz(sep);
 		c = x->cls[*q];
-		setbuf_putval(&out[st->n], st->start, q, st->erc);
-		st->n += q != st->start;
+		setbuf_putval(st->o, st->start, q, st->erc);
+		/* counted when not empty: a conditional move */
+		st->o = q != st->start ? st->o + 1 : st->o;
 		st->erc = (st->erc & erc_keep[c]) + erc_add[c];
 		st->start = q + 1;
 	}
@@ -1382,8 +1404,10 @@ scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
  * a separator right before the terminator.  Values with a release
  * character are unescaped into tbuf at the end, as tokenize() would.
  * Fills seg (values in out, room for cap) and *flagsp as on_segment()
- * would and returns the terminator's offset; SCAN_NO or SCAN_ROOM, having
- * decided nothing, otherwise.
+ * would, but with release characters left in the values and TF_REL in
+ * *flagsp when there are any (for the caller to unescape, into tbuf or
+ * straight into the arena), and returns the terminator's offset; SCAN_NO
+ * or SCAN_ROOM, having decided nothing, otherwise.
  */
 static inline __attribute__((always_inline)) size_t
 scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
@@ -1409,29 +1433,29 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	memcpy(seg->tag, &t4, 4);	/* little-endian: three bytes, NUL */
 	st.start = b + 4;
 	st.erc = 1 | ERC_REP1 | ERC_COMP1;
-	st.n = 0;
+	st.o = out;
 	st.odd = st.trail = st.carry = st.ecarry = st.rel = 0;
 	if (32 >= cap)
 		return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
 	/* the tag's bytes hold no separator */
-	if (scan_block(x, blk, ~0xfU, out, &st, &mterm, avx2) != 0)
+	if (scan_block(x, blk, ~0xfU, &st, &mterm, avx2) != 0)
 		return SCAN_NO;
 	while (mterm == 0) {
 		blk += 32;
 		/* a terminator in this block is within EG_MAX_SEGMENT_LEN */
 		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN - 32)
 			return SCAN_NO;
-		if (st.n + 32 >= cap)
+		if ((size_t)(st.o - out) + 32 >= cap)
 			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
 		/* el, rep and comp stay within the limits for 32 more */
 		if (((st.erc + 0x7fbc7fbc7fbcULL) & 0x800080008000ULL) != 0)
 			return SCAN_NO;
-		if (scan_block(x, blk, ~0U, out, &st, &mterm, avx2) != 0)
+		if (scan_block(x, blk, ~0U, &st, &mterm, avx2) != 0)
 			return SCAN_NO;
 	}
 	start = st.start;
 	erc = st.erc;
-	n = st.n;
+	n = (size_t)(st.o - out);
 	odd = st.odd;
 	trail = st.trail;
 	q = blk + __builtin_ctz(mterm);
@@ -1447,11 +1471,14 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	n += q != start;
 	if (q == start)
 		trail = 1;
-	if (st.rel != 0)
-		unescape_vals(x, out, n, (const char *)b + 4, (const char *)q);
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
 	seg->nval = (uint16_t)n;
-	*flagsp = (trail ? TF_TRAILING : 0) | (odd ? 0 : TF_CSPLAIN);
+	/* nearly every segment: one test, which the caller's folds into */
+	if ((odd | trail | st.rel) == 0)
+		*flagsp = TF_CSPLAIN;
+	else
+		*flagsp = (trail ? TF_TRAILING : 0) | (odd ? 0 : TF_CSPLAIN) |
+		    (st.rel != 0 ? TF_REL : 0);
 	return (size_t)(q - (const unsigned char *)in);
 }
 #endif
@@ -2608,6 +2635,10 @@ fast_other_body(struct ef *x, size_t pos, struct setbuf_vwin *w,
 	if ((end = scan_plain(x, x->in.p, x->in.len, pos, &seg, x->scratch,
 	    EG_MAX_SEG_VALUES, &flags, avx2)) == SCAN_NO)
 		return SCAN_NO;
+	if (flags & TF_REL)
+		unescape_vals(x, seg.val, seg.nval, x->in.p + pos + 4,
+		    x->in.p + end);
+	flags &= ~TF_REL;
 	direct = (x->state == ES_MSG || x->state == ES_BARE) &&
 	    !env_tag(x->in.p + pos);
 	x->filepos++;
@@ -2733,29 +2764,81 @@ fast_slot_text(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w)
 }
 
 /*
+ * fast_segment()'s segment s, to be kept, with release characters in
+ * its values (at the value window): those values unescaped straight into
+ * the window after the values, each where fast_slot_text() would have
+ * copied it from tbuf (NUL, ARENA_ALIGN), so that the arena counts the
+ * same bytes, without the copy.  0, or -1 with nothing kept when the
+ * window may not have the room (the text's length bounds each value's)
+ * or the set is at its size limit: tbuf and fast_slot_text() decide.
+ */
+static int __attribute__((noinline))
+fast_slot_unesc(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
+    size_t end)
+{
+	struct edi_val *v = s->val;
+	const char *p = s->raw.p + 4, *e = s->raw.p + s->raw.len, *r, *vp, *ve;
+	const int swar = x->cls[(unsigned char)x->d.release] == C_RC;
+	char	*o, *start;
+	size_t	 vneed, len;
+	uint16_t i, n = s->nval;
+
+#define ALIGNED(k)	(((k) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
+	vneed = ALIGNED(n * sizeof(*v));
+	/* each value's text, NUL and padding; eight for the wide stores */
+	if (vneed + (size_t)(e - p) + n * (size_t)ARENA_ALIGN + 8 >
+	    (size_t)(w->end - w->p) || setbuf_add_slot(&x->sb, s, end) == NULL)
+		return -1;
+	o = (char *)w->p + vneed;
+	r = memchr(p, x->d.release, (size_t)(e - p));
+	for (i = 0; i < n && r != NULL; i++) {
+		vp = v[i].s.p;
+		ve = vp + v[i].s.len;
+		if (ve <= r)
+			continue;
+		start = o;
+		o = unescape_to(x, vp, ve, start, swar);
+		len = (size_t)(o - start);
+		start[len] = '\0';
+		v[i].s = slice_make(start, len);
+		o = start + ALIGNED(len + 1);
+		r = memchr(ve, x->d.release, (size_t)(e - ve));
+	}
+#undef ALIGNED
+	w->p = (unsigned char *)o;
+	return 0;
+}
+
+/*
  * The segment at pos through scan_plain(): the terminator's offset, or
  * SCAN_NO for on_segment().  A segment of the open message other than
  * the service segments (whose handlers may reset the set's arena) is
  * split straight into its setbuf slot and the arena's free space (w,
  * fast_run()'s value window, closed before anything else may allocate
- * there); fast_other() takes the others.
+ * there); fast_other() takes the others.  direct: fast_run() found the
+ * message open and the tag no service segment's; last: the first pos
+ * with fewer than 32 bytes from it.
  */
 static inline __attribute__((always_inline)) size_t
 fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
-    struct setbuf_vwin *w, const int avx2)
+    size_t last, struct setbuf_vwin *w, int direct, const int avx2)
 {
 	struct edi_seg *seg;
 	struct edi_val *out;
 	size_t	 end, cap;
 	int	 flags;
 
-	if (len - pos < 32)
+	if (pos >= last)
 		return SCAN_NO;		/* scan_plain()'s loads */
-	if (!(x->state == ES_MSG || x->state == ES_BARE) || env_tag(in + pos) ||
-	    (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap)) ==
-	    NULL || (seg = setbuf_slot(&x->sb)) == NULL)
+	/*
+	 * Room for fewer than 33 values: what scan_plain()'s SCAN_ROOM
+	 * leads to (fast_other()'s scan decides the same for the tag), with
+	 * the test where the room is known.
+	 */
+	if (!direct || (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES,
+	    &cap)) == NULL || cap <= 32 || (seg = setbuf_slot(&x->sb)) == NULL)
 		return fast_other(x, pos, w, avx2);
-	x->tlen = 0;
+	/* x->tlen: set below, before anything may use tbuf */
 	/* SCAN_ROOM and SCAN_NO are the two largest: one compare */
 	if ((end = scan_plain(x, in, len, pos, seg, out, cap, &flags,
 	    avx2)) >= SCAN_ROOM)
@@ -2767,13 +2850,31 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 	seg->raw = slice_make(in + pos, end - pos);
 	seg->loop = NULL;
 	/*
-	 * Nothing to report, no character to check: what set_append_slot()
-	 * would do, without a claim per segment; unescaped values as well,
-	 * out of line.
+	 * Nothing to report, no character to check, nothing unescaped
+	 * (nearly every segment): what set_append_slot() would do, without
+	 * a claim per segment.  The segment ends at input offset end (in is
+	 * x->in.p).
 	 */
+	if (flags == TF_CSPLAIN && x->cs != CS_A) {
+		if (setbuf_add_slot(&x->sb, seg, end) != NULL) {
+			seg->val = setbuf_vwtake(w, seg->nval);
+			return end;
+		}
+		x->tlen = 0;
+		fast_slot_rest(x, seg, flags, w);
+		return end;
+	}
+	x->tlen = 0;
+	if (flags & TF_REL) {
+		if (flags == (TF_CSPLAIN | TF_REL) && x->cs != CS_A &&
+		    fast_slot_unesc(x, seg, w, end) == 0)
+			return end;
+		unescape_vals(x, seg->val, seg->nval, in + pos + 4, in + end);
+		flags &= ~TF_REL;
+	}
+	/* the same with a value that has no byte to check; unescaped ones */
 	if (!(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
 	    x->cs != CS_A : seg->nval == 0)) {
-		/* the segment ends at input offset end (in is x->in.p) */
 		if (x->tlen == 0) {
 			if (setbuf_add_slot(&x->sb, seg, end) != NULL) {
 				seg->val = setbuf_vwtake(w, seg->nval);
@@ -2790,24 +2891,37 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
  * edifact_parse()'s loop for as long as fast_segment() takes the
  * segments: the position of the first one it does not take (or of a UNA,
  * or of the UNB after a closed interchange), for the loop's own steps.
+ * Whether a message is open changes only in the service segments'
+ * handlers (fast_other()), so it is asked again after those only.
  */
 static inline __attribute__((always_inline)) size_t
 fast_run(struct ef *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
 	struct setbuf_vwin w = { NULL, NULL, NULL };
-	size_t	 end;
+	size_t	 end, last;
+	int	 inmsg, direct;
 
+	/* from here on fewer than 32 bytes are left: len - pos < 32 */
+	last = len < 32 ? 0 : len - 31;
+	inmsg = x->state == ES_MSG || x->state == ES_BARE;
 	/* x->stop is 0 here; fast_other() answers SCAN_NO once it is not */
 	while (pos < len) {
 		if ((unsigned char)in[pos] <= ' ' &&
 		    (pos = skip_ws(slice_make(in, len), pos, &x->d)) >= len)
 			break;
-		if (in[pos] == 'U' && (at_tag(slice_make(in, len), pos, "UNA") ||
-		    x->stale))
+		direct = inmsg;
+		if (in[pos] == 'U') {
+			if (at_tag(slice_make(in, len), pos, "UNA") || x->stale)
+				break;
+			if (env_tag(in + pos))
+				direct = 0;
+		}
+		if ((end = fast_segment(x, in, len, pos, last, &w, direct,
+		    avx2)) == SCAN_NO)
 			break;
-		if ((end = fast_segment(x, in, len, pos, &w, avx2)) == SCAN_NO)
-			break;
+		if (!direct)
+			inmsg = x->state == ES_MSG || x->state == ES_BARE;
 		pos = end + 1;
 	}
 	setbuf_vwclose(&x->sar, &w);

@@ -1705,7 +1705,8 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 	unsigned mes, mcs, mst, sep, below, keep, i, k;
 	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
 	uint32_t t4;
-	size_t	 n = 0;
+	struct edi_val *o = out;
+	size_t	 n;
 	struct cls32 m;
 
 	/* the caller saw 32 bytes from pos: loads never pass the input */
@@ -1723,7 +1724,7 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 	start = b + i + 1;
 	keep = ~((2U << i) - 1);
 	for (;;) {
-		if (n + 32 >= cap)
+		if ((size_t)(o - out) + 32 >= cap)
 			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
 		/* el and comp stay within the limits for 32 more */
 		if (((erc + 0x7fbc00007fbcULL) & 0x800000008000ULL) != 0)
@@ -1733,8 +1734,9 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 		    sep &= sep - 1) {
 			k = (unsigned)__builtin_ctz(sep);
 			q = blk + k;
-			setbuf_putval(&out[n], start, q, erc);
-			n += q != start;
+			setbuf_putval(o, start, q, erc);
+			/* counted when not empty: a conditional move */
+			o = q != start ? o + 1 : o;
 			k = (mes >> k) & 1;
 			erc = (erc & erc_keep[k]) + erc_add[k];
 			start = q + 1;
@@ -1761,8 +1763,8 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 		seg->nval = 0;
 		return pos + i;
 	}
-	setbuf_putval(&out[n], start, q, erc);
-	n += q != start;
+	setbuf_putval(o, start, q, erc);
+	n = (size_t)(o - out) + (q != start);
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
 	seg->nval = (uint16_t)n;
 	return (size_t)(q - (const unsigned char *)in);
