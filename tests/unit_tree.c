@@ -90,6 +90,34 @@ run(struct run *r, const struct structure *st, const char *text,
 	translator_x12.parse(slice_make(text, strlen(text)), "t.edi", &h, r);
 }
 
+/* on_set() for sweeps of many sets: no TAP line per set. */
+static int
+on_set_quiet(void *arg, struct edi_set *s)
+{
+	struct run *r = arg;
+
+	r->nsets++;
+	r->in_tree = 1;
+	if (edi_tree_build(s, r->st ? structure_select(r->st, s->version,
+	    NULL) : NULL, &r->ds) != 0)
+		r->nd = MAXD;	/* cannot pass as "no diagnostic" */
+	r->in_tree = 0;
+	return 0;
+}
+
+static void
+run_quiet(struct run *r, const struct structure *st, const char *text)
+{
+	struct edi_handler h = { on_set_quiet, NULL, NULL, NULL };
+
+	memset(r, 0, sizeof(*r));
+	r->st = st;
+	r->ds.emit = collect;
+	r->ds.arg = r;
+	h.diags = &r->ds;
+	translator_x12.parse(slice_make(text, strlen(text)), "t.edi", &h, r);
+}
+
 static const struct diag *
 find(const struct run *r, const char *code, const char *tag, int el)
 {
@@ -958,7 +986,7 @@ test_note_verdicts(void)
 			    (mask >> el) & 1 ? "A" : "");
 		snprintf(text, sizeof(text), "%sST*850*0001~%s~%s~%s~%s~"
 		    "SE*6*0001~%s", ISA5, bseg, bseg, rseg, rseg, END);
-		run(&r, st, text, NULL);
+		run_quiet(&r, st, text);
 		for (j = 0, nb = nr = 0; j < r.nd; j++) {
 			if (strcmp(r.d[j].code, "SYNTAX-NOTE") != 0)
 				continue;
@@ -967,6 +995,8 @@ test_note_verdicts(void)
 			else if (strcmp(r.d[j].tag, "REF") == 0)
 				nr++;
 		}
+		if (r.nsets != 1 && bad++ < 4)
+			printf("#   mask %#x: %d sets\n", mask, r.nsets);
 		wantb = !notes_hold(beg, mask & 0x1fe);
 		wantr = !notes_hold(ref, mask);
 		if ((nb != 0) != wantb || (nr != 0) != wantr) {
@@ -982,6 +1012,136 @@ test_note_verdicts(void)
 	    structure_tagkey("BEG"))->synvw &&
 	    !structure_segdef(st->idx, structure_tagkey("REF"))->synvw,
 	    "note verdicts: BEG's from one word, REF's note by note");
+	structure_free(st);
+}
+
+/*
+ * Dates and numbers, whose quick verdicts (a date of eight bytes a word
+ * at a time; numbers by their digits) must be edi_valid_date()'s and the
+ * number rules': months and days around every limit, leap days, a byte
+ * outside the digits at each place, signs and decimal marks.
+ */
+/* ISA5 with '>' for a component separator: ':' is data then */
+#define ISAGT	"ISA*00*          *00*          *ZZ*SENDER         " \
+		"*ZZ*RECEIVER       *240101*1200*^*00501*000000001*0*P*>~" \
+		"GS*PO*SND*RCV*20240101*1200*1*X*004010~"
+#define TYPED_STRUCT	"structure x12 850\nversion 004*\n"		\
+	"segment ST 1\nsegment BEG 1\nsegment SE 1\n"			\
+	"element BEG01 DT 8 8 O\nelement BEG02 R 1 4 O\n"		\
+	"element BEG03 N0 1 4 O\n"
+
+/* The number rules of an X12 R (r) or N0 value: 1 when valid. */
+static int
+number_valid(const char *v, int r)
+{
+	size_t	 i = 0, n = strlen(v), digits = 0, dots = 0;
+
+	if (n && (v[0] == '-' || (r && v[0] == '+')))
+		i = 1;
+	for (; i < n; i++) {
+		if (v[i] >= '0' && v[i] <= '9')
+			digits++;
+		else if (r && v[i] == '.')
+			dots++;
+		else
+			return 0;
+	}
+	return digits >= 1 && digits <= 4 && dots <= 1;
+}
+
+/* 1 when the set of text has a diagnostic code at BEG el. */
+static int
+typed_diag(struct structure *st, const char *text, const char *code, int el)
+{
+	struct run r;
+
+	run_quiet(&r, st, text);
+	return r.nsets != 1 || find(&r, code, "BEG", el) != NULL;
+}
+
+static void
+test_typed(void)
+{
+	static const char *const years[] = { "2024", "2023", "2000", "1900",
+	    "2100", "2400", "0000", "9999" };
+	static const char *const nums[] = { "1", "12", "1234", "12345",
+	    "-1", "+1", "-", "+", ".", "1.", ".5", "-.5", "+1.5", "1.2.3",
+	    "1,5", "1-", "--1", "1.234", "12.345", "-1234", "a", "1a",
+	    "12345.", "0.0001" };
+	static const char odd[] = { '/', ':', ' ', 'A', '\x80', '\xb9',
+	    '\xff' };
+	struct structure *st = NULL;
+	char	 path[] = "/tmp/unit_tree_XXXXXX", err[512], text[512];
+	char	 date[9];
+	unsigned y, m, d, k, j, bad = 0, n = 0, badn = 0;
+	int	 fd, want, got;
+	FILE	*fp;
+
+	if ((fd = mkstemp(path)) < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		ok(0, "typed values: temporary structure");
+		return;
+	}
+	fputs(TYPED_STRUCT, fp);
+	fclose(fp);
+	if (structure_load(path, &st, err, sizeof(err)) != 0)
+		printf("# %s\n", err);
+	unlink(path);
+	ok(st != NULL, "typed values: structure loads");
+	if (st == NULL)
+		return;
+	for (y = 0; y < sizeof(years) / sizeof(years[0]); y++)
+		for (m = 0; m <= 13; m++)
+			for (d = 0; d <= 32; d++) {
+				/* the limits only past the first year */
+				if (y > 0 && !(d == 0 || d >= 28 || m == 0 ||
+				    m >= 12))
+					continue;
+				snprintf(date, sizeof(date), "%s%02u%02u",
+				    years[y], m, d);
+				for (k = 0; k <= 8; k++)
+					for (j = 0; j < (k < 8 ?
+					    sizeof(odd) : 1); j++) {
+						char t[9];
+
+						memcpy(t, date, sizeof(t));
+						if (k < 8)
+							t[k] = odd[j];
+						if (k < 8 && (m != 1 || d != 1 ||
+						    y > 1))
+							continue;
+						want = !edi_valid_date((struct
+						    slice){ t, 8 }, 0);
+						snprintf(text, sizeof(text),
+						    "%sST*850*0001~BEG*%s~"
+						    "SE*3*0001~%s", ISAGT, t,
+						    END);
+						got = typed_diag(st, text,
+						    "ELEM-DATE", 1);
+						n++;
+						if (got != want && bad++ < 4)
+							printf("#   date %.8s: "
+							    "%d, want %d\n", t,
+							    got, want);
+					}
+			}
+	ok(bad == 0, "typed values: eight-byte dates as edi_valid_date() "
+	    "says (%u of %u differ)", bad, n);
+	for (k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
+		snprintf(text, sizeof(text), "%sST*850*0001~BEG**%s*%s~"
+		    "SE*3*0001~%s", ISA5, nums[k], nums[k], END);
+		got = typed_diag(st, text, "ELEM-CHAR", 2) ||
+		    typed_diag(st, text, "ELEM-LONG", 2) ||
+		    typed_diag(st, text, "ELEM-SHORT", 2);
+		if (got == number_valid(nums[k], 1) && badn++ < 4)
+			printf("#   R \"%s\": diagnostic %d\n", nums[k], got);
+		got = typed_diag(st, text, "ELEM-CHAR", 3) ||
+		    typed_diag(st, text, "ELEM-LONG", 3) ||
+		    typed_diag(st, text, "ELEM-SHORT", 3);
+		if (got == number_valid(nums[k], 0) && badn++ < 4)
+			printf("#   N0 \"%s\": diagnostic %d\n", nums[k], got);
+	}
+	ok(badn == 0, "typed values: R and N0 numbers by the number rules "
+	    "(%u differ)", badn);
 	structure_free(st);
 }
 
@@ -1041,6 +1201,7 @@ main(void)
 	test_odd_values();
 	test_counts();
 	test_note_verdicts();
+	test_typed();
 	test_corpus();
 	structure_free(t850);
 	structure_free(t856);

@@ -616,14 +616,17 @@ num_chars(unsigned type, struct slice v, size_t *lenp)
 	}
 	if (v.len && (v.p[0] == '-' || v.p[0] == '+'))
 		i = 1;
+	/* what is neither sign nor decimal mark is a digit */
+	digits = v.len - i;
 	for (; i < v.len; i++) {
 		if (v.p[i] >= '0' && v.p[i] <= '9')
-			digits++;
-		else if (v.p[i] == '.' || (type == ST_N && v.p[i] == ','))
+			continue;
+		if (v.p[i] == '.' || (type == ST_N && v.p[i] == ','))
 			dots++;
 		else
 			return 0;
 	}
+	digits -= dots;
 	*lenp = digits;
 	return digits > 0 && dots <= 1;
 }
@@ -1096,23 +1099,49 @@ empty_plain(const struct struct_segdef *sd, const struct edi_val *v)
 }
 
 /*
- * A value whose text test failed, for typed entry pl (NULL: none): the
- * verdict of the entry (for a number, what number_ok() would say), or
- * empty_plain()'s.  Out of line, so that the text test of val_plain stays
- * small enough to inline into the value scan.
+ * edi_valid_date() of an eight-byte value (CCYYMMDD, nearly every date),
+ * a word at a time: all digits when no byte of the word minus '0' reaches
+ * 10 (the carry-free test below), then month and day from their bytes.
  */
+static inline int
+date8_ok(const char *p)
+{
+	static const unsigned char mdays[] = { 31, 29, 31, 30, 31, 30, 31,
+	    31, 30, 31, 30, 31 };
+	uint64_t x, y;
+	unsigned m, d, yr;
+
+	memcpy(&x, p, sizeof(x));
+	y = x ^ 0x3030303030303030ULL;
+	if (((((y & 0x7f7f7f7f7f7f7f7fULL) + 0x7676767676767676ULL) | y) &
+	    0x8080808080808080ULL) != 0)
+		return 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	y = __builtin_bswap64(y);
+#endif
+	/* byte i of the text in bits 8i.. of y, as its digit */
+	m = (unsigned)(y >> 32 & 0xff) * 10 + (unsigned)(y >> 40 & 0xff);
+	d = (unsigned)(y >> 48 & 0xff) * 10 + (unsigned)(y >> 56);
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return 0;
+	if (m != 2 || d != 29)
+		return 1;
+	yr = (unsigned)(y & 0xff) * 1000 + (unsigned)(y >> 8 & 0xff) * 100 +
+	    (unsigned)(y >> 16 & 0xff) * 10 + (unsigned)(y >> 24 & 0xff);
+	return (yr % 4 == 0 && yr % 100 != 0) || yr % 400 == 0;
+}
+
+/* The number types: ST_N, ST_NN, ST_R. */
+#define TB_NUMTYPES	(1U << ST_N | 1U << ST_NN | 1U << ST_R)
+
+/* typed_plain() past numbers and eight-byte dates. */
 static int __attribute__((noinline))
-typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
+typed_rest(const struct struct_segdef *sd, const struct struct_plain *pl,
     const struct edi_val *v)
 {
-	size_t	 digits;
-
 	if (pl == NULL || v->s.len == 0)
 		return empty_plain(sd, v);
 	switch (pl->type) {
-	case 0:
-	case ST_COMPOSITE:
-		return 0;	/* text, or a composite's own entry */
 	case ST_DT:
 		return edi_valid_date(v->s, pl->tmin <= 6) &&
 		    v->s.len >= pl->tmin && v->s.len <= pl->tmax;
@@ -1120,9 +1149,33 @@ typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
 		return edi_valid_time(v->s) && v->s.len >= pl->tmin &&
 		    v->s.len <= pl->tmax;
 	default:
-		return num_chars(pl->type, v->s, &digits) &&
-		    digits >= pl->tmin && digits <= pl->tmax;
+		return 0;	/* text, or a composite's own entry */
 	}
+}
+
+/*
+ * A value whose text test failed, for typed entry pl (NULL: none): the
+ * verdict of the entry (for a number, what number_ok() would say), or
+ * empty_plain()'s.  Out of line, so that the text test of val_plain stays
+ * small enough to inline into the value scan; numbers and eight-byte
+ * dates, most of what comes here, call nothing, the rest go on to
+ * typed_rest().
+ */
+static int __attribute__((noinline))
+typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
+    const struct edi_val *v)
+{
+	size_t	 digits;
+
+	if (pl != NULL && v->s.len != 0) {
+		if (((1U << pl->type) & TB_NUMTYPES) != 0)
+			return num_chars(pl->type, v->s, &digits) &&
+			    digits >= pl->tmin && digits <= pl->tmax;
+		if (pl->type == ST_DT && v->s.len == 8)
+			return date8_ok(v->s.p) && v->s.len >= pl->tmin &&
+			    v->s.len <= pl->tmax;
+	}
+	return typed_rest(sd, pl, v);
 }
 
 /*
