@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "diag.h"
 #include "edi.h"
+#include "eglimits.h"
 #include "err.h"
 #include "structure.h"
 #include "tap.h"
@@ -1146,6 +1147,97 @@ test_typed(void)
 }
 
 /*
+ * Loop instances are carved from a window on the set's arena and claimed
+ * when placement ends; a chunk that fills, or the arena's cap, is met as
+ * before.  A set of many PO1 loops is built in fresh arenas of several
+ * caps: the tree is whole and the arena holds exactly the instances and
+ * the children array, or TREE-LIMIT says it is full.
+ */
+#define WIN_NPO1	3000
+
+static unsigned win_bad, win_full;
+
+static int
+win_set(void *arg, struct edi_set *s)
+{
+	size_t	 caps[] = { 0, 64, 100, 4096, 65536, 0, 0,
+	    EG_MAX_SET_ARENA };
+	struct run *r = arg;
+	struct arena a, *keep = s->arena;
+	const struct edi_loop *root, *l;
+	size_t	 c, want;
+	uint32_t i, k;
+	int	 rc, limit, j;
+
+	want = sizeof(struct edi_loop) * (WIN_NPO1 + 1) +
+	    ((WIN_NPO1 * sizeof(void *) + ARENA_ALIGN - 1) &
+	    ~(size_t)(ARENA_ALIGN - 1));
+	/* one byte short of the tree, and just enough */
+	caps[5] = want - 1;
+	caps[6] = want;
+	for (c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+		arena_init(&a, caps[c]);
+		s->arena = &a;
+		r->nd = 0;
+		r->in_tree = 1;
+		rc = edi_tree_build(s, r->st, &r->ds);
+		r->in_tree = 0;
+		for (j = 0, limit = 0; j < r->nd; j++)
+			if (strcmp(r->d[j].code, "TREE-LIMIT") == 0)
+				limit = 1;
+		if (rc != 0) {
+			win_full++;
+			if (!limit || a.used > caps[c])
+				win_bad++;
+		} else if ((root = s->root) == NULL || limit ||
+		    root->nkid != WIN_NPO1 || a.used != want)
+			win_bad++;
+		else {
+			for (i = 0, k = 2; i < root->nkid; i++, k++) {
+				l = root->kid[i];
+				if (l->parent != root || l->first != k ||
+				    l->last != k || s->seg[k].loop != l ||
+				    strcmp(l->decl->tag, "PO1") != 0)
+					break;
+			}
+			if (i != root->nkid)
+				win_bad++;
+		}
+		s->arena = keep;
+		arena_free(&a);
+	}
+	return 0;
+}
+
+static void
+test_inst_window(const struct structure *st)
+{
+	struct edi_handler h = { win_set, NULL, NULL, NULL };
+	struct run r;
+	char	*text, *p;
+	size_t	 cap = WIN_NPO1 * 16 + 1024;
+	int	 i;
+
+	p = text = xmalloc(cap);
+	p += snprintf(p, cap, "%sST*850*0001~BEG*00*SA*PO1**20240101~", ISA5);
+	for (i = 0; i < WIN_NPO1; i++)
+		p += snprintf(p, cap - (size_t)(p - text), "PO1*%d~", i + 1);
+	snprintf(p, cap - (size_t)(p - text), "SE*%d*0001~%s", WIN_NPO1 + 3,
+	    END);
+	memset(&r, 0, sizeof(r));
+	r.st = st;
+	r.ds.emit = collect;
+	r.ds.arg = &r;
+	h.diags = &r.ds;
+	win_bad = win_full = 0;
+	translator_x12.parse(slice_make(text, strlen(text)), "t.edi", &h, &r);
+	ok(win_bad == 0 && win_full == 6, "instance window: "
+	    "%d PO1 loops in arenas of 8 caps, %u full, %u wrong", WIN_NPO1,
+	    win_full, win_bad);
+	free(text);
+}
+
+/*
  * The same sets against a structure without the index structure_load
  * adds (built by hand, say): the tree builder then indexes it per set,
  * with the same results.  And with an index whose placement table was too
@@ -1195,6 +1287,7 @@ main(void)
 		test_cases(t850);
 		test_repetitions(t850);
 		test_outside(t850);
+		test_inst_window(t850);
 		test_hierarchy(t856);
 		test_unindexed(t850);
 	}

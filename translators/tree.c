@@ -110,6 +110,14 @@ struct tb {
 	uint32_t	*defer;
 	size_t		 ndefer;
 	/*
+	 * Placement's loop instances are carved from a window on the set's
+	 * arena (arena_window), claimed when placement ends or a diagnostic
+	 * goes out: nothing else is allocated from it meanwhile.  wleft:
+	 * what the window has left, 0 when none is open.
+	 */
+	unsigned char	*wstart, *wp;
+	size_t		 wleft;
+	/*
 	 * Whether a segment's syntax notes hold depends only on its tag's
 	 * notes and which of the positions they name are present (the
 	 * present-element bitmap masked with the definition's synall), and a
@@ -151,6 +159,25 @@ copy_str(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+static void	win_close(struct tb *);
+static void	win_open(struct tb *);
+
+/*
+ * Hand d to the sink.  Placement's arena window (struct tb) is claimed
+ * around the call, so that a sink may allocate from the set's arena too.
+ */
+static void
+emit(struct tb *t, const struct diag *d)
+{
+	int	 win = t->wstart != NULL || t->wleft != 0;
+
+	if (win)
+		win_close(t);
+	diag_emit(t->ds, d);
+	if (win)
+		win_open(t);
+}
+
 static void __attribute__((format(printf, 3, 4)))
 tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 {
@@ -168,7 +195,7 @@ tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 		d.scope = DIAG_SCOPE_SET;
 		diag_msg(&d, "more than %u diagnostics in this set; the rest "
 		    "are not shown", EG_MAX_DIAGS_PER_SET);
-		diag_emit(t->ds, &d);
+		emit(t, &d);
 		return;
 	}
 	diag_init(&d, a->sev, a->code);
@@ -197,7 +224,7 @@ tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(d.msg, sizeof(d.msg), fmt, ap);
 	va_end(ap);
-	diag_emit(t->ds, &d);
+	emit(t, &d);
 }
 
 #define TD(sv, cd, ...)	\
@@ -218,20 +245,11 @@ inst_grow(struct tb *t)
 		    sizeof(*t->inst));
 }
 
-/*
- * A set has a loop instance every two or three segments: each is allocated
- * raw with every field set, which spares arena_alloc's call and memset.
- */
+/* Fill in l, a new instance, and list it. */
 static inline struct edi_loop *
-new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
-    struct edi_loop *parent)
+inst_init(struct tb *t, struct edi_loop *l, const struct struct_loop *decl,
+    uint32_t first, struct edi_loop *parent)
 {
-	struct edi_loop *l;
-
-	if ((l = arena_alloc_raw(t->set->arena, sizeof(*l))) == NULL) {
-		t->oom = 1;
-		return NULL;
-	}
 	*l = (struct edi_loop){ .decl = decl, .first = first, .last = first,
 	    .parent = parent };
 	/* counted here, so the children arrays take one pass to fill */
@@ -242,6 +260,69 @@ new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
 	t->inst[t->ninst++] = l;
 	return l;
 }
+
+/* Claim what placement carved from its arena window, and close it. */
+static void
+win_close(struct tb *t)
+{
+	if (t->wstart != NULL && t->wp != t->wstart)
+		arena_commit(t->set->arena, (size_t)(t->wp - t->wstart));
+	t->wstart = t->wp = NULL;
+	t->wleft = 0;
+}
+
+/* Open a window on the set's arena, maybe empty, for new_inst(). */
+static void
+win_open(struct tb *t)
+{
+	size_t	 avail;
+
+	t->wstart = t->wp = arena_window(t->set->arena, &avail);
+	t->wleft = t->wp != NULL ? avail : 0;
+}
+
+/*
+ * The window cannot hold an instance: claim it, take one from the arena
+ * as before windows, and open a new window past it.  The arena ends up
+ * as if each instance had been allocated on its own.
+ */
+static struct edi_loop * __attribute__((noinline))
+inst_alloc(struct tb *t)
+{
+	struct edi_loop *l;
+
+	win_close(t);
+	if ((l = arena_alloc_raw(t->set->arena, sizeof(*l))) == NULL) {
+		t->oom = 1;
+		return NULL;
+	}
+	win_open(t);
+	return l;
+}
+
+/*
+ * A set has a loop instance every two or three segments: during placement
+ * each is carved raw from the window with every field set, which spares
+ * the arena's tests and memset.
+ */
+static inline struct edi_loop *
+new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
+    struct edi_loop *parent)
+{
+	struct edi_loop *l;
+
+	if (t->wleft >= sizeof(*l)) {
+		l = (struct edi_loop *)(void *)t->wp;
+		t->wp += sizeof(*l);
+		t->wleft -= sizeof(*l);
+	} else if ((l = inst_alloc(t)) == NULL)
+		return NULL;
+	return inst_init(t, l, decl, first, parent);
+}
+
+/* windows hand out multiples of ARENA_ALIGN, each instance a whole one */
+_Static_assert(sizeof(struct edi_loop) % ARENA_ALIGN == 0,
+    "an instance is a multiple of the arena's alignment");
 
 /* The shortfall list is full: double it. */
 static void __attribute__((noinline))
@@ -792,7 +873,8 @@ struct present {
 static int
 allrep1(const struct present *p)
 {
-	return p->orrep == 1 && p->andrep == 1;
+	/* not as one 64-bit compare, which would go through memory */
+	return ((p->orrep ^ 1) | (p->andrep ^ 1)) == 0;
 }
 
 static int
@@ -1681,7 +1763,7 @@ static inline __attribute__((always_inline)) int
 seg_quiet(struct tb *t, const struct edi_seg *s,
     const struct struct_segdef *sd, int utf8)
 {
-	struct present pr;
+	struct present pr, prc;
 	int	 ok;
 
 	if (sd->nelem == 0)
@@ -1723,7 +1805,12 @@ seg_quiet(struct tb *t, const struct edi_seg *s,
 			    sd->synvmask) & 1);
 		return syntax_fast(sd, pr.bit[0]);
 	}
-	return syntax_quiet(t, sd, &pr);
+	/*
+	 * A copy: pr's own address then never leaves the scan, whose bits
+	 * stay in registers instead of being stored for this rare call.
+	 */
+	prc = pr;
+	return syntax_quiet(t, sd, &prc);
 }
 
 /* -- hierarchy ---------------------------------------------------------- */
@@ -1897,8 +1984,9 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	t->shortv = t->shortbuf;
 	t->shortcap = TB_SHORTBUF;
 	t->defer = t->deferbuf;
-	if ((root = new_inst(t, NULL, 0, NULL)) == NULL)
+	if ((root = arena_alloc_raw(set->arena, sizeof(*root))) == NULL)
 		goto oom;
+	inst_init(t, root, NULL, 0, NULL);
 	root->last = set->nseg ? set->nseg - 1 : 0;
 	set->root = root;
 
@@ -1928,10 +2016,12 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	trans = t->ix->trans;
 	ncol = t->ix->ncol;
 	pos = t->ix->pos;
+	win_open(t);
 	if (set->env.syntax == EDI_EDIFACT)
 		place_all(t, slot, bits, trans, ncol, pos, 1);
 	else
 		place_all(t, slot, bits, trans, ncol, pos, 0);
+	win_close(t);
 	while (t->nfr > 0)
 		pop(t, set->nseg - 1);
 	root->last = set->nseg - 1;
