@@ -1691,6 +1691,16 @@ syntax_quiet(struct tb *t, const struct struct_segdef *sd,
 }
 
 /*
+ * 1 << el for el < 64, from memory: the scan's loop then keeps no register
+ * for the constant its shift would need.
+ */
+#define TB_B(n)		((uint64_t)1 << (n))
+#define TB_B4(n)	TB_B(n), TB_B(n + 1), TB_B(n + 2), TB_B(n + 3)
+#define TB_B16(n)	TB_B4(n), TB_B4(n + 4), TB_B4(n + 8), TB_B4(n + 12)
+static const uint64_t tb_elbit[64] = { TB_B16(0), TB_B16(16), TB_B16(32),
+    TB_B16(48) };
+
+/*
  * The values of s, for seg_quiet(): the present bits (and repetitions
  * and mandatory components, as scan_values() notes them) when
  * val_plain() clears every one; 0 at the first it does not.  Without
@@ -1719,14 +1729,14 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 		if (utf8) {
 			if (v->rep != 1)
 				break;
-			b0 |= (uint64_t)1 << v->el;
+			b0 |= tb_elbit[v->el];
 			if (vals && !val_plain_comp(sd, v, 1, mc, &mb))
 				return 0;
 		} else {
 			memcpy(&rc, &v->rep, sizeof(rc));
 			if (rc != 0x00010001U)
 				break;
-			b0 |= (uint64_t)1 << v->el;
+			b0 |= tb_elbit[v->el];
 			if (!vals)
 				continue;
 			if (mc)
