@@ -1779,10 +1779,9 @@ seg_quiet(struct tb *t, const struct edi_seg *s,
 	if (sd->nelem == 0)
 		/* without declarations, values are not looked at */
 		ok = scan_quiet(s, sd, utf8, 1, 0, 0, &pr);
-	else if (utf8 && sd->mcall != 0)
-		ok = scan_quiet(s, sd, 1, 1, 1, 1, &pr);
 	else if (utf8)
-		ok = scan_quiet(s, sd, 1, 1, 0, 1, &pr);
+		/* mbit 0 where mcall is: one copy of the EDIFACT scan */
+		ok = scan_quiet(s, sd, 1, 1, 1, 1, &pr);
 	else if (sd->mcall != 0)
 		ok = scan_quiet(s, sd, 0, 1, 1, 1, &pr);
 	else
