@@ -97,7 +97,6 @@ struct tb {
 	unsigned	 ndiag;
 	int		 oom;
 	int		 nfr;
-	uint32_t	 placed;	/* the last segment placed */
 	struct edi_loop	**inst;		/* every instance, in order */
 	size_t		 ninst;
 	size_t		 instcap;
@@ -169,7 +168,7 @@ static void	win_open(struct tb *);
 static void
 emit(struct tb *t, const struct diag *d)
 {
-	int	 win = t->wstart != NULL || t->wleft != 0;
+	int	 win = t->wstart != NULL;
 
 	if (win)
 		win_close(t);
@@ -428,9 +427,12 @@ pop_short(struct tb *t, const struct frame *f, uint32_t at)
 	t->nshort = f->short0;
 }
 
-/* Close the innermost frame: report the entries below their minimum. */
+/*
+ * Close the innermost frame at segment at: report the entries below their
+ * minimum.  last: the last segment placed.
+ */
 static inline void
-pop(struct tb *t, uint32_t at)
+pop(struct tb *t, uint32_t at, uint32_t last)
 {
 	struct frame *f = &t->fr[t->nfr - 1];
 	const struct struct_pos *p = &t->pos[f->cur];
@@ -438,7 +440,7 @@ pop(struct tb *t, uint32_t at)
 	if (f->run < p->min || p->nextmin < p->end || t->nshort > f->short0)
 		pop_short(t, f, at);
 	/* open until now: it ends with the last segment placed */
-	f->inst->last = t->placed;
+	f->inst->last = last;
 	t->nfr--;
 }
 
@@ -529,7 +531,7 @@ place(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
 	if (t->nfr - 1 != (int)p->depth) {
 		/* the target is in an enclosing loop */
 		do
-			pop(t, i);
+			pop(t, i, i - 1);	/* i > 0: root is open */
 		while (t->nfr - 1 > (int)p->depth);
 		f = &t->fr[p->depth];
 	}
@@ -1958,7 +1960,6 @@ place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
 		key = edi_tagkey(s->tag);
 		sd = structure_segdef_at(slot, bits, key);
 		place(t, s, k, key, sd, trans, ncol, pos);
-		t->placed = k;
 		if (sd != NULL && !seg_quiet(t, s, sd, utf8))
 			t->defer[t->ndefer++] = k;
 	}
@@ -2032,7 +2033,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 		place_all(t, slot, bits, trans, ncol, pos, 0);
 	win_close(t);
 	while (t->nfr > 0)
-		pop(t, set->nseg - 1);
+		pop(t, set->nseg - 1, set->nseg - 1);
 	root->last = set->nseg - 1;
 	if (t->oom)
 		goto oom;
