@@ -14,6 +14,7 @@
 #include "arena.h"
 #include "diag.h"
 #include "edi.h"
+#include "eglimits.h"
 #include "err.h"
 #include "structure.h"
 #include "tap.h"
@@ -84,6 +85,34 @@ run(struct run *r, const struct structure *st, const char *text,
 	memset(r, 0, sizeof(*r));
 	r->st = st;
 	r->check = check;
+	r->ds.emit = collect;
+	r->ds.arg = r;
+	h.diags = &r->ds;
+	translator_x12.parse(slice_make(text, strlen(text)), "t.edi", &h, r);
+}
+
+/* on_set() for sweeps of many sets: no TAP line per set. */
+static int
+on_set_quiet(void *arg, struct edi_set *s)
+{
+	struct run *r = arg;
+
+	r->nsets++;
+	r->in_tree = 1;
+	if (edi_tree_build(s, r->st ? structure_select(r->st, s->version,
+	    NULL) : NULL, &r->ds) != 0)
+		r->nd = MAXD;	/* cannot pass as "no diagnostic" */
+	r->in_tree = 0;
+	return 0;
+}
+
+static void
+run_quiet(struct run *r, const struct structure *st, const char *text)
+{
+	struct edi_handler h = { on_set_quiet, NULL, NULL, NULL };
+
+	memset(r, 0, sizeof(*r));
+	r->st = st;
 	r->ds.emit = collect;
 	r->ds.arg = r;
 	h.diags = &r->ds;
@@ -871,6 +900,344 @@ test_counts(void)
 }
 
 /*
+ * Syntax notes on every combination of present elements, against the
+ * notes' own definition: BEG's notes other than its "P" pairs lie within
+ * six positions (the tree builder reads their verdict from one word
+ * worked out at load time, struct_segdef's synverd), REF's span eight
+ * (they are tried one by one).  Each segment is sent twice in a set,
+ * so that an answer the builder may remember is asked for again.
+ */
+#define NOTE_STRUCT	"structure x12 850\nversion 004*\n"		\
+	"segment ST 1\nsegment BEG 1..2\nsegment REF 1..2\n"		\
+	"segment SE 1\n"						\
+	"element BEG01 AN 1 9 O\nelement BEG02 AN 1 9 O\n"		\
+	"element BEG03 AN 1 9 O\nelement BEG04 AN 1 9 O\n"		\
+	"element BEG05 AN 1 9 O\nelement BEG06 AN 1 9 O\n"		\
+	"element BEG07 AN 1 9 O\nelement BEG08 AN 1 9 O\n"		\
+	"element REF01 AN 1 9 O\nelement REF02 AN 1 9 O\n"		\
+	"element REF03 AN 1 9 O\nelement REF04 AN 1 9 O\n"		\
+	"element REF05 AN 1 9 O\nelement REF06 AN 1 9 O\n"		\
+	"element REF07 AN 1 9 O\nelement REF08 AN 1 9 O\n"		\
+	"element REF09 AN 1 9 O\n"					\
+	"syntax BEG R0203 C0405 L030506 P0708\n"				\
+	"syntax REF R0209 C0308 L040509\n"
+
+/* 1 when every note holds on mask (bit el: element el present). */
+static int
+notes_hold(const char *const *notes, unsigned mask)
+{
+	const char *n;
+	int	 el[8], ne, j, np;
+
+	for (; *notes != NULL; notes++) {
+		n = *notes;
+		for (ne = 0; n[1 + 2 * ne] != '\0'; ne++)
+			el[ne] = (n[1 + 2 * ne] - '0') * 10 +
+			    (n[2 + 2 * ne] - '0');
+		for (j = np = 0; j < ne; j++)
+			np += (mask >> el[j]) & 1;
+		if ((n[0] == 'P' && np != 0 && np != ne) ||
+		    (n[0] == 'R' && np == 0))
+			return 0;
+		if (n[0] == 'C' && ((mask >> el[0]) & 1) && np != ne)
+			return 0;
+		if (n[0] == 'L' && ((mask >> el[0]) & 1) && np == 1)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+test_note_verdicts(void)
+{
+	static const char *const beg[] = { "R0203", "C0405", "L030506",
+	    "P0708", NULL };
+	static const char *const ref[] = { "R0209", "C0308", "L040509",
+	    NULL };
+	struct structure *st = NULL;
+	struct run r;
+	char	 path[] = "/tmp/unit_tree_XXXXXX", err[512], text[1024];
+	char	 bseg[64], rseg[64];
+	unsigned mask, el, nb, nr, bad = 0;
+	int	 fd, j, wantb, wantr;
+	size_t	 n;
+	FILE	*fp;
+
+	if ((fd = mkstemp(path)) < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		ok(0, "note verdicts: temporary structure");
+		return;
+	}
+	fputs(NOTE_STRUCT, fp);
+	fclose(fp);
+	if (structure_load(path, &st, err, sizeof(err)) != 0)
+		printf("# %s\n", err);
+	unlink(path);
+	ok(st != NULL, "note verdicts: structure loads");
+	if (st == NULL)
+		return;
+	/* bit el of mask: element el present, elements 1..9 */
+	for (mask = 0; mask < 1U << 10; mask += 2) {
+		n = (size_t)snprintf(bseg, sizeof(bseg), "BEG");
+		for (el = 1; el <= 8; el++)
+			n += (size_t)snprintf(bseg + n, sizeof(bseg) - n, "*%s",
+			    (mask >> el) & 1 ? "A" : "");
+		n = (size_t)snprintf(rseg, sizeof(rseg), "REF");
+		for (el = 1; el <= 9; el++)
+			n += (size_t)snprintf(rseg + n, sizeof(rseg) - n, "*%s",
+			    (mask >> el) & 1 ? "A" : "");
+		snprintf(text, sizeof(text), "%sST*850*0001~%s~%s~%s~%s~"
+		    "SE*6*0001~%s", ISA5, bseg, bseg, rseg, rseg, END);
+		run_quiet(&r, st, text);
+		for (j = 0, nb = nr = 0; j < r.nd; j++) {
+			if (strcmp(r.d[j].code, "SYNTAX-NOTE") != 0)
+				continue;
+			if (strcmp(r.d[j].tag, "BEG") == 0)
+				nb++;
+			else if (strcmp(r.d[j].tag, "REF") == 0)
+				nr++;
+		}
+		if (r.nsets != 1 && bad++ < 4)
+			printf("#   mask %#x: %d sets\n", mask, r.nsets);
+		wantb = !notes_hold(beg, mask & 0x1fe);
+		wantr = !notes_hold(ref, mask);
+		if ((nb != 0) != wantb || (nr != 0) != wantr) {
+			if (bad++ < 4)
+				printf("#   mask %#x: BEG %u (want %s), REF %u "
+				    "(want %s)\n", mask, nb, wantb ? "some" :
+				    "none", nr, wantr ? "some" : "none");
+		}
+	}
+	ok(bad == 0, "note verdicts: SYNTAX-NOTE exactly where a note fails, "
+	    "on all 512 sets of elements (%u differ)", bad);
+	ok(st->idx != NULL && structure_segdef(st->idx,
+	    structure_tagkey("BEG"))->synvw &&
+	    !structure_segdef(st->idx, structure_tagkey("REF"))->synvw,
+	    "note verdicts: BEG's from one word, REF's note by note");
+	structure_free(st);
+}
+
+/*
+ * Dates and numbers, whose quick verdicts (a date of eight bytes a word
+ * at a time; numbers by their digits) must be edi_valid_date()'s and the
+ * number rules': months and days around every limit, leap days, a byte
+ * outside the digits at each place, signs and decimal marks.
+ */
+/* ISA5 with '>' for a component separator: ':' is data then */
+#define ISAGT	"ISA*00*          *00*          *ZZ*SENDER         " \
+		"*ZZ*RECEIVER       *240101*1200*^*00501*000000001*0*P*>~" \
+		"GS*PO*SND*RCV*20240101*1200*1*X*004010~"
+#define TYPED_STRUCT	"structure x12 850\nversion 004*\n"		\
+	"segment ST 1\nsegment BEG 1\nsegment SE 1\n"			\
+	"element BEG01 DT 8 8 O\nelement BEG02 R 1 4 O\n"		\
+	"element BEG03 N0 1 4 O\n"
+
+/* The number rules of an X12 R (r) or N0 value: 1 when valid. */
+static int
+number_valid(const char *v, int r)
+{
+	size_t	 i = 0, n = strlen(v), digits = 0, dots = 0;
+
+	if (n && (v[0] == '-' || (r && v[0] == '+')))
+		i = 1;
+	for (; i < n; i++) {
+		if (v[i] >= '0' && v[i] <= '9')
+			digits++;
+		else if (r && v[i] == '.')
+			dots++;
+		else
+			return 0;
+	}
+	return digits >= 1 && digits <= 4 && dots <= 1;
+}
+
+/* 1 when the set of text has a diagnostic code at BEG el. */
+static int
+typed_diag(struct structure *st, const char *text, const char *code, int el)
+{
+	struct run r;
+
+	run_quiet(&r, st, text);
+	return r.nsets != 1 || find(&r, code, "BEG", el) != NULL;
+}
+
+static void
+test_typed(void)
+{
+	static const char *const years[] = { "2024", "2023", "2000", "1900",
+	    "2100", "2400", "0000", "9999" };
+	static const char *const nums[] = { "1", "12", "1234", "12345",
+	    "-1", "+1", "-", "+", ".", "1.", ".5", "-.5", "+1.5", "1.2.3",
+	    "1,5", "1-", "--1", "1.234", "12.345", "-1234", "a", "1a",
+	    "12345.", "0.0001" };
+	static const char odd[] = { '/', ':', ' ', 'A', '\x80', '\xb9',
+	    '\xff' };
+	struct structure *st = NULL;
+	char	 path[] = "/tmp/unit_tree_XXXXXX", err[512], text[512];
+	char	 date[9];
+	unsigned y, m, d, k, j, bad = 0, n = 0, badn = 0;
+	int	 fd, want, got;
+	FILE	*fp;
+
+	if ((fd = mkstemp(path)) < 0 || (fp = fdopen(fd, "w")) == NULL) {
+		ok(0, "typed values: temporary structure");
+		return;
+	}
+	fputs(TYPED_STRUCT, fp);
+	fclose(fp);
+	if (structure_load(path, &st, err, sizeof(err)) != 0)
+		printf("# %s\n", err);
+	unlink(path);
+	ok(st != NULL, "typed values: structure loads");
+	if (st == NULL)
+		return;
+	for (y = 0; y < sizeof(years) / sizeof(years[0]); y++)
+		for (m = 0; m <= 13; m++)
+			for (d = 0; d <= 32; d++) {
+				/* the limits only past the first year */
+				if (y > 0 && !(d == 0 || d >= 28 || m == 0 ||
+				    m >= 12))
+					continue;
+				snprintf(date, sizeof(date), "%s%02u%02u",
+				    years[y], m, d);
+				for (k = 0; k <= 8; k++)
+					for (j = 0; j < (k < 8 ?
+					    sizeof(odd) : 1); j++) {
+						char t[9];
+
+						memcpy(t, date, sizeof(t));
+						if (k < 8)
+							t[k] = odd[j];
+						if (k < 8 && (m != 1 || d != 1 ||
+						    y > 1))
+							continue;
+						want = !edi_valid_date((struct
+						    slice){ t, 8 }, 0);
+						snprintf(text, sizeof(text),
+						    "%sST*850*0001~BEG*%s~"
+						    "SE*3*0001~%s", ISAGT, t,
+						    END);
+						got = typed_diag(st, text,
+						    "ELEM-DATE", 1);
+						n++;
+						if (got != want && bad++ < 4)
+							printf("#   date %.8s: "
+							    "%d, want %d\n", t,
+							    got, want);
+					}
+			}
+	ok(bad == 0, "typed values: eight-byte dates as edi_valid_date() "
+	    "says (%u of %u differ)", bad, n);
+	for (k = 0; k < sizeof(nums) / sizeof(nums[0]); k++) {
+		snprintf(text, sizeof(text), "%sST*850*0001~BEG**%s*%s~"
+		    "SE*3*0001~%s", ISA5, nums[k], nums[k], END);
+		got = typed_diag(st, text, "ELEM-CHAR", 2) ||
+		    typed_diag(st, text, "ELEM-LONG", 2) ||
+		    typed_diag(st, text, "ELEM-SHORT", 2);
+		if (got == number_valid(nums[k], 1) && badn++ < 4)
+			printf("#   R \"%s\": diagnostic %d\n", nums[k], got);
+		got = typed_diag(st, text, "ELEM-CHAR", 3) ||
+		    typed_diag(st, text, "ELEM-LONG", 3) ||
+		    typed_diag(st, text, "ELEM-SHORT", 3);
+		if (got == number_valid(nums[k], 0) && badn++ < 4)
+			printf("#   N0 \"%s\": diagnostic %d\n", nums[k], got);
+	}
+	ok(badn == 0, "typed values: R and N0 numbers by the number rules "
+	    "(%u differ)", badn);
+	structure_free(st);
+}
+
+/*
+ * Loop instances are carved from a window on the set's arena and claimed
+ * when placement ends; a chunk that fills, or the arena's cap, is met as
+ * before.  A set of many PO1 loops is built in fresh arenas of several
+ * caps: the tree is whole and the arena holds exactly the instances and
+ * the children array, or TREE-LIMIT says it is full.
+ */
+#define WIN_NPO1	3000
+
+static unsigned win_bad, win_full;
+
+static int
+win_set(void *arg, struct edi_set *s)
+{
+	size_t	 caps[] = { 0, 64, 100, 4096, 65536, 0, 0,
+	    EG_MAX_SET_ARENA };
+	struct run *r = arg;
+	struct arena a, *keep = s->arena;
+	const struct edi_loop *root, *l;
+	size_t	 c, want;
+	uint32_t i, k;
+	int	 rc, limit, j;
+
+	want = sizeof(struct edi_loop) * (WIN_NPO1 + 1) +
+	    ((WIN_NPO1 * sizeof(void *) + ARENA_ALIGN - 1) &
+	    ~(size_t)(ARENA_ALIGN - 1));
+	/* one byte short of the tree, and just enough */
+	caps[5] = want - 1;
+	caps[6] = want;
+	for (c = 0; c < sizeof(caps) / sizeof(caps[0]); c++) {
+		arena_init(&a, caps[c]);
+		s->arena = &a;
+		r->nd = 0;
+		r->in_tree = 1;
+		rc = edi_tree_build(s, r->st, &r->ds);
+		r->in_tree = 0;
+		for (j = 0, limit = 0; j < r->nd; j++)
+			if (strcmp(r->d[j].code, "TREE-LIMIT") == 0)
+				limit = 1;
+		if (rc != 0) {
+			win_full++;
+			if (!limit || a.used > caps[c])
+				win_bad++;
+		} else if ((root = s->root) == NULL || limit ||
+		    root->nkid != WIN_NPO1 || a.used != want)
+			win_bad++;
+		else {
+			for (i = 0, k = 2; i < root->nkid; i++, k++) {
+				l = root->kid[i];
+				if (l->parent != root || l->first != k ||
+				    l->last != k || s->seg[k].loop != l ||
+				    strcmp(l->decl->tag, "PO1") != 0)
+					break;
+			}
+			if (i != root->nkid)
+				win_bad++;
+		}
+		s->arena = keep;
+		arena_free(&a);
+	}
+	return 0;
+}
+
+static void
+test_inst_window(const struct structure *st)
+{
+	struct edi_handler h = { win_set, NULL, NULL, NULL };
+	struct run r;
+	char	*text, *p;
+	size_t	 cap = WIN_NPO1 * 16 + 1024;
+	int	 i;
+
+	p = text = xmalloc(cap);
+	p += snprintf(p, cap, "%sST*850*0001~BEG*00*SA*PO1**20240101~", ISA5);
+	for (i = 0; i < WIN_NPO1; i++)
+		p += snprintf(p, cap - (size_t)(p - text), "PO1*%d~", i + 1);
+	snprintf(p, cap - (size_t)(p - text), "SE*%d*0001~%s", WIN_NPO1 + 3,
+	    END);
+	memset(&r, 0, sizeof(r));
+	r.st = st;
+	r.ds.emit = collect;
+	r.ds.arg = &r;
+	h.diags = &r.ds;
+	win_bad = win_full = 0;
+	translator_x12.parse(slice_make(text, strlen(text)), "t.edi", &h, &r);
+	ok(win_bad == 0 && win_full == 6, "instance window: "
+	    "%d PO1 loops in arenas of 8 caps, %u full, %u wrong", WIN_NPO1,
+	    win_full, win_bad);
+	free(text);
+}
+
+/*
  * The same sets against a structure without the index structure_load
  * adds (built by hand, say): the tree builder then indexes it per set,
  * with the same results.  And with an index whose placement table was too
@@ -920,11 +1287,14 @@ main(void)
 		test_cases(t850);
 		test_repetitions(t850);
 		test_outside(t850);
+		test_inst_window(t850);
 		test_hierarchy(t856);
 		test_unindexed(t850);
 	}
 	test_odd_values();
 	test_counts();
+	test_note_verdicts();
+	test_typed();
 	test_corpus();
 	structure_free(t850);
 	structure_free(t856);

@@ -1464,6 +1464,42 @@ syn_fast(const struct struct_syntax *n, struct struct_synfast *f)
 	return -1;
 }
 
+/*
+ * The verdict of synrest's notes as one word (struct_segdef's synverd),
+ * when their positions fit: the test of syntax_fast() in tree.c on every
+ * set of them.
+ */
+static void
+syn_verdict(struct struct_segdef *sd)
+{
+	const struct struct_synfast *f;
+	uint64_t pos = 0, b, v = 0;
+	unsigned lo = 0, w = 0, i;
+	size_t	 k;
+
+	for (k = 0, f = sd->synfast; k < sd->nsynrest; k++, f++)
+		pos |= (f->a | f->need | f->any) & ~(uint64_t)1;
+	if (pos != 0) {
+		lo = (unsigned)__builtin_ctzll(pos);
+		w = 64 - (unsigned)__builtin_clzll(pos) - lo;
+	}
+	if (w > 6)
+		return;
+	for (i = 0; i < 1U << w; i++) {
+		b = (uint64_t)i << lo;
+		for (k = 0, f = sd->synfast; k < sd->nsynrest; k++, f++)
+			if (((b | 1) & f->a) != 0 && (b & f->need) != f->need &&
+			    (b & f->any) == 0)
+				break;
+		if (k == sd->nsynrest)
+			v |= (uint64_t)1 << i;
+	}
+	sd->synverd = v;
+	sd->synvmask = ((uint64_t)1 << w) - 1;
+	sd->synlo = (unsigned char)lo;
+	sd->synvw = 1;
+}
+
 /* Every segdef's p1mask, synrest and synfast (struct_segdef). */
 static void
 syn_pairs(struct struct_index *ix)
@@ -1492,8 +1528,10 @@ syn_pairs(struct struct_index *ix)
 			if (syn_fast(sd->syn[ix->synrest[n + k]],
 			    &ix->synfast[n + k]) != 0)
 				fast = 0;
-		if (fast && sd->nsyn > 0)
+		if (fast && sd->nsyn > 0) {
 			sd->synfast = &ix->synfast[n];
+			syn_verdict(sd);
+		}
 		n += sd->nsynrest;
 	}
 }

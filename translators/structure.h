@@ -243,6 +243,16 @@ struct struct_segdef {
 	 * position past 63, and the notes are tried one by one.
 	 */
 	const struct struct_synfast *synfast;
+	/*
+	 * With synfast, when the positions of synrest's notes lie within
+	 * six of one another (synvw set): bit ((bit0 >> synlo) & synvmask)
+	 * of synverd is 1 exactly when all of them hold on bit0, the
+	 * present-element bits, every answer worked out at load time.
+	 */
+	uint64_t	 synverd;
+	uint64_t	 synvmask;
+	unsigned char	 synlo;
+	unsigned char	 synvw;
 	uint32_t	 idx;		/* this entry's index in seg[] */
 	uint32_t	 col;		/* an entry's tag: its trans column; 0 */
 	const struct struct_pairs *pairs;	/* first `pairs`, or NULL */

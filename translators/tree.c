@@ -97,7 +97,6 @@ struct tb {
 	unsigned	 ndiag;
 	int		 oom;
 	int		 nfr;
-	uint32_t	 placed;	/* the last segment placed */
 	struct edi_loop	**inst;		/* every instance, in order */
 	size_t		 ninst;
 	size_t		 instcap;
@@ -109,6 +108,14 @@ struct tb {
 	/* The segments seg_quiet() did not clear, for check_segment(). */
 	uint32_t	*defer;
 	size_t		 ndefer;
+	/*
+	 * Placement's loop instances are carved from a window on the set's
+	 * arena (arena_window), claimed when placement ends or a diagnostic
+	 * goes out: nothing else is allocated from it meanwhile.  wleft:
+	 * what the window has left, 0 when none is open.
+	 */
+	unsigned char	*wstart, *wp;
+	size_t		 wleft;
 	/*
 	 * Whether a segment's syntax notes hold depends only on its tag's
 	 * notes and which of the positions they name are present (the
@@ -151,6 +158,25 @@ copy_str(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
+static void	win_close(struct tb *);
+static void	win_open(struct tb *);
+
+/*
+ * Hand d to the sink.  Placement's arena window (struct tb) is claimed
+ * around the call, so that a sink may allocate from the set's arena too.
+ */
+static void
+emit(struct tb *t, const struct diag *d)
+{
+	int	 win = t->wstart != NULL;
+
+	if (win)
+		win_close(t);
+	diag_emit(t->ds, d);
+	if (win)
+		win_open(t);
+}
+
 static void __attribute__((format(printf, 3, 4)))
 tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 {
@@ -168,7 +194,7 @@ tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 		d.scope = DIAG_SCOPE_SET;
 		diag_msg(&d, "more than %u diagnostics in this set; the rest "
 		    "are not shown", EG_MAX_DIAGS_PER_SET);
-		diag_emit(t->ds, &d);
+		emit(t, &d);
 		return;
 	}
 	diag_init(&d, a->sev, a->code);
@@ -197,7 +223,7 @@ tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(d.msg, sizeof(d.msg), fmt, ap);
 	va_end(ap);
-	diag_emit(t->ds, &d);
+	emit(t, &d);
 }
 
 #define TD(sv, cd, ...)	\
@@ -218,20 +244,11 @@ inst_grow(struct tb *t)
 		    sizeof(*t->inst));
 }
 
-/*
- * A set has a loop instance every two or three segments: each is allocated
- * raw with every field set, which spares arena_alloc's call and memset.
- */
+/* Fill in l, a new instance, and list it. */
 static inline struct edi_loop *
-new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
-    struct edi_loop *parent)
+inst_init(struct tb *t, struct edi_loop *l, const struct struct_loop *decl,
+    uint32_t first, struct edi_loop *parent)
 {
-	struct edi_loop *l;
-
-	if ((l = arena_alloc_raw(t->set->arena, sizeof(*l))) == NULL) {
-		t->oom = 1;
-		return NULL;
-	}
 	*l = (struct edi_loop){ .decl = decl, .first = first, .last = first,
 	    .parent = parent };
 	/* counted here, so the children arrays take one pass to fill */
@@ -242,6 +259,69 @@ new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
 	t->inst[t->ninst++] = l;
 	return l;
 }
+
+/* Claim what placement carved from its arena window, and close it. */
+static void
+win_close(struct tb *t)
+{
+	if (t->wstart != NULL && t->wp != t->wstart)
+		arena_commit(t->set->arena, (size_t)(t->wp - t->wstart));
+	t->wstart = t->wp = NULL;
+	t->wleft = 0;
+}
+
+/* Open a window on the set's arena, maybe empty, for new_inst(). */
+static void
+win_open(struct tb *t)
+{
+	size_t	 avail;
+
+	t->wstart = t->wp = arena_window(t->set->arena, &avail);
+	t->wleft = t->wp != NULL ? avail : 0;
+}
+
+/*
+ * The window cannot hold an instance: claim it, take one from the arena
+ * as before windows, and open a new window past it.  The arena ends up
+ * as if each instance had been allocated on its own.
+ */
+static struct edi_loop * __attribute__((noinline))
+inst_alloc(struct tb *t)
+{
+	struct edi_loop *l;
+
+	win_close(t);
+	if ((l = arena_alloc_raw(t->set->arena, sizeof(*l))) == NULL) {
+		t->oom = 1;
+		return NULL;
+	}
+	win_open(t);
+	return l;
+}
+
+/*
+ * A set has a loop instance every two or three segments: during placement
+ * each is carved raw from the window with every field set, which spares
+ * the arena's tests and memset.
+ */
+static inline struct edi_loop *
+new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
+    struct edi_loop *parent)
+{
+	struct edi_loop *l;
+
+	if (t->wleft >= sizeof(*l)) {
+		l = (struct edi_loop *)(void *)t->wp;
+		t->wp += sizeof(*l);
+		t->wleft -= sizeof(*l);
+	} else if ((l = inst_alloc(t)) == NULL)
+		return NULL;
+	return inst_init(t, l, decl, first, parent);
+}
+
+/* windows hand out multiples of ARENA_ALIGN, each instance a whole one */
+_Static_assert(sizeof(struct edi_loop) % ARENA_ALIGN == 0,
+    "an instance is a multiple of the arena's alignment");
 
 /* The shortfall list is full: double it. */
 static void __attribute__((noinline))
@@ -347,9 +427,12 @@ pop_short(struct tb *t, const struct frame *f, uint32_t at)
 	t->nshort = f->short0;
 }
 
-/* Close the innermost frame: report the entries below their minimum. */
+/*
+ * Close the innermost frame at segment at: report the entries below their
+ * minimum.  last: the last segment placed.
+ */
 static inline void
-pop(struct tb *t, uint32_t at)
+pop(struct tb *t, uint32_t at, uint32_t last)
 {
 	struct frame *f = &t->fr[t->nfr - 1];
 	const struct struct_pos *p = &t->pos[f->cur];
@@ -357,7 +440,7 @@ pop(struct tb *t, uint32_t at)
 	if (f->run < p->min || p->nextmin < p->end || t->nshort > f->short0)
 		pop_short(t, f, at);
 	/* open until now: it ends with the last segment placed */
-	f->inst->last = t->placed;
+	f->inst->last = last;
 	t->nfr--;
 }
 
@@ -448,7 +531,7 @@ place(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
 	if (t->nfr - 1 != (int)p->depth) {
 		/* the target is in an enclosing loop */
 		do
-			pop(t, i);
+			pop(t, i, i - 1);	/* i > 0: root is open */
 		while (t->nfr - 1 > (int)p->depth);
 		f = &t->fr[p->depth];
 	}
@@ -616,14 +699,17 @@ num_chars(unsigned type, struct slice v, size_t *lenp)
 	}
 	if (v.len && (v.p[0] == '-' || v.p[0] == '+'))
 		i = 1;
+	/* what is neither sign nor decimal mark is a digit */
+	digits = v.len - i;
 	for (; i < v.len; i++) {
 		if (v.p[i] >= '0' && v.p[i] <= '9')
-			digits++;
-		else if (v.p[i] == '.' || (type == ST_N && v.p[i] == ','))
+			continue;
+		if (v.p[i] == '.' || (type == ST_N && v.p[i] == ','))
 			dots++;
 		else
 			return 0;
 	}
+	digits -= dots;
 	*lenp = digits;
 	return digits > 0 && dots <= 1;
 }
@@ -789,7 +875,8 @@ struct present {
 static int
 allrep1(const struct present *p)
 {
-	return p->orrep == 1 && p->andrep == 1;
+	/* not as one 64-bit compare, which would go through memory */
+	return ((p->orrep ^ 1) | (p->andrep ^ 1)) == 0;
 }
 
 static int
@@ -1096,23 +1183,49 @@ empty_plain(const struct struct_segdef *sd, const struct edi_val *v)
 }
 
 /*
- * A value whose text test failed, for typed entry pl (NULL: none): the
- * verdict of the entry (for a number, what number_ok() would say), or
- * empty_plain()'s.  Out of line, so that the text test of val_plain stays
- * small enough to inline into the value scan.
+ * edi_valid_date() of an eight-byte value (CCYYMMDD, nearly every date),
+ * a word at a time: all digits when no byte of the word minus '0' reaches
+ * 10 (the carry-free test below), then month and day from their bytes.
  */
+static inline int
+date8_ok(const char *p)
+{
+	static const unsigned char mdays[] = { 31, 29, 31, 30, 31, 30, 31,
+	    31, 30, 31, 30, 31 };
+	uint64_t x, y;
+	unsigned m, d, yr;
+
+	memcpy(&x, p, sizeof(x));
+	y = x ^ 0x3030303030303030ULL;
+	if (((((y & 0x7f7f7f7f7f7f7f7fULL) + 0x7676767676767676ULL) | y) &
+	    0x8080808080808080ULL) != 0)
+		return 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	y = __builtin_bswap64(y);
+#endif
+	/* byte i of the text in bits 8i.. of y, as its digit */
+	m = (unsigned)(y >> 32 & 0xff) * 10 + (unsigned)(y >> 40 & 0xff);
+	d = (unsigned)(y >> 48 & 0xff) * 10 + (unsigned)(y >> 56);
+	if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+		return 0;
+	if (m != 2 || d != 29)
+		return 1;
+	yr = (unsigned)(y & 0xff) * 1000 + (unsigned)(y >> 8 & 0xff) * 100 +
+	    (unsigned)(y >> 16 & 0xff) * 10 + (unsigned)(y >> 24 & 0xff);
+	return (yr % 4 == 0 && yr % 100 != 0) || yr % 400 == 0;
+}
+
+/* The number types: ST_N, ST_NN, ST_R. */
+#define TB_NUMTYPES	(1U << ST_N | 1U << ST_NN | 1U << ST_R)
+
+/* typed_plain() past numbers and eight-byte dates. */
 static int __attribute__((noinline))
-typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
+typed_rest(const struct struct_segdef *sd, const struct struct_plain *pl,
     const struct edi_val *v)
 {
-	size_t	 digits;
-
 	if (pl == NULL || v->s.len == 0)
 		return empty_plain(sd, v);
 	switch (pl->type) {
-	case 0:
-	case ST_COMPOSITE:
-		return 0;	/* text, or a composite's own entry */
 	case ST_DT:
 		return edi_valid_date(v->s, pl->tmin <= 6) &&
 		    v->s.len >= pl->tmin && v->s.len <= pl->tmax;
@@ -1120,9 +1233,33 @@ typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
 		return edi_valid_time(v->s) && v->s.len >= pl->tmin &&
 		    v->s.len <= pl->tmax;
 	default:
-		return num_chars(pl->type, v->s, &digits) &&
-		    digits >= pl->tmin && digits <= pl->tmax;
+		return 0;	/* text, or a composite's own entry */
 	}
+}
+
+/*
+ * A value whose text test failed, for typed entry pl (NULL: none): the
+ * verdict of the entry (for a number, what number_ok() would say), or
+ * empty_plain()'s.  Out of line, so that the text test of val_plain stays
+ * small enough to inline into the value scan; numbers and eight-byte
+ * dates, most of what comes here, call nothing, the rest go on to
+ * typed_rest().
+ */
+static int __attribute__((noinline))
+typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
+    const struct edi_val *v)
+{
+	size_t	 digits;
+
+	if (pl != NULL && v->s.len != 0) {
+		if (((1U << pl->type) & TB_NUMTYPES) != 0)
+			return num_chars(pl->type, v->s, &digits) &&
+			    digits >= pl->tmin && digits <= pl->tmax;
+		if (pl->type == ST_DT && v->s.len == 8)
+			return date8_ok(v->s.p) && v->s.len >= pl->tmin &&
+			    v->s.len <= pl->tmax;
+	}
+	return typed_rest(sd, pl, v);
 }
 
 /*
@@ -1556,6 +1693,16 @@ syntax_quiet(struct tb *t, const struct struct_segdef *sd,
 }
 
 /*
+ * 1 << el for el < 64, from memory: the scan's loop then keeps no register
+ * for the constant its shift would need.
+ */
+#define TB_B(n)		((uint64_t)1 << (n))
+#define TB_B4(n)	TB_B(n), TB_B(n + 1), TB_B(n + 2), TB_B(n + 3)
+#define TB_B16(n)	TB_B4(n), TB_B4(n + 4), TB_B4(n + 8), TB_B4(n + 12)
+static const uint64_t tb_elbit[64] = { TB_B16(0), TB_B16(16), TB_B16(32),
+    TB_B16(48) };
+
+/*
  * The values of s, for seg_quiet(): the present bits (and repetitions
  * and mandatory components, as scan_values() notes them) when
  * val_plain() clears every one; 0 at the first it does not.  Without
@@ -1584,14 +1731,14 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 		if (utf8) {
 			if (v->rep != 1)
 				break;
-			b0 |= (uint64_t)1 << v->el;
+			b0 |= tb_elbit[v->el];
 			if (vals && !val_plain_comp(sd, v, 1, mc, &mb))
 				return 0;
 		} else {
 			memcpy(&rc, &v->rep, sizeof(rc));
 			if (rc != 0x00010001U)
 				break;
-			b0 |= (uint64_t)1 << v->el;
+			b0 |= tb_elbit[v->el];
 			if (!vals)
 				continue;
 			if (mc)
@@ -1628,16 +1775,15 @@ static inline __attribute__((always_inline)) int
 seg_quiet(struct tb *t, const struct edi_seg *s,
     const struct struct_segdef *sd, int utf8)
 {
-	struct present pr;
+	struct present pr, prc;
 	int	 ok;
 
 	if (sd->nelem == 0)
 		/* without declarations, values are not looked at */
 		ok = scan_quiet(s, sd, utf8, 1, 0, 0, &pr);
-	else if (utf8 && sd->mcall != 0)
-		ok = scan_quiet(s, sd, 1, 1, 1, 1, &pr);
 	else if (utf8)
-		ok = scan_quiet(s, sd, 1, 1, 0, 1, &pr);
+		/* mbit 0 where mcall is: one copy of the EDIFACT scan */
+		ok = scan_quiet(s, sd, 1, 1, 1, 1, &pr);
 	else if (sd->mcall != 0)
 		ok = scan_quiet(s, sd, 0, 1, 1, 1, &pr);
 	else
@@ -1658,12 +1804,24 @@ seg_quiet(struct tb *t, const struct edi_seg *s,
 		return 1;
 	/*
 	 * Notes that the masks decide (synfast) are decided in fewer steps
-	 * than the memo takes: its test, and on a miss the same masks.
+	 * than the memo takes: the pairs' test, then synverd's bit for the
+	 * rest's positions (every answer worked out when the structure was
+	 * loaded), or the rest note by note.
 	 */
-	if (sd->synfast != NULL)
-		return ((pr.bit[0] ^ pr.bit[0] >> 1) & sd->p1mask) == 0 &&
-		    syntax_fast(sd, pr.bit[0]);
-	return syntax_quiet(t, sd, &pr);
+	if (sd->synfast != NULL) {
+		if (((pr.bit[0] ^ pr.bit[0] >> 1) & sd->p1mask) != 0)
+			return 0;
+		if (sd->synvw)
+			return (int)(sd->synverd >> (pr.bit[0] >> sd->synlo &
+			    sd->synvmask) & 1);
+		return syntax_fast(sd, pr.bit[0]);
+	}
+	/*
+	 * A copy: pr's own address then never leaves the scan, whose bits
+	 * stay in registers instead of being stored for this rare call.
+	 */
+	prc = pr;
+	return syntax_quiet(t, sd, &prc);
 }
 
 /* -- hierarchy ---------------------------------------------------------- */
@@ -1802,7 +1960,6 @@ place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
 		key = edi_tagkey(s->tag);
 		sd = structure_segdef_at(slot, bits, key);
 		place(t, s, k, key, sd, trans, ncol, pos);
-		t->placed = k;
 		if (sd != NULL && !seg_quiet(t, s, sd, utf8))
 			t->defer[t->ndefer++] = k;
 	}
@@ -1837,8 +1994,9 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	t->shortv = t->shortbuf;
 	t->shortcap = TB_SHORTBUF;
 	t->defer = t->deferbuf;
-	if ((root = new_inst(t, NULL, 0, NULL)) == NULL)
+	if ((root = arena_alloc_raw(set->arena, sizeof(*root))) == NULL)
 		goto oom;
+	inst_init(t, root, NULL, 0, NULL);
 	root->last = set->nseg ? set->nseg - 1 : 0;
 	set->root = root;
 
@@ -1868,12 +2026,14 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	trans = t->ix->trans;
 	ncol = t->ix->ncol;
 	pos = t->ix->pos;
+	win_open(t);
 	if (set->env.syntax == EDI_EDIFACT)
 		place_all(t, slot, bits, trans, ncol, pos, 1);
 	else
 		place_all(t, slot, bits, trans, ncol, pos, 0);
+	win_close(t);
 	while (t->nfr > 0)
-		pop(t, set->nseg - 1);
+		pop(t, set->nseg - 1, set->nseg - 1);
 	root->last = set->nseg - 1;
 	if (t->oom)
 		goto oom;
