@@ -1295,6 +1295,46 @@ test_window_chunks(const char *loop, unsigned every, const char *pad)
 }
 
 /*
+ * A message cut off after one or two bytes of a tag that could be a
+ * service segment's ("U", "UN"): the one-pass loop looks at the tag's
+ * bytes before it knows how many are left.  The input is copied to a
+ * buffer of its exact size, so that AddressSanitizer sees a byte read
+ * past its end; the parser must report the message unterminated.
+ */
+static void
+test_tail_tag(const char *loop)
+{
+	static const char *tail[] = { "U", "UN", "UNT" };
+	struct diag_sink ds;
+	struct edi_handler h;
+	struct chunks c;
+	char	 buf[512], *in;
+	size_t	 i, len;
+	int	 rc;
+
+	for (i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+		len = (size_t)snprintf(buf, sizeof(buf), "%s%s", UNB
+		    "UNH+1+ORDERS:D:96A:UN'BGM+220+PO1+9'"
+		    "DTM+137:20250101:102'"
+		    "NAD+BY+5412345000013::9'\n"
+		    "LIN+1++4000862141404:SRS'QTY+21:48'\n", tail[i]);
+		in = xmalloc(len);
+		memcpy(in, buf, len);
+		memset(&ds, 0, sizeof(ds));
+		memset(&h, 0, sizeof(h));
+		memset(&c, 0, sizeof(c));
+		h.set = chunks_set;
+		h.diags = &ds;
+		rc = translator_edifact.parse(slice_make(in, len), "t.edi", &h,
+		    &c);
+		ok(rc == 0 && ds.nerror > 0, "input ending in \"%s\" inside "
+		    "a message (%s): reported, nothing read past the end",
+		    tail[i], loop);
+		free(in);
+	}
+}
+
+/*
  * The parser's one-pass path reads a segment 32 bytes per step: the same
  * values and warnings wherever a release character, an escaped separator
  * or terminator, or a trailing separator falls in a step, and the same as
@@ -1410,11 +1450,13 @@ main(void)
 	test_block_edges(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop", 7, "");
 	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop", 1, WPAD);
+	test_tail_tag(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	/* and the SSE2 loop, whatever this CPU has (edi_avx2()) */
 	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2()) {
 		test_block_edges("SSE2 loop, forced");
 		test_window_chunks("SSE2 loop, forced", 7, "");
 		test_window_chunks("SSE2 loop, forced", 1, WPAD);
+		test_tail_tag("SSE2 loop, forced");
 	} else
 		ok(0, "EDIGATE_SIMD=sse2 turns the AVX2 loop off");
 	unsetenv("EDIGATE_SIMD");

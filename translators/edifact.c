@@ -2914,7 +2914,8 @@ fast_run(struct ef *x, const char *in, size_t len, size_t pos,
 		if (in[pos] == 'U') {
 			if (at_tag(slice_make(in, len), pos, "UNA") || x->stale)
 				break;
-			if (env_tag(in + pos))
+			/* env_tag() reads three bytes */
+			if (len - pos >= 3 && env_tag(in + pos))
 				direct = 0;
 		}
 		if ((end = fast_segment(x, in, len, pos, last, &w, direct,
