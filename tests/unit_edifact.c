@@ -60,6 +60,43 @@ struct run {
 	struct diag_sink ds;
 };
 
+/*
+ * Every segment a parser hands over has its tag NUL-padded: the bytes
+ * past the tag's end are 0 (edi_seg_tagkey() loads all four).  Counted
+ * for every set any test here parses, envelope segments included.
+ */
+static unsigned tagpad_segs, tagpad_bad;
+
+static void
+tagpad_seg(const struct edi_seg *seg)
+{
+	size_t	 i;
+
+	if (seg == NULL)
+		return;
+	tagpad_segs++;
+	for (i = strnlen(seg->tag, sizeof(seg->tag)); i < sizeof(seg->tag); i++)
+		if (seg->tag[i] != '\0') {
+			tagpad_bad++;
+			printf("# tag \"%.4s\" at %u not NUL-padded\n",
+			    seg->tag, seg->filepos);
+			break;
+		}
+	if (seg->tag[3] != '\0')
+		tagpad_bad++;
+}
+
+static void
+tagpad_set(const struct edi_set *s)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->nseg; i++)
+		tagpad_seg(&s->seg[i]);
+	tagpad_seg(s->env.interchange);
+	tagpad_seg(s->env.group);
+}
+
 static void
 collect(void *arg, const struct diag *d)
 {
@@ -123,6 +160,7 @@ on_set(void *arg, struct edi_set *s)
 	int	 i, occ, k;
 	uint32_t j;
 
+	tagpad_set(s);
 	if (r->nsets < 8) {
 		r->nseg[r->nsets] = s->nseg;
 		r->no_unb[r->nsets] = s->env.interchange == NULL;
@@ -1241,6 +1279,7 @@ chunks_set(void *arg, struct edi_set *s)
 	uint32_t i;
 	uint16_t k;
 
+	tagpad_set(s);
 	c->sets++;
 	c->nseg = s->nseg;
 	for (i = 1; i + 1 < s->nseg; i++) {
@@ -1440,6 +1479,51 @@ test_block_edges(const char *loop)
 	    "byte-at-a-time path", loop);
 }
 
+/*
+ * Tags of every length, by each way a segment is read: the block loop,
+ * the general tokenizer (a release character, a line break inside the
+ * segment), the character set step (a Latin-1 byte in UNOC), a NUL byte
+ * in a tag, a segment past EG_MAX_SEGMENT_LEN (only its tag read), a
+ * group.
+ */
+static void
+test_tagpad(const char *loop)
+{
+	static const char body[] = "UNH+1+ORDERS:D:96A:UN'BGM+220+PO1'"
+	    "AB+1'A+2'ABCD+3'+4'NAD+BY+++M\xfcller'FTX+AAA+++a?+b'"
+	    "FTX+AAA+++a\nb'AB+a?'b'UNT+10+1'";
+	struct run *r = xcalloc(1, sizeof(*r));
+	char	*t, *big, *q;
+	size_t	 n = 4 * (size_t)EG_MAX_SEGMENT_LEN + 1024, len;
+	unsigned bad = tagpad_bad, segs = tagpad_segs;
+
+	t = xmalloc(n);
+	big = xmalloc((size_t)EG_MAX_SEGMENT_LEN + 16);
+	memset(big, 'A', (size_t)EG_MAX_SEGMENT_LEN + 8);
+	memcpy(big, "FT+", 3);
+	big[EG_MAX_SEGMENT_LEN + 8] = '\0';
+	snprintf(t, n, "%s%sUNZ+1+IC1'", UNB, body);
+	(void)run(r, t);
+	snprintf(t, n, "%sUNG+ORDERS+S+R+240301:1200+G1+UN+D:96A'%s"
+	    "UNE+1+G1'UNZ+1+IC1'", UNB, body);
+	(void)run(r, t);
+	snprintf(t, n, "%sUNH+1+ORDERS:D:96A:UN'%s'AB+1'UNT+4+1'UNZ+1+IC1'",
+	    UNB, big);
+	(void)run(r, t);
+	/* a NUL byte in a tag: "A", "B", released "C" */
+	snprintf(t, n, "%sUNH+1+ORDERS:D:96A:UN'A@B+1'B@+2'C@D+a?+b'"
+	    "UNT+5+1'UNZ+1+IC1'", UNB);
+	len = strlen(t);
+	while ((q = memchr(t, '@', len)) != NULL)
+		*q = '\0';
+	(void)run_probe(r, t, len, NULL, 0, NULL, NULL);
+	ok(tagpad_segs >= segs + 36 && tagpad_bad == bad,
+	    "tags of 0 to 4 bytes NUL-padded, every tokenizer (%s)", loop);
+	free(big);
+	free(t);
+	free(r);
+}
+
 int
 main(void)
 {
@@ -1451,8 +1535,10 @@ main(void)
 	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop", 7, "");
 	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop", 1, WPAD);
 	test_tail_tag(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
+	test_tagpad(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	/* and the SSE2 loop, whatever this CPU has (edi_avx2()) */
 	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2()) {
+		test_tagpad("SSE2 loop, forced");
 		test_block_edges("SSE2 loop, forced");
 		test_window_chunks("SSE2 loop, forced", 7, "");
 		test_window_chunks("SSE2 loop, forced", 1, WPAD);
@@ -1462,5 +1548,8 @@ main(void)
 	unsetenv("EDIGATE_SIMD");
 	test_limits();
 	test_tree();
+	ok(tagpad_bad == 0 && tagpad_segs > 1000, "every segment of every "
+	    "set parsed here has its tag NUL-padded (%u segments)",
+	    tagpad_segs);
 	return done_testing();
 }

@@ -43,6 +43,43 @@ struct run {
 	struct diag_sink ds;
 };
 
+/*
+ * Every segment a parser hands over has its tag NUL-padded: the bytes
+ * past the tag's end are 0 (edi_seg_tagkey() loads all four).  Counted
+ * for every set any test here parses, envelope segments included.
+ */
+static unsigned tagpad_segs, tagpad_bad;
+
+static void
+tagpad_seg(const struct edi_seg *seg)
+{
+	size_t	 i;
+
+	if (seg == NULL)
+		return;
+	tagpad_segs++;
+	for (i = strnlen(seg->tag, sizeof(seg->tag)); i < sizeof(seg->tag); i++)
+		if (seg->tag[i] != '\0') {
+			tagpad_bad++;
+			printf("# tag \"%.4s\" at %u not NUL-padded\n",
+			    seg->tag, seg->filepos);
+			break;
+		}
+	if (seg->tag[3] != '\0')
+		tagpad_bad++;
+}
+
+static void
+tagpad_set(const struct edi_set *s)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->nseg; i++)
+		tagpad_seg(&s->seg[i]);
+	tagpad_seg(s->env.interchange);
+	tagpad_seg(s->env.group);
+}
+
 static void
 collect(void *arg, const struct diag *d)
 {
@@ -58,6 +95,7 @@ on_set(void *arg, struct edi_set *s)
 	struct run *r = arg;
 	size_t	 n = strlen(r->doctypes);
 
+	tagpad_set(s);
 	r->nsets++;
 	r->nrejected += s->rejected;
 	r->segs += s->nseg;
@@ -511,6 +549,7 @@ values_set(void *arg, struct edi_set *s)
 	const struct slice *v;
 	int	*n = arg;
 
+	tagpad_set(s);
 	(*n)++;
 	is_str(seg->tag, "PO1", "values: tag");
 	is_int(seg->nel, 7, "values: nel counts trailing empty element");
@@ -553,6 +592,45 @@ test_values(void)
 	    translator_find("nope") == NULL, "translator_find");
 	ok(translator_sniff(SLICE_LIT(ISA_OK)) == &translator_x12,
 	    "translator_sniff");
+}
+
+/*
+ * Tags of every length, by each way a segment is split: the block loop,
+ * the general split (a bad tag), a tag of sixteen bytes or more, a NUL
+ * byte in a tag, a segment past EG_MAX_SEGMENT_LEN (only its tag read).
+ */
+static void
+test_tagpad(const char *loop)
+{
+	static const char body[] = "ST*850*0001~BEG*00*SA*1**20240101~"
+	    "N1*ST*X~X*1~ABCD*2~ABCDEFGHIJKLMNOPQRS*3~*4~PO1*1*2~";
+	struct run *r = xcalloc(1, sizeof(*r));
+	char	*t, *big, *q;
+	size_t	 n = 4 * (size_t)EG_MAX_SEGMENT_LEN + 1024, len;
+	unsigned bad = tagpad_bad, segs = tagpad_segs;
+
+	t = xmalloc(n);
+	big = xmalloc((size_t)EG_MAX_SEGMENT_LEN + 16);
+	memset(big, 'A', (size_t)EG_MAX_SEGMENT_LEN + 8);
+	memcpy(big, "N9*", 3);
+	big[EG_MAX_SEGMENT_LEN + 8] = '\0';
+	snprintf(t, n, "%s%s%sSE*9*0001~%s", ISA_OK, GS_OK, body, TAIL_OK);
+	(void)run(r, t, strlen(t));
+	snprintf(t, n, "%s%sST*850*0001~%s~N1*ST~SE*4*0001~%s", ISA_OK,
+	    GS_OK, big, TAIL_OK);
+	(void)run(r, t, strlen(t));
+	/* a NUL byte in a tag: "A", "B" */
+	snprintf(t, n, "%s%sST*850*0001~A@B*1~B@*2~SE*4*0001~%s", ISA_OK,
+	    GS_OK, TAIL_OK);
+	len = strlen(t);
+	while ((q = memchr(t, '@', len)) != NULL)
+		*q = '\0';
+	(void)run(r, t, len);
+	ok(tagpad_segs >= segs + 23 && tagpad_bad == bad,
+	    "tags of 0 to 19 bytes NUL-padded, every split (%s)", loop);
+	free(big);
+	free(t);
+	free(r);
 }
 
 /* -- streaming and limits ----------------------------------------------- */
@@ -684,6 +762,7 @@ edges_set(void *arg, struct edi_set *s)
 	uint32_t i;
 	uint16_t k;
 
+	tagpad_set(s);
 	for (i = 0; i < s->nseg; i++) {
 		seg = &s->seg[i];
 		if (strcmp(seg->tag, "PO1") != 0 && strcmp(seg->tag, "N1") != 0)
@@ -768,6 +847,7 @@ chunks_set(void *arg, struct edi_set *s)
 	uint32_t i;
 	uint16_t k;
 
+	tagpad_set(s);
 	c->sets++;
 	c->nseg = s->nseg;
 	for (i = 1; i + 1 < s->nseg; i++) {
@@ -921,10 +1001,12 @@ main(void)
 	test_values();
 	test_block_edges(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
+	test_tagpad(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	/* and the SSE2 loop, whatever this CPU has (edi_avx2()) */
 	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2()) {
 		test_block_edges("SSE2 loop, forced");
 		test_window_chunks("SSE2 loop, forced");
+		test_tagpad("SSE2 loop, forced");
 	} else
 		ok(0, "EDIGATE_SIMD=sse2 turns the AVX2 loop off");
 	unsetenv("EDIGATE_SIMD");
@@ -934,5 +1016,8 @@ main(void)
 	test_setbuf_window();
 	test_streaming();
 	test_corpus();
+	ok(tagpad_bad == 0 && tagpad_segs > 1000, "every segment of every "
+	    "set parsed here has its tag NUL-padded (%u segments)",
+	    tagpad_segs);
 	return done_testing();
 }

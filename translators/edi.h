@@ -40,7 +40,7 @@ struct edi_val {
 struct edi_loop;
 
 struct edi_seg {
-	char		 tag[4];	/* NUL-terminated */
+	char		 tag[4];	/* NUL-padded: edi_seg_tagkey() */
 	uint32_t	 filepos;	/* position in the file, envelopes included */
 	uint32_t	 setpos;	/* from ST/UNH = 1; 0 for envelope segments */
 	uint16_t	 nel;		/* element positions present, empty included */
@@ -108,6 +108,39 @@ edi_tagkey(const char tag[4])
 		return k;
 #endif
 	return edi_tagkey_str(tag);
+}
+
+/*
+ * edi_tagkey() of a segment's tag.  Every parser NUL-pads the tag (all
+ * four bytes past its end are 0; a 3-byte tag's fourth is its NUL), and
+ * code that builds a segment by hand must too (memset, or a string
+ * literal's array): then, on a little-endian CPU, the key is the load
+ * itself, with no test of where the tag ends.
+ */
+static inline uint32_t
+edi_seg_tagkey(const struct edi_seg *s)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint32_t k;
+
+	memcpy(&k, s->tag, sizeof(k));
+	return k;
+#else
+	return edi_tagkey_str(s->tag);
+#endif
+}
+
+/*
+ * A parser's last step on a tag it found bad, which may hold a NUL byte
+ * from the input ("A\0B"): the bytes past its first NUL zeroed, so that
+ * edi_seg_tagkey() keys it as edi_tagkey() does.
+ */
+static inline void
+edi_tag_pad(char tag[4])
+{
+	size_t	 n = strnlen(tag, 4);
+
+	memset(tag + n, 0, 4 - n);
 }
 
 /*

@@ -846,17 +846,20 @@ plain_tag(struct edi_seg *seg, const unsigned char *p, const unsigned char *e)
 		seg->tag[1] = (char)p[1];
 		seg->tag[2] = (char)p[2];
 		seg->tag[3] = '\0';
-		return is_upalnum(p[0]) && is_upalnum(p[1]) &&
-		    is_upalnum(p[2]) ? 0 : TF_BADTAG;
+		if (is_upalnum(p[0]) && is_upalnum(p[1]) && is_upalnum(p[2]))
+			return 0;
+		edi_tag_pad(seg->tag);
+		return TF_BADTAG;
 	}
 	k = len < 3 ? len : 3;
+	memset(seg->tag, 0, sizeof(seg->tag));	/* edi_seg_tagkey() */
 	memcpy(seg->tag, p, k);
-	seg->tag[k] = '\0';
 	if (len != 3)
 		flags |= TF_BADTAG;
 	for (k = 0; k < len && k < 3; k++)
 		if (!is_upalnum(p[k]))
 			flags |= TF_BADTAG;
+	edi_tag_pad(seg->tag);
 	return flags;
 }
 
@@ -918,7 +921,7 @@ tokenize_plain(struct ef *x, const struct specials *sp, struct slice raw,
 	int	 flags = 0, vf;
 	__m128i	 w, t;
 
-	seg->tag[0] = '\0';
+	memset(seg->tag, 0, sizeof(seg->tag));
 	for (blk = b; blk < e; blk += 16) {
 		left = (size_t)(e - blk);
 		if (lim - blk >= 16)
@@ -1030,7 +1033,7 @@ tokenize(struct ef *x, struct slice raw, struct edi_seg *seg)
 		return flags;
 	flags = 0;
 #endif
-	seg->tag[0] = '\0';
+	memset(seg->tag, 0, sizeof(seg->tag));
 	seg->nel = 0;
 	seg->nval = 0;
 	start = p;
@@ -1068,14 +1071,15 @@ tokenize(struct ef *x, struct slice raw, struct edi_seg *seg)
 			if (el == 0) {
 				if (comp == 1) {
 					k = v.len < 3 ? v.len : 3;
+					memset(seg->tag, 0, sizeof(seg->tag));
 					memcpy(seg->tag, v.p, k);
-					seg->tag[k] = '\0';
 					if (v.len != 3)
 						flags |= TF_BADTAG;
 					for (k = 0; k < v.len && k < 3; k++)
 						if (!is_upalnum((unsigned char)
 						    v.p[k]))
 							flags |= TF_BADTAG;
+					edi_tag_pad(seg->tag);
 				}
 			} else if (v.len > 0) {
 				if ((vf = val_limit(n, rep, comp)) != 0) {

@@ -1912,10 +1912,10 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 	hkey = structure_tagkey(h->tag);
 	ckey = structure_tagkey(h->count_tag);
 	for (k = 0; k < set->nseg; k++)
-		if (edi_tagkey(set->seg[k].tag) == hkey)
+		if (edi_seg_tagkey(&set->seg[k]) == hkey)
 			cnt++;
 	for (k = 0; k < set->nseg; k++) {
-		if (edi_tagkey(set->seg[k].tag) != ckey)
+		if (edi_seg_tagkey(&set->seg[k]) != ckey)
 			continue;
 		cv = edi_value(&set->seg[k], h->count_el, 1, 1);
 		if (cv == NULL)
@@ -1957,7 +1957,7 @@ place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
 	/* in locals: the stores to t and the frames could alias set's */
 	for (k = 0; k < nseg; k++) {
 		s = &seg[k];
-		key = edi_tagkey(s->tag);
+		key = edi_seg_tagkey(s);
 		sd = structure_segdef_at(slot, bits, key);
 		place(t, s, k, key, sd, trans, ncol, pos);
 		if (sd != NULL && !seg_quiet(t, s, sd, utf8))
@@ -2043,7 +2043,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 		k = t->defer[i];
 		s = &set->seg[k];
 		check_segment(t, k, s, structure_segdef_at(slot, bits,
-		    edi_tagkey(s->tag)), utf8);
+		    edi_seg_tagkey(s)), utf8);
 	}
 	for (i = 0; i < st->nhier; i++)
 		hierarchy(t, &st->hier[i]);

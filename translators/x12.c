@@ -338,14 +338,15 @@ split_tag(const unsigned char *p, const unsigned char *e, unsigned char es,
 	for (i = 0; p + i < e && p[i] != es; i++)
 		;
 	k = i < EG_MAX_TAG_LEN ? i : EG_MAX_TAG_LEN;
+	memset(tag, 0, 4);		/* NUL-padded: edi_seg_tagkey() */
 	memcpy(tag, p, k);
-	tag[k] = '\0';
 	if (i < 2 || i > EG_MAX_TAG_LEN)
 		rc = EG_ERR_SYNTAX;
 	for (k = 0; k < i && k < EG_MAX_TAG_LEN; k++)
 		if (!((p[k] >= 'A' && p[k] <= 'Z') ||
 		    (p[k] >= '0' && p[k] <= '9')))
 			rc = EG_ERR_SYNTAX;
+	edi_tag_pad(tag);
 	*ip = i;
 	return rc;
 }
@@ -458,8 +459,10 @@ split_plain(const unsigned char *p, const unsigned char *e,
 		    _mm_and_si128(_mm_cmpgt_epi8(w, _mm_set1_epi8('0' - 1)),
 		    _mm_cmpgt_epi8(_mm_set1_epi8('9' + 1), w))));
 		need = (1U << k) - 1;
-		if (i < 2 || i > EG_MAX_TAG_LEN || (alnum & need) != need)
+		if (i < 2 || i > EG_MAX_TAG_LEN || (alnum & need) != need) {
 			rc = EG_ERR_SYNTAX;
+			edi_tag_pad(tag);
+		}
 		if (i >= left) {
 			*nelp = 0;
 			*nvalp = 0;
