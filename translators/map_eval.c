@@ -734,7 +734,7 @@ frank(const struct edi_seg *s, const struct map_filter *f)
 static int
 step_match(const struct edi_seg *s, const struct map_step *st)
 {
-	if (map_tagkey(s->tag) != st->key)
+	if (edi_seg_tagkey(s) != st->key)
 		return -1;
 	return frank(s, &st->f);
 }
@@ -1165,7 +1165,7 @@ static inline void
 match_seg(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
     uint64_t rank, struct pm *pm)
 {
-	if (map_tagkey(s->tag) == p->seg.key)
+	if (edi_seg_tagkey(s) == p->seg.key)
 		match_seg_at(ev, p, s, rank, pm);
 }
 
@@ -1322,7 +1322,7 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 		while (kf < i)
 			kf = ++kk < L->nkid ? L->kid[kk]->first : UINT32_MAX;
 		kid = NULL;
-		key = map_tagkey(seg[i].tag);
+		key = edi_seg_tagkey(&seg[i]);
 		x->it[k].seg = i;
 		if (kf == i) {
 			kid = L->kid[kk];
@@ -4102,7 +4102,7 @@ plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
 		if ((r = frank(s, &p->loop[0].f)) < 0)
 			continue;
 		if ((kid = x->it[it].kid) == NULL) {
-			if (map_tagkey(s->tag) == p->seg.key)
+			if (edi_seg_tagkey(s) == p->seg.key)
 				plain_cand(ev, p, s, r, b);
 			continue;
 		}
@@ -4112,14 +4112,14 @@ plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
 			end = kid->last < ev->set->nseg ? kid->last :
 			    ev->set->nseg - 1;
 			for (i = kid->first; ev->set->nseg > 0 && i <= end; i++)
-				if (map_tagkey(seg[i].tag) == p->seg.key)
+				if (edi_seg_tagkey(&seg[i]) == p->seg.key)
 					plain_cand(ev, p, &seg[i], r, b);
 			continue;
 		}
 		if (x->it[it].ksx == NULL && kid_small(kid)) {
 			sit_init(&si, ev->set, kid, -1);
 			while (sit_next(&si, &i, &kk))
-				if (map_tagkey(seg[i].tag) == p->seg.key)
+				if (edi_seg_tagkey(&seg[i]) == p->seg.key)
 					plain_cand(ev, p, &seg[i], r, b);
 			continue;
 		}
@@ -4173,7 +4173,7 @@ plain_best(struct ev *ev, const struct frame *fr, const struct map_path *p,
 			    (uint32_t)fr->segi >= ev->set->nseg)
 				return -1;
 			s = &seg[fr->segi];
-			if (map_tagkey(s->tag) == p->seg.key)
+			if (edi_seg_tagkey(s) == p->seg.key)
 				plain_cand(ev, p, s, 0, pb);
 			goto done;
 		}
@@ -4250,7 +4250,7 @@ absent_pos(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 		return pm.seg;
 	}
 	if (t != NULL && p->path->anchor == MA_REL && p->path->nloop == 0 &&
-	    map_tagkey(t->tag) == p->path->seg.key) {
+	    edi_seg_tagkey(t) == p->path->seg.key) {
 		*el = p->path->el;
 		*comp = p->path->comp;
 	}
