@@ -3125,6 +3125,27 @@ uint_cmp_x(uint64_t x, struct slice b, int *res)
 	return 0;
 }
 
+/* Whether a comparison's result res (<0, 0, >0) satisfies op; -1: no op. */
+static inline int
+cmp_holds(enum map_cmp op, int res)
+{
+	switch (op) {
+	case MCMP_EQ:
+		return res == 0;
+	case MCMP_NE:
+		return res != 0;
+	case MCMP_LT:
+		return res < 0;
+	case MCMP_GT:
+		return res > 0;
+	case MCMP_LE:
+		return res <= 0;
+	case MCMP_GE:
+		return res >= 0;
+	}
+	return -1;
+}
+
 /* A comparison (MC_CMP): C_TRUE, C_FALSE or C_UNKNOWN. */
 static NOINLINE int
 cond_cmp(struct ev *ev, const struct frame *fr, const struct map_cond *c)
@@ -3164,21 +3185,7 @@ cond_cmp(struct ev *ev, const struct frame *fr, const struct map_cond *c)
 	if (val_cmp(ev, &a, &b, &res) != 0)
 		return C_UNKNOWN;
 out:
-	switch (c->cmp) {
-	case MCMP_EQ:
-		return res == 0;
-	case MCMP_NE:
-		return res != 0;
-	case MCMP_LT:
-		return res < 0;
-	case MCMP_GT:
-		return res > 0;
-	case MCMP_LE:
-		return res <= 0;
-	case MCMP_GE:
-		return res >= 0;
-	}
-	return C_UNKNOWN;
+	return (l = cmp_holds(c->cmp, res)) < 0 ? C_UNKNOWN : l;
 }
 
 /* A list test (MC_IN). */
@@ -3262,21 +3269,7 @@ cond_cmp_lit(struct ev *ev, const struct frame *fr, const struct map_cond *c)
 	    map_uint_cmp(slice_make(j->u.s.p, j->u.s.len), c->b->lit,
 	    &res) != 0)
 		return -1;
-	switch (c->cmp) {
-	case MCMP_EQ:
-		return res == 0;
-	case MCMP_NE:
-		return res != 0;
-	case MCMP_LT:
-		return res < 0;
-	case MCMP_GT:
-		return res > 0;
-	case MCMP_LE:
-		return res <= 0;
-	case MCMP_GE:
-		return res >= 0;
-	}
-	return -1;
+	return cmp_holds(c->cmp, res);
 }
 
 /*
