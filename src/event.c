@@ -1033,6 +1033,37 @@ plain(struct slice s)
 }
 
 /*
+ * ,"transaction":{"controlNumber":..,"setId":..,"implementationRef":..,
+ * "segmentCount":N of the fast writers, without its closing brace; its
+ * room is TXN_HEAD_ROOM(cn, dt, impl).  The strings need no escape.
+ */
+static const char txn_tr[] = ",\"transaction\":{\"controlNumber\":\"",
+    txn_sid[] = "\",\"setId\":\"",
+    txn_iref[] = "\",\"implementationRef\":\"",
+    txn_count[] = "\",\"segmentCount\":";
+#define TXN_HEAD_ROOM(cn, dt, impl)	(sizeof(txn_tr) + sizeof(txn_sid) + \
+	sizeof(txn_iref) + sizeof(txn_count) + (cn).len + (dt).len + \
+	(impl).len + 20)
+
+static char *
+put_txn_head(char *o, struct slice cn, struct slice dt, struct slice impl,
+    uint32_t nseg)
+{
+	o = PUTL(o, txn_tr);
+	o = put_short(o, cn.p, cn.len);
+	if (dt.len > 0) {
+		o = PUTL(o, txn_sid);
+		o = put_short(o, dt.p, dt.len);
+	}
+	if (impl.len > 0) {
+		o = PUTL(o, txn_iref);
+		o = put_short(o, impl.p, impl.len);
+	}
+	o = PUTL(o, txn_count);
+	return put_int(o, nseg);
+}
+
+/*
  * The usual transaction (a reference, segments, nothing to escape) in
  * one piece, room claimed once; -1 for any other (or at the cap, where
  * the member by member writer finds exactly where it stops), nothing
@@ -1042,9 +1073,7 @@ static int
 fast_transaction(struct ew *w, const struct edi_set *set,
     const struct event_frag *f, struct slice impl)
 {
-	static const char tr[] = ",\"transaction\":{\"controlNumber\":\"",
-	    sid[] = "\",\"setId\":\"", iref[] = "\",\"implementationRef\":\"",
-	    count[] = "\",\"segmentCount\":", segs[] = ",\"segments\":[";
+	static const char segs[] = ",\"segments\":[";
 	const struct buf *rr = &f->pc[PC_RAWREF];
 	struct slice	 cn = set->control, dt = set->doctype;
 	char		*o;
@@ -1053,23 +1082,12 @@ fast_transaction(struct ew *w, const struct edi_set *set,
 	if (w->first || cn.len == 0 || set->nseg == 0 || !plain(cn) ||
 	    !plain(dt) || !plain(impl))
 		return -1;
-	/* the literals, the strings, three numbers and "}", ",", "]}" */
-	need = sizeof(tr) + sizeof(sid) + sizeof(iref) + sizeof(count) +
-	    sizeof(segs) + cn.len + dt.len + impl.len + rr->len + 3 * 20 + 4;
+	/* the head, rawRef, segments, two numbers and "}", ",", "]}" */
+	need = TXN_HEAD_ROOM(cn, dt, impl) + sizeof(segs) + rr->len +
+	    2 * 20 + 4;
 	if ((o = buf_room(w->b, need)) == NULL)
 		return -1;
-	o = PUTL(o, tr);
-	o = put_short(o, cn.p, cn.len);
-	if (dt.len > 0) {
-		o = PUTL(o, sid);
-		o = put_short(o, dt.p, dt.len);
-	}
-	if (impl.len > 0) {
-		o = PUTL(o, iref);
-		o = put_short(o, impl.p, impl.len);
-	}
-	o = PUTL(o, count);
-	o = put_int(o, set->nseg);
+	o = put_txn_head(o, cn, dt, impl, set->nseg);
 	*o++ = '}';
 	o = put(o, rr->p, rr->len);
 	o = f->rawref_first ? PUTL(o, "\"segments\":[") : PUTL(o, segs);
@@ -1425,9 +1443,6 @@ fast_tail(struct ew *e, struct event_cache *c, const struct edi_set *set,
     size_t diagslen)
 {
 	static const char at[] = ",\"occurredAt\":\"",
-	    tr[] = ",\"transaction\":{\"controlNumber\":\"",
-	    sid[] = "\",\"setId\":\"", iref[] = "\",\"implementationRef\":\"",
-	    count[] = "\",\"segmentCount\":",
 	    refs[] = ",\"correlation\":{\"orderRefs\":[\"";
 	const struct event_frag *f = c->fr;
 	const struct buf *t1 = &f->pc[PC_T1], *t2 = &f->pc[PC_T2];
@@ -1452,10 +1467,10 @@ fast_tail(struct ew *e, struct event_cache *c, const struct edi_set *set,
 		return -1;
 	/* an order's own events: the subject is the only reference */
 	r = (f->type == ET_ORDER_CREATED || f->type == ET_ORDER_ACK) && splain;
-	/* the literals, the strings, three numbers and "}}" */
-	need = sizeof(at) + wl + c->src->len + sizeof(tr) + sizeof(sid) +
-	    sizeof(iref) + sizeof(count) + cn.len + dt.len + impl.len +
-	    t1->len + 3 * 20 + 1 + t2->len + (r ? sizeof(refs) + sl + 3 : 0) +
+	/* the transaction head, the literals, the strings, two more numbers
+	   and "}}" */
+	need = sizeof(at) + wl + c->src->len + TXN_HEAD_ROOM(cn, dt, impl) +
+	    t1->len + 2 * 20 + 1 + t2->len + (r ? sizeof(refs) + sl + 3 : 0) +
 	    2;
 	if ((o = buf_room(e->b, need)) == NULL)
 		return -1;
@@ -1465,18 +1480,7 @@ fast_tail(struct ew *e, struct event_cache *c, const struct edi_set *set,
 		*o++ = '"';
 	}
 	o = put(o, c->src->p, c->src->len);
-	o = PUTL(o, tr);
-	o = put_short(o, cn.p, cn.len);
-	if (dt.len > 0) {
-		o = PUTL(o, sid);
-		o = put_short(o, dt.p, dt.len);
-	}
-	if (impl.len > 0) {
-		o = PUTL(o, iref);
-		o = put_short(o, impl.p, impl.len);
-	}
-	o = PUTL(o, count);
-	o = put_int(o, set->nseg);
+	o = put_txn_head(o, cn, dt, impl, set->nseg);
 	o = put(o, t1->p, t1->len);
 	o = put_int(o, set->seg[0].filepos);
 	*o++ = ',';
