@@ -1016,6 +1016,19 @@ test_pairs_dense(void)
 	    "\"gtin\":\"U8\"}]}",
 	    "dense pairs: as the pass over the values reads them");
 	run_free(&r);
+
+	/*
+	 * Fewer values than the first pair position: PO101 and PO105 left
+	 * empty (VICS), so PO106 is the fifth value.  The pair is there.
+	 */
+	run_text(text, "850", "BEG*00*SA*P**20240101~"
+	    "PO1**2*EA*1.00**UP*U9~"
+	    "PO1**2*EA***VN*V10~", &r, 0);
+	is_int(r.rv, 0, "pairs past empty elements: evaluates");
+	is_json(r.doc, "{\"lines\":["
+	    "{\"gtin\":\"U9\"},{\"seller\":\"V10\"}]}",
+	    "pairs past empty elements: found by the pass");
+	run_free(&r);
 }
 
 /* ---- list rules ---------------------------------------------------------- */

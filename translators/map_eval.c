@@ -857,8 +857,15 @@ pairs_dense(struct pairs *pc, const struct edi_seg *s, unsigned from,
 	int		 n = 0;
 
 	/* A pair at e has e + 1 <= to, and its first value e - 1 < nv. */
-	if (to <= from || from > nv)
+	if (to <= from)
 		return 0;
+	/*
+	 * Fewer values than from: elements left empty before the pairs
+	 * (PO1**2*EA*1.00**UP*U1), whose values may still be at from and
+	 * later; the pass finds them.
+	 */
+	if (from > nv)
+		return -1;
 	lim = to - 1 < nv ? to - 1 : nv;
 	a = s->val + from - 1;		/* from <= nv: a value (no NULL + 0) */
 	if (from > 1 && a[-1].el >= from)
