@@ -18,8 +18,10 @@ $EDIGATE_PEERS_WORK/same-output, or /tmp/edigate-peers/same-output):
   - byte mutants of the corpus (a byte dropped, inserted, replaced or a
     delimiter planted) and segment mutants of the corpus and of the
     generated files (a segment dropped, repeated elsewhere or swapped; an
-    element emptied, replaced by a qualifier or a number, dropped, doubled
-    or swapped with another; components and trailing elements added).
+    element emptied, replaced by a qualifier or a number, dropped, doubled,
+    or swapped with another; about half the elements of one
+    segment, or all but its last two, emptied;
+    components and trailing elements added).
 
 Each binary must live in a build tree (it finds the maps beside itself),
 or pass the maps with -M: EDIGATE_MAPS is honoured by both.  Exit 0 when
@@ -131,7 +133,9 @@ def delims(b):
 
 
 def seg_mutants(srcs, d, per_file):
-    """One to three segment or element edits, per_file(s) mutants each."""
+    """One to three segment or element edits, per_file(s) mutants each:
+    segments repeated, dropped, swapped; elements changed, dropped, added,
+    split into components, doubled, swapped or left empty."""
     rnd = random.Random(2026)
     values = [b"", b"ZZ", b"VN", b"BP", b"UP", b"ST", b"BY", b"002", b"0",
               b"-1", b"1.50", b"00012", b"X" * 50]
@@ -149,7 +153,7 @@ def seg_mutants(srcs, d, per_file):
             for _ in range(rnd.randint(1, 3)):
                 i = rnd.randrange(1, len(m))
                 f = m[i].split(el)
-                op = rnd.randrange(9)
+                op = rnd.randrange(10)
                 if op == 0:
                     m.insert(i, m[rnd.randrange(1, len(m))])
                 elif op == 1:
@@ -174,6 +178,14 @@ def seg_mutants(srcs, d, per_file):
                 elif op == 8 and len(f) > 2:
                     a, c = rnd.sample(range(1, len(f)), 2)
                     f[a], f[c] = f[c], f[a]
+                    m[i] = el.join(f)
+                elif op == 9 and len(f) > 3:
+                    # elements left empty, as VICS files do (PO1**2*EA):
+                    # about half of them, or all but the last two
+                    keep = len(f) - 2 if rnd.randrange(2) else None
+                    for j in range(1, len(f)):
+                        if (j < keep) if keep else rnd.randrange(2):
+                            f[j] = b""
                     m[i] = el.join(f)
             out.append(term.join(m + tail))
     return write_all(out, d, "s")
