@@ -803,7 +803,14 @@ commit(struct rx *r, struct slice mdn, uint8_t idout[STORE_ID_LEN])
 	snprintf(req.doc.partner, sizeof(req.doc.partner), "%s", r->p->id);
 	snprintf(req.doc.channel, sizeof(req.doc.channel), "as2:%s",
 	    r->p->id);
-	snprintf(req.doc.name, sizeof(req.doc.name), "%s", r->msgid);
+	/* Longer Message-IDs were refused on receipt (400). */
+	if ((size_t)snprintf(req.doc.name, sizeof(req.doc.name), "%s",
+	    r->msgid) >= sizeof(req.doc.name)) {
+		log_warnx("as2: Message-ID %.64s...: too long to store",
+		    r->msgid);
+		buf_free(&orig);
+		return -1;
+	}
 	if (ok) {
 		req.raw = r->payload;
 		(void)envelope_peek(r->payload, &env);

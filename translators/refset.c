@@ -142,7 +142,7 @@ int
 refset_seen(struct refset *c, struct slice s)
 {
 	struct refset_ent *old;
-	size_t	 i, j, oldcap, cap;
+	size_t	 i, j = 0, oldcap, cap;	/* j: set by refset_find (cap > 0) */
 
 	if (s.len == 0 || s.len > sizeof(c->ent->s))
 		return 0;

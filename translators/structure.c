@@ -2049,7 +2049,13 @@ structure_load_cached(struct structure_cache *sc, const char *path,
 			continue;
 		if (sc_file_read(d, f) != 0 || !mentions_extends(f, bn))
 			continue;
-		snprintf(vpath, sizeof(vpath), "%s/%s", dirpath, f->name);
+		if ((size_t)snprintf(vpath, sizeof(vpath), "%s/%s", dirpath,
+		    f->name) >= sizeof(vpath)) {
+			snprintf(err, errlen, "%s/%s:0:0: path too long", dirpath,
+			    f->name);
+			rc = EG_ERR_LIMIT;
+			goto fail;
+		}
 		ext = NULL;
 		if ((rc = load_text(vpath, f->text, f->len, &v, &ext,
 		    &toplevel, err, errlen)) != 0)
