@@ -1150,6 +1150,35 @@ test_when_lit(void)
 }
 
 /*
+ * Run map text over the 850 p untraced and traced: it evaluates, each of
+ * the nwant MAP-CHECK warnings (": message\n") is given and no other,
+ * and tracing changes none of the diagnostics.
+ */
+static void
+check_wants(const char *text, const char *p, const char *const *want,
+    size_t nwant, const char *label)
+{
+	struct run r, t;
+	size_t	 i;
+	int	 n;
+
+	run_text(text, "850", p, &r, 0);
+	run_text(text, "850", p, &t, 1);
+	is_int(r.rv, 0, "%s: evaluates", label);
+	for (i = 0; i < nwant; i++)
+		ok(has_line(&r.diags, want[i]), "%s: %.*s", label,
+		    (int)strlen(want[i]) - 3, want[i] + 2);
+	for (n = 0, p = r.diags.p; p != NULL &&
+	    (p = strstr(p, "MAP-CHECK")) != NULL; p++)
+		n++;
+	is_int(n, (int)nwant, "%s: no other check fails", label);
+	is_str(r.diags.p ? r.diags.p : "", t.diags.p ? t.diags.p : "",
+	    "%s: the same diagnostics when traced", label);
+	run_free(&r);
+	run_free(&t);
+}
+
+/*
  * A checked field against a literal: unsigned integers (leading zeros,
  * "0", "00") compared where they are read, everything else (a sign, a
  * decimal, text, an exponent, an object, an absent field) as before.
@@ -1193,10 +1222,7 @@ test_check_lit(void)
 	    ": eq007 1e3\n",
 	};
 	char	 text[4096];
-	struct run r, t;
 	const char *p;
-	size_t	 i;
-	int	 n;
 
 	snprintf(text, sizeof(text), "%s"
 	    "id = BEG03\n"
@@ -1217,21 +1243,8 @@ test_check_lit(void)
 	p = "BEG*00*SA*P1**20240101~REF*DP*007*12~REF*DP*6.5*012~"
 	    "REF*DP*ABC~REF*DP*10*x~REF*DP**y~REF*DP*0~REF*DP*-1~REF*DP*+7~"
 	    "REF*DP*00~REF*DP*9.00~REF*DP*1e3~PO1*1*1*EA~";
-	run_text(text, "850", p, &r, 0);
-	run_text(text, "850", p, &t, 1);
-	is_int(r.rv, 0, "check literal: evaluates");
-	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		ok(has_line(&r.diags, want[i]), "check literal: %.*s",
-		    (int)strlen(want[i]) - 3, want[i] + 2);
-	for (n = 0, p = r.diags.p; p != NULL &&
-	    (p = strstr(p, "MAP-CHECK")) != NULL; p++)
-		n++;
-	is_int(n, (int)(sizeof(want) / sizeof(want[0])),
-	    "check literal: no other check fails");
-	is_str(r.diags.p ? r.diags.p : "", t.diags.p ? t.diags.p : "",
-	    "check literal: the same diagnostics when traced");
-	run_free(&r);
-	run_free(&t);
+	check_wants(text, p, want, sizeof(want) / sizeof(want[0]),
+	    "check literal");
 }
 
 /*
@@ -1256,10 +1269,7 @@ test_check_agg(void)
 	    ": ccount\n",
 	};
 	char	 text[8192];
-	struct run r, t;
 	const char *p;
-	size_t	 i;
-	int	 n;
 
 	snprintf(text, sizeof(text), "%s"
 	    "id = BEG03\n"
@@ -1305,21 +1315,8 @@ test_check_agg(void)
 	p = "BEG*00*SA*P1**20240101~REF*DP*007~REF*DP*10~REF*DP*3~"
 	    "REF*IA*1.5~REF*IA*2.25~REF*CT*-5~REF*CT*3~REF*PD*0~"
 	    "PO1*1*1*EA~CTT*3*20~";
-	run_text(text, "850", p, &r, 0);
-	run_text(text, "850", p, &t, 1);
-	is_int(r.rv, 0, "check count/sum: evaluates");
-	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
-		ok(has_line(&r.diags, want[i]), "check count/sum: %.*s",
-		    (int)strlen(want[i]) - 3, want[i] + 2);
-	for (n = 0, p = r.diags.p; p != NULL &&
-	    (p = strstr(p, "MAP-CHECK")) != NULL; p++)
-		n++;
-	is_int(n, (int)(sizeof(want) / sizeof(want[0])),
-	    "check count/sum: no other check fails");
-	is_str(r.diags.p ? r.diags.p : "", t.diags.p ? t.diags.p : "",
-	    "check count/sum: the same diagnostics when traced");
-	run_free(&r);
-	run_free(&t);
+	check_wants(text, p, want, sizeof(want) / sizeof(want[0]),
+	    "check count/sum");
 }
 
 /* ---- groups ------------------------------------------------------------- */
