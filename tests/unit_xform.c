@@ -238,6 +238,54 @@ test_table(void)
 	arena_free(&a);
 }
 
+/*
+ * DTM+137:IN:CODE as a segment (no CODE: two values), the code at (el3,
+ * comp3, rep3), and `date code` reading it at (codeel, codecomp) applied
+ * to IN: the result, *v the value it leaves.
+ */
+static int
+date_code_run(struct arena *a, const char *in, const char *code,
+    unsigned el3, unsigned comp3, unsigned rep3, unsigned codeel,
+    unsigned codecomp, struct map_val *v)
+{
+	struct edi_seg	 seg;
+	struct edi_val	 vals[3];
+	struct map_xform x;
+	const char	*why;
+	int		 res;
+
+	memset(&seg, 0, sizeof(seg));
+	memset(vals, 0, sizeof(vals));
+	memcpy(seg.tag, "DTM", 4);
+	vals[0].s = slice_cstr("137");
+	vals[0].el = 1;
+	vals[0].comp = 1;
+	vals[0].rep = 1;
+	vals[1].s = slice_cstr(in);
+	vals[1].el = 1;
+	vals[1].comp = 2;
+	vals[1].rep = 1;
+	vals[2].s = slice_cstr(code ? code : "");
+	vals[2].el = (uint16_t)el3;
+	vals[2].comp = (uint16_t)comp3;
+	vals[2].rep = (uint16_t)rep3;
+	seg.val = vals;
+	seg.nval = code ? 3 : 2;
+	seg.nel = (uint16_t)el3;
+	memset(&x, 0, sizeof(x));
+	x.kind = MX_DATE_CODE;
+	x.codeel = (uint8_t)codeel;
+	x.codecomp = (uint8_t)codecomp;
+	memset(v, 0, sizeof(*v));
+	v->p = in;
+	v->len = strlen(in);
+	v->kind = MV_STR;
+	v->seg = &seg;
+	res = map_xform_apply(&x, a, NULL, v, &why);
+	v->seg = NULL;		/* seg is gone with this call */
+	return res;
+}
+
 /* date code ELEM reads the format code from the same segment. */
 static void
 test_date_code(void)
@@ -270,45 +318,14 @@ test_date_code(void)
 		{ "102", "20240229", MXR_OK, "2024-02-29" },
 	};
 	struct arena	 a;
-	struct edi_seg	 seg;
-	struct edi_val	 vals[3];
+	struct map_val	 v;
 	size_t		 i;
+	int		 res;
 
 	arena_init(&a, 1 << 16);
 	for (i = 0; i < sizeof(dc) / sizeof(dc[0]); i++) {
-		struct map_xform x;
-		struct map_val	 v;
-		const char	*why;
-		int		 res;
-
-		memset(&seg, 0, sizeof(seg));
-		memset(vals, 0, sizeof(vals));
-		memcpy(seg.tag, "DTM", 4);
-		vals[0].s = slice_cstr("137");
-		vals[0].el = 1;
-		vals[0].comp = 1;
-		vals[0].rep = 1;
-		vals[1].s = slice_cstr(dc[i].in);
-		vals[1].el = 1;
-		vals[1].comp = 2;
-		vals[1].rep = 1;
-		vals[2].s = slice_cstr(dc[i].code ? dc[i].code : "");
-		vals[2].el = 1;
-		vals[2].comp = 3;
-		vals[2].rep = 1;
-		seg.val = vals;
-		seg.nval = dc[i].code ? 3 : 2;
-		seg.nel = 1;
-		memset(&x, 0, sizeof(x));
-		x.kind = MX_DATE_CODE;
-		x.codeel = 1;
-		x.codecomp = 3;
-		memset(&v, 0, sizeof(v));
-		v.p = dc[i].in;
-		v.len = strlen(dc[i].in);
-		v.kind = MV_STR;
-		v.seg = &seg;
-		res = map_xform_apply(&x, &a, NULL, &v, &why);
+		res = date_code_run(&a, dc[i].in, dc[i].code, 1, 3, 1, 1, 3,
+		    &v);
 		is_int(res, dc[i].res, "date code %s: %s", dc[i].code ?
 		    dc[i].code : "(none)", dc[i].in);
 		if (dc[i].out != NULL)
@@ -340,45 +357,14 @@ test_date_code_at(void)
 		{ 1, 3, 1, 3, 0, MXR_OK },	/* repetition 0 is 1 */
 	};
 	struct arena	 a;
-	struct edi_seg	 seg;
-	struct edi_val	 vals[3];
+	struct map_val	 v;
 	size_t		 i;
+	int		 res;
 
 	arena_init(&a, 1 << 16);
 	for (i = 0; i < sizeof(dc) / sizeof(dc[0]); i++) {
-		struct map_xform x;
-		struct map_val	 v;
-		const char	*why;
-		int		 res;
-
-		memset(&seg, 0, sizeof(seg));
-		memset(vals, 0, sizeof(vals));
-		memcpy(seg.tag, "DTM", 4);
-		vals[0].s = slice_cstr("137");
-		vals[0].el = 1;
-		vals[0].comp = 1;
-		vals[0].rep = 1;
-		vals[1].s = slice_cstr("0511071230");
-		vals[1].el = 1;
-		vals[1].comp = 2;
-		vals[1].rep = 1;
-		vals[2].s = slice_cstr("201");
-		vals[2].el = (uint16_t)dc[i].el3;
-		vals[2].comp = (uint16_t)dc[i].comp3;
-		vals[2].rep = (uint16_t)dc[i].rep3;
-		seg.val = vals;
-		seg.nval = 3;
-		seg.nel = (uint16_t)dc[i].el3;
-		memset(&x, 0, sizeof(x));
-		x.kind = MX_DATE_CODE;
-		x.codeel = (uint8_t)dc[i].codeel;
-		x.codecomp = (uint8_t)dc[i].codecomp;
-		memset(&v, 0, sizeof(v));
-		v.p = vals[1].s.p;
-		v.len = vals[1].s.len;
-		v.kind = MV_STR;
-		v.seg = &seg;
-		res = map_xform_apply(&x, &a, NULL, &v, &why);
+		res = date_code_run(&a, "0511071230", "201", dc[i].el3,
+		    dc[i].comp3, dc[i].rep3, dc[i].codeel, dc[i].codecomp, &v);
 		is_int(res, dc[i].res, "date code at %d-%d, third value "
 		    "(%u,%u) rep %u", dc[i].codeel, dc[i].codecomp, dc[i].el3,
 		    dc[i].comp3, dc[i].rep3);
