@@ -19,6 +19,7 @@
 #include "eglimits.h"
 #include "err.h"
 #include "structure.h"
+#include "tagpad.h"
 #include "tap.h"
 #include "translator.h"
 #include "xmalloc.h"
@@ -59,43 +60,6 @@ struct run {
 	const char	*count_tag;
 	struct diag_sink ds;
 };
-
-/*
- * Every segment a parser hands over has its tag NUL-padded: the bytes
- * past the tag's end are 0 (edi_seg_tagkey() loads all four).  Counted
- * for every set any test here parses, envelope segments included.
- */
-static unsigned tagpad_segs, tagpad_bad;
-
-static void
-tagpad_seg(const struct edi_seg *seg)
-{
-	size_t	 i;
-
-	if (seg == NULL)
-		return;
-	tagpad_segs++;
-	for (i = strnlen(seg->tag, sizeof(seg->tag)); i < sizeof(seg->tag); i++)
-		if (seg->tag[i] != '\0') {
-			tagpad_bad++;
-			printf("# tag \"%.4s\" at %u not NUL-padded\n",
-			    seg->tag, seg->filepos);
-			break;
-		}
-	if (seg->tag[3] != '\0')
-		tagpad_bad++;
-}
-
-static void
-tagpad_set(const struct edi_set *s)
-{
-	uint32_t i;
-
-	for (i = 0; i < s->nseg; i++)
-		tagpad_seg(&s->seg[i]);
-	tagpad_seg(s->env.interchange);
-	tagpad_seg(s->env.group);
-}
 
 static void
 collect(void *arg, const struct diag *d)
