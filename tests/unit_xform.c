@@ -240,13 +240,13 @@ test_table(void)
 
 /*
  * DTM+137:IN:CODE as a segment (no CODE: two values), the code at (el3,
- * comp3, rep3), and `date code` reading it at (codeel, codecomp) applied
- * to IN: the result, *v the value it leaves.
+ * comp3, rep3), and `date code` or `time code` (kind) reading it at
+ * (codeel, codecomp) applied to IN: the result, *v the value it leaves.
  */
 static int
-date_code_run(struct arena *a, const char *in, const char *code,
-    unsigned el3, unsigned comp3, unsigned rep3, unsigned codeel,
-    unsigned codecomp, struct map_val *v)
+code_run(struct arena *a, enum map_xkind kind, const char *in,
+    const char *code, unsigned el3, unsigned comp3, unsigned rep3,
+    unsigned codeel, unsigned codecomp, struct map_val *v)
 {
 	struct edi_seg	 seg;
 	struct edi_val	 vals[3];
@@ -273,7 +273,7 @@ date_code_run(struct arena *a, const char *in, const char *code,
 	seg.nval = code ? 3 : 2;
 	seg.nel = (uint16_t)el3;
 	memset(&x, 0, sizeof(x));
-	x.kind = MX_DATE_CODE;
+	x.kind = kind;
 	x.codeel = (uint8_t)codeel;
 	x.codecomp = (uint8_t)codecomp;
 	memset(v, 0, sizeof(*v));
@@ -324,8 +324,8 @@ test_date_code(void)
 
 	arena_init(&a, 1 << 16);
 	for (i = 0; i < sizeof(dc) / sizeof(dc[0]); i++) {
-		res = date_code_run(&a, dc[i].in, dc[i].code, 1, 3, 1, 1, 3,
-		    &v);
+		res = code_run(&a, MX_DATE_CODE, dc[i].in, dc[i].code, 1, 3,
+		    1, 1, 3, &v);
 		is_int(res, dc[i].res, "date code %s: %s", dc[i].code ?
 		    dc[i].code : "(none)", dc[i].in);
 		if (dc[i].out != NULL)
@@ -363,8 +363,9 @@ test_date_code_at(void)
 
 	arena_init(&a, 1 << 16);
 	for (i = 0; i < sizeof(dc) / sizeof(dc[0]); i++) {
-		res = date_code_run(&a, "0511071230", "201", dc[i].el3,
-		    dc[i].comp3, dc[i].rep3, dc[i].codeel, dc[i].codecomp, &v);
+		res = code_run(&a, MX_DATE_CODE, "0511071230", "201",
+		    dc[i].el3, dc[i].comp3, dc[i].rep3, dc[i].codeel,
+		    dc[i].codecomp, &v);
 		is_int(res, dc[i].res, "date code at %d-%d, third value "
 		    "(%u,%u) rep %u", dc[i].codeel, dc[i].codecomp, dc[i].el3,
 		    dc[i].comp3, dc[i].rep3);
@@ -412,45 +413,14 @@ test_time_code(void)
 		{ NULL, "20051107", MXR_ABSENT, NULL },
 	};
 	struct arena	 a;
-	struct edi_seg	 seg;
-	struct edi_val	 vals[3];
+	struct map_val	 v;
 	size_t		 i;
+	int		 res;
 
 	arena_init(&a, 1 << 16);
 	for (i = 0; i < sizeof(tc) / sizeof(tc[0]); i++) {
-		struct map_xform x;
-		struct map_val	 v;
-		const char	*why;
-		int		 res;
-
-		memset(&seg, 0, sizeof(seg));
-		memset(vals, 0, sizeof(vals));
-		memcpy(seg.tag, "DTM", 4);
-		vals[0].s = slice_cstr("137");
-		vals[0].el = 1;
-		vals[0].comp = 1;
-		vals[0].rep = 1;
-		vals[1].s = slice_cstr(tc[i].in);
-		vals[1].el = 1;
-		vals[1].comp = 2;
-		vals[1].rep = 1;
-		vals[2].s = slice_cstr(tc[i].code ? tc[i].code : "");
-		vals[2].el = 1;
-		vals[2].comp = 3;
-		vals[2].rep = 1;
-		seg.val = vals;
-		seg.nval = tc[i].code ? 3 : 2;
-		seg.nel = 1;
-		memset(&x, 0, sizeof(x));
-		x.kind = MX_TIME_CODE;
-		x.codeel = 1;
-		x.codecomp = 3;
-		memset(&v, 0, sizeof(v));
-		v.p = tc[i].in;
-		v.len = strlen(tc[i].in);
-		v.kind = MV_STR;
-		v.seg = &seg;
-		res = map_xform_apply(&x, &a, NULL, &v, &why);
+		res = code_run(&a, MX_TIME_CODE, tc[i].in, tc[i].code, 1, 3,
+		    1, 1, 3, &v);
 		is_int(res, tc[i].res, "time code %s: %s", tc[i].code ?
 		    tc[i].code : "(none)", tc[i].in);
 		if (tc[i].out != NULL)
