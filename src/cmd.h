@@ -49,7 +49,7 @@ int	cmd_release(int, char **);
 /* Translate files and print events/diagnostics; returns the exit code. */
 int	cmd_translate_files(const struct catalog *, const struct conf *,
 	    const struct map *force, const char *partner, int trace,
-	    int stats, int nfile, char **files);
+	    int stats, int threads, int nfile, char **files);
 
 /* Print "usage: edigate NAME USAGE" (and the summary with --help). */
 int	cmd_usage(const char *name, FILE *);

@@ -106,6 +106,21 @@ ms_since(const struct timespec *t0)
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
+/*
+ * Without -j, a file of at least this size is worked on by one thread per
+ * CPU besides the parser: below it, starting them costs more than they
+ * save.
+ */
+#define AUTO_THREADS_MIN	(1U << 20)
+
+static int
+online_cpus(void)
+{
+	long	 n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > 16 ? 16 : (int)n;
+}
+
 /* -s: "FILE: stats: 3 sets, 2 events, 1 rejected, 2417 bytes in 0.412 ms" */
 static void
 print_stats(const char *file, const struct translate_stats *st, size_t len,
@@ -123,7 +138,7 @@ print_stats(const char *file, const struct translate_stats *st, size_t len,
 int
 cmd_translate_files(const struct catalog *cat, const struct conf *cf,
     const struct map *force, const char *partner, int trace, int stats,
-    int nfile, char **files)
+    int threads, int nfile, char **files)
 {
 	struct translate_opts	 o;
 	struct translate_stats	 st;
@@ -161,6 +176,8 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 		o.protocol = "FILE";
 		clock_gettime(CLOCK_REALTIME, &o.received);
 		o.drop_behind = 1;
+		o.threads = threads >= 0 ? threads :
+		    mf.data.len >= AUTO_THREADS_MIN ? online_cpus() : 0;
 		o.on_event = print_event;
 		o.out = &out.b;
 		o.on_diag = print_diag;
@@ -210,12 +227,27 @@ cmd_translate(int argc, char **argv)
 	struct conf	*cf = NULL;
 	const char	*partner = NULL, *mapfile = NULL, *mapsdir = NULL;
 	const char	*config = NULL;
-	int		 ch, ex, stats = 0;
+	char		*end;
+	long		 n;
+	int		 ch, ex, stats = 0, threads = -1;
 
-	while ((ch = getopt_long(argc, argv, "c:hm:M:p:s", lopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:hj:m:M:p:s", lopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			config = optarg;
+			break;
+		case 'j':
+			errno = 0;
+			n = strtol(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' ||
+			    n < 0 || n > 16) {
+				fprintf(stderr, "edigate translate: -j %s: "
+				    "not a number of threads from 0 to 16\n",
+				    optarg);
+				return EX_USAGE;
+			}
+			threads = (int)n;
 			break;
 		case 'm':
 			mapfile = optarg;
@@ -254,7 +286,7 @@ cmd_translate(int argc, char **argv)
 		mapsdir = cf->maps_dir;
 	if ((ex = cmd_catalog(mapsdir, mapfile, &cat)) == 0)
 		ex = cmd_translate_files(cat, cf, mapfile ? cat->map[0] : NULL,
-		    partner, 0, stats, argc, argv);
+		    partner, 0, stats, threads, argc, argv);
 	catalog_free(cat);
 	conf_free(cf);
 	return ex;

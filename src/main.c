@@ -26,7 +26,7 @@
 #include "xmalloc.h"
 
 static const struct cmd cmds[] = {
-	{ "translate", "[-s] [-c config] [-p partner] [-m map] [-M mapsdir] file ...",
+	{ "translate", "[-s] [-j threads] [-c config] [-p partner] [-m map] [-M mapsdir] file ...",
 	  "translate EDI files into CloudEvents, one JSON event per line",
 	  cmd_translate },
 	{ "ack", "[-c config] [-p partner] [-M mapsdir] file ...",

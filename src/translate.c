@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "catalog.h"
 #include "conf.h"
@@ -38,6 +40,66 @@
 #include "xmalloc.h"
 
 #define DROP_STEP	(8U << 20)	/* release consumed input every 8 MB */
+#define POOL_MAX	16		/* worker threads for one input */
+#define POOL_RING	64		/* sets in flight per input */
+
+/* A diagnostic of one set, and whether it is a syntax one (for acks). */
+struct jdiag {
+	struct diag	 d;
+	int		 tree;
+};
+
+/*
+ * One set's work past the parser: its tree, map and event, and what they
+ * produced.  Inline (direct), the parser's set is worked on and every
+ * effect (diagnostic, acknowledgement, event) happens as it comes; in the
+ * pool, a worker works on a copy and job_commit() replays the effects in
+ * set order.
+ */
+struct tjob {
+	struct edi_set	*set;		/* the parser's, or &copy */
+	struct edi_set	 copy;		/* the pool's copy of the set */
+	struct arena	 arena;		/* of copy: values, tree, document */
+	int		 have_arena;
+	const struct map *m;
+	const struct structure *stc;
+	const char	*partner;
+	const char	*tz;
+	int		 direct;
+	int		 rejected;	/* syntax errors: not mapped */
+	int		 mapped;	/* an event was written */
+	int		 done;		/* the pool's worker is through */
+	/*
+	 * The set's diagnostics, kept as they come: all of them are the
+	 * event's (data.diagnostics) but for a failed event's own.  nout:
+	 * how many had their effects; ack_set() goes before d[ack_at].
+	 */
+	struct jdiag	*d;
+	size_t		 nd, dcap, nout, ack_at;
+	int		 acked;
+	struct buf	 ev;		/* the pool's event */
+	const char	*evp;		/* where the event lies */
+	size_t		 evlen;
+};
+
+struct tctx;
+
+/* What one thread needs to work on sets. */
+struct tw {
+	struct tctx	*t;
+	struct tjob	*j;		/* being worked on */
+	struct event_cache cache;	/* what its events share */
+	/*
+	 * The set's diagnostics as the JSON objects of data.diagnostics,
+	 * written only for a set that gets its event: most sets with
+	 * errors are rejected, and their JSON was never used.
+	 */
+	struct buf	 setdiags;
+	struct buf	 event;		/* inline, with no caller's out */
+	int		 in_tree;	/* diagnostics are syntax, for acks */
+	int		 in_set;	/* diagnostics belong to the event */
+	pthread_t	 tid;
+};
 
 struct tctx {
 	const struct translate_opts *o;
@@ -45,23 +107,29 @@ struct tctx {
 	struct slice	 input;
 	char		 sha256[65];
 	const char	*basename;	/* of o->filename, for the events */
-	/*
-	 * The set's diagnostics, kept as they come and written as JSON
-	 * objects into setdiags only for a set that gets its event: most
-	 * sets with errors are rejected, and their JSON was never used.
-	 */
-	struct diag	*sd;
-	size_t		 nsd, sdcap;
-	struct buf	 setdiags;
-	struct buf	 event;		/* the event being written */
-	struct event_cache cache;	/* what its events share */
+	struct tw	 w0;		/* the caller's thread */
+	struct tjob	 j0;		/* inline */
 	unsigned	 parse_set_errors; /* set-scope parser errors pending */
 	size_t		 dropped;	/* bytes released with madvise */
 	long		 pagesize;	/* for drop_behind; 0 unknown */
 	int		 stop;
-	int		 in_tree;	/* diagnostics are syntax, for acks */
-	int		 in_set;	/* diagnostics belong to the event */
 	enum edi_syntax	 syntax;	/* of the input, from the sniff */
+	/*
+	 * The pool (o->threads > 1): a ring of jobs, [head, run) being
+	 * worked on or done, [run, tail) waiting; head is the oldest not
+	 * committed.  mu guards run, tail, quit, idle, waitfor and the
+	 * jobs' done.
+	 */
+	struct tw	*pw;
+	unsigned	 npw;
+	struct tjob	*job;
+	unsigned long	 head, run, tail;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 work;		/* a job is waiting, or quit */
+	pthread_cond_t	 jobdone;	/* job waitfor is done */
+	struct tjob	*waitfor;
+	unsigned	 idle;		/* workers waiting on work */
+	int		 quit;
 	/* The partner of the last interchange (resolve_partner). */
 	uint32_t	 pici;		/* its interchange_index; 0 none */
 	char		*ppartner;
@@ -124,12 +192,22 @@ ack_set(const struct translate_opts *o, const struct edi_set *set)
 		edifact_ack_set(o->contrl, set);
 }
 
-/* Parser diagnostics: straight through, counting set-scope errors. */
+static void	pool_drain(struct tctx *);
+
+/*
+ * Parser diagnostics: straight through, counting set-scope errors.  With
+ * a pool, the sets before go out first.
+ */
 static void
 parse_diag(void *arg, const struct diag *d)
 {
 	struct tctx	*t = arg;
 
+	if (t->job != NULL) {
+		pool_drain(t);
+		if (t->stop)
+			return;
+	}
 	if (d->sev == DIAG_ERROR) {
 		t->st->errors++;
 		if (d->scope == DIAG_SCOPE_SET)
@@ -140,29 +218,62 @@ parse_diag(void *arg, const struct diag *d)
 		t->o->on_diag(t->o->arg, d);
 }
 
+/*
+ * The effects of j's diagnostics and acknowledgement not yet had, in the
+ * order they came: always on the caller's thread.
+ */
+static void
+job_flush(struct tctx *t, struct tjob *j)
+{
+	const struct diag *d;
+
+	for (;;) {
+		if (!j->acked && j->ack_at == j->nout) {
+			ack_set(t->o, j->set);
+			j->acked = 1;
+		}
+		if (j->nout == j->nd)
+			break;
+		d = &j->d[j->nout].d;
+		if (d->sev == DIAG_ERROR)
+			t->st->errors++;
+		if (j->d[j->nout].tree)
+			ack_diag(t, d);
+		if (t->o->on_diag)
+			t->o->on_diag(t->o->arg, d);
+		j->nout++;
+	}
+}
+
 /* Tree and map diagnostics: also kept for data.diagnostics. */
 static void
 set_diag(void *arg, const struct diag *d)
 {
-	struct tctx	*t = arg;
+	struct tw	*w = arg;
+	struct tjob	*j = w->j;
 
-	if (d->sev == DIAG_ERROR)
-		t->st->errors++;
-	if (t->in_set) {
-		if (t->nsd == t->sdcap) {
-			t->sdcap = t->sdcap ? t->sdcap * 2 : 16;
-			t->sd = xreallocarray(t->sd, t->sdcap, sizeof(*t->sd));
-		}
-		t->sd[t->nsd++] = *d;
+	if (j->nd == j->dcap) {
+		j->dcap = j->dcap ? j->dcap * 2 : 16;
+		j->d = xreallocarray(j->d, j->dcap, sizeof(*j->d));
 	}
-	if (t->in_tree)
-		ack_diag(t, d);
-	if (t->o->on_diag)
-		t->o->on_diag(t->o->arg, d);
+	j->d[j->nd].d = *d;
+	j->d[j->nd].tree = w->in_tree;
+	j->nd++;
+	if (j->direct)
+		job_flush(w->t, j);
+}
+
+/* The set's acknowledgement follows the diagnostics so far. */
+static void
+job_ack(struct tw *w)
+{
+	w->j->ack_at = w->j->nd;
+	if (w->j->direct)
+		job_flush(w->t, w->j);
 }
 
 static void __attribute__((format(printf, 4, 5)))
-set_reject(struct tctx *t, const struct edi_set *set, const char *code,
+set_reject(struct tw *w, const struct edi_set *set, const char *code,
     const char *fmt, ...)
 {
 	va_list		 ap;
@@ -177,7 +288,7 @@ set_reject(struct tctx *t, const struct edi_set *set, const char *code,
 	va_start(ap, fmt);
 	vsnprintf(d.msg, sizeof(d.msg), fmt, ap);
 	va_end(ap);
-	set_diag(t, &d);
+	set_diag(w, &d);
 }
 
 static const char *
@@ -350,30 +461,34 @@ partner_value(void *arg, const char *name)
 }
 
 /*
- * The event at the end of the caller's output (o->out) or in t's own
- * buffer, capped at EG_MAX_EVENT_SIZE from where it starts; on failure
- * nothing of it is left.  *ev and *len: where it lies.
+ * The event at the end of the caller's output (o->out) or in w's own
+ * buffer, inline, or in the job's in the pool; capped at EG_MAX_EVENT_SIZE
+ * from where it starts.  On failure nothing of it is left.
  */
 static int
-write_event(struct tctx *t, const struct map *m, const struct edi_set *set,
-    const struct mdoc *doc, const struct event_origin *origin,
-    const char **ev, size_t *len)
+write_event(struct tw *w, const struct map *m, const struct mdoc *doc,
+    const struct event_origin *origin)
 {
-	struct buf	*b = t->o->out != NULL ? t->o->out : &t->event;
+	struct tjob	*j = w->j;
+	struct buf	*b;
 	size_t		 mark, max, i;
 	int		 r;
 
-	if (b == &t->event)
+	if (!j->direct)
+		b = &j->ev;
+	else
+		b = w->t->o->out != NULL ? w->t->o->out : &w->event;
+	if (b != w->t->o->out)
 		buf_reset(b);
 	mark = b->len;
 	max = b->max;
 	if (mark <= max && max - mark > EG_MAX_EVENT_SIZE)
 		b->max = mark + EG_MAX_EVENT_SIZE;
-	buf_reset(&t->setdiags);
-	for (i = 0; i < t->nsd; i++)
-		diag_json(&t->setdiags, &t->sd[i]);
-	r = event_write(&t->cache, b, m, set, doc, t->setdiags.p,
-	    t->setdiags.len, origin);
+	buf_reset(&w->setdiags);
+	for (i = 0; i < j->nd; i++)
+		diag_json(&w->setdiags, &j->d[i].d);
+	r = event_write(&w->cache, b, m, j->set, doc, w->setdiags.p,
+	    w->setdiags.len, origin);
 	b->max = max;
 	if (r != 0) {
 		b->len = mark;
@@ -381,8 +496,419 @@ write_event(struct tctx *t, const struct map *m, const struct edi_set *set,
 			b->p[mark] = '\0';
 		return r;
 	}
-	*ev = b->p + mark;
-	*len = b->len - mark;
+	j->evp = b->p + mark;
+	j->evlen = b->len - mark;
+	return 0;
+}
+
+/*
+ * A set past the parser: its tree (validation), map and event.  On any
+ * thread: what it does to the input's state goes through j, for
+ * job_commit() (directly, as it comes, when j is inline).
+ */
+static void
+run_set(struct tw *w, struct tjob *j)
+{
+	const struct translate_opts *o = w->t->o;
+	struct edi_set		*set = j->set;
+	struct diag_sink	 ds = { set_diag, w, 0, 0 };
+	struct map_env		 menv;
+	struct event_origin	 origin;
+	struct mdoc		*doc = NULL;
+	char			*dt, *ver;
+	int			 r;
+
+	w->j = j;
+	w->in_set = 1;
+	if (j->m == NULL) {
+		job_ack(w);	/* no structure: envelope checks only */
+		dt = slice_strdup(set->doctype);
+		ver = slice_strdup(set->version);
+		if (o->force_map != NULL)
+			set_reject(w, set, "NO-MAP",
+			    "map does not accept %s version %s",
+			    dt, ver);
+		else if (set->xml_request.len > 0)
+			set_reject(w, set, "NO-MAP", "no map for cXML %.*s",
+			    (int)set->xml_request.len, set->xml_request.p);
+		else
+			set_reject(w, set, "NO-MAP", "no map for %s %s",
+			    syntax_name(set->env.syntax), dt);
+		free(dt);
+		free(ver);
+		goto reject;
+	}
+	/* XML maps have no structure: the tree is an empty root. */
+	w->in_tree = 1;
+	if ((r = edi_tree_build(set, j->stc, &ds)) != 0 || set->rejected)
+		j->rejected = 1;
+	w->in_tree = 0;
+	job_ack(w);
+	if (j->rejected)
+		goto reject;	/* AK5 R: syntax errors are not mapped */
+
+	memset(&menv, 0, sizeof(menv));
+	menv.partner_id = j->partner;
+	menv.partner_value = partner_value;
+	menv.partner_arg = (void *)(uintptr_t)conf_partner(o->conf,
+	    j->partner);
+	menv.timezone = j->tz;
+	menv.trace = o->trace;
+	menv.trace_arg = o->arg;
+	if (map_eval(j->m, set, &menv, &doc, &ds) != 0 || doc == NULL)
+		goto reject;
+
+	memset(&origin, 0, sizeof(origin));
+	origin.partner = j->partner;
+	origin.protocol = o->protocol ? o->protocol : "FILE";
+	origin.filename = w->t->basename;
+	origin.sha256 = w->t->sha256;
+	origin.doc_id = o->doc_id;
+	origin.received = o->received;
+	/* `timezone partner` (the default) takes the partner's zone. */
+	origin.timezone = map_timezone(j->m) != NULL &&
+	    strcmp(map_timezone(j->m), "partner") != 0 ? map_timezone(j->m) :
+	    j->tz;
+	w->in_set = 0;
+	if (write_event(w, j->m, doc, &origin) != 0) {
+		set_reject(w, set, "EVENT-LIMIT", "the event is larger than "
+		    "%u bytes", EG_MAX_EVENT_SIZE);
+		goto reject;
+	}
+	j->mapped = 1;
+	return;
+
+reject:
+	w->in_set = 0;
+	j->mapped = 0;
+}
+
+/* j's effects, in set order, on the caller's thread. */
+static void
+job_commit(struct tctx *t, struct tjob *j)
+{
+	const struct translate_opts *o = t->o;
+	const char	*ev = j->evp;
+	size_t		 mark;
+
+	if (t->stop)
+		return;		/* the caller has had enough */
+	job_flush(t, j);
+	if (!j->direct)
+		drop_behind(t, j->set->raw.p);
+	if (!j->mapped) {
+		t->st->rejected++;
+		return;
+	}
+	t->st->translated++;
+	if (!j->direct && o->out != NULL) {
+		/* the caller's out leaves room for one event (translate.h) */
+		mark = o->out->len;
+		if (buf_add(o->out, j->evp, j->evlen) != 0) {
+			t->stop = 1;
+			return;
+		}
+		ev = o->out->p + mark;
+	}
+	if (o->on_event && o->on_event(o->arg, ev, j->evlen) != 0)
+		t->stop = 1;
+}
+
+/* Ready j, with nothing of the set before. */
+static void
+job_clear(struct tjob *j)
+{
+	j->nd = j->nout = 0;
+	j->ack_at = SIZE_MAX;
+	j->acked = j->rejected = j->mapped = j->done = 0;
+	j->evp = NULL;
+	j->evlen = 0;
+}
+
+static void
+job_free(struct tjob *j)
+{
+	free(j->d);
+	buf_free(&j->ev);
+	if (j->have_arena)
+		arena_free(&j->arena);
+}
+
+/*
+ * The pool's copy of s into j's arena: what the parser will reuse for
+ * its next set (segments, values, envelope segments, names) is copied;
+ * what lies in the input stays there.  -1 at the arena's cap: the set is
+ * then worked on inline.
+ */
+static inline int
+in_input(const struct tctx *t, struct slice s)
+{
+	return (uintptr_t)s.p - (uintptr_t)t->input.p <= t->input.len &&
+	    s.len <= t->input.len - ((uintptr_t)s.p - (uintptr_t)t->input.p);
+}
+
+static int
+copy_out(struct arena *a, struct slice *s)
+{
+	char	*p;
+
+	if ((p = arena_alloc_raw(a, s->len)) == NULL)
+		return -1;
+	memcpy(p, s->p, s->len);
+	s->p = p;
+	return 0;
+}
+
+static int
+copy_slice(struct tctx *t, struct arena *a, struct slice *s)
+{
+	return s->len == 0 || in_input(t, *s) ? 0 : copy_out(a, s);
+}
+
+static int
+copy_segs(struct tctx *t, struct arena *a, struct edi_seg *sg, size_t n)
+{
+	struct edi_val	*v;
+	size_t		 i, k;
+
+	for (i = 0; i < n; i++) {
+		if (copy_slice(t, a, &sg[i].raw) != 0)
+			return -1;
+		sg[i].loop = NULL;
+		if (sg[i].nval == 0)
+			continue;
+		if ((v = arena_allocarray_raw(a, sg[i].nval, sizeof(*v))) ==
+		    NULL)
+			return -1;
+		memcpy(v, sg[i].val, sg[i].nval * sizeof(*v));
+		sg[i].val = v;
+		/* X12 values, and most EDIFACT ones, lie in the input */
+		for (k = 0; k < sg[i].nval; k++)
+			if (v[k].s.len != 0 && !in_input(t, v[k].s) &&
+			    copy_out(a, &v[k].s) != 0)
+				return -1;
+	}
+	return 0;
+}
+
+static int
+copy_env_seg(struct tctx *t, struct arena *a, const struct edi_seg **sp)
+{
+	struct edi_seg	*c;
+
+	if (*sp == NULL)
+		return 0;
+	if ((c = arena_alloc_raw(a, sizeof(*c))) == NULL)
+		return -1;
+	*c = **sp;
+	*sp = c;
+	return copy_segs(t, a, c, 1);
+}
+
+static int
+job_copy(struct tctx *t, struct tjob *j, const struct edi_set *s,
+    const char *partner)
+{
+	struct arena	*a = &j->arena;
+	struct edi_set	*c = &j->copy;
+	char		*p;
+	size_t		 pl = strlen(partner);
+
+	if (!j->have_arena) {
+		arena_init(a, EG_MAX_SET_ARENA);
+		j->have_arena = 1;
+	}
+	arena_reset(a);
+	*c = *s;
+	c->root = NULL;
+	c->arena = a;
+	if (s->nseg > 0) {
+		if ((c->seg = arena_allocarray_raw(a, s->nseg,
+		    sizeof(*c->seg))) == NULL)
+			return -1;
+		memcpy(c->seg, s->seg, s->nseg * sizeof(*c->seg));
+	}
+	if (copy_segs(t, a, c->seg, c->nseg) != 0 ||
+	    copy_env_seg(t, a, &c->env.interchange) != 0 ||
+	    copy_env_seg(t, a, &c->env.group) != 0 ||
+	    copy_slice(t, a, &c->doctype) != 0 ||
+	    copy_slice(t, a, &c->version) != 0 ||
+	    copy_slice(t, a, &c->control) != 0 ||
+	    copy_slice(t, a, &c->raw) != 0 ||
+	    (p = arena_alloc_raw(a, pl + 1)) == NULL)
+		return -1;
+	memcpy(p, partner, pl + 1);
+	j->partner = p;
+	j->set = c;
+	return 0;
+}
+
+static void *
+pool_main(void *arg)
+{
+	struct tw	*w = arg;
+	struct tctx	*t = w->t;
+	struct tjob	*j;
+
+	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		while (t->run == t->tail && !t->quit) {
+			t->idle++;
+			pthread_cond_wait(&t->work, &t->mu);
+			t->idle--;
+		}
+		if (t->run == t->tail)
+			break;
+		j = &t->job[t->run++ % POOL_RING];
+		pthread_mutex_unlock(&t->mu);
+		run_set(w, j);
+		pthread_mutex_lock(&t->mu);
+		j->done = 1;
+		if (t->waitfor == j)
+			pthread_cond_signal(&t->jobdone);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+/*
+ * Commit the jobs done at the head of the ring.  want: until the ring has
+ * room, working on the sets waiting in it meanwhile: the caller's thread
+ * parses faster than a worker maps, so it is one of the workers too.
+ */
+static void
+pool_commit(struct tctx *t, int want)
+{
+	struct tjob	*j;
+	unsigned long	 n, i;
+
+	for (;;) {
+		pthread_mutex_lock(&t->mu);
+		if (want && t->tail - t->head == POOL_RING &&
+		    !t->job[t->head % POOL_RING].done) {
+			if (t->run < t->tail) {
+				/* full: work on a set rather than wait */
+				j = &t->job[t->run++ % POOL_RING];
+				pthread_mutex_unlock(&t->mu);
+				run_set(&t->w0, j);
+				pthread_mutex_lock(&t->mu);
+				j->done = 1;
+				pthread_mutex_unlock(&t->mu);
+				continue;
+			}
+			t->waitfor = &t->job[t->head % POOL_RING];
+			while (!t->waitfor->done)
+				pthread_cond_wait(&t->jobdone, &t->mu);
+			t->waitfor = NULL;
+		}
+		for (n = 0; t->head + n < t->tail &&
+		    t->job[(t->head + n) % POOL_RING].done; n++)
+			;
+		pthread_mutex_unlock(&t->mu);
+		for (i = 0; i < n; i++)
+			job_commit(t, &t->job[(t->head + i) % POOL_RING]);
+		t->head += n;
+		if (!want || t->tail - t->head < POOL_RING)
+			return;
+	}
+}
+
+/* Commit every job queued: before anything else has an effect. */
+static void
+pool_drain(struct tctx *t)
+{
+	while (t->head < t->tail) {
+		pthread_mutex_lock(&t->mu);
+		t->waitfor = &t->job[t->head % POOL_RING];
+		while (!t->waitfor->done)
+			pthread_cond_wait(&t->jobdone, &t->mu);
+		t->waitfor = NULL;
+		pthread_mutex_unlock(&t->mu);
+		pool_commit(t, 0);
+	}
+}
+
+/* o->threads workers, or none (all inline) when they cannot start. */
+static void
+pool_start(struct tctx *t, unsigned n)
+{
+	unsigned	 i;
+
+	if (n > POOL_MAX)
+		n = POOL_MAX;
+	pthread_mutex_init(&t->mu, NULL);
+	pthread_cond_init(&t->work, NULL);
+	pthread_cond_init(&t->jobdone, NULL);
+	t->job = xcalloc(POOL_RING, sizeof(*t->job));
+	t->pw = xcalloc(n, sizeof(*t->pw));
+	for (i = 0; i < POOL_RING; i++)
+		buf_init(&t->job[i].ev, EG_MAX_EVENT_SIZE + 1);
+	for (i = 0; i < n; i++) {
+		t->pw[i].t = t;
+		buf_init(&t->pw[i].setdiags, EG_MAX_EVENT_SIZE);
+		buf_init(&t->pw[i].event, EG_MAX_EVENT_SIZE);
+		if (pthread_create(&t->pw[i].tid, NULL, pool_main,
+		    &t->pw[i]) != 0)
+			break;
+		t->npw++;
+	}
+	if (t->npw == 0)
+		log_warnx("translate: no worker thread, working inline");
+}
+
+static void
+pool_stop(struct tctx *t)
+{
+	unsigned	 i;
+
+	if (t->job == NULL)
+		return;
+	pool_drain(t);
+	pthread_mutex_lock(&t->mu);
+	t->quit = 1;
+	pthread_cond_broadcast(&t->work);
+	pthread_mutex_unlock(&t->mu);
+	for (i = 0; i < t->npw; i++)
+		pthread_join(t->pw[i].tid, NULL);
+	for (i = 0; t->pw != NULL && i < t->npw; i++) {
+		buf_free(&t->pw[i].setdiags);
+		buf_free(&t->pw[i].event);
+		event_cache_free(&t->pw[i].cache);
+	}
+	for (i = 0; i < POOL_RING; i++)
+		job_free(&t->job[i]);
+	free(t->job);
+	free(t->pw);
+	t->job = NULL;
+	pthread_cond_destroy(&t->jobdone);
+	pthread_cond_destroy(&t->work);
+	pthread_mutex_destroy(&t->mu);
+}
+
+/* Hand s to the pool: 0, or -1 to work on it inline. */
+static int
+pool_put(struct tctx *t, const struct edi_set *s, const struct map *m,
+    const struct structure *stc, const char *partner, const char *tz,
+    int rejected)
+{
+	struct tjob	*j;
+
+	if (t->npw == 0 || s->env.syntax == EDI_XML)
+		return -1;
+	pool_commit(t, 1);
+	j = &t->job[t->tail % POOL_RING];
+	job_clear(j);
+	if (job_copy(t, j, s, partner) != 0)
+		return -1;
+	j->m = m;
+	j->stc = stc;
+	j->tz = tz;
+	j->rejected = rejected;
+	pthread_mutex_lock(&t->mu);
+	t->tail++;
+	if (t->idle > 0)
+		pthread_cond_signal(&t->work);
+	pthread_mutex_unlock(&t->mu);
 	return 0;
 }
 
@@ -391,96 +917,47 @@ on_set(void *arg, struct edi_set *set)
 {
 	struct tctx		*t = arg;
 	const struct translate_opts *o = t->o;
+	struct tjob		*j = &t->j0;
 	const struct map	*m;
-	const struct structure	*stc;
-	struct diag_sink	 ds = { set_diag, t, 0, 0 };
-	struct map_env		 menv;
-	struct event_origin	 origin;
+	const struct structure	*stc = NULL;
 	const char		*partner;
-	char			*owned, *dt, *ver;
+	char			*owned;
 	const char		*tz = NULL;
-	struct mdoc		*doc = NULL;
-	const char		*ev;
-	size_t			 evlen;
-	int			 r, rejected;
+	int			 rejected;
 
+	if (t->stop)
+		return EG_ERR_REJECTED;	/* the pool's caller stopped */
 	t->st->sets++;
-	drop_behind(t, set->raw.p);
 	rejected = t->parse_set_errors > 0 || set->rejected;
 	t->parse_set_errors = 0;
-	t->nsd = 0;
-	t->in_set = 1;
 
 	partner = set_partner(t, set, &tz, &owned);
 	if (o->force_map != NULL)
 		m = map_accepts(o->force_map, set) ? o->force_map : NULL;
 	else
 		m = select_map(t, set, partner);
-	if (m == NULL) {
-		ack_set(o, set);	/* no structure: envelope checks only */
-		dt = slice_strdup(set->doctype);
-		ver = slice_strdup(set->version);
-		if (o->force_map != NULL)
-			set_reject(t, set, "NO-MAP",
-			    "map does not accept %s version %s",
-			    dt, ver);
-		else if (set->xml_request.len > 0)
-			set_reject(t, set, "NO-MAP", "no map for cXML %.*s",
-			    (int)set->xml_request.len, set->xml_request.p);
-		else
-			set_reject(t, set, "NO-MAP", "no map for %s %s",
-			    syntax_name(set->env.syntax), dt);
-		free(dt);
-		free(ver);
-		goto reject;
+	if (m != NULL)
+		stc = select_structure(t, m, set, partner);
+	if (t->job != NULL) {
+		if (pool_put(t, set, m, stc, partner, tz, rejected) == 0) {
+			free(owned);
+			return t->stop ? EG_ERR_REJECTED : 0;
+		}
+		pool_drain(t);
 	}
-	/* XML maps have no structure: the tree is an empty root. */
-	stc = select_structure(t, m, set, partner);
-	t->in_tree = 1;
-	if ((r = edi_tree_build(set, stc, &ds)) != 0 || set->rejected)
-		rejected = 1;
-	t->in_tree = 0;
-	ack_set(o, set);
-	if (rejected)
-		goto reject;	/* AK5 R: syntax errors are not mapped */
-
-	memset(&menv, 0, sizeof(menv));
-	menv.partner_id = partner;
-	menv.partner_value = partner_value;
-	menv.partner_arg = (void *)(uintptr_t)conf_partner(o->conf, partner);
-	menv.timezone = tz;
-	menv.trace = o->trace;
-	menv.trace_arg = o->arg;
-	if (map_eval(m, set, &menv, &doc, &ds) != 0 || doc == NULL)
-		goto reject;
-
-	memset(&origin, 0, sizeof(origin));
-	origin.partner = partner;
-	origin.protocol = o->protocol ? o->protocol : "FILE";
-	origin.filename = t->basename;
-	origin.sha256 = t->sha256;
-	origin.doc_id = o->doc_id;
-	origin.received = o->received;
-	/* `timezone partner` (the default) takes the partner's zone. */
-	origin.timezone = map_timezone(m) != NULL &&
-	    strcmp(map_timezone(m), "partner") != 0 ? map_timezone(m) : tz;
-	t->in_set = 0;
-	if (write_event(t, m, set, doc, &origin, &ev, &evlen) != 0) {
-		set_reject(t, set, "EVENT-LIMIT", "the event is larger than "
-		    "%u bytes", EG_MAX_EVENT_SIZE);
-		goto reject;
-	}
-	t->st->translated++;
-	if (o->on_event && o->on_event(o->arg, ev, evlen) != 0)
-		t->stop = 1;
+	drop_behind(t, set->raw.p);
+	job_clear(j);
+	j->direct = 1;
+	j->set = set;
+	j->m = m;
+	j->stc = stc;
+	j->partner = partner;
+	j->tz = tz;
+	j->rejected = rejected;
+	run_set(&t->w0, j);
+	job_commit(t, j);
 	free(owned);
 	return t->stop ? EG_ERR_REJECTED : 0;
-
-reject:
-	t->in_set = 0;
-	t->st->rejected++;
-	free(owned);
-	return 0;
 }
 
 static int
@@ -488,6 +965,11 @@ on_group_end(void *arg, const struct edi_env *env, int ok)
 {
 	struct tctx	*t = arg;
 
+	if (t->job != NULL) {
+		pool_drain(t);	/* the sets come first */
+		if (t->stop)
+			return 0;
+	}
 	if (!ok)
 		t->st->envelope_errors++;
 	if (t->o->ack && env->syntax == EDI_X12)
@@ -504,6 +986,11 @@ on_interchange_end(void *arg, const struct edi_env *env, int ok)
 {
 	struct tctx	*t = arg;
 
+	if (t->job != NULL) {
+		pool_drain(t);	/* the sets come first */
+		if (t->stop)
+			return 0;
+	}
 	if (!ok)
 		t->st->envelope_errors++;
 	if (t->o->ack && env->syntax == EDI_X12)
@@ -580,8 +1067,9 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	ds.emit = parse_diag;
 	ds.arg = &t;
 	ds.nerror = ds.nwarning = 0;
-	buf_init(&t.setdiags, EG_MAX_EVENT_SIZE);
-	buf_init(&t.event, EG_MAX_EVENT_SIZE);
+	t.w0.t = &t;
+	buf_init(&t.w0.setdiags, EG_MAX_EVENT_SIZE);
+	buf_init(&t.w0.event, EG_MAX_EVENT_SIZE);
 	memset(&h, 0, sizeof(h));
 	h.set = on_set;
 	h.group_end = on_group_end;
@@ -589,11 +1077,14 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	h.diags = &ds;
 	t.syntax = tr == &translator_x12 ? EDI_X12 :
 	    tr == &translator_edifact ? EDI_EDIFACT : EDI_XML;
+	if (o->threads > 1 && o->trace == NULL && t.syntax != EDI_XML)
+		pool_start(&t, (unsigned)o->threads - 1);
 	r = tr->parse(input, o->filename, &h, &t);
-	buf_free(&t.setdiags);
-	free(t.sd);
-	buf_free(&t.event);
-	event_cache_free(&t.cache);
+	pool_stop(&t);
+	buf_free(&t.w0.setdiags);
+	free(t.j0.d);
+	buf_free(&t.w0.event);
+	event_cache_free(&t.w0.cache);
 	free(t.ppartner);
 	if (r != 0 && !t.stop && r != EG_ERR_REJECTED && r != EG_ERR_SYNTAX &&
 	    r != EG_ERR_LIMIT)

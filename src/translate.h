@@ -31,6 +31,14 @@ struct translate_opts {
 	const char	*doc_id;
 	struct timespec	 received;
 	int		 drop_behind;	/* input is a file mapping: madvise */
+	/*
+	 * Threads working on the input's X12 and EDIFACT sets (tree, map,
+	 * event), the caller's included, which also parses; 0 or 1: the
+	 * caller's only.  The effects (callbacks, acknowledgements,
+	 * statistics) stay on the caller's thread and in set order: the
+	 * output is the same.  Ignored with trace.
+	 */
+	int		 threads;
 	struct x12_ack	*ack;		/* observes X12 parses; may be NULL */
 	struct edifact_ack *contrl;	/* observes EDIFACT parses; may be NULL */
 	/*
