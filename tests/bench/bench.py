@@ -5,13 +5,15 @@ same generated inputs in the same run, and prints ratios.
   X12: 850 files of 10 MB and 100 MB and one of 1 GB (gen_x12.py)
        - tokenizer alone (bench_tokenize): MB/s
        - edigate translate (parse + validate + map + JSON), the output
-         read through a pipe: MB/s in-process (translate -s: from opening
-         the file to its last event written, as the peers time themselves
-         from opening the file to the last element counted), MB/s over
-         the process's wall time (start, map compilation and exit
-         included), MB/s per CPU second of the process (the per-core
-         figure: translate is one thread), docs/s, peak RSS.  The ratios
-         to the peers are given on both times.
+         read through a pipe, as shipped (one thread per CPU for these
+         sizes): MB/s in-process (translate -s: from opening the file to
+         its last event written, as the peers time themselves from
+         opening the file to the last element counted), MB/s over the
+         process's wall time (start, map compilation and exit included),
+         docs/s, peak RSS; and again with one thread (-j 1): MB/s
+         in-process and MB/s per CPU second of the process (the per-core
+         figure).  The ratios to the peers are given on the shipped
+         in-process time, on one thread's, and on the whole process's.
        - node-x12 parse() (../shared/bench/node_x12_parse.js): MB/s
   EDIFACT: a 10 MB ORDERS D96A file (gen_edifact.py; BENCH_EDIFACT_SIZES)
        - tokenizer, edigate translate, as above
@@ -60,14 +62,16 @@ def gen(mb, kind="x12"):
     return path
 
 
-def run_edigate(path):
+def run_edigate(path, threads=None):
     """Best of runs: wall time, CPU seconds, events, peak RSS of the child,
-    exit code, and its own time (translate -s) in seconds."""
+    exit code, and its own time (translate -s) in seconds.  threads: -j,
+    None for the default."""
     best = None
+    jopt = [] if threads is None else ["-j", str(threads)]
     for _ in range(runs):
         with tempfile.TemporaryFile() as errf:
             t0 = time.monotonic()
-            p = subprocess.Popen([edigate, "translate", "-s", path],
+            p = subprocess.Popen([edigate, "translate", "-s"] + jopt + [path],
                                  stdout=subprocess.PIPE, stderr=errf)
             events = 0
             while True:
@@ -128,11 +132,14 @@ for mb in sizes:
     tok = json.loads(subprocess.run([tokenize, path], capture_output=True,
                                     text=True, check=True).stdout)
     dt, cpu, events, rss, rc, own = run_edigate(path)
+    _, cpu1, _, _, _, own1 = run_edigate(path, 1)
     tr_mbs = size / 1e6 / own
     row = {"file": os.path.basename(path), "mb": round(size / 1e6, 1),
            "tokenize_mb_s": tok["mb_s"], "translate_mb_s": round(tr_mbs, 1),
+           "translate_1thread_mb_s": round(size / 1e6 / own1, 1),
            "translate_process_mb_s": round(size / 1e6 / dt, 1),
-           "translate_cpu_mb_s": round(size / 1e6 / cpu, 1),
+           "translate_cpu_mb_s": round(size / 1e6 / cpu1, 1),
+           "translate_threads_cpu_mb_s": round(size / 1e6 / cpu, 1),
            "docs_s": round(events / own), "events": events,
            "peak_rss_mb": round(rss, 1), "exit": rc}
     if nm and mb <= node_max:
@@ -141,23 +148,33 @@ for mb in sizes:
             row["node_x12_parse_mb_s"] = nr["mb_s"]
             row["node_x12_rss_mb"] = nr["max_rss_mb"]
             row["ratio_vs_node_x12"] = round(tr_mbs / nr["mb_s"], 1)
+            row["ratio_1thread_vs_node_x12"] = round(
+                size / 1e6 / own1 / nr["mb_s"], 1)
             row["ratio_process_vs_node_x12"] = round(
                 size / 1e6 / dt / nr["mb_s"], 1)
     rows.append(row)
     log(json.dumps(row))
 
-print("| file | MB | tokenize MB/s | translate MB/s | whole process MB/s |"
-      " per CPU s | docs/s | peak RSS MB | node-x12 parse() MB/s | ratio |"
-      " ratio, whole process |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+def ratio(r, k):
+    return ("%s×" % r[k]) if k in r else "-"
+
+
+print("| file | MB | tokenize MB/s | translate MB/s | 1 thread MB/s |"
+      " whole process MB/s | per CPU s, 1 thread | per CPU s |"
+      " docs/s | peak RSS MB | node-x12 parse() MB/s | ratio |"
+      " ratio, 1 thread | ratio, whole process |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
-    print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-        r["file"], r["mb"], r["tokenize_mb_s"], r["translate_mb_s"],
-        r["translate_process_mb_s"], r["translate_cpu_mb_s"],
-        r["docs_s"], r["peak_rss_mb"], r.get("node_x12_parse_mb_s", "-"),
-        ("%s×" % r["ratio_vs_node_x12"]) if "ratio_vs_node_x12" in r else "-",
-        ("%s×" % r["ratio_process_vs_node_x12"])
-        if "ratio_process_vs_node_x12" in r else "-"))
+    print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+          " %s | %s |" % (
+              r["file"], r["mb"], r["tokenize_mb_s"], r["translate_mb_s"],
+              r["translate_1thread_mb_s"], r["translate_process_mb_s"],
+              r["translate_cpu_mb_s"], r["translate_threads_cpu_mb_s"],
+              r["docs_s"], r["peak_rss_mb"],
+              r.get("node_x12_parse_mb_s", "-"),
+              ratio(r, "ratio_vs_node_x12"),
+              ratio(r, "ratio_1thread_vs_node_x12"),
+              ratio(r, "ratio_process_vs_node_x12")))
 # EDIFACT: edigate translate (parse + validate + map + JSON) against the
 # edifact and ts-edifact npm packages' full readers and bare tokenizers.
 peers = [("edifact Reader.parse()", "edifact_reader.js"),
@@ -171,11 +188,14 @@ for mb in edifact_sizes:
     tok = json.loads(subprocess.run([tokenize, path], capture_output=True,
                                     text=True, check=True).stdout)
     dt, cpu, events, rss, rc, own = run_edigate(path)
+    _, cpu1, _, _, _, own1 = run_edigate(path, 1)
     er = {"file": os.path.basename(path), "mb": round(size / 1e6, 1),
           "tokenize_mb_s": tok["mb_s"],
           "translate_mb_s": round(size / 1e6 / own, 1),
+          "translate_1thread_mb_s": round(size / 1e6 / own1, 1),
           "translate_process_mb_s": round(size / 1e6 / dt, 1),
-          "translate_cpu_mb_s": round(size / 1e6 / cpu, 1),
+          "translate_cpu_mb_s": round(size / 1e6 / cpu1, 1),
+          "translate_threads_cpu_mb_s": round(size / 1e6 / cpu, 1),
           "docs_s": round(events / own), "events": events,
           "peak_rss_mb": round(rss, 1), "exit": rc, "peers": {}}
     for name, script in peers if nm else []:
@@ -187,16 +207,21 @@ for mb in edifact_sizes:
 
 print()
 print("| EDIFACT file | MB | tokenize MB/s | translate MB/s |"
-      " whole process MB/s | per CPU s | docs/s | peak RSS MB | peer |"
-      " peer MB/s | ratio | ratio, whole process |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+      " 1 thread MB/s | whole process MB/s | per CPU s, 1 thread |"
+      " per CPU s | docs/s | peak RSS MB | peer | peer MB/s | ratio |"
+      " ratio, 1 thread | ratio, whole process |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in erows:
     for name, mbs in (r["peers"].items() or [("-", None)]):
-        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            r["file"], r["mb"], r["tokenize_mb_s"], r["translate_mb_s"],
-            r["translate_process_mb_s"], r["translate_cpu_mb_s"],
-            r["docs_s"], r["peak_rss_mb"], name, mbs if mbs else "-",
-            ("%.1f×" % (r["translate_mb_s"] / mbs)) if mbs else "-",
-            ("%.1f×" % (r["translate_process_mb_s"] / mbs)) if mbs else "-"))
+        def rt(k):
+            return ("%.1f×" % (r[k] / mbs)) if mbs else "-"
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
+              " %s | %s | %s | %s |" % (
+                  r["file"], r["mb"], r["tokenize_mb_s"], r["translate_mb_s"],
+                  r["translate_1thread_mb_s"], r["translate_process_mb_s"],
+                  r["translate_cpu_mb_s"], r["translate_threads_cpu_mb_s"],
+                  r["docs_s"], r["peak_rss_mb"], name, mbs if mbs else "-",
+                  rt("translate_mb_s"), rt("translate_1thread_mb_s"),
+                  rt("translate_process_mb_s")))
 with open(os.path.join(data, "edigate_bench.json"), "w") as f:
     json.dump({"x12": rows, "edifact": erows}, f, indent=1)
