@@ -593,9 +593,10 @@ job_commit(struct tctx *t, struct tjob *j)
 
 	if (t->stop)
 		return;		/* the caller has had enough */
-	job_flush(t, j);
-	if (!j->direct)
+	if (!j->direct) {	/* inline, every effect has been had */
+		job_flush(t, j);
 		drop_behind(t, j->set->raw.p);
+	}
 	if (!j->mapped) {
 		t->st->rejected++;
 		return;
