@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,11 +114,19 @@ ms_since(const struct timespec *t0)
  */
 #define AUTO_THREADS_MIN	(1U << 20)
 
+/* The CPUs this process may run on (its affinity mask), at most 16. */
 static int
 online_cpus(void)
 {
-	long	 n = sysconf(_SC_NPROCESSORS_ONLN);
+	long		 n;
+#ifdef CPU_COUNT
+	cpu_set_t	 set;
 
+	if (sched_getaffinity(0, sizeof(set), &set) == 0)
+		n = CPU_COUNT(&set);
+	else
+#endif
+		n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : n > 16 ? 16 : (int)n;
 }
 

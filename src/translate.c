@@ -40,8 +40,18 @@
 #include "xmalloc.h"
 
 #define DROP_STEP	(8U << 20)	/* release consumed input every 8 MB */
+#define EVENT_LIMIT_MSG	"the event is larger than %u bytes"
 #define POOL_MAX	16		/* worker threads for one input */
 #define POOL_RING	64		/* sets in flight per input */
+/*
+ * What the pool holds is bounded by bytes too: a set's tree, document and
+ * event take about twenty times its text.  A larger set is worked on
+ * inline, once the sets before it are through; a job keeps no more than
+ * POOL_KEEP of memory once committed.
+ */
+#define POOL_SET_MAX	(512U * 1024)	/* bytes of one set, for the pool */
+#define POOL_BYTES	(4U * 1024 * 1024) /* bytes of sets in flight */
+#define POOL_KEEP	(256U * 1024)
 
 /* A diagnostic of one set, and whether it is a syntax one (for acks). */
 struct jdiag {
@@ -69,6 +79,7 @@ struct tjob {
 	int		 rejected;	/* syntax errors: not mapped */
 	int		 mapped;	/* an event was written */
 	int		 done;		/* the pool's worker is through */
+	size_t		 bytes;		/* the set's text, in the pool */
 	/*
 	 * The set's diagnostics, kept as they come: all of them are the
 	 * event's (data.diagnostics) but for a failed event's own.  nout:
@@ -97,7 +108,6 @@ struct tw {
 	struct buf	 setdiags;
 	struct buf	 event;		/* inline, with no caller's out */
 	int		 in_tree;	/* diagnostics are syntax, for acks */
-	int		 in_set;	/* diagnostics belong to the event */
 	pthread_t	 tid;
 };
 
@@ -124,6 +134,7 @@ struct tctx {
 	unsigned	 npw;
 	struct tjob	*job;
 	unsigned long	 head, run, tail;
+	size_t		 inflight;	/* bytes of the sets in [head, tail) */
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 work;		/* a job is waiting, or quit */
 	pthread_cond_t	 jobdone;	/* job waitfor is done */
@@ -245,22 +256,27 @@ job_flush(struct tctx *t, struct tjob *j)
 	}
 }
 
-/* Tree and map diagnostics: also kept for data.diagnostics. */
 static void
-set_diag(void *arg, const struct diag *d)
+job_add(struct tjob *j, const struct diag *d, int tree)
 {
-	struct tw	*w = arg;
-	struct tjob	*j = w->j;
-
 	if (j->nd == j->dcap) {
 		j->dcap = j->dcap ? j->dcap * 2 : 16;
 		j->d = xreallocarray(j->d, j->dcap, sizeof(*j->d));
 	}
 	j->d[j->nd].d = *d;
-	j->d[j->nd].tree = w->in_tree;
+	j->d[j->nd].tree = tree;
 	j->nd++;
-	if (j->direct)
-		job_flush(w->t, j);
+}
+
+/* Tree and map diagnostics: also kept for data.diagnostics. */
+static void
+set_diag(void *arg, const struct diag *d)
+{
+	struct tw	*w = arg;
+
+	job_add(w->j, d, w->in_tree);
+	if (w->j->direct)
+		job_flush(w->t, w->j);
 }
 
 /* The set's acknowledgement follows the diagnostics so far. */
@@ -272,6 +288,18 @@ job_ack(struct tw *w)
 		job_flush(w->t, w->j);
 }
 
+/* An error that rejects the whole set, placed at its header. */
+static void
+reject_init(struct diag *d, const struct edi_set *set, const char *code)
+{
+	diag_init(d, DIAG_ERROR, code);
+	if (set->nseg > 0) {
+		d->filepos = set->seg[0].filepos;
+		d->setpos = 1;
+		snprintf(d->tag, sizeof(d->tag), "%s", set->seg[0].tag);
+	}
+}
+
 static void __attribute__((format(printf, 4, 5)))
 set_reject(struct tw *w, const struct edi_set *set, const char *code,
     const char *fmt, ...)
@@ -279,12 +307,7 @@ set_reject(struct tw *w, const struct edi_set *set, const char *code,
 	va_list		 ap;
 	struct diag	 d;
 
-	diag_init(&d, DIAG_ERROR, code);
-	if (set->nseg > 0) {
-		d.filepos = set->seg[0].filepos;
-		d.setpos = 1;
-		snprintf(d.tag, sizeof(d.tag), "%s", set->seg[0].tag);
-	}
+	reject_init(&d, set, code);
 	va_start(ap, fmt);
 	vsnprintf(d.msg, sizeof(d.msg), fmt, ap);
 	va_end(ap);
@@ -303,7 +326,8 @@ drop_behind(struct tctx *t, const char *upto)
 	long		 pg = t->pagesize;
 	size_t		 off, end;
 
-	if (!t->o->drop_behind || pg <= 0 || upto < t->input.p)
+	if (!t->o->drop_behind || pg <= 0 || upto < t->input.p ||
+	    upto > t->input.p + t->input.len)
 		return;
 	off = (size_t)(upto - t->input.p);
 	/* Release consumed pages of a large mapping in steps. */
@@ -519,7 +543,6 @@ run_set(struct tw *w, struct tjob *j)
 	int			 r;
 
 	w->j = j;
-	w->in_set = 1;
 	if (j->m == NULL) {
 		job_ack(w);	/* no structure: envelope checks only */
 		dt = slice_strdup(set->doctype);
@@ -569,17 +592,15 @@ run_set(struct tw *w, struct tjob *j)
 	origin.timezone = map_timezone(j->m) != NULL &&
 	    strcmp(map_timezone(j->m), "partner") != 0 ? map_timezone(j->m) :
 	    j->tz;
-	w->in_set = 0;
 	if (write_event(w, j->m, doc, &origin) != 0) {
-		set_reject(w, set, "EVENT-LIMIT", "the event is larger than "
-		    "%u bytes", EG_MAX_EVENT_SIZE);
+		set_reject(w, set, "EVENT-LIMIT", EVENT_LIMIT_MSG,
+		    EG_MAX_EVENT_SIZE);
 		goto reject;
 	}
 	j->mapped = 1;
 	return;
 
 reject:
-	w->in_set = 0;
 	j->mapped = 0;
 }
 
@@ -589,28 +610,39 @@ job_commit(struct tctx *t, struct tjob *j)
 {
 	const struct translate_opts *o = t->o;
 	const char	*ev = j->evp;
+	struct diag	 d;
 	size_t		 mark;
 
 	if (t->stop)
 		return;		/* the caller has had enough */
+	t->st->sets++;
 	if (!j->direct) {	/* inline, every effect has been had */
 		job_flush(t, j);
 		drop_behind(t, j->set->raw.p);
+	}
+	if (j->mapped && !j->direct && o->out != NULL) {
+		/*
+		 * Into the caller's out, where an inline set writes its
+		 * event; what does not fit there is the inline EVENT-LIMIT.
+		 */
+		mark = o->out->len;
+		if (buf_add(o->out, j->evp, j->evlen) != 0) {
+			if (o->out->p != NULL)
+				o->out->p[mark] = '\0';
+			reject_init(&d, j->set, "EVENT-LIMIT");
+			snprintf(d.msg, sizeof(d.msg), EVENT_LIMIT_MSG,
+			    EG_MAX_EVENT_SIZE);
+			job_add(j, &d, 0);
+			job_flush(t, j);
+			j->mapped = 0;
+		} else
+			ev = o->out->p + mark;
 	}
 	if (!j->mapped) {
 		t->st->rejected++;
 		return;
 	}
 	t->st->translated++;
-	if (!j->direct && o->out != NULL) {
-		/* the caller's out leaves room for one event (translate.h) */
-		mark = o->out->len;
-		if (buf_add(o->out, j->evp, j->evlen) != 0) {
-			t->stop = 1;
-			return;
-		}
-		ev = o->out->p + mark;
-	}
 	if (o->on_event && o->on_event(o->arg, ev, j->evlen) != 0)
 		t->stop = 1;
 }
@@ -720,6 +752,7 @@ job_copy(struct tctx *t, struct tjob *j, const struct edi_set *s,
 		j->have_arena = 1;
 	}
 	arena_reset(a);
+	a->max = EG_MAX_SET_ARENA;
 	*c = *s;
 	c->root = NULL;
 	c->arena = a;
@@ -741,6 +774,12 @@ job_copy(struct tctx *t, struct tjob *j, const struct edi_set *s,
 	memcpy(p, partner, pl + 1);
 	j->partner = p;
 	j->set = c;
+	/*
+	 * The tree and the map get what they would inline: the cap less
+	 * what the parser took (its segment array is not counted there).
+	 */
+	if (s->arena != NULL && s->arena->used <= EG_MAX_SET_ARENA)
+		a->max = a->used + (EG_MAX_SET_ARENA - s->arena->used);
 	return 0;
 }
 
@@ -772,20 +811,48 @@ pool_main(void *arg)
 	return NULL;
 }
 
+/* No room in the pool for a set of need bytes until a job is committed. */
+static int
+pool_full(const struct tctx *t, size_t need)
+{
+	return t->head < t->tail && (t->tail - t->head == POOL_RING ||
+	    t->inflight + need > POOL_BYTES);
+}
+
+/* A committed job gives back what an unusually large set made it keep. */
+static void
+job_trim(struct tjob *j)
+{
+	if (j->have_arena && j->arena.used > POOL_KEEP) {
+		arena_free(&j->arena);
+		j->have_arena = 0;
+	}
+	if (j->ev.cap > POOL_KEEP) {
+		buf_free(&j->ev);
+		buf_init(&j->ev, EG_MAX_EVENT_SIZE + 1);
+	}
+	if (j->dcap > POOL_KEEP / sizeof(*j->d)) {
+		free(j->d);
+		j->d = NULL;
+		j->dcap = 0;
+	}
+}
+
 /*
- * Commit the jobs done at the head of the ring.  want: until the ring has
- * room, working on the sets waiting in it meanwhile: the caller's thread
- * parses faster than a worker maps, so it is one of the workers too.
+ * Commit the jobs done at the head of the ring.  need (not 0): until
+ * there is room for a set of need bytes, working on the sets waiting in
+ * the ring meanwhile: the caller's thread parses faster than a worker
+ * maps, so it is one of the workers too.
  */
 static void
-pool_commit(struct tctx *t, int want)
+pool_commit(struct tctx *t, size_t need)
 {
 	struct tjob	*j;
 	unsigned long	 n, i;
 
 	for (;;) {
 		pthread_mutex_lock(&t->mu);
-		if (want && t->tail - t->head == POOL_RING &&
+		if (need && pool_full(t, need) &&
 		    !t->job[t->head % POOL_RING].done) {
 			if (t->run < t->tail) {
 				/* full: work on a set rather than wait */
@@ -806,10 +873,14 @@ pool_commit(struct tctx *t, int want)
 		    t->job[(t->head + n) % POOL_RING].done; n++)
 			;
 		pthread_mutex_unlock(&t->mu);
-		for (i = 0; i < n; i++)
-			job_commit(t, &t->job[(t->head + i) % POOL_RING]);
+		for (i = 0; i < n; i++) {
+			j = &t->job[(t->head + i) % POOL_RING];
+			job_commit(t, j);
+			t->inflight -= j->bytes;
+			job_trim(j);
+		}
 		t->head += n;
-		if (!want || t->tail - t->head < POOL_RING)
+		if (!need || !pool_full(t, need))
 			return;
 	}
 }
@@ -837,6 +908,11 @@ pool_start(struct tctx *t, unsigned n)
 
 	if (n > POOL_MAX)
 		n = POOL_MAX;
+	/*
+	 * Time conversions read the zone (TZ) on first use: done here, not
+	 * by two workers at once.
+	 */
+	tzset();
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->work, NULL);
 	pthread_cond_init(&t->jobdone, NULL);
@@ -847,7 +923,6 @@ pool_start(struct tctx *t, unsigned n)
 	for (i = 0; i < n; i++) {
 		t->pw[i].t = t;
 		buf_init(&t->pw[i].setdiags, EG_MAX_EVENT_SIZE);
-		buf_init(&t->pw[i].event, EG_MAX_EVENT_SIZE);
 		if (pthread_create(&t->pw[i].tid, NULL, pool_main,
 		    &t->pw[i]) != 0)
 			break;
@@ -873,7 +948,6 @@ pool_stop(struct tctx *t)
 		pthread_join(t->pw[i].tid, NULL);
 	for (i = 0; t->pw != NULL && i < t->npw; i++) {
 		buf_free(&t->pw[i].setdiags);
-		buf_free(&t->pw[i].event);
 		event_cache_free(&t->pw[i].cache);
 	}
 	for (i = 0; i < POOL_RING; i++)
@@ -886,7 +960,10 @@ pool_stop(struct tctx *t)
 	pthread_mutex_destroy(&t->mu);
 }
 
-/* Hand s to the pool: 0, or -1 to work on it inline. */
+/*
+ * Hand s to the pool: 0, or -1 to work on it inline (XML, a set too large
+ * for the pool, or one whose copy does not fit in a job's arena).
+ */
 static int
 pool_put(struct tctx *t, const struct edi_set *s, const struct map *m,
     const struct structure *stc, const char *partner, const char *tz,
@@ -894,9 +971,10 @@ pool_put(struct tctx *t, const struct edi_set *s, const struct map *m,
 {
 	struct tjob	*j;
 
-	if (t->npw == 0 || s->env.syntax == EDI_XML)
+	if (t->npw == 0 || s->env.syntax == EDI_XML ||
+	    s->raw.len > POOL_SET_MAX)
 		return -1;
-	pool_commit(t, 1);
+	pool_commit(t, s->raw.len);
 	j = &t->job[t->tail % POOL_RING];
 	job_clear(j);
 	if (job_copy(t, j, s, partner) != 0)
@@ -905,6 +983,8 @@ pool_put(struct tctx *t, const struct edi_set *s, const struct map *m,
 	j->stc = stc;
 	j->tz = tz;
 	j->rejected = rejected;
+	j->bytes = s->raw.len;
+	t->inflight += j->bytes;
 	pthread_mutex_lock(&t->mu);
 	t->tail++;
 	if (t->idle > 0)
@@ -928,7 +1008,6 @@ on_set(void *arg, struct edi_set *set)
 
 	if (t->stop)
 		return EG_ERR_REJECTED;	/* the pool's caller stopped */
-	t->st->sets++;
 	rejected = t->parse_set_errors > 0 || set->rejected;
 	t->parse_set_errors = 0;
 
@@ -945,6 +1024,10 @@ on_set(void *arg, struct edi_set *set)
 			return t->stop ? EG_ERR_REJECTED : 0;
 		}
 		pool_drain(t);
+		if (t->stop) {
+			free(owned);
+			return EG_ERR_REJECTED;
+		}
 	}
 	drop_behind(t, set->raw.p);
 	job_clear(j);
@@ -969,7 +1052,7 @@ on_group_end(void *arg, const struct edi_env *env, int ok)
 	if (t->job != NULL) {
 		pool_drain(t);	/* the sets come first */
 		if (t->stop)
-			return 0;
+			return EG_ERR_REJECTED;
 	}
 	if (!ok)
 		t->st->envelope_errors++;
@@ -990,7 +1073,7 @@ on_interchange_end(void *arg, const struct edi_env *env, int ok)
 	if (t->job != NULL) {
 		pool_drain(t);	/* the sets come first */
 		if (t->stop)
-			return 0;
+			return EG_ERR_REJECTED;
 	}
 	if (!ok)
 		t->st->envelope_errors++;
@@ -1090,8 +1173,8 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	if (r != 0 && !t.stop && r != EG_ERR_REJECTED && r != EG_ERR_SYNTAX &&
 	    r != EG_ERR_LIMIT)
 		return r;
-	if (r != 0 || st->rejected || st->envelope_errors || st->errors ||
-	    st->sets == 0)
+	if (r != 0 || t.stop || st->rejected || st->envelope_errors ||
+	    st->errors || st->sets == 0)
 		return EG_ERR_REJECTED;
 	return 0;
 }

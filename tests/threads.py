@@ -8,9 +8,13 @@ same exit code, the same stderr (diagnostics and the stats line, timing
 removed) and the same events but for each event's id and time (the
 receive time, taken per run).  Inputs: the X12 and EDIFACT files of the
 shared corpus, generated interchanges (several groups and interchanges,
-release characters) and mutants of them, in which syntax errors,
-rejected sets, map errors and envelope errors interleave with events.
-Also: -j rejects what is not a number of threads.
+release characters), mutants of them, in which syntax errors, rejected
+sets, map errors and envelope errors interleave with events, and sets of
+up to 12,000 lines, some too large for the pool, translated with a
+partner configuration (a time zone).  Also: the same exit code and stderr
+when standard output fails (/dev/full), peak memory with threads within
+64 MB of one thread's on the large sets, and -j rejecting what is not a
+number of threads.  Skipped without the shared corpus.
 """
 import os
 import random
@@ -75,13 +79,31 @@ def norm_err(b):
                   flags=re.M)
 
 
-def run(path, j):
-    p = subprocess.run([edigate, "translate", "-s", "-j", str(j), path],
-                       capture_output=True, timeout=300)
+def run(path, j, extra=()):
+    p = subprocess.run([edigate, "translate", "-s", "-j", str(j)] +
+                       list(extra) + [path], capture_output=True, timeout=300)
     return p.returncode, norm_out(p.stdout), norm_err(p.stderr)
 
 
+def peak_rss(args):
+    """Peak RSS in KB of edigate ARGS, its output thrown away."""
+    with open(os.devnull, "wb") as null:
+        p = subprocess.Popen([edigate] + args, stdout=null, stderr=null)
+        _, _, ru = os.wait4(p.pid, 0)
+    return ru.ru_maxrss
+
+
+if not os.path.isdir(corpus) or not os.path.isdir(gens):
+    print("1..0 # SKIP no shared corpus at " + shared)
+    sys.exit(0)
 tmp = tempfile.mkdtemp(prefix="edigate-threads.")
+conf = os.path.join(tmp, "edigate.ini")
+os.mkdir(os.path.join(tmp, "partners.d"))
+with open(conf, "w") as f:
+    f.write("[gateway]\npartners_dir = partners.d\n")
+with open(os.path.join(tmp, "partners.d", "peer.ini"), "w") as f:
+    f.write("[partner]\nx12_id = ZZ:PEERSENDER\n"
+            "timezone = America/New_York\n")
 inputs = []
 for sub in ("x12", "edifact"):
     d = os.path.join(corpus, sub)
@@ -96,16 +118,28 @@ for i in range(3):
     inputs.append(mutate(tmp, x1, "x12_mut%d.x12" % i, 40 + i, b"~", b"*"))
     inputs.append(mutate(tmp, e1, "orders_mut%d.edi" % i, 50 + i, b"'", b"+"))
 
+big = gen(tmp, "x12_big.x12", "gen_x12.py",
+          ["-n", "40", "--seed", "33", "--lines-min", "0",
+           "--lines-max", "12000"])
+extra = {big: ("-c", conf), x1: ("-c", conf)}
+inputs.append(big)
+# measured first, while this process is small: a child's peak counts it
+with open(edigate, "rb") as f:
+    asan = b"__asan_init" in f.read()
+one = peak_rss(["translate", "-j", "1", big])
+two = peak_rss(["translate", "-j", "4", big])
+
 cases = [(p, j) for p in inputs for j in (2, 5)]
-print("1..%d" % (len(cases) + 2))
+print("1..%d" % (len(cases) + 4))
 n = 0
 failed = 0
 base = {}
 for path, j in cases:
     n += 1
+    x = extra.get(path, ())
     if path not in base:
-        base[path] = run(path, 0)
-    got = run(path, j)
+        base[path] = run(path, 0, x)
+    got = run(path, j, x)
     want = base[path]
     what = []
     if got[0] != want[0]:
@@ -134,6 +168,35 @@ else:
     failed += 1
     print("not ok %d - only %d of %d mutants mix events and errors" %
           (n, mixed, len(mut)))
+
+# Standard output fails: the same message and exit code.
+n += 1
+full = []
+for j in (0, 2):
+    with open("/dev/full", "wb") as out:
+        p = subprocess.run([edigate, "translate", "-j", str(j), x1],
+                           stdout=out, stderr=subprocess.PIPE, timeout=300)
+    full.append((p.returncode, p.stderr))
+if full[0] == full[1] and full[0][0] == 74:
+    print("ok %d - stdout on /dev/full: exit 74 and the same stderr with -j 2"
+          % n)
+else:
+    failed += 1
+    print("not ok %d - stdout on /dev/full: -j 0 %r, -j 2 %r" %
+          (n, full[0], full[1]))
+
+# The pool holds a bounded number of bytes, not of sets.
+n += 1
+if asan:
+    print("ok %d - peak RSS # SKIP AddressSanitizer build: its quarantine "
+          "decides the peak" % n)
+elif two <= one + 64 * 1024:
+    print("ok %d - peak RSS on sets of up to 12,000 lines: %d KB with -j 4, "
+          "%d KB with -j 1" % (n, two, one))
+else:
+    failed += 1
+    print("not ok %d - peak RSS %d KB with -j 4, %d KB with -j 1" %
+          (n, two, one))
 
 n += 1
 bad = [subprocess.run([edigate, "translate", "-j", v, x1],
