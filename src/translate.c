@@ -578,7 +578,12 @@ run_set(struct tw *w, struct tjob *j)
 	menv.timezone = j->tz;
 	menv.trace = o->trace;
 	menv.trace_arg = o->arg;
-	if (map_eval(j->m, set, &menv, &doc, &ds) != 0 || doc == NULL)
+	if ((r = map_eval(j->m, set, &menv, &doc, &ds)) == EG_ERR_LIMIT) {
+		set_reject(w, set, "MAP-SET-LIMIT", "the set's memory limit "
+		    "(EG_MAX_SET_ARENA) was reached while mapping it");
+		goto reject;
+	}
+	if (r != 0 || doc == NULL)
 		goto reject;
 
 	memset(&origin, 0, sizeof(origin));

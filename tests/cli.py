@@ -329,5 +329,33 @@ ok(rc == 65 and re.search(re.escape(lint) + r":10:\d+: unknown segment ZZZ", err
                  err), "map check: unknown segment error, unused lookup warning",
    rc, err)
 
+# A set too large for its map: a clear error, not a silent rejection.  The
+# shipped 850 structure allows 100,000 PO1 loops; a copy of the maps allows
+# ten times that, so that the map, not the tree, runs out of the set's
+# memory (EG_MAX_SET_ARENA) first.
+with tempfile.TemporaryDirectory() as d:
+    shutil.copytree(os.path.join(top, "maps"), os.path.join(d, "maps"))
+    st = os.path.join(d, "maps", "structures", "x12-850.struct")
+    with open(st) as f:
+        text = f.read()
+    with open(st, "w") as f:
+        f.write(text.replace("loop PO1 1..100000\n", "loop PO1 1..1000000\n"))
+    n_po1 = 450000
+    segs = ["ST*850*0001", "BEG*00*SA*PO1**20251104"]
+    segs += ["PO1*%d*1*EA*1.00**BP*B%d*VP*V%d*UP*0123456789%02d"
+             % (i + 1, i, i, i % 100) for i in range(n_po1)]
+    segs += ["CTT*%d" % n_po1, "SE*%d*0001" % (len(segs) + 2)]
+    big = os.path.join(d, "big.x12")
+    with open(big, "w") as f:
+        f.write("ISA*00*          *00*          *ZZ*PEERSENDER     *ZZ*"
+                "PEERRECEIVER   *250101*1200*^*00501*000000001*0*T*:~"
+                "GS*PO*PEERSENDER*PEERRECEIVER*20250101*1200*1*X*005010~"
+                + "~".join(segs) + "~GE*1*1~IEA*1*000000001~")
+    rc, out, err = run("translate", "-M", os.path.join(d, "maps"), big)
+    ok(rc == 65 and out == "" and re.search(
+        r"segment 3 \(ST\): error MAP-SET-LIMIT: the set's memory limit "
+        r"\(EG_MAX_SET_ARENA\) was reached while mapping it", err),
+       "a set too large for its map: MAP-SET-LIMIT, no event", rc, err[:300])
+
 print("1..%d" % n)
 sys.exit(1 if failed else 0)
