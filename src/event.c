@@ -176,7 +176,9 @@ isotime(struct slice s, int with_seconds, char out[9])
 /*
  * The process-wide TZ is the only portable way to reach the system's zone
  * database from C; it is switched under a lock and restored, and nothing
- * else in edigate reads local time.
+ * else in edigate reads local time.  main() sets TZ before any thread
+ * starts, so that switching it replaces a value and never resizes the
+ * environment under another thread's getenv().
  */
 static pthread_mutex_t tz_lock = PTHREAD_MUTEX_INITIALIZER;
 

@@ -262,6 +262,15 @@ main(int argc, char **argv)
 	int	 ex;
 
 	log_init("edigate", getenv("EDIGATE_DEBUG") != NULL);
+	/*
+	 * event_rfc3339() switches TZ while other threads run (translate
+	 * workers, libcurl reading proxy variables).  With TZ in the
+	 * environment from the start, a switch only replaces its value: it
+	 * never adds or removes a variable, which moves the environment
+	 * under a reader.  ":/etc/localtime" is what an unset TZ means.
+	 */
+	if (getenv("TZ") == NULL)
+		setenv("TZ", ":/etc/localtime", 1);
 	while (argc >= 3 && strcmp(argv[1], "-o") == 0) {
 		if ((ex = cmd_conf_override(argv[2])) != 0)
 			return ex;
