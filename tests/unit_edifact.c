@@ -1444,6 +1444,79 @@ test_block_edges(const char *loop)
 }
 
 /*
+ * Latin-1 text under UNOC, which the block loop converts straight into
+ * the value window (fast_slot_latin1()) unless the character set step
+ * has something to say: the values, the EDI-CHARSET warnings and the
+ * UTF-8 validity as the byte-at-a-time path gives them, at 70 offsets
+ * and past the 256 bytes the window path takes.
+ */
+static void
+test_latin1(const char *loop)
+{
+	static const char *const cases[] = {
+		"M\xfcller",
+		"\xe9:\xff\xa0+\xc0x",
+		"A\xe9::B\xe9++C\xe9",
+		"caf\xc3\xa9",			/* UTF-8 already: kept, warned */
+		"A\x85" "B:\xe9",		/* C1 control: U+FFFD, warned */
+		"A\x7f:\xe9",
+		"A\x01" "B:\xe9",
+		"\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9\xe9"
+		    "\xe9\xe9\xe9\xe9\xe9\xe9:x+\xe9",
+		"?+\xe9:\xe9",			/* a release character too */
+		"plain:ascii",
+	};
+	static const struct probe pr[] = {
+		{ 0, "FTX", 1, 4, 1, 1, NULL },
+		{ 0, "FTX", 1, 4, 2, 1, NULL },
+		{ 0, "FTX", 1, 5, 1, 1, NULL },
+	};
+	struct run *r = xcalloc(2, sizeof(*r));
+	char	 in[1024], pad[320];
+	size_t	 c;
+	int	 n, nl, k, bad = 0, ncase = 0;
+
+	memset(pad, 'x', sizeof(pad));
+	for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		for (n = 0; n < 300; n += n < 70 ? 1 : 23) {
+			for (nl = 0; nl < 2; nl++) {
+				snprintf(in, sizeof(in), UNB "UNH+1+ORDERS:D:"
+				    "96A:UN'%sTX+AAI+++%.*s%s'UNT+3+1'" UNZ("1"),
+				    nl ? "F\n" : "F", n, pad, cases[c]);
+				run_probe(&r[nl], in, strlen(in), pr, 3, NULL,
+				    NULL);
+			}
+			ncase++;
+			for (k = 0; k < 3; k++)
+				if (r[0].found[k] != r[1].found[k] ||
+				    strcmp(r[0].got[k], r[1].got[k]) != 0)
+					break;
+			if (k == 3 && nerrors(&r[0]) == nerrors(&r[1]) &&
+			    ncode(&r[0], "EDI-CHARSET") ==
+			    ncode(&r[1], "EDI-CHARSET") &&
+			    r[0].utf8_ok == r[1].utf8_ok && r[0].nsets == 1)
+				continue;
+			if (bad++ == 0) {
+				printf("# padding %d: %s\n", n, in);
+				dump(&r[0]);
+				dump(&r[1]);
+			}
+		}
+	}
+	ok(bad == 0, "Latin-1 under UNOC (%s): %d segments as the "
+	    "byte-at-a-time path", loop, ncase);
+	snprintf(in, sizeof(in), UNB "UNH+1+ORDERS:D:96A:UN'FTX+AAI+++"
+	    "M\xfcller:\xe9t\xe9+\xff'UNT+3+1'" UNZ("1"));
+	run_probe(&r[0], in, strlen(in), pr, 3, NULL, NULL);
+	ok(r[0].found[0] && strcmp(r[0].got[0], "M\xc3\xbcller") == 0 &&
+	    r[0].found[1] && strcmp(r[0].got[1], "\xc3\xa9t\xc3\xa9") == 0 &&
+	    r[0].found[2] && strcmp(r[0].got[2], "\xc3\xbf") == 0 &&
+	    ncode(&r[0], "EDI-CHARSET") == 0 && r[0].utf8_ok,
+	    "Latin-1 under UNOC (%s): converted to UTF-8, no warning", loop);
+	free(r);
+}
+
+/*
  * Tags of every length, by each way a segment is read: the block loop,
  * the general tokenizer (a release character, a line break inside the
  * segment), the character set step (a Latin-1 byte in UNOC), a NUL byte
@@ -1500,9 +1573,11 @@ main(void)
 	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop", 1, WPAD);
 	test_tail_tag(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	test_tagpad(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
+	test_latin1(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	/* and the SSE2 loop, whatever this CPU has (edi_avx2()) */
 	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2()) {
 		test_tagpad("SSE2 loop, forced");
+		test_latin1("SSE2 loop, forced");
 		test_block_edges("SSE2 loop, forced");
 		test_window_chunks("SSE2 loop, forced", 7, "");
 		test_window_chunks("SSE2 loop, forced", 1, WPAD);

@@ -2814,6 +2814,126 @@ fast_slot_unesc(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
 }
 
 /*
+ * fast_slot_latin1()'s look at 16 bytes at p, of which those in keep
+ * count: their bytes 0x80..0xFF OR-ed into *hm at bit sh; the answer
+ * has a bit for each byte below 0x20 or in 0x7F..0x9F.
+ */
+static inline unsigned
+latin1_bits(const unsigned char *p, unsigned keep, uint64_t *hm,
+    size_t sh)
+{
+	const __m128i c1f = _mm_set1_epi8(0x1f), c7f = _mm_set1_epi8(0x7f),
+	    c20 = _mm_set1_epi8(0x20);
+	__m128i	 b, t;
+
+	b = _mm_loadu_si128((const __m128i *)(const void *)p);
+	t = _mm_sub_epi8(b, c7f);
+	*hm |= (uint64_t)((unsigned)_mm_movemask_epi8(b) & keep) << sh;
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b,
+	    _mm_min_epu8(b, c1f)), _mm_cmpeq_epi8(t, _mm_min_epu8(t, c20)))) &
+	    keep;
+}
+
+/*
+ * fast_segment()'s segment s, to be kept, under UNOC (ISO 8859-1), with
+ * bytes for the character set step (flags 0: nothing else to report or
+ * unescape): values with bytes 0xA0..0xFF converted to UTF-8 straight
+ * into the value window after the values, each where fast_slot_text()
+ * would have copied it from tbuf (NUL, ARENA_ALIGN).  charset_values()
+ * would convert the same values and say nothing.  0, or -1 with nothing
+ * changed when it would say something (a control character, 0x7F..0x9F,
+ * text that is UTF-8 already), when the window may not have the room
+ * (twice the text bounds the converted values) or at the set's size
+ * limit: the general steps decide.
+ */
+static int __attribute__((noinline))
+fast_slot_latin1(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
+    size_t end)
+{
+	const unsigned char *lim = (const unsigned char *)x->in.p + x->in.len;
+	const unsigned char *r = (const unsigned char *)s->raw.p, *p, *e;
+	struct edi_val *v = s->val;
+	unsigned char *o, *start;
+	uint64_t hm[4], hv[4];
+	size_t	 vneed, k, len = s->raw.len;
+	unsigned bad = 0;
+	uint16_t i, n = s->nval;
+
+#define ALIGNED(k)	(((k) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
+	/*
+	 * The segment's text 16 bytes at a time, loads within the blocks
+	 * scan_plain() read: a byte below 0x20 or in 0x7F..0x9F, value or
+	 * separator, is for the general steps (charset_values() reports
+	 * one in a value); hm: where the bytes 0xA0..0xFF are.
+	 */
+	if (n == 0 || len > 256 ||
+	    (size_t)(lim - r) < ((len + 15) & ~(size_t)15))
+		return -1;
+	memset(hm, 0, sizeof(hm));
+	for (k = 0; k + 16 <= len; k += 16)
+		bad |= latin1_bits(r + k, 0xffff, &hm[k >> 6], k & 63);
+	if (k < len)
+		bad |= latin1_bits(r + k, (1U << (len - k)) - 1, &hm[k >> 6],
+		    k & 63);
+	if (bad != 0)
+		return -1;
+	/*
+	 * hv: the values with such a byte, found from each high byte in
+	 * turn (the values are in order).  A value that is UTF-8 already
+	 * is kept as UTF-8 with a warning: the general steps.  The ASCII
+	 * before its first high byte is UTF-8 either way.
+	 */
+	memset(hv, 0, sizeof(hv));
+	i = 0;
+	for (k = 0; k < 4; k++)
+		for (; hm[k] != 0; hm[k] &= hm[k] - 1) {
+			p = r + k * 64 + (size_t)__builtin_ctzll(hm[k]);
+			while (i < n && v[i].s.p + v[i].s.len <= (const char *)p)
+				i++;
+			/* a separator's: the general steps */
+			if (i == n || (const char *)p < v[i].s.p)
+				return -1;
+			if (hv[i >> 6] >> (i & 63) & 1)
+				continue;
+			e = (const unsigned char *)v[i].s.p + v[i].s.len;
+			if (utf8_text(slice_make((const char *)p,
+			    (size_t)(e - p))))
+				return -1;
+			hv[i >> 6] |= (uint64_t)1 << (i & 63);
+		}
+	vneed = ALIGNED(n * sizeof(*v));
+	if (vneed + 2 * s->raw.len + n * (size_t)ARENA_ALIGN >
+	    (size_t)(w->end - w->p) || setbuf_add_slot(&x->sb, s, end) == NULL)
+		return -1;
+	o = w->p + vneed;
+	for (k = 0; k < 4; k++)
+		for (; hv[k] != 0; hv[k] &= hv[k] - 1) {
+			i = (uint16_t)(k * 64 +
+			    (size_t)__builtin_ctzll(hv[k]));
+			p = (const unsigned char *)v[i].s.p;
+			e = p + v[i].s.len;
+			start = o;
+			for (; p < e; p++) {
+				if (*p < 0x80)
+					*o++ = *p;
+				else {
+					*o++ = (unsigned char)(0xC0 |
+					    (*p >> 6));
+					*o++ = (unsigned char)(0x80 |
+					    (*p & 0x3F));
+				}
+			}
+			*o = '\0';
+			v[i].s = slice_make((const char *)start,
+			    (size_t)(o - start));
+			o = start + ALIGNED(v[i].s.len + 1);
+		}
+#undef ALIGNED
+	w->p = o;
+	return 0;
+}
+
+/*
  * The segment at pos through scan_plain(): the terminator's offset, or
  * SCAN_NO for on_segment().  A segment of the open message other than
  * the service segments (whose handlers may reset the set's arena) is
@@ -2875,7 +2995,9 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 			return end;
 		unescape_vals(x, seg->val, seg->nval, in + pos + 4, in + end);
 		flags &= ~TF_REL;
-	}
+	} else if (flags == 0 && x->cs == CS_LATIN1 &&
+	    fast_slot_latin1(x, seg, w, end) == 0)
+		return end;
 	/* the same with a value that has no byte to check; unescaped ones */
 	if (!(flags & TF_TRAILING) && ((flags & TF_CSPLAIN) ?
 	    x->cs != CS_A : seg->nval == 0)) {
