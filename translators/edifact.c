@@ -1407,11 +1407,13 @@ scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
  * element separator right after a component or repetition separator, or
  * a separator right before the terminator.  Values with a release
  * character are unescaped into tbuf at the end, as tokenize() would.
- * Fills seg (values in out, room for cap) and *flagsp as on_segment()
- * would, but with release characters left in the values and TF_REL in
- * *flagsp when there are any (for the caller to unescape, into tbuf or
- * straight into the arena), and returns the terminator's offset; SCAN_NO
- * or SCAN_ROOM, having decided nothing, otherwise.
+ * Fills seg but for seg->val (values in out, room for cap: the caller
+ * sets seg->val, which a kept segment without values has NULL) and
+ * *flagsp as on_segment() would, but with release characters left in
+ * the values and TF_REL in *flagsp when there are any (for the caller
+ * to unescape, into tbuf or straight into the arena), and returns the
+ * terminator's offset; SCAN_NO or SCAN_ROOM, having decided nothing,
+ * otherwise.
  */
 static inline __attribute__((always_inline)) size_t
 scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
@@ -1463,7 +1465,7 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	odd = st.odd;
 	trail = st.trail;
 	q = blk + __builtin_ctz(mterm);
-	seg->val = out;
+	/* seg->val: the caller's (out, unless no value is kept) */
 	if (q == b + 3) {
 		/* just the tag */
 		seg->nel = 0;
@@ -2639,6 +2641,7 @@ fast_other_body(struct ef *x, size_t pos, struct setbuf_vwin *w,
 	if ((end = scan_plain(x, x->in.p, x->in.len, pos, &seg, x->scratch,
 	    EG_MAX_SEG_VALUES, &flags, avx2)) == SCAN_NO)
 		return SCAN_NO;
+	seg.val = x->scratch;
 	if (flags & TF_REL)
 		unescape_vals(x, seg.val, seg.nval, x->in.p + pos + 4,
 		    x->in.p + end);
@@ -2656,7 +2659,15 @@ fast_other_body(struct ef *x, size_t pos, struct setbuf_vwin *w,
 		set_append(x, &seg, 0);
 		return end;
 	}
-	flags = seg_charset(x, &seg, seg.raw, flags);
+	/*
+	 * UNH and UNT of every message: no byte to check (seg_charset()
+	 * would only take TF_CSPLAIN off), unless UNB declares the set.
+	 */
+	if (flags == TF_CSPLAIN && x->cs != CS_A &&
+	    edi_seg_tagkey(&seg) != K_UNB)
+		flags = 0;
+	else
+		flags = seg_charset(x, &seg, seg.raw, flags);
 	on_tokens(x, &seg, seg.raw, flags);
 	return end;
 }
@@ -2686,16 +2697,19 @@ fast_other_avx2(struct ef *x, size_t pos, struct setbuf_vwin *w)
  * not look at x->stop for every segment.
  */
 static inline __attribute__((always_inline)) size_t
-fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w, const int avx2)
+fast_other(struct ef *x, size_t pos, struct setbuf_vwin *w, uint32_t *fpp,
+    const int avx2)
 {
 	size_t	 end;
 
+	x->filepos = *fpp;
 #ifdef EF_AVX2
 	if (avx2)
 		end = fast_other_avx2(x, pos, w);
 	else
 #endif
 		end = fast_other_sse2(x, pos, w);
+	*fpp = x->filepos;
 	return x->stop != 0 ? SCAN_NO : end;
 }
 
@@ -2945,7 +2959,8 @@ fast_slot_latin1(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
  */
 static inline __attribute__((always_inline)) size_t
 fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
-    size_t last, struct setbuf_vwin *w, int direct, const int avx2)
+    size_t last, struct setbuf_vwin *w, int direct, uint32_t *fpp,
+    const int avx2)
 {
 	struct edi_seg *seg;
 	struct edi_val *out;
@@ -2961,15 +2976,15 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 	 */
 	if (!direct || (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES,
 	    &cap)) == NULL || cap <= 32 || (seg = setbuf_slot(&x->sb)) == NULL)
-		return fast_other(x, pos, w, avx2);
+		return fast_other(x, pos, w, fpp, avx2);
 	/* x->tlen: set below, before anything may use tbuf */
 	/* SCAN_ROOM and SCAN_NO are the two largest: one compare */
 	if ((end = scan_plain(x, in, len, pos, seg, out, cap, &flags,
 	    avx2)) >= SCAN_ROOM)
-		return end == SCAN_ROOM ? fast_other(x, pos, w, avx2) :
+		return end == SCAN_ROOM ? fast_other(x, pos, w, fpp, avx2) :
 		    SCAN_NO;
-	x->filepos++;
-	seg->filepos = x->filepos;
+	/* x->filepos: fast_run()'s *fpp, stored before any other step */
+	seg->filepos = ++*fpp;
 	/* setpos: whatever keeps the slot sets it (setbuf_add*()) */
 	seg->raw = slice_make(in + pos, end - pos);
 	seg->loop = NULL;
@@ -2984,10 +2999,14 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 			seg->val = setbuf_vwtake(w, seg->nval);
 			return end;
 		}
+		seg->val = out;
+		x->filepos = *fpp;
 		x->tlen = 0;
 		fast_slot_rest(x, seg, flags, w);
 		return end;
 	}
+	seg->val = out;
+	x->filepos = *fpp;
 	x->tlen = 0;
 	if (flags & TF_REL) {
 		if (flags == (TF_CSPLAIN | TF_REL) && x->cs != CS_A &&
@@ -3026,6 +3045,7 @@ fast_run(struct ef *x, const char *in, size_t len, size_t pos,
 {
 	struct setbuf_vwin w = { NULL, NULL, NULL };
 	size_t	 end, last;
+	uint32_t fp = x->filepos;	/* x->filepos, kept in a register */
 	int	 inmsg, direct;
 
 	/* from here on fewer than 32 bytes are left: len - pos < 32 */
@@ -3045,13 +3065,14 @@ fast_run(struct ef *x, const char *in, size_t len, size_t pos,
 				direct = 0;
 		}
 		if ((end = fast_segment(x, in, len, pos, last, &w, direct,
-		    avx2)) == SCAN_NO)
+		    &fp, avx2)) == SCAN_NO)
 			break;
 		if (!direct)
 			inmsg = x->state == ES_MSG || x->state == ES_BARE;
 		pos = end + 1;
 	}
 	setbuf_vwclose(&x->sar, &w);
+	x->filepos = fp;
 	return pos;
 }
 
