@@ -1208,6 +1208,41 @@ test_tree(void)
 		ok(ncode(&r, "ELEM-LONG") == 0 && r.nrejected == 0,
 		    "35 Latin-1 characters (70 UTF-8 bytes) fit an..35");
 	}
+	/*
+	 * Alphabetic values (a1 element, a3 component) the index clears
+	 * without check_value(): counted in characters, digits refused.
+	 */
+	{
+		static const struct {
+			const char *uns, *cux, *code;
+			int	 n;
+		} a[] = {
+			{ "S", "EUR", "ELEM-LONG", 0 },
+			{ "\xe9", "\xe9\xe9\xe9", "ELEM-LONG", 0 },
+			{ "SS", "EURO", "ELEM-LONG", 2 },
+			{ "\xe9\xe9", "\xe9\xe9\xe9\xe9", "ELEM-LONG", 2 },
+			{ "S", "EU", "ELEM-SHORT", 1 },
+			{ "S", "\xe9\xe9", "ELEM-SHORT", 1 },
+			{ "1", "EU1", "ELEM-CHAR", 2 },
+			{ "S", "\xe9\xe9" "9", "ELEM-CHAR", 1 },
+		};
+		char	 text[256];
+		size_t	 k;
+		int	 n;
+
+		for (k = 0; k < sizeof(a) / sizeof(a[0]); k++) {
+			n = snprintf(text, sizeof(text), "UNB+UNOC:3+S:14+"
+			    "R:14+240101:1200+1'UNH+1+ORDERS:D:96A:UN'"
+			    "BGM+220+P'CUX+2:%s:9'UNS+%s'UNT+5+1'UNZ+1+1'",
+			    a[k].cux, a[k].uns);
+			run_probe(&r, text, (size_t)n, NULL, 0, st, NULL);
+			if (!ok(ncode(&r, a[k].code) == a[k].n &&
+			    r.nrejected == (a[k].n != 0) && nerrors(&r) ==
+			    a[k].n, "alphabetic UNS01 and CUX01-02, case %zu: "
+			    "%d %s", k, a[k].n, a[k].code))
+				dump(&r);
+		}
+	}
 	structure_free(st);
 	test_tree_minimum(top);
 }

@@ -1247,12 +1247,16 @@ plain_text(const struct struct_elem *e)
 	return (e->type == ST_AN || e->type == ST_ID) && e->codes == NULL;
 }
 
-/* Likewise for a number, a date or a time (date and time ignore codes). */
+/*
+ * Likewise for a number, alphabetic text (EDIFACT a: UNS01), a date or a
+ * time (date and time ignore codes).
+ */
 static int
 plain_typed(const struct struct_elem *e)
 {
-	return ((e->type == ST_NN || e->type == ST_R || e->type == ST_N) &&
-	    e->codes == NULL) || e->type == ST_DT || e->type == ST_TM;
+	return ((e->type == ST_NN || e->type == ST_R || e->type == ST_N ||
+	    e->type == ST_A) && e->codes == NULL) || e->type == ST_DT ||
+	    e->type == ST_TM;
 }
 
 /*

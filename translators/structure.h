@@ -132,8 +132,9 @@ structure_tagkey(const char *tag)
 /*
  * What makes a value valid at a glance, see struct_segdef: min..max bytes
  * of text (type 0; max 0 for no text but the empty one).  A number of
- * that type (ST_NN, ST_R, ST_N: tmin..tmax digits), a valid date or time
- * (ST_DT, ST_TM: tmin..tmax bytes) and a composite's own entry
+ * that type (ST_NN, ST_R, ST_N: tmin..tmax digits), alphabetic text
+ * (ST_A: tmin..tmax long), a valid date or time (ST_DT, ST_TM:
+ * tmin..tmax bytes) and a composite's own entry
  * (ST_COMPOSITE: nothing) have min 1, max 0: the text test, the common
  * one, then always fails and the type is looked at only after it.
  */

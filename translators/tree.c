@@ -1179,7 +1179,8 @@ empty_plain(const struct struct_segdef *sd, const struct edi_val *v)
 	    sd->vplain[sd->vfirst[el]].type != ST_COMPOSITE)
 		return 0;
 	pl = &sd->vplain[sd->vfirst[el] + comp];
-	return pl->type == 0 && pl->min == 0;
+	/* an alphabetic component's entry was all zero before it had one */
+	return (pl->type == 0 && pl->min == 0) || pl->type == ST_A;
 }
 
 /*
@@ -1215,6 +1216,27 @@ date8_ok(const char *p)
 	return (yr % 4 == 0 && yr % 100 != 0) || yr % 400 == 0;
 }
 
+/*
+ * check_value()'s verdict on v, an alphabetic value (ST_A without a code
+ * list): no digit, and min..max long whichever way the set counts, in
+ * bytes (X12) or in characters (EDIFACT's UTF-8, at most its bytes).
+ */
+static int
+alpha_ok(struct slice v, unsigned min, unsigned max)
+{
+	size_t	 i, n = 0;
+
+	if (v.len > max)
+		return 0;
+	for (i = 0; i < v.len; i++) {
+		if (v.p[i] >= '0' && v.p[i] <= '9')
+			return 0;
+		if (((unsigned char)v.p[i] & 0xc0) != 0x80)
+			n++;
+	}
+	return n >= min;
+}
+
 /* The number types: ST_N, ST_NN, ST_R. */
 #define TB_NUMTYPES	(1U << ST_N | 1U << ST_NN | 1U << ST_R)
 
@@ -1232,6 +1254,8 @@ typed_rest(const struct struct_segdef *sd, const struct struct_plain *pl,
 	case ST_TM:
 		return edi_valid_time(v->s) && v->s.len >= pl->tmin &&
 		    v->s.len <= pl->tmax;
+	case ST_A:
+		return alpha_ok(v->s, pl->tmin, pl->tmax);
 	default:
 		return 0;	/* text, or a composite's own entry */
 	}
