@@ -301,6 +301,36 @@ test_cases(const struct structure *st)
 		else if (d && d->ack_el != cases[i].ack_el)
 			printf("#   %s\n", d->msg);
 	}
+	/*
+	 * Whole texts of messages that use each conversion tdiag() words
+	 * (%s, %c, %d, %u, %02d): the tree builder formats them itself.
+	 */
+	{
+		static const struct {
+			size_t	 k;	/* in cases[] */
+			const char *msg;
+		} want[] = {
+			{ 1, "mandatory loop PO1 missing (0 of at least 1)" },
+			{ 7, "CTT01 \"1234567\" is longer than 6" },
+			{ 16, "N102 is a simple element but has component 2 "
+			    "\"B\"" },
+			{ 17, "PO107 is required when PO106 is present (P0607: "
+			    "all or none)" },
+			{ 22, "REF02 \"A^B\" contains the repetition separator "
+			    "'^' but is not repeatable; kept whole" },
+			{ 23, "N403 repeats 4 times, at most 3 allowed" },
+		};
+
+		for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			snprintf(text, sizeof(text), "%s%s%s", ISA5,
+			    cases[want[i].k].body, END);
+			run(&r, st, text, NULL);
+			d = find(&r, cases[want[i].k].code,
+			    cases[want[i].k].tag, cases[want[i].k].el);
+			is_str(d ? d->msg : "", want[i].msg, "%s: the text",
+			    cases[want[i].k].name);
+		}
+	}
 	/* The valid set: nothing at all. */
 	run(&r, st, ISA5 "ST*850*0001~BEG*00*SA*PO1**20240101~"
 	    "REF*DP*1*X*VN:AB^ZZ:CD~DTM*002*20240101*12305901~N1*ST*X*92*12~"
