@@ -1667,6 +1667,17 @@ automaton(struct struct_index *ix, const struct structure *st)
 	trans_rows(ix, 0);
 }
 
+/* Each slot's copy of its definition's column (struct_slot). */
+static void
+slot_cols(struct struct_index *ix)
+{
+	size_t	 j;
+
+	for (j = 0; j < (size_t)1 << ix->bits; j++)
+		if (ix->slot[j].sd != NULL)
+			ix->slot[j].col = ix->slot[j].sd->col;
+}
+
 struct struct_index *
 structure_index_new(const struct structure *st)
 {
@@ -1748,6 +1759,7 @@ structure_index_new(const struct structure *st)
 	}
 	syn_pairs(ix);
 	automaton(ix, st);
+	slot_cols(ix);
 	return ix;
 }
 

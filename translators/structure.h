@@ -324,11 +324,13 @@ struct struct_index {
 	struct struct_segdef *seg;
 	size_t		 nseg;
 	/*
-	 * Open addressing, sd NULL for a free slot.  The key beside the
-	 * pointer: a lookup reads one slot, not the definition, to compare.
+	 * Open addressing, sd NULL (key and col 0) for a free slot.  The key
+	 * beside the pointer: a lookup reads one slot, not the definition,
+	 * to compare.  col: sd's, for placement without reading sd.
 	 */
 	struct struct_slot {
 		uint32_t	 key;
+		uint32_t	 col;
 		const struct struct_segdef *sd;
 	}		*slot;
 	unsigned	 bits;		/* 1 << bits slots */

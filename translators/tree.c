@@ -613,8 +613,8 @@ max_use(struct tb *t, uint32_t i, const struct struct_pos *p)
  */
 static inline __attribute__((always_inline)) void
 place(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
-    const struct struct_segdef *sd, const uint16_t *trans, uint32_t ncol,
-    const struct struct_pos *pos)
+    const struct struct_segdef *sd, uint32_t col, const uint16_t *trans,
+    uint32_t ncol, const struct struct_pos *pos)
 {
 	const struct struct_pos *p;
 	struct frame *f = &t->fr[t->nfr - 1];
@@ -622,7 +622,7 @@ place(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
 	uint32_t g;
 
 	if (trans != NULL)
-		g = trans[(size_t)f->cur * ncol + (sd != NULL ? sd->col : 0)];
+		g = trans[(size_t)f->cur * ncol + col];
 	else
 		g = trans_walk(pos, f->cur, sd);
 	if (g-- == 0) {
@@ -2127,6 +2127,34 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 	}
 }
 
+/* seg_slot() past its home slot: the same probing as structure_segdef_at. */
+static const struct struct_slot * __attribute__((noinline))
+seg_slot_probe(const struct struct_slot *slot, unsigned bits, uint32_t key)
+{
+	uint32_t j = (key * 0x9E3779B1U) >> (32 - bits);
+
+	while (slot[j].sd != NULL && slot[j].key != key)
+		j = (j + 1) & ((1U << bits) - 1);
+	return &slot[j];
+}
+
+/*
+ * The slot structure_segdef_at() stops at for key: key's own (its sd and
+ * col), or a free one (sd NULL, col 0).  The home slot is compared inline
+ * and the probing is out of line: a tag's key is nearly always at home.
+ * A free slot's key is 0, which only the root's "" has, so a free home
+ * slot that matches is where the probing would stop too.
+ */
+static inline __attribute__((always_inline)) const struct struct_slot *
+seg_slot(const struct struct_slot *slot, unsigned bits, uint32_t key)
+{
+	uint32_t j = (key * 0x9E3779B1U) >> (32 - bits);
+
+	if (slot[j].key == key)
+		return &slot[j];
+	return seg_slot_probe(slot, bits, key);
+}
+
 /*
  * Place every segment, and check each as it is placed while its values
  * are at hand: a segment seg_quiet() clears needs nothing more, the
@@ -2141,14 +2169,16 @@ place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
 {
 	struct edi_seg *seg = t->set->seg, *s;
 	const struct struct_segdef *sd;
+	const struct struct_slot *sl;
 	uint32_t k, key, nseg = t->set->nseg;
 
 	/* in locals: the stores to t and the frames could alias set's */
 	for (k = 0; k < nseg; k++) {
 		s = &seg[k];
 		key = edi_seg_tagkey(s);
-		sd = structure_segdef_at(slot, bits, key);
-		place(t, s, k, key, sd, trans, ncol, pos);
+		sl = seg_slot(slot, bits, key);
+		sd = sl->sd;
+		place(t, s, k, key, sd, sl->col, trans, ncol, pos);
 		t->sd = sd;
 		if (sd != NULL && !seg_quiet(t, s, sd, utf8))
 			t->defer[t->ndefer++] = k;
