@@ -117,18 +117,6 @@ struct tb {
 	unsigned char	*wstart, *wp;
 	size_t		 wleft;
 	/*
-	 * A value whose end e has (uintptr_t)e - nwbase <= nwlen has the
-	 * eight bytes before e inside the set's raw text, for num_load();
-	 * both 0 when that text is shorter than eight bytes (no e is 0).
-	 */
-	uintptr_t	 nwbase;
-	size_t		 nwlen;
-	/*
-	 * The definition of the segment whose values are checked, for
-	 * typed_plain(): one argument fewer for the scan's calls.
-	 */
-	const struct struct_segdef *sd;
-	/*
 	 * Whether a segment's syntax notes hold depends only on its tag's
 	 * notes and which of the positions they name are present (the
 	 * present-element bitmap masked with the definition's synall), and a
@@ -189,96 +177,6 @@ emit(struct tb *t, const struct diag *d)
 		win_open(t);
 }
 
-/*
- * vsnprintf(buf, size, fmt, ap) for the conversions of this file's
- * messages (%s, %c, %d, %u, %02d, %%), a tenth of its instructions: a
- * set can have a diagnostic per line.  Any other conversion is left to
- * vsnprintf, on the arguments as they came.
- */
-static void
-msg_vformat(char *buf, size_t size, const char *fmt, va_list ap)
-{
-	va_list	 aq;
-	const char *p, *q, *str;
-	char	 num[3 * sizeof(unsigned)];
-	size_t	 n = 0, k, z, w;
-	unsigned u, neg;
-	int	 d;
-
-	if (size == 0)
-		goto other;
-#define MSG_PUT(c)	do { if (n + 1 < size) buf[n++] = (c); } while (0)
-/* the k bytes at q, as far as they fit */
-#define MSG_PUTS(q, k)	do {						\
-	size_t m_ = (k) < size - 1 - n ? (k) : size - 1 - n;		\
-	memcpy(buf + n, (q), m_);					\
-	n += m_;							\
-} while (0)
-	va_copy(aq, ap);
-	for (p = fmt; *p != '\0'; p++) {
-		if (*p != '%') {
-			for (q = p + 1; *q != '\0' && *q != '%'; q++)
-				;
-			MSG_PUTS(p, (size_t)(q - p));
-			p = q - 1;
-			continue;
-		}
-		w = 0;
-		if (p[1] == '0' && p[2] >= '1' && p[2] <= '9') {
-			w = (size_t)(p[2] - '0');
-			p += 2;
-		}
-		switch (*++p) {
-		case 's':
-			if (w)
-				goto other;
-			if ((str = va_arg(aq, const char *)) == NULL)
-				str = "(null)";
-			MSG_PUTS(str, strlen(str));
-			continue;
-		case 'c':
-			if (w)
-				goto other;
-			MSG_PUT((char)va_arg(aq, int));
-			continue;
-		case '%':
-			if (w)
-				goto other;
-			MSG_PUT('%');
-			continue;
-		case 'd':
-			d = va_arg(aq, int);
-			neg = d < 0;
-			u = neg ? 0U - (unsigned)d : (unsigned)d;
-			break;
-		case 'u':
-			u = va_arg(aq, unsigned);
-			neg = 0;
-			break;
-		default:
-			goto other;
-		}
-		k = 0;
-		do
-			num[k++] = (char)('0' + u % 10);
-		while ((u /= 10) != 0);
-		if (neg)
-			MSG_PUT('-');
-		for (z = k + neg; z < w; z++)
-			MSG_PUT('0');
-		while (k > 0)
-			MSG_PUT(num[--k]);
-	}
-#undef MSG_PUT
-#undef MSG_PUTS
-	buf[n] = '\0';
-	va_end(aq);
-	return;
- other:
-	va_end(aq);
-	vsnprintf(buf, size, fmt, ap);
-}
-
 static void __attribute__((format(printf, 3, 4)))
 tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 {
@@ -323,7 +221,7 @@ tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 		d.badvalue[n] = '\0';
 	}
 	va_start(ap, fmt);
-	msg_vformat(d.msg, sizeof(d.msg), fmt, ap);
+	vsnprintf(d.msg, sizeof(d.msg), fmt, ap);
 	va_end(ap);
 	emit(t, &d);
 }
@@ -1339,59 +1237,6 @@ alpha_ok(struct slice v, unsigned min, unsigned max)
 	return n >= min;
 }
 
-/*
- * The bytes of v (1..8 of them, the eight before its end readable, see
- * struct tb's nwbase) in the low bytes of a word, first byte lowest, the
- * rest zero.
- */
-static inline uint64_t
-num_load(struct slice v)
-{
-	uint64_t x;
-
-	memcpy(&x, v.p + v.len - 8, sizeof(x));
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	x = __builtin_bswap64(x);
-#endif
-	return x >> (8 * (8 - v.len));
-}
-
-/*
- * num_chars() of a value of len (1..8) bytes that x holds as num_load()
- * gives it, a word at a time: the bytes that are no digit (the
- * carry-free test of date8_ok()) may be a sign in front and one decimal
- * mark, nothing else.
- */
-static inline int
-num_word(unsigned type, uint64_t x, size_t len, size_t *lenp)
-{
-	uint64_t y = x ^ 0x3030303030303030ULL, hi;
-	size_t	 sign = 0;
-	unsigned c;
-
-	hi = (((y & 0x7f7f7f7f7f7f7f7fULL) + 0x7676767676767676ULL) | y) &
-	    0x8080808080808080ULL & (~0ULL >> (64 - 8 * len));
-	if (hi == 0) {
-		*lenp = len;
-		return 1;
-	}
-	c = (unsigned)(x & 0xff);
-	if ((hi & 0x80) != 0 && (c == '-' || (c == '+' && type != ST_NN))) {
-		hi &= ~(uint64_t)0x80;
-		sign = 1;
-	}
-	if (hi != 0) {
-		if (type == ST_NN || (hi & (hi - 1)) != 0)
-			return 0;
-		c = (unsigned)(x >> (__builtin_ctzll(hi) - 7) & 0xff);
-		if (c != '.' && (type != ST_N || c != ','))
-			return 0;
-		sign++;		/* what is not a digit */
-	}
-	*lenp = len - sign;
-	return len > sign;
-}
-
 /* The number types: ST_N, ST_NN, ST_R. */
 #define TB_NUMTYPES	(1U << ST_N | 1U << ST_NN | 1U << ST_R)
 
@@ -1425,27 +1270,20 @@ typed_rest(const struct struct_segdef *sd, const struct struct_plain *pl,
  * typed_rest().
  */
 static int __attribute__((noinline))
-typed_plain(const struct tb *t, const struct struct_plain *pl,
+typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
     const struct edi_val *v)
 {
 	size_t	 digits;
-	int	 ok;
 
 	if (pl != NULL && v->s.len != 0) {
-		if (((1U << pl->type) & TB_NUMTYPES) != 0) {
-			if (v->s.len <= 8 && (uintptr_t)v->s.p + v->s.len -
-			    t->nwbase <= t->nwlen)
-				ok = num_word(pl->type, num_load(v->s),
-				    v->s.len, &digits);
-			else
-				ok = num_chars(pl->type, v->s, &digits);
-			return ok && digits >= pl->tmin && digits <= pl->tmax;
-		}
+		if (((1U << pl->type) & TB_NUMTYPES) != 0)
+			return num_chars(pl->type, v->s, &digits) &&
+			    digits >= pl->tmin && digits <= pl->tmax;
 		if (pl->type == ST_DT && v->s.len == 8)
 			return date8_ok(v->s.p) && v->s.len >= pl->tmin &&
 			    v->s.len <= pl->tmax;
 	}
-	return typed_rest(t->sd, pl, v);
+	return typed_rest(sd, pl, v);
 }
 
 /*
@@ -1453,8 +1291,8 @@ typed_plain(const struct tb *t, const struct struct_plain *pl,
  * 1, el below STRUCT_MAXPOS): by component.
  */
 static inline __attribute__((always_inline)) int
-val_plain_comp(const struct tb *t, const struct struct_segdef *sd,
-    const struct edi_val *v, int utf8, int mc, uint64_t *mbits)
+val_plain_comp(const struct struct_segdef *sd, const struct edi_val *v,
+    int utf8, int mc, uint64_t *mbits)
 {
 	const struct struct_plain *pl;
 	unsigned el = v->el;
@@ -1465,16 +1303,16 @@ val_plain_comp(const struct tb *t, const struct struct_segdef *sd,
 		if (len_plain(sd->p1min[el], sd->p1max[el], sd->p1umax[el],
 		    sd->p1ulead[el], v, utf8))
 			return 1;
-		return typed_plain(t, sd->p1ty[el], v);
+		return typed_plain(sd, sd->p1ty[el], v);
 	}
 	if (v->comp >= sd->vn[el])
-		return typed_plain(t, NULL, v);
+		return typed_plain(sd, NULL, v);
 	pl = &sd->vplain[sd->vfirst[el] + v->comp];
 	if (mc)
 		*mbits |= pl->mbit;
 	if (len_plain(pl->min, pl->max, pl->umax, pl->ulead, v, utf8))
 		return 1;
-	return typed_plain(t, pl, v);
+	return typed_plain(sd, pl, v);
 }
 
 /*
@@ -1485,8 +1323,8 @@ val_plain_comp(const struct tb *t, const struct struct_segdef *sd,
  * mandatory component v is (struct_segdef's mcall) goes into *mbits.
  */
 static inline __attribute__((always_inline)) int
-val_plain(const struct tb *t, const struct struct_segdef *sd,
-    const struct edi_val *v, int utf8, int mc, uint64_t *mbits)
+val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8,
+    int mc, uint64_t *mbits)
 {
 	unsigned el = v->el;
 	uint32_t rc;
@@ -1505,12 +1343,12 @@ val_plain(const struct tb *t, const struct struct_segdef *sd,
 				*mbits |= sd->p1mbit[el];
 			if (v->s.len - sd->p1lo[el] <= sd->p1span[el])
 				return 1;
-			return typed_plain(t, sd->p1ty[el], v);
+			return typed_plain(sd, sd->p1ty[el], v);
 		}
 	}
 	if (v->rep > 1 || el >= STRUCT_MAXPOS)
 		return 0;
-	return val_plain_comp(t, sd, v, utf8, mc, mbits);
+	return val_plain_comp(sd, v, utf8, mc, mbits);
 }
 
 _Static_assert(offsetof(struct edi_val, comp) ==
@@ -1548,8 +1386,7 @@ scan_note(const struct edi_val *v, int reps, uint64_t *b0, uint64_t *b1,
  * repeatable elements), the repetition summary says "unknown".
  */
 static inline __attribute__((always_inline)) uint16_t
-scan_values(const struct tb *t, const struct edi_seg *s,
-    const struct struct_segdef *sd,
+scan_values(const struct edi_seg *s, const struct struct_segdef *sd,
     int utf8, int reps, int mc, struct present *p, uint16_t *slow,
     size_t *nslow)
 {
@@ -1561,7 +1398,7 @@ scan_values(const struct tb *t, const struct edi_seg *s,
 
 	for (; v < end; v++) {
 		scan_note(v, reps, &b0, &b1, &orrep, &andrep);
-		if (val_plain(t, sd, v, utf8, mc, &mb))
+		if (val_plain(sd, v, utf8, mc, &mb))
 			continue;
 		if (n == TB_SLOWVALS) {
 			rest = (uint16_t)(v - s->val);
@@ -1795,18 +1632,17 @@ check_segment(struct tb *t, uint32_t si, const struct edi_seg *s,
 
 	if (sd == NULL)
 		return;		/* no elements, no syntax notes */
-	t->sd = sd;
 	/* copies of the scan where utf8 and reps are constants */
 	if (utf8 && sd->mcall != 0)
-		rest = scan_values(t, s, sd, 1, 1, 1, &pr, slow, &nslow);
+		rest = scan_values(s, sd, 1, 1, 1, &pr, slow, &nslow);
 	else if (utf8)
-		rest = scan_values(t, s, sd, 1, 1, 0, &pr, slow, &nslow);
+		rest = scan_values(s, sd, 1, 1, 0, &pr, slow, &nslow);
 	else if (sd->mcall != 0)
-		rest = scan_values(t, s, sd, 0, 1, 1, &pr, slow, &nslow);
+		rest = scan_values(s, sd, 0, 1, 1, &pr, slow, &nslow);
 	else if (sd->mandcomp || sd->anyrep)
-		rest = scan_values(t, s, sd, 0, 1, 0, &pr, slow, &nslow);
+		rest = scan_values(s, sd, 0, 1, 0, &pr, slow, &nslow);
 	else
-		rest = scan_values(t, s, sd, 0, 0, 0, &pr, slow, &nslow);
+		rest = scan_values(s, sd, 0, 0, 0, &pr, slow, &nslow);
 	/*
 	 * Requirement; usually every mandatory element is there, and then
 	 * only the mandatory components are looked at.
@@ -1829,7 +1665,7 @@ check_segment(struct tb *t, uint32_t si, const struct edi_seg *s,
 	for (k = 0; k < nslow; k++)
 		check_val(t, si, sd, &pr, &s->val[slow[k]], &lastel);
 	for (i = rest; i < s->nval; i++)
-		if (!val_plain(t, sd, &s->val[i], utf8, 0, NULL))
+		if (!val_plain(sd, &s->val[i], utf8, 0, NULL))
 			check_val(t, si, sd, &pr, &s->val[i], &lastel);
 	if (sd->nsyn != 0)
 		check_syntax(t, si, sd, &pr);
@@ -1897,8 +1733,7 @@ static const uint64_t tb_elbit[64] = { TB_B16(0), TB_B16(16), TB_B16(32),
  * vals (no declarations) only the bits.
  */
 static inline __attribute__((always_inline)) int
-scan_quiet(const struct tb *t, const struct edi_seg *s,
-    const struct struct_segdef *sd,
+scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
     int utf8, int reps, int mc, int vals, struct present *p)
 {
 	const struct edi_val *v = s->val, *end = edi_val_end(s);
@@ -1921,7 +1756,7 @@ scan_quiet(const struct tb *t, const struct edi_seg *s,
 			if (v->rep != 1)
 				break;
 			b0 |= tb_elbit[v->el];
-			if (vals && !val_plain_comp(t, sd, v, 1, mc, &mb))
+			if (vals && !val_plain_comp(sd, v, 1, mc, &mb))
 				return 0;
 		} else {
 			memcpy(&rc, &v->rep, sizeof(rc));
@@ -1934,7 +1769,7 @@ scan_quiet(const struct tb *t, const struct edi_seg *s,
 				mb |= sd->p1mbit[v->el];
 			if (v->s.len - sd->p1lo[v->el] <= sd->p1span[v->el])
 				continue;
-			if (!typed_plain(t, sd->p1ty[v->el], v))
+			if (!typed_plain(sd, sd->p1ty[v->el], v))
 				return 0;
 		}
 	}
@@ -1942,7 +1777,7 @@ scan_quiet(const struct tb *t, const struct edi_seg *s,
 		orrep = andrep = 1;
 	for (; v < end; v++) {
 		scan_note(v, reps, &b0, &b1, &orrep, &andrep);
-		if (vals && !val_plain(t, sd, v, utf8, mc, &mb))
+		if (vals && !val_plain(sd, v, utf8, mc, &mb))
 			return 0;
 	}
 	p->bit[0] = b0;
@@ -1969,19 +1804,19 @@ seg_quiet(struct tb *t, const struct edi_seg *s,
 
 	if (sd->nelem == 0)
 		/* without declarations, values are not looked at */
-		ok = scan_quiet(t, s, sd, utf8, 1, 0, 0, &pr);
+		ok = scan_quiet(s, sd, utf8, 1, 0, 0, &pr);
 	else if (utf8)
 		/* mbit 0 where mcall is: one copy of the EDIFACT scan */
-		ok = scan_quiet(t, s, sd, 1, 1, 1, 1, &pr);
+		ok = scan_quiet(s, sd, 1, 1, 1, 1, &pr);
 	else if (sd->mcall != 0)
-		ok = scan_quiet(t, s, sd, 0, 1, 1, 1, &pr);
+		ok = scan_quiet(s, sd, 0, 1, 1, 1, &pr);
 	else
 		/*
 		 * The repetition summary costs nothing in scan_quiet's first
 		 * loop, so it is not worth a test of whether anything will
 		 * ask (mandatory components, repeatable elements).
 		 */
-		ok = scan_quiet(t, s, sd, 0, 1, 0, 1, &pr);
+		ok = scan_quiet(s, sd, 0, 1, 0, 1, &pr);
 	if (!ok)
 		return 0;
 	if (((sd->mand[0] & ~pr.bit[0]) | (sd->mand[1] & ~pr.bit[1])) != 0)
@@ -2179,7 +2014,6 @@ place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
 		sl = seg_slot(slot, bits, key);
 		sd = sl->sd;
 		place(t, s, k, key, sd, sl->col, trans, ncol, pos);
-		t->sd = sd;
 		if (sd != NULL && !seg_quiet(t, s, sd, utf8))
 			t->defer[t->ndefer++] = k;
 	}
@@ -2229,10 +2063,6 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	if ((t->ix = st->idx) == NULL)
 		t->ix = ixown = structure_index_new(st);
 	t->pos = t->ix->pos;
-	if (set->raw.len >= 8) {
-		t->nwbase = (uintptr_t)set->raw.p + 8;
-		t->nwlen = set->raw.len - 8;
-	}
 	if (set->nseg > TB_DEFERBUF)
 		t->defer = xreallocarray(NULL, set->nseg, sizeof(*t->defer));
 	if (set->env.syntax == EDI_X12 && set->env.delims.repetition) {
