@@ -3927,6 +3927,79 @@ link_stmt(struct lk *L, struct map_stmt *s)
 	}
 }
 
+/*
+ * The tag a rule reads the way share_runs gathers: the fast shape
+ * (rule_hints) reading a plain path of the frame's own scope, no loop
+ * step.  0 for any other statement.
+ */
+static uint32_t
+share_key(const struct map_stmt *s)
+{
+	const struct map_path *p;
+
+	if (s->kind != MS_RULE || !s->u.r.fast || s->u.r.plain == NULL ||
+	    (p = s->u.r.plain->path) == NULL || !map_path_plain(p) ||
+	    p->nloop != 0 || p->seg.key == 0)
+		return 0;
+	return p->seg.key;
+}
+
+/*
+ * The statements of b as the evaluator runs them (rbody): each run of
+ * two or more rules in a row that read one tag of the frame's scope
+ * (PO102 PO103 PO104 PO105 PO1{VN|VP|VC}, QTY01-02 QTY01-03) becomes one
+ * MS_SHARE statement over them.  The evaluator finds their segment once
+ * and has each rule read its value there, as it would have alone.  The
+ * runs are the block's own: a statement a template puts in several
+ * blocks is left as it is.
+ */
+static void
+share_runs(struct lk *L, struct map_block *b)
+{
+	struct map_stmt	**rb, *sh;
+	uint32_t	 key;
+	int		 i, j, n, nrun = 0;
+
+	b->rbody = b->body;
+	b->nrbody = b->nbody;
+	for (i = 0; i < b->nbody; i = j) {
+		key = share_key(b->body[i]);
+		for (j = i + 1; key != 0 && j < b->nbody &&
+		    share_key(b->body[j]) == key; j++)
+			;
+		if (j - i >= 2)
+			nrun++;
+	}
+	if (nrun == 0)
+		return;
+	if ((rb = arena_allocarray(&L->m->arena, (size_t)b->nbody,
+	    sizeof(*rb))) == NULL)
+		return;
+	for (i = 0, n = 0; i < b->nbody; i = j) {
+		key = share_key(b->body[i]);
+		for (j = i + 1; key != 0 && j < b->nbody &&
+		    share_key(b->body[j]) == key; j++)
+			;
+		if (j - i >= 2 && (sh = arena_alloc(&L->m->arena,
+		    sizeof(*sh))) != NULL) {
+			sh->kind = MS_SHARE;
+			sh->file = b->body[i]->file;
+			sh->path = b->body[i]->path;
+			sh->line = b->body[i]->line;
+			sh->col = b->body[i]->col;
+			sh->linked = 1;
+			sh->u.b.body = &b->body[i];
+			sh->u.b.nbody = j - i;
+			rb[n++] = sh;
+			continue;
+		}
+		for (; i < j; i++)
+			rb[n++] = b->body[i];
+	}
+	b->rbody = rb;
+	b->nrbody = n;
+}
+
 static void
 link_block(struct lk *L, struct map_block *b)
 {
@@ -3948,6 +4021,7 @@ link_block(struct lk *L, struct map_block *b)
 		if (b->body[i]->kind == MS_CHECK && b->nchecks++ == 0)
 			b->check0 = i;
 	}
+	share_runs(L, b);
 }
 
 /* ---- target checks ---------------------------------------------------------- */

@@ -4912,6 +4912,70 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 }
 
 /*
+ * A run of rules that read one tag of the frame's scope (MS_SHARE,
+ * map_compile.c share_runs), each of the fast shape: as run_block would
+ * run them one by one, but with their segment found once.  When the
+ * scope has one segment with the tag (or none), each rule's candidate
+ * is read there as plain_best reads it, then written as run_rule_plain
+ * writes it.  Several segments with the tag, a scope without its index
+ * yet, or someone tracing: each rule runs alone.
+ */
+static NOINLINE void
+run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
+{
+	struct map_stmt *const *m = sh->u.b.body;
+	const int	 n = sh->u.b.nbody;
+	const uint32_t	 key = m[0]->u.r.plain->path->seg.key;
+	const struct edi_seg *s = NULL;
+	const struct map_rule *r;
+	const struct sidx *x;
+	struct map_val	 v;
+	struct pbest	 b;
+	uint32_t	 it;
+	int		 i, found;
+
+	if (ev->tracing)
+		goto each;
+	if ((x = fr->sx) == NULL) {
+		/* A group of single segments (REF): that one. */
+		if (fr->segi < 0 || (uint32_t)fr->segi >= ev->set->nseg)
+			goto each;
+		s = &ev->set->seg[fr->segi];
+		if (edi_seg_tagkey(s) != key)
+			s = NULL;
+	} else if ((it = sidx_first(x, key)) != SIDX_END) {
+		if (x->it[it].next != SIDX_END)
+			goto each;
+		s = &ev->set->seg[x->it[it].seg];
+	}
+	for (i = 0; i < n && !ev->limit; i++) {
+		ev->cur = m[i];
+		ev->xat = NULL;
+		r = &m[i]->u.r;
+		b.n = 0;
+		if (s != NULL)
+			plain_cand(ev, r->plain->path, s, 0, &b);
+		/* From here as run_rule_plain. */
+		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
+			write_text(ev, fr, &r->tgt, b.v);
+			continue;
+		}
+		if ((found = pb_value(ev, &b, r->plain, r->vcomp, &v)) != 1) {
+			if (found != 0 || !r->quiet)
+				run_rule_or(ev, fr, m[i], found);
+			continue;
+		}
+		rule_write(ev, fr, m[i], &v);
+	}
+	return;
+each:
+	for (i = 0; i < n && !ev->limit; i++) {
+		ev->cur = m[i];
+		run_rule(ev, fr, m[i]);
+	}
+}
+
+/*
  * run_rule_gen's short ways, unless someone traces: a rule of the fast
  * shape under a `when` (the when tested as run_rule_gen tests it, then
  * run_rule's path), and a literal alone (= "GTIN"), written as
@@ -5403,8 +5467,8 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
     int depth)
 {
 	/* Kept here: the compiler cannot tell that writes through ev spare b. */
-	struct map_stmt *const *body = b->body;
-	int	 i, n, nbody = b->nbody;
+	struct map_stmt *const *body = b->rbody;
+	int	 i, n, nbody = b->nrbody;
 
 	if (depth > (int)EG_MAX_MAP_DEPTH + 2)
 		return;
@@ -5419,6 +5483,9 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 		case MS_GROUP:
 		case MS_WITHIN:
 			run_group(ev, fr, s, depth);
+			break;
+		case MS_SHARE:
+			run_share(ev, fr, s);
 			break;
 		default:
 			break;

@@ -547,10 +547,20 @@ struct map_block {
 	/* Compile-time only. */
 	int		 capbody;
 	int		 expanded;	/* templates inlined */
+	/*
+	 * Set when linked (map_compile.c share_runs): the statements as the
+	 * evaluator runs them, body with each run of rules that read one
+	 * tag in the frame's scope made one MS_SHARE statement (its u.b.body
+	 * the rules), so that they find their segment once.  Checks are
+	 * still found in body.
+	 */
+	struct map_stmt	**rbody;
+	int		 nrbody;
 };
 
 enum map_skind {
 	MS_RULE = 1, MS_CHECK, MS_GROUP, MS_WITHIN, MS_APPLY, MS_DROP,
+	MS_SHARE,	/* rules reading one tag, in a block's rbody only */
 };
 
 struct map_stmt {
