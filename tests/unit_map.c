@@ -1321,6 +1321,49 @@ test_check_agg(void)
 
 /* ---- groups ------------------------------------------------------------- */
 
+/*
+ * Groups in a row that select one tag by one qualifier element read each
+ * instance's qualifier once (map_eval.c run_gshare), and select what each
+ * group alone would: a qualifier element that repeats (its codes ranked
+ * across the repetitions), two instances of one rank (MAP-MULTI), none,
+ * an array group.  A trace runs each group alone: the same document and
+ * diagnostics.
+ */
+static void
+test_group_runs(void)
+{
+	static const char text[] = "map t\nsource edifact ORDERS D*\n"
+	    "structure structures/edifact-orders.struct\nevent e 1\n"
+	    "first = BGM02\n"
+	    "group a from DTM[DTM01-01=4|137]\n  v = DTM01-02\nend\n"
+	    "group b from DTM[DTM01-01=137]\n  v = DTM01-02\nend\n"
+	    "group c from DTM[DTM01-01=2]\n  v = DTM01-02\nend\n"
+	    "group d from DTM[DTM01-01=999]\n  v = DTM01-02\nend\n"
+	    "group e from DTM[DTM01-01=999|4]\n  v = DTM01-02\nend\n"
+	    "group f[] from DTM[DTM01-01=2|4]\n  v = DTM01-02\nend\n";
+	static const char body[] = "BGM*220*PO99*9~"
+	    "DTM*137:20051107:102^4:20060101:102~"
+	    "DTM*2:20070101:102~DTM*2:20080101:102~";
+	static const char want[] = "{\"first\":\"PO99\","
+	    "\"a\":{\"v\":\"20051107\"},\"b\":{\"v\":\"20051107\"},"
+	    "\"c\":{\"v\":\"20070101\"},\"e\":{\"v\":\"20051107\"},"
+	    "\"f\":[{\"v\":\"20051107\"},{\"v\":\"20070101\"},"
+	    "{\"v\":\"20080101\"}]}";
+	struct run r;
+	int	 trace;
+
+	for (trace = 0; trace <= 1; trace++) {
+		run_text(text, "ORDERS", body, &r, trace);
+		is_int(r.rv, 0, "group runs: evaluates (trace %d)", trace);
+		is_json(r.doc, want, trace ? "group runs: traced, each group "
+		    "alone" : "group runs: repeated qualifier, none, array");
+		ok(has_line(&r.diags, "W MAP-MULTI document.c|"),
+		    "group runs: two of one rank are MAP-MULTI (trace %d)",
+		    trace);
+		run_free(&r);
+	}
+}
+
 static void
 test_groups(void)
 {
@@ -3043,6 +3086,7 @@ main(void)
 	test_check_lit();
 	test_check_agg();
 	test_groups();
+	test_group_runs();
 	test_many_pairs();
 	test_values_near();
 	test_pairs_dense();

@@ -3945,28 +3945,79 @@ share_key(const struct map_stmt *s)
 }
 
 /*
+ * The selector step of a group share_runs may gather with the groups
+ * next to it: one step from the frame's own instance (group_idx's
+ * shape) with a filter of one atom that frank() reads with
+ * filter_rank1, not negated, and no `when`.  NULL for anything else.
+ */
+static const struct map_step *
+gshare_step(const struct map_stmt *s)
+{
+	const struct map_block *b;
+	const struct map_step *st;
+
+	if (s->kind != MS_GROUP)
+		return NULL;
+	b = &s->u.b;
+	if (b->sel == NULL || b->xsel != NULL || b->when != NULL ||
+	    b->sel->anchor != MA_REL || b->sel->nloop != 0)
+		return NULL;
+	st = &b->sel->seg;
+	if (st->hier || !st->f.one || st->f.atom[0].neg)
+		return NULL;
+	return st;
+}
+
+/* Whether two selector steps read the same qualifier of the same tag. */
+static int
+gshare_same(const struct map_step *a, const struct map_step *b)
+{
+	return a != NULL && b != NULL && a->key == b->key &&
+	    a->f.atom[0].el == b->f.atom[0].el &&
+	    (a->f.atom[0].comp ? a->f.atom[0].comp : 1) ==
+	    (b->f.atom[0].comp ? b->f.atom[0].comp : 1);
+}
+
+/* The length of the run of statements share_runs gathers from body[i]. */
+static int
+share_len(const struct map_block *b, int i)
+{
+	const struct map_step *st;
+	uint32_t	 key;
+	int		 j = i + 1;
+
+	if ((key = share_key(b->body[i])) != 0)
+		while (j < b->nbody && share_key(b->body[j]) == key)
+			j++;
+	else if ((st = gshare_step(b->body[i])) != NULL)
+		while (j < b->nbody && gshare_same(st,
+		    gshare_step(b->body[j])))
+			j++;
+	return j - i;
+}
+
+/*
  * The statements of b as the evaluator runs them (rbody): each run of
  * two or more rules in a row that read one tag of the frame's scope
  * (PO102 PO103 PO104 PO105 PO1{VN|VP|VC}, QTY01-02 QTY01-03) becomes one
  * MS_SHARE statement over them.  The evaluator finds their segment once
- * and has each rule read its value there, as it would have alone.  The
- * runs are the block's own: a statement a template puts in several
+ * and has each rule read its value there, as it would have alone.  Each
+ * run of groups in a row that select instances of one tag by the same
+ * qualifier element (gshare_step) becomes one MS_GSHARE: the evaluator
+ * reads each instance's qualifier once and ranks it for every group.
+ * The runs are the block's own: a statement a template puts in several
  * blocks is left as it is.
  */
 static void
 share_runs(struct lk *L, struct map_block *b)
 {
 	struct map_stmt	**rb, *sh;
-	uint32_t	 key;
 	int		 i, j, n, nrun = 0;
 
 	b->rbody = b->body;
 	b->nrbody = b->nbody;
 	for (i = 0; i < b->nbody; i = j) {
-		key = share_key(b->body[i]);
-		for (j = i + 1; key != 0 && j < b->nbody &&
-		    share_key(b->body[j]) == key; j++)
-			;
+		j = i + share_len(b, i);
 		if (j - i >= 2)
 			nrun++;
 	}
@@ -3976,13 +4027,11 @@ share_runs(struct lk *L, struct map_block *b)
 	    sizeof(*rb))) == NULL)
 		return;
 	for (i = 0, n = 0; i < b->nbody; i = j) {
-		key = share_key(b->body[i]);
-		for (j = i + 1; key != 0 && j < b->nbody &&
-		    share_key(b->body[j]) == key; j++)
-			;
+		j = i + share_len(b, i);
 		if (j - i >= 2 && (sh = arena_alloc(&L->m->arena,
 		    sizeof(*sh))) != NULL) {
-			sh->kind = MS_SHARE;
+			sh->kind = b->body[i]->kind == MS_GROUP ? MS_GSHARE :
+			    MS_SHARE;
 			sh->file = b->body[i]->file;
 			sh->path = b->body[i]->path;
 			sh->line = b->body[i]->line;

@@ -5266,6 +5266,45 @@ run_obj_inst(struct ev *ev, const struct frame *fr, struct frame *nf,
 }
 
 /*
+ * A qualifier read once for several groups (run_gshare): the key of the
+ * one value a one-atom filter reads in a segment (map_codekey), or
+ * MAP_CODEKEY_NONE when it has none (no code matches), or QK_SLOW when
+ * it has several (repetitions: filter_rank1 ranks them).
+ */
+#define QK_SLOW		(UINT64_MAX - 1)
+
+static inline uint64_t
+qual_key(const struct edi_seg *s, const struct map_atom *a)
+{
+	const struct edi_val *v = s->val, *e = edi_val_end(s), *q = NULL;
+	const unsigned	 el = a->el, comp = a->comp ? a->comp : 1;
+
+	for (; v < e && v->el <= el; v++) {
+		if (v->el < el || (v->comp ? v->comp : 1u) != comp)
+			continue;
+		if (q != NULL)
+			return QK_SLOW;
+		q = v;
+	}
+	return q != NULL ? map_codekey(q->s.p, q->s.len) : MAP_CODEKEY_NONE;
+}
+
+/* frank of a segment whose qualifier's key is k, as filter_rank1 ranks. */
+static inline int
+qk_rank(uint64_t k, const struct edi_seg *s, const struct map_filter *f)
+{
+	const struct map_atom *a = &f->atom[0];
+	int	 c;
+
+	if (k == QK_SLOW)
+		return frank(s, f);
+	for (c = 0; c < a->ncode; c++)
+		if (a->ck[c] == k)
+			return f->rank == 0 ? c : 0;
+	return -1;
+}
+
+/*
  * run_group for the usual selector, one step from the frame's loop
  * instance (from PO1, from N1[N101=ST]), without select_inst's list:
  * the items of the step's tag in the frame's index are the instances,
@@ -5273,10 +5312,12 @@ run_obj_inst(struct ev *ev, const struct frame *fr, struct frame *nf,
  * it.  An array group runs every one; an object group the first of the
  * best rank.  0 when the selector is of another shape, or an object
  * group's best rank is shared (MAP-MULTI): run_group's general way.
+ * qk: the keys of the items' qualifiers (run_gshare), in their order,
+ * or NULL (each ranked by frank).
  */
-static int
-group_idx(struct ev *ev, struct frame *fr, const struct map_stmt *s,
-    int depth)
+static inline ALWAYS_INLINE int
+group_idx_at(struct ev *ev, struct frame *fr, const struct map_stmt *s,
+    int depth, const uint64_t *qk)
 {
 	const struct map_block *b = &s->u.b;
 	const struct map_step *st = &b->sel->seg;
@@ -5284,7 +5325,7 @@ group_idx(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	struct sidx	*x;
 	struct frame	 nf;
 	struct mdoc	*obj, *parent, *arr;
-	uint32_t	 k, first, best = SIDX_END;
+	uint32_t	 k, first, best = SIDX_END, j;
 	int		 r, rbest = 0, nbest = 0, nw;
 
 	/* select_inst selects nothing once a limit is reached. */
@@ -5296,10 +5337,13 @@ group_idx(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	nf.up = fr;
 	nf.tgt = b->within ? NULL : &b->tgt;
 	nf.index = -1;
+#define GROUP_RANK(k, j)	(qk != NULL ?				\
+	qk_rank(qk[j], &seg[x->it[k].seg], &st->f) :			\
+	frank(&seg[x->it[k].seg], &st->f))
 	if (b->within || !b->tgt.array) {
-		for (k = sidx_first(x, st->key); k != SIDX_END;
-		    k = x->it[k].next) {
-			if ((r = frank(&seg[x->it[k].seg], &st->f)) < 0)
+		for (k = sidx_first(x, st->key), j = 0; k != SIDX_END;
+		    k = x->it[k].next, j++) {
+			if ((r = GROUP_RANK(k, j)) < 0)
 				continue;
 			if (best == SIDX_END || r < rbest) {
 				best = k;
@@ -5320,16 +5364,18 @@ group_idx(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		return 1;
 	}
 	/* Array group: every instance in document order. */
-	for (k = sidx_first(x, st->key); k != SIDX_END; k = x->it[k].next)
-		if (frank(&seg[x->it[k].seg], &st->f) >= 0)
+	for (k = sidx_first(x, st->key), j = 0; k != SIDX_END;
+	    k = x->it[k].next, j++)
+		if (GROUP_RANK(k, j) >= 0)
 			break;
 	if (k == SIDX_END) {
 		group_req(ev, fr, s);
 		return 1;
 	}
-	for (; k != SIDX_END && !ev->limit; k = x->it[k].next) {
-		if (st->f.natom != 0 && frank(&seg[x->it[k].seg], &st->f) < 0)
+	for (; k != SIDX_END && !ev->limit; k = x->it[k].next, j++) {
+		if (st->f.natom != 0 && GROUP_RANK(k, j) < 0)
 			continue;
+#undef GROUP_RANK
 		arr = target_array(ev, fr, &b->tgt);
 		if (arr == NULL)
 			return 1;
@@ -5355,7 +5401,19 @@ group_idx(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	return 1;
 }
 
-static void
+static int
+group_idx(struct ev *ev, struct frame *fr, const struct map_stmt *s,
+    int depth)
+{
+	return group_idx_at(ev, fr, s, depth, NULL);
+}
+
+/*
+ * A group statement.  Inline by hand: run_gshare and run_group_q call it
+ * too, and out of line from run_block it cost more than the qualifiers
+ * they save (1.2M instructions on the 2 MB X12 file).
+ */
+static inline ALWAYS_INLINE void
 run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
     int depth)
 {
@@ -5462,6 +5520,71 @@ run_group(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	}
 }
 
+/*
+ * run_group for a group of a run (run_gshare), whose selector is of
+ * group_idx's shape and has no `when`: qk, the keys of the qualifiers
+ * of the instances, rank them.  What group_idx leaves (MAP-MULTI) is
+ * run_group's.
+ */
+static NOINLINE void
+run_group_q(struct ev *ev, struct frame *fr, const struct map_stmt *s,
+    int depth, const uint64_t *qk)
+{
+	ev->xat = NULL;
+	if (sel_none(ev, fr, s->u.b.sel)) {
+		group_req(ev, fr, s);
+		return;
+	}
+	if (group_idx_at(ev, fr, s, depth, qk))
+		return;
+	run_group(ev, fr, s, depth);
+}
+
+/* Instances a run of groups ranks by keys read once (run_gshare). */
+#define GSHARE_MAX	64
+
+/*
+ * A run of groups that select instances of one tag by one qualifier
+ * element (MS_GSHARE, map_compile.c share_runs: the parties from
+ * N1[N101=BY], N1[N101=ST], ...): each instance's qualifier is read
+ * once, and each group ranks the instances by its key rather than
+ * reading it again.  The groups run one after the other as run_block
+ * runs them.  A frame of another kind, or too many instances: each
+ * group runs alone.
+ */
+static NOINLINE void
+run_gshare(struct ev *ev, struct frame *fr, const struct map_stmt *sh,
+    int depth)
+{
+	struct map_stmt *const *m = sh->u.b.body;
+	const int	 n = sh->u.b.nbody;
+	const struct map_step *st = &m[0]->u.b.sel->seg;
+	uint64_t	 qk[GSHARE_MAX];
+	struct sidx	*x;
+	uint32_t	 k;
+	int		 i, nk = 0;
+
+	if (ev->xml || fr->segi >= 0 || fr->loop == NULL ||
+	    (x = fr->sx) == NULL)
+		goto each;
+	for (k = sidx_first(x, st->key); k != SIDX_END; k = x->it[k].next) {
+		if (nk == GSHARE_MAX)
+			goto each;
+		qk[nk++] = qual_key(&ev->set->seg[x->it[k].seg],
+		    &st->f.atom[0]);
+	}
+	for (i = 0; i < n && !ev->limit; i++) {
+		ev->cur = m[i];
+		run_group_q(ev, fr, m[i], depth, qk);
+	}
+	return;
+each:
+	for (i = 0; i < n && !ev->limit; i++) {
+		ev->cur = m[i];
+		run_group(ev, fr, m[i], depth);
+	}
+}
+
 static void
 run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
     int depth)
@@ -5486,6 +5609,9 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 			break;
 		case MS_SHARE:
 			run_share(ev, fr, s);
+			break;
+		case MS_GSHARE:
+			run_gshare(ev, fr, s, depth);
 			break;
 		default:
 			break;

@@ -551,8 +551,11 @@ struct map_block {
 	 * Set when linked (map_compile.c share_runs): the statements as the
 	 * evaluator runs them, body with each run of rules that read one
 	 * tag in the frame's scope made one MS_SHARE statement (its u.b.body
-	 * the rules), so that they find their segment once.  Checks are
-	 * still found in body.
+	 * the rules), so that they find their segment once, and each run of
+	 * groups that select one tag by its qualifier (parties from N1[N101=
+	 * BY], N1[N101=ST], ...) one MS_GSHARE, so that each segment's
+	 * qualifier is read once for all of them.  Checks are still found in
+	 * body.
 	 */
 	struct map_stmt	**rbody;
 	int		 nrbody;
@@ -561,6 +564,7 @@ struct map_block {
 enum map_skind {
 	MS_RULE = 1, MS_CHECK, MS_GROUP, MS_WITHIN, MS_APPLY, MS_DROP,
 	MS_SHARE,	/* rules reading one tag, in a block's rbody only */
+	MS_GSHARE,	/* groups selecting one tag by one qualifier, likewise */
 };
 
 struct map_stmt {
