@@ -1312,31 +1312,6 @@ set_append(struct x12 *x, const struct edi_seg *seg, int force)
 		memcpy(s->val, seg->val, seg->nval * sizeof(*s->val));
 }
 
-/*
- * set_append() for seg written at setbuf_slot(): not copied again.  At
- * the set's size limit, set_append() on a copy decides.
- */
-static inline __attribute__((always_inline)) void
-set_append_slot(struct x12 *x, struct edi_seg *seg, int inroom)
-{
-	struct edi_val	*v = seg->val;
-	struct edi_seg	 copy;
-	uint16_t	 n = seg->nval;
-
-	if (setbuf_add_slot(&x->sb, seg, (size_t)(seg->raw.p + seg->raw.len -
-	    x->in.p)) == NULL) {
-		copy = *seg;
-		set_append(x, &copy, 0);
-		return;
-	}
-	seg->val = NULL;
-	if (n && (seg->val = inroom ? setbuf_valclaim(&x->sar, v, n) :
-	    arena_allocarray_raw(&x->sar, n, sizeof(*seg->val))) == NULL)
-		set_limit(x, seg, seg, SETBUF_OVERFLOWED, 0);
-	else if (n && seg->val != v)	/* not in place */
-		memcpy(seg->val, v, n * sizeof(*seg->val));
-}
-
 static int
 fid_match(struct slice gs01, struct slice st01, int *known)
 {
@@ -1614,8 +1589,6 @@ on_tokens(struct x12 *x, struct edi_seg *seg)
 #if defined(__SSE2__)
 /* scan_plain() found nothing to decide: on_segment() reads the segment */
 #define SCAN_NO		((size_t)-1)
-/* ... because out[] was too short: scan again into x->scratch */
-#define SCAN_ROOM	((size_t)-2)
 
 /* The position after an element (1) or component (0) separator. */
 static const uint64_t erc_keep[2] = { ~(uint64_t)0, ERC_EL };
@@ -1694,22 +1667,24 @@ static const unsigned char tagok[256] = {
  * within reach before the terminator.  Thirty-two bytes at a time give
  * bit masks of the separators and the terminator; the separators are
  * walked with ctz and every one stores a value, counted only when not
- * empty, without a branch.  Fills seg (values in out, room for cap) as
- * on_segment() would and returns the terminator's offset; SCAN_NO or
- * SCAN_ROOM, having decided nothing, otherwise.
+ * empty, without a branch.  out has room for EG_MAX_SEG_VALUES values.
+ * Fills seg's tag and nel, *np with the number of values written at out,
+ * and returns the terminator's offset; SCAN_NO, having decided nothing,
+ * otherwise.
  */
 static inline __attribute__((always_inline)) size_t
 scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
-    struct edi_seg *seg, struct edi_val *out, size_t cap, const int avx2)
+    struct edi_seg *seg, struct edi_val *out, size_t *np, const int avx2)
 {
 	const unsigned char *b = (const unsigned char *)in + pos;
 	const unsigned char *lim = (const unsigned char *)in + len;
 	const unsigned char *blk = b, *start, *q;
+	/* past it a block's 32 separators could exceed EG_MAX_SEG_VALUES */
+	const struct edi_val *olim = out + (EG_MAX_SEG_VALUES - 32);
 	unsigned mes, mcs, mst, sep, below, keep, i, k;
 	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
 	uint32_t t4;
 	struct edi_val *o = out;
-	size_t	 n;
 	struct cls32 m;
 
 	/* the caller saw 32 bytes from pos: loads never pass the input */
@@ -1727,8 +1702,8 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 	start = b + i + 1;
 	keep = ~((2U << i) - 1);
 	for (;;) {
-		if ((size_t)(o - out) + 32 >= cap)
-			return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
+		if (o >= olim)
+			return SCAN_NO;
 		/* el and comp stay within the limits for 32 more */
 		if (((erc + 0x7fbc00007fbcULL) & 0x800000008000ULL) != 0)
 			return SCAN_NO;
@@ -1759,17 +1734,15 @@ scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
 	/* in the first block, q - b is below 32 */
 	if (blk != b && q - b > EG_MAX_SEGMENT_LEN)
 		return SCAN_NO;
-	seg->val = out;
 	if (q == b + i) {
 		/* just the tag */
 		seg->nel = 0;
-		seg->nval = 0;
+		*np = 0;
 		return pos + i;
 	}
 	setbuf_putval(o, start, q, erc);
-	n = (size_t)(o - out) + (q != start);
+	*np = (size_t)(o - out) + (q != start);
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
-	seg->nval = (uint16_t)n;
 	return (size_t)(q - (const unsigned char *)in);
 }
 
@@ -1785,26 +1758,30 @@ static const unsigned char lead[256] = {
 	['/'] = 1, ['G'] = 1, ['I'] = 1, ['S'] = 1,
 };
 
+/*
+ * Whether the segment at p, in the open set, is none of the envelope
+ * segments (SE, ST, GS, GE, IEA): those whose first byte is in lead[].
+ */
+static inline __attribute__((always_inline)) int
+lead_direct(const char *p)
+{
+	switch (p[0]) {
+	case 'S':
+		return p[1] != 'E' && p[1] != 'T';
+	case 'G':
+		return p[1] != 'S' && p[1] != 'E';
+	case 'I':
+		return p[1] != 'E';
+	}
+	return 1;
+}
+
 /* Whether the segment at p may go straight into the open set's slot. */
 static inline __attribute__((always_inline)) int
 fast_direct(const struct x12 *x, const char *p)
 {
-	int	 direct = x->state == XS_ST;
-
-	if (!lead[(unsigned char)p[0]])
-		return direct;
-	switch (p[0]) {
-	case 'S':
-		direct &= p[1] != 'E' && p[1] != 'T';
-		break;
-	case 'G':
-		direct &= p[1] != 'S' && p[1] != 'E';
-		break;
-	case 'I':
-		direct &= p[1] != 'E';
-		break;
-	}
-	return direct;
+	return x->state == XS_ST &&
+	    (!lead[(unsigned char)p[0]] || lead_direct(p));
 }
 
 /*
@@ -1816,19 +1793,19 @@ fast_direct(const struct x12 *x, const char *p)
  * The terminator's offset, or SCAN_NO for find_byte() and on_segment().
  */
 static inline __attribute__((always_inline)) size_t
-fast_other_body(struct x12 *x, size_t pos, struct setbuf_vwin *w,
-    const int avx2)
+fast_other_body(struct x12 *x, size_t pos, const int avx2)
 {
 	struct edi_seg seg;
-	size_t	 end;
+	size_t	 end, n;
 
-	setbuf_vwclose(&x->sar, w);
 	if ((end = scan_plain(x, x->in.p, x->in.len, pos, &seg, x->scratch,
-	    EG_MAX_SEG_VALUES, avx2)) == SCAN_NO)
+	    &n, avx2)) == SCAN_NO)
 		return SCAN_NO;
 	x->filepos++;
 	seg.filepos = x->filepos;
 	seg.setpos = 0;
+	seg.nval = (uint16_t)n;
+	seg.val = x->scratch;
 	seg.raw = slice_make(x->in.p + pos, end - pos);
 	seg.loop = NULL;
 	/* what on_tokens() would do */
@@ -1844,83 +1821,189 @@ fast_other_body(struct x12 *x, size_t pos, struct setbuf_vwin *w,
  * the copy's own classifier (ST and SE of every set come this way).
  */
 static size_t __attribute__((noinline))
-fast_other_sse2(struct x12 *x, size_t pos, struct setbuf_vwin *w)
+fast_other_sse2(struct x12 *x, size_t pos)
 {
-	return fast_other_body(x, pos, w, 0);
+	return fast_other_body(x, pos, 0);
 }
 
 #ifdef X12_AVX2
 static size_t __attribute__((noinline, target("avx2,bmi,bmi2")))
-fast_other_avx2(struct x12 *x, size_t pos, struct setbuf_vwin *w)
+fast_other_avx2(struct x12 *x, size_t pos)
 {
-	return fast_other_body(x, pos, w, 1);
+	return fast_other_body(x, pos, 1);
 }
 #endif
 
 /*
+ * What fast_run() changes for every segment it keeps, held in locals for
+ * the run instead of in x and x->sb: the stores into a slot may alias
+ * those fields, so there each was loaded and stored again per segment.
+ * run_load() takes them from x, run_store() puts them back before
+ * anything else may read x (fast_other(), a limit, the run's end).
+ */
+struct run {
+	struct edi_seg	*slot;		/* x->sb.seg + x->sb.nseg, or NULL */
+	size_t		 left;		/* slots below x->sb.lim_nseg */
+	uint64_t	 fs;		/* x->filepos | x->sb.count << 32 */
+	size_t		 end;		/* x->sb.end */
+	size_t		 limend;	/* x->sb.lim_end */
+	int		 inset;		/* x->state == XS_ST */
+};
+
+/* struct edi_seg's filepos and setpos, stored as one word from run's fs */
+_Static_assert(offsetof(struct edi_seg, setpos) ==
+    offsetof(struct edi_seg, filepos) + 4, "edi_seg: filepos, setpos");
+#define RUN_FS1		((uint64_t)1 << 32 | 1)
+
+static inline __attribute__((always_inline)) void
+run_load(const struct x12 *x, struct run *r)
+{
+	const struct setbuf *b = &x->sb;
+
+	r->inset = x->state == XS_ST;
+	r->left = r->inset && b->lim_nseg > b->nseg ? b->lim_nseg - b->nseg :
+	    0;
+	r->slot = r->left ? b->seg + b->nseg : NULL;
+	r->fs = x->filepos | (uint64_t)b->count << 32;
+	r->end = b->end;
+	r->limend = b->lim_end;
+}
+
+static inline __attribute__((always_inline)) void
+run_store(struct x12 *x, const struct run *r)
+{
+	struct setbuf *b = &x->sb;
+
+	x->filepos = (uint32_t)r->fs;
+	b->count = (uint32_t)(r->fs >> 32);
+	if (r->slot != NULL)
+		b->nseg = (size_t)(r->slot - b->seg);
+	b->end = r->end;
+}
+
+/*
+ * setbuf_vwclose(), leaving end NULL too: fast_room() measures the room
+ * of a closed window as end - p, which is then 0.
+ */
+static inline __attribute__((always_inline)) void
+fast_vwclose(struct arena *a, struct setbuf_vwin *w)
+{
+	setbuf_vwclose(a, w);
+	w->end = NULL;
+}
+
+/*
  * Either, as fast_segment()'s answer: SCAN_NO also when a handler asked
  * to stop (only the envelope segments reach one), so that fast_run() need
- * not look at x->stop for every segment.
+ * not look at x->stop for every segment.  The run's state goes back to x
+ * and the value window is closed first: the general steps use both.
  */
 static inline __attribute__((always_inline)) size_t
-fast_other(struct x12 *x, size_t pos, struct setbuf_vwin *w, const int avx2)
+fast_other(struct x12 *x, size_t pos, struct run *r, struct setbuf_vwin *w,
+    const int avx2)
 {
 	size_t	 end;
 
+	run_store(x, r);
+	fast_vwclose(&x->sar, w);
 #ifdef X12_AVX2
 	if (avx2)
-		end = fast_other_avx2(x, pos, w);
+		end = fast_other_avx2(x, pos);
 	else
 #endif
-		end = fast_other_sse2(x, pos, w);
+		end = fast_other_sse2(x, pos);
+	run_load(x, r);
 	return x->stop != 0 ? SCAN_NO : end;
+}
+
+/*
+ * A segment scanned into its slot past the set's size limit: the general
+ * steps decide: set_append() on a copy, which reports the limit.
+ */
+static void __attribute__((noinline))
+fast_limit(struct x12 *x, struct edi_seg *seg, const char *p, size_t len,
+    struct edi_val *out, size_t n)
+{
+	struct edi_seg	 copy;
+
+	x->filepos++;
+	seg->filepos = x->filepos;
+	seg->nval = (uint16_t)n;
+	seg->val = out;
+	seg->raw = slice_make(p, len);
+	seg->loop = NULL;
+	copy = *seg;
+	set_append(x, &copy, 0);
+}
+
+/* The value window's room for a segment's EG_MAX_SEG_VALUES values. */
+#define VW_NEED		(EG_MAX_SEG_VALUES * sizeof(struct edi_val))
+
+/*
+ * A value window with VW_NEED bytes of room: opened when it is closed;
+ * one already open has less (the arena's chunk or cap is nearly
+ * reached), and the general steps take the segment.
+ */
+static inline __attribute__((always_inline)) int
+fast_room(struct arena *a, struct setbuf_vwin *w)
+{
+	size_t	 cap;
+
+	if ((uintptr_t)w->end - (uintptr_t)w->p >= VW_NEED)
+		return 1;
+	return w->p == NULL && setbuf_vwroom(a, w, EG_MAX_SEG_VALUES, &cap) !=
+	    NULL && cap == EG_MAX_SEG_VALUES;
 }
 
 /*
  * The segment at pos through scan_plain(): the terminator's offset, or
  * SCAN_NO for find_byte() and on_segment().  A segment of the open set
- * other than the envelope segments (whose handlers may reset the set's
- * arena) is split straight into its setbuf slot and the arena's free
- * space (w, fast_run()'s value window, closed before anything else may
- * allocate there); fast_other() takes the others.
+ * other than the envelope segments (direct; their handlers may reset the
+ * set's arena) is split straight into its setbuf slot and the arena's
+ * free space (w, fast_run()'s value window, closed before anything else
+ * may allocate there); fast_other() takes the others.
  */
 static inline __attribute__((always_inline)) size_t
 fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
-    struct setbuf_vwin *w, const int avx2)
+    struct run *r, struct setbuf_vwin *w, int direct, const int avx2)
 {
 	struct edi_seg *seg;
 	struct edi_val *out;
 	const char *p = in + pos;
-	size_t	 end, cap;
+	size_t	 end, n;
 
 	if (len - pos < 32)
 		return SCAN_NO;		/* scan_plain()'s loads */
-	if (!fast_direct(x, p) ||
-	    (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap)) ==
-	    NULL || (seg = setbuf_slot(&x->sb)) == NULL)
-		return fast_other(x, pos, w, avx2);
-	/* SCAN_ROOM and SCAN_NO are the two largest: one compare */
-	if ((end = scan_plain(x, in, len, pos, seg, out, cap, avx2)) >=
-	    SCAN_ROOM)
-		return end == SCAN_ROOM ? fast_other(x, pos, w, avx2) :
-		    SCAN_NO;
-	x->filepos++;
-	seg->filepos = x->filepos;
-	/* setpos: whatever keeps the slot sets it (setbuf_add*()) */
-	seg->raw = slice_make(p, end - pos);
-	seg->loop = NULL;
-	/*
-	 * Kept in its slot with its values in the window: what
-	 * set_append_slot() would do, without a claim per segment.  The
-	 * segment ends at input offset end (in is x->in.p).
-	 */
-	if (setbuf_add_slot(&x->sb, seg, end) != NULL) {
-		seg->val = setbuf_vwtake(w, seg->nval);
+	if (!direct || r->left == 0 || !fast_room(&x->sar, w))
+		return fast_other(x, pos, r, w, avx2);
+	seg = r->slot;
+	out = (struct edi_val *)(void *)w->p;
+	if ((end = scan_plain(x, in, len, pos, seg, out, &n, avx2)) == SCAN_NO)
+		return SCAN_NO;
+	if (end > r->limend) {
+		/* at the set's size limit */
+		run_store(x, r);
+		fast_vwclose(&x->sar, w);
+		fast_limit(x, seg, p, end - pos, out, n);
+		run_load(x, r);
 		return end;
 	}
-	/* at the set's size limit */
-	setbuf_vwclose(&x->sar, w);
-	set_append_slot(x, seg, 1);
+	/*
+	 * Kept in its slot with its values in the window: what set_append()
+	 * would do, without a copy or a claim per segment.  The segment ends
+	 * at input offset end (in is x->in.p).
+	 */
+	r->fs += RUN_FS1;
+	memcpy(&seg->filepos, &r->fs, sizeof(r->fs));
+	seg->nval = (uint16_t)n;
+	seg->val = n ? out : NULL;
+	seg->raw = slice_make(p, end - pos);
+	seg->loop = NULL;
+	w->p += (n * sizeof(*out) + ARENA_ALIGN - 1) &
+	    ~(size_t)(ARENA_ALIGN - 1);
+	r->slot++;
+	r->left--;
+	r->end = end;
 	return end;
 }
 
@@ -1934,32 +2017,39 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
     const int avx2)
 {
 	struct setbuf_vwin w = { NULL, NULL, NULL };
+	struct run r;
 	size_t	 end;
+	int	 direct;
+	unsigned char c;
 
 	/* CR LF: the old loop's; only an ISA, which ends a run, sets x->d */
 	if (x->d.segment == '\n')
 		return pos;
+	run_load(x, &r);
 	/* x->stop is 0 here; fast_other() answers SCAN_NO once it is not */
 	while (pos < len) {
 		/* one look for what most segments do not start with */
-		if (lead[(unsigned char)in[pos]]) {
-			if ((unsigned char)in[pos] <= ' ')
+		direct = r.inset;
+		if (lead[c = (unsigned char)in[pos]]) {
+			if (c <= ' ')
 				while (pos < len &&
 				    is_ws((unsigned char)in[pos]))
 					pos++;
 			if (pos >= len || in[pos] == '/' || (in[pos] == 'I' &&
 			    at_isa(slice_make(in, len), pos)))
 				break;
+			direct = direct && (!lead[(unsigned char)in[pos]] ||
+			    lead_direct(in + pos));
 		}
-		if ((end = fast_segment(x, in, len, pos, &w, avx2)) ==
-		    SCAN_NO)
+		if ((end = fast_segment(x, in, len, pos, &r, &w, direct,
+		    avx2)) == SCAN_NO)
 			break;
 		pos = end + 1;
 	}
-	setbuf_vwclose(&x->sar, &w);
+	run_store(x, &r);
+	fast_vwclose(&x->sar, &w);
 	return pos;
 }
-
 /*
  * fast_run() compiled twice, with everything it calls inlined: for any
  * SSE2 machine, and for one with AVX2, BMI1 and BMI2 (classify_avx2();
