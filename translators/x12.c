@@ -147,6 +147,12 @@ struct x12 {
 	/* scan_plain(): the element, component and segment bytes */
 	__m128i		 ves, vcs, vst;
 	int		 avx2;		/* fast_run_avx2() */
+	/*
+	 * scan_plain()'s position after a component (k = 0) or element
+	 * (k = 1) separator, (erc & erc_step[k]) + erc_step[k + 2]: in x,
+	 * whose pointer the loop holds anyway, it needs no table base.
+	 */
+	uint64_t	 erc_step[4];
 #endif
 #ifdef X12_AVX2
 	/*
@@ -1590,9 +1596,6 @@ on_tokens(struct x12 *x, struct edi_seg *seg)
 /* scan_plain() found nothing to decide: on_segment() reads the segment */
 #define SCAN_NO		((size_t)-1)
 
-/* The position after an element (1) or component (0) separator. */
-static const uint64_t erc_keep[2] = { ~(uint64_t)0, ERC_EL };
-static const uint64_t erc_add[2] = { ERC_COMP1, 1 | ERC_REP1 | ERC_COMP1 };
 
 /* Bit i set where byte i of a, then b (32 bytes), equals v's. */
 static inline unsigned
@@ -1662,88 +1665,84 @@ static const unsigned char tagok[256] = {
 
 /*
  * x12_parse()'s common segment, cut and split in one pass instead of
- * find_byte() and split_plain(): at pos a tag of two or three letters or
+ * find_byte() and split_plain(): at b a tag of two or three letters or
  * digits, then the element separator or the terminator, and no limit
  * within reach before the terminator.  Thirty-two bytes at a time give
  * bit masks of the separators and the terminator; the separators are
  * walked with ctz and every one stores a value, counted only when not
- * empty, without a branch.  out has room for EG_MAX_SEG_VALUES values.
- * Fills seg's tag and nel, *np with the number of values written at out,
- * and returns the terminator's offset; SCAN_NO, having decided nothing,
- * otherwise.
+ * empty, without a branch.  out has room for EG_MAX_SEG_VALUES values;
+ * a 32-byte load may start at any byte up to last.  Fills seg's tag and
+ * nel, *np with the number of values written at out, and returns the
+ * terminator; NULL, having decided nothing, otherwise.
  */
-static inline __attribute__((always_inline)) size_t
-scan_plain(const struct x12 *x, const char *in, size_t len, size_t pos,
-    struct edi_seg *seg, struct edi_val *out, size_t *np, const int avx2)
+static inline __attribute__((always_inline)) const unsigned char *
+scan_plain(const struct x12 *x, const unsigned char *b,
+    const unsigned char *last, struct edi_seg *seg, struct edi_val *out,
+    size_t *np, const int avx2)
 {
-	const unsigned char *b = (const unsigned char *)in + pos;
-	const unsigned char *lim = (const unsigned char *)in + len;
 	const unsigned char *blk = b, *start, *q;
-	/* past it a block's 32 separators could exceed EG_MAX_SEG_VALUES */
-	const struct edi_val *olim = out + (EG_MAX_SEG_VALUES - 32);
-	unsigned mes, mcs, mst, sep, below, keep, i, k;
+	unsigned mes, mst, sep, i, k;
 	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
 	uint32_t t4;
 	struct edi_val *o = out;
 	struct cls32 m;
 
-	/* the caller saw 32 bytes from pos: loads never pass the input */
+	/* the caller saw 32 bytes from b: loads never pass the input */
 	classify(b, x, &m, avx2);
 	mes = m.es;
-	mcs = m.cs;
 	mst = m.st;
 	i = (unsigned)__builtin_ctz(((mes | mst) & 0xf) | 0x10);
 	if (i < 2 || i > EG_MAX_TAG_LEN ||
 	    !(tagok[b[0]] & tagok[b[1]] & (i == 2 || tagok[b[2]])))
-		return SCAN_NO;
+		return NULL;
 	memcpy(&t4, b, 4);
 	t4 &= (1U << (8 * i)) - 1;
 	memcpy(seg->tag, &t4, 4);	/* little-endian: the tag, NULs */
 	start = b + i + 1;
-	keep = ~((2U << i) - 1);
+	sep = (mes | m.cs) & ~((2U << i) - 1);
 	for (;;) {
-		if (o >= olim)
-			return SCAN_NO;
-		/* el and comp stay within the limits for 32 more */
-		if (((erc + 0x7fbc00007fbcULL) & 0x800000008000ULL) != 0)
-			return SCAN_NO;
-		below = ~mst & (mst - 1);	/* below the lowest bit; 0: all */
-		for (sep = (mes | mcs) & keep & below; sep != 0;
-		    sep &= sep - 1) {
+		/* below the lowest terminator bit; all bits when there is none */
+		for (sep &= ~mst & (mst - 1); sep != 0; sep &= sep - 1) {
 			k = (unsigned)__builtin_ctz(sep);
 			q = blk + k;
 			setbuf_putval(o, start, q, erc);
 			/* counted when not empty: a conditional move */
 			o = q != start ? o + 1 : o;
 			k = (mes >> k) & 1;
-			erc = (erc & erc_keep[k]) + erc_add[k];
+			erc = (erc & x->erc_step[k]) + x->erc_step[k + 2];
 			start = q + 1;
 		}
 		if (mst != 0)
 			break;
+		/*
+		 * Another block: within the input and the segment's length,
+		 * and room for 32 more values with el and comp within the
+		 * limits (the first block cannot reach them).
+		 */
 		blk += 32;
-		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN)
-			return SCAN_NO;
+		if (blk > last || blk - b > EG_MAX_SEGMENT_LEN ||
+		    o - out >= EG_MAX_SEG_VALUES - 32 ||
+		    ((erc + 0x7fbc00007fbcULL) & 0x800000008000ULL) != 0)
+			return NULL;
 		classify(blk, x, &m, avx2);
 		mes = m.es;
-		mcs = m.cs;
 		mst = m.st;
-		keep = ~0U;
+		sep = mes | m.cs;
 	}
 	q = blk + __builtin_ctz(mst);
 	/* in the first block, q - b is below 32 */
 	if (blk != b && q - b > EG_MAX_SEGMENT_LEN)
-		return SCAN_NO;
-	if (q == b + i) {
-		/* just the tag */
+		return NULL;
+	if (q < start) {
+		/* just the tag: start is past the terminator */
 		seg->nel = 0;
 		*np = 0;
-		return pos + i;
+		return q;
 	}
 	setbuf_putval(o, start, q, erc);
 	*np = (size_t)(o - out) + (q != start);
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
-	return (size_t)(q - (const unsigned char *)in);
+	return q;
 }
 
 /*
@@ -1795,12 +1794,15 @@ fast_direct(const struct x12 *x, const char *p)
 static inline __attribute__((always_inline)) size_t
 fast_other_body(struct x12 *x, size_t pos, const int avx2)
 {
+	const unsigned char *in = (const unsigned char *)x->in.p, *q;
 	struct edi_seg seg;
 	size_t	 end, n;
 
-	if ((end = scan_plain(x, x->in.p, x->in.len, pos, &seg, x->scratch,
-	    &n, avx2)) == SCAN_NO)
+	/* fast_segment() saw 32 bytes from pos */
+	if ((q = scan_plain(x, in + pos, in + x->in.len - 32, &seg,
+	    x->scratch, &n, avx2)) == NULL)
 		return SCAN_NO;
+	end = (size_t)(q - in);
 	x->filepos++;
 	seg.filepos = x->filepos;
 	seg.setpos = 0;
@@ -1840,14 +1842,15 @@ fast_other_avx2(struct x12 *x, size_t pos)
  * those fields, so there each was loaded and stored again per segment.
  * run_load() takes them from x, run_store() puts them back before
  * anything else may read x (fast_other(), a limit, the run's end).
+ * left is 0 until fast_open() has opened the value window for the set.
  */
 struct run {
 	struct edi_seg	*slot;		/* x->sb.seg + x->sb.nseg, or NULL */
 	size_t		 left;		/* slots below x->sb.lim_nseg */
+	uintptr_t	 wlim;		/* the window's last start for VW_NEED */
 	uint64_t	 fs;		/* x->filepos | x->sb.count << 32 */
 	size_t		 end;		/* x->sb.end */
 	size_t		 limend;	/* x->sb.lim_end */
-	int		 inset;		/* x->state == XS_ST */
 };
 
 /* struct edi_seg's filepos and setpos, stored as one word from run's fs */
@@ -1855,18 +1858,18 @@ _Static_assert(offsetof(struct edi_seg, setpos) ==
     offsetof(struct edi_seg, filepos) + 4, "edi_seg: filepos, setpos");
 #define RUN_FS1		((uint64_t)1 << 32 | 1)
 
+/* The value window's room for a segment's EG_MAX_SEG_VALUES values. */
+#define VW_NEED		(EG_MAX_SEG_VALUES * sizeof(struct edi_val))
+
 static inline __attribute__((always_inline)) void
 run_load(const struct x12 *x, struct run *r)
 {
-	const struct setbuf *b = &x->sb;
-
-	r->inset = x->state == XS_ST;
-	r->left = r->inset && b->lim_nseg > b->nseg ? b->lim_nseg - b->nseg :
-	    0;
-	r->slot = r->left ? b->seg + b->nseg : NULL;
-	r->fs = x->filepos | (uint64_t)b->count << 32;
-	r->end = b->end;
-	r->limend = b->lim_end;
+	r->slot = NULL;
+	r->left = 0;
+	r->wlim = 0;
+	r->fs = x->filepos | (uint64_t)x->sb.count << 32;
+	r->end = x->sb.end;
+	r->limend = x->sb.lim_end;
 }
 
 static inline __attribute__((always_inline)) void
@@ -1882,14 +1885,36 @@ run_store(struct x12 *x, const struct run *r)
 }
 
 /*
- * setbuf_vwclose(), leaving end NULL too: fast_room() measures the room
- * of a closed window as end - p, which is then 0.
+ * setbuf_vwclose(), leaving end NULL too.
  */
 static inline __attribute__((always_inline)) void
 fast_vwclose(struct arena *a, struct setbuf_vwin *w)
 {
 	setbuf_vwclose(a, w);
 	w->end = NULL;
+}
+
+/*
+ * For a segment of the open set, with the window closed (so r is what x
+ * holds): the set's free slots and a value window with room for a whole
+ * segment (VW_NEED; less only near a 64 KB chunk's end or the arena's
+ * cap).  0 sends the segment to the general steps, which claim its values
+ * at the same place or grow the arena.
+ */
+static inline __attribute__((always_inline)) int
+fast_open(struct x12 *x, struct run *r, struct setbuf_vwin *w)
+{
+	const struct setbuf *b = &x->sb;
+	size_t	 cap;
+
+	if (w->p != NULL || x->state != XS_ST || b->lim_nseg <= b->nseg ||
+	    setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap) == NULL ||
+	    cap < EG_MAX_SEG_VALUES)
+		return 0;
+	r->slot = b->seg + b->nseg;
+	r->left = b->lim_nseg - b->nseg;
+	r->wlim = (uintptr_t)w->end - VW_NEED;
+	return 1;
 }
 
 /*
@@ -1936,50 +1961,34 @@ fast_limit(struct x12 *x, struct edi_seg *seg, const char *p, size_t len,
 	set_append(x, &copy, 0);
 }
 
-/* The value window's room for a segment's EG_MAX_SEG_VALUES values. */
-#define VW_NEED		(EG_MAX_SEG_VALUES * sizeof(struct edi_val))
-
 /*
- * A value window with VW_NEED bytes of room: opened when it is closed;
- * one already open has less (the arena's chunk or cap is nearly
- * reached), and the general steps take the segment.
- */
-static inline __attribute__((always_inline)) int
-fast_room(struct arena *a, struct setbuf_vwin *w)
-{
-	size_t	 cap;
-
-	if ((uintptr_t)w->end - (uintptr_t)w->p >= VW_NEED)
-		return 1;
-	return w->p == NULL && setbuf_vwroom(a, w, EG_MAX_SEG_VALUES, &cap) !=
-	    NULL && cap == EG_MAX_SEG_VALUES;
-}
-
-/*
- * The segment at pos through scan_plain(): the terminator's offset, or
- * SCAN_NO for find_byte() and on_segment().  A segment of the open set
- * other than the envelope segments (direct; their handlers may reset the
- * set's arena) is split straight into its setbuf slot and the arena's
- * free space (w, fast_run()'s value window, closed before anything else
- * may allocate there); fast_other() takes the others.
+ * The segment at pos through scan_plain(), with 32 bytes from pos in the
+ * input (up to in + last): the terminator's offset, or SCAN_NO for
+ * find_byte() and on_segment().  A segment of the open set other than
+ * the envelope segments (direct; their handlers may reset the set's
+ * arena) is split straight into its setbuf slot and the arena's free
+ * space (w, fast_run()'s value window, closed before anything else may
+ * allocate there); fast_other() takes the others.
  */
 static inline __attribute__((always_inline)) size_t
-fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
+fast_segment(struct x12 *x, const char *in, size_t last, size_t pos,
     struct run *r, struct setbuf_vwin *w, int direct, const int avx2)
 {
+	const unsigned char *q;
 	struct edi_seg *seg;
 	struct edi_val *out;
 	const char *p = in + pos;
 	size_t	 end, n;
 
-	if (len - pos < 32)
-		return SCAN_NO;		/* scan_plain()'s loads */
-	if (!direct || r->left == 0 || !fast_room(&x->sar, w))
+	if (!direct || ((r->left == 0 || (uintptr_t)w->p > r->wlim) &&
+	    !fast_open(x, r, w)))
 		return fast_other(x, pos, r, w, avx2);
 	seg = r->slot;
 	out = (struct edi_val *)(void *)w->p;
-	if ((end = scan_plain(x, in, len, pos, seg, out, &n, avx2)) == SCAN_NO)
+	if ((q = scan_plain(x, (const unsigned char *)p,
+	    (const unsigned char *)in + last, seg, out, &n, avx2)) == NULL)
 		return SCAN_NO;
+	end = (size_t)(q - (const unsigned char *)in);
 	if (end > r->limend) {
 		/* at the set's size limit */
 		run_store(x, r);
@@ -2010,7 +2019,7 @@ fast_segment(struct x12 *x, const char *in, size_t len, size_t pos,
 /*
  * x12_parse()'s loop for as long as fast_segment() takes the segments:
  * the position of the first one it does not take (or of an ISA or a "//"
- * comment), for the loop's own steps.
+ * comment, or one within 32 bytes of the end), for the loop's own steps.
  */
 static inline __attribute__((always_inline)) size_t
 fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
@@ -2018,30 +2027,35 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 {
 	struct setbuf_vwin w = { NULL, NULL, NULL };
 	struct run r;
-	size_t	 end;
+	size_t	 end, last;
 	int	 direct;
 	unsigned char c;
 
 	/* CR LF: the old loop's; only an ISA, which ends a run, sets x->d */
-	if (x->d.segment == '\n')
+	if (x->d.segment == '\n' || len < 32)
 		return pos;
+	/* scan_plain() loads 32 bytes from a segment's start */
+	last = len - 32;
 	run_load(x, &r);
 	/* x->stop is 0 here; fast_other() answers SCAN_NO once it is not */
-	while (pos < len) {
+	while (pos <= last) {
 		/* one look for what most segments do not start with */
-		direct = r.inset;
+		direct = 1;
 		if (lead[c = (unsigned char)in[pos]]) {
-			if (c <= ' ')
+			if (c <= ' ') {
 				while (pos < len &&
 				    is_ws((unsigned char)in[pos]))
 					pos++;
-			if (pos >= len || in[pos] == '/' || (in[pos] == 'I' &&
+				if (pos > last)
+					break;
+			}
+			if (in[pos] == '/' || (in[pos] == 'I' &&
 			    at_isa(slice_make(in, len), pos)))
 				break;
-			direct = direct && (!lead[(unsigned char)in[pos]] ||
-			    lead_direct(in + pos));
+			direct = !lead[(unsigned char)in[pos]] ||
+			    lead_direct(in + pos);
 		}
-		if ((end = fast_segment(x, in, len, pos, &r, &w, direct,
+		if ((end = fast_segment(x, in, last, pos, &r, &w, direct,
 		    avx2)) == SCAN_NO)
 			break;
 		pos = end + 1;
@@ -2050,6 +2064,7 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 	fast_vwclose(&x->sar, &w);
 	return pos;
 }
+
 /*
  * fast_run() compiled twice, with everything it calls inlined: for any
  * SSE2 machine, and for one with AVX2, BMI1 and BMI2 (classify_avx2();
@@ -2135,6 +2150,12 @@ x12_parse(struct slice in, const char *filename,
 		rc = EG_ERR_SYNTAX;
 		goto out;
 	}
+#if defined(__SSE2__)
+	x->erc_step[0] = ~(uint64_t)0;
+	x->erc_step[1] = ERC_EL;
+	x->erc_step[2] = ERC_COMP1;
+	x->erc_step[3] = 1 | ERC_REP1 | ERC_COMP1;
+#endif
 #ifdef X12_AVX2
 	x->avx2 = edi_avx2();
 #endif
