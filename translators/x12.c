@@ -1681,8 +1681,9 @@ scan_plain(const struct x12 *x, const unsigned char *b,
     size_t *np, const int avx2)
 {
 	const unsigned char *blk = b, *start, *q;
-	unsigned mes, mst, sep, i, k;
-	uint64_t erc = 1 | ERC_REP1 | ERC_COMP1;
+	unsigned mst, i;
+	/* 64-bit for the walk: indexes and shifts without extensions */
+	uint64_t mes, sep, k, erc = 1 | ERC_REP1 | ERC_COMP1;
 	uint32_t t4;
 	struct edi_val *o = out;
 	struct cls32 m;
@@ -1703,7 +1704,7 @@ scan_plain(const struct x12 *x, const unsigned char *b,
 	for (;;) {
 		/* below the lowest terminator bit; all bits when there is none */
 		for (sep &= ~mst & (mst - 1); sep != 0; sep &= sep - 1) {
-			k = (unsigned)__builtin_ctz(sep);
+			k = (uint64_t)__builtin_ctzll(sep);
 			q = blk + k;
 			setbuf_putval(o, start, q, erc);
 			/* counted when not empty: a conditional move */
@@ -1740,7 +1741,8 @@ scan_plain(const struct x12 *x, const unsigned char *b,
 		return q;
 	}
 	setbuf_putval(o, start, q, erc);
-	*np = (size_t)(o - out) + (q != start);
+	o = q != start ? o + 1 : o;
+	*np = (size_t)(o - out);
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
 	return q;
 }
