@@ -1965,7 +1965,8 @@ fast_limit(struct x12 *x, struct edi_seg *seg, const char *p, size_t len,
 
 /*
  * The segment at pos through scan_plain(), with 32 bytes from pos in the
- * input (up to in + last): the terminator's offset, or SCAN_NO for
+ * input (last: the last byte a 32-byte load may start at, computed once
+ * per run): the terminator's offset, or SCAN_NO for
  * find_byte() and on_segment().  A segment of the open set other than
  * the envelope segments (direct; their handlers may reset the set's
  * arena) is split straight into its setbuf slot and the arena's free
@@ -1973,8 +1974,9 @@ fast_limit(struct x12 *x, struct edi_seg *seg, const char *p, size_t len,
  * allocate there); fast_other() takes the others.
  */
 static inline __attribute__((always_inline)) size_t
-fast_segment(struct x12 *x, const char *in, size_t last, size_t pos,
-    struct run *r, struct setbuf_vwin *w, int direct, const int avx2)
+fast_segment(struct x12 *x, const char *in, const unsigned char *last,
+    size_t pos, struct run *r, struct setbuf_vwin *w, int direct,
+    const int avx2)
 {
 	const unsigned char *q;
 	struct edi_seg *seg;
@@ -1987,8 +1989,8 @@ fast_segment(struct x12 *x, const char *in, size_t last, size_t pos,
 		return fast_other(x, pos, r, w, avx2);
 	seg = r->slot;
 	out = (struct edi_val *)(void *)w->p;
-	if ((q = scan_plain(x, (const unsigned char *)p,
-	    (const unsigned char *)in + last, seg, out, &n, avx2)) == NULL)
+	if ((q = scan_plain(x, (const unsigned char *)p, last, seg, out, &n,
+	    avx2)) == NULL)
 		return SCAN_NO;
 	end = (size_t)(q - (const unsigned char *)in);
 	if (end > r->limend) {
@@ -2029,6 +2031,7 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 {
 	struct setbuf_vwin w = { NULL, NULL, NULL };
 	struct run r;
+	const unsigned char *lastp;
 	size_t	 end, last;
 	int	 direct;
 	unsigned char c;
@@ -2038,6 +2041,7 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 		return pos;
 	/* scan_plain() loads 32 bytes from a segment's start */
 	last = len - 32;
+	lastp = (const unsigned char *)in + last;
 	run_load(x, &r);
 	/* x->stop is 0 here; fast_other() answers SCAN_NO once it is not */
 	while (pos <= last) {
@@ -2057,7 +2061,7 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 			direct = !lead[(unsigned char)in[pos]] ||
 			    lead_direct(in + pos);
 		}
-		if ((end = fast_segment(x, in, last, pos, &r, &w, direct,
+		if ((end = fast_segment(x, in, lastp, pos, &r, &w, direct,
 		    avx2)) == SCAN_NO)
 			break;
 		pos = end + 1;
