@@ -1672,8 +1672,9 @@ static const unsigned char tagok[256] = {
  * walked with ctz and every one stores a value, counted only when not
  * empty, without a branch.  out has room for EG_MAX_SEG_VALUES values;
  * a 32-byte load may start at any byte up to last.  Fills seg's tag and
- * nel, *np with the number of values written at out, and returns the
- * terminator; NULL, having decided nothing, otherwise.
+ * nel, *np with the bytes of the values written at out (val_count()
+ * counts them), and returns the terminator; NULL, having decided
+ * nothing, otherwise.
  */
 static inline __attribute__((always_inline)) const unsigned char *
 scan_plain(const struct x12 *x, const unsigned char *b,
@@ -1742,9 +1743,22 @@ scan_plain(const struct x12 *x, const unsigned char *b,
 	}
 	setbuf_putval(o, start, q, erc);
 	o = q != start ? o + 1 : o;
-	*np = (size_t)(o - out);
+	*np = (size_t)((unsigned char *)o - (unsigned char *)out);
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
 	return q;
+}
+
+/*
+ * The number of values in nb bytes of them: nb / 24 for nb up to
+ * EG_MAX_SEG_VALUES values, by a 32-bit multiply (exact for (nb / 8) <
+ * 2^17; here below 3,100).
+ */
+static inline __attribute__((always_inline)) size_t
+val_count(size_t nb)
+{
+	_Static_assert(sizeof(struct edi_val) == 24 &&
+	    EG_MAX_SEG_VALUES < 40000, "val_count(): 24-byte values");
+	return (uint32_t)(nb >> 3) * 0xaaabU >> 17;
 }
 
 /*
@@ -1808,7 +1822,7 @@ fast_other_body(struct x12 *x, size_t pos, const int avx2)
 	x->filepos++;
 	seg.filepos = x->filepos;
 	seg.setpos = 0;
-	seg.nval = (uint16_t)n;
+	seg.nval = (uint16_t)val_count(n);
 	seg.val = x->scratch;
 	seg.raw = slice_make(x->in.p + pos, end - pos);
 	seg.loop = NULL;
@@ -1964,42 +1978,47 @@ fast_limit(struct x12 *x, struct edi_seg *seg, const char *p, size_t len,
 }
 
 /*
- * The segment at pos through scan_plain(), with 32 bytes from pos in the
+ * The segment at *posp through scan_plain(), with 32 bytes from it in the
  * input (last: the last byte a 32-byte load may start at, computed once
- * per run): the terminator's offset, or SCAN_NO for
- * find_byte() and on_segment().  A segment of the open set other than
- * the envelope segments (direct; their handlers may reset the set's
- * arena) is split straight into its setbuf slot and the arena's free
- * space (w, fast_run()'s value window, closed before anything else may
- * allocate there); fast_other() takes the others.
+ * per run): 1 with *posp past its terminator, or 0 for find_byte() and
+ * on_segment().  A segment of the open set other than the envelope
+ * segments (direct; their handlers may reset the set's arena) is split
+ * straight into its setbuf slot and the arena's free space (w,
+ * fast_run()'s value window, closed before anything else may allocate
+ * there); fast_other() takes the others.
  */
-static inline __attribute__((always_inline)) size_t
+static inline __attribute__((always_inline)) int
 fast_segment(struct x12 *x, const char *in, const unsigned char *last,
-    size_t pos, struct run *r, struct setbuf_vwin *w, int direct,
+    size_t *posp, struct run *r, struct setbuf_vwin *w, int direct,
     const int avx2)
 {
 	const unsigned char *q;
 	struct edi_seg *seg;
 	struct edi_val *out;
+	size_t	 pos = *posp, end, n;
 	const char *p = in + pos;
-	size_t	 end, n;
 
 	if (!direct || ((r->left == 0 || (uintptr_t)w->p > r->wlim) &&
-	    !fast_open(x, r, w)))
-		return fast_other(x, pos, r, w, avx2);
+	    !fast_open(x, r, w))) {
+		if ((end = fast_other(x, pos, r, w, avx2)) == SCAN_NO)
+			return 0;
+		*posp = end + 1;
+		return 1;
+	}
 	seg = r->slot;
 	out = (struct edi_val *)(void *)w->p;
 	if ((q = scan_plain(x, (const unsigned char *)p, last, seg, out, &n,
 	    avx2)) == NULL)
-		return SCAN_NO;
+		return 0;
 	end = (size_t)(q - (const unsigned char *)in);
 	if (end > r->limend) {
 		/* at the set's size limit */
 		run_store(x, r);
 		fast_vwclose(&x->sar, w);
-		fast_limit(x, seg, p, end - pos, out, n);
+		fast_limit(x, seg, p, end - pos, out, val_count(n));
 		run_load(x, r);
-		return end;
+		*posp = end + 1;
+		return 1;
 	}
 	/*
 	 * Kept in its slot with its values in the window: what set_append()
@@ -2008,16 +2027,16 @@ fast_segment(struct x12 *x, const char *in, const unsigned char *last,
 	 */
 	r->fs += RUN_FS1;
 	memcpy(&seg->filepos, &r->fs, sizeof(r->fs));
-	seg->nval = (uint16_t)n;
+	seg->nval = (uint16_t)val_count(n);
 	seg->val = n ? out : NULL;
 	seg->raw = slice_make(p, end - pos);
 	seg->loop = NULL;
-	w->p += (n * sizeof(*out) + ARENA_ALIGN - 1) &
-	    ~(size_t)(ARENA_ALIGN - 1);
+	w->p += (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	r->slot++;
 	r->left--;
 	r->end = end;
-	return end;
+	*posp = end + 1;
+	return 1;
 }
 
 /*
@@ -2032,7 +2051,7 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 	struct setbuf_vwin w = { NULL, NULL, NULL };
 	struct run r;
 	const unsigned char *lastp;
-	size_t	 end, last;
+	size_t	 last;
 	int	 direct;
 	unsigned char c;
 
@@ -2061,10 +2080,8 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 			direct = !lead[(unsigned char)in[pos]] ||
 			    lead_direct(in + pos);
 		}
-		if ((end = fast_segment(x, in, lastp, pos, &r, &w, direct,
-		    avx2)) == SCAN_NO)
+		if (!fast_segment(x, in, lastp, &pos, &r, &w, direct, avx2))
 			break;
-		pos = end + 1;
 	}
 	run_store(x, &r);
 	fast_vwclose(&x->sar, &w);
