@@ -687,6 +687,43 @@ test_limits(void)
 		buf_free(&big);
 	}
 
+	/*
+	 * More than EG_MAX_SET_SIZE bytes: the segment that crosses it is
+	 * split into its slot by the fast path, then refused there
+	 * (fast_limit()); the rest are counted, SE is kept, SE01 checked.
+	 */
+	{
+		struct buf big;
+		const size_t seglen = 60004;	/* N9*, 60000 x, ~ */
+		size_t	 n = EG_MAX_SET_SIZE / seglen + 2, fit;
+		char	*chunk = xmalloc(seglen);
+		const struct diag *dg;
+		char	 se[64];
+
+		memcpy(chunk, "N9*", 3);
+		memset(chunk + 3, 'x', seglen - 4);
+		chunk[seglen - 1] = '~';
+		buf_init(&big, n * seglen + 4096);
+		buf_adds(&big, ISA_OK GS_OK "ST*850*0001~");
+		for (i = 0; i < n; i++)
+			buf_add(&big, chunk, seglen);
+		snprintf(se, sizeof(se), "SE*%zu*0001~", n + 2);
+		buf_adds(&big, se);
+		buf_adds(&big, TAIL_OK);
+		/* segment i (from 0) ends 12 + (i + 1) * seglen - 1 bytes
+		 * past ST: those within EG_MAX_SET_SIZE are kept */
+		fit = (EG_MAX_SET_SIZE - 12 + 1) / seglen;
+		run(r, big.p, big.len);
+		dg = has(r, "X12-SET-LIMIT");
+		ok(dg != NULL && strstr(dg->msg, "EG_MAX_SET_SIZE") != NULL &&
+		    has(r, "X12-SE-COUNT") == NULL && r->nsets == 1 &&
+		    r->nrejected == 1 && r->segs == fit + 2,
+		    "EG_MAX_SET_SIZE: X12-SET-LIMIT at the segment that crosses "
+		    "it, SE kept and SE01 checked (%u segments kept)", r->segs);
+		buf_free(&big);
+		free(chunk);
+	}
+
 	/* Truncated inputs never crash. */
 	{
 		const char *t = ISA_OK GS_OK SET_OK TAIL_OK;
