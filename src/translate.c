@@ -703,29 +703,60 @@ copy_slice(struct tctx *t, struct arena *a, struct slice *s)
 	return s->len == 0 || in_input(t, *s) ? 0 : copy_out(a, s);
 }
 
+/*
+ * A set's values, and the text of those the parser had to rewrite (an
+ * EDIFACT release character, a converted character set), lie in its
+ * arena: while that is one chunk (sets of up to some tens of KB), the
+ * chunk is copied as one block and the pointers into it moved with it.
+ * Anything else is copied piece by piece.  raw_in: the segments' text is
+ * known to lie in the input; x12: so are all values' (X12 has no release
+ * character).
+ */
 static int
-copy_segs(struct tctx *t, struct arena *a, struct edi_seg *sg, size_t n)
+copy_segs(struct tctx *t, struct arena *a, struct edi_seg *sg, size_t n,
+    const struct arena *from, int raw_in, int x12)
 {
+	const unsigned char *lo = NULL;
+	unsigned char	*to = NULL;
 	struct edi_val	*v;
-	size_t		 i, k;
+	size_t		 i, k, ext = 0;
 
-	for (i = 0; i < n; i++) {
-		if (copy_slice(t, a, &sg[i].raw) != 0)
+	if (from != NULL && arena_extent(from, &lo, &ext) == 0 && ext > 0) {
+		if ((to = arena_alloc_raw(a, ext)) == NULL)
 			return -1;
+		memcpy(to, lo, ext);
+	}
+#define IN_EXT(p)	((uintptr_t)(p) - (uintptr_t)lo < ext)
+#define MOVED(p)	((void *)(to + ((const unsigned char *)(p) - lo)))
+	for (i = 0; i < n; i++) {
 		sg[i].loop = NULL;
+		if (!raw_in && sg[i].raw.len != 0 && !in_input(t, sg[i].raw) &&
+		    copy_out(a, &sg[i].raw) != 0)
+			return -1;
 		if (sg[i].nval == 0)
 			continue;
-		if ((v = arena_allocarray_raw(a, sg[i].nval, sizeof(*v))) ==
-		    NULL)
-			return -1;
-		memcpy(v, sg[i].val, sg[i].nval * sizeof(*v));
-		sg[i].val = v;
-		/* X12 values, and most EDIFACT ones, lie in the input */
-		for (k = 0; k < sg[i].nval; k++)
-			if (v[k].s.len != 0 && !in_input(t, v[k].s) &&
-			    copy_out(a, &v[k].s) != 0)
+		if (IN_EXT(sg[i].val))
+			sg[i].val = MOVED(sg[i].val);
+		else {
+			if ((v = arena_allocarray_raw(a, sg[i].nval,
+			    sizeof(*v))) == NULL)
 				return -1;
+			memcpy(v, sg[i].val, sg[i].nval * sizeof(*v));
+			sg[i].val = v;
+		}
+		if (x12)
+			continue;
+		for (k = 0, v = sg[i].val; k < sg[i].nval; k++) {
+			if (v[k].s.len == 0 || in_input(t, v[k].s))
+				continue;
+			if (IN_EXT(v[k].s.p))
+				v[k].s.p = MOVED(v[k].s.p);
+			else if (copy_out(a, &v[k].s) != 0)
+				return -1;
+		}
 	}
+#undef IN_EXT
+#undef MOVED
 	return 0;
 }
 
@@ -740,7 +771,7 @@ copy_env_seg(struct tctx *t, struct arena *a, const struct edi_seg **sp)
 		return -1;
 	*c = **sp;
 	*sp = c;
-	return copy_segs(t, a, c, 1);
+	return copy_segs(t, a, c, 1, NULL, 0, 0);
 }
 
 static int
@@ -767,7 +798,10 @@ job_copy(struct tctx *t, struct tjob *j, const struct edi_set *s,
 			return -1;
 		memcpy(c->seg, s->seg, s->nseg * sizeof(*c->seg));
 	}
-	if (copy_segs(t, a, c->seg, c->nseg) != 0 ||
+	/* segs_in_raw: every segment's text lies in the set's */
+	if (copy_segs(t, a, c->seg, c->nseg, s->arena,
+	    s->segs_in_raw && in_input(t, s->raw),
+	    s->env.syntax == EDI_X12) != 0 ||
 	    copy_env_seg(t, a, &c->env.interchange) != 0 ||
 	    copy_env_seg(t, a, &c->env.group) != 0 ||
 	    copy_slice(t, a, &c->doctype) != 0 ||
