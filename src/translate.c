@@ -652,13 +652,18 @@ job_commit(struct tctx *t, struct tjob *j)
 		t->stop = 1;
 }
 
-/* Ready j, with nothing of the set before. */
+/* Ready j for a set, with nothing of the set before. */
 static void
-job_clear(struct tjob *j)
+job_clear(struct tjob *j, const struct map *m, const struct structure *stc,
+    const char *tz, int rejected)
 {
+	j->m = m;
+	j->stc = stc;
+	j->tz = tz;
+	j->rejected = rejected;
 	j->nd = j->nout = 0;
 	j->ack_at = SIZE_MAX;
-	j->acked = j->rejected = j->mapped = j->done = 0;
+	j->acked = j->mapped = j->done = 0;
 	j->evp = NULL;
 	j->evlen = 0;
 }
@@ -1015,13 +1020,9 @@ pool_put(struct tctx *t, const struct edi_set *s, const struct map *m,
 		return -1;
 	pool_commit(t, s->raw.len);
 	j = &t->job[t->tail % POOL_RING];
-	job_clear(j);
+	job_clear(j, m, stc, tz, rejected);
 	if (job_copy(t, j, s, partner) != 0)
 		return -1;
-	j->m = m;
-	j->stc = stc;
-	j->tz = tz;
-	j->rejected = rejected;
 	j->bytes = s->raw.len;
 	t->inflight += j->bytes;
 	pthread_mutex_lock(&t->mu);
@@ -1069,14 +1070,10 @@ on_set(void *arg, struct edi_set *set)
 		}
 	}
 	drop_behind(t, set->raw.p);
-	job_clear(j);
+	job_clear(j, m, stc, tz, rejected);
 	j->direct = 1;
 	j->set = set;
-	j->m = m;
-	j->stc = stc;
 	j->partner = partner;
-	j->tz = tz;
-	j->rejected = rejected;
 	run_set(&t->w0, j);
 	job_commit(t, j);
 	free(owned);
