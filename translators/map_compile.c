@@ -4005,8 +4005,8 @@ share_len(const struct map_block *b, int i)
  * run of groups in a row that select instances of one tag by the same
  * qualifier element (gshare_step) becomes one MS_GSHARE: the evaluator
  * reads each instance's qualifier once and ranks it for every group.
- * The runs are the block's own: a statement a template puts in several
- * blocks is left as it is.
+ * The runs are made for each block: a template's statements, put in
+ * several blocks, join a run in each of them as they stand there.
  */
 static void
 share_runs(struct lk *L, struct map_block *b)

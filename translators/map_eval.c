@@ -5549,8 +5549,9 @@ run_group_q(struct ev *ev, struct frame *fr, const struct map_stmt *s,
  * N1[N101=BY], N1[N101=ST], ...): each instance's qualifier is read
  * once, and each group ranks the instances by its key rather than
  * reading it again.  The groups run one after the other as run_block
- * runs them.  A frame of another kind, or too many instances: each
- * group runs alone.
+ * runs them.  A frame of another kind, too many instances, or a trace
+ * (so that `map run --trace` shows the path every group takes alone):
+ * each group runs alone.
  */
 static NOINLINE void
 run_gshare(struct ev *ev, struct frame *fr, const struct map_stmt *sh,
@@ -5564,7 +5565,7 @@ run_gshare(struct ev *ev, struct frame *fr, const struct map_stmt *sh,
 	uint32_t	 k;
 	int		 i, nk = 0;
 
-	if (ev->xml || fr->segi >= 0 || fr->loop == NULL ||
+	if (ev->xml || ev->tracing || fr->segi >= 0 || fr->loop == NULL ||
 	    (x = fr->sx) == NULL)
 		goto each;
 	for (k = sidx_first(x, st->key); k != SIDX_END; k = x->it[k].next) {
