@@ -3,7 +3,8 @@
  * its tag NUL-padded: the bytes past the tag's end are 0, as
  * edi_seg_tagkey() loads all four.  A test counts every set it parses
  * (tagpad_set), envelope segments included, and asserts on the counters
- * at the end.  Included by unit_x12.c and unit_edifact.c.
+ * at the end; tagpad_big() makes the overlong segment both read.  Included
+ * by unit_x12.c and unit_edifact.c.
  */
 #ifndef TAGPAD_H
 #define TAGPAD_H
@@ -12,6 +13,8 @@
 #include <string.h>
 
 #include "edi.h"
+#include "eglimits.h"
+#include "xmalloc.h"
 
 static unsigned tagpad_segs, tagpad_bad;
 
@@ -43,6 +46,21 @@ tagpad_set(const struct edi_set *s)
 		tagpad_seg(&s->seg[i]);
 	tagpad_seg(s->env.interchange);
 	tagpad_seg(s->env.group);
+}
+
+/*
+ * A segment past EG_MAX_SEGMENT_LEN, of which a parser reads only the tag:
+ * head (three bytes, "N9*") and then letters.  The caller frees it.
+ */
+static char *
+tagpad_big(const char head[3])
+{
+	char	*big = xmalloc((size_t)EG_MAX_SEGMENT_LEN + 16);
+
+	memset(big, 'A', (size_t)EG_MAX_SEGMENT_LEN + 8);
+	memcpy(big, head, 3);
+	big[EG_MAX_SEGMENT_LEN + 8] = '\0';
+	return big;
 }
 
 #endif /* TAGPAD_H */

@@ -1570,10 +1570,7 @@ test_tagpad(const char *loop)
 	unsigned bad = tagpad_bad, segs = tagpad_segs;
 
 	t = xmalloc(n);
-	big = xmalloc((size_t)EG_MAX_SEGMENT_LEN + 16);
-	memset(big, 'A', (size_t)EG_MAX_SEGMENT_LEN + 8);
-	memcpy(big, "FT+", 3);
-	big[EG_MAX_SEGMENT_LEN + 8] = '\0';
+	big = tagpad_big("FT+");
 	snprintf(t, n, "%s%sUNZ+1+IC1'", UNB, body);
 	(void)run(r, t);
 	snprintf(t, n, "%sUNG+ORDERS+S+R+240301:1200+G1+UN+D:96A'%s"

@@ -574,10 +574,7 @@ test_tagpad(const char *loop)
 	unsigned bad = tagpad_bad, segs = tagpad_segs;
 
 	t = xmalloc(n);
-	big = xmalloc((size_t)EG_MAX_SEGMENT_LEN + 16);
-	memset(big, 'A', (size_t)EG_MAX_SEGMENT_LEN + 8);
-	memcpy(big, "N9*", 3);
-	big[EG_MAX_SEGMENT_LEN + 8] = '\0';
+	big = tagpad_big("N9*");
 	snprintf(t, n, "%s%s%sSE*9*0001~%s", ISA_OK, GS_OK, body, TAIL_OK);
 	(void)run(r, t, strlen(t));
 	snprintf(t, n, "%s%sST*850*0001~%s~N1*ST~SE*4*0001~%s", ISA_OK,
