@@ -2996,7 +2996,9 @@ cap_same(const struct capev *a, const struct capev *b)
  * buffer's cap (translate.h), at every cap up to past its length: the
  * event writer claims its room in pieces, never more than the text to
  * come unless it falls back.  The subject with a '"' takes the member by
- * member writer, the plain one the pieces.
+ * member writer, the plain one the pieces.  With threads, the event is
+ * written in a job's own buffer and appended to out when committed: the
+ * same verdict, as the same EVENT-LIMIT.
  */
 static void
 test_event_cap(void)
@@ -3009,7 +3011,7 @@ test_event_cap(void)
 	struct capev	 full, at;
 	struct buf	 out;
 	size_t		 cap, n;
-	int		 i, r, bad;
+	int		 i, r, bad, th;
 
 	m = load_fixture("mapsmd_x12_850-order-created.map", errs,
 	    sizeof(errs));
@@ -3043,20 +3045,90 @@ test_event_cap(void)
 		if (!ok(r == 0 && full.n == 1 && full.len < sizeof(full.text),
 		    "event cap %d: one event (%zu bytes)", i, full.len))
 			continue;
-		bad = 0;
-		for (cap = 0; cap <= full.len + 8; cap++) {
-			memset(&at, 0, sizeof(at));
-			o.arg = &at;
-			buf_init(&out, cap);
-			r = translate_bytes(slice_make(in, n), &o, &st);
-			buf_free(&out);
-			if (cap < full.len ? r != EG_ERR_REJECTED || at.n != 0 :
-			    r != 0 || at.n != 1 || !cap_same(&full, &at))
-				bad++;
+		for (th = 0; th <= 3; th += 3) {
+			o.threads = th;
+			bad = 0;
+			for (cap = 0; cap <= full.len + 8; cap++) {
+				memset(&at, 0, sizeof(at));
+				o.arg = &at;
+				buf_init(&out, cap);
+				r = translate_bytes(slice_make(in, n), &o, &st);
+				buf_free(&out);
+				if (cap < full.len ? r != EG_ERR_REJECTED ||
+				    at.n != 0 || st.rejected != 1 ||
+				    st.errors != 1 :
+				    r != 0 || at.n != 1 ||
+				    !cap_same(&full, &at))
+					bad++;
+			}
+			is_int(bad, 0, "event cap %d, %d threads: fails "
+			    "exactly below %zu bytes (one EVENT-LIMIT), else "
+			    "the same event", i, th, full.len);
 		}
-		is_int(bad, 0, "event cap %d: fails exactly below %zu bytes, "
-		    "else the same event", i, full.len);
 	}
+	map_free(m);
+}
+
+/* ---- the caller stops ---------------------------------------------------- */
+
+static int
+stop_at_4(void *arg, const char *json, size_t len)
+{
+	int	*n = arg;
+
+	(void)json;
+	(void)len;
+	return ++*n == 4;
+}
+
+/*
+ * on_event asks to stop at the fourth of twelve sets: translate returns
+ * EG_ERR_REJECTED with four sets counted and translated, with threads
+ * (which have parsed sets past it) as without.
+ */
+static void
+test_stop(void)
+{
+	char		 errs[8192], *in;
+	struct map	*m;
+	struct translate_opts o;
+	struct translate_stats st;
+	size_t		 n = 0, cap = 8192;
+	int		 i, th, r, nev;
+
+	m = load_fixture("mapsmd_x12_850-order-created.map", errs,
+	    sizeof(errs));
+	if (!ok(m != NULL, "stop: 850 map compiles")) {
+		printf("# %s\n", errs);
+		return;
+	}
+	if ((in = malloc(cap)) == NULL)
+		abort();
+	n += (size_t)snprintf(in + n, cap - n,
+	    "ISA*00*          *00*          *ZZ*PEERSENDER     *ZZ*"
+	    "PEERRECEIVER   *250101*1200*^*00501*000000001*0*T*:~"
+	    "GS*PO*PEERSENDER*PEERRECEIVER*20250101*1200*1*X*005010~");
+	for (i = 1; i <= 12; i++)
+		n += (size_t)snprintf(in + n, cap - n,
+		    "ST*850*%04d~BEG*00*SA*PO%d**20251104~"
+		    "N1*ST*UMBRELLA*92*18290~PO1*1*16*CA*95.27*PE*BP*B1~"
+		    "CTT*1~SE*6*%04d~", i, i, i);
+	n += (size_t)snprintf(in + n, cap - n, "GE*12*1~IEA*1*000000001~");
+	for (th = 0; th <= 3; th += 3) {
+		memset(&o, 0, sizeof(o));
+		o.force_map = m;
+		o.filename = "stop.x12";
+		o.on_event = stop_at_4;
+		o.threads = th;
+		nev = 0;
+		o.arg = &nev;
+		r = translate_bytes(slice_make(in, n), &o, &st);
+		ok(r == EG_ERR_REJECTED && nev == 4 && st.sets == 4 &&
+		    st.translated == 4, "stop, %d threads: rejected after 4 "
+		    "events (r %d, %d events, %u sets, %u translated)", th,
+		    r, nev, st.sets, st.translated);
+	}
+	free(in);
 	map_free(m);
 }
 
@@ -3109,6 +3181,7 @@ main(void)
 	test_xml();
 	test_xml_compile();
 	test_event_cap();
+	test_stop();
 	ok(write_docs > 0 && write_diffs == 0, "mdoc_write_json is "
 	    "json_dumps(mdoc_to_json, JSON_COMPACT) for all %d documents "
 	    "evaluated", write_docs);
