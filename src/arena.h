@@ -126,6 +126,23 @@ arena_commit(struct arena *a, size_t size)
 	a->used += size;
 }
 
+/*
+ * Exchange what a and b hold (their chunks, and what was handed out):
+ * each keeps its own cap.  For handing a whole set's memory from the
+ * parser to a worker without copying it.
+ */
+static inline void
+arena_swap(struct arena *a, struct arena *b)
+{
+	struct arena_chunk *h = a->head;
+	size_t	 u = a->used;
+
+	a->head = b->head;
+	a->used = b->used;
+	b->head = h;
+	b->used = u;
+}
+
 /* As arena_allocarray, not zeroed: the caller fills every element. */
 static inline void *
 arena_allocarray_raw(struct arena *a, size_t n, size_t size)

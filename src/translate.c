@@ -69,8 +69,9 @@ struct jdiag {
 struct tjob {
 	struct edi_set	*set;		/* the parser's, or &copy */
 	struct edi_set	 copy;		/* the pool's copy of the set */
-	struct arena	 arena;		/* of copy: values, tree, document */
+	struct arena	 arena;		/* of copy: its segments and values */
 	int		 have_arena;
+	size_t		 budget;	/* of the tree and map, in the pool */
 	const struct map *m;
 	const struct structure *stc;
 	const char	*partner;
@@ -107,6 +108,12 @@ struct tw {
 	 */
 	struct buf	 setdiags;
 	struct buf	 event;		/* inline, with no caller's out */
+	/*
+	 * A pool job's tree and document: one arena per thread, reused
+	 * set after set while it is in cache, where an arena per job would
+	 * put each set in memory last touched a ring ago.
+	 */
+	struct arena	 arena;
 	int		 in_tree;	/* diagnostics are syntax, for acks */
 	pthread_t	 tid;
 };
@@ -531,7 +538,7 @@ write_event(struct tw *w, const struct map *m, const struct mdoc *doc,
  * job_commit() (directly, as it comes, when j is inline).
  */
 static void
-run_set(struct tw *w, struct tjob *j)
+run_set1(struct tw *w, struct tjob *j)
 {
 	const struct translate_opts *o = w->t->o;
 	struct edi_set		*set = j->set;
@@ -542,7 +549,6 @@ run_set(struct tw *w, struct tjob *j)
 	char			*dt, *ver;
 	int			 r;
 
-	w->j = j;
 	if (j->m == NULL) {
 		job_ack(w);	/* no structure: envelope checks only */
 		dt = slice_strdup(set->doctype);
@@ -607,6 +613,20 @@ run_set(struct tw *w, struct tjob *j)
 
 reject:
 	j->mapped = 0;
+}
+
+static void
+run_set(struct tw *w, struct tjob *j)
+{
+	w->j = j;
+	if (!j->direct) {
+		arena_reset(&w->arena);
+		w->arena.max = j->budget;
+		j->set->arena = &w->arena;
+	}
+	run_set1(w, j);
+	if (!j->direct && w->arena.used > POOL_KEEP)
+		arena_free(&w->arena);	/* an unusually large set's */
 }
 
 /* j's effects, in set order, on the caller's thread. */
@@ -709,59 +729,35 @@ copy_slice(struct tctx *t, struct arena *a, struct slice *s)
 }
 
 /*
- * A set's values, and the text of those the parser had to rewrite (an
- * EDIFACT release character, a converted character set), lie in its
- * arena: while that is one chunk (sets of up to some tens of KB), the
- * chunk is copied as one block and the pointers into it moved with it.
- * Anything else is copied piece by piece.  raw_in: the segments' text is
- * known to lie in the input; x12: so are all values' (X12 has no release
- * character).
+ * What is left of a set's segments to copy once its arena is the job's
+ * (vals_kept: its values, and the text of those the parser had to
+ * rewrite, lie there or in the input), or everything but what lies in the
+ * input.  raw_in: the segments' text is known to lie in the input.
  */
 static int
 copy_segs(struct tctx *t, struct arena *a, struct edi_seg *sg, size_t n,
-    const struct arena *from, int raw_in, int x12)
+    int raw_in, int vals_kept)
 {
-	const unsigned char *lo = NULL;
-	unsigned char	*to = NULL;
 	struct edi_val	*v;
-	size_t		 i, k, ext = 0;
+	size_t		 i, k;
 
-	if (from != NULL && arena_extent(from, &lo, &ext) == 0 && ext > 0) {
-		if ((to = arena_alloc_raw(a, ext)) == NULL)
-			return -1;
-		memcpy(to, lo, ext);
-	}
-#define IN_EXT(p)	((uintptr_t)(p) - (uintptr_t)lo < ext)
-#define MOVED(p)	((void *)(to + ((const unsigned char *)(p) - lo)))
 	for (i = 0; i < n; i++) {
 		sg[i].loop = NULL;
 		if (!raw_in && sg[i].raw.len != 0 && !in_input(t, sg[i].raw) &&
 		    copy_out(a, &sg[i].raw) != 0)
 			return -1;
-		if (sg[i].nval == 0)
+		if (vals_kept || sg[i].nval == 0)
 			continue;
-		if (IN_EXT(sg[i].val))
-			sg[i].val = MOVED(sg[i].val);
-		else {
-			if ((v = arena_allocarray_raw(a, sg[i].nval,
-			    sizeof(*v))) == NULL)
+		if ((v = arena_allocarray_raw(a, sg[i].nval,
+		    sizeof(*v))) == NULL)
+			return -1;
+		memcpy(v, sg[i].val, sg[i].nval * sizeof(*v));
+		sg[i].val = v;
+		for (k = 0; k < sg[i].nval; k++)
+			if (v[k].s.len != 0 && !in_input(t, v[k].s) &&
+			    copy_out(a, &v[k].s) != 0)
 				return -1;
-			memcpy(v, sg[i].val, sg[i].nval * sizeof(*v));
-			sg[i].val = v;
-		}
-		if (x12)
-			continue;
-		for (k = 0, v = sg[i].val; k < sg[i].nval; k++) {
-			if (v[k].s.len == 0 || in_input(t, v[k].s))
-				continue;
-			if (IN_EXT(v[k].s.p))
-				v[k].s.p = MOVED(v[k].s.p);
-			else if (copy_out(a, &v[k].s) != 0)
-				return -1;
-		}
 	}
-#undef IN_EXT
-#undef MOVED
 	return 0;
 }
 
@@ -776,37 +772,52 @@ copy_env_seg(struct tctx *t, struct arena *a, const struct edi_seg **sp)
 		return -1;
 	*c = **sp;
 	*sp = c;
-	return copy_segs(t, a, c, 1, NULL, 0, 0);
+	return copy_segs(t, a, c, 1, 0, 0);
 }
 
+/*
+ * Hand s to j: the set's arena (its values, and their text where the
+ * parser rewrote it) becomes the job's, the parser going on with the
+ * job's old one, and the rest (the segment array and the envelope
+ * segments, which the parser reuses) is copied there.  -1 (with s as it
+ * was) when that cannot be done: the set is then worked on inline.
+ */
 static int
-job_copy(struct tctx *t, struct tjob *j, const struct edi_set *s,
+job_copy(struct tctx *t, struct tjob *j, struct edi_set *s,
     const char *partner)
 {
 	struct arena	*a = &j->arena;
 	struct edi_set	*c = &j->copy;
 	char		*p;
-	size_t		 pl = strlen(partner);
+	size_t		 pl = strlen(partner), used;
+	int		 own = s->arena != NULL;
 
 	if (!j->have_arena) {
 		arena_init(a, EG_MAX_SET_ARENA);
 		j->have_arena = 1;
 	}
 	arena_reset(a);
-	a->max = EG_MAX_SET_ARENA;
+	/*
+	 * The tree and the map get what they would inline: the cap less
+	 * what the parser took (its segment array is not counted there).
+	 */
+	used = own ? s->arena->used : 0;
+	j->budget = used < EG_MAX_SET_ARENA ? EG_MAX_SET_ARENA - used : 0;
+	if (own)
+		arena_swap(a, s->arena);
+	a->max = SIZE_MAX;	/* the parser capped what the copy holds */
 	*c = *s;
 	c->root = NULL;
 	c->arena = a;
 	if (s->nseg > 0) {
 		if ((c->seg = arena_allocarray_raw(a, s->nseg,
 		    sizeof(*c->seg))) == NULL)
-			return -1;
+			goto fail;
 		memcpy(c->seg, s->seg, s->nseg * sizeof(*c->seg));
 	}
 	/* segs_in_raw: every segment's text lies in the set's */
-	if (copy_segs(t, a, c->seg, c->nseg, s->arena,
-	    s->segs_in_raw && in_input(t, s->raw),
-	    s->env.syntax == EDI_X12) != 0 ||
+	if (copy_segs(t, a, c->seg, c->nseg,
+	    s->segs_in_raw && in_input(t, s->raw), own) != 0 ||
 	    copy_env_seg(t, a, &c->env.interchange) != 0 ||
 	    copy_env_seg(t, a, &c->env.group) != 0 ||
 	    copy_slice(t, a, &c->doctype) != 0 ||
@@ -814,17 +825,15 @@ job_copy(struct tctx *t, struct tjob *j, const struct edi_set *s,
 	    copy_slice(t, a, &c->control) != 0 ||
 	    copy_slice(t, a, &c->raw) != 0 ||
 	    (p = arena_alloc_raw(a, pl + 1)) == NULL)
-		return -1;
+		goto fail;
 	memcpy(p, partner, pl + 1);
 	j->partner = p;
 	j->set = c;
-	/*
-	 * The tree and the map get what they would inline: the cap less
-	 * what the parser took (its segment array is not counted there).
-	 */
-	if (s->arena != NULL && s->arena->used <= EG_MAX_SET_ARENA)
-		a->max = a->used + (EG_MAX_SET_ARENA - s->arena->used);
 	return 0;
+fail:
+	if (own)
+		arena_swap(a, s->arena);
+	return -1;
 }
 
 static void *
@@ -993,6 +1002,7 @@ pool_stop(struct tctx *t)
 	for (i = 0; t->pw != NULL && i < t->npw; i++) {
 		buf_free(&t->pw[i].setdiags);
 		event_cache_free(&t->pw[i].cache);
+		arena_free(&t->pw[i].arena);
 	}
 	for (i = 0; i < POOL_RING; i++)
 		job_free(&t->job[i]);
@@ -1009,7 +1019,7 @@ pool_stop(struct tctx *t)
  * for the pool, or one whose copy does not fit in a job's arena).
  */
 static int
-pool_put(struct tctx *t, const struct edi_set *s, const struct map *m,
+pool_put(struct tctx *t, struct edi_set *s, const struct map *m,
     const struct structure *stc, const char *partner, const char *tz,
     int rejected)
 {
@@ -1205,6 +1215,7 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	free(t.j0.d);
 	buf_free(&t.w0.event);
 	event_cache_free(&t.w0.cache);
+	arena_free(&t.w0.arena);
 	free(t.ppartner);
 	if (r != 0 && !t.stop && r != EG_ERR_REJECTED && r != EG_ERR_SYNTAX &&
 	    r != EG_ERR_LIMIT)
