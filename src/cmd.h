@@ -30,7 +30,17 @@ int	cmd_map(int, char **);
 int	cmd_ack(int, char **);
 int	cmd_backup(int, char **);
 int	cmd_config(int, char **);
+/*
+ * serve: cmd_serve_exec (cmd_serve.c) replaces the edigate process with
+ * the daemon program, whose main() (serve_main.c) runs cmd_serve
+ * (serve.c): the daemon's libraries (libcurl, libmicrohttpd, libssh2,
+ * libsystemd) are loaded by that program only.
+ */
+#define CMD_SERVE_USAGE		"[-c config] [-o section.key=value]"
+#define CMD_SERVE_SUMMARY	"run the gateway daemon (edigate(8))"
+#define CMD_SERVE_PROG		"edigate-serve"
 int	cmd_serve(int, char **);
+int	cmd_serve_exec(int, char **);
 int	cmd_token(int, char **);
 /* The operator's view of the store (cmd_ops.c), read-only. */
 int	cmd_status(int, char **);
@@ -68,6 +78,8 @@ const char *cmd_maps_root(const char *opt);
 int	cmd_conf(const char *path, struct conf **out);
 /* Remember a -o section.key=value for cmd_conf (0, or EX_USAGE). */
 int	cmd_conf_override(char *arg);
+/* The -o values remembered so far, in order; *n gets their count. */
+char *const *cmd_conf_overrides(size_t *n);
 /*
  * The configuration path: opt, else $EDIGATE_CONFIG, else
  * EG_SYSCONF_DIR/edigate.ini when it exists, else NULL.

@@ -1,5 +1,6 @@
 /*
- * serve.c: `edigate serve`, the gateway daemon (DESIGN.md §3).  The main
+ * serve.c: `edigate serve`, the gateway daemon (DESIGN.md §3), the
+ * program edigate-serve that the command execs (cmd_serve.c).  The main
  * thread is the scheduler: it owns the signals (SIGTERM and SIGINT drain
  * and exit 0, SIGHUP reloads the configuration and maps atomically and
  * keeps the old ones when the new ones do not load), the timers (reader
@@ -445,6 +446,17 @@ purge(struct gateway *gw)
 		log_info("serve: retention purged=%zu", total);
 }
 
+/* What cmd_usage() prints for serve in edigate: this program has no table. */
+static int
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: edigate serve %s\n", CMD_SERVE_USAGE);
+	if (fp != stdout)
+		return EX_USAGE;
+	printf("\n%s.\nSee edigate(1).\n", CMD_SERVE_SUMMARY);
+	return 0;
+}
+
 int
 cmd_serve(int argc, char **argv)
 {
@@ -473,13 +485,13 @@ cmd_serve(int argc, char **argv)
 				return ex;
 			break;
 		case 'h':
-			return cmd_usage("serve", stdout);
+			return usage(stdout);
 		default:
-			return cmd_usage("serve", stderr);
+			return usage(stderr);
 		}
 	}
 	if (optind != argc)
-		return cmd_usage("serve", stderr);
+		return usage(stderr);
 	if ((config_path = cmd_conf_path(config_path)) == NULL) {
 		fprintf(stderr, "edigate serve: no configuration: give -c "
 		    "FILE\n");
