@@ -27,13 +27,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 
 #include <libxml/xmlerror.h>
 #include <libxml/xpath.h>
 
 #include "arena.h"
 #include "buf.h"
+#include "digest.h"
 #include "eglimits.h"
 #include "err.h"
 #include "map.h"
@@ -4878,23 +4878,6 @@ link_map(struct map *m, const struct map_compile_opts *opts,
 
 /* ---- public --------------------------------------------------------------- */
 
-static void
-sha256_hex(const char *text, size_t len, char out[65])
-{
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 n = 0, i;
-	static const char hex[] = "0123456789abcdef";
-
-	out[0] = '\0';
-	if (EVP_Digest(text, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32)
-		return;
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
-}
-
 int
 map_compile_text(const char *path, const char *name, const char *text,
     size_t len, const struct map_compile_opts *opts, struct map **out,
@@ -4920,7 +4903,7 @@ map_compile_text(const char *path, const char *name, const char *text,
 	m->name = xstrdup(name);
 	m->dir = MAP_DIR_IN;
 	m->owns_structure = opts->structure == NULL;
-	sha256_hex(text, len, m->sha256);
+	digest_sha256_hex(text, len, m->sha256);
 	parse_file(m, opts, errors, &nerr, m->path, m->name, text, len, 0);
 	if (opts->structure != NULL)
 		m->structure = NULL;
