@@ -1,5 +1,11 @@
 /*
  * catalog.c: loading maps from a folder and choosing one per document.
+ *
+ * An eager catalogue holds compiled maps and is never written after its
+ * load.  A lazy one holds headers (map_load_header) and compiles a map
+ * the first time selection picks it; the compiled maps are kept beside
+ * the headers until catalog_free, so a pointer handed out stays valid.
+ * Selection looks only at headers in both, so both pick the same map.
  */
 #include "config.h"
 
@@ -17,6 +23,34 @@
 #include "map.h"
 #include "structure.h"
 #include "xmalloc.h"
+
+enum lz_state {
+	LZ_HEADER = 0,		/* not compiled yet */
+	LZ_OK,
+	LZ_BROKEN,		/* compile failed, reported once */
+};
+
+/* What a lazy catalogue writes as maps are picked (one thread). */
+struct catalog_lazy {
+	struct map	**full;		/* [nmap], NULL until compiled */
+	unsigned char	*state;		/* [nmap], enum lz_state */
+	struct structure_cache *sc;	/* shared by the compiles */
+	void		(*report)(void *, const char *);
+	void		*arg;
+	unsigned long	 broken;
+};
+
+struct catalog {
+	char		*root;		/* maps folder; NULL: -m */
+	struct map	**map;		/* load order: compiled, or headers */
+	size_t		 nmap;
+	int		 headers;	/* map[] are headers (lazy load) */
+	/*
+	 * Behind a pointer, so that selection, which takes the catalogue
+	 * const (it is, for an eager one), may compile into it.
+	 */
+	struct catalog_lazy *lazy;	/* NULL: eager */
+};
 
 struct catalog *
 catalog_new(const char *root)
@@ -37,6 +71,14 @@ catalog_free(struct catalog *c)
 		return;
 	for (i = 0; i < c->nmap; i++)
 		map_free(c->map[i]);
+	if (c->lazy != NULL) {
+		for (i = 0; i < c->nmap; i++)
+			map_free(c->lazy->full[i]);
+		free(c->lazy->full);
+		free(c->lazy->state);
+		structure_cache_free(c->lazy->sc);
+		free(c->lazy);
+	}
 	free(c->map);
 	free(c->root);
 	free(c);
@@ -55,7 +97,11 @@ catalog_add_cached(struct catalog *c, const char *path,
 		    EG_MAX_MAPS);
 		return EG_ERR_LIMIT;
 	}
-	if ((r = map_load_cached(path, c->root, sc, &m, errors)) != 0)
+	if (c->headers)
+		r = map_load_header(path, c->root, &m, errors);
+	else
+		r = map_load_cached(path, c->root, sc, &m, errors);
+	if (r != 0)
 		return r;
 	c->map = xreallocarray(c->map, c->nmap + 1, sizeof(*c->map));
 	c->map[c->nmap++] = m;
@@ -65,6 +111,8 @@ catalog_add_cached(struct catalog *c, const char *path,
 int
 catalog_add(struct catalog *c, const char *path, struct buf *errors)
 {
+	if (c->lazy != NULL)
+		return EG_ERR_INVAL;	/* its arrays are sized at load */
 	return catalog_add_cached(c, path, NULL, errors);
 }
 
@@ -141,15 +189,99 @@ catalog_load(const char *root, struct catalog **out, struct buf *errors)
 	return r;
 }
 
+int
+catalog_load_lazy(const char *root,
+    void (*report)(void *arg, const char *text), void *arg,
+    struct catalog **out, struct buf *errors)
+{
+	struct catalog	*c;
+	int		 r;
+
+	c = catalog_new(root);
+	c->headers = 1;
+	r = catalog_walk(c, root, 0, NULL, errors);
+	c->lazy = xcalloc(1, sizeof(*c->lazy));
+	c->lazy->full = xcalloc(c->nmap ? c->nmap : 1, sizeof(*c->lazy->full));
+	c->lazy->state = xcalloc(c->nmap ? c->nmap : 1, 1);
+	c->lazy->sc = structure_cache_new();
+	c->lazy->report = report;
+	c->lazy->arg = arg;
+	*out = c;
+	return r;
+}
+
+unsigned long
+catalog_broken(const struct catalog *c)
+{
+	return c->lazy != NULL ? c->lazy->broken : 0;
+}
+
+const char *
+catalog_root(const struct catalog *c)
+{
+	return c->root;
+}
+
+size_t
+catalog_count(const struct catalog *c)
+{
+	return c->nmap;
+}
+
+/*
+ * The compiled map i: an eager catalogue's own; a lazy one compiles it the
+ * first time (the same compile catalog_load would have done, reading the
+ * structures and lookups through one cache), reporting its errors or
+ * warnings once.
+ */
+static const struct map *
+pick(const struct catalog *c, size_t i)
+{
+	struct catalog_lazy *lz = c->lazy;
+	struct buf	 errs;
+	int		 r;
+
+	if (lz == NULL)
+		return c->map[i];
+	switch (lz->state[i]) {
+	case LZ_OK:
+		return lz->full[i];
+	case LZ_BROKEN:
+		lz->broken++;
+		return NULL;
+	}
+	buf_init(&errs, 1 << 20);
+	r = map_load_cached(map_path(c->map[i]), c->root, lz->sc,
+	    &lz->full[i], &errs);
+	if (errs.len > 0 && lz->report != NULL)
+		lz->report(lz->arg, errs.p);
+	buf_free(&errs);
+	if (r != 0) {
+		lz->full[i] = NULL;
+		lz->state[i] = LZ_BROKEN;
+		lz->broken++;
+		return NULL;
+	}
+	lz->state[i] = LZ_OK;
+	return lz->full[i];
+}
+
+const struct map *
+catalog_map(const struct catalog *c, size_t i)
+{
+	return i < c->nmap ? pick(c, i) : NULL;
+}
+
 const struct map *
 catalog_select(const struct catalog *c, const struct edi_set *set,
     const char *partner)
 {
-	const struct map *best = NULL, *m;
+	const struct map *m;
 	const char	*mp;
 	int		 score, bestscore = -1;
-	size_t		 i;
+	size_t		 i, best = 0;
 
+	/* On headers when lazy: they answer as the compiled maps would. */
 	for (i = 0; i < c->nmap; i++) {
 		m = c->map[i];
 		if (map_direction(m) == MAP_DIR_OUT)
@@ -163,11 +295,11 @@ catalog_select(const struct catalog *c, const struct edi_set *set,
 		score = (mp != NULL ? 1000 : 0) +
 		    map_source_specificity(m, set->version);
 		if (score > bestscore) {
-			best = m;
+			best = i;
 			bestscore = score;
 		}
 	}
-	return best;
+	return bestscore >= 0 ? pick(c, best) : NULL;
 }
 
 const struct map *
@@ -176,7 +308,8 @@ catalog_find(const struct catalog *c, const char *id)
 	size_t	 i;
 
 	for (i = 0; i < c->nmap; i++)
-		if (strcmp(map_id(c->map[i]), id) == 0)
-			return c->map[i];
+		if (map_id(c->map[i]) != NULL &&
+		    strcmp(map_id(c->map[i]), id) == 0)
+			return pick(c, i);
 	return NULL;
 }

@@ -1,7 +1,23 @@
 /*
- * catalog.h: the set of compiled maps a process translates with, and the
- * choice of a map for a document (MAPS.md §1 "Map selection").  Loading
- * reads files; selecting is pure and may run on any thread.
+ * catalog.h: the set of maps a process translates with, and the choice of
+ * a map for a document (MAPS.md §1 "Map selection").  Loading reads files;
+ * selecting is pure for an eager catalogue.
+ *
+ * Two ways to load a maps folder, and the difference matters to threads:
+ *
+ *   catalog_load       compiles every map now (the daemon, `map test`,
+ *                      `config check`): the catalogue is then immutable,
+ *                      and catalog_select may run on any number of
+ *                      threads at once.
+ *   catalog_load_lazy  reads only each map's header now (map_load_header:
+ *                      what decides selection) and compiles a map the
+ *                      first time catalog_select or catalog_find picks it
+ *                      (`translate`, `ack`): those calls then write to the
+ *                      catalogue, so they must all be made on one thread.
+ *                      The maps they return are compiled, immutable and
+ *                      valid until catalog_free, on any thread.
+ *
+ * Both choose the same map for every document.
  */
 #ifndef CATALOG_H
 #define CATALOG_H
@@ -12,13 +28,8 @@
 #include "slice.h"
 
 struct buf;
+struct catalog;
 struct map;
-
-struct catalog {
-	char		*root;		/* maps folder; NULL for a -m catalogue */
-	struct map	**map;
-	size_t		 nmap;
-};
 
 /*
  * Compile every *.map under root (recursively, tests/ excluded).  Compile
@@ -26,21 +37,46 @@ struct catalog {
  * with the good ones loaded.
  */
 int	catalog_load(const char *root, struct catalog **out, struct buf *errors);
-/* An empty catalogue whose maps resolve relative paths from root. */
+/*
+ * Read the header of every *.map under root, as catalog_load finds them.
+ * Header errors (and an unreadable folder or file) are appended to
+ * errors, returning non-zero as catalog_load does, with the good ones
+ * loaded.  A map is compiled when first picked; its compile errors and
+ * lint warnings then go to report(arg, text), text being lines as
+ * map_load writes them, on the thread that picked it; report may be NULL.
+ */
+int	catalog_load_lazy(const char *root,
+	    void (*report)(void *arg, const char *text), void *arg,
+	    struct catalog **out, struct buf *errors);
+/*
+ * In a lazy catalogue, how many times catalog_select or catalog_find
+ * picked a map that failed to compile (and answered NULL for it); 0 for
+ * an eager catalogue.  A caller compares it before and after a file.
+ */
+unsigned long catalog_broken(const struct catalog *);
+/* An empty (eager) catalogue whose maps resolve relative paths from root. */
 struct catalog *catalog_new(const char *root);
-/* Add one map file (for -m MAP). */
+/* Compile one map file and add it (for -m MAP); not to a lazy one. */
 int	catalog_add(struct catalog *, const char *path, struct buf *errors);
 void	catalog_free(struct catalog *);
+
+/* The maps folder (NULL for a catalog_new(NULL)). */
+const char *catalog_root(const struct catalog *);
+/* The number of maps, and the i-th in load order (compiled; lazily: NULL
+ * when it does not compile). */
+size_t	catalog_count(const struct catalog *);
+const struct map *catalog_map(const struct catalog *, size_t i);
 
 /*
  * The most specific map for a document (map_accepts: for XML the root,
  * its namespace and the cXML request element count too): partner maps
  * for that partner before base maps, then the longest matching version
- * pattern.  NULL when no map accepts the document.
+ * pattern.  NULL when no map accepts the document, or (lazily) when the
+ * map that does fails to compile.
  */
 const struct map *catalog_select(const struct catalog *,
 	    const struct edi_set *, const char *partner);
-/* By `map` id. */
+/* By `map` id (the first in load order); NULL as catalog_select. */
 const struct map *catalog_find(const struct catalog *, const char *id);
 
 #endif /* CATALOG_H */

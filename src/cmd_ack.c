@@ -20,6 +20,12 @@
  * no TA1 due, or only acknowledgements received), 65 when a FILE could not
  * be acknowledged at all (not X12, no readable ISA, output over its limit),
  * 66 unreadable FILE, 64 usage, 74 stdout, 78 configuration.
+ *
+ * The maps are read as `edigate translate` reads them: every header
+ * first, a map compiled when a document first needs it.  A FILE with a
+ * document whose map does not compile gets no acknowledgement (it would
+ * acknowledge that document without the map's structure), and the exit
+ * is 78.
  */
 #include "config.h"
 
@@ -105,6 +111,38 @@ ack_kind(const char *ack)
 	return X12_ACK_NONE;
 }
 
+static void
+report_stderr(void *arg, const char *text)
+{
+	(void)arg;
+	fputs(text, stderr);
+}
+
+/*
+ * The maps of mapsdir, compiled as documents need them; EX_CONFIG with
+ * the errors printed when a header cannot be read.  (The same as
+ * cmd_translate.c's: cmd.h, which would share it, is not this change's.)
+ */
+static int
+load_maps(const char *mapsdir, struct catalog **out)
+{
+	struct buf	 errs;
+	int		 r;
+
+	buf_init(&errs, 1 << 20);
+	r = catalog_load_lazy(cmd_maps_root(mapsdir), report_stderr, NULL, out,
+	    &errs);
+	if (errs.len)
+		fputs(errs.p, stderr);
+	buf_free(&errs);
+	if (r != 0) {
+		catalog_free(*out);
+		*out = NULL;
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
 /* One file; returns its exit code. */
 static int
 ack_file(const struct catalog *cat, const struct conf *cf,
@@ -121,6 +159,7 @@ ack_file(const struct catalog *cat, const struct conf *cf,
 	struct ackrun		 a;
 	struct buf		 out;
 	char			 qual[8], id[64], eid[80], equal[80];
+	unsigned long		 broken;
 	int			 n, n2, isx12, isedifact, ex = 0;
 
 	if (mapped_open(file, &mf) == -1) {
@@ -170,7 +209,9 @@ ack_file(const struct catalog *cat, const struct conf *cf,
 	o.on_event = NULL;
 	o.on_diag = print_diag;
 	o.arg = &a;
+	broken = catalog_broken(cat);
 	(void)translate_bytes(mf.data, &o, &st);
+	broken = catalog_broken(cat) - broken;
 
 	buf_init(&out, EG_MAX_DOC_SIZE);
 	n = x12_ack_output(ack, &out);
@@ -181,7 +222,12 @@ ack_file(const struct catalog *cat, const struct conf *cf,
 	edifact_ack_free(contrl);
 	if (n >= 0)
 		n = n2 < 0 ? n2 : n + n2;
-	if (n < 0) {
+	if (broken > 0) {
+		fprintf(stderr, "%s: no acknowledgement: %lu document%s "
+		    "need%s a map that does not compile\n", file, broken,
+		    broken == 1 ? "" : "s", broken == 1 ? "s" : "");
+		ex = EX_CONFIG;
+	} else if (n < 0) {
 		fprintf(stderr, "%s: acknowledgement: %s\n", file,
 		    eg_strerror(n));
 		ex = EX_DATAERR;
@@ -248,7 +294,7 @@ cmd_ack(int argc, char **argv)
 			return EX_CONFIG;
 		}
 	}
-	if ((ex = cmd_catalog(mapsdir, NULL, &cat)) != 0)
+	if ((ex = load_maps(mapsdir, &cat)) != 0)
 		goto out;
 	for (i = 0; i < argc; i++) {
 		r = ack_file(cat, cf, partner, argv[i], ctl);
@@ -258,7 +304,8 @@ cmd_ack(int argc, char **argv)
 			ex = r;
 			goto out;
 		}
-		if (r != 0 && (ex == 0 || r == EX_NOINPUT))
+		if (r != 0 && (ex == 0 || (r == EX_NOINPUT &&
+		    ex != EX_CONFIG) || r == EX_CONFIG))
 			ex = r;
 	}
 	if (fflush(stdout) != 0) {

@@ -74,8 +74,8 @@ map_run(int argc, char **argv, const char *mapsdir, int trace)
 		return EX_DATAERR;
 	}
 	buf_free(&errs);
-	ex = cmd_translate_files(cat, NULL, cat->map[0], NULL, trace, 0, 0,
-	    argc - 1, argv + 1);
+	ex = cmd_translate_files(cat, NULL, catalog_map(cat, 0), NULL, trace,
+	    0, 0, argc - 1, argv + 1);
 	catalog_free(cat);
 	return ex;
 }

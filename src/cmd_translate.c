@@ -4,7 +4,14 @@
  * stdout: one CloudEvent per line.  stderr: one diagnostic per line,
  * "FILE: segment N (TAG), element NN: error|warning CODE: message".
  * Exit 0 when every document translated, 65 when any was rejected (the
- * others are still printed), 66 for an unreadable file, 64 for usage.
+ * others are still printed), 66 for an unreadable file, 64 for usage,
+ * 78 for a map that does not compile.
+ *
+ * The maps: every map file's header is read first (an error there exits
+ * 78 before any input is read); a map is compiled when a document first
+ * needs it (catalog_load_lazy), and its compile errors printed then.  The
+ * documents that need a map that does not compile are rejected (NO-MAP),
+ * the others translated, and the exit is 78.
  * With -s, a line per file after its events: what it held and how long
  * it took, from opening the file to its last event written.
  */
@@ -140,6 +147,38 @@ print_stats(const char *file, const struct translate_stats *st, size_t len,
 	    len, ms);
 }
 
+static void
+report_stderr(void *arg, const char *text)
+{
+	(void)arg;
+	fputs(text, stderr);
+}
+
+/*
+ * The maps of mapsdir, compiled as documents need them (the file's
+ * opening comment); EX_CONFIG with the errors printed when a header
+ * cannot be read.
+ */
+static int
+load_maps(const char *mapsdir, struct catalog **out)
+{
+	struct buf	 errs;
+	int		 r;
+
+	buf_init(&errs, 1 << 20);
+	r = catalog_load_lazy(cmd_maps_root(mapsdir), report_stderr, NULL, out,
+	    &errs);
+	if (errs.len)
+		fputs(errs.p, stderr);
+	buf_free(&errs);
+	if (r != 0) {
+		catalog_free(*out);
+		*out = NULL;
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
 /*
  * Shared by translate and `map run`: translate each file with the
  * catalogue (or one forced map), print, and fold exit codes.
@@ -155,6 +194,7 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 	struct out		 out;
 	struct timespec		 t0;
 	size_t			 len;
+	unsigned long		 nbroken, broken = 0;
 	int			 i, r, ex = 0;
 
 	memset(&out, 0, sizeof(out));
@@ -193,7 +233,14 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 		o.trace = trace ? print_trace : NULL;
 		o.arg = &out;
 		memset(&st, 0, sizeof(st));
+		nbroken = catalog_broken(cat);
 		r = translate_bytes(mf.data, &o, &st);
+		if ((nbroken = catalog_broken(cat) - nbroken) > 0) {
+			fprintf(stderr, "%s: %lu document%s not translated: "
+			    "the map chosen does not compile\n", files[i],
+			    nbroken, nbroken == 1 ? "" : "s");
+			broken += nbroken;
+		}
 		len = mf.data.len;
 		mapped_close(&mf);
 		/* -s times the file's events out, not just made */
@@ -222,7 +269,7 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 		fprintf(stderr, "edigate: stdout: %s\n", strerror(errno));
 		return EX_IOERR;
 	}
-	return ex;
+	return broken > 0 ? EX_CONFIG : ex;
 }
 
 int
@@ -293,9 +340,15 @@ cmd_translate(int argc, char **argv)
 		return ex;
 	if (mapsdir == NULL && cf != NULL)
 		mapsdir = cf->maps_dir;
-	if ((ex = cmd_catalog(mapsdir, mapfile, &cat)) == 0)
-		ex = cmd_translate_files(cat, cf, mapfile ? cat->map[0] : NULL,
-		    partner, 0, stats, threads, argc, argv);
+	/* -m: that map only, compiled now; else each as it is needed */
+	if (mapfile != NULL)
+		ex = cmd_catalog(mapsdir, mapfile, &cat);
+	else
+		ex = load_maps(mapsdir, &cat);
+	if (ex == 0)
+		ex = cmd_translate_files(cat, cf, mapfile ?
+		    catalog_map(cat, 0) : NULL, partner, 0, stats, threads,
+		    argc, argv);
 	catalog_free(cat);
 	conf_free(cf);
 	return ex;

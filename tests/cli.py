@@ -357,5 +357,116 @@ with tempfile.TemporaryDirectory() as d:
         r"\(EG_MAX_SET_ARENA\) was reached while mapping it", err),
        "a set too large for its map: MAP-SET-LIMIT, no event", rc, err[:300])
 
+
+# Maps are compiled as documents need them (edigate(1) MAPS): every map's
+# header is read first, a map compiled when a document first selects it.
+with tempfile.TemporaryDirectory() as d:
+    maps = os.path.join(d, "maps")
+    shutil.copytree(os.path.join(top, "maps"), maps,
+                    ignore=shutil.ignore_patterns("tests"))
+    po = os.path.join(demo, "acme-850.edi")
+    orders = os.path.join(top, "maps", "tests", "edifact-orders-order-created",
+                          "eancom-d96a.edi")
+    rc, good, err = run("translate", "-M", maps, po)
+    ok(rc == 0 and len(events(good)) == 1, "lazy maps: the copy translates",
+       rc, err)
+    edimap = os.path.join(maps, "edifact", "orders-order-created.map")
+    body = open(edimap).read()
+    with open(edimap, "a") as f:
+        f.write("this is not a rule\n")
+    nlines = body.count("\n") + 1
+    rc, out, err = run("translate", "-M", maps, po)
+    strip = lambda o: [dict(e, id=None, time=None) for e in events(o)]
+    ok(rc == 0 and strip(out) == strip(good) and "orders-order-created" not in err,
+       "lazy maps: a broken EDIFACT map does not stop an X12 translate",
+       rc, err)
+    rc, out, err = run("ack", "-M", maps, po)
+    ok(rc == 0 and out.startswith("ISA*") and "orders-order-created" not in err,
+       "lazy maps: nor an X12 ack", rc, err)
+    rc, out, err = run("map", "check", "-M", maps, edimap)
+    ok(rc == 65 and "orders-order-created.map:%d:" % nlines in err,
+       "lazy maps: map check still compiles the broken map", rc, err)
+    rc, out, err = run("translate", "-M", maps, orders, po)
+    evs = events(out)
+    ok(rc == 78 and len(evs) == 1 and evs[0]["type"] == "order.created"
+       and "orders-order-created.map:%d:6: expected '='" % nlines in err
+       and "NO-MAP" in err
+       and "eancom-d96a.edi: 1 document not translated: the map chosen does "
+           "not compile" in err
+       and err.index("orders-order-created.map:") < err.index("NO-MAP"),
+       "lazy maps: the needed map's compile errors, its documents rejected, "
+       "the others translated, exit 78", rc, err)
+    # the compile error is reported once, the documents counted per file
+    rc, out, err = run("translate", "-M", maps, orders, orders)
+    ok(rc == 78 and err.count("expected '='") == 1
+       and err.count("1 document not translated") == 2,
+       "lazy maps: one report per broken map, a count per file", rc, err)
+    # a header no compile could pass: nothing is read, as before
+    with open(edimap, "w") as f:
+        f.write(body.replace("source     edifact ORDERS", "source     edi ORDERS"))
+    rc, out, err = run("translate", "-M", maps, po)
+    ok(rc == 78 and out == "" and "orders-order-created.map:8:12: " in err,
+       "lazy maps: a bad header stops translate before its input", rc, err)
+    with open(edimap, "w") as f:
+        f.write(body)
+    # the map the X12 file needs is broken: translate and ack say so
+    x12map = os.path.join(maps, "x12", "850-order-created.map")
+    body850 = open(x12map).read()
+    with open(x12map, "a") as f:
+        f.write("nothing = BEG03 | nosuchtransform\n")
+    n850 = body850.count("\n") + 1
+    rc, out, err = run("translate", "-M", maps, po)
+    ok(rc == 78 and out == ""
+       and "850-order-created.map:%d:" % n850 in err
+       and "unknown transform 'nosuchtransform'" in err and "NO-MAP" in err,
+       "lazy maps: the needed map broken: its errors, exit 78", rc, err)
+    rc, out, err = run("ack", "-M", maps, po)
+    ok(rc == 78 and out == "" and "unknown transform" in err
+       and "acme-850.edi: no acknowledgement: 1 document needs a map that "
+           "does not compile" in err,
+       "lazy maps: no acknowledgement without the map, exit 78", rc, err)
+    rc, out, err = run("translate", "-M", maps, "-m",
+                       os.path.join(maps, "x12", "850-order-created.map"), po)
+    ok(rc == 78 and out == "" and "unknown transform" in err,
+       "lazy maps: -m with the broken map: exit 78 before reading", rc, err)
+    with open(x12map, "w") as f:
+        f.write(body850)
+    # -m compiles only that map, whatever else the folder holds
+    with open(edimap, "a") as f:
+        f.write("this is not a rule\n")
+    rc, out, err = run("translate", "-M", maps, "-m", x12map, po)
+    ok(rc == 0 and strip(out) == strip(good), "lazy maps: -m MAP ignores the "
+       "folder's other maps", rc, err)
+    # a partner overlay is compiled (with the base it extends) only for
+    # its partner's documents
+    os.makedirs(os.path.join(maps, "partners", "acme-retail"))
+    ovl = os.path.join(maps, "partners", "acme-retail", "850-order-created.map")
+    with open(ovl, "w") as f:
+        f.write("map      acme-850-order-created\n"
+                "extends  ../../x12/850-order-created.map\n"
+                "partner  acme-retail\n"
+                "version  4\n"
+                "lookup refType add\n"
+                "  DP  -> department\n"
+                "end\n")
+    rc, out, err = run("translate", "-M", maps, "-p", "acme-retail", po)
+    evs = events(out)
+    ok(rc == 0 and evs and evs[0]["data"]["map"]["id"] == "acme-850-order-created"
+       and evs[0]["data"]["map"]["version"] == 4,
+       "lazy maps: a partner overlay is chosen and compiled", rc, err)
+    with open(ovl, "a") as f:
+        f.write("nothing = BEG03 | nosuchtransform\n")
+    rc, out, err = run("translate", "-M", maps, "-p", "someone-else", po)
+    evs = events(out)
+    ok(rc == 0 and evs and evs[0]["data"]["map"]["id"] == "x12-850-order-created"
+       and "nosuchtransform" not in err,
+       "lazy maps: a broken overlay does not matter to other partners",
+       rc, err)
+    rc, out, err = run("translate", "-M", maps, "-p", "acme-retail", po)
+    ok(rc == 78 and out == "" and "partners/acme-retail/850-order-created.map:8:"
+       in err and "NO-MAP" in err,
+       "lazy maps: ... and is reported for its own partner's documents",
+       rc, err)
+
 print("1..%d" % n)
 sys.exit(1 if failed else 0)

@@ -8,16 +8,22 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
 #include <dirent.h>
+#include <ftw.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
 #include "arena.h"
 #include "buf.h"
+#include "catalog.h"
 #include "diag.h"
 #include "edi.h"
 #include "err.h"
@@ -1894,6 +1900,397 @@ test_extends(void)
 	map_free(m);
 }
 
+
+/* ---- header-only loads and the lazy catalogue ------------------------- */
+
+/* ok() with what explains a failure printed under it (may be NULL). */
+static int
+okd(int cond, const char *name, const char *detail)
+{
+	if (!ok(cond, "%s", name) && detail != NULL)
+		printf("# %s\n", detail);
+	return cond;
+}
+
+static int
+rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void
+rmtree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* What selection reads of a map, equal in a header and its compile. */
+static int
+same_selection(const struct map *a, const struct map *b, char *why,
+    size_t len)
+{
+	int	 i;
+
+#define DIFF(c, what) do {						\
+	if (c) {							\
+		snprintf(why, len, "%s", what);				\
+		return 0;						\
+	}								\
+} while (0)
+#define SDIFF(x, y) ((x) == NULL ? (y) != NULL : (y) == NULL ||	\
+	strcmp((x), (y)) != 0)
+	DIFF(SDIFF(map_id(a), map_id(b)), "id");
+	DIFF(SDIFF(map_partner(a), map_partner(b)), "partner");
+	DIFF(map_direction(a) != map_direction(b), "direction");
+	DIFF(a->has_source != b->has_source || a->xml != b->xml ||
+	    a->syntax != b->syntax, "syntax");
+	DIFF(SDIFF(a->doctype, b->doctype) ||
+	    SDIFF(a->doctype2, b->doctype2), "document type");
+	DIFF(a->ndoctypes != b->ndoctypes, "roots");
+	for (i = 0; i < a->ndoctypes; i++)
+		DIFF(SDIFF(a->doctypes[i], b->doctypes[i]), "a root");
+	DIFF(a->nversions != b->nversions, "versions");
+	for (i = 0; i < a->nversions; i++)
+		DIFF(SDIFF(a->versions[i], b->versions[i]), "a version");
+	DIFF(a->nns != b->nns, "namespaces");
+	for (i = 0; i < a->nns; i++)
+		DIFF(SDIFF(a->ns[i].prefix, b->ns[i].prefix) ||
+		    SDIFF(a->ns[i].uri, b->ns[i].uri), "a namespace");
+#undef SDIFF
+#undef DIFF
+	return 1;
+}
+
+/* Compare the header and the compile of one file. */
+static void
+header_vs_full(const char *path, const char *root, const char *label)
+{
+	struct map	*full = NULL, *hdr = NULL;
+	struct buf	 b1, b2;
+	char		 why[64] = "";
+
+	buf_init(&b1, 1 << 20);
+	buf_init(&b2, 1 << 20);
+	map_load(path, root, &full, &b1);
+	map_load_header(path, root, &hdr, &b2);
+	ok(full != NULL && hdr != NULL && map_is_header(hdr) &&
+	    !map_is_header(full) && map_sha256(hdr)[0] == '\0' &&
+	    same_selection(full, hdr, why, sizeof(why)) &&
+	    strcmp(map_name(full), map_name(hdr)) == 0,
+	    "header of %s selects as its compile %s", label, why);
+	if (full == NULL || hdr == NULL)
+		printf("# %s%s", b1.p ? b1.p : "", b2.p ? b2.p : "");
+	map_free(full);
+	map_free(hdr);
+	buf_free(&b1);
+	buf_free(&b2);
+}
+
+static void
+header_walk(const char *dir, const char *root, int depth)
+{
+	char		 path[8192];
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		size_t	 l = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' ||
+		    (depth == 0 && strcmp(de->d_name, "tests") == 0))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			header_walk(path, root, depth + 1);
+		else if (l > 4 && strcmp(de->d_name + l - 4, ".map") == 0)
+			header_vs_full(path, root, path + strlen(root) + 1);
+	}
+	closedir(d);
+}
+
+static char tmpmaps[4096];
+
+static void
+put(const char *rel, const char *text)
+{
+	char	 path[8192], *sl;
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpmaps, rel);
+	for (sl = strchr(path + strlen(tmpmaps) + 1, '/'); sl != NULL;
+	    sl = strchr(sl + 1, '/')) {
+		*sl = '\0';
+		mkdir(path, 0700);
+		*sl = '/';
+	}
+	if ((fp = fopen(path, "w")) != NULL) {
+		fputs(text, fp);
+		fclose(fp);
+	}
+}
+
+/* map_load_header's errors for text as <tmpmaps>/h.map, directory cut. */
+static struct map *
+header_text(const char *text, int full, char *errs, size_t len)
+{
+	struct map	*m = NULL;
+	struct buf	 b;
+	char		 path[8192];
+	const char	*p;
+	size_t		 dl = strlen(tmpmaps) + 1;
+
+	put("h.map", text);
+	snprintf(path, sizeof(path), "%s/h.map", tmpmaps);
+	buf_init(&b, 1 << 20);
+	if (full)
+		map_load(path, tmpmaps, &m, &b);
+	else
+		map_load_header(path, tmpmaps, &m, &b);
+	errs[0] = '\0';
+	for (p = b.p; p != NULL && *p != '\0'; ) {
+		const char *q = strchr(p, '\n');
+		size_t	 n = q ? (size_t)(q - p) + 1 : strlen(p);
+
+		if (n > dl && strncmp(p, tmpmaps, dl - 1) == 0) {
+			p += dl;
+			n -= dl;
+		}
+		if (strlen(errs) + n < len)
+			strncat(errs, p, n);
+		p += n;
+	}
+	buf_free(&b);
+	unlink(path);
+	return m;
+}
+
+static void
+test_header_only(void)
+{
+	char		 e1[4096], e2[4096], text[4096];
+	const char	*fx[] = { "mapsmd_x12_850-order-created.map",
+		"mapsmd_x12_856-shipment-noticed.map",
+		"mapsmd_edifact_orders-order-created.map",
+		"mapsmd_cxml_orderrequest-order-created.map",
+		"partners/acme/850.map", "desadv-outline-filled.map" };
+	char		 path[8192];
+	struct map	*m, *f;
+	size_t		 i;
+
+	header_walk(mapsdir, mapsdir, 0);
+	for (i = 0; i < sizeof(fx) / sizeof(fx[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", datadir, fx[i]);
+		header_vs_full(path, datadir, fx[i]);
+	}
+
+	/* The same header errors as a compile, with the same positions. */
+	m = header_text("map h\nversion 1\nsource x13 850\n", 0, e1,
+	    sizeof(e1));
+	f = header_text("map h\nversion 1\nsource x13 850\n", 1, e2,
+	    sizeof(e2));
+	ok(m == NULL && f == NULL && e1[0] != '\0' && strcmp(e1, e2) == 0 &&
+	    strncmp(e1, "h.map:3:", 8) == 0,
+	    "header: a bad `source` fails as the compile does");
+	map_free(m);
+	map_free(f);
+	m = header_text("map h\ngroup a from N1\n  partner p\nend\n", 0, e1,
+	    sizeof(e1));
+	okd(m == NULL && strstr(e1, "h.map:3:3: `partner` belongs at the top")
+	    != NULL, "header: a header inside a block is an error", e1);
+	map_free(m);
+
+	/* Errors outside the headers are the compile's. */
+	snprintf(text, sizeof(text), "%s%s", "map h\nversion 1\n"
+	    "source x12 850 004*\nevent order.created 1\n",
+	    "this is not a rule\n");
+	m = header_text(text, 0, e1, sizeof(e1));
+	f = header_text(text, 1, e2, sizeof(e2));
+	okd(m != NULL && e1[0] == '\0' && f == NULL && e2[0] != '\0',
+	    "header: a body error is left to the compile", e2);
+	map_free(m);
+	map_free(f);
+
+	/* Rows and continuations are not statements. */
+	m = header_text("map h\nlookup t\n  end -> e\n  map -> m\nend\n"
+	    "x = BEG03 \\\n  map\nsource x12 \\\n  850 004* # 4010\n"
+	    "partner p\n", 0, e1, sizeof(e1));
+	okd(m != NULL && e1[0] == '\0' && strcmp(map_id(m), "h") == 0 &&
+	    strcmp(map_partner(m), "p") == 0 && m->doctype != NULL &&
+	    strcmp(m->doctype, "850") == 0 && m->nversions == 1 &&
+	    strcmp(m->versions[0], "004*") == 0,
+	    "header: lookup rows and continued lines are read as a compile "
+	    "reads them", e1);
+	map_free(m);
+}
+
+struct reports {
+	int	 n;
+	char	 last[4096];
+};
+
+static void
+count_report(void *arg, const char *text)
+{
+	struct reports	*r = arg;
+
+	r->n++;
+	snprintf(r->last, sizeof(r->last), "%s", text);
+}
+
+static void
+setof(struct edi_set *set, enum edi_syntax syn, const char *dt,
+    const char *ver, const char *ns, const char *req)
+{
+	memset(set, 0, sizeof(*set));
+	set->env.syntax = syn;
+	set->doctype = slice_make(dt, strlen(dt));
+	set->version = slice_make(ver, strlen(ver));
+	set->xml_ns = slice_make(ns, strlen(ns));
+	set->xml_request = slice_make(req, strlen(req));
+}
+
+static void
+test_catalog_lazy(void)
+{
+	static const struct {
+		enum edi_syntax	 syn;
+		const char	*dt, *ver, *ns, *req;
+	} sets[] = {
+		{ EDI_X12, "850", "004010", "", "" },
+		{ EDI_X12, "850", "005010", "", "" },
+		{ EDI_X12, "850", "003040", "", "" },
+		{ EDI_X12, "855", "004010", "", "" },
+		{ EDI_X12, "856", "004010VICS", "", "" },
+		{ EDI_X12, "997", "005010", "", "" },
+		{ EDI_X12, "999", "005010X231A1", "", "" },
+		{ EDI_X12, "810", "004010", "", "" },
+		{ EDI_EDIFACT, "ORDERS", "D96A", "", "" },
+		{ EDI_EDIFACT, "ORDERS", "D01B", "", "" },
+		{ EDI_EDIFACT, "DESADV", "D96A", "", "" },
+		{ EDI_EDIFACT, "ORDRSP", "D01B", "", "" },
+		{ EDI_EDIFACT, "CONTRL", "D3", "", "" },
+		{ EDI_EDIFACT, "INVOIC", "D96A", "", "" },
+		{ EDI_XML, "cXML", "1.2.014", "", "OrderRequest" },
+		{ EDI_XML, "cXML", "1.2.014", "", "ConfirmationRequest" },
+		{ EDI_XML, "Order", "2.1",
+		    "urn:oasis:names:specification:ubl:schema:xsd:Order-2", "" },
+		{ EDI_XML, "Order", "2.1", "urn:other", "" },
+	};
+	struct catalog	*eager = NULL, *lazy = NULL, *c;
+	const struct map *a, *b, *base;
+	struct edi_set	 set;
+	struct reports	 rep;
+	struct buf	 errs;
+	char		 text[8192], absmaps[PATH_MAX];
+	size_t		 i;
+	int		 same = 1, r;
+
+	buf_init(&errs, 1 << 20);
+	r = catalog_load(mapsdir, &eager, &errs);
+	okd(r == 0, "catalog: shipped maps load eagerly", errs.p);
+	memset(&rep, 0, sizeof(rep));
+	r = catalog_load_lazy(mapsdir, count_report, &rep, &lazy, &errs);
+	okd(r == 0 && errs.len == 0 && catalog_count(lazy) ==
+	    catalog_count(eager), "catalog: shipped headers load lazily",
+	    errs.p);
+	for (i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		setof(&set, sets[i].syn, sets[i].dt, sets[i].ver, sets[i].ns,
+		    sets[i].req);
+		a = catalog_select(eager, &set, NULL);
+		b = catalog_select(lazy, &set, NULL);
+		if ((a == NULL) != (b == NULL) || (a != NULL &&
+		    (strcmp(map_name(a), map_name(b)) != 0 ||
+		    strcmp(map_sha256(a), map_sha256(b)) != 0 ||
+		    map_is_header(b)))) {
+			printf("# %s %s: %s vs %s\n", sets[i].dt, sets[i].ver,
+			    a ? map_name(a) : "none", b ? map_name(b) : "none");
+			same = 0;
+		}
+	}
+	ok(same && rep.n == 0 && catalog_broken(lazy) == 0,
+	    "catalog: lazy selection picks the eager catalogue's maps");
+	a = catalog_find(eager, "x12-856-shipment-noticed");
+	b = catalog_find(lazy, "x12-856-shipment-noticed");
+	ok(a != NULL && b != NULL && strcmp(map_sha256(a), map_sha256(b)) == 0
+	    && catalog_find(lazy, "no-such-map") == NULL,
+	    "catalog: catalog_find compiles lazily");
+	ok(catalog_add(lazy, "x.map", &errs) == EG_ERR_INVAL,
+	    "catalog: nothing is added to a lazy catalogue");
+	catalog_free(eager);
+	catalog_free(lazy);
+
+	/* A folder with a broken map for EDIFACT and a broken overlay. */
+	if (realpath(mapsdir, absmaps) == NULL)
+		snprintf(absmaps, sizeof(absmaps), "%s", mapsdir);
+	snprintf(text, sizeof(text), "map t850\nversion 1\n"
+	    "source x12 850 004*\nstructure %s/structures/x12-850.struct\n"
+	    "event order.created 1\nid = BEG03\n", absmaps);
+	put("x12/850.map", text);
+	snprintf(text, sizeof(text), "map o\nversion 1\n"
+	    "source edifact ORDERS D96A\n"
+	    "structure %s/structures/edifact-orders-d96.struct\n"
+	    "event order.created 1\nthis is not a rule\n", absmaps);
+	put("edifact/orders.map", text);
+	put("partners/p/850.map", "map p850\nextends ../../x12/850.map\n"
+	    "partner p\nversion 2\nid = BEG03 | nosuchtransform\n");
+	put("partners/q/850.map", "map q850\nextends ../../x12/850.map\n"
+	    "partner q\nversion 2\nid = BEG03 | upper\n");
+	buf_reset(&errs);
+	r = catalog_load(tmpmaps, &eager, &errs);
+	okd(r != 0 && strstr(errs.p, "orders.map:6:") != NULL &&
+	    strstr(errs.p, "partners/p/850.map:5:") != NULL,
+	    "catalog: an eager load reports every broken map", errs.p);
+	catalog_free(eager);
+	buf_reset(&errs);
+	memset(&rep, 0, sizeof(rep));
+	r = catalog_load_lazy(tmpmaps, count_report, &rep, &lazy, &errs);
+	okd(r == 0 && errs.len == 0 && rep.n == 0 && catalog_count(lazy) == 4,
+	    "catalog: a lazy load reads only headers", errs.p);
+	setof(&set, EDI_X12, "850", "004010", "", "");
+	base = catalog_select(lazy, &set, NULL);
+	ok(base != NULL && strcmp(map_id(base), "t850") == 0 && rep.n == 0 &&
+	    catalog_broken(lazy) == 0, "catalog: the needed map compiles, "
+	    "the broken ones are not looked at");
+	a = catalog_select(lazy, &set, "q");
+	ok(a != NULL && strcmp(map_id(a), "q850") == 0 && map_version(a) == 2
+	    && map_structure(a) != NULL && rep.n == 0,
+	    "catalog: an overlay compiles with its base when its partner's "
+	    "document needs it");
+	a = catalog_select(lazy, &set, "p");
+	okd(a == NULL && rep.n == 1 && strstr(rep.last, "partners/p/850.map:5:")
+	    != NULL && catalog_broken(lazy) == 1,
+	    "catalog: a broken overlay is reported when picked, and not "
+	    "replaced by its base", rep.last);
+	a = catalog_select(lazy, &set, "p");
+	ok(a == NULL && rep.n == 1 && catalog_broken(lazy) == 2,
+	    "catalog: reported once, counted each time");
+	setof(&set, EDI_EDIFACT, "ORDERS", "D96A", "", "");
+	a = catalog_select(lazy, &set, NULL);
+	okd(a == NULL && rep.n == 2 && strstr(rep.last, "orders.map:6:") != NULL
+	    && catalog_broken(lazy) == 3, "catalog: the broken EDIFACT map "
+	    "when an EDIFACT document needs it", rep.last);
+	setof(&set, EDI_X12, "850", "004010", "", "");
+	ok(catalog_select(lazy, &set, "r") == base &&
+	    catalog_find(lazy, "t850") == base && catalog_map(lazy, 99) == NULL,
+	    "catalog: a map is compiled once");
+	catalog_free(lazy);
+
+	/* A header that cannot be read stops the load. */
+	put("edifact/bad.map", "map bad\nsource x13 ORDERS\n");
+	buf_reset(&errs);
+	r = catalog_load_lazy(tmpmaps, NULL, NULL, &c, &errs);
+	okd(r != 0 && strstr(errs.p, "edifact/bad.map:2:") != NULL,
+	    "catalog: a bad header fails a lazy load", errs.p);
+	catalog_free(c);
+	buf_free(&errs);
+}
+
 /* ---- one real file through the X12 parser ----------------------------------- */
 
 struct xrun {
@@ -3171,6 +3568,12 @@ main(void)
 	test_mapsmd();
 	test_shipped();
 	test_extends();
+	snprintf(tmpmaps, sizeof(tmpmaps), "/tmp/unit_map.XXXXXX");
+	if (mkdtemp(tmpmaps) != NULL) {
+		test_header_only();
+		test_catalog_lazy();
+		rmtree(tmpmaps);
+	}
 	test_corpus();
 	test_mutations();
 	test_mdoc_strings();

@@ -60,6 +60,23 @@ int	map_load(const char *path, const char *maps_root, struct map **out,
  */
 int	map_load_cached(const char *path, const char *maps_root,
 	    struct structure_cache *sc, struct map **out, struct buf *errors);
+/*
+ * Read only what decides whether the map at path is chosen for a
+ * document: its header statements (map, source, namespace, direction,
+ * partner, ... MAPS.md §3.2), those of the maps it `extends` merged as a
+ * compile would.  Rules, lookups and the structure are neither parsed nor
+ * loaded, and the file is not hashed, so this costs a fraction of
+ * map_load.  The result answers map_accepts, map_source_specificity,
+ * map_direction, map_partner, map_id, map_path and map_name exactly as
+ * the compiled map would; it is not a plan (map_eval, map_structure and
+ * map_sha256 have nothing).  Errors in the header statements (and in
+ * the nesting of blocks, which places them) are reported as map_load
+ * reports them, with EG_ERR_SYNTAX; errors elsewhere are not looked for.
+ */
+int	map_load_header(const char *path, const char *maps_root,
+	    struct map **out, struct buf *errors);
+/* 1 for the result of map_load_header. */
+int	map_is_header(const struct map *);
 void	map_free(struct map *);
 
 const char	*map_id(const struct map *);

@@ -2720,6 +2720,77 @@ parse_template(struct cp *cp, const struct tok *kw)
 	push_block(cp, BK_TEMPLATE, tp->line, &tp->blk, NULL, tp);
 }
 
+/*
+ * A statement in a header-only parse: only what the full parse would do
+ * to the headers and to the nesting of blocks (a header inside a block is
+ * an error), the same way parse_stmt would, without building anything.
+ * parse_block and parse_template always open a block; parse_lookup opens
+ * one unless it is a one-line `lookup NAME file ...` or misplaced.
+ */
+static void
+parse_stmt_header(struct cp *cp)
+{
+	struct tok	*t = peek(cp);
+	int		 h;
+
+	if (cp->stk[cp->nstk - 1].kind == BK_LOOKUP) {
+		if (isword(t, "end") && cp->ntok == 1)
+			close_block(cp, t);
+		return;
+	}
+	if (t->k != TK_WORD || cp->tok[1].k == TK_EQ)
+		return;
+	if (isword(t, "end"))
+		close_block(cp, t);
+	else if ((h = hdr_index(t)) >= 0) {
+		next(cp);
+		parse_header(cp, h, t);
+	} else if (isword(t, "group") || isword(t, "within"))
+		push_block(cp, BK_GROUP, cp->line, NULL, NULL, NULL);
+	else if (isword(t, "template"))
+		push_block(cp, BK_TEMPLATE, cp->line, NULL, NULL, NULL);
+	else if (isword(t, "lookup")) {
+		if (cp->tok[1].k != TK_WORD)
+			push_block(cp, BK_LOOKUP, cp->line, NULL, NULL, NULL);
+		else if (cp->nstk == 1 && !isword(&cp->tok[2], "file"))
+			push_block(cp, BK_LOOKUP, cp->line, NULL, NULL, NULL);
+	}
+}
+
+/*
+ * Could the logical line matter to a header-only parse?  Only when it
+ * starts with a header keyword, `end` or a word that opens a block (as a
+ * prefix: the lexer has the last word on where a token ends); the rest
+ * (rules, rows, checks: most lines) is not even tokenized.
+ */
+static int
+header_line(const char *lb, size_t len)
+{
+#define W(s)	{ s, sizeof(s) - 1 }
+	static const struct {
+		const char	*w;
+		size_t		 n;
+	} words[] = {
+		W("map"), W("version"), W("source"), W("structure"),
+		W("event"), W("direction"), W("extends"), W("partner"),
+		W("timezone"), W("scope"), W("namespace"), W("end"),
+		W("group"), W("within"), W("template"), W("lookup"),
+	};
+#undef W
+	size_t		 i = 0;
+	unsigned	 k;
+
+	while (i < len && isspacec((unsigned char)lb[i]))
+		i++;
+	if (i == len || lb[i] < 'd' || lb[i] > 'w')
+		return 0;
+	for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
+		if (words[k].w[0] == lb[i] && len - i >= words[k].n &&
+		    memcmp(words[k].w, lb + i, words[k].n) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 parse_stmt(struct cp *cp)
 {
@@ -2893,6 +2964,29 @@ next_line(struct cp *cp, const char *text, size_t len, size_t *off,
 	return 1;
 }
 
+/*
+ * A header-only parse steps over a physical line at the start of a
+ * logical one when it neither matters (header_line) nor may go on into
+ * the next line: without a `\` it cannot, whatever its comment holds.
+ * Most lines of a map are skipped so, without being copied or scanned
+ * for comments.
+ */
+static int
+skip_line(const char *text, size_t len, size_t *off)
+{
+	const char	*s = text + *off, *e;
+	size_t		 n;
+
+	if (*off >= len)
+		return 0;
+	e = memchr(s, '\n', len - *off);
+	n = e != NULL ? (size_t)(e - s) : len - *off;
+	if (memchr(s, '\\', n) != NULL || header_line(s, n))
+		return 0;
+	*off += n + (e != NULL);
+	return 1;
+}
+
 /* Column offsets: leading indentation counts for the first physical line. */
 static struct map *
 parse_text(struct cp *cp, const char *text, size_t len)
@@ -2911,15 +3005,26 @@ parse_text(struct cp *cp, const char *text, size_t len)
 	cp->stk[0].blk = &cp->m->root;
 	cp->stk[0].line = 0;
 	cp->nstk = 1;
-	while (next_line(cp, text, len, &off, &physline)) {
+	for (;;) {
+		if (cp->opts->header_only && skip_line(text, len, &off)) {
+			physline++;
+			continue;
+		}
+		if (!next_line(cp, text, len, &off, &physline))
+			break;
 		if (cp->lblen == 0)
+			continue;
+		if (cp->opts->header_only && !header_line(cp->lb, cp->lblen))
 			continue;
 		cp->lineerr = 0;
 		cp->pos = 0;
 		cp->ntok = lex(cp, cp->lb, cp->lblen, 0, cp->tok, MAX_TOKS);
 		if (cp->ntok <= 0)
 			continue;
-		parse_stmt(cp);
+		if (cp->opts->header_only)
+			parse_stmt_header(cp);
+		else
+			parse_stmt(cp);
 	}
 	for (i = cp->nstk - 1; i >= 1; i--) {
 		static const char *const kname[] = { "", "group", "within",
@@ -4903,13 +5008,15 @@ map_compile_text(const char *path, const char *name, const char *text,
 	m->name = xstrdup(name);
 	m->dir = MAP_DIR_IN;
 	m->owns_structure = opts->structure == NULL;
-	digest_sha256_hex(text, len, m->sha256);
+	m->header_only = opts->header_only;
+	if (!opts->header_only)
+		digest_sha256_hex(text, len, m->sha256);
 	parse_file(m, opts, errors, &nerr, m->path, m->name, text, len, 0);
 	if (opts->structure != NULL)
 		m->structure = NULL;
 	/* A statement with a syntax error is incomplete: link only a clean
 	 * parse. */
-	if (nerr == 0)
+	if (nerr == 0 && !opts->header_only)
 		link_map(m, opts, errors, &nerr, m->path);
 	if (opts->structure != NULL)
 		m->extstructure = opts->structure;
@@ -4928,9 +5035,10 @@ map_load(const char *path, const char *maps_root, struct map **out,
 	return map_load_cached(path, maps_root, NULL, out, errors);
 }
 
-int
-map_load_cached(const char *path, const char *maps_root,
-    struct structure_cache *sc, struct map **out, struct buf *errors)
+static int
+load_file(const char *path, const char *maps_root,
+    struct structure_cache *sc, int header_only, struct map **out,
+    struct buf *errors)
 {
 	struct map_compile_opts opts;
 	struct arena	 a;
@@ -4942,6 +5050,7 @@ map_load_cached(const char *path, const char *maps_root,
 	memset(&opts, 0, sizeof(opts));
 	opts.maps_root = maps_root;
 	opts.cache = sc;
+	opts.header_only = header_only;
 	arena_init(&a, EG_MAX_MAP_SIZE + 64);
 	if ((rv = read_text(path, &a, &text, &len, err, sizeof(err))) != 0) {
 		report(errors, &nerr, 0, path, LC(1, 1), "%s", err);
@@ -4953,6 +5062,26 @@ map_load_cached(const char *path, const char *maps_root,
 	free(name);
 	arena_free(&a);
 	return rv;
+}
+
+int
+map_load_cached(const char *path, const char *maps_root,
+    struct structure_cache *sc, struct map **out, struct buf *errors)
+{
+	return load_file(path, maps_root, sc, 0, out, errors);
+}
+
+int
+map_load_header(const char *path, const char *maps_root, struct map **out,
+    struct buf *errors)
+{
+	return load_file(path, maps_root, NULL, 1, out, errors);
+}
+
+int
+map_is_header(const struct map *m)
+{
+	return m->header_only;
 }
 
 void

@@ -644,6 +644,7 @@ struct map {
 	const char	*structsrc, *structdir;
 	int		 capns, caplookup, captpl;
 	int		 owns_structure;
+	int		 header_only;	/* map_load_header: not a plan */
 	const struct structure *extstructure;	/* opts->structure */
 	struct overflow	*overflow;	/* nodes past the arena cap */
 	int		 overflowed;
@@ -1065,6 +1066,12 @@ struct map_compile_opts {
 	const struct structure *structure;
 	/* Files read once for all maps of a catalog; NULL: none. */
 	struct structure_cache *cache;
+	/*
+	 * Parse only the header statements (and the blocks' nesting, which
+	 * decides whether a header is at the top), following `extends`;
+	 * link, lookup files and the hash are skipped (map_load_header).
+	 */
+	int		 header_only;
 };
 int	map_compile_text(const char *path, const char *name, const char *text,
 	    size_t len, const struct map_compile_opts *, struct map **out,
