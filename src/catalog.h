@@ -51,7 +51,10 @@ int	catalog_load_lazy(const char *root,
 /*
  * In a lazy catalogue, how many times catalog_select or catalog_find
  * picked a map that failed to compile (and answered NULL for it); 0 for
- * an eager catalogue.  A caller compares it before and after a file.
+ * an eager catalogue.  A caller compares it before and after a file: a
+ * change means that some of the file's documents needed such a map.  It
+ * counts calls, not documents (translate.c reuses an answer for the sets
+ * that follow of the same kind).
  */
 unsigned long catalog_broken(const struct catalog *);
 /* An empty (eager) catalogue whose maps resolve relative paths from root. */

@@ -159,7 +159,7 @@ ack_file(const struct catalog *cat, const struct conf *cf,
 	struct ackrun		 a;
 	struct buf		 out;
 	char			 qual[8], id[64], eid[80], equal[80];
-	unsigned long		 broken;
+	unsigned long		 nbroken;
 	int			 n, n2, isx12, isedifact, ex = 0;
 
 	if (mapped_open(file, &mf) == -1) {
@@ -209,9 +209,8 @@ ack_file(const struct catalog *cat, const struct conf *cf,
 	o.on_event = NULL;
 	o.on_diag = print_diag;
 	o.arg = &a;
-	broken = catalog_broken(cat);
+	nbroken = catalog_broken(cat);
 	(void)translate_bytes(mf.data, &o, &st);
-	broken = catalog_broken(cat) - broken;
 
 	buf_init(&out, EG_MAX_DOC_SIZE);
 	n = x12_ack_output(ack, &out);
@@ -222,10 +221,9 @@ ack_file(const struct catalog *cat, const struct conf *cf,
 	edifact_ack_free(contrl);
 	if (n >= 0)
 		n = n2 < 0 ? n2 : n + n2;
-	if (broken > 0) {
-		fprintf(stderr, "%s: no acknowledgement: %lu document%s "
-		    "need%s a map that does not compile\n", file, broken,
-		    broken == 1 ? "" : "s", broken == 1 ? "s" : "");
+	if (catalog_broken(cat) != nbroken) {
+		fprintf(stderr, "%s: no acknowledgement: a map its documents "
+		    "need does not compile\n", file);
 		ex = EX_CONFIG;
 	} else if (n < 0) {
 		fprintf(stderr, "%s: acknowledgement: %s\n", file,

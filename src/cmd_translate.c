@@ -194,7 +194,8 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 	struct out		 out;
 	struct timespec		 t0;
 	size_t			 len;
-	unsigned long		 nbroken, broken = 0;
+	unsigned long		 nbroken;
+	int			 broken = 0;
 	int			 i, r, ex = 0;
 
 	memset(&out, 0, sizeof(out));
@@ -235,11 +236,11 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 		memset(&st, 0, sizeof(st));
 		nbroken = catalog_broken(cat);
 		r = translate_bytes(mf.data, &o, &st);
-		if ((nbroken = catalog_broken(cat) - nbroken) > 0) {
-			fprintf(stderr, "%s: %lu document%s not translated: "
-			    "the map chosen does not compile\n", files[i],
-			    nbroken, nbroken == 1 ? "" : "s");
-			broken += nbroken;
+		/* (a count of selections, not of documents: see catalog.h) */
+		if (catalog_broken(cat) != nbroken) {
+			fprintf(stderr, "%s: documents not translated: the map "
+			    "they need does not compile\n", files[i]);
+			broken = 1;
 		}
 		len = mf.data.len;
 		mapped_close(&mf);
@@ -269,7 +270,7 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 		fprintf(stderr, "edigate: stdout: %s\n", strerror(errno));
 		return EX_IOERR;
 	}
-	return broken > 0 ? EX_CONFIG : ex;
+	return broken ? EX_CONFIG : ex;
 }
 
 int
