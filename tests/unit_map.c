@@ -2404,17 +2404,19 @@ test_mutations(void)
 		"mapsmd_edifact_orders-order-created.map",
 	};
 	static const char junk[] = "[]{}()|,=!<>-#\"\\^/.*:0aZ \n\t";
-	char		 path[8192], *orig, *mut;
+	char		 path[8192], *orig, *mut, why[64] = "";
 	size_t		 len, i, k;
-	int		 n, compiled = 0, runs = 0;
-	struct map	*m;
+	int		 n, compiled = 0, runs = 0, hdiff = 0;
+	struct map	*m, *h;
 	struct buf	 b;
-	struct map_compile_opts opts;
+	struct map_compile_opts opts, hopts;
 	struct tset	 t;
 	struct run	 r;
 
 	memset(&opts, 0, sizeof(opts));
 	opts.maps_root = datadir;
+	hopts = opts;
+	hopts.header_only = 1;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", datadir, names[i]);
 		if ((orig = slurp(path, &len)) == NULL)
@@ -2441,9 +2443,20 @@ test_mutations(void)
 				}
 			}
 			buf_init(&b, 1 << 20);
-			m = NULL;
+			h = m = NULL;
+			map_compile_text(path, names[i], mut, len, &hopts, &h,
+			    &b);
+			buf_reset(&b);
 			map_compile_text(path, names[i], mut, len, &opts, &m,
 			    &b);
+			/* What compiles has a header that selects as it. */
+			if (m != NULL && (h == NULL ||
+			    !same_selection(m, h, why, sizeof(why)))) {
+				printf("# %s mutation %d: header %s %s\n",
+				    names[i], n, h ? "differs:" : "fails", why);
+				hdiff++;
+			}
+			map_free(h);
 			if (m != NULL) {
 				compiled++;
 				if (strstr(names[i], "850") != NULL) {
@@ -2464,6 +2477,59 @@ test_mutations(void)
 	}
 	ok(1, "mutations: 900 mutated maps compiled or refused without a "
 	    "crash (%d compiled, %d evaluated)", compiled, runs);
+	ok(hdiff == 0, "mutations: every one that compiles has a header "
+	    "that selects as its compile (%d differ)", hdiff);
+
+	/* The same, with the mutations in and around the headers. */
+	compiled = hdiff = 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", datadir, names[i]);
+		if ((orig = slurp(path, &len)) == NULL)
+			continue;
+		mut = malloc(len + 64);
+		for (n = 0; n < 400; n++) {
+			size_t span = len < 900 ? len : 900;
+
+			memcpy(mut, orig, len);
+			for (k = 0; k < 1 + xorshift() % 3; k++) {
+				size_t at = xorshift() % span;
+
+				if (xorshift() % 2)
+					mut[at] = junk[xorshift() %
+					    (sizeof(junk) - 1)];
+				else {
+					memmove(mut + at, mut + at + 1,
+					    len - at - 1);
+					mut[len - 1] = ' ';
+				}
+			}
+			buf_init(&b, 1 << 20);
+			h = m = NULL;
+			map_compile_text(path, names[i], mut, len, &hopts, &h,
+			    &b);
+			buf_reset(&b);
+			map_compile_text(path, names[i], mut, len, &opts, &m,
+			    &b);
+			if (m != NULL) {
+				compiled++;
+				if (h == NULL || !same_selection(m, h, why,
+				    sizeof(why))) {
+					printf("# %s header mutation %d: %s "
+					    "%s\n", names[i], n, h ?
+					    "differs:" : "fails", why);
+					hdiff++;
+				}
+			}
+			map_free(h);
+			map_free(m);
+			buf_free(&b);
+		}
+		free(mut);
+		free(orig);
+	}
+	ok(hdiff == 0 && compiled > 0, "header mutations: every one that "
+	    "compiles has a header that selects as its compile (%d compiled, "
+	    "%d differ)", compiled, hdiff);
 
 	/* Random documents through the 850 and 856 maps. */
 	{
