@@ -386,6 +386,12 @@ with tempfile.TemporaryDirectory() as d:
     rc, out, err = run("map", "check", "-M", maps, edimap)
     ok(rc == 65 and "orders-order-created.map:%d:" % nlines in err,
        "lazy maps: map check still compiles the broken map", rc, err)
+    ini = os.path.join(d, "edigate.ini")
+    with open(ini, "w") as f:
+        f.write("[gateway]\nmaps_dir = %s\n" % maps)
+    rc, out, err = run("config", "check", "-c", ini)
+    ok(rc == 78 and "orders-order-created.map:%d:6: expected '='" % nlines in err,
+       "lazy maps: config check still compiles every map", rc, err)
     rc, out, err = run("translate", "-M", maps, orders, po)
     evs = events(out)
     ok(rc == 78 and len(evs) == 1 and evs[0]["type"] == "order.created"
