@@ -15,6 +15,7 @@
 #include <openssl/rand.h>
 
 #include "cmd.h"
+#include "digest.h"
 
 #define TOKEN_BYTES	32
 
@@ -87,7 +88,7 @@ cmd_token(int argc, char **argv)
 		return EX_SOFTWARE;
 	}
 	hex(raw, sizeof(raw), tok);
-	if (EVP_Digest(tok, strlen(tok), dg, &dl, EVP_sha256(), NULL) != 1) {
+	if (EVP_Digest(tok, strlen(tok), dg, &dl, digest_sha256(), NULL) != 1) {
 		fprintf(stderr, "edigate token: SHA-256 failed\n");
 		return EX_SOFTWARE;
 	}

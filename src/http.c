@@ -37,6 +37,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "console.h"
+#include "digest.h"
 #include "eglimits.h"
 #include "err.h"
 #include "forward.h"
@@ -104,7 +105,7 @@ sha256(const void *p, size_t n, uint8_t out[32])
 {
 	unsigned int	 len = 32;
 
-	EVP_Digest(p, n, out, &len, EVP_sha256(), NULL);
+	EVP_Digest(p, n, out, &len, digest_sha256(), NULL);
 }
 
 const char *

@@ -78,6 +78,7 @@
 #include <openssl/rand.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "eglimits.h"
 #include "err.h"
 #include "log.h"
@@ -223,7 +224,7 @@ sha256(const void *p, size_t len, uint8_t out[STORE_SHA_LEN])
 {
 	unsigned int	 n = 0;
 
-	if (EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) != 1 ||
+	if (EVP_Digest(p, len, out, &n, digest_sha256(), NULL) != 1 ||
 	    n != STORE_SHA_LEN)
 		fatalx("sha256: digest failed");
 }

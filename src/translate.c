@@ -25,6 +25,7 @@
 #include "catalog.h"
 #include "conf.h"
 #include "diag.h"
+#include "digest.h"
 #include "edi.h"
 #include "edifact_ack.h"
 #include "eglimits.h"
@@ -1225,7 +1226,7 @@ sha256_hex(struct slice in, int drop, char out[65])
 	size_t		 off, len;
 
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+	    EVP_DigestInit_ex(ctx, digest_sha256(), NULL) != 1)
 		fatalx("sha256: cannot initialise");
 	for (off = 0; off < in.len; off += len) {
 		len = in.len - off < DROP_STEP ? in.len - off : DROP_STEP;
