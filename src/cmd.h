@@ -92,6 +92,13 @@ const char *cmd_conf_path(const char *opt);
  */
 int	cmd_catalog(const char *mapsdir, const char *mapfile,
 	    struct catalog **out);
+/*
+ * The maps of mapsdir, each compiled when a document first needs it
+ * (catalog_load_lazy: translate, ack), its compile errors printed then;
+ * EX_CONFIG with the errors printed when a header cannot be read.  The
+ * catalogue answers on the thread that selects (translate.c: the caller's).
+ */
+int	cmd_catalog_lazy(const char *mapsdir, struct catalog **out);
 
 /*
  * The store of a configuration (cmd_store.c): config, else

@@ -111,38 +111,6 @@ ack_kind(const char *ack)
 	return X12_ACK_NONE;
 }
 
-static void
-report_stderr(void *arg, const char *text)
-{
-	(void)arg;
-	fputs(text, stderr);
-}
-
-/*
- * The maps of mapsdir, compiled as documents need them; EX_CONFIG with
- * the errors printed when a header cannot be read.  (The same as
- * cmd_translate.c's: cmd.h, which would share it, is not this change's.)
- */
-static int
-load_maps(const char *mapsdir, struct catalog **out)
-{
-	struct buf	 errs;
-	int		 r;
-
-	buf_init(&errs, 1 << 20);
-	r = catalog_load_lazy(cmd_maps_root(mapsdir), report_stderr, NULL, out,
-	    &errs);
-	if (errs.len)
-		fputs(errs.p, stderr);
-	buf_free(&errs);
-	if (r != 0) {
-		catalog_free(*out);
-		*out = NULL;
-		return EX_CONFIG;
-	}
-	return 0;
-}
-
 /* One file; returns its exit code. */
 static int
 ack_file(const struct catalog *cat, const struct conf *cf,
@@ -292,7 +260,7 @@ cmd_ack(int argc, char **argv)
 			return EX_CONFIG;
 		}
 	}
-	if ((ex = load_maps(mapsdir, &cat)) != 0)
+	if ((ex = cmd_catalog_lazy(mapsdir, &cat)) != 0)
 		goto out;
 	for (i = 0; i < argc; i++) {
 		r = ack_file(cat, cf, partner, argv[i], ctl);

@@ -147,38 +147,6 @@ print_stats(const char *file, const struct translate_stats *st, size_t len,
 	    len, ms);
 }
 
-static void
-report_stderr(void *arg, const char *text)
-{
-	(void)arg;
-	fputs(text, stderr);
-}
-
-/*
- * The maps of mapsdir, compiled as documents need them (the file's
- * opening comment); EX_CONFIG with the errors printed when a header
- * cannot be read.
- */
-static int
-load_maps(const char *mapsdir, struct catalog **out)
-{
-	struct buf	 errs;
-	int		 r;
-
-	buf_init(&errs, 1 << 20);
-	r = catalog_load_lazy(cmd_maps_root(mapsdir), report_stderr, NULL, out,
-	    &errs);
-	if (errs.len)
-		fputs(errs.p, stderr);
-	buf_free(&errs);
-	if (r != 0) {
-		catalog_free(*out);
-		*out = NULL;
-		return EX_CONFIG;
-	}
-	return 0;
-}
-
 /*
  * Shared by translate and `map run`: translate each file with the
  * catalogue (or one forced map), print, and fold exit codes.
@@ -345,7 +313,7 @@ cmd_translate(int argc, char **argv)
 	if (mapfile != NULL)
 		ex = cmd_catalog(mapsdir, mapfile, &cat);
 	else
-		ex = load_maps(mapsdir, &cat);
+		ex = cmd_catalog_lazy(mapsdir, &cat);
 	if (ex == 0)
 		ex = cmd_translate_files(cat, cf, mapfile ?
 		    catalog_map(cat, 0) : NULL, partner, 0, stats, threads,

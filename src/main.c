@@ -125,6 +125,33 @@ cmd_catalog(const char *mapsdir, const char *mapfile, struct catalog **out)
 	return 0;
 }
 
+static void
+report_stderr(void *arg, const char *text)
+{
+	(void)arg;
+	fputs(text, stderr);
+}
+
+int
+cmd_catalog_lazy(const char *mapsdir, struct catalog **out)
+{
+	struct buf	 errs;
+	int		 r;
+
+	buf_init(&errs, 1 << 20);
+	r = catalog_load_lazy(cmd_maps_root(mapsdir), report_stderr, NULL, out,
+	    &errs);
+	if (errs.len)
+		fputs(errs.p, stderr);
+	buf_free(&errs);
+	if (r != 0) {
+		catalog_free(*out);
+		*out = NULL;
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
 int
 mapped_open(const char *path, struct mapped_file *mf)
 {

@@ -22,6 +22,12 @@ struct x12_ack;
 struct edifact_ack;
 
 struct translate_opts {
+	/*
+	 * Maps are selected on the calling thread only, also with threads
+	 * (the pool's workers get a selected, compiled map): so a lazy
+	 * catalogue (catalog_load_lazy), which compiles as it selects, is
+	 * never written to by two threads.
+	 */
 	const struct catalog *cat;
 	const struct conf *conf;	/* partners; may be NULL */
 	const struct map *force_map;	/* -m: every set uses this map */
