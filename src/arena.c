@@ -55,6 +55,17 @@ arena_reset(struct arena *a)
 	a->used = 0;
 }
 
+size_t
+arena_held(const struct arena *a)
+{
+	const struct arena_chunk *c;
+	size_t	 n = 0;
+
+	for (c = a->head; c != NULL; c = c->next)
+		n += c->size;
+	return n;
+}
+
 void *
 arena_alloc(struct arena *a, size_t size)
 {

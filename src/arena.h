@@ -25,8 +25,10 @@ struct arena {
 
 void	 arena_init(struct arena *, size_t max);
 void	 arena_free(struct arena *);
-/* Keeps the first chunk for reuse. */
+/* Keeps the largest chunk for reuse. */
 void	 arena_reset(struct arena *);
+/* The memory a holds (its chunks' sizes), used or not. */
+size_t	 arena_held(const struct arena *);
 /* Zeroed, 16-byte aligned; NULL when max would be exceeded. */
 void	*arena_alloc(struct arena *, size_t);
 void	*arena_allocarray(struct arena *, size_t, size_t);

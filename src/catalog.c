@@ -272,8 +272,9 @@ catalog_map(const struct catalog *c, size_t i)
 	return i < c->nmap ? pick(c, i) : NULL;
 }
 
-const struct map *
-catalog_select(const struct catalog *c, const struct edi_set *set,
+/* The index of the map catalog_select answers with; -1 none. */
+static long
+select_index(const struct catalog *c, const struct edi_set *set,
     const char *partner)
 {
 	const struct map *m;
@@ -299,7 +300,27 @@ catalog_select(const struct catalog *c, const struct edi_set *set,
 			bestscore = score;
 		}
 	}
-	return bestscore >= 0 ? pick(c, best) : NULL;
+	return bestscore >= 0 ? (long)best : -1;
+}
+
+const struct map *
+catalog_select(const struct catalog *c, const struct edi_set *set,
+    const char *partner)
+{
+	long	 i = select_index(c, set, partner);
+
+	return i >= 0 ? pick(c, (size_t)i) : NULL;
+}
+
+int
+catalog_select_compiles(const struct catalog *c, const struct edi_set *set,
+    const char *partner)
+{
+	long	 i;
+
+	if (c->lazy == NULL || (i = select_index(c, set, partner)) < 0)
+		return 0;
+	return c->lazy->state[i] == LZ_HEADER;
 }
 
 const struct map *

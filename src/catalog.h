@@ -79,6 +79,14 @@ const struct map *catalog_map(const struct catalog *, size_t i);
  */
 const struct map *catalog_select(const struct catalog *,
 	    const struct edi_set *, const char *partner);
+/*
+ * Whether catalog_select(c, set, partner) would compile a map now (a lazy
+ * catalogue's first pick of it), printing its errors through the report
+ * callback if it fails: a caller with earlier output still pending puts
+ * that out first.  Selects as catalog_select does; 0 for an eager one.
+ */
+int	catalog_select_compiles(const struct catalog *,
+	    const struct edi_set *, const char *partner);
 /* By `map` id (the first in load order); NULL as catalog_select. */
 const struct map *catalog_find(const struct catalog *, const char *id);
 

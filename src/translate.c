@@ -469,6 +469,10 @@ select_map(struct tctx *t, const struct edi_set *set, const char *partner)
 	    slice_eqs(set->version, t->selver) &&
 	    strcmp(partner, t->selpartner) == 0)
 		return t->selmap;
+	/* a first compile prints its errors: after the sets before */
+	if (t->job != NULL &&
+	    catalog_select_compiles(t->o->cat, set, partner))
+		pool_drain(t);
 	t->selmap = catalog_select(t->o->cat, set, partner);
 	t->selsyn = set->env.syntax;
 	memcpy(t->seldt, set->doctype.p, set->doctype.len);
@@ -866,7 +870,13 @@ job_copy(struct tctx *t, struct tjob *j, struct edi_set *s,
 	struct edi_set	*c = &j->copy;
 	char		*p;
 	size_t		 pl = strlen(partner), used;
-	int		 own = s->arena != NULL;
+	/*
+	 * The parser's arena is handed over only while it is small: one
+	 * grown by a set worked inline stays the parser's (its set is
+	 * copied), as does the chunk the next large set would need again.
+	 */
+	int		 own = s->arena != NULL &&
+			    arena_held(s->arena) <= POOL_KEEP;
 
 	if (env_copy(t, s) != 0)
 		return -1;
@@ -879,7 +889,7 @@ job_copy(struct tctx *t, struct tjob *j, struct edi_set *s,
 	 * The tree and the map get what they would inline: the cap less
 	 * what the parser took (its segment array is not counted there).
 	 */
-	used = own ? s->arena->used : 0;
+	used = s->arena != NULL ? s->arena->used : 0;
 	j->budget = used < EG_MAX_SET_ARENA ? EG_MAX_SET_ARENA - used : 0;
 	if (own)
 		arena_swap(a, s->arena);
@@ -954,7 +964,7 @@ pool_full(const struct tctx *t, size_t need)
 static void
 job_trim(struct tjob *j)
 {
-	if (j->have_arena && j->arena.used > POOL_KEEP) {
+	if (j->have_arena && arena_held(&j->arena) > POOL_KEEP) {
 		arena_free(&j->arena);
 		j->have_arena = 0;
 	}
