@@ -10,7 +10,11 @@
  * Where the program is: beside this one when it is there, which is a
  * build tree (the rule cmd_maps_root uses for the tree's maps/), else
  * the folder it is installed in, EG_LIBEXEC_DIR (pkglibexecdir).  Both
- * are fixed by where edigate is, never by the environment.
+ * are fixed by where edigate is, never by the environment.  A program is
+ * taken from beside edigate only where nobody but edigate's owner (or
+ * root) could have put it (beside_ok), and never when edigate runs from
+ * the bindir it was built for: an installed edigate always runs the
+ * installed daemon, also from a group-writable /usr/local/bin.
  */
 #include "config.h"
 
@@ -28,14 +32,33 @@
 #include "eglimits.h"
 #include "xmalloc.h"
 
+/*
+ * Whether path, beside self in dir, may be run as the daemon: a regular,
+ * executable file, owned by self's owner or root, in a folder that
+ * neither group nor others may write to.
+ */
+static int
+beside_ok(const char *self, const char *dir, const char *path)
+{
+	struct stat	 st, me, d;
+
+	if (strcmp(dir, EG_BIN_DIR) == 0)
+		return 0;
+	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    access(path, X_OK) != 0 || stat(self, &me) != 0 ||
+	    (st.st_uid != me.st_uid && st.st_uid != 0) ||
+	    stat(dir, &d) != 0 || (d.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+		return 0;
+	return 1;
+}
+
 int
 cmd_serve_exec(int argc, char **argv)
 {
-	char		 self[EG_MAX_PATH];
+	char		 self[EG_MAX_PATH], dir[EG_MAX_PATH];
 	char		 beside[EG_MAX_PATH + sizeof(CMD_SERVE_PROG) + 1];
-	const char	*prog = EG_LIBEXEC_DIR "/" CMD_SERVE_PROG;
+	const char	*prog = EG_LIBEXEC_DIR "/" CMD_SERVE_PROG, *dp;
 	char		**av, *const *ov;
-	struct stat	 st;
 	size_t		 nov, i, n = 0;
 	ssize_t		 len;
 	int		 w;
@@ -60,10 +83,12 @@ cmd_serve_exec(int argc, char **argv)
 	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (len > 0) {
 		self[len] = '\0';
-		w = snprintf(beside, sizeof(beside), "%s/%s", dirname(self),
+		memcpy(dir, self, (size_t)len + 1);
+		dp = dirname(dir);
+		w = snprintf(beside, sizeof(beside), "%s/%s", dp,
 		    CMD_SERVE_PROG);
 		if (w > 0 && (size_t)w < sizeof(beside) &&
-		    stat(beside, &st) == 0)
+		    beside_ok(self, dp, beside))
 			prog = beside;
 	}
 	execv(prog, av);

@@ -185,13 +185,33 @@ def test_finding(tmp):
        "the program beside edigate runs in its process, with its "
        "arguments, and its exit code is the command's",
        "%d %r %r" % (p.returncode, out, err))
+    # only a regular executable file, in a folder only its owner may
+    # write to, is taken; otherwise the installed daemon is
+    def falls_back(what):
+        r = run([eg, "serve", "-c", "x.ini"])
+        if not LIBEXEC or os.path.exists(installed):
+            skip("%s is installed" % installed)
+            return
+        ok(r.returncode == 69 and r.stderr ==
+           "edigate serve: cannot run the daemon program %s: No such file "
+           "or directory\n" % installed,
+           "%s beside edigate is not run: the installed path is" % what,
+           "%d %r" % (r.returncode, r.stderr))
     os.chmod(beside, 0o644)
-    r = run([eg, "serve", "-c", "x.ini"])
-    ok(r.returncode == 69 and r.stderr ==
-       "edigate serve: cannot run the daemon program %s: Permission "
-       "denied\n" % beside,
-       "a program beside edigate that does not run: 69 naming it",
-       "%d %r" % (r.returncode, r.stderr))
+    falls_back("a file that is not executable")
+    os.chmod(beside, 0o755)
+    os.chmod(lone, 0o775)
+    falls_back("a program in a group-writable folder (/usr/local/bin)")
+    os.chmod(lone, 0o757)
+    falls_back("a program in a folder others may write to")
+    os.chmod(lone, 0o755)
+    if os.geteuid() == 0:
+        os.chown(beside, 65534, -1)	# nobody: neither edigate's owner nor root
+        falls_back("a program owned by another user")
+    os.unlink(beside)
+    os.mkdir(beside)
+    falls_back("a directory")
+    os.rmdir(beside)
 
 
 def test_usage():
