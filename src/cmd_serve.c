@@ -11,10 +11,11 @@
  * build tree (the rule cmd_maps_root uses for the tree's maps/), else
  * the folder it is installed in, EG_LIBEXEC_DIR (pkglibexecdir).  Both
  * are fixed by where edigate is, never by the environment.  A program is
- * taken from beside edigate only where nobody but edigate's owner (or
- * root) could have put it (beside_ok), and never when edigate runs from
- * the bindir it was built for: an installed edigate always runs the
- * installed daemon, also from a group-writable /usr/local/bin.
+ * taken from beside edigate only when it is edigate's owner's (or
+ * root's) in a folder others may not write to (beside_ok), and never when
+ * edigate runs from the bindir it was built for: an installed edigate
+ * always runs the installed daemon, also from a group-writable
+ * /usr/local/bin.
  */
 #include "config.h"
 
@@ -34,8 +35,10 @@
 
 /*
  * Whether path, beside self in dir, may be run as the daemon: a regular,
- * executable file, owned by self's owner or root, in a folder that
- * neither group nor others may write to.
+ * executable file, owned by self's owner or root, in a folder others may
+ * not write to.  (A group-writable folder is allowed: a build tree made
+ * under umask 002 is one; the group-writable folder edigate is installed
+ * in, /usr/local/bin, is EG_BIN_DIR.)
  */
 static int
 beside_ok(const char *self, const char *dir, const char *path)
@@ -47,7 +50,7 @@ beside_ok(const char *self, const char *dir, const char *path)
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) ||
 	    access(path, X_OK) != 0 || stat(self, &me) != 0 ||
 	    (st.st_uid != me.st_uid && st.st_uid != 0) ||
-	    stat(dir, &d) != 0 || (d.st_mode & (S_IWGRP | S_IWOTH)) != 0)
+	    stat(dir, &d) != 0 || (d.st_mode & S_IWOTH) != 0)
 		return 0;
 	return 1;
 }

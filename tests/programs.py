@@ -200,8 +200,6 @@ def test_finding(tmp):
     os.chmod(beside, 0o644)
     falls_back("a file that is not executable")
     os.chmod(beside, 0o755)
-    os.chmod(lone, 0o775)
-    falls_back("a program in a group-writable folder (/usr/local/bin)")
     os.chmod(lone, 0o757)
     falls_back("a program in a folder others may write to")
     os.chmod(lone, 0o755)
