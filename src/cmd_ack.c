@@ -128,7 +128,7 @@ ack_file(const struct catalog *cat, const struct conf *cf,
 	struct buf		 out;
 	char			 qual[8], id[64], eid[80], equal[80];
 	unsigned long		 nbroken;
-	int			 n, n2, isx12, isedifact, ex = 0;
+	int			 n, n2, isx12, isedifact, broken, ex = 0;
 
 	if (mapped_open(file, &mf) == -1) {
 		fprintf(stderr, "%s: %s\n", file, strerror(errno));
@@ -182,14 +182,18 @@ ack_file(const struct catalog *cat, const struct conf *cf,
 
 	buf_init(&out, EG_MAX_DOC_SIZE);
 	n = x12_ack_output(ack, &out);
-	x12_ack_counters(ack, &ctl[0], &ctl[1], &ctl[2]);
-	x12_ack_free(ack);
 	n2 = edifact_ack_output(contrl, &out);
-	edifact_ack_counters(contrl, &ctl[3], &ctl[4]);
-	edifact_ack_free(contrl);
 	if (n >= 0)
 		n = n2 < 0 ? n2 : n + n2;
-	if (catalog_broken(cat) != nbroken) {
+	broken = catalog_broken(cat) != nbroken;
+	/* control numbers are used up only by acknowledgements printed */
+	if (!broken && n > 0) {
+		x12_ack_counters(ack, &ctl[0], &ctl[1], &ctl[2]);
+		edifact_ack_counters(contrl, &ctl[3], &ctl[4]);
+	}
+	x12_ack_free(ack);
+	edifact_ack_free(contrl);
+	if (broken) {
 		fprintf(stderr, "%s: no acknowledgement: a map its documents "
 		    "need does not compile\n", file);
 		ex = EX_CONFIG;

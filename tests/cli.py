@@ -431,6 +431,23 @@ with tempfile.TemporaryDirectory() as d:
        and "acme-850.edi: no acknowledgement: a map its documents need does "
            "not compile" in err,
        "lazy maps: no acknowledgement without the map, exit 78", rc, err)
+    # the ack not printed uses up no control number: the next file's 997
+    # has the number it has when it comes first
+    bolt = os.path.join(demo, "bolt-856.edi")
+    rc1, out1, err1 = run("ack", "-M", maps, bolt)
+    rc, out, err = run("ack", "-M", maps, po, bolt)
+    def ctls(x12):
+        # ISA13, GS06 and each ST02: the control numbers (not the dates)
+        if len(x12) < 106:
+            return None
+        el, st = x12[3], x12[105]
+        segs = [seg.split(el) for seg in x12.replace("\n", "").split(st)]
+        return [seg[13] if seg[0] == "ISA" else seg[6] if seg[0] == "GS"
+                else seg[2] for seg in segs if seg[0] in ("ISA", "GS", "ST")]
+    ok(rc1 == 0 and rc == 78 and ctls(out1) is not None and
+       ctls(out) == ctls(out1),
+       "lazy maps: an acknowledgement not printed takes no control number",
+       rc, "%s | %s" % (ctls(out), ctls(out1)))
     rc, out, err = run("translate", "-M", maps, "-m",
                        os.path.join(maps, "x12", "850-order-created.map"), po)
     ok(rc == 78 and out == "" and "unknown transform" in err,
