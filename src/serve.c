@@ -453,7 +453,7 @@ usage(FILE *fp)
 	fprintf(fp, "usage: edigate serve %s\n", CMD_SERVE_USAGE);
 	if (fp != stdout)
 		return EX_USAGE;
-	printf("\n%s.\nSee edigate(1).\n", CMD_SERVE_SUMMARY);
+	printf("\n%s.\nSee edigate(8).\n", CMD_SERVE_SUMMARY);
 	return 0;
 }
 

@@ -675,7 +675,13 @@ run_set(struct tw *w, struct tjob *j)
 		arena_free(&w->arena);	/* an unusually large set's */
 }
 
-/* j's effects, in set order, on the caller's thread. */
+/*
+ * j's effects, in set order, on the caller's thread.  What the worker
+ * built in its own arena (the tree: j->copy.root, the segments' loop, an
+ * X12 element's repetitions) may be gone by now, reused by the worker's
+ * next set: only the job's own copies (its segments, values, diagnostics
+ * and event) are read here; ack_set() tests root, never follows it.
+ */
 static void
 job_commit(struct tctx *t, struct tjob *j)
 {
@@ -743,12 +749,7 @@ job_free(struct tjob *j)
 		arena_free(&j->arena);
 }
 
-/*
- * The pool's copy of s into j's arena: what the parser will reuse for
- * its next set (segments, values, envelope segments, names) is copied;
- * what lies in the input stays there.  -1 at the arena's cap: the set is
- * then worked on inline.
- */
+/* Whether s lies in the input (and so outlives the parser's buffers). */
 static inline int
 in_input(const struct tctx *t, struct slice s)
 {
@@ -825,13 +826,6 @@ copy_env_seg(struct tctx *t, struct arena *a, const struct edi_seg **sp)
 }
 
 /*
- * Hand s to j: the set's arena (its values, and their text where the
- * parser rewrote it) becomes the job's, the parser going on with the
- * job's old one, and the rest (the segment array and the envelope
- * segments, which the parser reuses) is copied there.  -1 (with s as it
- * was) when that cannot be done: the set is then worked on inline.
- */
-/*
  * The envelope segments of s, copied when they are not those of the set
  * before: once no job points at the last copy (pool_drain; a no-op as a
  * rule, since an envelope's end already waits for its sets).
@@ -862,6 +856,14 @@ env_copy(struct tctx *t, const struct edi_set *s)
 	return 0;
 }
 
+/*
+ * Hand s to j: the set's arena (its values, and their text where the
+ * parser rewrote it) becomes the job's, the parser going on with the
+ * job's old one, and the rest (the segment array, names) is copied there;
+ * what lies in the input stays there.  A parser arena grown past
+ * POOL_KEEP stays the parser's and its values are copied.  -1 (with s as
+ * it was) when that cannot be done: the set is then worked on inline.
+ */
 static int
 job_copy(struct tctx *t, struct tjob *j, struct edi_set *s,
     const char *partner)
@@ -1106,7 +1108,7 @@ pool_stop(struct tctx *t)
 
 /*
  * Hand s to the pool: 0, or -1 to work on it inline (XML, a set too large
- * for the pool, or one whose copy does not fit in a job's arena).
+ * for the pool, or one job_copy cannot hand over).
  */
 static int
 pool_put(struct tctx *t, struct edi_set *s, const struct map *m,
