@@ -85,6 +85,7 @@ struct tjob {
 	const char	*tz;
 	int		 direct;
 	int		 rejected;	/* syntax errors: not mapped */
+	int		 broken;	/* m NULL: the map it needs is broken */
 	int		 mapped;	/* an event was written */
 	int		 done;		/* the pool's worker is through */
 	size_t		 bytes;		/* the set's text, in the pool */
@@ -177,6 +178,7 @@ struct tctx {
 	enum edi_syntax	 selsyn;
 	char		 seldt[16], selver[16], selpartner[256];
 	const struct map *selmap;
+	int		 selbroken;	/* selmap NULL: it does not compile */
 	/* structure_select's answer for the last set's map and version. */
 	int		 stcvalid;
 	const struct map *stcmap;
@@ -456,24 +458,34 @@ set_partner(struct tctx *t, const struct edi_set *set, const char **tz,
 }
 
 static const struct map *
-select_map(struct tctx *t, const struct edi_set *set, const char *partner)
+select_map(struct tctx *t, const struct edi_set *set, const char *partner,
+    int *broken)
 {
-	size_t	 pl = strlen(partner);
+	const struct map *m;
+	unsigned long	 nb = catalog_broken(t->o->cat);
+	size_t		 pl = strlen(partner);
 
 	if (set->env.syntax == EDI_XML || set->doctype.len >=
 	    sizeof(t->seldt) || set->version.len >= sizeof(t->selver) ||
-	    pl >= sizeof(t->selpartner))
-		return catalog_select(t->o->cat, set, partner);
+	    pl >= sizeof(t->selpartner)) {
+		m = catalog_select(t->o->cat, set, partner);
+		*broken = m == NULL && catalog_broken(t->o->cat) != nb;
+		return m;
+	}
 	if (t->selvalid && t->selsyn == set->env.syntax &&
 	    slice_eqs(set->doctype, t->seldt) &&
 	    slice_eqs(set->version, t->selver) &&
-	    strcmp(partner, t->selpartner) == 0)
+	    strcmp(partner, t->selpartner) == 0) {
+		*broken = t->selbroken;
 		return t->selmap;
+	}
 	/* a first compile prints its errors: after the sets before */
 	if (t->job != NULL &&
 	    catalog_select_compiles(t->o->cat, set, partner))
 		pool_drain(t);
 	t->selmap = catalog_select(t->o->cat, set, partner);
+	*broken = t->selbroken = t->selmap == NULL &&
+	    catalog_broken(t->o->cat) != nb;
 	t->selsyn = set->env.syntax;
 	memcpy(t->seldt, set->doctype.p, set->doctype.len);
 	t->seldt[set->doctype.len] = '\0';
@@ -604,11 +616,14 @@ run_set1(struct tw *w, struct tjob *j)
 			    "map does not accept %s version %s",
 			    dt, ver);
 		else if (set->xml_request.len > 0)
-			set_reject(w, set, "NO-MAP", "no map for cXML %.*s",
-			    (int)set->xml_request.len, set->xml_request.p);
+			set_reject(w, set, "NO-MAP", "no map for cXML %.*s%s",
+			    (int)set->xml_request.len, set->xml_request.p,
+			    j->broken ? ": the map for it does not compile" :
+			    "");
 		else
-			set_reject(w, set, "NO-MAP", "no map for %s %s",
-			    syntax_name(set->env.syntax), dt);
+			set_reject(w, set, "NO-MAP", "no map for %s %s%s",
+			    syntax_name(set->env.syntax), dt, j->broken ?
+			    ": the map for it does not compile" : "");
 		free(dt);
 		free(ver);
 		goto reject;
@@ -727,9 +742,10 @@ job_commit(struct tctx *t, struct tjob *j)
 /* Ready j for a set, with nothing of the set before. */
 static void
 job_clear(struct tjob *j, const struct map *m, const struct structure *stc,
-    const char *tz, int rejected)
+    const char *tz, int rejected, int broken)
 {
 	j->m = m;
+	j->broken = broken;
 	j->stc = stc;
 	j->tz = tz;
 	j->rejected = rejected;
@@ -1113,7 +1129,7 @@ pool_stop(struct tctx *t)
 static int
 pool_put(struct tctx *t, struct edi_set *s, const struct map *m,
     const struct structure *stc, const char *partner, const char *tz,
-    int rejected)
+    int rejected, int broken)
 {
 	struct tjob	*j;
 
@@ -1122,7 +1138,7 @@ pool_put(struct tctx *t, struct edi_set *s, const struct map *m,
 		return -1;
 	pool_commit(t, s->raw.len);
 	j = &t->job[t->tail % POOL_RING];
-	job_clear(j, m, stc, tz, rejected);
+	job_clear(j, m, stc, tz, rejected, broken);
 	if (job_copy(t, j, s, partner) != 0)
 		return -1;
 	j->bytes = s->raw.len;
@@ -1146,7 +1162,7 @@ on_set(void *arg, struct edi_set *set)
 	const char		*partner;
 	char			*owned;
 	const char		*tz = NULL;
-	int			 rejected;
+	int			 rejected, broken = 0;
 
 	if (t->stop)
 		return EG_ERR_REJECTED;	/* the pool's caller stopped */
@@ -1157,11 +1173,12 @@ on_set(void *arg, struct edi_set *set)
 	if (o->force_map != NULL)
 		m = map_accepts(o->force_map, set) ? o->force_map : NULL;
 	else
-		m = select_map(t, set, partner);
+		m = select_map(t, set, partner, &broken);
 	if (m != NULL)
 		stc = select_structure(t, m, set, partner);
 	if (t->job != NULL) {
-		if (pool_put(t, set, m, stc, partner, tz, rejected) == 0) {
+		if (pool_put(t, set, m, stc, partner, tz, rejected,
+		    broken) == 0) {
 			free(owned);
 			return t->stop ? EG_ERR_REJECTED : 0;
 		}
@@ -1172,7 +1189,7 @@ on_set(void *arg, struct edi_set *set)
 		}
 	}
 	drop_behind(t, set->raw.p);
-	job_clear(j, m, stc, tz, rejected);
+	job_clear(j, m, stc, tz, rejected, broken);
 	j->direct = 1;
 	j->set = set;
 	j->partner = partner;

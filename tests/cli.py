@@ -424,8 +424,10 @@ with tempfile.TemporaryDirectory() as d:
     rc, out, err = run("translate", "-M", maps, po)
     ok(rc == 78 and out == ""
        and "850-order-created.map:%d:" % n850 in err
-       and "unknown transform 'nosuchtransform'" in err and "NO-MAP" in err,
-       "lazy maps: the needed map broken: its errors, exit 78", rc, err)
+       and "unknown transform 'nosuchtransform'" in err and
+       "NO-MAP: no map for X12 850: the map for it does not compile" in err,
+       "lazy maps: the needed map broken: its errors, exit 78, and NO-MAP "
+       "says the map does not compile", rc, err)
     rc, out, err = run("ack", "-M", maps, po)
     ok(rc == 78 and out == "" and "unknown transform" in err
        and "acme-850.edi: no acknowledgement: a map its documents need does "
