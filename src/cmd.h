@@ -81,6 +81,12 @@ int	cmd_conf_override(char *arg);
 /* The -o values remembered so far, in order; *n gets their count. */
 char *const *cmd_conf_overrides(size_t *n);
 /*
+ * What both programs' main() do first: logging, TZ set before any thread
+ * starts, and the -o options before the command taken off argv (0, or
+ * the exit code).
+ */
+int	cmd_start(int *argcp, char ***argvp);
+/*
  * The configuration path: opt, else $EDIGATE_CONFIG, else
  * EG_SYSCONF_DIR/edigate.ini when it exists, else NULL.
  */

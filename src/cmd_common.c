@@ -11,6 +11,7 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "eglimits.h"
+#include "log.h"
 
 static int
 isdir(const char *p)
@@ -84,6 +86,31 @@ cmd_conf_overrides(size_t *n)
 {
 	*n = noverrides;
 	return overrides;
+}
+
+int
+cmd_start(int *argcp, char ***argvp)
+{
+	int	 ex;
+
+	log_init("edigate", getenv("EDIGATE_DEBUG") != NULL);
+	/*
+	 * event_rfc3339() switches TZ while other threads run (translate
+	 * workers, the daemon's, libcurl reading proxy variables).  With TZ
+	 * in the environment from the start, a switch only replaces its
+	 * value: it never adds or removes a variable, which moves the
+	 * environment under a reader.  ":/etc/localtime" is what an unset
+	 * TZ means.
+	 */
+	if (getenv("TZ") == NULL)
+		setenv("TZ", ":/etc/localtime", 1);
+	while (*argcp >= 3 && strcmp((*argvp)[1], "-o") == 0) {
+		if ((ex = cmd_conf_override((*argvp)[2])) != 0)
+			return ex;
+		*argcp -= 2;
+		*argvp += 2;
+	}
+	return 0;
 }
 
 int

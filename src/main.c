@@ -206,22 +206,8 @@ main(int argc, char **argv)
 	size_t	 i;
 	int	 ex;
 
-	log_init("edigate", getenv("EDIGATE_DEBUG") != NULL);
-	/*
-	 * event_rfc3339() switches TZ while other threads run (translate
-	 * workers, libcurl reading proxy variables).  With TZ in the
-	 * environment from the start, a switch only replaces its value: it
-	 * never adds or removes a variable, which moves the environment
-	 * under a reader.  ":/etc/localtime" is what an unset TZ means.
-	 */
-	if (getenv("TZ") == NULL)
-		setenv("TZ", ":/etc/localtime", 1);
-	while (argc >= 3 && strcmp(argv[1], "-o") == 0) {
-		if ((ex = cmd_conf_override(argv[2])) != 0)
-			return ex;
-		argc -= 2;
-		argv += 2;
-	}
+	if ((ex = cmd_start(&argc, &argv)) != 0)
+		return ex;
 	if (argc < 2)
 		return usage(stderr);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||

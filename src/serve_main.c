@@ -18,21 +18,9 @@ main(int argc, char **argv)
 {
 	int	 ex;
 
-	log_init("edigate", getenv("EDIGATE_DEBUG") != NULL);
-	/*
-	 * TZ in the environment before any thread starts, as in edigate's
-	 * main(): event_rfc3339() switches it while the daemon's threads
-	 * run.  `edigate serve` passes it on; a direct start sets it here.
-	 */
-	if (getenv("TZ") == NULL)
-		setenv("TZ", ":/etc/localtime", 1);
-	/* edigate's main(): -o before the command apply first. */
-	while (argc >= 3 && strcmp(argv[1], "-o") == 0) {
-		if ((ex = cmd_conf_override(argv[2])) != 0)
-			return ex;
-		argc -= 2;
-		argv += 2;
-	}
+	/* as edigate's main(): `edigate serve` passes TZ and -o on */
+	if ((ex = cmd_start(&argc, &argv)) != 0)
+		return ex;
 	if (argc >= 2 && strcmp(argv[1], "serve") == 0) {
 		argc--;
 		argv++;

@@ -2402,6 +2402,23 @@ xorshift(void)
 	return rng;
 }
 
+/* A mutated map compiled as a header (*h) and in full (*m), in b. */
+static void
+compile_both(const char *path, const char *name, const char *text,
+    size_t len, struct map **h, struct map **m, struct buf *b)
+{
+	struct map_compile_opts opts;
+
+	memset(&opts, 0, sizeof(opts));
+	opts.maps_root = datadir;
+	opts.header_only = 1;
+	*h = *m = NULL;
+	map_compile_text(path, name, text, len, &opts, h, b);
+	buf_reset(b);
+	opts.header_only = 0;
+	map_compile_text(path, name, text, len, &opts, m, b);
+}
+
 static void
 test_mutations(void)
 {
@@ -2416,14 +2433,9 @@ test_mutations(void)
 	int		 n, compiled = 0, runs = 0, hdiff = 0;
 	struct map	*m, *h;
 	struct buf	 b;
-	struct map_compile_opts opts, hopts;
 	struct tset	 t;
 	struct run	 r;
 
-	memset(&opts, 0, sizeof(opts));
-	opts.maps_root = datadir;
-	hopts = opts;
-	hopts.header_only = 1;
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", datadir, names[i]);
 		if ((orig = slurp(path, &len)) == NULL)
@@ -2450,12 +2462,7 @@ test_mutations(void)
 				}
 			}
 			buf_init(&b, 1 << 20);
-			h = m = NULL;
-			map_compile_text(path, names[i], mut, len, &hopts, &h,
-			    &b);
-			buf_reset(&b);
-			map_compile_text(path, names[i], mut, len, &opts, &m,
-			    &b);
+			compile_both(path, names[i], mut, len, &h, &m, &b);
 			/* What compiles has a header that selects as it. */
 			if (m != NULL && (h == NULL ||
 			    !same_selection(m, h, why, sizeof(why)))) {
@@ -2511,12 +2518,7 @@ test_mutations(void)
 				}
 			}
 			buf_init(&b, 1 << 20);
-			h = m = NULL;
-			map_compile_text(path, names[i], mut, len, &hopts, &h,
-			    &b);
-			buf_reset(&b);
-			map_compile_text(path, names[i], mut, len, &opts, &m,
-			    &b);
+			compile_both(path, names[i], mut, len, &h, &m, &b);
 			if (m != NULL) {
 				compiled++;
 				if (h == NULL || !same_selection(m, h, why,
