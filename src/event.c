@@ -395,6 +395,7 @@ struct ew {
 	struct buf	*b;
 	int		 first;		/* the next member opens its object */
 	int		 err;
+	size_t		 sha;		/* where the input's sha256 went in b */
 };
 
 /* A key's JSON with the comma before it, and that length. */
@@ -573,6 +574,7 @@ enum {
 struct event_frag {
 	struct buf	 pc[PC_N];
 	int		 rawref_first;	/* PC_RAWREF left rawRef empty */
+	size_t		 rawsha;	/* sha256's hex in PC_RAWREF; SIZE_MAX */
 	enum evtype	 type;
 	/* issueDate, issueTime and the subject's path(s) (lookup) */
 	struct mdoc_paths look;
@@ -610,6 +612,13 @@ pc_begin(struct event_frag *f, int k, struct ew *e)
 	e->b = &f->pc[k];
 	e->first = 0;
 	e->err = 0;
+}
+
+/* Where the input's sha256 lies in b when PC_RAWREF is copied at pos. */
+static inline size_t
+sha_at(const struct event_frag *f, size_t pos)
+{
+	return f->rawsha == SIZE_MAX ? SIZE_MAX : pos + f->rawsha;
 }
 
 /* Copy piece k at e. */
@@ -729,6 +738,9 @@ make_pieces(struct event_frag *f, const struct map *m,
 	ew_kopen(&e, EWO("rawRef", "{"));
 	ew_kcstr(&e, EWK("docId"), o->doc_id);
 	ew_kcstr(&e, EWK("sha256"), o->sha256);
+	/* the hex, then its closing quote, ends the piece */
+	f->rawsha = o->sha256 != NULL && !e.err ?
+	    f->pc[PC_RAWREF].len - 1 - strlen(o->sha256) : SIZE_MAX;
 	f->rawref_first = e.first;
 	err |= e.err;
 
@@ -1091,6 +1103,7 @@ fast_transaction(struct ew *w, const struct edi_set *set,
 		return -1;
 	o = put_txn_head(o, cn, dt, impl, set->nseg);
 	*o++ = '}';
+	w->sha = sha_at(f, (size_t)(o - w->b->p));
 	o = put(o, rr->p, rr->len);
 	o = f->rawref_first ? PUTL(o, "\"segments\":[") : PUTL(o, segs);
 	o = put_int(o, set->seg[0].filepos);
@@ -1122,6 +1135,7 @@ write_transaction(struct ew *w, const struct edi_set *set,
 	ew_kslice(w, EWK("implementationRef"), impl);
 	ew_kint(w, EWK("segmentCount"), set->nseg);
 	ew_close(w, '}');
+	w->sha = sha_at(f, w->b->len);
 	pc_put(w, f, PC_RAWREF);
 	w->first = f->rawref_first;
 	if (set->nseg > 0) {
@@ -1154,6 +1168,8 @@ xml_source(struct ew *w, const struct edi_set *set,
 	ew_kopen(w, EWO("rawRef", "{"));
 	ew_kcstr(w, EWK("docId"), o->doc_id);
 	ew_kcstr(w, EWK("sha256"), o->sha256);
+	if (o->sha256 != NULL && !w->err)
+		w->sha = w->b->len - 1 - strlen(o->sha256);
 	ew_close(w, '}');
 }
 
@@ -1483,6 +1499,7 @@ fast_tail(struct ew *e, struct event_cache *c, const struct edi_set *set,
 	}
 	o = put(o, c->src->p, c->src->len);
 	o = put_txn_head(o, cn, dt, impl, set->nseg);
+	e->sha = sha_at(f, (size_t)(o - e->b->p) + 1); /* "}" PC_RAWREF */
 	o = put(o, t1->p, t1->len);
 	o = put_int(o, set->seg[0].filepos);
 	*o++ = ',';
@@ -1513,6 +1530,16 @@ fast_tail(struct ew *e, struct event_cache *c, const struct edi_set *set,
 	return 0;
 }
 
+/* The end of event_write: its return, and where the sha256 went. */
+static int
+ew_done(const struct ew *e, const struct event_origin *o, size_t mark)
+{
+	if (o->sha256_at != NULL)
+		*o->sha256_at = e->sha == SIZE_MAX || e->sha < mark ?
+		    SIZE_MAX : e->sha - mark;
+	return e->err ? EG_ERR_LIMIT : 0;
+}
+
 int
 event_write(struct event_cache *cache, struct buf *out, const struct map *m,
     const struct edi_set *set, const struct mdoc *doc, const char *diags,
@@ -1523,7 +1550,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	struct docvals	 dv;
 	struct ew	 e;
 	const char	*subject, *icn, *gcn;
-	size_t		 sl = 0, il = 0, gl = 0, wl;
+	size_t		 sl = 0, il = 0, gl = 0, wl, mark;
 	char		 when[40];
 	int		 r, splain, has_when, wplain;
 
@@ -1548,6 +1575,8 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 
 	e.b = out;
 	e.err = f->err;
+	e.sha = SIZE_MAX;
+	mark = out->len;
 	splain = subject != NULL && sl > 0 &&
 	    jsonw_plain(subject, sl);
 	if (fast_head(&e, cache, set, &o->received, subject, sl, splain) != 0) {
@@ -1571,7 +1600,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	wplain = wplain || (wl > 0 && jsonw_plain(when, wl));
 	if (fast_tail(&e, cache, set, has_when ? when : NULL, wl, wplain, doc,
 	    subject, sl, splain, diags, diagslen) == 0)
-		return e.err ? EG_ERR_LIMIT : 0;
+		return ew_done(&e, o, mark);
 	if (has_when) {
 		if (wplain)
 			ew_kq_plain2(&e, EWK("occurredAt"), when, wl, "", 0);
@@ -1594,5 +1623,5 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	}
 	ew_close(&e, '}');
 	ew_close(&e, '}');
-	return e.err ? EG_ERR_LIMIT : 0;
+	return ew_done(&e, o, mark);
 }

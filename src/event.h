@@ -21,6 +21,12 @@ struct event_origin {
 	const char	*protocol;	/* FILE, DIR, SFTP, AS2 */
 	const char	*filename;	/* as received; NULL none */
 	const char	*sha256;	/* hex of the raw input */
+	/*
+	 * Not NULL: set to where sha256's text lies in the event written,
+	 * from its start (SIZE_MAX: not in it), for a caller that writes a
+	 * stand-in of the same length and the hash once it is known.
+	 */
+	size_t		*sha256_at;
 	const char	*doc_id;	/* stored document; NULL in the CLI */
 	const char	*timezone;	/* IANA zone of business times; NULL UTC */
 	struct timespec	 received;

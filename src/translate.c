@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -100,9 +101,17 @@ struct tjob {
 	struct buf	 ev;		/* the pool's event */
 	const char	*evp;		/* where the event lies */
 	size_t		 evlen;
+	size_t		 shaat;		/* its sha256 stand-in; SIZE_MAX none */
 };
 
 struct tctx;
+
+/* The stand-in for the input's sha256 in a pool job's event. */
+static const char sha_standin[65] =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+static void	hash_wait(struct tctx *);
+static void	hash_run(struct tctx *);
 
 /* What one thread needs to work on sets. */
 struct tw {
@@ -138,7 +147,15 @@ struct tctx {
 	const struct translate_opts *o;
 	struct translate_stats *st;
 	struct slice	 input;
+	/*
+	 * With a pool the first worker hashes the input (hashpool) while
+	 * the caller's thread compiles the first map and parses and maps the
+	 * first sets; their events get a stand-in for sha256, replaced when
+	 * each is committed (hash_wait).  sha256 is then written by that
+	 * worker, and read only by the caller's thread, after hash_wait().
+	 */
 	char		 sha256[65];
+	int		 hashpool;
 	const char	*basename;	/* of o->filename, for the events */
 	long		 pagesize;	/* for drop_behind; 0 unknown */
 	enum edi_syntax	 syntax;	/* of the input, from the sniff */
@@ -160,6 +177,7 @@ struct tctx {
 	int		 stop;
 	unsigned long	 head;
 	size_t		 inflight;	/* bytes of the sets in [head, tail) */
+	int		 hashing;	/* sha256 not known to be done */
 	/*
 	 * The pool's copy of the envelope segments (ISA and GS, UNB and
 	 * UNG), which the parser rewrites at the next envelope: made once
@@ -194,6 +212,7 @@ struct tctx {
 	struct tjob	*waitfor;
 	unsigned	 idle;		/* workers waiting on work */
 	int		 quit;
+	atomic_int	 hashed;	/* the first worker is through */
 };
 
 /* n line-aligned elements of size bytes (a multiple of CACHE_LINE), zeroed. */
@@ -657,7 +676,13 @@ run_set1(struct tw *w, struct tjob *j)
 	origin.partner = j->partner;
 	origin.protocol = o->protocol ? o->protocol : "FILE";
 	origin.filename = w->t->basename;
-	origin.sha256 = w->t->sha256;
+	if (j->direct) {
+		hash_wait(w->t);	/* the caller's thread */
+		origin.sha256 = w->t->sha256;
+	} else {
+		origin.sha256 = sha_standin;
+		origin.sha256_at = &j->shaat;
+	}
 	origin.doc_id = o->doc_id;
 	origin.received = o->received;
 	/* `timezone partner` (the default) takes the partner's zone. */
@@ -712,6 +737,11 @@ job_commit(struct tctx *t, struct tjob *j)
 		job_flush(t, j);
 		drop_behind(t, j->set->raw.p);
 	}
+	if (j->mapped && !j->direct && j->shaat != SIZE_MAX &&
+	    j->evlen >= 64 && j->shaat <= j->evlen - 64) {
+		hash_wait(t);
+		memcpy(j->ev.p + (j->evp - j->ev.p) + j->shaat, t->sha256, 64);
+	}
 	if (j->mapped && !j->direct && o->out != NULL) {
 		/*
 		 * Into the caller's out, where an inline set writes its
@@ -754,6 +784,7 @@ job_clear(struct tjob *j, const struct map *m, const struct structure *stc,
 	j->acked = j->mapped = j->done = 0;
 	j->evp = NULL;
 	j->evlen = 0;
+	j->shaat = SIZE_MAX;
 }
 
 static void
@@ -949,6 +980,8 @@ pool_main(void *arg)
 	struct tctx	*t = w->t;
 	struct tjob	*j;
 
+	if (w == &t->pw[0] && t->hashpool)
+		hash_run(t);
 	pthread_mutex_lock(&t->mu);
 	for (;;) {
 		while (t->run == t->tail && !t->quit) {
@@ -1032,6 +1065,10 @@ pool_commit(struct tctx *t, size_t need)
 		    t->job[(t->head + n) % POOL_RING].done; n++)
 			;
 		pthread_mutex_unlock(&t->mu);
+		/* while the input is hashed, what can wait for it does */
+		if (need && t->hashing && !pool_full(t, need) &&
+		    !atomic_load_explicit(&t->hashed, memory_order_acquire))
+			return;
 		for (i = 0; i < n; i++) {
 			j = &t->job[(t->head + i) % POOL_RING];
 			job_commit(t, j);
@@ -1270,6 +1307,32 @@ sha256_hex(struct slice in, int drop, char out[65])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
+/* The first worker's first task (t->hashpool): the input's sha256. */
+static void
+hash_run(struct tctx *t)
+{
+	sha256_hex(t->input, t->o->drop_behind, t->sha256);
+	pthread_mutex_lock(&t->mu);
+	atomic_store_explicit(&t->hashed, 1, memory_order_release);
+	pthread_cond_broadcast(&t->jobdone);
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* t->sha256 may be read from here on (the caller's thread). */
+static void
+hash_wait(struct tctx *t)
+{
+	if (!t->hashing)
+		return;
+	if (!atomic_load_explicit(&t->hashed, memory_order_acquire)) {
+		pthread_mutex_lock(&t->mu);
+		while (!atomic_load_explicit(&t->hashed, memory_order_acquire))
+			pthread_cond_wait(&t->jobdone, &t->mu);
+		pthread_mutex_unlock(&t->mu);
+	}
+	t->hashing = 0;
+}
+
 int
 translate_bytes(struct slice input, const struct translate_opts *o,
     struct translate_stats *st)
@@ -1279,10 +1342,11 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	struct edi_handler	 h;
 	struct tctx		 t;
 	struct diag		 d;
-	int			 r;
+	int			 r, pool;
 
 	memset(st, 0, sizeof(*st));
 	memset(&t, 0, sizeof(t));
+	atomic_init(&t.hashed, 0);
 	t.o = o;
 	t.st = st;
 	t.input = input;
@@ -1290,7 +1354,6 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	t.basename = o->filename;
 	if (t.basename != NULL && strrchr(t.basename, '/') != NULL)
 		t.basename = strrchr(t.basename, '/') + 1;
-	sha256_hex(input, o->drop_behind, t.sha256);
 
 	if ((tr = translator_sniff(input)) == NULL) {
 		st->not_edi = 1;
@@ -1316,9 +1379,18 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	h.diags = &ds;
 	t.syntax = tr == &translator_x12 ? EDI_X12 :
 	    tr == &translator_edifact ? EDI_EDIFACT : EDI_XML;
-	if (o->threads > 1 && o->trace == NULL && t.syntax != EDI_XML)
+	/* with a pool, the first worker hashes the input (hash_run) */
+	pool = o->threads > 1 && o->trace == NULL && t.syntax != EDI_XML;
+	t.hashing = t.hashpool = pool;
+	if (pool)
 		pool_start(&t, (unsigned)o->threads - 1);
+	if (t.npw == 0) {
+		t.hashing = 0;
+		sha256_hex(input, o->drop_behind, t.sha256);
+	}
 	r = tr->parse(input, o->filename, &h, &t);
+	if (t.job != NULL)
+		hash_wait(&t);	/* before pool_stop takes mu away */
 	pool_stop(&t);
 	buf_free(&t.w0.setdiags);
 	free(t.j0.d);
