@@ -37,21 +37,6 @@ void	*arena_alloc_grow(struct arena *, size_t);
 char	*arena_strndup(struct arena *, const char *, size_t);
 
 /*
- * Where everything handed out since the reset lies when it is one chunk:
- * 0 with [*lo, *lo + *n); -1 when it spans several chunks (or none).
- * For a copy of an arena's contents that relocates pointers into it.
- */
-static inline int
-arena_extent(const struct arena *a, const unsigned char **lo, size_t *n)
-{
-	if (a->head == NULL || a->head->next != NULL || a->head->off != a->used)
-		return -1;
-	*lo = a->head->data;
-	*n = a->head->off;
-	return 0;
-}
-
-/*
  * As arena_alloc, not zeroed: for pools that initialise what they carve.
  * Inline for the parsers' per-segment copies: what fits in the current chunk
  * is handed out here, anything else by arena_alloc_grow().
