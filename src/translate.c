@@ -1085,8 +1085,20 @@ pool_commit(struct tctx *t, size_t need)
 static void
 pool_drain(struct tctx *t)
 {
+	struct tjob	*j;
+
 	while (t->head < t->tail) {
 		pthread_mutex_lock(&t->mu);
+		if (!t->job[t->head % POOL_RING].done && t->run < t->tail) {
+			/* work on a waiting set rather than wait */
+			j = &t->job[t->run++ % POOL_RING];
+			pthread_mutex_unlock(&t->mu);
+			run_set(&t->w0, j);
+			pthread_mutex_lock(&t->mu);
+			j->done = 1;
+			pthread_mutex_unlock(&t->mu);
+			continue;
+		}
 		t->waitfor = &t->job[t->head % POOL_RING];
 		while (!t->waitfor->done)
 			pthread_cond_wait(&t->jobdone, &t->mu);
