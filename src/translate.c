@@ -102,6 +102,13 @@ struct tjob {
 	const char	*evp;		/* where the event lies */
 	size_t		 evlen;
 	size_t		 shaat;		/* its sha256 stand-in; SIZE_MAX none */
+	/*
+	 * Not a set but an envelope's end (1 group, 2 interchange), queued
+	 * after its sets rather than waiting for them: env, its segments
+	 * copied into arena, and whether it was well formed.
+	 */
+	int		 envend, envok;
+	struct edi_env	 env;
 };
 
 struct tctx;
@@ -112,6 +119,7 @@ static const char sha_standin[65] =
 
 static void	hash_wait(struct tctx *);
 static void	hash_run(struct tctx *);
+static void	env_end(struct tctx *, const struct edi_env *, int, int);
 
 /* What one thread needs to work on sets. */
 struct tw {
@@ -178,15 +186,6 @@ struct tctx {
 	unsigned long	 head;
 	size_t		 inflight;	/* bytes of the sets in [head, tail) */
 	int		 hashing;	/* sha256 not known to be done */
-	/*
-	 * The pool's copy of the envelope segments (ISA and GS, UNB and
-	 * UNG), which the parser rewrites at the next envelope: made once
-	 * per envelope, shared by its jobs (env_copy).
-	 */
-	struct arena	 envar;
-	int		 envvalid;
-	uint32_t	 envici, envgi;
-	const struct edi_seg *envic, *envgr;
 	/* The partner of the last interchange (resolve_partner). */
 	uint32_t	 pici;		/* its interchange_index; 0 none */
 	char		*ppartner;
@@ -715,6 +714,14 @@ run_set(struct tw *w, struct tjob *j)
 		arena_free(&w->arena);	/* an unusually large set's */
 }
 
+/* A pool job: a set is worked on; an envelope's end has nothing to do. */
+static void
+job_run(struct tw *w, struct tjob *j)
+{
+	if (!j->envend)
+		run_set(w, j);
+}
+
 /*
  * j's effects, in set order, on the caller's thread.  What the worker
  * built in its own arena (the tree: j->copy.root, the segments' loop, an
@@ -732,6 +739,10 @@ job_commit(struct tctx *t, struct tjob *j)
 
 	if (t->stop)
 		return;		/* the caller has had enough */
+	if (j->envend) {
+		env_end(t, &j->env, j->envend, j->envok);
+		return;
+	}
 	t->st->sets++;
 	if (!j->direct) {	/* inline, every effect has been had */
 		job_flush(t, j);
@@ -776,6 +787,7 @@ job_clear(struct tjob *j, const struct map *m, const struct structure *stc,
 {
 	j->m = m;
 	j->broken = broken;
+	j->envend = 0;
 	j->stc = stc;
 	j->tz = tz;
 	j->rejected = rejected;
@@ -873,37 +885,6 @@ copy_env_seg(struct tctx *t, struct arena *a, const struct edi_seg **sp)
 }
 
 /*
- * The envelope segments of s, copied when they are not those of the set
- * before: once no job points at the last copy (pool_drain; a no-op as a
- * rule, since an envelope's end already waits for its sets).
- */
-static int
-env_copy(struct tctx *t, const struct edi_set *s)
-{
-	const struct edi_env *e = &s->env;
-
-	if (t->envvalid && e->interchange_index == t->envici &&
-	    e->group_index == t->envgi &&
-	    (e->interchange == NULL) == (t->envic == NULL) &&
-	    (e->group == NULL) == (t->envgr == NULL))
-		return 0;
-	pool_drain(t);
-	if (t->envar.max == 0)
-		arena_init(&t->envar, SIZE_MAX);	/* the parser caps it */
-	arena_reset(&t->envar);
-	t->envvalid = 0;
-	t->envic = e->interchange;
-	t->envgr = e->group;
-	if (copy_env_seg(t, &t->envar, &t->envic) != 0 ||
-	    copy_env_seg(t, &t->envar, &t->envgr) != 0)
-		return -1;
-	t->envici = e->interchange_index;
-	t->envgi = e->group_index;
-	t->envvalid = 1;
-	return 0;
-}
-
-/*
  * Hand s to j: the set's arena (its values, and their text where the
  * parser rewrote it) becomes the job's, the parser going on with the
  * job's old one, and the rest (the segment array, names) is copied there;
@@ -927,8 +908,6 @@ job_copy(struct tctx *t, struct tjob *j, struct edi_set *s,
 	int		 own = s->arena != NULL &&
 			    arena_held(s->arena) <= POOL_KEEP;
 
-	if (env_copy(t, s) != 0)
-		return -1;
 	if (!j->have_arena) {
 		arena_init(a, EG_MAX_SET_ARENA);
 		j->have_arena = 1;
@@ -946,8 +925,6 @@ job_copy(struct tctx *t, struct tjob *j, struct edi_set *s,
 	*c = *s;
 	c->root = NULL;
 	c->arena = a;
-	c->env.interchange = t->envic;
-	c->env.group = t->envgr;
 	if (s->nseg > 0) {
 		if ((c->seg = arena_allocarray_raw(a, s->nseg,
 		    sizeof(*c->seg))) == NULL)
@@ -957,6 +934,8 @@ job_copy(struct tctx *t, struct tjob *j, struct edi_set *s,
 	/* segs_in_raw: every segment's text lies in the set's */
 	if (copy_segs(t, a, c->seg, c->nseg,
 	    s->segs_in_raw && in_input(t, s->raw), own) != 0 ||
+	    copy_env_seg(t, a, &c->env.interchange) != 0 ||
+	    copy_env_seg(t, a, &c->env.group) != 0 ||
 	    copy_slice(t, a, &c->doctype) != 0 ||
 	    copy_slice(t, a, &c->version) != 0 ||
 	    copy_slice(t, a, &c->control) != 0 ||
@@ -993,7 +972,7 @@ pool_main(void *arg)
 			break;
 		j = &t->job[t->run++ % POOL_RING];
 		pthread_mutex_unlock(&t->mu);
-		run_set(w, j);
+		job_run(w, j);
 		pthread_mutex_lock(&t->mu);
 		j->done = 1;
 		if (t->waitfor == j)
@@ -1050,7 +1029,7 @@ pool_commit(struct tctx *t, size_t need)
 				/* full: work on a set rather than wait */
 				j = &t->job[t->run++ % POOL_RING];
 				pthread_mutex_unlock(&t->mu);
-				run_set(&t->w0, j);
+				job_run(&t->w0, j);
 				pthread_mutex_lock(&t->mu);
 				j->done = 1;
 				pthread_mutex_unlock(&t->mu);
@@ -1093,7 +1072,7 @@ pool_drain(struct tctx *t)
 			/* work on a waiting set rather than wait */
 			j = &t->job[t->run++ % POOL_RING];
 			pthread_mutex_unlock(&t->mu);
-			run_set(&t->w0, j);
+			job_run(&t->w0, j);
 			pthread_mutex_lock(&t->mu);
 			j->done = 1;
 			pthread_mutex_unlock(&t->mu);
@@ -1163,8 +1142,6 @@ pool_stop(struct tctx *t)
 		job_free(&t->job[i]);
 	free(t->job);
 	free(t->pw);
-	arena_free(&t->envar);
-	t->envvalid = 0;
 	t->job = NULL;
 	pthread_cond_destroy(&t->jobdone);
 	pthread_cond_destroy(&t->work);
@@ -1248,46 +1225,87 @@ on_set(void *arg, struct edi_set *set)
 	return t->stop ? EG_ERR_REJECTED : 0;
 }
 
+/*
+ * With a pool, an envelope's end goes into the ring behind its sets, its
+ * segments copied (the parser rewrites them at the next envelope): -1
+ * when it cannot (no worker), for env_end() once the sets are through.
+ */
 static int
-on_group_end(void *arg, const struct edi_env *env, int ok)
+pool_put_end(struct tctx *t, const struct edi_env *env, int kind, int ok)
 {
-	struct tctx	*t = arg;
+	struct tjob	*j;
 
+	if (t->npw == 0)
+		return -1;
+	pool_commit(t, 1);	/* room for one more job */
+	j = &t->job[t->tail % POOL_RING];
+	job_clear(j, NULL, NULL, NULL, 0, 0);
+	if (!j->have_arena) {
+		arena_init(&j->arena, SIZE_MAX);
+		j->have_arena = 1;
+	}
+	arena_reset(&j->arena);
+	j->arena.max = SIZE_MAX;	/* the parser capped what it holds */
+	j->env = *env;
+	if (copy_env_seg(t, &j->arena, &j->env.interchange) != 0 ||
+	    copy_env_seg(t, &j->arena, &j->env.group) != 0)
+		return -1;
+	j->envend = kind;
+	j->envok = ok;
+	j->bytes = 0;
+	pthread_mutex_lock(&t->mu);
+	t->tail++;
+	if (t->idle > 0)
+		pthread_cond_signal(&t->work);
+	pthread_mutex_unlock(&t->mu);
+	return 0;
+}
+
+/* An envelope's end (kind 1 group, 2 interchange), after its sets. */
+static void
+env_end(struct tctx *t, const struct edi_env *env, int kind, int ok)
+{
+	if (!ok)
+		t->st->envelope_errors++;
+	if (kind == 1) {
+		if (t->o->ack && env->syntax == EDI_X12)
+			x12_ack_group_end(t->o->ack, env, ok);
+		if (t->o->contrl && env->syntax == EDI_EDIFACT)
+			edifact_ack_group_end(t->o->contrl, env, ok);
+	} else {
+		if (t->o->ack && env->syntax == EDI_X12)
+			x12_ack_interchange_end(t->o->ack, env, ok);
+		if (t->o->contrl && env->syntax == EDI_EDIFACT)
+			edifact_ack_interchange_end(t->o->contrl, env, ok);
+	}
+	if (t->o->on_envelope)
+		t->o->on_envelope(t->o->arg, kind, ok);
+}
+
+static int
+envelope_end(struct tctx *t, const struct edi_env *env, int kind, int ok)
+{
 	if (t->job != NULL) {
+		if (pool_put_end(t, env, kind, ok) == 0)
+			return t->stop ? EG_ERR_REJECTED : 0;
 		pool_drain(t);	/* the sets come first */
 		if (t->stop)
 			return EG_ERR_REJECTED;
 	}
-	if (!ok)
-		t->st->envelope_errors++;
-	if (t->o->ack && env->syntax == EDI_X12)
-		x12_ack_group_end(t->o->ack, env, ok);
-	if (t->o->contrl && env->syntax == EDI_EDIFACT)
-		edifact_ack_group_end(t->o->contrl, env, ok);
-	if (t->o->on_envelope)
-		t->o->on_envelope(t->o->arg, 1, ok);
+	env_end(t, env, kind, ok);
 	return 0;
+}
+
+static int
+on_group_end(void *arg, const struct edi_env *env, int ok)
+{
+	return envelope_end(arg, env, 1, ok);
 }
 
 static int
 on_interchange_end(void *arg, const struct edi_env *env, int ok)
 {
-	struct tctx	*t = arg;
-
-	if (t->job != NULL) {
-		pool_drain(t);	/* the sets come first */
-		if (t->stop)
-			return EG_ERR_REJECTED;
-	}
-	if (!ok)
-		t->st->envelope_errors++;
-	if (t->o->ack && env->syntax == EDI_X12)
-		x12_ack_interchange_end(t->o->ack, env, ok);
-	if (t->o->contrl && env->syntax == EDI_EDIFACT)
-		edifact_ack_interchange_end(t->o->contrl, env, ok);
-	if (t->o->on_envelope)
-		t->o->on_envelope(t->o->arg, 2, ok);
-	return 0;
+	return envelope_end(arg, env, 2, ok);
 }
 
 /*
