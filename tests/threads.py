@@ -113,10 +113,15 @@ x1 = gen(tmp, "x12_env.x12", "gen_x12.py",
           "--lines-min", "0", "--lines-max", "12"])
 e1 = gen(tmp, "orders.edi", "gen_edifact.py",
          ["-n", "300", "--seed", "32", "--groups", "2", "--escape-rate", "2"])
-inputs += [x1, e1]
+# 150 interchanges of two groups: envelope ends queued among the sets
+x2 = gen(tmp, "x12_many.x12", "gen_x12.py",
+         ["-n", "400", "--seed", "34", "--groups", "2", "--interchanges",
+          "150", "--lines-min", "0", "--lines-max", "6"])
+inputs += [x1, e1, x2]
 for i in range(3):
     inputs.append(mutate(tmp, x1, "x12_mut%d.x12" % i, 40 + i, b"~", b"*"))
     inputs.append(mutate(tmp, e1, "orders_mut%d.edi" % i, 50 + i, b"'", b"+"))
+inputs.append(mutate(tmp, x2, "x12_many_mut.x12", 60, b"~", b"*"))
 
 big = gen(tmp, "x12_big.x12", "gen_x12.py",
           ["-n", "40", "--seed", "33", "--lines-min", "0",
