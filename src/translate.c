@@ -78,7 +78,6 @@ struct tjob {
 	struct edi_set	*set;		/* the parser's, or &copy */
 	struct edi_set	 copy;		/* the pool's copy of the set */
 	struct arena	 arena;		/* of copy: its segments and values */
-	int		 have_arena;
 	size_t		 budget;	/* of the tree and map, in the pool */
 	const struct map *m;
 	const struct structure *stc;
@@ -475,21 +474,36 @@ set_partner(struct tctx *t, const struct edi_set *set, const char **tz,
 	return t->ppartner;
 }
 
+/*
+ * catalog_select, and in *broken whether it answered NULL because the map
+ * that would accept the set does not compile.  A lazy catalogue's first
+ * compile prints its errors: the sets before go out first.
+ */
 static const struct map *
-select_map(struct tctx *t, const struct edi_set *set, const char *partner,
+select_now(struct tctx *t, const struct edi_set *set, const char *partner,
     int *broken)
 {
 	const struct map *m;
 	unsigned long	 nb = catalog_broken(t->o->cat);
+
+	if (t->job != NULL &&
+	    catalog_select_compiles(t->o->cat, set, partner))
+		pool_drain(t);
+	m = catalog_select(t->o->cat, set, partner);
+	*broken = m == NULL && catalog_broken(t->o->cat) != nb;
+	return m;
+}
+
+static const struct map *
+select_map(struct tctx *t, const struct edi_set *set, const char *partner,
+    int *broken)
+{
 	size_t		 pl = strlen(partner);
 
 	if (set->env.syntax == EDI_XML || set->doctype.len >=
 	    sizeof(t->seldt) || set->version.len >= sizeof(t->selver) ||
-	    pl >= sizeof(t->selpartner)) {
-		m = catalog_select(t->o->cat, set, partner);
-		*broken = m == NULL && catalog_broken(t->o->cat) != nb;
-		return m;
-	}
+	    pl >= sizeof(t->selpartner))
+		return select_now(t, set, partner, broken);
 	if (t->selvalid && t->selsyn == set->env.syntax &&
 	    slice_eqs(set->doctype, t->seldt) &&
 	    slice_eqs(set->version, t->selver) &&
@@ -497,13 +511,8 @@ select_map(struct tctx *t, const struct edi_set *set, const char *partner,
 		*broken = t->selbroken;
 		return t->selmap;
 	}
-	/* a first compile prints its errors: after the sets before */
-	if (t->job != NULL &&
-	    catalog_select_compiles(t->o->cat, set, partner))
-		pool_drain(t);
-	t->selmap = catalog_select(t->o->cat, set, partner);
-	*broken = t->selbroken = t->selmap == NULL &&
-	    catalog_broken(t->o->cat) != nb;
+	t->selmap = select_now(t, set, partner, &t->selbroken);
+	*broken = t->selbroken;
 	t->selsyn = set->env.syntax;
 	memcpy(t->seldt, set->doctype.p, set->doctype.len);
 	t->seldt[set->doctype.len] = '\0';
@@ -804,8 +813,7 @@ job_free(struct tjob *j)
 {
 	free(j->d);
 	buf_free(&j->ev);
-	if (j->have_arena)
-		arena_free(&j->arena);
+	arena_free(&j->arena);
 }
 
 /* Whether s lies in the input (and so outlives the parser's buffers). */
@@ -885,6 +893,18 @@ copy_env_seg(struct tctx *t, struct arena *a, const struct edi_seg **sp)
 }
 
 /*
+ * j's arena, emptied for a new job; uncapped, as what goes in was capped
+ * where it was made (by the parser, or the envelope's arena).  A zeroed
+ * arena (a new job's, or one job_trim() freed) is an empty one.
+ */
+static void
+job_arena(struct tjob *j)
+{
+	arena_reset(&j->arena);
+	j->arena.max = SIZE_MAX;
+}
+
+/*
  * Hand s to j: the set's arena (its values, and their text where the
  * parser rewrote it) becomes the job's, the parser going on with the
  * job's old one, and the rest (the segment array, names) is copied there;
@@ -908,11 +928,7 @@ job_copy(struct tctx *t, struct tjob *j, struct edi_set *s,
 	int		 own = s->arena != NULL &&
 			    arena_held(s->arena) <= POOL_KEEP;
 
-	if (!j->have_arena) {
-		arena_init(a, EG_MAX_SET_ARENA);
-		j->have_arena = 1;
-	}
-	arena_reset(a);
+	job_arena(j);
 	/*
 	 * The tree and the map get what they would inline: the cap less
 	 * what the parser took (its segment array is not counted there).
@@ -921,7 +937,6 @@ job_copy(struct tctx *t, struct tjob *j, struct edi_set *s,
 	j->budget = used < EG_MAX_SET_ARENA ? EG_MAX_SET_ARENA - used : 0;
 	if (own)
 		arena_swap(a, s->arena);
-	a->max = SIZE_MAX;	/* the parser capped what the copy holds */
 	*c = *s;
 	c->root = NULL;
 	c->arena = a;
@@ -994,10 +1009,8 @@ pool_full(const struct tctx *t, size_t need)
 static void
 job_trim(struct tjob *j)
 {
-	if (j->have_arena && arena_held(&j->arena) > POOL_KEEP) {
+	if (arena_held(&j->arena) > POOL_KEEP)
 		arena_free(&j->arena);
-		j->have_arena = 0;
-	}
 	if (j->ev.cap > POOL_KEEP) {
 		buf_free(&j->ev);
 		buf_init(&j->ev, EG_MAX_EVENT_SIZE + 1);
@@ -1007,6 +1020,32 @@ job_trim(struct tjob *j)
 		j->d = NULL;
 		j->dcap = 0;
 	}
+}
+
+/*
+ * With mu held: the caller's thread works on the next waiting job, as a
+ * worker would; mu is released.
+ */
+static void
+caller_runs(struct tctx *t)
+{
+	struct tjob	*j = &t->job[t->run++ % POOL_RING];
+
+	pthread_mutex_unlock(&t->mu);
+	job_run(&t->w0, j);
+	pthread_mutex_lock(&t->mu);
+	j->done = 1;
+	pthread_mutex_unlock(&t->mu);
+}
+
+/* With mu held: until the job at head is done (mu still held). */
+static void
+wait_head(struct tctx *t)
+{
+	t->waitfor = &t->job[t->head % POOL_RING];
+	while (!t->waitfor->done)
+		pthread_cond_wait(&t->jobdone, &t->mu);
+	t->waitfor = NULL;
 }
 
 /*
@@ -1026,19 +1065,10 @@ pool_commit(struct tctx *t, size_t need)
 		if (need && pool_full(t, need) &&
 		    !t->job[t->head % POOL_RING].done) {
 			if (t->run < t->tail) {
-				/* full: work on a set rather than wait */
-				j = &t->job[t->run++ % POOL_RING];
-				pthread_mutex_unlock(&t->mu);
-				job_run(&t->w0, j);
-				pthread_mutex_lock(&t->mu);
-				j->done = 1;
-				pthread_mutex_unlock(&t->mu);
+				caller_runs(t);	/* full: work, not wait */
 				continue;
 			}
-			t->waitfor = &t->job[t->head % POOL_RING];
-			while (!t->waitfor->done)
-				pthread_cond_wait(&t->jobdone, &t->mu);
-			t->waitfor = NULL;
+			wait_head(t);
 		}
 		for (n = 0; t->head + n < t->tail &&
 		    t->job[(t->head + n) % POOL_RING].done; n++)
@@ -1064,24 +1094,13 @@ pool_commit(struct tctx *t, size_t need)
 static void
 pool_drain(struct tctx *t)
 {
-	struct tjob	*j;
-
 	while (t->head < t->tail) {
 		pthread_mutex_lock(&t->mu);
 		if (!t->job[t->head % POOL_RING].done && t->run < t->tail) {
-			/* work on a waiting set rather than wait */
-			j = &t->job[t->run++ % POOL_RING];
-			pthread_mutex_unlock(&t->mu);
-			job_run(&t->w0, j);
-			pthread_mutex_lock(&t->mu);
-			j->done = 1;
-			pthread_mutex_unlock(&t->mu);
+			caller_runs(t);	/* work on a waiting set, not wait */
 			continue;
 		}
-		t->waitfor = &t->job[t->head % POOL_RING];
-		while (!t->waitfor->done)
-			pthread_cond_wait(&t->jobdone, &t->mu);
-		t->waitfor = NULL;
+		wait_head(t);
 		pthread_mutex_unlock(&t->mu);
 		pool_commit(t, 0);
 	}
@@ -1148,6 +1167,17 @@ pool_stop(struct tctx *t)
 	pthread_mutex_destroy(&t->mu);
 }
 
+/* The job at tail, filled, goes to the workers. */
+static void
+pool_publish(struct tctx *t)
+{
+	pthread_mutex_lock(&t->mu);
+	t->tail++;
+	if (t->idle > 0)
+		pthread_cond_signal(&t->work);
+	pthread_mutex_unlock(&t->mu);
+}
+
 /*
  * Hand s to the pool: 0, or -1 to work on it inline (XML, a set too large
  * for the pool, or one job_copy cannot hand over).
@@ -1169,11 +1199,7 @@ pool_put(struct tctx *t, struct edi_set *s, const struct map *m,
 		return -1;
 	j->bytes = s->raw.len;
 	t->inflight += j->bytes;
-	pthread_mutex_lock(&t->mu);
-	t->tail++;
-	if (t->idle > 0)
-		pthread_cond_signal(&t->work);
-	pthread_mutex_unlock(&t->mu);
+	pool_publish(t);
 	return 0;
 }
 
@@ -1240,12 +1266,7 @@ pool_put_end(struct tctx *t, const struct edi_env *env, int kind, int ok)
 	pool_commit(t, 1);	/* room for one more job */
 	j = &t->job[t->tail % POOL_RING];
 	job_clear(j, NULL, NULL, NULL, 0, 0);
-	if (!j->have_arena) {
-		arena_init(&j->arena, SIZE_MAX);
-		j->have_arena = 1;
-	}
-	arena_reset(&j->arena);
-	j->arena.max = SIZE_MAX;	/* the parser capped what it holds */
+	job_arena(j);
 	j->env = *env;
 	if (copy_env_seg(t, &j->arena, &j->env.interchange) != 0 ||
 	    copy_env_seg(t, &j->arena, &j->env.group) != 0)
@@ -1253,11 +1274,7 @@ pool_put_end(struct tctx *t, const struct edi_env *env, int kind, int ok)
 	j->envend = kind;
 	j->envok = ok;
 	j->bytes = 0;
-	pthread_mutex_lock(&t->mu);
-	t->tail++;
-	if (t->idle > 0)
-		pthread_cond_signal(&t->work);
-	pthread_mutex_unlock(&t->mu);
+	pool_publish(t);
 	return 0;
 }
 
