@@ -370,11 +370,15 @@ with tempfile.TemporaryDirectory() as d:
     rc, good, err = run("translate", "-M", maps, po)
     ok(rc == 0 and len(events(good)) == 1, "lazy maps: the copy translates",
        rc, err)
+    def break_map(path, line):
+        # append a line that does not compile: the map's text, and the
+        # number of the line added
+        body = open(path).read()
+        with open(path, "a") as f:
+            f.write(line + "\n")
+        return body, body.count("\n") + 1
     edimap = os.path.join(maps, "edifact", "orders-order-created.map")
-    body = open(edimap).read()
-    with open(edimap, "a") as f:
-        f.write("this is not a rule\n")
-    nlines = body.count("\n") + 1
+    body, nlines = break_map(edimap, "this is not a rule")
     rc, out, err = run("translate", "-M", maps, po)
     strip = lambda o: [dict(e, id=None, time=None) for e in events(o)]
     ok(rc == 0 and strip(out) == strip(good) and "orders-order-created" not in err,
@@ -417,10 +421,7 @@ with tempfile.TemporaryDirectory() as d:
         f.write(body)
     # the map the X12 file needs is broken: translate and ack say so
     x12map = os.path.join(maps, "x12", "850-order-created.map")
-    body850 = open(x12map).read()
-    with open(x12map, "a") as f:
-        f.write("nothing = BEG03 | nosuchtransform\n")
-    n850 = body850.count("\n") + 1
+    body850, n850 = break_map(x12map, "nothing = BEG03 | nosuchtransform")
     rc, out, err = run("translate", "-M", maps, po)
     ok(rc == 78 and out == ""
        and "850-order-created.map:%d:" % n850 in err
