@@ -125,6 +125,19 @@ def run_node(path, nm, script="node_x12_parse.js"):
     return best
 
 
+def build_kind():
+    """How the measured edigate was configured: --enable-pgo or not."""
+    try:
+        out = subprocess.run(["sh", os.path.join(build, "config.status"),
+                              "--config"], capture_output=True, text=True)
+        return "with --enable-pgo (profile-guided)" \
+            if "--enable-pgo" in out.stdout and \
+            "--enable-pgo=no" not in out.stdout else "without --enable-pgo"
+    except OSError:
+        return "configuration unknown"
+
+
+log("edigate built", build_kind())
 nm = node_modules()
 rows = []
 for mb in sizes:
