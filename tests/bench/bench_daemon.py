@@ -74,12 +74,20 @@ def ingest_once():
                          stderr=subprocess.DEVNULL)
     t0 = time.time()
     first = None
-    while True:
-        left = len(os.listdir(inbox))
-        if first is None and left < ndocs:
+    # Watching the inbox must not take the CPUs the daemon runs on: a
+    # listing of 20,000 names (8 ms of CPU) every 5 ms took 60% of one.  The
+    # first file taken shows in the names (and early, so few listings
+    # are made); after that, one read of the directory's first entries
+    # tells whether anything is left.
+    while first is None:
+        if len(os.listdir(inbox)) < ndocs:
             first = time.time()
-        if left == 0:
             break
+        time.sleep(0.005)
+    while True:
+        with os.scandir(inbox) as it:
+            if next(it, None) is None:
+                break
         time.sleep(0.005)
     t_ingest = time.time()
     while status_counts(conf) != 0:
