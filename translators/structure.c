@@ -1758,6 +1758,11 @@ structure_index_new(const struct structure *st)
 		sd->synall[1] |= ix->synmask[k].all[1];
 	}
 	syn_pairs(ix);
+	for (i = 0; i < ix->nseg; i++) {
+		sd = &ix->seg[i];
+		sd->qmore = sd->mand[1] != 0 ||
+		    (sd->mandcomp && sd->mcall == 0) || sd->nsyn != 0;
+	}
 	automaton(ix, st);
 	slot_cols(ix);
 	return ix;

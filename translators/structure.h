@@ -224,6 +224,14 @@ struct struct_segdef {
 	 * every mandatory component.
 	 */
 	uint64_t	 mcall;
+	/*
+	 * 0 when, for a segment whose values are all repetition 1 at
+	 * positions below 64, every element of mand[0] present and every
+	 * bit of mcall seen settle the requirement and nothing else is
+	 * asked: no mandatory position past 63, no mandatory component
+	 * that mcall leaves out, no syntax note.
+	 */
+	int		 qmore;
 	unsigned char	 mcel[64];	/* bit i of mcall: mcomp[i]'s element */
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */

@@ -1730,7 +1730,8 @@ static const uint64_t tb_elbit[64] = { TB_B16(0), TB_B16(16), TB_B16(32),
  * The values of s, for seg_quiet(): the present bits (and repetitions
  * and mandatory components, as scan_values() notes them) when
  * val_plain() clears every one; 0 at the first it does not.  Without
- * vals (no declarations) only the bits.
+ * vals (no declarations) only the bits.  2 (p not filled in) when the
+ * values also settle all that seg_quiet() would ask, see qmore.
  */
 static inline __attribute__((always_inline)) int
 scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
@@ -1751,17 +1752,17 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 	 */
 	for (; v < end; v++) {
 		if (v->el >= 64)
-			break;
+			goto rest;
 		if (utf8) {
 			if (v->rep != 1)
-				break;
+				goto rest;
 			b0 |= tb_elbit[v->el];
 			if (vals && !val_plain_comp(sd, v, 1, mc, &mb))
 				return 0;
 		} else {
 			memcpy(&rc, &v->rep, sizeof(rc));
 			if (rc != 0x00010001U)
-				break;
+				goto rest;
 			b0 |= tb_elbit[v->el];
 			if (!vals)
 				continue;
@@ -1773,6 +1774,23 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 				return 0;
 		}
 	}
+	/*
+	 * Every value here (nearly every segment): bit[1] is 0 and every
+	 * repetition 1, so with qmore 0 the requirement is settled by
+	 * mand[0] and mcall, and seg_quiet() has nothing more to ask (2).
+	 * Without values mb is 0: a segment with mandatory components goes
+	 * on to seg_quiet's own tests, as does one with a mandatory
+	 * component missing (mand_seen() decides whether its element is
+	 * there).  Not for X12, whose segments mostly have syntax notes:
+	 * there the test would only add to seg_quiet's.
+	 */
+	if (utf8 && ((sd->mand[0] & ~b0) | (sd->mcall & ~mb)) == 0 &&
+	    !sd->qmore)
+		return 2;
+	if (v != s->val)
+		orrep = andrep = 1;
+	goto done;
+ rest:
 	if (v != s->val)
 		orrep = andrep = 1;
 	for (; v < end; v++) {
@@ -1780,6 +1798,7 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 		if (vals && !val_plain(sd, v, utf8, mc, &mb))
 			return 0;
 	}
+ done:
 	p->bit[0] = b0;
 	p->bit[1] = b1;
 	p->orrep = reps ? orrep : ~0U;
@@ -1817,8 +1836,8 @@ seg_quiet(struct tb *t, const struct edi_seg *s,
 		 * ask (mandatory components, repeatable elements).
 		 */
 		ok = scan_quiet(s, sd, 0, 1, 0, 1, &pr);
-	if (!ok)
-		return 0;
+	if (ok != 1)
+		return ok != 0;
 	if (((sd->mand[0] & ~pr.bit[0]) | (sd->mand[1] & ~pr.bit[1])) != 0)
 		return 0;
 	if (sd->mandcomp && (sd->nmcomp == 0 || !allrep1(&pr) ||
