@@ -1058,6 +1058,9 @@ path_elrep(struct map_path *path)
 	memcpy(&path->elrep, (const char *)&t + offsetof(struct edi_val, el),
 	    sizeof(path->elrep));
 	path->comp1 = path->comp ? path->comp : 1;
+	t.comp = path->comp1;
+	memcpy(&path->rc, (const char *)&t + offsetof(struct edi_val, rep),
+	    sizeof(path->rc));
 }
 
 /*
@@ -3919,6 +3922,34 @@ list_fast(const struct map_rule *r)
 }
 
 /*
+ * The element a list_fast rule reads every term of, as components of one
+ * repetition (address.lines[] = NAD05-01, NAD05-02, NAD05-03, NAD05-04),
+ * none filtered, no two the same: list_plain then reads the element's
+ * values in one pass for all terms.  0 for any other rule.
+ */
+static unsigned
+list_el(const struct map_rule *r)
+{
+	const struct map_path *p, *q;
+	int	 i, k;
+
+	if (!r->listfast || r->nexpr < 2)
+		return 0;
+	q = r->expr[0]->path;
+	for (i = 0; i < r->nexpr; i++) {
+		p = r->expr[i]->path;
+		if (p->seg.f.natom != 0 || p->el == 0 || p->el != q->el ||
+		    (p->rep ? p->rep : 1u) != (q->rep ? q->rep : 1u) ||
+		    p->comp1 == 0)
+			return 0;
+		for (k = 0; k < i; k++)
+			if (r->expr[k]->path->comp1 == p->comp1)
+				return 0;
+	}
+	return q->el;
+}
+
+/*
  * A literal the document may keep as it is (mdoc_text_plain would leave
  * it and call it plain): ASCII without a byte JSON escapes.
  */
@@ -3960,6 +3991,9 @@ rule_hints(struct map_rule *r)
 	r->litplain = r->lit && lit_plain(e->lit);
 	r->vcomp = r->plain != NULL ? map_path_vcomp(r->plain->path) : 0;
 	r->listfast = list_fast(r);
+	r->listel = list_el(r);
+	r->listrep = r->listel != 0 && r->expr[0]->path->rep != 0 ?
+	    r->expr[0]->path->rep : 1;
 	r->or2 = NULL;
 	if (r->fast && r->nexpr == 1 && r->expr[0]->kind == MT_OR &&
 	    r->expr[0]->nsub >= 2 && r->plain == r->expr[0]->sub[0] &&

@@ -3996,21 +3996,14 @@ multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
  * forward, rather than from the first; from there map_segval's pass.
  */
 static NOINLINE const struct edi_val *
-segval_near(const struct edi_seg *s, unsigned el, unsigned comp,
-    unsigned rep)
+segval_near(const struct edi_seg *s, const struct map_path *p)
 {
 	const struct edi_val *v, *b, *e;
-	struct edi_val	 w;
-	uint32_t	 want, rc;
+	const unsigned	 el = p->el;
+	uint32_t	 rc;
 
 	if (s->nval == 0)
 		return NULL;
-	/* rep and comp as a value keeps them, to compare as one. */
-	memset(&w, 0, sizeof(w));
-	w.rep = (uint16_t)rep;
-	w.comp = (uint16_t)comp;
-	memcpy(&want, (const char *)&w + offsetof(struct edi_val, rep),
-	    sizeof(want));
 	b = s->val;
 	e = b + s->nval;
 	v = el - 1 < s->nval ? &b[el - 1] : e - 1;
@@ -4021,14 +4014,15 @@ segval_near(const struct edi_seg *s, unsigned el, unsigned comp,
 		while (++v < e && v->el < el)
 			;
 	for (; v < e && v->el == el; v++) {
+		/* rep and comp as one, as the compiler laid them out. */
 		memcpy(&rc, (const char *)v + offsetof(struct edi_val, rep),
 		    sizeof(rc));
-		if (rc == want)
+		if (rc == p->rc)
 			return v;
 		/* A rep or comp of 0 reads as 1. */
 		if ((v->rep == 0 || v->comp == 0) &&
-		    (v->rep ? v->rep : 1u) == rep &&
-		    (v->comp ? v->comp : 1u) == comp)
+		    (v->rep ? v->rep : 1u) == (p->rep ? p->rep : 1u) &&
+		    (v->comp ? v->comp : 1u) == p->comp1)
 			return v;
 	}
 	return NULL;
@@ -4046,7 +4040,7 @@ path_value(const struct edi_seg *s, const struct map_path *p)
 		    (el == 1 || v[-1].el < el))
 			return v;
 	}
-	return segval_near(s, el, p->comp1, p->rep ? p->rep : 1u);
+	return segval_near(s, p);
 }
 
 /* The candidates of plain path p in segment s (match_seg_at). */
@@ -4465,6 +4459,53 @@ list_append(struct ev *ev, struct mdoc *arr, struct mdoc *j)
 }
 
 /*
+ * The values of the terms of a list rule of one element (r->listel:
+ * address.lines[] = NAD05-01, NAD05-02, NAD05-03, NAD05-04) in s, each
+ * as path_value would find it, in one pass over the element's values:
+ * for each bit k of what it returns, fv[k] is the first value of term k's
+ * repetition and component; the other terms have none.  Most segments
+ * send one or two of the components, and path_value would look for each
+ * of the others from the element's position again.
+ */
+static inline ALWAYS_INLINE uint64_t
+list_el_vals(const struct edi_seg *s, const struct map_rule *r,
+    const struct edi_val **fv)
+{
+	const struct edi_val *v, *b, *e;
+	const unsigned	 el = r->listel;
+	uint64_t	 got = 0;
+	unsigned	 vc;
+	int		 k;
+
+	if (s->nval == 0)
+		return 0;
+	/* The element's first value, found as segval_near finds it. */
+	b = s->val;
+	e = b + s->nval;
+	v = el - 1 < s->nval ? &b[el - 1] : e - 1;
+	if (v->el >= el)
+		while (v > b && v[-1].el >= el)
+			v--;
+	else
+		while (++v < e && v->el < el)
+			;
+	for (; v < e && v->el == el; v++) {
+		if ((v->rep ? v->rep : 1u) != r->listrep)
+			continue;
+		vc = v->comp ? v->comp : 1u;
+		for (k = 0; k < r->nexpr; k++)
+			if (r->expr[k]->path->comp1 == vc) {
+				if (!(got >> k & 1)) {
+					fv[k] = v;
+					got |= (uint64_t)1 << k;
+				}
+				break;
+			}
+	}
+	return got;
+}
+
+/*
  * run_list_rule for a rule of the shape list_fast (map_compile.c) allows,
  * in a loop instance, nobody tracing: the values path_all would collect,
  * in the order the sort would leave them (by segment, then item), are
@@ -4477,10 +4518,11 @@ list_plain(struct ev *ev, const struct frame *fr, const struct map_rule *r)
 {
 	const struct edi_seg *seg = ev->set->seg, *sg;
 	const struct map_path *p;
-	const struct edi_val *val;
+	const struct edi_val *val, *fv[MAP_MAX_TERMS];
 	struct sidx	*x;
 	struct mdoc	*arr = NULL, *j;
 	uint32_t	 it;
+	uint64_t	 got = 0;
 	int		 k, added = 0;
 
 	if ((x = frame_sidx(ev, fr)) == NULL)
@@ -4488,11 +4530,17 @@ list_plain(struct ev *ev, const struct frame *fr, const struct map_rule *r)
 	for (it = sidx_first(x, r->expr[0]->path->seg.key); it != SIDX_END;
 	    it = x->it[it].next) {
 		sg = &seg[x->it[it].seg];
+		if (r->listel != 0)
+			got = list_el_vals(sg, r, fv);
 		for (k = 0; k < r->nexpr; k++) {
 			p = r->expr[k]->path;
-			if (frank(sg, &p->seg.f) < 0 ||
-			    (val = path_value(sg, p)) == NULL ||
-			    val->s.len == 0)
+			if (r->listel != 0)
+				val = got >> k & 1 ? fv[k] : NULL;
+			else if (frank(sg, &p->seg.f) < 0)
+				continue;
+			else
+				val = path_value(sg, p);
+			if (val == NULL || val->s.len == 0)
 				continue;
 			if (arr == NULL && (arr = target_array(ev, fr,
 			    &r->tgt)) == NULL)

@@ -253,6 +253,8 @@ struct map_path {
 	   edi_val keeps them in, and comp (0 read as 1). */
 	uint32_t	 elrep;
 	uint16_t	 comp1;
+	uint32_t	 rc;		/* and rep and comp (0 read as 1) as
+					   the 32 bits after el (segval_near) */
 };
 
 /*
@@ -491,6 +493,10 @@ struct map_rule {
 	unsigned	 vcomp;		/* map_path_vcomp of plain's path */
 	int		 listfast;	/* a [] rule run_list_rule reads in
 					   one pass (map_compile.c list_fast) */
+	unsigned	 listel;	/* listfast, every term a component
+					   of this one element, no filter,
+					   each its own (list_el); else 0 */
+	unsigned	 listrep;	/* and the repetition they read */
 	const struct map_expr *or2;	/* fast, `a or b ...` with b a plain
 					   path: b (run_rule_or), or NULL */
 	uint8_t		 when_fast;	/* as fast, but with a `when` */
