@@ -3966,6 +3966,33 @@ lit_plain(struct slice s)
 	return 1;
 }
 
+/*
+ * A rule's `when` is exists(F) of a field F of the target's own object,
+ * reached from the same frame object by the same names (id.schemeId when
+ * exists(id.value)): when F exists, the objects the test passed through
+ * are the target's, and the evaluator writes there without finding them
+ * again (map_eval.c run_rule_sib).
+ */
+static int
+when_sib(const struct map_rule *r)
+{
+	const struct map_cond *c = r->when;
+	const struct map_field *f;
+	int	 k;
+
+	if (c == NULL || c->op != MC_EXISTS || c->a == NULL ||
+	    c->a->kind != MT_FIELD || (f = c->a->field) == NULL)
+		return 0;
+	if (f->abs || f->up != 0 || r->tgt.rooted || r->tgt.array ||
+	    f->nname < 2 || f->nname != r->tgt.nname ||
+	    f->nname > MAP_MAX_TARGET_DEPTH)
+		return 0;
+	for (k = 0; k < f->nname - 1; k++)
+		if (strcmp(f->name[k], r->tgt.name[k]) != 0)
+			return 0;
+	return 1;
+}
+
 /* What run_rule would otherwise work out each time (map_eval.c). */
 static void
 rule_hints(struct map_rule *r)
@@ -3985,6 +4012,7 @@ rule_hints(struct map_rule *r)
 	/* The shapes run_rule_gen takes the short way. */
 	r->when_fast = r->plain != NULL && r->source != NULL &&
 	    r->when != NULL && !r->tgt.array;
+	r->whensib = r->when_fast && when_sib(r);
 	r->lit = r->plain == NULL && r->nexpr == 1 && e == r->expr[0] &&
 	    e->kind == MT_LIT && e->lit.len > 0 && r->nxf == 0 &&
 	    !r->tgt.array;

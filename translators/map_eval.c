@@ -5023,6 +5023,110 @@ each:
 	}
 }
 
+/* write_scalar into o, the target's object found by the caller. */
+static inline ALWAYS_INLINE void
+write_scalar_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
+    const struct map_val *v, int xf)
+{
+	struct mdoc *j;
+
+	if ((j = val_node(ev, v, xf)) == NULL) {
+		ev->dirty = 1;
+		return;
+	}
+	mdoc_set_bit(o, t->name[t->nname - 1], t->bit[t->nname - 1], j);
+}
+
+/* write_text into o, likewise. */
+static inline ALWAYS_INLINE void
+write_text_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
+    const struct edi_val *val)
+{
+	struct mdoc *j;
+
+	if (val->s.p == NULL) {
+		ev->dirty = 1;
+		return;
+	}
+	if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
+	    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p, val->s.len,
+	    &j->u.s.len, &j->plain)) == NULL) {
+		ev->limit = 1;
+		ev->dirty = 1;
+		return;
+	}
+	mdoc_set_bit(o, t->name[t->nname - 1], t->bit[t->nname - 1], j);
+}
+
+/*
+ * A rule whose `when` is exists(F) of a field beside its target
+ * (r->whensib: id.schemeId when exists(id.value)), unless someone traces:
+ * the test as exists_field makes it, then run_rule_plain's way, writing
+ * into the object the test reached, which is the one target_obj would
+ * find (the same names from the same frame object, whose keys are
+ * unique).  0 when the test meets something other than an object on the
+ * way (exists_field's -1): the caller's general way.
+ */
+static inline ALWAYS_INLINE int
+run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	const struct map_rule *r = &s->u.r;
+	const struct map_field *f = r->when->a->field;
+	const struct frame *of;
+	const struct mdoc *j;
+	struct mdoc	*o;
+	struct map_val	 v;
+	struct pbest	 b;
+	const char	*why, *p;
+	size_t		 len;
+	enum map_vkind	 kind;
+	int		 k, n = f->nname, found, res;
+
+	if ((of = obj_frame(fr)) == NULL)
+		return 1;		/* no object: F is absent */
+	o = of->obj;
+	for (k = 0; k < n - 1; k++) {
+		if (o->kind != MDOC_OBJ)
+			return 0;
+		if ((j = member(o, f, k)) == NULL)
+			return 1;
+		o = (struct mdoc *)(uintptr_t)j;
+	}
+	if (o->kind != MDOC_OBJ)
+		return 0;
+	if ((j = member(o, f, n - 1)) == NULL || !node_has(j))
+		return 1;
+	/* From here as run_rule_plain, then rule_write, into o. */
+	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
+		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
+			write_text_in(ev, o, &r->tgt, b.v);
+			return 1;
+		}
+		found = pb_value(ev, &b, r->plain, r->vcomp, &v);
+	}
+	if (found != 1) {
+		if (found != 0 || !r->quiet)
+			run_rule_or(ev, fr, s, found);
+		return 1;
+	}
+	if (r->nxf != 0) {
+		if (r->nxf != 1 || v.xnode != NULL) {
+			rule_write_xforms(ev, fr, s, &v);
+			return 1;
+		}
+		p = v.p;
+		len = v.len;
+		kind = v.kind;
+		if ((res = map_xform_apply(r->xf, ev->a, ev->set, &v, &why)) !=
+		    MXR_OK) {
+			rule_write_res(ev, fr, s, &v, p, len, kind, res, why);
+			return 1;
+		}
+	}
+	write_scalar_in(ev, o, &r->tgt, &v, r->nxf > 0);
+	return 1;
+}
+
 /*
  * run_rule_gen's short ways, unless someone traces: a rule of the fast
  * shape under a `when` (the when tested as run_rule_gen tests it, then
@@ -5040,6 +5144,8 @@ run_rule_short(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	int		 l;
 
 	ev->xat = NULL;
+	if (r->whensib && run_rule_sib(ev, fr, s))
+		return;
 	/* eval_cond's first case (exists(id.value)) without the call. */
 	if ((c = r->when) != NULL) {
 		if (c->op != MC_EXISTS || c->a->kind != MT_FIELD ||

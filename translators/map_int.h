@@ -500,6 +500,11 @@ struct map_rule {
 	const struct map_expr *or2;	/* fast, `a or b ...` with b a plain
 					   path: b (run_rule_or), or NULL */
 	uint8_t		 when_fast;	/* as fast, but with a `when` */
+	uint8_t		 whensib;	/* and the when exists(F) of a field
+					   F beside the target (id.schemeId
+					   when exists(id.value)): the
+					   object the test reaches is the
+					   target's (run_rule_sib) */
 	uint8_t		 lit;		/* a literal alone, no transform,
 					   not [] (`= "GTIN"`) */
 	uint8_t		 litplain;	/* and ASCII, nothing to escape */
