@@ -231,6 +231,11 @@ struct ef {
 	unsigned char	 cls[256];
 	unsigned char	 csok[256];	/* UNOA characters, delimiters */
 	unsigned char	 tagok[256];	/* A-Z 0-9: is_upalnum() */
+	/*
+	 * scan_block()'s step past a separator byte b: erc_keep[cls[b]] and
+	 * erc_add[cls[b]] (0 for the other classes), one load each.
+	 */
+	uint64_t	 ekeep[256], eadd[256];
 	struct specials	 sp;
 	char		 una_rep;	/* UNA position 5; 0: none */
 	int		 have_una;	/* a UNA applies to the next UNB */
@@ -358,6 +363,15 @@ unoa_ok(unsigned char c)
 	return c != 0 && strchr(" .,-()/='+:?!\"%&*;<>", c) != NULL;
 }
 
+/* The position after a separator of class c: (erc & keep) + add. */
+static const uint64_t erc_keep[4] = {
+	[C_EL] = ERC_EL, [C_CO] = ~(uint64_t)0, [C_RE] = 0xffffffffU,
+};
+static const uint64_t erc_add[4] = {
+	[C_EL] = 1 | ERC_REP1 | ERC_COMP1, [C_CO] = ERC_COMP1,
+	[C_RE] = ERC_REP1 | ERC_COMP1,
+};
+
 static void	specials_init(const struct ef *, struct specials *);
 
 static void
@@ -379,6 +393,10 @@ build_classes(struct ef *x)
 	for (i = 0; i < 256; i++) {
 		x->csok[i] = (unsigned char)unoa_ok((unsigned char)i);
 		x->tagok[i] = (unsigned char)is_upalnum(i);
+	}
+	for (i = 0; i < 256; i++) {
+		x->ekeep[i] = x->cls[i] <= C_RE ? erc_keep[x->cls[i]] : 0;
+		x->eadd[i] = x->cls[i] <= C_RE ? erc_add[x->cls[i]] : 0;
 	}
 	x->csok[(unsigned char)x->d.element] = 1;
 	x->csok[(unsigned char)x->d.component] = 1;
@@ -1120,15 +1138,6 @@ tokenize(struct ef *x, struct slice raw, struct edi_seg *seg)
 /* ... because out[] was too short: scan again into x->scratch */
 #define SCAN_ROOM	((size_t)-2)
 
-/* The position after a separator of class c: (erc & keep) + add. */
-static const uint64_t erc_keep[4] = {
-	[C_EL] = ERC_EL, [C_CO] = ~(uint64_t)0, [C_RE] = 0xffffffffU,
-};
-static const uint64_t erc_add[4] = {
-	[C_EL] = 1 | ERC_REP1 | ERC_COMP1, [C_CO] = ERC_COMP1,
-	[C_RE] = ERC_REP1 | ERC_COMP1,
-};
-
 /* Bit i set where byte i of a, then b (32 bytes), is v1 or v2. */
 static inline unsigned
 mask32(__m128i a, __m128i b, __m128i v1, __m128i v2)
@@ -1333,14 +1342,15 @@ unescape_vals(struct ef *x, struct edi_val *out, size_t n, const char *p,
 }
 
 /*
- * One block of scan_plain() at blk: the values it ends, and the mask of
- * its terminators (*mtermp); -1 at CR or LF.  Inline, and called once for
+ * One block of scan_plain() at blk: the values it ends, the mask of its
+ * terminators (*mtermp) and of its component and repetition separators
+ * (*mcrp, for the next block's carry); -1 at CR or LF.  Inline, and called once for
  * the first block apart, so that the compiler folds that block's initial
  * state: most segments end in it.
  */
 static inline __attribute__((always_inline)) int
 scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
-    struct scan_st *st, unsigned *mtermp, const int avx2)
+    struct scan_st *st, unsigned *mtermp, unsigned *mcrp, const int avx2)
 {
 	const struct specials *sp = &x->sp;
 	const unsigned char *q;
@@ -1379,19 +1389,17 @@ scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
 		return -1;
 	st->odd |= modd & below;
 	st->trail |= mel & (mcr << 1 | st->carry) & below;
-	/* for the next block, which only a segment not ended here reads */
-	if (mterm == 0)
-		st->carry = mcr >> 31;
 	for (sep = (mel | mcr) & keep & below; sep != 0; sep &= sep - 1) {
 		q = blk + __builtin_ctz(sep);
-		c = x->cls[*q];
+		c = *q;
 		setbuf_putval(st->o, st->start, q, st->erc);
 		/* counted when not empty: a conditional move */
 		st->o = q != st->start ? st->o + 1 : st->o;
-		st->erc = (st->erc & erc_keep[c]) + erc_add[c];
+		st->erc = (st->erc & x->ekeep[c]) + x->eadd[c];
 		st->start = q + 1;
 	}
 	*mtermp = mterm;
+	*mcrp = mcr;
 	return 0;
 }
 
@@ -1423,7 +1431,7 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	const unsigned char *b = (const unsigned char *)in + pos;
 	const unsigned char *lim = (const unsigned char *)in + len;
 	const unsigned char *blk = b, *start, *q;
-	unsigned mterm, odd, trail;
+	unsigned mterm, mcr, odd, trail;
 	uint64_t erc;
 	uint32_t t4;
 	size_t	 n;
@@ -1444,9 +1452,11 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	if (32 >= cap)
 		return cap < EG_MAX_SEG_VALUES ? SCAN_ROOM : SCAN_NO;
 	/* the tag's bytes hold no separator */
-	if (scan_block(x, blk, ~0xfU, &st, &mterm, avx2) != 0)
+	if (scan_block(x, blk, ~0xfU, &st, &mterm, &mcr, avx2) != 0)
 		return SCAN_NO;
 	while (mterm == 0) {
+		/* the block ended in : or *: only a segment not ended reads it */
+		st.carry = mcr >> 31;
 		blk += 32;
 		/* a terminator in this block is within EG_MAX_SEGMENT_LEN */
 		if (lim - blk < 32 || blk - b > EG_MAX_SEGMENT_LEN - 32)
@@ -1456,7 +1466,7 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 		/* el, rep and comp stay within the limits for 32 more */
 		if (((st.erc + 0x7fbc7fbc7fbcULL) & 0x800080008000ULL) != 0)
 			return SCAN_NO;
-		if (scan_block(x, blk, ~0U, &st, &mterm, avx2) != 0)
+		if (scan_block(x, blk, ~0U, &st, &mterm, &mcr, avx2) != 0)
 			return SCAN_NO;
 	}
 	start = st.start;
