@@ -144,8 +144,11 @@ setbuf_add(struct setbuf *b, const struct edi_seg *seg, size_t end, int force,
 {
 	struct edi_seg *s;
 
-	/* overflowed: lim_nseg is 0 */
-	if (force || b->nseg >= b->lim_nseg || end > b->lim_end)
+	/*
+	 * overflowed: lim_nseg is 0.  Within the limits force (a trailer)
+	 * changes nothing: setbuf_add_slow() would keep seg the same way.
+	 */
+	if (b->nseg >= b->lim_nseg || end > b->lim_end)
 		return setbuf_add_slow(b, seg, end, force, why);
 	b->count++;
 	b->end = end;
