@@ -1812,6 +1812,12 @@ deliver_set(struct ef *x)
 	s->seg = x->sb.seg;
 	s->nseg = (uint32_t)x->sb.nseg;
 	s->raw = setbuf_raw(&x->sb, x->in);
+	/*
+	 * Every segment kept lies in [start, end), in the input: on_unh()
+	 * began the set at UNH, and each segment counted moved end past it
+	 * (setbuf_add*()), kept or not.
+	 */
+	s->segs_in_raw = 1;
 	s->arena = &x->sar;
 	s->rejected = x->rejected;
 	if (x->stop == 0 && x->h->set != NULL &&
