@@ -31,6 +31,40 @@ def segments(data, term, strip):
     return out
 
 
+def units(segs, es, head, trailer):
+    """The sets (ST..SE) or messages (UNH..UNT) among segs."""
+    out, cur = [], None
+    for s in segs:
+        tag = s.split(es, 1)[0]
+        if tag == head:
+            cur = [s]
+        elif cur is not None:
+            cur.append(s)
+            if tag == trailer:
+                out.append(cur)
+                cur = None
+    return out
+
+
+def repeat(sets, es, at, fmt):
+    """The units (sets or messages, lists of segments) over and over to
+    TARGET bytes, the n-th with element at[tag] of its segments tagged so
+    set to fmt % n (a control number or message reference): (segments, n).
+    """
+    body, n, size = [], 0, 0
+    while size < TARGET:
+        for unit in sets:
+            n += 1
+            for s in unit:
+                e = s.split(es)
+                k = at.get(e[0])
+                if k is not None and len(e) > k:
+                    e[k] = fmt % n
+                body.append(es.join(e))
+                size += len(body[-1]) + 1
+    return body, n
+
+
 def x12(data):
     """One interchange of the case's sets repeated, or None."""
     if not data.startswith(b"ISA") or len(data) < 106:
@@ -39,35 +73,14 @@ def x12(data):
     segs = segments(data, term, b"\r\n ")
     isa = [s for s in segs if s.startswith(b"ISA" + es)]
     gs = [s for s in segs if s.startswith(b"GS" + es)]
-    sets, cur = [], None
-    for s in segs:
-        tag = s.split(es, 1)[0]
-        if tag == b"ST":
-            cur = [s]
-        elif cur is not None:
-            cur.append(s)
-            if tag == b"SE":
-                sets.append(cur)
-                cur = None
+    sets = units(segs, es, b"ST", b"SE")
     if not isa or not gs or not sets:
         return None
     ie = isa[0].split(es)
     ie[13] = b"%09d" % 1
     ge = gs[0].split(es)
     ge[6] = b"1"
-    body, n, size = [], 0, 0
-    while size < TARGET:
-        for st in sets:
-            n += 1
-            ctl = b"%04d" % n
-            out = []
-            for s in st:
-                e = s.split(es)
-                if e[0] in (b"ST", b"SE"):
-                    e[2] = ctl
-                out.append(es.join(e))
-            body.extend(out)
-            size += sum(len(s) + 1 for s in out)
+    body, n = repeat(sets, es, {b"ST": 2, b"SE": 2}, b"%04d")
     seg = [es.join(ie), es.join(ge)] + body + [
         es.join([b"GE", b"%d" % n, b"1"]),
         es.join([b"IEA", b"1", ie[13]])]
@@ -87,37 +100,14 @@ def edifact(data):
         return None
     segs = segments(data, term, b"\r\n ")
     unb = [s for s in segs if s.startswith(b"UNB" + es)]
-    msgs, cur = [], None
-    for s in segs:
-        tag = s[:3]
-        if tag == b"UNH":
-            cur = [s]
-        elif cur is not None:
-            cur.append(s)
-            if tag == b"UNT":
-                msgs.append(cur)
-                cur = None
+    msgs = units(segs, es, b"UNH", b"UNT")
     if not unb or not msgs:
         return None
     be = unb[0].split(es)
     if len(be) < 6:
         return None
     be[5] = b"PGO1"
-    body, n, size = [], 0, 0
-    while size < TARGET:
-        for m in msgs:
-            n += 1
-            ref = b"M%d" % n
-            out = []
-            for s in m:
-                e = s.split(es)
-                if e[0] == b"UNH":
-                    e[1] = ref
-                elif e[0] == b"UNT" and len(e) > 2:
-                    e[2] = ref
-                out.append(es.join(e))
-            body.extend(out)
-            size += sum(len(s) + 1 for s in out)
+    body, n = repeat(msgs, es, {b"UNH": 1, b"UNT": 2}, b"M%d")
     seg = [es.join(be)] + body + [es.join([b"UNZ", b"%d" % n, b"PGO1"])]
     return una + term.join(seg) + term + b"\n"
 

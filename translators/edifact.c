@@ -2410,9 +2410,13 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 		    seg->filepos, "UNH", 1, .ack_seg = 26, .bad = &x->ref),
 		    "message reference %s is not unique in the interchange",
 		    slice_show(x->ref, b, sizeof(b)));
-	/* nearly every UNH: all four there and short enough, one test */
-	for (comp = f[1].len - 1 < 6 && f[2].len - 1 < 3 && f[3].len - 1 < 3 &&
-	    f[4].len - 1 < 3 ? 4 : 0; comp < 4; comp++) {
+	/*
+	 * Nearly every UNH: all four there and short enough (len - 1 <
+	 * max), one test for the loop's four.
+	 */
+	for (comp = f[1].len - 1 < s009[0].max && f[2].len - 1 < s009[1].max &&
+	    f[3].len - 1 < s009[2].max && f[4].len - 1 < s009[3].max ? 4 : 0;
+	    comp < 4; comp++) {
 		v = f[s009[comp].comp];
 		if (v.len == 0)
 			ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-FIELD",

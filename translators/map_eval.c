@@ -4355,31 +4355,44 @@ target_obj(struct ev *ev, const struct frame *fr, const struct map_target *t)
 	return o;
 }
 
+/* write_scalar into o, the target's object (target_obj's). */
 static inline ALWAYS_INLINE void
-write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
+write_scalar_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
     const struct map_val *v, int xf)
 {
-	struct mdoc *o, *j;
+	struct mdoc *j;
 
-	if ((o = target_obj(ev, fr, t)) == NULL ||
-	    (j = val_node(ev, v, xf)) == NULL) {
+	if ((j = val_node(ev, v, xf)) == NULL) {
 		ev->dirty = 1;
 		return;
 	}
 	mdoc_set_bit(o, t->name[t->nname - 1], t->bit[t->nname - 1], j);
 }
 
+static inline ALWAYS_INLINE void
+write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
+    const struct map_val *v, int xf)
+{
+	struct mdoc *o;
+
+	if ((o = target_obj(ev, fr, t)) == NULL) {
+		ev->dirty = 1;
+		return;
+	}
+	write_scalar_in(ev, o, t, v, xf);
+}
+
 /*
  * write_scalar of the value mk_val makes of val, no transform applied:
- * a string of its text.
+ * a string of its text; into o, the target's object (target_obj's).
  */
 static inline ALWAYS_INLINE void
-write_text(struct ev *ev, const struct frame *fr, const struct map_target *t,
+write_text_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
     const struct edi_val *val)
 {
-	struct mdoc *o, *j;
+	struct mdoc *j;
 
-	if ((o = target_obj(ev, fr, t)) == NULL || val->s.p == NULL) {
+	if (val->s.p == NULL) {
 		ev->dirty = 1;
 		return;
 	}
@@ -4391,6 +4404,19 @@ write_text(struct ev *ev, const struct frame *fr, const struct map_target *t,
 		return;
 	}
 	mdoc_set_bit(o, t->name[t->nname - 1], t->bit[t->nname - 1], j);
+}
+
+static inline ALWAYS_INLINE void
+write_text(struct ev *ev, const struct frame *fr, const struct map_target *t,
+    const struct edi_val *val)
+{
+	struct mdoc *o;
+
+	if ((o = target_obj(ev, fr, t)) == NULL) {
+		ev->dirty = 1;
+		return;
+	}
+	write_text_in(ev, o, t, val);
 }
 
 struct lvals {
@@ -5021,41 +5047,6 @@ each:
 		ev->cur = m[i];
 		run_rule(ev, fr, m[i]);
 	}
-}
-
-/* write_scalar into o, the target's object found by the caller. */
-static inline ALWAYS_INLINE void
-write_scalar_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
-    const struct map_val *v, int xf)
-{
-	struct mdoc *j;
-
-	if ((j = val_node(ev, v, xf)) == NULL) {
-		ev->dirty = 1;
-		return;
-	}
-	mdoc_set_bit(o, t->name[t->nname - 1], t->bit[t->nname - 1], j);
-}
-
-/* write_text into o, likewise. */
-static inline ALWAYS_INLINE void
-write_text_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
-    const struct edi_val *val)
-{
-	struct mdoc *j;
-
-	if (val->s.p == NULL) {
-		ev->dirty = 1;
-		return;
-	}
-	if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
-	    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p, val->s.len,
-	    &j->u.s.len, &j->plain)) == NULL) {
-		ev->limit = 1;
-		ev->dirty = 1;
-		return;
-	}
-	mdoc_set_bit(o, t->name[t->nname - 1], t->bit[t->nname - 1], j);
 }
 
 /*
