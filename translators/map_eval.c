@@ -3990,6 +3990,26 @@ multi_cand(struct ev *ev, const struct map_path *p, const struct edi_seg *s,
  * the compiler as a value keeps them (map_compile.c path_elrep).
  */
 /*
+ * The first of s's values (s->nval > 0) of element el or later: from the
+ * el-th value, a step or two back or forward, as values past omitted
+ * elements are.  segval_near and list_el_vals start there.
+ */
+static inline ALWAYS_INLINE const struct edi_val *
+el_first(const struct edi_seg *s, unsigned el)
+{
+	const struct edi_val *v, *b = s->val, *e = b + s->nval;
+
+	v = el - 1 < s->nval ? &b[el - 1] : e - 1;
+	if (v->el >= el)
+		while (v > b && v[-1].el >= el)
+			v--;
+	else
+		while (++v < e && v->el < el)
+			;
+	return v;
+}
+
+/*
  * map_segval for path_value's other values (NAD08 after an empty NAD07,
  * NAD02-03, IMD03-04): values are in element order, so the first of
  * element el is found from the el-th value, a step or two back or
@@ -4006,14 +4026,7 @@ segval_near(const struct edi_seg *s, const struct map_path *p)
 		return NULL;
 	b = s->val;
 	e = b + s->nval;
-	v = el - 1 < s->nval ? &b[el - 1] : e - 1;
-	if (v->el >= el)
-		while (v > b && v[-1].el >= el)
-			v--;
-	else
-		while (++v < e && v->el < el)
-			;
-	for (; v < e && v->el == el; v++) {
+	for (v = el_first(s, el); v < e && v->el == el; v++) {
 		/* rep and comp as one, as the compiler laid them out. */
 		memcpy(&rc, (const char *)v + offsetof(struct edi_val, rep),
 		    sizeof(rc));
@@ -4505,17 +4518,9 @@ list_el_vals(const struct edi_seg *s, const struct map_rule *r,
 
 	if (s->nval == 0)
 		return 0;
-	/* The element's first value, found as segval_near finds it. */
 	b = s->val;
 	e = b + s->nval;
-	v = el - 1 < s->nval ? &b[el - 1] : e - 1;
-	if (v->el >= el)
-		while (v > b && v[-1].el >= el)
-			v--;
-	else
-		while (++v < e && v->el < el)
-			;
-	for (; v < e && v->el == el; v++) {
+	for (v = el_first(s, el); v < e && v->el == el; v++) {
 		if ((v->rep ? v->rep : 1u) != r->listrep)
 			continue;
 		vc = v->comp ? v->comp : 1u;
