@@ -574,7 +574,7 @@ enum {
 struct event_frag {
 	struct buf	 pc[PC_N];
 	int		 rawref_first;	/* PC_RAWREF left rawRef empty */
-	size_t		 rawsha;	/* sha256's hex in PC_RAWREF; SIZE_MAX */
+	size_t		 rawsha;	/* sha256 in PC_RAWREF, or SIZE_MAX */
 	enum evtype	 type;
 	/* issueDate, issueTime and the subject's path(s) (lookup) */
 	struct mdoc_paths look;

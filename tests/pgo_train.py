@@ -13,7 +13,8 @@ and acknowledged on one thread and with the pool.  Every golden case (XML
 included) is also translated once as it is.
 
 Not a test: edigate's exit codes are not checked (half the golden cases
-are rejected on purpose); only a failure to run it stops the build.
+are rejected on purpose); a failure to run it, or a crash, stops the
+build.
 """
 import os
 import subprocess
@@ -90,12 +91,12 @@ def x12(data):
 def edifact(data):
     """One interchange of the case's messages repeated, or None."""
     una = b""
-    cs, es, rc, term = b":", b"+", b"?", b"'"
+    es, rc, term = b"+", b"?", b"'"
     if data.startswith(b"UNA"):
         una = data[:9]
-        cs, es, rc, term = una[3:4], una[4:5], una[6:7], una[8:9]
+        es, rc, term = una[4:5], una[6:7], una[8:9]
         data = data[9:]
-    # release characters would need care in the split: leave such cases
+    # an escaped terminator would split a segment in two: leave such cases
     if rc + term in data or b"UNG" + es in data:
         return None
     segs = segments(data, term, b"\r\n ")
@@ -113,8 +114,12 @@ def edifact(data):
 
 
 def run(argv):
-    subprocess.run(argv, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, check=False)
+    """edigate's exit code is not checked, but a crash stops the build."""
+    r = subprocess.run(argv, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
+    if r.returncode < 0:
+        sys.exit("pgo_train.py: %s killed by signal %d" %
+                 (" ".join(argv), -r.returncode))
 
 
 def main():

@@ -1344,9 +1344,9 @@ unescape_vals(struct ef *x, struct edi_val *out, size_t n, const char *p,
 /*
  * One block of scan_plain() at blk: the values it ends, the mask of its
  * terminators (*mtermp) and of its component and repetition separators
- * (*mcrp, for the next block's carry); -1 at CR or LF.  Inline, and called once for
- * the first block apart, so that the compiler folds that block's initial
- * state: most segments end in it.
+ * (*mcrp, for the next block's carry); -1 at CR or LF.  Inline, and
+ * called once for the first block apart, so that the compiler folds that
+ * block's initial state: most segments end in it.
  */
 static inline __attribute__((always_inline)) int
 scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
@@ -1455,7 +1455,7 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	if (scan_block(x, blk, ~0xfU, &st, &mterm, &mcr, avx2) != 0)
 		return SCAN_NO;
 	while (mterm == 0) {
-		/* the block ended in : or *: only a segment not ended reads it */
+		/* ended in : or *: read only by a segment not ended */
 		st.carry = mcr >> 31;
 		blk += 32;
 		/* a terminator in this block is within EG_MAX_SEGMENT_LEN */

@@ -4506,6 +4506,8 @@ list_append(struct ev *ev, struct mdoc *arr, struct mdoc *j)
  * send one or two of the components, and path_value would look for each
  * of the others from the element's position again.
  */
+_Static_assert(MAP_MAX_TERMS <= 64, "list_el_vals: a bit per list term");
+
 static inline ALWAYS_INLINE uint64_t
 list_el_vals(const struct edi_seg *s, const struct map_rule *r,
     const struct edi_val **fv)
