@@ -33,6 +33,7 @@
 #include "cmd.h"
 #include "conf.h"
 #include "diag.h"
+#include "digest.h"
 #include "eglimits.h"
 #include "err.h"
 #include "translate.h"
@@ -256,6 +257,7 @@ cmd_translate(int argc, char **argv)
 	long		 n;
 	int		 ch, ex, stats = 0, threads = -1;
 
+	digest_only();		/* rawRef.sha256 and the maps' are all */
 	while ((ch = getopt_long(argc, argv, "c:hj:m:M:p:s", lopts, NULL)) !=
 	    -1) {
 		switch (ch) {

@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "digest.h"
@@ -24,6 +25,13 @@ sha256_fetch(void)
 		sha256_md = md;
 	else
 		sha256_md = EVP_sha256();
+}
+
+void
+digest_only(void)
+{
+	(void)OPENSSL_init_crypto(OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+	    OPENSSL_INIT_NO_ADD_ALL_DIGESTS, NULL);
 }
 
 const EVP_MD *

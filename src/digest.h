@@ -25,5 +25,14 @@ const EVP_MD	*digest_sha256(void);
  * OpenSSL fails (it does not for SHA-256 short of memory).
  */
 void		 digest_sha256_hex(const void *p, size_t len, char out[65]);
+/*
+ * For a command that uses OpenSSL for digests only (translate), before
+ * any other OpenSSL call: OpenSSL then leaves out the legacy tables of
+ * every cipher and digest name, which its first fetch otherwise builds
+ * and its exit frees: 2.8 million instructions (callgrind), 0.4 ms of a
+ * 5.5 ms run on a small file.  A process that then needs a cipher by
+ * name (TLS, CMS) must not call it.
+ */
+void		 digest_only(void);
 
 #endif /* DIGEST_H */

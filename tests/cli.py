@@ -7,6 +7,7 @@ configuration-driven partner ids, --help everywhere, and the data-driven
 engine: an 810 map and structure that edigate does not ship, added at test
 time, translate a real 810 with no code change.
 """
+import hashlib
 import json
 import os
 import re
@@ -253,6 +254,33 @@ ok(err.index("no map for X12 810") < err.index(twoinv + ": stats"),
    "-s: the stats line follows the file's diagnostics", err)
 rc, out, err = run("translate", acme)
 ok(rc == 0 and "stats:" not in err, "without -s: no stats line", err)
+
+# rawRef.sha256 names the whole input and map.sha256 the map file, as
+# hashlib computes them: one thread (hashed before the first event), and a
+# pool (events written with a stand-in, replaced as each is committed),
+# over a file of more than 1 MB.
+with tempfile.TemporaryDirectory() as d:
+    src = open(acme, "rb").read()
+    isa, rest = src[:src.index(b"GS*")], src[src.index(b"GS*"):]
+    body = rest[:rest.index(b"IEA*")]
+    big = os.path.join(d, "big.edi")
+    with open(big, "wb") as f:
+        f.write(isa + body * 3000 +
+                rest[rest.index(b"IEA*"):].replace(b"IEA*1*", b"IEA*3000*"))
+    want = {"in": hashlib.sha256(open(big, "rb").read()).hexdigest(),
+            "map": hashlib.sha256(open(os.path.join(
+                top, "maps", "x12", "850-order-created.map"),
+                "rb").read()).hexdigest()}
+    for j in ("1", "2"):
+        rc, out, err = run("translate", "-j", j, big)
+        evs = events(out)
+        got = {(e["data"]["source"]["rawRef"]["sha256"],
+                e["data"]["map"]["sha256"]) for e in evs}
+        ok(rc == 0 and os.path.getsize(big) > 1 << 20 and
+           len(evs) == 3000 and got == {(want["in"], want["map"])},
+           "-j %s: rawRef.sha256 and map.sha256 are the file's and the "
+           "map's SHA-256 in all %d events" % (j, len(evs)), rc, err[-500:],
+           got, want)
 
 # data-driven: an 810 map + structure added at test time
 d810 = os.path.join(top, "tests", "data", "x12-810")
