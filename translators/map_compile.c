@@ -300,6 +300,43 @@ cp_name(struct cp *cp, const char *s, size_t n)
 	return k;
 }
 
+/*
+ * The number of a segment tag a path names (map_step.tid): the next one
+ * for a tag not seen before, in the owner's table, kept at most a quarter
+ * full so that the evaluator's probe mostly ends at its first slot.
+ */
+static uint16_t
+cp_tag(struct cp *cp, uint32_t key)
+{
+	struct map	*o = cp->owner;
+	struct map_tag	*nt;
+	uint32_t	 i, j, nm, id;
+
+	if (o->tags != NULL &&
+	    (id = map_tag_id(o->tags, o->tagmask, key)) != MAP_TAG_NONE)
+		return (uint16_t)id;
+	if (o->tags == NULL || (o->ntags + 1) * 4 > o->tagmask) {
+		nm = o->tags == NULL ? 63 : o->tagmask * 2 + 1;
+		nt = cp_alloc(cp, (nm + 1) * sizeof(*nt));
+		for (i = 0; o->tags != NULL && i <= o->tagmask; i++) {
+			if (o->tags[i].key == 0)
+				continue;
+			for (j = map_tag_hash(o->tags[i].key) & nm;
+			    nt[j].key != 0; j = (j + 1) & nm)
+				;
+			nt[j] = o->tags[i];
+		}
+		o->tags = nt;
+		o->tagmask = nm;
+	}
+	for (i = map_tag_hash(key) & o->tagmask; o->tags[i].key != 0;
+	    i = (i + 1) & o->tagmask)
+		;
+	o->tags[i].key = key;
+	o->tags[i].id = o->ntags;
+	return (uint16_t)o->ntags++;
+}
+
 /* Grow an arena array of pointers (or structs) by doubling. */
 static void *
 cp_grow(struct cp *cp, void *arr, int n, int *cap, size_t el)
@@ -979,6 +1016,7 @@ parse_step(struct cp *cp, const char *p, size_t n, int col,
 		return -1;
 	}
 	st->key = map_tagkey(st->tag);
+	st->tid = cp_tag(cp, st->key);
 	i = h;
 	if (i < n && p[i] == '-') {
 		if (!iselem || i + 3 > n || !two_digits(p + i + 1, &v) ||

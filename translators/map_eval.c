@@ -155,6 +155,8 @@ struct ev {
 	uint32_t	 hcur;
 	int		 dirty;		/* an empty object may be left */
 	/* Per loop instance: its in-scope items by tag, built on first use. */
+	const struct map_tag *tags;	/* the map's tags (map_tag_id) */
+	uint32_t	 tagmask, ntags;
 	struct sidx	**stab;
 	uint32_t	 smask, sn;
 	struct sidx	*s1;		/* the first, before stab is needed */
@@ -1185,6 +1187,9 @@ static void walk_scan(struct ev *, const struct edi_loop *, int32_t,
  * and set (in the set's arena); rules then cost what they match.  Frames
  * and the items that trigger a loop keep the index of their loop, so the
  * table by loop pointer is consulted only for scopes reached otherwise.
+ * Only segments whose tag some path of the map names are items (every
+ * key asked for is a step's): the first of each is found by the tag's
+ * number in the map (map_step.tid), one load.
  */
 struct sitem {
 	uint32_t	 seg;		/* segment index */
@@ -1195,22 +1200,11 @@ struct sitem {
 
 struct sidx {
 	const struct edi_loop *L;
-	uint32_t	 n, nd;
+	uint32_t	 n;
 	struct sitem	*it;
-	uint32_t	*dkey;		/* the nd distinct tag keys ... */
-	uint32_t	*dfirst;	/* ... and the first item of each */
-	uint32_t	*hs;		/* by key hash: dkey index, or END;
-					   NULL: few items, dkey is scanned
-					   (SIDX_SCAN keys, unused ones
-					   SIDX_NOKEY) */
-	uint32_t	 hmask;
+	uint32_t	*first;		/* by tag number: the first item, or
+					   SIDX_END */
 };
-
-static inline uint32_t
-sidx_hash(uint32_t key)
-{
-	return (key * 0x9e3779b1u) >> 16;
-}
 
 #define SIDX_END	UINT32_MAX
 
@@ -1224,58 +1218,14 @@ ptrhash(const void *p)
 	return (uint32_t)(v ^ (v >> 15));
 }
 
-/*
- * Instances of a few segments (most loops: PO1 and its PID, N1 N3 N4) are
- * searched by a scan of their distinct tags, without a hash table.  A
- * LIN line of six tags, each read by a few rules, is cheaper hashed.
- */
-#define SIDX_SCAN	8
-
-/* No tag's key (map_tagkey has three bytes): pads a scanned index. */
-#define SIDX_NOKEY	UINT32_MAX
-
-/* Index of key among the distinct tags of x, or SIDX_END. */
-static inline uint32_t
-sidx_find(const struct sidx *x, uint32_t key, uint32_t *slot)
-{
-	uint32_t k, h;
-
-	if (x->hs == NULL) {
-		/* Padded to SIDX_SCAN keys: four compares, no count. */
-		if (x->dkey[0] == key)
-			return 0;
-		if (x->dkey[1] == key)
-			return 1;
-		if (x->dkey[2] == key)
-			return 2;
-		if (x->dkey[3] == key)
-			return 3;
-		if (x->nd <= 4)
-			return SIDX_END;
-		if (x->dkey[4] == key)
-			return 4;
-		if (x->dkey[5] == key)
-			return 5;
-		if (x->dkey[6] == key)
-			return 6;
-		if (x->dkey[7] == key)
-			return 7;
-		return SIDX_END;
-	}
-	for (h = sidx_hash(key) & x->hmask; (k = x->hs[h]) != SIDX_END;
-	    h = (h + 1) & x->hmask)
-		if (x->dkey[k] == key)
-			return k;
-	*slot = h;
-	return SIDX_END;
-}
-
 static struct sidx *
 sidx_build(struct ev *ev, const struct edi_loop *L)
 {
 	const struct edi_seg *seg = ev->set->seg;
+	const struct map_tag *tags = ev->tags;
+	const uint32_t	 tmask = ev->tagmask, nt = ev->ntags;
 	struct sidx	*x;
-	uint32_t	 i, n, k, d, h = 0, key, nslot, *last, end, kk, nk, kf;
+	uint32_t	 i, n, k, d, *last, end, kk, kf;
 	const struct edi_loop *kid;
 	char		*m;
 	size_t		 sz;
@@ -1288,48 +1238,28 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 		if (end >= L->first)
 			n = end - L->first + 1;
 	}
-	nslot = 0;
-	if (n > SIDX_SCAN)
-		for (nslot = 16; nslot < 2 * (n + 1); nslot *= 2)
-			;
-	/* One piece of memory: the items, then the tag arrays. */
-	nk = n + 1 > SIDX_SCAN ? n + 1 : SIDX_SCAN;
+	/* One piece of memory: the items, then first and last by tag. */
 	sz = sizeof(*x) + ((size_t)n + 1) * sizeof(*x->it) +
-	    (2 * (size_t)nk + (size_t)n + 1 + nslot) * sizeof(uint32_t);
+	    2 * (size_t)nt * sizeof(uint32_t);
 	if ((m = ev_alloc(ev, sz)) == NULL)
 		return NULL;
 	x = (struct sidx *)(void *)m;
 	x->it = (struct sitem *)(void *)(m + sizeof(*x));
-	x->dkey = (uint32_t *)(void *)(x->it + n + 1);
-	x->dfirst = x->dkey + nk;
-	last = x->dfirst + nk;
-	x->hs = NULL;
-	x->hmask = 0;
-	if (nslot > 0) {
-		x->hs = last + n + 1;
-		memset(x->hs, 0xff, nslot * sizeof(*x->hs));
-		x->hmask = nslot - 1;
-	} else {
-		/* nd is at most n: keys past 4 are read only when n > 4. */
-		x->dkey[0] = x->dkey[1] = x->dkey[2] = x->dkey[3] =
-		    SIDX_NOKEY;
-		if (n > 4)
-			x->dkey[4] = x->dkey[5] = x->dkey[6] = x->dkey[7] =
-			    SIDX_NOKEY;
-	}
+	x->first = (uint32_t *)(void *)(x->it + n + 1);
+	last = x->first + nt;	/* read only where first is set */
+	memset(x->first, 0xff, nt * sizeof(*x->first));
 	x->L = L;
-	x->nd = 0;
 	/*
 	 * The segments of L, a nested instance counting as its trigger.
 	 * kf is the first segment of the next nested instance (kid kk).
 	 */
 	kk = 0;
 	kf = L->nkid > 0 ? L->kid[0]->first : UINT32_MAX;
-	for (i = L->first, k = 0; n > 0 && i <= end; k++) {
+	for (i = L->first, k = 0; n > 0 && nt > 0 && i <= end;) {
 		while (kf < i)
 			kf = ++kk < L->nkid ? L->kid[kk]->first : UINT32_MAX;
+		d = map_tag_id(tags, tmask, edi_seg_tagkey(&seg[i]));
 		kid = NULL;
-		key = edi_seg_tagkey(&seg[i]);
 		x->it[k].seg = i;
 		if (kf == i) {
 			kid = L->kid[kk];
@@ -1337,18 +1267,17 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 			i = kid->last >= i ? kid->last + 1 : i + 1;
 		} else
 			i++;
-		x->it[k].next = SIDX_END;
-		x->it[k].kid = kid;
-		x->it[k].ksx = NULL;
-		if ((d = sidx_find(x, key, &h)) != SIDX_END) {
-			x->it[last[d]].next = k;
+		if (d != MAP_TAG_NONE) {
+			/* No path names any other tag: no item for it. */
+			x->it[k].next = SIDX_END;
+			x->it[k].kid = kid;
+			x->it[k].ksx = NULL;
+			if (x->first[d] == SIDX_END)
+				x->first[d] = k;
+			else
+				x->it[last[d]].next = k;
 			last[d] = k;
-		} else {
-			if (x->hs != NULL)
-				x->hs[h] = x->nd;
-			x->dkey[x->nd] = key;
-			x->dfirst[x->nd] = k;
-			last[x->nd++] = k;
+			k++;
 		}
 		if (i == 0)		/* wrapped */
 			break;
@@ -1423,15 +1352,11 @@ sidx_kid(struct ev *ev, struct sitem *si)
 	return si->ksx;
 }
 
-/* First item of x with tag key, or SIDX_END. */
+/* First item of x with the tag of step st, or SIDX_END. */
 static inline uint32_t
-sidx_first(const struct sidx *x, uint32_t key)
+sidx_first(const struct sidx *x, const struct map_step *st)
 {
-	uint32_t k, h;
-
-	if ((k = sidx_find(x, key, &h)) == SIDX_END)
-		return SIDX_END;
-	return x->dfirst[k];
+	return x->first[st->tid];
 }
 
 /*
@@ -1475,7 +1400,7 @@ walk(struct ev *ev, const struct edi_loop *L, struct sidx *x, int32_t segi,
 	if (segi < 0 && L != NULL) {
 		if (x == NULL && (x = sidx_get(ev, L)) == NULL)
 			return;
-		for (it = sidx_first(x, st->key); it != SIDX_END;
+		for (it = sidx_first(x, st); it != SIDX_END;
 		    it = x->it[it].next) {
 			s = &ev->set->seg[x->it[it].seg];
 			if (stepi == p->nloop) {
@@ -1613,7 +1538,7 @@ path_walk(struct ev *ev, const struct frame *fr, const struct map_path *p,
 	    fr->loop != NULL) {
 		if ((x = frame_sidx(ev, fr)) == NULL)
 			return -1;
-		for (it = sidx_first(x, p->seg.key); it != SIDX_END;
+		for (it = sidx_first(x, &p->seg); it != SIDX_END;
 		    it = x->it[it].next)
 			match_seg_at(ev, p, &ev->set->seg[x->it[it].seg], 0,
 			    pm);
@@ -1882,7 +1807,7 @@ sel_step(struct ev *ev, const struct inst *in, const struct map_step *st,
 	if (L != NULL) {
 		if ((x = inst_sidx(ev, in)) == NULL)
 			return;
-		for (k = sidx_first(x, st->key); k != SIDX_END;
+		for (k = sidx_first(x, st); k != SIDX_END;
 		    k = x->it[k].next) {
 			i = x->it[k].seg;
 			if ((r = frank(&ev->set->seg[i], &st->f)) < 0)
@@ -1918,7 +1843,7 @@ sel_none(struct ev *ev, const struct frame *fr, const struct map_path *p)
 	if (p->anchor != MA_REL || st->hier || fr->segi >= 0 ||
 	    fr->loop == NULL || (x = frame_sidx(ev, fr)) == NULL)
 		return 0;
-	return sidx_first(x, st->key) == SIDX_END;
+	return sidx_first(x, st) == SIDX_END;
 }
 
 static void
@@ -4103,7 +4028,7 @@ plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
 	uint32_t	 it, k, i, end;
 	int		 r;
 
-	for (it = sidx_first(x, p->loop[0].key); it != SIDX_END;
+	for (it = sidx_first(x, &p->loop[0]); it != SIDX_END;
 	    it = x->it[it].next) {
 		s = &seg[x->it[it].seg];
 		if ((r = frank(s, &p->loop[0].f)) < 0)
@@ -4132,7 +4057,7 @@ plain_step(struct ev *ev, struct sidx *x, const struct map_path *p,
 		}
 		if ((kx = sidx_kid(ev, &x->it[it])) == NULL)
 			continue;
-		for (k = sidx_first(kx, p->seg.key); k != SIDX_END;
+		for (k = sidx_first(kx, &p->seg); k != SIDX_END;
 		    k = kx->it[k].next)
 			plain_cand(ev, p, &seg[kx->it[k].seg], r, b);
 	}
@@ -4191,7 +4116,7 @@ plain_best(struct ev *ev, const struct frame *fr, const struct map_path *p,
 	}
 	if (p->nloop != 0)
 		plain_step(ev, x, p, pb);
-	else if ((it = sidx_first(x, p->seg.key)) != SIDX_END) {
+	else if ((it = sidx_first(x, &p->seg)) != SIDX_END) {
 		if (x->it[it].next == SIDX_END)
 			plain_cand(ev, p, &seg[x->it[it].seg], 0, pb);
 		else
@@ -4560,7 +4485,7 @@ list_plain(struct ev *ev, const struct frame *fr, const struct map_rule *r)
 
 	if ((x = frame_sidx(ev, fr)) == NULL)
 		return 0;
-	for (it = sidx_first(x, r->expr[0]->path->seg.key); it != SIDX_END;
+	for (it = sidx_first(x, &r->expr[0]->path->seg); it != SIDX_END;
 	    it = x->it[it].next) {
 		sg = &seg[x->it[it].seg];
 		if (r->listel != 0)
@@ -5024,7 +4949,8 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 		s = &ev->set->seg[fr->segi];
 		if (edi_seg_tagkey(s) != key)
 			s = NULL;
-	} else if ((it = sidx_first(x, key)) != SIDX_END) {
+	} else if ((it = sidx_first(x, &m[0]->u.r.plain->path->seg)) !=
+	    SIDX_END) {
 		if (x->it[it].next != SIDX_END)
 			goto each;
 		s = &ev->set->seg[x->it[it].seg];
@@ -5493,7 +5419,7 @@ group_idx_at(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	qk_rank(qk[j], &seg[x->it[k].seg], &st->f) :			\
 	frank(&seg[x->it[k].seg], &st->f))
 	if (b->within || !b->tgt.array) {
-		for (k = sidx_first(x, st->key), j = 0; k != SIDX_END;
+		for (k = sidx_first(x, st), j = 0; k != SIDX_END;
 		    k = x->it[k].next, j++) {
 			if ((r = GROUP_RANK(k, j)) < 0)
 				continue;
@@ -5516,7 +5442,7 @@ group_idx_at(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		return 1;
 	}
 	/* Array group: every instance in document order. */
-	for (k = sidx_first(x, st->key), j = 0; k != SIDX_END;
+	for (k = sidx_first(x, st), j = 0; k != SIDX_END;
 	    k = x->it[k].next, j++)
 		if (GROUP_RANK(k, j) >= 0)
 			break;
@@ -5720,7 +5646,7 @@ run_gshare(struct ev *ev, struct frame *fr, const struct map_stmt *sh,
 	if (ev->xml || ev->tracing || fr->segi >= 0 || fr->loop == NULL ||
 	    (x = fr->sx) == NULL)
 		goto each;
-	for (k = sidx_first(x, st->key); k != SIDX_END; k = x->it[k].next) {
+	for (k = sidx_first(x, st); k != SIDX_END; k = x->it[k].next) {
 		if (nk == GSHARE_MAX)
 			goto each;
 		qk[nk++] = qual_key(&ev->set->seg[x->it[k].seg],
@@ -5854,6 +5780,9 @@ map_eval(const struct map *m, const struct edi_set *set,
 	ev.ds = ds;
 	ev.a = set->arena;
 	ev.tracing = env != NULL && env->trace != NULL;
+	ev.tags = (m->owner != NULL ? m->owner : m)->tags;
+	ev.tagmask = (m->owner != NULL ? m->owner : m)->tagmask;
+	ev.ntags = (m->owner != NULL ? m->owner : m)->ntags;
 	mdoc_pool_init(&ev.mp, ev.a);
 	if ((ev.root = mdoc_new(&ev.mp, MDOC_OBJ)) == NULL)
 		return EG_ERR_LIMIT;

@@ -212,6 +212,8 @@ struct map_step {
 	char		 tag[4];
 	uint32_t	 key;
 	uint8_t		 hier;		/* the structure declares a hierarchy */
+	uint16_t	 tid;		/* the tag's number in the map
+					   (map_tag_id), set when parsed */
 	struct map_filter f;
 };
 
@@ -665,7 +667,42 @@ struct map {
 	 */
 	const char	**names;
 	uint32_t	 namemask, nnames;
+	/*
+	 * Every segment tag a path of the plan names (owner's, parents'
+	 * too): its number, map_step.tid, by map_tag_id.  The evaluator's
+	 * segment indexes keep the first segment of each number, and leave
+	 * out the segments of other tags, which no path can ask for.
+	 */
+	struct map_tag	*tags;
+	uint32_t	 tagmask, ntags;
 };
+
+/* A slot of the table of tags: key 0 (no tag has it) is empty. */
+struct map_tag {
+	uint32_t	 key;		/* map_tagkey */
+	uint32_t	 id;
+};
+
+#define MAP_TAG_NONE	UINT32_MAX
+
+static inline uint32_t
+map_tag_hash(uint32_t key)
+{
+	return (key * 0x9e3779b1u) >> 16;
+}
+
+/* The number of the tag of key, or MAP_TAG_NONE (tags, mask: a map's). */
+static inline uint32_t
+map_tag_id(const struct map_tag *tags, uint32_t mask, uint32_t key)
+{
+	uint32_t h;
+
+	for (h = map_tag_hash(key) & mask; tags[h].key != 0;
+	    h = (h + 1) & mask)
+		if (tags[h].key == key)
+			return tags[h].id;
+	return MAP_TAG_NONE;
+}
 
 /*
  * Interned names (map_compile.c cp_name) are laid out as
