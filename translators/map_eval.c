@@ -1195,7 +1195,8 @@ struct sitem {
 	uint32_t	 seg;		/* segment index */
 	uint32_t	 next;		/* next item with the same tag */
 	const struct edi_loop *kid;	/* loop the item triggers, or NULL */
-	struct sidx	*ksx;		/* kid's index, once known */
+	struct sidx	*ksx;		/* kid's index, once known (kept
+					   only with a kid) */
 };
 
 struct sidx {
@@ -1250,25 +1251,37 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 	memset(x->first, 0xff, nt * sizeof(*x->first));
 	x->L = L;
 	/*
-	 * The segments of L, a nested instance counting as its trigger.
-	 * kf is the first segment of the next nested instance (kid kk).
+	 * The segments of L, a nested instance counting as its trigger:
+	 * those before the next nested instance (kid kk) one by one, then
+	 * its trigger, then on past it.  A kid that starts before the
+	 * segment reached (never, in a tree built) is passed over.
 	 */
-	kk = 0;
-	kf = L->nkid > 0 ? L->kid[0]->first : UINT32_MAX;
-	for (i = L->first, k = 0; n > 0 && nt > 0 && i <= end;) {
-		while (kf < i)
-			kf = ++kk < L->nkid ? L->kid[kk]->first : UINT32_MAX;
+	k = 0;
+	i = L->first;
+	for (kk = 0; n > 0 && nt > 0; kk++) {
+		kf = kk < L->nkid && L->kid[kk]->first <= end ?
+		    L->kid[kk]->first : end + 1;
+		for (; i < kf; i++) {
+			d = map_tag_id(tags, tmask, edi_seg_tagkey(&seg[i]));
+			if (d == MAP_TAG_NONE)
+				continue;	/* no path names it */
+			x->it[k].seg = i;
+			x->it[k].next = SIDX_END;
+			x->it[k].kid = NULL;
+			if (x->first[d] == SIDX_END)
+				x->first[d] = k;
+			else
+				x->it[last[d]].next = k;
+			last[d] = k++;
+		}
+		if (kf > end)
+			break;
+		kid = L->kid[kk];
+		if (kf < i)
+			continue;
 		d = map_tag_id(tags, tmask, edi_seg_tagkey(&seg[i]));
-		kid = NULL;
-		x->it[k].seg = i;
-		if (kf == i) {
-			kid = L->kid[kk];
-			kf = ++kk < L->nkid ? L->kid[kk]->first : UINT32_MAX;
-			i = kid->last >= i ? kid->last + 1 : i + 1;
-		} else
-			i++;
 		if (d != MAP_TAG_NONE) {
-			/* No path names any other tag: no item for it. */
+			x->it[k].seg = i;
 			x->it[k].next = SIDX_END;
 			x->it[k].kid = kid;
 			x->it[k].ksx = NULL;
@@ -1276,10 +1289,10 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 				x->first[d] = k;
 			else
 				x->it[last[d]].next = k;
-			last[d] = k;
-			k++;
+			last[d] = k++;
 		}
-		if (i == 0)		/* wrapped */
+		i = kid->last >= i ? kid->last + 1 : i + 1;
+		if (i == 0 || i > end)	/* wrapped, or the end */
 			break;
 	}
 	x->n = k;
