@@ -3669,16 +3669,19 @@ pb_add(struct pbest *b, const struct edi_seg *s, const struct edi_val *v,
 		b->n++;
 }
 
+/*
+ * The value of the best candidate: 1, 0 when there is none, -1 when
+ * several share the best rank.  Rules read it here; ev->lastseg and
+ * lastsrc, which only run_check reads, are plain_value_at's to set.
+ */
 static inline int
-pb_value(struct ev *ev, const struct pbest *b, const struct map_expr *e,
-    unsigned comp, struct map_val *v)
+pb_value(const struct pbest *b, const struct map_expr *e, unsigned comp,
+    struct map_val *v)
 {
 	if (b->n != 1)
 		return b->n == 0 ? 0 : -1;
 	mk_val(v, b->s, b->v, comp);
 	v->from = e;
-	ev->lastseg = b->s;
-	ev->lastsrc = e->text;
 	return 1;
 }
 
@@ -4147,7 +4150,11 @@ plain_value_at(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 
 	if (plain_best(ev, fr, e->path, &b) < 0)
 		return -1;
-	return pb_value(ev, &b, e, comp, v);
+	if (pb_value(&b, e, comp, v) != 1)
+		return b.n == 0 ? 0 : -1;
+	ev->lastseg = b.s;
+	ev->lastsrc = e->text;
+	return 1;
 }
 
 /* plain_value_at, at the component a value of e's path is read at. */
@@ -4855,15 +4862,11 @@ run_rule_plain(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 
 	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
 		/* Without a transform the value is only its text. */
-		/*
-		 * Not as pb_value: ev->lastseg and lastsrc are run_check's,
-		 * which sets them before its condition reads a value.
-		 */
 		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
 			write_text(ev, fr, &r->tgt, b.v);
 			return;
 		}
-		found = pb_value(ev, &b, r->plain, r->vcomp, &v);
+		found = pb_value(&b, r->plain, r->vcomp, &v);
 	}
 	if (found != 1) {
 		if (found != 0 || !r->quiet)
@@ -4906,7 +4909,7 @@ run_rule_or(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 		write_text(ev, fr, &r->tgt, b.v);	/* as run_rule_plain */
 		return;
 	}
-	pb_value(ev, &b, e, map_path_vcomp(e->path), &v);
+	pb_value(&b, e, map_path_vcomp(e->path), &v);
 	rule_write(ev, fr, s, &v);
 }
 
@@ -4926,7 +4929,10 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 			run_rule_gen(ev, fr, s, RULE_UNSEEN);
 		return;
 	}
-	ev->xat = NULL;
+	/*
+	 * A fast rule reads an EDI path: ev->xat, the node of an XML
+	 * source's next diagnostic, is NULL throughout an EDI run.
+	 */
 	run_rule_plain(ev, fr, s);
 }
 
@@ -4969,8 +4975,7 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 		s = &ev->set->seg[x->it[it].seg];
 	}
 	for (i = 0; i < n && !ev->limit; i++) {
-		ev->cur = m[i];
-		ev->xat = NULL;
+		ev->cur = m[i];		/* ev->xat: XML's, NULL here */
 		r = &m[i]->u.r;
 		b.n = 0;
 		if (s != NULL)
@@ -4980,7 +4985,7 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 			write_text(ev, fr, &r->tgt, b.v);
 			continue;
 		}
-		if ((found = pb_value(ev, &b, r->plain, r->vcomp, &v)) != 1) {
+		if ((found = pb_value(&b, r->plain, r->vcomp, &v)) != 1) {
 			if (found != 0 || !r->quiet)
 				run_rule_or(ev, fr, m[i], found);
 			continue;
@@ -5039,7 +5044,7 @@ run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 			write_text_in(ev, o, &r->tgt, b.v);
 			return 1;
 		}
-		found = pb_value(ev, &b, r->plain, r->vcomp, &v);
+		found = pb_value(&b, r->plain, r->vcomp, &v);
 	}
 	if (found != 1) {
 		if (found != 0 || !r->quiet)
@@ -5621,7 +5626,7 @@ static NOINLINE void
 run_group_q(struct ev *ev, struct frame *fr, const struct map_stmt *s,
     int depth, const uint64_t *qk)
 {
-	ev->xat = NULL;
+	/* No ev->xat to clear: run_gshare leaves XML to run_group. */
 	if (sel_none(ev, fr, s->u.b.sel)) {
 		group_req(ev, fr, s);
 		return;
