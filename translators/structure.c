@@ -1762,6 +1762,15 @@ structure_index_new(const struct structure *st)
 		sd = &ix->seg[i];
 		sd->qmore = sd->mand[1] != 0 ||
 		    (sd->mandcomp && sd->mcall == 0) || sd->nsyn != 0;
+		if (sd->mand[1] != 0 || (sd->mandcomp && sd->mcall == 0))
+			continue;	/* qverd 0 */
+		if (sd->nsyn == 0)
+			sd->qverd = 1;	/* no note: every position set */
+		else if (sd->synfast != NULL && sd->synvw) {
+			sd->qverd = sd->synverd;
+			sd->qvmask = sd->synvmask;
+			sd->qvlo = sd->synlo;
+		}
 	}
 	automaton(ix, st);
 	slot_cols(ix);

@@ -232,6 +232,18 @@ struct struct_segdef {
 	 * that mcall leaves out, no syntax note.
 	 */
 	int		 qmore;
+	/*
+	 * For such a segment (values all repetition 1 below 64) with every
+	 * element of mand[0], every bit of mcall and no pair of p1mask
+	 * apart: bit ((bit0 >> qvlo) & qvmask) of qverd is 1 when nothing
+	 * else is asked, that is synverd's when there is no mandatory
+	 * position past 63, no mandatory component that mcall leaves out,
+	 * and the notes are synverd's to decide (1 when there are none);
+	 * qverd is 0 otherwise.
+	 */
+	uint64_t	 qverd;
+	uint64_t	 qvmask;
+	unsigned char	 qvlo;
 	unsigned char	 mcel[64];	/* bit i of mcall: mcomp[i]'s element */
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */

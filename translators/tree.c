@@ -1781,11 +1781,17 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 	 * Without values mb is 0: a segment with mandatory components goes
 	 * on to seg_quiet's own tests, as does one with a mandatory
 	 * component missing (mand_seen() decides whether its element is
-	 * there).  Not for X12, whose segments mostly have syntax notes:
-	 * there the test would only add to seg_quiet's.
+	 * there).  X12 segments mostly have syntax notes: there qverd's bit
+	 * says whether they and the pairs' test settle all too, in the
+	 * same step.  (mc 0: mcall is 0.)
 	 */
-	if (utf8 && ((sd->mand[0] & ~b0) | (sd->mcall & ~mb)) == 0 &&
-	    !sd->qmore)
+	if (utf8) {
+		if (((sd->mand[0] & ~b0) | (sd->mcall & ~mb)) == 0 &&
+		    !sd->qmore)
+			return 2;
+	} else if (((sd->mand[0] & ~b0) | (mc ? sd->mcall & ~mb : 0) |
+	    ((b0 ^ b0 >> 1) & sd->p1mask)) == 0 &&
+	    (sd->qverd >> (b0 >> sd->qvlo & sd->qvmask) & 1) != 0)
 		return 2;
 	if (v != s->val)
 		orrep = andrep = 1;
