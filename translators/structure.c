@@ -1332,6 +1332,7 @@ val_plain_index(struct struct_index *ix)
 			sd->vfirst[e->el] = (uint32_t)n;
 			sd->vn[e->el] = (unsigned char)m;
 			pl = &ix->vplain[n];
+			sd->vpl[e->el] = pl;
 			n += m;
 			if (e->type != ST_COMPOSITE) {
 				/* comp 0 is the element, as comp 1 */

@@ -185,6 +185,8 @@ struct struct_segdef {
 	 * component is not plain or not declared.
 	 */
 	uint32_t	 vfirst[STRUCT_MAXPOS];
+	/* &vplain[vfirst[el]] when vn[el] is not 0 */
+	const struct struct_plain *vpl[STRUCT_MAXPOS];
 	/*
 	 * Component 1 (a simple element's own value) of every element, the
 	 * common case, without the indirection: min and max of vplain's
