@@ -23,6 +23,10 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__SSE2__) && defined(__x86_64__)
+#define UUID_SSE2	1
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "edi.h"
@@ -48,6 +52,7 @@ rng_next(struct event_cache *c)
 	return c->rng[1] + y;
 }
 
+#ifndef UUID_SSE2
 /* "00" to "ff": a byte's two hex digits in one load. */
 static const char hex2[256][2] = {
 #define H4(x)	{ "0123456789abcdef"[(x) >> 4], "0123456789abcdef"[(x) & 15] }
@@ -60,13 +65,14 @@ static const char hex2[256][2] = {
 #undef H16
 #undef H4
 };
+#endif
 
 /*
  * The generator's seed.  getrandom(2) where there is one: OpenSSL's DRBG
  * costs far more to set up than the few events of most inputs, and the
  * kernel's pool is what it would seed itself from.
  */
-static void
+static void __attribute__((noinline, cold))
 rng_seed(struct event_cache *c)
 {
 #ifdef HAVE_GETRANDOM
@@ -82,30 +88,79 @@ rng_seed(struct event_cache *c)
 	c->seeded = 1;
 }
 
-void
-event_uuid7(struct event_cache *c, const struct timespec *t, char out[37])
+#ifdef UUID_SSE2
+/*
+ * The 32 hex digits of w0's then w1's bytes, in memory order, as the
+ * 8-4-4-4-12 of a UUID at out: a nibble's digit is '0' + n, and
+ * 'a' - '0' - 10 more above 9, sixteen at a time.
+ */
+static void
+uuid_hex(uint64_t w0, uint64_t w1, char out[37])
 {
+	const __m128i	 m = _mm_set1_epi8(0x0f), nine = _mm_set1_epi8(9),
+	    zero = _mm_set1_epi8('0'), af = _mm_set1_epi8('a' - '0' - 10);
+	__m128i		 v, hi, lo, a, b;
+	uint64_t	 mid;
+	uint32_t	 w;
+
+	v = _mm_set_epi64x((long long)w1, (long long)w0);
+	hi = _mm_and_si128(_mm_srli_epi16(v, 4), m);
+	lo = _mm_and_si128(v, m);
+	a = _mm_unpacklo_epi8(hi, lo);		/* digits 0 to 15 */
+	b = _mm_unpackhi_epi8(hi, lo);		/* digits 16 to 31 */
+	a = _mm_add_epi8(_mm_add_epi8(a, zero),
+	    _mm_and_si128(_mm_cmpgt_epi8(a, nine), af));
+	b = _mm_add_epi8(_mm_add_epi8(b, zero),
+	    _mm_and_si128(_mm_cmpgt_epi8(b, nine), af));
+	/* digits 0-7 in place, 20-31 at 24-35; the rest moved up */
+	_mm_storeu_si128((__m128i *)out, a);
+	_mm_storeu_si128((__m128i *)(out + 20), b);
+	mid = (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(a, a));
+	w = (uint32_t)mid;
+	memcpy(out + 9, &w, 4);			/* digits 8-11 */
+	w = (uint32_t)(mid >> 32);
+	memcpy(out + 14, &w, 4);		/* digits 12-15 */
+	w = (uint32_t)_mm_cvtsi128_si32(b);
+	memcpy(out + 19, &w, 4);		/* digits 16-19 */
+	out[8] = out[13] = out[18] = out[23] = '-';
+	out[36] = '\0';
+}
+#endif
+
+/* event_uuid7, inline in the usual event's head (fast_head) */
+static inline __attribute__((always_inline)) void
+uuid7(struct event_cache *c, const struct timespec *t, char out[37])
+{
+	uint64_t	 ms, r[2];
+#ifndef UUID_SSE2
 	unsigned char	 b[16];
-	uint64_t	 ms, r1, r2;
+	int		 i;
+#endif
 
 	ms = (uint64_t)t->tv_sec * 1000 + (uint64_t)t->tv_nsec / 1000000;
 	if (c != NULL) {
 		if (!c->seeded)
 			rng_seed(c);
-		r1 = rng_next(c);
-		r2 = rng_next(c);
-		memcpy(b + 6, &r1, 8);
-		memcpy(b + 14, &r2, 2);
-	} else if (RAND_bytes(b + 6, 10) != 1)
+		r[0] = rng_next(c);
+		r[1] = rng_next(c);
+	} else if (RAND_bytes((unsigned char *)r, sizeof(r)) != 1)
 		fatalx("uuid: no randomness");
-	b[0] = (unsigned char)(ms >> 40);
-	b[1] = (unsigned char)(ms >> 32);
-	b[2] = (unsigned char)(ms >> 24);
-	b[3] = (unsigned char)(ms >> 16);
-	b[4] = (unsigned char)(ms >> 8);
-	b[5] = (unsigned char)ms;
-	b[6] = (unsigned char)(0x70 | (b[6] & 0x0f));
-	b[8] = (unsigned char)(0x80 | (b[8] & 0x3f));
+	/*
+	 * 48 bits of milliseconds, big-endian; version 7 and 12 random
+	 * bits (rand_a); variant 10 and 62 random bits (rand_b).
+	 */
+#ifdef UUID_SSE2
+	/* x86-64: little-endian, each word's bytes in memory order */
+	uuid_hex(__builtin_bswap64(ms << 16 | 0x7000 | (r[0] & 0x0fff)),
+	    (r[1] & ~(uint64_t)0xc0) | 0x80, out);
+#else
+	for (i = 0; i < 6; i++)
+		b[i] = (unsigned char)(ms >> (40 - 8 * i));
+	b[6] = (unsigned char)(0x70 | (r[0] >> 8 & 0x0f));
+	b[7] = (unsigned char)r[0];
+	b[8] = (unsigned char)(0x80 | (r[1] & 0x3f));
+	for (i = 9; i < 16; i++)
+		b[i] = (unsigned char)(r[1] >> (8 * (i - 8)));
 	/* 8-4-4-4-12: each byte's place known, its digits one move */
 #define HEX(i, at)	memcpy(out + (at), hex2[b[i]], 2)
 	HEX(0, 0); HEX(1, 2); HEX(2, 4); HEX(3, 6);
@@ -117,6 +172,13 @@ event_uuid7(struct event_cache *c, const struct timespec *t, char out[37])
 #undef HEX
 	out[8] = out[13] = out[18] = out[23] = '-';
 	out[36] = '\0';
+#endif
+}
+
+void
+event_uuid7(struct event_cache *c, const struct timespec *t, char out[37])
+{
+	uuid7(c, t, out);
 }
 
 /* Trimmed envelope value; empty when absent. */
@@ -126,6 +188,24 @@ ev(const struct edi_seg *seg, int el, int comp)
 	const struct slice *v = edi_value(seg, el, comp, 1);
 
 	return v ? slice_trim(*v) : slice_make("", 0);
+}
+
+/*
+ * ev() of the set's first segment's implementation reference: absent
+ * without a walk when it would come after all of the segment's values
+ * (they are in (el, rep, comp) order), as it mostly is.
+ */
+static struct slice
+ev_impl(const struct edi_seg *seg, int el, int comp)
+{
+	const struct edi_val *l;
+
+	if (seg->nval == 0)
+		return slice_make("", 0);
+	l = &seg->val[seg->nval - 1];
+	if (l->el < el || (l->el == el && l->rep == 1 && l->comp < comp))
+		return slice_make("", 0);
+	return ev(seg, el, comp);
 }
 
 static int
@@ -818,22 +898,17 @@ static void
 frag_check(struct event_cache *c, const struct map *m,
     const struct edi_set *set, const struct event_origin *o)
 {
-	size_t	 pl;
-
 	if (c->fr != NULL && c->frvalid && c->frmap == m &&
 	    c->frproto == o->protocol && c->frfile == o->filename &&
 	    c->frdoc == o->doc_id && c->frsha == o->sha256 &&
-	    c->frsyntax == (int)set->env.syntax &&
-	    strcmp(c->frpartner, o->partner) == 0)
+	    c->frsyntax == (int)set->env.syntax && c->frpgen == c->pgen)
 		return;
 	if (c->fr == NULL)
 		c->fr = xcalloc(1, sizeof(*c->fr));
 	make_pieces(c->fr, m, set, o, c->time);
 	c->frgen++;
-	pl = strlen(o->partner);
-	c->frvalid = pl < sizeof(c->frpartner);
-	if (c->frvalid)
-		memcpy(c->frpartner, o->partner, pl + 1);
+	c->frvalid = c->pvalid;
+	c->frpgen = c->pgen;
 	c->frmap = m;
 	c->frproto = o->protocol;
 	c->frfile = o->filename;
@@ -966,7 +1041,7 @@ short_eq(const char *a, const char *b, size_t n)
 }
 
 static int
-source_piece(struct event_cache *c, const struct edi_set *set)
+source_make(struct event_cache *c, const struct edi_set *set)
 {
 	struct ew	 w;
 
@@ -974,13 +1049,6 @@ source_piece(struct event_cache *c, const struct edi_set *set)
 		c->src = xcalloc(1, sizeof(*c->src));
 		buf_init(c->src, 1024U * 1024);
 	}
-	if (c->srcvalid && c->srcfrgen == c->frgen &&
-	    c->srcenvgen == c->envgen &&
-	    set->version.len == c->srcverlen &&
-	    set->doctype.len == c->srcdtlen &&
-	    short_eq(set->version.p, c->srcver, c->srcverlen) &&
-	    short_eq(set->doctype.p, c->srcdt, c->srcdtlen))
-		return 0;
 	buf_reset(c->src);
 	w.b = c->src;
 	w.first = 0;
@@ -990,6 +1058,7 @@ source_piece(struct event_cache *c, const struct edi_set *set)
 	ew_kslice(&w, EWK("documentType"), set->doctype);
 	if (c->valid)
 		ew_raw(&w, c->frag->p, c->frag->len);
+	c->srcdtplain = jsonw_plain(set->doctype.p, set->doctype.len);
 	c->srcvalid = w.err == 0 && set->version.len <= sizeof(c->srcver) &&
 	    set->doctype.len <= sizeof(c->srcdt);
 	if (c->srcvalid) {
@@ -1001,6 +1070,20 @@ source_piece(struct event_cache *c, const struct edi_set *set)
 	c->srcfrgen = c->frgen;
 	c->srcenvgen = c->envgen;
 	return w.err;
+}
+
+/* The kept piece when it is this set's, without a call. */
+static inline int
+source_piece(struct event_cache *c, const struct edi_set *set)
+{
+	if (c->srcvalid && c->srcfrgen == c->frgen &&
+	    c->srcenvgen == c->envgen &&
+	    set->version.len == c->srcverlen &&
+	    set->doctype.len == c->srcdtlen &&
+	    short_eq(set->version.p, c->srcver, c->srcverlen) &&
+	    short_eq(set->doctype.p, c->srcdt, c->srcdtlen))
+		return 0;
+	return source_make(c, set);
 }
 
 /*
@@ -1032,12 +1115,20 @@ put_short(char *o, const char *s, size_t n)
 	return o + n;
 }
 
-static char *
-put_int(char *o, long long v)
+/* a count or position (never negative), its digits counted first */
+static inline __attribute__((always_inline)) char *
+put_int(char *o, uint32_t v)
 {
-	char	 tmp[24], *p = jsonw_fmt_int(tmp, v);
+	size_t	 n;
 
-	return put_short(o, p, (size_t)(tmp + sizeof(tmp) - p));
+	if (v < 10000)
+		n = v < 100 ? (v < 10 ? 1 : 2) : (v < 1000 ? 3 : 4);
+	else if (v < 100000000)
+		n = v < 1000000 ? (v < 100000 ? 5 : 6) : (v < 10000000 ? 7 : 8);
+	else
+		n = v < 1000000000 ? 9 : 10;
+	jsonw_fmt_u32(o + n, v);
+	return o + n;
 }
 
 static int
@@ -1059,7 +1150,7 @@ static const char txn_tr[] = ",\"transaction\":{\"controlNumber\":\"",
 	sizeof(txn_iref) + sizeof(txn_count) + (cn).len + (dt).len + \
 	(impl).len + 20)
 
-static char *
+static inline __attribute__((always_inline)) char *
 put_txn_head(char *o, struct slice cn, struct slice dt, struct slice impl,
     uint32_t nseg)
 {
@@ -1124,9 +1215,9 @@ write_transaction(struct ew *w, const struct edi_set *set,
 
 	if (set->env.syntax == EDI_X12) {
 		if (set->nseg > 0 && strcmp(set->seg[0].tag, "ST") == 0)
-			impl = ev(&set->seg[0], 3, 1);
+			impl = ev_impl(&set->seg[0], 3, 1);
 	} else if (set->nseg > 0)
-		impl = ev(&set->seg[0], 2, 5);
+		impl = ev_impl(&set->seg[0], 2, 5);
 	if (fast_transaction(w, set, f, impl) == 0)
 		return;
 	ew_kopen(w, EWO("transaction", "{"));
@@ -1240,8 +1331,29 @@ event_cache_free(struct event_cache *c)
 }
 
 /*
+ * The partner of this event against the last one's, once for all the
+ * caches made for a partner: pgen counts its changes (and every event of
+ * a partner too long to keep, whose caches are then made again each
+ * time).
+ */
+static void
+cache_partner(struct event_cache *c, const char *partner)
+{
+	size_t	 pl;
+
+	if (c->pvalid && strcmp(c->partner, partner) == 0)
+		return;
+	c->pgen++;
+	pl = strlen(partner);
+	c->pvalid = pl < sizeof(c->partner);
+	if (c->pvalid)
+		memcpy(c->partner, partner, pl + 1);
+}
+
+/*
  * The envelope fragments of c are those of set's interchange and group
- * for this partner; rebuilt when the envelope changes.
+ * for this partner (cache_partner first); rebuilt when the envelope
+ * changes.
  */
 static void
 cache_envelope(struct event_cache *c, const struct edi_set *set,
@@ -1250,7 +1362,7 @@ cache_envelope(struct event_cache *c, const struct edi_set *set,
 	struct ew	 w;
 
 	if (c->valid && c->ici == set->env.interchange_index &&
-	    c->gi == set->env.group_index && strcmp(c->partner, partner) == 0)
+	    c->gi == set->env.group_index && c->envpgen == c->pgen)
 		return;
 	if (c->frag == NULL) {
 		c->frag = xmalloc(sizeof(*c->frag));
@@ -1268,7 +1380,7 @@ cache_envelope(struct event_cache *c, const struct edi_set *set,
 	c->idemlen = strlen(c->idem);
 	c->idemplain = jsonw_plain_prefix(c->idem, c->idemlen) == c->idemlen;
 	c->envgen++;
-	snprintf(c->partner, sizeof(c->partner), "%s", partner);
+	c->envpgen = c->pgen;
 	c->ici = set->env.interchange_index;
 	c->gi = set->env.group_index;
 	/* XML has no envelope: its key is per document */
@@ -1406,13 +1518,14 @@ write_refs(struct ew *e, const struct event_frag *f, const struct mdoc *doc,
 /*
  * The usual head of an event, up to its document, in one claim: an X12
  * or EDIFACT set whose subject, keys and control number need no escape
- * and fit KEYMAX.  -1 for any other (or at the cap), nothing written;
- * write_id to write_keys are the member by member way, and write the
- * same.
+ * (splain, cnplain) and fit KEYMAX.  -1 for any other (or at the cap),
+ * nothing written; write_id to write_keys are the member by member way,
+ * and write the same.
  */
 static int
 fast_head(struct ew *e, struct event_cache *c, const struct edi_set *set,
-    const struct timespec *t, const char *subject, size_t sl, int splain)
+    const struct timespec *t, const char *subject, size_t sl, int splain,
+    int cnplain)
 {
 	static const char head[] = "{\"specversion\":\"1.0\",\"id\":\"";
 	const struct event_frag *f = c->fr;
@@ -1425,13 +1538,13 @@ fast_head(struct ew *e, struct event_cache *c, const struct edi_set *set,
 	if (!splain || f->err || set->env.syntax == EDI_XML ||
 	    f->type == ET_ACK_RECEIVED || !f->bizplain || !c->idemplain ||
 	    f->bizlen + sl >= KEYMAX || c->idemlen + cn.len >= KEYMAX ||
-	    !jsonw_plain(cn.p, cn.len))
+	    !cnplain)
 		return -1;
 	if ((o = buf_room(e->b, sizeof(head) - 1 + 36 + h1->len + sl +
 	    h2->len + c->idemlen + cn.len + h3->len + sl + h4->len)) == NULL)
 		return -1;
 	o = PUTL(o, head);
-	event_uuid7(c, t, o);
+	uuid7(c, t, o);
 	o += 36;
 	o = put(o, h1->p, h1->len);
 	o = put_short(o, subject, sl);
@@ -1457,8 +1570,8 @@ fast_head(struct ew *e, struct event_cache *c, const struct edi_set *set,
 static int
 fast_tail(struct ew *e, struct event_cache *c, const struct edi_set *set,
     const char *when, size_t wl, int wplain, const struct mdoc *doc,
-    const char *subject, size_t sl, int splain, const char *diags,
-    size_t diagslen)
+    const char *subject, size_t sl, int splain, int cnplain,
+    const char *diags, size_t diagslen)
 {
 	static const char at[] = ",\"occurredAt\":\"",
 	    refs[] = ",\"correlation\":{\"orderRefs\":[\"";
@@ -1477,11 +1590,12 @@ fast_tail(struct ew *e, struct event_cache *c, const struct edi_set *set,
 	impl = slice_make("", 0);
 	if (set->env.syntax == EDI_X12) {
 		if (strcmp(set->seg[0].tag, "ST") == 0)
-			impl = ev(&set->seg[0], 3, 1);
+			impl = ev_impl(&set->seg[0], 3, 1);
 	} else
-		impl = ev(&set->seg[0], 2, 5);
-	if (!plain(cn) || !plain(dt) || !plain(impl) ||
-	    source_piece(c, set) != 0)
+		impl = ev_impl(&set->seg[0], 2, 5);
+	/* the document type's check is kept with the source piece */
+	if (!cnplain || !plain(impl) || source_piece(c, set) != 0 ||
+	    !c->srcdtplain)
 		return -1;
 	/* an order's own events: the subject is the only reference */
 	r = (f->type == ET_ORDER_CREATED || f->type == ET_ORDER_ACK) && splain;
@@ -1552,7 +1666,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	const char	*subject, *icn, *gcn;
 	size_t		 sl = 0, il = 0, gl = 0, wl, mark;
 	char		 when[40];
-	int		 r, splain, has_when, wplain;
+	int		 r, splain, cnplain, has_when, wplain;
 
 	if (cache == NULL) {
 		memset(&local, 0, sizeof(local));
@@ -1561,6 +1675,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 		return r;
 	}
 	cache_time(cache, &o->received);
+	cache_partner(cache, o->partner);
 	cache_envelope(cache, set, o->partner);
 	frag_check(cache, m, set, o);
 	f = cache->fr;
@@ -1579,7 +1694,10 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	mark = out->len;
 	splain = subject != NULL && sl > 0 &&
 	    jsonw_plain(subject, sl);
-	if (fast_head(&e, cache, set, &o->received, subject, sl, splain) != 0) {
+	/* both fast writers' (a plain string holds no NUL) */
+	cnplain = jsonw_plain(set->control.p, set->control.len);
+	if (fast_head(&e, cache, set, &o->received, subject, sl, splain,
+	    cnplain) != 0) {
 		write_id(&e, cache, &o->received);
 		pc_put(&e, f, PC_HEAD);
 		if (splain)
@@ -1599,7 +1717,7 @@ event_write(struct event_cache *cache, struct buf *out, const struct map *m,
 	/* the document's date may hold anything: checked, as a key */
 	wplain = wplain || (wl > 0 && jsonw_plain(when, wl));
 	if (fast_tail(&e, cache, set, has_when ? when : NULL, wl, wplain, doc,
-	    subject, sl, splain, diags, diagslen) == 0)
+	    subject, sl, splain, cnplain, diags, diagslen) == 0)
 		return ew_done(&e, o, mark);
 	if (has_when) {
 		if (wplain)

@@ -46,7 +46,11 @@ struct event_cache {
 	size_t		 idemlen;
 	int		 idemplain;	/* idem needs no JSON escape */
 	unsigned	 envgen;	/* counts envelopes cached */
+	unsigned	 envpgen;	/* pgen the envelope was made for */
+	/* the last partner, and a count of its changes (pgen) */
 	char		 partner[256];
+	int		 pvalid;	/* partner holds it (not too long) */
+	unsigned	 pgen;
 	char		 time[40];
 	int		 have_time;
 	unsigned long long rng[2];	/* xorshift128+ (event_uuid7) */
@@ -57,7 +61,7 @@ struct event_cache {
 	 */
 	struct event_frag *fr;
 	int		 frvalid;
-	char		 frpartner[256];
+	unsigned	 frpgen;	/* pgen the pieces were made for */
 	const void	*frmap, *frproto, *frfile, *frdoc, *frsha;
 	int		 frsyntax;
 	unsigned	 frgen;		/* counts pieces made */
@@ -66,6 +70,7 @@ struct event_cache {
 	int		 srcvalid;
 	unsigned	 srcfrgen, srcenvgen;
 	char		 srcver[64], srcdt[64];
+	int		 srcdtplain;	/* srcdt needs no escape */
 	size_t		 srcverlen, srcdtlen;
 };
 void	 event_cache_free(struct event_cache *);

@@ -116,6 +116,29 @@ int	jsonw_int(struct buf *b, long long v);
 /* v in decimal at the end of tmp (no NUL): returns where it starts. */
 char	*jsonw_fmt_int(char tmp[24], long long v);
 
+/* "00" to "99" */
+extern const char jsonw_pairs[201];
+
+/*
+ * The decimal digits of u, ending at e: where they start.  The event's
+ * counts and positions, without a call, two digits a 32-bit division.
+ */
+static inline char *
+jsonw_fmt_u32(char *e, uint32_t u)
+{
+	while (u >= 100) {
+		e -= 2;
+		memcpy(e, jsonw_pairs + u % 100 * 2, 2);
+		u /= 100;
+	}
+	if (u >= 10) {
+		e -= 2;
+		memcpy(e, jsonw_pairs + u * 2, 2);
+	} else
+		*--e = (char)('0' + u);
+	return e;
+}
+
 /*
  * A streaming writer: objects and arrays opened and closed in order, with
  * commas and keys placed by the writer.  Errors (the buffer's cap) are

@@ -266,11 +266,33 @@ arr_grow(struct mdoc_pool *mp, struct mdoc *a)
 	return 0;
 }
 
+/*
+ * Room for one more element of a.  Most arrays are short (an address's
+ * lines, a document's references): their first eight slots are taken
+ * here, without a call; more by doubling (arr_grow).
+ */
+static inline int
+arr_room(struct mdoc_pool *mp, struct mdoc *a)
+{
+	struct mdoc **nv;
+
+	if (a->u.a.n < a->u.a.cap)
+		return 0;
+	if (a->u.a.cap != 0)
+		return arr_grow(mp, a);
+	_Static_assert(8 <= EG_MAX_ARRAY_ITEMS * 2u, "arr_grow's first size");
+	if ((nv = mdoc_alloc(mp, 8 * sizeof(*nv))) == NULL)
+		return EG_ERR_LIMIT;
+	a->u.a.v = nv;
+	a->u.a.cap = 8;
+	return 0;
+}
+
 /* Append v, outside the document-order bookkeeping of mdoc_put. */
 int
 mdoc_append(struct mdoc_pool *mp, struct mdoc *a, struct mdoc *v)
 {
-	if (a->u.a.n == a->u.a.cap && arr_grow(mp, a) != 0)
+	if (arr_room(mp, a) != 0)
 		return EG_ERR_LIMIT;
 	v->key = NULL;
 	v->next = NULL;
@@ -294,7 +316,7 @@ mdoc_put(struct mdoc_pool *mp, struct mdoc *a, struct mdoc *v, uint32_t pos)
 			return -1;
 		return (int)n;
 	}
-	if (n == a->u.a.cap && arr_grow(mp, a) != 0)
+	if (arr_room(mp, a) != 0)
 		return -1;
 	v->key = NULL;
 	v->next = NULL;
@@ -583,9 +605,11 @@ wr_val_fast(char *o, const char *s, size_t n)
  * Room the writer keeps for a member it writes without checking its
  * length against the room: a key of up to 32 bytes of JSON and a
  * plain string of up to 32 bytes, quoted, with its comma (or a key
- * and a brace).
+ * and a brace), and a byte more, so that the comma after an object of
+ * such members needs no check either.  With less room left, members
+ * claim exactly their own (wr_key, wr_leaf).
  */
-#define WR_SHORT	(32 + 32 + 3)
+#define WR_SHORT	(32 + 32 + 3 + 1)
 _Static_assert(MAP_NAME_JSONPAD <= 32, "wr_key_fast's copy fits WR_SHORT");
 
 /*
@@ -686,19 +710,15 @@ obj:	/* the members of an object from m (ee is NULL) */
 				 * Most objects hold only short plain strings:
 				 * written here, with nothing kept in a frame.
 				 */
-				for (vm = v->u.o.head; vm != NULL; vm = vm->next)
+				vm = v->u.o.head;
+				do
 					if (!wr_plainstr(vm) || !wr_short(&o, lim,
 					    vm, vm->key, wr_keylen(vm->key)))
 						break;
+				while ((vm = vm->next) != NULL);
 				if (vm == NULL) {
+					/* a short member left a byte of room */
 					o[-1] = '}';
-					if (o == end) {
-						if ((o = wr_grow(w, o, 1)) ==
-						    NULL)
-							return NULL;
-						end = w->end;
-						lim = (uintptr_t)end - WR_SHORT;
-					}
 					*o++ = ',';
 					goto next;
 				}
