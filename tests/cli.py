@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 edigate = os.environ.get("EDIGATE", "./edigate")
 top = os.environ.get("top_srcdir", ".")
@@ -25,6 +26,8 @@ n = 0
 failed = 0
 DIAG = re.compile(r"^[^:]+: (segment \d+ \([A-Z0-9]+\)(, element \d\d(-\d\d)?)?: )?"
                   r"(error|warning) [A-Z0-9-]+: .+$")
+UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-"
+                   r"[0-9a-f]{12}$")
 
 
 def ok(cond, name, *info):
@@ -104,8 +107,7 @@ if len(evs) == 2:
     ok(b["type"] == "shipment.noticed" and b["partner"] == "bolt-supply"
        and b["subject"] == "SH240311-01",
        "demo 856: shipment.noticed from bolt-supply", json.dumps(b)[:400])
-    ok(re.match(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$",
-                a["id"]) is not None and a["id"] != b["id"],
+    ok(UUID7.match(a["id"]) is not None and a["id"] != b["id"],
        "event ids are distinct UUIDv7", a["id"], b["id"])
 
 # partner time zone: occurredAt carries the zone's offset
@@ -272,8 +274,18 @@ with tempfile.TemporaryDirectory() as d:
                 top, "maps", "x12", "850-order-created.map"),
                 "rb").read()).hexdigest()}
     for j in ("1", "2"):
+        t0 = int(time.time() * 1000)
         rc, out, err = run("translate", "-j", j, big)
+        t1 = int(time.time() * 1000)
         evs = events(out)
+        ids = [e["id"] for e in evs]
+        # RFC 9562 version 7: 48 bits of Unix milliseconds, version 7,
+        # variant 10; every event's its own
+        ok(len(ids) == 3000 and len(set(ids)) == len(ids) and
+           all(UUID7.match(i) and
+               t0 <= int(i.replace("-", "")[:12], 16) <= t1 for i in ids),
+           "-j %s: every event id a distinct UUIDv7 of the run's time" % j,
+           [i for i in ids if not UUID7.match(i)][:3], ids[:2], t0, t1)
         got = {(e["data"]["source"]["rawRef"]["sha256"],
                 e["data"]["map"]["sha256"]) for e in evs}
         ok(rc == 0 and os.path.getsize(big) > 1 << 20 and
