@@ -276,6 +276,13 @@ struct ef {
 	struct arena	 sar;
 	struct edi_set	 set;
 	struct setbuf	 sb;
+	/*
+	 * fast_run()'s value window w has the room for a whole segment's
+	 * values (VW_NEED) at w->p when w->p - 1 is below this: set where
+	 * fast_segment() opens the window, and stale once it is closed,
+	 * where w->p - 1 is the top address.
+	 */
+	uintptr_t	 vwfull;
 	uint32_t	 unh_filepos;
 	int		 rejected;
 	unsigned	 ndiag;
@@ -1426,11 +1433,12 @@ scan_block(const struct ef *x, const unsigned char *blk, unsigned keep,
 static inline __attribute__((always_inline)) size_t
 scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
     struct edi_seg *seg, struct edi_val *out, size_t cap, int *flagsp,
-    const int avx2)
+    struct edi_val **endp, const int avx2)
 {
 	const unsigned char *b = (const unsigned char *)in + pos;
 	const unsigned char *lim = (const unsigned char *)in + len;
 	const unsigned char *blk = b, *start, *q;
+	struct edi_val *o;
 	unsigned mterm, mcr, odd, trail;
 	uint64_t erc;
 	uint32_t t4;
@@ -1471,7 +1479,7 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 	}
 	start = st.start;
 	erc = st.erc;
-	n = (size_t)(st.o - out);
+	o = st.o;
 	odd = st.odd;
 	trail = st.trail;
 	q = blk + __builtin_ctz(mterm);
@@ -1480,11 +1488,14 @@ scan_plain(struct ef *x, const char *in, size_t len, size_t pos,
 		/* just the tag */
 		seg->nel = 0;
 		seg->nval = 0;
+		*endp = out;
 		*flagsp = odd ? 0 : TF_CSPLAIN;
 		return pos + 3;
 	}
-	setbuf_putval(&out[n], start, q, erc);
-	n += q != start;
+	setbuf_putval(o, start, q, erc);
+	o = q != start ? o + 1 : o;
+	*endp = o;
+	n = (size_t)(o - out);
 	if (q == start)
 		trail = 1;
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
@@ -2681,6 +2692,7 @@ fast_other_body(struct ef *x, size_t pos, struct setbuf_vwin *w,
     const int avx2)
 {
 	struct edi_seg seg;
+	struct edi_val *oend;
 	size_t	 end;
 	uint32_t key;
 	int	 flags, direct;
@@ -2688,7 +2700,7 @@ fast_other_body(struct ef *x, size_t pos, struct setbuf_vwin *w,
 	setbuf_vwclose(&x->sar, w);
 	x->tlen = 0;
 	if ((end = scan_plain(x, x->in.p, x->in.len, pos, &seg, x->scratch,
-	    EG_MAX_SEG_VALUES, &flags, avx2)) == SCAN_NO)
+	    EG_MAX_SEG_VALUES, &flags, &oend, avx2)) == SCAN_NO)
 		return SCAN_NO;
 	seg.val = x->scratch;
 	if (flags & TF_REL)
@@ -3007,6 +3019,27 @@ fast_slot_latin1(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
 	return 0;
 }
 
+/* The value window's room for a segment's EG_MAX_SEG_VALUES values. */
+#define VW_NEED		(EG_MAX_SEG_VALUES * sizeof(struct edi_val))
+
+/*
+ * fast_segment()'s value window, with room for a whole segment's values
+ * (VW_NEED) at w->p, noted in x->vwfull: 1, or 0 when it has not (only
+ * near the end of the arena's chunk or at its cap), for the general
+ * steps, which claim the values where they fit.
+ */
+static inline __attribute__((always_inline)) int
+fast_vwopen(struct ef *x, struct setbuf_vwin *w)
+{
+	size_t	 cap;
+
+	if (setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES, &cap) == NULL ||
+	    cap < EG_MAX_SEG_VALUES)
+		return 0;
+	x->vwfull = (uintptr_t)w->end - VW_NEED + 1;
+	return 1;
+}
+
 /*
  * The segment at pos through scan_plain(): the terminator's offset, or
  * SCAN_NO for on_segment().  A segment of the open message other than
@@ -3022,23 +3055,24 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
     struct setbuf_vwin *w, int direct, uint32_t *fpp, const int avx2)
 {
 	struct edi_seg *seg;
-	struct edi_val *out;
-	size_t	 end, cap;
+	struct edi_val *out, *oend;
+	size_t	 end;
 	int	 flags;
 
 	/* pos < last, fast_run()'s loop: scan_plain() may load 32 bytes */
 	/*
-	 * Room for fewer than 33 values: what scan_plain()'s SCAN_ROOM
-	 * leads to (fast_other()'s scan decides the same for the tag), with
-	 * the test where the room is known.
+	 * The window's room for a whole segment is known from its opening
+	 * (x->vwfull): one compare per segment, and scan_plain()'s cap a
+	 * constant.  Less room, near a chunk's end: the general steps.
 	 */
-	if (!direct || (out = setbuf_vwroom(&x->sar, w, EG_MAX_SEG_VALUES,
-	    &cap)) == NULL || cap <= 32 || (seg = setbuf_slot(&x->sb)) == NULL)
+	if (!direct || ((uintptr_t)w->p - 1 >= x->vwfull &&
+	    !fast_vwopen(x, w)) || (seg = setbuf_slot(&x->sb)) == NULL)
 		return fast_other(x, pos, w, fpp, avx2);
+	out = (struct edi_val *)(void *)w->p;
 	/* x->tlen: set below, before anything may use tbuf */
 	/* SCAN_ROOM and SCAN_NO are the two largest: one compare */
-	if ((end = scan_plain(x, in, len, pos, seg, out, cap, &flags,
-	    avx2)) >= SCAN_ROOM)
+	if ((end = scan_plain(x, in, len, pos, seg, out, EG_MAX_SEG_VALUES,
+	    &flags, &oend, avx2)) >= SCAN_ROOM)
 		return end == SCAN_ROOM ? fast_other(x, pos, w, fpp, avx2) :
 		    SCAN_NO;
 	/* x->filepos: fast_run()'s *fpp, stored before any other step */
@@ -3054,7 +3088,7 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 	 */
 	if (flags == TF_CSPLAIN && x->cs != CS_A) {
 		if (setbuf_add_slot(&x->sb, seg, end) != NULL) {
-			seg->val = setbuf_vwtake(w, seg->nval);
+			seg->val = setbuf_vwtake_end(w, oend);
 			return end;
 		}
 		seg->val = out;

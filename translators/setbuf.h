@@ -95,6 +95,13 @@ static inline struct edi_val *setbuf_vwroom(struct arena *,
 		    struct setbuf_vwin *, size_t max, size_t *cap);
 /* Keep the n values written at setbuf_vwroom() (n below its *cap). */
 static inline struct edi_val *setbuf_vwtake(struct setbuf_vwin *, size_t n);
+/*
+ * setbuf_vwtake() for the values written at setbuf_vwroom() up to end
+ * (end - start below its *cap): the same step, from the end the writer
+ * holds instead of a count.
+ */
+static inline struct edi_val *setbuf_vwtake_end(struct setbuf_vwin *,
+		    struct edi_val *end);
 /* Claim what the window took from the arena, and close it. */
 static inline void setbuf_vwclose(struct arena *, struct setbuf_vwin *);
 
@@ -216,6 +223,24 @@ setbuf_vwtake(struct setbuf_vwin *w, size_t n)
 	    ~(size_t)(ARENA_ALIGN - 1);
 	w->p += need;
 	return n ? v : NULL;
+}
+
+_Static_assert(_Alignof(max_align_t) >= ARENA_ALIGN,
+    "setbuf_vwtake_end(): malloc() memory is ARENA_ALIGN-aligned");
+
+static inline struct edi_val *
+setbuf_vwtake_end(struct setbuf_vwin *w, struct edi_val *end)
+{
+	struct edi_val *v = (struct edi_val *)(void *)w->p;
+
+	/*
+	 * w->p is ARENA_ALIGN-aligned (the arena's chunks are malloc()-ed,
+	 * and it hands out multiples of ARENA_ALIGN): rounding end up steps
+	 * as setbuf_vwtake() does from n, without working n out again
+	 */
+	w->p = (unsigned char *)(((uintptr_t)end + ARENA_ALIGN - 1) &
+	    ~(uintptr_t)(ARENA_ALIGN - 1));
+	return end != v ? v : NULL;
 }
 
 static inline void
