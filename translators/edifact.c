@@ -3019,6 +3019,29 @@ fast_slot_latin1(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
 	return 0;
 }
 
+/*
+ * fast_segment()'s segment with nothing to report under UNOA: every
+ * byte of its text a UNOA character or a delimiter, so that
+ * seg_charset() would find nothing to say (raw_plain()) and on_tokens()
+ * would only append it.  Out of line: UNOC, UNOB and the others never
+ * call it.
+ */
+static int __attribute__((noinline))
+unoa_plain(const struct ef *x, struct slice raw)
+{
+	const unsigned char *p = (const unsigned char *)raw.p;
+	const unsigned char *e = p + raw.len;
+	const unsigned char *ok = x->csok;
+	unsigned all = 1;
+
+	/* csok[] is 0 or 1: four bytes a step, no branch per byte */
+	for (; e - p >= 4; p += 4)
+		all &= ok[p[0]] & ok[p[1]] & ok[p[2]] & ok[p[3]];
+	for (; p < e; p++)
+		all &= ok[*p];
+	return (int)all;
+}
+
 /* The value window's room for a segment's EG_MAX_SEG_VALUES values. */
 #define VW_NEED		(EG_MAX_SEG_VALUES * sizeof(struct edi_val))
 
@@ -3086,7 +3109,8 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 	 * a claim per segment.  The segment ends at input offset end (in is
 	 * x->in.p).
 	 */
-	if (flags == TF_CSPLAIN && x->cs != CS_A) {
+	if (flags == TF_CSPLAIN && (x->cs != CS_A ||
+	    unoa_plain(x, seg->raw))) {
 		if (setbuf_add_slot(&x->sb, seg, end) != NULL) {
 			seg->val = setbuf_vwtake_end(w, oend);
 			return end;
