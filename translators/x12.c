@@ -128,6 +128,17 @@ struct x12 {
 	uint32_t	 nsets, gindex;
 	struct refset	 stctl;
 	/*
+	 * The group's ST02s while each is all digits, of one length, and the
+	 * one before plus 1: refset_seen() would keep every one and find none
+	 * a duplicate, so they go into stctl only once the run breaks
+	 * (st_run_flush()), in the same order.  st_run: 0 none yet, 1 the
+	 * run st_run_first..st_run_last of st_run_len digits, 2 broken
+	 * (stctl holds them all).
+	 */
+	uint64_t	 st_run_first, st_run_last;
+	unsigned	 st_run_len;
+	int		 st_run;
+	/*
 	 * fid_match()'s last answer, for the next ST: GS01 and ST01's bytes
 	 * (fid_key()), 0 for none, and whether it was worth a warning.
 	 */
@@ -245,6 +256,29 @@ parse_u32(struct slice s, uint32_t *out)
 	}
 	*out = (uint32_t)v;
 	return 0;
+}
+
+/*
+ * Whether parse_u32(s) would give n, in one pass: all digits (leading
+ * zeros allowed), at most 20, of value n.
+ */
+static inline int
+u32_is(struct slice s, uint32_t n)
+{
+	uint64_t v = 0;
+	size_t	 i;
+	unsigned d;
+
+	if (s.len == 0 || s.len > 20)
+		return 0;
+	for (i = 0; i < s.len; i++) {
+		if ((d = (unsigned)(unsigned char)s.p[i] - '0') > 9)
+			return 0;
+		/* past UINT32_MAX it stays past n */
+		if ((v = v * 10 + d) > UINT32_MAX)
+			return 0;
+	}
+	return v == n;
 }
 
 /* Same number, ignoring leading zeros (both all digits). */
@@ -848,8 +882,12 @@ deliver_set(struct x12 *x, struct slice doctype, struct slice control,
 	struct edi_set *s = &x->set;
 	int	 rc;
 
-	memset(s, 0, sizeof(*s));
+	/*
+	 * Every field an X12 set has is set here, and root, which the tree
+	 * builder sets; the XML ones stay as xcalloc() left them.
+	 */
 	s->filename = x->filename;
+	s->root = NULL;
 	fill_env(x, &s->env, with_group);
 	s->doctype = doctype;
 	s->version = version;
@@ -865,7 +903,7 @@ deliver_set(struct x12 *x, struct slice doctype, struct slice control,
 	    (rc = x->h->set(x->arg, s)) < 0)
 		x->stop = rc;
 	arena_reset(&x->sar);
-	setbuf_begin(&x->sb, 0);
+	/* x->sb: what is kept next (ST, TA1) begins it again */
 	x->rejected = 0;
 	x->ndiag = 0;
 	x->st_filepos = 0;
@@ -883,6 +921,7 @@ end_group(struct x12 *x)
 		x->stop = rc;
 	x->state = XS_ISA;
 	refset_clear(&x->stctl);
+	x->st_run = 0;
 }
 
 static void
@@ -1203,6 +1242,7 @@ on_gs(struct x12 *x, const struct edi_seg *seg)
 	x->nsets = 0;
 	x->gok = 1;
 	refset_clear(&x->stctl);
+	x->st_run = 0;
 	x->state = XS_GS;
 	check_gs(x);
 }
@@ -1364,7 +1404,7 @@ fid_key(struct slice gs01, struct slice st01)
 
 /* val(seg, 1) and val(seg, 2) in one pass (ST, SE). */
 static void
-val12(const struct edi_seg *seg, struct slice *v1, struct slice *v2)
+val12_walk(const struct edi_seg *seg, struct slice *v1, struct slice *v2)
 {
 	const struct edi_val *v, *e = edi_val_end(seg);
 
@@ -1373,6 +1413,75 @@ val12(const struct edi_seg *seg, struct slice *v1, struct slice *v2)
 	for (v = seg->val; v < e && v->el <= 2; v++)
 		if (v->rep == 1 && v->comp == 1 && v->s.len != 0)
 			*(v->el == 1 ? v1 : v2) = v->s;
+}
+
+/*
+ * val12_walk() where the first two values are elements 1 and 2, as in
+ * nearly every ST and SE: each position is there once, so they are the two.
+ */
+static inline __attribute__((always_inline)) void
+val12(const struct edi_seg *seg, struct slice *v1, struct slice *v2)
+{
+	const struct edi_val *v = seg->val;
+
+	if (seg->nval >= 2 && v[0].el == 1 && v[0].rep == 1 &&
+	    v[0].comp == 1 && v[1].el == 2 && v[1].rep == 1 &&
+	    v[1].comp == 1 && v[0].s.len != 0 && v[1].s.len != 0) {
+		*v1 = v[0].s;
+		*v2 = v[1].s;
+	} else
+		val12_walk(seg, v1, v2);
+}
+
+/* The run of ST02s into stctl, as refset_seen() would have taken them. */
+static void __attribute__((noinline, cold))
+st_run_flush(struct x12 *x)
+{
+	char	 b[16];
+	uint64_t v, n;
+	unsigned i;
+
+	if (x->st_run == 1)
+		for (v = x->st_run_first; v <= x->st_run_last; v++) {
+			for (n = v, i = x->st_run_len; i > 0; n /= 10)
+				b[--i] = (char)('0' + n % 10);
+			(void)refset_seen(&x->stctl,
+			    slice_make(b, x->st_run_len));
+		}
+	x->st_run = 2;
+}
+
+/*
+ * refset_seen(&x->stctl, s) for an ST02 of 4 to 9 bytes: a run of numbers
+ * counting up by 1 is kept as its ends (x->st_run).
+ */
+static int
+st02_seen(struct x12 *x, struct slice s)
+{
+	uint64_t v = 0;
+	size_t	 i;
+	unsigned d;
+
+	if (x->st_run != 2) {
+		for (i = 0; i < s.len; i++) {
+			if ((d = (unsigned)(unsigned char)s.p[i] - '0') > 9)
+				goto broken;
+			v = v * 10 + d;
+		}
+		if (x->st_run == 0) {
+			x->st_run_first = x->st_run_last = v;
+			x->st_run_len = (unsigned)s.len;
+			x->st_run = 1;
+			return 0;
+		}
+		if (s.len == x->st_run_len && v == x->st_run_last + 1) {
+			x->st_run_last = v;
+			return 0;
+		}
+ broken:
+		st_run_flush(x);
+	}
+	return refset_seen(&x->stctl, s);
 }
 
 static void
@@ -1387,7 +1496,8 @@ on_st(struct x12 *x, const struct edi_seg *seg)
 		unexpected(x, seg->tag, seg->filepos);
 		return;
 	}
-	close_to(x, XS_GS, seg->filepos);
+	if (x->state != XS_GS)		/* in a group, nothing to close */
+		close_to(x, XS_GS, seg->filepos);
 	if (x->state == XS_ISA) {
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_INTERCHANGE, "X12-NO-GROUP",
 		    seg->filepos, "ST", .ack_seg = 18, .ta1 = "024"),
@@ -1415,7 +1525,7 @@ on_st(struct x12 *x, const struct edi_seg *seg)
 		    .ack_el = x->st02.len == 0 ? 1 : 4),
 		    "ST02 \"%s\" must be 4 to 9 characters",
 		    slice_show(x->st02, b, sizeof(b)));
-	else if (refset_seen(&x->stctl, x->st02))
+	else if (st02_seen(x, x->st02))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-ST-DUP",
 		    seg->filepos, "ST", 2, .ack_seg = 23),
 		    "transaction set control number %s is not unique in the "
@@ -1442,12 +1552,11 @@ static void
 on_se(struct x12 *x, const struct edi_seg *seg)
 {
 	struct slice v, v2;
-	uint32_t n;
 	char	 b[48];
 
 	set_append(x, seg, 1);
 	val12(seg, &v, &v2);
-	if (parse_u32(v, &n) != 0 || n != x->sb.count)
+	if (!u32_is(v, x->sb.count))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SE-COUNT",
 		    seg->filepos, "SE", 1, .ack_seg = 4),
 		    "SE01 \"%s\" but the transaction set has %u segments",
@@ -1829,7 +1938,12 @@ fast_other_body(struct x12 *x, size_t pos, const int avx2)
 	/* what on_tokens() would do */
 	if (fast_direct(x, x->in.p + pos))
 		set_append(x, &seg, 0);
-	else
+	else if (x->state == XS_ST && TAGKEY(seg.tag) == K_SE)
+		on_se(x, &seg);		/* what on_tokens() would do */
+	else if (x->state == XS_GS && TAGKEY(seg.tag) == K_ST) {
+		on_st(x, &seg);
+		x->outrun = 0;
+	} else
 		on_tokens(x, &seg);
 	return end;
 }
