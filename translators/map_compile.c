@@ -4270,10 +4270,17 @@ link_block(struct lk *L, struct map_block *b)
 	}
 	b->nchecks = 0;
 	b->check0 = 0;
+	b->rootw = 0;
 	for (i = 0; i < b->nbody; i++) {
+		const struct map_stmt *s = b->body[i];
+
 		link_stmt(L, b->body[i]);
-		if (b->body[i]->kind == MS_CHECK && b->nchecks++ == 0)
+		if (s->kind == MS_CHECK && b->nchecks++ == 0)
 			b->check0 = i;
+		if ((s->kind == MS_RULE && s->u.r.tgt.rooted) ||
+		    ((s->kind == MS_GROUP || s->kind == MS_WITHIN) &&
+		    (s->u.b.tgt.rooted || s->u.b.rootw)))
+			b->rootw = 1;
 	}
 	share_runs(L, b);
 }

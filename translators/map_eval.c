@@ -5459,7 +5459,13 @@ group_idx_at(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		run_obj_inst(ev, fr, &nf, b, depth);
 		return 1;
 	}
-	/* Array group: every instance in document order. */
+	/*
+	 * Array group: every instance in document order, into one array,
+	 * found once: no statement of the group writes from the root
+	 * (rootw), so nothing but the group moves or empties it.
+	 */
+	if (b->rootw)
+		return 0;
 	for (k = sidx_first(x, st), j = 0; k != SIDX_END;
 	    k = x->it[k].next, j++)
 		if (GROUP_RANK(k, j) >= 0)
@@ -5468,13 +5474,12 @@ group_idx_at(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 		group_req(ev, fr, s);
 		return 1;
 	}
+	if ((arr = target_array(ev, fr, &b->tgt)) == NULL)
+		return 1;
 	for (; k != SIDX_END && !ev->limit; k = x->it[k].next, j++) {
 		if (st->f.natom != 0 && GROUP_RANK(k, j) < 0)
 			continue;
 #undef GROUP_RANK
-		arr = target_array(ev, fr, &b->tgt);
-		if (arr == NULL)
-			return 1;
 		if ((obj = new_node(ev, MDOC_OBJ)) == NULL)
 			return 1;
 		item_frame(ev, x, k, &nf);
@@ -5488,7 +5493,8 @@ group_idx_at(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 			array_put(ev, arr, obj, first);
 	}
 	/* An array left empty by every instance is not kept. */
-	if ((parent = target_parent(ev, fr, &b->tgt)) != NULL &&
+	if (arr->u.a.n == 0 &&
+	    (parent = target_parent(ev, fr, &b->tgt)) != NULL &&
 	    (arr = mdoc_member(parent, b->tgt.name[b->tgt.nname - 1])) !=
 	    NULL && arr->kind == MDOC_ARR && arr->u.a.n == 0) {
 		mdoc_del(parent, b->tgt.name[b->tgt.nname - 1]);

@@ -572,6 +572,13 @@ struct map_block {
 	 */
 	struct map_stmt	**rbody;
 	int		 nrbody;
+	/*
+	 * Set when linked: a statement of body, at any depth, writes from
+	 * the event root (/target).  Else a group's instances write only
+	 * into their own objects, and an array group's array, once found,
+	 * stays where it is for all of them (map_eval.c group_idx_at).
+	 */
+	int		 rootw;
 };
 
 enum map_skind {
