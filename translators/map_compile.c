@@ -4202,6 +4202,17 @@ share_len(const struct map_block *b, int i)
 }
 
 /*
+ * A literal rule under a when exists(F) of a field beside its target
+ * (item.standardItemId.schemeId = "GTIN" when exists(item.standardItemId.
+ * value)), which share_runs wraps in an MS_LITSIB statement.
+ */
+static int
+lit_sib(const struct map_stmt *s)
+{
+	return s->kind == MS_RULE && s->u.r.lit && when_sib(&s->u.r);
+}
+
+/*
  * The statements of b as the evaluator runs them (rbody): each run of
  * two or more rules in a row that read one tag of the frame's scope
  * (PO102 PO103 PO104 PO105 PO1{VN|VP|VC}, QTY01-02 QTY01-03) becomes one
@@ -4210,6 +4221,8 @@ share_len(const struct map_block *b, int i)
  * run of groups in a row that select instances of one tag by the same
  * qualifier element (gshare_step) becomes one MS_GSHARE: the evaluator
  * reads each instance's qualifier once and ranks it for every group.
+ * A literal rule of lit_sib's shape becomes one MS_LITSIB over it: the
+ * evaluator writes it into the object its test reached (run_lit_sib).
  * The runs are made for each block: a template's statements, put in
  * several blocks, join a run in each of them as they stand there.
  */
@@ -4223,7 +4236,7 @@ share_runs(struct lk *L, struct map_block *b)
 	b->nrbody = b->nbody;
 	for (i = 0; i < b->nbody; i = j) {
 		j = i + share_len(b, i);
-		if (j - i >= 2)
+		if (j - i >= 2 || lit_sib(b->body[i]))
 			nrun++;
 	}
 	if (nrun == 0)
@@ -4233,9 +4246,10 @@ share_runs(struct lk *L, struct map_block *b)
 		return;
 	for (i = 0, n = 0; i < b->nbody; i = j) {
 		j = i + share_len(b, i);
-		if (j - i >= 2 && (sh = arena_alloc(&L->m->arena,
-		    sizeof(*sh))) != NULL) {
-			sh->kind = b->body[i]->kind == MS_GROUP ? MS_GSHARE :
+		if ((j - i >= 2 || lit_sib(b->body[i])) &&
+		    (sh = arena_alloc(&L->m->arena, sizeof(*sh))) != NULL) {
+			sh->kind = j - i == 1 ? MS_LITSIB :
+			    b->body[i]->kind == MS_GROUP ? MS_GSHARE :
 			    MS_SHARE;
 			sh->file = b->body[i]->file;
 			sh->path = b->body[i]->path;

@@ -5070,6 +5070,63 @@ run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 }
 
 /*
+ * A literal under a `when` as run_rule_sib takes a path's rule (MS_LITSIB:
+ * item.standardItemId.schemeId = "GTIN" when exists(item.standardItemId.
+ * value)): the test as exists_field makes it, then the literal written as
+ * run_rule_short writes it, into the object the test reached.  0 when
+ * the test meets something other than an object on the way: the
+ * caller's general way.
+ */
+static NOINLINE int
+run_lit_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	const struct map_rule *r = &s->u.r;
+	const struct map_field *f = r->when->a->field;
+	const struct map_expr *e = r->expr[0];
+	const struct frame *of;
+	const struct mdoc *j;
+	struct mdoc	*o, *l;
+	struct map_val	 v;
+	int		 k, n = f->nname;
+
+	ev->xat = NULL;
+	if ((of = obj_frame(fr)) == NULL)
+		return 1;		/* no object: F is absent */
+	o = of->obj;
+	for (k = 0; k < n - 1; k++) {
+		if (o->kind != MDOC_OBJ)
+			return 0;
+		if ((j = member(o, f, k)) == NULL)
+			return 1;
+		o = (struct mdoc *)(uintptr_t)j;
+	}
+	if (o->kind != MDOC_OBJ)
+		return 0;
+	if ((j = member(o, f, n - 1)) == NULL || !node_has(j))
+		return 1;
+	if (!r->litplain) {
+		memset(&v, 0, sizeof(v));
+		v.p = e->lit.p;
+		v.len = e->lit.len;
+		v.kind = MV_STR;
+		v.from = e;
+		write_scalar_in(ev, o, &r->tgt, &v, 0);
+		return 1;
+	}
+	if ((l = leaf_node(ev, MDOC_STR)) == NULL) {
+		ev->limit = 1;
+		ev->dirty = 1;
+		return 1;
+	}
+	l->u.s.p = e->lit.p;
+	l->u.s.len = e->lit.len;
+	l->plain = 1;
+	mdoc_set_bit(o, r->tgt.name[r->tgt.nname - 1],
+	    r->tgt.bit[r->tgt.nname - 1], l);
+	return 1;
+}
+
+/*
  * run_rule_gen's short ways, unless someone traces: a rule of the fast
  * shape under a `when` (the when tested as run_rule_gen tests it, then
  * run_rule's path), and a literal alone (= "GTIN"), written as
@@ -5715,6 +5772,12 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 			break;
 		case MS_GSHARE:
 			run_gshare(ev, fr, s, depth);
+			break;
+		case MS_LITSIB:
+			s = s->u.b.body[0];
+			ev->cur = s;
+			if (ev->tracing || !run_lit_sib(ev, fr, s))
+				run_rule(ev, fr, s);
 			break;
 		default:
 			break;

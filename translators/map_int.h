@@ -567,8 +567,9 @@ struct map_block {
 	 * the rules), so that they find their segment once, and each run of
 	 * groups that select one tag by its qualifier (parties from N1[N101=
 	 * BY], N1[N101=ST], ...) one MS_GSHARE, so that each segment's
-	 * qualifier is read once for all of them.  Checks are still found in
-	 * body.
+	 * qualifier is read once for all of them, and each literal rule
+	 * under a when exists(F) of a field beside its target one MS_LITSIB.
+	 * Checks are still found in body.
 	 */
 	struct map_stmt	**rbody;
 	int		 nrbody;
@@ -585,6 +586,8 @@ enum map_skind {
 	MS_RULE = 1, MS_CHECK, MS_GROUP, MS_WITHIN, MS_APPLY, MS_DROP,
 	MS_SHARE,	/* rules reading one tag, in a block's rbody only */
 	MS_GSHARE,	/* groups selecting one tag by one qualifier, likewise */
+	MS_LITSIB,	/* a literal rule under a when exists(F) of a field
+			   beside its target, likewise (its u.b.body[0]) */
 };
 
 struct map_stmt {
