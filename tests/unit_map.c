@@ -1156,6 +1156,66 @@ test_when_lit(void)
 }
 
 /*
+ * An array group finds its array once for all its instances, unless a
+ * statement in it writes from the event root (map_block.rootw): such
+ * groups take the general way, which finds it for each instance.  Rooted
+ * rules and groups inside an array group, into other fields and into the
+ * group's own array: the documents 5f7faca gave, before the array was
+ * found once.
+ */
+static void
+test_group_rootw(void)
+{
+	static const char *const po =
+	    "BEG*00*SA*P1**20240101~PO1*1*5*EA*2**VN*A1~"
+	    "PO1*2*7*EA*3**VN*B2~PO1*3*9*EA*4**VN*C3~";
+	char	 text[4096];
+	struct run r;
+
+	snprintf(text, sizeof(text), "%s"
+	    "id = BEG03\n"
+	    "group lines[] from PO1\n"
+	    "  id = PO101\n"
+	    "  /lastLine = PO101 oneway\n"
+	    "  /seen[] = PO102\n"
+	    "end\n", hdr850);
+	run_text(text, "850", po, &r, 0);
+	is_str(r.json, "{\"id\":\"P1\",\"lines\":[{\"id\":\"1\"},"
+	    "{\"id\":\"2\"},{\"id\":\"3\"}],\"lastLine\":\"3\","
+	    "\"seen\":[\"5\",\"7\",\"9\"]}",
+	    "array group with rooted rules: every instance and rooted value");
+	run_free(&r);
+	snprintf(text, sizeof(text), "%s"
+	    "id = BEG03\n"
+	    "group lines[] from PO1\n"
+	    "  id = PO101\n"
+	    "  group /lines[] from PO1\n"
+	    "    x = PO103\n"
+	    "  end\n"
+	    "end\n", hdr850);
+	run_text(text, "850", po, &r, 0);
+	is_str(r.json, "{\"id\":\"P1\",\"lines\":[{\"x\":\"EA\"},"
+	    "{\"id\":\"1\"},{\"x\":\"EA\"},{\"id\":\"2\"},"
+	    "{\"x\":\"EA\"},{\"id\":\"3\"}]}",
+	    "array group with a rooted group into its own array: both kept");
+	run_free(&r);
+	snprintf(text, sizeof(text), "%s"
+	    "id = BEG03\n"
+	    "group lines[] from PO1\n"
+	    "  id = PO101\n"
+	    "  group /lines[] from SAC\n"
+	    "    x = SAC01\n"
+	    "  end\n"
+	    "end\n", hdr850);
+	run_text(text, "850", po, &r, 0);
+	is_str(r.json, "{\"id\":\"P1\",\"lines\":[{\"id\":\"1\"},"
+	    "{\"id\":\"2\"},{\"id\":\"3\"}]}",
+	    "array group with a rooted group of no instances into its own "
+	    "array: every line kept");
+	run_free(&r);
+}
+
+/*
  * Run map text over the 850 p untraced and traced: it evaluates, each of
  * the nwant MAP-CHECK warnings (": message\n") is given and no other,
  * and tracing changes none of the diagnostics.
@@ -3627,6 +3687,7 @@ main(void)
 	test_list_rules();
 	test_or_second();
 	test_when_lit();
+	test_group_rootw();
 	test_check_lit();
 	test_check_agg();
 	test_groups();
