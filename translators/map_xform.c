@@ -32,6 +32,9 @@ isdig(int c)
  * all bytes (times 0x0101...) does not depend on their order.
  */
 #define W_ONES	0x0101010101010101ull
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define W_LE	1		/* a word's first byte is its lowest */
+#endif
 #define W_HIGH	0x8080808080808080ull
 
 static inline uint64_t
@@ -1192,9 +1195,11 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 	    0xff, 0 };
 	static const unsigned char odd7[8] = { 0, 0xff, 0, 0xff, 0, 0xff, 0,
 	    0 };
-	uint64_t mev, mod, mod7, hi, lo;
+	uint64_t mev, mod, mod7, hi, lo, dhi, dlo;
 	unsigned sum;
+#ifndef W_LE
 	char	 g[16];
+#endif
 	char	*o;
 	size_t	 n = v->len;
 
@@ -1202,26 +1207,38 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 		*why = "is not a GTIN (8, 12, 13 or 14 digits)";
 		return MXR_TYPEWARN;
 	}
+	/*
+	 * The 16 digits g, zeros first, as two words (hi, lo) in memory
+	 * order.  Little-endian: straight from the value, the zeros shifted
+	 * in, as loading g back from the stores that built it stalls on
+	 * them (a load over several stores is not forwarded).
+	 */
+#ifdef W_LE
+	lo = w_load(v->p + n - 8);
+	hi = n == 8 ? W_ONES * '0' : w_load(v->p) << (8 * (16 - n)) |
+	    (W_ONES * '0') >> (8 * (n - 8));
+#else
 	memset(g, '0', 8);
 	if (n > 8)		/* g[16 - n...]: bytes past g[7] are redone */
 		memcpy(g + 16 - n, v->p, 8);
 	memcpy(g + 8, v->p + n - 8, 8);
 	hi = w_load(g);
 	lo = w_load(g + 8);
+#endif
 	if ((w_nondigit(hi) | w_nondigit(lo)) != 0) {
 		*why = "is not a GTIN (8, 12, 13 or 14 digits)";
 		return MXR_TYPEWARN;
 	}
-	hi -= W_ONES * '0';
-	lo -= W_ONES * '0';
+	dhi = hi - W_ONES * '0';
+	dlo = lo - W_ONES * '0';
 	memcpy(&mev, even, 8);
 	memcpy(&mod7, odd7, 8);
 	mod = ~mev;
-	sum = 3 * w_sum((hi & mev) + (lo & mev)) +
-	    w_sum((hi & mod) + (lo & mod7));
+	sum = 3 * w_sum((dhi & mev) + (dlo & mev)) +
+	    w_sum((dhi & mod) + (dlo & mod7));
 	/* The check digit d is right when (10 - sum % 10) % 10 == d, that
 	 * is when sum + d is a multiple of 10: one division, not two. */
-	if ((sum + (unsigned)(g[15] - '0')) % 10 != 0) {
+	if ((sum + (unsigned)(v->p[n - 1] - '0')) % 10 != 0) {
 		*why = "has a bad GTIN check digit";
 		return MXR_TYPEWARN;
 	}
@@ -1229,7 +1246,14 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 		return MXR_OK;
 	if ((o = arena_alloc_raw(a, 15)) == NULL)
 		return MXR_LIMIT;
+#ifdef W_LE
+	/* g[2..8) then g[8..16), the second store over the first's tail */
+	hi >>= 16;
+	memcpy(o, &hi, 8);
+	memcpy(o + 6, &lo, 8);
+#else
 	memcpy(o, g + 2, 14);
+#endif
 	o[14] = '\0';
 	v->p = o;
 	v->len = 14;
