@@ -530,19 +530,22 @@ test_lookup_code(struct arena *a)
 {
 	struct map_lookup *lk;
 	const struct map_row *r1, *r2;
+	const struct map_hent *h;
 	char	 k[16];
-	int	 i, n, len, bad = 0, hits = 0;
+	int	 i, n, len, bad = 0, hits = 0, slots = 0, plain = 0, bang = 0;
 
 	lk = map_lookup_new(a, "codes");
 	for (i = 0; i < 40; i++) {
-		char *l = arena_alloc(a, 16);
+		char *l = arena_alloc(a, 16), *rt = arena_alloc(a, 16);
 
 		len = 1 + i % 12;
 		for (n = 0; n < len; n++)
 			l[n] = (char)('A' + (i * 7 + n * 3) % 26);
+		/* right sides of their own, some not plain, some `!` */
+		snprintf(rt, 16, i % 4 == 1 ? "\xc3\xa9%d" : "v%d", i);
 		map_lookup_addrow(lk, a, slice_make(l, (size_t)len),
-		    SLICE_LIT("x"), i % 5 == 4 ? MR_OUT : i % 3 ? MR_BOTH :
-		    MR_IN, 0, 0);
+		    slice_make(rt, strlen(rt)), i % 5 == 4 ? MR_OUT :
+		    i % 3 ? MR_BOTH : MR_IN, i % 7 == 6, 0);
 	}
 	map_lookup_build(lk, a);
 	for (i = 0; i < 80; i++) {
@@ -551,14 +554,26 @@ test_lookup_code(struct arena *a)
 		for (n = 0; n < len; n++)
 			k[n] = (char)('A' + (i * 7 + n * 3 + i / 40) % 26);
 		r1 = map_lookup_in(lk, slice_make(k, (size_t)len));
-		r2 = map_lookup_code(lk, slice_make(k, (size_t)len));
+		r2 = map_lookup_code(lk, slice_make(k, (size_t)len), &h);
 		bad += r1 != r2;
 		hits += r1 != NULL;
+		/* a code of up to 7 bytes: its row's right side in the slot */
+		if (r2 != NULL && len <= 7) {
+			slots += h != NULL && h->row == r2 &&
+			    h->rp == r2->right.p && h->rlen == r2->right.len &&
+			    h->bang == r2->bang && h->plain == r2->plain;
+			plain += r2->plain;
+			bang += r2->bang;
+		} else
+			slots += h == NULL;
 	}
 	ok(bad == 0 && hits > 10, "lookup: inline probe as map_lookup_in "
 	    "(%d differ, %d hits)", bad, hits);
+	ok(slots == 80 && plain > 0 && bang > 0, "lookup: a short code's slot "
+	    "holds its row's right side, a long one has none (%d of 80; "
+	    "%d plain, %d bang)", slots, plain, bang);
 	lk = map_lookup_new(a, "empty");
-	ok(map_lookup_code(lk, SLICE_LIT("EA")) == NULL,
+	ok(map_lookup_code(lk, SLICE_LIT("EA"), &h) == NULL && h == NULL,
 	    "lookup: inline probe, table not built");
 }
 

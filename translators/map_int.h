@@ -421,11 +421,17 @@ struct map_row {
 
 /*
  * A slot of a table's hash: its key as map_codekey and its row (NULL:
- * empty), side by side, so that a code's probe reads one place.
+ * empty), side by side, so that a code's probe reads one place; and, for
+ * the lookup transform, what it needs of the row's right side, so that
+ * it does not wait on a second load (the row's).
  */
 struct map_hent {
 	uint64_t	 ck;
 	const struct map_row *row;
+	const char	*rp;		/* row->right */
+	uint32_t	 rlen;
+	uint16_t	 bang;		/* row->bang */
+	uint16_t	 plain;		/* row->plain */
 };
 
 struct map_hash {
@@ -1095,23 +1101,28 @@ map_lookup_ckhash(uint64_t ck)
 /*
  * map_lookup_in, inline for the lookup transform: a code of up to 7
  * bytes is one integer compared in its slots; a longer one (never the
- * key of a short code) is map_lookup_in's.
+ * key of a short code) is map_lookup_in's.  *slot: the slot of a row
+ * found by the first way, else NULL.
  */
 static inline const struct map_row *
-map_lookup_code(const struct map_lookup *lk, struct slice code)
+map_lookup_code(const struct map_lookup *lk, struct slice code,
+    const struct map_hent **slot)
 {
 	const struct map_hent *e = lk->in.e;
 	uint64_t ck;
 	uint32_t k;
 
+	*slot = NULL;
 	if (e == NULL)
 		return NULL;
 	if ((ck = map_codekey(code.p, code.len)) == MAP_CODEKEY_NONE)
 		return map_lookup_in(lk, code);
 	for (k = map_lookup_ckhash(ck) & lk->in.mask; e[k].row != NULL;
 	    k = (k + 1) & lk->in.mask)
-		if (e[k].ck == ck)
+		if (e[k].ck == ck) {
+			*slot = &e[k];
 			return e[k].row;
+		}
 	return NULL;
 }
 const struct map_row *map_lookup_out(const struct map_lookup *,

@@ -173,6 +173,10 @@ lk_hash_build(struct map_lookup *lk, struct arena *a, struct map_hash *h,
 		if (h->e[k].row == NULL) {
 			h->e[k].row = r;
 			h->e[k].ck = ck;
+			h->e[k].rp = r->right.p;
+			h->e[k].rlen = (uint32_t)r->right.len;
+			h->e[k].bang = (uint16_t)r->bang;
+			h->e[k].plain = (uint16_t)r->plain;
 		}
 	}
 	return 0;

@@ -1303,22 +1303,35 @@ plain_ok(int res, struct map_val *v)
 #define XF_NOINLINE
 #endif
 
-/* The table's right side for v, or what its policy must decide. */
-static inline int
+/*
+ * The table's right side for v, or what its policy must decide.  Inline
+ * in map_xform_apply, as it was before the slot's copy made it longer.
+ */
+static inline __attribute__((always_inline)) int
 x_lookup(const struct map_xform *xf, struct map_val *v)
 {
 	const struct map_row *row;
+	const struct map_hent *h;
 
 	if (xf->lk == NULL)
 		return MXR_MISS;
-	if ((row = map_lookup_code(xf->lk, slice_make(v->p, v->len))) == NULL)
+	if ((row = map_lookup_code(xf->lk, slice_make(v->p, v->len),
+	    &h)) == NULL)
 		return MXR_MISS;
-	if (row->bang)
-		return MXR_BANG;
-	v->p = row->right.p;
-	v->len = row->right.len;
+	if (h != NULL) {		/* the row's right side, from its slot */
+		if (h->bang)
+			return MXR_BANG;
+		v->p = h->rp;
+		v->len = h->rlen;
+		v->plain = h->plain;
+	} else {
+		if (row->bang)
+			return MXR_BANG;
+		v->p = row->right.p;
+		v->len = row->right.len;
+		v->plain = row->plain;
+	}
 	v->kind = MV_STR;
-	v->plain = row->plain;
 	return v->len ? MXR_OK : MXR_ABSENT;
 }
 
