@@ -167,21 +167,16 @@ const char jsonw_pairs[201] =
 char *
 jsonw_fmt_int(char tmp[24], long long v)
 {
-	const char	*pairs = jsonw_pairs;
 	char		*p = tmp + 24;
 	uint64_t	 u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
-	/* two digits a division */
-	while (u >= 100) {
+	/* two digits a 64-bit division down to 32 bits, then as those */
+	while (u > UINT32_MAX) {
 		p -= 2;
-		memcpy(p, pairs + u % 100 * 2, 2);
+		memcpy(p, jsonw_pairs + u % 100 * 2, 2);
 		u /= 100;
 	}
-	if (u >= 10) {
-		p -= 2;
-		memcpy(p, pairs + u * 2, 2);
-	} else
-		*--p = (char)('0' + u);
+	p = jsonw_fmt_u32(p, (uint32_t)u);
 	if (v < 0)
 		*--p = '-';
 	return p;

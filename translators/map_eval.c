@@ -5001,28 +5001,18 @@ each:
 }
 
 /*
- * A rule whose `when` is exists(F) of a field beside its target
- * (r->whensib: id.schemeId when exists(id.value)), unless someone traces:
- * the test as exists_field makes it, then run_rule_plain's way, writing
- * into the object the test reached, which is the one target_obj would
- * find (the same names from the same frame object, whose keys are
- * unique).  0 when the test meets something other than an object on the
- * way (exists_field's -1): the caller's general way.
+ * exists(F) of a field F beside a rule's target (r->whensib), as
+ * exists_field tests it: 2 with *op the object that holds F, 1 when F is
+ * absent, 0 when the walk meets something other than an object
+ * (exists_field's -1).
  */
 static inline ALWAYS_INLINE int
-run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+sib_find(const struct frame *fr, const struct map_field *f, struct mdoc **op)
 {
-	const struct map_rule *r = &s->u.r;
-	const struct map_field *f = r->when->a->field;
 	const struct frame *of;
 	const struct mdoc *j;
 	struct mdoc	*o;
-	struct map_val	 v;
-	struct pbest	 b;
-	const char	*why, *p;
-	size_t		 len;
-	enum map_vkind	 kind;
-	int		 k, n = f->nname, found, res;
+	int		 k, n = f->nname;
 
 	if ((of = obj_frame(fr)) == NULL)
 		return 1;		/* no object: F is absent */
@@ -5038,6 +5028,34 @@ run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		return 0;
 	if ((j = member(o, f, n - 1)) == NULL || !node_has(j))
 		return 1;
+	*op = o;
+	return 2;
+}
+
+/*
+ * A rule whose `when` is exists(F) of a field beside its target
+ * (r->whensib: id.schemeId when exists(id.value)), unless someone traces:
+ * the test as exists_field makes it, then run_rule_plain's way, writing
+ * into the object the test reached, which is the one target_obj would
+ * find (the same names from the same frame object, whose keys are
+ * unique).  0 when the test meets something other than an object on the
+ * way (exists_field's -1): the caller's general way.
+ */
+static inline ALWAYS_INLINE int
+run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
+{
+	const struct map_rule *r = &s->u.r;
+	const struct map_field *f = r->when->a->field;
+	struct mdoc	*o;
+	struct map_val	 v;
+	struct pbest	 b;
+	const char	*why, *p;
+	size_t		 len;
+	enum map_vkind	 kind;
+	int		 k, found, res;
+
+	if ((k = sib_find(fr, f, &o)) != 2)
+		return k;
 	/* From here as run_rule_plain, then rule_write, into o. */
 	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
 		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
@@ -5083,27 +5101,13 @@ run_lit_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	const struct map_rule *r = &s->u.r;
 	const struct map_field *f = r->when->a->field;
 	const struct map_expr *e = r->expr[0];
-	const struct frame *of;
-	const struct mdoc *j;
 	struct mdoc	*o, *l;
 	struct map_val	 v;
-	int		 k, n = f->nname;
+	int		 k;
 
 	ev->xat = NULL;
-	if ((of = obj_frame(fr)) == NULL)
-		return 1;		/* no object: F is absent */
-	o = of->obj;
-	for (k = 0; k < n - 1; k++) {
-		if (o->kind != MDOC_OBJ)
-			return 0;
-		if ((j = member(o, f, k)) == NULL)
-			return 1;
-		o = (struct mdoc *)(uintptr_t)j;
-	}
-	if (o->kind != MDOC_OBJ)
-		return 0;
-	if ((j = member(o, f, n - 1)) == NULL || !node_has(j))
-		return 1;
+	if ((k = sib_find(fr, f, &o)) != 2)
+		return k;
 	if (!r->litplain) {
 		memset(&v, 0, sizeof(v));
 		v.p = e->lit.p;
