@@ -1296,7 +1296,7 @@ vplain_set(struct struct_plain *pl, const struct struct_elem *e)
 }
 
 /*
- * Every segdef's vfirst, vn and vplain (struct_segdef).  elem[] is sorted
+ * Every segdef's vpl, vn and vplain (struct_segdef).  elem[] is sorted
  * by (el, comp) and components are 1..99, so a composite's highest
  * component is the last of its run.
  */
@@ -1320,7 +1320,6 @@ val_plain_index(struct struct_index *ix)
 	ix->vplain = xcalloc(n + 1, sizeof(*ix->vplain));
 	for (i = 0, n = 0; i < ix->nseg; i++) {
 		sd = &ix->seg[i];
-		sd->vplain = ix->vplain;
 		for (k = 0; k < sd->nelem; k = j) {
 			e = &sd->elem[k];
 			for (j = k + 1; j < sd->nelem &&
@@ -1329,7 +1328,6 @@ val_plain_index(struct struct_index *ix)
 			/* a structure file is capped: n fits */
 			if ((m = vplain_count(sd->elem, k, j)) == 0)
 				continue;
-			sd->vfirst[e->el] = (uint32_t)n;
 			sd->vn[e->el] = (unsigned char)m;
 			pl = &ix->vplain[n];
 			sd->vpl[e->el] = pl;
@@ -1377,14 +1375,13 @@ mand_bits(struct struct_index *ix, struct struct_segdef *sd,
 	for (m = 0; m < sd->nmcomp; m++) {
 		el = mc[m] >> 16;
 		comp = mc[m] & 0xffff;
-		if (comp >= sd->vn[el] ||
-		    sd->vplain[sd->vfirst[el]].type != ST_COMPOSITE)
+		if (comp >= sd->vn[el] || sd->vpl[el]->type != ST_COMPOSITE)
 			return;		/* no entry: mcall stays 0 */
 	}
 	for (m = 0; m < sd->nmcomp; m++) {
 		el = mc[m] >> 16;
 		comp = mc[m] & 0xffff;
-		pl = &ix->vplain[sd->vfirst[el] + comp];
+		pl = &ix->vplain[sd->vpl[el] - ix->vplain + comp];
 		pl->mbit = (uint64_t)1 << m;
 		sd->mcel[m] = (unsigned char)el;
 		if (comp == 1)

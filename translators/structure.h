@@ -175,17 +175,15 @@ struct struct_segdef {
 	uint64_t	 mand[2];	/* bit el: element el mandatory (M) */
 	/*
 	 * What a value needs to be valid without a closer look, by element
-	 * el and component comp: vplain[vfirst[el] + comp] when comp <
-	 * vn[el] (vn 0: el is none of these).  A simple element with rep 1
-	 * has two entries (comp 0 and 1): an AN or ID element without a
-	 * code list (text), a number without a code list, a date or a
-	 * time.  A composite with rep 1 has its highest declared component
-	 * + 1: entry 0 is type ST_COMPOSITE (no value is plain there),
-	 * entry comp is as for a simple element, or all zero when the
-	 * component is not plain or not declared.
+	 * el and component comp: vpl[el][comp], an entry of the index's
+	 * vplain, when comp < vn[el] (vn 0: el is none of these).  A simple
+	 * element with rep 1 has two entries (comp 0 and 1): an AN or ID
+	 * element without a code list (text), a number without a code list,
+	 * a date or a time.  A composite with rep 1 has its highest declared
+	 * component + 1: entry 0 is type ST_COMPOSITE (no value is plain
+	 * there), entry comp is as for a simple element, or all zero when
+	 * the component is not plain or not declared.
 	 */
-	uint32_t	 vfirst[STRUCT_MAXPOS];
-	/* &vplain[vfirst[el]] when vn[el] is not 0 */
 	const struct struct_plain *vpl[STRUCT_MAXPOS];
 	/*
 	 * Component 1 (a simple element's own value) of every element, the
@@ -208,7 +206,6 @@ struct struct_segdef {
 	const struct struct_plain *p1ty[STRUCT_MAXPOS];
 	uint64_t	 p1mbit[STRUCT_MAXPOS];	/* vplain's entry 1 mbit */
 	unsigned char	 vn[STRUCT_MAXPOS];
-	const struct struct_plain *vplain;
 	int		 mandcomp;	/* some component is mandatory */
 	/* elem[mcfirst..mcend): every mandatory component among them */
 	size_t		 mcfirst, mcend;

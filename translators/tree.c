@@ -1172,13 +1172,12 @@ empty_plain(const struct struct_segdef *sd, const struct edi_val *v)
 	if (comp <= 1) {
 		if (sd->vn[el] == 0)
 			return 1;
-		pl = &sd->vplain[sd->vfirst[el]];
+		pl = sd->vpl[el];
 		return pl->type != 0 || pl->min == 0;
 	}
-	if (comp >= sd->vn[el] ||
-	    sd->vplain[sd->vfirst[el]].type != ST_COMPOSITE)
+	if (comp >= sd->vn[el] || sd->vpl[el]->type != ST_COMPOSITE)
 		return 0;
-	pl = &sd->vplain[sd->vfirst[el] + comp];
+	pl = &sd->vpl[el][comp];
 	/* an alphabetic component's entry was all zero before it had one */
 	return (pl->type == 0 && pl->min == 0) || pl->type == ST_A;
 }
