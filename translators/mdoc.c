@@ -250,11 +250,14 @@ mdoc_merge(struct mdoc *dst, struct mdoc *src)
 	src->u.o.keys = 0;
 }
 
+#define ARR_FIRST	8	/* an array's first slots */
+_Static_assert(ARR_FIRST <= EG_MAX_ARRAY_ITEMS * 2u, "arr_grow's cap");
+
 static int
 arr_grow(struct mdoc_pool *mp, struct mdoc *a)
 {
 	struct mdoc **nv;
-	uint32_t nc = a->u.a.cap ? a->u.a.cap * 2 : 8;
+	uint32_t nc = a->u.a.cap ? a->u.a.cap * 2 : ARR_FIRST;
 
 	if (nc > EG_MAX_ARRAY_ITEMS * 2u ||
 	    (nv = mdoc_alloc(mp, nc * sizeof(*nv))) == NULL)
@@ -268,8 +271,9 @@ arr_grow(struct mdoc_pool *mp, struct mdoc *a)
 
 /*
  * Room for one more element of a.  Most arrays are short (an address's
- * lines, a document's references): their first eight slots are taken
- * here, without a call; more by doubling (arr_grow).
+ * lines, a document's references): their first ARR_FIRST slots are
+ * taken here, without a call (an empty array has nothing to copy); more
+ * by doubling (arr_grow).
  */
 static inline int
 arr_room(struct mdoc_pool *mp, struct mdoc *a)
@@ -280,11 +284,10 @@ arr_room(struct mdoc_pool *mp, struct mdoc *a)
 		return 0;
 	if (a->u.a.cap != 0)
 		return arr_grow(mp, a);
-	_Static_assert(8 <= EG_MAX_ARRAY_ITEMS * 2u, "arr_grow's first size");
-	if ((nv = mdoc_alloc(mp, 8 * sizeof(*nv))) == NULL)
+	if ((nv = mdoc_alloc(mp, ARR_FIRST * sizeof(*nv))) == NULL)
 		return EG_ERR_LIMIT;
 	a->u.a.v = nv;
-	a->u.a.cap = 8;
+	a->u.a.cap = ARR_FIRST;
 	return 0;
 }
 
