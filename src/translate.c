@@ -28,6 +28,7 @@
 #include "diag.h"
 #include "digest.h"
 #include "edi.h"
+#include "edifact.h"
 #include "edifact_ack.h"
 #include "eglimits.h"
 #include "err.h"
@@ -108,6 +109,14 @@ struct tjob {
 	 */
 	int		 envend, envok;
 	struct edi_env	 env;
+	/*
+	 * Or an EDIFACT message the caller's thread only found the end of
+	 * (on_msg): the worker parses it (wk_run).  npre: its parser's
+	 * diagnostics, ahead of the others in d, which are not the event's.
+	 */
+	int		 wparse;
+	struct edifact_msg wmsg;
+	size_t		 npre;
 };
 
 struct tctx;
@@ -140,6 +149,8 @@ struct tw {
 	 */
 	struct arena	 arena;
 	int		 in_tree;	/* diagnostics are syntax, for acks */
+	struct edifact_wk *ewk;		/* its parser of wparse jobs */
+	struct diag_sink wds;		/* that parser's diagnostics */
 	pthread_t	 tid;
 };
 
@@ -601,7 +612,7 @@ write_event(struct tw *w, const struct map *m, const struct mdoc *doc,
 	if (mark <= max && max - mark > EG_MAX_EVENT_SIZE)
 		b->max = mark + EG_MAX_EVENT_SIZE;
 	buf_reset(&w->setdiags);
-	for (i = 0; i < j->nd; i++)
+	for (i = j->npre; i < j->nd; i++)
 		diag_json(&w->setdiags, &j->d[i].d);
 	r = event_write(&w->cache, b, m, j->set, doc, w->setdiags.p,
 	    w->setdiags.len, origin);
@@ -723,11 +734,104 @@ run_set(struct tw *w, struct tjob *j)
 		arena_free(&w->arena);	/* an unusually large set's */
 }
 
-/* A pool job: a set is worked on; an envelope's end has nothing to do. */
+static int	copy_slice(struct tctx *, struct arena *, struct slice *);
+
+/* A wparse job's parser diagnostics: kept, ahead of the set's own. */
+static void
+wk_diag(void *arg, const struct diag *d)
+{
+	struct tw	*w = arg;
+
+	job_add(w->j, d, 1);
+}
+
+/*
+ * A wparse job's set, on the worker that parsed it: worked on as the
+ * caller's thread would have (on_set), then kept as job_commit() reads it
+ * once the parser has gone on: its UNH, names and text in the job's arena.
+ * No acknowledgement is collected when messages are offered, so nothing
+ * reads its envelope or segments there.
+ */
+static int
+wk_set(void *arg, struct edi_set *set)
+{
+	struct tw	*w = arg;
+	struct tjob	*j = w->j;
+	struct edi_set	*c = &j->copy;
+	struct edi_seg	*hs;
+	size_t		 i, used;
+
+	j->npre = j->nd;
+	for (i = 0; i < j->nd; i++)
+		if (j->d[i].d.sev == DIAG_ERROR &&
+		    j->d[i].d.scope == DIAG_SCOPE_SET)
+			j->rejected = 1;
+	if (set->rejected)
+		j->rejected = 1;
+	used = set->arena != NULL ? set->arena->used : 0;
+	j->budget = used < EG_MAX_SET_ARENA ? EG_MAX_SET_ARENA - used : 0;
+	j->set = set;
+	run_set(w, j);
+
+	*c = *set;
+	c->root = NULL;
+	c->arena = NULL;
+	c->env.interchange = c->env.group = NULL;
+	c->seg = NULL;
+	c->nseg = 0;
+	if (set->nseg > 0 &&
+	    (hs = arena_alloc_raw(&j->arena, sizeof(*hs))) != NULL) {
+		*hs = set->seg[0];
+		hs->val = NULL;
+		hs->nval = 0;
+		hs->loop = NULL;
+		c->seg = hs;
+		c->nseg = 1;
+	}
+	if (copy_slice(w->t, &j->arena, &c->doctype) != 0 ||
+	    copy_slice(w->t, &j->arena, &c->version) != 0 ||
+	    copy_slice(w->t, &j->arena, &c->control) != 0)
+		c->doctype = c->version = c->control = slice_make("", 0);
+	j->set = c;
+	return 0;
+}
+
+/*
+ * A wparse job: this thread parses the message, with a parser of its own
+ * (edifact_msg_parse()), and works on its set as it comes (wk_set).
+ */
+static void
+wk_run(struct tw *w, struct tjob *j)
+{
+	struct edi_handler h;
+	int		 r;
+
+	if (w->ewk == NULL)
+		w->ewk = edifact_wk_new();
+	memset(&h, 0, sizeof(h));
+	h.set = wk_set;
+	h.diags = &w->wds;
+	w->wds.emit = wk_diag;
+	w->wds.arg = w;
+	w->j = j;
+	j->set = NULL;
+	if ((r = edifact_msg_parse(w->ewk, &j->wmsg, &h, w)) != 0 ||
+	    j->set == NULL)
+		fatalx("translate: the EDIFACT message at segment %u was not "
+		    "read as it was found (%s)", j->wmsg.filepos + 1,
+		    eg_strerror(r));
+}
+
+/*
+ * A pool job: a set is worked on, or a message parsed first; an
+ * envelope's end has nothing to do.
+ */
 static void
 job_run(struct tw *w, struct tjob *j)
 {
-	if (!j->envend)
+	if (j->wparse)
+		wk_run(w, j);
+	else if (!j->envend)
 		run_set(w, j);
 }
 
@@ -746,6 +850,10 @@ job_commit(struct tctx *t, struct tjob *j)
 	struct diag	 d;
 	size_t		 mark;
 
+	if (j->wparse) {
+		edifact_snap_drop(j->wmsg.snap);
+		j->wparse = 0;
+	}
 	if (t->stop)
 		return;		/* the caller has had enough */
 	if (j->envend) {
@@ -800,7 +908,8 @@ job_clear(struct tjob *j, const struct map *m, const struct structure *stc,
 	j->stc = stc;
 	j->tz = tz;
 	j->rejected = rejected;
-	j->nd = j->nout = 0;
+	j->nd = j->nout = j->npre = 0;
+	j->wparse = 0;
 	j->ack_at = SIZE_MAX;
 	j->acked = j->mapped = j->done = 0;
 	j->evp = NULL;
@@ -1156,6 +1265,7 @@ pool_stop(struct tctx *t)
 		buf_free(&t->pw[i].setdiags);
 		event_cache_free(&t->pw[i].cache);
 		arena_free(&t->pw[i].arena);
+		edifact_wk_free(t->pw[i].ewk);
 	}
 	for (i = 0; i < POOL_RING; i++)
 		job_free(&t->job[i]);
@@ -1249,6 +1359,61 @@ on_set(void *arg, struct edi_set *set)
 	job_commit(t, j);
 	free(owned);
 	return t->stop ? EG_ERR_REJECTED : 0;
+}
+
+/*
+ * EDIFACT: a message the parser found whole (edifact.h).  With a pool and
+ * no acknowledgement to collect, a worker parses it as well as working on
+ * it, so that its values are made in the cache where they are read; the
+ * caller's thread only found its end.  0: the parser reads it (on_set).
+ */
+static int
+on_msg(void *arg, const struct edi_set *hdr, const struct edifact_msg *msg)
+{
+	struct tctx		*t = arg;
+	const struct translate_opts *o = t->o;
+	const struct map	*m;
+	const struct structure	*stc = NULL;
+	const char		*partner, *tz = NULL;
+	char			*owned, *p;
+	struct tjob		*j;
+	size_t			 pl;
+	int			 broken = 0;
+
+	if (t->job == NULL || t->stop || o->ack != NULL ||
+	    o->contrl != NULL || t->parse_set_errors > 0 ||
+	    msg->raw.len > POOL_SET_MAX)
+		return 0;
+	partner = set_partner(t, hdr, &tz, &owned);
+	if (owned != NULL) {	/* no UNB: not offered */
+		free(owned);
+		return 0;
+	}
+	if (o->force_map != NULL)
+		m = map_accepts(o->force_map, hdr) ? o->force_map : NULL;
+	else
+		m = select_map(t, hdr, partner, &broken);
+	if (m != NULL)
+		stc = select_structure(t, m, hdr, partner);
+	if (t->stop)
+		return EG_ERR_REJECTED;
+	pool_commit(t, msg->raw.len);
+	j = &t->job[t->tail % POOL_RING];
+	job_clear(j, m, stc, tz, 0, broken);
+	job_arena(j);
+	pl = strlen(partner);
+	if ((p = arena_alloc_raw(&j->arena, pl + 1)) == NULL)
+		return 0;
+	memcpy(p, partner, pl + 1);
+	j->partner = p;
+	j->wparse = 1;
+	j->wmsg = *msg;
+	edifact_snap_hold(msg->snap);
+	j->set = NULL;
+	j->bytes = msg->raw.len;
+	t->inflight += j->bytes;
+	pool_publish(t);
+	return 1;
 }
 
 /*
@@ -1423,6 +1588,7 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	h.set = on_set;
 	h.group_end = on_group_end;
 	h.interchange_end = on_interchange_end;
+	h.msg = on_msg;
 	h.diags = &ds;
 	t.syntax = tr == &translator_x12 ? EDI_X12 :
 	    tr == &translator_edifact ? EDI_EDIFACT : EDI_XML;
@@ -1444,6 +1610,7 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	buf_free(&t.w0.event);
 	event_cache_free(&t.w0.cache);
 	arena_free(&t.w0.arena);
+	edifact_wk_free(t.w0.ewk);
 	free(t.ppartner);
 	if (r != 0 && !t.stop && r != EG_ERR_REJECTED && r != EG_ERR_SYNTAX &&
 	    r != EG_ERR_LIMIT)

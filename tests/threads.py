@@ -118,6 +118,39 @@ x2 = gen(tmp, "x12_many.x12", "gen_x12.py",
          ["-n", "400", "--seed", "34", "--groups", "2", "--interchanges",
           "150", "--lines-min", "0", "--lines-max", "6"])
 inputs += [x1, e1, x2]
+# EDIFACT without groups: the parser offers its messages to the workers,
+# which parse them themselves (edifact.h).  CR LF between segments; several
+# interchanges, each read its own way (a UNA with other delimiters and
+# release character, UNOA, UNOY in syntax 4, UNOD through iconv, which is
+# not offered); messages too large to be offered.
+e2 = gen(tmp, "orders_nogrp.edi", "gen_edifact.py",
+         ["-n", "300", "--seed", "36", "--escape-rate", "2",
+          "--newline", "crlf"])
+parts = [
+    ["-n", "120", "--seed", "37", "--icref", "11"],
+    ["-n", "120", "--seed", "38", "--icref", "12", "--release", "#",
+     "--element-sep", "*", "--component-sep", ">", "--segment-term", "~",
+     "--escape-rate", "1"],
+    ["-n", "120", "--seed", "39", "--icref", "13", "--syntax", "UNOA"],
+    ["-n", "120", "--seed", "40", "--icref", "14", "--syntax", "UNOY",
+     "--encoding", "utf-8", "--syntax-version", "4"],
+    ["-n", "60", "--seed", "41", "--icref", "15", "--syntax", "UNOD",
+     "--ascii"],
+]
+e3 = os.path.join(tmp, "orders_ics.edi")
+with open(e3, "wb") as f:
+    for i, args in enumerate(parts):
+        with open(gen(tmp, "ic%d.edi" % i, "gen_edifact.py", args),
+                  "rb") as g:
+            f.write(g.read())
+e4 = gen(tmp, "orders_big.edi", "gen_edifact.py",
+         ["-n", "30", "--seed", "42", "--lines-min", "0",
+          "--lines-max", "9000"])
+inputs += [e2, e3, e4]
+for i in range(3):
+    inputs.append(mutate(tmp, e2, "orders_nogrp_mut%d.edi" % i, 70 + i,
+                         b"'", b"+"))
+inputs.append(mutate(tmp, e3, "orders_ics_mut.edi", 73, b"'", b"+"))
 for i in range(3):
     inputs.append(mutate(tmp, x1, "x12_mut%d.x12" % i, 40 + i, b"~", b"*"))
     inputs.append(mutate(tmp, e1, "orders_mut%d.edi" % i, 50 + i, b"'", b"+"))

@@ -84,7 +84,7 @@ ack_with(const char *input, enum x12_ack_kind kind, const char *our,
     unsigned long ctl[3])
 {
 	struct x12_ack_opts o;
-	struct edi_handler h;
+	struct edi_handler h = { 0 };
 	struct run	 r;
 	struct buf	 out;
 	int		 n;
@@ -175,7 +175,7 @@ vset(void *arg, struct edi_set *set)
 static int
 verrors(const char *a, struct vrun *v)
 {
-	struct edi_handler h;
+	struct edi_handler h = { 0 };
 
 	memset(v, 0, sizeof(*v));
 	v->ds.emit = vdiag;

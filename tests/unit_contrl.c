@@ -73,7 +73,7 @@ contrl(const char *input, int always, const char *our,
     const struct structure *st, int notree, struct buf *out)
 {
 	struct edifact_ack_opts o;
-	struct edi_handler h;
+	struct edi_handler h = { 0 };
 	struct ctx x;
 	int	 n;
 
@@ -140,7 +140,7 @@ back_ic(void *arg, const struct edi_env *env, int ok)
 static void
 parse_back(const char *name, const struct buf *out, int nic)
 {
-	struct edi_handler h;
+	struct edi_handler h = { 0 };
 	struct diag_sink ds;
 	struct back b;
 

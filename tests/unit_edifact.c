@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,7 +225,7 @@ static int
 run_probe(struct run *r, const char *p, size_t len, const struct probe *pr,
     int npr, const struct structure *st, const char *count_tag)
 {
-	struct edi_handler h;
+	struct edi_handler h = { 0 };
 
 	memset(r, 0, sizeof(*r));
 	r->d = dstore;
@@ -846,7 +847,7 @@ test_envelopes(void)
 	 * segments' loop looks at it only after the service segments.
 	 */
 	{
-		struct edi_handler h = { stop_set, NULL, NULL, NULL };
+		struct edi_handler h = { stop_set, NULL, NULL, NULL, NULL };
 		const char *t = UNB MSG("1") "UNH+2+ORDERS:D:96A:UN'BGM+220+"
 		    "PO2+9'DTM+137:20240301:102'UNT+4+2'" MSG("3") UNZ("3");
 		int	 nset = 0, rc;
@@ -1304,7 +1305,7 @@ static void
 test_window_chunks(const char *loop, unsigned every, const char *pad)
 {
 	struct diag_sink ds = { NULL, NULL, 0, 0 };
-	struct edi_handler h = { chunks_set, NULL, NULL, &ds };
+	struct edi_handler h = { chunks_set, NULL, NULL, &ds, NULL };
 	struct chunks c;
 	size_t	 cap = 1U << 24, len = 0;
 	char	*in = xmalloc(cap);
@@ -1344,7 +1345,7 @@ test_tail_tag(const char *loop)
 {
 	static const char *tail[] = { "U", "UN", "UNT" };
 	struct diag_sink ds;
-	struct edi_handler h;
+	struct edi_handler h = { 0 };
 	struct chunks c;
 	char	 buf[512], *in;
 	size_t	 i, len;
@@ -1593,6 +1594,231 @@ test_tagpad(const char *loop)
 	free(r);
 }
 
+/*
+ * Messages offered to other threads (edifact.h): a parser that offers
+ * every message it can, each parsed at once by edifact_msg_parse() with a
+ * parser of its own, must give the handler the same sets and diagnostics,
+ * in the same order, as one that offers none; and offer only the messages
+ * a parser started at their UNH reads as the file's parser does.
+ */
+struct offer {
+	const char	*in;
+	char		*text;		/* what the handler saw */
+	size_t		 len, cap;
+	int		 offers;
+	struct edifact_wk *wk;
+	struct diag_sink ds;
+	struct edi_handler h2;		/* for the offered messages */
+};
+
+static void __attribute__((format(printf, 2, 3)))
+offer_say(struct offer *o, const char *fmt, ...)
+{
+	va_list	 ap;
+	int	 n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(o->text + o->len, o->cap - o->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < o->cap - o->len)
+			break;
+		o->cap = o->cap * 2 + (size_t)n + 64;
+		o->text = xreallocarray(o->text, o->cap, 1);
+	}
+	o->len += (size_t)n;
+}
+
+static void
+offer_diag(void *arg, const struct diag *d)
+{
+	offer_say(arg, "diag %s %u %u %d %d %d %s %d %d: %s\n", d->code,
+	    d->filepos, d->setpos, d->sev, d->scope, d->el, d->tag, d->comp,
+	    d->ack_seg, d->msg);
+}
+
+static int
+offer_set(void *arg, struct edi_set *s)
+{
+	struct offer *o = arg;
+	uint32_t i;
+	uint16_t k;
+
+	offer_say(o, "set %.*s %.*s %.*s ic %u rej %d raw %zu+%zu segs %u\n",
+	    (int)s->doctype.len, s->doctype.p, (int)s->version.len,
+	    s->version.p, (int)s->control.len, s->control.p,
+	    s->env.interchange_index, s->rejected,
+	    (size_t)(s->raw.p - o->in), s->raw.len, s->nseg);
+	for (i = 0; i < s->nseg; i++) {
+		offer_say(o, " %s %u %u:", s->seg[i].tag, s->seg[i].filepos,
+		    s->seg[i].setpos);
+		for (k = 0; k < s->seg[i].nval; k++)
+			offer_say(o, " %u.%u.%u=%.*s", s->seg[i].val[k].el,
+			    s->seg[i].val[k].rep, s->seg[i].val[k].comp,
+			    (int)s->seg[i].val[k].s.len, s->seg[i].val[k].s.p);
+		offer_say(o, "\n");
+	}
+	return 0;
+}
+
+static int
+offer_env(void *arg, const struct edi_env *env, int ok)
+{
+	offer_say(arg, "end %u %u %d\n", env->interchange_index,
+	    env->group_index, ok);
+	return 0;
+}
+
+static int
+offer_take(void *arg, const struct edi_set *hdr, const struct edifact_msg *m)
+{
+	struct offer *o = arg;
+	int	 r;
+
+	o->offers++;
+	offer_say(o, "offer %.*s\n", (int)hdr->control.len, hdr->control.p);
+	edifact_snap_hold(m->snap);
+	r = edifact_msg_parse(o->wk, m, &o->h2, o);
+	edifact_snap_drop(m->snap);
+	return r == 0 ? 1 : r;
+}
+
+/* The handler's record of in, with offers or without; offers counted. */
+static char *
+offer_run(const char *in, size_t len, int offering, int *offers)
+{
+	struct offer o;
+	struct edi_handler h = { 0 };
+	char	*text;
+	size_t	 i, j;
+
+	memset(&o, 0, sizeof(o));
+	o.cap = 4096;
+	o.text = xmalloc(o.cap);
+	o.text[0] = '\0';
+	o.in = in;
+	o.wk = edifact_wk_new();
+	o.ds.emit = offer_diag;
+	o.ds.arg = &o;
+	h.set = offer_set;
+	h.group_end = offer_env;
+	h.interchange_end = offer_env;
+	h.diags = &o.ds;
+	h.msg = offering ? offer_take : NULL;
+	o.h2 = h;
+	o.h2.msg = NULL;
+	(void)translator_edifact.parse(slice_make(in, len), "t.edi", &h, &o);
+	edifact_wk_free(o.wk);
+	*offers = o.offers;
+	/* the offers themselves are the only lines that may differ */
+	text = o.text;
+	for (i = j = 0; i < o.len; ) {
+		size_t e = i;
+
+		while (e < o.len && text[e] != '\n')
+			e++;
+		if (strncmp(text + i, "offer ", 6) != 0) {
+			memmove(text + j, text + i, e + 1 - i);
+			j += e + 1 - i;
+		}
+		i = e + 1;
+	}
+	text[j < o.len ? j : o.len] = '\0';
+	return text;
+}
+
+static void
+test_offer_one(const char *loop, const char *name, const char *in, size_t len,
+    int want)
+{
+	char	*a, *b;
+	size_t	 i;
+	int	 n0, n1;
+
+	a = offer_run(in, len, 0, &n0);
+	b = offer_run(in, len, 1, &n1);
+	ok(strcmp(a, b) == 0 && n0 == 0 && n1 == want, "offered messages (%s): "
+	    "%s: %d of %d offered, the same sets and diagnostics", loop, name,
+	    n1, want);
+	for (i = 0; a[i] != '\0' && a[i] == b[i]; i++)
+		;
+	if (a[i] != b[i])
+		printf("# differs at byte %zu: \"%.60s\" against \"%.60s\"\n",
+		    i, a + i, b + i);
+	free(a);
+	free(b);
+}
+
+static void
+test_offer(const char *loop)
+{
+	static const struct {
+		const char *name, *in;
+		int	 want;
+	} c[] = {
+		{ "three messages, released delimiters", "UNA:+.? '" UNB
+		    MSG("1") "UNH+2+ORDERS:D:96A:UN'BGM+220+P?+O?'1?:x?" "?'"
+		    "FTX+AAA+++a?+b?:c'UNT+4+2'" MSG("3") UNZ("3"), 3 },
+		{ "CR LF between segments", UNB "\r\n"
+		    "UNH+1+ORDERS:D:96A:UN'\r\nBGM+220+PO1'\r\nUNT+3+1'\r\n"
+		    "UNH+2+ORDERS:D:96A:UN'\r\nBGM+220+PO2'\r\nUNT+3+2'\r\n"
+		    UNZ("2"), 2 },
+		{ "a line break inside a segment (EDI-NEWLINE)", UNB MSG("1")
+		    "UNH+2+ORDERS:D:96A:UN'FTX+AAA+++a\nb'UNT+3+2'" MSG("3")
+		    UNZ("3"), 2 },
+		{ "a message without UNT", UNB "UNH+1+ORDERS:D:96A:UN'"
+		    "BGM+220+PO1'" MSG("2") UNZ("2"), 1 },
+		{ "a duplicate reference", UNB MSG("1") MSG("1") MSG("2")
+		    UNZ("3"), 2 },
+		{ "UNH with a problem", UNB "UNH+1+ORDERS:D:96AAA:UN'BGM+220+"
+		    "PO1'UNT+3+1'" MSG("2") UNZ("2"), 1 },
+		{ "a group", UNB "UNG+ORDERS+S+R+240301:1200+G1+UN+D:96A'"
+		    MSG("1") "UNE+1+G1'" UNZ("1"), 0 },
+		{ "a wrong UNT count, a bad tag, UNS", UNB
+		    "UNH+1+ORDERS:D:96A:UN'BGM+220+PO1'UNS+S'UNT+9+1'"
+		    "UNH+2+ORDERS:D:96A:UN'bgm+220+PO1'UNT+3+2'"
+		    "UNH+3+ORDERS:D:96A:UN'BGM+220+PO1'UNT+3+4'" UNZ("3"), 3 },
+		{ "a segment UNTX, an empty segment", UNB
+		    "UNH+1+ORDERS:D:96A:UN'UNTX+1'UNT+3+1'"
+		    "UNH+2+ORDERS:D:96A:UN''UNT+2+2'" MSG("3") UNZ("3"), 1 },
+		{ "two interchanges, other delimiters", "UNA:+.? '" UNB
+		    MSG("1") UNZ("1") "UNA>*,# ~UNB*UNOC>3*S>14*R>14*"
+		    "240301>1200*IC2~UNH*1*ORDERS>D>96A>UN~BGM*220*P#~1~"
+		    "UNT*3*1~UNZ*1*IC2~", 2 },
+		{ "UNOA, UNOY in syntax 4", "UNB+UNOA:3+S:14+R:14+"
+		    "240301:1200+IC1'" MSG("1") "UNH+2+ORDERS:D:96A:UN'"
+		    "BGM+220+po1'UNT+3+2'" UNZ("2")
+		    "UNB+UNOY:4+S:14+R:14+20240301:1200+IC3'"
+		    "UNH+1+ORDERS:D:96A:UN'FTX+AAA+++a*b:c\xc3\xa9'UNT+3+1'"
+		    "UNZ+1+IC3'", 3 },
+		{ "a byte outside UNOA in UNH", "UNB+UNOA:3+S:14+R:14+"
+		    "240301:1200+IC1'UNH+\xdb+ORDERS:D:96A:UN'BGM+220+PO1'"
+		    "UNT+3+\xdb'" MSG("2") UNZ("2"), 1 },
+		{ "UNOD, read through iconv", "UNB+UNOD:3+S:14+R:14+"
+		    "240301:1200+IC1'" MSG("1") UNZ("1"), 0 },
+		{ "no UNB", MSG("1") MSG("2"), 0 },
+		{ "the input ends inside a message", UNB MSG("1")
+		    "UNH+2+ORDERS:D:96A:UN'BGM+220+PO2", 1 },
+	};
+	size_t	 i, n, len;
+	char	*big;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		test_offer_one(loop, c[i].name, c[i].in, strlen(c[i].in),
+		    c[i].want);
+	/* over 512 KB: read by the file's parser */
+	n = 600 * 1024;
+	big = xmalloc(n + 256);
+	len = (size_t)snprintf(big, n, "%sUNH+1+ORDERS:D:96A:UN'", UNB);
+	for (i = 0; len < n - 64; i++)
+		len += (size_t)snprintf(big + len, n + 256 - len,
+		    "FTX+AAA+++%zu'", i);
+	len += (size_t)snprintf(big + len, n + 256 - len, "UNT+%zu+1'%s%s",
+	    i + 2, MSG("2"), UNZ("2"));
+	test_offer_one(loop, "a message over 512 KB", big, len, 1);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -1606,6 +1832,7 @@ main(void)
 	test_tail_tag(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	test_tagpad(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	test_latin1(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
+	test_offer(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	/* and the SSE2 loop, whatever this CPU has (edi_avx2()) */
 	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2()) {
 		test_tagpad("SSE2 loop, forced");
@@ -1614,6 +1841,7 @@ main(void)
 		test_window_chunks("SSE2 loop, forced", 7, "");
 		test_window_chunks("SSE2 loop, forced", 1, WPAD);
 		test_tail_tag("SSE2 loop, forced");
+		test_offer("SSE2 loop, forced");
 	} else
 		ok(0, "EDIGATE_SIMD=sse2 turns the AVX2 loop off");
 	unsetenv("EDIGATE_SIMD");

@@ -2411,7 +2411,7 @@ test_corpus(void)
 	struct map	*m;
 	struct run	 r;
 	struct xrun	 x;
-	struct edi_handler h;
+	struct edi_handler h = { 0 };
 	struct diag_sink ds = { NULL, NULL, 0, 0 };
 	char		*text;
 	size_t		 len;
@@ -3182,7 +3182,7 @@ xml_set_cb(void *arg, struct edi_set *set)
 static int
 run_xml(const struct map *m, const char *xml, struct run *r)
 {
-	struct edi_handler h;
+	struct edi_handler h = { 0 };
 	struct diag_sink ds = { on_diag, r, 0, 0 };
 	struct xmlrun2	 x;
 

@@ -80,7 +80,7 @@ static void
 run(struct run *r, const struct structure *st, const char *text,
     check_fn check)
 {
-	struct edi_handler h = { on_set, NULL, NULL, NULL };
+	struct edi_handler h = { on_set, NULL, NULL, NULL, NULL };
 
 	memset(r, 0, sizeof(*r));
 	r->st = st;
@@ -109,7 +109,7 @@ on_set_quiet(void *arg, struct edi_set *s)
 static void
 run_quiet(struct run *r, const struct structure *st, const char *text)
 {
-	struct edi_handler h = { on_set_quiet, NULL, NULL, NULL };
+	struct edi_handler h = { on_set_quiet, NULL, NULL, NULL, NULL };
 
 	memset(r, 0, sizeof(*r));
 	r->st = st;
@@ -434,7 +434,7 @@ outside_set(void *arg, struct edi_set *s)
 static void
 test_outside(const struct structure *st)
 {
-	struct edi_handler h = { outside_set, NULL, NULL, NULL };
+	struct edi_handler h = { outside_set, NULL, NULL, NULL, NULL };
 	struct run r;
 	const char *text = ISA5 "ST*850*0001~BEG*00*SA*PO1**20240101~"
 	    "REF*DP*1~N1*ST*X~PO1*1~SE*6*0001~" END;
@@ -579,7 +579,7 @@ corpus_set(void *arg, struct edi_set *s)
 static void
 corpus_run(struct run *r, const char *dir, const char *file, int *found)
 {
-	struct edi_handler h = { corpus_set, NULL, NULL, NULL };
+	struct edi_handler h = { corpus_set, NULL, NULL, NULL, NULL };
 	char	 path[1200], *p;
 	size_t	 len;
 
@@ -752,7 +752,7 @@ odd_set(void *arg, struct edi_set *s)
 static void
 test_odd_values(void)
 {
-	struct edi_handler h = { odd_set, NULL, NULL, NULL };
+	struct edi_handler h = { odd_set, NULL, NULL, NULL, NULL };
 	struct structure *st = NULL;
 	struct run r;
 	const char *text = ISA5 "ST*850*0001~BEG*X~SE*3*0001~" END;
@@ -1244,7 +1244,7 @@ win_set(void *arg, struct edi_set *s)
 static void
 test_inst_window(const struct structure *st)
 {
-	struct edi_handler h = { win_set, NULL, NULL, NULL };
+	struct edi_handler h = { win_set, NULL, NULL, NULL, NULL };
 	struct run r;
 	char	*text, *p;
 	size_t	 cap = WIN_NPO1 * 16 + 1024;

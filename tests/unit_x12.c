@@ -110,7 +110,7 @@ on_ic(void *arg, const struct edi_env *env, int ok)
 static int
 run(struct run *r, const char *p, size_t len)
 {
-	struct edi_handler h;
+	struct edi_handler h = { 0 };
 
 	memset(r, 0, sizeof(*r));
 	r->ds.emit = collect;
@@ -492,7 +492,7 @@ test_envelopes(void)
 	/* Handler stop. */
 	memset(r, 0, sizeof(*r));
 	{
-		struct edi_handler h = { on_set, on_group, on_ic, NULL };
+		struct edi_handler h = { on_set, on_group, on_ic, NULL, NULL };
 		const char *t = ISA_OK GS_OK SET_OK
 		    "ST*850*0002~BEG*00*SA*PO2**20240101~SE*3*0002~"
 		    "GE*2*1~IEA*1*000000001~";
@@ -537,7 +537,7 @@ test_values(void)
 	const char *t = ISA_OK GS_OK "ST*850*0001~PO1*1*10**A:B*X^Y*Z*~"
 	    "SE*3*0001~" TAIL_OK;
 	struct diag_sink ds = { NULL, NULL, 0, 0 };
-	struct edi_handler h = { values_set, NULL, NULL, &ds };
+	struct edi_handler h = { values_set, NULL, NULL, &ds, NULL };
 	int	 n = 0;
 
 	is_int(translator_x12.parse(slice_make(t, strlen(t)), NULL, &h, &n), 0,
@@ -794,7 +794,7 @@ test_block_edges(const char *loop)
 		{ "N1*", "**", "N1:1.1=", ";nel=3|" },
 	};
 	struct diag_sink ds = { NULL, NULL, 0, 0 };
-	struct edi_handler h = { edges_set, NULL, NULL, &ds };
+	struct edi_handler h = { edges_set, NULL, NULL, &ds, NULL };
 	struct edges e;
 	char	 in[512], want[256], pad[80];
 	size_t	 c;
@@ -870,7 +870,7 @@ static void
 test_window_chunks(const char *loop)
 {
 	struct diag_sink ds = { NULL, NULL, 0, 0 };
-	struct edi_handler h = { chunks_set, NULL, NULL, &ds };
+	struct edi_handler h = { chunks_set, NULL, NULL, &ds, NULL };
 	struct chunks c;
 	struct buf b;
 	char	 t[64];

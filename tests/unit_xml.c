@@ -65,7 +65,7 @@ static int
 parse(const char *text, size_t len, struct got *g)
 {
 	struct diag_sink ds = { on_diag, g, 0, 0 };
-	struct edi_handler h = { on_set, NULL, NULL, &ds };
+	struct edi_handler h = { on_set, NULL, NULL, &ds, NULL };
 
 	memset(g, 0, sizeof(*g));
 	return translator_xml.parse(slice_make(text, len), "t.xml", &h, g);

@@ -100,6 +100,8 @@
 #include <errno.h>
 #include <iconv.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +223,13 @@ struct specials {
 };
 #endif
 
+/*
+ * Everything in struct ef above iar (EF_HEAD) is the state in which a
+ * message is read: the delimiters, their classes and the character set.
+ * A snapshot copies it whole for the parsers of other threads
+ * (edifact_msg_parse()); it holds no pointer to what the parser owns but
+ * cd, and no snapshot is made while cd is in use (CS_ICONV).
+ */
 struct ef {
 	struct slice	 in;
 	const char	*filename;
@@ -257,6 +266,16 @@ struct ef {
 
 	/* interchange */
 	struct arena	 iar;
+	/*
+	 * The interchange's snapshot for msg_offer(), made at its first
+	 * offer and let go when anything in EF_HEAD or unb changes.  worker:
+	 * this parser reads one offered message (edifact_msg_parse());
+	 * skipto: the offset to go on at, past a message taken.
+	 */
+	struct edifact_snap *snap;
+	int		 worker;
+	size_t		 skipto;
+	uint32_t	 diag_fp;	/* filepos of the last diagnostic */
 	struct edi_seg	 unb;
 	int		 iok;
 	uint32_t	 nmsgs, ngroups, iindex;
@@ -293,6 +312,10 @@ struct ef {
 	size_t		 tlen, tcap;
 	struct edi_val	 scratch[EG_MAX_SEG_VALUES];
 };
+
+#define EF_HEAD		offsetof(struct ef, iar)
+
+static void	snap_let_go(struct ef *);
 
 /* -- small helpers ------------------------------------------------------ */
 
@@ -386,6 +409,7 @@ build_classes(struct ef *x)
 {
 	int	 i;
 
+	snap_let_go(x);
 	memset(x->cls, C_DATA, sizeof(x->cls));
 	x->cls['\r'] = C_NL;
 	x->cls['\n'] = C_NL;
@@ -619,6 +643,7 @@ ediag(struct ef *x, const struct ed *a, const char *fmt, ...)
 	va_list	 ap;
 	size_t	 n;
 
+	x->diag_fp = a->filepos;
 	if (a->scope == DIAG_SCOPE_SET) {
 		if (x->ndiag == EG_MAX_DIAGS_PER_SET) {
 			x->ndiag++;
@@ -1937,6 +1962,7 @@ set_charset(struct ef *x, struct slice id)
 {
 	size_t	 i;
 
+	snap_let_go(x);
 	x->cs = CS_UTF8;
 	x->cdname = NULL;
 	snprintf(x->csname, sizeof(x->csname), "%.*s",
@@ -2077,6 +2103,7 @@ on_unb(struct ef *x, const struct edi_seg *seg)
 	    (x->have_una ? x->una_rep : '*') : 0;
 	build_classes(x);
 	set_charset(x, val(seg, 1, 1));
+	snap_let_go(x);
 	arena_reset(&x->iar);
 	if (copy_vals(x, &x->iar, &x->unb, seg) != 0)
 		x->unb.nval = 0;
@@ -2416,7 +2443,8 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 		    seg->filepos, "UNH", 1, .ack_seg = 39, .bad = &x->ref),
 		    "UNH 0062 \"%s\" is longer than 14",
 		    slice_show(x->ref, b, sizeof(b)));
-	else if (x->state == ES_MSG && refset_seen(&x->msgctl, x->ref))
+	else if (x->state == ES_MSG && !x->worker &&
+	    refset_seen(&x->msgctl, x->ref))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-DUP",
 		    seg->filepos, "UNH", 1, .ack_seg = 26, .bad = &x->ref),
 		    "message reference %s is not unique in the interchange",
@@ -2503,6 +2531,313 @@ on_unt(struct ef *x, const struct edi_seg *seg)
 		    x->ref.len : 40), x->ref.p);
 	deliver_set(x);
 	x->state = bare ? ES_OUT : x->in_group ? ES_GRP : ES_IC;
+}
+
+/* -- messages read on other threads (edifact.h) ------------------------ */
+
+/*
+ * The largest message offered: a larger one is read here, so that a
+ * message is never scanned whole only to be read again.
+ */
+#define OFFER_MAX	(512U * 1024)
+
+struct edifact_snap {
+	unsigned	 refs;		/* the parser's, and each message's */
+	unsigned	 gen;		/* unique in the process */
+	struct arena	 ar;		/* unb's values */
+	struct edi_seg	 unb;
+	uint32_t	 iindex;
+	_Alignas(32) unsigned char head[EF_HEAD];
+};
+
+struct edifact_wk {
+	struct ef	*x;
+	unsigned	 gen;		/* of the snapshot x was read from */
+};
+
+static atomic_uint snap_gens;
+
+void
+edifact_snap_hold(struct edifact_snap *sn)
+{
+	sn->refs++;
+}
+
+void
+edifact_snap_drop(struct edifact_snap *sn)
+{
+	if (sn == NULL || --sn->refs > 0)
+		return;
+	arena_free(&sn->ar);
+	free(sn);
+}
+
+/* x's snapshot no longer tells how x reads: later offers get a new one. */
+static void
+snap_let_go(struct ef *x)
+{
+	edifact_snap_drop(x->snap);
+	x->snap = NULL;
+}
+
+/* A copy of the text of s that is not in x's input, into a. */
+static int
+snap_text(const struct ef *x, struct arena *a, struct slice *s)
+{
+	char	*p;
+
+	if (s->len == 0 || ((uintptr_t)s->p >= (uintptr_t)x->in.p &&
+	    (uintptr_t)s->p + s->len <= (uintptr_t)x->in.p + x->in.len))
+		return 0;
+	if ((p = arena_strndup(a, s->p, s->len)) == NULL)
+		return -1;
+	s->p = p;
+	return 0;
+}
+
+/* x's reading state and UNB, in a snapshot of their own; NULL if not. */
+static struct edifact_snap *
+snap_new(struct ef *x)
+{
+	struct edifact_snap *sn;
+	struct edi_val	*v;
+	uint16_t	 i;
+
+	sn = xcalloc(1, sizeof(*sn));
+	sn->refs = 1;
+	sn->gen = atomic_fetch_add(&snap_gens, 1) + 1;
+	arena_init(&sn->ar, EG_MAX_ENV_ARENA);
+	memcpy(sn->head, x, EF_HEAD);
+	sn->unb = x->unb;
+	sn->iindex = x->iindex;
+	if (snap_text(x, &sn->ar, &sn->unb.raw) != 0)
+		goto fail;
+	if (x->unb.nval > 0) {
+		if ((v = arena_allocarray_raw(&sn->ar, x->unb.nval,
+		    sizeof(*v))) == NULL)
+			goto fail;
+		memcpy(v, x->unb.val, x->unb.nval * sizeof(*v));
+		for (i = 0; i < x->unb.nval; i++)
+			if (snap_text(x, &sn->ar, &v[i].s) != 0)
+				goto fail;
+		sn->unb.val = v;
+	}
+	return sn;
+fail:
+	edifact_snap_drop(sn);
+	return NULL;
+}
+
+/*
+ * The first byte at or after i and before lim that is one of the four
+ * in v (the terminator, the release character, CR, LF), or lim.
+ */
+static inline size_t
+msg_stop(const unsigned char *p, size_t i, size_t lim, const char c[4])
+{
+#ifdef __SSE2__
+	const __m128i v0 = _mm_set1_epi8(c[0]), v1 = _mm_set1_epi8(c[1]);
+	const __m128i v2 = _mm_set1_epi8(c[2]), v3 = _mm_set1_epi8(c[3]);
+	__m128i	 b;
+	unsigned m;
+
+	for (; lim - i >= 16; i += 16) {
+		b = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(b, v0), _mm_cmpeq_epi8(b, v1)),
+		    _mm_or_si128(_mm_cmpeq_epi8(b, v2),
+		    _mm_cmpeq_epi8(b, v3))));
+		if (m != 0)
+			return i + (size_t)__builtin_ctz(m);
+	}
+#endif
+	for (; i < lim; i++)
+		if (p[i] == (unsigned char)c[0] || p[i] == (unsigned char)c[1] ||
+		    p[i] == (unsigned char)c[2] || p[i] == (unsigned char)c[3])
+			return i;
+	return lim;
+}
+
+/*
+ * The end (past its terminator) of the message whose UNH ends before pos,
+ * with in *nseg its segments after UNH, UNT included; 0 when a parser
+ * started at its UNH might not read it as this one would: another service
+ * segment (UNA, UNB, UNG, UNE, UNH, UNZ) before its UNT, an empty segment,
+ * a line break inside a segment (EDI-NEWLINE is reported once per
+ * interchange), no UNT, or too large a message.
+ */
+static size_t
+msg_extent(const struct ef *x, size_t pos, uint32_t *nseg)
+{
+	const unsigned char *p = (const unsigned char *)x->in.p;
+	const char stops[4] = { x->d.segment, x->d.release ? x->d.release :
+	    x->d.segment, '\r', '\n' };
+	size_t	 lim, i;
+	uint32_t n = 0;
+	unsigned char c;
+	int	 unt;
+
+	lim = x->in.len - pos > OFFER_MAX ? pos + OFFER_MAX : x->in.len;
+	for (;;) {
+		while (pos < lim && is_ws(p[pos]))
+			pos++;
+		if (lim - pos < 4 || p[pos] == (unsigned char)x->d.segment)
+			return 0;
+		unt = 0;
+		if (p[pos] == 'U' && p[pos + 1] == 'N') {
+			c = p[pos + 2];
+			if (c == 'A' || c == 'B' || c == 'Z' || c == 'G' ||
+			    c == 'E' || c == 'H')
+				return 0;
+			if (c == 'T') {
+				if (p[pos + 3] != (unsigned char)x->d.element)
+					return 0;
+				unt = 1;
+			}
+		}
+		for (i = pos;; i += 2) {
+			i = msg_stop(p, i, lim, stops);
+			if (i >= lim)
+				return 0;
+			if (p[i] == (unsigned char)x->d.segment)
+				break;
+			/* the release character: the next byte is data */
+			if (p[i] != (unsigned char)x->d.release || i + 1 >= lim ||
+			    p[i + 1] == '\r' || p[i + 1] == '\n')
+				return 0;
+		}
+		if (++n >= EG_MAX_SET_SEGMENTS)
+			return 0;
+		pos = i + 1;
+		if (unt) {
+			*nseg = n;
+			return pos;
+		}
+	}
+}
+
+/*
+ * After on_unh(): offer the message to the handler, and when it takes it,
+ * go on past its UNT (x->skipto) with the message's counts.  after: the
+ * offset past UNH's terminator.
+ */
+static void
+msg_offer(struct ef *x, size_t after)
+{
+	const struct edi_delims *d = &x->d;
+	struct edifact_msg m;
+	struct edi_set	 hdr;
+	char		 vb[8];
+	size_t		 end;
+	uint32_t	 n;
+	int		 rc;
+
+	/* UNH with anything to report, before on_unh() or in it: not */
+	if (x->h->msg == NULL || x->state != ES_MSG || x->in_group ||
+	    x->ngroups > 0 || x->ndiag > 0 || x->rejected || x->stop ||
+	    x->diag_fp == x->unh_filepos ||
+	    x->cs == CS_ICONV || x->sb.nseg != 1 ||
+	    x->v52.len + x->v54.len >= sizeof(vb) ||
+	    is_ws((unsigned char)d->segment) ||
+	    is_ws((unsigned char)d->element) ||
+	    is_ws((unsigned char)d->component) ||
+	    (d->release && is_ws((unsigned char)d->release)) ||
+	    (d->repetition && is_ws((unsigned char)d->repetition)))
+		return;
+	if ((end = msg_extent(x, after, &n)) == 0)
+		return;
+	if (x->snap == NULL && (x->snap = snap_new(x)) == NULL)
+		return;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.filename = x->filename;
+	fill_env(x, &hdr.env, 0);
+	hdr.doctype = x->type;
+	memcpy(vb, x->v52.p, x->v52.len);
+	memcpy(vb + x->v52.len, x->v54.p, x->v54.len);
+	vb[x->v52.len + x->v54.len] = '\0';
+	hdr.version = slice_make(vb, x->v52.len + x->v54.len);
+	hdr.control = x->ref;
+	hdr.seg = x->sb.seg;
+	hdr.nseg = 1;
+	/* as deliver_set() would have it: up to UNT's terminator */
+	hdr.raw = slice_make(x->sb.seg[0].raw.p, (size_t)(x->in.p + end - 1 -
+	    x->sb.seg[0].raw.p));
+	hdr.segs_in_raw = 1;
+	m.snap = x->snap;
+	m.raw = slice_make(hdr.raw.p, hdr.raw.len + 1);
+	m.filepos = x->unh_filepos - 1;
+	if ((rc = x->h->msg(x->arg, &hdr, &m)) < 0)
+		x->stop = rc;
+	if (rc != 1)
+		return;
+	/* what deliver_set() and on_unt() leave */
+	x->filepos += n;
+	x->skipto = end;
+	x->state = ES_IC;
+	arena_reset(&x->sar);
+	x->rejected = 0;
+	x->ndiag = 0;
+	x->unh_filepos = 0;
+}
+
+struct edifact_wk *
+edifact_wk_new(void)
+{
+	struct edifact_wk *wk;
+	struct ef	*x;
+
+	wk = xcalloc(1, sizeof(*wk));
+	wk->x = x = xcalloc(1, sizeof(*x));
+	x->cd = (iconv_t)-1;
+	x->worker = 1;
+	arena_init(&x->iar, EG_MAX_ENV_ARENA);
+	arena_init(&x->gar, EG_MAX_ENV_ARENA);
+	arena_init(&x->sar, EG_MAX_SET_ARENA);
+	x->tcap = 4 * (size_t)EG_MAX_SEGMENT_LEN + 64;
+	x->tbuf = xmalloc(x->tcap);
+	return wk;
+}
+
+static void	parse_loop(struct ef *, size_t);
+static void	ef_free(struct ef *);
+
+void
+edifact_wk_free(struct edifact_wk *wk)
+{
+	if (wk == NULL)
+		return;
+	ef_free(wk->x);
+	free(wk);
+}
+
+int
+edifact_msg_parse(struct edifact_wk *wk, const struct edifact_msg *m,
+    const struct edi_handler *h, void *arg)
+{
+	struct ef	*x = wk->x;
+	const struct edifact_snap *sn = m->snap;
+
+	if (wk->gen != sn->gen) {
+		memcpy(x, sn->head, EF_HEAD);
+		x->cd = (iconv_t)-1;	/* never in use in a snapshot */
+		x->unb = sn->unb;
+		x->iindex = sn->iindex;
+		wk->gen = sn->gen;
+	}
+	/* the input ends with the message: the loop stops after its UNT */
+	x->in.len = (size_t)(m->raw.p + m->raw.len - x->in.p);
+	x->h = h;
+	x->arg = arg;
+	x->ds = h->diags;
+	x->state = ES_IC;
+	x->filepos = m->filepos;
+	x->stop = 0;
+	x->outrun = 0;
+	parse_loop(x, (size_t)(m->raw.p - x->in.p));
+	/* msg_extent() saw to it that the message is read whole */
+	if (x->stop == 0 && x->state != ES_IC)
+		return EG_ERR_INTERNAL;
+	return x->stop;
 }
 
 /* A tag as an integer, for dispatch without strcmp. */
@@ -2654,6 +2989,7 @@ on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 		on_unh(x, seg);
 		if (flags != 0)		/* nothing to say otherwise */
 			segment_diags(x, seg, raw, flags);
+		msg_offer(x, (size_t)(raw.p + raw.len - x->in.p) + 1);
 		break;
 	default:
 		unexpected(x, seg->tag[0] ? seg->tag : "?", seg->filepos);
@@ -2731,6 +3067,7 @@ fast_other_body(struct ef *x, size_t pos, struct setbuf_vwin *w,
 		if (key == K_UNH && (x->state == ES_IC ||
 		    x->state == ES_GRP)) {
 			on_unh(x, &seg);
+			msg_offer(x, end + 1);
 			return end;
 		}
 		if (key == K_UNT && x->state == ES_MSG) {
@@ -3186,8 +3523,13 @@ fast_run(struct ef *x, const char *in, size_t len, size_t pos,
 		if ((end = fast_segment(x, in, len, pos, &w, direct, &fp,
 		    avx2)) == SCAN_NO)
 			break;
-		if (!direct)
+		if (!direct) {
 			inmsg = x->state == ES_MSG || x->state == ES_BARE;
+			if (x->skipto != 0) {	/* a message taken */
+				end = x->skipto - 1;
+				x->skipto = 0;
+			}
+		}
 		pos = end + 1;
 	}
 	setbuf_vwclose(&x->sar, &w);
@@ -3219,6 +3561,7 @@ fast_run_avx2(struct ef *x, const char *in, size_t len, size_t pos)
 static void
 ef_free(struct ef *x)
 {
+	snap_let_go(x);
 	arena_free(&x->iar);
 	arena_free(&x->gar);
 	arena_free(&x->sar);
@@ -3255,12 +3598,60 @@ on_una(struct ef *x, size_t pos)
 	build_classes(x);
 }
 
+/* Read x->in from pos, to its end or until a handler stops. */
+static void
+parse_loop(struct ef *x, size_t pos)
+{
+	struct slice in = x->in;
+	size_t	 end, len = in.len;
+
+	while (pos < len && x->stop == 0) {
+#ifdef __SSE2__
+		/* the common segments; the loop below takes the others */
+#ifdef EF_AVX2
+		if (x->avx2)
+			pos = fast_run_avx2(x, in.p, len, pos);
+		else
+#endif
+			pos = fast_run_sse2(x, in.p, len, pos);
+		if (pos >= len || x->stop != 0)
+			break;
+#endif
+		/* every byte skip_ws() skips is <= ' ' */
+		if ((unsigned char)in.p[pos] <= ' ')
+			pos = skip_ws(in, pos, &x->d);
+		if (pos >= len)
+			break;
+		if (in.p[pos] == 'U' && at_tag(in, pos, "UNA")) {
+			on_una(x, pos);
+			pos += 9;
+			continue;
+		}
+		if (in.p[pos] == 'U' && x->stale && at_tag(in, pos, "UNB") &&
+		    unb_defaults(in, pos, &x->d)) {
+			default_delims(&x->d);
+			build_classes(x);
+		}
+		end = seg_end(in, pos, x->d.segment, x->d.release);
+		x->filepos++;
+		if (end > pos)
+			on_segment(x, slice_make(in.p + pos, end - pos));
+		else
+			x->filepos--;	/* an empty segment: nothing */
+		pos = end + 1;
+		if (x->skipto != 0) {	/* a message taken */
+			pos = x->skipto;
+			x->skipto = 0;
+		}
+	}
+}
+
 static int
 edifact_parse(struct slice in, const char *filename,
     const struct edi_handler *h, void *arg)
 {
 	struct ef *x;
-	size_t	 pos, end, len = in.len;
+	size_t	 pos;
 	int	 rc;
 
 	x = xcalloc(1, sizeof(*x));
@@ -3303,41 +3694,7 @@ edifact_parse(struct slice in, const char *filename,
 #ifdef EF_AVX2
 	x->avx2 = edi_avx2();
 #endif
-	while (pos < len && x->stop == 0) {
-#ifdef __SSE2__
-		/* the common segments; the loop below takes the others */
-#ifdef EF_AVX2
-		if (x->avx2)
-			pos = fast_run_avx2(x, in.p, len, pos);
-		else
-#endif
-			pos = fast_run_sse2(x, in.p, len, pos);
-		if (pos >= len || x->stop != 0)
-			break;
-#endif
-		/* every byte skip_ws() skips is <= ' ' */
-		if ((unsigned char)in.p[pos] <= ' ')
-			pos = skip_ws(in, pos, &x->d);
-		if (pos >= len)
-			break;
-		if (in.p[pos] == 'U' && at_tag(in, pos, "UNA")) {
-			on_una(x, pos);
-			pos += 9;
-			continue;
-		}
-		if (in.p[pos] == 'U' && x->stale && at_tag(in, pos, "UNB") &&
-		    unb_defaults(in, pos, &x->d)) {
-			default_delims(&x->d);
-			build_classes(x);
-		}
-		end = seg_end(in, pos, x->d.segment, x->d.release);
-		x->filepos++;
-		if (end > pos)
-			on_segment(x, slice_make(in.p + pos, end - pos));
-		else
-			x->filepos--;	/* an empty segment: nothing */
-		pos = end + 1;
-	}
+	parse_loop(x, pos);
 	if (x->stop == 0)
 		close_to(x, ES_OUT, x->filepos);
 	rc = x->stop;

@@ -11,6 +11,7 @@
 #include "slice.h"
 
 struct diag_sink;
+struct edifact_msg;
 
 struct edi_handler {
 	/*
@@ -27,6 +28,15 @@ struct edi_handler {
 	/* Likewise for an interchange (ISA..IEA, UNB..UNZ).  May be NULL. */
 	int	(*interchange_end)(void *arg, const struct edi_env *, int ok);
 	struct diag_sink *diags;	/* every diagnostic of the parse */
+	/*
+	 * EDIFACT: a message that may be parsed later, on another thread
+	 * (edifact.h).  hdr has the set's envelope, doctype, version,
+	 * control, raw and UNH, valid during the call.  Return 1 to take
+	 * it, 0 to have the parser read it now, a negative EG_ERR_* to
+	 * stop.  May be NULL.
+	 */
+	int	(*msg)(void *arg, const struct edi_set *hdr,
+		    const struct edifact_msg *);
 };
 
 struct translator {
