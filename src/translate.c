@@ -1588,7 +1588,6 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	h.set = on_set;
 	h.group_end = on_group_end;
 	h.interchange_end = on_interchange_end;
-	h.msg = on_msg;
 	h.diags = &ds;
 	t.syntax = tr == &translator_x12 ? EDI_X12 :
 	    tr == &translator_edifact ? EDI_EDIFACT : EDI_XML;
@@ -1600,7 +1599,8 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	if (t.npw == 0) {
 		t.hashing = 0;
 		sha256_hex(input, o->drop_behind, t.sha256);
-	}
+	} else if (o->ack == NULL && o->contrl == NULL)
+		h.msg = on_msg;	/* the workers parse EDIFACT messages */
 	r = tr->parse(input, o->filename, &h, &t);
 	if (t.job != NULL)
 		hash_wait(&t);	/* before pool_stop takes mu away */

@@ -1806,6 +1806,41 @@ test_offer(const char *loop)
 	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
 		test_offer_one(loop, c[i].name, c[i].in, strlen(c[i].in),
 		    c[i].want);
+	/*
+	 * Messages longer than a block of the scan (32 bytes), with a
+	 * released terminator, a released release character, CR LF after
+	 * each terminator, and a line break inside a segment, at every
+	 * offset in a block.
+	 */
+	big = xmalloc(4096);
+	for (i = 0; i < 64; i++) {
+		/* each: the text before the padding, and after it */
+		static const char *const form[][2] = {
+			{ "UNH+1+ORDERS:D:96A:UN'FTX+AAA+++", "?'y'"
+			    "FTX+AAA+++a?" "?'UNS+S'UNT+5+1'" },
+			{ "UNH+1+ORDERS:D:96A:UN'\r\nFTX+AAA+++", "?'y'\r\n"
+			    "FTX+AAA+++a?" "?'\nUNS+S'\r\nUNT+5+1'\r\n" },
+			{ "UNH+1+ORDERS:D:96A:UN'FTX+AAA+++", "\ny'"
+			    "FTX+AAA+++b'UNT+4+1'" },
+			{ "UNH+1+ORDERS:D:96A:UN'FTX+AAA+++", "'\r'"
+			    "FTX+AAA+++b'UNT+5+1'" },
+		};
+		static const int want[] = { 2, 2, 1, 1 };
+		static const char pad[] = "0123456789abcdefghijklmnopqrstuv"
+		    "wxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+:";
+		char	 name[64];
+		int	 k = (int)(i % 4), w = (int)(i / 4) * 2 + 1;
+
+		len = (size_t)snprintf(big, 4096, "%s", UNB);
+		len += (size_t)snprintf(big + len, 4096 - len, "%s%.*s%s",
+		    form[k][0], w, pad, form[k][1]);
+		len += (size_t)snprintf(big + len, 4096 - len, "%s%s", MSG("2"),
+		    UNZ("2"));
+		snprintf(name, sizeof(name), "form %d, %d bytes of padding",
+		    k, w);
+		test_offer_one(loop, name, big, len, want[k]);
+	}
+	free(big);
 	/* over 512 KB: read by the file's parser */
 	n = 600 * 1024;
 	big = xmalloc(n + 256);

@@ -2630,27 +2630,11 @@ fail:
 
 /*
  * The first byte at or after i and before lim that is one of the four
- * in v (the terminator, the release character, CR, LF), or lim.
+ * in c (the terminator, the release character, CR, LF), or lim.
  */
 static inline size_t
 msg_stop(const unsigned char *p, size_t i, size_t lim, const char c[4])
 {
-#ifdef __SSE2__
-	const __m128i v0 = _mm_set1_epi8(c[0]), v1 = _mm_set1_epi8(c[1]);
-	const __m128i v2 = _mm_set1_epi8(c[2]), v3 = _mm_set1_epi8(c[3]);
-	__m128i	 b;
-	unsigned m;
-
-	for (; lim - i >= 16; i += 16) {
-		b = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
-		m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-		    _mm_or_si128(_mm_cmpeq_epi8(b, v0), _mm_cmpeq_epi8(b, v1)),
-		    _mm_or_si128(_mm_cmpeq_epi8(b, v2),
-		    _mm_cmpeq_epi8(b, v3))));
-		if (m != 0)
-			return i + (size_t)__builtin_ctz(m);
-	}
-#endif
 	for (; i < lim; i++)
 		if (p[i] == (unsigned char)c[0] || p[i] == (unsigned char)c[1] ||
 		    p[i] == (unsigned char)c[2] || p[i] == (unsigned char)c[3])
@@ -2659,42 +2643,47 @@ msg_stop(const unsigned char *p, size_t i, size_t lim, const char c[4])
 }
 
 /*
- * The end (past its terminator) of the message whose UNH ends before pos,
- * with in *nseg its segments after UNH, UNT included; 0 when a parser
- * started at its UNH might not read it as this one would: another service
- * segment (UNA, UNB, UNG, UNE, UNH, UNZ) before its UNT, an empty segment,
- * a line break inside a segment (EDI-NEWLINE is reported once per
- * interchange), no UNT, or too large a message.
+ * Whether the segment at s (its tag, at least three bytes before t) is a
+ * service segment that ends the scan: 1 UNT, -1 another (UNA, UNB, UNG,
+ * UNE, UNH, UNZ, or UNT not followed by an element separator), 0 none.
+ */
+static inline int
+msg_service(const struct ef *x, const unsigned char *p, size_t s)
+{
+	unsigned char c;
+
+	if (p[s] != 'U' || p[s + 1] != 'N')
+		return 0;
+	c = p[s + 2];
+	if (c == 'A' || c == 'B' || c == 'Z' || c == 'G' || c == 'E' ||
+	    c == 'H')
+		return -1;
+	if (c == 'T')
+		return p[s + 3] == (unsigned char)x->d.element ? 1 : -1;
+	return 0;
+}
+
+/*
+ * msg_extent(), segment by segment from pos, a segment's start (n
+ * segments counted so far), a byte at a time.
  */
 static size_t
-msg_extent(const struct ef *x, size_t pos, uint32_t *nseg)
+msg_extent_bytes(const struct ef *x, size_t pos, size_t lim, uint32_t n,
+    uint32_t *nseg)
 {
 	const unsigned char *p = (const unsigned char *)x->in.p;
 	const char stops[4] = { x->d.segment, x->d.release ? x->d.release :
 	    x->d.segment, '\r', '\n' };
-	size_t	 lim, i;
-	uint32_t n = 0;
-	unsigned char c;
-	int	 unt;
+	size_t	 i;
+	int	 svc;
 
-	lim = x->in.len - pos > OFFER_MAX ? pos + OFFER_MAX : x->in.len;
 	for (;;) {
 		while (pos < lim && is_ws(p[pos]))
 			pos++;
 		if (lim - pos < 4 || p[pos] == (unsigned char)x->d.segment)
 			return 0;
-		unt = 0;
-		if (p[pos] == 'U' && p[pos + 1] == 'N') {
-			c = p[pos + 2];
-			if (c == 'A' || c == 'B' || c == 'Z' || c == 'G' ||
-			    c == 'E' || c == 'H')
-				return 0;
-			if (c == 'T') {
-				if (p[pos + 3] != (unsigned char)x->d.element)
-					return 0;
-				unt = 1;
-			}
-		}
+		if ((svc = msg_service(x, p, pos)) < 0)
+			return 0;
 		for (i = pos;; i += 2) {
 			i = msg_stop(p, i, lim, stops);
 			if (i >= lim)
@@ -2709,11 +2698,87 @@ msg_extent(const struct ef *x, size_t pos, uint32_t *nseg)
 		if (++n >= EG_MAX_SET_SEGMENTS)
 			return 0;
 		pos = i + 1;
-		if (unt) {
+		if (svc) {
 			*nseg = n;
 			return pos;
 		}
 	}
+}
+
+/*
+ * The end (past its terminator) of the message whose UNH ends before pos,
+ * with in *nseg its segments after UNH, UNT included; 0 when a parser
+ * started at its UNH might not read it as this one would: another service
+ * segment (UNA, UNB, UNG, UNE, UNH, UNZ) before its UNT, an empty segment,
+ * a line break inside a segment (EDI-NEWLINE is reported once per
+ * interchange), no UNT, or too large a message.
+ *
+ * 32 bytes a step, as bit masks: the terminators not released, and line
+ * breaks only as CR LF or LF right after one.  Anything else (white
+ * space before a segment, a line break elsewhere, the last bytes) goes
+ * to msg_extent_bytes() from the segment it is in.
+ */
+static size_t
+msg_extent(const struct ef *x, size_t pos, uint32_t *nseg)
+{
+	const unsigned char *p = (const unsigned char *)x->in.p;
+	size_t	 lim, b, s = pos, t;
+	uint32_t n = 0;
+	int	 svc;
+#ifdef __SSE2__
+	const __m128i vt = _mm_set1_epi8(x->d.segment);
+	const __m128i vr = _mm_set1_epi8(x->d.release ? x->d.release :
+	    x->d.segment);
+	const __m128i vcr = _mm_set1_epi8('\r'), vlf = _mm_set1_epi8('\n');
+	const unsigned hasrel = x->d.release ? ~0U : 0;
+	__m128i	 lo, hi;
+	/* tprev: the byte before pos ends UNH */
+	unsigned T, R, CR, LF, after, after2, esc, carry = 0, tprev = 1;
+	unsigned crprev = 0;
+#endif
+
+	lim = x->in.len - pos > OFFER_MAX ? pos + OFFER_MAX : x->in.len;
+#ifdef __SSE2__
+	for (b = pos; lim - b >= 32; b += 32) {
+		lo = _mm_loadu_si128((const __m128i *)(const void *)(p + b));
+		hi = _mm_loadu_si128((const __m128i *)(const void *)
+		    (p + b + 16));
+		T = mask32(lo, hi, vt, vt);
+		R = mask32(lo, hi, vr, vr) & hasrel;
+		CR = mask32(lo, hi, vcr, vcr);
+		LF = mask32(lo, hi, vlf, vlf);
+		esc = (R | carry) != 0 ? escapes(R, &carry) : 0;
+		T &= ~esc;
+		if ((CR | LF) != 0) {
+			/* CR LF or LF right after a terminator, nowhere else */
+			after = T << 1 | tprev;
+			after2 = (after & CR) << 1 | crprev;
+			if (((CR | LF) & ~esc & ~((after & (CR | LF)) |
+			    (after2 & LF))) != 0 || ((CR | LF) & esc) != 0)
+				return msg_extent_bytes(x, s, lim, n, nseg);
+			crprev = (after & CR) >> 31;
+		} else
+			crprev = 0;
+		tprev = T >> 31;
+		for (; T != 0; T &= T - 1) {
+			t = b + (size_t)__builtin_ctz(T);
+			/* CR LF or LF after the last terminator */
+			while (s < t && (p[s] == '\r' || p[s] == '\n'))
+				s++;
+			if (t - s < 3 || is_ws(p[s]))
+				return msg_extent_bytes(x, s, lim, n, nseg);
+			if ((svc = msg_service(x, p, s)) < 0 ||
+			    ++n >= EG_MAX_SET_SEGMENTS)
+				return 0;
+			if (svc) {
+				*nseg = n;
+				return t + 1;
+			}
+			s = t + 1;
+		}
+	}
+#endif
+	return msg_extent_bytes(x, s, lim, n, nseg);
 }
 
 /*
