@@ -2727,14 +2727,13 @@ msg_extent(const struct ef *x, size_t pos, uint32_t *nseg)
 	int	 svc;
 #ifdef __SSE2__
 	const __m128i vt = _mm_set1_epi8(x->d.segment);
-	const __m128i vr = _mm_set1_epi8(x->d.release ? x->d.release :
-	    x->d.segment);
+	const __m128i vr = _mm_set1_epi8(x->d.release);
 	const __m128i vcr = _mm_set1_epi8('\r'), vlf = _mm_set1_epi8('\n');
-	const unsigned hasrel = x->d.release ? ~0U : 0;
 	__m128i	 lo, hi;
 	/* tprev: the byte before pos ends UNH */
-	unsigned T, R, CR, LF, after, after2, esc, carry = 0, tprev = 1;
-	unsigned crprev = 0;
+	unsigned T, R, NL, CR, LF, after, after2, esc = 0, carry = 0;
+	unsigned tprev = 1, crprev = 0;
+	unsigned char c;
 #endif
 
 	lim = x->in.len - pos > OFFER_MAX ? pos + OFFER_MAX : x->in.len;
@@ -2743,18 +2742,24 @@ msg_extent(const struct ef *x, size_t pos, uint32_t *nseg)
 		lo = _mm_loadu_si128((const __m128i *)(const void *)(p + b));
 		hi = _mm_loadu_si128((const __m128i *)(const void *)
 		    (p + b + 16));
-		T = mask32(lo, hi, vt, vt);
-		R = mask32(lo, hi, vr, vr) & hasrel;
-		CR = mask32(lo, hi, vcr, vcr);
-		LF = mask32(lo, hi, vlf, vlf);
-		esc = (R | carry) != 0 ? escapes(R, &carry) : 0;
-		T &= ~esc;
-		if ((CR | LF) != 0) {
+		T = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(lo, vt)) |
+		    (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(hi, vt)) << 16;
+		if (x->d.release) {
+			R = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(lo, vr)) |
+			    (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(hi,
+			    vr)) << 16;
+			esc = (R | carry) != 0 ? escapes(R, &carry) : 0;
+			T &= ~esc;
+		}
+		NL = mask32(lo, hi, vcr, vlf);
+		if (NL != 0) {
 			/* CR LF or LF right after a terminator, nowhere else */
+			CR = mask32(lo, hi, vcr, vcr);
+			LF = NL & ~CR;
 			after = T << 1 | tprev;
 			after2 = (after & CR) << 1 | crprev;
-			if (((CR | LF) & ~esc & ~((after & (CR | LF)) |
-			    (after2 & LF))) != 0 || ((CR | LF) & esc) != 0)
+			if ((NL & esc) != 0 ||
+			    (NL & ~((after & NL) | (after2 & LF))) != 0)
 				return msg_extent_bytes(x, s, lim, n, nseg);
 			crprev = (after & CR) >> 31;
 		} else
@@ -2762,18 +2767,31 @@ msg_extent(const struct ef *x, size_t pos, uint32_t *nseg)
 		tprev = T >> 31;
 		for (; T != 0; T &= T - 1) {
 			t = b + (size_t)__builtin_ctz(T);
-			/* CR LF or LF after the last terminator */
-			while (s < t && (p[s] == '\r' || p[s] == '\n'))
-				s++;
-			if (t - s < 3 || is_ws(p[s]))
-				return msg_extent_bytes(x, s, lim, n, nseg);
-			if ((svc = msg_service(x, p, s)) < 0 ||
-			    ++n >= EG_MAX_SET_SEGMENTS)
-				return 0;
-			if (svc) {
-				*nseg = n;
-				return t + 1;
+			if (s == t)
+				return 0;	/* an empty segment */
+			if ((c = p[s]) <= ' ') {
+				/* CR LF or LF after the last terminator */
+				while (s < t && (c == '\r' || c == '\n'))
+					c = p[++s];
+				if (s == t || c <= ' ')
+					return msg_extent_bytes(x, s, lim, n,
+					    nseg);
 			}
+			if (c == 'U') {
+				if (t - s < 3)
+					return msg_extent_bytes(x, s, lim, n,
+					    nseg);
+				if ((svc = msg_service(x, p, s)) < 0)
+					return 0;
+				if (svc) {
+					if (n + 1 >= EG_MAX_SET_SEGMENTS)
+						return 0;
+					*nseg = n + 1;
+					return t + 1;
+				}
+			}
+			if (++n >= EG_MAX_SET_SEGMENTS)
+				return 0;
 			s = t + 1;
 		}
 	}
