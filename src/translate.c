@@ -28,7 +28,6 @@
 #include "diag.h"
 #include "digest.h"
 #include "edi.h"
-#include "edifact.h"
 #include "edifact_ack.h"
 #include "eglimits.h"
 #include "err.h"
@@ -110,12 +109,12 @@ struct tjob {
 	int		 envend, envok;
 	struct edi_env	 env;
 	/*
-	 * Or an EDIFACT message the caller's thread only found the end of
-	 * (on_msg): the worker parses it (wk_run).  npre: its parser's
-	 * diagnostics, ahead of the others in d, which are not the event's.
+	 * Or a set the caller's thread only found the end of (on_msg): the
+	 * worker parses it (wk_run).  npre: its parser's diagnostics, ahead
+	 * of the others in d, which are not the event's.
 	 */
 	int		 wparse;
-	struct edifact_msg wmsg;
+	struct edi_msg	 wmsg;
 	size_t		 npre;
 };
 
@@ -149,7 +148,7 @@ struct tw {
 	 */
 	struct arena	 arena;
 	int		 in_tree;	/* diagnostics are syntax, for acks */
-	struct edifact_wk *ewk;		/* its parser of wparse jobs */
+	void		*wk;		/* its parser of wparse jobs */
 	struct diag_sink wds;		/* that parser's diagnostics */
 	pthread_t	 tid;
 };
@@ -175,6 +174,7 @@ struct tctx {
 	char		 sha256[65];
 	int		 hashpool;
 	const char	*basename;	/* of o->filename, for the events */
+	const struct translator *tr;	/* of the input */
 	long		 pagesize;	/* for drop_behind; 0 unknown */
 	enum edi_syntax	 syntax;	/* of the input, from the sniff */
 	/*
@@ -797,8 +797,8 @@ wk_set(void *arg, struct edi_set *set)
 }
 
 /*
- * A wparse job: this thread parses the message, with a parser of its own
- * (edifact_msg_parse()), and works on its set as it comes (wk_set).
+ * A wparse job: this thread parses the set, with a parser of its own (the
+ * translator's msg_parse), and works on it as it comes (wk_set).
  */
 static void
 wk_run(struct tw *w, struct tjob *j)
@@ -806,8 +806,6 @@ wk_run(struct tw *w, struct tjob *j)
 	struct edi_handler h;
 	int		 r;
 
-	if (w->ewk == NULL)
-		w->ewk = edifact_wk_new();
 	memset(&h, 0, sizeof(h));
 	h.set = wk_set;
 	h.diags = &w->wds;
@@ -815,11 +813,11 @@ wk_run(struct tw *w, struct tjob *j)
 	w->wds.arg = w;
 	w->j = j;
 	j->set = NULL;
-	if ((r = edifact_msg_parse(w->ewk, &j->wmsg, &h, w)) != 0 ||
+	if ((r = w->t->tr->msg_parse(&w->wk, &j->wmsg, &h, w)) != 0 ||
 	    j->set == NULL)
-		fatalx("translate: the EDIFACT message at segment %u was not "
-		    "read as it was found (%s)", j->wmsg.filepos + 1,
-		    eg_strerror(r));
+		fatalx("translate: the %s set at segment %u was not read as "
+		    "it was found (%s)", syntax_name(w->t->syntax),
+		    j->wmsg.filepos + 1, eg_strerror(r));
 }
 
 /*
@@ -851,7 +849,7 @@ job_commit(struct tctx *t, struct tjob *j)
 	size_t		 mark;
 
 	if (j->wparse) {
-		edifact_snap_drop(j->wmsg.snap);
+		edi_snap_drop(j->wmsg.snap);
 		j->wparse = 0;
 	}
 	if (t->stop)
@@ -1265,7 +1263,8 @@ pool_stop(struct tctx *t)
 		buf_free(&t->pw[i].setdiags);
 		event_cache_free(&t->pw[i].cache);
 		arena_free(&t->pw[i].arena);
-		edifact_wk_free(t->pw[i].ewk);
+		if (t->pw[i].wk != NULL)
+			t->tr->wk_free(t->pw[i].wk);
 	}
 	for (i = 0; i < POOL_RING; i++)
 		job_free(&t->job[i]);
@@ -1313,11 +1312,28 @@ pool_put(struct tctx *t, struct edi_set *s, const struct map *m,
 	return 0;
 }
 
+/* The map and structure for set from partner: on_set(), on_msg(). */
+static const struct map *
+set_map(struct tctx *t, const struct edi_set *set, const char *partner,
+    const struct structure **stc, int *broken)
+{
+	const struct map *m;
+
+	*stc = NULL;
+	*broken = 0;
+	if (t->o->force_map != NULL)
+		m = map_accepts(t->o->force_map, set) ? t->o->force_map : NULL;
+	else
+		m = select_map(t, set, partner, broken);
+	if (m != NULL)
+		*stc = select_structure(t, m, set, partner);
+	return m;
+}
+
 static int
 on_set(void *arg, struct edi_set *set)
 {
 	struct tctx		*t = arg;
-	const struct translate_opts *o = t->o;
 	struct tjob		*j = &t->j0;
 	const struct map	*m;
 	const struct structure	*stc = NULL;
@@ -1332,12 +1348,7 @@ on_set(void *arg, struct edi_set *set)
 	t->parse_set_errors = 0;
 
 	partner = set_partner(t, set, &tz, &owned);
-	if (o->force_map != NULL)
-		m = map_accepts(o->force_map, set) ? o->force_map : NULL;
-	else
-		m = select_map(t, set, partner, &broken);
-	if (m != NULL)
-		stc = select_structure(t, m, set, partner);
+	m = set_map(t, set, partner, &stc, &broken);
 	if (t->job != NULL) {
 		if (pool_put(t, set, m, stc, partner, tz, rejected,
 		    broken) == 0) {
@@ -1362,13 +1373,13 @@ on_set(void *arg, struct edi_set *set)
 }
 
 /*
- * EDIFACT: a message the parser found whole (edifact.h).  With a pool and
- * no acknowledgement to collect, a worker parses it as well as working on
- * it, so that its values are made in the cache where they are read; the
+ * A set the parser found whole (struct edi_msg).  With a pool and no
+ * acknowledgement to collect, a worker parses it as well as working on it,
+ * so that its values are made in the cache where they are read; the
  * caller's thread only found its end.  0: the parser reads it (on_set).
  */
 static int
-on_msg(void *arg, const struct edi_set *hdr, const struct edifact_msg *msg)
+on_msg(void *arg, const struct edi_set *hdr, const struct edi_msg *msg)
 {
 	struct tctx		*t = arg;
 	const struct translate_opts *o = t->o;
@@ -1389,12 +1400,7 @@ on_msg(void *arg, const struct edi_set *hdr, const struct edifact_msg *msg)
 		free(owned);
 		return 0;
 	}
-	if (o->force_map != NULL)
-		m = map_accepts(o->force_map, hdr) ? o->force_map : NULL;
-	else
-		m = select_map(t, hdr, partner, &broken);
-	if (m != NULL)
-		stc = select_structure(t, m, hdr, partner);
+	m = set_map(t, hdr, partner, &stc, &broken);
 	if (t->stop)
 		return EG_ERR_REJECTED;
 	pool_commit(t, msg->raw.len);
@@ -1408,7 +1414,7 @@ on_msg(void *arg, const struct edi_set *hdr, const struct edifact_msg *msg)
 	j->partner = p;
 	j->wparse = 1;
 	j->wmsg = *msg;
-	edifact_snap_hold(msg->snap);
+	edi_snap_hold(msg->snap);
 	j->set = NULL;
 	j->bytes = msg->raw.len;
 	t->inflight += j->bytes;
@@ -1589,6 +1595,7 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	h.group_end = on_group_end;
 	h.interchange_end = on_interchange_end;
 	h.diags = &ds;
+	t.tr = tr;
 	t.syntax = tr == &translator_x12 ? EDI_X12 :
 	    tr == &translator_edifact ? EDI_EDIFACT : EDI_XML;
 	/* with a pool, the first worker hashes the input (hash_run) */
@@ -1599,8 +1606,9 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	if (t.npw == 0) {
 		t.hashing = 0;
 		sha256_hex(input, o->drop_behind, t.sha256);
-	} else if (o->ack == NULL && o->contrl == NULL)
-		h.msg = on_msg;	/* the workers parse EDIFACT messages */
+	} else if (o->ack == NULL && o->contrl == NULL &&
+	    tr->msg_parse != NULL)
+		h.msg = on_msg;	/* the workers parse the sets */
 	r = tr->parse(input, o->filename, &h, &t);
 	if (t.job != NULL)
 		hash_wait(&t);	/* before pool_stop takes mu away */
@@ -1610,7 +1618,8 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	buf_free(&t.w0.event);
 	event_cache_free(&t.w0.cache);
 	arena_free(&t.w0.arena);
-	edifact_wk_free(t.w0.ewk);
+	if (t.w0.wk != NULL)
+		tr->wk_free(t.w0.wk);
 	free(t.ppartner);
 	if (r != 0 && !t.stop && r != EG_ERR_REJECTED && r != EG_ERR_SYNTAX &&
 	    r != EG_ERR_LIMIT)

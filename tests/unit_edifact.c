@@ -1606,7 +1606,7 @@ struct offer {
 	char		*text;		/* what the handler saw */
 	size_t		 len, cap;
 	int		 offers;
-	struct edifact_wk *wk;
+	void		*wk;		/* translator_edifact's parser */
 	struct diag_sink ds;
 	struct edi_handler h2;		/* for the offered messages */
 };
@@ -1670,16 +1670,16 @@ offer_env(void *arg, const struct edi_env *env, int ok)
 }
 
 static int
-offer_take(void *arg, const struct edi_set *hdr, const struct edifact_msg *m)
+offer_take(void *arg, const struct edi_set *hdr, const struct edi_msg *m)
 {
 	struct offer *o = arg;
 	int	 r;
 
 	o->offers++;
 	offer_say(o, "offer %.*s\n", (int)hdr->control.len, hdr->control.p);
-	edifact_snap_hold(m->snap);
-	r = edifact_msg_parse(o->wk, m, &o->h2, o);
-	edifact_snap_drop(m->snap);
+	edi_snap_hold(m->snap);
+	r = translator_edifact.msg_parse(&o->wk, m, &o->h2, o);
+	edi_snap_drop(m->snap);
 	return r == 0 ? 1 : r;
 }
 
@@ -1697,7 +1697,6 @@ offer_run(const char *in, size_t len, int offering, int *offers)
 	o.text = xmalloc(o.cap);
 	o.text[0] = '\0';
 	o.in = in;
-	o.wk = edifact_wk_new();
 	o.ds.emit = offer_diag;
 	o.ds.arg = &o;
 	h.set = offer_set;
@@ -1708,7 +1707,8 @@ offer_run(const char *in, size_t len, int offering, int *offers)
 	o.h2 = h;
 	o.h2.msg = NULL;
 	(void)translator_edifact.parse(slice_make(in, len), "t.edi", &h, &o);
-	edifact_wk_free(o.wk);
+	if (o.wk != NULL)
+		translator_edifact.wk_free(o.wk);
 	*offers = o.offers;
 	/* the offers themselves are the only lines that may differ */
 	text = o.text;
@@ -1794,6 +1794,10 @@ test_offer(const char *loop)
 		{ "a byte outside UNOA in UNH", "UNB+UNOA:3+S:14+R:14+"
 		    "240301:1200+IC1'UNH+\xdb+ORDERS:D:96A:UN'BGM+220+PO1'"
 		    "UNT+3+\xdb'" MSG("2") UNZ("2"), 1 },
+		{ "a bad byte in a UNH that closes a message", "UNB+UNOA:3+S:14+"
+		    "R:14+240301:1200+IC1'UNH+1+ORDERS:D:96A:UN'BGM+220+PO1'"
+		    "UNH+2+ORDERS:D:96A:UN:E\x01'BGM+220+PO2'UNT+3+2'" MSG("3")
+		    UNZ("3"), 1 },
 		{ "UNOD, read through iconv", "UNB+UNOD:3+S:14+R:14+"
 		    "240301:1200+IC1'" MSG("1") UNZ("1"), 0 },
 		{ "no UNB", MSG("1") MSG("2"), 0 },

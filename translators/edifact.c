@@ -100,7 +100,6 @@
 #include <errno.h>
 #include <iconv.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -275,7 +274,7 @@ struct ef {
 	struct edifact_snap *snap;
 	int		 worker;
 	size_t		 skipto;
-	uint32_t	 diag_fp;	/* filepos of the last diagnostic */
+	uint32_t	 diag_fp;	/* the latest filepos diagnosed */
 	struct edi_seg	 unb;
 	int		 iok;
 	uint32_t	 nmsgs, ngroups, iindex;
@@ -643,7 +642,9 @@ ediag(struct ef *x, const struct ed *a, const char *fmt, ...)
 	va_list	 ap;
 	size_t	 n;
 
-	x->diag_fp = a->filepos;
+	/* a segment's own come before any about an older one (close_to()) */
+	if (a->filepos > x->diag_fp)
+		x->diag_fp = a->filepos;
 	if (a->scope == DIAG_SCOPE_SET) {
 		if (x->ndiag == EG_MAX_DIAGS_PER_SET) {
 			x->ndiag++;
@@ -2542,32 +2543,24 @@ on_unt(struct ef *x, const struct edi_seg *seg)
 #define OFFER_MAX	(512U * 1024)
 
 struct edifact_snap {
-	unsigned	 refs;		/* the parser's, and each message's */
-	unsigned	 gen;		/* unique in the process */
+	struct edi_snap	 base;
 	struct arena	 ar;		/* unb's values */
 	struct edi_seg	 unb;
 	uint32_t	 iindex;
 	_Alignas(32) unsigned char head[EF_HEAD];
 };
 
+/* A thread's parser of offered messages (edifact_msg_parse()). */
 struct edifact_wk {
 	struct ef	*x;
-	unsigned	 gen;		/* of the snapshot x was read from */
+	struct edifact_snap *snap;	/* x was read from; held */
 };
 
-static atomic_uint snap_gens;
-
-void
-edifact_snap_hold(struct edifact_snap *sn)
+static void
+snap_free(struct edi_snap *base)
 {
-	sn->refs++;
-}
+	struct edifact_snap *sn = (struct edifact_snap *)(void *)base;
 
-void
-edifact_snap_drop(struct edifact_snap *sn)
-{
-	if (sn == NULL || --sn->refs > 0)
-		return;
 	arena_free(&sn->ar);
 	free(sn);
 }
@@ -2576,7 +2569,8 @@ edifact_snap_drop(struct edifact_snap *sn)
 static void
 snap_let_go(struct ef *x)
 {
-	edifact_snap_drop(x->snap);
+	if (x->snap != NULL)
+		edi_snap_drop(&x->snap->base);
 	x->snap = NULL;
 }
 
@@ -2604,8 +2598,8 @@ snap_new(struct ef *x)
 	uint16_t	 i;
 
 	sn = xcalloc(1, sizeof(*sn));
-	sn->refs = 1;
-	sn->gen = atomic_fetch_add(&snap_gens, 1) + 1;
+	atomic_init(&sn->base.refs, 1);
+	sn->base.free = snap_free;
 	arena_init(&sn->ar, EG_MAX_ENV_ARENA);
 	memcpy(sn->head, x, EF_HEAD);
 	sn->unb = x->unb;
@@ -2624,7 +2618,7 @@ snap_new(struct ef *x)
 	}
 	return sn;
 fail:
-	edifact_snap_drop(sn);
+	edi_snap_drop(&sn->base);
 	return NULL;
 }
 
@@ -2808,7 +2802,7 @@ static void
 msg_offer(struct ef *x, size_t after)
 {
 	const struct edi_delims *d = &x->d;
-	struct edifact_msg m;
+	struct edi_msg	 m;
 	struct edi_set	 hdr;
 	char		 vb[8];
 	size_t		 end;
@@ -2818,7 +2812,7 @@ msg_offer(struct ef *x, size_t after)
 	/* UNH with anything to report, before on_unh() or in it: not */
 	if (x->h->msg == NULL || x->state != ES_MSG || x->in_group ||
 	    x->ngroups > 0 || x->ndiag > 0 || x->rejected || x->stop ||
-	    x->diag_fp == x->unh_filepos ||
+	    x->diag_fp >= x->unh_filepos ||
 	    x->cs == CS_ICONV || x->sb.nseg != 1 ||
 	    x->v52.len + x->v54.len >= sizeof(vb) ||
 	    is_ws((unsigned char)d->segment) ||
@@ -2846,7 +2840,7 @@ msg_offer(struct ef *x, size_t after)
 	hdr.raw = slice_make(x->sb.seg[0].raw.p, (size_t)(x->in.p + end - 1 -
 	    x->sb.seg[0].raw.p));
 	hdr.segs_in_raw = 1;
-	m.snap = x->snap;
+	m.snap = &x->snap->base;
 	m.raw = slice_make(hdr.raw.p, hdr.raw.len + 1);
 	m.filepos = x->unh_filepos - 1;
 	if ((rc = x->h->msg(x->arg, &hdr, &m)) < 0)
@@ -2863,8 +2857,8 @@ msg_offer(struct ef *x, size_t after)
 	x->unh_filepos = 0;
 }
 
-struct edifact_wk *
-edifact_wk_new(void)
+static struct edifact_wk *
+wk_new(void)
 {
 	struct edifact_wk *wk;
 	struct ef	*x;
@@ -2884,28 +2878,41 @@ edifact_wk_new(void)
 static void	parse_loop(struct ef *, size_t);
 static void	ef_free(struct ef *);
 
-void
-edifact_wk_free(struct edifact_wk *wk)
+static void
+edifact_wk_free(void *arg)
 {
+	struct edifact_wk *wk = arg;
+
 	if (wk == NULL)
 		return;
+	if (wk->snap != NULL)
+		edi_snap_drop(&wk->snap->base);
 	ef_free(wk->x);
 	free(wk);
 }
 
-int
-edifact_msg_parse(struct edifact_wk *wk, const struct edifact_msg *m,
+/* translator_edifact.msg_parse: m, a message msg_offer() offered. */
+static int
+edifact_msg_parse(void **wkp, const struct edi_msg *m,
     const struct edi_handler *h, void *arg)
 {
-	struct ef	*x = wk->x;
-	const struct edifact_snap *sn = m->snap;
+	struct edifact_wk *wk;
+	struct edifact_snap *sn = (struct edifact_snap *)(void *)m->snap;
+	struct ef	*x;
 
-	if (wk->gen != sn->gen) {
+	if ((wk = *wkp) == NULL)
+		*wkp = wk = wk_new();
+	x = wk->x;
+	if (wk->snap != sn) {
+		/* held, so that no other snapshot is made at its address */
+		edi_snap_hold(&sn->base);
+		if (wk->snap != NULL)
+			edi_snap_drop(&wk->snap->base);
+		wk->snap = sn;
 		memcpy(x, sn->head, EF_HEAD);
 		x->cd = (iconv_t)-1;	/* never in use in a snapshot */
 		x->unb = sn->unb;
 		x->iindex = sn->iindex;
-		wk->gen = sn->gen;
 	}
 	/* the input ends with the message: the loop stops after its UNT */
 	x->in.len = (size_t)(m->raw.p + m->raw.len - x->in.p);
@@ -3862,4 +3869,6 @@ const struct translator translator_edifact = {
 	.name = "edifact",
 	.sniff = edifact_sniff,
 	.parse = edifact_parse,
+	.msg_parse = edifact_msg_parse,
+	.wk_free = edifact_wk_free,
 };

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -40,4 +41,19 @@ translator_find(const char *name)
 		if (strcmp(translators[i]->name, name) == 0)
 			return translators[i];
 	return NULL;
+}
+
+void
+edi_snap_hold(struct edi_snap *sn)
+{
+	atomic_fetch_add_explicit(&sn->refs, 1, memory_order_relaxed);
+}
+
+/* The last one out frees: what the others did with it happened before. */
+void
+edi_snap_drop(struct edi_snap *sn)
+{
+	if (sn != NULL && atomic_fetch_sub_explicit(&sn->refs, 1,
+	    memory_order_acq_rel) == 1)
+		sn->free(sn);
 }

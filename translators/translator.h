@@ -10,8 +10,35 @@
 #include "edi.h"
 #include "slice.h"
 
+#include <stdatomic.h>
+#include <stdint.h>
+
 struct diag_sink;
-struct edifact_msg;
+struct edi_handler;
+
+/*
+ * Sets parsed on other threads (docs/performance.md, "Threads").  A parser
+ * may offer its handler a set it has found whole (msg below): the set's
+ * bytes, and a snapshot of the state it reads them in (delimiters,
+ * character set, envelope headers), shared by the sets it offers and
+ * counted by edi_snap_hold() and edi_snap_drop(), on any thread: the
+ * parser and each set offered hold one, and so does each thread's parser
+ * for the snapshot it last read from.  A handler that takes a set parses
+ * it later, on any thread, with its translator's msg_parse.
+ */
+struct edi_snap {
+	atomic_uint	 refs;
+	void		(*free)(struct edi_snap *);
+};
+
+struct edi_msg {
+	struct edi_snap	*snap;
+	struct slice	 raw;		/* header .. the trailer's terminator */
+	uint32_t	 filepos;	/* of the segment before the header */
+};
+
+void		 edi_snap_hold(struct edi_snap *);
+void		 edi_snap_drop(struct edi_snap *);	/* NULL: nothing */
 
 struct edi_handler {
 	/*
@@ -29,14 +56,14 @@ struct edi_handler {
 	int	(*interchange_end)(void *arg, const struct edi_env *, int ok);
 	struct diag_sink *diags;	/* every diagnostic of the parse */
 	/*
-	 * EDIFACT: a message that may be parsed later, on another thread
-	 * (edifact.h).  hdr has the set's envelope, doctype, version,
-	 * control, raw and UNH, valid during the call.  Return 1 to take
-	 * it, 0 to have the parser read it now, a negative EG_ERR_* to
-	 * stop.  May be NULL.
+	 * A set that may be parsed later, on another thread (struct
+	 * edi_msg).  hdr has the set's envelope, doctype, version, control,
+	 * raw and header segment, valid during the call.  Return 1 to take
+	 * it, 0 to have the parser read it now, a negative EG_ERR_* to stop.
+	 * May be NULL.
 	 */
 	int	(*msg)(void *arg, const struct edi_set *hdr,
-		    const struct edifact_msg *);
+		    const struct edi_msg *);
 };
 
 struct translator {
@@ -51,6 +78,16 @@ struct translator {
 	 */
 	int		(*parse)(struct slice input, const char *filename,
 			    const struct edi_handler *, void *arg);
+	/*
+	 * Parse an offered set m, giving h its set and diagnostics as parse
+	 * would have, with *wk a parser of the calling thread's (made when
+	 * NULL, freed with wk_free).  Returns 0, a negative EG_ERR_* from h,
+	 * or EG_ERR_INTERNAL when the set did not end where parse found its
+	 * trailer (a bug).  NULL when the translator offers no sets.
+	 */
+	int		(*msg_parse)(void **wk, const struct edi_msg *m,
+			    const struct edi_handler *h, void *arg);
+	void		(*wk_free)(void *wk);
 };
 
 extern const struct translator translator_x12;

@@ -15,7 +15,6 @@
 
 #include "diag.h"
 #include "edi.h"
-#include "edifact.h"
 #include "structure.h"
 #include "translator.h"
 
@@ -23,7 +22,7 @@
 
 
 static struct structure *orders, *desadv;
-static struct edifact_wk *wk;
+static void *wk;			/* translator_edifact's parser */
 
 /* One parse: a digest of what the handler saw. */
 struct fz {
@@ -66,7 +65,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	orders = fuzz_structure("edifact-orders.struct");
 	desadv = fuzz_structure("edifact-desadv.struct");
-	wk = edifact_wk_new();
 	return 0;
 }
 
@@ -102,15 +100,15 @@ on_set(void *arg, struct edi_set *set)
 }
 
 static int
-on_msg(void *arg, const struct edi_set *hdr, const struct edifact_msg *m)
+on_msg(void *arg, const struct edi_set *hdr, const struct edi_msg *m)
 {
 	struct fz	*f = arg;
 
 	(void)hdr;
-	edifact_snap_hold(m->snap);
-	if (edifact_msg_parse(wk, m, &f->h2, f) != 0)
+	edi_snap_hold(m->snap);
+	if (translator_edifact.msg_parse(&wk, m, &f->h2, f) != 0)
 		abort();
-	edifact_snap_drop(m->snap);
+	edi_snap_drop(m->snap);
 	return 1;
 }
 
