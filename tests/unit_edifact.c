@@ -1803,6 +1803,8 @@ test_offer(const char *loop)
 		{ "no UNB", MSG("1") MSG("2"), 0 },
 		{ "the input ends inside a message", UNB MSG("1")
 		    "UNH+2+ORDERS:D:96A:UN'BGM+220+PO2", 1 },
+		{ "the input ends inside a UNH", UNB MSG("1")
+		    "UNH+2+ORDERS:D:96A:UN", 1 },
 	};
 	size_t	 i, n, len;
 	char	*big;

@@ -2821,7 +2821,8 @@ msg_offer(struct ef *x, size_t after)
 	    (d->release && is_ws((unsigned char)d->release)) ||
 	    (d->repetition && is_ws((unsigned char)d->repetition)))
 		return;
-	if ((end = msg_extent(x, after, &n)) == 0)
+	/* a UNH without a terminator ends the input */
+	if (after >= x->in.len || (end = msg_extent(x, after, &n)) == 0)
 		return;
 	if (x->snap == NULL && (x->snap = snap_new(x)) == NULL)
 		return;
