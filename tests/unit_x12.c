@@ -17,6 +17,7 @@
 #include "eglimits.h"
 #include "err.h"
 #include "setbuf.h"
+#include "offer.h"
 #include "tagpad.h"
 #include "tap.h"
 #include "translator.h"
@@ -993,6 +994,85 @@ test_setbuf_window(void)
 	arena_free(&a);
 }
 
+/* X12 sets offered (offer.h), and the ones that must not be. */
+#define OST(n)	"ST*850*000" n "~BEG*00*SA*PO" n "**20240101~SE*3*000" n "~"
+
+static void
+test_offer(const char *loop)
+{
+	static const struct {
+		const char *name, *in;
+		int	 want;
+	} c[] = {
+		{ "three sets", ISA_OK GS_OK OST("1") OST("2") OST("3")
+		    "GE*3*1~IEA*1*000000001~", 3 },
+		{ "CR LF between segments", ISA_OK "\r\n" GS_OK "\r\n"
+		    "ST*850*0001~\r\nBEG*00*SA*PO1**20240101~\r\n"
+		    "SE*3*0001~\r\n" OST("2") "\r\nGE*2*1~\r\n"
+		    "IEA*1*000000001~\r\n", 2 },
+		{ "a set without SE", ISA_OK GS_OK "ST*850*0001~BEG*00*SA*PO1"
+		    "**20240101~" OST("2") "GE*2*1~IEA*1*000000001~", 1 },
+		{ "a duplicate ST02", ISA_OK GS_OK OST("1") OST("1") OST("2")
+		    "GE*3*1~IEA*1*000000001~", 2 },
+		{ "ST02 not in a run, then a run", ISA_OK GS_OK OST("5")
+		    OST("3") OST("4") OST("5") "GE*4*1~IEA*1*000000001~", 3 },
+		{ "a bad ST01", ISA_OK GS_OK "ST*85*0001~BEG*00*SA*PO1"
+		    "**20240101~SE*3*0001~" OST("2") "GE*2*1~IEA*1*000000001~",
+		    1 },
+		{ "a wrong SE count, a bad tag", ISA_OK GS_OK
+		    "ST*850*0001~BEG*00*SA*PO1**20240101~SE*9*0001~"
+		    "ST*850*0002~beg*00*SA*PO2**20240101~SE*3*0002~"
+		    "ST*850*0003~BEG*00*SA*PO3**20240101~SE*3*0004~"
+		    "GE*3*1~IEA*1*000000001~", 3 },
+		{ "envelope segments inside a set", ISA_OK GS_OK
+		    "ST*850*0001~GS*PO*SND*RCV*20240101*1200*2*X*005010~SE*3*0001~"
+		    "ST*850*0002~BEG*00*SA*PO2**20240101~GE*1*1~"
+		    "ST*850*0003~IEA*1*000000001~" ISA_OK GS_OK OST("4")
+		    "GE*1*1~IEA*1*000000001~", 1 },
+		{ "a comment line, an empty segment, SE~, SEX", ISA_OK GS_OK
+		    "ST*850*0001~\n// a comment\nBEG*00*SA*PO1**20240101~"
+		    "SE*3*0001~ST*850*0002~~SE*3*0002~"
+		    "ST*850*0003~SE~ST*850*0004~SEX*1~SE*3*0004~" OST("5")
+		    "GE*5*1~IEA*1*000000001~", 1 },
+		{ "two groups, two interchanges, other delimiters", ISA_OK
+		    GS_OK OST("1") "GE*1*1~"
+		    "GS*PO*SND*RCV*20240101*1200*2*X*004010~" OST("2")
+		    "GE*1*2~IEA*2*000000001~"
+		    "ISA|00|          |00|          |ZZ|SENDER         "
+		    "|ZZ|RECEIVER       |240101|1200|!|00501|000000002|0|P|>!"
+		    "GS|PO|SND|RCV|20240101|1200|3|X|005010!"
+		    "ST|850|0001!BEG|00|SA|PO1||20240101!SE|3|0001!"
+		    "GE|1|3!IEA|1|000000002!", 3 },
+		{ "a newline terminator", "ISA*00*          *00*          "
+		    "*ZZ*SENDER         *ZZ*RECEIVER       *240101*1200*^*00501"
+		    "*000000001*0*P*:\n" "GS*PO*SND*RCV*20240101*1200*1*X*005010\n"
+		    "ST*850*0001\nBEG*00*SA*PO1**20240101\nSE*3*0001\n"
+		    "GE*1*1\nIEA*1*000000001\n", 0 },
+		{ "the input ends inside a set", ISA_OK GS_OK OST("1")
+		    "ST*850*0002~BEG*00*SA*PO2", 1 },
+		{ "the input ends inside ST", ISA_OK GS_OK OST("1")
+		    "ST*850*0002", 1 },
+	};
+	size_t	 i, n, len;
+	char	*big;
+
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
+		test_offer_one(&translator_x12, loop, c[i].name, c[i].in,
+		    strlen(c[i].in), c[i].want);
+	/* over 512 KB: read by the file's parser */
+	n = 600 * 1024;
+	big = xmalloc(n + 256);
+	len = (size_t)snprintf(big, n, "%s%sST*850*0001~", ISA_OK, GS_OK);
+	for (i = 0; len < n - 64; i++)
+		len += (size_t)snprintf(big + len, n + 256 - len,
+		    "MSG*%zu~", i);
+	len += (size_t)snprintf(big + len, n + 256 - len, "SE*%zu*0001~%s%s",
+	    i + 2, OST("2"), "GE*2*1~IEA*1*000000001~");
+	test_offer_one(&translator_x12, loop, "a set over 512 KB", big, len,
+	    1);
+	free(big);
+}
+
 int
 main(void)
 {
@@ -1000,11 +1080,13 @@ main(void)
 	test_block_edges(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	test_window_chunks(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	test_tagpad(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
+	test_offer(edi_avx2() ? "AVX2 loop" : "SSE2 loop");
 	/* and the SSE2 loop, whatever this CPU has (edi_avx2()) */
 	if (setenv("EDIGATE_SIMD", "sse2", 1) == 0 && !edi_avx2()) {
 		test_block_edges("SSE2 loop, forced");
 		test_window_chunks("SSE2 loop, forced");
 		test_tagpad("SSE2 loop, forced");
+		test_offer("SSE2 loop, forced");
 	} else
 		ok(0, "EDIGATE_SIMD=sse2 turns the AVX2 loop off");
 	unsetenv("EDIGATE_SIMD");

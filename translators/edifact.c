@@ -2804,6 +2804,7 @@ msg_offer(struct ef *x, size_t after)
 	const struct edi_delims *d = &x->d;
 	struct edi_msg	 m;
 	struct edi_set	 hdr;
+	struct slice	 raw;
 	char		 vb[8];
 	size_t		 end;
 	uint32_t	 n;
@@ -2821,8 +2822,14 @@ msg_offer(struct ef *x, size_t after)
 	    (d->release && is_ws((unsigned char)d->release)) ||
 	    (d->repetition && is_ws((unsigned char)d->repetition)))
 		return;
-	/* a UNH without a terminator ends the input */
-	if (after >= x->in.len || (end = msg_extent(x, after, &n)) == 0)
+	/*
+	 * A UNH without a terminator ends the input.  A line break in UNH:
+	 * EDI-NEWLINE is reported once per interchange, maybe before.
+	 */
+	raw = x->sb.seg[0].raw;
+	if (after >= x->in.len || memchr(raw.p, '\n', raw.len) != NULL ||
+	    memchr(raw.p, '\r', raw.len) != NULL ||
+	    (end = msg_extent(x, after, &n)) == 0)
 		return;
 	if (x->snap == NULL && (x->snap = snap_new(x)) == NULL)
 		return;

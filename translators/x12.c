@@ -112,6 +112,17 @@ struct x12 {
 	int		 stop;		/* a handler's negative return */
 	int		 outrun;	/* in a run of unexpected segments */
 	int		 commented;	/* a comment line was reported */
+	/*
+	 * Sets offered to other threads (set_offer()): the group's snapshot,
+	 * made at its first offer and let go at the next ISA or GS; worker:
+	 * this parser reads one offered set (x12_msg_parse()); skipto: the
+	 * offset to go on at, past a set taken; diag_fp: the latest filepos
+	 * diagnosed.
+	 */
+	struct x12_snap	*snap;
+	int		 worker;
+	size_t		 skipto;
+	uint32_t	 diag_fp;
 
 	/* interchange */
 	struct arena	 iar;
@@ -213,6 +224,8 @@ static const struct {
 	{ "SW", "945" },
 	{ "TX", "864" },
 };
+
+static void	snap_let_go(struct x12 *);
 
 static int
 is_alnum(int c)
@@ -808,6 +821,9 @@ xdiag(struct x12 *x, const struct xd *a, const char *fmt, ...)
 	struct diag	 dg;
 	va_list	 ap;
 
+	/* a segment's own come before any about an older one (close_to()) */
+	if (a->filepos > x->diag_fp)
+		x->diag_fp = a->filepos;
 	if (a->scope == DIAG_SCOPE_SET) {
 		if (x->ndiag == EG_MAX_DIAGS_PER_SET) {
 			x->ndiag++;
@@ -1114,6 +1130,7 @@ on_isa(struct x12 *x, size_t pos, size_t *nextp)
 	int	 rc;
 
 	close_to(x, XS_OUT, x->filepos + 1);
+	snap_let_go(x);
 	x->filepos++;
 	if (isa_scan(x->in, pos, &d, &end, &next, &why, &ta1) != 0) {
 		const char *q;
@@ -1234,6 +1251,7 @@ on_gs(struct x12 *x, const struct edi_seg *seg)
 		return;
 	}
 	close_to(x, XS_ISA, seg->filepos);
+	snap_let_go(x);
 	copy_env_seg(x, &x->gar, &x->gs, seg);
 	x->gs01 = val(&x->gs, 1);
 	x->gs08 = val(&x->gs, 8);
@@ -1525,7 +1543,7 @@ on_st(struct x12 *x, const struct edi_seg *seg)
 		    .ack_el = x->st02.len == 0 ? 1 : 4),
 		    "ST02 \"%s\" must be 4 to 9 characters",
 		    slice_show(x->st02, b, sizeof(b)));
-	else if (st02_seen(x, x->st02))
+	else if (!x->worker && st02_seen(x, x->st02))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-ST-DUP",
 		    seg->filepos, "ST", 2, .ack_seg = 23),
 		    "transaction set control number %s is not unique in the "
@@ -1580,6 +1598,275 @@ on_ta1(struct x12 *x, const struct edi_seg *seg)
 	x->st_filepos = seg->filepos;
 	set_append(x, seg, 1);
 	deliver_set(x, SLICE_LIT("TA1"), val(seg, 1), val(&x->isa, 12), 0);
+}
+
+/* -- sets read on other threads (translator.h) ------------------------- */
+
+/*
+ * The largest set offered: a larger one is read here, so that a set is
+ * never scanned whole only to be read again.
+ */
+#define OFFER_MAX	(512U * 1024)
+
+/*
+ * What a set of the group is read with: the delimiters and their vectors
+ * (rs, the fields x12_reading() copies), the ISA and the GS with their
+ * values (which lie in the input).
+ */
+struct x12_snap {
+	struct edi_snap	 base;
+	struct arena	 ar;
+	struct edi_seg	 isa, gs;
+	uint32_t	 iindex, gindex;
+	struct x12	 rs;
+};
+
+/* A thread's parser of offered sets (x12_msg_parse()). */
+struct x12_wk {
+	struct x12	*x;
+	struct x12_snap	*snap;		/* x was read from; held */
+};
+
+/* The fields of src that a set is read with, into dst. */
+static void
+x12_reading(struct x12 *dst, const struct x12 *src)
+{
+	dst->in = src->in;
+	dst->filename = src->filename;
+	dst->d = src->d;
+	dst->have_delims = src->have_delims;
+#if defined(__SSE2__)
+	dst->ves = src->ves;
+	dst->vcs = src->vcs;
+	dst->vst = src->vst;
+	dst->avx2 = src->avx2;
+	memcpy(dst->erc_step, src->erc_step, sizeof(dst->erc_step));
+#endif
+#ifdef X12_AVX2
+	memcpy(dst->b32, src->b32, sizeof(dst->b32));
+#endif
+}
+
+static void
+snap_free(struct edi_snap *base)
+{
+	struct x12_snap *sn = (struct x12_snap *)(void *)base;
+
+	arena_free(&sn->ar);
+	free(sn);
+}
+
+/* x's snapshot no longer tells how x reads: later offers get a new one. */
+static void
+snap_let_go(struct x12 *x)
+{
+	if (x->snap != NULL)
+		edi_snap_drop(&x->snap->base);
+	x->snap = NULL;
+}
+
+/* A copy of src, its values into a; -1 when they do not fit. */
+static int
+snap_seg(struct arena *a, struct edi_seg *dst, const struct edi_seg *src)
+{
+	*dst = *src;
+	if (src->nval == 0)
+		return 0;
+	if ((dst->val = arena_allocarray_raw(a, src->nval,
+	    sizeof(*dst->val))) == NULL)
+		return -1;
+	memcpy(dst->val, src->val, src->nval * sizeof(*dst->val));
+	return 0;
+}
+
+/* x's reading state, ISA and GS, in a snapshot of their own; NULL if not. */
+static struct x12_snap *
+snap_new(struct x12 *x)
+{
+	struct x12_snap	*sn;
+
+	sn = xmalloc(sizeof(*sn));
+	atomic_init(&sn->base.refs, 1);
+	sn->base.free = snap_free;
+	arena_init(&sn->ar, EG_MAX_ENV_ARENA);
+	x12_reading(&sn->rs, x);
+	sn->iindex = x->iindex;
+	sn->gindex = x->gindex;
+	if (snap_seg(&sn->ar, &sn->isa, &x->isa) != 0 ||
+	    snap_seg(&sn->ar, &sn->gs, &x->gs) != 0) {
+		edi_snap_drop(&sn->base);
+		return NULL;
+	}
+	return sn;
+}
+
+/*
+ * The end (past its terminator) of the set whose ST ends before pos, with
+ * in *nseg its segments after ST, SE included; 0 when a parser started at
+ * its ST might not read it as this one would: another envelope segment
+ * (ST, GS, GE, ISA, IEA, or SE not followed by an element separator), a
+ * comment line, an empty segment, no SE, or too large a set.  White space
+ * between segments is skipped, as the parser does.
+ */
+static size_t
+set_extent(const struct x12 *x, size_t pos, uint32_t *nseg)
+{
+	const unsigned char *p = (const unsigned char *)x->in.p, *q;
+	const unsigned char es = (unsigned char)x->d.element;
+	size_t	 lim, t;
+	uint32_t n = 0;
+	unsigned char c;
+
+	lim = x->in.len - pos > OFFER_MAX ? pos + OFFER_MAX : x->in.len;
+	for (;;) {
+		while (pos < lim && is_ws(p[pos]))
+			pos++;
+		if (pos >= lim || (q = memchr(p + pos,
+		    (unsigned char)x->d.segment, lim - pos)) == NULL)
+			return 0;
+		t = (size_t)(q - p);
+		c = p[pos];
+		if (c == 'S' || c == 'G' || c == 'I' || c == '/') {
+			if (t - pos < 3)
+				return 0;
+			if (c == 'S' && p[pos + 1] == 'E') {
+				if (p[pos + 2] != es || ++n >= EG_MAX_SET_SEGMENTS)
+					return 0;
+				*nseg = n;
+				return t + 1;
+			}
+			if (c == '/' || (c == 'S' && p[pos + 1] == 'T') ||
+			    (c == 'G' && (p[pos + 1] == 'S' ||
+			    p[pos + 1] == 'E')) || (c == 'I' &&
+			    (p[pos + 1] == 'S' || p[pos + 1] == 'E')))
+				return 0;
+		} else if (t == pos)
+			return 0;	/* an empty segment */
+		if (++n >= EG_MAX_SET_SEGMENTS)
+			return 0;
+		pos = t + 1;
+	}
+}
+
+/*
+ * After on_st(): offer the set to the handler, and when it takes it, go
+ * on past its SE (x->skipto) with the set's counts.  after: the offset
+ * past ST's terminator.
+ */
+static void
+set_offer(struct x12 *x, size_t after)
+{
+	const struct edi_delims *d = &x->d;
+	struct edi_msg	 m;
+	struct edi_set	 hdr;
+	size_t		 end;
+	uint32_t	 n;
+	int		 rc;
+
+	/* ST with anything to report, before on_st() or in it: not */
+	if (x->h->msg == NULL || x->worker || x->state != XS_ST ||
+	    x->ndiag > 0 || x->rejected || x->stop ||
+	    x->diag_fp >= x->st_filepos || x->sb.nseg != 1 ||
+	    is_ws((unsigned char)d->segment) ||
+	    is_ws((unsigned char)d->element) ||
+	    is_ws((unsigned char)d->component) ||
+	    (d->repetition && is_ws((unsigned char)d->repetition)) ||
+	    after >= x->in.len || (end = set_extent(x, after, &n)) == 0)
+		return;
+	if (x->snap == NULL && (x->snap = snap_new(x)) == NULL)
+		return;
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.filename = x->filename;
+	fill_env(x, &hdr.env, 1);
+	hdr.doctype = x->st01;
+	hdr.version = x->gs08;
+	hdr.control = x->st02;
+	hdr.seg = x->sb.seg;
+	hdr.nseg = 1;
+	/* as deliver_set() would have it: up to SE's terminator */
+	hdr.raw = slice_make(x->sb.seg[0].raw.p, (size_t)(x->in.p + end - 1 -
+	    x->sb.seg[0].raw.p));
+	hdr.segs_in_raw = 1;
+	m.snap = &x->snap->base;
+	m.raw = slice_make(hdr.raw.p, hdr.raw.len + 1);
+	m.filepos = x->st_filepos - 1;
+	if ((rc = x->h->msg(x->arg, &hdr, &m)) < 0)
+		x->stop = rc;
+	if (rc != 1)
+		return;
+	/* what on_se() and deliver_set() leave */
+	x->filepos += n;
+	x->skipto = end;
+	x->state = XS_GS;
+	arena_reset(&x->sar);
+	x->rejected = 0;
+	x->ndiag = 0;
+	x->st_filepos = 0;
+}
+
+static void	x12_loop(struct x12 *, size_t);
+static void	x12_free(struct x12 *);
+
+static void
+x12_wk_free(void *arg)
+{
+	struct x12_wk	*wk = arg;
+
+	if (wk == NULL)
+		return;
+	if (wk->snap != NULL)
+		edi_snap_drop(&wk->snap->base);
+	x12_free(wk->x);
+	free(wk);
+}
+
+/* translator_x12.msg_parse: m, a set set_offer() offered. */
+static int
+x12_msg_parse(void **wkp, const struct edi_msg *m,
+    const struct edi_handler *h, void *arg)
+{
+	struct x12_wk	*wk;
+	struct x12_snap	*sn = (struct x12_snap *)(void *)m->snap;
+	struct x12	*x;
+
+	if ((wk = *wkp) == NULL) {
+		*wkp = wk = xcalloc(1, sizeof(*wk));
+		wk->x = x = xcalloc(1, sizeof(*x));
+		x->worker = 1;
+		arena_init(&x->iar, EG_MAX_ENV_ARENA);
+		arena_init(&x->gar, EG_MAX_ENV_ARENA);
+		arena_init(&x->sar, EG_MAX_SET_ARENA);
+	}
+	x = wk->x;
+	if (wk->snap != sn) {
+		/* held, so that no other snapshot is made at its address */
+		edi_snap_hold(&sn->base);
+		if (wk->snap != NULL)
+			edi_snap_drop(&wk->snap->base);
+		wk->snap = sn;
+		x12_reading(x, &sn->rs);
+		x->isa = sn->isa;
+		x->gs = sn->gs;
+		x->gs01 = val(&x->gs, 1);
+		x->gs08 = val(&x->gs, 8);
+		x->iindex = sn->iindex;
+		x->gindex = sn->gindex;
+		x->fid_key = 0;
+	}
+	/* the input ends with the set: the loop stops after its SE */
+	x->in.len = (size_t)(m->raw.p + m->raw.len - x->in.p);
+	x->h = h;
+	x->arg = arg;
+	x->ds = h->diags;
+	x->state = XS_GS;
+	x->filepos = m->filepos;
+	x->stop = 0;
+	x->outrun = 0;
+	x12_loop(x, (size_t)(m->raw.p - x->in.p));
+	/* set_extent() saw to it that the set is read whole */
+	if (x->stop == 0 && x->state != XS_GS)
+		return EG_ERR_INTERNAL;
+	return x->stop;
 }
 
 /* A tag as an integer, for dispatch without strcmp. */
@@ -1684,8 +1971,11 @@ on_tokens(struct x12 *x, struct edi_seg *seg)
 		on_gs(x, seg);
 	else if (key == K_GE)
 		on_ge(x, seg);
-	else if (key == K_ST)
+	else if (key == K_ST) {
 		on_st(x, seg);
+		set_offer(x, (size_t)(seg->raw.p + seg->raw.len - x->in.p) +
+		    1);
+	}
 	else if (key == K_IEA)
 		on_iea(x, seg);
 	else if (x->state == XS_ISA && (key == K_ISB || key == K_ISE))
@@ -1943,6 +2233,7 @@ fast_other_body(struct x12 *x, size_t pos, const int avx2)
 	else if (x->state == XS_GS && TAGKEY(seg.tag) == K_ST) {
 		on_st(x, &seg);
 		x->outrun = 0;
+		set_offer(x, end + 1);
 	} else
 		on_tokens(x, &seg);
 	return end;
@@ -2117,6 +2408,10 @@ fast_segment(struct x12 *x, const char *in, const unsigned char *last,
 		if ((end = fast_other(x, pos, r, w, avx2)) == SCAN_NO)
 			return 0;
 		*posp = end + 1;
+		if (x->skipto != 0) {	/* a set taken */
+			*posp = x->skipto;
+			x->skipto = 0;
+		}
 		return 1;
 	}
 	seg = r->slot;
@@ -2226,6 +2521,7 @@ fast_run_avx2(struct x12 *x, const char *in, size_t len, size_t pos)
 static void
 x12_free(struct x12 *x)
 {
+	snap_let_go(x);
 	arena_free(&x->iar);
 	arena_free(&x->gar);
 	arena_free(&x->sar);
@@ -2235,67 +2531,14 @@ x12_free(struct x12 *x)
 	free(x);
 }
 
-static int
-x12_parse(struct slice in, const char *filename,
-    const struct edi_handler *h, void *arg)
+/* Read x->in from pos, to its end or until a handler stops. */
+static void
+x12_loop(struct x12 *x, size_t pos)
 {
-	struct x12 *x;
+	struct slice in = x->in;
 	const char *p = in.p, *q;
-	size_t	 pos, end, next, len = in.len;
-	unsigned ncomment = 0;
-	int	 rc;
+	size_t	 end, next, len = in.len;
 
-	x = xcalloc(1, sizeof(*x));
-	x->in = in;
-	x->filename = filename;
-	x->h = h;
-	x->arg = arg;
-	x->ds = h->diags;
-	arena_init(&x->iar, EG_MAX_ENV_ARENA);
-	arena_init(&x->gar, EG_MAX_ENV_ARENA);
-	arena_init(&x->sar, EG_MAX_SET_ARENA);
-
-	if (in.len == 0 || in.p == NULL) {
-		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_FILE, "X12-EMPTY"),
-		    "the input is empty");
-		rc = EG_ERR_SYNTAX;
-		goto out;
-	}
-	if (in.len > EG_MAX_DOC_SIZE) {
-		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_FILE, "X12-TOO-BIG"),
-		    "the input (%zu bytes) exceeds EG_MAX_DOC_SIZE (%llu)",
-		    in.len, (unsigned long long)EG_MAX_DOC_SIZE);
-		rc = EG_ERR_LIMIT;
-		goto out;
-	}
-	pos = skip_preamble(in, 0, &ncomment);
-	if (!at_isa(in, pos)) {
-		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_FILE, "X12-NOT-EDI"),
-		    "the input does not start with an X12 ISA segment");
-		rc = EG_ERR_SYNTAX;
-		goto out;
-	}
-	if (ncomment) {
-		x->commented = 1;
-		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_FILE, "X12-COMMENT"),
-		    "%u \"//\" comment line%s before the ISA (not X12; "
-		    "skipped)",
-		    ncomment, ncomment == 1 ? "" : "s");
-	}
-	on_isa(x, pos, &pos);
-	if (!x->have_delims) {
-		rc = EG_ERR_SYNTAX;
-		goto out;
-	}
-#if defined(__SSE2__)
-	x->erc_step[0] = ~(uint64_t)0;
-	x->erc_step[1] = ERC_EL;
-	x->erc_step[2] = ERC_COMP1;
-	x->erc_step[3] = 1 | ERC_REP1 | ERC_COMP1;
-#endif
-#ifdef X12_AVX2
-	x->avx2 = edi_avx2();
-#endif
 	while (pos < len && x->stop == 0) {
 #if defined(__SSE2__)
 		/* the common segments; the loop below takes the others */
@@ -2353,7 +2596,74 @@ x12_parse(struct slice in, const char *filename,
 		x->filepos++;
 		on_segment(x, slice_make(p + pos, end - pos));
 		pos = next;
+		if (x->skipto != 0) {	/* a set taken */
+			pos = x->skipto;
+			x->skipto = 0;
+		}
 	}
+}
+
+static int
+x12_parse(struct slice in, const char *filename,
+    const struct edi_handler *h, void *arg)
+{
+	struct x12 *x;
+	size_t	 pos;
+	unsigned ncomment = 0;
+	int	 rc;
+
+	x = xcalloc(1, sizeof(*x));
+	x->in = in;
+	x->filename = filename;
+	x->h = h;
+	x->arg = arg;
+	x->ds = h->diags;
+	arena_init(&x->iar, EG_MAX_ENV_ARENA);
+	arena_init(&x->gar, EG_MAX_ENV_ARENA);
+	arena_init(&x->sar, EG_MAX_SET_ARENA);
+
+	if (in.len == 0 || in.p == NULL) {
+		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_FILE, "X12-EMPTY"),
+		    "the input is empty");
+		rc = EG_ERR_SYNTAX;
+		goto out;
+	}
+	if (in.len > EG_MAX_DOC_SIZE) {
+		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_FILE, "X12-TOO-BIG"),
+		    "the input (%zu bytes) exceeds EG_MAX_DOC_SIZE (%llu)",
+		    in.len, (unsigned long long)EG_MAX_DOC_SIZE);
+		rc = EG_ERR_LIMIT;
+		goto out;
+	}
+	pos = skip_preamble(in, 0, &ncomment);
+	if (!at_isa(in, pos)) {
+		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_FILE, "X12-NOT-EDI"),
+		    "the input does not start with an X12 ISA segment");
+		rc = EG_ERR_SYNTAX;
+		goto out;
+	}
+	if (ncomment) {
+		x->commented = 1;
+		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_FILE, "X12-COMMENT"),
+		    "%u \"//\" comment line%s before the ISA (not X12; "
+		    "skipped)",
+		    ncomment, ncomment == 1 ? "" : "s");
+	}
+	on_isa(x, pos, &pos);
+	if (!x->have_delims) {
+		rc = EG_ERR_SYNTAX;
+		goto out;
+	}
+#if defined(__SSE2__)
+	x->erc_step[0] = ~(uint64_t)0;
+	x->erc_step[1] = ERC_EL;
+	x->erc_step[2] = ERC_COMP1;
+	x->erc_step[3] = 1 | ERC_REP1 | ERC_COMP1;
+#endif
+#ifdef X12_AVX2
+	x->avx2 = edi_avx2();
+#endif
+	x12_loop(x, pos);
 	if (x->stop == 0)
 		close_to(x, XS_OUT, x->filepos);
 	rc = x->stop;
@@ -2366,4 +2676,6 @@ const struct translator translator_x12 = {
 	.name = "x12",
 	.sniff = x12_sniff,
 	.parse = x12_parse,
+	.msg_parse = x12_msg_parse,
+	.wk_free = x12_wk_free,
 };
