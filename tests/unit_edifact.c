@@ -1649,6 +1649,11 @@ test_offer(const char *loop)
 		    "UNH+2+ORDERS:D:96A:UN'FTX+AAA+++a\nb'UNT+3+2'"
 		    "UNH+3+ORDERS:D:96A\n:UN'BGM+220+PO3'UNT+3+3'" MSG("4")
 		    UNZ("4"), 2 },
+		{ "a released tag that reads as UNH or UNT", UNB
+		    "UNH+1+ORDERS:D:96A:UN'BGM+220+PO1'?UNH+2+ORDERS:D:96A:UN'"
+		    "BGM+220+PO2'UNT+3+2'"
+		    "UNH+3+ORDERS:D:96A:UN'BGM+220+PO3'U?NT+3+3'"
+		    "UNH+4+ORDERS:D:96A:UN'BGM+220+PO4'UNT+3+4'" UNZ("4"), 2 },
 		{ "UNOD, read through iconv", "UNB+UNOD:3+S:14+R:14+"
 		    "240301:1200+IC1'" MSG("1") UNZ("1"), 0 },
 		{ "no UNB", MSG("1") MSG("2"), 0 },

@@ -2639,13 +2639,18 @@ msg_stop(const unsigned char *p, size_t i, size_t lim, const char c[4])
 /*
  * Whether the segment at s (its tag, at least three bytes before t) is a
  * service segment that ends the scan: 1 UNT, -1 another (UNA, UNB, UNG,
- * UNE, UNH, UNZ, or UNT not followed by an element separator), 0 none.
+ * UNE, UNH, UNZ, or UNT not followed by an element separator) or a tag
+ * with a release character in it, which may read as one, 0 none.
  */
 static inline int
 msg_service(const struct ef *x, const unsigned char *p, size_t s)
 {
+	const unsigned char rel = (unsigned char)x->d.release;
 	unsigned char c;
 
+	if (rel != 0 && (p[s] == rel || (p[s] == 'U' && (p[s + 1] == rel ||
+	    p[s + 2] == rel || p[s + 3] == rel))))
+		return -1;
 	if (p[s] != 'U' || p[s + 1] != 'N')
 		return 0;
 	c = p[s + 2];
@@ -2771,7 +2776,8 @@ msg_extent(const struct ef *x, size_t pos, uint32_t *nseg)
 					return msg_extent_bytes(x, s, lim, n,
 					    nseg);
 			}
-			if (c == 'U') {
+			if (c == 'U' || (c == (unsigned char)x->d.release &&
+			    c != 0)) {
 				if (t - s < 3)
 					return msg_extent_bytes(x, s, lim, n,
 					    nseg);
