@@ -2553,7 +2553,7 @@ struct edifact_snap {
 /* A thread's parser of offered messages (edifact_msg_parse()). */
 struct edifact_wk {
 	struct ef	*x;
-	struct edifact_snap *snap;	/* x was read from; held */
+	struct edi_snap	*held;		/* x was read from */
 };
 
 static void
@@ -2899,8 +2899,7 @@ edifact_wk_free(void *arg)
 
 	if (wk == NULL)
 		return;
-	if (wk->snap != NULL)
-		edi_snap_drop(&wk->snap->base);
+	edi_snap_drop(wk->held);
 	ef_free(wk->x);
 	free(wk);
 }
@@ -2917,12 +2916,7 @@ edifact_msg_parse(void **wkp, const struct edi_msg *m,
 	if ((wk = *wkp) == NULL)
 		*wkp = wk = wk_new();
 	x = wk->x;
-	if (wk->snap != sn) {
-		/* held, so that no other snapshot is made at its address */
-		edi_snap_hold(&sn->base);
-		if (wk->snap != NULL)
-			edi_snap_drop(&wk->snap->base);
-		wk->snap = sn;
+	if (edi_snap_switch(&wk->held, m->snap)) {
 		memcpy(x, sn->head, EF_HEAD);
 		x->cd = (iconv_t)-1;	/* never in use in a snapshot */
 		x->unb = sn->unb;

@@ -57,3 +57,15 @@ edi_snap_drop(struct edi_snap *sn)
 	    memory_order_acq_rel) == 1)
 		sn->free(sn);
 }
+
+int
+edi_snap_switch(struct edi_snap **held, struct edi_snap *sn)
+{
+	if (*held == sn)
+		return 0;
+	/* held, so that no other snapshot is made at its address */
+	edi_snap_hold(sn);
+	edi_snap_drop(*held);
+	*held = sn;
+	return 1;
+}

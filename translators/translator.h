@@ -39,6 +39,11 @@ struct edi_msg {
 
 void		 edi_snap_hold(struct edi_snap *);
 void		 edi_snap_drop(struct edi_snap *);	/* NULL: nothing */
+/*
+ * A thread's parser holds the snapshot it last read from (*held): 1 when
+ * sn is another, now held in its place, and the parser must read it.
+ */
+int		 edi_snap_switch(struct edi_snap **held, struct edi_snap *sn);
 
 struct edi_handler {
 	/*

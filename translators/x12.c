@@ -1624,7 +1624,7 @@ struct x12_snap {
 /* A thread's parser of offered sets (x12_msg_parse()). */
 struct x12_wk {
 	struct x12	*x;
-	struct x12_snap	*snap;		/* x was read from; held */
+	struct edi_snap	*held;		/* x was read from */
 };
 
 /* The fields of src that a set is read with, into dst. */
@@ -1814,8 +1814,7 @@ x12_wk_free(void *arg)
 
 	if (wk == NULL)
 		return;
-	if (wk->snap != NULL)
-		edi_snap_drop(&wk->snap->base);
+	edi_snap_drop(wk->held);
 	x12_free(wk->x);
 	free(wk);
 }
@@ -1838,12 +1837,7 @@ x12_msg_parse(void **wkp, const struct edi_msg *m,
 		arena_init(&x->sar, EG_MAX_SET_ARENA);
 	}
 	x = wk->x;
-	if (wk->snap != sn) {
-		/* held, so that no other snapshot is made at its address */
-		edi_snap_hold(&sn->base);
-		if (wk->snap != NULL)
-			edi_snap_drop(&wk->snap->base);
-		wk->snap = sn;
+	if (edi_snap_switch(&wk->held, m->snap)) {
 		x12_reading(x, &sn->rs);
 		x->isa = sn->isa;
 		x->gs = sn->gs;
