@@ -746,11 +746,11 @@ wk_diag(void *arg, const struct diag *d)
 }
 
 /*
- * A wparse job's set, on the worker that parsed it: worked on as the
- * caller's thread would have (on_set), then kept as job_commit() reads it
- * once the parser has gone on: its UNH, names and text in the job's arena.
- * No acknowledgement is collected when messages are offered, so nothing
- * reads its envelope or segments there.
+ * A wparse job's set, on the worker that parsed it: rejected as on_set()
+ * would have it (the parser's set-scope errors), worked on, then kept as
+ * job_commit() reads it once the parser has gone on: its header segment,
+ * names and text in the job's arena.  No acknowledgement is collected
+ * when sets are offered, so nothing reads its envelope or values there.
  */
 static int
 wk_set(void *arg, struct edi_set *set)
