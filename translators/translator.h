@@ -22,9 +22,10 @@ struct edi_handler;
  * bytes, and a snapshot of the state it reads them in (delimiters,
  * character set, envelope headers), shared by the sets it offers and
  * counted by edi_snap_hold() and edi_snap_drop(), on any thread: the
- * parser and each set offered hold one, and so does each thread's parser
- * for the snapshot it last read from.  A handler that takes a set parses
- * it later, on any thread, with its translator's msg_parse.
+ * parser holds one while it reads with it, a handler one for each set it
+ * takes (until that set is parsed), and each thread's parser one for the
+ * snapshot it last read from.  A handler that takes a set parses it
+ * later, on any thread, with its translator's msg_parse.
  */
 struct edi_snap {
 	atomic_uint	 refs;
