@@ -52,6 +52,7 @@ struct out {
 	struct buf	 b;		/* events not yet written */
 	int		 tty;		/* stdout is a terminal */
 	int		 failed;	/* stdout write failed */
+	int		 held;		/* b holds stand-ins (out_held) */
 };
 
 /* Send what the block holds; 0, or -1 with errno set. */
@@ -83,8 +84,8 @@ print_event(void *arg, const char *json, size_t len)
 
 	(void)json;
 	(void)len;
-	if (buf_addc(&o->b, '\n') != 0 ||
-	    ((o->tty || o->b.len >= OUT_BLOCK) && out_flush(o) != 0)) {
+	if (buf_addc(&o->b, '\n') != 0 || ((o->tty || o->b.len >= OUT_BLOCK) &&
+	    !o->held && out_flush(o) != 0)) {
 		o->failed = 1;
 		return 1;
 	}
@@ -168,8 +169,12 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 	int			 i, r, ex = 0;
 
 	memset(&out, 0, sizeof(out));
-	/* a block and room for one whole event past it (translate.h) */
-	buf_init(&out.b, OUT_BLOCK + EG_MAX_EVENT_SIZE + 1);
+	/*
+	 * A block, the events held while an input is hashed, and room for
+	 * one whole event past them (translate.h)
+	 */
+	buf_init(&out.b, OUT_BLOCK + TRANSLATE_HOLD_MAX + EG_MAX_EVENT_SIZE +
+	    1);
 	out.tty = isatty(STDOUT_FILENO);
 	/* what stdio holds goes first: events bypass it */
 	if (fflush(stdout) != 0) {
@@ -199,6 +204,8 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 		    mf.data.len >= AUTO_THREADS_MIN ? online_cpus() : 0;
 		o.on_event = print_event;
 		o.out = &out.b;
+		/* to a terminal each event goes at once: none is held */
+		o.out_held = out.tty ? NULL : &out.held;
 		o.on_diag = print_diag;
 		o.trace = trace ? print_trace : NULL;
 		o.arg = &out;

@@ -196,6 +196,12 @@ struct tctx {
 	unsigned long	 head;
 	size_t		 inflight;	/* bytes of the sets in [head, tail) */
 	int		 hashing;	/* sha256 not known to be done */
+	/*
+	 * Where the events committed to o->out while hashing have their
+	 * sha256 stand-in (o->out_held); hash_wait() mends them.
+	 */
+	size_t		*held;
+	size_t		 nheld, heldcap;
 	/* The partner of the last interchange (resolve_partner). */
 	uint32_t	 pici;		/* its interchange_index; 0 none */
 	char		*ppartner;
@@ -847,6 +853,7 @@ job_commit(struct tctx *t, struct tjob *j)
 	const char	*ev = j->evp;
 	struct diag	 d;
 	size_t		 mark;
+	int		 hold = 0;
 
 	if (j->wparse) {
 		edi_snap_drop(j->wmsg.snap);
@@ -865,8 +872,19 @@ job_commit(struct tctx *t, struct tjob *j)
 	}
 	if (j->mapped && !j->direct && j->shaat != SIZE_MAX &&
 	    j->evlen >= 64 && j->shaat <= j->evlen - 64) {
-		hash_wait(t);
-		memcpy(j->ev.p + (j->evp - j->ev.p) + j->shaat, t->sha256, 64);
+		/*
+		 * While the input is hashed, the event goes out with its
+		 * stand-in, mended in o->out later, rather than waiting.
+		 */
+		if (t->hashing && o->out != NULL && o->out_held != NULL &&
+		    o->out->len + j->evlen <= TRANSLATE_HOLD_MAX &&
+		    !atomic_load_explicit(&t->hashed, memory_order_acquire))
+			hold = 1;
+		else {
+			hash_wait(t);
+			memcpy(j->ev.p + (j->evp - j->ev.p) + j->shaat,
+			    t->sha256, 64);
+		}
 	}
 	if (j->mapped && !j->direct && o->out != NULL) {
 		/*
@@ -883,8 +901,18 @@ job_commit(struct tctx *t, struct tjob *j)
 			job_add(j, &d, 0);
 			job_flush(t, j);
 			j->mapped = 0;
-		} else
+		} else {
 			ev = o->out->p + mark;
+			if (hold) {
+				if (t->nheld == t->heldcap)
+					t->held = xreallocarray(t->held,
+					    t->heldcap = t->heldcap ?
+					    t->heldcap * 2 : 256,
+					    sizeof(*t->held));
+				t->held[t->nheld++] = mark + j->shaat;
+				*o->out_held = 1;
+			}
+		}
 	}
 	if (!j->mapped) {
 		t->st->rejected++;
@@ -1540,6 +1568,8 @@ hash_run(struct tctx *t)
 static void
 hash_wait(struct tctx *t)
 {
+	size_t	 i;
+
 	if (!t->hashing)
 		return;
 	if (!atomic_load_explicit(&t->hashed, memory_order_acquire)) {
@@ -1549,6 +1579,12 @@ hash_wait(struct tctx *t)
 		pthread_mutex_unlock(&t->mu);
 	}
 	t->hashing = 0;
+	/* the events held in o->out: mended, and free to go */
+	for (i = 0; i < t->nheld; i++)
+		memcpy(t->o->out->p + t->held[i], t->sha256, 64);
+	t->nheld = 0;
+	if (t->o->out_held != NULL)
+		*t->o->out_held = 0;
 }
 
 int
@@ -1621,6 +1657,7 @@ translate_bytes(struct slice input, const struct translate_opts *o,
 	if (t.w0.wk != NULL)
 		tr->wk_free(t.w0.wk);
 	free(t.ppartner);
+	free(t.held);
 	if (r != 0 && !t.stop && r != EG_ERR_REJECTED && r != EG_ERR_SYNTAX &&
 	    r != EG_ERR_LIMIT)
 		return r;

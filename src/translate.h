@@ -13,6 +13,9 @@
 
 #include "slice.h"
 
+/* Events held in out while the input is hashed (out_held), at most. */
+#define TRANSLATE_HOLD_MAX	(8U * 1024 * 1024)
+
 struct buf;
 struct catalog;
 struct conf;
@@ -61,6 +64,15 @@ struct translate_opts {
 	 * out->max must leave that much room past what the caller keeps.
 	 */
 	struct buf	*out;
+	/*
+	 * With out and threads: where translate says that out holds events
+	 * whose rawRef.sha256 is a stand-in, while the first worker still
+	 * hashes the input (*out_held 1; on_event may see them so).  They
+	 * are mended before *out_held is 0 again; meanwhile the caller must
+	 * not write out out or empty it, and out->max must leave
+	 * TRANSLATE_HOLD_MAX more room.  NULL: events wait for the hash.
+	 */
+	int		*out_held;
 	/*
 	 * A group (level 1) or interchange (level 2) ended; ok 0 when an
 	 * envelope error rejects it, and with it the events of its sets
