@@ -5087,6 +5087,17 @@ run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	return 1;
 }
 
+/* A literal rule's value, as eval_expr1() makes it, from e. */
+static inline void
+lit_val(struct map_val *v, const struct map_expr *e)
+{
+	memset(v, 0, sizeof(*v));
+	v->p = e->lit.p;
+	v->len = e->lit.len;
+	v->kind = MV_STR;
+	v->from = e;
+}
+
 /*
  * A literal under a `when` as run_rule_sib takes a path's rule (MS_LITSIB:
  * item.standardItemId.schemeId = "GTIN" when exists(item.standardItemId.
@@ -5109,11 +5120,7 @@ run_lit_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	if ((k = sib_find(fr, f, &o)) != 2)
 		return k;
 	if (!r->litplain) {
-		memset(&v, 0, sizeof(v));
-		v.p = e->lit.p;
-		v.len = e->lit.len;
-		v.kind = MV_STR;
-		v.from = e;
+		lit_val(&v, e);
 		write_scalar_in(ev, o, &r->tgt, &v, 0);
 		return 1;
 	}
@@ -5180,11 +5187,7 @@ run_rule_short(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		    r->tgt.bit[r->tgt.nname - 1], j);
 		return;
 	}
-	memset(&v, 0, sizeof(v));
-	v.p = e->lit.p;
-	v.len = e->lit.len;
-	v.kind = MV_STR;
-	v.from = e;
+	lit_val(&v, e);
 	write_scalar(ev, fr, &r->tgt, &v, 0);
 }
 
