@@ -172,4 +172,21 @@ test_offer_one(const struct translator *tr, const char *loop,
 	free(b);
 }
 
+/* A crafted input and the sets it should offer. */
+struct offer_case {
+	const char	*name, *in;
+	int		 want;
+};
+
+static void
+test_offer_cases(const struct translator *tr, const char *loop,
+    const struct offer_case *c, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		test_offer_one(tr, loop, c[i].name, c[i].in, strlen(c[i].in),
+		    c[i].want);
+}
+
 #endif /* OFFER_H */

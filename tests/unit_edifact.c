@@ -1599,10 +1599,7 @@ test_tagpad(const char *loop)
 static void
 test_offer(const char *loop)
 {
-	static const struct {
-		const char *name, *in;
-		int	 want;
-	} c[] = {
+	static const struct offer_case c[] = {
 		{ "three messages, released delimiters", "UNA:+.? '" UNB
 		    MSG("1") "UNH+2+ORDERS:D:96A:UN'BGM+220+P?+O?'1?:x?" "?'"
 		    "FTX+AAA+++a?+b?:c'UNT+4+2'" MSG("3") UNZ("3"), 3 },
@@ -1665,9 +1662,7 @@ test_offer(const char *loop)
 	size_t	 i, n, len;
 	char	*big;
 
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		test_offer_one(&translator_edifact, loop, c[i].name, c[i].in,
-		    strlen(c[i].in), c[i].want);
+	test_offer_cases(&translator_edifact, loop, c, sizeof(c) / sizeof(c[0]));
 	/*
 	 * Messages longer than a block of the scan (32 bytes), with a
 	 * released terminator, a released release character, CR LF after

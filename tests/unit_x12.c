@@ -1000,10 +1000,7 @@ test_setbuf_window(void)
 static void
 test_offer(const char *loop)
 {
-	static const struct {
-		const char *name, *in;
-		int	 want;
-	} c[] = {
+	static const struct offer_case c[] = {
 		{ "three sets", ISA_OK GS_OK OST("1") OST("2") OST("3")
 		    "GE*3*1~IEA*1*000000001~", 3 },
 		{ "CR LF between segments", ISA_OK "\r\n" GS_OK "\r\n"
@@ -1056,9 +1053,7 @@ test_offer(const char *loop)
 	size_t	 i, n, len;
 	char	*big;
 
-	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
-		test_offer_one(&translator_x12, loop, c[i].name, c[i].in,
-		    strlen(c[i].in), c[i].want);
+	test_offer_cases(&translator_x12, loop, c, sizeof(c) / sizeof(c[0]));
 	/* over 512 KB: read by the file's parser */
 	n = 600 * 1024;
 	big = xmalloc(n + 256);
