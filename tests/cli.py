@@ -293,6 +293,20 @@ with tempfile.TemporaryDirectory() as d:
            "-j %s: rawRef.sha256 and map.sha256 are the file's and the "
            "map's SHA-256 in all %d events" % (j, len(evs)), rc, err[-500:],
            got, want)
+    # 10 MB: the first worker is still hashing when the ring of sets is
+    # full, so events are held in the output with a stand-in and mended
+    # once the hash is known (translate_opts.out_held)
+    with open(big, "wb") as f:
+        f.write(isa + body * 25000 +
+                rest[rest.index(b"IEA*"):].replace(b"IEA*1*", b"IEA*25000*"))
+    sha = hashlib.sha256(open(big, "rb").read()).hexdigest()
+    rc, out, err = run("translate", "-j", "2", big)
+    lines = out.splitlines()
+    ok(rc == 0 and os.path.getsize(big) > 8 << 20 and len(lines) == 25000 and
+       all(('"sha256":"%s"' % sha) in l for l in lines) and
+       "0" * 64 not in out,
+       "-j 2, 10 MB: every one of %d events has the file's SHA-256, no "
+       "stand-in" % len(lines), rc, err[-500:])
 
 # data-driven: an 810 map + structure added at test time
 d810 = os.path.join(top, "tests", "data", "x12-810")
