@@ -47,6 +47,14 @@
  */
 #define OUT_BLOCK	(256U * 1024)
 
+/*
+ * Diagnostics go to stderr in blocks too, when it is not a terminal: a
+ * file of rejected sets has a line for each, and a write(2) per line took
+ * 5% of translating 10 MB of ORDERS with one in four sets rejected.
+ * What a file's translation printed is sent before its next file.
+ */
+#define DIAG_BLOCK	(64U * 1024)
+
 struct out {
 	const char	*file;
 	struct buf	 b;		/* events not yet written */
@@ -114,6 +122,17 @@ ms_since(const struct timespec *t0)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
 	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/*
+ * Called before anything is written to stderr (setvbuf(3) may not be
+ * used later); exit(3) sends what is left.
+ */
+void
+cmd_stderr_blocks(void)
+{
+	if (!isatty(STDERR_FILENO))
+		(void)setvbuf(stderr, NULL, _IOFBF, DIAG_BLOCK);
 }
 
 /*
@@ -239,6 +258,7 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 		}
 		if (stats)
 			print_stats(files[i], &st, len, ms_since(&t0));
+		(void)fflush(stderr);
 	}
 	r = out_flush(&out);
 	buf_free(&out.b);
@@ -264,6 +284,7 @@ cmd_translate(int argc, char **argv)
 	long		 n;
 	int		 ch, ex, stats = 0, threads = -1;
 
+	cmd_stderr_blocks();
 	digest_only();		/* rawRef.sha256 and the maps' are all */
 	while ((ch = getopt_long(argc, argv, "c:hj:m:M:p:s", lopts, NULL)) !=
 	    -1) {

@@ -10,6 +10,7 @@ time, translate a real 810 with no code change.
 import hashlib
 import json
 import os
+import pty
 import re
 import subprocess
 import sys
@@ -256,6 +257,52 @@ ok(err.index("no map for X12 810") < err.index(twoinv + ": stats"),
    "-s: the stats line follows the file's diagnostics", err)
 rc, out, err = run("translate", acme)
 ok(rc == 0 and "stats:" not in err, "without -s: no stats line", err)
+
+# Diagnostics go to a file or pipe in blocks (cmd_stderr_blocks), to a
+# terminal line by line: the same lines either way, each whole, each
+# file's before its stats line and before the next file's.  Here 4,000
+# rejected sets print about 400 KB, several blocks.
+with tempfile.TemporaryDirectory() as d:
+    src = open(twoinv, "rb").read()
+    isa, rest = src[:src.index(b"GS*")], src[src.index(b"GS*"):]
+    many = os.path.join(d, "many-rejected.edi")
+    with open(many, "wb") as f:
+        f.write(isa + rest[:rest.index(b"IEA*")] * 2000 +
+                rest[rest.index(b"IEA*"):].replace(b"IEA*1*", b"IEA*2000*"))
+    args = [edigate, "translate", "-s", many, acme, many]
+    p = subprocess.run(args, capture_output=True)
+    err = p.stderr.decode()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(edigate, args)
+    raw = b""
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except OSError:
+            break
+        if not chunk:
+            break
+        raw += chunk
+    os.waitpid(pid, 0)
+    os.close(fd)
+    tty = raw.decode().replace("\r\n", "\n")
+    tty = "".join(l for l in tty.splitlines(True) if not l.startswith("{"))
+
+    def shape(text):
+        return re.sub(r" in \d+\.\d{3} ms$", " in T ms", text, flags=re.M)
+    lines = err.splitlines()
+    stats = [i for i, l in enumerate(lines) if ": stats: " in l]
+    ok(p.returncode == 65 and len(lines) == 4000 + 4000 + 3 and
+       stats == [4000, 4001, 8002] and
+       all(DIAG.match(l) for i, l in enumerate(lines) if i not in stats) and
+       len(err) > 4 * 64 * 1024,
+       "stderr to a pipe: %d diagnostics, each whole, each file's before "
+       "its stats line" % (len(lines) - len(stats)), p.returncode,
+       len(lines), stats, err[-300:])
+    ok(shape(err) == shape(tty),
+       "stderr to a terminal: the same lines as to a pipe",
+       len(err), len(tty), tty[:300])
 
 # rawRef.sha256 names the whole input and map.sha256 the map file, as
 # hashlib computes them: one thread (hashed before the first event), and a
