@@ -61,9 +61,14 @@ struct out {
 	int		 tty;		/* stdout is a terminal */
 	int		 failed;	/* stdout write failed */
 	int		 held;		/* b holds stand-ins (out_held) */
+	struct buf	 late;		/* diagnostics after a held block */
 };
 
-/* Send what the block holds; 0, or -1 with errno set. */
+/*
+ * Send what the block holds; 0, or -1 with errno set.  Then the
+ * diagnostics that waited for it (print_diag) go to stderr, or, when the
+ * block could not be sent, nowhere.
+ */
 static int
 out_flush(struct out *o)
 {
@@ -75,12 +80,17 @@ out_flush(struct out *o)
 		if ((w = write(STDOUT_FILENO, p, n)) == -1) {
 			if (errno == EINTR)
 				continue;
+			buf_reset(&o->late);
 			return -1;
 		}
 		p += w;
 		n -= (size_t)w;
 	}
 	buf_reset(&o->b);
+	if (o->late.len > 0) {
+		fwrite(o->late.p, 1, o->late.len, stderr);
+		buf_reset(&o->late);
+	}
 	return 0;
 }
 
@@ -100,11 +110,28 @@ print_event(void *arg, const char *json, size_t len)
 	return 0;
 }
 
+/*
+ * A diagnostic made once the block is full while it is held (events
+ * held while the input is hashed, with threads) waits for the block: with
+ * one thread the block would have been sent by now, and had stdout
+ * failed there, the translation would have stopped before this
+ * diagnostic.  So what stderr shows does not depend on -j.
+ */
 static void
 print_diag(void *arg, const struct diag *d)
 {
 	struct out	*o = arg;
+	size_t		 mark;
 
+	if (o->held && o->b.len >= OUT_BLOCK) {
+		mark = o->late.len;
+		if (diag_format(d, o->file, &o->late) == 0 &&
+		    buf_addc(&o->late, '\n') == 0)
+			return;
+		o->late.len = mark;	/* too many: as they come */
+		fwrite(o->late.p, 1, o->late.len, stderr);
+		buf_reset(&o->late);
+	}
 	diag_print(stderr, d, o->file);
 }
 
@@ -194,11 +221,13 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 	 */
 	buf_init(&out.b, OUT_BLOCK + TRANSLATE_HOLD_MAX + EG_MAX_EVENT_SIZE +
 	    1);
+	buf_init(&out.late, TRANSLATE_HOLD_MAX);
 	out.tty = isatty(STDOUT_FILENO);
 	/* what stdio holds goes first: events bypass it */
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "edigate: stdout: %s\n", strerror(errno));
 		buf_free(&out.b);
+		buf_free(&out.late);
 		return EX_IOERR;
 	}
 
@@ -246,6 +275,7 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 			fprintf(stderr, "edigate: stdout: %s\n",
 			    strerror(errno));
 			buf_free(&out.b);
+			buf_free(&out.late);
 			return EX_IOERR;
 		}
 		if (r == EG_ERR_REJECTED) {
@@ -262,6 +292,7 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 	}
 	r = out_flush(&out);
 	buf_free(&out.b);
+	buf_free(&out.late);
 	if (r != 0) {
 		fprintf(stderr, "edigate: stdout: %s\n", strerror(errno));
 		return EX_IOERR;
