@@ -60,6 +60,7 @@ struct out {
 	struct buf	 b;		/* events not yet written */
 	int		 tty;		/* stdout is a terminal */
 	int		 failed;	/* stdout write failed */
+	int		 err;		/* its errno */
 	int		 held;		/* b holds stand-ins (out_held) */
 	struct buf	 late;		/* diagnostics after a held block */
 };
@@ -80,6 +81,7 @@ out_flush(struct out *o)
 		if ((w = write(STDOUT_FILENO, p, n)) == -1) {
 			if (errno == EINTR)
 				continue;
+			o->err = errno;
 			buf_reset(&o->late);
 			return -1;
 		}
@@ -104,6 +106,8 @@ print_event(void *arg, const char *json, size_t len)
 	(void)len;
 	if (buf_addc(&o->b, '\n') != 0 || ((o->tty || o->b.len >= OUT_BLOCK) &&
 	    !o->held && out_flush(o) != 0)) {
+		if (o->err == 0)
+			o->err = ENOMEM;	/* the block's limit */
 		o->failed = 1;
 		return 1;
 	}
@@ -260,6 +264,13 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 		memset(&st, 0, sizeof(st));
 		nbroken = catalog_broken(cat);
 		r = translate_bytes(mf.data, &o, &st);
+		/*
+		 * Diagnostics that waited for a held block go before anything
+		 * printed after: the block is sent now, as it would have been
+		 * as soon as it was full had it not been held.
+		 */
+		if (out.late.len > 0 && !out.failed && out_flush(&out) != 0)
+			out.failed = 1;
 		/* (a count of selections, not of documents: see catalog.h) */
 		if (catalog_broken(cat) != nbroken) {
 			fprintf(stderr, "%s: documents not translated: the map "
@@ -273,7 +284,7 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 			out.failed = 1;
 		if (out.failed) {
 			fprintf(stderr, "edigate: stdout: %s\n",
-			    strerror(errno));
+			    strerror(out.err));
 			buf_free(&out.b);
 			buf_free(&out.late);
 			return EX_IOERR;

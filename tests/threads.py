@@ -168,7 +168,7 @@ one = peak_rss(["translate", "-j", "1", big])
 two = peak_rss(["translate", "-j", "4", big])
 
 cases = [(p, j) for p in inputs for j in (2, 5)]
-print("1..%d" % (len(cases) + 4))
+print("1..%d" % (len(cases) + 5))
 n = 0
 failed = 0
 base = {}
@@ -222,6 +222,30 @@ else:
     failed += 1
     print("not ok %d - stdout on /dev/full: -j 0 %r, -j 2 %r" %
           (n, full[0], full[1]))
+
+# Two files, events to a file and diagnostics to a pipe, without -s: the
+# same stderr as -j 0, so each file's diagnostics come before the next
+# file's, also those that waited for a block of events held while the
+# input was hashed (cmd_translate.c, print_diag).
+n += 1
+x1b = os.path.join(tmp, "x12_env_again.x12")
+with open(x1, "rb") as f, open(x1b, "wb") as g:
+    g.write(f.read())
+two_files = []
+for j in (0, 2):
+    with open(os.path.join(tmp, "events.out"), "wb") as out:
+        p = subprocess.run([edigate, "translate", "-j", str(j), x1, x1b],
+                           stdout=out, stderr=subprocess.PIPE, timeout=300)
+    two_files.append((p.returncode, p.stderr,
+                      os.path.getsize(os.path.join(tmp, "events.out"))))
+if two_files[0] == two_files[1] and two_files[0][1].count(b"\n") > 2:
+    print("ok %d - two files to a file: the same stderr with -j 2, %d "
+          "lines" % (n, two_files[0][1].count(b"\n")))
+else:
+    failed += 1
+    print("not ok %d - two files to a file: -j 0 %r, -j 2 %r" %
+          (n, two_files[0][:1] + two_files[0][2:],
+           two_files[1][:1] + two_files[1][2:]))
 
 # The pool holds a bounded number of bytes, not of sets.
 n += 1
