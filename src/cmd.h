@@ -61,9 +61,6 @@ int	cmd_translate_files(const struct catalog *, const struct conf *,
 	    const struct map *force, const char *partner, int trace,
 	    int stats, int threads, int nfile, char **files);
 
-/* stderr in blocks unless it is a terminal (before it is written to). */
-void	cmd_stderr_blocks(void);
-
 /* Print "usage: edigate NAME USAGE" (and the summary with --help). */
 int	cmd_usage(const char *name, FILE *);
 

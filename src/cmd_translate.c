@@ -156,11 +156,12 @@ ms_since(const struct timespec *t0)
 }
 
 /*
- * Called before anything is written to stderr (setvbuf(3) may not be
- * used later); exit(3) sends what is left.
+ * stderr in blocks unless it is a terminal.  Called before anything is
+ * written to stderr (setvbuf(3) may not be used later); exit(3) sends
+ * what is left.
  */
-void
-cmd_stderr_blocks(void)
+static void
+stderr_blocks(void)
 {
 	if (!isatty(STDERR_FILENO))
 		(void)setvbuf(stderr, NULL, _IOFBF, DIAG_BLOCK);
@@ -305,7 +306,7 @@ cmd_translate_files(const struct catalog *cat, const struct conf *cf,
 	buf_free(&out.b);
 	buf_free(&out.late);
 	if (r != 0) {
-		fprintf(stderr, "edigate: stdout: %s\n", strerror(errno));
+		fprintf(stderr, "edigate: stdout: %s\n", strerror(out.err));
 		return EX_IOERR;
 	}
 	return broken ? EX_CONFIG : ex;
@@ -326,7 +327,7 @@ cmd_translate(int argc, char **argv)
 	long		 n;
 	int		 ch, ex, stats = 0, threads = -1;
 
-	cmd_stderr_blocks();
+	stderr_blocks();
 	digest_only();		/* rawRef.sha256 and the maps' are all */
 	while ((ch = getopt_long(argc, argv, "c:hj:m:M:p:s", lopts, NULL)) !=
 	    -1) {

@@ -258,10 +258,10 @@ ok(err.index("no map for X12 810") < err.index(twoinv + ": stats"),
 rc, out, err = run("translate", acme)
 ok(rc == 0 and "stats:" not in err, "without -s: no stats line", err)
 
-# Diagnostics go to a file or pipe in blocks (cmd_stderr_blocks), to a
-# terminal line by line: the same lines either way, each whole, each
-# file's before its stats line and before the next file's.  Here 4,000
-# rejected sets print about 400 KB, several blocks.
+# Diagnostics go to a file or pipe in blocks (cmd_translate.c,
+# stderr_blocks), to a terminal line by line: the same lines either way,
+# each whole, each file's before its stats line and before the next
+# file's.  Here 4,000 rejected sets print about 400 KB, several blocks.
 with tempfile.TemporaryDirectory() as d:
     src = open(twoinv, "rb").read()
     isa, rest = src[:src.index(b"GS*")], src[src.index(b"GS*"):]
