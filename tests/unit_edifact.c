@@ -1651,6 +1651,20 @@ test_offer(const char *loop)
 		    "BGM+220+PO2'UNT+3+2'"
 		    "UNH+3+ORDERS:D:96A:UN'BGM+220+PO3'U?NT+3+3'"
 		    "UNH+4+ORDERS:D:96A:UN'BGM+220+PO4'UNT+3+4'" UNZ("4"), 2 },
+		/*
+		 * Syntax 4: a tag read from a later repetition of element 0
+		 * (the fuzzer's "*UNB"); in syntax 3, where * is data, and
+		 * a short segment: not plain tags, so not offered either.
+		 */
+		{ "a tag from a repetition: XYZ*UNT, *UNB", "UNB+UNOC:4+S:14+"
+		    "R:14+20240301:1200+IC1'UNH+1+ORDERS:D:96A:UN'BGM+220+PO1'"
+		    "XYZ*UNT+3+1'UNH+2+ORDERS:D:96A:UN'BGM+220+PO2'UNT+3+2'"
+		    "UNH+3+ORDERS:D:96A:UN'BGM+220+PO3'*UNB+UNOC:4+S:14+R:14+"
+		    "20240301:1200+IC2'UNT+3+3'UNH+4+ORDERS:D:96A:UN'"
+		    "BGM+220+PO4'UNT+3+4'UNZ+2+IC2'", 2 },
+		{ "XYZ*UNT in syntax 3, a two-byte segment", UNB
+		    "UNH+1+ORDERS:D:96A:UN'BGM+220+PO1'XYZ*UNT+3+1'UNT+4+1'"
+		    "UNH+2+ORDERS:D:96A:UN'AB'UNT+3+2'" MSG("3") UNZ("3"), 1 },
 		{ "UNOD, read through iconv", "UNB+UNOD:3+S:14+R:14+"
 		    "240301:1200+IC1'" MSG("1") UNZ("1"), 0 },
 		{ "no UNB", MSG("1") MSG("2"), 0 },

@@ -2663,6 +2663,23 @@ msg_service(const struct ef *x, const unsigned char *p, size_t s)
 }
 
 /*
+ * Whether the segment at s reads as its first three bytes for a tag: none
+ * a separator, release character or line break, and the element
+ * separator or the terminator right after (three bytes before the
+ * terminator at least).  The tokenizer takes a tag from any repetition of
+ * element 0 and unescapes it ("*UNB" and "XYZ*UNT" read as UNB and UNT in
+ * syntax 4): a segment otherwise is not looked at, so msg_extent() gives
+ * up on it.
+ */
+static inline int
+msg_tag_plain(const struct ef *x, const unsigned char *p, size_t s)
+{
+	return (x->cls[p[s]] | x->cls[p[s + 1]] | x->cls[p[s + 2]]) ==
+	    C_DATA && (p[s + 3] == (unsigned char)x->d.element ||
+	    p[s + 3] == (unsigned char)x->d.segment);
+}
+
+/*
  * msg_extent(), segment by segment from pos, a segment's start (n
  * segments counted so far), a byte at a time.
  */
@@ -2679,7 +2696,10 @@ msg_extent_bytes(const struct ef *x, size_t pos, size_t lim, uint32_t n,
 	for (;;) {
 		while (pos < lim && is_ws(p[pos]))
 			pos++;
-		if (lim - pos < 4 || p[pos] == (unsigned char)x->d.segment)
+		if (lim - pos < 4 || p[pos] == (unsigned char)x->d.segment ||
+		    p[pos + 1] == (unsigned char)x->d.segment ||
+		    p[pos + 2] == (unsigned char)x->d.segment ||
+		    !msg_tag_plain(x, p, pos))
 			return 0;
 		if ((svc = msg_service(x, p, pos)) < 0)
 			return 0;
@@ -2709,7 +2729,8 @@ msg_extent_bytes(const struct ef *x, size_t pos, size_t lim, uint32_t n,
  * with in *nseg its segments after UNH, UNT included; 0 when a parser
  * started at its UNH might not read it as this one would: another service
  * segment (UNA, UNB, UNG, UNE, UNH, UNZ) before its UNT, an empty segment,
- * a line break inside a segment (EDI-NEWLINE is reported once per
+ * a segment whose tag is not its first three bytes (msg_tag_plain()), a
+ * line break inside a segment (EDI-NEWLINE is reported once per
  * interchange), no UNT, or too large a message.
  *
  * 32 bytes a step, as bit masks: the terminators not released, and line
@@ -2776,11 +2797,9 @@ msg_extent(const struct ef *x, size_t pos, uint32_t *nseg)
 					return msg_extent_bytes(x, s, lim, n,
 					    nseg);
 			}
-			if (c == 'U' || (c == (unsigned char)x->d.release &&
-			    c != 0)) {
-				if (t - s < 3)
-					return msg_extent_bytes(x, s, lim, n,
-					    nseg);
+			if (t - s < 3 || !msg_tag_plain(x, p, s))
+				return 0;
+			if (c == 'U') {
 				if ((svc = msg_service(x, p, s)) < 0)
 					return 0;
 				if (svc) {
