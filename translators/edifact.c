@@ -2637,20 +2637,15 @@ msg_stop(const unsigned char *p, size_t i, size_t lim, const char c[4])
 }
 
 /*
- * Whether the segment at s (its tag, at least three bytes before t) is a
+ * Whether the segment at s, whose tag is plain (msg_tag_plain()), is a
  * service segment that ends the scan: 1 UNT, -1 another (UNA, UNB, UNG,
- * UNE, UNH, UNZ, or UNT not followed by an element separator) or a tag
- * with a release character in it, which may read as one, 0 none.
+ * UNE, UNH, UNZ, or UNT not followed by an element separator), 0 none.
  */
 static inline int
 msg_service(const struct ef *x, const unsigned char *p, size_t s)
 {
-	const unsigned char rel = (unsigned char)x->d.release;
 	unsigned char c;
 
-	if (rel != 0 && (p[s] == rel || (p[s] == 'U' && (p[s + 1] == rel ||
-	    p[s + 2] == rel || p[s + 3] == rel))))
-		return -1;
 	if (p[s] != 'U' || p[s + 1] != 'N')
 		return 0;
 	c = p[s + 2];
@@ -2663,20 +2658,22 @@ msg_service(const struct ef *x, const unsigned char *p, size_t s)
 }
 
 /*
- * Whether the segment at s reads as its first three bytes for a tag: none
- * a separator, release character or line break, and the element
- * separator or the terminator right after (three bytes before the
- * terminator at least).  The tokenizer takes a tag from any repetition of
- * element 0 and unescapes it ("*UNB" and "XYZ*UNT" read as UNB and UNT in
- * syntax 4): a segment otherwise is not looked at, so msg_extent() gives
- * up on it.
+ * Whether the segment at s (four bytes at least before the end of the
+ * input) reads as its first three bytes for a tag: none of them a
+ * terminator, separator, release character or line break, and the
+ * element separator or the terminator right after.  The tokenizer takes a
+ * tag from any repetition of element 0 and unescapes it ("?UNH" reads as
+ * UNH, "*UNB" and "XYZ*UNT" as UNB and UNT in syntax 4): a segment
+ * otherwise is not looked at, so msg_extent() gives up on it.
  */
 static inline int
 msg_tag_plain(const struct ef *x, const unsigned char *p, size_t s)
 {
+	const unsigned char seg = (unsigned char)x->d.segment;
+
 	return (x->cls[p[s]] | x->cls[p[s + 1]] | x->cls[p[s + 2]]) ==
-	    C_DATA && (p[s + 3] == (unsigned char)x->d.element ||
-	    p[s + 3] == (unsigned char)x->d.segment);
+	    C_DATA && p[s] != seg && p[s + 1] != seg && p[s + 2] != seg &&
+	    (p[s + 3] == (unsigned char)x->d.element || p[s + 3] == seg);
 }
 
 /*
@@ -2696,10 +2693,7 @@ msg_extent_bytes(const struct ef *x, size_t pos, size_t lim, uint32_t n,
 	for (;;) {
 		while (pos < lim && is_ws(p[pos]))
 			pos++;
-		if (lim - pos < 4 || p[pos] == (unsigned char)x->d.segment ||
-		    p[pos + 1] == (unsigned char)x->d.segment ||
-		    p[pos + 2] == (unsigned char)x->d.segment ||
-		    !msg_tag_plain(x, p, pos))
+		if (lim - pos < 4 || !msg_tag_plain(x, p, pos))
 			return 0;
 		if ((svc = msg_service(x, p, pos)) < 0)
 			return 0;
