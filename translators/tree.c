@@ -117,6 +117,11 @@ struct tb {
 	unsigned char	*wstart, *wp;
 	size_t		 wleft;
 	/*
+	 * Every instance's children array, as one block (NULL: not yet
+	 * taken): carved from the window when placement ends, if it fits.
+	 */
+	struct edi_loop	**kids;
+	/*
 	 * Whether a segment's syntax notes hold depends only on its tag's
 	 * notes and which of the positions they name are present (the
 	 * present-element bitmap masked with the definition's synall), and a
@@ -317,6 +322,26 @@ new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
 	} else if ((l = inst_alloc(t)) == NULL)
 		return NULL;
 	return inst_init(t, l, decl, first, parent);
+}
+
+/*
+ * Before the window closes on placement's end: the block for every
+ * instance's children array (ninst - 1 in all, as each but the root is
+ * one child), carved from what the window has left when it fits, which
+ * spares an allocation per parent.  Otherwise the children pass takes
+ * the block from the arena, as it took each array before.
+ */
+static void
+kids_carve(struct tb *t)
+{
+	size_t	 need = (t->ninst - 1) * sizeof(*t->kids);
+
+	need = (need + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (need == 0 || t->wleft < need)
+		return;
+	t->kids = (struct edi_loop **)(void *)t->wp;
+	t->wp += need;
+	t->wleft -= need;
 }
 
 /* windows hand out multiples of ARENA_ALIGN, each instance a whole one */
@@ -1759,11 +1784,13 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 	 * once one such value was seen, and val_plain()'s own repetition
 	 * and position tests are settled (for X12 with component 1, in the
 	 * compare of rep and comp as one word; EDIFACT goes on by component).
-	 * The first other value leaves for the full loop below.
+	 * The first other value leaves for the full loop below.  Values
+	 * are in element order, so the last one says whether all are below
+	 * 64, once for the segment.
 	 */
+	if (v < end && end[-1].el >= 64)
+		goto rest;
 	for (; v < end; v++) {
-		if (v->el >= 64)
-			goto rest;
 		if (utf8) {
 			/*
 			 * Component 1 (more than half the values) by the
@@ -2089,7 +2116,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 {
 	struct tb tb, *t = &tb;
 	struct struct_index *ixown = NULL;
-	struct edi_loop *root, *l;
+	struct edi_loop *root, *l, **kids;
 	const struct struct_slot *slot;
 	const struct struct_pos *pos;
 	const uint16_t *trans;
@@ -2147,6 +2174,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 		place_all(t, slot, bits, trans, ncol, pos, 1);
 	else
 		place_all(t, slot, bits, trans, ncol, pos, 0);
+	kids_carve(t);
 	win_close(t);
 	while (t->nfr > 0)
 		pop(t, set->nseg - 1, set->nseg - 1);
@@ -2168,20 +2196,26 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	/*
 	 * Children arrays, in document order (instances are in order);
 	 * new_inst() counted each instance's children.  A parent comes
-	 * before its children, so one pass sizes each array and fills the
-	 * parent's.
+	 * before its children, so one pass places each array in the block
+	 * and fills the parent's.
 	 */
+	if (t->ninst > 1 && t->kids == NULL &&
+	    (t->kids = arena_allocarray_raw(set->arena, t->ninst - 1,
+	    sizeof(*t->kids))) == NULL) {
+		for (i = 0; i < t->ninst; i++) {
+			t->inst[i]->nkid = 0;
+			t->inst[i]->kid = NULL;
+		}
+		goto oom;
+	}
+	kids = t->kids;
 	for (i = 0; i < t->ninst; i++) {
 		l = t->inst[i];
 		if (i > 0)
 			l->parent->kid[l->parent->nkid++] = l;
-		if (l->nkid && (l->kid = arena_allocarray_raw(set->arena,
-		    l->nkid, sizeof(*l->kid))) == NULL) {
-			for (i = 0; i < t->ninst; i++) {
-				t->inst[i]->nkid = 0;
-				t->inst[i]->kid = NULL;
-			}
-			goto oom;
+		if (l->nkid) {
+			l->kid = kids;
+			kids += l->nkid;
 		}
 		l->nkid = 0;
 	}
