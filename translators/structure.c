@@ -1293,6 +1293,13 @@ vplain_set(struct struct_plain *pl, const struct struct_elem *e)
 	pl->type = e->type;
 	pl->tmin = e->min;
 	pl->tmax = e->max;
+	pl->tlo = e->min > 1 ? e->min : 1;
+	if (pl->tlo <= e->max)
+		pl->tspan = e->max - pl->tlo;
+	else {
+		pl->tlo = SIZE_MAX;
+		pl->tspan = 0;
+	}
 }
 
 /*
@@ -1349,7 +1356,7 @@ val_plain_index(struct struct_index *ix)
 				sd->p1lo[e->el] = pl[1].min;
 				sd->p1span[e->el] = pl[1].max - pl[1].min;
 			} else {
-				sd->p1lo[e->el] = UINT_MAX;
+				sd->p1lo[e->el] = SIZE_MAX;
 				sd->p1span[e->el] = 0;
 			}
 			sd->p1umax[e->el] = pl[1].umax;
@@ -1588,8 +1595,10 @@ pos_layout(struct struct_index *ix, const struct struct_loop *l,
 		p->max = p->ent->max;
 	}
 	for (nm = end, j = end - base + 1; j-- > 0;) {
-		ix->pos[base + j].nextmin = nm;
-		if (ix->pos[base + j].min > 0)
+		p = &ix->pos[base + j];
+		p->nextmin = nm;
+		p->popmin = nm < end ? UINT_MAX : p->min;
+		if (p->min > 0)
 			nm = base + j;
 	}
 	for (j = 0; j < l->nent; j++) {

@@ -149,6 +149,12 @@ struct struct_plain {
 	 */
 	unsigned char	 ulead;
 	unsigned	 tmin, tmax;
+	/*
+	 * A number's count of digits n is at least 1 and within tmin..tmax
+	 * exactly when n - tlo <= tspan (tlo the larger of 1 and tmin; tlo
+	 * SIZE_MAX, tspan 0 when none is): one compare.
+	 */
+	size_t		 tlo, tspan;
 	unsigned	 umax;
 	uint64_t	 mbit;	/* a mandatory component: its bit in mcall */
 };
@@ -196,10 +202,12 @@ struct struct_segdef {
 	 * The same test as one comparison for byte-counted (X12) text: a
 	 * length len is in p1min..p1max exactly when len - p1lo <= p1span
 	 * (p1lo p1min, p1span p1max - p1min), or never when p1min > p1max
-	 * (p1lo UINT_MAX, p1span 0: no value is that long, see structure.c).
+	 * (p1lo SIZE_MAX, p1span 0: no value is that long, see structure.c).
+	 * As wide as a length: the test then takes them from memory as
+	 * operands, without a load to widen each first.
 	 */
-	unsigned	 p1lo[STRUCT_MAXPOS];
-	unsigned	 p1span[STRUCT_MAXPOS];
+	size_t		 p1lo[STRUCT_MAXPOS];
+	size_t		 p1span[STRUCT_MAXPOS];
 	unsigned	 p1umax[STRUCT_MAXPOS];	/* vplain's entry 1 umax */
 	unsigned char	 p1ulead[STRUCT_MAXPOS]; /* and ulead */
 	/* vplain's entry 1 for el when it is typed; NULL otherwise */
@@ -331,6 +339,12 @@ struct struct_pos {
 	 */
 	unsigned	 min, max;
 	uint32_t	 nextmin;
+	/*
+	 * Whether a frame at this position has an entry to report when it
+	 * closes, as one compare of its run: it has when run < popmin
+	 * (min, or UINT_MAX when a later entry has a minimum).
+	 */
+	unsigned	 popmin;
 };
 
 /* The positions of a syntax note as bits: all of them, and el[1..]. */

@@ -63,7 +63,7 @@
  * stack; only unusual sets (many loop instances or missing entries, X12
  * repetitions to split) allocate, so a set costs no malloc.
  */
-#define TB_INSTBUF	64	/* loop instances before the heap is used */
+#define TB_INSTBUF	64	/* loop instances (segments) before the heap */
 #define TB_SHORTBUF	32	/* entries below their minimum, ditto */
 #define TB_SYNMEMO	16	/* segment definitions remembered by check_syntax */
 #define TB_DEFERBUF	256	/* segments to check after placement, ditto */
@@ -99,7 +99,6 @@ struct tb {
 	int		 nfr;
 	struct edi_loop	**inst;		/* every instance, in order */
 	size_t		 ninst;
-	size_t		 instcap;
 	const struct struct_pos *pos;	/* t->ix's automaton */
 	struct tshort	*shortv;	/* entries below their minimum */
 	size_t		 nshort;
@@ -111,11 +110,12 @@ struct tb {
 	/*
 	 * Placement's loop instances are carved from a window on the set's
 	 * arena (arena_window), claimed when placement ends or a diagnostic
-	 * goes out: nothing else is allocated from it meanwhile.  wleft:
-	 * what the window has left, 0 when none is open.
+	 * goes out: nothing else is allocated from it meanwhile.  wstart
+	 * is NULL when none is open, and wp..wend then an empty range
+	 * (at wnone), so that new_inst() tests only what is left.
 	 */
-	unsigned char	*wstart, *wp;
-	size_t		 wleft;
+	unsigned char	*wstart, *wp, *wend;
+	unsigned char	 wnone;
 	/*
 	 * Every instance's children array, as one block (NULL: not yet
 	 * taken): carved from the window when placement ends, if it fits.
@@ -236,20 +236,10 @@ tdiag(struct tb *t, const struct tdiag *a, const char *fmt, ...)
 
 /* -- placement ---------------------------------------------------------- */
 
-/* The instance array is full: double it. */
-static void __attribute__((noinline))
-inst_grow(struct tb *t)
-{
-	t->instcap *= 2;
-	if (t->inst == t->instbuf) {
-		t->inst = xreallocarray(NULL, t->instcap, sizeof(*t->inst));
-		memcpy(t->inst, t->instbuf, sizeof(t->instbuf));
-	} else
-		t->inst = xreallocarray(t->inst, t->instcap,
-		    sizeof(*t->inst));
-}
-
-/* Fill in l, a new instance, and list it. */
+/*
+ * Fill in l, a new instance under parent (not NULL), and list it: t->inst
+ * has room for one per segment and the root's.
+ */
 static inline struct edi_loop *
 inst_init(struct tb *t, struct edi_loop *l, const struct struct_loop *decl,
     uint32_t first, struct edi_loop *parent)
@@ -257,10 +247,7 @@ inst_init(struct tb *t, struct edi_loop *l, const struct struct_loop *decl,
 	*l = (struct edi_loop){ .decl = decl, .first = first, .last = first,
 	    .parent = parent };
 	/* counted here, so the children arrays take one pass to fill */
-	if (parent != NULL)
-		parent->nkid++;
-	if (t->ninst == t->instcap)
-		inst_grow(t);
+	parent->nkid++;
 	t->inst[t->ninst++] = l;
 	return l;
 }
@@ -271,8 +258,8 @@ win_close(struct tb *t)
 {
 	if (t->wstart != NULL && t->wp != t->wstart)
 		arena_commit(t->set->arena, (size_t)(t->wp - t->wstart));
-	t->wstart = t->wp = NULL;
-	t->wleft = 0;
+	t->wstart = NULL;
+	t->wp = t->wend = &t->wnone;
 }
 
 /* Open a window on the set's arena, maybe empty, for new_inst(). */
@@ -281,8 +268,12 @@ win_open(struct tb *t)
 {
 	size_t	 avail;
 
-	t->wstart = t->wp = arena_window(t->set->arena, &avail);
-	t->wleft = t->wp != NULL ? avail : 0;
+	if ((t->wstart = arena_window(t->set->arena, &avail)) == NULL) {
+		t->wp = t->wend = &t->wnone;
+		return;
+	}
+	t->wp = t->wstart;
+	t->wend = t->wp + avail;
 }
 
 /*
@@ -315,10 +306,9 @@ new_inst(struct tb *t, const struct struct_loop *decl, uint32_t first,
 {
 	struct edi_loop *l;
 
-	if (t->wleft >= sizeof(*l)) {
+	if ((size_t)(t->wend - t->wp) >= sizeof(*l)) {
 		l = (struct edi_loop *)(void *)t->wp;
 		t->wp += sizeof(*l);
-		t->wleft -= sizeof(*l);
 	} else if ((l = inst_alloc(t)) == NULL)
 		return NULL;
 	return inst_init(t, l, decl, first, parent);
@@ -337,11 +327,10 @@ kids_carve(struct tb *t)
 	size_t	 need = (t->ninst - 1) * sizeof(*t->kids);
 
 	need = (need + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-	if (need == 0 || t->wleft < need)
+	if (need == 0 || (size_t)(t->wend - t->wp) < need)
 		return;
 	t->kids = (struct edi_loop **)(void *)t->wp;
 	t->wp += need;
-	t->wleft -= need;
 }
 
 /* windows hand out multiples of ARENA_ALIGN, each instance a whole one */
@@ -462,7 +451,7 @@ pop(struct tb *t, uint32_t at, uint32_t last)
 	struct frame *f = &t->fr[t->nfr - 1];
 	const struct struct_pos *p = &t->pos[f->cur];
 
-	if (f->run < p->min || p->nextmin < p->end || t->nshort > f->short0)
+	if (f->run < p->popmin || t->nshort > f->short0)
 		pop_short(t, f, at);
 	/* open until now: it ends with the last segment placed */
 	f->inst->last = last;
@@ -1297,12 +1286,37 @@ static int __attribute__((noinline))
 typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
     const struct edi_val *v)
 {
-	size_t	 digits;
+	const char *p = v->s.p;
+	size_t	 i, k, dots = 0, len = v->s.len;
 
-	if (pl != NULL && v->s.len != 0) {
-		if (((1U << pl->type) & TB_NUMTYPES) != 0)
-			return num_chars(pl->type, v->s, &digits) &&
-			    digits >= pl->tmin && digits <= pl->tmax;
+	if (pl != NULL && len != 0) {
+		/*
+		 * num_chars() and the count against tmin..tmax as
+		 * number_ok() has them, in fewer steps: the count in one
+		 * compare (tlo, tspan), and no count kept of what the
+		 * loop can work out (digits: what is neither sign nor dot).
+		 */
+		if (pl->type == ST_NN) {
+			i = p[0] == '-';
+			for (k = i; k < len; k++)
+				if (p[k] < '0' || p[k] > '9')
+					return 0;
+			return len - i - pl->tlo <= pl->tspan;
+		}
+		if (((1U << pl->type) & TB_NUMTYPES) != 0) {
+			i = p[0] == '-' || p[0] == '+';
+			for (k = i; k < len; k++) {
+				if (p[k] >= '0' && p[k] <= '9')
+					continue;
+				if (p[k] == '.' || (pl->type == ST_N &&
+				    p[k] == ','))
+					dots++;
+				else
+					return 0;
+			}
+			return dots <= 1 && len - i - dots - pl->tlo <=
+			    pl->tspan;
+		}
 		if (pl->type == ST_DT && v->s.len == 8)
 			return date8_ok(v->s.p) && v->s.len >= pl->tmin &&
 			    v->s.len <= pl->tmax;
@@ -1390,8 +1404,8 @@ val_plain(const struct struct_segdef *sd, const struct edi_val *v, int utf8,
 _Static_assert(offsetof(struct edi_val, comp) ==
     offsetof(struct edi_val, rep) + sizeof(uint16_t),
     "val_plain reads rep and comp as one word");
-/* p1lo's UINT_MAX: no value is that long */
-_Static_assert(EG_MAX_DOC_SIZE < UINT_MAX, "a value may reach p1lo's sentinel");
+/* p1lo's SIZE_MAX: no value is that long */
+_Static_assert(EG_MAX_DOC_SIZE < SIZE_MAX, "a value may reach p1lo's sentinel");
 
 #define TB_SLOWVALS	32	/* values scan_values() lists for check_val */
 
@@ -2133,14 +2147,18 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	t->st = st;
 	t->ds = ds;
 	t->inst = t->instbuf;
-	t->instcap = TB_INSTBUF;
+	/* at most one instance per segment, and the root */
+	if (set->nseg >= TB_INSTBUF)
+		t->inst = xreallocarray(NULL, (size_t)set->nseg + 1,
+		    sizeof(*t->inst));
 	t->shortv = t->shortbuf;
 	t->shortcap = TB_SHORTBUF;
 	t->defer = t->deferbuf;
+	t->wp = t->wend = &t->wnone;
 	if ((root = arena_alloc_raw(set->arena, sizeof(*root))) == NULL)
 		goto oom;
-	inst_init(t, root, NULL, 0, NULL);
-	root->last = set->nseg ? set->nseg - 1 : 0;
+	*root = (struct edi_loop){ .last = set->nseg ? set->nseg - 1 : 0 };
+	t->inst[t->ninst++] = root;
 	set->root = root;
 
 	if (st == NULL || set->nseg == 0) {
