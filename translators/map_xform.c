@@ -775,13 +775,25 @@ date_bylen(struct arena *a, struct map_val *v)
 }
 
 /*
- * date_bylen for `date x12`.  Its usual value, CCYYMMDD with a day 1-28
- * of a month of a year from 0001, needs no calendar: the text is built
- * from the value's word here, as put_digits_in writes it, without a call
- * (any other value, and a new chunk, are date_bylen's).
+ * date_bylen for `date x12`, setting v->plain and, unless MXR_OK, *why.
+ * Its usual value, CCYYMMDD with a day 1-28 of a month of a year from
+ * 0001, needs no calendar: the text is built from the value's word here,
+ * as put_digits_in writes it, without a call (any other value, and a new
+ * chunk, are date_bylen's, by a tail call).
  */
+static XF_NOINLINE int
+date_x12_slow(struct arena *a, struct map_val *v, const char **why)
+{
+	int	 res;
+
+	if ((res = date_bylen(a, v)) != MXR_OK)
+		*why = "not a date (YYMMDD or CCYYMMDD)";
+	v->plain = res == MXR_OK;
+	return res;
+}
+
 static int
-date_x12(struct arena *a, struct map_val *v)
+date_x12(struct arena *a, struct map_val *v, const char **why)
 {
 #ifdef W_LE
 	uint64_t w, dw, lo;
@@ -790,15 +802,15 @@ date_x12(struct arena *a, struct map_val *v)
 	char	*o;
 
 	if (v->len != 8)
-		return date_bylen(a, v);
+		return date_x12_slow(a, v, why);
 	w = w_load(v->p);
 	dw = w_digits(w);
 	if (d_nondigit(dw) != 0 || (uint32_t)w == 0x30303030u)
-		return date_bylen(a, v);
+		return date_x12_slow(a, v, why);
 	m = (unsigned)(dw >> 32 & 0xff) * 10 + (unsigned)(dw >> 40 & 0xff);
 	d = (unsigned)(dw >> 48 & 0xff) * 10 + (unsigned)(dw >> 56);
 	if (m - 1 >= 12 || d - 1 >= 28 || (o = alloc16_here(a)) == NULL)
-		return date_bylen(a, v);
+		return date_x12_slow(a, v, why);
 	/* CCYY-MM- then DD and the NUL, in the allocation's 16 bytes. */
 	lo = (w & 0xffffffffu) | (uint64_t)'-' << 32 |
 	    (w >> 32 & 0xffff) << 40 | (uint64_t)'-' << 56;
@@ -808,9 +820,10 @@ date_x12(struct arena *a, struct map_val *v)
 	v->p = o;
 	v->len = 10;
 	v->kind = MV_STR;
+	v->plain = 1;
 	return MXR_OK;
 #else
-	return date_bylen(a, v);
+	return date_x12_slow(a, v, why);
 #endif
 }
 
@@ -1366,6 +1379,7 @@ gtin_put_slow(struct arena *a, struct map_val *v, uint64_t hi, uint64_t lo,
 
 	if ((o = arena_alloc_raw(a, 15)) == NULL) {
 		*why = NULL;
+		v->plain = 0;
 		return MXR_LIMIT;
 	}
 	gtin_put(o, v, hi, lo);
@@ -1378,7 +1392,8 @@ gtin_put_slow(struct arena *a, struct map_val *v, uint64_t hi, uint64_t lo,
  * with zeros to 14.  Leading zeros weigh nothing in the check, so the
  * padded form is built first, in g[2..15] behind two more zeros, and
  * checked as two words: digits, then weights 3 on the even bytes and 1
- * on the odd ones before g[15], the check digit.
+ * on the odd ones before g[15], the check digit.  Sets v->plain itself,
+ * so that map_xform_apply calls it last (no register kept for after).
  */
 static int
 x_gtin14(struct arena *a, struct map_val *v, const char **why)
@@ -1395,6 +1410,7 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 	char	*o;
 	size_t	 n = v->len;
 
+	v->plain = 0;
 	if (n != 8 && n != 12 && n != 13 && n != 14) {
 		*why = "is not a GTIN (8, 12, 13 or 14 digits)";
 		return MXR_TYPEWARN;
@@ -1434,6 +1450,7 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 		*why = "has a bad GTIN check digit";
 		return MXR_TYPEWARN;
 	}
+	v->plain = 1;
 	if (n == 14)
 		return MXR_OK;
 #ifdef W_LE
@@ -1444,6 +1461,7 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 #else
 	if ((o = arena_alloc_raw(a, 15)) == NULL) {
 		*why = NULL;
+		v->plain = 0;
 		return MXR_LIMIT;
 	}
 	memcpy(o, g + 2, 14);
@@ -1499,10 +1517,11 @@ plain_set(int res, struct map_val *v)
 	return res;
 }
 
-/* A lookup's miss or `-> !` row: v as it was. */
+/* A lookup's miss or `-> !` row: v as it was, and no reason. */
 static inline int
-x_lookup_fail(int res, struct map_val *v)
+x_lookup_fail(int res, struct map_val *v, const char **why)
 {
+	*why = NULL;
 	v->plain = 0;
 	return res;
 }
@@ -1517,30 +1536,62 @@ x_lookup(const struct map_xform *xf, struct map_val *v, const char **why)
 	const struct map_row *row;
 	const struct map_hent *h;
 
-	*why = NULL;
 	if (xf->lk == NULL ||
 	    (row = map_lookup_code(xf->lk, slice_make(v->p, v->len),
 	    &h)) == NULL)
-		return x_lookup_fail(MXR_MISS, v);
+		return x_lookup_fail(MXR_MISS, v, why);
 	if (h != NULL) {		/* the row's right side, from its slot */
 		if (h->bang)
-			return x_lookup_fail(MXR_BANG, v);
+			return x_lookup_fail(MXR_BANG, v, why);
 		v->p = h->rp;
 		v->len = h->rlen;
 		v->plain = h->plain;
 	} else {
 		if (row->bang)
-			return x_lookup_fail(MXR_BANG, v);
+			return x_lookup_fail(MXR_BANG, v, why);
 		v->p = row->right.p;
 		v->len = row->right.len;
 		v->plain = row->plain;
 	}
 	v->kind = MV_STR;
-	return v->len ? MXR_OK : MXR_ABSENT;
+	if (v->len == 0) {
+		*why = NULL;
+		return MXR_ABSENT;
+	}
+	return MXR_OK;
+}
+
+/*
+ * x_lookup for a code longer than MAP_CODEKEY_MAX: map_lookup_in's call
+ * kept out of map_xform_apply, which then keeps nothing across a call.
+ */
+static XF_NOINLINE int
+x_lookup_long(const struct map_xform *xf, struct map_val *v,
+    const char **why)
+{
+	return x_lookup(xf, v, why);
 }
 
 static XF_NOINLINE int xform_all(const struct map_xform *, struct arena *,
     const struct edi_set *, struct map_val *, const char **);
+
+/* x_decimal past its first case, with v->plain and *why. */
+static XF_NOINLINE int
+x_decimal_slow(const struct map_xform *xf, struct arena *a,
+    const struct edi_set *set, struct map_val *v, const char **why)
+{
+	*why = "not a number";
+	return plain_set(x_decimal(xf, a, set, v), v);
+}
+
+/* date_code with v->plain and *why. */
+static XF_NOINLINE int
+x_date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
+    const char **why)
+{
+	*why = "not a date in the format its code names";
+	return plain_set(date_code(xf, a, v, why), v);
+}
 
 /*
  * Apply one transform to v in place.  Returns an enum map_xres; on
@@ -1565,10 +1616,14 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 		 * Tests in the order of their counts (an 850: 12 lookups, 12
 		 * decimals, 5 GTINs, 3 dates), cheaper than a jump table.
 		 * v->plain is stored on the way out, and *why only where a
-		 * result other than MXR_OK may be (the caller reads it then).
+		 * result other than MXR_OK may be (the caller reads it then);
+		 * every case ends in a call, if any, so nothing is saved.
 		 */
-		if (k == MX_LOOKUP)
+		if (k == MX_LOOKUP) {
+			if (v->len > MAP_CODEKEY_MAX)
+				return x_lookup_long(xf, v, why);
 			return x_lookup(xf, v, why);
+		}
 		if (k == MX_DECIMAL) {
 			/* Canonical, with at least n fraction digits: as is. */
 			if ((fl = dec_as_sent(v->p, v->len)) >= 0 &&
@@ -1577,16 +1632,13 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 				v->plain = 1;
 				return MXR_OK;
 			}
-			*why = "not a number";
-			return plain_set(x_decimal(xf, a, set, v), v);
+			return x_decimal_slow(xf, a, set, v, why);
 		}
 		XF_OPAQUE(k);
 		if (k == MX_GTIN14)
-			return plain_set(x_gtin14(a, v, why), v);
-		if (k == MX_DATE_X12) {
-			*why = "not a date (YYMMDD or CCYYMMDD)";
-			return plain_set(date_x12(a, v), v);
-		}
+			return x_gtin14(a, v, why);
+		if (k == MX_DATE_X12)
+			return date_x12(a, v, why);
 		if (k == MX_INT) {
 			/* Up to 18 digits: no sign, no overflow. */
 			if (int_short(v->p, v->len, &v->i) == 0) {
@@ -1594,10 +1646,8 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 				v->plain = 0;
 				return MXR_OK;
 			}
-		} else if (k == MX_DATE_CODE) {
-			*why = "not a date in the format its code names";
-			return plain_set(date_code(xf, a, v, why), v);
-		}
+		} else if (k == MX_DATE_CODE)
+			return x_date_code(xf, a, v, why);
 	}
 	return xform_all(xf, a, set, v, why);
 }
@@ -1627,8 +1677,7 @@ xform_all(const struct map_xform *xf, struct arena *a,
 	}
 	switch (xf->kind) {
 	case MX_DATE_X12:
-		*why = "not a date (YYMMDD or CCYYMMDD)";
-		return plain_ok(date_x12(a, v), v);
+		return date_x12(a, v, why);
 	case MX_DATE_CCYYMMDD:
 	case MX_DATE_102:
 		*why = "not a date (CCYYMMDD)";
@@ -1686,7 +1735,7 @@ xform_all(const struct map_xform *xf, struct arena *a,
 	case MX_PAD:
 		return MXR_OK;
 	case MX_GTIN14:
-		return plain_ok(x_gtin14(a, v, why), v);
+		return x_gtin14(a, v, why);
 	case MX_SSCC:
 		return x_sscc(v, why);
 	case MX_LOOKUP:
