@@ -770,25 +770,14 @@ date_bylen(struct arena *a, struct map_val *v)
 }
 
 /*
- * date_bylen for `date x12`, setting v->plain and, unless MXR_OK, *why.
- * Its usual value, CCYYMMDD with a day 1-28 of a month of a year from
- * 0001, needs no calendar: the text is built from the value's word here,
- * as put_digits_in writes it, without a call (any other value, and a new
- * chunk, are date_bylen's, by a tail call).
+ * The usual date, CCYYMMDD of 8 digits (X12, EDIFACT 102) with a day 1-28
+ * of a month of a year from 0001, which needs no calendar: its text built
+ * from the value's word, as put_digits_in writes it, without a call, and
+ * v->plain set.  MXR_ABSENT for any other value, and when a new chunk
+ * would be needed: the general path decides those.
  */
-static XF_NOINLINE int
-date_x12_slow(struct arena *a, struct map_val *v, const char **why)
-{
-	int	 res;
-
-	if ((res = date_bylen(a, v)) != MXR_OK)
-		*why = "not a date (YYMMDD or CCYYMMDD)";
-	v->plain = res == MXR_OK;
-	return res;
-}
-
-static int
-date_x12(struct arena *a, struct map_val *v, const char **why)
+static inline int
+date8_word(struct arena *a, struct map_val *v)
 {
 #ifdef W_LE
 	uint64_t w, b, lo;
@@ -797,10 +786,10 @@ date_x12(struct arena *a, struct map_val *v, const char **why)
 	char	*o;
 
 	if (v->len != 8)
-		return date_x12_slow(a, v, why);
+		return MXR_ABSENT;
 	w = w_load(v->p);
 	if (w_nondigit(w) != 0 || (uint32_t)w == 0x30303030u)
-		return date_x12_slow(a, v, why);
+		return MXR_ABSENT;
 	/*
 	 * MM and DD as 16-bit numbers of their two digits, the first one
 	 * high ("12" is 0x3132): of the digit pairs, those from "01" to
@@ -811,7 +800,7 @@ date_x12(struct arena *a, struct map_val *v, const char **why)
 	d = (unsigned)(b & 0xffff);
 	if (m - 0x3031 > 0x3132 - 0x3031 || d - 0x3031 > 0x3238 - 0x3031 ||
 	    (o = alloc16_here(a)) == NULL)
-		return date_x12_slow(a, v, why);
+		return MXR_ABSENT;
 	/* CCYY-MM- then DD and the NUL, in the allocation's 16 bytes. */
 	lo = (w & 0xffffffffu) | (uint64_t)'-' << 32 |
 	    (w >> 32 & 0xffff) << 40 | (uint64_t)'-' << 56;
@@ -824,8 +813,31 @@ date_x12(struct arena *a, struct map_val *v, const char **why)
 	v->plain = 1;
 	return MXR_OK;
 #else
-	return date_x12_slow(a, v, why);
+	(void)a;
+	(void)v;
+	return MXR_ABSENT;
 #endif
+}
+
+/* date_bylen for `date x12`, setting v->plain and, unless MXR_OK, *why. */
+static XF_NOINLINE int
+date_x12_slow(struct arena *a, struct map_val *v, const char **why)
+{
+	int	 res;
+
+	if ((res = date_bylen(a, v)) != MXR_OK)
+		*why = "not a date (YYMMDD or CCYYMMDD)";
+	v->plain = res == MXR_OK;
+	return res;
+}
+
+/* date_x12_slow, its usual value by date8_word (the rest by a tail call). */
+static int
+date_x12(struct arena *a, struct map_val *v, const char **why)
+{
+	if (date8_word(a, v) == MXR_OK)
+		return MXR_OK;
+	return date_x12_slow(a, v, why);
 }
 
 /*
@@ -1591,11 +1603,35 @@ x_decimal_slow(const struct map_xform *xf, struct arena *a,
 
 /* date_code with v->plain and *why. */
 static XF_NOINLINE int
-x_date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
-    const char **why)
+x_date_code_slow(const struct map_xform *xf, struct arena *a,
+    struct map_val *v, const char **why)
 {
 	*why = "not a date in the format its code names";
 	return plain_set(date_code(xf, a, v, why), v);
+}
+
+/*
+ * x_date_code_slow, but its usual value, CCYYMMDD with code 102 where
+ * code_val looks first (DTM+137:20240101:102), is date8_word's, as
+ * date_code would write it; the rest by a tail call.
+ */
+static XF_NOINLINE int
+x_date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
+    const char **why)
+{
+	const struct edi_seg *s = v->seg;
+	const struct edi_val *cv;
+	unsigned el = xf->codeel, comp = xf->codecomp ? xf->codecomp : 1;
+	unsigned g = el - 1 + comp - 1;
+
+	if (v->len == 8 && s != NULL && el > 0 && g < s->nval) {
+		cv = &s->val[g];
+		if (cv->el == el && (cv->comp ? cv->comp : 1u) == comp &&
+		    (cv->rep ? cv->rep : 1u) == 1 && code3(cv->s, "102") &&
+		    date8_word(a, v) == MXR_OK)
+			return MXR_OK;
+	}
+	return x_date_code_slow(xf, a, v, why);
 }
 
 /*
