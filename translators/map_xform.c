@@ -1431,9 +1431,11 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 	 * them (a load over several stores is not forwarded).
 	 */
 #ifdef W_LE
+	/* The zeros' digits are 0: shifted in after w_digits. */
 	lo = w_load(v->p + n - 8);
-	hi = n == 8 ? W_ONES * '0' : w_load(v->p) << (8 * (16 - n)) |
-	    (W_ONES * '0') >> (8 * (n - 8));
+	dlo = w_digits(lo);
+	dhi = n == 8 ? 0 : w_digits(w_load(v->p)) << (8 * (16 - n));
+	hi = dhi ^ W_ONES * '0';
 #else
 	memset(g, '0', 8);
 	if (n > 8)		/* g[16 - n...]: bytes past g[7] are redone */
@@ -1441,9 +1443,9 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 	memcpy(g + 8, v->p + n - 8, 8);
 	hi = w_load(g);
 	lo = w_load(g + 8);
-#endif
 	dhi = w_digits(hi);
 	dlo = w_digits(lo);
+#endif
 	if (d_nondigit(dhi | d_nondigit(dlo)) != 0) {
 		*why = "is not a GTIN (8, 12, 13 or 14 digits)";
 		return MXR_TYPEWARN;
