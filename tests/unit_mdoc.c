@@ -27,8 +27,8 @@ static const char *names[NNAMES];
 static const char *
 intern(const char *s, unsigned seq)
 {
-	size_t	 n = strlen(s), json = n + 3 < MAP_NAME_JSONPAD ?
-		    MAP_NAME_JSONPAD : n + 3;
+	size_t	 n = strlen(s), json = n + 4 < MAP_NAME_JSONPAD ?
+		    MAP_NAME_JSONPAD : n + 4;
 	char	*p = calloc(1, 3 + n + 1 + json), *k = p + 3;
 	unsigned len = (unsigned)n;
 
@@ -44,6 +44,7 @@ intern(const char *s, unsigned seq)
 	memcpy(k + n + 2, s, n);
 	k[n + n + 2] = '"';
 	k[n + n + 3] = ':';
+	k[n + n + 4] = '"';
 	return k;
 }
 

@@ -248,7 +248,7 @@ cp_namehash(const char *s, size_t n)
 static const char *
 cp_internname(struct cp *cp, const char *s, size_t n, uint32_t seq)
 {
-	size_t	 json = n + 3 < MAP_NAME_JSONPAD ? MAP_NAME_JSONPAD : n + 3;
+	size_t	 json = n + 4 < MAP_NAME_JSONPAD ? MAP_NAME_JSONPAD : n + 4;
 	char	*p = cp_alloc(cp, 3 + n + 1 + json), *k = p + 3;
 	unsigned len = n < MAP_NAME_NOJSON ? (unsigned)n : MAP_NAME_NOJSON;
 	size_t	 x;
@@ -266,6 +266,7 @@ cp_internname(struct cp *cp, const char *s, size_t n, uint32_t seq)
 	memcpy(k + n + 2, s, n);
 	k[n + n + 2] = '"';
 	k[n + n + 3] = ':';
+	k[n + n + 4] = '"';	/* a string value's, copied with the key */
 	return k;
 }
 

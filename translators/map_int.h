@@ -726,8 +726,9 @@ map_tag_id(const struct map_tag *tags, uint32_t mask, uint32_t key)
  * so the writer copies a member's key, quotes and colon in one piece.  A
  * length of MAP_NAME_NOJSON: the name needs escaping (never for a name
  * the compiler accepts), the writer escapes it.  The JSON form is
- * followed by zeros up to MAP_NAME_JSONPAD bytes, so that the writer
- * copies a short one as one fixed block, without a test of its length.
+ * followed by a '"' (a string value's opening quote, copied with the
+ * key) and zeros up to MAP_NAME_JSONPAD bytes, so that the writer copies
+ * a short one as one fixed block, without a test of its length.
  */
 #define MAP_NAME_NOJSON		0xffffu
 #define MAP_NAME_JSONPAD	32

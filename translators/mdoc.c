@@ -550,19 +550,20 @@ wr_nonempty(const struct mdoc *v)
 }
 
 /*
- * "key": (kn bytes of name, so kn + 3 of JSON) into room already
- * claimed, without a call; 0, and nothing written, for a key longer
- * than 29 bytes or one without its JSON form (kn is MAP_NAME_NOJSON):
- * those are wr_key's.  The name's padding (map_int.h) is copied too, as
- * the same 32 bytes whatever the length: the room claimed holds them,
- * and what follows the key overwrites them.
+ * "key":" (kn bytes of name, so kn + 3 of JSON and a string's opening
+ * quote) into room already claimed, without a call; 0, and nothing
+ * written, for a key longer than 28 bytes or one without its JSON form
+ * (kn is MAP_NAME_NOJSON): those are wr_key's.  The name's padding
+ * (map_int.h) is copied too, as the same 32 bytes whatever the length:
+ * the room claimed holds them, and what follows the key overwrites them
+ * (the quote too, when the value is not a string).
  */
 static inline int
 wr_key_fast(char *o, const char *k, size_t kn)
 {
 	char	 a[16], b[16];
 
-	if (kn > MAP_NAME_JSONPAD - 3)
+	if (kn > MAP_NAME_JSONPAD - 4)
 		return 0;
 	memcpy(a, k + kn + 1, 16);
 	memcpy(b, k + kn + 17, 16);
@@ -596,23 +597,47 @@ wr_key(struct wr *w, char *o, const char *k, size_t kn)
 static inline int
 wr_val_fast(char *o, const char *s, size_t n)
 {
+	uint32_t q = '"' | ',' << 8;	/* and two bytes of room after */
+
 	if (!jsonw_copy32(o, s, n))
 		return 0;
-	/* two byte stores: a 16-bit immediate would go through a register */
-	o[n] = '"';
-	o[n + 1] = ',';
+	/* one 32-bit store: a 16-bit immediate would go through a register */
+	memcpy(o + n, &q, 4);
 	return 1;
+}
+
+/* The digits of u at o (room claimed): where they end. */
+static inline char *
+wr_u32(char *o, uint32_t u)
+{
+	size_t	 n;
+
+	if (u < 10) {
+		*o = (char)('0' + u);
+		return o + 1;
+	}
+	if (u < 10000)
+		n = u < 100 ? 2 : u < 1000 ? 3 : 4;
+	else if (u < 100000000)
+		n = u < 1000000 ? (u < 100000 ? 5 : 6) :
+		    (u < 10000000 ? 7 : 8);
+	else
+		n = u < 1000000000 ? 9 : 10;
+	jsonw_fmt_u32(o + n, u);
+	return o + n;
 }
 
 /*
  * Room the writer keeps for a member it writes without checking its
  * length against the room: a key of up to 32 bytes of JSON and a
  * plain string of up to 32 bytes, quoted, with its comma (or a key
- * and a brace), and a byte more, so that the comma after an object of
- * such members needs no check either.  With less room left, members
- * claim exactly their own (wr_key, wr_leaf).
+ * and a brace), and two bytes more, so that the commas after an
+ * object of such members, and after the object it ends, need no check
+ * either; and the two bytes after each, which the 32-bit stores of
+ * '",' and '},' write over.  With less room left, members claim
+ * exactly their own (wr_key, wr_leaf).
  */
-#define WR_SHORT	(32 + 32 + 3 + 1)
+#define WR_SHORT	(32 + 32 + 3 + 2 + 2)
 _Static_assert(MAP_NAME_JSONPAD <= 32, "wr_key_fast's copy fits WR_SHORT");
 
 /*
@@ -629,7 +654,6 @@ wr_short(char **op, uintptr_t lim, const struct mdoc *v, const char *k,
 
 	if ((uintptr_t)o > lim || !wr_key_fast(o, k, kn))
 		return 0;
-	o[kn + 3] = '"';
 	if (!wr_val_fast(o + kn + 4, v->u.s.p, vn))
 		return 0;
 	*op = o + kn + vn + 6;
@@ -668,7 +692,8 @@ static char *
 wr_tree(struct wr *w, char *o, const struct mdoc *d, int depth)
 {
 	struct wr_frame	 st[WR_STACK], *fp = st, *flim;
-	const struct mdoc *m = NULL, *v, *vm, *const *e = NULL;
+	const struct mdoc *m = NULL, *v, *vm, *vv, *const *e = NULL;
+	const uint32_t	 cc = '}' | ',' << 8;
 	const struct mdoc *const *ee = NULL;
 	const char	*k;
 	char		*end;
@@ -714,15 +739,51 @@ obj:	/* the members of an object from m (ee is NULL) */
 				 * written here, with nothing kept in a frame.
 				 */
 				vm = v->u.o.head;
-				do
-					if (!wr_plainstr(vm) || !wr_short(&o, lim,
-					    vm, vm->key, wr_keylen(vm->key)))
+				do {
+					if (wr_plainstr(vm)) {
+						if (!wr_short(&o, lim, vm,
+						    vm->key, wr_keylen(vm->key)))
+							break;
+						continue;
+					}
+					/*
+					 * An object of short members in it
+					 * (lines[].item.standardItemId) too,
+					 * with two frames ready should one
+					 * not be short.
+					 */
+					kn = wr_keylen(vm->key);
+					if (vm->kind != MDOC_OBJ ||
+					    vm->u.o.head == NULL ||
+					    flim - fp < 2 ||
+					    (uintptr_t)o > lim ||
+					    !wr_key_fast(o, vm->key, kn))
 						break;
-				while ((vm = vm->next) != NULL);
+					o[kn + 3] = '{';
+					o += kn + 4;
+					vv = vm->u.o.head;
+					do
+						if (!wr_plainstr(vv) ||
+						    !wr_short(&o, lim, vv,
+						    vv->key, wr_keylen(vv->key)))
+							break;
+					while ((vv = vv->next) != NULL);
+					if (vv != NULL) {
+						fp[0].at = m;
+						fp[0].ee = NULL;
+						fp[1].at = vm->next;
+						fp[1].ee = NULL;
+						fp += 2;
+						m = vv;
+						goto obj;
+					}
+					memcpy(o - 1, &cc, 4);
+					o++;
+				} while ((vm = vm->next) != NULL);
 				if (vm == NULL) {
-					/* a short member left a byte of room */
-					o[-1] = '}';
-					*o++ = ',';
+					/* a short member left three bytes */
+					memcpy(o - 1, &cc, 4);
+					o++;
 					goto next;
 				}
 				fp->at = m;
@@ -746,7 +807,16 @@ obj:	/* the members of an object from m (ee is NULL) */
 				goto arr;
 			}
 		}
-		if ((o = wr_key(w, o, k, kn)) == NULL)
+		if ((uintptr_t)o <= lim && wr_key_fast(o, k, kn)) {
+			o += kn + 3;
+			/* counts (totals.lineCount) with the key */
+			if (v->kind == MDOC_INT && v->u.i >= 0 &&
+			    v->u.i <= UINT32_MAX) {
+				o = wr_u32(o, (uint32_t)v->u.i);
+				*o++ = ',';
+				goto next;
+			}
+		} else if ((o = wr_key(w, o, k, kn)) == NULL)
 			return NULL;
 		end = w->end;
 		lim = (uintptr_t)end - WR_SHORT;
