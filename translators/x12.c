@@ -1566,13 +1566,16 @@ on_st(struct x12 *x, const struct edi_seg *seg)
 		    sizeof(b2)));
 }
 
-static void
-on_se(struct x12 *x, const struct edi_seg *seg)
+/*
+ * on_se() once SE is kept as the set's last segment: its checks and the
+ * set's delivery.  noinline: fast_run()'s flatten leaves it out of line.
+ */
+static void __attribute__((noinline))
+se_close(struct x12 *x, const struct edi_seg *seg)
 {
 	struct slice v, v2;
 	char	 b[48];
 
-	set_append(x, seg, 1);
 	val12(seg, &v, &v2);
 	if (!u32_is(v, x->sb.count))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SE-COUNT",
@@ -1587,6 +1590,13 @@ on_se(struct x12 *x, const struct edi_seg *seg)
 		    slice_show(v, b, sizeof(b)), (int)x->st02.len, x->st02.p);
 	deliver_set(x, x->st01, x->st02, x->gs08, 1);
 	x->state = XS_GS;
+}
+
+static void
+on_se(struct x12 *x, const struct edi_seg *seg)
+{
+	set_append(x, seg, 1);
+	se_close(x, seg);
 }
 
 static void
@@ -2457,6 +2467,63 @@ fast_limit(struct x12 *x, struct edi_seg *seg, const char *p, size_t len,
 }
 
 /*
+ * The segment scanned into r's slot (p to its terminator q, n bytes of
+ * values at w->p) kept there with its values in the window: what
+ * set_append() would do, without a copy or a claim per segment.
+ */
+static inline __attribute__((always_inline)) void
+fast_keep(struct run *r, struct setbuf_vwin *w, struct edi_seg *seg,
+    const char *p, const unsigned char *q, size_t n)
+{
+	struct edi_val *out = (struct edi_val *)(void *)w->p;
+
+	r->fs += RUN_FS1;
+	memcpy(&seg->filepos, &r->fs, sizeof(r->fs));
+	seg->nval = (uint16_t)val_count(n);
+	seg->val = n ? out : NULL;
+	seg->raw = slice_make(p, (size_t)(q - (const unsigned char *)p));
+	seg->loop = NULL;
+	w->p += (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	r->slot++;
+}
+
+/*
+ * The open set's SE at *pp, with a slot and room in the window (r->slot
+ * is not NULL only while the set is open): kept in its slot as fast_keep()
+ * keeps any other, then closed as on_se() closes it after set_append(),
+ * without a copy of its values.  Past the set's size limit, fast_other()
+ * reads it again.  fast_segment()'s answer.
+ */
+static inline __attribute__((always_inline)) int
+fast_se(struct x12 *x, const char *in, const unsigned char *last,
+    const char **pp, struct run *r, struct setbuf_vwin *w, const int avx2)
+{
+	const unsigned char *q;
+	struct edi_seg *seg = r->slot;
+	const char *p = *pp;
+	size_t	 end, n;
+
+	if ((q = scan_plain(x, (const unsigned char *)p, last, seg,
+	    (struct edi_val *)(void *)w->p, &n, 1, avx2)) == NULL)
+		return 0;
+	if ((uintptr_t)q > r->limend) {
+		if ((end = fast_other(x, (size_t)(p - in), r, w, avx2)) ==
+		    SCAN_NO)
+			return 0;
+		*pp = in + end + 1;
+		return 1;
+	}
+	fast_keep(r, w, seg, p, q, n);
+	run_store(x, r);
+	fast_vwclose(&x->sar, w);
+	se_close(x, seg);
+	run_load(x, r);
+	*pp = (const char *)q + 1;
+	/* as fast_other() answers once a handler asked to stop */
+	return x->stop == 0;
+}
+
+/*
  * The segment at *pp through scan_plain(), with 32 bytes from it in the
  * input (last: the last byte a 32-byte load may start at, computed once
  * per run): 1 with *pp past its terminator, or 0 for find_byte() and
@@ -2478,6 +2545,9 @@ fast_segment(struct x12 *x, const char *in, const unsigned char *last,
 	size_t	 end, n;
 	const char *p = *pp;
 
+	if (!direct && r->slot != r->slim && (uintptr_t)w->p <= r->wlim &&
+	    p[0] == 'S' && p[1] == 'E' && p[2] == x->d.element)
+		return fast_se(x, in, last, pp, r, w, avx2);
 	if (!direct || ((r->slot == r->slim || (uintptr_t)w->p > r->wlim) &&
 	    !fast_open(x, r, w))) {
 		if ((end = fast_other(x, (size_t)(p - in), r, w, avx2)) ==
@@ -2505,18 +2575,7 @@ fast_segment(struct x12 *x, const char *in, const unsigned char *last,
 		*pp = (const char *)q + 1;
 		return 1;
 	}
-	/*
-	 * Kept in its slot with its values in the window: what set_append()
-	 * would do, without a copy or a claim per segment.
-	 */
-	r->fs += RUN_FS1;
-	memcpy(&seg->filepos, &r->fs, sizeof(r->fs));
-	seg->nval = (uint16_t)val_count(n);
-	seg->val = n ? out : NULL;
-	seg->raw = slice_make(p, (size_t)(q - (const unsigned char *)p));
-	seg->loop = NULL;
-	w->p += (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-	r->slot++;
+	fast_keep(r, w, seg, p, q, n);
 	*pp = (const char *)q + 1;
 	return 1;
 }
