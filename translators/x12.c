@@ -1566,13 +1566,16 @@ on_st(struct x12 *x, const struct edi_seg *seg)
 		    sizeof(b2)));
 }
 
-static void
-on_se(struct x12 *x, const struct edi_seg *seg)
+/*
+ * on_se() once SE is kept as the set's last segment: its checks and the
+ * set's delivery.  noinline: fast_run()'s flatten leaves it out of line.
+ */
+static void __attribute__((noinline))
+se_close(struct x12 *x, const struct edi_seg *seg)
 {
 	struct slice v, v2;
 	char	 b[48];
 
-	set_append(x, seg, 1);
 	val12(seg, &v, &v2);
 	if (!u32_is(v, x->sb.count))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-SE-COUNT",
@@ -1587,6 +1590,13 @@ on_se(struct x12 *x, const struct edi_seg *seg)
 		    slice_show(v, b, sizeof(b)), (int)x->st02.len, x->st02.p);
 	deliver_set(x, x->st01, x->st02, x->gs08, 1);
 	x->state = XS_GS;
+}
+
+static void
+on_se(struct x12 *x, const struct edi_seg *seg)
+{
+	set_append(x, seg, 1);
+	se_close(x, seg);
 }
 
 static void
@@ -2049,6 +2059,44 @@ classify(const unsigned char *p, const struct x12 *x, struct cls32 *m,
 		classify_sse2(p, x, m);
 }
 
+/*
+ * __builtin_ctzll() for scan_plain()'s walk of nonzero masks, without the
+ * register clear gcc puts before each tzcnt, one instruction per value
+ * (against a false dependency on its output that Intel's CPUs before
+ * Skylake have, and AMD's do not).  tzcnt runs as bsf where BMI1 is
+ * missing, with the same answer for a nonzero v.
+ */
+static inline __attribute__((always_inline)) uint64_t
+sep_ctz(uint64_t v)
+{
+#if defined(__x86_64__)
+	uint64_t r;
+
+	__asm__("tzcnt %1, %0" : "=r" (r) : "r" (v) : "cc");
+	return r;
+#else
+	return (uint64_t)__builtin_ctzll(v);
+#endif
+}
+
+/*
+ * setbuf_putval() of the value from start to q at o, and the next value's
+ * place: o + 1 when the value is not empty.  The move is conditional on
+ * the length just computed, so that no compare of q and start is needed.
+ */
+static inline __attribute__((always_inline)) struct edi_val *
+put_val(struct edi_val *o, const unsigned char *start,
+    const unsigned char *q, uint64_t erc)
+{
+	size_t	 len = (size_t)(q - start);
+
+	o->s.p = (const char *)start;
+	o->s.len = len;
+	memcpy((unsigned char *)o + offsetof(struct edi_val, el), &erc,
+	    sizeof(erc));
+	return len != 0 ? o + 1 : o;
+}
+
 /* A-Z 0-9: the bytes of a tag. */
 static const unsigned char tagok[256] = {
 	['0'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -2067,12 +2115,12 @@ static const unsigned char tagok[256] = {
  * a 32-byte load may start at any byte up to last.  Fills seg's tag and
  * nel, *np with the bytes of the values written at out (val_count()
  * counts them), and returns the terminator; NULL, having decided
- * nothing, otherwise.
+ * nothing, otherwise.  b0ok: the caller knows b[0] to be a tag's byte.
  */
 static inline __attribute__((always_inline)) const unsigned char *
 scan_plain(const struct x12 *x, const unsigned char *b,
     const unsigned char *last, struct edi_seg *seg, struct edi_val *out,
-    size_t *np, const int avx2)
+    size_t *np, const int b0ok, const int avx2)
 {
 	const unsigned char *blk = b, *start, *q;
 	unsigned mst, i;
@@ -2088,7 +2136,7 @@ scan_plain(const struct x12 *x, const unsigned char *b,
 	mst = m.st;
 	i = (unsigned)__builtin_ctz(((mes | mst) & 0xf) | 0x10);
 	if (i < 2 || i > EG_MAX_TAG_LEN ||
-	    !(tagok[b[0]] & tagok[b[1]] & (i == 2 || tagok[b[2]])))
+	    !((b0ok || tagok[b[0]]) & tagok[b[1]] & (i == 2 || tagok[b[2]])))
 		return NULL;
 	memcpy(&t4, b, 4);
 	t4 &= (1U << (8 * i)) - 1;
@@ -2097,27 +2145,46 @@ scan_plain(const struct x12 *x, const unsigned char *b,
 	sep = (mes | m.cs) & ~((2U << i) - 1);
 	for (;;) {
 		/* below the lowest terminator bit; all bits when there is none */
-		for (sep &= ~mst & (mst - 1); sep != 0; sep &= sep - 1) {
-			k = (uint64_t)__builtin_ctzll(sep);
-			q = blk + k;
-			setbuf_putval(o, start, q, erc);
-			/* counted when not empty: a conditional move */
-			o = q != start ? o + 1 : o;
-			k = (mes >> k) & 1;
-			erc = (erc & x->erc_step[k]) + x->erc_step[k + 2];
-			start = q + 1;
+		sep &= ~mst & (mst - 1);
+		if ((sep & m.cs) == 0) {
+			/*
+			 * Element separators only, as in nearly every block:
+			 * each takes the element step, without a look at mes
+			 */
+			for (; sep != 0; sep &= sep - 1) {
+				q = blk + sep_ctz(sep);
+				o = put_val(o, start, q, erc);
+				erc = (erc & ERC_EL) + x->erc_step[3];
+				start = q + 1;
+			}
+		} else {
+			for (; sep != 0; sep &= sep - 1) {
+				k = sep_ctz(sep);
+				q = blk + k;
+				o = put_val(o, start, q, erc);
+				k = (mes >> k) & 1;
+				erc = (erc & x->erc_step[k]) +
+				    x->erc_step[k + 2];
+				start = q + 1;
+			}
 		}
 		if (mst != 0)
 			break;
 		/*
 		 * Another block: within the input and the segment's length,
 		 * and room for 32 more values with el and comp within the
-		 * limits (the first block cannot reach them).
+		 * limits.  Each byte is at most one separator: with blk - b
+		 * bytes behind, el and comp are at most blk - b - 2 (a tag of
+		 * two bytes and its separator open element 1), below 68 up to
+		 * 64 bytes; and below EG_MAX_SEG_VALUES - 32 bytes there are
+		 * fewer values, and the segment is short.
 		 */
 		blk += 32;
-		if (blk > last || blk - b > EG_MAX_SEGMENT_LEN ||
-		    o - out >= EG_MAX_SEG_VALUES - 32 ||
-		    ((erc + 0x7fbc00007fbcULL) & 0x800000008000ULL) != 0)
+		if (blk > last || (blk - b >= 96 &&
+		    (((erc + 0x7fbc00007fbcULL) & 0x800000008000ULL) != 0 ||
+		    (blk - b >= EG_MAX_SEG_VALUES - 32 &&
+		    (blk - b > EG_MAX_SEGMENT_LEN ||
+		    o - out >= EG_MAX_SEG_VALUES - 32)))))
 			return NULL;
 		classify(blk, x, &m, avx2);
 		mes = m.es;
@@ -2134,8 +2201,7 @@ scan_plain(const struct x12 *x, const unsigned char *b,
 		*np = 0;
 		return q;
 	}
-	setbuf_putval(o, start, q, erc);
-	o = q != start ? o + 1 : o;
+	o = put_val(o, start, q, erc);
 	*np = (size_t)((unsigned char *)o - (unsigned char *)out);
 	seg->nel = (uint16_t)ERC_ELNUM(erc);
 	return q;
@@ -2156,19 +2222,36 @@ val_count(size_t nb)
 
 /*
  * The first bytes fast_run() and fast_direct() look at twice: those up to
- * ' ' (white space, or not a tag), '/' (a comment), and the first letters
- * of the envelope segments.
+ * ' ' (white space), '/' (a comment), the first letters of the envelope
+ * segments, and every other byte that is not a tag's (tagok[]): a
+ * segment fast_run() takes as direct starts with a tag's byte.
  */
 static const unsigned char lead[256] = {
-	/* 0x00 to ' ' */
+	/* 0x00 to '/' */
 	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	['/'] = 1, ['G'] = 1, ['I'] = 1, ['S'] = 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	/* '0' to '9' are 0 */
+	[':'] = 1, 1, 1, 1, 1, 1, 1,
+	['G'] = 1, ['I'] = 1, ['S'] = 1,
+	['['] = 1, 1, 1, 1, 1,
+	/* 0x60 to 0xff */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
 };
 
 /*
  * Whether the segment at p, in the open set, is none of the envelope
- * segments (SE, ST, GS, GE, IEA): those whose first byte is in lead[].
+ * segments (SE, ST, GS, GE, IEA) and starts with a tag's byte: for those
+ * whose first byte is in lead[].
  */
 static inline __attribute__((always_inline)) int
 lead_direct(const char *p)
@@ -2181,7 +2264,7 @@ lead_direct(const char *p)
 	case 'I':
 		return p[1] != 'E';
 	}
-	return 1;
+	return tagok[(unsigned char)p[0]];
 }
 
 /* Whether the segment at p may go straight into the open set's slot. */
@@ -2209,7 +2292,7 @@ fast_other_body(struct x12 *x, size_t pos, const int avx2)
 
 	/* fast_segment() saw 32 bytes from pos */
 	if ((q = scan_plain(x, in + pos, in + x->in.len - 32, &seg,
-	    x->scratch, &n, avx2)) == NULL)
+	    x->scratch, &n, 0, avx2)) == NULL)
 		return SCAN_NO;
 	end = (size_t)(q - in);
 	x->filepos++;
@@ -2257,15 +2340,16 @@ fast_other_avx2(struct x12 *x, size_t pos)
  * those fields, so there each was loaded and stored again per segment.
  * run_load() takes them from x, run_store() puts them back before
  * anything else may read x (fast_other(), a limit, the run's end).
- * left is 0 until fast_open() has opened the value window for the set.
+ * slot and slim are NULL until fast_open() has opened the value window for
+ * the set.  x->sb.end is not followed per segment: run_store() takes it
+ * from the last slot kept.
  */
 struct run {
 	struct edi_seg	*slot;		/* x->sb.seg + x->sb.nseg, or NULL */
-	size_t		 left;		/* slots below x->sb.lim_nseg */
+	struct edi_seg	*slim;		/* x->sb.seg + x->sb.lim_nseg, or NULL */
 	uintptr_t	 wlim;		/* the window's last start for VW_NEED */
 	uint64_t	 fs;		/* x->filepos | x->sb.count << 32 */
-	size_t		 end;		/* x->sb.end */
-	size_t		 limend;	/* x->sb.lim_end */
+	uintptr_t	 limend;	/* x->in.p + x->sb.lim_end, at most */
 };
 
 /* struct edi_seg's filepos and setpos, stored as one word from run's fs */
@@ -2279,12 +2363,15 @@ _Static_assert(offsetof(struct edi_seg, setpos) ==
 static inline __attribute__((always_inline)) void
 run_load(const struct x12 *x, struct run *r)
 {
+	uintptr_t in = (uintptr_t)x->in.p;
+
 	r->slot = NULL;
-	r->left = 0;
+	r->slim = NULL;
 	r->wlim = 0;
 	r->fs = x->filepos | (uint64_t)x->sb.count << 32;
-	r->end = x->sb.end;
-	r->limend = x->sb.lim_end;
+	/* as a pointer to compare a terminator's with, within uintptr_t */
+	r->limend = x->sb.lim_end > UINTPTR_MAX - in ? UINTPTR_MAX :
+	    in + x->sb.lim_end;
 }
 
 static inline __attribute__((always_inline)) void
@@ -2294,9 +2381,12 @@ run_store(struct x12 *x, const struct run *r)
 
 	x->filepos = (uint32_t)r->fs;
 	b->count = (uint32_t)(r->fs >> 32);
-	if (r->slot != NULL)
+	if (r->slot != NULL && r->slot != b->seg + b->nseg) {
+		/* segments kept since run_load(): the set ends with the last */
 		b->nseg = (size_t)(r->slot - b->seg);
-	b->end = r->end;
+		b->end = (size_t)(r->slot[-1].raw.p + r->slot[-1].raw.len -
+		    x->in.p);
+	}
 }
 
 /*
@@ -2327,7 +2417,7 @@ fast_open(struct x12 *x, struct run *r, struct setbuf_vwin *w)
 	    cap < EG_MAX_SEG_VALUES)
 		return 0;
 	r->slot = b->seg + b->nseg;
-	r->left = b->lim_nseg - b->nseg;
+	r->slim = b->seg + b->lim_nseg;
 	r->wlim = (uintptr_t)w->end - VW_NEED;
 	return 1;
 }
@@ -2377,10 +2467,68 @@ fast_limit(struct x12 *x, struct edi_seg *seg, const char *p, size_t len,
 }
 
 /*
- * The segment at *posp through scan_plain(), with 32 bytes from it in the
+ * The segment scanned into r's slot (p to its terminator q, n bytes of
+ * values at w->p) kept there with its values in the window: what
+ * set_append() would do, without a copy or a claim per segment.
+ */
+static inline __attribute__((always_inline)) void
+fast_keep(struct run *r, struct setbuf_vwin *w, struct edi_seg *seg,
+    const char *p, const unsigned char *q, size_t n)
+{
+	struct edi_val *out = (struct edi_val *)(void *)w->p;
+
+	r->fs += RUN_FS1;
+	memcpy(&seg->filepos, &r->fs, sizeof(r->fs));
+	seg->nval = (uint16_t)val_count(n);
+	seg->val = n ? out : NULL;
+	seg->raw = slice_make(p, (size_t)(q - (const unsigned char *)p));
+	seg->loop = NULL;
+	w->p += (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	r->slot++;
+}
+
+/*
+ * The open set's SE at *pp, with a slot and room in the window (r->slot
+ * is not NULL only while the set is open): kept in its slot as fast_keep()
+ * keeps any other, then closed as on_se() closes it after set_append(),
+ * without a copy of its values.  Past the set's size limit, fast_other()
+ * reads it again.  fast_segment()'s answer.
+ */
+static inline __attribute__((always_inline)) int
+fast_se(struct x12 *x, const char *in, const unsigned char *last,
+    const char **pp, struct run *r, struct setbuf_vwin *w, const int avx2)
+{
+	const unsigned char *q;
+	struct edi_seg *seg = r->slot;
+	const char *p = *pp;
+	size_t	 end, n;
+
+	if ((q = scan_plain(x, (const unsigned char *)p, last, seg,
+	    (struct edi_val *)(void *)w->p, &n, 1, avx2)) == NULL)
+		return 0;
+	if ((uintptr_t)q > r->limend) {
+		if ((end = fast_other(x, (size_t)(p - in), r, w, avx2)) ==
+		    SCAN_NO)
+			return 0;
+		*pp = in + end + 1;
+		return 1;
+	}
+	fast_keep(r, w, seg, p, q, n);
+	run_store(x, r);
+	fast_vwclose(&x->sar, w);
+	se_close(x, seg);
+	run_load(x, r);
+	*pp = (const char *)q + 1;
+	/* as fast_other() answers once a handler asked to stop */
+	return x->stop == 0;
+}
+
+/*
+ * The segment at *pp through scan_plain(), with 32 bytes from it in the
  * input (last: the last byte a 32-byte load may start at, computed once
- * per run): 1 with *posp past its terminator, or 0 for find_byte() and
- * on_segment().  A segment of the open set other than the envelope
+ * per run): 1 with *pp past its terminator, or 0 for find_byte() and
+ * on_segment().  The walk is by pointer: in is needed only on the way to
+ * fast_other().  A segment of the open set other than the envelope
  * segments (direct; their handlers may reset the set's arena) is split
  * straight into its setbuf slot and the arena's free space (w,
  * fast_run()'s value window, closed before anything else may allocate
@@ -2388,22 +2536,26 @@ fast_limit(struct x12 *x, struct edi_seg *seg, const char *p, size_t len,
  */
 static inline __attribute__((always_inline)) int
 fast_segment(struct x12 *x, const char *in, const unsigned char *last,
-    size_t *posp, struct run *r, struct setbuf_vwin *w, int direct,
+    const char **pp, struct run *r, struct setbuf_vwin *w, int direct,
     const int avx2)
 {
 	const unsigned char *q;
 	struct edi_seg *seg;
 	struct edi_val *out;
-	size_t	 pos = *posp, end, n;
-	const char *p = in + pos;
+	size_t	 end, n;
+	const char *p = *pp;
 
-	if (!direct || ((r->left == 0 || (uintptr_t)w->p > r->wlim) &&
+	if (!direct && r->slot != r->slim && (uintptr_t)w->p <= r->wlim &&
+	    p[0] == 'S' && p[1] == 'E' && p[2] == x->d.element)
+		return fast_se(x, in, last, pp, r, w, avx2);
+	if (!direct || ((r->slot == r->slim || (uintptr_t)w->p > r->wlim) &&
 	    !fast_open(x, r, w))) {
-		if ((end = fast_other(x, pos, r, w, avx2)) == SCAN_NO)
+		if ((end = fast_other(x, (size_t)(p - in), r, w, avx2)) ==
+		    SCAN_NO)
 			return 0;
-		*posp = end + 1;
+		*pp = in + end + 1;
 		if (x->skipto != 0) {	/* a set taken */
-			*posp = x->skipto;
+			*pp = in + x->skipto;
 			x->skipto = 0;
 		}
 		return 1;
@@ -2411,34 +2563,20 @@ fast_segment(struct x12 *x, const char *in, const unsigned char *last,
 	seg = r->slot;
 	out = (struct edi_val *)(void *)w->p;
 	if ((q = scan_plain(x, (const unsigned char *)p, last, seg, out, &n,
-	    avx2)) == NULL)
+	    1, avx2)) == NULL)
 		return 0;
-	end = (size_t)(q - (const unsigned char *)in);
-	if (end > r->limend) {
+	if ((uintptr_t)q > r->limend) {
 		/* at the set's size limit */
 		run_store(x, r);
 		fast_vwclose(&x->sar, w);
-		fast_limit(x, seg, p, end - pos, out, val_count(n));
+		fast_limit(x, seg, p, (size_t)(q - (const unsigned char *)p),
+		    out, val_count(n));
 		run_load(x, r);
-		*posp = end + 1;
+		*pp = (const char *)q + 1;
 		return 1;
 	}
-	/*
-	 * Kept in its slot with its values in the window: what set_append()
-	 * would do, without a copy or a claim per segment.  The segment ends
-	 * at input offset end (in is x->in.p).
-	 */
-	r->fs += RUN_FS1;
-	memcpy(&seg->filepos, &r->fs, sizeof(r->fs));
-	seg->nval = (uint16_t)val_count(n);
-	seg->val = n ? out : NULL;
-	seg->raw = slice_make(p, end - pos);
-	seg->loop = NULL;
-	w->p += (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-	r->slot++;
-	r->left--;
-	r->end = end;
-	*posp = end + 1;
+	fast_keep(r, w, seg, p, q, n);
+	*pp = (const char *)q + 1;
 	return 1;
 }
 
@@ -2454,7 +2592,7 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 	struct setbuf_vwin w = { NULL, NULL, NULL };
 	struct run r;
 	const unsigned char *lastp;
-	size_t	 last;
+	const char *p, *e;
 	int	 direct;
 	unsigned char c;
 
@@ -2462,33 +2600,32 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 	if (x->d.segment == '\n' || len < 32)
 		return pos;
 	/* scan_plain() loads 32 bytes from a segment's start */
-	last = len - 32;
-	lastp = (const unsigned char *)in + last;
+	lastp = (const unsigned char *)in + len - 32;
+	p = in + pos;
+	e = in + len;
 	run_load(x, &r);
 	/* x->stop is 0 here; fast_other() answers SCAN_NO once it is not */
-	while (pos <= last) {
+	while ((const unsigned char *)p <= lastp) {
 		/* one look for what most segments do not start with */
 		direct = 1;
-		if (lead[c = (unsigned char)in[pos]]) {
+		if (lead[c = (unsigned char)*p]) {
 			if (c <= ' ') {
-				while (pos < len &&
-				    is_ws((unsigned char)in[pos]))
-					pos++;
-				if (pos > last)
+				while (p < e && is_ws((unsigned char)*p))
+					p++;
+				if ((const unsigned char *)p > lastp)
 					break;
 			}
-			if (in[pos] == '/' || (in[pos] == 'I' &&
-			    at_isa(slice_make(in, len), pos)))
+			if (*p == '/' || (*p == 'I' &&
+			    at_isa(slice_make(in, len), (size_t)(p - in))))
 				break;
-			direct = !lead[(unsigned char)in[pos]] ||
-			    lead_direct(in + pos);
+			direct = !lead[(unsigned char)*p] || lead_direct(p);
 		}
-		if (!fast_segment(x, in, lastp, &pos, &r, &w, direct, avx2))
+		if (!fast_segment(x, in, lastp, &p, &r, &w, direct, avx2))
 			break;
 	}
 	run_store(x, &r);
 	fast_vwclose(&x->sar, &w);
-	return pos;
+	return (size_t)(p - in);
 }
 
 /*
