@@ -749,6 +749,87 @@ odd_set(void *arg, struct edi_set *s)
 	return 0;
 }
 
+/*
+ * edi_set_scan (edi.c): which bytes of a set's text keep it plain, at
+ * every length around the 32- and 64-byte steps, the byte in question
+ * first, in the middle and last.  Without AVX2 it never says plain.
+ */
+static void
+scan_case(const char *what, const char *text, size_t len, char rs,
+    unsigned want)
+{
+	struct edi_delims d = { '*', '>', '^', '~', 0, '.' };
+	struct slice s;
+	unsigned got;
+
+	s = slice_make(text, len);
+	got = edi_set_scan(s, &d, rs);
+	if (!edi_avx2() || len < 32)
+		want &= ~EDI_SCAN_PLAIN;
+	ok(got == want, "edi_set_scan: %s (%zu bytes): %#x, want %#x", what,
+	    len, got, want);
+}
+
+static void
+test_set_scan(void)
+{
+	static const char bad[] = { '"', '\\', '\t', '\x01', (char)0xc3,
+	    (char)0x80, (char)0xff };
+	char	 b[200], m[64];
+	size_t	 len, at[3], i, k;
+	const size_t lens[] = { 32, 33, 63, 64, 65, 96, 127, 128, 131 };
+
+	for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		len = lens[k];
+		memset(b, 'A', len);
+		b[3] = '*';
+		b[7] = '>';
+		b[len - 1] = '~';
+		scan_case("letters and delimiters", b, len, 0, EDI_SCAN_PLAIN);
+		scan_case("no repetition separator", b, len, '^',
+		    EDI_SCAN_PLAIN);
+		at[0] = 0;
+		at[1] = len / 2;
+		at[2] = len - 1;
+		for (i = 0; i < 3; i++) {
+			memset(b, 'A', len);
+			b[at[i]] = '^';
+			scan_case("a repetition separator", b, len, '^',
+			    EDI_SCAN_PLAIN | EDI_SCAN_RS);
+			b[at[i]] = bad[(i + k) % sizeof(bad)];
+			snprintf(m, sizeof(m), "byte %#x at %zu",
+			    (unsigned char)b[at[i]], at[i]);
+			scan_case(m, b, len, '^', 0);
+		}
+	}
+	len = snprintf(b, sizeof(b), "ST*850*0001~\nBEG*00*SA*PO1~\r\n"
+	    "N1*ST*ACME~\rSE*4*0001~\r\n");
+	scan_case("line breaks after terminators", b, len, 0, EDI_SCAN_PLAIN);
+	len = snprintf(b, sizeof(b), "ST*850*0001~\n\nBEG*00*SA*PO1~\r\n"
+	    "N1*ST*ACME~SE*4*0001~");
+	scan_case("a blank line", b, len, 0, 0);
+	len = snprintf(b, sizeof(b), "ST*850*0001~BEG*00*SA*PO1~N1*ST*AC\nME~"
+	    "SE*4*0001~");
+	scan_case("a line break in a value", b, len, 0, 0);
+	len = snprintf(b, sizeof(b), "ST*850*0001~BEG*00*SA*PO1~N1*ST*ACME\r~"
+	    "SE*4*0001~");
+	scan_case("a CR before a terminator", b, len, 0, 0);
+	{
+		struct edi_delims nl = { '*', '>', 0, '\n', 0, '.' };
+		struct slice s;
+		unsigned want = edi_avx2() ? EDI_SCAN_PLAIN : 0;
+
+		len = snprintf(b, sizeof(b), "ST*850*0001\r\nBEG*00*SA*PO1\n"
+		    "N1*ST*ACME\r\nSE*4*0001\r\n");
+		s = slice_make(b, len);
+		ok(edi_set_scan(s, &nl, 0) == want, "edi_set_scan: terminator "
+		    "LF, CR before it");
+		b[14] = '\r';	/* "BEG*\r0*SA": a CR not before LF */
+		ok(edi_set_scan(s, &nl, 0) == 0, "edi_set_scan: terminator LF, "
+		    "a CR in a value");
+	}
+}
+
 static void
 test_odd_values(void)
 {
@@ -1324,6 +1405,7 @@ main(void)
 		test_unindexed(t850);
 	}
 	test_odd_values();
+	test_set_scan();
 	test_counts();
 	test_note_verdicts();
 	test_typed();

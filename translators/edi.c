@@ -6,12 +6,19 @@
  */
 #include "config.h"
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "edi.h"
+
+/* x86 compilers that take target("avx2,bmi,bmi2"): edi_set_scan's loop */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define EDI_SCAN_AVX2	1
+#include <immintrin.h>
+#endif
 
 const struct slice *
 edi_value(const struct edi_seg *seg, int el, int comp, int rep)
@@ -127,4 +134,106 @@ edi_avx2(void)
 #else
 	return 0;
 #endif
+}
+
+/*
+ * A byte edi_set_scan found that JSON escapes or that is not ASCII, at
+ * p[i] of n: 1 when no value holds it.  The delimiters never lie in an X12
+ * value (the component separator included: every element is split), nor
+ * does the line break the parser skips after a terminator: "~\n", "~\r",
+ * "~\r\n", and with a terminator of '\n' the CR before it.  Anything else
+ * (a tab, blank lines, a comment line) makes the set not plain: each
+ * value then is looked at alone, as in any set.
+ */
+static int
+scan_excused(const unsigned char *p, size_t i, size_t n,
+    const struct edi_delims *d)
+{
+	const unsigned char c = p[i], st = (unsigned char)d->segment;
+
+	if (c == (unsigned char)d->element ||
+	    c == (unsigned char)d->component || c == st)
+		return 1;
+	if (c == '\r' && st == '\n' && i + 1 < n && p[i + 1] == '\n')
+		return 1;
+	if (c != '\r' && c != '\n')
+		return 0;
+	if (i > 0 && p[i - 1] == st)
+		return 1;
+	return c == '\n' && i > 1 && p[i - 1] == '\r' && p[i - 2] == st;
+}
+
+#ifdef EDI_SCAN_AVX2
+static inline __attribute__((target("avx2,bmi,bmi2"), always_inline)) __m256i
+scan_bad(__m256i v)
+{
+	/* signed: below 0x20 holds the controls and 0x80..0xff */
+	return _mm256_or_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), v),
+	    _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('"')),
+	    _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\'))));
+}
+
+/*
+ * First whether any byte at all is one scan_excused must judge, 64 bytes
+ * a step with the last ones overlapping those before (n >= 32): in most
+ * sets none is.  Only then, each such byte where it is.
+ */
+static __attribute__((target("avx2,bmi,bmi2"))) unsigned
+scan_avx2(const unsigned char *p, size_t n, const struct edi_delims *d,
+    char rs)
+{
+	const __m256i r = _mm256_set1_epi8(rs);
+	__m256i	 a, b, bad = _mm256_setzero_si256(), hit = bad;
+	unsigned m, res = 0, k;
+	size_t	 i, at;
+
+	for (i = 0; i + 64 <= n; i += 64) {
+		a = _mm256_loadu_si256((const void *)(p + i));
+		b = _mm256_loadu_si256((const void *)(p + i + 32));
+		bad = _mm256_or_si256(bad, _mm256_or_si256(scan_bad(a),
+		    scan_bad(b)));
+		hit = _mm256_or_si256(hit, _mm256_or_si256(
+		    _mm256_cmpeq_epi8(a, r), _mm256_cmpeq_epi8(b, r)));
+	}
+	for (; i < n; i += 32) {
+		at = i + 32 <= n ? i : n - 32;
+		a = _mm256_loadu_si256((const void *)(p + at));
+		bad = _mm256_or_si256(bad, scan_bad(a));
+		hit = _mm256_or_si256(hit, _mm256_cmpeq_epi8(a, r));
+	}
+	if (rs != 0 && !_mm256_testz_si256(hit, hit))
+		res |= EDI_SCAN_RS;
+	if (_mm256_testz_si256(bad, bad))
+		return res | EDI_SCAN_PLAIN;
+	for (i = 0; i < n; i += 32) {
+		at = i + 32 <= n ? i : n - 32;
+		a = _mm256_loadu_si256((const void *)(p + at));
+		m = (unsigned)_mm256_movemask_epi8(scan_bad(a));
+		for (; m != 0; m &= m - 1) {
+			k = (unsigned)__builtin_ctz(m);
+			if (!scan_excused(p, at + k, n, d))
+				return res;
+		}
+	}
+	return res | EDI_SCAN_PLAIN;
+}
+#endif
+
+unsigned
+edi_set_scan(struct slice raw, const struct edi_delims *d, char rs)
+{
+#ifdef EDI_SCAN_AVX2
+	/* 0 not asked yet, 1 without AVX2, 2 with */
+	static _Atomic int avx2;
+	int	 a;
+
+	if ((a = atomic_load_explicit(&avx2, memory_order_relaxed)) == 0) {
+		a = edi_avx2() ? 2 : 1;
+		atomic_store_explicit(&avx2, a, memory_order_relaxed);
+	}
+	if (a == 2 && raw.len >= 32)
+		return scan_avx2((const unsigned char *)raw.p, raw.len, d, rs);
+#endif
+	return rs != 0 && raw.len > 0 && memchr(raw.p, rs, raw.len) != NULL ?
+	    EDI_SCAN_RS : 0;
 }

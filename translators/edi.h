@@ -38,6 +38,7 @@ struct edi_val {
 };
 
 struct edi_loop;
+struct edi_delims;
 
 struct edi_seg {
 	char		 tag[4];	/* NUL-padded: edi_seg_tagkey() */
@@ -57,6 +58,17 @@ struct edi_seg {
  * SSE2 loop on any machine.
  */
 int	edi_avx2(void);
+
+/*
+ * One pass over an X12 set's text (raw): EDI_SCAN_PLAIN when no byte but
+ * the element, component and segment delimiters, and line breaks after a
+ * segment terminator, is a control, '"', '\\' or above 0x7f (the set's
+ * plain); EDI_SCAN_RS when the byte rs occurs (0: not asked).  Without
+ * AVX2 the first is not looked for.
+ */
+#define EDI_SCAN_PLAIN	0x1
+#define EDI_SCAN_RS	0x2
+unsigned edi_set_scan(struct slice raw, const struct edi_delims *d, char rs);
 
 /*
  * The end of s's values.  val is NULL when there are none, and NULL + 0
@@ -196,6 +208,12 @@ struct edi_set {
 	 * looks at each).
 	 */
 	int		 segs_in_raw;
+	/*
+	 * No byte of raw but the delimiters is one that JSON escapes or that
+	 * is not ASCII, so a value whose text lies in raw can go into a
+	 * document as it is (edi_set_scan; set by edi_tree_build for X12).
+	 */
+	int		 plain;
 	/*
 	 * EDI_XML: the whole document is one set with no segments (nseg 0).
 	 * doctype is the root's local name ("cXML", "Order"), version the

@@ -138,6 +138,9 @@ struct ev {
 	struct arena	*a;
 	struct mdoc_pool mp;		/* the document's nodes */
 	struct mdoc	*root;
+	/* a plain set's text (edi_set.plain), else NULL and 0: ev_text() */
+	const char	*plo;
+	size_t		 plen;
 	unsigned	 nerr;
 	unsigned	 ndiag;
 	int		 limit;
@@ -3265,6 +3268,25 @@ leaf_node(struct ev *ev, enum mdoc_kind k)
 }
 
 /*
+ * Text for a document node, as mdoc_text_plain makes it; without a look
+ * at its bytes when it lies in a plain set's text, where no byte needs
+ * an escape or is not ASCII (edi_set_scan).
+ */
+static inline ALWAYS_INLINE const char *
+ev_text(struct ev *ev, const char *p, size_t len, size_t *outlen,
+    uint8_t *plain)
+{
+	const uintptr_t off = (uintptr_t)p - (uintptr_t)ev->plo;
+
+	if (off < ev->plen && len <= ev->plen - off) {
+		*outlen = len;
+		*plain = 1;
+		return p;
+	}
+	return mdoc_text_plain(&ev->mp, p, len, outlen, plain);
+}
+
+/*
  * A value as a document node (strings made valid UTF-8); NULL: none.
  * xf: v was left by a transform, whose v->plain is then to be trusted.
  */
@@ -3293,8 +3315,8 @@ val_node(struct ev *ev, const struct map_val *v, int xf)
 		d->u.s.p = v->p;
 		d->u.s.len = v->len;
 		d->plain = 1;
-	} else if ((d->u.s.p = mdoc_text_plain(&ev->mp, v->p, v->len,
-	    &d->u.s.len, &d->plain)) == NULL) {
+	} else if ((d->u.s.p = ev_text(ev, v->p, v->len, &d->u.s.len,
+	    &d->plain)) == NULL) {
 		ev->limit = 1;
 		return NULL;
 	}
@@ -4355,8 +4377,8 @@ write_text_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
 		return;
 	}
 	if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
-	    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p, val->s.len,
-	    &j->u.s.len, &j->plain)) == NULL) {
+	    (j->u.s.p = ev_text(ev, val->s.p, val->s.len, &j->u.s.len,
+	    &j->plain)) == NULL) {
 		ev->limit = 1;
 		ev->dirty = 1;
 		return;
@@ -4524,8 +4546,8 @@ list_plain(struct ev *ev, const struct frame *fr, const struct map_rule *r)
 			    &r->tgt)) == NULL)
 				return -1;
 			if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
-			    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p,
-			    val->s.len, &j->u.s.len, &j->plain)) == NULL) {
+			    (j->u.s.p = ev_text(ev, val->s.p, val->s.len,
+			    &j->u.s.len, &j->plain)) == NULL) {
 				ev->limit = 1;
 				ev->dirty = 1;
 				continue;
@@ -5873,6 +5895,10 @@ map_eval(const struct map *m, const struct edi_set *set,
 	ev.env = env;
 	ev.ds = ds;
 	ev.a = set->arena;
+	if (set->plain) {
+		ev.plo = set->raw.p;
+		ev.plen = set->raw.len;
+	}
 	ev.tracing = env != NULL && env->trace != NULL;
 	ev.tags = (m->owner != NULL ? m->owner : m)->tags;
 	ev.tagmask = (m->owner != NULL ? m->owner : m)->tagmask;

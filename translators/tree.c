@@ -618,7 +618,7 @@ first_outside(const struct edi_seg *seg, uint32_t n, struct slice within)
 }
 
 static void
-x12_repetitions(struct tb *t)
+x12_repetitions(struct tb *t, int clean)
 {
 	struct edi_set *set = t->set;
 	const struct struct_segdef *sd;
@@ -627,14 +627,12 @@ x12_repetitions(struct tb *t)
 	char	 rs = set->env.delims.repetition, tag[4], b[48];
 	uint32_t i;
 	uint16_t nel, nval, v;
-	int	 clean;
 
 	/*
-	 * One scan of the set's text usually clears every segment: then a
-	 * tight loop skips those whose text lies in it.
+	 * One scan of the set's text (clean: rs is not in it, edi_set_scan)
+	 * usually clears every segment: then a tight loop skips those whose
+	 * text lies in it.
 	 */
-	clean = set->raw.len > 0 && memchr(set->raw.p, rs, set->raw.len) ==
-	    NULL;
 	i = 0;
 	if (clean)
 		i = set->segs_in_raw ? set->nseg : first_outside(set->seg,
@@ -2137,7 +2135,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	struct edi_seg *s;
 	size_t	 i;
 	uint32_t k, ncol;
-	unsigned bits;
+	unsigned bits, scan;
 	int	 rc = 0, utf8;
 
 	if (set == NULL || set->arena == NULL)
@@ -2146,6 +2144,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	t->set = set;
 	t->st = st;
 	t->ds = ds;
+	set->plain = 0;
 	t->inst = t->instbuf;
 	/* at most one instance per segment, and the root */
 	if (set->nseg >= TB_INSTBUF)
@@ -2172,10 +2171,16 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	t->pos = t->ix->pos;
 	if (set->nseg > TB_DEFERBUF)
 		t->defer = xreallocarray(NULL, set->nseg, sizeof(*t->defer));
-	if (set->env.syntax == EDI_X12 && set->env.delims.repetition) {
-		x12_repetitions(t);
-		if (t->oom)
-			goto oom;
+	if (set->env.syntax == EDI_X12) {
+		scan = edi_set_scan(set->raw, &set->env.delims,
+		    set->env.delims.repetition);
+		set->plain = (scan & EDI_SCAN_PLAIN) && set->segs_in_raw;
+		if (set->env.delims.repetition) {
+			x12_repetitions(t, set->raw.len > 0 &&
+			    !(scan & EDI_SCAN_RS));
+			if (t->oom)
+				goto oom;
+		}
 	}
 	push(t, root, 0, 0);
 	/*
