@@ -5706,6 +5706,28 @@ run_group_q(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	run_group(ev, fr, s, depth);
 }
 
+/*
+ * Whether no instance of qk's (nk keys) passes a group's filter atom a:
+ * no key is one of its codes (qk_rank -1 for all), and none needs
+ * filter_rank1.  The group then selects nothing, in run_group_q's way
+ * and in run_group's: only its requirement is left (the buyer and the
+ * seller of an 850 that names a ship-to and a bill-to).
+ */
+static inline int
+gshare_none(const struct map_atom *a, const uint64_t *qk, int nk)
+{
+	int	 j, c;
+
+	for (j = 0; j < nk; j++) {
+		if (qk[j] == QK_SLOW)
+			return 0;
+		for (c = 0; c < a->ncode; c++)
+			if (a->ck[c] == qk[j])
+				return 0;
+	}
+	return 1;
+}
+
 /* Instances a run of groups ranks by keys read once (run_gshare). */
 #define GSHARE_MAX	64
 
@@ -5742,7 +5764,10 @@ run_gshare(struct ev *ev, struct frame *fr, const struct map_stmt *sh,
 	}
 	for (i = 0; i < n && !ev->limit; i++) {
 		ev->cur = m[i];
-		run_group_q(ev, fr, m[i], depth, qk);
+		if (gshare_none(&m[i]->u.b.sel->seg.f.atom[0], qk, nk))
+			group_req(ev, fr, m[i]);
+		else
+			run_group_q(ev, fr, m[i], depth, qk);
 	}
 	return;
 each:
@@ -5764,8 +5789,10 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 		return;
 	for (i = 0; i < nbody && !ev->limit; i++) {
 		const struct map_stmt *s = body[i];
+		const struct sidx *x;
 
 		ev->cur = s;
+again:
 		switch (s->kind) {
 		case MS_RULE:
 			run_rule(ev, fr, s);
@@ -5786,6 +5813,18 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 			if (ev->tracing || !run_lit_sib(ev, fr, s))
 				run_rule(ev, fr, s);
 			break;
+		case MS_SKIP:
+			/*
+			 * The tag it reads is not in the instance: nothing to
+			 * do, unless someone traces (each statement shows).
+			 */
+			if ((x = fr->sx) != NULL &&
+			    x->first[s->u.b.skiptid] == SIDX_END &&
+			    !ev->tracing)
+				break;
+			s = s->u.b.body[0];
+			ev->cur = s;
+			goto again;
 		default:
 			break;
 		}

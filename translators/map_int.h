@@ -574,8 +574,10 @@ struct map_block {
 	 * groups that select one tag by its qualifier (parties from N1[N101=
 	 * BY], N1[N101=ST], ...) one MS_GSHARE, so that each segment's
 	 * qualifier is read once for all of them, and each literal rule
-	 * under a when exists(F) of a field beside its target one MS_LITSIB.
-	 * Checks are still found in body.
+	 * under a when exists(F) of a field beside its target one MS_LITSIB;
+	 * then each statement that has nothing to do when a tag is not in
+	 * the instance is wrapped in an MS_SKIP (skip_wrap), which passes
+	 * it over then.  Checks are still found in body.
 	 */
 	struct map_stmt	**rbody;
 	int		 nrbody;
@@ -586,6 +588,12 @@ struct map_block {
 	 * stays where it is for all of them (map_eval.c group_idx_at).
 	 */
 	int		 rootw;
+	/*
+	 * MS_SKIP (map_compile.c skip_wrap): the number (map_step.tid) of
+	 * the tag whose absence from the frame's loop instance leaves the
+	 * statement it wraps with nothing to do.
+	 */
+	uint32_t	 skiptid;
 };
 
 enum map_skind {
@@ -594,6 +602,9 @@ enum map_skind {
 	MS_GSHARE,	/* groups selecting one tag by one qualifier, likewise */
 	MS_LITSIB,	/* a literal rule under a when exists(F) of a field
 			   beside its target, likewise (its u.b.body[0]) */
+	MS_SKIP,	/* a statement (its u.b.body[0]) that does nothing
+			   when the tag u.b.skiptid is not in the frame's
+			   instance, likewise */
 };
 
 struct map_stmt {
