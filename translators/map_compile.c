@@ -3807,6 +3807,9 @@ link_path(struct lk *L, struct map_path *p)
 			    "is scanned", p->seg.tag);
 	}
 	p->scan = path_scan(p);
+	p->selfloop = p->scan == MAP_SCAN_ONE && p->anchor == MA_REL &&
+	    p->nloop == 1 && !p->loop[0].hier && !p->seg.hier &&
+	    p->loop[0].key == p->seg.key && p->loop[0].f.natom == 0;
 	/* Positions and components are below 128 (EG_MAX_ELEMENTS). */
 	p->playout = 1u << 31 | (uint32_t)(p->pfrom & 0x7f) |
 	    (uint32_t)(p->pto & 0x7f) << 7 | (uint32_t)(p->pvcomp & 0x7f) << 14 |

@@ -4130,9 +4130,21 @@ plain_best(struct ev *ev, const struct frame *fr, const struct map_path *p,
 		if ((x = frame_sidx(ev, fr)) == NULL)
 			goto done;
 	}
-	if (p->nloop != 0)
-		plain_step(ev, x, p, pb);
-	else if ((it = sidx_first(x, &p->seg)) != SIDX_END) {
+	if (p->nloop != 0) {
+		/*
+		 * A step of the segment's own tag (PID/PID05 from a line):
+		 * one item of the tag, a plain segment or the trigger of an
+		 * instance of no other segment, is the one candidate, of the
+		 * step's rank 0, as plain_step would find it.
+		 */
+		if (!p->selfloop ||
+		    ((it = sidx_first(x, &p->seg)) != SIDX_END &&
+		    (x->it[it].next != SIDX_END || (x->it[it].kid != NULL &&
+		    x->it[it].kid->first != x->it[it].kid->last))))
+			plain_step(ev, x, p, pb);
+		else if (it != SIDX_END)
+			plain_cand(ev, p, &seg[x->it[it].seg], 0, pb);
+	} else if ((it = sidx_first(x, &p->seg)) != SIDX_END) {
 		if (x->it[it].next == SIDX_END)
 			plain_cand(ev, p, &seg[x->it[it].seg], 0, pb);
 		else

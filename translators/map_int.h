@@ -249,6 +249,10 @@ struct map_path {
 	uint8_t		 scan;
 	uint8_t		 scomp, sacomp;	/* MAP_SCAN_REP: comp and the filter
 					   atom's, 0 read as 1 */
+	uint8_t		 selfloop;	/* MAP_SCAN_ONE, one relative loop
+					   step of the segment's own tag
+					   without a filter (PID/PID05):
+					   map_eval.c plain_best's short way */
 	uint32_t	 playout;	/* MAP_SCAN_(C)PAIRS: the pair layout
 					   (pfrom..pqcomp) as one non-zero key */
 	/* Set when parsed: el and rep (0 read as 1) as the 32 bits an
