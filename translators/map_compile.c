@@ -3848,6 +3848,25 @@ link_cond(struct lk *L, struct map_cond *c)
 		link_expr(L, c->a);
 	if (c->b)
 		link_expr(L, c->b);
+	c->quick = 0;
+	if (c->op == MC_CMP && c->a != NULL && c->a->kind == MT_FIELD &&
+	    c->a->field != NULL && c->b != NULL && c->b->kind == MT_LIT) {
+		struct slice u = c->b->lit;
+		size_t	 i;
+
+		/* map_uint_cmp's literal, its leading zeros dropped. */
+		if (u.len == 0 || u.len > MAP_MAX_DEC_DIGITS + 2)
+			return;
+		for (i = 0; i < u.len; i++)
+			if ((unsigned char)(u.p[i] - '0') > 9)
+				return;
+		while (u.len > 1 && u.p[0] == '0') {
+			u.p++;
+			u.len--;
+		}
+		c->ulit = u;
+		c->quick = 1;
+	}
 }
 
 static void

@@ -2986,6 +2986,41 @@ field_cmpval(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 }
 
 /*
+ * sum(lines.quantity.value): field_each_at's walk from the array (name 0)
+ * for a field of three names, each element's members read in a loop
+ * without its steps' tests.  An element member that is an array is
+ * field_each_at's, as it would recurse there.
+ */
+static void
+sum_objs(struct ev *ev, const struct mdoc *arr, const struct map_field *f,
+    struct fwalk *fw)
+{
+	const char	*n1 = f->name[1], *n2 = f->name[2];
+	const uint64_t	 b1 = f->bit[1], b2 = f->bit[2];
+	const struct mdoc *e, *q;
+	uint32_t	 i;
+
+	for (i = 0; i < arr->u.a.n; i++) {
+		if ((e = arr->u.a.v[i]) == NULL)
+			continue;
+		if (e->kind == MDOC_ARR) {
+			field_each_at(ev, e, f, 1, fw, 2);
+			continue;
+		}
+		if (e->kind != MDOC_OBJ ||
+		    (q = mdoc_member_bit(e, n1, b1)) == NULL)
+			continue;
+		if (q->kind == MDOC_ARR) {
+			field_each_at(ev, q, f, 2, fw, 3);
+			continue;
+		}
+		if (q->kind == MDOC_OBJ &&
+		    (q = mdoc_member_bit(q, n2, b2)) != NULL)
+			fw_visit(ev, fw, q);
+	}
+}
+
+/*
  * count(field) or sum(field) compared (check count(lines) = CTT01): the
  * value eval_expr1 has, but a whole total is left in *x (*isnum set)
  * without its text; *sap keeps that sum for cond_cmp to write it when it
@@ -3023,8 +3058,15 @@ agg_field(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	{
 		struct fwalk fw = { NULL, NULL, 0, sa };
 
-		field_each_at(ev, field_base(ev, fr, e->field), e->field, 0,
-		    &fw, 0);
+		j = field_base(ev, fr, e->field);
+		if (e->field->nname == 3 && e->field->bit != NULL &&
+		    j != NULL && j->kind == MDOC_OBJ &&
+		    (j = mdoc_member_bit(j, e->field->name[0],
+		    e->field->bit[0])) != NULL && j->kind == MDOC_ARR)
+			sum_objs(ev, j, e->field, &fw);
+		else
+			field_each_at(ev, field_base(ev, fr, e->field),
+			    e->field, 0, &fw, 0);
 	}
 	if (sa->bad || sa->n == 0)
 		return 0;
@@ -3115,6 +3157,11 @@ cond_cmp(struct ev *ev, const struct frame *fr, const struct map_cond *c)
 		b.len = c->b->lit.len;
 		b.kind = MV_STR;
 		if (b.len == 0)
+			return C_UNKNOWN;
+	} else if (plain_ok(fr, c->b) &&
+	    (l = plain_value(ev, fr, c->b, &b)) >= 0) {
+		/* CTT01: eval_expr's first way, without its call. */
+		if (l == 0)
 			return C_UNKNOWN;
 	} else if (!eval_expr(ev, fr, c->b, &b, NULL))
 		return C_UNKNOWN;
@@ -5203,6 +5250,49 @@ run_rule_short(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	write_scalar(ev, fr, &r->tgt, &v, 0);
 }
 
+/*
+ * A check of a field against an unsigned integer (c->quick: check
+ * quantity.value > 0 on every line), as cond_cmp_lit decides it, with the
+ * literal's digits settled when linked: 1 when it passes or an operand is
+ * absent (run_check would have nothing to do), 0 when it fails or the
+ * field is not an unsigned integer (run_check's to decide and report).
+ */
+static inline ALWAYS_INLINE int
+check_quick(struct ev *ev, const struct frame *fr, const struct map_cond *c)
+{
+	const struct mdoc *j;
+	const char	*p;
+	size_t		 len, i;
+	int		 k, res;
+
+	if ((j = field_obj(ev, fr, c->a->field, &k)) == NULL) {
+		ev->xat = NULL;		/* as run_check leaves it */
+		return 1;
+	}
+	if (k != c->a->field->nname ||
+	    (j->kind != MDOC_STR && j->kind != MDOC_DEC))
+		return 0;
+	p = j->u.s.p;
+	len = j->u.s.len;
+	if (len == 0 || len > MAP_MAX_DEC_DIGITS + 2)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)(p[i] - '0') > 9)
+			return 0;
+	while (len > 1 && p[0] == '0') {
+		p++;
+		len--;
+	}
+	if (len != c->ulit.len)
+		res = len < c->ulit.len ? -1 : 1;
+	else if ((res = memcmp(p, c->ulit.p, len)) != 0)
+		res = res < 0 ? -1 : 1;
+	if (cmp_holds(c->cmp, res) != 1)
+		return 0;
+	ev->xat = NULL;
+	return 1;
+}
+
 static void
 run_check(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 {
@@ -5846,7 +5936,9 @@ again:
 	    !ev->limit; i++)
 		if (b->body[i]->kind == MS_CHECK) {
 			ev->cur = b->body[i];
-			run_check(ev, fr, b->body[i]);
+			if (!b->body[i]->u.c.cond->quick || ev->tracing ||
+			    !check_quick(ev, fr, b->body[i]->u.c.cond))
+				run_check(ev, fr, b->body[i]);
 			n++;
 		}
 }

@@ -365,6 +365,14 @@ struct map_cond {
 	enum map_cmp	 cmp;
 	struct slice	*list;		/* IN */
 	int		 nlist;
+	/*
+	 * Set when linked: a field compared with an unsigned integer
+	 * literal (check quantity.value > 0), and the literal without its
+	 * leading zeros, as map_uint_cmp compares it (map_eval.c
+	 * check_quick).
+	 */
+	int		 quick;
+	struct slice	 ulit;
 };
 
 /* A message with {…} placeholders, split at compile time. */
