@@ -4061,6 +4061,7 @@ rule_hints(struct map_rule *r)
 	int	 n = 0;
 
 	r->plain = map_expr_plain(e);
+	r->ppath = r->plain != NULL ? r->plain->path : NULL;
 	while (e != NULL && e->kind == MT_OR && e->nsub > 0 && n++ < 64)
 		e = e->sub[0];
 	r->source = e != NULL ? e->text : NULL;

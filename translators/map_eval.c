@@ -4331,16 +4331,23 @@ absent(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
  * earlier, not last) is target_parent's.
  */
 static inline ALWAYS_INLINE struct mdoc *
-target_obj(struct ev *ev, const struct frame *fr, const struct map_target *t)
+frame_base(struct ev *ev, const struct frame *fr)
 {
-	const struct frame *of;
-	struct mdoc *o, *j;
+	const struct frame *of = obj_frame(fr);
+
+	return of != NULL ? of->obj : ev->root;
+}
+
+/* target_obj, the object of fr's frame (frame_base) given. */
+static inline ALWAYS_INLINE struct mdoc *
+target_obj_at(struct ev *ev, const struct frame *fr, struct mdoc *o,
+    const struct map_target *t)
+{
+	struct mdoc *j;
 	int	 i;
 
 	if (t->rooted)
 		return target_parent(ev, fr, t);
-	of = obj_frame(fr);
-	o = of != NULL ? of->obj : ev->root;
 	/* Most nested names are one step (quantity.value): no loop. */
 	if (t->nname == 2) {
 		if ((j = o->u.o.tail) != NULL && j->key == t->name[0] &&
@@ -4372,6 +4379,12 @@ target_obj(struct ev *ev, const struct frame *fr, const struct map_target *t)
 	return o;
 }
 
+static inline ALWAYS_INLINE struct mdoc *
+target_obj(struct ev *ev, const struct frame *fr, const struct map_target *t)
+{
+	return target_obj_at(ev, fr, frame_base(ev, fr), t);
+}
+
 /* write_scalar into o, the target's object (target_obj's). */
 static inline ALWAYS_INLINE void
 write_scalar_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
@@ -4387,16 +4400,23 @@ write_scalar_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
 }
 
 static inline ALWAYS_INLINE void
-write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
-    const struct map_val *v, int xf)
+write_scalar_at(struct ev *ev, const struct frame *fr, struct mdoc *base,
+    const struct map_target *t, const struct map_val *v, int xf)
 {
 	struct mdoc *o;
 
-	if ((o = target_obj(ev, fr, t)) == NULL) {
+	if ((o = target_obj_at(ev, fr, base, t)) == NULL) {
 		ev->dirty = 1;
 		return;
 	}
 	write_scalar_in(ev, o, t, v, xf);
+}
+
+static inline ALWAYS_INLINE void
+write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
+    const struct map_val *v, int xf)
+{
+	write_scalar_at(ev, fr, frame_base(ev, fr), t, v, xf);
 }
 
 /*
@@ -4409,10 +4429,7 @@ write_text_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
 {
 	struct mdoc *j;
 
-	if (val->s.p == NULL) {
-		ev->dirty = 1;
-		return;
-	}
+	/* val is a segment's value: never empty, so never NULL (edi.h). */
 	if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
 	    (j->u.s.p = mdoc_text_plain(&ev->mp, val->s.p, val->s.len,
 	    &j->u.s.len, &j->plain)) == NULL) {
@@ -4424,16 +4441,23 @@ write_text_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
 }
 
 static inline ALWAYS_INLINE void
-write_text(struct ev *ev, const struct frame *fr, const struct map_target *t,
-    const struct edi_val *val)
+write_text_at(struct ev *ev, const struct frame *fr, struct mdoc *base,
+    const struct map_target *t, const struct edi_val *val)
 {
 	struct mdoc *o;
 
-	if ((o = target_obj(ev, fr, t)) == NULL) {
+	if ((o = target_obj_at(ev, fr, base, t)) == NULL) {
 		ev->dirty = 1;
 		return;
 	}
 	write_text_in(ev, o, t, val);
+}
+
+static inline ALWAYS_INLINE void
+write_text(struct ev *ev, const struct frame *fr, const struct map_target *t,
+    const struct edi_val *val)
+{
+	write_text_at(ev, fr, frame_base(ev, fr), t, val);
 }
 
 struct lvals {
@@ -4877,8 +4901,8 @@ rule_write_res(struct ev *ev, const struct frame *fr,
  * way): nothing is kept for a diagnostic but v's text and kind.
  */
 static inline ALWAYS_INLINE void
-rule_write(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
-    struct map_val *v)
+rule_write_at(struct ev *ev, const struct frame *fr, struct mdoc *base,
+    const struct map_stmt *s, struct map_val *v)
 {
 	const struct map_rule *r = &s->u.r;
 	const char	*why, *p;
@@ -4900,7 +4924,14 @@ rule_write(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 			return;
 		}
 	}
-	write_scalar(ev, fr, &r->tgt, v, r->nxf > 0);
+	write_scalar_at(ev, fr, base, &r->tgt, v, r->nxf > 0);
+}
+
+static inline ALWAYS_INLINE void
+rule_write(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
+    struct map_val *v)
+{
+	rule_write_at(ev, fr, frame_base(ev, fr), s, v);
 }
 
 /*
@@ -4919,7 +4950,7 @@ run_rule_plain(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	struct pbest	 b;
 	int		 found;
 
-	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
+	if ((found = plain_best(ev, fr, r->ppath, &b)) == 0) {
 		/* Without a transform the value is only its text. */
 		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
 			write_text(ev, fr, &r->tgt, b.v);
@@ -5013,6 +5044,7 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 	const struct edi_seg *s = NULL;
 	const struct map_rule *r;
 	const struct sidx *x;
+	struct mdoc	*base;
 	struct map_val	 v;
 	struct pbest	 b;
 	uint32_t	 it;
@@ -5033,15 +5065,20 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 			goto each;
 		s = &ev->set->seg[x->it[it].seg];
 	}
+	/* The frame's object, which no rule of the run changes. */
+	base = frame_base(ev, fr);
+	/*
+	 * ev->cur is not set for each rule: only XML's diagnostics read it
+	 * (xp_error, xmulti_diag), and these rules read EDI paths.
+	 */
 	for (i = 0; i < n && !ev->limit; i++) {
-		ev->cur = m[i];		/* ev->xat: XML's, NULL here */
 		r = &m[i]->u.r;
 		b.n = 0;
 		if (s != NULL)
-			plain_cand(ev, r->plain->path, s, 0, &b);
+			plain_cand(ev, r->ppath, s, 0, &b);
 		/* From here as run_rule_plain. */
 		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
-			write_text(ev, fr, &r->tgt, b.v);
+			write_text_at(ev, fr, base, &r->tgt, b.v);
 			continue;
 		}
 		if ((found = pb_value(&b, r->plain, r->vcomp, &v)) != 1) {
@@ -5049,7 +5086,7 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 				run_rule_or(ev, fr, m[i], found);
 			continue;
 		}
-		rule_write(ev, fr, m[i], &v);
+		rule_write_at(ev, fr, base, m[i], &v);
 	}
 	return;
 each:
@@ -5116,7 +5153,7 @@ run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	if ((k = sib_find(fr, f, &o)) != 2)
 		return k;
 	/* From here as run_rule_plain, then rule_write, into o. */
-	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
+	if ((found = plain_best(ev, fr, r->ppath, &b)) == 0) {
 		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
 			write_text_in(ev, o, &r->tgt, b.v);
 			return 1;

@@ -506,6 +506,7 @@ struct map_rule {
 	/* Set when linked, so that evaluation need not work them out. */
 	const char	*source;	/* text of expr[0]'s first alternative */
 	const struct map_expr *plain;	/* map_expr_plain(expr[0]) */
+	const struct map_path *ppath;	/* and its path, or NULL */
 	int		 fast;		/* the common shape: plain set, no
 					   when, not [] (run_rule) */
 	int		 quiet;		/* and nothing to do when absent: no
