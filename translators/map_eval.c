@@ -5043,12 +5043,14 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 	const uint32_t	 key = m[0]->u.r.plain->path->seg.key;
 	const struct edi_seg *s = NULL;
 	const struct map_rule *r;
+	const struct map_path *p;
+	const struct edi_val *val;
 	const struct sidx *x;
 	struct mdoc	*base;
 	struct map_val	 v;
 	struct pbest	 b;
 	uint32_t	 it;
-	int		 i, found;
+	int		 i, c, k, found;
 
 	if (ev->tracing)
 		goto each;
@@ -5073,19 +5075,48 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 	 */
 	for (i = 0; i < n && !ev->limit; i++) {
 		r = &m[i]->u.r;
-		b.n = 0;
-		if (s != NULL)
-			plain_cand(ev, r->ppath, s, 0, &b);
-		/* From here as run_rule_plain. */
-		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
-			write_text_at(ev, fr, base, &r->tgt, b.v);
-			continue;
+		p = r->ppath;
+		val = NULL;
+		found = 0;
+		/*
+		 * The candidate as plain_cand ranks it, without a pbest for
+		 * the two shapes that have one at most: a value of the
+		 * segment (its last way) and a qualifier pair from the pairs
+		 * kept (pair_key's).
+		 */
+		if (s != NULL && p->scan == MAP_SCAN_ONE) {
+			if (frank(s, &p->seg.f) >= 0 &&
+			    (val = path_value(s, p)) != NULL)
+				found = val->s.len > 0;
+		} else if (s != NULL && p->scan == MAP_SCAN_PAIRS &&
+		    p->seg.f.natom == 0 && ev->pc.seg == s &&
+		    ev->pc.layout == p->playout) {
+			for (c = 0; c < p->npair && !found; c++)
+				for (k = 0; k < ev->pc.n; k++)
+					if (ev->pc.p[k].qk == p->pk[c]) {
+						val = ev->pc.p[k].v;
+						found = 1;
+						break;
+					}
+		} else if (s != NULL) {
+			b.n = 0;
+			plain_cand(ev, p, s, 0, &b);
+			found = b.n == 1 ? 1 : b.n == 0 ? 0 : -1;
+			if (found == 1)
+				val = b.v;	/* every candidate is of s */
 		}
-		if ((found = pb_value(&b, r->plain, r->vcomp, &v)) != 1) {
+		/* From here as run_rule_plain. */
+		if (found != 1) {
 			if (found != 0 || !r->quiet)
 				run_rule_or(ev, fr, m[i], found);
 			continue;
 		}
+		if (r->nxf == 0 && val != NULL) {
+			write_text_at(ev, fr, base, &r->tgt, val);
+			continue;
+		}
+		mk_val(&v, s, val, r->vcomp);
+		v.from = r->plain;
 		rule_write_at(ev, fr, base, m[i], &v);
 	}
 	return;
