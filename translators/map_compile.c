@@ -3808,6 +3808,9 @@ link_path(struct lk *L, struct map_path *p)
 			    "is scanned", p->seg.tag);
 	}
 	p->scan = path_scan(p);
+	p->selfloop = p->scan == MAP_SCAN_ONE && p->anchor == MA_REL &&
+	    p->nloop == 1 && !p->loop[0].hier && !p->seg.hier &&
+	    p->loop[0].key == p->seg.key && p->loop[0].f.natom == 0;
 	/* Positions and components are below 128 (EG_MAX_ELEMENTS). */
 	p->playout = 1u << 31 | (uint32_t)(p->pfrom & 0x7f) |
 	    (uint32_t)(p->pto & 0x7f) << 7 | (uint32_t)(p->pvcomp & 0x7f) << 14 |
@@ -3846,6 +3849,25 @@ link_cond(struct lk *L, struct map_cond *c)
 		link_expr(L, c->a);
 	if (c->b)
 		link_expr(L, c->b);
+	c->quick = 0;
+	if (c->op == MC_CMP && c->a != NULL && c->a->kind == MT_FIELD &&
+	    c->a->field != NULL && c->b != NULL && c->b->kind == MT_LIT) {
+		struct slice u = c->b->lit;
+		size_t	 i;
+
+		/* map_uint_cmp's literal, its leading zeros dropped. */
+		if (u.len == 0 || u.len > MAP_MAX_DEC_DIGITS + 2)
+			return;
+		for (i = 0; i < u.len; i++)
+			if ((unsigned char)(u.p[i] - '0') > 9)
+				return;
+		while (u.len > 1 && u.p[0] == '0') {
+			u.p++;
+			u.len--;
+		}
+		c->ulit = u;
+		c->quick = 1;
+	}
 }
 
 static void
@@ -4040,6 +4062,7 @@ rule_hints(struct map_rule *r)
 	int	 n = 0;
 
 	r->plain = map_expr_plain(e);
+	r->ppath = r->plain != NULL ? r->plain->path : NULL;
 	while (e != NULL && e->kind == MT_OR && e->nsub > 0 && n++ < 64)
 		e = e->sub[0];
 	r->source = e != NULL ? e->text : NULL;
@@ -4269,6 +4292,100 @@ share_runs(struct lk *L, struct map_block *b)
 	b->nrbody = n;
 }
 
+/*
+ * The tag whose absence from the frame's loop instance leaves statement s
+ * (of an rbody) with nothing to do, as its number (map_step.tid) + 1: a
+ * quiet rule of the fast shape (run_rule_plain finds no segment of its
+ * path's first step: no value, and nothing to say), a run of them
+ * (MS_SHARE), and a group, or a run of groups (MS_GSHARE), without a
+ * `when` or a requirement whose selector's first step is of the frame's
+ * instance (sel_none: no instance, nothing to say).  0 for any other
+ * statement.
+ */
+static uint32_t
+skip_tid(const struct map_stmt *s)
+{
+	const struct map_path *p;
+	const struct map_block *b;
+	const struct map_step *st;
+	uint32_t	 t = 0, k;
+	int		 i;
+
+	switch (s->kind) {
+	case MS_RULE:
+		if (!s->u.r.fast || !s->u.r.quiet || s->u.r.plain == NULL ||
+		    (p = s->u.r.plain->path) == NULL || !map_path_plain(p))
+			return 0;
+		st = p->nloop != 0 ? &p->loop[0] : &p->seg;
+		return st->key != 0 ? (uint32_t)st->tid + 1 : 0;
+	case MS_GROUP:
+	case MS_WITHIN:
+		b = &s->u.b;
+		if (b->sel == NULL || b->xsel != NULL || b->when != NULL ||
+		    b->req != MQ_NONE || b->sel->anchor != MA_REL)
+			return 0;
+		st = b->sel->nloop > 0 ? &b->sel->loop[0] : &b->sel->seg;
+		return !st->hier && st->key != 0 ? (uint32_t)st->tid + 1 : 0;
+	case MS_SHARE:
+	case MS_GSHARE:
+		/* One tag for all (share_len). */
+		for (i = 0; i < s->u.b.nbody; i++) {
+			if ((k = skip_tid(s->u.b.body[i])) == 0 ||
+			    (t != 0 && k != t))
+				return 0;
+			t = k;
+		}
+		return t;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Each statement of b's rbody that skip_tid gives a tag wrapped in an
+ * MS_SKIP statement, so that the evaluator passes it over with one test
+ * when the tag is not in the frame's instance: a line's DTM, SAC and N9
+ * when it has none, the header's ITD and TD5.  A group's instance always
+ * has its selector's segment: a statement that reads it (PO1's rules in
+ * `group lines[] from PO1`) is left as it is.
+ */
+static void
+skip_wrap(struct lk *L, struct map_block *b)
+{
+	struct map_stmt	**rb, *w, **one;
+	uint32_t	 t, trig = 0;
+	int		 i, n = 0;
+
+	if (b->sel != NULL && b->sel->seg.key != 0)
+		trig = (uint32_t)b->sel->seg.tid + 1;
+	for (i = 0; i < b->nrbody; i++)
+		if ((t = skip_tid(b->rbody[i])) != 0 && t != trig)
+			n++;
+	if (n == 0 || (rb = arena_allocarray(&L->m->arena,
+	    (size_t)b->nrbody, sizeof(*rb))) == NULL)
+		return;
+	for (i = 0; i < b->nrbody; i++) {
+		rb[i] = b->rbody[i];
+		if ((t = skip_tid(b->rbody[i])) == 0 || t == trig ||
+		    (w = arena_alloc(&L->m->arena, sizeof(*w))) == NULL ||
+		    (one = arena_alloc(&L->m->arena, sizeof(*one))) == NULL)
+			continue;
+		memset(w, 0, sizeof(*w));
+		w->kind = MS_SKIP;
+		w->file = rb[i]->file;
+		w->path = rb[i]->path;
+		w->line = rb[i]->line;
+		w->col = rb[i]->col;
+		w->linked = 1;
+		*one = rb[i];
+		w->u.b.body = one;
+		w->u.b.nbody = 1;
+		w->u.b.skiptid = t - 1;
+		rb[i] = w;
+	}
+	b->rbody = rb;
+}
+
 static void
 link_block(struct lk *L, struct map_block *b)
 {
@@ -4298,6 +4415,7 @@ link_block(struct lk *L, struct map_block *b)
 			b->rootw = 1;
 	}
 	share_runs(L, b);
+	skip_wrap(L, b);
 }
 
 /* ---- target checks ---------------------------------------------------------- */

@@ -2989,6 +2989,41 @@ field_cmpval(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 }
 
 /*
+ * sum(lines.quantity.value): field_each_at's walk from the array (name 0)
+ * for a field of three names, each element's members read in a loop
+ * without its steps' tests.  An element member that is an array is
+ * field_each_at's, as it would recurse there.
+ */
+static void
+sum_objs(struct ev *ev, const struct mdoc *arr, const struct map_field *f,
+    struct fwalk *fw)
+{
+	const char	*n1 = f->name[1], *n2 = f->name[2];
+	const uint64_t	 b1 = f->bit[1], b2 = f->bit[2];
+	const struct mdoc *e, *q;
+	uint32_t	 i;
+
+	for (i = 0; i < arr->u.a.n; i++) {
+		if ((e = arr->u.a.v[i]) == NULL)
+			continue;
+		if (e->kind == MDOC_ARR) {
+			field_each_at(ev, e, f, 1, fw, 2);
+			continue;
+		}
+		if (e->kind != MDOC_OBJ ||
+		    (q = mdoc_member_bit(e, n1, b1)) == NULL)
+			continue;
+		if (q->kind == MDOC_ARR) {
+			field_each_at(ev, q, f, 2, fw, 3);
+			continue;
+		}
+		if (q->kind == MDOC_OBJ &&
+		    (q = mdoc_member_bit(q, n2, b2)) != NULL)
+			fw_visit(ev, fw, q);
+	}
+}
+
+/*
  * count(field) or sum(field) compared (check count(lines) = CTT01): the
  * value eval_expr1 has, but a whole total is left in *x (*isnum set)
  * without its text; *sap keeps that sum for cond_cmp to write it when it
@@ -3026,8 +3061,15 @@ agg_field(struct ev *ev, const struct frame *fr, const struct map_expr *e,
 	{
 		struct fwalk fw = { NULL, NULL, 0, sa };
 
-		field_each_at(ev, field_base(ev, fr, e->field), e->field, 0,
-		    &fw, 0);
+		j = field_base(ev, fr, e->field);
+		if (e->field->nname == 3 && e->field->bit != NULL &&
+		    j != NULL && j->kind == MDOC_OBJ &&
+		    (j = mdoc_member_bit(j, e->field->name[0],
+		    e->field->bit[0])) != NULL && j->kind == MDOC_ARR)
+			sum_objs(ev, j, e->field, &fw);
+		else
+			field_each_at(ev, field_base(ev, fr, e->field),
+			    e->field, 0, &fw, 0);
 	}
 	if (sa->bad || sa->n == 0)
 		return 0;
@@ -3118,6 +3160,11 @@ cond_cmp(struct ev *ev, const struct frame *fr, const struct map_cond *c)
 		b.len = c->b->lit.len;
 		b.kind = MV_STR;
 		if (b.len == 0)
+			return C_UNKNOWN;
+	} else if (plain_ok(fr, c->b) &&
+	    (l = plain_value(ev, fr, c->b, &b)) >= 0) {
+		/* CTT01: eval_expr's first way, without its call. */
+		if (l == 0)
 			return C_UNKNOWN;
 	} else if (!eval_expr(ev, fr, c->b, &b, NULL))
 		return C_UNKNOWN;
@@ -4152,9 +4199,21 @@ plain_best(struct ev *ev, const struct frame *fr, const struct map_path *p,
 		if ((x = frame_sidx(ev, fr)) == NULL)
 			goto done;
 	}
-	if (p->nloop != 0)
-		plain_step(ev, x, p, pb);
-	else if ((it = sidx_first(x, &p->seg)) != SIDX_END) {
+	if (p->nloop != 0) {
+		/*
+		 * A step of the segment's own tag (PID/PID05 from a line):
+		 * one item of the tag, a plain segment or the trigger of an
+		 * instance of no other segment, is the one candidate, of the
+		 * step's rank 0, as plain_step would find it.
+		 */
+		if (!p->selfloop ||
+		    ((it = sidx_first(x, &p->seg)) != SIDX_END &&
+		    (x->it[it].next != SIDX_END || (x->it[it].kid != NULL &&
+		    x->it[it].kid->first != x->it[it].kid->last))))
+			plain_step(ev, x, p, pb);
+		else if (it != SIDX_END)
+			plain_cand(ev, p, &seg[x->it[it].seg], 0, pb);
+	} else if ((it = sidx_first(x, &p->seg)) != SIDX_END) {
 		if (x->it[it].next == SIDX_END)
 			plain_cand(ev, p, &seg[x->it[it].seg], 0, pb);
 		else
@@ -4294,16 +4353,23 @@ absent(struct ev *ev, const struct map_stmt *s, const struct rctx *rc,
  * earlier, not last) is target_parent's.
  */
 static inline ALWAYS_INLINE struct mdoc *
-target_obj(struct ev *ev, const struct frame *fr, const struct map_target *t)
+frame_base(struct ev *ev, const struct frame *fr)
 {
-	const struct frame *of;
-	struct mdoc *o, *j;
+	const struct frame *of = obj_frame(fr);
+
+	return of != NULL ? of->obj : ev->root;
+}
+
+/* target_obj, the object of fr's frame (frame_base) given. */
+static inline ALWAYS_INLINE struct mdoc *
+target_obj_at(struct ev *ev, const struct frame *fr, struct mdoc *o,
+    const struct map_target *t)
+{
+	struct mdoc *j;
 	int	 i;
 
 	if (t->rooted)
 		return target_parent(ev, fr, t);
-	of = obj_frame(fr);
-	o = of != NULL ? of->obj : ev->root;
 	/* Most nested names are one step (quantity.value): no loop. */
 	if (t->nname == 2) {
 		if ((j = o->u.o.tail) != NULL && j->key == t->name[0] &&
@@ -4335,6 +4401,12 @@ target_obj(struct ev *ev, const struct frame *fr, const struct map_target *t)
 	return o;
 }
 
+static inline ALWAYS_INLINE struct mdoc *
+target_obj(struct ev *ev, const struct frame *fr, const struct map_target *t)
+{
+	return target_obj_at(ev, fr, frame_base(ev, fr), t);
+}
+
 /* write_scalar into o, the target's object (target_obj's). */
 static inline ALWAYS_INLINE void
 write_scalar_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
@@ -4350,16 +4422,23 @@ write_scalar_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
 }
 
 static inline ALWAYS_INLINE void
-write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
-    const struct map_val *v, int xf)
+write_scalar_at(struct ev *ev, const struct frame *fr, struct mdoc *base,
+    const struct map_target *t, const struct map_val *v, int xf)
 {
 	struct mdoc *o;
 
-	if ((o = target_obj(ev, fr, t)) == NULL) {
+	if ((o = target_obj_at(ev, fr, base, t)) == NULL) {
 		ev->dirty = 1;
 		return;
 	}
 	write_scalar_in(ev, o, t, v, xf);
+}
+
+static inline ALWAYS_INLINE void
+write_scalar(struct ev *ev, const struct frame *fr, const struct map_target *t,
+    const struct map_val *v, int xf)
+{
+	write_scalar_at(ev, fr, frame_base(ev, fr), t, v, xf);
 }
 
 /*
@@ -4372,10 +4451,7 @@ write_text_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
 {
 	struct mdoc *j;
 
-	if (val->s.p == NULL) {
-		ev->dirty = 1;
-		return;
-	}
+	/* val is a segment's value: never empty, so never NULL (edi.h). */
 	if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
 	    (j->u.s.p = ev_text(ev, val->s.p, val->s.len, &j->u.s.len,
 	    &j->plain)) == NULL) {
@@ -4387,16 +4463,23 @@ write_text_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
 }
 
 static inline ALWAYS_INLINE void
-write_text(struct ev *ev, const struct frame *fr, const struct map_target *t,
-    const struct edi_val *val)
+write_text_at(struct ev *ev, const struct frame *fr, struct mdoc *base,
+    const struct map_target *t, const struct edi_val *val)
 {
 	struct mdoc *o;
 
-	if ((o = target_obj(ev, fr, t)) == NULL) {
+	if ((o = target_obj_at(ev, fr, base, t)) == NULL) {
 		ev->dirty = 1;
 		return;
 	}
 	write_text_in(ev, o, t, val);
+}
+
+static inline ALWAYS_INLINE void
+write_text(struct ev *ev, const struct frame *fr, const struct map_target *t,
+    const struct edi_val *val)
+{
+	write_text_at(ev, fr, frame_base(ev, fr), t, val);
 }
 
 struct lvals {
@@ -4840,8 +4923,8 @@ rule_write_res(struct ev *ev, const struct frame *fr,
  * way): nothing is kept for a diagnostic but v's text and kind.
  */
 static inline ALWAYS_INLINE void
-rule_write(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
-    struct map_val *v)
+rule_write_at(struct ev *ev, const struct frame *fr, struct mdoc *base,
+    const struct map_stmt *s, struct map_val *v)
 {
 	const struct map_rule *r = &s->u.r;
 	const char	*why, *p;
@@ -4863,7 +4946,14 @@ rule_write(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
 			return;
 		}
 	}
-	write_scalar(ev, fr, &r->tgt, v, r->nxf > 0);
+	write_scalar_at(ev, fr, base, &r->tgt, v, r->nxf > 0);
+}
+
+static inline ALWAYS_INLINE void
+rule_write(struct ev *ev, const struct frame *fr, const struct map_stmt *s,
+    struct map_val *v)
+{
+	rule_write_at(ev, fr, frame_base(ev, fr), s, v);
 }
 
 /*
@@ -4882,7 +4972,7 @@ run_rule_plain(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	struct pbest	 b;
 	int		 found;
 
-	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
+	if ((found = plain_best(ev, fr, r->ppath, &b)) == 0) {
 		/* Without a transform the value is only its text. */
 		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
 			write_text(ev, fr, &r->tgt, b.v);
@@ -4975,11 +5065,14 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 	const uint32_t	 key = m[0]->u.r.plain->path->seg.key;
 	const struct edi_seg *s = NULL;
 	const struct map_rule *r;
+	const struct map_path *p;
+	const struct edi_val *val;
 	const struct sidx *x;
+	struct mdoc	*base;
 	struct map_val	 v;
 	struct pbest	 b;
 	uint32_t	 it;
-	int		 i, found;
+	int		 i, c, k, found;
 
 	if (ev->tracing)
 		goto each;
@@ -4996,23 +5089,57 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 			goto each;
 		s = &ev->set->seg[x->it[it].seg];
 	}
+	/* The frame's object, which no rule of the run changes. */
+	base = frame_base(ev, fr);
+	/*
+	 * ev->cur is not set for each rule: only XML's diagnostics read it
+	 * (xp_error, xmulti_diag), and these rules read EDI paths.
+	 */
 	for (i = 0; i < n && !ev->limit; i++) {
-		ev->cur = m[i];		/* ev->xat: XML's, NULL here */
 		r = &m[i]->u.r;
-		b.n = 0;
-		if (s != NULL)
-			plain_cand(ev, r->plain->path, s, 0, &b);
-		/* From here as run_rule_plain. */
-		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
-			write_text(ev, fr, &r->tgt, b.v);
-			continue;
+		p = r->ppath;
+		val = NULL;
+		found = 0;
+		/*
+		 * The candidate as plain_cand ranks it, without a pbest for
+		 * the two shapes that have one at most: a value of the
+		 * segment (its last way) and a qualifier pair from the pairs
+		 * kept (pair_key's).
+		 */
+		if (s != NULL && p->scan == MAP_SCAN_ONE) {
+			if (frank(s, &p->seg.f) >= 0 &&
+			    (val = path_value(s, p)) != NULL)
+				found = val->s.len > 0;
+		} else if (s != NULL && p->scan == MAP_SCAN_PAIRS &&
+		    p->seg.f.natom == 0 && ev->pc.seg == s &&
+		    ev->pc.layout == p->playout) {
+			for (c = 0; c < p->npair && !found; c++)
+				for (k = 0; k < ev->pc.n; k++)
+					if (ev->pc.p[k].qk == p->pk[c]) {
+						val = ev->pc.p[k].v;
+						found = 1;
+						break;
+					}
+		} else if (s != NULL) {
+			b.n = 0;
+			plain_cand(ev, p, s, 0, &b);
+			found = b.n == 1 ? 1 : b.n == 0 ? 0 : -1;
+			if (found == 1)
+				val = b.v;	/* every candidate is of s */
 		}
-		if ((found = pb_value(&b, r->plain, r->vcomp, &v)) != 1) {
+		/* From here as run_rule_plain. */
+		if (found != 1) {
 			if (found != 0 || !r->quiet)
 				run_rule_or(ev, fr, m[i], found);
 			continue;
 		}
-		rule_write(ev, fr, m[i], &v);
+		if (r->nxf == 0 && val != NULL) {
+			write_text_at(ev, fr, base, &r->tgt, val);
+			continue;
+		}
+		mk_val(&v, s, val, r->vcomp);
+		v.from = r->plain;
+		rule_write_at(ev, fr, base, m[i], &v);
 	}
 	return;
 each:
@@ -5079,7 +5206,7 @@ run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	if ((k = sib_find(fr, f, &o)) != 2)
 		return k;
 	/* From here as run_rule_plain, then rule_write, into o. */
-	if ((found = plain_best(ev, fr, r->plain->path, &b)) == 0) {
+	if ((found = plain_best(ev, fr, r->ppath, &b)) == 0) {
 		if (b.n == 1 && r->nxf == 0 && b.v != NULL) {
 			write_text_in(ev, o, &r->tgt, b.v);
 			return 1;
@@ -5211,6 +5338,49 @@ run_rule_short(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 	lit_val(&v, e);
 	write_scalar(ev, fr, &r->tgt, &v, 0);
+}
+
+/*
+ * A check of a field against an unsigned integer (c->quick: check
+ * quantity.value > 0 on every line), as cond_cmp_lit decides it, with the
+ * literal's digits settled when linked: 1 when it passes or an operand is
+ * absent (run_check would have nothing to do), 0 when it fails or the
+ * field is not an unsigned integer (run_check's to decide and report).
+ */
+static inline ALWAYS_INLINE int
+check_quick(struct ev *ev, const struct frame *fr, const struct map_cond *c)
+{
+	const struct mdoc *j;
+	const char	*p;
+	size_t		 len, i;
+	int		 k, res;
+
+	if ((j = field_obj(ev, fr, c->a->field, &k)) == NULL) {
+		ev->xat = NULL;		/* as run_check leaves it */
+		return 1;
+	}
+	if (k != c->a->field->nname ||
+	    (j->kind != MDOC_STR && j->kind != MDOC_DEC))
+		return 0;
+	p = j->u.s.p;
+	len = j->u.s.len;
+	if (len == 0 || len > MAP_MAX_DEC_DIGITS + 2)
+		return 0;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)(p[i] - '0') > 9)
+			return 0;
+	while (len > 1 && p[0] == '0') {
+		p++;
+		len--;
+	}
+	if (len != c->ulit.len)
+		res = len < c->ulit.len ? -1 : 1;
+	else if ((res = memcmp(p, c->ulit.p, len)) != 0)
+		res = res < 0 ? -1 : 1;
+	if (cmp_holds(c->cmp, res) != 1)
+		return 0;
+	ev->xat = NULL;
+	return 1;
 }
 
 static void
@@ -5728,6 +5898,28 @@ run_group_q(struct ev *ev, struct frame *fr, const struct map_stmt *s,
 	run_group(ev, fr, s, depth);
 }
 
+/*
+ * Whether no instance of qk's (nk keys) passes a group's filter atom a:
+ * no key is one of its codes (qk_rank -1 for all), and none needs
+ * filter_rank1.  The group then selects nothing, in run_group_q's way
+ * and in run_group's: only its requirement is left (the buyer and the
+ * seller of an 850 that names a ship-to and a bill-to).
+ */
+static inline int
+gshare_none(const struct map_atom *a, const uint64_t *qk, int nk)
+{
+	int	 j, c;
+
+	for (j = 0; j < nk; j++) {
+		if (qk[j] == QK_SLOW)
+			return 0;
+		for (c = 0; c < a->ncode; c++)
+			if (a->ck[c] == qk[j])
+				return 0;
+	}
+	return 1;
+}
+
 /* Instances a run of groups ranks by keys read once (run_gshare). */
 #define GSHARE_MAX	64
 
@@ -5764,7 +5956,10 @@ run_gshare(struct ev *ev, struct frame *fr, const struct map_stmt *sh,
 	}
 	for (i = 0; i < n && !ev->limit; i++) {
 		ev->cur = m[i];
-		run_group_q(ev, fr, m[i], depth, qk);
+		if (gshare_none(&m[i]->u.b.sel->seg.f.atom[0], qk, nk))
+			group_req(ev, fr, m[i]);
+		else
+			run_group_q(ev, fr, m[i], depth, qk);
 	}
 	return;
 each:
@@ -5786,8 +5981,10 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 		return;
 	for (i = 0; i < nbody && !ev->limit; i++) {
 		const struct map_stmt *s = body[i];
+		const struct sidx *x;
 
 		ev->cur = s;
+again:
 		switch (s->kind) {
 		case MS_RULE:
 			run_rule(ev, fr, s);
@@ -5808,6 +6005,18 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 			if (ev->tracing || !run_lit_sib(ev, fr, s))
 				run_rule(ev, fr, s);
 			break;
+		case MS_SKIP:
+			/*
+			 * The tag it reads is not in the instance: nothing to
+			 * do, unless someone traces (each statement shows).
+			 */
+			if ((x = fr->sx) != NULL &&
+			    x->first[s->u.b.skiptid] == SIDX_END &&
+			    !ev->tracing)
+				break;
+			s = s->u.b.body[0];
+			ev->cur = s;
+			goto again;
 		default:
 			break;
 		}
@@ -5817,7 +6026,9 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 	    !ev->limit; i++)
 		if (b->body[i]->kind == MS_CHECK) {
 			ev->cur = b->body[i];
-			run_check(ev, fr, b->body[i]);
+			if (!b->body[i]->u.c.cond->quick || ev->tracing ||
+			    !check_quick(ev, fr, b->body[i]->u.c.cond))
+				run_check(ev, fr, b->body[i]);
 			n++;
 		}
 }

@@ -249,6 +249,10 @@ struct map_path {
 	uint8_t		 scan;
 	uint8_t		 scomp, sacomp;	/* MAP_SCAN_REP: comp and the filter
 					   atom's, 0 read as 1 */
+	uint8_t		 selfloop;	/* MAP_SCAN_ONE, one relative loop
+					   step of the segment's own tag
+					   without a filter (PID/PID05):
+					   map_eval.c plain_best's short way */
 	uint32_t	 playout;	/* MAP_SCAN_(C)PAIRS: the pair layout
 					   (pfrom..pqcomp) as one non-zero key */
 	/* Set when parsed: el and rep (0 read as 1) as the 32 bits an
@@ -361,6 +365,14 @@ struct map_cond {
 	enum map_cmp	 cmp;
 	struct slice	*list;		/* IN */
 	int		 nlist;
+	/*
+	 * Set when linked: a field compared with an unsigned integer
+	 * literal (check quantity.value > 0), and the literal without its
+	 * leading zeros, as map_uint_cmp compares it (map_eval.c
+	 * check_quick).
+	 */
+	int		 quick;
+	struct slice	 ulit;
 };
 
 /* A message with {…} placeholders, split at compile time. */
@@ -494,6 +506,7 @@ struct map_rule {
 	/* Set when linked, so that evaluation need not work them out. */
 	const char	*source;	/* text of expr[0]'s first alternative */
 	const struct map_expr *plain;	/* map_expr_plain(expr[0]) */
+	const struct map_path *ppath;	/* and its path, or NULL */
 	int		 fast;		/* the common shape: plain set, no
 					   when, not [] (run_rule) */
 	int		 quiet;		/* and nothing to do when absent: no
@@ -574,8 +587,10 @@ struct map_block {
 	 * groups that select one tag by its qualifier (parties from N1[N101=
 	 * BY], N1[N101=ST], ...) one MS_GSHARE, so that each segment's
 	 * qualifier is read once for all of them, and each literal rule
-	 * under a when exists(F) of a field beside its target one MS_LITSIB.
-	 * Checks are still found in body.
+	 * under a when exists(F) of a field beside its target one MS_LITSIB;
+	 * then each statement that has nothing to do when a tag is not in
+	 * the instance is wrapped in an MS_SKIP (skip_wrap), which passes
+	 * it over then.  Checks are still found in body.
 	 */
 	struct map_stmt	**rbody;
 	int		 nrbody;
@@ -586,6 +601,12 @@ struct map_block {
 	 * stays where it is for all of them (map_eval.c group_idx_at).
 	 */
 	int		 rootw;
+	/*
+	 * MS_SKIP (map_compile.c skip_wrap): the number (map_step.tid) of
+	 * the tag whose absence from the frame's loop instance leaves the
+	 * statement it wraps with nothing to do.
+	 */
+	uint32_t	 skiptid;
 };
 
 enum map_skind {
@@ -594,6 +615,9 @@ enum map_skind {
 	MS_GSHARE,	/* groups selecting one tag by one qualifier, likewise */
 	MS_LITSIB,	/* a literal rule under a when exists(F) of a field
 			   beside its target, likewise (its u.b.body[0]) */
+	MS_SKIP,	/* a statement (its u.b.body[0]) that does nothing
+			   when the tag u.b.skiptid is not in the frame's
+			   instance, likewise */
 };
 
 struct map_stmt {
