@@ -1194,7 +1194,7 @@ ix_add(struct struct_index *ix, const char *tag)
 	sd->key = key;
 	/* tag is a valid_tag() of at most 3 bytes, or the root's "" */
 	memcpy(sd->tag, tag, strlen(tag) + 1);
-	j = (key * 0x9E3779B1U) >> (32 - ix->bits);
+	j = (key * STRUCT_SLOT_MUL) >> (32 - ix->bits);
 	while (ix->slot[j].sd != NULL)
 		j = (j + 1) & mask;
 	ix->slot[j].key = key;
@@ -1674,6 +1674,44 @@ automaton(struct struct_index *ix, const struct structure *st)
 	trans_rows(ix, 0);
 }
 
+/*
+ * sd's qverd, qvmask and qvlo (struct_segdef): over the positions of
+ * mand[0] and of the notes synverd decides, when they lie within six of
+ * one another, every answer of both tests worked out here; qverd 0 (the
+ * segment goes on to seg_quiet's own tests) otherwise.
+ */
+static void
+q_verdict(struct struct_segdef *sd)
+{
+	uint64_t pos = sd->mand[0], b, v = 0;
+	unsigned lo = 0, w = 0, i;
+
+	if (sd->nsyn != 0) {
+		if (sd->synfast == NULL || !sd->synvw)
+			return;
+		pos |= sd->synvmask << sd->synlo;
+	}
+	pos &= ~(uint64_t)1;
+	if (pos != 0) {
+		lo = (unsigned)__builtin_ctzll(pos);
+		w = 64 - (unsigned)__builtin_clzll(pos) - lo;
+	}
+	if (w > 6)
+		return;
+	for (i = 0; i < 1U << w; i++) {
+		b = (uint64_t)i << lo;
+		if ((sd->mand[0] & ~b) != 0)
+			continue;
+		if (sd->nsyn != 0 &&
+		    ((sd->synverd >> (b >> sd->synlo & sd->synvmask)) & 1) == 0)
+			continue;
+		v |= (uint64_t)1 << i;
+	}
+	sd->qverd = v;
+	sd->qvmask = ((uint64_t)1 << w) - 1;
+	sd->qvlo = (unsigned char)lo;
+}
+
 /* Each slot's copy of its definition's column (struct_slot). */
 static void
 slot_cols(struct struct_index *ix)
@@ -1767,17 +1805,14 @@ structure_index_new(const struct structure *st)
 	syn_pairs(ix);
 	for (i = 0; i < ix->nseg; i++) {
 		sd = &ix->seg[i];
+		sd->qscan = sd->nelem == 0 ? 2 : sd->mcall != 0 ? 1 : 0;
+		for (k = 0; k < 64; k++)
+			sd->elbit[k] = (uint64_t)1 << k;
 		sd->qmore = sd->mand[1] != 0 ||
 		    (sd->mandcomp && sd->mcall == 0) || sd->nsyn != 0;
 		if (sd->mand[1] != 0 || (sd->mandcomp && sd->mcall == 0))
 			continue;	/* qverd 0 */
-		if (sd->nsyn == 0)
-			sd->qverd = 1;	/* no note: every position set */
-		else if (sd->synfast != NULL && sd->synvw) {
-			sd->qverd = sd->synverd;
-			sd->qvmask = sd->synvmask;
-			sd->qvlo = sd->synlo;
-		}
+		q_verdict(sd);
 	}
 	automaton(ix, st);
 	slot_cols(ix);

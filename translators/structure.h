@@ -213,6 +213,12 @@ struct struct_segdef {
 	/* vplain's entry 1 for el when it is typed; NULL otherwise */
 	const struct struct_plain *p1ty[STRUCT_MAXPOS];
 	uint64_t	 p1mbit[STRUCT_MAXPOS];	/* vplain's entry 1 mbit */
+	/*
+	 * 1 << el, for el < 64: X12's value scan indexes sd's arrays by
+	 * el anyway, so the present bit comes from the same address
+	 * without a register for a table of its own.
+	 */
+	uint64_t	 elbit[64];
 	unsigned char	 vn[STRUCT_MAXPOS];
 	int		 mandcomp;	/* some component is mandatory */
 	/* elem[mcfirst..mcend): every mandatory component among them */
@@ -241,16 +247,23 @@ struct struct_segdef {
 	int		 qmore;
 	/*
 	 * For such a segment (values all repetition 1 below 64) with every
-	 * element of mand[0], every bit of mcall and no pair of p1mask
-	 * apart: bit ((bit0 >> qvlo) & qvmask) of qverd is 1 when nothing
-	 * else is asked, that is synverd's when there is no mandatory
-	 * position past 63, no mandatory component that mcall leaves out,
-	 * and the notes are synverd's to decide (1 when there are none);
-	 * qverd is 0 otherwise.
+	 * bit of mcall and no pair of p1mask apart: bit ((bit0 >> qvlo) &
+	 * qvmask) of qverd is 1 when nothing else is asked, that is when
+	 * every element of mand[0] is present and synverd holds, if there
+	 * is no mandatory position past 63, no mandatory component that
+	 * mcall leaves out, the notes are synverd's to decide (or there
+	 * are none) and the positions of mand[0] and of those notes lie
+	 * within six of one another; qverd is 0 otherwise.
 	 */
 	uint64_t	 qverd;
 	uint64_t	 qvmask;
 	unsigned char	 qvlo;
+	/*
+	 * Which scan of X12 values seg_quiet() takes, as one test: 0 with
+	 * declarations and mcall 0 (nearly all), 1 with mcall, 2 without
+	 * declarations (nelem 0).
+	 */
+	unsigned char	 qscan;
 	unsigned char	 mcel[64];	/* bit i of mcall: mcomp[i]'s element */
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */
@@ -353,6 +366,15 @@ struct struct_synmask {
 	uint64_t	 rest[2];
 };
 
+/*
+ * The slot table's hash: the top bits of key * STRUCT_SLOT_MUL.  An odd
+ * number chosen so that every shipped structure's tags (maps/structures)
+ * each have a home slot of their own at 256 to 4096 slots: a tag out of
+ * its home takes placement's probe every time it comes, and with
+ * 0x9E3779B1 DTM shared TAX's up to 2048 slots.
+ */
+#define STRUCT_SLOT_MUL	0xBAEC1FCFU
+
 struct struct_index {
 	struct struct_segdef *seg;
 	size_t		 nseg;
@@ -403,7 +425,7 @@ static inline const struct struct_segdef *
 structure_segdef_at(const struct struct_slot *slot, unsigned bits,
     uint32_t key)
 {
-	uint32_t j = (key * 0x9E3779B1U) >> (32 - bits);
+	uint32_t j = (key * STRUCT_SLOT_MUL) >> (32 - bits);
 
 	/* a free slot's sd is NULL: the answer when the key is absent */
 	while (slot[j].sd != NULL && slot[j].key != key)

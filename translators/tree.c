@@ -121,19 +121,21 @@ struct tb {
 	 * taken): carved from the window when placement ends, if it fits.
 	 */
 	struct edi_loop	**kids;
+	int		 synon;		/* synok is cleared */
+	/* not cleared per set: */
 	/*
 	 * Whether a segment's syntax notes hold depends only on its tag's
 	 * notes and which of the positions they name are present (the
 	 * present-element bitmap masked with the definition's synall), and a
 	 * set repeats both (PO1, PID, LIN once per line): per definition
 	 * (slot: its index modulo TB_SYNMEMO), the last masked bitmap whose
-	 * notes said nothing.
+	 * notes said nothing.  Cleared on its first use in a set (synon),
+	 * as most sets need no note looked at one by one.
 	 */
 	struct {
 		const struct struct_segdef *sd;
 		uint64_t	 bit[2];
 	}		 synok[TB_SYNMEMO];
-	/* not cleared per set: */
 	struct frame	 fr[EG_MAX_LOOP_DEPTH + 1];
 	struct edi_loop	*instbuf[TB_INSTBUF];
 	struct tshort	 shortbuf[TB_SHORTBUF];
@@ -521,19 +523,20 @@ max_use(struct tb *t, uint32_t i, const struct struct_pos *p)
  * Place segment i (s), whose key and definition (NULL: none) are given:
  * one step of the automaton from the innermost frame's position.  The
  * caller keeps t->ix's tables in locals (trans, ncol, pos): stores to the
- * frames could alias them in t.
+ * frames could alias them in t.  walk: the index has no table (trans
+ * NULL), and placement walks pos instead.
  */
 static inline __attribute__((always_inline)) void
 place(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
     const struct struct_segdef *sd, uint32_t col, const uint16_t *trans,
-    uint32_t ncol, const struct struct_pos *pos)
+    uint32_t ncol, const struct struct_pos *pos, int walk)
 {
 	const struct struct_pos *p;
 	struct frame *f = &t->fr[t->nfr - 1];
 	struct edi_loop *l;
 	uint32_t g;
 
-	if (trans != NULL)
+	if (!walk)
 		g = trans[(size_t)f->cur * ncol + col];
 	else
 		g = trans_walk(pos, f->cur, sd);
@@ -999,6 +1002,29 @@ syntax_todo(const struct struct_segdef *sd, const struct present *pr,
 	return 0;
 }
 
+/* Whether sd's notes said nothing on b0, b1, as the memo in slot has it. */
+static inline int
+synok_has(const struct tb *t, size_t slot, const struct struct_segdef *sd,
+    uint64_t b0, uint64_t b1)
+{
+	return t->synon && t->synok[slot].sd == sd &&
+	    t->synok[slot].bit[0] == b0 && t->synok[slot].bit[1] == b1;
+}
+
+/* Remember that sd's notes said nothing on b0, b1, in slot. */
+static void
+synok_put(struct tb *t, size_t slot, const struct struct_segdef *sd,
+    uint64_t b0, uint64_t b1)
+{
+	if (!t->synon) {
+		memset(t->synok, 0, sizeof(t->synok));
+		t->synon = 1;
+	}
+	t->synok[slot].sd = sd;
+	t->synok[slot].bit[0] = b0;
+	t->synok[slot].bit[1] = b1;
+}
+
 static void
 check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
     const struct present *pr)
@@ -1016,8 +1042,7 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 	slot = sd->idx % TB_SYNMEMO;
 	b0 = pr->bit[0] & sd->synall[0];
 	b1 = pr->bit[1] & sd->synall[1];
-	if (t->synok[slot].sd == sd && t->synok[slot].bit[0] == b0 &&
-	    t->synok[slot].bit[1] == b1)
+	if (synok_has(t, slot, sd, b0, b1))
 		return;
 	if (syntax_todo(sd, pr, b0, &list, &nlist))
 		goto quiet;
@@ -1098,9 +1123,7 @@ check_syntax(struct tb *t, uint32_t si, const struct struct_segdef *sd,
 		return;
  quiet:
 	/* every note held on the masks alone: nothing to report */
-	t->synok[slot].sd = sd;
-	t->synok[slot].bit[0] = b0;
-	t->synok[slot].bit[1] = b1;
+	synok_put(t, slot, sd, b0, b1);
 }
 
 #undef NOTE
@@ -1251,6 +1274,60 @@ alpha_ok(struct slice v, unsigned min, unsigned max)
 /* The number types: ST_N, ST_NN, ST_R. */
 #define TB_NUMTYPES	(1U << ST_N | 1U << ST_NN | 1U << ST_R)
 
+/*
+ * The bytes of p, 1..8 long, byte i in bits 8i.. and 0 above, read
+ * without passing either end of it: two words (or three bytes) that
+ * overlap where they hold the same bytes.  Little-endian.
+ */
+static inline uint64_t
+load_short(const char *p, size_t len)
+{
+	uint32_t a, b;
+
+	if (len >= 4) {
+		memcpy(&a, p, sizeof(a));
+		memcpy(&b, p + len - 4, sizeof(b));
+		return a | (uint64_t)b << (8 * (len - 4));
+	}
+	return (uint64_t)(unsigned char)p[0] |
+	    (uint64_t)(unsigned char)p[len >> 1] << (8 * (len >> 1)) |
+	    (uint64_t)(unsigned char)p[len - 1] << (8 * (len - 1));
+}
+
+/*
+ * typed_plain()'s verdict on a number (ST_NN, ST_R, ST_N) 1..8 long, by
+ * its bytes at once: which are not digits (the carry-free test of
+ * date8_ok), of which the first may be a sign and one other the
+ * decimal mark (not for ST_NN); the digits are what is left.  The same
+ * answers as the byte loop there.
+ */
+static inline int
+num8_ok(const struct struct_plain *pl, const char *p, size_t len)
+{
+	uint64_t y, x, nd;
+	size_t	 i = 0, dots = 0;
+	unsigned c;
+
+	y = load_short(p, len);
+	x = y ^ (0x3030303030303030ULL >> (64 - 8 * len));
+	nd = (((x & 0x7f7f7f7f7f7f7f7fULL) + 0x7676767676767676ULL) | x) &
+	    0x8080808080808080ULL;
+	if ((nd & 0x80) != 0 && (p[0] == '-' ||
+	    (p[0] == '+' && pl->type != ST_NN))) {
+		i = 1;
+		nd &= ~(uint64_t)0x80;
+	}
+	if (nd != 0) {
+		if (pl->type == ST_NN || (nd & (nd - 1)) != 0)
+			return 0;
+		c = (unsigned char)(y >> (__builtin_ctzll(nd) - 7));
+		if (c != '.' && (c != ',' || pl->type != ST_N))
+			return 0;
+		dots = 1;
+	}
+	return len - i - dots - pl->tlo <= pl->tspan;
+}
+
 /* typed_plain() past numbers and eight-byte dates. */
 static int __attribute__((noinline))
 typed_rest(const struct struct_segdef *sd, const struct struct_plain *pl,
@@ -1294,6 +1371,10 @@ typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
 		 * compare (tlo, tspan), and no count kept of what the
 		 * loop can work out (digits: what is neither sign nor dot).
 		 */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		if (((1U << pl->type) & TB_NUMTYPES) != 0 && len <= 8)
+			return num8_ok(pl, p, len);
+#endif
 		if (pl->type == ST_NN) {
 			i = p[0] == '-';
 			for (k = i; k < len; k++)
@@ -1738,9 +1819,7 @@ syntax_quiet_notes(struct tb *t, const struct struct_segdef *sd,
 			return 0;
 	}
  quiet:
-	t->synok[slot].sd = sd;
-	t->synok[slot].bit[0] = b0;
-	t->synok[slot].bit[1] = b1;
+	synok_put(t, slot, sd, b0, b1);
 	return 1;
 }
 
@@ -1758,8 +1837,7 @@ syntax_quiet(struct tb *t, const struct struct_segdef *sd,
 	uint64_t b0 = pr->bit[0] & sd->synall[0];
 	uint64_t b1 = pr->bit[1] & sd->synall[1];
 
-	if (t->synok[slot].sd == sd && t->synok[slot].bit[0] == b0 &&
-	    t->synok[slot].bit[1] == b1)
+	if (synok_has(t, slot, sd, b0, b1))
 		return 1;
 	return syntax_quiet_notes(t, sd, pr, b0, b1, slot);
 }
@@ -1839,7 +1917,7 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 			memcpy(&rc, &v->rep, sizeof(rc));
 			if (rc != 0x00010001U)
 				goto rest;
-			b0 |= tb_elbit[v->el];
+			b0 |= sd->elbit[v->el];
 			if (!vals)
 				continue;
 			if (mc)
@@ -1858,14 +1936,16 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 	 * on to seg_quiet's own tests, as does one with a mandatory
 	 * component missing (mand_seen() decides whether its element is
 	 * there).  X12 segments mostly have syntax notes: there qverd's bit
-	 * says whether they and the pairs' test settle all too, in the
-	 * same step.  (mc 0: mcall is 0.)
+	 * says whether they and mand[0] settle all, with the pairs' test,
+	 * in the same step (structure load worked out every answer over
+	 * their positions; a segment whose positions do not fit has qverd
+	 * 0 and goes on to seg_quiet's own tests).  (mc 0: mcall is 0.)
 	 */
 	if (utf8) {
 		if (((sd->mand[0] & ~b0) | (sd->mcall & ~mb)) == 0 &&
 		    !sd->qmore)
 			return 2;
-	} else if (((sd->mand[0] & ~b0) | (mc ? sd->mcall & ~mb : 0) |
+	} else if (((mc ? sd->mcall & ~mb : 0) |
 	    ((b0 ^ b0 >> 1) & sd->p1mask)) == 0 &&
 	    (sd->qverd >> (b0 >> sd->qvlo & sd->qvmask) & 1) != 0)
 		return 2;
@@ -1903,21 +1983,24 @@ seg_quiet(struct tb *t, const struct edi_seg *s,
 	struct present pr, prc;
 	int	 ok;
 
-	if (sd->nelem == 0)
-		/* without declarations, values are not looked at */
-		ok = scan_quiet(s, sd, utf8, 1, 0, 0, &pr);
-	else if (utf8)
-		/* mbit 0 where mcall is: one copy of the EDIFACT scan */
-		ok = scan_quiet(s, sd, 1, 1, 1, 1, &pr);
-	else if (sd->mcall != 0)
-		ok = scan_quiet(s, sd, 0, 1, 1, 1, &pr);
-	else
+	if (utf8) {
+		if (sd->nelem == 0)
+			/* without declarations, values are not looked at */
+			ok = scan_quiet(s, sd, 1, 1, 0, 0, &pr);
+		else
+			/* mbit 0 where mcall is: one copy of the EDIFACT scan */
+			ok = scan_quiet(s, sd, 1, 1, 1, 1, &pr);
+	} else if (sd->qscan == 0)
 		/*
 		 * The repetition summary costs nothing in scan_quiet's first
 		 * loop, so it is not worth a test of whether anything will
 		 * ask (mandatory components, repeatable elements).
 		 */
 		ok = scan_quiet(s, sd, 0, 1, 0, 1, &pr);
+	else if (sd->qscan == 1)
+		ok = scan_quiet(s, sd, 0, 1, 1, 1, &pr);
+	else
+		ok = scan_quiet(s, sd, 0, 1, 0, 0, &pr);
 	if (ok != 1)
 		return ok != 0;
 	if (((sd->mand[0] & ~pr.bit[0]) | (sd->mand[1] & ~pr.bit[1])) != 0)
@@ -2067,7 +2150,7 @@ hierarchy(struct tb *t, const struct struct_hier *h)
 static const struct struct_slot * __attribute__((noinline))
 seg_slot_probe(const struct struct_slot *slot, unsigned bits, uint32_t key)
 {
-	uint32_t j = (key * 0x9E3779B1U) >> (32 - bits);
+	uint32_t j = (key * STRUCT_SLOT_MUL) >> (32 - bits);
 
 	while (slot[j].sd != NULL && slot[j].key != key)
 		j = (j + 1) & ((1U << bits) - 1);
@@ -2084,7 +2167,7 @@ seg_slot_probe(const struct struct_slot *slot, unsigned bits, uint32_t key)
 static inline __attribute__((always_inline)) const struct struct_slot *
 seg_slot(const struct struct_slot *slot, unsigned bits, uint32_t key)
 {
-	uint32_t j = (key * 0x9E3779B1U) >> (32 - bits);
+	uint32_t j = (key * STRUCT_SLOT_MUL) >> (32 - bits);
 
 	if (slot[j].key == key)
 		return &slot[j];
@@ -2101,7 +2184,7 @@ seg_slot(const struct struct_slot *slot, unsigned bits, uint32_t key)
 static inline __attribute__((always_inline)) void
 place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
     const uint16_t *trans, uint32_t ncol, const struct struct_pos *pos,
-    int utf8)
+    int utf8, int walk)
 {
 	struct edi_seg *seg = t->set->seg, *s;
 	const struct struct_segdef *sd;
@@ -2114,10 +2197,23 @@ place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
 		key = edi_seg_tagkey(s);
 		sl = seg_slot(slot, bits, key);
 		sd = sl->sd;
-		place(t, s, k, key, sd, sl->col, trans, ncol, pos);
+		place(t, s, k, key, sd, sl->col, trans, ncol, pos, walk);
 		if (sd != NULL && !seg_quiet(t, s, sd, utf8))
 			t->defer[t->ndefer++] = k;
 	}
+}
+
+/*
+ * X12's place_all() for an index without a table (trans NULL, the
+ * structure too large for one): a copy of its own, so that the one with
+ * a table does not test for it at every segment.  (EDIFACT's copy keeps
+ * the test: there gcc lays out the loop better with it.)
+ */
+static void __attribute__((noinline))
+place_walk(struct tb *t, const struct struct_slot *slot, unsigned bits,
+    const struct struct_pos *pos)
+{
+	place_all(t, slot, bits, NULL, 0, pos, 0, 1);
 }
 
 /* -- entry point -------------------------------------------------------- */
@@ -2140,7 +2236,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 
 	if (set == NULL || set->arena == NULL)
 		return EG_ERR_INVAL;
-	memset(t, 0, offsetof(struct tb, fr));
+	memset(t, 0, offsetof(struct tb, synok));
 	t->set = set;
 	t->st = st;
 	t->ds = ds;
@@ -2194,9 +2290,11 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	pos = t->ix->pos;
 	win_open(t);
 	if (set->env.syntax == EDI_EDIFACT)
-		place_all(t, slot, bits, trans, ncol, pos, 1);
+		place_all(t, slot, bits, trans, ncol, pos, 1, trans == NULL);
+	else if (trans == NULL)
+		place_walk(t, slot, bits, pos);
 	else
-		place_all(t, slot, bits, trans, ncol, pos, 0);
+		place_all(t, slot, bits, trans, ncol, pos, 0, 0);
 	kids_carve(t);
 	win_close(t);
 	while (t->nfr > 0)
