@@ -1474,6 +1474,21 @@ syn_fast(const struct struct_syntax *n, struct struct_synfast *f)
 }
 
 /*
+ * The bits from pos's lowest set one to its highest: the lowest's number
+ * in *lo, and how many (0 for no bit).  A verdict table is worked out over
+ * every value of that window when it is narrow (syn_verdict, q_verdict).
+ */
+static unsigned
+bit_window(uint64_t pos, unsigned *lo)
+{
+	*lo = 0;
+	if (pos == 0)
+		return 0;
+	*lo = (unsigned)__builtin_ctzll(pos);
+	return 64 - (unsigned)__builtin_clzll(pos) - *lo;
+}
+
+/*
  * The verdict of synrest's notes as one word (struct_segdef's synverd),
  * when their positions fit: the test of syntax_fast() in tree.c on every
  * set of them.
@@ -1483,16 +1498,12 @@ syn_verdict(struct struct_segdef *sd)
 {
 	const struct struct_synfast *f;
 	uint64_t pos = 0, b, v = 0;
-	unsigned lo = 0, w = 0, i;
+	unsigned lo, w, i;
 	size_t	 k;
 
 	for (k = 0, f = sd->synfast; k < sd->nsynrest; k++, f++)
 		pos |= (f->a | f->need | f->any) & ~(uint64_t)1;
-	if (pos != 0) {
-		lo = (unsigned)__builtin_ctzll(pos);
-		w = 64 - (unsigned)__builtin_clzll(pos) - lo;
-	}
-	if (w > 6)
+	if ((w = bit_window(pos, &lo)) > 6)
 		return;
 	for (i = 0; i < 1U << w; i++) {
 		b = (uint64_t)i << lo;
@@ -1684,19 +1695,14 @@ static void
 q_verdict(struct struct_segdef *sd)
 {
 	uint64_t pos = sd->mand[0], b, v = 0;
-	unsigned lo = 0, w = 0, i;
+	unsigned lo, w, i;
 
 	if (sd->nsyn != 0) {
 		if (sd->synfast == NULL || !sd->synvw)
 			return;
 		pos |= sd->synvmask << sd->synlo;
 	}
-	pos &= ~(uint64_t)1;
-	if (pos != 0) {
-		lo = (unsigned)__builtin_ctzll(pos);
-		w = 64 - (unsigned)__builtin_clzll(pos) - lo;
-	}
-	if (w > 6)
+	if ((w = bit_window(pos & ~(uint64_t)1, &lo)) > 6)
 		return;
 	for (i = 0; i < 1U << w; i++) {
 		b = (uint64_t)i << lo;
