@@ -1356,6 +1356,100 @@ test_inst_window(const struct structure *st)
  * with the same results.  And with an index whose placement table was too
  * large to build: placement then walks the automaton's positions.
  */
+/* slot probe: ST and the first tag in the root, each b in an instance */
+static void
+check_probe(struct run *r, struct edi_set *s)
+{
+	(void)r;
+	ok(s->nseg == 5 && s->seg[1].loop == s->root &&
+	    s->root->nkid == 2 && s->seg[2].loop == s->root->kid[0] &&
+	    s->seg[3].loop == s->root->kid[1] && s->seg[4].loop == s->root,
+	    "slot probe: placed, two instances of the loop");
+}
+
+/* A structure with a and b for its two tags besides ST and SE. */
+static struct structure *
+probe_struct(const char *a, const char *b)
+{
+	char	 dir[] = "/tmp/eg-tree-XXXXXX", path[256], err[512];
+	struct structure *st = NULL;
+	FILE	*fp;
+
+	if (mkdtemp(dir) == NULL)
+		return NULL;
+	snprintf(path, sizeof(path), "%s/p.struct", dir);
+	if ((fp = fopen(path, "w")) != NULL) {
+		fprintf(fp, "structure x12 850\nsegment ST 1\n"
+		    "segment %s 0..1\nloop %s 0..9\n  segment %s 1\nend\n"
+		    "segment SE 1\n", a, b, b);
+		fclose(fp);
+		if (structure_load(path, &st, err, sizeof(err)) != 0)
+			printf("# %s\n", err);
+	}
+	unlink(path);
+	rmdir(dir);
+	return st;
+}
+
+static uint32_t
+home_slot(const char *tag, unsigned bits)
+{
+	return (structure_tagkey(tag) * STRUCT_SLOT_MUL) >> (32 - bits);
+}
+
+/*
+ * Two tags with one home slot (STRUCT_SLOT_MUL): the second takes the
+ * probe (structure_segdef_at, and placement's seg_slot_probe), which no
+ * shipped structure needs any more, and must still be found and placed.
+ */
+static void
+test_slot_probe(void)
+{
+	struct structure *st;
+	struct run r;
+	const struct struct_slot *sl;
+	char	 a[4] = "AAA", b[4] = "AAA", text[256];
+	unsigned bits, h;
+	int	 i, j, found = 0;
+
+	if ((st = probe_struct("AAA", "AAB")) == NULL) {
+		ok(0, "slot probe: placeholder structure loads");
+		return;
+	}
+	bits = st->idx->bits;
+	structure_free(st);
+	for (i = 0; i < 26 * 26 && !found; i++) {
+		a[1] = (char)('A' + i / 26);
+		a[2] = (char)('A' + i % 26);
+		h = home_slot(a, bits);
+		if (h == home_slot("ST", bits) || h == home_slot("SE", bits) ||
+		    h == home_slot("", bits))
+			continue;
+		for (j = i + 1; j < 26 * 26 && !found; j++) {
+			b[0] = 'B';
+			b[1] = (char)('A' + j / 26);
+			b[2] = (char)('A' + j % 26);
+			found = home_slot(b, bits) == h;
+		}
+	}
+	ok(found, "slot probe: %s and %s share home slot %u of %u", a, b, h,
+	    1U << bits);
+	if (!found || (st = probe_struct(a, b)) == NULL)
+		return;
+	ok(st->idx->bits == bits, "slot probe: the table's size as planned");
+	sl = &st->idx->slot[h];
+	ok(structure_segdef(st->idx, structure_tagkey(a)) != NULL &&
+	    structure_segdef(st->idx, structure_tagkey(b)) != NULL &&
+	    sl->key != structure_tagkey(b), "slot probe: %s at home, %s found "
+	    "past it", a, b);
+	snprintf(text, sizeof(text), ISA5 "ST*850*0001~%s*1~%s*1~%s*2~"
+	    "SE*5*0001~" END, a, b, b);
+	run(&r, st, text, check_probe);
+	is_int(r.nd, 0, "slot probe: no diagnostic");
+	is_int(r.nsets, 1, "slot probe: the set placed");
+	structure_free(st);
+}
+
 static void
 test_unindexed(struct structure *st)
 {
@@ -1404,6 +1498,7 @@ main(void)
 		test_hierarchy(t856);
 		test_unindexed(t850);
 	}
+	test_slot_probe();
 	test_odd_values();
 	test_set_scan();
 	test_counts();
