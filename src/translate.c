@@ -42,6 +42,12 @@
 #include "xmalloc.h"
 
 #define DROP_STEP	(8U << 20)	/* release consumed input every 8 MB */
+/*
+ * An input of at most this size stays mapped after its hash, so that the
+ * parser reads pages already mapped instead of mapping each a second time
+ * (docs/performance.md, "Reading the input").
+ */
+#define HASH_KEEP	(16U << 20)
 #define EVENT_LIMIT_MSG	"the event is larger than %u bytes"
 #define POOL_MAX	16		/* worker threads for one input */
 #define POOL_RING	64		/* sets in flight per input */
@@ -1527,7 +1533,8 @@ on_interchange_end(void *arg, const struct edi_env *env, int ok)
 /*
  * rawRef.sha256 names the whole input, so it is computed before the first
  * event; in chunks, releasing each chunk of a file mapping once hashed so
- * that the peak RSS does not depend on the file's size.
+ * that the peak RSS does not depend on the file's size.  An input of up to
+ * HASH_KEEP bytes is kept: the parser's drop_behind() releases it.
  */
 static void
 sha256_hex(struct slice in, int drop, char out[65])
@@ -1540,6 +1547,8 @@ sha256_hex(struct slice in, int drop, char out[65])
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(ctx, digest_sha256(), NULL) != 1)
 		fatalx("sha256: cannot initialise");
+	if (in.len <= HASH_KEEP)
+		drop = 0;
 	for (off = 0; off < in.len; off += len) {
 		len = in.len - off < DROP_STEP ? in.len - off : DROP_STEP;
 		EVP_DigestUpdate(ctx, in.p + off, len);
