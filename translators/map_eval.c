@@ -1204,9 +1204,9 @@ struct sitem {
 
 struct sidx {
 	const struct edi_loop *L;
-	uint32_t	 n;
-	struct sitem	*it;
-	uint32_t	*first;		/* by tag number: the first item, or
+	struct sitem	*it;		/* the items at its top, reached by
+					   first and next */
+	uint32_t	 first[];	/* by tag number: the first item, or
 					   SIDX_END */
 };
 
@@ -1222,6 +1222,25 @@ ptrhash(const void *p)
 	return (uint32_t)(v ^ (v >> 15));
 }
 
+/*
+ * map_tag_id for sidx_build, into *d: 0 when no path names the tag.  The
+ * compare with the key first, as most segments' tags are named by the
+ * map and sit at their home slot; and no test of the number found.
+ */
+static inline int
+sidx_tag(const struct map_tag *tags, uint32_t mask, uint32_t key,
+    uint32_t *d)
+{
+	uint32_t h;
+
+	for (h = map_tag_hash(key) & mask; tags[h].key != key;
+	    h = (h + 1) & mask)
+		if (tags[h].key == 0)
+			return 0;
+	*d = tags[h].id;
+	return 1;
+}
+
 static struct sidx *
 sidx_build(struct ev *ev, const struct edi_loop *L)
 {
@@ -1229,7 +1248,8 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 	const struct map_tag *tags = ev->tags;
 	const uint32_t	 tmask = ev->tagmask, nt = ev->ntags;
 	struct sidx	*x;
-	uint32_t	 i, n, k, d, *last, end, kk, kf;
+	struct sitem	*it;
+	uint32_t	 i, n, k, d, *first, end, kk, lo, hi;
 	const struct edi_loop *kid;
 	char		*m;
 	size_t		 sz;
@@ -1242,63 +1262,65 @@ sidx_build(struct ev *ev, const struct edi_loop *L)
 		if (end >= L->first)
 			n = end - L->first + 1;
 	}
-	/* One piece of memory: the items, then first and last by tag. */
-	sz = sizeof(*x) + ((size_t)n + 1) * sizeof(*x->it) +
-	    2 * (size_t)nt * sizeof(uint32_t);
+	/*
+	 * One piece of memory: the first by tag (in the sidx, so that a
+	 * look-up needs no pointer), then the items, 8-aligned.
+	 */
+	sz = sizeof(*x) + (((size_t)nt + 1) & ~(size_t)1) * sizeof(uint32_t) +
+	    ((size_t)n + 1) * sizeof(*x->it);
 	if ((m = ev_alloc(ev, sz)) == NULL)
 		return NULL;
 	x = (struct sidx *)(void *)m;
-	x->it = (struct sitem *)(void *)(m + sizeof(*x));
-	x->first = (uint32_t *)(void *)(x->it + n + 1);
-	last = x->first + nt;	/* read only where first is set */
-	memset(x->first, 0xff, nt * sizeof(*x->first));
+	first = x->first;
+	x->it = it = (struct sitem *)(void *)(first + ((nt + 1) & ~1u));
+	memset(first, 0xff, nt * sizeof(*first));
 	x->L = L;
 	/*
-	 * The segments of L, a nested instance counting as its trigger:
-	 * those before the next nested instance (kid kk) one by one, then
-	 * its trigger, then on past it.  A kid that starts before the
-	 * segment reached (never, in a tree built) is passed over.
+	 * The segments of L, a nested instance counting as its trigger,
+	 * from the last one back: each item then heads its tag's chain, the
+	 * items after it already chained, and the items end up in document
+	 * order at the top of it[] (it[k..n - 1]; nothing walks it[] but
+	 * by first and next).  L's own segments after kid kk - 1 ([lo, hi))
+	 * one by one, then that kid's trigger, then on before it.  Kids
+	 * are in order and within L in a tree built; one that is not (past
+	 * end, or reaching past the segments left) is passed over or cut.
 	 */
-	k = 0;
-	i = L->first;
-	for (kk = 0; n > 0 && nt > 0; kk++) {
-		kf = kk < L->nkid && L->kid[kk]->first <= end ?
-		    L->kid[kk]->first : end + 1;
-		for (; i < kf; i++) {
-			d = map_tag_id(tags, tmask, edi_seg_tagkey(&seg[i]));
-			if (d == MAP_TAG_NONE)
+	k = n;
+	hi = end + 1;
+	for (kk = L->nkid; n > 0 && nt > 0;) {
+		kid = NULL;
+		lo = L->first;
+		while (kk > 0) {
+			kid = L->kid[--kk];
+			if (kid->first >= L->first && kid->first < hi) {
+				lo = kid->last < hi ? kid->last + 1 : hi;
+				break;
+			}
+			kid = NULL;
+		}
+		for (i = hi; i > lo;) {
+			i--;
+			if (!sidx_tag(tags, tmask, edi_seg_tagkey(&seg[i]), &d))
 				continue;	/* no path names it */
-			x->it[k].seg = i;
-			x->it[k].next = SIDX_END;
-			x->it[k].kid = NULL;
-			if (x->first[d] == SIDX_END)
-				x->first[d] = k;
-			else
-				x->it[last[d]].next = k;
-			last[d] = k++;
+			k--;
+			it[k].seg = i;
+			it[k].next = first[d];
+			it[k].kid = NULL;
+			first[d] = k;
 		}
-		if (kf > end)
+		if (kid == NULL)
 			break;
-		kid = L->kid[kk];
-		if (kf < i)
-			continue;
-		d = map_tag_id(tags, tmask, edi_seg_tagkey(&seg[i]));
-		if (d != MAP_TAG_NONE) {
-			x->it[k].seg = i;
-			x->it[k].next = SIDX_END;
-			x->it[k].kid = kid;
-			x->it[k].ksx = NULL;
-			if (x->first[d] == SIDX_END)
-				x->first[d] = k;
-			else
-				x->it[last[d]].next = k;
-			last[d] = k++;
+		i = kid->first;
+		if (sidx_tag(tags, tmask, edi_seg_tagkey(&seg[i]), &d)) {
+			k--;
+			it[k].seg = i;
+			it[k].next = first[d];
+			it[k].kid = kid;
+			it[k].ksx = NULL;
+			first[d] = k;
 		}
-		i = kid->last >= i ? kid->last + 1 : i + 1;
-		if (i == 0 || i > end)	/* wrapped, or the end */
-			break;
+		hi = i;
 	}
-	x->n = k;
 	return x;
 }
 
