@@ -4237,6 +4237,58 @@ lit_sib(const struct map_stmt *s)
 }
 
 /*
+ * What run_share reads of each rule of an MS_SHARE run (map_sop), one
+ * after the other, and the tag they read.  Left NULL when out of memory:
+ * run_share then runs each rule alone.
+ */
+static void
+share_ops(struct lk *L, struct map_stmt *sh)
+{
+	struct map_sop	*op;
+	const struct map_rule *r;
+	const struct map_path *p;
+	const struct map_target *t;
+	struct edi_val	 v;
+	int		 i, n = sh->u.b.nbody;
+
+	p = sh->u.b.body[0]->u.r.ppath;
+	sh->u.b.sharekey = p->seg.key;
+	sh->u.b.sharetid = p->seg.tid;
+	if ((op = arena_allocarray(&L->m->arena, (size_t)n,
+	    sizeof(*op))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		r = &sh->u.b.body[i]->u.r;
+		p = r->ppath;
+		t = &r->tgt;
+		op[i].s = sh->u.b.body[i];
+		op[i].p = p;
+		op[i].name0 = t->name[0];
+		op[i].bit0 = t->bit[0];
+		op[i].namel = t->name[t->nname - 1];
+		op[i].bitl = t->bit[t->nname - 1];
+		memset(&v, 0, sizeof(v));
+		v.el = p->el;
+		v.rep = p->rep ? p->rep : 1;
+		v.comp = p->comp1;
+		memcpy(&op[i].elrc, (const char *)&v + offsetof(struct edi_val,
+		    el), 3 * sizeof(uint16_t));
+		op[i].el = p->el;
+		if (p->scan == MAP_SCAN_ONE)
+			op[i].how = p->seg.f.natom == 0 ? SOP_ONE : SOP_ONEF;
+		else if (p->scan == MAP_SCAN_PAIRS && p->seg.f.natom == 0)
+			op[i].how = SOP_PAIRS;
+		else
+			op[i].how = SOP_OTHER;
+		op[i].tshape = t->rooted ? 0 : t->nname == 1 ? 1 :
+		    t->nname == 2 ? 2 : 0;
+		op[i].text = r->nxf == 0;
+		op[i].quiet = r->quiet != 0;
+	}
+	sh->u.b.sop = op;
+}
+
+/*
  * The statements of b as the evaluator runs them (rbody): each run of
  * two or more rules in a row that read one tag of the frame's scope
  * (PO102 PO103 PO104 PO105 PO1{VN|VP|VC}, QTY01-02 QTY01-03) becomes one
@@ -4282,6 +4334,8 @@ share_runs(struct lk *L, struct map_block *b)
 			sh->linked = 1;
 			sh->u.b.body = &b->body[i];
 			sh->u.b.nbody = j - i;
+			if (sh->kind == MS_SHARE)
+				share_ops(L, sh);
 			rb[n++] = sh;
 			continue;
 		}

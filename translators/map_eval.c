@@ -5048,6 +5048,45 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	run_rule_plain(ev, fr, s);
 }
 
+/* The 48 bits of a value's el, rep and comp (map_sop.elrc). */
+static inline uint64_t
+val_elrc(const struct edi_val *v)
+{
+	static const unsigned char m6[8] = { 255, 255, 255, 255, 255, 255 };
+	uint64_t u, m;
+
+	memcpy(&u, (const char *)v + offsetof(struct edi_val, el), sizeof(u));
+	memcpy(&m, m6, sizeof(m));
+	return u & m;
+}
+
+/*
+ * target_obj_at for a rule of a run (op): a target of one name is the
+ * frame's object, one of two not rooted its member or a new one.
+ */
+static inline ALWAYS_INLINE struct mdoc *
+sop_obj(struct ev *ev, const struct frame *fr, struct mdoc *o,
+    const struct map_sop *op)
+{
+	struct mdoc *j;
+
+	if (op->tshape == 1)
+		return o;
+	if (op->tshape != 2)
+		return target_obj_at(ev, fr, o, &op->s->u.r.tgt);
+	if ((j = o->u.o.tail) != NULL && j->key == op->name0 &&
+	    j->kind == MDOC_OBJ)
+		return j;
+	if ((o->u.o.keys & op->bit0) != 0)
+		return target_parent(ev, fr, &op->s->u.r.tgt);
+	if ((j = mdoc_new(&ev->mp, MDOC_OBJ)) == NULL) {
+		ev->limit = 1;
+		return NULL;
+	}
+	mdoc_add_new(o, op->name0, op->bit0, j);
+	return j;
+}
+
 /*
  * A run of rules that read one tag of the frame's scope (MS_SHARE,
  * map_compile.c share_runs), each of the fast shape: as run_block would
@@ -5055,36 +5094,33 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
  * scope has one segment with the tag (or none), each rule's candidate
  * is read there as plain_best reads it, then written as run_rule_plain
  * writes it.  Several segments with the tag, a scope without its index
- * yet, or someone tracing: each rule runs alone.
+ * yet, or someone tracing: each rule runs alone.  Each rule is read from
+ * its map_sop, which holds what the loop needs side by side.
  */
 static NOINLINE void
 run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 {
-	struct map_stmt *const *m = sh->u.b.body;
-	const int	 n = sh->u.b.nbody;
-	const uint32_t	 key = m[0]->u.r.plain->path->seg.key;
+	const struct map_sop *op = sh->u.b.sop, *oe;
 	const struct edi_seg *s = NULL;
-	const struct map_rule *r;
 	const struct map_path *p;
 	const struct edi_val *val;
 	const struct sidx *x;
-	struct mdoc	*base;
+	struct mdoc	*base, *o, *j;
 	struct map_val	 v;
 	struct pbest	 b;
 	uint32_t	 it;
-	int		 i, c, k, found;
+	int		 c, k, found;
 
-	if (ev->tracing)
+	if (ev->tracing || op == NULL)
 		goto each;
 	if ((x = fr->sx) == NULL) {
 		/* A group of single segments (REF): that one. */
 		if (fr->segi < 0 || (uint32_t)fr->segi >= ev->set->nseg)
 			goto each;
 		s = &ev->set->seg[fr->segi];
-		if (edi_seg_tagkey(s) != key)
+		if (edi_seg_tagkey(s) != sh->u.b.sharekey)
 			s = NULL;
-	} else if ((it = sidx_first(x, &m[0]->u.r.plain->path->seg)) !=
-	    SIDX_END) {
+	} else if ((it = x->first[sh->u.b.sharetid]) != SIDX_END) {
 		if (x->it[it].next != SIDX_END)
 			goto each;
 		s = &ev->set->seg[x->it[it].seg];
@@ -5095,9 +5131,7 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 	 * ev->cur is not set for each rule: only XML's diagnostics read it
 	 * (xp_error, xmulti_diag), and these rules read EDI paths.
 	 */
-	for (i = 0; i < n && !ev->limit; i++) {
-		r = &m[i]->u.r;
-		p = r->ppath;
+	for (oe = op + sh->u.b.nbody; op < oe && !ev->limit; op++) {
 		val = NULL;
 		found = 0;
 		/*
@@ -5106,13 +5140,19 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 		 * segment (its last way) and a qualifier pair from the pairs
 		 * kept (pair_key's).
 		 */
-		if (s != NULL && p->scan == MAP_SCAN_ONE) {
-			if (frank(s, &p->seg.f) >= 0 &&
-			    (val = path_value(s, p)) != NULL)
+		if (s == NULL)
+			;
+		else if (op->how == SOP_ONE || (op->how == SOP_ONEF &&
+		    frank(s, &op->p->seg.f) >= 0)) {
+			/* path_value, from op. */
+			if (op->el - 1u < s->nval &&
+			    val_elrc(val = &s->val[op->el - 1]) == op->elrc &&
+			    (op->el == 1 || val[-1].el < op->el))
+				found = 1;
+			else if ((val = segval_near(s, op->p)) != NULL)
 				found = val->s.len > 0;
-		} else if (s != NULL && p->scan == MAP_SCAN_PAIRS &&
-		    p->seg.f.natom == 0 && ev->pc.seg == s &&
-		    ev->pc.layout == p->playout) {
+		} else if (op->how == SOP_PAIRS && ev->pc.seg == s &&
+		    ev->pc.layout == (p = op->p)->playout) {
 			for (c = 0; c < p->npair && !found; c++)
 				for (k = 0; k < ev->pc.n; k++)
 					if (ev->pc.p[k].qk == p->pk[c]) {
@@ -5120,32 +5160,46 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 						found = 1;
 						break;
 					}
-		} else if (s != NULL) {
+		} else if (op->how != SOP_ONEF) {
 			b.n = 0;
-			plain_cand(ev, p, s, 0, &b);
+			plain_cand(ev, op->p, s, 0, &b);
 			found = b.n == 1 ? 1 : b.n == 0 ? 0 : -1;
 			if (found == 1)
 				val = b.v;	/* every candidate is of s */
 		}
 		/* From here as run_rule_plain. */
 		if (found != 1) {
-			if (found != 0 || !r->quiet)
-				run_rule_or(ev, fr, m[i], found);
+			if (found != 0 || !op->quiet)
+				run_rule_or(ev, fr, op->s, found);
 			continue;
 		}
-		if (r->nxf == 0 && val != NULL) {
-			write_text_at(ev, fr, base, &r->tgt, val);
+		if (op->text) {
+			/* write_text_at, from op. */
+			if ((o = sop_obj(ev, fr, base, op)) == NULL) {
+				ev->dirty = 1;
+				continue;
+			}
+			if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
+			    (j->u.s.p = ev_text(ev, val->s.p, val->s.len,
+			    &j->u.s.len, &j->plain)) == NULL) {
+				ev->limit = 1;
+				ev->dirty = 1;
+				continue;
+			}
+			mdoc_set_bit(o, op->namel, op->bitl, j);
 			continue;
 		}
-		mk_val(&v, s, val, r->vcomp);
-		v.from = r->plain;
-		rule_write_at(ev, fr, base, m[i], &v);
+		mk_val(&v, s, val, op->s->u.r.vcomp);
+		v.from = op->s->u.r.plain;
+		rule_write_at(ev, fr, base, op->s, &v);
 	}
 	return;
 each:
-	for (i = 0; i < n && !ev->limit; i++) {
-		ev->cur = m[i];
-		run_rule(ev, fr, m[i]);
+	for (k = 0; k < sh->u.b.nbody; k++) {
+		if (ev->limit)
+			break;
+		ev->cur = sh->u.b.body[k];
+		run_rule(ev, fr, sh->u.b.body[k]);
 	}
 }
 

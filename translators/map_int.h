@@ -607,6 +607,41 @@ struct map_block {
 	 * statement it wraps with nothing to do.
 	 */
 	uint32_t	 skiptid;
+	/*
+	 * MS_SHARE (map_compile.c share_ops): the tag's key and number, and
+	 * one map_sop per rule of body, side by side, so that run_share
+	 * reads a rule without following its statement, path and target.
+	 */
+	uint32_t	 sharekey;
+	uint16_t	 sharetid;
+	struct map_sop	*sop;
+};
+
+/*
+ * A rule of an MS_SHARE run as run_share reads it: what it needs of the
+ * rule, its path and its target, copied when linked.
+ */
+enum map_sop_how {
+	SOP_ONE = 1,	/* MAP_SCAN_ONE without a filter */
+	SOP_ONEF,	/* MAP_SCAN_ONE with one */
+	SOP_PAIRS,	/* MAP_SCAN_PAIRS without a filter */
+	SOP_OTHER,	/* any other: plain_cand's */
+};
+
+struct map_sop {
+	const struct map_stmt *s;	/* the rule */
+	const struct map_path *p;	/* its plain path */
+	const char	*name0, *namel;	/* the target's first and last names */
+	uint64_t	 bit0, bitl;	/* their keybits */
+	uint64_t	 elrc;		/* p's el, rep and comp (0 read as 1)
+					   as the 48 bits a value keeps them
+					   in (path_value's fast way) */
+	uint8_t		 el;		/* p->el */
+	uint8_t		 how;		/* enum map_sop_how */
+	uint8_t		 tshape;	/* 1: one name; 2: two, not rooted;
+					   0: any other (target_obj_at) */
+	uint8_t		 text;		/* no transform: the value's text */
+	uint8_t		 quiet;		/* r->quiet */
 };
 
 enum map_skind {
