@@ -4284,6 +4284,10 @@ share_ops(struct lk *L, struct map_stmt *sh)
 		    t->nname == 2 ? 2 : 0;
 		op[i].text = r->nxf == 0;
 		op[i].quiet = r->quiet != 0;
+		op[i].xf1 = r->nxf == 1;
+		op[i].vcomp = (uint16_t)r->vcomp;
+		op[i].xf = r->xf;
+		op[i].plain = r->plain;
 	}
 	sh->u.b.sop = op;
 }

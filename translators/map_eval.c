@@ -5108,8 +5108,10 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 	struct mdoc	*base, *o, *j;
 	struct map_val	 v;
 	struct pbest	 b;
+	const char	*vp, *why;
+	size_t		 vlen;
 	uint32_t	 it;
-	int		 c, k, found;
+	int		 c, k, found, res;
 
 	if (ev->tracing || op == NULL)
 		goto each;
@@ -5189,9 +5191,27 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 			mdoc_set_bit(o, op->namel, op->bitl, j);
 			continue;
 		}
-		mk_val(&v, s, val, op->s->u.r.vcomp);
-		v.from = op->s->u.r.plain;
-		rule_write_at(ev, fr, base, op->s, &v);
+		/* rule_write_at, from op. */
+		mk_val(&v, s, val, op->vcomp);
+		v.from = op->plain;
+		if (!op->xf1) {
+			rule_write_xforms(ev, fr, op->s, &v);
+			continue;
+		}
+		vp = v.p;
+		vlen = v.len;
+		if ((res = map_xform_apply(op->xf, ev->a, ev->set, &v,
+		    &why)) != MXR_OK) {
+			rule_write_res(ev, fr, op->s, &v, vp, vlen, MV_STR, res,
+			    why);
+			continue;
+		}
+		if ((o = sop_obj(ev, fr, base, op)) == NULL ||
+		    (j = val_node(ev, &v, 1)) == NULL) {
+			ev->dirty = 1;
+			continue;
+		}
+		mdoc_set_bit(o, op->namel, op->bitl, j);
 	}
 	return;
 each:

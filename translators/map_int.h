@@ -642,6 +642,10 @@ struct map_sop {
 					   0: any other (target_obj_at) */
 	uint8_t		 text;		/* no transform: the value's text */
 	uint8_t		 quiet;		/* r->quiet */
+	uint8_t		 xf1;		/* one transform: xf */
+	uint16_t	 vcomp;		/* r->vcomp */
+	const struct map_xform *xf;	/* r->xf */
+	const struct map_expr *plain;	/* r->plain */
 };
 
 enum map_skind {
