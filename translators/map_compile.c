@@ -4207,6 +4207,42 @@ gshare_same(const struct map_step *a, const struct map_step *b)
 	    (b->f.atom[0].comp ? b->f.atom[0].comp : 1);
 }
 
+/*
+ * Whether body[j], in a run of rules reading tag key, is a rule under a
+ * `when exists(F)` of a field F beside its target (when_sib) that the
+ * rule before it writes: a literal (= "GTIN"), or a rule of the fast
+ * shape but for the when reading the run's tag (N103 | lookup idScheme
+ * when exists(id.value)).  run_share then tests the condition on what
+ * that rule wrote.  Only where the block's selector has the tag, so that
+ * the run would not be passed over (skip_wrap) anyway.
+ */
+static int
+share_cond(const struct map_block *b, int j, uint32_t key)
+{
+	const struct map_rule *r, *pr;
+	const struct map_field *f;
+	const struct map_path *p;
+	int	 k;
+
+	if (b->sel == NULL || b->sel->seg.key != key ||
+	    b->body[j]->kind != MS_RULE ||
+	    share_key(b->body[j - 1]) != key)
+		return 0;
+	r = &b->body[j]->u.r;
+	pr = &b->body[j - 1]->u.r;
+	if (!(r->lit && when_sib(r)) && !(r->whensib &&
+	    (p = r->plain->path) != NULL && map_path_plain(p) &&
+	    p->nloop == 0 && p->seg.key == key))
+		return 0;
+	f = r->when->a->field;
+	if (pr->tgt.rooted || pr->tgt.array || pr->tgt.nname != f->nname)
+		return 0;
+	for (k = 0; k < f->nname; k++)
+		if (strcmp(pr->tgt.name[k], f->name[k]) != 0)
+			return 0;
+	return 1;
+}
+
 /* The length of the run of statements share_runs gathers from body[i]. */
 static int
 share_len(const struct map_block *b, int i)
@@ -4216,7 +4252,8 @@ share_len(const struct map_block *b, int i)
 	int		 j = i + 1;
 
 	if ((key = share_key(b->body[i])) != 0)
-		while (j < b->nbody && share_key(b->body[j]) == key)
+		while (j < b->nbody && (share_key(b->body[j]) == key ||
+		    share_cond(b, j, key)))
 			j++;
 	else if ((st = gshare_step(b->body[i])) != NULL)
 		while (j < b->nbody && gshare_same(st,
@@ -4259,14 +4296,28 @@ share_ops(struct lk *L, struct map_stmt *sh)
 		return;
 	for (i = 0; i < n; i++) {
 		r = &sh->u.b.body[i]->u.r;
-		p = r->ppath;
 		t = &r->tgt;
 		op[i].s = sh->u.b.body[i];
-		op[i].p = p;
 		op[i].name0 = t->name[0];
 		op[i].bit0 = t->bit[0];
 		op[i].namel = t->name[t->nname - 1];
 		op[i].bitl = t->bit[t->nname - 1];
+		op[i].tshape = t->rooted ? 0 : t->nname == 1 ? 1 :
+		    t->nname == 2 ? 2 : 0;
+		if (r->when != NULL) {
+			/* share_cond's: after a rule of the run. */
+			op[i].cond = r->lit ? SOP_LIT : SOP_PATH;
+			op[i].how = SOP_COND;
+			op[i - 1].then = 1;
+		}
+		if (r->lit) {
+			op[i].plain = r->expr[0];
+			op[i].text = r->litplain;
+			continue;
+		}
+		p = r->ppath;
+		op[i].p = p;
+		op[i].plain = r->plain;
 		memset(&v, 0, sizeof(v));
 		v.el = p->el;
 		v.rep = p->rep ? p->rep : 1;
@@ -4274,20 +4325,19 @@ share_ops(struct lk *L, struct map_stmt *sh)
 		memcpy(&op[i].elrc, (const char *)&v + offsetof(struct edi_val,
 		    el), 3 * sizeof(uint16_t));
 		op[i].el = p->el;
-		if (p->scan == MAP_SCAN_ONE)
+		if (op[i].cond)
+			;
+		else if (p->scan == MAP_SCAN_ONE)
 			op[i].how = p->seg.f.natom == 0 ? SOP_ONE : SOP_ONEF;
 		else if (p->scan == MAP_SCAN_PAIRS && p->seg.f.natom == 0)
 			op[i].how = SOP_PAIRS;
 		else
 			op[i].how = SOP_OTHER;
-		op[i].tshape = t->rooted ? 0 : t->nname == 1 ? 1 :
-		    t->nname == 2 ? 2 : 0;
 		op[i].text = r->nxf == 0;
-		op[i].quiet = r->quiet != 0;
+		op[i].quiet = r->quiet;
 		op[i].xf1 = r->nxf == 1;
 		op[i].vcomp = (uint16_t)r->vcomp;
 		op[i].xf = r->xf;
-		op[i].plain = r->plain;
 	}
 	sh->u.b.sop = op;
 }

@@ -5087,6 +5087,56 @@ sop_obj(struct ev *ev, const struct frame *fr, struct mdoc *o,
 	return j;
 }
 
+/* A literal rule's value, as eval_expr1() makes it, from e. */
+static inline void
+lit_val(struct map_val *v, const struct map_expr *e)
+{
+	memset(v, 0, sizeof(*v));
+	v->p = e->lit.p;
+	v->len = e->lit.len;
+	v->kind = MV_STR;
+	v->from = e;
+}
+
+/*
+ * The rule after a rule of a run that has just written j into o, under a
+ * when exists(F) of that target (SOP_LIT, SOP_PATH: map_compile.c
+ * share_cond): F is j, as exists_field would find it (keys are unique),
+ * and o the object its test reaches (run_rule_sib, run_lit_sib).  The
+ * literal is written as run_lit_sib writes it; a path's rule as
+ * run_rule_sib goes on, its target object being o.
+ */
+static NOINLINE void
+sop_then(struct ev *ev, const struct frame *fr, struct mdoc *o,
+    const struct mdoc *j, const struct map_sop *op)
+{
+	const struct map_expr *e = op->plain;
+	struct mdoc	*l;
+	struct map_val	 v;
+
+	if (!node_has(j))
+		return;
+	ev->xat = NULL;
+	if (op->cond == SOP_PATH) {
+		run_rule_plain(ev, fr, op->s);
+		return;
+	}
+	if (!op->text) {
+		lit_val(&v, e);
+		write_scalar_in(ev, o, &op->s->u.r.tgt, &v, 0);
+		return;
+	}
+	if ((l = leaf_node(ev, MDOC_STR)) == NULL) {
+		ev->limit = 1;
+		ev->dirty = 1;
+		return;
+	}
+	l->u.s.p = e->lit.p;
+	l->u.s.len = e->lit.len;
+	l->plain = 1;
+	mdoc_set_bit(o, op->namel, op->bitl, l);
+}
+
 /*
  * A run of rules that read one tag of the frame's scope (MS_SHARE,
  * map_compile.c share_runs), each of the fast shape: as run_block would
@@ -5095,7 +5145,9 @@ sop_obj(struct ev *ev, const struct frame *fr, struct mdoc *o,
  * is read there as plain_best reads it, then written as run_rule_plain
  * writes it.  Several segments with the tag, a scope without its index
  * yet, or someone tracing: each rule runs alone.  Each rule is read from
- * its map_sop, which holds what the loop needs side by side.
+ * its map_sop, which holds what the loop needs side by side.  A rule
+ * under a when exists(F) of the target of the rule before it (SOP_COND)
+ * is sop_then's when that rule has just written F, else run alone.
  */
 static NOINLINE void
 run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
@@ -5127,13 +5179,23 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 			goto each;
 		s = &ev->set->seg[x->it[it].seg];
 	}
-	/* The frame's object, which no rule of the run changes. */
-	base = frame_base(ev, fr);
 	/*
 	 * ev->cur is not set for each rule: only XML's diagnostics read it
 	 * (xp_error, xmulti_diag), and these rules read EDI paths.
 	 */
-	for (oe = op + sh->u.b.nbody; op < oe && !ev->limit; op++) {
+	oe = op + sh->u.b.nbody;
+	if (s == NULL) {
+		/* No segment: every value absent, as below. */
+		for (; op < oe && !ev->limit; op++)
+			if (op->how == SOP_COND)
+				run_rule_short(ev, fr, op->s);
+			else if (!op->quiet)
+				run_rule_or(ev, fr, op->s, 0);
+		return;
+	}
+	/* The frame's object, which no rule of the run changes. */
+	base = frame_base(ev, fr);
+	for (; op < oe && !ev->limit; op++) {
 		val = NULL;
 		found = 0;
 		/*
@@ -5142,9 +5204,7 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 		 * segment (its last way) and a qualifier pair from the pairs
 		 * kept (pair_key's).
 		 */
-		if (s == NULL)
-			;
-		else if (op->how == SOP_ONE || (op->how == SOP_ONEF &&
+		if (op->how == SOP_ONE || (op->how == SOP_ONEF &&
 		    frank(s, &op->p->seg.f) >= 0)) {
 			/* path_value, from op. */
 			if (op->el - 1u < s->nval &&
@@ -5162,7 +5222,7 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 						found = 1;
 						break;
 					}
-		} else if (op->how != SOP_ONEF) {
+		} else if (op->how == SOP_PAIRS || op->how == SOP_OTHER) {
 			b.n = 0;
 			plain_cand(ev, op->p, s, 0, &b);
 			found = b.n == 1 ? 1 : b.n == 0 ? 0 : -1;
@@ -5171,8 +5231,13 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 		}
 		/* From here as run_rule_plain. */
 		if (found != 1) {
-			if (found != 0 || !op->quiet)
-				run_rule_or(ev, fr, op->s, found);
+			/* A SOP_COND here: the rule before wrote nothing. */
+			if (found != 0 || !op->quiet) {
+				if (op->how == SOP_COND)
+					run_rule_short(ev, fr, op->s);
+				else
+					run_rule_or(ev, fr, op->s, found);
+			}
 			continue;
 		}
 		if (op->text) {
@@ -5189,6 +5254,8 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 				continue;
 			}
 			mdoc_set_bit(o, op->namel, op->bitl, j);
+			if (op->then)
+				sop_then(ev, fr, o, j, ++op);
 			continue;
 		}
 		/* rule_write_at, from op. */
@@ -5212,6 +5279,8 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 			continue;
 		}
 		mdoc_set_bit(o, op->namel, op->bitl, j);
+		if (op->then)
+			sop_then(ev, fr, o, j, ++op);
 	}
 	return;
 each:
@@ -5308,17 +5377,6 @@ run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 	write_scalar_in(ev, o, &r->tgt, &v, r->nxf > 0);
 	return 1;
-}
-
-/* A literal rule's value, as eval_expr1() makes it, from e. */
-static inline void
-lit_val(struct map_val *v, const struct map_expr *e)
-{
-	memset(v, 0, sizeof(*v));
-	v->p = e->lit.p;
-	v->len = e->lit.len;
-	v->kind = MV_STR;
-	v->from = e;
 }
 
 /*

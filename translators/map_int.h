@@ -626,6 +626,8 @@ enum map_sop_how {
 	SOP_ONEF,	/* MAP_SCAN_ONE with one */
 	SOP_PAIRS,	/* MAP_SCAN_PAIRS without a filter */
 	SOP_OTHER,	/* any other: plain_cand's */
+	SOP_COND,	/* a rule under a when exists(F) of the target of
+			   the rule before it (share_cond) */
 };
 
 struct map_sop {
@@ -643,10 +645,16 @@ struct map_sop {
 	uint8_t		 text;		/* no transform: the value's text */
 	uint8_t		 quiet;		/* r->quiet */
 	uint8_t		 xf1;		/* one transform: xf */
+	uint8_t		 cond;		/* SOP_COND: SOP_LIT or SOP_PATH */
+	uint8_t		 then;		/* the next rule is a SOP_COND on
+					   this one's target */
 	uint16_t	 vcomp;		/* r->vcomp */
 	const struct map_xform *xf;	/* r->xf */
-	const struct map_expr *plain;	/* r->plain */
+	const struct map_expr *plain;	/* r->plain; SOP_LIT: the literal,
+					   text set when it is plain */
 };
+
+enum { SOP_LIT = 1, SOP_PATH };
 
 enum map_skind {
 	MS_RULE = 1, MS_CHECK, MS_GROUP, MS_WITHIN, MS_APPLY, MS_DROP,
