@@ -4343,6 +4343,18 @@ share_ops(struct lk *L, struct map_stmt *sh)
 }
 
 /*
+ * Whether run_block does anything with statement s of a body: checks
+ * are run from body after the rules, and a body holds nothing else that
+ * it passes over (templates are expanded).
+ */
+static int
+runs_stmt(const struct map_stmt *s)
+{
+	return s->kind == MS_RULE || s->kind == MS_GROUP ||
+	    s->kind == MS_WITHIN;
+}
+
+/*
  * The statements of b as the evaluator runs them (rbody): each run of
  * two or more rules in a row that read one tag of the frame's scope
  * (PO102 PO103 PO104 PO105 PO1{VN|VP|VC}, QTY01-02 QTY01-03) becomes one
@@ -4355,6 +4367,7 @@ share_ops(struct lk *L, struct map_stmt *sh)
  * evaluator writes it into the object its test reached (run_lit_sib).
  * The runs are made for each block: a template's statements, put in
  * several blocks, join a run in each of them as they stand there.
+ * Statements run_block passes over (checks) are left out.
  */
 static void
 share_runs(struct lk *L, struct map_block *b)
@@ -4366,7 +4379,8 @@ share_runs(struct lk *L, struct map_block *b)
 	b->nrbody = b->nbody;
 	for (i = 0; i < b->nbody; i = j) {
 		j = i + share_len(b, i);
-		if (j - i >= 2 || lit_sib(b->body[i]))
+		if (j - i >= 2 || lit_sib(b->body[i]) ||
+		    !runs_stmt(b->body[i]))
 			nrun++;
 	}
 	if (nrun == 0)
@@ -4394,7 +4408,8 @@ share_runs(struct lk *L, struct map_block *b)
 			continue;
 		}
 		for (; i < j; i++)
-			rb[n++] = b->body[i];
+			if (runs_stmt(b->body[i]))
+				rb[n++] = b->body[i];
 	}
 	b->rbody = rb;
 	b->nrbody = n;

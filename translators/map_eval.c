@@ -5167,7 +5167,10 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 
 	if (ev->tracing || op == NULL)
 		goto each;
-	if ((x = fr->sx) == NULL) {
+	/* A loop instance not indexed yet (the header's): as plain_best. */
+	if ((x = fr->sx) == NULL && fr->segi < 0 && fr->loop != NULL)
+		x = frame_sidx(ev, fr);
+	if (x == NULL) {
 		/* A group of single segments (REF): that one. */
 		if (fr->segi < 0 || (uint32_t)fr->segi >= ev->set->nseg)
 			goto each;
