@@ -4274,6 +4274,34 @@ lit_sib(const struct map_stmt *s)
 }
 
 /*
+ * Whether two filters rank every segment alike (frank): the same atoms,
+ * codes in the same order, the same ranking atom.
+ */
+static int
+filter_same(const struct map_filter *a, const struct map_filter *b)
+{
+	const struct map_atom *x, *y;
+	int	 i, k;
+
+	if (a->natom != b->natom || a->rank != b->rank || a->one != b->one)
+		return 0;
+	for (i = 0; i < a->natom; i++) {
+		x = &a->atom[i];
+		y = &b->atom[i];
+		if (x->el != y->el || (x->comp ? x->comp : 1) !=
+		    (y->comp ? y->comp : 1) || x->neg != y->neg ||
+		    x->ncode != y->ncode || (x->ck == NULL) != (y->ck == NULL))
+			return 0;
+		for (k = 0; k < x->ncode; k++)
+			if (x->code[k].len != y->code[k].len ||
+			    memcmp(x->code[k].p, y->code[k].p,
+			    x->code[k].len) != 0)
+				return 0;
+	}
+	return 1;
+}
+
+/*
  * What run_share reads of each rule of an MS_SHARE run (map_sop), one
  * after the other, and the tag they read.  Left NULL when out of memory:
  * run_share then runs each rule alone.
@@ -4329,10 +4357,15 @@ share_ops(struct lk *L, struct map_stmt *sh)
 			;
 		else if (p->scan == MAP_SCAN_ONE)
 			op[i].how = p->seg.f.natom == 0 ? SOP_ONE : SOP_ONEF;
-		else if (p->scan == MAP_SCAN_PAIRS && p->seg.f.natom == 0)
-			op[i].how = SOP_PAIRS;
+		else if (p->scan == MAP_SCAN_PAIRS)
+			op[i].how = p->seg.f.natom == 0 ? SOP_PAIRS :
+			    SOP_PAIRSF;
 		else
 			op[i].how = SOP_OTHER;
+		op[i].fsame = i > 0 && (op[i].how == SOP_ONEF ||
+		    op[i].how == SOP_PAIRSF) && (op[i - 1].how == SOP_ONEF ||
+		    op[i - 1].how == SOP_PAIRSF) &&
+		    filter_same(&op[i - 1].p->seg.f, &p->seg.f);
 		op[i].text = r->nxf == 0;
 		op[i].quiet = r->quiet;
 		op[i].xf1 = r->nxf == 1;

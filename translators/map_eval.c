@@ -5163,7 +5163,7 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 	const char	*vp, *why;
 	size_t		 vlen;
 	uint32_t	 it;
-	int		 c, k, found, res;
+	int		 c, k, found, res, fk = 0;
 
 	if (ev->tracing || op == NULL)
 		goto each;
@@ -5198,7 +5198,11 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 	}
 	/* The frame's object, which no rule of the run changes. */
 	base = frame_base(ev, fr);
-	for (; op < oe && !ev->limit; op++) {
+	/*
+	 * ev->limit, which stops the run, is tested after what may set it
+	 * (slow), not for each rule.
+	 */
+	for (; op < oe; op++) {
 		val = NULL;
 		found = 0;
 		/*
@@ -5208,7 +5212,7 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 		 * kept (pair_key's).
 		 */
 		if (op->how == SOP_ONE || (op->how == SOP_ONEF &&
-		    frank(s, &op->p->seg.f) >= 0)) {
+		    (fk = op->fsame ? fk : frank(s, &op->p->seg.f)) >= 0)) {
 			/* path_value, from op. */
 			if (op->el - 1u < s->nval &&
 			    val_elrc(val = &s->val[op->el - 1]) == op->elrc &&
@@ -5216,8 +5220,9 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 				found = 1;
 			else if ((val = segval_near(s, op->p)) != NULL)
 				found = val->s.len > 0;
-		} else if (op->how == SOP_PAIRS && ev->pc.seg == s &&
-		    ev->pc.layout == (p = op->p)->playout) {
+		} else if ((op->how == SOP_PAIRS || (op->how == SOP_PAIRSF &&
+		    (fk = op->fsame ? fk : frank(s, &op->p->seg.f)) >= 0)) &&
+		    ev->pc.seg == s && ev->pc.layout == (p = op->p)->playout) {
 			for (c = 0; c < p->npair && !found; c++)
 				for (k = 0; k < ev->pc.n; k++)
 					if (ev->pc.p[k].qk == p->pk[c]) {
@@ -5225,7 +5230,8 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 						found = 1;
 						break;
 					}
-		} else if (op->how == SOP_PAIRS || op->how == SOP_OTHER) {
+		} else if (op->how == SOP_PAIRS || op->how == SOP_OTHER ||
+		    (op->how == SOP_PAIRSF && fk >= 0)) {
 			b.n = 0;
 			plain_cand(ev, op->p, s, 0, &b);
 			found = b.n == 1 ? 1 : b.n == 0 ? 0 : -1;
@@ -5240,6 +5246,7 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 					run_rule_short(ev, fr, op->s);
 				else
 					run_rule_or(ev, fr, op->s, found);
+				goto slow;
 			}
 			continue;
 		}
@@ -5247,26 +5254,27 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 			/* write_text_at, from op. */
 			if ((o = sop_obj(ev, fr, base, op)) == NULL) {
 				ev->dirty = 1;
-				continue;
+				goto slow;
 			}
 			if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
 			    (j->u.s.p = ev_text(ev, val->s.p, val->s.len,
 			    &j->u.s.len, &j->plain)) == NULL) {
 				ev->limit = 1;
 				ev->dirty = 1;
-				continue;
+				return;
 			}
 			mdoc_set_bit(o, op->namel, op->bitl, j);
-			if (op->then)
-				sop_then(ev, fr, o, j, ++op);
-			continue;
+			if (!op->then)
+				continue;
+			sop_then(ev, fr, o, j, ++op);
+			goto slow;
 		}
 		/* rule_write_at, from op. */
 		mk_val(&v, s, val, op->vcomp);
 		v.from = op->plain;
 		if (!op->xf1) {
 			rule_write_xforms(ev, fr, op->s, &v);
-			continue;
+			goto slow;
 		}
 		vp = v.p;
 		vlen = v.len;
@@ -5274,16 +5282,20 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 		    &why)) != MXR_OK) {
 			rule_write_res(ev, fr, op->s, &v, vp, vlen, MV_STR, res,
 			    why);
-			continue;
+			goto slow;
 		}
 		if ((o = sop_obj(ev, fr, base, op)) == NULL ||
 		    (j = val_node(ev, &v, 1)) == NULL) {
 			ev->dirty = 1;
-			continue;
+			goto slow;
 		}
 		mdoc_set_bit(o, op->namel, op->bitl, j);
-		if (op->then)
-			sop_then(ev, fr, o, j, ++op);
+		if (!op->then)
+			continue;
+		sop_then(ev, fr, o, j, ++op);
+slow:
+		if (ev->limit)
+			return;
 	}
 	return;
 each:

@@ -625,6 +625,7 @@ enum map_sop_how {
 	SOP_ONE = 1,	/* MAP_SCAN_ONE without a filter */
 	SOP_ONEF,	/* MAP_SCAN_ONE with one */
 	SOP_PAIRS,	/* MAP_SCAN_PAIRS without a filter */
+	SOP_PAIRSF,	/* MAP_SCAN_PAIRS with one */
 	SOP_OTHER,	/* any other: plain_cand's */
 	SOP_COND,	/* a rule under a when exists(F) of the target of
 			   the rule before it (share_cond) */
@@ -648,6 +649,9 @@ struct map_sop {
 	uint8_t		 cond;		/* SOP_COND: SOP_LIT or SOP_PATH */
 	uint8_t		 then;		/* the next rule is a SOP_COND on
 					   this one's target */
+	uint8_t		 fsame;		/* SOP_ONEF, SOP_PAIRSF: the rule
+					   before is too, with the same
+					   filter (its rank holds) */
 	uint16_t	 vcomp;		/* r->vcomp */
 	const struct map_xform *xf;	/* r->xf */
 	const struct map_expr *plain;	/* r->plain; SOP_LIT: the literal,
