@@ -4542,6 +4542,34 @@ skip_wrap(struct lk *L, struct map_block *b)
 	b->rbody = rb;
 }
 
+/*
+ * b's rbody as run_block reads it (map_rstmt): the kind of each statement
+ * beside it, so that passing over an MS_SKIP reads no statement, and the
+ * statement an MS_SKIP wraps in its place.
+ */
+static void
+run_table(struct lk *L, struct map_block *b)
+{
+	struct map_rstmt *rs;
+	const struct map_stmt *s;
+	int	 i;
+
+	if ((rs = arena_allocarray(&L->m->arena, (size_t)b->nrbody + 1,
+	    sizeof(*rs))) == NULL)
+		return;
+	for (i = 0; i < b->nrbody; i++) {
+		s = b->rbody[i];
+		if (s->kind == MS_SKIP) {
+			rs[i].skip = 1;
+			rs[i].skiptid = s->u.b.skiptid;
+			s = s->u.b.body[0];
+		}
+		rs[i].kind = (uint8_t)s->kind;
+		rs[i].s = s;
+	}
+	b->rs = rs;
+}
+
 static void
 link_block(struct lk *L, struct map_block *b)
 {
@@ -4572,6 +4600,7 @@ link_block(struct lk *L, struct map_block *b)
 	}
 	share_runs(L, b);
 	skip_wrap(L, b);
+	run_table(L, b);
 }
 
 /* ---- target checks ---------------------------------------------------------- */

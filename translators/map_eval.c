@@ -6116,22 +6116,23 @@ each:
 	}
 }
 
-static void
-run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
+/*
+ * run_block's statements of a block without its table (map_rstmt: out
+ * of memory when linked): each as run_block runs it, an MS_SKIP's
+ * statement whatever its tag (it would have nothing to do).
+ */
+static NOINLINE void
+run_block_slow(struct ev *ev, struct frame *fr, const struct map_block *b,
     int depth)
 {
-	/* Kept here: the compiler cannot tell that writes through ev spare b. */
-	struct map_stmt *const *body = b->rbody;
-	int	 i, n, nbody = b->nrbody;
+	const struct map_stmt *s;
+	int	 i;
 
-	if (depth > (int)EG_MAX_MAP_DEPTH + 2)
-		return;
-	for (i = 0; i < nbody && !ev->limit; i++) {
-		const struct map_stmt *s = body[i];
-		const struct sidx *x;
-
+	for (i = 0; i < b->nrbody && !ev->limit; i++) {
+		s = b->rbody[i];
+		if (s->kind == MS_SKIP)
+			s = s->u.b.body[0];
 		ev->cur = s;
-again:
 		switch (s->kind) {
 		case MS_RULE:
 			run_rule(ev, fr, s);
@@ -6152,22 +6153,63 @@ again:
 			if (ev->tracing || !run_lit_sib(ev, fr, s))
 				run_rule(ev, fr, s);
 			break;
-		case MS_SKIP:
-			/*
-			 * The tag it reads is not in the instance: nothing to
-			 * do, unless someone traces (each statement shows).
-			 */
-			if ((x = fr->sx) != NULL &&
-			    x->first[s->u.b.skiptid] == SIDX_END &&
-			    !ev->tracing)
-				break;
-			s = s->u.b.body[0];
-			ev->cur = s;
-			goto again;
 		default:
 			break;
 		}
 	}
+}
+
+static void
+run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
+    int depth)
+{
+	/* Kept here: the compiler cannot tell that writes through ev spare b. */
+	const struct map_rstmt *rs = b->rs;
+	int	 i, n, nbody = b->nrbody;
+
+	if (depth > (int)EG_MAX_MAP_DEPTH + 2)
+		return;
+	if (rs == NULL) {
+		run_block_slow(ev, fr, b, depth);
+		goto checks;
+	}
+	for (i = 0; i < nbody && !ev->limit; i++) {
+		const struct map_stmt *s = rs[i].s;
+		const struct sidx *x;
+
+		/*
+		 * The tag an MS_SKIP reads is not in the instance: nothing
+		 * to do, unless someone traces (each statement shows).
+		 */
+		if (rs[i].skip && (x = fr->sx) != NULL &&
+		    x->first[rs[i].skiptid] == SIDX_END && !ev->tracing)
+			continue;
+		ev->cur = s;
+		switch (rs[i].kind) {
+		case MS_RULE:
+			run_rule(ev, fr, s);
+			break;
+		case MS_GROUP:
+		case MS_WITHIN:
+			run_group(ev, fr, s, depth);
+			break;
+		case MS_SHARE:
+			run_share(ev, fr, s);
+			break;
+		case MS_GSHARE:
+			run_gshare(ev, fr, s, depth);
+			break;
+		case MS_LITSIB:
+			s = s->u.b.body[0];
+			ev->cur = s;
+			if (ev->tracing || !run_lit_sib(ev, fr, s))
+				run_rule(ev, fr, s);
+			break;
+		default:
+			break;
+		}
+	}
+checks:
 	/* Checks run after the rules of their block. */
 	for (i = b->check0, n = 0; n < b->nchecks && i < b->nbody &&
 	    !ev->limit; i++)

@@ -615,6 +615,20 @@ struct map_block {
 	uint32_t	 sharekey;
 	uint16_t	 sharetid;
 	struct map_sop	*sop;
+	/*
+	 * Set when linked (map_compile.c run_table): rbody as run_block
+	 * reads it, each statement's kind beside it, an MS_SKIP's tag and
+	 * the statement it wraps in place of it; NULL when out of memory.
+	 */
+	struct map_rstmt *rs;
+};
+
+struct map_rstmt {
+	uint8_t		 kind;		/* enum map_skind of s */
+	uint8_t		 skip;		/* s is an MS_SKIP's: skip when the
+					   tag skiptid is not there */
+	uint32_t	 skiptid;
+	const struct map_stmt *s;
 };
 
 /*
