@@ -4207,6 +4207,42 @@ gshare_same(const struct map_step *a, const struct map_step *b)
 	    (b->f.atom[0].comp ? b->f.atom[0].comp : 1);
 }
 
+/*
+ * Whether body[j], in a run of rules reading tag key, is a rule under a
+ * `when exists(F)` of a field F beside its target (when_sib) that the
+ * rule before it writes: a literal (= "GTIN"), or a rule of the fast
+ * shape but for the when reading the run's tag (N103 | lookup idScheme
+ * when exists(id.value)).  run_share then tests the condition on what
+ * that rule wrote.  Only where the block's selector has the tag, so that
+ * the run would not be passed over (skip_wrap) anyway.
+ */
+static int
+share_cond(const struct map_block *b, int j, uint32_t key)
+{
+	const struct map_rule *r, *pr;
+	const struct map_field *f;
+	const struct map_path *p;
+	int	 k;
+
+	if (b->sel == NULL || b->sel->seg.key != key ||
+	    b->body[j]->kind != MS_RULE ||
+	    share_key(b->body[j - 1]) != key)
+		return 0;
+	r = &b->body[j]->u.r;
+	pr = &b->body[j - 1]->u.r;
+	if (!(r->lit && when_sib(r)) && !(r->whensib &&
+	    (p = r->plain->path) != NULL && map_path_plain(p) &&
+	    p->nloop == 0 && p->seg.key == key))
+		return 0;
+	f = r->when->a->field;
+	if (pr->tgt.rooted || pr->tgt.array || pr->tgt.nname != f->nname)
+		return 0;
+	for (k = 0; k < f->nname; k++)
+		if (strcmp(pr->tgt.name[k], f->name[k]) != 0)
+			return 0;
+	return 1;
+}
+
 /* The length of the run of statements share_runs gathers from body[i]. */
 static int
 share_len(const struct map_block *b, int i)
@@ -4216,7 +4252,8 @@ share_len(const struct map_block *b, int i)
 	int		 j = i + 1;
 
 	if ((key = share_key(b->body[i])) != 0)
-		while (j < b->nbody && share_key(b->body[j]) == key)
+		while (j < b->nbody && (share_key(b->body[j]) == key ||
+		    share_cond(b, j, key)))
 			j++;
 	else if ((st = gshare_step(b->body[i])) != NULL)
 		while (j < b->nbody && gshare_same(st,
@@ -4237,6 +4274,120 @@ lit_sib(const struct map_stmt *s)
 }
 
 /*
+ * Whether two filters rank every segment alike (frank): the same atoms,
+ * codes in the same order, the same ranking atom.
+ */
+static int
+filter_same(const struct map_filter *a, const struct map_filter *b)
+{
+	const struct map_atom *x, *y;
+	int	 i, k;
+
+	if (a->natom != b->natom || a->rank != b->rank || a->one != b->one)
+		return 0;
+	for (i = 0; i < a->natom; i++) {
+		x = &a->atom[i];
+		y = &b->atom[i];
+		if (x->el != y->el || (x->comp ? x->comp : 1) !=
+		    (y->comp ? y->comp : 1) || x->neg != y->neg ||
+		    x->ncode != y->ncode || (x->ck == NULL) != (y->ck == NULL))
+			return 0;
+		for (k = 0; k < x->ncode; k++)
+			if (x->code[k].len != y->code[k].len ||
+			    memcmp(x->code[k].p, y->code[k].p,
+			    x->code[k].len) != 0)
+				return 0;
+	}
+	return 1;
+}
+
+/*
+ * What run_share reads of each rule of an MS_SHARE run (map_sop), one
+ * after the other, and the tag they read.  Left NULL when out of memory:
+ * run_share then runs each rule alone.
+ */
+static void
+share_ops(struct lk *L, struct map_stmt *sh)
+{
+	struct map_sop	*op;
+	const struct map_rule *r;
+	const struct map_path *p;
+	const struct map_target *t;
+	struct edi_val	 v;
+	int		 i, n = sh->u.b.nbody;
+
+	p = sh->u.b.body[0]->u.r.ppath;
+	sh->u.b.sharekey = p->seg.key;
+	sh->u.b.sharetid = p->seg.tid;
+	if ((op = arena_allocarray(&L->m->arena, (size_t)n,
+	    sizeof(*op))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		r = &sh->u.b.body[i]->u.r;
+		t = &r->tgt;
+		op[i].s = sh->u.b.body[i];
+		op[i].name0 = t->name[0];
+		op[i].bit0 = t->bit[0];
+		op[i].namel = t->name[t->nname - 1];
+		op[i].bitl = t->bit[t->nname - 1];
+		op[i].tshape = t->rooted ? 0 : t->nname == 1 ? 1 :
+		    t->nname == 2 ? 2 : 0;
+		if (r->when != NULL) {
+			/* share_cond's: after a rule of the run. */
+			op[i].cond = r->lit ? SOP_LIT : SOP_PATH;
+			op[i].how = SOP_COND;
+			op[i - 1].then = 1;
+		}
+		if (r->lit) {
+			op[i].plain = r->expr[0];
+			op[i].text = r->litplain;
+			continue;
+		}
+		p = r->ppath;
+		op[i].p = p;
+		op[i].plain = r->plain;
+		memset(&v, 0, sizeof(v));
+		v.el = p->el;
+		v.rep = p->rep ? p->rep : 1;
+		v.comp = p->comp1;
+		memcpy(&op[i].elrc, (const char *)&v + offsetof(struct edi_val,
+		    el), 3 * sizeof(uint16_t));
+		op[i].el = p->el;
+		if (op[i].cond)
+			;
+		else if (p->scan == MAP_SCAN_ONE)
+			op[i].how = p->seg.f.natom == 0 ? SOP_ONE : SOP_ONEF;
+		else if (p->scan == MAP_SCAN_PAIRS)
+			op[i].how = p->seg.f.natom == 0 ? SOP_PAIRS :
+			    SOP_PAIRSF;
+		else
+			op[i].how = SOP_OTHER;
+		op[i].fsame = i > 0 && (op[i].how == SOP_ONEF ||
+		    op[i].how == SOP_PAIRSF) && (op[i - 1].how == SOP_ONEF ||
+		    op[i - 1].how == SOP_PAIRSF) &&
+		    filter_same(&op[i - 1].p->seg.f, &p->seg.f);
+		op[i].text = r->nxf == 0;
+		op[i].quiet = r->quiet;
+		op[i].xf1 = r->nxf == 1;
+		op[i].vcomp = (uint16_t)r->vcomp;
+		op[i].xf = r->xf;
+	}
+	sh->u.b.sop = op;
+}
+
+/*
+ * Whether run_block does anything with statement s of a body: checks
+ * are run from body after the rules, and a body holds nothing else that
+ * it passes over (templates are expanded).
+ */
+static int
+runs_stmt(const struct map_stmt *s)
+{
+	return s->kind == MS_RULE || s->kind == MS_GROUP ||
+	    s->kind == MS_WITHIN;
+}
+
+/*
  * The statements of b as the evaluator runs them (rbody): each run of
  * two or more rules in a row that read one tag of the frame's scope
  * (PO102 PO103 PO104 PO105 PO1{VN|VP|VC}, QTY01-02 QTY01-03) becomes one
@@ -4249,6 +4400,7 @@ lit_sib(const struct map_stmt *s)
  * evaluator writes it into the object its test reached (run_lit_sib).
  * The runs are made for each block: a template's statements, put in
  * several blocks, join a run in each of them as they stand there.
+ * Statements run_block passes over (checks) are left out.
  */
 static void
 share_runs(struct lk *L, struct map_block *b)
@@ -4260,7 +4412,8 @@ share_runs(struct lk *L, struct map_block *b)
 	b->nrbody = b->nbody;
 	for (i = 0; i < b->nbody; i = j) {
 		j = i + share_len(b, i);
-		if (j - i >= 2 || lit_sib(b->body[i]))
+		if (j - i >= 2 || lit_sib(b->body[i]) ||
+		    !runs_stmt(b->body[i]))
 			nrun++;
 	}
 	if (nrun == 0)
@@ -4282,11 +4435,14 @@ share_runs(struct lk *L, struct map_block *b)
 			sh->linked = 1;
 			sh->u.b.body = &b->body[i];
 			sh->u.b.nbody = j - i;
+			if (sh->kind == MS_SHARE)
+				share_ops(L, sh);
 			rb[n++] = sh;
 			continue;
 		}
 		for (; i < j; i++)
-			rb[n++] = b->body[i];
+			if (runs_stmt(b->body[i]))
+				rb[n++] = b->body[i];
 	}
 	b->rbody = rb;
 	b->nrbody = n;
@@ -4386,6 +4542,34 @@ skip_wrap(struct lk *L, struct map_block *b)
 	b->rbody = rb;
 }
 
+/*
+ * b's rbody as run_block reads it (map_rstmt): the kind of each statement
+ * beside it, so that passing over an MS_SKIP reads no statement, and the
+ * statement an MS_SKIP wraps in its place.
+ */
+static void
+run_table(struct lk *L, struct map_block *b)
+{
+	struct map_rstmt *rs;
+	const struct map_stmt *s;
+	int	 i;
+
+	if ((rs = arena_allocarray(&L->m->arena, (size_t)b->nrbody + 1,
+	    sizeof(*rs))) == NULL)
+		return;
+	for (i = 0; i < b->nrbody; i++) {
+		s = b->rbody[i];
+		if (s->kind == MS_SKIP) {
+			rs[i].skip = 1;
+			rs[i].skiptid = s->u.b.skiptid;
+			s = s->u.b.body[0];
+		}
+		rs[i].kind = (uint8_t)s->kind;
+		rs[i].s = s;
+	}
+	b->rs = rs;
+}
+
 static void
 link_block(struct lk *L, struct map_block *b)
 {
@@ -4416,6 +4600,7 @@ link_block(struct lk *L, struct map_block *b)
 	}
 	share_runs(L, b);
 	skip_wrap(L, b);
+	run_table(L, b);
 }
 
 /* ---- target checks ---------------------------------------------------------- */

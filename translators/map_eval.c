@@ -5070,6 +5070,95 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	run_rule_plain(ev, fr, s);
 }
 
+/* The 48 bits of a value's el, rep and comp (map_sop.elrc). */
+static inline uint64_t
+val_elrc(const struct edi_val *v)
+{
+	static const unsigned char m6[8] = { 255, 255, 255, 255, 255, 255 };
+	uint64_t u, m;
+
+	memcpy(&u, (const char *)v + offsetof(struct edi_val, el), sizeof(u));
+	memcpy(&m, m6, sizeof(m));
+	return u & m;
+}
+
+/*
+ * target_obj_at for a rule of a run (op): a target of one name is the
+ * frame's object, one of two not rooted its member or a new one.
+ */
+static inline ALWAYS_INLINE struct mdoc *
+sop_obj(struct ev *ev, const struct frame *fr, struct mdoc *o,
+    const struct map_sop *op)
+{
+	struct mdoc *j;
+
+	if (op->tshape == 1)
+		return o;
+	if (op->tshape != 2)
+		return target_obj_at(ev, fr, o, &op->s->u.r.tgt);
+	if ((j = o->u.o.tail) != NULL && j->key == op->name0 &&
+	    j->kind == MDOC_OBJ)
+		return j;
+	if ((o->u.o.keys & op->bit0) != 0)
+		return target_parent(ev, fr, &op->s->u.r.tgt);
+	if ((j = mdoc_new(&ev->mp, MDOC_OBJ)) == NULL) {
+		ev->limit = 1;
+		return NULL;
+	}
+	mdoc_add_new(o, op->name0, op->bit0, j);
+	return j;
+}
+
+/* A literal rule's value, as eval_expr1() makes it, from e. */
+static inline void
+lit_val(struct map_val *v, const struct map_expr *e)
+{
+	memset(v, 0, sizeof(*v));
+	v->p = e->lit.p;
+	v->len = e->lit.len;
+	v->kind = MV_STR;
+	v->from = e;
+}
+
+/*
+ * The rule after a rule of a run that has just written j into o, under a
+ * when exists(F) of that target (SOP_LIT, SOP_PATH: map_compile.c
+ * share_cond): F is j, as exists_field would find it (keys are unique),
+ * and o the object its test reaches (run_rule_sib, run_lit_sib).  The
+ * literal is written as run_lit_sib writes it; a path's rule as
+ * run_rule_sib goes on, its target object being o.
+ */
+static NOINLINE void
+sop_then(struct ev *ev, const struct frame *fr, struct mdoc *o,
+    const struct mdoc *j, const struct map_sop *op)
+{
+	const struct map_expr *e = op->plain;
+	struct mdoc	*l;
+	struct map_val	 v;
+
+	if (!node_has(j))
+		return;
+	ev->xat = NULL;
+	if (op->cond == SOP_PATH) {
+		run_rule_plain(ev, fr, op->s);
+		return;
+	}
+	if (!op->text) {
+		lit_val(&v, e);
+		write_scalar_in(ev, o, &op->s->u.r.tgt, &v, 0);
+		return;
+	}
+	if ((l = leaf_node(ev, MDOC_STR)) == NULL) {
+		ev->limit = 1;
+		ev->dirty = 1;
+		return;
+	}
+	l->u.s.p = e->lit.p;
+	l->u.s.len = e->lit.len;
+	l->plain = 1;
+	mdoc_set_bit(o, op->namel, op->bitl, l);
+}
+
 /*
  * A run of rules that read one tag of the frame's scope (MS_SHARE,
  * map_compile.c share_runs), each of the fast shape: as run_block would
@@ -5077,49 +5166,65 @@ run_rule(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
  * scope has one segment with the tag (or none), each rule's candidate
  * is read there as plain_best reads it, then written as run_rule_plain
  * writes it.  Several segments with the tag, a scope without its index
- * yet, or someone tracing: each rule runs alone.
+ * yet, or someone tracing: each rule runs alone.  Each rule is read from
+ * its map_sop, which holds what the loop needs side by side.  A rule
+ * under a when exists(F) of the target of the rule before it (SOP_COND)
+ * is sop_then's when that rule has just written F, else run alone.
  */
 static NOINLINE void
 run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 {
-	struct map_stmt *const *m = sh->u.b.body;
-	const int	 n = sh->u.b.nbody;
-	const uint32_t	 key = m[0]->u.r.plain->path->seg.key;
+	const struct map_sop *op = sh->u.b.sop, *oe;
 	const struct edi_seg *s = NULL;
-	const struct map_rule *r;
 	const struct map_path *p;
 	const struct edi_val *val;
 	const struct sidx *x;
-	struct mdoc	*base;
+	struct mdoc	*base, *o, *j;
 	struct map_val	 v;
 	struct pbest	 b;
+	const char	*vp, *why;
+	size_t		 vlen;
 	uint32_t	 it;
-	int		 i, c, k, found;
+	int		 c, k, found, res, fk = 0;
 
-	if (ev->tracing)
+	if (ev->tracing || op == NULL)
 		goto each;
-	if ((x = fr->sx) == NULL) {
+	/* A loop instance not indexed yet (the header's): as plain_best. */
+	if ((x = fr->sx) == NULL && fr->segi < 0 && fr->loop != NULL)
+		x = frame_sidx(ev, fr);
+	if (x == NULL) {
 		/* A group of single segments (REF): that one. */
 		if (fr->segi < 0 || (uint32_t)fr->segi >= ev->set->nseg)
 			goto each;
 		s = &ev->set->seg[fr->segi];
-		if (edi_seg_tagkey(s) != key)
+		if (edi_seg_tagkey(s) != sh->u.b.sharekey)
 			s = NULL;
-	} else if ((it = sidx_first(x, &m[0]->u.r.plain->path->seg)) !=
-	    SIDX_END) {
+	} else if ((it = x->first[sh->u.b.sharetid]) != SIDX_END) {
 		if (x->it[it].next != SIDX_END)
 			goto each;
 		s = &ev->set->seg[x->it[it].seg];
 	}
-	/* The frame's object, which no rule of the run changes. */
-	base = frame_base(ev, fr);
 	/*
 	 * ev->cur is not set for each rule: only XML's diagnostics read it
 	 * (xp_error, xmulti_diag), and these rules read EDI paths.
 	 */
-	for (i = 0; i < n && !ev->limit; i++) {
-		r = &m[i]->u.r;
-		p = r->ppath;
+	oe = op + sh->u.b.nbody;
+	if (s == NULL) {
+		/* No segment: every value absent, as below. */
+		for (; op < oe && !ev->limit; op++)
+			if (op->how == SOP_COND)
+				run_rule_short(ev, fr, op->s);
+			else if (!op->quiet)
+				run_rule_or(ev, fr, op->s, 0);
+		return;
+	}
+	/* The frame's object, which no rule of the run changes. */
+	base = frame_base(ev, fr);
+	/*
+	 * ev->limit, which stops the run, is tested after what may set it
+	 * (slow), not for each rule.
+	 */
+	for (; op < oe; op++) {
 		val = NULL;
 		found = 0;
 		/*
@@ -5128,13 +5233,18 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 		 * segment (its last way) and a qualifier pair from the pairs
 		 * kept (pair_key's).
 		 */
-		if (s != NULL && p->scan == MAP_SCAN_ONE) {
-			if (frank(s, &p->seg.f) >= 0 &&
-			    (val = path_value(s, p)) != NULL)
+		if (op->how == SOP_ONE || (op->how == SOP_ONEF &&
+		    (fk = op->fsame ? fk : frank(s, &op->p->seg.f)) >= 0)) {
+			/* path_value, from op. */
+			if (op->el - 1u < s->nval &&
+			    val_elrc(val = &s->val[op->el - 1]) == op->elrc &&
+			    (op->el == 1 || val[-1].el < op->el))
+				found = 1;
+			else if ((val = segval_near(s, op->p)) != NULL)
 				found = val->s.len > 0;
-		} else if (s != NULL && p->scan == MAP_SCAN_PAIRS &&
-		    p->seg.f.natom == 0 && ev->pc.seg == s &&
-		    ev->pc.layout == p->playout) {
+		} else if ((op->how == SOP_PAIRS || (op->how == SOP_PAIRSF &&
+		    (fk = op->fsame ? fk : frank(s, &op->p->seg.f)) >= 0)) &&
+		    ev->pc.seg == s && ev->pc.layout == (p = op->p)->playout) {
 			for (c = 0; c < p->npair && !found; c++)
 				for (k = 0; k < ev->pc.n; k++)
 					if (ev->pc.p[k].qk == p->pk[c]) {
@@ -5142,32 +5252,80 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 						found = 1;
 						break;
 					}
-		} else if (s != NULL) {
+		} else if (op->how == SOP_PAIRS || op->how == SOP_OTHER ||
+		    (op->how == SOP_PAIRSF && fk >= 0)) {
 			b.n = 0;
-			plain_cand(ev, p, s, 0, &b);
+			plain_cand(ev, op->p, s, 0, &b);
 			found = b.n == 1 ? 1 : b.n == 0 ? 0 : -1;
 			if (found == 1)
 				val = b.v;	/* every candidate is of s */
 		}
 		/* From here as run_rule_plain. */
 		if (found != 1) {
-			if (found != 0 || !r->quiet)
-				run_rule_or(ev, fr, m[i], found);
+			/* A SOP_COND here: the rule before wrote nothing. */
+			if (found != 0 || !op->quiet) {
+				if (op->how == SOP_COND)
+					run_rule_short(ev, fr, op->s);
+				else
+					run_rule_or(ev, fr, op->s, found);
+				goto slow;
+			}
 			continue;
 		}
-		if (r->nxf == 0 && val != NULL) {
-			write_text_at(ev, fr, base, &r->tgt, val);
-			continue;
+		if (op->text) {
+			/* write_text_at, from op. */
+			if ((o = sop_obj(ev, fr, base, op)) == NULL) {
+				ev->dirty = 1;
+				goto slow;
+			}
+			if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
+			    (j->u.s.p = ev_text(ev, val->s.p, val->s.len,
+			    &j->u.s.len, &j->plain)) == NULL) {
+				ev->limit = 1;
+				ev->dirty = 1;
+				return;
+			}
+			mdoc_set_bit(o, op->namel, op->bitl, j);
+			if (!op->then)
+				continue;
+			sop_then(ev, fr, o, j, ++op);
+			goto slow;
 		}
-		mk_val(&v, s, val, r->vcomp);
-		v.from = r->plain;
-		rule_write_at(ev, fr, base, m[i], &v);
+		/* rule_write_at, from op. */
+		mk_val(&v, s, val, op->vcomp);
+		v.from = op->plain;
+		if (!op->xf1) {
+			rule_write_xforms(ev, fr, op->s, &v);
+			goto slow;
+		}
+		vp = v.p;
+		vlen = v.len;
+		if ((res = map_xform_apply(op->xf, ev->a, ev->set, &v,
+		    &why)) != MXR_OK) {
+			rule_write_res(ev, fr, op->s, &v, vp, vlen, MV_STR, res,
+			    why);
+			goto slow;
+		}
+		if ((o = sop_obj(ev, fr, base, op)) == NULL ||
+		    (j = val_node(ev, &v, 1)) == NULL) {
+			ev->dirty = 1;
+			goto slow;
+		}
+		mdoc_set_bit(o, op->namel, op->bitl, j);
+		if (!op->then)
+			continue;
+		sop_then(ev, fr, o, j, ++op);
+slow:
+		if (ev->limit)
+			return;
 	}
 	return;
 each:
-	for (i = 0; i < n && !ev->limit; i++) {
-		ev->cur = m[i];
-		run_rule(ev, fr, m[i]);
+	for (k = 0; k < sh->u.b.nbody; k++) {
+		if (ev->limit)
+			break;
+		ev->cur = sh->u.b.body[k];
+		run_rule(ev, fr, sh->u.b.body[k]);
 	}
 }
 
@@ -5256,17 +5414,6 @@ run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 	}
 	write_scalar_in(ev, o, &r->tgt, &v, r->nxf > 0);
 	return 1;
-}
-
-/* A literal rule's value, as eval_expr1() makes it, from e. */
-static inline void
-lit_val(struct map_val *v, const struct map_expr *e)
-{
-	memset(v, 0, sizeof(*v));
-	v->p = e->lit.p;
-	v->len = e->lit.len;
-	v->kind = MV_STR;
-	v->from = e;
 }
 
 /*
@@ -5991,22 +6138,23 @@ each:
 	}
 }
 
-static void
-run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
+/*
+ * run_block's statements of a block without its table (map_rstmt: out
+ * of memory when linked): each as run_block runs it, an MS_SKIP's
+ * statement whatever its tag (it would have nothing to do).
+ */
+static NOINLINE void
+run_block_slow(struct ev *ev, struct frame *fr, const struct map_block *b,
     int depth)
 {
-	/* Kept here: the compiler cannot tell that writes through ev spare b. */
-	struct map_stmt *const *body = b->rbody;
-	int	 i, n, nbody = b->nrbody;
+	const struct map_stmt *s;
+	int	 i;
 
-	if (depth > (int)EG_MAX_MAP_DEPTH + 2)
-		return;
-	for (i = 0; i < nbody && !ev->limit; i++) {
-		const struct map_stmt *s = body[i];
-		const struct sidx *x;
-
+	for (i = 0; i < b->nrbody && !ev->limit; i++) {
+		s = b->rbody[i];
+		if (s->kind == MS_SKIP)
+			s = s->u.b.body[0];
 		ev->cur = s;
-again:
 		switch (s->kind) {
 		case MS_RULE:
 			run_rule(ev, fr, s);
@@ -6027,22 +6175,63 @@ again:
 			if (ev->tracing || !run_lit_sib(ev, fr, s))
 				run_rule(ev, fr, s);
 			break;
-		case MS_SKIP:
-			/*
-			 * The tag it reads is not in the instance: nothing to
-			 * do, unless someone traces (each statement shows).
-			 */
-			if ((x = fr->sx) != NULL &&
-			    x->first[s->u.b.skiptid] == SIDX_END &&
-			    !ev->tracing)
-				break;
-			s = s->u.b.body[0];
-			ev->cur = s;
-			goto again;
 		default:
 			break;
 		}
 	}
+}
+
+static void
+run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
+    int depth)
+{
+	/* Kept here: the compiler cannot tell that writes through ev spare b. */
+	const struct map_rstmt *rs = b->rs;
+	int	 i, n, nbody = b->nrbody;
+
+	if (depth > (int)EG_MAX_MAP_DEPTH + 2)
+		return;
+	if (rs == NULL) {
+		run_block_slow(ev, fr, b, depth);
+		goto checks;
+	}
+	for (i = 0; i < nbody && !ev->limit; i++) {
+		const struct map_stmt *s = rs[i].s;
+		const struct sidx *x;
+
+		/*
+		 * The tag an MS_SKIP reads is not in the instance: nothing
+		 * to do, unless someone traces (each statement shows).
+		 */
+		if (rs[i].skip && (x = fr->sx) != NULL &&
+		    x->first[rs[i].skiptid] == SIDX_END && !ev->tracing)
+			continue;
+		ev->cur = s;
+		switch (rs[i].kind) {
+		case MS_RULE:
+			run_rule(ev, fr, s);
+			break;
+		case MS_GROUP:
+		case MS_WITHIN:
+			run_group(ev, fr, s, depth);
+			break;
+		case MS_SHARE:
+			run_share(ev, fr, s);
+			break;
+		case MS_GSHARE:
+			run_gshare(ev, fr, s, depth);
+			break;
+		case MS_LITSIB:
+			s = s->u.b.body[0];
+			ev->cur = s;
+			if (ev->tracing || !run_lit_sib(ev, fr, s))
+				run_rule(ev, fr, s);
+			break;
+		default:
+			break;
+		}
+	}
+checks:
 	/* Checks run after the rules of their block. */
 	for (i = b->check0, n = 0; n < b->nchecks && i < b->nbody &&
 	    !ev->limit; i++)

@@ -607,7 +607,72 @@ struct map_block {
 	 * statement it wraps with nothing to do.
 	 */
 	uint32_t	 skiptid;
+	/*
+	 * MS_SHARE (map_compile.c share_ops): the tag's key and number, and
+	 * one map_sop per rule of body, side by side, so that run_share
+	 * reads a rule without following its statement, path and target.
+	 */
+	uint32_t	 sharekey;
+	uint16_t	 sharetid;
+	struct map_sop	*sop;
+	/*
+	 * Set when linked (map_compile.c run_table): rbody as run_block
+	 * reads it, each statement's kind beside it, an MS_SKIP's tag and
+	 * the statement it wraps in place of it; NULL when out of memory.
+	 */
+	struct map_rstmt *rs;
 };
+
+struct map_rstmt {
+	uint8_t		 kind;		/* enum map_skind of s */
+	uint8_t		 skip;		/* s is an MS_SKIP's: skip when the
+					   tag skiptid is not there */
+	uint32_t	 skiptid;
+	const struct map_stmt *s;
+};
+
+/*
+ * A rule of an MS_SHARE run as run_share reads it: what it needs of the
+ * rule, its path and its target, copied when linked.
+ */
+enum map_sop_how {
+	SOP_ONE = 1,	/* MAP_SCAN_ONE without a filter */
+	SOP_ONEF,	/* MAP_SCAN_ONE with one */
+	SOP_PAIRS,	/* MAP_SCAN_PAIRS without a filter */
+	SOP_PAIRSF,	/* MAP_SCAN_PAIRS with one */
+	SOP_OTHER,	/* any other: plain_cand's */
+	SOP_COND,	/* a rule under a when exists(F) of the target of
+			   the rule before it (share_cond) */
+};
+
+struct map_sop {
+	const struct map_stmt *s;	/* the rule */
+	const struct map_path *p;	/* its plain path */
+	const char	*name0, *namel;	/* the target's first and last names */
+	uint64_t	 bit0, bitl;	/* their keybits */
+	uint64_t	 elrc;		/* p's el, rep and comp (0 read as 1)
+					   as the 48 bits a value keeps them
+					   in (path_value's fast way) */
+	uint8_t		 el;		/* p->el */
+	uint8_t		 how;		/* enum map_sop_how */
+	uint8_t		 tshape;	/* 1: one name; 2: two, not rooted;
+					   0: any other (target_obj_at) */
+	uint8_t		 text;		/* no transform: the value's text */
+	uint8_t		 quiet;		/* r->quiet */
+	uint8_t		 xf1;		/* one transform: xf */
+	uint8_t		 cond;		/* SOP_COND: SOP_LIT or SOP_PATH */
+	uint8_t		 then;		/* the next rule is a SOP_COND on
+					   this one's target */
+	uint8_t		 fsame;		/* SOP_ONEF, SOP_PAIRSF: the rule
+					   before is too, with the same
+					   filter (its rank holds) */
+	uint16_t	 vcomp;		/* r->vcomp */
+	const struct map_xform *xf;	/* r->xf */
+	const struct map_expr *plain;	/* r->plain; SOP_LIT: the literal,
+					   text set when it is plain */
+};
+
+enum { SOP_LIT = 1, SOP_PATH };
 
 enum map_skind {
 	MS_RULE = 1, MS_CHECK, MS_GROUP, MS_WITHIN, MS_APPLY, MS_DROP,
