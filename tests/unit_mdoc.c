@@ -27,24 +27,26 @@ static const char *names[NNAMES];
 static const char *
 intern(const char *s, unsigned seq)
 {
-	size_t	 n = strlen(s), json = n + 4 < MAP_NAME_JSONPAD ?
-		    MAP_NAME_JSONPAD : n + 4;
-	char	*p = calloc(1, 3 + n + 1 + json), *k = p + 3;
-	unsigned len = (unsigned)n;
+	size_t	 n = strlen(s);
+	char	*p = calloc(1, MAP_NAME_PRE + n + 1), *k = p + MAP_NAME_PRE;
+	unsigned len = n + 4 <= MAP_NAME_JSONPAD ? (unsigned)n :
+	    MAP_NAME_NOJSON;
 
 	if (p == NULL)
 		abort();
 	if (strpbrk(s, "\"\\") != NULL)
 		len = MAP_NAME_NOJSON;
-	p[0] = (char)(seq % 64);
-	p[1] = (char)(len & 0xff);
-	p[2] = (char)(len >> 8);
+	if (len != MAP_NAME_NOJSON) {
+		p[0] = '"';
+		memcpy(p + 1, s, n);
+		p[n + 1] = '"';
+		p[n + 2] = ':';
+		p[n + 3] = '"';
+	}
+	k[-3] = (char)(seq % 64);
+	k[-2] = (char)(len & 0xff);
+	k[-1] = (char)(len >> 8);
 	memcpy(k, s, n);
-	k[n + 1] = '"';
-	memcpy(k + n + 2, s, n);
-	k[n + n + 2] = '"';
-	k[n + n + 3] = ':';
-	k[n + n + 4] = '"';
 	return k;
 }
 
@@ -238,6 +240,6 @@ main(void)
 	buf_free(&b);
 	arena_free(&a);
 	for (i = 0; i < NNAMES; i++)
-		free((char *)names[i] - 3);
+		free((char *)names[i] - MAP_NAME_PRE);
 	return done_testing();
 }

@@ -240,33 +240,34 @@ cp_namehash(const char *s, size_t n)
 }
 
 /*
- * An interned name in its map_int.h layout: key bit, length, name, JSON
- * form, with room after it for the writer's fixed-size copy.  The key
- * bit is the name's number in the map: names numbered apart by less than
- * 64 never share a bit, whatever the heap.
+ * An interned name in its map_int.h layout: JSON form, key bit, length,
+ * name.  The key bit is the name's number in the map: names numbered
+ * apart by less than 64 never share a bit, whatever the heap.
  */
 static const char *
 cp_internname(struct cp *cp, const char *s, size_t n, uint32_t seq)
 {
-	size_t	 json = n + 4 < MAP_NAME_JSONPAD ? MAP_NAME_JSONPAD : n + 4;
-	char	*p = cp_alloc(cp, 3 + n + 1 + json), *k = p + 3;
-	unsigned len = n < MAP_NAME_NOJSON ? (unsigned)n : MAP_NAME_NOJSON;
+	char	*p = cp_alloc(cp, MAP_NAME_PRE + n + 1), *k = p + MAP_NAME_PRE;
+	unsigned len = n + 4 <= MAP_NAME_JSONPAD ? (unsigned)n :
+	    MAP_NAME_NOJSON;
 	size_t	 x;
 
 	for (x = 0; x < n; x++)
 		if ((unsigned char)s[x] < 0x20 || s[x] == '"' ||
 		    s[x] == '\\' || (unsigned char)s[x] >= 0x80)
 			len = MAP_NAME_NOJSON;
-	p[0] = (char)(seq % 64);
-	p[1] = (char)(len & 0xff);
-	p[2] = (char)(len >> 8);
+	if (len != MAP_NAME_NOJSON) {
+		p[0] = '"';
+		memcpy(p + 1, s, n);
+		p[n + 1] = '"';
+		p[n + 2] = ':';
+		p[n + 3] = '"';	/* a string value's, copied with the key */
+	}
+	k[-3] = (char)(seq % 64);
+	k[-2] = (char)(len & 0xff);
+	k[-1] = (char)(len >> 8);
 	memcpy(k, s, n);
 	k[n] = '\0';
-	k[n + 1] = '"';
-	memcpy(k + n + 2, s, n);
-	k[n + n + 2] = '"';
-	k[n + n + 3] = ':';
-	k[n + n + 4] = '"';	/* a string value's, copied with the key */
 	return k;
 }
 

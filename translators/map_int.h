@@ -811,16 +811,18 @@ map_tag_id(const struct map_tag *tags, uint32_t mask, uint32_t key)
 
 /*
  * Interned names (map_compile.c cp_name) are laid out as
- *	bit (1 byte)  len (2 bytes, little endian)  name  NUL  "name":
- * so the writer copies a member's key, quotes and colon in one piece.  A
- * length of MAP_NAME_NOJSON: the name needs escaping (never for a name
- * the compiler accepts), the writer escapes it.  The JSON form is
- * followed by a '"' (a string value's opening quote, copied with the
- * key) and zeros up to MAP_NAME_JSONPAD bytes, so that the writer copies
- * a short one as one fixed block, without a test of its length.
+ *	"name":"  zeros  bit (1 byte)  len (2 bytes, little endian)  name  NUL
+ * the JSON form, with a string value's opening quote, in the first
+ * MAP_NAME_JSONPAD bytes, MAP_NAME_PRE bytes before the name: the writer
+ * copies a member's key, quotes and colon as one fixed block, from a
+ * place that does not wait on the length.  A length of MAP_NAME_NOJSON:
+ * the name has no such form (it needs escaping, never for a name the
+ * compiler accepts, or its JSON form is longer than MAP_NAME_JSONPAD),
+ * and the writer writes it as a string.
  */
 #define MAP_NAME_NOJSON		0xffffu
 #define MAP_NAME_JSONPAD	32
+#define MAP_NAME_PRE		(MAP_NAME_JSONPAD + 3)
 
 static inline unsigned
 map_name_len(const char *k)

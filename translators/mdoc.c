@@ -550,26 +550,22 @@ wr_nonempty(const struct mdoc *v)
 }
 
 /*
- * "key":" (kn bytes of name, so kn + 3 of JSON and a string's opening
- * quote) into room already claimed, without a call; 0, and nothing
- * written, for a key longer than 28 bytes or one without its JSON form
- * (kn is MAP_NAME_NOJSON): those are wr_key's.  The name's padding
- * (map_int.h) is copied too, as the same 32 bytes whatever the length:
- * the room claimed holds them, and what follows the key overwrites them
- * (the quote too, when the value is not a string).
+ * "key":" (kn + 3 bytes of JSON and a string's opening quote) of a key
+ * with its JSON form (kn is not MAP_NAME_NOJSON) into room already
+ * claimed, without a call.  The form's padding (map_int.h) is copied
+ * too, as the same 32 bytes whatever the length: the room claimed holds
+ * them, and what follows the key overwrites them (the quote too, when
+ * the value is not a string).
  */
-static inline int
-wr_key_fast(char *o, const char *k, size_t kn)
+static inline void
+wr_key_fast(char *o, const char *k)
 {
 	char	 a[16], b[16];
 
-	if (kn > MAP_NAME_JSONPAD - 4)
-		return 0;
-	memcpy(a, k + kn + 1, 16);
-	memcpy(b, k + kn + 17, 16);
+	memcpy(a, k - MAP_NAME_PRE, 16);
+	memcpy(b, k - MAP_NAME_PRE + 16, 16);
 	memcpy(o, a, 16);
 	memcpy(o + 16, b, 16);
-	return 1;
 }
 
 /* "key": of any key, room claimed. */
@@ -585,7 +581,7 @@ wr_key(struct wr *w, char *o, const char *k, size_t kn)
 	}
 	if ((o = wr_room(w, o, kn + 3)) == NULL)
 		return NULL;
-	memcpy(o, k + kn + 1, kn + 3);
+	memcpy(o, k - MAP_NAME_PRE, kn + 3);
 	return o + kn + 3;
 }
 
@@ -641,22 +637,40 @@ wr_u32(char *o, uint32_t u)
 _Static_assert(MAP_NAME_JSONPAD <= 32, "wr_key_fast's copy fits WR_SHORT");
 
 /*
+ * The last place a member may start at and be written without a check
+ * of its length against the room, less its key's length kn: the one
+ * comparison (uintptr_t)o + kn <= lim finds both that WR_SHORT bytes of
+ * room are left and that the key has its JSON form, as a key without
+ * one has kn MAP_NAME_NOJSON and lim is kept less than that past o.
+ * Taken again with o after each member that claims its own room.
+ */
+static inline uintptr_t
+wr_lim(const char *end, const char *o)
+{
+	uintptr_t l = (uintptr_t)end - WR_SHORT,
+	    m = (uintptr_t)o + MAP_NAME_NOJSON - 1;
+
+	return l < m ? l : m;
+}
+
+/*
  * "key":"value", and the comma after it, for v, a plain string member
- * whose key k is kn bytes, when o is within lim (WR_SHORT bytes of room
- * left) and the key and value are short; else 0, with o unchanged.
+ * whose key k is kn bytes, when o + kn is within lim (wr_lim) and the
+ * value is short; else 0, with o unchanged.
  */
 static inline __attribute__((always_inline)) int
 wr_short(char **op, uintptr_t lim, const struct mdoc *v, const char *k,
     size_t kn)
 {
-	char	*o = *op;
+	char	*o = *op, *t = o + kn;
 	size_t	 vn = v->u.s.len;	/* not reread after the stores */
 
-	if ((uintptr_t)o > lim || !wr_key_fast(o, k, kn))
+	if ((uintptr_t)t > lim)
 		return 0;
-	if (!wr_val_fast(o + kn + 4, v->u.s.p, vn))
+	wr_key_fast(o, k);
+	if (!wr_val_fast(t + 4, v->u.s.p, vn))
 		return 0;
-	*op = o + kn + vn + 6;
+	*op = t + vn + 6;
 	return 1;
 }
 
@@ -706,7 +720,7 @@ wr_tree(struct wr *w, char *o, const struct mdoc *d, int depth)
 	flim = st + (MDOC_MAX_DEPTH - 1 - depth < WR_STACK ?
 	    MDOC_MAX_DEPTH - 1 - depth : WR_STACK);
 	end = w->end;
-	lim = (uintptr_t)end - WR_SHORT;
+	lim = wr_lim(end, o);
 	if (d->kind == MDOC_ARR) {
 		e = (const struct mdoc *const *)d->u.a.v;
 		ee = e + d->u.a.n;
@@ -728,8 +742,8 @@ obj:	/* the members of an object from m (ee is NULL) */
 		if (wr_plainstr(v)) {
 			/* long, or no room: wr_key and wr_leaf claim it */
 		} else if (v->kind == MDOC_OBJ) {
-			if (v->u.o.head != NULL && (uintptr_t)o <= lim &&
-			    wr_key_fast(o, k, kn)) {
+			if (v->u.o.head != NULL && (uintptr_t)o + kn <= lim) {
+				wr_key_fast(o, k);
 				o[kn + 3] = '{';
 				o += kn + 4;
 				if (fp == flim)
@@ -756,9 +770,9 @@ obj:	/* the members of an object from m (ee is NULL) */
 					if (vm->kind != MDOC_OBJ ||
 					    vm->u.o.head == NULL ||
 					    flim - fp < 2 ||
-					    (uintptr_t)o > lim ||
-					    !wr_key_fast(o, vm->key, kn))
+					    (uintptr_t)o + kn > lim)
 						break;
+					wr_key_fast(o, vm->key);
 					o[kn + 3] = '{';
 					o += kn + 4;
 					vv = vm->u.o.head;
@@ -793,8 +807,8 @@ obj:	/* the members of an object from m (ee is NULL) */
 				continue;
 			}
 		} else if (v->kind == MDOC_ARR) {
-			if (v->u.a.n > 0 && (uintptr_t)o <= lim &&
-			    wr_key_fast(o, k, kn)) {
+			if (v->u.a.n > 0 && (uintptr_t)o + kn <= lim) {
+				wr_key_fast(o, k);
 				o[kn + 3] = '[';
 				o += kn + 4;
 				if (fp == flim)
@@ -807,7 +821,8 @@ obj:	/* the members of an object from m (ee is NULL) */
 				goto arr;
 			}
 		}
-		if ((uintptr_t)o <= lim && wr_key_fast(o, k, kn)) {
+		if ((uintptr_t)o + kn <= lim) {
+			wr_key_fast(o, k);
 			o += kn + 3;
 			/* counts (totals.lineCount) with the key */
 			if (v->kind == MDOC_INT && v->u.i >= 0 &&
@@ -819,7 +834,7 @@ obj:	/* the members of an object from m (ee is NULL) */
 		} else if ((o = wr_key(w, o, k, kn)) == NULL)
 			return NULL;
 		end = w->end;
-		lim = (uintptr_t)end - WR_SHORT;
+		lim = wr_lim(end, o);
 		goto value;
 next:
 		if (m == NULL)
@@ -860,14 +875,14 @@ value:	/* v, a member after its key or an element, one level down */
 		if ((o = wr_leaf(w, o, v)) == NULL)
 			return NULL;
 		end = w->end;
-		lim = (uintptr_t)end - WR_SHORT;
+		lim = wr_lim(end, o);
 		goto comma;
 	}
 	if (o == end) {
 		if ((o = wr_grow(w, o, 1)) == NULL)
 			return NULL;
 		end = w->end;
-		lim = (uintptr_t)end - WR_SHORT;
+		lim = wr_lim(end, o);
 	}
 	*o++ = v->kind == MDOC_OBJ ? '{' : '[';
 	if (fp == flim)
@@ -888,7 +903,7 @@ deeper:	/* v, its brace written, with a new array of frames */
 	if ((o = wr_tree(w, o, v, depth + (int)(fp - st) + 1)) == NULL)
 		return NULL;	/* at once when v's members are too deep */
 	end = w->end;
-	lim = (uintptr_t)end - WR_SHORT;
+	lim = wr_lim(end, o);
 	goto comma;
 
 up:	/* a container is written: back to the one it is in */
@@ -899,7 +914,7 @@ up:	/* a container is written: back to the one it is in */
 		if ((o = wr_grow(w, o, 1)) == NULL)
 			return NULL;
 		end = w->end;
-		lim = (uintptr_t)end - WR_SHORT;
+		lim = wr_lim(end, o);
 	}
 	/* the comma, or the brace it would become */
 	if ((ee = fp->ee) == NULL) {
@@ -922,7 +937,7 @@ comma:	/* after a value that is not a plain string: the next, or the end */
 		if ((o = wr_grow(w, o, 1)) == NULL)
 			return NULL;
 		end = w->end;
-		lim = (uintptr_t)end - WR_SHORT;
+		lim = wr_lim(end, o);
 	}
 	*o++ = ',';
 	if (ee == NULL) {
