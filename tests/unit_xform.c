@@ -577,6 +577,63 @@ test_lookup_code(struct arena *a)
 	    "lookup: inline probe, table not built");
 }
 
+/*
+ * The lookup transform through its table's direct index (map_lookup_bind)
+ * against the same transform without one: codes of 1 to 4 bytes, rows
+ * enough to crowd the index, `->`, `<-`, `-> !` and empty rows, misses.
+ */
+static void
+test_lookup_direct(struct arena *a)
+{
+	struct map_lookup *lk;
+	struct map_xform x1, x2;
+	struct map_val	 v1, v2;
+	const char	*w1, *w2;
+	char		 k[8];
+	int		 i, n, len, r1, r2, bad = 0, hits = 0;
+
+	lk = map_lookup_new(a, "direct");
+	for (i = 0; i < 300; i++) {
+		char *l = arena_alloc(a, 8), *rt = arena_alloc(a, 16);
+
+		len = 1 + i % 3;
+		for (n = 0; n < len; n++)
+			l[n] = (char)('0' + (i * 7 + n * 13 + n * i) % 43);
+		snprintf(rt, 16, i % 4 == 1 ? "\xc3\xa9%d" : "v%d", i);
+		map_lookup_addrow(lk, a, slice_make(l, (size_t)len),
+		    slice_make(rt, i % 11 == 10 ? 0 : strlen(rt)),
+		    i % 5 == 4 ? MR_OUT : i % 3 ? MR_BOTH : MR_IN,
+		    i % 7 == 6, 0);
+	}
+	map_lookup_build(lk, a);
+	memset(&x1, 0, sizeof(x1));
+	x1.kind = MX_LOOKUP;
+	x1.lk = lk;
+	x2 = x1;
+	map_lookup_bind(&x1);
+	ok(x1.lkt != NULL && x2.lkt == NULL, "lookup: direct index bound");
+	for (i = 0; i < 1200; i++) {
+		len = 1 + i % 4;
+		for (n = 0; n < len; n++)
+			k[n] = (char)('0' + (i / 4 * 7 + n * 13 + n * (i / 4) +
+			    i / 900) % 43);
+		memset(&v1, 0, sizeof(v1));
+		v1.p = k;
+		v1.len = (size_t)len;
+		v1.kind = MV_STR;
+		v2 = v1;
+		w1 = w2 = NULL;
+		r1 = map_xform_apply(&x1, a, NULL, &v1, &w1);
+		r2 = map_xform_apply(&x2, a, NULL, &v2, &w2);
+		bad += r1 != r2 || v1.p != v2.p || v1.len != v2.len ||
+		    v1.kind != v2.kind ||
+		    (r1 == MXR_OK && v1.plain != v2.plain);
+		hits += r1 == MXR_OK;
+	}
+	ok(bad == 0 && hits > 100, "lookup: direct index as the hash "
+	    "(%d differ, %d hits)", bad, hits);
+}
+
 static void
 test_lookup(void)
 {
@@ -647,6 +704,7 @@ test_lookup(void)
 	r = map_lookup_out(lk, SLICE_LIT("V17"));
 	ok(r != NULL && slice_eqs(r->left, "K17"), "lookup: 5000 rows out");
 	test_lookup_code(&a);
+	test_lookup_direct(&a);
 
 	/* CSV: header, comments, quotes, directions, `!`. */
 	snprintf(path, sizeof(path), "%s/tests/data/map/lookups/"

@@ -4118,8 +4118,10 @@ link_stmt(struct lk *L, struct map_stmt *s)
 			if ((x->lk = find_lookup(L->m, x->lkname)) == NULL)
 				lerr(L, s->path, x->line, x->col, "unknown "
 				    "lookup '%s'", x->lkname);
-			else
+			else {
 				x->lk->used = 1;
+				map_lookup_bind(x);
+			}
 		}
 		for (i = 0; i < r->nxf; i++)
 			if ((r->xf[i].kind == MX_DATE_CODE ||

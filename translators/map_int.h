@@ -401,11 +401,20 @@ enum map_xkind {
 };
 
 struct map_lookup;
+struct map_lkent;
 
 struct map_xform {
 	enum map_xkind	 kind;
 	int		 n;		/* decimal n (-1 none), implied, max, pad */
 	int		 ai;		/* sscc ai */
+	/*
+	 * lookup: lk's codes of 1 to 3 bytes as its map_lookup_bind placed
+	 * them, beside the kind the transform reads first, so that finding
+	 * one waits on a single load (NULL: lk's hash only).
+	 */
+	uint32_t	 lkmask;
+	const struct map_lkent *lkt;
+	uint64_t	 lkmul;		/* odd; a key's product places it */
 	struct slice	 s;		/* pad string */
 	uint8_t		 codeel, codecomp;	/* date/time code ELEM */
 	const char	*lkname;
@@ -446,9 +455,43 @@ struct map_hent {
 	uint16_t	 plain;		/* row->plain */
 };
 
+/*
+ * A code's key in a direct index (map_lkent): its 2 bytes as one load
+ * makes them, its 3 bytes and bit 24, or its byte and bit 25, so that
+ * codes of different lengths never share one.  Both sides of the index
+ * make it the same way.
+ */
+static inline uint32_t
+map_lkent_key(const char *p, size_t n)
+{
+	uint16_t c;
+
+	if (n == 1)
+		return (unsigned char)p[0] | 1u << 25;
+	memcpy(&c, p, 2);
+	if (n == 3)
+		return c | (uint32_t)(unsigned char)p[2] << 16 | 1u << 24;
+	return c;
+}
+
 struct map_hash {
 	struct map_hent	*e;		/* nslot slots, or NULL */
 	uint32_t	 mask;		/* nslot - 1 */
+};
+
+/*
+ * An entry of a table's direct index (map_lookup_bind): an inbound code
+ * of 1 to 3 bytes whose row the lookup transform returns as it is (not
+ * `-> !`, not empty), with the row's right side.  A multiplier chosen
+ * when the map is built puts no two such codes in one entry, so a code
+ * is found with one compare and no probe; a code not there (a miss, or
+ * a row the index leaves out) takes the hash.
+ */
+struct map_lkent {
+	uint32_t	 ck;		/* map_lkent_key; UINT32_MAX: empty */
+	uint16_t	 rlen;		/* row->right.len (longer: left out) */
+	uint16_t	 plain;		/* row->plain */
+	const char	*rp;		/* row->right.p */
 };
 
 struct map_lookup {
@@ -463,6 +506,9 @@ struct map_lookup {
 	struct map_row	*row;
 	uint32_t	 nrow, caprow;
 	struct map_hash	 in;		/* left -> row (MR_BOTH, MR_IN) */
+	struct map_lkent *dt;		/* index of short codes, or NULL */
+	uint64_t	 dmul;		/* its multiplier */
+	uint32_t	 dmask;		/* its entries - 1 */
 	struct map_hash	 out;		/* right -> row (MR_BOTH, MR_OUT) */
 	int		 used;
 	/* Compile-time only. */
@@ -1181,6 +1227,7 @@ int	map_lookup_csv_cached(struct map_lookup *, struct arena *,
 	    const char *path, struct structure_cache *, char *err,
 	    size_t errlen);
 int	map_lookup_build(struct map_lookup *, struct arena *);
+void	map_lookup_bind(struct map_xform *);
 const struct map_row *map_lookup_in(const struct map_lookup *, struct slice);
 
 /* Where a code's probe starts (map_lookup.c lk_start). */

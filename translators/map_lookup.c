@@ -182,6 +182,116 @@ lk_hash_build(struct map_lookup *lk, struct arena *a, struct map_hash *h,
 	return 0;
 }
 
+/* Where ck lies in a direct index (map_xform_apply computes the same). */
+static inline uint32_t
+lk_dslot(uint32_t ck, uint64_t mul, uint32_t mask)
+{
+	return (uint32_t)((ck * mul) >> 32) & mask;
+}
+
+/*
+ * The direct index of the lookup transform (struct map_lkent): every
+ * inbound code of 1 to 3 bytes (units, qualifiers, X12 and EDIFACT code
+ * lists) that map_lookup_in finds to a row it returns as it is.  Sizes
+ * from about k * k / 4 entries for k codes up to 8 times that, and for
+ * each size odd multipliers in a fixed order, until one puts every code
+ * in an entry of its own.
+ * Codes that share an entry even then (or past LK_DMAX) take the hash.
+ */
+#define LK_DTRIES	64
+#define LK_DMAX		4096	/* entries at most (64 KB): a larger table's
+				   codes that share one take the hash */
+
+static int
+lk_direct_build(struct map_lookup *lk, struct arena *a)
+{
+	uint64_t	 mul, seed;
+	const struct map_row **rows;
+	struct map_lkent *dt;
+	uint32_t	 n, nk = 0, i, j, k, lo, t, nbest = 0, gen, *used, *ck;
+	const struct map_row *r;
+	int		 ok, rv = 0;
+
+	lk->dt = NULL;
+	if (lk->nrow == 0)
+		return 0;
+	/* Scratch from the heap: the map's arena keeps only the index. */
+	ck = xreallocarray(NULL, lk->nrow, sizeof(*ck));
+	rows = xreallocarray(NULL, lk->nrow, sizeof(*rows));
+	used = xreallocarray(NULL, LK_DMAX, sizeof(*used));
+	for (i = 0; i < lk->nrow; i++) {
+		r = &lk->row[i];
+		if (r->left.len < 1 || r->left.len > 3 || r->bang ||
+		    r->right.len == 0 || r->right.len > UINT16_MAX ||
+		    (r->dir != MR_BOTH && r->dir != MR_IN))
+			continue;
+		/* The row the hash gives for the code (first row wins). */
+		if (map_lookup_in(lk, r->left) != r)
+			continue;
+		ck[nk] = map_lkent_key(r->left.p, r->left.len);
+		rows[nk++] = r;
+	}
+	if (nk == 0)
+		goto done;
+	/*
+	 * k codes in n entries share none with a chance of about
+	 * exp(-k * k / 2n): from n near k * k / 4 (e^-2) a few tries do.
+	 */
+	for (lo = 16; lo < LK_DMAX && (lo < nk * 2 ||
+	    lo < (uint64_t)nk * nk / 4); lo *= 2)
+		;
+	seed = 0;
+	mul = 0x9e3779b97f4a7c15ull;
+	for (n = lo; n <= lo * 8 && n <= LK_DMAX; n *= 2) {
+		memset(used, 0, n * sizeof(*used));
+		gen = 0;
+		for (t = 0; t < LK_DTRIES; t++) {
+			/* splitmix64: odd multipliers, the same every build */
+			uint64_t z = (seed += 0x9e3779b97f4a7c15ull);
+
+			z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+			z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+			z = (z ^ (z >> 31)) | 1;
+			gen++;		/* used[k] == gen: taken in this try */
+			for (ok = 1, j = 0; j < nk && ok; j++) {
+				k = lk_dslot(ck[j], z, n - 1);
+				ok = used[k] != gen;
+				used[k] = gen;
+			}
+			if (ok) {
+				mul = z;
+				goto found;
+			}
+		}
+	}
+	n = n / 2;
+	nbest = 1;		/* none fits: the last size, first code wins */
+found:
+	if ((dt = arena_allocarray(a, n, sizeof(*dt))) == NULL) {
+		rv = EG_ERR_LIMIT;
+		goto done;
+	}
+	for (i = 0; i < n; i++)
+		dt[i].ck = UINT32_MAX;
+	for (j = 0; j < nk; j++) {
+		k = lk_dslot(ck[j], mul, n - 1);
+		if (nbest && dt[k].ck != UINT32_MAX)
+			continue;
+		dt[k].ck = ck[j];
+		dt[k].rp = rows[j]->right.p;
+		dt[k].rlen = (uint16_t)rows[j]->right.len;
+		dt[k].plain = (uint16_t)rows[j]->plain;
+	}
+	lk->dt = dt;
+	lk->dmul = mul;
+	lk->dmask = n - 1;
+done:
+	free(ck);
+	free(rows);
+	free(used);
+	return rv;
+}
+
 int
 map_lookup_build(struct map_lookup *lk, struct arena *a)
 {
@@ -189,7 +299,18 @@ map_lookup_build(struct map_lookup *lk, struct arena *a)
 
 	if ((rv = lk_hash_build(lk, a, &lk->in, 0)) != 0)
 		return rv;
-	return lk_hash_build(lk, a, &lk->out, 1);
+	if ((rv = lk_hash_build(lk, a, &lk->out, 1)) != 0)
+		return rv;
+	return lk_direct_build(lk, a);
+}
+
+/* Gives the lookup transform x its table's direct index (map_lkent). */
+void
+map_lookup_bind(struct map_xform *x)
+{
+	x->lkt = x->lk != NULL ? x->lk->dt : NULL;
+	x->lkmul = x->lk != NULL ? x->lk->dmul : 0;
+	x->lkmask = x->lk != NULL ? x->lk->dmask : 0;
 }
 
 static const struct map_row *

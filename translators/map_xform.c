@@ -26,6 +26,18 @@
 #endif
 
 /*
+ * A transform map_xform_apply ends in with a tail call: it takes the same
+ * arguments, in the same order, and keeps them (no interprocedural
+ * change of its parameters), so that no path of map_xform_apply moves
+ * them between registers first.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define XF_TAIL	__attribute__((noipa))
+#else
+#define XF_TAIL	XF_NOINLINE
+#endif
+
+/*
  * Hides x's value from the compiler, so that tests of it after this stay
  * tests: gcc would otherwise join them with the ones before into a jump
  * table, which costs more than the two or three tests that decide nearly
@@ -820,8 +832,9 @@ date8_word(struct arena *a, struct map_val *v)
 }
 
 /* date_bylen for `date x12`, setting v->plain and, unless MXR_OK, *why. */
-static XF_NOINLINE int
-date_x12_slow(struct arena *a, struct map_val *v, const char **why)
+static XF_TAIL int
+date_x12_slow(const struct map_xform *xf, struct arena *a,
+    const struct edi_set *set, struct map_val *v, const char **why)
 {
 	int	 res;
 
@@ -833,11 +846,12 @@ date_x12_slow(struct arena *a, struct map_val *v, const char **why)
 
 /* date_x12_slow, its usual value by date8_word (the rest by a tail call). */
 static int
-date_x12(struct arena *a, struct map_val *v, const char **why)
+date_x12(const struct map_xform *xf, struct arena *a,
+    const struct edi_set *set, struct map_val *v, const char **why)
 {
 	if (date8_word(a, v) == MXR_OK)
 		return MXR_OK;
-	return date_x12_slow(a, v, why);
+	return date_x12_slow(xf, a, NULL, v, why);	/* set: not read */
 }
 
 /*
@@ -1415,6 +1429,13 @@ gtin_put_slow(struct arena *a, struct map_val *v, uint64_t hi, uint64_t lo,
 }
 #endif
 
+#ifdef W_LE
+/* For x_gtin14, by the code's length: 2^(8 * (16 - n)), 0 for 8. */
+static const uint64_t gtin_lift[15] = {
+	[12] = 1ull << 32, [13] = 1ull << 24, [14] = 1ull << 16,
+};
+#endif
+
 /*
  * gtin14: 8, 12, 13 or 14 digits with a right GS1 check digit, padded
  * with zeros to 14.  Leading zeros weigh nothing in the check, so the
@@ -1423,8 +1444,9 @@ gtin_put_slow(struct arena *a, struct map_val *v, uint64_t hi, uint64_t lo,
  * on the odd ones (g[15], the check digit, too).  Sets v->plain itself,
  * so that map_xform_apply calls it last (no register kept for after).
  */
-static int
-x_gtin14(struct arena *a, struct map_val *v, const char **why)
+static XF_TAIL int
+x_gtin14(const struct map_xform *xf, struct arena *a,
+    const struct edi_set *set, struct map_val *v, const char **why)
 {
 	uint64_t hi, lo, dhi, dlo, t;
 	unsigned sum;
@@ -1446,10 +1468,14 @@ x_gtin14(struct arena *a, struct map_val *v, const char **why)
 	 * them (a load over several stores is not forwarded).
 	 */
 #ifdef W_LE
-	/* The zeros' digits are 0: shifted in after w_digits. */
+	/*
+	 * The zeros' digits are 0: shifted in after w_digits, by a multiply
+	 * (gtin_lift), which needs no count register and drops an 8-digit
+	 * code's first word (all of it is lo) without a test.
+	 */
 	lo = w_load(v->p + n - 8);
 	dlo = w_digits(lo);
-	dhi = n == 8 ? 0 : w_digits(w_load(v->p)) << (8 * (16 - n));
+	dhi = w_digits(w_load(v->p)) * gtin_lift[n];
 	hi = dhi ^ W_ONES * '0';
 #else
 	memset(g, '0', 8);
@@ -1561,8 +1587,8 @@ x_lookup_fail(int res, struct map_val *v, const char **why)
 }
 
 /*
- * The table's right side for v, or what its policy must decide.  Inline
- * in map_xform_apply, as it was before the slot's copy made it longer.
+ * The table's right side for v, or what its policy must decide: for the
+ * codes the direct index leaves (x_lookup_slow) and xform_all.
  */
 static inline __attribute__((always_inline)) int
 x_lookup(const struct map_xform *xf, struct map_val *v, const char **why)
@@ -1596,21 +1622,52 @@ x_lookup(const struct map_xform *xf, struct map_val *v, const char **why)
 }
 
 /*
- * x_lookup for a code longer than MAP_CODEKEY_MAX: map_lookup_in's call
- * kept out of map_xform_apply, which then keeps nothing across a call.
+ * x_lookup for a code its table's direct index does not hold (a miss,
+ * a `-> !` or empty row, another length), out of map_xform_apply, whose
+ * usual lookup then needs no register saved.
  */
-static XF_NOINLINE int
-x_lookup_long(const struct map_xform *xf, struct map_val *v,
-    const char **why)
+static XF_TAIL int
+x_lookup_slow(const struct map_xform *xf, struct arena *a,
+    const struct edi_set *set, struct map_val *v, const char **why)
 {
 	return x_lookup(xf, v, why);
+}
+
+/*
+ * x_lookup for a code of 1 to 3 bytes (X12 and EDIFACT units and
+ * qualifiers) found in its table's direct index: its key (map_lkent)
+ * built from one or two loads, then one entry compared, with no probe
+ * and no wait on the table's own fields.  0 for anything else (a miss,
+ * a row the index leaves out, any other length): x_lookup decides.
+ */
+static inline int
+x_lookup_direct(const struct map_xform *xf, struct map_val *v)
+{
+	const struct map_lkent *e;
+	uint32_t ck;
+
+	if (v->len == 2)		/* X12's codes: its own test */
+		ck = map_lkent_key(v->p, 2);
+	else if (v->len - 1 < 3)	/* 1 or 3 (EDIFACT's agency 9) */
+		ck = map_lkent_key(v->p, v->len);
+	else
+		return 0;
+	/* Its entry as map_lookup.c's lk_dslot places it. */
+	e = &xf->lkt[(uint32_t)((ck * xf->lkmul) >> 32) & xf->lkmask];
+	if (e->ck != ck)
+		return 0;
+	v->p = e->rp;
+	v->len = e->rlen;
+	v->kind = MV_STR;
+	v->plain = (int)e->plain;
+	return 1;
 }
 
 static XF_NOINLINE int xform_all(const struct map_xform *, struct arena *,
     const struct edi_set *, struct map_val *, const char **);
 
 /* x_decimal past its first case, with v->plain and *why. */
-static XF_NOINLINE int
+static XF_TAIL int
 x_decimal_slow(const struct map_xform *xf, struct arena *a,
     const struct edi_set *set, struct map_val *v, const char **why)
 {
@@ -1632,9 +1689,9 @@ x_date_code_slow(const struct map_xform *xf, struct arena *a,
  * code_val looks first (DTM+137:20240101:102), is date8_word's, as
  * date_code would write it; the rest by a tail call.
  */
-static XF_NOINLINE int
-x_date_code(const struct map_xform *xf, struct arena *a, struct map_val *v,
-    const char **why)
+static XF_TAIL int
+x_date_code(const struct map_xform *xf, struct arena *a,
+    const struct edi_set *set, struct map_val *v, const char **why)
 {
 	const struct edi_seg *s = v->seg;
 	const struct edi_val *cv;
@@ -1666,10 +1723,11 @@ int
 map_xform_apply(const struct map_xform *xf, struct arena *a,
     const struct edi_set *set, struct map_val *v, const char **why)
 {
-	enum map_xkind k = xf->kind;
+	enum map_xkind k;
 	int	 fl;
 
 	if (v->kind == MV_STR || v->kind == MV_DEC) {
+		k = xf->kind;
 		/*
 		 * Tests in the order of their counts (an 850: 12 lookups, 12
 		 * decimals, 5 GTINs, 3 dates), cheaper than a jump table.
@@ -1678,9 +1736,10 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 		 * every case ends in a call, if any, so nothing is saved.
 		 */
 		if (k == MX_LOOKUP) {
-			if (v->len > MAP_CODEKEY_MAX)
-				return x_lookup_long(xf, v, why);
-			return x_lookup(xf, v, why);
+			if (xf->lkt != NULL && x_lookup_direct(xf, v))
+				return MXR_OK;
+			/* Without a and set, whose registers are then free. */
+			return x_lookup_slow(xf, NULL, NULL, v, why);
 		}
 		if (k == MX_DECIMAL) {
 			/* Canonical, with at least n fraction digits: as is. */
@@ -1694,9 +1753,9 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 		}
 		XF_OPAQUE(k);
 		if (k == MX_GTIN14)
-			return x_gtin14(a, v, why);
+			return x_gtin14(xf, a, set, v, why);
 		if (k == MX_DATE_X12)
-			return date_x12(a, v, why);
+			return date_x12(xf, a, set, v, why);
 		if (k == MX_INT) {
 			/* Up to 18 digits: no sign, no overflow. */
 			if (int_short(v->p, v->len, &v->i) == 0) {
@@ -1705,7 +1764,7 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 				return MXR_OK;
 			}
 		} else if (k == MX_DATE_CODE)
-			return x_date_code(xf, a, v, why);
+			return x_date_code(xf, a, set, v, why);
 	}
 	return xform_all(xf, a, set, v, why);
 }
@@ -1735,7 +1794,7 @@ xform_all(const struct map_xform *xf, struct arena *a,
 	}
 	switch (xf->kind) {
 	case MX_DATE_X12:
-		return date_x12(a, v, why);
+		return date_x12(xf, a, set, v, why);
 	case MX_DATE_CCYYMMDD:
 	case MX_DATE_102:
 		*why = "not a date (CCYYMMDD)";
@@ -1793,7 +1852,7 @@ xform_all(const struct map_xform *xf, struct arena *a,
 	case MX_PAD:
 		return MXR_OK;
 	case MX_GTIN14:
-		return x_gtin14(a, v, why);
+		return x_gtin14(xf, a, set, v, why);
 	case MX_SSCC:
 		return x_sscc(v, why);
 	case MX_LOOKUP:
