@@ -184,6 +184,13 @@ struct x12 {
 	 */
 	unsigned char	 b32[3][32];
 #endif
+#if defined(__SSE2__)
+	/*
+	 * Copies of lead[] and tagok[]: indexed from x, which the loop holds
+	 * anyway, they need no table address of their own per segment.
+	 */
+	unsigned char	 xlead[256], xtagok[256];
+#endif
 	struct edi_val	 scratch[EG_MAX_SEG_VALUES];
 };
 
@@ -1651,6 +1658,8 @@ x12_reading(struct x12 *dst, const struct x12 *src)
 	dst->vst = src->vst;
 	dst->avx2 = src->avx2;
 	memcpy(dst->erc_step, src->erc_step, sizeof(dst->erc_step));
+	memcpy(dst->xlead, src->xlead, sizeof(dst->xlead));
+	memcpy(dst->xtagok, src->xtagok, sizeof(dst->xtagok));
 #endif
 #ifdef X12_AVX2
 	memcpy(dst->b32, src->b32, sizeof(dst->b32));
@@ -2097,12 +2106,22 @@ put_val(struct edi_val *o, const unsigned char *start,
 	return len != 0 ? o + 1 : o;
 }
 
-/* A-Z 0-9: the bytes of a tag. */
+/*
+ * A-Z 0-9: the bytes of a tag, as TAG_BITS, bits 2 and 3 of a segment's
+ * first separator mask (scan_plain()): no delimiter is one of them
+ * (isa_scan(), at_isa()).
+ */
+#define TAG_BITS	0xc
+#define T_		TAG_BITS
 static const unsigned char tagok[256] = {
-	['0'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	['A'] = 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	1, 1, 1, 1, 1, 1,
+	['0'] = T_, T_, T_, T_, T_, T_, T_, T_, T_, T_,
+	['A'] = T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_,
+	T_, T_, T_, T_, T_, T_, T_, T_, T_, T_, T_,
 };
+#undef T_
+_Static_assert(EG_MAX_TAG_LEN == 3, "scan_plain(): tags of two or three");
+_Static_assert(EG_MAX_SEG_VALUES <= EG_MAX_SEGMENT_LEN,
+    "scan_plain(): the segment's length tested with its values'");
 
 /*
  * x12_parse()'s common segment, cut and split in one pass instead of
@@ -2123,7 +2142,7 @@ scan_plain(const struct x12 *x, const unsigned char *b,
     size_t *np, const int b0ok, const int avx2)
 {
 	const unsigned char *blk = b, *start, *q;
-	unsigned mst, i;
+	unsigned mst, i, s, t;
 	/* 64-bit for the walk: indexes and shifts without extensions */
 	uint64_t mes, sep, k, erc = 1 | ERC_REP1 | ERC_COMP1;
 	uint32_t t4;
@@ -2134,15 +2153,30 @@ scan_plain(const struct x12 *x, const unsigned char *b,
 	classify(b, x, &m, avx2);
 	mes = m.es;
 	mst = m.st;
-	i = (unsigned)__builtin_ctz(((mes | mst) & 0xf) | 0x10);
-	if (i < 2 || i > EG_MAX_TAG_LEN ||
-	    !((b0ok || tagok[b[0]]) & tagok[b[1]] & (i == 2 || tagok[b[2]])))
+	/*
+	 * A tag of two or three bytes in one test.  Tag bytes are no
+	 * delimiters: with b[0] and b[1] tag bytes, bits 0 and 1 of the
+	 * separator mask s are clear, and the tag ends at bit 2 (b[2] a
+	 * separator) or, b[2] a tag byte too, at bit 3.  tagok[b[2]] lets
+	 * bit 3 count only then; a component separator at b[2] or b[3] is
+	 * in neither mask, as before.
+	 */
+	s = mes | mst;
+	t = s & (4 | x->xtagok[b[2]]) & x->xtagok[b[1]];
+	if ((b0ok ? t : t & x->xtagok[b[0]]) == 0)
 		return NULL;
+	i = (unsigned)sep_ctz(s);
 	memcpy(&t4, b, 4);
 	t4 &= (1U << (8 * i)) - 1;
 	memcpy(seg->tag, &t4, 4);	/* little-endian: the tag, NULs */
 	start = b + i + 1;
-	sep = (mes | m.cs) & ~((2U << i) - 1);
+	/*
+	 * The separators after the tag: below bit i none (tag bytes), and
+	 * bit i, when not the terminator, is the lowest; when it is, the
+	 * terminator's mask below clears them all anyway.
+	 */
+	sep = mes | m.cs;
+	sep &= sep - 1;
 	for (;;) {
 		/* below the lowest terminator bit; all bits when there is none */
 		sep &= ~mst & (mst - 1);
@@ -2177,13 +2211,15 @@ scan_plain(const struct x12 *x, const unsigned char *b,
 		 * bytes behind, el and comp are at most blk - b - 2 (a tag of
 		 * two bytes and its separator open element 1), below 68 up to
 		 * 64 bytes; and below EG_MAX_SEG_VALUES - 32 bytes there are
-		 * fewer values, and the segment is short.
+		 * fewer values, and the segment is short.  A block that starts
+		 * within 32 bytes of EG_MAX_SEGMENT_LEN is left to the general
+		 * steps, so that no terminator found needs a length test.
 		 */
 		blk += 32;
 		if (blk > last || (blk - b >= 96 &&
 		    (((erc + 0x7fbc00007fbcULL) & 0x800000008000ULL) != 0 ||
 		    (blk - b >= EG_MAX_SEG_VALUES - 32 &&
-		    (blk - b > EG_MAX_SEGMENT_LEN ||
+		    (blk - b > EG_MAX_SEGMENT_LEN - 32 ||
 		    o - out >= EG_MAX_SEG_VALUES - 32)))))
 			return NULL;
 		classify(blk, x, &m, avx2);
@@ -2191,10 +2227,8 @@ scan_plain(const struct x12 *x, const unsigned char *b,
 		mst = m.st;
 		sep = mes | m.cs;
 	}
+	/* q - b is below EG_MAX_SEGMENT_LEN: at most blk - b + 31 */
 	q = blk + __builtin_ctz(mst);
-	/* in the first block, q - b is below 32 */
-	if (blk != b && q - b > EG_MAX_SEGMENT_LEN)
-		return NULL;
 	if (q < start) {
 		/* just the tag: start is past the terminator */
 		seg->nel = 0;
@@ -2209,15 +2243,16 @@ scan_plain(const struct x12 *x, const unsigned char *b,
 
 /*
  * The number of values in nb bytes of them: nb / 24 for nb up to
- * EG_MAX_SEG_VALUES values, by a 32-bit multiply (exact for (nb / 8) <
- * 2^17; here below 3,100).
+ * EG_MAX_SEG_VALUES values, by one 32-bit multiply and shift.  nb is
+ * always a multiple of 24, 24k: 24k * 2,731 = 65,544k, and 65,544k >> 16
+ * is k while 8k < 65,536 (k below 8,192).
  */
 static inline __attribute__((always_inline)) size_t
 val_count(size_t nb)
 {
 	_Static_assert(sizeof(struct edi_val) == 24 &&
-	    EG_MAX_SEG_VALUES < 40000, "val_count(): 24-byte values");
-	return (uint32_t)(nb >> 3) * 0xaaabU >> 17;
+	    EG_MAX_SEG_VALUES < 8192, "val_count(): 24-byte values");
+	return (uint32_t)nb * 2731U >> 16;
 }
 
 /*
@@ -2254,7 +2289,7 @@ static const unsigned char lead[256] = {
  * whose first byte is in lead[].
  */
 static inline __attribute__((always_inline)) int
-lead_direct(const char *p)
+lead_direct(const struct x12 *x, const char *p)
 {
 	switch (p[0]) {
 	case 'S':
@@ -2264,7 +2299,7 @@ lead_direct(const char *p)
 	case 'I':
 		return p[1] != 'E';
 	}
-	return tagok[(unsigned char)p[0]];
+	return x->xtagok[(unsigned char)p[0]];
 }
 
 /* Whether the segment at p may go straight into the open set's slot. */
@@ -2272,7 +2307,7 @@ static inline __attribute__((always_inline)) int
 fast_direct(const struct x12 *x, const char *p)
 {
 	return x->state == XS_ST &&
-	    (!lead[(unsigned char)p[0]] || lead_direct(p));
+	    (!x->xlead[(unsigned char)p[0]] || lead_direct(x, p));
 }
 
 /*
@@ -2483,7 +2518,9 @@ fast_keep(struct run *r, struct setbuf_vwin *w, struct edi_seg *seg,
 	seg->val = n ? out : NULL;
 	seg->raw = slice_make(p, (size_t)(q - (const unsigned char *)p));
 	seg->loop = NULL;
-	w->p += (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	/* w->p is ARENA_ALIGN-aligned: round the values' end up */
+	w->p = (unsigned char *)(((uintptr_t)w->p + n + ARENA_ALIGN - 1) &
+	    ~(uintptr_t)(ARENA_ALIGN - 1));
 	r->slot++;
 }
 
@@ -2608,7 +2645,7 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 	while ((const unsigned char *)p <= lastp) {
 		/* one look for what most segments do not start with */
 		direct = 1;
-		if (lead[c = (unsigned char)*p]) {
+		if (x->xlead[c = (unsigned char)*p]) {
 			if (c <= ' ') {
 				while (p < e && is_ws((unsigned char)*p))
 					p++;
@@ -2618,7 +2655,8 @@ fast_run(struct x12 *x, const char *in, size_t len, size_t pos,
 			if (*p == '/' || (*p == 'I' &&
 			    at_isa(slice_make(in, len), (size_t)(p - in))))
 				break;
-			direct = !lead[(unsigned char)*p] || lead_direct(p);
+			direct = !x->xlead[(unsigned char)*p] ||
+			    lead_direct(x, p);
 		}
 		if (!fast_segment(x, in, lastp, &p, &r, &w, direct, avx2))
 			break;
@@ -2790,6 +2828,8 @@ x12_parse(struct slice in, const char *filename,
 	x->erc_step[1] = ERC_EL;
 	x->erc_step[2] = ERC_COMP1;
 	x->erc_step[3] = 1 | ERC_REP1 | ERC_COMP1;
+	memcpy(x->xlead, lead, sizeof(x->xlead));
+	memcpy(x->xtagok, tagok, sizeof(x->xtagok));
 #endif
 #ifdef X12_AVX2
 	x->avx2 = edi_avx2();
