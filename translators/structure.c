@@ -1660,6 +1660,80 @@ trans_rows(struct struct_index *ix, uint32_t base)
 	}
 }
 
+/*
+ * Whether a frame at position y may have a count below m there when it
+ * leaves or closes (start: y is where a frame opens, its count 0 until
+ * a segment goes there; anywhere else the frame came with a segment).
+ */
+static int
+act_may_short(unsigned m, int start)
+{
+	return m > 1 || (m == 1 && start);
+}
+
+/*
+ * act from trans, see struct_index.  Per row c: ys[n], the position of
+ * the frame n levels out from one at c (where it took its loop's
+ * trigger), and gen[n], whether closing the n innermost may report.
+ */
+static void
+act_rows(struct struct_index *ix)
+{
+	const struct struct_pos *pos = ix->pos, *p;
+	const uint16_t *tr;
+	size_t	 ncol = ix->ncol, c, k;
+	unsigned char *start;
+	uint32_t *row, ys[EG_MAX_LOOP_DEPTH + 1], e, g, y, n, d;
+	unsigned char gen[EG_MAX_LOOP_DEPTH + 1];
+
+	ix->act = xreallocarray(NULL, ix->npos * ncol, sizeof(*ix->act));
+	start = xcalloc(ix->npos, 1);
+	start[0] = 1;
+	for (c = 0; c < ix->npos; c++)
+		if (pos[c].child != 0)
+			start[pos[c].child] = 1;
+	for (c = 0; c < ix->npos; c++) {
+		d = pos[c].depth;
+		ys[0] = y = (uint32_t)c;
+		gen[0] = 0;
+		for (n = 0; n < d && n < EG_MAX_LOOP_DEPTH; n++) {
+			gen[n + 1] = gen[n] |
+			    act_may_short(pos[y].popmin, start[y]);
+			ys[n + 1] = y = pos[pos[y].end].up;
+		}
+		tr = &ix->trans[c * ncol];
+		row = &ix->act[c * ncol];
+		for (k = 0; k < ncol; k++) {
+			if ((e = tr[k]) == 0) {
+				row[k] = STRUCT_ACT_GEN;
+				continue;
+			}
+			g = e - 1;
+			p = &pos[g];
+			n = d - p->depth;
+			y = ys[n];
+			e = g | n << 24 | (gen[n] ? STRUCT_ACT_GEN : 0);
+			if (g == y) {
+				e |= STRUCT_ACT_SAME;
+				if (p->max != 0)
+					e |= STRUCT_ACT_MAX;
+			} else if (pos[y].nextmin < g ||
+			    act_may_short(pos[y].min, start[y]))
+				e |= STRUCT_ACT_GEN;
+			if (p->child != 0) {
+				e |= STRUCT_ACT_CHILD;
+				if (p->trigshort ||
+				    p->depth + 1 >= EG_MAX_LOOP_DEPTH)
+					e |= STRUCT_ACT_GEN;
+			}
+			/* GEN: trans's value for the general steps */
+			row[k] = (e & STRUCT_ACT_GEN) ? STRUCT_ACT_GEN | (g + 1) :
+			    e;
+		}
+	}
+	free(start);
+}
+
 static void
 automaton(struct struct_index *ix, const struct structure *st)
 {
@@ -1683,6 +1757,7 @@ automaton(struct struct_index *ix, const struct structure *st)
 	ix->trans = xreallocarray(NULL, ix->npos * ix->ncol,
 	    sizeof(*ix->trans));
 	trans_rows(ix, 0);
+	act_rows(ix);
 }
 
 /*
@@ -1840,6 +1915,7 @@ structure_index_free(struct struct_index *ix)
 	free(ix->mcomp);
 	free(ix->pos);
 	free(ix->trans);
+	free(ix->act);
 	free(ix);
 }
 

@@ -407,7 +407,35 @@ struct struct_index {
 	size_t		 npos;
 	uint16_t	*trans;
 	uint32_t	 ncol;
+	/*
+	 * With trans, act[g * ncol + col] is trans's answer with what that
+	 * step does worked out (STRUCT_ACT_*): a frame at g is the innermost
+	 * one (placement keeps its position at its loop's depth), so how
+	 * many frames close, where the frame that takes the segment stands,
+	 * and whether it opens a new instance depend only on g and the tag.
+	 */
+	uint32_t	*act;
 };
+
+/*
+ * act's bits: the position, then SAME: the frame that takes the segment
+ * is at that position already (another segment of the same entry), MAX:
+ * SAME, and the entry has a maximum, CHILD: a loop entry whose instance
+ * opens, with a frame at its first position after the trigger, and NPOP:
+ * the number of frames that close first, each instance ending with the
+ * segment before.  GEN (the sign bit): the step depends on the counts so
+ * far (an entry left or closed with a minimum it may not have reached,
+ * one skipped, a trigger counted against a minimum above 1, the depth
+ * limit), or there is none; placement takes its general steps, and
+ * STRUCT_ACT_POS then holds trans's value (1 + the position, 0 none).
+ */
+#define STRUCT_ACT_POS		0xffffU
+#define STRUCT_ACT_SAME		(1U << 16)
+#define STRUCT_ACT_MAX		(1U << 17)
+#define STRUCT_ACT_CHILD	(1U << 18)
+#define STRUCT_ACT_NPOPS	(0x3fU << 24)
+#define STRUCT_ACT_NPOP(e)	((e) >> 24 & 0x3f)
+#define STRUCT_ACT_GEN		(1U << 31)
 
 /*
  * Index of st (structure_load builds one for every structure it returns;

@@ -520,26 +520,19 @@ max_use(struct tb *t, uint32_t i, const struct struct_pos *p)
 }
 
 /*
- * Place segment i (s), whose key and definition (NULL: none) are given:
- * one step of the automaton from the innermost frame's position.  The
- * caller keeps t->ix's tables in locals (trans, ncol, pos): stores to the
- * frames could alias them in t.  walk: the index has no table (trans
- * NULL), and placement walks pos instead.
+ * Place segment i (s), whose key and definition (NULL: none) are given,
+ * at g1, 1 + the position the automaton's step from the innermost frame's
+ * position names (0: none), in general: whatever the counts so far say.
  */
 static inline __attribute__((always_inline)) void
-place(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
-    const struct struct_segdef *sd, uint32_t col, const uint16_t *trans,
-    uint32_t ncol, const struct struct_pos *pos, int walk)
+place_at(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
+    const struct struct_segdef *sd, uint32_t g1, const struct struct_pos *pos)
 {
 	const struct struct_pos *p;
 	struct frame *f = &t->fr[t->nfr - 1];
 	struct edi_loop *l;
-	uint32_t g;
+	uint32_t g = g1;
 
-	if (!walk)
-		g = trans[(size_t)f->cur * ncol + col];
-	else
-		g = trans_walk(pos, f->cur, sd);
 	if (g-- == 0) {
 		unexpected(t, i, key, sd);
 		return;
@@ -569,6 +562,74 @@ place(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
 	}
 	push(t, l, p->child, p->trigshort);
 	s->loop = l;
+}
+
+/* place_at() out of line, for place()'s rare steps. */
+static void __attribute__((noinline))
+place_gen(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
+    const struct struct_segdef *sd, uint32_t g1)
+{
+	place_at(t, s, i, key, sd, g1, t->pos);
+}
+
+/*
+ * Place segment i (s): one step of the automaton from f, the innermost
+ * frame, with what it does read from the index's act (struct_index): the
+ * frames to close, whether the entry is the frame's current one, whether
+ * an instance opens.  Steps whose outcome depends on the counts (act's
+ * GEN; rare) take place_at()'s general way, as do frames that close while
+ * some entry is noted below its minimum (then t->nshort is not 0).
+ * Returns the innermost frame after it.  The caller keeps it and t->ix's
+ * tables in locals (act, ncol, pos): stores to the frames could alias
+ * them in t.
+ */
+static inline __attribute__((always_inline)) struct frame *
+place(struct tb *t, struct frame *f, struct edi_seg *s, uint32_t i,
+    uint32_t key, const struct struct_segdef *sd, uint32_t col,
+    const uint32_t *act, uint32_t ncol, const struct struct_pos *pos)
+{
+	const struct struct_pos *p;
+	struct edi_loop *l;
+	uint32_t e = act[(size_t)f->cur * ncol + col], n;
+
+	if ((int32_t)e < 0 ||
+	    ((e & STRUCT_ACT_NPOPS) != 0 && t->nshort != 0)) {
+		place_gen(t, s, i, key, sd, (int32_t)e < 0 ?
+		    e & STRUCT_ACT_POS : (e & STRUCT_ACT_POS) + 1);
+		return &t->fr[t->nfr - 1];
+	}
+	p = &pos[e & STRUCT_ACT_POS];
+	if ((e & STRUCT_ACT_NPOPS) != 0) {
+		/* nothing to report: each closing instance ends before i */
+		n = STRUCT_ACT_NPOP(e);
+		t->nfr -= (int)n;
+		do {
+			f->inst->last = i - 1;
+			f--;
+		} while (--n != 0);
+	}
+	if (e & STRUCT_ACT_SAME) {
+		f->run++;
+		if ((e & STRUCT_ACT_MAX) && f->run == p->max + 1)
+			max_use(t, i, p);
+	} else {
+		f->cur = e & STRUCT_ACT_POS;
+		f->run = 1;
+	}
+	if ((e & STRUCT_ACT_CHILD) &&
+	    (l = new_inst(t, p->cloop, i, f->inst)) != NULL) {
+		/* push() on the frame after f */
+		f++;
+		f->inst = l;
+		f->cur = p->child;
+		f->run = 0;
+		f->short0 = t->nshort;
+		t->nfr++;
+		s->loop = l;
+		return f;
+	}
+	s->loop = f->inst;
+	return f;
 }
 
 /* -- repetitions -------------------------------------------------------- */
@@ -2183,12 +2244,13 @@ seg_slot(const struct struct_slot *slot, unsigned bits, uint32_t key)
  */
 static inline __attribute__((always_inline)) void
 place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
-    const uint16_t *trans, uint32_t ncol, const struct struct_pos *pos,
+    const uint32_t *act, uint32_t ncol, const struct struct_pos *pos,
     int utf8, int walk)
 {
 	struct edi_seg *seg = t->set->seg, *s;
 	const struct struct_segdef *sd;
 	const struct struct_slot *sl;
+	struct frame *f = &t->fr[t->nfr - 1];
 	uint32_t k, key, nseg = t->set->nseg;
 
 	/* in locals: the stores to t and the frames could alias set's */
@@ -2197,7 +2259,12 @@ place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
 		key = edi_seg_tagkey(s);
 		sl = seg_slot(slot, bits, key);
 		sd = sl->sd;
-		place(t, s, k, key, sd, sl->col, trans, ncol, pos, walk);
+		if (!walk)
+			f = place(t, f, s, k, key, sd, sl->col, act, ncol,
+			    pos);
+		else
+			place_at(t, s, k, key, sd, trans_walk(pos,
+			    t->fr[t->nfr - 1].cur, sd), pos);
 		if (sd != NULL && !seg_quiet(t, s, sd, utf8))
 			t->defer[t->ndefer++] = k;
 	}
@@ -2227,7 +2294,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	struct edi_loop *root, *l, **kids;
 	const struct struct_slot *slot;
 	const struct struct_pos *pos;
-	const uint16_t *trans;
+	const uint32_t *act;
 	struct edi_seg *s;
 	size_t	 i;
 	uint32_t k, ncol;
@@ -2285,16 +2352,17 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	 */
 	slot = t->ix->slot;		/* in locals: place() stores a lot */
 	bits = t->ix->bits;
-	trans = t->ix->trans;
+	/* a table (trans, and act from it) unless too large */
+	act = t->ix->trans != NULL ? t->ix->act : NULL;
 	ncol = t->ix->ncol;
 	pos = t->ix->pos;
 	win_open(t);
 	if (set->env.syntax == EDI_EDIFACT)
-		place_all(t, slot, bits, trans, ncol, pos, 1, trans == NULL);
-	else if (trans == NULL)
+		place_all(t, slot, bits, act, ncol, pos, 1, act == NULL);
+	else if (act == NULL)
 		place_walk(t, slot, bits, pos);
 	else
-		place_all(t, slot, bits, trans, ncol, pos, 0, 0);
+		place_all(t, slot, bits, act, ncol, pos, 0, 0);
 	kids_carve(t);
 	win_close(t);
 	while (t->nfr > 0)
