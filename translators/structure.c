@@ -1391,6 +1391,8 @@ mand_bits(struct struct_index *ix, struct struct_segdef *sd,
 		pl = &ix->vplain[sd->vpl[el] - ix->vplain + comp];
 		pl->mbit = (uint64_t)1 << m;
 		sd->mcel[m] = (unsigned char)el;
+		if (el < 64)
+			sd->mcebit |= (uint64_t)1 << el;
 		if (comp == 1)
 			sd->p1mbit[el] = pl->mbit;
 		all |= pl->mbit;
@@ -1550,6 +1552,8 @@ syn_pairs(struct struct_index *ix)
 				fast = 0;
 		if (fast && sd->nsyn > 0) {
 			sd->synfast = &ix->synfast[n];
+			for (k = 0; k < sd->nsynrest; k++)
+				sd->synuntrig |= sd->synfast[k].a;
 			syn_verdict(sd);
 		}
 		n += sd->nsynrest;

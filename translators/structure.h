@@ -265,6 +265,12 @@ struct struct_segdef {
 	 */
 	unsigned char	 qscan;
 	unsigned char	 mcel[64];	/* bit i of mcall: mcomp[i]'s element */
+	/*
+	 * The present bits of those elements below 64: a segment whose
+	 * values are all below 64 and meet none of them asks for none of
+	 * mcall's components (their elements are absent).
+	 */
+	uint64_t	 mcebit;
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */
 	size_t		 nsyn;
@@ -294,6 +300,12 @@ struct struct_segdef {
 	uint64_t	 synvmask;
 	unsigned char	 synlo;
 	unsigned char	 synvw;
+	/*
+	 * With synfast, the union of its a masks: when a segment's bits
+	 * (with bit 0) meet none of them, no note of synrest is triggered
+	 * and all hold (an "R" note, whose a is bit 0, always meets it).
+	 */
+	uint64_t	 synuntrig;
 	uint32_t	 idx;		/* this entry's index in seg[] */
 	uint32_t	 col;		/* an entry's tag: its trans column; 0 */
 	const struct struct_pairs *pairs;	/* first `pairs`, or NULL */

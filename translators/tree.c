@@ -1033,6 +1033,9 @@ syntax_fast(const struct struct_segdef *sd, uint64_t bit0)
 	uint64_t b = bit0 & ~(uint64_t)1;	/* bit 0: no element */
 	size_t	 i;
 
+	/* usually none is triggered (CUR's fourteen, all but two absent) */
+	if (((b | 1) & sd->synuntrig) == 0)
+		return 1;
 	for (i = 0; i < sd->nsynrest; i++, f++)
 		if (((b | 1) & f->a) != 0 && (b & f->need) != f->need &&
 		    (b & f->any) == 0)
@@ -1996,7 +1999,10 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 	 * Without values mb is 0: a segment with mandatory components goes
 	 * on to seg_quiet's own tests, as does one with a mandatory
 	 * component missing (mand_seen() decides whether its element is
-	 * there).  X12 segments mostly have syntax notes: there qverd's bit
+	 * there).  In X12, where the elements with mandatory components
+	 * (mcebit) are all absent (REF without REF04, nearly every one),
+	 * none is asked for, as mand_seen() would find: mcall is not
+	 * looked at.  X12 segments mostly have syntax notes: there qverd's bit
 	 * says whether they and mand[0] settle all, with the pairs' test,
 	 * in the same step (structure load worked out every answer over
 	 * their positions; a segment whose positions do not fit has qverd
@@ -2006,7 +2012,7 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 		if (((sd->mand[0] & ~b0) | (sd->mcall & ~mb)) == 0 &&
 		    !sd->qmore)
 			return 2;
-	} else if (((mc ? sd->mcall & ~mb : 0) |
+	} else if (((mc && (b0 & sd->mcebit) != 0 ? sd->mcall & ~mb : 0) |
 	    ((b0 ^ b0 >> 1) & sd->p1mask)) == 0 &&
 	    (sd->qverd >> (b0 >> sd->qvlo & sd->qvmask) & 1) != 0)
 		return 2;
