@@ -1698,15 +1698,21 @@ act_rows(struct struct_index *ix)
 			start[pos[c].child] = 1;
 	for (c = 0; c < ix->npos; c++) {
 		d = pos[c].depth;
+		tr = &ix->trans[c * ncol];
+		row = &ix->act[c * ncol];
+		if (d > EG_MAX_LOOP_DEPTH) {
+			/* deeper than placement goes (not from a file) */
+			for (k = 0; k < ncol; k++)
+				row[k] = STRUCT_ACT_GEN | tr[k];
+			continue;
+		}
 		ys[0] = y = (uint32_t)c;
 		gen[0] = 0;
-		for (n = 0; n < d && n < EG_MAX_LOOP_DEPTH; n++) {
+		for (n = 0; n < d; n++) {
 			gen[n + 1] = gen[n] |
 			    act_may_short(pos[y].popmin, start[y]);
 			ys[n + 1] = y = pos[pos[y].end].up;
 		}
-		tr = &ix->trans[c * ncol];
-		row = &ix->act[c * ncol];
 		for (k = 0; k < ncol; k++) {
 			if ((e = tr[k]) == 0) {
 				row[k] = STRUCT_ACT_GEN;
