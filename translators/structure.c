@@ -1291,6 +1291,10 @@ vplain_set(struct struct_plain *pl, const struct struct_elem *e)
 	pl->min = 1;
 	pl->max = 0;
 	pl->type = e->type;
+	if (e->type == ST_NN || e->type == ST_R || e->type == ST_N)
+		pl->quick = 1;
+	else if (e->type == ST_DT && e->min <= 8 && e->max >= 8)
+		pl->quick = 2;
 	pl->tmin = e->min;
 	pl->tmax = e->max;
 	pl->tlo = e->min > 1 ? e->min : 1;

@@ -148,6 +148,11 @@ struct struct_plain {
 	 * masked with ulead (0xc0 when min is 1, else 0) is not 0x80.
 	 */
 	unsigned char	 ulead;
+	/*
+	 * 1: a number (ST_NN, ST_R, ST_N); 2: a date (ST_DT) that may be
+	 * eight bytes long (CCYYMMDD, tmin..tmax holds 8); 0 otherwise.
+	 */
+	unsigned char	 quick;
 	unsigned	 tmin, tmax;
 	/*
 	 * A number's count of digits n is at least 1 and within tmin..tmax

@@ -1368,12 +1368,16 @@ load_short(const char *p, size_t len)
 static inline int
 num8_ok(const struct struct_plain *pl, const char *p, size_t len)
 {
+	/* '0' in each of the first len bytes */
+	static const uint64_t zeros[9] = { 0, 0x30, 0x3030, 0x303030,
+	    0x30303030, 0x3030303030ULL, 0x303030303030ULL,
+	    0x30303030303030ULL, 0x3030303030303030ULL };
 	uint64_t y, x, nd;
 	size_t	 i = 0, dots = 0;
 	unsigned c;
 
 	y = load_short(p, len);
-	x = y ^ (0x3030303030303030ULL >> (64 - 8 * len));
+	x = y ^ zeros[len];
 	nd = (((x & 0x7f7f7f7f7f7f7f7fULL) + 0x7676767676767676ULL) | x) &
 	    0x8080808080808080ULL;
 	if ((nd & 0x80) != 0 && (p[0] == '-' ||
@@ -1391,6 +1395,12 @@ num8_ok(const struct struct_plain *pl, const char *p, size_t len)
 	}
 	return len - i - dots - pl->tlo <= pl->tspan;
 }
+
+/* 1 for a digit */
+static const unsigned char tb_digit[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+	['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+};
 
 /* typed_plain() past numbers and eight-byte dates. */
 static int __attribute__((noinline))
@@ -1428,17 +1438,26 @@ typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
 	const char *p = v->s.p;
 	size_t	 i, k, dots = 0, len = v->s.len;
 
-	if (pl != NULL && len != 0) {
-		/*
-		 * num_chars() and the count against tmin..tmax as
-		 * number_ok() has them, in fewer steps: the count in one
-		 * compare (tlo, tspan), and no count kept of what the
-		 * loop can work out (digits: what is neither sign nor dot).
-		 */
+	/*
+	 * num_chars() and the count against tmin..tmax as number_ok() has
+	 * them, in fewer steps: the count in one compare (tlo, tspan), and
+	 * no count kept of what can be worked out (digits: what is neither
+	 * sign nor dot).  1..8 bytes (len - 1 < 8) by their bytes at once.
+	 */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		if (((1U << pl->type) & TB_NUMTYPES) != 0 && len <= 8)
-			return num8_ok(pl, p, len);
+	if (pl != NULL && pl->quick == 1 && len - 1 < 8) {
+		/* up to three digits (most counts): three bytes */
+		if (len <= 3 && (tb_digit[(unsigned char)p[0]] &
+		    tb_digit[(unsigned char)p[len >> 1]] &
+		    tb_digit[(unsigned char)p[len - 1]]) != 0)
+			return len - pl->tlo <= pl->tspan;
+		return num8_ok(pl, p, len);
+	}
 #endif
+	/* a date of eight bytes, which tmin..tmax allows (quick 2) */
+	if (pl != NULL && pl->quick == 2 && len == 8)
+		return date8_ok(p);
+	if (pl != NULL && len != 0) {
 		if (pl->type == ST_NN) {
 			i = p[0] == '-';
 			for (k = i; k < len; k++)
