@@ -1741,8 +1741,9 @@ act_rows(struct struct_index *ix)
 					e |= STRUCT_ACT_GEN;
 			}
 			/* GEN: trans's value for the general steps */
-			row[k] = (e & STRUCT_ACT_GEN) ? STRUCT_ACT_GEN | (g + 1) :
-			    e;
+			if (e & STRUCT_ACT_GEN)
+				e = STRUCT_ACT_GEN | (g + 1);
+			row[k] = e;
 		}
 	}
 	free(start);
