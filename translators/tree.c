@@ -613,6 +613,7 @@ place(struct tb *t, struct frame *f, struct edi_seg *s, uint32_t i,
 		if ((e & STRUCT_ACT_MAX) && f->run == p->max + 1)
 			max_use(t, i, p);
 	} else {
+		/* a later entry, whose count of 1 passes any maximum */
 		f->cur = e & STRUCT_ACT_POS;
 		f->run = 1;
 	}
