@@ -654,6 +654,63 @@ test_corpus(void)
 	free(r);
 }
 
+/*
+ * The shipped 850's REF (mandatory components of REF04, the only composite)
+ * and CUR (fourteen notes over positions the sets rarely use), whose quiet
+ * verdicts structure load settles (mcebit, synuntrig): the same
+ * diagnostics as the full checks.
+ */
+static void
+test_product_quick(void)
+{
+	static const struct {
+		const char	*seg, *code;
+		int		 el, comp;
+	} qc[] = {
+		{ "REF*DP*026", NULL, 0, 0 },
+		{ "REF*ZZ*P3*SEASONAL*VN:VX3", NULL, 0, 0 },
+		{ "REF*ZZ*P3*SEASONAL*VN", "ELEM-MISSING", 4, 2 },
+		{ "REF*ZZ*P3*SEASONAL*:VX3", "ELEM-MISSING", 4, 1 },
+		{ "REF*DP", "SYNTAX-NOTE", 2, 0 },
+		{ "CUR*BY*USD", NULL, 0, 0 },
+		{ "CUR*BY*USD*1.2345", NULL, 0, 0 },
+		{ "CUR*BY*USD******X", "SYNTAX-NOTE", 7, 0 },
+		{ "CUR*BY*USD*****D*X", NULL, 0, 0 },
+		{ "CUR*BY*USD*********A", "SYNTAX-NOTE", 10, 0 },
+	};
+	const char *top = getenv("top_srcdir");
+	struct structure *st;
+	struct run r;
+	const struct diag *d;
+	char	 text[1024];
+	size_t	 i;
+
+	if ((st = load_product(top != NULL ? top : ".", "850")) == NULL) {
+		ok(0, "quick verdicts: the 850 structure loads");
+		return;
+	}
+	for (i = 0; i < sizeof(qc) / sizeof(qc[0]); i++) {
+		snprintf(text, sizeof(text), "%sST*850*0001~"
+		    "BEG*00*SA*PO1**20240101~%s~PO1*1*1*EA*1**VN*A~"
+		    "CTT*1~SE*6*0001~%s", ISA5, qc[i].seg, END);
+		run(&r, st, text, NULL);
+		if (qc[i].code == NULL) {
+			is_int(r.nd, 0, "quick verdicts: %s, no diagnostic",
+			    qc[i].seg);
+			for (d = r.d; d < r.d + r.nd; d++)
+				printf("#   %s %s%02d %s\n", d->code, d->tag,
+				    d->el, d->msg);
+			continue;
+		}
+		d = find(&r, qc[i].code, qc[i].seg[0] == 'R' ? "REF" : "CUR",
+		    qc[i].el);
+		ok(d != NULL && d->comp == qc[i].comp && r.nd == 1,
+		    "quick verdicts: %s, %s %02d-%02d", qc[i].seg, qc[i].code,
+		    qc[i].el, qc[i].comp);
+	}
+	structure_free(st);
+}
+
 /* -- values the parsers never deliver ----------------------------------- */
 
 /*
@@ -1505,6 +1562,7 @@ main(void)
 	test_note_verdicts();
 	test_typed();
 	test_corpus();
+	test_product_quick();
 	structure_free(t850);
 	structure_free(t856);
 	done_testing();

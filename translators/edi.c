@@ -217,6 +217,80 @@ scan_avx2(const unsigned char *p, size_t n, const struct edi_delims *d,
 	}
 	return res | EDI_SCAN_PLAIN;
 }
+
+/*
+ * scan_avx2 in one pass of one question per byte, when rs is 0, or
+ * printable and its low four bits are not those of '"' or '\\': a
+ * table lookup by those bits (vpshufb) then finds '"', '\\' and rs in one
+ * compare, and the signed minimum of all bytes whether any is a control
+ * or above 0x7f.  Most sets have none of these: plain, without rs.
+ * Otherwise each such byte is looked at where it is, an rs noted, the
+ * others judged as scan_avx2 judges them; at the first that is not
+ * excused, whether rs is in the rest decides.
+ */
+static __attribute__((target("avx2,bmi,bmi2"))) unsigned
+scan_avx2_one(const unsigned char *p, size_t n, const struct edi_delims *d,
+    unsigned char rs)
+{
+	/* 0x80 | k matches no byte: those above 0x7f look up 0 */
+	static const unsigned char t0[16] = { 0x80, 0x81, '"', 0x83, 0x84,
+	    0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, '\\', 0x8d, 0x8e,
+	    0x8f };
+	const __m256i sp = _mm256_set1_epi8(0x20);
+	__m256i	 tab, a, b, mn, acc = _mm256_setzero_si256();
+	unsigned char t[16];
+	unsigned m, res = 0, k;
+	size_t	 i, at, done;
+
+	memcpy(t, t0, sizeof(t));
+	if (rs != 0)
+		t[rs & 15] = rs;
+	tab = _mm256_broadcastsi128_si256(_mm_loadu_si128((const void *)t));
+#define SCAN_HIT(v)	_mm256_cmpeq_epi8(_mm256_shuffle_epi8(tab, (v)), (v))
+#define SCAN_ONE(v)	_mm256_or_si256(_mm256_cmpgt_epi8(sp, (v)), SCAN_HIT(v))
+	/* a control or a byte above 0x7f: the signed minimum below 0x20 */
+	mn = _mm256_set1_epi8(0x7f);
+	for (i = 0; i + 64 <= n; i += 64) {
+		a = _mm256_loadu_si256((const void *)(p + i));
+		b = _mm256_loadu_si256((const void *)(p + i + 32));
+		mn = _mm256_min_epi8(mn, _mm256_min_epi8(a, b));
+		acc = _mm256_or_si256(acc, _mm256_or_si256(SCAN_HIT(a),
+		    SCAN_HIT(b)));
+	}
+	for (; i < n; i += 32) {
+		at = i + 32 <= n ? i : n - 32;
+		a = _mm256_loadu_si256((const void *)(p + at));
+		mn = _mm256_min_epi8(mn, a);
+		acc = _mm256_or_si256(acc, SCAN_HIT(a));
+	}
+	acc = _mm256_or_si256(acc, _mm256_cmpgt_epi8(sp, mn));
+	if (_mm256_testz_si256(acc, acc))
+		return EDI_SCAN_PLAIN;
+	for (i = 0, done = 0; i < n; i += 32) {
+		at = i + 32 <= n ? i : n - 32;
+		a = _mm256_loadu_si256((const void *)(p + at));
+		m = (unsigned)_mm256_movemask_epi8(SCAN_ONE(a));
+		/* the last step overlaps bytes already looked at */
+		m &= ~0U << (done - at);
+		for (; m != 0; m &= m - 1) {
+			k = (unsigned)__builtin_ctz(m);
+			if (rs != 0 && p[at + k] == rs) {
+				res |= EDI_SCAN_RS;
+				continue;
+			}
+			if (scan_excused(p, at + k, n, d))
+				continue;
+			if (!(res & EDI_SCAN_RS) && rs != 0 &&
+			    memchr(p + at + k, rs, n - at - k) != NULL)
+				res |= EDI_SCAN_RS;
+			return res;
+		}
+		done = at + 32;
+	}
+#undef SCAN_ONE
+#undef SCAN_HIT
+	return res | EDI_SCAN_PLAIN;
+}
 #endif
 
 unsigned
@@ -231,8 +305,14 @@ edi_set_scan(struct slice raw, const struct edi_delims *d, char rs)
 		a = edi_avx2() ? 2 : 1;
 		atomic_store_explicit(&avx2, a, memory_order_relaxed);
 	}
-	if (a == 2 && raw.len >= 32)
+	if (a == 2 && raw.len >= 32) {
+		if (rs == 0 || ((unsigned char)rs > 0x20 &&
+		    (unsigned char)rs < 0x80 && rs != '"' && rs != '\\' &&
+		    (rs & 15) != ('"' & 15) && (rs & 15) != ('\\' & 15)))
+			return scan_avx2_one((const unsigned char *)raw.p,
+			    raw.len, d, (unsigned char)rs);
 		return scan_avx2((const unsigned char *)raw.p, raw.len, d, rs);
+	}
 #endif
 	return rs != 0 && raw.len > 0 && memchr(raw.p, rs, raw.len) != NULL ?
 	    EDI_SCAN_RS : 0;

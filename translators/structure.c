@@ -1291,6 +1291,10 @@ vplain_set(struct struct_plain *pl, const struct struct_elem *e)
 	pl->min = 1;
 	pl->max = 0;
 	pl->type = e->type;
+	if (e->type == ST_NN || e->type == ST_R || e->type == ST_N)
+		pl->quick = 1;
+	else if (e->type == ST_DT && e->min <= 8 && e->max >= 8)
+		pl->quick = 2;
 	pl->tmin = e->min;
 	pl->tmax = e->max;
 	pl->tlo = e->min > 1 ? e->min : 1;
@@ -1391,6 +1395,8 @@ mand_bits(struct struct_index *ix, struct struct_segdef *sd,
 		pl = &ix->vplain[sd->vpl[el] - ix->vplain + comp];
 		pl->mbit = (uint64_t)1 << m;
 		sd->mcel[m] = (unsigned char)el;
+		if (el < 64)
+			sd->mcebit |= (uint64_t)1 << el;
 		if (comp == 1)
 			sd->p1mbit[el] = pl->mbit;
 		all |= pl->mbit;
@@ -1550,6 +1556,8 @@ syn_pairs(struct struct_index *ix)
 				fast = 0;
 		if (fast && sd->nsyn > 0) {
 			sd->synfast = &ix->synfast[n];
+			for (k = 0; k < sd->nsynrest; k++)
+				sd->synuntrig |= sd->synfast[k].a;
 			syn_verdict(sd);
 		}
 		n += sd->nsynrest;
@@ -1660,6 +1668,87 @@ trans_rows(struct struct_index *ix, uint32_t base)
 	}
 }
 
+/*
+ * Whether a frame at position y may have a count below m there when it
+ * leaves or closes (start: y is where a frame opens, its count 0 until
+ * a segment goes there; anywhere else the frame came with a segment).
+ */
+static int
+act_may_short(unsigned m, int start)
+{
+	return m > 1 || (m == 1 && start);
+}
+
+/*
+ * act from trans, see struct_index.  Per row c: ys[n], the position of
+ * the frame n levels out from one at c (where it took its loop's
+ * trigger), and gen[n], whether closing the n innermost may report.
+ */
+static void
+act_rows(struct struct_index *ix)
+{
+	const struct struct_pos *pos = ix->pos, *p;
+	const uint16_t *tr;
+	size_t	 ncol = ix->ncol, c, k;
+	unsigned char *start;
+	uint32_t *row, ys[EG_MAX_LOOP_DEPTH + 1], e, g, y, n, d;
+	unsigned char gen[EG_MAX_LOOP_DEPTH + 1];
+
+	ix->act = xreallocarray(NULL, ix->npos * ncol, sizeof(*ix->act));
+	start = xcalloc(ix->npos, 1);
+	start[0] = 1;
+	for (c = 0; c < ix->npos; c++)
+		if (pos[c].child != 0)
+			start[pos[c].child] = 1;
+	for (c = 0; c < ix->npos; c++) {
+		d = pos[c].depth;
+		tr = &ix->trans[c * ncol];
+		row = &ix->act[c * ncol];
+		if (d > EG_MAX_LOOP_DEPTH) {
+			/* deeper than placement goes (not from a file) */
+			for (k = 0; k < ncol; k++)
+				row[k] = STRUCT_ACT_GEN | tr[k];
+			continue;
+		}
+		ys[0] = y = (uint32_t)c;
+		gen[0] = 0;
+		for (n = 0; n < d; n++) {
+			gen[n + 1] = gen[n] |
+			    act_may_short(pos[y].popmin, start[y]);
+			ys[n + 1] = y = pos[pos[y].end].up;
+		}
+		for (k = 0; k < ncol; k++) {
+			if ((e = tr[k]) == 0) {
+				row[k] = STRUCT_ACT_GEN;
+				continue;
+			}
+			g = e - 1;
+			p = &pos[g];
+			n = d - p->depth;
+			y = ys[n];
+			e = g | n << 24 | (gen[n] ? STRUCT_ACT_GEN : 0);
+			if (g == y) {
+				e |= STRUCT_ACT_SAME;
+				if (p->max != 0)
+					e |= STRUCT_ACT_MAX;
+			} else if (pos[y].nextmin < g ||
+			    act_may_short(pos[y].min, start[y]))
+				e |= STRUCT_ACT_GEN;
+			if (p->child != 0) {
+				e |= STRUCT_ACT_CHILD;
+				if (p->trigshort ||
+				    p->depth + 1 >= EG_MAX_LOOP_DEPTH)
+					e |= STRUCT_ACT_GEN;
+			}
+			/* GEN: trans's value for the general steps */
+			if (e & STRUCT_ACT_GEN)
+				e = STRUCT_ACT_GEN | (g + 1);
+			row[k] = e;
+		}
+	}
+	free(start);
+}
+
 static void
 automaton(struct struct_index *ix, const struct structure *st)
 {
@@ -1683,6 +1772,7 @@ automaton(struct struct_index *ix, const struct structure *st)
 	ix->trans = xreallocarray(NULL, ix->npos * ix->ncol,
 	    sizeof(*ix->trans));
 	trans_rows(ix, 0);
+	act_rows(ix);
 }
 
 /*
@@ -1840,6 +1930,7 @@ structure_index_free(struct struct_index *ix)
 	free(ix->mcomp);
 	free(ix->pos);
 	free(ix->trans);
+	free(ix->act);
 	free(ix);
 }
 

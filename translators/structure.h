@@ -148,6 +148,11 @@ struct struct_plain {
 	 * masked with ulead (0xc0 when min is 1, else 0) is not 0x80.
 	 */
 	unsigned char	 ulead;
+	/*
+	 * 1: a number (ST_NN, ST_R, ST_N); 2: a date (ST_DT) that may be
+	 * eight bytes long (CCYYMMDD, tmin..tmax holds 8); 0 otherwise.
+	 */
+	unsigned char	 quick;
 	unsigned	 tmin, tmax;
 	/*
 	 * A number's count of digits n is at least 1 and within tmin..tmax
@@ -265,6 +270,12 @@ struct struct_segdef {
 	 */
 	unsigned char	 qscan;
 	unsigned char	 mcel[64];	/* bit i of mcall: mcomp[i]'s element */
+	/*
+	 * The present bits of those elements below 64: a segment whose
+	 * values are all below 64 and meet none of them asks for none of
+	 * mcall's components (their elements are absent).
+	 */
+	uint64_t	 mcebit;
 	const struct struct_syntax *const *syn;	/* the tag's notes, in order */
 	const struct struct_synmask *synmask;	/* syn[i]'s positions */
 	size_t		 nsyn;
@@ -294,6 +305,12 @@ struct struct_segdef {
 	uint64_t	 synvmask;
 	unsigned char	 synlo;
 	unsigned char	 synvw;
+	/*
+	 * With synfast, the union of its a masks: when a segment's bits
+	 * (with bit 0) meet none of them, no note of synrest is triggered
+	 * and all hold (an "R" note, whose a is bit 0, always meets it).
+	 */
+	uint64_t	 synuntrig;
 	uint32_t	 idx;		/* this entry's index in seg[] */
 	uint32_t	 col;		/* an entry's tag: its trans column; 0 */
 	const struct struct_pairs *pairs;	/* first `pairs`, or NULL */
@@ -407,7 +424,35 @@ struct struct_index {
 	size_t		 npos;
 	uint16_t	*trans;
 	uint32_t	 ncol;
+	/*
+	 * With trans, act[g * ncol + col] is trans's answer with what that
+	 * step does worked out (STRUCT_ACT_*): a frame at g is the innermost
+	 * one (placement keeps its position at its loop's depth), so how
+	 * many frames close, where the frame that takes the segment stands,
+	 * and whether it opens a new instance depend only on g and the tag.
+	 */
+	uint32_t	*act;
 };
+
+/*
+ * act's bits: the position, then SAME: the frame that takes the segment
+ * is at that position already (another segment of the same entry), MAX:
+ * SAME, and the entry has a maximum, CHILD: a loop entry whose instance
+ * opens, with a frame at its first position after the trigger, and NPOP:
+ * the number of frames that close first, each instance ending with the
+ * segment before.  GEN (the sign bit): the step depends on the counts so
+ * far (an entry left or closed with a minimum it may not have reached,
+ * one skipped, a trigger counted against a minimum above 1, the depth
+ * limit), or there is none; placement takes its general steps, and
+ * STRUCT_ACT_POS then holds trans's value (1 + the position, 0 none).
+ */
+#define STRUCT_ACT_POS		0xffffU
+#define STRUCT_ACT_SAME		(1U << 16)
+#define STRUCT_ACT_MAX		(1U << 17)
+#define STRUCT_ACT_CHILD	(1U << 18)
+#define STRUCT_ACT_NPOPS	(0x3fU << 24)
+#define STRUCT_ACT_NPOP(e)	((e) >> 24 & 0x3f)
+#define STRUCT_ACT_GEN		(1U << 31)
 
 /*
  * Index of st (structure_load builds one for every structure it returns;

@@ -520,26 +520,19 @@ max_use(struct tb *t, uint32_t i, const struct struct_pos *p)
 }
 
 /*
- * Place segment i (s), whose key and definition (NULL: none) are given:
- * one step of the automaton from the innermost frame's position.  The
- * caller keeps t->ix's tables in locals (trans, ncol, pos): stores to the
- * frames could alias them in t.  walk: the index has no table (trans
- * NULL), and placement walks pos instead.
+ * Place segment i (s), whose key and definition (NULL: none) are given,
+ * at g1, 1 + the position the automaton's step from the innermost frame's
+ * position names (0: none), in general: whatever the counts so far say.
  */
 static inline __attribute__((always_inline)) void
-place(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
-    const struct struct_segdef *sd, uint32_t col, const uint16_t *trans,
-    uint32_t ncol, const struct struct_pos *pos, int walk)
+place_at(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
+    const struct struct_segdef *sd, uint32_t g1, const struct struct_pos *pos)
 {
 	const struct struct_pos *p;
 	struct frame *f = &t->fr[t->nfr - 1];
 	struct edi_loop *l;
-	uint32_t g;
+	uint32_t g = g1;
 
-	if (!walk)
-		g = trans[(size_t)f->cur * ncol + col];
-	else
-		g = trans_walk(pos, f->cur, sd);
 	if (g-- == 0) {
 		unexpected(t, i, key, sd);
 		return;
@@ -569,6 +562,75 @@ place(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
 	}
 	push(t, l, p->child, p->trigshort);
 	s->loop = l;
+}
+
+/* place_at() out of line, for place()'s rare steps. */
+static void __attribute__((noinline))
+place_gen(struct tb *t, struct edi_seg *s, uint32_t i, uint32_t key,
+    const struct struct_segdef *sd, uint32_t g1)
+{
+	place_at(t, s, i, key, sd, g1, t->pos);
+}
+
+/*
+ * Place segment i (s): one step of the automaton from f, the innermost
+ * frame, with what it does read from the index's act (struct_index): the
+ * frames to close, whether the entry is the frame's current one, whether
+ * an instance opens.  Steps whose outcome depends on the counts (act's
+ * GEN; rare) take place_at()'s general way, as do frames that close while
+ * some entry is noted below its minimum (then t->nshort is not 0).
+ * Returns the innermost frame after it.  The caller keeps it and t->ix's
+ * tables in locals (act, ncol, pos): stores to the frames could alias
+ * them in t.
+ */
+static inline __attribute__((always_inline)) struct frame *
+place(struct tb *t, struct frame *f, struct edi_seg *s, uint32_t i,
+    uint32_t key, const struct struct_segdef *sd, uint32_t col,
+    const uint32_t *act, uint32_t ncol, const struct struct_pos *pos)
+{
+	const struct struct_pos *p;
+	struct edi_loop *l;
+	uint32_t e = act[(size_t)f->cur * ncol + col], n;
+
+	if ((int32_t)e < 0 ||
+	    ((e & STRUCT_ACT_NPOPS) != 0 && t->nshort != 0)) {
+		place_gen(t, s, i, key, sd, (int32_t)e < 0 ?
+		    e & STRUCT_ACT_POS : (e & STRUCT_ACT_POS) + 1);
+		return &t->fr[t->nfr - 1];
+	}
+	p = &pos[e & STRUCT_ACT_POS];
+	if ((e & STRUCT_ACT_NPOPS) != 0) {
+		/* nothing to report: each closing instance ends before i */
+		n = STRUCT_ACT_NPOP(e);
+		t->nfr -= (int)n;
+		do {
+			f->inst->last = i - 1;
+			f--;
+		} while (--n != 0);
+	}
+	if (e & STRUCT_ACT_SAME) {
+		f->run++;
+		if ((e & STRUCT_ACT_MAX) && f->run == p->max + 1)
+			max_use(t, i, p);
+	} else {
+		/* a later entry, whose count of 1 passes any maximum */
+		f->cur = e & STRUCT_ACT_POS;
+		f->run = 1;
+	}
+	if ((e & STRUCT_ACT_CHILD) &&
+	    (l = new_inst(t, p->cloop, i, f->inst)) != NULL) {
+		/* push() on the frame after f */
+		f++;
+		f->inst = l;
+		f->cur = p->child;
+		f->run = 0;
+		f->short0 = t->nshort;
+		t->nfr++;
+		s->loop = l;
+		return f;
+	}
+	s->loop = f->inst;
+	return f;
 }
 
 /* -- repetitions -------------------------------------------------------- */
@@ -972,6 +1034,9 @@ syntax_fast(const struct struct_segdef *sd, uint64_t bit0)
 	uint64_t b = bit0 & ~(uint64_t)1;	/* bit 0: no element */
 	size_t	 i;
 
+	/* usually none is triggered (CUR's fourteen, all but two absent) */
+	if (((b | 1) & sd->synuntrig) == 0)
+		return 1;
 	for (i = 0; i < sd->nsynrest; i++, f++)
 		if (((b | 1) & f->a) != 0 && (b & f->need) != f->need &&
 		    (b & f->any) == 0)
@@ -1304,12 +1369,16 @@ load_short(const char *p, size_t len)
 static inline int
 num8_ok(const struct struct_plain *pl, const char *p, size_t len)
 {
+	/* '0' in each of the first len bytes */
+	static const uint64_t zeros[9] = { 0, 0x30, 0x3030, 0x303030,
+	    0x30303030, 0x3030303030ULL, 0x303030303030ULL,
+	    0x30303030303030ULL, 0x3030303030303030ULL };
 	uint64_t y, x, nd;
 	size_t	 i = 0, dots = 0;
 	unsigned c;
 
 	y = load_short(p, len);
-	x = y ^ (0x3030303030303030ULL >> (64 - 8 * len));
+	x = y ^ zeros[len];
 	nd = (((x & 0x7f7f7f7f7f7f7f7fULL) + 0x7676767676767676ULL) | x) &
 	    0x8080808080808080ULL;
 	if ((nd & 0x80) != 0 && (p[0] == '-' ||
@@ -1327,6 +1396,12 @@ num8_ok(const struct struct_plain *pl, const char *p, size_t len)
 	}
 	return len - i - dots - pl->tlo <= pl->tspan;
 }
+
+/* 1 for a digit */
+static const unsigned char tb_digit[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+	['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+};
 
 /* typed_plain() past numbers and eight-byte dates. */
 static int __attribute__((noinline))
@@ -1364,17 +1439,26 @@ typed_plain(const struct struct_segdef *sd, const struct struct_plain *pl,
 	const char *p = v->s.p;
 	size_t	 i, k, dots = 0, len = v->s.len;
 
-	if (pl != NULL && len != 0) {
-		/*
-		 * num_chars() and the count against tmin..tmax as
-		 * number_ok() has them, in fewer steps: the count in one
-		 * compare (tlo, tspan), and no count kept of what the
-		 * loop can work out (digits: what is neither sign nor dot).
-		 */
+	/*
+	 * num_chars() and the count against tmin..tmax as number_ok() has
+	 * them, in fewer steps: the count in one compare (tlo, tspan), and
+	 * no count kept of what can be worked out (digits: what is neither
+	 * sign nor dot).  1..8 bytes (len - 1 < 8) by their bytes at once.
+	 */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		if (((1U << pl->type) & TB_NUMTYPES) != 0 && len <= 8)
-			return num8_ok(pl, p, len);
+	if (pl != NULL && pl->quick == 1 && len - 1 < 8) {
+		/* up to three digits (most counts): three bytes */
+		if (len <= 3 && (tb_digit[(unsigned char)p[0]] &
+		    tb_digit[(unsigned char)p[len >> 1]] &
+		    tb_digit[(unsigned char)p[len - 1]]) != 0)
+			return len - pl->tlo <= pl->tspan;
+		return num8_ok(pl, p, len);
+	}
 #endif
+	/* a date of eight bytes, which tmin..tmax allows (quick 2) */
+	if (pl != NULL && pl->quick == 2 && len == 8)
+		return date8_ok(p);
+	if (pl != NULL && len != 0) {
 		if (pl->type == ST_NN) {
 			i = p[0] == '-';
 			for (k = i; k < len; k++)
@@ -1935,7 +2019,10 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 	 * Without values mb is 0: a segment with mandatory components goes
 	 * on to seg_quiet's own tests, as does one with a mandatory
 	 * component missing (mand_seen() decides whether its element is
-	 * there).  X12 segments mostly have syntax notes: there qverd's bit
+	 * there).  In X12, where the elements with mandatory components
+	 * (mcebit) are all absent (REF without REF04, nearly every one),
+	 * none is asked for, as mand_seen() would find: mcall is not
+	 * looked at.  X12 segments mostly have syntax notes: there qverd's bit
 	 * says whether they and mand[0] settle all, with the pairs' test,
 	 * in the same step (structure load worked out every answer over
 	 * their positions; a segment whose positions do not fit has qverd
@@ -1945,7 +2032,7 @@ scan_quiet(const struct edi_seg *s, const struct struct_segdef *sd,
 		if (((sd->mand[0] & ~b0) | (sd->mcall & ~mb)) == 0 &&
 		    !sd->qmore)
 			return 2;
-	} else if (((mc ? sd->mcall & ~mb : 0) |
+	} else if (((mc && (b0 & sd->mcebit) != 0 ? sd->mcall & ~mb : 0) |
 	    ((b0 ^ b0 >> 1) & sd->p1mask)) == 0 &&
 	    (sd->qverd >> (b0 >> sd->qvlo & sd->qvmask) & 1) != 0)
 		return 2;
@@ -2183,12 +2270,13 @@ seg_slot(const struct struct_slot *slot, unsigned bits, uint32_t key)
  */
 static inline __attribute__((always_inline)) void
 place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
-    const uint16_t *trans, uint32_t ncol, const struct struct_pos *pos,
+    const uint32_t *act, uint32_t ncol, const struct struct_pos *pos,
     int utf8, int walk)
 {
 	struct edi_seg *seg = t->set->seg, *s;
 	const struct struct_segdef *sd;
 	const struct struct_slot *sl;
+	struct frame *f = &t->fr[t->nfr - 1];
 	uint32_t k, key, nseg = t->set->nseg;
 
 	/* in locals: the stores to t and the frames could alias set's */
@@ -2197,7 +2285,12 @@ place_all(struct tb *t, const struct struct_slot *slot, unsigned bits,
 		key = edi_seg_tagkey(s);
 		sl = seg_slot(slot, bits, key);
 		sd = sl->sd;
-		place(t, s, k, key, sd, sl->col, trans, ncol, pos, walk);
+		if (!walk)
+			f = place(t, f, s, k, key, sd, sl->col, act, ncol,
+			    pos);
+		else
+			place_at(t, s, k, key, sd, trans_walk(pos,
+			    t->fr[t->nfr - 1].cur, sd), pos);
 		if (sd != NULL && !seg_quiet(t, s, sd, utf8))
 			t->defer[t->ndefer++] = k;
 	}
@@ -2227,7 +2320,7 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	struct edi_loop *root, *l, **kids;
 	const struct struct_slot *slot;
 	const struct struct_pos *pos;
-	const uint16_t *trans;
+	const uint32_t *act;
 	struct edi_seg *s;
 	size_t	 i;
 	uint32_t k, ncol;
@@ -2285,16 +2378,17 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	 */
 	slot = t->ix->slot;		/* in locals: place() stores a lot */
 	bits = t->ix->bits;
-	trans = t->ix->trans;
+	/* a table (trans, and act from it) unless too large */
+	act = t->ix->trans != NULL ? t->ix->act : NULL;
 	ncol = t->ix->ncol;
 	pos = t->ix->pos;
 	win_open(t);
 	if (set->env.syntax == EDI_EDIFACT)
-		place_all(t, slot, bits, trans, ncol, pos, 1, trans == NULL);
-	else if (trans == NULL)
+		place_all(t, slot, bits, act, ncol, pos, 1, act == NULL);
+	else if (act == NULL)
 		place_walk(t, slot, bits, pos);
 	else
-		place_all(t, slot, bits, trans, ncol, pos, 0, 0);
+		place_all(t, slot, bits, act, ncol, pos, 0, 0);
 	kids_carve(t);
 	win_close(t);
 	while (t->nfr > 0)
