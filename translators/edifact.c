@@ -204,16 +204,19 @@ struct specials {
 	__m128i	 v[6];
 	/* scan_plain(): the terminator, and release, repetition or a stand-in */
 	__m128i	 term, rel, rep;
+	/* scan_plain(): '"' and '\\', or NUL for either when a delimiter */
+	__m128i	 jq, jb;
 	unsigned hasrel;		/* ~0U with a release character, or 0 */
 #ifdef EF_AVX2
 	/*
 	 * classify_avx2()'s element, component, repetition, terminator and
 	 * release bytes, 32 of each: compared straight from memory (VEX
 	 * takes unaligned operands) instead of broadcast per block; then
-	 * 0x01 and 0x21 for raw_plain()'s bytes, added and compared the
-	 * same way.
+	 * 0x01 and a table of thresholds (0x21, and '"' + 2 at 3) for
+	 * raw_plain()'s bytes and '"', added and compared the same way;
+	 * then jb's bytes.
 	 */
-	unsigned char	 b32[7][32];
+	unsigned char	 b32[8][32];
 #endif
 };
 #else
@@ -255,6 +258,12 @@ struct ef {
 	int		 bare_reported;
 	int		 nl_reported;
 	int		 avx2;		/* fast_run_avx2() */
+	/*
+	 * No delimiter is '"' or '\\', the bytes besides raw_plain()'s
+	 * that JSON escapes: scan_plain() takes those out of TF_CSPLAIN
+	 * too, and a message may be plain (mplain).
+	 */
+	int		 jsonok;
 
 	/* character set */
 	enum ef_cs	 cs;
@@ -302,6 +311,16 @@ struct ef {
 	 */
 	uintptr_t	 vwfull;
 	uint32_t	 unh_filepos;
+	/*
+	 * Every value of the open message that lies in the input is text
+	 * that JSON takes as it is (edi_set.plain): set by the common UNH
+	 * (fast_other_body()), cleared by any segment that on_tokens() or
+	 * fast_slot_latin1() sees with such a byte.  The others are kept
+	 * with TF_CSPLAIN (no byte below 0x20 or above 0x7e, no '"' or
+	 * '\\'), or with no value, or with their values rewritten outside
+	 * the input (released, converted).
+	 */
+	int		 mplain;
 	int		 rejected;
 	unsigned	 ndiag;
 	struct slice	 ref, type, v52, v54;
@@ -434,6 +453,11 @@ build_classes(struct ef *x)
 		x->csok[(unsigned char)x->d.release] = 1;
 	if (x->d.repetition)
 		x->csok[(unsigned char)x->d.repetition] = 1;
+	x->jsonok = x->d.element != '"' && x->d.element != '\\' &&
+	    x->d.component != '"' && x->d.component != '\\' &&
+	    x->d.segment != '"' && x->d.segment != '\\' &&
+	    x->d.release != '"' && x->d.release != '\\' &&
+	    x->d.repetition != '"' && x->d.repetition != '\\';
 	specials_init(x, &x->sp);
 }
 
@@ -783,6 +807,9 @@ specials_init(const struct ef *x, struct specials *sp)
 	sp->rep = _mm_set1_epi8(x->d.repetition ? x->d.repetition :
 	    x->d.component);
 	sp->hasrel = x->d.release ? ~0U : 0;
+	/* NUL: already one of raw_plain()'s bytes */
+	sp->jq = _mm_set1_epi8(x->jsonok ? '"' : 0);
+	sp->jb = _mm_set1_epi8(x->jsonok ? '\\' : 0);
 #ifdef EF_AVX2
 	memset(sp->b32[0], x->d.element, 32);
 	memset(sp->b32[1], x->d.component, 32);
@@ -791,7 +818,16 @@ specials_init(const struct ef *x, struct specials *sp)
 	memset(sp->b32[3], x->d.segment, 32);
 	memset(sp->b32[4], x->d.release ? x->d.release : x->d.segment, 32);
 	memset(sp->b32[5], 0x01, 32);
+	/*
+	 * A byte b is raw_plain()'s when b + 1 (signed) is below 0x21; the
+	 * threshold is looked up by the low four bits of b + 1 (vpshufb,
+	 * 0 from a byte of 0x80 and up), and 0x24 at 3 takes '"' (0x23)
+	 * too, but no other byte that is not one already.
+	 */
 	memset(sp->b32[6], 0x21, 32);
+	if (x->jsonok)
+		sp->b32[6][3] = sp->b32[6][16 + 3] = 0x24;
+	memset(sp->b32[7], x->jsonok ? '\\' : 0, 32);
 #endif
 #else
 	(void)x;
@@ -1187,7 +1223,8 @@ struct cls32 {
 	unsigned	 cr;		/* component or repetition separator */
 	unsigned	 term;		/* segment terminator */
 	unsigned	 rel;		/* release character */
-	unsigned	 odd;		/* raw_plain()'s bytes: < 0x20, >= 0x7f */
+	/* raw_plain()'s bytes (< 0x20, >= 0x7f), and '"' and '\\' */
+	unsigned	 odd;
 };
 
 static inline void
@@ -1207,10 +1244,11 @@ classify_sse2(const unsigned char *p, const struct specials *sp,
 	 * Below 0x20, 0x7f and up: one signed compare of the byte plus one
 	 * (0x7f..0xfe become negative, 0xff zero, 0x00..0x1f 1..0x20).
 	 */
-	m->odd = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(
+	m->odd = ((unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(
 	    _mm_add_epi8(a, one), lo)) |
 	    (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(
-	    _mm_add_epi8(b, one), lo)) << 16;
+	    _mm_add_epi8(b, one), lo)) << 16) |
+	    mask32(a, b, sp->jq, sp->jb);
 }
 
 #ifdef EF_AVX2
@@ -1223,6 +1261,7 @@ classify_avx2(const unsigned char *p, const struct specials *sp,
     struct cls32 *m)
 {
 	const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i	 u;
 
 #define ROW(i)	_mm256_loadu_si256((const __m256i *)(const void *)sp->b32[i])
 #define EQ(i)	_mm256_cmpeq_epi8(w, ROW(i))
@@ -1230,8 +1269,9 @@ classify_avx2(const unsigned char *p, const struct specials *sp,
 	m->cr = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(EQ(1), EQ(2)));
 	m->term = (unsigned)_mm256_movemask_epi8(EQ(3));
 	m->rel = (unsigned)_mm256_movemask_epi8(EQ(4)) & sp->hasrel;
-	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(ROW(6),
-	    _mm256_add_epi8(w, ROW(5))));
+	u = _mm256_add_epi8(w, ROW(5));
+	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(
+	    _mm256_cmpgt_epi8(_mm256_shuffle_epi8(ROW(6), u), u), EQ(7)));
 #undef EQ
 #undef ROW
 }
@@ -1855,6 +1895,7 @@ deliver_set(struct ef *x)
 	 * (setbuf_add*()), kept or not.
 	 */
 	s->segs_in_raw = 1;
+	s->plain = x->mplain;
 	s->arena = &x->sar;
 	s->rejected = x->rejected;
 	if (x->stop == 0 && x->h->set != NULL &&
@@ -2425,6 +2466,7 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 		x->state = ES_MSG;
 	}
 	setbuf_begin(&x->sb, (size_t)(seg->raw.p - x->in.p));
+	x->mplain = 0;		/* fast_other_body()'s to set */
 	x->rejected = 0;
 	x->ndiag = 0;
 	x->unh_filepos = seg->filepos;
@@ -3053,6 +3095,7 @@ on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 {
 	uint32_t key;
 
+	x->mplain = 0;
 	key = TAGKEY(seg->tag);
 	/* A message without UNB ends at the first envelope segment. */
 	if (x->state == ES_BARE && (key == K_UNZ || key == K_UNG ||
@@ -3178,6 +3221,7 @@ fast_other_body(struct ef *x, size_t pos, struct setbuf_vwin *w,
 		if (key == K_UNH && (x->state == ES_IC ||
 		    x->state == ES_GRP)) {
 			on_unh(x, &seg);
+			x->mplain = x->jsonok;
 			msg_offer(x, end + 1);
 			return end;
 		}
@@ -3349,12 +3393,13 @@ fast_slot_unesc(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
 
 /*
  * fast_slot_latin1()'s look at 16 bytes at p, of which those in keep
- * count: their bytes 0x80..0xFF OR-ed into *hm at bit sh; the answer
- * has a bit for each byte below 0x20 or in 0x7F..0x9F.
+ * count: their bytes 0x80..0xFF OR-ed into *hm at bit sh, and their '"'
+ * and '\\' into *jq; the answer has a bit for each byte below 0x20 or
+ * in 0x7F..0x9F.
  */
 static inline unsigned
-latin1_bits(const unsigned char *p, unsigned keep, uint64_t *hm,
-    size_t sh)
+latin1_bits(const struct ef *x, const unsigned char *p, unsigned keep,
+    uint64_t *hm, size_t sh, unsigned *jq)
 {
 	const __m128i c1f = _mm_set1_epi8(0x1f), c7f = _mm_set1_epi8(0x7f),
 	    c20 = _mm_set1_epi8(0x20);
@@ -3363,6 +3408,8 @@ latin1_bits(const unsigned char *p, unsigned keep, uint64_t *hm,
 	b = _mm_loadu_si128((const __m128i *)(const void *)p);
 	t = _mm_sub_epi8(b, c7f);
 	*hm |= (uint64_t)((unsigned)_mm_movemask_epi8(b) & keep) << sh;
+	*jq |= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b,
+	    x->sp.jq), _mm_cmpeq_epi8(b, x->sp.jb))) & keep;
 	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b,
 	    _mm_min_epu8(b, c1f)), _mm_cmpeq_epi8(t, _mm_min_epu8(t, c20)))) &
 	    keep;
@@ -3390,7 +3437,7 @@ fast_slot_latin1(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
 	unsigned char *o, *start;
 	uint64_t hm[4], hv[4];
 	size_t	 vneed, k, len = s->raw.len;
-	unsigned bad = 0;
+	unsigned bad = 0, jq = 0;
 	uint16_t i, n = s->nval;
 
 #define ALIGNED(k)	(((k) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
@@ -3405,10 +3452,11 @@ fast_slot_latin1(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
 		return -1;
 	memset(hm, 0, sizeof(hm));
 	for (k = 0; k + 16 <= len; k += 16)
-		bad |= latin1_bits(r + k, 0xffff, &hm[k >> 6], k & 63);
+		bad |= latin1_bits(x, r + k, 0xffff, &hm[k >> 6], k & 63,
+		    &jq);
 	if (k < len)
-		bad |= latin1_bits(r + k, (1U << (len - k)) - 1, &hm[k >> 6],
-		    k & 63);
+		bad |= latin1_bits(x, r + k, (1U << (len - k)) - 1,
+		    &hm[k >> 6], k & 63, &jq);
 	if (bad != 0)
 		return -1;
 	/*
@@ -3464,6 +3512,9 @@ fast_slot_latin1(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
 		}
 #undef ALIGNED
 	w->p = o;
+	/* a value left in the input may hold a byte JSON escapes */
+	if (jq != 0)
+		x->mplain = 0;
 	return 0;
 }
 
