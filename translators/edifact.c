@@ -290,6 +290,16 @@ struct ef {
 	int		 mixed;
 	struct refset	 icctl;		/* UNB 0020 in the file */
 	struct refset	 msgctl;	/* UNH 0062 in the interchange */
+	/*
+	 * The interchange's UNH 0062s while each is a number without a
+	 * leading zero, the one before plus 1: refset_seen() would keep
+	 * every one and find none a duplicate, so they go into msgctl only
+	 * once the run breaks (ref_run_flush()), in the same order.
+	 * ref_run: 0 none yet, 1 the run ref_first..ref_last, 2 broken
+	 * (msgctl holds them all).
+	 */
+	uint64_t	 ref_first, ref_last;
+	int		 ref_run;
 	struct refset	 grpctl;	/* UNG 0048 in the interchange */
 
 	/* group */
@@ -324,6 +334,7 @@ struct ef {
 	int		 rejected;
 	unsigned	 ndiag;
 	struct slice	 ref, type, v52, v54;
+	char		 verbuf[16];	/* deliver_set()'s version */
 
 	/* current segment */
 	char		*tbuf;		/* unescaped, converted values */
@@ -1868,16 +1879,44 @@ deliver_set(struct ef *x)
 	struct edi_set *s = &x->set;
 	char	*vb;
 	size_t	 i;
-	int	 rc;
+	uint32_t w52, w54;
+	int	 rc, with_group;
 
-	memset(s, 0, sizeof(*s));
+	/*
+	 * Every field set here, the zero ones too, without a memset() of
+	 * the whole (fill_env()'s included): only the padding is left.
+	 */
 	s->filename = x->filename;
-	fill_env(x, &s->env, x->in_group && x->state != ES_BARE);
+	with_group = x->in_group && x->state != ES_BARE;
+	s->env.syntax = EDI_EDIFACT;
+	s->env.interchange = x->state == ES_BARE || x->iindex == 0 ||
+	    x->unb.tag[0] == '\0' ? NULL : &x->unb;
+	s->env.group = with_group ? &x->ung : NULL;
+	s->env.delims = x->d;
+	s->env.interchange_index = s->env.interchange ? x->iindex : 0;
+	s->env.group_index = with_group ? x->gindex : 0;
+	s->root = NULL;
+	s->xml = NULL;
+	s->xml_ns = s->xml_request = s->xml_sender = slice_make(NULL, 0);
 	s->doctype = x->type;
 	s->control = x->ref;
+	/*
+	 * D and 96A, each of at most four bytes in the input (UNH's values,
+	 * unless released): one load and one store each into x->verbuf,
+	 * which outlives the set's handler.  Else in the arena.
+	 */
+	if (x->v52.len <= 4 && x->v54.len <= 4 &&
+	    (uintptr_t)x->v52.p - (uintptr_t)x->in.p + 4 <= x->in.len &&
+	    (uintptr_t)x->v54.p - (uintptr_t)x->in.p + 4 <= x->in.len) {
+		memcpy(&w52, x->v52.p, 4);
+		memcpy(&w54, x->v54.p, 4);
+		memcpy(x->verbuf, &w52, 4);
+		memcpy(x->verbuf + x->v52.len, &w54, 4);
+		x->verbuf[x->v52.len + x->v54.len] = '\0';
+		s->version = slice_make(x->verbuf, x->v52.len + x->v54.len);
 	/* every byte written: no zeroing */
-	if ((vb = arena_alloc_raw(&x->sar, x->v52.len + x->v54.len + 1)) !=
-	    NULL) {
+	} else if ((vb = arena_alloc_raw(&x->sar, x->v52.len + x->v54.len +
+	    1)) != NULL) {
 		/* D and 96A: byte by byte, shorter than two calls */
 		for (i = 0; i < x->v52.len; i++)
 			vb[i] = x->v52.p[i];
@@ -1885,7 +1924,8 @@ deliver_set(struct ef *x)
 			vb[x->v52.len + i] = x->v54.p[i];
 		vb[x->v52.len + x->v54.len] = '\0';
 		s->version = slice_make(vb, x->v52.len + x->v54.len);
-	}
+	} else
+		s->version = slice_make(NULL, 0);
 	s->seg = x->sb.seg;
 	s->nseg = (uint32_t)x->sb.nseg;
 	s->raw = setbuf_raw(&x->sb, x->in);
@@ -2157,6 +2197,7 @@ on_unb(struct ef *x, const struct edi_seg *seg)
 	x->in_group = 0;
 	x->nl_reported = 0;
 	refset_clear(&x->msgctl);
+	x->ref_run = 0;
 	refset_clear(&x->grpctl);
 	x->state = ES_IC;
 	x->stale = 0;
@@ -2420,6 +2461,62 @@ unh_fields(const struct edi_seg *seg, struct slice f[5])
 			f[v->el == 1 ? 0 : v->comp] = v->s;
 }
 
+/* The run of UNH 0062s into msgctl, as refset_seen() would have taken them. */
+static void __attribute__((noinline, cold))
+ref_run_flush(struct ef *x)
+{
+	char	 b[24];
+	uint64_t v, n;
+	size_t	 i;
+
+	if (x->ref_run == 1)
+		for (v = x->ref_first; v <= x->ref_last; v++) {
+			i = sizeof(b);
+			n = v;
+			do {
+				b[--i] = (char)('0' + n % 10);
+				n /= 10;
+			} while (n != 0);
+			(void)refset_seen(&x->msgctl,
+			    slice_make(b + i, sizeof(b) - i));
+		}
+	x->ref_run = 2;
+}
+
+/*
+ * refset_seen(&x->msgctl, s) for a UNH 0062 of 1 to 14 bytes: a run of
+ * numbers counting up by 1 is kept as its ends (x->ref_run).
+ */
+static int
+unh_ref_seen(struct ef *x, struct slice s)
+{
+	uint64_t v = 0;
+	size_t	 i;
+	unsigned d;
+
+	if (x->ref_run != 2) {
+		if (s.p[0] == '0')
+			goto broken;
+		for (i = 0; i < s.len; i++) {
+			if ((d = (unsigned)(unsigned char)s.p[i] - '0') > 9)
+				goto broken;
+			v = v * 10 + d;
+		}
+		if (x->ref_run == 0) {
+			x->ref_first = x->ref_last = v;
+			x->ref_run = 1;
+			return 0;
+		}
+		if (v == x->ref_last + 1) {
+			x->ref_last = v;
+			return 0;
+		}
+ broken:
+		ref_run_flush(x);
+	}
+	return refset_seen(&x->msgctl, s);
+}
+
 static void
 on_unh(struct ef *x, const struct edi_seg *seg)
 {
@@ -2487,7 +2584,7 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 		    "UNH 0062 \"%s\" is longer than 14",
 		    slice_show(x->ref, b, sizeof(b)));
 	else if (x->state == ES_MSG && !x->worker &&
-	    refset_seen(&x->msgctl, x->ref))
+	    unh_ref_seen(x, x->ref))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-DUP",
 		    seg->filepos, "UNH", 1, .ack_seg = 26, .bad = &x->ref),
 		    "message reference %s is not unique in the interchange",
@@ -2541,16 +2638,37 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 	}
 }
 
+/*
+ * parse_u32(v, &n) == 0 && n == count, digits in one loop: up to ten
+ * fit in 64 bits; longer ones (leading zeros) as parse_u32() reads them.
+ */
+static inline int
+unt_count_ok(struct slice v, uint32_t count)
+{
+	uint64_t n = 0;
+	uint32_t n32;
+	size_t	 i;
+	unsigned d;
+
+	if (v.len - 1 >= 10)
+		return v.len != 0 && parse_u32(v, &n32) == 0 && n32 == count;
+	for (i = 0; i < v.len; i++) {
+		if ((d = (unsigned)(unsigned char)v.p[i] - '0') > 9)
+			return 0;
+		n = n * 10 + d;
+	}
+	return n == count;
+}
+
+/* on_unt() past keeping seg, the message's last segment. */
 static void __attribute__((noinline))
-on_unt(struct ef *x, const struct edi_seg *seg)
+unt_close(struct ef *x, const struct edi_seg *seg)
 {
 	const struct edi_val *p, *e = edi_val_end(seg);
 	struct slice v, v2;
-	uint32_t n;
 	char	 b[48];
 	int	 bare = x->state == ES_BARE;
 
-	set_append(x, seg, 1);
 	/* val(seg, 1, 1) and val(seg, 2, 1) in one pass */
 	v = v2 = slice_make("", 0);
 	for (p = seg->val; p < e && p->el <= 2; p++)
@@ -2560,7 +2678,7 @@ on_unt(struct ef *x, const struct edi_seg *seg)
 			else
 				v2 = p->s;
 		}
-	if (parse_u32(v, &n) != 0 || n != x->sb.count)
+	if (!unt_count_ok(v, x->sb.count))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-COUNT",
 		    seg->filepos, "UNT", 1, .ack_seg = 29, .bad = &v),
 		    "UNT 0074 \"%s\" but the message has %u segments",
@@ -2574,6 +2692,13 @@ on_unt(struct ef *x, const struct edi_seg *seg)
 		    x->ref.len : 40), x->ref.p);
 	deliver_set(x);
 	x->state = bare ? ES_OUT : x->in_group ? ES_GRP : ES_IC;
+}
+
+static void __attribute__((noinline))
+on_unt(struct ef *x, const struct edi_seg *seg)
+{
+	set_append(x, seg, 1);
+	unt_close(x, seg);
 }
 
 /* -- messages read on other threads (edifact.h) ------------------------ */
@@ -3648,6 +3773,56 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 }
 
 /*
+ * The UNT at pos of the open message (ES_MSG), nothing to report and no
+ * character to check: split straight into its setbuf slot and the value
+ * window as fast_segment() splits the others, kept as set_append() would
+ * keep it (within the set's limits force changes nothing), then
+ * unt_close() as on_unt() would.  Anything else: fast_other().  Out of
+ * line, once per message.
+ */
+static inline __attribute__((always_inline)) size_t
+fast_unt_body(struct ef *x, size_t pos, struct setbuf_vwin *w,
+    uint32_t *fpp, const int avx2)
+{
+	struct edi_seg *seg;
+	struct edi_val *oend;
+	size_t	 end;
+	int	 flags;
+
+	if (x->cs == CS_A || ((uintptr_t)w->p - 1 >= x->vwfull &&
+	    !fast_vwopen(x, w)) || (seg = setbuf_slot(&x->sb)) == NULL ||
+	    (end = scan_plain(x, x->in.p, x->in.len, pos, seg,
+	    (struct edi_val *)(void *)w->p, EG_MAX_SEG_VALUES, &flags,
+	    &oend, avx2)) >= SCAN_ROOM || flags != TF_CSPLAIN ||
+	    setbuf_add_slot(&x->sb, seg, end) == NULL)
+		return fast_other(x, pos, w, fpp, avx2);
+	seg->filepos = ++*fpp;
+	seg->raw = slice_make(x->in.p + pos, end - pos);
+	seg->loop = NULL;
+	seg->val = setbuf_vwtake_end(w, oend);
+	/* the set's handler allocates from the arena, which is then reset */
+	setbuf_vwclose(&x->sar, w);
+	x->filepos = *fpp;
+	unt_close(x, seg);
+	*fpp = x->filepos;
+	return x->stop != 0 ? SCAN_NO : end;
+}
+
+static size_t __attribute__((noinline))
+fast_unt_sse2(struct ef *x, size_t pos, struct setbuf_vwin *w, uint32_t *fpp)
+{
+	return fast_unt_body(x, pos, w, fpp, 0);
+}
+
+#ifdef EF_AVX2
+static size_t __attribute__((noinline, target("avx2,bmi,bmi2")))
+fast_unt_avx2(struct ef *x, size_t pos, struct setbuf_vwin *w, uint32_t *fpp)
+{
+	return fast_unt_body(x, pos, w, fpp, 1);
+}
+#endif
+
+/*
  * edifact_parse()'s loop for as long as fast_segment() takes the
  * segments: the position of the first one it does not take (or of a UNA,
  * or of the UNB after a closed interchange), for the loop's own steps.
@@ -3682,8 +3857,17 @@ fast_run(struct ef *x, const char *in, size_t len, size_t pos,
 			if (len - pos >= 3 && env_tag(in + pos))
 				direct = 0;
 		}
-		if ((end = fast_segment(x, in, len, pos, &w, direct, &fp,
-		    avx2)) == SCAN_NO)
+		if (!direct && in[pos + 2] == 'T' && x->state == ES_MSG) {
+#ifdef EF_AVX2
+			if (avx2)
+				end = fast_unt_avx2(x, pos, &w, &fp);
+			else
+#endif
+				end = fast_unt_sse2(x, pos, &w, &fp);
+			if (end == SCAN_NO)
+				break;
+		} else if ((end = fast_segment(x, in, len, pos, &w, direct,
+		    &fp, avx2)) == SCAN_NO)
 			break;
 		if (!direct) {
 			inmsg = x->state == ES_MSG || x->state == ES_BARE;
