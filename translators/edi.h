@@ -211,7 +211,8 @@ struct edi_set {
 	/*
 	 * No byte of raw but the delimiters is one that JSON escapes or that
 	 * is not ASCII, so a value whose text lies in raw can go into a
-	 * document as it is (edi_set_scan; set by edi_tree_build for X12).
+	 * document as it is (edi_set_scan; set by edi_tree_build for X12;
+	 * for EDIFACT by its parser, which edi_tree_build leaves alone).
 	 */
 	int		 plain;
 	/*

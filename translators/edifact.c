@@ -204,16 +204,19 @@ struct specials {
 	__m128i	 v[6];
 	/* scan_plain(): the terminator, and release, repetition or a stand-in */
 	__m128i	 term, rel, rep;
+	/* scan_plain(): '"' and '\\', or NUL for either when a delimiter */
+	__m128i	 jq, jb;
 	unsigned hasrel;		/* ~0U with a release character, or 0 */
 #ifdef EF_AVX2
 	/*
 	 * classify_avx2()'s element, component, repetition, terminator and
 	 * release bytes, 32 of each: compared straight from memory (VEX
 	 * takes unaligned operands) instead of broadcast per block; then
-	 * 0x01 and 0x21 for raw_plain()'s bytes, added and compared the
-	 * same way.
+	 * 0x01 and a table of thresholds (0x21, and '"' + 2 at 3) for
+	 * raw_plain()'s bytes and '"', added and compared the same way;
+	 * then jb's bytes.
 	 */
-	unsigned char	 b32[7][32];
+	unsigned char	 b32[8][32];
 #endif
 };
 #else
@@ -255,6 +258,12 @@ struct ef {
 	int		 bare_reported;
 	int		 nl_reported;
 	int		 avx2;		/* fast_run_avx2() */
+	/*
+	 * No delimiter is '"' or '\\', the bytes besides raw_plain()'s
+	 * that JSON escapes: scan_plain() takes those out of TF_CSPLAIN
+	 * too, and a message may be plain (mplain).
+	 */
+	int		 jsonok;
 
 	/* character set */
 	enum ef_cs	 cs;
@@ -281,6 +290,16 @@ struct ef {
 	int		 mixed;
 	struct refset	 icctl;		/* UNB 0020 in the file */
 	struct refset	 msgctl;	/* UNH 0062 in the interchange */
+	/*
+	 * The interchange's UNH 0062s while each is a number without a
+	 * leading zero, the one before plus 1: refset_seen() would keep
+	 * every one and find none a duplicate, so they go into msgctl only
+	 * once the run breaks (ref_run_flush()), in the same order.
+	 * ref_run: 0 none yet, 1 the run ref_first..ref_last, 2 broken
+	 * (msgctl holds them all).
+	 */
+	uint64_t	 ref_first, ref_last;
+	int		 ref_run;
 	struct refset	 grpctl;	/* UNG 0048 in the interchange */
 
 	/* group */
@@ -302,9 +321,20 @@ struct ef {
 	 */
 	uintptr_t	 vwfull;
 	uint32_t	 unh_filepos;
+	/*
+	 * Every value of the open message that lies in the input is text
+	 * that JSON takes as it is (edi_set.plain): set by the common UNH
+	 * (fast_other_body()), cleared by any segment that on_tokens() or
+	 * fast_slot_latin1() sees with such a byte.  The others are kept
+	 * with TF_CSPLAIN (no byte below 0x20 or above 0x7e, no '"' or
+	 * '\\'), or with no value, or with their values rewritten outside
+	 * the input (released, converted).
+	 */
+	int		 mplain;
 	int		 rejected;
 	unsigned	 ndiag;
 	struct slice	 ref, type, v52, v54;
+	char		 verbuf[16];	/* deliver_set()'s version */
 
 	/* current segment */
 	char		*tbuf;		/* unescaped, converted values */
@@ -434,6 +464,11 @@ build_classes(struct ef *x)
 		x->csok[(unsigned char)x->d.release] = 1;
 	if (x->d.repetition)
 		x->csok[(unsigned char)x->d.repetition] = 1;
+	x->jsonok = x->d.element != '"' && x->d.element != '\\' &&
+	    x->d.component != '"' && x->d.component != '\\' &&
+	    x->d.segment != '"' && x->d.segment != '\\' &&
+	    x->d.release != '"' && x->d.release != '\\' &&
+	    x->d.repetition != '"' && x->d.repetition != '\\';
 	specials_init(x, &x->sp);
 }
 
@@ -783,6 +818,9 @@ specials_init(const struct ef *x, struct specials *sp)
 	sp->rep = _mm_set1_epi8(x->d.repetition ? x->d.repetition :
 	    x->d.component);
 	sp->hasrel = x->d.release ? ~0U : 0;
+	/* NUL: already one of raw_plain()'s bytes */
+	sp->jq = _mm_set1_epi8(x->jsonok ? '"' : 0);
+	sp->jb = _mm_set1_epi8(x->jsonok ? '\\' : 0);
 #ifdef EF_AVX2
 	memset(sp->b32[0], x->d.element, 32);
 	memset(sp->b32[1], x->d.component, 32);
@@ -791,7 +829,16 @@ specials_init(const struct ef *x, struct specials *sp)
 	memset(sp->b32[3], x->d.segment, 32);
 	memset(sp->b32[4], x->d.release ? x->d.release : x->d.segment, 32);
 	memset(sp->b32[5], 0x01, 32);
+	/*
+	 * A byte b is raw_plain()'s when b + 1 (signed) is below 0x21; the
+	 * threshold is looked up by the low four bits of b + 1 (vpshufb,
+	 * 0 from a byte of 0x80 and up), and 0x24 at 3 takes '"' (0x23)
+	 * too, but no other byte that is not one already.
+	 */
 	memset(sp->b32[6], 0x21, 32);
+	if (x->jsonok)
+		sp->b32[6][3] = sp->b32[6][16 + 3] = 0x24;
+	memset(sp->b32[7], x->jsonok ? '\\' : 0, 32);
 #endif
 #else
 	(void)x;
@@ -1187,7 +1234,8 @@ struct cls32 {
 	unsigned	 cr;		/* component or repetition separator */
 	unsigned	 term;		/* segment terminator */
 	unsigned	 rel;		/* release character */
-	unsigned	 odd;		/* raw_plain()'s bytes: < 0x20, >= 0x7f */
+	/* raw_plain()'s bytes (< 0x20, >= 0x7f), and '"' and '\\' */
+	unsigned	 odd;
 };
 
 static inline void
@@ -1207,10 +1255,11 @@ classify_sse2(const unsigned char *p, const struct specials *sp,
 	 * Below 0x20, 0x7f and up: one signed compare of the byte plus one
 	 * (0x7f..0xfe become negative, 0xff zero, 0x00..0x1f 1..0x20).
 	 */
-	m->odd = (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(
+	m->odd = ((unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(
 	    _mm_add_epi8(a, one), lo)) |
 	    (unsigned)_mm_movemask_epi8(_mm_cmplt_epi8(
-	    _mm_add_epi8(b, one), lo)) << 16;
+	    _mm_add_epi8(b, one), lo)) << 16) |
+	    mask32(a, b, sp->jq, sp->jb);
 }
 
 #ifdef EF_AVX2
@@ -1223,6 +1272,7 @@ classify_avx2(const unsigned char *p, const struct specials *sp,
     struct cls32 *m)
 {
 	const __m256i w = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i	 u;
 
 #define ROW(i)	_mm256_loadu_si256((const __m256i *)(const void *)sp->b32[i])
 #define EQ(i)	_mm256_cmpeq_epi8(w, ROW(i))
@@ -1230,8 +1280,9 @@ classify_avx2(const unsigned char *p, const struct specials *sp,
 	m->cr = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(EQ(1), EQ(2)));
 	m->term = (unsigned)_mm256_movemask_epi8(EQ(3));
 	m->rel = (unsigned)_mm256_movemask_epi8(EQ(4)) & sp->hasrel;
-	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_cmpgt_epi8(ROW(6),
-	    _mm256_add_epi8(w, ROW(5))));
+	u = _mm256_add_epi8(w, ROW(5));
+	m->odd = (unsigned)_mm256_movemask_epi8(_mm256_or_si256(
+	    _mm256_cmpgt_epi8(_mm256_shuffle_epi8(ROW(6), u), u), EQ(7)));
 #undef EQ
 #undef ROW
 }
@@ -1828,16 +1879,44 @@ deliver_set(struct ef *x)
 	struct edi_set *s = &x->set;
 	char	*vb;
 	size_t	 i;
-	int	 rc;
+	uint32_t w52, w54;
+	int	 rc, with_group;
 
-	memset(s, 0, sizeof(*s));
+	/*
+	 * Every field set here, the zero ones too, without a memset() of
+	 * the whole (fill_env()'s included): only the padding is left.
+	 */
 	s->filename = x->filename;
-	fill_env(x, &s->env, x->in_group && x->state != ES_BARE);
+	with_group = x->in_group && x->state != ES_BARE;
+	s->env.syntax = EDI_EDIFACT;
+	s->env.interchange = x->state == ES_BARE || x->iindex == 0 ||
+	    x->unb.tag[0] == '\0' ? NULL : &x->unb;
+	s->env.group = with_group ? &x->ung : NULL;
+	s->env.delims = x->d;
+	s->env.interchange_index = s->env.interchange ? x->iindex : 0;
+	s->env.group_index = with_group ? x->gindex : 0;
+	s->root = NULL;
+	s->xml = NULL;
+	s->xml_ns = s->xml_request = s->xml_sender = slice_make(NULL, 0);
 	s->doctype = x->type;
 	s->control = x->ref;
+	/*
+	 * D and 96A, each of at most four bytes in the input (UNH's values,
+	 * unless released): one load and one store each into x->verbuf,
+	 * which outlives the set's handler.  Else in the arena.
+	 */
+	if (x->v52.len <= 4 && x->v54.len <= 4 &&
+	    (uintptr_t)x->v52.p - (uintptr_t)x->in.p + 4 <= x->in.len &&
+	    (uintptr_t)x->v54.p - (uintptr_t)x->in.p + 4 <= x->in.len) {
+		memcpy(&w52, x->v52.p, 4);
+		memcpy(&w54, x->v54.p, 4);
+		memcpy(x->verbuf, &w52, 4);
+		memcpy(x->verbuf + x->v52.len, &w54, 4);
+		x->verbuf[x->v52.len + x->v54.len] = '\0';
+		s->version = slice_make(x->verbuf, x->v52.len + x->v54.len);
 	/* every byte written: no zeroing */
-	if ((vb = arena_alloc_raw(&x->sar, x->v52.len + x->v54.len + 1)) !=
-	    NULL) {
+	} else if ((vb = arena_alloc_raw(&x->sar, x->v52.len + x->v54.len +
+	    1)) != NULL) {
 		/* D and 96A: byte by byte, shorter than two calls */
 		for (i = 0; i < x->v52.len; i++)
 			vb[i] = x->v52.p[i];
@@ -1845,7 +1924,8 @@ deliver_set(struct ef *x)
 			vb[x->v52.len + i] = x->v54.p[i];
 		vb[x->v52.len + x->v54.len] = '\0';
 		s->version = slice_make(vb, x->v52.len + x->v54.len);
-	}
+	} else
+		s->version = slice_make(NULL, 0);
 	s->seg = x->sb.seg;
 	s->nseg = (uint32_t)x->sb.nseg;
 	s->raw = setbuf_raw(&x->sb, x->in);
@@ -1855,6 +1935,7 @@ deliver_set(struct ef *x)
 	 * (setbuf_add*()), kept or not.
 	 */
 	s->segs_in_raw = 1;
+	s->plain = x->mplain;
 	s->arena = &x->sar;
 	s->rejected = x->rejected;
 	if (x->stop == 0 && x->h->set != NULL &&
@@ -2116,6 +2197,7 @@ on_unb(struct ef *x, const struct edi_seg *seg)
 	x->in_group = 0;
 	x->nl_reported = 0;
 	refset_clear(&x->msgctl);
+	x->ref_run = 0;
 	refset_clear(&x->grpctl);
 	x->state = ES_IC;
 	x->stale = 0;
@@ -2379,6 +2461,62 @@ unh_fields(const struct edi_seg *seg, struct slice f[5])
 			f[v->el == 1 ? 0 : v->comp] = v->s;
 }
 
+/* The run of UNH 0062s into msgctl, as refset_seen() would have taken them. */
+static void __attribute__((noinline, cold))
+ref_run_flush(struct ef *x)
+{
+	char	 b[24];
+	uint64_t v, n;
+	size_t	 i;
+
+	if (x->ref_run == 1)
+		for (v = x->ref_first; v <= x->ref_last; v++) {
+			i = sizeof(b);
+			n = v;
+			do {
+				b[--i] = (char)('0' + n % 10);
+				n /= 10;
+			} while (n != 0);
+			(void)refset_seen(&x->msgctl,
+			    slice_make(b + i, sizeof(b) - i));
+		}
+	x->ref_run = 2;
+}
+
+/*
+ * refset_seen(&x->msgctl, s) for a UNH 0062 of 1 to 14 bytes: a run of
+ * numbers counting up by 1 is kept as its ends (x->ref_run).
+ */
+static int
+unh_ref_seen(struct ef *x, struct slice s)
+{
+	uint64_t v = 0;
+	size_t	 i;
+	unsigned d;
+
+	if (x->ref_run != 2) {
+		if (s.p[0] == '0')
+			goto broken;
+		for (i = 0; i < s.len; i++) {
+			if ((d = (unsigned)(unsigned char)s.p[i] - '0') > 9)
+				goto broken;
+			v = v * 10 + d;
+		}
+		if (x->ref_run == 0) {
+			x->ref_first = x->ref_last = v;
+			x->ref_run = 1;
+			return 0;
+		}
+		if (v == x->ref_last + 1) {
+			x->ref_last = v;
+			return 0;
+		}
+ broken:
+		ref_run_flush(x);
+	}
+	return refset_seen(&x->msgctl, s);
+}
+
 static void
 on_unh(struct ef *x, const struct edi_seg *seg)
 {
@@ -2425,6 +2563,7 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 		x->state = ES_MSG;
 	}
 	setbuf_begin(&x->sb, (size_t)(seg->raw.p - x->in.p));
+	x->mplain = 0;		/* fast_other_body()'s to set */
 	x->rejected = 0;
 	x->ndiag = 0;
 	x->unh_filepos = seg->filepos;
@@ -2445,7 +2584,7 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 		    "UNH 0062 \"%s\" is longer than 14",
 		    slice_show(x->ref, b, sizeof(b)));
 	else if (x->state == ES_MSG && !x->worker &&
-	    refset_seen(&x->msgctl, x->ref))
+	    unh_ref_seen(x, x->ref))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-DUP",
 		    seg->filepos, "UNH", 1, .ack_seg = 26, .bad = &x->ref),
 		    "message reference %s is not unique in the interchange",
@@ -2499,16 +2638,37 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 	}
 }
 
+/*
+ * parse_u32(v, &n) == 0 && n == count, digits in one loop: up to ten
+ * fit in 64 bits; longer ones (leading zeros) as parse_u32() reads them.
+ */
+static inline int
+unt_count_ok(struct slice v, uint32_t count)
+{
+	uint64_t n = 0;
+	uint32_t n32;
+	size_t	 i;
+	unsigned d;
+
+	if (v.len - 1 >= 10)
+		return v.len != 0 && parse_u32(v, &n32) == 0 && n32 == count;
+	for (i = 0; i < v.len; i++) {
+		if ((d = (unsigned)(unsigned char)v.p[i] - '0') > 9)
+			return 0;
+		n = n * 10 + d;
+	}
+	return n == count;
+}
+
+/* on_unt() past keeping seg, the message's last segment. */
 static void __attribute__((noinline))
-on_unt(struct ef *x, const struct edi_seg *seg)
+unt_close(struct ef *x, const struct edi_seg *seg)
 {
 	const struct edi_val *p, *e = edi_val_end(seg);
 	struct slice v, v2;
-	uint32_t n;
 	char	 b[48];
 	int	 bare = x->state == ES_BARE;
 
-	set_append(x, seg, 1);
 	/* val(seg, 1, 1) and val(seg, 2, 1) in one pass */
 	v = v2 = slice_make("", 0);
 	for (p = seg->val; p < e && p->el <= 2; p++)
@@ -2518,7 +2678,7 @@ on_unt(struct ef *x, const struct edi_seg *seg)
 			else
 				v2 = p->s;
 		}
-	if (parse_u32(v, &n) != 0 || n != x->sb.count)
+	if (!unt_count_ok(v, x->sb.count))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNT-COUNT",
 		    seg->filepos, "UNT", 1, .ack_seg = 29, .bad = &v),
 		    "UNT 0074 \"%s\" but the message has %u segments",
@@ -2532,6 +2692,13 @@ on_unt(struct ef *x, const struct edi_seg *seg)
 		    x->ref.len : 40), x->ref.p);
 	deliver_set(x);
 	x->state = bare ? ES_OUT : x->in_group ? ES_GRP : ES_IC;
+}
+
+static void __attribute__((noinline))
+on_unt(struct ef *x, const struct edi_seg *seg)
+{
+	set_append(x, seg, 1);
+	unt_close(x, seg);
 }
 
 /* -- messages read on other threads (edifact.h) ------------------------ */
@@ -3053,6 +3220,7 @@ on_tokens(struct ef *x, struct edi_seg *seg, struct slice raw, int flags)
 {
 	uint32_t key;
 
+	x->mplain = 0;
 	key = TAGKEY(seg->tag);
 	/* A message without UNB ends at the first envelope segment. */
 	if (x->state == ES_BARE && (key == K_UNZ || key == K_UNG ||
@@ -3178,6 +3346,7 @@ fast_other_body(struct ef *x, size_t pos, struct setbuf_vwin *w,
 		if (key == K_UNH && (x->state == ES_IC ||
 		    x->state == ES_GRP)) {
 			on_unh(x, &seg);
+			x->mplain = x->jsonok;
 			msg_offer(x, end + 1);
 			return end;
 		}
@@ -3349,12 +3518,13 @@ fast_slot_unesc(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
 
 /*
  * fast_slot_latin1()'s look at 16 bytes at p, of which those in keep
- * count: their bytes 0x80..0xFF OR-ed into *hm at bit sh; the answer
- * has a bit for each byte below 0x20 or in 0x7F..0x9F.
+ * count: their bytes 0x80..0xFF OR-ed into *hm at bit sh, and their '"'
+ * and '\\' into *jq; the answer has a bit for each byte below 0x20 or
+ * in 0x7F..0x9F.
  */
 static inline unsigned
-latin1_bits(const unsigned char *p, unsigned keep, uint64_t *hm,
-    size_t sh)
+latin1_bits(const struct ef *x, const unsigned char *p, unsigned keep,
+    uint64_t *hm, size_t sh, unsigned *jq)
 {
 	const __m128i c1f = _mm_set1_epi8(0x1f), c7f = _mm_set1_epi8(0x7f),
 	    c20 = _mm_set1_epi8(0x20);
@@ -3363,6 +3533,8 @@ latin1_bits(const unsigned char *p, unsigned keep, uint64_t *hm,
 	b = _mm_loadu_si128((const __m128i *)(const void *)p);
 	t = _mm_sub_epi8(b, c7f);
 	*hm |= (uint64_t)((unsigned)_mm_movemask_epi8(b) & keep) << sh;
+	*jq |= (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b,
+	    x->sp.jq), _mm_cmpeq_epi8(b, x->sp.jb))) & keep;
 	return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b,
 	    _mm_min_epu8(b, c1f)), _mm_cmpeq_epi8(t, _mm_min_epu8(t, c20)))) &
 	    keep;
@@ -3390,7 +3562,7 @@ fast_slot_latin1(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
 	unsigned char *o, *start;
 	uint64_t hm[4], hv[4];
 	size_t	 vneed, k, len = s->raw.len;
-	unsigned bad = 0;
+	unsigned bad = 0, jq = 0;
 	uint16_t i, n = s->nval;
 
 #define ALIGNED(k)	(((k) + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1))
@@ -3405,10 +3577,11 @@ fast_slot_latin1(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
 		return -1;
 	memset(hm, 0, sizeof(hm));
 	for (k = 0; k + 16 <= len; k += 16)
-		bad |= latin1_bits(r + k, 0xffff, &hm[k >> 6], k & 63);
+		bad |= latin1_bits(x, r + k, 0xffff, &hm[k >> 6], k & 63,
+		    &jq);
 	if (k < len)
-		bad |= latin1_bits(r + k, (1U << (len - k)) - 1, &hm[k >> 6],
-		    k & 63);
+		bad |= latin1_bits(x, r + k, (1U << (len - k)) - 1,
+		    &hm[k >> 6], k & 63, &jq);
 	if (bad != 0)
 		return -1;
 	/*
@@ -3464,6 +3637,9 @@ fast_slot_latin1(struct ef *x, struct edi_seg *s, struct setbuf_vwin *w,
 		}
 #undef ALIGNED
 	w->p = o;
+	/* a value left in the input may hold a byte JSON escapes */
+	if (jq != 0)
+		x->mplain = 0;
 	return 0;
 }
 
@@ -3597,6 +3773,56 @@ fast_segment(struct ef *x, const char *in, size_t len, size_t pos,
 }
 
 /*
+ * The UNT at pos of the open message (ES_MSG), nothing to report and no
+ * character to check: split straight into its setbuf slot and the value
+ * window as fast_segment() splits the others, kept as set_append() would
+ * keep it (within the set's limits force changes nothing), then
+ * unt_close() as on_unt() would.  Anything else: fast_other().  Out of
+ * line, once per message.
+ */
+static inline __attribute__((always_inline)) size_t
+fast_unt_body(struct ef *x, size_t pos, struct setbuf_vwin *w,
+    uint32_t *fpp, const int avx2)
+{
+	struct edi_seg *seg;
+	struct edi_val *oend;
+	size_t	 end;
+	int	 flags;
+
+	if (x->cs == CS_A || ((uintptr_t)w->p - 1 >= x->vwfull &&
+	    !fast_vwopen(x, w)) || (seg = setbuf_slot(&x->sb)) == NULL ||
+	    (end = scan_plain(x, x->in.p, x->in.len, pos, seg,
+	    (struct edi_val *)(void *)w->p, EG_MAX_SEG_VALUES, &flags,
+	    &oend, avx2)) >= SCAN_ROOM || flags != TF_CSPLAIN ||
+	    setbuf_add_slot(&x->sb, seg, end) == NULL)
+		return fast_other(x, pos, w, fpp, avx2);
+	seg->filepos = ++*fpp;
+	seg->raw = slice_make(x->in.p + pos, end - pos);
+	seg->loop = NULL;
+	seg->val = setbuf_vwtake_end(w, oend);
+	/* the set's handler allocates from the arena, which is then reset */
+	setbuf_vwclose(&x->sar, w);
+	x->filepos = *fpp;
+	unt_close(x, seg);
+	*fpp = x->filepos;
+	return x->stop != 0 ? SCAN_NO : end;
+}
+
+static size_t __attribute__((noinline))
+fast_unt_sse2(struct ef *x, size_t pos, struct setbuf_vwin *w, uint32_t *fpp)
+{
+	return fast_unt_body(x, pos, w, fpp, 0);
+}
+
+#ifdef EF_AVX2
+static size_t __attribute__((noinline, target("avx2,bmi,bmi2")))
+fast_unt_avx2(struct ef *x, size_t pos, struct setbuf_vwin *w, uint32_t *fpp)
+{
+	return fast_unt_body(x, pos, w, fpp, 1);
+}
+#endif
+
+/*
  * edifact_parse()'s loop for as long as fast_segment() takes the
  * segments: the position of the first one it does not take (or of a UNA,
  * or of the UNB after a closed interchange), for the loop's own steps.
@@ -3631,8 +3857,17 @@ fast_run(struct ef *x, const char *in, size_t len, size_t pos,
 			if (len - pos >= 3 && env_tag(in + pos))
 				direct = 0;
 		}
-		if ((end = fast_segment(x, in, len, pos, &w, direct, &fp,
-		    avx2)) == SCAN_NO)
+		if (!direct && in[pos + 2] == 'T' && x->state == ES_MSG) {
+#ifdef EF_AVX2
+			if (avx2)
+				end = fast_unt_avx2(x, pos, &w, &fp);
+			else
+#endif
+				end = fast_unt_sse2(x, pos, &w, &fp);
+			if (end == SCAN_NO)
+				break;
+		} else if ((end = fast_segment(x, in, len, pos, &w, direct,
+		    &fp, avx2)) == SCAN_NO)
 			break;
 		if (!direct) {
 			inmsg = x->state == ES_MSG || x->state == ES_BARE;

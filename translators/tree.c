@@ -2333,7 +2333,9 @@ edi_tree_build(struct edi_set *set, const struct structure *st,
 	t->set = set;
 	t->st = st;
 	t->ds = ds;
-	set->plain = 0;
+	/* EDIFACT: its parser's mark (edifact.c, mplain); X12: below */
+	if (set->env.syntax != EDI_EDIFACT)
+		set->plain = 0;
 	t->inst = t->instbuf;
 	/* at most one instance per segment, and the root */
 	if (set->nseg >= TB_INSTBUF)
