@@ -247,12 +247,13 @@ acme = os.path.join(demo, "acme-850.edi")
 twoinv = os.path.join(x12, "810_4010_two-invoices.edi")
 rc, out, err = run("translate", "-s", acme, twoinv)
 st = re.findall(r"^(.*): stats: (\d+) sets, (\d+) events, (\d+) rejected, "
-                r"(\d+) bytes in (\d+\.\d{3}) ms$", err, re.M)
+                r"(\d+) bytes in (\d+\.\d{3}) ms, (\d+\.\d{3}) ms of CPU$",
+                err, re.M)
 ok(rc == 65 and len(events(out)) == 1 and len(st) == 2 and
    st[0][:5] == (acme, "1", "1", "0", str(os.path.getsize(acme))) and
    st[1][:5] == (twoinv, "2", "0", "2", str(os.path.getsize(twoinv))) and
-   float(st[0][5]) > 0, "-s: sets, events, rejected, bytes and time per file",
-   rc, err)
+   float(st[0][5]) > 0 and float(st[0][6]) > 0,
+   "-s: sets, events, rejected, bytes, time and CPU time per file", rc, err)
 ok(err.index("no map for X12 810") < err.index(twoinv + ": stats"),
    "-s: the stats line follows the file's diagnostics", err)
 rc, out, err = run("translate", acme)
@@ -290,7 +291,8 @@ with tempfile.TemporaryDirectory() as d:
     tty = "".join(l for l in tty.splitlines(True) if not l.startswith("{"))
 
     def shape(text):
-        return re.sub(r" in \d+\.\d{3} ms$", " in T ms", text, flags=re.M)
+        return re.sub(r" in \d+\.\d{3} ms, \d+\.\d{3} ms of CPU$", " in T ms",
+                      text, flags=re.M)
     lines = err.splitlines()
     stats = [i for i, l in enumerate(lines) if ": stats: " in l]
     ok(p.returncode == 65 and len(lines) == 4000 + 4000 + 3 and

@@ -75,8 +75,8 @@ def norm_out(b):
 
 
 def norm_err(b):
-    return re.sub(r" in [0-9.]+ ms$", "", b.decode("utf-8", "replace"),
-                  flags=re.M)
+    return re.sub(r" in [0-9.]+ ms, [0-9.]+ ms of CPU$", "",
+                  b.decode("utf-8", "replace"), flags=re.M)
 
 
 def run(path, j, extra=()):

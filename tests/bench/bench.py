@@ -11,8 +11,10 @@ same generated inputs in the same run, and prints ratios.
          opening the file to the last element counted), MB/s over the
          process's wall time (start, map compilation and exit included),
          docs/s, peak RSS; and again with one thread (-j 1): MB/s
-         in-process and MB/s per CPU second of the process (the per-core
-         figure).  The ratios to the peers are given on the shipped
+         in-process, MB/s per CPU second of the process, and MB/s per
+         CPU second of translate's own span (translate -s: the process's
+         CPU from opening the file to its last event; exec and the
+         loading of libraries left out, as the peers' start is).  The ratios to the peers are given on the shipped
          in-process time, on one thread's, and on the whole process's.
        - node-x12 parse() (../shared/bench/node_x12_parse.js): MB/s
   EDIFACT: a 10 MB ORDERS D96A file (gen_edifact.py; BENCH_EDIFACT_SIZES)
@@ -70,8 +72,9 @@ def gen(mb, kind="x12"):
 
 def run_edigate(path, threads=None):
     """Best of runs: wall time, CPU seconds, events, peak RSS of the child,
-    exit code, and its own time (translate -s) in seconds.  threads: -j,
-    None for the default.
+    exit code, its own time and its own CPU time (translate -s: the
+    process's CPU over the same span, without exec and the loading of
+    libraries) in seconds.  threads: -j, None for the default.
 
     The events go to /dev/null and are counted by translate -s: the peers'
     parse() writes nothing, and a reader of the events (445 MB per 100 MB of
@@ -91,13 +94,14 @@ def run_edigate(path, threads=None):
             errf.seek(0)
             err = errf.read().decode("utf-8", "replace")
         m = re.search(r": stats: [0-9]+ sets, ([0-9]+) events, .* bytes in "
-                      r"([0-9.]+) ms$", err, re.M)
+                      r"([0-9.]+) ms, ([0-9.]+) ms of CPU$", err, re.M)
         if m is None:
             sys.exit("bench: no stats line from edigate translate -s: " +
                      err[-300:])
         rc = os.waitstatus_to_exitcode(status)
         r = (dt, ru.ru_utime + ru.ru_stime, int(m.group(1)),
-             ru.ru_maxrss / 1024.0, rc, float(m.group(2)) / 1e3)
+             ru.ru_maxrss / 1024.0, rc, float(m.group(2)) / 1e3,
+             float(m.group(3)) / 1e3)
         if best is None or r[5] < best[5]:
             best = r
     return best
@@ -153,14 +157,15 @@ for mb in sizes:
     size = os.path.getsize(path)
     tok = json.loads(subprocess.run([tokenize, path], capture_output=True,
                                     text=True, check=True).stdout)
-    dt, cpu, events, rss, rc, own = run_edigate(path)
-    _, cpu1, _, _, _, own1 = run_edigate(path, 1)
+    dt, cpu, events, rss, rc, own, _ = run_edigate(path)
+    _, cpu1, _, _, _, own1, owncpu1 = run_edigate(path, 1)
     tr_mbs = size / 1e6 / own
     row = {"file": os.path.basename(path), "mb": round(size / 1e6, 1),
            "tokenize_mb_s": tok["mb_s"], "translate_mb_s": round(tr_mbs, 1),
            "translate_1thread_mb_s": round(size / 1e6 / own1, 1),
            "translate_process_mb_s": round(size / 1e6 / dt, 1),
            "translate_cpu_mb_s": round(size / 1e6 / cpu1, 1),
+           "translate_own_cpu_mb_s": round(size / 1e6 / owncpu1, 1),
            "translate_threads_cpu_mb_s": round(size / 1e6 / cpu, 1),
            "docs_s": round(events / own), "events": events,
            "peak_rss_mb": round(rss, 1), "exit": rc}
@@ -182,16 +187,17 @@ def ratio(r, k):
 
 
 print("| file | MB | tokenize MB/s | translate MB/s | 1 thread MB/s |"
-      " whole process MB/s | per CPU s, 1 thread | per CPU s |"
-      " docs/s | peak RSS MB | node-x12 parse() MB/s | ratio |"
+      " whole process MB/s | per CPU s, 1 thread | per own CPU s, 1 thread |"
+      " per CPU s | docs/s | peak RSS MB | node-x12 parse() MB/s | ratio |"
       " ratio, 1 thread | ratio, whole process |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in rows:
     print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
-          " %s | %s |" % (
+          " %s | %s | %s |" % (
               r["file"], r["mb"], r["tokenize_mb_s"], r["translate_mb_s"],
               r["translate_1thread_mb_s"], r["translate_process_mb_s"],
-              r["translate_cpu_mb_s"], r["translate_threads_cpu_mb_s"],
+              r["translate_cpu_mb_s"], r["translate_own_cpu_mb_s"],
+              r["translate_threads_cpu_mb_s"],
               r["docs_s"], r["peak_rss_mb"],
               r.get("node_x12_parse_mb_s", "-"),
               ratio(r, "ratio_vs_node_x12"),
@@ -209,14 +215,15 @@ for mb in edifact_sizes:
     size = os.path.getsize(path)
     tok = json.loads(subprocess.run([tokenize, path], capture_output=True,
                                     text=True, check=True).stdout)
-    dt, cpu, events, rss, rc, own = run_edigate(path)
-    _, cpu1, _, _, _, own1 = run_edigate(path, 1)
+    dt, cpu, events, rss, rc, own, _ = run_edigate(path)
+    _, cpu1, _, _, _, own1, owncpu1 = run_edigate(path, 1)
     er = {"file": os.path.basename(path), "mb": round(size / 1e6, 1),
           "tokenize_mb_s": tok["mb_s"],
           "translate_mb_s": round(size / 1e6 / own, 1),
           "translate_1thread_mb_s": round(size / 1e6 / own1, 1),
           "translate_process_mb_s": round(size / 1e6 / dt, 1),
           "translate_cpu_mb_s": round(size / 1e6 / cpu1, 1),
+          "translate_own_cpu_mb_s": round(size / 1e6 / owncpu1, 1),
           "translate_threads_cpu_mb_s": round(size / 1e6 / cpu, 1),
           "docs_s": round(events / own), "events": events,
           "peak_rss_mb": round(rss, 1), "exit": rc, "peers": {}}
@@ -230,18 +237,19 @@ for mb in edifact_sizes:
 print()
 print("| EDIFACT file | MB | tokenize MB/s | translate MB/s |"
       " 1 thread MB/s | whole process MB/s | per CPU s, 1 thread |"
-      " per CPU s | docs/s | peak RSS MB | peer | peer MB/s | ratio |"
-      " ratio, 1 thread | ratio, whole process |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+      " per own CPU s, 1 thread | per CPU s | docs/s | peak RSS MB | peer |"
+      " peer MB/s | ratio | ratio, 1 thread | ratio, whole process |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in erows:
     for name, mbs in (r["peers"].items() or [("-", None)]):
         def rt(k):
             return ("%.1f×" % (r[k] / mbs)) if mbs else "-"
         print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |"
-              " %s | %s | %s | %s |" % (
+              " %s | %s | %s | %s | %s |" % (
                   r["file"], r["mb"], r["tokenize_mb_s"], r["translate_mb_s"],
                   r["translate_1thread_mb_s"], r["translate_process_mb_s"],
-                  r["translate_cpu_mb_s"], r["translate_threads_cpu_mb_s"],
+                  r["translate_cpu_mb_s"], r["translate_own_cpu_mb_s"],
+                  r["translate_threads_cpu_mb_s"],
                   r["docs_s"], r["peak_rss_mb"], name, mbs if mbs else "-",
                   rt("translate_mb_s"), rt("translate_1thread_mb_s"),
                   rt("translate_process_mb_s")))
