@@ -4983,8 +4983,8 @@ rule_write_at(struct ev *ev, const struct frame *fr, struct mdoc *base,
 		p = v->p;
 		len = v->len;
 		kind = v->kind;
-		if ((res = map_xform_apply(r->xf, ev->a, ev->set, v, &why)) !=
-		    MXR_OK) {
+		/* v is text (pb_value's): r->xfn, set for its kind */
+		if ((res = r->xfn(r->xf, ev->a, ev->set, v, &why)) != MXR_OK) {
 			rule_write_res(ev, fr, s, v, p, len, kind, res, why);
 			return;
 		}
@@ -5321,8 +5321,8 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 		}
 		vp = v.p;
 		vlen = v.len;
-		if ((res = map_xform_apply(op->xf, ev->a, ev->set, &v,
-		    &why)) != MXR_OK) {
+		if ((res = op->xfn(op->xf, ev->a, ev->set, &v, &why)) !=
+		    MXR_OK) {
 			rule_write_res(ev, fr, op->s, &v, vp, vlen, MV_STR, res,
 			    why);
 			goto slow;
@@ -5427,8 +5427,7 @@ run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		p = v.p;
 		len = v.len;
 		kind = v.kind;
-		if ((res = map_xform_apply(r->xf, ev->a, ev->set, &v, &why)) !=
-		    MXR_OK) {
+		if ((res = r->xfn(r->xf, ev->a, ev->set, &v, &why)) != MXR_OK) {
 			rule_write_res(ev, fr, s, &v, p, len, kind, res, why);
 			return 1;
 		}
