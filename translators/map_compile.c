@@ -4064,6 +4064,7 @@ rule_hints(struct map_rule *r)
 
 	r->plain = map_expr_plain(e);
 	r->ppath = r->plain != NULL ? r->plain->path : NULL;
+	r->xfn = r->nxf == 1 ? map_xform_text(r->xf) : NULL;
 	while (e != NULL && e->kind == MT_OR && e->nsub > 0 && n++ < 64)
 		e = e->sub[0];
 	r->source = e != NULL ? e->text : NULL;
@@ -4374,6 +4375,7 @@ share_ops(struct lk *L, struct map_stmt *sh)
 		op[i].xf1 = r->nxf == 1;
 		op[i].vcomp = (uint16_t)r->vcomp;
 		op[i].xf = r->xf;
+		op[i].xfn = r->xfn;
 	}
 	sh->u.b.sop = op;
 }

@@ -141,6 +141,14 @@ struct ev {
 	/* a plain set's text (edi_set.plain), else NULL and 0: ev_text() */
 	const char	*plo;
 	size_t		 plen;
+	/*
+	 * Every segment value lies in plo..plen: a plain X12 set, whose
+	 * parser keeps each segment in the set's text (segs_in_raw) and
+	 * splits values, and the tree builder repetitions, within it.
+	 * ev_segtext() then need not look.  EDIFACT values with a release
+	 * character are copies: 0 there.
+	 */
+	int		 allin;
 	unsigned	 nerr;
 	unsigned	 ndiag;
 	int		 limit;
@@ -3355,6 +3363,19 @@ ev_text(struct ev *ev, const char *p, size_t len, size_t *outlen,
 	return mdoc_text_plain(&ev->mp, p, len, outlen, plain);
 }
 
+/* ev_text() of a segment's value. */
+static inline ALWAYS_INLINE const char *
+ev_segtext(struct ev *ev, const struct edi_val *val, size_t *outlen,
+    uint8_t *plain)
+{
+	if (ev->allin) {
+		*outlen = val->s.len;
+		*plain = 1;
+		return val->s.p;
+	}
+	return ev_text(ev, val->s.p, val->s.len, outlen, plain);
+}
+
 /*
  * A value as a document node (strings made valid UTF-8); NULL: none.
  * xf: v was left by a transform, whose v->plain is then to be trusted.
@@ -4475,8 +4496,8 @@ write_text_in(struct ev *ev, struct mdoc *o, const struct map_target *t,
 
 	/* val is a segment's value: never empty, so never NULL (edi.h). */
 	if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
-	    (j->u.s.p = ev_text(ev, val->s.p, val->s.len, &j->u.s.len,
-	    &j->plain)) == NULL) {
+	    (j->u.s.p = ev_segtext(ev, val, &j->u.s.len, &j->plain)) ==
+	    NULL) {
 		ev->limit = 1;
 		ev->dirty = 1;
 		return;
@@ -4651,8 +4672,8 @@ list_plain(struct ev *ev, const struct frame *fr, const struct map_rule *r)
 			    &r->tgt)) == NULL)
 				return -1;
 			if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
-			    (j->u.s.p = ev_text(ev, val->s.p, val->s.len,
-			    &j->u.s.len, &j->plain)) == NULL) {
+			    (j->u.s.p = ev_segtext(ev, val, &j->u.s.len,
+			    &j->plain)) == NULL) {
 				ev->limit = 1;
 				ev->dirty = 1;
 				continue;
@@ -4962,8 +4983,8 @@ rule_write_at(struct ev *ev, const struct frame *fr, struct mdoc *base,
 		p = v->p;
 		len = v->len;
 		kind = v->kind;
-		if ((res = map_xform_apply(r->xf, ev->a, ev->set, v, &why)) !=
-		    MXR_OK) {
+		/* v is text (pb_value's): r->xfn, set for its kind */
+		if ((res = r->xfn(r->xf, ev->a, ev->set, v, &why)) != MXR_OK) {
 			rule_write_res(ev, fr, s, v, p, len, kind, res, why);
 			return;
 		}
@@ -5279,8 +5300,8 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 				goto slow;
 			}
 			if ((j = leaf_node(ev, MDOC_STR)) == NULL ||
-			    (j->u.s.p = ev_text(ev, val->s.p, val->s.len,
-			    &j->u.s.len, &j->plain)) == NULL) {
+			    (j->u.s.p = ev_segtext(ev, val, &j->u.s.len,
+			    &j->plain)) == NULL) {
 				ev->limit = 1;
 				ev->dirty = 1;
 				return;
@@ -5300,8 +5321,8 @@ run_share(struct ev *ev, const struct frame *fr, const struct map_stmt *sh)
 		}
 		vp = v.p;
 		vlen = v.len;
-		if ((res = map_xform_apply(op->xf, ev->a, ev->set, &v,
-		    &why)) != MXR_OK) {
+		if ((res = op->xfn(op->xf, ev->a, ev->set, &v, &why)) !=
+		    MXR_OK) {
 			rule_write_res(ev, fr, op->s, &v, vp, vlen, MV_STR, res,
 			    why);
 			goto slow;
@@ -5406,8 +5427,7 @@ run_rule_sib(struct ev *ev, const struct frame *fr, const struct map_stmt *s)
 		p = v.p;
 		len = v.len;
 		kind = v.kind;
-		if ((res = map_xform_apply(r->xf, ev->a, ev->set, &v, &why)) !=
-		    MXR_OK) {
+		if ((res = r->xfn(r->xf, ev->a, ev->set, &v, &why)) != MXR_OK) {
 			rule_write_res(ev, fr, s, &v, p, len, kind, res, why);
 			return 1;
 		}
@@ -6320,6 +6340,7 @@ map_eval(const struct map *m, const struct edi_set *set,
 	if (set->plain) {
 		ev.plo = set->raw.p;
 		ev.plen = set->raw.len;
+		ev.allin = set->env.syntax == EDI_X12 && set->segs_in_raw;
 	}
 	ev.tracing = env != NULL && env->trace != NULL;
 	ev.tags = (m->owner != NULL ? m->owner : m)->tags;

@@ -534,6 +534,11 @@ enum map_req {
 	MQ_NONE = 0, MQ_WARN, MQ_ERROR,
 };
 
+/* map_xform_apply's; map_xform_text() gives one for a transform's kind */
+struct map_val;
+typedef int map_xform_fn(const struct map_xform *, struct arena *,
+    const struct edi_set *, struct map_val *, const char **why);
+
 struct map_rule {
 	struct map_target tgt;
 	struct map_expr	**expr;		/* one, or the list of a [] rule */
@@ -553,6 +558,8 @@ struct map_rule {
 	const char	*source;	/* text of expr[0]'s first alternative */
 	const struct map_expr *plain;	/* map_expr_plain(expr[0]) */
 	const struct map_path *ppath;	/* and its path, or NULL */
+	map_xform_fn	*xfn;		/* nxf 1: map_xform_text(xf), for
+					   a value read the plain way */
 	int		 fast;		/* the common shape: plain set, no
 					   when, not [] (run_rule) */
 	int		 quiet;		/* and nothing to do when absent: no
@@ -714,6 +721,7 @@ struct map_sop {
 					   filter (its rank holds) */
 	uint16_t	 vcomp;		/* r->vcomp */
 	const struct map_xform *xf;	/* r->xf */
+	map_xform_fn	*xfn;		/* r->xfn */
 	const struct map_expr *plain;	/* r->plain; SOP_LIT: the literal,
 					   text set when it is plain */
 };
@@ -1205,6 +1213,7 @@ int	map_dec_sum_add(struct map_dec_sum *, struct slice);
 struct slice map_dec_sum_text(struct map_dec_sum *);
 int	map_xform_apply(const struct map_xform *, struct arena *,
 	    const struct edi_set *, struct map_val *, const char **why);
+map_xform_fn *map_xform_text(const struct map_xform *);
 int	map_dec_canon(struct slice in, char decmark, struct arena *,
 	    struct slice *out);
 int	map_dec_parse(struct slice s, int *neg, struct slice *ip,

@@ -1116,7 +1116,8 @@ static const uint64_t dec_bytes[9] = {
 };
 #endif
 
-static inline int
+/* XF_INLINE: in map_xform_apply and in xs_decimal, its two callers. */
+static XF_INLINE int
 dec_as_sent(const char *p, size_t len)
 {
 	size_t	 i = 0, j;
@@ -1767,6 +1768,55 @@ map_xform_apply(const struct map_xform *xf, struct arena *a,
 			return x_date_code(xf, a, set, v, why);
 	}
 	return xform_all(xf, a, set, v, why);
+}
+
+/*
+ * map_xform_apply of a text value (MV_STR), by the transform's kind: the
+ * value's kind and the transform's are not tested again per value.  The
+ * function map_xform_text() picks does what map_xform_apply would.
+ */
+static int
+xs_lookup(const struct map_xform *xf, struct arena *a,
+    const struct edi_set *set, struct map_val *v, const char **why)
+{
+	(void)a;
+	(void)set;
+	if (xf->lkt != NULL && x_lookup_direct(xf, v))
+		return MXR_OK;
+	return x_lookup_slow(xf, NULL, NULL, v, why);
+}
+
+static int
+xs_decimal(const struct map_xform *xf, struct arena *a,
+    const struct edi_set *set, struct map_val *v, const char **why)
+{
+	int	 fl;
+
+	if ((fl = dec_as_sent(v->p, v->len)) >= 0 && fl >= xf->n) {
+		v->kind = MV_DEC;
+		v->plain = 1;
+		return MXR_OK;
+	}
+	return x_decimal_slow(xf, a, set, v, why);
+}
+
+map_xform_fn *
+map_xform_text(const struct map_xform *xf)
+{
+	switch (xf->kind) {
+	case MX_LOOKUP:
+		return xs_lookup;
+	case MX_DECIMAL:
+		return xs_decimal;
+	case MX_GTIN14:
+		return x_gtin14;
+	case MX_DATE_X12:
+		return date_x12;
+	case MX_DATE_CODE:
+		return x_date_code;
+	default:
+		return map_xform_apply;
+	}
 }
 
 /* map_xform_apply for every transform and value kind. */
