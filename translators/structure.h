@@ -517,7 +517,9 @@ int	structure_cache_text(struct structure_cache *sc, const char *path,
 
 /*
  * The most specific of base and its variants for a document version (the
- * longest matching pattern) and partner (NULL: none).  Never NULL.
+ * longest matching pattern) and partner (NULL: none).  Never NULL.  A
+ * variant is indexed (idx) the first time it is answered, so use what
+ * this returns, not base->variant[i]; safe from several threads at once.
  */
 const struct structure *structure_select(const struct structure *base,
 	    struct slice version, const char *partner);
