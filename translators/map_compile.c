@@ -388,12 +388,17 @@ isspacec(int c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
-static int
-stopc(int c)
-{
-	return isspacec(c) || c == '|' || c == ',' || c == '(' || c == ')' ||
-	    c == '=' || c == '<' || c == '>' || c == '!' || c == '"';
-}
+/*
+ * What ends a word's plain run: a byte that ends the word (blanks and
+ * the bytes that start another token), or '[' / '{' opening a bracket
+ * the word goes on through.  A word's first byte is never one that ends
+ * it: lex's switch took those, or skipped the blank.
+ */
+static const unsigned char wordstop[256] = {
+	[' '] = 1, ['\t'] = 1, ['\r'] = 1, ['\f'] = 1, ['\v'] = 1,
+	['|'] = 1, [','] = 1, ['('] = 1, [')'] = 1, ['='] = 1, ['<'] = 1,
+	['>'] = 1, ['!'] = 1, ['"'] = 1, ['['] = 1, ['{'] = 1,
+};
 
 /* Unescape a "..." string at p (pointing at the quote).  Returns the
  * offset after the closing quote, or 0 when unterminated. */
@@ -526,34 +531,31 @@ lex(struct cp *cp, const char *p, size_t len, size_t base, struct tok *out,
 			depth = 0;
 			q = 0;
 			while (i < len) {
-				char c = p[i];
+				char c;
 
-				if (q) {
-					if (c == q)
-						q = 0;
+				/* Most of a word: one table look-up a byte. */
+				while (i < len &&
+				    !wordstop[(unsigned char)p[i]])
 					i++;
-					continue;
-				}
-				if (depth > 0) {
-					if (c == '[' || c == '{')
+				if (i == len)
+					break;
+				c = p[i];
+				if (c != '[' && c != '{')
+					break;		/* the word's end */
+				/* A bracket: up to its match, quotes within. */
+				depth = 1;
+				for (i++; i < len && depth > 0; i++) {
+					c = p[i];
+					if (q) {
+						if (c == q)
+							q = 0;
+					} else if (c == '[' || c == '{')
 						depth++;
 					else if (c == ']' || c == '}')
 						depth--;
 					else if (c == '\'' || c == '"')
 						q = c;
-					i++;
-					continue;
 				}
-				if (c == '[' || c == '{') {
-					depth++;
-					i++;
-					continue;
-				}
-				if (stopc((unsigned char)c) && i > j)
-					break;
-				if (stopc((unsigned char)c) && c != '-')
-					break;
-				i++;
 			}
 			if (q || depth > 0) {
 				perr(cp, (int)(base + j), "unbalanced %s",
@@ -2809,28 +2811,42 @@ parse_stmt_header(struct cp *cp)
 static int
 header_line(const char *lb, size_t len)
 {
-#define W(s)	{ s, sizeof(s) - 1 }
-	static const struct {
-		const char	*w;
-		size_t		 n;
-	} words[] = {
-		W("map"), W("version"), W("source"), W("structure"),
-		W("event"), W("direction"), W("extends"), W("partner"),
-		W("timezone"), W("scope"), W("namespace"), W("end"),
-		W("group"), W("within"), W("template"), W("lookup"),
-	};
-#undef W
-	size_t		 i = 0;
-	unsigned	 k;
+	const char	*w;
+	size_t		 i = 0, n;
 
 	while (i < len && isspacec((unsigned char)lb[i]))
 		i++;
-	if (i == len || lb[i] < 'd' || lb[i] > 'w')
+	if (i == len)
 		return 0;
-	for (k = 0; k < sizeof(words) / sizeof(words[0]); k++)
-		if (words[k].w[0] == lb[i] && len - i >= words[k].n &&
-		    memcmp(words[k].w, lb + i, words[k].n) == 0)
-			return 1;
+	w = lb + i;
+	n = len - i;
+	/* By the first letter: one or three compares, not sixteen. */
+#define P(s)	(n >= sizeof(s) - 1 && memcmp(w, s, sizeof(s) - 1) == 0)
+	switch (w[0]) {
+	case 'd':
+		return P("direction");
+	case 'e':
+		return P("end") || P("event") || P("extends");
+	case 'g':
+		return P("group");
+	case 'l':
+		return P("lookup");
+	case 'm':
+		return P("map");
+	case 'n':
+		return P("namespace");
+	case 'p':
+		return P("partner");
+	case 's':
+		return P("source") || P("structure") || P("scope");
+	case 't':
+		return P("timezone") || P("template");
+	case 'v':
+		return P("version");
+	case 'w':
+		return P("within");
+	}
+#undef P
 	return 0;
 }
 
