@@ -116,10 +116,16 @@ catalog_add(struct catalog *c, const char *path, struct buf *errors)
 	return catalog_add_cached(c, path, NULL, errors);
 }
 
+struct dent {
+	char		*name;
+	unsigned char	 type;		/* d_type: DT_UNKNOWN when not told */
+};
+
 static int
 namecmp(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct dent *)a)->name,
+	    ((const struct dent *)b)->name);
 }
 
 /* Depth-first, names sorted, so the load order is stable. */
@@ -130,9 +136,10 @@ catalog_walk(struct catalog *c, const char *dir, int depth,
 	DIR		*d;
 	struct dirent	*de;
 	struct stat	 st;
-	char		**names = NULL, *path;
+	struct dent	*names = NULL;
+	char		*path;
 	size_t		 n = 0, i, len;
-	int		 r, ret = 0;
+	int		 r, ret = 0, isdir;
 
 	if (depth > 8)
 		return 0;
@@ -144,27 +151,41 @@ catalog_walk(struct catalog *c, const char *dir, int depth,
 		if (de->d_name[0] == '.')
 			continue;
 		names = xreallocarray(names, n + 1, sizeof(*names));
-		names[n++] = xstrdup(de->d_name);
+		names[n].name = xstrdup(de->d_name);
+		names[n++].type = de->d_type;
 	}
 	closedir(d);
 	if (n > 1)
 		qsort(names, n, sizeof(*names), namecmp);
 	for (i = 0; i < n; i++) {
-		xasprintf(&path, "%s/%s", dir, names[i]);
-		len = strlen(names[i]);
-		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		xasprintf(&path, "%s/%s", dir, names[i].name);
+		len = strlen(names[i].name);
+		/*
+		 * The folder says what most entries are: stat(2) only a
+		 * link (followed, as before) or an entry of unknown type.
+		 */
+		if (names[i].type == DT_DIR)
+			isdir = 1;
+		else if (names[i].type != DT_UNKNOWN &&
+		    names[i].type != DT_LNK)
+			isdir = 0;
+		else
+			isdir = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+		if (isdir) {
 			/* Golden cases and fixtures are not maps. */
-			if (!(depth == 0 && strcmp(names[i], "tests") == 0) &&
+			if (!(depth == 0 &&
+			    strcmp(names[i].name, "tests") == 0) &&
 			    (r = catalog_walk(c, path, depth + 1, sc,
 			    errors)) != 0)
 				ret = r;
-		} else if (len > 4 && strcmp(names[i] + len - 4, ".map") == 0) {
+		} else if (len > 4 &&
+		    strcmp(names[i].name + len - 4, ".map") == 0) {
 			if ((r = catalog_add_cached(c, path, sc,
 			    errors)) != 0)
 				ret = r;
 		}
 		free(path);
-		free(names[i]);
+		free(names[i].name);
 	}
 	free(names);
 	return ret;

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -2938,6 +2939,13 @@ parse_stmt(struct cp *cp)
 
 /* ---- lines --------------------------------------------------------------- */
 
+/* What next_line looks for in a line: out of quotes, and within. */
+#define LS_OUTQ	1
+#define LS_INQ	2
+static const unsigned char linestop[256] = {
+	['"'] = LS_OUTQ | LS_INQ, ['#'] = LS_OUTQ, ['\\'] = LS_INQ,
+};
+
 /*
  * Assemble the next logical line from text at *off: comments removed,
  * `\` continuations joined.  Returns 0 at the end of the text.
@@ -2955,9 +2963,11 @@ next_line(struct cp *cp, const char *text, size_t len, size_t *off,
 	cp->lblen = 0;
 	cp->nphys = 0;
 	do {
+		const char *nl;
+
 		s = i;
-		while (i < len && text[i] != '\n')
-			i++;
+		nl = memchr(text + i, '\n', len - i);
+		i = nl != NULL ? (size_t)(nl - text) : len;
 		e = i;
 		if (i < len)
 			i++;
@@ -2971,18 +2981,30 @@ next_line(struct cp *cp, const char *text, size_t len, size_t *off,
 		 * quotes. */
 		q = 0;
 		for (c = s; c < e; c++) {
+			/* Step over the bytes that cannot matter, by table. */
 			if (q) {
-				if (text[c] == '\\' && c + 1 < e)
+				while (c < e && !(linestop[(unsigned char)
+				    text[c]] & LS_INQ))
 					c++;
-				else if (text[c] == '"')
-					q = 0;
+				if (c == e)
+					break;
+				if (text[c] == '\\') {
+					if (c + 1 < e)
+						c++;
+				} else
+					q = 0;		/* '"' */
 				continue;
 			}
+			while (c < e && !(linestop[(unsigned char)text[c]] &
+			    LS_OUTQ))
+				c++;
+			if (c == e)
+				break;
 			if (text[c] == '"')
 				q = '"';
-			else if (text[c] == '#' && (c == s ||
-			    isspacec((unsigned char)text[c - 1])))
-				break;
+			else if (c == s || isspacec((unsigned char)
+			    text[c - 1]))
+				break;			/* '#' */
 		}
 		e = c;
 		while (e > s && isspacec((unsigned char)text[e - 1]))
@@ -3098,41 +3120,53 @@ parse_text(struct cp *cp, const char *text, size_t len)
 
 /* ---- files ---------------------------------------------------------------- */
 
+/*
+ * Every run reads all the maps' texts (their headers): open(2) and
+ * read(2) straight into the arena, not stdio, and the text not zeroed
+ * first, since it is read over.
+ */
 static int
 read_text(const char *path, struct arena *a, char **textp, size_t *lenp,
     char *err, size_t errlen)
 {
-	FILE		*fp;
 	struct stat	 st;
 	char		*t;
-	size_t		 n;
+	size_t		 n = 0;
+	ssize_t		 r;
+	int		 fd;
 
-	if ((fp = fopen(path, "rb")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s", strerror(errno));
 		return EG_ERR_NOTFOUND;
 	}
-	if (fstat(fileno(fp), &st) == -1 || !S_ISREG(st.st_mode)) {
-		fclose(fp);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
 		snprintf(err, errlen, "not a regular file");
 		return EG_ERR_IO;
 	}
 	if ((unsigned long long)st.st_size > EG_MAX_MAP_SIZE) {
-		fclose(fp);
+		close(fd);
 		snprintf(err, errlen, "larger than %u bytes", EG_MAX_MAP_SIZE);
 		return EG_ERR_LIMIT;
 	}
-	if ((t = arena_alloc(a, (size_t)st.st_size + 1)) == NULL) {
-		fclose(fp);
+	if ((t = arena_alloc_raw(a, (size_t)st.st_size + 1)) == NULL) {
+		close(fd);
 		snprintf(err, errlen, "out of memory");
 		return EG_ERR_LIMIT;
 	}
-	n = fread(t, 1, (size_t)st.st_size, fp);
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s", strerror(errno));
-		fclose(fp);
-		return EG_ERR_IO;
+	while (n < (size_t)st.st_size) {
+		if ((r = read(fd, t + n, (size_t)st.st_size - n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s", strerror(errno));
+			close(fd);
+			return EG_ERR_IO;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
 	}
-	fclose(fp);
+	close(fd);
 	t[n] = '\0';
 	*textp = t;
 	*lenp = n;

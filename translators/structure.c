@@ -25,12 +25,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "eglimits.h"
 #include "err.h"
@@ -904,38 +906,49 @@ parse_text(struct sparse *sp, const char *text, size_t len)
 	return 0;
 }
 
+/*
+ * A load reads every structure file of the folder (to find the variants)
+ * and the lookup files: open(2) and read(2), not stdio's buffer on top.
+ */
 static int
 read_file(const char *path, char **out, size_t *lenp, char *err, size_t errlen)
 {
-	FILE	*fp;
 	struct stat sb;
 	char	*buf;
-	size_t	 n;
+	size_t	 n = 0;
+	ssize_t	 r;
+	int	 fd;
 
-	if ((fp = fopen(path, "rb")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "%s:0:0: %s", path, strerror(errno));
 		return errno == ENOENT ? EG_ERR_NOTFOUND : EG_ERR_IO;
 	}
-	if (fstat(fileno(fp), &sb) != 0 || sb.st_size < 0) {
+	if (fstat(fd, &sb) != 0 || sb.st_size < 0) {
 		snprintf(err, errlen, "%s:0:0: %s", path, strerror(errno));
-		fclose(fp);
+		close(fd);
 		return EG_ERR_IO;
 	}
 	if ((unsigned long long)sb.st_size > EG_MAX_MAP_SIZE) {
 		snprintf(err, errlen, "%s:0:0: file larger than %u bytes", path,
 		    EG_MAX_MAP_SIZE);
-		fclose(fp);
+		close(fd);
 		return EG_ERR_LIMIT;
 	}
 	buf = xmalloc((size_t)sb.st_size + 1);
-	n = fread(buf, 1, (size_t)sb.st_size, fp);
-	if (ferror(fp)) {
-		snprintf(err, errlen, "%s:0:0: read error", path);
-		free(buf);
-		fclose(fp);
-		return EG_ERR_IO;
+	while (n < (size_t)sb.st_size) {
+		if ((r = read(fd, buf + n, (size_t)sb.st_size - n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "%s:0:0: read error", path);
+			free(buf);
+			close(fd);
+			return EG_ERR_IO;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
 	}
-	fclose(fp);
+	close(fd);
 	buf[n] = '\0';
 	*out = buf;
 	*lenp = n;
