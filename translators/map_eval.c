@@ -6158,6 +6158,36 @@ each:
 	}
 }
 
+/* One statement of a block's rbody, of kind kind (ev->cur is s). */
+static inline ALWAYS_INLINE void
+run_stmt(struct ev *ev, struct frame *fr, const struct map_stmt *s,
+    int kind, int depth)
+{
+	switch (kind) {
+	case MS_RULE:
+		run_rule(ev, fr, s);
+		break;
+	case MS_GROUP:
+	case MS_WITHIN:
+		run_group(ev, fr, s, depth);
+		break;
+	case MS_SHARE:
+		run_share(ev, fr, s);
+		break;
+	case MS_GSHARE:
+		run_gshare(ev, fr, s, depth);
+		break;
+	case MS_LITSIB:
+		s = s->u.b.body[0];
+		ev->cur = s;
+		if (ev->tracing || !run_lit_sib(ev, fr, s))
+			run_rule(ev, fr, s);
+		break;
+	default:
+		break;
+	}
+}
+
 /*
  * run_block's statements of a block without its table (map_rstmt: out
  * of memory when linked): each as run_block runs it, an MS_SKIP's
@@ -6175,29 +6205,7 @@ run_block_slow(struct ev *ev, struct frame *fr, const struct map_block *b,
 		if (s->kind == MS_SKIP)
 			s = s->u.b.body[0];
 		ev->cur = s;
-		switch (s->kind) {
-		case MS_RULE:
-			run_rule(ev, fr, s);
-			break;
-		case MS_GROUP:
-		case MS_WITHIN:
-			run_group(ev, fr, s, depth);
-			break;
-		case MS_SHARE:
-			run_share(ev, fr, s);
-			break;
-		case MS_GSHARE:
-			run_gshare(ev, fr, s, depth);
-			break;
-		case MS_LITSIB:
-			s = s->u.b.body[0];
-			ev->cur = s;
-			if (ev->tracing || !run_lit_sib(ev, fr, s))
-				run_rule(ev, fr, s);
-			break;
-		default:
-			break;
-		}
+		run_stmt(ev, fr, s, s->kind, depth);
 	}
 }
 
@@ -6227,29 +6235,7 @@ run_block(struct ev *ev, struct frame *fr, const struct map_block *b,
 		    x->first[rs[i].skiptid] == SIDX_END && !ev->tracing)
 			continue;
 		ev->cur = s;
-		switch (rs[i].kind) {
-		case MS_RULE:
-			run_rule(ev, fr, s);
-			break;
-		case MS_GROUP:
-		case MS_WITHIN:
-			run_group(ev, fr, s, depth);
-			break;
-		case MS_SHARE:
-			run_share(ev, fr, s);
-			break;
-		case MS_GSHARE:
-			run_gshare(ev, fr, s, depth);
-			break;
-		case MS_LITSIB:
-			s = s->u.b.body[0];
-			ev->cur = s;
-			if (ev->tracing || !run_lit_sib(ev, fr, s))
-				run_rule(ev, fr, s);
-			break;
-		default:
-			break;
-		}
+		run_stmt(ev, fr, s, rs[i].kind, depth);
 	}
 checks:
 	/* Checks run after the rules of their block. */
