@@ -106,11 +106,18 @@ test_model(void)
 	{
 		const struct structure *v;
 
+		ok(st->idx != NULL && st->variant[0]->idx == NULL &&
+		    st->variant[1]->idx == NULL,
+		    "the base is indexed at load, its variants are not yet");
 		v = structure_select(st, SLICE_LIT("004010"), NULL);
 		ok(v == st, "004010, no partner: base");
 		v = structure_select(st, SLICE_LIT("003050"), NULL);
 		ok(v != st && v->base == st && strstr(v->path, "t850-003"),
 		    "003050: the 003 variant");
+		ok(v->idx != NULL && v == structure_select(st,
+		    SLICE_LIT("003050"), NULL) && (st->variant[0]->idx == NULL ||
+		    st->variant[1]->idx == NULL),
+		    "a variant is indexed when first picked, and only it");
 		e = structure_elem(v, "BEG", 5, 0);
 		ok(e && e->min == 6 && e->max == 6, "variant element replaces "
 		    "the base's");
