@@ -259,7 +259,7 @@ main(void)
 
 	/* refset: control numbers, sequential or in steps, and others */
 	{
-		struct refset	 r = { NULL, 0, 0, 0 };
+		struct refset	 r = { .ent = NULL };
 		char		 nb[32];
 		unsigned	 k, steps[] = { 1, 64, 1000, 65536 };
 		size_t		 si;
@@ -289,6 +289,41 @@ main(void)
 		    !refset_seen(&r, slice_cstr("")),
 		    "refset: leading zeros count, text works, empty never "
 		    "repeats");
+
+		/*
+		 * The run kept as its ends (refset.h): a width kept from a
+		 * leading zero, none without, and every number of it still
+		 * found once the run breaks.
+		 */
+		refset_clear(&r);
+		ok(!refset_seen(&r, slice_cstr("0998")) &&
+		    !refset_seen(&r, slice_cstr("0999")) &&
+		    !refset_seen(&r, slice_cstr("1000")) &&
+		    !refset_seen(&r, slice_cstr("999")) &&
+		    refset_seen(&r, slice_cstr("0999")) &&
+		    refset_seen(&r, slice_cstr("0998")) &&
+		    refset_seen(&r, slice_cstr("1000")) &&
+		    !refset_seen(&r, slice_cstr("1001")),
+		    "refset: a run of four digits, then a break, then its "
+		    "numbers found");
+		refset_clear(&r);
+		ok(!refset_seen(&r, slice_cstr("9")) &&
+		    !refset_seen(&r, slice_cstr("10")) &&
+		    !refset_seen(&r, slice_cstr("11")) &&
+		    !refset_seen(&r, slice_cstr("012")) &&
+		    !refset_seen(&r, slice_cstr("12")) &&
+		    refset_seen(&r, slice_cstr("9")) &&
+		    refset_seen(&r, slice_cstr("10")) &&
+		    refset_seen(&r, slice_cstr("012")),
+		    "refset: a run without leading zeros across 9 to 10, "
+		    "and 012 is not 12");
+		refset_clear(&r);
+		ok(!refset_seen(&r, slice_cstr("5")) &&
+		    refset_seen(&r, slice_cstr("5")) &&
+		    !refset_seen(&r, slice_cstr("6")) &&
+		    refset_seen(&r, slice_cstr("6")),
+		    "refset: a number repeated at once ends the run and is "
+		    "found");
 
 		/*
 		 * Past EG_MAX_CONTROL_TRACK the set stops growing but still

@@ -290,16 +290,6 @@ struct ef {
 	int		 mixed;
 	struct refset	 icctl;		/* UNB 0020 in the file */
 	struct refset	 msgctl;	/* UNH 0062 in the interchange */
-	/*
-	 * The interchange's UNH 0062s while each is a number without a
-	 * leading zero, the one before plus 1: refset_seen() would keep
-	 * every one and find none a duplicate, so they go into msgctl only
-	 * once the run breaks (ref_run_flush()), in the same order.
-	 * ref_run: 0 none yet, 1 the run ref_first..ref_last, 2 broken
-	 * (msgctl holds them all).
-	 */
-	uint64_t	 ref_first, ref_last;
-	int		 ref_run;
 	struct refset	 grpctl;	/* UNG 0048 in the interchange */
 
 	/* group */
@@ -2197,7 +2187,6 @@ on_unb(struct ef *x, const struct edi_seg *seg)
 	x->in_group = 0;
 	x->nl_reported = 0;
 	refset_clear(&x->msgctl);
-	x->ref_run = 0;
 	refset_clear(&x->grpctl);
 	x->state = ES_IC;
 	x->stale = 0;
@@ -2461,62 +2450,6 @@ unh_fields(const struct edi_seg *seg, struct slice f[5])
 			f[v->el == 1 ? 0 : v->comp] = v->s;
 }
 
-/* The run of UNH 0062s into msgctl, as refset_seen() would have taken them. */
-static void __attribute__((noinline, cold))
-ref_run_flush(struct ef *x)
-{
-	char	 b[24];
-	uint64_t v, n;
-	size_t	 i;
-
-	if (x->ref_run == 1)
-		for (v = x->ref_first; v <= x->ref_last; v++) {
-			i = sizeof(b);
-			n = v;
-			do {
-				b[--i] = (char)('0' + n % 10);
-				n /= 10;
-			} while (n != 0);
-			(void)refset_seen(&x->msgctl,
-			    slice_make(b + i, sizeof(b) - i));
-		}
-	x->ref_run = 2;
-}
-
-/*
- * refset_seen(&x->msgctl, s) for a UNH 0062 of 1 to 14 bytes: a run of
- * numbers counting up by 1 is kept as its ends (x->ref_run).
- */
-static int
-unh_ref_seen(struct ef *x, struct slice s)
-{
-	uint64_t v = 0;
-	size_t	 i;
-	unsigned d;
-
-	if (x->ref_run != 2) {
-		if (s.p[0] == '0')
-			goto broken;
-		for (i = 0; i < s.len; i++) {
-			if ((d = (unsigned)(unsigned char)s.p[i] - '0') > 9)
-				goto broken;
-			v = v * 10 + d;
-		}
-		if (x->ref_run == 0) {
-			x->ref_first = x->ref_last = v;
-			x->ref_run = 1;
-			return 0;
-		}
-		if (v == x->ref_last + 1) {
-			x->ref_last = v;
-			return 0;
-		}
- broken:
-		ref_run_flush(x);
-	}
-	return refset_seen(&x->msgctl, s);
-}
-
 static void
 on_unh(struct ef *x, const struct edi_seg *seg)
 {
@@ -2584,7 +2517,7 @@ on_unh(struct ef *x, const struct edi_seg *seg)
 		    "UNH 0062 \"%s\" is longer than 14",
 		    slice_show(x->ref, b, sizeof(b)));
 	else if (x->state == ES_MSG && !x->worker &&
-	    unh_ref_seen(x, x->ref))
+	    refset_seen(&x->msgctl, x->ref))
 		ediag(x, ED(DIAG_ERROR, DIAG_SCOPE_SET, "EDI-UNH-DUP",
 		    seg->filepos, "UNH", 1, .ack_seg = 26, .bad = &x->ref),
 		    "message reference %s is not unique in the interchange",

@@ -138,8 +138,33 @@ refset_append(struct refset *c, struct slice s)
 	return 1;
 }
 
+/* The run into ent, as refset_seen_slow() would have taken them. */
+void
+refset_run_end(struct refset *c)
+{
+	char	 b[24];
+	uint64_t v, n;
+	size_t	 i;
+
+	if (c->run == 1)
+		for (v = c->run_first; v <= c->run_last; v++) {
+			i = sizeof(b);
+			n = v;
+			do {
+				b[--i] = (char)('0' + n % 10);
+				n /= 10;
+			} while (n != 0);
+			while (sizeof(b) - i < c->run_len)
+				b[--i] = '0';
+			(void)refset_seen_slow(c, slice_make(b + i,
+			    sizeof(b) - i));
+		}
+	c->run = 2;
+}
+
+/* refset_seen() past the run. */
 int
-refset_seen(struct refset *c, struct slice s)
+refset_seen_slow(struct refset *c, struct slice s)
 {
 	struct refset_ent *old;
 	size_t	 i, j = 0, oldcap, cap;	/* j: set by refset_find (cap > 0) */
@@ -184,6 +209,7 @@ refset_clear(struct refset *c)
 {
 	c->n = 0;
 	c->hashed = 0;
+	c->run = 0;
 }
 
 void

@@ -137,18 +137,7 @@ struct x12 {
 	struct slice	 gs01, gs08;	/* val(&gs, 1), val(&gs, 8) */
 	int		 gok;
 	uint32_t	 nsets, gindex;
-	struct refset	 stctl;
-	/*
-	 * The group's ST02s while each is all digits, of one length, and the
-	 * one before plus 1: refset_seen() would keep every one and find none
-	 * a duplicate, so they go into stctl only once the run breaks
-	 * (st_run_flush()), in the same order.  st_run: 0 none yet, 1 the
-	 * run st_run_first..st_run_last of st_run_len digits, 2 broken
-	 * (stctl holds them all).
-	 */
-	uint64_t	 st_run_first, st_run_last;
-	unsigned	 st_run_len;
-	int		 st_run;
+	struct refset	 stctl;	/* the group's ST02s (a run, mostly) */
 	/*
 	 * fid_match()'s last answer, for the next ST: GS01 and ST01's bytes
 	 * (fid_key()), 0 for none, and whether it was worth a warning.
@@ -944,7 +933,6 @@ end_group(struct x12 *x)
 		x->stop = rc;
 	x->state = XS_ISA;
 	refset_clear(&x->stctl);
-	x->st_run = 0;
 }
 
 static void
@@ -1267,7 +1255,6 @@ on_gs(struct x12 *x, const struct edi_seg *seg)
 	x->nsets = 0;
 	x->gok = 1;
 	refset_clear(&x->stctl);
-	x->st_run = 0;
 	x->state = XS_GS;
 	check_gs(x);
 }
@@ -1458,57 +1445,6 @@ val12(const struct edi_seg *seg, struct slice *v1, struct slice *v2)
 		val12_walk(seg, v1, v2);
 }
 
-/* The run of ST02s into stctl, as refset_seen() would have taken them. */
-static void __attribute__((noinline, cold))
-st_run_flush(struct x12 *x)
-{
-	char	 b[16];
-	uint64_t v, n;
-	unsigned i;
-
-	if (x->st_run == 1)
-		for (v = x->st_run_first; v <= x->st_run_last; v++) {
-			for (n = v, i = x->st_run_len; i > 0; n /= 10)
-				b[--i] = (char)('0' + n % 10);
-			(void)refset_seen(&x->stctl,
-			    slice_make(b, x->st_run_len));
-		}
-	x->st_run = 2;
-}
-
-/*
- * refset_seen(&x->stctl, s) for an ST02 of 4 to 9 bytes: a run of numbers
- * counting up by 1 is kept as its ends (x->st_run).
- */
-static int
-st02_seen(struct x12 *x, struct slice s)
-{
-	uint64_t v = 0;
-	size_t	 i;
-	unsigned d;
-
-	if (x->st_run != 2) {
-		for (i = 0; i < s.len; i++) {
-			if ((d = (unsigned)(unsigned char)s.p[i] - '0') > 9)
-				goto broken;
-			v = v * 10 + d;
-		}
-		if (x->st_run == 0) {
-			x->st_run_first = x->st_run_last = v;
-			x->st_run_len = (unsigned)s.len;
-			x->st_run = 1;
-			return 0;
-		}
-		if (s.len == x->st_run_len && v == x->st_run_last + 1) {
-			x->st_run_last = v;
-			return 0;
-		}
- broken:
-		st_run_flush(x);
-	}
-	return refset_seen(&x->stctl, s);
-}
-
 static void
 on_st(struct x12 *x, const struct edi_seg *seg)
 {
@@ -1550,7 +1486,7 @@ on_st(struct x12 *x, const struct edi_seg *seg)
 		    .ack_el = x->st02.len == 0 ? 1 : 4),
 		    "ST02 \"%s\" must be 4 to 9 characters",
 		    slice_show(x->st02, b, sizeof(b)));
-	else if (!x->worker && st02_seen(x, x->st02))
+	else if (!x->worker && refset_seen(&x->stctl, x->st02))
 		xdiag(x, XD(DIAG_ERROR, DIAG_SCOPE_SET, "X12-ST-DUP",
 		    seg->filepos, "ST", 2, .ack_seg = 23),
 		    "transaction set control number %s is not unique in the "
