@@ -3131,7 +3131,7 @@ read_text(const char *path, struct arena *a, char **textp, size_t *lenp,
 {
 	struct stat	 st;
 	char		*t;
-	size_t		 n = 0;
+	size_t		 n;
 	ssize_t		 r;
 	int		 fd;
 
@@ -3154,18 +3154,12 @@ read_text(const char *path, struct arena *a, char **textp, size_t *lenp,
 		snprintf(err, errlen, "out of memory");
 		return EG_ERR_LIMIT;
 	}
-	while (n < (size_t)st.st_size) {
-		if ((r = read(fd, t + n, (size_t)st.st_size - n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "%s", strerror(errno));
-			close(fd);
-			return EG_ERR_IO;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+	if ((r = structure_read_all(fd, t, (size_t)st.st_size)) == -1) {
+		snprintf(err, errlen, "%s", strerror(errno));
+		close(fd);
+		return EG_ERR_IO;
 	}
+	n = (size_t)r;
 	close(fd);
 	t[n] = '\0';
 	*textp = t;

@@ -907,6 +907,30 @@ parse_text(struct sparse *sp, const char *text, size_t len)
 }
 
 /*
+ * read(2) into buf until len bytes or the end of the file, EINTR retried:
+ * the bytes read, or -1 with errno.  Map files are read the same way
+ * (map_compile.c read_text).
+ */
+ssize_t
+structure_read_all(int fd, char *buf, size_t len)
+{
+	size_t	 n = 0;
+	ssize_t	 r;
+
+	while (n < len) {
+		if ((r = read(fd, buf + n, len - n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	return (ssize_t)n;
+}
+
+/*
  * A load reads every structure file of the folder (to find the variants)
  * and the lookup files: open(2) and read(2), not stdio's buffer on top.
  */
@@ -915,7 +939,7 @@ read_file(const char *path, char **out, size_t *lenp, char *err, size_t errlen)
 {
 	struct stat sb;
 	char	*buf;
-	size_t	 n = 0;
+	size_t	 n;
 	ssize_t	 r;
 	int	 fd;
 
@@ -935,19 +959,13 @@ read_file(const char *path, char **out, size_t *lenp, char *err, size_t errlen)
 		return EG_ERR_LIMIT;
 	}
 	buf = xmalloc((size_t)sb.st_size + 1);
-	while (n < (size_t)sb.st_size) {
-		if ((r = read(fd, buf + n, (size_t)sb.st_size - n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "%s:0:0: read error", path);
-			free(buf);
-			close(fd);
-			return EG_ERR_IO;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
+	if ((r = structure_read_all(fd, buf, (size_t)sb.st_size)) == -1) {
+		snprintf(err, errlen, "%s:0:0: read error", path);
+		free(buf);
+		close(fd);
+		return EG_ERR_IO;
 	}
+	n = (size_t)r;
 	close(fd);
 	buf[n] = '\0';
 	*out = buf;

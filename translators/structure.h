@@ -11,6 +11,8 @@
 #ifndef STRUCTURE_H
 #define STRUCTURE_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -489,6 +491,7 @@ structure_segdef(const struct struct_index *ix, uint32_t key)
  * name).  On error returns a negative EG_ERR_* and writes "file:line:col:
  * message" to err.
  */
+ssize_t	structure_read_all(int fd, char *buf, size_t len);
 int	structure_load(const char *path, struct structure **out,
 	    char *err, size_t errlen);
 void	structure_free(struct structure *);
